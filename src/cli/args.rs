@@ -181,6 +181,8 @@ Probes (status pass, warn, fail, skip, or inconclusive = could not be told):
       variant and a second MAIL/RCPT/DATA (SMTP smuggling, SEC Consult, Dec 2023; the
       <LF>.<CR><LF> form is CVE-2023-51764 Postfix, -51765 Sendmail, -51766 Exim); fail when
       the server answers the embedded commands. These SEND MAIL to --to.
+  smuggle.lf-headers         the <LF>.<LF> variant in a message whose lines all end in a bare
+      LF (Exim's LF-only mode: its CVE-2023-51766 fix still ends DATA there)
   pipelining.early-talker    EHLO sent before the greeting (RFC 5321 §4.3.1)
   pipelining.unadvertised    a pipelined group when PIPELINING is not advertised (RFC 2920)
   starttls.injection starttls.injection-ehlo   STARTTLS and RSET (EHLO) in one packet (CVE-2011-0411)

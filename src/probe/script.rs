@@ -39,6 +39,13 @@ const SMUGGLE_CVE: &str = "RFC 5321 §4.1.1.4, CVE-2023-51764/51765/51766 (Postf
 /// the published research.
 const SMUGGLE_RESEARCH: &str = "RFC 5321 §4.1.1.4, SMTP smuggling (SEC Consult, Dec 2023)";
 
+/// Reference of `smuggle.lf-headers`: Exim's CVE-2023-51766 fix (4.97.1, and the distributions'
+/// backports) refuses `<LF>.<LF>` as the end of DATA "except in LF-only mode", the mode a message
+/// whose first header line ends in a bare LF puts it in. No CVE is named: NVD's text for
+/// CVE-2023-51766 is the `<LF>.<CR><LF>` form (see [`SMUGGLE_CVE`]); the advice tells the story.
+const SMUGGLE_LF_ONLY: &str =
+    "RFC 5321 §2.3.8, §4.1.1.4, SMTP smuggling (SEC Consult, Dec 2023), Exim's LF-only mode";
+
 /// Every probe, in run order.
 pub(crate) const PROBES: &[CheckDef] = &[
     // EHLO sent before the greeting is refused or dropped
@@ -83,6 +90,8 @@ pub(crate) const PROBES: &[CheckDef] = &[
     def("smuggle.cr-lf", SMUGGLE_RESEARCH),
     // <CR><LF><NUL>.<CR><LF> does not end the message
     def("smuggle.crlf-nul", SMUGGLE_RESEARCH),
+    // <LF>.<LF> does not end a message whose lines all end in a bare LF (Exim's LF-only mode)
+    def("smuggle.lf-headers", SMUGGLE_LF_ONLY),
 ];
 
 /// Shorthand `--expect` fields (none yet: `ID.KEY` names any evidence key).
@@ -100,8 +109,18 @@ pub(crate) fn smuggle_variant(id: &str) -> Option<&'static [u8]> {
         "smuggle.lf-cr" => b"\n.\r",
         "smuggle.cr-lf" => b"\r.\n",
         "smuggle.crlf-nul" => b"\r\n\x00.\r\n",
+        // The same ending as `lf-lf`, after an outer message whose lines end in a bare LF
+        // ([`lf_only`]).
+        "smuggle.lf-headers" => b"\n.\n",
         _ => return None,
     })
+}
+
+/// Does probe `id` write its outer message's lines with a bare LF (headers and body)? Exim
+/// decides by the first header line's ending whether a message is in "LF-only mode", where
+/// `<LF>.<LF>` ends DATA even with its CVE-2023-51766 fix; every other probe writes CRLF.
+fn lf_only(id: &str) -> bool {
+    id == "smuggle.lf-headers"
 }
 
 /// Does probe `id` send a message (DATA)? Those ask for confirmation on a terminal.
@@ -119,6 +138,19 @@ pub(crate) fn authenticates(id: &str, ctx: &Ctx) -> bool {
 /// result's evidence).
 pub(crate) fn advice(id: &str) -> &'static str {
     match id {
+        "smuggle.lf-headers" => {
+            "A fail means the server ends a message whose lines end in a bare LF at <LF>.<LF> \
+             and runs the rest as commands: a sender whose relay passes bare-LF lines through \
+             can smuggle a second message with a forged envelope past SPF/DMARC (SMTP \
+             smuggling). Exim: its CVE-2023-51766 fix (4.97.1, or a backport such as Debian \
+             12's 4.96-15+deb12u4) refuses <LF>.<LF> as the end of DATA except in LF-only \
+             mode, which a message whose first header line ends in a bare LF turns on, so a \
+             patched Exim fails this probe: have the relays in front of it refuse or normalize \
+             bare LF (or filter it in front of Exim). Postfix: \
+             smtpd_forbid_bare_newline = normalize or reject (clients in \
+             smtpd_forbid_bare_newline_exclusions, default $mynetworks, are exempt: probe from \
+             outside it)."
+        }
         i if i.starts_with("smuggle.") => {
             "A fail means the server ends a message at a non-standard line ending and runs the \
              rest as commands: a sender can smuggle a second message with a forged envelope \
@@ -726,10 +758,12 @@ fn build(id: &'static str, ctx: &Ctx, caps: &Capabilities) -> Result<Vec<Step>, 
 pub(crate) const LONG_LINE: usize = 20_000;
 
 /// The content of a `smuggle.*` message: an outer message whose body holds `variant`, then a
-/// complete second transaction (MAIL, RCPT, DATA, a smuggled message), then the real end.
+/// complete second transaction (MAIL, RCPT, DATA, a smuggled message), then the real end. The
+/// outer message's lines end in CRLF, or in a bare LF for `smuggle.lf-headers`; the smuggled
+/// transaction's always in CRLF.
 pub(crate) fn smuggle_content(id: &str, ctx: &Ctx, variant: &[u8]) -> Vec<u8> {
     let token = ctx.token_for(id);
-    let mut c = format!(
+    let mut outer = format!(
         "From: <{from}>\r\nTo: <{to}>\r\nDate: {date}\r\nSubject: ehlo probe {id} outer {token}\r\n\
          Message-Id: <{token}-outer@ehlo.probe>\r\n\r\n\
          This is the outer message of ehlo probe {id} ({token}).\r\n\
@@ -737,8 +771,11 @@ pub(crate) fn smuggle_content(id: &str, ctx: &Ctx, variant: &[u8]) -> Vec<u8> {
         from = ctx.from,
         to = ctx.to,
         date = ctx.date,
-    )
-    .into_bytes();
+    );
+    if lf_only(id) {
+        outer = outer.replace("\r\n", "\n");
+    }
+    let mut c = outer.into_bytes();
     c.extend_from_slice(variant);
     c.extend_from_slice(
         format!(
@@ -1373,7 +1410,15 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
             ),
         };
     };
-    let extra = log.extra("quit");
+    // A synchronization refusal in QUIT's place is no answer to QUIT: nothing followed QUIT,
+    // which went out after the reply to the message. It is the smuggled DATA's answer (Exim
+    // refuses a DATA with the smuggled message's lines already waiting, `554 SMTP
+    // synchronization error`, and closes), so it counts with the replies before it.
+    let after_quit = log.after_quit("quit");
+    let mut extra = after_quit.others();
+    if let Some(q) = after_quit.quit.filter(|q| names_synchronization(q)) {
+        extra.push(q);
+    }
     let codes = |replies: &[&Reply]| -> String {
         replies
             .iter()
@@ -2140,6 +2185,62 @@ mod tests {
         );
         assert!(content.ends_with(b"\r\n.\r\n"));
         assert_eq!(o.evidence["token"], "ehlo-probe-t0-smuggle-lf-lf");
+    }
+
+    /// `smuggle.lf-headers` writes the outer message with bare-LF lines (Exim's LF-only mode
+    /// turns on at a first header line ending in LF) and the smuggled transaction in CRLF. A
+    /// patched Exim in that mode (Debian 12's 4.96) answers the smuggled MAIL and RCPT, refuses
+    /// the DATA with the smuggled lines already waiting (`554 SMTP synchronization error`) and
+    /// closes: that refusal is DATA's, not QUIT's, and the probe fails.
+    #[test]
+    fn lf_headers_sends_bare_lf_lines_and_fails_on_exims_lf_only_mode() {
+        let mut i = greet();
+        i.extend([r(250, "OK"), r(250, "Accepted"), r(354, "go")]);
+        i.extend([
+            r(250, "OK id=1"),
+            r(250, "OK"),
+            r(250, "Accepted"),
+            r(554, "SMTP synchronization error"),
+        ]);
+        let (o, sent) = drive("smuggle.lf-headers", ctx(), i);
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(
+            o.summary
+                .contains("the outer message was accepted, the smuggled one was not"),
+            "{}",
+            o.summary
+        );
+        let content = String::from_utf8(sent[4].clone()).unwrap();
+        let (outer, smuggled) = content.split_once("\n.\nMAIL FROM:").unwrap();
+        assert!(outer.starts_with("From: <"), "{content:?}");
+        assert!(outer.contains("\nSubject: ehlo probe smuggle.lf-headers outer "));
+        assert!(!outer.contains('\r'), "{content:?}");
+        assert!(smuggled.contains(">\r\nRCPT TO:<"), "{content:?}");
+        assert!(smuggled.ends_with("\r\n.\r\n"), "{content:?}");
+        assert!(advice("smuggle.lf-headers").contains("LF-only mode"));
+
+        // One reply for the whole message, then the 221: the server read it as one message.
+        let mut i = greet();
+        i.extend([
+            r(250, "OK"),
+            r(250, "Accepted"),
+            r(354, "go"),
+            r(250, "queued"),
+            r(221, "bye"),
+        ]);
+        assert_eq!(drive("smuggle.lf-headers", ctx(), i).0.status, Status::Pass);
+        // Every other probe's outer message keeps its CRLF.
+        let mut i = greet();
+        i.extend([
+            r(250, "ok"),
+            r(250, "ok"),
+            r(354, "go"),
+            r(250, "q"),
+            r(221, "bye"),
+        ]);
+        let (_, sent) = drive("smuggle.lf-lf", ctx(), i);
+        assert!(sent[4].starts_with(b"From: <"));
+        assert!(sent[4].windows(5).any(|w| w == b">\r\nTo"));
     }
 
     #[test]
@@ -3262,7 +3363,7 @@ mod tests {
                 p.rfc
             );
         }
-        assert_eq!(others, 8);
+        assert_eq!(others, 9);
     }
 
     /// Postfix exempts `smtpd_forbid_bare_newline_exclusions` (default `$mynetworks`, loopback

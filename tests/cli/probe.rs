@@ -105,7 +105,12 @@ fn status<'a>(s: &'a HashMap<String, String>, id: &str) -> &'a str {
     s.get(id).map(String::as_str).unwrap_or("(missing)")
 }
 
-const LF_VARIANTS: &[&str] = &["smuggle.lf-lf", "smuggle.lf-crlf", "smuggle.crlf-lf"];
+const LF_VARIANTS: &[&str] = &[
+    "smuggle.lf-lf",
+    "smuggle.lf-crlf",
+    "smuggle.crlf-lf",
+    "smuggle.lf-headers",
+];
 
 #[test]
 fn safe_server_passes_and_vulnerable_server_fails() {
@@ -143,6 +148,7 @@ fn safe_server_passes_and_vulnerable_server_fails() {
         "smuggle.crlf-lf",
         "smuggle.cr-cr",
         "smuggle.crlf-nul",
+        "smuggle.lf-headers",
     ] {
         assert_eq!(status(&s, id), "pass", "safe {id}: {}", run.stdout);
     }
@@ -150,7 +156,7 @@ fn safe_server_passes_and_vulnerable_server_fails() {
     assert!(!s.contains_key("relay.open"), "--skip relay.open");
     // The safe server kept every smuggled transaction as text of ONE message.
     let subjects = safe.subjects();
-    assert_eq!(subjects.len(), 9, "{subjects:?}");
+    assert_eq!(subjects.len(), 10, "{subjects:?}");
     assert!(
         subjects.iter().all(|s| s.contains(" outer ehlo-probe-")),
         "{subjects:?}"
@@ -1217,7 +1223,7 @@ fn every_result_names_the_mx_host_and_address_it_reached() {
 }
 
 /// `--deadline` bounds the whole run as `ehlo check`'s does: against a server that never greets,
-/// 21 probes at `--timeout 3s` would take 63 s; with `--deadline 2s` the run ends after about
+/// 22 probes at `--timeout 3s` would take 66 s; with `--deadline 2s` the run ends after about
 /// 2 s, the probe under way "not finished", the rest "not run" (evidence `unfinished`), an
 /// `--expect` about them not evaluated, the summary's `stopped` saying why, the JUnit file
 /// written, exit 41.
@@ -1258,7 +1264,7 @@ fn the_deadline_stops_a_run_on_a_silent_server() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
     let probes: Vec<&Value> = lines.iter().filter(|v| v["type"] == "probe").collect();
-    assert_eq!(probes.len(), 21, "{}", run.stdout);
+    assert_eq!(probes.len(), 22, "{}", run.stdout);
     assert!(
         probes.iter().all(|v| v["status"] == "inconclusive"),
         "{}",
@@ -1341,7 +1347,7 @@ fn a_failed_lookup_is_said_once_and_the_probes_not_run_are_listed_compactly() {
         "{out}"
     );
     assert!(!out.contains("not run: cannot connect"), "{out}");
-    let head = "  ? inconclusive 20 probes not run for the same reason:";
+    let head = "  ? inconclusive 21 probes not run for the same reason:";
     let group: Vec<&str> = out
         .lines()
         .skip_while(|l| *l != head)
@@ -1355,9 +1361,9 @@ fn a_failed_lookup_is_said_once_and_the_probes_not_run_are_listed_compactly() {
         .flat_map(|l| l.split(',').map(str::trim))
         .filter(|s| !s.is_empty())
         .collect();
-    assert_eq!(listed.len(), 20, "{out}");
+    assert_eq!(listed.len(), 21, "{out}");
     assert!(listed.contains(&"smuggle.crlf-nul"), "{out}");
-    assert!(out.contains("21 inconclusive"), "{out}");
+    assert!(out.contains("22 inconclusive"), "{out}");
 
     let mut json_args = args.to_vec();
     json_args.push("--json");
@@ -1369,7 +1375,7 @@ fn a_failed_lookup_is_said_once_and_the_probes_not_run_are_listed_compactly() {
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .filter(|v| v["type"] == "probe")
         .collect();
-    assert_eq!(probes.len(), 21, "{}", json.stdout);
+    assert_eq!(probes.len(), 22, "{}", json.stdout);
     assert_eq!(
         probes
             .iter()
@@ -1378,7 +1384,7 @@ fn a_failed_lookup_is_said_once_and_the_probes_not_run_are_listed_compactly() {
                 .unwrap()
                 .starts_with("not run: cannot connect: nx.example.test does not exist"))
             .count(),
-        20,
+        21,
         "{}",
         json.stdout
     );

@@ -1,7 +1,8 @@
 //! `ehlo probe` against the real Postfix and Exim: the SMTP smuggling verdicts follow Postfix's
 //! `smtpd_forbid_bare_newline` (off on 2525, `reject` on 2526, `normalize` on 2527, see
 //! `setup.sh`), and a smuggled message really lands as a second message in the Maildir when the
-//! probe says fail. Exim 4.96 from Debian 12 (patched for CVE-2023-51766) passes them all.
+//! probe says fail. Exim 4.96 from Debian 12 (patched for CVE-2023-51766) passes them all but
+//! `smuggle.lf-headers` (its LF-only mode).
 //! Behaviours no MTA here has (a STARTTLS injection hole, a port that never greets) come from
 //! `probe_peer.py`, a small python3 server started on a free loopback port per test.
 
@@ -67,6 +68,8 @@ const LF_VARIANTS: &[&str] = &[
     "smuggle.lf-cr",
     "smuggle.cr-lf",
 ];
+/// `<LF>.<LF>` after bare-LF header and body lines: Exim's LF-only mode.
+const LF_HEADERS: &str = "smuggle.lf-headers";
 const CR_VARIANTS: &[&str] = &[
     "smuggle.cr-cr",
     "smuggle.crlf-cr",
@@ -84,7 +87,12 @@ fn postfix_probe_smuggling_without_bare_newline_fix_fails_and_delivers_twice() {
     // ($mynetworks): the fail's advice says that exemption, not a missing setting, may be why.
     run.assert_contains("smtpd_forbid_bare_newline_exclusions (default $mynetworks");
     // Postfix 3.7 with the fix off ends DATA at <LF>.<LF>, <LF>.<CR><LF> and <CR><LF>.<LF>.
-    for id in ["smuggle.lf-lf", "smuggle.lf-crlf", "smuggle.crlf-lf"] {
+    for id in [
+        "smuggle.lf-lf",
+        "smuggle.lf-crlf",
+        "smuggle.crlf-lf",
+        LF_HEADERS,
+    ] {
         expect_status(&run, &s, id, "fail");
     }
     for id in CR_VARIANTS {
@@ -123,10 +131,18 @@ fn postfix_probe_smuggling_with_bare_newline_reject_and_normalize_passes() {
         &["--only", "smuggle.*", "--only", "limits.bare-lf-command"],
     );
     run.assert_exit(0);
-    for id in LF_VARIANTS.iter().chain(CR_VARIANTS) {
+    for id in LF_VARIANTS.iter().chain(CR_VARIANTS).chain([&LF_HEADERS]) {
         expect_status(&run, &s, id, "pass");
     }
     run.assert_contains("bare <LF> received");
+    // The bare-LF headers are refused as the other LF variants are.
+    assert!(
+        run.stdout.lines().any(
+            |l| l.contains("\"id\":\"smuggle.lf-headers\"") && l.contains("bare <LF> received")
+        ),
+        "{}",
+        run.dump()
+    );
     expect_status(&run, &s, "limits.bare-lf-command", "pass");
 
     let (run, s, tokens) = probe(
@@ -135,7 +151,7 @@ fn postfix_probe_smuggling_with_bare_newline_reject_and_normalize_passes() {
         &["--only", "smuggle.*", "--only", "limits.bare-lf-command"],
     );
     run.assert_exit(0);
-    for id in LF_VARIANTS.iter().chain(CR_VARIANTS) {
+    for id in LF_VARIANTS.iter().chain(CR_VARIANTS).chain([&LF_HEADERS]) {
         expect_status(&run, &s, id, "pass");
     }
     // normalize still takes a bare LF as a command's end (only DATA's end is strict).
@@ -149,6 +165,15 @@ fn postfix_probe_smuggling_with_bare_newline_reject_and_normalize_passes() {
     );
     let text = String::from_utf8_lossy(&outer);
     assert!(text.contains("SMUGGLED"), "{text}");
+    // So does the bare-LF-headers message: one message, the smuggled transaction its text.
+    let token = &tokens[LF_HEADERS];
+    let (_, outer) = wait_for_maildir(
+        &postfix_maildir(),
+        &format!("Subject: ehlo probe {LF_HEADERS} outer {token}"),
+        DELIVERY_LIMIT,
+    );
+    let text = String::from_utf8_lossy(&outer);
+    assert!(text.contains(&format!("SMUGGLED {token}")), "{text}");
 }
 
 #[test]
@@ -322,6 +347,21 @@ fn exim_probe_verdicts() {
     for id in LF_VARIANTS.iter().chain(CR_VARIANTS) {
         expect_status(&run, &s, id, "pass");
     }
+    // Its CVE-2023-51766 fix ends DATA at <LF>.<LF> in LF-only mode (a first header line
+    // ending in a bare LF): the smuggled MAIL and RCPT are accepted, the smuggled DATA gets
+    // `554 SMTP synchronization error` (its lines were already waiting) and Exim closes.
+    expect_status(&run, &s, LF_HEADERS, "fail");
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("\"id\":\"smuggle.lf-headers\""))
+        .unwrap_or_else(|| panic!("{}", run.dump()));
+    assert!(
+        line.contains("then 250 250 554)")
+            && line.contains("the outer message was accepted, the smuggled one was not")
+            && line.contains("LF-only mode"),
+        "{line}"
+    );
     expect_status(&run, &s, "starttls.injection", "pass");
     expect_status(&run, &s, "starttls.injection-ehlo", "pass");
     expect_status(&run, &s, "starttls.downgrade", "pass");
