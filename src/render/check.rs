@@ -701,24 +701,10 @@ fn not_run(j: &Judged) -> Option<&str> {
 /// `items` joined with `, ` in lines of at most `width` columns that start with `indent` (an
 /// item longer than a line has a line of its own).
 fn wrap_list(items: &[&str], indent: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::from(indent);
-    for (k, item) in items.iter().enumerate() {
-        let sep = if k + 1 < items.len() { "," } else { "" };
-        let fits = line.chars().count() + 1 + item.chars().count() + sep.len() <= width;
-        if line.len() > indent.len() && !fits {
-            lines.push(std::mem::replace(&mut line, String::from(indent)));
-        }
-        if line.len() > indent.len() {
-            line.push(' ');
-        }
-        line.push_str(item);
-        line.push_str(sep);
+    if items.is_empty() {
+        return Vec::new();
     }
-    if line.len() > indent.len() {
-        lines.push(line);
-    }
-    lines
+    super::human::wrap(&format!("{indent}{}", items.join(", ")), width, indent)
 }
 
 fn citation_row(c: &crate::check::model::CheckResult) -> String {

@@ -25,12 +25,17 @@ use crate::smtp::reply::Reply;
 /// indentation, the others are indented 4 columns more (under the hint, as the certificate's
 /// continuation lines are). A word wider than the room is never cut: nothing is hidden.
 fn wrap_line(text: &str, width: usize) -> Vec<String> {
+    let lead = text.len() - text.trim_start_matches(' ').len();
+    wrap(text, width, &" ".repeat(lead + 4))
+}
+
+/// `text` in pieces of at most `width` columns, cut at spaces (greedy), the first as it starts,
+/// each other one after `more`. A word wider than the room has a line of its own, uncut.
+pub(super) fn wrap(text: &str, width: usize, more: &str) -> Vec<String> {
     use unicode_width::UnicodeWidthStr;
     if text.width() <= width {
         return vec![text.to_string()];
     }
-    let lead = text.len() - text.trim_start_matches(' ').len();
-    let indent = " ".repeat(lead + 4);
     let mut out = Vec::new();
     let mut prefix = "";
     let mut rest = text;
@@ -59,7 +64,7 @@ fn wrap_line(text: &str, width: usize) -> Vec<String> {
         if rest.is_empty() {
             break;
         }
-        prefix = &indent;
+        prefix = more;
     }
     out
 }
