@@ -56,10 +56,11 @@ fn proof_name(p: Option<DnsProof>) -> &'static str {
     p.map(DnsProof::as_str).unwrap_or("unvalidated")
 }
 
-/// A lookup that failed: a timeout could not be tested, anything else (bogus, SERVFAIL,
-/// refused) is what a validating sender meets too.
+/// A lookup that failed: a timeout, or a reply that could not be read at all (a resolver
+/// that sends undecodable messages), could not be tested; anything the server said (bogus,
+/// SERVFAIL, refused) is what a validating sender meets too.
 fn failed_status(e: &DnsError) -> Status {
-    if e.is_timeout() {
+    if e.is_timeout() || e.is_unanswered() {
         Status::Error
     } else {
         Status::Fail
@@ -618,6 +619,12 @@ mod tests {
             reason: "DNSSEC validation failed: no timeout here".into(),
         };
         assert_eq!(failed_status(&servfail), Status::Fail);
+        // A resolver whose reply could not be decoded said nothing about the domain.
+        let garbage = DnsError::Failed {
+            name: "mx.example.test".into(),
+            reason: "protocol error: decoding error: unrecognized label code: 10111011".into(),
+        };
+        assert_eq!(failed_status(&garbage), Status::Error);
     }
 
     /// A record published twice counts once, also when another record sits between the

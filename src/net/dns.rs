@@ -280,6 +280,20 @@ impl DnsError {
         }
     }
 
+    /// No usable reply came from the DNS server at all: its message could not be decoded (a
+    /// broken or hostile resolver) or the transport failed. Like a timeout, nothing is known
+    /// about the data: a check could not test it, where a bogus answer or an error RCODE
+    /// (RFC 1035 §4.1.1) is something the server said. The reasons are hickory's own wording
+    /// of `NetError::Proto`, `NetError::Io` and `NetError::NoConnections` (pinned by
+    /// `an_undecodable_reply_is_no_answer_not_a_verdict`).
+    pub(crate) fn is_unanswered(&self) -> bool {
+        matches!(self, DnsError::Failed { reason, .. }
+            if !self.is_bogus()
+                && (reason.starts_with("protocol error: ")
+                    || reason.starts_with("io error: ")
+                    || reason == "no connections available"))
+    }
+
     /// The lookup ran out of time ([`DnsError::TimedOut`]): the answer could not be tested.
     pub(crate) fn is_timeout(&self) -> bool {
         matches!(self, DnsError::TimedOut { .. })
@@ -3153,6 +3167,48 @@ mod tests {
         let o = DnsOptions::with_timeout(None, Duration::from_secs(30));
         assert_eq!(o.attempts, 1);
         assert_eq!(o.lookup_budget(), DNS_QUERY_TIMEOUT);
+    }
+
+    /// A server that answers each query with an undecodable message (the query's id, then a
+    /// label code no DNS message has): the lookup fails as "no usable reply", never as a
+    /// verdict, validating or not.
+    #[tokio::test]
+    async fn an_undecodable_reply_is_no_answer_not_a_verdict() {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = sock.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok((n, peer)) = sock.recv_from(&mut buf) {
+                if n < 2 {
+                    continue;
+                }
+                let mut reply = buf[..2].to_vec();
+                reply.extend_from_slice(b"\x81\x80\x00\x01\x00\x00\x00\x00\x00\x00\xbb");
+                reply.extend_from_slice(&[b'x'; 20]);
+                let _ = sock.send_to(&reply, peer);
+            }
+        });
+        for mode in [DnssecMode::Off, DnssecMode::Validate] {
+            let r = Resolver::new(
+                &DnsOptions {
+                    server: Some(addr),
+                    timeout: Duration::from_secs(2),
+                    ..DnsOptions::default()
+                }
+                .with_dnssec(mode, None),
+            )
+            .unwrap();
+            let err = r.rrset("example.test", RecordType::MX).await.unwrap_err();
+            assert!(err.is_unanswered(), "{mode:?}: {err:?}");
+            assert!(!err.is_bogus() && !err.is_timeout(), "{mode:?}: {err:?}");
+            assert_eq!(err.rcode(), None, "{mode:?}: {err:?}");
+        }
+        // An answer the server gave is no such failure.
+        let servfail = DnsError::Failed {
+            name: "example.test".into(),
+            reason: format!("{ANSWERED}SERVFAIL"),
+        };
+        assert!(!servfail.is_unanswered());
     }
 
     #[tokio::test]

@@ -1095,6 +1095,43 @@ fn domain_lists_bad_lines_dead_dns_and_the_deadline() {
     assert_eq!(r.code, 41, "{}", r.all());
     assert!(!r.stdout.contains("✗ fail"), "{}", r.stdout);
 
+    // A DNS server that answers every query with an undecodable message: no check could
+    // test anything, so nothing fails either, dnssec.domain included (it said "validating
+    // senders defer mail" and failed the run, exit 40, on the resolver's garbage).
+    let garbage = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dns = garbage.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok((n, peer)) = garbage.recv_from(&mut buf) {
+            if n >= 2 {
+                let mut reply = buf[..2].to_vec();
+                // A header saying one question, then a label code (0xBB) no message has.
+                reply.extend_from_slice(b"\x81\x80\x00\x01\x00\x00\x00\x00\x00\x00\xbb");
+                reply.extend_from_slice(&[b'x'; 20]);
+                let _ = garbage.send_to(&reply, peer);
+            }
+        }
+    });
+    let r = ehlo_with(
+        &[
+            "check",
+            "--dns-server",
+            &dns,
+            "--timeout",
+            "3s",
+            "good.test",
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(r.code, 41, "{}", r.all());
+    assert!(!r.stdout.contains("✗ fail"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("? error dnssec.domain") && r.stdout.contains("decoding error"),
+        "{}",
+        r.stdout
+    );
+
     // --deadline stops a run stuck on a silent server, and reports what it has.
     let r = lab.run(&[
         "good.test",
