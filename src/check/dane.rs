@@ -617,6 +617,7 @@ mod tests {
         let servfail = DnsError::Failed {
             name: "mx.example.test".into(),
             reason: "DNSSEC validation failed: no timeout here".into(),
+            rcode: None,
         };
         assert_eq!(failed_status(&servfail), Status::Fail);
         // A resolver whose reply could not be decoded said nothing about the domain.

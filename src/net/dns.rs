@@ -2,6 +2,7 @@
 //! (RFC 7505), A/AAAA for a host, `--dns-server IP[:port]`, and DNSSEC validation (`--dnssec`,
 //! `--dns-trust-anchor`, RFC 4033-4035) with each answer's proof.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use hickory_resolver::config::{
 use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::dnssec::{Proof, TrustAnchors};
+use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 
 /// Which address families to use (`-4`, `-6`).
@@ -247,6 +249,9 @@ pub enum DnsError {
         name: String,
         /// Why.
         reason: String,
+        /// The error RCODE the server answered (RFC 1035 §4.1.1), when that is what failed the
+        /// lookup; `None` for every other failure (no server reached, a broken chain…).
+        rcode: Option<u16>,
     },
 }
 
@@ -269,13 +274,15 @@ impl DnsError {
 
     /// The error RCODE the DNS server answered (`SERVFAIL`, `REFUSED`…, RFC 1035 §4.1.1;
     /// `NXDOMAIN` for [`DnsError::NxDomain`]), when that is what failed the lookup.
-    pub(crate) fn rcode(&self) -> Option<&str> {
+    pub(crate) fn rcode(&self) -> Option<Cow<'static, str>> {
         match self {
-            DnsError::NxDomain(_) => Some("NXDOMAIN"),
-            DnsError::Failed { reason, .. } => {
-                let code = reason.strip_prefix(ANSWERED)?;
-                Some(&code[..code.find([':', ' ']).unwrap_or(code.len())])
-            }
+            DnsError::NxDomain(_) => Some(Cow::Borrowed("NXDOMAIN")),
+            DnsError::Failed {
+                rcode: Some(code), ..
+            } => Some(match rcode_name(*code) {
+                "" => Cow::Owned(code.to_string()),
+                name => Cow::Borrowed(name),
+            }),
             _ => None,
         }
     }
@@ -723,6 +730,7 @@ fn build_hickory(
                 .map_err(|e| DnsError::Failed {
                     name: server.to_string(),
                     reason: e.to_string(),
+                    rcode: None,
                 })
         }
         None => match TokioResolver::builder_tokio() {
@@ -740,6 +748,7 @@ fn build_hickory(
                     .map_err(|e| DnsError::Failed {
                         name: "system resolver".into(),
                         reason: e.to_string(),
+                        rcode: None,
                     })
             }
             Err(e) => Ok(Built::Unusable(format!(
@@ -833,6 +842,7 @@ impl Resolver {
         self.inner.as_ref().map_err(|reason| DnsError::Failed {
             name: name.to_string(),
             reason: reason.clone(),
+            rcode: None,
         })
     }
 
@@ -857,6 +867,7 @@ impl Resolver {
             return Err(DnsError::Failed {
                 name: domain.to_string(),
                 reason: "empty domain".into(),
+                rcode: None,
             });
         }
         let r = self.resolver(domain)?;
@@ -1107,6 +1118,7 @@ impl Resolver {
             return Err(DnsError::Failed {
                 name: host.to_string(),
                 reason: "empty host name".into(),
+                rcode: None,
             });
         }
         let r = self.resolver(name)?;
@@ -1265,6 +1277,7 @@ impl Resolver {
             return Err(DnsError::Failed {
                 name: name.to_string(),
                 reason: "empty name".into(),
+                rcode: None,
             });
         }
         let r = self.resolver(name)?;
@@ -1506,43 +1519,52 @@ fn failed(name: &str, e: &NetError, verdict: bool) -> DnsError {
         };
     }
     use hickory_resolver::net::DnsError as HDnsError;
-    use hickory_resolver::proto::op::ResponseCode;
-    let reason = match e {
+    let (reason, rcode) = match e {
         // hickory words these "DNS error: error response: Server Failure"; a user debugging
         // mail wants the RCODE's name (RFC 1035 §4.1.1) and what it usually means.
         NetError::Dns(HDnsError::ResponseCode(rc)) => {
-            let (code, why) = match rc {
-                ResponseCode::ServFail => (
-                    "SERVFAIL",
+            let number = u16::from(*rc);
+            let why = match rc {
+                ResponseCode::ServFail => {
                     ": it could not get an answer (the domain's name servers failed or did not \
-                     answer, or a validating resolver found the answer bogus)",
-                ),
-                ResponseCode::Refused => (
-                    "REFUSED",
+                     answer, or a validating resolver found the answer bogus)"
+                }
+                ResponseCode::Refused => {
                     ": it does not answer this question for this client (a server for other \
-                     zones, or a resolver that does not serve this client?)",
-                ),
-                ResponseCode::FormErr => ("FORMERR", ""),
-                ResponseCode::NotImp => ("NOTIMP", ""),
-                ResponseCode::NotAuth => ("NOTAUTH", ""),
-                _ => ("", ""),
+                     zones, or a resolver that does not serve this client?)"
+                }
+                _ => "",
             };
-            if code.is_empty() {
-                format!("{ANSWERED}{} ({rc})", u16::from(*rc))
-            } else {
-                format!("{ANSWERED}{code}{why}")
-            }
+            let reason = match rcode_name(number) {
+                "" => format!("{ANSWERED}{number} ({rc})"),
+                code => format!("{ANSWERED}{code}{why}"),
+            };
+            (reason, Some(number))
         }
-        _ => e.to_string(),
+        _ => (e.to_string(), None),
     };
     DnsError::Failed {
         name: name.to_string(),
         reason,
+        rcode,
     }
 }
 
-/// How the reason of a lookup the server answered with an error RCODE begins
-/// ([`DnsError::rcode`]).
+/// The name of an error RCODE ehlo words itself (RFC 1035 §4.1.1, RFC 2136 §2.2 for NOTAUTH),
+/// empty for the others (shown by number).
+fn rcode_name(code: u16) -> &'static str {
+    let rc: ResponseCode = code.into();
+    match rc {
+        ResponseCode::FormErr => "FORMERR",
+        ResponseCode::ServFail => "SERVFAIL",
+        ResponseCode::NotImp => "NOTIMP",
+        ResponseCode::Refused => "REFUSED",
+        ResponseCode::NotAuth => "NOTAUTH",
+        _ => "",
+    }
+}
+
+/// How the reason of a lookup the server answered with an error RCODE begins.
 const ANSWERED: &str = "the DNS server answered ";
 
 /// The CNAME links a lookup was asked again through ([`Resolver::lookup_following`]).
@@ -1719,6 +1741,7 @@ impl Resolver {
                 return Err(DnsError::Failed {
                     name: start,
                     reason: format!("{CNAME_LOOP}: {}", show_chain(&chain)),
+                    rcode: None,
                 });
             }
             if chain.len() > MAX_CHAIN_WALK + 1 {
@@ -1729,6 +1752,7 @@ impl Resolver {
                          followed to its end, so its records are unknown",
                         show_chain(&chain)
                     ),
+                    rcode: None,
                 });
             }
         }
@@ -1753,6 +1777,7 @@ impl Resolver {
                         if links == 1 { "" } else { "s" },
                         show_chain(&chain)
                     ),
+                    rcode: None,
                 });
             }
         }
@@ -1872,19 +1897,55 @@ mod tests {
     #[test]
     fn an_error_rcode_is_named() {
         use hickory_resolver::net::DnsError as HDnsError;
-        use hickory_resolver::proto::op::ResponseCode;
         let of = |rc| failed("x.test", &NetError::Dns(HDnsError::ResponseCode(rc)), false);
-        assert_eq!(of(ResponseCode::ServFail).rcode(), Some("SERVFAIL"));
-        assert_eq!(of(ResponseCode::Refused).rcode(), Some("REFUSED"));
-        assert_eq!(of(ResponseCode::NotImp).rcode(), Some("NOTIMP"));
-        assert_eq!(of(ResponseCode::YXDomain).rcode(), Some("6"));
         assert_eq!(
-            DnsError::NxDomain("x.test".into()).rcode(),
+            of(ResponseCode::ServFail).rcode().as_deref(),
+            Some("SERVFAIL")
+        );
+        assert_eq!(
+            of(ResponseCode::Refused).rcode().as_deref(),
+            Some("REFUSED")
+        );
+        assert_eq!(of(ResponseCode::NotImp).rcode().as_deref(), Some("NOTIMP"));
+        assert_eq!(of(ResponseCode::YXDomain).rcode().as_deref(), Some("6"));
+        assert_eq!(
+            DnsError::NxDomain("x.test".into()).rcode().as_deref(),
             Some("NXDOMAIN")
         );
         assert_eq!(failed("x.test", &NetError::Timeout, false).rcode(), None);
         let other = failed("x.test", &NetError::from("no connections available"), false);
         assert_eq!(other.rcode(), None);
+        // The words shown are the same as before the code became a field of its own.
+        assert_eq!(
+            of(ResponseCode::ServFail).to_string(),
+            "DNS lookup of x.test failed: the DNS server answered SERVFAIL: it could not get an \
+             answer (the domain's name servers failed or did not answer, or a validating \
+             resolver found the answer bogus)"
+        );
+        assert_eq!(
+            of(ResponseCode::FormErr).to_string(),
+            "DNS lookup of x.test failed: the DNS server answered FORMERR"
+        );
+        assert_eq!(
+            of(ResponseCode::YXDomain).to_string(),
+            "DNS lookup of x.test failed: the DNS server answered 6 (Name should not exist)"
+        );
+    }
+
+    /// The RCODE is the one the server answered, never read back from words: a failure whose
+    /// reason happens to read like an answered RCODE (a transport error's text) has none.
+    #[test]
+    fn an_rcode_is_not_read_from_the_reason() {
+        let lookalike = failed(
+            "x.test",
+            &NetError::from("the DNS server answered REFUSED: by a proxy"),
+            false,
+        );
+        assert_eq!(
+            lookalike.to_string(),
+            "DNS lookup of x.test failed: the DNS server answered REFUSED: by a proxy"
+        );
+        assert_eq!(lookalike.rcode(), None);
     }
 
     fn v4(s: &str) -> Ipv4Addr {
