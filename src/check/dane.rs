@@ -16,6 +16,7 @@ use super::answers::Answers;
 use super::model::{CheckResult, Status};
 use crate::net::dane::{self, Tlsa};
 use crate::net::dns::{DnsError, DnsProof, Family, RrSet};
+use crate::smtp::event::plural_s;
 
 /// The domain-scope ids of this module, in report order.
 pub(crate) const DNS_IDS: [&str; 5] = [
@@ -307,7 +308,7 @@ async fn host_dns(
             Status::Pass,
             format!(
                 "{n} record{} at {} (secure): {}",
-                if n == 1 { "" } else { "s" },
+                plural_s(n),
                 answer.owner,
                 capped(&listed, ", ")
             ),

@@ -16,7 +16,7 @@ use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::{X509, X509Ref, X509StoreContext};
 
-use crate::smtp::event::{DaneEvidence, DaneVerdict};
+use crate::smtp::event::{DaneEvidence, DaneVerdict, plural_s};
 
 /// Longest TLSA file we read: a TLSA RRset is a few hundred bytes; this bounds memory.
 const MAX_TLSA_FILE: u64 = 1024 * 1024;
@@ -306,7 +306,7 @@ pub(crate) fn decide(
             format!(
                 "{owner} is secure but none of its {} record{} is usable for SMTP (RFC 7672 §3.1.3): TLS is mandatory, the certificate is checked against the CA store",
                 records.len(),
-                if records.len() == 1 { "" } else { "s" }
+                plural_s(records.len())
             ),
         );
     }
@@ -316,10 +316,7 @@ pub(crate) fn decide(
             tlsa: records.to_vec(),
             names,
         }),
-        format!(
-            "{owner} is secure with {n} usable record{}",
-            if n == 1 { "" } else { "s" }
-        ),
+        format!("{owner} is secure with {n} usable record{}", plural_s(n)),
     )
 }
 
@@ -497,9 +494,9 @@ pub(crate) fn verify(
         format!(
             "no TLSA record matched the certificate chain ({} usable record{}, {} certificate{})",
             usable.len(),
-            if usable.len() == 1 { "" } else { "s" },
+            plural_s(usable.len()),
             chain.len(),
-            if chain.len() == 1 { "" } else { "s" }
+            plural_s(chain.len())
         )
     } else {
         failures.join("; ")
@@ -907,7 +904,10 @@ pub(crate) mod tests {
         // A DANE-EE record for the intermediate never matches (EE means the leaf).
         let v = verify(&chain, &[rec(3, 1, 1, &chain[1])], &names(), true, LEVEL);
         assert!(!v.ok);
-        assert!(v.reason.unwrap().contains("no TLSA record matched"));
+        assert_eq!(
+            v.reason.unwrap(),
+            "no TLSA record matched the certificate chain (1 usable record, 3 certificates)"
+        );
     }
 
     #[test]

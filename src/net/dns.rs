@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use hickory_resolver::TokioResolver;
 
-use crate::smtp::event::Event;
+use crate::smtp::event::{Event, plural_s};
 use crate::smtp::rng::Rng;
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
@@ -427,7 +427,7 @@ pub(crate) fn root_mx(records: &[(u16, bool)]) -> RootMx {
             "the `.` records"
         };
         let others = records.len() - roots.len();
-        let plural = if others == 1 { "" } else { "s" };
+        let plural = plural_s(others);
         format!(
             "{listed} beside {others} other MX record{plural}: a null MX must be the only MX \
              record (RFC 7505 §3); remove {the} to receive mail, or publish only `MX 0 .` to \
@@ -1774,7 +1774,7 @@ impl Resolver {
                     reason: format!(
                         "its CNAME chain was not followed to its end ({links} link{}: {}), \
                          where {end} has {rtype} records",
-                        if links == 1 { "" } else { "s" },
+                        plural_s(links),
                         show_chain(&chain)
                     ),
                     rcode: None,

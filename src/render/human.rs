@@ -17,7 +17,7 @@ use crate::render::remedy::{self, FrontEnd};
 use crate::smtp::codes::{Explanation, Severity};
 use crate::smtp::event::{
     AcceptedTls, CertInfo, DaneVerdict, Deviation, Event, RcptStatus, SentKind, Summary, Timed,
-    TlsInfo, VerifyPart, group_digits,
+    TlsInfo, VerifyPart, group_digits, plural_s,
 };
 use crate::smtp::reply::Reply;
 
@@ -443,10 +443,7 @@ impl Human {
         let n = d.records.len();
         tls(
             self,
-            &format!(
-                "TLS DANE: {n} TLSA record{} to match",
-                if n == 1 { "" } else { "s" }
-            ),
+            &format!("TLS DANE: {n} TLSA record{} to match", plural_s(n)),
         );
         for i in &d.ignored {
             self.line(

@@ -30,7 +30,7 @@ use crate::smtp::auth::{Credentials, Secret};
 use crate::smtp::client::Action;
 use crate::smtp::client::SessionError;
 use crate::smtp::codes::TlsAsked;
-use crate::smtp::event::{Event, Phase, Sink};
+use crate::smtp::event::{Event, Phase, Sink, plural_s};
 use crate::smtp::manual::ManualSession;
 use editor::{CompletionData, Input, LineKind, Ui};
 use interrupts::Interrupts;
@@ -164,15 +164,15 @@ pub(crate) async fn run(
                 let n = unsent.at_prompt;
                 engine.say(&format!(
                     "*** an unsent line of {n} character{} was discarded",
-                    if n == 1 { "" } else { "s" }
+                    plural_s(n)
                 ));
             }
             if unsent.ahead_lines > 0 {
                 let (l, b) = (unsent.ahead_lines, unsent.ahead_bytes);
                 engine.say(&format!(
                     "*** {l} line{} typed ahead ({b} byte{}) not sent, discarded",
-                    if l == 1 { "" } else { "s" },
-                    if b == 1 { "" } else { "s" }
+                    plural_s(l),
+                    plural_s(b)
                 ));
             }
             engine.say(&format!("*** {sig}: leaving"));
@@ -1693,7 +1693,7 @@ impl Engine {
                 let b = crate::smtp::event::count_bytes(p.bytes);
                 text.push_str(&format!(", {b} so far"));
                 if p.lines > 0 {
-                    let s = if p.lines == 1 { "" } else { "s" };
+                    let s = plural_s(p.lines);
                     text.push_str(&format!(" ({} complete line{s})", p.lines));
                 }
                 if !unfinished.is_empty() {
@@ -2181,7 +2181,7 @@ impl Engine {
                 }
                 self.error(format!(
                     "not connected: `:data` and its message ({lines} line{}) not sent (:reconnect or :quit)",
-                    if lines == 1 { "" } else { "s" }
+                    plural_s(lines)
                 ));
                 return Flow::Continue;
             }

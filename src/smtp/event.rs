@@ -857,11 +857,33 @@ pub(crate) fn group_digits(n: usize) -> String {
     out
 }
 
+/// The ending of a counted English noun: `""` for one, `"s"` for any other count (`0 lines`,
+/// `1 line`, `2 lines`). The one place the rule is written; every "N thing(s)" uses it.
+pub(crate) fn plural_s<N: PartialEq + From<u8>>(n: N) -> &'static str {
+    if n == N::from(1) { "" } else { "s" }
+}
+
 /// `"1 byte"`, `"102 404 bytes"`.
 pub(crate) fn count_bytes(n: usize) -> String {
     if n == 1 {
         "1 byte".to_string()
     } else {
         format!("{} bytes", group_digits(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One is singular, every other count (zero included) plural, whatever the integer type.
+    #[test]
+    fn a_count_of_one_is_singular() {
+        assert_eq!(plural_s(1usize), "");
+        assert_eq!(plural_s(0usize), "s");
+        assert_eq!(plural_s(2u64), "s");
+        assert_eq!(plural_s(1u32), "");
+        assert_eq!(plural_s(11usize), "s");
+        assert_eq!(plural_s(-1i64), "s");
     }
 }

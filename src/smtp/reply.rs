@@ -19,7 +19,7 @@
 use serde::Serialize;
 
 use crate::smtp::FEED_PIECE;
-use crate::smtp::event::{Bytes, Deviation, count_bytes, group_digits};
+use crate::smtp::event::{Bytes, Deviation, count_bytes, group_digits, plural_s};
 
 /// An enhanced status code `class.subject.detail` (RFC 3463 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -247,7 +247,7 @@ impl std::fmt::Display for Progress {
         match self.lines {
             0 => write!(f, "{bytes} without a line end"),
             n => {
-                let s = if n == 1 { "" } else { "s" };
+                let s = plural_s(n);
                 write!(f, "{n} line{s} ({bytes}), the reply not finished")?;
                 if self.unfinished_line {
                     write!(f, ", the last line without a line end")?;
@@ -783,6 +783,25 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An unfinished reply's progress counts its lines in the singular for one.
+    #[test]
+    fn progress_words_one_line_and_many() {
+        let p = |bytes, lines| Progress {
+            bytes,
+            lines,
+            unfinished_line: false,
+        };
+        assert_eq!(
+            p(14, 1).to_string(),
+            "1 line (14 bytes), the reply not finished"
+        );
+        assert_eq!(
+            p(1, 2).to_string(),
+            "2 lines (1 byte), the reply not finished"
+        );
+        assert_eq!(p(3, 0).to_string(), "3 bytes without a line end");
+    }
 
     /// The code decisions the modes ask the core for: each holds for its code only (a 2xx
     /// other than 220 to STARTTLS starts no TLS; 252 to VRFY confirms no mailbox).
