@@ -180,11 +180,17 @@ impl Shared {
                 });
             }
             if self.opted("tls.versions") {
-                res.push(if tls {
-                    optin::tls_versions(host, ip, &self.cfg.probe).await
+                let versions = if tls {
+                    let (versions, old_session) =
+                        optin::tls_versions(host, ip, &self.cfg.probe).await;
+                    if let Some(info) = old_session {
+                        probe::judge_old_tls_cert(&mut res, &info, self.cfg.probe.cert_days);
+                    }
+                    versions
                 } else {
                     CheckResult::new("tls.versions", Status::Skip, "no STARTTLS")
-                });
+                };
+                res.push(versions);
             }
             let ehlo_answered = res.iter().any(|c| {
                 c.id == "smtp.ehlo"

@@ -17,7 +17,7 @@ use crate::net::tls::TlsVersion;
 use crate::render::remedy::{FrontEnd, words};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::client::{Plan, Protocol, StartTls, Stop, StopAt, StopKind};
-use crate::smtp::event::{Event, Phase};
+use crate::smtp::event::{Event, Phase, TlsInfo};
 use crate::smtp::reply::{Reply, Verdict};
 
 /// Which opt-in probes were asked for.
@@ -407,7 +407,14 @@ fn judge_versions(outcomes: &[(TlsVersion, Outcome)]) -> CheckResult {
 
 /// `tls.versions` at `(host, ip)`: one connection per version, one after the other (the caller
 /// holds the address's `--per-ip` permit), each STARTTLS limited to that version, then QUIT.
-pub(crate) async fn tls_versions(host: &str, ip: IpAddr, o: &ProbeOptions) -> CheckResult {
+/// With it, the TLS session of the newest obsolete version (1.0/1.1) the server accepted, if
+/// any: the certificate it presented there is judged when the main probe's TLS 1.2/1.3
+/// handshake found none ([`super::probe::judge_old_tls_cert`]).
+pub(crate) async fn tls_versions(
+    host: &str,
+    ip: IpAddr,
+    o: &ProbeOptions,
+) -> (CheckResult, Option<TlsInfo>) {
     let plan = Plan {
         helo: o.helo.clone(),
         protocol: Protocol::Esmtp,
@@ -419,6 +426,7 @@ pub(crate) async fn tls_versions(host: &str, ip: IpAddr, o: &ProbeOptions) -> Ch
         ..Plan::default()
     };
     let mut outcomes = Vec::new();
+    let mut old_session = None;
     for v in [
         TlsVersion::Tls1_0,
         TlsVersion::Tls1_1,
@@ -427,13 +435,20 @@ pub(crate) async fn tls_versions(host: &str, ip: IpAddr, o: &ProbeOptions) -> Ch
     ] {
         let events = run_session(host, ip, o, plan.clone(), Some(vec![v])).await;
         let outcome = handshake_outcome(&events);
+        if matches!(v, TlsVersion::Tls1_0 | TlsVersion::Tls1_1) {
+            let info = events.iter().find_map(|(_, ev)| match ev {
+                Event::TlsStarted { info } => Some(info.clone()),
+                _ => None,
+            });
+            old_session = info.or(old_session);
+        }
         let stop = outcome == Outcome::NoStartTls;
         outcomes.push((v, outcome));
         if stop {
             break;
         }
     }
-    judge_versions(&outcomes)
+    (judge_versions(&outcomes), old_session)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use crate::net::tls::TlsParams;
 use crate::render::remedy::{FrontEnd, words};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::client::{Plan, Protocol, StartTls, Stop, StopAt, StopKind};
-use crate::smtp::codes::is_busy;
+use crate::smtp::codes::{Remedy, is_busy};
 use crate::smtp::event::{Event, Phase, Sink, TlsInfo, count_bytes};
 use crate::smtp::reply::{Reply, describe_cut};
 
@@ -143,6 +143,9 @@ struct Seen {
     starttls_reply: Option<Reply>,
     tls: Option<(TlsInfo, f64)>,
     tls_failed: Option<String>,
+    /// The handshake failed for want of a version in common, the server perhaps speaking only
+    /// TLS 1.0/1.1, which the probe does not offer (the failure names that remedy).
+    old_tls_only: bool,
     ehlo_after_tls: Option<Reply>,
     /// The run's error (timeouts, closes) and the phase it happened in.
     error: Option<(String, Option<Phase>)>,
@@ -183,7 +186,10 @@ fn gather(events: &[(Duration, Event)]) -> Seen {
             Event::TlsStarted { info } => {
                 s.tls = Some((info.clone(), tls_t0.map(|t0| ms(*t - t0)).unwrap_or(0.0)));
             }
-            Event::TlsFailed { reason } => s.tls_failed = Some(words(reason, FrontEnd::Check)),
+            Event::TlsFailed { reason } => {
+                s.old_tls_only = reason.names(Remedy::OldTls);
+                s.tls_failed = Some(words(reason, FrontEnd::Check));
+            }
             Event::Summary(sum) => {
                 if let Some(e) = &sum.error {
                     // An unexpected reply's error quotes the server's line (up to 8 KiB).
@@ -684,7 +690,15 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
                 Status::Fail
             };
             out.push(CheckResult::new("tls.handshake", st, why.clone()).with("error", why));
-            out.extend(skipped(5, "no TLS session"));
+            let mut skips = skipped(5, "no TLS session");
+            if s.old_tls_only
+                && let Some(chain) = skips.iter_mut().find(|c| c.id == "tls.cert.chain")
+            {
+                // Said once, on the first of the certificate checks: they are not failures of
+                // the certificate, which `--tls-probe` judges if an old version is accepted.
+                chain.summary = OLD_TLS_SKIP.to_string();
+            }
+            out.extend(skips);
             return out;
         }
     };
@@ -766,6 +780,40 @@ fn session_unusable(s: &Seen) -> Option<(Status, String)> {
             format!("the handshake completed, then the server ended the session unanswered: {e}"),
         )),
         _ => None,
+    }
+}
+
+/// Why the certificate checks were skipped when the handshake found no version in common.
+const OLD_TLS_SKIP: &str = "no TLS session, so no certificate to judge: the server may offer \
+                            only TLS 1.0/1.1, which check leaves out (--tls-probe judges the \
+                            certificate it presents there)";
+
+/// The `tls.cert.*` checks of `results` judged on the certificate a server presented in
+/// TLS 1.0/1.1 (`info`, from `--tls-probe`), when the main session had none to judge because
+/// the handshake found no version in common: an MX that speaks only an obsolete version still
+/// has a certificate, and senders that do speak it (RFC 8996 says they must not) see it.
+/// Each judged check names the version it was presented in. Nothing changes otherwise.
+pub(crate) fn judge_old_tls_cert(results: &mut [CheckResult], info: &TlsInfo, cert_days: i64) {
+    let unjudged = |c: &CheckResult| c.id.starts_with("tls.cert.") && c.status == Status::Skip;
+    let handshake_failed = results
+        .iter()
+        .any(|c| c.id == "tls.handshake" && matches!(c.status, Status::Fail | Status::Error));
+    if !handshake_failed || !results.iter().any(unjudged) {
+        return;
+    }
+    let mut judged = cert_checks(info, cert_days);
+    for c in &mut judged {
+        c.summary = format!(
+            "{} (presented in {}, found by --tls-probe)",
+            c.summary, info.version
+        );
+        c.evidence
+            .insert("protocol".into(), json!(info.version.as_str()));
+    }
+    for c in results.iter_mut().filter(|c| unjudged(c)) {
+        if let Some(j) = judged.iter().find(|j| j.id == c.id) {
+            *c = j.clone();
+        }
     }
 }
 

@@ -4487,3 +4487,166 @@ fn the_junit_counts_and_test_names_match_the_report() {
     );
     assert_eq!(total("skip") + total("info"), got["skipped"], "{summary}");
 }
+
+/// A STARTTLS server on `listener` whose TLS is 1.0 only (an old MX: RFC 8996 deprecates it),
+/// presenting `cert`/`key`; every connection served on its own thread, EHLO and QUIT answered.
+fn tls10_only_mx(listener: TcpListener, cert: &std::path::Path, key: &std::path::Path) {
+    use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod, SslOptions, SslVersion};
+    use std::io::{BufRead, BufReader, Write};
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+    b.clear_options(SslOptions::NO_TLSV1 | SslOptions::NO_TLSV1_1);
+    b.set_min_proto_version(Some(SslVersion::TLS1)).unwrap();
+    b.set_max_proto_version(Some(SslVersion::TLS1)).unwrap();
+    // OpenSSL 3 refuses TLS 1.0's SHA-1 handshake above security level 0.
+    b.set_cipher_list("DEFAULT:@SECLEVEL=0").unwrap();
+    b.set_certificate_file(cert, SslFiletype::PEM).unwrap();
+    b.set_private_key_file(key, SslFiletype::PEM).unwrap();
+    let acceptor = Arc::new(b.build());
+    // One command line, read a byte at a time: nothing of the TLS handshake is read ahead.
+    fn line(r: &mut impl std::io::Read) -> Option<String> {
+        let mut l = Vec::new();
+        let mut byte = [0u8; 1];
+        while !l.ends_with(b"\n") {
+            (r.read(&mut byte).ok()? == 1).then_some(())?;
+            l.push(byte[0]);
+        }
+        Some(String::from_utf8_lossy(&l).to_ascii_uppercase())
+    }
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { return };
+            let acceptor = acceptor.clone();
+            std::thread::spawn(move || {
+                let _ = c.write_all(b"220 mx-old.test ESMTP\r\n");
+                while let Some(l) = line(&mut c) {
+                    if l.starts_with("EHLO") {
+                        let _ = c.write_all(b"250-mx-old.test\r\n250 STARTTLS\r\n");
+                    } else if l.starts_with("STARTTLS") {
+                        let _ = c.write_all(b"220 go ahead\r\n");
+                        let Ok(tls) = acceptor.accept(c) else { return };
+                        let mut r = BufReader::new(tls);
+                        let mut l = String::new();
+                        while r.read_line(&mut l).unwrap_or(0) > 0 {
+                            let answer: &[u8] = if l.to_ascii_uppercase().starts_with("QUIT") {
+                                b"221 bye\r\n"
+                            } else {
+                                b"250 mx-old.test\r\n"
+                            };
+                            if r.get_mut().write_all(answer).is_err() || answer.starts_with(b"221")
+                            {
+                                return;
+                            }
+                            l.clear();
+                        }
+                        return;
+                    } else if l.starts_with("QUIT") {
+                        let _ = c.write_all(b"221 bye\r\n");
+                        return;
+                    } else {
+                        let _ = c.write_all(b"250 ok\r\n");
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// An MX that speaks only TLS 1.0: check's own handshake (TLS 1.2/1.3) finds no version in
+/// common, so the certificate checks have nothing to judge — said once, with the way to judge
+/// it. With --tls-probe the certificate the server presented in TLS 1.0 is judged as any MX's
+/// is (here: trusted, but for another name, so tls.cert.name warns), not left skipped.
+#[test]
+fn an_mx_speaking_only_tls_1_0_has_its_certificate_judged_with_tls_probe() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = CertificateParams::new(vec!["other.example".to_string()]).unwrap();
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name
+        .push(rcgen::DnType::CommonName, "other.example");
+    let (cert, key) = pem_pair(dir.path(), "old", p, None);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    tls10_only_mx(listener, &cert, &key);
+    let cert_path = cert.display().to_string();
+    let run = |extra: &[&str]| -> Vec<Value> {
+        let mut args = vec![
+            "check",
+            "--json",
+            "localhost",
+            "-4",
+            "--port",
+            &port,
+            "--allow-private",
+            "--tls-ca-path",
+            &cert_path,
+            "--timeout",
+            "5s",
+            "--only",
+            "tls.*",
+        ];
+        args.extend_from_slice(extra);
+        let run = ehlo_with(&args, None, Duration::from_secs(60));
+        assert_eq!(run.code, 40, "{}", run.all());
+        run.stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["type"] == "check")
+            .collect()
+    };
+    let find = |lines: &[Value], id: &str| -> Value {
+        lines
+            .iter()
+            .find(|v| v["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}: {lines:?}"))
+            .clone()
+    };
+    let plain = run(&[]);
+    assert_eq!(find(&plain, "tls.handshake")["status"], "fail");
+    let chain = find(&plain, "tls.cert.chain");
+    assert_eq!(chain["status"], "skip", "{chain}");
+    assert!(
+        chain["summary"]
+            .as_str()
+            .unwrap()
+            .contains("may offer only TLS 1.0/1.1, which check leaves out (--tls-probe judges"),
+        "{chain}"
+    );
+    for id in ["tls.cert.name", "tls.cert.expiry", "tls.cert.key"] {
+        let c = find(&plain, id);
+        assert_eq!(c["status"], "skip", "{c}");
+        assert_eq!(c["summary"], "no TLS session", "{c}");
+    }
+
+    let probed = run(&["--tls-probe"]);
+    assert_eq!(find(&probed, "tls.handshake")["status"], "fail");
+    let versions = find(&probed, "tls.versions");
+    assert_eq!(
+        versions["evidence"]["accepted"],
+        serde_json::json!(["1.0"]),
+        "{versions}"
+    );
+    for (id, status) in [
+        ("tls.cert.chain", "pass"),
+        ("tls.cert.name", "warn"),
+        ("tls.cert.expiry", "pass"),
+        ("tls.cert.key", "pass"),
+    ] {
+        let c = find(&probed, id);
+        assert_eq!(c["status"], status, "{c}");
+        assert!(
+            c["summary"]
+                .as_str()
+                .unwrap()
+                .ends_with("(presented in TLSv1, found by --tls-probe)"),
+            "{c}"
+        );
+        assert_eq!(c["evidence"]["protocol"], "TLSv1", "{c}");
+    }
+    let name = find(&probed, "tls.cert.name");
+    assert!(
+        name["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("not valid for localhost (it names DNS:other.example)"),
+        "{name}"
+    );
+}

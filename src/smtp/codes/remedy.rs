@@ -248,6 +248,11 @@ impl Hint {
         &self.0
     }
 
+    /// Does the hint name remedy `r`?
+    pub(crate) fn names(&self, r: Remedy) -> bool {
+        self.0.contains(&Part::Do(r))
+    }
+
     /// The hint with each remedy worded by `word`.
     pub(crate) fn words(&self, word: impl Fn(Remedy) -> String) -> String {
         self.0
