@@ -22,7 +22,7 @@ use crate::net::dns::{DnsOptions, Family, Resolver};
 use crate::net::route::{Link, Target};
 use crate::net::tls::TlsParams;
 use crate::render::remedy::{FrontEnd, words};
-use crate::smtp::event::{Event, TlsInfo};
+use crate::smtp::event::{Event, TlsInfo, plural_s};
 
 /// Largest policy body (RFC 8461 §3.3: "a maximum of 64 KiB").
 pub(crate) const MAX_POLICY: usize = 64 * 1024;
@@ -459,8 +459,9 @@ pub(crate) fn policy_check(body: &[u8]) -> (CheckResult, Policy) {
 
 /// `mtasts.mx-match` (RFC 8461 §4.1): every MX host matches a policy pattern. Unmatched under
 /// `enforce` → fail, `testing` → warn; `none` → info. A policy `mtasts.policy` found invalid
-/// (`valid` false) is no policy for senders (RFC 8461 §3.3), so an unmatched MX is a warning
-/// about what happens once it is valid, not a second failure.
+/// (`valid` false: a missing version or mode line, a bad max_age…) is no policy for senders
+/// (RFC 8461 §3.2): nothing to match, so skip, as every other check treats a policy that is not
+/// there — the summary still says whether the `mx` lines would match once it is valid.
 pub(crate) fn mx_match(p: &Policy, hosts: &[String], valid: bool) -> CheckResult {
     let unmatched: Vec<String> = hosts
         .iter()
@@ -469,8 +470,53 @@ pub(crate) fn mx_match(p: &Policy, hosts: &[String], valid: bool) -> CheckResult
         .collect();
     // Capped: the value of a line of a 64 KiB policy.
     let mode = &capped(p.mode.as_deref().unwrap_or(""));
+    let known_mode = matches!(mode.as_str(), "enforce" | "testing" | "none");
+    // An MX RRset and a 64 KiB policy may each list thousands of names.
+    let not_matched = || {
+        format!(
+            "{} not matched by mx: {}",
+            capped(&unmatched.join(", ")),
+            if p.mx.is_empty() {
+                "(none)".to_string()
+            } else {
+                capped(&p.mx.join(", "))
+            },
+        )
+    };
     let (status, summary) = if hosts.is_empty() {
         (Status::Skip, "no MX host to match".to_string())
+    } else if !valid || !known_mode {
+        let why = match mode.as_str() {
+            "" => " (no mode)".to_string(),
+            m if !known_mode => format!(" (mode '{m}' is not valid)"),
+            _ => String::new(),
+        };
+        let once_valid = if unmatched.is_empty() {
+            format!(
+                "its mx lines match the {} MX host{}",
+                hosts.len(),
+                plural_s(hosts.len())
+            )
+        } else {
+            match mode.as_str() {
+                "enforce" => format!(
+                    "{}; once it is valid, mode enforce stops mail to it",
+                    not_matched()
+                ),
+                "testing" => format!(
+                    "{}; once it is valid, mode testing reports it",
+                    not_matched()
+                ),
+                _ => not_matched(),
+            }
+        };
+        (
+            Status::Skip,
+            format!(
+                "the policy is not valid{why} (mtasts.policy), so senders have no policy to \
+                 apply (RFC 8461 §3.2); {once_valid}"
+            ),
+        )
     } else if mode == "none" {
         (
             Status::Info,
@@ -481,47 +527,20 @@ pub(crate) fn mx_match(p: &Policy, hosts: &[String], valid: bool) -> CheckResult
             Status::Pass,
             format!("{} MX host(s) match the policy", hosts.len()),
         )
-    } else {
-        let consequence = match mode.as_str() {
-            "enforce" => "mode enforce: senders will not deliver mail to it".to_string(),
-            "testing" => "mode testing: senders report, then deliver mail to it".to_string(),
-            "" => "no mode: senders have no valid policy (RFC 8461 §3.2)".to_string(),
-            m => format!("mode '{m}' is not valid: senders have no valid policy (RFC 8461 §3.2)"),
-        };
-        let known_mode = matches!(mode.as_str(), "enforce" | "testing");
-        let (status, consequence) = if valid || !known_mode {
-            (
-                if mode == "enforce" && valid {
-                    Status::Fail
-                } else {
-                    Status::Warn
-                },
-                consequence,
-            )
-        } else {
-            (
-                Status::Warn,
-                format!(
-                    "the policy is not valid (mtasts.policy), so senders apply none now; once it is, mode {mode} {}",
-                    if mode == "enforce" {
-                        "stops mail to it"
-                    } else {
-                        "reports it"
-                    }
-                ),
-            )
-        };
+    } else if mode == "enforce" {
         (
-            status,
+            Status::Fail,
             format!(
-                // An MX RRset and a 64 KiB policy may each list thousands of names.
-                "{} not matched by mx: {} ({consequence})",
-                capped(&unmatched.join(", ")),
-                if p.mx.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    capped(&p.mx.join(", "))
-                },
+                "{} (mode enforce: senders will not deliver mail to it)",
+                not_matched()
+            ),
+        )
+    } else {
+        (
+            Status::Warn,
+            format!(
+                "{} (mode testing: senders report, then deliver mail to it)",
+                not_matched()
             ),
         )
     };
@@ -590,21 +609,57 @@ mod tests {
             "{}",
             c.summary
         );
-        assert_ne!(c.status, Status::Pass, "{c:?}");
+        assert_eq!(c.status, Status::Skip, "{c:?}");
     }
 
-    /// An invalid policy is no policy (RFC 8461 §3.3): its mismatch warns, with what happens
-    /// once it is valid, and does not claim senders refuse the MX now.
+    /// An invalid policy is no policy (RFC 8461 §3.2): nothing to match, so skip, with what
+    /// happens once it is valid, never a claim that senders refuse the MX now.
     #[test]
-    fn an_invalid_policy_mismatch_warns() {
+    fn an_invalid_policy_mismatch_is_skipped() {
         let p = lint_policy("version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 1w\r\n");
         let c = mx_match(&p, &["mx.other.test".to_string()], false);
-        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert_eq!(c.status, Status::Skip, "{c:?}");
         assert!(!c.summary.contains("will not deliver"), "{}", c.summary);
-        assert!(c.summary.contains("not valid"), "{}", c.summary);
+        assert_eq!(
+            c.summary,
+            "the policy is not valid (mtasts.policy), so senders have no policy to apply (RFC \
+             8461 §3.2); mx.other.test not matched by mx: a.test; once it is valid, mode enforce \
+             stops mail to it"
+        );
         assert_eq!(
             mx_match(&p, &["mx.other.test".to_string()], true).status,
             Status::Fail
+        );
+    }
+
+    /// A policy invalid only by a missing version or mode line whose mx lines match every MX:
+    /// no pass — there is no policy to match (it used to pass).
+    #[test]
+    fn a_policy_without_version_or_mode_matches_nothing() {
+        let hosts = ["mx.a.test".to_string(), "mx2.a.test".to_string()];
+        let (c, p) = policy_check(b"mode: enforce\r\nmx: *.a.test\r\nmax_age: 86400\r\n");
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        let m = mx_match(&p, &hosts, c.status != Status::Fail);
+        assert_eq!(m.status, Status::Skip, "{m:?}");
+        assert!(
+            m.summary.ends_with("its mx lines match the 2 MX hosts"),
+            "{}",
+            m.summary
+        );
+        let (c, p) = policy_check(b"version: STSv1\r\nmx: *.a.test\r\nmax_age: 86400\r\n");
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        let m = mx_match(&p, &hosts[..1], c.status != Status::Fail);
+        assert_eq!(m.status, Status::Skip, "{m:?}");
+        assert!(
+            m.summary
+                .starts_with("the policy is not valid (no mode) (mtasts.policy)"),
+            "{}",
+            m.summary
+        );
+        assert!(
+            m.summary.ends_with("its mx lines match the 1 MX host"),
+            "{}",
+            m.summary
         );
     }
 

@@ -1421,9 +1421,10 @@ fn an_invalid_policy_does_not_fail_mx_match_a_second_time() {
         "{}",
         run.stdout
     );
+    // An invalid policy is no policy: nothing to match (RFC 8461 §3.2).
     assert_eq!(
         st(&m, "badage.test", "mtasts.mx-match"),
-        ["warn"],
+        ["skip"],
         "{}",
         run.stdout
     );
@@ -3906,6 +3907,16 @@ fn an_invalid_policy_does_not_upgrade_certificate_findings() {
         ["fail"],
         "{}",
         run.stdout
+    );
+    // Its mx line matches the MX, but there is no policy to match: no pass (it used to pass).
+    assert_eq!(st(&m, "noversion.test", "mtasts.mx-match"), ["skip"]);
+    let mx_match = lines.iter().find(|v| v["id"] == "mtasts.mx-match").unwrap();
+    assert!(
+        mx_match["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("the policy is not valid (mtasts.policy), so senders have no policy"),
+        "{mx_match}"
     );
     assert_eq!(st(&m, "noversion.test", "tls.cert.name"), ["warn"]);
     let name = lines.iter().find(|v| v["id"] == "tls.cert.name").unwrap();
