@@ -201,6 +201,26 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             cfg.notes.insert(0, note);
         }
     }
+    // An `SSL_CERT_FILE` naming no file, for the modes that may verify against the system
+    // store (not when `--tls-ca-path` replaces it): said once, before anything connects.
+    let system_store = match &mode {
+        Mode::Send(cfg) => cfg.connect.link.tls.ca_path.is_none(),
+        Mode::Repl(cfg) => cfg.link.tls.ca_path.is_none(),
+        Mode::Check(cfg) => cfg.probe.ca_path.is_none(),
+        Mode::Probe(cfg) => cfg.plan.link.tls.ca_path.is_none(),
+        _ => false,
+    };
+    if system_store
+        && let Some(line) = crate::net::trust::missing_cert_file(|k| std::env::var_os(k))
+    {
+        match &mut mode {
+            // Through the send's renderer, as its other warnings are (JSON Lines too).
+            Mode::Send(cfg) => cfg.warnings.push(line),
+            _ => {
+                let _ = writeln!(std::io::stderr(), "*** {line}");
+            }
+        }
+    }
     match mode {
         Mode::Send(cfg) if cfg.dump_mail => Ok(Mode::DumpMail {
             json: matches!(cfg.format, crate::render::Format::Json),

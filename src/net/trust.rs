@@ -70,6 +70,22 @@ pub(crate) fn locate(root: &Path, env: impl Fn(&str) -> Option<OsString>) -> Sys
     SystemStore { dir, file }
 }
 
+/// One line when `SSL_CERT_FILE` names no file (missing, or a directory): OpenSSL, and so
+/// ehlo, then trusts only what else the store holds, and a user who set the variable should
+/// not learn that from a verification failure. `None` when it is unset, empty or a file.
+pub(crate) fn missing_cert_file(env: impl Fn(&str) -> Option<OsString>) -> Option<String> {
+    let path = PathBuf::from(env("SSL_CERT_FILE").filter(|v| !v.is_empty())?);
+    let what = match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() => return None,
+        Ok(_) => "is not a file",
+        Err(_) => "does not exist",
+    };
+    Some(format!(
+        "SSL_CERT_FILE is ignored: {} {what} (the system store is used without it)",
+        path.display()
+    ))
+}
+
 /// Does `dir` hold at least one OpenSSL hash name (`8 hex digits . N`)? Stops at the first.
 fn is_hashed_dir(dir: &Path) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -157,6 +173,33 @@ mod tests {
             .map(|(k, v)| (k.to_string(), OsString::from(v)))
             .collect();
         move |k| m.get(k).cloned()
+    }
+
+    /// `SSL_CERT_FILE` naming a missing file or a directory is one line naming both; unset,
+    /// empty or a file says nothing.
+    #[test]
+    fn ssl_cert_file_naming_no_file_is_worded() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.pem");
+        std::fs::write(&file, "").unwrap();
+        let (d, f) = (dir.path().to_str().unwrap(), file.to_str().unwrap());
+        assert_eq!(
+            missing_cert_file(env(&[("SSL_CERT_FILE", "/no/such/ca.pem")])).as_deref(),
+            Some(
+                "SSL_CERT_FILE is ignored: /no/such/ca.pem does not exist (the system store is \
+                 used without it)"
+            )
+        );
+        assert_eq!(
+            missing_cert_file(env(&[("SSL_CERT_FILE", d)])),
+            Some(format!(
+                "SSL_CERT_FILE is ignored: {d} is not a file (the system store is used without \
+                 it)"
+            ))
+        );
+        assert_eq!(missing_cert_file(env(&[("SSL_CERT_FILE", f)])), None);
+        assert_eq!(missing_cert_file(env(&[("SSL_CERT_FILE", "")])), None);
+        assert_eq!(missing_cert_file(env(&[])), None);
     }
 
     #[test]

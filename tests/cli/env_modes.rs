@@ -351,3 +351,77 @@ fn help_from_a_variable_is_ignored_with_the_reason() {
         r.stderr
     );
 }
+
+/// `SSL_CERT_FILE` naming no file used to be passed over in silence, the trust store then
+/// being whatever else was found: the send, `repl` and `check` say so once, naming the variable
+/// and the path — and say nothing when `--tls-ca-path` replaces the system store.
+#[test]
+fn ssl_cert_file_naming_no_file_is_said_once() {
+    let missing = "/nonexistent/ehlo-test/ca.pem";
+    let env = [("SSL_CERT_FILE", missing)];
+    let port = free_port().to_string();
+    let server = format!("127.0.0.1:{port}");
+    let expected = format!(
+        "SSL_CERT_FILE is ignored: {missing} does not exist (the system store is used without it)"
+    );
+    let send = run(&env, &["--server", &server, "--to", "a@b.test", "--tls"]);
+    let lines: Vec<String> = send
+        .all()
+        .lines()
+        .filter(|l| l.contains("SSL_CERT_FILE"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", send.all());
+    assert!(lines[0].ends_with(&expected), "{}", send.all());
+    let repl = ehlo_with_env(&["repl"], &env, Some(b":quit\n"), Duration::from_secs(30));
+    assert_eq!(
+        lines_naming(&repl, "SSL_CERT_FILE"),
+        [format!("*** {expected}")],
+        "{}",
+        repl.all()
+    );
+    let check = run(
+        &env,
+        &[
+            "check",
+            "localhost",
+            "-4",
+            "--allow-private",
+            "--port",
+            &port,
+            "--only",
+            "tls.starttls",
+        ],
+    );
+    assert_eq!(
+        lines_naming(&check, "SSL_CERT_FILE"),
+        [format!("*** {expected}")],
+        "{}",
+        check.all()
+    );
+    // --tls-ca-path replaces the system store: the variable plays no part, nothing to say.
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(ca.path(), cert.cert.pem()).unwrap();
+    let ca_path = ca.path().display().to_string();
+    let with_ca = run(
+        &env,
+        &[
+            "check",
+            "localhost",
+            "-4",
+            "--allow-private",
+            "--port",
+            &port,
+            "--only",
+            "tls.starttls",
+            "--tls-ca-path",
+            &ca_path,
+        ],
+    );
+    assert!(
+        lines_naming(&with_ca, "SSL_CERT_FILE").is_empty(),
+        "{}",
+        with_ca.all()
+    );
+}
