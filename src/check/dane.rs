@@ -625,6 +625,7 @@ mod tests {
         let garbage = DnsError::Failed {
             name: "mx.example.test".into(),
             reason: "protocol error: decoding error: unrecognized label code: 10111011".into(),
+            rcode: None,
         };
         assert_eq!(failed_status(&garbage), Status::Error);
     }

@@ -3268,6 +3268,7 @@ mod tests {
         let servfail = DnsError::Failed {
             name: "example.test".into(),
             reason: format!("{ANSWERED}SERVFAIL"),
+            rcode: Some(2),
         };
         assert!(!servfail.is_unanswered());
     }
