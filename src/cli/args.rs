@@ -60,7 +60,8 @@ Examples:
   Send a test message through the recipient's MX:
     ehlo --to user@example.com
   Submission on port 587 with STARTTLS and AUTH (password from the environment):
-    EHLO_AUTH_PASSWORD=secret ehlo -s smtp.example.com:587 --tls --au me@example.com -t you@example.net
+    EHLO_AUTH_PASSWORD=secret ehlo -s smtp.example.com:587 --tls --au me@example.com \\
+        -t you@example.net
   Implicit TLS on port 465, trying only PLAIN:
     ehlo -s smtp.example.com --tls-on-connect -a PLAIN --au me@example.com -t you@example.net
   Check whether a recipient is accepted (exit 0 = yes, 24 = refused):
@@ -185,7 +186,8 @@ Probes (status pass, warn, fail, skip, or inconclusive = could not be told):
       LF (Exim's LF-only mode: its CVE-2023-51766 fix still ends DATA there)
   pipelining.early-talker    EHLO sent before the greeting (RFC 5321 §4.3.1)
   pipelining.unadvertised    a pipelined group when PIPELINING is not advertised (RFC 2920)
-  starttls.injection starttls.injection-ehlo   STARTTLS and RSET (EHLO) in one packet (CVE-2011-0411)
+  starttls.injection starttls.injection-ehlo   STARTTLS and RSET (EHLO) in one packet
+      (CVE-2011-0411)
   starttls.downgrade         AUTH offered before STARTTLS; MAIL accepted without TLS
   relay.open                 RCPT to --relay-to without AUTH (never DATA)
   enum.vrfy enum.expn enum.rcpt   whether the server tells existing users from unknown ones
@@ -196,18 +198,20 @@ in its Subject and body, printed at the start, so the mailbox shows what got thr
 terminal, probes that send mail ask first unless --yes.
 
 Exit codes: 0 every probe and expectation met; 40 a probe failed or an --expect was not met;
-41 nothing failed but something was inconclusive (or --deadline stopped the run); 1 usage (no
---to, unknown probe id).
+41 nothing failed but something was inconclusive (or --deadline or a signal stopped the run);
+1 usage (no --to, unknown probe id).
 
 Examples:
   Every probe against your own MX (mail goes to you@example.com only):
     ehlo probe mx.example.com --to you@example.com --yes
   The submission port as an authenticated user (password from the environment):
-    EHLO_AUTH_PASSWORD=secret ehlo probe smtp.example.com:587 --tls --au me@example.com --to me@example.com --yes
+    EHLO_AUTH_PASSWORD=secret ehlo probe smtp.example.com:587 --tls --au me@example.com \\
+        --to me@example.com --yes
   Only the smuggling probes over STARTTLS, JUnit for CI:
     ehlo probe mx.example.com --tls --to you@example.com --only 'smuggle.*' --junit probe.xml --yes
   No mail at all: the STARTTLS, relay and enumeration probes:
-    ehlo probe mx.example.com --to you@example.com --only 'starttls.*' --only relay.open --only 'enum.*'";
+    ehlo probe mx.example.com --to you@example.com --only 'starttls.*' --only relay.open \\
+        --only 'enum.*'";
 
 // `ehlo probe` flags (→ `probe::ProbeConfig`). No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
@@ -353,7 +357,7 @@ Examples:
     ehlo explain '550-5.7.26 This mail is unauthenticated...
   550 5.7.26 ... - gsmtp' --phase dot
   A bounce's diagnostic line (the command it answered is read from it):
-    ehlo explain 'host mx.example.org[192.0.2.1] said: 550 5.1.1 User unknown (in reply to RCPT TO command)'
+    ehlo explain 'host mx.example.org said: 550 5.1.1 User unknown (in reply to RCPT TO command)'
   From a file or a pipe:
     ehlo explain - < bounce.txt
 
@@ -1932,8 +1936,8 @@ Checks (status pass, info, skip, warn, fail, or error = could not be tested):
            tls.versions (--tls-probe)
 A 421 greeting (\"too many connections\") is an error (could not test), never \"no STARTTLS\".
 Certificate chain and name problems are warnings on port 25 unless an MTA-STS policy (testing
-or enforce mode) covers the MX or an --expect says otherwise. The MTA-STS policy is fetched over HTTPS
-(certificate verified for mta-sts.DOMAIN, redirects not followed).
+or enforce mode) covers the MX or an --expect says otherwise. The MTA-STS policy is fetched
+over HTTPS (certificate verified for mta-sts.DOMAIN, redirects not followed).
 check never sends DATA, and sends MAIL and RCPT only for --rcpt-probe and --relay-probe
 (then QUIT).
 
@@ -2573,6 +2577,42 @@ mod tests {
     #[test]
     fn debug_assert() {
         Cli::command().debug_assert();
+    }
+
+    /// The text after each mode's options is laid out by hand: rows and examples one a line,
+    /// continuation lines indented under their row, prose broken by hand. clap breaks a line
+    /// over its 100 columns at a blank and starts the rest at the line's own indent: an
+    /// example command cut in two runs without its last arguments when copied (`ehlo probe
+    /// --help`'s `--to me@example.com --yes` went to a line of its own), a row's end falls
+    /// under the wrong column ("(CVE-2011-0411)") and hand-broken prose gets a stub line
+    /// ("step and ends"). So only a paragraph that is one line may be wider: clap wraps it
+    /// whole.
+    #[test]
+    fn hand_laid_help_lines_fit_the_width_clap_wraps_at() {
+        let root = Cli::command();
+        let mut long = Vec::new();
+        for cmd in std::iter::once(&root).chain(root.get_subcommands()) {
+            for text in [cmd.get_after_help(), cmd.get_after_long_help()]
+                .into_iter()
+                .flatten()
+            {
+                let text = text.to_string();
+                let lines: Vec<&str> = text.lines().collect();
+                for (i, line) in lines.iter().enumerate() {
+                    let one_line_paragraph = !line.starts_with(' ')
+                        && lines.get(i + 1).is_none_or(|next| next.trim().is_empty())
+                        && (i == 0 || lines[i - 1].trim().is_empty());
+                    if line.chars().count() > 100 && !one_line_paragraph {
+                        long.push(format!("{}: {line}", cmd.get_name()));
+                    }
+                }
+            }
+        }
+        assert!(
+            long.is_empty(),
+            "wider than 100 columns:\n{}",
+            long.join("\n")
+        );
     }
 
     #[test]

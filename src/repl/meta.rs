@@ -390,10 +390,11 @@ Replies show how long they took, SASL challenges (334) their decoded text. A lin
 first word is no verb ehlo knows or the server advertised (EHLLO, XYZZY, a password typed
 at the wrong prompt) is refused unsent, and neither repeated nor kept (:raw sends
 anything as typed: :raw \"XYZZY\\r\\n\"); STARTTLS inside a transaction, and a typed
-content line whose leading dot the server will strip, are warned about first. A 421 means the server closes the connection. While a reply takes
-over a second, a terminal shows one status line, updated in place and erased when the
-reply is complete or the timeout fires: waiting 7 s, 9 bytes so far: \"250-mx.exa\" (never
-in a pipe, with --json, or in a file). Ctrl-C stops waiting.";
+content line whose leading dot the server will strip, are warned about first. A 421 means
+the server closes the connection. While a reply takes over a second, a terminal shows one
+status line, updated in place and erased when the reply is complete or the timeout fires:
+waiting 7 s, 9 bytes so far: \"250-mx.exa\" (never in a pipe, with --json, or in a file).
+Ctrl-C stops waiting.";
 
 /// Examples of every meta-command (`ehlo repl --help`, the man page).
 pub(crate) const EXAMPLES: &str = "\

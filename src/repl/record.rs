@@ -57,11 +57,11 @@ AUTH 28, STARTTLS 29; 36 for any other command: NOOP, RSET, VRFY, :raw; 6 when t
 had closed), 2 when no connection could be made, 1 for a script that does not parse (the
 line is named), is over 16 MiB or runs :replay itself, and for a step that fails before
 sending anything (:data @FILE unreadable, :send without an envelope, an :auth with no
-secret to be had). A script writes no file
-(:record is refused) and :data @FILE sends only files under the script's own directory
-unless --allow-any-file is given (refused otherwise: exit 1, nothing sent). --keep-going runs every step and ends
-with a table of every mismatch (line, command, expected, got); --json prints JSON Lines
-with one replay_mismatch event per mismatch and a summary last.";
+secret to be had). A script writes no file (:record is refused) and :data @FILE sends
+only files under the script's own directory unless --allow-any-file is given (refused
+otherwise: exit 1, nothing sent). --keep-going runs every step and ends with a table of
+every mismatch (line, command, expected, got); --json prints JSON Lines with one
+replay_mismatch event per mismatch and a summary last.";
 
 /// Largest script read (a recording is small; this keeps a wrong file from eating memory).
 const MAX_SCRIPT: u64 = 16 * 1024 * 1024;
