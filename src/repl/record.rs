@@ -44,8 +44,9 @@ Script format (what :record writes; scripts may also be written by hand):
   < 2xx
   ~ 421               a reply that came unasked while the REPL waited for input
                       (a 421 before a close, a reply later than the timeout):
-                      replay waits up to --timeout for it and checks it when it
-                      comes; when it does not, it is not checked (a note says so)
+                      replay waits up to --timeout (30 s with --timeout 0) for it
+                      and checks it when it comes; when it does not, it is not
+                      checked (a note says so)
 :auth steps read the secret from EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN,
 --auth-password-file / --auth-token-file, or ask on a terminal; an :auth step without a
 user (:auth LOGIN) takes it from EHLO_AUTH_USER (a hand-typed AUTH LOGIN or AUTH PLAIN is

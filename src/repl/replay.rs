@@ -485,6 +485,14 @@ fn mismatch_table(rows: &[Mismatch], steps: usize) -> String {
 mod tests {
     use super::*;
 
+    /// The script format's help says how long a `~` reply is waited for when `--timeout 0`
+    /// sets no limit: it said "up to --timeout" alone, and replay waited 30 s.
+    #[test]
+    fn the_help_gives_the_wait_for_an_unasked_reply_without_a_timeout() {
+        let words = format!("{} s with --timeout 0", UNASKED_WAIT.as_secs());
+        assert!(super::super::record::FORMAT.contains(&words), "{words}");
+    }
+
     #[test]
     fn the_table_lines_up_and_cuts_long_commands() {
         let m = |line, command: &str, expected: &str, got: &str, code| Mismatch {
