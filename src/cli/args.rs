@@ -4,7 +4,7 @@
 //!
 //! Values are parsed into typed form where clap can report a bad value well (durations, ports,
 //! `--server` forms, stop points); cross-flag rules that need several flags at once live in
-//! [`super::config`].
+//! [`super::mode`].
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

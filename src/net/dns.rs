@@ -1015,7 +1015,7 @@ impl Resolver {
     }
 
     /// [`Self::host_addresses`] with the CNAME targets the name led to ([`Noted::aliases`]),
-    /// for the caller that knows whether `host` is an MX exchange ([`mx_alias_warning`]).
+    /// for the caller that knows whether `host` is an MX exchange ([`mx_alias_problem`]).
     pub(crate) async fn host_addresses_noted(
         &self,
         host: &str,

@@ -1,7 +1,7 @@
 //! Where `ehlo serve` keeps messages: a bounded in-memory list (for `ServerHandle::messages`), a
 //! Maildir and an mbox. Content is streamed: the session hands it over piece by piece as it is
 //! read ([`Store::begin`] opens a [`Draft`], [`Draft::write`] takes each piece,
-//! [`Store::commit`] keeps the message), so a message written to files is never held whole in
+//! [`Store::commit_locked`] keeps the message), so a message written to files is never held whole in
 //! memory, and a message that is refused, aborted or cut off (the draft is dropped) leaves no
 //! file behind.
 //!
