@@ -632,10 +632,10 @@ fn judge(
             })
     };
     // A published policy (testing or enforce) makes a certificate problem on a covered MX a
-    // failure: under enforce senders will not deliver (RFC 8461 §4.2); under testing they still
-    // deliver but report the failure (RFC 8461 §5), so the domain owner has asked to hear of it.
+    // failure: under enforce senders will not deliver (RFC 8461 §5); under testing they still
+    // deliver but report the failure (the same section), so the domain owner has asked to hear of it.
     let consequence = match mode {
-        "enforce" => Some(" — MTA-STS enforce: senders will not deliver (RFC 8461 §4.2)"),
+        "enforce" => Some(" — MTA-STS enforce: senders will not deliver (RFC 8461 §5)"),
         "testing" => Some(
             " — MTA-STS testing: senders deliver but report this failure (RFC 8461 §5, RFC 8460)",
         ),

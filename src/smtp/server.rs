@@ -497,7 +497,7 @@ impl Session {
     }
 
     /// The server is stopping: `421 4.3.2` and close (RFC 5321 §3.8: a server that must shut
-    /// down answers 421 to whatever comes next rather than just closing; RFC 3463 §3.5: 4.3.2
+    /// down answers 421 to whatever comes next rather than just closing; RFC 3463 §3.4: 4.3.2
     /// system not accepting network messages). A message being received is discarded.
     pub(crate) fn shutting_down(&mut self) {
         if !matches!(self.mode, Mode::Closed) {
@@ -582,7 +582,7 @@ impl Session {
     }
 
     /// The driver's outcome for the last [`ServerAction::Store`]: `true` = kept, reply `250`;
-    /// `false` = not kept, reply `451 4.3.0` (RFC 3463 §3.5: other mail system problem; RFC 5321
+    /// `false` = not kept, reply `451 4.3.0` (RFC 3463 §3.4: other mail system problem; RFC 5321
     /// §4.2.5: the client must not consider the message delivered). LMTP answers per recipient.
     /// Pipelined commands that arrived meanwhile are processed afterwards.
     pub(crate) fn stored(&mut self, ok: bool) {

@@ -3723,7 +3723,7 @@ fn only_and_skip_leave_the_mta_sts_verdict_on_certificates_alone() {
             name["summary"]
                 .as_str()
                 .unwrap()
-                .contains("MTA-STS enforce: senders will not deliver"),
+                .contains("MTA-STS enforce: senders will not deliver (RFC 8461 §5)"),
             "{sel:?}: {name}"
         );
         assert_eq!(run.code, 40, "{sel:?}: {}", run.stdout);
