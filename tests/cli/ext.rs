@@ -321,7 +321,10 @@ fn bad_extension_flags_are_usage_errors() {
         (&["--requiretls"], "--requiretls"),
         // --force-ext waives "not advertised", never the TLS RFC 8689 requires: REQUIRETLS
         // in clear text would ask for protection over a link that has none.
-        (&["--force-ext", "--requiretls"], "REQUIRETLS needs TLS"),
+        (
+            &["--force-ext", "--requiretls"],
+            "REQUIRETLS needs TLS (RFC 8689 §2)",
+        ),
         (&["--prdr", "--protocol", "lmtp"], "--prdr"),
         (&["--xclient-optional"], "--xclient"),
         (&["--socket", "/tmp/x", "--pipe", "cat"], "--pipe"),

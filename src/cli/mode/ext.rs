@@ -64,10 +64,10 @@ pub(super) fn ext_plan(
         envid_check(e)?;
     }
     // --force-ext waives "not advertised" only: REQUIRETLS sent in clear text would ask the
-    // next hops for a protection this hop lacks (RFC 8689 §4.1).
+    // next hops for a protection this hop lacks (RFC 8689 §2).
     if a.requiretls && starttls != StartTls::Required && !tls_on_connect {
         return Err(usage(
-            "--requiretls: REQUIRETLS needs TLS (RFC 8689 §4.1), --force-ext or not: add --tls \
+            "--requiretls: REQUIRETLS needs TLS (RFC 8689 §2), --force-ext or not: add --tls \
              or --tls-on-connect",
         ));
     }

@@ -282,7 +282,7 @@ impl Session {
             )?;
             params.extend(self.plan.ext.dsn.mail_params());
         }
-        // REQUIRETLS (RFC 8689 §4.1): only over TLS, even under --force-ext (which waives the
+        // REQUIRETLS (RFC 8689 §2): only over TLS, even under --force-ext (which waives the
         // keyword's absence, not the TLS).
         if self.plan.ext.requiretls {
             if !self.tls {
@@ -290,7 +290,7 @@ impl Session {
                     extension: Extension::RequireTls,
                     phase: Phase::Mail,
                     reason: Hint::new(
-                        "needs a TLS connection (RFC 8689 §4.1): add ⟨tls⟩ or ⟨tls-on-connect⟩",
+                        "needs a TLS connection (RFC 8689 §2): add ⟨tls⟩ or ⟨tls-on-connect⟩",
                     ),
                 });
             }

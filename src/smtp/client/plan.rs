@@ -206,7 +206,7 @@ pub(crate) struct ExtPlan {
     pub(crate) smtputf8: bool,
     /// DSN parameters (RFC 3461).
     pub(crate) dsn: Dsn,
-    /// `REQUIRETLS` on MAIL (RFC 8689 §4.1); needs TLS.
+    /// `REQUIRETLS` on MAIL (RFC 8689 §2); needs TLS.
     pub(crate) requiretls: bool,
     /// Send the content with BDAT (RFC 3030) in chunks of this size (0 = one chunk).
     pub(crate) bdat: Option<usize>,
