@@ -13,8 +13,9 @@
 //! Limits, so it is safe to leave running: at most `--max-connections` open connections (256;
 //! one more is answered `421 4.7.0` and closed); an idle timeout (the driver owns it, the core
 //! has no clock) of `--idle-timeout` (5 minutes, RFC 5321 §4.5.3.2.7) for each complete command
-//! line, however its bytes trickle in, and twice that for a message's content (§4.5.3.2.6
-//! allows 10 minutes), then `421 4.4.2`; the same limit for a client to take any byte of our
+//! line, however its bytes trickle in, and twice that for a message's content (ehlo's own
+//! choice: §4.5.3.2 sets the server no limit there; its 10 minutes of §4.5.3.2.6 are the
+//! client's wait for the reply after the final dot), then `421 4.4.2`; the same limit for a client to take any byte of our
 //! replies (one that sends and never reads is closed, and nothing is read from it meanwhile);
 //! the same limit for a TLS handshake; `--max-auth-failures` failed AUTH attempts per connection (see
 //! `smtp::server`).

@@ -518,8 +518,9 @@ impl Session {
         self.units_read
     }
 
-    /// Is message content (DATA or a BDAT chunk) being read, rather than a command line? RFC
-    /// 5321 §4.5.3.2.6 allows the content more time than a command.
+    /// Is message content (DATA or a BDAT chunk) being read, rather than a command line? The
+    /// driver gives the content more time than a command (RFC 5321 §4.5.3.2 sets a server no
+    /// limit there: §4.5.3.2.7's 5 minutes are for the next command).
     pub(crate) fn in_content(&self) -> bool {
         matches!(self.mode, Mode::Data(_) | Mode::Bdat { .. })
     }
