@@ -4076,6 +4076,31 @@ fn with_empty_resolv_conf(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A DNS server this host has no route to (a network namespace of its own, `unshare -rn`,
+/// where even loopback is down) answers nothing: every lookup could not be tested, the DNSSEC
+/// verdict too (hickory's "no connections available"; it failed the domain, exit 40, while
+/// `mx.lookup` said error).
+#[test]
+fn a_dns_server_out_of_reach_is_an_error_not_a_dnssec_failure() {
+    let out = std::process::Command::new("unshare")
+        .args(["-rn", env!("CARGO_BIN_EXE_ehlo"), "check", "example.test"])
+        .args(["--dns-server", "127.0.0.1:1", "--timeout", "2s", "--json"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("unshare runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(41), "{stdout}");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let dnssec = lines
+        .iter()
+        .find(|v| v["id"] == "dnssec.domain")
+        .expect("dnssec.domain");
+    assert_eq!(dnssec["status"], "error", "{dnssec}");
+}
+
 /// No usable system resolver (an empty /etc/resolv.conf) is this host's set-up, not a finding
 /// about any domain: one line saying what to do, exit 10, no report. It used to be a report
 /// where every lookup failed, DNSSEC verdicts failing the domain (exit 40).
