@@ -56,13 +56,13 @@ Exit status: 0 when every reply matches; otherwise the code of the phase of the 
 mismatch (banner 21, EHLO 22, MAIL 23, RCPT 24, DATA 25, end of data 26, QUIT 27,
 AUTH 28, STARTTLS 29; 36 for any other command: NOOP, RSET, VRFY, :raw; 6 when the server
 had closed), 2 when no connection could be made, 1 for a script that does not parse (the
-line is named), is over 16 MiB or runs :replay itself, and for a step that fails before
-sending anything (:data @FILE unreadable, :send without an envelope, an :auth with no
-secret to be had). A script writes no file (:record is refused) and :data @FILE sends
-only files under the script's own directory unless --allow-any-file is given (refused
-otherwise: exit 1, nothing sent). --keep-going runs every step and ends with a table of
-every mismatch (line, command, expected, got); --json prints JSON Lines with one
-replay_mismatch event per mismatch and a summary last.";
+line is named: a line that is not UTF-8 or holds a bare CR too), is over 16 MiB or runs
+:replay itself, and for a step that fails before sending anything (:data @FILE unreadable,
+:send without an envelope, an :auth with no secret to be had). A script writes no file
+(:record is refused) and :data @FILE sends only files under the script's own directory
+unless --allow-any-file is given (refused otherwise: exit 1, nothing sent). --keep-going runs
+every step and ends with a table of every mismatch (line, command, expected, got); --json
+prints JSON Lines with one replay_mismatch event per mismatch and a summary last.";
 
 /// Largest script read (a recording is small; this keeps a wrong file from eating memory).
 const MAX_SCRIPT: u64 = 16 * 1024 * 1024;
@@ -261,6 +261,16 @@ pub(crate) fn parse(text: &str) -> Result<Script, String> {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
+        // RFC 5321 §2.3.8: a line ends in CRLF only, and a bare CR is what SMTP smuggling is
+        // made of. The REPL never sends one from its input (a lone CR ends the line there), and
+        // so no recording holds one: a script line with a CR inside was written or edited by
+        // hand, and is refused rather than sent (`:raw "\r"` sends one on purpose).
+        if let Some(at) = line.find('\r') {
+            return Err(format!(
+                "line {lineno}: a bare CR inside the line (byte {}); lines end in CRLF only, `:raw \"\\r\"` sends one",
+                at + 1
+            ));
+        }
         let reply = match (line.strip_prefix("< "), line.strip_prefix("~ ")) {
             (Some(rest), _) => Some(parse_expect(lineno, rest)?),
             (None, Some(rest)) => Some(Expect {
@@ -314,6 +324,7 @@ pub(crate) fn load(path: &Path) -> Result<Script, String> {
             MAX_SCRIPT / (1024 * 1024)
         ),
     })?;
+    let text = utf8_lines(text)?;
     let mut script = parse(&text)?;
     // Resolved now: a relative script path means the directory it was read from.
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
@@ -323,13 +334,34 @@ pub(crate) fn load(path: &Path) -> Result<Script, String> {
 
 /// All of `r` as text, or `Err(None)` once it holds more than `max` bytes (one byte past the
 /// limit is read to know, never more).
-fn read_capped(r: impl std::io::Read, max: u64) -> Result<String, Option<std::io::Error>> {
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut r.take(max + 1), &mut text).map_err(Some)?;
-    if text.len() as u64 > max {
+fn read_capped(r: impl std::io::Read, max: u64) -> Result<Vec<u8>, Option<std::io::Error>> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut r.take(max + 1), &mut bytes).map_err(Some)?;
+    if bytes.len() as u64 > max {
         return Err(None);
     }
-    Ok(text)
+    Ok(bytes)
+}
+
+/// The script as text; one that is not UTF-8 is refused naming the line and the byte, as the
+/// REPL refuses such an input line by its number (a bare "not valid UTF-8" left the user to
+/// search a long recording for it).
+fn utf8_lines(bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let bad = e.utf8_error().valid_up_to();
+        let before = &bytes[..bad];
+        let lineno = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        format!(
+            "line {lineno}: not UTF-8 (byte {} of the line, 0x{:02x})",
+            bad - start + 1,
+            bytes[bad]
+        )
+    })
 }
 
 /// Writes a recording as the session goes.
@@ -709,14 +741,43 @@ mod tests {
     #[test]
     fn a_script_over_the_limit_is_refused_not_cut() {
         let at = "# c\n".repeat(4);
-        assert_eq!(read_capped(at.as_bytes(), 16).unwrap(), at);
+        assert_eq!(read_capped(at.as_bytes(), 16).unwrap(), at.as_bytes());
         let over = format!("{at}#");
         assert!(read_capped(over.as_bytes(), 16).unwrap_err().is_none());
         // An endless stream (`yes '# c' | ehlo replay /dev/stdin`) stops one byte past it.
         let endless = std::io::repeat(b'#');
         assert!(read_capped(endless, 1024).unwrap_err().is_none());
-        let bad = [0xffu8, 0xfe];
-        assert!(read_capped(&bad[..], 16).unwrap_err().is_some());
+    }
+
+    #[test]
+    fn a_script_that_is_not_utf8_names_the_line_and_byte() {
+        let e = utf8_lines(b"< 220\n> NOOP \x01\xff\xfe\n< 250\n".to_vec()).unwrap_err();
+        assert_eq!(e, "line 2: not UTF-8 (byte 9 of the line, 0xff)");
+        let e = utf8_lines(vec![0xff, b'\n']).unwrap_err();
+        assert!(
+            e.starts_with("line 1: not UTF-8 (byte 1 of the line, 0xff)"),
+            "{e}"
+        );
+        assert_eq!(utf8_lines(b"< 220\n".to_vec()).unwrap(), "< 220\n");
+    }
+
+    #[test]
+    fn a_bare_cr_inside_a_line_is_refused_not_sent() {
+        // What SMTP smuggling sends: `NOOP a<CR>RSET` would reach the server as one line.
+        for (text, line) in [
+            ("< 220\n> NOOP a\rRSET\n< 250\n", 2),
+            ("> :data\n| a\rb\n< 354\n", 2),
+            ("< 2\r50\n", 1),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(
+                e.starts_with(&format!("line {line}: a bare CR inside the line")),
+                "{e}"
+            );
+        }
+        // A CRLF line end, and a comment, are no bare CR.
+        let s = parse("# a\rb\r\n< 220\r\n> NOOP\r\n< 250\r\n").unwrap();
+        assert_eq!(s.steps[0].input, "NOOP");
     }
 
     #[test]

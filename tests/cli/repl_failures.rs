@@ -1298,3 +1298,38 @@ fn piped_data_after_a_close_takes_its_message_with_it() {
     assert!(!out.contains("no SMTP verb"), "{out}");
     assert!(!out.contains("`RSET`"), "{out}");
 }
+
+/// `replay` of a script edited by hand: a line with a bare CR inside (`NOOP a<CR>RSET`, what
+/// SMTP smuggling sends) or bytes that are not UTF-8 is refused before connecting, naming the
+/// line (exit 1). The bare CR used to reach the server inside the command line, and the
+/// non-UTF-8 script was refused without saying where ("stream did not contain valid UTF-8").
+#[test]
+fn replay_refuses_a_bare_cr_or_non_utf8_line_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    for (bytes, said) in [
+        (
+            &b"< 220\n> NOOP a\rRSET\n< 250\n"[..],
+            "line 2: a bare CR inside the line (byte 9)",
+        ),
+        (
+            &b"< 220\n> NOOP\n< 250\n> NOOP \xff\n< 250\n"[..],
+            "line 4: not UTF-8 (byte 8 of the line, 0xff)",
+        ),
+    ] {
+        let script = dir.path().join("edited.ehlo");
+        std::fs::write(&script, bytes).unwrap();
+        let run = piped(&["replay", script.to_str().unwrap(), "-s", &addr], "");
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert!(run.all().contains(said), "{}", run.all());
+        let accepted = listener.accept();
+        assert!(
+            accepted
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+            "replay connected: {accepted:?}"
+        );
+    }
+}
