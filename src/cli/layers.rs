@@ -818,6 +818,17 @@ impl Table {
         self.conflicts.get(a).is_some_and(|s| s.contains(b))
     }
 
+    /// [`one_layer_conflict`] with the send's conflicts; a secret and its file
+    /// ([`REPLACE_EACH_OTHER`]) may share a layer (the value wins later).
+    fn send_layer_conflict(&self, layer: &[Setting]) -> Result<(), Error> {
+        let paired = |a: &str, b: &str| {
+            REPLACE_EACH_OTHER
+                .iter()
+                .any(|&(x, y)| (x, y) == (a, b) || (y, x) == (a, b))
+        };
+        one_layer_conflict(layer, |a, b| self.conflict(a, b) && !paired(a, b))
+    }
+
     /// Does a setting of `id` give way to this set of higher-layer ids? A repeatable flag
     /// accumulates across layers, except the recipients ([`REPLACED_BY_HIGHER`]).
     fn overridden(&self, id: &str, higher: &HashSet<String>) -> bool {
@@ -1512,6 +1523,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
             }
         }
         kept.reverse();
+        table.send_layer_conflict(&kept)?;
         higher.extend(kept.iter().map(|s| s.id.clone()));
         kept_layers.push(kept);
     }
@@ -1566,6 +1578,26 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         other_modes,
         file: file_state,
     })
+}
+
+/// Two flags that cannot go together (clap's `conflicts_with`: `--tls` and `--tls-on-connect`,
+/// `--ipv4` and `--ipv6`) both set in one layer below the command line, neither replaced by a
+/// higher one: refused naming both places. clap's own error named neither (`the argument
+/// '--tls' cannot be used with '--tls-on-connect'`, its usage line showing words nobody typed),
+/// so a conflict inside the config file or the environment looked like one on the command line.
+fn one_layer_conflict(
+    layer: &[Setting],
+    conflict: impl Fn(&str, &str) -> bool,
+) -> Result<(), Error> {
+    for (i, later) in layer.iter().enumerate() {
+        if let Some(earlier) = layer[..i].iter().find(|e| conflict(&e.id, &later.id)) {
+            return Err(Error::Usage(format!(
+                "{}: '{}' cannot be used with '{}' ({}): keep one (--{} or --{} on the command line replaces both)",
+                later.origin, later.name, earlier.name, earlier.origin, earlier.name, later.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The `EHLO_*` layer of a subcommand (`name`, parsed from the command line alone as `sub_m`):
@@ -1667,6 +1699,17 @@ fn subcommand_env(
             layered.settings.push(s);
         }
     }
+    // Either side may declare a conflict, as above.
+    let declares = |a: &str, b: &str| {
+        sub.get_arguments()
+            .find(|x| x.get_id() == a)
+            .is_some_and(|x| {
+                sub.get_arg_conflicts_with(x)
+                    .iter()
+                    .any(|c| c.get_id() == b)
+            })
+    };
+    one_layer_conflict(&layered.settings, |a, b| declares(a, b) || declares(b, a))?;
     layered.env_hints = layered
         .ignored_env
         .iter()
@@ -2122,6 +2165,63 @@ mod tests {
         .unwrap();
         let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
         assert_eq!(cli.send.envelope.to, ["swaks@x"]);
+    }
+
+    #[test]
+    fn conflicting_flags_in_one_layer_name_both_places() {
+        let e = usage(layered(
+            "timeout 5s\ntls\ntls-on-connect\n",
+            &[],
+            &["-t", "a@b"],
+        ));
+        assert!(
+            e.contains("/config:3: 'tls-on-connect' cannot be used with 'tls' (")
+                && e.ends_with(
+                    "/config:2): keep one (--tls or --tls-on-connect on the command line replaces both)"
+                ),
+            "{e}"
+        );
+        let e = usage(layered(
+            "",
+            &[("EHLO_TLS", ""), ("EHLO_TLS_ON_CONNECT", "")],
+            &["-t", "a@b"],
+        ));
+        assert!(
+            e.starts_with(
+                "EHLO_TLS_ON_CONNECT: 'tls-on-connect' cannot be used with 'tls' (EHLO_TLS)"
+            ),
+            "{e}"
+        );
+        // A higher layer's flag replaces both; across layers the higher one wins, as before.
+        assert!(layered("tls\ntls-on-connect\n", &[], &["-t", "a@b", "--tls"]).is_ok());
+        assert!(layered("tls\n", &[("EHLO_TLS_ON_CONNECT", "")], &["-t", "a@b"]).is_ok());
+        // A subcommand's variables too (`ehlo check`'s --ipv4 and --ipv6).
+        let e = usage(layered(
+            "",
+            &[("EHLO_IPV4", ""), ("EHLO_IPV6", "")],
+            &["check", "example.com"],
+        ));
+        assert_eq!(
+            e,
+            "EHLO_IPV6: 'ipv6' cannot be used with 'ipv4' (EHLO_IPV4): keep one (--ipv4 or --ipv6 on the command line replaces both)"
+        );
+        assert!(
+            layered(
+                "",
+                &[("EHLO_IPV4", ""), ("EHLO_IPV6", "")],
+                &["check", "-4", "example.com"]
+            )
+            .is_ok()
+        );
+        // A secret and its file may share a layer (the value wins later).
+        assert!(
+            layered(
+                "auth-password x\nauth-password-file /dev/null\n",
+                &[],
+                &["-t", "a@b"]
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -843,3 +843,61 @@ fn json_from_the_environment_covers_layering_mistakes() {
     let r = run(dir.path(), &env, &args);
     assert_eq!((r.code, r.stdout.as_str()), (1, ""), "{}", r.all());
 }
+
+/// Two flags that cannot go together, both in the config file (or both in `EHLO_*`), are
+/// refused naming both lines (exit 1, nothing sent); clap's message had named neither and shown
+/// a usage line of words nobody typed. A command-line flag still replaces both.
+#[test]
+fn conflicting_flags_in_one_layer_are_named_by_place() {
+    let (dir, file) = home("tls\ntls-on-connect\n");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let r = run(dir.path(), &[], &["-s", &addr, "-t", "a@b.test"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let f = file.display();
+    assert!(
+        r.all().contains(&format!(
+            "{f}:2: 'tls-on-connect' cannot be used with 'tls' ({f}:1)"
+        )),
+        "{}",
+        r.all()
+    );
+    assert!(!r.all().contains("Usage:"), "{}", r.all());
+    let accepted = listener.accept();
+    assert!(
+        accepted.is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+        "a connection was made"
+    );
+    let r = run(
+        dir.path(),
+        &[],
+        &[
+            "-s",
+            "127.0.0.1:1",
+            "-t",
+            "a@b.test",
+            "--tls",
+            "--dump-config",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.all()
+            .contains(&format!("# overridden: tls-on-connect ({f}:2)")),
+        "{}",
+        r.all()
+    );
+    let r = run(
+        dir.path(),
+        &[("EHLO_TLS", ""), ("EHLO_TLS_ON_CONNECT", "")],
+        &["--no-config", "-s", "127.0.0.1:1", "-t", "a@b.test"],
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all()
+            .contains("EHLO_TLS_ON_CONNECT: 'tls-on-connect' cannot be used with 'tls' (EHLO_TLS)"),
+        "{}",
+        r.all()
+    );
+}
