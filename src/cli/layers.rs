@@ -429,6 +429,8 @@ pub(crate) struct Layered {
     pub(crate) password_from_env: bool,
     /// The config file.
     pub(crate) file: FileState,
+    /// Said on stderr before the run: a config file holding a secret that others may read.
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Layered {
@@ -446,6 +448,7 @@ impl Layered {
             other_modes: Vec::new(),
             password_from_env: false,
             file,
+            warnings: Vec::new(),
         }
     }
 
@@ -1458,6 +1461,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         env.default_file.clone().map(|p| (p, false, true))
     };
     let mut file_negations = Vec::new();
+    let mut warnings = Vec::new();
     let (file_state, mut file_settings) = match file {
         None if matches.get_flag("no_config") => (FileState::Off("--no-config"), Vec::new()),
         None if env_no_config => (FileState::Off(ENV_NO_CONFIG), Vec::new()),
@@ -1479,6 +1483,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
             None => (FileState::Absent(path), Vec::new()),
             Some(text) => {
                 let settings = parse_file(&table, &path, &text, &mut unset, &mut file_negations)?;
+                warnings.extend(readable_secret(&path, &settings));
                 (FileState::Read(path), settings)
             }
         },
@@ -1577,6 +1582,27 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         ignored_why,
         other_modes,
         file: file_state,
+        warnings,
+    })
+}
+
+/// A config file that holds a secret (`auth-password`, `auth-oauth-token` with a value) and that
+/// its group or others may read: said once, with the fix. It is read all the same (swaks reads
+/// a `.swaksrc` whatever its mode, and refusing would stop every send), but the password is
+/// then as open as the file: ssh refuses a private key in that state, and BSD ftp(1) a
+/// `.netrc` with a password in it. A pipe (`--config <(…)`) has no such mode.
+fn readable_secret(path: &Path, settings: &[Setting]) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let secret = settings.iter().find(|s| s.secret && s.value.is_some())?;
+    let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+    let mode = meta.permissions().mode() & 0o777;
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "{} holds a secret ({}) and its group or others may read it (mode {mode:03o}): chmod 600 {}",
+            path.display(),
+            secret.name,
+            path.display()
+        )
     })
 }
 
@@ -2165,6 +2191,29 @@ mod tests {
         .unwrap();
         let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
         assert_eq!(cli.send.envelope.to, ["swaks@x"]);
+    }
+
+    #[test]
+    fn a_secret_in_a_file_others_may_read_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, env) = with_file("server s.test\nauth-password hunter2\n", &[]);
+        let path = env.default_file.clone().unwrap();
+        let warn = |mode: u32| {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            apply(argv(&["-t", "a@b"]), &env).unwrap().warnings
+        };
+        let w = warn(0o644);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("holds a secret (auth-password)"), "{w:?}");
+        assert!(w[0].contains("(mode 644): chmod 600 "), "{w:?}");
+        assert!(!w[0].contains("hunter2"), "{w:?}");
+        assert_eq!(warn(0o640).len(), 1);
+        assert!(warn(0o600).is_empty());
+        assert!(warn(0o400).is_empty());
+        // No secret in it, nothing to say; nor for an empty `auth-password` (asks for one).
+        std::fs::write(&path, "server s.test\nauth-password\n").unwrap();
+        assert!(warn(0o644).is_empty());
+        drop(dir);
     }
 
     #[test]

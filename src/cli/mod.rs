@@ -78,6 +78,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     for (name, why) in &layered.ignored_why {
         eprintln!("*** {name} is ignored: {why}");
     }
+    for warning in &layered.warnings {
+        let _ = writeln!(std::io::stderr(), "*** {warning}");
+    }
     let mut cli = match Cli::parse_args(layered.args.iter()) {
         Ok(cli) => cli,
         Err(e) => {
