@@ -343,7 +343,10 @@ fn invalid_value_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
         .map(|src| format!(": {src}"))
         .unwrap_or_default();
     let mut why = Vec::new();
-    if let Some(ContextValue::Strings(valid)) = e.get(ContextKind::ValidValue) {
+    // A flag left without its value (`-f` last) has no list of valid values: no empty "()".
+    if let Some(ContextValue::Strings(valid)) = e.get(ContextKind::ValidValue)
+        && !valid.is_empty()
+    {
         why.push(format!("possible values: {}", valid.join(", ")));
     }
     if let Some(ContextValue::String(s)) = e.get(ContextKind::SuggestedValue) {
@@ -516,6 +519,14 @@ pub(crate) fn rewrite_single_dash(args: Vec<OsString>) -> Result<Vec<OsString>, 
     }
     rewrite_with_table(args)
 }
+
+/// The short flags of the one-shot send (with clap's `-h` and `-V`), sorted: any other `-X`
+/// word goes through the table, which reads it as Getopt::Long reads it for swaks, a prefix of
+/// a long name (`-v` is `--version`, `-e NAME` `--ehlo NAME`, that is `--helo NAME`), or refuses it in one line.
+/// Equal to `Cli::command()`'s by a unit test.
+const TOP_SHORTS: &[char] = &[
+    '4', '6', 'S', 'V', 'a', 'd', 'f', 'g', 'h', 'k', 'n', 'p', 'q', 's', 't',
+];
 
 /// The long names and aliases of the one-shot send's flags (with clap's `help` and `version`),
 /// sorted: a `--name` or `--name=value` word with one of these is passed on as written
@@ -728,6 +739,12 @@ fn needs_table(args: &[OsString]) -> impl Fn(&OsString) -> bool {
         let s = a.to_string_lossy();
         (s.starts_with('-') && !s.starts_with("--") && s.chars().count() > 2)
             || s == "-h"
+            || (!in_subcommand
+                && s.strip_prefix('-').is_some_and(|b| {
+                    let mut c = b.chars();
+                    c.next().is_some_and(|c| TOP_SHORTS.binary_search(&c).is_err())
+                        && c.next().is_none()
+                }))
             || s.starts_with("--header-")
             || s.starts_with("--h-")
             || s.strip_prefix("--").is_some_and(|n| {
@@ -762,6 +779,10 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
         }
     }
     let secret_longs: HashSet<&str> = secret_long_names(&cmd).collect();
+    let top_shorts: HashSet<char> = cmd
+        .get_arguments()
+        .filter_map(|a| a.get_short())
+        .collect();
     let mut cmds = vec![(None, &cmd)];
     cmds.extend(
         cmd.get_subcommands()
@@ -934,6 +955,28 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
                 } else {
                     out.push(arg);
                 }
+            }
+            // `-v`, `-e NAME`: no short flag of the send, so swaks's Getopt::Long reads the
+            // letter as a prefix of a long name (`-v` prints the version there): read it so, or
+            // refuse it in one line, rather than clap's usage block.
+            None if !in_subcommand
+                && s.strip_prefix('-').is_some_and(|b| {
+                    let mut c = b.chars();
+                    c.next().is_some_and(|c| !top_shorts.contains(&c)) && c.next().is_none()
+                }) =>
+            {
+                let name = &s[1..];
+                let long = resolve_prefix(name, &top, &secret_longs).map_err(|why| {
+                    let near = Near {
+                        top: &top,
+                        cmd: &cmd,
+                        subcommands: &subcommands,
+                    };
+                    Error::Usage(why.message("-", follows_secret, &near))
+                })?;
+                after_secret = secret_longs.contains(long.as_str());
+                value_next = needs_value_long.contains(long.as_str());
+                out.push(OsString::from(format!("--{long}")));
             }
             None => {
                 // `-x` alone: a short that needs a value takes the next word.
@@ -1394,6 +1437,10 @@ mod tests {
         longs.sort_unstable();
         longs.dedup();
         assert_eq!(TOP_LONGS, longs, "TOP_LONGS must list these, sorted");
+        let mut shorts: Vec<char> = cmd.get_arguments().filter_map(|a| a.get_short()).collect();
+        shorts.sort_unstable();
+        shorts.dedup();
+        assert_eq!(TOP_SHORTS, shorts, "TOP_SHORTS must list these, sorted");
         let mut subs: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
         subs.sort_unstable();
         assert_eq!(SUBCOMMANDS, subs, "SUBCOMMANDS must list these, sorted");
@@ -1495,7 +1542,21 @@ mod tests {
         assert_eq!(rw(&["-tls-on"]), ["--tls-on-connect"]);
         assert_eq!(rw(&["--tls-on-c"]), ["--tls-on-connect"]);
         assert_eq!(rw(&["-force"]), ["--force-getpwuid"]);
-        assert_eq!(rw(&["-auth-pass", "-x"]), ["--auth-password", "-x"]);
+        assert_eq!(rw(&["-auth-pass", "-tls"]), ["--auth-password", "--tls"]);
+        // One letter that is no short flag of the send: a prefix too (`-v` is swaks's
+        // --version), refused in one line when it names no single option.
+        assert_eq!(rw(&["-v"]), ["--version"]);
+        assert_eq!(rw(&["-e", "-x"]), ["--helo", "-x"]);
+        assert_eq!(rw(&["serve", "-v"]), ["serve", "-v"]);
+        let one = |words: &[&str]| {
+            let v = std::iter::once("ehlo").chain(words.iter().copied());
+            match rewrite_single_dash(v.map(OsString::from).collect()) {
+                Err(Error::Usage(m)) => m,
+                other => panic!("{words:?}: {other:?}"),
+            }
+        };
+        assert!(one(&["-b"]).contains("'-b' is ambiguous"));
+        assert!(!one(&["-auth-pass", "-x"]).contains("-x"));
         assert_eq!(rw(&["-auth-u=me"]), ["--auth-user=me"]);
         assert_eq!(rw(&["--serv", "-x"]), ["--server", "-x"]);
         // An exact name wins over the longer names it is a prefix of.

@@ -2856,3 +2856,58 @@ fn a_recipient_repeated_in_the_config_file_is_said_naming_it() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(!r.stderr.contains("given"), "{}", r.stderr);
 }
+
+/// A one-letter word that is no short flag of the send is read as swaks's Getopt::Long reads
+/// it, a prefix of a long name (`-v` prints the version in swaks, `-e NAME` is `--ehlo NAME`),
+/// or refused in one line (`-b`: --bcc, --bdat or --body), never with clap's usage block; and
+/// a flag left without its value says so without an empty list of values.
+#[test]
+fn a_one_letter_word_is_a_long_name_prefix_as_in_swaks() {
+    let v = crate::util::ehlo(&["-v"]);
+    assert_eq!(v.code, 0, "{}", v.all());
+    assert_eq!(v.stdout, crate::util::ehlo(&["--version"]).stdout);
+    let e = crate::util::ehlo(&[
+        "-e",
+        "client.test",
+        "-t",
+        T,
+        "-s",
+        "127.0.0.1:9",
+        "--dump",
+        "PROTOCOL",
+    ]);
+    assert_eq!(e.code, 0, "{}", e.all());
+    assert!(
+        e.stdout
+            .lines()
+            .any(|l| l.split_once('=').is_some_and(|(k, v)| k.trim() == "helo"
+                && v.trim() == "client.test")),
+        "{}",
+        e.stdout
+    );
+    for (word, says) in [
+        ("-b", "option '-b' is ambiguous (it could be --bcc, --bdat, --body)"),
+        ("-z", "unknown option '-z'"),
+        ("-1", "unknown option '-1'"),
+    ] {
+        let r = crate::util::ehlo(&[word, "x", "-t", T, "-s", "127.0.0.1:9"]);
+        assert_eq!(r.code, 1, "{word}: {}", r.all());
+        assert_eq!(r.stderr.lines().count(), 1, "{word}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{word}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{word}: {}", r.stdout);
+    }
+    // Inside a subcommand swaks's reading does not apply.
+    let r = crate::util::ehlo(&["serve", "-v"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("unknown option '-v' for 'ehlo serve'"), "{}", r.stderr);
+    for flag in ["-f", "--helo", "-s"] {
+        let r = crate::util::ehlo(&["-t", T, flag]);
+        assert_eq!(r.code, 1, "{flag}: {}", r.all());
+        assert!(
+            r.stderr.contains("needs a value; nothing was sent"),
+            "{flag}: {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("possible values"), "{flag}: {}", r.stderr);
+    }
+}
