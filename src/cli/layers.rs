@@ -17,8 +17,9 @@
 //!   ignored silently; any other `EHLO_*` name that is no option of any mode is ignored with a
 //!   warning naming the variable meant when one is near (`EHLO_TIMOUT`: `EHLO_TIMEOUT`;
 //!   `--dump-config` lists them too, and the other modes' variables it passed over). swaks's
-//!   `SWAKS_OPT_<name>` (name as swaks spells it, `_` for `-`; `SWAKS_OPT_h_<Header>`) are a
-//!   layer of their own between the file and `EHLO_*`.
+//!   `SWAKS_OPT_<name>` (name as swaks spells it, `_` for `-`; `SWAKS_OPT_h_<Header>`,
+//!   `SWAKS_OPT_no_<name>`) are a layer of their own between the file and `EHLO_*`; one that
+//!   names no option of the send is refused, as swaks refuses it.
 //! - **Merge**: lower layers come first in the merged argv. A single-value option set in a
 //!   higher layer drops the lower one, and so does any option it conflicts with (`--tls-optional`
 //!   on the command line replaces `tls` from the file); repeatable options (`--to`, `--header`…)
@@ -1334,6 +1335,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     // swaks's SWAKS_OPT_* are a layer of their own, below EHLO_*: an EHLO_TO replaces a
     // SWAKS_OPT_to as a higher layer's recipients do (in one layer they added up).
     let mut swaks_settings = Vec::new();
+    let mut swaks_negations = Vec::new();
     let mut env_settings = Vec::new();
     let mut env_negations = Vec::new();
     let mut ignored_env = Vec::new();
@@ -1366,6 +1368,23 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
             swaks_settings.push(table.setting(arg, Some(v), origin).map_err(fail)?);
             continue;
         }
+        // swaks reads each variable as the option it names: `SWAKS_OPT_no_from` unsets the
+        // sender as `--no-from` does (the variables go in sorted order, so after
+        // `SWAKS_OPT_from`), and a name that is no option makes swaks refuse the run ("Unknown
+        // option", exit 1): so does ehlo, rather than send with a warning.
+        match table.negation(&flag, origin.clone()) {
+            Some(Ok(n)) if value.is_empty() => {
+                swaks_negations.push(n);
+                continue;
+            }
+            Some(Ok(_)) => {
+                return Err(fail(format!(
+                    "'--{flag}' takes no value (set it empty); nothing was sent"
+                )));
+            }
+            Some(Err(why)) => return Err(fail(format!("{why}; nothing was sent"))),
+            None => {}
+        }
         match table.lookup(&flag) {
             Lookup::Arg(arg) => {
                 if value.is_empty() && arg.is_hide_env_values_set() {
@@ -1374,7 +1393,22 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
                 let v = (!value.is_empty()).then(|| value.clone());
                 swaks_settings.push(table.setting(arg, v, origin).map_err(fail)?);
             }
-            _ => ignored_env.push(name.clone()),
+            Lookup::Unknown => {
+                return Err(fail(match crate::cli::swaks::find(&flag) {
+                    Some(opt) => crate::cli::swaks::unsupported(&format!("--{flag}"), opt),
+                    None => format!(
+                        "'--{flag}' is no option of the send (swaks refuses it too: \"Unknown \
+                         option\"); nothing was sent"
+                    ),
+                }));
+            }
+            // Help and version (swaks prints them and sends nothing: a send here would be
+            // something else) and ehlo's layering controls.
+            Lookup::CommandLineOnly => {
+                return Err(fail(format!(
+                    "'--{flag}' is taken from the command line only; nothing was sent"
+                )));
+            }
         }
     }
     let mut env_no_config = false;
@@ -1490,7 +1524,13 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     };
 
     // Negations reach every lower layer: EHLO_NO_*'s SWAKS_OPT_* and the file, the command
-    // line's all three.
+    // line's all three; SWAKS_OPT_no_*'s their own layer too (swaks reads it after the
+    // option it negates) and the file.
+    unset_in(
+        &mut [&mut swaks_settings, &mut file_settings],
+        &swaks_negations,
+        &mut unset,
+    );
     unset_in(
         &mut [&mut swaks_settings, &mut file_settings],
         &env_negations,
@@ -1502,6 +1542,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         &mut unset,
     );
     let mut negations = file_negations;
+    negations.extend(swaks_negations);
     negations.extend(env_negations);
     negations.extend(cmdline_negations);
 

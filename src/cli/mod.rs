@@ -742,7 +742,8 @@ fn needs_table(args: &[OsString]) -> impl Fn(&OsString) -> bool {
             || (!in_subcommand
                 && s.strip_prefix('-').is_some_and(|b| {
                     let mut c = b.chars();
-                    c.next().is_some_and(|c| TOP_SHORTS.binary_search(&c).is_err())
+                    c.next()
+                        .is_some_and(|c| TOP_SHORTS.binary_search(&c).is_err())
                         && c.next().is_none()
                 }))
             || s.starts_with("--header-")
@@ -779,10 +780,7 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
         }
     }
     let secret_longs: HashSet<&str> = secret_long_names(&cmd).collect();
-    let top_shorts: HashSet<char> = cmd
-        .get_arguments()
-        .filter_map(|a| a.get_short())
-        .collect();
+    let top_shorts: HashSet<char> = cmd.get_arguments().filter_map(|a| a.get_short()).collect();
     let mut cmds = vec![(None, &cmd)];
     cmds.extend(
         cmd.get_subcommands()

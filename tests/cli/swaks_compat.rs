@@ -2616,18 +2616,87 @@ fn a_short_secret_does_not_garble_the_refusal() {
     assert!(!r.all().contains("********"), "{}", r.all());
 }
 
-/// An SWAKS_OPT_*/EHLO_* variable that names no option is said on stderr, one line each.
+/// An EHLO_* variable that names no option is said on stderr, one line, and the send goes on
+/// (one environment serves every mode). A SWAKS_OPT_* one is refused before anything is sent,
+/// as swaks refuses it ("Unknown option: bogus", exit 1): a misspelt `SWAKS_OPT_quit_afer=rcpt`
+/// must not turn a recipient check into a delivered message. `SWAKS_OPT_help` and
+/// `SWAKS_OPT_version` (swaks prints and sends nothing) are refused too, and
+/// `SWAKS_OPT_no_<opt>` unsets the option as `--no-<opt>` does.
 #[test]
-fn an_ignored_variable_is_named_on_stderr() {
-    let r = crate::util::ehlo_env(
-        &["-t", T, "--dump-mail"],
-        &[("SWAKS_OPT_bogus", "1"), ("EHLO_NOT_AN_OPTION", "1")],
-    );
+fn an_ignored_variable_is_named_on_stderr_and_a_swaks_one_is_refused() {
+    let r = crate::util::ehlo_env(&["-t", T, "--dump-mail"], &[("EHLO_NOT_AN_OPTION", "1")]);
     assert_eq!(r.code, 0, "{}", r.all());
-    for name in ["SWAKS_OPT_bogus", "EHLO_NOT_AN_OPTION"] {
-        let lines = r.stderr.lines().filter(|l| l.contains(name)).count();
-        assert_eq!(lines, 1, "{name}: {}", r.stderr);
+    let lines = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("EHLO_NOT_AN_OPTION"))
+        .count();
+    assert_eq!(lines, 1, "{}", r.stderr);
+    for (var, says) in [
+        ("SWAKS_OPT_bogus", "'--bogus' is no option of the send"),
+        (
+            "SWAKS_OPT_quit_afer",
+            "'--quit-afer' is no option of the send",
+        ),
+        (
+            "SWAKS_OPT_help",
+            "'--help' is taken from the command line only",
+        ),
+        (
+            "SWAKS_OPT_version",
+            "'--version' is taken from the command line only",
+        ),
+        ("SWAKS_OPT_no_bogus", "unknown option '--no-bogus'"),
+        (
+            "SWAKS_OPT_trigger_deprecation",
+            "'--trigger-deprecation' is swaks's --trigger-deprecation, which ehlo does not",
+        ),
+    ] {
+        let r = crate::util::ehlo_env(&["-t", T, "--dump-mail"], &[(var, "")]);
+        assert_eq!(r.code, 1, "{var}: {}", r.all());
+        assert!(r.stdout.is_empty(), "{var}: {}", r.stdout);
+        assert_eq!(r.stderr.lines().count(), 1, "{var}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("{var}: {says}")),
+            "{var}: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("nothing was sent"), "{var}: {}", r.stderr);
     }
+    let dir = tempfile::tempdir().unwrap();
+    let rc = dir.path().join("rc");
+    std::fs::write(&rc, "from file@example.net\n").unwrap();
+    let from = |env: &[(&str, &str)]| {
+        let rc = rc.to_str().unwrap();
+        let r = crate::util::ehlo_env(&["--config", rc, "-t", T, "--dump-mail"], env);
+        assert_eq!(r.code, 0, "{env:?}: {}", r.all());
+        r.stdout
+            .lines()
+            .find(|l| l.starts_with("From: "))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(from(&[]), "From: file@example.net");
+    for env in [
+        &[("SWAKS_OPT_no_from", "")][..],
+        &[
+            ("SWAKS_OPT_from", "env@example.net"),
+            ("SWAKS_OPT_no_from", ""),
+        ],
+    ] {
+        let f = from(env);
+        assert!(
+            f.starts_with("From: ") && !f.contains("example.net"),
+            "{env:?}: {f}"
+        );
+    }
+    let r = crate::util::ehlo_env(&["-t", T, "--dump-mail"], &[("SWAKS_OPT_no_from", "x")]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains("'--no-from' takes no value"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// A swaks word after `-au`/`--auth-user`/`--auth` (flags whose value is optional in the send)
@@ -2878,15 +2947,17 @@ fn a_one_letter_word_is_a_long_name_prefix_as_in_swaks() {
     ]);
     assert_eq!(e.code, 0, "{}", e.all());
     assert!(
-        e.stdout
-            .lines()
-            .any(|l| l.split_once('=').is_some_and(|(k, v)| k.trim() == "helo"
-                && v.trim() == "client.test")),
+        e.stdout.lines().any(|l| l
+            .split_once('=')
+            .is_some_and(|(k, v)| k.trim() == "helo" && v.trim() == "client.test")),
         "{}",
         e.stdout
     );
     for (word, says) in [
-        ("-b", "option '-b' is ambiguous (it could be --bcc, --bdat, --body)"),
+        (
+            "-b",
+            "option '-b' is ambiguous (it could be --bcc, --bdat, --body)",
+        ),
         ("-z", "unknown option '-z'"),
         ("-1", "unknown option '-1'"),
     ] {
@@ -2899,7 +2970,11 @@ fn a_one_letter_word_is_a_long_name_prefix_as_in_swaks() {
     // Inside a subcommand swaks's reading does not apply.
     let r = crate::util::ehlo(&["serve", "-v"]);
     assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stderr.contains("unknown option '-v' for 'ehlo serve'"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("unknown option '-v' for 'ehlo serve'"),
+        "{}",
+        r.stderr
+    );
     for flag in ["-f", "--helo", "-s"] {
         let r = crate::util::ehlo(&["-t", T, flag]);
         assert_eq!(r.code, 1, "{flag}: {}", r.all());
@@ -2908,6 +2983,10 @@ fn a_one_letter_word_is_a_long_name_prefix_as_in_swaks() {
             "{flag}: {}",
             r.stderr
         );
-        assert!(!r.stderr.contains("possible values"), "{flag}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("possible values"),
+            "{flag}: {}",
+            r.stderr
+        );
     }
 }
