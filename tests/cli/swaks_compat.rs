@@ -369,6 +369,27 @@ const CASES: &[Case] = &[
         "to ..TO_ADDRESS.. cc %CC_ADDRESS%",
     ])
     .differs("The tokens are swaks v20240103's"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--body",
+        "x %NEW_HEADERS% y",
+        "--add-header",
+        "X-A: 1",
+    ])
+    .differs("in a `--body` text it is sent as"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--data",
+        "Subject: s\\n%NEW_HEADERS%\\n\\nx %NEW_HEADERS% y",
+        "--add-header",
+        "X-A: 1",
+    ]),
     c(&["-t", T, "-s", "{srv}"]).srv(Srv::Size).differs("SIZE="),
     // --- stop points ---
     c(&["-s", "{srv}", "-q", "connect"]),
