@@ -354,7 +354,13 @@ impl CheckRenderer {
     }
 
     fn glyph(&self, s: Status) -> String {
-        let (g, role) = match s {
+        let (g, role) = self.glyph_parts(s);
+        role.paint(g, self.color)
+    }
+
+    /// A status's glyph and word, and the style it is painted in.
+    fn glyph_parts(&self, s: Status) -> (&'static str, Role) {
+        match s {
             Status::Pass => ("✓ pass ", Role::ReceivedOk),
             Status::Info => ("· info ", Role::Info),
             Status::Skip => ("- skip ", Role::Dim),
@@ -362,8 +368,7 @@ impl CheckRenderer {
             Status::Error if self.mode == "probe" => ("? inconclusive", Role::Hint),
             Status::Error => ("? error", Role::Hint),
             Status::Fail => ("✗ fail ", Role::Error),
-        };
-        role.paint(g, self.color)
+        }
     }
 
     /// The human report of one domain. Summaries, evidence, names and transcripts come from
@@ -371,10 +376,14 @@ impl CheckRenderer {
     /// server cannot move the cursor, clear a line or reorder text on the reader's terminal.
     fn human_domain(&mut self, r: &DomainReport) {
         let verdict = r.verdict(self.fail_on);
+        // The word is upper-cased before it is painted: upper-casing the painted text turned
+        // the colour's SGR `ESC[32m` into `ESC[32M`, ECMA-48's DELETE LINE, so a colour
+        // terminal erased the line with the domain's name (and as many below it).
+        let (g, role) = self.glyph_parts(verdict);
         let head = format!(
             "{}  {}",
             escape_str(&r.domain),
-            self.glyph(verdict).trim_end().to_uppercase()
+            role.paint(&g.trim_end().to_uppercase(), self.color)
         );
         self.line(&head);
         if let Some(why) = &r.aborted {

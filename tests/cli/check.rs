@@ -725,6 +725,31 @@ fn a_good_domain_passes_and_no_mail_is_sent() {
     assert_eq!(d["evidence"]["org_domain"], "good.test", "{d}");
 }
 
+/// In colour, each domain's heading shows on the terminal with its name and verdict. The
+/// verdict word was upper-cased after it was painted, which turned the colour's SGR (`ESC[32m`)
+/// into `ESC[32M`, ECMA-48's DELETE LINE: a colour terminal erased the heading (and the lines
+/// below it) as it was drawn. The report is read here as a terminal emulator shows it.
+#[test]
+fn in_colour_each_domain_heading_stays_on_the_screen() {
+    let lab = Lab::start();
+    let human = lab.run(&["good.test", "plain.test", "--color", "always"]);
+    assert_eq!(human.code, 40, "{}", human.all());
+    for sgr in human.stdout.split('\x1b').skip(1) {
+        let end = sgr.find(|c: char| c.is_ascii_alphabetic()).unwrap();
+        assert!(sgr.starts_with('[') && &sgr[end..=end] == "m", "{sgr:?}");
+    }
+    assert!(
+        human.stdout.contains("\x1b[32m✓ PASS\x1b[0m"),
+        "{:?}",
+        human.stdout
+    );
+    let mut screen = vt100::Parser::new(200u16.try_into().unwrap(), 120u16.try_into().unwrap(), 0);
+    screen.process(human.stdout.replace('\n', "\r\n").as_bytes());
+    let shown = screen.screen().contents();
+    assert!(shown.starts_with("good.test  ✓ PASS\n"), "{shown}");
+    assert!(shown.contains("\nplain.test  ✗ FAIL\n"), "{shown}");
+}
+
 #[test]
 fn each_broken_mx_gets_its_own_verdict() {
     let lab = Lab::start();
