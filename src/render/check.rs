@@ -129,7 +129,8 @@ pub(crate) struct CheckRenderer {
     next: usize,
     /// The `schema` line has been written (JSON).
     started: bool,
-    /// Show a progress bar on stderr (human report, stderr a terminal, not under CI).
+    /// Show a progress bar on stderr (human report, stderr a terminal that is not dumb, not
+    /// under CI).
     want_progress: bool,
     progress: Option<indicatif::ProgressBar>,
 }
@@ -140,10 +141,13 @@ impl CheckRenderer {
     pub(crate) fn new(cfg: &CheckConfig, watch: &Watch) -> CheckRenderer {
         style::configure(cfg.color, cfg.json);
         let mut r = CheckRenderer::with_writer(cfg, watch.stdout("report"));
-        // Only for a person watching: never in JSON Lines, never into a file or a CI log.
+        // Only for a person watching: never in JSON Lines, never into a file or a CI log, nor
+        // on a terminal that cannot clear a row (`TERM=dumb`: the bar's `ESC[2K` and `ESC[K`
+        // would show there as text, one copy of the bar per redraw).
         r.want_progress = !cfg.json
             && std::io::IsTerminal::is_terminal(&std::io::stderr())
-            && std::env::var_os("CI").is_none();
+            && std::env::var_os("CI").is_none()
+            && !style::dumb_terminal();
         r
     }
 

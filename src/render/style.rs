@@ -103,6 +103,14 @@ impl Role {
     }
 }
 
+/// Does the terminal lack cursor movement and clearing? `TERM=dumb` (Emacs' `M-x shell`,
+/// some CI terminals) or no `TERM` at all: readline and rustyline fall back to plain reading
+/// there, and nothing that redraws a row in place (the REPL's line editor and status line,
+/// `ehlo check`'s progress bar) is drawn there.
+pub(crate) fn dumb_terminal() -> bool {
+    std::env::var_os("TERM").is_none_or(|t| t.is_empty() || t == "dumb")
+}
+
 /// The colour decision for one stream. `env` reads an environment variable (injected so tests do
 /// not touch the process environment); `is_tty` says whether that stream is a terminal.
 ///

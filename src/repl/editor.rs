@@ -284,7 +284,7 @@ impl Ui {
                 let history = history_path();
                 let mut editor = Editor::new(tx, completion.clone(), interrupt.clone());
                 editor.modes = Some((saved.clone(), raw.clone()));
-                editor.dumb = dumb_terminal();
+                editor.dumb = crate::render::style::dumb_terminal();
                 if let Some(h) = &history {
                     editor.load_history(h);
                 }
@@ -2003,13 +2003,6 @@ fn dumb_change(from: &str, to: &str, cols: usize) -> String {
     }
     s.extend(to.chars().skip(same));
     s
-}
-
-/// Does the terminal lack cursor movement and clearing? `TERM=dumb` (Emacs' `M-x shell`,
-/// some CI terminals) or no `TERM` at all: readline and rustyline fall back to plain reading
-/// there too.
-fn dumb_terminal() -> bool {
-    std::env::var_os("TERM").is_none_or(|t| t.is_empty() || t == "dumb")
 }
 
 /// The terminal's width now (80 when it cannot be read; never under 8).

@@ -2041,17 +2041,52 @@ fn stopped_by_a_signal(sig: &str, why: &str) {
 
 #[test]
 fn a_progress_bar_on_a_terminal_only() {
+    let lab = Lab::start();
+    let (code, stdout, term) = stderr_on_a_terminal(&lab, Some("xterm"));
+    assert_eq!(code, 41, "{stdout}\n{term}");
+    assert!(
+        term.contains("domains checked"),
+        "no bar on the terminal: {term:?}"
+    );
+    assert!(term.contains("/2"), "{term:?}");
+    assert!(!stdout.contains("domains checked"), "{stdout}");
+    assert!(stdout.contains("good.test  ✓ PASS"), "{stdout}");
+
+    // A terminal that cannot clear a row (Emacs' `M-x shell` says `TERM=dumb`; no `TERM` is
+    // taken the same way, as the REPL does): the bar's `ESC[2K` would show as text, a copy of
+    // the bar per redraw. No bar there, and nothing but the report's own lines.
+    for dumb in [Some("dumb"), None] {
+        let (code, stdout, term) = stderr_on_a_terminal(&lab, dumb);
+        assert_eq!(code, 41, "{dumb:?}: {stdout}\n{term}");
+        assert!(!term.contains("domains checked"), "{dumb:?}: {term:?}");
+        assert!(!term.contains('\x1b'), "{dumb:?}: {term:?}");
+        assert!(stdout.contains("good.test  ✓ PASS"), "{stdout}");
+    }
+
+    // Not a terminal (CI logs, files), or JSON: no bar at all.
+    let r = lab.run(&["good.test", "silent.test", "--timeout", "1s"]);
+    assert!(!r.all().contains("domains checked"), "{}", r.all());
+    let r = lab.run(&["good.test", "--json"]);
+    assert!(!r.all().contains("domains checked"), "{}", r.all());
+}
+
+/// `ehlo check good.test silent.test` with stderr on a pseudo-terminal (`TERM` as given, unset
+/// for `None`) and stdout into a pipe (a report piped to a file or a pager): the exit code,
+/// stdout, and what the terminal got.
+fn stderr_on_a_terminal(lab: &Lab, term: Option<&str>) -> (i32, String, String) {
     use std::io::Read;
     use std::process::{Command, Stdio};
-    let lab = Lab::start();
     // silent.test keeps the run going for the 1 s step timeout: time for the bar to draw.
     let args = lab.args(&["good.test", "silent.test", "--timeout", "1s"]);
-    // stderr on a pseudo-terminal, stdout into a pipe (a report piped to a file or a pager).
     let pty = nix::pty::openpty(None, None).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
     cmd.env("NO_COLOR", "1")
         .env_remove("CLICOLOR_FORCE")
         .env_remove("CI");
+    match term {
+        Some(t) => cmd.env("TERM", t),
+        None => cmd.env_remove("TERM"),
+    };
     isolate(&mut cmd);
     cmd.args(&args)
         .stdin(Stdio::null())
@@ -2080,21 +2115,7 @@ fn a_progress_bar_on_a_terminal_only() {
         .read_to_string(&mut stdout)
         .unwrap();
     let (code, _) = wait_sampling(&mut child, Duration::from_secs(30));
-    let term = term.join().unwrap();
-    assert_eq!(code, 41, "{stdout}\n{term}");
-    assert!(
-        term.contains("domains checked"),
-        "no bar on the terminal: {term:?}"
-    );
-    assert!(term.contains("/2"), "{term:?}");
-    assert!(!stdout.contains("domains checked"), "{stdout}");
-    assert!(stdout.contains("good.test  ✓ PASS"), "{stdout}");
-
-    // Not a terminal (CI logs, files), or JSON: no bar at all.
-    let r = lab.run(&["good.test", "silent.test", "--timeout", "1s"]);
-    assert!(!r.all().contains("domains checked"), "{}", r.all());
-    let r = lab.run(&["good.test", "--json"]);
-    assert!(!r.all().contains("domains checked"), "{}", r.all());
+    (code, stdout, term.join().unwrap())
 }
 
 /// Ctrl-C on a terminal leaves no bar behind. The terminal echoes `^C` where the cursor is; a bar
