@@ -75,7 +75,8 @@ const MAX_DOMAIN: usize = 253;
 /// Is `d` a plausible domain name (LDH labels, dots, optional trailing dot)? Underscores are
 /// allowed: some test and internal zones use them.
 pub(crate) fn valid_domain(d: &str) -> Result<(), String> {
-    let d = d.trim_end_matches('.');
+    // One trailing dot (an absolute name); a second is an empty label.
+    let d = d.strip_suffix('.').unwrap_or(d);
     if d.is_empty() {
         return Err("empty domain".into());
     }
@@ -99,8 +100,13 @@ pub(crate) fn valid_domain(d: &str) -> Result<(), String> {
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
         {
+            let idn = if c.is_ascii() {
+                ""
+            } else {
+                " (use the A-label form for IDNs)"
+            };
             return Err(format!(
-                "'{}' is not allowed in a domain name (use the A-label form for IDNs)",
+                "'{}' is not allowed in a domain name{idn}",
                 c.escape_debug()
             ));
         }
@@ -1173,6 +1179,8 @@ mod tests {
             "a b.c",
             "bücher.example",
             "a@b.c",
+            "example.com..",
+            "..",
             &"a".repeat(64),
         ] {
             assert!(valid_domain(bad).is_err(), "{bad}");

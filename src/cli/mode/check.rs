@@ -12,9 +12,11 @@ const MAX_DOMAIN_LIST: u64 = 64 << 20;
 /// A malformed name never succeeds on a retry: refused up front (exit 1) rather than reported
 /// as "could not be tested". The name is quoted with control and invisible characters escaped.
 fn checked_name(d: &str) -> Result<(), String> {
-    let name = d.trim_end_matches('.').to_ascii_lowercase();
-    crate::check::valid_domain(&name)
-        .map_err(|why| format!("'{}' is not a domain name: {why}", d.escape_debug()))?;
+    let name = normalised(d).to_ascii_lowercase();
+    crate::check::valid_domain(d).map_err(|why| {
+        let why = pasted(d).unwrap_or(why);
+        format!("'{}' is not a domain name: {why}", d.escape_debug())
+    })?;
     // An IP address passes the label rules but names no domain (a top-level label is never all
     // digits, RFC 3696 §2): it was looked up as one and failed "does not exist (NXDOMAIN)".
     let top = name.rsplit('.').next().unwrap_or_default();
@@ -25,6 +27,51 @@ fn checked_name(d: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// What a malformed line most likely is, when it is something else pasted into a domain list:
+/// a URL, an e-mail address, a `host:port`, an IDN written in Unicode. Said with the domain to
+/// write instead (the URL's host, the address's domain, the IDN's A-labels), since the rule a
+/// character broke ("':' is not allowed") does not say what to do.
+fn pasted(d: &str) -> Option<String> {
+    let valid = |n: &str| crate::check::valid_domain(n).is_ok() && n.is_ascii();
+    if let Some((_, rest)) = d.split_once("://") {
+        // RFC 3986 §3.2: authority = [ userinfo "@" ] host [ ":" port ], up to `/`, `?` or `#`.
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host_port = authority.rsplit('@').next().unwrap_or_default();
+        let host = host_port.split(':').next().unwrap_or_default();
+        return Some(if valid(host) {
+            format!("a URL; its host is {host}")
+        } else {
+            "a URL, not a domain".to_string()
+        });
+    }
+    if let Some((_, domain)) = d.rsplit_once('@') {
+        let domain = domain.trim_end_matches('>');
+        return Some(if valid(domain) {
+            format!("an e-mail address; its domain is {domain}")
+        } else {
+            "an e-mail address, not a domain".to_string()
+        });
+    }
+    if let Some((host, port)) = d.rsplit_once(':')
+        && !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && valid(host)
+    {
+        return Some(format!(
+            "a port is no part of a domain; write {host} (--port sets the SMTP port probed)"
+        ));
+    }
+    if !d.is_ascii() {
+        let a_labels = crate::net::dns::ascii_host(normalised(d));
+        if a_labels != normalised(d) && valid(&a_labels) {
+            return Some(format!(
+                "an IDN is checked in its A-label form: write {a_labels}"
+            ));
+        }
+    }
+    None
 }
 
 /// The domains to check, each once, in the order first given: a name given twice (in another
@@ -44,9 +91,10 @@ struct Domains<S = std::hash::RandomState> {
     scratch: String,
 }
 
-/// The form two names are compared in, but for ASCII case: trailing dots removed.
+/// The form two names are compared in, but for ASCII case: the trailing dot of an absolute
+/// name removed (one only: `example.com..` has an empty label, RFC 1035 §3.1).
 fn normalised(d: &str) -> &str {
-    d.trim_end_matches('.')
+    d.strip_suffix('.').unwrap_or(d)
 }
 
 impl<S: std::hash::BuildHasher> Domains<S> {
@@ -306,7 +354,7 @@ mod tests {
     /// first-seen order; with every hash equal as well, so a collision never merges two names.
     #[test]
     fn a_list_keeps_each_domain_once_in_first_seen_order() {
-        let list = b"\xef\xbb\xbfB.example\na.example # x\nb.EXAMPLE.\n\n# c\r\nA.Example..\r\nc.example\nb.example";
+        let list = b"\xef\xbb\xbfB.example\na.example # x\nb.EXAMPLE.\n\n# c\r\nA.Example.\r\nc.example\nb.example";
         let want = ["B.example", "a.example", "c.example"];
         assert_eq!(names(list, std::hash::RandomState::new()).unwrap(), want);
         let constant = std::hash::BuildHasherDefault::<Constant>::default();

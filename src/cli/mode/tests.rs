@@ -495,6 +495,63 @@ fn check_refuses_an_ip_address_as_a_domain() {
     assert!(mode(&["check", "123.example", "0x1.example"]).is_ok());
 }
 
+/// Something else pasted into a domain list (a URL, an address, `host:port`, an IDN in
+/// Unicode) is refused with the domain to write instead: the rule a character broke ("':' is
+/// not allowed in a domain name (use the A-label form for IDNs)") did not say it, and named
+/// IDNs for a URL. A second trailing dot is an empty label, refused (it was taken as the name).
+#[test]
+fn check_says_what_a_pasted_url_address_or_idn_should_be() {
+    for (arg, said) in [
+        (
+            "https://mx.example.test/x",
+            "a URL; its host is mx.example.test",
+        ),
+        (
+            "https://u@example.test:8443?q",
+            "a URL; its host is example.test",
+        ),
+        (
+            "postmaster@example.test",
+            "an e-mail address; its domain is example.test",
+        ),
+        (
+            "mailto:a@example.test",
+            "an e-mail address; its domain is example.test",
+        ),
+        (
+            "<a@example.test>",
+            "an e-mail address; its domain is example.test",
+        ),
+        (
+            "example.test:25",
+            "a port is no part of a domain; write example.test",
+        ),
+        (
+            "bücher.example.test",
+            "an IDN is checked in its A-label form: write xn--bcher-kva.example.test",
+        ),
+        ("example.test,", "',' is not allowed in a domain name"),
+        ("example.test..", "bad label ''"),
+    ] {
+        let e = err(&["check", arg]);
+        assert!(e.contains(said), "{arg}: {e}");
+        if arg.is_ascii() {
+            assert!(!e.contains("IDN"), "{arg}: {e}");
+        }
+    }
+    // The same in a list, with the file and line.
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("l.txt");
+    std::fs::write(&list, "example.test\r\nhttp://example.net/\r\n").unwrap();
+    let e = err(&["check", &format!("@{}", list.display())]);
+    assert!(e.contains("l.txt line 2: 'http://example.net/' is not a domain name: a URL; its host is example.net"), "{e}");
+    // One trailing dot is an absolute name, the same domain as without it.
+    let Ok(Mode::Check(c)) = mode(&["check", "example.test.", "EXAMPLE.test"]) else {
+        panic!("check did not parse")
+    };
+    assert_eq!(c.domains, ["example.test."]);
+}
+
 /// A line break in `--helo` would end the EHLO early and send the rest as a command (check
 /// would send a MAIL it promises never to send): check and probe refuse it with the send's words.
 #[test]
