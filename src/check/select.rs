@@ -424,7 +424,7 @@ impl Expect {
                         }
                         None => {
                             met = false;
-                            found.push(format!("none ({})", whence(r, error_name)));
+                            found.push(format!("none ({}{})", whence(r, error_name), members(r)));
                         }
                     }
                 }
@@ -461,6 +461,20 @@ fn whence(r: &CheckResult, error_name: &'static str) -> String {
     } else {
         format!("{at}{status}, {summary}")
     }
+}
+
+/// The members a result's evidence has, for a field expectation it lacks: `; evidence: count,
+/// records, ttl` (at most 8 named), so that a misspelt KEY (`mx.lookup.cont>=1`, which can
+/// only be found unmet: evidence members vary by result) shows what is there to compare.
+fn members(r: &CheckResult) -> String {
+    if r.evidence.is_empty() {
+        return String::new();
+    }
+    let mut keys: Vec<&str> = r.evidence.keys().map(String::as_str).take(8).collect();
+    if r.evidence.len() > keys.len() {
+        keys.push("…");
+    }
+    format!("; evidence: {}", keys.join(", "))
 }
 
 /// `st`'s name, with [`Status::Error`] called `error_name`.
@@ -837,6 +851,16 @@ mod tests {
         assert_eq!(
             o.found,
             "none (mx3.test [192.0.2.3]: inconclusive, timed out)"
+        );
+        // A misspelt evidence KEY can only be unmet (members vary by result): `found` names the
+        // members the result has, so the typo shows.
+        let o = Expect::parse("tls.cert.expiry.dayz>=21")
+            .unwrap()
+            .evaluate(&[judged(days1.clone(), true, false)]);
+        assert!(!o.met, "{o:?}");
+        assert_eq!(
+            o.found,
+            "none (mx1.test [192.0.2.1]: pass, valid; evidence: days)"
         );
         // Every MX with the field: as before.
         assert!(
