@@ -343,7 +343,8 @@ fn invalid_value_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
         .map(|src| format!(": {src}"))
         .unwrap_or_default();
     let mut why = Vec::new();
-    // A flag left without its value (`-f` last) has no list of valid values: no empty "()".
+    // A flag left without its value (`-f` last), a path or free text (`--junit ""`) has no list
+    // of valid values (clap hands an empty one): no empty "()".
     if let Some(ContextValue::Strings(valid)) = e.get(ContextKind::ValidValue)
         && !valid.is_empty()
     {

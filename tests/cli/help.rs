@@ -131,7 +131,7 @@ fn bad_flag_exits_1_with_clap_message() {
 /// a subcommand's flag are said on that line too.
 #[test]
 fn a_refused_value_is_one_line_with_the_valid_values() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["-t", "a@b.c", "--tls-verify=false"],
             "*** invalid value 'false' for --tls-verify (possible values: pkix, dane); nothing was sent\n",
@@ -151,6 +151,15 @@ fn a_refused_value_is_one_line_with_the_valid_values() {
         (
             &["check", "--dnssec", "x", "example.com"],
             "*** invalid value 'x' for --dnssec of 'ehlo check' (possible values: off, validate, trust-ad)\n",
+        ),
+        // A path has no list of values: none is named (it said "(possible values: )").
+        (
+            &["check", "--junit", "", "example.com"],
+            "*** --junit of 'ehlo check' needs a value\n",
+        ),
+        (
+            &["-t", "a@b.c", "--output-file="],
+            "*** --output-file needs a value; nothing was sent\n",
         ),
     ];
     for (args, want) in cases {
