@@ -103,6 +103,11 @@ pub(crate) fn suite_xml(
     fail_on: FailOn,
     run: &RunInfo,
 ) -> Result<String, String> {
+    // A server's text (a greeting, a reply, a certificate's names) is written as the human report
+    // shows it, control and invisible characters escaped (`\x01`, `\x1B[31m`, `\u{202E}`):
+    // quick-junit dropped the C0 controls XML 1.0 excludes without a trace, and passed DEL, the
+    // C1 controls and bidi overrides through to the CI page.
+    let esc = crate::render::human::escape_str;
     let mut report = Report::new(name);
     // Per suite: every classname starts with the domain, and a list names each domain once.
     let mut unique = Unique::default();
@@ -130,6 +135,7 @@ pub(crate) fn suite_xml(
         let mx_class = format!("{}.mx", r.domain);
         let expect_class = format!("{}.expect", r.domain);
         if let Some(why) = &r.aborted {
+            let why = esc(why);
             let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
             st.set_message(why.as_str()).set_type("aborted");
             let mut tc = TestCase::new(unique.name(&domain_class, "domain"), st);
@@ -140,38 +146,39 @@ pub(crate) fn suite_xml(
         }
         for j in &r.checks {
             let c = &j.result;
+            let summary = esc(&c.summary);
             let failing = j.counts
                 && (c.status == Status::Fail
                     || (c.status == Status::Warn && fail_on == FailOn::Warn));
             let mut status = if failing {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(c.summary.as_str()).set_type(c.id);
+                s.set_message(summary.as_str()).set_type(c.id);
                 s
             } else if c.status == Status::Error && j.counts {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                s.set_message(c.summary.as_str()).set_type(c.id);
+                s.set_message(summary.as_str()).set_type(c.id);
                 s
             } else if matches!(c.status, Status::Skip | Status::Info) {
                 let mut s = TestCaseStatus::skipped();
-                s.set_message(c.summary.as_str());
+                s.set_message(summary.as_str());
                 s
             } else {
                 TestCaseStatus::success()
             };
             // The result's line: status, summary, RFC, why it does not count.
-            let mut line = format!("{}: {}", c.status.name(), c.summary);
+            let mut line = format!("{}: {summary}", c.status.name());
             if !c.rfc().is_empty() {
                 line.push_str(&format!(" ({})", c.rfc()));
             }
             if let Some(note) = &j.note {
-                line.push_str(&format!(" (not counted: {note})"));
+                line.push_str(&format!(" (not counted: {})", esc(note)));
             }
             if matches!(status, TestCaseStatus::NonSuccess { .. }) {
                 // The line and the evidence as the failure's text: what a CI page shows under
                 // the message.
                 status.set_description(format!(
                     "{line}\n{}",
-                    serde_json::Value::Object(c.evidence.clone())
+                    esc(&serde_json::Value::Object(c.evidence.clone()).to_string())
                 ));
             }
             let (class, name) = match (&c.mx, &c.ip) {
@@ -189,17 +196,18 @@ pub(crate) fn suite_xml(
             suite.add_test_case(tc);
         }
         for e in &r.expects {
+            let found = esc(&e.found);
             let status = if e.met {
                 TestCaseStatus::success()
             } else {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(format!("expected {}, found {}", e.expect, e.found))
+                s.set_message(format!("expected {}, found {found}", e.expect))
                     .set_type("expect");
                 s
             };
             let name = unique.name(&expect_class, &e.expect);
             let verdict = if e.met { "met" } else { "not met" };
-            out.push_str(&format!("expect {name}: {verdict} (found {})\n", e.found));
+            out.push_str(&format!("expect {name}: {verdict} (found {found})\n"));
             let mut tc = TestCase::new(name, status);
             tc.set_classname(expect_class.as_str());
             tc.set_time(Duration::ZERO);
@@ -667,5 +675,42 @@ mod tests {
             .collect();
         assert!(bad.is_empty(), "{bad:?} in {xml}");
         assert!(xml.contains("220 mx \\u{fffe}\\u{ffff} ESMTP"), "{xml}");
+    }
+
+    /// Control and invisible characters in a server's text are written as the human report
+    /// shows them: they were dropped (C0, an ANSI colour's ESC) or passed through (DEL, C1,
+    /// bidi overrides), so the CI page showed a greeting other than the one sent.
+    #[test]
+    fn control_characters_from_a_server_are_escaped_as_in_the_report() {
+        let text = "220 \u{1}\u{1b}[31mRED \u{7f}\u{85}\u{202e}x ]]> <&";
+        let r = DomainReport {
+            index: 0,
+            domain: "example.test".into(),
+            checks: vec![j(
+                CheckResult::new("smtp.banner", Status::Fail, text).with("text", text),
+                true,
+            )],
+            expects: vec![ExpectOutcome {
+                expect: "smtp.banner=pass".into(),
+                met: false,
+                found: format!("fail ({text})"),
+            }],
+            aborted: None,
+            ms: 1.0,
+        };
+        let xml = render(&[r], FailOn::Fail, &run()).unwrap();
+        let shown = "220 \\x01\\x1B[31mRED \\x7F\\u{0085}\\u{202E}x ]]&gt; &lt;&amp;";
+        // The failure's message, its text, the suite's output line, the expectation's message.
+        assert!(xml.matches(shown).count() >= 4, "{xml}");
+        for raw in ['\u{1}', '\u{1b}', '\u{7f}', '\u{85}', '\u{202e}'] {
+            assert!(!xml.contains(raw), "{raw:?} in {xml}");
+        }
+        assert_eq!(
+            crate::render::human::escape_str(text),
+            shown
+                .replace("&gt;", ">")
+                .replace("&lt;", "<")
+                .replace("&amp;", "&")
+        );
     }
 }
