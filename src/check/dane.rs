@@ -595,6 +595,7 @@ fn short_record(full: &str) -> String {
 mod tests {
     use super::*;
     use crate::net::dane::tests::rec;
+    use crate::net::dns::FailKind;
 
     fn tlsa() -> HostTlsa {
         HostTlsa {
@@ -618,14 +619,14 @@ mod tests {
         let servfail = DnsError::Failed {
             name: "mx.example.test".into(),
             reason: "DNSSEC validation failed: no timeout here".into(),
-            rcode: None,
+            kind: FailKind::Bogus,
         };
         assert_eq!(failed_status(&servfail), Status::Fail);
         // A resolver whose reply could not be decoded said nothing about the domain.
         let garbage = DnsError::Failed {
             name: "mx.example.test".into(),
             reason: "protocol error: decoding error: unrecognized label code: 10111011".into(),
-            rcode: None,
+            kind: FailKind::Unanswered,
         };
         assert_eq!(failed_status(&garbage), Status::Error);
     }

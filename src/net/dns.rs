@@ -249,10 +249,26 @@ pub enum DnsError {
         name: String,
         /// Why.
         reason: String,
-        /// The error RCODE the server answered (RFC 1035 §4.1.1), when that is what failed the
-        /// lookup; `None` for every other failure (no server reached, a broken chain…).
-        rcode: Option<u16>,
+        /// What kind of failure it is, set where the error is made: the reason's words are
+        /// for people, never read back.
+        kind: FailKind,
     },
+}
+
+/// What failed a lookup ([`DnsError::Failed`]), as the code that made the error knew it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailKind {
+    /// The server answered this error RCODE (RFC 1035 §4.1.1).
+    Answered(u16),
+    /// A DNSSEC failure: the answer is bogus (RFC 4035 §5.5), or no chain of trust to it could
+    /// be built, or a resolver trusted with `--dnssec trust-ad` answered SERVFAIL.
+    Bogus,
+    /// The name is a CNAME chain that comes back to itself.
+    CnameLoop,
+    /// No usable reply at all: undecodable, or the transport failed.
+    Unanswered,
+    /// Anything else (no resolver, an empty name, a chain too long to follow…).
+    Other,
 }
 
 /// What a [`DnsError::TimedOut`] did not get in time: worded by what was asked.
@@ -269,7 +285,13 @@ impl DnsError {
     /// trusted with `--dnssec trust-ad` answered SERVFAIL (RFC 4035 §5.5). Senders defer on it
     /// (RFC 7672 §2.2), unlike on a plain absence.
     pub fn is_bogus(&self) -> bool {
-        matches!(self, DnsError::Failed { reason, .. } if reason.contains("DNSSEC validation failed"))
+        matches!(
+            self,
+            DnsError::Failed {
+                kind: FailKind::Bogus,
+                ..
+            }
+        )
     }
 
     /// The error RCODE the DNS server answered (`SERVFAIL`, `REFUSED`…, RFC 1035 §4.1.1;
@@ -278,7 +300,8 @@ impl DnsError {
         match self {
             DnsError::NxDomain(_) => Some(Cow::Borrowed("NXDOMAIN")),
             DnsError::Failed {
-                rcode: Some(code), ..
+                kind: FailKind::Answered(code),
+                ..
             } => Some(match rcode_name(*code) {
                 "" => Cow::Owned(code.to_string()),
                 name => Cow::Borrowed(name),
@@ -290,15 +313,15 @@ impl DnsError {
     /// No usable reply came from the DNS server at all: its message could not be decoded (a
     /// broken or hostile resolver) or the transport failed. Like a timeout, nothing is known
     /// about the data: a check could not test it, where a bogus answer or an error RCODE
-    /// (RFC 1035 §4.1.1) is something the server said. The reasons are hickory's own wording
-    /// of `NetError::Proto`, `NetError::Io` and `NetError::NoConnections` (pinned by
-    /// `an_undecodable_reply_is_no_answer_not_a_verdict`).
+    /// (RFC 1035 §4.1.1) is something the server said.
     pub(crate) fn is_unanswered(&self) -> bool {
-        matches!(self, DnsError::Failed { reason, .. }
-            if !self.is_bogus()
-                && (reason.starts_with("protocol error: ")
-                    || reason.starts_with("io error: ")
-                    || reason == "no connections available"))
+        matches!(
+            self,
+            DnsError::Failed {
+                kind: FailKind::Unanswered,
+                ..
+            }
+        )
     }
 
     /// The lookup ran out of time ([`DnsError::TimedOut`]): the answer could not be tested.
@@ -309,7 +332,13 @@ impl DnsError {
     /// The name is a CNAME chain that comes back to itself: no answer exists (not a failure of
     /// the lookup, a broken zone).
     pub(crate) fn is_cname_loop(&self) -> bool {
-        matches!(self, DnsError::Failed { reason, .. } if reason.starts_with(CNAME_LOOP))
+        matches!(
+            self,
+            DnsError::Failed {
+                kind: FailKind::CnameLoop,
+                ..
+            }
+        )
     }
 }
 
@@ -607,11 +636,14 @@ impl Validated {
             }
         }
         if answered == Some(true) {
-            Err(NetError::from(format!(
-                "DNSSEC validation failed: the server answered, but {NO_CHAIN} within {:.1}s \
-                 (a DS or trust anchor whose DNSKEY the zone does not serve?)",
-                self.budget.as_secs_f64()
-            )))
+            Err(OwnBogus::make(
+                format!(
+                    "DNSSEC validation failed: the server answered, but {NO_CHAIN} within {:.1}s \
+                     (a DS or trust anchor whose DNSKEY the zone does not serve?)",
+                    self.budget.as_secs_f64()
+                ),
+                true,
+            ))
         } else {
             // No answer in time, validated or plain: a timeout, never "insecure", and not a
             // verdict on the data either — nothing was learnt about it.
@@ -730,7 +762,7 @@ fn build_hickory(
                 .map_err(|e| DnsError::Failed {
                     name: server.to_string(),
                     reason: e.to_string(),
-                    rcode: None,
+                    kind: FailKind::Other,
                 })
         }
         None => match TokioResolver::builder_tokio() {
@@ -748,7 +780,7 @@ fn build_hickory(
                     .map_err(|e| DnsError::Failed {
                         name: "system resolver".into(),
                         reason: e.to_string(),
-                        rcode: None,
+                        kind: FailKind::Other,
                     })
             }
             Err(e) => Ok(Built::Unusable(format!(
@@ -842,7 +874,7 @@ impl Resolver {
         self.inner.as_ref().map_err(|reason| DnsError::Failed {
             name: name.to_string(),
             reason: reason.clone(),
-            rcode: None,
+            kind: FailKind::Other,
         })
     }
 
@@ -867,7 +899,7 @@ impl Resolver {
             return Err(DnsError::Failed {
                 name: domain.to_string(),
                 reason: "empty domain".into(),
-                rcode: None,
+                kind: FailKind::Other,
             });
         }
         let r = self.resolver(domain)?;
@@ -1118,7 +1150,7 @@ impl Resolver {
             return Err(DnsError::Failed {
                 name: host.to_string(),
                 reason: "empty host name".into(),
-                rcode: None,
+                kind: FailKind::Other,
             });
         }
         let r = self.resolver(name)?;
@@ -1277,7 +1309,7 @@ impl Resolver {
             return Err(DnsError::Failed {
                 name: name.to_string(),
                 reason: "empty name".into(),
-                rcode: None,
+                kind: FailKind::Other,
             });
         }
         let r = self.resolver(name)?;
@@ -1519,7 +1551,14 @@ fn failed(name: &str, e: &NetError, verdict: bool) -> DnsError {
         };
     }
     use hickory_resolver::net::DnsError as HDnsError;
-    let (reason, rcode) = match e {
+    if let Some(own) = own_bogus(e) {
+        return DnsError::Failed {
+            name: name.to_string(),
+            reason: own.words.clone(),
+            kind: FailKind::Bogus,
+        };
+    }
+    let (reason, kind) = match e {
         // hickory words these "DNS error: error response: Server Failure"; a user debugging
         // mail wants the RCODE's name (RFC 1035 §4.1.1) and what it usually means.
         NetError::Dns(HDnsError::ResponseCode(rc)) => {
@@ -1539,14 +1578,60 @@ fn failed(name: &str, e: &NetError, verdict: bool) -> DnsError {
                 "" => format!("{ANSWERED}{number} ({rc})"),
                 code => format!("{ANSWERED}{code}{why}"),
             };
-            (reason, Some(number))
+            (reason, FailKind::Answered(number))
         }
-        _ => (e.to_string(), None),
+        NetError::Dns(HDnsError::DnssecBogus) => (e.to_string(), FailKind::Bogus),
+        NetError::Proto(_) | NetError::Io(_) | NetError::NoConnections => {
+            (e.to_string(), FailKind::Unanswered)
+        }
+        _ => (e.to_string(), FailKind::Other),
     };
     DnsError::Failed {
         name: name.to_string(),
         reason,
-        rcode,
+        kind,
+    }
+}
+
+/// A DNSSEC failure ehlo finds and words itself rather than hickory (no chain of trust within
+/// the budget; a `--dnssec trust-ad` resolver's SERVFAIL). It travels through hickory's
+/// [`NetError`] — whose `Io` variant is the one that holds an error of another type — so that
+/// [`failed`] knows it by its type, never by its words, and shows just the words.
+#[derive(Debug)]
+pub(crate) struct OwnBogus {
+    /// What is shown.
+    words: String,
+    /// The validated answer came, the chain of trust to it did not ([`NO_CHAIN`]).
+    no_chain: bool,
+}
+
+impl std::fmt::Display for OwnBogus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.words)
+    }
+}
+
+impl std::error::Error for OwnBogus {}
+
+impl OwnBogus {
+    /// `words` as a bogus lookup's failure ([`FailKind::Bogus`]).
+    pub(crate) fn error(words: String) -> NetError {
+        OwnBogus::make(words, false)
+    }
+
+    fn make(words: String, no_chain: bool) -> NetError {
+        NetError::Io(Arc::new(std::io::Error::other(OwnBogus {
+            words,
+            no_chain,
+        })))
+    }
+}
+
+/// The [`OwnBogus`] `e` carries, if any.
+fn own_bogus(e: &NetError) -> Option<&OwnBogus> {
+    match e {
+        NetError::Io(io) => io.get_ref()?.downcast_ref::<OwnBogus>(),
+        _ => None,
     }
 }
 
@@ -1583,7 +1668,7 @@ const MAX_CNAME_LINKS: usize = 8;
 /// chain was not followed to its end": twice what hickory follows, more than unbound's 11.
 const MAX_CHAIN_WALK: usize = 16;
 
-/// How the reason of a lookup failed by a CNAME loop begins ([`DnsError::is_cname_loop`]).
+/// How the reason of a lookup failed by a CNAME loop begins.
 const CNAME_LOOP: &str = "CNAME loop";
 
 /// A CNAME chain as `a → b → c`, at most eight names shown (the first five, `…`, the last
@@ -1672,7 +1757,7 @@ impl Resolver {
                     if !e.is_nx_domain()
                         && !e.is_no_records_found()
                         && !is_timeout(e)
-                        && !e.to_string().contains(NO_CHAIN) => {}
+                        && !own_bogus(e).is_some_and(|o| o.no_chain) => {}
                 _ => break,
             }
             let Ok(alias) = r.lookup(&at, RecordType::CNAME).await else {
@@ -1741,7 +1826,7 @@ impl Resolver {
                 return Err(DnsError::Failed {
                     name: start,
                     reason: format!("{CNAME_LOOP}: {}", show_chain(&chain)),
-                    rcode: None,
+                    kind: FailKind::CnameLoop,
                 });
             }
             if chain.len() > MAX_CHAIN_WALK + 1 {
@@ -1752,7 +1837,7 @@ impl Resolver {
                          followed to its end, so its records are unknown",
                         show_chain(&chain)
                     ),
-                    rcode: None,
+                    kind: FailKind::Other,
                 });
             }
         }
@@ -1777,7 +1862,7 @@ impl Resolver {
                         plural_s(links),
                         show_chain(&chain)
                     ),
-                    rcode: None,
+                    kind: FailKind::Other,
                 });
             }
         }
@@ -1946,6 +2031,59 @@ mod tests {
             "DNS lookup of x.test failed: the DNS server answered REFUSED: by a proxy"
         );
         assert_eq!(lookalike.rcode(), None);
+    }
+
+    /// A bogus answer, a CNAME loop and a reply that never came are known by the kind set where
+    /// the error was made: a reason that merely contains the words (a transport error's text,
+    /// a name that reads like them) is none of them, and the words shown are unchanged.
+    #[test]
+    fn a_failure_kind_is_not_read_from_the_reason() {
+        let lookalike = |words: &str| failed("x.test", &NetError::from(words.to_string()), false);
+        for words in [
+            "DNSSEC validation failed: said a proxy",
+            "CNAME loop: a → b → a",
+            "io error: connection refused",
+            "protocol error: by a proxy",
+        ] {
+            let e = lookalike(words);
+            assert_eq!(
+                e.to_string(),
+                format!("DNS lookup of x.test failed: {words}")
+            );
+            assert!(
+                !e.is_bogus() && !e.is_cname_loop() && !e.is_unanswered(),
+                "{words}: {e:?}"
+            );
+        }
+        // The real ones, each with its words as before.
+        use hickory_resolver::net::DnsError as HDnsError;
+        let bogus = failed("x.test", &NetError::Dns(HDnsError::DnssecBogus), true);
+        assert!(bogus.is_bogus() && !bogus.is_unanswered(), "{bogus:?}");
+        assert_eq!(
+            bogus.to_string(),
+            "DNS lookup of x.test failed: DNS error: DNSSEC validation failed"
+        );
+        let own = failed(
+            "x.test",
+            &OwnBogus::error("DNSSEC validation failed: the resolver answered SERVFAIL".into()),
+            false,
+        );
+        assert!(own.is_bogus() && !own.is_unanswered(), "{own:?}");
+        assert_eq!(
+            own.to_string(),
+            "DNS lookup of x.test failed: DNSSEC validation failed: the resolver answered SERVFAIL"
+        );
+        let io = NetError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let refused = failed("x.test", &io, false);
+        assert!(
+            refused.is_unanswered() && !refused.is_bogus(),
+            "{refused:?}"
+        );
+        assert!(
+            refused
+                .to_string()
+                .starts_with("DNS lookup of x.test failed: io error: ")
+        );
     }
 
     fn v4(s: &str) -> Ipv4Addr {
@@ -3268,7 +3406,7 @@ mod tests {
         let servfail = DnsError::Failed {
             name: "example.test".into(),
             reason: format!("{ANSWERED}SERVFAIL"),
-            rcode: Some(2),
+            kind: FailKind::Answered(2),
         };
         assert!(!servfail.is_unanswered());
     }

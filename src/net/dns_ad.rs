@@ -125,7 +125,7 @@ impl AdStub {
             }
         }
         if let Some(server) = servfail {
-            return Err(NetError::from(format!(
+            return Err(crate::net::dns::OwnBogus::error(format!(
                 "DNSSEC validation failed: the resolver at {server} answered SERVFAIL, which \
                  with --dnssec trust-ad means a bogus answer (or an unreachable zone)"
             )));
