@@ -3,15 +3,20 @@
 //! `mx.*` the same records — and of the plain one with `--dnssec off`. An answer the validator
 //! refuses (bogus, or no verdict within its budget) is asked again of the plain resolver for the
 //! checks that judge the published data, so `mx.*` sees what a non-validating sender sees while
-//! `dnssec.*` reports the failure (RFC 4035 §5.5, RFC 7672 §2.2).
+//! `dnssec.*` reports the failure (RFC 4035 §5.5, RFC 7672 §2.2); after a timeout, only within
+//! what is left of the one lookup's time.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use crate::net::dns::{DnsError, Family, Resolver, RrSet, TlsaAnswer, parse_ip_literal};
+
+/// One question's answer and how long asking it took.
+type Asked = (Result<RrSet, DnsError>, Duration);
 
 /// One domain's DNS answers (MX, A, AAAA of the domain and its MX hosts), remembered.
 pub(crate) struct Answers<'a> {
@@ -19,9 +24,9 @@ pub(crate) struct Answers<'a> {
     plain: &'a Resolver,
     /// The validating resolver (`None` with `--dnssec off`).
     validator: Option<&'a Resolver>,
-    /// (lower-case name, type) → the first answer to that question. The check runs on one
-    /// thread and never holds a borrow across an await.
-    seen: RefCell<HashMap<(String, RecordType), Result<RrSet, DnsError>>>,
+    /// (lower-case name, type) → the first answer to that question and how long it took. The
+    /// check runs on one thread and never holds a borrow across an await.
+    seen: RefCell<HashMap<(String, RecordType), Asked>>,
 }
 
 impl<'a> Answers<'a> {
@@ -47,29 +52,51 @@ impl<'a> Answers<'a> {
     /// The answer with its DNSSEC proof (`None` proofs with `--dnssec off`): a validation
     /// failure is an error here. Asked once per (name, type).
     pub(crate) async fn validated(&self, name: &str, rtype: RecordType) -> Result<RrSet, DnsError> {
+        self.validated_timed(name, rtype).await.0
+    }
+
+    /// [`Self::validated`] with the time the question took when it was asked.
+    async fn validated_timed(&self, name: &str, rtype: RecordType) -> Asked {
         let key = (name.trim_end_matches('.').to_ascii_lowercase(), rtype);
         if let Some(hit) = self.seen.borrow().get(&key) {
             return hit.clone();
         }
+        let t0 = Instant::now();
         let got = self
             .validator
             .unwrap_or(self.plain)
             .rrset(name, rtype)
             .await;
-        self.seen.borrow_mut().insert(key, got.clone());
-        got
+        let took = t0.elapsed();
+        self.seen.borrow_mut().insert(key, (got.clone(), took));
+        (got, took)
     }
 
     /// The records as published: the validated answer, or — when the validator refused it as
     /// a DNSSEC failure — the plain resolver's answer to the same question.
     pub(crate) async fn data(&self, name: &str, rtype: RecordType) -> Result<RrSet, DnsError> {
-        match self.validated(name, rtype).await {
-            // No verdict in time may be the chain of trust's fault (a DNSKEY that never
-            // comes): the plain question needs none of it.
-            Err(e) if (e.is_bogus() || e.is_timeout()) && self.validator.is_some() => {
-                self.plain.rrset(name, rtype).await
+        let Some(validator) = self.validator else {
+            return self.validated(name, rtype).await;
+        };
+        match self.validated_timed(name, rtype).await {
+            // The server answered and the answer is bogus: the plain question gets it.
+            (Err(e), _) if e.is_bogus() => self.plain.rrset(name, rtype).await,
+            // No verdict in time may be the chain of trust's fault (a DNSKEY that never comes,
+            // a validated lookup that gave up early): the plain question needs none of it, but
+            // gets only what is left of the one lookup's time. A validated lookup that ran
+            // its whole time had already asked plainly for the second half of it
+            // (`Validated::lookup`), so a server that never answers costs one --timeout here,
+            // not two.
+            (Err(e), took) if e.is_timeout() => {
+                let left = validator.budget().saturating_sub(took);
+                if left.is_zero() {
+                    return Err(e);
+                }
+                tokio::time::timeout(left, self.plain.rrset(name, rtype))
+                    .await
+                    .unwrap_or(Err(e))
             }
-            got => got,
+            (got, _) => got,
         }
     }
 

@@ -560,6 +560,8 @@ pub struct Resolver {
     inner: Result<Backend, String>,
     /// Answers carry a DNSSEC proof (`--dnssec validate` or `trust-ad`).
     validating: bool,
+    /// The longest one lookup takes, its retry and (validating) its chain of trust included.
+    budget: Duration,
 }
 
 /// Who asks the questions: hickory (off and validate) or the AD-trusting stub (trust-ad). Both
@@ -802,6 +804,7 @@ impl Resolver {
         };
         ropts.attempts = opts.attempts;
         let budget_base = ropts.timeout;
+        let budget = validation_budget(budget_base, opts.attempts);
         if opts.dnssec == DnssecMode::TrustAd {
             let servers = match opts.server {
                 Some(s) => Ok(vec![s]),
@@ -816,6 +819,7 @@ impl Resolver {
                     ))
                 }),
                 validating: true,
+                budget,
             });
         }
         let validate = opts.dnssec == DnssecMode::Validate;
@@ -831,6 +835,7 @@ impl Resolver {
         let unusable = |reason| Resolver {
             inner: Err(reason),
             validating: validate,
+            budget,
         };
         let inner = match build_hickory(opts.server, ropts.clone(), anchors)? {
             Built::Ready(r) => r,
@@ -841,10 +846,7 @@ impl Resolver {
             let mut plain = ropts;
             plain.validate = false;
             match build_hickory(opts.server, plain, None)? {
-                Built::Ready(p) => Some(Validated {
-                    budget: validation_budget(budget_base, opts.attempts),
-                    plain: p,
-                }),
+                Built::Ready(p) => Some(Validated { budget, plain: p }),
                 Built::Unusable(reason) => return Ok(unusable(reason)),
             }
         } else {
@@ -853,7 +855,14 @@ impl Resolver {
         Ok(Resolver {
             inner: Ok(Backend::Hickory(inner, validated)),
             validating: validate,
+            budget,
         })
+    }
+
+    /// The longest one lookup takes (each try's timeout, the retry included; validating, the
+    /// chain of trust within the same time): what the README promises a lookup.
+    pub(crate) fn budget(&self) -> Duration {
+        self.budget
     }
 
     /// Why this resolver cannot ask anything at all (the system configuration could not be

@@ -4732,3 +4732,43 @@ fn an_mx_speaking_only_tls_1_0_has_its_certificate_judged_with_tls_probe() {
         "{name}"
     );
 }
+
+/// Validating (check's default, and with `--dnssec trust-ad`), a DNS server that never answers
+/// costs one `--timeout` per step, as the README says of every lookup: the MX question timed
+/// out validated was then asked plainly with a whole `--timeout` of its own (4 s at
+/// `--timeout 2`). The plain ask only gets what is left of the one lookup's time.
+#[test]
+fn a_silent_dns_server_costs_one_timeout_per_step_when_validating() {
+    let quiet = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dns = quiet.local_addr().unwrap().to_string();
+    for mode in ["validate", "trust-ad", "off"] {
+        let t0 = std::time::Instant::now();
+        let r = ehlo_with(
+            &[
+                "check",
+                "example.test",
+                "--only",
+                "mx.lookup",
+                "--dnssec",
+                mode,
+                "--dns-server",
+                &dns,
+                "--timeout",
+                "2s",
+            ],
+            None,
+            Duration::from_secs(30),
+        );
+        let took = t0.elapsed();
+        assert_eq!(r.code, 41, "{mode}: {}", r.all());
+        assert!(
+            r.stdout.contains("error mx.lookup") && r.stdout.contains("timed out"),
+            "{mode}: {}",
+            r.stdout
+        );
+        assert!(
+            took >= Duration::from_millis(1900) && took < Duration::from_millis(3500),
+            "{mode}: {took:?}"
+        );
+    }
+}
