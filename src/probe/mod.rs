@@ -279,7 +279,8 @@ fn inconclusive(why: String) -> script::Outcome {
 }
 
 /// Read until one complete reply is parsed, the server closes, or the `deadline` passes
-/// without a complete reply (`None` = no limit). The buffer and parser keep what follows the
+/// without a complete reply (`None` = no limit; what had arrived of the reply then comes with
+/// the timeout). The buffer and parser keep what follows the
 /// reply.
 async fn read_reply(
     c: &mut Connection,
@@ -296,7 +297,14 @@ async fn read_reply(
         let n = match deadline {
             Some(d) => match tokio::time::timeout_at(d, read).await {
                 Ok(r) => r,
-                Err(_) => return Input::TimedOut,
+                Err(_) => {
+                    // Part of a reply came: the transcript shows it.
+                    let so_far = parser.progress(buf);
+                    return match (parser.finish(buf), so_far) {
+                        (Some(r), Some(p)) => Input::TimedOutPartway(r, p),
+                        _ => Input::TimedOut,
+                    };
+                }
             },
             None => read.await,
         };

@@ -20,7 +20,7 @@ use crate::check::model::{CheckDef, Scope, Status};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::event::Deviation;
 use crate::smtp::quit::AfterQuit;
-use crate::smtp::reply::Reply;
+use crate::smtp::reply::{Progress, Reply};
 
 const fn def(id: &'static str, rfc: &'static str) -> CheckDef {
     CheckDef {
@@ -347,6 +347,9 @@ pub(crate) enum Input {
     Closed,
     /// Nothing within the timeout.
     TimedOut,
+    /// Part of a reply, then nothing more within the timeout: what had arrived (its lines,
+    /// the last one perhaps without its end) and how much that was.
+    TimedOutPartway(Reply, Progress),
     /// TLS is up.
     TlsUp,
     /// The handshake failed, or could not start (why).
@@ -1715,6 +1718,18 @@ impl Runner {
         if self.finished {
             return self.finish(End::Done);
         }
+        // What had arrived of the reply is in the transcript, as a reply cut off by the close
+        // is; the step times out all the same.
+        let input = match input {
+            Input::TimedOutPartway(r, so_far) => {
+                self.log.transcript.push(format!(
+                    "S: {} (cut off by the timeout: {so_far})",
+                    escape(&r.raw.0).trim_end_matches("\\r\\n")
+                ));
+                Input::TimedOut
+            }
+            other => other,
+        };
         match (self.waiting.take(), input) {
             (Some(Step::Send(_) | Step::SendSecret { .. }), Input::Sent) => {}
             (Some(Step::Send(_) | Step::SendSecret { .. }), Input::TimedOut) => {

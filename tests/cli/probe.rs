@@ -1389,3 +1389,61 @@ fn a_failed_lookup_is_said_once_and_the_probes_not_run_are_listed_compactly() {
         json.stdout
     );
 }
+
+/// A reply that stops partway (`250-first`, `250-second`, then silence): the transcript shows
+/// the lines that had arrived, as it shows a reply cut off by the close, in the human report
+/// and in the JSON evidence alike. It showed only `C: EHLO …` and "no ehlo reply".
+#[test]
+fn a_reply_cut_off_by_the_timeout_shows_what_had_arrived() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { continue };
+            std::thread::spawn(move || {
+                let _ = c.write_all(b"220 stall.test ESMTP\r\n");
+                let mut lines = BufReader::new(c.try_clone().unwrap());
+                let mut line = String::new();
+                if lines.read_line(&mut line).is_ok() {
+                    let _ = c.write_all(b"250-first\r\n250-second\r\n250-thi");
+                }
+                std::thread::sleep(Duration::from_secs(10));
+            });
+        }
+    });
+    for json in [false, true] {
+        let mut args = vec![
+            "probe",
+            &addr,
+            "--to",
+            "alice@mx.test",
+            "--yes",
+            "--timeout",
+            "1s",
+            "--only",
+            "relay.open",
+        ];
+        if json {
+            args.push("--json");
+        }
+        let run = ehlo_with(&args, None, Duration::from_secs(30));
+        assert_eq!(run.code, 41, "{}", run.all());
+        let shown = if json {
+            line_of(&run, "relay.open")["evidence"]["transcript"].to_string()
+        } else {
+            run.stdout.clone()
+        };
+        let want = if json {
+            r#"S: 250-first\\r\\n250-second\\r\\n250-thi (cut off by the timeout: 2 lines (30 bytes), the reply not finished, the last line without a line end)"#
+        } else {
+            r"S: 250-first\r\n250-second\r\n250-thi (cut off by the timeout: 2 lines (30 bytes), the reply not finished, the last line without a line end)"
+        };
+        assert!(shown.contains(want), "json {json}: {shown}");
+        assert!(
+            run.stdout.contains("no ehlo reply within the timeout"),
+            "json {json}: {}",
+            run.stdout
+        );
+    }
+}
