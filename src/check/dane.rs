@@ -443,15 +443,26 @@ pub(crate) fn rollover_in_use(c: CheckResult, records: &[Tlsa], leaves: &[X509])
     c.with("current_key_only", true)
 }
 
+/// The certificate chain one (host, address) presented: of the probe's own session, or — when
+/// its handshake found no version in common — of the TLS 1.0/1.1 session `--tls-probe` had,
+/// the one `tls.cert.*` are then judged on too.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Presented {
+    /// PEM certificates, leaf first (empty: no TLS session).
+    pub(crate) pems: Vec<String>,
+    /// The obsolete version it was presented in (`TLSv1`), when it came from `--tls-probe`.
+    pub(crate) old: Option<String>,
+}
+
 /// `dane.starttls` and `dane.match` for one probed (host, address): `res` are the probe's
-/// results, `chain` the PEM certificates the server presented (leaf first), `domain` the
-/// next-hop domain (a DANE-TA reference name, RFC 7672 §3.2.3).
+/// results, `chain` the certificates the server presented, `domain` the next-hop domain (a
+/// DANE-TA reference name, RFC 7672 §3.2.3).
 pub(crate) fn host_checks(
     host: &str,
     domain: &str,
     tlsa: Option<&HostTlsa>,
     res: &[CheckResult],
-    chain: &[String],
+    chain: &Presented,
 ) -> Vec<CheckResult> {
     let Some(t) = tlsa else {
         return HOST_IDS
@@ -498,10 +509,23 @@ pub(crate) fn host_checks(
             } else {
                 Status::Fail
             };
-            return vec![
-                CheckResult::new("dane.starttls", st, summary),
-                no_match("no TLS session"),
-            ];
+            // Only TLS 1.0/1.1 spoken: the certificate presented there is judged, as
+            // `tls.cert.*` are.
+            let matched = match &chain.old {
+                Some(version) if !chain.pems.is_empty() => {
+                    let mut m = match_check(host, domain, t, &chain.pems);
+                    if m.status != Status::Skip {
+                        m.summary = format!(
+                            "{} (presented in {version}, found by --tls-probe)",
+                            m.summary
+                        );
+                        m = m.with("protocol", version.as_str());
+                    }
+                    m
+                }
+                _ => no_match("no TLS session"),
+            };
+            return vec![CheckResult::new("dane.starttls", st, summary), matched];
         }
         _ => {
             return vec![
@@ -519,13 +543,17 @@ pub(crate) fn host_checks(
         Status::Pass,
         "STARTTLS offered and the handshake completes",
     );
+    vec![starttls, match_check(host, domain, t, &chain.pems)]
+}
+
+/// `dane.match`: the PEM `chain` (leaf first) against the usable records of `t`.
+fn match_check(host: &str, domain: &str, t: &HostTlsa, chain: &[String]) -> CheckResult {
     if t.records.iter().all(|r| r.unusable().is_some()) {
-        return vec![
-            starttls,
-            no_match(
-                "no usable TLSA record: senders use TLS without authentication (RFC 7672 §3.1.3)",
-            ),
-        ];
+        return CheckResult::new(
+            "dane.match",
+            Status::Skip,
+            "no usable TLSA record: senders use TLS without authentication (RFC 7672 §3.1.3)",
+        );
     }
     let certs: Vec<X509> = chain
         .iter()
@@ -573,15 +601,12 @@ pub(crate) fn host_checks(
             ),
         )
     };
-    vec![
-        starttls,
-        m.with("owner", t.owner.as_str())
-            .with("matched", v.matched.clone())
-            .with("matched_depth", v.matched_depth)
-            .with("names", json!(names))
-            .with("ignored", json!(v.ignored))
-            .with("chain", json!(evidence)),
-    ]
+    m.with("owner", t.owner.as_str())
+        .with("matched", v.matched.clone())
+        .with("matched_depth", v.matched_depth)
+        .with("names", json!(names))
+        .with("ignored", json!(v.ignored))
+        .with("chain", json!(evidence))
 }
 
 /// `3 1 1 ab12cd34…` from a record's presentation form.
@@ -708,10 +733,16 @@ mod tests {
     }
 
     fn judged(res: &[CheckResult]) -> Vec<(&'static str, Status)> {
-        host_checks("mx.example.test", "example.test", Some(&tlsa()), res, &[])
-            .iter()
-            .map(|c| (c.id, c.status))
-            .collect()
+        host_checks(
+            "mx.example.test",
+            "example.test",
+            Some(&tlsa()),
+            res,
+            &Presented::default(),
+        )
+        .iter()
+        .map(|c| (c.id, c.status))
+        .collect()
     }
 
     /// `dane.starttls` with a secure TLSA RRset: no STARTTLS and a failed handshake are
@@ -757,7 +788,7 @@ mod tests {
             "example.test",
             Some(&tlsa()),
             &[c("tls.starttls", Status::Pass), refused],
-            &[],
+            &Presented::default(),
         );
         assert_eq!(
             got.iter().map(|c| (c.id, c.status)).collect::<Vec<_>>(),
@@ -790,8 +821,71 @@ mod tests {
             ]
         );
         // No secure TLSA RRset: nothing to judge.
-        let none = host_checks("mx.example.test", "example.test", None, &[], &[]);
+        let none = host_checks(
+            "mx.example.test",
+            "example.test",
+            None,
+            &[],
+            &Presented::default(),
+        );
         assert!(none.iter().all(|c| c.status == Status::Skip), "{none:?}");
+    }
+
+    /// An MX that speaks only TLS 1.0/1.1: its handshake with check fails (`dane.starttls`),
+    /// and `dane.match` judges the certificate `--tls-probe` was shown in the old version, as
+    /// `tls.cert.*` do — it said "no TLS session" although the certificate was in hand.
+    #[test]
+    fn dane_match_judges_the_certificate_of_an_old_tls_session() {
+        let key = rcgen::generate_simple_self_signed(vec!["mx.example.test".to_string()]).unwrap();
+        let pem = key.cert.pem();
+        let cert = X509::from_pem(pem.as_bytes()).unwrap();
+        let own = HostTlsa {
+            records: vec![rec(3, 1, 1, &cert)],
+            ..tlsa()
+        };
+        let c = |id, st| CheckResult::new(id, st, "");
+        let res = [
+            c("tls.starttls", Status::Pass),
+            c("tls.handshake", Status::Fail),
+        ];
+        let old = Presented {
+            pems: vec![pem],
+            old: Some("TLSv1".into()),
+        };
+        let host = "mx.example.test";
+        let got = host_checks(host, "example.test", Some(&own), &res, &old);
+        assert_eq!(
+            got.iter().map(|c| (c.id, c.status)).collect::<Vec<_>>(),
+            [
+                ("dane.starttls", Status::Fail),
+                ("dane.match", Status::Pass)
+            ]
+        );
+        assert!(
+            got[1]
+                .summary
+                .ends_with("(presented in TLSv1, found by --tls-probe)"),
+            "{}",
+            got[1].summary
+        );
+        assert_eq!(got[1].evidence["protocol"], "TLSv1");
+        // A record for another key: the old session's certificate does not match it.
+        let got = host_checks(host, "example.test", Some(&tlsa()), &res, &old);
+        assert_eq!(got[1].status, Status::Fail, "{:?}", got[1]);
+        assert!(
+            got[1]
+                .summary
+                .contains("DANE senders will not deliver here (presented in TLSv1"),
+            "{}",
+            got[1].summary
+        );
+        // The same chain from no old session (none was had): still no TLS session to judge.
+        let none = Presented {
+            old: None,
+            ..old.clone()
+        };
+        let got = host_checks(host, "example.test", Some(&own), &res, &none);
+        assert_eq!(got[1].status, Status::Skip, "{:?}", got[1]);
     }
 
     /// Summaries stay one line of bounded length whatever the RRset's size.

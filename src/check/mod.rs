@@ -114,9 +114,9 @@ pub(crate) fn valid_domain(d: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// One (host, address) probe's results and the certificate chain it was shown (PEM, for
+/// One (host, address) probe's results and the certificate chain it was shown (for
 /// `dane.match`), run once and awaited by every domain that needs it.
-type ProbeCell = Arc<OnceCell<(Vec<CheckResult>, Vec<String>)>>;
+type ProbeCell = Arc<OnceCell<(Vec<CheckResult>, dane::Presented)>>;
 
 /// Per-address semaphores and the probe cache, shared by every domain task.
 struct Shared {
@@ -155,7 +155,7 @@ impl Shared {
     }
 
     /// The (cached) probe of `(host, ip)`: the first caller runs it, later ones wait for it.
-    async fn probe(&self, host: &str, ip: IpAddr) -> (Vec<CheckResult>, Vec<String>) {
+    async fn probe(&self, host: &str, ip: IpAddr) -> (Vec<CheckResult>, dane::Presented) {
         let key = (host.to_ascii_lowercase(), ip);
         let cell = {
             let mut m = self.probes.lock().unwrap_or_else(|e| e.into_inner());
@@ -168,10 +168,11 @@ impl Shared {
         cell.get_or_init(|| async {
             let _permit = self.ip_gate(ip).acquire_owned().await;
             if let Some(res) = self.ended_before_ehlo(host, ip) {
-                return (res, Vec::new());
+                return (res, dane::Presented::default());
             }
-            let (mut res, chain) =
+            let (mut res, pems) =
                 probe::probe(&self.resolver, host, ip, &self.cfg.probe, &live).await;
+            let mut chain = dane::Presented { pems, old: None };
             // The host-level opt-in probes, one after the other under the same permit.
             let passed = |id: &str| {
                 res.iter()
@@ -189,8 +190,15 @@ impl Shared {
                 let versions = if tls {
                     let (versions, old_session) =
                         optin::tls_versions(host, ip, &self.cfg.probe).await;
-                    if let Some(info) = old_session {
-                        probe::judge_old_tls_cert(&mut res, &info, self.cfg.probe.cert_days);
+                    if let Some(info) = old_session
+                        && probe::judge_old_tls_cert(&mut res, &info, self.cfg.probe.cert_days)
+                        && chain.pems.is_empty()
+                    {
+                        // dane.match judges the same certificate as tls.cert.*.
+                        chain = dane::Presented {
+                            pems: info.chain.iter().map(|c| c.pem.clone()).collect(),
+                            old: Some(info.version.clone()),
+                        };
                     }
                     versions
                 } else {
@@ -378,7 +386,7 @@ async fn check_domain(
     };
     // Host-scope checks: every (host, address), concurrently; each pair probed once per run.
     let mut host_results: Vec<CheckResult> = Vec::new();
-    let mut sessions: Vec<(String, IpAddr, Vec<String>)> = Vec::new();
+    let mut sessions: Vec<(String, IpAddr, dane::Presented)> = Vec::new();
     let probes = async {
         if shared.probe_wanted {
             let mut set = JoinSet::new();
@@ -454,6 +462,7 @@ async fn check_domain(
         let mut leaves: HashMap<String, Vec<openssl::x509::X509>> = HashMap::new();
         for (host, ip, chain) in sessions {
             if let Some(leaf) = chain
+                .pems
                 .first()
                 .and_then(|p| openssl::x509::X509::from_pem(p.as_bytes()).ok())
             {

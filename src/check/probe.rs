@@ -792,14 +792,19 @@ const OLD_TLS_SKIP: &str = "no TLS session, so no certificate to judge: the serv
 /// TLS 1.0/1.1 (`info`, from `--tls-probe`), when the main session had none to judge because
 /// the handshake found no version in common: an MX that speaks only an obsolete version still
 /// has a certificate, and senders that do speak it (RFC 8996 says they must not) see it.
-/// Each judged check names the version it was presented in. Nothing changes otherwise.
-pub(crate) fn judge_old_tls_cert(results: &mut [CheckResult], info: &TlsInfo, cert_days: i64) {
+/// Each judged check names the version it was presented in. Nothing changes otherwise; true
+/// when they were judged.
+pub(crate) fn judge_old_tls_cert(
+    results: &mut [CheckResult],
+    info: &TlsInfo,
+    cert_days: i64,
+) -> bool {
     let unjudged = |c: &CheckResult| c.id.starts_with("tls.cert.") && c.status == Status::Skip;
     let handshake_failed = results
         .iter()
         .any(|c| c.id == "tls.handshake" && matches!(c.status, Status::Fail | Status::Error));
     if !handshake_failed || !results.iter().any(unjudged) {
-        return;
+        return false;
     }
     let mut judged = cert_checks(info, cert_days);
     for c in &mut judged {
@@ -815,6 +820,7 @@ pub(crate) fn judge_old_tls_cert(results: &mut [CheckResult], info: &TlsInfo, ce
             *c = j.clone();
         }
     }
+    true
 }
 
 /// `tls.cert.*` from the handshake's evidence. Chain and name problems are warnings: port 25

@@ -4572,7 +4572,7 @@ fn the_junit_counts_and_test_names_match_the_report() {
 
 /// A STARTTLS server on `listener` whose TLS is 1.0 only (an old MX: RFC 8996 deprecates it),
 /// presenting `cert`/`key`; every connection served on its own thread, EHLO and QUIT answered.
-fn tls10_only_mx(listener: TcpListener, cert: &std::path::Path, key: &std::path::Path) {
+pub(crate) fn tls10_only_mx(listener: TcpListener, cert: &std::path::Path, key: &std::path::Path) {
     use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod, SslOptions, SslVersion};
     use std::io::{BufRead, BufReader, Write};
     let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();

@@ -971,3 +971,75 @@ fn tls_verify_flag_forms() {
     let run = ehlo(&["--to", "a@b.test", "--tls-verify", "sometimes"]);
     assert_eq!(run.code, 1, "{}", run.all());
 }
+
+/// `ehlo check` of a domain whose MX speaks only TLS 1.0, under a secure TLSA RRset: check's
+/// own handshake (TLS 1.2/1.3) fails, so `dane.starttls` fails; with `--tls-probe`,
+/// `dane.match` judges the certificate presented in TLS 1.0, as `tls.cert.*` do, where it said
+/// "no TLS session" with the certificate in hand. Without `--tls-probe` there is none to judge.
+#[test]
+fn check_dane_match_judges_the_certificate_of_an_mx_speaking_only_tls_1_0() {
+    let pki = pki_for(&HOSTS);
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("leaf.pem"), dir.path().join("leaf.key"));
+    let leaf = X509::from_der(&pki.leaf).unwrap();
+    std::fs::write(&cert, leaf.to_pem().unwrap()).unwrap();
+    std::fs::write(&key, &pki.leaf_key).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    crate::check::tls10_only_mx(listener, &cert, &key);
+    let z = DaneZone::start(port, pki);
+    let dns = z.zone.addr.to_string();
+    let anchor = z.dir.path().join("anchor.key").display().to_string();
+    let root = z.dir.path().join("root.pem").display().to_string();
+    let port = port.to_string();
+    let dane_match = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "check",
+            "secure.test",
+            "--json",
+            "--dns-server",
+            &dns,
+            "--dns-trust-anchor",
+            &anchor,
+            "--tls-ca-path",
+            &root,
+            "--port",
+            &port,
+            "--allow-private",
+            "-4",
+            "--timeout",
+            "5s",
+            "--only",
+            "dane.*",
+            "--only",
+            "tls.*",
+        ];
+        args.extend_from_slice(extra);
+        let run = ehlo_with(&args, None, Duration::from_secs(60));
+        assert_eq!(run.code, 40, "{}", run.all());
+        let lines: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let starttls = lines.iter().find(|v| v["id"] == "dane.starttls").unwrap();
+        assert_eq!(starttls["status"], "fail", "{starttls}");
+        lines
+            .into_iter()
+            .find(|v| v["id"] == "dane.match")
+            .unwrap_or_else(|| panic!("no dane.match: {}", run.stdout))
+    };
+    let plain = dane_match(&[]);
+    assert_eq!(plain["status"], "skip", "{plain}");
+    assert_eq!(plain["summary"], "no TLS session", "{plain}");
+    let probed = dane_match(&["--tls-probe"]);
+    assert_eq!(probed["status"], "pass", "{probed}");
+    assert!(
+        probed["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("(presented in TLSv1, found by --tls-probe)"),
+        "{probed}"
+    );
+    assert_eq!(probed["evidence"]["protocol"], "TLSv1", "{probed}");
+}
