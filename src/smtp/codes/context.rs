@@ -112,6 +112,16 @@ pub(super) fn context_meaning(code: u16, phase: Phase) -> Option<&'static str> {
         (Dot, 554) => "message rejected, usually by a content policy (spam, virus, authentication)",
         (Quit, 221) => "normal close: the server says goodbye",
         (_, 421) => "service not available; the server is closing the connection",
+        // RFC 7504 §3: a host that accepts no mail greets with 521 and answers every command
+        // but QUIT with it. Postfix also answers 521 to a command it cannot go on after and
+        // hangs up (smtpd.c: a malformed BDAT, whose chunk end it can no longer find; a client
+        // that talks before its turn), so after a command it says "closing for good", not "no
+        // mail here".
+        (Banner, 521) => "this host does not accept mail at all (RFC 7504 §3)",
+        (_, 521) => {
+            "refused for good, and the server is closing the connection: a host that accepts no \
+             mail (RFC 7504), or a command the server will not go on after (the text says why)"
+        }
         _ => return None,
     })
 }

@@ -1106,10 +1106,18 @@ fn generic_hint(c: &Ctx) -> Option<String> {
                  cannot receive mail",
             );
         }
-        521 => {
+        // After the greeting a 521 is a no-mail host only when it says so: Postfix also ends
+        // a session with it over a command it cannot recover from (a malformed BDAT).
+        521 if c.phase == Phase::Banner || c.has(&["not accept mail", "accepts no mail"]) => {
             return s(
                 "this host accepts no mail at all (RFC 7504): send to the domain's real MX \
                  instead",
+            );
+        }
+        521 => {
+            return s(
+                "the server ended the session over this command and will not take it again: \
+                 fix what the text names (a malformed BDAT, say) and connect again",
             );
         }
         503 => {

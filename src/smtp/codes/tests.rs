@@ -680,6 +680,34 @@ fn hint_null_mx_and_no_mail_hosts() {
     assert!(h.contains("null MX"), "{h}");
 }
 
+/// Postfix answers a BDAT it cannot parse with `521 5.5.4 Syntax: BDAT count [LAST]` and hangs
+/// up (smtpd.c): after a command, 521 is a session ended for good, not a host without mail
+/// (RFC 7504 §3 is the greeting's meaning, and what a no-mail host answers to every command).
+#[test]
+fn a_521_after_a_command_is_a_session_ended_not_a_host_without_mail() {
+    for p in [Phase::Other, Phase::Dot, Phase::Rcpt] {
+        let e = ex(521, "5.5.4 Syntax: BDAT count [LAST]", p);
+        let (b, h) = (e.basic.unwrap(), e.hint.unwrap());
+        assert!(
+            b.contains("closing the connection") && !b.starts_with("this host"),
+            "{p:?}: {b}"
+        );
+        assert!(
+            h.contains("ended the session") && !h.contains("real MX"),
+            "{p:?}: {h}"
+        );
+    }
+    let e = ex(521, "mx.example.net does not accept mail", Phase::Banner);
+    assert!(e.basic.unwrap().contains("does not accept mail at all"));
+    // A no-mail host answering a command with 521 still gets the no-mail hint.
+    let h = hint_of(
+        521,
+        "5.3.2 mx.example.net does not accept mail",
+        Phase::Mail,
+    );
+    assert!(h.contains("accepts no mail at all"), "{h}");
+}
+
 #[test]
 fn hint_sequence_and_params() {
     let h = hint_of(503, "5.5.1 Error: send HELO/EHLO first", Phase::Mail);
