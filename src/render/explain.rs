@@ -5,6 +5,7 @@
 
 use crate::render::remedy::{self, FrontEnd};
 use crate::smtp::codes::CodeTable;
+use crate::smtp::event::Phase;
 use crate::smtp::explain::{PhaseFrom, Report};
 
 /// The human form of a report: the codes and their registry meaning, then what the reply means
@@ -57,15 +58,15 @@ pub(crate) fn report_text(r: &Report, front: FrontEnd) -> String {
         if single {
             out.push(format!("  meaning: {}", e.basic));
         } else {
-            out.push(format!("  after {}: {}", e.phase.label(), e.basic));
+            out.push(format!("  after {}: {}", after(e.phase), e.basic));
         }
     }
     let mut hints: Vec<(Vec<&str>, String)> = Vec::new();
     for e in &r.explanations {
         if let Some(h) = e.hint.as_ref().map(|h| remedy::words(h, front)) {
             match hints.iter_mut().find(|(_, t)| *t == h) {
-                Some((ps, _)) => ps.push(e.phase.label()),
-                None => hints.push((vec![e.phase.label()], h)),
+                Some((ps, _)) => ps.push(after(e.phase)),
+                None => hints.push((vec![after(e.phase)], h)),
             }
         }
     }
@@ -77,6 +78,16 @@ pub(crate) fn report_text(r: &Report, front: FrontEnd) -> String {
         }
     }
     out.join("\n")
+}
+
+/// The command an explanation is for: the commands without a meaning of their own are listed
+/// last, as one.
+fn after(p: Phase) -> &'static str {
+    if p == Phase::Other {
+        "any other command"
+    } else {
+        p.label()
+    }
 }
 
 /// The note on a reply whose basic and enhanced codes disagree on the class (`550 4.7.1`).

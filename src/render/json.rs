@@ -179,7 +179,8 @@
 //! * `phase`: the command the reply answers (a phase as above) or null; `phase_from`: `given`
 //!   (`--phase`), `text` (the bounce said so) or `unknown`;
 //! * `explanations`: one object per command considered (one when the phase is known, else each
-//!   command the code is an answer to; empty when no basic 2xx–5xx code was given):
+//!   command the code is an answer to, then `other` for every other command when only some
+//!   commands give it a meaning of their own; empty when no basic 2xx–5xx code was given):
 //!   `{"phase", "basic" (what the code means as an answer to it), "hint": string | null,
 //!   "severity"}`;
 //! * `table`: for codes alone (`550`, `5.7.1`, `550 5.1.1`, `X.7.8`, `699`), the code-table view

@@ -301,6 +301,13 @@ pub fn analyse(input: &str, phase: Option<Phase>) -> Option<Report> {
                 .collect();
             if known.is_empty() {
                 vec![Phase::Other]
+            } else if known.len() < PHASES.len() {
+                // The commands with a meaning of their own, then every other one: a 501 has
+                // its own after EHLO, STARTTLS and AUTH, but is most often the answer to MAIL or
+                // RCPT, whose explanation is the table's (RFC 5321 §4.2.3).
+                let mut all = known;
+                all.push(Phase::Other);
+                all
             } else {
                 known
             }
@@ -418,6 +425,20 @@ mod tests {
             "{phases:?}"
         );
         assert_eq!(r.phase, None);
+        // A code with a meaning of its own after some commands only is also explained for the
+        // others (Postfix's answer to a malformed MAIL).
+        let r = analyse("501 5.5.2 Syntax: MAIL FROM:<address>", None).unwrap();
+        let last = r.explanations.last().unwrap();
+        assert_eq!(last.phase, Phase::Other);
+        assert!(
+            last.basic.contains("Syntax error in parameters"),
+            "{}",
+            last.basic
+        );
+        assert!(r.explanations.iter().any(|e| e.phase == Phase::Helo));
+        // One that has a meaning after every command gets no extra row.
+        let r = analyse("421 4.4.2 mail.example.org Error: timeout exceeded", None).unwrap();
+        assert!(r.explanations.iter().all(|e| e.phase != Phase::Other));
     }
 
     #[test]
