@@ -160,11 +160,10 @@ impl Session {
     }
 
     pub(super) fn user_mail_param(&self, keyword: &str) -> bool {
-        self.plan.mail_params.iter().any(|p| {
-            p.split('=')
-                .next()
-                .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
-        })
+        self.plan
+            .mail_params
+            .iter()
+            .any(|p| param_keyword(p).eq_ignore_ascii_case(keyword))
     }
 
     /// The MAIL parameters the extensions need, checked against the capabilities before anything
@@ -280,7 +279,13 @@ impl Session {
                 Phase::Mail,
                 Hint::new("DSN options were given"),
             )?;
-            params.extend(self.plan.ext.dsn.mail_params());
+            // A RET= or ENVID= given with --mail-param replaces the flag's, as a user SIZE= or
+            // BODY= replaces ehlo's: a parameter twice on one command is a syntax error (RFC 5321
+            // §4.1.1.11 lists each keyword once), which Postfix and Exim refuse with 501.
+            let dsn: Vec<String> = (self.plan.ext.dsn.mail_params().into_iter())
+                .filter(|p| !self.user_mail_param(param_keyword(p)))
+                .collect();
+            params.extend(dsn);
         }
         // REQUIRETLS (RFC 8689 §2): only over TLS, even under --force-ext (which waives the
         // keyword's absence, not the TLS).
@@ -322,8 +327,16 @@ impl Session {
         // ORCPT too: without SMTPUTF8 it names the address as sent (RFC 6533 §3 keeps the
         // UTF-8 form for sessions that have the extension).
         let to = self.wire_address(&self.plan.rcpts[n]);
-        let mut params = self.plan.ext.dsn.rcpt_params(&to);
-        params.extend(self.plan.rcpt_params.iter().cloned());
+        // As on MAIL, a NOTIFY= or ORCPT= given with --rcpt-param replaces the flag's.
+        let user = &self.plan.rcpt_params;
+        let mut params: Vec<String> = (self.plan.ext.dsn.rcpt_params(&to).into_iter())
+            .filter(|p| {
+                !user
+                    .iter()
+                    .any(|u| param_keyword(u).eq_ignore_ascii_case(param_keyword(p)))
+            })
+            .collect();
+        params.extend(user.iter().cloned());
         let cmd = Command::Rcpt { to, params };
         self.send_command(&cmd, Phase::Rcpt, Expect::Rcpt(n));
     }
@@ -400,4 +413,9 @@ impl Session {
             self.drop_after_send(StopAt::Data);
         }
     }
+}
+
+/// The keyword of an ESMTP parameter (`RET` of `RET=FULL`, `SMTPUTF8` of `SMTPUTF8`).
+fn param_keyword(p: &str) -> &str {
+    p.split('=').next().unwrap_or(p)
 }

@@ -1538,6 +1538,25 @@ fn dsn_parameters_on_mail_and_rcpt() {
     refused_before_mail(dsn_plan(), BARE_EHLO, 23, "DSN");
 }
 
+/// A DSN parameter given both by its flag and by --mail-param/--rcpt-param goes out once, as
+/// the user's raw parameter: twice on one command is a syntax error servers refuse with 501.
+#[test]
+fn a_raw_dsn_parameter_replaces_the_flags_one() {
+    let mut p = dsn_plan();
+    p.mail_params = vec!["ret=FULL".into()];
+    p.rcpt_params = vec!["NOTIFY=NEVER".into()];
+    let (mut s, w) = to_mail(p, EXT_EHLO);
+    assert_eq!(
+        w,
+        "MAIL FROM:<a@client.test> SIZE=27 ENVID=id+2042 ret=FULL\r\n"
+    );
+    s.feed(b"250 ok\r\n");
+    assert_eq!(
+        sent(&mut s),
+        "RCPT TO:<b@server.test> ORCPT=rfc822;b@server.test NOTIFY=NEVER\r\n"
+    );
+}
+
 #[test]
 fn requiretls_needs_tls_and_the_keyword() {
     let mut p = plan();
