@@ -107,7 +107,7 @@ pub(super) fn context_meaning(code: u16, phase: Phase) -> Option<&'static str> {
         (Dot, 450 | 550) => "message refused by policy after its content was seen",
         (Dot, 552) => {
             "storage allocation exceeded: the message is too big, or a mailbox is over its quota \
-             (the enhanced code tells which)"
+             (an enhanced code tells which: 5.3.4 too big, 5.2.2 quota; without one, the text)"
         }
         (Dot, 554) => "message rejected, usually by a content policy (spam, virus, authentication)",
         (Quit, 221) => "normal close: the server says goodbye",

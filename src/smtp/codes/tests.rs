@@ -680,6 +680,20 @@ fn hint_null_mx_and_no_mail_hosts() {
     assert!(h.contains("null MX"), "{h}");
 }
 
+/// Exim sends no enhanced codes (`552 Message size exceeds maximum permitted` after the
+/// content): the 552 line must not point at an enhanced code as if there were one.
+#[test]
+fn a_552_after_the_content_names_the_enhanced_codes_that_tell_the_cases_apart() {
+    let b = ex(552, "Message size exceeds maximum permitted", Phase::Dot)
+        .basic
+        .unwrap();
+    assert!(
+        b.contains("5.3.4") && b.contains("5.2.2") && b.contains("the text"),
+        "{b}"
+    );
+    assert!(!b.contains("the enhanced code tells"), "{b}");
+}
+
 /// Postfix answers a BDAT it cannot parse with `521 5.5.4 Syntax: BDAT count [LAST]` and hangs
 /// up (smtpd.c): after a command, 521 is a session ended for good, not a host without mail
 /// (RFC 7504 §3 is the greeting's meaning, and what a no-mail host answers to every command).
