@@ -16,6 +16,7 @@ pub mod render;
 pub(crate) mod repl;
 pub mod serve;
 pub mod smtp;
+pub(crate) mod suggest;
 
 pub(crate) use error::Error;
 

@@ -39,17 +39,49 @@ pub(crate) fn glob(pattern: &str, s: &str) -> bool {
     }
 }
 
-/// A glob that must match at least one id of `table`.
+/// A glob that must match at least one id of `table`; a typo is answered with the nearest id
+/// as a misspelt flag is ([`crate::suggest::nearest`]), before the list of them all.
 fn id_glob(table: &[CheckDef], flag: &str, pattern: &str) -> Result<String, String> {
     let p = pattern.trim();
     if table.iter().any(|d| glob(p, d.id)) {
         Ok(p.to_string())
     } else {
         Err(format!(
-            "{flag}: '{p}' matches no id; valid ids: {}",
+            "{flag}: '{p}' matches no id{}; valid ids: {}",
+            did_you_mean(nearest_id(table, p)),
             id_list_in(table)
         ))
     }
+}
+
+/// The id of `table` nearest `typed`, if one is near enough; none for a glob (`*` is no typo).
+fn nearest_id(table: &[CheckDef], typed: &str) -> Option<String> {
+    if typed.contains('*') {
+        return None;
+    }
+    crate::suggest::nearest(typed, table.iter().map(|d| (d.id, false))).map(str::to_string)
+}
+
+/// What an unknown left side of `--expect` may have meant: the nearest id or field as a whole
+/// (`tls.starttsl`, `tls.cert.dys`), else `ID.KEY` with the nearest id before a dot
+/// (`mx.lookp.count` → `mx.lookup.count`), the longest such head first.
+fn nearest_lhs(table: &[CheckDef], fields: &[&str], lhs: &str) -> Option<String> {
+    let whole = table.iter().map(|d| d.id).chain(fields.iter().copied());
+    if let Some(m) = crate::suggest::nearest(lhs, whole.map(|n| (n, false))) {
+        return Some(m.to_string());
+    }
+    lhs.rmatch_indices('.').find_map(|(i, _)| {
+        let (head, key) = (&lhs[..i], &lhs[i + 1..]);
+        (!key.is_empty())
+            .then(|| nearest_id(table, head))
+            .flatten()
+            .map(|id| format!("{id}.{key}"))
+    })
+}
+
+/// ` (did you mean X?)`, or nothing.
+fn did_you_mean(meant: Option<String>) -> String {
+    meant.map_or_else(String::new, |m| format!(" (did you mean {m}?)"))
 }
 
 /// `--only` / `--skip`.
@@ -298,10 +330,17 @@ impl Expect {
             }
         };
         let Some(id) = id else {
-            let fields: Vec<&str> = fields.iter().map(|f| f.0).collect();
+            let names: Vec<&str> = fields.iter().map(|f| f.0).collect();
+            // `ehlo probe` has no shorthand fields: no empty list then.
+            let fields = if names.is_empty() {
+                String::new()
+            } else {
+                format!("fields: {} (or ", names.join(", "))
+            };
+            let close = if names.is_empty() { "" } else { ")" };
             return Err(format!(
-                "--expect '{text}': unknown check or field '{lhs}'; fields: {} (or ID.KEY of any check's evidence); valid ids: {}",
-                fields.join(", "),
+                "--expect '{text}': unknown check or field '{lhs}'{}; {fields}ID.KEY of any check's evidence{close}; valid ids: {}",
+                did_you_mean(nearest_lhs(table, &names, lhs)),
                 id_list()
             ));
         };
@@ -572,6 +611,42 @@ mod tests {
         );
         assert!(Waiver::parse("dmarc.record").is_err());
         assert!(Waiver::parse("nope.x@example.test").is_err());
+    }
+
+    #[test]
+    fn a_misspelt_id_is_answered_with_the_nearest() {
+        let e = Selection::new(&["tls.cert.expiri".into()], &[]).unwrap_err();
+        assert!(
+            e.starts_with("--only: 'tls.cert.expiri' matches no id (did you mean tls.cert.expiry?); valid ids: "),
+            "{e}"
+        );
+        let e = Selection::new(&[], &["mx.lookp".into()]).unwrap_err();
+        assert!(e.contains("(did you mean mx.lookup?)"), "{e}");
+        let e = Waiver::parse("dmarc.recrod@example.test").unwrap_err();
+        assert!(e.contains("(did you mean dmarc.record?)"), "{e}");
+        for (expr, meant) in [
+            ("tls.starttsl=pass", "tls.starttls"),
+            ("tls.cert.dys>=21", "tls.cert.days"),
+            ("mx.lookp.count>=1", "mx.lookup.count"),
+        ] {
+            let e = Expect::parse(expr).unwrap_err();
+            assert!(
+                e.contains(&format!("(did you mean {meant}?)")),
+                "{expr}: {e}"
+            );
+            assert!(!e.contains('\n'), "{e}");
+        }
+        // Nothing near, or a glob: the list alone, as before.
+        for e in [
+            Selection::new(&["zzzzzzzz".into()], &[]).unwrap_err(),
+            Selection::new(&["tls.cert.x*".into()], &[]).unwrap_err(),
+            Expect::parse("nothing.like.it>=1").unwrap_err(),
+        ] {
+            assert!(
+                !e.contains("did you mean") && e.contains("valid ids: "),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -751,14 +751,14 @@ impl Table {
                 }
             }
         }
-        super::nearest(&typed, known.into_iter().map(|(alias, n)| (n, alias)))
+        crate::suggest::nearest(&typed, known.into_iter().map(|(alias, n)| (n, alias)))
             .map(|n| format!("{ENV_PREFIX}{n}"))
     }
 
     /// Why a config file line's `name` is refused: no option of the send, the file's only
     /// reader. The modes whose option it is (`deadline`: `ehlo check`'s and `ehlo probe`'s, which read no file),
     /// else the send's option closest to it as typed (`timout`: `timeout`, the command line's
-    /// rule, [`super::nearest`]), as a misspelt flag or `EHLO_*` variable is answered.
+    /// rule, [`crate::suggest::nearest`]), as a misspelt flag or `EHLO_*` variable is answered.
     fn file_unknown(&self, name: &str) -> String {
         const WHY: &str = "the config file takes options of the one-shot send";
         let modes = self.modes_naming(name);
@@ -780,7 +780,7 @@ impl Table {
                 let alias = self.at(i).and_then(Arg::get_long) != Some(long.as_str());
                 (long.as_str(), alias)
             });
-        match super::nearest(name, names) {
+        match crate::suggest::nearest(name, names) {
             Some(meant) => format!("unknown option '{name}' (did you mean '{meant}'?)"),
             None => format!("unknown option '{name}' ({WHY})"),
         }

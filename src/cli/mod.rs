@@ -384,7 +384,7 @@ fn invalid_value_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
 /// line instead of clap's block, whose tips mislead here ("to pass '--to' as a value, use
 /// '-- --to'", or "a similar argument exists: '--tls-on-connect'" for `--to`): the modes whose
 /// option the word is (a swaks flag given to `check` is the send's), else the subcommand's own
-/// option closest to it as typed ([`nearest`], the send's rule), else only where to look. A
+/// option closest to it as typed ([`crate::suggest::nearest`], the send's rule), else only where to look. A
 /// word that may hold a secret is left to clap's redacted error.
 fn subcommand_unknown_flag(e: &clap::Error, args: &[OsString]) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -467,7 +467,7 @@ fn subcommand_unknown_flag(e: &clap::Error, args: &[OsString]) -> Option<String>
                     .map(|n| (n, true)),
             )
         });
-        nearest(l, names)
+        crate::suggest::nearest(l, names)
     }) {
         format!("did you mean '--{n}'?")
     } else {
@@ -1154,53 +1154,8 @@ impl Near<'_> {
             .iter()
             .filter(|(n, _)| n.chars().count() >= 3)
             .map(|(n, long)| (n.as_str(), n != long));
-        nearest(word, names).map(|n| format!("did you mean '--{n}'?"))
+        crate::suggest::nearest(word, names).map(|n| format!("did you mean '--{n}'?"))
     }
-}
-
-/// The name among `names` (each with whether it is an alias) closest to `typed` as typed:
-/// within one edit — a character added, dropped, changed, or two swapped — per three characters
-/// (at least one; none for a word under three); on a tie a long name before an alias, then
-/// the first alphabetically. The one did-you-mean rule of flags and `EHLO_*` variables.
-fn nearest<S: AsRef<str>>(typed: &str, names: impl IntoIterator<Item = (S, bool)>) -> Option<S> {
-    let len = typed.chars().count();
-    if len < 3 {
-        return None;
-    }
-    let limit = (len / 3).max(1);
-    names
-        .into_iter()
-        .map(|(n, alias)| (edit_distance(typed, n.as_ref()), alias, n))
-        .filter(|(d, _, _)| *d <= limit)
-        .min_by(|a, b| (a.0, a.1, a.2.as_ref()).cmp(&(b.0, b.1, b.2.as_ref())))
-        .map(|(_, _, n)| n)
-}
-
-/// Optimal string alignment distance between `a` and `b` (Levenshtein with adjacent
-/// transpositions, each edit counting one), by characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[a.len()][b.len()]
 }
 
 impl NoOption {
@@ -1625,9 +1580,6 @@ mod tests {
         // A secret is still never quoted, nor guessed at.
         let e = rw_err(&["--auth-password", "--tls-verfy"]);
         assert!(!e.contains("verfy") && !e.contains("did you mean"), "{e}");
-        assert_eq!(edit_distance("tsl", "tls"), 1);
-        assert_eq!(edit_distance("tls-verfy", "tls-verify"), 1);
-        assert_eq!(edit_distance("", "ab"), 2);
     }
 
     #[test]

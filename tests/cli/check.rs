@@ -4772,3 +4772,73 @@ fn a_silent_dns_server_costs_one_timeout_per_step_when_validating() {
         );
     }
 }
+
+#[test]
+fn a_typo_in_a_ci_flag_is_answered_with_what_was_meant() {
+    // All refused before any lookup (exit 1, one line), now with the nearest id: the list of
+    // every id alone left the reader to find the typo.
+    let base = [
+        "check",
+        "--dns-server",
+        "127.0.0.1:9",
+        "--timeout",
+        "1s",
+        "example.test",
+    ];
+    for (extra, said) in [
+        (
+            &["--only", "tls.cert.expiri"][..],
+            "'tls.cert.expiri' matches no id (did you mean tls.cert.expiry?); valid ids: ",
+        ),
+        (&["--skip", "mx.lookp"], "(did you mean mx.lookup?)"),
+        (
+            &["--waive", "dmarc.recrod@example.test"],
+            "(did you mean dmarc.record?)",
+        ),
+        (
+            &["--expect", "tls.starttsl=pass"],
+            "(did you mean tls.starttls?)",
+        ),
+        (
+            &["--expect", "tls.cert.dys>=21"],
+            "(did you mean tls.cert.days?)",
+        ),
+    ] {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let r = ehlo(&args);
+        assert_eq!(r.code, 1, "{extra:?}: {}", r.all());
+        assert!(r.stderr.contains(said), "{extra:?}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{extra:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{extra:?}: {}", r.stdout);
+    }
+    // `ehlo probe` has its own ids, and the same answer (and no empty list of fields).
+    let r = ehlo(&[
+        "probe",
+        "127.0.0.1",
+        "--to",
+        "a@example.test",
+        "--only",
+        "starttls.injectin",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains("(did you mean starttls.injection?)"),
+        "{}",
+        r.stderr
+    );
+    let r = ehlo(&[
+        "probe",
+        "127.0.0.1",
+        "--to",
+        "a@example.test",
+        "--expect",
+        "relay.opne=pass",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("(did you mean relay.open?); ID.KEY of any check's evidence; valid ids: "),
+        "{}",
+        r.stderr
+    );
+}
