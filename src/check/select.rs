@@ -193,6 +193,26 @@ impl Waiver {
         })
     }
 
+    /// Refuse a waiver for a domain that is not checked (`*` names them all): it would waive
+    /// nothing, and a misspelt domain in a CI job's waiver would go unnoticed until the issue
+    /// it meant to waive failed the job — as a waiver for an unknown id is refused. The nearest
+    /// checked domain is suggested (any case, without a trailing dot).
+    pub(crate) fn ensure_checked(&self, domains: &[String]) -> Result<(), String> {
+        let checked = |d: &String| d.trim_end_matches('.').to_ascii_lowercase();
+        if self.domain == "*" || domains.iter().any(|d| checked(d) == self.domain) {
+            return Ok(());
+        }
+        let meant =
+            crate::suggest::nearest(&self.domain, domains.iter().map(|d| (checked(d), false)));
+        Err(format!(
+            "--waive '{}@{}': {} is not a domain checked, so it would waive nothing{}",
+            self.id,
+            self.domain,
+            self.domain,
+            did_you_mean(meant)
+        ))
+    }
+
     /// Does it cover check `id` of `domain`?
     pub(crate) fn covers(&self, id: &str, domain: &str) -> bool {
         glob(&self.id, id)
@@ -611,6 +631,35 @@ mod tests {
         );
         assert!(Waiver::parse("dmarc.record").is_err());
         assert!(Waiver::parse("nope.x@example.test").is_err());
+    }
+
+    #[test]
+    fn a_waiver_for_a_domain_not_checked_is_refused_with_the_nearest() {
+        let list = ["Example.Test.".to_string(), "other.test".to_string()];
+        for ok in [
+            "dmarc.record@example.test",
+            "dmarc.*@EXAMPLE.TEST.",
+            "spf.record@*",
+        ] {
+            assert_eq!(
+                Waiver::parse(ok).unwrap().ensure_checked(&list),
+                Ok(()),
+                "{ok}"
+            );
+        }
+        let e = Waiver::parse("dmarc.record@exmaple.test")
+            .unwrap()
+            .ensure_checked(&list)
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "--waive 'dmarc.record@exmaple.test': exmaple.test is not a domain checked, so it would waive nothing (did you mean example.test?)"
+        );
+        let e = Waiver::parse("dmarc.record@elsewhere.org")
+            .unwrap()
+            .ensure_checked(&list)
+            .unwrap_err();
+        assert!(e.ends_with("so it would waive nothing"), "{e}");
     }
 
     #[test]

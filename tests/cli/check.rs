@@ -4775,8 +4775,8 @@ fn a_silent_dns_server_costs_one_timeout_per_step_when_validating() {
 
 #[test]
 fn a_typo_in_a_ci_flag_is_answered_with_what_was_meant() {
-    // All refused before any lookup (exit 1, one line), now with the nearest id: the list of
-    // every id alone left the reader to find the typo.
+    // All refused before any lookup (exit 1, one line), now with the nearest id or domain: the
+    // list of every id alone left the reader to find the typo.
     let base = [
         "check",
         "--dns-server",
@@ -4802,6 +4802,11 @@ fn a_typo_in_a_ci_flag_is_answered_with_what_was_meant() {
         (
             &["--expect", "tls.cert.dys>=21"],
             "(did you mean tls.cert.days?)",
+        ),
+        // Taken and waiving nothing before: a CI job's typo went unnoticed.
+        (
+            &["--waive", "dmarc.record@exmaple.test"],
+            "--waive 'dmarc.record@exmaple.test': exmaple.test is not a domain checked, so it would waive nothing (did you mean example.test?)",
         ),
     ] {
         let args: Vec<&str> = base.iter().chain(extra).copied().collect();

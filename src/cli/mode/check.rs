@@ -268,6 +268,10 @@ pub(super) fn check_config(
         .map(|w| Waiver::parse(w))
         .collect::<Result<Vec<_>, _>>()
         .map_err(usage)?;
+    for w in &waivers {
+        w.ensure_checked(&domains)
+            .map_err(|e| usage(format!("check: {e}")))?;
+    }
     // check validates by default (the DNSSEC and DANE checks need it).
     let dnssec = match (a.dnssec, a.dns_trust_anchor.is_some()) {
         (Some(crate::cli::args::DnssecArg::Off), true)
