@@ -1993,11 +1993,13 @@ pub(crate) struct CheckArgs {
     pub(crate) skip: Vec<String>,
 
     /// Domains checked at once
-    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    #[arg(long, value_name = "N", default_value_t = 32, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub(crate) concurrency: u32,
 
     /// SMTP connections at once to one address
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, value_name = "N", default_value_t = 2, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub(crate) per_ip: u32,
 
     /// Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)

@@ -4808,6 +4808,19 @@ fn a_typo_in_a_ci_flag_is_answered_with_what_was_meant() {
             &["--waive", "dmarc.record@exmaple.test"],
             "--waive 'dmarc.record@exmaple.test': exmaple.test is not a domain checked, so it would waive nothing (did you mean example.test?)",
         ),
+        // A negative count was read as an unknown option '-1'; now out of range, as 0 is.
+        (
+            &["--concurrency", "-1"],
+            "invalid value '-1' for --concurrency of 'ehlo check': -1 is not in 1..=10000",
+        ),
+        (
+            &["--per-ip", "-1"],
+            "invalid value '-1' for --per-ip of 'ehlo check': -1 is not in 1..=1000",
+        ),
+        (
+            &["--concurrency", "0"],
+            "invalid value '0' for --concurrency of 'ehlo check': 0 is not in 1..=10000",
+        ),
     ] {
         let args: Vec<&str> = base.iter().chain(extra).copied().collect();
         let r = ehlo(&args);
