@@ -68,10 +68,13 @@ pub(crate) const ENV_PREFIX: &str = "EHLO_";
 pub(crate) const SWAKS_ENV_PREFIX: &str = "SWAKS_OPT_";
 
 /// `EHLO_*` names that are build and test knobs, never options (kept out of the mapping even if
-/// a flag of that name is added one day, and never warned about): the tests' (`tests/`) and
-/// `build.rs`'s.
+/// a flag of that name is added one day, and never warned about): the tests' (`tests/`), the
+/// benchmarks' (`benches/`: they export them, so every ehlo they time inherits them, and a
+/// warning each run would be timed with it) and `build.rs`'s.
 pub(crate) const RESERVED_ENV: &[&str] = &[
     "EHLO_REGENERATE",
+    "EHLO_BIN",
+    "EHLO_HOT_TARGET_DIR",
     "EHLO_INTEROP_BIN",
     "EHLO_INTEROP_KEEP",
     "EHLO_INTEROP_AUTH_ADDR",
@@ -2701,6 +2704,50 @@ mod tests {
             let name = r[ENV_PREFIX.len()..].to_ascii_lowercase().replace('_', "-");
             assert!(matches!(t.lookup(&name), Lookup::Unknown), "{r}");
         }
+    }
+
+    /// Every `EHLO_*` variable the repository's own scripts set or read is a reserved knob or
+    /// an option's variable: one that is neither would be warned about in every run those
+    /// scripts start (the benchmarks timed that warning with the send).
+    #[test]
+    fn the_scripts_own_variables_are_never_warned_about() {
+        let t = Table::new();
+        let scripts = [
+            include_str!("../../benches/bench.sh"),
+            include_str!("../../benches/check.sh"),
+            include_str!("../../benches/hot-functions.sh"),
+            include_str!("../../build.rs"),
+            include_str!("../../.ci/run"),
+            include_str!("../../tests/interop/setup.sh"),
+            include_str!("../../tests/interop/dnssec.sh"),
+            include_str!("../../tests/interop/exim.sh"),
+            include_str!("../../tests/interop/run.sh"),
+            include_str!("../../tests/interop/teardown.sh"),
+        ];
+        let mut seen = 0;
+        for text in scripts {
+            for (at, _) in text.match_indices(ENV_PREFIX) {
+                let name: String = text[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                if name.len() == ENV_PREFIX.len() || name.ends_with('_') {
+                    continue;
+                }
+                seen += 1;
+                let flag = name[ENV_PREFIX.len()..]
+                    .to_ascii_lowercase()
+                    .replace('_', "-");
+                assert!(
+                    reserved(&name)
+                        || name == ENV_CONFIG
+                        || name == ENV_NO_CONFIG
+                        || !matches!(t.lookup(&flag), Lookup::Unknown),
+                    "{name} is read by a script but would be warned about as no option"
+                );
+            }
+        }
+        assert!(seen >= 8, "{seen}");
     }
 
     #[test]
