@@ -855,10 +855,11 @@ fn cert_checks(info: &TlsInfo, cert_days: i64) -> Vec<CheckResult> {
                 Status::Warn
             },
             if v.chain_ok {
-                match info.chain.len() {
-                    1 => "verified (1 certificate sent)".to_string(),
-                    n => format!("verified ({n} certificates sent)"),
-                }
+                let n = info.chain.len();
+                format!(
+                    "verified ({n} certificate{} sent)",
+                    crate::smtp::event::plural_s(n)
+                )
             } else {
                 let reason = v.reason.as_deref().unwrap_or("unknown reason");
                 // Which issuer is missing: the leaf's (an intermediate left out) or a root.

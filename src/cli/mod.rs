@@ -721,6 +721,16 @@ const TOP_LONGS: &[&str] = &[
     "xforward-source",
 ];
 
+/// `-X`, one letter that is no short flag of the one-shot send ([`TOP_SHORTS`]): read as a
+/// prefix of a long name, as swaks's Getopt::Long reads it.
+fn is_unknown_short(word: &str) -> bool {
+    let mut c = word.chars();
+    c.next() == Some('-')
+        && c.next()
+            .is_some_and(|c| TOP_SHORTS.binary_search(&c).is_err())
+        && c.next().is_none()
+}
+
 /// The subcommand names (with clap's `help`), sorted. Equal to `Cli::command()`'s by a unit
 /// test.
 const SUBCOMMANDS: &[&str] = &[
@@ -740,13 +750,7 @@ fn needs_table(args: &[OsString]) -> impl Fn(&OsString) -> bool {
         let s = a.to_string_lossy();
         (s.starts_with('-') && !s.starts_with("--") && s.chars().count() > 2)
             || s == "-h"
-            || (!in_subcommand
-                && s.strip_prefix('-').is_some_and(|b| {
-                    let mut c = b.chars();
-                    c.next()
-                        .is_some_and(|c| TOP_SHORTS.binary_search(&c).is_err())
-                        && c.next().is_none()
-                }))
+            || (!in_subcommand && is_unknown_short(&s))
             || s.starts_with("--header-")
             || s.starts_with("--h-")
             || s.strip_prefix("--").is_some_and(|n| {
@@ -781,7 +785,6 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
         }
     }
     let secret_longs: HashSet<&str> = secret_long_names(&cmd).collect();
-    let top_shorts: HashSet<char> = cmd.get_arguments().filter_map(|a| a.get_short()).collect();
     let mut cmds = vec![(None, &cmd)];
     cmds.extend(
         cmd.get_subcommands()
@@ -958,12 +961,7 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
             // `-v`, `-e NAME`: no short flag of the send, so swaks's Getopt::Long reads the
             // letter as a prefix of a long name (`-v` prints the version there): read it so, or
             // refuse it in one line, rather than clap's usage block.
-            None if !in_subcommand
-                && s.strip_prefix('-').is_some_and(|b| {
-                    let mut c = b.chars();
-                    c.next().is_some_and(|c| !top_shorts.contains(&c)) && c.next().is_none()
-                }) =>
-            {
+            None if !in_subcommand && is_unknown_short(s) => {
                 let name = &s[1..];
                 let long = resolve_prefix(name, &top, &secret_longs).map_err(|why| {
                     let near = Near {
