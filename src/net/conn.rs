@@ -542,6 +542,10 @@ struct TcpRoute {
     attempted: bool,
     /// The current host's zone (`fe80::1%eth0`): as written, and the scope id it names.
     zone: Option<(String, u32)>,
+    /// The IP families (IPv4, IPv6) `--local-interface` has an address of, found once: `None`
+    /// before the first host, `Some(None)` when no local address is named or its name did not
+    /// resolve (each attempt then says why it cannot bind).
+    local_families: Option<Option<(bool, bool)>>,
 }
 
 /// Opens the connections of one plan, one after another (see [`TcpRoute`]); a socket or a
@@ -689,6 +693,7 @@ impl TcpRoute {
             dane_err: None,
             attempted: false,
             zone: None,
+            local_families: None,
         })
     }
 
@@ -880,6 +885,44 @@ impl TcpRoute {
         } else {
             addrs
         };
+        // A socket bound to a local address reaches only peers of its family: the addresses of
+        // the other family are left out, as swaks (IO::Socket::INET6) pairs local and remote
+        // addresses by family, rather than each "tried" and failed, the last of those failures
+        // then hiding the real one in the result.
+        let addrs = match self.local_families(link).await {
+            Some((v4, v6)) => {
+                let (fit, other): (Vec<IpAddr>, Vec<IpAddr>) = addrs
+                    .into_iter()
+                    .filter(|ip| link.family.admits(*ip))
+                    .partition(|ip| if ip.is_ipv4() { v4 } else { v6 });
+                if let Some(b) = &link.local
+                    && let Some(local) = &b.host
+                    && !other.is_empty()
+                {
+                    let (fam, has) = if v4 {
+                        ("IPv6", "IPv4")
+                    } else {
+                        ("IPv4", "IPv6")
+                    };
+                    let why = format!(
+                        "--local-interface {local} has no {fam} address (only {has}): {} of \
+                         {host} not tried",
+                        other
+                            .iter()
+                            .map(IpAddr::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    if fit.is_empty() {
+                        self.last_err = why;
+                        return None;
+                    }
+                    emit(Event::info(why));
+                }
+                fit
+            }
+            None => addrs,
+        };
         // The same server under another MX name: one connection is enough to know its answer.
         let mut again = Vec::new();
         let addrs: Vec<IpAddr> = addrs
@@ -934,6 +977,32 @@ impl TcpRoute {
             None
         };
         Some((addrs, dane_use))
+    }
+
+    /// The IP families `--local-interface` has an address of, `(IPv4, IPv6)`; `None` when no
+    /// local address is named (a port alone binds the unspecified address of either family) or
+    /// its name does not resolve (the attempt reports that). Looked up once per run.
+    async fn local_families(&mut self, link: &crate::net::route::Link) -> Option<(bool, bool)> {
+        if let Some(known) = self.local_families {
+            return known;
+        }
+        let host = link.local.as_ref().and_then(|b| b.host.as_deref());
+        let found = match host {
+            None => None,
+            Some(h) => match ip_literal(h) {
+                Some((ip, _)) => Some((ip.is_ipv4(), ip.is_ipv6())),
+                None => tokio::net::lookup_host((h, 0)).await.ok().and_then(|it| {
+                    let (mut v4, mut v6) = (false, false);
+                    for a in it {
+                        v4 |= a.is_ipv4();
+                        v6 |= a.is_ipv6();
+                    }
+                    (v4 || v6).then_some((v4, v6))
+                }),
+            },
+        };
+        self.local_families = Some(found);
+        found
     }
 
     /// Why no (further) connection could be made.

@@ -1705,3 +1705,86 @@ fn a_domain_dns_cannot_be_asked_about_is_refused_before_any_lookup() {
     srv.finish();
     assert_eq!(run.code, 24, "{}", run.all());
 }
+
+/// A socket bound to `--local-interface` reaches only addresses of its family: the host's
+/// others are left out with one line saying so, as swaks (IO::Socket::INET6) pairs local and
+/// remote addresses by family, not each "tried" and failed, the last such failure then hiding
+/// the real one in the result.
+#[test]
+fn a_local_interface_leaves_out_the_other_family() {
+    let (dns, _h) = FakeDns::start(vec![
+        ("both.example.test", RecordSpec::A(v4("127.0.0.1"))),
+        (
+            "both.example.test",
+            RecordSpec::Aaaa("::1".parse().unwrap()),
+        ),
+        ("six.example.test", RecordSpec::Aaaa("::1".parse().unwrap())),
+    ]);
+    let events = |stdout: &str, kind: &str| -> Vec<serde_json::Value> {
+        stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["type"] == kind)
+            .map(|v| v["data"].clone())
+            .collect()
+    };
+    let srv = scripted(after_greet(accept_all()));
+    let port = srv.addr.port();
+    let server = format!("both.example.test:{port}");
+    let run = run_mx(
+        &dns.to_string(),
+        port,
+        "user@example.test",
+        &[
+            "--server",
+            &server,
+            "--local-interface",
+            "127.0.0.1",
+            "--json",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        events(&run.stdout, "connect_failed"),
+        Vec::<serde_json::Value>::new()
+    );
+    let tried: Vec<String> = events(&run.stdout, "connecting")
+        .iter()
+        .map(|d| d["addr"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(tried, [format!("127.0.0.1:{port}")]);
+    assert!(
+        events(&run.stdout, "info").iter().any(|d| d["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(
+                "--local-interface 127.0.0.1 has no IPv6 address (only IPv4): ::1 of both.example.test not tried"
+            )),
+        "{}",
+        run.stdout
+    );
+
+    // Nothing of the local address's family: exit 2 for that reason, nothing tried.
+    let run = run_mx(
+        &dns.to_string(),
+        9,
+        "user@example.test",
+        &[
+            "--server",
+            "six.example.test",
+            "--local-interface",
+            "127.0.0.1",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(!run.all().contains("Trying"), "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "could not connect to six.example.test:9: --local-interface 127.0.0.1 has no IPv6 \
+             address (only IPv4): ::1 of six.example.test not tried"
+        ),
+        "{}",
+        run.stderr
+    );
+}
