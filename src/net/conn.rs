@@ -546,6 +546,9 @@ struct TcpRoute {
     /// before the first host, `Some(None)` when no local address is named or its name did not
     /// resolve (each attempt then says why it cannot bind).
     local_families: Option<Option<(bool, bool)>>,
+    /// Time spent on IPv6 attempts that timed out or found no route, and the first of them
+    /// (address, reason): said when an IPv4 address then answers ([`Self::connect_next`]).
+    v6_lost: Option<(Duration, String)>,
 }
 
 /// Opens the connections of one plan, one after another (see [`TcpRoute`]); a socket or a
@@ -621,6 +624,23 @@ impl<'p> Dialer<'p> {
     }
 }
 
+/// The warning when IPv4 answered after IPv6 attempts that timed out or found no route (a
+/// blackholed or broken IPv6 path): addresses are tried one at a time, IPv6 first (RFC 6724's
+/// order, as getaddrinfo gives swaks; there is no Happy Eyeballs race, RFC 8305, nor in Postfix),
+/// so such a path costs up to `--connect-timeout` per IPv6 address on every run.
+fn ipv6_lost(lost: Duration, first: &str, link: &crate::net::route::Link) -> String {
+    let now = if link.connect_timeout.is_zero() {
+        "none".to_string()
+    } else {
+        format!("{}s", link.connect_timeout.as_secs_f64())
+    };
+    format!(
+        "{:.1}s went on IPv6 attempts that failed ({first}) before IPv4 answered: -4 skips \
+         IPv6, --connect-timeout shortens each attempt's wait (now {now})",
+        lost.as_secs_f64()
+    )
+}
+
 /// A seed from OpenSSL's generator (the clock if that fails): the equal-preference MX shuffle's,
 /// and `ehlo serve`'s session PRNGs'.
 pub(crate) fn random_seed() -> u64 {
@@ -694,6 +714,7 @@ impl TcpRoute {
             attempted: false,
             zone: None,
             local_families: None,
+            v6_lost: None,
         })
     }
 
@@ -731,6 +752,7 @@ impl TcpRoute {
                         None => Ok(None),
                         Some(b) => local_for(b, addr).await.map(Some),
                     };
+                    let started = Instant::now();
                     let attempt = match local {
                         Ok(local) => tcp(addr, local, link.connect_timeout).await,
                         Err(e) => Err(TcpFailure::local(e, None)),
@@ -742,6 +764,12 @@ impl TcpRoute {
                                 peer: s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
                                 local: s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
                             });
+                            if ip.is_ipv4()
+                                && let Some((lost, first)) = self.v6_lost.take()
+                                && lost >= Duration::from_secs(1)
+                            {
+                                emit(Event::warning(ipv6_lost(lost, &first, link)));
+                            }
                             if self.resolver.is_some() {
                                 let d = std::mem::take(&mut self.dns_unreported) + dns_time;
                                 timing(emit, Timed::Dns, Phase::Dns, d);
@@ -755,6 +783,19 @@ impl TcpRoute {
                             return Ok((host.clone(), s, dane_use.clone()));
                         }
                         Err(failed) => {
+                            if ip.is_ipv6()
+                                && matches!(
+                                    failed.cause,
+                                    ConnectCause::TimedOut
+                                        | ConnectCause::NetworkUnreachable
+                                        | ConnectCause::HostUnreachable
+                                )
+                            {
+                                let (lost, _) = self.v6_lost.get_or_insert_with(|| {
+                                    (Duration::ZERO, format!("{shown}: {}", failed.reason))
+                                });
+                                *lost += started.elapsed();
+                            }
                             emit(Event::ConnectFailed {
                                 host: host.clone(),
                                 addr: shown,

@@ -1788,3 +1788,85 @@ fn a_local_interface_leaves_out_the_other_family() {
         run.stderr
     );
 }
+
+/// Addresses are tried one at a time, IPv6 first, with no Happy Eyeballs race (RFC 8305; nor in
+/// swaks or Postfix): an IPv6 path that drops the SYN costs a whole `--connect-timeout` before
+/// IPv4 is tried. When IPv4 then answers, a warning says how long went on IPv6 and what avoids
+/// it. The IPv6 side here is a listener whose accept queue is full, so the kernel drops the SYN
+/// as a blackholed route would.
+#[test]
+fn time_lost_on_a_silent_ipv6_address_before_ipv4_answers_is_said() {
+    let srv = scripted(after_greet(accept_all()));
+    let port = srv.addr.port();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _in_rt = rt.enter();
+    let sock = tokio::net::TcpSocket::new_v6().unwrap();
+    sock.bind(format!("[::1]:{port}").parse().unwrap())
+        .expect("IPv6 loopback for the silent address");
+    let _silent = sock.listen(0).unwrap();
+    let six: std::net::SocketAddr = format!("[::1]:{port}").parse().unwrap();
+    // The queue holds one connection (backlog 0); every SYN after that is dropped.
+    let mut fill = Vec::new();
+    for _ in 0..3 {
+        if let Ok(c) = std::net::TcpStream::connect_timeout(&six, Duration::from_millis(300)) {
+            fill.push(c);
+        }
+    }
+    assert!(
+        std::net::TcpStream::connect_timeout(&six, Duration::from_millis(300)).is_err(),
+        "the IPv6 listener still answers"
+    );
+    let (dns, _h) = FakeDns::start(vec![
+        ("both.example.test", RecordSpec::A(v4("127.0.0.1"))),
+        (
+            "both.example.test",
+            RecordSpec::Aaaa("::1".parse().unwrap()),
+        ),
+    ]);
+    let server = format!("both.example.test:{port}");
+    let run = run_mx(
+        &dns.to_string(),
+        port,
+        "user@example.test",
+        &["--server", &server, "--connect-timeout", "1"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let out = run.all();
+    assert!(
+        out.contains(&format!(
+            "*** Error connecting to both.example.test ([::1]:{port}): timed out after 1s"
+        )),
+        "{out}"
+    );
+    // The time is the attempt's, a little over the 1 s bound (more under load).
+    let warned = out
+        .lines()
+        .find_map(|l| l.strip_prefix("!!! 1."))
+        .unwrap_or_else(|| panic!("no warning of about 1 s: {out}"));
+    assert!(
+        warned.ends_with(&format!(
+            "s went on IPv6 attempts that failed ([::1]:{port}: timed out after 1s) before \
+             IPv4 answered: -4 skips IPv6, --connect-timeout shortens each attempt's wait (now \
+             1s)"
+        )),
+        "{out}"
+    );
+
+    // -4: IPv6 is not tried, so nothing is said.
+    let srv = scripted(after_greet(accept_all()));
+    let port4 = srv.addr.port();
+    let run = run_mx(
+        &dns.to_string(),
+        port4,
+        "user@example.test",
+        &["--server", &format!("both.example.test:{port4}"), "-4"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("::1"), "{}", run.all());
+    assert!(!run.all().contains("went on IPv6"), "{}", run.all());
+}
