@@ -335,8 +335,21 @@ pub(crate) async fn local_for(
     };
     if let Some((ip, zone)) = ip_literal(host) {
         let mut addr = SocketAddr::new(ip, bind.port);
-        if let (SocketAddr::V6(a), Some(zone)) = (&mut addr, zone) {
-            a.set_scope_id(scope_id(zone)?);
+        match (&mut addr, zone, peer) {
+            (SocketAddr::V6(a), Some(zone), _) => a.set_scope_id(scope_id(zone)?),
+            // A link-local address names no link without its zone (RFC 4007 §11): the kernel
+            // refuses to bind it (EINVAL). A scoped server address is on one link, so a local
+            // address written without a zone is taken to be on that one.
+            (SocketAddr::V6(a), None, SocketAddr::V6(p)) if a.ip().is_unicast_link_local() => {
+                if p.scope_id() == 0 {
+                    return Err(format!(
+                        "--local-interface {ip} is a link-local address: name its interface \
+                         as its zone, {ip}%eth0 (RFC 4007 §11)"
+                    ));
+                }
+                a.set_scope_id(p.scope_id());
+            }
+            _ => {}
         }
         return Ok(addr);
     }

@@ -1084,6 +1084,36 @@ fn a_link_local_address_is_reached_on_the_interface_its_zone_names_inside() {
         None,
         Duration::from_secs(30),
     );
+    // A local link-local address written without its zone is on the scoped server's link
+    // (it was the kernel's "Invalid argument" from bind); to a server with no zone it names no
+    // link: one line saying so, exit 2.
+    let local = ehlo_with(
+        &[
+            "--server",
+            "fe80::25%v0",
+            "-p",
+            &port_s,
+            "--local-interface",
+            "fe80::25",
+            "-t",
+            "a@b.test",
+            "--json",
+        ],
+        None,
+        Duration::from_secs(30),
+    );
+    let no_link = ehlo_with(
+        &[
+            "--server",
+            &format!("[::1]:{port}"),
+            "--local-interface",
+            "fe80::25",
+            "-t",
+            "a@b.test",
+        ],
+        None,
+        Duration::from_secs(30),
+    );
     let stored = wait_for("stored message");
     let _ = serve.kill();
     let _ = serve.wait();
@@ -1101,6 +1131,26 @@ fn a_link_local_address_is_reached_on_the_interface_its_zone_names_inside() {
     );
     let stored = stored.unwrap_or_else(|| panic!("serve stored nothing:\n{seen}"));
     assert!(stored.contains("from <x@y.test> to <a@b.test>"), "{stored}");
+    assert_eq!(local.code, 0, "{}", local.all());
+    assert!(
+        local.stdout.contains(r#""local":"[fe80::25%"#),
+        "{}",
+        local.all()
+    );
+    assert_eq!(no_link.code, 2, "{}", no_link.all());
+    assert!(
+        no_link.stderr.contains(
+            "--local-interface fe80::25 is a link-local address: name its interface as its \
+             zone, fe80::25%eth0 (RFC 4007 §11)"
+        ),
+        "{}",
+        no_link.all()
+    );
+    assert!(
+        !no_link.all().contains("Invalid argument"),
+        "{}",
+        no_link.all()
+    );
 
     for (server, why) in [
         (
