@@ -360,6 +360,23 @@ fn an_address_literal_recipient_bypasses_dns() {
     assert!(got.contains("RCPT TO:<user@[127.0.0.1]>\r\n"), "{got}");
     assert!(!run.all().contains("lookup"), "{}", run.all());
     assert!(run.elapsed < Duration::from_secs(4), "{:?}", run.elapsed);
+
+    // swaks's decimal form (`user@#16909060` is 1.2.3.4): an address too, so no MX lookup and no
+    // "has no MX record" (it was routed as a domain whose implicit MX was the literal).
+    let srv = scripted(after_greet(accept_all()));
+    let port = srv.addr.port();
+    let run = run_mx(&dns, port, "user@#2130706433", &[]);
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(got.contains("RCPT TO:<user@#2130706433>\r\n"), "{got}");
+    assert!(
+        run.stdout
+            .contains(&format!("=== Trying 127.0.0.1:{port}...")),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("MX"), "{}", run.all());
+    assert!(!run.all().contains("lookup"), "{}", run.all());
 }
 
 #[test]

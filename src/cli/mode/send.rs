@@ -70,6 +70,12 @@ fn route_of(rcpt: &str) -> Result<Result<String, IpAddr>, Error> {
     if domain.is_empty() {
         return Err(usage(format!("--to: '{rcpt}' has an empty domain")));
     }
+    // swaks's decimal IPv4 form (`user@#16909060` is 1.2.3.4) is an address too: no MX lookup.
+    if domain.starts_with('#')
+        && let Some(ip) = crate::net::dns::parse_ip_literal(domain)
+    {
+        return Ok(Err(ip));
+    }
     if let Some(why) = crate::net::route::unaskable(domain) {
         return Err(usage(format!(
             "--to: the domain of '{rcpt}' cannot be looked up for its MX: {why}; give --server \
