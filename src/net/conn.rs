@@ -549,6 +549,9 @@ struct TcpRoute {
     dns_unreported: Duration,
     last_err: String,
     dns_err: Option<crate::net::dns::DnsError>,
+    /// Every host's DNS failure, in the order tried (the result names them all when no MX
+    /// host could be resolved).
+    dns_errs: Vec<String>,
     /// A host skipped because its TLSA lookup failed.
     dane_err: Option<crate::net::dns::DnsError>,
     /// Whether any connection was tried.
@@ -723,6 +726,7 @@ impl TcpRoute {
             dns_unreported: dns_time,
             last_err: String::from("no address to try"),
             dns_err: None,
+            dns_errs: Vec::new(),
             dane_err: None,
             attempted: false,
             zone: None,
@@ -896,6 +900,7 @@ impl TcpRoute {
                     Err(e) => {
                         emit(Event::warning(e.to_string()));
                         self.last_err = e.to_string();
+                        self.dns_errs.push(e.to_string());
                         self.dns_err.get_or_insert(e);
                         return None;
                     }
@@ -1068,6 +1073,15 @@ impl TcpRoute {
             }
             // Nothing was connected to and a name did not resolve: a DNS failure, not a
             // connect failure (one MX or several alike).
+            // Several MX hosts: the result names each one's failure, not only the first's
+            // (RFC 5321 §5.1: MX records none of which is usable are an error).
+            if let (Target::Mx { domain, .. }, [_, _, ..]) = (&plan.target, &self.dns_errs[..]) {
+                return crate::net::dns::DnsError::NoUsableMx {
+                    domain: domain.clone(),
+                    reason: self.dns_errs.join("; "),
+                }
+                .into();
+            }
             if let Some(e) = self.dns_err.take() {
                 return e.into();
             }
@@ -1622,7 +1636,7 @@ mod dialer_tests {
     }
 
     /// Nothing connected to and every MX host failing in DNS: a DNS failure (exit 2, outcome
-    /// `dns`), with one MX or several.
+    /// `dns`); with several MX hosts the error names each one's failure.
     #[tokio::test]
     async fn every_host_failing_in_dns_is_a_dns_error() {
         let (dns, _h) = FakeDns::start(vec![
@@ -1633,12 +1647,14 @@ mod dialer_tests {
         ]);
         let plan = mx_plan(dns, "two.test", 9);
         let got = Dialer::new(&plan).next(&mut |_| {}).await;
-        assert!(
-            matches!(&got, Err(Error::Dns(crate::net::dns::DnsError::NxDomain(n))) if n == "nx1.two.test"),
-            "{:?}",
-            got.err()
+        let err = got.err().expect("no host resolves");
+        assert_eq!(
+            err.to_string(),
+            "two.test has no usable MX: nx1.two.test does not exist (NXDOMAIN); nx2.two.test \
+             does not exist (NXDOMAIN)"
         );
-        assert_eq!(got.err().unwrap().label(), "dns");
+        assert_eq!(err.label(), "dns");
+        assert_eq!(err.exit_code(), 2);
     }
 
     /// An address literal of the family `-4`/`-6` leaves out (`ehlo repl [::1]:25 -4`,

@@ -1408,9 +1408,11 @@ fn every_mx_failing_in_dns_is_a_dns_outcome() {
     let summary: serde_json::Value =
         serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
     assert_eq!(summary["data"]["outcome"], "dns", "{}", run.stdout);
+    // Each MX host's failure, not only the first's.
     assert_eq!(
         summary["data"]["error"],
-        "nx1.twonx.test does not exist (NXDOMAIN)"
+        "twonx.test has no usable MX: nx1.twonx.test does not exist (NXDOMAIN); nx2.twonx.test \
+         does not exist (NXDOMAIN)"
     );
 }
 
