@@ -895,14 +895,29 @@ impl Resolver {
 
     /// [`Self::mx`] with the DNSSEC proof of the MX RRset (`None` unless validating or when
     /// there are no MX records).
+    #[cfg(test)]
     pub(crate) async fn mx_proved(
         &self,
         domain: &str,
     ) -> Result<(MxAnswer, Option<DnsProof>), DnsError> {
+        match self.mx_or_null(domain).await? {
+            (Some(answer), proof) => Ok((answer, proof)),
+            (None, _) => Err(DnsError::NullMx(
+                domain.trim().trim_end_matches('.').to_string(),
+            )),
+        }
+    }
+
+    /// [`Self::mx_proved`] with a null MX (RFC 7505) as `None` and its proof, for the caller
+    /// that shows the answer before refusing the domain ([`Self::mail_hosts`]).
+    async fn mx_or_null(
+        &self,
+        domain: &str,
+    ) -> Result<(Option<MxAnswer>, Option<DnsProof>), DnsError> {
         let domain = domain.trim().trim_end_matches('.');
         // An address literal (`user@[192.0.2.1]`) or localhost has no MX: the "domain" is the host.
         if parse_ip_literal(domain).is_some() || is_localhost(domain) {
-            return Ok((MxAnswer::Implicit, None));
+            return Ok((Some(MxAnswer::Implicit), None));
         }
         if domain.is_empty() {
             return Err(DnsError::Failed {
@@ -924,7 +939,7 @@ impl Resolver {
                 if answered_through_alias(&e, domain) {
                     self.chain_followed(r, domain, &[RecordType::MX]).await?;
                 }
-                return Ok((MxAnswer::Implicit, None));
+                return Ok((Some(MxAnswer::Implicit), None));
             }
             Err(e) => return Err(failed(domain, &e, self.validates_itself())),
         };
@@ -953,9 +968,6 @@ impl Resolver {
             .iter()
             .map(|m| (m.preference, m.host == ROOT_EXCHANGE))
             .collect();
-        if root_mx(&roots) == RootMx::NullMx {
-            return Err(DnsError::NullMx(domain.to_string()));
-        }
         if mxs.is_empty() {
             // Only a CNAME chain came back (a stub's answer): was it followed to its end?
             if owned_answers(&lookup)
@@ -964,13 +976,16 @@ impl Resolver {
             {
                 self.chain_followed(r, domain, &[RecordType::MX]).await?;
             }
-            return Ok((MxAnswer::Implicit, None));
+            return Ok((Some(MxAnswer::Implicit), None));
         }
         fold(&mut proof, chain);
         fold(&mut proof, via.proof);
+        if root_mx(&roots) == RootMx::NullMx {
+            return Ok((None, proof));
+        }
         // Stable: equal preferences keep the server's order ([`Resolver::mail_hosts`] shuffles them).
         mxs.sort_by_key(|m| m.preference);
-        Ok((MxAnswer::Mx(mxs), proof))
+        Ok((Some(MxAnswer::Mx(mxs)), proof))
     }
 
     /// Fold one record's proof into an RRset's (the weakest wins) when validating.
@@ -1014,7 +1029,19 @@ impl Resolver {
             name: domain.to_string(),
             rtype: "MX".into(),
         });
-        let (answer, proof) = self.mx_proved(domain).await?;
+        let (answer, proof) = self.mx_or_null(domain).await?;
+        let Some(answer) = answer else {
+            // Shown as any answer is (JSON: a `dns_answer` before the summary), then refused.
+            emit(Event::DnsAnswer {
+                name: domain.to_string(),
+                rtype: "MX".into(),
+                records: vec![format!("0 {ROOT_EXCHANGE}")],
+                proof: proof.map(|p| p.as_str().to_string()),
+            });
+            return Err(DnsError::NullMx(
+                domain.trim().trim_end_matches('.').to_string(),
+            ));
+        };
         match answer {
             MxAnswer::Mx(mut list) => {
                 let shuffled = shuffle_equal_preferences(&mut list, rng);

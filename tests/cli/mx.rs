@@ -233,12 +233,25 @@ fn a_null_mx_is_exit_two_with_no_connection_attempt() {
         run.stderr
     );
     assert!(!run.all().contains("Trying"), "{}", run.all());
+    // The answer is shown as any MX answer is (it was left out: the query had no answer).
+    assert!(
+        run.stdout.contains("=== MX lookup for null.test: 0 .\n"),
+        "{}",
+        run.all()
+    );
     assert!(untouched(&trap), "a connection was attempted");
 
     // The JSON summary says the same.
     let run = run_mx(&dns.to_string(), port, "user@null.test", &["--json"]);
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(!run.stdout.contains("\"connecting\""), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            r#"{"type":"dns_answer","data":{"name":"null.test","rtype":"MX","records":["0 ."]}"#
+        ),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("RFC 7505"), "{}", run.stdout);
     assert!(untouched(&trap), "a connection was attempted");
 }
