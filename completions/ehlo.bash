@@ -71,7 +71,7 @@ _ehlo() {
 
     case "${cmd}" in
         ehlo)
-            opts="-s -4 -6 -k -d -n -q -h -V -a -S -p -t -f --server --socket --pipe --ipv4 --ipv6 --protocol --dnssec --dns-trust-anchor --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-verify-ca --tls-verify-host --tls-ca-path --tlsa-file --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --pp --protect-prompt --show-secrets --allow-plaintext-auth --force-getpwuid --pipeline --body --data --ndf --no-data-fixup --dump-mail --dabsp --dump-as-body-shows-password --attach --attach-body --attach-inline --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --raw --show-raw-text --nth --no-hints --nsh --no-send-hints --nrh --no-receive-hints --nih --no-info-hints --hr --hide-receive --hs --hide-send --hi --hide-informational --ha --hide-all --output --output-file --output-file-stdout --output-file-stderr --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-ret --dsn-orcpt --requiretls --prdr --xclient-before-starttls --xclient-optional --xclient-optional-strict --xclient-no-verify --proxy-family --proxy-command --proxy-protocol --proxy --config --no-config --dump-config --support --help --version --auth --ao --auth-optional --aos --auth-optional-strict --silent --dump --dab --dump-as-body --tlsp --tls-protocol --copy-routing --port --li --local-interface --lport --lp --local-port --timeout --connect-timeout --dns-server --tls-sni --tls-verify-target --tlsa --tls-cipher --tls-ciphersuites --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --am --auth-map --ae --auth-extra --ahp --auth-hide-password --to --cc --bcc --from --ehlo --lhlo --helo --mail-param --rcpt-param --header --ah --add-header --attach-type --attach-name --dsn-notify --dsn-envid --bdat --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-delim --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port serve demo repl replay explain check probe help"
+            opts="-s -4 -6 -k -d -n -q -h -V -a -S -t -f -p --force-getpwuid --pipeline --server --socket --pipe --ipv4 --ipv6 --protocol --dnssec --dns-trust-anchor --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-verify-ca --tls-verify-host --tls-ca-path --tlsa-file --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --pp --protect-prompt --show-secrets --allow-plaintext-auth --body --data --ndf --no-data-fixup --dump-mail --dabsp --dump-as-body-shows-password --attach --attach-body --attach-inline --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --raw --show-raw-text --nth --no-hints --nsh --no-send-hints --nrh --no-receive-hints --nih --no-info-hints --hr --hide-receive --hs --hide-send --hi --hide-informational --ha --hide-all --output --output-file --output-file-stdout --output-file-stderr --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-ret --dsn-orcpt --requiretls --prdr --xclient-before-starttls --xclient-optional --xclient-optional-strict --xclient-no-verify --proxy-family --proxy-command --proxy-protocol --proxy --config --no-config --dump-config --support --help --version --auth --ao --auth-optional --aos --auth-optional-strict --silent --dump --dab --dump-as-body --tlsp --tls-protocol --to --cc --bcc --from --ehlo --lhlo --helo --mail-param --rcpt-param --copy-routing --port --li --local-interface --lport --lp --local-port --timeout --connect-timeout --dns-server --tls-sni --tls-verify-target --tlsa --tls-cipher --tls-ciphersuites --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --am --auth-map --ae --auth-extra --ahp --auth-hide-password --header --ah --add-header --attach-type --attach-name --dsn-notify --dsn-envid --bdat --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-delim --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port serve demo repl replay explain check probe help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -540,6 +540,83 @@ _ehlo() {
                     COMPREPLY=($(compgen -W "tlsv1_2 tlsv1_3 tlsv1 tlsv1_1 no_tlsv1 no_tlsv1_1 no_tlsv1_2 no_tlsv1_3" -- "${cur}"))
                     return 0
                     ;;
+                --to)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --cc)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --bcc)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --helo)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --ehlo)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --lhlo)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --mail-param)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --rcpt-param)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
                 --copy-routing)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
@@ -730,83 +807,6 @@ _ehlo() {
                     return 0
                     ;;
                 --ahp)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                --to)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                -t)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                --cc)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                --bcc)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                --from)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                --helo)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                --ehlo)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                --lhlo)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                --mail-param)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                --rcpt-param)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

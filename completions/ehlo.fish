@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ehlo_global_optspecs
-    string join \n s/server= socket= pipe= 4/ipv4 6/ipv6 protocol= dnssec= dns-trust-anchor= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify= tls-verify-ca tls-verify-host tls-ca-path= tlsa-file= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= auth-password-file= auth-token-file= auth-force auth-plaintext protect-prompt show-secrets allow-plaintext-auth force-getpwuid pipeline body= d/data= no-data-fixup dump-mail dump-as-body-shows-password attach= attach-body= attach-inline= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data show-raw-text no-hints no-send-hints no-receive-hints no-info-hints hide-receive hide-send hide-informational hide-all output-file= output-file-stdout= output-file-stderr= q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-ret= dsn-orcpt requiretls prdr xclient-before-starttls xclient-optional xclient-optional-strict xclient-no-verify proxy-family= proxy-command= proxy-protocol= proxy= config= no-config dump-config support h/help V/version a/auth= auth-optional= auth-optional-strict= S/silent= dump= dump-as-body= tls-protocol= copy-routing= p/port= local-interface= local-port= timeout= connect-timeout= dns-server= tls-sni= tls-verify-target= tlsa= tls-cipher= tls-ciphersuites= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-map= auth-extra= auth-hide-password= t/to= cc= bcc= f/from= helo= mail-param= rcpt-param= header= add-header= attach-type= attach-name= dsn-notify= dsn-envid= bdat= xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-delim xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port=
+    string join \n force-getpwuid pipeline s/server= socket= pipe= 4/ipv4 6/ipv6 protocol= dnssec= dns-trust-anchor= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify= tls-verify-ca tls-verify-host tls-ca-path= tlsa-file= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= auth-password-file= auth-token-file= auth-force auth-plaintext protect-prompt show-secrets allow-plaintext-auth body= d/data= no-data-fixup dump-mail dump-as-body-shows-password attach= attach-body= attach-inline= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data show-raw-text no-hints no-send-hints no-receive-hints no-info-hints hide-receive hide-send hide-informational hide-all output-file= output-file-stdout= output-file-stderr= q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-ret= dsn-orcpt requiretls prdr xclient-before-starttls xclient-optional xclient-optional-strict xclient-no-verify proxy-family= proxy-command= proxy-protocol= proxy= config= no-config dump-config support h/help V/version a/auth= auth-optional= auth-optional-strict= S/silent= dump= dump-as-body= tls-protocol= t/to= cc= bcc= f/from= helo= mail-param= rcpt-param= copy-routing= p/port= local-interface= local-port= timeout= connect-timeout= dns-server= tls-sni= tls-verify-target= tlsa= tls-cipher= tls-ciphersuites= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-map= auth-extra= auth-hide-password= header= add-header= attach-type= attach-name= dsn-notify= dsn-envid= bdat= xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-delim xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port=
 end
 
 function __fish_ehlo_needs_command
@@ -195,6 +195,13 @@ no_tlsv1\t''
 no_tlsv1_1\t''
 no_tlsv1_2\t''
 no_tlsv1_3\t''"
+complete -c ehlo -n "__fish_ehlo_needs_command" -s t -l to -d 'Recipients (comma-separated, repeatable)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l cc -d 'Recipients also listed in a Cc: header' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l bcc -d 'Recipients not listed in any header' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -s f -l from -d 'Sender; <> is the null sender [default: $LOGNAME@<local host name>]' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l helo -l ehlo -l lhlo -d 'Name to greet with in EHLO/HELO/LHLO [default: the local host name]' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l mail-param -d 'Extra MAIL FROM parameter, sent as given (repeatable), e.g. BODY=8BITMIME' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l rcpt-param -d 'Extra RCPT TO parameter, sent as given (repeatable), e.g. NOTIFY=NEVER' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l copy-routing -d 'Connect to where mail for DOMAIN goes (its MX hosts) instead of the recipient\'s domain' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -s p -l port -d 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect; 24 for LMTP]' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l local-interface -l li -d 'Local address to connect from: HOST[:PORT] (an IP address or a name)' -r -f
@@ -214,13 +221,6 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-oauth-token -d 'OAuth 2.
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-map -l am -d 'Another name for a mechanism: AUTH ALIAS is sent and run as TYPE (SPA and MSN are NTLM)' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-extra -l ae -d 'DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=, ntlm-version=' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-hide-password -l ahp -d 'Accepted for swaks compatibility: ehlo always hides secrets' -r -f
-complete -c ehlo -n "__fish_ehlo_needs_command" -s t -l to -d 'Recipients (comma-separated, repeatable)' -r -f
-complete -c ehlo -n "__fish_ehlo_needs_command" -l cc -d 'Recipients also listed in a Cc: header' -r -f
-complete -c ehlo -n "__fish_ehlo_needs_command" -l bcc -d 'Recipients not listed in any header' -r -f
-complete -c ehlo -n "__fish_ehlo_needs_command" -s f -l from -d 'Sender; <> is the null sender [default: $LOGNAME@<local host name>]' -r -f
-complete -c ehlo -n "__fish_ehlo_needs_command" -l helo -l ehlo -l lhlo -d 'Name to greet with in EHLO/HELO/LHLO [default: the local host name]' -r -f
-complete -c ehlo -n "__fish_ehlo_needs_command" -l mail-param -d 'Extra MAIL FROM parameter, sent as given (repeatable), e.g. BODY=8BITMIME' -r -f
-complete -c ehlo -n "__fish_ehlo_needs_command" -l rcpt-param -d 'Extra RCPT TO parameter, sent as given (repeatable), e.g. NOTIFY=NEVER' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l header -d 'Set a header, replacing one of the same name in the default or --data message (repeatable)' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l add-header -l ah -d 'Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-type -d 'MIME type of the part options after it [default: guessed from a file name, else application/octet-stream]' -r -f
@@ -250,6 +250,8 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source -d 'PROXY: origi
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source-port -d 'PROXY: original client port' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest -d 'PROXY: address the client connected to' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest-port -d 'PROXY: port the client connected to' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l force-getpwuid -d 'Default sender from the password database, ignoring $LOGNAME and $USER'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l pipeline -d 'Send MAIL, RCPTs and DATA in one write when PIPELINING is offered'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 6 -l ipv6 -d 'Use IPv6 only'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls -d 'Require STARTTLS (exit 29 if it is not offered or fails)'
@@ -264,8 +266,6 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-plaintext -l apt -d 'Sho
 complete -c ehlo -n "__fish_ehlo_needs_command" -l protect-prompt -l pp -d 'Accepted for swaks compatibility: password and token prompts never echo'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l allow-plaintext-auth -d 'Allow AUTH over a connection that is not encrypted'
-complete -c ehlo -n "__fish_ehlo_needs_command" -l force-getpwuid -d 'Default sender from the password database, ignoring $LOGNAME and $USER'
-complete -c ehlo -n "__fish_ehlo_needs_command" -l pipeline -d 'Send MAIL, RCPTs and DATA in one write when PIPELINING is offered'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l no-data-fixup -l ndf -d 'Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-mail -d 'Print the message that would be sent and exit without connecting'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-as-body-shows-password -l dabsp -d '--dump-as-body with the password shown (implies --dump-as-body)'

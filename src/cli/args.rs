@@ -583,6 +583,11 @@ pub(crate) struct ConnArgs {
 /// Flags of the one-shot send, one flattened struct per help heading.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct SendArgs {
+    /// Envelope: first, as `--help` lists the groups in this order and --to, --from and --helo
+    /// are what every send is written with (they were below some 360 lines of transport, TLS
+    /// and AUTH options).
+    #[command(flatten)]
+    pub(crate) envelope: EnvelopeArgs,
     /// Transport.
     #[command(flatten)]
     pub(crate) transport: TransportArgs,
@@ -592,9 +597,6 @@ pub(crate) struct SendArgs {
     /// AUTH.
     #[command(flatten)]
     pub(crate) auth: AuthArgs,
-    /// Envelope.
-    #[command(flatten)]
-    pub(crate) envelope: EnvelopeArgs,
     /// Message.
     #[command(flatten)]
     pub(crate) message: MessageArgs,

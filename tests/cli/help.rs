@@ -536,3 +536,31 @@ fn the_readme_names_only_flags_the_flag_table_has() {
     wrong.dedup();
     assert!(wrong.is_empty(), "README:\n  {}", wrong.join("\n  "));
 }
+
+/// The send's help opens with the flags every send is written with: the Envelope group
+/// (--to, --from, --helo) is the first after -h/-V, then Transport (--server), where --to
+/// used to come after some 360 lines of transport, TLS and AUTH options.
+#[test]
+fn help_lists_the_envelope_first() {
+    for flag in ["-h", "--help"] {
+        let out = stdout(&ehlo(&[flag]));
+        let headings: Vec<&str> = out
+            .lines()
+            .filter(|l| l.ends_with(':') && !l.starts_with(' ') && !l.contains(' '))
+            .collect();
+        let at = |h: &str| headings.iter().position(|x| *x == h);
+        let (Some(options), Some(envelope), Some(transport)) =
+            (at("Options:"), at("Envelope:"), at("Transport:"))
+        else {
+            panic!("{flag}: headings {headings:?}");
+        };
+        assert_eq!(
+            (envelope, transport),
+            (options + 1, options + 2),
+            "{headings:?}"
+        );
+        let to = out.find("-t, --to").expect("--to");
+        let server = out.find("-s, --server").expect("--server");
+        assert!(to < server, "{flag}");
+    }
+}
