@@ -1147,10 +1147,12 @@ impl Near<'_> {
                 modes.join(", ")
             ));
         }
+        // Two-letter aliases (--au, --ap, --hs…) are not offered, but the two-letter long
+        // names are: `--tto` is one edit from --to, the flag every send has.
         let names = self
             .top
             .iter()
-            .filter(|(n, _)| n.chars().count() >= 3)
+            .filter(|(n, long)| n.chars().count() >= 3 || n == long)
             .map(|(n, long)| (n.as_str(), n != long));
         crate::suggest::nearest(word, names).map(|n| format!("did you mean '--{n}'?"))
     }
@@ -1550,6 +1552,8 @@ mod tests {
             ("--quit-afer", "(did you mean '--quit-after'?)"),
             ("--silnt", "(did you mean '--silent'?)"),
             ("--form", "(did you mean '--from'?)"),
+            // A two-letter long name is offered too (its two-letter aliases are not).
+            ("--tto", "(did you mean '--to'?)"),
             ("--strict", "(an option of 'ehlo repl', not of the send)"),
             ("--listen", "(an option of 'ehlo serve', not of the send)"),
             (
@@ -1572,9 +1576,11 @@ mod tests {
             let e = rw_err(&[word]);
             assert!(!e.contains("glued"), "{word}: {e}");
         }
-        // Nothing close enough: no guess.
-        let e = rw_err(&["--nosuchflag"]);
-        assert!(!e.contains("did you mean"), "{e}");
+        // Nothing close enough: no guess; nor a two-letter alias (--au is --auth-user).
+        for word in ["--nosuchflag", "--aux"] {
+            let e = rw_err(&[word]);
+            assert!(!e.contains("did you mean"), "{word}: {e}");
+        }
         // A secret is still never quoted, nor guessed at.
         let e = rw_err(&["--auth-password", "--tls-verfy"]);
         assert!(!e.contains("verfy") && !e.contains("did you mean"), "{e}");
