@@ -2783,12 +2783,15 @@ impl Engine {
         let user = match user.or_else(|| std::env::var("EHLO_AUTH_USER").ok()) {
             Some(u) => u,
             // Only a person is asked: a piped script's next line is a command, not a user name.
+            // Nothing was sent: as the send refuses `--auth` without a user name to be had, and
+            // as a missing password below, a usage error (exit 1, `mode::auth`).
             None if !feed.can_ask() => {
                 let why = format!(
                     "AUTH {mech} needs a user: :auth {mech} USER, or set EHLO_AUTH_USER (no terminal to ask on)"
                 );
                 self.error(why.clone());
-                self.fail(phase_exit_code(Phase::Auth), "failed", Some(why));
+                let e = Error::Usage(why.clone());
+                self.fail(e.exit_code(), e.label(), Some(why));
                 return;
             }
             None => match feed.ask("user: ", LineKind::Data).await {

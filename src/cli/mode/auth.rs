@@ -194,7 +194,18 @@ pub(super) fn find_secrets(
     }
     // `-au` without a value asks for the user name, like a missing password.
     let user_asked = auth.auth_user.as_deref() == Some("") && user.is_none();
-    if satisfied(&password, &token) && !user_asked {
+    // A password but no user name (swaks's `--auth` with $EHLO_AUTH_PASSWORD, or `--ap` alone):
+    // every mechanism a password serves needs one, so it is asked for on a terminal (swaks asks
+    // for both) and refused without one, before connecting; the session used to connect and
+    // fail at its first mechanism with "DIGEST-MD5 needs a user name". Not when OAUTHBEARER
+    // (whose user is optional) or an --auth-map name may be tried.
+    let user_missing = user.is_none()
+        && token.is_none()
+        && password.is_some()
+        && mechanisms
+            .iter()
+            .all(|m| m != "OAUTHBEARER" && SUPPORTED.contains(&m.as_str()));
+    if satisfied(&password, &token) && !user_asked && !user_missing {
         return Ok((user, password, token));
     }
     let wants_token = !takes_password;
@@ -206,6 +217,12 @@ pub(super) fn find_secrets(
             return Err(usage(
                 "--auth-user was given without a user name and ~/.netrc has none for this server \
                  (stdin is not a terminal, so ehlo cannot prompt): give --auth-user USER",
+            ));
+        }
+        if user_missing && satisfied(&password, &token) {
+            return Err(usage(
+                "--auth: no user name: give --auth-user USER or $EHLO_AUTH_USER \
+                 (stdin is not a terminal, so ehlo cannot prompt)",
             ));
         }
         let at = host.map(|h| format!(" for {h}")).unwrap_or_default();

@@ -580,7 +580,16 @@ fn helo_with_a_line_break_is_refused_by_send_check_and_probe() {
 
 #[test]
 fn protocol_and_tls_flags() {
-    let c = send(&["-t", "a@x.test", "--protocol", "esmtpsa", "--ap", "x"]);
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "--protocol",
+        "esmtpsa",
+        "--au",
+        "u",
+        "--ap",
+        "x",
+    ]);
     assert_eq!(c.plan.starttls, StartTls::Required);
     assert!(!c.connect.link.tls_on_connect);
     assert!(c.plan.auth.is_some());
@@ -721,6 +730,8 @@ fn auth_plan() {
         "--auth-force",
         "--show-secrets",
         "--tls",
+        "--au",
+        "u",
         "--ap",
         "x",
     ]);
@@ -764,7 +775,7 @@ fn auth_plan() {
             "ntlm-version is 1 or 2",
         ),
     ] {
-        let argv: Vec<&str> = ["-t", "a@x.test", "--tls", "--ap", "x", "-a"]
+        let argv: Vec<&str> = ["-t", "a@x.test", "--tls", "--au", "u", "--ap", "x", "-a"]
             .into_iter()
             .chain(args.iter().copied())
             .collect();
@@ -812,7 +823,7 @@ fn refusing(prompt: &str, _echo: bool) -> std::io::Result<String> {
 
 #[test]
 fn plaintext_auth_needs_confirmation_or_the_flag() {
-    let base = ["-t", "a@x.test", "-s", "h", "-a", "--ap", "pw"];
+    let base = ["-t", "a@x.test", "-s", "h", "-a", "--au", "u", "--ap", "pw"];
     let e = err(&base);
     assert!(
         e.contains("--allow-plaintext-auth") && e.contains("--tls"),
@@ -872,7 +883,7 @@ fn secret_sources_in_order() {
     };
     // The flag wins over the file, the file over .netrc.
     assert_eq!(
-        c(&["--ap", "flag", "--auth-password-file", pwf])
+        c(&["--au", "me", "--ap", "flag", "--auth-password-file", pwf])
             .password
             .unwrap()
             .expose(),
@@ -979,6 +990,41 @@ fn auth_user_and_password_without_a_value() {
     let got = creds_in(&[&base[..], &["--au", "me", "--ap"]].concat(), &e);
     assert_eq!(got.user, "me");
     assert_eq!(got.password.unwrap().expose(), "typed-pw");
+}
+
+/// A password and no user name (`--auth` with `--ap`, as swaks's `--auth` with a password
+/// set): refused before connecting, naming the flag, instead of a session failing with
+/// "DIGEST-MD5 needs a user name"; asked for on a terminal, as swaks does. OAUTHBEARER, whose
+/// user is optional, is left alone.
+#[test]
+fn a_password_without_a_user_name_asks_for_one_or_says_so() {
+    let base = ["-t", "a@x.test", "-s", "mx.test", "--tls"];
+    for more in [
+        &["--auth", "--ap", "pw"][..],
+        &["--ap", "pw"],
+        &["-a", "PLAIN", "--ap", "pw"],
+    ] {
+        let e = err(&[&base[..], more].concat());
+        assert!(
+            e.contains("--auth: no user name: give --auth-user USER")
+                && e.contains("cannot prompt"),
+            "{more:?}: {e}"
+        );
+    }
+    let got = send(&[&base[..], &["-a", "OAUTHBEARER", "--ap", "tok"]].concat());
+    assert_eq!(got.plan.auth.unwrap().credentials.user, "");
+    // `--auth-optional` carries on without AUTH, as with a missing password.
+    assert!(
+        send(&[&base[..], &["--auth-optional", "--ap", "pw"]].concat())
+            .plan
+            .auth
+            .is_some()
+    );
+    let mut e = env();
+    e.prompt = Some(answering);
+    let got = creds_in(&[&base[..], &["--auth", "--ap", "given"]].concat(), &e);
+    assert_eq!(got.user, "typed-user");
+    assert_eq!(got.password.unwrap().expose(), "given");
 }
 
 #[test]
