@@ -50,9 +50,29 @@ pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>, json: bool) -> 
     if let Some(s) = summary {
         renderer.event(&Event::Summary(s), Duration::ZERO);
     }
+    // After a demo that worked, the transcript ends with where to go from here: the modes a
+    // newcomer has just not seen, each as a command to adapt. Not in JSON, whose last event is
+    // the summary (the JSON Lines contract, `render::json`).
+    if code == 0 && !json {
+        renderer.event(&Event::info(NEXT.to_string()), Duration::ZERO);
+    }
     renderer.finish();
     code
 }
+
+/// What to try next, printed after a demo that worked; the first line of each pair a command,
+/// the second what it does (80 columns with the renderer's `===` hint).
+const NEXT: &str = "What to try next (ehlo help MODE says more about each):\n\
+    \x20 ehlo --server mail.example.net --to you@example.net\n\
+    \x20     the send above, to your server (no --server: the recipient's MX)\n\
+    \x20 ehlo repl mail.example.net:25\n\
+    \x20     type the SMTP yourself (:help lists :starttls, :auth, :data…)\n\
+    \x20 ehlo serve --listen 127.0.0.1:2525\n\
+    \x20     a local test server to point your application at (Ctrl-C stops it)\n\
+    \x20 ehlo explain '550 5.1.1 User unknown'\n\
+    \x20     what a reply or a bounce's line means, without connecting\n\
+    \x20 ehlo check example.net\n\
+    \x20     every MX, STARTTLS, certificates, SPF and DMARC, for CI";
 
 /// The send's events on their way to the renderer: held, with the line that introduces the
 /// send, until the send has connected, so that a loopback that cannot be reached is said in
@@ -290,7 +310,11 @@ async fn demo(
     server.shutdown().await;
     say(
         renderer.as_mut(),
-        &format!("the embedded server stored {} message(s):", stored.len()),
+        &format!(
+            "the embedded server stored {} message{}:",
+            stored.len(),
+            crate::smtp::event::plural_s(stored.len())
+        ),
     );
     for m in &stored {
         say(

@@ -543,8 +543,9 @@ impl CheckRenderer {
                 return;
             }
             let l = format!(
-                "{} domain(s): {} pass, {} warn, {} fail, {} error · checks: {} pass, {} info, {} skip, {} warn, {} error, {} fail · exit {exit_code}",
+                "{} domain{}: {} pass, {} warn, {} fail, {} error · checks: {} pass, {} info, {} skip, {} warn, {} error, {} fail · exit {exit_code}",
                 tally.domains,
+                crate::smtp::event::plural_s(tally.domains),
                 verdicts.pass + verdicts.info + verdicts.skip,
                 verdicts.warn,
                 verdicts.fail,

@@ -713,7 +713,11 @@ fn describe(opts: &ServeOptions, config: &ServerConfig, addrs: &[SocketAddr], se
     } else if opts.accept_any_auth {
         parts.push("AUTH accepts anything".into());
     } else if !opts.users.is_empty() {
-        parts.push(format!("AUTH for {} user(s)", opts.users.len()));
+        parts.push(format!(
+            "AUTH for {} user{}",
+            opts.users.len(),
+            crate::smtp::event::plural_s(opts.users.len())
+        ));
     }
     if config.offers_auth() {
         if config.auth_waits_for_starttls() {

@@ -40,7 +40,7 @@ fn demo_shows_every_phase() {
         "<~  250 2.0.0 Ok: queued as ",
         " ~> QUIT",
         "<~  221 2.0.0 Bye",
-        "the embedded server stored 1 message(s)",
+        "the embedded server stored 1 message:",
         "tls=true auth=demo",
         "===   | .this line starts with a dot",
     ];
@@ -95,7 +95,7 @@ fn demo_json_is_json_lines() {
         1,
         "{types:?}"
     );
-    assert!(r.stdout.contains("the embedded server stored 1 message(s)"));
+    assert!(r.stdout.contains("the embedded server stored 1 message:"));
     for t in [
         "schema",
         "connected",
@@ -390,4 +390,44 @@ fn demo_without_loopback_says_so_in_one_line() {
             assert!(stderr.contains("ip link set lo up"), "{stderr}");
         }
     }
+}
+
+/// A newcomer's first run ends with where to go next: after the result, the other modes as
+/// commands to adapt (the send to a real server, repl, serve, explain, check), each a mode
+/// ehlo has; the send's line is one ehlo takes (`--dump` reads it without connecting) and the
+/// explain line runs as printed. Only in the transcript: in JSON the summary stays last.
+#[test]
+fn demo_ends_with_what_to_try_next() {
+    let r = ehlo(&["demo", "--color", "never"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let tail = &r.stdout[r.stdout.find("=== Result: ok").expect("a result")..];
+    let next = tail
+        .find("=== What to try next")
+        .map(|i| &tail[i..])
+        .unwrap_or_else(|| panic!("no next steps after the result:\n{}", r.stdout));
+    let commands: Vec<Vec<&str>> = next
+        .lines()
+        .filter_map(|l| l.strip_prefix("===   ehlo "))
+        .map(|c| c.split(' ').collect())
+        .collect();
+    let modes: Vec<&str> = commands.iter().map(|c| c[0]).collect();
+    assert_eq!(
+        modes,
+        ["--server", "repl", "serve", "explain", "check"],
+        "{next}"
+    );
+    for mode in &modes[1..] {
+        let h = ehlo(&["help", mode]);
+        assert_eq!(h.code, 0, "{mode}: {}", h.all());
+    }
+    let mut send = commands[0].clone();
+    send.push("--dump");
+    let d = ehlo(&send);
+    assert_eq!(d.code, 0, "{send:?}: {}", d.all());
+    let explain = ehlo(&["explain", "550 5.1.1 User unknown"]);
+    assert_eq!(explain.code, 0, "{}", explain.all());
+    assert!(
+        next.contains("ehlo explain '550 5.1.1 User unknown'"),
+        "{next}"
+    );
 }

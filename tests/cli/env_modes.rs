@@ -279,7 +279,7 @@ fn serve_reads_its_variables_below_the_command_line() {
         "{line}"
     );
     assert!(line.contains("seed 42 "), "{line}");
-    assert!(line.contains("AUTH for 1 user(s)"), "{line}");
+    assert!(line.contains("AUTH for 1 user,"), "{line}");
     assert!(!line.contains("Pa55-env-secret"), "{line}");
     assert_eq!(
         stderr
