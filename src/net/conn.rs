@@ -820,7 +820,16 @@ impl TcpRoute {
                                 cause: failed.cause,
                                 os_error: failed.os_error,
                             });
-                            self.last_err = failed.reason;
+                            // The run's one-line reason says what a refusal usually means (a
+                            // newcomer's wrong port); the event keeps the OS's words.
+                            self.last_err = match failed.cause {
+                                ConnectCause::Refused => format!(
+                                    "{}: nothing accepts connections on port {port} there (no \
+                                     server on that port, or a firewall refuses it)",
+                                    failed.reason
+                                ),
+                                _ => failed.reason,
+                            };
                         }
                     }
                 }

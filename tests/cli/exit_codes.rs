@@ -65,6 +65,18 @@ fn two_when_nothing_listens() {
         "{}",
         run.stderr
     );
+    // The result says what a refusal usually means, naming the port (a newcomer's wrong port).
+    assert!(
+        run.stderr.lines().any(|l| {
+            l.starts_with("*** Result: failed (exit 2)")
+            && l.contains(&format!(
+                "nothing accepts connections on port {port} there (no server on that port, or a \
+                 firewall refuses it)"
+            ))
+        }),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
