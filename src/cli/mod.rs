@@ -93,6 +93,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             if let Some(line) = invalid_value_line(&e, &layered.args) {
                 return Err(Refused::Answered(Error::Usage(line).report()));
             }
+            if let Some(line) = missing_argument_line(&e) {
+                return Err(Refused::Answered(Error::Usage(line).report()));
+            }
             // Help and version go to stdout and succeed; everything else is a usage error
             // (exit 1 as in swaks, not clap's 2). A closed pipe is not worth reporting. A value
             // given to a flag taking a secret is never shown, whatever clap quotes. Only an
@@ -377,6 +380,41 @@ fn invalid_value_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
         format!("{flag}{tail} needs a value{reason}{why}{end}")
     } else {
         format!("invalid value '{value}' for {flag}{tail}{reason}{why}{end}")
+    })
+}
+
+/// A subcommand run without what it needs (`ehlo explain`, `ehlo check`, `ehlo replay FILE`)
+/// as one line, like every other bad input, instead of clap's block of five: what is missing,
+/// the usage line, and where the help is.
+fn missing_argument_line(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::MissingRequiredArgument {
+        return None;
+    }
+    let Some(ContextValue::Strings(missing)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let Some(ContextValue::StyledStr(usage)) = e.get(ContextKind::Usage) else {
+        return None;
+    };
+    let usage = usage.to_string();
+    let usage = usage.trim().strip_prefix("Usage:").unwrap_or(&usage).trim();
+    // `ehlo explain <CODE|TEXT>...` → `ehlo explain`.
+    let mode: Vec<&str> = usage
+        .split_whitespace()
+        .take_while(|w| !w.starts_with(['-', '<', '[']))
+        .collect();
+    let mode = mode.join(" ");
+    let list = match missing.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => missing.join(""),
+    };
+    // The send (`--tls-cert` without `--tls-key`) says nothing went out, as its other usage
+    // errors do.
+    Some(if mode == "ehlo" {
+        format!("missing {list} (usage: {usage}); nothing was sent")
+    } else {
+        format!("'{mode}' needs {list} (usage: {usage}; '{mode} --help' says more)")
     })
 }
 

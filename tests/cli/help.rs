@@ -564,3 +564,35 @@ fn help_lists_the_envelope_first() {
         assert!(to < server, "{flag}");
     }
 }
+
+/// A subcommand run without what it needs (`ehlo explain`, the first thing tried after
+/// reading the README) is refused in one line like every other bad input, exit 1, naming what
+/// is missing, the usage and where the help is, instead of clap's block of five lines; the
+/// send's `--tls-cert` without `--tls-key` too, saying nothing was sent.
+#[test]
+fn a_missing_argument_is_one_line() {
+    for (args, want) in [
+        (
+            &["explain"][..],
+            "*** 'ehlo explain' needs <CODE|TEXT>... (usage: ehlo explain <CODE|TEXT>...; \
+             'ehlo explain --help' says more)",
+        ),
+        (&["check"], "*** 'ehlo check' needs <DOMAIN|@FILE|->..."),
+        (&["probe"], "*** 'ehlo probe' needs <HOST[:PORT] | @domain>"),
+        (
+            &["replay"],
+            "*** 'ehlo replay' needs --server <HOST[:PORT]> and <FILE>",
+        ),
+        (
+            &["--tls-cert", "c.pem", "-t", "a@b.test"],
+            "*** missing --tls-key <FILE> (usage: ehlo --tls-cert <FILE> --tls-key <FILE>",
+        ),
+    ] {
+        let o = ehlo(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with(want), "{args:?}: {err}");
+        assert!(!err.contains("For more information"), "{args:?}: {err}");
+    }
+}
