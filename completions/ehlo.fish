@@ -438,8 +438,8 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l only -d 'Run only th
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l skip -d 'Leave out these checks (repeatable; * matches any characters)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l concurrency -d 'Domains checked at once' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l per-ip -d 'SMTP connections at once to one address' -r -f
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)' -r -f
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm or Nh)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm or Nh; 0 = none)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l cert-days -d 'Warn when a certificate expires in fewer days than this' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s p -l port -d 'SMTP port to probe on every MX, a number or a service name (a staging MTA or a test; mail exchange uses 25)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l helo -d 'Name to greet with in EHLO [default: this host\'s name]' -r -f
@@ -478,8 +478,8 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s p -l port -d 'Port n
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l only -d 'Run only these probes (repeatable; * matches any characters, e.g. smuggle.*)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l skip -d 'Leave out these probes (repeatable; * matches any characters)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l expect -d 'Require a result (repeatable): ID=STATUS (smuggle.lf-lf=pass, enum.rcpt=warn) or ID.KEY OP VALUE on a probe\'s evidence (starttls.downgrade.mail_without_tls=false)' -r -f
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)' -r -f
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm or Nh; 0 = none)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm or Nh)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-user -l au -d 'Authenticate as USER before each probe\'s commands, except relay.open' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l tls -d 'STARTTLS after EHLO before each probe\'s commands (probes about plaintext ignore it)'

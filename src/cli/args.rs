@@ -288,11 +288,11 @@ pub(crate) struct ProbeArgs {
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) junit: Option<PathBuf>,
 
-    /// Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)
+    /// Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm or Nh; 0 = none)
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub(crate) timeout: Duration,
 
-    /// Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)
+    /// Stop the whole run after this long and report what is done (N, Ns, Nm or Nh)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub(crate) deadline: Option<Duration>,
 
@@ -2004,11 +2004,11 @@ pub(crate) struct CheckArgs {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub(crate) per_ip: u32,
 
-    /// Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)
+    /// Stop the whole run after this long and report what is done (N, Ns, Nm or Nh)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub(crate) deadline: Option<Duration>,
 
-    /// Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)
+    /// Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm or Nh; 0 = none)
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub(crate) timeout: Duration,
 
