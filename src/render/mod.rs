@@ -3,6 +3,7 @@
 //! through a [`watch::Watch`], which keeps a write error (a full disk) to be said after the run
 //! and lets a closed stdout (`| head`) pass quietly.
 
+pub(crate) mod behind;
 pub(crate) mod check;
 #[cfg(test)]
 pub(crate) mod doc_table;
@@ -229,16 +230,16 @@ impl Renderer for WithoutSummary {
     }
 }
 
-/// [`make`], but stdout is buffered and written only on [`Renderer::flush`] (or a full buffer):
-/// for `ehlo serve`, whose rendering thread flushes whenever it has no event waiting, so a busy
-/// server writes many lines per system call and an idle one shows everything at once.
-/// Stdout is watched by `watch` (under the buffer, so that the write that fails is seen).
+/// [`make`], but stdout is buffered and handed over only on [`Renderer::flush`] (or a full
+/// batch): for `ehlo serve`, whose rendering thread flushes whenever it has no event waiting, so
+/// a busy server writes many lines per system call and an idle one shows everything at once.
+/// The writing is done by a thread of its own ([`behind`]), which drops (and counts) what a
+/// stdout nobody reads cannot take instead of holding up the server. Stdout is watched by
+/// `watch` (under the queue, so that the write that fails is seen).
 pub(crate) fn make_batched(format: &Format, watch: &Watch) -> Box<dyn Renderer> {
-    const BUF: usize = 64 * 1024;
-    let out = || {
-        let stdout = watch.stdout(what(format));
-        Box::new(std::io::BufWriter::with_capacity(BUF, stdout))
-    };
+    // Gathered and written by a thread of its own (`behind`): a stdout nobody reads must not
+    // hold up the server's connections.
+    let out = || behind::behind(what(format), watch.stdout(what(format)));
     match format {
         Format::Human(opts) => {
             style::configure(opts.color, false);

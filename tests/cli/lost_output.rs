@@ -1,7 +1,8 @@
 //! Output that cannot be written: stdout on a full disk (`/dev/full`, every write fails with
 //! ENOSPC), an `--output-file`, `--log` or `:record` file there. The send, `ehlo serve`, the piped REPL and
 //! `ehlo demo` each say so in one line on stderr once the run is over, the exit code standing;
-//! a closed pipe (`| head`) stays quiet.
+//! a closed pipe (`| head`) stays quiet. And a stdout nobody reads: `ehlo serve` goes on serving,
+//! dropping what does not fit its queue and saying so.
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
@@ -279,6 +280,171 @@ fn a_dump_that_cannot_be_written_exits_10() {
             let (code, err) = run_to(&args, b"", closed_pipe());
             assert_eq!(code, 0, "{args:?}: {err}");
             assert!(err.is_empty(), "{args:?}: {err}");
+        }
+    }
+}
+
+/// Run `n` transactions of `body_bytes` each on one connection to `addr`, waiting at most 10 s
+/// for each reply: a server held up by its own output fails here.
+fn transactions(addr: &str, n: usize, body_bytes: usize) -> Result<(), String> {
+    use std::io::BufRead;
+    let stream = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut w = stream.try_clone().unwrap();
+    let mut r = std::io::BufReader::new(stream);
+    let mut reply = |what: &str, i: usize| -> Result<String, String> {
+        loop {
+            let mut line = String::new();
+            match r.read_line(&mut line) {
+                Ok(0) => return Err(format!("closed awaiting {what} of message {i}")),
+                Ok(_) if line.as_bytes().get(3) == Some(&b'-') => continue,
+                Ok(_) => return Ok(line),
+                Err(e) => return Err(format!("no reply to {what} of message {i}: {e}")),
+            }
+        }
+    };
+    reply("the banner", 0)?;
+    w.write_all(b"EHLO client.test\r\n").unwrap();
+    reply("EHLO", 0)?;
+    let line = format!("{}\r\n", "x".repeat(76));
+    let body = line.repeat(body_bytes.div_ceil(line.len()));
+    for i in 1..=n {
+        w.write_all(b"MAIL FROM:<a@client.test>\r\n").unwrap();
+        reply("MAIL", i)?;
+        w.write_all(b"RCPT TO:<b@serve.test>\r\n").unwrap();
+        reply("RCPT", i)?;
+        w.write_all(b"DATA\r\n").unwrap();
+        reply("DATA", i)?;
+        w.write_all(format!("Subject: {i}\r\n\r\n{body}.\r\n").as_bytes())
+            .unwrap();
+        let done = reply("the final dot", i)?;
+        if !done.starts_with("250") {
+            return Err(format!("message {i}: {done}"));
+        }
+    }
+    w.write_all(b"QUIT\r\n").unwrap();
+    reply("QUIT", n + 1)?;
+    Ok(())
+}
+
+/// `ehlo serve | sleep 1000`: once the pipe was full, the rendering thread (or, with `--quiet`,
+/// the runtime itself) waited in write(2) and no client was served any more. Now the output
+/// queues up to a bound, the rest is dropped, and the loss is said on stderr once the reader
+/// catches up.
+#[test]
+fn serve_goes_on_serving_while_nobody_reads_its_stdout() {
+    // The transcript shows the start of each message (some 15 KB of these): 150 of them are
+    // more than the 1 MiB queue and the pipe's 64 KiB together. Quiet shows a line a message:
+    // 3000 of them are more than the pipe and the old queue of 1024 events (and less than the
+    // new queue).
+    for (quiet, n, bytes) in [(false, 150, 20_000), (true, 3000, 10)] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+        isolate(&mut cmd);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--color", "never"]);
+        if quiet {
+            cmd.arg("--quiet");
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ehlo serve");
+        // Read stdout up to the address, then not at all.
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut out = std::io::BufReader::new(out);
+            let mut line = String::new();
+            while out.read_line(&mut line).unwrap_or(0) > 0 {
+                if let Some(at) = line.find("listening on ") {
+                    let addr = line[at + 13..].split([',', ' ', '\n']).next().unwrap();
+                    let _ = tx.send((addr.to_string(), out));
+                    return;
+                }
+                line.clear();
+            }
+        });
+        let (addr, mut unread) = rx
+            .recv_timeout(Duration::from_secs(15))
+            .expect("serve says where it listens");
+        let (etx, erx) = std::sync::mpsc::channel();
+        let mut err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(&mut err).lines() {
+                let Ok(line) = line else { break };
+                if etx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+
+        let served = transactions(&addr, n, bytes);
+        // Another client, while the first one's output is still unread.
+        let second = transactions(&addr, 1, 10);
+        if served.is_err() || second.is_err() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        assert_eq!(served, Ok(()), "quiet: {quiet}");
+        assert_eq!(second, Ok(()), "quiet: {quiet}");
+
+        // The reader comes back: it gets whole lines, and stderr says what it missed.
+        let drain = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = unread.read_to_string(&mut text);
+            text
+        });
+        let mut said = String::new();
+        if !quiet {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while !said.contains("were dropped") && Instant::now() < deadline {
+                if let Ok(line) = erx.recv_timeout(Duration::from_millis(100)) {
+                    said.push_str(&line);
+                    said.push('\n');
+                }
+            }
+        }
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let status = child.wait().unwrap();
+        let text = drain.join().unwrap();
+        while let Ok(line) = erx.recv_timeout(Duration::from_secs(2)) {
+            said.push_str(&line);
+            said.push('\n');
+        }
+        assert_eq!(status.code(), Some(0), "{said}");
+        let stored = text.matches("=== stored message ").count();
+        if quiet {
+            assert_eq!(stored, n + 1, "nothing dropped: {said}");
+            assert_eq!(said, "", "quiet: {quiet}");
+        } else {
+            assert_eq!(said.lines().count(), 1, "said once: {said}");
+            let dropped: u64 = said
+                .strip_prefix("*** ")
+                .and_then(|s| s.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{said}"));
+            assert!(
+                said.ends_with(" of the transcript were dropped: stdout was not read for a while, and the server went on serving rather than wait for it\n"),
+                "{said}"
+            );
+            assert!(dropped > 0 && stored < n + 1, "{stored} of {} shown", n + 1);
+            // The second client's session came after the loss: it is shown whole.
+            assert!(
+                text.trim_end()
+                    .ends_with("=== Connection closed with remote host."),
+                "{}",
+                &text[text.len().saturating_sub(500)..]
+            );
+            assert!(
+                text.contains("Subject: 1\n") || text.contains("Subject: 1\r"),
+                "the start is kept"
+            );
         }
     }
 }

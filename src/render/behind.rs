@@ -1,0 +1,421 @@
+//! A writer that never blocks whoever writes to it (`ehlo serve`'s transcript): what is written
+//! goes, a batch at a time, through a bounded queue to a thread of its own that writes it out.
+//! When the reader of the output does not keep up (`ehlo serve | sleep 1000`: a pipe nobody
+//! reads fills after 64 KiB), the queue fills and what does not fit is dropped and counted, so
+//! that the server goes on serving its clients; once the writer has caught up (its queue is
+//! empty again), one line on stderr says how much was lost. Before, the rendering thread blocked
+//! in `write(2)`, the channel of events behind it filled, and every connection waited on it.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// Most bytes waiting for the writer thread; more is dropped.
+const QUEUED: usize = 1024 * 1024;
+/// Bytes gathered before they are handed over without a flush.
+const BATCH: usize = 64 * 1024;
+/// How long the end of the run waits for the writer to write what is queued. A reader that
+/// does not read for that long loses the rest (said on stderr) rather than keeping the process
+/// from exiting.
+const END_WAIT: Duration = Duration::from_secs(5);
+
+/// What the writing side and the writer thread share.
+#[derive(Default)]
+struct Queue {
+    batches: VecDeque<Vec<u8>>,
+    bytes: usize,
+    /// The writing side is gone: write what is left, then end.
+    closed: bool,
+    /// The writer thread has ended.
+    done: bool,
+    /// Dropped since the last time it was said.
+    dropped_lines: u64,
+    dropped_bytes: u64,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Signalled when a batch is queued, when the writing side closes, and when the thread ends.
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// `out` (carrying `what`, e.g. `transcript`), written by a thread of its own: writes to the
+/// returned writer never wait for `out`.
+pub(crate) fn behind(what: &'static str, out: Box<dyn Write + Send>) -> Box<dyn Write + Send> {
+    behind_with(what, out, Box::new(std::io::stderr()), QUEUED, END_WAIT)
+}
+
+fn behind_with(
+    what: &'static str,
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
+    queued: usize,
+    end_wait: Duration,
+) -> Box<dyn Write + Send> {
+    let shared = Arc::new(Shared {
+        queue: Mutex::new(Queue::default()),
+        changed: Condvar::new(),
+    });
+    let theirs = Arc::clone(&shared);
+    let err = Arc::new(Mutex::new(err));
+    let their_err = Arc::clone(&err);
+    let spawned = std::thread::Builder::new()
+        .name("output".into())
+        .spawn(move || write_out(&theirs, out, what, &their_err));
+    if let Err(e) = spawned {
+        // No thread: nothing would ever write the queue. Say so once; the output is lost.
+        let mut err = err.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(
+            err,
+            "*** the {what} cannot be written: no thread for it ({e})"
+        );
+        shared.lock().done = true;
+    }
+    Box::new(Behind {
+        pending: Vec::with_capacity(BATCH),
+        shared,
+        queued,
+        end_wait,
+        what,
+        err,
+    })
+}
+
+/// The writer thread: write each batch, and say what was dropped once the queue is empty.
+fn write_out(
+    shared: &Shared,
+    mut out: Box<dyn Write + Send>,
+    what: &'static str,
+    err: &Mutex<Box<dyn Write + Send>>,
+) {
+    loop {
+        let batch = {
+            let mut q = shared.lock();
+            loop {
+                if let Some(b) = q.batches.pop_front() {
+                    q.bytes -= b.len();
+                    break Some(b);
+                }
+                if q.dropped_lines + q.dropped_bytes > 0 {
+                    // Caught up after a loss: say it now, between two batches.
+                    let (lines, bytes) = (q.dropped_lines, q.dropped_bytes);
+                    q.dropped_lines = 0;
+                    q.dropped_bytes = 0;
+                    drop(q);
+                    let _ = out.flush();
+                    say_dropped(
+                        err,
+                        what,
+                        lines,
+                        bytes,
+                        "stdout was not read for a while, and the server went on serving rather than wait for it",
+                    );
+                    q = shared.lock();
+                    continue;
+                }
+                if q.closed {
+                    break None;
+                }
+                q = shared.changed.wait(q).unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        let Some(batch) = batch else { break };
+        // Errors are the watched stream's to keep (`watch`); a closed pipe only drains.
+        let _ = out.write_all(&batch);
+        let _ = out.flush();
+    }
+    let _ = out.flush();
+    shared.lock().done = true;
+    shared.changed.notify_all();
+}
+
+fn say_dropped(err: &Mutex<Box<dyn Write + Send>>, what: &str, lines: u64, bytes: u64, why: &str) {
+    let mut err = err.lock().unwrap_or_else(|p| p.into_inner());
+    let _ = writeln!(
+        err,
+        "*** {lines} line{} ({bytes} bytes) of the {what} were dropped: {why}",
+        crate::smtp::event::plural_s(lines),
+    );
+    let _ = err.flush();
+}
+
+/// The writing side.
+struct Behind {
+    /// Written since the last hand-over.
+    pending: Vec<u8>,
+    shared: Arc<Shared>,
+    queued: usize,
+    end_wait: Duration,
+    what: &'static str,
+    err: Arc<Mutex<Box<dyn Write + Send>>>,
+}
+
+impl Behind {
+    /// Hand `batch` to the writer thread, or drop it (counted) when the queue is full.
+    fn hand_over(&mut self, batch: Vec<u8>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut q = self.shared.lock();
+        if q.done || q.bytes + batch.len() > self.queued {
+            q.dropped_bytes += batch.len() as u64;
+            q.dropped_lines += lines_in(&batch);
+            return;
+        }
+        q.bytes += batch.len();
+        q.batches.push_back(batch);
+        drop(q);
+        self.shared.changed.notify_one();
+    }
+
+    /// Hand over what is pending up to its last complete line, so that a dropped batch never
+    /// leaves half a line behind (a line longer than a batch goes as it is).
+    fn hand_over_lines(&mut self) {
+        let cut = match self.pending.iter().rposition(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None => self.pending.len(),
+        };
+        let rest = self.pending.split_off(cut);
+        let batch = std::mem::replace(&mut self.pending, rest);
+        self.hand_over(batch);
+        self.pending.reserve(BATCH);
+    }
+}
+
+/// Lines in `batch`, a last one without its newline counted too.
+fn lines_in(batch: &[u8]) -> u64 {
+    let newlines = batch.iter().filter(|&&b| b == b'\n').count() as u64;
+    newlines + u64::from(batch.last().is_some_and(|&b| b != b'\n'))
+}
+
+impl Write for Behind {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= BATCH {
+            self.hand_over_lines();
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let batch = std::mem::take(&mut self.pending);
+        self.hand_over(batch);
+        Ok(())
+    }
+}
+
+impl Drop for Behind {
+    /// Hand over the rest and give the writer [`END_WAIT`] to write it out.
+    fn drop(&mut self) {
+        let _ = self.flush();
+        let mut q = self.shared.lock();
+        q.closed = true;
+        self.shared.changed.notify_all();
+        let deadline = std::time::Instant::now() + self.end_wait;
+        while !q.done {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                let lines = q.dropped_lines + q.batches.iter().map(|b| lines_in(b)).sum::<u64>();
+                let bytes = q.dropped_bytes + q.bytes as u64;
+                drop(q);
+                if bytes > 0 {
+                    say_dropped(
+                        &self.err,
+                        self.what,
+                        lines,
+                        bytes,
+                        "stdout was still not read when the server stopped",
+                    );
+                }
+                return;
+            }
+            q = self
+                .shared
+                .changed
+                .wait_timeout(q, left)
+                .map(|(q, _)| q)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shared bytes a test can read back.
+    #[derive(Clone, Default)]
+    struct Bytes(Arc<Mutex<Vec<u8>>>);
+
+    impl Bytes {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    impl Write for Bytes {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A stdout nobody reads until `open` is set: each write waits for it.
+    struct Stuck {
+        open: Arc<(Mutex<bool>, Condvar)>,
+        out: Bytes,
+    }
+
+    impl Write for Stuck {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let (m, cv) = &*self.open;
+            let mut open = m.lock().unwrap();
+            while !*open {
+                open = cv.wait(open).unwrap();
+            }
+            self.out.write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn everything_is_written_in_order_when_the_reader_keeps_up() {
+        let (out, err) = (Bytes::default(), Bytes::default());
+        let mut w = behind_with(
+            "transcript",
+            Box::new(out.clone()),
+            Box::new(err.clone()),
+            1 << 20,
+            END_WAIT,
+        );
+        let mut want = String::new();
+        for i in 0..5000 {
+            let line = format!("line {i}\n");
+            w.write_all(line.as_bytes()).unwrap();
+            want.push_str(&line);
+            if i % 7 == 0 {
+                w.flush().unwrap();
+            }
+        }
+        drop(w);
+        assert_eq!(out.text(), want);
+        assert_eq!(err.text(), "", "nothing was dropped");
+    }
+
+    #[test]
+    fn a_reader_that_does_not_read_never_blocks_the_writer_and_the_loss_is_said_once() {
+        let open = Arc::new((Mutex::new(false), Condvar::new()));
+        let (out, err) = (Bytes::default(), Bytes::default());
+        let stuck = Stuck {
+            open: Arc::clone(&open),
+            out: out.clone(),
+        };
+        // A queue of 100 bytes: "line N\n" lines fill it quickly.
+        let mut w = behind_with(
+            "transcript",
+            Box::new(stuck),
+            Box::new(err.clone()),
+            100,
+            END_WAIT,
+        );
+        let started = std::time::Instant::now();
+        for i in 0..1000 {
+            w.write_all(format!("line {i:03}\n").as_bytes()).unwrap();
+            w.flush().unwrap();
+        }
+        // The old way, the first write would have waited for the reader for ever.
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(err.text(), "", "nothing said before the writer catches up");
+        {
+            let (m, cv) = &*open;
+            *m.lock().unwrap() = true;
+            cv.notify_all();
+        }
+        // The writer drains its queue, then says the loss.
+        let waited = std::time::Instant::now();
+        while err.text().is_empty() && waited.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        w.write_all(b"after\n").unwrap();
+        drop(w);
+        let written = out.text();
+        let lines: Vec<&str> = written.lines().collect();
+        // Whole lines only, in order, ending with the one written after the reader came back.
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.starts_with("line ") && l.len() == 8 || *l == "after"),
+            "{written}"
+        );
+        assert_eq!(lines.last(), Some(&"after"));
+        let kept = lines.len() as u64 - 1;
+        let said = err.text();
+        assert_eq!(said.lines().count(), 1, "said once: {said}");
+        let dropped = 1000 - kept;
+        assert!(dropped > 0);
+        assert!(
+            said.starts_with(&format!(
+                "*** {dropped} lines ({} bytes) of the transcript were dropped: stdout was not read for a while",
+                dropped * 9
+            )),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn the_end_waits_a_bounded_time_for_a_reader_that_never_reads() {
+        let open = Arc::new((Mutex::new(false), Condvar::new()));
+        let err = Bytes::default();
+        let stuck = Stuck {
+            open: Arc::clone(&open),
+            out: Bytes::default(),
+        };
+        let mut w = behind_with(
+            "JSON Lines",
+            Box::new(stuck),
+            Box::new(err.clone()),
+            1 << 20,
+            Duration::from_millis(200),
+        );
+        for i in 0..10 {
+            w.write_all(format!("{{\"n\":{i}}}\n").as_bytes()).unwrap();
+            w.flush().unwrap();
+        }
+        let started = std::time::Instant::now();
+        drop(w);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let said = err.text();
+        // The first line is being written (stuck) and the other nine are queued, or (the writer
+        // thread not scheduled yet on a busy machine) all ten are.
+        let tail =
+            "of the JSON Lines were dropped: stdout was still not read when the server stopped\n";
+        assert!(
+            said == format!("*** 9 lines (72 bytes) {tail}")
+                || said == format!("*** 10 lines (80 bytes) {tail}"),
+            "{said}"
+        );
+        let (m, cv) = &*open;
+        *m.lock().unwrap() = true;
+        cv.notify_all();
+    }
+}
