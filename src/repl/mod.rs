@@ -2055,9 +2055,16 @@ impl Engine {
     /// `:raw` bytes as a recording holds them: never a secret. An AUTH among them is recorded
     /// as the typed AUTH is (an `:auth` step that reads the secret at replay), the lines before
     /// it as a `:raw` step with the replies that paired with them; bytes sent inside an
-    /// exchange (`in_sasl`) are SASL responses, left out like typed ones.
+    /// exchange (`in_sasl`) are SASL responses, left out like typed ones, and, as a typed
+    /// first response does, the first of them names the user of an `AUTH LOGIN` or `AUTH
+    /// PLAIN` recorded without one (its password is never written).
     fn record_raw(&mut self, bytes: &[u8], in_sasl: bool) {
         if in_sasl {
+            let text = String::from_utf8_lossy(bytes);
+            let first = text.split('\n').next().unwrap_or("").trim_end_matches('\r');
+            self.recorder
+                .iter_mut()
+                .for_each(|r| r.sasl_response(first));
             self.record_secret_codes(
                 "SASL responses sent by :raw are not recorded (use :auth instead)",
             );

@@ -22,8 +22,8 @@
 //! Secrets are never written: `:auth MECH user` is recorded without the password (replay reads
 //! it from `EHLO_AUTH_PASSWORD` / `EHLO_AUTH_TOKEN`), an AUTH typed by hand or sent by `:raw`
 //! is recorded as such an `:auth` step, and the SASL responses that follow it (typed, or in
-//! `:raw` bytes) add only their reply codes to it, and the user the first typed one names
-//! (`AUTH LOGIN` or `AUTH PLAIN` without an initial response; the user is no secret).
+//! `:raw` bytes) add only their reply codes to it, and the user the first one names (`AUTH
+//! LOGIN` or `AUTH PLAIN` without an initial response; the user is no secret).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -49,8 +49,8 @@ Script format (what :record writes; scripts may also be written by hand):
                       checked (a note says so)
 :auth steps read the secret from EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN,
 --auth-password-file / --auth-token-file, or ask on a terminal; an :auth step without a
-user (:auth LOGIN) takes it from EHLO_AUTH_USER (a hand-typed AUTH LOGIN or AUTH PLAIN is
-recorded with the user its first response named, never the password).
+user (:auth LOGIN) takes it from EHLO_AUTH_USER (an AUTH LOGIN or AUTH PLAIN typed or sent
+by :raw is recorded with the user its first response named, never the password).
 
 Exit status: 0 when every reply matches; otherwise the code of the phase of the first
 mismatch (banner 21, EHLO 22, MAIL 23, RCPT 24, DATA 25, end of data 26, QUIT 27,

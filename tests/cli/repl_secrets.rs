@@ -468,3 +468,63 @@ fn the_log_and_the_recording_are_created_for_their_owner_only() {
         assert_eq!(mode, 0o600, "{}: {mode:o}", f.display());
     }
 }
+
+/// An AUTH LOGIN whose user and password are each sent by a `:raw` of their own is recorded
+/// as the typed one is (`:auth LOGIN alice`, its three codes): the user from the first `:raw`
+/// response (it was left out, the step then needing `EHLO_AUTH_USER` at replay), the password
+/// nowhere. So is AUTH PLAIN with its blob in a `:raw` after the 334, and a LOGIN whose two
+/// responses share one `:raw`. Each recording replays with the password alone.
+#[test]
+fn auth_answered_by_raw_lines_is_recorded_as_the_typed_one() {
+    let [_, p, blob] = secrets();
+    let user = b64(b"alice");
+    for (stdin, step) in [
+        (
+            format!(
+                "EHLO x\n:raw \"AUTH LOGIN\\r\\n\"\n:raw \"{user}\\r\\n\"\n:raw \"{p}\\r\\n\"\nQUIT\n"
+            ),
+            "> :auth LOGIN alice\n< 334\n< 334\n< 235\n> QUIT\n",
+        ),
+        (
+            format!("EHLO x\n:raw \"AUTH PLAIN\\r\\n\"\n:raw \"{blob}\\r\\n\"\nQUIT\n"),
+            "> :auth PLAIN alice\n< 235\n> QUIT\n",
+        ),
+        (
+            format!("EHLO x\n:raw \"AUTH LOGIN\\r\\n\"\n:raw \"{user}\\r\\n{p}\\r\\n\"\nQUIT\n"),
+            "> :auth LOGIN alice\n< 334\n< 334\n< 235\n> QUIT\n",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = dir.path().join("raw.ehlo");
+        let srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
+        let run = repl(&srv.addr, &["--record", rec.to_str().unwrap()], &stdin);
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert!(run.stdout.contains("235 2.7.0"), "{}", run.all());
+        let _ = srv.finish();
+        let rec_text = std::fs::read_to_string(&rec).unwrap();
+        assert_no_secret("the recording", &rec_text);
+        assert!(rec_text.contains(step), "{step:?} not in:\n{rec_text}");
+
+        // No EHLO_AUTH_USER: the user is in the recording.
+        let replay_srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
+        let replay = ehlo_with_env(
+            &[
+                "replay",
+                rec.to_str().unwrap(),
+                "--server",
+                &replay_srv.addr,
+                "--allow-plaintext-auth",
+            ],
+            &[("EHLO_AUTH_PASSWORD", PASSWORD)],
+            None,
+            Duration::from_secs(60),
+        );
+        assert_eq!(replay.code, 0, "{}\n{rec_text}", replay.all());
+        assert!(
+            replay.all().contains("every reply as recorded"),
+            "{}",
+            replay.all()
+        );
+        assert_no_secret("the replay", &replay.all());
+    }
+}
