@@ -688,9 +688,13 @@ fn judge(
     }
     if let Some(why) = consequence {
         for c in &mut host_results {
+            // A name matched by the subject CN alone is no failure there: senders that check
+            // it (Postfix's `secure` level, OpenSSL's host check) still accept it.
+            let cn_only = c.evidence.get("cn_only") == Some(&serde_json::Value::Bool(true));
             if matches!(c.id, "tls.cert.chain" | "tls.cert.name")
                 && c.status == Status::Warn
                 && covered(&c.mx)
+                && !cn_only
             {
                 c.status = Status::Fail;
                 c.summary.push_str(why);

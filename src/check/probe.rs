@@ -875,15 +875,26 @@ fn cert_checks(info: &TlsInfo, cert_days: i64) -> Vec<CheckResult> {
         .with("verified", v.chain_ok)
         .with("reason", v.reason.clone()),
     );
+    // Matched by the subject CN alone (no DNS subjectAltName): RFC 6125 §6.4.4 allowed it and
+    // OpenSSL-based MTAs (Postfix, Exim) still accept it, but RFC 9525 has no CN-ID any more.
+    let cn_only = v
+        .matched
+        .as_deref()
+        .and_then(|m| m.strip_prefix("CN="))
+        .filter(|_| v.name_ok);
     out.push(
         CheckResult::new(
             "tls.cert.name",
-            if v.name_ok {
+            if v.name_ok && cn_only.is_none() {
                 Status::Pass
             } else {
                 Status::Warn
             },
-            if v.name_ok {
+            if let Some(cn) = cn_only {
+                format!(
+                    "matches only the subject CN ({cn}), with no DNS subjectAltName: RFC 9525, which obsoletes RFC 6125, no longer matches the CN, and clients that follow it refuse this certificate (reissue it with the name as a DNS subjectAltName)"
+                )
+            } else if v.name_ok {
                 format!("matches {}", v.matched.as_deref().unwrap_or("?"))
             } else {
                 format!(
@@ -899,7 +910,8 @@ fn cert_checks(info: &TlsInfo, cert_days: i64) -> Vec<CheckResult> {
         )
         .with("name", v.checked_name.clone())
         .with("sans", json!(leaf.sans))
-        .with("subject", leaf.subject.as_str()),
+        .with("subject", leaf.subject.as_str())
+        .with("cn_only", cn_only.is_some()),
     );
     let days = leaf.days_left;
     // RFC 5280 §4.1.2.5: valid only from notBefore on; its days to run are no credit.
@@ -1349,6 +1361,46 @@ mod tests {
         let c = expiry(&info(0));
         assert_eq!(c.status, Status::Pass, "{c:?}");
         assert!(c.evidence["days"].is_number(), "{c:?}");
+    }
+
+    /// A name matched only by the subject CN (no subjectAltName) was a silent pass: it is a
+    /// warning citing RFC 9525 now, marked `cn_only` (an MTA-STS policy does not make it a
+    /// failure: senders that check the name still accept it); a SAN match still passes.
+    #[test]
+    fn a_name_matched_by_the_cn_alone_warns() {
+        use openssl::hash::MessageDigest;
+        use openssl::pkey::PKey;
+        use openssl::rsa::Rsa;
+        use openssl::x509::X509;
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let pem = cert_pem_from(&key, MessageDigest::sha256(), 0);
+        let cert = X509::from_pem(pem.as_bytes()).unwrap();
+        let name = |info: &TlsInfo| {
+            cert_checks(info, 14)
+                .into_iter()
+                .find(|c| c.id == "tls.cert.name")
+                .unwrap()
+        };
+        let mut info = TlsInfo {
+            chain: vec![crate::net::tls::cert_info(&cert)],
+            ..TlsInfo::default()
+        };
+        info.verify.matched = crate::net::tls::match_name(&cert, "mx.example.test", None);
+        assert_eq!(info.verify.matched.as_deref(), Some("CN=mx.example.test"));
+        info.verify.name_ok = true;
+        let c = name(&info);
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(
+            c.summary.starts_with("matches only the subject CN (mx.example.test), with no DNS subjectAltName: RFC 9525"),
+            "{c:?}"
+        );
+        assert_eq!(c.evidence["cn_only"], true, "{c:?}");
+
+        info.verify.matched = Some("DNS:mx.example.test".into());
+        let c = name(&info);
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert_eq!(c.summary, "matches DNS:mx.example.test");
+        assert_eq!(c.evidence["cn_only"], false, "{c:?}");
     }
 
     /// The chain's summary counts the certificates the server sent: one is "1 certificate".

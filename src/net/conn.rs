@@ -1387,6 +1387,13 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
         Ok((s, info)) => {
             let v = info.version.clone();
             emit(Event::TlsStarted { info: info.clone() });
+            // Accepted, but not silently: a CN-only certificate is refused by clients that
+            // follow RFC 9525.
+            if info.dane.is_none()
+                && let Some(cn) = tls::cn_only(&info.verify)
+            {
+                emit(Event::warning(tls::cn_only_words(cn)));
+            }
             save_peer_certs(params, &info, emit);
             Ok((s, v))
         }

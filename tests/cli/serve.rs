@@ -416,6 +416,71 @@ fn starttls_with_a_given_certificate_verifies() {
     assert!(out.contains("=== TLS SNI received: mx.sni.test"), "{out}");
 }
 
+/// A certificate made by `openssl req -x509` without `-addext subjectAltName=…` names its host
+/// only in the subject CN. RFC 6125 §6.4.4 let a client match that CN when there is no DNS SAN
+/// (OpenSSL, Postfix and Exim still do); RFC 9525, which obsoletes it, dropped CN matching, and
+/// clients that follow it refuse such a certificate. The send accepts it, but says so (it was
+/// silent); the same certificate with a SAN draws no such warning.
+#[test]
+fn a_certificate_naming_the_host_only_in_its_cn_is_accepted_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    for san in [false, true] {
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        let mut req = Command::new("openssl");
+        req.args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+            .args(["ec_paramgen_curve:P-256", "-nodes", "-days", "30"])
+            .args([
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                s(&key),
+                "-out",
+                s(&cert),
+            ]);
+        if san {
+            req.args(["-addext", "subjectAltName=DNS:localhost"]);
+        }
+        let made = req.output().expect("openssl req");
+        assert!(made.status.success(), "{made:?}");
+        let serve = Serve::start(&[
+            "--max-sessions",
+            "3",
+            "--starttls",
+            "--tls-cert",
+            s(&cert),
+            "--tls-key",
+            s(&key),
+        ]);
+        // By name, so that the name (not the IP address) is what is checked.
+        let port = serve.addr.rsplit(':').next().unwrap();
+        let server = format!("localhost:{port}");
+        let r = send(&server, &["--tls", "--tls-ca-path", s(&cert)]);
+        assert_eq!(r.code, 0, "{}", r.all());
+        let warning = "!!! the certificate names localhost only in its subject CN, with no DNS subjectAltName: accepted, as RFC 6125 §6.4.4 allowed, but RFC 9525 (which obsoletes it) no longer matches the CN";
+        if san {
+            assert!(r.stdout.contains("matched DNS:localhost"), "{}", r.all());
+            assert!(!r.all().contains("subject CN"), "{}", r.all());
+        } else {
+            assert!(r.stdout.contains("matched CN=localhost"), "{}", r.all());
+            assert_eq!(r.all().matches(warning).count(), 1, "{}", r.all());
+        }
+        // Without verification (`-k`) nothing was checked: nothing to say.
+        let r = send(&server, &["--tls", "-k"]);
+        assert_eq!(r.code, 0, "{}", r.all());
+        assert!(!r.all().contains("subject CN"), "{}", r.all());
+        // JSON Lines: a `warning` event.
+        let r = send(&server, &["--tls", "--tls-ca-path", s(&cert), "--json"]);
+        assert_eq!(r.code, 0, "{}", r.all());
+        let warned = r
+            .stdout
+            .lines()
+            .filter(|l| l.contains(r#""type":"warning""#) && l.contains("only in its subject CN"))
+            .count();
+        assert_eq!(warned, usize::from(!san), "{}", r.stdout);
+        drop(serve);
+    }
+}
+
 #[test]
 fn system_trust_from_ssl_cert_file_and_ssl_cert_dir() {
     // The statically linked OpenSSL knows no system store of its own (its OPENSSLDIR is

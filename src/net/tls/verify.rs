@@ -168,6 +168,26 @@ pub(crate) fn match_name(cert: &X509Ref, name: &str, ip: Option<IpAddr>) -> Opti
         .map(|p| format!("CN={p}"))
 }
 
+/// The name `v`'s certificate matched only in its subject CN (no DNS subjectAltName), when the
+/// name check counted: such a certificate is accepted, as RFC 6125 §6.4.4 allowed (and OpenSSL,
+/// Postfix and Exim still do), but RFC 9525, which obsoletes RFC 6125, has no CN-ID any more,
+/// and clients that follow it (Go's crypto/tls since 1.15, browsers) refuse the certificate.
+pub(crate) fn cn_only(v: &VerifyVerdict) -> Option<&str> {
+    let counted = v.enforced && v.only != Some(crate::smtp::event::VerifyPart::Chain);
+    v.matched
+        .as_deref()
+        .and_then(|m| m.strip_prefix("CN="))
+        .filter(|_| counted && v.name_ok)
+}
+
+/// What [`cn_only`] says of a certificate that names `cn` only in its subject CN.
+pub(crate) fn cn_only_words(cn: &str) -> String {
+    format!(
+        "the certificate names {} only in its subject CN, with no DNS subjectAltName: accepted, as RFC 6125 §6.4.4 allowed, but RFC 9525 (which obsoletes it) no longer matches the CN, and clients that follow it (Go's crypto/tls, browsers) refuse this certificate: reissue it with the name as a DNS subjectAltName",
+        cn
+    )
+}
+
 /// RFC 6125 §6.4.3 matching: case-insensitive, trailing dots ignored, and a wildcard only as the
 /// whole left-most label (`*.example.com` matches `a.example.com`, not `example.com` nor
 /// `a.b.example.com`); partial wildcards (`f*.example.com`) and wildcards over fewer than two
