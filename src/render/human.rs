@@ -752,7 +752,11 @@ impl Renderer for Human {
                     .as_deref()
                     .map(|r| {
                         let text = r.lines.first().map(String::as_str).unwrap_or_default();
-                        let shown = format!("{} {text}", r.code.unwrap_or(0));
+                        let shown = match r.code {
+                            Some(code) => format!("{code} {text}"),
+                            // No reply code: the line as it came, quoted.
+                            None => format!("\"{text}\""),
+                        };
                         format!(" ({})", escape_str(&shown))
                     })
                     .unwrap_or_default();

@@ -90,6 +90,14 @@ impl Engine {
             {
                 return self.end_on_mismatch();
             }
+        } else if let Some(first) = script.banner.first() {
+            // `:replay` in a session: its banner came before the script ran. Said, not
+            // passed over in silence as if it had matched.
+            self.say(&format!(
+                "replay: line {}: the script's banner ({}) is not checked: this session's came before the script ran (`ehlo replay FILE` checks it)",
+                first.lineno,
+                show(script.banner.iter().map(ToString::to_string))
+            ));
         }
         for step in &script.steps {
             let mut feed = Feed::Lines {
@@ -269,6 +277,8 @@ impl Engine {
             .seen
             .iter()
             .map(|s| match s.enhanced {
+                // A line without a reply code (a garbled banner): no `0` posing as one.
+                _ if s.reply.code.is_none() => NO_CODE.to_string(),
                 Some(e) if with_enhanced => format!("{} {e}", s.code),
                 _ => s.code.to_string(),
             })
@@ -296,7 +306,13 @@ impl Engine {
         let detail = self
             .seen
             .get(i)
-            .map(|s| format!(" ({} {})", s.code, s.text))
+            .map(|s| match s.reply.code {
+                Some(_) => format!(" ({} {})", s.code, s.text),
+                None => format!(
+                    " (\"{}\")",
+                    s.reply.lines.first().map_or("", String::as_str)
+                ),
+            })
             .unwrap_or_default();
         let e = Error::ReplayMismatch {
             phase,
@@ -422,6 +438,10 @@ fn show(v: impl Iterator<Item = String>) -> String {
         v.join(", ")
     }
 }
+
+/// What a replay shows for a reply without a reply code (RFC 5321 §4.2: every reply starts
+/// with one), in `got`: a garbled banner was shown as code `0`.
+pub(crate) const NO_CODE: &str = "a line without a reply code";
 
 /// The `--keep-going` table: one row per difference (line, command, expected, got).
 fn mismatch_table(rows: &[Mismatch], steps: usize) -> String {

@@ -720,3 +720,116 @@ fn a_lone_cr_in_a_piped_script_ends_the_line() {
     );
     assert!(!all.contains("contains a CR or LF"), "{all}");
 }
+
+/// A banner that differs from the script's is said as another line's difference is, with the
+/// server's line; one without a reply code was shown as code `0` (`got 0 (0 hello)`), a code
+/// no server sent: it is named for what it is, in the transcript, the JSON event and the
+/// `--keep-going` table.
+#[test]
+fn a_banner_without_a_reply_code_is_not_shown_as_code_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("banner.ehlo");
+    std::fs::write(&script, "< 220\n> QUIT\n< 221\n").unwrap();
+    for (banner, got, detail) in [
+        (
+            &b"hello, no code here\r\n"[..],
+            "a line without a reply code",
+            "(\"hello, no code here\")",
+        ),
+        (&b"554 5.7.1 go away\r\n"[..], "554", "(554 5.7.1 go away)"),
+    ] {
+        for mode in ["", "--json", "--keep-going"] {
+            let server = scripted(vec![
+                Step::Send(banner),
+                Step::Line,
+                Step::Send(b"221 bye\r\n"),
+            ]);
+            let addr = server.server();
+            let mut args = vec![
+                "replay",
+                script.to_str().unwrap(),
+                "--server",
+                &addr,
+                "--color",
+                "never",
+                "--timeout",
+                "5",
+            ];
+            if !mode.is_empty() {
+                args.push(mode);
+            }
+            let run = piped(&args, "");
+            assert_eq!(run.code, 21, "{}", run.all());
+            let said = format!("replay: banner: expected 220, got {got} {detail}");
+            if mode == "--json" {
+                let event = run
+                    .stdout
+                    .lines()
+                    .find(|l| l.contains(r#""type":"replay_mismatch""#))
+                    .unwrap_or_else(|| panic!("{}", run.stdout));
+                let v: serde_json::Value = serde_json::from_str(event).unwrap();
+                assert_eq!(v["data"]["line"], 0, "{event}");
+                assert_eq!(v["data"]["got"], serde_json::json!([got]), "{event}");
+                let summary = run.stdout.lines().last().unwrap_or_default();
+                let v: serde_json::Value = serde_json::from_str(summary).unwrap();
+                assert_eq!(v["data"]["error"], said.as_str(), "{summary}");
+            } else {
+                assert!(run.stderr.contains(&format!("*** {said}")), "{}", run.all());
+            }
+            if mode == "--keep-going" {
+                assert!(
+                    run.stdout
+                        .contains(&format!("  banner  (banner)  220       {got}")),
+                    "{}",
+                    run.stdout
+                );
+            }
+            assert!(!run.all().contains("got 0"), "{}", run.all());
+            drop(server);
+        }
+    }
+}
+
+/// `:replay FILE` in a session runs the script over a connection whose banner came before it:
+/// the script's banner line was passed over without a word, as if it had matched (a session
+/// greeted `554` ran a script recorded against `220`). It is said not to be checked.
+#[test]
+fn replay_in_a_session_says_the_scripts_banner_is_not_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("banner.ehlo");
+    std::fs::write(&script, "# recorded\n< 220\n> NOOP\n< 250\n").unwrap();
+    let server = scripted(vec![
+        Step::Send(b"554 5.7.1 not you\r\n"),
+        Step::Expect("NOOP"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let addr = server.server();
+    let run = piped(
+        &["repl", &addr, "--color", "never"],
+        &format!(":replay {}\n:quit\n", script.display()),
+    );
+    assert!(
+        run.all().contains(
+            "replay: line 2: the script's banner (220) is not checked: this session's came before the script ran (`ehlo replay FILE` checks it)"
+        ),
+        "{}",
+        run.all()
+    );
+    // A script without a banner line (a recording begun mid-session) has nothing to say.
+    std::fs::write(&script, "> NOOP\n< 250\n").unwrap();
+    let server = scripted(vec![
+        Step::Send(b"220 hi\r\n"),
+        Step::Expect("NOOP"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let addr = server.server();
+    let run = piped(
+        &["repl", &addr, "--color", "never"],
+        &format!(":replay {}\n:quit\n", script.display()),
+    );
+    assert!(!run.all().contains("banner"), "{}", run.all());
+}
