@@ -97,7 +97,8 @@ Examples:
     args_override_self = true,
     propagate_version = true,
     arg_required_else_help = true,
-    max_term_width = 100
+    max_term_width = 100,
+    mut_args = negative_numbers_are_values
 )]
 pub(crate) struct Cli {
     /// The one-shot send (no subcommand).
@@ -175,6 +176,30 @@ pub(crate) enum Command {
     Probe(Box<ProbeArgs>),
 }
 
+/// A numeric option's value may be a negative number (`-p -1`, `serve --max-connections -1`),
+/// so that its own parser answers ("'-1' is not a port", "-1 is not in 1..=10000") where clap
+/// took `-1` for an option and said "unexpected argument '-1'". Applied to every flag of the
+/// send (`Cli`) and of each subcommand (their `Args` structs, as `defer` builds them); a test
+/// walks the whole command for a numeric flag without it. Only numbers: `--to -1` is still an
+/// unknown option, as in swaks.
+pub(crate) fn negative_numbers_are_values(arg: clap::Arg) -> clap::Arg {
+    use std::any::TypeId;
+    let numeric = [
+        TypeId::of::<u8>(),
+        TypeId::of::<u16>(),
+        TypeId::of::<u32>(),
+        TypeId::of::<u64>(),
+        TypeId::of::<usize>(),
+        TypeId::of::<Duration>(),
+    ];
+    let id = arg.get_value_parser().type_id();
+    if numeric.iter().any(|t| id == *t) {
+        arg.allow_negative_numbers(true)
+    } else {
+        arg
+    }
+}
+
 const PROBE_LONG_HELP: &str = "\
 Probes (status pass, warn, fail, skip, or inconclusive = could not be told):
   smuggle.lf-lf smuggle.lf-crlf smuggle.crlf-lf smuggle.cr-cr smuggle.crlf-cr smuggle.cr-crlf
@@ -216,6 +241,7 @@ Examples:
 // `ehlo probe` flags (→ `probe::ProbeConfig`). No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
+#[command(mut_args = negative_numbers_are_values)]
 pub(crate) struct ProbeArgs {
     /// Server to probe: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain` for its MX
     #[arg(value_name = "HOST[:PORT] | @domain")]
@@ -366,6 +392,7 @@ Exit status: 0 when a reply code was found and explained, 1 when the input holds
 // `ehlo explain` flags. No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
+#[command(mut_args = negative_numbers_are_values)]
 pub(crate) struct ExplainArgs {
     /// The reply, a bounce's diagnostic text, or just codes (`550`, `5.7.1`); `-` reads stdin
     #[arg(value_name = "CODE|TEXT", required = true, num_args = 1..)]
@@ -426,6 +453,7 @@ impl PhaseArg {
 // `ehlo repl`: a smarter telnet for SMTP. No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Clone, Default, Args)]
+#[command(mut_args = negative_numbers_are_values)]
 pub(crate) struct ReplArgs {
     /// Server to talk to: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain` for its first MX.
     #[arg(value_name = "HOST[:PORT] | @domain")]
@@ -467,6 +495,7 @@ pub(crate) struct ReplArgs {
 // `ehlo replay`: run a script recorded with `:record` and fail when a reply code differs. No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Clone, Default, Args)]
+#[command(mut_args = negative_numbers_are_values)]
 pub(crate) struct ReplayArgs {
     /// The recorded script.
     #[arg(value_name = "FILE")]
@@ -1792,6 +1821,7 @@ pub(crate) struct ConfigArgs {
 // `ehlo serve` flags (→ `serve::ServeOptions`). No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
+#[command(mut_args = negative_numbers_are_values)]
 pub(crate) struct ServeArgs {
     /// Address to listen on: ADDR:PORT, [IPv6]:PORT ([fe80::1%eth0]:PORT with its zone), or
     /// HOST:PORT for every address the name resolves to (port 0 picks a free port)
@@ -1876,7 +1906,7 @@ pub(crate) struct ServeArgs {
     pub(crate) mbox: Option<PathBuf>,
 
     /// Seed for the server's randomness (reproducible runs)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_u64)]
     pub(crate) seed: Option<u64>,
 
     /// Host name in the banner and the EHLO reply: a domain or an address literal ([192.0.2.1])
@@ -1884,11 +1914,11 @@ pub(crate) struct ServeArgs {
     pub(crate) hostname: String,
 
     /// Exit after N sessions, for scripts and tests
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = u64_in(1..=i64::MAX))]
     pub(crate) max_sessions: Option<u64>,
 
     /// Open connections allowed at once; one more is answered 421 4.7.0 and closed
-    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = u64_in(1..=1_000_000))]
     pub(crate) max_connections: u64,
 
     /// Time allowed for each complete command, twice that for a message's content, then 421
@@ -1913,7 +1943,7 @@ pub(crate) struct ServeArgs {
 
     /// Wait MS milliseconds before the greeting and refuse a client that talks first (554
     /// 5.5.1, RFC 5321 §4.3.1), as postscreen's greet wait does; 0 = greet at once
-    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = u64_in(0..=60_000))]
     pub(crate) greet_pause: u64,
 
     /// Print JSON Lines events instead of the transcript
@@ -1960,6 +1990,7 @@ Examples:
 // `ehlo check` flags (→ `check::CheckConfig`). No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
+#[command(mut_args = negative_numbers_are_values)]
 pub(crate) struct CheckArgs {
     /// Domains to check; @FILE reads one per line (# comments), - reads them from stdin
     #[arg(value_name = "DOMAIN|@FILE|-", required = true)]
@@ -1995,12 +2026,12 @@ pub(crate) struct CheckArgs {
     pub(crate) skip: Vec<String>,
 
     /// Domains checked at once
-    #[arg(long, value_name = "N", default_value_t = 32, allow_negative_numbers = true,
+    #[arg(long, value_name = "N", default_value_t = 32,
           value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub(crate) concurrency: u32,
 
     /// SMTP connections at once to one address
-    #[arg(long, value_name = "N", default_value_t = 2, allow_negative_numbers = true,
+    #[arg(long, value_name = "N", default_value_t = 2,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub(crate) per_ip: u32,
 
@@ -2085,6 +2116,7 @@ pub(crate) struct CheckArgs {
 // `ehlo demo` flags. No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
+#[command(mut_args = negative_numbers_are_values)]
 pub(crate) struct DemoArgs {
     /// Print JSON Lines events instead of the transcript
     #[arg(long)]
@@ -2271,6 +2303,22 @@ fn parse_secret(s: &str) -> Result<Secret, String> {
     Ok(Secret::new(s))
 }
 
+/// A `u64` flag's value within `range`, read as clap reads the narrower integers (as `i64`, then
+/// the range checked): `-1` is "-1 is not in 1..=1000000", where clap's own `u64` parser said
+/// "invalid digit found in string".
+fn u64_in(
+    range: std::ops::RangeInclusive<i64>,
+) -> impl clap::builder::TypedValueParser<Value = u64> {
+    use clap::builder::TypedValueParser;
+    clap::value_parser!(i64).range(range).map(i64::unsigned_abs)
+}
+
+/// A `u64` flag's value over its whole range; a negative or non-numeric value is named as such.
+fn parse_u64(s: &str) -> Result<u64, String> {
+    s.parse()
+        .map_err(|_| format!("'{s}' is not a whole number (0-{})", u64::MAX))
+}
+
 fn parse_port(s: &str) -> Result<u16, String> {
     match s.parse::<u16>() {
         Ok(0) | Err(_) => Err(format!("'{s}' is not a port number (1-65535)")),
@@ -2282,9 +2330,12 @@ fn parse_port(s: &str) -> Result<u16, String> {
 /// address (more than one colon and no brackets cannot be `HOST:PORT`); an IPv6 address may
 /// carry its zone (`fe80::1%eth0`, `[fe80::1%2]:25`: RFC 4007 §11). The port may be a
 /// service name (`mx.example:submission`), as swaks's parse_server and getservbyname take it.
+///
+/// Nothing is trimmed: a blank before the port is the port's ([`parse_service_port`] refuses
+/// it), one around the host is whitespace in the host (refused below), where swaks fails to
+/// resolve or connect to it.
 pub(crate) fn parse_server(s: &str) -> Result<ServerSpec, String> {
     let parse_port = parse_service_port;
-    let s = s.trim();
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (host, after) = rest
             .split_once(']')
@@ -2371,10 +2422,18 @@ const MAIL_SERVICES: &[(&str, u16)] = &[
 ];
 
 /// `--port`: a number (1-65535) or a TCP service name, looked up in /etc/services first, then
-/// in [`MAIL_SERVICES`] (swaks resolves names with getservbyname).
+/// in [`MAIL_SERVICES`] (swaks resolves names with getservbyname). A blank around it
+/// (`-p ' 2525'`, `--server 'host: 2525'`) is refused as swaks refuses it ("unable to resolve
+/// service name  2525 into a port"): it was trimmed and taken.
 pub(crate) fn parse_service_port(s: &str) -> Result<u16, String> {
-    let t = s.trim();
-    if t.bytes().all(|b| b.is_ascii_digit()) && !t.is_empty() {
+    if s.trim() != s {
+        return Err(format!(
+            "'{s}' has a blank around it: a port is a number (1-65535) or a service name with nothing else"
+        ));
+    }
+    let t = s;
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    if digits.bytes().all(|b| b.is_ascii_digit()) && !digits.is_empty() {
         return match t.parse::<u16>() {
             Ok(0) | Err(_) => Err(format!("'{t}' is not a port (1-65535)")),
             Ok(p) => Ok(p),
@@ -2558,6 +2617,40 @@ impl std::fmt::Display for crate::net::tls::TlsSetting {
 
 #[cfg(test)]
 mod tests {
+
+    /// Every flag whose value is a number or a duration, in the send and in every subcommand,
+    /// takes a negative number as its value (its parser then says why it is wrong), so a
+    /// struct that leaves out `negative_numbers_are_values` is noticed here.
+    #[test]
+    fn every_numeric_flag_takes_a_negative_number_as_its_value() {
+        use clap::CommandFactory;
+        use std::any::TypeId;
+        let mut cmd = super::Cli::command();
+        cmd.build();
+        let numeric = [
+            TypeId::of::<u8>(),
+            TypeId::of::<u16>(),
+            TypeId::of::<u32>(),
+            TypeId::of::<u64>(),
+            TypeId::of::<usize>(),
+            TypeId::of::<super::Duration>(),
+        ];
+        let mut seen = 0;
+        let mut missing = Vec::new();
+        for c in std::iter::once(&cmd).chain(cmd.get_subcommands()) {
+            for a in c.get_arguments() {
+                let id = a.get_value_parser().type_id();
+                if numeric.iter().any(|t| id == *t) {
+                    seen += 1;
+                    if !a.is_allow_negative_numbers_set() {
+                        missing.push(format!("{} --{}", c.get_name(), a.get_id()));
+                    }
+                }
+            }
+        }
+        assert!(seen > 20, "only {seen} numeric flags found");
+        assert!(missing.is_empty(), "{missing:?}");
+    }
 
     /// Each TLS setting's word is the long name of a flag of the send's table.
     #[test]

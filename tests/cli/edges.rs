@@ -1345,3 +1345,151 @@ fn a_name_resolving_to_a_link_local_address_says_a_name_carries_no_zone() {
     );
     assert!(!run.all().contains("Invalid argument"), "{}", run.all());
 }
+
+/// A port with a blank around it (`-p ' 2525'`, `--server 'host: 2525'`) is refused as swaks
+/// refuses it ("unable to resolve service name  2525 into a port", exit 1): one line naming the
+/// value, nothing connected. It was trimmed and the send went ahead.
+#[test]
+fn a_port_with_a_blank_around_it_is_refused() {
+    let trap = tripwire();
+    let port = trap.local_addr().unwrap().port().to_string();
+    let cases: [(&str, String, String); 5] = [
+        ("-p", format!(" {port}"), format!(" {port}")),
+        ("--port", format!("{port} "), format!("{port} ")),
+        ("--port", format!("\t{port}"), format!("\t{port}")),
+        ("--server", format!("127.0.0.1: {port}"), format!(" {port}")),
+        ("--server", format!("127.0.0.1:{port} "), format!("{port} ")),
+    ];
+    for (flag, value, named) in &cases {
+        let mut args = vec!["--to", "ehlotest@ehlo.test", "-q", "connect"];
+        if flag != &"--server" {
+            args.extend(["--server", "127.0.0.1"]);
+        }
+        args.extend([*flag, value.as_str()]);
+        let run = ehlo(&args);
+        assert_eq!(run.code, 1, "{flag} {value:?}: {}", run.all());
+        assert_eq!(
+            run.stderr.lines().count(),
+            1,
+            "{flag} {value:?}: {}",
+            run.all()
+        );
+        assert!(
+            run.stderr.contains(&format!(
+                "'{named}' has a blank around it: a port is a number (1-65535) or a service name with nothing else"
+            )),
+            "{flag} {value:?}: {}",
+            run.all()
+        );
+        assert!(
+            !run.all().contains("Trying"),
+            "{flag} {value:?}: {}",
+            run.all()
+        );
+    }
+    // Around the host it is whitespace in the host name, refused the same way.
+    let run = ehlo(&[
+        "--to",
+        "ehlotest@ehlo.test",
+        "--server",
+        &format!(" 127.0.0.1:{port}"),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("' 127.0.0.1' contains whitespace"),
+        "{}",
+        run.all()
+    );
+    assert!(trap.accept().is_err(), "nothing may connect");
+}
+
+/// A numeric flag given a negative number names the flag and says why the value is wrong, in
+/// every mode: clap took `-1` for an option ("unexpected argument '-1' found", "unknown option
+/// '-1'") and never said which flag lacked a value; `serve`'s u64 counts said "invalid digit
+/// found in string".
+#[test]
+fn a_negative_number_is_a_bad_value_of_its_flag() {
+    let trap = tripwire();
+    let addr = trap.local_addr().unwrap().to_string();
+    let send = |extra: &[&'static str]| -> Vec<String> {
+        let mut v: Vec<String> = ["--to", "ehlotest@ehlo.test", "--server", &addr]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let own = |args: &[&str]| -> Vec<String> { args.iter().map(|s| s.to_string()).collect() };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            send(&["-p", "-1"]),
+            "invalid value '-1' for --port: '-1' is not a port (1-65535)",
+        ),
+        (
+            send(&["--port", "-25"]),
+            "invalid value '-25' for --port: '-25' is not a port (1-65535)",
+        ),
+        (
+            send(&["--lport", "-1"]),
+            "invalid value '-1' for --local-port: '-1' is not a port (1-65535)",
+        ),
+        (
+            send(&["--timeout", "-5"]),
+            "invalid value '-5' for --timeout: '-5' is not a duration",
+        ),
+        (
+            own(&["serve", "--max-connections", "-1"]),
+            "invalid value '-1' for --max-connections of 'ehlo serve': -1 is not in 1..=1000000",
+        ),
+        (
+            own(&["serve", "--max-sessions", "-1"]),
+            "invalid value '-1' for --max-sessions of 'ehlo serve': -1 is not in 1..=",
+        ),
+        (
+            own(&["serve", "--greet-pause", "-1"]),
+            "invalid value '-1' for --greet-pause of 'ehlo serve': -1 is not in 0..=60000",
+        ),
+        (
+            own(&["serve", "--seed", "-1"]),
+            "invalid value '-1' for --seed of 'ehlo serve': '-1' is not a whole number",
+        ),
+        (
+            own(&["serve", "--max-auth-failures", "-1"]),
+            "invalid value '-1' for --max-auth-failures of 'ehlo serve': -1 is not in 0..=",
+        ),
+        (
+            own(&["check", "-p", "-1", "ehlo.test"]),
+            "invalid value '-1' for --port of 'ehlo check': '-1' is not a port (1-65535)",
+        ),
+        (
+            own(&["check", "--cert-days", "-1", "ehlo.test"]),
+            "invalid value '-1' for --cert-days of 'ehlo check': -1 is not in 0..=",
+        ),
+        (
+            own(&["probe", "--port", "-1", "127.0.0.1"]),
+            "invalid value '-1' for --port of 'ehlo probe': '-1' is not a port (1-65535)",
+        ),
+        (
+            own(&["repl", "--port", "-1", "127.0.0.1"]),
+            "invalid value '-1' for --port of 'ehlo repl': '-1' is not a port (1-65535)",
+        ),
+    ];
+    for (args, said) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = ehlo(&args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.all());
+        assert!(run.stderr.contains(said), "{args:?}: {}", run.all());
+        assert!(
+            !run.stderr.contains("unexpected argument"),
+            "{args:?}: {}",
+            run.all()
+        );
+        assert!(
+            !run.stderr.contains("unknown option"),
+            "{args:?}: {}",
+            run.all()
+        );
+    }
+    assert!(trap.accept().is_err(), "nothing may connect");
+}

@@ -340,6 +340,12 @@ const CASES: &[Case] = &[
     // nothing sent); ehlo took it trimmed.
     c(&["-t", T, "-s", "{srv}", "--timeout", " 5s"]),
     c(&["-t", T, "-s", "{srv}", "--timeout", "5s "]),
+    // A blank around a port: swaks refuses it ("unable to resolve service name  2525 into a
+    // port", exit 1, nothing sent); ehlo took it trimmed and connected.
+    c(&["-t", T, "-s", "127.0.0.1", "-p", " {port}"]),
+    c(&["-t", T, "-s", "127.0.0.1", "--port", "{port} "]),
+    c(&["-t", T, "-s", "127.0.0.1: {port}"]),
+    c(&["-t", T, "-s", "{srv} "]),
     // A --header of a name the message lacks joins the --add-headers, after them, every one
     // kept.
     c(&[
