@@ -68,6 +68,23 @@ fn failed_status(e: &DnsError) -> Status {
     }
 }
 
+/// The status and summary of a DNSSEC lookup of `what` that failed with `e`, worded by what
+/// is known: a bogus answer (RFC 4035 §5.5) is what validating senders meet, so `consequence`
+/// follows; a timeout or an unreadable reply ([`failed_status`]: an error) told nothing, so
+/// nothing about senders is claimed; any other failure (an error RCODE, a CNAME loop) is
+/// named as such, without the consequence of a bogus answer.
+fn dnssec_failure(e: &DnsError, what: &str, consequence: &str) -> (Status, String) {
+    let status = failed_status(e);
+    let summary = if e.is_bogus() {
+        format!("{e}: {consequence}")
+    } else if status == Status::Error {
+        format!("{e}: whether {what} validate is not known (the resolver told nothing)")
+    } else {
+        format!("{e}: {what} could not be validated")
+    };
+    (status, summary)
+}
+
 fn on_host(mut c: CheckResult, host: &str) -> CheckResult {
     c.mx = Some(host.to_string());
     c
@@ -142,14 +159,13 @@ pub(crate) async fn dns_checks(
             set.proof
         }
         Err(e) => {
-            out.results.push(
-                CheckResult::new(
-                    "dnssec.domain",
-                    failed_status(&e),
-                    format!("{e}: validating senders defer mail to {domain}"),
-                )
-                .with("error", e.to_string()),
+            let (st, summary) = dnssec_failure(
+                &e,
+                &format!("the MX records of {domain}"),
+                &format!("validating senders defer mail to {domain}"),
             );
+            out.results
+                .push(CheckResult::new("dnssec.domain", st, summary).with("error", e.to_string()));
             Some(DnsProof::Bogus)
         }
     };
@@ -191,12 +207,14 @@ async fn host_dns(
     }
     let addr_secure = error.is_none() && proof == Some(DnsProof::Secure);
     let dnssec_mx = match (&error, proof) {
-        (Some(e), _) => CheckResult::new(
-            "dnssec.mx",
-            failed_status(e),
-            format!("{e}: validating senders cannot reach {host}"),
-        )
-        .with("error", e.to_string()),
+        (Some(e), _) => {
+            let (st, summary) = dnssec_failure(
+                e,
+                &format!("the addresses of {host}"),
+                &format!("validating senders cannot reach {host}"),
+            );
+            CheckResult::new("dnssec.mx", st, summary).with("error", e.to_string())
+        }
         (None, Some(DnsProof::Secure)) => CheckResult::new(
             "dnssec.mx",
             Status::Pass,
@@ -249,13 +267,21 @@ async fn host_dns(
     let answer = match answers.tlsa(host, port).await {
         Ok(a) => a,
         Err(e) => {
+            // A failed TLSA lookup makes a DANE sender defer (RFC 7672 §2.2); one that timed
+            // out or was unreadable here says nothing of what senders get.
+            let st = failed_status(&e);
+            let then = if st == Status::Error {
+                format!(
+                    "whether {host} publishes TLSA records is not known (the resolver told nothing)"
+                )
+            } else {
+                format!("senders that use DANE defer mail to {host} (RFC 7672 §2.2)")
+            };
             out.results.push(on_host(
                 CheckResult::new(
                     "dane.tlsa",
-                    failed_status(&e),
-                    format!(
-                        "the TLSA lookup of {owner} fails ({e}): senders that use DANE defer mail to {host} (RFC 7672 §2.2)"
-                    ),
+                    st,
+                    format!("the TLSA lookup of {owner} fails ({e}): {then}"),
                 )
                 .with("owner", owner.as_str())
                 .with("error", e.to_string()),
@@ -654,6 +680,44 @@ mod tests {
             kind: FailKind::Unanswered,
         };
         assert_eq!(failed_status(&garbage), Status::Error);
+    }
+
+    /// A failed DNSSEC lookup states the senders' consequence only for a bogus answer: a
+    /// timeout or an unreadable reply (an error, nothing known) said "validating senders defer
+    /// mail", as did an answered SERVFAIL that proved nothing bogus.
+    #[test]
+    fn a_failed_lookup_is_worded_by_what_is_known() {
+        let failed = |kind| DnsError::Failed {
+            name: "example.test".into(),
+            reason: "r".into(),
+            kind,
+        };
+        let said = |e: &DnsError| dnssec_failure(e, "the MX records of example.test", "DEFER");
+        let (st, s) = said(&failed(FailKind::Bogus));
+        assert_eq!(st, Status::Fail);
+        assert!(s.ends_with(": DEFER"), "{s}");
+        let timeout = DnsError::TimedOut {
+            name: "example.test".into(),
+            verdict: true,
+        };
+        for e in [timeout, failed(FailKind::Unanswered)] {
+            let (st, s) = said(&e);
+            assert_eq!(st, Status::Error, "{s}");
+            assert!(!s.contains("DEFER"), "{s}");
+            assert!(
+                s.ends_with(
+                    ": whether the MX records of example.test validate is not known (the resolver told nothing)"
+                ),
+                "{s}"
+            );
+        }
+        let (st, s) = said(&failed(FailKind::Answered(2)));
+        assert_eq!(st, Status::Fail);
+        assert!(!s.contains("DEFER"), "{s}");
+        assert!(
+            s.ends_with(": the MX records of example.test could not be validated"),
+            "{s}"
+        );
     }
 
     /// A record published twice counts once, also when another record sits between the

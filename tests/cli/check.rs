@@ -1156,6 +1156,20 @@ fn domain_lists_bad_lines_dead_dns_and_the_deadline() {
         "{}",
         r.stdout
     );
+    // Nothing is known of the domain's DNSSEC: no consequence for senders is claimed (it said
+    // "validating senders defer mail to good.test").
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("? error dnssec.domain"))
+        .unwrap_or_default();
+    assert!(
+        line.ends_with(
+            ": whether the MX records of good.test validate is not known (the resolver told nothing)"
+        ),
+        "{line}"
+    );
+    assert!(!line.contains("defer"), "{line}");
 
     // --deadline stops a run stuck on a silent server, and reports what it has.
     let r = lab.run(&[
