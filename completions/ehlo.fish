@@ -432,7 +432,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l tls-ca-path -d 'CA c
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l expect -d 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l expect -d 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <); a check a met ID=STATUS asked for does not count (dmarc.record=fail met: no exit 40)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l waive -d 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l only -d 'Run only these checks (repeatable; * matches any characters, e.g. tls.*)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l skip -d 'Leave out these checks (repeatable; * matches any characters)' -r -f
@@ -477,7 +477,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l relay-to -d 'An addr
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s p -l port -d 'Port number or service name [default: 25; 465 with --tls-on-connect]' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l only -d 'Run only these probes (repeatable; * matches any characters, e.g. smuggle.*)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l skip -d 'Leave out these probes (repeatable; * matches any characters)' -r -f
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l expect -d 'Require a result (repeatable): ID=STATUS (smuggle.lf-lf=pass, enum.rcpt=warn) or ID.KEY OP VALUE on a probe\'s evidence (starttls.downgrade.mail_without_tls=false)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l expect -d 'Require a result (repeatable): ID=STATUS (smuggle.lf-lf=pass, enum.rcpt=warn) or ID.KEY OP VALUE on a probe\'s evidence (starttls.downgrade.mail_without_tls=false); a probe a met ID=STATUS asked for does not count (smuggle.lf-lf=fail met: exit 0)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm or Nh; 0 = none)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm or Nh)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-user -l au -d 'Authenticate as USER before each probe\'s commands, except relay.open' -r -f

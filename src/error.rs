@@ -27,7 +27,8 @@ const EXIT_SIGNAL_BASE: u8 = 128;
 /// Exit code: a prerequisite (OpenSSL, the runtime, `ehlo check`'s DNS resolver) could not be
 /// set up; a dump or `ehlo explain` could not write its output (its whole result).
 pub(crate) const EXIT_PREREQ: u8 = 10;
-/// Exit code (`ehlo check`): a check failed or an `--expect` was not met.
+/// Exit code (`ehlo check`, `ehlo probe`): a check failed or an `--expect` was not met (a
+/// result that a met `--expect ID=STATUS` asked for does not count).
 pub(crate) const EXIT_CHECK_FAILED: u8 = 40;
 /// Exit code (`ehlo check`): nothing failed, but something could not be tested (DNS failure,
 /// timeout, a 421 greeting, `--deadline`): retryable.

@@ -401,6 +401,38 @@ impl Expect {
         }
     }
 
+    /// A result that a met `ID=STATUS` expectation asked for is what the run was to show (a
+    /// probe expected to fail against a deliberately vulnerable server, `--expect
+    /// smuggle.lf-lf=fail`): it no longer counts toward the verdict, noted "expected by --expect
+    /// ID=STATUS", so that a met expectation is a pass, as an unmet one is a fail. It still
+    /// counted, and the run exited 40 (or 41 for `=error`) with every expectation met. A field
+    /// expectation (`ID.KEY OP VALUE`) says nothing of the status and excuses nothing; a result
+    /// already not counted (waived, made up for by another MX) keeps its note; an unfinished
+    /// one is never excused (`check` and `probe`).
+    pub(crate) fn excuse_expected(expects: &[Expect], results: &mut [Judged]) {
+        let unfinished = |id: &str, results: &[Judged]| {
+            results.iter().any(|j| {
+                j.result.id == id && j.result.evidence.get("unfinished") == Some(&true.into())
+            })
+        };
+        for e in expects {
+            // One a stop left unfinished is not evaluated (`evaluate_finished`), so not met.
+            if !matches!(e, Expect::Status { .. })
+                || unfinished(e.id(), results)
+                || !e.evaluate(results).met
+            {
+                continue;
+            }
+            for j in results
+                .iter_mut()
+                .filter(|j| j.result.id == e.id() && j.counts)
+            {
+                j.counts = false;
+                j.note = Some(format!("expected by --expect {}", e.text()));
+            }
+        }
+    }
+
     /// Judge each of `expects` against `results`, leaving out those about a check a stop
     /// (`--deadline`, a signal) left unfinished (evidence `unfinished: true`): it was not
     /// tested, so it is neither met nor unmet (`check` and `probe`).
@@ -876,6 +908,78 @@ mod tests {
                 .evaluate(&js(&[&m]))
                 .met
         );
+    }
+
+    /// A met `ID=STATUS` expectation takes its results out of the verdict (a met expectation
+    /// is a pass); an unmet one, a field expectation, a waived result and an unfinished one
+    /// are left as they were. Every result still counted before, so `--expect X=fail` met
+    /// exited 40.
+    #[test]
+    fn a_met_status_expectation_takes_its_results_out_of_the_verdict() {
+        use crate::check::model::{DomainReport, FailOn};
+        use crate::probe::script::{FIELDS as PROBE_FIELDS, PROBES};
+        let parse = |s: &str| Expect::parse_in(PROBES, PROBE_FIELDS, "inconclusive", s).unwrap();
+        let judged = |c: CheckResult| Judged {
+            result: c,
+            counts: true,
+            waived: false,
+            note: None,
+        };
+        let lf = CheckResult::new("smuggle.lf-lf", Status::Fail, "accepted").with("queued", 2);
+        let cr = CheckResult::new("smuggle.cr-cr", Status::Fail, "accepted");
+        let nul = CheckResult::new("limits.nul", Status::Error, "not finished: deadline")
+            .with("unfinished", true);
+        let run = vec![judged(lf.clone()), judged(cr.clone()), judged(nul.clone())];
+        let excused = |expects: &[&str]| {
+            let expects: Vec<Expect> = expects.iter().map(|e| parse(e)).collect();
+            let mut r = run.clone();
+            Expect::excuse_expected(&expects, &mut r);
+            r
+        };
+        let r = excused(&["smuggle.lf-lf=fail"]);
+        assert!(!r[0].counts);
+        assert_eq!(
+            r[0].note.as_deref(),
+            Some("expected by --expect smuggle.lf-lf=fail")
+        );
+        assert!(r[1].counts && r[1].note.is_none(), "{:?}", r[1]);
+        // Unmet, a field expectation, an unfinished check: nothing excused.
+        for e in [
+            "smuggle.lf-lf=pass",
+            "smuggle.lf-lf.queued=2",
+            "limits.nul=error",
+        ] {
+            assert_eq!(excused(&[e]), run, "{e}");
+        }
+        // The verdict: fail while cr-cr still counts; pass once both are expected.
+        let verdict = |checks: Vec<Judged>| {
+            DomainReport {
+                index: 0,
+                domain: "d".into(),
+                checks,
+                expects: vec![],
+                aborted: None,
+                ms: 0.0,
+            }
+            .verdict(FailOn::Fail)
+        };
+        let two = |a, b| vec![judged(a), judged(b)];
+        let mut both = two(lf.clone(), cr.clone());
+        Expect::excuse_expected(
+            &[parse("smuggle.lf-lf=fail"), parse("smuggle.cr-cr=fail")],
+            &mut both,
+        );
+        assert_eq!(verdict(two(lf.clone(), cr.clone())), Status::Fail);
+        assert_eq!(verdict(both), Status::Pass);
+        // A waived result keeps its note.
+        let mut waived = vec![Judged {
+            counts: false,
+            waived: true,
+            note: Some("waived".into()),
+            ..judged(lf)
+        }];
+        Expect::excuse_expected(&[parse("smuggle.lf-lf=fail")], &mut waived);
+        assert_eq!(waived[0].note.as_deref(), Some("waived"));
     }
 
     #[test]

@@ -224,7 +224,8 @@ terminal, probes that send mail ask first unless --yes.
 
 Exit codes: 0 every probe and expectation met; 40 a probe failed or an --expect was not met;
 41 nothing failed but something was inconclusive (or --deadline or a signal stopped the run);
-1 usage (no --to, unknown probe id).
+1 usage (no --to, unknown probe id). A probe that a met --expect ID=STATUS asked for does not
+count: --expect smuggle.lf-lf=fail against a server meant to be vulnerable exits 0.
 
 Examples:
   Every probe against your own MX (mail goes to you@example.com only):
@@ -298,7 +299,8 @@ pub(crate) struct ProbeArgs {
     pub(crate) skip: Vec<String>,
 
     /// Require a result (repeatable): ID=STATUS (smuggle.lf-lf=pass, enum.rcpt=warn) or
-    /// ID.KEY OP VALUE on a probe's evidence (starttls.downgrade.mail_without_tls=false)
+    /// ID.KEY OP VALUE on a probe's evidence (starttls.downgrade.mail_without_tls=false); a
+    /// probe a met ID=STATUS asked for does not count (smuggle.lf-lf=fail met: exit 0)
     #[arg(long, value_name = "EXPR")]
     pub(crate) expect: Vec<String>,
 
@@ -1975,7 +1977,8 @@ check never sends DATA, and sends MAIL and RCPT only for --rcpt-probe and --rela
 
 Exit codes: 0 every check and expectation met; 40 a check failed or an --expect was not met;
 41 nothing failed but something could not be tested (DNS, network, 421, timeout, --deadline);
-1 usage.
+1 usage. A check that a met --expect ID=STATUS asked for does not count (--expect
+dmarc.record=fail met exits 0).
 
 Examples:
   Check two domains, fail the pipeline on any failure:
@@ -2005,7 +2008,8 @@ pub(crate) struct CheckArgs {
     pub(crate) junit: Option<PathBuf>,
 
     /// Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE
-    /// (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)
+    /// (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <); a check
+    /// a met ID=STATUS asked for does not count (dmarc.record=fail met: no exit 40)
     #[arg(long, value_name = "EXPR")]
     pub(crate) expect: Vec<String>,
 

@@ -950,6 +950,16 @@ fn expectations_waivers_and_selection() {
     let (w, m, _) = lab.json(&["plain.test", "--waive", "tls.starttls@plain.test"]);
     assert_eq!(w.code, 0, "{}", w.all());
     assert_eq!(st(&m, "plain.test", "tls.starttls"), ["fail"]);
+    // Expected: a met `ID=STATUS` is a pass for CI, the result shown but not counted (it
+    // counted, and a met `--expect tls.starttls=fail` exited 40); unmet, it still fails.
+    let (e, m, lines) = lab.json(&["plain.test", "--expect", "tls.starttls=fail"]);
+    assert_eq!(e.code, 0, "{}", e.all());
+    assert_eq!(st(&m, "plain.test", "tls.starttls"), ["fail"]);
+    let c = line_of(&lines, "plain.test", "tls.starttls");
+    assert_eq!(c["counts"], false, "{c}");
+    assert_eq!(c["note"], "expected by --expect tls.starttls=fail", "{c}");
+    let (e, _, _) = lab.json(&["plain.test", "--expect", "tls.starttls=pass"]);
+    assert_eq!(e.code, 40, "{}", e.all());
     // --only: DNS checks only, so no SMTP connection at all.
     let before = lab.taps["good"].connections.load(Ordering::SeqCst);
     let (o, m, _) = lab.json(&["good.test", "--only", "mx.*", "--only", "*.record"]);

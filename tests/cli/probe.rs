@@ -810,6 +810,85 @@ fn reply_text_never_reaches_the_terminal_raw() {
     assert!(out.contains("\\x00\\x01\\x0c\\xff"), "{out}");
 }
 
+/// `--expect ID=fail` met against a deliberately vulnerable server is a pass for CI: exit 0,
+/// the result shown with "(not counted: expected by --expect …)", its JUnit case no failure.
+/// It exited 40 with every expectation met. An unmet expectation, or a failure nobody
+/// expected, still fails the run.
+#[test]
+fn a_met_expectation_of_a_failure_is_a_pass() {
+    let s = Server::start(ServeOptions {
+        quirks: Quirks {
+            bare_lf_dot: true,
+            ..Quirks::default()
+        },
+        ..ServeOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("probe.xml");
+    let junit_arg = junit.to_str().unwrap().to_string();
+    let run_with = |extra: &[&str]| {
+        let mut args = vec![
+            "probe",
+            "--to",
+            "alice@mx.test",
+            "--yes",
+            "--only",
+            "smuggle.lf-lf",
+            "--junit",
+            &junit_arg,
+        ];
+        let addr = s.addr();
+        args.extend(extra);
+        args.push(&addr);
+        ehlo(&args)
+    };
+    let run = run_with(&["--expect", "smuggle.lf-lf=fail"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.contains("✗ fail  smuggle.lf-lf")
+                && l.ends_with("(not counted: expected by --expect smuggle.lf-lf=fail)")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("✓ pass  expect smuggle.lf-lf=fail"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("exit 0"), "{}", run.stdout);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(!xml.contains("<failure"), "{xml}");
+
+    // The JSON line says it does not count, and why.
+    let run = run_with(&["--json", "--expect", "smuggle.lf-lf=fail"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let line: Value = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["type"] == "probe" && v["id"] == "smuggle.lf-lf")
+        .expect("the probe line");
+    assert_eq!(line["status"], "fail", "{line}");
+    assert_eq!(line["counts"], false, "{line}");
+    assert_eq!(
+        line["note"], "expected by --expect smuggle.lf-lf=fail",
+        "{line}"
+    );
+
+    // Without the expectation, or with one that is not met, the failure fails the run.
+    for extra in [&[][..], &["--expect", "smuggle.lf-lf=pass"][..]] {
+        let run = run_with(extra);
+        assert_eq!(run.code, 40, "{extra:?}: {}", run.all());
+        assert!(
+            !run.stdout.contains("not counted"),
+            "{extra:?}: {}",
+            run.stdout
+        );
+    }
+}
+
 #[test]
 fn expect_lines_name_inconclusive_as_the_probe_lines_do() {
     // Nothing listens: every probe is inconclusive, and the expectation says the same word.
