@@ -1031,7 +1031,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__check)
-            opts="-4 -6 -h -V -p --json --junit --fail-on --allow-private --rcpt-probe --relay-probe --tls-probe --dnssec --dns-trust-anchor --tls-ca-path --ipv4 --ipv6 --color --help --version --expect --waive --only --skip --concurrency --per-ip --deadline --timeout --cert-days --port --helo --dns-server"
+            opts="-4 -6 -h -V -p --json --junit --fail-on --untested-ok --allow-private --rcpt-probe --relay-probe --tls-probe --dnssec --dns-trust-anchor --tls-ca-path --ipv4 --ipv6 --color --help --version --expect --waive --only --skip --concurrency --per-ip --deadline --timeout --cert-days --port --helo --dns-server"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1344,7 +1344,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__probe)
-            opts="-k -y -4 -6 -h -V -t -f -p --tls --tlsc --tls-on-connect --insecure --tls-ca-path --fail-on --json --junit --auth-password-file --allow-plaintext-auth --yes --ipv4 --ipv6 --color --help --version --auth --to --from --helo --relay-to --port --only --skip --expect --timeout --deadline --au --auth-user --dns-server"
+            opts="-k -y -4 -6 -h -V -t -f -p --tls --tlsc --tls-on-connect --insecure --tls-ca-path --fail-on --untested-ok --json --junit --auth-password-file --allow-plaintext-auth --yes --ipv4 --ipv6 --color --help --version --auth --to --from --helo --relay-to --port --only --skip --expect --timeout --deadline --au --auth-user --dns-server"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

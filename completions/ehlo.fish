@@ -445,6 +445,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s p -l port -d 'SMTP p
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l helo -d 'Name to greet with in EHLO [default: this host\'s name]' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l json -d 'Print JSON Lines (one line per check, per domain, and a summary) instead of the report'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l untested-ok -d 'Exit 0, not 41, when nothing failed but something could not be tested (a DNS or network error, a timeout); the report still shows it. A run cut by --deadline or a signal still exits 41'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l allow-private -d 'Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l rcpt-probe -d 'Also check that every MX accepts MAIL FROM:<> and RCPT TO:<postmaster@DOMAIN> (smtp.postmaster; one more session per domain and MX address, then QUIT, never DATA)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l relay-probe -d 'Also check that every MX refuses RCPT TO:<relay-probe@example.net> from us (smtp.open-relay; one more session per MX address, then QUIT, never DATA)'
@@ -485,6 +486,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l dns-server -d 'DNS s
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l tls -d 'STARTTLS after EHLO before each probe\'s commands (probes about plaintext ignore it)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s k -l insecure -d 'Do not enforce certificate verification'
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l untested-ok -d 'Exit 0, not 41, when nothing failed but something could not be tested (a DNS or network error, a timeout); the report still shows it. A run cut by --deadline or a signal still exits 41'
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l json -d 'Print JSON Lines (one line per probe and a summary) instead of the report'
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l allow-plaintext-auth -d 'Allow --auth-user over a connection that is not encrypted'
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s y -l yes -d 'Do not ask before probes that send mail'

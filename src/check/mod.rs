@@ -61,6 +61,8 @@ pub(crate) struct CheckConfig {
     pub(crate) waivers: Vec<Waiver>,
     /// `--fail-on`.
     pub(crate) fail_on: FailOn,
+    /// `--untested-ok`.
+    pub(crate) untested_ok: bool,
     /// `--json` (else the human report).
     pub(crate) json: bool,
     /// `--color`.
@@ -902,7 +904,7 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
             *slot = Some(suite(&r));
         }
     }
-    let mut code = tally.exit_code();
+    let mut code = model::untested_ok(tally.exit_code(), cfg.untested_ok, stop_reason);
     if let Some(path) = &cfg.junit {
         let suites: Result<Vec<String>, String> = kept.into_iter().flatten().collect();
         if let Err(e) = suites.and_then(|s| crate::render::junit::write_suites(path, &s)) {

@@ -413,6 +413,19 @@ impl Tally {
     }
 }
 
+/// `--untested-ok`: a run whose worst is something that could not be tested (41: a DNS or
+/// network error, a timeout, an inconclusive probe) exits 0, for a CI job that must not fail on
+/// the network; the report and the summary still show each error. A run cut by `--deadline` or
+/// a signal (`stopped`) keeps 41: it did not run what it was asked to, and a cancelled job must
+/// not pass. A failure (40) or a usage error is never changed.
+pub(crate) fn untested_ok(code: u8, untested_ok: bool, stopped: Option<&str>) -> u8 {
+    if untested_ok && stopped.is_none() && code == crate::error::EXIT_CHECK_UNTESTED {
+        crate::error::EXIT_OK
+    } else {
+        code
+    }
+}
+
 /// The run's exit code from the domains' verdicts ([`Tally::exit_code`]).
 pub(crate) fn exit_code(reports: &[DomainReport], fail_on: FailOn) -> u8 {
     Tally::of(reports, fail_on).exit_code()
@@ -439,6 +452,29 @@ mod tests {
             expects: vec![],
             aborted: None,
             ms: 0.0,
+        }
+    }
+
+    /// `--untested-ok` turns 41 into 0, and nothing else: not a failure, not a usage error,
+    /// not a run a stop cut short.
+    #[test]
+    fn untested_ok_changes_only_an_uncut_41() {
+        use crate::error::{EXIT_CHECK_FAILED, EXIT_CHECK_UNTESTED, EXIT_OK, EXIT_USAGE};
+        assert_eq!(untested_ok(EXIT_CHECK_UNTESTED, true, None), EXIT_OK);
+        assert_eq!(
+            untested_ok(EXIT_CHECK_UNTESTED, false, None),
+            EXIT_CHECK_UNTESTED
+        );
+        assert_eq!(
+            untested_ok(
+                EXIT_CHECK_UNTESTED,
+                true,
+                Some("deadline reached (--deadline)")
+            ),
+            EXIT_CHECK_UNTESTED
+        );
+        for code in [EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE] {
+            assert_eq!(untested_ok(code, true, None), code);
         }
     }
 

@@ -223,9 +223,10 @@ in its Subject and body, printed at the start, so the mailbox shows what got thr
 terminal, probes that send mail ask first unless --yes.
 
 Exit codes: 0 every probe and expectation met; 40 a probe failed or an --expect was not met;
-41 nothing failed but something was inconclusive (or --deadline or a signal stopped the run);
-1 usage (no --to, unknown probe id). A probe that a met --expect ID=STATUS asked for does not
-count: --expect smuggle.lf-lf=fail against a server meant to be vulnerable exits 0.
+41 nothing failed but something was inconclusive (or --deadline or a signal stopped the run;
+--untested-ok makes an inconclusive run 0); 1 usage (no --to, unknown probe id).
+A probe that a met --expect ID=STATUS asked for does not count: --expect smuggle.lf-lf=fail
+against a server meant to be vulnerable exits 0.
 
 Examples:
   Every probe against your own MX (mail goes to you@example.com only):
@@ -307,6 +308,12 @@ pub(crate) struct ProbeArgs {
     /// Which statuses fail the run (exit 40)
     #[arg(long, value_name = "LEVEL", value_enum, default_value_t = crate::check::model::FailOn::Fail)]
     pub(crate) fail_on: crate::check::model::FailOn,
+
+    /// Exit 0, not 41, when nothing failed but something could not be tested (a DNS or network
+    /// error, a timeout); the report still shows it. A run cut by --deadline or a signal still
+    /// exits 41
+    #[arg(long)]
+    pub(crate) untested_ok: bool,
 
     /// Print JSON Lines (one line per probe and a summary) instead of the report
     #[arg(long)]
@@ -1976,9 +1983,10 @@ check never sends DATA, and sends MAIL and RCPT only for --rcpt-probe and --rela
 (then QUIT).
 
 Exit codes: 0 every check and expectation met; 40 a check failed or an --expect was not met;
-41 nothing failed but something could not be tested (DNS, network, 421, timeout, --deadline);
-1 usage. A check that a met --expect ID=STATUS asked for does not count (--expect
-dmarc.record=fail met exits 0).
+41 nothing failed but something could not be tested (DNS, network, 421, timeout, --deadline;
+--untested-ok makes it 0 unless --deadline or a signal cut the run); 1 usage.
+A check that a met --expect ID=STATUS asked for does not count (--expect dmarc.record=fail
+met exits 0).
 
 Examples:
   Check two domains, fail the pipeline on any failure:
@@ -2016,6 +2024,12 @@ pub(crate) struct CheckArgs {
     /// Which statuses fail the run (exit 40)
     #[arg(long, value_name = "LEVEL", value_enum, default_value_t = crate::check::model::FailOn::Fail)]
     pub(crate) fail_on: crate::check::model::FailOn,
+
+    /// Exit 0, not 41, when nothing failed but something could not be tested (a DNS or network
+    /// error, a timeout); the report still shows it. A run cut by --deadline or a signal still
+    /// exits 41
+    #[arg(long)]
+    pub(crate) untested_ok: bool,
 
     /// A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *
     #[arg(long, value_name = "ID-GLOB@DOMAIN")]

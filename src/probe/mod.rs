@@ -38,6 +38,8 @@ pub(crate) struct ProbeConfig {
     pub(crate) expects: Vec<Expect>,
     /// `--fail-on`.
     pub(crate) fail_on: FailOn,
+    /// `--untested-ok`.
+    pub(crate) untested_ok: bool,
     /// `--json`.
     pub(crate) json: bool,
     /// `--color`.
@@ -151,7 +153,11 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     Expect::excuse_expected(&cfg.expects, &mut report.checks);
     renderer.domain(&report);
     let reports = [report];
-    let mut code = crate::check::model::exit_code(&reports, cfg.fail_on);
+    let mut code = crate::check::model::untested_ok(
+        crate::check::model::exit_code(&reports, cfg.fail_on),
+        cfg.untested_ok,
+        stopped,
+    );
     if let Some(path) = &cfg.junit
         && let Err(e) = crate::render::junit::write_named(
             "ehlo probe",

@@ -919,6 +919,27 @@ fn expect_lines_name_inconclusive_as_the_probe_lines_do() {
     assert_eq!(expects[1]["met"], false, "{}", expects[1]);
     // An unmet expectation outranks the inconclusive result.
     assert_eq!(run.code, 40, "{}", run.all());
+    // --untested-ok: inconclusive alone is exit 0 (41 without it); an unmet expectation is
+    // still 40.
+    let (run, st) = probe(
+        &format!("127.0.0.1:{port}"),
+        &["--only", "enum.vrfy", "--untested-ok"],
+    );
+    assert_eq!(status(&st, "enum.vrfy"), "inconclusive", "{}", run.stdout);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let (run, _) = probe(&format!("127.0.0.1:{port}"), &["--only", "enum.vrfy"]);
+    assert_eq!(run.code, 41, "{}", run.all());
+    let (run, _) = probe(
+        &format!("127.0.0.1:{port}"),
+        &[
+            "--only",
+            "enum.vrfy",
+            "--untested-ok",
+            "--expect",
+            "enum.vrfy=pass",
+        ],
+    );
+    assert_eq!(run.code, 40, "{}", run.all());
 
     let r = ehlo(&[
         "probe",

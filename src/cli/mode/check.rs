@@ -328,6 +328,7 @@ pub(super) fn check_config(
         expects,
         waivers,
         fail_on: a.fail_on,
+        untested_ok: a.untested_ok,
         json: a.json,
         color: a.color,
         junit: a.junit,

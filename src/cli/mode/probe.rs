@@ -176,6 +176,7 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
         selection,
         expects,
         fail_on: a.fail_on,
+        untested_ok: a.untested_ok,
         json: a.json,
         color: a.color,
         junit: a.junit,
