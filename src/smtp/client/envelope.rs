@@ -89,6 +89,7 @@ impl Session {
             self.out.warn(warning);
         }
         params.extend(self.plan.mail_params.iter().cloned());
+        self.mail_params.clone_from(&params);
         let mail = Command::Mail {
             from: self.wire_address(&self.plan.from),
             params,
@@ -324,6 +325,14 @@ impl Session {
     }
 
     pub(super) fn send_rcpt(&mut self, n: usize) {
+        let (to, params) = self.rcpt_command(n);
+        let cmd = Command::Rcpt { to, params };
+        self.send_command(&cmd, Phase::Rcpt, Expect::Rcpt(n));
+    }
+
+    /// The address and parameters of recipient `n`'s RCPT TO (also read again to explain a
+    /// refusal of them).
+    pub(super) fn rcpt_command(&self, n: usize) -> (String, Vec<String>) {
         // ORCPT too: without SMTPUTF8 it names the address as sent (RFC 6533 §3 keeps the
         // UTF-8 form for sessions that have the extension).
         let to = self.wire_address(&self.plan.rcpts[n]);
@@ -337,8 +346,7 @@ impl Session {
             })
             .collect();
         params.extend(user.iter().cloned());
-        let cmd = Command::Rcpt { to, params };
-        self.send_command(&cmd, Phase::Rcpt, Expect::Rcpt(n));
+        (to, params)
     }
 
     pub(super) fn on_mail(&mut self, reply: Reply) {

@@ -186,6 +186,8 @@ pub(crate) struct Session {
     bdat_begun: bool,
     /// PRDR went out on MAIL.
     prdr_used: bool,
+    /// The parameters the MAIL FROM went out with, for the explanation of its refusal.
+    mail_params: Vec<String>,
     /// Where XCLIENT is (it is sent once, and the greeting after it is its own phase).
     xclient: XclientStep,
     /// XCLIENT command lines still to send.
@@ -300,6 +302,7 @@ impl Session {
             chunks: content::Chunks::default(),
             bdat_begun: false,
             prdr_used: false,
+            mail_params: Vec::new(),
             xclient: XclientStep::NotSent,
             xclient_lines: VecDeque::new(),
             xforward_done: false,
@@ -774,6 +777,15 @@ impl Session {
         let mut explanation = codes::explain_answer(&reply, phase, answer);
         // A way to go on without TLS names what asked for it, which only the plan knows.
         explanation.hint = explanation.hint.map(|h| h.tls_asked(self.plan.tls_asked));
+        // A refusal of the parameters names those this command carried.
+        let sent = match expect {
+            Expect::Mail => Some(self.mail_params.clone()),
+            Expect::Rcpt(n) => Some(self.rcpt_command(n).1),
+            _ => None,
+        };
+        if let Some(sent) = sent {
+            explanation.hint = codes::params_refused(explanation.hint, &reply, phase, &sent);
+        }
         self.out.push(Event::Received {
             reply: reply.clone(),
             tls: self.tls,

@@ -3238,3 +3238,79 @@ fn a_cut_reply_reads_the_same_in_the_deviation_and_the_summary() {
         );
     }
 }
+
+/// A 555 to MAIL FROM or RCPT TO (RFC 5321 §4.1.1.11: parameters not recognized) names the
+/// parameters that command carried, from the plan: the hint listed the usual ones (SIZE=,
+/// BODY=, …, NOTIFY=, ORCPT=) whatever had been sent. A reply the hint rules read otherwise
+/// keeps its hint.
+#[test]
+fn a_refusal_of_parameters_names_those_sent() {
+    let hint_of = |ev: &[Event], phase: Phase| -> String {
+        ev.iter()
+            .find_map(|e| match e {
+                Event::Received {
+                    phase: p,
+                    explanation,
+                    ..
+                } if *p == phase && explanation.hint.is_some() => explanation
+                    .hint
+                    .as_ref()
+                    .map(|h| h.words(|r| format!("{r:?}"))),
+                _ => None,
+            })
+            .unwrap_or_default()
+    };
+    let mut p = plan();
+    p.mail_params = vec!["XFOO=1".into()];
+    let (mut s, w) = to_mail(p, BARE_EHLO);
+    assert!(w.starts_with("MAIL FROM:<a@client.test> XFOO=1\r\n"), "{w}");
+    s.feed(b"555 5.5.4 Unsupported option: XFOO\r\n");
+    let h = hint_of(&events(&mut s), Phase::Mail);
+    assert_eq!(
+        h,
+        "the server did not accept the parameter of this MAIL FROM, XFOO=1: only use extensions \
+         the EHLO reply lists"
+    );
+    assert!(!h.contains("ENVID"), "{h}");
+
+    // Several, ehlo's own SIZE= among them, and a 455 (RFC 5321 §4.2.3) alike.
+    let mut p = plan();
+    p.mail_params = vec!["XFOO=1".into(), "XBAZ".into()];
+    let (mut s, _) = to_mail(p, EXT_EHLO);
+    s.feed(b"455 4.5.4 cannot accommodate\r\n");
+    let h = hint_of(&events(&mut s), Phase::Mail);
+    assert!(
+        h.starts_with(
+            "the server did not accept a parameter of this MAIL FROM (SIZE=27 XFOO=1 XBAZ)"
+        ),
+        "{h}"
+    );
+
+    // RCPT TO: the DSN parameters of the plan and the user's.
+    let mut p = dsn_plan();
+    p.rcpt_params = vec!["XBAR".into()];
+    let (mut s, _) = to_mail(p, EXT_EHLO);
+    s.feed(b"250 ok\r\n555 5.5.4 Unsupported option: XBAR\r\n");
+    let h = hint_of(&events(&mut s), Phase::Rcpt);
+    assert!(
+        h.starts_with(
+            "the server did not accept a parameter of this RCPT TO (NOTIFY=SUCCESS,FAILURE \
+             ORCPT=rfc822;b@server.test XBAR)"
+        ),
+        "{h}"
+    );
+
+    // None sent: the refusal is not about one.
+    let (mut s, _) = to_mail(plan(), BARE_EHLO);
+    s.feed(b"555 5.5.4 no\r\n");
+    let h = hint_of(&events(&mut s), Phase::Mail);
+    assert!(h.contains("which carried none"), "{h}");
+
+    // Another code keeps the hint its rules give.
+    let mut p = plan();
+    p.mail_params = vec!["XFOO=1".into()];
+    let (mut s, _) = to_mail(p, BARE_EHLO);
+    s.feed(b"550 5.7.1 sender refused\r\n");
+    let h = hint_of(&events(&mut s), Phase::Mail);
+    assert!(!h.contains("XFOO"), "{h}");
+}

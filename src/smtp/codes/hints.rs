@@ -1,6 +1,7 @@
 //! Hints: what a reply means in its context and what to do about it ("530 after MAIL → add
 //! ⟨tls⟩"), vendor-specific hints marked as such.
 
+use super::remedy::Hint;
 use crate::smtp::event::Phase;
 use crate::smtp::reply::{EnhancedCode, Reply};
 
@@ -814,10 +815,7 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                      reply): send a smaller message",
                 )
             } else if c.code == 555 || c.code == 455 {
-                s(
-                    "the server did not accept a MAIL FROM parameter (SIZE=, BODY=, SMTPUTF8, \
-                     RET=, ENVID=…): only use extensions the EHLO reply lists",
-                )
+                s(MAIL_PARAMS_REFUSED)
             } else if c.enh(1, 8) {
                 s(
                     "the sender's domain does not resolve or cannot receive mail: use a ⟨from⟩ \
@@ -906,10 +904,7 @@ fn phase_hint(c: &Ctx) -> Option<String> {
             } else if c.code == 503 {
                 s("RCPT out of sequence: MAIL FROM must be accepted first")
             } else if c.code == 555 || c.code == 455 {
-                s(
-                    "the server did not accept an RCPT TO parameter (NOTIFY=, ORCPT= need the \
-                     DSN extension): only use extensions the EHLO reply lists",
-                )
+                s(RCPT_PARAMS_REFUSED)
             } else if (c.class() == 5 && c.enh_subject(7))
                 || (matches!(c.code, 550 | 553 | 554)
                     && c.has(&[
@@ -1177,6 +1172,51 @@ fn mentions_parameter(c: &Ctx) -> bool {
         "body=",
         "smtputf8",
     ])
+}
+
+/// The hint for a 555 or 455 to MAIL FROM when nothing more is known than the phase: the
+/// parameters a MAIL FROM usually carries.
+const MAIL_PARAMS_REFUSED: &str = "the server did not accept a MAIL FROM parameter (SIZE=, \
+     BODY=, SMTPUTF8, RET=, ENVID=…): only use extensions the EHLO reply lists";
+
+/// As [`MAIL_PARAMS_REFUSED`], for RCPT TO.
+const RCPT_PARAMS_REFUSED: &str = "the server did not accept an RCPT TO parameter (NOTIFY=, \
+     ORCPT= need the DSN extension): only use extensions the EHLO reply lists";
+
+/// The hint of a reply to MAIL FROM or RCPT TO that refused its parameters (555 or 455, RFC
+/// 5321 §4.1.1.11 and §4.2.3), worded by the parameters the command carried, `sent`, which
+/// the session knows and the reply's explanation does not: `hint` when it is anything but the
+/// general one above (a vendor's or the reply text's own reading stays).
+pub(crate) fn params_refused(
+    hint: Option<Hint>,
+    reply: &Reply,
+    phase: Phase,
+    sent: &[String],
+) -> Option<Hint> {
+    let (general, command) = match phase {
+        Phase::Mail => (MAIL_PARAMS_REFUSED, "MAIL FROM"),
+        Phase::Rcpt => (RCPT_PARAMS_REFUSED, "RCPT TO"),
+        _ => return hint,
+    };
+    if !matches!(reply.code, Some(555 | 455)) || hint.as_ref() != Some(&Hint::new(general)) {
+        return hint;
+    }
+    let text = match sent {
+        [] => format!(
+            "the server refused the parameters of this {command}, which carried none: the \
+             refusal is about something else (read the reply text) or the server is wrong"
+        ),
+        [one] => format!(
+            "the server did not accept the parameter of this {command}, {one}: only use \
+             extensions the EHLO reply lists"
+        ),
+        many => format!(
+            "the server did not accept a parameter of this {command} ({}): only use \
+             extensions the EHLO reply lists",
+            many.join(" ")
+        ),
+    };
+    Some(Hint::plain(text))
 }
 
 pub(super) fn hint(reply: &Reply, phase: Phase) -> Option<String> {

@@ -22,6 +22,7 @@ use crate::smtp::event::Phase;
 use crate::smtp::reply::{EnhancedCode, Reply};
 use context::{basic_in_context, context_meaning, severity};
 pub(crate) use hints::is_busy;
+pub(crate) use hints::params_refused;
 pub(crate) use hints::starttls_not_started;
 use hints::{Ctx, hint, refused_party};
 #[cfg(test)]
