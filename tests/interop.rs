@@ -2880,22 +2880,32 @@ struct SServer {
 
 impl SServer {
     fn start(args: &[&str]) -> SServer {
-        let port = free_port();
-        let child = Command::new("openssl")
-            .args(["s_server", "-quiet", "-accept", &port.to_string()])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("openssl s_server (tests/interop/setup.sh installs openssl)");
-        let until = Instant::now() + Duration::from_secs(10);
-        // A probe connection is a failed handshake to s_server, which goes on listening.
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < until, "openssl s_server did not listen");
-            thread::sleep(Duration::from_millis(50));
+        // The free port is released before s_server binds it, so another process can take it
+        // in between; s_server then exits at once, and a new port is tried.
+        for _ in 0..3 {
+            let port = free_port();
+            let mut child = Command::new("openssl")
+                .args(["s_server", "-quiet", "-accept", &port.to_string()])
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("openssl s_server (tests/interop/setup.sh installs openssl)");
+            let until = Instant::now() + Duration::from_secs(10);
+            // A probe connection is a failed handshake to s_server, which goes on listening.
+            loop {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return SServer { child, port };
+                }
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                assert!(Instant::now() < until, "openssl s_server did not listen");
+                thread::sleep(Duration::from_millis(50));
+            }
         }
-        SServer { child, port }
+        panic!("openssl s_server exited three times before listening");
     }
 }
 
