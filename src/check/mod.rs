@@ -839,7 +839,7 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     // kept per domain when the reports themselves were), so a long list keeps none.
     let mut finished = vec![false; cfg.domains.len()];
     let run_info = crate::render::junit::RunInfo::now_minus(started.elapsed());
-    let mut kept: Vec<Option<Result<String, String>>> = match cfg.junit {
+    let mut kept: Vec<Option<String>> = match cfg.junit {
         Some(_) => vec![None; cfg.domains.len()],
         None => Vec::new(),
     };
@@ -906,8 +906,8 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     }
     let mut code = model::untested_ok(tally.exit_code(), cfg.untested_ok, stop_reason);
     if let Some(path) = &cfg.junit {
-        let suites: Result<Vec<String>, String> = kept.into_iter().flatten().collect();
-        if let Err(e) = suites.and_then(|s| crate::render::junit::write_suites(path, &s)) {
+        let suites: Vec<String> = kept.into_iter().flatten().collect();
+        if let Err(e) = crate::render::junit::write_suites(path, &suites) {
             // The verdict stands; a run that passed but lost its report is not a success.
             renderer.fatal(&e);
             code = code.max(crate::error::EXIT_USAGE);

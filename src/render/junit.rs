@@ -1,5 +1,7 @@
-//! `ehlo check --junit FILE`: the reports as JUnit XML (quick-junit, the writer cargo-nextest
-//! uses), for GitLab `artifacts:reports:junit`, Jenkins and friends. One `<testsuite>` per domain
+//! `ehlo check --junit FILE`: the reports as JUnit XML, for GitLab `artifacts:reports:junit`,
+//! Jenkins and friends, written here in the layout of quick-junit (the writer cargo-nextest uses,
+//! which ehlo used before): one element per line, four spaces deeper per level, a failure's text
+//! inside its element, attributes in a fixed order. One `<testsuite>` per domain
 //! (`timestamp`: the run's start, UTC; `hostname`; `package` and `id`), one `<testcase>` per
 //! check, every one with a `time` (`0` for a result that was not timed).
 //!
@@ -27,8 +29,6 @@
 
 use std::path::Path;
 use std::time::Duration;
-
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::check::model::{DomainReport, FailOn, Status};
 
@@ -68,11 +68,7 @@ impl RunInfo {
 
 /// Build the XML.
 #[cfg(test)]
-pub(crate) fn render(
-    reports: &[DomainReport],
-    fail_on: FailOn,
-    run: &RunInfo,
-) -> Result<String, String> {
+pub(crate) fn render(reports: &[DomainReport], fail_on: FailOn, run: &RunInfo) -> String {
     render_named("ehlo check", reports, fail_on, run)
 }
 
@@ -84,13 +80,13 @@ pub(crate) fn render_named(
     reports: &[DomainReport],
     fail_on: FailOn,
     run: &RunInfo,
-) -> Result<String, String> {
+) -> String {
     let suites = reports
         .iter()
         .enumerate()
         .map(|(id, r)| suite_xml(name, r, id, fail_on, run))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(assemble(&suites))
+        .collect::<Vec<_>>();
+    assemble(&suites)
 }
 
 /// One domain's `<testsuite>` element as text, `id` its position in the file: all a long
@@ -102,136 +98,282 @@ pub(crate) fn suite_xml(
     id: usize,
     fail_on: FailOn,
     run: &RunInfo,
-) -> Result<String, String> {
+) -> String {
     // A server's text (a greeting, a reply, a certificate's names) is written as the human report
-    // shows it, control and invisible characters escaped (`\x01`, `\x1B[31m`, `\u{202E}`):
-    // quick-junit dropped the C0 controls XML 1.0 excludes without a trace, and passed DEL, the
-    // C1 controls and bidi overrides through to the CI page.
+    // shows it, control and invisible characters escaped (`\x01`, `\x1B[31m`, `\u{202E}`): a
+    // JUnit writer that drops the C0 controls XML 1.0 excludes does so without a trace, and DEL,
+    // the C1 controls and bidi overrides would reach the CI page.
     let esc = crate::render::human::escape_str;
-    let mut report = Report::new(name);
     // Per suite: every classname starts with the domain, and a list names each domain once.
     let mut unique = Unique::default();
-    let stamp = run.timestamp();
-    {
-        let mut suite = TestSuite::new(r.domain.as_str());
-        suite.set_time(Duration::from_secs_f64(r.ms.max(0.0) / 1000.0));
-        for (k, v) in [
-            ("timestamp", stamp.clone()),
-            ("hostname", run.hostname.clone()),
-            ("package", r.domain.clone()),
-            ("id", id.to_string()),
-        ] {
-            suite.extra.insert(k.into(), v.into());
+    let mut cases = String::new();
+    let mut counts = Counts::default();
+    let mut out = String::new();
+    let domain_class = format!("{}.domain", r.domain);
+    let mx_class = format!("{}.mx", r.domain);
+    let expect_class = format!("{}.expect", r.domain);
+    if let Some(why) = &r.aborted {
+        let why = esc(why);
+        let outcome = Outcome::NotPassed {
+            tag: "error",
+            message: why.clone(),
+            ty: "aborted",
+            text: None,
+        };
+        let name = unique.name(&domain_class, "domain");
+        counts.add(&outcome);
+        test_case(&mut cases, &name, &domain_class, Duration::ZERO, &outcome);
+        out.push_str(&format!("domain: error: {why}\n"));
+    }
+    for j in &r.checks {
+        let c = &j.result;
+        let summary = esc(&c.summary);
+        let failing = j.counts
+            && (c.status == Status::Fail || (c.status == Status::Warn && fail_on == FailOn::Warn));
+        // The result's line: status, summary, RFC, why it does not count.
+        let mut line = format!("{}: {summary}", c.status.name());
+        if !c.rfc().is_empty() {
+            line.push_str(&format!(" ({})", c.rfc()));
         }
-        // Which report this is (`ehlo check`, `ehlo probe`), by which version: `<testsuites>`
-        // can say nothing (see the module documentation).
-        suite.add_property(quick_junit::Property::new("ehlo.report", name));
-        suite.add_property(quick_junit::Property::new(
-            "ehlo.version",
-            env!("CARGO_PKG_VERSION"),
-        ));
-        let mut out = String::new();
-        let domain_class = format!("{}.domain", r.domain);
-        let mx_class = format!("{}.mx", r.domain);
-        let expect_class = format!("{}.expect", r.domain);
-        if let Some(why) = &r.aborted {
-            let why = esc(why);
-            let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
-            st.set_message(why.as_str()).set_type("aborted");
-            let mut tc = TestCase::new(unique.name(&domain_class, "domain"), st);
-            tc.set_classname(domain_class.as_str());
-            tc.set_time(Duration::ZERO);
-            suite.add_test_case(tc);
-            out.push_str(&format!("domain: error: {why}\n"));
+        if let Some(note) = &j.note {
+            line.push_str(&format!(" (not counted: {})", esc(note)));
         }
-        for j in &r.checks {
-            let c = &j.result;
-            let summary = esc(&c.summary);
-            let failing = j.counts
-                && (c.status == Status::Fail
-                    || (c.status == Status::Warn && fail_on == FailOn::Warn));
-            let mut status = if failing {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(summary.as_str()).set_type(c.id);
-                s
-            } else if c.status == Status::Error && j.counts {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                s.set_message(summary.as_str()).set_type(c.id);
-                s
-            } else if matches!(c.status, Status::Skip | Status::Info) {
-                let mut s = TestCaseStatus::skipped();
-                s.set_message(summary.as_str());
-                s
-            } else {
-                TestCaseStatus::success()
-            };
-            // The result's line: status, summary, RFC, why it does not count.
-            let mut line = format!("{}: {summary}", c.status.name());
-            if !c.rfc().is_empty() {
-                line.push_str(&format!(" ({})", c.rfc()));
+        // The line and the evidence as a failure's or an error's text: what a CI page shows
+        // under the message.
+        let text = || {
+            Some(format!(
+                "{line}\n{}",
+                esc(&serde_json::Value::Object(c.evidence.clone()).to_string())
+            ))
+        };
+        let outcome = if failing {
+            Outcome::NotPassed {
+                tag: "failure",
+                message: summary,
+                ty: c.id,
+                text: text(),
             }
-            if let Some(note) = &j.note {
-                line.push_str(&format!(" (not counted: {})", esc(note)));
+        } else if c.status == Status::Error && j.counts {
+            Outcome::NotPassed {
+                tag: "error",
+                message: summary,
+                ty: c.id,
+                text: text(),
             }
-            if matches!(status, TestCaseStatus::NonSuccess { .. }) {
-                // The line and the evidence as the failure's text: what a CI page shows under
-                // the message.
-                status.set_description(format!(
-                    "{line}\n{}",
-                    esc(&serde_json::Value::Object(c.evidence.clone()).to_string())
+        } else if matches!(c.status, Status::Skip | Status::Info) {
+            Outcome::Skipped(summary)
+        } else {
+            Outcome::Passed
+        };
+        let (class, name) = match (&c.mx, &c.ip) {
+            (Some(mx), Some(ip)) => (&mx_class, format!("{} {mx} [{ip}]", c.id)),
+            (Some(mx), None) => (&mx_class, format!("{} {mx}", c.id)),
+            _ => (&domain_class, c.id.to_string()),
+        };
+        let name = unique.name(class, &name);
+        out.push_str(&format!("{name}: {line}\n"));
+        let time = Duration::from_secs_f64(c.ms.unwrap_or(0.0).max(0.0) / 1000.0);
+        counts.add(&outcome);
+        test_case(&mut cases, &name, class, time, &outcome);
+    }
+    for e in &r.expects {
+        let found = esc(&e.found);
+        let outcome = if e.met {
+            Outcome::Passed
+        } else {
+            Outcome::NotPassed {
+                tag: "failure",
+                message: format!("expected {}, found {found}", e.expect),
+                ty: "expect",
+                text: None,
+            }
+        };
+        let name = unique.name(&expect_class, &e.expect);
+        let verdict = if e.met { "met" } else { "not met" };
+        out.push_str(&format!("expect {name}: {verdict} (found {found})\n"));
+        counts.add(&outcome);
+        test_case(&mut cases, &name, &expect_class, Duration::ZERO, &outcome);
+    }
+
+    let mut xml = String::with_capacity(cases.len() + out.len() + 512);
+    let suite_time = secs(Duration::from_secs_f64(r.ms.max(0.0) / 1000.0));
+    start_tag(
+        &mut xml,
+        1,
+        "testsuite",
+        &[
+            ("name", &r.domain),
+            ("tests", &counts.tests.to_string()),
+            ("skipped", &counts.skipped.to_string()),
+            ("errors", &counts.errors.to_string()),
+            ("failures", &counts.failures.to_string()),
+            ("time", &suite_time),
+            ("timestamp", &run.timestamp()),
+            ("hostname", &run.hostname),
+            ("package", &r.domain),
+            ("id", &id.to_string()),
+        ],
+        false,
+    );
+    start_tag(&mut xml, 2, "properties", &[], false);
+    // Which report this is (`ehlo check`, `ehlo probe`), by which version: `<testsuites>` can
+    // say nothing (see the module documentation).
+    for (k, v) in [
+        ("ehlo.report", name),
+        ("ehlo.version", env!("CARGO_PKG_VERSION")),
+    ] {
+        start_tag(&mut xml, 3, "property", &[("name", k), ("value", v)], true);
+    }
+    end_tag(&mut xml, 2, "properties");
+    xml.push_str(&cases);
+    text_element(&mut xml, 2, "system-out", &[], &out);
+    text_element(&mut xml, 2, "system-err", &[], "");
+    // The first line's indent is [`assemble`]'s.
+    end_tag(&mut xml, 1, "testsuite");
+    xml.split_off(INDENT.len())
+}
+
+/// The four counts a `<testsuite>` carries, of its test cases.
+#[derive(Default)]
+struct Counts {
+    tests: usize,
+    skipped: usize,
+    errors: usize,
+    failures: usize,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Outcome) {
+        self.tests += 1;
+        match o {
+            Outcome::Passed => {}
+            Outcome::Skipped(_) => self.skipped += 1,
+            Outcome::NotPassed { tag: "error", .. } => self.errors += 1,
+            Outcome::NotPassed { .. } => self.failures += 1,
+        }
+    }
+}
+
+/// What a `<testcase>` holds.
+enum Outcome {
+    /// Nothing: an empty element.
+    Passed,
+    /// `<skipped message="…"/>`.
+    Skipped(String),
+    /// `<failure>` or `<error>` (`tag`) with a message, a type and maybe a text.
+    NotPassed {
+        tag: &'static str,
+        message: String,
+        ty: &'static str,
+        text: Option<String>,
+    },
+}
+
+/// One `<testcase>`, with its `time` as [`secs`] writes it.
+fn test_case(xml: &mut String, name: &str, class: &str, time: Duration, o: &Outcome) {
+    let attrs = [("name", name), ("classname", class), ("time", &secs(time))];
+    match o {
+        Outcome::Passed => start_tag(xml, 2, "testcase", &attrs, true),
+        Outcome::Skipped(message) => {
+            start_tag(xml, 2, "testcase", &attrs, false);
+            start_tag(xml, 3, "skipped", &[("message", message)], true);
+            end_tag(xml, 2, "testcase");
+        }
+        Outcome::NotPassed {
+            tag,
+            message,
+            ty,
+            text,
+        } => {
+            start_tag(xml, 2, "testcase", &attrs, false);
+            let attrs = [("message", message.as_str()), ("type", ty)];
+            match text {
+                Some(text) => text_element(xml, 3, tag, &attrs, text),
+                None => start_tag(xml, 3, tag, &attrs, true),
+            }
+            end_tag(xml, 2, "testcase");
+        }
+    }
+}
+
+/// A duration as JUnit files give it: seconds with three decimals (`0.012`).
+fn secs(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64())
+}
+
+/// One level of indentation: an element per line, nested four spaces deeper than its parent.
+const INDENT: &str = "    ";
+
+/// `<tag a="v"…>` (or `…/>` when `empty`) on its own line at `depth`.
+fn start_tag(xml: &mut String, depth: usize, tag: &str, attrs: &[(&str, &str)], empty: bool) {
+    xml.push_str(&INDENT.repeat(depth));
+    xml.push('<');
+    xml.push_str(tag);
+    for (k, v) in attrs {
+        xml.push(' ');
+        xml.push_str(k);
+        xml.push_str("=\"");
+        push_xml_text(xml, v);
+        xml.push('"');
+    }
+    xml.push_str(if empty { "/>\n" } else { ">\n" });
+}
+
+/// `</tag>` on its own line at `depth`.
+fn end_tag(xml: &mut String, depth: usize, tag: &str) {
+    xml.push_str(&INDENT.repeat(depth));
+    xml.push_str("</");
+    xml.push_str(tag);
+    xml.push_str(">\n");
+}
+
+/// `<tag a="v"…>text</tag>` at `depth`: the text as it is, its lines not indented.
+fn text_element(xml: &mut String, depth: usize, tag: &str, attrs: &[(&str, &str)], text: &str) {
+    start_tag(xml, depth, tag, attrs, false);
+    xml.pop();
+    push_xml_text(xml, text);
+    xml.push_str("</");
+    xml.push_str(tag);
+    xml.push_str(">\n");
+}
+
+/// `s` as XML 1.0 text or attribute value (§2.4, §3.3.1): `<`, `>`, `&`, `'` and `"` as their
+/// entities, line feeds as they are, and every character the file cannot hold — the C0 controls
+/// (`Char`, §2.2, excludes all but tab, LF and CR; tab and CR included here, as the human report
+/// shows them), and U+FFFE and U+FFFF, which not even a character reference may name — written
+/// as the human report writes them (`\x1B`, `\u{fffe}`), as are DEL, the C1 controls and the bidi
+/// overrides. What a server sent is escaped before it gets here, so this changes nothing in it;
+/// a parser that rejected one character would reject the whole file.
+fn push_xml_text(xml: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '<' => xml.push_str("&lt;"),
+            '>' => xml.push_str("&gt;"),
+            '&' => xml.push_str("&amp;"),
+            '\'' => xml.push_str("&apos;"),
+            '"' => xml.push_str("&quot;"),
+            '\n' => xml.push('\n'),
+            '\u{fffe}' => xml.push_str("\\u{fffe}"),
+            '\u{ffff}' => xml.push_str("\\u{ffff}"),
+            c if c.is_control()
+                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                xml.push_str(&crate::render::human::escape_str(
+                    c.encode_utf8(&mut [0; 4]),
                 ));
             }
-            let (class, name) = match (&c.mx, &c.ip) {
-                (Some(mx), Some(ip)) => (&mx_class, format!("{} {mx} [{ip}]", c.id)),
-                (Some(mx), None) => (&mx_class, format!("{} {mx}", c.id)),
-                _ => (&domain_class, c.id.to_string()),
-            };
-            let name = unique.name(class, &name);
-            out.push_str(&format!("{name}: {line}\n"));
-            let mut tc = TestCase::new(name, status);
-            tc.set_classname(class.as_str());
-            tc.set_time(Duration::from_secs_f64(
-                c.ms.unwrap_or(0.0).max(0.0) / 1000.0,
-            ));
-            suite.add_test_case(tc);
+            c => xml.push(c),
         }
-        for e in &r.expects {
-            let found = esc(&e.found);
-            let status = if e.met {
-                TestCaseStatus::success()
-            } else {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(format!("expected {}, found {found}", e.expect))
-                    .set_type("expect");
-                s
-            };
-            let name = unique.name(&expect_class, &e.expect);
-            let verdict = if e.met { "met" } else { "not met" };
-            out.push_str(&format!("expect {name}: {verdict} (found {found})\n"));
-            let mut tc = TestCase::new(name, status);
-            tc.set_classname(expect_class.as_str());
-            tc.set_time(Duration::ZERO);
-            suite.add_test_case(tc);
-        }
-        suite.set_system_out(out);
-        suite.set_system_err("");
-        report.add_test_suite(suite);
-    }
-    let xml = xml_chars_only(report.to_string().map_err(|e| e.to_string())?);
-    // The element quick-junit wrote inside its `<testsuites>`, up to the line that closes that.
-    match (xml.find("<testsuite "), xml.rfind("</testsuites>")) {
-        (Some(start), Some(end)) if start < end => Ok(xml[start..end].to_string()),
-        _ => Err(format!("JUnit writer gave no testsuite for {}", r.domain)),
     }
 }
 
 /// The file around [`suite_xml`]'s elements, in order: a bare `<testsuites>` (the Ant JUnit
-/// schema declares no attribute on it, and quick-junit's `skipped` there is not in junit-10.xsd
-/// either); each `<testsuite>` has its own counts and time.
+/// schema declares no attribute on it, and a `skipped` there is not in junit-10.xsd either);
+/// each `<testsuite>` has its own counts and time.
 pub(crate) fn assemble(suites: &[String]) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
     for s in suites {
-        out.push_str("    ");
+        out.push_str(INDENT);
         out.push_str(s);
     }
     out.push_str("</testsuites>\n");
@@ -258,18 +400,6 @@ impl Unique {
             format!("{name} #{n}")
         }
     }
-}
-
-/// The XML with U+FFFE and U+FFFF written as `\u{fffe}` and `\u{ffff}`: XML 1.0 has no such
-/// characters (its `Char` production, §2.2, stops at U+FFFD), not even as references, so a
-/// parser rejects the whole file, and a server's text (a greeting, a policy line, a TXT record)
-/// may hold them. quick-junit drops the C0 controls XML excludes but passes these through.
-fn xml_chars_only(xml: String) -> String {
-    if !xml.contains(['\u{fffe}', '\u{ffff}']) {
-        return xml;
-    }
-    xml.replace('\u{fffe}', "\\u{fffe}")
-        .replace('\u{ffff}', "\\u{ffff}")
 }
 
 /// Write the XML to `path` (through a temporary file in the same directory, so a reader never
@@ -314,7 +444,7 @@ pub(crate) fn write_named(
     fail_on: FailOn,
     wall: Duration,
 ) -> Result<(), String> {
-    let xml = render_named(name, reports, fail_on, &RunInfo::now_minus(wall))?;
+    let xml = render_named(name, reports, fail_on, &RunInfo::now_minus(wall));
     write_xml(path, &xml)
 }
 
@@ -497,7 +627,7 @@ mod tests {
             aborted: None,
             ms: 12.0,
         };
-        let xml = render(std::slice::from_ref(&r), FailOn::Fail, &run()).unwrap();
+        let xml = render(std::slice::from_ref(&r), FailOn::Fail, &run());
         assert!(
             xml.contains(
                 r#"<testsuite name="example.test" tests="7" skipped="1" errors="1" failures="2""#
@@ -534,7 +664,7 @@ mod tests {
         assert!(xml.contains("<skipped"), "{xml}");
         assert!(xml.contains("expected mx.count&gt;=2, found 1"), "{xml}");
         assert!(xml.contains("not counted: another MX"), "{xml}");
-        let strict = render(&[r], FailOn::Warn, &run()).unwrap();
+        let strict = render(&[r], FailOn::Warn, &run());
         assert!(strict.contains(r#"failures="3""#), "{strict}");
     }
 
@@ -559,7 +689,7 @@ mod tests {
             }
         };
         let reports = [domain(0, "a.test"), domain(1, "b.test")];
-        let xml = render(&reports, FailOn::Fail, &run()).unwrap();
+        let xml = render(&reports, FailOn::Fail, &run());
         for (i, d) in ["a.test", "b.test"].iter().enumerate() {
             let suite = format!(
                 r#"<testsuite name="{d}" tests="2" skipped="0" errors="0" failures="0" time="1.000" timestamp="2026-12-05T12:00:00" hostname="ci-runner" package="{d}" id="{i}">"#
@@ -590,7 +720,7 @@ mod tests {
             aborted: None,
             ms: 1.0,
         };
-        let xml = render(&[r], FailOn::Fail, &run()).unwrap();
+        let xml = render(&[r], FailOn::Fail, &run());
         let root = xml.lines().find(|l| l.contains("<testsuites")).unwrap();
         assert_eq!(root, "<testsuites>");
         assert!(xml.contains(r#"skipped="1""#), "{xml}");
@@ -635,7 +765,7 @@ mod tests {
             aborted: None,
             ms: 1.0,
         };
-        let xml = render(&[r], FailOn::Fail, &run()).unwrap();
+        let xml = render(&[r], FailOn::Fail, &run());
         for case in [
             r#"<testcase name="mx.target a.example.test" classname="example.test.mx" time="0.000"/>"#,
             r#"<testcase name="mx.target b.example.test" classname="example.test.mx" time="0.000"/>"#,
@@ -666,7 +796,7 @@ mod tests {
             aborted: None,
             ms: 1.0,
         };
-        let xml = render(&[r], FailOn::Fail, &run()).unwrap();
+        let xml = render(&[r], FailOn::Fail, &run());
         let bad: Vec<char> = xml
             .chars()
             .filter(|&c| {
@@ -698,7 +828,7 @@ mod tests {
             aborted: None,
             ms: 1.0,
         };
-        let xml = render(&[r], FailOn::Fail, &run()).unwrap();
+        let xml = render(&[r], FailOn::Fail, &run());
         let shown = "220 \\x01\\x1B[31mRED \\x7F\\u{0085}\\u{202E}x ]]&gt; &lt;&amp;";
         // The failure's message, its text, the suite's output line, the expectation's message.
         assert!(xml.matches(shown).count() >= 4, "{xml}");
@@ -711,6 +841,91 @@ mod tests {
                 .replace("&gt;", ">")
                 .replace("&lt;", "<")
                 .replace("&amp;", "&")
+        );
+    }
+    /// The whole file, byte for byte: the layout CI tools and the tests read (one element per
+    /// line, four spaces a level, a failure's text inside its element, attributes in this
+    /// order), as quick-junit wrote it before ehlo wrote it itself.
+    #[test]
+    fn the_file_has_one_element_per_line_in_a_fixed_layout() {
+        let mut on_mx = CheckResult::new("tls.starttls", Status::Fail, "not 'offered'");
+        on_mx.mx = Some("mx.example.test".into());
+        on_mx.ms = Some(1234.5);
+        let r = DomainReport {
+            index: 0,
+            domain: "example.test".into(),
+            checks: vec![
+                j(CheckResult::new("mx.lookup", Status::Pass, "10 mx"), true),
+                j(on_mx, true),
+                j(CheckResult::new("mtasts.txt", Status::Info, "none"), true),
+            ],
+            expects: vec![ExpectOutcome {
+                expect: "mx.count>=2".into(),
+                met: false,
+                found: "1".into(),
+            }],
+            aborted: None,
+            ms: 2000.0,
+        };
+        let xml = render(&[r], FailOn::Fail, &run());
+        let version = env!("CARGO_PKG_VERSION");
+        let want = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites>
+    <testsuite name="example.test" tests="4" skipped="1" errors="0" failures="2" time="2.000" timestamp="2026-12-05T12:00:00" hostname="ci-runner" package="example.test" id="0">
+        <properties>
+            <property name="ehlo.report" value="ehlo check"/>
+            <property name="ehlo.version" value="{version}"/>
+        </properties>
+        <testcase name="mx.lookup" classname="example.test.domain" time="0.000"/>
+        <testcase name="tls.starttls mx.example.test" classname="example.test.mx" time="1.234">
+            <failure message="not &apos;offered&apos;" type="tls.starttls">fail: not &apos;offered&apos; (RFC 3207 §4)
+{{}}</failure>
+        </testcase>
+        <testcase name="mtasts.txt" classname="example.test.domain" time="0.000">
+            <skipped message="none"/>
+        </testcase>
+        <testcase name="mx.count&gt;=2" classname="example.test.expect" time="0.000">
+            <failure message="expected mx.count&gt;=2, found 1" type="expect"/>
+        </testcase>
+        <system-out>mx.lookup: pass: 10 mx (RFC 5321 §5.1)
+tls.starttls mx.example.test: fail: not &apos;offered&apos; (RFC 3207 §4)
+mtasts.txt: info: none (RFC 8461 §3.1)
+expect mx.count&gt;=2: not met (found 1)
+</system-out>
+        <system-err></system-err>
+    </testsuite>
+</testsuites>
+"#
+        );
+        assert_eq!(xml, want);
+    }
+
+    /// A name ehlo does not escape before writing it (a domain that is no domain name, as
+    /// given on the command line) is written as the human report shows it, not silently cut
+    /// down: `\x1B[31m` stays visible, and the file stays XML 1.0.
+    #[test]
+    fn control_characters_in_a_given_name_are_escaped_not_dropped() {
+        let r = DomainReport {
+            index: 0,
+            domain: "a\u{1b}[31mb\u{7}\tc\u{ffff}".into(),
+            checks: Vec::new(),
+            expects: Vec::new(),
+            aborted: Some("not a domain name".into()),
+            ms: 0.0,
+        };
+        let xml = render(&[r], FailOn::Fail, &run());
+        assert!(
+            xml.contains(r#"<testsuite name="a\x1B[31mb\x07\x09c\u{ffff}" tests="1""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"classname="a\x1B[31mb\x07\x09c\u{ffff}.domain""#),
+            "{xml}"
+        );
+        assert!(
+            !xml.contains(['\u{1b}', '\u{7}', '\t', '\u{ffff}']),
+            "{xml}"
         );
     }
 }

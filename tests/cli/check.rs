@@ -4489,7 +4489,7 @@ fn an_ipv6_only_policy_host_without_ipv6_here_could_not_be_tested_inside() {
 }
 
 /// One `<testcase>` of a JUnit file: (suite, classname, name, outcome), read with plain string
-/// scanning (the file is quick-junit's, one element per line).
+/// scanning (the file has one element per line).
 fn junit_cases(xml: &str) -> Vec<(String, String, String, &'static str)> {
     let attr = |tag: &str, name: &str| -> String {
         let key = format!(" {name}=\"");
