@@ -3002,3 +3002,220 @@ fn openssl_s_server_missing_intermediate_and_tls10_only_are_explained() {
          ehlo leaves out unless asked: --tls-protocol tlsv1,tlsv1_1,tlsv1_2,tlsv1_3)",
     );
 }
+
+/// A policy host's certificate (self-signed, for `mta-sts.NAME` of every name) and key, written
+/// to `dir`: (cert, key).
+fn policy_host_cert(dir: &Path, domains: &[&str]) -> (PathBuf, PathBuf) {
+    let names: Vec<String> = domains.iter().map(|d| format!("mta-sts.{d}")).collect();
+    let ck = rcgen::generate_simple_self_signed(names).unwrap();
+    let paths = (dir.join("policy.pem"), dir.join("policy.key"));
+    fs::write(&paths.0, ck.cert.pem()).unwrap();
+    fs::write(&paths.1, ck.signing_key.serialize_pem()).unwrap();
+    paths
+}
+
+/// `ehlo check` of the MTA-STS checks of `domains` (each with an MX, an `_mta-sts` record and
+/// `mta-sts.D` on 127.0.0.1), the policy fetched from `port`, trusting `ca`: (domain, id) →
+/// the JSON result.
+fn mta_sts_results(
+    domains: &[&str],
+    port: u16,
+    ca: &Path,
+) -> std::collections::HashMap<(String, String), serde_json::Value> {
+    use ehlo::net::testutil::{FakeDns, RecordSpec};
+    let mut records = Vec::new();
+    let owned: Vec<(String, String, String)> = domains
+        .iter()
+        .map(|d| {
+            (
+                d.to_string(),
+                format!("_mta-sts.{d}"),
+                format!("mta-sts.{d}"),
+            )
+        })
+        .collect();
+    for (d, txt, host) in &owned {
+        records.push((d.as_str(), RecordSpec::Mx(10, "mx.peer.test".into())));
+        records.push((txt.as_str(), RecordSpec::Txt("v=STSv1; id=1".into())));
+        records.push((host.as_str(), RecordSpec::A("127.0.0.1".parse().unwrap())));
+    }
+    let (dns, _h) = FakeDns::start(records);
+    let mut cmd = Command::new(ehlo_bin());
+    cmd.args(["check", "--dnssec", "off", "--dns-server", &dns.to_string()])
+        .args(domains)
+        .args([
+            "--allow-private",
+            "--only",
+            "mtasts.*",
+            "--json",
+            "--timeout",
+            "5",
+        ])
+        .args(["--mta-sts-port", &port.to_string()])
+        .arg("--tls-ca-path")
+        .arg(ca);
+    let run = run_bounded(cmd);
+    let mut out = std::collections::HashMap::new();
+    for line in run.stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        if v["type"] == "check" {
+            let key = (
+                v["domain"].as_str().unwrap().to_string(),
+                v["id"].as_str().unwrap().to_string(),
+            );
+            out.insert(key, v);
+        }
+    }
+    assert!(!out.is_empty(), "{}", run.dump());
+    out
+}
+
+/// The MTA-STS policy fetched from real HTTP servers over TLS: `openssl s_server -WWW` (an
+/// HTTP/1.0 response read to the end of the connection) and Python's http.server (HTTP/1.1,
+/// Content-Length, the chunked transfer coding, a redirect that is not followed, a chunked
+/// body past the 64 KiB cap, a 404).
+#[test]
+#[ignore = "interop: needs openssl and python3"]
+fn mta_sts_policies_from_openssl_s_server_and_python_http_server() {
+    const POLICY: &str =
+        "version: STSv1\r\nmode: testing\r\nmx: mx.peer.test\r\nmax_age: 604800\r\n";
+    let dir = tempfile::tempdir().unwrap();
+    let domains = [
+        "www.test",
+        "length.test",
+        "chunked.test",
+        "redirect.test",
+        "big.test",
+        "gone.test",
+    ];
+    let (cert, key) = policy_host_cert(dir.path(), &domains);
+    let www = dir.path().join("www");
+    fs::create_dir_all(www.join(".well-known")).unwrap();
+    fs::write(www.join(".well-known/mta-sts.txt"), POLICY).unwrap();
+
+    // openssl s_server -WWW: "HTTP/1.0 200 ok", text/plain, the file, then close.
+    let port = free_port();
+    let mut s_server = Command::new("openssl")
+        .args(["s_server", "-quiet", "-WWW", "-accept", &port.to_string()])
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .current_dir(&www)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    let until = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "openssl s_server did not listen");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let r = mta_sts_results(&["www.test"], port, &cert);
+    let _ = s_server.kill();
+    let _ = s_server.wait();
+    let fetch = &r[&("www.test".into(), "mtasts.fetch".into())];
+    assert_eq!(fetch["status"], "pass", "{fetch}");
+    assert_eq!(fetch["evidence"]["http_status"], 200, "{fetch}");
+    assert_eq!(fetch["evidence"]["bytes"], POLICY.len(), "{fetch}");
+    assert_eq!(
+        r[&("www.test".into(), "mtasts.policy".into())]["status"],
+        "pass"
+    );
+
+    // Python's http.server over TLS, HTTP/1.1, the response chosen by the Host header.
+    let script = dir.path().join("policy_server.py");
+    fs::write(
+        &script,
+        r##"
+import http.server, ssl, sys
+POLICY = sys.argv[4].encode()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        host = self.headers.get("Host", "")
+        if host == "mta-sts.length.test":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(POLICY)))
+            self.end_headers()
+            self.wfile.write(POLICY)
+        elif host in ("mta-sts.chunked.test", "mta-sts.big.test"):
+            body = POLICY if host == "mta-sts.chunked.test" else b"#" * (70 * 1024)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            # Small chunks with an extension each for the policy, 4 KiB ones past the cap.
+            step = 7 if host == "mta-sts.chunked.test" else 4096
+            for i in range(0, len(body), step):
+                piece = body[i:i + step]
+                self.wfile.write(b"%x;ext=1\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\nX-Trailer: yes\r\n\r\n")
+        elif host == "mta-sts.redirect.test":
+            self.send_response(301)
+            self.send_header("Location", "https://www.redirect.test/policy")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+"##,
+    )
+    .unwrap();
+    let port = free_port();
+    let mut py = Command::new("/usr/bin/python3")
+        .arg(&script)
+        .arg(port.to_string())
+        .arg(&cert)
+        .arg(&key)
+        .arg(POLICY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3");
+    let until = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "python http.server did not listen");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let r = mta_sts_results(&domains[1..], port, &cert);
+    let _ = py.kill();
+    let _ = py.wait();
+    for d in ["length.test", "chunked.test"] {
+        let fetch = &r[&(d.into(), "mtasts.fetch".into())];
+        assert_eq!(fetch["status"], "pass", "{fetch}");
+        assert_eq!(fetch["evidence"]["bytes"], POLICY.len(), "{fetch}");
+        assert_eq!(r[&(d.into(), "mtasts.policy".into())]["status"], "pass");
+    }
+    let redirect = &r[&("redirect.test".into(), "mtasts.fetch".into())];
+    assert_eq!(redirect["status"], "fail", "{redirect}");
+    assert!(
+        redirect["summary"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 301 redirect to https://www.redirect.test/policy"),
+        "{redirect}"
+    );
+    let big = &r[&("big.test".into(), "mtasts.fetch".into())];
+    assert_eq!(big["status"], "fail", "{big}");
+    assert!(
+        big["summary"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 64 KiB"),
+        "{big}"
+    );
+    let gone = &r[&("gone.test".into(), "mtasts.fetch".into())];
+    assert_eq!(gone["summary"], "HTTP 404: no policy", "{gone}");
+}

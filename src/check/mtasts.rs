@@ -1,5 +1,6 @@
 //! MTA-STS over HTTPS (RFC 8461 §3.3): `GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt`
-//! with hyper's HTTP/1 client over the one connection layer's TLS stream (openssl, the same
+//! with the small HTTP/1.1 client of [`crate::net::http`] over the one connection layer's TLS
+//! stream (openssl, the same
 //! evidence and `--tls-ca-path` as the SMTP probes). SNI is `mta-sts.DOMAIN` and the certificate
 //! must verify for it; redirects are NOT followed; 200 with `text/plain` and at most 64 KiB.
 //! Then `mtasts.policy` (the lint, [`super::records::lint_policy_bytes`]) and `mtasts.mx-match`.
@@ -8,9 +9,6 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Empty, Limited};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use serde_json::json;
 
 use super::domain::special_purpose;
@@ -239,7 +237,7 @@ struct Got {
     body: Result<Vec<u8>, String>,
 }
 
-/// Connect through the connection layer (implicit TLS), then one HTTP/1.1 GET with hyper.
+/// Connect through the connection layer (implicit TLS), then one HTTP/1.1 GET.
 async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, Failure> {
     let link = Link {
         family: o.family,
@@ -304,45 +302,31 @@ async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, Failure> {
         }
     };
     let tls = tls.ok_or_else(|| Failure::after_connect(Status::Fail, "no TLS session"))?;
-    let (mut sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(conn.stream))
-        .await
-        .map_err(|e| Failure::after_connect(Status::Fail, format!("HTTP/1.1: {e}")))?;
-    // The connection future does the I/O; it ends with the response or the error.
-    tokio::task::spawn_local(async move {
-        let _ = driver.await;
-    });
-    let req = hyper::Request::get("/.well-known/mta-sts.txt")
-        .header(hyper::header::HOST, host)
-        .header(
-            hyper::header::USER_AGENT,
-            concat!("ehlo/", env!("CARGO_PKG_VERSION")),
-        )
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| Failure::after_connect(Status::Fail, e.to_string()))?;
-    let resp = sender
-        .send_request(req)
-        .await
-        .map_err(|e| Failure::after_connect(Status::Fail, format!("HTTP request failed: {e}")))?;
-    let header = |name| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let content_type = header(hyper::header::CONTENT_TYPE);
-    let location = header(hyper::header::LOCATION);
-    let status = resp.status().as_u16();
-    let body = if status == 200 {
-        match Limited::new(resp.into_body(), MAX_POLICY).collect().await {
-            Ok(b) => Ok(b.to_bytes().to_vec()),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(format!(
-                "the policy is larger than {} KiB (RFC 8461 §3.3)",
-                MAX_POLICY / 1024
-            )),
-            Err(e) => Err(format!("reading the body failed: {e}")),
+    let mut stream = conn.stream;
+    let resp = crate::net::http::get(
+        &mut stream,
+        host,
+        "/.well-known/mta-sts.txt",
+        concat!("ehlo/", env!("CARGO_PKG_VERSION")),
+        MAX_POLICY,
+        // Only a 200 has a policy to read; a redirect's or an error's body is not wanted.
+        |status| status == 200,
+    )
+    .await
+    .map_err(|e| Failure::after_connect(Status::Fail, format!("HTTP request failed: {e}")))?;
+    let content_type = resp.header("content-type").map(str::to_string);
+    let location = resp.header("location").map(str::to_string);
+    let status = resp.status;
+    let body = match resp.body {
+        None => Ok(Vec::new()),
+        Some(Ok(b)) => Ok(b),
+        Some(Err(crate::net::http::BodyError::TooLarge)) => Err(format!(
+            "the policy is larger than {} KiB (RFC 8461 §3.3)",
+            MAX_POLICY / 1024
+        )),
+        Some(Err(crate::net::http::BodyError::Broken(e))) => {
+            Err(format!("reading the body failed: {e}"))
         }
-    } else {
-        Ok(Vec::new())
     };
     Ok(Got {
         tls,
