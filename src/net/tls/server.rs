@@ -16,16 +16,61 @@ use super::{TlsError, setup};
 use crate::smtp::event::TlsInfo;
 
 /// A self-signed certificate for `names` (DNS names or IP addresses) and its key, for the
-/// embedded server and tests. ECDSA P-256, valid until 4096 (rcgen defaults).
+/// embedded server and tests: an ECDSA P-256 key signed with SHA-256, subject and issuer
+/// `CN=rcgen self signed cert`, valid from 1975-01-01 to 4096-01-01, the names as subject
+/// alternative names (an IP address as an iPAddress entry), the serial the first 20 bytes of
+/// the SHA-256 of the public key with its top bit clear — the certificate rcgen's
+/// `generate_simple_self_signed` made, which ehlo used before.
 pub(crate) fn self_signed(names: &[&str]) -> Result<(X509, PKey<Private>), TlsError> {
-    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-    let ck = rcgen::generate_simple_self_signed(names)
-        .map_err(setup("cannot generate a self-signed certificate"))?;
-    let cert =
-        X509::from_der(ck.cert.der()).map_err(setup("cannot load the generated certificate"))?;
-    let key = PKey::private_key_from_pem(ck.signing_key.serialize_pem().as_bytes())
-        .map_err(setup("cannot load the generated key"))?;
-    Ok((cert, key))
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::{MessageDigest, hash};
+    use openssl::nid::Nid;
+    use openssl::x509::X509NameBuilder;
+    use openssl::x509::extension::SubjectAlternativeName;
+    let fail = |e: openssl::error::ErrorStack| {
+        TlsError::Setup(format!("cannot generate a self-signed certificate: {e}"))
+    };
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(fail)?;
+    let key = EcKey::generate(&group)
+        .and_then(PKey::from_ec_key)
+        .map_err(fail)?;
+    let mut name = X509NameBuilder::new().map_err(fail)?;
+    name.append_entry_by_nid(Nid::COMMONNAME, "rcgen self signed cert")
+        .map_err(fail)?;
+    let name = name.build();
+    let spki = key.public_key_to_der().map_err(fail)?;
+    let mut serial = hash(MessageDigest::sha256(), &spki).map_err(fail)?[..20].to_vec();
+    serial[0] &= 0x7f;
+    let serial = BigNum::from_slice(&serial)
+        .and_then(|b| b.to_asn1_integer())
+        .map_err(fail)?;
+    let mut b = X509::builder().map_err(fail)?;
+    b.set_version(2).map_err(fail)?;
+    b.set_serial_number(&serial).map_err(fail)?;
+    b.set_subject_name(&name).map_err(fail)?;
+    b.set_issuer_name(&name).map_err(fail)?;
+    b.set_pubkey(&key).map_err(fail)?;
+    // UTCTime up to 2049, GeneralizedTime after (RFC 5280 §4.1.2.5).
+    let not_before = Asn1Time::from_str("750101000000Z").map_err(fail)?;
+    let not_after = Asn1Time::from_str("40960101000000Z").map_err(fail)?;
+    b.set_not_before(&not_before).map_err(fail)?;
+    b.set_not_after(&not_after).map_err(fail)?;
+    if !names.is_empty() {
+        let mut san = SubjectAlternativeName::new();
+        for n in names {
+            if n.parse::<std::net::IpAddr>().is_ok() {
+                san.ip(n);
+            } else {
+                san.dns(n);
+            }
+        }
+        let ext = san.build(&b.x509v3_context(None, None)).map_err(fail)?;
+        b.append_extension(ext).map_err(fail)?;
+    }
+    b.sign(&key, MessageDigest::sha256()).map_err(fail)?;
+    Ok((b.build(), key))
 }
 
 /// The one server-side acceptor (Mozilla "intermediate" profile: TLS 1.2 and 1.3) for a leaf

@@ -1213,3 +1213,56 @@ async fn verify_only_the_chain_or_only_the_name() {
         "{reason}"
     );
 }
+
+/// The embedded server's certificate is the one rcgen made before ehlo made it with openssl:
+/// ECDSA P-256 signed with SHA-256 by its own key, `CN=rcgen self signed cert` as subject and
+/// issuer, 1975-01-01 to 4096-01-01, the names as DNS or IP subject alternative names, and the
+/// serial taken from the SHA-256 of the public key.
+#[test]
+fn the_self_signed_certificate_keeps_its_subject_names_validity_and_key_type() {
+    use openssl::nid::Nid;
+    let (cert, key) = self_signed(&["localhost", "127.0.0.1", "::1"]).unwrap();
+    assert_eq!(cert.version(), 2);
+    let cn = |n: &openssl::x509::X509NameRef| {
+        n.entries_by_nid(Nid::COMMONNAME)
+            .map(|e| e.data().to_string().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(cn(cert.subject_name()), ["rcgen self signed cert"]);
+    assert_eq!(cn(cert.issuer_name()), ["rcgen self signed cert"]);
+    assert_eq!(cert.not_before().to_string(), "Jan  1 00:00:00 1975 GMT");
+    assert_eq!(cert.not_after().to_string(), "Jan  1 00:00:00 4096 GMT");
+    let sans = cert.subject_alt_names().unwrap();
+    let sans: Vec<String> = sans
+        .iter()
+        .map(|g| match (g.dnsname(), g.ipaddress()) {
+            (Some(d), _) => format!("DNS:{d}"),
+            (_, Some(ip)) => format!("IP:{ip:?}"),
+            _ => "?".into(),
+        })
+        .collect();
+    assert_eq!(
+        sans,
+        [
+            "DNS:localhost",
+            "IP:[127, 0, 0, 1]",
+            "IP:[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]"
+        ]
+    );
+    assert_eq!(
+        cert.signature_algorithm().object().nid(),
+        Nid::ECDSA_WITH_SHA256
+    );
+    let ec = key.ec_key().unwrap();
+    assert_eq!(ec.group().curve_name(), Some(Nid::X9_62_PRIME256V1));
+    assert!(cert.verify(&key).unwrap());
+    assert!(cert.public_key().unwrap().public_eq(&key));
+    let spki = key.public_key_to_der().unwrap();
+    let mut serial =
+        openssl::hash::hash(openssl::hash::MessageDigest::sha256(), &spki).unwrap()[..20].to_vec();
+    serial[0] &= 0x7f;
+    assert_eq!(
+        cert.serial_number().to_bn().unwrap().to_vec(),
+        openssl::bn::BigNum::from_slice(&serial).unwrap().to_vec()
+    );
+}
