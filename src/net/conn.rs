@@ -552,10 +552,14 @@ struct TcpRoute {
     /// Every host's DNS failure, in the order tried (the result names them all when no MX
     /// host could be resolved).
     dns_errs: Vec<String>,
+    /// Every failure so far, in the order met: a connection attempt's or a skipped host's (its
+    /// DNS lookup failed...). Several of them are all named in the result, not only the last.
+    failures: Vec<Failure>,
     /// A host skipped because its TLSA lookup failed.
     dane_err: Option<crate::net::dns::DnsError>,
-    /// Whether any connection was tried.
+    /// Whether any connection was tried, and whether one was made.
     attempted: bool,
+    connected: bool,
     /// The current host's zone (`fe80::1%eth0`): as written, and the scope id it names.
     zone: Option<(String, u32)>,
     /// The IP families (IPv4, IPv6) `--local-interface` has an address of, found once: `None`
@@ -727,8 +731,10 @@ impl TcpRoute {
             last_err: String::from("no address to try"),
             dns_err: None,
             dns_errs: Vec::new(),
+            failures: Vec::new(),
             dane_err: None,
             attempted: false,
+            connected: false,
             zone: None,
             local_families: None,
             v6_lost: None,
@@ -776,6 +782,7 @@ impl TcpRoute {
                     };
                     match attempt {
                         Ok(s) => {
+                            self.connected = true;
                             emit(Event::Connected {
                                 host: host.clone(),
                                 peer: s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
@@ -815,10 +822,15 @@ impl TcpRoute {
                             }
                             emit(Event::ConnectFailed {
                                 host: host.clone(),
-                                addr: shown,
+                                addr: shown.clone(),
                                 reason: failed.reason.clone(),
                                 cause: failed.cause,
                                 os_error: failed.os_error,
+                            });
+                            self.failures.push(Failure {
+                                attempt: Some((host.clone(), shown)),
+                                reason: failed.reason.clone(),
+                                refused: failed.cause == ConnectCause::Refused,
                             });
                             // The run's one-line reason says what a refusal usually means (a
                             // newcomer's wrong port); the event keeps the OS's words.
@@ -863,10 +875,10 @@ impl TcpRoute {
             // A link-local address is one on every link (RFC 4291 §2.5.6): without a zone no
             // interface is named, which the kernel refuses as EINVAL ("Invalid argument").
             Some((IpAddr::V6(ip), None)) if ip.is_unicast_link_local() => {
-                self.last_err = format!(
+                self.skip(format!(
                     "{ip} is a link-local address: name its interface as its zone, \
                      {ip}%eth0 (RFC 4007 §11)"
-                );
+                ));
                 return None;
             }
             Some((ip, None)) => vec![ip],
@@ -878,7 +890,7 @@ impl TcpRoute {
                     vec![ip]
                 }
                 Err(e) => {
-                    self.last_err = e;
+                    self.skip(e);
                     return None;
                 }
             },
@@ -907,8 +919,13 @@ impl TcpRoute {
                         noted.list
                     }
                     Err(e) => {
-                        emit(Event::warning(e.to_string()));
+                        // Said now unless it is bound to be in the result line (which names
+                        // every host's failure): the last host's, nothing connected before.
+                        if !self.hosts.is_empty() || self.connected {
+                            emit(Event::warning(e.to_string()));
+                        }
                         self.last_err = e.to_string();
+                        self.failures.push(Failure::skipped(e.to_string()));
                         self.dns_errs.push(e.to_string());
                         self.dns_err.get_or_insert(e);
                         return None;
@@ -926,7 +943,7 @@ impl TcpRoute {
             } else {
                 ("IPv4", "-6")
             };
-            self.last_err = format!("{ip} is an {got} address but {flag} was given");
+            self.skip(format!("{ip} is an {got} address but {flag} was given"));
             return None;
         }
         // A name's link-local address (RFC 4291 §2.5.6) needs the interface a DNS answer cannot
@@ -944,7 +961,7 @@ impl TcpRoute {
                      instead, {ip}%eth0 (RFC 4007 §11)"
                 );
                 if addrs.is_empty() {
-                    self.last_err = why;
+                    self.skip(why);
                     return None;
                 }
                 emit(Event::warning(format!("{why}; not tried")));
@@ -982,7 +999,7 @@ impl TcpRoute {
                             .join(", ")
                     );
                     if fit.is_empty() {
-                        self.last_err = why;
+                        self.skip(why);
                         return None;
                     }
                     emit(Event::info(why));
@@ -1036,7 +1053,7 @@ impl TcpRoute {
                     emit(Event::warning(format!(
                         "{e}: not connecting to {host}, a failed TLSA lookup forbids delivery to it (RFC 7672 §2.2)"
                     )));
-                    self.last_err = e.to_string();
+                    self.skip(e.to_string());
                     self.dane_err.get_or_insert(e);
                     return None;
                 }
@@ -1073,6 +1090,12 @@ impl TcpRoute {
         found
     }
 
+    /// A host (or its addresses) left out for `why`: the reason if nothing else is tried.
+    fn skip(&mut self, why: String) {
+        self.failures.push(Failure::skipped(why.clone()));
+        self.last_err = why;
+    }
+
     /// Why no (further) connection could be made.
     fn exhausted(&mut self, plan: &ConnectPlan) -> Error {
         if !self.attempted {
@@ -1095,11 +1118,67 @@ impl TcpRoute {
                 return e.into();
             }
         }
+        let reason = match &self.failures[..] {
+            [_, _, ..] => failure_list(
+                &self.failures,
+                matches!(plan.target, Target::Mx { .. }),
+                self.port,
+            ),
+            _ => std::mem::take(&mut self.last_err),
+        };
         Error::Connect {
             target: plan.describe(),
-            reason: std::mem::take(&mut self.last_err),
+            reason,
         }
     }
+}
+
+/// Most failures named in a run's result before "… and K more".
+const FAILURES_SHOWN: usize = 5;
+
+/// One failure on the way to a connection: an attempt's (host and address as shown) or a
+/// host's that was left out before any attempt (`reason` then names it).
+struct Failure {
+    attempt: Option<(String, String)>,
+    reason: String,
+    refused: bool,
+}
+
+impl Failure {
+    fn skipped(reason: String) -> Failure {
+        Failure {
+            attempt: None,
+            reason,
+            refused: false,
+        }
+    }
+}
+
+/// Several failures as one reason, in the order met, at most [`FAILURES_SHOWN`]: each MX
+/// host's `host (addr): reason` (the wording of [`crate::net::dns::DnsError::NoUsableMx`]),
+/// one host's `addr: reason`. When every one was a refusal, what that usually means is said
+/// once at the end.
+fn failure_list(failures: &[Failure], mx: bool, port: u16) -> String {
+    let mut s = failures
+        .iter()
+        .take(FAILURES_SHOWN)
+        .map(|f| match &f.attempt {
+            Some((host, addr)) if mx => format!("{host} ({addr}): {}", f.reason),
+            Some((_, addr)) => format!("{addr}: {}", f.reason),
+            None => f.reason.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    if failures.len() > FAILURES_SHOWN {
+        s.push_str(&format!("; … and {} more", failures.len() - FAILURES_SHOWN));
+    }
+    if failures.iter().all(|f| f.refused) {
+        s.push_str(&format!(
+            "; none accepts connections on port {port} (no server on that port, or a firewall \
+             refuses it)"
+        ));
+    }
+    s
 }
 
 /// `--tls-verify dane` for one host: look up its TLSA records (unless the MX or address

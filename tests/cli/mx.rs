@@ -1366,8 +1366,11 @@ fn a_host_or_address_listed_twice_is_tried_once() {
     let run = run_mx(&dns.to_string(), port, "user@alias.test", &[]);
     assert_eq!(run.code, 2, "{}", run.all());
     let out = run.all();
+    // Tried once: one attempt, one line saying it failed (the result names that failure too).
+    assert_eq!(out.matches("(127.0.0.2)...").count(), 1, "{out}");
     assert_eq!(
-        out.matches(&format!("(127.0.0.2:{port})")).count(),
+        out.matches(&format!("Error connecting to one.alias.test (127.0.0.2:{port})"))
+            .count(),
         1,
         "{out}"
     );
@@ -1427,6 +1430,83 @@ fn every_mx_failing_in_dns_is_a_dns_outcome() {
         "twonx.test has no usable MX: nx1.twonx.test does not exist (NXDOMAIN); nx2.twonx.test \
          does not exist (NXDOMAIN)"
     );
+}
+
+/// Every MX host refusing the connection: the result names each host's failure, not only the
+/// last one's, at most five and then how many more; what a refusal means is said once.
+#[test]
+fn every_mx_failing_to_connect_is_named_in_the_result() {
+    let trap = tripwire();
+    let port = trap.local_addr().unwrap().port();
+    let names: Vec<String> = (2..9).map(|i| format!("m{i}.refused.test")).collect();
+    let mut table: Vec<(&str, RecordSpec)> = Vec::new();
+    for (i, n) in (2..9).zip(&names) {
+        table.push(("refused.test", RecordSpec::Mx(i, n.clone())));
+        table.push((n.as_str(), RecordSpec::A(v4(&format!("127.0.0.{i}")))));
+    }
+    // Two hosts, one failing in DNS: both failures, in the order met.
+    table.extend([
+        ("mixed.test", RecordSpec::Mx(10, "gone.mixed.test".into())),
+        ("mixed.test", RecordSpec::Mx(20, "m2.refused.test".into())),
+        ("gone.mixed.test", RecordSpec::NxDomain),
+    ]);
+    let (dns, _h) = FakeDns::start(table);
+    let run = run_mx(&dns.to_string(), port, "user@refused.test", &["--json"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let summary: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["data"]["outcome"], "connect", "{}", run.stdout);
+    let refused = |i: u16| format!("m{i}.refused.test (127.0.0.{i}:{port}): Connection refused");
+    let error = summary["data"]["error"].as_str().unwrap();
+    let named: Vec<String> = (2..7).map(refused).collect();
+    let mut at = 0;
+    for n in &named {
+        let found = error[at..].find(n.as_str());
+        assert!(found.is_some(), "{n} missing or out of order in {error}");
+        at += found.unwrap();
+    }
+    assert!(!error.contains("m7.refused.test"), "{error}");
+    assert!(
+        error.ends_with(&format!(
+            "; … and 2 more; none accepts connections on port {port} (no server on that port, \
+             or a firewall refuses it)"
+        )),
+        "{error}"
+    );
+
+    let run = run_mx(&dns.to_string(), port, "user@mixed.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains(&format!(
+            "*** Result: failed (exit 2): could not connect to any MX of mixed.test: \
+             gone.mixed.test does not exist (NXDOMAIN); {} (os error 111)\n",
+            refused(2)
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(untouched(&trap));
+}
+
+/// A single MX host with no address: said once, in the result line, not also as a warning.
+#[test]
+fn a_single_mx_without_an_address_is_said_once() {
+    let trap = tripwire();
+    let port = trap.local_addr().unwrap().port();
+    let (dns, _h) = FakeDns::start(vec![
+        ("noaddr.test", RecordSpec::Mx(10, "mx.noaddr.test".into())),
+        ("mx.noaddr.test", RecordSpec::Txt("nothing".into())),
+    ]);
+    let run = run_mx(&dns.to_string(), port, "user@noaddr.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let out = run.all();
+    assert_eq!(out.matches("mx.noaddr.test has no A/AAAA address").count(), 1, "{out}");
+    assert!(
+        run.stderr
+            .contains("*** Result: failed (exit 2): mx.noaddr.test has no A/AAAA address\n"),
+        "{out}"
+    );
+    assert!(untouched(&trap));
 }
 
 /// `--tls-on-connect` routed by MX: `mx-bad.example.test` (preference 10, 127.0.0.2) runs `bad`
