@@ -1105,7 +1105,17 @@ impl Resolver {
             proof,
             dropped,
             aliases,
-        } = self.addresses_noted(host, family).await?;
+        } = match self.addresses_noted(host, family).await {
+            Ok(n) => n,
+            Err(e) => {
+                emit(Event::DnsFailed {
+                    name: host.to_string(),
+                    rtype: "A/AAAA".into(),
+                    reason: e.to_string(),
+                });
+                return Err(e);
+            }
+        };
         emit(Event::DnsAnswer {
             name: host.to_string(),
             rtype: "A/AAAA".into(),

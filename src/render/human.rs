@@ -767,8 +767,9 @@ impl Renderer for Human {
                 );
                 self.multi(Stream::Err, "***", &message, Role::Error, true);
             }
-            // The answer says what was asked; printing the question too is noise.
-            Event::DnsQuery { .. } => {}
+            // The answer says what was asked; printing the question too is noise. A failed
+            // lookup is said by a warning or by the result line.
+            Event::DnsQuery { .. } | Event::DnsFailed { .. } => {}
             Event::DnsAnswer {
                 name,
                 rtype,

@@ -46,6 +46,7 @@
 //! | `replay_mismatch` | (`ehlo replay`) `line` (of the script's input; 0 for the banner), `command`, `expected` (array of strings: `"250"`, `"25x 2.1.5"`), `got` (array of strings, codes with the enhanced code when one was expected; `"a line without a reply code"` for a line that had none), `reply` (the first differing reply, a reply object as `received` carries it, or null), `phase` (or null when the server had closed), `exit_code` |
 //! | `dns_query` | `name`, `rtype`: `MX`; `A/AAAA` for one lookup of a host's addresses (both families, or the one `-4`/`-6` leaves: the value names the lookup, each record is an address of either family); `TLSA` with DANE |
 //! | `dns_answer` | `name`, `rtype`, `records` (array of strings: `"10 mx.example.net"` for MX (no trailing dot) in the order they are tried — by preference, equal preferences shuffled —, addresses for A/AAAA), `proof` (`secure`/`insecure`/`bogus`/`indeterminate`, only with `--dnssec validate` or `trust-ad`) |
+//! | `dns_failed` | `name`, `rtype` (`A/AAAA`), `reason` (in words: `… does not exist (NXDOMAIN)`, `… has no A/AAAA address`, SERVFAIL, timeout): a host's address lookup failed and the host is left out (after its `dns_query`, instead of a `dns_answer`) |
 //! | `tls_policy` | (`--tls-verify dane`) `host`, `policy` (`dane`: its TLSA records authenticate the server; `pkix`: the CA store and name do), `tls_required` (bool: a secure TLSA RRset makes TLS mandatory), `reason` (the TLSA owner and its DNSSEC proof, in words) |
 //! | `connecting` | `host`, `addr` (socket address being tried) |
 //! | `connected` | `host`, `peer`, `local` (socket addresses) |
@@ -609,6 +610,11 @@ mod tests {
                 records: vec!["10 mx.example.net".into()],
                 proof: Some("secure".into()),
             },
+            Event::DnsFailed {
+                name: "mx.example.net".into(),
+                rtype: "A/AAAA".into(),
+                reason: "r".into(),
+            },
             Event::TlsPolicy {
                 host: "mx.example.net".into(),
                 policy: "dane".into(),
@@ -732,6 +738,7 @@ mod tests {
             Event::Error { .. } => "error",
             Event::DnsQuery { .. } => "dns_query",
             Event::DnsAnswer { .. } => "dns_answer",
+            Event::DnsFailed { .. } => "dns_failed",
             Event::TlsPolicy { .. } => "tls_policy",
             Event::Connecting { .. } => "connecting",
             Event::Connected { .. } => "connected",
@@ -857,7 +864,7 @@ mod tests {
             .expect("README lists the event types");
         let events = one_of_each();
         let names: std::collections::BTreeSet<&str> = events.iter().map(type_name).collect();
-        assert_eq!(names.len(), 27, "one sample of each event type");
+        assert_eq!(names.len(), 28, "one sample of each event type");
         for e in &events {
             let v = serde_json::to_value(e).unwrap();
             let t = v["type"].as_str().unwrap();

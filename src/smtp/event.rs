@@ -630,6 +630,16 @@ pub enum Event {
         /// What was asked: `MX`, `A/AAAA` (one lookup of a host's addresses), `TLSA`.
         rtype: String,
     },
+    /// A host's address lookup failed (NXDOMAIN, no address, SERVFAIL, timeout...): the host is
+    /// left out. Said in words by a warning when another host is left to try, else by the result.
+    DnsFailed {
+        /// Name asked for.
+        name: String,
+        /// What was asked (`A/AAAA`).
+        rtype: String,
+        /// Why, in words (`mx.example.net does not exist (NXDOMAIN)`).
+        reason: String,
+    },
     /// A DNS answer arrived.
     DnsAnswer {
         /// Name asked for.

@@ -1369,8 +1369,10 @@ fn a_host_or_address_listed_twice_is_tried_once() {
     // Tried once: one attempt, one line saying it failed (the result names that failure too).
     assert_eq!(out.matches("(127.0.0.2)...").count(), 1, "{out}");
     assert_eq!(
-        out.matches(&format!("Error connecting to one.alias.test (127.0.0.2:{port})"))
-            .count(),
+        out.matches(&format!(
+            "Error connecting to one.alias.test (127.0.0.2:{port})"
+        ))
+        .count(),
         1,
         "{out}"
     );
@@ -1500,12 +1502,38 @@ fn a_single_mx_without_an_address_is_said_once() {
     let run = run_mx(&dns.to_string(), port, "user@noaddr.test", &[]);
     assert_eq!(run.code, 2, "{}", run.all());
     let out = run.all();
-    assert_eq!(out.matches("mx.noaddr.test has no A/AAAA address").count(), 1, "{out}");
+    assert_eq!(
+        out.matches("mx.noaddr.test has no A/AAAA address").count(),
+        1,
+        "{out}"
+    );
     assert!(
         run.stderr
             .contains("*** Result: failed (exit 2): mx.noaddr.test has no A/AAAA address\n"),
         "{out}"
     );
+    // JSON Lines: the failed lookup is a `dns_failed` event for its host, not a bare warning.
+    let run = run_mx(&dns.to_string(), port, "user@noaddr.test", &["--json"]);
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let failed: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["type"] == "dns_failed").collect();
+    assert_eq!(failed.len(), 1, "{}", run.stdout);
+    assert_eq!(failed[0]["data"]["name"], "mx.noaddr.test");
+    assert_eq!(failed[0]["data"]["rtype"], "A/AAAA");
+    assert_eq!(
+        failed[0]["data"]["reason"],
+        "mx.noaddr.test has no A/AAAA address"
+    );
+    assert!(
+        !lines.iter().any(|l| l["type"] == "warning"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(lines.last().unwrap()["data"]["outcome"], "dns");
     assert!(untouched(&trap));
 }
 
