@@ -702,8 +702,6 @@ impl indicatif::TermLike for BarTerm {
     }
 }
 
-/// A failed, erroneous or warned result's second row: its RFC and, when it has any, its evidence
-/// as JSON (an empty object said nothing: `RFC 5321 §5.1 · {}`).
 /// Why `j` was not run (its summary after `not run: `), for a result that says only that.
 fn not_run(j: &Judged) -> Option<&str> {
     let c = &j.result;
@@ -722,16 +720,87 @@ fn wrap_list(items: &[&str], indent: &str, width: usize) -> Vec<String> {
     super::human::wrap(&format!("{indent}{}", items.join(", ")), width, indent)
 }
 
+/// A failed, erroneous or warned result's second row: its RFC and, when it has any, its evidence
+/// as `key: value` text for a person (the JSON Lines keep the evidence as it is): members
+/// separated by `; `, a list's first [`EVIDENCE_ITEMS`] items then `… N more`, an object in a
+/// member flattened to `key.sub: value`, one in a list summarised as `(key: value, …)`, `null`
+/// and an empty list `none`, `true`/`false` `yes`/`no`. A text member the summary already says
+/// (a lookup's `error`) is left out, and an empty object says nothing: `RFC 5321 §5.1` alone.
+/// Every text is escaped (JSON escaped C0 controls but not DEL, C1 controls or bidi overrides).
 fn citation_row(c: &crate::check::model::CheckResult) -> String {
-    if c.evidence.is_empty() {
+    let mut pairs = Vec::new();
+    for (k, v) in &c.evidence {
+        if let serde_json::Value::String(t) = v
+            && !t.is_empty()
+            && c.summary.contains(t.as_str())
+        {
+            continue;
+        }
+        flatten_member(k, v, &mut pairs);
+    }
+    if pairs.is_empty() {
         return format!("      {}", c.rfc());
     }
-    // JSON escapes C0 controls but not DEL, C1 controls or bidi overrides.
-    format!(
-        "      {} · {}",
-        c.rfc(),
-        escape_str(&serde_json::Value::Object(c.evidence.clone()).to_string())
-    )
+    format!("      {} · {}", c.rfc(), escape_str(&pairs.join("; ")))
+}
+
+/// Items of an evidence list shown before `… N more`.
+const EVIDENCE_ITEMS: usize = 4;
+/// Characters of one evidence text shown before `…`.
+const EVIDENCE_TEXT: usize = 100;
+
+/// `key: value` for the member `key`, or one such pair per member of an object (`key.sub`).
+fn flatten_member(key: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) if !m.is_empty() => {
+            for (k, v) in m {
+                flatten_member(&format!("{key}.{k}"), v, out);
+            }
+        }
+        _ => out.push(format!("{key}: {}", evidence_value(v, 0))),
+    }
+}
+
+/// One evidence value as short text; `depth` is how deep in lists and objects it is (past one
+/// level a list or object is only counted).
+fn evidence_value(v: &serde_json::Value, depth: usize) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "none".into(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if s.is_empty() => "\"\"".into(),
+        Value::String(s) => match s.char_indices().nth(EVIDENCE_TEXT) {
+            Some((i, _)) => format!("{}…", &s[..i]),
+            None => s.clone(),
+        },
+        Value::Array(a) if a.is_empty() => "none".into(),
+        Value::Object(m) if m.is_empty() => "none".into(),
+        Value::Array(a) if depth >= 2 => plural(a.len(), "item"),
+        Value::Object(m) if depth >= 2 => plural(m.len(), "field"),
+        Value::Array(a) => {
+            let mut items: Vec<String> = a
+                .iter()
+                .take(EVIDENCE_ITEMS)
+                .map(|v| evidence_value(v, depth + 1))
+                .collect();
+            if a.len() > EVIDENCE_ITEMS {
+                items.push(format!("… {} more", a.len() - EVIDENCE_ITEMS));
+            }
+            items.join(", ")
+        }
+        Value::Object(m) => {
+            let fields: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", evidence_value(v, depth + 1)))
+                .collect();
+            format!("({})", fields.join(", "))
+        }
+    }
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", crate::smtp::event::plural_s(n))
 }
 
 #[cfg(test)]
@@ -1032,8 +1101,49 @@ mod tests {
         c.evidence.insert("rcode".into(), "SERVFAIL".into());
         assert_eq!(
             citation_row(&c),
-            format!("      {} · {{\"rcode\":\"SERVFAIL\"}}", c.rfc())
+            format!("      {} · rcode: SERVFAIL", c.rfc())
         );
+    }
+
+    /// The evidence is `key: value` text, not JSON: lists joined and capped with `… N more`,
+    /// an object flattened to `key.sub`, objects in a list summarised, nothing deeper than
+    /// that spelt out, a text the summary already says left out.
+    #[test]
+    fn evidence_reads_as_key_value_text_not_json() {
+        let mut c = CheckResult::new(
+            "mx.target",
+            Status::Fail,
+            "lookup failed: DNS error: SERVFAIL",
+        );
+        c.evidence.insert("addresses".into(), json!(["127.0.0.1"]));
+        c.evidence.insert("cname".into(), json!([]));
+        c.evidence.insert("preference".into(), json!(10));
+        c.evidence.insert("verified".into(), json!(false));
+        c.evidence.insert("days".into(), json!(null));
+        c.evidence
+            .insert("extensions".into(), json!(["A", "B", "C", "D", "E", "F"]));
+        c.evidence
+            .insert("reasons".into(), json!({"1.0": "refused", "1.1": "no"}));
+        c.evidence.insert(
+            "chain".into(),
+            json!([{"subject": "CN=mx", "issuer": "CN=ca", "names": ["a", "b"]}]),
+        );
+        c.evidence
+            .insert("error".into(), json!("DNS error: SERVFAIL"));
+        c.evidence.insert("text".into(), json!("x".repeat(150)));
+        let row = citation_row(&c);
+        assert!(!row.contains('{') && !row.contains('"'), "{row}");
+        let want = format!(
+            "      {} · addresses: 127.0.0.1; chain: (issuer: CN=ca, names: 2 items, \
+             subject: CN=mx); cname: none; days: none; extensions: A, B, C, D, … 2 more; \
+             preference: 10; reasons.1.0: refused; reasons.1.1: no; text: {}…; verified: no",
+            c.rfc(),
+            "x".repeat(100)
+        );
+        assert_eq!(row, want);
+        // Only the summary's text is left out: the same member with other text is shown.
+        c.evidence.insert("error".into(), json!("timed out"));
+        assert!(citation_row(&c).contains("error: timed out;"));
     }
 
     #[test]
