@@ -120,6 +120,7 @@ pub(crate) async fn dns_checks(
     hosts: &[String],
     family: Family,
     port: u16,
+    root_anchors: bool,
 ) -> DnsOutcome {
     if !answers.validating() {
         return DnsOutcome {
@@ -153,17 +154,24 @@ pub(crate) async fn dns_checks(
                     ),
                 ),
             };
+            let mut summary = summary;
+            if st == Status::Fail && root_anchors && !chain_reaches_root(answers, domain).await {
+                summary.push_str(PRIVATE_ZONE);
+            }
             out.results.push(
                 CheckResult::new("dnssec.domain", st, summary).with("proof", proof_name(set.proof)),
             );
             set.proof
         }
         Err(e) => {
-            let (st, summary) = dnssec_failure(
+            let (st, mut summary) = dnssec_failure(
                 &e,
                 &format!("the MX records of {domain}"),
                 &format!("validating senders defer mail to {domain}"),
             );
+            if e.is_bogus() && root_anchors && !chain_reaches_root(answers, domain).await {
+                summary.push_str(PRIVATE_ZONE);
+            }
             out.results
                 .push(CheckResult::new("dnssec.domain", st, summary).with("error", e.to_string()));
             Some(DnsProof::Bogus)
@@ -180,6 +188,31 @@ pub(crate) async fn dns_checks(
         host_dns(answers, domain, host, family, port, mx_proof, &mut out).await;
     }
     out
+}
+
+/// Said after a `dnssec.domain` failure validated from the root anchors when even the
+/// domain's top-level domain does not validate: the chain of trust never reaches the root
+/// (a private or test zone such as `dnssec.test`, RFC 6761 §6.2, a resolver that answers only
+/// for its own zones), so only an anchor of the zone's own can validate it.
+const PRIVATE_ZONE: &str = " (its chain of trust does not reach the root's anchor: a private \
+     zone needs --dns-trust-anchor FILE with its DNSKEY)";
+
+/// Does the chain of trust from the root anchors reach `domain`'s top-level domain (its SOA
+/// proven secure or insecure)? A domain of one label asks about the root itself. Asked only
+/// after the domain failed validation, so a normal run asks nothing more.
+async fn chain_reaches_root(answers: &Answers<'_>, domain: &str) -> bool {
+    let domain = domain.trim_end_matches('.');
+    let tld = match domain.rsplit_once('.') {
+        Some((_, tld)) => tld,
+        None => ".",
+    };
+    matches!(
+        answers.validated(tld, RecordType::SOA).await,
+        Ok(RrSet {
+            proof: Some(DnsProof::Secure | DnsProof::Insecure),
+            ..
+        })
+    )
 }
 
 /// `dnssec.mx`, `dane.tlsa`, `dane.usable`, `dane.rollover` for one MX host.

@@ -337,6 +337,8 @@ async fn check_domain(
                 &dane_hosts,
                 shared.cfg.family,
                 shared.cfg.probe.port,
+                shared.cfg.dns.dnssec == crate::net::dns::DnssecMode::Validate
+                    && shared.cfg.dns.trust_anchor.is_none(),
             )
             .await;
             progress(&partial)

@@ -3386,6 +3386,15 @@ fn bad_dnssec_input_through_check_is_a_verdict_with_the_reason() {
     assert_eq!(c.status("forgedmx.test", "dnssec.domain"), ["fail"]);
     c.says("forgedmx.test", "dnssec.domain", "DNSSEC validation failed");
     c.says("forgedmx.test", "dnssec.domain", "defer");
+    // Validated from the zone's own anchor, the chain is there: no hint to give one.
+    assert!(
+        !c.line("forgedmx.test", "dnssec.domain")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("--dns-trust-anchor"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(c.status("forgedmx.test", "dane.tlsa"), ["info"]);
     c.says("forgedmx.test", "dane.tlsa", "is bogus");
     assert_eq!(c.status("forgedmx.test", "mx.lookup"), ["pass"]);
@@ -3487,6 +3496,69 @@ fn check_of_a_zone_without_its_dnskey_fails_within_the_timeout() {
     assert_eq!(c.status("nokey.test", "dane.tlsa"), ["info"]);
     assert_eq!(c.status("nokey.test", "mx.lookup"), ["pass"]);
     c.says("nokey.test", "mx.lookup", "10 mx.nokey.test");
+}
+
+/// A private signed zone checked from the root anchors (no `--dns-trust-anchor`): its chain
+/// never reaches the root, so `dnssec.domain` fails, and says in the same line that a private
+/// zone needs `--dns-trust-anchor FILE` (it used to say only "DNSSEC validation failed").
+#[test]
+fn a_private_zone_without_its_anchor_is_told_to_give_one() {
+    use ehlo::net::testutil::{SignedDns, Signing};
+    use hickory_resolver::proto::rr::rdata::{A, MX};
+    use hickory_resolver::proto::rr::{Name, RData};
+    let zone = SignedDns::start(
+        "test",
+        vec![
+            (
+                "private.test",
+                RData::MX(MX::new(10, Name::from_ascii("mx.private.test.").unwrap())),
+                Signing::Valid,
+            ),
+            (
+                "mx.private.test",
+                RData::A(A(Ipv4Addr::LOCALHOST)),
+                Signing::Valid,
+            ),
+        ],
+    );
+    let dns = zone.addr.to_string();
+    let run = ehlo_with(
+        &[
+            "check",
+            "--json",
+            "--dns-server",
+            &dns,
+            "--timeout",
+            "2s",
+            "--only",
+            "dnssec.domain",
+            "private.test",
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    let c = CheckLines::parse(&run.stdout);
+    assert_eq!(run.code, 40, "{}", run.all());
+    assert_eq!(c.status("private.test", "dnssec.domain"), ["fail"]);
+    c.says(
+        "private.test",
+        "dnssec.domain",
+        "a private zone needs --dns-trust-anchor FILE",
+    );
+    // With the zone's anchor it validates: the hint belonged to the missing anchor.
+    let dir = tempfile::tempdir().unwrap();
+    let anchor = dir.path().join("anchor.key");
+    std::fs::write(&anchor, format!("{}\n", zone.anchor)).unwrap();
+    let (run, c) = signed_check(
+        zone.addr,
+        Some(&anchor),
+        crate::util::free_port(),
+        &["--only", "dnssec.domain"],
+        &["private.test"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(c.status("private.test", "dnssec.domain"), ["pass"]);
 }
 
 /// One question, one answer: with validation on, the MX question and the MX host's address
