@@ -793,6 +793,23 @@ fn terminal_unasked_replies_are_recorded_and_replayed() {
     let run = replay(&text, &[]);
     assert_eq!(run.code, 0, "{}", run.out);
     assert!(run.out.contains("every reply as recorded"), "{}", run.out);
+    // The count's noun agrees with it ("step(s)" before).
+    let done = run
+        .out
+        .lines()
+        .find(|l| l.contains("every reply as recorded"))
+        .unwrap();
+    let n: usize = done["replay: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let noun = if n == 1 { "step," } else { "steps," };
+    assert!(
+        done.starts_with(&format!("replay: {n} {noun} every")),
+        "{done}"
+    );
     assert!(!run.out.contains("not checked"), "{}", run.out);
     // Another code expected: checked, a mismatch.
     let run = replay(&text.replace("~ 421", "~ 221"), &[]);
@@ -4201,7 +4218,7 @@ fn replay_keep_going_lists_every_mismatch_and_exits_with_the_first() {
     let mut lines = run
         .out
         .lines()
-        .skip_while(|l| !l.starts_with("replay: 2 mismatch(es) in 6 step(s); exit code 24"));
+        .skip_while(|l| !l.starts_with("replay: 2 mismatches in 6 steps; exit code 24"));
     let table: Vec<&str> = lines
         .next()
         .into_iter()
@@ -4232,7 +4249,7 @@ fn replay_keep_going_lists_every_mismatch_and_exits_with_the_first() {
         &[],
     );
     assert_eq!(run.code, 24, "{}", run.out);
-    assert!(!run.out.contains("mismatch(es)"), "{}", run.out);
+    assert!(!run.out.contains("(the first)"), "{}", run.out);
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     assert!(!got.contains("again@b.test"), "{got}");
 }

@@ -71,9 +71,12 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
         .map(|id| cfg.ctx.token_for(id))
         .collect();
     if !mailing.is_empty() {
+        let n = mailing.len();
+        // "1 probe sends", "2 probes send": the noun's plural_s, the verb's the other way.
+        let sends = if n == 1 { "sends" } else { "send" };
         renderer.note(&format!(
-            "{} probe(s) send mail to {} only; each message carries its token in the Subject and body: look for ehlo-probe-{}-* (a SMUGGLED subject means the server is vulnerable)",
-            mailing.len(),
+            "{n} probe{} {sends} mail to {} only; each message carries its token in the Subject and body: look for ehlo-probe-{}-* (a SMUGGLED subject means the server is vulnerable)",
+            crate::smtp::event::plural_s(n),
             cfg.ctx.to,
             cfg.ctx.token
         ));

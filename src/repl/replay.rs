@@ -11,7 +11,7 @@ use super::record::{Expect, Script};
 use super::{Ended, Engine, Feed, Flow, ReplayConfig, Seen};
 use crate::error::{EXIT_OK, EXIT_USAGE, Error};
 use crate::render::Renderer;
-use crate::smtp::event::{Event, Phase, Summary};
+use crate::smtp::event::{Event, Phase, Summary, plural_s};
 
 /// Run a recording (`script`, loaded by the dispatcher, `app`, with [`super::record::load`]) against
 /// a server, rendering through `sink` (the run's renderer, with the `--log` copy when asked);
@@ -195,9 +195,10 @@ impl Engine {
             }
         }
         if self.mismatches.is_empty() {
+            let n = script.steps.len();
             self.say(&format!(
-                "replay: {} step(s), every reply as recorded",
-                script.steps.len()
+                "replay: {n} step{}, every reply as recorded",
+                plural_s(n)
             ));
             return EXIT_OK;
         }
@@ -488,9 +489,11 @@ fn mismatch_table(rows: &[Mismatch], steps: usize) -> String {
         }
         line.trim_end().to_string()
     };
+    let mismatches = if rows.len() == 1 { "" } else { "es" };
     let mut out = format!(
-        "replay: {} mismatch(es) in {steps} step(s); exit code {} (the first)\n",
+        "replay: {} mismatch{mismatches} in {steps} step{}; exit code {} (the first)\n",
         rows.len(),
+        plural_s(steps),
         rows[0].code
     );
     out.push_str(&row(head));
@@ -534,7 +537,13 @@ mod tests {
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(
             lines[0],
-            "replay: 2 mismatch(es) in 9 step(s); exit code 21 (the first)"
+            "replay: 2 mismatches in 9 steps; exit code 21 (the first)"
+        );
+        // One of each is not "1 mismatches in 1 steps" (it was "mismatch(es)", "step(s)").
+        let one = mismatch_table(&[m(0, "(banner)", "220", "554", 21)], 1);
+        assert!(
+            one.starts_with("replay: 1 mismatch in 1 step; exit code 21 (the first)\n"),
+            "{one}"
         );
         let col = |l: &str, w: &str| l.find(w).map(|i| l[..i].chars().count());
         assert_eq!(col(lines[1], "EXPECTED"), col(lines[3], "250 2.1.5"));

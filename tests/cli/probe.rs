@@ -263,6 +263,27 @@ fn a_synchronization_error_to_a_bare_lf_is_a_split() {
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
 
+/// One probe that sends mail is "1 probe sends mail", not "1 probe(s) send mail".
+#[test]
+fn one_mailing_probe_is_counted_in_the_singular() {
+    let s = Server::start(ServeOptions::default());
+    let run = ehlo(&[
+        "probe",
+        &s.addr(),
+        "--to",
+        "alice@mx.test",
+        "--yes",
+        "--only",
+        "smuggle.cr-cr",
+    ]);
+    assert!(
+        run.stdout
+            .contains("1 probe sends mail to alice@mx.test only;"),
+        "{}",
+        run.all()
+    );
+}
+
 #[test]
 fn human_report_shows_bytes_tokens_and_exit_code() {
     let s = Server::start(ServeOptions {
@@ -292,6 +313,11 @@ fn human_report_shows_bytes_tokens_and_exit_code() {
     assert_eq!(run.code, 40, "{}", run.all());
     let out = &run.stdout;
     assert!(out.contains("look for ehlo-probe-"), "{out}");
+    // Counted as a person writes it ("2 probe(s) send" before).
+    assert!(
+        out.contains("2 probes send mail to alice@mx.test only;"),
+        "{out}"
+    );
     assert!(out.contains("✗ fail  smuggle.lf-lf"), "{out}");
     assert!(out.contains("✓ pass  smuggle.cr-cr"), "{out}");
     // The exact bytes: the bare LF variant right before the embedded MAIL FROM.

@@ -193,7 +193,8 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
         && let Some(prompt) = env.prompt
     {
         let q = format!(
-            "ehlo probe: {mailing} probe(s) will send up to {} messages to {} through {}. Only probe a server you operate. Continue? [y/N] ",
+            "ehlo probe: {mailing} probe{} will send up to {} messages to {} through {}. Only probe a server you operate. Continue? [y/N] ",
+            crate::smtp::event::plural_s(mailing),
             mailing * 2,
             cfg.ctx.to,
             cfg.plan.target
