@@ -183,21 +183,28 @@ pub(crate) enum Command {
 /// walks the whole command for a numeric flag without it. Only numbers: `--to -1` is still an
 /// unknown option, as in swaks.
 pub(crate) fn negative_numbers_are_values(arg: clap::Arg) -> clap::Arg {
+    if is_numeric(&arg) {
+        arg.allow_negative_numbers(true)
+    } else {
+        arg
+    }
+}
+
+/// Whether a flag's value parser yields a number or a duration: the flags whose value may be
+/// written `-1`.
+fn is_numeric(arg: &clap::Arg) -> bool {
     use std::any::TypeId;
-    let numeric = [
+    let id = arg.get_value_parser().type_id();
+    [
         TypeId::of::<u8>(),
         TypeId::of::<u16>(),
         TypeId::of::<u32>(),
         TypeId::of::<u64>(),
         TypeId::of::<usize>(),
         TypeId::of::<Duration>(),
-    ];
-    let id = arg.get_value_parser().type_id();
-    if numeric.iter().any(|t| id == *t) {
-        arg.allow_negative_numbers(true)
-    } else {
-        arg
-    }
+    ]
+    .iter()
+    .any(|t| id == *t)
 }
 
 const PROBE_LONG_HELP: &str = "\
@@ -2642,23 +2649,13 @@ mod tests {
     #[test]
     fn every_numeric_flag_takes_a_negative_number_as_its_value() {
         use clap::CommandFactory;
-        use std::any::TypeId;
         let mut cmd = super::Cli::command();
         cmd.build();
-        let numeric = [
-            TypeId::of::<u8>(),
-            TypeId::of::<u16>(),
-            TypeId::of::<u32>(),
-            TypeId::of::<u64>(),
-            TypeId::of::<usize>(),
-            TypeId::of::<super::Duration>(),
-        ];
         let mut seen = 0;
         let mut missing = Vec::new();
         for c in std::iter::once(&cmd).chain(cmd.get_subcommands()) {
             for a in c.get_arguments() {
-                let id = a.get_value_parser().type_id();
-                if numeric.iter().any(|t| id == *t) {
+                if super::is_numeric(a) {
                     seen += 1;
                     if !a.is_allow_negative_numbers_set() {
                         missing.push(format!("{} --{}", c.get_name(), a.get_id()));

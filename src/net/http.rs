@@ -152,6 +152,22 @@ impl<S: AsyncRead + Unpin> Reader<'_, S> {
         Ok(true)
     }
 
+    /// Read more into `buf` where the body's framing still expects bytes: the end of the
+    /// stream there is a broken body, named by `what` was being read.
+    async fn fill_inside(&mut self, what: &str) -> Result<(), BodyError> {
+        if self
+            .fill()
+            .await
+            .map_err(|e| BodyError::Broken(e.to_string()))?
+        {
+            Ok(())
+        } else {
+            Err(BodyError::Broken(format!(
+                "the connection closed inside a {what}"
+            )))
+        }
+    }
+
     /// The next response head, consumed from `buf`.
     async fn head(&mut self) -> Result<Head, String> {
         // Where the line being looked at starts: each byte is looked at once.
@@ -249,15 +265,7 @@ impl<S: AsyncRead + Unpin> Reader<'_, S> {
                     "a {what} longer than {cap} bytes"
                 )));
             }
-            if !self
-                .fill()
-                .await
-                .map_err(|e| BodyError::Broken(e.to_string()))?
-            {
-                return Err(BodyError::Broken(format!(
-                    "the connection closed inside a {what}"
-                )));
-            }
+            self.fill_inside(what).await?;
         }
     }
 
@@ -284,28 +292,12 @@ impl<S: AsyncRead + Unpin> Reader<'_, S> {
             }
             let size = size as usize;
             while self.buf.len() < size {
-                if !self
-                    .fill()
-                    .await
-                    .map_err(|e| BodyError::Broken(e.to_string()))?
-                {
-                    return Err(BodyError::Broken(
-                        "the connection closed inside a chunk".into(),
-                    ));
-                }
+                self.fill_inside("chunk").await?;
             }
             body.extend(self.buf.drain(..size));
             // The line end after the chunk's data.
             while self.buf.len() < 2 && self.buf.first() != Some(&b'\n') {
-                if !self
-                    .fill()
-                    .await
-                    .map_err(|e| BodyError::Broken(e.to_string()))?
-                {
-                    return Err(BodyError::Broken(
-                        "the connection closed inside a chunk".into(),
-                    ));
-                }
+                self.fill_inside("chunk").await?;
             }
             match self.buf.as_slice() {
                 [b'\r', b'\n', ..] => drop(self.buf.drain(..2)),

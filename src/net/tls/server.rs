@@ -17,10 +17,11 @@ use crate::smtp::event::TlsInfo;
 
 /// A self-signed certificate for `names` (DNS names or IP addresses) and its key, for the
 /// embedded server and tests: an ECDSA P-256 key signed with SHA-256, subject and issuer
-/// `CN=rcgen self signed cert`, valid from 1975-01-01 to 4096-01-01, the names as subject
-/// alternative names (an IP address as an iPAddress entry), the serial the first 20 bytes of
-/// the SHA-256 of the public key with its top bit clear — the certificate rcgen's
-/// `generate_simple_self_signed` made, which ehlo used before.
+/// `CN=ehlo serve self-signed certificate` (what a client's transcript shows of it), valid
+/// from 1975-01-01 to 4096-01-01, the names as subject alternative names (an IP address as an
+/// iPAddress entry), the serial the first 20 bytes of the SHA-256 of the public key with its
+/// top bit clear — the certificate rcgen's `generate_simple_self_signed` made, which ehlo used
+/// before, but for the subject, which named rcgen.
 pub(crate) fn self_signed(names: &[&str]) -> Result<(X509, PKey<Private>), TlsError> {
     use openssl::asn1::Asn1Time;
     use openssl::bn::BigNum;
@@ -37,7 +38,7 @@ pub(crate) fn self_signed(names: &[&str]) -> Result<(X509, PKey<Private>), TlsEr
         .and_then(PKey::from_ec_key)
         .map_err(fail)?;
     let mut name = X509NameBuilder::new().map_err(fail)?;
-    name.append_entry_by_nid(Nid::COMMONNAME, "rcgen self signed cert")
+    name.append_entry_by_nid(Nid::COMMONNAME, "ehlo serve self-signed certificate")
         .map_err(fail)?;
     let name = name.build();
     let spki = key.public_key_to_der().map_err(fail)?;

@@ -1215,8 +1215,8 @@ async fn verify_only_the_chain_or_only_the_name() {
 }
 
 /// The embedded server's certificate is the one rcgen made before ehlo made it with openssl:
-/// ECDSA P-256 signed with SHA-256 by its own key, `CN=rcgen self signed cert` as subject and
-/// issuer, 1975-01-01 to 4096-01-01, the names as DNS or IP subject alternative names, and the
+/// ECDSA P-256 signed with SHA-256 by its own key, `CN=ehlo serve self-signed certificate`
+/// (rcgen's subject named rcgen) as subject and issuer, 1975-01-01 to 4096-01-01, the names as DNS or IP subject alternative names, and the
 /// serial taken from the SHA-256 of the public key.
 #[test]
 fn the_self_signed_certificate_keeps_its_subject_names_validity_and_key_type() {
@@ -1228,8 +1228,14 @@ fn the_self_signed_certificate_keeps_its_subject_names_validity_and_key_type() {
             .map(|e| e.data().to_string().unwrap())
             .collect::<Vec<_>>()
     };
-    assert_eq!(cn(cert.subject_name()), ["rcgen self signed cert"]);
-    assert_eq!(cn(cert.issuer_name()), ["rcgen self signed cert"]);
+    assert_eq!(
+        cn(cert.subject_name()),
+        ["ehlo serve self-signed certificate"]
+    );
+    assert_eq!(
+        cn(cert.issuer_name()),
+        ["ehlo serve self-signed certificate"]
+    );
     assert_eq!(cert.not_before().to_string(), "Jan  1 00:00:00 1975 GMT");
     assert_eq!(cert.not_after().to_string(), "Jan  1 00:00:00 4096 GMT");
     let sans = cert.subject_alt_names().unwrap();
