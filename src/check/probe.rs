@@ -877,11 +877,7 @@ fn cert_checks(info: &TlsInfo, cert_days: i64) -> Vec<CheckResult> {
     );
     // Matched by the subject CN alone (no DNS subjectAltName): RFC 6125 §6.4.4 allowed it and
     // OpenSSL-based MTAs (Postfix, Exim) still accept it, but RFC 9525 has no CN-ID any more.
-    let cn_only = v
-        .matched
-        .as_deref()
-        .and_then(|m| m.strip_prefix("CN="))
-        .filter(|_| v.name_ok);
+    let cn_only = crate::net::tls::matched_by_cn_alone(v);
     out.push(
         CheckResult::new(
             "tls.cert.name",

@@ -28,7 +28,7 @@ pub(crate) use params::{
     sni_name,
 };
 pub(crate) use server::{accept, acceptor, self_signed};
-pub(crate) use verify::{cert_info, cn_only, cn_only_words, match_name};
+pub(crate) use verify::{cert_info, cn_only, cn_only_words, match_name, matched_by_cn_alone};
 
 /// Why TLS failed.
 #[derive(Debug, Clone, thiserror::Error)]

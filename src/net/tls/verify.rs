@@ -174,10 +174,16 @@ pub(crate) fn match_name(cert: &X509Ref, name: &str, ip: Option<IpAddr>) -> Opti
 /// and clients that follow it (Go's crypto/tls since 1.15, browsers) refuse the certificate.
 pub(crate) fn cn_only(v: &VerifyVerdict) -> Option<&str> {
     let counted = v.enforced && v.only != Some(crate::smtp::event::VerifyPart::Chain);
+    matched_by_cn_alone(v).filter(|_| counted)
+}
+
+/// The subject CN that `v`'s name matched, when no DNS subjectAltName did, whether or not the
+/// name check counted (`ehlo check` judges it without enforcing it).
+pub(crate) fn matched_by_cn_alone(v: &VerifyVerdict) -> Option<&str> {
     v.matched
         .as_deref()
         .and_then(|m| m.strip_prefix("CN="))
-        .filter(|_| counted && v.name_ok)
+        .filter(|_| v.name_ok)
 }
 
 /// What [`cn_only`] says of a certificate that names `cn` only in its subject CN.
