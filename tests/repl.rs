@@ -3125,6 +3125,39 @@ fn terminal_cancel_at_a_sasl_prompt_through_postfix_is_no_failed_login() {
     }
 }
 
+/// Against the local Postfix: a typed MAIL FROM or RCPT TO that Postfix answers "555 5.5.4
+/// Unsupported option" gets a hint naming the parameters that command carried, as the send's
+/// does; it used to get the general list (SIZE=, BODY=, SMTPUTF8, …), none of which was typed.
+/// Run by tests/interop/run.sh; it fails (never skips) when Postfix is not there.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn piped_555_to_typed_parameters_through_postfix_names_them() {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:2525").is_ok(),
+        "Postfix is not listening on 127.0.0.1:2525: run tests/interop/setup.sh (as root)"
+    );
+    let script = "EHLO x.test\nMAIL FROM:<a@x.test> FOO=bar SIZE=10\nMAIL FROM:<a@x.test>\n\
+                  RCPT TO:<b@ehlo.test> XTAG=1\nQUIT\n";
+    let r = ehlo(&["repl", "127.0.0.1:2525"], script.as_bytes(), &[]);
+    assert!(r.out.contains("555 5.5.4"), "{}", r.out);
+    assert!(
+        r.out.contains(
+            "hint: the server did not accept a parameter of this MAIL FROM (FOO=bar SIZE=10)"
+        ),
+        "{}",
+        r.out
+    );
+    assert!(
+        r.out
+            .contains("hint: the server did not accept the parameter of this RCPT TO, XTAG=1"),
+        "{}",
+        r.out
+    );
+    // The general hint lists parameters nobody typed here.
+    assert!(!r.out.contains("(SIZE=, BODY=, SMTPUTF8"), "{}", r.out);
+    assert!(!r.out.contains("ORCPT= need the DSN"), "{}", r.out);
+}
+
 /// What a user does in `ehlo repl` against the local Postfix: EHLO, `:starttls`, MAIL, RCPT,
 /// `:data` with lines starting with dots, QUIT — typed into a real terminal. The message must
 /// land in the Maildir with the dots exactly as typed (ehlo stuffs them, Postfix un-stuffs them).

@@ -30,12 +30,19 @@ pub(crate) const MAX_TEXT_LINE: usize = 1000;
 pub(crate) const MAX_UNSOLICITED: usize = 100;
 
 /// What the next reply answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Expect {
     /// The 220 greeting (RFC 5321 §4.3.1).
     Banner,
     /// A typed command line of this phase; `verb` tells how its reply changes the state.
-    Line { phase: Phase, verb: Verb },
+    /// `params`: the ESMTP parameters a typed MAIL FROM or RCPT TO carried (RFC 5321
+    /// §4.1.1.11), which a refusal of them names; `None` for other verbs and for a line that
+    /// does not parse as one.
+    Line {
+        phase: Phase,
+        verb: Verb,
+        params: Option<Vec<String>>,
+    },
     /// The 220 to STARTTLS (typed or `:starttls`).
     StartTls,
     /// A reply during `:auth` (334 or the final 235).
@@ -54,8 +61,8 @@ enum Expect {
 }
 
 impl Expect {
-    fn phase(self) -> Phase {
-        match self {
+    fn phase(&self) -> Phase {
+        match *self {
             Expect::Banner => Phase::Banner,
             Expect::Line { phase, .. } => phase,
             Expect::StartTls => Phase::StartTls,
@@ -641,7 +648,19 @@ impl ManualSession {
             self.expect_end_of_content();
             return;
         } else {
-            Expect::Line { phase, verb }
+            let params = match Command::parse(line.as_bytes()) {
+                Ok(Command::Mail { params, .. } | Command::Rcpt { params, .. })
+                    if matches!(verb, Verb::Mail | Verb::Rcpt) =>
+                {
+                    Some(params)
+                }
+                _ => None,
+            };
+            Expect::Line {
+                phase,
+                verb,
+                params,
+            }
         };
         self.pending.push_back(expect);
     }
@@ -965,7 +984,7 @@ impl ManualSession {
         };
         self.unsolicited = 0;
         let phase = expect.phase();
-        let expected = match expect {
+        let expected = match &expect {
             Expect::Banner | Expect::StartTls => reply.is_ready(),
             // RFC 4954 §4: the server "MUST reject the AUTH command by sending a 501 reply".
             Expect::TypedAuth { cancel: true, .. } => reply.code == Some(501),
@@ -976,7 +995,7 @@ impl ManualSession {
         } && !reply.deviations.contains(&Deviation::TruncatedAtClose);
         // A reply the close cut short (RFC 5321 §4.2.1: it ends with its last line) is shown,
         // but is not what the command wanted, whatever its code says.
-        let mut explanation = match expect {
+        let mut explanation = match &expect {
             Expect::LmtpDot(_) => {
                 codes::explain_answer(&reply, phase, codes::Answer::LmtpRecipient)
             }
@@ -990,7 +1009,7 @@ impl ManualSession {
                 verb: verb @ (Verb::Ehlo | Verb::Helo),
                 ..
             } => {
-                let typed = match verb {
+                let typed = match *verb {
                     Verb::Helo => "HELO",
                     _ if self.lmtp => "LHLO",
                     _ => "EHLO",
@@ -1000,6 +1019,14 @@ impl ManualSession {
             _ => codes::explain(&reply, phase),
         };
         explanation.hint = explanation.hint.map(|h| h.tls_asked(self.tls_asked));
+        // A refusal of the parameters names those the typed command carried, as the send's
+        // does.
+        if let Expect::Line {
+            params: Some(sent), ..
+        } = &expect
+        {
+            explanation.hint = codes::params_refused(explanation.hint, &reply, phase, sent);
+        }
         self.out.push(Event::Received {
             reply: reply.clone(),
             tls: self.tls,
@@ -1012,6 +1039,7 @@ impl ManualSession {
             Expect::Line {
                 phase: Phase::Rcpt,
                 verb,
+                ..
             } => {
                 // Replies come in the order the commands went out (RFC 5321 §4.1.1).
                 if let Some(r) = self
