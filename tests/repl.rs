@@ -1588,6 +1588,36 @@ fn terminal_starttls_failure_keeps_the_session_and_retries_with_a_ca() {
     let _ = server.wait();
 }
 
+/// A STARTTLS typed by hand whose handshake fails goes on as `:starttls`'s does: connected
+/// again in plain text (EHLO again), so that the error's advice, `:starttls --ca FILE`, works.
+/// It used to leave the session closed, and `:starttls --ca FILE` then said "not connected".
+#[test]
+fn terminal_typed_starttls_failure_connects_again_like_the_meta_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr, cert) = tls_serve(dir.path());
+    let mut t = Pty::start(dir.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("STARTTLS") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("STARTTLS\r");
+    let s = t.wait("the reconnection", |s| {
+        s.contains("connecting again in plain text")
+            && s.matches("250-STARTTLS").count() == 2
+            && last_prompt(s) == "ehlo[plain]>"
+    });
+    assert!(s.contains(":starttls --ca FILE"), "{s}");
+    assert!(!s.contains("ehlo[closed]"), "{s}");
+    t.keys(&format!(":starttls --ca {}\r", cert.display()));
+    t.wait("the TLS prompt", |s| last_prompt(s) == "ehlo[tls]>");
+    assert!(!t.screen().contains("not connected"), "{}", t.screen());
+    t.quit();
+    t.assert_cooked();
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
 /// A piped `:starttls --ca FILE` whose FILE holds no certificate (junk, an empty directory) is
 /// checked as the send checks `--tls-ca-path` before connecting: one line naming the file,
 /// STARTTLS never sent, the session goes on; with `--strict` the run ends with the usage code

@@ -2004,7 +2004,34 @@ impl Engine {
             }
             self.record(line, &[]);
         }
+        if !in_data
+            && !secret
+            && line
+                .split_whitespace()
+                .next()
+                .is_some_and(|v| v.eq_ignore_ascii_case("STARTTLS"))
+            && !self.replaying
+        {
+            // A typed STARTTLS whose handshake failed goes on as `:starttls`'s does, which its
+            // error's advice (`:starttls --insecure`…) takes for granted.
+            let retry = std::mem::take(&mut self.tls_retry);
+            self.after_starttls(retry, feed).await;
+        }
         Flow::Continue
+    }
+
+    /// After STARTTLS (`:starttls` or typed): a failed handshake is left to
+    /// [`Engine::strict_failure`] when it ends the run (piped: nothing more goes out in plain
+    /// text); on a terminal the session goes on, connecting again in plain text when the
+    /// handshake took the connection with it (`retry`).
+    async fn after_starttls(&mut self, retry: bool, feed: &mut Feed<'_>) {
+        if self.tls_pending.is_some() && self.tls_failure_ends_run() {
+            return;
+        }
+        self.tls_pending = None;
+        if retry {
+            self.reconnect_after_tls_failure(feed).await;
+        }
     }
 
     /// A SASL response (typed, or `:raw` bytes inside an exchange) is never written: its reply
@@ -2237,13 +2264,8 @@ impl Engine {
                     let reason = format!("{what}: nothing more is sent");
                     self.error(format!("replay: {reason} (exit {code})"));
                     self.fail(code, "tls", Some(reason));
-                } else if self.tls_pending.is_some() && self.tls_failure_ends_run() {
-                    // Left for `strict_failure`: nothing more goes out in plain text.
                 } else {
-                    self.tls_pending = None;
-                    if retry {
-                        self.reconnect_after_tls_failure(feed).await;
-                    }
+                    self.after_starttls(retry, feed).await;
                 }
             }
             Meta::Auth { mechanism, user } => self.auth(mechanism, user, feed).await,
