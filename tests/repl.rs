@@ -1618,6 +1618,44 @@ fn terminal_typed_starttls_failure_connects_again_like_the_meta_command() {
     let _ = server.wait();
 }
 
+/// An AUTH line with its credential is kept in the history masked (`AUTH PLAIN ********`);
+/// recalled (Up) and entered, it is refused, not sent: the mask is no credential, and sending
+/// it could only be a failed login counted against the client. It used to go out as is.
+#[test]
+fn terminal_recalled_masked_auth_is_not_sent() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("8BITMIME") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("AUTH PLAIN AHRpbQBodW50ZXIyaHVudGVyMg==\r");
+    t.wait("the AUTH reply", |s| {
+        s.contains("-> AUTH PLAIN ********") && last_prompt(s) == "ehlo[plain|authed]>"
+    });
+    t.keys("\x1b[A");
+    t.wait("the recalled line", |s| {
+        last_prompt(s) == "ehlo[plain|authed]> AUTH PLAIN ********"
+    });
+    t.keys("\r");
+    let s = t.wait("the refusal", |s| {
+        s.contains("the mask the history keeps") && last_prompt(s) == "ehlo[plain|authed]>"
+    });
+    assert_eq!(s.matches("-> AUTH PLAIN").count(), 1, "{s}");
+    t.quit();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(got.matches("AUTH").count(), 1, "{got}");
+    assert!(!got.contains("********"), "{got}");
+}
+
 /// A piped `:starttls --ca FILE` whose FILE holds no certificate (junk, an empty directory) is
 /// checked as the send checks `--tls-ca-path` before connecting: one line naming the file,
 /// STARTTLS never sent, the session goes on; with `--strict` the run ends with the usage code

@@ -264,6 +264,16 @@ pub(crate) fn cannot_be_command(word: &str, caps: Option<&Capabilities>) -> bool
     !word.is_empty() && !is_verb(word) && !caps.is_some_and(|c| c.has(word))
 }
 
+/// Is `line` an AUTH whose credential is the mask itself (`AUTH PLAIN ********`), as the
+/// history keeps a typed AUTH? Recalled and sent, it could only be a failed login (`*` is no
+/// base64 character, RFC 4648 §4; RFC 4954 §4), which servers count against the client.
+pub(crate) fn is_masked_auth(line: &str) -> bool {
+    crate::smtp::manual::redact_typed_line(line).is_some_and(|m| m == line.trim_end())
+}
+
+/// Why a line [`is_masked_auth`] is refused.
+pub(crate) const MASKED_AUTH: &str = "not sent: ******** is the mask the history keeps in place of an AUTH line's credential, not the credential: type the AUTH line again, or use :auth MECHANISM USER";
+
 /// Why a line [`cannot_be_command`] is refused (the line itself is not repeated); a word one
 /// edit from a verb (`EHLLO`) gets the verb meant, still without the word.
 pub(crate) fn not_a_command(word: &str) -> String {
@@ -757,6 +767,16 @@ pub(crate) fn message_headers(env: &Envelope, hostname: &str, date: &str, unique
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_auth_whose_credential_is_the_mask_is_the_history_s_copy() {
+        assert!(is_masked_auth("AUTH PLAIN ********"));
+        assert!(is_masked_auth("auth ********"));
+        assert!(!is_masked_auth("AUTH PLAIN AHRpbQBodW50ZXIy"));
+        assert!(!is_masked_auth("AUTH PLAIN ="));
+        assert!(!is_masked_auth("AUTH LOGIN"));
+        assert!(!is_masked_auth("NOOP ********"));
+    }
 
     /// Commands that take nothing refuse an argument (`:send text` sent the default message,
     /// `:quit now` left), and a lone `:` is named as such, not answered with every command.

@@ -1890,6 +1890,16 @@ impl Engine {
             self.fail(crate::error::EXIT_USAGE, "failed", Some(why));
             return Flow::Continue;
         }
+        if !in_data && !self.expects_secret() && meta::is_masked_auth(line) {
+            // An AUTH recalled from the history: sending it would be a failed login.
+            self.error(meta::MASKED_AUTH);
+            self.fail(
+                crate::error::EXIT_USAGE,
+                "failed",
+                Some(meta::MASKED_AUTH.to_string()),
+            );
+            return Flow::Continue;
+        }
         self.seen.clear();
         self.late_seen.clear();
         self.doing_auth = self.expects_secret()
