@@ -1656,6 +1656,40 @@ fn terminal_recalled_masked_auth_is_not_sent() {
     assert!(!got.contains("********"), "{got}");
 }
 
+/// Ctrl-C while a reply is awaited stops the wait only: what was typed ahead before it, a whole
+/// line and a half-typed one, is kept and runs at the next prompt in the order typed (no typed
+/// byte is lost), as the README says.
+#[test]
+fn terminal_ctrl_c_while_waiting_keeps_what_was_typed_ahead_before_it() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("HELP SLEEP\r");
+    t.wait("HELP SLEEP sent", |s| s.contains("-> HELP SLEEP"));
+    t.keys("NOOP\rRSET half");
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys("\x03");
+    let s = t.wait("NOOP answered and the half line back", |s| {
+        s.contains("stopped waiting (Ctrl-C)")
+            && s.contains("-> NOOP")
+            && last_prompt(s) == "ehlo[plain]> RSET half"
+    });
+    assert!(!s.contains("-> RSET"), "{s}");
+    t.keys("\x15:quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(got.contains("HELP SLEEP\r\n"), "{got}");
+    assert!(got.contains("NOOP\r\n"), "{got}");
+    assert!(!got.contains("RSET"), "{got}");
+}
+
 /// A piped `:starttls --ca FILE` whose FILE holds no certificate (junk, an empty directory) is
 /// checked as the send checks `--tls-ca-path` before connecting: one line naming the file,
 /// STARTTLS never sent, the session goes on; with `--strict` the run ends with the usage code
