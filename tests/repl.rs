@@ -1690,6 +1690,42 @@ fn terminal_ctrl_c_while_waiting_keeps_what_was_typed_ahead_before_it() {
     assert!(!got.contains("RSET"), "{got}");
 }
 
+/// Two sessions at once with one history file: each keeps its own commands when the other
+/// saved first (both sessions' lines, in the order the sessions ended, after what the file
+/// held). The session that ended last used to write only what it had loaded and typed,
+/// dropping the other's.
+#[test]
+fn terminal_two_sessions_at_once_both_keep_their_history() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("ehlo")).unwrap();
+    std::fs::write(home.path().join("ehlo/history"), "VRFY old\n").unwrap();
+    let (addr, _h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        2,
+    );
+    let mut a = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    a.wait("A's prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    a.keys("NOOP a\r");
+    a.wait("A's NOOP reply", |s| {
+        s.contains("2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
+    });
+    // B starts while A runs: the second connection of the scripted server.
+    let mut b = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    a.keys(":quit\r");
+    assert_eq!(a.exit_code(), 0, "{}", a.screen());
+    b.wait("B's prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    b.keys("NOOP b\r");
+    b.wait("B's NOOP reply", |s| {
+        s.contains("2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
+    });
+    b.quit();
+    let hist = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap();
+    assert_eq!(hist, "VRFY old\nNOOP a\n:quit\nNOOP b\n:quit\n");
+}
+
 /// A piped `:starttls --ca FILE` whose FILE holds no certificate (junk, an empty directory) is
 /// checked as the send checks `--tls-ca-path` before connecting: one line naming the file,
 /// STARTTLS never sent, the session goes on; with `--strict` the run ends with the usage code

@@ -968,6 +968,9 @@ struct Editor {
     last_tab: bool,
     eof: bool,
     history: Vec<String>,
+    /// How many of `history`'s last entries this session added: saved after the file's
+    /// entries as they are then, so that a session that ended meanwhile keeps its own.
+    hist_added: usize,
     hist_pos: Option<usize>,
     hist_saved: Vec<char>,
     search: Option<Search>,
@@ -1014,6 +1017,21 @@ struct Editor {
     out: Box<dyn Write + Send>,
 }
 
+/// The history file's entries, the last [`HISTORY_MAX`] (none when it cannot be read).
+fn read_history(path: &std::path::Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let mut history: Vec<String> = text
+        .lines()
+        .filter(|l| !l.is_empty() && *l != "#V2")
+        .map(str::to_string)
+        .collect();
+    let extra = history.len().saturating_sub(HISTORY_MAX);
+    history.drain(..extra);
+    history
+}
+
 impl Editor {
     fn new(
         tx: tokio::sync::mpsc::UnboundedSender<Answer>,
@@ -1032,6 +1050,7 @@ impl Editor {
             last_tab: false,
             eof: false,
             history: Vec::new(),
+            hist_added: 0,
             hist_pos: None,
             hist_saved: Vec::new(),
             search: None,
@@ -1136,16 +1155,8 @@ impl Editor {
     }
 
     fn load_history(&mut self, path: &std::path::Path) {
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return;
-        };
-        self.history = text
-            .lines()
-            .filter(|l| !l.is_empty() && *l != "#V2")
-            .map(str::to_string)
-            .collect();
-        let extra = self.history.len().saturating_sub(HISTORY_MAX);
-        self.history.drain(..extra);
+        self.history = read_history(path);
+        self.hist_added = 0;
     }
 
     fn save_history(&self, path: &std::path::Path) {
@@ -1153,6 +1164,17 @@ impl Editor {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
+        // The file as it is now (another session may have saved its lines since this one
+        // loaded it), then the lines typed here, as bash's `histappend` keeps both.
+        let mut merged = read_history(path);
+        let added = &self.history[self.history.len() - self.hist_added..];
+        for h in added {
+            if merged.last() != Some(h) {
+                merged.push(h.clone());
+            }
+        }
+        let extra = merged.len().saturating_sub(HISTORY_MAX);
+        merged.drain(..extra);
         let Ok(mut f) = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -1169,7 +1191,7 @@ impl Editor {
             let _ = f.set_permissions(std::fs::Permissions::from_mode(0o600));
         }
         let mut text = String::new();
-        for h in &self.history {
+        for h in &merged {
             text.push_str(h);
             text.push('\n');
         }
@@ -1186,9 +1208,11 @@ impl Editor {
             .unwrap_or_else(|| line.to_string());
         if self.history.last() != Some(&entry) {
             self.history.push(entry);
+            self.hist_added += 1;
         }
         let extra = self.history.len().saturating_sub(HISTORY_MAX);
         self.history.drain(..extra);
+        self.hist_added = self.hist_added.min(self.history.len());
     }
 
     fn request(&mut self, prompt: &str, kind: LineKind) {
