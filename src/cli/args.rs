@@ -192,7 +192,7 @@ pub(crate) fn negative_numbers_are_values(arg: clap::Arg) -> clap::Arg {
 
 /// Whether a flag's value parser yields a number or a duration: the flags whose value may be
 /// written `-1`.
-fn is_numeric(arg: &clap::Arg) -> bool {
+pub(crate) fn is_numeric(arg: &clap::Arg) -> bool {
     use std::any::TypeId;
     let id = arg.get_value_parser().type_id();
     [

@@ -813,6 +813,10 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
     // (`--auth-user` needs a value in `repl` but not in the send, where `-au -ap` is two flags
     // as in swaks, and the word after `-au` is never its value when it starts with a dash).
     let mut needs_value: HashMap<Option<String>, (HashSet<String>, HashSet<char>)> = HashMap::new();
+    // Per command: the spellings (`--silent`, `-S`) of a flag whose value is an optional number,
+    // so that a negative number after it is its value, as Getopt::Long's `:i` reads swaks's
+    // `-S -1` (swaks takes it for `-S 1`), never a one-letter option `-1`.
+    let mut optional_number: HashMap<Option<String>, HashSet<String>> = HashMap::new();
     // The one-shot send's names (long names and aliases) → its long name, for prefixes.
     let mut top: Vec<(String, String)> = Vec::new();
     for arg in cmd.get_arguments() {
@@ -829,10 +833,19 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
             .map(|c| (Some(c.get_name().to_string()), c)),
     );
     for (key, c) in cmds {
+        let optional = optional_number.entry(key.clone()).or_default();
         let (needs_long, needs_short) = needs_value.entry(key).or_default();
         for arg in c.get_arguments() {
             let needs = arg.get_action().takes_values()
                 && arg.get_num_args().is_some_and(|r| r.min_values() > 0);
+            if !needs && arg.get_action().takes_values() && args::is_numeric(arg) {
+                let longs = arg
+                    .get_long()
+                    .into_iter()
+                    .chain(arg.get_all_aliases().unwrap_or_default());
+                optional.extend(longs.map(|l| format!("--{l}")));
+                optional.extend(arg.get_short().map(|s| format!("-{s}")));
+            }
             for l in arg
                 .get_long()
                 .into_iter()
@@ -849,6 +862,9 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
         }
     }
     let no_needs = (HashSet::new(), HashSet::new());
+    let no_optional = HashSet::new();
+    // The word before was a flag's value, not a flag.
+    let mut after_value = false;
 
     let mut out = Vec::with_capacity(args.len());
     let mut iter = args.into_iter().peekable();
@@ -865,7 +881,9 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
     let mut after_secret = false;
     while let Some(arg) = iter.next() {
         let follows_secret = std::mem::take(&mut after_secret);
+        let follows_value = std::mem::take(&mut after_value);
         if rest_literal || value_next {
+            after_value = value_next;
             value_next = false;
             others += 1;
             out.push(arg);
@@ -889,6 +907,20 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
             continue;
         }
         let (needs_value_long, needs_value_short) = needs_value.get(&command).unwrap_or(&no_needs);
+        let after_optional_number = !follows_value
+            && out.last().and_then(|w| w.to_str()).is_some_and(|w| {
+                optional_number
+                    .get(&command)
+                    .unwrap_or(&no_optional)
+                    .contains(w)
+            });
+        if after_optional_number && is_negative_number(s) {
+            // Its value, which its own parser refuses ("-1 is not in 1..=3").
+            others += 1;
+            after_value = true;
+            out.push(arg);
+            continue;
+        }
         if matches!(s, "--help" | "-help") || (s == "-h" && in_subcommand) {
             help = Some(s.to_string());
             out.push(OsString::from(if s == "-h" { "-h" } else { "--help" }));
@@ -1032,6 +1064,12 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
         )));
     }
     Ok(out)
+}
+
+/// `-1`, `-25`: a word that is a negative whole number.
+fn is_negative_number(word: &str) -> bool {
+    word.strip_prefix('-')
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The values `args` gives to flags taking a secret (`--auth-password S3cr3t`, `-ap=S3cr3t`,

@@ -1437,6 +1437,21 @@ fn a_negative_number_is_a_bad_value_of_its_flag() {
             send(&["--timeout", "-5"]),
             "invalid value '-5' for --timeout: '-5' is not a duration",
         ),
+        // A flag whose value is an optional number takes `-1` as that value, as swaks's
+        // Getopt::Long (`silent|S:i`) does: swaks reads `-S -1` as `-S 1`. It was read as an
+        // unknown option `-1`.
+        (
+            send(&["-S", "-1"]),
+            "invalid value '-1' for --silent: -1 is not in 1..=3",
+        ),
+        (
+            send(&["-silent", "-2"]),
+            "invalid value '-2' for --silent: -2 is not in 1..=3",
+        ),
+        (
+            send(&["--bdat", "-1"]),
+            "invalid value '-1' for --bdat: '-1' is not a size",
+        ),
         (
             own(&["serve", "--max-connections", "-1"]),
             "invalid value '-1' for --max-connections of 'ehlo serve': -1 is not in 1..=1000000",
