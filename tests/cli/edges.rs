@@ -1508,3 +1508,44 @@ fn a_negative_number_is_a_bad_value_of_its_flag() {
     }
     assert!(trap.accept().is_err(), "nothing may connect");
 }
+
+/// Values swaks reads only when it needs them, or reads as "not given", are refused before
+/// connecting in one line (README, swaks section): an unreadable `--tls-cert`/`--tls-key`
+/// (swaks ignores them without TLS and goes on in plain text with `--tls-optional`), an
+/// `--auth-map` that is no `ALIAS=TYPE` (swaks checks it only when it authenticates), `-p 0`
+/// (swaks takes it for no port and connects to the `--server` port).
+#[test]
+fn values_swaks_would_skip_are_refused_before_connecting() {
+    let trap = tripwire();
+    let addr = trap.local_addr().unwrap().to_string();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--tls-cert", "/nonexistent", "--tls-key", "/nonexistent"],
+            "--tls-cert: /nonexistent is not a readable file",
+        ),
+        (
+            &[
+                "--tls-optional",
+                "--tls-cert",
+                "/nonexistent",
+                "--tls-key",
+                "/nonexistent",
+            ],
+            "--tls-cert: /nonexistent is not a readable file",
+        ),
+        (
+            &["--auth-map", "bogus"],
+            "--auth-map: 'bogus' is not ALIAS=TYPE",
+        ),
+        (&["-p", "0"], "'0' is not a port (1-65535)"),
+    ];
+    for (extra, said) in cases {
+        let mut args = vec!["--to", "ehlotest@ehlo.test", "--server", &addr];
+        args.extend_from_slice(extra);
+        let run = ehlo(&args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.all());
+        assert!(run.stderr.contains(said), "{args:?}: {}", run.all());
+    }
+    assert!(trap.accept().is_err(), "nothing may connect");
+}
