@@ -1512,6 +1512,24 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "-f", "<>"]),
     // --- swaks's `h` is --helo in the environment too ---
     c(&["-t", T, "-s", "{srv}"]).env(&[("SWAKS_OPT_h", "envhelo.example")]),
+    // --- values swaks skips or reads as "not given", refused here before connecting ---
+    c(&["-t", T, "-s", "{srv}", "-S", "-1"]).differs("which swaks reads as `-S 1`"),
+    c(&["-t", T, "-s", "{srv}", "-p", "0"]).differs("and `-p 0` (swaks takes the `0`"),
+    c(&["-t", T, "-s", "{srv}", "--auth-map", "bogus"])
+        .differs("an `--auth-map` that is no `ALIAS=TYPE`"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--tls-cert",
+        "{dir}/none.pem",
+        "--tls-key",
+        "{dir}/none.pem",
+    ])
+    .differs("a `--tls-cert`/`--tls-key` that cannot be read"),
+    c(&["-t", T, "-s", "{srv}", "-q", "xclient"])
+        .differs("Without any XCLIENT attribute"),
 ];
 
 /// Everything a run left behind.
