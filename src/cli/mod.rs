@@ -96,6 +96,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             if let Some(line) = missing_argument_line(&e) {
                 return Err(Refused::Answered(Error::Usage(line).report()));
             }
+            if let Some(line) = conflict_line(&e, &layered.args) {
+                return Err(Refused::Answered(Error::Usage(line).report()));
+            }
             // Help and version go to stdout and succeed; everything else is a usage error
             // (exit 1 as in swaks, not clap's 2). A closed pipe is not worth reporting. A value
             // given to a flag taking a secret is never shown, whatever clap quotes. Only an
@@ -380,6 +383,65 @@ fn invalid_value_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
         format!("{flag}{tail} needs a value{reason}{why}{end}")
     } else {
         format!("invalid value '{value}' for {flag}{tail}{reason}{why}{end}")
+    })
+}
+
+/// Two flags that cannot go together (`-4 -6`, `--tls --tls-on-connect`, a trailing
+/// `--attach-type`) as one line, like every other bad input, instead of clap's block of four
+/// (`error: …`, the usage line, where the help is): swaks says it in one line too ("Options -4
+/// and -6 are mutually exclusive"). A secret in it is masked as in clap's own errors.
+fn conflict_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
+    if e.kind() != clap::error::ErrorKind::ArgumentConflict {
+        return None;
+    }
+    use clap::error::{ContextKind, ContextValue};
+    // clap lists several prior flags on lines of their own; its context names them all.
+    let prior = match e.get(ContextKind::PriorArg) {
+        Some(ContextValue::String(p)) => Some(format!("'{p}'")),
+        Some(ContextValue::Strings(ps)) if !ps.is_empty() => Some(
+            ps.iter()
+                .map(|p| format!("'{p}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        _ => None,
+    };
+    let what = match (e.get(ContextKind::InvalidArg), prior) {
+        (Some(ContextValue::String(arg)), Some(prior)) => {
+            format!("'{arg}' cannot be used with {prior}")
+        }
+        // A conflict worded by ehlo itself (a trailing `--attach-type`): its one line.
+        _ => {
+            let text = e.to_string();
+            let first = text.lines().next()?.trim();
+            let first = first.strip_prefix("error:").unwrap_or(first).trim();
+            first
+                .strip_prefix("the argument ")
+                .unwrap_or(first)
+                .to_string()
+        }
+    };
+    if what.is_empty() {
+        return None;
+    }
+    let what = what.as_str();
+    let secrets = secret_values(args);
+    let what = if secrets.iter().any(|s| what.contains(s.as_str())) {
+        let typed: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        redact(what, &secrets, &clap_words(), &typed)
+    } else {
+        what.to_string()
+    };
+    let sub = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .filter(|a| Cli::command().find_subcommand(a).is_some());
+    Some(match sub {
+        Some(name) => format!("{what} (in 'ehlo {name}')"),
+        None => format!("{what}; nothing was sent"),
     })
 }
 
