@@ -901,3 +901,31 @@ fn conflicting_flags_in_one_layer_are_named_by_place() {
         r.all()
     );
 }
+
+/// A `config`, `no-config`, `version` or `help` line in a config file is refused in one line
+/// naming the file and line, nothing sent (README, swaks section): swaks ignores a `config`
+/// line (it reads one file) and prints its version or manual for the others, so no silent
+/// stand-in would do the same.
+#[test]
+fn a_command_line_only_option_in_the_config_file_is_refused() {
+    let trap = crate::util::tripwire();
+    let server = trap.local_addr().unwrap().to_string();
+    for line in ["config other.rc", "no-config", "version", "help"] {
+        let (dir, file) = home(&format!("{line}\n"));
+        let f = file.to_str().unwrap();
+        let r = run(
+            dir.path(),
+            &[],
+            &["--to", "a@b.test", "--server", &server, "--config", f],
+        );
+        let name = line.split(' ').next().unwrap();
+        assert_eq!(r.code, 1, "{line}: {}", r.all());
+        assert_eq!(
+            r.stderr.trim_end(),
+            format!("*** {f}:1: '{name}' can only be given on the command line"),
+            "{line}"
+        );
+        assert!(r.stdout.is_empty(), "{line}: {}", r.all());
+    }
+    assert!(trap.accept().is_err(), "nothing may connect");
+}
