@@ -1512,6 +1512,16 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "-f", "<>"]),
     // --- swaks's `h` is --helo in the environment too ---
     c(&["-t", T, "-s", "{srv}"]).env(&[("SWAKS_OPT_h", "envhelo.example")]),
+    // --- with PIPELINING, swaks v20201014 holds MAIL and RCPT back until DATA or QUIT ---
+    c(&["-t", T, "-s", "{srv}", "--pipeline", "-da", "mail"])
+        .differs("closes the connection without having sent them"),
+    c(&["-t", T, "-s", "{srv}", "--pipeline", "-da", "rcpt"])
+        .differs("closes the connection without having sent them"),
+    c(&["-t", T, "-s", "{srv}", "--pipeline", "-das", "mail"])
+        .differs("sends MAIL, every RCPT and DATA before closing"),
+    c(&["-t", T, "-s", "{srv}", "--pipeline", "-das", "rcpt"])
+        .differs("sends MAIL, every RCPT and DATA before closing"),
+    c(&["-t", T, "-s", "{srv}", "--pipeline", "-q", "rcpt"]),
     // --- values swaks skips or reads as "not given", refused here before connecting ---
     c(&["-t", T, "-s", "{srv}", "-S", "-1"]).differs("which swaks reads as `-S 1`"),
     c(&["-t", T, "-s", "{srv}", "-p", "0"]).differs("and `-p 0` (swaks takes the `0`"),
