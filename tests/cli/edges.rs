@@ -108,7 +108,14 @@ fn four_and_six_together_are_a_usage_error() {
             "*** '--tls' cannot be used with '--tls-on-connect'; nothing was sent",
         ),
         (
-            &["--to", "a@b.test", "-s", "127.0.0.1:9", "--attach-type", "text/plain"],
+            &[
+                "--to",
+                "a@b.test",
+                "-s",
+                "127.0.0.1:9",
+                "--attach-type",
+                "text/plain",
+            ],
             "*** --attach-type applies to the --attach, --attach-body or --attach-inline after \
              it, and none follows; nothing was sent",
         ),

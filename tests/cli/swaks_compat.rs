@@ -1538,8 +1538,7 @@ const CASES: &[Case] = &[
         "{dir}/none.pem",
     ])
     .differs("a `--tls-cert`/`--tls-key` that cannot be read"),
-    c(&["-t", T, "-s", "{srv}", "-q", "xclient"])
-        .differs("Without any XCLIENT attribute"),
+    c(&["-t", T, "-s", "{srv}", "-q", "xclient"]).differs("Without any XCLIENT attribute"),
 ];
 
 /// Everything a run left behind.
