@@ -23,6 +23,11 @@ const WEAK_HINT: &str = "the server needs a certificate with a stronger key or s
      such as RSA of 2048 bits or more signed with SHA-256; ⟨insecure⟩ skips verification \
      meanwhile";
 
+/// The server sent no certificate: only an anonymous cipher (`aNULL`, RFC 5246 §7.4.2
+/// "anonymous") allows that, and only when the client offered one; no CA file can help.
+const NO_CERT_HINT: &str = "an anonymous cipher authenticates no server: ⟨insecure⟩ is the \
+     only way on, or leave aNULL out of the cipher list to refuse such a server";
+
 /// Did the handshake fail because the peer does not speak TLS at all? Judged by OpenSSL's
 /// reason *codes* (stable across versions), not its wording.
 pub(super) fn is_not_tls(e: &openssl::ssl::Error) -> bool {
@@ -170,6 +175,13 @@ pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool) -> Hint {
             // "EE certificate key too weak", "CA certificate key too weak", "CA signature
             // digest algorithm too weak": OpenSSL's security level, not the trust store.
             weak if weak.ends_with("too weak") => (String::new(), WEAK_HINT),
+            "the server sent no certificate" => (
+                format!(
+                    "it chose {} {}, a cipher without one",
+                    info.version, info.cipher
+                ),
+                NO_CERT_HINT,
+            ),
             _ => (String::new(), VERIFY_HINT),
         }
     } else {
@@ -190,9 +202,15 @@ pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool) -> Hint {
     // The chain is trusted and only the name is wrong (typically: connected by IP address, or
     // by an alias): a CA file would change nothing; the name to connect by or check is the fix.
     let hint = if (v.chain_ok || name_only) && !v.name_ok {
+        // A certificate for addresses only (IP subjectAltNames, RFC 5280 §4.2.1.6) is met by
+        // connecting to, or checking, one of them: that is the example then, not "NAME".
         let named = leaf
-            .and_then(|c| c.sans.iter().find_map(|s| s.strip_prefix("DNS:")))
-            .filter(|n| !n.starts_with('*'))
+            .and_then(|c| {
+                let dns = c.sans.iter().find_map(|s| s.strip_prefix("DNS:"));
+                let ip = c.sans.iter().find_map(|s| s.strip_prefix("IP:"));
+                dns.filter(|n| !n.starts_with('*'))
+                    .or(ip.filter(|_| dns.is_none()))
+            })
             .unwrap_or("NAME");
         let mut h = if stand_in_host {
             // swaks fails the name check on these transports; ehlo checks `localhost`.
@@ -439,6 +457,54 @@ mod tests {
         assert!(!got.contains("--server"), "{got}");
         let by_name = explain_failure(&info, false).to_string();
         assert!(by_name.contains("--server mx.example.test"), "{by_name}");
+    }
+
+    /// A trusted certificate for IP addresses only, reached by a name: the example to connect
+    /// by or check is an address it holds, where the hint used to say the literal "NAME".
+    #[test]
+    fn an_address_only_certificate_offers_its_address() {
+        let mut info = chain_info("hostname mismatch", 10, false);
+        info.chain[0].sans = vec!["IP:127.0.0.1".into(), "IP:::1".into()];
+        info.verify.checked_name = Some("localhost".into());
+        info.verify.chain_ok = true;
+        info.verify.name_ok = false;
+        let got = explain_failure_of(&info).to_string();
+        assert!(got.contains("(e.g. --server 127.0.0.1)"), "{got}");
+        assert!(got.contains("--tls-verify-target 127.0.0.1;"), "{got}");
+        assert!(!got.contains("NAME"), "{got}");
+        // A DNS name, when there is one, is still the example; a wildcard alone gives none.
+        info.chain[0].sans = vec!["IP:127.0.0.1".into(), "DNS:mx.example.test".into()];
+        let got = explain_failure_of(&info).to_string();
+        assert!(got.contains("--server mx.example.test"), "{got}");
+        info.chain[0].sans = vec!["DNS:*.example.test".into()];
+        let got = explain_failure_of(&info).to_string();
+        assert!(got.contains("--server NAME"), "{got}");
+    }
+
+    /// No certificate at all (an anonymous cipher the client allowed): the reason names the
+    /// cipher, and no CA file is offered, which could not help; it used to be.
+    #[test]
+    fn no_certificate_is_blamed_on_the_anonymous_cipher_not_the_trust_store() {
+        let info = TlsInfo {
+            version: "TLSv1.2".into(),
+            cipher: "ADH-AES256-GCM-SHA384".into(),
+            verify: VerifyVerdict {
+                checked_name: Some("mx.example.test".into()),
+                reason: Some("the server sent no certificate".into()),
+                ..VerifyVerdict::default()
+            },
+            ..TlsInfo::default()
+        };
+        let got = explain_failure_of(&info).to_string();
+        assert!(
+            got.starts_with(
+                "the server sent no certificate: it chose TLSv1.2 ADH-AES256-GCM-SHA384, a \
+                 cipher without one (an anonymous cipher authenticates no server: --insecure \
+                 is the only way on"
+            ),
+            "{got}"
+        );
+        assert!(!got.contains("--tls-ca-path"), "{got}");
     }
 
     /// An unknown issuer names which one: the leaf's, when the server sent no intermediate,
