@@ -3003,6 +3003,72 @@ fn openssl_s_server_missing_intermediate_and_tls10_only_are_explained() {
     );
 }
 
+/// Against `openssl s_server` offering only anonymous TLS 1.2 ciphers (`-cipher
+/// aNULL:@SECLEVEL=0 -no_tls1_3`): `--tls-cipher aNULL` at the default security level leaves
+/// only TLS 1.3, which is now said before connecting (it was not: a bare "handshake failure"
+/// came alone); `aNULL:@SECLEVEL=0` negotiates an anonymous cipher, and the failure names it
+/// instead of offering a CA file, which cannot help; `--insecure` gets through the handshake.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn openssl_s_server_anonymous_ciphers_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, leaf, key) = ca_intermediate_leaf(dir.path());
+    let srv = SServer::start(&[
+        "-cert",
+        leaf.to_str().unwrap(),
+        "-key",
+        key.to_str().unwrap(),
+        "-no_tls1_3",
+        "-cipher",
+        "aNULL:@SECLEVEL=0",
+    ]);
+    let server = format!("127.0.0.1:{}", srv.port);
+    let send = |extra: &[&str]| {
+        let mut args = vec![
+            "--server",
+            &server,
+            "--tls-on-connect",
+            "--tls-ca-path",
+            ca.to_str().unwrap(),
+            "--timeout",
+            "10",
+            "--quit-after",
+            "tls",
+        ];
+        args.extend(extra);
+        ehlo(&args)
+    };
+    let run = send(&["--tls-cipher", "aNULL"]);
+    run.assert_exit(29);
+    run.assert_contains(
+        "!!! --tls-cipher 'aNULL' leaves OpenSSL no cipher to offer below TLS 1.3 (no ciphers \
+         available; anonymous and null-encryption ciphers need '@SECLEVEL=0' in the list)",
+    );
+    run.assert_contains("handshake failure");
+
+    let run = send(&["--tls-cipher", "aNULL:@SECLEVEL=0"]);
+    run.assert_exit(29);
+    run.assert_contains(
+        "certificate verification failed: the server sent no certificate: it chose TLSv1.2 ADH-",
+    );
+    run.assert_contains("an anonymous cipher authenticates no server");
+    assert!(!run.stdout.contains("below TLS 1.3"), "{}", run.dump());
+    assert!(!run.all().contains("--tls-ca-path FILE"), "{}", run.dump());
+
+    // s_server speaks no SMTP: past TLS the send waits for a banner that never comes.
+    let run = send(&[
+        "--tls-cipher",
+        "aNULL:@SECLEVEL=0",
+        "--insecure",
+        "--timeout",
+        "2",
+    ]);
+    run.assert_contains("=== TLS started with cipher TLSv1.2:ADH-");
+    run.assert_contains("(verification not enforced: --insecure)");
+    run.assert_exit(21);
+    run.assert_contains("waiting in banner phase");
+}
+
 /// A policy host's certificate (self-signed, for `mta-sts.NAME` of every name) and key, written
 /// to `dir`: (cert, key).
 fn policy_host_cert(dir: &Path, domains: &[&str]) -> (PathBuf, PathBuf) {

@@ -1695,6 +1695,19 @@ fn an_ip_address_given_as_sni_is_warned_about_once() {
     assert_eq!(warnings.len(), 1, "{}", run.all());
     assert_eq!(warnings[0]["data"]["message"], warning, "{}", run.all());
 
+    // IPv6, bare or in brackets, is an IP address too: the same warning, not a refusal as
+    // "no host name" (exit 1), which it was while IPv4 was warned about and went on.
+    for ip in ["::1", "[::1]", "2001:db8::25"] {
+        let srv = quit_at_banner();
+        let run = send(&srv, &["--tls", "--tls-sni", ip, "-q", "connect"]);
+        srv.finish();
+        assert_eq!(run.code, 0, "{ip}: {}", run.all());
+        let warning = format!(
+            "!!! --tls-sni {ip}: an IP address is not a name SNI can carry (RFC 6066 §3): no SNI is sent"
+        );
+        assert_eq!(run.all().matches(&warning).count(), 1, "{}", run.all());
+    }
+
     // A host name is sent: nothing to say. Without TLS the name is not used at all.
     for flags in [
         &["--tls", "--tls-sni", "mx.example.test"][..],
@@ -1741,6 +1754,58 @@ fn a_cipher_list_that_selects_nothing_is_refused_before_connecting() {
         run.all()
     );
     assert!(wire.accept().is_err(), "connected: {}", run.all());
+}
+
+/// A `--tls-cipher` list that leaves nothing below TLS 1.3 while TLS 1.3 is allowed (`aNULL`
+/// at the default security level) is no usage error, as a TLS 1.3 server is still reached,
+/// but it used to be taken silently: the list asked for is then not what is negotiated, and a
+/// server without TLS 1.3 refuses the handshake with a bare "handshake failure". Now one
+/// warning before connecting says so; a list that works below TLS 1.3, or TLS 1.3 alone,
+/// gets none.
+#[test]
+fn a_cipher_list_left_only_tls13_is_warned_about_before_connecting() {
+    let warning = "!!! --tls-cipher 'aNULL' leaves OpenSSL no cipher to offer below TLS 1.3 \
+                   (no ciphers available; anonymous and null-encryption ciphers need \
+                   '@SECLEVEL=0' in the list): only TLS 1.3 can be negotiated, with its own \
+                   suites (--tls-ciphersuites), and a server without TLS 1.3 will refuse the \
+                   handshake";
+    let quit_at_banner = || {
+        scripted(vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ])
+    };
+    let srv = quit_at_banner();
+    let run = send(&srv, &["--tls", "--tls-cipher", "aNULL", "-q", "connect"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.all().matches(warning).count(), 1, "{}", run.all());
+    for flags in [
+        &["--tls", "--tls-cipher", "aNULL:@SECLEVEL=0"][..],
+        &["--tls", "--tls-cipher", "ECDHE-RSA-AES128-GCM-SHA256"][..],
+        &[
+            "--tls",
+            "--tls-cipher",
+            "aNULL",
+            "--tls-protocol",
+            "tlsv1_3",
+        ][..],
+        // Without TLS the list is not used at all.
+        &["--tls-cipher", "aNULL"][..],
+    ] {
+        let srv = quit_at_banner();
+        let mut args = flags.to_vec();
+        args.extend(["-q", "connect"]);
+        let run = send(&srv, &args);
+        srv.finish();
+        assert_eq!(run.code, 0, "{flags:?}: {}", run.all());
+        assert!(
+            !run.all().contains("below TLS 1.3"),
+            "{flags:?}: {}",
+            run.all()
+        );
+    }
 }
 
 /// A server that answers STARTTLS with 250: only 220 starts TLS (RFC 3207 §4), so this is no

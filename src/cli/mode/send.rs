@@ -260,6 +260,11 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         .into_iter()
         .chain(trailing_dots(&from, &to, &cc, &bcc))
         .chain(sni_warning(&tls_params, &tls_use))
+        .chain(
+            (tls_use.starttls != StartTls::Off || tls_use.tls_on_connect)
+                .then(|| crate::net::tls::cipher_list_warning(&tls_params))
+                .flatten(),
+        )
         .collect();
     // Under `--json` too: the `raw_sent`/`raw_received` events are part of the JSON Lines
     // format, and `--show-raw-text` is how they are asked for.
@@ -433,12 +438,12 @@ fn tls_use(tls: &TlsArgs, transport: &TransportArgs, implied: &Implied) -> Resul
 
 /// `--tls-sni` naming an IP address, when TLS is used: RFC 6066 §3 allows only a host name in
 /// SNI ("Literal IPv4 and IPv6 addresses are not permitted"), so none is sent, as OpenSSL
-/// clients and swaks do; said once before connecting instead of silently. (An IPv6 address is
-/// refused as no host name by `sni_name`.)
+/// clients and swaks do; said once before connecting instead of silently. IPv6 (`::1`,
+/// `[::1]`) is told the same as IPv4.
 fn sni_warning(params: &TlsParams, tls_use: &TlsUse) -> Option<String> {
     let sni = params.sni.as_deref()?;
     let tls = tls_use.starttls != StartTls::Off || tls_use.tls_on_connect;
-    (tls && sni.parse::<IpAddr>().is_ok()).then(|| {
+    (tls && crate::net::tls::ip_address(sni)).then(|| {
         format!(
             "--tls-sni {sni}: an IP address is not a name SNI can carry (RFC 6066 §3): no SNI is sent"
         )

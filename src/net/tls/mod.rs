@@ -24,8 +24,8 @@ mod verify;
 pub(crate) use connect::{TlsStream, connect};
 pub(crate) use diagnose::{alert_on_read, missing_issuer};
 pub(crate) use params::{
-    ClientCert, PemOut, TlsParams, TlsSetting, TlsVersion, check, parse_protocols, read_bounded,
-    sni_name,
+    ClientCert, PemOut, TlsParams, TlsSetting, TlsVersion, check, cipher_list_warning, ip_address,
+    parse_protocols, read_bounded, sni_name,
 };
 pub(crate) use server::{accept, acceptor, self_signed};
 pub(crate) use verify::{cert_info, cn_only, cn_only_words, match_name, matched_by_cn_alone};

@@ -239,11 +239,16 @@ pub(crate) fn parse_protocols(spec: &str) -> Result<Vec<TlsVersion>, String> {
 /// trailing dot is dropped, and a name that is not ASCII (an IDN is sent as its A-label,
 /// RFC 5890 §2.3.2.1), holds a character no host name has, or passes the lengths of
 /// RFC 1035 §2.3.4 (253 octets, 63 a label) is refused: OpenSSL would send it as it is, or
-/// refuse it only after STARTTLS. An empty name stays empty (no SNI).
+/// refuse it only after STARTTLS. An empty name stays empty (no SNI). An IP address, IPv4 or
+/// IPv6 (`::1`, `[::1]`), is kept as given: it is never sent ("Literal IPv4 and IPv6 addresses
+/// are not permitted", RFC 6066 §3), and the send says so before connecting.
 pub(crate) fn sni_name(name: &str) -> Result<String, String> {
     let trimmed = name.strip_suffix('.').unwrap_or(name);
     if trimmed.is_empty() {
         return Ok(String::new());
+    }
+    if ip_address(trimmed) {
+        return Ok(trimmed.to_string());
     }
     let shown = name.escape_debug();
     if !trimmed.is_ascii() {
@@ -266,6 +271,16 @@ pub(crate) fn sni_name(name: &str) -> Result<String, String> {
         ));
     }
     Ok(trimmed.to_string())
+}
+
+/// Is `s` an IP address as written on a command line: IPv4, IPv6, or IPv6 in brackets?
+pub(crate) fn ip_address(s: &str) -> bool {
+    let inner = s
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .filter(|v| v.contains(':'))
+        .unwrap_or(s);
+    inner.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// A client certificate, its key and any intermediate certificates, as PEM files.
@@ -481,6 +496,70 @@ pub(crate) fn check(params: &TlsParams) -> Result<(), String> {
 /// nothing is sent anywhere. The versions allowed count: TLS 1.3 suites keep a TLS 1.2 list
 /// that selects nothing usable working against a TLS 1.3 server, so that is no error.
 fn hello_can_be_made(ctx: &SslContext, params: &TlsParams) -> Result<(), String> {
+    let Some(failed) = hello_failure(ctx)? else {
+        return Ok(());
+    };
+    let mut given = Vec::new();
+    if let Some(list) = &params.cipher_list {
+        given.push(format!("{} '{list}'", TlsSetting::Cipher));
+    }
+    if let Some(suites) = &params.ciphersuites {
+        given.push(format!("{} '{suites}'", TlsSetting::Ciphersuites));
+    }
+    if params.protocols.is_some() {
+        given.push(format!("the versions of {}", TlsSetting::Protocol));
+    }
+    Err(format!(
+        "{}: OpenSSL has no cipher to offer with these ({failed}), so no handshake could start (`openssl ciphers -v LIST` shows what a list selects)",
+        given.join(" with ")
+    ))
+}
+
+/// `--tls-cipher` sets the ciphers of TLS 1.2 and older only (TLS 1.3's suites are
+/// `--tls-ciphersuites`, OpenSSL's `SSL_CTX_set_ciphersuites`). A list that leaves nothing
+/// below TLS 1.3 (`aNULL`: anonymous suites are below every security level but 0) passes
+/// [`check`] while TLS 1.3 is allowed, as a TLS 1.3 server is still reached, but then the list
+/// asked for is not what is negotiated, and a server without TLS 1.3 can only refuse the
+/// handshake ("handshake failure"): said before connecting, with the reason OpenSSL gives
+/// when it builds a ClientHello of the older versions alone.
+pub(crate) fn cipher_list_warning(params: &TlsParams) -> Option<String> {
+    let list = params.cipher_list.as_deref()?;
+    let allowed = params
+        .protocols
+        .clone()
+        .unwrap_or_else(|| vec![TlsVersion::Tls1_2, TlsVersion::Tls1_3]);
+    let older: Vec<TlsVersion> = allowed
+        .iter()
+        .copied()
+        .filter(|v| *v != TlsVersion::Tls1_3)
+        .collect();
+    if !allowed.contains(&TlsVersion::Tls1_3) || older.is_empty() {
+        return None;
+    }
+    let older = TlsParams {
+        protocols: Some(older),
+        ciphersuites: None,
+        client_cert: None,
+        ..params.clone()
+    };
+    let mut b = client_context().ok()?;
+    configure_versions_and_ciphers(&mut b, &older).ok()?;
+    let failed = hello_failure(&b.build()).ok()??;
+    let level = if list.contains("NULL") && !list.contains("@SECLEVEL") {
+        "; anonymous and null-encryption ciphers need '@SECLEVEL=0' in the list"
+    } else {
+        ""
+    };
+    Some(format!(
+        "{} '{list}' leaves OpenSSL no cipher to offer below TLS 1.3 ({failed}{level}): only TLS 1.3 can be negotiated, with its own suites ({}), and a server without TLS 1.3 will refuse the handshake",
+        TlsSetting::Cipher,
+        TlsSetting::Ciphersuites
+    ))
+}
+
+/// Why OpenSSL cannot build a ClientHello from `ctx` (None: it can); Err when no session can
+/// be made at all.
+fn hello_failure(ctx: &SslContext) -> Result<Option<String>, String> {
     use openssl::ssl::{HandshakeError, Ssl};
     /// Takes the ClientHello, never answers.
     struct Sink;
@@ -498,31 +577,18 @@ fn hello_can_be_made(ctx: &SslContext, params: &TlsParams) -> Result<(), String>
         }
     }
     let ssl = Ssl::new(ctx).map_err(|e| format!("cannot create the TLS session: {e}"))?;
-    let failed = match ssl.connect(Sink) {
-        Ok(_) | Err(HandshakeError::WouldBlock(_)) => return Ok(()),
-        Err(HandshakeError::Failure(m)) => m
-            .error()
-            .ssl_error()
-            .and_then(|s| s.errors().first())
-            .and_then(|e| e.reason())
-            .unwrap_or("the ClientHello could not be made")
-            .to_string(),
-        Err(HandshakeError::SetupFailure(e)) => e.to_string(),
-    };
-    let mut given = Vec::new();
-    if let Some(list) = &params.cipher_list {
-        given.push(format!("{} '{list}'", TlsSetting::Cipher));
-    }
-    if let Some(suites) = &params.ciphersuites {
-        given.push(format!("{} '{suites}'", TlsSetting::Ciphersuites));
-    }
-    if params.protocols.is_some() {
-        given.push(format!("the versions of {}", TlsSetting::Protocol));
-    }
-    Err(format!(
-        "{}: OpenSSL has no cipher to offer with these ({failed}), so no handshake could start (`openssl ciphers -v LIST` shows what a list selects)",
-        given.join(" with ")
-    ))
+    Ok(match ssl.connect(Sink) {
+        Ok(_) | Err(HandshakeError::WouldBlock(_)) => None,
+        Err(HandshakeError::Failure(m)) => Some(
+            m.error()
+                .ssl_error()
+                .and_then(|s| s.errors().first())
+                .and_then(|e| e.reason())
+                .unwrap_or("the ClientHello could not be made")
+                .to_string(),
+        ),
+        Err(HandshakeError::SetupFailure(e)) => Some(e.to_string()),
+    })
 }
 
 /// Certificate, key and chain for `--tls-cert`/`--tls-key`/`--tls-chain`: extra certificates
