@@ -5732,6 +5732,41 @@ fn terminal_starttls_sni_names_the_certificate_to_verify() {
     let _ = server.wait();
 }
 
+/// `:starttls --sni ADDRESS`: RFC 6066 §3 allows no IP literal in SNI, so none is sent and
+/// that is said once before STARTTLS (it was left to the "TLS no SNI sent" line), while the
+/// certificate is still checked against the address (here its IP subjectAltName: TLS is up).
+#[test]
+fn piped_starttls_sni_with_an_address_is_warned_about_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr, cert) = tls_serve(dir.path());
+    let script = format!(
+        "EHLO x.test\n:starttls --ca {} --sni 127.0.0.1\nQUIT\n",
+        cert.display()
+    );
+    let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert_eq!(
+        run.out
+            .matches(
+                "!!! :starttls --sni 127.0.0.1: an IP address is not a name SNI can carry \
+                 (RFC 6066 §3): no SNI is sent; the certificate is checked against 127.0.0.1"
+            )
+            .count(),
+        1,
+        "{}",
+        run.out
+    );
+    assert!(run.out.contains("TLS no SNI sent"), "{}", run.out);
+    assert!(
+        run.out
+            .contains("using host 127.0.0.1 to verify; matched IP:127.0.0.1"),
+        "{}",
+        run.out
+    );
+}
+
 /// A server that greets (unless `banner` is false), answers EHLO and then says nothing to MAIL;
 /// it returns every byte received until the client closes.
 fn silent_server(banner: bool) -> (SocketAddr, JoinHandle<Vec<u8>>) {

@@ -1004,6 +1004,17 @@ mod tests {
                 sni: Some("mx.test".into())
             }))
         );
+        // An IP address, IPv6 too, is taken (and not sent as SNI); it was refused as "not a
+        // host name" while IPv4 was taken.
+        for ip in ["10.0.0.1", "::1", "[::1]"] {
+            assert_eq!(
+                parse(&format!(":starttls --sni {ip}")),
+                Ok(Meta::StartTls(TlsOptions {
+                    sni: Some(ip.into()),
+                    ..TlsOptions::default()
+                }))
+            );
+        }
         assert!(parse(":starttls --ca").is_err());
         assert!(
             parse(":starttls --bogus")

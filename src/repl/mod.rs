@@ -2241,6 +2241,17 @@ impl Engine {
                     self.fail(crate::error::EXIT_USAGE, "failed", None);
                     return Flow::Continue;
                 }
+                // RFC 6066 §3 permits no IP literal in SNI: none is sent, the address is
+                // still the name checked; said before STARTTLS, as the send says it.
+                if let Some(ip) = opts
+                    .sni
+                    .as_deref()
+                    .filter(|n| crate::net::tls::ip_address(n))
+                {
+                    self.emit(Event::warning(format!(
+                        ":starttls --sni {ip}: an IP address is not a name SNI can carry (RFC 6066 §3): no SNI is sent; the certificate is checked against {ip}"
+                    )));
+                }
                 self.tls_opts = opts;
                 if self
                     .session
