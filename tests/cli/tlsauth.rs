@@ -1760,8 +1760,8 @@ fn a_cipher_list_that_selects_nothing_is_refused_before_connecting() {
 /// at the default security level) is no usage error, as a TLS 1.3 server is still reached,
 /// but it used to be taken silently: the list asked for is then not what is negotiated, and a
 /// server without TLS 1.3 refuses the handshake with a bare "handshake failure". Now one
-/// warning before connecting says so; a list that works below TLS 1.3, or TLS 1.3 alone,
-/// gets none.
+/// warning before connecting says so; a list that works below TLS 1.3 gets none. With TLS
+/// 1.3 alone the list is not used at all, and that is said instead of passing silently.
 #[test]
 fn a_cipher_list_left_only_tls13_is_warned_about_before_connecting() {
     let warning = "!!! --tls-cipher 'aNULL' leaves OpenSSL no cipher to offer below TLS 1.3 \
@@ -1781,16 +1781,29 @@ fn a_cipher_list_left_only_tls13_is_warned_about_before_connecting() {
     srv.finish();
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(run.all().matches(warning).count(), 1, "{}", run.all());
-    for flags in [
-        &["--tls", "--tls-cipher", "aNULL:@SECLEVEL=0"][..],
-        &["--tls", "--tls-cipher", "ECDHE-RSA-AES128-GCM-SHA256"][..],
+    // TLS 1.3 alone: the list is not used at all (its suites are --tls-ciphersuites).
+    let srv = quit_at_banner();
+    let run = send(
+        &srv,
         &[
             "--tls",
             "--tls-cipher",
-            "aNULL",
+            "ECDHE-RSA-AES128-GCM-SHA256",
             "--tls-protocol",
             "tlsv1_3",
-        ][..],
+            "-q",
+            "connect",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let unused = "!!! --tls-cipher 'ECDHE-RSA-AES128-GCM-SHA256' is not used: it sets the \
+                  ciphers of TLS 1.2 and older, and --tls-protocol allows only TLS 1.3, whose \
+                  suites are --tls-ciphersuites";
+    assert_eq!(run.all().matches(unused).count(), 1, "{}", run.all());
+    for flags in [
+        &["--tls", "--tls-cipher", "aNULL:@SECLEVEL=0"][..],
+        &["--tls", "--tls-cipher", "ECDHE-RSA-AES128-GCM-SHA256"][..],
         // Without TLS the list is not used at all.
         &["--tls-cipher", "aNULL"][..],
     ] {

@@ -521,7 +521,8 @@ fn hello_can_be_made(ctx: &SslContext, params: &TlsParams) -> Result<(), String>
 /// [`check`] while TLS 1.3 is allowed, as a TLS 1.3 server is still reached, but then the list
 /// asked for is not what is negotiated, and a server without TLS 1.3 can only refuse the
 /// handshake ("handshake failure"): said before connecting, with the reason OpenSSL gives
-/// when it builds a ClientHello of the older versions alone.
+/// when it builds a ClientHello of the older versions alone. With TLS 1.3 alone the list is
+/// not used at all, which is said too.
 pub(crate) fn cipher_list_warning(params: &TlsParams) -> Option<String> {
     let list = params.cipher_list.as_deref()?;
     let allowed = params
@@ -533,8 +534,17 @@ pub(crate) fn cipher_list_warning(params: &TlsParams) -> Option<String> {
         .copied()
         .filter(|v| *v != TlsVersion::Tls1_3)
         .collect();
-    if !allowed.contains(&TlsVersion::Tls1_3) || older.is_empty() {
+    if !allowed.contains(&TlsVersion::Tls1_3) {
         return None;
+    }
+    if older.is_empty() {
+        return Some(format!(
+            "{} '{list}' is not used: it sets the ciphers of TLS 1.2 and older, and {} allows \
+             only TLS 1.3, whose suites are {}",
+            TlsSetting::Cipher,
+            TlsSetting::Protocol,
+            TlsSetting::Ciphersuites
+        ));
     }
     let older = TlsParams {
         protocols: Some(older),
