@@ -134,6 +134,9 @@ pub(crate) struct CheckRenderer {
     /// under CI).
     want_progress: bool,
     progress: Option<indicatif::ProgressBar>,
+    /// Human report on a terminal: its width in columns, which ehlo's own lines are wrapped
+    /// to ([`Self::fitted`]); `None` (a pipe, a file, JSON) keeps one line per result.
+    width: Option<usize>,
 }
 
 impl CheckRenderer {
@@ -149,6 +152,7 @@ impl CheckRenderer {
             && std::io::IsTerminal::is_terminal(&std::io::stderr())
             && std::env::var_os("CI").is_none()
             && !style::dumb_terminal();
+        r.width = stdout_width(cfg.json);
         r
     }
 
@@ -161,7 +165,9 @@ impl CheckRenderer {
         watch: &Watch,
     ) -> CheckRenderer {
         style::configure(color, json);
-        CheckRenderer::for_mode("probe", json, fail_on, watch.stdout("report"))
+        let mut r = CheckRenderer::for_mode("probe", json, fail_on, watch.stdout("report"));
+        r.width = stdout_width(json);
+        r
     }
 
     /// The same with another writer (tests).
@@ -188,6 +194,7 @@ impl CheckRenderer {
             started: false,
             want_progress: false,
             progress: None,
+            width: None,
         }
     }
 
@@ -376,6 +383,63 @@ impl CheckRenderer {
         }
     }
 
+    /// `text` (plain: escaped, not painted) as the lines it takes: itself off a terminal (a
+    /// pipe or a file keeps one line per result, for grep), else cut at spaces into lines of
+    /// at most the terminal's width, each after the first starting with `more` (a word wider
+    /// than that keeps a line of its own, uncut: nothing is hidden).
+    fn fitted(&self, text: &str, more: &str) -> Vec<String> {
+        match self.width {
+            Some(w) => super::human::wrap(text, w, more),
+            None => vec![text.to_string()],
+        }
+    }
+
+    /// A row that opens with status `s`'s glyph and word, then `rest`, then `note` in dim (a
+    /// result's "not counted"). On a terminal too narrow for it, the row goes on under the
+    /// word ([`ROW_MORE`]), and the note on lines of its own there: a row the terminal wrapped
+    /// itself started again at column 0, through the next result's column.
+    fn status_row(&mut self, s: Status, rest: &str, note: Option<&str>) {
+        let (g, role) = self.glyph_parts(s);
+        let lead = format!("  {g}");
+        let text = format!("{lead} {rest}");
+        let whole = match note {
+            Some(n) => format!("{text} {n}"),
+            None => text.clone(),
+        };
+        let one_line = self.fitted(&whole, ROW_MORE).len() == 1;
+        let pieces = if one_line {
+            vec![text]
+        } else {
+            self.fitted(&text, ROW_MORE)
+        };
+        for (i, p) in pieces.iter().enumerate() {
+            let mut l = match p.strip_prefix(&lead) {
+                Some(tail) if i == 0 => format!("  {}{tail}", role.paint(g, self.color)),
+                _ => p.clone(),
+            };
+            if one_line && let Some(n) = note {
+                l.push_str(&Role::Dim.paint(&format!(" {n}"), self.color));
+            }
+            self.line(&l);
+        }
+        if !one_line && let Some(n) = note {
+            self.dim_row_as(&format!("{ROW_MORE}{n}"), ROW_MORE);
+        }
+    }
+
+    /// A dim row of ehlo's own words (a check's citation, a probe's RFC and advice), which
+    /// starts at column 6; on a narrow terminal it goes on at column 8 ([`DIM_MORE`]).
+    fn dim_row(&mut self, text: &str) {
+        self.dim_row_as(text, DIM_MORE);
+    }
+
+    fn dim_row_as(&mut self, text: &str, more: &str) {
+        for p in self.fitted(text, more) {
+            let l = Role::Dim.paint(&p, self.color);
+            self.line(&l);
+        }
+    }
+
     /// The human report of one domain. Summaries, evidence, names and transcripts come from
     /// the network (replies, DNS, certificates): every one goes through [`escape_str`], so a
     /// server cannot move the cursor, clear a line or reorder text on the reader's terminal.
@@ -392,8 +456,7 @@ impl CheckRenderer {
         );
         self.line(&head);
         if let Some(why) = &r.aborted {
-            let l = format!("  {} {}", self.glyph(Status::Error), escape_str(why));
-            self.line(&l);
+            self.status_row(Status::Error, &escape_str(why), None);
         }
         let mut i = 0;
         while i < r.checks.len() {
@@ -421,58 +484,47 @@ impl CheckRenderer {
                 (Some(mx), Some(ip)) => format!(" {} [{}]", escape_str(mx), escape_str(ip)),
                 _ => String::new(),
             };
-            let note = match &j.note {
-                Some(n) => {
-                    Role::Dim.paint(&format!(" (not counted: {})", escape_str(n)), self.color)
-                }
-                None => String::new(),
-            };
-            let l = format!(
-                "  {} {:<17}{place}  {}{note}",
-                self.glyph(c.status),
-                c.id,
-                escape_str(&c.summary)
-            );
-            self.line(&l);
+            let note = j
+                .note
+                .as_ref()
+                .map(|n| format!("(not counted: {})", escape_str(n)));
+            let rest = format!("{:<17}{place}  {}", c.id, escape_str(&c.summary));
+            self.status_row(c.status, &rest, note.as_deref());
             if self.mode == "probe"
                 && matches!(c.status, Status::Fail | Status::Error | Status::Warn)
             {
                 self.probe_evidence(c);
             } else if matches!(c.status, Status::Fail | Status::Error | Status::Warn) {
-                self.line(&Role::Dim.paint(&citation_row(c), self.color));
+                self.dim_row(&citation_row(c));
             }
         }
         for e in &r.expects {
             let st = if e.met { Status::Pass } else { Status::Fail };
-            let l = format!(
-                "  {} expect {}  (found {})",
-                self.glyph(st),
+            let rest = format!(
+                "expect {}  (found {})",
                 escape_str(&e.expect),
                 escape_str(&e.found)
             );
-            self.line(&l);
+            self.status_row(st, &rest, None);
         }
         self.line("");
     }
 
     /// Several results in a row not run for the same reason `why`: one line with the reason
     /// (or "for the same reason" when it is the summary of the result just above, `after`:
-    /// the connect failure that stopped the run) and the ids, wrapped at 80 columns.
+    /// the connect failure that stopped the run) and the ids, wrapped at 80 columns (or the
+    /// terminal's width, when narrower).
     fn not_run_group(&mut self, group: &[Judged], why: &str, after: Option<&str>) {
         let reason = if after == Some(why) {
             "for the same reason".to_string()
         } else {
             format!("({})", escape_str(why))
         };
-        let l = format!(
-            "  {} {} {}s not run {reason}:",
-            self.glyph(Status::Error),
-            group.len(),
-            self.mode
-        );
-        self.line(&l);
+        let rest = format!("{} {}s not run {reason}:", group.len(), self.mode);
+        self.status_row(Status::Error, &rest, None);
         let ids: Vec<&str> = group.iter().map(|j| j.result.id).collect();
-        for l in wrap_list(&ids, "      ", 80) {
+        let width = self.width.map_or(LIST_WIDTH, |w| w.min(LIST_WIDTH));
+        for l in wrap_list(&ids, "      ", width) {
             let l = Role::Dim.paint(&l, self.color);
             self.line(&l);
         }
@@ -481,20 +533,18 @@ impl CheckRenderer {
     /// `ehlo probe`, human: the reference, what a failure means, then the exact bytes sent
     /// (`C:`) and the replies (`S:`), one per line.
     fn probe_evidence(&mut self, c: &crate::check::model::CheckResult) {
-        let mut lines = vec![format!("      {}", c.rfc())];
+        self.dim_row(&format!("      {}", c.rfc()));
         if let Some(serde_json::Value::String(a)) = c.evidence.get("advice") {
-            lines.push(format!("      {}", escape_str(a)));
+            self.dim_row(&format!("      {}", escape_str(a)));
         }
         // The transcript is escaped where it is made (`probe::script::escape`); escaped again
-        // here all the same, so this renderer never relies on its producer.
+        // here all the same, so this renderer never relies on its producer. Its lines are
+        // what went over the wire: never wrapped, as the send's transcript is not.
         if let Some(serde_json::Value::Array(t)) = c.evidence.get("transcript") {
             for l in t.iter().filter_map(|v| v.as_str()) {
-                lines.push(format!("      {}", escape_str(l)));
+                let l = Role::Dim.paint(&format!("      {}", escape_str(l)), self.color);
+                self.line(&l);
             }
-        }
-        for l in lines {
-            let l = Role::Dim.paint(&l, self.color);
-            self.line(&l);
         }
     }
 
@@ -539,7 +589,9 @@ impl CheckRenderer {
                     "probes: {} pass, {} info, {} skip, {} warn, {} inconclusive, {} fail · exit {exit_code}",
                     counts.pass, counts.info, counts.skip, counts.warn, counts.error, counts.fail
                 );
-                self.line(&l);
+                for l in self.fitted(&l, "  ") {
+                    self.line(&l);
+                }
                 self.flush();
                 return;
             }
@@ -558,10 +610,30 @@ impl CheckRenderer {
                 counts.error,
                 counts.fail
             );
-            self.line(&l);
+            for l in self.fitted(&l, "  ") {
+                self.line(&l);
+            }
         }
         self.flush();
     }
+}
+
+/// Where a status row goes on when the terminal is too narrow for it: under the status word.
+const ROW_MORE: &str = "    ";
+/// Where a dim row (column 6) goes on when the terminal is too narrow for it.
+const DIM_MORE: &str = "        ";
+/// The widest a list of ids is wrapped to, on a terminal as in a pipe.
+const LIST_WIDTH: usize = 80;
+
+/// The width of the terminal that stdout is, for the human report: `None` for JSON Lines, a
+/// pipe or a file (whose lines are never cut), or a terminal that does not say.
+fn stdout_width(json: bool) -> Option<usize> {
+    if json || !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return None;
+    }
+    terminal_size::terminal_size_of(std::io::stdout())
+        .map(|(w, _)| usize::from(w.0))
+        .filter(|w| *w > 0)
 }
 
 /// Braille spinner frames (indicatif's default spinner).
@@ -1144,6 +1216,102 @@ mod tests {
         // Only the summary's text is left out: the same member with other text is shown.
         c.evidence.insert("error".into(), json!("timed out"));
         assert!(citation_row(&c).contains("error: timed out;"));
+    }
+
+    /// One domain's report as a terminal `width` columns wide (`None`: a pipe) gets it: a
+    /// result whose summary is long, one not counted, a warning with its citation, an
+    /// expectation, and the tally.
+    fn render_at(width: Option<usize>) -> String {
+        let buf = Shared::default();
+        let mut r = CheckRenderer::for_mode("check", false, FailOn::Fail, Box::new(buf.clone()));
+        r.color = false;
+        r.width = width;
+        let judged = |c: CheckResult, note: Option<&str>| Judged {
+            result: c,
+            counts: note.is_none(),
+            waived: note.is_some(),
+            note: note.map(str::to_string),
+        };
+        let mut warn = CheckResult::new(
+            "dmarc.record",
+            Status::Warn,
+            "no DMARC record at _dmarc.example.test or at any parent domain",
+        );
+        warn.evidence.insert("records".into(), json!([]));
+        let report = DomainReport {
+            index: 0,
+            domain: "example.test".into(),
+            checks: vec![
+                judged(
+                    CheckResult::new("mx.lookup", Status::Pass, "10 mx.example.test"),
+                    None,
+                ),
+                judged(warn, None),
+                judged(
+                    CheckResult::new("spf.record", Status::Warn, "no SPF record"),
+                    Some("waived: spf.record"),
+                ),
+            ],
+            expects: vec![ExpectOutcome {
+                expect: "mx.lookup=pass".into(),
+                met: true,
+                found: "pass: 10 mx.example.test".into(),
+            }],
+            aborted: None,
+            ms: 1.0,
+        };
+        r.start(1);
+        r.domain(&report);
+        r.finish(&[report], 0, None);
+        String::from_utf8(buf.bytes()).unwrap()
+    }
+
+    /// On a terminal narrower than a row, ehlo's own lines are cut at spaces to its width
+    /// (they ran past the right edge, and the terminal went on at column 0, through the
+    /// columns of the ids): a result goes on under its status word (column 4), a citation
+    /// at column 8, a note not counted on lines of its own, the tally at column 2; no word is
+    /// lost. In a pipe each result stays one line.
+    #[test]
+    fn a_narrow_terminal_gets_rows_cut_to_its_width() {
+        use unicode_width::UnicodeWidthStr;
+        let piped = render_at(None);
+        assert!(
+            piped.contains(
+                "  ! warn  dmarc.record       no DMARC record at _dmarc.example.test or at any parent domain\n"
+            ),
+            "{piped}"
+        );
+        assert!(
+            piped.contains(
+                "  ! warn  spf.record         no SPF record (not counted: waived: spf.record)\n"
+            ),
+            "{piped}"
+        );
+        let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        for width in [40, 60] {
+            let out = render_at(Some(width));
+            for l in out.lines() {
+                assert!(l.width() <= width, "{width}: {l:?} is wider:\n{out}");
+            }
+            assert_eq!(words(&out), words(&piped), "{width}: words lost:\n{out}");
+        }
+        let out = render_at(Some(40));
+        assert!(
+            out.contains(
+                "  ! warn  dmarc.record       no DMARC\n    record at _dmarc.example.test or at\n    any parent domain\n      RFC 7489"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "  ! warn  spf.record         no SPF\n    record\n    (not counted: waived: spf.record)\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("1 domain: 0 pass, 1 warn, 0 fail, 0\n  error · checks:"),
+            "{out}"
+        );
     }
 
     #[test]

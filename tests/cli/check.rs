@@ -2313,7 +2313,8 @@ fn ctrl_c_on_a_terminal_of(lab: &Lab, cols: u16) {
 /// it; the bar's text wrapped at 20 and 40 columns left a stale row of it between the report's
 /// lines (and a bar cut to the width without indicatif knowing would have its redraw move up over
 /// report lines). Report and bar share one terminal here, as on a person's screen; what the
-/// screen shows at the end is the report exactly as written to a pipe, nothing of the bar.
+/// screen shows at the end is the report as written to a pipe (its lines cut to the width),
+/// nothing of the bar.
 #[test]
 fn a_narrow_terminal_keeps_no_stale_bar_row_and_loses_no_report_line() {
     use std::io::Read;
@@ -2400,17 +2401,116 @@ fn a_narrow_terminal_keeps_no_stale_bar_row_and_loses_no_report_line() {
         assert!(raw.contains("/6"), "{cols} columns: no bar: {raw:?}");
         let mut screen = vt100::Parser::new(rows.try_into().unwrap(), cols.try_into().unwrap(), 0);
         screen.process(&bytes);
-        // … and the screen, unwrapped, is the report: no row of the bar, no report line lost.
+        // … and the screen is the report: no row of the bar, no word of the report lost (its
+        // lines are cut to the terminal's width there, so the words are compared, in order).
         let shown = screen.screen().contents();
-        let mut got = shape(&shown);
-        while got.last().is_some_and(String::is_empty) {
-            got.pop();
+        let words = |lines: &[String]| -> Vec<String> {
+            lines
+                .iter()
+                .flat_map(|l| l.split_whitespace().map(str::to_string))
+                .collect()
+        };
+        assert_eq!(
+            words(&shape(&shown)),
+            words(&want),
+            "{cols} columns:\n{shown}\nraw: {raw:?}"
+        );
+    }
+}
+
+/// The report on a terminal narrower than its rows: ehlo cuts its lines at spaces to the
+/// terminal's width (a result goes on under its status word), where they ran past the right
+/// edge and the terminal went on at column 0, through the column of the ids. Every line fits,
+/// no word is lost or changed (the pipe's report, word for word), and the status word is still
+/// painted. A pipe keeps one line per result.
+#[test]
+fn the_report_is_cut_to_a_narrow_terminal() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use unicode_width::UnicodeWidthStr;
+    let lab = Lab::start();
+    let extra = ["good.test", "mixed.test", "--color", "always"];
+    let plain = |s: &str| -> String {
+        let mut out = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\x1b' => {
+                    chars.by_ref().find(|&c| c == 'm');
+                }
+                '\r' => {}
+                c => out.push(c),
+            }
         }
-        let mut expect = want.clone();
-        while expect.last().is_some_and(String::is_empty) {
-            expect.pop();
+        out
+    };
+    // Digits vary from run to run (times); the words must not.
+    let words = |s: &str| -> Vec<String> {
+        s.split_whitespace()
+            .map(|w| w.replace(|c: char| c.is_ascii_digit(), "#"))
+            .collect()
+    };
+    let piped = lab.run(&extra);
+    assert_eq!(piped.code, 40, "{}", piped.all());
+    let piped_text = plain(&piped.stdout);
+    assert!(
+        piped_text.lines().any(|l| l.width() > 60),
+        "no row to cut: {piped_text}"
+    );
+    let args = lab.args(&extra);
+    for cols in [40u16, 60] {
+        let size = nix::pty::Winsize {
+            ws_row: 200,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(&size, None).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+        cmd.env("TERM", "xterm")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CI");
+        isolate(&mut cmd);
+        cmd.args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        drop(cmd);
+        let slave = pty.slave;
+        let mut master = std::fs::File::from(pty.master);
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let log = written.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                log.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let (code, _) = wait_sampling(&mut child, Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(300));
+        drop(slave);
+        let raw = String::from_utf8_lossy(&written.lock().unwrap()).into_owned();
+        assert_eq!(code, 40, "{raw:?}");
+        let text = plain(&raw);
+        for l in text.lines() {
+            assert!(
+                l.width() <= usize::from(cols),
+                "{cols} columns: {l:?} is wider:\n{text}"
+            );
         }
-        assert_eq!(got, expect, "{cols} columns:\n{shown}\nraw: {raw:?}");
+        assert_eq!(words(&text), words(&piped_text), "{cols} columns:\n{text}");
+        // A result cut to the width goes on under its status word.
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("    ") && !l.starts_with("     ")),
+            "{cols} columns:\n{text}"
+        );
+        assert!(raw.contains("\x1b["), "{cols} columns: no colour: {raw:?}");
     }
 }
 
