@@ -1116,9 +1116,10 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                 Some(_) if split => Outcome::new(
                     Status::Fail,
                     format!(
-                        "split a {}-octet line into several commands ({} extra replies, first: {})",
+                        "split a {}-octet line into several commands ({} extra repl{}, first: {})",
                         LONG_LINE + 7,
                         extra.len(),
+                        if extra.len() == 1 { "y" } else { "ies" },
                         short(extra[0])
                     ),
                 ),
@@ -3038,6 +3039,21 @@ mod tests {
         let (o, sent) = drive("limits.line", ctx(), i);
         assert_eq!(o.status, Status::Fail);
         assert_eq!(sent[1].len(), LONG_LINE + 7);
+        // Exim 4.96's answer: one reply for the part past its buffer ("1 extra replies" once).
+        assert!(
+            o.summary
+                .contains("(1 extra reply, first: 500 unknown command)"),
+            "{}",
+            o.summary
+        );
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(500, "a"), r(500, "b"), r(221, "bye")]);
+        let o = drive("limits.line", ctx(), i).0;
+        assert!(
+            o.summary.contains("(2 extra replies, first: 500 a)"),
+            "{}",
+            o.summary
+        );
         let mut i = greet();
         i.extend([r(500, "5.5.2 line too long"), r(221, "bye")]);
         assert_eq!(drive("limits.line", ctx(), i).0.status, Status::Pass);
