@@ -1241,12 +1241,13 @@ fn judge_early_talker(log: &Log) -> Outcome {
             ),
         )
     };
+    // Said as the other probes say it (`Log::reason`): "((no code) TEXT)" read as a code.
     let not_smtp = |r: &Reply| {
         Outcome::new(
             Status::Error,
             format!(
-                "the peer does not answer in SMTP ({}): nothing to judge",
-                short(r)
+                "the peer does not answer in SMTP: {}; nothing to judge",
+                crate::check::probe::garbled(r)
             ),
         )
     };
@@ -3218,6 +3219,21 @@ mod tests {
         let (o, _) = drive("enum.vrfy", ctx(), i);
         assert!(
             o.summary.contains("the ehlo reply is not SMTP: a line of"),
+            "{}",
+            o.summary
+        );
+        assert!(!o.summary.contains("(no code)"), "{}", o.summary);
+        // The early-talker probe says it the same way (it read "((no code) HTTP/1.1 …)").
+        let (o, _) = drive(
+            "pipelining.early-talker",
+            ctx(),
+            vec![parse(b"HTTP/1.1 400 Bad Request\r\n")],
+        );
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(
+            o.summary.contains(
+                "the peer does not answer in SMTP: no reply code in 'HTTP/1.1 400 Bad Request'"
+            ),
             "{}",
             o.summary
         );
