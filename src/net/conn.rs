@@ -318,59 +318,123 @@ pub(crate) async fn with_timeout<T>(
     r.map_err(|source| Error::Io { phase, source })
 }
 
-/// The local address to bind for a connection to `peer`: the bind host's address of the same
-/// IP family (a name is resolved with the system resolver, as swaks does), or the unspecified
-/// address of that family when only a port was given.
-pub(crate) async fn local_for(
-    bind: &crate::net::route::LocalBind,
-    peer: SocketAddr,
-) -> Result<SocketAddr, String> {
-    let Some(host) = &bind.host else {
-        let any = if peer.is_ipv4() {
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-        } else {
-            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-        };
-        return Ok(SocketAddr::new(any, bind.port));
-    };
-    if let Some((ip, zone)) = ip_literal(host) {
-        let mut addr = SocketAddr::new(ip, bind.port);
-        match (&mut addr, zone, peer) {
-            (SocketAddr::V6(a), Some(zone), _) => a.set_scope_id(scope_id(zone)?),
-            // A link-local address names no link without its zone (RFC 4007 §11): the kernel
-            // refuses to bind it (EINVAL). A scoped server address is on one link, so a local
-            // address written without a zone is taken to be on that one.
-            (SocketAddr::V6(a), None, SocketAddr::V6(p)) if a.ip().is_unicast_link_local() => {
-                if p.scope_id() == 0 {
-                    return Err(format!(
-                        "--local-interface {ip} is a link-local address: name its interface \
-                         as its zone, {ip}%eth0 (RFC 4007 §11)"
-                    ));
-                }
-                a.set_scope_id(p.scope_id());
+/// `--local-interface` as given and, when it names a host, that name's addresses: resolved
+/// once per send (with the system resolver, as swaks does) and shared by the choice of the
+/// addresses to try and by every connection attempt.
+pub(crate) struct LocalAddrs {
+    bind: crate::net::route::LocalBind,
+    /// The name's addresses (with the bind port), or why it did not resolve; `None` for an
+    /// address literal or a port alone.
+    named: Option<Result<Vec<SocketAddr>, String>>,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many times a local host name was resolved on this thread (the tests' runtime).
+    static LOCAL_LOOKUPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl LocalAddrs {
+    /// Resolve `bind`'s host when it is a name (an address literal needs no lookup).
+    pub(crate) async fn resolve(bind: &crate::net::route::LocalBind) -> LocalAddrs {
+        let named = match bind.host.as_deref() {
+            Some(host) if ip_literal(host).is_none() => {
+                #[cfg(test)]
+                LOCAL_LOOKUPS.with(|n| n.set(n.get() + 1));
+                Some(
+                    tokio::net::lookup_host((host, bind.port))
+                        .await
+                        .map(Iterator::collect)
+                        .map_err(|e| format!("cannot resolve the local interface {host}: {e}")),
+                )
             }
-            _ => {}
-        }
-        return Ok(addr);
-    }
-    let found = tokio::net::lookup_host((host.as_str(), bind.port))
-        .await
-        .map_err(|e| format!("cannot resolve the local interface {host}: {e}"))?;
-    let mut any = false;
-    for a in found {
-        any = true;
-        if a.is_ipv4() == peer.is_ipv4() {
-            return Ok(a);
+            _ => None,
+        };
+        LocalAddrs {
+            bind: bind.clone(),
+            named,
         }
     }
-    Err(if any {
-        format!(
-            "the local interface {host} has no {} address",
-            if peer.is_ipv4() { "IPv4" } else { "IPv6" }
-        )
-    } else {
-        format!("the local interface {host} has no address")
-    })
+
+    /// The IP families (IPv4, IPv6) there is a local address of; `None` when no local address
+    /// is named (a port alone binds the unspecified address of either family) or the name did
+    /// not resolve (each attempt then says why it cannot bind).
+    fn families(&self) -> Option<(bool, bool)> {
+        let host = self.bind.host.as_deref()?;
+        if let Some((ip, _)) = ip_literal(host) {
+            return Some((ip.is_ipv4(), ip.is_ipv6()));
+        }
+        let found = self.named.as_ref()?.as_ref().ok()?;
+        let v4 = found.iter().any(SocketAddr::is_ipv4);
+        let v6 = found.iter().any(SocketAddr::is_ipv6);
+        (v4 || v6).then_some((v4, v6))
+    }
+
+    /// The local address to bind for a connection to `peer`: the bind host's address of the
+    /// same IP family, or the unspecified address of that family when only a port was given.
+    pub(crate) fn for_peer(&self, peer: SocketAddr) -> Result<SocketAddr, String> {
+        let bind = &self.bind;
+        let Some(host) = &bind.host else {
+            let any = if peer.is_ipv4() {
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            } else {
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+            };
+            return Ok(SocketAddr::new(any, bind.port));
+        };
+        if let Some((ip, zone)) = ip_literal(host) {
+            let mut addr = SocketAddr::new(ip, bind.port);
+            match (&mut addr, zone, peer) {
+                (SocketAddr::V6(a), Some(zone), _) => a.set_scope_id(scope_id(zone)?),
+                // A link-local address names no link without its zone (RFC 4007 §11): the
+                // kernel refuses to bind it (EINVAL). A scoped server address is on one link,
+                // so a local address written without a zone is taken to be on that one.
+                (SocketAddr::V6(a), None, SocketAddr::V6(p)) if a.ip().is_unicast_link_local() => {
+                    if p.scope_id() == 0 {
+                        return Err(format!(
+                            "--local-interface {ip} is a link-local address: name its \
+                             interface as its zone, {ip}%eth0 (RFC 4007 §11)"
+                        ));
+                    }
+                    a.set_scope_id(p.scope_id());
+                }
+                _ => {}
+            }
+            return Ok(addr);
+        }
+        let found = match &self.named {
+            Some(Ok(found)) => found,
+            Some(Err(e)) => return Err(e.clone()),
+            None => return Err(format!("the local interface {host} was not resolved")),
+        };
+        if let Some(a) = found.iter().find(|a| a.is_ipv4() == peer.is_ipv4()) {
+            return Ok(*a);
+        }
+        Err(if found.is_empty() {
+            format!("the local interface {host} has no address")
+        } else {
+            format!(
+                "the local interface {host} has no {} address",
+                if peer.is_ipv4() { "IPv4" } else { "IPv6" }
+            )
+        })
+    }
+}
+
+/// `--local-interface` with its name resolved, kept in `slot` the first time it is asked for
+/// (once per send: the choice of addresses and every attempt share it); `None` when none is
+/// asked for.
+async fn local_once<'s>(
+    slot: &'s mut Option<Option<LocalAddrs>>,
+    link: &crate::net::route::Link,
+) -> Option<&'s LocalAddrs> {
+    if slot.is_none() {
+        *slot = Some(match &link.local {
+            Some(b) => Some(LocalAddrs::resolve(b).await),
+            None => None,
+        });
+    }
+    slot.as_ref().and_then(Option::as_ref)
 }
 
 /// The scope id an IPv6 zone names (RFC 4007 §11.2): an interface index as digits, else an
@@ -562,10 +626,9 @@ struct TcpRoute {
     connected: bool,
     /// The current host's zone (`fe80::1%eth0`): as written, and the scope id it names.
     zone: Option<(String, u32)>,
-    /// The IP families (IPv4, IPv6) `--local-interface` has an address of, found once: `None`
-    /// before the first host, `Some(None)` when no local address is named or its name did not
-    /// resolve (each attempt then says why it cannot bind).
-    local_families: Option<Option<(bool, bool)>>,
+    /// `--local-interface` and its name's addresses, resolved once per send: `None` before the
+    /// first host, `Some(None)` when no local address is asked for.
+    local: Option<Option<LocalAddrs>>,
     /// Time spent on IPv6 attempts that timed out or found no route, and the first of them
     /// (address, reason): said when an IPv4 address then answers ([`Self::connect_next`]).
     v6_lost: Option<(Duration, String)>,
@@ -736,7 +799,7 @@ impl TcpRoute {
             attempted: false,
             connected: false,
             zone: None,
-            local_families: None,
+            local: None,
             v6_lost: None,
         })
     }
@@ -771,9 +834,9 @@ impl TcpRoute {
                         host: host.clone(),
                         addr: shown.clone(),
                     });
-                    let local = match &link.local {
+                    let local = match local_once(&mut self.local, link).await {
                         None => Ok(None),
-                        Some(b) => local_for(b, addr).await.map(Some),
+                        Some(l) => l.for_peer(addr).map(Some),
                     };
                     let started = Instant::now();
                     let attempt = match local {
@@ -974,7 +1037,10 @@ impl TcpRoute {
         // the other family are left out, as swaks (IO::Socket::INET6) pairs local and remote
         // addresses by family, rather than each "tried" and failed, the last of those failures
         // then hiding the real one in the result.
-        let addrs = match self.local_families(link).await {
+        let addrs = match local_once(&mut self.local, link)
+            .await
+            .and_then(LocalAddrs::families)
+        {
             Some((v4, v6)) => {
                 let (fit, other): (Vec<IpAddr>, Vec<IpAddr>) = addrs
                     .into_iter()
@@ -1062,32 +1128,6 @@ impl TcpRoute {
             None
         };
         Some((addrs, dane_use))
-    }
-
-    /// The IP families `--local-interface` has an address of, `(IPv4, IPv6)`; `None` when no
-    /// local address is named (a port alone binds the unspecified address of either family) or
-    /// its name does not resolve (the attempt reports that). Looked up once per run.
-    async fn local_families(&mut self, link: &crate::net::route::Link) -> Option<(bool, bool)> {
-        if let Some(known) = self.local_families {
-            return known;
-        }
-        let host = link.local.as_ref().and_then(|b| b.host.as_deref());
-        let found = match host {
-            None => None,
-            Some(h) => match ip_literal(h) {
-                Some((ip, _)) => Some((ip.is_ipv4(), ip.is_ipv6())),
-                None => tokio::net::lookup_host((h, 0)).await.ok().and_then(|it| {
-                    let (mut v4, mut v6) = (false, false);
-                    for a in it {
-                        v4 |= a.is_ipv4();
-                        v6 |= a.is_ipv6();
-                    }
-                    (v4 || v6).then_some((v4, v6))
-                }),
-            },
-        };
-        self.local_families = Some(found);
-        found
     }
 
     /// A host (or its addresses) left out for `why`: the reason if nothing else is tried.
@@ -1599,6 +1639,10 @@ mod local_bind_tests {
     use super::*;
     use crate::net::route::LocalBind;
 
+    async fn local_for(bind: &LocalBind, peer: SocketAddr) -> Result<SocketAddr, String> {
+        LocalAddrs::resolve(bind).await.for_peer(peer)
+    }
+
     #[tokio::test]
     async fn local_bind_by_name_port_or_address() {
         let peer: SocketAddr = "127.0.0.1:25".parse().unwrap();
@@ -1728,6 +1772,40 @@ mod dialer_tests {
             })
             .count();
         assert_eq!(connect_timings, 2);
+    }
+
+    /// `--local-interface` given as a host name is resolved once per send, not again for each
+    /// connection attempt: two MX hosts tried, one after the other, bound from the one answer.
+    #[tokio::test]
+    async fn a_local_interface_name_is_resolved_once_per_send() {
+        let (_one, _two, port) = two_listeners();
+        let (dns, _h) = FakeDns::start(vec![
+            ("d.test", RecordSpec::Mx(10, "a.d.test".into())),
+            ("d.test", RecordSpec::Mx(20, "b.d.test".into())),
+            ("a.d.test", v4("127.0.0.2")),
+            ("b.d.test", v4("127.0.0.1")),
+        ]);
+        let mut plan = mx_plan(dns, "d.test", port);
+        plan.link.local = Some(crate::net::route::LocalBind {
+            host: Some("localhost".into()),
+            port: 0,
+        });
+        let before = LOCAL_LOOKUPS.with(std::cell::Cell::get);
+        let mut dialer = Dialer::seeded(&plan, 1);
+        let mut events = Vec::new();
+        for want in ["127.0.0.2", "127.0.0.1"] {
+            dialer.next(&mut |e| events.push(e)).await.unwrap();
+            let Some(Event::Connected { peer, local, .. }) = events
+                .iter()
+                .rev()
+                .find(|e| matches!(e, Event::Connected { .. }))
+            else {
+                panic!("no connection: {events:?}");
+            };
+            assert_eq!(peer, &format!("{want}:{port}"));
+            assert!(local.starts_with("127.0.0.1:"), "{local}");
+        }
+        assert_eq!(LOCAL_LOOKUPS.with(std::cell::Cell::get) - before, 1);
     }
 
     /// Nothing connected to and every MX host failing in DNS: a DNS failure (exit 2, outcome
