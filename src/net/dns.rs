@@ -1029,7 +1029,18 @@ impl Resolver {
             name: domain.to_string(),
             rtype: "MX".into(),
         });
-        let (answer, proof) = self.mx_or_null(domain).await?;
+        let (answer, proof) = match self.mx_or_null(domain).await {
+            Ok(found) => found,
+            Err(e) => {
+                // Said as a failed address lookup is (JSON: `dns_failed`, here with `MX`).
+                emit(Event::DnsFailed {
+                    name: domain.to_string(),
+                    rtype: "MX".into(),
+                    reason: e.to_string(),
+                });
+                return Err(e);
+            }
+        };
         let Some(answer) = answer else {
             // Shown as any answer is (JSON: a `dns_answer` before the summary), then refused.
             emit(Event::DnsAnswer {

@@ -630,12 +630,13 @@ pub enum Event {
         /// What was asked: `MX`, `A/AAAA` (one lookup of a host's addresses), `TLSA`.
         rtype: String,
     },
-    /// A host's address lookup failed (NXDOMAIN, no address, SERVFAIL, timeout...): the host is
-    /// left out. Said in words by a warning when another host is left to try, else by the result.
+    /// A lookup failed (NXDOMAIN, no address, SERVFAIL, timeout...): a host's addresses (the
+    /// host is left out; said in words by a warning when another host is left to try, else by
+    /// the result), or a domain's MX (nothing to try; the result says why).
     DnsFailed {
         /// Name asked for.
         name: String,
-        /// What was asked (`A/AAAA`).
+        /// What was asked (`A/AAAA`, `MX`).
         rtype: String,
         /// Why, in words (`mx.example.net does not exist (NXDOMAIN)`).
         reason: String,

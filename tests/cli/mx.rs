@@ -336,6 +336,52 @@ fn servfail_is_exit_two() {
     assert!(!run.all().contains("error response"), "{}", run.all());
 }
 
+/// A failed MX query is a `dns_failed` event, as a failed address lookup is: the same fields,
+/// `rtype` saying which lookup failed, after its `dns_query` and before the summary.
+#[test]
+fn a_failed_mx_query_is_a_dns_failed_event_like_a_failed_address_lookup() {
+    let (dns, _h) = FakeDns::start(vec![
+        ("broken.test", RecordSpec::ServFail),
+        ("half.test", RecordSpec::Mx(10, "mx.half.test".into())),
+        ("mx.half.test", RecordSpec::ServFail),
+    ]);
+    let failed = |to: &str| {
+        let run = run_mx(&dns.to_string(), 9, to, &["--json"]);
+        assert_eq!(run.code, 2, "{}", run.all());
+        let lines: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+        let at = types
+            .iter()
+            .position(|t| *t == "dns_failed")
+            .unwrap_or_else(|| panic!("no dns_failed: {}", run.stdout));
+        assert_eq!(types[at - 1], "dns_query", "{}", run.stdout);
+        assert_eq!(types.last(), Some(&"summary"));
+        lines[at]["data"].clone()
+    };
+    let mx = failed("user@broken.test");
+    assert_eq!(mx["name"], "broken.test");
+    assert_eq!(mx["rtype"], "MX");
+    assert!(
+        mx["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the DNS server answered SERVFAIL"),
+        "{mx}"
+    );
+    let host = failed("user@half.test");
+    assert_eq!(host["rtype"], "A/AAAA");
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&mx), keys(&host));
+}
+
 #[test]
 fn a_dns_server_that_never_answers_is_exit_two_within_the_timeout() {
     // Bound but never read: queries vanish.
