@@ -211,6 +211,7 @@ fn dump_to(mut renderer: Box<dyn Renderer>, what: &str, text: String, watch: &Wa
             recipients: Vec::new(),
             message_accepted: None,
             timings: Vec::new(),
+            failover: Vec::new(),
         }),
         zero,
     );

@@ -32,7 +32,7 @@ use crate::net::route::{ConnectPlan, Target, Transport, ip_literal};
 use crate::net::tls;
 use crate::smtp::client::SessionError;
 use crate::smtp::codes::Hint;
-use crate::smtp::event::{ConnectCause, Event, Phase, Timed, TlsInfo};
+use crate::smtp::event::{ConnectCause, Event, FailoverFailure, Phase, Timed, TlsInfo};
 
 /// Any byte stream a session can run over (a UNIX socket, a child's stdin/stdout).
 pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -619,6 +619,8 @@ struct TcpRoute {
     /// Every failure so far, in the order met: a connection attempt's or a skipped host's (its
     /// DNS lookup failed...). Several of them are all named in the result, not only the last.
     failures: Vec<Failure>,
+    /// The host and address (as shown) of the last connection made.
+    answered: Option<(String, String)>,
     /// A host skipped because its TLSA lookup failed.
     dane_err: Option<crate::net::dns::DnsError>,
     /// Whether any connection was tried, and whether one was made.
@@ -704,6 +706,37 @@ impl<'p> Dialer<'p> {
             connected_at: Instant::now(),
             dane,
         })
+    }
+}
+
+impl Dialer<'_> {
+    /// The server of the last connection is left for the next candidate (it never greeted the
+    /// session): `reason` joins the failures on the way, after those before it.
+    pub(crate) fn leave(&mut self, reason: &str) {
+        if let Some(route) = &mut self.route
+            && let Some((host, addr)) = route.answered.take()
+        {
+            route.failures.push(Failure {
+                host,
+                addr: Some(addr),
+                reason: reason.to_string(),
+                refused: false,
+            });
+        }
+    }
+
+    /// Every failure on the way to a server so far, in the order met (all of them: the
+    /// result's text names the first [`FAILURES_SHOWN`]).
+    pub(crate) fn failures(&self) -> Vec<FailoverFailure> {
+        self.route
+            .iter()
+            .flat_map(|r| &r.failures)
+            .map(|f| FailoverFailure {
+                host: f.host.clone(),
+                address: f.addr.clone(),
+                reason: f.reason.clone(),
+            })
+            .collect()
     }
 }
 
@@ -795,6 +828,7 @@ impl TcpRoute {
             dns_err: None,
             dns_errs: Vec::new(),
             failures: Vec::new(),
+            answered: None,
             dane_err: None,
             attempted: false,
             connected: false,
@@ -846,6 +880,7 @@ impl TcpRoute {
                     match attempt {
                         Ok(s) => {
                             self.connected = true;
+                            self.answered = Some((host.clone(), shown.clone()));
                             emit(Event::Connected {
                                 host: host.clone(),
                                 peer: s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
@@ -891,7 +926,8 @@ impl TcpRoute {
                                 os_error: failed.os_error,
                             });
                             self.failures.push(Failure {
-                                attempt: Some((host.clone(), shown)),
+                                host: host.clone(),
+                                addr: Some(shown),
                                 reason: failed.reason.clone(),
                                 refused: failed.cause == ConnectCause::Refused,
                             });
@@ -938,10 +974,13 @@ impl TcpRoute {
             // A link-local address is one on every link (RFC 4291 §2.5.6): without a zone no
             // interface is named, which the kernel refuses as EINVAL ("Invalid argument").
             Some((IpAddr::V6(ip), None)) if ip.is_unicast_link_local() => {
-                self.skip(format!(
-                    "{ip} is a link-local address: name its interface as its zone, \
+                self.skip(
+                    host,
+                    format!(
+                        "{ip} is a link-local address: name its interface as its zone, \
                      {ip}%eth0 (RFC 4007 §11)"
-                ));
+                    ),
+                );
                 return None;
             }
             Some((ip, None)) => vec![ip],
@@ -953,7 +992,7 @@ impl TcpRoute {
                     vec![ip]
                 }
                 Err(e) => {
-                    self.skip(e);
+                    self.skip(host, e);
                     return None;
                 }
             },
@@ -988,7 +1027,7 @@ impl TcpRoute {
                             emit(Event::warning(e.to_string()));
                         }
                         self.last_err = e.to_string();
-                        self.failures.push(Failure::skipped(e.to_string()));
+                        self.failures.push(Failure::skipped(host, e.to_string()));
                         self.dns_errs.push(e.to_string());
                         self.dns_err.get_or_insert(e);
                         return None;
@@ -1006,7 +1045,10 @@ impl TcpRoute {
             } else {
                 ("IPv4", "-6")
             };
-            self.skip(format!("{ip} is an {got} address but {flag} was given"));
+            self.skip(
+                host,
+                format!("{ip} is an {got} address but {flag} was given"),
+            );
             return None;
         }
         // A name's link-local address (RFC 4291 §2.5.6) needs the interface a DNS answer cannot
@@ -1024,7 +1066,7 @@ impl TcpRoute {
                      instead, {ip}%eth0 (RFC 4007 §11)"
                 );
                 if addrs.is_empty() {
-                    self.skip(why);
+                    self.skip(host, why);
                     return None;
                 }
                 emit(Event::warning(format!("{why}; not tried")));
@@ -1065,7 +1107,7 @@ impl TcpRoute {
                             .join(", ")
                     );
                     if fit.is_empty() {
-                        self.skip(why);
+                        self.skip(host, why);
                         return None;
                     }
                     emit(Event::info(why));
@@ -1119,7 +1161,7 @@ impl TcpRoute {
                     emit(Event::warning(format!(
                         "{e}: not connecting to {host}, a failed TLSA lookup forbids delivery to it (RFC 7672 §2.2)"
                     )));
-                    self.skip(e.to_string());
+                    self.skip(host, e.to_string());
                     self.dane_err.get_or_insert(e);
                     return None;
                 }
@@ -1131,8 +1173,8 @@ impl TcpRoute {
     }
 
     /// A host (or its addresses) left out for `why`: the reason if nothing else is tried.
-    fn skip(&mut self, why: String) {
-        self.failures.push(Failure::skipped(why.clone()));
+    fn skip(&mut self, host: &str, why: String) {
+        self.failures.push(Failure::skipped(host, why.clone()));
         self.last_err = why;
     }
 
@@ -1176,18 +1218,20 @@ impl TcpRoute {
 /// Most failures named in a run's result before "… and K more".
 const FAILURES_SHOWN: usize = 5;
 
-/// One failure on the way to a connection: an attempt's (host and address as shown) or a
-/// host's that was left out before any attempt (`reason` then names it).
+/// One failure on the way to a connection: an attempt's (`addr` the address as shown), or a
+/// host's that was left out before any attempt (no `addr`; `reason` then names the host).
 struct Failure {
-    attempt: Option<(String, String)>,
+    host: String,
+    addr: Option<String>,
     reason: String,
     refused: bool,
 }
 
 impl Failure {
-    fn skipped(reason: String) -> Failure {
+    fn skipped(host: &str, reason: String) -> Failure {
         Failure {
-            attempt: None,
+            host: host.to_string(),
+            addr: None,
             reason,
             refused: false,
         }
@@ -1202,9 +1246,9 @@ fn failure_list(failures: &[Failure], mx: bool, port: u16) -> String {
     let mut s = failures
         .iter()
         .take(FAILURES_SHOWN)
-        .map(|f| match &f.attempt {
-            Some((host, addr)) if mx => format!("{host} ({addr}): {}", f.reason),
-            Some((_, addr)) => format!("{addr}: {}", f.reason),
+        .map(|f| match &f.addr {
+            Some(addr) if mx => format!("{} ({addr}): {}", f.host, f.reason),
+            Some(addr) => format!("{addr}: {}", f.reason),
             None => f.reason.clone(),
         })
         .collect::<Vec<_>>()

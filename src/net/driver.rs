@@ -61,6 +61,7 @@ struct RunState {
     tls: Option<String>,
     recipients: Vec<crate::smtp::event::RecipientResult>,
     message_accepted: Option<bool>,
+    failover: Vec<crate::smtp::event::FailoverFailure>,
 }
 
 /// Run one session for a caller that owns the run's signals (`check`, the demo): connect as
@@ -121,6 +122,7 @@ async fn drive(
         recipients: state.recipients,
         message_accepted: state.message_accepted,
         timings: out.summary_timings(),
+        failover: state.failover,
     };
     out.emit(Event::Summary(summary));
     exit_code
@@ -151,6 +153,7 @@ async fn run(
             // No other candidate answered: the last server's failure is the answer (its exit
             // code), with the failures after it in the transcript.
             Err(e) => {
+                state.failover = dialer.failures();
                 return Err(match left {
                     Some(failure) => {
                         out.emit(Event::info("no other MX address to try"));
@@ -175,6 +178,7 @@ async fn run(
             out.emit(Event::warning(format!(
                 "{server} {how}: left for the next MX address (RFC 5321 §5.1)"
             )));
+            dialer.leave(&how);
             // A silent server's timeout and a failed handshake are the driver's errors; every
             // other way, the session's.
             left = result
@@ -186,6 +190,7 @@ async fn run(
             out.timings.retain(|t| t.phase == Phase::Dns);
             continue;
         }
+        state.failover = dialer.failures();
         result.map_err(Stop::into_error)?;
         return match session.outcome() {
             Ok(()) => Ok(()),

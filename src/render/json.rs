@@ -34,8 +34,9 @@
 //! `quit`, `other`. Optional members are present with `null` when they have no value, except
 //! those that only apply to some runs, which are then absent: `dns_answer`'s `proof` (answers
 //! validated), TLS info's `dane` (TLSA records) and its verdict's `only` (one part enforced), a
-//! DANE evidence's `error`, and a recipient's `data_code`, `data_enhanced` and `data_text`
-//! (one reply per recipient after the content).
+//! DANE evidence's `error`, a recipient's `data_code`, `data_enhanced` and `data_text`
+//! (one reply per recipient after the content), and the summary's `failover` (a send that met
+//! failures on its way to a server).
 //!
 //! | `type` | `data` members |
 //! |---|---|
@@ -102,7 +103,17 @@
 //! reply, no `data_code`; a BDAT chunk refused after the LAST one went out is each awaiting
 //! recipient's reply after the content}], "message_accepted": bool | null (null when no
 //! verdict on the content came; false when it was a refusal, or was cut off by the close),
-//! "timings": [{"phase", "ms"}]}`.
+//! "timings": [{"phase", "ms"}], "failover": [{"host", "address": string | null, "reason"}]}`.
+//!
+//! `failover` (only when a send met failures on its way to a server) lists them in the order
+//! met, all of them: each MX host or address that failed before the server the send talked to,
+//! or every one when none answered — a connection attempt that failed (`address` the socket
+//! address tried, `reason` the OS's words), a server left for the next MX address because it
+//! never greeted (`reason` as its `warning` words it: `refused the session in its greeting
+//! (554 …)`), or a host left out before any attempt (`address` null: its address or TLSA
+//! lookup failed, it has no address of the family `-4`/`-6` or `--local-interface` leaves…;
+//! `reason` names the host). `error` says the same in words (at most five, then `… and K
+//! more`).
 //!
 //! `outcome` is one of: `ok`; `usage` (bad options or input, exit 1, also AUTH refused before
 //! it would go out in plain text); `prerequisite` (10); `dns`, `connect` (2); `listen` (`ehlo
@@ -700,6 +711,11 @@ mod tests {
                 timings: vec![PhaseTiming {
                     phase: Phase::Rcpt,
                     ms: 1.0,
+                }],
+                failover: vec![crate::smtp::event::FailoverFailure {
+                    host: "mx1.example.net".into(),
+                    address: Some("192.0.2.1:25".into()),
+                    reason: "Connection refused (os error 111)".into(),
                 }],
                 ..Default::default()
             }),

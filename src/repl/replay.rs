@@ -363,6 +363,7 @@ impl Engine {
             recipients: session.map(|s| s.recipients().to_vec()).unwrap_or_default(),
             message_accepted: session.and_then(|s| s.message_accepted()),
             timings: self.timings.clone(),
+            failover: Vec::new(),
         };
         self.emit(Event::Summary(summary));
     }

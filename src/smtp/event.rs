@@ -556,6 +556,25 @@ pub struct Summary {
     pub(crate) message_accepted: Option<bool>,
     /// Per-phase timings.
     pub(crate) timings: Vec<PhaseTiming>,
+    /// The send's failures on its way to a server, in the order met: MX hosts and addresses
+    /// that failed before the one it talked to, or all of them when none answered (left out of
+    /// the JSON when there were none). `error` says the same in words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) failover: Vec<FailoverFailure>,
+}
+
+/// One failure of a send's failover ([`Summary::failover`]): a connection attempt that failed,
+/// a server left for the next because it never greeted, or a host left out before any attempt
+/// (its DNS or TLSA lookup failed...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailoverFailure {
+    /// The host as routed (an MX host, or the server as given).
+    pub(crate) host: String,
+    /// The address tried (`192.0.2.1:25`, `[2001:db8::1]:25`); `None` for a host left out
+    /// before any attempt.
+    pub(crate) address: Option<String>,
+    /// Why, in words.
+    pub(crate) reason: String,
 }
 
 /// Where events go: the run's one renderer, or a list in tests. The driver and the connection

@@ -491,6 +491,11 @@ fn json_shows_the_failover_as_ordered_events() {
         mx["data"]["records"],
         serde_json::json!(["10 a.example.test", "20 b.example.test"])
     );
+    // The summary of a send that then connected still lists what failed on the way.
+    let failover = &lines.last().unwrap()["data"]["failover"];
+    assert_eq!(failover.as_array().map(Vec::len), Some(1), "{failover}");
+    assert_eq!(failover[0]["host"], "a.example.test");
+    assert_eq!(failover[0]["address"], format!("127.0.0.2:{port}"));
 }
 
 /// Every `rtype` a run's DNS events carry (`MX`, and `A/AAAA` for a host's addresses) is a
@@ -963,6 +968,117 @@ fn a_greeting_refusal_is_left_for_the_next_mx() {
             .collect();
         assert_eq!(in_summary, answering, "{}", run.stdout);
     }
+}
+
+/// The summary lists every failover failure as data, not only in `error`'s words: a refused
+/// connection (with its address), a host whose name does not resolve (no address) and a
+/// server left because it refused in its greeting, in the order met.
+#[test]
+fn the_summary_lists_each_failover_failure_with_host_address_and_reason() {
+    let port = shared_port();
+    let busy = scripted_at(at("127.0.0.2", port), refusing(b"554 5.7.1 busy\r\n"));
+    let (dns, _h) = FakeDns::start(vec![
+        ("example.test", RecordSpec::Mx(10, "a.example.test".into())),
+        ("example.test", RecordSpec::Mx(20, "b.example.test".into())),
+        ("example.test", RecordSpec::Mx(30, "c.example.test".into())),
+        ("a.example.test", RecordSpec::A(v4("127.0.0.3"))),
+        ("b.example.test", RecordSpec::NxDomain),
+        ("c.example.test", RecordSpec::A(v4("127.0.0.2"))),
+    ]);
+    let run = run_mx(&dns.to_string(), port, "user@example.test", &["--json"]);
+    assert_eq!(run.code, 21, "{}", run.all());
+    busy.finish();
+    let summary: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    let summary = &summary["data"];
+    // The text is what it was: the last refusal.
+    assert_eq!(
+        summary["error"], "banner: expected 220, got 554 5.7.1 busy",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        summary["failover"],
+        serde_json::json!([
+            {
+                "host": "a.example.test",
+                "address": format!("127.0.0.3:{port}"),
+                "reason": "Connection refused (os error 111)",
+            },
+            {
+                "host": "b.example.test",
+                "address": null,
+                "reason": "b.example.test does not exist (NXDOMAIN)",
+            },
+            {
+                "host": "c.example.test",
+                "address": format!("127.0.0.2:{port}"),
+                "reason": "refused the session in its greeting (554 5.7.1 busy)",
+            },
+        ]),
+        "{}",
+        run.stdout
+    );
+    // Every connection refused: `error` names them in words, `failover` as data.
+    let (dns, _h) = FakeDns::start(vec![
+        ("example.test", RecordSpec::Mx(10, "a.example.test".into())),
+        ("example.test", RecordSpec::Mx(20, "b.example.test".into())),
+        ("a.example.test", RecordSpec::A(v4("127.0.0.3"))),
+        ("b.example.test", RecordSpec::A(v4("127.0.0.4"))),
+    ]);
+    let run = run_mx(&dns.to_string(), port, "user@example.test", &["--json"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let summary: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    let failover: Vec<String> = summary["data"]["failover"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["host"].as_str().unwrap(),
+                f["address"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        failover,
+        [
+            format!("a.example.test 127.0.0.3:{port}"),
+            format!("b.example.test 127.0.0.4:{port}")
+        ]
+    );
+    let error = summary["data"]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(&format!(
+            "could not connect to any MX of example.test: a.example.test (127.0.0.3:{port}): \
+             Connection refused"
+        )),
+        "{error}"
+    );
+}
+
+/// A send that met no failure on its way to its server has no `failover` field (one that
+/// did, and then connected, lists it: `json_shows_the_failover_as_ordered_events`).
+#[test]
+fn a_send_without_failover_failures_has_no_failover_field() {
+    let srv = scripted(after_greet(accept_all()));
+    let (dns, _h) = FakeDns::start(vec![
+        ("example.test", RecordSpec::Mx(10, "a.example.test".into())),
+        ("a.example.test", RecordSpec::A(v4("127.0.0.1"))),
+    ]);
+    let run = run_mx(
+        &dns.to_string(),
+        srv.addr.port(),
+        "user@example.test",
+        &["--json"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let summary: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert!(summary["data"].get("failover").is_none(), "{}", run.stdout);
 }
 
 #[test]
