@@ -426,12 +426,13 @@ pub(crate) fn policy_check(body: &[u8]) -> (CheckResult, Policy) {
             }
         }
         _ => format!(
-            "mode {}, max_age {}, {} mx pattern(s)",
+            "mode {}, max_age {}, {} mx pattern{}",
             p.mode.as_deref().unwrap_or("?"),
             p.max_age
                 .map(|a| a.to_string())
                 .unwrap_or_else(|| "?".into()),
-            p.mx.len()
+            p.mx.len(),
+            plural_s(p.mx.len())
         ),
     };
     let mut c = CheckResult::new("mtasts.policy", status, summary);
@@ -509,7 +510,10 @@ pub(crate) fn mx_match(p: &Policy, hosts: &[String], valid: bool) -> CheckResult
     } else if unmatched.is_empty() {
         (
             Status::Pass,
-            format!("{} MX host(s) match the policy", hosts.len()),
+            match hosts.len() {
+                1 => "1 MX host matches the policy".to_string(),
+                n => format!("{n} MX hosts match the policy"),
+            },
         )
     } else if mode == "enforce" {
         (
@@ -579,6 +583,22 @@ mod tests {
         let (c, _) = policy_check(b"version: STSv1\nmode: enforced\nmx: a.test\nmax_age: 86400\n");
         assert_eq!(c.status, Status::Fail);
         assert!(c.summary.starts_with("line 2:"), "{}", c.summary);
+    }
+
+    /// Counts are worded for their number, not "pattern(s)", "host(s)".
+    #[test]
+    fn counts_are_worded_for_their_number() {
+        let (c, _) =
+            policy_check(b"version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 604800\r\n");
+        assert_eq!(c.summary, "mode enforce, max_age 604800, 1 mx pattern");
+        let (c, p) = policy_check(
+            b"version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmx: *.b.test\r\nmax_age: 604800\r\n",
+        );
+        assert_eq!(c.summary, "mode enforce, max_age 604800, 2 mx patterns");
+        let one = mx_match(&p, &["a.test".to_string()], true);
+        assert_eq!(one.summary, "1 MX host matches the policy");
+        let two = mx_match(&p, &["a.test".to_string(), "mx.b.test".to_string()], true);
+        assert_eq!(two.summary, "2 MX hosts match the policy");
     }
 
     /// An invalid mode is neither enforce nor testing: senders do not "report, then deliver"

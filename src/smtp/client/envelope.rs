@@ -4,7 +4,7 @@ use crate::smtp::capabilities::Capabilities;
 use crate::smtp::codes::Hint;
 use crate::smtp::command::Command;
 use crate::smtp::data;
-use crate::smtp::event::{Phase, SentKind};
+use crate::smtp::event::{Phase, SentKind, plural_s};
 use crate::smtp::ext::{self, Extension};
 use crate::smtp::reply::Reply;
 
@@ -41,7 +41,8 @@ impl Session {
                     let missing = ext::unadvertised(&self.plan.ext.xforward, adv);
                     (!missing.is_empty()).then(|| {
                         format!(
-                            "attribute(s) {} not advertised (the server offers {})",
+                            "attribute{} {} not advertised (the server offers {})",
+                            plural_s(missing.len()),
                             missing.join(", "),
                             adv.join(" ")
                         )

@@ -2331,6 +2331,52 @@ fn xforward_before_mail() {
     refused_before_mail(p, BARE_EHLO, 23, "XFORWARD");
 }
 
+/// An XCLIENT or XFORWARD attribute the server does not offer is named for its number
+/// ("attribute LOGIN", "attributes LOGIN, DESTADDR"), not "attribute(s)".
+#[test]
+fn unadvertised_attributes_are_worded_for_their_number() {
+    let attr = |name: &str| Attribute {
+        name: name.into(),
+        value: "v".into(),
+    };
+    let xclient = |names: &[&str]| {
+        let mut p = xclient_plan();
+        if let Some(x) = p.ext.xclient.as_mut() {
+            x.commands.push(XclientCommand::Attrs(
+                names.iter().map(|n| attr(n)).collect(),
+            ));
+        }
+        let (mut s, w) = to_mail(p, EXT_EHLO);
+        assert_eq!(w, "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        s.outcome().unwrap_err().to_string()
+    };
+    let one = xclient(&["LOGIN"]);
+    assert!(one.contains("attribute LOGIN not advertised"), "{one}");
+    assert!(one.contains("sends it anyway"), "{one}");
+    let two = xclient(&["LOGIN", "DESTADDR"]);
+    assert!(
+        two.contains("attributes LOGIN, DESTADDR not advertised"),
+        "{two}"
+    );
+    assert!(two.contains("sends them anyway"), "{two}");
+    let xforward = |names: &[&str]| {
+        let mut p = plan();
+        p.ext.xforward = names.iter().map(|n| attr(n)).collect();
+        let (mut s, w) = to_mail(p, "250-x\r\n250 XFORWARD ADDR\r\n");
+        assert_eq!(w, "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        s.outcome().unwrap_err().to_string()
+    };
+    let one = xforward(&["NAME"]);
+    assert!(one.contains("attribute NAME not advertised"), "{one}");
+    let two = xforward(&["NAME", "PROTO"]);
+    assert!(
+        two.contains("attributes NAME, PROTO not advertised"),
+        "{two}"
+    );
+}
+
 #[test]
 fn drop_at_proxy_closes_before_the_banner() {
     for kind in [StopKind::Drop, StopKind::DropAfterSend] {

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use crate::smtp::codes::Hint;
-use crate::smtp::event::{Phase, SentKind};
+use crate::smtp::event::{Phase, SentKind, plural_s};
 use crate::smtp::ext::{self, Extension};
 use crate::smtp::reply::Reply;
 
@@ -35,11 +35,16 @@ impl Session {
                 let missing = ext::unadvertised(&attrs, adv);
                 (!missing.is_empty()).then(|| {
                     Hint::plain(format!(
-                        "attribute(s) {} not advertised (the server offers {}",
+                        "attribute{} {} not advertised (the server offers {}",
+                        plural_s(missing.len()),
                         missing.join(", "),
                         adv.join(" ")
                     ))
-                    .and("; ⟨xclient-no-verify⟩ sends them anyway)")
+                    .and(if missing.len() == 1 {
+                        "; ⟨xclient-no-verify⟩ sends it anyway)"
+                    } else {
+                        "; ⟨xclient-no-verify⟩ sends them anyway)"
+                    })
                 })
             }
             _ => None,
