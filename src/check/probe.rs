@@ -876,7 +876,7 @@ fn cert_checks(info: &TlsInfo, cert_days: i64) -> Vec<CheckResult> {
         .with("reason", v.reason.clone()),
     );
     // Matched by the subject CN alone (no DNS subjectAltName): RFC 6125 §6.4.4 allowed it and
-    // OpenSSL-based MTAs (Postfix, Exim) still accept it, but RFC 9525 has no CN-ID any more.
+    // OpenSSL-based MTAs (Postfix, Exim) still accept it, but RFC 9525 §2 has no CN-ID any more.
     let cn_only = crate::net::tls::matched_by_cn_alone(v);
     out.push(
         CheckResult::new(
@@ -888,7 +888,7 @@ fn cert_checks(info: &TlsInfo, cert_days: i64) -> Vec<CheckResult> {
             },
             if let Some(cn) = cn_only {
                 format!(
-                    "matches only the subject CN ({cn}), with no DNS subjectAltName: RFC 9525, which obsoletes RFC 6125, no longer matches the CN, and clients that follow it refuse this certificate (reissue it with the name as a DNS subjectAltName)"
+                    "matches only the subject CN ({cn}), with no DNS subjectAltName: RFC 9525 §2 no longer matches the CN (RFC 9525 obsoletes RFC 6125), and clients that follow it refuse this certificate (reissue it with the name as a DNS subjectAltName)"
                 )
             } else if v.name_ok {
                 format!("matches {}", v.matched.as_deref().unwrap_or("?"))
@@ -1360,7 +1360,7 @@ mod tests {
     }
 
     /// A name matched only by the subject CN (no subjectAltName) was a silent pass: it is a
-    /// warning citing RFC 9525 now, marked `cn_only` (an MTA-STS policy does not make it a
+    /// warning citing RFC 9525 §2 now, marked `cn_only` (an MTA-STS policy does not make it a
     /// failure: senders that check the name still accept it); a SAN match still passes.
     #[test]
     fn a_name_matched_by_the_cn_alone_warns() {
@@ -1387,7 +1387,7 @@ mod tests {
         let c = name(&info);
         assert_eq!(c.status, Status::Warn, "{c:?}");
         assert!(
-            c.summary.starts_with("matches only the subject CN (mx.example.test), with no DNS subjectAltName: RFC 9525"),
+            c.summary.starts_with("matches only the subject CN (mx.example.test), with no DNS subjectAltName: RFC 9525 §2"),
             "{c:?}"
         );
         assert_eq!(c.evidence["cn_only"], true, "{c:?}");

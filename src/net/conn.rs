@@ -1551,7 +1551,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
             let v = info.version.clone();
             emit(Event::TlsStarted { info: info.clone() });
             // Accepted, but not silently: a CN-only certificate is refused by clients that
-            // follow RFC 9525.
+            // follow RFC 9525 §2.
             if info.dane.is_none()
                 && let Some(cn) = tls::cn_only(&info.verify)
             {

@@ -59,7 +59,7 @@
 //! `tls.handshake`: `protocol` (`TLSv1.3`), `version` (1.3), `cipher`, `bits`, `sni`;
 //! `tls.cert.chain`: `chain` (`subject`, `issuer`, `not_after` per certificate), `verified`,
 //! `reason`; `tls.cert.name`: `name`, `sans`, `subject`, `cn_only` (the name matched only the
-//! subject CN, with no DNS subjectAltName: a warning, RFC 9525); `tls.cert.expiry`: `days`
+//! subject CN, with no DNS subjectAltName: a warning, RFC 9525 §2); `tls.cert.expiry`: `days`
 //! (null for a certificate not valid yet, with its `not_before`), `not_after`; `tls.cert.key`: `algorithm`,
 //! `bits`, `signature`; `rdns.fcrdns`: `ptr`; `dnssec.domain`,
 //! `dnssec.mx`: `proof`, `error`; `dane.tlsa`: `owner`, `base`, `records`, `proof`, `error`;

@@ -418,7 +418,7 @@ fn starttls_with_a_given_certificate_verifies() {
 
 /// A certificate made by `openssl req -x509` without `-addext subjectAltName=…` names its host
 /// only in the subject CN. RFC 6125 §6.4.4 let a client match that CN when there is no DNS SAN
-/// (OpenSSL, Postfix and Exim still do); RFC 9525, which obsoletes it, dropped CN matching, and
+/// (OpenSSL, Postfix and Exim still do); RFC 9525, which obsoletes it, dropped CN matching (§2), and
 /// clients that follow it refuse such a certificate. The send accepts it, but says so (it was
 /// silent); the same certificate with a SAN draws no such warning.
 #[test]
@@ -456,7 +456,7 @@ fn a_certificate_naming_the_host_only_in_its_cn_is_accepted_with_a_warning() {
         let server = format!("localhost:{port}");
         let r = send(&server, &["--tls", "--tls-ca-path", s(&cert)]);
         assert_eq!(r.code, 0, "{}", r.all());
-        let warning = "!!! the certificate names localhost only in its subject CN, with no DNS subjectAltName: accepted, as RFC 6125 §6.4.4 allowed, but RFC 9525 (which obsoletes it) no longer matches the CN";
+        let warning = "!!! the certificate names localhost only in its subject CN, with no DNS subjectAltName: accepted, as RFC 6125 §6.4.4 allowed, but RFC 9525, which obsoletes it, no longer matches the CN (§2)";
         if san {
             assert!(r.stdout.contains("matched DNS:localhost"), "{}", r.all());
             assert!(!r.all().contains("subject CN"), "{}", r.all());

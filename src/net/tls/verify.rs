@@ -170,7 +170,7 @@ pub(crate) fn match_name(cert: &X509Ref, name: &str, ip: Option<IpAddr>) -> Opti
 
 /// The name `v`'s certificate matched only in its subject CN (no DNS subjectAltName), when the
 /// name check counted: such a certificate is accepted, as RFC 6125 §6.4.4 allowed (and OpenSSL,
-/// Postfix and Exim still do), but RFC 9525, which obsoletes RFC 6125, has no CN-ID any more,
+/// Postfix and Exim still do), but RFC 9525, which obsoletes RFC 6125, has no CN-ID any more (§2),
 /// and clients that follow it (Go's crypto/tls since 1.15, browsers) refuse the certificate.
 pub(crate) fn cn_only(v: &VerifyVerdict) -> Option<&str> {
     let counted = v.enforced && v.only != Some(crate::smtp::event::VerifyPart::Chain);
@@ -189,7 +189,7 @@ pub(crate) fn matched_by_cn_alone(v: &VerifyVerdict) -> Option<&str> {
 /// What [`cn_only`] says of a certificate that names `cn` only in its subject CN.
 pub(crate) fn cn_only_words(cn: &str) -> String {
     format!(
-        "the certificate names {} only in its subject CN, with no DNS subjectAltName: accepted, as RFC 6125 §6.4.4 allowed, but RFC 9525 (which obsoletes it) no longer matches the CN, and clients that follow it (Go's crypto/tls, browsers) refuse this certificate: reissue it with the name as a DNS subjectAltName",
+        "the certificate names {} only in its subject CN, with no DNS subjectAltName: accepted, as RFC 6125 §6.4.4 allowed, but RFC 9525, which obsoletes it, no longer matches the CN (§2), and clients that follow it (Go's crypto/tls, browsers) refuse this certificate: reissue it with the name as a DNS subjectAltName",
         cn
     )
 }
