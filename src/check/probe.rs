@@ -1399,6 +1399,83 @@ mod tests {
         assert_eq!(c.evidence["cn_only"], false, "{c:?}");
     }
 
+    /// Under an MTA-STS policy (enforce or testing) that covers the MX, a name matched by the
+    /// subject CN alone stays a warning (senders that check the name, Postfix's `secure` level
+    /// and OpenSSL's host check, still accept it), while a name the certificate does not carry
+    /// at all becomes a failure with the policy's consequence: the certificate is a generated
+    /// one naming the host only in its CN, judged as `ehlo check` judges a probed host.
+    #[test]
+    fn a_cn_only_match_stays_a_warning_under_an_mta_sts_policy() {
+        use openssl::hash::MessageDigest;
+        use openssl::pkey::PKey;
+        use openssl::rsa::Rsa;
+        use openssl::x509::X509;
+        let cli = crate::cli::args::Cli::parse_args(["ehlo", "check", "example.test"]).unwrap();
+        let Ok(crate::cli::mode::Mode::Check(cfg)) = crate::cli::mode::from_cli(cli) else {
+            panic!("not a check")
+        };
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let pem = cert_pem_from(&key, MessageDigest::sha256(), 0);
+        let cert = X509::from_pem(pem.as_bytes()).unwrap();
+        let name_check = |host: &str| {
+            let mut info = TlsInfo {
+                chain: vec![crate::net::tls::cert_info(&cert)],
+                ..TlsInfo::default()
+            };
+            info.verify.matched = crate::net::tls::match_name(&cert, host, None);
+            info.verify.name_ok = info.verify.matched.is_some();
+            info.verify.checked_name = Some(host.to_string());
+            let mut c = cert_checks(&info, 14)
+                .into_iter()
+                .find(|c| c.id == "tls.cert.name")
+                .unwrap();
+            c.mx = Some(host.to_string());
+            c.ip = Some("192.0.2.1".into());
+            c
+        };
+        let cn_only = name_check("mx.example.test");
+        assert_eq!(cn_only.evidence["cn_only"], true, "{cn_only:?}");
+        let wrong = name_check("mx2.example.test");
+        assert_eq!(wrong.evidence["cn_only"], false, "{wrong:?}");
+        for mode in ["enforce", "testing"] {
+            let policy = crate::check::records::Policy {
+                mode: Some(mode.into()),
+                mx: vec!["*.example.test".into()],
+                ..crate::check::records::Policy::default()
+            };
+            let judged = crate::check::judge(
+                &cfg,
+                "example.test",
+                Vec::new(),
+                vec![cn_only.clone(), wrong.clone()],
+                Some(&policy),
+            );
+            let on = |host: &str| {
+                judged
+                    .iter()
+                    .find(|j| {
+                        j.result.id == "tls.cert.name" && j.result.mx.as_deref() == Some(host)
+                    })
+                    .map(|j| j.result.clone())
+                    .unwrap()
+            };
+            let kept = on("mx.example.test");
+            assert_eq!(kept.status, Status::Warn, "{mode}: {kept:?}");
+            assert!(
+                !kept.summary.contains("MTA-STS"),
+                "{mode}: {}",
+                kept.summary
+            );
+            let failed = on("mx2.example.test");
+            assert_eq!(failed.status, Status::Fail, "{mode}: {failed:?}");
+            assert!(
+                failed.summary.contains(&format!("MTA-STS {mode}")),
+                "{mode}: {}",
+                failed.summary
+            );
+        }
+    }
+
     /// The chain's summary counts the certificates the server sent: one is "1 certificate".
     #[test]
     fn the_chain_summary_counts_certificates_in_good_grammar() {
