@@ -242,8 +242,8 @@ async fn demo(
     let intro = Event::info(format!(
         "ehlo demo: an embedded SMTP server listens on localhost:{port}\n\
          (STARTTLS, AUTH for user '{USER}'; it refuses nobody@demo.test).\n\
-         The send below is what this command prints (its two files are removed\n\
-         after the demo):\n\
+         The send below is the same as running this one-shot command while the\n\
+         demo runs (its certificate and password files are removed after it):\n\
          \x20 ehlo --server localhost:{port} \\\n\
          \x20   --tls --tls-ca-path {cert} \\\n\
          \x20   --auth --auth-user {USER} \\\n\

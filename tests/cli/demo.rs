@@ -159,7 +159,7 @@ fn demo_prints_the_command_that_does_the_same() {
     assert_eq!(r.code, 0, "{}", r.all());
     let out = &r.stdout;
     assert!(
-        out.contains("The send below is what this command prints"),
+        out.contains("The send below is the same as running this one-shot command"),
         "{out}"
     );
     let cmd = demo_command(out);
