@@ -1,10 +1,13 @@
-//! A writer that never blocks whoever writes to it (`ehlo serve`'s transcript): what is written
-//! goes, a batch at a time, through a bounded queue to a thread of its own that writes it out.
-//! When the reader of the output does not keep up (`ehlo serve | sleep 1000`: a pipe nobody
-//! reads fills after 64 KiB), the queue fills and what does not fit is dropped and counted, so
-//! that the server goes on serving its clients; once the writer has caught up (its queue is
-//! empty again), one line on stderr says how much was lost. Before, the rendering thread blocked
-//! in `write(2)`, the channel of events behind it filled, and every connection waited on it.
+//! A writer that never blocks whoever writes to it (`ehlo serve`'s transcript and its errors):
+//! what is written goes, a batch at a time, through a bounded queue to a thread of its own that
+//! writes it out. When the reader of the output does not keep up (`ehlo serve | sleep 1000`: a
+//! pipe nobody reads fills after 64 KiB), the queue fills and what does not fit is dropped and
+//! counted, so that the server goes on serving its clients; once the writer has caught up (its
+//! queue is empty again), one line on stderr says how much was lost. Before, the rendering thread
+//! blocked in `write(2)`, the channel of events behind it filled, and every connection waited on
+//! it. Stdout and stderr share the one queue and thread ([`behind_both`]), so their lines come
+//! out in the order they were written (both on one terminal, `2>&1`), and a stderr nobody reads
+//! holds up nothing either.
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -19,19 +22,35 @@ const BATCH: usize = 64 * 1024;
 /// does not read for that long loses the rest (said on stderr) rather than keeping the process
 /// from exiting.
 const END_WAIT: Duration = Duration::from_secs(5);
+/// How long the end of the run waits for that last line to be taken by stderr: a stderr nobody
+/// reads must not keep the process from exiting either.
+const SAY_WAIT: Duration = Duration::from_secs(1);
 
-/// What the writing side and the writer thread share.
+/// Which stream a batch goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dest {
+    Out,
+    Err,
+}
+
+/// What the writing sides and the writer thread share.
 #[derive(Default)]
 struct Queue {
-    batches: VecDeque<Vec<u8>>,
+    batches: VecDeque<(Dest, Vec<u8>)>,
     bytes: usize,
-    /// The writing side is gone: write what is left, then end.
+    /// Writing sides not dropped yet; the last one to go closes the queue.
+    writers: usize,
+    /// The writing sides are gone: write what is left, then end.
     closed: bool,
     /// The writer thread has ended.
     done: bool,
     /// Dropped since the last time it was said.
     dropped_lines: u64,
     dropped_bytes: u64,
+    /// The stream the writer thread is writing to now, if any.
+    writing: Option<Dest>,
+    /// Some of what was dropped was dropped while the writer waited on stderr.
+    dropped_on_err: bool,
 }
 
 struct Shared {
@@ -46,12 +65,27 @@ impl Shared {
     }
 }
 
-/// `out` (carrying `what`, e.g. `transcript`), written by a thread of its own: writes to the
-/// returned writer never wait for `out`.
-pub(crate) fn behind(what: &'static str, out: Box<dyn Write + Send>) -> Box<dyn Write + Send> {
-    behind_with(what, out, Box::new(std::io::stderr()), QUEUED, END_WAIT)
+type Stream = Arc<Mutex<Box<dyn Write + Send>>>;
+
+/// `out` (carrying `what`, e.g. `transcript`) and stderr, written in order by one thread of
+/// their own: writes to the returned writers (stdout's, stderr's) never wait for either stream.
+pub(crate) fn behind_both(
+    what: &'static str,
+    out: Box<dyn Write + Send>,
+) -> (Box<dyn Write + Send>, Box<dyn Write + Send>) {
+    let (out, err) = pair_with(
+        what,
+        out,
+        Box::new(std::io::stderr()),
+        QUEUED,
+        END_WAIT,
+        SAY_WAIT,
+    );
+    (Box::new(out), Box::new(err))
 }
 
+/// [`behind_both`]'s stdout side alone (stderr is written to only to say what was dropped).
+#[cfg(test)]
 fn behind_with(
     what: &'static str,
     out: Box<dyn Write + Send>,
@@ -59,12 +93,26 @@ fn behind_with(
     queued: usize,
     end_wait: Duration,
 ) -> Box<dyn Write + Send> {
+    Box::new(pair_with(what, out, err, queued, end_wait, SAY_WAIT).0)
+}
+
+fn pair_with(
+    what: &'static str,
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
+    queued: usize,
+    end_wait: Duration,
+    say_wait: Duration,
+) -> (Behind, Behind) {
     let shared = Arc::new(Shared {
-        queue: Mutex::new(Queue::default()),
+        queue: Mutex::new(Queue {
+            writers: 2,
+            ..Queue::default()
+        }),
         changed: Condvar::new(),
     });
     let theirs = Arc::clone(&shared);
-    let err = Arc::new(Mutex::new(err));
+    let err: Stream = Arc::new(Mutex::new(err));
     let their_err = Arc::clone(&err);
     let spawned = std::thread::Builder::new()
         .name("output".into())
@@ -78,36 +126,38 @@ fn behind_with(
         );
         shared.lock().done = true;
     }
-    Box::new(Behind {
-        pending: Vec::with_capacity(BATCH),
-        shared,
+    let side = |dest| Behind {
+        dest,
+        pending: Vec::with_capacity(if dest == Dest::Out { BATCH } else { 0 }),
+        shared: Arc::clone(&shared),
         queued,
         end_wait,
+        say_wait,
         what,
-        err,
-    })
+        err: Arc::clone(&err),
+    };
+    (side(Dest::Out), side(Dest::Err))
 }
 
 /// The writer thread: write each batch, and say what was dropped once the queue is empty.
-fn write_out(
-    shared: &Shared,
-    mut out: Box<dyn Write + Send>,
-    what: &'static str,
-    err: &Mutex<Box<dyn Write + Send>>,
-) {
+fn write_out(shared: &Shared, mut out: Box<dyn Write + Send>, what: &'static str, err: &Stream) {
     loop {
         let batch = {
             let mut q = shared.lock();
             loop {
-                if let Some(b) = q.batches.pop_front() {
+                q.writing = None;
+                if let Some((dest, b)) = q.batches.pop_front() {
                     q.bytes -= b.len();
-                    break Some(b);
+                    q.writing = Some(dest);
+                    break Some((dest, b));
                 }
                 if q.dropped_lines + q.dropped_bytes > 0 {
                     // Caught up after a loss: say it now, between two batches.
                     let (lines, bytes) = (q.dropped_lines, q.dropped_bytes);
+                    let stream = if q.dropped_on_err { "stderr" } else { "stdout" };
                     q.dropped_lines = 0;
                     q.dropped_bytes = 0;
+                    q.dropped_on_err = false;
                     drop(q);
                     let _ = out.flush();
                     say_dropped(
@@ -115,7 +165,9 @@ fn write_out(
                         what,
                         lines,
                         bytes,
-                        "stdout was not read for a while, and the server went on serving rather than wait for it",
+                        &format!(
+                            "{stream} was not read for a while, and the server went on serving rather than wait for it"
+                        ),
                     );
                     q = shared.lock();
                     continue;
@@ -126,17 +178,26 @@ fn write_out(
                 q = shared.changed.wait(q).unwrap_or_else(|p| p.into_inner());
             }
         };
-        let Some(batch) = batch else { break };
+        let Some((dest, batch)) = batch else { break };
         // Errors are the watched stream's to keep (`watch`); a closed pipe only drains.
-        let _ = out.write_all(&batch);
-        let _ = out.flush();
+        match dest {
+            Dest::Out => {
+                let _ = out.write_all(&batch);
+                let _ = out.flush();
+            }
+            Dest::Err => {
+                let mut err = err.lock().unwrap_or_else(|p| p.into_inner());
+                let _ = err.write_all(&batch);
+                let _ = err.flush();
+            }
+        }
     }
     let _ = out.flush();
     shared.lock().done = true;
     shared.changed.notify_all();
 }
 
-fn say_dropped(err: &Mutex<Box<dyn Write + Send>>, what: &str, lines: u64, bytes: u64, why: &str) {
+fn say_dropped(err: &Stream, what: &str, lines: u64, bytes: u64, why: &str) {
     let mut err = err.lock().unwrap_or_else(|p| p.into_inner());
     let _ = writeln!(
         err,
@@ -146,15 +207,18 @@ fn say_dropped(err: &Mutex<Box<dyn Write + Send>>, what: &str, lines: u64, bytes
     let _ = err.flush();
 }
 
-/// The writing side.
+/// A writing side.
 struct Behind {
+    /// The stream it writes to.
+    dest: Dest,
     /// Written since the last hand-over.
     pending: Vec<u8>,
     shared: Arc<Shared>,
     queued: usize,
     end_wait: Duration,
+    say_wait: Duration,
     what: &'static str,
-    err: Arc<Mutex<Box<dyn Write + Send>>>,
+    err: Stream,
 }
 
 impl Behind {
@@ -167,10 +231,11 @@ impl Behind {
         if q.done || q.bytes + batch.len() > self.queued {
             q.dropped_bytes += batch.len() as u64;
             q.dropped_lines += lines_in(&batch);
+            q.dropped_on_err |= q.writing == Some(Dest::Err);
             return;
         }
         q.bytes += batch.len();
-        q.batches.push_back(batch);
+        q.batches.push_back((self.dest, batch));
         drop(q);
         self.shared.changed.notify_one();
     }
@@ -185,7 +250,9 @@ impl Behind {
         let rest = self.pending.split_off(cut);
         let batch = std::mem::replace(&mut self.pending, rest);
         self.hand_over(batch);
-        self.pending.reserve(BATCH);
+        if self.dest == Dest::Out {
+            self.pending.reserve(BATCH);
+        }
     }
 }
 
@@ -198,7 +265,13 @@ fn lines_in(batch: &[u8]) -> u64 {
 impl Write for Behind {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.pending.extend_from_slice(buf);
-        if self.pending.len() >= BATCH {
+        // Stdout gathers a batch; an error line goes at once, behind the stdout lines handed
+        // over before it (the renderer hands those over first), so the two keep their order.
+        let complete = match self.dest {
+            Dest::Out => self.pending.len() >= BATCH,
+            Dest::Err => buf.contains(&b'\n') || self.pending.len() >= BATCH,
+        };
+        if complete {
             self.hand_over_lines();
         }
         Ok(buf.len())
@@ -212,27 +285,51 @@ impl Write for Behind {
 }
 
 impl Drop for Behind {
-    /// Hand over the rest and give the writer [`END_WAIT`] to write it out.
+    /// Hand over the rest; the last side to go gives the writer [`END_WAIT`] to write it out.
     fn drop(&mut self) {
         let _ = self.flush();
         let mut q = self.shared.lock();
+        q.writers = q.writers.saturating_sub(1);
+        if q.writers > 0 {
+            return;
+        }
         q.closed = true;
         self.shared.changed.notify_all();
         let deadline = std::time::Instant::now() + self.end_wait;
         while !q.done {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
-                let lines = q.dropped_lines + q.batches.iter().map(|b| lines_in(b)).sum::<u64>();
+                let lines =
+                    q.dropped_lines + q.batches.iter().map(|(_, b)| lines_in(b)).sum::<u64>();
                 let bytes = q.dropped_bytes + q.bytes as u64;
+                let stream = if q.writing == Some(Dest::Err) {
+                    "stderr"
+                } else {
+                    "stdout"
+                };
                 drop(q);
                 if bytes > 0 {
-                    say_dropped(
-                        &self.err,
-                        self.what,
-                        lines,
-                        bytes,
-                        "stdout was still not read when the server stopped",
-                    );
+                    // Said by a thread of its own, waited for a bounded time: the writer may be
+                    // stuck on stderr itself (holding it), and this must not keep the process
+                    // from exiting.
+                    let (err, what) = (Arc::clone(&self.err), self.what);
+                    let (said, saying) = std::sync::mpsc::channel();
+                    let spawned =
+                        std::thread::Builder::new()
+                            .name("output-end".into())
+                            .spawn(move || {
+                                say_dropped(
+                                    &err,
+                                    what,
+                                    lines,
+                                    bytes,
+                                    &format!("{stream} was still not read when the server stopped"),
+                                );
+                                let _ = said.send(());
+                            });
+                    if spawned.is_ok() {
+                        let _ = saying.recv_timeout(self.say_wait);
+                    }
                 }
                 return;
             }
@@ -417,5 +514,97 @@ mod tests {
         let (m, cv) = &*open;
         *m.lock().unwrap() = true;
         cv.notify_all();
+    }
+
+    #[test]
+    fn stdout_and_stderr_lines_come_out_in_the_order_they_were_written() {
+        // Both streams on one file (`2>&1`): the error lines sit between the transcript lines
+        // they were written between, as the renderer writes them (stdout handed over first).
+        let both = Bytes::default();
+        let (mut out, mut err) = pair_with(
+            "transcript",
+            Box::new(both.clone()),
+            Box::new(both.clone()),
+            1 << 20,
+            END_WAIT,
+            SAY_WAIT,
+        );
+        let mut want = String::new();
+        for i in 0..2000 {
+            let line = format!("=== line {i}\n");
+            out.write_all(line.as_bytes()).unwrap();
+            want.push_str(&line);
+            if i % 10 == 3 {
+                out.flush().unwrap();
+                let e = format!("*** error {i}\n");
+                err.write_all(e.as_bytes()).unwrap();
+                want.push_str(&e);
+            }
+        }
+        drop(err);
+        drop(out);
+        assert_eq!(both.text(), want);
+    }
+
+    #[test]
+    fn a_stderr_nobody_reads_never_blocks_the_writer_and_the_loss_is_said() {
+        // Before, the error lines of `ehlo serve` were written to stderr directly: a stderr
+        // pipe nobody reads blocked the rendering thread, and with it every connection.
+        let open = Arc::new((Mutex::new(false), Condvar::new()));
+        let (out, said) = (Bytes::default(), Bytes::default());
+        let stuck = Stuck {
+            open: Arc::clone(&open),
+            out: said.clone(),
+        };
+        let (mut o, mut e) = pair_with(
+            "transcript",
+            Box::new(out.clone()),
+            Box::new(stuck),
+            100,
+            Duration::from_millis(200),
+            Duration::from_millis(200),
+        );
+        let started = std::time::Instant::now();
+        for i in 0..1000 {
+            o.write_all(format!("=== {i:03}\n").as_bytes()).unwrap();
+            o.flush().unwrap();
+            e.write_all(format!("*** {i:03}\n").as_bytes()).unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        // The end, too, waits a bounded time for a stderr that is never read, the writer
+        // thread being stuck on it.
+        drop(e);
+        let ending = std::time::Instant::now();
+        drop(o);
+        assert!(
+            ending.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            ending.elapsed()
+        );
+        // Opened now: what was kept comes out in order, whole lines, and the loss is said
+        // naming stderr.
+        {
+            let (m, cv) = &*open;
+            *m.lock().unwrap() = true;
+            cv.notify_all();
+        }
+        let waited = std::time::Instant::now();
+        while !said.text().contains("dropped") && waited.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let text = said.text();
+        assert!(
+            text.lines()
+                .all(|l| l.len() == 7 && l.starts_with("*** ") || l.contains("dropped")),
+            "{text}"
+        );
+        assert!(
+            text.contains("of the transcript were dropped: stderr was"),
+            "{text}"
+        );
     }
 }

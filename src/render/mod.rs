@@ -239,17 +239,20 @@ impl Renderer for WithoutSummary {
 pub(crate) fn make_batched(format: &Format, watch: &Watch) -> Box<dyn Renderer> {
     // Gathered and written by a thread of its own (`behind`): a stdout nobody reads must not
     // hold up the server's connections.
-    let out = || behind::behind(what(format), watch.stdout(what(format)));
+    // Stderr (human errors) goes through the same thread, in order with stdout: a stderr
+    // nobody reads must not hold it up either.
+    let (out, err) = behind::behind_both(what(format), watch.stdout(what(format)));
     match format {
         Format::Human(opts) => {
             style::configure(opts.color, false);
-            let mut h = human::Human::new(opts.clone(), out(), Box::new(std::io::stderr()));
+            let mut h = human::Human::new(opts.clone(), out, err);
             h.batched = true;
             Box::new(h)
         }
         Format::Json => {
             style::configure(ColorChoice::Never, true);
-            let mut j = json::Json::new(out());
+            drop(err);
+            let mut j = json::Json::new(out);
             j.batched = true;
             Box::new(j)
         }
