@@ -417,7 +417,7 @@ impl Session {
         self.pending_delay = self.cfg.faults.delay(Point::Connect, n);
         if let Some(f) = self.cfg.faults.fault(Point::Connect, n).cloned() {
             match f.action {
-                FaultAction::Drop => self.close(),
+                FaultAction::Drop => self.drop_fault(&f),
                 FaultAction::Reply { code, .. } => {
                     self.fault_reply(&f);
                     // RFC 5321 §3.1: a greeting other than 220 (554, or a 4xx such as 450)
@@ -610,7 +610,7 @@ impl Session {
             }
             match &o.fault {
                 Some(f) => match &f.action {
-                    FaultAction::Drop => self.close(),
+                    FaultAction::Drop => self.drop_fault(f),
                     FaultAction::Reply {
                         code,
                         enhanced,
@@ -991,10 +991,29 @@ impl Session {
         *c
     }
 
+    /// A `drop` fault fires: say so (the transcript showed only the close, which reads as the
+    /// client's), and which message it cost, then close without a reply.
+    fn drop_fault(&mut self, f: &Fault) {
+        // After the content (dot) or a BDAT chunk (read before its reply, RFC 3030 §2: the
+        // message so far is discarded); LMTP's per-recipient replies come after the message was
+        // stored.
+        let lost = if matches!(f.point, Point::Dot | Point::Bdat) || self.streaming {
+            ": the message received is not stored"
+        } else {
+            ""
+        };
+        // Info, not a warning: it is what was asked for (and `--quiet` keeps to stored messages).
+        self.events.push_back(Event::info(format!(
+            "fault injected ({}): closing the connection without a reply{lost}",
+            f.origin
+        )));
+        self.close();
+    }
+
     /// Apply a fault: reply with its code (closing after a 421) or drop.
     fn fault_reply(&mut self, f: &Fault) {
         match &f.action {
-            FaultAction::Drop => self.close(),
+            FaultAction::Drop => self.drop_fault(f),
             FaultAction::Reply {
                 code,
                 enhanced,
@@ -1932,7 +1951,7 @@ impl Session {
         if let Some(f) = self.checkpoint(Point::Dot) {
             self.discard_content();
             match &f.action {
-                FaultAction::Drop => self.close(),
+                FaultAction::Drop => self.drop_fault(&f),
                 FaultAction::Reply { .. } => self.fault_replies(&f, self.replies_for(&tx)),
             }
             return;

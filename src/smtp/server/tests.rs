@@ -1280,6 +1280,56 @@ fn fault_drop_closes_without_reply() {
     assert!(o.stored().is_empty());
 }
 
+/// The info lines of `o`'s events.
+fn infos(o: &Output) -> Vec<String> {
+    o.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Info { message } => Some(message.words(|r| format!("{r:?}"))),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_drop_fault_says_it_fired_and_which_message_it_cost() {
+    // Before, the transcript showed only "Connection closed", which reads as the client's
+    // doing, and nothing said the message received was not stored.
+    let (mut s, _) = faulty(&["dot=drop"]);
+    let o = feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nx\r\n.\r\n",
+    );
+    assert_eq!(
+        infos(&o),
+        [
+            "fault injected (--fail dot=drop): closing the connection without a reply: the message received is not stored"
+        ]
+    );
+    let (mut s, _) = faulty(&["mail#2=drop"]);
+    let o = feed(&mut s, b"EHLO c\r\nMAIL FROM:<a@x>\r\nRSET\r\n");
+    assert!(infos(&o).is_empty(), "the first MAIL is answered");
+    let o = feed(&mut s, b"MAIL FROM:<a@x>\r\n");
+    assert_eq!(
+        infos(&o),
+        ["fault injected (--fail mail#2=drop): closing the connection without a reply"]
+    );
+    assert!(o.bytes.is_empty());
+    // Between BDAT chunks the message received so far is lost too.
+    let (mut s, _) = faulty(&["bdat#2=drop"]);
+    let o = feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nBDAT 3\r\nabcBDAT 3 LAST\r\ndef",
+    );
+    assert_eq!(
+        infos(&o),
+        [
+            "fault injected (--fail bdat#2=drop): closing the connection without a reply: the message received is not stored"
+        ]
+    );
+    assert_eq!(o.discards, 1);
+}
+
 #[test]
 fn fault_bare_lf_replies() {
     let (mut s, o) = faulty(&["bare-lf"]);
