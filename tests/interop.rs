@@ -511,6 +511,30 @@ fn tricky_message(token: &str, to: &str) -> String {
 // ehlo → Postfix (plain, STARTTLS, implicit TLS, RCPT rejection)
 // ------------------------------------------------------------------------------------------------
 
+/// Postfix refuses an unknown RCPT TO parameter with "555 5.5.4 Unsupported option:
+/// XNOTIFY=NEVER"; the hint names that parameter, not NOTIFY/ORCPT (whose name it contains).
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn postfix_unknown_rcpt_parameter_is_named_not_mistaken_for_notify() {
+    require_postfix_smtp();
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SMTP,
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        SENDER,
+        "--rcpt-param",
+        "XNOTIFY=NEVER",
+    ]);
+    run.assert_exit(24);
+    run.assert_contains("555 5.5.4 Unsupported option: XNOTIFY=NEVER");
+    run.assert_contains(
+        "hint: the server did not accept the parameter of this RCPT TO, XNOTIFY=NEVER",
+    );
+    assert!(!run.all().contains("(NOTIFY=, ORCPT=)"), "{}", run.dump());
+}
+
 #[test]
 #[ignore = "interop: run with tests/interop/run.sh"]
 fn postfix_plain_send_lands_in_maildir() {

@@ -74,6 +74,22 @@ impl Ctx {
             .any(|w| words.contains(&w))
     }
 
+    /// One of `names` stands as a name of its own: no letter, digit, `-` or `_` touches it on
+    /// either side, so "xnotify=never" does not name NOTIFY (an esmtp-keyword is letters,
+    /// digits and `-`, RFC 5321 §4.1.2). A name ending in a separator ("ret=") needs the
+    /// boundary on its left only. One left-to-right pass per name: linear in the (bounded) text.
+    pub(super) fn has_token(&self, names: &[&str]) -> bool {
+        let inner = |ch: char| ch.is_alphanumeric() || ch == '-' || ch == '_';
+        names.iter().any(|name| {
+            self.text.match_indices(name).any(|(at, _)| {
+                let before = self.text[..at].chars().next_back();
+                let after = self.text[at + name.len()..].chars().next();
+                !before.is_some_and(inner)
+                    && (!name.ends_with(|c: char| c.is_alphanumeric()) || !after.is_some_and(inner))
+            })
+        })
+    }
+
     /// The enhanced code is `_.subject.detail` (any class).
     pub(super) fn enh(&self, subject: u16, detail: u16) -> bool {
         self.enhanced
@@ -1162,11 +1178,10 @@ fn generic_hint(c: &Ctx) -> Option<String> {
 
 /// The reply names a MAIL/RCPT parameter (a refused extension parameter, not the address).
 fn mentions_parameter(c: &Ctx) -> bool {
-    c.has(&[
+    c.has_token(&[
         "notify",
         "orcpt",
-        " ret ",
-        "ret=",
+        "ret",
         "ret parameter",
         "envid",
         "body=",

@@ -736,6 +736,38 @@ fn hint_sequence_and_params() {
     assert!(h.contains("DATA refused"), "{h}");
 }
 
+/// A parameter name is matched whole: Postfix's refusal of an unknown `XNOTIFY=NEVER` is no
+/// NOTIFY (DSN) refusal, nor is a body-ish word a BODY= one; the real names still match, at the
+/// start or end of the text and next to `=`, `:` or a space.
+#[test]
+fn parameter_names_match_whole_tokens_only() {
+    for (phase, text) in [
+        (Phase::Rcpt, "5.5.4 Unsupported option: XNOTIFY=NEVER"),
+        (Phase::Rcpt, "5.5.4 Unsupported option: X-ORCPT=rfc822;a@b"),
+        (Phase::Rcpt, "5.5.4 Unsupported option: NOTIFYX"),
+        (Phase::Mail, "5.5.4 Unsupported option: XRET=HDRS"),
+        (Phase::Mail, "5.5.4 Unsupported option: NOBODY=7BIT"),
+        (Phase::Mail, "5.5.4 Unsupported option: XSMTPUTF8"),
+        (Phase::Mail, "5.5.4 Unsupported option: MY_ENVID=1"),
+    ] {
+        let h = hint_of(555, text, phase);
+        assert!(!h.contains("NOTIFY=, ORCPT=): only"), "{text}: {h}");
+        assert!(!h.contains("with valid values"), "{text}: {h}");
+    }
+    for (phase, text) in [
+        (Phase::Rcpt, "5.5.4 Unsupported option: NOTIFY=NEVER"),
+        (Phase::Rcpt, "5.5.4 Bad ORCPT parameter"),
+        (Phase::Rcpt, "notify"),
+        (Phase::Mail, "5.5.4 Unsupported option: RET"),
+        (Phase::Mail, "5.5.4 Bad RET parameter"),
+        (Phase::Mail, "5.5.4 Unsupported option: BODY=8BITMIME"),
+        (Phase::Mail, "5.5.4 Unsupported option:SMTPUTF8"),
+    ] {
+        let h = hint_of(501, text, phase);
+        assert!(h.contains("with valid values"), "{text}: {h}");
+    }
+}
+
 /// 503 to AUTH is read by its text: Postfix's "authentication not enabled" (and sendmail's "AUTH
 /// not available") mean no AUTH on this connection, not a command out of sequence.
 #[test]
