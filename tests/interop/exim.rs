@@ -69,6 +69,32 @@ fn ehlo_v(args: &[String]) -> Run {
 // ehlo → Exim
 // ------------------------------------------------------------------------------------------------
 
+/// Exim drops a client that sends more than smtp_accept_max_nonmail (10) commands carrying no
+/// mail with "554 Too many nonmail commands"; the REPL explains that limit, not a generic 554.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_too_many_nonmail_commands_is_explained() {
+    require_exim();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("noops");
+    let mut text = String::from("EHLO client.ehlo.test\n");
+    for _ in 0..12 {
+        text.push_str("NOOP\n");
+    }
+    fs::write(&script, text).expect("write the script");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("exec \"$0\" repl \"$1\" < \"$2\"")
+        .arg(ehlo_bin())
+        .arg(EXIM_SMTP)
+        .arg(&script);
+    let run = run_bounded(cmd);
+    run.assert_contains("554 Too many nonmail commands");
+    run.assert_contains("hint: the server counted too many commands that carry no mail");
+    run.assert_contains("smtp_accept_max_nonmail");
+    assert!(!run.all().contains("refused for good"), "{}", run.dump());
+}
+
 #[test]
 #[ignore = "interop: run with tests/interop/run.sh"]
 fn exim_plain_send_is_byte_exact_in_the_maildir() {

@@ -392,6 +392,19 @@ fn text_hint(c: &Ctx) -> Option<String> {
              connection: check what was sent before (typos, commands it does not support)",
         );
     }
+    // Exim's smtp_accept_max_nonmail (10 by default, for every host unless
+    // smtp_accept_max_nonmail_hosts says otherwise): commands that carry no mail, each counted
+    // on the connection (one RSET, EHLO/HELO and STARTTLS per message are free), and one too
+    // many draws "554 Too many nonmail commands" and the connection is dropped (Exim's
+    // smtp_in.c, TOO_MANY_NONMAIL_CMD).
+    if c.has(&["too many nonmail commands", "too many non-mail commands"]) {
+        return s(
+            "the server counted too many commands that carry no mail (NOOP, RSET, VRFY, EXPN, \
+             HELP, repeated EHLO…) on this connection and dropped it (Exim's \
+             smtp_accept_max_nonmail, 10 by default): reconnect and send MAIL FROM sooner, \
+             with fewer of them per connection",
+        );
+    }
     if c.has(&["bare <lf>", "bare lf", "bare newline", "bare <cr>"]) {
         return s(
             "the server refuses a bare LF line end in the message (SMTP smuggling protection): \

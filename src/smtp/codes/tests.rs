@@ -736,6 +736,18 @@ fn hint_sequence_and_params() {
     assert!(h.contains("DATA refused"), "{h}");
 }
 
+/// Exim's "554 Too many nonmail commands" (smtp_accept_max_nonmail) is explained as what it
+/// is, whatever command drew it, not as the generic "refused for good".
+#[test]
+fn exim_too_many_nonmail_commands_is_explained() {
+    for phase in [Phase::Other, Phase::Helo, Phase::Mail] {
+        let h = hint_of(554, "Too many nonmail commands", phase);
+        assert!(h.contains("smtp_accept_max_nonmail"), "{h}");
+        assert!(h.contains("NOOP"), "{h}");
+        assert!(!h.contains("refused for good"), "{h}");
+    }
+}
+
 /// A parameter name is matched whole: Postfix's refusal of an unknown `XNOTIFY=NEVER` is no
 /// NOTIFY (DSN) refusal, nor is a body-ish word a BODY= one; the real names still match, at the
 /// start or end of the text and next to `=`, `:` or a space.
