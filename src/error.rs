@@ -53,8 +53,8 @@ pub(crate) fn reply_exit_code(phase: Phase) -> u8 {
 
 /// The JSON summary's `outcome` for a reply that refused a command in `phase` and so ended the
 /// run (`ehlo repl --strict`), as the send labels the same refusal: `no_recipients` at RCPT (a
-/// refused recipient ends the run as a send's last one does, exit 24), `unexpected_reply`
-/// elsewhere. Its exit code is [`reply_exit_code`]'s.
+/// refused recipient ends the run as a send's last one does, exit 24), `auth` at AUTH (exit
+/// 28), `unexpected_reply` elsewhere. Its exit code is [`reply_exit_code`]'s.
 pub(crate) fn reply_failure_label(phase: Phase) -> &'static str {
     let e = match phase {
         Phase::Rcpt => SessionError::NoRecipients { last: None },
@@ -438,15 +438,19 @@ mod tests {
         let no_rcpt = Error::Session(SessionError::NoRecipients { last: None });
         assert_eq!(reply_failure_label(Phase::Rcpt), no_rcpt.label());
         assert_eq!(reply_exit_code(Phase::Rcpt), no_rcpt.exit_code());
-        for phase in [
-            Phase::Banner,
-            Phase::Helo,
-            Phase::Mail,
-            Phase::Data,
-            Phase::Auth,
-        ] {
+        for phase in [Phase::Banner, Phase::Helo, Phase::Mail, Phase::Data] {
             assert_eq!(reply_failure_label(phase), "unexpected_reply", "{phase:?}");
         }
+        // A refused AUTH is the AUTH failure, named as the exit code (28) and the JSON format
+        // name it, as a failure on ehlo's side of the exchange is.
+        let ours = Error::Session(SessionError::Auth {
+            mechanism: "PLAIN".into(),
+            reason: String::new(),
+        });
+        assert_eq!(reply_failure_label(Phase::Auth), "auth");
+        assert_eq!(reply_failure_label(Phase::Auth), ours.label());
+        assert_eq!(reply_exit_code(Phase::Auth), ours.exit_code());
+        assert_eq!(reply_exit_code(Phase::Auth), 28);
         assert_eq!(reply_failure_label(Phase::Other), "unexpected_reply");
     }
 

@@ -973,6 +973,44 @@ fn submission_auth_wrong_password_exits_28() {
     assert_no_secrets(&run, TEST_USER, wrong);
 }
 
+/// Postfix's `535 5.7.8 Error: authentication failed` is the AUTH failure: the JSON summary
+/// names it `auth`, with exit 28, as its list of outcomes says (it was `unexpected_reply`).
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn submission_auth_wrong_password_json_outcome_is_auth() {
+    require_postfix_submission();
+    let wrong = "wrong-secret-9";
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SUBMISSION,
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        SENDER,
+        "--tls",
+        "--insecure",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        TEST_USER,
+        "--auth-password",
+        wrong,
+        "--json",
+    ]);
+    run.assert_exit(28);
+    let summary: serde_json::Value = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["type"] == "summary")
+        .unwrap_or_else(|| panic!("no summary\n{}", run.dump()));
+    assert_eq!(summary["data"]["outcome"], "auth", "{summary}");
+    assert_eq!(summary["data"]["exit_code"], 28, "{summary}");
+    let error = summary["data"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("535 5.7.8"), "{summary}");
+    assert_no_secrets(&run, TEST_USER, wrong);
+}
+
 #[test]
 #[ignore = "interop: run with tests/interop/run.sh"]
 fn submission_without_tls_is_refused() {

@@ -121,7 +121,8 @@
 //! (a refusal or another reply than the step wanted: the phase's code); `no_recipients` (24);
 //! `closed` (the server closed the connection, 6); `io` (a read or write failed, 6);
 //! `reply_too_large` (the phase's code); `not_advertised` (an extension the run needs is not
-//! offered: 23, 25, 30, 31…); `auth` (AUTH failed or no mechanism, 28); `tls` (29); `proxy`
+//! offered: 23, 25, 30, 31…); `auth` (AUTH failed: refused by the server, e.g. `535 5.7.8`
+//! credentials rejected, or no usable mechanism, or the exchange failed on ehlo's side, 28); `tls` (29); `proxy`
 //! (35); `replay_mismatch` (`ehlo replay`); `strict` (`ehlo repl --strict`: a step that could not
 //! run as written ends the run with its code, 25 for a DATA cut by the end of input); `interrupted` (a signal,
 //! 128+N). New labels may be added; the exit code is the contract.

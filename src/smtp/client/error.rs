@@ -144,6 +144,12 @@ impl SessionError {
     /// Label for the JSON summary.
     pub(crate) fn label(&self) -> &'static str {
         match self {
+            // A refused AUTH (535 5.7.8 "credentials rejected", RFC 4954 §6, or any other
+            // refusal of the exchange) is the AUTH failure the exit code (28) and the JSON
+            // format's `auth` name, as a failure on our side of the exchange is.
+            SessionError::UnexpectedReply {
+                phase: Phase::Auth, ..
+            } => "auth",
             SessionError::UnexpectedReply { .. } => "unexpected_reply",
             SessionError::NoRecipients { .. } => "no_recipients",
             SessionError::Closed { .. } => "closed",
