@@ -678,7 +678,8 @@ fn not_utf8(number: u64, e: std::str::Utf8Error) -> String {
 }
 
 /// Longest piped line taken, in bytes (far longer than any SMTP line, RFC 5321 4.5.3.1.6).
-const PIPED_LINE_MAX: usize = 1 << 20;
+/// A replay script's input lines are held to it too ([`super::record::parse`]).
+pub(super) const PIPED_LINE_MAX: usize = 1 << 20;
 
 /// One line of piped input, as [`read_piped_line`] takes it.
 #[derive(Debug, PartialEq, Eq)]

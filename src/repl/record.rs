@@ -56,9 +56,10 @@ Exit status: 0 when every reply matches; otherwise the code of the phase of the 
 mismatch (banner 21, EHLO 22, MAIL 23, RCPT 24, DATA 25, end of data 26, QUIT 27,
 AUTH 28, STARTTLS 29; 36 for any other command: NOOP, RSET, VRFY, :raw; 6 when the server
 had closed), 2 when no connection could be made, 1 for a script that does not parse (the
-line is named: a line that is not UTF-8 or holds a bare CR too), is over 16 MiB or runs
-:replay itself, and for a step that fails before sending anything (:data @FILE unreadable,
-:send without an envelope, an :auth with no secret to be had). A script writes no file
+line is named: a line that is not UTF-8, holds a bare CR or has over 1 MiB to send too),
+is over 16 MiB or runs :replay itself, and for a step that fails before sending anything
+(:data @FILE unreadable, :send without an envelope, an :auth with no secret to be had).
+A script writes no file
 (:record is refused) and :data @FILE sends only files under the script's own directory
 unless --allow-any-file is given (refused otherwise: exit 1, nothing sent). --keep-going runs
 every step and ends with a table of every mismatch (line, command, expected, got); --json
@@ -269,6 +270,22 @@ pub(crate) fn parse(text: &str) -> Result<Script, String> {
             return Err(format!(
                 "line {lineno}: a bare CR inside the line (byte {}); lines end in CRLF only, `:raw \"\\r\"` sends one",
                 at + 1
+            ));
+        }
+        // An input (`> …`) or content line (`| …`) longer than the REPL takes from a pipe is
+        // none it could have recorded: refused whole, not sent (a line piped into the REPL is
+        // cut there; a script is refused instead, as a script cut short would pass).
+        if let Some(input) = line
+            .strip_prefix('>')
+            .or_else(|| line.strip_prefix('|'))
+            .map(|rest| rest.strip_prefix(' ').unwrap_or(rest))
+            && input.len() > super::editor::PIPED_LINE_MAX
+        {
+            return Err(format!(
+                "line {lineno}: a line of {} to send, longer than the {} MiB `ehlo repl` takes \
+                 from a pipe: not a recording (nothing was sent)",
+                crate::smtp::event::count_bytes(input.len()),
+                super::editor::PIPED_LINE_MAX / (1024 * 1024)
             ));
         }
         let reply = match (line.strip_prefix("< "), line.strip_prefix("~ ")) {
@@ -778,6 +795,30 @@ mod tests {
         // A CRLF line end, and a comment, are no bare CR.
         let s = parse("# a\rb\r\n< 220\r\n> NOOP\r\n< 250\r\n").unwrap();
         assert_eq!(s.steps[0].input, "NOOP");
+    }
+
+    /// A line to send over the 1 MiB a piped REPL line may be is refused whole, with its size
+    /// (it went out whole, 2 MB as one command); one at the limit is still a step.
+    #[test]
+    fn an_input_line_over_the_piped_line_cap_is_refused() {
+        let max = super::super::editor::PIPED_LINE_MAX;
+        let over = "a".repeat(max + 1);
+        for (text, lineno) in [
+            (format!("< 220\n> NOOP\n< 250\n> {over}\n< 250\n"), 4),
+            (format!("> :data\n| {over}\n< 354\n"), 2),
+        ] {
+            let e = parse(&text).unwrap_err();
+            assert!(
+                e.starts_with(&format!("line {lineno}: a line of 1 048 577 bytes to send")),
+                "{e}"
+            );
+            assert!(e.contains("nothing was sent"), "{e}");
+            assert!(e.len() < 200, "{e}");
+        }
+        let at = "a".repeat(max);
+        let s = parse(&format!("> {at}\n< 250\n> :data\n| {at}\n< 354\n")).unwrap();
+        assert_eq!(s.steps[0].input.len(), max);
+        assert_eq!(s.steps[1].body[0].len(), max);
     }
 
     #[test]

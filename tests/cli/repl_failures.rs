@@ -1318,6 +1318,12 @@ fn replay_refuses_a_bare_cr_or_non_utf8_line_before_connecting() {
             &b"< 220\n> NOOP\n< 250\n> NOOP \xff\n< 250\n"[..],
             "line 4: not UTF-8 (byte 8 of the line, 0xff)",
         ),
+        // A line to send longer than the 1 MiB the REPL takes from a pipe: it used to go out
+        // whole, a 2 MB NOOP as one command line.
+        (
+            &format!("< 220\n> NOOP {}\n< 250\n", "a".repeat(2_000_000)).into_bytes()[..],
+            "line 2: a line of 2 000 005 bytes to send, longer than the 1 MiB",
+        ),
     ] {
         let script = dir.path().join("edited.ehlo");
         std::fs::write(&script, bytes).unwrap();
