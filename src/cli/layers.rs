@@ -900,7 +900,10 @@ impl Table {
         match cmd.try_get_matches_from_mut([OsString::from("ehlo"), s.token()]) {
             Ok(_) => Ok(()),
             Err(_) if s.secret => Err(format!("invalid value for '--{}' (not shown)", s.name)),
-            Err(e) => Err(clap_reason(&e)),
+            // Worded as the same bad value on the command line is: the flag, the value, the
+            // parser's reason or the possible values (clap's own line has the value name,
+            // `'--timeout <DURATION>'`, and no list).
+            Err(e) => Err(value_reason(&e)),
         }
     }
 
@@ -1234,6 +1237,12 @@ fn sub_lookup<'a>(sub: &'a Command, name: &str) -> Lookup<'a> {
 }
 
 /// The first line of a clap error without its `error: ` prefix.
+/// clap's refusal of one layered value, worded as [`super::value_error_text`] words it on the
+/// command line; another kind of error as [`clap_reason`].
+fn value_reason(e: &clap::Error) -> String {
+    super::value_error_text(e, "").unwrap_or_else(|| clap_reason(e))
+}
+
 fn clap_reason(e: &clap::Error) -> String {
     let text = e.to_string();
     let first = text.lines().next().unwrap_or_default().trim();
@@ -2780,6 +2789,56 @@ mod tests {
         }
     }
 
+    /// A bad value in the config file (or an `EHLO_*` variable) is worded as the same value on
+    /// the command line: after the file and line, the same flag, value and reason, the
+    /// possible values of a flag that has a list. It used to be clap's own first line, with
+    /// the value name (`'--timeout <DURATION>'`) and no list (`invalid value 'foo' for
+    /// '--protocol <PROTOCOL>'`, nothing more).
+    #[test]
+    fn a_bad_value_in_the_file_is_worded_as_on_the_command_line() {
+        use clap::CommandFactory;
+        for (name, value) in [
+            ("protocol", "foo"),
+            ("timeout", "5x"),
+            ("quit-after", "FOO"),
+            ("port", "99999"),
+        ] {
+            let args = argv(&["--to", "a@b.test", &format!("--{name}"), value]);
+            let e = super::super::Cli::command()
+                .try_get_matches_from(&args)
+                .unwrap_err();
+            let line = super::super::invalid_value_line(&e, &args).expect("a value error");
+            let on_argv = line.strip_suffix("; nothing was sent").expect(&line);
+            let e = usage(layered(
+                &format!("{name} {value}\n"),
+                &[],
+                &["--to", "a@b.test"],
+            ));
+            let (at, said) = e.split_once(": ").expect(&e);
+            assert!(at.ends_with(":1"), "{e}");
+            assert_eq!(said, on_argv, "{name}");
+            assert!(!said.contains('<'), "{e}");
+        }
+        let e = usage(layered("protocol foo\n", &[], &["--to", "a@b.test"]));
+        assert!(
+            e.ends_with(
+                "invalid value 'foo' for --protocol (possible values: SMTP, ESMTP, LMTP, \
+                         SSMTP, SSMTPA, SMTPS, ESMTPA, ESMTPS, ESMTPSA, LMTPA, LMTPS, LMTPSA)"
+            ),
+            "{e}"
+        );
+        let e = usage(layered(
+            "",
+            &[("EHLO_TIMEOUT", "abc")],
+            &["--to", "a@b.test"],
+        ));
+        assert_eq!(
+            e,
+            "EHLO_TIMEOUT: invalid value 'abc' for --timeout: 'abc' is not a duration (N, Ns, Nm \
+             or Nh)"
+        );
+    }
+
     #[test]
     fn no_opt_unsets_lower_layers_and_earlier_words() {
         // The file's --from is gone, so the default sender applies; clap never sees --no-from.
@@ -3043,7 +3102,7 @@ mod tests {
                     .clone()
                     .try_get_matches_from([OsString::from("ehlo"), s.token()])
                     .map(drop)
-                    .map_err(|e| clap_reason(&e));
+                    .map_err(|e| value_reason(&e));
                 match (&alone, &whole) {
                     (Ok(()), Err(e)) if e.starts_with("the following required arguments") => {
                         needs_another += 1;

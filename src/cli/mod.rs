@@ -318,6 +318,41 @@ fn stray_word_hint(e: &clap::Error) -> Option<String> {
 /// value, why (the parser's reason, or the valid values, and clap's suggestion when it has
 /// one). A value that may be a secret is left to clap's redacted error.
 fn invalid_value_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let value = match e.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(v)) => v.as_str(),
+        _ => return None,
+    };
+    if !value.is_empty()
+        && secret_values(args)
+            .iter()
+            .any(|s| s.contains(value) || value.contains(s.as_str()))
+    {
+        return None;
+    }
+    // The send says nothing went out, as its other usage errors do; a subcommand says whose
+    // flag it is, as `subcommand_unknown_flag` does.
+    let sub = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .filter(|a| Cli::command().find_subcommand(a).is_some());
+    let tail = match sub {
+        Some(name) => format!(" of 'ehlo {name}'"),
+        None => String::new(),
+    };
+    let end = if sub.is_some() {
+        ""
+    } else {
+        "; nothing was sent"
+    };
+    Some(format!("{}{end}", value_error_text(e, &tail)?))
+}
+
+/// The words of a bad value, the same wherever it was given (the command line, a config file
+/// line, an `EHLO_*` or `SWAKS_OPT_*` variable; those add where): `invalid value 'V' for
+/// --flag{tail}: the parser's reason (possible values: …; did you mean '…'?)`, or `--flag
+/// needs a value…`. `None` for another kind of error. The caller leaves out a secret's value.
+pub(crate) fn value_error_text(e: &clap::Error, tail: &str) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     if !matches!(
         e.kind(),
@@ -332,13 +367,6 @@ fn invalid_value_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
         Some(ContextValue::String(v)) => v.as_str(),
         _ => return None,
     };
-    if !value.is_empty()
-        && secret_values(args)
-            .iter()
-            .any(|s| s.contains(value) || value.contains(s.as_str()))
-    {
-        return None;
-    }
     // `--tls-verify [<MODE>]` → `--tls-verify`; a positional keeps its `<NAME>`.
     let flag = if arg.starts_with('-') {
         arg.split(' ').next().unwrap_or(arg)
@@ -364,25 +392,10 @@ fn invalid_value_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
     } else {
         format!(" ({})", why.join("; "))
     };
-    // The send says nothing went out, as its other usage errors do; a subcommand says whose
-    // flag it is, as `subcommand_unknown_flag` does.
-    let sub = args
-        .get(1)
-        .and_then(|a| a.to_str())
-        .filter(|a| Cli::command().find_subcommand(a).is_some());
-    let tail = match sub {
-        Some(name) => format!(" of 'ehlo {name}'"),
-        None => String::new(),
-    };
-    let end = if sub.is_some() {
-        ""
-    } else {
-        "; nothing was sent"
-    };
     Some(if value.is_empty() {
-        format!("{flag}{tail} needs a value{reason}{why}{end}")
+        format!("{flag}{tail} needs a value{reason}{why}")
     } else {
-        format!("invalid value '{value}' for {flag}{tail}{reason}{why}{end}")
+        format!("invalid value '{value}' for {flag}{tail}{reason}{why}")
     })
 }
 
