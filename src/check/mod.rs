@@ -711,13 +711,17 @@ fn judge(
             .iter()
             .any(|c| c.id == id && c.status == Status::Pass)
     };
+    let needed = needed_prerequisites(&cfg.selection, &host_results);
     let mut out = Vec::new();
     for (c, host_scope) in results
         .into_iter()
         .map(|c| (c, false))
         .chain(host_results.clone().into_iter().map(|c| (c, true)))
     {
-        if !cfg.selection.wants(c.id) {
+        let prerequisite = host_scope
+            && !cfg.selection.wants(c.id)
+            && needed.contains(&(c.id, c.mx.clone(), c.ip.clone()));
+        if !cfg.selection.wants(c.id) && !prerequisite {
             continue;
         }
         let waived = cfg.waivers.iter().any(|w| w.covers(c.id, domain));
@@ -749,12 +753,74 @@ fn judge(
             counts = false;
             note = Some("another MX address passes this check".into());
         }
+        if prerequisite && note.is_none() {
+            note = Some(PREREQUISITE_NOTE.into());
+        }
         out.push(Judged {
             result: c,
             counts,
             waived,
             note,
         });
+    }
+    out
+}
+
+/// The note on a step `--only`/`--skip` left out, reported because the selected checks after
+/// it on that MX address could not run without it.
+pub(crate) const PREREQUISITE_NOTE: &str =
+    "left out by --only/--skip, reported because the selected checks after it could not run";
+
+/// The steps of one SMTP session, each needing the one before (RFC 5321 §3.1, RFC 3207 §4):
+/// the session stops at the first that does not pass.
+const SESSION_STEPS: [&str; 5] = [
+    "smtp.connect",
+    "smtp.banner",
+    "smtp.ehlo",
+    "tls.starttls",
+    "tls.handshake",
+];
+
+/// The steps `--only`/`--skip` left out that failed (or could not be tested) on an MX address
+/// and so left a selected check after them there skipped: `(id, mx, ip)`. They are reported
+/// and judged as in a full run. Without them `--only 'tls.*'` against an MX refusing every
+/// connection showed nothing but skips and passed: a run that tested nothing, reported as if
+/// it had tested everything. Skips for a reason of their own (a loopback PTR, no DANE) do not
+/// bring a step in.
+fn needed_prerequisites(
+    sel: &select::Selection,
+    host_results: &[CheckResult],
+) -> Vec<(&'static str, Option<String>, Option<String>)> {
+    let mut out = Vec::new();
+    let mut pairs: Vec<(Option<String>, Option<String>)> = host_results
+        .iter()
+        .map(|c| (c.mx.clone(), c.ip.clone()))
+        .collect();
+    pairs.dedup();
+    for (mx, ip) in pairs {
+        let here = || host_results.iter().filter(|c| c.mx == mx && c.ip == ip);
+        let Some((pos, step)) = SESSION_STEPS.iter().enumerate().find_map(|(i, id)| {
+            here()
+                .find(|c| c.id == *id && matches!(c.status, Status::Fail | Status::Error))
+                .map(|c| (i, c.id))
+        }) else {
+            continue;
+        };
+        if sel.wants(step) {
+            continue;
+        }
+        let after = |c: &CheckResult| {
+            SESSION_STEPS[pos + 1..].contains(&c.id)
+                || c.id.starts_with("tls.")
+                || matches!(
+                    c.id,
+                    "smtp.banner-name" | "smtp.postmaster" | "smtp.open-relay"
+                )
+                || (c.id.starts_with("dane.") && !c.summary.contains("no DANE"))
+        };
+        if here().any(|c| c.status == Status::Skip && sel.wants(c.id) && after(c)) {
+            out.push((step, mx, ip));
+        }
     }
     out
 }

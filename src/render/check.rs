@@ -484,10 +484,11 @@ impl CheckRenderer {
                 (Some(mx), Some(ip)) => format!(" {} [{}]", escape_str(mx), escape_str(ip)),
                 _ => String::new(),
             };
-            let note = j
-                .note
-                .as_ref()
-                .map(|n| format!("(not counted: {})", escape_str(n)));
+            let note = match (&j.note, j.counts) {
+                (Some(n), false) => Some(format!("(not counted: {})", escape_str(n))),
+                (Some(n), true) => Some(format!("({})", escape_str(n))),
+                (None, _) => None,
+            };
             let rest = format!("{:<17}{place}  {}", c.id, escape_str(&c.summary));
             self.status_row(c.status, &rest, note.as_deref());
             if self.mode == "probe"

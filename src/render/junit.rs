@@ -135,8 +135,12 @@ pub(crate) fn suite_xml(
         if !c.rfc().is_empty() {
             line.push_str(&format!(" ({})", c.rfc()));
         }
-        if let Some(note) = &j.note {
-            line.push_str(&format!(" (not counted: {})", esc(note)));
+        // A note on a result that counts (a step reported for the selected checks after it)
+        // is said as it is.
+        match (&j.note, j.counts) {
+            (Some(note), false) => line.push_str(&format!(" (not counted: {})", esc(note))),
+            (Some(note), true) => line.push_str(&format!(" ({})", esc(note))),
+            (None, _) => {}
         }
         // The line and the evidence as a failure's or an error's text: what a CI page shows
         // under the message.

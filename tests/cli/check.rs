@@ -987,6 +987,92 @@ fn expectations_waivers_and_selection() {
     }
 }
 
+/// `--only 'tls.*'` against an MX that refuses every connection showed six skips and passed,
+/// exit 0: a CI job asking "is TLS right on my MX" went green with nothing tested. The step
+/// the selected checks needed is now reported and judged as in a full run (a refused
+/// connection fails, a 421 greeting could not be tested), with a note saying why it is there;
+/// an MX another MX makes up for still does not count, and a skip of its own (no PTR to check
+/// on loopback) brings nothing in.
+#[test]
+fn a_selection_skipped_by_a_failed_step_it_left_out_is_not_a_pass() {
+    let lab = Lab::start();
+    let note =
+        "left out by --only/--skip, reported because the selected checks after it could not run";
+    let (run, m, lines) = lab.json(&["dead.test", "--only", "tls.*"]);
+    assert_eq!(run.code, 40, "{}", run.all());
+    assert_eq!(st(&m, "dead.test", "smtp.connect"), ["fail"]);
+    assert_eq!(st(&m, "dead.test", "tls.starttls"), ["skip"]);
+    let c = line_of(&lines, "dead.test", "smtp.connect");
+    assert_eq!(c["counts"], true, "{c}");
+    assert_eq!(c["note"], note, "{c}");
+    let d = lines.iter().find(|v| v["type"] == "domain").unwrap();
+    assert_eq!(d["status"], "fail", "{d}");
+    // Not something --untested-ok forgives: the MX said no.
+    assert_eq!(
+        lab.run(&["dead.test", "--only", "tls.*", "--untested-ok"])
+            .code,
+        40
+    );
+    // The report and the JUnit say which step and why.
+    let junit = tempfile::NamedTempFile::new().unwrap();
+    let path = junit.path().display().to_string();
+    let r = lab.run(&[
+        "dead.test",
+        "--only",
+        "tls.*",
+        "--color",
+        "never",
+        "--junit",
+        &path,
+    ]);
+    assert_eq!(r.code, 40, "{}", r.all());
+    assert!(r.stdout.contains("dead.test  ✗ FAIL"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains(&format!("Connection refused (os error 111) ({note})")),
+        "{}",
+        r.stdout
+    );
+    let xml = std::fs::read_to_string(junit.path()).unwrap();
+    assert!(
+        xml.contains(r#"<testcase name="smtp.connect mx-dead.lab.test [127."#)
+            && xml.contains(r#"type="smtp.connect""#)
+            && xml.contains(note),
+        "{xml}"
+    );
+    // A 421 greeting: could not be tested (41), which --untested-ok makes 0, as in a full run.
+    let (run, m, _) = lab.json(&["busy.test", "--only", "tls.*"]);
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert_eq!(st(&m, "busy.test", "smtp.banner"), ["error"]);
+    assert!(
+        !m.contains_key(&("busy.test".into(), "smtp.connect".into())),
+        "{m:?}"
+    );
+    assert_eq!(
+        lab.run(&["busy.test", "--only", "tls.*", "--untested-ok"])
+            .code,
+        0
+    );
+    // No STARTTLS, so no certificate: the certificate checks alone do not pass it.
+    let (run, m, _) = lab.json(&["plain.test", "--only", "tls.cert.*"]);
+    assert_eq!(run.code, 40, "{}", run.all());
+    assert_eq!(st(&m, "plain.test", "tls.starttls"), ["fail"]);
+    // The dead MX is made up for by the good one, as in a full run: reported, not counted.
+    let (run, m, lines) = lab.json(&["twomx.test", "--only", "tls.*"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(st(&m, "twomx.test", "smtp.connect"), ["fail"]);
+    let c = line_of(&lines, "twomx.test", "smtp.connect");
+    assert_eq!(c["counts"], false, "{c}");
+    // A skip for a reason of its own brings no step in.
+    let (run, m, _) = lab.json(&["dead.test", "--only", "rdns.*"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(m.len(), 1, "{m:?}");
+    // The step selected itself: nothing changes.
+    let (run, m, _) = lab.json(&["dead.test", "--only", "smtp.connect", "--only", "tls.*"]);
+    assert_eq!(run.code, 40, "{}", run.all());
+    assert_eq!(st(&m, "dead.test", "smtp.connect"), ["fail"]);
+}
+
 #[test]
 fn a_field_expectation_is_unmet_by_an_mx_without_the_field() {
     let lab = Lab::start();
