@@ -190,6 +190,13 @@ pub(crate) fn negative_numbers_are_values(arg: clap::Arg) -> clap::Arg {
     }
 }
 
+/// The names `--NAME` reaches a flag by: its long name, then its aliases.
+pub(crate) fn long_names(arg: &clap::Arg) -> impl Iterator<Item = &str> {
+    arg.get_long()
+        .into_iter()
+        .chain(arg.get_all_aliases().unwrap_or_default())
+}
+
 /// Whether a flag's value parser yields a number or a duration: the flags whose value may be
 /// written `-1`.
 pub(crate) fn is_numeric(arg: &clap::Arg) -> bool {
@@ -3213,11 +3220,7 @@ mod tests {
                 {
                     assert!(shorts.insert(s), "{}: duplicate short -{s}", cmd.get_name());
                 }
-                for l in arg
-                    .get_long()
-                    .into_iter()
-                    .chain(arg.get_all_aliases().unwrap_or_default())
-                {
+                for l in long_names(arg) {
                     assert!(
                         longs.insert(l.to_string()),
                         "{}: duplicate long --{l}",

@@ -567,8 +567,7 @@ impl Names {
         let mut n = Names::default();
         for (i, a) in cmd.get_arguments().enumerate() {
             n.ids.entry(a.get_id().to_string()).or_insert(i);
-            let aliases = a.get_all_aliases().unwrap_or_default();
-            for name in a.get_long().into_iter().chain(aliases) {
+            for name in super::args::long_names(a) {
                 n.longs.entry(name.to_string()).or_insert(i);
             }
             if let Some(c) = a.get_short() {
@@ -1222,13 +1221,9 @@ fn env_may_set(a: &Arg) -> bool {
 /// A long name or alias (two characters or more: shorts are spelt with their long name in the
 /// environment) among a subcommand's flags.
 fn sub_lookup<'a>(sub: &'a Command, name: &str) -> Lookup<'a> {
-    let found = sub.get_arguments().find(|a| {
-        name.chars().count() > 1
-            && a.get_long()
-                .into_iter()
-                .chain(a.get_all_aliases().unwrap_or_default())
-                .any(|l| l == name)
-    });
+    let found = sub
+        .get_arguments()
+        .find(|a| name.chars().count() > 1 && super::args::long_names(a).any(|l| l == name));
     match found {
         None => Lookup::Unknown,
         Some(a) if is_meta(a) || !env_may_set(a) => Lookup::CommandLineOnly,

@@ -914,18 +914,10 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
             let needs = arg.get_action().takes_values()
                 && arg.get_num_args().is_some_and(|r| r.min_values() > 0);
             if !needs && arg.get_action().takes_values() && args::is_numeric(arg) {
-                let longs = arg
-                    .get_long()
-                    .into_iter()
-                    .chain(arg.get_all_aliases().unwrap_or_default());
-                optional.extend(longs.map(|l| format!("--{l}")));
+                optional.extend(args::long_names(arg).map(|l| format!("--{l}")));
                 optional.extend(arg.get_short().map(|s| format!("-{s}")));
             }
-            for l in arg
-                .get_long()
-                .into_iter()
-                .chain(arg.get_all_aliases().unwrap_or_default())
-            {
+            for l in args::long_names(arg) {
                 longs.insert(l.to_string());
                 if needs {
                     needs_long.insert(l.to_string());
@@ -1191,11 +1183,7 @@ fn clap_words() -> HashSet<String> {
     cmds.extend(cmd.get_subcommands());
     for c in cmds {
         for a in c.get_arguments() {
-            let longs = a
-                .get_long()
-                .into_iter()
-                .chain(a.get_all_aliases().unwrap_or_default());
-            out.extend(longs.map(|l| format!("--{l}")));
+            out.extend(args::long_names(a).map(|l| format!("--{l}")));
             out.extend(a.get_short().map(|c| format!("-{c}")));
             for v in a.get_value_names().unwrap_or_default() {
                 out.extend(v.split(|c: char| !is_word_char(c)).map(str::to_string));
@@ -1280,12 +1268,8 @@ impl Near<'_> {
             .cmd
             .get_subcommands()
             .filter(|sub| {
-                sub.get_arguments().any(|arg| {
-                    arg.get_long()
-                        .into_iter()
-                        .chain(arg.get_all_aliases().unwrap_or_default())
-                        .any(|l| l == word)
-                })
+                sub.get_arguments()
+                    .any(|arg| args::long_names(arg).any(|l| l == word))
             })
             .map(clap::Command::get_name)
             .collect();
@@ -1443,11 +1427,7 @@ fn dynamic_header(body: &str) -> Option<&str> {
 pub(crate) fn secret_long_names(cmd: &clap::Command) -> impl Iterator<Item = &str> {
     cmd.get_arguments()
         .filter(|a| a.is_hide_env_values_set())
-        .flat_map(|a| {
-            a.get_long()
-                .into_iter()
-                .chain(a.get_all_aliases().unwrap_or_default())
-        })
+        .flat_map(args::long_names)
 }
 
 #[cfg(test)]
@@ -1531,14 +1511,7 @@ mod tests {
     fn static_lists_are_the_flag_tables() {
         let mut cmd = Cli::command();
         cmd.build();
-        let mut longs: Vec<&str> = cmd
-            .get_arguments()
-            .flat_map(|a| {
-                a.get_long()
-                    .into_iter()
-                    .chain(a.get_all_aliases().unwrap_or_default())
-            })
-            .collect();
+        let mut longs: Vec<&str> = cmd.get_arguments().flat_map(args::long_names).collect();
         longs.sort_unstable();
         longs.dedup();
         assert_eq!(TOP_LONGS, longs, "TOP_LONGS must list these, sorted");

@@ -363,11 +363,7 @@ mod tests {
             }
         }
         for a in cmd.get_arguments() {
-            let names = a
-                .get_long()
-                .into_iter()
-                .chain(a.get_all_aliases().unwrap_or_default());
-            for n in names {
+            for n in crate::cli::args::long_names(a) {
                 if let Some(opt) = find(n) {
                     assert_eq!(opt.ehlo, a.get_long(), "--{n}");
                 }
