@@ -115,15 +115,10 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
                 e.to_string()
             };
             if secrets.iter().any(|v| text.contains(v.as_str())) {
-                let typed: Vec<String> = layered
-                    .args
-                    .iter()
-                    .map(|a| a.to_string_lossy().into_owned())
-                    .collect();
                 let _ = write!(
                     std::io::stderr(),
                     "{}",
-                    redact(&text, &secrets, &clap_words(), &typed)
+                    masked(&text, &secrets, &layered.args)
                 );
             } else {
                 let _ = e.print();
@@ -332,10 +327,7 @@ fn invalid_value_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
     }
     // The send says nothing went out, as its other usage errors do; a subcommand says whose
     // flag it is, as `subcommand_unknown_flag` does.
-    let sub = args
-        .get(1)
-        .and_then(|a| a.to_str())
-        .filter(|a| Cli::command().find_subcommand(a).is_some());
+    let sub = subcommand_named(args);
     let tail = match sub {
         Some(name) => format!(" of 'ehlo {name}'"),
         None => String::new(),
@@ -438,20 +430,8 @@ fn conflict_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
         return None;
     }
     let what = what.as_str();
-    let secrets = secret_values(args);
-    let what = if secrets.iter().any(|s| what.contains(s.as_str())) {
-        let typed: Vec<String> = args
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        redact(what, &secrets, &clap_words(), &typed)
-    } else {
-        what.to_string()
-    };
-    let sub = args
-        .get(1)
-        .and_then(|a| a.to_str())
-        .filter(|a| Cli::command().find_subcommand(a).is_some());
+    let what = masked(what, &secret_values(args), args);
+    let sub = subcommand_named(args);
     Some(match sub {
         Some(name) => format!("{what} (in 'ehlo {name}')"),
         None => format!("{what}; nothing was sent"),
@@ -1195,6 +1175,26 @@ fn clap_words() -> HashSet<String> {
 
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '-' || c == '_'
+}
+
+/// The subcommand a command line names (`ehlo check …`: `check`), `None` for the one-shot send.
+fn subcommand_named(args: &[OsString]) -> Option<&str> {
+    args.get(1)
+        .and_then(|a| a.to_str())
+        .filter(|a| Cli::command().find_subcommand(a).is_some())
+}
+
+/// `text` (an error message about `args`) with [`redact`] applied when one of `secrets` is in
+/// it, the words typed being `args`'.
+fn masked(text: &str, secrets: &[String], args: &[OsString]) -> String {
+    if !secrets.iter().any(|s| text.contains(s.as_str())) {
+        return text.to_string();
+    }
+    let typed: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    redact(text, secrets, &clap_words(), &typed)
 }
 
 /// `text` with every one of `secrets` replaced by `********` where it stands alone or inside a
