@@ -54,8 +54,9 @@ pub(crate) use fault::{BannerMode, Fault, FaultAction, Faults, Point};
 pub use quirk::Quirks;
 
 /// Longest command line accepted, CRLF included (RFC 5321 §4.5.3.1.4 says 512; extensions make
-/// lines longer, so allow 1000 like many servers). Longer lines get `500 5.5.2` and are discarded
-/// while being read, so the buffer stays bounded.
+/// lines longer, so allow 1000 like many servers). A longer line gets `500 5.5.2` as soon as it
+/// passes the limit, and the rest of it is discarded while being read, so the buffer stays
+/// bounded.
 pub(crate) const MAX_LINE: usize = 1000;
 
 /// Longest SASL response line accepted during an AUTH exchange, CRLF included. RFC 4954 §4:
@@ -310,7 +311,8 @@ pub(crate) struct Session {
     cfg: ServerConfig,
     mode: Mode,
     inbuf: Vec<u8>,
-    /// Discarding an over-long line until its LF; holds the length seen so far.
+    /// Discarding the rest of an over-long line (already answered) until its LF; holds the
+    /// length seen so far.
     overlong: Option<usize>,
     out: VecDeque<Out>,
     events: VecDeque<Event>,
@@ -742,11 +744,15 @@ impl Session {
 
     /// Take the next complete line from `inbuf` (without its line ending), handling over-long
     /// lines. `None` when more input is needed.
+    ///
+    /// A line that passes the limit is answered as soon as it does (`500 5.5.2 Line too long`,
+    /// in an AUTH exchange `500 5.5.6`), not when its LF comes: a client sending megabytes
+    /// without a line end learns at once why nothing else will be answered. Its reply is the
+    /// line's one reply; the rest of it, up to the LF, is discarded unanswered (so the replies
+    /// stay in step with the lines) and the session goes on, as Postfix's does after a line
+    /// longer than its `line_length_limit`.
     fn next_line(&mut self) -> Option<Vec<u8>> {
         loop {
-            // Read again each time: a line that fails an AUTH exchange ends it.
-            let in_auth = matches!(self.mode, Mode::Auth(_));
-            let limit = if in_auth { MAX_SASL_LINE } else { MAX_LINE };
             let lf = memchr::memchr(b'\n', &self.inbuf);
             if let Some(seen) = self.overlong {
                 match lf {
@@ -756,33 +762,15 @@ impl Session {
                         return None;
                     }
                     Some(i) => {
-                        let len = seen + i + 1;
                         self.inbuf.drain(..=i);
                         self.overlong = None;
-                        self.phase = if in_auth { Phase::Auth } else { Phase::Other };
-                        self.events.push_back(Event::Deviation {
-                            deviation: Deviation::OverlongLine { len, limit },
-                            phase: self.phase,
-                        });
-                        if in_auth {
-                            // RFC 4954 §4: a response longer than the authentication buffer
-                            // fails the AUTH command with 500, enhanced code 5.5.6.
-                            self.mode = Mode::Command;
-                            self.reply(
-                                500,
-                                Some("5.5.6"),
-                                &["Authentication Exchange line is too long".into()],
-                            );
-                        } else {
-                            self.reply(500, Some("5.5.2"), &["Line too long".into()]);
-                        }
-                        if matches!(self.mode, Mode::Closed) {
-                            return None;
-                        }
                         continue;
                     }
                 }
             }
+            // Read again each time: a line that fails an AUTH exchange ends it.
+            let in_auth = matches!(self.mode, Mode::Auth(_));
+            let limit = if in_auth { MAX_SASL_LINE } else { MAX_LINE };
             match lf {
                 Some(i) if i < limit => {
                     let mut line: Vec<u8> = self.inbuf.drain(..=i).collect();
@@ -797,17 +785,47 @@ impl Session {
                     }
                     return Some(line);
                 }
-                Some(_) => {
-                    // The LF is beyond the limit: treat as over-long.
-                    self.overlong = Some(0);
+                Some(i) => {
+                    // The LF is beyond the limit: the whole line is here, refused at once.
+                    self.inbuf.drain(..=i);
+                    self.refuse_overlong(i + 1, limit, in_auth);
                 }
                 None if self.inbuf.len() >= limit => {
-                    self.overlong = Some(self.inbuf.len());
+                    // No LF yet and already too long: refused now, the rest discarded as it
+                    // comes (`overlong`).
+                    let seen = self.inbuf.len();
                     self.inbuf.clear();
-                    return None;
+                    // At least one more octet: its LF.
+                    self.refuse_overlong(seen + 1, limit, in_auth);
+                    self.overlong = Some(seen);
                 }
                 None => return None,
             }
+            if matches!(self.mode, Mode::Closed) {
+                return None;
+            }
+        }
+    }
+
+    /// Answer a line of at least `len` octets over `limit`: its deviation (the length seen when
+    /// it passed the limit: the rest may not have come yet) and its one reply.
+    fn refuse_overlong(&mut self, len: usize, limit: usize, in_auth: bool) {
+        self.phase = if in_auth { Phase::Auth } else { Phase::Other };
+        self.events.push_back(Event::Deviation {
+            deviation: Deviation::OverlongLine { len, limit },
+            phase: self.phase,
+        });
+        if in_auth {
+            // RFC 4954 §4: a response longer than the authentication buffer fails the AUTH
+            // command with 500, enhanced code 5.5.6.
+            self.mode = Mode::Command;
+            self.reply(
+                500,
+                Some("5.5.6"),
+                &["Authentication Exchange line is too long".into()],
+            );
+        } else {
+            self.reply(500, Some("5.5.2"), &["Line too long".into()]);
         }
     }
 

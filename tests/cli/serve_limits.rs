@@ -173,6 +173,46 @@ fn a_client_trickling_bytes_is_dropped_at_the_idle_timeout() {
 }
 
 #[test]
+fn a_command_line_without_crlf_is_refused_once_past_the_limit_not_at_the_idle_timeout() {
+    // 13 MB without a line end: the 500 used to come only with the CRLF, so a client that
+    // never sent one got no reply at all, just the idle timeout's 421 minutes later. Now it
+    // comes once the 1000-octet limit is passed, the rest of the line is discarded unanswered
+    // and the session goes on (as Postfix's does).
+    let mut serve = Serve::start(&["--idle-timeout", "60"]);
+    let (mut c, _) = Raw::connect(&serve.addr);
+    c.cmd("EHLO client.test");
+    let before = peak_rss_kib(serve.pid());
+    let start = Instant::now();
+    c.send(b"NOOP ");
+    let chunk = vec![b'A'; 1 << 20];
+    for _ in 0..13 {
+        c.send(&chunk);
+    }
+    let r = c.reply();
+    assert_eq!(r, "500 5.5.2 Line too long\r\n");
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        start.elapsed()
+    );
+    c.send(&chunk);
+    assert_eq!(c.cmd("\r\nNOOP"), "250 2.0.0 Ok\r\n");
+    assert!(
+        serve
+            .wait_for("exceeds the 1000-byte limit", Duration::from_secs(5))
+            .is_some(),
+        "{}",
+        serve.seen
+    );
+    // Bounded: the 14 MB are not held (the peak grows by a read buffer or two at most).
+    let peak = peak_rss_kib(serve.pid());
+    assert!(
+        peak < before + 4 * 1024,
+        "peak {peak} KiB, {before} KiB before the line"
+    );
+}
+
+#[test]
 fn a_client_that_never_reads_is_closed_at_the_idle_timeout() {
     // It sends NOOP after NOOP and reads none of the replies: once both socket buffers are
     // full the server's write waits. A write that waited forever held the connection (and

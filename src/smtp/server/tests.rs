@@ -488,25 +488,36 @@ fn a_large_feed_is_read_a_piece_at_a_time_with_every_command_answered() {
 }
 
 #[test]
-fn oversize_line_is_refused_and_bounded() {
+fn oversize_line_is_refused_as_soon_as_it_passes_the_limit_and_bounded() {
     let (mut s, _) = session(cfg());
-    // Fed in pieces with no LF: the session must not keep it all.
-    for _ in 0..100 {
-        assert!(feed(&mut s, &[b'A'; 1000]).bytes.is_empty());
-        assert!(s.inbuf.len() <= MAX_LINE);
-    }
-    let o = feed(&mut s, b"\r\nNOOP\r\n");
-    assert_eq!(o.text(), "500 5.5.2 Line too long\r\n250 2.0.0 Ok\r\n");
+    // Fed in pieces with no LF: answered once the limit is passed, not at the line end (a
+    // 13 MB line used to get no reply until the idle timeout), and not kept.
+    let o = feed(&mut s, &[b'A'; 1000]);
+    assert_eq!(o.text(), "500 5.5.2 Line too long\r\n");
     assert!(o.events.iter().any(|e| matches!(
         e,
         Event::Deviation {
             deviation: Deviation::OverlongLine {
-                len: 100_002,
+                len: 1001,
                 limit: MAX_LINE
             },
             ..
         }
     )));
+    for _ in 0..100 {
+        let o = feed(&mut s, &[b'A'; 1000]);
+        assert!(o.bytes.is_empty() && o.events.is_empty(), "{o:?}");
+        assert!(s.inbuf.len() <= MAX_LINE);
+    }
+    // The rest of the line gets no second reply; the session goes on.
+    let o = feed(&mut s, b"\r\nNOOP\r\n");
+    assert_eq!(o.text(), "250 2.0.0 Ok\r\n");
+    // A line whose LF came in the same read, beyond the limit, is answered once too.
+    let o = feed(
+        &mut s,
+        format!("NOOP {}\r\nNOOP\r\n", "x".repeat(1200)).as_bytes(),
+    );
+    assert_eq!(o.text(), "500 5.5.2 Line too long\r\n250 2.0.0 Ok\r\n");
     // A line of exactly 1000 octets with its CRLF is fine (it is just unknown).
     let mut line = vec![b'X'; 998];
     line.extend_from_slice(b"\r\n");
@@ -2634,27 +2645,38 @@ fn sasl_responses_may_be_long_up_to_the_rfc_4954_buffer_then_fail_with_5_5_6() {
         feed(&mut s, b"AUTH LOGIN\r\n").text(),
         "334 VXNlcm5hbWU6\r\n"
     );
-    // Over the buffer, fed in pieces: kept bounded, then the AUTH fails with 500 5.5.6 and the
-    // session reads commands again.
+    // Over the buffer, fed in pieces: the AUTH fails with 500 5.5.6 as soon as the buffer is
+    // passed, the rest of the line is discarded unanswered, and the session reads commands again.
+    let mut replies = String::new();
     for _ in 0..20 {
-        assert!(feed(&mut s, &[b'Q'; 1000]).bytes.is_empty());
+        replies += &feed(&mut s, &[b'Q'; 1000]).text();
         assert!(s.inbuf.len() <= MAX_SASL_LINE);
     }
+    assert_eq!(
+        replies,
+        "500 5.5.6 Authentication Exchange line is too long\r\n"
+    );
     let o = feed(&mut s, b"\r\nNOOP\r\n");
+    assert_eq!(o.text(), "250 2.0.0 Ok\r\n");
+    let o = feed(&mut s, b"AUTH LOGIN\r\n");
+    assert_eq!(o.text(), "334 VXNlcm5hbWU6\r\n");
+    let o = feed(&mut s, &[b'Q'; MAX_SASL_LINE]);
     assert_eq!(
         o.text(),
-        "500 5.5.6 Authentication Exchange line is too long\r\n250 2.0.0 Ok\r\n"
+        "500 5.5.6 Authentication Exchange line is too long\r\n"
     );
     assert!(o.events.iter().any(|e| matches!(
         e,
         Event::Deviation {
             deviation: Deviation::OverlongLine {
-                len: 20_002,
+                len: 12_289,
                 limit: MAX_SASL_LINE
             },
             phase: Phase::Auth,
         }
     )));
+    assert!(feed(&mut s, &[b'Q'; 5000]).bytes.is_empty());
+    assert!(feed(&mut s, b"\r\n").bytes.is_empty());
     // A command line is still held to 1000 octets.
     let o = feed(&mut s, format!("NOOP {}\r\n", "x".repeat(1200)).as_bytes());
     assert_eq!(o.text(), "500 5.5.2 Line too long\r\n");
