@@ -1285,9 +1285,10 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
         };
         match r {
             Ok(Ok(0)) => {
-                // The transcript shows the close after the content's last line; --quiet has
-                // no transcript, and would say nothing of a message lost this way.
-                if shared.quiet && session.message_unfinished() {
+                // Said in the transcript too: it shows a message's content only once stored,
+                // so a close after `354` read as one at any other point, with no word of the
+                // content that arrived and was dropped.
+                if session.message_unfinished() {
                     emit(Event::warning(
                         "the client closed the connection in the middle of a message: nothing stored",
                     ))

@@ -213,6 +213,32 @@ fn a_command_line_without_crlf_is_refused_once_past_the_limit_not_at_the_idle_ti
 }
 
 #[test]
+fn a_client_closing_in_the_middle_of_a_message_is_said_in_the_transcript() {
+    // The transcript shows a message's content only once it is stored: a close after `354`
+    // read like one anywhere else, with no word of the half message dropped (only --quiet
+    // said it).
+    let mut serve = Serve::start(&[]);
+    let (mut c, _) = Raw::connect(&serve.addr);
+    c.cmd("EHLO client.test");
+    c.cmd("MAIL FROM:<a@client.test>");
+    c.cmd("RCPT TO:<b@serve.test>");
+    assert!(c.cmd("DATA").starts_with("354 "));
+    c.send(b"Subject: half\r\n\r\nhalf a mess");
+    drop(c);
+    // (The warning goes to stderr, the close to stdout: they are read apart, so wait for it.)
+    assert!(
+        serve
+            .wait_for(
+                "the client closed the connection in the middle of a message: nothing stored",
+                Duration::from_secs(10)
+            )
+            .is_some(),
+        "{}",
+        serve.seen
+    );
+}
+
+#[test]
 fn a_client_that_never_reads_is_closed_at_the_idle_timeout() {
     // It sends NOOP after NOOP and reads none of the replies: once both socket buffers are
     // full the server's write waits. A write that waited forever held the connection (and
