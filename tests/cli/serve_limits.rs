@@ -1,8 +1,9 @@
 //! `ehlo serve` left running against hostile clients: a connection limit, an idle
 //! timeout per command however the bytes trickle, AUTH brute force cut off, a random seed
 //! printed, control characters in addresses refused and shown escaped, credentials injected
-//! after STARTTLS masked, a clear listen error, and 500 idle connections that do not stop a
-//! normal client's message from landing.
+//! after STARTTLS masked, a clear listen error, an over-long command line answered as soon as it
+//! passes the limit, a close in the middle of a message said, and 500 idle connections that do
+//! not stop a normal client's message from landing.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
