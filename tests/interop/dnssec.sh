@@ -11,7 +11,7 @@
 # Keys are new on every start, so the trust anchor is too: tests read it from $DIR/anchor.key.
 #
 # What runs afterwards (127.0.0.1 only, UDP and TCP):
-#   NSD     127.0.0.1:5392  authoritative for five zones, no recursion:
+#   NSD     127.0.0.1:5392  authoritative for six zones (and a seventh it cannot load), no recursion:
 #     dnssec.test           signed (ECDSA P-256, NSEC), the trust anchor's zone
 #       dnssec.test MX 10 mx.dnssec.test; mx A 127.0.0.1; _25/_2525._tcp.mx TLSA 3 1 1 <Postfix SPKI>
 #       mx-wrong A 127.0.0.1; _2525._tcp.mx-wrong TLSA 3 1 1 <another key's SPKI> (a DANE mismatch)
@@ -26,10 +26,21 @@
 #       to-insecure MX 10 mx.insecure.dnssec.test (a secure MX whose host is insecure)
 #       ee-expired MX 10 mx-ee-expired; mx-ee-expired A 127.0.0.7, _2525._tcp TLSA 3 1 1 of
 #       $DIR/ee-expired.key (the test serves an expired certificate for that key there)
+#       ta MX 10 mx-ta; mx-ta A 127.0.0.8, _2525._tcp TLSA 2 0 1 of the CA $DIR/ta-ca.pem, which
+#       issued $DIR/ta-leaf.pem (mx-ta.dnssec.test) and ta-badname.pem (elsewhere.test), key
+#       ta-leaf.key, each also as *-chain.pem with the CA after it (the tests serve them there);
+#       ta-wrong MX 10 mx-ta-wrong (A 127.0.0.8), TLSA 2 0 1 of another CA (a DANE-TA mismatch)
+#       cnmx MX 10 mx-cn (an MX host that is a CNAME)
+#       tlsa-expired MX 10 mx-tx; mx-tx A 127.0.0.1 whose _tcp.mx-tx is a signed child zone with
+#       expired signatures holding its TLSA (only the TLSA lookup is bogus)
+#       tlsa-servfail MX 10 mx-sf; mx-sf A 127.0.0.1 whose _tcp.mx-sf is delegated to a server
+#       whose zone NSD cannot load (the TLSA lookup gets SERVFAIL)
 #     sub.dnssec.test       signed subzone (its own key, NSEC3, DS in the parent): same MX/A/TLSA,
 #                           and *.wca A 127.0.0.1
 #     brokends.dnssec.test  signed subzone whose DS in the parent is another key's (bogus)
 #     expired.dnssec.test   signed subzone whose signatures expired 30 days ago (bogus)
+#     _tcp.mx-tx.dnssec.test  signed child whose signatures expired 30 days ago (bogus TLSA)
+#     _tcp.mx-sf.dnssec.test  configured with a zone file that does not exist: SERVFAIL
 #     insecure.dnssec.test  unsigned delegation (no DS, the parent's NSEC proves it): same MX/A/TLSA,
 #                           and to-secure MX 10 mx.dnssec.test (an insecure MX, a secure host)
 #   Unbound 127.0.0.1:5391  validating recursive resolver: stub-zones to NSD, trust-anchor-file =
@@ -107,6 +118,29 @@ start() {
   # pins the key, and DANE-EE ignores the certificate's dates (RFC 7672 §3.1.1).
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$DIR/ee-expired.key" 2>/dev/null
   ee_expired="$(openssl pkey -in "$DIR/ee-expired.key" -pubout -outform DER | sha256sum | cut -d' ' -f1)"
+  # Two CAs for DANE-TA(2): `2 0 1` pins the CA certificate, the tests issue the leaves.
+  local ca ta_ca ta_other
+  for ca in ta-ca ta-other; do
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+      -subj "/CN=$ca" -addext basicConstraints=critical,CA:TRUE \
+      -addext keyUsage=critical,keyCertSign,cRLSign \
+      -keyout "$DIR/$ca.key" -out "$DIR/$ca.pem" 2>/dev/null
+  done
+  ta_ca="$(openssl x509 -in "$DIR/ta-ca.pem" -outform DER | sha256sum | cut -d' ' -f1)"
+  # Leaves the CA issued (one key): for mx-ta.dnssec.test, and for a name that is no
+  # reference name of the MX (RFC 7672 §3.2.3); each alone and followed by the CA.
+  local leaf name
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$DIR/ta-leaf.key" 2>/dev/null
+  for leaf in ta-leaf:mx-ta.dnssec.test ta-badname:elsewhere.test; do
+    name=${leaf#*:}
+    leaf=${leaf%%:*}
+    openssl req -new -key "$DIR/ta-leaf.key" -subj "/CN=$name" 2>/dev/null |
+      openssl x509 -req -CA "$DIR/ta-ca.pem" -CAkey "$DIR/ta-ca.key" -set_serial "0x$(openssl rand -hex 8)" \
+        -days 30 -extfile <(printf 'subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\n' "$name") \
+        -out "$DIR/$leaf.pem" 2>/dev/null
+    cat "$DIR/$leaf.pem" "$DIR/ta-ca.pem" >"$DIR/$leaf-chain.pem"
+  done
+  ta_other="$(openssl x509 -in "$DIR/ta-other.pem" -outform DER | sha256sum | cut -d' ' -f1)"
 
   local soa='SOA ns.dnssec.test. hostmaster.dnssec.test. 1 3600 600 86400 60'
   # The children first: the parent needs the signed subzone's DS.
@@ -148,6 +182,20 @@ EOF
     -e "$(date -u -d '-30 days' +%Y%m%d%H%M%S)" -f expired.dnssec.test.signed \
     expired.dnssec.test.zone "$childkey")
   ds_expired="$childkey"
+  # A child zone holding only mx-tx's TLSA, its signatures expired: the MX and the host's
+  # address are secure, the TLSA lookup alone is bogus (RFC 7672 §2.2: senders defer).
+  cat >"$DIR/_tcp.mx-tx.dnssec.test.zone" <<EOF
+\$ORIGIN _tcp.mx-tx.dnssec.test.
+\$TTL 300
+@ IN $soa
+@ IN NS ns.dnssec.test.
+_2525 IN TLSA 3 1 1 $tlsa
+EOF
+  local ds_tx
+  ds_tx="$(new_key _tcp.mx-tx.dnssec.test)"
+  (cd "$DIR" && ldns-signzone -i "$(date -u -d '-60 days' +%Y%m%d%H%M%S)" \
+    -e "$(date -u -d '-30 days' +%Y%m%d%H%M%S)" -f _tcp.mx-tx.dnssec.test.signed \
+    _tcp.mx-tx.dnssec.test.zone "$ds_tx")
   cat >"$DIR/insecure.dnssec.test.zone" <<EOF
 \$ORIGIN insecure.dnssec.test.
 \$TTL 300
@@ -201,8 +249,22 @@ mx-ee-expired IN A 127.0.0.7
 _2525._tcp.mx-ee-expired IN TLSA 3 1 1 $ee_expired
 brokends IN NS ns.dnssec.test.
 expired IN NS ns.dnssec.test.
+ta IN MX 10 mx-ta.dnssec.test.
+mx-ta IN A 127.0.0.8
+_2525._tcp.mx-ta IN TLSA 2 0 1 $ta_ca
+ta-wrong IN MX 10 mx-ta-wrong.dnssec.test.
+mx-ta-wrong IN A 127.0.0.8
+_2525._tcp.mx-ta-wrong IN TLSA 2 0 1 $ta_other
+cnmx IN MX 10 mx-cn.dnssec.test.
+tlsa-expired IN MX 10 mx-tx.dnssec.test.
+mx-tx IN A 127.0.0.1
+_tcp.mx-tx IN NS ns.dnssec.test.
+tlsa-servfail IN MX 10 mx-sf.dnssec.test.
+mx-sf IN A 127.0.0.1
+_tcp.mx-sf IN NS ns.dnssec.test.
 EOF
   ldns-key2ds -n -2 "$DIR/$subkey.key" >>"$DIR/dnssec.test.zone"
+  ldns-key2ds -n -2 "$DIR/$ds_tx.key" >>"$DIR/dnssec.test.zone"
   ldns-key2ds -n -2 "$DIR/$ds_lost.key" >>"$DIR/dnssec.test.zone"
   ldns-key2ds -n -2 "$DIR/$ds_expired.key" >>"$DIR/dnssec.test.zone"
   local key
@@ -254,6 +316,13 @@ zone:
 zone:
   name: expired.dnssec.test
   zonefile: expired.dnssec.test.signed
+zone:
+  name: _tcp.mx-tx.dnssec.test
+  zonefile: _tcp.mx-tx.dnssec.test.signed
+# No such file: NSD answers SERVFAIL for a zone it could not load, and so does Unbound.
+zone:
+  name: _tcp.mx-sf.dnssec.test
+  zonefile: _tcp.mx-sf.dnssec.test.missing
 EOF
   nsd-checkconf "$DIR/nsd.conf" || die "nsd-checkconf refused $DIR/nsd.conf"
   log "starting nsd on 127.0.0.1:$NSD_PORT"
@@ -302,6 +371,12 @@ stub-zone:
   stub-addr: 127.0.0.1@$NSD_PORT
 stub-zone:
   name: "expired.dnssec.test"
+  stub-addr: 127.0.0.1@$NSD_PORT
+stub-zone:
+  name: "_tcp.mx-tx.dnssec.test"
+  stub-addr: 127.0.0.1@$NSD_PORT
+stub-zone:
+  name: "_tcp.mx-sf.dnssec.test"
   stub-addr: 127.0.0.1@$NSD_PORT
 remote-control:
   control-enable: no
