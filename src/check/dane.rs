@@ -51,6 +51,18 @@ pub(crate) struct DnsOutcome {
     pub(crate) results: Vec<CheckResult>,
     /// MX host (lower case) → its secure, non-empty TLSA RRset.
     pub(crate) tlsa: HashMap<String, HostTlsa>,
+    /// MX host (lower case) → why its TLSA lookup failed (bogus, SERVFAIL, a timeout): the
+    /// skips of its host checks say so instead of "no DANE" ([`lookup_failed_checks`]).
+    pub(crate) failed: HashMap<String, FailedLookup>,
+}
+
+/// A TLSA lookup of one MX host that gave no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FailedLookup {
+    /// `_PORT._tcp.<host>`.
+    pub(crate) owner: String,
+    /// A failure senders meet too (bogus, SERVFAIL), not a timeout that told nothing.
+    pub(crate) senders_defer: bool,
 }
 
 fn proof_name(p: Option<DnsProof>) -> &'static str {
@@ -326,6 +338,13 @@ async fn host_dns(
                     host,
                 ));
             }
+            out.failed.insert(
+                host.to_ascii_lowercase(),
+                FailedLookup {
+                    owner: owner.clone(),
+                    senders_defer: st == Status::Fail,
+                },
+            );
             return;
         }
     };
@@ -356,6 +375,13 @@ async fn host_dns(
                 .with("records", json!(shown)),
                 host,
             ));
+            out.failed.insert(
+                host.to_ascii_lowercase(),
+                FailedLookup {
+                    owner: answer.owner.clone(),
+                    senders_defer: true,
+                },
+            );
             return;
         }
     }
@@ -603,6 +629,27 @@ pub(crate) fn host_checks(
         "STARTTLS offered and the handshake completes",
     );
     vec![starttls, match_check(host, domain, t, &chain.pems)]
+}
+
+/// `dane.starttls` and `dane.match` of a host whose TLSA lookup failed (`dane.tlsa` failed or
+/// errored): skipped, saying why — a DANE sender defers the mail without connecting (RFC 7672
+/// §2.2), which is not the "no DANE" of a host without TLSA records.
+pub(crate) fn lookup_failed_checks(f: &FailedLookup) -> Vec<CheckResult> {
+    let why = if f.senders_defer {
+        format!(
+            "the TLSA lookup of {} failed (dane.tlsa): DANE senders defer mail to this host instead of connecting (RFC 7672 §2.2)",
+            f.owner
+        )
+    } else {
+        format!(
+            "the TLSA lookup of {} got no answer (dane.tlsa): whether DANE applies is not known",
+            f.owner
+        )
+    };
+    HOST_IDS
+        .iter()
+        .map(|id| CheckResult::new(id, Status::Skip, why.as_str()))
+        .collect()
 }
 
 /// `dane.match`: the PEM `chain` (leaf first) against the usable records of `t`.

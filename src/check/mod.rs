@@ -484,7 +484,11 @@ async fn check_domain(
                 .cloned()
                 .collect();
             let tlsa = dane_out.tlsa.get(&host.to_ascii_lowercase());
-            for mut c in dane::host_checks(&host, &name, tlsa, &res, &chain) {
+            let checks = match (tlsa, dane_out.failed.get(&host.to_ascii_lowercase())) {
+                (None, Some(failed)) => dane::lookup_failed_checks(failed),
+                _ => dane::host_checks(&host, &name, tlsa, &res, &chain),
+            };
+            for mut c in checks {
                 c.mx = Some(host.clone());
                 c.ip = Some(ip_s.clone());
                 host_results.push(c);

@@ -738,3 +738,86 @@ fn dnssec_check_of_an_expired_certificate_pinned_by_dane_ee_only_warns() {
         );
     }
 }
+
+/// The JSON check lines of `ehlo check` of `domain` on port 2525 (Postfix, or what a test
+/// serves at the MX's address), `only` the given ids, DNS by `mode`: id → line.
+fn check_lines(
+    mode: &[&str],
+    domain: &str,
+    only: &[&str],
+) -> (Run, std::collections::HashMap<String, serde_json::Value>) {
+    let mut cmd = Command::new(ehlo_bin());
+    cmd.args(["check", "--json", "--port", "2525", "--allow-private", "-4"])
+        .args(["--timeout", "5"])
+        .args(mode)
+        .arg(domain);
+    for id in only {
+        cmd.args(["--only", id]);
+    }
+    let run = run_bounded(cmd);
+    let lines = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "check")
+        .map(|v| (v["id"].as_str().unwrap_or_default().to_string(), v))
+        .collect();
+    (run, lines)
+}
+
+/// A secure MX host whose TLSA lookup alone fails: `tlsa-expired` (the TLSA in a child zone
+/// whose signatures expired: bogus) and `tlsa-servfail` (the TLSA's zone does not load:
+/// SERVFAIL). `dane.tlsa` fails — DANE senders defer, RFC 7672 §2.2, never "insecure" — and
+/// `dane.starttls`/`dane.match` say the lookup failed (they said "no secure TLSA record: no
+/// DANE", as for a host without TLSA records).
+#[test]
+#[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
+fn dnssec_check_of_a_failed_tlsa_lookup_says_senders_defer() {
+    let anchor = require_dns_peers();
+    require_postfix_smtp();
+    let modes: [Vec<&str>; 2] = [
+        vec!["--dns-server", UNBOUND, "--dnssec", "trust-ad"],
+        vec![
+            "--dns-server",
+            NSD,
+            "--dnssec",
+            "validate",
+            "--dns-trust-anchor",
+            &anchor,
+        ],
+    ];
+    for mode in &modes {
+        for (domain, owner) in [
+            ("tlsa-expired.dnssec.test", "_2525._tcp.mx-tx.dnssec.test"),
+            ("tlsa-servfail.dnssec.test", "_2525._tcp.mx-sf.dnssec.test"),
+        ] {
+            let (run, l) = check_lines(
+                mode,
+                domain,
+                &["dnssec.mx", "dane.tlsa", "dane.starttls", "dane.match"],
+            );
+            assert_eq!(run.code, Some(40), "{mode:?} {domain}\n{}", run.dump());
+            assert_eq!(l["dnssec.mx"]["status"], "pass", "{mode:?} {domain}");
+            let tlsa = &l["dane.tlsa"];
+            assert_eq!(tlsa["status"], "fail", "{mode:?} {domain}: {tlsa}");
+            assert!(
+                tlsa["summary"]
+                    .as_str()
+                    .unwrap()
+                    .contains("senders that use DANE defer mail"),
+                "{tlsa}"
+            );
+            for id in ["dane.starttls", "dane.match"] {
+                assert_eq!(l[id]["status"], "skip", "{mode:?} {domain}: {}", l[id]);
+                assert_eq!(
+                    l[id]["summary"],
+                    format!(
+                        "the TLSA lookup of {owner} failed (dane.tlsa): DANE senders defer mail \
+                         to this host instead of connecting (RFC 7672 §2.2)"
+                    ),
+                    "{mode:?} {domain}"
+                );
+            }
+        }
+    }
+}
