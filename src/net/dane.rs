@@ -491,13 +491,23 @@ pub(crate) fn verify(
         }
     }
     v.reason = Some(if failures.is_empty() {
-        format!(
+        let mut why = format!(
             "no TLSA record matched the certificate chain ({} usable record{}, {} certificate{})",
             usable.len(),
             plural_s(usable.len()),
             chain.len(),
             plural_s(chain.len())
-        )
+        );
+        // A DANE-TA digest can only match a certificate the server sends: one that sends its
+        // leaf alone leaves nothing to match (RFC 7671 §5.2.2: the anchor must be in the chain).
+        if chain.len() == 1 && usable.iter().any(|r| r.usage == 2 && r.mtype != 0) {
+            why.push_str(
+                ": the server sent only its leaf certificate, and a DANE-TA(2) digest record \
+                 matches only an issuer certificate the server includes in its chain \
+                 (RFC 7671 §5.2.2)",
+            );
+        }
+        why
     } else {
         failures.join("; ")
     });
@@ -961,6 +971,33 @@ pub(crate) mod tests {
         let other = chain3();
         let v = verify(&chain, &[rec(2, 1, 1, &other[1])], &names(), true, LEVEL);
         assert!(!v.ok);
+    }
+
+    /// A server that sends its leaf alone under a DANE-TA digest record (`2 0 1` of its CA):
+    /// nothing can match, and the reason says why (the anchor must be sent, RFC 7671 §5.2.2)
+    /// instead of only "no TLSA record matched".
+    #[test]
+    fn dane_ta_digest_with_the_leaf_alone_names_the_missing_anchor() {
+        let chain = chain3();
+        for r in [rec(2, 0, 1, &chain[1]), rec(2, 1, 2, &chain[2])] {
+            let v = verify(&chain[..1], std::slice::from_ref(&r), &names(), true, LEVEL);
+            assert!(!v.ok);
+            let reason = v.reason.unwrap();
+            assert!(
+                reason.contains("sent only its leaf certificate")
+                    && reason.contains("RFC 7671 §5.2.2"),
+                "{reason}"
+            );
+        }
+        // A DANE-EE record that does not match says nothing of anchors.
+        let v = verify(
+            &chain[..1],
+            &[rec(3, 1, 1, &chain[1])],
+            &names(),
+            true,
+            LEVEL,
+        );
+        assert!(!v.reason.unwrap().contains("leaf certificate"));
     }
 
     /// A server may send its intermediates in any order (RFC 8446 §4.4.2): `[leaf, root,

@@ -821,3 +821,82 @@ fn dnssec_check_of_a_failed_tlsa_lookup_says_senders_defer() {
         }
     }
 }
+
+/// DANE-TA(2) against chains `ehlo serve` presents at mx-ta's address (127.0.0.8:2525), the
+/// `2 0 1` record of the CA in the signed zone: the CA's leaf for the MX name followed by the
+/// CA passes; a leaf whose name is none of the reference names fails (RFC 7672 §3.2.3); the
+/// leaf alone fails and says the anchor must be sent (RFC 7671 §5.2.2); another CA's record
+/// (ta-wrong) fails.
+#[test]
+#[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
+fn dnssec_check_of_dane_ta_records_against_served_chains() {
+    let anchor = require_dns_peers();
+    let file = |name: &str| {
+        let p = format!("{DNSSEC_DIR}/{name}");
+        assert!(
+            Path::new(&p).is_file(),
+            "dnssec.sh makes {p}: run setup.sh again"
+        );
+        p
+    };
+    let key = file("ta-leaf.key");
+    let modes: [Vec<&str>; 2] = [
+        vec!["--dns-server", UNBOUND, "--dnssec", "trust-ad"],
+        vec![
+            "--dns-server",
+            NSD,
+            "--dnssec",
+            "validate",
+            "--dns-trust-anchor",
+            &anchor,
+        ],
+    ];
+    for (cert, domain, want, says) in [
+        (
+            "ta-leaf-chain.pem",
+            "ta.dnssec.test",
+            "pass",
+            "DANE-TA: the chain verifies to the certificate at depth 1; the leaf's \
+             DNS:mx-ta.dnssec.test matches",
+        ),
+        (
+            "ta-badname-chain.pem",
+            "ta.dnssec.test",
+            "fail",
+            "the chain verifies, but no name in the leaf matches mx-ta.dnssec.test, ta.dnssec.test",
+        ),
+        (
+            "ta-leaf.pem",
+            "ta.dnssec.test",
+            "fail",
+            "the server sent only its leaf certificate",
+        ),
+        (
+            "ta-leaf-chain.pem",
+            "ta-wrong.dnssec.test",
+            "fail",
+            "no TLSA record matched the certificate chain (1 usable record, 2 certificates)",
+        ),
+    ] {
+        let cert = file(cert);
+        let _serve = Serve::start_at(
+            "127.0.0.8:2525",
+            &["--starttls", "--tls-cert", &cert, "--tls-key", &key],
+        );
+        for mode in &modes {
+            let (run, l) = check_lines(mode, domain, &["dane.tlsa", "dane.match"]);
+            assert_eq!(l["dane.tlsa"]["status"], "pass", "{}", run.dump());
+            let m = &l["dane.match"];
+            assert_eq!(
+                m["status"],
+                want,
+                "{cert} {domain} {mode:?}\n{}",
+                run.dump()
+            );
+            assert!(
+                m["summary"].as_str().unwrap().contains(says),
+                "{cert} {domain} {mode:?}: {m}"
+            );
+        }
+    }
+}
