@@ -3201,7 +3201,7 @@ fn mta_sts_results(
 /// The MTA-STS policy fetched from real HTTP servers over TLS: `openssl s_server -WWW` (an
 /// HTTP/1.0 response read to the end of the connection) and Python's http.server (HTTP/1.1,
 /// Content-Length, the chunked transfer coding, a redirect that is not followed, a chunked
-/// body past the 64 KiB cap, a 404).
+/// body past the 64 KiB cap, a 404, a policy served as text/html).
 #[test]
 #[ignore = "interop: needs openssl and python3"]
 fn mta_sts_policies_from_openssl_s_server_and_python_http_server() {
@@ -3215,6 +3215,7 @@ fn mta_sts_policies_from_openssl_s_server_and_python_http_server() {
         "redirect.test",
         "big.test",
         "gone.test",
+        "html.test",
     ];
     let (cert, key) = policy_host_cert(dir.path(), &domains);
     let www = dir.path().join("www");
@@ -3265,9 +3266,9 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
     def do_GET(self):
         host = self.headers.get("Host", "")
-        if host == "mta-sts.length.test":
+        if host in ("mta-sts.length.test", "mta-sts.html.test"):
             self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Type", "text/plain" if host == "mta-sts.length.test" else "text/html")
             self.send_header("Content-Length", str(len(POLICY)))
             self.end_headers()
             self.wfile.write(POLICY)
@@ -3346,4 +3347,14 @@ srv.serve_forever()
     );
     let gone = &r[&("gone.test".into(), "mtasts.fetch".into())];
     assert_eq!(gone["summary"], "HTTP 404: no policy", "{gone}");
+    // Not text/plain: senders that check the media type (RFC 8461 §3.3, a SHOULD) have no
+    // policy; the rule was cited as §3.2 and the consequence left unsaid.
+    let html = &r[&("html.test".into(), "mtasts.fetch".into())];
+    assert_eq!(html["status"], "warn", "{html}");
+    assert_eq!(
+        html["summary"],
+        "Content-Type is text/html, not text/plain: senders that check the media type (RFC 8461 \
+         §3.3 says they SHOULD; postfix-mta-sts-resolver does) ignore the policy",
+        "{html}"
+    );
 }

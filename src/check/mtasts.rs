@@ -403,7 +403,8 @@ fn judge(host: &str, ip: IpAddr, g: Got, t0: Instant) -> (CheckResult, Option<Ve
         with(
             Status::Warn,
             format!(
-                "Content-Type is {}, not text/plain (RFC 8461 §3.2)",
+                "Content-Type is {}, not text/plain: senders that check the media type (RFC \
+                 8461 §3.3 says they SHOULD; postfix-mta-sts-resolver does) ignore the policy",
                 capped(g.content_type.as_deref().unwrap_or("missing"))
             ),
         )

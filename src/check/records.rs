@@ -897,6 +897,16 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
                 }
                 None => p.mx.push(v.to_string()),
             },
+            // The policy id is the TXT record's (RFC 8461 §3.1): a policy has none, so an `id`
+            // line neither names the policy nor has to equal the record's id.
+            "id" => p.findings.push((
+                n,
+                Status::Info,
+                "'id' is not a policy key (ignored by senders): the policy id is the one of the \
+                 _mta-sts TXT record (RFC 8461 §3.1), which senders compare with the id they \
+                 cached to know when to fetch the policy again"
+                    .into(),
+            )),
             _ => p.findings.push((
                 n,
                 Status::Info,
@@ -1399,6 +1409,26 @@ mod tests {
             r.evidence["records"],
             json!(["v=STSv1; id=1", "v=STSv1; id=2"])
         );
+    }
+
+    /// An `id:` line in the policy (copied from the TXT record, or a different one): the id is
+    /// the TXT record's alone (RFC 8461 §3.1), so it is ignored, and said to be, whatever its
+    /// value — the finding names where the id belongs instead of calling it an unknown key.
+    #[test]
+    fn an_id_line_in_the_policy_points_to_the_txt_record() {
+        for id in ["1", "20260101"] {
+            let p = lint_policy(&format!(
+                "version: STSv1\r\nmode: enforce\r\nmx: mx.example.test\r\nmax_age: 604800\r\nid: {id}\r\n"
+            ));
+            assert_eq!(p.status(), Status::Info, "{:?}", p.findings);
+            let (line, _, msg) = &p.findings[0];
+            assert_eq!(*line, 5);
+            assert!(
+                msg.contains("not a policy key")
+                    && msg.contains("_mta-sts TXT record (RFC 8461 §3.1)"),
+                "{msg}"
+            );
+        }
     }
 
     #[test]
