@@ -900,3 +900,41 @@ fn dnssec_check_of_dane_ta_records_against_served_chains() {
         }
     }
 }
+
+/// An MX host that is a CNAME (cnmx → mx-cn → mx.dnssec.test, all secure): senders look up
+/// the TLSA records at the expanded name first (RFC 7672 §2.2.2), so `check` reads
+/// `_2525._tcp.mx.dnssec.test` and Postfix's certificate matches its `3 1 1` record.
+#[test]
+#[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
+fn dnssec_check_of_an_mx_that_is_a_cname_reads_the_expanded_tlsa() {
+    let anchor = require_dns_peers();
+    require_postfix_smtp();
+    let modes: [Vec<&str>; 2] = [
+        vec!["--dns-server", UNBOUND, "--dnssec", "trust-ad"],
+        vec![
+            "--dns-server",
+            NSD,
+            "--dnssec",
+            "validate",
+            "--dns-trust-anchor",
+            &anchor,
+        ],
+    ];
+    for mode in &modes {
+        let (run, l) = check_lines(mode, "cnmx.dnssec.test", &["dane.tlsa", "dane.match"]);
+        let tlsa = &l["dane.tlsa"];
+        assert_eq!(tlsa["status"], "pass", "{mode:?}\n{}", run.dump());
+        assert_eq!(tlsa["mx"], "mx-cn.dnssec.test", "{tlsa}");
+        assert_eq!(
+            tlsa["evidence"]["owner"], "_2525._tcp.mx.dnssec.test",
+            "{tlsa}"
+        );
+        assert_eq!(tlsa["evidence"]["base"], "mx.dnssec.test", "{tlsa}");
+        assert_eq!(
+            l["dane.match"]["status"],
+            "pass",
+            "{mode:?}\n{}",
+            run.dump()
+        );
+    }
+}
