@@ -410,7 +410,8 @@ Examples:
   From a file or a pipe:
     ehlo explain - < bounce.txt
 
-Exit status: 0 when a reply code was found and explained, 1 when the input holds none.";
+Exit status: 0 when a reply code was found and explained, 1 when the input holds none, 10
+when the explanation could not be written (a full disk, an I/O error).";
 
 // `ehlo explain` flags. No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
@@ -1998,7 +1999,9 @@ check never sends DATA, and sends MAIL and RCPT only for --rcpt-probe and --rela
 
 Exit codes: 0 every check and expectation met; 40 a check failed or an --expect was not met;
 41 nothing failed but something could not be tested (DNS, network, 421, timeout, --deadline;
---untested-ok makes it 0 unless --deadline or a signal cut the run); 1 usage.
+--untested-ok makes it 0 unless --deadline or a signal cut the run); 1 usage; 10 no DNS
+resolver could be set up (/etc/resolv.conf missing, unreadable or naming none, without
+--dns-server).
 A check that a met --expect ID=STATUS asked for does not count (--expect dmarc.record=fail
 met exits 0).
 

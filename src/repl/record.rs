@@ -58,7 +58,8 @@ AUTH 28, STARTTLS 29; 36 for any other command: NOOP, RSET, VRFY, :raw; 6 when t
 had closed), 2 when no connection could be made, 1 for a script that does not parse (the
 line is named: a line that is not UTF-8, holds a bare CR or has over 1 MiB to send too),
 is over 16 MiB or runs :replay itself, and for a step that fails before sending anything
-(:data @FILE unreadable, :send without an envelope, an :auth with no secret to be had).
+(:data @FILE unreadable, :send without an envelope, an :auth with no secret to be had);
+128+N when ended by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
 A script writes no file
 (:record is refused) and :data @FILE sends only files under the script's own directory
 unless --allow-any-file is given (refused otherwise: exit 1, nothing sent). --keep-going runs

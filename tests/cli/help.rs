@@ -596,3 +596,42 @@ fn a_missing_argument_is_one_line() {
         assert!(!err.contains("For more information"), "{args:?}: {err}");
     }
 }
+
+/// A subcommand's help that lists its exit codes lists every one the mode ends with, as the
+/// README's table says: `explain` exits 10 when its explanation cannot be written (run here on
+/// a full disk), `check` 10 when no DNS resolver can be set up, `replay` 128+N when a signal
+/// ends it. The lists used to stop short of these, so a script's author reading `--help` would
+/// not know them.
+#[test]
+fn a_mode_s_exit_code_list_names_every_code_it_ends_with() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    crate::util::isolate(&mut cmd);
+    let full = cmd
+        .args(["explain", "550"])
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .expect("run ehlo");
+    assert_eq!(full.status.code(), Some(10), "{}", stderr(&full));
+    for (mode, heading, codes) in [
+        ("explain", "Exit status:", &["0", "1", "10"][..]),
+        ("check", "Exit codes:", &["0", "1", "10", "40", "41"]),
+        (
+            "replay",
+            "Exit status:",
+            &["0", "1", "2", "6", "36", "128+N"],
+        ),
+    ] {
+        let help = stdout(&ehlo(&[mode, "--help"]));
+        let from = help
+            .find(heading)
+            .unwrap_or_else(|| panic!("{mode}: {help}"));
+        let list = &help[from..];
+        let list = unwrapped(&list[..list.find("\n\n").unwrap_or(list.len())]);
+        let words: Vec<&str> = list
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '+'))
+            .collect();
+        for code in codes {
+            assert!(words.contains(code), "{mode}: {code} missing from {list}");
+        }
+    }
+}
