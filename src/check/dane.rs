@@ -13,7 +13,7 @@ use openssl::x509::X509;
 use serde_json::json;
 
 use super::answers::Answers;
-use super::model::{CheckResult, Status};
+use super::model::{self, CheckResult, Status};
 use crate::net::dane::{self, Tlsa};
 use crate::net::dns::{DnsError, DnsProof, Family, RrSet};
 use crate::smtp::event::plural_s;
@@ -556,7 +556,11 @@ pub(crate) fn host_checks(
             .collect();
     };
     let status_of = |id: &str| res.iter().find(|c| c.id == id).map(|c| (c.status, c));
-    let no_match = |why: &str| CheckResult::new("dane.match", Status::Skip, why);
+    // Without a TLS session there is no chain to match: skipped because of the step that
+    // stopped the session (the handshake, or STARTTLS or an earlier step before it).
+    let no_match = |why: &str| {
+        CheckResult::skip_after("dane.match", model::stopped_at(res, "tls.handshake"), why)
+    };
     match (status_of("tls.starttls"), status_of("tls.handshake")) {
         (Some((Status::Fail, _)), _) => {
             return vec![
@@ -614,9 +618,9 @@ pub(crate) fn host_checks(
         }
         _ => {
             return vec![
-                CheckResult::new(
+                CheckResult::skip_after(
                     "dane.starttls",
-                    Status::Skip,
+                    model::stopped_at(res, "tls.starttls"),
                     "no SMTP session got as far as STARTTLS (see smtp.*)",
                 ),
                 no_match("no TLS session"),

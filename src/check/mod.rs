@@ -185,7 +185,11 @@ impl Shared {
                 res.push(if greeted {
                     optin::relay(host, ip, &self.cfg.probe).await
                 } else {
-                    CheckResult::new("smtp.open-relay", Status::Skip, "no SMTP session")
+                    CheckResult::skip_after(
+                        "smtp.open-relay",
+                        model::stopped_at(&res, "smtp.banner"),
+                        "no SMTP session",
+                    )
                 });
             }
             if self.opted("tls.versions") {
@@ -204,7 +208,11 @@ impl Shared {
                     }
                     versions
                 } else {
-                    CheckResult::new("tls.versions", Status::Skip, "no STARTTLS")
+                    CheckResult::skip_after(
+                        "tls.versions",
+                        model::stopped_at(&res, "tls.starttls"),
+                        "no STARTTLS",
+                    )
                 };
                 res.push(versions);
             }
@@ -425,12 +433,13 @@ async fn check_domain(
                     let greeted = res
                         .iter()
                         .any(|c| c.id == "smtp.banner" && c.status == Status::Pass);
+                    let stopped = model::stopped_at(res, "smtp.banner");
                     let (sh, host, ip, d) = (shared.clone(), host.clone(), *ip, name.clone());
                     set.spawn_local(async move {
                         let c = if greeted {
                             sh.postmaster(&host, ip, &d).await
                         } else {
-                            CheckResult::new("smtp.postmaster", Status::Skip, "no SMTP session")
+                            CheckResult::skip_after("smtp.postmaster", stopped, "no SMTP session")
                         };
                         (i, c)
                     });
@@ -775,55 +784,39 @@ fn judge(
 pub(crate) const PREREQUISITE_NOTE: &str =
     "left out by --only/--skip, reported because the selected checks after it could not run";
 
-/// The steps of one SMTP session, each needing the one before (RFC 5321 §3.1, RFC 3207 §4):
-/// the session stops at the first that does not pass.
-const SESSION_STEPS: [&str; 5] = [
-    "smtp.connect",
-    "smtp.banner",
-    "smtp.ehlo",
-    "tls.starttls",
-    "tls.handshake",
-];
-
 /// The steps `--only`/`--skip` left out that failed (or could not be tested) on an MX address
 /// and so left a selected check after them there skipped: `(id, mx, ip)`. They are reported
 /// and judged as in a full run. Without them `--only 'tls.*'` against an MX refusing every
 /// connection showed nothing but skips and passed: a run that tested nothing, reported as if
-/// it had tested everything. Skips for a reason of their own (a loopback PTR, no DANE) do not
-/// bring a step in.
+/// it had tested everything. Each skip says which step kept the session from it where it is
+/// made ([`CheckResult::skipped_after`]); a skip for a reason of its own (a loopback PTR, no
+/// TLSA record) names none and brings no step in.
 fn needed_prerequisites(
     sel: &select::Selection,
     host_results: &[CheckResult],
 ) -> Vec<(&'static str, Option<String>, Option<String>)> {
-    let mut out = Vec::new();
-    let mut pairs: Vec<(Option<String>, Option<String>)> = host_results
-        .iter()
-        .map(|c| (c.mx.clone(), c.ip.clone()))
-        .collect();
-    pairs.dedup();
-    for (mx, ip) in pairs {
-        let here = || host_results.iter().filter(|c| c.mx == mx && c.ip == ip);
-        let Some((pos, step)) = SESSION_STEPS.iter().enumerate().find_map(|(i, id)| {
-            here()
-                .find(|c| c.id == *id && matches!(c.status, Status::Fail | Status::Error))
-                .map(|c| (i, c.id))
-        }) else {
+    let mut out: Vec<(&'static str, Option<String>, Option<String>)> = Vec::new();
+    for c in host_results {
+        let Some(step) = c.skipped_after else {
             continue;
         };
-        if sel.wants(step) {
+        if c.status != Status::Skip || !sel.wants(c.id) || sel.wants(step) {
             continue;
         }
-        let after = |c: &CheckResult| {
-            SESSION_STEPS[pos + 1..].contains(&c.id)
-                || c.id.starts_with("tls.")
-                || matches!(
-                    c.id,
-                    "smtp.banner-name" | "smtp.postmaster" | "smtp.open-relay"
-                )
-                || (c.id.starts_with("dane.") && !c.summary.contains("no DANE"))
+        let failed = || {
+            host_results.iter().any(|s| {
+                s.id == step
+                    && s.mx == c.mx
+                    && s.ip == c.ip
+                    && matches!(s.status, Status::Fail | Status::Error)
+            })
         };
-        if here().any(|c| c.status == Status::Skip && sel.wants(c.id) && after(c)) {
-            out.push((step, mx, ip));
+        if !out
+            .iter()
+            .any(|(id, mx, ip)| *id == step && *mx == c.mx && *ip == c.ip)
+            && failed()
+        {
+            out.push((step, c.mx.clone(), c.ip.clone()));
         }
     }
     out
@@ -1135,6 +1128,110 @@ mod tests {
         assert!(counts("dane.match"), "{judged:?}");
         assert!(counts("dane.starttls"), "{judged:?}");
         assert!(!counts("smtp.connect"), "{judged:?}");
+    }
+
+    /// A skip says which session step kept it from running, and `--only` brings back that
+    /// step alone: `dane.match` skipped because STARTTLS is not offered brings `tls.starttls`
+    /// in, skipped because the connection failed brings `smtp.connect` (not the handshake,
+    /// itself only a skip there), and skipped for a reason of its own brings nothing — no TLSA
+    /// record, or no usable one on an MX whose handshake failed (it speaks TLS 1.0 only), where
+    /// the rule of the first failed step and the words "no DANE" brought `tls.handshake` in.
+    #[test]
+    fn a_skip_brings_back_only_the_step_that_kept_it_from_running() {
+        let cli = crate::cli::args::Cli::parse_args([
+            "ehlo",
+            "check",
+            "example.test",
+            "--only",
+            "dane.match",
+        ])
+        .unwrap();
+        let Ok(crate::cli::mode::Mode::Check(cfg)) = crate::cli::mode::from_cli(cli) else {
+            panic!("not a check")
+        };
+        let c = |id, st| CheckResult::new(id, st, "");
+        let after = |id, step| CheckResult::skip_after(id, step, "");
+        let greeted = || {
+            vec![
+                c("smtp.connect", Status::Pass),
+                c("smtp.banner", Status::Pass),
+                c("smtp.ehlo", Status::Info),
+            ]
+        };
+        let mut no_starttls = greeted();
+        no_starttls.push(c("tls.starttls", Status::Fail));
+        no_starttls.push(after("tls.handshake", "tls.starttls"));
+        let mut old_tls = greeted();
+        old_tls.push(c("tls.starttls", Status::Pass));
+        old_tls.push(c("tls.handshake", Status::Fail));
+        let dead = vec![
+            c("smtp.connect", Status::Fail),
+            after("smtp.banner", "smtp.connect"),
+            after("tls.starttls", "smtp.connect"),
+            after("tls.handshake", "smtp.connect"),
+        ];
+        let tlsa = |rr: &str| dane::HostTlsa {
+            owner: "_25._tcp.mx.example.test".into(),
+            base: "mx.example.test".into(),
+            records: vec![
+                crate::net::dane::Tlsa::parse(&format!("{rr} {}", "ab".repeat(32))).unwrap(),
+            ],
+        };
+        let (usable, unusable) = (tlsa("3 1 1"), tlsa("1 1 1"));
+        let none = dane::Presented::default();
+        let old = dane::Presented {
+            pems: vec!["a certificate".into()],
+            old: Some("TLSv1".into()),
+        };
+        let mut host = Vec::new();
+        for (mx, res, t, chain) in [
+            ("no-starttls", &no_starttls, Some(&usable), &none),
+            ("no-tlsa", &no_starttls, None, &none),
+            ("old-tls", &old_tls, Some(&unusable), &old),
+            ("dead", &dead, Some(&usable), &none),
+        ] {
+            let checks = dane::host_checks(mx, "example.test", t, res, chain);
+            for mut r in res.iter().cloned().chain(checks) {
+                r.mx = Some(mx.to_string());
+                r.ip = Some("192.0.2.1".into());
+                host.push(r);
+            }
+        }
+        let judged = judge(&cfg, "example.test", Vec::new(), host, None);
+        let at = |mx: &str| {
+            judged
+                .iter()
+                .filter(|j| j.result.mx.as_deref() == Some(mx))
+                .map(|j| (j.result.id, j.result.status, j.note.as_deref()))
+                .collect::<Vec<_>>()
+        };
+        let skip = ("dane.match", Status::Skip, None);
+        let brought = |id, st| (id, st, Some(PREREQUISITE_NOTE));
+        assert_eq!(
+            at("no-starttls"),
+            [brought("tls.starttls", Status::Fail), skip],
+            "{judged:?}"
+        );
+        assert_eq!(at("no-tlsa"), [skip], "{judged:?}");
+        assert_eq!(at("old-tls"), [skip], "{judged:?}");
+        // Brought in, and made up for by the MX addresses that connected, as in a full run.
+        let made_up = Some("another MX address passes this check");
+        assert_eq!(
+            at("dead"),
+            [("smtp.connect", Status::Fail, made_up), skip],
+            "{judged:?}"
+        );
+        // The JSON evidence names the step; a skip of its own has none.
+        let because = |mx: &str| {
+            judged
+                .iter()
+                .find(|j| j.result.id == "dane.match" && j.result.mx.as_deref() == Some(mx))
+                .and_then(|j| j.result.evidence.get("skipped_because").cloned())
+        };
+        assert_eq!(because("no-starttls"), Some("tls.starttls".into()));
+        assert_eq!(because("dead"), Some("smtp.connect".into()));
+        assert_eq!(because("no-tlsa"), None);
+        assert_eq!(because("old-tls"), None);
     }
 
     /// An expired leaf matched by DANE-EE(3) warns (its senders ignore the dates, RFC 7672

@@ -172,6 +172,17 @@ pub(crate) const CHECKS: &[CheckDef] = &[
     def("rdns.fcrdns", "RFC 1912 §2.1, RFC 8601 §3", Scope::Host),
 ];
 
+/// The step that kept the session from reaching a check which needs session step `step` on
+/// one MX address, among that address's results `res`: `step` itself, or — when `step` was
+/// skipped because an earlier one did not pass — that earlier step. So a skip always names a
+/// step that failed or could not be tested, not another skip.
+pub(crate) fn stopped_at(res: &[CheckResult], step: &'static str) -> &'static str {
+    res.iter()
+        .find(|c| c.id == step)
+        .and_then(|c| c.skipped_after)
+        .unwrap_or(step)
+}
+
 /// The definition of `id`, if it is one: a check, or an `ehlo probe` probe (both share this
 /// result model, see `crate::probe`).
 pub(crate) fn find(id: &str) -> Option<&'static CheckDef> {
@@ -208,6 +219,13 @@ pub(crate) struct CheckResult {
     pub(crate) ms: Option<f64>,
     /// Machine-readable evidence (records, replies, certificate facts).
     pub(crate) evidence: Map<String, Value>,
+    /// On a skip: the session step (`smtp.connect` … `tls.handshake`) that did not pass on this
+    /// MX address, so that the session never got to this check; `None` on a skip for a reason
+    /// of its own (no TLSA record, a loopback address without PTR, not selected). Set where the
+    /// skip is made ([`CheckResult::skip_after`]), which also puts it in the evidence as
+    /// `skipped_because`.
+    #[serde(skip)]
+    pub(crate) skipped_after: Option<&'static str>,
 }
 
 impl CheckResult {
@@ -222,7 +240,22 @@ impl CheckResult {
             ip: None,
             ms: None,
             evidence: Map::new(),
+            skipped_after: None,
         }
+    }
+
+    /// A skip because session step `step` did not pass on this MX address (connection,
+    /// greeting, EHLO, STARTTLS, handshake), so the session never got to check `id`: the step
+    /// is kept ([`CheckResult::skipped_after`]) and shown in the evidence as `skipped_because`.
+    pub(crate) fn skip_after(
+        id: &'static str,
+        step: &'static str,
+        summary: impl Into<String>,
+    ) -> CheckResult {
+        debug_assert!(find(step).is_some(), "unknown step {step}");
+        let mut c = CheckResult::new(id, Status::Skip, summary).with("skipped_because", step);
+        c.skipped_after = Some(step);
+        c
     }
 
     /// Add one evidence field.

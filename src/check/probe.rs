@@ -325,8 +325,10 @@ fn cut_off(r: &Reply) -> bool {
             .contains(&crate::smtp::event::Deviation::TruncatedAtClose)
 }
 
-/// The host-scope checks that cannot run because an earlier step did not get there.
-fn skipped(after: usize, why: &str) -> Vec<CheckResult> {
+/// The host-scope checks that cannot run because session step `step` did not pass: those
+/// from `after` on in the session's order (each says `step` in its `skipped_after`). This
+/// order is the one place the session's steps are listed in (RFC 5321 §3.1, RFC 3207 §4).
+fn skipped(step: &'static str, after: usize, why: &str) -> Vec<CheckResult> {
     const ORDER: [&str; 9] = [
         "smtp.banner",
         "smtp.ehlo",
@@ -340,7 +342,7 @@ fn skipped(after: usize, why: &str) -> Vec<CheckResult> {
     ];
     ORDER[after..]
         .iter()
-        .map(|id| CheckResult::new(id, Status::Skip, why.to_string()))
+        .map(|id| CheckResult::skip_after(id, step, why))
         .collect()
 }
 
@@ -417,7 +419,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             .with("error", reason.as_str())
             .with("no_local_route", true),
         );
-        out.extend(skipped(0, "no route from this host"));
+        out.extend(skipped("smtp.connect", 0, "no route from this host"));
         return out;
     }
     if let Some(reason) = &s.connect_error {
@@ -431,13 +433,13 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
                 .with("port", o.port)
                 .with("error", reason.as_str()),
         );
-        out.extend(skipped(0, "no connection"));
+        out.extend(skipped("smtp.connect", 0, "no connection"));
         return out;
     }
     let Some(connect_ms) = s.connect_ms else {
         let why = s.error.as_ref().map(|e| e.0.clone()).unwrap_or_default();
         out.push(CheckResult::new("smtp.connect", Status::Error, why));
-        out.extend(skipped(0, "no connection"));
+        out.extend(skipped("smtp.connect", 0, "no connection"));
         return out;
     };
     out.push(
@@ -461,7 +463,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             CheckResult::new("smtp.banner", Status::Error, format!("no greeting: {why}"))
                 .with("error", why),
         );
-        out.extend(skipped(1, "no greeting"));
+        out.extend(skipped("smtp.banner", 1, "no greeting"));
         return out;
     };
     let text = reply_text(banner);
@@ -473,7 +475,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
                 .with("text", capped_lines(&banner.lines, TEXT_CAP))
                 .timed(*banner_ms),
         );
-        out.extend(skipped(1, "greeting cut off by the close"));
+        out.extend(skipped("smtp.banner", 1, "greeting cut off by the close"));
         return out;
     }
     let b = CheckResult::new("smtp.banner", Status::Pass, text.clone())
@@ -489,7 +491,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
                 summary: format!("not an SMTP greeting: {}", garbled(banner)),
                 ..b
             });
-            out.extend(skipped(1, "no SMTP greeting"));
+            out.extend(skipped("smtp.banner", 1, "no SMTP greeting"));
             return out;
         }
         _ if banner.is_ready() => out.push(b),
@@ -501,7 +503,11 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
                 ),
                 ..b
             });
-            out.extend(skipped(1, "greeting refused for now (throttled)"));
+            out.extend(skipped(
+                "smtp.banner",
+                1,
+                "greeting refused for now (throttled)",
+            ));
             return out;
         }
         _ if banner.is_transient() => {
@@ -510,7 +516,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
                 summary: format!("{text}: temporary refusal; could not test"),
                 ..b
             });
-            out.extend(skipped(1, "temporary refusal"));
+            out.extend(skipped("smtp.banner", 1, "temporary refusal"));
             return out;
         }
         _ => {
@@ -519,7 +525,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
                 summary: format!("{text}: the server refuses SMTP sessions"),
                 ..b
             });
-            out.extend(skipped(1, "greeting refused"));
+            out.extend(skipped("smtp.banner", 1, "greeting refused"));
             return out;
         }
     }
@@ -532,14 +538,14 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             Status::Error,
             format!("no EHLO reply: {why}"),
         ));
-        out.extend(skipped(2, "no EHLO reply"));
+        out.extend(skipped("smtp.ehlo", 2, "no EHLO reply"));
         return out;
     };
     // An EHLO reply cut off by the close lists nothing for certain (a `250-STARTTLS` line
     // followed by a close is no offer): could not test the rest.
     if cut_off(ehlo) {
         out.push(cut_off_error("smtp.ehlo", "the EHLO reply", ehlo));
-        out.extend(skipped(2, "EHLO reply cut off by the close"));
+        out.extend(skipped("smtp.ehlo", 2, "EHLO reply cut off by the close"));
         return out;
     }
     let caps = Capabilities::from_reply(ehlo);
@@ -630,6 +636,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     );
     if !ehlo_ok {
         out.extend(skipped(
+            "smtp.ehlo",
             3,
             if too_large {
                 "no usable EHLO reply"
@@ -647,7 +654,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             Status::Fail,
             "STARTTLS is not offered: mail to this MX travels in clear text",
         ));
-        out.extend(skipped(4, "no STARTTLS"));
+        out.extend(skipped("tls.starttls", 4, "no STARTTLS"));
         return out;
     }
     out.push(CheckResult::new("tls.starttls", Status::Pass, "offered"));
@@ -658,7 +665,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         // A reply to STARTTLS cut off by the close is neither a go-ahead nor a refusal.
         (None, Some(r)) if cut_off(r) => {
             out.push(cut_off_error("tls.handshake", "the reply to STARTTLS", r));
-            out.extend(skipped(5, "no TLS session"));
+            out.extend(skipped("tls.handshake", 5, "no TLS session"));
             return out;
         }
         (None, Some(r)) if !r.is_ready() => {
@@ -675,7 +682,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
                 )
                 .with("code", r.code),
             );
-            out.extend(skipped(5, "no TLS session"));
+            out.extend(skipped("tls.handshake", 5, "no TLS session"));
             return out;
         }
         _ => {
@@ -690,7 +697,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
                 Status::Fail
             };
             out.push(CheckResult::new("tls.handshake", st, why.clone()).with("error", why));
-            let mut skips = skipped(5, "no TLS session");
+            let mut skips = skipped("tls.handshake", 5, "no TLS session");
             if s.old_tls_only
                 && let Some(chain) = skips.iter_mut().find(|c| c.id == "tls.cert.chain")
             {

@@ -68,7 +68,11 @@
 //! `"depth 0 spki sha256 HEX [matched] <- 3 1 1 ab12…"`); `smtp.postmaster` and
 //! `smtp.open-relay` (opt-in): `rcpt`, `mail_reply`, `rcpt_reply`, `tls` (version or null);
 //! `tls.versions` (opt-in): `accepted`, `refused`, `untested` (versions as `"1.2"`), `reasons`
-//! (version → why refused or not tested).
+//! (version → why refused or not tested). Any host-scope check skipped because a session step
+//! did not pass on that address: `skipped_because` (the step's id: `smtp.connect`,
+//! `smtp.banner`, `smtp.ehlo`, `tls.starttls` or `tls.handshake`, the one that failed or could
+//! not be tested); a skip for a reason of its own (no TLSA record, no PTR on loopback) has
+//! none.
 //!
 //! The same things under other names in the send's JSON Lines (`render::json`), kept as they
 //! are since consumers read them: `tls.handshake`'s `protocol` (`TLSv1.3`) is the send's TLS
