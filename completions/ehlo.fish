@@ -434,8 +434,8 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l expect -d 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <); a check a met ID=STATUS asked for does not count (dmarc.record=fail met: no exit 40)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l waive -d 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *' -r -f
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l only -d 'Run only these checks (repeatable; * matches any characters, e.g. tls.*)' -r -f
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l skip -d 'Leave out these checks (repeatable; * matches any characters)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l only -d 'Run only these checks (repeatable; * matches any characters, e.g. tls.*). A session step left out (smtp.connect, smtp.banner, smtp.ehlo, tls.starttls, tls.handshake) that failed or could not be tested, so that a selected check after it was skipped, is still reported and judged as in a full run: --only \'tls.*\' against an MX refusing connections fails' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l skip -d 'Leave out these checks (repeatable; * matches any characters); a failed session step left out is still reported and judged when a check after it was skipped, as with --only' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l concurrency -d 'Domains checked at once' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l per-ip -d 'SMTP connections at once to one address' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm or Nh)' -r -f

@@ -2052,11 +2052,15 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_name = "ID-GLOB@DOMAIN")]
     pub(crate) waive: Vec<String>,
 
-    /// Run only these checks (repeatable; * matches any characters, e.g. tls.*)
+    /// Run only these checks (repeatable; * matches any characters, e.g. tls.*). A session step
+    /// left out (smtp.connect, smtp.banner, smtp.ehlo, tls.starttls, tls.handshake) that failed
+    /// or could not be tested, so that a selected check after it was skipped, is still reported
+    /// and judged as in a full run: --only 'tls.*' against an MX refusing connections fails
     #[arg(long, value_name = "ID-GLOB")]
     pub(crate) only: Vec<String>,
 
-    /// Leave out these checks (repeatable; * matches any characters)
+    /// Leave out these checks (repeatable; * matches any characters); a failed session step left
+    /// out is still reported and judged when a check after it was skipped, as with --only
     #[arg(long, value_name = "ID-GLOB")]
     pub(crate) skip: Vec<String>,
 
