@@ -388,11 +388,6 @@ impl CheckRenderer {
         self.line(&v.to_string());
     }
 
-    fn glyph(&self, s: Status) -> String {
-        let (g, role) = self.glyph_parts(s);
-        role.paint(g, self.color)
-    }
-
     /// A status's glyph and word, and the style it is painted in.
     fn glyph_parts(&self, s: Status) -> (&'static str, Role) {
         match s {
@@ -472,12 +467,23 @@ impl CheckRenderer {
         // the colour's SGR `ESC[32m` into `ESC[32M`, ECMA-48's DELETE LINE, so a colour
         // terminal erased the line with the domain's name (and as many below it).
         let (g, role) = self.glyph_parts(verdict);
-        let head = format!(
-            "{}  {}",
-            escape_str(&r.domain),
-            role.paint(&g.trim_end().to_uppercase(), self.color)
-        );
-        self.line(&head);
+        let word = g.trim_end().to_uppercase();
+        // On a narrow terminal the name (a malformed line may have spaces) is cut at spaces as
+        // a result row is, and the verdict goes on the row after it when it does not fit
+        // beside it: never cut between its glyph and its word.
+        let mut rows = self.fitted(&escape_str(&r.domain), HEAD_MORE);
+        let last = rows.pop().unwrap_or_default();
+        let painted = role.paint(&word, self.color);
+        let beside = format!("{last}  {word}");
+        if self.fitted(&beside, HEAD_MORE).len() == 1 {
+            rows.push(format!("{last}  {painted}"));
+        } else {
+            rows.push(last);
+            rows.push(format!("{HEAD_MORE}{painted}"));
+        }
+        for l in rows {
+            self.line(&l);
+        }
         if let Some(why) = &r.aborted {
             self.status_row(Status::Error, &escape_str(why), None);
         }
@@ -600,12 +606,16 @@ impl CheckRenderer {
                 let _ = self.out.write_all(text.as_bytes());
             }
             if let Some(s) = stopped {
-                let l = format!(
-                    "{} {}: the report is partial",
-                    self.glyph(Status::Error),
-                    escape_str(s)
-                );
-                self.line(&l);
+                // Cut to a narrow terminal as a result row is, going on under the status word.
+                let (g, role) = self.glyph_parts(Status::Error);
+                let text = format!("{g} {}: the report is partial", escape_str(s));
+                for (i, p) in self.fitted(&text, HEAD_MORE).into_iter().enumerate() {
+                    let l = match p.strip_prefix(g) {
+                        Some(tail) if i == 0 => format!("{}{tail}", role.paint(g, self.color)),
+                        _ => p,
+                    };
+                    self.line(&l);
+                }
             }
             if self.mode == "probe" {
                 let l = format!(
@@ -643,6 +653,9 @@ impl CheckRenderer {
 
 /// Where a status row goes on when the terminal is too narrow for it: under the status word.
 const ROW_MORE: &str = "    ";
+/// Where a line that starts at column 0 (a domain's name and verdict, "the report is partial")
+/// goes on when the terminal is too narrow for it: under its second column, as the tally does.
+const HEAD_MORE: &str = "  ";
 /// Where a dim row (column 6) goes on when the terminal is too narrow for it.
 const DIM_MORE: &str = "        ";
 /// The widest a list of ids is wrapped to, on a terminal as in a pipe.

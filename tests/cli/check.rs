@@ -2378,7 +2378,9 @@ fn ctrl_c_on_a_terminal_of(lab: &Lab, cols: u16) {
     screen.process(&bytes);
     let shown = screen.screen().contents();
     assert_eq!(code, 41, "{shown}");
-    assert!(shown.contains("interrupted (Ctrl-C)"), "{shown}");
+    // At 19 or 20 columns "…: the report is partial" is cut to the width like every row.
+    let words = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("interrupted (Ctrl-C)"), "{shown}");
     assert!(shown.contains("good.test  ✓ PASS"), "{shown}");
     for bar in ["domains checked", "1/2", "0/2"] {
         assert!(
@@ -2511,25 +2513,10 @@ fn a_narrow_terminal_keeps_no_stale_bar_row_and_loses_no_report_line() {
 /// painted. A pipe keeps one line per result.
 #[test]
 fn the_report_is_cut_to_a_narrow_terminal() {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
     use unicode_width::UnicodeWidthStr;
     let lab = Lab::start();
     let extra = ["good.test", "mixed.test", "--color", "always"];
-    let plain = |s: &str| -> String {
-        let mut out = String::new();
-        let mut chars = s.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '\x1b' => {
-                    chars.by_ref().find(|&c| c == 'm');
-                }
-                '\r' => {}
-                c => out.push(c),
-            }
-        }
-        out
-    };
+    let plain = plain_text;
     // Digits vary from run to run (times); the words must not.
     let words = |s: &str| -> Vec<String> {
         s.split_whitespace()
@@ -2545,42 +2532,7 @@ fn the_report_is_cut_to_a_narrow_terminal() {
     );
     let args = lab.args(&extra);
     for cols in [40u16, 60] {
-        let size = nix::pty::Winsize {
-            ws_row: 200,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let pty = nix::pty::openpty(&size, None).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
-        cmd.env("TERM", "xterm")
-            .env_remove("NO_COLOR")
-            .env_remove("CLICOLOR_FORCE")
-            .env_remove("CI");
-        isolate(&mut cmd);
-        cmd.args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
-            .stderr(Stdio::null());
-        let mut child = cmd.spawn().unwrap();
-        drop(cmd);
-        let slave = pty.slave;
-        let mut master = std::fs::File::from(pty.master);
-        let written = Arc::new(Mutex::new(Vec::new()));
-        let log = written.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = master.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                log.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        let (code, _) = wait_sampling(&mut child, Duration::from_secs(30));
-        std::thread::sleep(Duration::from_millis(300));
-        drop(slave);
-        let raw = String::from_utf8_lossy(&written.lock().unwrap()).into_owned();
+        let (code, raw) = on_a_terminal(&args, cols);
         assert_eq!(code, 40, "{raw:?}");
         let text = plain(&raw);
         for l in text.lines() {
@@ -2598,6 +2550,127 @@ fn the_report_is_cut_to_a_narrow_terminal() {
         );
         assert!(raw.contains("\x1b["), "{cols} columns: no colour: {raw:?}");
     }
+}
+
+/// `ehlo ARGS` with stdout a terminal `cols` columns wide (colour on, as a person's terminal):
+/// the exit code and every byte written to it.
+fn on_a_terminal(args: &[String], cols: u16) -> (i32, String) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let size = nix::pty::Winsize {
+        ws_row: 200,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(&size, None).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("TERM", "xterm")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CI");
+    isolate(&mut cmd);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let slave = pty.slave;
+    let mut master = std::fs::File::from(pty.master);
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let log = written.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            log.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let (code, _) = wait_sampling(&mut child, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(300));
+    drop(slave);
+    let raw = String::from_utf8_lossy(&written.lock().unwrap()).into_owned();
+    (code, raw)
+}
+
+/// The text a terminal shows of `raw`: colour sequences and carriage returns left out.
+fn plain_text(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\x1b' => {
+                chars.by_ref().find(|&c| c == 'm');
+            }
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The domain's header and the "the report is partial" line are cut to a narrow terminal as
+/// the result rows are: at 40 columns they ran past the right edge (43 and 60 columns), and
+/// the terminal went on at column 0. The verdict goes on the next row under the name, whole
+/// and still painted; the partial line goes on under its status word; no word is lost.
+#[test]
+fn the_header_and_the_partial_line_are_cut_to_a_narrow_terminal() {
+    use unicode_width::UnicodeWidthStr;
+    let lab = Lab::start();
+    let name = "a-name-nobody-has-here-at.good.test";
+    let extra = [
+        name,
+        "silent.test",
+        "--timeout",
+        "30s",
+        "--deadline",
+        "2s",
+        "--only",
+        "mx.lookup",
+        "--only",
+        "smtp.*",
+        "--color",
+        "always",
+    ];
+    // The name does not exist (40); the silent MX is cut by the deadline.
+    let piped = lab.run(&extra);
+    assert_eq!(piped.code, 40, "{}", piped.all());
+    let piped_text = plain_text(&piped.stdout);
+    let header = format!("{name}  ✗ FAIL");
+    assert!(header.width() > 40, "{header}");
+    assert!(piped_text.lines().any(|l| l == header), "{piped_text}");
+    assert!(
+        piped_text
+            .lines()
+            .any(|l| l == "? error deadline reached (--deadline): the report is partial"),
+        "{piped_text}"
+    );
+    let (code, raw) = on_a_terminal(&lab.args(&extra), 40);
+    assert_eq!(code, 40, "{raw:?}");
+    let text = plain_text(&raw);
+    for l in text.lines() {
+        assert!(l.width() <= 40, "{l:?} is wider:\n{text}");
+    }
+    let words = |s: &str| -> Vec<String> {
+        s.split_whitespace()
+            .map(|w| w.replace(|c: char| c.is_ascii_digit(), "#"))
+            .collect()
+    };
+    assert_eq!(words(&text), words(&piped_text), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| *l == name).expect(&text);
+    assert_eq!(lines[at + 1], "  ✗ FAIL", "{text}");
+    let at = lines
+        .iter()
+        .position(|l| *l == "? error deadline reached (--deadline):")
+        .expect(&text);
+    assert_eq!(lines[at + 1], "  the report is partial", "{text}");
+    // Painted as before: the verdict and the status word.
+    assert!(raw.contains("✗ FAIL\x1b["), "{raw:?}");
+    assert!(raw.contains("? error\x1b["), "{raw:?}");
 }
 
 #[test]
