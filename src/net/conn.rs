@@ -322,10 +322,31 @@ pub(crate) async fn with_timeout<T>(
 /// once per send (with the system resolver, as swaks does) and shared by the choice of the
 /// addresses to try and by every connection attempt.
 pub(crate) struct LocalAddrs {
-    bind: crate::net::route::LocalBind,
-    /// The name's addresses (with the bind port), or why it did not resolve; `None` for an
-    /// address literal or a port alone.
-    named: Option<Result<Vec<SocketAddr>, String>>,
+    /// The bind port (0: the system's choice).
+    port: u16,
+    /// What the bind host is, a name with its lookup already done.
+    host: LocalHost,
+}
+
+/// The host part of `--local-interface`, in the form a bind needs: a name is only ever held
+/// with the answer to its lookup, so there is no "not resolved yet" to handle.
+enum LocalHost {
+    /// Only a port was given: the unspecified address of the peer's family.
+    Any,
+    /// An address literal, with its IPv6 zone when one was written (`fe80::1%eth0`).
+    Literal {
+        /// The address.
+        ip: IpAddr,
+        /// The zone (an interface name or index), as written.
+        zone: Option<String>,
+    },
+    /// A host name and its addresses (with the bind port), or why it did not resolve.
+    Named {
+        /// The name as given.
+        host: String,
+        /// The lookup's answer.
+        found: Result<Vec<SocketAddr>, String>,
+    },
 }
 
 #[cfg(test)]
@@ -337,22 +358,29 @@ thread_local! {
 impl LocalAddrs {
     /// Resolve `bind`'s host when it is a name (an address literal needs no lookup).
     pub(crate) async fn resolve(bind: &crate::net::route::LocalBind) -> LocalAddrs {
-        let named = match bind.host.as_deref() {
-            Some(host) if ip_literal(host).is_none() => {
-                #[cfg(test)]
-                LOCAL_LOOKUPS.with(|n| n.set(n.get() + 1));
-                Some(
-                    tokio::net::lookup_host((host, bind.port))
-                        .await
-                        .map(Iterator::collect)
-                        .map_err(|e| format!("cannot resolve the local interface {host}: {e}")),
-                )
-            }
-            _ => None,
+        let host = match bind.host.as_deref() {
+            None => LocalHost::Any,
+            Some(host) => match ip_literal(host) {
+                Some((ip, zone)) => LocalHost::Literal {
+                    ip,
+                    zone: zone.map(str::to_string),
+                },
+                None => {
+                    #[cfg(test)]
+                    LOCAL_LOOKUPS.with(|n| n.set(n.get() + 1));
+                    LocalHost::Named {
+                        host: host.to_string(),
+                        found: tokio::net::lookup_host((host, bind.port))
+                            .await
+                            .map(Iterator::collect)
+                            .map_err(|e| format!("cannot resolve the local interface {host}: {e}")),
+                    }
+                }
+            },
         };
         LocalAddrs {
-            bind: bind.clone(),
-            named,
+            port: bind.port,
+            host,
         }
     }
 
@@ -360,64 +388,73 @@ impl LocalAddrs {
     /// is named (a port alone binds the unspecified address of either family) or the name did
     /// not resolve (each attempt then says why it cannot bind).
     fn families(&self) -> Option<(bool, bool)> {
-        let host = self.bind.host.as_deref()?;
-        if let Some((ip, _)) = ip_literal(host) {
-            return Some((ip.is_ipv4(), ip.is_ipv6()));
+        match &self.host {
+            LocalHost::Any | LocalHost::Named { found: Err(_), .. } => None,
+            LocalHost::Literal { ip, .. } => Some((ip.is_ipv4(), ip.is_ipv6())),
+            LocalHost::Named {
+                found: Ok(found), ..
+            } => {
+                let v4 = found.iter().any(SocketAddr::is_ipv4);
+                let v6 = found.iter().any(SocketAddr::is_ipv6);
+                (v4 || v6).then_some((v4, v6))
+            }
         }
-        let found = self.named.as_ref()?.as_ref().ok()?;
-        let v4 = found.iter().any(SocketAddr::is_ipv4);
-        let v6 = found.iter().any(SocketAddr::is_ipv6);
-        (v4 || v6).then_some((v4, v6))
     }
 
     /// The local address to bind for a connection to `peer`: the bind host's address of the
     /// same IP family, or the unspecified address of that family when only a port was given.
     pub(crate) fn for_peer(&self, peer: SocketAddr) -> Result<SocketAddr, String> {
-        let bind = &self.bind;
-        let Some(host) = &bind.host else {
-            let any = if peer.is_ipv4() {
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-            } else {
-                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-            };
-            return Ok(SocketAddr::new(any, bind.port));
-        };
-        if let Some((ip, zone)) = ip_literal(host) {
-            let mut addr = SocketAddr::new(ip, bind.port);
-            match (&mut addr, zone, peer) {
-                (SocketAddr::V6(a), Some(zone), _) => a.set_scope_id(scope_id(zone)?),
-                // A link-local address names no link without its zone (RFC 4007 §11): the
-                // kernel refuses to bind it (EINVAL). A scoped server address is on one link,
-                // so a local address written without a zone is taken to be on that one.
-                (SocketAddr::V6(a), None, SocketAddr::V6(p)) if a.ip().is_unicast_link_local() => {
-                    if p.scope_id() == 0 {
-                        return Err(format!(
-                            "--local-interface {ip} is a link-local address: name its \
-                             interface as its zone, {ip}%eth0 (RFC 4007 §11)"
-                        ));
-                    }
-                    a.set_scope_id(p.scope_id());
-                }
-                _ => {}
+        match &self.host {
+            LocalHost::Any => {
+                let any = if peer.is_ipv4() {
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                } else {
+                    IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+                };
+                Ok(SocketAddr::new(any, self.port))
             }
-            return Ok(addr);
+            LocalHost::Literal { ip, zone } => {
+                let ip = *ip;
+                let mut addr = SocketAddr::new(ip, self.port);
+                match (&mut addr, zone, peer) {
+                    (SocketAddr::V6(a), Some(zone), _) => a.set_scope_id(scope_id(zone)?),
+                    // A link-local address names no link without its zone (RFC 4007 §11): the
+                    // kernel refuses to bind it (EINVAL). A scoped server address is on one
+                    // link, so a local address written without a zone is taken to be on that
+                    // one.
+                    (SocketAddr::V6(a), None, SocketAddr::V6(p))
+                        if a.ip().is_unicast_link_local() =>
+                    {
+                        if p.scope_id() == 0 {
+                            return Err(format!(
+                                "--local-interface {ip} is a link-local address: name its \
+                                 interface as its zone, {ip}%eth0 (RFC 4007 §11)"
+                            ));
+                        }
+                        a.set_scope_id(p.scope_id());
+                    }
+                    _ => {}
+                }
+                Ok(addr)
+            }
+            LocalHost::Named { found: Err(e), .. } => Err(e.clone()),
+            LocalHost::Named {
+                host,
+                found: Ok(found),
+            } => {
+                if let Some(a) = found.iter().find(|a| a.is_ipv4() == peer.is_ipv4()) {
+                    return Ok(*a);
+                }
+                Err(if found.is_empty() {
+                    format!("the local interface {host} has no address")
+                } else {
+                    format!(
+                        "the local interface {host} has no {} address",
+                        if peer.is_ipv4() { "IPv4" } else { "IPv6" }
+                    )
+                })
+            }
         }
-        let found = match &self.named {
-            Some(Ok(found)) => found,
-            Some(Err(e)) => return Err(e.clone()),
-            None => return Err(format!("the local interface {host} was not resolved")),
-        };
-        if let Some(a) = found.iter().find(|a| a.is_ipv4() == peer.is_ipv4()) {
-            return Ok(*a);
-        }
-        Err(if found.is_empty() {
-            format!("the local interface {host} has no address")
-        } else {
-            format!(
-                "the local interface {host} has no {} address",
-                if peer.is_ipv4() { "IPv4" } else { "IPv6" }
-            )
-        })
     }
 }
 
