@@ -3338,6 +3338,17 @@ fn a_refusal_of_parameters_names_those_sent() {
     let (mut s, _) = to_mail(p, EXT_EHLO);
     s.feed(b"250 ok\r\n555 5.5.4 Unsupported option: XBAR\r\n");
     let h = hint_of(&events(&mut s), Phase::Rcpt);
+    // The reply names XBAR: that one, not the DSN parameters the server took (Postfix's words).
+    assert!(
+        h.starts_with("the server did not accept the parameter of this RCPT TO, XBAR:"),
+        "{h}"
+    );
+    // A 555 that names none of them lists them all.
+    let mut p = dsn_plan();
+    p.rcpt_params = vec!["XBAR".into()];
+    let (mut s, _) = to_mail(p, EXT_EHLO);
+    s.feed(b"250 ok\r\n555 5.5.4 parameters not supported\r\n");
+    let h = hint_of(&events(&mut s), Phase::Rcpt);
     assert!(
         h.starts_with(
             "the server did not accept a parameter of this RCPT TO (NOTIFY=SUCCESS,FAILURE \

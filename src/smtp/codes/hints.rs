@@ -511,12 +511,7 @@ fn unadvertised_hint(c: &Ctx) -> Option<String> {
         );
     }
     if c.has(&["may not follow"]) {
-        return Some(
-            "the server did not recognise a parameter after the address, so it read it as part \
-             of the address: only use parameters of extensions the EHLO reply lists (it was \
-             probably forced with ⟨force-ext⟩)"
-                .to_string(),
-        );
+        return Some(UNRECOGNISED_PARAM.to_string());
     }
     None
 }
@@ -851,10 +846,7 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                      on a real, mail-receiving domain",
                 )
             } else if matches!(c.code, 501 | 553 | 503 | 555) && mentions_parameter(c) {
-                s(
-                    "the server refused a MAIL FROM parameter (SIZE=, BODY=, RET=, ENVID=, \
-                     SMTPUTF8…): only use extensions the EHLO reply lists, with valid values",
-                )
+                s(MAIL_PARAM_INVALID)
             } else if c.enh(1, 7) || c.code == 501 {
                 s(
                     "the sender address is malformed: give ⟨from⟩ as user@domain (or <> for the \
@@ -883,10 +875,7 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                      address the reply gives, or the recipient domain's own MX",
                 )
             } else if matches!(c.code, 501 | 553 | 555) && mentions_parameter(c) {
-                s(
-                    "the server refused an RCPT TO parameter (NOTIFY=, ORCPT=): only use \
-                     extensions the EHLO reply lists, with valid values",
-                )
+                s(RCPT_PARAM_INVALID)
             } else if c.has(&["too many recipients"]) || (c.class() == 4 && c.enh(5, 3)) {
                 s(
                     "too many recipients for one transaction: send the rest in another \
@@ -1189,7 +1178,14 @@ fn generic_hint(c: &Ctx) -> Option<String> {
     }
 }
 
-/// The reply names a MAIL/RCPT parameter (a refused extension parameter, not the address).
+/// Exim's refusal of a parameter it does not recognise ("… may not follow <address>").
+const UNRECOGNISED_PARAM: &str = "the server did not recognise a parameter after the address, \
+     so it read it as part of the address: only use parameters of extensions the EHLO reply lists \
+     (it was probably forced with ⟨force-ext⟩)";
+
+/// The reply names a MAIL/RCPT parameter (a refused extension parameter, not the address):
+/// Postfix's "Bad RET parameter syntax", "Bad message size syntax" (SIZE=), Exim's "invalid
+/// data for BODY", "Value for RET is invalid".
 fn mentions_parameter(c: &Ctx) -> bool {
     c.has_token(&[
         "notify",
@@ -1198,9 +1194,20 @@ fn mentions_parameter(c: &Ctx) -> bool {
         "ret parameter",
         "envid",
         "body=",
+        "body",
+        "message size",
         "smtputf8",
     ])
 }
+
+/// The hint for a MAIL FROM parameter the reply names with a bad value (501, 553: Postfix's
+/// "Bad RET parameter syntax", Exim's "invalid data for BODY").
+const MAIL_PARAM_INVALID: &str = "the server refused a MAIL FROM parameter (SIZE=, BODY=, RET=, \
+     ENVID=, SMTPUTF8…): only use extensions the EHLO reply lists, with valid values";
+
+/// As [`MAIL_PARAM_INVALID`], for RCPT TO.
+const RCPT_PARAM_INVALID: &str = "the server refused an RCPT TO parameter (NOTIFY=, ORCPT=): \
+     only use extensions the EHLO reply lists, with valid values";
 
 /// The hint for a 555 or 455 to MAIL FROM when nothing more is known than the phase: the
 /// parameters a MAIL FROM usually carries.
@@ -1211,40 +1218,85 @@ const MAIL_PARAMS_REFUSED: &str = "the server did not accept a MAIL FROM paramet
 const RCPT_PARAMS_REFUSED: &str = "the server did not accept an RCPT TO parameter (NOTIFY=, \
      ORCPT= need the DSN extension): only use extensions the EHLO reply lists";
 
-/// The hint of a reply to MAIL FROM or RCPT TO that refused its parameters (555 or 455, RFC
-/// 5321 §4.1.1.11 and §4.2.3), worded by the parameters the command carried, `sent`, which
-/// the session knows and the reply's explanation does not: `hint` when it is anything but the
-/// general one above (a vendor's or the reply text's own reading stays).
+/// The hint of a reply to MAIL FROM or RCPT TO that refused its parameters, worded by the
+/// parameters the command carried, `sent`, which the session knows and the reply's explanation
+/// does not: the ones the reply names (Postfix "555 5.5.4 Unsupported option: XFOO=1", "501
+/// 5.5.4 Bad RET parameter syntax", Exim "501 Value for RET is invalid", "… XFOO=1 may not
+/// follow <address>"), else all of them. A parameter not implemented (555 or 455, RFC 5321
+/// §4.1.1.11 and §4.2.3), one with a bad value (501, 553) and one Exim read as part of the
+/// address each keep their advice; `hint` stays when it is any other (a vendor's or the reply
+/// text's own reading).
 pub(crate) fn params_refused(
     hint: Option<Hint>,
     reply: &Reply,
     phase: Phase,
     sent: &[String],
 ) -> Option<Hint> {
-    let (general, command) = match phase {
-        Phase::Mail => (MAIL_PARAMS_REFUSED, "MAIL FROM"),
-        Phase::Rcpt => (RCPT_PARAMS_REFUSED, "RCPT TO"),
+    let (general, invalid, command) = match phase {
+        Phase::Mail => (MAIL_PARAMS_REFUSED, MAIL_PARAM_INVALID, "MAIL FROM"),
+        Phase::Rcpt => (RCPT_PARAMS_REFUSED, RCPT_PARAM_INVALID, "RCPT TO"),
         _ => return hint,
     };
-    if !matches!(reply.code, Some(555 | 455)) || hint.as_ref() != Some(&Hint::new(general)) {
+    let Some(code) = reply.code else {
+        return hint;
+    };
+    let is = |text: &str| hint.as_ref() == Some(&Hint::new(text));
+    let c = Ctx::new(reply, code, phase);
+    // The parameters the reply names, by keyword (`RET` of `RET=X`) as a whole word, or the
+    // words a server uses for one (Postfix: "Bad message size syntax" is SIZE=).
+    let named: Vec<&String> = sent
+        .iter()
+        .filter(|p| {
+            let key = p.split('=').next().unwrap_or_default().to_ascii_lowercase();
+            !key.is_empty()
+                && (c.has_token(&[key.as_str()]) || key == "size" && c.has(&["message size"]))
+        })
+        .collect();
+    let list = |ps: &[&String]| ps.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ");
+    if matches!(code, 555 | 455) && is(general) {
+        let all: Vec<&String> = sent.iter().collect();
+        let shown = if named.is_empty() { all } else { named };
+        let text = match shown.as_slice() {
+            [] => format!(
+                "the server refused the parameters of this {command}, which carried none: the \
+                 refusal is about something else (read the reply text) or the server is wrong"
+            ),
+            [one] => format!(
+                "the server did not accept the parameter of this {command}, {one}: only use \
+                 extensions the EHLO reply lists"
+            ),
+            many => format!(
+                "the server did not accept a parameter of this {command} ({}): only use \
+                 extensions the EHLO reply lists",
+                list(many)
+            ),
+        };
+        return Some(Hint::plain(text));
+    }
+    if named.is_empty() {
         return hint;
     }
-    let text = match sent {
-        [] => format!(
-            "the server refused the parameters of this {command}, which carried none: the \
-             refusal is about something else (read the reply text) or the server is wrong"
-        ),
-        [one] => format!(
-            "the server did not accept the parameter of this {command}, {one}: only use \
-             extensions the EHLO reply lists"
-        ),
-        many => format!(
-            "the server did not accept a parameter of this {command} ({}): only use \
-             extensions the EHLO reply lists",
-            many.join(" ")
-        ),
-    };
-    Some(Hint::plain(text))
+    if is(invalid) {
+        let which = match named.as_slice() {
+            [one] => format!("the parameter of this {command}, {one}"),
+            many => format!("a parameter of this {command} ({})", list(many)),
+        };
+        return Some(Hint::plain(format!(
+            "the server refused {which}: give it a value the extension allows, or leave it out \
+             (only use extensions the EHLO reply lists)"
+        )));
+    }
+    if is(UNRECOGNISED_PARAM) {
+        let which = match named.as_slice() {
+            [one] => format!("the parameter {one} after the address"),
+            many => format!("a parameter after the address ({})", list(many)),
+        };
+        return Some(Hint::plain(format!(
+            "the server did not recognise {which}, so it read it as part of the address: only \
+             use parameters of extensions the EHLO reply lists"
+        )));
+    }
+    hint
 }
 
 pub(super) fn hint(reply: &Reply, phase: Phase) -> Option<String> {

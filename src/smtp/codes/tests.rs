@@ -736,6 +736,131 @@ fn hint_sequence_and_params() {
     assert!(h.contains("DATA refused"), "{h}");
 }
 
+/// A refusal of a parameter names the one the reply names, out of those the command carried,
+/// whichever way the server words it: Postfix 3.7's 555 and 501 texts and Exim 4.96's 501 texts,
+/// as the interop peers answer `MAIL FROM:<a@b> SIZE=213 XFOO=1` and the like. Before, the 555
+/// listed every parameter sent, the 501s gave the general list (Postfix's "Bad message size
+/// syntax" and Exim's "invalid data for BODY" even read as a malformed sender address).
+#[test]
+fn a_refused_parameter_is_the_one_the_reply_names() {
+    let hint = |code: u16, text: &str, phase: Phase, sent: &[&str]| {
+        let r = Reply::new(code, &[text]);
+        let sent: Vec<String> = sent.iter().map(|p| p.to_string()).collect();
+        params_refused(explain(&r, phase).hint, &r, phase, &sent)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let m = Phase::Mail;
+    let r = Phase::Rcpt;
+    for (code, text, phase, sent, named, not) in [
+        // Postfix 3.7
+        (
+            555,
+            "5.5.4 Unsupported option: XFOO=1",
+            m,
+            &["SIZE=213", "XFOO=1"][..],
+            "MAIL FROM, XFOO=1",
+            "SIZE=213",
+        ),
+        (
+            501,
+            "5.5.4 Bad message size syntax",
+            m,
+            &["SIZE=abc"][..],
+            "MAIL FROM, SIZE=abc",
+            "sender",
+        ),
+        (
+            501,
+            "5.5.4 Bad RET parameter syntax",
+            m,
+            &["SIZE=213", "RET=X"][..],
+            "MAIL FROM, RET=X",
+            "SIZE=213",
+        ),
+        (
+            555,
+            "5.5.4 Unsupported option: BODY=FOO",
+            m,
+            &["SIZE=213", "BODY=FOO"][..],
+            "MAIL FROM, BODY=FOO",
+            "SIZE=213",
+        ),
+        (
+            501,
+            "5.5.4 Error: Bad NOTIFY parameter syntax",
+            r,
+            &["NOTIFY=BAD"][..],
+            "RCPT TO, NOTIFY=BAD",
+            "ORCPT",
+        ),
+        (
+            555,
+            "5.5.4 Unsupported option: XBAR=1",
+            r,
+            &["XBAR=1"][..],
+            "RCPT TO, XBAR=1",
+            "NOTIFY",
+        ),
+        // Exim 4.96
+        (
+            501,
+            "Value for RET is invalid",
+            m,
+            &["SIZE=213", "RET=X"][..],
+            "MAIL FROM, RET=X",
+            "SIZE=213",
+        ),
+        (
+            501,
+            "invalid data for BODY",
+            m,
+            &["SIZE=213", "BODY=FOO"][..],
+            "MAIL FROM, BODY=FOO",
+            "sender",
+        ),
+        (
+            501,
+            "Invalid value for NOTIFY parameter",
+            r,
+            &["NOTIFY=BAD"][..],
+            "RCPT TO, NOTIFY=BAD",
+            "ORCPT",
+        ),
+    ] {
+        let h = hint(code, text, phase, sent);
+        assert!(
+            h.contains(&format!("parameter of this {named}")),
+            "{text}: {h}"
+        );
+        assert!(!h.contains(not), "{text}: {h}");
+    }
+    // Exim reads parameters from the end of the line and keeps the rest as the address: the
+    // ones it quotes are named.
+    let h = hint(
+        501,
+        "<root@vm> SIZE=213 XFOO=1: malformed address: SIZE=213 XFOO=1 may not follow <root@vm>",
+        m,
+        &["SIZE=213", "XFOO=1"],
+    );
+    assert!(
+        h.starts_with(
+            "the server did not recognise a parameter after the address (SIZE=213 XFOO=1)"
+        ),
+        "{h}"
+    );
+    // A reply that names none of them keeps the general words.
+    let h = hint(501, "5.5.4 Bad RET parameter syntax", m, &["SIZE=213"]);
+    assert!(h.contains("(SIZE=, BODY=, RET="), "{h}");
+    let h = hint(
+        555,
+        "5.5.4 Unsupported option: XFOO=1",
+        m,
+        &["SIZE=1", "BODY=8BITMIME"],
+    );
+    assert!(h.contains("(SIZE=1 BODY=8BITMIME)"), "{h}");
+}
+
 /// Exim's "554 Too many nonmail commands" (smtp_accept_max_nonmail) is explained as what it
 /// is, whatever command drew it, not as the generic "refused for good".
 #[test]
