@@ -1318,24 +1318,48 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     }
     let table = Table::new();
     // `--no-<opt>` words never reach clap: they unset earlier command-line occurrences here and
-    // lower layers below.
-    let (mut argv, mut unset, cmdline_negations, cmdline_passwords) =
-        table.strip_negations(argv)?;
-    let matches = match table.command_line_cmd().try_get_matches_from(&argv) {
+    // lower layers below. Only the send's options come before a subcommand's word.
+    let stripped = table.strip_negations(argv).map_err(nothing_sent)?;
+    let matches = match table.command_line_cmd().try_get_matches_from(&stripped.0) {
         // Help, version and bad command lines: clap says the same thing again on the real parse.
         // (A flag missing one it requires is no bad command line yet: the layers may give it.)
-        Err(_) => return Ok(passthrough(argv)),
+        Err(_) => return Ok(passthrough(stripped.0)),
         Ok(m) if m.subcommand().is_some() => {
             return Ok(match m.subcommand() {
                 Some((name, sub_m)) if env_sets_options => {
-                    subcommand_env(&table, argv, name, sub_m, env)?
+                    subcommand_env(&table, stripped.0, name, sub_m, env)?
                 }
-                _ => passthrough(argv),
+                _ => passthrough(stripped.0),
             });
         }
         Ok(m) => m,
     };
+    send_layers(&table, stripped, &matches, env).map_err(nothing_sent)
+}
 
+/// A refusal of the send's layers says that nothing went out, as the send's command-line
+/// usage errors do (`invalid value 'x' for --timeout: …; nothing was sent`): a bad value in
+/// the config file, an `EHLO_*` or a `SWAKS_OPT_*` variable was worded as on the command line
+/// but without it. A subcommand's refusals, on its command line or from its `EHLO_*`, say
+/// whose flag it is instead.
+fn nothing_sent(e: Error) -> Error {
+    match e {
+        Error::Usage(m) if !m.contains("nothing was sent") => {
+            Error::Usage(format!("{m}; nothing was sent"))
+        }
+        e => e,
+    }
+}
+
+/// The send's layers (config file < `SWAKS_OPT_*` < `EHLO_*` < command line) merged into the
+/// command line with its negations stripped (`stripped`, parsed as `matches`).
+fn send_layers(
+    table: &Table,
+    stripped: Stripped,
+    matches: &ArgMatches,
+    env: &LayerEnv,
+) -> Result<Layered, Error> {
+    let (mut argv, mut unset, cmdline_negations, cmdline_passwords) = stripped;
     // Environment first: it may name the file.
     let mut vars: Vec<&(String, OsString)> = env.vars.iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
@@ -1385,11 +1409,9 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
                 continue;
             }
             Some(Ok(_)) => {
-                return Err(fail(format!(
-                    "'--{flag}' takes no value (set it empty); nothing was sent"
-                )));
+                return Err(fail(format!("'--{flag}' takes no value (set it empty)")));
             }
-            Some(Err(why)) => return Err(fail(format!("{why}; nothing was sent"))),
+            Some(Err(why)) => return Err(fail(why)),
             None => {}
         }
         match table.lookup(&flag) {
@@ -1405,7 +1427,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
                     Some(opt) => crate::cli::swaks::unsupported(&format!("--{flag}"), opt),
                     None => format!(
                         "'--{flag}' is no option of the send (swaks refuses it too: \"Unknown \
-                         option\"); nothing was sent"
+                         option\")"
                     ),
                 }));
             }
@@ -1413,7 +1435,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
             // something else) and ehlo's layering controls.
             Lookup::CommandLineOnly => {
                 return Err(fail(format!(
-                    "'--{flag}' is taken from the command line only; nothing was sent"
+                    "'--{flag}' is taken from the command line only"
                 )));
             }
         }
@@ -1523,7 +1545,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
             }
             None => (FileState::Absent(path), Vec::new()),
             Some(text) => {
-                let settings = parse_file(&table, &path, &text, &mut unset, &mut file_negations)?;
+                let settings = parse_file(table, &path, &text, &mut unset, &mut file_negations)?;
                 warnings.extend(readable_secret(&path, &settings));
                 (FileState::Read(path), settings)
             }
@@ -1554,7 +1576,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     negations.extend(cmdline_negations);
 
     // Merge: walk down from the command line, dropping what a higher layer replaces.
-    let mut cmdline = table.command_line(&matches);
+    let mut cmdline = table.command_line(matches);
     let mut higher: HashSet<String> = cmdline.iter().map(|s| s.id.clone()).collect();
     // `--auth-password` without a value (the last one on the command line) says "from the
     // other sources": it replaces no lower layer's password or password file.
@@ -2274,7 +2296,8 @@ mod tests {
         assert!(
             e.contains("/config:3: 'tls-on-connect' cannot be used with 'tls' (")
                 && e.ends_with(
-                    "/config:2): keep one (--tls or --tls-on-connect on the command line replaces both)"
+                    "/config:2): keep one (--tls or --tls-on-connect on the command line replaces \
+                     both); nothing was sent"
                 ),
             "{e}"
         );
@@ -2517,7 +2540,7 @@ mod tests {
             other => panic!("{text:?}: {other:?}"),
         };
         let m = err("tls\n\n# c\nsuch-flag 1\n");
-        assert!(m.ends_with("config:4: unknown option 'such-flag' (the config file takes options of the one-shot send)"), "{m}");
+        assert!(m.ends_with("config:4: unknown option 'such-flag' (the config file takes options of the one-shot send); nothing was sent"), "{m}");
         let m = err("timeout 5x\n");
         assert!(m.contains("config:1: ") && m.contains("--timeout"), "{m}");
         assert!(err("tls yes\n").contains("config:1: 'tls' takes no value"));
@@ -2786,9 +2809,10 @@ mod tests {
 
     /// A bad value in the config file (or an `EHLO_*` variable) is worded as the same value on
     /// the command line: after the file and line, the same flag, value and reason, the
-    /// possible values of a flag that has a list. It used to be clap's own first line, with
-    /// the value name (`'--timeout <DURATION>'`) and no list (`invalid value 'foo' for
-    /// '--protocol <PROTOCOL>'`, nothing more).
+    /// possible values of a flag that has a list, and that nothing was sent. It used to be
+    /// clap's own first line, with the value name (`'--timeout <DURATION>'`) and no list
+    /// (`invalid value 'foo' for '--protocol <PROTOCOL>'`, nothing more), and then the line
+    /// without its "; nothing was sent".
     #[test]
     fn a_bad_value_in_the_file_is_worded_as_on_the_command_line() {
         use clap::CommandFactory;
@@ -2803,7 +2827,8 @@ mod tests {
                 .try_get_matches_from(&args)
                 .unwrap_err();
             let line = super::super::invalid_value_line(&e, &args).expect("a value error");
-            let on_argv = line.strip_suffix("; nothing was sent").expect(&line);
+            let on_argv = line.as_str();
+            assert!(on_argv.ends_with("; nothing was sent"), "{on_argv}");
             let e = usage(layered(
                 &format!("{name} {value}\n"),
                 &[],
@@ -2818,7 +2843,8 @@ mod tests {
         assert!(
             e.ends_with(
                 "invalid value 'foo' for --protocol (possible values: SMTP, ESMTP, LMTP, \
-                         SSMTP, SSMTPA, SMTPS, ESMTPA, ESMTPS, ESMTPSA, LMTPA, LMTPS, LMTPSA)"
+                         SSMTP, SSMTPA, SMTPS, ESMTPA, ESMTPS, ESMTPSA, LMTPA, LMTPS, LMTPSA); \
+                 nothing was sent"
             ),
             "{e}"
         );
@@ -2830,7 +2856,18 @@ mod tests {
         assert_eq!(
             e,
             "EHLO_TIMEOUT: invalid value 'abc' for --timeout: 'abc' is not a duration (N, Ns, Nm \
-             or Nh)"
+             or Nh); nothing was sent"
+        );
+        // The same in swaks's SWAKS_OPT_* layer.
+        let e = usage(layered(
+            "",
+            &[("SWAKS_OPT_timeout", "abc")],
+            &["--to", "a@b.test"],
+        ));
+        assert_eq!(
+            e,
+            "SWAKS_OPT_timeout: invalid value 'abc' for --timeout: 'abc' is not a duration (N, \
+             Ns, Nm or Nh); nothing was sent"
         );
     }
 

@@ -174,7 +174,7 @@ fn a_misspelt_or_another_mode_s_key_names_the_one_meant() {
         assert_eq!(r.code, 1, "{text:?}: {}", r.all());
         assert_eq!(
             r.stderr,
-            format!("*** {}:{line}: {want}\n", file.display()),
+            format!("*** {}:{line}: {want}; nothing was sent\n", file.display()),
             "{text:?}"
         );
         assert_eq!(r.stdout, "", "{text:?}");
@@ -196,7 +196,7 @@ fn an_unreadable_default_file_says_how_to_run_without_it() {
         r.stderr,
         format!(
             "*** cannot read config file {}: not UTF-8 (byte 20) (--no-config or \
-             EHLO_NO_CONFIG=1 skips it)\n",
+             EHLO_NO_CONFIG=1 skips it); nothing was sent\n",
             file.display()
         )
     );
@@ -392,7 +392,7 @@ fn unknown_no_opt_is_exit_1() {
     assert_eq!(r.code, 1, "{}", r.all());
     assert_eq!(
         r.stderr,
-        "*** unknown option '--no-bogus' (--no-<option> unsets an option of the one-shot send; 'bogus' is none)\n"
+        "*** unknown option '--no-bogus' (--no-<option> unsets an option of the one-shot send; 'bogus' is none); nothing was sent\n"
     );
     assert!(r.stdout.is_empty(), "{}", r.stdout);
     // Also without any config file or environment to layer.
@@ -402,7 +402,10 @@ fn unknown_no_opt_is_exit_1() {
         &["--no-config", "-t", "a@example.test", "--no-from=x"],
     );
     assert_eq!(r.code, 1, "{}", r.all());
-    assert_eq!(r.stderr, "*** '--no-from' takes no value\n");
+    assert_eq!(
+        r.stderr,
+        "*** '--no-from' takes no value; nothing was sent\n"
+    );
 }
 
 /// `--dump`: the settings after every layer (file, `SWAKS_OPT_*`, `EHLO_*`, command line) in
@@ -922,7 +925,7 @@ fn a_command_line_only_option_in_the_config_file_is_refused() {
         assert_eq!(r.code, 1, "{line}: {}", r.all());
         assert_eq!(
             r.stderr.trim_end(),
-            format!("*** {f}:1: '{name}' can only be given on the command line"),
+            format!("*** {f}:1: '{name}' can only be given on the command line; nothing was sent"),
             "{line}"
         );
         assert!(r.stdout.is_empty(), "{line}: {}", r.all());
