@@ -396,7 +396,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--junit', '--junit', [CompletionResultType]::ParameterName, 'Also write the results as JUnit XML to FILE (a testcase per probe)')
             [CompletionResult]::new('--auth-password-file', '--auth-password-file', [CompletionResultType]::ParameterName, 'The password for --auth-user, from the first line of FILE (before EHLO_AUTH_PASSWORD: the command line beats the environment, as in the send)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
-            [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'SASL mechanism for --auth-user (the send''s): PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1, SCRAM-SHA-256, DIGEST-MD5 or NTLM')
+            [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'SASL mechanism for --auth-user (the send''s password ones): SCRAM-SHA-256, CRAM-SHA1, CRAM-MD5, PLAIN, LOGIN, DIGEST-MD5, NTLM, SPA, MSN (SPA and MSN are NTLM)')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'A recipient you own: the only address that receives mail (required)')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'A recipient you own: the only address that receives mail (required)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Envelope sender and From: [default: the --to address]')

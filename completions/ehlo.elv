@@ -386,7 +386,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --junit 'Also write the results as JUnit XML to FILE (a testcase per probe)'
             cand --auth-password-file 'The password for --auth-user, from the first line of FILE (before EHLO_AUTH_PASSWORD: the command line beats the environment, as in the send)'
             cand --color 'When to use colour'
-            cand --auth 'SASL mechanism for --auth-user (the send''s): PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1, SCRAM-SHA-256, DIGEST-MD5 or NTLM'
+            cand --auth 'SASL mechanism for --auth-user (the send''s password ones): SCRAM-SHA-256, CRAM-SHA1, CRAM-MD5, PLAIN, LOGIN, DIGEST-MD5, NTLM, SPA, MSN (SPA and MSN are NTLM)'
             cand -t 'A recipient you own: the only address that receives mail (required)'
             cand --to 'A recipient you own: the only address that receives mail (required)'
             cand -f 'Envelope sender and From: [default: the --to address]'

@@ -462,7 +462,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-password-file -
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth -d 'SASL mechanism for --auth-user (the send\'s): PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1, SCRAM-SHA-256, DIGEST-MD5 or NTLM' -r -f -a "SCRAM-SHA-256\t''
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth -d 'SASL mechanism for --auth-user (the send\'s password ones): SCRAM-SHA-256, CRAM-SHA1, CRAM-MD5, PLAIN, LOGIN, DIGEST-MD5, NTLM, SPA, MSN (SPA and MSN are NTLM)' -r -f -a "SCRAM-SHA-256\t''
 CRAM-SHA1\t''
 CRAM-MD5\t''
 PLAIN\t''

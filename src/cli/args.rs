@@ -353,11 +353,11 @@ pub(crate) struct ProbeArgs {
     #[arg(long, visible_alias = "au", value_name = "USER", hide_env = true)]
     pub(crate) auth_user: Option<String>,
 
-    /// SASL mechanism for --auth-user (the send's): PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1,
-    /// SCRAM-SHA-256, DIGEST-MD5 or NTLM
+    // Its help lists `smtp::auth::password_mechanisms`, the list the probe accepts.
     #[arg(
         long,
         value_name = "MECH",
+        help = probe_auth_help(),
         default_value = "PLAIN",
         requires = "auth_user",
         hide_env = true
@@ -396,6 +396,38 @@ pub(crate) struct ProbeArgs {
     /// When to use colour
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
     pub(crate) color: ColorChoice,
+}
+
+/// The help of `ehlo probe --auth`: every name it accepts, from the one list.
+fn probe_auth_help() -> String {
+    let names: Vec<&str> = crate::smtp::auth::password_mechanisms().collect();
+    // "SPA and MSN are NTLM": the aliases of each mechanism, named once.
+    let mut of: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (alias, mech) in crate::smtp::auth::ALIASES {
+        if !names.contains(alias) {
+            continue;
+        }
+        match of.iter_mut().find(|(m, _)| m == mech) {
+            Some((_, v)) => v.push(alias),
+            None => of.push((mech, vec![alias])),
+        }
+    }
+    let aliases: Vec<String> = of
+        .iter()
+        .map(|(mech, v)| {
+            let verb = if v.len() == 1 { "is" } else { "are" };
+            format!("{} {verb} {mech}", v.join(" and "))
+        })
+        .collect();
+    let aliases = if aliases.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", aliases.join("; "))
+    };
+    format!(
+        "SASL mechanism for --auth-user (the send's password ones): {}{aliases}",
+        names.join(", ")
+    )
 }
 
 const EXPLAIN_LONG_HELP: &str = "\

@@ -181,12 +181,15 @@ const TLS_PROTOCOLS: &[&str] = &[
 /// `sub` is the subcommand (`""`: the send): `ehlo probe --auth` takes the password
 /// mechanisms alone.
 fn value_lists(sub: &str) -> Vec<(&'static str, Vec<&'static str>)> {
-    let mechanisms: Vec<&'static str> = crate::smtp::auth::SUPPORTED
-        .iter()
-        .copied()
-        .filter(|m| sub != "probe" || !crate::smtp::auth::TOKEN_MECHANISMS.contains(m))
-        .chain(crate::smtp::auth::ALIASES.iter().map(|(alias, _)| *alias))
-        .collect();
+    let mechanisms: Vec<&'static str> = if sub == "probe" {
+        crate::smtp::auth::password_mechanisms().collect()
+    } else {
+        crate::smtp::auth::SUPPORTED
+            .iter()
+            .copied()
+            .chain(crate::smtp::auth::ALIASES.iter().map(|(alias, _)| *alias))
+            .collect()
+    };
     let sections = crate::cli::dump::section_names();
     vec![
         ("auth", mechanisms.clone()),

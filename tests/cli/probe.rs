@@ -711,6 +711,73 @@ fn auth_login_and_cram_md5_reuse_the_send_mechanisms() {
     assert_eq!(run.code, 1, "{}", run.all());
 }
 
+/// `--auth`'s help names exactly the mechanisms the probe takes: SPA and MSN (NTLM's other
+/// names) were taken but not listed; the token mechanisms are refused and not listed.
+#[test]
+fn probe_auth_help_lists_exactly_the_mechanisms_it_takes() {
+    let help = ehlo(&["probe", "--help"]);
+    assert_eq!(help.code, 0, "{}", help.all());
+    let text: Vec<&str> = help.stdout.lines().collect();
+    let at = text
+        .iter()
+        .position(|l| l.trim_start().starts_with("--auth <MECH>"))
+        .unwrap_or_else(|| panic!("{}", help.stdout));
+    let end = text[at + 1..]
+        .iter()
+        .position(|l| l.trim_start().starts_with('-'))
+        .map_or(text.len(), |n| at + 1 + n);
+    let auth_help = text[at..end].join(" ");
+    let listed = |m: &str| {
+        auth_help
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .any(|w| w == m)
+    };
+    for mech in [
+        "PLAIN",
+        "LOGIN",
+        "CRAM-MD5",
+        "CRAM-SHA1",
+        "SCRAM-SHA-256",
+        "DIGEST-MD5",
+        "NTLM",
+        "SPA",
+        "MSN",
+        "XOAUTH2",
+        "OAUTHBEARER",
+        "GSSAPI",
+        "SCRAM-SHA-1",
+    ] {
+        // Nothing listens on port 1: a mechanism taken gets as far as the connect (41).
+        let run = ehlo_with_env(
+            &[
+                "probe",
+                "127.0.0.1:1",
+                "--to",
+                "alice@mx.test",
+                "--au",
+                "alice",
+                "--auth",
+                mech,
+                "--allow-plaintext-auth",
+                "--only",
+                "enum.vrfy",
+                "--timeout",
+                "2s",
+            ],
+            &[("EHLO_AUTH_PASSWORD", "pw")],
+            None,
+            Duration::from_secs(30),
+        );
+        let taken = run.code != 1;
+        assert!(
+            taken || run.stderr.contains("not a password mechanism"),
+            "{mech}: {}",
+            run.all()
+        );
+        assert_eq!(taken, listed(mech), "{mech}: {auth_help}\n{}", run.all());
+    }
+}
+
 #[test]
 fn auth_offered_only_in_the_old_form_before_starttls_fails_the_downgrade_probe() {
     // `AUTH=PLAIN LOGIN` (the pre-RFC 4954 form) is AUTH all the same: credentials before TLS.

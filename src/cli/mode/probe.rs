@@ -126,17 +126,13 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
                 ));
             };
             let mechanism = a.auth.to_ascii_uppercase();
-            if crate::smtp::auth::TOKEN_MECHANISMS.contains(&mechanism.as_str())
-                || crate::smtp::auth::mechanism(
-                    &mechanism,
-                    &crate::smtp::auth::Credentials::default(),
-                )
-                .is_none()
-            {
+            if !crate::smtp::auth::password_mechanisms().any(|m| m == mechanism) {
                 return Err(usage(format!(
-                    "probe: --auth {}: not a password mechanism ehlo implements (PLAIN, LOGIN, \
-                     CRAM-MD5, CRAM-SHA1, SCRAM-SHA-256, DIGEST-MD5, NTLM)",
-                    a.auth
+                    "probe: --auth {}: not a password mechanism ehlo implements ({})",
+                    a.auth,
+                    crate::smtp::auth::password_mechanisms()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
             Some(crate::probe::script::ProbeAuth {

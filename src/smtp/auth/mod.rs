@@ -457,6 +457,19 @@ pub(crate) const TOKEN_MECHANISMS: &[&str] = &["XOAUTH2", "OAUTHBEARER"];
 /// `--auth-map`): `AUTH SPA` and `AUTH MSN` are NTLM.
 pub(crate) const ALIASES: &[(&str, &str)] = &[("SPA", "NTLM"), ("MSN", "NTLM")];
 
+/// The names of the mechanisms that authenticate with a password alone (what `ehlo probe
+/// --auth` takes): [`SUPPORTED`] without the [`TOKEN_MECHANISMS`], then the [`ALIASES`] of
+/// those, upper case. Its help, its check and its completions are all this one list.
+pub(crate) fn password_mechanisms() -> impl Iterator<Item = &'static str> {
+    let password = |m: &&str| !TOKEN_MECHANISMS.contains(m);
+    SUPPORTED.iter().copied().filter(password).chain(
+        ALIASES
+            .iter()
+            .filter(move |(_, of)| password(of))
+            .map(|(alias, _)| *alias),
+    )
+}
+
 /// Build a mechanism by (case-insensitive) name, or `None` if ehlo does not implement it.
 ///
 /// A missing credential does not make this `None` (that would read as "not implemented"): the
