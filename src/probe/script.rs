@@ -527,7 +527,7 @@ impl Log {
 fn policy_refusal<'a>(id: &str, log: &'a Log) -> Option<(&'static str, &'a Reply)> {
     let labels: &[&str] = match id {
         "pipelining.unadvertised" => &["rset", "noop"],
-        "relay.open" => &["mail", "rcpt"],
+        "relay.open" => &["mail", "rcpt", "control"],
         "enum.vrfy" | "enum.expn" | "enum.rcpt" => &["mail", "known", "unknown"],
         "limits.nul" => &["nul"],
         _ if smuggle_variant(id).is_some() => &["mail", "rcpt", "data"],
@@ -703,6 +703,12 @@ fn build(id: &'static str, ctx: &Ctx, caps: &Capabilities) -> Result<Vec<Step>, 
             s.push(read("mail", Some(2)));
             s.push(line(format!("RCPT TO:<{}>", ctx.relay_to)));
             s.push(read("rcpt", None));
+            // The control: `--to`, an address the server must take. A refusal of the outside
+            // recipient shows a closed relay only when the control is accepted; a server that
+            // refuses every recipient (a full disk, a sender it blocks) refuses it for
+            // another reason.
+            s.push(line(format!("RCPT TO:<{}>", ctx.to)));
+            s.push(read("control", None));
             s.push(line("RSET"));
             s.push(read("rset", None));
         }
@@ -988,10 +994,53 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                     short(r)
                 ),
             ),
-            Some(r) => Outcome::new(
-                Status::Pass,
-                format!("refused RCPT TO:<{}>: {}", ctx.relay_to, short(r)),
-            ),
+            Some(r) => {
+                let refused = format!("refused RCPT TO:<{}>: {}", ctx.relay_to, short(r));
+                match log.get("control") {
+                    Some(c) if c.is_positive() => Outcome::new(
+                        Status::Pass,
+                        format!(
+                            "{refused}; accepted the control recipient <{}>: {}",
+                            ctx.to,
+                            short(c)
+                        ),
+                    ),
+                    Some(c) if c.is_transient() => Outcome::new(
+                        Status::Error,
+                        format!(
+                            "{refused}, but deferred the control recipient <{}> too: {} (a \
+                             temporary failure shows nothing): retry later",
+                            ctx.to,
+                            short(c)
+                        ),
+                    ),
+                    Some(c) => Outcome::new(
+                        Status::Error,
+                        format!(
+                            "the server refused every recipient, the control recipient <{}> \
+                             too ({}): its refusal of <{}> ({}) need not be about relaying; \
+                             give --to a mailbox it accepts without AUTH (a submission port \
+                             that wants AUTH for every recipient: --skip relay.open)",
+                            ctx.to,
+                            short(c),
+                            ctx.relay_to,
+                            short(r)
+                        ),
+                    ),
+                    None => Outcome::new(
+                        Status::Error,
+                        format!(
+                            "{refused}, then {}: no accepted control recipient shows the \
+                             refusal is about relaying",
+                            log.reason().unwrap_or_else(|| "no control reply".into())
+                        ),
+                    ),
+                }
+                .with(
+                    "control_accepted",
+                    log.get("control").is_some_and(Reply::is_positive),
+                )
+            }
             None => inconclusive(),
         },
         "enum.vrfy" | "enum.expn" => {
@@ -3000,6 +3049,65 @@ mod tests {
         assert!(o.summary.contains("tells users apart"), "{}", o.summary);
     }
 
+    /// A refusal of the outside recipient passes only when the control recipient (`--to`) is
+    /// accepted: a server that refuses every RCPT shows nothing about relaying (it passed).
+    #[test]
+    fn relay_open_needs_an_accepted_control_recipient() {
+        let run = |control: Input| {
+            let mut i = greet();
+            i.extend([
+                r(250, "2.1.0 Ok"),
+                r(554, "5.7.1 <x@example.net>: Relay access denied"),
+                control,
+                r(250, "2.0.0 Ok"),
+                r(221, "2.0.0 Bye"),
+            ]);
+            drive("relay.open", ctx(), i)
+        };
+        let (o, sent) = run(r(
+            550,
+            "5.1.1 <me@example.test>: Recipient address rejected",
+        ));
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(
+            o.summary.starts_with(
+                "the server refused every recipient, the control recipient <me@example.test> \
+                 too (550 5.1.1"
+            ) && o.summary.contains("need not be about relaying"),
+            "{}",
+            o.summary
+        );
+        assert_eq!(o.evidence["control_accepted"], false);
+        assert!(
+            sent.contains(&b"RCPT TO:<me@example.test>\r\n".to_vec()),
+            "{sent:?}"
+        );
+        let (o, _) = run(r(250, "2.1.5 Ok"));
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert!(
+            o.summary
+                .contains("accepted the control recipient <me@example.test>: 250 2.1.5 Ok"),
+            "{}",
+            o.summary
+        );
+        assert_eq!(o.evidence["control_accepted"], true);
+        // A deferred control, or a close in its place: inconclusive too.
+        let (o, _) = run(r(450, "4.2.0 try later"));
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(
+            o.summary.contains("deferred the control recipient"),
+            "{}",
+            o.summary
+        );
+        let (o, _) = run(Input::Closed);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(
+            o.summary.contains("the server closed the connection"),
+            "{}",
+            o.summary
+        );
+    }
+
     #[test]
     fn enumeration_and_relay() {
         let mut i = greet();
@@ -3015,6 +3123,7 @@ mod tests {
         i.extend([
             r(250, "ok"),
             r(554, "5.7.1 Relay access denied"),
+            r(250, "ok"),
             r(250, "ok"),
             r(221, "bye"),
         ]);
@@ -3295,6 +3404,7 @@ mod tests {
             r(250, "ok"),
             r(550, "no relay"),
             r(250, "ok"),
+            r(250, "ok"),
             r(221, "bye"),
         ]);
         let (o, sent) = drive("relay.open", c, i);
@@ -3342,6 +3452,7 @@ mod tests {
             caps(),
             r(250, "ok"),
             r(554, "no"),
+            r(250, "ok"),
             r(250, "ok"),
             r(221, "bye"),
         ];

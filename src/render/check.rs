@@ -92,7 +92,9 @@
 //! AUTH secrets masked, every reply, `S: …`, and `-- connected to HOST [ADDRESS]` for each
 //! connection), `advice` (what a fail means, the Postfix and
 //! Exim settings), `token` (`smuggle.*`), `injected_replies` (`starttls.injection*`),
-//! `starttls`, `auth_before_tls`, `mail_without_tls` (`starttls.downgrade`), `connect_failed`
+//! `starttls`, `auth_before_tls`, `mail_without_tls` (`starttls.downgrade`), `control_accepted`
+//! (`relay.open` after a refused outside recipient: whether the control recipient, `--to`, was
+//! accepted; only then does the refusal pass), `connect_failed`
 //! (true: no connection could be made, so the probes after it were not run), `auth_failed`
 //! (true: the `--auth-user` credentials were refused with a 5xx, so the probes after it that
 //! authenticate were not run).

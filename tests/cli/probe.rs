@@ -336,6 +336,75 @@ fn human_report_shows_bytes_tokens_and_exit_code() {
     assert!(xml.contains("type=\"smuggle.lf-lf\""), "{xml}");
 }
 
+/// A server that refuses every RCPT (here `ehlo serve --fail rcpt=550:5.1.1`) refuses the outside
+/// recipient too, but that shows nothing about relaying: relay.open sends a control RCPT to
+/// `--to` and is inconclusive when it is refused as well (it passed, exit 0). The report, the
+/// JSON line and the JUnit file say the same.
+#[test]
+fn relay_open_is_inconclusive_when_every_recipient_is_refused() {
+    let s = Server::start(ServeOptions {
+        faults: vec!["rcpt=550:5.1.1:no such user".into()],
+        ..ServeOptions::default()
+    });
+    let (run, st) = probe(&s.addr(), &["--only", "relay.open"]);
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert_eq!(status(&st, "relay.open"), "inconclusive", "{}", run.all());
+    let line = line_of(&run, "relay.open");
+    let summary = line["summary"].as_str().unwrap_or_default().to_string();
+    assert!(
+        summary.starts_with(
+            "the server refused every recipient, the control recipient <alice@mx.test> too (550"
+        ),
+        "{line}"
+    );
+    assert_eq!(line["evidence"]["control_accepted"], false, "{line}");
+    assert!(
+        line["evidence"]["transcript"]
+            .to_string()
+            .contains("C: RCPT TO:<alice@mx.test>"),
+        "{line}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("probe.xml");
+    let human = ehlo(&[
+        "probe",
+        &s.addr(),
+        "--to",
+        "alice@mx.test",
+        "--only",
+        "relay.open",
+        "--color",
+        "never",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(human.code, 41, "{}", human.all());
+    assert!(
+        human.stdout.contains("relay.open") && human.stdout.contains(&summary),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("1 inconclusive"), "{}", human.stdout);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<error") && xml.contains("refused every recipient"),
+        "{xml}"
+    );
+    assert!(!xml.contains("<failure"), "{xml}");
+    // The same server accepting the control: a refused outside recipient passes.
+    let ok = Server::start(ServeOptions {
+        faults: vec!["rcpt#1=554:5.7.1:Relay access denied".into()],
+        ..ServeOptions::default()
+    });
+    let (run, st) = probe(&ok.addr(), &["--only", "relay.open"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(status(&st, "relay.open"), "pass", "{}", run.all());
+    assert_eq!(
+        line_of(&run, "relay.open")["evidence"]["control_accepted"],
+        true
+    );
+}
+
 #[test]
 fn bad_input_is_one_line_and_exit_1() {
     let r = ehlo(&["probe", "127.0.0.1:9"]);
