@@ -248,6 +248,13 @@ impl CheckRenderer {
     // A write error is not the report's to say: a closed stdout (`| head`) is no error, and
     // the stream's `Watch` keeps a full disk's or an I/O error for the run to say at its end.
     fn line(&mut self, s: &str) {
+        let safe;
+        let s = if self.json {
+            safe = super::json::terminal_safe(s.to_string());
+            safe.as_str()
+        } else {
+            s
+        };
         if let Some(text) = &mut self.capture {
             text.push_str(s);
             text.push('\n');

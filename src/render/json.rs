@@ -207,6 +207,7 @@
 //!
 //! Hints are worded for the one-shot send (`add --tls`), as in the text form.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::time::Duration;
 
@@ -282,7 +283,8 @@ impl Json {
         // Serialising our own types cannot fail except on non-finite floats, which we avoid; a
         // write error is the stream's `Watch`'s to keep and say after the run (render::watch),
         // and a closed stdout (`| head`) is none.
-        if let Ok(mut s) = serde_json::to_string(value) {
+        if let Ok(s) = serde_json::to_string(value) {
+            let mut s = terminal_safe(s);
             s.push('\n');
             let _ = self.out.write_all(s.as_bytes());
             if !self.batched {
@@ -290,6 +292,31 @@ impl Json {
             }
         }
     }
+}
+
+/// A serialised JSON text with the characters a terminal acts on but JSON may carry raw written
+/// as `\uXXXX` escapes: DEL, the C1 controls U+0080–U+009F (U+009B is a CSI on terminals that
+/// take 8-bit controls) and the bidirectional overrides and isolates, which reorder what a `cat`
+/// or `tail -f` of the output shows (CVE-2021-42574, "Trojan Source"). serde_json escapes only
+/// U+0000–U+001F, `"` and `\`; the parsed value is the same either way (RFC 8259 §7). Outside
+/// strings a JSON text is ASCII, so every such character is inside a string.
+pub(crate) fn terminal_safe(json: String) -> String {
+    if !json.chars().any(needs_escape) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if needs_escape(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    matches!(u32::from(c), 0x7f..=0x9f | 0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069)
 }
 
 /// Milliseconds rounded to the microsecond, so lines stay short and stable; not-a-number and
@@ -1034,6 +1061,17 @@ mod tests {
                 "`{name}` is absent without a value but not said to be: {rule}"
             );
         }
+    }
+
+    #[test]
+    fn terminal_controls_are_escaped_and_parse_back_unchanged() {
+        // A reply carrying a C1 CSI, DEL and a right-to-left override: serde_json wrote them raw.
+        let text = "a\u{9b}31m\u{7f}b\u{202e}cba\u{2066}";
+        let s = terminal_safe(serde_json::to_string(&serde_json::json!({ "t": text })).unwrap());
+        assert_eq!(s, r#"{"t":"a\u009b31m\u007fb\u202ecba\u2066"}"#);
+        let back: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back["t"], text);
+        assert_eq!(terminal_safe("{\"t\":\"é✓\"}".into()), "{\"t\":\"é✓\"}");
     }
 
     #[test]

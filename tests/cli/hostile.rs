@@ -507,3 +507,77 @@ fn a_close_instead_of_the_221_is_exit_6_with_the_message_accepted() {
         run.stdout
     );
 }
+
+/// Server text a terminal acts on that JSON may carry raw: a C1 CSI (U+009B, here `CSI 2 J`,
+/// clear screen), DEL, and a right-to-left override (U+202E) that reorders what is shown.
+const TERMINAL_BAIT: &str = "evil \u{9b}2J del\u{7f} bidi \u{202e}txt.exe";
+
+/// Every line of `out` is one JSON value, none carries a raw C1 control, DEL or bidi override,
+/// and at least one string in it is `TERMINAL_BAIT` again once parsed.
+fn assert_terminal_safe_json(out: &str) {
+    let raw = |c: char| matches!(u32::from(c), 0x7f..=0x9f | 0x202a..=0x202e | 0x2066..=0x2069);
+    assert!(
+        !out.chars().any(raw),
+        "raw terminal controls in JSON: {out:?}"
+    );
+    let mut found = false;
+    for l in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        found |= v.to_string().contains(TERMINAL_BAIT);
+    }
+    assert!(
+        found,
+        "the server's text did not survive the escaping: {out}"
+    );
+}
+
+#[test]
+fn json_escapes_the_terminal_controls_a_server_sends() {
+    // serde_json escapes only U+0000-U+001F: a C1 CSI, DEL or a bidi override in a banner was
+    // written raw, so `tail -f` of --json output or of a --log file let the server drive the
+    // terminal or reorder the text shown. They are \u escapes now; the parsed value is the same.
+    let banner = format!("220 {TERMINAL_BAIT}\r\n").into_bytes();
+    let srv = scripted(vec![
+        Step::SendOwned(banner.clone()),
+        Step::Expect("EHLO"),
+        Step::Send(b"250 hostile.test\r\n"),
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::SendOwned(format!("550 5.1.1 {TERMINAL_BAIT}\r\n").into_bytes()),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send_with_limit(&srv, &["--json"], Duration::from_secs(20));
+    srv.finish();
+    assert_eq!(run.code, 24, "{}", run.all());
+    assert_terminal_safe_json(&run.stdout);
+
+    // `ehlo probe --json` writes its reports through another writer: the same holds there.
+    let srv = scripted(vec![
+        Step::SendOwned(banner),
+        Step::Expect("EHLO"),
+        Step::Send(b"250 hostile.test\r\n"),
+        Step::Expect("VRFY"),
+        Step::SendOwned(format!("502 5.5.1 {TERMINAL_BAIT}\r\n").into_bytes()),
+        Step::Expect("VRFY"),
+        Step::SendOwned(format!("502 5.5.1 {TERMINAL_BAIT}\r\n").into_bytes()),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let args = [
+        "probe",
+        &srv.server(),
+        "--to",
+        "a@hostile.test",
+        "--yes",
+        "--json",
+        "--timeout",
+        "5s",
+        "--only",
+        "enum.vrfy",
+    ];
+    let run = ehlo_with(&args, None, Duration::from_secs(30));
+    srv.finish();
+    assert_terminal_safe_json(&run.stdout);
+}
