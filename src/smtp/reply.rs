@@ -305,8 +305,9 @@ const QUOTE_CHARS: usize = 80;
 /// Leniency, line by line:
 /// - a bare LF ends a line ([`Deviation::BareLf`]); a CR not followed by LF is text
 ///   ([`Deviation::BareCr`]);
-/// - a line without a three-digit code is a complete single-line reply with `code: None`
-///   ([`Deviation::MissingCode`]); inside a multi-line reply it is kept as one more line;
+/// - a line without a three-digit code (`abc`, `25 x`, and `2500 x`: four digits are no code)
+///   is a complete single-line reply with `code: None` ([`Deviation::MissingCode`]); inside a
+///   multi-line reply it is kept as one more line;
 /// - any character other than SP or `-` after the code makes the line final
 ///   ([`Deviation::BadSeparator`]); `250` alone is a valid final line;
 /// - a later line with another code is kept, and the last line's code is the reply's
@@ -673,9 +674,13 @@ impl ReplyParser {
         }
 
         let kept = line.kept;
+        // Exactly three digits (RFC 5321 §4.2): `2500 queued` has no code, not 250 with the text
+        // `0 queued`, as Postfix (`smtp_chat.c` counts every leading digit) and Exim
+        // (`smtp_read_response`) read it; taking its first three would make garbage a success.
         let code = kept
             .get(..3)
             .filter(|d| d.iter().all(u8::is_ascii_digit))
+            .filter(|_| !kept.get(3).is_some_and(u8::is_ascii_digit))
             .map(|d| d.iter().fold(0u16, |n, &b| n * 10 + u16::from(b - b'0')));
         let (text, is_final) = match code {
             None => {
@@ -1006,6 +1011,20 @@ mod tests {
                 line: "250x".into()
             }]
         );
+        // Four digits are no three-digit code: not a 250 (a success) with the text `0 queued`.
+        let r = one(b"2500 queued\r\n");
+        assert_eq!(r.code, None);
+        assert_eq!(r.lines, ["2500 queued"]);
+        assert_eq!(
+            kinds(&r),
+            [Deviation::MissingCode {
+                line: "2500 queued".into()
+            }]
+        );
+        // Inside a multi-line reply such a line is one more line of it, as Postfix reads it.
+        let r = one(b"250-a\r\n2500 b\r\n250 c\r\n");
+        assert_eq!(r.code, Some(250));
+        assert_eq!(r.lines, ["a", "2500 b", "c"]);
         // A bad separator ends a multi-line reply rather than waiting.
         let r = one(b"250-a\r\n250_b\r\n");
         assert_eq!(r.lines, ["a", "_b"]);

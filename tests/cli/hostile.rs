@@ -581,3 +581,40 @@ fn json_escapes_the_terminal_controls_a_server_sends() {
     srv.finish();
     assert_terminal_safe_json(&run.stdout);
 }
+
+#[test]
+fn a_four_digit_code_is_no_acceptance() {
+    // `2500 queued` was read as code 250 with the text `0 queued`: the run said `Result: ok`,
+    // exit 0, for a reply Postfix and Exim take for garbage. Four digits are no reply code.
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 2.1.0 Ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"250 2.1.5 Ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go\r\n"),
+        Step::Data,
+        Step::Send(b"2500 queued\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 2.0.0 Bye\r\n"),
+    ]));
+    let run = send(&srv, &["--json"]);
+    srv.finish();
+    assert_eq!(run.code, 26, "{}", run.all());
+    assert!(
+        run.stdout.contains(r#""message_accepted":false"#),
+        "{}",
+        run.stdout
+    );
+
+    // A greeting of `2200 ready` is no 220: the banner phase fails, nothing more is sent.
+    let srv = scripted(vec![Step::Send(b"2200 ready\r\n"), Step::Expect("QUIT")]);
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert_eq!(run.code, 21, "{}", run.all());
+    assert!(
+        run.stderr.contains("got no code 2200 ready"),
+        "{}",
+        run.all()
+    );
+}
