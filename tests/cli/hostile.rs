@@ -606,6 +606,12 @@ fn a_four_digit_code_is_no_acceptance() {
         "{}",
         run.stdout
     );
+    // This server spoke SMTP until then: the hint is not "wrong port or not an SMTP server?".
+    assert!(
+        run.stdout.contains("no three-digit reply code") && !run.stdout.contains("wrong port"),
+        "{}",
+        run.stdout
+    );
 
     // A greeting of `2200 ready` is no 220: the banner phase fails, nothing more is sent.
     let srv = scripted(vec![Step::Send(b"2200 ready\r\n"), Step::Expect("QUIT")]);

@@ -105,8 +105,8 @@ impl Ctx {
     }
 }
 
-/// Hints for something that is not an SMTP reply at all (no code).
-fn garbage_hint(reply: &Reply) -> String {
+/// Hints for something that is not an SMTP reply at all (no code), as an answer in `phase`.
+fn garbage_hint(reply: &Reply, phase: Phase) -> String {
     let raw: &[u8] = if reply.raw.0.is_empty() {
         reply.lines.first().map(|l| l.as_bytes()).unwrap_or(b"")
     } else {
@@ -135,7 +135,14 @@ fn garbage_hint(reply: &Reply) -> String {
     if head.starts_with("* ok") || head.starts_with("* preauth") || head.starts_with("* bye") {
         return "this looks like an IMAP server, not SMTP: check the port".to_string();
     }
-    "the server did not answer with an SMTP reply — wrong port or not an SMTP server?".to_string()
+    if matches!(phase, Phase::Banner | Phase::Connect | Phase::Proxy) {
+        return "the server did not answer with an SMTP reply — wrong port or not an SMTP server?"
+            .to_string();
+    }
+    // Past the greeting the peer has spoken SMTP: the port is right, this answer is broken.
+    "this answer has no three-digit reply code (RFC 5321 §4.2), so it is no verdict: the server \
+     is broken or out of step (strict clients such as Postfix and Exim fail here too)"
+        .to_string()
 }
 
 /// Vendor-specific hints: codes and wording that only one provider uses. Always labelled.
@@ -1313,7 +1320,7 @@ pub(super) fn hint(reply: &Reply, phase: Phase) -> Option<String> {
         );
     }
     let Some(code) = reply.code else {
-        return Some(garbage_hint(reply));
+        return Some(garbage_hint(reply, phase));
     };
     if !(200..600).contains(&code) {
         return Some(format!(

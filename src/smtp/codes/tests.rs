@@ -1023,6 +1023,20 @@ fn hint_not_smtp() {
             .contains("did not answer with an SMTP reply")
     );
     assert!(e.basic.unwrap().contains("no reply code"));
+    // Past the greeting the server has spoken SMTP: no "wrong port" for `2500 queued` after
+    // the dot, a 10 MB 334 without a line end, a reply cut at the limit.
+    for phase in [Phase::Helo, Phase::Auth, Phase::Dot, Phase::Other] {
+        let r = Reply {
+            code: None,
+            enhanced: None,
+            lines: vec!["2500 queued".into()],
+            raw: crate::smtp::event::Bytes(b"2500 queued\r\n".to_vec()),
+            deviations: vec![],
+        };
+        let h = explain(&r, phase).hint.unwrap();
+        assert!(!h.contains("wrong port"), "{phase:?}: {h}");
+        assert!(h.contains("no three-digit reply code"), "{phase:?}: {h}");
+    }
 }
 
 #[test]
