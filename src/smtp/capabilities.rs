@@ -117,6 +117,42 @@ impl Capabilities {
         !name.is_empty() && self.auth_names().any(|n| n.eq_ignore_ascii_case(name))
     }
 
+    /// Keywords listed more than once with different parameters (`SIZE 100` and
+    /// `SIZE 100000000`): each with its parameter lists in order, at most `max` keywords and
+    /// `max` lists each. [`Capabilities::params`] takes the first; another client may take
+    /// another. `AUTH` is left out: its lines are a union (see [`Capabilities::auth_mechanisms`]).
+    pub(crate) fn contradictions(&self, max: usize) -> Vec<(String, Vec<String>)> {
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        let mut first: std::collections::HashMap<&str, &Capability> =
+            std::collections::HashMap::new();
+        for cap in &self.keywords {
+            if cap.keyword == "AUTH" || cap.keyword.starts_with("AUTH=") {
+                continue;
+            }
+            let Some(seen) = first.get(cap.keyword.as_str()) else {
+                first.insert(&cap.keyword, cap);
+                continue;
+            };
+            if seen.params == cap.params {
+                continue;
+            }
+            let i = match out.iter().position(|(k, _)| *k == cap.keyword) {
+                Some(i) => i,
+                None if out.len() < max => {
+                    out.push((cap.keyword.clone(), vec![seen.params.join(" ")]));
+                    out.len() - 1
+                }
+                None => continue,
+            };
+            let listed = &mut out[i].1;
+            let params = cap.params.join(" ");
+            if listed.len() < max && !listed.contains(&params) {
+                listed.push(params);
+            }
+        }
+        out
+    }
+
     /// The SIZE limit (RFC 1870), `Some(0)` means "no fixed limit".
     ///
     /// `SIZE` without a number, or with one that does not parse, is advertised support without a
@@ -212,6 +248,29 @@ mod tests {
         assert!(caps.has("X-ANONYMOUSTLS"));
         assert!(caps.has("xshadowrequest"));
         assert_eq!(caps.params("CHUNKING"), Some(&[][..]));
+    }
+
+    #[test]
+    fn contradictory_keywords_are_listed_once_each() {
+        let caps = parse(
+            b"250-h\r\n250-SIZE 100\r\n250-PIPELINING\r\n250-SIZE 100000000\r\n\
+              250-size 100\r\n250-SIZE abc\r\n250-PIPELINING\r\n250-AUTH PLAIN\r\n\
+              250 AUTH LOGIN\r\n",
+        );
+        assert_eq!(
+            caps.contradictions(8),
+            [(
+                "SIZE".to_string(),
+                vec!["100".into(), "100000000".into(), "abc".into()]
+            )]
+        );
+        // The first is the one used.
+        assert_eq!(caps.size(), Some(100));
+        assert!(
+            parse(b"250-h\r\n250 SIZE 1\r\n")
+                .contradictions(8)
+                .is_empty()
+        );
     }
 
     #[test]

@@ -624,3 +624,27 @@ fn a_four_digit_code_is_no_acceptance() {
         run.all()
     );
 }
+
+#[test]
+fn a_keyword_listed_twice_with_other_parameters_is_warned_about() {
+    // `SIZE 100` then `SIZE 100000000`: ehlo took the first in silence, so its "over the
+    // server's SIZE limit of 100" warning had no visible cause. The contradiction is said.
+    let srv = scripted(vec![
+        Step::Send(b"220 hostile.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-hostile.test\r\n250-SIZE 100\r\n250-SIZE 100000000\r\n250 SIZE abc\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send_with_limit(&srv, &["--quit-after", "EHLO"], Duration::from_secs(20));
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains(
+            "the EHLO reply lists SIZE more than once with different parameters \
+             (100 / 100000000 / abc): ehlo uses the first"
+        ),
+        "{}",
+        run.all()
+    );
+}

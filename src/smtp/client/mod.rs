@@ -953,6 +953,30 @@ impl Session {
         } else {
             Capabilities::default()
         });
+        // RFC 5321 §4.1.1.1 gives each keyword one line; a server listing one twice with other
+        // parameters (`SIZE 100`, then `SIZE 100000000`) leaves clients to pick one.
+        let contradictions = self
+            .caps
+            .as_ref()
+            .map(|c| c.contradictions(4))
+            .unwrap_or_default();
+        for (keyword, lists) in contradictions {
+            let shown: Vec<String> = lists
+                .iter()
+                .map(|p| {
+                    if p.is_empty() {
+                        "(none)".into()
+                    } else {
+                        p.clone()
+                    }
+                })
+                .collect();
+            self.out.warn(format!(
+                "the EHLO reply lists {keyword} more than once with different parameters ({}): \
+                 ehlo uses the first, another client may use another",
+                shown.join(" / ")
+            ));
+        }
         // RFC 4954 §4 / RFC 8314: credentials belong inside TLS. A server that offers AUTH in
         // clear text invites clients to send them unprotected: worth a finding.
         if !self.tls {
