@@ -47,8 +47,13 @@ pub(crate) struct CheckConfig {
     pub(crate) concurrency: usize,
     /// SMTP sessions at once to one address (`--per-ip`).
     pub(crate) per_ip: usize,
-    /// Whole-run limit (`--deadline`).
+    /// Whole-run limit (`--deadline`), counted from `started`.
     pub(crate) deadline: Option<Duration>,
+    /// When the run began: before the domain list was read, which `--deadline` covers too.
+    pub(crate) started: std::time::Instant,
+    /// `--deadline` passed while the list was still being read: the names read so far are
+    /// reported as not checked ([`DEADLINE_IN_LIST`]), none is checked.
+    pub(crate) list_cut: bool,
     /// Probe MX addresses in special-purpose ranges (`--allow-private`).
     pub(crate) allow_private: bool,
     /// HTTPS port of the MTA-STS policy host (443; a hidden flag moves it for tests).
@@ -895,7 +900,9 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
             set.spawn_local(async move { check_domain(sh, i, d, partial).await });
         }
     };
-    for _ in 0..limit {
+    // A list the deadline cut: nothing is started, every name read is reported as not checked.
+    let first = if cfg.list_cut { 0 } else { limit };
+    for _ in 0..first {
         spawn_next(&mut set, &mut partials);
     }
     // What the end needs of each finished domain: whether it finished, the tally, and (for
@@ -913,12 +920,17 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     };
     let mut tally = model::Tally::default();
     renderer.start(cfg.domains.len());
-    let deadline = cfg.deadline.map(|d| tokio::time::Instant::now() + d);
+    let deadline = cfg
+        .deadline
+        .map(|d| tokio::time::Instant::from_std(cfg.started + d));
     // One listener for the whole run: a fresh one per turn of the loop would miss a signal
     // that arrives while a finished domain is being rendered. SIGTERM (a CI job cancelled,
     // timeout(1)) and SIGHUP stop the run as Ctrl-C does: report, summary, JUnit file, 41.
     let mut signals = crate::net::driver::RunSignals::listen();
     let stop_reason = loop {
+        if cfg.list_cut {
+            break Some(DEADLINE_IN_LIST);
+        }
         let next = async {
             match deadline {
                 Some(d) => tokio::time::timeout_at(d, set.join_next()).await.ok(),
@@ -1074,6 +1086,11 @@ fn dns_setup_message(why: &str, server_given: bool) -> String {
 
 /// Why a run `--deadline` stopped did not finish (`check` and `probe`).
 pub(crate) const DEADLINE_REACHED: &str = "deadline reached (--deadline)";
+
+/// Why a `check` run whose `--deadline` passed while the domain list was still being read
+/// checked nothing.
+pub(crate) const DEADLINE_IN_LIST: &str =
+    "deadline reached while reading the domain list (--deadline)";
 
 /// A check (or probe) that was under way when a stop (`why`) came: could not be tested,
 /// marked `unfinished` so that no `--expect` is judged on it (`check` and `probe`).

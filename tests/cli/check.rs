@@ -5279,3 +5279,49 @@ fn a_typo_in_a_ci_flag_is_answered_with_what_was_meant() {
         r.stderr
     );
 }
+
+/// `--deadline` covers the whole run, reading the domain list included. The list used to be read
+/// to its end before the deadline started: `(echo d; sleep 8) | ehlo check - --deadline 2s` ran
+/// 8 s and exited 0. Now a list still open at the deadline stops being read there, nothing is
+/// checked, and the run ends as a deadline ending does: every name read so far reported as not
+/// checked (a half-written last line is not a name), the JSON schema and summary lines, exit 41.
+#[test]
+fn the_deadline_covers_reading_the_domain_list_from_stdin() {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let lab = Lab::start();
+    let args = lab.args(&["-", "--json", "--deadline", "2s"]);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    isolate(&mut cmd);
+    cmd.args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let t0 = std::time::Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    // The pipe stays open (held here) for the whole run: the list never ends.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"good.test\nnomx.test\nsilent.te").unwrap();
+    stdin.flush().unwrap();
+    let (code, _) = wait_sampling(&mut child, Duration::from_secs(20));
+    let took = t0.elapsed();
+    drop(stdin);
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    assert!(took < Duration::from_secs(6), "ran {took:?}: {out}");
+    assert_eq!(code, 41, "{out}");
+    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["schema", "domain", "domain", "summary"], "{out}");
+    let why = "deadline reached while reading the domain list (--deadline)";
+    for (l, d) in lines[1..3].iter().zip(["good.test", "nomx.test"]) {
+        assert_eq!(l["domain"], d, "{out}");
+        assert_eq!(l["error"], why, "{out}");
+    }
+    assert_eq!(lines[3]["stopped"], why, "{out}");
+    assert_eq!(lines[3]["exit_code"], 41, "{out}");
+    // Nothing was checked: no session reached any server.
+    for tap in lab.taps.values() {
+        assert_eq!(tap.connections.load(Ordering::SeqCst), 0, "{out}");
+    }
+}

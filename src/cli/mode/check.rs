@@ -138,26 +138,112 @@ impl<S: std::hash::BuildHasher> Domains<S> {
     }
 }
 
+/// A list source read under `--deadline`: a thread does the blocking reads (a pipe kept open
+/// never returns from one) and hands the bytes over; a read that would go past `until` fails with
+/// [`std::io::ErrorKind::TimedOut`] instead of waiting. The thread is left behind at that point,
+/// blocked in its read; it ends when the process does (or, once the list is dropped, at its next
+/// read). Before, the list was read to its end and only then did the deadline start:
+/// `(echo d; sleep 8) | ehlo check - --deadline 2s` ran 8 s and exited 0.
+struct UntilReader {
+    chunks: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    have: std::io::Cursor<Vec<u8>>,
+    until: std::time::Instant,
+    ended: bool,
+}
+
+impl UntilReader {
+    fn new(mut inner: impl Read + Send + 'static, until: std::time::Instant) -> Self {
+        // Two chunks in hand at most: the reader thread is not a second copy of the list.
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        std::thread::spawn(move || {
+            loop {
+                let mut buf = vec![0; 64 << 10];
+                let r = match inner.read(&mut buf) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Ok(buf)
+                    }
+                    Err(e) => Err(e),
+                };
+                let last = !matches!(&r, Ok(b) if !b.is_empty());
+                if tx.send(r).is_err() || last {
+                    break;
+                }
+            }
+        });
+        Self {
+            chunks: rx,
+            have: std::io::Cursor::new(Vec::new()),
+            until,
+            ended: false,
+        }
+    }
+}
+
+impl Read for UntilReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.have.read(buf)?;
+            if n > 0 || self.ended || buf.is_empty() {
+                return Ok(n);
+            }
+            let left = self.until.saturating_duration_since(std::time::Instant::now());
+            match self.chunks.recv_timeout(left) {
+                Ok(Ok(chunk)) if chunk.is_empty() => self.ended = true,
+                Ok(Ok(chunk)) => self.have = std::io::Cursor::new(chunk),
+                Ok(Err(e)) => return Err(e),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => self.ended = true,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(std::io::ErrorKind::TimedOut.into());
+                }
+            }
+        }
+    }
+}
+
+/// How reading a domain list ended.
+#[derive(Debug, PartialEq, Eq)]
+enum ListRead {
+    /// Read to its end.
+    Whole,
+    /// `--deadline` passed while it was still being read: the names read so far are kept (a
+    /// half-read last line is not), the rest is never read.
+    Cut,
+}
+
 /// Reads a domain list (`@FILE` or stdin) a line at a time into `domains`: memory grows with the
 /// distinct names kept, not with the list. A list larger than [`MAX_DOMAIN_LIST`] is refused
 /// whole (one byte past the limit tells it from one that fits: cut at the limit, the rest would
 /// be lost and its last line checked half-written, `example.co` for `example.com`), before a
-/// malformed name in it is reported; a read error before both.
+/// malformed name in it is reported; a read error before both. With `until` (`--deadline`), a
+/// read still waiting then stops the list there ([`ListRead::Cut`]).
 fn read_list(
-    input: impl Read,
+    input: impl Read + Send + 'static,
+    until: Option<std::time::Instant>,
     source: &str,
     cannot_read: &str,
     domains: &mut Domains<impl std::hash::BuildHasher>,
-) -> Result<(), Error> {
+) -> Result<ListRead, Error> {
+    let input: Box<dyn Read> = match until {
+        Some(t) => Box::new(UntilReader::new(input, t)),
+        None => Box::new(input),
+    };
     let mut input = std::io::BufReader::new(input.take(MAX_DOMAIN_LIST + 1));
+    let mut ended = ListRead::Whole;
     let mut line = Vec::new();
     let mut total = 0u64;
     let mut bad = None;
     for n in 1.. {
         line.clear();
-        let read = input
-            .read_until(b'\n', &mut line)
-            .map_err(|e| usage(format!("check: {cannot_read}: {e}")))?;
+        let read = match input.read_until(b'\n', &mut line) {
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut && until.is_some() => {
+                ended = ListRead::Cut;
+                break;
+            }
+            Err(e) => return Err(usage(format!("check: {cannot_read}: {e}"))),
+        };
         if read == 0 {
             break;
         }
@@ -186,7 +272,7 @@ fn read_list(
             MAX_DOMAIN_LIST >> 20
         )));
     }
-    bad.map_or(Ok(()), |why| Err(usage(why)))
+    bad.map_or(Ok(ended), |why| Err(usage(why)))
 }
 
 /// `ehlo check` flags → [`crate::check::CheckConfig`]: domain lists read, the CI grammar
@@ -196,16 +282,26 @@ pub(super) fn check_config(
     env: &Environment,
 ) -> Result<crate::check::CheckConfig, Error> {
     use crate::check::select::{Expect, Selection, Waiver};
+    // `--deadline` covers the whole run, reading the list included: it starts now.
+    let started = std::time::Instant::now();
+    let deadline = a.deadline.filter(|d| !d.is_zero());
+    let until = deadline.map(|d| started + d);
     let mut domains = Domains::with_hasher(std::hash::RandomState::new());
     let mut stdin_read = false;
+    let mut list = ListRead::Whole;
     for arg in &a.domains {
+        if list == ListRead::Cut {
+            // The deadline has passed: no further list is read (nor its errors looked for).
+            break;
+        }
         if arg == "-" {
             if stdin_read {
                 return Err(usage("check: '-' (stdin) given twice"));
             }
             stdin_read = true;
-            read_list(
+            list = read_list(
                 (env.stdin)(),
+                until,
                 "stdin",
                 "cannot read the domain list from stdin",
                 &mut domains,
@@ -213,7 +309,7 @@ pub(super) fn check_config(
         } else if let Some(path) = arg.strip_prefix('@') {
             let f = std::fs::File::open(path)
                 .map_err(|e| usage(format!("check: cannot read {path}: {e}")))?;
-            read_list(f, path, &format!("cannot read {path}"), &mut domains)?;
+            list = read_list(f, until, path, &format!("cannot read {path}"), &mut domains)?;
         } else {
             domains
                 .add(arg.trim(), checked_name)
@@ -221,7 +317,10 @@ pub(super) fn check_config(
         }
     }
     let domains = domains.names;
-    if domains.is_empty() {
+    let list_cut = list == ListRead::Cut;
+    // A list the deadline cut before its first name is still a run the deadline ended (41 and
+    // the report's summary), not a usage error.
+    if domains.is_empty() && !list_cut {
         return Err(usage("check: no domain to check (the list is empty)"));
     }
     let selection = Selection::new(&a.only, &a.skip).map_err(usage)?;
@@ -268,7 +367,8 @@ pub(super) fn check_config(
         .map(|w| Waiver::parse(w))
         .collect::<Result<Vec<_>, _>>()
         .map_err(usage)?;
-    for w in &waivers {
+    // A waiver for a name the cut list never reached is not a typo.
+    for w in waivers.iter().filter(|_| !list_cut) {
         w.ensure_checked(&domains)
             .map_err(|e| usage(format!("check: {e}")))?;
     }
@@ -321,7 +421,9 @@ pub(super) fn check_config(
         optin,
         concurrency: a.concurrency as usize,
         per_ip: a.per_ip as usize,
-        deadline: a.deadline.filter(|d| !d.is_zero()),
+        deadline,
+        started,
+        list_cut,
         allow_private: a.allow_private,
         mta_sts_port: a.mta_sts_port,
         selection,

@@ -156,7 +156,7 @@ pub(crate) struct Environment {
     /// Reads all of stdin (for `--body -` / `--data -`), at most `limit` bytes.
     pub(crate) read_stdin: fn(limit: u64) -> std::io::Result<Vec<u8>>,
     /// Stdin to read a line at a time (`ehlo check -`: the domain list is never held whole).
-    pub(crate) stdin: fn() -> Box<dyn Read>,
+    pub(crate) stdin: fn() -> Box<dyn Read + Send>,
     /// `$HOME`, for `~/.netrc`.
     pub(crate) home: Option<std::path::PathBuf>,
     /// Asks the user on the terminal; `None` when stdin is not a terminal (no prompts then).
