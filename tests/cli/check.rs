@@ -5307,10 +5307,18 @@ fn the_deadline_covers_reading_the_domain_list_from_stdin() {
     let took = t0.elapsed();
     drop(stdin);
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     assert!(took < Duration::from_secs(6), "ran {took:?}: {out}");
     assert_eq!(code, 41, "{out}");
-    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["schema", "domain", "domain", "summary"], "{out}");
     let why = "deadline reached while reading the domain list (--deadline)";

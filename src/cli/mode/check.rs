@@ -188,7 +188,9 @@ impl Read for UntilReader {
             if n > 0 || self.ended || buf.is_empty() {
                 return Ok(n);
             }
-            let left = self.until.saturating_duration_since(std::time::Instant::now());
+            let left = self
+                .until
+                .saturating_duration_since(std::time::Instant::now());
             match self.chunks.recv_timeout(left) {
                 Ok(Ok(chunk)) if chunk.is_empty() => self.ended = true,
                 Ok(Ok(chunk)) => self.have = std::io::Cursor::new(chunk),
@@ -443,8 +445,51 @@ mod tests {
 
     fn names(list: &[u8], hasher: impl std::hash::BuildHasher) -> Result<Vec<String>, String> {
         let mut d = Domains::with_hasher(hasher);
-        read_list(list, "list", "cannot read list", &mut d).map_err(|e| e.to_string())?;
+        let list = std::io::Cursor::new(list.to_vec());
+        read_list(list, None, "list", "cannot read list", &mut d).map_err(|e| e.to_string())?;
         Ok(d.names)
+    }
+
+    /// A list whose writer goes quiet before its end (a pipe kept open) stops being read at the
+    /// deadline: the names read so far are kept, a half-written last line is not a name. It was
+    /// read until the writer closed it, the deadline not started yet.
+    #[test]
+    fn a_list_still_open_at_the_deadline_is_cut_there() {
+        struct Stalls(bool);
+        impl Read for Stalls {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if std::mem::replace(&mut self.0, true) {
+                    std::thread::sleep(std::time::Duration::from_secs(30));
+                    return Ok(0);
+                }
+                let part = b"a.example\nb.example\nc.exa";
+                buf[..part.len()].copy_from_slice(part);
+                Ok(part.len())
+            }
+        }
+        let mut d = Domains::with_hasher(std::hash::RandomState::new());
+        let t = std::time::Instant::now();
+        let until = t + std::time::Duration::from_millis(300);
+        let got = read_list(Stalls(false), Some(until), "stdin", "cannot", &mut d).unwrap();
+        assert_eq!(got, ListRead::Cut);
+        assert_eq!(d.names, ["a.example", "b.example"]);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t.elapsed()
+        );
+        // A list that ends in time is read whole, under a deadline too.
+        let mut d = Domains::with_hasher(std::hash::RandomState::new());
+        let list = std::io::Cursor::new(b"a.example\nb.example".to_vec());
+        let got = read_list(
+            list,
+            Some(until + std::time::Duration::from_secs(5)),
+            "s",
+            "c",
+            &mut d,
+        );
+        assert_eq!(got.unwrap(), ListRead::Whole);
+        assert_eq!(d.names, ["a.example", "b.example"]);
     }
 
     /// A hasher under which every name collides: the names themselves must tell them apart.
