@@ -76,6 +76,14 @@ pub(crate) struct CheckConfig {
     pub(crate) junit: Option<std::path::PathBuf>,
 }
 
+/// DNS lookups in flight at once across a whole `ehlo check` run (both resolvers, every domain,
+/// the probes' PTR and address questions included). A domain asks about eight questions at once
+/// (MX, SPF, DMARC, MTA-STS, TLS-RPT, DKIM, then addresses), whatever `--only` says; uncapped,
+/// `--concurrency 3000` sent some 24,000 at a time, each on a UDP socket of its own, and a local
+/// name server's answers were dropped, reported as `error`s that were not the domains'. 256 is
+/// the default `--concurrency` (32) times those eight: a default run never waits for a permit.
+pub(crate) const DNS_IN_FLIGHT: usize = 256;
+
 /// Longest input line kept as a domain (RFC 1035 §2.3.4: names are at most 253 octets).
 const MAX_DOMAIN: usize = 253;
 
@@ -867,6 +875,9 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     let Ok((resolver, validator)) = built else {
         return crate::error::EXIT_PREREQ;
     };
+    let gate = Arc::new(Semaphore::new(DNS_IN_FLIGHT));
+    let resolver = resolver.with_gate(gate.clone());
+    let validator = validator.map(|v| v.with_gate(gate));
     let probe_wanted = model::CHECKS
         .iter()
         .any(|d| d.scope == Scope::Host && cfg.selection.wants(d.id))

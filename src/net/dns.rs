@@ -562,6 +562,9 @@ pub struct Resolver {
     validating: bool,
     /// The longest one lookup takes, its retry and (validating) its chain of trust included.
     budget: Duration,
+    /// The cap on lookups in flight at once, shared by the resolvers of one run
+    /// ([`Resolver::with_gate`]); `None`: no cap (one connection, one send).
+    gate: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// Who asks the questions: hickory (off and validate) or the AD-trusting stub (trust-ad). Both
@@ -820,6 +823,7 @@ impl Resolver {
                 }),
                 validating: true,
                 budget,
+                gate: None,
             });
         }
         let validate = opts.dnssec == DnssecMode::Validate;
@@ -836,6 +840,7 @@ impl Resolver {
             inner: Err(reason),
             validating: validate,
             budget,
+            gate: None,
         };
         let inner = match build_hickory(opts.server, ropts.clone(), anchors)? {
             Built::Ready(r) => r,
@@ -856,7 +861,33 @@ impl Resolver {
             inner: Ok(Backend::Hickory(inner, validated)),
             validating: validate,
             budget,
+            gate: None,
         })
+    }
+
+    /// No more than `gate`'s permits of lookups (each question with its retries; validating, its
+    /// plain twin too) in flight at once; a lookup waits for a permit before it is sent, and its
+    /// timeout starts then. `ehlo check` gives its resolvers one gate ([`crate::check`]): a domain
+    /// asks about eight questions at once, so `--concurrency 3000` sent some 24,000 at a time, each
+    /// on its own UDP socket, and a local server's answers were dropped (spurious `error`s).
+    pub(crate) fn with_gate(mut self, gate: Arc<tokio::sync::Semaphore>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// `name`/`rtype` asked of `r`, once this resolver's gate lets one more lookup be in flight.
+    async fn ask(
+        &self,
+        r: &Backend,
+        name: &str,
+        rtype: RecordType,
+    ) -> Result<hickory_resolver::lookup::Lookup, NetError> {
+        // A semaphore that is never closed: `acquire` fails only if it were.
+        let _permit = match &self.gate {
+            Some(g) => g.acquire().await.ok(),
+            None => None,
+        };
+        r.lookup(name, rtype).await
     }
 
     /// The longest one lookup takes (each try's timeout, the retry included; validating, the
@@ -1802,7 +1833,7 @@ impl Resolver {
         rtype: RecordType,
     ) -> (Result<hickory_resolver::lookup::Lookup, NetError>, Via) {
         let mut via = Via::default();
-        let mut res = r.lookup(name, rtype).await;
+        let mut res = self.ask(r, name, rtype).await;
         if !self.validating || !matches!(r, Backend::Hickory(..)) || rtype == RecordType::CNAME {
             return (res, via);
         }
@@ -1817,7 +1848,7 @@ impl Resolver {
                         && !own_bogus(e).is_some_and(|o| o.no_chain) => {}
                 _ => break,
             }
-            let Ok(alias) = r.lookup(&at, RecordType::CNAME).await else {
+            let Ok(alias) = self.ask(r, &at, RecordType::CNAME).await else {
                 break;
             };
             let Some((target, proof)) =
@@ -1838,7 +1869,7 @@ impl Resolver {
             }
             fold(&mut via.proof, Some(DnsProof::from_hickory(proof)));
             via.names.push(bare);
-            res = r.lookup(&target, rtype).await;
+            res = self.ask(r, &target, rtype).await;
             at = target;
         }
         (res, via)
@@ -1864,7 +1895,7 @@ impl Resolver {
         let mut chain = vec![start.clone()];
         loop {
             let at = chain.last().cloned().unwrap_or_default();
-            let Ok(alias) = r.lookup(&fqdn(&at), RecordType::CNAME).await else {
+            let Ok(alias) = self.ask(r, &fqdn(&at), RecordType::CNAME).await else {
                 break;
             };
             let Some(target) = owned_answers(&alias)
@@ -1904,7 +1935,7 @@ impl Resolver {
         }
         let end = chain.last().cloned().unwrap_or_default();
         for &rtype in rtypes {
-            let Ok(there) = r.lookup(&fqdn(&end), rtype).await else {
+            let Ok(there) = self.ask(r, &fqdn(&end), rtype).await else {
                 continue;
             };
             if owned_answers(&there)
@@ -3466,6 +3497,77 @@ mod tests {
             kind: FailKind::Answered(2),
         };
         assert!(!servfail.is_unanswered());
+    }
+
+    /// A resolver with a gate of N permits never has more than N lookups in flight, however many
+    /// are asked at once: a server that holds every query 150 ms before answering never has
+    /// more than N unanswered. (`ehlo check` gives its resolvers one gate of
+    /// [`crate::check::DNS_IN_FLIGHT`]; uncapped, 40 questions were 40 queries at once.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_gated_resolver_keeps_at_most_its_permits_of_lookups_in_flight() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(10)))
+            .unwrap();
+        let addr = sock.local_addr().unwrap();
+        let most = Arc::new(AtomicUsize::new(0));
+        let answered = Arc::new(AtomicUsize::new(0));
+        let (most_s, answered_s) = (most.clone(), answered.clone());
+        std::thread::spawn(move || {
+            let mut held: Vec<(Vec<u8>, SocketAddr, std::time::Instant)> = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                if let Ok((n, peer)) = sock.recv_from(&mut buf) {
+                    held.push((buf[..n].to_vec(), peer, std::time::Instant::now()));
+                    most_s.fetch_max(held.len(), Ordering::SeqCst);
+                }
+                let hold = Duration::from_millis(150);
+                let (due, rest) = held.into_iter().partition(|(_, _, t)| t.elapsed() >= hold);
+                held = rest;
+                let due: Vec<(Vec<u8>, SocketAddr, std::time::Instant)> = due;
+                for (mut q, peer, _) in due {
+                    // The query turned into its answer: QR and RA set, NXDOMAIN (RFC 1035 §4.1.1).
+                    q[2] |= 0x80;
+                    q[3] = 0x80 | 3;
+                    let _ = sock.send_to(&q, peer);
+                    answered_s.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        let opts = DnsOptions {
+            server: Some(addr),
+            timeout: Duration::from_secs(5),
+            attempts: 0,
+            ..DnsOptions::default()
+        };
+        let permits = 4;
+        let gated = Resolver::new(&opts)
+            .unwrap()
+            .with_gate(Arc::new(tokio::sync::Semaphore::new(permits)));
+        let gated = Arc::new(gated);
+        let t = std::time::Instant::now();
+        let mut asks = tokio::task::JoinSet::new();
+        for i in 0..40 {
+            let r = gated.clone();
+            asks.spawn(async move { r.rrset(&format!("d{i}.test"), RecordType::TXT).await });
+        }
+        assert_eq!(asks.join_all().await.len(), 40);
+        assert_eq!(
+            answered.load(Ordering::SeqCst),
+            40,
+            "every question was asked once"
+        );
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            (1..=permits).contains(&most),
+            "{most} lookups in flight at once with {permits} permits"
+        );
+        // Ten waves of four, each held 150 ms.
+        assert!(
+            t.elapsed() >= Duration::from_millis(1400),
+            "{:?}",
+            t.elapsed()
+        );
     }
 
     #[tokio::test]
