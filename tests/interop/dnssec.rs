@@ -579,17 +579,7 @@ fn dnssec_dane_sets_aside_unusable_records_and_insecure_links() {
     let anchor = require_dns_peers();
     require_postfix_smtp();
     let port = POSTFIX_SMTP.rsplit(':').next().unwrap();
-    let modes: [Vec<&str>; 2] = [
-        vec!["--dns-server", UNBOUND, "--dnssec", "trust-ad"],
-        vec![
-            "--dns-server",
-            NSD,
-            "--dnssec",
-            "validate",
-            "--dns-trust-anchor",
-            &anchor,
-        ],
-    ];
+    let modes = both_modes(&anchor);
     for mode in &modes {
         let send = |server: &str| {
             let mut args = mode.clone();
@@ -695,17 +685,7 @@ fn dnssec_check_of_an_expired_certificate_pinned_by_dane_ee_only_warns() {
             "mx-ee-expired.dnssec.test",
         ],
     );
-    let modes: [Vec<&str>; 2] = [
-        vec!["--dns-server", UNBOUND, "--dnssec", "trust-ad"],
-        vec![
-            "--dns-server",
-            NSD,
-            "--dnssec",
-            "validate",
-            "--dns-trust-anchor",
-            &anchor,
-        ],
-    ];
+    let modes = both_modes(&anchor);
     for mode in &modes {
         let mut cmd = Command::new(ehlo_bin());
         cmd.args(["check", "--json", "--port", "2525", "--allow-private", "-4"])
@@ -737,6 +717,22 @@ fn dnssec_check_of_an_expired_certificate_pinned_by_dane_ee_only_warns() {
             "{summary}"
         );
     }
+}
+
+/// The two ways ehlo validates, as the tests give them: Unbound's AD bit (`trust-ad`) and ehlo's
+/// own validation of NSD's answers from the zone's anchor (`validate`).
+fn both_modes(anchor: &str) -> [Vec<&str>; 2] {
+    [
+        vec!["--dns-server", UNBOUND, "--dnssec", "trust-ad"],
+        vec![
+            "--dns-server",
+            NSD,
+            "--dnssec",
+            "validate",
+            "--dns-trust-anchor",
+            anchor,
+        ],
+    ]
 }
 
 /// The JSON check lines of `ehlo check` of `domain` on port 2525 (Postfix, or what a test
@@ -775,17 +771,7 @@ fn check_lines(
 fn dnssec_check_of_a_failed_tlsa_lookup_says_senders_defer() {
     let anchor = require_dns_peers();
     require_postfix_smtp();
-    let modes: [Vec<&str>; 2] = [
-        vec!["--dns-server", UNBOUND, "--dnssec", "trust-ad"],
-        vec![
-            "--dns-server",
-            NSD,
-            "--dnssec",
-            "validate",
-            "--dns-trust-anchor",
-            &anchor,
-        ],
-    ];
+    let modes = both_modes(&anchor);
     for mode in &modes {
         for (domain, owner) in [
             ("tlsa-expired.dnssec.test", "_2525._tcp.mx-tx.dnssec.test"),
@@ -840,17 +826,7 @@ fn dnssec_check_of_dane_ta_records_against_served_chains() {
         p
     };
     let key = file("ta-leaf.key");
-    let modes: [Vec<&str>; 2] = [
-        vec!["--dns-server", UNBOUND, "--dnssec", "trust-ad"],
-        vec![
-            "--dns-server",
-            NSD,
-            "--dnssec",
-            "validate",
-            "--dns-trust-anchor",
-            &anchor,
-        ],
-    ];
+    let modes = both_modes(&anchor);
     for (cert, domain, want, says) in [
         (
             "ta-leaf-chain.pem",
@@ -909,17 +885,7 @@ fn dnssec_check_of_dane_ta_records_against_served_chains() {
 fn dnssec_check_of_an_mx_that_is_a_cname_reads_the_expanded_tlsa() {
     let anchor = require_dns_peers();
     require_postfix_smtp();
-    let modes: [Vec<&str>; 2] = [
-        vec!["--dns-server", UNBOUND, "--dnssec", "trust-ad"],
-        vec![
-            "--dns-server",
-            NSD,
-            "--dnssec",
-            "validate",
-            "--dns-trust-anchor",
-            &anchor,
-        ],
-    ];
+    let modes = both_modes(&anchor);
     for mode in &modes {
         let (run, l) = check_lines(mode, "cnmx.dnssec.test", &["dane.tlsa", "dane.match"]);
         let tlsa = &l["dane.tlsa"];
