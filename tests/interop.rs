@@ -947,12 +947,10 @@ fn submission_auth_user_and_password_flags_without_values() {
     }
 }
 
-#[test]
-#[ignore = "interop: run with tests/interop/run.sh"]
-fn submission_auth_wrong_password_exits_28() {
-    require_postfix_submission();
-    let wrong = "wrong-secret-9";
-    let run = ehlo(&[
+/// A send to Postfix's submission port with AUTH PLAIN and a wrong password (`wrong`), after
+/// STARTTLS, plus `extra` flags.
+fn submission_with_wrong_password(wrong: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
         "--server",
         POSTFIX_SUBMISSION,
         "--to",
@@ -967,7 +965,17 @@ fn submission_auth_wrong_password_exits_28() {
         TEST_USER,
         "--auth-password",
         wrong,
-    ]);
+    ];
+    args.extend(extra);
+    ehlo(&args)
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn submission_auth_wrong_password_exits_28() {
+    require_postfix_submission();
+    let wrong = "wrong-secret-9";
+    let run = submission_with_wrong_password(wrong, &[]);
     run.assert_exit(28);
     run.assert_contains("535");
     assert_no_secrets(&run, TEST_USER, wrong);
@@ -980,23 +988,7 @@ fn submission_auth_wrong_password_exits_28() {
 fn submission_auth_wrong_password_json_outcome_is_auth() {
     require_postfix_submission();
     let wrong = "wrong-secret-9";
-    let run = ehlo(&[
-        "--server",
-        POSTFIX_SUBMISSION,
-        "--to",
-        LOCAL_RCPT,
-        "--from",
-        SENDER,
-        "--tls",
-        "--insecure",
-        "--auth",
-        "PLAIN",
-        "--auth-user",
-        TEST_USER,
-        "--auth-password",
-        wrong,
-        "--json",
-    ]);
+    let run = submission_with_wrong_password(wrong, &["--json"]);
     run.assert_exit(28);
     let summary: serde_json::Value = run
         .stdout
