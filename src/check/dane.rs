@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::answers::Answers;
 use super::model::{self, CheckResult, Status};
+use super::select::DnssecDepth;
 use crate::net::dane::{self, Tlsa};
 use crate::net::dns::{DnsError, DnsProof, Family, RrSet};
 use crate::smtp::event::plural_s;
@@ -126,10 +127,13 @@ fn all_skipped(why: &str) -> Vec<CheckResult> {
 
 /// The DNS half for `domain` whose MX hosts are `hosts` (the domain itself for an implicit
 /// MX), from the validated answers the MX checks already got (`--dnssec off`: all skipped).
+/// Only as deep as `depth` ([`DnssecDepth`]): the hosts' addresses and TLSA records are not
+/// asked when no selected check reads them, and their results are left out.
 pub(crate) async fn dns_checks(
     answers: &Answers<'_>,
     domain: &str,
     hosts: &[String],
+    depth: DnssecDepth,
     family: Family,
     port: u16,
     root_anchors: bool,
@@ -189,6 +193,9 @@ pub(crate) async fn dns_checks(
             Some(DnsProof::Bogus)
         }
     };
+    if depth < DnssecDepth::Hosts {
+        return out;
+    }
     if hosts.is_empty() {
         for id in &DNS_IDS[1..] {
             out.results
@@ -197,7 +204,10 @@ pub(crate) async fn dns_checks(
         return out;
     }
     for host in hosts {
-        host_dns(answers, domain, host, family, port, mx_proof, &mut out).await;
+        host_dns(
+            answers, domain, host, depth, family, port, mx_proof, &mut out,
+        )
+        .await;
     }
     out
 }
@@ -227,11 +237,14 @@ async fn chain_reaches_root(answers: &Answers<'_>, domain: &str) -> bool {
     )
 }
 
-/// `dnssec.mx`, `dane.tlsa`, `dane.usable`, `dane.rollover` for one MX host.
+/// `dnssec.mx`, `dane.tlsa`, `dane.usable`, `dane.rollover` for one MX host (`dnssec.mx`
+/// alone above [`DnssecDepth::Tlsa`]).
+#[allow(clippy::too_many_arguments)]
 async fn host_dns(
     answers: &Answers<'_>,
     domain: &str,
     host: &str,
+    depth: DnssecDepth,
     family: Family,
     port: u16,
     mx_proof: Option<DnsProof>,
@@ -283,6 +296,9 @@ async fn host_dns(
     };
     out.results
         .push(on_host(dnssec_mx.with("proof", proof_name(proof)), host));
+    if depth < DnssecDepth::Tlsa {
+        return;
+    }
 
     let owner = format!("_{port}._tcp.{host}");
     let no_dane = |why: String, out: &mut DnsOutcome| {

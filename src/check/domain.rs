@@ -11,6 +11,7 @@ use serde_json::json;
 use super::answers::Answers;
 use super::model::{CheckResult, Status};
 use super::records;
+use super::select::Lookups;
 use crate::net::dns::{
     DnsError, Family, MAX_MX_HOSTS, ROOT_EXCHANGE, Resolver, RootMx, RrSet, parse_ip_literal,
     root_mx,
@@ -27,7 +28,8 @@ pub(crate) struct Target {
     pub(crate) addrs: Vec<IpAddr>,
 }
 
-/// What the MX checks found.
+/// What the MX checks found (nothing, by default: no MX check selected, none asked).
+#[derive(Default)]
 pub(crate) struct MxOutcome {
     /// `mx.lookup`, `mx.null` and one `mx.target` per host.
     pub(crate) results: Vec<CheckResult>,
@@ -96,12 +98,15 @@ pub(crate) fn special_purpose(ip: IpAddr) -> Option<&'static str> {
 }
 
 /// `mx.lookup`, `mx.null`, `mx.target`, from the domain's [`Answers`] (the MX question and
-/// the addresses of its hosts asked once, shared with the DNSSEC checks).
+/// the addresses of its hosts asked once, shared with the DNSSEC checks). Without `addresses`
+/// (neither `mx.target` nor a probe selected) the hosts' addresses are not asked: no targets,
+/// no `mx.target` per host.
 pub(crate) async fn mx_checks(
     r: &Answers<'_>,
     domain: &str,
     family: Family,
     allow_private: bool,
+    addresses: bool,
 ) -> MxOutcome {
     let t0 = Instant::now();
     let mut results = Vec::new();
@@ -338,6 +343,14 @@ pub(crate) async fn mx_checks(
     }
 
     results.extend(hosts.refused);
+    if !addresses {
+        return MxOutcome {
+            results,
+            targets: Vec::new(),
+            hosts: hosts.checked.into_iter().map(|(_, h)| h).collect(),
+            past_cap: hosts.past_cap,
+        };
+    }
     // Every host's A/AAAA at once.
     let lookups = hosts.checked.iter().map(|(pref, host)| async move {
         (*pref, host.clone(), r.address_sets(host, family).await)
@@ -715,21 +728,32 @@ fn txt_check(
     }
 }
 
-/// The TXT-record checks, all lookups at once.
-pub(crate) async fn txt_checks(r: &Resolver, domain: &str) -> Vec<CheckResult> {
+/// The TXT-record checks `lookups` asks for, all lookups at once; the others are not asked
+/// and give no result.
+pub(crate) async fn txt_checks(r: &Resolver, domain: &str, lookups: &Lookups) -> Vec<CheckResult> {
     let t0 = Instant::now();
     let sts = format!("_mta-sts.{domain}");
     let rpt = format!("_smtp._tls.{domain}");
     let dmarc = format!("_dmarc.{domain}");
     let dkim = format!("_domainkey.{domain}");
+    let ask = |wanted: bool, name: &str| {
+        let name = name.to_string();
+        async move {
+            if wanted {
+                Some(txt(r, &name).await)
+            } else {
+                None
+            }
+        }
+    };
     let (a, b, c, d, e) = tokio::join!(
-        txt(r, &sts),
-        txt(r, &rpt),
-        txt(r, domain),
-        txt(r, &dmarc),
-        txt(r, &dkim)
+        ask(lookups.mtasts_txt, &sts),
+        ask(lookups.tlsrpt, &rpt),
+        ask(lookups.spf, domain),
+        ask(lookups.dmarc, &dmarc),
+        ask(lookups.dkim, &dkim)
     );
-    let dkim = match e {
+    let dkim = e.map(|e| match e {
         Ok(s) if s.nxdomain => CheckResult::new(
             "dkim.hint",
             Status::Info,
@@ -741,30 +765,39 @@ pub(crate) async fn txt_checks(r: &Resolver, domain: &str) -> Vec<CheckResult> {
             format!("{dkim} exists: DKIM keys are likely published (selectors cannot be listed)"),
         ),
         Err(e) => CheckResult::new("dkim.hint", Status::Error, e.to_string()),
-    };
+    });
     // SPF includes and the DMARC parent walk need more lookups; both at once.
     let spf = async {
-        match c {
-            Ok(s) => super::dnsauth::spf(r, &s.txt_strings()).await.timed(ms(t0)),
-            Err(e) => CheckResult::new("spf.record", Status::Error, e.to_string()).timed(ms(t0)),
+        match c? {
+            Ok(s) => Some(super::dnsauth::spf(r, &s.txt_strings()).await.timed(ms(t0))),
+            Err(e) => {
+                Some(CheckResult::new("spf.record", Status::Error, e.to_string()).timed(ms(t0)))
+            }
         }
     };
     let dmarc = async {
-        match d {
-            Ok(s) => super::dnsauth::dmarc(r, domain, &s.txt_strings())
-                .await
-                .timed(ms(t0)),
-            Err(e) => CheckResult::new("dmarc.record", Status::Error, e.to_string()).timed(ms(t0)),
+        match d? {
+            Ok(s) => Some(
+                super::dnsauth::dmarc(r, domain, &s.txt_strings())
+                    .await
+                    .timed(ms(t0)),
+            ),
+            Err(e) => {
+                Some(CheckResult::new("dmarc.record", Status::Error, e.to_string()).timed(ms(t0)))
+            }
         }
     };
     let (spf, dmarc) = tokio::join!(spf, dmarc);
-    vec![
-        txt_check("mtasts.txt", a, records::mtasts_txt, t0),
-        txt_check("tlsrpt.record", b, records::tlsrpt, t0),
+    [
+        a.map(|a| txt_check("mtasts.txt", a, records::mtasts_txt, t0)),
+        b.map(|b| txt_check("tlsrpt.record", b, records::tlsrpt, t0)),
         spf,
         dmarc,
-        dkim.timed(ms(t0)),
+        dkim.map(|d| d.timed(ms(t0))),
     ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// `mx.lookup` and `mx.null` for a domain without MX records: its own address records are the

@@ -77,11 +77,12 @@ pub(crate) struct CheckConfig {
 }
 
 /// DNS lookups in flight at once across a whole `ehlo check` run (both resolvers, every domain,
-/// the probes' PTR and address questions included). A domain asks about eight questions at once
-/// (MX, SPF, DMARC, MTA-STS, TLS-RPT, DKIM, then addresses), whatever `--only` says; uncapped,
-/// `--concurrency 3000` sent some 24,000 at a time, each on a UDP socket of its own, and a local
-/// name server's answers were dropped, reported as `error`s that were not the domains'. 256 is
-/// the default `--concurrency` (32) times those eight: a default run never waits for a permit.
+/// the probes' PTR and address questions included). A full run's domain asks about eight
+/// questions at once (MX, SPF, DMARC, MTA-STS, TLS-RPT, DKIM, then addresses; fewer under
+/// `--only/--skip`, [`select::Lookups`]); uncapped, `--concurrency 3000` sent some 24,000 at a
+/// time, each on a UDP socket of its own, and a local name server's answers were dropped,
+/// reported as `error`s that were not the domains'. 256 is the default `--concurrency` (32)
+/// times those eight: a default run never waits for a permit.
 pub(crate) const DNS_IN_FLIGHT: usize = 256;
 
 /// Longest input line kept as a domain (RFC 1035 §2.3.4: names are at most 253 octets).
@@ -151,8 +152,9 @@ struct Shared {
     /// first sent in TLS's SNI), so another name on the same address gets the same results
     /// instead of waiting its turn under `--per-ip` for the same timeout.
     pre_tls: Mutex<HashMap<IpAddr, (String, Vec<CheckResult>)>>,
-    /// Any host-scope check selected? (None selected → no SMTP session at all.)
-    probe_wanted: bool,
+    /// What the selected checks ask of DNS, and whether they need SMTP sessions at all
+    /// (no host-scope check selected: none).
+    lookups: select::Lookups,
 }
 
 impl Shared {
@@ -185,8 +187,15 @@ impl Shared {
             if let Some(res) = self.ended_before_ehlo(host, ip) {
                 return (res, dane::Presented::default());
             }
-            let (mut res, pems) =
-                probe::probe(&self.resolver, host, ip, &self.cfg.probe, &live).await;
+            let (mut res, pems) = probe::probe(
+                &self.resolver,
+                host,
+                ip,
+                &self.cfg.probe,
+                &live,
+                self.lookups.ptr,
+            )
+            .await;
             let mut chain = dane::Presented { pems, old: None };
             // The host-level opt-in probes, one after the other under the same permit.
             let passed = |id: &str| {
@@ -317,18 +326,36 @@ async fn check_domain(
         return report;
     }
     let r = &shared.resolver;
-    // The MX question and the hosts' addresses, asked once for the mx.* and the DNSSEC checks.
-    let answers = answers::Answers::new(r, shared.validator.as_ref());
-    let (mx, txt) = tokio::join!(
-        domain::mx_checks(&answers, &name, shared.cfg.family, shared.cfg.allow_private),
-        domain::txt_checks(r, &name)
-    );
+    let lookups = shared.lookups;
+    // The MX question and the hosts' addresses, asked once for the mx.* and the DNSSEC checks;
+    // of the validator only when a DNSSEC check reads its proofs (the others never depend on
+    // them: what it refuses is asked of the plain resolver anyway).
+    let validator = shared
+        .validator
+        .as_ref()
+        .filter(|_| lookups.dnssec > select::DnssecDepth::None);
+    let answers = answers::Answers::new(r, validator);
+    let mx_wanted = async {
+        if lookups.mx {
+            domain::mx_checks(
+                &answers,
+                &name,
+                shared.cfg.family,
+                shared.cfg.allow_private,
+                lookups.mx_addresses,
+            )
+            .await
+        } else {
+            domain::MxOutcome::default()
+        }
+    };
+    let (mx, txt) = tokio::join!(mx_wanted, domain::txt_checks(r, &name, &lookups));
     let mut results = mx.results;
     results.extend(txt);
     {
         let mut p = progress(&partial);
         p.results.extend(results.iter().cloned());
-        p.pairs = Some(if shared.probe_wanted {
+        p.pairs = Some(if shared.lookups.probe {
             mx.targets
                 .iter()
                 .flat_map(|t| t.addrs.iter().map(|ip| (t.host.clone(), *ip)))
@@ -344,18 +371,16 @@ async fn check_domain(
         mx.hosts.clone()
     };
     // `tls.cert.expiry` needs `dane.match` too (a DANE-EE match makes an expired leaf a
-    // warning, see `judge`): `--only tls.cert.expiry` must give the verdict a full run gives.
-    let dane_wanted = dane::DNS_IDS
-        .iter()
-        .chain(dane::HOST_IDS.iter())
-        .chain(&["tls.cert.expiry"])
-        .any(|id| shared.cfg.selection.wants(id));
+    // warning, see `judge`): `--only tls.cert.expiry` must give the verdict a full run gives
+    // (`select::Lookups`).
+    let dane_wanted = lookups.dnssec > select::DnssecDepth::None;
     let dane_dns = async {
         if dane_wanted {
             let out = dane::dns_checks(
                 &answers,
                 &name,
                 &dane_hosts,
+                lookups.dnssec,
                 shared.cfg.family,
                 shared.cfg.probe.port,
                 shared.cfg.dns.dnssec == crate::net::dns::DnssecMode::Validate
@@ -383,10 +408,7 @@ async fn check_domain(
         .find(|c| c.id == "mtasts.txt")
         .map(|c| c.status);
     let sts_ok = matches!(sts_txt, Some(Status::Pass | Status::Warn));
-    let sts_wanted = shared.probe_wanted
-        || ["mtasts.fetch", "mtasts.policy", "mtasts.mx-match"]
-            .iter()
-            .any(|id| shared.cfg.selection.wants(id));
+    let sts_wanted = lookups.mtasts_fetch;
     let fetch_opts = mtasts::FetchOptions {
         port: shared.cfg.mta_sts_port,
         timeout: shared.cfg.probe.timeout,
@@ -413,7 +435,7 @@ async fn check_domain(
     let mut host_results: Vec<CheckResult> = Vec::new();
     let mut sessions: Vec<(String, IpAddr, dane::Presented)> = Vec::new();
     let probes = async {
-        if shared.probe_wanted {
+        if shared.lookups.probe {
             let mut set = JoinSet::new();
             for t in &mx.targets {
                 for ip in &t.addrs {
@@ -878,10 +900,7 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     let gate = Arc::new(Semaphore::new(DNS_IN_FLIGHT));
     let resolver = resolver.with_gate(gate.clone());
     let validator = validator.map(|v| v.with_gate(gate));
-    let probe_wanted = model::CHECKS
-        .iter()
-        .any(|d| d.scope == Scope::Host && cfg.selection.wants(d.id))
-        || cfg.selection.wants("ipv6.mx");
+    let lookups = select::Lookups::of(&cfg.selection);
     let shared = Arc::new(Shared {
         resolver,
         validator,
@@ -890,7 +909,7 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         probes: Mutex::new(HashMap::new()),
         live: Mutex::new(HashMap::new()),
         pre_tls: Mutex::new(HashMap::new()),
-        probe_wanted,
+        lookups,
     });
     // At most `--concurrency` domains are under way, and only they exist as tasks: the next is
     // spawned when one finishes, so memory follows the concurrency, not the length of the list

@@ -350,21 +350,32 @@ fn skipped(step: &'static str, after: usize, why: &str) -> Vec<CheckResult> {
 /// caller labels them).
 /// Also returns the certificate chain the server presented (PEM, leaf first; empty without a
 /// TLS session), which `dane.match` checks against each domain's view of the TLSA records.
+/// `ptr`: ask the address's PTR names (`rdns.fcrdns` or `smtp.banner-name` selected); without
+/// it no `rdns.fcrdns` result, and `smtp.banner-name` (not selected then) is judged without them.
 pub(crate) async fn probe(
     resolver: &Resolver,
     host: &str,
     ip: IpAddr,
     o: &ProbeOptions,
     live: &Live,
+    ptr: bool,
 ) -> (Vec<CheckResult>, Vec<String>) {
-    let (events, rdns) = tokio::join!(session_events(host, ip, o, live), fcrdns(resolver, ip));
+    let rdns = async {
+        if ptr {
+            Some(fcrdns(resolver, ip).await)
+        } else {
+            None
+        }
+    };
+    let (events, rdns) = tokio::join!(session_events(host, ip, o, live), rdns);
+    let (rdns, ptr_names) = rdns.unzip();
     let mut seen = gather(&events);
     if seen.connect_error.is_some() {
         seen.no_route = crate::net::conn::no_local_route(ip).map(|e| e.to_string());
         seen.v6 = ip.is_ipv6();
     }
-    let mut out = judge(host, &seen, o, &rdns.1);
-    out.push(rdns.0);
+    let mut out = judge(host, &seen, o, &ptr_names.unwrap_or_default());
+    out.extend(rdns);
     let chain = seen
         .tls
         .as_ref()

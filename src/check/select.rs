@@ -170,6 +170,100 @@ impl Selection {
     }
 }
 
+/// How much of the DNSSEC/DANE lookups a selection needs: each level asks what the ones before
+/// it ask, and more ([`Lookups::dnssec`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum DnssecDepth {
+    /// No DNSSEC question: the MX and address questions go to the plain resolver alone.
+    None,
+    /// The domain's validated MX answer (`dnssec.domain`).
+    Domain,
+    /// And each MX host's validated addresses (`dnssec.mx`).
+    Hosts,
+    /// And each host's TLSA records (`dane.*`, and `tls.cert.expiry`, which a DANE-EE match
+    /// makes a warning).
+    Tlsa,
+}
+
+/// The DNS questions (and the SMTP sessions and the MTA-STS policy fetch) one domain's checks
+/// ask under a selection: what the selected checks read, and what their verdicts depend on in a
+/// full run, so that `--only/--skip` hide rows but never change one. Without it every domain
+/// asked all of them (MX, every host's A/AAAA, five TXT names, TLSA, DNSSEC keys) whatever was
+/// selected: `--only mx.lookup` also asked for `_mta-sts`, `_smtp._tls`, `_dmarc` and the TLSA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Lookups {
+    /// SMTP sessions to the MX addresses (a host-scope check or `ipv6.mx` selected).
+    pub(crate) probe: bool,
+    /// The domain's MX question (and, without MX records, its own addresses: the implicit MX).
+    pub(crate) mx: bool,
+    /// Each MX host's addresses (`mx.target`, the probes).
+    pub(crate) mx_addresses: bool,
+    /// `_mta-sts.DOMAIN` TXT.
+    pub(crate) mtasts_txt: bool,
+    /// The MTA-STS policy, fetched when the record says there is one: it judges the host
+    /// results too (a certificate warning on a covered MX fails).
+    pub(crate) mtasts_fetch: bool,
+    /// `_smtp._tls.DOMAIN` TXT.
+    pub(crate) tlsrpt: bool,
+    /// The domain's TXT (and the SPF includes).
+    pub(crate) spf: bool,
+    /// `_dmarc.DOMAIN` TXT (and the organizational domain's).
+    pub(crate) dmarc: bool,
+    /// `_domainkey.DOMAIN`.
+    pub(crate) dkim: bool,
+    /// The DNSSEC/DANE questions.
+    pub(crate) dnssec: DnssecDepth,
+    /// Each probed address's PTR names (`rdns.fcrdns`, and `smtp.banner-name`, which accepts a
+    /// PTR name).
+    pub(crate) ptr: bool,
+}
+
+impl Lookups {
+    /// What the checks `sel` reports ask.
+    pub(crate) fn of(sel: &Selection) -> Lookups {
+        let any = |ids: &[&str]| ids.iter().any(|id| sel.wants(id));
+        let probe = CHECKS
+            .iter()
+            .any(|d| d.scope == super::model::Scope::Host && sel.wants(d.id))
+            || sel.wants("ipv6.mx");
+        let mtasts_fetch = probe || any(&["mtasts.fetch", "mtasts.policy", "mtasts.mx-match"]);
+        let dnssec = if any(&[
+            "dane.tlsa",
+            "dane.usable",
+            "dane.rollover",
+            "dane.starttls",
+            "dane.match",
+            "tls.cert.expiry",
+        ]) {
+            DnssecDepth::Tlsa
+        } else if sel.wants("dnssec.mx") {
+            DnssecDepth::Hosts
+        } else if sel.wants("dnssec.domain") {
+            DnssecDepth::Domain
+        } else {
+            DnssecDepth::None
+        };
+        let mx_addresses = probe || sel.wants("mx.target");
+        Lookups {
+            probe,
+            // The DNSSEC host checks take their hosts from the MX answer, and
+            // `mtasts.mx-match` matches them against the policy.
+            mx: mx_addresses
+                || dnssec >= DnssecDepth::Hosts
+                || any(&["mx.lookup", "mx.null", "mtasts.mx-match"]),
+            mx_addresses,
+            mtasts_txt: mtasts_fetch || sel.wants("mtasts.txt"),
+            mtasts_fetch,
+            tlsrpt: sel.wants("tlsrpt.record"),
+            spf: sel.wants("spf.record"),
+            dmarc: sel.wants("dmarc.record"),
+            dkim: sel.wants("dkim.hint"),
+            dnssec,
+            ptr: any(&["rdns.fcrdns", "smtp.banner-name"]),
+        }
+    }
+}
+
 /// `--waive ID-GLOB@DOMAIN`: a known issue, reported but not counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Waiver {
@@ -1096,6 +1190,131 @@ mod tests {
                 .unwrap()
                 .evaluate(&[judged(days1, true, false)])
                 .met
+        );
+    }
+
+    /// A selection asks only what its checks read and what their verdicts depend on in a full
+    /// run; every domain used to ask everything (MX, addresses, five TXT names, TLSA, DNSSEC
+    /// keys, PTR) whatever `--only/--skip` said.
+    #[test]
+    fn a_selection_asks_only_the_lookups_its_checks_need() {
+        let plan = |only: &[&str], skip: &[&str]| {
+            let own = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+            Lookups::of(&Selection::new(&own(only), &own(skip)).unwrap())
+        };
+        let none = Lookups {
+            probe: false,
+            mx: false,
+            mx_addresses: false,
+            mtasts_txt: false,
+            mtasts_fetch: false,
+            tlsrpt: false,
+            spf: false,
+            dmarc: false,
+            dkim: false,
+            dnssec: DnssecDepth::None,
+            ptr: false,
+        };
+        let t = true;
+        let everything = Lookups {
+            probe: t,
+            mx: t,
+            mx_addresses: t,
+            mtasts_txt: t,
+            mtasts_fetch: t,
+            tlsrpt: t,
+            spf: t,
+            dmarc: t,
+            dkim: t,
+            dnssec: DnssecDepth::Tlsa,
+            ptr: t,
+        };
+        assert_eq!(plan(&[], &[]), everything);
+        assert_eq!(plan(&["mx.lookup"], &[]), Lookups { mx: t, ..none });
+        assert_eq!(plan(&["mx.null"], &[]), Lookups { mx: t, ..none });
+        let addresses = Lookups {
+            mx: t,
+            mx_addresses: t,
+            ..none
+        };
+        assert_eq!(plan(&["mx.target"], &[]), addresses);
+        assert_eq!(plan(&["spf.record"], &[]), Lookups { spf: t, ..none });
+        assert_eq!(plan(&["dkim.hint"], &[]), Lookups { dkim: t, ..none });
+        assert_eq!(
+            plan(&["mtasts.txt"], &[]),
+            Lookups {
+                mtasts_txt: t,
+                ..none
+            }
+        );
+        let sts = Lookups {
+            mtasts_txt: t,
+            mtasts_fetch: t,
+            ..none
+        };
+        assert_eq!(plan(&["mtasts.policy"], &[]), sts);
+        // The policy's mx patterns are matched against the MX hosts (no address asked).
+        assert_eq!(plan(&["mtasts.mx-match"], &[]), Lookups { mx: t, ..sts });
+        let dnssec = |dnssec| Lookups { dnssec, ..none };
+        assert_eq!(plan(&["dnssec.domain"], &[]), dnssec(DnssecDepth::Domain));
+        let hosts = |depth| Lookups {
+            mx: t,
+            ..dnssec(depth)
+        };
+        assert_eq!(plan(&["dnssec.mx"], &[]), hosts(DnssecDepth::Hosts));
+        assert_eq!(plan(&["dane.tlsa"], &[]), hosts(DnssecDepth::Tlsa));
+        assert_eq!(plan(&["dnssec.*"], &[]), hosts(DnssecDepth::Hosts));
+        // A host check: the sessions, so the hosts' addresses, and the MTA-STS policy, which
+        // judges their results (a certificate warning on a covered MX fails).
+        let session = Lookups {
+            probe: t,
+            mx: t,
+            mx_addresses: t,
+            ..sts
+        };
+        assert_eq!(plan(&["smtp.connect"], &[]), session);
+        assert_eq!(plan(&["ipv6.mx"], &[]), session);
+        assert_eq!(plan(&["tls.*"], &["tls.cert.expiry"]), session);
+        // A DANE-EE match makes an expired leaf a warning: the TLSA records are asked.
+        let expiry = Lookups {
+            dnssec: DnssecDepth::Tlsa,
+            ..session
+        };
+        assert_eq!(plan(&["tls.cert.expiry"], &[]), expiry);
+        // The PTR names feed smtp.banner-name as well as rdns.fcrdns.
+        assert_eq!(
+            plan(&["smtp.banner-name"], &[]),
+            Lookups { ptr: t, ..session }
+        );
+        assert_eq!(plan(&["rdns.fcrdns"], &[]), Lookups { ptr: t, ..session });
+        // --skip takes lookups away as --only does.
+        assert_eq!(
+            plan(&["*.record"], &["spf.record"]),
+            Lookups {
+                tlsrpt: t,
+                dmarc: t,
+                ..none
+            }
+        );
+        assert_eq!(
+            plan(
+                &[],
+                &[
+                    "smtp.*",
+                    "tls.*",
+                    "rdns.*",
+                    "dane.*",
+                    "ipv6.mx",
+                    "mx.target"
+                ]
+            ),
+            Lookups {
+                probe: false,
+                mx_addresses: false,
+                ptr: false,
+                dnssec: DnssecDepth::Hosts,
+                ..everything
+            }
         );
     }
 }

@@ -3897,6 +3897,143 @@ fn check_asks_the_mx_and_address_questions_once() {
     }
 }
 
+/// `--only`/`--skip` decide what a domain asks of DNS: the questions of the selected checks and
+/// of the verdicts they depend on, no more. Every domain used to ask for its MX, its hosts'
+/// addresses, five TXT names, the TLSA records and the zone's DNSKEY whatever was selected.
+/// The results of a selection are those of the full run.
+#[test]
+fn a_selection_asks_only_the_questions_its_checks_need() {
+    use ehlo::net::testutil::{SignedDns, Signing};
+    use hickory_resolver::proto::rr::RecordType;
+    use hickory_resolver::proto::rr::rdata::{A, MX, TXT};
+    use hickory_resolver::proto::rr::{Name, RData};
+    let txt = |s: &str| RData::TXT(TXT::new(vec![s.to_string()]));
+    let zone = || {
+        SignedDns::start(
+            "test",
+            vec![
+                (
+                    "plan.test",
+                    RData::MX(MX::new(10, Name::from_ascii("mx.plan.test.").unwrap())),
+                    Signing::Valid,
+                ),
+                ("plan.test", txt("v=spf1 -all"), Signing::Valid),
+                (
+                    "_dmarc.plan.test",
+                    txt("v=DMARC1; p=reject"),
+                    Signing::Valid,
+                ),
+                ("_mta-sts.plan.test", txt("v=STSv1; id=1"), Signing::Valid),
+                (
+                    "_smtp._tls.plan.test",
+                    txt("v=TLSRPTv1; rua=mailto:t@plan.test"),
+                    Signing::Valid,
+                ),
+                (
+                    "mx.plan.test",
+                    RData::A(A(Ipv4Addr::LOCALHOST)),
+                    Signing::Valid,
+                ),
+            ],
+        )
+    };
+    use RecordType::{A as QA, DNSKEY, MX as QMX, TXT as QTXT};
+    // Each selection and the questions it asks, (name, type).
+    type Asked<'a> = &'a [(&'a str, RecordType)];
+    let cases: [(&[&str], Asked); 5] = [
+        (&["--only", "mx.lookup"], &[("plan.test", QMX)]),
+        (&["--only", "spf.record"], &[("plan.test", QTXT)]),
+        (
+            &["--only", "mx.target"],
+            &[("plan.test", QMX), ("mx.plan.test", QA)],
+        ),
+        (
+            &["--only", "*.record"],
+            &[
+                ("plan.test", QTXT),
+                ("_dmarc.plan.test", QTXT),
+                ("_smtp._tls.plan.test", QTXT),
+            ],
+        ),
+        (
+            &["--only", "dnssec.domain"],
+            &[("plan.test", QMX), ("test", DNSKEY)],
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let anchor = dir.path().join("anchor.key");
+    let full = {
+        let z = zone();
+        std::fs::write(&anchor, format!("{}\n", z.anchor)).unwrap();
+        let (run, c) = signed_check(
+            z.addr,
+            Some(anchor.as_path()),
+            25,
+            &[
+                "--timeout",
+                "5s",
+                "--skip",
+                "smtp.*",
+                "--skip",
+                "tls.*",
+                "--skip",
+                "rdns.*",
+                "--skip",
+                "dane.*",
+                "--skip",
+                "ipv6.mx",
+                // No policy host in the zone: the fetch is not the point here.
+                "--skip",
+                "mtasts.fetch",
+                "--skip",
+                "mtasts.policy",
+                "--skip",
+                "mtasts.mx-match",
+            ],
+            &["plan.test"],
+            Duration::from_secs(60),
+        );
+        assert_eq!(run.code, 0, "{}", run.all());
+        c
+    };
+    for (only, want) in cases {
+        let z = zone();
+        std::fs::write(&anchor, format!("{}\n", z.anchor)).unwrap();
+        let mut flags = vec!["--timeout", "5s"];
+        flags.extend_from_slice(only);
+        let (run, c) = signed_check(
+            z.addr,
+            Some(anchor.as_path()),
+            25,
+            &flags,
+            &["plan.test"],
+            Duration::from_secs(60),
+        );
+        assert_eq!(run.code, 0, "{only:?}: {}", run.all());
+        let mut asked: Vec<(String, RecordType)> = z
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|q| (q.name.clone(), q.rtype))
+            .collect();
+        asked.sort();
+        asked.dedup();
+        let mut want: Vec<(String, RecordType)> =
+            want.iter().map(|(n, t)| (n.to_string(), *t)).collect();
+        want.sort();
+        assert_eq!(asked, want, "{only:?}");
+        // Each selected check as the full run reports it.
+        let ids: Vec<&str> = c.lines.iter().filter_map(|v| v["id"].as_str()).collect();
+        assert!(!ids.is_empty(), "{only:?}: {}", run.stdout);
+        for id in ids {
+            let key = ("plan.test".to_string(), id.to_string());
+            assert_eq!(c.statuses[&key], full.statuses[&key], "{only:?} {id}");
+            assert_eq!(c.summaries[&key], full.summaries[&key], "{only:?} {id}");
+        }
+    }
+}
+
 /// RFC 7505 §3: a null MX is the single record `MX 0 .`. `MX 10 .` and a null MX beside
 /// another MX are no null MX: `mx.null` fails with the remedy, the real host of the mixed set
 /// is still checked; the single `MX 0 .` passes (the domain accepts no mail).
@@ -5234,7 +5371,7 @@ fn a_typo_in_a_ci_flag_is_answered_with_what_was_meant() {
         ),
         (
             &["--per-ip", "-1"],
-            "invalid value '-1' for --per-ip of 'ehlo check': -1 is not in 1..=1000",
+            "invalid value '-1' for --per-ip of 'ehlo check': -1 is not in 1..=10000",
         ),
         (
             &["--concurrency", "0"],
