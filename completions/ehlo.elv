@@ -356,7 +356,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --waive 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *'
             cand --only 'Run only these checks (repeatable; * matches any characters, e.g. tls.*). A session step left out (smtp.connect, smtp.banner, smtp.ehlo, tls.starttls, tls.handshake) that failed or could not be tested, so that a selected check after it was skipped, is still reported and judged as in a full run: --only ''tls.*'' against an MX refusing connections fails'
             cand --skip 'Leave out these checks (repeatable; * matches any characters); a failed session step left out is still reported and judged when a check after it was skipped, as with --only'
-            cand --concurrency 'Domains checked at once'
+            cand --concurrency 'Domains checked at once, 1 to 1000. Each holds some 40-60 KB while in flight, and DNS lookups are capped at 256 at once: more domains only help while MX hosts are slow to answer'
             cand --per-ip 'SMTP connections at once to one address'
             cand --deadline 'Stop the whole run after this long and report what is done (N, Ns, Nm or Nh)'
             cand --timeout 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm or Nh; 0 = none)'

@@ -436,7 +436,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l expect -d 'Require a
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l waive -d 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l only -d 'Run only these checks (repeatable; * matches any characters, e.g. tls.*). A session step left out (smtp.connect, smtp.banner, smtp.ehlo, tls.starttls, tls.handshake) that failed or could not be tested, so that a selected check after it was skipped, is still reported and judged as in a full run: --only \'tls.*\' against an MX refusing connections fails' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l skip -d 'Leave out these checks (repeatable; * matches any characters); a failed session step left out is still reported and judged when a check after it was skipped, as with --only' -r -f
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l concurrency -d 'Domains checked at once' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l concurrency -d 'Domains checked at once, 1 to 1000. Each holds some 40-60 KB while in flight, and DNS lookups are capped at 256 at once: more domains only help while MX hosts are slow to answer' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l per-ip -d 'SMTP connections at once to one address' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm or Nh)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm or Nh; 0 = none)' -r -f
