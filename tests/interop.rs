@@ -633,6 +633,45 @@ fn postfix_starttls_unknown_ca_fails_with_29() {
     run.assert_exit(29);
 }
 
+/// The JSON summary's `outcome` and `exit_code` of a `--json` run.
+fn outcome_of(run: &Run) -> (String, i64) {
+    let line = run
+        .stdout
+        .lines()
+        .rfind(|l| l.starts_with(r#"{"type":"summary""#))
+        .unwrap_or_else(|| panic!("no summary\n{}", run.dump()));
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    (
+        v["data"]["outcome"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        v["data"]["exit_code"].as_i64().unwrap_or(-1),
+    )
+}
+
+/// A required STARTTLS that does not start TLS: the send and a piped `ehlo repl --tls` end
+/// with the same `outcome` against the same real server — aiosmtpd lists no STARTTLS
+/// (`not_advertised`), Postfix's certificate is in no system store (`tls`). The REPL said
+/// `tls` for every such failure.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn a_required_starttls_fails_alike_in_the_send_and_the_repl() {
+    require_postfix_smtp();
+    require_aiosmtpd();
+    for (server, want) in [(AIOSMTPD, "not_advertised"), (POSTFIX_SMTP, "tls")] {
+        let send = ehlo(&[
+            "--server", server, "--to", LOCAL_RCPT, "--from", SENDER, "--tls", "--json",
+        ]);
+        // Piped (stdin closed: the end of an empty script).
+        let mut cmd = Command::new(ehlo_bin());
+        cmd.args(["repl", server, "--tls", "--json"]);
+        let repl = run_bounded(cmd);
+        assert_eq!(outcome_of(&send), (want.to_string(), 29), "{}", send.dump());
+        assert_eq!(outcome_of(&repl), (want.to_string(), 29), "{}", repl.dump());
+    }
+}
+
 #[test]
 #[ignore = "interop: run with tests/interop/run.sh"]
 fn postfix_starttls_insecure_succeeds() {

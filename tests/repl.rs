@@ -1937,7 +1937,7 @@ fn terminal_tls_not_offered_asks_before_going_on_in_plain_text() {
             &["repl", &addr.to_string(), "--tls", "--helo", "x.test"],
         );
         t.wait("the question", |s| {
-            s.contains("--tls: STARTTLS is not offered in the EHLO reply")
+            s.contains("--tls: STARTTLS is not advertised by the server")
                 && s.contains("go on in plain text? [y/N]")
         });
         if yes {

@@ -519,6 +519,24 @@ struct Seen {
     reply: Box<crate::smtp::reply::Reply>,
 }
 
+/// `--tls` and TLS did not start (not advertised, refused, or answered without a 220): the
+/// core's failure ([`SessionError::starttls_required`]), its remedy worded for the REPL.
+fn starttls_ended(e: &SessionError) -> Ended {
+    let reason = match e {
+        SessionError::NotAdvertised {
+            extension,
+            hint: Some(h),
+            ..
+        } => format!(
+            "{extension} is not advertised by the server ({})",
+            crate::render::remedy::words(h, FrontEnd::Repl)
+        ),
+        e => e.to_string(),
+    };
+    let e = Error::Session(e.clone());
+    Ended::new(e.exit_code(), e.label(), Some(reason))
+}
+
 /// How a run (or the input being run) failed: the exit code it means, the JSON summary's
 /// `outcome` label and its one-line reason (`None`: the summary has no `error`).
 #[derive(Debug, Clone)]
@@ -959,16 +977,36 @@ impl Engine {
                 let up = self.connects == connects
                     && self.connected()
                     && !self.session.as_ref().is_some_and(|s| s.is_tls());
-                (up && self.tls_pending.is_none()).then(|| match self.seen.first() {
-                    Some(r) => crate::smtp::codes::starttls_not_started(&r.reply)
-                        .unwrap_or_else(|| format!("STARTTLS refused: {} {}", r.code, r.text)),
-                    None => "STARTTLS drew no reply".to_string(),
-                })
+                if up && self.tls_pending.is_none() {
+                    match self.seen.first() {
+                        // Refused, or answered with a code that does not start TLS: decided
+                        // by the core, as for the send.
+                        Some(r) => Some(
+                            SessionError::starttls_required(
+                                Some((*r.reply).clone()),
+                                TlsAsked::Itself,
+                            )
+                            .map_or_else(
+                                || Ended::new(phase_exit_code(Phase::StartTls), "tls", None),
+                                |e| starttls_ended(&e),
+                            ),
+                        ),
+                        // No reply within `--timeout`: as the send's timeout in that phase.
+                        None => Some(Ended::from_error(&Error::Timeout {
+                            phase: Phase::StartTls,
+                            secs: self.timeout().as_secs_f64(),
+                            implicit_tls: false,
+                            handshake: false,
+                        })),
+                    }
+                } else {
+                    None
+                }
             } else {
-                Some("STARTTLS is not offered in the EHLO reply".to_string())
+                SessionError::starttls_required(None, TlsAsked::Itself).map(|e| starttls_ended(&e))
             };
-            if let Some(reason) = refused {
-                self.tls_refused(reason, feed).await;
+            if let Some(ended) = refused {
+                self.tls_refused(ended, feed).await;
             }
         }
         Ok(())
@@ -979,12 +1017,8 @@ impl Engine {
     /// ends with the STARTTLS phase's code ([`Engine::strict_failure`]); on a terminal the
     /// session goes on in plain text only when the user says so (lines typed ahead would
     /// otherwise go out unencrypted), else it ends with that code.
-    async fn tls_refused(&mut self, reason: String, feed: &mut Feed<'_>) {
-        let ended = Ended::new(
-            phase_exit_code(Phase::StartTls),
-            "tls",
-            Some(reason.clone()),
-        );
+    async fn tls_refused(&mut self, ended: Ended, feed: &mut Feed<'_>) {
+        let reason = ended.reason.clone().unwrap_or_default();
         if self.tls_failure_ends_run() {
             self.tls_pending = Some(ended);
             return;
@@ -1756,7 +1790,8 @@ impl Engine {
             };
             // A refusal says what was refused; a handshake's reason was said as it failed.
             let what = match &tls.reason {
-                Some(r) if r.starts_with("STARTTLS") => r.clone(),
+                // Not advertised, refused, no reply: said as the summary says it.
+                Some(r) if r.starts_with("STARTTLS") || tls.label != "tls" => r.clone(),
                 Some(r) if r.starts_with("the server ended the TLS session") => {
                     "the server ended the TLS session".to_string()
                 }

@@ -51,7 +51,8 @@ fn piped_tls_refused_or_not_offered_ends_the_run_with_29() {
         if json {
             let s = summary(&run);
             assert_eq!(s["exit_code"], 29, "{s}");
-            assert_eq!(s["outcome"], "tls", "{s}");
+            // As the send's summary has it (a refusal: the phase's unexpected reply).
+            assert_eq!(s["outcome"], "unexpected_reply", "{s}");
             assert!(
                 s["error"].as_str().is_some_and(|e| e.contains("454 4.7.0")),
                 "{s}"
@@ -59,7 +60,7 @@ fn piped_tls_refused_or_not_offered_ends_the_run_with_29() {
         } else {
             assert!(
                 run.all().contains(
-                    "--tls: STARTTLS refused: 454 4.7.0 TLS not available: nothing more is sent in plain text"
+                    "--tls: STARTTLS: expected 220, got 454 4.7.0 TLS not available: nothing more is sent in plain text"
                 ),
                 "{}",
                 run.all()
@@ -89,10 +90,71 @@ fn piped_tls_refused_or_not_offered_ends_the_run_with_29() {
     assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n", "{}", run.all());
     assert!(
         run.all()
-            .contains("--tls: STARTTLS is not offered in the EHLO reply"),
+            .contains("--tls: STARTTLS is not advertised by the server (the server offers no TLS on this port; try a new session with ehlo repl --tls-on-connect on port 465, or start ehlo repl again without --tls)"),
         "{}",
         run.all()
     );
+}
+
+/// A required STARTTLS that does not start TLS ends the send and a piped `ehlo repl --tls` with
+/// the same exit code and the same JSON `outcome`, decided once in the core: `not_advertised`
+/// (the EHLO reply lists no STARTTLS), `unexpected_reply` (454), `tls` (a 250, which starts
+/// nothing). The REPL said `tls` for all three.
+#[test]
+fn a_required_starttls_ends_the_send_and_the_repl_alike() {
+    let caps: [(&[u8], &[u8], &str); 3] = [
+        (
+            b"250-scripted.test\r\n250 PIPELINING\r\n",
+            b"",
+            "not_advertised",
+        ),
+        (
+            b"250-scripted.test\r\n250 STARTTLS\r\n",
+            b"454 4.7.0 TLS not available\r\n",
+            "unexpected_reply",
+        ),
+        (
+            b"250-scripted.test\r\n250 STARTTLS\r\n",
+            b"250 2.0.0 fine\r\n",
+            "tls",
+        ),
+    ];
+    for (ehlo_reply, starttls_reply, outcome) in caps {
+        let steps = || {
+            let mut v = vec![
+                Step::Send(b"220 scripted.test ESMTP\r\n"),
+                Step::Expect("EHLO x.test"),
+                Step::Send(ehlo_reply),
+            ];
+            if !starttls_reply.is_empty() {
+                v.extend([Step::Expect("STARTTLS"), Step::Send(starttls_reply)]);
+            }
+            v.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+            v
+        };
+        let server = scripted(steps());
+        let addr = server.server();
+        let send = piped(
+            &[
+                "--server", &addr, "--tls", "--helo", "x.test", "--from", "a@b.test", "--to",
+                "c@d.test", "--json",
+            ],
+            "",
+        );
+        server.finish();
+        let server = scripted(steps());
+        let addr = server.server();
+        let repl = piped(
+            &["repl", &addr, "--tls", "--helo", "x.test", "--json"],
+            "NOOP\n",
+        );
+        server.finish();
+        let (send, repl) = (summary(&send), summary(&repl));
+        assert_eq!(send["outcome"], outcome, "{send}");
+        assert_eq!(repl["outcome"], outcome, "{repl}");
+        assert_eq!(send["exit_code"], 29, "{send}");
+        assert_eq!(repl["exit_code"], 29, "{repl}");
+    }
 }
 
 /// Piped `--tls` and a replayed `:starttls` against a server that answers STARTTLS with 250:

@@ -1,6 +1,6 @@
 //! `SessionError`: why a client session failed, each variant with its phase.
 
-use crate::smtp::codes::Hint;
+use crate::smtp::codes::{Hint, TlsAsked};
 use crate::smtp::event::Phase;
 use crate::smtp::ext::Extension;
 use crate::smtp::reply::Reply;
@@ -121,6 +121,39 @@ fn verb_label(phase: Phase, verb: Option<&'static str>) -> String {
 }
 
 impl SessionError {
+    /// STARTTLS was required (`--tls`, in the send and in the REPL alike) and TLS did not
+    /// start: the one decision both end on, so their summaries agree. `reply` is `None` when
+    /// the EHLO reply did not list STARTTLS (then not sent): `not_advertised`. A 4xx/5xx
+    /// refuses it: the phase's `unexpected_reply`. Any other code is no refusal, but only 220
+    /// starts TLS (RFC 3207 §4): a TLS failure, `tls`. `None` for a 220 (TLS starts; its
+    /// handshake decides what follows). All three exit 29, STARTTLS's code.
+    pub(crate) fn starttls_required(reply: Option<Reply>, asked: TlsAsked) -> Option<SessionError> {
+        let Some(reply) = reply else {
+            return Some(SessionError::NotAdvertised {
+                phase: Phase::StartTls,
+                extension: "STARTTLS",
+                hint: Some(
+                    Hint::new(
+                        "the server offers no TLS on this port; try ⟨tls-on-connect⟩ on port 465, or ⟨no-tls⟩",
+                    )
+                    .tls_asked(asked),
+                ),
+            });
+        };
+        if reply.is_ready() {
+            return None;
+        }
+        Some(match crate::smtp::codes::starttls_not_started(&reply) {
+            Some(words) => SessionError::Tls(Hint::new(words)),
+            None => SessionError::UnexpectedReply {
+                phase: Phase::StartTls,
+                expected: "220",
+                verb: None,
+                reply: Box::new(reply),
+            },
+        })
+    }
+
     /// The phase it belongs to.
     pub(crate) fn phase(&self) -> Option<Phase> {
         match self {
@@ -197,5 +230,24 @@ mod tests {
         // One line: its text, as before.
         let one = parse(b"451 4.3.0 try later\r\n");
         assert_eq!(reply_summary(&one), "451 4.3.0 try later");
+    }
+
+    /// A required STARTTLS that did not start TLS: one label per case, the send's and the
+    /// REPL's alike; a 220 is no failure.
+    #[test]
+    fn a_required_starttls_that_did_not_start_is_labelled_by_what_happened() {
+        let label = |raw: Option<&[u8]>| {
+            SessionError::starttls_required(raw.map(parse), TlsAsked::Itself).map(|e| e.label())
+        };
+        assert_eq!(label(None), Some("not_advertised"));
+        assert_eq!(
+            label(Some(b"454 4.7.0 TLS not available\r\n")),
+            Some("unexpected_reply")
+        );
+        assert_eq!(label(Some(b"502 5.5.1 no\r\n")), Some("unexpected_reply"));
+        assert_eq!(label(Some(b"250 2.0.0 fine\r\n")), Some("tls"));
+        assert_eq!(label(Some(b"220 2.0.0 go ahead\r\n")), None);
+        let e = SessionError::starttls_required(None, TlsAsked::Itself).unwrap();
+        assert_eq!(e.phase(), Some(Phase::StartTls));
     }
 }

@@ -1038,14 +1038,9 @@ impl Session {
             }
             match self.plan.starttls {
                 StartTls::Required => {
-                    self.fail(SessionError::NotAdvertised {
-                        phase: Phase::StartTls,
-                        extension: "STARTTLS",
-                        hint: Some(
-                            Hint::new("the server offers no TLS on this port; try ⟨tls-on-connect⟩ on port 465, or ⟨no-tls⟩")
-                                .tls_asked(self.plan.tls_asked),
-                        ),
-                    });
+                    if let Some(e) = SessionError::starttls_required(None, self.plan.tls_asked) {
+                        self.fail(e);
+                    }
                     return;
                 }
                 _ => self
@@ -1091,13 +1086,13 @@ impl Session {
                         self.after_last_greeting();
                     }
                 }
-                (_, Some(words)) => self.fail(SessionError::Tls(Hint::new(words))),
-                (_, None) => self.fail(SessionError::UnexpectedReply {
-                    phase: Phase::StartTls,
-                    expected: "220",
-                    verb: None,
-                    reply: Box::new(reply),
-                }),
+                _ => {
+                    if let Some(e) =
+                        SessionError::starttls_required(Some(reply), self.plan.tls_asked)
+                    {
+                        self.fail(e);
+                    }
+                }
             }
             return;
         }
