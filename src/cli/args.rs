@@ -543,7 +543,9 @@ pub(crate) struct ReplArgs {
     /// dropped connection (exit 6), a
     /// failed TLS handshake (exit 29; nothing more is sent in plain text) or, piped, a reply
     /// that does not come within `--timeout` (the phase's code, as the send).
-    /// Meant for scripts piped into `ehlo repl`.
+    /// Meant for scripts piped into `ehlo repl`. Piped without it, a refusal is an answer
+    /// (exit 0) and the script runs to its end, but a reply that did not come within
+    /// `--timeout` still ends it with that phase's code (the first such), as the send.
     #[arg(long)]
     pub(crate) strict: bool,
 }

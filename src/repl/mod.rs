@@ -179,7 +179,7 @@ pub(crate) async fn run(
             // As the send over `--pipe` ends on one: outcome `interrupted`, the signal named.
             engine.end(Ended::from_error(&Error::Signalled(sig)));
         }
-        () = session_loop(&mut engine, &mut ui) => {}
+        () = session_loop(&mut engine, &mut ui) => engine.timeout_ending(),
     };
     engine.close_quietly().await;
     engine.summary();
@@ -664,6 +664,9 @@ struct Engine {
     /// by itself (the late reply is shown when it comes), but a piped `--strict` run ends on
     /// it with the phase's exit code, as the send does.
     timed_out: Option<Phase>,
+    /// The first wait of the run that ran out (its phase and the timeout then): a piped run
+    /// without `--strict` ends with it ([`Engine::timeout_ending`]).
+    first_timeout: Option<(Phase, f64)>,
     /// The server the session last connected to, as the send's summary names it
     /// (`host [addr]`), and the TLS version its connection last negotiated.
     server: Option<String>,
@@ -743,6 +746,7 @@ impl Engine {
             editing: Arc::new(AtomicBool::new(false)),
             interrupts: None,
             timed_out: None,
+            first_timeout: None,
             server: None,
             tls_version: None,
             timings: Vec::new(),
@@ -1613,20 +1617,11 @@ impl Engine {
                 Some(Err(_)) => {
                     // What the silence means is the core's to say (a silent greeting: an
                     // implicit-TLS port?), worded for the REPL by the renderer.
-                    let (banner, message) = crate::smtp::manual::wait_ran_out(
-                        self.session.as_ref(),
-                        timeout.as_secs_f64(),
-                        self.cfg.link.tls_on_connect,
-                    );
                     if !raw_wait && !self.draining {
                         self.owe_late();
-                        self.timed_out = self.session.as_ref().map(|s| s.phase());
+                        self.ran_out();
                         self.clear_status();
-                        // The banner's wait is said once per connection, not at every wait
-                        // after it.
-                        if !(banner && std::mem::replace(&mut self.banner_warned, true)) {
-                            self.emit(Event::Warning { message });
-                        }
+                        self.say_ran_out(None);
                     }
                     return;
                 }
@@ -1650,11 +1645,11 @@ impl Engine {
                     {
                         self.pump_out().await;
                         self.owe_late();
-                        self.timed_out = self.session.as_ref().map(|s| s.phase());
+                        self.ran_out();
                         self.clear_status();
                         // What was read may have been a late reply to an earlier input only.
                         let some = self.session.as_ref().is_some_and(|s| s.partial().is_some());
-                        self.emit(Event::warning(format!(
+                        self.say_ran_out(Some(format!(
                             "no {}reply within {}s: a late reply will be shown when it arrives",
                             if some { "complete " } else { "" },
                             timeout.as_secs_f64()
@@ -1664,6 +1659,65 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Say that a wait ran out, every time: what it means is the core's to say (a silent
+    /// greeting: an implicit-TLS port?), worded for the REPL by the renderer; the greeting's
+    /// diagnosis once per connection, the waits after it while it is still owed as such.
+    /// `other`: the words for a wait outside the greeting.
+    fn say_ran_out(&mut self, other: Option<String>) {
+        let banner = self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.phase() == Phase::Banner);
+        let message = match other {
+            Some(words) if !banner => crate::smtp::codes::Hint::plain(words),
+            _ => crate::smtp::manual::wait_ran_out(
+                self.session.as_ref(),
+                self.timeout().as_secs_f64(),
+                self.cfg.link.tls_on_connect,
+                self.banner_warned,
+            ),
+        };
+        self.banner_warned |= banner;
+        self.emit(Event::Warning { message });
+    }
+
+    /// A wait for a reply ran out (`--timeout`) in the session's phase: `--strict` ends the
+    /// run on it now, a piped run without it at its end ([`Engine::timeout_ending`]).
+    fn ran_out(&mut self) {
+        let phase = self.session.as_ref().map(|s| s.phase());
+        self.timed_out = phase;
+        if self.first_timeout.is_none()
+            && let Some(phase) = phase
+        {
+            self.first_timeout = Some((phase, self.timeout().as_secs_f64()));
+        }
+    }
+
+    /// Piped without `--strict`, the script ran to its end and nothing else ended the run, but
+    /// a reply did not come within `--timeout`: the run ends with that phase's code and the
+    /// `timeout` outcome, as the send ends on it (the README's exit codes: "a timeout exits
+    /// with the code of the phase it hit"). A refusal is an answer, and leaves the exit code
+    /// alone without `--strict`; a reply that never came is none. On a terminal it only warns.
+    fn timeout_ending(&mut self) {
+        if self.interactive || self.ended.is_some() {
+            return;
+        }
+        let Some((phase, secs)) = self.first_timeout else {
+            return;
+        };
+        let e = Error::Timeout {
+            phase,
+            secs,
+            implicit_tls: false,
+            handshake: false,
+        };
+        let code = crate::error::reply_exit_code(phase);
+        self.error(format!(
+            "{e}: the first reply that did not come within --timeout (exit {code})"
+        ));
+        self.end(Ended::new(code, e.label(), Some(e.to_string())));
     }
 
     /// The wait for the running input's replies ended before they all came: the replies still

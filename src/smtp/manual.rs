@@ -1327,23 +1327,32 @@ pub(crate) fn redact_typed_line(line: &str) -> Option<String> {
 }
 
 /// What it means that a wait for a reply ran out after `secs` seconds, as the warning that
-/// says so, and whether it was the wait for the greeting. In the greeting, bytes without their
-/// line end are a slow or trickling server; silence is what an implicit-TLS port (465) does to
-/// a client that speaks plain SMTP first (RFC 8314 §3.3), unless the connection began with
-/// TLS (`implicit_tls`). Elsewhere, and with no session, a late reply is still shown.
+/// says so. In the greeting, bytes without their line end are a slow or trickling server;
+/// silence is what an implicit-TLS port (465) does to a client that speaks plain SMTP first
+/// (RFC 8314 §3.3), unless the connection began with TLS (`implicit_tls`). Elsewhere, and with
+/// no session, a late reply is still shown. Every wait that runs out is said: once the
+/// greeting's own wait was (`banner_said`), a later wait while it is still owed (the inputs
+/// after it were sent meanwhile) says that, not the greeting's diagnosis again.
 pub(crate) fn wait_ran_out(
     session: Option<&ManualSession>,
     secs: f64,
     implicit_tls: bool,
-) -> (bool, codes::Hint) {
+    banner_said: bool,
+) -> codes::Hint {
     let banner = session.is_some_and(|s| s.phase() == Phase::Banner) && !implicit_tls;
     let partial = session
         .and_then(|s| s.partial().map(|(p, _)| p.to_string()))
         .filter(|_| banner);
-    let hint = match partial {
+    match partial {
         // What the server sent is quoted as it is: never read for remedies.
+        Some(got) if banner_said => codes::Hint::plain(format!(
+            "no reply within {secs}s: the banner is still not complete ({got}); late replies will be shown when they arrive"
+        )),
         Some(got) => codes::Hint::plain(format!(
             "no complete banner within {secs}s: {got}; the rest will be shown when it arrives"
+        )),
+        None if banner && banner_said => codes::Hint::plain(format!(
+            "no reply within {secs}s: still no banner; late replies will be shown when they arrive"
         )),
         None if banner => codes::Hint::new(format!(
             "no banner within {secs}s: this port may speak implicit TLS (try ⟨tls-on-connect⟩), \
@@ -1352,8 +1361,7 @@ pub(crate) fn wait_ran_out(
         None => codes::Hint::plain(format!(
             "no reply within {secs}s: a late reply will be shown when it arrives"
         )),
-    };
-    (banner, hint)
+    }
 }
 
 /// `:raw` text as it may be shown or stored ([`mask_raw`]).
@@ -2599,5 +2607,33 @@ mod tests {
             received_codes(&events(&mut s)),
             vec![(220, true, Phase::Banner)]
         );
+    }
+
+    /// Every wait that runs out is said: the greeting's own wait with its diagnosis, the waits
+    /// after it while it is still owed as such, not as the greeting's diagnosis again.
+    #[test]
+    fn a_wait_while_the_banner_is_still_owed_says_so() {
+        let mut s = ManualSession::new("c", false, false);
+        let said = |s: &ManualSession, banner_said| {
+            wait_ran_out(Some(s), 1.0, false, banner_said).to_string()
+        };
+        assert!(
+            said(&s, false).starts_with("no banner within 1s: this port may speak implicit TLS")
+        );
+        assert!(said(&s, true).starts_with("no reply within 1s: still no banner"));
+        s.feed(b"220 slow");
+        assert!(
+            said(&s, false).starts_with("no complete banner within 1s: "),
+            "{}",
+            said(&s, false)
+        );
+        assert!(
+            said(&s, true).starts_with("no reply within 1s: the banner is still not complete ("),
+            "{}",
+            said(&s, true)
+        );
+        s.feed(b".test\r\n");
+        s.send_line("NOOP");
+        assert!(said(&s, true).starts_with("no reply within 1s: a late reply"));
     }
 }

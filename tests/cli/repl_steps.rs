@@ -572,8 +572,8 @@ fn the_log_always_ends_with_a_summary_and_a_signal_is_interrupted() {
 }
 
 /// A banner that trickles in (`220-` lines, no last line) past `--timeout`: the warning says
-/// what arrived, as the send does, suggests implicit TLS only on silence, and comes once, not
-/// at every wait after it.
+/// what arrived, as the send does, suggests implicit TLS only on silence, and comes once; the
+/// waits after it (each said) say that the banner is still not complete, in their own words.
 #[test]
 fn a_trickling_banner_is_warned_about_once_and_not_as_implicit_tls() {
     let server = scripted(vec![
@@ -590,6 +590,64 @@ fn a_trickling_banner_is_warned_about_once_and_not_as_implicit_tls() {
         1,
         "{all}"
     );
+}
+
+/// A piped run without `--strict` whose greeting trickles in slower than `--timeout`, then
+/// never answers: every wait that runs out is said — in the transcript and as JSON `warning`s
+/// — not only the greeting's (the waits of the lines sent while it was still owed were
+/// silent), and the run ends as the send ends on a timeout: the greeting's code, 21, and the
+/// summary's `timeout` outcome (it ended with exit 0 and `ok`). The script still runs to its
+/// end: every line goes out.
+#[test]
+fn a_piped_run_says_every_timeout_and_ends_with_the_phase_code() {
+    for json in [false, true] {
+        let server = scripted(vec![
+            Step::Send(b"220 slow"),
+            Step::Sleep(Duration::from_millis(3500)),
+            Step::Send(b".test ESMTP\r\n"),
+            Step::Sleep(Duration::from_secs(3)),
+        ]);
+        let addr = server.server();
+        let mut args = vec!["repl", addr.as_str(), "--timeout", "1"];
+        if json {
+            args.push("--json");
+        }
+        let run = piped(&args, "EHLO x.test\nNOOP\nQUIT\n");
+        let got = server.finish();
+        let all = run.all();
+        assert_eq!(run.code, 21, "{all}");
+        assert_eq!(got, "EHLO x.test\r\nNOOP\r\nQUIT\r\n", "{all}");
+        // The greeting's own wait, the two waits while it was still owed, QUIT's.
+        let said = |s: &str| all.matches(s).count();
+        assert_eq!(said("no complete banner within 1s: 8 bytes"), 1, "{all}");
+        assert_eq!(
+            said("no reply within 1s: the banner is still not complete"),
+            2,
+            "{all}"
+        );
+        assert_eq!(said("no reply within 1s: a late reply"), 1, "{all}");
+        if json {
+            let events: Vec<serde_json::Value> = run
+                .stdout
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            let warnings = events.iter().filter(|e| e["type"] == "warning").count();
+            assert_eq!(warnings, 4, "{all}");
+            let s = &events.last().unwrap()["data"];
+            assert_eq!(s["exit_code"], 21, "{s}");
+            assert_eq!(s["outcome"], "timeout", "{s}");
+            assert!(
+                s["error"].as_str().is_some_and(|e| e.contains("banner")),
+                "{s}"
+            );
+        } else {
+            assert!(
+                all.contains("the first reply that did not come within --timeout (exit 21)"),
+                "{all}"
+            );
+        }
+    }
 }
 
 /// `ehlo replay`: a relative `:data @FILE` is the file beside the script, whatever the current
