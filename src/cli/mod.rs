@@ -504,7 +504,7 @@ fn subcommand_unknown_flag(e: &clap::Error, args: &[OsString]) -> Option<String>
         Some(l) => (Some(l), None),
         None => (None, word.strip_prefix('-').and_then(|s| s.chars().next())),
     };
-    let takes = |c: &clap::Command| -> Option<String> {
+    let takes = |c: &clap::Command| -> Option<(String, bool)> {
         c.get_arguments().find_map(|a| {
             let by_long = long.is_some_and(|l| {
                 a.get_long() == Some(l) || a.get_all_aliases().unwrap_or_default().contains(&l)
@@ -513,25 +513,74 @@ fn subcommand_unknown_flag(e: &clap::Error, args: &[OsString]) -> Option<String>
                 a.get_short() == Some(s)
                     || a.get_all_short_aliases().unwrap_or_default().contains(&s)
             });
-            (by_long || by_short).then(|| a.get_long().unwrap_or_default().to_string())
+            let needs_value = a.get_num_args().is_some_and(|n| n.min_values() > 0);
+            (by_long || by_short)
+                .then(|| (a.get_long().unwrap_or_default().to_string(), needs_value))
         })
     };
     let mut modes = Vec::new();
     let mut meant = None;
+    // Whether some other mode's flag spelled so could be what was meant here: not when each
+    // needs a value and none follows the word (`ehlo serve -q` is no `--quit-after STEP`).
+    let mut could_be_theirs = false;
+    let value_follows = match args.iter().position(|a| a.to_str() == Some(word.as_str())) {
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.to_str())
+            .is_some_and(|v| v == "-" || !v.starts_with('-')),
+        // Written with its value (`-qrcpt`, `--to=x`).
+        None => true,
+    };
+    let mut note = |mode: String, (l, needs_value): (String, bool)| {
+        modes.push(mode);
+        could_be_theirs |= value_follows || !needs_value;
+        meant.get_or_insert(l);
+    };
     if let Some(l) = takes(&cmd) {
-        modes.push("the send".to_string());
-        meant = Some(l);
+        note("the send".to_string(), l);
     }
     for other in cmd.get_subcommands() {
         if other.get_name() != sub_name
             && let Some(l) = takes(other)
         {
-            modes.push(format!("'ehlo {}'", other.get_name()));
-            meant.get_or_insert(l);
+            note(format!("'ehlo {}'", other.get_name()), l);
         }
     }
+    // A short with no value after it can only be a switch: the subcommand's own switches whose
+    // long name it abbreviates, read as the send reads `-X` (Getopt::Long, as in swaks).
+    let own_switches: Vec<String> = match short {
+        Some(s) if !value_follows => {
+            let mut names: Vec<String> = sub
+                .get_arguments()
+                .filter(|a| !a.get_action().takes_values())
+                .flat_map(args::long_names)
+                .filter(|l| l.starts_with(s))
+                .map(|l| format!("'--{l}'"))
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        }
+        _ => Vec::new(),
+    };
     let here = format!("'ehlo {sub_name}'");
-    let hint = if !modes.is_empty() {
+    let hint = if !own_switches.is_empty() && !could_be_theirs {
+        let list = match own_switches.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => own_switches.join(""),
+        };
+        let theirs = match (&meant, modes.split_last()) {
+            (Some(l), Some((last, rest))) => {
+                let list = match rest {
+                    [] => last.clone(),
+                    _ => format!("{} and {last}", rest.join(", ")),
+                };
+                format!(" {word} is --{l} only in {list}, where it takes a value")
+            }
+            _ => String::new(),
+        };
+        format!("did you mean {list}?{theirs}")
+    } else if !modes.is_empty() {
         let spelled = match (short, &meant) {
             (Some(_), Some(l)) if !l.is_empty() => format!("--{l}, "),
             _ => String::new(),

@@ -222,6 +222,28 @@ fn a_subcommand_names_the_mode_of_a_flag_it_does_not_take() {
             "*** unknown option '-t' for 'ehlo check' (--to, an option of the send and 'ehlo \
              probe', not of 'ehlo check')\n",
         ),
+        // A short with no value after it is no flag of another mode needing one: the
+        // subcommand's own switch it abbreviates is named.
+        (
+            &["serve", "-q"],
+            "*** unknown option '-q' for 'ehlo serve' (did you mean '--quiet'? -q is \
+             --quit-after only in the send, where it takes a value)\n",
+        ),
+        (
+            &["serve", "-q", "--listen", "127.0.0.1:0"],
+            "*** unknown option '-q' for 'ehlo serve' (did you mean '--quiet'? -q is \
+             --quit-after only in the send, where it takes a value)\n",
+        ),
+        (
+            &["serve", "-q", "rcpt"],
+            "*** unknown option '-q' for 'ehlo serve' (--quit-after, an option of the send, not \
+             of 'ehlo serve')\n",
+        ),
+        (
+            &["check", "-f"],
+            "*** unknown option '-f' for 'ehlo check' (--from, an option of the send and 'ehlo \
+             probe', not of 'ehlo check')\n",
+        ),
         (
             &["probe", "--quit-after", "rcpt", "mx.example.test"],
             "*** unknown option '--quit-after' for 'ehlo probe' (an option of the send, not of \
