@@ -541,3 +541,94 @@ fn a_signal_ends_a_tcp_send_with_its_summary_and_128_plus_n() {
         );
     }
 }
+
+/// A usage error reads the same in every mode: one `***` line that starts with what is wrong
+/// (the flag, the value, the file), exit 1, never the mode's name first — `ehlo probe` and
+/// `ehlo check` once put `probe: ` / `check: ` before some of theirs and not before others.
+#[test]
+fn one_usage_error_style_in_every_mode() {
+    let trap = tripwire();
+    let at = trap.local_addr().unwrap().to_string();
+    // (mode, arguments, stdin, how the line starts)
+    type Case<'a> = (&'a str, Vec<&'a str>, Option<&'a [u8]>, &'a str);
+    let runs: [Case; 10] = [
+        (
+            "send",
+            vec![
+                "-s",
+                &at,
+                "-t",
+                "a@b.test",
+                "--tls-ca-path",
+                "/nonexistent-ehlo",
+            ],
+            None,
+            "--tls-ca-path: /nonexistent-ehlo does not exist",
+        ),
+        (
+            "check",
+            vec!["check", "-", "-"],
+            Some(b""),
+            "'-' (stdin) given twice",
+        ),
+        (
+            "check",
+            vec!["check", "--only", "no.such", "example.test"],
+            None,
+            "--only: 'no.such' matches no id",
+        ),
+        (
+            "probe",
+            vec!["probe", &at, "--to", "bad"],
+            None,
+            "--to 'bad' is not an address (local@domain)",
+        ),
+        (
+            "probe",
+            vec!["probe", &at, "--to", "a@b.test", "--only", "no.such"],
+            None,
+            "--only: 'no.such' matches no id",
+        ),
+        (
+            "repl",
+            vec!["repl", &at, "--tls-ca-path", "/nonexistent-ehlo"],
+            None,
+            "--tls-ca-path: /nonexistent-ehlo does not exist",
+        ),
+        (
+            "serve",
+            vec!["serve", "--fail", "bogus"],
+            None,
+            "--fail \"bogus\": expected",
+        ),
+        (
+            "demo",
+            vec!["demo", "--frobnicate"],
+            None,
+            "unknown option '--frobnicate'",
+        ),
+        ("explain", vec!["explain"], None, "'ehlo explain' needs"),
+        (
+            "replay",
+            vec!["replay", "--server", &at, "/nonexistent-ehlo/script"],
+            None,
+            "cannot read /nonexistent-ehlo/script",
+        ),
+    ];
+    for (mode, args, stdin, starts) in runs {
+        let run = ehlo_with(&args, stdin, Duration::from_secs(20));
+        assert_eq!(run.code, 1, "{mode} {args:?}: {}", run.all());
+        assert_eq!(
+            run.stderr.lines().count(),
+            1,
+            "{mode} {args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.starts_with(&format!("*** {starts}")),
+            "{mode} {args:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(trap.accept().is_err(), "nothing may connect");
+}

@@ -1392,7 +1392,7 @@ fn an_unwritable_junit_path_is_refused_before_any_probe() {
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(
         run.stderr
-            .starts_with("*** probe: cannot write --junit /nonexistent-ehlo-dir/probe.xml"),
+            .starts_with("*** cannot write --junit /nonexistent-ehlo-dir/probe.xml"),
         "{}",
         run.stderr
     );

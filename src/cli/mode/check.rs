@@ -244,7 +244,7 @@ fn read_list(
                 ended = ListRead::Cut;
                 break;
             }
-            Err(e) => return Err(usage(format!("check: {cannot_read}: {e}"))),
+            Err(e) => return Err(usage(format!("{cannot_read}: {e}"))),
         };
         if read == 0 {
             break;
@@ -265,12 +265,12 @@ fn read_list(
         if !name.is_empty()
             && let Err(why) = domains.add(name, checked_name)
         {
-            bad = Some(format!("check: {source} line {n}: {why}"));
+            bad = Some(format!("{source} line {n}: {why}"));
         }
     }
     if total > MAX_DOMAIN_LIST {
         return Err(usage(format!(
-            "check: {source} is larger than {} MiB",
+            "{source} is larger than {} MiB",
             MAX_DOMAIN_LIST >> 20
         )));
     }
@@ -298,7 +298,7 @@ pub(super) fn check_config(
         }
         if arg == "-" {
             if stdin_read {
-                return Err(usage("check: '-' (stdin) given twice"));
+                return Err(usage("'-' (stdin) given twice"));
             }
             stdin_read = true;
             list = read_list(
@@ -309,13 +309,13 @@ pub(super) fn check_config(
                 &mut domains,
             )?;
         } else if let Some(path) = arg.strip_prefix('@') {
-            let f = std::fs::File::open(path)
-                .map_err(|e| usage(format!("check: cannot read {path}: {e}")))?;
+            let f =
+                std::fs::File::open(path).map_err(|e| usage(format!("cannot read {path}: {e}")))?;
             list = read_list(f, until, path, &format!("cannot read {path}"), &mut domains)?;
         } else {
             domains
                 .add(arg.trim(), checked_name)
-                .map_err(|why| usage(format!("check: {why}")))?;
+                .map_err(|why| usage(why.to_string()))?;
         }
     }
     let domains = domains.names;
@@ -323,7 +323,7 @@ pub(super) fn check_config(
     // A list the deadline cut before its first name is still a run the deadline ended (41 and
     // the report's summary), not a usage error.
     if domains.is_empty() && !list_cut {
-        return Err(usage("check: no domain to check (the list is empty)"));
+        return Err(usage("no domain to check (the list is empty)"));
     }
     let selection = Selection::new(&a.only, &a.skip).map_err(usage)?;
     let expects = a
@@ -343,7 +343,7 @@ pub(super) fn check_config(
             && !optin.enables(e.id())
         {
             return Err(usage(format!(
-                "check: --expect '{}' needs {flag} (the {} check is opt-in)",
+                "--expect '{}' needs {flag} (the {} check is opt-in)",
                 e.text(),
                 e.id()
             )));
@@ -357,11 +357,11 @@ pub(super) fn check_config(
                 .filter(|_| !optin.enables(id))
                 .map(|flag| format!("{id} is opt-in and needs {flag}"))
         })
-        .map_err(|e| usage(format!("check: {e}")))?;
+        .map_err(|e| usage(e.to_string()))?;
     for e in &expects {
         selection
             .ensure_reported(e)
-            .map_err(|e| usage(format!("check: {e}")))?;
+            .map_err(|e| usage(e.to_string()))?;
     }
     let waivers = a
         .waive
@@ -372,7 +372,7 @@ pub(super) fn check_config(
     // A waiver for a name the cut list never reached is not a typo.
     for w in waivers.iter().filter(|_| !list_cut) {
         w.ensure_checked(&domains)
-            .map_err(|e| usage(format!("check: {e}")))?;
+            .map_err(|e| usage(e.to_string()))?;
     }
     // check validates by default (the DNSSEC and DANE checks need it).
     let dnssec = match (a.dnssec, a.dns_trust_anchor.is_some()) {
@@ -392,7 +392,7 @@ pub(super) fn check_config(
     // run with 41, "could not be tested", and no JSON summary).
     if let Some(p) = &a.dns_trust_anchor {
         crate::net::dns::check_trust_anchors(p)
-            .map_err(|e| usage(format!("check: --dns-trust-anchor: {e}")))?;
+            .map_err(|e| usage(format!("--dns-trust-anchor: {e}")))?;
     }
     if let Some(p) = &a.tls_ca_path {
         let tls = crate::net::tls::TlsParams {
@@ -404,7 +404,7 @@ pub(super) fn check_config(
     // A report that cannot be written is found before the run, as `ehlo probe` does, not after
     // every domain was checked.
     if let Some(p) = &a.junit {
-        crate::render::junit::check_writable(p).map_err(|e| usage(format!("check: {e}")))?;
+        crate::render::junit::check_writable(p).map_err(|e| usage(e.to_string()))?;
     }
     let helo = super::helo_name(a.helo.as_deref(), &env.hostname)?;
     let family = Family::from_flags(a.ipv4, a.ipv6);

@@ -27,7 +27,7 @@ fn address(flag: &str, a: &str) -> Result<String, Error> {
         && !a.contains(|c: char| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
     if !ok {
         return Err(usage(format!(
-            "probe: {flag} '{}' is not an address (local@domain)",
+            "{flag} '{}' is not an address (local@domain)",
             a.escape_debug()
         )));
     }
@@ -38,7 +38,7 @@ fn address(flag: &str, a: &str) -> Result<String, Error> {
 pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfig, Error> {
     let Some(to) = a.to.as_deref() else {
         return Err(usage(
-            "probe: --to ADDRESS is required: a mailbox you own, the only one that receives \
+            "--to ADDRESS is required: a mailbox you own, the only one that receives \
              mail (the smuggle.* probes send messages); nothing was sent",
         ));
     };
@@ -51,24 +51,23 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
     let helo = super::helo_name(a.helo.as_deref(), &env.hostname)?;
     // The probes' transcripts and EHLO lines take one word.
     if helo.contains(|c: char| c.is_whitespace() || c.is_control()) {
-        return Err(usage("probe: --helo must be one word"));
+        return Err(usage("--helo must be one word"));
     }
     let table = PROBES;
-    let selection =
-        Selection::new_in(table, &a.only, &a.skip).map_err(|e| usage(format!("probe: {e}")))?;
+    let selection = Selection::new_in(table, &a.only, &a.skip).map_err(|e| usage(e.to_string()))?;
     let expects = a
         .expect
         .iter()
         .map(|e| Expect::parse_in(table, FIELDS, "inconclusive", e))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| usage(format!("probe: {e}")))?;
+        .map_err(|e| usage(e.to_string()))?;
     selection
         .ensure_runs(table, |_| None)
-        .map_err(|e| usage(format!("probe: {e}")))?;
+        .map_err(|e| usage(e.to_string()))?;
     for e in &expects {
         selection
             .ensure_reported(e)
-            .map_err(|e| usage(format!("probe: {e}")))?;
+            .map_err(|e| usage(e.to_string()))?;
     }
     let default_port = if a.tls_on_connect { 465 } else { 25 };
     let target = Target::parse(
@@ -77,7 +76,7 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
         default_port,
         crate::cli::args::parse_service_port,
     )
-    .map_err(|e| usage(format!("probe: {e}")))?;
+    .map_err(|e| usage(e.to_string()))?;
     let link = Link {
         family: Family::from_flags(a.ipv4, a.ipv6),
         dns: DnsOptions::with_timeout(a.dns_server, a.timeout),
@@ -91,12 +90,12 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
         connect_timeout: a.timeout,
         ..Link::default()
     };
-    crate::net::tls::check(&link.tls).map_err(|e| usage(format!("probe: {e}")))?;
+    crate::net::tls::check(&link.tls).map_err(|e| usage(e.to_string()))?;
     // A report that cannot be written is refused here, as `ehlo check` refuses it: before any
     // probe sends mail, one line on stderr (under `--json` also the report's `schema`, `error`
     // and `summary` lines; a refusal inside the run once left no `summary`).
     if let Some(p) = &a.junit {
-        crate::render::junit::check_writable(p).map_err(|e| usage(format!("probe: {e}")))?;
+        crate::render::junit::check_writable(p).map_err(|e| usage(e.to_string()))?;
     }
     let auth = match &a.auth_user {
         None => None,
@@ -112,23 +111,23 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
                 a.auth_password_file.as_deref(),
                 secrets::PasswordEnv::Read,
             )
-            .map_err(|e| usage(format!("probe: {e}")))?;
+            .map_err(|e| usage(e.to_string()))?;
             let pass = if let Some(p) = found {
                 p
             } else if let Some(prompt) = env.prompt {
                 let p = prompt(&format!("Password for {user}: "), false)
-                    .map_err(|e| usage(format!("probe: cannot ask for the password: {e}")))?;
+                    .map_err(|e| usage(format!("cannot ask for the password: {e}")))?;
                 crate::smtp::auth::Secret::new(p.trim_end_matches(['\r', '\n']))
             } else {
                 return Err(usage(
-                    "probe: --auth-user needs a password: --auth-password-file FILE or \
+                    "--auth-user needs a password: --auth-password-file FILE or \
                      EHLO_AUTH_PASSWORD (no terminal to ask on); nothing was sent",
                 ));
             };
             let mechanism = a.auth.to_ascii_uppercase();
             if !crate::smtp::auth::password_mechanisms().any(|m| m == mechanism) {
                 return Err(usage(format!(
-                    "probe: --auth {}: not a password mechanism ehlo implements ({})",
+                    "--auth {}: not a password mechanism ehlo implements ({})",
                     a.auth,
                     crate::smtp::auth::password_mechanisms()
                         .collect::<Vec<_>>()
@@ -195,10 +194,10 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
             cfg.ctx.to,
             cfg.plan.target
         );
-        let answer = prompt(&q, true).map_err(|e| usage(format!("probe: cannot ask: {e}")))?;
+        let answer = prompt(&q, true).map_err(|e| usage(format!("cannot ask: {e}")))?;
         if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
             return Err(usage(
-                "probe: not confirmed; nothing was sent (--yes skips the question, --skip 'smuggle.*' sends no mail)",
+                "not confirmed; nothing was sent (--yes skips the question, --skip 'smuggle.*' sends no mail)",
             ));
         }
     }

@@ -378,7 +378,7 @@ fn check_and_probe_refuse_a_selection_that_tests_nothing() {
                 "--skip",
                 "enum.*",
             ],
-            "probe: --only 'enum.*' runs nothing",
+            "--only 'enum.*' runs nothing",
         ),
         (
             &[
@@ -391,7 +391,7 @@ fn check_and_probe_refuse_a_selection_that_tests_nothing() {
                 "--expect",
                 "enum.rcpt=pass",
             ],
-            "probe: --expect 'enum.rcpt=pass': --only/--skip leave out enum.rcpt",
+            "--expect 'enum.rcpt=pass': --only/--skip leave out enum.rcpt",
         ),
     ] {
         let e = err(args);
