@@ -1212,25 +1212,20 @@ fn excerpt(s: &str) -> String {
 /// `\xNN`, and other control or text-direction characters `\u{NNNN}` (a server must not be able
 /// to move the cursor, recolour the screen or reorder text).
 pub(crate) fn escape_bytes(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        push_escaped(&mut s, chunk.valid());
-        for b in chunk.invalid() {
-            let _ = write!(s, "\\x{b:02X}");
-        }
-    }
-    s
+    // The invalid bytes read as the core reads a reply's text, so that a summary quoting the
+    // reply and the transcript show the same `\xFF`.
+    escape_str(&crate::smtp::reply::text_of(bytes))
 }
 
-/// [`escape_bytes`] for text that is already UTF-8.
 /// A multi-line reply's text on one summary line: every line kept, joined with " / ".
-fn reply_text(text: &str) -> String {
+pub(crate) fn reply_text(text: &str) -> String {
     text.split('\n')
         .map(escape_str)
         .collect::<Vec<_>>()
         .join(" / ")
 }
 
+/// [`escape_bytes`] for text that is already UTF-8.
 pub(crate) fn escape_str(text: &str) -> String {
     let mut s = String::with_capacity(text.len());
     push_escaped(&mut s, text);

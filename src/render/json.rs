@@ -68,7 +68,8 @@
 //! | `message_stored` | (`ehlo serve`) `from`, `rcpts`, `bytes`, `path` (Maildir file or mbox, or null; with both, the two joined with `, `), `paths` (every file it was written to, Maildir file first: `[]` when not stored), `id`, `content` (byte payload: the content's first 64 KiB; `bytes` is the whole size) |
 //!
 //! A **reply** is `{"code": 250 | null, "enhanced": "2.1.0" | null, "lines": [strings: the text of
-//! each line after "NNN-"/"NNN ", enhanced code left in place], "raw": byte payload (exact bytes
+//! each line after "NNN-"/"NNN ", enhanced code left in place, a byte that is not UTF-8 as `\xNN`
+//! as the transcript shows it], "raw": byte payload (exact bytes
 //! received, CRLFs included), "deviations": [deviation objects]}`.
 //!
 //! An **explanation** is `{"basic": string | null, "enhanced": {"code", "title", "meaning"} | null,

@@ -62,7 +62,8 @@ pub struct Reply {
     /// The enhanced status code from the start of the last line's text, or of an earlier line
     /// with the same code when the last has none.
     pub(crate) enhanced: Option<EnhancedCode>,
-    /// Text of each line after `NNN-` / `NNN ` (lossy UTF-8, enhanced code left in place).
+    /// Text of each line after `NNN-` / `NNN ` ([`text_of`]: a byte that is not UTF-8 as
+    /// `\xNN`; enhanced code left in place).
     pub(crate) lines: Vec<String>,
     /// Exact bytes as received (bounded by the parser limits).
     pub(crate) raw: Bytes,
@@ -444,6 +445,24 @@ struct Line<'a> {
     bare_cr: bool,
 }
 
+/// A server's bytes as text: UTF-8 as it is, each byte that is not as `\xNN` (two upper-case
+/// hex digits), as the transcript shows it. The one reading of reply text: a summary quoting a
+/// reply shows the byte the transcript showed, not U+FFFD.
+pub(crate) fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write as _;
+    if let Ok(t) = std::str::from_utf8(bytes) {
+        return t.into();
+    }
+    let mut s = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        s.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(s, "\\x{b:02X}");
+        }
+    }
+    s.into()
+}
+
 fn push_once(deviations: &mut Vec<Deviation>, d: Deviation) {
     let kind = std::mem::discriminant(&d);
     if !deviations.iter().any(|x| std::mem::discriminant(x) == kind) {
@@ -452,10 +471,7 @@ fn push_once(deviations: &mut Vec<Deviation>, d: Deviation) {
 }
 
 fn quote(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .chars()
-        .take(QUOTE_CHARS)
-        .collect()
+    text_of(bytes).chars().take(QUOTE_CHARS).collect()
 }
 
 fn find_lf(bytes: &[u8]) -> Option<usize> {
@@ -708,7 +724,7 @@ impl ReplyParser {
             t.to_string()
         } else {
             devs.push(Deviation::NotUtf8);
-            String::from_utf8_lossy(text).into_owned()
+            text_of(text).into_owned()
         };
 
         // The LF of a line end is not counted against `max_bytes`, so a line cut while still
@@ -1030,7 +1046,8 @@ mod tests {
         assert_eq!(r.lines, ["a", "_b"]);
 
         let r = one(b"250 caf\xe9\r\n");
-        assert_eq!(r.lines, ["caf\u{fffd}"]);
+        // Shown as the transcript shows the byte, not as U+FFFD.
+        assert_eq!(r.lines, ["caf\\xE9"]);
         assert_eq!(kinds(&r), [Deviation::NotUtf8]);
         assert_eq!(r.raw.0, b"250 caf\xe9\r\n");
 

@@ -1289,7 +1289,7 @@ fn an_mx_that_greets_with_something_that_is_no_smtp_reply_is_left_for_the_next()
         ),
         (
             vec![Step::Send(b"\x00\x7f\xfe\x1b]0;x\x07\r\n"), Step::Close],
-            "sent no SMTP greeting but \\x00\\x7f\u{fffd}\\x1b]0;x\\x07",
+            "sent no SMTP greeting but \\x00\\x7F\\xFE\\x1B]0;x\\x07",
         ),
         // A TLS record where the plaintext greeting belongs.
         (

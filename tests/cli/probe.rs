@@ -963,7 +963,7 @@ fn reply_text_never_reaches_the_terminal_raw() {
         .find(|l| l.starts_with("  ✗ fail  enum.vrfy"))
         .unwrap_or_else(|| panic!("{out}"));
     assert!(
-        fail.contains("<x>\\x0D\\x1B[2K  ✓ pass  enum.vrfy \\x00\\x01\\x0C\u{fffd}"),
+        fail.contains("<x>\\x0D\\x1B[2K  ✓ pass  enum.vrfy \\x00\\x01\\x0C\\xFF"),
         "{fail}"
     );
     // No line of its own starts with the forged verdict; the transcript shows the bytes.

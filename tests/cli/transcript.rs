@@ -456,3 +456,40 @@ fn hide_hint_and_output_file_options() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("/nonexistent/dir/x"), "{}", run.stderr);
 }
+
+/// A reply byte that is not UTF-8 reads the same in the transcript and in the summary lines
+/// that quote the reply (`\xFF` in both; the summary once showed U+FFFD where the transcript
+/// showed `\xFF`).
+#[test]
+fn a_byte_that_is_not_utf8_is_shown_alike_in_transcript_and_summary() {
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 2.1.0 Ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"550 5.1.1 no \xff user\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 2.0.0 Bye\r\n"),
+    ]));
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert_eq!(run.code, 24, "{}", run.all());
+    let all = run.all();
+    assert!(!all.contains('\u{fffd}'), "{all}");
+    assert!(
+        run.stdout.contains("<** 550 5.1.1 no \\xFF user\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("no recipient was accepted (last: 550 5.1.1 no \\xFF user)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("<rcpt@scripted.test> rejected (550 5.1.1 no \\xFF user)"),
+        "{}",
+        run.stderr
+    );
+}

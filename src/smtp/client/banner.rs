@@ -99,7 +99,9 @@ impl<'a> NoGreeting<'a> {
     }
 }
 
-/// A reply's code and first line, control characters escaped and cut at [`QUOTED_CHARS`].
+/// A reply's code and first line, control characters escaped as the transcript escapes them
+/// (`\x1B`, a byte that is not UTF-8 already `\xFE` in the reply's text) and cut at
+/// [`QUOTED_CHARS`].
 fn quoted(reply: &Reply) -> String {
     let code = reply.code.map(|c| c.to_string()).unwrap_or_default();
     let line = reply.lines.first().map(String::as_str).unwrap_or_default();
@@ -112,7 +114,7 @@ fn quoted(reply: &Reply) -> String {
             break;
         }
         if c.is_control() {
-            out.push_str(&format!("\\x{:02x}", u32::from(c)));
+            out.push_str(&format!("\\x{:02X}", u32::from(c)));
         } else {
             out.push(c);
         }

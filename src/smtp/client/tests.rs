@@ -522,7 +522,7 @@ fn every_way_of_not_greeting_is_told_apart_from_a_failure_after_the_220() {
     let binary = fed(b"\x00\x01\xfe\x1b[2J\r\n", false);
     assert_eq!(
         binary.left_in_greeting().map(|n| n.describe()).as_deref(),
-        Some("sent no SMTP greeting but \\x00\\x01\u{fffd}\\x1b[2J")
+        Some("sent no SMTP greeting but \\x00\\x01\\xFE\\x1B[2J")
     );
     let long = fed(&[&[b'x'; 300][..], b"\r\n"].concat(), false);
     let said = long.left_in_greeting().map(|n| n.describe()).unwrap();
