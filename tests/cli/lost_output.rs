@@ -411,6 +411,15 @@ fn serve_goes_on_serving_while_nobody_reads_its_stdout() {
                 }
             }
         }
+        // A client after the output caught up (the loss said): its session is shown whole.
+        // It comes only now: one that came while the queue was still full was shown whole only
+        // when the renderer happened to be so far behind that it reached that session after
+        // the reader was back (a slower debug build, an idle machine), not under load.
+        let third = transactions(&addr, 1, 10);
+        if third.is_err() {
+            let _ = child.kill();
+        }
+        assert_eq!(third, Ok(()), "quiet: {quiet}");
         let pid = nix::unistd::Pid::from_raw(child.id() as i32);
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
         let status = child.wait().unwrap();
@@ -422,7 +431,7 @@ fn serve_goes_on_serving_while_nobody_reads_its_stdout() {
         assert_eq!(status.code(), Some(0), "{said}");
         let stored = text.matches("=== stored message ").count();
         if quiet {
-            assert_eq!(stored, n + 1, "nothing dropped: {said}");
+            assert_eq!(stored, n + 2, "nothing dropped: {said}");
             assert_eq!(said, "", "quiet: {quiet}");
         } else {
             assert_eq!(said.lines().count(), 1, "said once: {said}");
@@ -435,8 +444,8 @@ fn serve_goes_on_serving_while_nobody_reads_its_stdout() {
                 said.ends_with(" of the transcript were dropped: stdout was not read for a while, and the server went on serving rather than wait for it\n"),
                 "{said}"
             );
-            assert!(dropped > 0 && stored < n + 1, "{stored} of {} shown", n + 1);
-            // The second client's session came after the loss: it is shown whole.
+            assert!(dropped > 0 && stored < n + 2, "{stored} of {} shown", n + 2);
+            // The third client's session came after the loss: it is shown whole, and last.
             assert!(
                 text.trim_end()
                     .ends_with("=== Connection closed with remote host."),
