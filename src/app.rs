@@ -400,7 +400,8 @@ fn explain(words: &[String], phase: Option<crate::smtp::event::Phase>, json: boo
         {
             return Error::Prerequisite(format!("cannot read stdin: {e}")).report();
         }
-        String::from_utf8_lossy(&buf).into_owned()
+        // A byte that is not UTF-8 as the transcript shows it (`\xFF`), not U+FFFD.
+        crate::smtp::reply::text_of(&buf).into_owned()
     } else {
         words.join(" ")
     };

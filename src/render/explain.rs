@@ -21,7 +21,9 @@ pub(crate) fn report_text(r: &Report, front: FrontEnd) -> String {
         head.push_str(&e.code);
     }
     if !r.text.is_empty() {
-        out.push(format!("{head}  {}", r.text.replace('\n', " / ")));
+        // Pasted or piped text is not trusted to drive the terminal: escaped as the transcript
+        // escapes a server's reply.
+        out.push(format!("{head}  {}", super::human::reply_text(&r.text)));
     } else {
         out.push(head);
     }

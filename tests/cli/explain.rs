@@ -249,3 +249,48 @@ fn a_bare_5_1_10_names_the_registry_meaning_and_microsofts_use() {
         "{line}"
     );
 }
+
+/// Odd input: a pasted reply's control characters (an ESC that would recolour the terminal, a
+/// BEL) are shown escaped as the transcript shows a server's, a byte that is not UTF-8 as
+/// `\xFF` (not U+FFFD), and input with no code or too much of it is one line or a bounded
+/// answer, exit 1 or 0, quickly.
+#[test]
+fn odd_input_is_escaped_bounded_and_one_line_when_refused() {
+    let run = ehlo(&["explain", "550 5.1.1 \x1b[31mred\x07"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let first = run.stdout.lines().next().unwrap_or_default();
+    assert_eq!(first, "550 5.1.1  \\x1B[31mred\\x07", "{}", run.stdout);
+    assert!(!run.stdout.contains('\x1b'), "{}", run.stdout);
+
+    let run = ehlo_with(
+        &["explain", "-"],
+        Some(b"550 5.7.1 no \xff here\n"),
+        Duration::from_secs(20),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.starts_with("550 5.7.1  no \\xFF here\n"),
+        "{}",
+        run.stdout
+    );
+
+    // No code: one line, exit 1, for empty, blank, non-ASCII and 10 MB of it alike.
+    let big = vec![b'x'; 10 << 20];
+    for input in [&b""[..], b"   \n", "héllo wörld".as_bytes(), &big] {
+        let run = ehlo_with(&["explain", "-"], Some(input), Duration::from_secs(20));
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.starts_with("*** no SMTP reply code"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.elapsed < Duration::from_secs(10), "{:?}", run.elapsed);
+    }
+    // 4.7.999 (no such detail) and 2.0.0 without a basic code are explained, not refused.
+    for code in ["4.7.999", "2.0.0"] {
+        let run = ehlo(&["explain", code]);
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert!(run.stdout.starts_with(code), "{}", run.stdout);
+    }
+}
