@@ -24,6 +24,13 @@ impl Session {
         )
     }
 
+    /// Did DATA go out with MAIL and the RCPTs? Then a refusal of them waits for its reply
+    /// before QUIT; otherwise (one command at a time, chunks, a stop at RCPT) QUIT goes at
+    /// once, any RCPT replies still coming being read before QUIT's.
+    fn data_pipelined(&self) -> bool {
+        self.pipelining && self.plan.ext.bdat.is_none() && !self.stops_before_data()
+    }
+
     pub(super) fn begin_mail(&mut self) {
         let advertised = self.caps.as_ref().is_some_and(|c| c.has("PIPELINING"));
         let stop_before_data = self.stops_before_data();
@@ -72,7 +79,16 @@ impl Session {
             self.expect_reply(Expect::Xforward { last: true });
             return;
         }
-        self.pipelining = self.plan.pipeline && advertised && !stop_before_data;
+        // A stop at MAIL leaves MAIL alone to send; a stop at RCPT still pipelines MAIL and
+        // every RCPT (RFC 2920 §3.1), only without DATA or a chunk after them, as swaks does.
+        let stop_at_mail = matches!(
+            self.plan.stop,
+            Some(Stop {
+                at: StopAt::Mail,
+                ..
+            })
+        );
+        self.pipelining = self.plan.pipeline && advertised && !stop_at_mail;
         if self.plan.pipeline && !advertised {
             self.out.advise(Hint::new(
                 "⟨pipeline⟩: PIPELINING is not advertised, sending one command at a time",
@@ -102,6 +118,10 @@ impl Session {
         if self.pipelining {
             for n in 0..self.plan.rcpts.len() {
                 self.send_rcpt(n);
+            }
+            if stop_before_data {
+                self.drop_after_send(StopAt::Rcpt);
+                return;
             }
             match self.plan.ext.bdat {
                 None => self.send_command(&Command::Data, Phase::Data, Expect::Data),
@@ -358,7 +378,7 @@ impl Session {
                 verb: None,
                 reply: Box::new(reply),
             };
-            if self.pipelining && self.plan.ext.bdat.is_none() {
+            if self.data_pipelined() {
                 // The RCPTs and DATA are on their way: QUIT waits for their replies, since a
                 // server that answers DATA 354 all the same would take QUIT for message text;
                 // that 354 gets a lone dot (RFC 2920 §3.1), as when every RCPT is refused.
@@ -402,7 +422,7 @@ impl Session {
             let e = SessionError::NoRecipients {
                 last: Some(Box::new(reply)),
             };
-            if self.pipelining && self.plan.ext.bdat.is_none() {
+            if self.data_pipelined() {
                 // DATA is already on its way; its reply (554, or a 354 we must end) follows.
                 self.set_error(e);
             } else {

@@ -1744,9 +1744,78 @@ fn bdat_pipelined_stop_points() {
     p.pipeline = true;
     p.stop = stop(StopKind::Quit, StopAt::Rcpt);
     let (mut s, w) = to_mail(p, EXT_EHLO);
-    assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=27\r\n");
+    assert_eq!(
+        w,
+        "MAIL FROM:<a@client.test> SIZE=27\r\nRCPT TO:<b@server.test>\r\n"
+    );
     s.feed(b"250 ok\r\n");
-    assert_eq!(sent(&mut s), "RCPT TO:<b@server.test>\r\n");
+    assert_eq!(sent(&mut s), "");
+    s.feed(b"250 ok\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+}
+
+/// `--pipeline` with a stop at RCPT (`-q`, `--drop-after`, `--drop-after-send`) still
+/// pipelines: MAIL and every RCPT in one write, without DATA, as swaks writes them (it had
+/// gone one command at a time). A stop at MAIL sends MAIL alone.
+#[test]
+fn pipelined_stop_at_rcpt_sends_the_envelope_in_one_write() {
+    let two = || {
+        let mut p = plan();
+        p.pipeline = true;
+        p.rcpts.push("c@server.test".into());
+        p
+    };
+    const ENVELOPE: &str =
+        "MAIL FROM:<a@client.test>\r\nRCPT TO:<b@server.test>\r\nRCPT TO:<c@server.test>\r\n";
+    // --quit-after RCPT: QUIT once every reply is in.
+    let mut p = two();
+    p.stop = stop(StopKind::Quit, StopAt::Rcpt);
+    let (mut s, w) = to_mail_in(Session::new(p), EHLO_REPLY);
+    assert_eq!(w, ENVELOPE);
+    s.feed(b"250 ok\r\n250 ok\r\n");
+    assert_eq!(sent(&mut s), "");
+    s.feed(b"250 ok\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 0);
+    assert_eq!(s.recipients()[1].status, RcptStatus::Accepted);
+    // --drop-after RCPT: closes once the replies are read.
+    let mut p = two();
+    p.stop = stop(StopKind::Drop, StopAt::Rcpt);
+    let (mut s, w) = to_mail_in(Session::new(p), EHLO_REPLY);
+    assert_eq!(w, ENVELOPE);
+    s.feed(b"250 ok\r\n250 ok\r\n250 ok\r\n");
+    assert_eq!(sent(&mut s), "");
+    assert!(s.is_closed());
+    assert_eq!(exit_code(&s), 0);
+    // --drop-after-send RCPT: closes right after writing them.
+    let mut p = two();
+    p.stop = stop(StopKind::DropAfterSend, StopAt::Rcpt);
+    let (mut s, w) = to_mail_in(Session::new(p), EHLO_REPLY);
+    assert_eq!(w, ENVELOPE);
+    assert!(s.is_closed());
+    // A refused MAIL: no DATA is coming, so QUIT goes at once (exit 23).
+    let mut p = two();
+    p.stop = stop(StopKind::Quit, StopAt::Rcpt);
+    let (mut s, _) = to_mail_in(Session::new(p), EHLO_REPLY);
+    s.feed(b"550 5.1.0 sender refused\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"503 need MAIL\r\n503 need MAIL\r\n221 bye\r\n");
+    assert!(s.is_closed());
+    assert_eq!(exit_code(&s), 23);
+    // Every RCPT refused: exit 24, as without --pipeline.
+    let mut p = two();
+    p.stop = stop(StopKind::Quit, StopAt::Rcpt);
+    let (mut s, _) = to_mail_in(Session::new(p), EHLO_REPLY);
+    s.feed(b"250 ok\r\n550 no\r\n550 no\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 24);
+    // A stop at MAIL: MAIL alone.
+    let mut p = two();
+    p.stop = stop(StopKind::Quit, StopAt::Mail);
+    let (mut s, w) = to_mail_in(Session::new(p), EHLO_REPLY);
+    assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
     s.feed(b"250 ok\r\n");
     assert_eq!(sent(&mut s), "QUIT\r\n");
 }
