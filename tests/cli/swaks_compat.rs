@@ -1978,6 +1978,46 @@ fn cram_sha1_answers_like_swaks() {
     assert_eq!(ours, theirs);
 }
 
+/// `--pipeline -q rcpt`: swaks v20201014 writes MAIL and both RCPTs before reading a reply, and
+/// so must ehlo (it used to send them one at a time once a stop point came before DATA). The
+/// scripted server answers nothing until it has read all three lines, so a client waiting
+/// for MAIL's reply times out instead of ending with exit 0.
+#[test]
+fn pipeline_with_a_stop_at_rcpt_pipelines_like_swaks() {
+    use crate::util::{Step, scripted};
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let run = |program: &Path| {
+        let srv = scripted(vec![
+            Step::Send(b"220 compat.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-compat.test\r\n250 PIPELINING\r\n"),
+            Step::Line,
+            Step::Line,
+            Step::Line,
+            Step::Send(b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.1.5 ok\r\n"),
+            Step::Line,
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let server = srv.addr.to_string();
+        let mut cmd = Command::new(program);
+        crate::util::isolate(&mut cmd);
+        cmd.args(["-s", &server, "-f", "a@x.test", "-t", "b@x.test,c@x.test"])
+            .args(["--pipeline", "-q", "rcpt", "--timeout", "3"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let status = cmd.status().expect("run");
+        (status.code(), srv.finish())
+    };
+    let (code, theirs) = run(&swaks);
+    let mail = "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nRCPT TO:<c@x.test>\r\nQUIT\r\n";
+    assert_eq!(code, Some(0), "swaks: {theirs}");
+    assert!(theirs.ends_with(mail), "swaks: {theirs}");
+    let (code, ours) = run(Path::new(env!("CARGO_BIN_EXE_ehlo")));
+    assert_eq!(code, Some(0), "ehlo: {ours}");
+    assert!(ours.ends_with(mail), "ehlo: {ours}");
+}
+
 /// `-a` (no list) with the empty user `-au '<>'` against a server offering CRAM-MD5, PLAIN and
 /// LOGIN: swaks v20201014 answers CRAM-MD5 with an empty name (` digest`); so does ehlo (it
 /// used to skip CRAM-MD5 for want of a user name and send PLAIN). Both run against the same
