@@ -1522,6 +1522,19 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "--pipeline", "-das", "rcpt"])
         .differs("sends MAIL, every RCPT and DATA before closing"),
     c(&["-t", T, "-s", "{srv}", "--pipeline", "-q", "rcpt"]),
+    // --- found on the wire by a capturing server, each named in the README ---
+    c(&["-t", T, "-s", "{srv}", "--body", "."])
+        .differs("swaks takes it for the end marker and sends an empty body"),
+    c(&["-t", T, "-s", "{srv}", "--body", "caf\u{e9}"])
+        .differs("swaks sends the body bytes under no MIME header"),
+    c(&["-t", T, "-s", "{srv}", "--header", "Subject: a\\n b"])
+        .differs("where it continues `X-Mailer:` instead"),
+    c(&["-t", T, "-s", "{srv}", "-f", " me@example.com"])
+        .differs("a path RFC 5321 §4.1.2 has no blank in"),
+    c(&["-t", "user@example.com, other@example.com", "-s", "{srv}"])
+        .differs("where swaks copies the option as typed"),
+    c(&["-t", T, "-s", "{srv}", "--local-interface", "127.0.0.1:0"])
+        .differs("which swaks takes for any port"),
     // --- values swaks skips or reads as "not given", refused here before connecting ---
     c(&["-t", T, "-s", "{srv}", "-S", "-1"]).differs("which swaks reads as `-S 1`"),
     c(&["-t", T, "-s", "{srv}", "-p", "0"]).differs("and `-p 0` (swaks takes the `0`"),
