@@ -1533,6 +1533,15 @@ const CASES: &[Case] = &[
         .differs("a path RFC 5321 §4.1.2 has no blank in"),
     c(&["-t", "user@example.com, other@example.com", "-s", "{srv}"])
         .differs("where swaks copies the option as typed"),
+    c(&[
+        "-t",
+        "user@example.com,other@example.com",
+        "-s",
+        "{srv}",
+        "-das",
+        "rcpt",
+    ])
+    .differs("closes right after writing the first RCPT, so the other recipients never go out"),
     c(&["-t", T, "-s", "{srv}", "--local-interface", "127.0.0.1:0"])
         .differs("which swaks takes for any port"),
     // --- values swaks skips or reads as "not given", refused here before connecting ---
