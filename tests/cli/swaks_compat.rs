@@ -1542,6 +1542,9 @@ const CASES: &[Case] = &[
         "rcpt",
     ])
     .differs("closes right after writing the first RCPT, so the other recipients never go out"),
+    c(&["-t", T, "-s", "{srv}", "--pipeline", "-q", "rcpt"])
+        .fail(&["rcpt=550:5.1.1"])
+        .differs("writes QUIT with them and exits 0"),
     c(&["-t", T, "-s", "{srv}", "--local-interface", "127.0.0.1:0"])
         .differs("which swaks takes for any port"),
     // --- values swaks skips or reads as "not given", refused here before connecting ---

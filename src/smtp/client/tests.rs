@@ -1791,7 +1791,7 @@ fn pipelined_stop_at_rcpt_sends_the_envelope_in_one_write() {
     // --drop-after-send RCPT: closes right after writing them.
     let mut p = two();
     p.stop = stop(StopKind::DropAfterSend, StopAt::Rcpt);
-    let (mut s, w) = to_mail_in(Session::new(p), EHLO_REPLY);
+    let (s, w) = to_mail_in(Session::new(p), EHLO_REPLY);
     assert_eq!(w, ENVELOPE);
     assert!(s.is_closed());
     // A refused MAIL: no DATA is coming, so QUIT goes at once (exit 23).
