@@ -797,7 +797,7 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
                 raw
             }
         };
-        if line.trim().is_empty() {
+        if wsp_trim(line).is_empty() {
             continue;
         }
         let Some((k, v)) = line.split_once(':') else {
@@ -807,19 +807,39 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
         };
         // `field-delim = ":" *WSP` right after the key, which begins the line (RFC 8461 §3.2):
         // `mode : enforce` has no `mode` field for a strict sender.
-        if k != k.trim() {
+        if k != wsp_trim(k) {
             p.findings.push((
                 n,
                 Status::Warn,
                 format!(
                     "'{}:' is not spelled '{}:' (no space before the ':' or the key, RFC 8461 §3.2): strict senders see no {}",
                     crate::check::probe::capped(k),
-                    crate::check::probe::capped(k.trim()),
-                    crate::check::probe::capped(k.trim())
+                    crate::check::probe::capped(wsp_trim(k)),
+                    crate::check::probe::capped(wsp_trim(k))
                 ),
             ));
         }
-        let (k, v) = (k.trim(), v.trim());
+        let (k, v) = (wsp_trim(k), wsp_trim(v));
+        // A blank the grammar does not allow at either end of a known key's value: named, as a
+        // terminal shows an NBSP or U+3000 as a space and escapes the rest out of sight.
+        if matches!(k, "version" | "mode" | "max_age" | "mx") {
+            let odd = |c: Option<char>| c.filter(|c| c.is_whitespace() || c.is_control());
+            if let Some((end, c)) = odd(v.chars().next())
+                .map(|c| ("begins with", c))
+                .or_else(|| odd(v.chars().next_back()).map(|c| ("ends in", c)))
+            {
+                p.findings.push((
+                    n,
+                    Status::Fail,
+                    format!(
+                        "{k} '{}' {end} U+{:04X}, not a space or tab: only those may surround a \
+                         value (RFC 8461 §3.2), so strict senders do not read it as written",
+                        crate::check::probe::capped(v),
+                        u32::from(c)
+                    ),
+                ));
+            }
+        }
         let dup = |p: &mut Policy, what: &str| {
             p.findings.push((
                 n,
@@ -939,6 +959,14 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
         p.findings.push((0, Status::Fail, "no max_age line".into()));
     }
     p
+}
+
+/// `s` without the spaces and tabs around it: the policy grammar's only blank is `WSP` (RFC
+/// 8461 §3.2, `field-delim = ":" *WSP`, RFC 5234 `WSP = SP / HTAB`). Rust's `trim` also takes
+/// NBSP, NEL, form feed, vertical tab, a stray CR, U+3000…: a `mode: enforce` followed by one of
+/// those is no `enforce` for a sender that follows the grammar, and the report must show it.
+fn wsp_trim(s: &str) -> &str {
+    s.trim_matches([' ', '\t'])
 }
 
 /// RFC 8461 §4.1: does MX host `host` match `pattern`? Case-insensitive, trailing dots ignored;
@@ -1275,6 +1303,70 @@ mod tests {
             "version: STSv1\r\n mode: enforce\r\nmx: mx.example.test\r\nmax_age: 604800\r\n",
         );
         assert_ne!(p.status(), Status::Pass, "{:?}", p.findings);
+    }
+
+    /// Only spaces and tabs may surround a key or value (RFC 8461 §3.2, `*WSP`): a value padded
+    /// with NBSP, NEL, a form feed, a vertical tab, a stray CR or U+3000 is not `enforce`, not a
+    /// number, not a host name to a sender that follows the grammar. They used to be trimmed
+    /// away unseen, and such a policy passed.
+    #[test]
+    fn only_spaces_and_tabs_surround_a_policy_value() {
+        let ok = "version: STSv1\r\nmode: enforce \t\r\nmx:\tmx.a.test\r\nmax_age:  86400\r\n";
+        assert_eq!(
+            lint_policy(ok).status(),
+            Status::Pass,
+            "{:?}",
+            lint_policy(ok).findings
+        );
+        for (bad, line, quoted) in [
+            (
+                "mode: enforce\u{a0}",
+                2,
+                "mode 'enforce\u{a0}' ends in U+00A0, not a space",
+            ),
+            (
+                "mode: enforce\u{85}",
+                2,
+                "mode 'enforce\u{85}' ends in U+0085",
+            ),
+            (
+                "mode:\u{b}enforce",
+                2,
+                "mode '\u{b}enforce' begins with U+000B",
+            ),
+            ("mode: enforce\r", 2, "mode 'enforce\r' ends in U+000D"),
+            (
+                "max_age: 86400\u{c}",
+                4,
+                "max_age '86400\u{c}' ends in U+000C",
+            ),
+            (
+                "mx: mx.a.test\u{3000}",
+                3,
+                "mx 'mx.a.test\u{3000}' ends in U+3000",
+            ),
+        ] {
+            let key = bad.split(':').next().unwrap();
+            let body: String = [
+                "version: STSv1",
+                "mode: enforce",
+                "mx: mx.a.test",
+                "max_age: 86400",
+            ]
+            .iter()
+            .map(|l| if l.starts_with(key) { bad } else { l })
+            .map(|l| format!("{l}\r\n"))
+            .collect();
+            let p = lint_policy(&body);
+            assert_eq!(p.status(), Status::Fail, "{bad:?}: {:?}", p.findings);
+            assert!(
+                p.findings
+                    .iter()
+                    .any(|f| f.0 == line && f.1 == Status::Fail && f.2.starts_with(quoted)),
+                "{bad:?}: {:?}",
+                p.findings
+            );
+        }
     }
 
     #[test]
