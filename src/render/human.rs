@@ -1237,8 +1237,7 @@ fn push_escaped(s: &mut String, text: &str) {
         let u = c as u32;
         if u < 0x20 || u == 0x7f {
             let _ = write!(s, "\\x{u:02X}");
-        } else if c.is_control() || matches!(u, 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069)
-        {
+        } else if c.is_control() || crate::render::invisible_format(c) {
             let _ = write!(s, "\\u{{{u:04X}}}");
         } else {
             s.push(c);
@@ -1522,6 +1521,16 @@ mod tests {
     fn escapes_c1_and_bidi() {
         assert_eq!(escape_str("a\u{9b}b\u{202e}c"), "a\\u{009B}b\\u{202E}c");
         assert_eq!(escape_bytes(b"ok\x00"), "ok\\x00");
+    }
+
+    /// U+061C is a bidi control like U+202E (an MTA-STS policy line carried it to the terminal
+    /// raw); U+2028/U+2029 end a line in editors and log viewers.
+    #[test]
+    fn escapes_every_bidi_control_and_the_unicode_line_separators() {
+        assert_eq!(
+            escape_str("mx.\u{61c}a\u{2028}b\u{2029}c"),
+            "mx.\\u{061C}a\\u{2028}b\\u{2029}c"
+        );
     }
 
     fn tls_info(days_left: i64, ok: bool, enforced: bool) -> TlsInfo {

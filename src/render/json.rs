@@ -297,8 +297,9 @@ impl Json {
 
 /// A serialised JSON text with the characters a terminal acts on but JSON may carry raw written
 /// as `\uXXXX` escapes: DEL, the C1 controls U+0080–U+009F (U+009B is a CSI on terminals that
-/// take 8-bit controls) and the bidirectional overrides and isolates, which reorder what a `cat`
-/// or `tail -f` of the output shows (CVE-2021-42574, "Trojan Source"). serde_json escapes only
+/// take 8-bit controls) and [`crate::render::invisible_format`]'s characters (bidirectional
+/// controls, which reorder what a `cat` or `tail -f` of the output shows, CVE-2021-42574
+/// "Trojan Source", and the line and paragraph separators). serde_json escapes only
 /// U+0000–U+001F, `"` and `\`; the parsed value is the same either way (RFC 8259 §7). Outside
 /// strings a JSON text is ASCII, so every such character is inside a string.
 pub(crate) fn terminal_safe(json: String) -> String {
@@ -317,7 +318,7 @@ pub(crate) fn terminal_safe(json: String) -> String {
 }
 
 fn needs_escape(c: char) -> bool {
-    matches!(u32::from(c), 0x7f..=0x9f | 0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069)
+    matches!(u32::from(c), 0x7f..=0x9f) || crate::render::invisible_format(c)
 }
 
 /// Milliseconds rounded to the microsecond, so lines stay short and stable; not-a-number and
@@ -1073,6 +1074,12 @@ mod tests {
         let back: Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back["t"], text);
         assert_eq!(terminal_safe("{\"t\":\"é✓\"}".into()), "{\"t\":\"é✓\"}");
+        // U+061C (a bidi control too) and the Unicode line and paragraph separators.
+        let text = "mode: \u{61c}enforce\u{2028}mx: a\u{2029}";
+        let s = terminal_safe(serde_json::to_string(&serde_json::json!({ "t": text })).unwrap());
+        assert_eq!(s, r#"{"t":"mode: \u061cenforce\u2028mx: a\u2029"}"#);
+        let back: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back["t"], text);
     }
 
     #[test]

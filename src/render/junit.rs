@@ -359,9 +359,7 @@ fn push_xml_text(xml: &mut String, s: &str) {
             '\n' => xml.push('\n'),
             '\u{fffe}' => xml.push_str("\\u{fffe}"),
             '\u{ffff}' => xml.push_str("\\u{ffff}"),
-            c if c.is_control()
-                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
-            {
+            c if c.is_control() || crate::render::invisible_format(c) => {
                 xml.push_str(&crate::render::human::escape_str(
                     c.encode_utf8(&mut [0; 4]),
                 ));
@@ -813,10 +811,11 @@ mod tests {
 
     /// Control and invisible characters in a server's text are written as the human report
     /// shows them: they were dropped (C0, an ANSI colour's ESC) or passed through (DEL, C1,
-    /// bidi overrides), so the CI page showed a greeting other than the one sent.
+    /// bidi overrides, U+061C and U+2028 until later), so the CI page showed a greeting other
+    /// than the one sent.
     #[test]
     fn control_characters_from_a_server_are_escaped_as_in_the_report() {
-        let text = "220 \u{1}\u{1b}[31mRED \u{7f}\u{85}\u{202e}x ]]> <&";
+        let text = "220 \u{1}\u{1b}[31mRED \u{7f}\u{85}\u{202e}\u{61c}\u{2028}x ]]> <&";
         let r = DomainReport {
             index: 0,
             domain: "example.test".into(),
@@ -833,10 +832,13 @@ mod tests {
             ms: 1.0,
         };
         let xml = render(&[r], FailOn::Fail, &run());
-        let shown = "220 \\x01\\x1B[31mRED \\x7F\\u{0085}\\u{202E}x ]]&gt; &lt;&amp;";
+        let shown =
+            "220 \\x01\\x1B[31mRED \\x7F\\u{0085}\\u{202E}\\u{061C}\\u{2028}x ]]&gt; &lt;&amp;";
         // The failure's message, its text, the suite's output line, the expectation's message.
         assert!(xml.matches(shown).count() >= 4, "{xml}");
-        for raw in ['\u{1}', '\u{1b}', '\u{7f}', '\u{85}', '\u{202e}'] {
+        for raw in [
+            '\u{1}', '\u{1b}', '\u{7f}', '\u{85}', '\u{202e}', '\u{61c}', '\u{2028}',
+        ] {
             assert!(!xml.contains(raw), "{raw:?} in {xml}");
         }
         assert_eq!(

@@ -171,6 +171,18 @@ impl Sink for Box<dyn Renderer> {
     }
 }
 
+/// A character that is not control yet changes how the text around it shows, so every renderer
+/// writes it escaped when it comes from the network: the Unicode `Bidi_Control` characters
+/// (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069, the "Trojan Source" set,
+/// CVE-2021-42574) and the line and paragraph separators U+2028/U+2029, which editors, log
+/// viewers and JavaScript before ES2019 take as line ends, so a policy line could show as two.
+pub(crate) fn invisible_format(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x061C | 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0x2028 | 0x2029
+    )
+}
+
 /// One renderer made of two: every event goes to `first`, then to `second` (the REPL's
 /// transcript and its `--log` JSON copy).
 pub(crate) fn tee(first: Box<dyn Renderer>, second: Box<dyn Renderer>) -> Box<dyn Renderer> {
