@@ -314,8 +314,10 @@ async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, Failure> {
     )
     .await
     .map_err(|e| Failure::after_connect(Status::Fail, format!("HTTP request failed: {e}")))?;
-    let content_type = resp.header("content-type").map(str::to_string);
-    let location = resp.header("location").map(str::to_string);
+    // As sent, bytes outside ASCII too: one there is not a "missing" Content-Type or a redirect
+    // to "?" (the renderers escape what a terminal would act on).
+    let content_type = resp.header("content-type");
+    let location = resp.header("location");
     let status = resp.status;
     let body = match resp.body {
         None => Ok(Vec::new()),
