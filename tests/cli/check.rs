@@ -156,6 +156,26 @@ const POLICIES: &[(&str, &str, &str)] = &[
         "good",
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: testing\u{fffe}\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
     ),
+    // Hostile policy hosts. `mode` padded with a NO-BREAK SPACE: only spaces and tabs may
+    // surround a value (RFC 8461 §3.2), so strict senders have no enforce policy.
+    (
+        "nbsp.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\u{a0}\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
+    ),
+    // An mx line with U+061C (a bidi control) and U+2028 (a line separator), and a mode with an
+    // OSC 8 hyperlink, a title-setting OSC and a colour.
+    (
+        "bidimx.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: testing\u{1b}]8;;https://evil.test/\u{1b}\\x\u{1b}]8;;\u{1b}\\\u{1b}]0;t\u{7}\u{1b}[31m\r\nmx: mx-good.lab.test\u{61c}\u{2028}mx: evil.test\r\nmax_age: 604800\r\n",
+    ),
+    // A Content-Type with a C1 CSI (U+009B, bytes C2 9B) in it: there, but not text/plain.
+    (
+        "c1type.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/\u{9b}31mplain\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
+    ),
     // Not a valid policy (max_age is not digits), and its mx does not cover the MX.
     (
         "badage.test",
@@ -1491,6 +1511,126 @@ fn a_policy_that_is_not_utf8_fails_and_noncharacters_keep_the_junit_xml() {
     assert!(outside.is_empty(), "{outside:?} in {xml}");
     assert!(xml.contains("mode &apos;testing\\u{fffe}&apos;"), "{xml}");
     assert!(xml.contains("is not UTF-8"), "{xml}");
+}
+
+/// Hostile policy text: a `mode` padded with NBSP fails (only spaces and tabs surround a value,
+/// RFC 8461 §3.2; it was trimmed away unseen and the policy passed); U+061C and U+2028 from an
+/// `mx` line, OSC 8/OSC/CSI from a `mode` line and a C1 CSI from a Content-Type are escaped in
+/// the human report, the JSON Lines and the JUnit file (U+061C and U+2028 came out raw), and a
+/// Content-Type that is there is not called "missing".
+#[test]
+fn hostile_policy_text_is_escaped_everywhere_and_judged_by_the_grammar() {
+    let lab = Lab::start();
+    let doms = [
+        "nbsp.test",
+        "bidimx.test",
+        "c1type.test",
+        "--only",
+        "mtasts.*",
+    ];
+    let (run, m, lines) = lab.json(&doms);
+    assert_eq!(
+        st(&m, "nbsp.test", "mtasts.policy"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        st(&m, "nbsp.test", "mtasts.mx-match"),
+        ["skip"],
+        "{}",
+        run.stdout
+    );
+    let nbsp = line_of(&lines, "nbsp.test", "mtasts.policy");
+    assert_eq!(
+        nbsp["summary"],
+        "line 2: mode 'enforce\u{a0}' ends in U+00A0, not a space or tab: only those may \
+         surround a value (RFC 8461 §3.2), so strict senders do not read it as written",
+        "{nbsp}"
+    );
+    assert_eq!(
+        st(&m, "bidimx.test", "mtasts.policy"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        st(&m, "c1type.test", "mtasts.fetch"),
+        ["warn"],
+        "{}",
+        run.stdout
+    );
+    let ct = line_of(&lines, "c1type.test", "mtasts.fetch");
+    assert!(
+        ct["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Content-Type is text/\u{9b}31mplain, not text/plain"),
+        "{ct}"
+    );
+    assert_eq!(
+        ct["evidence"]["content_type"], "text/\u{9b}31mplain",
+        "{ct}"
+    );
+    assert_eq!(run.code, 40, "{}", run.stderr);
+
+    // What a terminal, a log viewer or an XML parser would act on: never raw in any output.
+    let raw = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(
+                u32::from(c),
+                0x061C | 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0x2028 | 0x2029
+            )
+    };
+    let human = lab.run(&doms);
+    let junit = tempfile::NamedTempFile::new().unwrap();
+    let path = junit.path().display().to_string();
+    let mut with_junit = doms.to_vec();
+    with_junit.extend(["--junit", &path]);
+    let j = lab.run(&with_junit);
+    assert_eq!(
+        (human.code, j.code),
+        (40, 40),
+        "{}{}",
+        human.stderr,
+        j.stderr
+    );
+    let xml = std::fs::read_to_string(junit.path()).unwrap();
+    for (what, text) in [
+        ("human", &human.stdout),
+        ("json", &run.stdout),
+        ("junit", &xml),
+    ] {
+        let bad: Vec<char> = text.chars().filter(|&c| raw(c)).collect();
+        assert!(bad.is_empty(), "{what}: raw {bad:?} in\n{text}");
+    }
+    for text in [&human.stdout, &xml] {
+        assert!(
+            text.contains("enforce\u{a0}&apos; ends in U+00A0")
+                || text.contains("enforce\u{a0}' ends in U+00A0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("mx-good.lab.test\\u{061C}\\u{2028}mx: evil.test"),
+            "{text}"
+        );
+        assert!(
+            text.contains("testing\\x1B]8;;https://evil.test/\\x1B\\x\\x1B]8;;"),
+            "{text}"
+        );
+        assert!(text.contains("text/\\u{009B}31mplain"), "{text}");
+    }
+    assert!(
+        run.stdout
+            .contains("mx-good.lab.test\\u061c\\u2028mx: evil.test"),
+        "{}",
+        run.stdout
+    );
+    // XML 1.0 §2.2 `Char`.
+    assert!(
+        !xml.chars().any(|c| !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)),
+        "{xml}"
+    );
 }
 
 /// The one check line of `id` for `domain`.
