@@ -1457,6 +1457,19 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
                     ),
                 )
             }
+            // The whole content went out and nothing answered it (a timeout, a close): the
+            // server may have queued the message before its reply was lost (RFC 5321 §4.1.1.4
+            // has it take responsibility at the final dot, RFC 1047), so say where to look, as
+            // the verdicts with a reply do.
+            End::Closed("eod") | End::TimedOut("eod") => Outcome::new(
+                Status::Error,
+                format!(
+                    "{}: the message was sent and may have been delivered: only the mailbox can tell (token {token})",
+                    log.reason()
+                        .unwrap_or_else(|| "no reply to the message".into())
+                ),
+            )
+            .with("token", token),
             _ => Outcome::new(
                 Status::Error,
                 log.reason()
@@ -2436,6 +2449,34 @@ mod tests {
             ],
         );
         assert!(o.summary.contains("two messages"), "{}", o.summary);
+    }
+
+    /// The content went out and no reply came (a timeout, a close): the server may have
+    /// queued the message all the same (`ehlo serve --delay dot:4000` stores it and answers
+    /// after a 2 s timeout). Inconclusive, and the result says the message may be in the
+    /// mailbox and under which token; it said only "no eod reply within the timeout".
+    #[test]
+    fn smuggle_without_a_reply_to_the_content_says_it_may_have_been_delivered() {
+        for last in [Input::TimedOut, Input::Closed] {
+            let mut i = greet();
+            i.extend([r(250, "ok"), r(250, "ok"), r(354, "go"), last.clone()]);
+            let (o, sent) = drive("smuggle.lf-lf", ctx(), i);
+            assert_eq!(sent.len(), 5, "the content was sent: {last:?}");
+            assert_eq!(o.status, Status::Error, "{o:?}");
+            assert!(
+                o.summary.contains("may have been delivered")
+                    && o.summary.contains("token ehlo-probe-t0-smuggle-lf-lf"),
+                "{last:?}: {}",
+                o.summary
+            );
+            assert_eq!(o.evidence["token"], "ehlo-probe-t0-smuggle-lf-lf");
+        }
+        // Refused before the content: nothing was sent, nothing to look for.
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(250, "ok"), Input::TimedOut]);
+        let (o, _) = drive("smuggle.lf-lf", ctx(), i);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(!o.summary.contains("delivered"), "{}", o.summary);
     }
 
     /// Extra replies that are not the smuggled MAIL, RCPT and DATA's (a server answering `250`
