@@ -441,6 +441,43 @@ fn bad_input_is_one_line_and_exit_1() {
     assert_eq!(r.code, 1);
 }
 
+/// A server that stores the message but answers its end only after the probe's timeout: the
+/// result is inconclusive and says the message may have been delivered, with its token (it
+/// said only "no eod reply within the timeout" while the message sat in the mailbox).
+#[test]
+fn a_message_whose_reply_timed_out_is_said_to_be_maybe_delivered() {
+    let s = Server::start(ServeOptions {
+        delays: vec!["dot:3000".into()],
+        ..ServeOptions::default()
+    });
+    let (run, st) = probe(&s.addr(), &["--only", "smuggle.lf-lf", "--timeout", "1s"]);
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert_eq!(
+        status(&st, "smuggle.lf-lf"),
+        "inconclusive",
+        "{}",
+        run.stdout
+    );
+    let line = line_of(&run, "smuggle.lf-lf");
+    let token = line["evidence"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(token.ends_with("-smuggle-lf-lf"), "{line}");
+    let summary = line["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("may have been delivered") && summary.contains(&token),
+        "{summary}"
+    );
+    // What the server did: the message is there, under that token.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        s.subjects().iter().any(|x| x.contains(&token)),
+        "{:?}",
+        s.subjects()
+    );
+}
+
 #[test]
 fn close_mid_probe_and_silence_are_inconclusive_within_the_timeout() {
     // The server drops the connection at DATA: the smuggling probe cannot tell.
