@@ -737,6 +737,31 @@ fn describe(opts: &ServeOptions, config: &ServerConfig, addrs: &[SocketAddr], se
     if !opts.faults.is_empty() {
         parts.push(format!("faults: {}", opts.faults.join(" ")));
     }
+    // Everything else that makes this server answer unlike a plain one is said too: a run
+    // whose client sees a slow reply, a missing extension or a vulnerable MTA's behaviour
+    // must not look, in its own transcript, like a plain server's.
+    if !opts.delays.is_empty() {
+        parts.push(format!("delays: {}", opts.delays.join(" ")));
+    }
+    if !opts.hide.is_empty() {
+        parts.push(format!("hidden: {}", opts.hide.join(" ")));
+    }
+    let q = &opts.quirks;
+    let quirks: Vec<&str> = [
+        (q.bare_lf_dot, "bare-lf-dot"),
+        (q.starttls_keep, "starttls-keep"),
+        (q.disclose_users, "disclose-users"),
+        (q.answer_unsynced, "answer-unsynced"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    if !quirks.is_empty() {
+        parts.push(format!("quirks: {}", quirks.join(" ")));
+    }
+    if !opts.greet_pause.is_zero() {
+        parts.push(format!("greet pause {} ms", opts.greet_pause.as_millis()));
+    }
     if let Some(d) = &opts.maildir {
         parts.push(format!("Maildir {}", d.display()));
     }

@@ -1100,6 +1100,44 @@ fn non_loopback_listen_warns() {
     assert!(!serve.seen.contains("loopback"), "{}", serve.seen);
 }
 
+/// The start-up line says every setting that makes the server answer unlike a plain one: a
+/// run with `--delay`, `--hide`, `--quirk` or `--greet-pause` used to start with the line a
+/// plain server prints, so its transcript hid why the client saw a slow reply, a missing
+/// extension or a vulnerable MTA's behaviour.
+#[test]
+fn the_start_line_names_delays_hidden_extensions_quirks_and_the_greet_pause() {
+    let serve = Serve::start(&[
+        "--fail",
+        "rcpt=550",
+        "--delay",
+        "rcpt:1500",
+        "--delay",
+        "data:20",
+        "--hide",
+        "PIPELINING",
+        "--quirk",
+        "bare-lf-dot",
+        "--greet-pause",
+        "300",
+    ]);
+    let line = serve.seen.lines().next().unwrap_or_default().to_string();
+    for part in [
+        "faults: rcpt=550",
+        "delays: rcpt:1500 data:20",
+        "hidden: PIPELINING",
+        "quirks: bare-lf-dot",
+        "greet pause 300 ms",
+    ] {
+        assert!(line.contains(part), "no {part:?} in: {line}");
+    }
+    // A plain server's line names none of them.
+    let serve = Serve::start(&[]);
+    let line = serve.seen.lines().next().unwrap_or_default().to_string();
+    for part in ["faults", "delays", "hidden", "quirks", "greet pause"] {
+        assert!(!line.contains(part), "{part:?} in: {line}");
+    }
+}
+
 #[test]
 fn quiet_prints_one_line_per_message() {
     let serve = Serve::start(&["--max-sessions", "1", "--quiet"]);
