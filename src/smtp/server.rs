@@ -316,6 +316,14 @@ pub(crate) struct Session {
     overlong: Option<usize>,
     out: VecDeque<Out>,
     events: VecDeque<Event>,
+    /// Events handed out by [`Session::poll_event`] so far.
+    events_polled: u64,
+    /// For each [`ServerAction::Delay`] in `out`, in order: how many events had been queued
+    /// (polled or not) when it was: the events of what came before the delay.
+    delay_marks: VecDeque<u64>,
+    /// A delay handed out and not yet over (its bytes not yet taken): events past this count
+    /// wait, so that the reply it delays is reported when it is written, not before the wait.
+    event_barrier: Option<u64>,
     tls: bool,
     helo: Option<String>,
     esmtp: bool,
@@ -363,6 +371,9 @@ impl Session {
             overlong: None,
             out: VecDeque::new(),
             events: VecDeque::new(),
+            events_polled: 0,
+            delay_marks: VecDeque::new(),
+            event_barrier: None,
             tls,
             helo: None,
             esmtp: false,
@@ -542,7 +553,11 @@ impl Session {
     pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         match self.out.front() {
             Some(Out::Bytes(_)) => match self.out.pop_front() {
-                Some(Out::Bytes(b)) => Some(b),
+                Some(Out::Bytes(b)) => {
+                    // The delay before these bytes is over.
+                    self.event_barrier = None;
+                    Some(b)
+                }
                 _ => None,
             },
             _ => None,
@@ -553,16 +568,33 @@ impl Session {
     pub(crate) fn poll_action(&mut self) -> Option<ServerAction> {
         match self.out.front() {
             Some(Out::Action(_)) => match self.out.pop_front() {
-                Some(Out::Action(a)) => Some(a),
+                Some(Out::Action(a)) => {
+                    self.event_barrier = match a {
+                        ServerAction::Delay(_) => self.delay_marks.pop_front(),
+                        _ => None,
+                    };
+                    Some(a)
+                }
                 _ => None,
             },
             _ => None,
         }
     }
 
-    /// Next event, if any.
+    /// Next event, if any. While a [`ServerAction::Delay`] handed out is not over (the bytes
+    /// after it not yet taken by [`Session::poll_transmit`]), only the events of what came
+    /// before it: a delayed reply is reported once it is written (its time is then right, in
+    /// JSON `t_ms`), and so is everything after it.
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        if self
+            .event_barrier
+            .is_some_and(|mark| self.events_polled >= mark)
+        {
+            return None;
+        }
+        let ev = self.events.pop_front()?;
+        self.events_polled += 1;
+        Some(ev)
     }
 
     /// The TLS handshake asked for by [`ServerAction::StartTls`] succeeded. Per RFC 3207 §4.2 the
@@ -2040,6 +2072,10 @@ impl Session {
     // ---- output -------------------------------------------------------------------------------
 
     fn push_action(&mut self, a: ServerAction) {
+        if matches!(a, ServerAction::Delay(_)) {
+            let queued = self.events_polled + self.events.len() as u64;
+            self.delay_marks.push_back(queued);
+        }
         self.out.push_back(Out::Action(a));
     }
 

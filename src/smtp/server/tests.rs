@@ -1390,6 +1390,49 @@ fn delays_come_before_the_reply() {
     assert_eq!(o.stream[4], Ok(b"250 2.1.5 Ok\r\n".to_vec()));
 }
 
+/// A driver that reports events when a delay starts (as `ehlo serve` does, so that the
+/// commands read show before the wait) gets only those of what came before the delay: the
+/// delayed reply, and what was pipelined after it, once the delayed bytes are taken. They used
+/// to come out before the wait, so JSON `t_ms` put a `--delay rcpt:2000` reply 2 s too early.
+#[test]
+fn a_delayed_reply_is_reported_when_written_not_when_the_wait_starts() {
+    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let f = crate::cli::serve_specs::faults(&[], &v(&["rcpt:2000"]), &[]).unwrap();
+    let (mut s, _) = session(ServerConfig { faults: f, ..cfg() });
+    s.feed(b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nNOOP\r\n");
+    let reply = |e: &Event| match e {
+        Event::ServerReply { reply, .. } => reply.code,
+        _ => None,
+    };
+    let command = |e: &Event| match e {
+        Event::ClientCommand { text, .. } => Some(text.clone()),
+        _ => None,
+    };
+    // EHLO's and MAIL's replies, then the delay.
+    assert!(s.poll_transmit().is_some() && s.poll_transmit().is_some());
+    assert_eq!(s.poll_action(), Some(ServerAction::Delay(2000)));
+    let before: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert_eq!(
+        before.iter().filter_map(command).collect::<Vec<_>>(),
+        ["EHLO c", "MAIL FROM:<a@x>", "RCPT TO:<b@y>"]
+    );
+    assert_eq!(
+        before.iter().filter_map(reply).collect::<Vec<_>>(),
+        [250, 250]
+    );
+    // The wait is over once its bytes are taken: RCPT's reply, then NOOP and its reply.
+    assert_eq!(s.poll_transmit(), Some(b"250 2.1.5 Ok\r\n".to_vec()));
+    let after: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert_eq!(
+        after.iter().filter_map(reply).collect::<Vec<_>>(),
+        [250, 250]
+    );
+    assert_eq!(
+        after.iter().filter_map(command).collect::<Vec<_>>(),
+        ["NOOP"]
+    );
+}
+
 #[test]
 fn hide_extensions() {
     let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
