@@ -768,9 +768,10 @@ fn describe(opts: &ServeOptions, config: &ServerConfig, addrs: &[SocketAddr], se
     if let Some(m) = &opts.mbox {
         parts.push(format!("mbox {}", m.display()));
     }
+    let max_connections = opts.max_connections.max(1);
     parts.push(format!(
-        "at most {} connections, idle timeout {}",
-        opts.max_connections.max(1),
+        "at most {max_connections} connection{}, idle timeout {}",
+        crate::smtp::event::plural_s(max_connections),
         if opts.idle_timeout.is_zero() {
             "off".to_string()
         } else {

@@ -1138,6 +1138,17 @@ fn the_start_line_names_delays_hidden_extensions_quirks_and_the_greet_pause() {
     }
 }
 
+/// One connection is one, not "1 connections".
+#[test]
+fn the_start_line_says_one_connection_in_the_singular() {
+    let serve = Serve::start(&["--max-connections", "1"]);
+    let line = serve.seen.lines().next().unwrap_or_default().to_string();
+    assert!(line.contains(", at most 1 connection, "), "{line}");
+    let serve = Serve::start(&["--max-connections", "2"]);
+    let line = serve.seen.lines().next().unwrap_or_default().to_string();
+    assert!(line.contains(", at most 2 connections, "), "{line}");
+}
+
 #[test]
 fn quiet_prints_one_line_per_message() {
     let serve = Serve::start(&["--max-sessions", "1", "--quiet"]);
