@@ -303,6 +303,8 @@ struct Transaction {
     binary: bool,
     /// BDAT content went over the size limit.
     too_big: bool,
+    /// The content so far has an octet above 127.
+    eight_bit: bool,
 }
 
 /// The server state machine (one per connection).
@@ -1903,6 +1905,32 @@ impl Session {
         }
     }
 
+    /// Why 8-bit content under these `MAIL` parameters is the client's mistake, if it is: it
+    /// declared neither `BODY=8BITMIME` nor `BINARYMIME` (RFC 6152 §3: 8-bit data only with
+    /// BODY=8BITMIME; RFC 5321 §2.4 makes content 7-bit otherwise), nor `SMTPUTF8` (RFC 6531
+    /// §3.1: UTF-8 header fields). Stored anyway, as Postfix does; a relay on a 7-bit path
+    /// would have to garble or bounce it.
+    fn undeclared_eight_bit(&self, params: &[String]) -> Option<String> {
+        let declared = params.iter().any(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p.as_str(), ""));
+            k.eq_ignore_ascii_case("SMTPUTF8")
+                || (k.eq_ignore_ascii_case("BODY")
+                    && (v.eq_ignore_ascii_case("8BITMIME") || v.eq_ignore_ascii_case("BINARYMIME")))
+        });
+        if declared {
+            return None;
+        }
+        Some(if self.advertised("8BITMIME") {
+            "the message content has 8-bit octets, but MAIL declared no BODY=8BITMIME \
+             (RFC 6152 §3): stored as sent"
+                .into()
+        } else {
+            "the message content has 8-bit octets, but 8BITMIME was not offered and MAIL \
+             declared no BODY=8BITMIME (RFC 6152 §3): stored as sent"
+                .into()
+        })
+    }
+
     /// The next piece of the message's content goes out to the driver as it is read.
     fn content(&mut self, piece: Vec<u8>) {
         if piece.is_empty() {
@@ -1910,6 +1938,7 @@ impl Session {
         }
         if let Some(tx) = self.tx.as_mut() {
             tx.bytes += piece.len();
+            tx.eight_bit = tx.eight_bit || !piece.is_ascii();
         }
         self.streaming = true;
         self.push_action(ServerAction::Content(piece));
@@ -1997,6 +2026,11 @@ impl Session {
             self.events.push_back(Event::warning(
                 "the message content contains a bare CR or LF (SMTP smuggling evidence)",
             ));
+        }
+        if tx.eight_bit
+            && let Some(why) = self.undeclared_eight_bit(&tx.params)
+        {
+            self.events.push_back(Event::warning(why));
         }
         if let Some(f) = self.checkpoint(Point::Dot) {
             self.discard_content();

@@ -311,6 +311,60 @@ fn bare_lf_content_is_kept_and_flagged() {
     );
 }
 
+/// 8-bit content is stored as sent, and said when the client did not declare it (RFC 6152
+/// §3): a client under test that forgets `BODY=8BITMIME` used to go unnoticed.
+#[test]
+fn undeclared_eight_bit_content_is_stored_with_a_warning() {
+    let eight_bit_warning = |o: &Output| -> Vec<String> {
+        o.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Warning { message } if message.contains("8-bit") => {
+                    Some(message.to_string())
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let send = |s: &mut Session, mail: &str, content: &[u8]| -> Output {
+        feed(s, format!("{mail}\r\nRCPT TO:<b@y>\r\nDATA\r\n").as_bytes());
+        feed(s, content)
+    };
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    let o = send(&mut s, "MAIL FROM:<a@x>", "caf\u{e9}\r\n.\r\n".as_bytes());
+    assert_eq!(o.stored()[0].content, "caf\u{e9}\r\n".as_bytes());
+    let w = eight_bit_warning(&o);
+    assert_eq!(w.len(), 1, "{:?}", o.events);
+    assert!(w[0].contains("MAIL declared no BODY=8BITMIME"), "{w:?}");
+    for declared in ["MAIL FROM:<a@x> BODY=8BITMIME", "MAIL FROM:<a@x> SMTPUTF8"] {
+        let o = send(&mut s, declared, "caf\u{e9}\r\n.\r\n".as_bytes());
+        assert_eq!(o.stored().len(), 1);
+        assert!(
+            eight_bit_warning(&o).is_empty(),
+            "{declared}: {:?}",
+            o.events
+        );
+    }
+    let o = send(&mut s, "MAIL FROM:<a@x>", b"plain\r\n.\r\n");
+    assert_eq!(o.stored().len(), 1);
+    assert!(eight_bit_warning(&o).is_empty(), "{:?}", o.events);
+    // Not offered at all (HELO): said so.
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"HELO c\r\n");
+    let o = send(
+        &mut s,
+        "MAIL FROM:<a@x>",
+        &[b'x', 0xff, b'\r', b'\n', b'.', b'\r', b'\n'],
+    );
+    assert_eq!(o.stored().len(), 1);
+    let w = eight_bit_warning(&o);
+    assert!(
+        w.len() == 1 && w[0].contains("8BITMIME was not offered"),
+        "{w:?}"
+    );
+}
+
 #[test]
 fn bare_lf_command_lines_are_accepted_with_a_deviation() {
     let (mut s, _) = session(cfg());
