@@ -152,19 +152,56 @@ impl Listen {
 /// first got, so one name reaches one server.
 pub(crate) async fn bind_all(listen: &Listen) -> Result<Vec<(TcpListener, SocketAddr)>, Error> {
     let addrs = listen.addresses().await?;
-    let mut bound: Vec<(TcpListener, SocketAddr)> = Vec::with_capacity(addrs.len());
-    for a in addrs {
-        let a = match bound.first() {
-            Some((_, first)) if a.port() == 0 => SocketAddr::new(a.ip(), first.port()),
-            _ => a,
+    bind_addrs(listen, &addrs, 0).await
+}
+
+/// How many times a free port is picked again when the one the first address got is taken on
+/// a later address.
+const FREE_PORT_TRIES: usize = 16;
+
+/// Bind `addrs` (see [`bind_all`]). A free port is free on the first address only: when port 0
+/// was asked for and a later address has the port the first one got in use by another
+/// program, everything is let go and a new free port is picked (up to [`FREE_PORT_TRIES`]
+/// times) — a port that was free when asked for is no reason to refuse to start. `first_try`
+/// is the port the first address asks for on the first try when 0 was written (0 outside
+/// tests, which use it to hand the first try a port they hold on a later address).
+async fn bind_addrs(
+    listen: &Listen,
+    addrs: &[SocketAddr],
+    first_try: u16,
+) -> Result<Vec<(TcpListener, SocketAddr)>, Error> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let mut bound: Vec<(TcpListener, SocketAddr)> = Vec::with_capacity(addrs.len());
+        let mut failed = None;
+        for &a in addrs {
+            let a = match bound.first() {
+                Some((_, first)) if a.port() == 0 => SocketAddr::new(a.ip(), first.port()),
+                None if a.port() == 0 && tries == 1 => SocketAddr::new(a.ip(), first_try),
+                _ => a,
+            };
+            match TcpListener::bind(a).await.and_then(|l| {
+                let at = l.local_addr()?;
+                Ok((l, at))
+            }) {
+                Ok(b) => bound.push(b),
+                Err(e) => {
+                    failed = Some((a, e, !bound.is_empty()));
+                    break;
+                }
+            }
+        }
+        let Some((a, e, later)) = failed else {
+            return Ok(bound);
         };
-        let l = TcpListener::bind(a)
-            .await
-            .map_err(|e| listen_error(listen, a, &e))?;
-        let at = l.local_addr().map_err(|e| listen_error(listen, a, &e))?;
-        bound.push((l, at));
+        let taken_later = later
+            && addrs.get(bound.len()).is_some_and(|w| w.port() == 0)
+            && e.kind() == std::io::ErrorKind::AddrInUse;
+        if !(taken_later && tries < FREE_PORT_TRIES) {
+            return Err(listen_error(listen, a, &e));
+        }
     }
-    Ok(bound)
 }
 
 /// "cannot listen on ADDR: address in use", with what to do about it.
@@ -196,7 +233,7 @@ fn listen_error(listen: &Listen, addr: SocketAddr, e: &std::io::Error) -> Error 
 
 #[cfg(test)]
 mod tests {
-    use super::{FORMS, Listen, bind_all};
+    use super::{FORMS, Listen, bind_addrs, bind_all};
     use std::net::SocketAddr;
 
     /// The forms as written: an address stays an address, a name stays a name with its port
@@ -281,5 +318,35 @@ mod tests {
             ),
             "{said}"
         );
+    }
+    /// Port 0 on several addresses: when the port the first address got is taken on a later
+    /// one (by another program), a new free port is picked for all of them instead of
+    /// refusing to start — the first try here is handed a port held on the second address.
+    #[tokio::test]
+    async fn a_free_port_taken_on_a_later_address_is_picked_again() {
+        let held = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+        let taken = held.local_addr().unwrap().port();
+        let addrs: Vec<SocketAddr> = vec![
+            "127.0.0.1:0".parse().unwrap(),
+            "127.0.0.2:0".parse().unwrap(),
+        ];
+        let listen: Listen = "two.test:0".parse().unwrap();
+        let bound = bind_addrs(&listen, &addrs, taken).await.unwrap();
+        assert_eq!(bound.len(), 2, "{bound:?}");
+        let port = bound[0].1.port();
+        assert_ne!(port, taken, "{bound:?}");
+        assert_eq!(
+            bound[1].1,
+            SocketAddr::new(addrs[1].ip(), port),
+            "{bound:?}"
+        );
+        // A port written out is not picked again: taken is taken.
+        let written: Vec<SocketAddr> = vec![
+            "127.0.0.1:0".parse().unwrap(),
+            SocketAddr::new(addrs[1].ip(), taken),
+        ];
+        let e = bind_addrs(&listen, &written, 0).await.unwrap_err();
+        assert!(e.to_string().contains("address in use"), "{e}");
+        drop(held);
     }
 }
