@@ -545,7 +545,8 @@ pub(crate) struct ReplArgs {
     /// that does not come within `--timeout` (the phase's code, as the send).
     /// Meant for scripts piped into `ehlo repl`. Piped without it, a refusal is an answer
     /// (exit 0) and the script runs to its end, but a reply that did not come within
-    /// `--timeout` still ends it with that phase's code (the first such), as the send.
+    /// `--timeout` still ends it with that phase's code, and a connection the server dropped
+    /// while lines were left with exit 6 (the first of them), as the send.
     #[arg(long)]
     pub(crate) strict: bool,
 }

@@ -79,7 +79,8 @@ not sent), one over 1 MiB cut there
 Lines (the send's events, a summary last); --strict ends at the first 4xx/5xx reply
 with QUIT and exits with that phase's code (RCPT 24, DATA 25...). Without it a piped
 script runs to its end; a reply that did not come within --timeout (each one is said)
-still makes the exit code that phase's, as in a send (the first such reply's).";
+still makes the exit code that phase's, and a connection the server dropped while
+lines were left exit 6, as in a send (the first of them decides).";
 
 /// Where output goes so that it does not break the prompt.
 pub(crate) type Console = Box<dyn Write + Send>;

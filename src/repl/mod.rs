@@ -179,7 +179,7 @@ pub(crate) async fn run(
             // As the send over `--pipe` ends on one: outcome `interrupted`, the signal named.
             engine.end(Ended::from_error(&Error::Signalled(sig)));
         }
-        () = session_loop(&mut engine, &mut ui) => engine.timeout_ending(),
+        () = session_loop(&mut engine, &mut ui) => engine.unfinished_ending(),
     };
     engine.close_quietly().await;
     engine.summary();
@@ -664,9 +664,11 @@ struct Engine {
     /// by itself (the late reply is shown when it comes), but a piped `--strict` run ends on
     /// it with the phase's exit code, as the send does.
     timed_out: Option<Phase>,
-    /// The first wait of the run that ran out (its phase and the timeout then): a piped run
-    /// without `--strict` ends with it ([`Engine::timeout_ending`]).
-    first_timeout: Option<(Phase, f64)>,
+    /// What first kept a piped run from finishing: a wait that ran out (its phase's code,
+    /// `timeout`), or the server dropping the connection while the script still had lines to
+    /// send (6, `closed`), with the line that says so at the end. A piped run without
+    /// `--strict` ends with it ([`Engine::unfinished_ending`]).
+    unfinished: Option<(Ended, String)>,
     /// The server the session last connected to, as the send's summary names it
     /// (`host [addr]`), and the TLS version its connection last negotiated.
     server: Option<String>,
@@ -746,7 +748,7 @@ impl Engine {
             editing: Arc::new(AtomicBool::new(false)),
             interrupts: None,
             timed_out: None,
-            first_timeout: None,
+            unfinished: None,
             server: None,
             tls_version: None,
             timings: Vec::new(),
@@ -1684,40 +1686,61 @@ impl Engine {
     }
 
     /// A wait for a reply ran out (`--timeout`) in the session's phase: `--strict` ends the
-    /// run on it now, a piped run without it at its end ([`Engine::timeout_ending`]).
+    /// run on it now, a piped run without it at its end ([`Engine::unfinished_ending`]).
     fn ran_out(&mut self) {
         let phase = self.session.as_ref().map(|s| s.phase());
         self.timed_out = phase;
-        if self.first_timeout.is_none()
+        if self.unfinished.is_none()
             && let Some(phase) = phase
         {
-            self.first_timeout = Some((phase, self.timeout().as_secs_f64()));
+            let e = Error::Timeout {
+                phase,
+                secs: self.timeout().as_secs_f64(),
+                implicit_tls: false,
+                handshake: false,
+            };
+            let code = crate::error::reply_exit_code(phase);
+            let said =
+                format!("{e}: the first reply that did not come within --timeout (exit {code})");
+            self.unfinished = Some((Ended::new(code, e.label(), Some(e.to_string())), said));
         }
     }
 
+    /// A line of the script was not sent because the connection is closed: when the server
+    /// closed it unasked (a drop, or a 421 and its close; not after QUIT), the run could not
+    /// finish, and a piped run ends with the send's `closed` (6) for it
+    /// ([`Engine::unfinished_ending`]), as `--strict` ends at the close itself.
+    fn lost_to_close(&mut self) {
+        if self.unfinished.is_some() || self.close_expected {
+            return;
+        }
+        let Some(s) = self.session.as_ref().filter(|s| s.is_closed()) else {
+            return;
+        };
+        let e = Error::Session(SessionError::Closed { phase: s.phase() });
+        let code = e.exit_code();
+        let reason = "the server closed the connection while the script had lines to send";
+        let said = format!("{reason}: the run could not finish (exit {code})");
+        self.unfinished = Some((Ended::new(code, e.label(), Some(reason.to_string())), said));
+    }
+
     /// Piped without `--strict`, the script ran to its end and nothing else ended the run, but
-    /// a reply did not come within `--timeout`: the run ends with that phase's code and the
-    /// `timeout` outcome, as the send ends on it (the README's exit codes: "a timeout exits
-    /// with the code of the phase it hit"). A refusal is an answer, and leaves the exit code
-    /// alone without `--strict`; a reply that never came is none. On a terminal it only warns.
-    fn timeout_ending(&mut self) {
+    /// it could not finish: a reply did not come within `--timeout` (the run ends with that
+    /// phase's code and the `timeout` outcome, as the send ends on it: the README's exit
+    /// codes, "a timeout exits with the code of the phase it hit"), or the server dropped the
+    /// connection while lines were left to send (`closed`, 6, as the send's). The first of
+    /// them decides. A refusal is an answer, and leaves the exit code alone without
+    /// `--strict`; a reply that never came, or lines that could not go out, are none. On a
+    /// terminal it only warns.
+    fn unfinished_ending(&mut self) {
         if self.interactive || self.ended.is_some() {
             return;
         }
-        let Some((phase, secs)) = self.first_timeout else {
+        let Some((ended, said)) = self.unfinished.take() else {
             return;
         };
-        let e = Error::Timeout {
-            phase,
-            secs,
-            implicit_tls: false,
-            handshake: false,
-        };
-        let code = crate::error::reply_exit_code(phase);
-        self.error(format!(
-            "{e}: the first reply that did not come within --timeout (exit {code})"
-        ));
-        self.end(Ended::new(code, e.label(), Some(e.to_string())));
+        self.error(said);
+        self.end(ended);
     }
 
     /// The wait for the running input's replies ended before they all came: the replies still
@@ -1960,6 +1983,7 @@ impl Engine {
                     "a line of the message"
                 };
                 self.error(format!("not connected: {what} not sent (the connection closed inside DATA; the message was not delivered)"));
+                self.lost_to_close();
                 return Flow::Continue;
             }
             self.data_cut = false;
@@ -2016,6 +2040,7 @@ impl Engine {
                 "not connected: {} not sent (:reconnect or :quit)",
                 self.doing
             ));
+            self.lost_to_close();
             return Flow::Continue;
         }
         let secret = self.session.as_ref().is_some_and(|s| s.expects_secret());
@@ -2316,9 +2341,11 @@ impl Engine {
                     "not connected: `:data` and its message ({lines} line{}) not sent (:reconnect or :quit)",
                     plural_s(lines)
                 ));
+                self.lost_to_close();
                 return Flow::Continue;
             }
             self.error("not connected: :reconnect or :quit");
+            self.lost_to_close();
             return Flow::Continue;
         }
         match m {

@@ -1149,6 +1149,8 @@ fn piped_lines_after_a_close_are_each_named_as_not_sent() {
     );
     assert_eq!(server.finish(), "EHLO x.test\r\nNOOP\r\n", "{}", run.all());
     let out = run.all();
+    // A dropped connection with lines left: the run could not finish (exit 6, as the send).
+    assert_eq!(run.code, 6, "{out}");
     for said in [
         "not connected: `MAIL FROM:<a@b.test>` not sent (:reconnect or :quit)",
         "not connected: `AUTH PLAIN ********` not sent (:reconnect or :quit)",
@@ -1156,6 +1158,61 @@ fn piped_lines_after_a_close_are_each_named_as_not_sent() {
         assert!(out.contains(said), "{said:?} not in:\n{out}");
     }
     assert!(!out.contains("AGFsaWNlAFNla3IzdA=="), "{out}");
+}
+
+/// Piped without `--strict`, the server dropping the connection while the script still has
+/// lines to send (here right after EHLO) ends the run as the send ends on it: exit 6, the
+/// summary's `outcome` `closed`, the same as `--strict` (the lines left are still each said
+/// not sent). It used to exit 0: a script that could not run passed a CI job, while a reply
+/// that did not come within `--timeout` already failed it.
+#[test]
+fn a_piped_run_the_server_dropped_ends_closed_without_strict_too() {
+    for strict in [false, true] {
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250 scripted.test\r\n"),
+            Step::Close,
+        ]);
+        let addr = server.server();
+        let mut args = vec!["repl", addr.as_str(), "--json"];
+        if strict {
+            args.push("--strict");
+        }
+        let run = piped(
+            &args,
+            "EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nQUIT\n",
+        );
+        server.finish();
+        let all = run.all();
+        assert_eq!(run.code, 6, "strict {strict}: {all}");
+        let s = summary(&run);
+        assert_eq!(s["outcome"], "closed", "strict {strict}: {all}");
+        assert_eq!(s["exit_code"], 6, "strict {strict}: {all}");
+        if !strict {
+            assert!(
+                all.contains("not connected: `RCPT TO:<c@d.test>` not sent"),
+                "{all}"
+            );
+            assert!(
+                all.contains("the server closed the connection while the script had lines to send: the run could not finish (exit 6)"),
+                "{all}"
+            );
+        }
+    }
+    // A close the script asked for (QUIT, then lines after it) is no drop: exit 0.
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO x.test"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+        Step::Close,
+    ]);
+    let addr = server.server();
+    let run = piped(&["repl", &addr], "EHLO x.test\nQUIT\nNOOP\n");
+    server.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
 }
 
 /// `ehlo repl SERVER args…` with stdin a pipe kept open for `open` (a script still being
@@ -1328,6 +1385,8 @@ fn piped_message_lines_after_a_close_inside_data_are_said_to_be_the_messages() {
     );
     assert!(!out.contains("no SMTP verb"), "{out}");
     assert!(!out.contains("NOOP in the body"), "{out}");
+    // A 421 and its close inside DATA, lines left: the run could not finish (exit 6).
+    assert_eq!(run.code, 6, "{out}");
 }
 
 /// Piped, a `:data` after the server closed: its message lines were read as commands (refused
@@ -1362,6 +1421,8 @@ fn piped_data_after_a_close_takes_its_message_with_it() {
     );
     assert!(!out.contains("no SMTP verb"), "{out}");
     assert!(!out.contains("`RSET`"), "{out}");
+    // The script asked for the close (QUIT answered 221): its lines after it are no drop.
+    assert_eq!(run.code, 0, "{out}");
 }
 
 /// `replay` of a script edited by hand: a line with a bare CR inside (`NOOP a<CR>RSET`, what
