@@ -1097,6 +1097,11 @@ impl Engine {
             c.shutdown().await;
         }
         if let Some(s) = self.session.as_mut() {
+            // Closed by ehlo itself (an abandoned message, the end of the run): no drop by
+            // the server ([`Engine::lost_to_close`]); one that came first stays one.
+            if !s.is_closed() {
+                self.close_expected = true;
+            }
             s.close();
             while s.poll_event().is_some() {}
             while s.poll_action().is_some() {}
