@@ -519,9 +519,10 @@ struct Seen {
     reply: Box<crate::smtp::reply::Reply>,
 }
 
-/// `--tls` and TLS did not start (not advertised, refused, or answered without a 220): the
-/// core's failure ([`SessionError::starttls_required`]), its remedy worded for the REPL.
-fn starttls_ended(e: &SessionError) -> Ended {
+/// `--tls` (or a replayed `:starttls`) and TLS did not start (not advertised, refused, or
+/// answered without a 220): the core's failure ([`SessionError::starttls_required`]), its
+/// remedy worded for `front` (the REPL, or replay).
+fn starttls_ended(e: &SessionError, front: FrontEnd) -> Ended {
     let reason = match e {
         SessionError::NotAdvertised {
             extension,
@@ -529,7 +530,7 @@ fn starttls_ended(e: &SessionError) -> Ended {
             ..
         } => format!(
             "{extension} is not advertised by the server ({})",
-            crate::render::remedy::words(h, FrontEnd::Repl)
+            crate::render::remedy::words(h, front)
         ),
         e => e.to_string(),
     };
@@ -994,7 +995,7 @@ impl Engine {
                             )
                             .map_or_else(
                                 || Ended::new(phase_exit_code(Phase::StartTls), "tls", None),
-                                |e| starttls_ended(&e),
+                                |e| starttls_ended(&e, FrontEnd::Repl),
                             ),
                         ),
                         // No reply within `--timeout`: as the send's timeout in that phase.
@@ -1009,7 +1010,8 @@ impl Engine {
                     None
                 }
             } else {
-                SessionError::starttls_required(None, TlsAsked::Itself).map(|e| starttls_ended(&e))
+                SessionError::starttls_required(None, TlsAsked::Itself)
+                    .map(|e| starttls_ended(&e, FrontEnd::Repl))
             };
             if let Some(ended) = refused {
                 self.tls_refused(ended, feed).await;
@@ -2393,19 +2395,41 @@ impl Engine {
                 if plain && self.replaying {
                     // A script goes on only in TLS after a `:starttls`: never in plain text
                     // after a failed handshake or a refusal (the steps after it were meant
-                    // for TLS), `--keep-going` or not.
+                    // for TLS), `--keep-going` or not. How it did not start is the core's
+                    // decision, as for the send and `repl --tls`: not advertised in the EHLO
+                    // reply, refused (`unexpected_reply`), no reply (`timeout`), another code
+                    // or a failed handshake (`tls`); all exit 29.
                     let code = phase_exit_code(Phase::StartTls);
-                    let what = match self.seen.first() {
-                        _ if accepted => "the TLS handshake failed".to_string(),
-                        Some(r) => crate::smtp::codes::starttls_not_started(&r.reply)
-                            .unwrap_or_else(|| {
-                                format!("STARTTLS refused ({} {})", r.code, r.text)
-                            }),
-                        None => "STARTTLS drew no reply".to_string(),
+                    let not_offered = self
+                        .session
+                        .as_ref()
+                        .and_then(|s| s.capabilities())
+                        .is_some_and(|c| !c.has("STARTTLS"));
+                    let handshake = || {
+                        Ended::new(code, "tls", Some("the TLS handshake failed".to_string()))
                     };
+                    let ended = match self.seen.first() {
+                        _ if accepted => handshake(),
+                        Some(_) if not_offered => {
+                            SessionError::starttls_required(None, TlsAsked::Command)
+                                .map_or_else(handshake, |e| starttls_ended(&e, FrontEnd::Replay))
+                        }
+                        Some(r) => SessionError::starttls_required(
+                            Some((*r.reply).clone()),
+                            TlsAsked::Command,
+                        )
+                        .map_or_else(handshake, |e| starttls_ended(&e, FrontEnd::Replay)),
+                        None => Ended::from_error(&Error::Timeout {
+                            phase: Phase::StartTls,
+                            secs: self.timeout().as_secs_f64(),
+                            implicit_tls: false,
+                            handshake: false,
+                        }),
+                    };
+                    let what = ended.reason.unwrap_or_default();
                     let reason = format!("{what}: nothing more is sent");
-                    self.error(format!("replay: {reason} (exit {code})"));
-                    self.fail(code, "tls", Some(reason));
+                    self.error(format!("replay: {reason} (exit {})", ended.code));
+                    self.fail(ended.code, ended.label, Some(reason));
                 } else {
                     self.after_starttls(retry, feed).await;
                 }

@@ -159,8 +159,9 @@ impl Engine {
                     return self.end(failed);
                 }
                 // A `:starttls` that did not end in TLS: even `--keep-going` sends nothing
-                // more (it would go in plain text).
-                let stop = failed.label == "tls";
+                // more (it would go in plain text), however it failed (refused, not
+                // advertised, no reply, a failed handshake: all STARTTLS's code).
+                let stop = failed.code == crate::error::phase_exit_code(Phase::StartTls);
                 let expected = show(step.expect.iter().map(ToString::to_string));
                 let (got, why) = match failed.reason {
                     Some(why) if self.seen.is_empty() => ("(not sent)".to_string(), why),

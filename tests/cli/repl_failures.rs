@@ -580,11 +580,76 @@ fn replay_keep_going_stops_at_a_refused_starttls() {
             run.all()
         );
         assert!(
-            run.all()
-                .contains("STARTTLS refused (454 4.7.0 TLS not available): nothing more is sent"),
+            run.all().contains(
+                "STARTTLS: expected 220, got 454 4.7.0 TLS not available: nothing more is sent"
+            ),
             "{}",
             run.all()
         );
+    }
+}
+
+/// `replay --json` of a recording whose `:starttls` does not start TLS: the summary's `outcome`
+/// is the one the send and `repl --tls` give for the same server, from the core's one decision
+/// (`not_advertised` when the EHLO reply lists no STARTTLS, `unexpected_reply` for a 454,
+/// `timeout` for no reply), all exit 29 and nothing sent after it. It used to say `tls` for all.
+#[test]
+fn replay_a_starttls_that_did_not_start_has_the_sends_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("tls.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x.test\n< 250\n> :starttls\n< 220\n> MAIL FROM:<a@b.test>\n< 250\n> QUIT\n< 221\n",
+    )
+    .unwrap();
+    let cases: [(&[u8], &[u8], &str); 3] = [
+        (
+            b"250-scripted.test\r\n250 STARTTLS\r\n",
+            b"454 4.7.0 TLS not available\r\n",
+            "unexpected_reply",
+        ),
+        (
+            b"250 scripted.test\r\n",
+            b"502 5.5.1 unrecognized command\r\n",
+            "not_advertised",
+        ),
+        (b"250-scripted.test\r\n250 STARTTLS\r\n", b"", "timeout"),
+    ];
+    for (ehlo, answer, outcome) in cases {
+        let mut steps = vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(ehlo),
+            Step::Expect("STARTTLS"),
+        ];
+        if answer.is_empty() {
+            steps.push(Step::Sleep(Duration::from_millis(1500)));
+        } else {
+            steps.push(Step::Send(answer));
+        }
+        let server = scripted(steps);
+        let addr = server.server();
+        let args = [
+            "replay",
+            script.to_str().unwrap(),
+            "-s",
+            addr.as_str(),
+            "--json",
+            "--timeout",
+            "1",
+        ];
+        let run = piped(&args, "");
+        let all = run.all();
+        assert_eq!(run.code, 29, "{outcome}: {all}");
+        assert_eq!(server.finish(), "EHLO x.test\r\nSTARTTLS\r\n", "{all}");
+        let s = summary(&run);
+        assert_eq!(s["outcome"], outcome, "{all}");
+        assert_eq!(s["exit_code"], 29, "{all}");
+        assert!(all.contains("nothing more is sent"), "{all}");
+        if outcome == "not_advertised" {
+            // The remedy is replay's, not the REPL's.
+            assert!(all.contains("ehlo replay --tls-on-connect"), "{all}");
+        }
     }
 }
 
