@@ -1714,11 +1714,12 @@ impl Engine {
     }
 
     /// A line of the script was not sent because the connection is closed: when the server
-    /// closed it unasked (a drop, or a 421 and its close; not after QUIT), the run could not
-    /// finish, and a piped run ends with the send's `closed` (6) for it
-    /// ([`Engine::unfinished_ending`]), as `--strict` ends at the close itself.
+    /// dropped it (not after QUIT, nor after a 421, a refusal that announces its close: an
+    /// answer, as every refusal is without `--strict`), the run could not finish, and a piped
+    /// run ends with the send's `closed` (6) for it ([`Engine::unfinished_ending`]), as
+    /// `--strict` ends at the close itself.
     fn lost_to_close(&mut self) {
-        if self.unfinished.is_some() || self.close_expected {
+        if self.unfinished.is_some() || self.close_expected || self.announced_close {
             return;
         }
         let Some(s) = self.session.as_ref().filter(|s| s.is_closed()) else {
