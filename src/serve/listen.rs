@@ -176,11 +176,13 @@ async fn bind_addrs(
         let mut bound: Vec<(TcpListener, SocketAddr)> = Vec::with_capacity(addrs.len());
         let mut failed = None;
         for &a in addrs {
-            let a = match bound.first() {
-                Some((_, first)) if a.port() == 0 => SocketAddr::new(a.ip(), first.port()),
-                None if a.port() == 0 && tries == 1 => SocketAddr::new(a.ip(), first_try),
-                _ => a,
-            };
+            // `set_port`, not `SocketAddr::new`: a scoped IPv6 address keeps its zone.
+            let mut a = a;
+            match bound.first() {
+                Some((_, first)) if a.port() == 0 => a.set_port(first.port()),
+                None if a.port() == 0 && tries == 1 => a.set_port(first_try),
+                _ => {}
+            }
             match TcpListener::bind(a).await.and_then(|l| {
                 let at = l.local_addr()?;
                 Ok((l, at))
