@@ -770,6 +770,17 @@ impl Engine {
         self.cfg.link.timeout
     }
 
+    /// No reply within `--timeout` in `phase`: the send's error for it (its exit code, its
+    /// `timeout` outcome, its wording).
+    fn reply_timeout(&self, phase: Phase) -> Error {
+        Error::Timeout {
+            phase,
+            secs: self.timeout().as_secs_f64(),
+            implicit_tls: false,
+            handshake: false,
+        }
+    }
+
     fn say(&mut self, text: &str) {
         self.emit(Event::Note { text: text.into() });
     }
@@ -999,12 +1010,7 @@ impl Engine {
                             ),
                         ),
                         // No reply within `--timeout`: as the send's timeout in that phase.
-                        None => Some(Ended::from_error(&Error::Timeout {
-                            phase: Phase::StartTls,
-                            secs: self.timeout().as_secs_f64(),
-                            implicit_tls: false,
-                            handshake: false,
-                        })),
+                        None => Some(Ended::from_error(&self.reply_timeout(Phase::StartTls))),
                     }
                 } else {
                     None
@@ -1700,12 +1706,7 @@ impl Engine {
         if self.unfinished.is_none()
             && let Some(phase) = phase
         {
-            let e = Error::Timeout {
-                phase,
-                secs: self.timeout().as_secs_f64(),
-                implicit_tls: false,
-                handshake: false,
-            };
+            let e = self.reply_timeout(phase);
             let code = crate::error::reply_exit_code(phase);
             let said =
                 format!("{e}: the first reply that did not come within --timeout (exit {code})");
@@ -1898,12 +1899,7 @@ impl Engine {
         if let Some(phase) = self.timed_out.take()
             && !self.interactive
         {
-            let e = Error::Timeout {
-                phase,
-                secs: self.timeout().as_secs_f64(),
-                implicit_tls: false,
-                handshake: false,
-            };
+            let e = self.reply_timeout(phase);
             // A command in no SMTP phase (NOOP, RSET, VRFY) that drew no reply: the server
             // has not closed (6), it failed to answer (36), as replay exits on that step.
             let code = crate::error::reply_exit_code(phase);
@@ -2420,12 +2416,7 @@ impl Engine {
                             TlsAsked::Command,
                         )
                         .map_or_else(handshake, |e| starttls_ended(&e, FrontEnd::Replay)),
-                        None => Ended::from_error(&Error::Timeout {
-                            phase: Phase::StartTls,
-                            secs: self.timeout().as_secs_f64(),
-                            implicit_tls: false,
-                            handshake: false,
-                        }),
+                        None => Ended::from_error(&self.reply_timeout(Phase::StartTls)),
                     };
                     let what = ended.reason.unwrap_or_default();
                     let reason = format!("{what}: nothing more is sent");

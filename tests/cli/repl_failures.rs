@@ -196,12 +196,7 @@ fn a_250_to_starttls_ends_a_piped_tls_run_as_tls_not_started() {
     assert!(!run.all().contains("refused"), "{}", run.all());
 
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("tls.ehlo");
-    std::fs::write(
-        &script,
-        "< 220\n> EHLO x.test\n< 250\n> :starttls\n< 220\n> MAIL FROM:<a@b.test>\n< 250\n> QUIT\n< 221\n",
-    )
-    .unwrap();
+    let script = starttls_recording(&dir);
     let srv = server(false);
     let addr = srv.server();
     let run = piped(&["replay", script.to_str().unwrap(), "-s", &addr], "");
@@ -552,12 +547,7 @@ fn repl_auth_takes_ntlms_other_names() {
 #[test]
 fn replay_keep_going_stops_at_a_refused_starttls() {
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("tls.ehlo");
-    std::fs::write(
-        &script,
-        "< 220\n> EHLO x.test\n< 250\n> :starttls\n< 220\n> MAIL FROM:<a@b.test>\n< 250\n> QUIT\n< 221\n",
-    )
-    .unwrap();
+    let script = starttls_recording(&dir);
     for keep_going in [true, false] {
         let server = scripted(vec![
             Step::Send(b"220 scripted.test ESMTP\r\n"),
@@ -596,12 +586,7 @@ fn replay_keep_going_stops_at_a_refused_starttls() {
 #[test]
 fn replay_a_starttls_that_did_not_start_has_the_sends_outcome() {
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("tls.ehlo");
-    std::fs::write(
-        &script,
-        "< 220\n> EHLO x.test\n< 250\n> :starttls\n< 220\n> MAIL FROM:<a@b.test>\n< 250\n> QUIT\n< 221\n",
-    )
-    .unwrap();
+    let script = starttls_recording(&dir);
     let cases: [(&[u8], &[u8], &str); 3] = [
         (
             b"250-scripted.test\r\n250 STARTTLS\r\n",
@@ -1543,4 +1528,15 @@ fn replay_refuses_a_bare_cr_or_non_utf8_line_before_connecting() {
             "replay connected: {accepted:?}"
         );
     }
+}
+
+/// A recording that goes to TLS with `:starttls`, then MAIL and QUIT (`tls.ehlo` in `dir`).
+fn starttls_recording(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let script = dir.path().join("tls.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x.test\n< 250\n> :starttls\n< 220\n> MAIL FROM:<a@b.test>\n< 250\n> QUIT\n< 221\n",
+    )
+    .unwrap();
+    script
 }
