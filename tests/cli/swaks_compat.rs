@@ -1833,6 +1833,7 @@ fn normalise_message(text: &str) -> String {
 }
 
 #[test]
+#[ignore = "runs the real swaks, a peer: tests/interop/run.sh runs it"]
 fn swaks_command_lines_do_the_same_in_ehlo() {
     let swaks = which("swaks").expect(
         "swaks is not installed: tests/interop/setup.sh --install-only installs it (it is not optional)",
@@ -1946,6 +1947,7 @@ fn which(name: &str) -> Option<std::path::PathBuf> {
 /// CRAM-SHA1 (no real peer on this machine offers it): swaks and ehlo answer the same challenge
 /// from a scripted server with the same bytes.
 #[test]
+#[ignore = "runs the real swaks, a peer: tests/interop/run.sh runs it"]
 fn cram_sha1_answers_like_swaks() {
     use crate::util::{Step, scripted};
     let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
@@ -2008,6 +2010,7 @@ fn cram_sha1_answers_like_swaks() {
 /// scripted server answers nothing until it has read all three lines, so a client waiting
 /// for MAIL's reply times out instead of ending with exit 0.
 #[test]
+#[ignore = "runs the real swaks, a peer: tests/interop/run.sh runs it"]
 fn pipeline_with_a_stop_at_rcpt_pipelines_like_swaks() {
     use crate::util::{Step, scripted};
     let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
@@ -2048,6 +2051,7 @@ fn pipeline_with_a_stop_at_rcpt_pipelines_like_swaks() {
 /// used to skip CRAM-MD5 for want of a user name and send PLAIN). Both run against the same
 /// scripted server and must send the same mechanism and the same answer.
 #[test]
+#[ignore = "runs the real swaks, a peer: tests/interop/run.sh runs it"]
 fn auth_without_a_list_and_an_empty_user_answers_cram_md5_like_swaks() {
     use crate::util::{Step, scripted};
     let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
@@ -2105,6 +2109,7 @@ fn auth_without_a_list_and_an_empty_user_answers_cram_md5_like_swaks() {
 /// media types of the message and of each part, in order (charset, encoding and boundaries
 /// differ as the README says). One `--attach-body` alone is a multipart/mixed of one part.
 #[test]
+#[ignore = "runs the real swaks, a peer: tests/interop/run.sh runs it"]
 fn attach_body_makes_the_mime_structure_swaks_makes() {
     let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
     let dir = tempfile::tempdir().unwrap();
@@ -2305,6 +2310,7 @@ const DUMP_MAIL_UNSTUFFED: &str =
 /// ehlo as it is (README), so ehlo's dump fed back with `--data @FILE` stores the same lines.
 /// Neither sends anything.
 #[test]
+#[ignore = "runs the real swaks, a peer: tests/interop/run.sh runs it"]
 fn dump_mail_prints_the_message_without_dot_stuffing_unlike_swaks() {
     let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
     let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
@@ -2370,6 +2376,7 @@ fn dump_mail_prints_the_message_without_dot_stuffing_unlike_swaks() {
 /// `-dab` / `-dabsp`: swaks and ehlo send the same commands and a body holding the same sections
 /// of settings; the password, and its base64, are in the body only with `-dabsp`.
 #[test]
+#[ignore = "runs the real swaks, a peer: tests/interop/run.sh runs it"]
 fn dump_as_body_sends_the_settings_like_swaks() {
     use base64::Engine;
     let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
@@ -2434,6 +2441,7 @@ fn dump_as_body_sends_the_settings_like_swaks() {
 /// `spa` authenticator sends, after its non-base64 "334 NTLM supported": ehlo with
 /// `--auth-extra ntlm-version=1` answers with the same two responses.
 #[test]
+#[ignore = "runs the real swaks, a peer: tests/interop/run.sh runs it"]
 fn ntlm_v1_answers_like_swaks() {
     use crate::util::{Step, scripted};
     use base64::Engine;
@@ -2509,6 +2517,7 @@ fn ntlm_v1_answers_like_swaks() {
 /// against the same server (one recipient refused, so `<**` lines are there too), and against a
 /// closed port (so `***` error lines are there); each tool's hints are compared.
 #[test]
+#[ignore = "runs the real swaks, a peer: tests/interop/run.sh runs it"]
 fn hint_options_drop_the_same_prefixes_as_swaks() {
     let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
     let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
@@ -2632,6 +2641,7 @@ fn hint_options_drop_the_same_prefixes_as_swaks() {
 /// swaks's deprecated bare-file form (`--body /path/to/file`, in its quick start): both tools
 /// read the file and say that the form is deprecated; ehlo's note names the `@FILE` spelling.
 #[test]
+#[ignore = "runs the real swaks, a peer: tests/interop/run.sh runs it"]
 fn bare_file_arguments_carry_a_deprecation_note_like_swaks() {
     let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
     let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
