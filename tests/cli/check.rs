@@ -2545,8 +2545,6 @@ fn ctrl_c_on_a_terminal_of(lab: &Lab, cols: u16) {
 /// nothing of the bar.
 #[test]
 fn a_narrow_terminal_keeps_no_stale_bar_row_and_loses_no_report_line() {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
     let lab = Lab::start();
     // silent.test holds the run for its 1 s step timeout while the others are done: the bar is
     // drawn, then steps aside for the reports held back behind it, then is cleared.
@@ -2586,43 +2584,7 @@ fn a_narrow_terminal_keeps_no_stale_bar_row_and_loses_no_report_line() {
     for cols in [20u16, 40] {
         // Tall enough that nothing scrolls away (the report wraps a lot at 20 columns).
         let rows = 6000u16;
-        let size = nix::pty::Winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let pty = nix::pty::openpty(&size, None).unwrap();
-        let tty = || Stdio::from(pty.slave.try_clone().unwrap());
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
-        cmd.env("NO_COLOR", "1")
-            .env("TERM", "xterm")
-            .env_remove("CLICOLOR_FORCE")
-            .env_remove("CI");
-        isolate(&mut cmd);
-        cmd.args(&args)
-            .stdin(Stdio::null())
-            .stdout(tty())
-            .stderr(tty());
-        let mut child = cmd.spawn().unwrap();
-        drop(cmd);
-        let slave = pty.slave;
-        let mut master = std::fs::File::from(pty.master);
-        let written = Arc::new(Mutex::new(Vec::new()));
-        let log = written.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = master.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                log.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        let (code, _) = wait_sampling(&mut child, Duration::from_secs(30));
-        std::thread::sleep(Duration::from_millis(300));
-        drop(slave);
-        let bytes = written.lock().unwrap().clone();
+        let (code, bytes) = terminal_run(&args, rows, cols, false, true);
         let raw = String::from_utf8_lossy(&bytes).into_owned();
         assert_eq!(code, 40, "{raw:?}");
         // The bar was drawn (as much of it as fits) …
@@ -2695,25 +2657,43 @@ fn the_report_is_cut_to_a_narrow_terminal() {
 /// `ehlo ARGS` with stdout a terminal `cols` columns wide (colour on, as a person's terminal):
 /// the exit code and every byte written to it.
 fn on_a_terminal(args: &[String], cols: u16) -> (i32, String) {
+    let (code, bytes) = terminal_run(args, 200, cols, true, false);
+    (code, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `ehlo ARGS` with stdout (and stderr when `stderr`) a terminal of `rows` × `cols`, colour on
+/// or off (`NO_COLOR`): the exit code and every byte written to the terminal.
+fn terminal_run(
+    args: &[String],
+    rows: u16,
+    cols: u16,
+    colour: bool,
+    stderr: bool,
+) -> (i32, Vec<u8>) {
     use std::io::Read;
     use std::process::{Command, Stdio};
     let size = nix::pty::Winsize {
-        ws_row: 200,
+        ws_row: rows,
         ws_col: cols,
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
     let pty = nix::pty::openpty(&size, None).unwrap();
+    let tty = || Stdio::from(pty.slave.try_clone().unwrap());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    if colour {
+        cmd.env_remove("NO_COLOR");
+    } else {
+        cmd.env("NO_COLOR", "1");
+    }
     cmd.env("TERM", "xterm")
-        .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE")
         .env_remove("CI");
     isolate(&mut cmd);
     cmd.args(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
-        .stderr(Stdio::null());
+        .stdout(tty())
+        .stderr(if stderr { tty() } else { Stdio::null() });
     let mut child = cmd.spawn().unwrap();
     drop(cmd);
     let slave = pty.slave;
@@ -2732,8 +2712,8 @@ fn on_a_terminal(args: &[String], cols: u16) -> (i32, String) {
     let (code, _) = wait_sampling(&mut child, Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(300));
     drop(slave);
-    let raw = String::from_utf8_lossy(&written.lock().unwrap()).into_owned();
-    (code, raw)
+    let bytes = written.lock().unwrap().clone();
+    (code, bytes)
 }
 
 /// The text a terminal shows of `raw`: colour sequences and carriage returns left out.
