@@ -14,15 +14,21 @@
 //! expectation itself. A (classname, name) pair that would repeat gets ` #2`, ` #3`… on its name.
 //!
 //! fail → `<failure>`, error (could not test) → `<error>`, skip and info → `<skipped>`, warn → a
-//! pass (a `<failure>` under `--fail-on warn`). A waived or uncounted result is a pass. Each
+//! pass (a `<failure>` under `--fail-on warn`); each of the three elements with its reason as
+//! text (what GitLab shows; see [`test_case`]). A waived or uncounted result is a pass. Each
 //! result's line (status, summary, RFC, note) is in the suite's `<system-out>`: the Ant schema
 //! allows no `<system-out>` in a `<testcase>`. An unmet
 //! `--expect` is its own failing test case; a domain that could not be checked at all is one
 //! `<error>` test case.
 //!
-//! The file validates against both JUnit schemas CI tools use: junit-10.xsd (the Jenkins xunit
-//! plugin's) and the Apache Ant JUnit schema (windyroad/JUnit-Schema `JUnit.xsd`), which wants a
-//! `<properties>`, `<system-out>` and `<system-err>` in every suite, `timestamp` without a zone,
+//! GitLab reads a case's classname, name, time and the text of its `<failure>`, `<error>` or
+//! `<skipped>`, nothing else (no suite `<system-out>`, no properties, no text of a passing
+//! case): a warn shows there as a pass without its text, by choice — made `<skipped>` it would
+//! count a tested result as not run; `--fail-on warn` shows it as a failure with its text.
+//!
+//! The file validates against the JUnit schemas CI tools use: junit-10.xsd (the Jenkins xunit
+//! plugin's), Jenkins' older junit-4.xsd (no attribute on `<skipped>`) and the Apache Ant JUnit
+//! schema (windyroad/JUnit-Schema `JUnit.xsd`), which wants a `<properties>`, `<system-out>` and `<system-err>` in every suite, `timestamp` without a zone,
 //! `hostname`, `package` and `id`, a `time` on every case, and no attribute on `<testsuites>`
 //! (so the run's wall time is not in the file; each suite keeps its domain's own time). Jenkins
 //! shows a case without output its suite's (`CaseResult.getStdout`, jenkinsci/junit-plugin).
@@ -262,9 +268,10 @@ impl Counts {
 enum Outcome {
     /// Nothing: an empty element.
     Passed,
-    /// `<skipped message="…"/>`.
+    /// `<skipped>…</skipped>`: the reason as the element's text, no attribute (see [`test_case`]).
     Skipped(String),
-    /// `<failure>` or `<error>` (`tag`) with a message, a type and maybe a text.
+    /// `<failure>` or `<error>` (`tag`) with a message, a type and a text (the message when
+    /// there is no other).
     NotPassed {
         tag: &'static str,
         message: String,
@@ -274,13 +281,22 @@ enum Outcome {
 }
 
 /// One `<testcase>`, with its `time` as [`secs`] writes it.
+///
+/// Every `<failure>`, `<error>` and `<skipped>` has a text, since the text is all GitLab shows:
+/// its parser (gitlab-org/gitlab `lib/gitlab/ci/parsers/test/junit.rb`) turns the file into a
+/// hash with Rails' `Hash.from_xml` and takes the element's value as the case's output, which
+/// for an element with attributes and no text is the attribute hash itself — the case then
+/// showed `{"message"=>"…", "type"=>"expect"}` (or nothing) instead of the reason. `<skipped>`
+/// carries its reason as text only: Jenkins' `junit-4.xsd` declares it `xs:string`, no
+/// attribute allowed, and the Jenkins junit plugin reads the text when there is no `message`
+/// (`CaseResult.getSkippedMessage`).
 fn test_case(xml: &mut String, name: &str, class: &str, time: Duration, o: &Outcome) {
     let attrs = [("name", name), ("classname", class), ("time", &secs(time))];
     match o {
         Outcome::Passed => start_tag(xml, 2, "testcase", &attrs, true),
         Outcome::Skipped(message) => {
             start_tag(xml, 2, "testcase", &attrs, false);
-            start_tag(xml, 3, "skipped", &[("message", message)], true);
+            text_element(xml, 3, "skipped", &[], message);
             end_tag(xml, 2, "testcase");
         }
         Outcome::NotPassed {
@@ -291,10 +307,7 @@ fn test_case(xml: &mut String, name: &str, class: &str, time: Duration, o: &Outc
         } => {
             start_tag(xml, 2, "testcase", &attrs, false);
             let attrs = [("message", message.as_str()), ("type", ty)];
-            match text {
-                Some(text) => text_element(xml, 3, tag, &attrs, text),
-                None => start_tag(xml, 3, tag, &attrs, true),
-            }
+            text_element(xml, 3, tag, &attrs, text.as_deref().unwrap_or(message));
             end_tag(xml, 2, "testcase");
         }
     }
@@ -889,10 +902,10 @@ mod tests {
 {{}}</failure>
         </testcase>
         <testcase name="mtasts.txt" classname="example.test.domain" time="0.000">
-            <skipped message="none"/>
+            <skipped>none</skipped>
         </testcase>
         <testcase name="mx.count&gt;=2" classname="example.test.expect" time="0.000">
-            <failure message="expected mx.count&gt;=2, found 1" type="expect"/>
+            <failure message="expected mx.count&gt;=2, found 1" type="expect">expected mx.count&gt;=2, found 1</failure>
         </testcase>
         <system-out>mx.lookup: pass: 10 mx (RFC 5321 §5.1)
 tls.starttls mx.example.test: fail: not &apos;offered&apos; (RFC 3207 §4)
@@ -905,6 +918,52 @@ expect mx.count&gt;=2: not met (found 1)
 "#
         );
         assert_eq!(xml, want);
+    }
+
+    /// Every `<failure>`, `<error>` and `<skipped>` holds its reason as text, and `<skipped>` has
+    /// no attribute. GitLab shows only that text (Rails' `Hash.from_xml` made an element with
+    /// attributes and no text the attribute hash, shown instead of the reason), and Jenkins'
+    /// `junit-4.xsd` allows no attribute on `<skipped>`: an unmet `--expect`, a domain cut by
+    /// `--deadline` and every skipped or info result were written that way.
+    #[test]
+    fn every_outcome_element_holds_its_reason_as_text() {
+        let r = DomainReport {
+            index: 0,
+            domain: "example.test".into(),
+            checks: vec![
+                j(CheckResult::new("mtasts.txt", Status::Info, "none"), true),
+                j(CheckResult::new("dane.tlsa", Status::Skip, "no TLSA"), true),
+                j(
+                    CheckResult::new("smtp.banner", Status::Error, "421 busy"),
+                    true,
+                ),
+            ],
+            expects: vec![ExpectOutcome {
+                expect: "mx.count>=2".into(),
+                met: false,
+                found: "1".into(),
+            }],
+            aborted: Some("deadline reached (--deadline)".into()),
+            ms: 1.0,
+        };
+        let xml = render(&[r], FailOn::Fail, &run());
+        for want in [
+            "<skipped>none</skipped>",
+            "<skipped>no TLSA</skipped>",
+            r#"type="expect">expected mx.count&gt;=2, found 1</failure>"#,
+            r#"<error message="deadline reached (--deadline)" type="aborted">deadline reached (--deadline)</error>"#,
+            r#"type="smtp.banner">error: 421 busy"#,
+        ] {
+            assert!(xml.contains(want), "{want} in {xml}");
+        }
+        for element in ["failure", "error", "skipped"] {
+            let open = format!("<{element}");
+            for l in xml.lines().filter(|l| l.trim_start().starts_with(&open)) {
+                assert!(!l.ends_with("/>"), "{l} has no text");
+            }
+        }
+        assert!(!xml.contains("<skipped "), "{xml}");
+        assert_eq!(xml.matches("<skipped>").count(), 2, "{xml}");
     }
 
     /// A name ehlo does not escape before writing it (a domain that is no domain name, as
