@@ -498,6 +498,13 @@ impl Log {
                 Some(r) => format!("{label} refused: {}", short(r)),
                 None => format!("{label} refused"),
             }),
+            // A write, not a reply, was cut: say so ("waiting for the write reply" named none).
+            End::Closed("write") => {
+                Some("the server closed the connection while the probe was writing".into())
+            }
+            End::TimedOut("write") => {
+                Some("the server stopped reading: a write did not finish within the timeout".into())
+            }
             End::Closed(label) => Some(format!(
                 "the server closed the connection (waiting for the {label} reply)"
             )),
@@ -1470,6 +1477,24 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
                 ),
             )
             .with("token", token),
+            // The server closed the connection, or stopped reading, while the content itself
+            // was being written (the only write after DATA's `354`): the part it read may hold
+            // the variant, an end it may have acted on, so the outer message may be queued.
+            End::Closed("write") | End::TimedOut("write")
+                if log.get("data").is_some_and(Reply::is_start_input) =>
+            {
+                Outcome::new(
+                    Status::Error,
+                    format!(
+                        "{} while the message was being written: part or all of it may have been delivered: only the mailbox can tell (token {token})",
+                        match log.end {
+                            End::TimedOut(_) => "the server stopped reading",
+                            _ => "the server closed the connection",
+                        }
+                    ),
+                )
+                .with("token", token)
+            }
             _ => Outcome::new(
                 Status::Error,
                 log.reason()
@@ -2477,6 +2502,59 @@ mod tests {
         let (o, _) = drive("smuggle.lf-lf", ctx(), i);
         assert_eq!(o.status, Status::Error, "{o:?}");
         assert!(!o.summary.contains("delivered"), "{}", o.summary);
+    }
+
+    /// The server closed the connection, or stopped reading until the write timed out, while
+    /// the content itself was being written (after DATA's `354`): part of it, the smuggled end
+    /// included, may have been read and queued. The result said only "the server closed the
+    /// connection (waiting for the write reply)", no token to look for in the mailbox.
+    #[test]
+    fn smuggle_cut_while_writing_the_content_says_it_may_have_been_delivered() {
+        // `cut`: what the driver reports for the first write holding `at`.
+        let run = |cut: Input, at: &[u8], before: Vec<Input>| {
+            let mut runner = Runner::new("smuggle.lf-lf", ctx());
+            let mut inputs = greet();
+            inputs.extend(before);
+            inputs.reverse();
+            let mut sends = 0;
+            let mut io = runner.start();
+            loop {
+                io = match io {
+                    Io::Done(o) => return (o, sends),
+                    Io::Send(b) => {
+                        sends += 1;
+                        let hit = b.windows(at.len()).any(|w| w == at);
+                        runner.on(if hit { cut.clone() } else { Input::Sent })
+                    }
+                    _ => runner.on(inputs.pop().unwrap_or(Input::Closed)),
+                }
+            }
+        };
+        for cut in [Input::Closed, Input::TimedOut] {
+            let replies = vec![r(250, "ok"), r(250, "ok"), r(354, "go")];
+            let (o, sends) = run(cut.clone(), b"SMUGGLED", replies);
+            assert_eq!(sends, 5, "{cut:?}: the content was the last write");
+            assert_eq!(o.status, Status::Error, "{o:?}");
+            assert!(
+                o.summary.contains("while the message was being written")
+                    && o.summary.contains("may have been delivered")
+                    && o.summary.contains("token ehlo-probe-t0-smuggle-lf-lf"),
+                "{cut:?}: {}",
+                o.summary
+            );
+            assert_eq!(o.evidence["token"], "ehlo-probe-t0-smuggle-lf-lf");
+        }
+        // DATA's own write cut: no message went out, nothing to look for.
+        let (o, sends) = run(Input::Closed, b"DATA", vec![r(250, "ok"), r(250, "ok")]);
+        assert_eq!(sends, 4);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(
+            o.summary
+                .contains("closed the connection while the probe was writing")
+                && !o.summary.contains("delivered"),
+            "{}",
+            o.summary
+        );
     }
 
     /// Extra replies that are not the smuggled MAIL, RCPT and DATA's (a server answering `250`
