@@ -1299,6 +1299,77 @@ fn a_server_answering_every_line_is_no_smuggling_evidence() {
     assert_eq!(run.code, 41, "{}", run.all());
 }
 
+/// The server resets the connection right after its `354` (it closes with our DATA line still
+/// unread, so the close is a reset): the content's write fails, or, when the write went out
+/// before the reset arrived, the read of the reply to it does. Part of a message that reaches a
+/// server may be queued, so either way every output (JSON, JUnit, the report) names the token
+/// to look for; the cut write said only "the server closed the connection (waiting for the
+/// write reply)". Which of the two races happened is the scheduler's: the decision itself is
+/// pinned by `smuggle_cut_while_writing_the_content_says_it_may_have_been_delivered`.
+#[test]
+fn a_message_cut_while_being_written_is_said_to_be_maybe_delivered() {
+    let script = || {
+        after_greet(vec![
+            Step::Expect("MAIL FROM:"),
+            Step::Send(b"250 OK\r\n"),
+            Step::Expect("RCPT TO:"),
+            Step::Send(b"250 OK\r\n"),
+            // DATA arrives and stays unread: the close below resets the connection.
+            Step::Sleep(Duration::from_millis(300)),
+            Step::Send(b"354 go\r\n"),
+            Step::Close,
+        ])
+    };
+    let s = scripted(script());
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("probe.xml");
+    let junit_arg = junit.to_str().unwrap();
+    let (run, st) = probe(
+        &s.server(),
+        &["--only", "smuggle.lf-lf", "--junit", junit_arg],
+    );
+    assert_eq!(
+        status(&st, "smuggle.lf-lf"),
+        "inconclusive",
+        "{}",
+        run.all()
+    );
+    assert_eq!(run.code, 41, "{}", run.all());
+    let line = line_of(&run, "smuggle.lf-lf");
+    let token = line["evidence"]["token"].as_str().unwrap_or_default();
+    assert!(token.ends_with("-smuggle-lf-lf"), "{line}");
+    let summary = line["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("may have been delivered") && summary.contains(token),
+        "{summary}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(token), "{xml}");
+    // The report a person reads says it too.
+    let s = scripted(script());
+    let run = ehlo_with(
+        &[
+            "probe",
+            &s.server(),
+            "--to",
+            "alice@mx.test",
+            "--yes",
+            "--only",
+            "smuggle.lf-lf",
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert!(
+        run.stdout.contains("may have been delivered")
+            && run.stdout.contains("ehlo-probe-")
+            && run.stdout.contains("-smuggle-lf-lf)"),
+        "{}",
+        run.stdout
+    );
+}
+
 /// An EHLO reply that never ends: cut off at the reader's limit, and the probe stops there
 /// (inconclusive) instead of reading the rest of the flood as the answers to MAIL and RCPT
 /// (which made relay.open fail on `250 XAAA…`).
