@@ -1191,7 +1191,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                     Status::Pass,
                     format!("answered the over-long line ({}) and closed", short(r)),
                 ),
-                None if matches!(log.end, End::Closed(_)) => {
+                None if closed_on_it(log) => {
                     Outcome::new(Status::Pass, "closed the connection on the over-long line")
                 }
                 _ => inconclusive(),
@@ -1235,7 +1235,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                         ),
                     )
                 }
-                None if matches!(log.end, End::Closed(_)) => {
+                None if closed_on_it(log) => {
                     Outcome::new(Status::Pass, "closed the connection on the bare LF")
                 }
                 _ => inconclusive(),
@@ -1254,13 +1254,21 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                 Status::Pass,
                 format!("refused the command with a NUL byte: {}", short(r)),
             ),
-            None if matches!(log.end, End::Closed(_)) => {
+            None if closed_on_it(log) => {
                 Outcome::new(Status::Pass, "closed the connection on the NUL byte")
             }
             None => inconclusive(),
         },
         _ => judge_smuggle(id, ctx, log),
     }
+}
+
+/// Did the server close the connection on the probe's line (`limits.*`), as a reaction to it?
+/// Only a close seen while waiting for the reply shows that: a write that failed met a
+/// connection the server had already closed (reset) before it read the line, whatever the
+/// line held, so that close is no answer to it.
+fn closed_on_it(log: &Log) -> bool {
+    matches!(log.end, End::Closed(label) if label != "write")
 }
 
 /// Does the first connection of `pipelining.early-talker` leave a doubt that only a control
@@ -2555,6 +2563,39 @@ mod tests {
             "{}",
             o.summary
         );
+    }
+
+    /// A server that resets the connection right after its EHLO reply: the probe's own line
+    /// meets a closed connection and its write fails. That close is no reaction to the long
+    /// line, the bare LF or the NUL byte: inconclusive, where it passed ("closed the connection
+    /// on the NUL byte"). A close while the reply is awaited still passes.
+    #[test]
+    fn a_limits_line_whose_write_failed_does_not_pass() {
+        for id in ["limits.line", "limits.bare-lf-command", "limits.nul"] {
+            let mut runner = Runner::new(id, ctx());
+            let mut inputs = greet();
+            inputs.reverse();
+            let mut io = runner.start();
+            let o = loop {
+                io = match io {
+                    Io::Done(o) => break o,
+                    Io::Send(b) if b.starts_with(b"EHLO") => runner.on(Input::Sent),
+                    Io::Send(_) => runner.on(Input::Closed),
+                    _ => runner.on(inputs.pop().unwrap_or(Input::Closed)),
+                }
+            };
+            assert_eq!(o.status, Status::Error, "{id}: {o:?}");
+            assert!(
+                o.summary
+                    .contains("closed the connection while the probe was writing"),
+                "{id}: {}",
+                o.summary
+            );
+            let mut i = greet();
+            i.push(Input::Closed);
+            let (o, _) = drive(id, ctx(), i);
+            assert_eq!(o.status, Status::Pass, "{id}: {o:?}");
+        }
     }
 
     /// Extra replies that are not the smuggled MAIL, RCPT and DATA's (a server answering `250`
