@@ -1249,19 +1249,21 @@ fn clap_reason(e: &clap::Error) -> String {
 /// layer is reported (the merged flags are never parsed
 /// then). The command line's `--json` / `--no-json` decide; else `EHLO_JSON` or
 /// `SWAKS_OPT_json` (set empty, as a flag is), unless `EHLO_NO_JSON` unsets the latter. (The
-/// file is not read again: its mistake may be the reason.)
+/// file is not read again: its mistake may be the reason.) A command line clap cannot parse (an
+/// unknown flag, a bad value: the mistake itself) is read word by word instead
+/// ([`json_by_word`]), so that its usage error still ends the JSON Lines a CI job asked for.
 pub(crate) fn command_line_json(
     argv: Vec<OsString>,
     env: &LayerEnv,
 ) -> (bool, Option<&'static str>) {
-    let table = Table::new();
-    let Ok((argv, _, negations, _)) = table.strip_negations(argv) else {
-        return (false, None);
-    };
-    let Ok(m) = table.command_line_cmd().try_get_matches_from(&argv) else {
-        return (false, None);
-    };
     let set = |name: &str| env.vars.iter().any(|(n, v)| n == name && v.is_empty());
+    let table = Table::new();
+    let Ok((stripped, _, negations, _)) = table.strip_negations(argv.clone()) else {
+        return json_by_word(&argv, set);
+    };
+    let Ok(m) = table.command_line_cmd().try_get_matches_from(&stripped) else {
+        return json_by_word(&argv, set);
+    };
     if let Some((name, sub_m)) = m.subcommand() {
         // The modes whose output is the send's JSON Lines (`Cli::json_lines`), and the two
         // with a report of their own (`Cli::json_report`); their mistake is in their own
@@ -1282,6 +1284,33 @@ pub(crate) fn command_line_json(
         set("EHLO_JSON") || (set("SWAKS_OPT_json") && !set("EHLO_NO_JSON")),
         None,
     )
+}
+
+/// [`command_line_json`] for a command line clap refused: the mode is the first word when it
+/// names a subcommand, and `--json` / `--no-json` (or swaks's `-json`) anywhere before a `--`
+/// decide, the last one winning, as clap's override does; else the environment as above.
+fn json_by_word(argv: &[OsString], set: impl Fn(&str) -> bool) -> (bool, Option<&'static str>) {
+    let mut asked = None;
+    for word in argv.iter().skip(1).map(|w| w.to_string_lossy()) {
+        match word.as_ref() {
+            "--" => break,
+            "--json" | "-json" => asked = Some(true),
+            "--no-json" | "-no-json" => asked = Some(false),
+            _ => {}
+        }
+    }
+    let sub = argv.get(1).map(|w| w.to_string_lossy().into_owned());
+    let json = |fallback: bool| asked.unwrap_or(fallback);
+    match sub.as_deref() {
+        Some("serve" | "demo" | "repl" | "replay") => (json(set("EHLO_JSON")), None),
+        Some("check") if json(set("EHLO_JSON")) => (false, Some("check")),
+        Some("probe") if json(set("EHLO_JSON")) => (false, Some("probe")),
+        Some("check" | "probe" | "explain" | "help") => (false, None),
+        _ => (
+            json(set("EHLO_JSON") || (set("SWAKS_OPT_json") && !set("EHLO_NO_JSON"))),
+            None,
+        ),
+    }
 }
 
 /// Merge the config file and the environment into `argv` (already single-dash rewritten).
@@ -2580,6 +2609,37 @@ mod tests {
             default_file: None,
         };
         assert!(apply(argv(&["-t", "a@b"]), &env).is_err());
+    }
+
+    /// A command line clap refuses (the mistake itself) is read word by word for `--json`: it
+    /// answered "no JSON" for all of them, so their usage error wrote nothing on stdout.
+    #[test]
+    fn json_is_read_from_a_command_line_clap_refuses() {
+        let none = LayerEnv {
+            vars: vec![],
+            default_file: None,
+        };
+        let json_env = LayerEnv {
+            vars: vec![("EHLO_JSON".into(), "".into())],
+            default_file: None,
+        };
+        for (args, env, want) in [
+            (&["--json", "--bogus"][..], &none, (true, None)),
+            (&["--json", "--bogus", "--no-json"], &none, (false, None)),
+            (&["--bogus", "--", "--json"], &none, (false, None)),
+            (&["--bogus"], &json_env, (true, None)),
+            (&["repl", "--json", "--bogus"], &none, (true, None)),
+            (&["serve", "--bogus"], &json_env, (true, None)),
+            (
+                &["check", "--json", "--bogus"],
+                &none,
+                (false, Some("check")),
+            ),
+            (&["probe", "--bogus"], &json_env, (false, Some("probe"))),
+            (&["explain", "--json", "--bogus"], &none, (false, None)),
+        ] {
+            assert_eq!(command_line_json(argv(args), env), want, "{args:?}");
+        }
     }
 
     #[test]

@@ -47,12 +47,22 @@ pub(crate) enum Refused {
 
 /// Turn `args` into the [`Mode`] to run, or say why there is none ([`Refused`]).
 pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Refused> {
-    let args = rewrite_single_dash(args.into_iter().collect())
-        .map_err(|e| Refused::Answered(e.report()))?;
+    let args: Vec<OsString> = args.into_iter().collect();
     // Config file < EHLO_* environment < command line, merged into one argv (layers.rs). A
     // mistake in the file or the environment is found before the merged flags are parsed:
-    // whether `--json` was asked for is read from the command line and the environment.
+    // whether `--json` was asked for is read from the command line and the environment. So is
+    // it for a mistake in the flags themselves (an unknown flag, a bad value): with `--json`,
+    // the usage error is also the JSON Lines' `schema` and `summary`, as every other one is.
     let env = layers::LayerEnv::current();
+    let usage = |error: Error, argv: &[OsString]| {
+        let (json, report) = layers::command_line_json(argv.to_vec(), &env);
+        Refused::Error {
+            error,
+            json,
+            report,
+        }
+    };
+    let args = rewrite_single_dash(args.clone()).map_err(|e| usage(e, &args))?;
     let layered = match layers::apply(args.clone(), &env) {
         Ok(l) => l,
         Err(error) => {
@@ -84,20 +94,13 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     let mut cli = match Cli::parse_args(layered.args.iter()) {
         Ok(cli) => cli,
         Err(e) => {
-            if let Some(hint) = stray_word_hint(&e) {
-                return Err(Refused::Answered(Error::Usage(hint).report()));
-            }
-            if let Some(line) = subcommand_unknown_flag(&e, &layered.args) {
-                return Err(Refused::Answered(Error::Usage(line).report()));
-            }
-            if let Some(line) = invalid_value_line(&e, &layered.args) {
-                return Err(Refused::Answered(Error::Usage(line).report()));
-            }
-            if let Some(line) = missing_argument_line(&e) {
-                return Err(Refused::Answered(Error::Usage(line).report()));
-            }
-            if let Some(line) = conflict_line(&e, &layered.args) {
-                return Err(Refused::Answered(Error::Usage(line).report()));
+            let line = stray_word_hint(&e)
+                .or_else(|| subcommand_unknown_flag(&e, &layered.args))
+                .or_else(|| invalid_value_line(&e, &layered.args))
+                .or_else(|| missing_argument_line(&e))
+                .or_else(|| conflict_line(&e, &layered.args));
+            if let Some(line) = line {
+                return Err(usage(Error::Usage(line), &layered.args));
             }
             // Help and version go to stdout and succeed; everything else is a usage error
             // (exit 1 as in swaks, not clap's 2). A closed pipe is not worth reporting. A value
@@ -114,6 +117,21 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             } else {
                 e.to_string()
             };
+            if e.use_stderr() {
+                // With `--json` the mistake is one line, as every other usage error's, and the
+                // JSON Lines' `schema` and `summary` (or the report's lines) follow.
+                let (json, report) = layers::command_line_json(layered.args.clone(), &env);
+                if json || report.is_some() {
+                    let full = masked(&e.to_string(), &secrets, &layered.args);
+                    let first = full.lines().next().unwrap_or_default();
+                    let line = first.strip_prefix("error: ").unwrap_or(first).to_string();
+                    return Err(Refused::Error {
+                        error: Error::Usage(line),
+                        json,
+                        report,
+                    });
+                }
+            }
             if secrets.iter().any(|v| text.contains(v.as_str())) {
                 let _ = write!(
                     std::io::stderr(),

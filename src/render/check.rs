@@ -10,9 +10,9 @@
 //! it, a bad `--expect`, an unwritable `--junit` FILE, a bad config file or `EHLO_*` variable
 //! with `--json` on the command line) and a run that cannot start (exit 10: no usable DNS
 //! resolver) write `schema`, an `error` line and a `summary` (`exit_code` 1 or 10, `domains`
-//! 0, `stopped` the reason), the reason on stderr too as one line; a command line clap cannot
-//! parse (an unknown flag) is answered before `--json` is known: clap's message on stderr,
-//! nothing on stdout. Lines of one domain come
+//! 0, `stopped` the reason), the reason on stderr too as one line; so does a command line whose
+//! flags cannot be parsed (an unknown flag, a bad value: `--json` read word by word). Lines of
+//! one domain come
 //! together, when the domain is done (so domains appear in completion order; `index` gives the
 //! input order). Consumers must ignore members and `type`s they do not know. Optional members are
 //! present with `null` when they have no value.

@@ -18,9 +18,12 @@
 //! command line, an unwritable `--output-file` or `--log`, an unreadable replay script): the
 //! `schema` line and a `summary` whose `exit_code` is the run's (1; 35 for PROXY), `outcome`
 //! its label (`usage`, `proxy`) and `error` the reason, also written to stderr as
-//! `*** reason`; `server` is null and `recipients` empty. A command line clap cannot parse (an
-//! unknown flag, a value clap checks itself, `--help`) is answered before `--json` is known:
-//! clap's message on stderr, exit 1 (0 for help), nothing on stdout. Consumers must ignore members and `type`s they do not know: new ones may be added
+//! `*** reason`; `server` is null and `recipients` empty. So does a command line whose flags
+//! cannot be parsed (an unknown flag, a bad or missing value, two that conflict): `--json` is
+//! then read word by word (anywhere before a `--`, the last of `--json`/`--no-json` winning),
+//! the reason is one `*** ` line on stderr and the summary's `outcome` is `usage` (exit 1).
+//! Only `--help` and `--version` alone write no JSON (exit 0); `--version` with `--json` prints
+//! its line. Consumers must ignore members and `type`s they do not know: new ones may be added
 //! without a version bump. Nothing written here is secret: AUTH payloads are masked before they
 //! become events (`redacted` says when).
 //!
@@ -122,9 +125,13 @@
 //! (a refusal or another reply than the step wanted: the phase's code); `no_recipients` (24);
 //! `closed` (the server closed the connection, 6); `io` (a read or write failed, 6);
 //! `reply_too_large` (the phase's code); `not_advertised` (an extension the run needs is not
-//! offered: 23, 25, 30, 31…); `auth` (AUTH failed: refused by the server, e.g. `535 5.7.8`
+//! offered: 23, 25, 30, 31…; also 28 when the server offers no AUTH at all, 29 no STARTTLS, 33
+//! no XCLIENT); `auth` (AUTH failed: refused by the server, e.g. `535 5.7.8`
 //! credentials rejected, or no usable mechanism, or the exchange failed on ehlo's side, 28); `tls` (29); `proxy`
-//! (35); `replay_mismatch` (`ehlo replay`); `strict` (`ehlo repl --strict`: a step that could not
+//! (35); `replay_mismatch` (`ehlo replay`: a reply other than the recorded one, and also one that
+//! never came — the server closed the connection, exit 6, or stayed silent past `--timeout`, the
+//! phase's code — where `ehlo repl` and the send say `closed` and `timeout`; the exit code tells
+//! them apart); `strict` (`ehlo repl --strict`: a step that could not
 //! run as written ends the run with its code, 25 for a DATA cut by the end of input); `interrupted` (a signal,
 //! 128+N). New labels may be added; the exit code is the contract.
 //!

@@ -122,7 +122,7 @@ fn the_documented_summary_server_has_the_real_form() {
 
 /// A mistake found once the flags are parsed, before any connection, still gives a JSON run its
 /// `schema` line first and a `summary` last (exit code, outcome, the reason), with the one-line
-/// reason on stderr too; a command line clap cannot parse is answered before `--json` is known.
+/// reason on stderr too (a command line whose flags cannot be parsed: the next test).
 #[test]
 fn a_refused_run_still_writes_schema_and_summary() {
     let dir = tempfile::tempdir().unwrap();
@@ -247,23 +247,93 @@ fn a_refused_run_still_writes_schema_and_summary() {
         // The reason on stderr too, once, as without --json.
         assert_eq!(run.stderr, format!("*** {error}\n"), "{args:?}");
     }
-    // Before --json is known (clap refuses the command line): stderr only.
-    let run = ehlo(&[
-        "-s",
-        "127.0.0.1:9",
-        "-t",
-        "a@b.test",
-        "--json",
-        "--timeout",
-        "soon",
-    ]);
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert_eq!(run.stdout, "");
-    // Without --json, nothing on stdout either.
+    // Without --json, nothing on stdout.
     let run = ehlo(&["-s", "127.0.0.1:9", "-t", "a@b.test", "--requiretls"]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert_eq!(run.stdout, "");
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+/// A command line whose flags cannot be parsed (an unknown flag, a bad, missing or ambiguous
+/// value, two flags that conflict, a stray word) under `--json` ends its JSON Lines as every
+/// other usage error does: the send's modes with `schema` and a `summary` (`exit_code` 1,
+/// `outcome` `usage`, `error` the one line on stderr), `check`/`probe` with their report's
+/// `schema`, `error` and `summary`. They wrote nothing on stdout: a CI job reading the last
+/// line for `exit_code` found none. `--no-json` after it, a `--json` after `--`, `--version`
+/// and `ehlo explain` (one object, no summary) still write none.
+#[test]
+fn a_command_line_refused_by_its_flags_still_ends_its_json() {
+    let send: &[&str] = &["-s", "127.0.0.1:9", "-t", "a@b.test", "--json"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v: Vec<&str> = send.to_vec();
+        v.extend(extra);
+        v
+    };
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (with(&["--bogus"]), "unknown option '--bogus'"),
+        (with(&["--timeout", "soon"]), "'soon' is not a duration"),
+        (with(&["--silent", "7"]), "--silent"),
+        (with(&["--timeout"]), "--timeout needs a value"),
+        (with(&["--tls", "--tls-on-connect"]), "cannot be used with"),
+        (with(&["-x"]), "ambiguous"),
+        (with(&["--help=3"]), "'--help'"),
+        (vec!["repl", "--json", "--bogus", "127.0.0.1:9"], "--bogus"),
+        (vec!["replay", "--json", "/nonexistent/script"], "--server"),
+        (vec!["serve", "--json", "--listen"], "--listen"),
+        (vec!["demo", "--json", "--bogus"], "--bogus"),
+    ];
+    for (args, why) in &cases {
+        let run = ehlo(args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        let lines: Vec<Line> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}")))
+            .collect();
+        let kinds: Vec<&str> = lines.iter().map(|l| l.kind.as_str()).collect();
+        assert_eq!(kinds, ["schema", "summary"], "{args:?}: {}", run.all());
+        let summary: Summary = serde_json::from_value(lines[1].data.clone()).unwrap();
+        assert_eq!((summary.exit_code, summary.outcome.as_str()), (1, "usage"));
+        let error = summary.error.unwrap_or_default();
+        assert!(error.contains(why), "{args:?}: {error}");
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(&error), "{args:?}: {}", run.stderr);
+    }
+    for (args, mode) in [
+        (&["check", "--json", "--bogus", "x.test"][..], "check"),
+        (&["probe", "--json", "--bogus", "127.0.0.1:9"][..], "probe"),
+    ] {
+        let run = ehlo(args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        let lines: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}")))
+            .collect();
+        let kinds: Vec<&str> = lines.iter().filter_map(|v| v["type"].as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["schema", "error", "summary"],
+            "{args:?}: {}",
+            run.all()
+        );
+        assert_eq!(lines[0]["mode"], mode, "{args:?}");
+        assert_eq!(lines[2]["exit_code"], 1, "{args:?}");
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
+    }
+    for args in [
+        with(&["--no-json", "--bogus"]),
+        vec!["-s", "127.0.0.1:9", "--bogus", "--", "--json"],
+        vec!["--json", "--version"],
+        vec!["explain", "--json", "--bogus", "550"],
+    ] {
+        let run = ehlo(&args);
+        assert_eq!(
+            run.stdout.lines().filter(|l| l.starts_with('{')).count(),
+            0,
+            "{args:?}"
+        );
+    }
 }
 
 /// `ehlo check --json` and `ehlo probe --json` refused once the flags are parsed (an
