@@ -94,7 +94,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     let mut cli = match Cli::parse_args(layered.args.iter()) {
         Ok(cli) => cli,
         Err(e) => {
-            let line = stray_word_hint(&e)
+            let line = stray_word_hint(&e, &layered.args)
                 .or_else(|| subcommand_unknown_flag(&e, &layered.args))
                 .or_else(|| invalid_value_line(&e, &layered.args))
                 .or_else(|| missing_argument_line(&e))
@@ -309,7 +309,7 @@ fn repeated_notes(repeated: &[args::Repeated], settings: &[layers::Setting]) -> 
 /// missing. Said in one line naming the flag meant. Only a word no subcommand could be: one
 /// with `@`, or a host name or address literal with a dot or colon (no subcommand name has
 /// either); anything else keeps clap's message and its suggestions (`reply` → `repl`).
-fn stray_word_hint(e: &clap::Error) -> Option<String> {
+fn stray_word_hint(e: &clap::Error, args: &[OsString]) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     if !matches!(
         e.kind(),
@@ -320,7 +320,23 @@ fn stray_word_hint(e: &clap::Error) -> Option<String> {
     let Some(ContextValue::String(word)) = e.get(ContextKind::InvalidSubcommand) else {
         return None;
     };
-    let (what, flag) = classify_stray_word(word)?;
+    // A secret's second word (`-ap S3cret S3cret`) is never quoted, nor hinted at.
+    let secret = secret_values(args)
+        .iter()
+        .any(|s| s.contains(word.as_str()) || word.contains(s.as_str()));
+    let classified = classify_stray_word(word).filter(|_| !secret);
+    let word = if secret { "********" } else { word.as_str() };
+    let Some((what, flag)) = classified else {
+        // Any other word after the send's options (`ehlo -t a@b.test extra`, an unquoted
+        // `--body hello world`): clap's "the subcommand 'extra' cannot be used with:" lists the
+        // options on lines of their own, and its first line alone ended in "with:".
+        return (e.kind() == ErrorKind::ArgumentConflict).then(|| {
+            format!(
+                "unexpected word '{word}': it is no option, nor the value of one (a value with \
+                 spaces needs quotes; see 'ehlo --help'; nothing was sent)"
+            )
+        });
+    };
     Some(format!(
         "'{word}' looks like {what}: did you mean `ehlo {flag} {word}`? (nothing was sent)"
     ))

@@ -379,6 +379,16 @@ fn a_bare_address_or_host_names_the_flag_meant() {
         );
         assert!(stdout(&o).is_empty(), "{args:?}");
     }
+    // Any other word after the options is named as what it is: it read "the subcommand 'world'
+    // cannot be used with:", cut where clap went on listing the options on lines of their own.
+    let o = ehlo(&["-t", "a@example.test", "--body", "hello", "world"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("*** unexpected word 'world': it is no option, nor the value of one"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
     let o = ehlo(&["reply"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("'repl'"), "{}", stderr(&o));
