@@ -61,12 +61,14 @@ pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>, json: bool) -> 
 }
 
 /// What to try next, printed after a demo that worked; the first line of each pair a command,
-/// the second what it does (80 columns with the renderer's `===` hint).
+/// the second what it does (80 columns with the renderer's `===` hint). ASCII, as the whole
+/// demo is: a newcomer's terminal may be in a locale that is not UTF-8 (`LANG=C`), where `…`
+/// would show as three bytes of mojibake.
 const NEXT: &str = "What to try next (ehlo help MODE says more about each):\n\
     \x20 ehlo --server mail.example.net --to you@example.net\n\
     \x20     the send above, to your server (no --server: the recipient's MX)\n\
     \x20 ehlo repl mail.example.net:25\n\
-    \x20     type the SMTP yourself (:help lists :starttls, :auth, :data…)\n\
+    \x20     type the SMTP yourself (:help lists :starttls, :auth, :data...)\n\
     \x20 ehlo serve --listen 127.0.0.1:2525\n\
     \x20     a local test server to point your application at (Ctrl-C stops it)\n\
     \x20 ehlo explain '550 5.1.1 User unknown'\n\

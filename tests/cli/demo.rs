@@ -431,3 +431,21 @@ fn demo_ends_with_what_to_try_next() {
         "{next}"
     );
 }
+
+/// The demo's transcript is plain ASCII, so a newcomer whose terminal is not in a UTF-8 locale
+/// (`LANG=C`, `LC_ALL=POSIX`: a bare container, a serial console) sees no mojibake: "What to try
+/// next" said `:data…`, whose three UTF-8 bytes such a terminal shows as `â€¦` or `???`.
+#[test]
+fn demo_transcript_is_ascii_in_a_c_locale() {
+    let r = crate::util::ehlo_with_env(
+        &["demo", "--color", "never"],
+        &[("LANG", "C"), ("LC_ALL", "POSIX")],
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("=== What to try next"), "{}", r.stdout);
+    let all = r.all();
+    let not_ascii: Vec<&str> = all.lines().filter(|l| !l.is_ascii()).collect();
+    assert!(not_ascii.is_empty(), "{not_ascii:#?}");
+}
