@@ -95,6 +95,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         Ok(cli) => cli,
         Err(e) => {
             let line = stray_word_hint(&e, &layered.args)
+                .or_else(|| stray_word_line(&e, &layered.args))
                 .or_else(|| subcommand_unknown_flag(&e, &layered.args))
                 .or_else(|| invalid_value_line(&e, &layered.args))
                 .or_else(|| missing_argument_line(&e))
@@ -308,7 +309,8 @@ fn repeated_notes(repeated: &[args::Repeated], settings: &[layers::Setting]) -> 
 /// `swaks --to user@example.com`, and clap's "unrecognized subcommand" does not say what is
 /// missing. Said in one line naming the flag meant. Only a word no subcommand could be: one
 /// with `@`, or a host name or address literal with a dot or colon (no subcommand name has
-/// either); anything else keeps clap's message and its suggestions (`reply` → `repl`).
+/// either), and not when it may be part of a secret; anything else is [`stray_word_line`]'s,
+/// with clap's suggestion (`reply` → `repl`).
 fn stray_word_hint(e: &clap::Error, args: &[OsString]) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     if !matches!(
@@ -324,22 +326,82 @@ fn stray_word_hint(e: &clap::Error, args: &[OsString]) -> Option<String> {
     let secret = secret_values(args)
         .iter()
         .any(|s| s.contains(word.as_str()) || word.contains(s.as_str()));
-    let classified = classify_stray_word(word).filter(|_| !secret);
-    let word = if secret { "********" } else { word.as_str() };
-    let Some((what, flag)) = classified else {
-        // Any other word after the send's options (`ehlo -t a@b.test extra`, an unquoted
-        // `--body hello world`): clap's "the subcommand 'extra' cannot be used with:" lists the
-        // options on lines of their own, and its first line alone ended in "with:".
-        return (e.kind() == ErrorKind::ArgumentConflict).then(|| {
-            format!(
-                "unexpected word '{word}': it is no option, nor the value of one (a value with \
-                 spaces needs quotes; see 'ehlo --help'; nothing was sent)"
-            )
-        });
-    };
+    // A secret's word, and any other word (`ehlo -t a@b.test extra`, an unquoted `--body hello
+    // world`), are stray_word_line's.
+    let (what, flag) = classify_stray_word(word).filter(|_| !secret)?;
     Some(format!(
         "'{word}' looks like {what}: did you mean `ehlo {flag} {word}`? (nothing was sent)"
     ))
+}
+
+/// A word that is neither an option nor a subcommand, where [`stray_word_hint`] sees no address
+/// or host in it, as one line like every other bad input, instead of clap's block of five
+/// (`error: unrecognized subcommand`, a tip, two usage lines, where the help is): a misspelt
+/// subcommand (`ehlo dmeo`, `ehlo help chek`) with the one meant ([`crate::suggest::nearest`],
+/// the flags' rule), else the subcommands.
+/// And after the send's flags (`ehlo --to a@b foo`) clap said "the subcommand 'foo' cannot be
+/// used with '--to'" of a word that is no subcommand: the send takes no word of its own.
+fn stray_word_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let Some(ContextValue::String(word)) = e.get(ContextKind::InvalidSubcommand) else {
+        return None;
+    };
+    // A word that may be part of a secret is not shown: one within a secret's value, or right
+    // after it (`--auth-password two words`, a password with a space not quoted).
+    let secrets = secret_values(args);
+    let after_secret = args
+        .iter()
+        .position(|a| a.to_str() == Some(word.as_str()))
+        .and_then(|i| args.get(i.checked_sub(1)?))
+        .map(|before| before.to_string_lossy())
+        .is_some_and(|before| {
+            secrets
+                .iter()
+                .any(|s| *before == **s || before.ends_with(&format!("={s}")))
+        });
+    if after_secret
+        || secrets
+            .iter()
+            .any(|s| s.contains(word.as_str()) || word.contains(s.as_str()))
+    {
+        let end = if e.kind() == ErrorKind::ArgumentConflict {
+            "; nothing was sent"
+        } else {
+            ""
+        };
+        return Some(format!(
+            "unexpected word after a password or token (not shown: it may be part of it; quote a \
+             value with a space){end}"
+        ));
+    }
+    let mut cmd = Cli::command();
+    cmd.build();
+    let names: Vec<&str> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name())
+        .filter(|n| *n != "help")
+        .collect();
+    let in_help = args.get(1).and_then(|a| a.to_str()) == Some("help");
+    let end = if in_help { "" } else { "; nothing was sent" };
+    match e.kind() {
+        ErrorKind::InvalidSubcommand => {
+            let here = if in_help { " for 'ehlo help'" } else { "" };
+            let why = match crate::suggest::nearest(word, names.iter().map(|n| (*n, false))) {
+                Some(meant) => format!("did you mean '{meant}'?"),
+                None if in_help => format!("the subcommands: {}", names.join(", ")),
+                None => format!(
+                    "the subcommands: {}; the send takes options only: see 'ehlo --help'",
+                    names.join(", ")
+                ),
+            };
+            Some(format!("unknown subcommand '{word}'{here} ({why}){end}"))
+        }
+        ErrorKind::ArgumentConflict if !names.contains(&word.as_str()) => Some(format!(
+            "unexpected word '{word}': the send takes options only, each value right after its \
+             flag (a value with spaces needs quotes; see 'ehlo --help'){end}"
+        )),
+        _ => None,
+    }
 }
 
 /// A value clap refuses (`--tls-verify=false`, `--dnssec x`, `--timeout abc`, `--tls-verify=`)
@@ -533,6 +595,15 @@ fn subcommand_unknown_flag(e: &clap::Error, args: &[OsString]) -> Option<String>
         .any(|s| s.contains(word.as_str()) || word.contains(s.as_str()))
     {
         return None;
+    }
+    // A word that is no option at all (`ehlo demo now`, `ehlo repl HOST extra`) is an argument
+    // the subcommand does not take, not an unknown option: its usage says what it takes.
+    if !word.starts_with('-') {
+        let usage = sub.clone().render_usage().to_string();
+        let usage = usage.trim().strip_prefix("Usage:").unwrap_or(&usage).trim();
+        return Some(format!(
+            "unexpected argument '{word}' for 'ehlo {sub_name}' (usage: {usage}; 'ehlo {sub_name} --help' says more)"
+        ));
     }
     let (long, short) = match word.strip_prefix("--") {
         Some(l) => (Some(l), None),

@@ -385,7 +385,7 @@ fn a_bare_address_or_host_names_the_flag_meant() {
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(
-        err.starts_with("*** unexpected word 'world': it is no option, nor the value of one"),
+        err.starts_with("*** unexpected word 'world': the send takes options only"),
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -394,6 +394,75 @@ fn a_bare_address_or_host_names_the_flag_meant() {
     assert!(stderr(&o).contains("'repl'"), "{}", stderr(&o));
     let o = ehlo(&["explain", "5.7.1"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// A word that is no option, no subcommand and no address or host is refused in one line with
+/// exit 1, like every other bad input, not clap's block of five (`error: unrecognized
+/// subcommand`, a tip, two usage lines, where the help is): a misspelt subcommand with the
+/// one meant, the subcommands when nothing is near, a stray word after the send's flags not
+/// called a subcommand, and an extra word given to a subcommand not called an option.
+#[test]
+fn a_stray_word_is_refused_in_one_line_saying_what_it_is() {
+    for (args, line) in [
+        (
+            &["dmeo"][..],
+            "*** unknown subcommand 'dmeo' (did you mean 'demo'?); nothing was sent",
+        ),
+        (
+            &["help", "chek"],
+            "*** unknown subcommand 'chek' for 'ehlo help' (did you mean 'check'?)",
+        ),
+        (
+            &["foo"],
+            "*** unknown subcommand 'foo' (the subcommands: serve, demo, repl, replay, explain, \
+             check, probe; the send takes options only: see 'ehlo --help'); nothing was sent",
+        ),
+        (
+            &["--to", "a@example.test", "foo"],
+            "*** unexpected word 'foo': the send takes options only, each value right after its \
+             flag (a value with spaces needs quotes; see 'ehlo --help'); nothing was sent",
+        ),
+        (
+            &["demo", "now"],
+            "*** unexpected argument 'now' for 'ehlo demo' (usage: ehlo demo [OPTIONS]; \
+             'ehlo demo --help' says more)",
+        ),
+        (
+            &["repl", "mx.example.test", "25"],
+            "*** unexpected argument '25' for 'ehlo repl' (usage: ehlo repl [OPTIONS] \
+             [HOST[:PORT] | @domain]; 'ehlo repl --help' says more)",
+        ),
+    ] {
+        let o = ehlo(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert_eq!(stderr(&o).trim_end(), line, "{args:?}");
+        assert!(stdout(&o).is_empty(), "{args:?}");
+    }
+    // A word right after a password may be the rest of it (a space not quoted): not shown.
+    for args in [
+        &["--auth-password", "two", "words", "--to", "a@example.test"][..],
+        &["--to", "a@example.test", "--auth-password=two", "words"],
+    ] {
+        let o = ehlo(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("unexpected word after a password"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("words") && !err.contains("two"),
+            "{args:?}: {err}"
+        );
+    }
+    // A real subcommand after the send's flags is still said to be one.
+    let o = ehlo(&["--to", "a@example.test", "demo"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("the subcommand 'demo' cannot be used with"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
