@@ -545,8 +545,9 @@ pub(crate) struct ReplArgs {
     /// that does not come within `--timeout` (the phase's code, as the send).
     /// Meant for scripts piped into `ehlo repl`. Piped without it, a refusal is an answer
     /// (exit 0) and the script runs to its end, but a reply that did not come within
-    /// `--timeout` still ends it with that phase's code, and a connection the server dropped
-    /// while lines were left with exit 6 (the first of them), as the send.
+    /// `--timeout`, or one the REPL stopped reading (past 1 MiB or 1000 lines, the 100th
+    /// unasked one in a row), still ends it with that phase's code, and a connection the
+    /// server dropped while lines were left with exit 6 (the first of them), as the send.
     #[arg(long)]
     pub(crate) strict: bool,
 }

@@ -562,6 +562,27 @@ impl Ended {
     }
 }
 
+/// The session stopped reading a server that would not stop talking (a reply past the
+/// reader's size limit, or 100 replies in a row nobody asked for) and closed the connection:
+/// on purpose, but the dialogue could not go on as asked. `--strict` and a replay end the run
+/// on it now (`failed`); a piped run without `--strict` at its end (`unfinished`), with the
+/// phase's code, as the send fails on such a reply ([`Engine::unfinished_ending`]; it used to
+/// exit 0, a flooding server passing as a good one). Fields, not `&mut Engine`: it is called
+/// while the session is borrowed.
+fn stopped_reading(
+    failed: &mut Option<Ended>,
+    unfinished: &mut Option<(Ended, String)>,
+    ended: Ended,
+) {
+    if unfinished.is_none() {
+        let reason = ended.reason.clone().unwrap_or_default();
+        let said = format!("{reason}: the run could not finish (exit {})", ended.code);
+        let copy = Ended::new(ended.code, ended.label, ended.reason.clone());
+        *unfinished = Some((copy, said));
+    }
+    *failed = Some(ended);
+}
+
 struct Engine {
     cfg: ReplConfig,
     target: Option<Target>,
@@ -666,9 +687,10 @@ struct Engine {
     /// it with the phase's exit code, as the send does.
     timed_out: Option<Phase>,
     /// What first kept a piped run from finishing: a wait that ran out (its phase's code,
-    /// `timeout`), or the server dropping the connection while the script still had lines to
-    /// send (6, `closed`), with the line that says so at the end. A piped run without
-    /// `--strict` ends with it ([`Engine::unfinished_ending`]).
+    /// `timeout`), a reply the REPL stopped reading (cut for size, or the 100th unasked one in
+    /// a row: the phase's code), or the server dropping the connection while the script still
+    /// had lines to send (6, `closed`), with the line that says so at the end. A piped run
+    /// without `--strict` ends with it ([`Engine::unfinished_ending`]).
     unfinished: Option<(Ended, String)>,
     /// The server the session last connected to, as the send's summary names it
     /// (`host [addr]`), and the TLS version its connection last negotiated.
@@ -1281,7 +1303,11 @@ impl Engine {
                                     crate::smtp::event::count_bytes(*bytes)
                                 ),
                             });
-                            self.failed = Some(Ended::from_error(&e));
+                            stopped_reading(
+                                &mut self.failed,
+                                &mut self.unfinished,
+                                Ended::from_error(&e),
+                            );
                         }
                         // The reply owed to an input whose wait ended: its, as the session
                         // pairs it (said so, timed from that input, recorded as a `~` line
@@ -1350,16 +1376,20 @@ impl Engine {
                         deviation: crate::smtp::event::Deviation::UnsolicitedFlood { replies },
                         phase,
                     } => {
-                        self.failed = Some(Ended::new(
-                            phase_exit_code(*phase),
-                            "unexpected_reply",
-                            Some(format!(
-                                "{}: the server sent {} replies in a row that nobody asked \
-                                 for, reading stopped",
-                                phase.label(),
-                                crate::smtp::event::group_digits(*replies)
-                            )),
-                        ));
+                        stopped_reading(
+                            &mut self.failed,
+                            &mut self.unfinished,
+                            Ended::new(
+                                phase_exit_code(*phase),
+                                "unexpected_reply",
+                                Some(format!(
+                                    "{}: the server sent {} replies in a row that nobody asked \
+                                     for, reading stopped",
+                                    phase.label(),
+                                    crate::smtp::event::group_digits(*replies)
+                                )),
+                            ),
+                        );
                     }
                     // The session closed it (QUIT, a cut reply) unless a 421 came first.
                     Event::Closed { expected } => {
