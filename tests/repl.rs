@@ -259,16 +259,23 @@ fn a_reply_that_never_ends_is_cut_and_the_repl_goes_on() {
         b"HELP FLOOD\nQUIT\n",
         &[],
     );
-    assert_eq!(run.code, 0, "{}", run.out);
-    // Said once (the `!!!` line by the reply), not a second time as a `***` error.
+    // Piped, the run ends with the code --strict gives the cut (it exited 0, as if the
+    // server were a good one), once the input is read.
+    assert_eq!(run.code, 6, "{}", run.out);
+    // Said by the reply (the `!!!` line), and once more only as the run's ending.
     let notices: Vec<&str> = run
         .out
         .lines()
         .filter(|l| l.contains("reply too large"))
         .collect();
-    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices.len(), 2, "{notices:?}");
     assert!(
         notices[0].starts_with("!!! deviation: reply too large: 7 007 bytes in 1 001 lines"),
+        "{notices:?}"
+    );
+    assert!(
+        notices[1].starts_with("*** command: reply too large: cut after 7 007 bytes")
+            && notices[1].ends_with("the run could not finish (exit 6)"),
         "{notices:?}"
     );
     assert!(
