@@ -325,7 +325,7 @@ async fn host_dns(
         );
         return no_dane(why, out);
     }
-    let answer = match answers.tlsa(host, port).await {
+    let mut answer = match answers.tlsa(host, port).await {
         Ok(a) => a,
         Err(e) => {
             // A failed TLSA lookup makes a DANE sender defer (RFC 7672 §2.2); one that timed
@@ -364,6 +364,8 @@ async fn host_dns(
             return;
         }
     };
+    // Listed in one order whatever the name server's rotation (RFC 2181 §5: an RRset has none).
+    answer.records.sort_by_cached_key(Tlsa::to_string);
     let shown: Vec<String> = answer.records.iter().map(Tlsa::to_string).collect();
     match (answer.proof, answer.records.is_empty()) {
         (Some(DnsProof::Secure), false) => {}

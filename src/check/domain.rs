@@ -180,16 +180,21 @@ pub(crate) async fn mx_checks(
             _ => None,
         })
         .collect();
-    mxs.sort_by_key(|m| m.0);
+    // Preference, then name: a name server may rotate the records of one preference (Unbound's
+    // `rrset-roundrobin`), and the order decides which hosts are checked past the cap, which
+    // name an address shared by several is reported under, and the order of the report.
+    mxs.sort_by_cached_key(|m| (m.0, m.1.to_ascii_lowercase()));
     let shown: Vec<String> = mxs.iter().map(|(p, h)| format!("{p} {h}")).collect();
 
     if mxs.is_empty() {
         // RFC 5321 §5.1: no MX → the domain's own address records are the implicit MX.
         let addrs = r.addresses(domain, family).await;
         return match addrs {
-            Ok(a) => {
+            Ok(mut a) => {
                 results.extend(implicit_mx(ms(t0)));
                 let total = a.len();
+                // In address order, not the answer's: name servers rotate RRsets.
+                a.sort_unstable();
                 let a = cap_addresses(a, MAX_HOST_ADDRESSES);
                 let (res, target) =
                     judge_target(domain, 0, &RrSet::default(), Ok(a), allow_private);
@@ -416,6 +421,8 @@ pub(crate) async fn mx_checks(
             }
             (_, false) => {
                 let total = addrs.len();
+                // In address order, not the answer's: name servers rotate RRsets.
+                addrs.sort_unstable();
                 let addrs = cap_addresses(addrs, MAX_HOST_ADDRESSES);
                 let (res, target) = judge_target(&host, pref, &merged, Ok(addrs), allow_private);
                 results.push(res);

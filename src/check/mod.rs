@@ -85,6 +85,11 @@ pub(crate) struct CheckConfig {
 /// times those eight: a default run never waits for a permit.
 pub(crate) const DNS_IN_FLIGHT: usize = 256;
 
+/// How far past the first unfinished domain (input order) a run starts domains: the reports
+/// done meanwhile are held as text until their turn (both formats go out in input order), and
+/// a slow domain at the head of a long list would otherwise have every later one held.
+const HELD_AHEAD: usize = 1024;
+
 /// Longest input line kept as a domain (RFC 1035 §2.3.4: names are at most 253 octets).
 const MAX_DOMAIN: usize = 253;
 
@@ -238,11 +243,7 @@ impl Shared {
                 };
                 res.push(versions);
             }
-            let ehlo_answered = res.iter().any(|c| {
-                c.id == "smtp.ehlo"
-                    && matches!(c.status, Status::Pass | Status::Info | Status::Warn)
-            });
-            if !ehlo_answered {
+            if ended_before_ehlo(&res) {
                 let mut m = self.pre_tls.lock().unwrap_or_else(|e| e.into_inner());
                 m.entry(ip)
                     .or_insert_with(|| (host.to_string(), res.clone()));
@@ -254,28 +255,17 @@ impl Shared {
     }
 
     /// The results of `ip` when a session to it, as another MX host name, ended before a usable
-    /// EHLO reply (refused, silent, throttled, cut off): each marked with the name it was
-    /// probed as.
+    /// EHLO reply (refused, silent, throttled, cut off), as they are: which name got there first
+    /// is a race between the domains' tasks, so the name is not reported from here; a domain
+    /// with several names on the address says which of its own stands for the others
+    /// ([`share_ended_before_ehlo`]).
     fn ended_before_ehlo(&self, host: &str, ip: IpAddr) -> Option<Vec<CheckResult>> {
         let m = self.pre_tls.lock().unwrap_or_else(|e| e.into_inner());
         let (as_host, res) = m.get(&ip)?;
         if as_host.eq_ignore_ascii_case(host) {
             return None;
         }
-        Some(
-            res.iter()
-                .map(|c| {
-                    let mut c = c.clone();
-                    if c.status != Status::Skip && c.id.starts_with("smtp.") {
-                        c.summary = format!(
-                            "{} (this address, probed as {as_host}: the session ends before the host name matters)",
-                            c.summary
-                        );
-                    }
-                    c.with("probed_as", as_host.as_str())
-                })
-                .collect(),
-        )
+        Some(res.clone())
     }
 
     /// `smtp.postmaster` of `domain` at `(host, ip)` (`--rcpt-probe`): not cached, the recipient
@@ -283,6 +273,52 @@ impl Shared {
     async fn postmaster(&self, host: &str, ip: IpAddr, domain: &str) -> CheckResult {
         let _permit = self.ip_gate(ip).acquire_owned().await;
         optin::postmaster(host, ip, domain, &self.cfg.probe).await
+    }
+}
+
+/// Did the session of these results end before a usable EHLO reply (refused, never greeted,
+/// a 421 greeting, cut off)? Nothing up to there depends on the MX host name.
+fn ended_before_ehlo(res: &[CheckResult]) -> bool {
+    !res.iter().any(|c| {
+        c.id == "smtp.ehlo" && matches!(c.status, Status::Pass | Status::Info | Status::Warn)
+    })
+}
+
+/// One domain's (host, address) results in report order (MX preference, then name, then
+/// address): where several of its MX names share an address whose session ended before a
+/// usable EHLO reply, the first of them in that order stands for the others, which get its
+/// results marked `probed_as` it. Which name's session actually ran (or whether several did,
+/// under `--per-ip` above 1) depends on which domain's task got there first; this rule does
+/// not, so two runs report the same.
+fn share_ended_before_ehlo(per_pair: &mut [(String, IpAddr, Vec<CheckResult>, dane::Presented)]) {
+    for i in 1..per_pair.len() {
+        if !ended_before_ehlo(&per_pair[i].2) {
+            continue;
+        }
+        let ip = per_pair[i].1;
+        let Some(first) = per_pair[..i]
+            .iter()
+            .find(|(h, a, res, _)| *a == ip && *h != per_pair[i].0 && ended_before_ehlo(res))
+        else {
+            continue;
+        };
+        let as_host = first.0.clone();
+        let shared: Vec<CheckResult> = first
+            .2
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                if c.status != Status::Skip && c.id.starts_with("smtp.") {
+                    c.summary = format!(
+                        "{} (this address, probed as {as_host}: the session ends before the host name matters)",
+                        c.summary
+                    );
+                }
+                c.with("probed_as", as_host.as_str())
+            })
+            .collect();
+        per_pair[i].2 = shared;
+        per_pair[i].3 = dane::Presented::default();
     }
 }
 
@@ -462,6 +498,7 @@ async fn check_domain(
                     .unwrap_or((usize::MAX, 0))
             };
             per_pair.sort_by_key(|(h, ip, _, _)| order(h, ip));
+            share_ended_before_ehlo(&mut per_pair);
             if shared.opted("smtp.postmaster") {
                 let mut set = JoinSet::new();
                 for (i, (host, ip, res, _)) in per_pair.iter().enumerate() {
@@ -916,13 +953,23 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     // (spawning every domain up front cost about 12 KB each before any work began).
     let limit = cfg.concurrency.max(1);
     let mut set = JoinSet::new();
-    let mut queued = cfg.domains.iter().cloned().enumerate();
+    let mut queued = cfg.domains.iter().cloned().enumerate().peekable();
     // What each domain under way has decided so far (none for a domain never started, nor for
     // one that finished: its report has it all, and keeping every finished domain's results here
     // made memory grow with the list, about 12 KB a domain, `--junit` or not).
     let mut partials: Vec<Option<PartialCell>> = vec![None; cfg.domains.len()];
+    // Reports go out in input order (`render::check`), so one done ahead of an earlier domain
+    // still under way is held as text: no domain further than [`HELD_AHEAD`] past the first
+    // unfinished one is started (unless nothing else is under way), which bounds that text.
     let mut spawn_next = |set: &mut JoinSet<DomainReport>,
-                          partials: &mut Vec<Option<PartialCell>>| {
+                          partials: &mut Vec<Option<PartialCell>>,
+                          first_open: usize| {
+        let ahead = queued
+            .peek()
+            .is_some_and(|(i, _)| *i >= first_open + HELD_AHEAD.max(2 * limit));
+        if ahead && !set.is_empty() {
+            return;
+        }
         if let Some((i, d)) = queued.next() {
             let sh = shared.clone();
             let partial = PartialCell::default();
@@ -933,13 +980,15 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     // A list the deadline cut: nothing is started, every name read is reported as not checked.
     let first = if cfg.list_cut { 0 } else { limit };
     for _ in 0..first {
-        spawn_next(&mut set, &mut partials);
+        spawn_next(&mut set, &mut partials, 0);
     }
     // What the end needs of each finished domain: whether it finished, the tally, and (for
     // `--junit` only, which writes them all at the end) its `<testsuite>` as text, made when it
     // finishes. A report with its evidence is several times larger (about 53 KB a domain was
     // kept per domain when the reports themselves were), so a long list keeps none.
     let mut finished = vec![false; cfg.domains.len()];
+    // The first domain (input order) not finished yet: the reports after it are held back.
+    let mut first_open = 0;
     let run_info = crate::render::junit::RunInfo::now_minus(started.elapsed());
     let mut kept: Vec<Option<String>> = match cfg.junit {
         Some(_) => vec![None; cfg.domains.len()],
@@ -974,15 +1023,25 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
                 Some(Some(Ok(report))) => {
                     let i = report.index;
                     partials[i] = None;
-                    spawn_next(&mut set, &mut partials);
+                    finished[i] = true;
+                    while finished.get(first_open) == Some(&true) {
+                        first_open += 1;
+                    }
+                    // As many as are under way again, up to the window.
+                    while set.len() < limit {
+                        let before = set.len();
+                        spawn_next(&mut set, &mut partials, first_open);
+                        if set.len() == before {
+                            break;
+                        }
+                    }
                     renderer.domain(&report);
                     tally.add(&report, cfg.fail_on);
-                    finished[i] = true;
                     if let Some(slot) = kept.get_mut(i) {
                         *slot = Some(suite(&report));
                     }
                 }
-                Some(Some(Err(_))) => spawn_next(&mut set, &mut partials),
+                Some(Some(Err(_))) => spawn_next(&mut set, &mut partials, first_open),
             },
             sig = crate::net::driver::RunSignals::next(&mut signals) => break Some(stopped_by(sig)),
         }

@@ -1371,9 +1371,12 @@ pub struct RrSet {
 }
 
 impl RrSet {
-    /// TXT records, each record's strings joined (RFC 7208 §3.3, RFC 8461 §3.1), lossy UTF-8.
+    /// TXT records, each record's strings joined (RFC 7208 §3.3, RFC 8461 §3.1), lossy UTF-8,
+    /// sorted: an RRset has no order (RFC 2181 §5) and name servers rotate it, so the records a
+    /// check reports are listed the same in every run.
     pub(crate) fn txt_strings(&self) -> Vec<String> {
-        self.records
+        let mut v: Vec<String> = self
+            .records
             .iter()
             .filter_map(|r| match r {
                 RData::TXT(t) => Some(
@@ -1384,7 +1387,9 @@ impl RrSet {
                 ),
                 _ => None,
             })
-            .collect()
+            .collect();
+        v.sort_unstable();
+        v
     }
 }
 

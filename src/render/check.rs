@@ -12,9 +12,10 @@
 //! resolver) write `schema`, an `error` line and a `summary` (`exit_code` 1 or 10, `domains`
 //! 0, `stopped` the reason), the reason on stderr too as one line; so does a command line whose
 //! flags cannot be parsed (an unknown flag, a bad value: `--json` read word by word). Lines of
-//! one domain come
-//! together, when the domain is done (so domains appear in completion order; `index` gives the
-//! input order). Consumers must ignore members and `type`s they do not know. Optional members are
+//! one domain come together, in input order (`index`): a domain done before an earlier one is
+//! held back until that one is written, so two runs of one list give the same lines in the same
+//! order whatever `--concurrency` and whichever domain finished first; only the timing members
+//! (`ms`) differ. Consumers must ignore members and `type`s they do not know. Optional members are
 //! present with `null` when they have no value.
 //!
 //! | `type` | members |
@@ -338,13 +339,14 @@ impl CheckRenderer {
 
     /// One domain is done.
     pub(crate) fn domain(&mut self, r: &DomainReport) {
-        if self.json {
+        if self.json && r.index >= self.pending.len() {
+            // Not one of a run's domains ([`Self::start`] not called: `ehlo probe`'s one).
             self.json_domain(r);
             self.flush();
             return;
         }
         if r.index < self.pending.len() {
-            let text = self.human_text(r);
+            let text = self.domain_text(r);
             self.pending[r.index] = Some(text);
         }
         match self.progress.clone() {
@@ -366,10 +368,16 @@ impl CheckRenderer {
         self.flush();
     }
 
-    /// The human report of one domain as text, to be written when its turn comes.
-    fn human_text(&mut self, r: &DomainReport) -> String {
+    /// The report of one domain as text (human, or its JSON Lines), to be written when its
+    /// turn comes: both formats go out in input order, so two runs of one list give the same
+    /// lines whichever domain finished first.
+    fn domain_text(&mut self, r: &DomainReport) -> String {
         self.capture = Some(String::new());
-        self.human_domain(r);
+        if self.json {
+            self.json_domain(r);
+        } else {
+            self.human_domain(r);
+        }
         self.capture.take().unwrap_or_default()
     }
 
@@ -601,19 +609,19 @@ impl CheckRenderer {
     /// [`finish`](Self::finish) from the run's [`Tally`] (the reports need not be kept).
     pub(crate) fn finish_tally(&mut self, tally: &Tally, exit_code: u8, stopped: Option<&str>) {
         let (counts, verdicts) = (tally.counts, tally.verdicts);
+        if let Some(pb) = self.progress.take() {
+            pb.finish_and_clear();
+        }
+        // Anything still held back (a domain that never finished was reported as aborted).
+        let rest: Vec<String> = self.pending.iter_mut().filter_map(Option::take).collect();
+        for text in rest {
+            let _ = self.out.write_all(text.as_bytes());
+        }
         if self.json {
             let v = json!({"type": "summary", "exit_code": exit_code, "domains": tally.domains,
                 "verdicts": self.counts_json(&verdicts), "counts": self.counts_json(&counts), "stopped": stopped});
             self.line(&v.to_string());
         } else {
-            if let Some(pb) = self.progress.take() {
-                pb.finish_and_clear();
-            }
-            // Anything still held back (a domain that never finished was reported as aborted).
-            let rest: Vec<String> = self.pending.iter_mut().filter_map(Option::take).collect();
-            for text in rest {
-                let _ = self.out.write_all(text.as_bytes());
-            }
             if let Some(s) = stopped {
                 // Cut to a narrow terminal as a result row is, going on under the status word.
                 let (g, role) = self.glyph_parts(Status::Error);
@@ -1261,6 +1269,54 @@ mod tests {
         // Only the summary's text is left out: the same member with other text is shown.
         c.evidence.insert("error".into(), json!("timed out"));
         assert!(citation_row(&c).contains("error: timed out;"));
+    }
+
+    /// JSON Lines keep the input order too: a domain done before an earlier one is held, so two
+    /// runs give the same lines whichever finished first (they came in completion order).
+    #[test]
+    fn json_lines_come_in_input_order_whichever_domain_finished_first() {
+        let report = |index: usize, domain: &str| DomainReport {
+            index,
+            domain: domain.into(),
+            checks: vec![Judged {
+                result: CheckResult::new("mx.lookup", Status::Pass, "10 mx.example"),
+                counts: true,
+                waived: false,
+                note: None,
+            }],
+            expects: Vec::new(),
+            aborted: None,
+            ms: 1.0,
+        };
+        let (a, b, c) = (
+            report(0, "a.test"),
+            report(1, "b.test"),
+            report(2, "c.test"),
+        );
+        let mut outs = Vec::new();
+        for order in [[&a, &b, &c], [&c, &b, &a], [&b, &c, &a]] {
+            let buf = Shared::default();
+            let mut r = CheckRenderer::for_mode("check", true, FailOn::Fail, Box::new(buf.clone()));
+            r.start(3);
+            for d in order {
+                r.domain(d);
+            }
+            r.finish_tally(
+                &Tally::of(&[a.clone(), b.clone(), c.clone()], FailOn::Fail),
+                0,
+                None,
+            );
+            let out = String::from_utf8(buf.bytes()).unwrap();
+            let domains: Vec<String> = out
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .filter(|v| v["type"] == "domain")
+                .map(|v| v["domain"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(domains, ["a.test", "b.test", "c.test"], "{out}");
+            outs.push(out);
+        }
+        assert!(outs.iter().all(|o| *o == outs[0]), "{outs:?}");
     }
 
     /// A report that waits for an earlier domain (the human report keeps the input order) is

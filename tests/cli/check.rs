@@ -555,6 +555,20 @@ impl Lab {
                 RecordSpec::Mx(210, "backup2.elsewhere.test".into()),
             ),
         ]);
+        // A host whose address records are out of address order.
+        owned.push(("mx-two.lab.test".into(), RecordSpec::A(ip(17))));
+        owned.push(("mx-two.lab.test".into(), RecordSpec::A(ip(10))));
+        owned.push((
+            "twoaddr.test".into(),
+            RecordSpec::Mx(10, "mx-two.lab.test".into()),
+        ));
+        // Three of those names in one domain, the two of one preference out of name order.
+        for (pref, k) in [(20, 2), (10, 5), (20, 1)] {
+            owned.push((
+                "silentmany.test".into(),
+                RecordSpec::Mx(pref, format!("mx-silent{k}.lab.test")),
+            ));
+        }
         for k in 1..=6 {
             owned.push((format!("mx-silent{k}.lab.test"), RecordSpec::A(ip(16))));
             owned.push((
@@ -867,19 +881,14 @@ fn names_on_an_address_that_never_greets_are_not_each_waited_for() {
     for d in domains {
         assert_eq!(st(&m, d, "smtp.banner"), ["error"], "{d}: {}", run.stdout);
     }
-    let reused: Vec<&Value> = lines
-        .iter()
-        .filter(|v| v["id"] == "smtp.banner" && v["evidence"]["probed_as"].is_string())
-        .collect();
-    assert_eq!(reused.len(), 5, "{}", run.stdout);
-    assert!(
-        reused[0]["summary"]
-            .as_str()
-            .unwrap()
-            .contains("this address, probed as mx-silent"),
-        "{}",
-        reused[0]
-    );
+    // Each domain has one name there: none says it was probed as another domain's name,
+    // which would be whichever domain's task got to the address first.
+    let banners: Vec<&Value> = lines.iter().filter(|v| v["id"] == "smtp.banner").collect();
+    assert_eq!(banners.len(), 6, "{}", run.stdout);
+    for b in &banners {
+        assert!(b["evidence"].get("probed_as").is_none(), "{b}");
+        assert_eq!(b["summary"], banners[0]["summary"], "{}", run.stdout);
+    }
 
     // good.test and good2.test: the same address, a certificate for mx-good.lab.test only.
     let (run, m, lines) = lab.json(&["good.test", "good2.test", "--only", "tls.cert.name"]);
@@ -899,6 +908,90 @@ fn names_on_an_address_that_never_greets_are_not_each_waited_for() {
         lines
             .iter()
             .all(|v| v["evidence"].get("probed_as").is_none()),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Several MX names of one domain on an address whose session ends before EHLO: the first of
+/// them by preference, then name, stands for the others whichever name's session ran. Here
+/// another domain's name on the address is probed first (`silent3.test` listed first, one
+/// domain at a time), then last: each domain reports the same both times, its own names only.
+#[test]
+fn names_sharing_a_silent_address_are_reported_by_preference_then_name() {
+    let lab = Lab::start();
+    let rows = |first: &str, second: &str| {
+        let (run, _, lines) = lab.json(&[
+            first,
+            second,
+            "--only",
+            "smtp.banner",
+            "--per-ip",
+            "1",
+            "--concurrency",
+            "1",
+            "--timeout",
+            "1s",
+        ]);
+        assert_eq!(run.code, 41, "{}", run.all());
+        let mut rows: Vec<String> = lines
+            .iter()
+            .filter(|v| v["id"] == "smtp.banner")
+            .map(|v| {
+                format!(
+                    "{} {} {}",
+                    v["domain"].as_str().unwrap(),
+                    v["mx"].as_str().unwrap(),
+                    v["evidence"]["probed_as"].as_str().unwrap_or("-")
+                )
+            })
+            .collect();
+        rows.sort_by_key(|r| r.starts_with("silent3"));
+        rows
+    };
+    let want = [
+        "silentmany.test mx-silent5.lab.test -",
+        "silentmany.test mx-silent1.lab.test mx-silent5.lab.test",
+        "silentmany.test mx-silent2.lab.test mx-silent5.lab.test",
+        "silent3.test mx-silent3.lab.test -",
+    ];
+    assert_eq!(rows("silent3.test", "silentmany.test"), want);
+    assert_eq!(rows("silentmany.test", "silent3.test"), want);
+}
+
+/// A host's addresses are reported and probed in address order, not the DNS answer's (name
+/// servers rotate an RRset's records, so two runs listed them differently).
+#[test]
+fn a_hosts_addresses_come_in_address_order() {
+    let lab = Lab::start();
+    let (run, _, lines) = lab.json(&[
+        "twoaddr.test",
+        "--only",
+        "mx.target",
+        "--only",
+        "smtp.connect",
+    ]);
+    let target = lines
+        .iter()
+        .find(|v| v["id"] == "mx.target")
+        .unwrap_or_else(|| panic!("no mx.target: {}", run.stdout));
+    let addrs: Vec<std::net::Ipv4Addr> = target["evidence"]["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(addrs.len(), 2, "{target}");
+    assert!(addrs[0] < addrs[1], "{target}");
+    assert_eq!(addrs[0].octets()[3], 10, "{target}");
+    let probed: Vec<&str> = lines
+        .iter()
+        .filter(|v| v["id"] == "smtp.connect")
+        .map(|v| v["ip"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        probed,
+        [addrs[0].to_string(), addrs[1].to_string()],
         "{}",
         run.stdout
     );
