@@ -1,5 +1,5 @@
-//! The `ehlo check` renderer: the human report (one block per domain, in input order) or JSON
-//! Lines (streamed as each domain finishes). This documentation is the JSON format's
+//! The `ehlo check` renderer: the human report or JSON Lines, one block per domain, both in
+//! input order. This documentation is the JSON format's
 //! specification, versioned like the send's (`render::json`).
 //!
 //! # JSON Lines format (`ehlo check --json`)
@@ -55,8 +55,8 @@
 //! address's family, so it could not be tested); `smtp.banner`: `code`, `text` (lines);
 //! `smtp.ehlo`: `code`, `extensions` (lines), `requiretls`; `smtp.banner`, `smtp.ehlo` and
 //! `tls.handshake`: `truncated_at_close` (true: the reply was cut off by the close); each
-//! `smtp.*` result of an address already probed under another MX name: `probed_as` (that
-//! name); `smtp.banner-name`: `banner_name`, `ehlo_name`, `ptr`;
+//! `smtp.*` result of an address whose session ended before EHLO, for each of the domain's MX
+//! names on it but the first by preference then name: `probed_as` (that first name); `smtp.banner-name`: `banner_name`, `ehlo_name`, `ptr`;
 //! `tls.handshake`: `protocol` (`TLSv1.3`), `version` (1.3), `cipher`, `bits`, `sni`;
 //! `tls.cert.chain`: `chain` (`subject`, `issuer`, `not_after` per certificate), `verified`,
 //! `reason`; `tls.cert.name`: `name`, `sans`, `subject`, `cn_only` (the name matched only the
