@@ -93,6 +93,8 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     let mut signals = crate::net::driver::RunSignals::listen();
     let deadline = cfg.deadline.map(|d| tokio::time::Instant::now() + d);
     let mut stopped: Option<&'static str> = None;
+    // One control connection per run for the `limits.*` probes (see `script::LimitsControl`).
+    let mut limits_control: Option<script::LimitsControl> = None;
     for id in ids {
         // A deadline that passed while the last probe was finishing stops the run here.
         if stopped.is_none() && deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
@@ -115,7 +117,7 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                     }
                 };
                 let c = tokio::select! {
-                    c = probe_one(id, cfg) => c,
+                    c = probe_one(id, cfg, &mut limits_control) => c,
                     sig = crate::net::driver::RunSignals::next(&mut signals) => {
                         let why = crate::check::stopped_by(sig);
                         stopped = Some(why);
@@ -177,20 +179,30 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     code
 }
 
-/// One probe on its own connection: its result, with the time it took.
-pub(crate) async fn probe_one(id: &'static str, cfg: &ProbeConfig) -> CheckResult {
+/// One probe on its own connection: its result, with the time it took. `control`: the
+/// `limits.*` control connection of the run, taken and kept here.
+pub(crate) async fn probe_one(
+    id: &'static str,
+    cfg: &ProbeConfig,
+    control: &mut Option<script::LimitsControl>,
+) -> CheckResult {
     let t0 = Instant::now();
-    let outcome = drive(id, cfg).await;
+    let outcome = drive(id, cfg, control).await;
     let mut c = CheckResult::new(id, outcome.status, outcome.summary);
     c.evidence = outcome.evidence;
     c.timed(t0.elapsed().as_secs_f64() * 1000.0)
 }
 
 /// Pump one probe's [`Runner`] through a real connection.
-async fn drive(id: &'static str, cfg: &ProbeConfig) -> script::Outcome {
+async fn drive(
+    id: &'static str,
+    cfg: &ProbeConfig,
+    control: &mut Option<script::LimitsControl>,
+) -> script::Outcome {
     let plan = &cfg.plan;
     let timeout = plan.link.timeout;
     let mut runner = Runner::new(id, cfg.ctx.clone());
+    runner.with_control(control.clone());
     let mut conn = match conn::connect(plan, &mut |_| {}).await {
         Ok(c) => {
             // Which host and address answered: with `@domain` every probe picks its MX host
@@ -216,12 +228,20 @@ async fn drive(id: &'static str, cfg: &ProbeConfig) -> script::Outcome {
                 if let Some(mut c) = conn {
                     c.shutdown().await;
                 }
+                if control.is_none() {
+                    *control = runner.control_seen();
+                }
                 return o;
             }
             Io::Send(bytes) => {
                 let Some(c) = conn.as_mut() else {
                     return inconclusive("no connection".into());
                 };
+                if runner.watches_unasked() {
+                    // Replies that arrived before the line is written answer something else.
+                    read_ready(c, &mut buf).await;
+                    runner.unasked_before_write(parser.progress(&buf).map_or(0, |p| p.bytes));
+                }
                 match c.send(&bytes, Phase::Other, timeout).await {
                     Ok(()) => runner.on(Input::Sent),
                     Err(Error::Timeout { .. }) => runner.on(Input::TimedOut),
@@ -276,6 +296,18 @@ async fn drive(id: &'static str, cfg: &ProbeConfig) -> script::Outcome {
                 }
             }
         };
+    }
+}
+
+/// Take what the server has already sent, without waiting (at most 64 KiB).
+async fn read_ready(c: &mut Connection, buf: &mut Vec<u8>) {
+    let mut chunk = vec![0u8; 16 * 1024];
+    for _ in 0..4 {
+        // A zero timeout polls the read once: data already here, or nothing.
+        match tokio::time::timeout(std::time::Duration::ZERO, c.stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            _ => return,
+        }
     }
 }
 

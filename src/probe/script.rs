@@ -419,6 +419,47 @@ pub(crate) struct Log {
     pub(crate) greeting_cut: bool,
     /// Commands still outstanding when the last QUIT was sent ([`Step::UntilQuit`]).
     pub(crate) outstanding: usize,
+    /// `limits.*`: bytes the server had sent unasked when the probe's line was written (the
+    /// driver saw them waiting, [`Runner::unasked_before_write`]): replies that came before
+    /// the line cannot be told from answers to it.
+    pub(crate) unasked: Option<usize>,
+    /// `limits.*`: the control connection's result, once the first connection closed on the
+    /// probe's line ([`LimitsControl`]).
+    pub(crate) control: Option<LimitsControl>,
+}
+
+/// `limits.*`: what a control connection (the same preamble, then a `NOOP` of normal length)
+/// got. A close on the probe's line shows a reaction to the line only when the server answers
+/// a harmless line in the same place; a server that closes after EHLO whatever comes next
+/// closes both. One control serves every `limits.*` probe of a run
+/// ([`Runner::with_control`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LimitsControl {
+    /// The reply to the control's `NOOP`, if one came.
+    pub(crate) noop: Option<Reply>,
+    /// How the control connection ended, when it stopped early (one line).
+    pub(crate) why: Option<String>,
+    /// The probe whose connection ran it.
+    pub(crate) by: &'static str,
+}
+
+impl LimitsControl {
+    /// Did the server answer the harmless line as a server that stays open does (a reply that
+    /// is no 4xx: a `421` or other temporary failure says it is closing or deferring
+    /// everyone)?
+    fn answered(&self) -> Option<&Reply> {
+        self.noop
+            .as_ref()
+            .filter(|r| r.code.is_some() && !r.is_transient())
+    }
+}
+
+/// The control's harmless line: a `NOOP` of normal length (RFC 5321 §4.1.1.9).
+const CONTROL_LINE: &str = "NOOP ehlo-probe-control";
+
+/// Is `id` one of the `limits.*` probes (their close on the line needs a control)?
+fn is_limits(id: &str) -> bool {
+    matches!(id, "limits.line" | "limits.bare-lf-command" | "limits.nul")
 }
 
 impl Log {
@@ -840,6 +881,15 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             ),
         )
     };
+    if let Some(n) = log.unasked.filter(|_| is_limits(id)) {
+        return Outcome::new(
+            Status::Error,
+            format!(
+                "the server had sent replies nobody asked for ({n} byte{} waiting) when the probe's line was written: they cannot be told from answers to the line",
+                crate::smtp::event::plural_s(n)
+            ),
+        );
+    }
     if let Some((label, r)) = policy_refusal(id, log) {
         return Outcome::new(
             Status::Error,
@@ -1191,9 +1241,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                     Status::Pass,
                     format!("answered the over-long line ({}) and closed", short(r)),
                 ),
-                None if closed_on_it(log) => {
-                    Outcome::new(Status::Pass, "closed the connection on the over-long line")
-                }
+                None if closed_on_it(log) => closed_on_line(log, "the over-long line"),
                 _ => inconclusive(),
             }
         }
@@ -1235,9 +1283,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                         ),
                     )
                 }
-                None if closed_on_it(log) => {
-                    Outcome::new(Status::Pass, "closed the connection on the bare LF")
-                }
+                None if closed_on_it(log) => closed_on_line(log, "the bare LF"),
                 _ => inconclusive(),
             }
         }
@@ -1254,9 +1300,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                 Status::Pass,
                 format!("refused the command with a NUL byte: {}", short(r)),
             ),
-            None if closed_on_it(log) => {
-                Outcome::new(Status::Pass, "closed the connection on the NUL byte")
-            }
+            None if closed_on_it(log) => closed_on_line(log, "the NUL byte"),
             None => inconclusive(),
         },
         _ => judge_smuggle(id, ctx, log),
@@ -1267,8 +1311,77 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
 /// Only a close seen while waiting for the reply shows that: a write that failed met a
 /// connection the server had already closed (reset) before it read the line, whatever the
 /// line held, so that close is no answer to it.
+/// The first connection's end counts (`end` is the control's once one ran).
 fn closed_on_it(log: &Log) -> bool {
-    matches!(log.end, End::Closed(label) if label != "write")
+    let end = log.first_end.as_ref().unwrap_or(&log.end);
+    matches!(end, End::Closed(label) if *label != "write")
+}
+
+/// The label of the reply to a `limits.*` probe's line.
+fn line_label(id: &str) -> &'static str {
+    match id {
+        "limits.line" => "long",
+        "limits.bare-lf-command" => "first",
+        _ => "nul",
+    }
+}
+
+/// Does a `limits.*` probe's first connection end in a close while the line's reply was
+/// awaited, with no reply and nothing unasked before it (the one verdict that a close alone
+/// would decide)? Then a control connection tells a reaction from a server that closes anyway.
+fn limits_needs_control(id: &str, log: &Log) -> bool {
+    let label = line_label(id);
+    is_limits(id)
+        && log.unasked.is_none()
+        && log.get(label).is_none()
+        && matches!(log.end, End::Closed(l) if l == label)
+}
+
+/// What the control connection got, in words.
+fn control_said(c: &LimitsControl) -> String {
+    match (&c.noop, &c.why) {
+        (Some(r), _) => format!("its NOOP got {}", short(r)),
+        (None, Some(why)) => why.clone(),
+        (None, None) => "no reply to its NOOP".into(),
+    }
+}
+
+/// `limits.*`: the server closed the connection while the reply to the line (`what`) was
+/// awaited. A pass only when a control connection's harmless line was answered: a server that
+/// closes after EHLO whatever comes next (or resets the connection late) closed on nothing
+/// the line held.
+fn closed_on_line(log: &Log, what: &str) -> Outcome {
+    let Some(c) = &log.control else {
+        return Outcome::new(
+            Status::Error,
+            format!(
+                "closed the connection on {what}, and no control connection showed that it answers a harmless line there"
+            ),
+        );
+    };
+    let evidence = json!({
+        "by": c.by,
+        "answered": c.answered().is_some(),
+        "noop": c.noop.as_ref().map(short),
+        "why": c.why,
+    });
+    match c.answered() {
+        Some(r) => Outcome::new(
+            Status::Pass,
+            format!(
+                "closed the connection on {what} (a control connection's NOOP of normal length got {})",
+                short(r)
+            ),
+        ),
+        None => Outcome::new(
+            Status::Error,
+            format!(
+                "the server closed the connection after {what}, but it did not answer a control connection's NOOP of normal length there either ({}): the close is not shown to be a reaction to the line",
+                control_said(c)
+            ),
+        ),
+    }
+    .with("control", evidence)
 }
 
 /// Does the first connection of `pipelining.early-talker` leave a doubt that only a control
@@ -1753,8 +1866,12 @@ pub(crate) struct Runner {
     log: Log,
     /// Replies taken by the current `UntilQuit`.
     until_count: usize,
-    /// `pipelining.early-talker`'s control connection is queued or done.
+    /// `pipelining.early-talker`'s or a `limits.*` probe's control connection is queued or
+    /// done.
     control: bool,
+    /// `limits.*`: a control connection another probe of the run already made
+    /// ([`Runner::with_control`]).
+    prior_control: Option<LimitsControl>,
     /// Whom the probe's connection reached (`host [address]`), from [`Runner::connected_to`].
     server: Option<String>,
     finished: bool,
@@ -1790,11 +1907,48 @@ impl Runner {
                 first_end: None,
                 greeting_cut: false,
                 outstanding: 0,
+                unasked: None,
+                control: None,
             },
             until_count: 0,
             control: false,
+            prior_control: None,
             server: None,
             finished: false,
+        }
+    }
+
+    /// `limits.*`: the control connection an earlier probe of the run made (one control per
+    /// run: the server's answer to a harmless line does not depend on which probe asks).
+    pub(crate) fn with_control(&mut self, c: Option<LimitsControl>) {
+        self.prior_control = c;
+    }
+
+    /// `limits.*`: the control connection this probe ran or used, for the next probes.
+    pub(crate) fn control_seen(&self) -> Option<LimitsControl> {
+        self.log.control.clone()
+    }
+
+    /// Does the driver's next write carry a `limits.*` probe's line? Then it says how many
+    /// bytes the server had sent unread before it ([`Runner::unasked_before_write`]).
+    pub(crate) fn watches_unasked(&self) -> bool {
+        is_limits(self.id)
+            && !self.in_preamble
+            && !self.control
+            && self.log.unasked.is_none()
+            && matches!(&self.waiting, Some(Step::Send(b)) if b.as_slice() != b"QUIT\r\n")
+    }
+
+    /// Before the write [`Runner::watches_unasked`] named: `n` bytes of replies had arrived
+    /// unasked (a server sending `250` endlessly). What follows cannot be paired with the
+    /// line, so the verdict is inconclusive.
+    pub(crate) fn unasked_before_write(&mut self, n: usize) {
+        if n > 0 && self.watches_unasked() {
+            self.log.unasked = Some(n);
+            self.log.transcript.push(format!(
+                "-- {n} byte{} the server sent unasked were waiting before this line was written",
+                crate::smtp::event::plural_s(n)
+            ));
         }
     }
 
@@ -1929,9 +2083,11 @@ impl Runner {
                 return self.finish(End::Tls("the connection closed".into()));
             }
             (Some(Step::Reconnect), Input::Connected(server)) => {
-                self.log
-                    .transcript
-                    .push("-- control connection (waits for the greeting)".into());
+                self.log.transcript.push(if is_limits(self.id) {
+                    format!("-- control connection (the same greeting, then {CONTROL_LINE})")
+                } else {
+                    "-- control connection (waits for the greeting)".into()
+                });
                 self.log
                     .transcript
                     .push(format!("-- connected to {server}"));
@@ -2108,6 +2264,20 @@ impl Runner {
                 self.waiting = Some(step);
                 return io;
             }
+            if self.in_preamble && self.control && is_limits(self.id) {
+                // The control connection's greeting is done: the harmless line, then QUIT.
+                self.in_preamble = false;
+                self.steps = VecDeque::from(vec![
+                    line(CONTROL_LINE),
+                    read("control-noop", None),
+                    line("QUIT"),
+                    Step::UntilQuit {
+                        label: "control-quit",
+                        outstanding: 0,
+                    },
+                ]);
+                continue;
+            }
             if self.in_preamble {
                 self.in_preamble = false;
                 let caps = self.log.caps.clone().unwrap_or_default();
@@ -2150,6 +2320,42 @@ impl Runner {
             ]);
             return self.advance();
         }
+        if !self.finished && !self.control && limits_needs_control(self.id, &self.log) {
+            if let Some(c) = self.prior_control.clone() {
+                self.log.transcript.push(format!(
+                    "-- control connection (run by {}): {}",
+                    c.by,
+                    control_said(&c)
+                ));
+                self.log.control = Some(c);
+            } else {
+                // The same greeting (STARTTLS and AUTH as asked) on a new connection, then a
+                // harmless line where the probe's was: the close counts only if that one is
+                // answered.
+                self.control = true;
+                self.log.first_end = Some(std::mem::replace(&mut self.log.end, End::Done));
+                self.waiting = None;
+                self.in_preamble = true;
+                self.tls_queued = false;
+                self.auth_queued = false;
+                self.sasl = None;
+                self.challenges = 0;
+                self.steps = VecDeque::from(vec![
+                    Step::Reconnect,
+                    read("banner", Some(2)),
+                    line(format!("EHLO {}", self.ctx.helo)),
+                    read("ehlo", Some(2)),
+                ]);
+                return self.advance();
+            }
+        }
+        if !self.finished && self.control && is_limits(self.id) && self.log.control.is_none() {
+            self.log.control = Some(LimitsControl {
+                noop: self.log.get("control-noop").cloned(),
+                why: self.log.reason(),
+                by: self.id,
+            });
+        }
         let o = if let Some((label, r)) = self.log.replies.iter().find(|(_, r)| too_large(r)) {
             // The replies after one cut off at the size limit are its rest, not answers to
             // anything we sent: no verdict can be read from them.
@@ -2160,7 +2366,7 @@ impl Runner {
                     crate::check::probe::garbled(r)
                 ),
             )
-        } else if self.in_preamble && preamble(self.id) != Preamble::None {
+        } else if self.in_preamble && preamble(self.id) != Preamble::None && !self.control {
             let o = Outcome::new(
                 Status::Error,
                 self.log
@@ -2591,10 +2797,122 @@ mod tests {
                 "{id}: {}",
                 o.summary
             );
+            // A close while the reply is awaited passes once a control connection's NOOP is
+            // answered.
             let mut i = greet();
             i.push(Input::Closed);
+            i.extend(greet());
+            i.extend([r(250, "ok"), r(221, "bye")]);
             let (o, _) = drive(id, ctx(), i);
             assert_eq!(o.status, Status::Pass, "{id}: {o:?}");
+        }
+    }
+
+    /// A server that closes after EHLO whatever comes next (or whose reset arrives after our
+    /// write) closed on nothing the line held: the control connection, the same greeting then
+    /// a NOOP of normal length, is closed too, so the verdict is inconclusive (it passed:
+    /// "closed the connection on the NUL byte"). When the control's NOOP is answered the close
+    /// passes, and one control serves the run's other `limits.*` probes.
+    #[test]
+    fn a_close_on_a_limits_line_needs_a_control_that_is_answered() {
+        for id in ["limits.line", "limits.bare-lf-command", "limits.nul"] {
+            let mut i = greet();
+            i.push(Input::Closed);
+            i.extend(greet());
+            i.push(Input::Closed);
+            let (o, sent) = drive(id, ctx(), i);
+            assert_eq!(o.status, Status::Error, "{id}: {o:?}");
+            assert!(
+                o.summary.contains("the close is not shown to be a reaction"),
+                "{id}: {}",
+                o.summary
+            );
+            assert_eq!(o.evidence["control"]["answered"], false);
+            // The control greets as the probe did, then sends a NOOP of normal length.
+            assert_eq!(sent[2], b"EHLO probe.test\r\n", "{id}");
+            assert_eq!(sent[3], b"NOOP ehlo-probe-control\r\n", "{id}");
+            // A 421 to the control's NOOP: the server is closing for everyone.
+            let mut i = greet();
+            i.push(Input::Closed);
+            i.extend(greet());
+            i.push(r(421, "closing"));
+            let (o, _) = drive(id, ctx(), i);
+            assert_eq!(o.status, Status::Error, "{id}: {o:?}");
+            assert!(o.summary.contains("its NOOP got 421 closing"), "{}", o.summary);
+            // Answered: pass, with the control named.
+            let mut i = greet();
+            i.push(Input::Closed);
+            i.extend(greet());
+            i.extend([r(250, "ok"), r(221, "bye")]);
+            let mut runner = Runner::new(id, ctx());
+            let (o, control) = {
+                let mut io = runner.start();
+                i.reverse();
+                loop {
+                    io = match io {
+                        Io::Done(o) => break (o, runner.control_seen()),
+                        Io::Send(_) => runner.on(Input::Sent),
+                        Io::Reconnect => runner.on(Input::Connected("mx.test".into())),
+                        _ => runner.on(i.pop().unwrap_or(Input::Closed)),
+                    }
+                }
+            };
+            assert_eq!(o.status, Status::Pass, "{id}: {o:?}");
+            assert!(o.summary.contains("NOOP of normal length got 250 ok"), "{}", o.summary);
+            // The next probe of the run uses that control: no second connection.
+            let mut runner = Runner::new("limits.nul", ctx());
+            runner.with_control(control);
+            let mut i = greet();
+            i.push(Input::Closed);
+            i.reverse();
+            let mut io = runner.start();
+            let o = loop {
+                io = match io {
+                    Io::Done(o) => break o,
+                    Io::Send(_) => runner.on(Input::Sent),
+                    Io::Reconnect => panic!("a second control connection"),
+                    _ => runner.on(i.pop().unwrap_or(Input::Closed)),
+                }
+            };
+            assert_eq!(o.status, Status::Pass, "{o:?}");
+            assert_eq!(o.evidence["control"]["by"], id);
+        }
+    }
+
+    /// A server sending `250` endlessly had replies waiting before the probe's line was
+    /// written: they answered something else, so the extra replies are no split (limits.line
+    /// failed: "split … 8 extra replies"). The driver says what was waiting; inconclusive.
+    #[test]
+    fn replies_waiting_before_the_limits_line_are_inconclusive() {
+        for id in ["limits.line", "limits.bare-lf-command", "limits.nul"] {
+            let mut runner = Runner::new(id, ctx());
+            let mut i = greet();
+            i.extend(std::iter::repeat_n(r(250, "x"), 10));
+            i.reverse();
+            let mut io = runner.start();
+            let mut watched = Vec::new();
+            let o = loop {
+                io = match io {
+                    Io::Done(o) => break o,
+                    Io::Send(b) => {
+                        if runner.watches_unasked() {
+                            watched.push(b);
+                        }
+                        runner.unasked_before_write(7);
+                        runner.on(Input::Sent)
+                    }
+                    _ => runner.on(i.pop().unwrap_or(Input::Closed)),
+                }
+            };
+            assert_eq!(o.status, Status::Error, "{id}: {o:?}");
+            assert!(
+                o.summary.contains("replies nobody asked for (7 bytes waiting)"),
+                "{id}: {}",
+                o.summary
+            );
+            // Only the probe's own line is watched (not EHLO, not QUIT).
+            assert_eq!(watched.len(), 1, "{id}");
+            assert!(!watched[0].starts_with(b"EHLO") && !watched[0].starts_with(b"QUIT"));
         }
     }
 
