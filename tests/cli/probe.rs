@@ -1817,3 +1817,144 @@ fn a_reply_cut_off_by_the_timeout_shows_what_had_arrived() {
         );
     }
 }
+
+/// A loopback server that greets, answers EHLO, then, per line, calls `on_line`: `Some(reply)`
+/// to answer it, `None` to close; every connection counted in `conns`.
+fn line_server(
+    on_line: fn(&[u8]) -> Option<&'static [u8]>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let conns = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = conns.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { continue };
+            counted.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let _ = c.write_all(b"220 close.test ESMTP\r\n");
+                let mut lines = BufReader::new(c.try_clone().unwrap());
+                let mut line = Vec::new();
+                if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                let _ = c.write_all(b"250-close.test\r\n250 PIPELINING\r\n");
+                loop {
+                    line.clear();
+                    if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    match on_line(&line) {
+                        Some(reply) => {
+                            let _ = c.write_all(reply);
+                        }
+                        // A normal close (FIN), the line read first.
+                        None => {
+                            let _ = c.shutdown(std::net::Shutdown::Both);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, conns)
+}
+
+/// A server that closes with a normal FIN after EHLO whatever comes next closed on nothing the
+/// probes' lines held: the three limits probes passed ("closed the connection on the NUL
+/// byte"). A control connection (the same greeting, then a NOOP of normal length) is closed
+/// too: inconclusive, saying why, with one control for the whole run (4 connections).
+#[test]
+fn a_server_closing_after_ehlo_whatever_comes_is_no_limits_pass() {
+    let (addr, conns) = line_server(|_| None);
+    let (run, st) = probe(&addr, &["--only", "limits.*", "--timeout", "2s"]);
+    for id in ["limits.line", "limits.bare-lf-command", "limits.nul"] {
+        assert_eq!(status(&st, id), "inconclusive", "{id}\n{}", run.all());
+        let l = line_of(&run, id);
+        assert!(
+            l["summary"]
+                .as_str()
+                .unwrap()
+                .contains("did not answer a control connection's NOOP of normal length there either"),
+            "{l}"
+        );
+        assert_eq!(l["evidence"]["control"]["answered"], false, "{l}");
+        assert_eq!(l["evidence"]["control"]["by"], "limits.line", "{l}");
+    }
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 4);
+}
+
+/// A server that answers a harmless line and closes on the probes' (an over-long line, a bare
+/// LF, a NUL byte): the close is its reaction, so the probes pass, naming the control.
+#[test]
+fn a_close_on_the_line_alone_passes_after_the_control() {
+    let (addr, conns) = line_server(|l| {
+        let bad = l.len() > 1000 || l.contains(&0) || !l.ends_with(b"\r\n");
+        match () {
+            _ if bad => None,
+            _ if l.starts_with(b"QUIT") => Some(b"221 bye\r\n"),
+            _ => Some(b"250 ok\r\n"),
+        }
+    });
+    let (run, st) = probe(&addr, &["--only", "limits.*", "--timeout", "2s"]);
+    for id in ["limits.line", "limits.bare-lf-command", "limits.nul"] {
+        assert_eq!(status(&st, id), "pass", "{id}\n{}", run.all());
+        let l = line_of(&run, id);
+        assert!(
+            l["summary"]
+                .as_str()
+                .unwrap()
+                .ends_with("(a control connection's NOOP of normal length got 250 ok)"),
+            "{l}"
+        );
+    }
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 4);
+}
+
+/// A server that sends `250` endlessly after EHLO: the replies were there before the probe's
+/// line was written, so they are no split (limits.line failed: "split … 8 extra replies",
+/// the others warned). Inconclusive, saying so.
+#[test]
+fn replies_sent_before_the_limits_line_are_no_split() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { continue };
+            std::thread::spawn(move || {
+                let _ = c.write_all(b"220 chatty.test ESMTP\r\n");
+                let mut lines = BufReader::new(c.try_clone().unwrap());
+                let mut line = String::new();
+                let _ = lines.read_line(&mut line);
+                let mut burst = b"250-chatty.test\r\n250 PIPELINING\r\n".to_vec();
+                burst.extend(b"250 x\r\n".repeat(200));
+                let _ = c.write_all(&burst);
+                for _ in 0..200 {
+                    std::thread::sleep(Duration::from_millis(20));
+                    if c.write_all(&b"250 x\r\n".repeat(50)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let (run, st) = probe(&addr, &["--only", "limits.*", "--timeout", "2s"]);
+    for id in ["limits.line", "limits.bare-lf-command", "limits.nul"] {
+        assert_eq!(status(&st, id), "inconclusive", "{id}\n{}", run.all());
+        let l = line_of(&run, id);
+        assert!(
+            l["summary"]
+                .as_str()
+                .unwrap()
+                .contains("the server had sent replies nobody asked for"),
+            "{l}"
+        );
+    }
+    assert_eq!(run.code, 41, "{}", run.all());
+}
