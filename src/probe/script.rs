@@ -2823,7 +2823,8 @@ mod tests {
             let (o, sent) = drive(id, ctx(), i);
             assert_eq!(o.status, Status::Error, "{id}: {o:?}");
             assert!(
-                o.summary.contains("the close is not shown to be a reaction"),
+                o.summary
+                    .contains("the close is not shown to be a reaction"),
                 "{id}: {}",
                 o.summary
             );
@@ -2838,7 +2839,11 @@ mod tests {
             i.push(r(421, "closing"));
             let (o, _) = drive(id, ctx(), i);
             assert_eq!(o.status, Status::Error, "{id}: {o:?}");
-            assert!(o.summary.contains("its NOOP got 421 closing"), "{}", o.summary);
+            assert!(
+                o.summary.contains("its NOOP got 421 closing"),
+                "{}",
+                o.summary
+            );
             // Answered: pass, with the control named.
             let mut i = greet();
             i.push(Input::Closed);
@@ -2858,7 +2863,11 @@ mod tests {
                 }
             };
             assert_eq!(o.status, Status::Pass, "{id}: {o:?}");
-            assert!(o.summary.contains("NOOP of normal length got 250 ok"), "{}", o.summary);
+            assert!(
+                o.summary.contains("NOOP of normal length got 250 ok"),
+                "{}",
+                o.summary
+            );
             // The next probe of the run uses that control: no second connection.
             let mut runner = Runner::new("limits.nul", ctx());
             runner.with_control(control);
@@ -2906,7 +2915,8 @@ mod tests {
             };
             assert_eq!(o.status, Status::Error, "{id}: {o:?}");
             assert!(
-                o.summary.contains("replies nobody asked for (7 bytes waiting)"),
+                o.summary
+                    .contains("replies nobody asked for (7 bytes waiting)"),
                 "{id}: {}",
                 o.summary
             );

@@ -1875,10 +1875,9 @@ fn a_server_closing_after_ehlo_whatever_comes_is_no_limits_pass() {
         assert_eq!(status(&st, id), "inconclusive", "{id}\n{}", run.all());
         let l = line_of(&run, id);
         assert!(
-            l["summary"]
-                .as_str()
-                .unwrap()
-                .contains("did not answer a control connection's NOOP of normal length there either"),
+            l["summary"].as_str().unwrap().contains(
+                "did not answer a control connection's NOOP of normal length there either"
+            ),
             "{l}"
         );
         assert_eq!(l["evidence"]["control"]["answered"], false, "{l}");
