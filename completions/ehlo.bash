@@ -1031,7 +1031,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__check)
-            opts="-4 -6 -h -V -p --json --junit --fail-on --untested-ok --allow-private --rcpt-probe --relay-probe --tls-probe --dnssec --dns-trust-anchor --tls-ca-path --ipv4 --ipv6 --color --help --version --expect --waive --only --skip --concurrency --per-ip --deadline --timeout --cert-days --port --helo --dns-server"
+            opts="-4 -6 -h -V -p --json --junit --fail-on --untested-ok --allow-private --rcpt-probe --relay-probe --tls-probe --dnssec --dns-trust-anchor --tls-ca-path --ipv4 --ipv6 --color --help --version --only --skip --expect --waive --concurrency --per-ip --deadline --timeout --cert-days --port --helo --dns-server"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1083,29 +1083,23 @@ _ehlo() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --only)
+                    COMPREPLY=($(compgen -W "mx.lookup mx.null mx.target ipv6.mx mtasts.txt mtasts.fetch mtasts.policy mtasts.mx-match tlsrpt.record spf.record dmarc.record dkim.hint dnssec.domain dnssec.mx dane.tlsa dane.usable dane.rollover smtp.connect smtp.banner smtp.ehlo smtp.banner-name smtp.postmaster smtp.open-relay tls.starttls tls.handshake tls.versions tls.cert.chain tls.cert.name tls.cert.expiry tls.cert.key dane.starttls dane.match rdns.fcrdns" -- "${cur}"))
+                    return 0
+                    ;;
+                --skip)
+                    COMPREPLY=($(compgen -W "mx.lookup mx.null mx.target ipv6.mx mtasts.txt mtasts.fetch mtasts.policy mtasts.mx-match tlsrpt.record spf.record dmarc.record dkim.hint dnssec.domain dnssec.mx dane.tlsa dane.usable dane.rollover smtp.connect smtp.banner smtp.ehlo smtp.banner-name smtp.postmaster smtp.open-relay tls.starttls tls.handshake tls.versions tls.cert.chain tls.cert.name tls.cert.expiry tls.cert.key dane.starttls dane.match rdns.fcrdns" -- "${cur}"))
+                    return 0
+                    ;;
                 --expect)
-                    COMPREPLY=("${cur}")
+                    COMPREPLY=($(compgen -W "mx.lookup= mx.null= mx.target= ipv6.mx= mtasts.txt= mtasts.fetch= mtasts.policy= mtasts.mx-match= tlsrpt.record= spf.record= dmarc.record= dkim.hint= dnssec.domain= dnssec.mx= dane.tlsa= dane.usable= dane.rollover= smtp.connect= smtp.banner= smtp.ehlo= smtp.banner-name= smtp.postmaster= smtp.open-relay= tls.starttls= tls.handshake= tls.versions= tls.cert.chain= tls.cert.name= tls.cert.expiry= tls.cert.key= dane.starttls= dane.match= rdns.fcrdns=" -- "${cur}"))
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi
                     return 0
                     ;;
                 --waive)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                --only)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                --skip)
-                    COMPREPLY=("${cur}")
+                    COMPREPLY=($(compgen -W "mx.lookup@ mx.null@ mx.target@ ipv6.mx@ mtasts.txt@ mtasts.fetch@ mtasts.policy@ mtasts.mx-match@ tlsrpt.record@ spf.record@ dmarc.record@ dkim.hint@ dnssec.domain@ dnssec.mx@ dane.tlsa@ dane.usable@ dane.rollover@ smtp.connect@ smtp.banner@ smtp.ehlo@ smtp.banner-name@ smtp.postmaster@ smtp.open-relay@ tls.starttls@ tls.handshake@ tls.versions@ tls.cert.chain@ tls.cert.name@ tls.cert.expiry@ tls.cert.key@ dane.starttls@ dane.match@ rdns.fcrdns@" -- "${cur}"))
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi
@@ -1344,7 +1338,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__probe)
-            opts="-k -y -4 -6 -h -V -t -f -p --tls --tlsc --tls-on-connect --insecure --tls-ca-path --fail-on --untested-ok --json --junit --auth-password-file --allow-plaintext-auth --yes --ipv4 --ipv6 --color --help --version --auth --to --from --helo --relay-to --port --only --skip --expect --timeout --deadline --au --auth-user --dns-server"
+            opts="-k -y -4 -6 -h -V -t -f -p --tls --tlsc --tls-on-connect --insecure --tls-ca-path --fail-on --untested-ok --json --junit --auth-password-file --allow-plaintext-auth --yes --ipv4 --ipv6 --color --help --version --auth --only --skip --expect --to --from --helo --relay-to --port --timeout --deadline --au --auth-user --dns-server"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1394,6 +1388,21 @@ _ehlo() {
                     ;;
                 --auth)
                     COMPREPLY=($(compgen -W "SCRAM-SHA-256 CRAM-SHA1 CRAM-MD5 PLAIN LOGIN DIGEST-MD5 NTLM SPA MSN" -- "${cur}"))
+                    return 0
+                    ;;
+                --only)
+                    COMPREPLY=($(compgen -W "pipelining.early-talker pipelining.unadvertised starttls.injection starttls.injection-ehlo starttls.downgrade relay.open enum.vrfy enum.expn enum.rcpt limits.line limits.bare-lf-command limits.nul smuggle.lf-lf smuggle.lf-crlf smuggle.crlf-lf smuggle.cr-cr smuggle.crlf-cr smuggle.cr-crlf smuggle.lf-cr smuggle.cr-lf smuggle.crlf-nul smuggle.lf-headers" -- "${cur}"))
+                    return 0
+                    ;;
+                --skip)
+                    COMPREPLY=($(compgen -W "pipelining.early-talker pipelining.unadvertised starttls.injection starttls.injection-ehlo starttls.downgrade relay.open enum.vrfy enum.expn enum.rcpt limits.line limits.bare-lf-command limits.nul smuggle.lf-lf smuggle.lf-crlf smuggle.crlf-lf smuggle.cr-cr smuggle.crlf-cr smuggle.cr-crlf smuggle.lf-cr smuggle.cr-lf smuggle.crlf-nul smuggle.lf-headers" -- "${cur}"))
+                    return 0
+                    ;;
+                --expect)
+                    COMPREPLY=($(compgen -W "pipelining.early-talker= pipelining.unadvertised= starttls.injection= starttls.injection-ehlo= starttls.downgrade= relay.open= enum.vrfy= enum.expn= enum.rcpt= limits.line= limits.bare-lf-command= limits.nul= smuggle.lf-lf= smuggle.lf-crlf= smuggle.crlf-lf= smuggle.cr-cr= smuggle.crlf-cr= smuggle.cr-crlf= smuggle.lf-cr= smuggle.cr-lf= smuggle.crlf-nul= smuggle.lf-headers=" -- "${cur}"))
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --to)
@@ -1446,27 +1455,6 @@ _ehlo() {
                     return 0
                     ;;
                 -p)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                --only)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                --skip)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
-                --expect)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

@@ -45,6 +45,7 @@ pub fn completions(shell: Shell) -> Vec<u8> {
     match shell {
         Shell::Fish => fish_values_after_a_space(&script, &cmd),
         Shell::Zsh => zsh_options_where_clap_parses_them(&script),
+        Shell::Bash => bash_no_space_after_separators(&script),
         _ => script,
     }
     .into_bytes()
@@ -76,6 +77,27 @@ fn zsh_options_where_clap_parses_them(script: &str) -> String {
             None => line.to_string(),
         })
         .collect()
+}
+
+/// The bash script with no space after a value offered up to its separator (`check --expect
+/// tls.st<TAB>` gives `tls.starttls=`, the status to be typed next): clap_complete's arm for a
+/// list of values lets bash add one. fish adds none after `=` or `@` by itself.
+fn bash_no_space_after_separators(script: &str) -> String {
+    let no_space = "                    if [[ \"${BASH_VERSINFO[0]}\" -ge 4 ]]; then\n\
+                    \x20                       compopt -o nospace\n\
+                    \x20                   fi\n";
+    let mut out = String::with_capacity(script.len());
+    for line in script.split_inclusive('\n') {
+        out.push_str(line);
+        let words = line
+            .split_once("compgen -W \"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(words, _)| words);
+        if words.is_some_and(|w| w.split(' ').any(|w| w.ends_with(['=', '@']))) {
+            out.push_str(no_space);
+        }
+    }
+    out
 }
 
 /// `cmd` and its subcommands with every option that takes a value and says nothing of it
@@ -191,7 +213,23 @@ fn value_lists(sub: &str) -> Vec<(&'static str, Vec<&'static str>)> {
             .collect()
     };
     let sections = crate::cli::dump::section_names();
-    vec![
+    // `check` and `probe` take their own ids: `--only`/`--skip ID-GLOB` (repeatable, no
+    // comma list), `--expect ID=STATUS` and `check --waive ID-GLOB@DOMAIN` offered up to
+    // their separator, the rest typed (no space follows: `with_no_space_after_separators`).
+    let ids: &[crate::check::model::CheckDef] = match sub {
+        "check" => crate::check::model::CHECKS,
+        "probe" => crate::probe::script::PROBES,
+        _ => &[],
+    };
+    let ids_then = |sep: &str| -> Vec<&'static str> {
+        // clap takes only `'static` values without its `string` feature; the few KB leaked
+        // per generated script are freed at exit.
+        ids.iter()
+            .map(|d| &*Box::leak(format!("{}{sep}", d.id).into_boxed_str()))
+            .collect()
+    };
+    let plain: Vec<&'static str> = ids.iter().map(|d| d.id).collect();
+    let mut lists = vec![
         ("auth", mechanisms.clone()),
         ("auth_optional", mechanisms.clone()),
         ("auth_optional_strict", mechanisms),
@@ -200,7 +238,16 @@ fn value_lists(sub: &str) -> Vec<(&'static str, Vec<&'static str>)> {
         ("dump_as_body", sections),
         ("tls_protocol", TLS_PROTOCOLS.to_vec()),
         ("hide", crate::cli::serve_specs::HIDEABLE.to_vec()),
-    ]
+    ];
+    if !ids.is_empty() {
+        lists.extend([
+            ("only", plain.clone()),
+            ("skip", plain),
+            ("expect", ids_then("=")),
+            ("waive", ids_then("@")),
+        ]);
+    }
+    lists
 }
 
 /// `cmd` and its subcommands with [`value_lists`] as the possible values of those options.
@@ -391,6 +438,54 @@ mod tests {
         }
         for s in crate::cli::dump::section_names() {
             assert!(crate::cli::dump::parse_sections(s).is_ok(), "{s}");
+        }
+    }
+
+    /// `check` and `probe` complete their own ids, from the lists they run (no second list):
+    /// `--only`/`--skip` the ids, `--expect` `ID=` and `check --waive` `ID@`, with no space
+    /// after the separator in bash; `--only` offered nothing before, and bash file names.
+    #[test]
+    fn check_and_probe_ids_complete_from_their_lists() {
+        let bash = String::from_utf8(completions(Shell::Bash)).unwrap();
+        let fish = String::from_utf8(completions(Shell::Fish)).unwrap();
+        let subs = [
+            ("check", crate::check::model::CHECKS, true),
+            ("probe", crate::probe::script::PROBES, false),
+        ];
+        for (sub, defs, waive) in subs {
+            let start = bash.find(&format!("ehlo__subcmd__{sub})\n")).unwrap();
+            let section = &bash[start..];
+            let section = &section[..section.find("\n            ;;\n").unwrap()];
+            let mut flags = vec![("--only", ""), ("--skip", ""), ("--expect", "=")];
+            if waive {
+                flags.push(("--waive", "@"));
+            }
+            for (flag, sep) in flags {
+                let head = format!("                {flag})\n");
+                let arm = &section[section.find(&head).expect(flag) + head.len()..];
+                let arm = &arm[..arm.find(";;").unwrap()];
+                let words = arm.split_once("compgen -W \"").expect(flag).1;
+                let words: Vec<&str> = words[..words.find('"').unwrap()].split(' ').collect();
+                let want: Vec<String> = defs.iter().map(|d| format!("{}{sep}", d.id)).collect();
+                assert_eq!(words, want, "bash {sub} {flag}");
+                assert_eq!(
+                    arm.contains("compopt -o nospace"),
+                    !sep.is_empty(),
+                    "bash {sub} {flag}: {arm}"
+                );
+                let line = format!(
+                    "complete -c ehlo -n \"__fish_ehlo_using_subcommand {sub}\" -l {}",
+                    &flag[2..]
+                );
+                let block = &fish[fish.find(&line).expect(&line)..];
+                let block = &block[..block[1..].find("\ncomplete ").unwrap()];
+                for id in &want {
+                    assert!(
+                        block.contains(&format!("{id}\\t")),
+                        "fish {sub} {flag}: {id}"
+                    );
+                }
+            }
         }
     }
 
