@@ -44,7 +44,7 @@ pub fn completions(shell: Shell) -> Vec<u8> {
     let script = drop_hidden(&String::from_utf8_lossy(&buf), shell);
     match shell {
         Shell::Fish => fish_values_after_a_space(&script, &cmd),
-        Shell::Zsh => zsh_options_where_clap_parses_them(&script),
+        Shell::Zsh => zsh_no_space_after_separators(&zsh_options_where_clap_parses_them(&script)),
         Shell::Bash => bash_no_space_after_separators(&script),
         _ => script,
     }
@@ -98,6 +98,32 @@ fn bash_no_space_after_separators(script: &str) -> String {
         }
     }
     out
+}
+
+/// The zsh script with no space after a value offered up to its separator, as in
+/// [`bash_no_space_after_separators`]: the spec's `:(WORD…)` list, after which zsh adds one,
+/// becomes `:{compadd -S '' -- WORD…}`.
+fn zsh_no_space_after_separators(script: &str) -> String {
+    script
+        .split_inclusive('\n')
+        .map(|line| {
+            let Some(open) = line.rfind(":(") else {
+                return line.to_string();
+            };
+            let Some(close) = line[open..].find(")'").map(|c| open + c) else {
+                return line.to_string();
+            };
+            let words = &line[open + 2..close];
+            if !words.split(' ').any(|w| w.ends_with(['=', '@'])) {
+                return line.to_string();
+            }
+            format!(
+                "{}:{{compadd -S \"\" -- {words}}}{}",
+                &line[..open],
+                &line[close + 1..]
+            )
+        })
+        .collect()
 }
 
 /// `cmd` and its subcommands with every option that takes a value and says nothing of it
@@ -448,6 +474,7 @@ mod tests {
     fn check_and_probe_ids_complete_from_their_lists() {
         let bash = String::from_utf8(completions(Shell::Bash)).unwrap();
         let fish = String::from_utf8(completions(Shell::Fish)).unwrap();
+        let zsh = String::from_utf8(completions(Shell::Zsh)).unwrap();
         let subs = [
             ("check", crate::check::model::CHECKS, true),
             ("probe", crate::probe::script::PROBES, false),
@@ -483,6 +510,18 @@ mod tests {
                     assert!(
                         block.contains(&format!("{id}\\t")),
                         "fish {sub} {flag}: {id}"
+                    );
+                }
+                // zsh (checked by hand in zsh 5.9): no space after the separator either.
+                if !sep.is_empty() {
+                    let spec = zsh
+                        .lines()
+                        .filter(|l| l.starts_with(&format!("'*{flag}=[")))
+                        .find(|l| l.contains(&want[0]))
+                        .expect(flag);
+                    assert!(
+                        spec.contains(&format!(":{{compadd -S \"\" -- {} ", want[0])),
+                        "zsh {sub} {flag}: {spec}"
                     );
                 }
             }
