@@ -31,7 +31,8 @@ pub(crate) const EXIT_PREREQ: u8 = 10;
 /// result that a met `--expect ID=STATUS` asked for does not count).
 pub(crate) const EXIT_CHECK_FAILED: u8 = 40;
 /// Exit code (`ehlo check`): nothing failed, but something could not be tested (DNS failure,
-/// timeout, a 421 greeting, `--deadline`): retryable.
+/// timeout, a 421 greeting, `--deadline`), or an `--expect` was not decided for that reason:
+/// retryable.
 pub(crate) const EXIT_CHECK_UNTESTED: u8 = 41;
 /// Exit code: `--prdr` but the server does not advertise PRDR (swaks).
 pub(crate) const EXIT_PRDR: u8 = 30;

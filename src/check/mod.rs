@@ -585,13 +585,7 @@ async fn check_domain(
     let (sts, policy) = fetched;
     results.extend(sts);
     report.checks = judge(&shared.cfg, &name, results, host_results, policy.as_ref());
-    select::Expect::excuse_expected(&shared.cfg.expects, &mut report.checks);
-    report.expects = shared
-        .cfg
-        .expects
-        .iter()
-        .map(|e| e.evaluate(&report.checks))
-        .collect();
+    report.expects = select::Expect::judge_all(&shared.cfg.expects, &mut report.checks, None);
     report.ms = t0.elapsed().as_secs_f64() * 1000.0;
     report
 }
@@ -1059,7 +1053,8 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
                 index: i,
                 domain: cfg.domains[i].clone(),
                 checks: Vec::new(),
-                expects: Vec::new(),
+                // Every expectation is listed, not decided: the domain was never checked.
+                expects: select::Expect::judge_all(&cfg.expects, &mut [], Some(why)),
                 aborted: Some(why.to_string()),
                 ms: 0.0,
             },
@@ -1070,7 +1065,12 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
             *slot = Some(suite(&r));
         }
     }
-    let mut code = model::untested_ok(tally.exit_code(), cfg.untested_ok, stop_reason);
+    let mut code = model::untested_ok(
+        tally.exit_code(),
+        cfg.untested_ok,
+        stop_reason,
+        tally.undecided,
+    );
     if let Some(path) = &cfg.junit {
         let suites: Vec<String> = kept.into_iter().flatten().collect();
         if let Err(e) = crate::render::junit::write_suites(path, &suites) {
@@ -1147,8 +1147,7 @@ fn cut_report(
     let position = |id: &str| model::CHECKS.iter().position(|d| d.id == id);
     results.sort_by_key(|c| position(c.id));
     let mut checks = judge(&shared.cfg, &name, results, host_results, p.policy.as_ref());
-    let expects = select::Expect::evaluate_finished(&shared.cfg.expects, &checks);
-    select::Expect::excuse_expected(&shared.cfg.expects, &mut checks);
+    let expects = select::Expect::judge_all(&shared.cfg.expects, &mut checks, Some(why));
     DomainReport {
         index,
         domain: domain.to_string(),

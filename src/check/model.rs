@@ -295,10 +295,20 @@ pub(crate) struct Judged {
 pub(crate) struct ExpectOutcome {
     /// The expectation as written.
     pub(crate) expect: String,
-    /// Met?
+    /// Met? (False when unmet or not decided.)
     pub(crate) met: bool,
     /// What was found.
     pub(crate) found: String,
+    /// Why it is neither met nor unmet, when it is not decided (the check did not finish, could
+    /// not be tested, was skipped after a step that did not pass, the domain was cut).
+    pub(crate) undecided: Option<String>,
+}
+
+impl ExpectOutcome {
+    /// Unmet: decided, and not met (a failure of the domain).
+    pub(crate) fn unmet(&self) -> bool {
+        !self.met && self.undecided.is_none()
+    }
 }
 
 /// Everything reported for one input line.
@@ -380,7 +390,8 @@ impl DomainReport {
     }
 
     /// The domain's verdict: pass, or the worst counted warn/error/fail (a warn is a fail under
-    /// `--fail-on warn`; an unmet expectation is a fail; an aborted domain is an error). Info and
+    /// `--fail-on warn`; an unmet expectation is a fail, one not decided an error; an aborted
+    /// domain is an error). Info and
     /// skip judge nothing, so they leave a pass a pass.
     pub(crate) fn verdict(&self, fail_on: FailOn) -> Status {
         let mut worst = Status::Pass;
@@ -394,8 +405,13 @@ impl DomainReport {
                 worst = s;
             }
         }
-        if self.expects.iter().any(|e| !e.met) {
+        if self.expects.iter().any(ExpectOutcome::unmet) {
             worst = Status::Fail;
+        }
+        // Not decided: not tested, as an error is (41 unless something failed).
+        if self.expects.iter().any(|e| e.undecided.is_some()) && worst.rank() < Status::Error.rank()
+        {
+            worst = Status::Error;
         }
         if self.aborted.is_some() && worst.rank() < Status::Error.rank() {
             worst = Status::Error;
@@ -414,6 +430,8 @@ pub(crate) struct Tally {
     pub(crate) counts: Counts,
     /// Domains per verdict.
     pub(crate) verdicts: Counts,
+    /// `--expect`s not decided, over every domain: `--untested-ok` does not pass them.
+    pub(crate) undecided: usize,
 }
 
 impl Tally {
@@ -422,6 +440,7 @@ impl Tally {
         self.domains += 1;
         self.counts.merge(&r.counts());
         self.verdicts.add(r.verdict(fail_on));
+        self.undecided += r.expects.iter().filter(|e| e.undecided.is_some()).count();
     }
 
     /// The tally of `reports`.
@@ -450,9 +469,20 @@ impl Tally {
 /// network error, a timeout, an inconclusive probe) exits 0, for a CI job that must not fail on
 /// the network; the report and the summary still show each error. A run cut by `--deadline` or
 /// a signal (`stopped`) keeps 41: it did not run what it was asked to, and a cancelled job must
-/// not pass. A failure (40) or a usage error is never changed.
-pub(crate) fn untested_ok(code: u8, untested_ok: bool, stopped: Option<&str>) -> u8 {
-    if untested_ok && stopped.is_none() && code == crate::error::EXIT_CHECK_UNTESTED {
+/// not pass, and so does one with an `--expect` not decided (`undecided`): the pipeline asked
+/// for that assertion by name, and it was not shown to hold. A failure (40) or a usage error is
+/// never changed.
+pub(crate) fn untested_ok(
+    code: u8,
+    untested_ok: bool,
+    stopped: Option<&str>,
+    undecided: usize,
+) -> u8 {
+    if untested_ok
+        && stopped.is_none()
+        && undecided == 0
+        && code == crate::error::EXIT_CHECK_UNTESTED
+    {
         crate::error::EXIT_OK
     } else {
         code
@@ -493,21 +523,27 @@ mod tests {
     #[test]
     fn untested_ok_changes_only_an_uncut_41() {
         use crate::error::{EXIT_CHECK_FAILED, EXIT_CHECK_UNTESTED, EXIT_OK, EXIT_USAGE};
-        assert_eq!(untested_ok(EXIT_CHECK_UNTESTED, true, None), EXIT_OK);
+        assert_eq!(untested_ok(EXIT_CHECK_UNTESTED, true, None, 0), EXIT_OK);
         assert_eq!(
-            untested_ok(EXIT_CHECK_UNTESTED, false, None),
+            untested_ok(EXIT_CHECK_UNTESTED, false, None, 0),
             EXIT_CHECK_UNTESTED
         );
         assert_eq!(
             untested_ok(
                 EXIT_CHECK_UNTESTED,
                 true,
-                Some("deadline reached (--deadline)")
+                Some("deadline reached (--deadline)"),
+                0
             ),
             EXIT_CHECK_UNTESTED
         );
+        // An `--expect` not decided is not passed by it either (it was exit 0).
+        assert_eq!(
+            untested_ok(EXIT_CHECK_UNTESTED, true, None, 1),
+            EXIT_CHECK_UNTESTED
+        );
         for code in [EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE] {
-            assert_eq!(untested_ok(code, true, None), code);
+            assert_eq!(untested_ok(code, true, None, 0), code);
         }
     }
 
@@ -538,6 +574,7 @@ mod tests {
             expect: "mx.count>=2".into(),
             met: false,
             found: "1".into(),
+            undecided: None,
         });
         assert_eq!(exit_code(&[unmet], FailOn::Fail), 40);
         let mut aborted = pass;

@@ -495,26 +495,38 @@ impl Expect {
         }
     }
 
+    /// The one place that decides every `--expect` of a domain (`check` and `probe`): each
+    /// expectation gets an outcome — met, unmet, or not decided with the reason — and none is
+    /// left out, so the human report, the JSON and the JUnit file list every one. `aborted`:
+    /// why the domain was cut or never checked (`--deadline`, a signal), the reason for an
+    /// expectation with no result at all. Then a met `ID=STATUS` excuses the results it asked
+    /// for ([`Expect::excuse_expected`]). An expectation about a check a stop left unfinished
+    /// used to be dropped from every output: the run exited non-zero and nobody could see which
+    /// assertion had not been decided.
+    pub(crate) fn judge_all(
+        expects: &[Expect],
+        results: &mut [Judged],
+        aborted: Option<&str>,
+    ) -> Vec<ExpectOutcome> {
+        let outcomes: Vec<ExpectOutcome> = expects
+            .iter()
+            .map(|e| e.evaluate(results, aborted))
+            .collect();
+        Expect::excuse_expected(expects, &outcomes, results);
+        outcomes
+    }
+
     /// A result that a met `ID=STATUS` expectation asked for is what the run was to show (a
     /// probe expected to fail against a deliberately vulnerable server, `--expect
     /// smuggle.lf-lf=fail`): it no longer counts toward the verdict, noted "expected by --expect
     /// ID=STATUS", so that a met expectation is a pass, as an unmet one is a fail. It still
     /// counted, and the run exited 40 (or 41 for `=error`) with every expectation met. A field
     /// expectation (`ID.KEY OP VALUE`) says nothing of the status and excuses nothing; a result
-    /// already not counted (waived, made up for by another MX) keeps its note; an unfinished
-    /// one is never excused (`check` and `probe`).
-    pub(crate) fn excuse_expected(expects: &[Expect], results: &mut [Judged]) {
-        let unfinished = |id: &str, results: &[Judged]| {
-            results.iter().any(|j| {
-                j.result.id == id && j.result.evidence.get("unfinished") == Some(&true.into())
-            })
-        };
-        for e in expects {
-            // One a stop left unfinished is not evaluated (`evaluate_finished`), so not met.
-            if !matches!(e, Expect::Status { .. })
-                || unfinished(e.id(), results)
-                || !e.evaluate(results).met
-            {
+    /// already not counted (waived, made up for by another MX) keeps its note; one not decided
+    /// (an unfinished check among its results) excuses nothing (`check` and `probe`).
+    fn excuse_expected(expects: &[Expect], outcomes: &[ExpectOutcome], results: &mut [Judged]) {
+        for (e, o) in expects.iter().zip(outcomes) {
+            if !matches!(e, Expect::Status { .. }) || !o.met {
                 continue;
             }
             for j in results
@@ -527,30 +539,22 @@ impl Expect {
         }
     }
 
-    /// Judge each of `expects` against `results`, leaving out those about a check a stop
-    /// (`--deadline`, a signal) left unfinished (evidence `unfinished: true`): it was not
-    /// tested, so it is neither met nor unmet (`check` and `probe`).
-    pub(crate) fn evaluate_finished(expects: &[Expect], results: &[Judged]) -> Vec<ExpectOutcome> {
-        let finished = |id: &str| {
-            !results.iter().any(|j| {
-                j.result.id == id && j.result.evidence.get("unfinished") == Some(&true.into())
-            })
-        };
-        expects
-            .iter()
-            .filter(|e| finished(e.id()))
-            .map(|e| e.evaluate(results))
-            .collect()
-    }
-
     /// Judge it against one domain's results. Only the results of its check count, and it must
     /// hold for each of them — every MX address for a host check, a result marked "not counted"
     /// (another MX address passes) included: a field expectation is unmet by a result without
-    /// that field (the check was skipped, failed or could not run there), named in `found` as
+    /// that field (the check failed or found nothing there), named in `found` as
     /// `none (MX [IP]: STATUS, summary)`. A waived result (`--waive`) never makes it unmet; it is
-    /// shown marked `(waived)`, and when every result is waived the expectation is met. No
-    /// result at all is unmet: nothing was shown to hold.
-    pub(crate) fn evaluate(&self, results: &[Judged]) -> ExpectOutcome {
+    /// shown marked `(waived)`, and when every result is waived the expectation is met.
+    ///
+    /// Not decided (neither met nor unmet, the reason said), unless another result already
+    /// makes it unmet: a result a stop left unfinished (`--deadline`, a signal); one that could
+    /// not be tested (`error`: DNS failure, timeout) or skipped because a session step before it
+    /// did not pass (`skipped_because`), when the expectation asks for another status or a field
+    /// it then lacks; no result at all because the domain was cut or never checked (`aborted`) or
+    /// its MX hosts could not be looked up. Each of these was "unmet" (exit 40, a failure) for
+    /// what had not been tested, or, cut by `--deadline`, left out. No result otherwise (a null
+    /// MX, an MX lookup that found no host) is unmet: nothing was shown to hold.
+    pub(crate) fn evaluate(&self, results: &[Judged], aborted: Option<&str>) -> ExpectOutcome {
         let (waived, judged): (Vec<&CheckResult>, Vec<&CheckResult>) = {
             let (w, j): (Vec<&Judged>, Vec<&Judged>) = results
                 .iter()
@@ -561,39 +565,61 @@ impl Expect {
                 j.into_iter().map(|j| &j.result).collect(),
             )
         };
-        // Something to go on: results of the check, waived or not.
-        let mut met = !(judged.is_empty() && waived.is_empty());
+        let (text, error_name) = match self {
+            Expect::Status {
+                text, error_name, ..
+            }
+            | Expect::Field {
+                text, error_name, ..
+            } => (text.clone(), *error_name),
+        };
+        let outcome = |met: bool, undecided: Vec<String>, found: Vec<String>| {
+            let undecided = (!undecided.is_empty() && !met).then(|| {
+                let mut seen = Vec::new();
+                for u in undecided {
+                    if !seen.contains(&u) {
+                        seen.push(u);
+                    }
+                }
+                seen.join("; ")
+            });
+            ExpectOutcome {
+                expect: text.clone(),
+                met,
+                found: describe(found.into_iter()),
+                undecided,
+            }
+        };
+        if judged.is_empty() && waived.is_empty() {
+            let why = aborted
+                .map(|w| format!("the domain was not checked to the end: {w}"))
+                .or_else(|| no_host_reason(self.id(), results, error_name));
+            return outcome(false, why.into_iter().collect(), Vec::new());
+        }
+        let mut met = true;
+        let mut unmet = false;
+        let mut undecided = Vec::new();
         let mut found = Vec::new();
         match self {
-            Expect::Status {
-                text,
-                status,
-                error_name,
-                ..
-            } => {
+            Expect::Status { status, .. } => {
                 for r in &judged {
-                    met &= r.status == *status;
                     found.push(status_name(r.status, error_name).to_string());
+                    if r.status == *status && !is_unfinished(r) {
+                        continue;
+                    }
+                    met = false;
+                    match undecided_reason(r, results, error_name) {
+                        Some(why) => undecided.push(why),
+                        None => unmet = true,
+                    }
                 }
                 found.extend(
                     waived
                         .iter()
                         .map(|r| format!("{} (waived)", status_name(r.status, error_name))),
                 );
-                ExpectOutcome {
-                    expect: text.clone(),
-                    met,
-                    found: describe(found.into_iter()),
-                }
             }
-            Expect::Field {
-                text,
-                key,
-                op,
-                value,
-                error_name,
-                ..
-            } => {
+            Expect::Field { key, op, value, .. } => {
                 let field = |r: &CheckResult| {
                     if key == "ms" {
                         r.ms.map(Value::from)
@@ -603,13 +629,20 @@ impl Expect {
                 };
                 for r in &judged {
                     match field(r) {
-                        Some(v) => {
-                            met &= compare(&v, *op, value);
+                        Some(v) if !is_unfinished(r) => {
+                            if !compare(&v, *op, value) {
+                                met = false;
+                                unmet = true;
+                            }
                             found.push(value_text(&v));
                         }
-                        None => {
+                        _ => {
                             met = false;
                             found.push(format!("none ({}{})", whence(r, error_name), members(r)));
+                            match undecided_reason(r, results, error_name) {
+                                Some(why) => undecided.push(why),
+                                None => unmet = true,
+                            }
                         }
                     }
                 }
@@ -617,14 +650,97 @@ impl Expect {
                     let v = field(r).map_or_else(|| "none".to_string(), |v| value_text(&v));
                     format!("{v} (waived)")
                 }));
-                ExpectOutcome {
-                    expect: text.clone(),
-                    met,
-                    found: describe(found.into_iter()),
-                }
             }
         }
+        if unmet {
+            undecided.clear();
+        }
+        outcome(met, undecided, found)
     }
+}
+
+/// A result a stop (`--deadline`, a signal) left unfinished.
+fn is_unfinished(r: &CheckResult) -> bool {
+    r.evidence.get("unfinished") == Some(&true.into())
+}
+
+/// Why `r` decides nothing about an expectation it does not meet, if it does not: the check
+/// did not finish, could not be tested, or was skipped because a step before it did not pass.
+fn undecided_reason(
+    r: &CheckResult,
+    results: &[Judged],
+    error_name: &'static str,
+) -> Option<String> {
+    let at = match (&r.mx, &r.ip) {
+        (Some(mx), Some(ip)) => format!(" on {mx} [{ip}]"),
+        (Some(mx), None) => format!(" on {mx}"),
+        (None, Some(ip)) => format!(" on [{ip}]"),
+        (None, None) => String::new(),
+    };
+    if is_unfinished(r) {
+        let why = r
+            .summary
+            .strip_prefix("not finished: ")
+            .unwrap_or(&r.summary);
+        return Some(format!("{} not finished{at}: {why}", r.id));
+    }
+    match r.status {
+        Status::Error => Some(format!(
+            "{} {}{at}: {}",
+            r.id,
+            if error_name == "error" {
+                "could not be tested"
+            } else {
+                "was inconclusive"
+            },
+            cut(&r.summary)
+        )),
+        Status::Skip => r.skipped_after.map(|step| {
+            // The step's own result on the same address says how it went.
+            let how = results
+                .iter()
+                .map(|j| &j.result)
+                .find(|s| s.id == step && s.mx == r.mx && s.ip == r.ip)
+                .map_or("did not pass", |s| match s.status {
+                    Status::Fail => "failed",
+                    Status::Error if error_name == "error" => "could not be tested",
+                    Status::Error => "was inconclusive",
+                    _ => "did not pass",
+                });
+            format!("{} skipped{at}: {step} {how}", r.id)
+        }),
+        _ => None,
+    }
+}
+
+/// A host check with no result because no MX address could be looked up: the `mx.lookup` or
+/// `mx.target` result that could not be tested, as the reason its expectation is not decided.
+fn no_host_reason(id: &str, results: &[Judged], error_name: &'static str) -> Option<String> {
+    let host_check = CHECKS
+        .iter()
+        .any(|d| d.id == id && d.scope == super::model::Scope::Host);
+    if !host_check {
+        return None;
+    }
+    results
+        .iter()
+        .map(|j| &j.result)
+        .find(|r| matches!(r.id, "mx.lookup" | "mx.target") && r.status == Status::Error)
+        .map(|r| {
+            format!(
+                "no MX address to test: {}",
+                undecided_reason(r, results, error_name).unwrap_or_default()
+            )
+        })
+}
+
+/// A server's or resolver's text cut for a reason line.
+fn cut(s: &str) -> String {
+    let mut t: String = s.chars().take(100).collect();
+    if t.len() < s.len() {
+        t.push('…');
+    }
+    t
 }
 
 /// Where a result without the expected field came from, in a few words:
@@ -712,6 +828,14 @@ fn compare(v: &Value, op: Op, want: &str) -> bool {
         Op::Eq => have.eq_ignore_ascii_case(want),
         Op::Ne => !have.eq_ignore_ascii_case(want),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+impl Expect {
+    /// [`Expect::evaluate`] for a domain checked to the end.
+    fn eval(&self, results: &[Judged]) -> ExpectOutcome {
+        self.evaluate(results, None)
     }
 }
 
@@ -912,18 +1036,16 @@ mod tests {
         );
         let r = CheckResult::new("enum.vrfy", Status::Error, "closed");
         for written in ["enum.vrfy=inconclusive", "enum.vrfy=error"] {
-            let o = parse(written).unwrap().evaluate(&js(&[&r]));
+            let o = parse(written).unwrap().eval(&js(&[&r]));
             assert!(o.met, "{written}: {o:?}");
             assert_eq!(o.found, "inconclusive", "{written}");
         }
-        let o = parse("enum.vrfy=pass").unwrap().evaluate(&js(&[&r]));
+        let o = parse("enum.vrfy=pass").unwrap().eval(&js(&[&r]));
         assert!(!o.met);
         assert_eq!(o.found, "inconclusive");
         // ehlo check keeps its own name.
         let c = CheckResult::new("tls.starttls", Status::Error, "timeout");
-        let o = Expect::parse("tls.starttls=pass")
-            .unwrap()
-            .evaluate(&js(&[&c]));
+        let o = Expect::parse("tls.starttls=pass").unwrap().eval(&js(&[&c]));
         assert_eq!(o.found, "error");
     }
 
@@ -947,61 +1069,56 @@ mod tests {
         assert!(
             !Expect::parse("tls.handshake=pass")
                 .unwrap()
-                .evaluate(&js(&all))
+                .eval(&js(&all))
                 .met
         );
         assert!(
             Expect::parse("tls.handshake=pass")
                 .unwrap()
-                .evaluate(&js(&[&a]))
+                .eval(&js(&[&a]))
                 .met
         );
         assert!(
             !Expect::parse("tls.version>=1.2")
                 .unwrap()
-                .evaluate(&js(&all))
+                .eval(&js(&all))
                 .met
         );
         assert!(
             Expect::parse("tls.version>=1.2")
                 .unwrap()
-                .evaluate(&js(&[&a, &d]))
+                .eval(&js(&[&a, &d]))
                 .met
         );
         assert!(
             Expect::parse("tls.version>=TLSv1.2")
                 .unwrap()
-                .evaluate(&js(&[&a]))
+                .eval(&js(&[&a]))
                 .met
         );
         assert!(
             Expect::parse("tls.cert.days>=21")
                 .unwrap()
-                .evaluate(&js(&all))
+                .eval(&js(&all))
                 .met
         );
         assert!(
             !Expect::parse("tls.cert.days>=31")
                 .unwrap()
-                .evaluate(&js(&all))
+                .eval(&js(&all))
                 .met
         );
         // Nothing reported: unmet, and it says so.
-        let o = Expect::parse("mx.count>=2").unwrap().evaluate(&js(&all));
+        let o = Expect::parse("mx.count>=2").unwrap().eval(&js(&all));
         assert!(!o.met && o.found.contains("nothing"), "{o:?}");
         let m = CheckResult::new("dmarc.record", Status::Pass, "x").with("p", "reject");
         assert!(
             Expect::parse("dmarc.p=REJECT")
                 .unwrap()
-                .evaluate(&js(&[&m]))
+                .eval(&js(&[&m]))
                 .met
         );
-        assert!(
-            Expect::parse("dmarc.p!=none")
-                .unwrap()
-                .evaluate(&js(&[&m]))
-                .met
-        );
+        assert!(Expect::parse("dmarc.p!=none").unwrap().eval(&js(&[&m])).met);
     }
 
     /// A met `ID=STATUS` expectation takes its results out of the verdict (a met expectation
@@ -1027,7 +1144,7 @@ mod tests {
         let excused = |expects: &[&str]| {
             let expects: Vec<Expect> = expects.iter().map(|e| parse(e)).collect();
             let mut r = run.clone();
-            Expect::excuse_expected(&expects, &mut r);
+            Expect::judge_all(&expects, &mut r, None);
             r
         };
         let r = excused(&["smuggle.lf-lf=fail"]);
@@ -1059,9 +1176,10 @@ mod tests {
         };
         let two = |a, b| vec![judged(a), judged(b)];
         let mut both = two(lf.clone(), cr.clone());
-        Expect::excuse_expected(
+        Expect::judge_all(
             &[parse("smuggle.lf-lf=fail"), parse("smuggle.cr-cr=fail")],
             &mut both,
+            None,
         );
         assert_eq!(verdict(two(lf.clone(), cr.clone())), Status::Fail);
         assert_eq!(verdict(both), Status::Pass);
@@ -1072,7 +1190,7 @@ mod tests {
             note: Some("waived".into()),
             ..judged(lf)
         }];
-        Expect::excuse_expected(&[parse("smuggle.lf-lf=fail")], &mut waived);
+        Expect::judge_all(&[parse("smuggle.lf-lf=fail")], &mut waived, None);
         assert_eq!(waived[0].note.as_deref(), Some("waived"));
     }
 
@@ -1117,7 +1235,7 @@ mod tests {
             judged(hs2.clone(), true, false),
         ];
         for (e, shown) in [("tls.cert.days>=21", "3649"), ("tls.version>=1.2", "1.3")] {
-            let o = Expect::parse(e).unwrap().evaluate(&run);
+            let o = Expect::parse(e).unwrap().eval(&run);
             assert!(!o.met, "{e}: {o:?}");
             assert_eq!(
                 o.found,
@@ -1134,7 +1252,7 @@ mod tests {
         assert!(
             !Expect::parse("tls.cert.days>=21")
                 .unwrap()
-                .evaluate(&not_counted)
+                .eval(&not_counted)
                 .met
         );
         // A waived result never makes it unmet, and says so.
@@ -1142,23 +1260,22 @@ mod tests {
             judged(days1.clone(), true, false),
             judged(days2.clone(), false, true),
         ];
-        let o = Expect::parse("tls.cert.days>=21")
-            .unwrap()
-            .evaluate(&waived);
+        let o = Expect::parse("tls.cert.days>=21").unwrap().eval(&waived);
         assert!(o.met, "{o:?}");
         assert_eq!(o.found, "3649, none (waived)");
-        let o = Expect::parse("tls.handshake=pass").unwrap().evaluate(&[
+        let o = Expect::parse("tls.handshake=pass").unwrap().eval(&[
             judged(hs1.clone(), true, false),
             judged(hs2.clone(), false, true),
         ]);
         assert!(o.met, "{o:?}");
         assert_eq!(o.found, "pass, skip (waived)");
         // Everything waived: met; nothing at all: unmet.
-        let o = Expect::parse("tls.cert.days>=21")
-            .unwrap()
-            .evaluate(&[judged(days2.clone(), false, true)]);
+        let o =
+            Expect::parse("tls.cert.days>=21")
+                .unwrap()
+                .eval(&[judged(days2.clone(), false, true)]);
         assert!(o.met, "{o:?}");
-        let o = Expect::parse("tls.cert.days>=21").unwrap().evaluate(&[]);
+        let o = Expect::parse("tls.cert.days>=21").unwrap().eval(&[]);
         assert!(!o.met && o.found.contains("nothing"), "{o:?}");
         // The status of a result without the field is named as the mode names it.
         let down = at(
@@ -1168,7 +1285,7 @@ mod tests {
         );
         let o = Expect::parse_in(CHECKS, FIELDS, "inconclusive", "tls.cert.days>=21")
             .unwrap()
-            .evaluate(&[judged(down, true, false)]);
+            .eval(&[judged(down, true, false)]);
         assert!(!o.met, "{o:?}");
         assert_eq!(
             o.found,
@@ -1178,7 +1295,7 @@ mod tests {
         // members the result has, so the typo shows.
         let o = Expect::parse("tls.cert.expiry.dayz>=21")
             .unwrap()
-            .evaluate(&[judged(days1.clone(), true, false)]);
+            .eval(&[judged(days1.clone(), true, false)]);
         assert!(!o.met, "{o:?}");
         assert_eq!(
             o.found,
@@ -1188,9 +1305,117 @@ mod tests {
         assert!(
             Expect::parse("tls.cert.days>=21")
                 .unwrap()
-                .evaluate(&[judged(days1, true, false)])
+                .eval(&[judged(days1, true, false)])
                 .met
         );
+    }
+
+    /// Every expectation gets a verdict: met, unmet, or not decided with the reason. One about a
+    /// check `--deadline` cut was left out of every output; one about a check that could not be
+    /// tested, or was skipped after a session step that did not pass, or with no MX to test
+    /// because the MX lookup timed out, was unmet (exit 40) for what had not been tested.
+    #[test]
+    fn an_expectation_not_tested_is_not_decided_and_says_why() {
+        let at = |c: CheckResult| CheckResult {
+            mx: Some("mx.test".into()),
+            ip: Some("192.0.2.1".into()),
+            ..c
+        };
+        let j = |c: CheckResult| Judged {
+            result: c,
+            counts: true,
+            waived: false,
+            note: None,
+        };
+        let cut = at(CheckResult::new(
+            "tls.starttls",
+            Status::Error,
+            "not finished: deadline reached (--deadline)",
+        )
+        .with("unfinished", true));
+        let mut run = vec![j(cut)];
+        let e = |s: &str| Expect::parse(s).unwrap();
+        let o = Expect::judge_all(&[e("tls.starttls=pass")], &mut run, Some("deadline"));
+        assert_eq!(o.len(), 1, "listed, not dropped");
+        assert!(!o[0].met && !o[0].unmet(), "{o:?}");
+        assert_eq!(
+            o[0].undecided.as_deref(),
+            Some("tls.starttls not finished on mx.test [192.0.2.1]: deadline reached (--deadline)")
+        );
+        // Even `=error`, which the unfinished result's status matches, is not decided.
+        assert!(e("tls.starttls=error").eval(&run).undecided.is_some());
+        // A domain never started: every expectation listed, not decided.
+        let o = Expect::judge_all(&[e("mx.count>=2")], &mut [], Some("deadline reached"));
+        assert_eq!(
+            o[0].undecided.as_deref(),
+            Some("the domain was not checked to the end: deadline reached")
+        );
+        // Skipped because STARTTLS failed: not decided; with a reason of its own: unmet.
+        let after = at(CheckResult::skip_after(
+            "tls.cert.expiry",
+            "tls.starttls",
+            "no STARTTLS",
+        ));
+        let o = e("tls.cert.days>=21").eval(&[j(after.clone())]);
+        assert_eq!(
+            o.undecided.as_deref(),
+            Some("tls.cert.expiry skipped on mx.test [192.0.2.1]: tls.starttls did not pass")
+        );
+        let refused = at(CheckResult::new(
+            "tls.starttls",
+            Status::Fail,
+            "not offered",
+        ));
+        let o = e("tls.cert.expiry=pass").eval(&[j(refused), j(after.clone())]);
+        assert_eq!(
+            o.undecided.as_deref(),
+            Some("tls.cert.expiry skipped on mx.test [192.0.2.1]: tls.starttls failed")
+        );
+        assert!(e("tls.cert.expiry=skip").eval(&[j(after.clone())]).met);
+        let own = at(CheckResult::new("tls.cert.expiry", Status::Skip, "no TLSA"));
+        assert!(e("tls.cert.expiry=pass").eval(&[j(own)]).unmet());
+        // One MX decides unmet: unmet, whatever the others could not decide.
+        let short = CheckResult {
+            ip: Some("192.0.2.2".into()),
+            ..at(CheckResult::new("tls.cert.expiry", Status::Pass, "ok").with("days", 3))
+        };
+        let o = e("tls.cert.days>=21").eval(&[j(after), j(short)]);
+        assert!(o.unmet(), "{o:?}");
+        // Could not be tested: not decided, named as the mode names it.
+        let down = CheckResult::new("spf.record", Status::Error, "DNS lookup timed out");
+        let o = e("spf.record=pass").eval(&[j(down.clone())]);
+        assert_eq!(
+            o.undecided.as_deref(),
+            Some("spf.record could not be tested: DNS lookup timed out")
+        );
+        assert!(e("spf.record=error").eval(&[j(down)]).met);
+        // No MX address because the MX lookup timed out: not decided; a null MX: unmet.
+        let mx = CheckResult::new("mx.lookup", Status::Error, "DNS lookup of d.test timed out");
+        let o = e("tls.starttls=pass").eval(&[j(mx)]);
+        assert_eq!(
+            o.undecided.as_deref(),
+            Some(
+                "no MX address to test: mx.lookup could not be tested: DNS lookup of d.test timed out"
+            )
+        );
+        let null = CheckResult::new("mx.null", Status::Pass, "null MX");
+        assert!(e("tls.starttls=pass").eval(&[j(null)]).unmet());
+        // The verdict: unmet fails (40), not decided is an error (41).
+        let verdict = |expects| {
+            crate::check::model::DomainReport {
+                index: 0,
+                domain: "d".into(),
+                checks: vec![],
+                expects,
+                aborted: None,
+                ms: 0.0,
+            }
+            .verdict(crate::check::model::FailOn::Fail)
+        };
+        let o = e("tls.starttls=pass").eval(&run);
+        assert_eq!(verdict(vec![o.clone()]), Status::Error);
+        let unmet = e("mx.count>=2").eval(&[]);
+        assert_eq!(verdict(vec![o, unmet]), Status::Fail);
     }
 
     /// A selection asks only what its checks read and what their verdicts depend on in a full

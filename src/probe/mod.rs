@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use tokio::io::AsyncReadExt;
 
-use crate::check::model::{CheckResult, DomainReport, FailOn, Judged, Status};
+use crate::check::model::{CheckResult, DomainReport, FailOn, Judged, Status, Tally};
 use crate::check::select::{Expect, Selection};
 use crate::error::Error;
 use crate::net::conn::{self, Connection};
@@ -152,16 +152,16 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
         aborted: stopped.map(str::to_string),
         ms: t0.elapsed().as_secs_f64() * 1000.0,
     };
-    // As in `ehlo check`: an `--expect` about a probe a stop left unfinished is not evaluated
-    // (it was not tested; the run is 41 anyway unless something that finished failed).
-    report.expects = Expect::evaluate_finished(&cfg.expects, &report.checks);
-    Expect::excuse_expected(&cfg.expects, &mut report.checks);
+    // As in `ehlo check`: an `--expect` about a probe a stop left unfinished is listed, not
+    // decided (it was not tested; the run is 41 anyway unless something that finished failed).
+    report.expects = Expect::judge_all(&cfg.expects, &mut report.checks, stopped);
     renderer.domain(&report);
     let reports = [report];
     let mut code = crate::check::model::untested_ok(
         crate::check::model::exit_code(&reports, cfg.fail_on),
         cfg.untested_ok,
         stopped,
+        Tally::of(&reports, cfg.fail_on).undecided,
     );
     if let Some(path) = &cfg.junit
         && let Err(e) = crate::render::junit::write_named(

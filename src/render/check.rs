@@ -22,7 +22,7 @@
 //! |---|---|
 //! | `schema` | `version` (1), `tool` (`"ehlo"`), `tool_version`, `mode` (`"check"`) |
 //! | `check` | `domain`, `index`, `id` (e.g. `tls.starttls`), `status`, `counts` (bool: part of the verdict), `waived` (bool), `note` (why it does not count), `mx`, `ip` (host-scope checks and per-host `mx.target`), `rfc`, `ms` (time the step took), `summary` (one line), `evidence` (object, see below) |
-//! | `expect` | `domain`, `index`, `expect` (as written), `met` (bool), `found` (text) |
+//! | `expect` | `domain`, `index`, `expect` (as written), `met` (bool: false when unmet or not decided), `verdict` (`met`, `unmet`, `not_decided`), `reason` (why it is not decided, else `null`), `found` (text) |
 //! | `domain` | `domain`, `index`, `status` (the verdict), `counts` (`{pass, info, skip, warn, error, fail}`), `error` (why the domain could not be checked at all: malformed line, deadline, Ctrl-C), `ms` |
 //! | `summary` | `exit_code` (0, 40, 41; 1 when the command line was refused, 10 when the run could not start), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early or could not start) |
 //! | `error` | `message`: what kept the run from starting (the resolver could not be set up) or its report from being written (`--junit`); also on stderr as `*** message` |
@@ -32,7 +32,8 @@
 //! timeout, a 421 greeting — retryable) and `fail`. A run cut short (`--deadline`, a signal)
 //! reports a domain still under way with the results it had, and each check that had not
 //! finished as `error` with the summary `not finished: WHY` and the evidence `unfinished: true`
-//! (its `expect` lines are left out: they were not tested).
+//! (an `expect` line about such a check is `not_decided`, its `reason` saying which check did
+//! not finish and why; every `--expect` has its line for every domain, one never started too).
 //!
 //! Evidence members per check (all optional): `mx.lookup`: `records` (`"10 mx.example.com"`),
 //! `count`, `ttl`, `implicit`, `records_left_out` (how many records past those shown),
@@ -396,8 +397,14 @@ impl CheckRenderer {
             self.line(&v.to_string());
         }
         for e in &r.expects {
+            let verdict = match (e.met, &e.undecided) {
+                (true, _) => "met",
+                (false, None) => "unmet",
+                (false, Some(_)) => "not_decided",
+            };
             let v = json!({"type": "expect", "domain": r.domain, "index": r.index,
-                "expect": e.expect, "met": e.met, "found": e.found});
+                "expect": e.expect, "met": e.met, "verdict": verdict, "reason": e.undecided,
+                "found": e.found});
             self.line(&v.to_string());
         }
         let v = json!({
@@ -549,12 +556,23 @@ impl CheckRenderer {
             }
         }
         for e in &r.expects {
-            let st = if e.met { Status::Pass } else { Status::Fail };
-            let rest = format!(
-                "expect {}  (found {})",
-                escape_str(&e.expect),
-                escape_str(&e.found)
-            );
+            let st = match (e.met, &e.undecided) {
+                (true, _) => Status::Pass,
+                (false, None) => Status::Fail,
+                (false, Some(_)) => Status::Error,
+            };
+            let rest = match &e.undecided {
+                Some(why) => format!(
+                    "expect {}  not decided: {}",
+                    escape_str(&e.expect),
+                    escape_str(why)
+                ),
+                None => format!(
+                    "expect {}  (found {})",
+                    escape_str(&e.expect),
+                    escape_str(&e.found)
+                ),
+            };
             self.status_row(st, &rest, None);
         }
         self.line("");
@@ -1048,6 +1066,7 @@ mod tests {
                     expect: "mx.lookup=pass".into(),
                     met: true,
                     found: "pass".into(),
+                    undecided: None,
                 }],
                 aborted: None,
                 ms: 1.0,
@@ -1116,6 +1135,7 @@ mod tests {
                 expect: "smtp.banner.text=x".into(),
                 met: false,
                 found: HOSTILE.into(),
+                undecided: None,
             }],
             aborted: Some(HOSTILE.into()),
             ms: 1.0,
@@ -1410,6 +1430,7 @@ mod tests {
                 expect: "mx.lookup=pass".into(),
                 met: true,
                 found: "pass: 10 mx.example.test".into(),
+                undecided: None,
             }],
             aborted: None,
             ms: 1.0,

@@ -188,19 +188,29 @@ pub(crate) fn suite_xml(
     }
     for e in &r.expects {
         let found = esc(&e.found);
-        let outcome = if e.met {
-            Outcome::Passed
-        } else {
-            Outcome::NotPassed {
+        let outcome = match (e.met, &e.undecided) {
+            (true, _) => Outcome::Passed,
+            (false, None) => Outcome::NotPassed {
                 tag: "failure",
                 message: format!("expected {}, found {found}", e.expect),
                 ty: "expect",
                 text: None,
-            }
+            },
+            // Not decided: not tested, as an error is.
+            (false, Some(why)) => Outcome::NotPassed {
+                tag: "error",
+                message: format!("not decided: {}", esc(why)),
+                ty: "expect",
+                text: None,
+            },
         };
         let name = unique.name(&expect_class, &e.expect);
-        let verdict = if e.met { "met" } else { "not met" };
-        out.push_str(&format!("expect {name}: {verdict} (found {found})\n"));
+        let verdict = match &e.undecided {
+            _ if e.met => format!("met (found {found})"),
+            None => format!("not met (found {found})"),
+            Some(why) => format!("not decided ({})", esc(why)),
+        };
+        out.push_str(&format!("expect {name}: {verdict}\n"));
         counts.add(&outcome);
         test_case(&mut cases, &name, &expect_class, Duration::ZERO, &outcome);
     }
@@ -638,6 +648,7 @@ mod tests {
                 expect: "mx.count>=2".into(),
                 met: false,
                 found: "1".into(),
+                undecided: None,
             }],
             aborted: None,
             ms: 12.0,
@@ -771,6 +782,7 @@ mod tests {
             expect: "mx.count>=3".into(),
             met: false,
             found: "2".into(),
+            undecided: None,
         };
         let r = DomainReport {
             index: 0,
@@ -840,6 +852,7 @@ mod tests {
                 expect: "smtp.banner=pass".into(),
                 met: false,
                 found: format!("fail ({text})"),
+                undecided: None,
             }],
             aborted: None,
             ms: 1.0,
@@ -882,6 +895,7 @@ mod tests {
                 expect: "mx.count>=2".into(),
                 met: false,
                 found: "1".into(),
+                undecided: None,
             }],
             aborted: None,
             ms: 2000.0,
@@ -942,6 +956,7 @@ expect mx.count&gt;=2: not met (found 1)
                 expect: "mx.count>=2".into(),
                 met: false,
                 found: "1".into(),
+                undecided: None,
             }],
             aborted: Some("deadline reached (--deadline)".into()),
             ms: 1.0,

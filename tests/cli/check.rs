@@ -1202,13 +1202,22 @@ fn a_field_expectation_is_unmet_by_an_mx_without_the_field() {
     ];
     let (run, m, lines) = lab.json(&base);
     // The plaintext MX has no certificate and no TLS version: the expectations are about every
-    // MX (as tls.handshake=pass is), so both are unmet.
+    // MX (as tls.handshake=pass is), so neither is met; that MX's TLS checks were skipped
+    // because tls.starttls failed there, so they are not decided, the reason said, and the
+    // missing STARTTLS fails the run.
     assert_eq!(st(&m, "mixed.test", "tls.handshake"), ["pass", "skip"]);
     assert_eq!(run.code, 40, "{}", run.stdout);
     let expects: Vec<&Value> = lines.iter().filter(|v| v["type"] == "expect").collect();
     assert_eq!(expects.len(), 2, "{}", run.stdout);
     for e in &expects {
         assert_eq!(e["met"], false, "{e}");
+        assert_eq!(e["verdict"], "not_decided", "{e}");
+        let reason = e["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("skipped on mx-plain.lab.test [127.")
+                && reason.ends_with(": tls.starttls failed"),
+            "{e}"
+        );
         let found = e["found"].as_str().unwrap();
         assert!(
             found.contains(", none (mx-plain.lab.test [127.") && found.contains("skip"),
@@ -5038,6 +5047,144 @@ fn the_deadline_keeps_the_checks_that_had_finished() {
     );
 }
 
+/// Every `--expect` appears in the human report, the JSON and the JUnit file with a verdict,
+/// for every domain: one about a check `--deadline` cut (an MX that accepts the connection and
+/// never greets), or about a domain the deadline kept from starting, is "not decided" with the
+/// reason. It used to disappear from all three outputs (only met and unmet ones were listed),
+/// so a run exited 41 and nobody could see which assertion had not been decided.
+#[test]
+fn an_expectation_the_deadline_cut_is_listed_not_decided_everywhere() {
+    let lab = Lab::start();
+    let junit = tempfile::NamedTempFile::new().unwrap();
+    let path = junit.path().display().to_string();
+    // One domain at a time: good.test finishes, silent.test hangs, late.test never starts.
+    let common = [
+        "good.test",
+        "silent.test",
+        "late.test",
+        "--concurrency",
+        "1",
+        "--timeout",
+        "30s",
+        "--deadline",
+        "3s",
+        "--expect",
+        "tls.starttls=pass",
+        "--expect",
+        "mx.count>=1",
+    ];
+    let mut args = common.to_vec();
+    args.extend(["--junit", &path]);
+    let (run, _m, lines) = lab.json(&args);
+    assert_eq!(run.code, 41, "{}", run.all());
+    let expect = |domain: &str, e: &str| {
+        lines
+            .iter()
+            .find(|v| v["type"] == "expect" && v["domain"] == domain && v["expect"] == e)
+            .unwrap_or_else(|| panic!("no expect {e} for {domain}: {}", run.stdout))
+            .clone()
+    };
+    let cut = expect("silent.test", "tls.starttls=pass");
+    assert_eq!(cut["verdict"], "not_decided", "{cut}");
+    assert_eq!(cut["met"], false, "{cut}");
+    let reason = cut["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("tls.starttls not finished on mx-silent.lab.test")
+            && reason.ends_with(": deadline reached (--deadline)"),
+        "{cut}"
+    );
+    // The MX lookup had finished: decided.
+    let mx = expect("silent.test", "mx.count>=1");
+    assert_eq!(mx["verdict"], "met", "{mx}");
+    assert!(mx["reason"].is_null(), "{mx}");
+    assert_eq!(expect("good.test", "tls.starttls=pass")["verdict"], "met");
+    for e in ["tls.starttls=pass", "mx.count>=1"] {
+        let late = expect("late.test", e);
+        assert_eq!(late["verdict"], "not_decided", "{late}");
+        assert_eq!(
+            late["reason"], "the domain was not checked to the end: deadline reached (--deadline)",
+            "{late}"
+        );
+    }
+    // JUnit: an <error> with the reason as its text.
+    let xml = std::fs::read_to_string(junit.path()).unwrap();
+    let suite = &xml[xml
+        .find(r#"<testsuite name="silent.test""#)
+        .expect("silent.test suite")..];
+    let case = &suite[suite
+        .find(r#"<testcase name="tls.starttls=pass" classname="silent.test.expect""#)
+        .unwrap_or_else(|| panic!("no expect case: {xml}"))..];
+    let case = &case[..case.find("</testcase>").unwrap()];
+    assert!(
+        case.contains("<error") && case.contains("not decided: tls.starttls not finished"),
+        "{case}"
+    );
+    let late = &xml[xml
+        .find(r#"<testsuite name="late.test""#)
+        .expect("late.test")..];
+    assert!(
+        late.contains(r#"<testcase name="mx.count&gt;=1" classname="late.test.expect""#),
+        "{xml}"
+    );
+    // The human report.
+    let r = lab.run(&common);
+    assert_eq!(r.code, 41, "{}", r.all());
+    let block = &r.stdout[r.stdout.find("silent.test  ").expect("silent.test block")..];
+    let block = &block[..block.find("late.test  ").expect("late.test block")];
+    assert!(
+        block.contains("? error expect tls.starttls=pass  not decided: tls.starttls not finished"),
+        "{}",
+        r.stdout
+    );
+    assert!(block.contains("✓ pass  expect mx.count>=1"), "{}", r.stdout);
+}
+
+/// A domain whose DNS fails (SERVFAIL) could not be tested: an `--expect` about it is not
+/// decided, the reason naming the lookup (exit 41, as the DNS error alone), and `--untested-ok`
+/// does not pass an assertion the pipeline asked for by name. Both were unmet ("found nothing",
+/// "found error"), exit 40: a resolver outage was reported as the domain failing its assertions.
+#[test]
+fn a_dns_failure_leaves_an_expectation_not_decided() {
+    let lab = Lab::start();
+    let args = [
+        "broken.test",
+        "--expect",
+        "tls.starttls=pass",
+        "--expect",
+        "spf.record=pass",
+    ];
+    let (run, _m, lines) = lab.json(&args);
+    assert_eq!(run.code, 41, "{}", run.all());
+    let expects: Vec<&Value> = lines.iter().filter(|v| v["type"] == "expect").collect();
+    assert_eq!(expects.len(), 2, "{}", run.stdout);
+    for e in &expects {
+        assert_eq!(e["verdict"], "not_decided", "{e}");
+    }
+    let reason = |i: usize| expects[i]["reason"].as_str().unwrap().to_string();
+    assert!(
+        reason(0).starts_with("no MX address to test: mx.lookup could not be tested: "),
+        "{}",
+        reason(0)
+    );
+    assert!(
+        reason(1).starts_with("spf.record could not be tested: "),
+        "{}",
+        reason(1)
+    );
+    let mut ok = args.to_vec();
+    ok.push("--untested-ok");
+    let r = lab.run(&ok);
+    assert_eq!(r.code, 41, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("? error expect tls.starttls=pass  not decided: no MX address to test"),
+        "{}",
+        r.stdout
+    );
+    // Without an expectation, --untested-ok passes the DNS error as before.
+    assert_eq!(lab.run(&["broken.test", "--untested-ok"]).code, 0);
+}
+
 /// Run the `#[ignore]`d test `name` of this binary alone inside a network namespace of its own
 /// (`unshare -rn`) with only `lo` up and IPv6 disabled (`net.ipv6.conf.all.disable_ipv6=1`): a
 /// runner without IPv6 connectivity. Its output if it did not pass.
@@ -5272,7 +5419,11 @@ fn the_junit_counts_and_test_names_match_the_report() {
         *want_counts.entry(o).or_default() += 1;
     }
     for e in lines.iter().filter(|v| v["type"] == "expect") {
-        let o = if e["met"] == true { "pass" } else { "failure" };
+        let o = match e["verdict"].as_str().unwrap() {
+            "met" => "pass",
+            "unmet" => "failure",
+            _ => "error",
+        };
         *want_counts.entry(o).or_default() += 1;
     }
     let mut got: HashMap<&str, usize> = HashMap::new();
@@ -5322,7 +5473,7 @@ fn the_junit_counts_and_test_names_match_the_report() {
     let total = |k: &str| summary["counts"][k].as_u64().unwrap() as usize;
     let unmet = lines
         .iter()
-        .filter(|v| v["type"] == "expect" && v["met"] == false)
+        .filter(|v| v["type"] == "expect" && v["verdict"] == "unmet")
         .count();
     assert!(unmet > 0, "{}", run.stdout);
     // The human and JSON summaries count every result; the JUnit file only those that count.
