@@ -55,19 +55,24 @@ fn id_glob(table: &[CheckDef], flag: &str, pattern: &str) -> Result<String, Stri
 }
 
 /// The id of `table` nearest `typed`, if one is near enough; none for a glob (`*` is no typo).
+/// Ids are lower case, and one typed in another case (`TLS.STARTTLS`) is told its spelling: it
+/// got no suggestion, every letter counting as an edit.
 fn nearest_id(table: &[CheckDef], typed: &str) -> Option<String> {
     if typed.contains('*') {
         return None;
     }
-    crate::suggest::nearest(typed, table.iter().map(|d| (d.id, false))).map(str::to_string)
+    let lower = typed.to_ascii_lowercase();
+    crate::suggest::nearest(&lower, table.iter().map(|d| (d.id, false))).map(str::to_string)
 }
 
 /// What an unknown left side of `--expect` may have meant: the nearest id or field as a whole
 /// (`tls.starttsl`, `tls.cert.dys`), else `ID.KEY` with the nearest id before a dot
-/// (`mx.lookp.count` → `mx.lookup.count`), the longest such head first.
+/// (`mx.lookp.count` → `mx.lookup.count`), the longest such head first; in lower case, as the
+/// ids are (`TLS.STARTTLS` → `tls.starttls`).
 fn nearest_lhs(table: &[CheckDef], fields: &[&str], lhs: &str) -> Option<String> {
     let whole = table.iter().map(|d| d.id).chain(fields.iter().copied());
-    if let Some(m) = crate::suggest::nearest(lhs, whole.map(|n| (n, false))) {
+    let lower = lhs.to_ascii_lowercase();
+    if let Some(m) = crate::suggest::nearest(&lower, whole.map(|n| (n, false))) {
         return Some(m.to_string());
     }
     lhs.rmatch_indices('.').find_map(|(i, _)| {
@@ -921,12 +926,18 @@ mod tests {
         );
         let e = Selection::new(&[], &["mx.lookp".into()]).unwrap_err();
         assert!(e.contains("(did you mean mx.lookup?)"), "{e}");
+        let e = Selection::new(&["TLS.StartTLS".into()], &[]).unwrap_err();
+        assert!(e.contains("(did you mean tls.starttls?)"), "{e}");
         let e = Waiver::parse("dmarc.recrod@example.test").unwrap_err();
         assert!(e.contains("(did you mean dmarc.record?)"), "{e}");
         for (expr, meant) in [
             ("tls.starttsl=pass", "tls.starttls"),
             ("tls.cert.dys>=21", "tls.cert.days"),
             ("mx.lookp.count>=1", "mx.lookup.count"),
+            // Another case: ids are lower case (these got no suggestion at all).
+            ("TLS.STARTTLS=pass", "tls.starttls"),
+            ("Tls.Cert.Days>=21", "tls.cert.days"),
+            ("MX.LOOKUP.count>=1", "mx.lookup.count"),
         ] {
             let e = Expect::parse(expr).unwrap_err();
             assert!(
