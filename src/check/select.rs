@@ -528,16 +528,20 @@ impl Expect {
     /// counted, and the run exited 40 (or 41 for `=error`) with every expectation met. A field
     /// expectation (`ID.KEY OP VALUE`) says nothing of the status and excuses nothing; a result
     /// already not counted (waived, made up for by another MX) keeps its note; one not decided
-    /// (an unfinished check among its results) excuses nothing (`check` and `probe`).
+    /// (an unfinished check among its results) excuses nothing; a pass, info or skip, which
+    /// counts for nothing anyway, is left unmarked (`check` and `probe`).
     fn excuse_expected(expects: &[Expect], outcomes: &[ExpectOutcome], results: &mut [Judged]) {
         for (e, o) in expects.iter().zip(outcomes) {
             if !matches!(e, Expect::Status { .. }) || !o.met {
                 continue;
             }
-            for j in results
-                .iter_mut()
-                .filter(|j| j.result.id == e.id() && j.counts)
-            {
+            // A pass, info or skip judges nothing: "not counted" beside `offered` for
+            // `--expect tls.starttls=pass` only puzzled the reader.
+            for j in results.iter_mut().filter(|j| {
+                j.result.id == e.id()
+                    && j.counts
+                    && !matches!(j.result.status, Status::Pass | Status::Info | Status::Skip)
+            }) {
                 j.counts = false;
                 j.note = Some(format!("expected by --expect {}", e.text()));
             }
@@ -1158,6 +1162,11 @@ mod tests {
             Expect::judge_all(&expects, &mut r, None);
             r
         };
+        // A met expectation of a pass marks nothing: a pass decides nothing to excuse.
+        let ok = CheckResult::new("smuggle.cr-cr", Status::Pass, "one reply");
+        let mut passed = vec![judged(ok)];
+        Expect::judge_all(&[parse("smuggle.cr-cr=pass")], &mut passed, None);
+        assert!(passed[0].counts && passed[0].note.is_none(), "{passed:?}");
         let r = excused(&["smuggle.lf-lf=fail"]);
         assert!(!r[0].counts);
         assert_eq!(
