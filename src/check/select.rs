@@ -687,11 +687,12 @@ fn undecided_reason(
         (None, None) => String::new(),
     };
     if is_unfinished(r) {
-        let why = r
-            .summary
-            .strip_prefix("not finished: ")
-            .unwrap_or(&r.summary);
-        return Some(format!("{} not finished{at}: {why}", r.id));
+        // "not finished: WHY" (under way), "not run: WHY" (a probe after it).
+        let (how, why) = match r.summary.split_once(": ") {
+            Some((how @ ("not finished" | "not run"), why)) => (how, why),
+            _ => ("not finished", r.summary.as_str()),
+        };
+        return Some(format!("{} {how}{at}: {why}", r.id));
     }
     match r.status {
         Status::Error => Some(format!(

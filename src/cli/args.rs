@@ -237,8 +237,9 @@ in its Subject and body, printed at the start, so the mailbox shows what got thr
 terminal, probes that send mail ask first unless --yes.
 
 Exit codes: 0 every probe and expectation met; 40 a probe failed or an --expect was not met;
-41 nothing failed but something was inconclusive (or --deadline or a signal stopped the run;
---untested-ok makes an inconclusive run 0); 1 usage (no --to, unknown probe id).
+41 nothing failed but something was inconclusive, or an --expect not decided (its probe
+inconclusive or not run), or --deadline or a signal stopped the run (--untested-ok makes an
+inconclusive run 0, unless an --expect was not decided); 1 usage (no --to, unknown probe id).
 A probe that a met --expect ID=STATUS asked for does not count: --expect smuggle.lf-lf=fail
 against a server meant to be vulnerable exits 0.
 
@@ -2034,8 +2035,9 @@ check never sends DATA, and sends MAIL and RCPT only for --rcpt-probe and --rela
 (then QUIT).
 
 Exit codes: 0 every check and expectation met; 40 a check failed or an --expect was not met;
-41 nothing failed but something could not be tested (DNS, network, 421, timeout, --deadline;
---untested-ok makes it 0 unless --deadline or a signal cut the run); 1 usage; 10 no DNS
+41 nothing failed but something could not be tested (DNS, network, 421, timeout, --deadline),
+an --expect then not decided, its reason said; --untested-ok makes it 0 unless --deadline or
+a signal cut the run or an --expect was not decided; 1 usage; 10 no DNS
 resolver could be set up (/etc/resolv.conf missing, unreadable or naming none, without
 --dns-server).
 A check that a met --expect ID=STATUS asked for does not count (--expect dmarc.record=fail
