@@ -57,8 +57,9 @@ mismatch (banner 21, EHLO 22, MAIL 23, RCPT 24, DATA 25, end of data 26, QUIT 27
 AUTH 28, STARTTLS 29; 36 for any other command: NOOP, RSET, VRFY, :raw; 6 when the server
 had closed), 2 when no connection could be made, 1 for a script that does not parse (the
 line is named: a line that is not UTF-8, holds a bare CR or has over 1 MiB to send too),
-is over 16 MiB or runs :replay itself, and for a step that fails before sending anything
-(:data @FILE unreadable, :send without an envelope, an :auth with no secret to be had);
+is over 16 MiB, runs :replay itself or holds no step and no reply (empty: it checks nothing),
+and for a step that fails before sending anything (:data @FILE unreadable, :send without an
+envelope, an :auth with no secret to be had, a meta-command ehlo repl does not take);
 128+N when ended by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
 A script writes no file
 (:record is refused) and :data @FILE sends only files under the script's own directory
@@ -344,6 +345,15 @@ pub(crate) fn load(path: &Path) -> Result<Script, String> {
     })?;
     let text = utf8_lines(text)?;
     let mut script = parse(&text)?;
+    // An empty file (a recording cut to nothing, the wrong file) checks nothing: refused, not
+    // passed as "every reply as recorded" (exit 0, a green CI job that tested nothing).
+    if script.banner.is_empty() && script.steps.is_empty() {
+        return Err(format!(
+            "{} holds no step and no reply (empty, or comments only): it would check nothing \
+             (nothing was sent)",
+            path.display()
+        ));
+    }
     // Resolved now: a relative script path means the directory it was read from.
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
     script.dir = std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok();

@@ -378,7 +378,14 @@ fn refused_step(script: &Script, input: &str) -> Option<String> {
     if !input.starts_with(':') {
         return None;
     }
-    match super::meta::parse(input).ok()? {
+    // A meta-command the REPL does not take (a typo made editing the recording: `:startls`)
+    // fails the step: it used to be said and passed over, and a script whose step checked no
+    // reply then passed (exit 0) without running it.
+    let meta = match super::meta::parse(input) {
+        Ok(meta) => meta,
+        Err(why) => return Some(format!("`{input}` was not run: {why}")),
+    };
+    match meta {
         super::meta::Meta::Record(..) => Some(format!(
             "`{input}` is refused in a replayed script: a script writes no file (nothing was sent)"
         )),

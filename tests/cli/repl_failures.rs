@@ -1553,3 +1553,76 @@ fn starttls_recording(dir: &tempfile::TempDir) -> std::path::PathBuf {
     .unwrap();
     script
 }
+
+/// `replay` of a recording edited by hand with a meta-command the REPL does not take (a typo:
+/// `:startls`): the step fails with exit 1, its line and reason named, and nothing after it
+/// is sent (`--keep-going` lists it as a mismatch and exits 1). It used to be said and passed
+/// over: with no reply recorded after it, "every reply as recorded", exit 0.
+#[test]
+fn replay_fails_on_a_meta_command_the_repl_does_not_take() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("typo.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x.test\n< 250\n> :startls\n> NOOP\n< 250\n",
+    )
+    .unwrap();
+    for keep_going in [false, true] {
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250 scripted.test\r\n"),
+            Step::Line,
+            Step::Send(b"250 2.0.0 ok\r\n"),
+            Step::Line,
+            Step::Send(b"221 2.0.0 bye\r\n"),
+        ]);
+        let addr = server.server();
+        let mut args = vec!["replay", script.to_str().unwrap(), "-s", addr.as_str()];
+        if keep_going {
+            args.push("--keep-going");
+        }
+        let run = piped(&args, "");
+        let got = server.finish();
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert!(
+            run.all()
+                .contains("line 4: `:startls` was not run: unknown meta-command :startls"),
+            "{}",
+            run.all()
+        );
+        assert!(
+            !run.all().contains("every reply as recorded"),
+            "{}",
+            run.all()
+        );
+        // Without --keep-going the run ends there: the NOOP after it is not sent.
+        assert_eq!(got.contains("NOOP"), keep_going, "{got:?}\n{}", run.all());
+    }
+}
+
+/// `replay` of an empty file, or one of comments only (a recording cut to nothing, the wrong
+/// file): refused before connecting, exit 1, naming why. It used to connect, check nothing and
+/// pass: "0 steps, every reply as recorded", exit 0.
+#[test]
+fn replay_refuses_a_script_that_checks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("empty.ehlo", ""),
+        ("comments.ehlo", "# ehlo recording\n\n# x\n"),
+    ] {
+        let script = dir.path().join(name);
+        std::fs::write(&script, text).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let run = piped(&["replay", script.to_str().unwrap(), "-s", &addr], "");
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert!(
+            run.all().contains("holds no step and no reply"),
+            "{}",
+            run.all()
+        );
+        assert!(listener.accept().is_err(), "connected: {}", run.all());
+    }
+}
