@@ -57,9 +57,10 @@ mismatch (banner 21, EHLO 22, MAIL 23, RCPT 24, DATA 25, end of data 26, QUIT 27
 AUTH 28, STARTTLS 29; 36 for any other command: NOOP, RSET, VRFY, :raw; 6 when the server
 had closed), 2 when no connection could be made, 1 for a script that does not parse (the
 line is named: a line that is not UTF-8, holds a bare CR or has over 1 MiB to send too),
-is over 16 MiB, runs :replay itself or holds no step and no reply (empty: it checks nothing),
-and for a step that fails before sending anything (:data @FILE unreadable, :send without an
-envelope, an :auth with no secret to be had, a meta-command ehlo repl does not take);
+is over 16 MiB or a million steps and replies, runs :replay itself or holds no step and no
+reply (empty: it checks nothing), and for a step that fails before sending anything
+(:data @FILE unreadable, :send without an envelope, an :auth with no secret to be had,
+a meta-command ehlo repl does not take);
 128+N when ended by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
 A script writes no file
 (:record is refused) and :data @FILE sends only files under the script's own directory
@@ -255,14 +256,33 @@ pub(crate) struct Script {
     pub(crate) any_file: bool,
 }
 
+/// Most steps, replies and content lines a script may hold. Each is kept parsed (some 80 bytes
+/// and more, against 2 bytes for a `>` line), so 16 MiB of them took 680 MB; a million (a
+/// recording that replays for minutes) keeps a parsed script at some 150 MB at most.
+const MAX_ITEMS: usize = 1_000_000;
+
 /// Parse a recording. Errors name the line.
 pub(crate) fn parse(text: &str) -> Result<Script, String> {
+    parse_capped(text, MAX_ITEMS)
+}
+
+/// [`parse`], refusing a script of more than `max` steps, replies and content lines.
+fn parse_capped(text: &str, max: usize) -> Result<Script, String> {
     let mut script = Script::default();
+    let mut items = 0usize;
     for (i, line) in text.lines().enumerate() {
         let lineno = i + 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
+        }
+        items += 1;
+        if items > max {
+            return Err(format!(
+                "line {lineno}: more than {} steps, replies and content lines: not a recording \
+                 (nothing was sent)",
+                crate::smtp::event::group_digits(max)
+            ));
         }
         // RFC 5321 §2.3.8: a line ends in CRLF only, and a bare CR is what SMTP smuggling is
         // made of. The REPL never sends one from its input (a lone CR ends the line there), and
@@ -775,6 +795,28 @@ mod tests {
         // An endless stream (`yes '# c' | ehlo replay /dev/stdin`) stops one byte past it.
         let endless = std::io::repeat(b'#');
         assert!(read_capped(endless, 1024).unwrap_err().is_none());
+    }
+
+    /// Every step, reply and content line counts; comments and blank lines do not. A script of
+    /// 16 MiB of `>` lines (8 million steps) used to be parsed whole: 680 MB.
+    #[test]
+    fn a_script_of_too_many_steps_is_refused_naming_the_line() {
+        let four = "# c\n< 220\n\n> :data\n| x\n< 250\n";
+        assert_eq!(parse_capped(four, 4).unwrap().steps.len(), 1);
+        let e = parse_capped(&format!("{four}>\n"), 4).unwrap_err();
+        assert!(
+            e.starts_with("line 7: more than 4 steps, replies and content lines"),
+            "{e}"
+        );
+        let e = parse(&">\n".repeat(MAX_ITEMS + 1)).unwrap_err();
+        assert!(
+            e.starts_with("line 1000001: more than 1 000 000 steps"),
+            "{e}"
+        );
+        assert_eq!(
+            parse(&">\n".repeat(MAX_ITEMS)).unwrap().steps.len(),
+            MAX_ITEMS
+        );
     }
 
     #[test]
