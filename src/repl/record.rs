@@ -336,9 +336,31 @@ fn parse_capped(text: &str, max: usize) -> Result<Script, String> {
             });
         } else if let Some(rest) = line.strip_prefix('|') {
             let body = rest.strip_prefix(' ').unwrap_or(rest);
+            // Content belongs to a typed `:data` (the only step the REPL records it for), before
+            // its replies. Under any other step it was dropped unsent, and the step passed.
             match script.steps.last_mut() {
+                Some(s) if !is_typed_data(&s.input) => {
+                    return Err(format!(
+                        "line {lineno}: a content line (`|`) after `> {}` (line {}): content lines \
+                         follow a `> :data` step only",
+                        s.input.trim(),
+                        s.lineno
+                    ));
+                }
                 Some(s) if s.expect.is_empty() => s.body.push(body.to_string()),
-                _ => return Err(format!("line {lineno}: content line outside a :data step")),
+                Some(s) => {
+                    return Err(format!(
+                        "line {lineno}: a content line (`|`) after the replies of `> :data` \
+                         (line {}): its content lines come before its `<` lines",
+                        s.lineno
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "line {lineno}: a content line (`|`) before any step: content lines \
+                         follow a `> :data` step only"
+                    ));
+                }
             }
         } else {
             return Err(format!(
@@ -348,6 +370,14 @@ fn parse_capped(text: &str, max: usize) -> Result<Script, String> {
         }
     }
     Ok(script)
+}
+
+/// Is this input a typed `:data` (its content in the script's `|` lines)?
+fn is_typed_data(input: &str) -> bool {
+    matches!(
+        super::meta::parse(input.trim()),
+        Ok(super::meta::Meta::Data { file: None })
+    )
 }
 
 /// Read and parse a recording file. A file (or a pipe) holding more than [`MAX_SCRIPT`] bytes is
@@ -795,6 +825,36 @@ mod tests {
         // An endless stream (`yes '# c' | ehlo replay /dev/stdin`) stops one byte past it.
         let endless = std::io::repeat(b'#');
         assert!(read_capped(endless, 1024).unwrap_err().is_none());
+    }
+
+    /// A content line goes with a typed `:data`, before its replies; anywhere else it is refused
+    /// naming both lines. After another step it used to be dropped unsent.
+    #[test]
+    fn a_content_line_outside_a_typed_data_is_refused() {
+        let e = parse("< 220\n> NOOP\n| RSET\n< 250\n").unwrap_err();
+        assert_eq!(
+            e,
+            "line 3: a content line (`|`) after `> NOOP` (line 2): content lines follow a `> :data` step only"
+        );
+        let e = parse("> :data @m.eml\n| x\n").unwrap_err();
+        assert!(
+            e.starts_with("line 2: a content line (`|`) after `> :data @m.eml`"),
+            "{e}"
+        );
+        let e = parse("> :data\n< 354\n| x\n< 250\n").unwrap_err();
+        assert_eq!(
+            e,
+            "line 3: a content line (`|`) after the replies of `> :data` (line 1): its content lines come before its `<` lines"
+        );
+        assert!(
+            parse("< 220\n| x\n")
+                .unwrap_err()
+                .starts_with("line 2: a content line (`|`) before any step")
+        );
+        assert_eq!(
+            parse("> :data\n| x\n|\n< 354\n< 250\n").unwrap().steps[0].body,
+            ["x", ""]
+        );
     }
 
     /// Every step, reply and content line counts; comments and blank lines do not. A script of
