@@ -2521,8 +2521,11 @@ impl Engine {
                         crate::cli::args::parse_service_port,
                     ) {
                         Ok(t) => self.target = Some(t),
+                        // A step that could not run (`--strict`, replay: exit 1); a replayed
+                        // `:reconnect` to a bad address used to be said and passed over.
                         Err(e) => {
-                            self.error(e);
+                            self.error(e.clone());
+                            self.fail(crate::error::EXIT_USAGE, "failed", Some(e));
                             return Flow::Continue;
                         }
                     }

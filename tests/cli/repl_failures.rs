@@ -1601,6 +1601,33 @@ fn replay_fails_on_a_meta_command_the_repl_does_not_take() {
     }
 }
 
+/// `replay` of a `:reconnect` to an address that does not parse (a port past 65535): the step
+/// fails, exit 1, the reason said, nothing after it sent. It used to be said and passed over:
+/// "every reply as recorded", exit 0.
+#[test]
+fn replay_fails_on_a_reconnect_to_a_bad_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("reconnect.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> :reconnect nowhere.test:99999\n> NOOP\n< 250\n",
+    )
+    .unwrap();
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Line,
+        Step::Send(b"250 2.0.0 ok\r\n"),
+        Step::Line,
+        Step::Send(b"221 2.0.0 bye\r\n"),
+    ]);
+    let addr = server.server();
+    let run = piped(&["replay", script.to_str().unwrap(), "-s", &addr], "");
+    let got = server.finish();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.all().contains("'99999' is not a port"), "{}", run.all());
+    assert!(!got.contains("NOOP"), "{got:?}\n{}", run.all());
+}
+
 /// `replay` of an empty file, or one of comments only (a recording cut to nothing, the wrong
 /// file): refused before connecting, exit 1, naming why. It used to connect, check nothing and
 /// pass: "0 steps, every reply as recorded", exit 0.
