@@ -105,12 +105,29 @@ impl Engine {
                 ui: ui.as_deref_mut(),
             };
             self.failed = None;
+            // The replies of the steps before (the banner) are not this step's: a step refused
+            // before it was sent said "got 220, then failed".
+            self.seen.clear();
             let writes = self.session.as_ref().map(|s| s.writes());
-            // The step as every output names it: a hand-written secret (an AUTH's initial
-            // response, a SASL response) masked as its `sent` event is.
-            let shown = shown_input(&step.input, self.expects_secret());
             // Typed content of a DATA is no meta-command, whatever it starts with.
             let in_data = self.session.as_ref().is_some_and(|s| s.state().in_data);
+            // The step as every output names it: a hand-written secret (an AUTH's initial
+            // response, a SASL response) masked as its `sent` event is, and a line the REPL
+            // refuses as no command (a password at the wrong prompt) not repeated, as the
+            // REPL does not repeat it.
+            let verb = step.input.split_whitespace().next().unwrap_or("");
+            let no_command = !in_data
+                && !self.expects_secret()
+                && !verb.starts_with(':')
+                && super::meta::cannot_be_command(
+                    verb,
+                    self.session.as_ref().and_then(|s| s.capabilities()),
+                );
+            let shown = if no_command {
+                "(a non-command: not repeated)".to_string()
+            } else {
+                shown_input(&step.input, self.expects_secret())
+            };
             // A relative `:data @FILE` names a file beside the script, not in the current
             // directory.
             let input = if in_data {

@@ -1628,6 +1628,37 @@ fn replay_fails_on_a_reconnect_to_a_bad_address() {
     assert!(!got.contains("NOOP"), "{got:?}\n{}", run.all());
 }
 
+/// `replay --keep-going` of a line the REPL refuses as no command (a password at the wrong
+/// prompt): its row neither repeats the line nor shows the banner's 220 as what it drew. It
+/// used to read `2  hunter9  500  220, then failed`.
+#[test]
+fn replay_keep_going_row_of_a_refused_line_neither_repeats_it_nor_takes_the_banner() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("pw.ehlo");
+    std::fs::write(&script, "< 220\n> hunter9\n< 500\n> QUIT\n< 221\n").unwrap();
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 2.0.0 bye\r\n"),
+    ]);
+    let addr = server.server();
+    let run = piped(
+        &[
+            "replay",
+            script.to_str().unwrap(),
+            "-s",
+            &addr,
+            "--keep-going",
+        ],
+        "",
+    );
+    server.finish();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(!run.all().contains("hunter9"), "{}", run.all());
+    assert!(!run.all().contains("220, then failed"), "{}", run.all());
+    assert!(run.all().contains("(not sent)"), "{}", run.all());
+}
+
 /// `replay` of an empty file, or one of comments only (a recording cut to nothing, the wrong
 /// file): refused before connecting, exit 1, naming why. It used to connect, check nothing and
 /// pass: "0 steps, every reply as recorded", exit 0.
