@@ -957,6 +957,28 @@ mod tests {
 
     use crate::render::test_sink::Shared;
 
+    /// A result that counts, neither waived nor noted.
+    fn counted(result: CheckResult) -> Judged {
+        Judged {
+            result,
+            counts: true,
+            waived: false,
+            note: None,
+        }
+    }
+
+    /// Domain `index` of a run with these results, no expectation, not cut short.
+    fn report_of(index: usize, domain: &str, checks: Vec<Judged>) -> DomainReport {
+        DomainReport {
+            index,
+            domain: domain.into(),
+            checks,
+            expects: Vec::new(),
+            aborted: None,
+            ms: 1.0,
+        }
+    }
+
     /// The bar's row fits every width with two columns to spare, keeps the count while it can,
     /// and shrinks its words and bar before the count.
     #[test]
@@ -1152,46 +1174,33 @@ mod tests {
     /// own line, and so does a result that ran between two runs of them.
     #[test]
     fn results_not_run_for_one_reason_are_listed_on_one_line() {
-        let judged = |c: CheckResult| Judged {
-            result: c,
-            counts: true,
-            waived: false,
-            note: None,
-        };
         let why = "cannot connect: x.test does not exist (NXDOMAIN)";
-        let mut checks = vec![judged(CheckResult::new("enum.vrfy", Status::Error, why))];
+        let mut checks = vec![counted(CheckResult::new("enum.vrfy", Status::Error, why))];
         for id in ["enum.expn", "enum.rcpt", "limits.line"] {
-            checks.push(judged(CheckResult::new(
+            checks.push(counted(CheckResult::new(
                 id,
                 Status::Error,
                 format!("not run: {why}"),
             )));
         }
-        checks.push(judged(CheckResult::new(
+        checks.push(counted(CheckResult::new(
             "relay.open",
             Status::Pass,
             "refused",
         )));
         for id in ["limits.nul", "smuggle.lf-lf"] {
-            checks.push(judged(CheckResult::new(
+            checks.push(counted(CheckResult::new(
                 id,
                 Status::Error,
                 "not run: AUTH failed (535)",
             )));
         }
-        checks.push(judged(CheckResult::new(
+        checks.push(counted(CheckResult::new(
             "smuggle.cr-cr",
             Status::Error,
             "not run: deadline reached",
         )));
-        let report = DomainReport {
-            index: 0,
-            domain: "@x.test".into(),
-            checks,
-            expects: vec![],
-            aborted: None,
-            ms: 1.0,
-        };
+        let report = report_of(0, "@x.test", checks);
         let buf = Shared::default();
         let mut r = CheckRenderer::for_mode("probe", false, FailOn::Fail, Box::new(buf.clone()));
         r.color = false;
@@ -1298,18 +1307,9 @@ mod tests {
     /// runs give the same lines whichever finished first (they came in completion order).
     #[test]
     fn json_lines_come_in_input_order_whichever_domain_finished_first() {
-        let report = |index: usize, domain: &str| DomainReport {
-            index,
-            domain: domain.into(),
-            checks: vec![Judged {
-                result: CheckResult::new("mx.lookup", Status::Pass, "10 mx.example"),
-                counts: true,
-                waived: false,
-                note: None,
-            }],
-            expects: Vec::new(),
-            aborted: None,
-            ms: 1.0,
+        let report = |index: usize, domain: &str| {
+            let mx = CheckResult::new("mx.lookup", Status::Pass, "10 mx.example");
+            report_of(index, domain, vec![counted(mx)])
         };
         let (a, b, c) = (
             report(0, "a.test"),
@@ -1358,19 +1358,7 @@ mod tests {
                 "records".into(),
                 json!(vec!["v=spf1 ?all ".repeat(400); 50]),
             );
-            DomainReport {
-                index,
-                domain: domain.into(),
-                checks: vec![Judged {
-                    result: c,
-                    counts: true,
-                    waived: false,
-                    note: None,
-                }],
-                expects: Vec::new(),
-                aborted: None,
-                ms: 1.0,
-            }
+            report_of(index, domain, vec![counted(c)])
         };
         let (first, second) = (report(0, "a.test"), report(1, "b.test"));
         let whole = serde_json::to_string(&second.checks[0].result.evidence).unwrap();

@@ -48,6 +48,39 @@ struct Line {
     t_ms: Option<f64>,
 }
 
+/// A refused run of the send's modes under `--json`: exactly a `schema` and a `summary` line;
+/// the summary.
+fn refusal_summary(args: &impl std::fmt::Debug, run: &Run) -> Summary {
+    let lines: Vec<Line> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}")))
+        .collect();
+    let kinds: Vec<&str> = lines.iter().map(|l| l.kind.as_str()).collect();
+    assert_eq!(kinds, ["schema", "summary"], "{args:?}: {}", run.all());
+    serde_json::from_value(lines[1].data.clone()).unwrap()
+}
+
+/// A refused `check` or `probe` under `--json`: exactly its report's `schema` (of `mode`),
+/// `error` and `summary` (exit 1) lines.
+fn report_refusal(args: &impl std::fmt::Debug, run: &Run, mode: &str) -> Vec<serde_json::Value> {
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}")))
+        .collect();
+    let kinds: Vec<&str> = lines.iter().filter_map(|v| v["type"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["schema", "error", "summary"],
+        "{args:?}: {}",
+        run.all()
+    );
+    assert_eq!(lines[0]["mode"], mode, "{args:?}");
+    assert_eq!(lines[2]["exit_code"], 1, "{args:?}");
+    lines
+}
+
 #[test]
 fn json_lines_parse_and_end_in_a_strict_summary() {
     let srv = scripted(after_greet(vec![
@@ -231,14 +264,7 @@ fn a_refused_run_still_writes_schema_and_summary() {
             std::time::Duration::from_secs(30),
         );
         assert_eq!(run.code, i32::from(code), "{args:?}: {}", run.all());
-        let lines: Vec<Line> = run
-            .stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}")))
-            .collect();
-        let kinds: Vec<&str> = lines.iter().map(|l| l.kind.as_str()).collect();
-        assert_eq!(kinds, ["schema", "summary"], "{args:?}: {}", run.all());
-        let summary: Summary = serde_json::from_value(lines[1].data.clone()).unwrap();
+        let summary = refusal_summary(&args, &run);
         assert_eq!(summary.exit_code, code, "{args:?}");
         assert_eq!(summary.outcome, outcome, "{args:?}");
         let error = summary.error.unwrap_or_default();
@@ -285,14 +311,7 @@ fn a_command_line_refused_by_its_flags_still_ends_its_json() {
     for (args, why) in &cases {
         let run = ehlo(args);
         assert_eq!(run.code, 1, "{args:?}: {}", run.all());
-        let lines: Vec<Line> = run
-            .stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}")))
-            .collect();
-        let kinds: Vec<&str> = lines.iter().map(|l| l.kind.as_str()).collect();
-        assert_eq!(kinds, ["schema", "summary"], "{args:?}: {}", run.all());
-        let summary: Summary = serde_json::from_value(lines[1].data.clone()).unwrap();
+        let summary = refusal_summary(&args, &run);
         assert_eq!((summary.exit_code, summary.outcome.as_str()), (1, "usage"));
         let error = summary.error.unwrap_or_default();
         assert!(error.contains(why), "{args:?}: {error}");
@@ -305,20 +324,7 @@ fn a_command_line_refused_by_its_flags_still_ends_its_json() {
     ] {
         let run = ehlo(args);
         assert_eq!(run.code, 1, "{args:?}: {}", run.all());
-        let lines: Vec<serde_json::Value> = run
-            .stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}")))
-            .collect();
-        let kinds: Vec<&str> = lines.iter().filter_map(|v| v["type"].as_str()).collect();
-        assert_eq!(
-            kinds,
-            ["schema", "error", "summary"],
-            "{args:?}: {}",
-            run.all()
-        );
-        assert_eq!(lines[0]["mode"], mode, "{args:?}");
-        assert_eq!(lines[2]["exit_code"], 1, "{args:?}");
+        report_refusal(&args, &run, mode);
         assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
     }
     for args in [
@@ -396,22 +402,9 @@ fn a_refused_check_or_probe_still_writes_schema_and_summary() {
     for (args, env, mode, why) in cases {
         let run = ehlo_with_env(args, env, None, std::time::Duration::from_secs(30));
         assert_eq!(run.code, 1, "{args:?}: {}", run.all());
-        let lines: Vec<serde_json::Value> = run
-            .stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}")))
-            .collect();
-        let kinds: Vec<&str> = lines.iter().filter_map(|v| v["type"].as_str()).collect();
-        assert_eq!(
-            kinds,
-            ["schema", "error", "summary"],
-            "{args:?}: {}",
-            run.all()
-        );
-        assert_eq!(lines[0]["mode"], mode, "{args:?}");
+        let lines = report_refusal(&args, &run, mode);
         let message = lines[1]["message"].as_str().unwrap();
         assert!(message.contains(why), "{args:?}: {message}");
-        assert_eq!(lines[2]["exit_code"], 1, "{args:?}");
         assert_eq!(lines[2]["domains"], 0, "{args:?}");
         assert_eq!(lines[2]["stopped"], message, "{args:?}");
         assert_eq!(run.stderr, format!("*** {message}\n"), "{args:?}");
