@@ -228,15 +228,16 @@ fn local_interface_by_name_and_local_port() {
         &srv,
         &["-li", "localhost", "-lp", &port.to_string(), "--json"],
     );
-    let (_, peer) = srv.finish_with_peer();
+    // The run's own failure first: the server waits for a connection that never came.
     assert_eq!(run.code, 0, "{}", run.all());
+    let (_, peer) = srv.finish_with_peer();
     assert_eq!(peer.to_string(), format!("127.0.0.1:{port}"));
 
     let port = crate::util::free_port();
     let srv = scripted(after_greet(accept_all()));
     let run = send(&srv, &["--local-port", &port.to_string(), "--json"]);
-    let (_, peer) = srv.finish_with_peer();
     assert_eq!(run.code, 0, "{}", run.all());
+    let (_, peer) = srv.finish_with_peer();
     assert_eq!(peer.port(), port);
 
     let srv = TcpListener::bind("127.0.0.1:0").unwrap();

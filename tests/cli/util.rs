@@ -335,10 +335,30 @@ pub fn scripted_at_with(
     scripted_on(TcpListener::bind(addr).unwrap(), steps, acceptor)
 }
 
+/// The one connection a scripted server waits for, or a panic saying none came within
+/// `limit`: a client that failed before connecting made `finish` (which joins this thread)
+/// wait for ever, and the test binary with it.
+fn accept_within(listener: &TcpListener, limit: Duration) -> (TcpStream, SocketAddr) {
+    listener.set_nonblocking(true).unwrap();
+    let start = Instant::now();
+    loop {
+        match listener.accept() {
+            Ok((tcp, peer)) => {
+                tcp.set_nonblocking(false).unwrap();
+                return (tcp, peer);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && start.elapsed() < limit => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("scripted server: no connection within {limit:?} ({e})"),
+        }
+    }
+}
+
 fn scripted_on(listener: TcpListener, steps: Vec<Step>, acceptor: Arc<SslAcceptor>) -> Scripted {
     let addr = listener.local_addr().unwrap();
     let handle = std::thread::spawn(move || {
-        let (tcp, peer) = listener.accept().unwrap();
+        let (tcp, peer) = accept_within(&listener, Duration::from_secs(30));
         tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         let mut s = Stream::Plain(tcp);
         let mut got = Vec::new();
