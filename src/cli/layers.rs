@@ -1268,13 +1268,7 @@ pub(crate) fn command_line_json(
         // The modes whose output is the send's JSON Lines (`Cli::json_lines`), and the two
         // with a report of their own (`Cli::json_report`); their mistake is in their own
         // `EHLO_*` layer.
-        let json = sub_m.get_flag("json") || set("EHLO_JSON");
-        return match name {
-            "serve" | "demo" | "repl" | "replay" => (json, None),
-            "check" if json => (false, Some("check")),
-            "probe" if json => (false, Some("probe")),
-            _ => (false, None),
-        };
+        return by_mode(name, sub_m.get_flag("json") || set("EHLO_JSON"));
     }
     let json_unset = |n: &Negation| n.target == Unsets::Id("json".into());
     if m.get_flag("json") || negations.iter().any(json_unset) {
@@ -1284,6 +1278,18 @@ pub(crate) fn command_line_json(
         set("EHLO_JSON") || (set("SWAKS_OPT_json") && !set("EHLO_NO_JSON")),
         None,
     )
+}
+
+/// What `--json` (`json`) means for subcommand `name`: the send's JSON Lines for the modes whose
+/// output they are (`Cli::json_lines`), a report of its own for the two that have one
+/// (`Cli::json_report`), none for the rest.
+fn by_mode(name: &str, json: bool) -> (bool, Option<&'static str>) {
+    match name {
+        "serve" | "demo" | "repl" | "replay" => (json, None),
+        "check" if json => (false, Some("check")),
+        "probe" if json => (false, Some("probe")),
+        _ => (false, None),
+    }
 }
 
 /// [`command_line_json`] for a command line clap refused: the mode is the first word when it
@@ -1302,10 +1308,9 @@ fn json_by_word(argv: &[OsString], set: impl Fn(&str) -> bool) -> (bool, Option<
     let sub = argv.get(1).map(|w| w.to_string_lossy().into_owned());
     let json = |fallback: bool| asked.unwrap_or(fallback);
     match sub.as_deref() {
-        Some("serve" | "demo" | "repl" | "replay") => (json(set("EHLO_JSON")), None),
-        Some("check") if json(set("EHLO_JSON")) => (false, Some("check")),
-        Some("probe") if json(set("EHLO_JSON")) => (false, Some("probe")),
-        Some("check" | "probe" | "explain" | "help") => (false, None),
+        Some(
+            name @ ("serve" | "demo" | "repl" | "replay" | "check" | "probe" | "explain" | "help"),
+        ) => by_mode(name, json(set("EHLO_JSON"))),
         _ => (
             json(set("EHLO_JSON") || (set("SWAKS_OPT_json") && !set("EHLO_NO_JSON"))),
             None,

@@ -322,16 +322,22 @@ fn stray_word_hint(e: &clap::Error, args: &[OsString]) -> Option<String> {
     let Some(ContextValue::String(word)) = e.get(ContextKind::InvalidSubcommand) else {
         return None;
     };
-    // A secret's second word (`-ap S3cret S3cret`) is never quoted, nor hinted at.
-    let secret = secret_values(args)
-        .iter()
-        .any(|s| s.contains(word.as_str()) || word.contains(s.as_str()));
-    // A secret's word, and any other word (`ehlo -t a@b.test extra`, an unquoted `--body hello
-    // world`), are stray_word_line's.
-    let (what, flag) = classify_stray_word(word).filter(|_| !secret)?;
+    // A secret's second word (`-ap S3cret S3cret`) is never quoted, nor hinted at: it, and any
+    // other word (`ehlo -t a@b.test extra`, an unquoted `--body hello world`), are
+    // stray_word_line's.
+    let secrets = secret_values(args);
+    let (what, flag) = classify_stray_word(word).filter(|_| !within_a_secret(word, &secrets))?;
     Some(format!(
         "'{word}' looks like {what}: did you mean `ehlo {flag} {word}`? (nothing was sent)"
     ))
+}
+
+/// Whether a stray `word` is, or holds, one of the command line's `secrets` (a secret's second
+/// word when its value was not quoted).
+fn within_a_secret(word: &str, secrets: &[String]) -> bool {
+    secrets
+        .iter()
+        .any(|s| s.contains(word) || word.contains(s.as_str()))
 }
 
 /// A word that is neither an option nor a subcommand, where [`stray_word_hint`] sees no address
@@ -359,11 +365,7 @@ fn stray_word_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
                 .iter()
                 .any(|s| *before == **s || before.ends_with(&format!("={s}")))
         });
-    if after_secret
-        || secrets
-            .iter()
-            .any(|s| s.contains(word.as_str()) || word.contains(s.as_str()))
-    {
+    if after_secret || within_a_secret(word, &secrets) {
         let end = if e.kind() == ErrorKind::ArgumentConflict {
             "; nothing was sent"
         } else {

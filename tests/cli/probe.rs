@@ -1778,21 +1778,14 @@ fn a_failed_lookup_is_said_once_and_the_probes_not_run_are_listed_compactly() {
 #[test]
 fn a_reply_cut_off_by_the_timeout_shows_what_had_arrived() {
     use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut c) = conn else { continue };
-            std::thread::spawn(move || {
-                let _ = c.write_all(b"220 stall.test ESMTP\r\n");
-                let mut lines = BufReader::new(c.try_clone().unwrap());
-                let mut line = String::new();
-                if lines.read_line(&mut line).is_ok() {
-                    let _ = c.write_all(b"250-first\r\n250-second\r\n250-thi");
-                }
-                std::thread::sleep(Duration::from_secs(10));
-            });
+    let addr = each_connection(|mut c| {
+        let _ = c.write_all(b"220 stall.test ESMTP\r\n");
+        let mut lines = BufReader::new(c.try_clone().unwrap());
+        let mut line = String::new();
+        if lines.read_line(&mut line).is_ok() {
+            let _ = c.write_all(b"250-first\r\n250-second\r\n250-thi");
         }
+        std::thread::sleep(Duration::from_secs(10));
     });
     for json in [false, true] {
         let mut args = vec![
@@ -1837,42 +1830,51 @@ fn line_server(
 ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::io::{BufRead, BufReader, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     let conns = std::sync::Arc::new(AtomicUsize::new(0));
     let counted = conns.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut c) = conn else { continue };
-            counted.fetch_add(1, Ordering::SeqCst);
-            std::thread::spawn(move || {
-                let _ = c.write_all(b"220 close.test ESMTP\r\n");
-                let mut lines = BufReader::new(c.try_clone().unwrap());
-                let mut line = Vec::new();
-                if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+    let addr = each_connection(move |mut c| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        let _ = c.write_all(b"220 close.test ESMTP\r\n");
+        let mut lines = BufReader::new(c.try_clone().unwrap());
+        let mut line = Vec::new();
+        if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let _ = c.write_all(b"250-close.test\r\n250 PIPELINING\r\n");
+        loop {
+            line.clear();
+            if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            match on_line(&line) {
+                Some(reply) => {
+                    let _ = c.write_all(reply);
+                }
+                // A normal close (FIN), the line read first.
+                None => {
+                    let _ = c.shutdown(std::net::Shutdown::Both);
                     return;
                 }
-                let _ = c.write_all(b"250-close.test\r\n250 PIPELINING\r\n");
-                loop {
-                    line.clear();
-                    if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    match on_line(&line) {
-                        Some(reply) => {
-                            let _ = c.write_all(reply);
-                        }
-                        // A normal close (FIN), the line read first.
-                        None => {
-                            let _ = c.shutdown(std::net::Shutdown::Both);
-                            return;
-                        }
-                    }
-                }
-            });
+            }
         }
     });
     (addr, conns)
+}
+
+/// A loopback server that hands every connection to `serve` in a thread of its own; its
+/// address.
+fn each_connection(serve: impl Fn(std::net::TcpStream) + Send + Sync + 'static) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let serve = std::sync::Arc::new(serve);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(c) = conn else { continue };
+            let serve = serve.clone();
+            std::thread::spawn(move || serve(c));
+        }
+    });
+    addr
 }
 
 /// A server that closes with a normal FIN after EHLO whatever comes next closed on nothing the
@@ -1933,26 +1935,19 @@ fn a_close_on_the_line_alone_passes_after_the_control() {
 #[test]
 fn replies_sent_before_the_limits_line_are_no_split() {
     use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut c) = conn else { continue };
-            std::thread::spawn(move || {
-                let _ = c.write_all(b"220 chatty.test ESMTP\r\n");
-                let mut lines = BufReader::new(c.try_clone().unwrap());
-                let mut line = String::new();
-                let _ = lines.read_line(&mut line);
-                let mut burst = b"250-chatty.test\r\n250 PIPELINING\r\n".to_vec();
-                burst.extend(b"250 x\r\n".repeat(200));
-                let _ = c.write_all(&burst);
-                for _ in 0..200 {
-                    std::thread::sleep(Duration::from_millis(20));
-                    if c.write_all(&b"250 x\r\n".repeat(50)).is_err() {
-                        return;
-                    }
-                }
-            });
+    let addr = each_connection(|mut c| {
+        let _ = c.write_all(b"220 chatty.test ESMTP\r\n");
+        let mut lines = BufReader::new(c.try_clone().unwrap());
+        let mut line = String::new();
+        let _ = lines.read_line(&mut line);
+        let mut burst = b"250-chatty.test\r\n250 PIPELINING\r\n".to_vec();
+        burst.extend(b"250 x\r\n".repeat(200));
+        let _ = c.write_all(&burst);
+        for _ in 0..200 {
+            std::thread::sleep(Duration::from_millis(20));
+            if c.write_all(&b"250 x\r\n".repeat(50)).is_err() {
+                return;
+            }
         }
     });
     let (run, st) = probe(&addr, &["--only", "limits.*", "--timeout", "2s"]);

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::util::{Run, Step, ehlo, ehlo_with, ehlo_with_env, scripted};
+use crate::util::{Run, Step, ehlo, ehlo_with, ehlo_with_env, ehlo_x_then, scripted};
 
 /// Run `ehlo` with `stdin` piped in, 30 s at most.
 fn piped(args: &[&str], stdin: &str) -> Run {
@@ -643,14 +643,11 @@ fn replay_a_starttls_that_did_not_start_has_the_sends_outcome() {
 /// server closed), which it used to.
 #[test]
 fn piped_strict_timeout_outside_the_phases_exits_36() {
-    let server = scripted(vec![
-        Step::Send(b"220 scripted.test ESMTP\r\n"),
-        Step::Expect("EHLO x.test"),
-        Step::Send(b"250 scripted.test\r\n"),
+    let server = scripted(ehlo_x_then(vec![
         Step::Expect("NOOP"),
         Step::Expect("QUIT"),
         Step::Send(b"221 bye\r\n"),
-    ]);
+    ]));
     let addr = server.server();
     let run = piped(
         &["repl", &addr, "--strict", "--timeout", "1", "--json"],
@@ -723,10 +720,7 @@ fn plaintext_auth_refusal_exits_1_with_its_reason() {
 #[test]
 fn end_of_input_inside_typed_data_delivers_nothing() {
     for strict in [false, true] {
-        let server = scripted(vec![
-            Step::Send(b"220 scripted.test ESMTP\r\n"),
-            Step::Expect("EHLO x.test"),
-            Step::Send(b"250 scripted.test\r\n"),
+        let server = scripted(ehlo_x_then(vec![
             Step::Expect("MAIL FROM:"),
             Step::Send(b"250 ok\r\n"),
             Step::Expect("RCPT TO:"),
@@ -735,7 +729,7 @@ fn end_of_input_inside_typed_data_delivers_nothing() {
             Step::Send(b"354 go ahead\r\n"),
             Step::Data,
             Step::Send(b"250 queued\r\n"),
-        ]);
+        ]));
         let addr = server.server();
         let mut args = vec!["repl", addr.as_str()];
         if strict {
@@ -776,14 +770,11 @@ fn replay_does_not_accept_a_reply_cut_off_by_the_close() {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("cut.ehlo");
     std::fs::write(&script, "< 220\n> EHLO x.test\n< 250\n> NOOP\n< 250\n").unwrap();
-    let server = scripted(vec![
-        Step::Send(b"220 scripted.test ESMTP\r\n"),
-        Step::Expect("EHLO x.test"),
-        Step::Send(b"250 scripted.test\r\n"),
+    let server = scripted(ehlo_x_then(vec![
         Step::Expect("NOOP"),
         Step::Send(b"250 ok pa"),
         Step::Close,
-    ]);
+    ]));
     let addr = server.server();
     let run = piped(&["replay", script.to_str().unwrap(), "-s", &addr], "");
     server.finish();
@@ -852,15 +843,12 @@ fn piped_reply_too_large_exits_with_the_phases_code() {
 #[test]
 fn piped_strict_fails_on_a_reply_without_a_code_or_with_1xx() {
     for reply in [&b"ABC garbage\r\n"[..], b"150 maybe\r\n"] {
-        let server = scripted(vec![
-            Step::Send(b"220 scripted.test ESMTP\r\n"),
-            Step::Expect("EHLO x.test"),
-            Step::Send(b"250 scripted.test\r\n"),
+        let server = scripted(ehlo_x_then(vec![
             Step::Expect("NOOP"),
             Step::Send(reply),
             Step::Expect("QUIT"),
             Step::Send(b"221 bye\r\n"),
-        ]);
+        ]));
         let addr = server.server();
         let run = piped(
             &["repl", &addr, "--strict"],
@@ -876,12 +864,7 @@ fn piped_strict_fails_on_a_reply_without_a_code_or_with_1xx() {
 /// send ends when its QUIT draws no reply (27).
 #[test]
 fn a_quit_without_reply_is_not_sent_twice() {
-    let server = scripted(vec![
-        Step::Send(b"220 scripted.test ESMTP\r\n"),
-        Step::Expect("EHLO x.test"),
-        Step::Send(b"250 scripted.test\r\n"),
-        Step::Expect("QUIT"),
-    ]);
+    let server = scripted(ehlo_x_then(vec![Step::Expect("QUIT")]));
     let addr = server.server();
     let run = piped(&["repl", &addr, "--timeout", "1"], "EHLO x.test\nQUIT\n");
     assert_eq!(run.code, 27, "{}", run.all());
@@ -1195,13 +1178,7 @@ fn piped_failed_starttls_never_goes_on_in_plain_text() {
 /// "not connected" once a line, naming none.
 #[test]
 fn piped_lines_after_a_close_are_each_named_as_not_sent() {
-    let server = scripted(vec![
-        Step::Send(b"220 scripted.test ESMTP\r\n"),
-        Step::Expect("EHLO x.test"),
-        Step::Send(b"250 scripted.test\r\n"),
-        Step::Expect("NOOP"),
-        Step::Close,
-    ]);
+    let server = scripted(ehlo_x_then(vec![Step::Expect("NOOP"), Step::Close]));
     let addr = server.server();
     let script = "EHLO x.test\nNOOP\nMAIL FROM:<a@b.test>\nAUTH PLAIN AGFsaWNlAFNla3IzdA==\n";
     let run = ehlo_with(
@@ -1230,12 +1207,7 @@ fn piped_lines_after_a_close_are_each_named_as_not_sent() {
 #[test]
 fn a_piped_run_the_server_dropped_ends_closed_without_strict_too() {
     for strict in [false, true] {
-        let server = scripted(vec![
-            Step::Send(b"220 scripted.test ESMTP\r\n"),
-            Step::Expect("EHLO x.test"),
-            Step::Send(b"250 scripted.test\r\n"),
-            Step::Close,
-        ]);
+        let server = scripted(ehlo_x_then(vec![Step::Close]));
         let addr = server.server();
         let mut args = vec!["repl", addr.as_str(), "--json"];
         if strict {
@@ -1277,14 +1249,11 @@ fn a_piped_run_the_server_dropped_ends_closed_without_strict_too() {
     server.finish();
     assert_eq!(run.code, 0, "{}", run.all());
     // A close the script asked for (QUIT, then lines after it) is no drop: exit 0.
-    let server = scripted(vec![
-        Step::Send(b"220 scripted.test ESMTP\r\n"),
-        Step::Expect("EHLO x.test"),
-        Step::Send(b"250 scripted.test\r\n"),
+    let server = scripted(ehlo_x_then(vec![
         Step::Expect("QUIT"),
         Step::Send(b"221 bye\r\n"),
         Step::Close,
-    ]);
+    ]));
     let addr = server.server();
     let run = piped(&["repl", &addr], "EHLO x.test\nQUIT\nNOOP\n");
     server.finish();
@@ -1422,10 +1391,7 @@ fn replay_mismatch_codes_are_the_ones_its_help_lists() {
 /// a command again.
 #[test]
 fn piped_message_lines_after_a_close_inside_data_are_said_to_be_the_messages() {
-    let server = scripted(vec![
-        Step::Send(b"220 scripted.test ESMTP\r\n"),
-        Step::Expect("EHLO x.test"),
-        Step::Send(b"250 scripted.test\r\n"),
+    let server = scripted(ehlo_x_then(vec![
         Step::Expect("MAIL FROM:<a@b.test>"),
         Step::Send(b"250 ok\r\n"),
         Step::Expect("RCPT TO:<c@d.test>"),
@@ -1433,7 +1399,7 @@ fn piped_message_lines_after_a_close_inside_data_are_said_to_be_the_messages() {
         Step::Expect("DATA"),
         Step::Send(b"354 go ahead\r\n421 4.3.0 going away\r\n"),
         Step::Close,
-    ]);
+    ]));
     let addr = server.server();
     let script = "EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nDATA\nSubject: x\n\nhunter body\nNOOP in the body\n.\nNOOP\n";
     let run = ehlo_with(
@@ -1471,14 +1437,11 @@ fn piped_message_lines_after_a_close_inside_data_are_said_to_be_the_messages() {
 /// the message is read to its "." as when connected and said not sent with it.
 #[test]
 fn piped_data_after_a_close_takes_its_message_with_it() {
-    let server = scripted(vec![
-        Step::Send(b"220 scripted.test ESMTP\r\n"),
-        Step::Expect("EHLO x.test"),
-        Step::Send(b"250 scripted.test\r\n"),
+    let server = scripted(ehlo_x_then(vec![
         Step::Expect("QUIT"),
         Step::Send(b"221 bye\r\n"),
         Step::Close,
-    ]);
+    ]));
     let addr = server.server();
     let script = "EHLO x.test\nQUIT\n:data\nSubject: x\n\nRSET\n.\nNOOP\n";
     let run = ehlo_with(
@@ -1568,15 +1531,12 @@ fn replay_fails_on_a_meta_command_the_repl_does_not_take() {
     )
     .unwrap();
     for keep_going in [false, true] {
-        let server = scripted(vec![
-            Step::Send(b"220 scripted.test ESMTP\r\n"),
-            Step::Expect("EHLO x.test"),
-            Step::Send(b"250 scripted.test\r\n"),
+        let server = scripted(ehlo_x_then(vec![
             Step::Line,
             Step::Send(b"250 2.0.0 ok\r\n"),
             Step::Line,
             Step::Send(b"221 2.0.0 bye\r\n"),
-        ]);
+        ]));
         let addr = server.server();
         let mut args = vec!["replay", script.to_str().unwrap(), "-s", addr.as_str()];
         if keep_going {

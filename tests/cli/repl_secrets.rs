@@ -11,7 +11,7 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use crate::serve::Serve;
-use crate::util::{Run, Step, ehlo_with, ehlo_with_env, scripted};
+use crate::util::{Run, Step, ehlo_with, ehlo_with_env, ehlo_x_then, scripted};
 
 const USER_PASS: &str = "alice:Sekr3tPW99";
 const PASSWORD: &str = "Sekr3tPW99";
@@ -425,13 +425,10 @@ fn secrets_typed_where_no_secret_was_expected_are_never_shown_or_stored() {
 
     // --strict: a line that cannot be a command is a step that could not run (exit 1), as a
     // misspelt verb is; nothing of it went out.
-    let server = scripted(vec![
-        Step::Send(b"220 scripted.test ESMTP\r\n"),
-        Step::Expect("EHLO x.test"),
-        Step::Send(b"250 scripted.test\r\n"),
+    let server = scripted(ehlo_x_then(vec![
         Step::Expect("QUIT"),
         Step::Send(b"221 bye\r\n"),
-    ]);
+    ]));
     let addr = server.server();
     let run = repl(
         &addr,

@@ -508,6 +508,17 @@ pub fn greet() -> Vec<Step> {
     ]
 }
 
+/// The REPL tests' opening: the banner, `EHLO x.test` answered by a one-line 250; then `more`.
+pub fn ehlo_x_then(more: Vec<Step>) -> Vec<Step> {
+    let mut v = vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO x.test"),
+        Step::Send(b"250 scripted.test\r\n"),
+    ];
+    v.extend(more);
+    v
+}
+
 /// `greet()` followed by `more`.
 pub fn after_greet(more: Vec<Step>) -> Vec<Step> {
     let mut v = greet();
