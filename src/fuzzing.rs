@@ -202,7 +202,7 @@ pub fn server_session(data: &[u8]) {
                     ServerAction::Store(m) => {
                         assert!(m.content.is_empty());
                         assert_eq!(m.size, draft.take().unwrap_or(0));
-                        s.stored(true);
+                        s.stored(crate::smtp::server::StoreOutcome::Kept);
                     }
                     ServerAction::Close | ServerAction::Delay(_) => {}
                 }

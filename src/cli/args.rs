@@ -1958,6 +1958,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = parse_size)]
     pub(crate) max_size: usize,
 
+    /// Free space to keep on the --maildir/--mbox file system (and TMPDIR's, for the mbox):
+    /// below it MAIL and the message get 452 4.3.1, as Postfix's queue_minfree; 0 = no
+    /// reserve (a full disk is still 452 4.3.1)
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = parse_size)]
+    pub(crate) min_free: usize,
+
     /// Store received messages in this Maildir
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub(crate) maildir: Option<PathBuf>,

@@ -45,7 +45,7 @@ use crate::render::{Format, HumanOptions, Renderer};
 use crate::smtp::auth::Secret;
 use crate::smtp::codes::Hint;
 use crate::smtp::event::{AcceptedTls, Bytes, Event};
-use crate::smtp::server::{Faults, ServerAction, ServerConfig, Session};
+use crate::smtp::server::{Faults, ServerAction, ServerConfig, Session, StoreOutcome};
 
 pub(crate) use crate::smtp::server::StoredMessage;
 #[cfg(test)]
@@ -55,6 +55,10 @@ use store::SHOWN_BYTES;
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Open connections allowed at once by default.
 pub(crate) const MAX_CONNECTIONS: usize = 256;
+/// Default `--min-free`: the free space kept on the file systems messages are written to
+/// (Postfix refuses mail below 1.5 × its 10 MB message_size_limit; Exim's check_spool_space
+/// is commonly 10M).
+pub(crate) const MIN_FREE: u64 = 10 * 1024 * 1024;
 /// Connections being refused (the `421 4.7.0` being written) at once; beyond it an excess
 /// connection is closed without a word, so a flood cannot pile up refusal tasks.
 const MAX_REFUSING: usize = 64;
@@ -98,6 +102,9 @@ pub struct ServeOptions {
     pub lmtp: bool,
     /// Largest message accepted (SIZE); 0 = no limit (a bare `SIZE` is advertised).
     pub max_size: usize,
+    /// Free space kept on the file systems messages are written to, in bytes: below it MAIL
+    /// and the message are answered `452 4.3.1`; 0 = no reserve.
+    pub min_free: u64,
     /// Store messages in this Maildir.
     pub maildir: Option<PathBuf>,
     /// Append messages to this mbox.
@@ -145,6 +152,7 @@ impl Default for ServeOptions {
             hide: Vec::new(),
             lmtp: false,
             max_size: 10 * 1024 * 1024,
+            min_free: MIN_FREE,
             maildir: None,
             mbox: None,
             seed: None,
@@ -185,6 +193,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("hide", &self.hide)
             .field("lmtp", &self.lmtp)
             .field("max_size", &self.max_size)
+            .field("min_free", &self.min_free)
             .field("maildir", &self.maildir)
             .field("mbox", &self.mbox)
             .field("seed", &self.seed)
@@ -471,7 +480,8 @@ async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
     let store = Arc::new(
         store::Store::new(opts.maildir.clone(), opts.mbox.clone())
             .map_err(Error::Usage)?
-            .keeping(keep, !opts.quiet),
+            .keeping(keep, !opts.quiet)
+            .min_free(opts.min_free),
     );
     let listeners = listen::bind_all(&opts.listen).await?;
     Ok(Bound {
@@ -1229,6 +1239,8 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                         drain_events(&mut session, &emit).await;
                         let d = draft.take().unwrap_or_else(|| shared.store.begin());
                         let kept = store_message(&shared, d, *m, &emit).await;
+                        // Pipelined commands after the content (a next MAIL) run now.
+                        session.set_storage_room(shared.store.room());
                         session.stored(kept);
                     }
                     ServerAction::StartTls => {
@@ -1324,6 +1336,10 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                 break false;
             }
             Ok(Ok(_)) => {
+                if !session.in_content() {
+                    // What MAIL finds: the free space above --min-free, as it is now.
+                    session.set_storage_room(shared.store.room());
+                }
                 session.feed(&buf);
                 // Bytes that keep the read always ready still end on time.
                 if deadline.is_some_and(|d| tokio::time::Instant::now() >= d)
@@ -1467,15 +1483,16 @@ async fn handshake(
     Ok((s, accepted))
 }
 
-/// Keep the message whose content `draft` received (memory, Maildir, mbox); `false` when a
-/// file could not be written, so the session answers `451 4.3.0` instead of claiming it was
+/// Keep the message whose content `draft` received (memory, Maildir, mbox); when a file could
+/// not be written the session answers `452 4.3.1` (no space: a full file system or quota, or
+/// the `--min-free` reserve reached) or `451 4.3.0` (anything else) instead of claiming it was
 /// queued.
 async fn store_message<F, Fut>(
     shared: &Shared,
     mut draft: store::Draft<'_>,
     m: StoredMessage,
     emit: &F,
-) -> bool
+) -> StoreOutcome
 where
     F: Fn(Event) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -1492,8 +1509,9 @@ where
         },
         None => None,
     };
-    // Taking the mbox lock and writing the files fail alike: one error, answered 451 4.3.0.
-    let stored = async {
+    // Taking the mbox lock and writing the files fail alike: one error, answered 451 4.3.0
+    // (452 4.3.1 for want of space).
+    let stored: Result<Vec<String>, store::StoreError> = async {
         let locked = match shared.store.mbox_path() {
             Some(path) if !draft.failed() => Some(lock_mbox(shared, path, &m.id, emit).await?),
             _ => None,
@@ -1504,14 +1522,16 @@ where
     let paths = match stored {
         Ok(paths) => paths,
         Err(e) => {
+            let (outcome, answer) = if e.no_space {
+                (StoreOutcome::NoSpace, "452 4.3.1")
+            } else {
+                (StoreOutcome::Failed, "451 4.3.0")
+            };
             emit(Event::Error {
-                message: format!(
-                    "could not store message {}: {e} (answering 451 4.3.0)",
-                    m.id
-                ),
+                message: format!("could not store message {}: {e} (answering {answer})", m.id),
             })
             .await;
-            return false;
+            return outcome;
         }
     };
     // The start of the content ([`SHOWN_BYTES`]); --quiet: one line per message, so the
@@ -1526,7 +1546,7 @@ where
         id: m.id,
     })
     .await;
-    true
+    StoreOutcome::Kept
 }
 
 /// How long a message waits for another holder of the mbox lock before it is refused with

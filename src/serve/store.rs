@@ -27,6 +27,13 @@
 //!   message (and then refuses it), never the server's threads.
 //!   Appending to the mbox directly would hold its lock for as long as the slowest client takes
 //!   to send, and a server killed mid-message would leave half a message in the mbox.
+//!
+//! Free space: the file systems written to (the Maildir's, the mbox's and the temporary
+//! directory's) keep a reserve ([`Store::min_free`]), as Postfix keeps `queue_minfree` and
+//! Exim `check_spool_space`: [`Store::room`] is what the session checks at MAIL, and a draft
+//! whose writes would eat into the reserve fails at once. Such a failure, and a write that
+//! fails with `ENOSPC` or `EDQUOT`, is a [`StoreError`] marked `no_space` (answered
+//! `452 4.3.1`); its partial files are removed when it fails, not when the content ends.
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
@@ -53,6 +60,60 @@ pub(super) const SHOWN_BYTES: usize = 64 * 1024;
 /// Test mail carries what real mail does (reset links, tokens).
 const MAILBOX_MODE: u32 = 0o600;
 
+/// How much content a draft writes between two looks at the free space (statvfs(3)): a
+/// session may go this far into the reserve before it is stopped.
+const ROOM_CHECK_BYTES: usize = 64 * 1024;
+
+/// Why a message could not be stored.
+#[derive(Debug)]
+pub(crate) struct StoreError {
+    /// What failed, naming the file.
+    pub(crate) message: String,
+    /// For want of storage (a full file system or quota, or the free-space reserve reached):
+    /// answered `452 4.3.1`, any other failure `451 4.3.0`.
+    pub(crate) no_space: bool,
+}
+
+impl From<String> for StoreError {
+    fn from(message: String) -> StoreError {
+        StoreError {
+            message,
+            no_space: false,
+        }
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// An I/O error `what` met: `no_space` when the file system is full (`ENOSPC`) or the user's
+/// quota is (`EDQUOT`).
+fn io_error(what: impl std::fmt::Display, e: &std::io::Error) -> StoreError {
+    let no_space = matches!(
+        e.raw_os_error(),
+        Some(nix::libc::ENOSPC | nix::libc::EDQUOT)
+    );
+    StoreError {
+        message: format!("{what}: {e}"),
+        no_space,
+    }
+}
+
+/// Bytes free to an unprivileged writer on the file system holding `dir` (`f_bavail` in
+/// `f_frsize` units, POSIX statvfs), or `None` when it cannot be asked.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let v = nix::sys::statvfs::statvfs(dir).ok()?;
+    #[allow(clippy::useless_conversion)]
+    let (blocks, size) = (
+        u64::from(v.blocks_available()),
+        u64::from(v.fragment_size()),
+    );
+    Some(blocks.saturating_mul(size))
+}
+
 /// Shared message storage of one server.
 #[derive(Debug)]
 pub(crate) struct Store {
@@ -66,6 +127,10 @@ pub(crate) struct Store {
     keep: bool,
     /// Keep the start of each content for the transcript (off under `--quiet`).
     show: bool,
+    /// Free space kept on each file system written to, in bytes (0: no reserve).
+    min_free: u64,
+    /// A directory on each file system message bytes are written to.
+    places: Vec<PathBuf>,
 }
 
 impl Store {
@@ -96,6 +161,14 @@ impl Store {
                 )
             })?;
         }
+        let mut places = Vec::new();
+        if let Some(dir) = &maildir {
+            places.push(dir.join("tmp"));
+        }
+        if let Some(p) = &mbox {
+            places.push(mbox_dir(p).to_path_buf());
+            places.push(std::env::temp_dir());
+        }
         Ok(Store {
             memory: Mutex::new(Memory::default()),
             maildir,
@@ -104,7 +177,48 @@ impl Store {
             receiving: AtomicUsize::new(0),
             keep: true,
             show: true,
+            min_free: 0,
+            places,
         })
+    }
+
+    /// Keep `bytes` free on each file system messages are written to (0: no reserve; a full
+    /// file system is still answered `452 4.3.1`).
+    pub(crate) fn min_free(mut self, bytes: u64) -> Store {
+        self.min_free = bytes;
+        self
+    }
+
+    /// Bytes of message that can still be written before the reserve is reached on the
+    /// fullest file system written to; `None` without a reserve, without files, or when no
+    /// file system can be asked.
+    pub(crate) fn room(&self) -> Option<u64> {
+        if self.min_free == 0 {
+            return None;
+        }
+        self.places
+            .iter()
+            .filter_map(|dir| free_bytes(dir))
+            .map(|free| free.saturating_sub(self.min_free))
+            .min()
+    }
+
+    /// `Err` (no space) when `bytes` more would reach the reserve on the file system of `dir`.
+    fn check_room_in(&self, dir: &Path, bytes: u64, what: &str) -> Result<(), StoreError> {
+        if self.min_free == 0 {
+            return Ok(());
+        }
+        match free_bytes(dir) {
+            Some(free) if free.saturating_sub(self.min_free) < bytes => Err(StoreError {
+                message: format!(
+                    "{what}: {free} bytes free on its file system, {bytes} more would go \
+                     below the {} kept free (--min-free)",
+                    self.min_free
+                ),
+                no_space: true,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Leave out what no one will read: the in-memory list (`keep` false: the command line's
@@ -117,7 +231,8 @@ impl Store {
     }
 
     /// A message starts: its files are opened (an error is kept in the draft and reported by
-    /// [`Store::commit`], so the client gets `451` after its content, not a broken stream).
+    /// [`Store::commit`], so the client gets `451` or `452` after its content, not a broken
+    /// stream).
     pub(crate) fn begin(&self) -> Draft<'_> {
         let mut d = Draft {
             store: self,
@@ -126,6 +241,7 @@ impl Store {
             memory: (self.keep && self.maildir.is_none() && self.mbox.is_none()).then(Vec::new),
             shown: Vec::new(),
             size: 0,
+            unchecked: 0,
             error: None,
         };
         if let Some(dir) = &self.maildir {
@@ -143,7 +259,7 @@ impl Store {
                         buf: Vec::new(),
                     });
                 }
-                Err(e) => d.error = Some(format!("mbox temporary file: {e}")),
+                Err(e) => d.error = Some(io_error("mbox temporary file", &e)),
             }
         }
         d
@@ -175,7 +291,7 @@ impl Store {
         &self,
         draft: Draft<'_>,
         m: &StoredMessage,
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, StoreError> {
         let locked = match &self.mbox {
             Some(path) => {
                 let f = open_mbox(path)?;
@@ -190,13 +306,13 @@ impl Store {
     /// Keep the message whose content `draft` received: rename the Maildir file into `new/`,
     /// append to the mbox (`mbox`: it, locked by [`Store::try_lock_mbox`]; needed when the
     /// store has one), then keep it in memory. Returns the paths written, or the first error
-    /// (then nothing is kept, the files are removed, and the client is told `451`).
+    /// (then nothing is kept, the files are removed, and the client is told `452` or `451`).
     pub(crate) fn commit_locked(
         &self,
         mut draft: Draft<'_>,
         m: &StoredMessage,
         mbox: Option<LockedMbox>,
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, StoreError> {
         debug_assert_eq!(draft.size, m.size);
         if let Some(e) = draft.error.take() {
             return Err(e);
@@ -208,11 +324,11 @@ impl Store {
         if let Some(md) = &md {
             md.file
                 .sync_all()
-                .map_err(|e| format!("Maildir {}: {e}", md.tmp.display()))?;
+                .map_err(|e| io_error(format_args!("Maildir {}", md.tmp.display()), &e))?;
         }
         if let (Some(path), Some(temp)) = (&self.mbox, draft.mbox.take()) {
             let locked = mbox.ok_or_else(|| format!("mbox {}: not locked", path.display()))?;
-            mbox_append(path, locked, &m.from, temp)?;
+            mbox_append(self, path, locked, &m.from, temp)?;
             paths.push(path.display().to_string());
         }
         if let Some(md) = &mut md {
@@ -237,7 +353,7 @@ impl Store {
 
     /// [`Store::begin`], one write and [`Store::commit`]: a whole message at once.
     #[cfg(test)]
-    pub(crate) fn store(&self, m: &StoredMessage) -> Result<Vec<String>, String> {
+    pub(crate) fn store(&self, m: &StoredMessage) -> Result<Vec<String>, StoreError> {
         let mut d = self.begin();
         d.write(&m.content);
         self.commit(d, m)
@@ -250,12 +366,12 @@ impl Store {
     }
 
     /// Create the message's file in `DIR/tmp/` under a fresh name.
-    fn maildir_open(&self, dir: &Path) -> Result<MaildirFile, String> {
+    fn maildir_open(&self, dir: &Path) -> Result<MaildirFile, StoreError> {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let pid = std::process::id();
-        let err = |e: std::io::Error| format!("Maildir {}: {e}", dir.display());
+        let err = |e: std::io::Error| io_error(format_args!("Maildir {}", dir.display()), &e);
         // A stale file of an earlier process with the same pid may exist: skip such names.
         for _ in 0..1000 {
             let n = self.counter.fetch_add(1, Ordering::Relaxed);
@@ -276,7 +392,7 @@ impl Store {
                 Err(e) => return Err(err(e)),
             }
         }
-        Err(format!("Maildir {}: no free file name", dir.display()))
+        Err(format!("Maildir {}: no free file name", dir.display()).into())
     }
 }
 
@@ -296,6 +412,13 @@ fn mbox_error(path: &Path) -> impl Fn(std::io::Error) -> String + '_ {
     move |e| format!("mbox {}: {e}", path.display())
 }
 
+/// The directory of the mbox at `path` (the current one for a bare file name).
+fn mbox_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
 /// The mbox, opened for appending under an exclusive `flock(2)` ([`Store::try_lock_mbox`]);
 /// closing it releases the lock.
 #[derive(Debug)]
@@ -313,8 +436,10 @@ pub(crate) struct Draft<'a> {
     shown: Vec<u8>,
     /// Content bytes received.
     size: usize,
+    /// Content bytes written since the free space was last looked at.
+    unchecked: usize,
     /// The first write error: the message will be refused.
-    error: Option<String>,
+    error: Option<StoreError>,
 }
 
 impl Draft<'_> {
@@ -334,15 +459,13 @@ impl Draft<'_> {
         if self.error.is_some() {
             return;
         }
-        if let Some(md) = &mut self.maildir
-            && let Err(e) = md.file.write_all(piece)
-        {
-            self.error = Some(format!("Maildir {}: {e}", md.tmp.display()));
-        }
-        if let Some(mb) = &mut self.mbox
-            && let Err(e) = mb.write(piece)
-        {
-            self.error = Some(format!("mbox temporary file: {e}"));
+        if let Err(e) = self.write_files(piece) {
+            // The partial files go now (the Maildir's `tmp/` file is removed, the mbox's
+            // temporary file closed): a full disk gets its space back at once, not when the
+            // client has sent the rest.
+            self.maildir = None;
+            self.mbox = None;
+            self.error = Some(e);
         }
         if let Some(mem) = &mut self.memory {
             let held = self
@@ -360,6 +483,38 @@ impl Draft<'_> {
                 self.memory = None;
             }
         }
+    }
+
+    /// Write a piece to the files, first making sure (every [`ROOM_CHECK_BYTES`]) that it
+    /// leaves the reserve free.
+    fn write_files(&mut self, piece: &[u8]) -> Result<(), StoreError> {
+        if self.maildir.is_none() && self.mbox.is_none() {
+            return Ok(());
+        }
+        self.unchecked += piece.len();
+        if self.unchecked >= ROOM_CHECK_BYTES {
+            let ahead = self.unchecked as u64;
+            self.unchecked = 0;
+            if let Some(md) = &self.maildir {
+                let what = format!("Maildir {}", md.tmp.display());
+                self.store.check_room_in(&md.tmp, ahead, &what)?;
+            }
+            if self.mbox.is_some() {
+                let tmp = std::env::temp_dir();
+                self.store
+                    .check_room_in(&tmp, ahead, "mbox temporary file")?;
+            }
+        }
+        if let Some(md) = &mut self.maildir {
+            md.file
+                .write_all(piece)
+                .map_err(|e| io_error(format_args!("Maildir {}", md.tmp.display()), &e))?;
+        }
+        if let Some(mb) = &mut self.mbox {
+            mb.write(piece)
+                .map_err(|e| io_error("mbox temporary file", &e))?;
+        }
+        Ok(())
     }
 
     /// The start of the content (at most [`SHOWN_BYTES`]), for the transcript.
@@ -710,29 +865,36 @@ fn mbox_entry(m: &StoredMessage, date: &str) -> Vec<u8> {
 /// Append the From_ line and the quoted content in `temp` to the mbox at `path` (`locked`: it,
 /// under its lock), synced; on failure the mbox is cut back to its length before.
 fn mbox_append(
+    store: &Store,
     path: &Path,
     locked: LockedMbox,
     from: &str,
     mut temp: MboxTemp,
-) -> Result<(), String> {
+) -> Result<(), StoreError> {
     let fmt = time::macros::format_description!(
         "[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] [year]"
     );
     let date = time::OffsetDateTime::now_utc()
         .format(&fmt)
         .unwrap_or_else(|_| "Thu Jan  1 00:00:00 1970".into());
-    let err = |e: std::io::Error| format!("mbox {}: {e}", path.display());
+    let err = |e: std::io::Error| io_error(format_args!("mbox {}", path.display()), &e);
     temp.buf.clear();
     temp.quoter.finish(&mut temp.buf);
     let tail = std::mem::take(&mut temp.buf);
-    temp.file.write_all(&tail).map_err(err)?;
+    temp.file
+        .write_all(&tail)
+        .map_err(|e| io_error("mbox temporary file", &e))?;
+    let from_line = from_line(from, &date);
+    // Room for the whole entry before a byte of it is appended.
+    let entry = temp.file.stream_position().map_err(err)? + from_line.len() as u64;
+    store.check_room_in(mbox_dir(path), entry, &format!("mbox {}", path.display()))?;
     // Other processes append too (a second `ehlo serve`, an MDA, a mail reader): the exclusive
     // flock(2) is held for the whole From_ line and content, as procmail and mutt do. Released
     // when `f` is closed.
     let LockedMbox(mut f) = locked;
     let before = f.metadata().map_err(err)?.len();
     let appended = f
-        .write_all(from_line(from, &date).as_bytes())
+        .write_all(from_line.as_bytes())
         .and_then(|()| temp.file.seek(SeekFrom::Start(0)))
         .and_then(|_| std::io::copy(&mut temp.file, &mut f))
         .and_then(|_| f.sync_data());

@@ -83,7 +83,7 @@ impl Pair {
                         m.content = std::mem::take(&mut self.draft);
                         assert_eq!(m.size, m.content.len(), "streamed content and size agree");
                         self.stored.push(*m);
-                        self.server.stored(true);
+                        self.server.stored(crate::smtp::server::StoreOutcome::Kept);
                     }
                 }
             } else {

@@ -195,6 +195,9 @@ pub struct StoredMessage {
 /// Text of the `451 4.3.0` when the driver could not store a message.
 const LOST: &str = "Error: could not store the message, try again later";
 
+/// Text of the `452 4.3.1` when there is no room to store a message (Postfix's words).
+const NO_ROOM: &str = "Insufficient system storage";
+
 /// One accepted recipient's fate after the content (LMTP, RFC 2033 §4.2).
 #[derive(Debug)]
 struct RcptOutcome {
@@ -359,6 +362,21 @@ pub(crate) struct Session {
     after_auth_line: bool,
     /// The command line being handled is not UTF-8 (its text was read lossily).
     line_not_utf8: bool,
+    /// Bytes the driver can still store a message in ([`Session::set_storage_room`]); `None`
+    /// = not known or not limited.
+    storage_room: Option<u64>,
+}
+
+/// Whether the driver kept a message ([`Session::stored`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StoreOutcome {
+    /// Kept: `250`.
+    Kept,
+    /// Not kept, for want of storage (a full disk, a quota, the free-space reserve):
+    /// `452 4.3.1` (RFC 5321 §4.5.3.1.10, RFC 3463 §3.4 X.3.1 "mail system full").
+    NoSpace,
+    /// Not kept for another reason: `451 4.3.0`.
+    Failed,
 }
 
 impl Session {
@@ -395,7 +413,17 @@ impl Session {
             early_talker: false,
             kept_plaintext: Vec::new(),
             streaming: false,
+            storage_room: None,
         }
+    }
+
+    /// How many bytes of message the driver can still store (its free disk space above the
+    /// reserve it keeps), as measured just before the next [`Session::feed`]; `None` = no
+    /// limit known. With `Some(0)`, or less than a `SIZE=` the client declares, MAIL is
+    /// answered `452 4.3.1` (RFC 5321 §4.5.3.1.10; Postfix's `Insufficient system storage`
+    /// when its queue file system is below `queue_minfree`).
+    pub(crate) fn set_storage_room(&mut self, room: Option<u64>) {
+        self.storage_room = room;
     }
 
     /// Bytes that arrived before [`Session::greeting`] (the driver waited `--greet-pause`
@@ -618,28 +646,34 @@ impl Session {
         }
     }
 
-    /// The driver's outcome for the last [`ServerAction::Store`]: `true` = kept, reply `250`;
-    /// `false` = not kept, reply `451 4.3.0` (RFC 3463 §3.4: other mail system problem; RFC 5321
-    /// §4.2.5: the client must not consider the message delivered). LMTP answers per recipient.
-    /// Pipelined commands that arrived meanwhile are processed afterwards.
-    pub(crate) fn stored(&mut self, ok: bool) {
+    /// The driver's outcome for the last [`ServerAction::Store`]: kept, reply `250`; not kept,
+    /// reply `452 4.3.1` for want of storage, else `451 4.3.0` (RFC 3463 §3.4: other mail
+    /// system problem; RFC 5321 §4.2.5: the client must not consider the message delivered).
+    /// LMTP answers per recipient. Pipelined commands that arrived meanwhile are processed
+    /// afterwards.
+    pub(crate) fn stored(&mut self, outcome: StoreOutcome) {
         let Mode::WaitStore { id, rcpts } = std::mem::replace(&mut self.mode, Mode::Command) else {
             return;
         };
         self.phase = Phase::Dot;
         if self.cfg.lmtp && !rcpts.is_empty() {
-            self.lmtp_replies(&rcpts, &id, ok);
-        } else if ok {
-            self.reply(250, Some("2.0.0"), &[format!("Ok: queued as {id}")]);
+            self.lmtp_replies(&rcpts, &id, outcome);
         } else {
-            self.reply(451, Some("4.3.0"), &[LOST.into()]);
+            match outcome {
+                StoreOutcome::Kept => {
+                    self.reply(250, Some("2.0.0"), &[format!("Ok: queued as {id}")]);
+                }
+                StoreOutcome::NoSpace => self.reply(452, Some("4.3.1"), &[NO_ROOM.into()]),
+                StoreOutcome::Failed => self.reply(451, Some("4.3.0"), &[LOST.into()]),
+            }
         }
         self.process();
     }
 
     /// RFC 2033 §4.2: one reply per accepted recipient after the content, in RCPT order: its
-    /// `lmtp-rcpt` fault if it has one, else `250` (or `451 4.3.0` when the store failed).
-    fn lmtp_replies(&mut self, rcpts: &[RcptOutcome], id: &str, ok: bool) {
+    /// `lmtp-rcpt` fault if it has one, else `250` (or `452 4.3.1` / `451 4.3.0` when the
+    /// store failed).
+    fn lmtp_replies(&mut self, rcpts: &[RcptOutcome], id: &str, outcome: StoreOutcome) {
         for o in rcpts {
             if let Some(ms) = o.delay {
                 self.pending_delay = Some(ms);
@@ -661,12 +695,19 @@ impl Session {
                         self.reply(*code, Some(&enh), &[text]);
                     }
                 },
-                None if ok => self.reply(
-                    250,
-                    Some("2.0.0"),
-                    &[format!("<{}> Ok: delivered as {id}", o.rcpt)],
-                ),
-                None => self.reply(451, Some("4.3.0"), &[format!("<{}> {LOST}", o.rcpt)]),
+                None => match outcome {
+                    StoreOutcome::Kept => self.reply(
+                        250,
+                        Some("2.0.0"),
+                        &[format!("<{}> Ok: delivered as {id}", o.rcpt)],
+                    ),
+                    StoreOutcome::NoSpace => {
+                        self.reply(452, Some("4.3.1"), &[format!("<{}> {NO_ROOM}", o.rcpt)]);
+                    }
+                    StoreOutcome::Failed => {
+                        self.reply(451, Some("4.3.0"), &[format!("<{}> {LOST}", o.rcpt)]);
+                    }
+                },
             }
             if matches!(self.mode, Mode::Closed) {
                 return;
@@ -1722,6 +1763,26 @@ impl Session {
             self.reply(code, Some(enhanced), &[text]);
             return;
         }
+        // Room to store the message: none, or less than the size declared (RFC 1870 §6.2:
+        // `452` for a size the server cannot take now but may later), as Postfix's smtpd
+        // checks its queue file system at MAIL.
+        if let Some(room) = self.storage_room {
+            let declared = params.iter().find_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                k.eq_ignore_ascii_case("SIZE")
+                    .then(|| v.parse::<u64>().ok())?
+            });
+            if room == 0 || declared.is_some_and(|n| n > room) {
+                self.events.push_back(Event::warning(match declared {
+                    Some(n) if room > 0 => format!(
+                        "MAIL refused: SIZE={n} is more than the {room} bytes of storage left"
+                    ),
+                    _ => "MAIL refused: no storage left for a message".to_string(),
+                }));
+                self.reply(452, Some("4.3.1"), &[NO_ROOM.into()]);
+                return;
+            }
+        }
         self.tx = Some(Transaction {
             from,
             params,
@@ -2081,7 +2142,7 @@ impl Session {
             // Every recipient refused it: nothing to store.
             self.discard_content();
             self.phase = Phase::Dot;
-            self.lmtp_replies(&outcomes, &id, false);
+            self.lmtp_replies(&outcomes, &id, StoreOutcome::Failed);
             return;
         }
         self.mode = Mode::WaitStore {

@@ -26,6 +26,7 @@ mod repl_secrets;
 mod repl_steps;
 mod replies;
 mod serve;
+mod serve_disk;
 mod serve_limits;
 mod swaks_compat;
 mod swaks_peer;

@@ -83,7 +83,7 @@ fn drain(s: &mut Session) -> Output {
             o.stream.push(Err(a));
             if store {
                 // The driver kept the message (see `store_failure_is_451` for the other case).
-                s.stored(true);
+                s.stored(StoreOutcome::Kept);
             }
         } else {
             break;
@@ -1130,7 +1130,7 @@ fn store_failure_is_451_and_waits_for_the_outcome() {
     // Nothing is written (not even the pipelined QUIT's 221) before the outcome is known.
     assert_eq!(s.poll_transmit(), None);
     assert_eq!(s.poll_action(), None);
-    s.stored(false);
+    s.stored(StoreOutcome::Failed);
     let o = drain(&mut s);
     assert_eq!(
         o.text(),
@@ -1141,7 +1141,7 @@ fn store_failure_is_451_and_waits_for_the_outcome() {
     let (mut s, _) = until_store(cfg());
     assert!(matches!(s.poll_action(), Some(ServerAction::Content(c)) if c == b"hi\r\n"));
     assert!(matches!(s.poll_action(), Some(ServerAction::Store(_))));
-    s.stored(true);
+    s.stored(StoreOutcome::Kept);
     assert!(drain(&mut s).text().starts_with("250 2.0.0 Ok: queued as "));
 
     // LMTP: one 451 per recipient.
@@ -1154,11 +1154,83 @@ fn store_failure_is_451_and_waits_for_the_outcome() {
     assert!(matches!(s.poll_action(), Some(ServerAction::Content(_))));
     while s.poll_transmit().is_some() {}
     assert!(matches!(s.poll_action(), Some(ServerAction::Store(_))));
-    s.stored(false);
+    s.stored(StoreOutcome::Failed);
     assert_eq!(
         drain(&mut s).text(),
         "451 4.3.0 <b@y> Error: could not store the message, try again later\r\n\
          451 4.3.0 <c@y> Error: could not store the message, try again later\r\n"
+    );
+}
+
+/// Storage ran out (a full disk, a quota, the free-space reserve): `452 4.3.1`, the
+/// transient "mail system full" (RFC 3463 §3.4 X.3.1), as Postfix answers, not `451 4.3.0`.
+#[test]
+fn no_room_to_store_is_452_4_3_1() {
+    let (mut s, _) = until_store(cfg());
+    assert!(matches!(s.poll_action(), Some(ServerAction::Content(_))));
+    assert!(matches!(s.poll_action(), Some(ServerAction::Store(_))));
+    s.stored(StoreOutcome::NoSpace);
+    assert_eq!(
+        drain(&mut s).text(),
+        "452 4.3.1 Insufficient system storage\r\n221 2.0.0 Bye\r\n"
+    );
+
+    let (mut s, _) = session(ServerConfig {
+        lmtp: true,
+        ..cfg()
+    });
+    s.feed(b"LHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nDATA\r\nhi\r\n.\r\n");
+    while s.poll_transmit().is_some() {}
+    assert!(matches!(s.poll_action(), Some(ServerAction::Content(_))));
+    while s.poll_transmit().is_some() {}
+    assert!(matches!(s.poll_action(), Some(ServerAction::Store(_))));
+    s.stored(StoreOutcome::NoSpace);
+    assert_eq!(
+        drain(&mut s).text(),
+        "452 4.3.1 <b@y> Insufficient system storage\r\n\
+         452 4.3.1 <c@y> Insufficient system storage\r\n"
+    );
+}
+
+/// The room the driver reports is checked at MAIL: none left, or less than the `SIZE=`
+/// declared, is `452 4.3.1` (said once as a warning); enough room, or none known, is `250`.
+#[test]
+fn mail_is_refused_452_when_the_driver_has_no_room() {
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    s.set_storage_room(Some(0));
+    let o = feed(&mut s, b"MAIL FROM:<a@x>\r\n");
+    assert_eq!(o.text(), "452 4.3.1 Insufficient system storage\r\n");
+    let warnings: Vec<String> = o
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Warning { message } => Some(message.words(|_| String::new())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(warnings, ["MAIL refused: no storage left for a message"]);
+    // No transaction was started.
+    assert!(
+        feed(&mut s, b"RCPT TO:<b@y>\r\n")
+            .text()
+            .starts_with("503 ")
+    );
+
+    s.set_storage_room(Some(1000));
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x> SIZE=1001\r\n").text(),
+        "452 4.3.1 Insufficient system storage\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x> SIZE=1000\r\n").text(),
+        "250 2.1.0 Ok\r\n"
+    );
+    feed(&mut s, b"RSET\r\n");
+    s.set_storage_room(None);
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x> SIZE=5000\r\n").text(),
+        "250 2.1.0 Ok\r\n"
     );
 }
 
