@@ -243,6 +243,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--fail', '--fail', [CompletionResultType]::ParameterName, 'Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421')
             [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, 'Wait before answering a command (repeatable), e.g. data:2000')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units); 0 = no limit, advertised as a bare SIZE (RFC 1870 §4; the content is streamed, so memory stays bounded)')
+            [CompletionResult]::new('--min-free', '--min-free', [CompletionResultType]::ParameterName, 'Free space to keep on the --maildir/--mbox file system (and TMPDIR''s, for the mbox): below it MAIL and the message get 452 4.3.1, as Postfix''s queue_minfree; 0 = no reserve (a full disk is still 452 4.3.1)')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for the server''s randomness (reproducible runs)')
             [CompletionResult]::new('--hostname', '--hostname', [CompletionResultType]::ParameterName, 'Host name in the banner and the EHLO reply: a domain or an address literal ([192.0.2.1])')
             [CompletionResult]::new('--max-sessions', '--max-sessions', [CompletionResultType]::ParameterName, 'Exit after N sessions, for scripts and tests')

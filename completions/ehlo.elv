@@ -239,6 +239,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --fail 'Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421'
             cand --delay 'Wait before answering a command (repeatable), e.g. data:2000'
             cand --max-size 'Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units); 0 = no limit, advertised as a bare SIZE (RFC 1870 §4; the content is streamed, so memory stays bounded)'
+            cand --min-free 'Free space to keep on the --maildir/--mbox file system (and TMPDIR''s, for the mbox): below it MAIL and the message get 452 4.3.1, as Postfix''s queue_minfree; 0 = no reserve (a full disk is still 452 4.3.1)'
             cand --seed 'Seed for the server''s randomness (reproducible runs)'
             cand --hostname 'Host name in the banner and the EHLO reply: a domain or an address literal ([192.0.2.1])'
             cand --max-sessions 'Exit after N sessions, for scripts and tests'

@@ -332,6 +332,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l user -d 'Accept thes
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l fail -d 'Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l delay -d 'Wait before answering a command (repeatable), e.g. data:2000' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-size -d 'Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units); 0 = no limit, advertised as a bare SIZE (RFC 1870 §4; the content is streamed, so memory stays bounded)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l min-free -d 'Free space to keep on the --maildir/--mbox file system (and TMPDIR\'s, for the mbox): below it MAIL and the message get 452 4.3.1, as Postfix\'s queue_minfree; 0 = no reserve (a full disk is still 452 4.3.1)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l seed -d 'Seed for the server\'s randomness (reproducible runs)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l hostname -d 'Host name in the banner and the EHLO reply: a domain or an address literal ([192.0.2.1])' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-sessions -d 'Exit after N sessions, for scripts and tests' -r -f
