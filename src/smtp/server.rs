@@ -1892,6 +1892,16 @@ impl Session {
             self.reply(code, Some(enh), &[text.into()]);
             return;
         }
+        // The room ran out since MAIL (other sessions took it): no `354` for content that could
+        // not be kept. The transaction stays, as after Postfix's `452` to DATA; BDAT content
+        // is stopped by the driver's store instead (its chunk is on its way already).
+        if self.storage_room == Some(0) {
+            self.events.push_back(Event::warning(
+                "DATA refused: no storage left for a message",
+            ));
+            self.reply(452, Some("4.3.1"), &[NO_ROOM.into()]);
+            return;
+        }
         self.reply(354, None, &["End data with <CR><LF>.<CR><LF>".into()]);
         if !matches!(self.mode, Mode::Closed) {
             self.mode = Mode::Data(if self.cfg.quirks.bare_lf_dot {

@@ -1194,6 +1194,7 @@ fn no_room_to_store_is_452_4_3_1() {
 
 /// The room the driver reports is checked at MAIL: none left, or less than the `SIZE=`
 /// declared, is `452 4.3.1` (said once as a warning); enough room, or none known, is `250`.
+/// None left at DATA is `452 4.3.1` too.
 #[test]
 fn mail_is_refused_452_when_the_driver_has_no_room() {
     let (mut s, _) = session(cfg());
@@ -1226,6 +1227,18 @@ fn mail_is_refused_452_when_the_driver_has_no_room() {
         feed(&mut s, b"MAIL FROM:<a@x> SIZE=1000\r\n").text(),
         "250 2.1.0 Ok\r\n"
     );
+    // The room runs out between MAIL and DATA: DATA gets 452 too, no 354.
+    assert!(
+        feed(&mut s, b"RCPT TO:<b@y>\r\n")
+            .text()
+            .starts_with("250 ")
+    );
+    s.set_storage_room(Some(0));
+    assert_eq!(
+        feed(&mut s, b"DATA\r\n").text(),
+        "452 4.3.1 Insufficient system storage\r\n"
+    );
+    assert!(!s.in_content());
     feed(&mut s, b"RSET\r\n");
     s.set_storage_room(None);
     assert_eq!(
