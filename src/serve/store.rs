@@ -106,6 +106,7 @@ fn io_error(what: impl std::fmt::Display, e: &std::io::Error) -> StoreError {
 /// `f_frsize` units, POSIX statvfs), or `None` when it cannot be asked.
 fn free_bytes(dir: &Path) -> Option<u64> {
     let v = nix::sys::statvfs::statvfs(dir).ok()?;
+    // u64 already on 64-bit Linux; 32-bit targets have a narrower `c_ulong`.
     #[allow(clippy::useless_conversion)]
     let (blocks, size) = (
         u64::from(v.blocks_available()),
