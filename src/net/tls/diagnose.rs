@@ -23,6 +23,53 @@ const WEAK_HINT: &str = "the server needs a certificate with a stronger key or s
      such as RSA of 2048 bits or more signed with SHA-256; ⟨insecure⟩ skips verification \
      meanwhile";
 
+/// A chain that is malformed, not unknown: its certificates break a rule of RFC 5280 that no
+/// trust store can waive, so a CA file changes nothing; the certificates must be reissued.
+const DEFECT_HINT: &str = "no CA file mends this: the server's operator must reissue the \
+     certificate or fix the chain it sends; ⟨insecure⟩ skips verification meanwhile";
+
+/// What a malformed chain's verify error (OpenSSL's `X509_verify_cert_error_string`) means, by
+/// the rule of RFC 5280 it breaks; `None` for the other errors.
+fn chain_defect(reason: &str) -> Option<&'static str> {
+    Some(match reason {
+        "unhandled critical extension" => {
+            "a certificate the server sent carries an extension marked critical that this \
+             client does not know, and RFC 5280 §4.2 requires such a certificate to be rejected"
+        }
+        "permitted subtree violation"
+        | "excluded subtree violation"
+        | "name constraints minimum and maximum not supported"
+        | "unsupported name constraint type"
+        | "unsupported or invalid name constraint syntax"
+        | "unsupported or invalid name syntax" => {
+            "a CA's name constraints (RFC 5280 §4.2.1.10) do not allow a name in a certificate \
+             below it"
+        }
+        "invalid CA certificate" => {
+            "a certificate that issued another in the chain is not a CA (its basicConstraints \
+             lack CA:TRUE, RFC 5280 §4.2.1.9)"
+        }
+        "path length constraint exceeded" => {
+            "a CA's pathLenConstraint (RFC 5280 §4.2.1.9) allows fewer intermediates below it \
+             than the chain has"
+        }
+        "key usage does not include certificate signing" => {
+            "a CA's keyUsage lacks keyCertSign (RFC 5280 §4.2.1.3)"
+        }
+        "unsuitable certificate purpose" => {
+            "the certificate is not one for a TLS server (its extendedKeyUsage lacks \
+             serverAuth, RFC 5280 §4.2.1.12)"
+        }
+        "certificate signature failure"
+        | "unable to decrypt certificate's signature"
+        | "unable to decode issuer public key" => {
+            "a signature in the chain does not verify: a certificate was altered, or was not \
+             signed by the certificate that has its issuer's name"
+        }
+        _ => return None,
+    })
+}
+
 /// The server sent no certificate: only an anonymous cipher (`aNULL`, RFC 5246 §7.4.2
 /// "anonymous") allows that, and only when the client offered one; no CA file can help.
 const NO_CERT_HINT: &str = "an anonymous cipher authenticates no server: ⟨insecure⟩ is the \
@@ -182,7 +229,9 @@ pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool) -> Hint {
                 ),
                 NO_CERT_HINT,
             ),
-            _ => (String::new(), VERIFY_HINT),
+            defect => chain_defect(defect).map_or((String::new(), VERIFY_HINT), |w| {
+                (w.to_string(), DEFECT_HINT)
+            }),
         }
     } else {
         let names = leaf.map(|c| c.sans.join(", ")).unwrap_or_default();
@@ -635,6 +684,28 @@ mod tests {
             let got = explain_failure_of(&chain_info(reason, ica_days, ica_not_yet)).to_string();
             assert!(got.starts_with(reason), "{got}");
             assert!(got.contains(want), "{reason}: {got}");
+            assert!(!got.contains("--tls-ca-path"), "{reason}: {got}");
+            assert!(got.contains("--insecure"), "{reason}: {got}");
+        }
+        // A malformed chain: RFC 5280 breaks no trust store can waive. Each used to be sent to
+        // a CA file ("use --tls-ca-path FILE if the CA is private"), which changes nothing.
+        for (reason, want) in [
+            ("unhandled critical extension", "RFC 5280 §4.2"),
+            ("permitted subtree violation", "name constraints"),
+            ("excluded subtree violation", "name constraints"),
+            ("invalid CA certificate", "is not a CA"),
+            ("path length constraint exceeded", "pathLenConstraint"),
+            (
+                "key usage does not include certificate signing",
+                "keyCertSign",
+            ),
+            ("unsuitable certificate purpose", "serverAuth"),
+            ("certificate signature failure", "does not verify"),
+        ] {
+            let got = explain_failure_of(&chain_info(reason, 10, false)).to_string();
+            assert!(got.starts_with(&format!("{reason}: ")), "{got}");
+            assert!(got.contains(want), "{reason}: {got}");
+            assert!(got.contains("reissue"), "{reason}: {got}");
             assert!(!got.contains("--tls-ca-path"), "{reason}: {got}");
             assert!(got.contains("--insecure"), "{reason}: {got}");
         }

@@ -552,6 +552,111 @@ async fn an_expired_intermediate_is_named_with_its_own_date() {
     );
 }
 
+/// Chains that are malformed rather than unknown, sent by a server under a trusted root: a leaf
+/// with a critical extension of no known kind, a leaf issued by a CA:FALSE certificate, a leaf
+/// outside its intermediate's name constraints. Each fails with OpenSSL's reason, the RFC 5280
+/// rule it breaks, and reissuing as the remedy: it used to offer `--tls-ca-path`, which the
+/// root is already in and which no trust store can mend.
+#[tokio::test]
+async fn a_malformed_chain_is_not_sent_to_a_ca_file() {
+    let ca = |cn: &str, is_ca: rcgen::IsCa| {
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = is_ca;
+        p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        p
+    };
+    let root = rcgen::CertifiedIssuer::self_signed(
+        ca(
+            "ehlo test root M",
+            rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained),
+        ),
+        rcgen::KeyPair::generate().unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ca.pem");
+    std::fs::write(&file, X509::from_der(root.der()).unwrap().to_pem().unwrap()).unwrap();
+    let p = TlsParams {
+        ca_path: Some(file),
+        ..params(true)
+    };
+    // A leaf for localhost signed by an intermediate made of `ica`, plus `leaf_ext` on the leaf.
+    let run = |ica: rcgen::CertificateParams, critical: bool| {
+        let ica =
+            rcgen::CertifiedIssuer::signed_by(ica, rcgen::KeyPair::generate().unwrap(), &root)
+                .unwrap();
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let mut lp = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        if critical {
+            let mut ext = rcgen::CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 4, 1, 99999, 7],
+                vec![0x05, 0x00],
+            );
+            ext.set_criticality(true);
+            lp.custom_extensions.push(ext);
+        }
+        let leaf = lp.signed_by(&leaf_key, &ica).unwrap();
+        acceptor(
+            &X509::from_der(leaf.der()).unwrap(),
+            &[X509::from_der(ica.der()).unwrap()],
+            &PKey::private_key_from_pem(leaf_key.serialize_pem().as_bytes()).unwrap(),
+        )
+        .unwrap()
+    };
+    let good_ica = || {
+        ca(
+            "ehlo test intermediate M",
+            rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained),
+        )
+    };
+    let mut constrained = good_ica();
+    constrained.name_constraints = Some(rcgen::NameConstraints {
+        permitted_subtrees: vec![rcgen::GeneralSubtree::DnsName("allowed.test".into())],
+        excluded_subtrees: vec![],
+    });
+    for (acc, openssl_says, rule) in [
+        (
+            run(good_ica(), true),
+            "unhandled critical extension",
+            "RFC 5280 §4.2",
+        ),
+        (
+            run(ca("ehlo test not a CA", rcgen::IsCa::ExplicitNoCa), false),
+            "invalid CA certificate",
+            "is not a CA",
+        ),
+        (
+            run(constrained, false),
+            "permitted subtree violation",
+            "name constraints",
+        ),
+    ] {
+        let err = handshake_accepting(acc, "localhost", &p, &trust::system_store)
+            .await
+            .unwrap_err();
+        let TlsError::Verify { reason, info } = err else {
+            panic!("{openssl_says}: expected Verify, got {err:?}")
+        };
+        assert_eq!(info.verify.reason.as_deref(), Some(openssl_says));
+        let reason = reason.to_string();
+        assert!(reason.starts_with(openssl_says), "{reason}");
+        assert!(reason.contains(rule), "{reason}");
+        assert!(reason.contains("reissue"), "{reason}");
+        assert!(!reason.contains("--tls-ca-path"), "{reason}");
+    }
+    // The same root and a well-formed intermediate verify: the failures above are the defects'.
+    assert!(
+        handshake_accepting(
+            run(good_ica(), false),
+            "localhost",
+            &p,
+            &trust::system_store
+        )
+        .await
+        .is_ok()
+    );
+}
+
 /// A server whose Certificate message is over OpenSSL's 100 KiB certificate list cap: a
 /// handshake failure that says so (it was OpenSSL's bare "excessive message size"), in bounded
 /// time and memory.
