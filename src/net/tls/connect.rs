@@ -8,7 +8,9 @@ use openssl::x509::{X509, X509Ref};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_openssl::SslStream;
 
-use super::diagnose::{explain_failure, handshake_reason, is_not_tls, version_mismatch};
+use super::diagnose::{
+    client_cert_refused_absent, explain_failure, handshake_reason, is_not_tls, version_mismatch,
+};
 use super::params::{
     TlsParams, client_context, configure_versions_and_ciphers, install_trust, use_client_cert,
 };
@@ -126,6 +128,15 @@ where
                 "{raw}: no TLS version in common: the server offers none of {} (⟨tls-versions⟩)",
                 names.join(",")
             ));
+        }
+        // The client answered a CertificateRequest with no certificate, having none configured
+        // (its plain-text Certificate message went, `tap`), and the server then refused: it
+        // requires one, whatever else the alert could mean.
+        if params.client_cert.is_none()
+            && s.get_mut().requested(false)
+            && let Some(r) = client_cert_refused_absent(&e)
+        {
+            reason = r;
         }
         return Err(if is_not_tls(&e) {
             let head = s.get_ref().head();

@@ -370,6 +370,21 @@ pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> Hint {
         "tlsv13 alert certificate required" | "sslv3 alert bad certificate" => {
             Some("the server wants a client certificate (⟨client-cert⟩)")
         }
+        // Alerts only a server that checked the client certificate sends (RFC 8446 §6.2; OpenSSL
+        // sends `certificate_expired` for a certificate not valid yet too): they judge the
+        // client's certificate, never the server's own, which the client verifies itself.
+        "tlsv1 alert unknown ca" => Some(
+            "the server does not trust the issuer of the client certificate sent (a CA it does not accept, or an intermediate missing from the chain sent) (⟨client-cert⟩)",
+        ),
+        "sslv3 alert certificate expired" => Some(
+            "the server refused the client certificate sent as out of its dates (expired, or not valid yet) (⟨client-cert⟩)",
+        ),
+        "sslv3 alert certificate revoked" => {
+            Some("the server refused the client certificate sent as revoked (⟨client-cert⟩)")
+        }
+        "sslv3 alert certificate unknown" | "sslv3 alert unsupported certificate" => {
+            Some("the server refused the client certificate sent (⟨client-cert⟩)")
+        }
         "tlsv1 alert unrecognized name" => Some("the server does not know the SNI name sent"),
         "tlsv1 alert internal error" => Some("the server hit an internal error"),
         // SSL_R_EXCESSIVE_MESSAGE_SIZE: a handshake message past OpenSSL's cap, in practice the
@@ -383,6 +398,20 @@ pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> Hint {
         Some(h) if h != reason => Hint::new(h).after(&format!("{reason}: ")),
         _ => Hint::plain(reason),
     }
+}
+
+/// The TLS 1.2 handshake failed with a `handshake_failure` alert after the server asked for a
+/// client certificate and got an empty one (RFC 5246 §7.4.6 lets it end the handshake so):
+/// [`handshake_reason`]'s "no cipher or version in common, or …" guess made sure. `None` for
+/// any other failure.
+pub(super) fn client_cert_refused_absent(e: &openssl::ssl::Error) -> Option<Hint> {
+    let (reason, key) = reason_and_key(e).filter(|_| e.io_error().is_none())?;
+    (key == "sslv3 alert handshake failure").then(|| {
+        Hint::new(
+            "the server asked for a client certificate and ended the handshake when none came: it requires one (⟨client-cert⟩)",
+        )
+        .after(&format!("{reason}: "))
+    })
 }
 
 /// [`handshake_reason`] from the server's side (`ehlo serve`): the peer is the client, so what

@@ -1246,6 +1246,118 @@ async fn client_certificate_for_a_server_that_requires_one() {
     );
 }
 
+/// A server that checks client certificates refuses one: the reason says it was the client's
+/// certificate. TLS 1.2 with none configured said "the server rejected the handshake: no cipher
+/// or version in common, or it requires a client certificate", though the client had answered
+/// the server's request for one; `unknown ca` and `certificate expired` were OpenSSL's bare
+/// alert, which reads as the server's own certificate failing.
+#[tokio::test]
+async fn a_refused_client_certificate_is_named_as_the_clients() {
+    let (cert, key) = self_signed(&["localhost"]).unwrap();
+    // A CA the server trusts for client certificates, and a client certificate it signed that
+    // expired in 2001.
+    let (client_ca, _, _) = ca_and_leaf("ehlo test client CA");
+    let mut cap = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    cap.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    cap.distinguished_name
+        .push(rcgen::DnType::CommonName, "ehlo test client CA 2");
+    let ca2 =
+        rcgen::CertifiedIssuer::self_signed(cap, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let old_key = rcgen::KeyPair::generate().unwrap();
+    let mut op = rcgen::CertificateParams::new(vec!["client.example".to_string()]).unwrap();
+    op.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    op.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    let old = op.signed_by(&old_key, &ca2).unwrap();
+    let requiring = |max: SslVersion| {
+        let mut b = builder(&cert, &key);
+        b.set_max_proto_version(Some(max)).unwrap();
+        b.cert_store_mut().add_cert(client_ca.clone()).unwrap();
+        b.cert_store_mut()
+            .add_cert(X509::from_der(ca2.der()).unwrap())
+            .unwrap();
+        b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+        b.build()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let client = |name: &str, c: &X509, k: &PKey<Private>| {
+        let cp = dir.path().join(format!("{name}.pem"));
+        let kp = dir.path().join(format!("{name}.key"));
+        std::fs::write(&cp, c.to_pem().unwrap()).unwrap();
+        std::fs::write(&kp, k.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        TlsParams {
+            client_cert: Some(ClientCert {
+                cert: cp,
+                key: kp,
+                chain: None,
+            }),
+            ..params(false)
+        }
+    };
+    let (stranger, stranger_key) = self_signed(&["client.example"]).unwrap();
+    let untrusted = client("stranger", &stranger, &stranger_key);
+    let expired = client(
+        "old",
+        &X509::from_der(old.der()).unwrap(),
+        &PKey::private_key_from_pem(old_key.serialize_pem().as_bytes()).unwrap(),
+    );
+    // The reason the client gives, from the handshake (TLS 1.2) or the first read (TLS 1.3,
+    // where the server judges the certificate after the client's handshake has ended).
+    let refusal = |r: Result<(super::TlsStream<DuplexStream>, TlsInfo), TlsError>| async move {
+        match r {
+            Err(TlsError::Handshake(h)) => h.to_string(),
+            Err(e) => panic!("expected a handshake failure, got {e:?}"),
+            Ok((mut s, _)) => {
+                let mut buf = [0u8; 16];
+                let e = s.read(&mut buf).await.expect_err("the server refuses");
+                alert_on_read(&e).expect("an alert").to_string()
+            }
+        }
+    };
+    for max in [SslVersion::TLS1_2, SslVersion::TLS1_3] {
+        let (r, _) = handshake_with(requiring(max), &untrusted).await;
+        let got = refusal(r).await;
+        assert!(got.contains("unknown ca"), "{max:?}: {got}");
+        assert!(
+            got.contains("does not trust the issuer of the client certificate sent"),
+            "{max:?}: {got}"
+        );
+        let (r, _) = handshake_with(requiring(max), &expired).await;
+        let got = refusal(r).await;
+        assert!(got.contains("certificate expired"), "{max:?}: {got}");
+        assert!(
+            got.contains("refused the client certificate sent as out of its dates"),
+            "{max:?}: {got}"
+        );
+    }
+    // None configured: TLS 1.2 ends the handshake with handshake_failure once the client has
+    // answered the request with an empty Certificate message.
+    let (r, _) = handshake_with(requiring(SslVersion::TLS1_2), &params(false)).await;
+    let got = refusal(r).await;
+    assert!(
+        got.contains(
+            "the server asked for a client certificate and ended the handshake when none came"
+        ),
+        "{got}"
+    );
+    assert!(!got.contains("no cipher or version in common"), "{got}");
+    // A handshake_failure of a server that asked for nothing keeps the general words.
+    let mut picky = builder(&cert, &key);
+    picky
+        .set_max_proto_version(Some(SslVersion::TLS1_2))
+        .unwrap();
+    picky
+        .set_cipher_list("ECDHE-RSA-AES128-GCM-SHA256")
+        .unwrap();
+    let only_other = TlsParams {
+        cipher_list: Some("ECDHE-RSA-AES256-GCM-SHA384".into()),
+        protocols: Some(vec![TlsVersion::Tls1_2]),
+        ..params(false)
+    };
+    let (r, _) = handshake_with(picky.build(), &only_other).await;
+    let got = refusal(r).await;
+    assert!(!got.contains("asked for a client certificate"), "{got}");
+}
+
 /// swaks's `--tls-verify-ca` / `--tls-verify-host` alone: only that half is enforced, the other
 /// is still judged and shown.
 #[tokio::test]
