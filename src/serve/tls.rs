@@ -50,6 +50,10 @@ pub(crate) fn acceptor(
                     key.display(),
                     cert.display()
                 )),
+                // The user's file, not a missing prerequisite: bad input (exit 1).
+                TlsError::Setup(r) if r.contains("security level") => {
+                    Error::Usage(format!("{}: {r}", cert.display()))
+                }
                 other => prereq(other),
             })
         }

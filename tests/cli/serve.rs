@@ -161,6 +161,12 @@ fn send_env(addr: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
 /// A self-signed certificate for localhost and 127.0.0.1, made with the openssl crate (not
 /// with ehlo's own generator), written as cert.pem / key.pem in `dir`.
 fn cert_files(dir: &Path) -> (PathBuf, PathBuf) {
+    cert_files_signed(dir, MessageDigest::sha256(), false)
+}
+
+/// [`cert_files`] signed with `digest`: by its own key, or by another (an issuer named "ehlo
+/// test CA": OpenSSL judges no self-signed certificate's signature at its security level).
+fn cert_files_signed(dir: &Path, digest: MessageDigest, issued: bool) -> (PathBuf, PathBuf) {
     let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
     let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
     let mut name = X509NameBuilder::new().unwrap();
@@ -172,7 +178,16 @@ fn cert_files(dir: &Path) -> (PathBuf, PathBuf) {
     b.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
         .unwrap();
     b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(&name).unwrap();
+    let issuer = if issued {
+        let mut n = X509NameBuilder::new().unwrap();
+        n.append_entry_by_nid(Nid::COMMONNAME, "ehlo test CA")
+            .unwrap();
+        n.build()
+    } else {
+        X509NameBuilder::new().unwrap().build()
+    };
+    b.set_issuer_name(if issued { &issuer } else { &name })
+        .unwrap();
     b.set_pubkey(&key).unwrap();
     b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
         .unwrap();
@@ -184,7 +199,8 @@ fn cert_files(dir: &Path) -> (PathBuf, PathBuf) {
         .build(&b.x509v3_context(None, None))
         .unwrap();
     b.append_extension(san).unwrap();
-    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let ca_key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    b.sign(if issued { &ca_key } else { &key }, digest).unwrap();
     let cert = b.build();
     let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&c, cert.to_pem().unwrap()).unwrap();
@@ -351,6 +367,35 @@ fn a_key_of_another_certificate_is_a_usage_error() {
         "{}",
         r.all()
     );
+    assert_eq!(r.all().trim().lines().count(), 1, "{}", r.all());
+}
+
+/// A `--tls-cert` signed with SHA-1, which OpenSSL refuses to serve at its security level: bad
+/// input (exit 1) in one line that names the file and says why. It was OpenSSL's raw
+/// "error:0A00018E:SSL routines:SSL_CTX_use_certificate:ca md too weak:…" with exit 10, a
+/// missing prerequisite.
+#[test]
+fn a_certificate_below_the_security_level_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = cert_files_signed(dir.path(), MessageDigest::sha1(), true);
+    let r = ehlo(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--starttls",
+        "--tls-cert",
+        s(&cert),
+        "--tls-key",
+        s(&key),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let want = format!(
+        "{}: the certificate is below OpenSSL's security level (ca md too weak): its \
+         signature's digest (SHA-1, MD5) is too weak",
+        s(&cert)
+    );
+    assert!(r.all().contains(&want), "{}", r.all());
+    assert!(!r.all().contains("error:0A"), "{}", r.all());
     assert_eq!(r.all().trim().lines().count(), 1, "{}", r.all());
 }
 

@@ -85,7 +85,10 @@ pub(crate) fn acceptor(
     let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server())
         .map_err(setup("cannot create the TLS server context"))?;
     b.set_certificate(cert)
-        .map_err(setup("cannot use the certificate"))?;
+        .map_err(|e| match below_security_level(&e) {
+            Some(why) => TlsError::Setup(why),
+            None => setup("cannot use the certificate")(e),
+        })?;
     for extra in chain {
         b.add_extra_chain_cert(extra.clone())
             .map_err(setup("cannot use the chain certificate"))?;
@@ -103,6 +106,27 @@ pub(crate) fn acceptor(
     b.check_private_key()
         .map_err(|_| TlsError::Setup("the private key does not match the certificate".into()))?;
     Ok(b.build())
+}
+
+/// OpenSSL refused the certificate for its key or signature at its security level (Debian's
+/// default is 2, as `openssl version -d`'s `openssl.cnf` sets: RSA and DSA keys of 2048 bits
+/// or more, no SHA-1 signature): the reason in words, `None` for other errors. It was OpenSSL's
+/// raw "error:0A00018E:SSL routines:SSL_CTX_use_certificate:ca md too weak:…", which reads as
+/// a CA's fault and came with exit 10, a missing prerequisite, for a file of the user's.
+fn below_security_level(e: &openssl::error::ErrorStack) -> Option<String> {
+    let reason = e.errors().iter().find_map(|x| x.reason())?;
+    let what = match reason {
+        // The signature on the certificate itself, made with the issuer's digest.
+        "ca md too weak" => "its signature's digest (SHA-1, MD5) is too weak",
+        "ee key too small" => "its key is too small (RSA or DSA under 2048 bits, EC under 224)",
+        "ca key too small" => "its issuer's key is too small",
+        _ => return None,
+    };
+    Some(format!(
+        "the certificate is below OpenSSL's security level ({reason}): {what}; a client that \
+         verifies refuses it too: reissue it with RSA of 2048 bits or more, or EC, signed with \
+         SHA-256"
+    ))
 }
 
 /// Run a server handshake over `stream`: the stream and what was negotiated (version, cipher,

@@ -923,6 +923,21 @@ fn wildcard_matching_rfc6125() {
     assert!(!dns_name_matches("*.example.com", ".example.com"));
 }
 
+/// A leaf signed with SHA-1 is refused by the acceptor (OpenSSL refuses SHA-1 from security
+/// level 1 on) with the reason in words, not OpenSSL's raw error stack.
+#[test]
+fn a_certificate_below_the_security_level_is_refused_in_words() {
+    let (_, leaf, key) = sha1_signed_leaf();
+    let Err(TlsError::Setup(r)) = acceptor(&leaf, &[], &key) else {
+        panic!("a SHA-1 leaf was accepted")
+    };
+    assert!(
+        r.starts_with("the certificate is below OpenSSL's security level (ca md too weak)"),
+        "{r}"
+    );
+    assert!(r.contains("SHA-256") && !r.contains("error:0A"), "{r}");
+}
+
 #[test]
 fn load_cert_key_accepts_pkcs8_pkcs1_and_sec1() {
     let dir = tempfile::tempdir().unwrap();
