@@ -235,10 +235,18 @@ pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool) -> Hint {
         }
     } else {
         let names = leaf.map(|c| c.sans.join(", ")).unwrap_or_default();
+        let checked = v.checked_name.as_deref().unwrap_or("?");
+        // A wildcard that looks as if it should match but may not: said, or the mismatch
+        // reads as ehlo's mistake (`openssl s_client` and every RFC 6125 client agree).
+        let wildcard = leaf
+            .into_iter()
+            .flat_map(|c| c.sans.iter())
+            .filter_map(|s| s.strip_prefix("DNS:"))
+            .find_map(|p| wildcard_near_miss(p, checked))
+            .unwrap_or_default();
         (
             format!(
-                "the certificate is not valid for {} (it names {})",
-                v.checked_name.as_deref().unwrap_or("?"),
+                "the certificate is not valid for {checked} (it names {}){wildcard}",
                 if names.is_empty() {
                     leaf.map(|c| c.subject.as_str()).unwrap_or("nothing")
                 } else {
@@ -288,6 +296,25 @@ pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool) -> Hint {
     out.push(hint);
     out.push_str(")");
     out
+}
+
+/// `pattern` is a wildcard (`*.example.com`) that `name` misses only by its depth: the domain
+/// itself, or a name more than one label below it. RFC 6125 §6.4.3 lets the `*` stand for one
+/// whole left-most label, no more and no fewer. The words to add, or `None`.
+fn wildcard_near_miss(pattern: &str, name: &str) -> Option<String> {
+    let rest = pattern.strip_prefix("*.")?.trim_end_matches('.');
+    let n = name.trim_end_matches('.').to_ascii_lowercase();
+    let rest_lc = rest.to_ascii_lowercase();
+    let deeper = n
+        .strip_suffix(&rest_lc)
+        .and_then(|head| head.strip_suffix('.'))
+        .is_some_and(|head| head.contains('.'));
+    (n == rest_lc || deeper).then(|| {
+        format!(
+            ": {pattern} stands for exactly one label (RFC 6125 §6.4.3), so it covers neither \
+             {rest} itself nor a name two or more labels below it"
+        )
+    })
 }
 
 /// The handshake failed for want of a protocol version both sides allow: OpenSSL's reason
@@ -557,6 +584,24 @@ mod tests {
         info.chain[0].sans = vec!["DNS:*.example.test".into()];
         let got = explain_failure_of(&info).to_string();
         assert!(got.contains("--server NAME"), "{got}");
+        // A wildcard missed by depth says why; it said only "it names DNS:*.example.test",
+        // which reads as if a.b.example.test should have matched.
+        for name in ["a.b.example.test", "example.test", "A.B.Example.Test."] {
+            info.verify.checked_name = Some(name.into());
+            let got = explain_failure_of(&info).to_string();
+            assert!(
+                got.contains(
+                    "(it names DNS:*.example.test): *.example.test stands for exactly one label \
+                     (RFC 6125 §6.4.3), so it covers neither example.test itself nor a name \
+                     two or more labels below it"
+                ),
+                "{name}: {got}"
+            );
+        }
+        // Another domain altogether: no wildcard words.
+        info.verify.checked_name = Some("mx.other.test".into());
+        let got = explain_failure_of(&info).to_string();
+        assert!(!got.contains("stands for"), "{got}");
     }
 
     /// No certificate at all (an anonymous cipher the client allowed): the reason names the
