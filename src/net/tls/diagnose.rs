@@ -46,8 +46,9 @@ fn chain_defect(reason: &str) -> Option<&'static str> {
              below it"
         }
         "invalid CA certificate" => {
+            // OpenSSL's X509_check_ca: no CA:TRUE, or a keyUsage without keyCertSign.
             "a certificate that issued another in the chain is not a CA (its basicConstraints \
-             lack CA:TRUE, RFC 5280 §4.2.1.9)"
+             lack CA:TRUE, RFC 5280 §4.2.1.9, or its keyUsage lacks keyCertSign, §4.2.1.3)"
         }
         "path length constraint exceeded" => {
             "a CA's pathLenConstraint (RFC 5280 §4.2.1.9) allows fewer intermediates below it \

@@ -614,7 +614,16 @@ async fn a_malformed_chain_is_not_sent_to_a_ca_file() {
         permitted_subtrees: vec![rcgen::GeneralSubtree::DnsName("allowed.test".into())],
         excluded_subtrees: vec![],
     });
+    // A CA by its basicConstraints whose keyUsage does not allow signing certificates:
+    // OpenSSL calls it "invalid CA certificate" too.
+    let mut no_cert_sign = good_ica();
+    no_cert_sign.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
     for (acc, openssl_says, rule) in [
+        (
+            run(no_cert_sign, false),
+            "invalid CA certificate",
+            "keyCertSign",
+        ),
         (
             run(good_ica(), true),
             "unhandled critical extension",
