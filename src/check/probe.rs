@@ -911,14 +911,15 @@ fn cert_checks(info: &TlsInfo, cert_days: i64) -> Vec<CheckResult> {
             } else if v.name_ok {
                 format!("matches {}", v.matched.as_deref().unwrap_or("?"))
             } else {
+                let name = v.checked_name.as_deref().unwrap_or("?");
                 format!(
-                    "not valid for {} (it names {})",
-                    v.checked_name.as_deref().unwrap_or("?"),
+                    "not valid for {name} (it names {}){}",
                     if leaf.sans.is_empty() {
                         leaf.subject.clone()
                     } else {
                         leaf.sans.join(", ")
-                    }
+                    },
+                    crate::net::tls::wildcard_miss(&leaf.sans, name)
                 )
             },
         )
@@ -1415,6 +1416,34 @@ mod tests {
         assert_eq!(c.status, Status::Pass, "{c:?}");
         assert_eq!(c.summary, "matches DNS:mx.example.test");
         assert_eq!(c.evidence["cn_only"], false, "{c:?}");
+    }
+
+    /// An MX two labels below a wildcard's domain (`mx1.mail.example.test` under
+    /// `*.example.test`): the warning says the wildcard stands for one label; it said only
+    /// "it names DNS:*.example.test", which reads as if it should have matched.
+    #[test]
+    fn a_wildcard_missed_by_depth_says_why() {
+        let mut info = TlsInfo {
+            chain: vec![crate::smtp::event::CertInfo {
+                subject: "/CN=*.example.test".into(),
+                sans: vec!["DNS:*.example.test".into()],
+                ..crate::smtp::event::CertInfo::default()
+            }],
+            ..TlsInfo::default()
+        };
+        info.verify.checked_name = Some("mx1.mail.example.test".into());
+        let c = cert_checks(&info, 14)
+            .into_iter()
+            .find(|c| c.id == "tls.cert.name")
+            .unwrap();
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(
+            c.summary.starts_with(
+                "not valid for mx1.mail.example.test (it names DNS:*.example.test): \
+                 *.example.test stands for exactly one label (RFC 6125 §6.4.3)"
+            ),
+            "{c:?}"
+        );
     }
 
     /// Under an MTA-STS policy (enforce or testing) that covers the MX, a name matched by the

@@ -240,10 +240,7 @@ pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool) -> Hint {
         // A wildcard that looks as if it should match but may not: said, or the mismatch
         // reads as ehlo's mistake (`openssl s_client` and every RFC 6125 client agree).
         let wildcard = leaf
-            .into_iter()
-            .flat_map(|c| c.sans.iter())
-            .filter_map(|s| s.strip_prefix("DNS:"))
-            .find_map(|p| wildcard_near_miss(p, checked))
+            .map(|c| wildcard_miss(&c.sans, checked))
             .unwrap_or_default();
         (
             format!(
@@ -297,6 +294,15 @@ pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool) -> Hint {
     out.push(hint);
     out.push_str(")");
     out
+}
+
+/// The words [`wildcard_near_miss`] adds for the first DNS subjectAltName of `sans` (`DNS:…`
+/// entries, as [`CertInfo::sans`] holds them) that `name` misses by depth; empty if none.
+pub(crate) fn wildcard_miss(sans: &[String], name: &str) -> String {
+    sans.iter()
+        .filter_map(|s| s.strip_prefix("DNS:"))
+        .find_map(|p| wildcard_near_miss(p, name))
+        .unwrap_or_default()
 }
 
 /// `pattern` is a wildcard (`*.example.com`) that `name` misses only by its depth: the domain
