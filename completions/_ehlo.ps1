@@ -100,6 +100,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--lp', '--lp', [CompletionResultType]::ParameterName, 'Local port to connect from (number or service name)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Timeout of each connection attempt [default: --timeout]')
+            [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Bound the whole send: N, Ns, Nm or Nh; 0 = none [default: none]')
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)')
             [CompletionResult]::new('--tls-sni', '--tls-sni', [CompletionResultType]::ParameterName, 'Server name to send in SNI [default: the server host name, unless it is an IP address]')
             [CompletionResult]::new('--tls-verify-target', '--tls-verify-target', [CompletionResultType]::ParameterName, 'Name to verify the certificate against [default: the server host name]')

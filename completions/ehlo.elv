@@ -97,6 +97,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --lp 'Local port to connect from (number or service name)'
             cand --timeout 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none'
             cand --connect-timeout 'Timeout of each connection attempt [default: --timeout]'
+            cand --deadline 'Bound the whole send: N, Ns, Nm or Nh; 0 = none [default: none]'
             cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'
             cand --tls-sni 'Server name to send in SNI [default: the server host name, unless it is an IP address]'
             cand --tls-verify-target 'Name to verify the certificate against [default: the server host name]'

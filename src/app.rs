@@ -140,7 +140,14 @@ async fn dispatch(
             } else {
                 &mut renderer
             };
-            let code = crate::net::driver::send_asking(&cfg.connect, cfg.plan, sink, confirm).await;
+            let code = crate::net::driver::send_asking(
+                &cfg.connect,
+                cfg.plan,
+                sink,
+                confirm,
+                cfg.deadline,
+            )
+            .await;
             renderer.finish();
             code
         }

@@ -174,6 +174,23 @@ pub enum Error {
         /// or implicit TLS), not a reply that did not come: the message names the handshake.
         handshake: bool,
     },
+    /// `--deadline` passed before the send ended: the run was cut `at` a step of `phase`
+    /// (its exit code is a timeout's there), without waiting for a reply to QUIT.
+    #[error("deadline {} reached {at}{}", duration_words(*limit), if *unsure_delivery {
+        "; the message may or may not have been delivered"
+    } else {
+        ""
+    })]
+    Deadline {
+        /// The phase of the step cut (DNS and connect included: exit 2).
+        phase: Phase,
+        /// The `--deadline` given.
+        limit: std::time::Duration,
+        /// Where, in words: "while waiting for the reply to DATA".
+        at: String,
+        /// The message's data had gone out (or was going out) and its reply had not come.
+        unsure_delivery: bool,
+    },
     /// The SMTP dialogue failed.
     #[error(transparent)]
     Session(#[from] SessionError),
@@ -204,6 +221,18 @@ pub enum Error {
     Signalled(Ending),
 }
 
+/// A duration (whole seconds, as `--deadline` takes it) as it could be given: `90s`, `2m`, `1h`.
+fn duration_words(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    if secs != 0 && secs.is_multiple_of(3600) {
+        format!("{}h", secs / 3600)
+    } else if secs != 0 && secs.is_multiple_of(60) {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
 /// Where a timeout struck, for its message.
 fn timeout_where(phase: Phase, implicit_tls: bool, handshake: bool) -> String {
     if implicit_tls {
@@ -223,7 +252,7 @@ impl Error {
             // A bad --dns-trust-anchor file is a mistake in the invocation, like a bad flag.
             Error::Dns(DnsError::TrustAnchor { .. }) => EXIT_USAGE,
             Error::Dns(_) | Error::Connect { .. } | Error::Listen { .. } => EXIT_CONNECT,
-            Error::Timeout { phase, .. } => phase_exit_code(*phase),
+            Error::Timeout { phase, .. } | Error::Deadline { phase, .. } => phase_exit_code(*phase),
             // Refused before any credential went out, as the check made before connecting.
             Error::Session(SessionError::PlaintextAuth(_)) => EXIT_USAGE,
             Error::Session(SessionError::Extension {
@@ -280,6 +309,7 @@ impl Error {
             Error::Connect { .. } => "connect",
             Error::Listen { .. } => "listen",
             Error::Timeout { .. } => "timeout",
+            Error::Deadline { .. } => "deadline",
             Error::Session(e) => e.label(),
             Error::Io { .. } => "io",
             Error::Prerequisite(_) => "prerequisite",
@@ -402,6 +432,12 @@ mod tests {
                 source: std::io::ErrorKind::BrokenPipe.into(),
             },
             Error::Prerequisite(String::new()),
+            Error::Deadline {
+                phase: Phase::Data,
+                limit: std::time::Duration::from_secs(3),
+                at: String::new(),
+                unsure_delivery: false,
+            },
             Error::ReplayMismatch {
                 phase: None,
                 reason: String::new(),
@@ -418,6 +454,39 @@ mod tests {
                 "outcome `{label}` is not documented"
             );
         }
+    }
+
+    /// `--deadline` cuts a send with a timeout's exit code where it was cut, in one line
+    /// that says where, and whether the message may have gone.
+    #[test]
+    fn a_deadline_cut_says_where_with_the_phase_timeout_code() {
+        let cut = |phase, secs, at: &str, unsure_delivery| Error::Deadline {
+            phase,
+            limit: std::time::Duration::from_secs(secs),
+            at: at.into(),
+            unsure_delivery,
+        };
+        let e = cut(Phase::Data, 3, "while waiting for the reply to DATA", false);
+        assert_eq!(
+            e.to_string(),
+            "deadline 3s reached while waiting for the reply to DATA"
+        );
+        assert_eq!((e.exit_code(), e.label()), (25, "deadline"));
+        let e = cut(
+            Phase::Dot,
+            120,
+            "while waiting for the reply to the message",
+            true,
+        );
+        assert_eq!(
+            e.to_string(),
+            "deadline 2m reached while waiting for the reply to the message; \
+             the message may or may not have been delivered"
+        );
+        assert_eq!(e.exit_code(), 26);
+        assert_eq!(cut(Phase::Dns, 7200, "", false).exit_code(), EXIT_CONNECT);
+        assert_eq!(duration_words(std::time::Duration::from_secs(90)), "90s");
+        assert_eq!(duration_words(std::time::Duration::from_secs(7200)), "2h");
     }
 
     #[test]

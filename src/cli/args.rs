@@ -781,6 +781,17 @@ pub(crate) struct TransportArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub(crate) connect_timeout: Option<Duration>,
 
+    /// Bound the whole send: N, Ns, Nm or Nh; 0 = none [default: none]
+    ///
+    /// --timeout bounds each step (the MX lookup, each connection attempt, each reply, a TLS
+    /// handshake), not their sum. When the deadline passes the run ends at once, without waiting
+    /// for a reply to QUIT, saying where it was cut ("deadline 20s reached while waiting for the
+    /// reply to DATA"), with the exit code a timeout there has (2 in DNS or connect, 25 at DATA,
+    /// 26 after the message…). A message cut after its data went out may or may not have been
+    /// delivered.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) deadline: Option<Duration>,
+
     /// DNS server to ask instead of the system's: IP[:PORT] (port defaults to 53)
     #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
     pub(crate) dns_server: Option<SocketAddr>,

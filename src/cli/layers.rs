@@ -41,7 +41,7 @@
 //!   subcommand's port, server, recipients, login, session steps, serve's certificate) come
 //!   from the command line only, so that `EHLO_TO` or `EHLO_PORT` set for sends never points a
 //!   probe or a check elsewhere. The config file and `SWAKS_OPT_*` are the send's (swaks has no
-//!   subcommands). A variable of another mode's flag (`EHLO_DEADLINE` while sending) is passed
+//!   subcommands). A variable of another mode's flag (`EHLO_FAIL_ON` while sending) is passed
 //!   over without a word; one that names no flag of any mode is warned about, once, with the
 //!   nearest name of every mode's.
 //!
@@ -425,7 +425,7 @@ pub(crate) struct Layered {
     /// the command line takes (`EHLO_HELP`, `EHLO_VERSION`, `EHLO_DUMP_CONFIG`…; refusing them
     /// made every send exit 1), and swaks's `SWAKS_OPT_config`.
     pub(crate) ignored_why: Vec<(String, String)>,
-    /// `EHLO_*` variables for another mode's flags, with those modes (`EHLO_DEADLINE`: `check`):
+    /// `EHLO_*` variables for another mode's flags, with those modes (`EHLO_FAIL_ON`: `check`):
     /// not read by this one, and no mistake (one environment serves every mode).
     pub(crate) other_modes: Vec<(String, String)>,
     /// The password comes from `EHLO_AUTH_PASSWORD` alone (no `--auth-password` on the command
@@ -758,7 +758,7 @@ impl Table {
     }
 
     /// Why a config file line's `name` is refused: no option of the send, the file's only
-    /// reader. The modes whose option it is (`deadline`: `ehlo check`'s and `ehlo probe`'s, which read no file),
+    /// reader. The modes whose option it is (`fail-on`: `ehlo check`'s and `ehlo probe`'s, which read no file),
     /// else the send's option closest to it as typed (`timout`: `timeout`, the command line's
     /// rule, [`crate::suggest::nearest`]), as a misspelt flag or `EHLO_*` variable is answered.
     fn file_unknown(&self, name: &str) -> String {

@@ -825,6 +825,7 @@ const TOP_LONGS: &[&str] = &[
     "dabsp",
     "das",
     "data",
+    "deadline",
     "dns-server",
     "dns-trust-anchor",
     "dnssec",

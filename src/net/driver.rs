@@ -3,8 +3,11 @@
 //! closing or not speaking SMTP; or, with implicit TLS, one that gives no usable TLS session),
 //! pumps bytes between it and `smtp::client::Session` under
 //! per-reply timeouts, runs the TLS upgrade when the session asks, and hands every event to the
-//! run's event sink. Protocol decisions stay in the session.
+//! run's event sink. Protocol decisions stay in the session. The one-shot send's `--deadline`
+//! (one bound on the whole run, where `--timeout` bounds each step) is kept here too, with the
+//! clock: the session never sees it.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
@@ -16,7 +19,7 @@ use crate::net::conn::{self, Connection, alert_wait};
 use crate::net::route::{ConnectPlan, Transport};
 use crate::net::tls;
 use crate::smtp::client::{Action, Plan, Session, SessionError};
-use crate::smtp::event::{Event, Phase, PhaseTiming, Sink, Summary, Timed};
+use crate::smtp::event::{Event, Phase, PhaseTiming, SentKind, Sink, Summary, Timed};
 
 /// Hands events to the sink with the elapsed time, and keeps per-phase timings.
 struct Output<'a> {
@@ -25,6 +28,126 @@ struct Output<'a> {
     timings: Vec<PhaseTiming>,
     /// Asks the user whether AUTH may go out unencrypted (true = yes); `None`: nobody to ask.
     confirm_plaintext: Option<&'a dyn Fn() -> bool>,
+    /// Where the run is, for a `--deadline` that cuts it.
+    at: Whereabouts,
+}
+
+/// Where a send is, read off its events (and set by the driver around a TLS handshake and a
+/// write): what `--deadline` says it cut, and the phase whose timeout exit code the cut gets.
+struct Whereabouts {
+    /// The phase of the step under way when no reply is awaited.
+    phase: Phase,
+    /// That step, in words ("while connecting to mx.example.net [192.0.2.1:25]").
+    doing: String,
+    /// The replies awaited, oldest first (several when pipelined): each one's phase and what
+    /// it answers (`DATA`, `the message`; empty for the banner).
+    pending: VecDeque<(Phase, String)>,
+    /// Bytes are being written (the last of `pending` is what they are).
+    writing: bool,
+}
+
+impl Whereabouts {
+    fn new() -> Whereabouts {
+        Whereabouts {
+            phase: Phase::Dns,
+            doing: "before connecting".into(),
+            pending: VecDeque::new(),
+            writing: false,
+        }
+    }
+
+    /// A step that awaits no reply (a lookup, a connection attempt, a TLS handshake).
+    fn doing(&mut self, phase: Phase, what: String) {
+        self.phase = phase;
+        self.doing = what;
+        self.pending.clear();
+        self.writing = false;
+    }
+
+    fn see(&mut self, event: &Event) {
+        match event {
+            Event::DnsQuery { name, rtype } => {
+                self.doing(
+                    Phase::Dns,
+                    format!("while waiting for the {rtype} answer for {name}"),
+                );
+            }
+            Event::Connecting { host, addr } => {
+                let to = if host == addr {
+                    host.clone()
+                } else {
+                    format!("{host} [{addr}]")
+                };
+                self.doing(Phase::Connect, format!("while connecting to {to}"));
+            }
+            Event::Connected { .. } => self.awaiting(Phase::Banner, String::new()),
+            Event::Sent {
+                kind, text, phase, ..
+            } => {
+                let what = match kind {
+                    SentKind::Proxy => return,
+                    SentKind::Body => "the message".to_string(),
+                    SentKind::Auth => "AUTH".to_string(),
+                    SentKind::Raw => "the raw bytes".to_string(),
+                    SentKind::Command => text
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_ascii_uppercase(),
+                };
+                // The message's lines and its final dot get one reply.
+                if *kind == SentKind::Body && self.pending.back().is_some_and(|(_, w)| *w == what) {
+                    return;
+                }
+                self.pending.push_back((*phase, what));
+            }
+            Event::Received { phase, .. } => {
+                let answered = self.pending.pop_front();
+                if self.pending.is_empty() {
+                    self.phase = answered.as_ref().map_or(*phase, |(p, _)| *p);
+                    self.doing = match answered {
+                        Some((_, w)) if !w.is_empty() => format!("after the reply to {w}"),
+                        _ => "after the banner".into(),
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The banner (`what` empty) or a reply is awaited with nothing else outstanding.
+    fn awaiting(&mut self, phase: Phase, what: String) {
+        self.doing(phase, String::new());
+        self.pending.push_back((phase, what));
+    }
+
+    /// Where the run is, in words, and the phase of that step.
+    fn describe(&self) -> (Phase, String) {
+        let waited = |w: &String| {
+            if w.is_empty() {
+                "the banner".to_string()
+            } else {
+                format!("the reply to {w}")
+            }
+        };
+        match (self.writing, self.pending.front(), self.pending.back()) {
+            (true, _, Some((phase, w))) if !w.is_empty() => (*phase, format!("while sending {w}")),
+            (_, Some((phase, _)), _) if self.pending.len() > 1 => {
+                let all: Vec<&str> = self.pending.iter().map(|(_, w)| w.as_str()).collect();
+                (
+                    *phase,
+                    format!("while waiting for the replies to {}", all.join(", ")),
+                )
+            }
+            (_, Some((phase, w)), _) => (*phase, format!("while waiting for {}", waited(w))),
+            (_, None, _) => (self.phase, self.doing.clone()),
+        }
+    }
+
+    /// The message's data went out (or was going out) and its reply has not come.
+    fn delivery_unsure(&self) -> bool {
+        self.pending.iter().any(|(p, _)| *p == Phase::Dot)
+    }
 }
 
 impl<'a> Output<'a> {
@@ -34,10 +157,12 @@ impl<'a> Output<'a> {
             start: Instant::now(),
             timings: Vec::new(),
             confirm_plaintext,
+            at: Whereabouts::new(),
         }
     }
     /// Hand one event on; a `Timing` also counts towards its phase's total for the summary.
     fn emit(&mut self, event: Event) {
+        self.at.see(&event);
         PhaseTiming::add(&mut self.timings, &event);
         self.sink.event(&event, self.start.elapsed());
     }
@@ -70,7 +195,7 @@ struct RunState {
 /// handled here (forwarded to its group, see [`RunSignals`]).
 pub(crate) async fn send(connect: &ConnectPlan, plan: Plan, sink: &mut dyn Sink) -> u8 {
     let pipe = matches!(connect.link.transport, Transport::Pipe(_));
-    drive(connect, plan, sink, None, pipe).await
+    drive(connect, plan, sink, None, pipe, None).await
 }
 
 /// The one-shot send (`ehlo HOST ...`): [`send`], with SIGINT, SIGTERM and SIGHUP handled for
@@ -79,13 +204,28 @@ pub(crate) async fn send(connect: &ConnectPlan, plan: Plan, sink: &mut dyn Sink)
 /// when the session wants to know whether AUTH may go out over a connection that is not
 /// encrypted (an optional STARTTLS that did not happen): true = yes. Without it such a question
 /// is answered no.
+///
+/// `deadline` (`--deadline`) bounds the whole run, every lookup, connection attempt, handshake,
+/// write and reply of it: when it passes the run ends there, its connection dropped (no QUIT
+/// waited for), with [`Error::Deadline`] saying where.
 pub(crate) async fn send_asking(
     connect: &ConnectPlan,
     plan: Plan,
     sink: &mut dyn Sink,
     confirm_plaintext: Option<&dyn Fn() -> bool>,
+    deadline: Option<Duration>,
 ) -> u8 {
-    drive(connect, plan, sink, confirm_plaintext, true).await
+    drive(connect, plan, sink, confirm_plaintext, true, deadline).await
+}
+
+/// How [`drive`]'s run ended.
+enum Ended {
+    /// By itself.
+    Run(Result<(), Error>),
+    /// A signal.
+    Signal(Ending),
+    /// `--deadline` passed.
+    Deadline,
 }
 
 /// [`send`] and [`send_asking`]: with `signals`, the run listens for SIGINT/SIGTERM/SIGHUP.
@@ -95,18 +235,33 @@ async fn drive(
     sink: &mut dyn Sink,
     confirm_plaintext: Option<&dyn Fn() -> bool>,
     signals: bool,
+    deadline: Option<Duration>,
 ) -> u8 {
     let mut out = Output::new(sink, confirm_plaintext);
     let mut state = RunState::default();
-    let result = {
-        let running = run(connect, plan, &mut out, &mut state);
-        match signals.then(RunSignals::listen).flatten() {
-            Some(mut signals) => tokio::select! {
-                r = running => r,
-                ending = signals.forwarded() => Err(Error::Signalled(ending)),
-            },
-            None => running.await,
+    // The session under way, kept outside the run so that a deadline that drops the run can
+    // still read what it had done (its recipients, whether the message was accepted).
+    let mut current: Option<Session> = None;
+    let until = deadline.map(|d| tokio::time::Instant::now() + d);
+    let ended = {
+        let running = run(connect, plan, &mut out, &mut state, &mut current);
+        let mut signals = signals.then(RunSignals::listen).flatten();
+        let past = async {
+            match until {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = running => Ended::Run(r),
+            ending = RunSignals::next(&mut signals) => Ended::Signal(ending),
+            () = past => Ended::Deadline,
         }
+    };
+    let result = match ended {
+        Ended::Run(r) => r,
+        Ended::Signal(ending) => Err(Error::Signalled(ending)),
+        Ended::Deadline => Err(cut(&mut out, &mut state, current.as_ref(), deadline)),
     };
     let (exit_code, outcome, error) = match &result {
         Ok(()) => (0, "ok".to_string(), None),
@@ -128,11 +283,42 @@ async fn drive(
     exit_code
 }
 
+/// The run `--deadline` cut: what its session had done goes to the summary, and the error says
+/// where it was cut. A session that had already failed and was only waiting for the reply to
+/// its QUIT keeps its own error (as when QUIT's reply times out), the cut said as a warning.
+fn cut(
+    out: &mut Output<'_>,
+    state: &mut RunState,
+    session: Option<&Session>,
+    limit: Option<Duration>,
+) -> Error {
+    let (phase, at) = out.at.describe();
+    let e = Error::Deadline {
+        phase,
+        limit: limit.unwrap_or_default(),
+        at,
+        unsure_delivery: out.at.delivery_unsure(),
+    };
+    let Some(session) = session else {
+        return e;
+    };
+    state.recipients = session.recipients().to_vec();
+    state.message_accepted = session.message_accepted();
+    match session.outcome() {
+        Err(failed) if phase == Phase::Quit => {
+            out.emit(Event::warning(format!("{e}: not waited for")));
+            Error::Session(failed.clone())
+        }
+        _ => e,
+    }
+}
+
 async fn run(
     connect: &ConnectPlan,
     plan: Plan,
     out: &mut Output<'_>,
     state: &mut RunState,
+    current: &mut Option<Session>,
 ) -> Result<(), Error> {
     // Until the session runs, every recipient is "not attempted" (so a connect failure still
     // reports them in the summary).
@@ -148,6 +334,7 @@ async fn run(
     // Why the last server that never greeted was left for the next MX address.
     let mut left: Option<Error> = None;
     loop {
+        *current = None;
         let conn = match dialer.next(&mut |e| out.emit(e)).await {
             Ok(c) => c,
             // No other candidate answered: the last server's failure is the answer (its exit
@@ -164,8 +351,8 @@ async fn run(
             }
         };
         let server = conn.server.clone();
-        let mut session = Session::sharing(plan.clone(), Arc::clone(&message));
-        let result = attempt(conn, &mut session, connect, out, state).await;
+        let session = current.insert(Session::sharing(plan.clone(), Arc::clone(&message)));
+        let result = attempt(conn, session, connect, out, state).await;
         // Whether a server that never greeted (or gave no implicit TLS session) means "try
         // another" is the plan's (MX routing only); whether it greeted is the session's.
         let unusable = match &result {
@@ -245,11 +432,16 @@ async fn attempt(
             .await?;
     }
     if connect.link.tls_on_connect && !session.is_closed() {
+        out.at.doing(
+            Phase::StartTls,
+            "in the TLS handshake (implicit TLS, before any SMTP)".into(),
+        );
         conn = match conn.upgrade(connect, &mut |e| out.emit(e)).await {
             Ok(c) => c,
             Err(f) if f.by_server => return Err(Stop::ImplicitTls(f.error)),
             Err(f) => return Err(f.error.into()),
         };
+        out.at.awaiting(Phase::Banner, String::new());
         state.tls = conn.tls.clone();
         session.implicit_tls_established();
     }
@@ -512,7 +704,10 @@ async fn pump_in(
         };
         if let Some(transmit) = session.poll_transmit_parts() {
             let written = Instant::now();
-            match conn.send_parts(&transmit, session.phase(), timeout).await {
+            out.at.writing = true;
+            let sent = conn.send_parts(&transmit, session.phase(), timeout).await;
+            out.at.writing = false;
+            match sent {
                 // The write failed (not timed out): a TLS server's alert may say why, if it
                 // comes within what is left of the write's timeout.
                 Err(e @ Error::Io { .. }) => {
@@ -532,8 +727,14 @@ async fn pump_in(
                 let Some(plain) = slot.take() else {
                     return Ok(());
                 };
+                out.at.doing(
+                    Phase::StartTls,
+                    "in the TLS handshake (after the server's 220 to STARTTLS)".into(),
+                );
                 match plain.start_tls(plan, &mut |e| out.emit(e)).await {
                     Ok(c) => {
+                        out.at
+                            .doing(Phase::HeloAfterTls, "after the TLS handshake".into());
                         state.tls = c.tls.clone();
                         *slot = Some(c);
                         session.tls_established();
@@ -645,6 +846,94 @@ fn drain(session: &mut Session, out: &mut Output<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `--deadline` says it cut, read off the events: a lookup, a connection attempt, the
+    /// banner, a reply (pipelined ones together), a write, the message's reply (delivery then
+    /// unknown).
+    #[test]
+    fn the_deadline_names_the_step_it_cut() {
+        let sent = |text: &str, kind, phase| Event::Sent {
+            text: text.into(),
+            kind,
+            bytes: text.len(),
+            lines: 1,
+            tls: false,
+            expected: true,
+            redacted: false,
+            phase,
+        };
+        let received = |phase| Event::Received {
+            reply: crate::smtp::reply::Reply::new(250, &[]),
+            tls: false,
+            expected: true,
+            phase,
+            explanation: Default::default(),
+        };
+        let mut at = Whereabouts::new();
+        at.see(&Event::DnsQuery {
+            name: "example.net".into(),
+            rtype: "MX".into(),
+        });
+        let said = |at: &Whereabouts, phase, words: &str| {
+            assert_eq!(at.describe(), (phase, words.to_string()));
+        };
+        said(
+            &at,
+            Phase::Dns,
+            "while waiting for the MX answer for example.net",
+        );
+        at.see(&Event::Connecting {
+            host: "mx.example.net".into(),
+            addr: "192.0.2.1:25".into(),
+        });
+        said(
+            &at,
+            Phase::Connect,
+            "while connecting to mx.example.net [192.0.2.1:25]",
+        );
+        at.see(&Event::Connected {
+            host: "mx.example.net".into(),
+            peer: "192.0.2.1:25".into(),
+            local: "192.0.2.9:40000".into(),
+        });
+        said(&at, Phase::Banner, "while waiting for the banner");
+        at.see(&received(Phase::Banner));
+        said(&at, Phase::Banner, "after the banner");
+        at.see(&sent("EHLO client.test", SentKind::Command, Phase::Helo));
+        said(&at, Phase::Helo, "while waiting for the reply to EHLO");
+        at.see(&received(Phase::Helo));
+        for (text, phase) in [
+            ("MAIL FROM:<a@b.test>", Phase::Mail),
+            ("RCPT TO:<c@d.test>", Phase::Rcpt),
+            ("DATA", Phase::Data),
+        ] {
+            at.see(&sent(text, SentKind::Command, phase));
+        }
+        said(
+            &at,
+            Phase::Mail,
+            "while waiting for the replies to MAIL, RCPT, DATA",
+        );
+        at.see(&received(Phase::Mail));
+        at.see(&received(Phase::Rcpt));
+        said(&at, Phase::Data, "while waiting for the reply to DATA");
+        assert!(!at.delivery_unsure());
+        at.see(&received(Phase::Data));
+        said(&at, Phase::Data, "after the reply to DATA");
+        at.see(&sent("(body)", SentKind::Body, Phase::Dot));
+        at.see(&sent(".", SentKind::Body, Phase::Dot));
+        at.writing = true;
+        said(&at, Phase::Dot, "while sending the message");
+        at.writing = false;
+        said(
+            &at,
+            Phase::Dot,
+            "while waiting for the reply to the message",
+        );
+        assert!(at.delivery_unsure());
+        at.see(&received(Phase::Dot));
+        assert!(!at.delivery_unsure());
+    }
 
     #[test]
     fn a_group_member_is_read_after_the_last_parenthesis_and_a_zombie_has_ended() {

@@ -152,9 +152,9 @@ fn a_misspelt_or_another_mode_s_key_names_the_one_meant() {
             "unknown option 'quit-afer' (did you mean 'quit-after'?)",
         ),
         (
-            "deadline 5m\n",
+            "fail-on warn\n",
             1,
-            "unknown option 'deadline' (an option of 'ehlo check', 'ehlo probe': the config \
+            "unknown option 'fail-on' (an option of 'ehlo check', 'ehlo probe': the config \
              file takes options of the one-shot send only)",
         ),
         (

@@ -311,7 +311,7 @@ fn serve_reads_its_variables_below_the_command_line() {
 #[test]
 fn another_modes_variable_is_no_mistake() {
     let env = [
-        ("EHLO_DEADLINE", "1m"),
+        ("EHLO_FAIL_ON", "warn"),
         ("EHLO_RELAY_TO", "x@example.net"),
         ("EHLO_LISTEN", "127.0.0.1:0"),
         // The interop tests' own knobs are no options of any mode.
@@ -324,7 +324,7 @@ fn another_modes_variable_is_no_mistake() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(
         r.stdout.contains(
-            "# not read by the send: EHLO_DEADLINE (an option of ehlo check and ehlo probe)\n"
+            "# not read by the send: EHLO_FAIL_ON (an option of ehlo check and ehlo probe)\n"
         ),
         "{}",
         r.stdout

@@ -7,6 +7,7 @@ mod citations;
 mod completion_offers;
 mod config;
 mod dane;
+mod deadline;
 mod demo;
 mod edges;
 mod env_modes;

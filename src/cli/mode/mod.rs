@@ -58,6 +58,8 @@ pub(crate) struct SendConfig {
     /// The terminal, for a question the session raises while it runs (AUTH over a connection
     /// an optional STARTTLS left unencrypted); `None` without one.
     pub(crate) prompt: Option<crate::cli::secrets::Prompt>,
+    /// `--deadline`: the bound on the whole send (`None`: none, as `0` is).
+    pub(crate) deadline: Option<std::time::Duration>,
 }
 
 /// `--output-file`, `--output-file-stdout`, `--output-file-stderr`: a file (truncated when the

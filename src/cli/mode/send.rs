@@ -342,6 +342,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         notes: Vec::new(),
         warnings,
         prompt: env.prompt,
+        deadline: transport.deadline.filter(|d| !d.is_zero()),
         output: OutputFiles {
             stdout: output
                 .output_file_stdout
