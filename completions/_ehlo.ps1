@@ -322,6 +322,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Also write every event as JSON Lines to FILE (ending with the run''s summary, with or without --json)')
             [CompletionResult]::new('--auth-password-file', '--auth-password-file', [CompletionResultType]::ParameterName, 'The password for `:auth`, from the first line of FILE (before EHLO_AUTH_PASSWORD)')
             [CompletionResult]::new('--auth-token-file', '--auth-token-file', [CompletionResultType]::ParameterName, 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE (before EHLO_AUTH_TOKEN)')
+            [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Bound the whole replay (connecting, every step): N, Ns, Nm or Nh; 0 = none')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]')
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)')

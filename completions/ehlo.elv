@@ -315,6 +315,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --log 'Also write every event as JSON Lines to FILE (ending with the run''s summary, with or without --json)'
             cand --auth-password-file 'The password for `:auth`, from the first line of FILE (before EHLO_AUTH_PASSWORD)'
             cand --auth-token-file 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE (before EHLO_AUTH_TOKEN)'
+            cand --deadline 'Bound the whole replay (connecting, every step): N, Ns, Nm or Nh; 0 = none'
             cand -p 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]'
             cand --port 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]'
             cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'

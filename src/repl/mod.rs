@@ -83,6 +83,8 @@ pub(crate) struct ReplayConfig {
     pub(crate) keep_going: bool,
     /// `--allow-any-file`: `:data @FILE` steps may read files outside the script's directory.
     pub(crate) any_file: bool,
+    /// `--deadline`: the bound on the whole replay (`None`: none, as `0` is).
+    pub(crate) deadline: Option<Duration>,
 }
 
 /// Said before STARTTLS goes out inside a mail transaction.

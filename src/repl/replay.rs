@@ -24,11 +24,24 @@ pub(crate) async fn replay(cfg: ReplayConfig, mut script: Script, sink: Box<dyn 
     // SIGINT, SIGTERM (a CI job cancelled, timeout(1)) and SIGHUP end the replay as they end
     // a send: no more steps, the summary, 128 + the signal's number.
     let mut signals = crate::net::driver::RunSignals::listen();
+    // `--deadline` bounds the whole replay as it bounds a send: no more steps, no QUIT.
+    let until = cfg.deadline.map(|d| (d, tokio::time::Instant::now() + d));
+    let past = async {
+        match until {
+            Some((_, at)) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = engine.run_script(&script, true, None) => {}
         sig = crate::net::driver::RunSignals::next(&mut signals) => {
             engine.say(&format!("*** {sig}: leaving"));
             engine.end(Ended::from_error(&Error::Signalled(sig)));
+        }
+        () = past => {
+            let e = engine.deadline_cut(until.map(|(d, _)| d).unwrap_or_default());
+            engine.say(&format!("*** {e}"));
+            engine.end(Ended::from_error(&e));
         }
     }
     engine.close_quietly().await;
@@ -53,6 +66,20 @@ pub(super) struct Mismatch {
 }
 
 impl Engine {
+    /// A replay `--deadline` (`limit`) cut: in the phase of the reply awaited, or of the last
+    /// command (connecting before the session: exit 2), with that phase's timeout code.
+    fn deadline_cut(&self, limit: std::time::Duration) -> Error {
+        let session = self.session.as_ref().filter(|_| self.connected());
+        let phase = session.map_or(Phase::Connect, |s| s.phase());
+        Error::Deadline {
+            phase,
+            limit,
+            at: format!("in the {} phase", phase.label()),
+            unsure_delivery: phase == Phase::Dot
+                && session.is_some_and(|s| s.message_accepted().is_none()),
+        }
+    }
+
     /// Run a recording: connect (standalone replay) or use the current connection (`:replay`),
     /// check every reply. Returns 0 or the exit code of the first difference, as the run's
     /// ending ([`Engine::end`]) says; with `--keep-going` every step runs and a table of every

@@ -132,3 +132,47 @@ fn the_deadline_comes_from_the_environment_too_and_zero_is_none() {
     assert!(!run.all().contains("deadline"), "{}", run.all());
     drop(srv);
 }
+
+/// `ehlo replay --deadline`: the replay of a whole transaction against the slow server ends at
+/// the deadline, in the phase it cut (MAIL, exit 23), without QUIT; before, the flag was
+/// refused and the replay took every step's delay.
+#[test]
+fn a_replay_stops_at_the_deadline_in_the_phase_it_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x\n< 250\n> MAIL FROM:<a@b.test>\n< 250\n> RCPT TO:<c@d.test>\n< 250\n\
+         > DATA\n< 354\n> :data hello\n< 250\n> QUIT\n< 221\n",
+    )
+    .unwrap();
+    let delay = Duration::from_secs(2);
+    let srv = scripted(slow_at_every_step(delay, delay));
+    let server = srv.server();
+    // The banner at 2 s, the reply to EHLO at 4 s, MAIL's would come at 6 s.
+    let args = [
+        "replay",
+        script.to_str().unwrap(),
+        "--server",
+        &server,
+        "--timeout",
+        "3s",
+        "--deadline",
+        "5s",
+    ];
+    let run = ehlo_with(&args, Some(b""), Duration::from_secs(30));
+    assert_eq!(run.code, 23, "{}", run.all());
+    let got = srv.finish();
+    assert!(
+        run.elapsed < Duration::from_millis(6500),
+        "{:?}",
+        run.elapsed
+    );
+    assert!(
+        run.all().contains("deadline 5s reached in the MAIL phase"),
+        "{}",
+        run.all()
+    );
+    assert!(got.contains("MAIL FROM:"), "{got}");
+    assert!(!got.contains("QUIT"), "{got}");
+}

@@ -43,6 +43,7 @@ pub(super) fn replay_config(a: ReplayArgs) -> Result<ReplayConfig, Error> {
         session,
         keep_going: a.keep_going,
         any_file: a.allow_any_file,
+        deadline: a.deadline.filter(|d| !d.is_zero()),
     })
 }
 
