@@ -2436,39 +2436,7 @@ fn parse_port(s: &str) -> Result<u16, String> {
 /// it), one around the host is whitespace in the host (refused below), where swaks fails to
 /// resolve or connect to it.
 pub(crate) fn parse_server(s: &str) -> Result<ServerSpec, String> {
-    let parse_port = parse_service_port;
-    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-        let (host, after) = rest
-            .split_once(']')
-            .ok_or_else(|| format!("'{s}' has '[' without ']'"))?;
-        let port = match after {
-            "" => None,
-            _ => match after.strip_prefix(':').or_else(|| after.strip_prefix('/')) {
-                Some(p) => Some(parse_port(p)?),
-                None => return Err(format!("unexpected '{after}' after ']' in '{s}'")),
-            },
-        };
-        (host, port)
-    } else if let Some((host, port)) = s.rsplit_once('/') {
-        (host, Some(parse_port(port)?))
-    } else if s.matches(':').count() == 1 {
-        let (host, port) = s.split_once(':').unwrap_or((s, ""));
-        (host, Some(parse_port(port)?))
-    } else if s.contains(':') {
-        // Several colons and no brackets: a bare IPv6 address (with its zone if it has one,
-        // `fe80::1%eth0`), which cannot carry a port.
-        if !crate::net::route::ip_literal(s).is_some_and(|(ip, _)| ip.is_ipv6()) {
-            return Err(format!(
-                "'{s}' is not HOST:PORT; write IPv6 addresses as [ADDR]:PORT or ADDR/PORT"
-            ));
-        }
-        (s, None)
-    } else {
-        (s, None)
-    };
-    if host.is_empty() {
-        return Err(format!("'{s}' has no host"));
-    }
+    let (host, port) = crate::net::route::split_server(s, parse_service_port)?;
     if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!("'{host}' contains whitespace"));
     }

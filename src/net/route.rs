@@ -29,6 +29,49 @@ pub(crate) fn ip_literal(host: &str) -> Option<(IpAddr, Option<&str>)> {
         .then_some((IpAddr::V6(ip), Some(zone)))
 }
 
+/// Split a server's text into host and port, the one reading of it in every mode (`--server`,
+/// `--local-interface`, `ehlo repl`/`probe`'s argument, `:reconnect`): `HOST`, `HOST:PORT`,
+/// `[HOST]`, `[HOST]:PORT`, `HOST/PORT` (swaks's parse_server), or a bare IPv6 address, which
+/// may carry its zone (`fe80::1%eth0`, RFC 4007 §11) but cannot carry a port: more than one
+/// colon and no brackets is an IPv6 address or nothing (`::1:2525` is refused, not split at its
+/// last colon). `port_of` reads a port (a number or a service name).
+pub(crate) fn split_server(
+    s: &str,
+    port_of: impl Fn(&str) -> Result<u16, String>,
+) -> Result<(&str, Option<u16>), String> {
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("'{s}' has '[' without ']'"))?;
+        let port = match after {
+            "" => None,
+            _ => match after.strip_prefix(':').or_else(|| after.strip_prefix('/')) {
+                Some(p) => Some(port_of(p)?),
+                None => return Err(format!("unexpected '{after}' after ']' in '{s}'")),
+            },
+        };
+        (host, port)
+    } else if let Some((host, port)) = s.rsplit_once('/') {
+        (host, Some(port_of(port)?))
+    } else if s.matches(':').count() == 1 {
+        let (host, port) = s.split_once(':').unwrap_or((s, ""));
+        (host, Some(port_of(port)?))
+    } else if s.contains(':') {
+        if !ip_literal(s).is_some_and(|(ip, _)| ip.is_ipv6()) {
+            return Err(format!(
+                "'{s}' is not HOST:PORT; write IPv6 addresses as [ADDR]:PORT or ADDR/PORT"
+            ));
+        }
+        (s, None)
+    } else {
+        (s, None)
+    };
+    if host.is_empty() {
+        return Err(format!("'{s}' has no host"));
+    }
+    Ok((host, port))
+}
+
 /// The mail domain of `addr` as routing compares it: the part after its last `@`, one trailing
 /// dot (an absolute name, RFC 1034 §3.1) dropped, in its ASCII form (A-labels for an IDN, RFC
 /// 5890 §2.3.2.1), lower case (RFC 4343). `None` for an address without a domain
@@ -111,8 +154,9 @@ impl Target {
         }
     }
 
-    /// Parse `HOST[:PORT]`, `HOST/PORT`, `[v6]:PORT`, a bare IPv6 literal, or `@domain` (the
-    /// REPL's and replay's server argument). A port in the text wins over `port` (from
+    /// Parse `HOST[:PORT]`, `HOST/PORT`, `[v6]:PORT`, a bare IPv6 literal ([`split_server`], as
+    /// a send reads `--server`), or `@domain` (the REPL's, replay's and probe's server argument,
+    /// `:reconnect`'s). A port in the text wins over `port` (from
     /// `--port`), as a send's `--server HOST:PORT` does (swaks's parse_server); without either
     /// the port is `default_port`. `port_of` reads a port (the caller's: a number, or a service
     /// name as `--port` takes it).
@@ -126,14 +170,9 @@ impl Target {
         if s.is_empty() {
             return Err("empty server".into());
         }
-        let bad_port = |p: &str| match port_of(p) {
-            Err(e) => format!("bad port in {s:?}: {e}"),
-            Ok(_) => format!("bad port in {s:?}: {p:?}"),
-        };
-        let port_in = |p: &str| port_of(p).map_err(|_| bad_port(p));
         if let Some(domain) = s.strip_prefix('@') {
             let (domain, p) = match domain.rsplit_once(':') {
-                Some((d, p)) => (d, Some(port_in(p)?)),
+                Some((d, p)) => (d, Some(port_of(p)?)),
                 None => (domain, None),
             };
             if domain.is_empty() {
@@ -144,34 +183,7 @@ impl Target {
                 port: p.or(port).unwrap_or(default_port),
             });
         }
-        if let Some(rest) = s.strip_prefix('[') {
-            let (host, after) = rest
-                .split_once(']')
-                .ok_or_else(|| format!("unclosed [ in {s:?}"))?;
-            let p = match after.strip_prefix(':').or_else(|| after.strip_prefix('/')) {
-                Some(p) => Some(port_in(p)?),
-                None if after.is_empty() => None,
-                None => return Err(format!("unexpected text after ] in {s:?}")),
-            };
-            return Ok(Target::Host {
-                host: host.to_string(),
-                port: p.or(port).unwrap_or(default_port),
-            });
-        }
-        if ip_literal(s).is_some_and(|(ip, _)| ip.is_ipv6()) {
-            return Ok(Target::Host {
-                host: s.to_string(),
-                port: port.unwrap_or(default_port),
-            });
-        }
-        // `HOST/PORT` as swaks's parse_server takes it (the form for a bare IPv6 address too).
-        let (host, p) = match s.rsplit_once('/').or_else(|| s.rsplit_once(':')) {
-            Some((h, p)) => (h, Some(port_in(p)?)),
-            None => (s, None),
-        };
-        if host.is_empty() {
-            return Err(format!("no host in {s:?}"));
-        }
+        let (host, p) = split_server(s, port_of)?;
         Ok(Target::Host {
             host: host.to_string(),
             port: p.or(port).unwrap_or(default_port),
@@ -438,6 +450,19 @@ mod tests {
             Ok(host("mx.test", 25))
         );
         assert!(parse("[::1", None, 25).is_err());
+        // More than one colon without brackets is a whole IPv6 address or refused, as a send's
+        // `--server` is: `::1:44502` was split at its last colon here (port 44502), where the
+        // send refused it; `::1:25`, an address, goes to [::1:25]:25 in both (and in swaks).
+        for bad in ["::1:44502", "::1::25", "fe80::1%lo:25", "::1]", "[::1]x", "[]:25"] {
+            let want = split_server(bad, number).unwrap_err();
+            assert_eq!(parse(bad, None, 25), Err(want.clone()), "{bad}");
+            assert!(want.contains(bad), "{bad}: {want}");
+        }
+        assert_eq!(
+            parse("::1:44502", None, 25),
+            Err("'::1:44502' is not HOST:PORT; write IPv6 addresses as [ADDR]:PORT or ADDR/PORT".into())
+        );
+        assert_eq!(parse("::1:25", None, 587), Ok(host("::1:25", 587)));
         assert!(parse("@", None, 25).is_err());
         assert!(parse("", None, 25).is_err());
         assert_eq!(host("::1", 25).to_string(), "[::1]:25");

@@ -1964,3 +1964,26 @@ fn replies_sent_before_the_limits_line_are_no_split() {
     }
     assert_eq!(run.code, 41, "{}", run.all());
 }
+
+/// A bare IPv6 address with a port after one more colon (`::1:PORT`) is no address and no
+/// HOST:PORT: a send's `--server` refused it, but `ehlo probe` and `ehlo repl` split it at its
+/// last colon and connected to [::1]:PORT. Now every mode reads the server one way: exit 1,
+/// the send's words, nothing connected. (Binds ::1: the loopback has IPv6 here and in CI.)
+#[test]
+fn a_bare_ipv6_address_with_a_port_is_refused_in_every_mode() {
+    let wire = std::net::TcpListener::bind("[::1]:0").unwrap();
+    wire.set_nonblocking(true).unwrap();
+    // An ephemeral port has five digits: no 16-bit group, so `::1:PORT` is no IPv6 address.
+    let bad = format!("::1:{}", wire.local_addr().unwrap().port());
+    let want = format!("'{bad}' is not HOST:PORT; write IPv6 addresses as [ADDR]:PORT or ADDR/PORT");
+    for args in [
+        vec!["--server", &bad, "--to", "a@b.test"],
+        vec!["probe", &bad, "--to", "a@b.test"],
+        vec!["repl", &bad],
+    ] {
+        let run = ehlo_with(&args, Some(b"QUIT\n"), Duration::from_secs(30));
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert!(run.stderr.contains(&want), "{args:?}: {}", run.all());
+        assert!(wire.accept().is_err(), "{args:?} connected to [::1]:PORT");
+    }
+}
