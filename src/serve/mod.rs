@@ -841,13 +841,29 @@ struct Limits {
 }
 
 /// The next connection on any of `listeners`.
+/// An address as the IP version it is: a dual-stack listener (`--listen '[::]:2525'`, which
+/// Linux leaves open to IPv4 too, `IPV6_V6ONLY` off) sees an IPv4 client as an IPv4-mapped
+/// IPv6 address (RFC 4291 §2.5.5.2): shown as it came, `::ffff:127.0.0.1` read as an IPv6
+/// client and `[::ffff:127.0.0.1]:41026` named no address the client had. Postfix and Exim log
+/// such a client by its IPv4 address; so does the transcript, `--json` and `--quiet`. Other IPv6
+/// addresses keep their scope (a link-local client's zone).
+fn unmapped(a: SocketAddr) -> SocketAddr {
+    match a {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(v4.into(), v6.port()),
+            None => a,
+        },
+        SocketAddr::V4(_) => a,
+    }
+}
+
 async fn accept_any(
     listeners: &[TcpListener],
 ) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
     std::future::poll_fn(|cx| {
         for l in listeners {
             if let std::task::Poll::Ready(r) = l.poll_accept(cx) {
-                return std::task::Poll::Ready(r);
+                return std::task::Poll::Ready(r.map(|(s, peer)| (s, unmapped(peer))));
             }
         }
         std::task::Poll::Pending
@@ -1131,7 +1147,7 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
     if !shared.quiet {
         let local = stream
             .local_addr()
-            .map(|a| a.to_string())
+            .map(|a| unmapped(a).to_string())
             .unwrap_or_default();
         emit(Event::Connected {
             host: peer.ip().to_string(),

@@ -746,3 +746,40 @@ async fn a_stalled_tls_handshake_ends_after_the_idle_timeout() {
     assert!(!reason.starts_with("TLS handshake failed"), "{reason}");
     assert!(events.contains(&Event::Closed { expected: false }));
 }
+
+/// A dual-stack listener (`[::]`, open to IPv4 as Linux leaves it) names an IPv4 client by its
+/// IPv4 address: the Connected event said host `::ffff:127.0.0.1`, peer
+/// `[::ffff:127.0.0.1]:PORT`, local `[::ffff:127.0.0.1]:PORT`. An IPv6 client stays as it is.
+#[tokio::test]
+async fn a_dual_stack_listener_names_an_ipv4_client_by_its_ipv4_address() {
+    let (h, cap) = serve(ServeOptions {
+        listen: "[::]:0".parse::<SocketAddr>().unwrap().into(),
+        ..opts()
+    })
+    .await;
+    let port = h.addr().port();
+    for to in [format!("127.0.0.1:{port}"), format!("[::1]:{port}")] {
+        let mut s = TcpStream::connect(&to).await.unwrap();
+        let mine = s.local_addr().unwrap();
+        reply(&mut s).await;
+        say(&mut s, "QUIT\r\n").await;
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).await.unwrap();
+        let want = Event::Connected {
+            host: mine.ip().to_string(),
+            peer: mine.to_string(),
+            local: to.clone(),
+        };
+        // The event reaches the renderer on its own thread: wait for it a little.
+        let mut seen = false;
+        for _ in 0..100 {
+            if cap.events().contains(&want) {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(seen, "{want:?} not in {:?}", cap.events());
+    }
+    h.shutdown().await;
+}
