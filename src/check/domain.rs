@@ -2,7 +2,7 @@
 //! decides which (host, address) pairs get probed), the TXT records (`mtasts.txt`,
 //! `tlsrpt.record`, `spf.record`, `dmarc.record`, `dkim.hint`) and `ipv6.mx`.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 use hickory_resolver::proto::rr::{RData, RecordType};
@@ -74,22 +74,28 @@ pub(crate) fn special_purpose(ip: IpAddr) -> Option<&'static str> {
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            if v6.is_loopback() || v6.is_unspecified() {
-                Some("loopback or unspecified")
+            if v6.is_loopback() {
+                Some("loopback")
+            } else if v6.is_unspecified() {
+                Some("unspecified")
             } else if (s[0] & 0xfe00) == 0xfc00 {
                 Some("unique local (RFC 4193)")
             } else if (s[0] & 0xffc0) == 0xfe80 {
                 Some("link-local")
-            } else if s[0] == 0x2001 && s[1] == 0x0db8 {
-                Some("documentation (RFC 3849)")
+            } else if (s[0] == 0x2001 && s[1] == 0x0db8) || (s[0] == 0x3fff && s[1] < 0x1000) {
+                Some("documentation (RFC 3849, RFC 9637)")
+            } else if s[0] == 0x2001 && s[1] == 0x0002 && s[2] == 0 {
+                Some("benchmarking (RFC 5180)")
+            } else if s[0] == 0x2001 && (s[1] & 0xfff0) == 0x0020 {
+                Some("ORCHIDv2 (RFC 7343)")
+            } else if s[0] == 0x5f00 {
+                Some("SRv6 SIDs (RFC 9602)")
             } else if v6.is_multicast() {
                 Some("multicast")
             } else if let Some(v4) = v6.to_ipv4_mapped() {
                 special_purpose(IpAddr::V4(v4)).or(Some("IPv4-mapped"))
             } else if s[0] == 0x0100 && s[1] == 0 && s[2] == 0 && s[3] == 0 {
                 Some("discard-only (RFC 6666)")
-            } else if v6 == Ipv6Addr::UNSPECIFIED {
-                Some("unspecified")
             } else {
                 None
             }
@@ -827,6 +833,7 @@ fn implicit_mx(elapsed_ms: f64) -> [CheckResult; 2] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv6Addr;
 
     /// IP-address exchanges of both families fail, named; repeats differ in case only; a long
     /// list left out is named in part.
@@ -917,8 +924,30 @@ mod tests {
         ] {
             assert!(special_purpose(a.parse().unwrap()).is_some(), "{a}");
         }
-        for a in ["192.0.3.1", "8.8.8.8", "2a00:1450::1", "100.128.0.1"] {
+        for a in [
+            "192.0.3.1",
+            "8.8.8.8",
+            "2a00:1450::1",
+            "100.128.0.1",
+            "2001:3::1",
+            "2001:30::1",
+            "4000::1",
+            "3fef::1",
+        ] {
             assert!(special_purpose(a.parse().unwrap()).is_none(), "{a}");
+        }
+        // Each named as what it is: `::1` was "loopback or unspecified" (127.0.0.1 "loopback"),
+        // and the IPv6 ranges RFC 6890's registry has gained since were public addresses.
+        for (a, what) in [
+            ("::1", "loopback"),
+            ("127.0.0.1", "loopback"),
+            ("::", "unspecified"),
+            ("3fff:123::1", "documentation (RFC 3849, RFC 9637)"),
+            ("2001:2::25", "benchmarking (RFC 5180)"),
+            ("2001:2f::1", "ORCHIDv2 (RFC 7343)"),
+            ("5f00::1", "SRv6 SIDs (RFC 9602)"),
+        ] {
+            assert_eq!(special_purpose(a.parse().unwrap()), Some(what), "{a}");
         }
     }
 }
