@@ -351,7 +351,8 @@ enum LocalHost {
 
 #[cfg(test)]
 thread_local! {
-    /// How many times a local host name was resolved on this thread (the tests' runtime).
+    /// How many times a local host name was resolved on this thread (the tests' runtime;
+    /// `localhost` too, which is answered without a lookup).
     static LOCAL_LOOKUPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
@@ -365,6 +366,21 @@ impl LocalAddrs {
                     ip,
                     zone: zone.map(str::to_string),
                 },
+                // `localhost` is both loopback addresses (RFC 6761 §6.3), as the server
+                // side's `--server localhost` takes it: a hosts file that lists only
+                // 127.0.0.1 left `--local-interface localhost` without an IPv6 address, and
+                // a connection to ::1 from it refused.
+                None if crate::net::dns::is_localhost(host) => {
+                    #[cfg(test)]
+                    LOCAL_LOOKUPS.with(|n| n.set(n.get() + 1));
+                    LocalHost::Named {
+                        host: host.to_string(),
+                        found: Ok(vec![
+                            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), bind.port),
+                            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), bind.port),
+                        ]),
+                    }
+                }
                 None => {
                     #[cfg(test)]
                     LOCAL_LOOKUPS.with(|n| n.set(n.get() + 1));
@@ -1739,10 +1755,20 @@ mod local_bind_tests {
             local_for(&b(Some("127.0.0.2"), 0), peer).await,
             Ok("127.0.0.2:0".parse().unwrap())
         );
-        // `localhost` comes from /etc/hosts: a name, not only an IP.
+        // `localhost` is a name, not only an IP: both loopbacks (RFC 6761 §6.3), whatever the
+        // hosts file lists (this one, and many containers', only 127.0.0.1, which left a
+        // connection to ::1 no local address).
         let a = local_for(&b(Some("localhost"), 0), peer).await.unwrap();
         assert!(a.ip().is_loopback() && a.is_ipv4(), "{a}");
         let v6: SocketAddr = "[::1]:25".parse().unwrap();
+        assert_eq!(
+            local_for(&b(Some("localhost"), 2500), v6).await,
+            Ok("[::1]:2500".parse().unwrap())
+        );
+        assert_eq!(
+            local_for(&b(Some("LocalHost."), 0), v6).await,
+            Ok("[::1]:0".parse().unwrap())
+        );
         assert!(local_for(&b(Some("127.0.0.1"), 0), v6).await.is_ok());
         assert!(
             local_for(&b(Some("no-such-host.invalid"), 0), peer)

@@ -367,7 +367,7 @@ pub(crate) fn parse_ip_literal(s: &str) -> Option<IpAddr> {
 
 /// `localhost` never goes to DNS (RFC 6761 §6.3): answer it ourselves so loopback tests work with
 /// any resolver configuration, `--dns-server` included.
-fn is_localhost(host: &str) -> bool {
+pub(crate) fn is_localhost(host: &str) -> bool {
     host.trim_end_matches('.').eq_ignore_ascii_case("localhost")
 }
 
