@@ -62,6 +62,12 @@ impl FromStr for Listen {
         if let Ok(a) = spec.parse::<SocketAddr>() {
             return Ok(Listen::Addr(a));
         }
+        // `[::1]`: bracketed as asked, only the port is missing (it was told to use brackets).
+        if let Some(inner) = spec.strip_prefix('[').and_then(|h| h.strip_suffix(']'))
+            && crate::net::route::ip_literal(inner).is_some()
+        {
+            return Err(format!("the port is missing: {spec}:2525 (0 picks a free one)"));
+        }
         let Some((host, port)) = spec.rsplit_once(':') else {
             return Err(FORMS.to_string());
         };
@@ -270,6 +276,14 @@ mod tests {
         );
         for (spec, why) in [
             ("localhost", FORMS.to_string()),
+            (
+                "[::1]",
+                "the port is missing: [::1]:2525 (0 picks a free one)".into(),
+            ),
+            (
+                "[fe80::1%eth0]",
+                "the port is missing: [fe80::1%eth0]:2525 (0 picks a free one)".into(),
+            ),
             (":25", FORMS.to_string()),
             ("a b:25", FORMS.to_string()),
             (

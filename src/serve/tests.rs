@@ -783,3 +783,29 @@ async fn a_dual_stack_listener_names_an_ipv4_client_by_its_ipv4_address() {
     }
     h.shutdown().await;
 }
+
+/// `--listen '[::ffff:127.0.0.1]:P'` is the IPv4 loopback, reached by local clients only: it was
+/// warned about as "not a loopback address: anyone who can reach it can use this test server".
+#[tokio::test]
+async fn an_ipv4_mapped_loopback_listener_is_not_warned_about() {
+    let (h, cap) = serve(ServeOptions {
+        listen: "[::ffff:127.0.0.1]:0".parse::<SocketAddr>().unwrap().into(),
+        ..opts()
+    })
+    .await;
+    let mut s = TcpStream::connect(("127.0.0.1", h.addr().port()))
+        .await
+        .unwrap();
+    reply(&mut s).await;
+    say(&mut s, "QUIT\r\n").await;
+    h.shutdown().await;
+    let events = cap.events();
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Connected { .. })),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Warning { .. })),
+        "{events:?}"
+    );
+}
