@@ -43,6 +43,16 @@ pub(crate) fn split_server(
         let (host, after) = rest
             .split_once(']')
             .ok_or_else(|| format!("'{s}' has '[' without ']'"))?;
+        // RFC 5321 §4.1.3's address literal, `[IPv6:2001:db8::1]` as in `user@[IPv6:…]`: the
+        // address (it was looked up in DNS as the name `IPv6:2001:db8::1`, exit 2).
+        let host = match host.get(..5) {
+            Some(tag)
+                if tag.eq_ignore_ascii_case("IPv6:") && host[5..].parse::<Ipv6Addr>().is_ok() =>
+            {
+                &host[5..]
+            }
+            _ => host,
+        };
         let port = match after {
             "" => None,
             _ => match after.strip_prefix(':').or_else(|| after.strip_prefix('/')) {
@@ -453,16 +463,40 @@ mod tests {
         // More than one colon without brackets is a whole IPv6 address or refused, as a send's
         // `--server` is: `::1:44502` was split at its last colon here (port 44502), where the
         // send refused it; `::1:25`, an address, goes to [::1:25]:25 in both (and in swaks).
-        for bad in ["::1:44502", "::1::25", "fe80::1%lo:25", "::1]", "[::1]x", "[]:25"] {
+        for bad in [
+            "::1:44502",
+            "::1::25",
+            "fe80::1%lo:25",
+            "::1]",
+            "[::1]x",
+            "[]:25",
+        ] {
             let want = split_server(bad, number).unwrap_err();
             assert_eq!(parse(bad, None, 25), Err(want.clone()), "{bad}");
             assert!(want.contains(bad), "{bad}: {want}");
         }
         assert_eq!(
             parse("::1:44502", None, 25),
-            Err("'::1:44502' is not HOST:PORT; write IPv6 addresses as [ADDR]:PORT or ADDR/PORT".into())
+            Err(
+                "'::1:44502' is not HOST:PORT; write IPv6 addresses as [ADDR]:PORT or ADDR/PORT"
+                    .into()
+            )
         );
         assert_eq!(parse("::1:25", None, 587), Ok(host("::1:25", 587)));
+        // The RFC 5321 address literal is the address, bracketed with or without a port.
+        assert_eq!(parse("[IPv6:::1]:2525", None, 25), Ok(host("::1", 2525)));
+        assert_eq!(
+            parse("[ipv6:2001:db8::1]", None, 25),
+            Ok(host("2001:db8::1", 25))
+        );
+        assert_eq!(
+            split_server("[IPv6:::1]/587", number),
+            Ok(("::1", Some(587)))
+        );
+        assert_eq!(
+            split_server("[IPv6:mx.test]", number),
+            Ok(("IPv6:mx.test", None))
+        );
         assert!(parse("@", None, 25).is_err());
         assert!(parse("", None, 25).is_err());
         assert_eq!(host("::1", 25).to_string(), "[::1]:25");

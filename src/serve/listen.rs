@@ -66,7 +66,9 @@ impl FromStr for Listen {
         if let Some(inner) = spec.strip_prefix('[').and_then(|h| h.strip_suffix(']'))
             && crate::net::route::ip_literal(inner).is_some()
         {
-            return Err(format!("the port is missing: {spec}:2525 (0 picks a free one)"));
+            return Err(format!(
+                "the port is missing: {spec}:2525 (0 picks a free one)"
+            ));
         }
         let Some((host, port)) = spec.rsplit_once(':') else {
             return Err(FORMS.to_string());

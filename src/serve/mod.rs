@@ -586,7 +586,10 @@ async fn start_or_return(
     let (listeners, addrs): (Vec<TcpListener>, Vec<SocketAddr>) = listeners.into_iter().unzip();
     let addr = addrs[0];
     // `[::ffff:127.0.0.1]:P` is the IPv4 loopback (RFC 4291 §2.5.5.2): only local clients.
-    for a in addrs.iter().filter(|a| !a.ip().to_canonical().is_loopback()) {
+    for a in addrs
+        .iter()
+        .filter(|a| !a.ip().to_canonical().is_loopback())
+    {
         let _ = shared
             .events
             .send((

@@ -1975,7 +1975,8 @@ fn a_bare_ipv6_address_with_a_port_is_refused_in_every_mode() {
     wire.set_nonblocking(true).unwrap();
     // An ephemeral port has five digits: no 16-bit group, so `::1:PORT` is no IPv6 address.
     let bad = format!("::1:{}", wire.local_addr().unwrap().port());
-    let want = format!("'{bad}' is not HOST:PORT; write IPv6 addresses as [ADDR]:PORT or ADDR/PORT");
+    let want =
+        format!("'{bad}' is not HOST:PORT; write IPv6 addresses as [ADDR]:PORT or ADDR/PORT");
     for args in [
         vec!["--server", &bad, "--to", "a@b.test"],
         vec!["probe", &bad, "--to", "a@b.test"],
