@@ -2629,6 +2629,15 @@ fn aiosmtpd_records_proxy_v2_source() {
     proxy_send("2", "2001:db8::45", "2001:db8::7");
 }
 
+/// v1 over IPv6: `PROXY TCP6 2001:db8::45 2001:db8::7 40123 25` (HAProxy proxy-protocol §2.1),
+/// and v2 over IPv4, so each version is seen with both families.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn aiosmtpd_records_proxy_source_of_the_other_family() {
+    proxy_send("1", "2001:db8::45", "2001:db8::7");
+    proxy_send("2", "192.0.2.45", "198.51.100.7");
+}
+
 #[test]
 #[ignore = "interop: run with tests/interop/run.sh"]
 fn aiosmtpd_takes_a_raw_proxy_header_from_a_file() {
