@@ -58,14 +58,22 @@ fn route_of(rcpt: &str) -> Result<Result<String, IpAddr>, Error> {
     let domain = domain.strip_suffix('.').unwrap_or(domain);
     if let Some(lit) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
         // `get` rather than indexing: a non-ASCII literal must not panic on a char boundary.
-        let lit = match (lit.get(..5), lit.get(5..)) {
-            (Some(tag), Some(addr)) if tag.eq_ignore_ascii_case("ipv6:") => addr,
-            _ => lit,
+        let (lit, tagged) = match (lit.get(..5), lit.get(5..)) {
+            (Some(tag), Some(addr)) if tag.eq_ignore_ascii_case("ipv6:") => (addr, true),
+            _ => (lit, false),
         };
-        return lit
-            .parse::<IpAddr>()
-            .map(Err)
-            .map_err(|_| usage(format!("--to: '[{lit}]' in '{rcpt}' is not an IP address")));
+        return match lit.parse::<IpAddr>() {
+            // RFC 5321 §4.1.3: after `IPv6:` comes an IPv6 address; `[IPv6:192.0.2.1]` went
+            // to 192.0.2.1 with a RCPT no server takes (Postfix: 501 5.1.3 Bad recipient
+            // address syntax).
+            Ok(IpAddr::V4(v4)) if tagged => Err(usage(format!(
+                "--to: '{domain}' in '{rcpt}' tags an IPv4 address as IPv6: write [{v4}] (RFC 5321 §4.1.3)"
+            ))),
+            Ok(ip) => Ok(Err(ip)),
+            Err(_) => Err(usage(format!(
+                "--to: '[{lit}]' in '{rcpt}' is not an IP address"
+            ))),
+        };
     }
     if domain.is_empty() {
         return Err(usage(format!("--to: '{rcpt}' has an empty domain")));

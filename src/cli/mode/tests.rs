@@ -197,6 +197,15 @@ fn mx_target_from_last_recipient() {
     assert!(err(&["-t", "a@"]).contains("empty domain"));
     assert!(err(&["-t", "a@[ééé:1]"]).contains("not an IP"));
     assert!(err(&["-t", "a@[ipv6:]"]).contains("not an IP"));
+    assert_eq!(
+        err(&["-t", "a@[IPv6:127.0.0.1]"]),
+        "--to: '[IPv6:127.0.0.1]' in 'a@[IPv6:127.0.0.1]' tags an IPv4 address as IPv6: write \
+         [127.0.0.1] (RFC 5321 §4.1.3)"
+    );
+    assert_eq!(
+        send(&["-t", "a@[IPv6:::ffff:192.0.2.1]"]).connect.target,
+        host("::ffff:192.0.2.1", 25)
+    );
 }
 
 #[test]
