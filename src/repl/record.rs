@@ -254,6 +254,9 @@ pub(crate) struct Script {
     pub(crate) dir: Option<PathBuf>,
     /// `ehlo replay --allow-any-file`: `:data @FILE` may read any file.
     pub(crate) any_file: bool,
+    /// What [`load`] found doubtful but not fatal (a last line without its newline), said as
+    /// warnings before the replay runs.
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Most steps, replies and content lines a script may hold. Each is kept parsed (some 80 bytes
@@ -319,6 +322,29 @@ fn parse_capped(text: &str, max: usize) -> Result<Script, String> {
             (None, None) => None,
         };
         if let Some(expect) = reply {
+            // A recording writes the replies a step (or the banner) drew, as `<` lines, when
+            // the step ends; `~` lines (replies that came later, unasked) only after them. A
+            // `<` after a `~` comes from no recording (`~ 421` then `< 220`: the 421 was
+            // checked as the banner): refused. An `:auth` step is the exception: the codes of
+            // its SASL responses follow it, and a reply may have come unasked in between.
+            let (before, owner) = match script.steps.last() {
+                Some(s) => (&s.expect, Some(s)),
+                None => (&script.banner, None),
+            };
+            if !expect.unasked
+                && let Some(late) = before.iter().find(|e| e.unasked)
+                && !owner.is_some_and(|s| is_auth(&s.input))
+            {
+                let of = owner.map_or("the banner".to_string(), |s| {
+                    format!("`> {}` (line {})", s.input.trim(), s.lineno)
+                });
+                return Err(format!(
+                    "line {lineno}: `< {expect}` after `~ {late}` (line {}) in the replies of {of}: \
+                     a recording writes the replies drawn (`<`) before any that came unasked \
+                     (`~`), so this order comes from no recording (nothing was sent)",
+                    late.lineno
+                ));
+            }
             match script.steps.last_mut() {
                 Some(s) => s.expect.push(expect),
                 None => script.banner.push(expect),
@@ -372,6 +398,14 @@ fn parse_capped(text: &str, max: usize) -> Result<Script, String> {
     Ok(script)
 }
 
+/// Is this input an `:auth` step (the codes of its SASL exchange follow it)?
+fn is_auth(input: &str) -> bool {
+    input
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case(":auth"))
+}
+
 /// Is this input a typed `:data` (its content in the script's `|` lines)?
 fn is_typed_data(input: &str) -> bool {
     matches!(
@@ -394,7 +428,32 @@ pub(crate) fn load(path: &Path) -> Result<Script, String> {
         ),
     })?;
     let text = utf8_lines(text)?;
-    let mut script = parse(&text)?;
+    let cut = cut_line(&text);
+    let mut script = parse(&text).map_err(|e| match cut {
+        Some((n, _)) if e.starts_with(&format!("line {n}:")) => {
+            format!("{e} (the file ends inside this line, without a newline: cut short?)")
+        }
+        _ => e,
+    })?;
+    // `:record` ends every line it writes: a file whose last line has no newline was cut (a
+    // copy or a disk that filled up) or written by hand. A cut line to send (`> EHLO me.te`,
+    // `> QUI`) was sent as it was, a mismatch at best: refused, naming the line. Any other
+    // (a reply, a comment) is kept, and a warning says that what followed may be missing.
+    if let Some((n, line)) = cut {
+        if line.starts_with(['>', '|']) {
+            return Err(format!(
+                "line {n}: the file ends inside {} (no newline after it): a recording ends every \
+                 line, so this one may be cut short; end it with a newline to send it as it is \
+                 (nothing was sent)",
+                quoted(line)
+            ));
+        }
+        script.warnings.push(format!(
+            "line {n}: the file ends without a newline after {}: a recording ends every line, \
+             so it may have been cut there, and the steps after it are missing",
+            quoted(line)
+        ));
+    }
     // An empty file (a recording cut to nothing, the wrong file) checks nothing: refused, not
     // passed as "every reply as recorded" (exit 0, a green CI job that tested nothing).
     if script.banner.is_empty() && script.steps.is_empty() {
@@ -408,6 +467,18 @@ pub(crate) fn load(path: &Path) -> Result<Script, String> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
     script.dir = std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok();
     Ok(script)
+}
+
+/// The last line of `text` and its number when the text does not end in a newline (it was cut
+/// inside that line, or written by hand); `None` when it does, or the line is blank.
+fn cut_line(text: &str) -> Option<(usize, &str)> {
+    if text.is_empty() || text.ends_with('\n') {
+        return None;
+    }
+    let start = text.rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[start..];
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    (!line.trim().is_empty()).then(|| (text.lines().count(), line))
 }
 
 /// All of `r` as text, or `Err(None)` once it holds more than `max` bytes (one byte past the
@@ -787,6 +858,91 @@ mod tests {
             "< 220\n> EHLO me\n~ 250\n> NOOP\n~ 250\n> RSET\n< 250\n> QUIT\n"
         );
         assert_eq!(parse(&text).unwrap().steps.len(), 4);
+    }
+
+    /// A recording writes what a step (or the banner) drew (`<`) before what came unasked
+    /// (`~`): a `<` after a `~` is refused naming both lines. `~ 421` before `< 220` was
+    /// taken as the banner ("expected 421, 220").
+    #[test]
+    fn an_expected_reply_after_an_unasked_one_is_refused() {
+        let e = parse("~ 421\n< 220\n> EHLO x\n< 250\n").unwrap_err();
+        assert!(
+            e.starts_with("line 2: `< 220` after `~ 421` (line 1) in the replies of the banner"),
+            "{e}"
+        );
+        let e = parse("< 220\n> NOOP\n~ 250\n< 250\n").unwrap_err();
+        assert!(
+            e.starts_with(
+                "line 4: `< 250` after `~ 250` (line 3) in the replies of `> NOOP` (line 2)"
+            ),
+            "{e}"
+        );
+        // What the recorder writes: the banner, then what came unasked; a banner that came
+        // late; a late reply and the steps held behind it; the SASL codes of an `:auth` step.
+        let buf = Shared::default();
+        let mut r = Recorder::new(Box::new(buf.clone()));
+        r.owe(1);
+        r.codes(&[]);
+        r.late(220);
+        r.unasked(&[250]);
+        r.owe(1);
+        r.step("NOOP", &[], &[]);
+        r.step("RSET", &[], &[250]);
+        r.late(250);
+        r.unasked(&[421]);
+        drop(r);
+        let text = String::from_utf8(buf.bytes()).unwrap();
+        assert_eq!(text, "~ 220\n~ 250\n> NOOP\n~ 250\n> RSET\n< 250\n~ 421\n");
+        assert_eq!(parse(&text).unwrap().steps.len(), 2);
+        assert_eq!(parse("< 220\n~ 421\n> QUIT\n").unwrap().banner.len(), 2);
+        let s = parse("> :auth LOGIN tim\n< 334\n~ 334\n< 235\n").unwrap();
+        assert_eq!(s.steps[0].expect.len(), 3);
+    }
+
+    /// A file cut inside its last line (no newline: `:record` ends every line): a line to send
+    /// is refused naming it, a cut reply line that does not parse says the file ends there,
+    /// any other line is kept with a warning. A cut `> EHLO me.te` was sent as it was.
+    #[test]
+    fn a_file_cut_inside_a_line_is_refused_or_warned() {
+        let dir = tempfile::tempdir().unwrap();
+        let load_text = |text: &str| {
+            let path = dir.path().join("cut.ehlo");
+            std::fs::write(&path, text).unwrap();
+            load(&path)
+        };
+        for (text, n) in [
+            ("< 220\n> EHLO me.te", 2),
+            ("< 220\r\n> QUIT\r", 2),
+            ("< 220\n> :data\n| Subj", 3),
+            ("< 220\n>", 2),
+        ] {
+            let e = load_text(text).unwrap_err();
+            assert!(
+                e.starts_with(&format!("line {n}: the file ends inside \"")),
+                "{text:?}: {e}"
+            );
+            assert!(e.contains("nothing was sent"), "{e}");
+        }
+        let e = load_text("< 220\n> NOOP\n< 25").unwrap_err();
+        assert!(
+            e.starts_with("line 3: a reply code") && e.ends_with("without a newline: cut short?)"),
+            "{e}"
+        );
+        let s = load_text("< 220\n> QUIT\n< 221").unwrap();
+        assert_eq!(s.steps.len(), 1);
+        assert_eq!(s.warnings.len(), 1);
+        assert!(
+            s.warnings[0].starts_with("line 3: the file ends without a newline after \"< 221\""),
+            "{:?}",
+            s.warnings
+        );
+        for whole in [
+            "< 220\n> QUIT\n< 221\n",
+            "< 220\r\n> QUIT\r\n",
+            "< 220\n> QUIT\n  ",
+        ] {
+            assert!(load_text(whole).unwrap().warnings.is_empty(), "{whole:?}");
+        }
     }
 
     #[test]

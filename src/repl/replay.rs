@@ -104,6 +104,9 @@ impl Engine {
         standalone: bool,
         mut ui: Option<&mut Ui>,
     ) -> u8 {
+        for w in &script.warnings {
+            self.emit(Event::warning(format!("replay: {w}")));
+        }
         if standalone {
             let mut feed = Feed::Lines {
                 lines: Vec::new().into_iter(),
@@ -196,10 +199,12 @@ impl Engine {
                 }
                 self.fail(EXIT_USAGE, "failed", Some(why));
             }
-            if let Some(failed) = self.failed.take() {
+            if let Some(mut failed) = self.failed.take() {
                 // The step could not run at all (a secret nobody can give), or failed past its
-                // replies (a TLS handshake): its phase's code.
+                // replies (a TLS handshake): its phase's code. The summary's `error` names the
+                // step's line, as the `error` event and a mismatch's reason do (it did not).
                 if !self.keep_going {
+                    failed.reason = failed.reason.map(|why| at_line(step.lineno, why));
                     return self.end(failed);
                 }
                 // A `:starttls` that did not end in TLS: even `--keep-going` sends nothing
@@ -224,7 +229,7 @@ impl Engine {
                     expected,
                     got,
                     code: failed.code,
-                    reason: format!("line {}: {why}", step.lineno),
+                    reason: at_line(step.lineno, why),
                 });
                 if stop {
                     break;
@@ -481,6 +486,16 @@ fn shown_input(input: &str, secret: bool) -> String {
         crate::smtp::manual::redact_typed_line(trimmed)
     };
     masked.unwrap_or_else(|| input.to_string())
+}
+
+/// A step's failure as the summary's `error` says it: `replay: line N: why`, as the `error`
+/// event before it and a mismatch's reason (`replay: line N `> …`: expected …`) name the line.
+fn at_line(lineno: usize, why: String) -> String {
+    if why.starts_with("replay: line ") {
+        why
+    } else {
+        format!("replay: line {lineno}: {why}")
+    }
 }
 
 /// Codes for a message: `250, 354` or `nothing`.

@@ -1561,6 +1561,76 @@ fn replay_fails_on_a_meta_command_the_repl_does_not_take() {
     }
 }
 
+/// `replay --json` of a step refused before anything was sent: the summary's `error` names the
+/// step's line, as the `error` event before it does. It said "`> :startls` failed before
+/// sending anything (the error above)", or "`:record x` is refused…", without one.
+#[test]
+fn replay_summary_error_of_a_refused_step_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("refused.ehlo");
+    for step in ["> :startls\n< 220\n", "> :record x\n"] {
+        std::fs::write(&script, format!("< 220\n> EHLO x.test\n< 250\n{step}")).unwrap();
+        let server = scripted(ehlo_x_then(vec![Step::Line, Step::Send(b"221 bye\r\n")]));
+        let addr = server.server();
+        let run = piped(
+            &["replay", script.to_str().unwrap(), "-s", &addr, "--json"],
+            "",
+        );
+        server.finish();
+        assert_eq!(run.code, 1, "{}", run.all());
+        let s = summary(&run);
+        let error = s["error"].as_str().unwrap_or_default();
+        assert!(error.starts_with("replay: line 4: `"), "{step:?}: {s}");
+        assert!(
+            run.stdout
+                .contains(r#"{"type":"error","data":{"message":"replay: line 4: `"#),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+/// A recording whose last line has no newline (`:record` ends every line: the file was cut,
+/// or written by hand): a cut line to send is refused naming it, nothing sent (`> EHLO x.te`
+/// went out as it was); a last reply line is checked and a warning names it (it passed in
+/// silence, the steps after it lost).
+#[test]
+fn replay_of_a_file_cut_inside_its_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("cut.ehlo");
+    std::fs::write(&script, "< 220\n> EHLO x.test\n< 250\n> EHLO x.te").unwrap();
+    let run = piped(
+        &["replay", script.to_str().unwrap(), "-s", "127.0.0.1:1"],
+        "",
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains(r#"line 4: the file ends inside "> EHLO x.te" (no newline after it)"#),
+        "{}",
+        run.all()
+    );
+    std::fs::write(&script, "< 220\n> EHLO x.test\n< 250").unwrap();
+    for json in [false, true] {
+        let server = scripted(ehlo_x_then(vec![Step::Line, Step::Send(b"221 bye\r\n")]));
+        let addr = server.server();
+        let mut args = vec!["replay", script.to_str().unwrap(), "-s", addr.as_str()];
+        if json {
+            args.push("--json");
+        }
+        let run = piped(&args, "");
+        server.finish();
+        assert_eq!(run.code, 0, "{}", run.all());
+        let warning = r#"replay: line 3: the file ends without a newline after \"< 250\""#;
+        let warning = if json {
+            format!(r#"{{"type":"warning","data":{{"message":"{warning}"#)
+        } else {
+            warning.replace('\\', "")
+        };
+        assert!(run.all().contains(&warning), "{warning}\n{}", run.all());
+    }
+}
+
 /// `replay` of a `:reconnect` to an address that does not parse (a port past 65535): the step
 /// fails, exit 1, the reason said, nothing after it sent. It used to be said and passed over:
 /// "every reply as recorded", exit 0.
