@@ -46,7 +46,12 @@ Script format (what :record writes; scripts may also be written by hand):
                       (a 421 before a close, a reply later than the timeout):
                       replay waits up to --timeout (30 s with --timeout 0) for it
                       and checks it when it comes; when it does not, it is not
-                      checked (a note says so)
+                      checked (a note says so); a `<` line after a `~` line of the same
+                      step (or banner) is refused: no recording writes that order
+  # end of recording  the line :record ends a file with: a file it began without it last
+                      was cut after a whole line (a warning says steps may be missing);
+                      a last line without its newline was cut inside: refused when it
+                      is a line to send (`> EHLO me.te`), else a warning
 :auth steps read the secret from EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN,
 --auth-password-file / --auth-token-file, or ask on a terminal; an :auth step without a
 user (:auth LOGIN) takes it from EHLO_AUTH_USER (an AUTH LOGIN or AUTH PLAIN typed or sent
@@ -56,7 +61,8 @@ Exit status: 0 when every reply matches; otherwise the code of the phase of the 
 mismatch (banner 21, EHLO 22, MAIL 23, RCPT 24, DATA 25, end of data 26, QUIT 27,
 AUTH 28, STARTTLS 29; 36 for any other command: NOOP, RSET, VRFY, :raw; 6 when the server
 had closed), 2 when no connection could be made, 1 for a script that does not parse (the
-line is named: a line that is not UTF-8, holds a bare CR or has over 1 MiB to send too),
+line is named: a line that is not UTF-8, holds a bare CR or has over 1 MiB to send too,
+a `<` after a `~`, a last line to send without its newline),
 is over 16 MiB or a million steps and replies, runs :replay itself or holds no step and no
 reply (empty: it checks nothing), and for a step that fails before sending anything
 (:data @FILE unreadable, :send without an envelope, an :auth with no secret to be had,
@@ -453,6 +459,12 @@ pub(crate) fn load(path: &Path) -> Result<Script, String> {
              so it may have been cut there, and the steps after it are missing",
             quoted(line)
         ));
+    } else if let Some(n) = unended(&text) {
+        script.warnings.push(format!(
+            "line {n}: the recording stops here without the `{END_MARK}` line `:record` ends \
+             it with: it may have been cut after this line, the steps after it missing (a \
+             whole recording made before ehlo wrote that line: add it to say so)"
+        ));
     }
     // An empty file (a recording cut to nothing, the wrong file) checks nothing: refused, not
     // passed as "every reply as recorded" (exit 0, a green CI job that tested nothing).
@@ -479,6 +491,26 @@ fn cut_line(text: &str) -> Option<(usize, &str)> {
     let line = &text[start..];
     let line = line.strip_suffix('\r').unwrap_or(line);
     (!line.trim().is_empty()).then(|| (text.lines().count(), line))
+}
+
+/// The number of the last line of a file `:record` began (its header comment) that it did not
+/// end ([`END_MARK`] last): the file was cut after that line. `None` for a file that does not
+/// start as a recording (written by hand) and one that ends as one.
+fn unended(text: &str) -> Option<usize> {
+    let mut lines = text
+        .lines()
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).trim_end());
+    let first = lines.find(|l| !l.is_empty())?;
+    if !first.strip_prefix("# ")?.starts_with(HEADER) {
+        return None;
+    }
+    let (n, last) = text
+        .lines()
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).trim_end())
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty())
+        .last()?;
+    (last != END_MARK).then_some(n + 1)
 }
 
 /// All of `r` as text, or `Err(None)` once it holds more than `max` bytes (one byte past the
@@ -526,7 +558,16 @@ pub(crate) struct Recorder {
     queue: std::collections::VecDeque<Block>,
     /// Replies the next step (or banner) owes ([`Recorder::owe`]).
     owe_next: usize,
+    /// Write [`END_MARK`] when recording stops (a file's recorder; not a test's stream).
+    end_mark: bool,
 }
+
+/// The header `:record` starts a file with (the server follows it), and the line it ends one
+/// with when recording stops (`:record` alone, another `:record`, the session's end): a file
+/// with the one and not the other last was cut after its last whole line, the steps after it
+/// lost, which nothing else shows (a cut inside a line is seen by its missing newline).
+const HEADER: &str = "ehlo repl recording (";
+const END_MARK: &str = "# end of recording";
 
 /// A step's lines, held while it owes replies or a step before it does.
 struct Block {
@@ -563,8 +604,9 @@ impl Recorder {
         let f = watch.watched("recording", path.display().to_string(), Box::new(f));
         let mut r = Recorder::new(Box::new(std::io::BufWriter::new(f)));
         r.comment(&format!(
-            "ehlo repl recording ({server}); replay with: ehlo replay FILE --server HOST:PORT"
+            "{HEADER}{server}); replay with: ehlo replay FILE --server HOST:PORT"
         ));
+        r.end_mark = true;
         Ok(r)
     }
 
@@ -575,6 +617,7 @@ impl Recorder {
             held: None,
             queue: std::collections::VecDeque::new(),
             owe_next: 0,
+            end_mark: false,
         }
     }
 
@@ -746,6 +789,9 @@ impl Drop for Recorder {
     fn drop(&mut self) {
         self.release();
         self.forget_owed();
+        if self.end_mark {
+            let _ = writeln!(self.out, "{END_MARK}");
+        }
         let _ = self.out.flush();
     }
 }
@@ -943,6 +989,50 @@ mod tests {
         ] {
             assert!(load_text(whole).unwrap().warnings.is_empty(), "{whole:?}");
         }
+    }
+
+    /// A file `:record` wrote ends with its end line; cut after any whole line before it (the
+    /// steps after it lost, which nothing else showed: "every reply as recorded", exit 0), a
+    /// warning names the last line. A file not begun by `:record` (written by hand) has none.
+    #[test]
+    fn a_recording_cut_after_a_whole_line_is_warned() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rec.ehlo");
+        let watch = crate::render::watch::Watch::default();
+        let mut r = Recorder::create(
+            &path,
+            "mx.test:25",
+            super::super::meta::RecordMode::New,
+            &watch,
+        )
+        .unwrap();
+        r.codes(&[220]);
+        r.step("EHLO x", &[], &[250]);
+        r.step("QUIT", &[], &[221]);
+        drop(r);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.ends_with("> QUIT\n< 221\n# end of recording\n"),
+            "{text}"
+        );
+        assert!(load(&path).unwrap().warnings.is_empty());
+        let lines: Vec<&str> = text.lines().collect();
+        let cut = dir.path().join("cut.ehlo");
+        for n in 2..lines.len() {
+            std::fs::write(&cut, lines[..n].join("\n") + "\n").unwrap();
+            let s = load(&cut).unwrap();
+            assert_eq!(s.warnings.len(), 1, "{n}: {:?}", s.warnings);
+            assert!(
+                s.warnings[0].starts_with(&format!("line {n}: the recording stops here without")),
+                "{:?}",
+                s.warnings
+            );
+        }
+        // CRLF and trailing blank lines end it too; a hand-written script needs no end line.
+        std::fs::write(&cut, text.replace('\n', "\r\n") + "\r\n\n").unwrap();
+        assert!(load(&cut).unwrap().warnings.is_empty());
+        std::fs::write(&cut, "# mine\n< 220\n> QUIT\n< 221\n").unwrap();
+        assert!(load(&cut).unwrap().warnings.is_empty());
     }
 
     #[test]
