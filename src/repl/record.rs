@@ -537,6 +537,16 @@ fn utf8_lines(bytes: Vec<u8>) -> Result<String, String> {
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |i| i + 1);
+        // The file ends inside a character (`é` cut after its first byte): cut short, not
+        // written in another encoding.
+        if e.utf8_error().error_len().is_none() {
+            return format!(
+                "line {lineno}: the file ends inside a UTF-8 character (byte {} of the line, \
+                 0x{:02x}): cut short? (nothing was sent)",
+                bad - start + 1,
+                bytes[bad]
+            );
+        }
         format!(
             "line {lineno}: not UTF-8 (byte {} of the line, 0x{:02x})",
             bad - start + 1,
@@ -1135,6 +1145,14 @@ mod tests {
             "{e}"
         );
         assert_eq!(utf8_lines(b"< 220\n".to_vec()).unwrap(), "< 220\n");
+        // Cut inside a character (`é` is 0xc3 0xa9): said so, not called another encoding.
+        let e = utf8_lines(b"< 220\n> :data\n| caf\xc3".to_vec()).unwrap_err();
+        assert_eq!(
+            e,
+            "line 3: the file ends inside a UTF-8 character (byte 6 of the line, 0xc3): cut short? (nothing was sent)"
+        );
+        let e = utf8_lines(b"| caf\xc3\n".to_vec()).unwrap_err();
+        assert!(e.starts_with("line 1: not UTF-8 (byte 6"), "{e}");
     }
 
     #[test]
