@@ -2548,7 +2548,7 @@ impl Engine {
             Meta::Record(Some(path), mode) => {
                 self.start_recording(&path, mode);
                 if let Some(r) = self.recorder.as_mut() {
-                    r.comment("recording began mid-session: the banner is not checked on replay");
+                    r.began_mid_session();
                 }
             }
             // A script that replays a script (itself, at worst) would recurse without end and

@@ -570,6 +570,9 @@ pub(crate) struct Recorder {
     owe_next: usize,
     /// Write [`END_MARK`] when recording stops (a file's recorder; not a test's stream).
     end_mark: bool,
+    /// Recording began mid-session and no step is written yet: a reply that comes unasked now
+    /// follows no step and no banner, and a `~` line there would be read as the banner.
+    before_first_step: bool,
 }
 
 /// The header `:record` starts a file with (the server follows it), and the line it ends one
@@ -628,6 +631,7 @@ impl Recorder {
             queue: std::collections::VecDeque::new(),
             owe_next: 0,
             end_mark: false,
+            before_first_step: false,
         }
     }
 
@@ -690,10 +694,24 @@ impl Recorder {
         let _ = self.out.flush();
     }
 
-    /// Replies that came unasked while the REPL waited for input (`~ 421`).
+    /// `:record` in a session: the banner came before it, so it is not recorded.
+    pub(crate) fn began_mid_session(&mut self) {
+        self.comment("recording began mid-session: the banner is not checked on replay");
+        self.before_first_step = true;
+    }
+
+    /// Replies that came unasked while the REPL waited for input (`~ 421`). Before the first
+    /// step of a recording begun mid-session they follow nothing replay runs: a `~` line there
+    /// was replayed as the banner ("expected 421, got 220", exit 21), so they are a comment.
     pub(crate) fn unasked(&mut self, codes: &[u16]) {
         for c in codes {
-            self.put(format!("~ {c}"));
+            if self.before_first_step {
+                self.put(format!(
+                    "# {c} came unasked before the first step recorded: not checked on replay"
+                ));
+            } else {
+                self.put(format!("~ {c}"));
+            }
         }
         let _ = self.out.flush();
     }
@@ -785,6 +803,7 @@ impl Recorder {
     fn write_step(&mut self, input: &str, body: &[String], codes: &[u16]) {
         // An input holding a line break would not read back as one step: keep it on one line.
         let input = input.replace(['\r', '\n'], " ");
+        self.before_first_step = false;
         self.begin();
         self.put(format!("> {input}"));
         for b in body {
@@ -884,6 +903,29 @@ mod tests {
         assert!(!e[0].unasked && e[1].unasked, "{e:?}");
         assert!(e[1].matches(421, None) && e[1].lineno == 4);
         assert!(parse("~ 42").unwrap_err().contains("line 1"));
+    }
+
+    /// A reply that came unasked after `:record` in a session and before its first step follows
+    /// no step and no recorded banner: written as a comment. As `~ 421` it was replayed as the
+    /// banner, and a real recording (Postfix closing an idle session) failed with exit 21.
+    #[test]
+    fn an_unasked_reply_before_the_first_step_of_a_mid_session_recording_is_a_comment() {
+        let buf = Shared::default();
+        let mut r = Recorder::new(Box::new(buf.clone()));
+        r.began_mid_session();
+        r.unasked(&[421]);
+        r.step(":reconnect", &[], &[220]);
+        r.unasked(&[421]);
+        let text = String::from_utf8(buf.bytes()).unwrap();
+        assert_eq!(
+            text,
+            "# recording began mid-session: the banner is not checked on replay\n\
+             # 421 came unasked before the first step recorded: not checked on replay\n\
+             > :reconnect\n< 220\n~ 421\n"
+        );
+        let s = parse(&text).unwrap();
+        assert!(s.banner.is_empty(), "{s:?}");
+        assert_eq!(s.steps[0].expect.len(), 2);
     }
 
     /// Late replies are written after the step that owes them, the steps after it held back
