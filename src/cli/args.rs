@@ -1866,8 +1866,9 @@ pub(crate) struct ConfigArgs {
     ///
     /// One option per line, leading dashes optional, # starts a comment line; the value is
     /// everything after the first space, taken literally (NAME=VALUE: everything after the
-    /// first =, spaces included). Without --config: $EHLO_CONFIG, else the default (either must
-    /// be a regular file; --config may name a pipe); --no-config or EHLO_NO_CONFIG reads none.
+    /// first =, spaces included). Without --config: $EHLO_CONFIG, else swaks's $SWAKS_OPT_config
+    /// (empty: none), else the default (each must be a regular file; --config may name a pipe);
+    /// --no-config or EHLO_NO_CONFIG reads none.
     /// Precedence: config file < swaks's SWAKS_OPT_* variables (SWAKS_OPT_auth_user=me)
     /// < EHLO_* variables (EHLO_AUTH_USER=me is --auth-user me; empty = flag without value) <
     /// command line. --no-OPTION unsets OPTION from the lower layers and earlier on the command

@@ -2,7 +2,8 @@
 //! `SWAKS_OPT_*` environment variables < `EHLO_*` ones < the command line, done as an argv rewrite before clap parses
 //! anything, so the flag table in [`super::args`] stays the only definition of an option.
 //!
-//! - **File**: `--config FILE`, else `$EHLO_CONFIG`, else `$XDG_CONFIG_HOME/ehlo/config` (an unset,
+//! - **File**: `--config FILE`, else `$EHLO_CONFIG`, else swaks's `$SWAKS_OPT_config` (empty: no
+//!   file), else `$XDG_CONFIG_HOME/ehlo/config` (an unset,
 //!   empty or relative `XDG_CONFIG_HOME` falls back to `~/.config/ehlo/config`); a missing default
 //!   file is no error, a missing named one is. `--no-config` (or `EHLO_NO_CONFIG` set to anything)
 //!   turns the file off. One option per line, leading dashes optional, blank lines and lines
@@ -96,9 +97,9 @@ fn reserved(name: &str) -> bool {
 /// Environment names that are not derived from a flag name: the documented secret sources.
 const ENV_ALIASES: &[(&str, &str)] = &[("EHLO_AUTH_TOKEN", "auth_oauth_token")];
 
-/// What ehlo does with swaks's `SWAKS_OPT_config` (swaks's config file, empty = none).
-const SWAKS_OPT_CONFIG: &str =
-    "it chooses swaks's config file; ehlo's is chosen by --config, EHLO_CONFIG or EHLO_NO_CONFIG";
+/// swaks's `SWAKS_OPT_config`: the config file to read (same syntax), or empty for none. It
+/// ranks below ehlo's own `EHLO_CONFIG`/`EHLO_NO_CONFIG` and the command line's choice.
+const SWAKS_OPT_CONFIG: &str = "SWAKS_OPT_config";
 
 /// Environment variables that choose the file instead of setting an option.
 const ENV_CONFIG: &str = "EHLO_CONFIG";
@@ -423,7 +424,7 @@ pub(crate) struct Layered {
     pub(crate) env_hints: HashMap<String, String>,
     /// Variables ignored for a reason of their own, with it: `EHLO_*` naming a flag that only
     /// the command line takes (`EHLO_HELP`, `EHLO_VERSION`, `EHLO_DUMP_CONFIG`…; refusing them
-    /// made every send exit 1), and swaks's `SWAKS_OPT_config`.
+    /// made every send exit 1).
     pub(crate) ignored_why: Vec<(String, String)>,
     /// `EHLO_*` variables for another mode's flags, with those modes (`EHLO_FAIL_ON`: `check`):
     /// not read by this one, and no mistake (one environment serves every mode).
@@ -1407,6 +1408,7 @@ fn send_layers(
     let mut ignored_why = Vec::new();
     let mut other_modes = Vec::new();
     let mut env_file: Option<PathBuf> = None;
+    let mut swaks_file: Option<PathBuf> = None;
     // swaks's SWAKS_OPT_<name>.
     for (name, value) in &vars {
         let Some(rest) = name.strip_prefix(SWAKS_ENV_PREFIX) else {
@@ -1415,7 +1417,9 @@ fn send_layers(
         let flag = rest.replace('_', "-");
         let origin = Origin::Env(name.clone());
         if flag == "config" {
-            ignored_why.push((name.clone(), SWAKS_OPT_CONFIG.to_string()));
+            // swaks reads this file instead of its `.swaksrc` (empty: none at all); ignoring
+            // it sent with other settings (another server) after a warning.
+            swaks_file = Some(PathBuf::from(value));
             continue;
         }
         let fail = |e: String| Error::Usage(format!("{name}: {e}"));
@@ -1554,6 +1558,10 @@ fn send_layers(
         None
     } else if let Some(p) = env_file {
         Some((p, true, true))
+    } else if let Some(p) = swaks_file.clone().filter(|p| !p.as_os_str().is_empty()) {
+        Some((p, true, true))
+    } else if swaks_file.is_some() {
+        None
     } else {
         env.default_file.clone().map(|p| (p, false, true))
     };
@@ -1562,6 +1570,7 @@ fn send_layers(
     let (file_state, mut file_settings) = match file {
         None if matches.get_flag("no_config") => (FileState::Off("--no-config"), Vec::new()),
         None if env_no_config => (FileState::Off(ENV_NO_CONFIG), Vec::new()),
+        None if swaks_file.is_some() => (FileState::Off(SWAKS_OPT_CONFIG), Vec::new()),
         None => (FileState::NoHome, Vec::new()),
         // A file the command line did not name (EHLO_CONFIG's, the default one) stops every
         // send until it is fixed: the refusal says how to run without it.

@@ -561,26 +561,94 @@ fn a_swaksrc_is_named_not_silently_ignored() {
         let want = format!("{prefix}{rc_s} (swaks's config file) is not read by ehlo");
         assert!(r.stdout.contains(&want), "{shows}: {}", r.stdout);
     }
-    // SWAKS_OPT_config (swaks's file selector) is said to be ignored for what it is, and
-    // EHLO_NO_CONFIG is named as what turned the file off.
+    // EHLO_NO_CONFIG, ehlo's own, beats swaks's SWAKS_OPT_config and is named as what turned
+    // the file off.
     let r = run(
         xdg.path(),
         &[("SWAKS_OPT_config", rc_s), ("EHLO_NO_CONFIG", "")],
         &["-t", "a@example.test", "--dump-config"],
     );
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stderr
-            .contains("*** SWAKS_OPT_config is ignored: it chooses swaks's config file;"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
     assert!(
         r.stdout
             .contains("# config file: turned off (EHLO_NO_CONFIG)"),
         "{}",
         r.stdout
     );
+}
+
+/// swaks's `SWAKS_OPT_config=FILE` reads FILE instead of `~/.swaksrc` (empty: no file at all).
+/// ehlo ignored it with a warning and sent with other settings: another server, another
+/// recipient. Now it chooses the file below `--config`, `--no-config` and `EHLO_CONFIG`.
+#[test]
+fn swaks_opt_config_chooses_the_file() {
+    let (xdg, own) = home("h-Subject own file\n");
+    let swaks = tempfile::tempdir().unwrap();
+    let rc = swaks.path().join("rc");
+    std::fs::write(&rc, "to rc@example.test\nh-Subject swaks file\n").unwrap();
+    let rc_s = rc.to_str().unwrap();
+    let own_s = own.to_str().unwrap();
+    let dump = ["--dump-mail"];
+
+    let r = run(xdg.path(), &[("SWAKS_OPT_config", rc_s)], &dump);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    assert_eq!(header(&r.stdout, "To"), "rc@example.test");
+    assert_eq!(header(&r.stdout, "Subject"), "swaks file");
+
+    // Empty: no file, not even ehlo's default one (and no note about a .swaksrc).
+    let r = run(
+        xdg.path(),
+        &[
+            ("SWAKS_OPT_config", ""),
+            ("SWAKS_HOME", swaks.path().to_str().unwrap()),
+        ],
+        &["-t", "a@example.test", "--dump-mail"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    assert!(
+        header(&r.stdout, "Subject").starts_with("test "),
+        "{}",
+        r.stdout
+    );
+
+    // EHLO_CONFIG and the command line's --config / --no-config come first.
+    let r = run(
+        xdg.path(),
+        &[("SWAKS_OPT_config", rc_s), ("EHLO_CONFIG", own_s)],
+        &["-t", "a@example.test", "--dump-mail"],
+    );
+    assert_eq!(header(&r.stdout, "Subject"), "own file", "{}", r.all());
+    let r = run(
+        xdg.path(),
+        &[("SWAKS_OPT_config", rc_s)],
+        &["-t", "a@example.test", "--dump-mail", "--config", own_s],
+    );
+    assert_eq!(header(&r.stdout, "Subject"), "own file", "{}", r.all());
+    let r = run(
+        xdg.path(),
+        &[("SWAKS_OPT_config", rc_s)],
+        &["-t", "a@example.test", "--dump-mail", "--no-config"],
+    );
+    assert!(
+        header(&r.stdout, "Subject").starts_with("test "),
+        "{}",
+        r.all()
+    );
+
+    // A file it names that is not there is one line naming it, exit 1, as swaks ("Config
+    // file … could not be opened").
+    let missing = swaks.path().join("missing");
+    let r = run(
+        xdg.path(),
+        &[("SWAKS_OPT_config", missing.to_str().unwrap())],
+        &["-t", "a@example.test", "--dump-mail"],
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("missing"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
 
 /// `--no-auth-password` / `--no-auth-oauth-token` drop EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN:

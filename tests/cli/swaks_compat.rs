@@ -51,7 +51,7 @@ struct Case {
     delays: &'static [&'static str],
     /// Standard input for both tools.
     stdin: Option<&'static str>,
-    /// Environment for both tools (`{srv}` replaced as in `args`).
+    /// Environment for both tools (`{srv}` and `{dir}` replaced as in `args`).
     env: &'static [(&'static str, &'static str)],
     /// Where the server listens instead of 127.0.0.1 on a free port; `{host}` in `args` is its
     /// address without the port.
@@ -1500,6 +1500,14 @@ const CASES: &[Case] = &[
     c(&["--config", "{dir}/to.rc", "-s", "{srv}"]),
     c(&["-t", T, "-s", "{srv}"]).env(&[("SWAKS_OPT_to", "env@example.net")]),
     c(&["-s", "{srv}", "--config", "{dir}/to.rc"]).env(&[("SWAKS_OPT_to", "env@example.net")]),
+    // --- SWAKS_OPT_config names the file (ehlo ignored it and sent elsewhere) ---
+    c(&["-s", "{srv}"]).env(&[("SWAKS_OPT_config", "{dir}/to.rc")]),
+    c(&["-s", "{srv}"]).env(&[
+        ("SWAKS_OPT_config", "{dir}/to.rc"),
+        ("SWAKS_OPT_to", "env@example.net"),
+    ]),
+    c(&["-s", "{srv}", "--config", "{dir}/to.rc"]).env(&[("SWAKS_OPT_config", "{dir}/none.rc")]),
+    c(&["-t", T, "-s", "{srv}"]).env(&[("SWAKS_OPT_config", "{dir}/none.rc")]),
     c(&["-t", "first@example.net", "-t", T, "-s", "{srv}"])
         .differs("Repeated in one place (`-t a -t b`"),
     // --- a port inside --server wins over --port, wherever each was given ---
@@ -1747,8 +1755,10 @@ fn run(
             cmd.env_remove(k);
         }
     }
+    // `{dir}` in a variable is the directory of the test files (HOME's parent).
+    let dir = home.parent().and_then(Path::to_str).unwrap_or_default();
     for (k, v) in case.env {
-        cmd.env(k, fill(v));
+        cmd.env(k, fill(v).replace("{dir}", dir));
     }
     let out = tempfile::tempfile().unwrap();
     let err = tempfile::tempfile().unwrap();
