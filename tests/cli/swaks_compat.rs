@@ -1565,6 +1565,23 @@ const CASES: &[Case] = &[
         T,
         "-s",
         "{srv}",
+        "-a",
+        "PLAIN",
+        "-au",
+        "user",
+        "-ap",
+        "secret",
+        "--auth-map",
+        "PLAIN=LOGIN",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth()
+    .differs("whose ALIAS is already a mechanism's name"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
         "--tls-cert",
         "{dir}/none.pem",
         "--tls-key",

@@ -52,6 +52,22 @@ pub(super) fn auth_map(list: &[String]) -> Result<Vec<(String, String)>, Error> 
                 SUPPORTED.join(", ")
             )));
         }
+        // A mechanism's own name (or a built-in alias) cannot name another one: `PLAIN=LOGIN`
+        // ran LOGIN's exchange after `AUTH PLAIN`, which no server reads as either; swaks keeps
+        // its own map for those names and runs PLAIN.
+        let builtin = crate::smtp::auth::ALIASES
+            .iter()
+            .find(|(a, _)| *a == alias)
+            .map(|(_, of)| *of)
+            .or_else(|| SUPPORTED.iter().copied().find(|m| *m == alias));
+        if let Some(builtin) = builtin
+            && builtin != mech
+        {
+            return Err(usage(format!(
+                "--auth-map: '{item}': {alias} already names {builtin}; an ALIAS is a server's \
+                 other name for TYPE (e.g. --auth-map X-PLAIN=PLAIN)"
+            )));
+        }
         out.push((alias, mech));
     }
     Ok(out)

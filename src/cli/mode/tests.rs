@@ -758,13 +758,22 @@ fn auth_plan() {
         "-a",
         "msn,EXCH",
         "--auth-map",
-        "exch=ntlm",
+        "exch=ntlm,SPA=NTLM,login=LOGIN",
         "--auth-extra",
         "Domain=CORP,dmd5-serv-type=imap,dmd5-host=h.test,dmd5-serv-name=n,NTLM-Version=1",
     ]);
     let a = c.plan.auth.unwrap();
     assert_eq!(a.mechanisms, ["MSN", "EXCH"]);
-    assert_eq!(a.aliases, [("EXCH".to_string(), "NTLM".to_string())]);
+    // A built-in name mapped to itself (swaks's defaults spelt out) changes nothing.
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        a.aliases,
+        [
+            pair("EXCH", "NTLM"),
+            pair("SPA", "NTLM"),
+            pair("LOGIN", "LOGIN")
+        ]
+    );
     assert_eq!(a.resolve("exch"), "NTLM");
     assert_eq!(a.resolve("SPA"), "NTLM");
     let cr = &a.credentials;
@@ -777,6 +786,8 @@ fn auth_plan() {
     for (args, want) in [
         (&["--auth-map", "x"][..], "not ALIAS=TYPE"),
         (&["--auth-map", "x=GSSAPI"], "TYPE must be a mechanism"),
+        (&["--auth-map", "plain=LOGIN"], "PLAIN already names PLAIN"),
+        (&["--auth-map", "SPA=CRAM-MD5"], "SPA already names NTLM"),
         (&["--auth-extra", "colour=blue"], "unknown key 'colour'"),
         (&["--auth-extra", "realm"], "not KEY=VALUE"),
         (
