@@ -40,27 +40,65 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
         Err(Refused::Error { error, json, .. }) => return refuse(&error, json, watch),
     };
     match mode {
-        Mode::DumpConfig { what, text, json } if json => dump_event(what, text, watch),
-        Mode::DumpConfig { text, .. } => to_stdout(text.as_bytes()),
+        // A dump goes where the transcript would (`--output-file*`), as swaks writes its
+        // `--dump` and `--dump-mail` there.
+        Mode::DumpConfig {
+            what,
+            text,
+            json,
+            output,
+        } => {
+            let format = if json {
+                Format::Json
+            } else {
+                Format::Human(Default::default())
+            };
+            let (out, err) = match open_outputs(&output, render::what(&format), watch) {
+                Ok(o) => o,
+                Err(e) => return refuse(&e, json, watch),
+            };
+            if json {
+                dump_to(
+                    render::make_to(&Format::Json, out, err, watch),
+                    what,
+                    text,
+                    watch,
+                )
+            } else {
+                to_out(out, text.as_bytes(), watch)
+            }
+        }
         Mode::DumpMail {
             notes,
             message,
-            json: true,
+            json,
+            output,
         } => {
-            let mut renderer = render::make(&Format::Json, watch);
-            for note in notes {
-                renderer.event(&Event::info(note), std::time::Duration::ZERO);
+            let format = if json {
+                Format::Json
+            } else {
+                Format::Human(Default::default())
+            };
+            let (out, err) = match open_outputs(&output, render::what(&format), watch) {
+                Ok(o) => o,
+                Err(e) => return refuse(&e, json, watch),
+            };
+            if json {
+                let mut renderer = render::make_to(&Format::Json, out, err, watch);
+                for note in notes {
+                    renderer.event(&Event::info(note), std::time::Duration::ZERO);
+                }
+                let text = String::from_utf8_lossy(&message).into_owned();
+                return dump_to(renderer, "mail", text, watch);
             }
-            let text = String::from_utf8_lossy(&message).into_owned();
-            dump_to(renderer, "mail", text, watch)
-        }
-        Mode::DumpMail { notes, message, .. } => {
             // The message as it would be sent (without the transfer's dot-stuffing), nothing
             // sent; notes go to stderr so stdout stays the message.
+            let mut err = err.unwrap_or_else(|| Box::new(std::io::stderr()));
             for note in &notes {
-                let _ = writeln!(std::io::stderr(), "=== {note}");
+                let _ = writeln!(err, "=== {note}");
             }
-            to_stdout(&message)
+            let _ = err.flush();
+            to_out(out, &message, watch)
         }
         Mode::Explain { text, phase, json } => explain(&text, phase, json),
         mode => {
@@ -192,12 +230,8 @@ async fn dispatch(
 }
 
 /// A dump under `--json`: the JSON Lines of a run that sent nothing (`schema`, one `dump` event
-/// with the text, a `summary` with exit 0), so that stdout stays JSON Lines.
-fn dump_event(what: &str, text: String, watch: &Watch) -> u8 {
-    dump_to(render::make(&Format::Json, watch), what, text, watch)
-}
-
-/// The dump's JSON Lines are its whole result, as the text is without `--json` ([`to_stdout`]):
+/// with the text, a `summary` with exit 0), so that the output stays JSON Lines. They are its
+/// whole result, as the text is without `--json` ([`to_stdout`]):
 /// when they cannot be written, the run fails (exit 10; `watch` says why).
 fn dump_to(mut renderer: Box<dyn Renderer>, what: &str, text: String, watch: &Watch) -> u8 {
     let zero = std::time::Duration::ZERO;
@@ -444,6 +478,23 @@ fn to_stdout(bytes: &[u8]) -> u8 {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Error::Prerequisite(format!("cannot write to stdout: {e}")).report()
         }
+        _ => EXIT_OK,
+    }
+}
+
+/// [`to_stdout`], or into the `--output-file*` stream `out` when there is one (`watch` says
+/// why a write failed; the run then fails, exit 10, as for stdout).
+fn to_out(out: Option<Box<dyn Write + Send>>, bytes: &[u8], watch: &Watch) -> u8 {
+    let Some(mut out) = out else {
+        return to_stdout(bytes);
+    };
+    let written = out.write_all(bytes).and_then(|()| out.flush());
+    drop(out);
+    match written {
+        Err(e) if !watch.any_lost() => {
+            Error::Prerequisite(format!("cannot write the output file: {e}")).report()
+        }
+        _ if watch.any_lost() => EXIT_PREREQ,
         _ => EXIT_OK,
     }
 }

@@ -155,6 +155,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             what: "support",
             text: swaks::support(),
             json: cli.json_lines(),
+            // swaks prints --support on the terminal whatever --output-file says.
+            output: mode::OutputFiles::default(),
         });
     }
     let swaksrc_note = layers::swaksrc_note(
@@ -172,6 +174,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             what: "config",
             text,
             json: cli.json_lines(),
+            output: mode::OutputFiles::of(&cli.send.output),
         });
     }
     cli.send.config.command_line = layered
@@ -203,6 +206,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
                     what: "settings",
                     text,
                     json,
+                    output: cfg.output.clone(),
                 })
             }
             _ => Err(Refused::Answered(EXIT_USAGE)),
@@ -247,6 +251,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     match mode {
         Mode::Send(cfg) if cfg.dump_mail => Ok(Mode::DumpMail {
             json: matches!(cfg.format, crate::render::Format::Json),
+            output: cfg.output.clone(),
             notes: cfg.notes,
             message: crate::smtp::data::encode_chunked(&cfg.plan.message, cfg.plan.fixup),
         }),

@@ -3146,3 +3146,56 @@ fn a_one_letter_word_is_a_long_name_prefix_as_in_swaks() {
         );
     }
 }
+
+/// swaks writes `--dump` and `--dump-mail` into the `--output-file` (`-stdout`) it is given;
+/// ehlo printed them on the terminal and left the file alone (not even created, so an old
+/// one stayed). Now each dump, `--dump-config` and `--json` too, goes to that file and
+/// nothing to stdout; the secret stays masked there.
+#[test]
+fn dumps_go_to_the_output_file_as_in_swaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out");
+    let f = file.to_str().unwrap();
+    let base = [
+        "-t",
+        "a@x.test",
+        "-s",
+        "127.0.0.1:9",
+        "-au",
+        "u",
+        "-ap",
+        "dump-secret-9",
+    ];
+    for (extra, want) in [
+        (&["--dump-mail", "--output-file", f][..], "To: a@x.test"),
+        (&["--dump-mail", "--output-file-stdout", f], "To: a@x.test"),
+        (
+            &["--dump", "AUTH", "--output-file", f],
+            "username       = 'u'",
+        ),
+        (&["--dump-config", "--output-file-stdout", f], "auth-user u"),
+        (
+            &["--dump-mail", "--json", "--output-file", f],
+            "\"what\":\"mail\"",
+        ),
+    ] {
+        std::fs::write(&file, "stale\n").unwrap();
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let r = crate::util::ehlo(&args);
+        assert_eq!(r.code, 0, "{extra:?}: {}", r.all());
+        assert!(r.stdout.is_empty(), "{extra:?}: {}", r.stdout);
+        let written = std::fs::read_to_string(&file).unwrap();
+        assert!(written.contains(want), "{extra:?}: {written}");
+        assert!(!written.contains("stale"), "{extra:?}: {written}");
+        assert!(!written.contains("dump-secret-9"), "{extra:?}: {written}");
+    }
+    // --output-file-stderr alone leaves the dump on stdout.
+    let args: Vec<&str> = base
+        .iter()
+        .chain(&["--dump-mail", "--output-file-stderr", f])
+        .copied()
+        .collect();
+    let r = crate::util::ehlo(&args);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("To: a@x.test"), "{}", r.stdout);
+}

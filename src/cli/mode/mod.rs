@@ -72,6 +72,22 @@ pub(crate) struct OutputFiles {
     pub(crate) stderr: Option<std::path::PathBuf>,
 }
 
+impl OutputFiles {
+    /// `--output-file-stdout`/`--output-file-stderr`, each else `--output-file` (as swaks).
+    pub(crate) fn of(o: &crate::cli::args::OutputArgs) -> OutputFiles {
+        OutputFiles {
+            stdout: o
+                .output_file_stdout
+                .clone()
+                .or_else(|| o.output_file.clone()),
+            stderr: o
+                .output_file_stderr
+                .clone()
+                .or_else(|| o.output_file.clone()),
+        }
+    }
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub(crate) enum Mode {
@@ -94,6 +110,9 @@ pub(crate) enum Mode {
         text: String,
         /// `--json`.
         json: bool,
+        /// `--output-file*`: where the dump goes instead of stdout (as swaks writes its
+        /// `--dump` there).
+        output: OutputFiles,
     },
     /// `--dump-mail`: the composed message, printed instead of sent.
     DumpMail {
@@ -103,6 +122,8 @@ pub(crate) enum Mode {
         message: Vec<u8>,
         /// `--json`: one `dump` event instead of the bytes.
         json: bool,
+        /// `--output-file*`: where the message (and the notes) go instead of the terminal.
+        output: OutputFiles,
     },
     /// `ehlo explain`: the text to explain, the phase if given, JSON or not.
     Explain {

@@ -351,12 +351,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         warnings,
         prompt: env.prompt,
         deadline: transport.deadline.filter(|d| !d.is_zero()),
-        output: OutputFiles {
-            stdout: output
-                .output_file_stdout
-                .or_else(|| output.output_file.clone()),
-            stderr: output.output_file_stderr.or(output.output_file),
-        },
+        output: OutputFiles::of(&output),
     };
 
     // Message.
