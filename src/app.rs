@@ -37,7 +37,12 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
             report: Some(mode),
             ..
         }) => return refuse_report(&error, mode, watch),
-        Err(Refused::Error { error, json, .. }) => return refuse(&error, json, watch),
+        Err(Refused::Error {
+            error,
+            json,
+            output,
+            ..
+        }) => return refuse_to(&error, json, &output, watch),
     };
     match mode {
         // A dump goes where the transcript would (`--output-file*`), as swaks writes its
@@ -316,6 +321,54 @@ fn refuse(error: &Error, json: bool, watch: &Watch) -> u8 {
     let code = error.report();
     if json {
         let mut renderer = render::make(&Format::Json, watch);
+        let summary = Summary {
+            exit_code: code,
+            outcome: error.label().to_string(),
+            error: Some(error.to_string()),
+            ..Summary::default()
+        };
+        renderer.event(&Event::Summary(summary), std::time::Duration::ZERO);
+        renderer.finish();
+    }
+    code
+}
+
+/// [`refuse`] into the send's `--output-file*` streams when it names any (swaks writes a bad
+/// value's complaint into its output file; a file left as it was would pass for this run's).
+/// A file that cannot be opened is said on stderr, then the reason.
+fn refuse_to(
+    error: &Error,
+    json: bool,
+    output: &crate::cli::mode::OutputFiles,
+    watch: &Watch,
+) -> u8 {
+    if *output == crate::cli::mode::OutputFiles::default() {
+        return refuse(error, json, watch);
+    }
+    let format = if json {
+        Format::Json
+    } else {
+        Format::Human(Default::default())
+    };
+    let (out, err) = match open_outputs(output, render::what(&format), watch) {
+        Ok(o) => o,
+        Err(e) => {
+            e.report();
+            return refuse(error, json, watch);
+        }
+    };
+    let code = error.exit_code();
+    match err {
+        Some(mut err) => {
+            let _ = writeln!(err, "*** {error}");
+            let _ = err.flush();
+        }
+        None => {
+            let _ = writeln!(std::io::stderr(), "*** {error}");
+        }
+    }
+    if json {
+        let mut renderer = render::make_to(&Format::Json, out, None, watch);
         let summary = Summary {
             exit_code: code,
             outcome: error.label().to_string(),

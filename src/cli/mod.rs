@@ -42,6 +42,9 @@ pub(crate) enum Refused {
         /// `check --json` or `probe --json` ([`Cli::json_report`]): their report's `schema`,
         /// `error` and `summary` lines on stdout too.
         report: Option<&'static str>,
+        /// The send's `--output-file*` once the flags are parsed: the `***` line (and the JSON
+        /// Lines) go there, as swaks writes a bad value's complaint into its output file.
+        output: Box<mode::OutputFiles>,
     },
 }
 
@@ -60,6 +63,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             error,
             json,
             report,
+            output: Default::default(),
         }
     };
     let args = rewrite_single_dash(args.clone()).map_err(|e| usage(e, &args))?;
@@ -71,6 +75,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
                 error,
                 json,
                 report,
+                output: Default::default(),
             });
         }
     };
@@ -130,6 +135,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
                         error: Error::Usage(line),
                         json,
                         report,
+                        output: Default::default(),
                     });
                 }
             }
@@ -192,10 +198,12 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         let args = cli.send.clone();
         let reveal = args.auth.show_secrets;
         let json = cli.json_lines();
+        let output = mode::OutputFiles::of(&cli.send.output);
         return match mode::from_cli(cli).map_err(|error| Refused::Error {
             error,
             json,
             report: None,
+            output: Box::new(output),
         })? {
             Mode::Send(cfg) => {
                 let mut text = dump::render(&args, &cfg, &sections, reveal);
@@ -215,10 +223,16 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     let json = cli.json_lines();
     let report = cli.json_report();
     let repeats = repeated_notes(&cli.send.envelope.repeated, &layered.settings);
+    let output = if cli.command.is_none() {
+        mode::OutputFiles::of(&cli.send.output)
+    } else {
+        mode::OutputFiles::default()
+    };
     let mut mode = mode::from_cli(cli).map_err(|error| Refused::Error {
         error,
         json,
         report,
+        output: Box::new(output),
     })?;
     if let Mode::Send(cfg) = &mut mode {
         // A swaks command line that repeats `-t` sends to more recipients here: said before

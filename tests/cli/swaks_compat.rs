@@ -3199,3 +3199,34 @@ fn dumps_go_to_the_output_file_as_in_swaks() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(r.stdout.contains("To: a@x.test"), "{}", r.stdout);
 }
+
+/// A value refused once the flags are parsed goes, as its `***` line, into the
+/// `--output-file-stderr` (or `--output-file`) named, as swaks writes "Unknown auth-map format"
+/// there; ehlo wrote it on the terminal only and left the file as it was.
+#[test]
+fn a_refused_value_is_written_to_the_output_file_as_in_swaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("err");
+    let f = file.to_str().unwrap();
+    for flag in ["--output-file-stderr", "--output-file"] {
+        let _ = std::fs::remove_file(&file);
+        let args = [
+            "-t",
+            "a@x.test",
+            "-s",
+            "127.0.0.1:9",
+            "--auth-map",
+            "bogus",
+            flag,
+            f,
+        ];
+        let r = crate::util::ehlo(&args);
+        assert_eq!(r.code, 1, "{flag}: {}", r.all());
+        assert!(r.all().is_empty(), "{flag}: {}", r.all());
+        let written = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(
+            written, "*** --auth-map: 'bogus' is not ALIAS=TYPE (e.g. --auth-map SPA=NTLM)\n",
+            "{flag}"
+        );
+    }
+}
