@@ -80,9 +80,9 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l explain -d 'Which replies get
 errors\t'Explain errors and unusual replies (the default)'
 none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l show-time-lapse -l stl -d 'Show how long each reply took (i = whole seconds)' -r -f -a "i\t''"
-complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file -l output -d 'Write the transcript (both streams) to FILE instead of the terminal; truncated first' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file-stdout -d 'Write what would go to stdout to FILE instead; truncated first' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file-stderr -d 'Write what would go to stderr (*** lines) to FILE instead; truncated first' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file -l output -d 'Append the transcript (both streams) to FILE instead of the terminal (as swaks)' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file-stdout -d 'Append what would go to stdout to FILE instead' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file-stderr -d 'Append what would go to stderr (*** lines) to FILE instead' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -s q -l quit-after -l quit -d 'Send QUIT after this step\'s reply' -r -f -a "PROXY\t'After sending the PROXY header (--quit-after: after the banner, as swaks)'
 CONNECT\t'After connecting (the banner)'
 FIRST-HELO\t'After the first EHLO/HELO/LHLO'

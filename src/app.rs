@@ -432,8 +432,9 @@ fn with_log(renderer: Box<dyn Renderer>, log: Option<Box<dyn Write + Send>>) -> 
 
 type OutStream = Option<Box<dyn Write + Send>>;
 
-/// Open (truncate) the `--output-file*` files; one file for both streams is opened once so
-/// their lines interleave in order. `&STDOUT` / `&STDERR` are the process's own streams.
+/// Open the `--output-file*` files for appending, as swaks opens them (`>>`): a run's lines
+/// go after an earlier run's, none lost. One file for both streams is opened once so their
+/// lines interleave in order. `&STDOUT` / `&STDERR` are the process's own streams.
 /// Stdout and the files, carrying `what`, are watched by `watch`.
 fn open_outputs(
     o: &crate::cli::mode::OutputFiles,
@@ -450,6 +451,13 @@ fn open_outputs(
             _ => None,
         }
     };
+    let open = |p: &Path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .map_err(|e| cannot(p, e))
+    };
     let file = |p: &Path, f: std::fs::File| -> Box<dyn Write + Send> {
         let f = watch.watched(what, p.display().to_string(), Box::new(f));
         Box::new(std::io::LineWriter::new(f))
@@ -460,7 +468,7 @@ fn open_outputs(
         Some(p) => Some(match special(p) {
             Some(s) => s,
             None => {
-                let f = std::fs::File::create(p).map_err(|e| cannot(p, e))?;
+                let f = open(p)?;
                 out_file = Some((p, f.try_clone().map_err(|e| cannot(p, e))?));
                 file(p, f)
             }
@@ -470,10 +478,10 @@ fn open_outputs(
         None => None,
         Some(p) => Some(match (special(p), out_file) {
             (Some(s), _) => s,
-            // The same file for both streams: a clone of the one handle (shared offset), so
-            // the lines interleave in order and the file is truncated once.
+            // The same file for both streams: a clone of the one handle, so the lines
+            // interleave in order.
             (None, Some((q, f))) if q == p => file(p, f),
-            (None, _) => file(p, std::fs::File::create(p).map_err(|e| cannot(p, e))?),
+            (None, _) => file(p, open(p)?),
         }),
     };
     Ok((out, err))

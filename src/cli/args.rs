@@ -1516,17 +1516,17 @@ pub(crate) struct OutputArgs {
     #[arg(long, visible_alias = "ha")]
     pub(crate) hide_all: bool,
 
-    /// Write the transcript (both streams) to FILE instead of the terminal; truncated first
+    /// Append the transcript (both streams) to FILE instead of the terminal (as swaks)
     ///
     /// &STDOUT and &STDERR name the terminal's streams (as in swaks).
     #[arg(long, visible_alias = "output", value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) output_file: Option<PathBuf>,
 
-    /// Write what would go to stdout to FILE instead; truncated first
+    /// Append what would go to stdout to FILE instead
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) output_file_stdout: Option<PathBuf>,
 
-    /// Write what would go to stderr (*** lines) to FILE instead; truncated first
+    /// Append what would go to stderr (*** lines) to FILE instead
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) output_file_stderr: Option<PathBuf>,
 

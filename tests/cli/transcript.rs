@@ -410,13 +410,14 @@ fn hide_hint_and_output_file_options() {
 
     let dir = tempfile::tempdir().unwrap();
     let both = dir.path().join("both.txt");
-    std::fs::write(&both, "old content that must be truncated\n").unwrap();
+    // Appended to, as swaks does (`>>`): an earlier run's lines stay, first.
+    std::fs::write(&both, "an earlier run's line\n").unwrap();
     let srv = refused();
     let run = send(&srv, &["--output-file", both.to_str().unwrap()]);
     assert_eq!(run.code, 24);
     assert_eq!(run.all(), "", "everything went to the file");
     let text = std::fs::read_to_string(&both).unwrap();
-    assert!(!text.contains("old content"), "{text}");
+    assert!(text.starts_with("an earlier run's line\n=== "), "{text}");
     assert!(text.contains("<** 550 5.1.1 unknown"), "{text}");
     assert!(
         text.contains("*** "),

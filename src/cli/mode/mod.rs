@@ -62,8 +62,8 @@ pub(crate) struct SendConfig {
     pub(crate) deadline: Option<std::time::Duration>,
 }
 
-/// `--output-file`, `--output-file-stdout`, `--output-file-stderr`: a file (truncated when the
-/// run starts) per stream; `None` is the terminal. `&STDOUT` / `&STDERR` name the terminal's.
+/// `--output-file`, `--output-file-stdout`, `--output-file-stderr`: a file (appended to, as
+/// swaks does) per stream; `None` is the terminal. `&STDOUT` / `&STDERR` name the terminal's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct OutputFiles {
     /// Where stdout's lines go.
