@@ -1324,7 +1324,7 @@ fn json_by_word(argv: &[OsString], set: impl Fn(&str) -> bool) -> (bool, Option<
 pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
     let passthrough = |argv| Layered::unlayered(argv, FileState::Off("not layered"));
     if argv.len() <= 1 {
-        // A bare `ehlo` shows the help, config file or not.
+        // A bare `ehlo` gets the short usage, config file or not (`cli::parse` answers it first).
         return Ok(passthrough(argv));
     }
     // Nothing to layer (no config file, no option in the environment, no layering flag): the

@@ -48,9 +48,33 @@ pub(crate) enum Refused {
     },
 }
 
+/// What a bare `ehlo` prints: the usage and the commonest forms, each line within 100 columns.
+pub(crate) const BARE_USAGE: &str = "\
+Usage: ehlo [OPTIONS] -t ADDR      send one test message (swaks-style flags)
+       ehlo <COMMAND> [ARGS]
+
+Common forms:
+  ehlo demo                               a throwaway local server and one annotated send
+  ehlo -t you@example.com                 send a test message to the recipient's MX
+  ehlo -t you@example.com -s mail.example.com:587 --tls --auth-user you
+                                          the same through your submission server
+  ehlo check example.com                  deliverability checks (MX, STARTTLS, SPF, DMARC…)
+  ehlo repl mail.example.com              type SMTP yourself, with completion
+
+`ehlo --help` for every flag, `ehlo COMMAND --help` for a command's.
+";
+
 /// Turn `args` into the [`Mode`] to run, or say why there is none ([`Refused`]).
 pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Refused> {
     let args: Vec<OsString> = args.into_iter().collect();
+    if args.len() <= 1 {
+        // A bare `ehlo` is someone finding their way: a few lines on stderr, not the 250-line
+        // `--help` (as `git` alone lists its common commands and `curl` alone points to
+        // `--help`). A usage error: exit 1. Never a send: swaks alone prompts for To: on a
+        // terminal, ehlo never prompted, and no other command line changes meaning.
+        let _ = std::io::stderr().write_all(BARE_USAGE.as_bytes());
+        return Err(Refused::Answered(EXIT_USAGE));
+    }
     // Config file < EHLO_* environment < command line, merged into one argv (layers.rs). A
     // mistake in the file or the environment is found before the merged flags are parsed:
     // whether `--json` was asked for is read from the command line and the environment. So is

@@ -312,11 +312,37 @@ fn usage_error_is_one_line_on_stderr() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
+/// A bare `ehlo` is a newcomer's first try: a few lines (the usage, the commonest forms, where
+/// every flag is), not the whole short help (over 250 lines), on stderr with the usage exit
+/// code 1, nothing on stdout; and a config file's or the environment's options do not make it
+/// a send.
 #[test]
-fn no_arguments_shows_help_and_fails() {
+fn no_arguments_shows_a_short_usage_and_fails() {
     let o = ehlo(&[]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("Usage: ehlo"), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.starts_with("Usage: ehlo"), "{err}");
+    assert!(err.lines().count() <= 15, "{err}");
+    for form in [
+        "ehlo demo",
+        "ehlo -t you@example.com",
+        "ehlo check example.com",
+        "`ehlo --help` for every flag",
+    ] {
+        assert!(err.contains(form), "{form:?} missing:\n{err}");
+    }
+    assert!(err.lines().all(|l| l.chars().count() <= 100), "{err}");
+    assert!(!err.contains("Envelope:"), "{err}");
+    assert!(o.stdout.is_empty(), "{}", stdout(&o));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    crate::util::isolate(&mut cmd);
+    let o = cmd
+        .env("EHLO_TO", "nobody@example.invalid")
+        .env("EHLO_SERVER", "127.0.0.1:9")
+        .output()
+        .expect("run ehlo");
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), err);
 }
 
 #[test]
