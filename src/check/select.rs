@@ -376,6 +376,13 @@ impl Expect {
         Expect::parse_in(CHECKS, FIELDS, Status::Error.name(), s)
     }
 
+    /// Whether `table` is `ehlo probe`'s: its messages then speak of probes and give probe
+    /// examples (an unknown probe id was "unknown check or field", copied from `check`).
+    fn is_probe_table(table: &[CheckDef]) -> bool {
+        // By content: a `const` table has no one address to compare.
+        table.len() != CHECKS.len() || table.iter().zip(CHECKS).any(|(a, b)| a.id != b.id)
+    }
+
     /// [`Expect::parse`] against the ids of `table` and its shorthand `fields` (`ehlo probe`
     /// has its own), naming [`Status::Error`] `error_name` in messages and findings (`ehlo
     /// probe` says `inconclusive`; both names are accepted).
@@ -402,9 +409,16 @@ impl Expect {
             .filter_map(|(t, op)| text.find(t).map(|p| (p, t.len(), *op)))
             .min_by_key(|(p, l, _)| (*p, std::cmp::Reverse(*l)))
         else {
-            return Err(format!(
-                "--expect '{text}': expected ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.cert.days>=21)"
-            ));
+            return Err(if Expect::is_probe_table(table) {
+                format!(
+                    "--expect '{text}': expected ID=STATUS (smuggle.lf-lf=pass) or ID.KEY OP VALUE \
+                     (starttls.downgrade.mail_without_tls=false)"
+                )
+            } else {
+                format!(
+                    "--expect '{text}': expected ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.cert.days>=21)"
+                )
+            });
         };
         let lhs = text[..pos].trim().to_string();
         let rhs = text[pos + len..].trim().to_string();
@@ -427,9 +441,16 @@ impl Expect {
                     )),
                 };
             }
-            return Err(format!(
-                "--expect '{text}': a check id takes '=STATUS'; compare a field instead (e.g. tls.cert.days>=21)"
-            ));
+            return Err(if Expect::is_probe_table(table) {
+                format!(
+                    "--expect '{text}': a probe id takes '=STATUS'; compare a field of its evidence \
+                     instead (e.g. starttls.downgrade.mail_without_tls=false)"
+                )
+            } else {
+                format!(
+                    "--expect '{text}': a check id takes '=STATUS'; compare a field instead (e.g. tls.cert.days>=21)"
+                )
+            });
         }
         let (id, key) = if let Some((_, id, key)) = fields.iter().find(|(f, _, _)| *f == lhs) {
             (find(id).map(|d| d.id), key.to_string())
@@ -457,9 +478,19 @@ impl Expect {
                 format!("fields: {} (or ", names.join(", "))
             };
             let close = if names.is_empty() { "" } else { ")" };
+            let meant = did_you_mean(nearest_lhs(table, &names, lhs));
+            if Expect::is_probe_table(table) {
+                // A probe id names one probe (`--only` and the report show them); `ehlo probe`
+                // has no shorthand fields, only ID.KEY on a probe's evidence.
+                return Err(format!(
+                    "--expect '{text}': unknown probe id '{lhs}'{meant}; a probe id names one \
+                     probe (smuggle.lf-lf=pass), ID.KEY one field of its evidence \
+                     (starttls.downgrade.mail_without_tls=false); valid ids: {}",
+                    id_list()
+                ));
+            }
             return Err(format!(
-                "--expect '{text}': unknown check or field '{lhs}'{}; {fields}ID.KEY of any check's evidence{close}; valid ids: {}",
-                did_you_mean(nearest_lhs(table, &names, lhs)),
+                "--expect '{text}': unknown check or field '{lhs}'{meant}; {fields}ID.KEY of any check's evidence{close}; valid ids: {}",
                 id_list()
             ));
         };
@@ -484,6 +515,49 @@ impl Expect {
             value: rhs.to_string(),
             error_name,
         })
+    }
+
+    /// The expectations with each repeat left out, the first spelling kept: one that says what
+    /// an earlier one says (`tls.starttls=pass` twice, `tls.version>=1.2` and
+    /// `tls.handshake.version >= 1.2`) is judged once. A CI job that puts together its
+    /// assertions from a config file, a shared list and its own line repeats one easily; each
+    /// repeat was judged and reported again (JUnit `EXPR #2`), an unmet one failing the run
+    /// twice over. Contradicting ones (`=pass` and `=fail`) both stay: one is unmet.
+    pub(crate) fn dedup(expects: Vec<Expect>) -> Vec<Expect> {
+        let mut kept: Vec<Expect> = Vec::with_capacity(expects.len());
+        for e in expects {
+            if !kept.iter().any(|k| k.same_as(&e)) {
+                kept.push(e);
+            }
+        }
+        kept
+    }
+
+    /// Do both ask the same thing, however written?
+    fn same_as(&self, other: &Expect) -> bool {
+        match (self, other) {
+            (
+                Expect::Status { id, status, .. },
+                Expect::Status {
+                    id: id2,
+                    status: status2,
+                    ..
+                },
+            ) => id == id2 && status == status2,
+            (
+                Expect::Field {
+                    id, key, op, value, ..
+                },
+                Expect::Field {
+                    id: id2,
+                    key: key2,
+                    op: op2,
+                    value: value2,
+                    ..
+                },
+            ) => id == id2 && key == key2 && op == op2 && value == value2,
+            _ => false,
+        }
     }
 
     /// The check it is about.
@@ -1039,6 +1113,61 @@ mod tests {
         assert!(e.contains("valid ids") && e.contains("mx.lookup"), "{e}");
         let e = Expect::parse("tls.starttls=great").unwrap_err();
         assert!(e.contains("(pass, info, skip, warn, error, fail)"), "{e}");
+    }
+
+    /// An unknown id in `ehlo probe --expect` says what a probe id is and suggests the
+    /// nearest one; it said "unknown check or field", `check`'s words.
+    #[test]
+    fn probe_expect_with_an_unknown_id_speaks_of_probes() {
+        use crate::probe::script::{FIELDS as PROBE_FIELDS, PROBES};
+        let parse = |s: &str| Expect::parse_in(PROBES, PROBE_FIELDS, "inconclusive", s);
+        let e = parse("smugle.lf-lf=pass").unwrap_err();
+        assert!(
+            e.contains("unknown probe id 'smugle.lf-lf' (did you mean smuggle.lf-lf?)"),
+            "{e}"
+        );
+        assert!(e.contains("a probe id names one probe"), "{e}");
+        assert!(!e.contains("check"), "{e}");
+        let e = parse("starttls.downgrad.mail_without_tls=false").unwrap_err();
+        assert!(
+            e.contains("(did you mean starttls.downgrade.mail_without_tls?)"),
+            "{e}"
+        );
+        let e = parse("smuggle.lf-lf>=1").unwrap_err();
+        assert!(e.contains("a probe id takes '=STATUS'"), "{e}");
+        // `check` keeps its words.
+        let e = Expect::parse("tls.strttls=pass").unwrap_err();
+        assert!(e.contains("unknown check or field"), "{e}");
+    }
+
+    /// The same expectation twice, however spelt, is judged once: the first spelling kept,
+    /// a contradicting one kept too.
+    #[test]
+    fn a_repeated_expectation_is_judged_once() {
+        let all: Vec<Expect> = [
+            "tls.starttls=pass",
+            "tls.starttls = pass",
+            "tls.version>=1.2",
+            "tls.handshake.version >= 1.2",
+            "tls.starttls=fail",
+            "tls.version>=1.3",
+        ]
+        .iter()
+        .map(|s| Expect::parse(s).unwrap())
+        .collect();
+        let kept: Vec<String> = Expect::dedup(all)
+            .iter()
+            .map(|e| e.text().to_string())
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                "tls.starttls=pass",
+                "tls.version>=1.2",
+                "tls.starttls=fail",
+                "tls.version>=1.3"
+            ]
+        );
     }
 
     #[test]

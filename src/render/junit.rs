@@ -407,7 +407,8 @@ pub(crate) fn assemble(suites: &[String]) -> String {
 
 /// Keeps every (classname, name) pair of a report unique: a CI page merges or hides test cases
 /// that share both (GitLab keys its test list on them, Jenkins its history). A repeat (the same
-/// `--expect` given twice) gets ` #2`, ` #3`… on its name, in the order of the report.
+/// `--expect` given twice, though the modes judge a repeat once: `Expect::dedup`) gets ` #2`,
+/// ` #3`… on its name, in the order of the report.
 #[derive(Default)]
 struct Unique(std::collections::HashMap<(String, String), usize>);
 

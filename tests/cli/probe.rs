@@ -336,6 +336,46 @@ fn human_report_shows_bytes_tokens_and_exit_code() {
     assert!(xml.contains("type=\"smuggle.lf-lf\""), "{xml}");
 }
 
+/// The same `--expect` twice (a CI job's shared list and its own line) is judged once: one
+/// line in the report, one JUnit case, no `#2`. Each repeat was judged and reported again.
+#[test]
+fn a_repeated_expectation_is_judged_once() {
+    let s = Server::start(ServeOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("probe.xml");
+    let run = ehlo(&[
+        "probe",
+        &s.addr(),
+        "--to",
+        "alice@mx.test",
+        "--yes",
+        "--only",
+        "enum.vrfy",
+        "--expect",
+        "enum.vrfy=pass",
+        "--expect",
+        "enum.vrfy = pass",
+        "--expect",
+        "enum.vrfy=pass",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.stdout.matches("expect enum.vrfy").count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(
+        xml.matches(r#"<testcase name="enum.vrfy=pass""#).count(),
+        1,
+        "{xml}"
+    );
+    assert!(!xml.contains("#2"), "{xml}");
+}
+
 /// A server that refuses every RCPT (here `ehlo serve --fail rcpt=550:5.1.1`) refuses the outside
 /// recipient too, but that shows nothing about relaying: relay.open sends a control RCPT to
 /// `--to` and is inconclusive when it is refused as well (it passed, exit 0). The report, the

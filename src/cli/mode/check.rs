@@ -331,6 +331,7 @@ pub(super) fn check_config(
         .iter()
         .map(|e| Expect::parse(e))
         .collect::<Result<Vec<_>, _>>()
+        .map(Expect::dedup)
         .map_err(usage)?;
     let optin = crate::check::optin::OptIn {
         rcpt: a.rcpt_probe,

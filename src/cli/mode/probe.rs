@@ -60,6 +60,7 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
         .iter()
         .map(|e| Expect::parse_in(table, FIELDS, "inconclusive", e))
         .collect::<Result<Vec<_>, _>>()
+        .map(Expect::dedup)
         .map_err(|e| usage(e.to_string()))?;
     selection
         .ensure_runs(table, |_| None)
