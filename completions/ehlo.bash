@@ -1099,7 +1099,7 @@ _ehlo() {
                     return 0
                     ;;
                 --expect)
-                    COMPREPLY=($(compgen -W "mx.lookup= mx.null= mx.target= ipv6.mx= mtasts.txt= mtasts.fetch= mtasts.policy= mtasts.mx-match= tlsrpt.record= spf.record= dmarc.record= dkim.hint= dnssec.domain= dnssec.mx= dane.tlsa= dane.usable= dane.rollover= smtp.connect= smtp.banner= smtp.ehlo= smtp.banner-name= smtp.postmaster= smtp.open-relay= tls.starttls= tls.handshake= tls.versions= tls.cert.chain= tls.cert.name= tls.cert.expiry= tls.cert.key= dane.starttls= dane.match= rdns.fcrdns=" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "mx.lookup= mx.null= mx.target= ipv6.mx= mtasts.txt= mtasts.fetch= mtasts.policy= mtasts.mx-match= tlsrpt.record= spf.record= dmarc.record= dkim.hint= dnssec.domain= dnssec.mx= dane.tlsa= dane.usable= dane.rollover= smtp.connect= smtp.banner= smtp.ehlo= smtp.banner-name= smtp.postmaster= smtp.open-relay= tls.starttls= tls.handshake= tls.versions= tls.cert.chain= tls.cert.name= tls.cert.expiry= tls.cert.key= dane.starttls= dane.match= rdns.fcrdns= mx.count tls.version tls.cert.days tls.cert.bits spf.lookups dmarc.p mtasts.id mtasts.mode mtasts.max_age smtp.connect.ms" -- "${cur}"))
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi

@@ -38,7 +38,7 @@ const HIDDEN: &str = "ehlo-hidden-option-";
 /// clap_complete lists every option, so each is renamed to a marker and its lines dropped.
 pub fn completions(shell: Shell) -> Vec<u8> {
     // Built first: the subcommands' options are only added then (`defer`).
-    let mut cmd = with_value_hints(with_value_lists(without_hidden(command()), ""));
+    let mut cmd = with_value_hints(with_value_lists(without_hidden(command()), "", shell));
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, "ehlo", &mut buf);
     let script = drop_hidden(&String::from_utf8_lossy(&buf), shell);
@@ -227,8 +227,12 @@ const TLS_PROTOCOLS: &[&str] = &[
 /// list, by option id, so that the completions offer it instead of file names (one item of a
 /// comma list at a time). For the completions only: parsing is unchanged.
 /// `sub` is the subcommand (`""`: the send): `ehlo probe --auth` takes the password
-/// mechanisms alone.
-fn value_lists(sub: &str) -> Vec<(&'static str, Vec<&'static str>)> {
+/// mechanisms alone. `check --expect` offers the shorthand fields (`tls.version`, the
+/// operator and value typed next) after the `ID=` forms, except to fish: it puts a space after
+/// a word that does not end in a separator (`=`, `@`, `.`…), and `--expect tls.version ` with
+/// its space is no expectation. `ehlo probe` has no shorthand fields, and the `ID.KEY` forms
+/// (either mode) name evidence members that no table lists.
+fn value_lists(sub: &str, shell: Shell) -> Vec<(&'static str, Vec<&'static str>)> {
     let mechanisms: Vec<&'static str> = if sub == "probe" {
         crate::smtp::auth::password_mechanisms().collect()
     } else {
@@ -269,7 +273,13 @@ fn value_lists(sub: &str) -> Vec<(&'static str, Vec<&'static str>)> {
         lists.extend([
             ("only", plain.clone()),
             ("skip", plain),
-            ("expect", ids_then("=")),
+            ("expect", {
+                let mut forms = ids_then("=");
+                if sub == "check" && shell != Shell::Fish {
+                    forms.extend(crate::check::select::FIELDS.iter().map(|f| f.0));
+                }
+                forms
+            }),
             ("waive", ids_then("@")),
         ]);
     }
@@ -277,8 +287,8 @@ fn value_lists(sub: &str) -> Vec<(&'static str, Vec<&'static str>)> {
 }
 
 /// `cmd` and its subcommands with [`value_lists`] as the possible values of those options.
-fn with_value_lists(mut cmd: Command, sub: &str) -> Command {
-    let lists = value_lists(sub);
+fn with_value_lists(mut cmd: Command, sub: &str, shell: Shell) -> Command {
+    let lists = value_lists(sub, shell);
     let ids: Vec<String> = cmd
         .get_arguments()
         .filter(|a| a.get_action().takes_values())
@@ -296,7 +306,7 @@ fn with_value_lists(mut cmd: Command, sub: &str) -> Command {
         .map(|s| s.get_name().to_string())
         .collect();
     for sub in subs {
-        cmd = cmd.mut_subcommand(&sub, |c| with_value_lists(c, &sub));
+        cmd = cmd.mut_subcommand(&sub, |c| with_value_lists(c, &sub, shell));
     }
     cmd
 }
@@ -494,7 +504,20 @@ mod tests {
                 let words = arm.split_once("compgen -W \"").expect(flag).1;
                 let words: Vec<&str> = words[..words.find('"').unwrap()].split(' ').collect();
                 let want: Vec<String> = defs.iter().map(|d| format!("{}{sep}", d.id)).collect();
-                assert_eq!(words, want, "bash {sub} {flag}");
+                // `check --expect` offers its shorthand fields after the ids (not in fish).
+                let fields: Vec<String> = if sub == "check" && flag == "--expect" {
+                    crate::check::select::FIELDS
+                        .iter()
+                        .map(|f| f.0.to_string())
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                assert_eq!(
+                    words,
+                    [want.clone(), fields.clone()].concat(),
+                    "bash {sub} {flag}"
+                );
                 assert_eq!(
                     arm.contains("compopt -o nospace"),
                     !sep.is_empty(),
@@ -512,6 +535,12 @@ mod tests {
                         "fish {sub} {flag}: {id}"
                     );
                 }
+                for field in &fields {
+                    assert!(
+                        !block.contains(&format!("\n{field}\\t")),
+                        "fish {sub} {flag}: {field} would get a space after it"
+                    );
+                }
                 // zsh (checked by hand in zsh 5.9): no space after the separator either.
                 if !sep.is_empty() {
                     let spec = zsh
@@ -523,6 +552,13 @@ mod tests {
                         spec.contains(&format!(":{{compadd -S \"\" -- {} ", want[0])),
                         "zsh {sub} {flag}: {spec}"
                     );
+                    for field in &fields {
+                        assert!(
+                            spec.contains(&format!(" {field} "))
+                                || spec.contains(&format!(" {field}}}")),
+                            "zsh {sub} {flag}: {field}: {spec}"
+                        );
+                    }
                 }
             }
         }
