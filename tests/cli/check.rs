@@ -5780,8 +5780,9 @@ fn a_typo_in_a_ci_flag_is_answered_with_what_was_meant() {
     ]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(
-        r.stderr
-            .contains("(did you mean relay.open?); ID.KEY of any check's evidence; valid ids: "),
+        r.stderr.contains(
+            "unknown probe id 'relay.opne' (did you mean relay.open?); a probe id names one probe"
+        ) && r.stderr.contains("; valid ids: "),
         "{}",
         r.stderr
     );
