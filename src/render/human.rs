@@ -657,6 +657,7 @@ impl Human {
                     RcptStatus::TempFailed => "temporarily rejected",
                     RcptStatus::PermFailed => "rejected",
                     RcptStatus::NotAttempted => "not attempted",
+                    RcptStatus::NoReply => "sent, no reply",
                     // LMTP / PRDR: the RCPT reply was an acceptance, the delivery verdict
                     // never came; the reply shown is the RCPT one.
                     RcptStatus::NoDeliveryReply => {

@@ -98,10 +98,12 @@
 //! The **summary** is `{"exit_code" (integer, the process exit code), "outcome" ("ok" or a short
 //! failure label, see below), "error": string | null, "server": string | null, "tls": version | null,
 //! "recipients": [{"address", "status" ("accepted", "temp_failed", "perm_failed",
-//! "not_attempted", "no_delivery_reply"), "code", "enhanced", "text", and only when the server
+//! "not_attempted", "no_reply", "no_delivery_reply"), "code", "enhanced", "text", and only when the server
 //! answered each recipient after the content (LMTP, RFC 2033 §4.2; PRDR) "data_code",
 //! "data_enhanced", "data_text": that reply, which is then the recipient's `status`, `code`,
-//! `enhanced` and `text` too; "no_delivery_reply" is an LMTP or PRDR recipient whose RCPT was
+//! `enhanced` and `text` too; "no_reply" is a recipient whose RCPT went out but whose reply
+//! never came (a close, a timeout, `--deadline`), where "not_attempted" never went out;
+//! "no_delivery_reply" is an LMTP or PRDR recipient whose RCPT was
 //! accepted but whose own reply after the content never came (the server closed the connection
 //! or went silent first): not known to be delivered, `code`, `enhanced` and `text` its RCPT
 //! reply, no `data_code`; a BDAT chunk refused after the LAST one went out is each awaiting

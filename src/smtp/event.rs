@@ -396,7 +396,8 @@ pub struct AcceptedTls {
 pub(crate) struct RecipientResult {
     /// The address as sent in RCPT TO.
     pub(crate) address: String,
-    /// `accepted`, `temp_failed`, `perm_failed`, `not_attempted` or `no_delivery_reply`.
+    /// `accepted`, `temp_failed`, `perm_failed`, `not_attempted`, `no_reply` or
+    /// `no_delivery_reply`.
     pub(crate) status: RcptStatus,
     /// Reply code, when there was a reply.
     pub(crate) code: Option<u16>,
@@ -428,6 +429,14 @@ impl RecipientResult {
             data_code: None,
             data_enhanced: None,
             data_text: None,
+        }
+    }
+
+    /// This recipient's RCPT TO went out: until its reply comes it is `no_reply`, not
+    /// `not_attempted`.
+    pub(crate) fn sent(&mut self) {
+        if self.status == RcptStatus::NotAttempted {
+            self.status = RcptStatus::NoReply;
         }
     }
 
@@ -487,6 +496,9 @@ pub(crate) enum RcptStatus {
     PermFailed,
     /// The session stopped before this RCPT was sent.
     NotAttempted,
+    /// The RCPT went out but its reply never came (the connection closed, a timeout or
+    /// `--deadline` cut the run, or `--drop-after rcpt`): neither accepted nor refused.
+    NoReply,
     /// LMTP (RFC 2033 §4.2) or PRDR: the RCPT was accepted and the content sent, but the
     /// recipient's own reply after the content never came (the server closed the connection
     /// or went silent): not known to be delivered.

@@ -36,6 +36,52 @@ fn slow_at_every_step(delay: Duration, last: Duration) -> Vec<Step> {
     ]
 }
 
+/// Cut while the reply to RCPT is awaited: the RCPT went out, so the summary says the
+/// recipient was sent and got no reply (`no_reply`, "sent, no reply"), not "not attempted" as
+/// before, in JSON and in words.
+#[test]
+fn a_recipient_whose_rcpt_reply_the_deadline_cut_is_sent_with_no_reply() {
+    // The banner, EHLO's and MAIL's replies at once; RCPT's would come after the deadline.
+    let rcpt_unanswered = || {
+        scripted(vec![
+            Step::Send(b"220 slow.test ESMTP\r\n"),
+            Step::Line,
+            Step::Send(b"250 slow.test\r\n"),
+            Step::Line,
+            Step::Send(b"250 2.1.0 Ok\r\n"),
+            Step::Line,
+            Step::Sleep(Duration::from_secs(4)),
+            Step::Send(b"250 2.1.5 Ok\r\n"),
+        ])
+    };
+    let srv = rcpt_unanswered();
+    let run = send(&srv, &["--timeout", "10s", "--deadline", "1s", "--json"]);
+    let got = srv.finish();
+    assert!(got.contains("RCPT TO:"), "the RCPT went out: {got}");
+    let last = run.stdout.lines().last().unwrap_or_default();
+    let summary: serde_json::Value = serde_json::from_str(last).expect("JSON summary");
+    let data = &summary["data"];
+    assert_eq!(
+        data["error"], "deadline 1s reached while waiting for the reply to RCPT",
+        "{last}"
+    );
+    assert_eq!(data["recipients"][0]["status"], "no_reply", "{last}");
+    assert_eq!(
+        data["recipients"][0]["code"],
+        serde_json::Value::Null,
+        "{last}"
+    );
+    // In words.
+    let srv = rcpt_unanswered();
+    let run = send(&srv, &["--timeout", "10s", "--deadline", "1s"]);
+    drop(srv);
+    assert!(
+        run.all().contains("<rcpt@scripted.test> sent, no reply"),
+        "{}",
+        run.all()
+    );
+}
+
 /// Cut while the reply to the message's end of data is awaited: exit 26 (a timeout after the
 /// message), one line saying where and that the message may or may not have been delivered,
 /// no QUIT, and the run over at the deadline, not at 7 × the delay. Before, there was no

@@ -349,6 +349,9 @@ impl Session {
         let (to, params) = self.rcpt_command(n);
         let cmd = Command::Rcpt { to, params };
         self.send_command(&cmd, Phase::Rcpt, Expect::Rcpt(n));
+        if let Some(r) = self.rcpt_results.get_mut(n) {
+            r.sent();
+        }
     }
 
     /// The address and parameters of recipient `n`'s RCPT TO (also read again to explain a

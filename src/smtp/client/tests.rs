@@ -413,7 +413,7 @@ fn a_cut_off_reply_is_blamed_on_its_own_phase() {
         s.outcome()
     );
     assert_eq!(s.message_accepted(), None, "no content was sent");
-    // RCPT: a cut reply is no accepted recipient, and DATA is never sent.
+    // RCPT: a cut reply is no accepted recipient (sent, no reply), and DATA is never sent.
     let mut s = Session::new(plan());
     s.feed(b"220 x\r\n");
     s.feed(EHLO_REPLY.as_bytes());
@@ -430,7 +430,7 @@ fn a_cut_off_reply_is_blamed_on_its_own_phase() {
         "{:?}",
         s.outcome()
     );
-    assert_eq!(s.recipients()[0].status, RcptStatus::NotAttempted);
+    assert_eq!(s.recipients()[0].status, RcptStatus::NoReply);
     assert_eq!(exit_code(&s), 6);
 }
 
