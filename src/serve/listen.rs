@@ -3,7 +3,7 @@
 //! to every address it has and binds each, on one port.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
 use tokio::net::TcpListener;
@@ -116,11 +116,12 @@ impl Listen {
         }
     }
 
-    /// Every address to listen on, the first one first, each once: an address is itself; a
-    /// name is looked up by the system's resolver (getaddrinfo: the hosts file too, so
-    /// `localhost` is 127.0.0.1 and ::1 where both are listed, as a server user expects to be
-    /// reached on either). A name that does not resolve cannot be listened on (exit 2, as for
-    /// an address that cannot be bound).
+    /// Every address to listen on, the first one first, each once: an address is itself;
+    /// `localhost` is both loopbacks, 127.0.0.1 then ::1 (RFC 6761 §6.3, as `--server
+    /// localhost` and `--local-interface localhost` take it), whatever the hosts file lists
+    /// (many list only 127.0.0.1, which left a client of ::1 refused); another name is looked
+    /// up by the system's resolver (getaddrinfo, the hosts file too). A name that does not
+    /// resolve cannot be listened on (exit 2, as for an address that cannot be bound).
     async fn addresses(&self) -> Result<Vec<SocketAddr>, Error> {
         let (host, port) = match self {
             Listen::Addr(a) => return Ok(vec![*a]),
@@ -132,6 +133,12 @@ impl Listen {
                 return Ok(vec![SocketAddr::V6(std::net::SocketAddrV6::new(
                     *ip, *port, 0, id,
                 ))]);
+            }
+            Listen::Host { host, port } if crate::net::dns::is_localhost(host) => {
+                return Ok(vec![
+                    SocketAddr::new(Ipv4Addr::LOCALHOST.into(), *port),
+                    SocketAddr::new(Ipv6Addr::LOCALHOST.into(), *port),
+                ]);
             }
             Listen::Host { host, port } => (host.as_str(), *port),
         };
@@ -196,6 +203,8 @@ async fn bind_addrs(
                 Ok((l, at))
             }) {
                 Ok(b) => bound.push(b),
+                // `localhost`'s ::1 on a system without IPv6: its 127.0.0.1 is enough.
+                Err(e) if !bound.is_empty() && no_ipv6_loopback(listen, a, &e) => {}
                 Err(e) => {
                     failed = Some((a, e, !bound.is_empty()));
                     break;
@@ -212,6 +221,18 @@ async fn bind_addrs(
             return Err(listen_error(listen, a, &e));
         }
     }
+}
+
+/// `localhost`'s ::1 cannot be bound because this system has no IPv6 (disabled, or no ::1 on
+/// its loopback interface): not a reason to refuse `localhost` when 127.0.0.1 could be bound.
+/// A ::1 in use or refused stays an error.
+fn no_ipv6_loopback(listen: &Listen, addr: SocketAddr, e: &std::io::Error) -> bool {
+    /// EAFNOSUPPORT (Linux, the BSDs and macOS number it differently; its kind is not stable).
+    const NO_FAMILY: [i32; 2] = [97, 47];
+    matches!(listen, Listen::Host { host, .. } if crate::net::dns::is_localhost(host))
+        && addr.ip() == Ipv6Addr::LOCALHOST
+        && (e.kind() == std::io::ErrorKind::AddrNotAvailable
+            || e.raw_os_error().is_some_and(|c| NO_FAMILY.contains(&c)))
 }
 
 /// "cannot listen on ADDR: address in use", with what to do about it.
@@ -243,7 +264,7 @@ fn listen_error(listen: &Listen, addr: SocketAddr, e: &std::io::Error) -> Error 
 
 #[cfg(test)]
 mod tests {
-    use super::{FORMS, Listen, bind_addrs, bind_all};
+    use super::{FORMS, Listen, bind_addrs, bind_all, no_ipv6_loopback};
     use std::net::SocketAddr;
 
     /// The forms as written: an address stays an address, a name stays a name with its port
@@ -313,12 +334,34 @@ mod tests {
         }
     }
 
+    /// `localhost`'s ::1 that this system cannot have (no IPv6) is left out, not an error;
+    /// another name's ::1, or a ::1 in use, stays one.
+    #[test]
+    fn a_localhost_without_ipv6_is_its_ipv4_loopback() {
+        let v6: SocketAddr = "[::1]:2525".parse().unwrap();
+        let local: Listen = "localhost:2525".parse().unwrap();
+        let unavailable = std::io::Error::from(std::io::ErrorKind::AddrNotAvailable);
+        let no_family = std::io::Error::from_raw_os_error(97);
+        let in_use = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        assert!(no_ipv6_loopback(&local, v6, &unavailable));
+        assert!(cfg!(not(target_os = "linux")) || no_ipv6_loopback(&local, v6, &no_family));
+        assert!(!no_ipv6_loopback(&local, v6, &in_use));
+        let other: Listen = "mail.test:2525".parse().unwrap();
+        assert!(!no_ipv6_loopback(&other, v6, &unavailable));
+        let v4: SocketAddr = "127.0.0.1:2525".parse().unwrap();
+        assert!(!no_ipv6_loopback(&local, v4, &unavailable));
+    }
+
     /// A name is resolved when bound, on one port for all its addresses; one that does not
     /// resolve is the listen error naming it.
     #[tokio::test]
     async fn a_name_is_resolved_when_bound() {
         let bound = bind_all(&"localhost:0".parse().unwrap()).await.unwrap();
         assert!(!bound.is_empty());
+        // `localhost` is both loopbacks (RFC 6761 §6.3) whatever the hosts file lists (this
+        // machine's, like many containers', lists only 127.0.0.1, and ::1 was not listened on).
+        let ips: Vec<_> = bound.iter().map(|(_, a)| a.ip().to_string()).collect();
+        assert_eq!(ips, ["127.0.0.1", "::1"], "{bound:?}");
         let port = bound[0].1.port();
         assert_ne!(port, 0);
         for (_, a) in &bound {
