@@ -349,6 +349,17 @@ enum LocalHost {
     },
 }
 
+/// A server as the summary names it, its host then its address in brackets: `mx.example.net
+/// [192.0.2.1:25]`; an IPv6 address and port is bracketed already (`::1 [::1]:25`, not
+/// `::1 [[::1]:25]`).
+pub(crate) fn host_at(host: &str, addr: &str) -> String {
+    if addr.starts_with('[') {
+        format!("{host} {addr}")
+    } else {
+        format!("{host} [{addr}]")
+    }
+}
+
 #[cfg(test)]
 thread_local! {
     /// How many times a local host name was resolved on this thread (the tests' runtime;
@@ -747,7 +758,7 @@ impl<'p> Dialer<'p> {
         let route = self.route.as_mut().expect("route resolved above");
         let (host, tcp, dane) = route.connect_next(plan, t0, emit).await?;
         let server = match tcp.peer_addr() {
-            Ok(a) => format!("{host} [{a}]"),
+            Ok(a) => host_at(&host, &a.to_string()),
             Err(_) => host.clone(),
         };
         Ok(Connection {

@@ -76,7 +76,7 @@ impl Whereabouts {
                 let to = if host == addr {
                     host.clone()
                 } else {
-                    format!("{host} [{addr}]")
+                    crate::net::conn::host_at(host, addr)
                 };
                 self.doing(Phase::Connect, format!("while connecting to {to}"));
             }

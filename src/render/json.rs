@@ -96,7 +96,8 @@
 //! (RFC 3339 UTC), "days_left" (integer, negative once expired), "sha256" (hex with colons)}`.
 //!
 //! The **summary** is `{"exit_code" (integer, the process exit code), "outcome" ("ok" or a short
-//! failure label, see below), "error": string | null, "server": string | null, "tls": version | null,
+//! failure label, see below), "error": string | null, "server": string | null (`HOST [IPv4:PORT]`,
+//! `HOST [IPv6]:PORT`, `unix:PATH`, `pipe:COMMAND`), "tls": version | null,
 //! "recipients": [{"address", "status" ("accepted", "temp_failed", "perm_failed",
 //! "not_attempted", "no_reply", "no_delivery_reply"), "code", "enhanced", "text", and only when the server
 //! answered each recipient after the content (LMTP, RFC 2033 §4.2; PRDR) "data_code",

@@ -153,6 +153,34 @@ fn the_documented_summary_server_has_the_real_form() {
     }
 }
 
+/// An IPv6 server is named `::1 [::1]:PORT` (its address and port as written for IPv6, in the
+/// IPv4 form's place), not `::1 [[::1]:PORT]` with its brackets doubled as before; an IPv4 one
+/// stays `127.0.0.1 [127.0.0.1:PORT]`.
+#[test]
+fn an_ipv6_server_is_named_without_doubled_brackets() {
+    for ip in ["::1", "127.0.0.1"] {
+        let at: std::net::SocketAddr = (ip.parse::<std::net::IpAddr>().unwrap(), 0).into();
+        let srv = scripted_at(at, after_greet(accept_all()));
+        let addr = srv.addr;
+        let run = send(&srv, &["--json"]);
+        srv.finish();
+        let last = run.stdout.lines().last().unwrap_or_default();
+        let line: Line = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {last}"));
+        let summary: Summary = serde_json::from_value(line.data).unwrap();
+        let want = if ip == "::1" {
+            format!("::1 [::1]:{}", addr.port())
+        } else {
+            format!("127.0.0.1 [127.0.0.1:{}]", addr.port())
+        };
+        assert_eq!(
+            summary.server.as_deref(),
+            Some(want.as_str()),
+            "{}",
+            run.all()
+        );
+    }
+}
+
 /// A mistake found once the flags are parsed, before any connection, still gives a JSON run its
 /// `schema` line first and a `summary` last (exit code, outcome, the reason), with the one-line
 /// reason on stderr too (a command line whose flags cannot be parsed: the next test).
