@@ -62,7 +62,7 @@
 //! | `tls_started` | `info` (see below) |
 //! | `listening` | (`ehlo serve`) `address`: the socket address bound (the real port when `--listen` asked for port 0); the first line after `schema` |
 //! | `tls_accepted` | (`ehlo serve`) `info`: `version`, `cipher`, `bits`, `sni_received` (or null), `client_cert_requested`, `client_cert` (subject, or null) |
-//! | `tls_failed` | `reason` |
+//! | `tls_failed` | `reason`: the handshake failed, no TLS session (a certificate that fails verification is a completed handshake: `tls_started` with `verify.ok` false, and with `verify.enforced` the run then ends, outcome `tls`) |
 //! | `timing` | `what` (`dns`, `connect`, `tls_handshake`, `reply`), `phase`, `ms` (number, to the microsecond) |
 //! | `closed` | `expected` (bool: normal end after QUIT) |
 //! | `summary` | see below |

@@ -181,6 +181,49 @@ fn an_ipv6_server_is_named_without_doubled_brackets() {
     }
 }
 
+/// A certificate that fails verification is a completed handshake: `tls_started` with
+/// `verify.ok` false and `enforced` true, then the summary's `tls` (exit 29), never
+/// `tls_failed` (a handshake that failed). The README's JSON section says which event a
+/// consumer gets and what to read; it used to name `tls_failed` and the verdict without
+/// saying which one a refused certificate gives.
+#[test]
+fn a_refused_certificate_is_tls_started_with_verify_not_ok_as_documented() {
+    let srv = scripted(vec![Step::Tls]);
+    let run = send(&srv, &["--tls-on-connect", "--json"]);
+    drop(srv);
+    assert_eq!(run.code, 29, "{}", run.all());
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        !lines.iter().any(|l| l["type"] == "tls_failed"),
+        "{}",
+        run.stdout
+    );
+    let started = lines
+        .iter()
+        .find(|l| l["type"] == "tls_started")
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    let verify = &started["data"]["info"]["verify"];
+    assert_eq!(verify["ok"], false, "{verify}");
+    assert_eq!(verify["enforced"], true, "{verify}");
+    let summary = &lines.last().unwrap()["data"];
+    assert_eq!(summary["outcome"], "tls", "{summary}");
+    let readme: String = include_str!("../../README.md")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for said in [
+        "a certificate that fails verification is not `tls_failed`",
+        "`tls_started` with `info.verify.ok` false",
+        "summary `outcome` `tls`, exit 29",
+    ] {
+        assert!(readme.contains(said), "the README does not say: {said}");
+    }
+}
+
 /// A mistake found once the flags are parsed, before any connection, still gives a JSON run its
 /// `schema` line first and a `summary` last (exit code, outcome, the reason), with the one-line
 /// reason on stderr too (a command line whose flags cannot be parsed: the next test).
