@@ -1072,6 +1072,11 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
     // so that a negative number after it is its value, as Getopt::Long's `:i` reads swaks's
     // `-S -1` (swaks takes it for `-S 1`), never a one-letter option `-1`.
     let mut optional_number: HashMap<Option<String>, HashSet<String>> = HashMap::new();
+    // Per command: the spellings of a flag whose value is a number or a duration and must be
+    // given, so that `--deadline -1s` reaches its parser ("'-1s' is not a duration") where
+    // clap, which takes only a bare negative number for a value, read `-1s` as the options
+    // `-1` and `-s` ("unexpected argument '-1'").
+    let mut numeric_needs: HashMap<Option<String>, HashSet<String>> = HashMap::new();
     // The one-shot send's names (long names and aliases) → its long name, for prefixes.
     let mut top: Vec<(String, String)> = Vec::new();
     for arg in cmd.get_arguments() {
@@ -1089,6 +1094,7 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
     );
     for (key, c) in cmds {
         let optional = optional_number.entry(key.clone()).or_default();
+        let numeric = numeric_needs.entry(key.clone()).or_default();
         let (needs_long, needs_short) = needs_value.entry(key).or_default();
         for arg in c.get_arguments() {
             let needs = arg.get_action().takes_values()
@@ -1105,6 +1111,10 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
             }
             if needs && let Some(s) = arg.get_short() {
                 needs_short.insert(s);
+            }
+            if needs && args::is_numeric(arg) {
+                numeric.extend(args::long_names(arg).map(|l| format!("--{l}")));
+                numeric.extend(arg.get_short().map(|s| format!("-{s}")));
             }
         }
     }
@@ -1133,6 +1143,21 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
             after_value = value_next;
             value_next = false;
             others += 1;
+            // `--deadline -1s`, `-t -5m`: a negative duration is the flag's value, glued to
+            // it so clap does not read it as options; its parser then refuses it in one line.
+            let flag = out.last().and_then(|w| w.to_str()).map(str::to_string);
+            if after_value
+                && let (Some(flag), Some(word)) = (flag, arg.to_str())
+                && looks_negative(word)
+                && numeric_needs
+                    .get(&command)
+                    .is_some_and(|n| n.contains(&flag))
+            {
+                let glue = if flag.starts_with("--") { "=" } else { "" };
+                out.pop();
+                out.push(OsString::from(format!("{flag}{glue}{word}")));
+                continue;
+            }
             out.push(arg);
             continue;
         }
@@ -1311,6 +1336,12 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
         )));
     }
     Ok(out)
+}
+
+/// `-1s`, `-5m`, `-0.5`: a word that starts as a negative number does.
+fn looks_negative(word: &str) -> bool {
+    word.strip_prefix('-')
+        .is_some_and(|d| d.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
 }
 
 /// `-1`, `-25`: a word that is a negative whole number.

@@ -1549,6 +1549,67 @@ fn a_negative_number_is_a_bad_value_of_its_flag() {
     assert!(trap.accept().is_err(), "nothing may connect");
 }
 
+/// A negative duration with its unit (`--deadline -1s`, `-5m`) or a fraction is a bad value of
+/// its flag, named in one line, in the send and in every subcommand: clap, which takes only a
+/// bare negative number for a value, read `-1s` as the options `-1` and `-s` ("unexpected
+/// argument '-1' found", "unknown option '-1' for 'ehlo replay'").
+#[test]
+fn a_negative_duration_with_a_unit_is_a_bad_value_of_its_flag() {
+    let trap = tripwire();
+    let addr = trap.local_addr().unwrap().to_string();
+    let send = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["--to", "ehlotest@ehlo.test", "--server", &addr]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let own = |args: &[&str]| -> Vec<String> { args.iter().map(|s| s.to_string()).collect() };
+    let script = tempfile::tempdir().unwrap();
+    let file = script.path().join("s.txt");
+    std::fs::write(&file, "< 220 x\n> NOOP\n< 250 ok\n").unwrap();
+    let file = file.to_str().unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            send(&["--deadline", "-1s"]),
+            "invalid value '-1s' for --deadline: '-1s' is not a duration",
+        ),
+        (
+            send(&["--timeout", "-5m"]),
+            "invalid value '-5m' for --timeout: '-5m' is not a duration",
+        ),
+        (
+            send(&["--connect-timeout", "-1s"]),
+            "invalid value '-1s' for --connect-timeout: '-1s' is not a duration",
+        ),
+        (
+            own(&["replay", file, "--server", &addr, "--deadline", "-1s"]),
+            "invalid value '-1s' for --deadline of 'ehlo replay': '-1s' is not a duration",
+        ),
+        (
+            own(&["check", "--deadline", "-2m", "ehlo.test"]),
+            "invalid value '-2m' for --deadline of 'ehlo check': '-2m' is not a duration",
+        ),
+        (
+            own(&["serve", "--idle-timeout", "-1s"]),
+            "invalid value '-1s' for --idle-timeout of 'ehlo serve': '-1s' is not a duration",
+        ),
+    ];
+    for (args, said) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = ehlo(&args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.all());
+        assert!(run.stderr.contains(said), "{args:?}: {}", run.all());
+    }
+    // Not a numeric flag: `--to -1s` is still an unknown option, as in swaks.
+    let run = ehlo(&["--server", &addr, "--to", "-1s"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(!run.stderr.contains("for --to"), "{}", run.all());
+    assert!(trap.accept().is_err(), "nothing may connect");
+}
+
 /// Values swaks reads only when it needs them, or reads as "not given", are refused before
 /// connecting in one line (README, swaks section): an unreadable `--tls-cert`/`--tls-key`
 /// (swaks ignores them without TLS and goes on in plain text with `--tls-optional`), an
