@@ -45,11 +45,24 @@ pub(crate) fn split_server(
             .ok_or_else(|| format!("'{s}' has '[' without ']'"))?;
         // RFC 5321 §4.1.3's address literal, `[IPv6:2001:db8::1]` as in `user@[IPv6:…]`: the
         // address (it was looked up in DNS as the name `IPv6:2001:db8::1`, exit 2).
-        let host = match host.get(..5) {
-            Some(tag)
-                if tag.eq_ignore_ascii_case("IPv6:") && host[5..].parse::<Ipv6Addr>().is_ok() =>
-            {
-                &host[5..]
+        // The tag promises an IPv6 address: anything else after it is refused in one line,
+        // exit 1 (`[IPv6:127.0.0.1]` and `[IPv6:mx.test]` were looked up in DNS as names with a
+        // colon, which none can be, exit 2), as `--to user@[IPv6:127.0.0.1]` is refused.
+        let host = match (host.get(..5), host.get(5..)) {
+            (Some(tag), Some(addr)) if tag.eq_ignore_ascii_case("IPv6:") => {
+                match ip_literal(addr) {
+                    Some((IpAddr::V6(_), _)) => addr,
+                    Some((IpAddr::V4(v4), _)) => {
+                        return Err(format!(
+                            "'[{host}]' tags an IPv4 address as IPv6: write [{v4}] (RFC 5321 §4.1.3)"
+                        ));
+                    }
+                    None => {
+                        return Err(format!(
+                            "'[{host}]' is not an IPv6 address (RFC 5321 §4.1.3)"
+                        ));
+                    }
+                }
             }
             _ => host,
         };
@@ -493,9 +506,23 @@ mod tests {
             split_server("[IPv6:::1]/587", number),
             Ok(("::1", Some(587)))
         );
+        // After the tag only an IPv6 address: a name or an IPv4 address is refused in one line
+        // (they were looked up in DNS as the names `IPv6:mx.test`, `IPv6:127.0.0.1`, exit 2).
         assert_eq!(
             split_server("[IPv6:mx.test]", number),
-            Ok(("IPv6:mx.test", None))
+            Err("'[IPv6:mx.test]' is not an IPv6 address (RFC 5321 §4.1.3)".into())
+        );
+        assert_eq!(
+            parse("[IPv6:127.0.0.1]:2525", None, 25),
+            Err(
+                "'[IPv6:127.0.0.1]' tags an IPv4 address as IPv6: write [127.0.0.1] \
+                 (RFC 5321 §4.1.3)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            split_server("[IPv6:fe80::1%lo]:25", number),
+            Ok(("fe80::1%lo", Some(25)))
         );
         assert!(parse("@", None, 25).is_err());
         assert!(parse("", None, 25).is_err());

@@ -2028,3 +2028,35 @@ fn a_bare_ipv6_address_with_a_port_is_refused_in_every_mode() {
         assert!(wire.accept().is_err(), "{args:?} connected to [::1]:PORT");
     }
 }
+
+/// RFC 5321's `IPv6:` tag with no IPv6 address after it (`[IPv6:127.0.0.1]:PORT`, a name) is
+/// bad input in every mode that reads a server: exit 1, one line naming the form to write.
+/// It was looked up in DNS as the name `IPv6:127.0.0.1`, which no name can be (exit 2), as
+/// `--to user@[IPv6:127.0.0.1]` is refused and not routed.
+#[test]
+fn an_ipv6_tag_without_an_ipv6_address_is_refused_in_every_mode() {
+    let wire = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    wire.set_nonblocking(true).unwrap();
+    let port = wire.local_addr().unwrap().port();
+    let v4 = format!("[IPv6:127.0.0.1]:{port}");
+    let name = format!("[IPv6:localhost]:{port}");
+    let cases = [
+        (
+            vec!["--server", &v4, "--to", "a@b.test"],
+            "write [127.0.0.1]",
+        ),
+        (vec!["probe", &v4, "--to", "a@b.test"], "write [127.0.0.1]"),
+        (vec!["repl", &v4], "write [127.0.0.1]"),
+        (
+            vec!["--server", &name, "--to", "a@b.test"],
+            "'[IPv6:localhost]' is not an IPv6 address",
+        ),
+    ];
+    for (args, want) in cases {
+        let run = ehlo_with(&args, Some(b"QUIT\n"), Duration::from_secs(30));
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert!(run.stderr.contains(want), "{args:?}: {}", run.all());
+        assert!(!run.stderr.contains("DNS"), "{args:?}: {}", run.all());
+        assert!(wire.accept().is_err(), "{args:?} connected");
+    }
+}
