@@ -125,7 +125,7 @@
 //! `outcome` is one of: `ok`; `usage` (bad options or input, exit 1, also AUTH refused before
 //! it would go out in plain text); `prerequisite` (10); `dns`, `connect` (2); `listen` (`ehlo
 //! serve`: the address could not be bound, 2); `timeout` (the phase's code); `deadline`
-//! (the send's `--deadline` passed: a timeout's code where it cut the run, 2 in DNS or connect;
+//! (the send's or `ehlo replay`'s `--deadline` passed: a timeout's code where it cut the run, 2 in DNS or connect;
 //! `error` says where); `unexpected_reply` (a refusal or another reply than the step wanted: the phase's code); `no_recipients` (24);
 //! `closed` (the server closed the connection, 6); `io` (a read or write failed, 6);
 //! `reply_too_large` (the phase's code); `not_advertised` (an extension the run needs is not
