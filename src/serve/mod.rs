@@ -623,6 +623,9 @@ async fn start_or_return(
     if let Some(w) = fd_warning {
         let _ = shared.events.send((0, Event::warning(w))).await;
     }
+    if let Some(w) = shared.store.short_of_reserve() {
+        let _ = shared.events.send((0, Event::warning(w))).await;
+    }
     let task = tokio::spawn(accept_loop(
         listeners,
         shared,

@@ -204,6 +204,27 @@ impl Store {
             .min()
     }
 
+    /// At start: a file system written to that has less free space than the reserve, so that
+    /// every MAIL would get `452 4.3.1` (the 10 MiB default on a small tmpfs, a `--min-free`
+    /// larger than the disk); the words of the warning, `None` when there is room.
+    pub(crate) fn short_of_reserve(&self) -> Option<String> {
+        if self.min_free == 0 {
+            return None;
+        }
+        let (dir, free) = self
+            .places
+            .iter()
+            .filter_map(|dir| free_bytes(dir).map(|free| (dir, free)))
+            .find(|(_, free)| *free < self.min_free)?;
+        Some(format!(
+            "only {free} bytes are free on the file system of {}, less than the {} kept free \
+             (--min-free): every MAIL gets 452 4.3.1 until there is room (--min-free 0 keeps \
+             no reserve)",
+            dir.display(),
+            self.min_free
+        ))
+    }
+
     /// `Err` (no space) when `bytes` more would reach the reserve on the file system of `dir`.
     fn check_room_in(&self, dir: &Path, bytes: u64, what: &str) -> Result<(), StoreError> {
         if self.min_free == 0 {

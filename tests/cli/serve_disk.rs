@@ -250,6 +250,41 @@ fn the_free_space_reserve_refuses_mail_and_stops_a_message_early() {
     assert!(line.contains("no storage left for a message"), "{line}");
 }
 
+/// A reserve larger than the free space (the 10 MiB default on a 4 MiB tmpfs, as a CI RAM disk
+/// may be) is said when the server starts, `--quiet` too: every MAIL would get `452 4.3.1`, and
+/// the server started without a word, as if all were well, until the first client was refused.
+#[test]
+fn a_reserve_larger_than_the_free_space_is_said_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("fs");
+    let mut serve = serve_on_tmpfs(&mnt, "4m", None, &["--maildir", "{mnt}/Maildir", "--quiet"]);
+    let line = serve
+        .wait_for("kept free (--min-free)", Duration::from_secs(10))
+        .unwrap();
+    assert!(line.contains("every MAIL gets 452 4.3.1"), "{line}");
+    assert!(line.contains("10485760 kept free"), "{line}");
+    drop(serve);
+    // With room above the reserve, nothing is said.
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("fs");
+    let mut serve = serve_on_tmpfs(
+        &mnt,
+        "4m",
+        None,
+        &["--maildir", "{mnt}/Maildir", "--quiet", "--min-free", "1M"],
+    );
+    let mut c = Client::connect(&serve.addr);
+    assert!(c.cmd("QUIT").starts_with("221"));
+    drop(c);
+    assert!(
+        serve
+            .wait_for("kept free", Duration::from_secs(1))
+            .is_none(),
+        "{}",
+        serve.seen
+    );
+}
+
 /// An mbox whose file system fills while a message is appended (its temporary copy is
 /// elsewhere, in TMPDIR): `452 4.3.1`, and the mbox is cut back to its length before, so
 /// no torn entry follows the first message.
