@@ -100,7 +100,8 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
             // sent; notes go to stderr so stdout stays the message.
             let mut err = err.unwrap_or_else(|| Box::new(std::io::stderr()));
             for note in &notes {
-                let _ = writeln!(err, "=== {note}");
+                let line = format!("=== {note}");
+                let _ = writeln!(err, "{}", render::glyphs::plain(&line));
             }
             let _ = err.flush();
             to_out(out, &message, watch)
@@ -522,6 +523,12 @@ fn explain(words: &[String], phase: Option<crate::smtp::event::Phase>, json: boo
         }
     } else {
         crate::render::explain::report_text(&found, crate::render::remedy::FrontEnd::Send)
+    };
+    // The report in ASCII when the locale is not UTF-8; JSON stays UTF-8.
+    let text = if json {
+        text
+    } else {
+        crate::render::glyphs::plain(&text).into_owned()
     };
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{text}").and_then(|()| out.flush()) {

@@ -279,7 +279,8 @@ impl Error {
     /// stderr, as swaks does) and return its exit code.
     pub(crate) fn report(&self) -> u8 {
         use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "*** {self}");
+        let line = format!("*** {self}");
+        let _ = writeln!(std::io::stderr(), "{}", crate::render::glyphs::plain(&line));
         self.exit_code()
     }
 

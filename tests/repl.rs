@@ -532,6 +532,8 @@ impl Pty {
             .env("HOME", home)
             .env("XDG_DATA_HOME", home)
             .env("TERM", "xterm")
+            // A user's terminal: UTF-8 (with no locale at all ehlo prints ASCII).
+            .env("LANG", "C.UTF-8")
             .stdin(stdio())
             .stdout(stdout.map_or_else(stdio, Stdio::from))
             .stderr(stdio());

@@ -21,6 +21,7 @@ use std::io::Write as _;
 use clap::CommandFactory;
 
 use crate::error::{EXIT_OK, EXIT_USAGE, Error};
+use crate::render::glyphs;
 use args::Cli;
 use mode::Mode;
 use swaks::SwaksOpt;
@@ -109,16 +110,16 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             Some(meant) => format!(" (did you mean {meant}?)"),
             None => String::new(),
         };
-        let _ = writeln!(
-            std::io::stderr(),
-            "*** {name} is ignored: it names no option of any mode{hint}"
-        );
+        let line = format!("*** {name} is ignored: it names no option of any mode{hint}");
+        let _ = writeln!(std::io::stderr(), "{}", glyphs::plain(&line));
     }
     for (name, why) in &layered.ignored_why {
-        eprintln!("*** {name} is ignored: {why}");
+        let line = format!("*** {name} is ignored: {why}");
+        let _ = writeln!(std::io::stderr(), "{}", glyphs::plain(&line));
     }
     for warning in &layered.warnings {
-        let _ = writeln!(std::io::stderr(), "*** {warning}");
+        let line = format!("*** {warning}");
+        let _ = writeln!(std::io::stderr(), "{}", glyphs::plain(&line));
     }
     let mut cli = match Cli::parse_args(layered.args.iter()) {
         Ok(cli) => cli,
@@ -282,7 +283,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             // Through the send's renderer, as its other warnings are (JSON Lines too).
             Mode::Send(cfg) => cfg.warnings.push(line),
             _ => {
-                let _ = writeln!(std::io::stderr(), "*** {line}");
+                let line = format!("*** {line}");
+                let _ = writeln!(std::io::stderr(), "{}", glyphs::plain(&line));
             }
         }
     }

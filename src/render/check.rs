@@ -120,6 +120,7 @@ use serde_json::json;
 use crate::check::CheckConfig;
 use crate::check::model::{Counts, DomainReport, FailOn, Judged, Status, Tally};
 use crate::render::ColorChoice;
+use crate::render::glyphs;
 use crate::render::human::escape_str;
 use crate::render::style::{self, Role};
 use crate::render::watch::Watch;
@@ -265,7 +266,18 @@ impl CheckRenderer {
             text.push('\n');
             return;
         }
-        let _ = writeln!(self.out, "{s}");
+        let _ = writeln!(self.out, "{}", self.own(s));
+    }
+
+    /// Text of the report as this run's terminal can show it: JSON Lines as they are (UTF-8
+    /// always), the human report with ehlo's glyphs in ASCII when the locale is not UTF-8
+    /// ([`glyphs::plain`]).
+    fn own<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        if self.json {
+            std::borrow::Cow::Borrowed(text)
+        } else {
+            glyphs::plain(text)
+        }
     }
 
     fn flush(&mut self) {
@@ -323,7 +335,8 @@ impl CheckRenderer {
             self.flush();
         }
         let say = || {
-            let _ = writeln!(std::io::stderr(), "*** {}", escape_str(message));
+            let line = format!("*** {}", escape_str(message));
+            let _ = writeln!(std::io::stderr(), "{}", glyphs::plain(&line));
         };
         match &self.progress {
             Some(pb) => pb.suspend(say),
@@ -366,6 +379,7 @@ impl CheckRenderer {
     /// Print the reports that are next in input order.
     fn flush_in_order(&mut self) {
         while let Some(Some(text)) = self.pending.get_mut(self.next).map(Option::take) {
+            let text = self.own(&text).into_owned();
             let _ = self.out.write_all(text.as_bytes());
             self.next += 1;
         }
@@ -636,6 +650,7 @@ impl CheckRenderer {
         // Anything still held back (a domain that never finished was reported as aborted).
         let rest: Vec<String> = self.pending.iter_mut().filter_map(Option::take).collect();
         for text in rest {
+            let text = self.own(&text).into_owned();
             let _ = self.out.write_all(text.as_bytes());
         }
         if self.json {
@@ -778,7 +793,9 @@ struct BarTerm;
 
 impl BarTerm {
     fn put(s: &str) -> std::io::Result<()> {
-        std::io::stderr().lock().write_all(s.as_bytes())
+        std::io::stderr()
+            .lock()
+            .write_all(glyphs::plain(s).as_bytes())
     }
 
     /// The terminal's width now (asked on every draw, so a resize is followed).

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::time::Duration;
 
+use super::glyphs;
 use super::style::{self, Role};
 use super::{ColorChoice, ExplainLevel, HumanOptions, Renderer};
 use crate::render::remedy::{self, FrontEnd};
@@ -111,6 +112,9 @@ pub(crate) struct Human {
     latency_ms: Option<f64>,
     /// The lines being written are a text's own line breaks ([`Self::multi`]): not wrapped.
     laid_out: bool,
+    /// The lines being written are the wire's (sent, received, a stored message's content):
+    /// written as they came, never folded to ASCII ([`glyphs::plain`]).
+    verbatim: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -145,6 +149,7 @@ impl Human {
             kind: Kind::Program,
             latency_ms: None,
             laid_out: false,
+            verbatim: false,
         }
     }
 
@@ -217,6 +222,12 @@ impl Human {
     }
 
     fn write(&mut self, stream: Stream, text: &str) {
+        // ehlo's own glyphs in ASCII when the locale is not UTF-8; the wire's text as it came.
+        let text = if self.verbatim {
+            std::borrow::Cow::Borrowed(text)
+        } else {
+            glyphs::plain(text)
+        };
         // A closed pipe (`| head`) must not stop or crash the run: write errors are dropped
         // here; stdout's and a file's are kept by their `Watch` and said after the run
         // (render::watch).
@@ -282,10 +293,12 @@ impl Human {
             self.line(Stream::Out, hint, &n, Role::Sent, !expected);
             return;
         }
+        self.verbatim = true;
         for l in split_lines(text.as_bytes()) {
             let l = escape_bytes(l);
             self.line(Stream::Out, hint, &l, Role::Sent, !expected);
         }
+        self.verbatim = false;
     }
 
     fn received(&mut self, reply: &Reply, tls: bool, expected: bool, explanation: &Explanation) {
@@ -315,9 +328,11 @@ impl Human {
                 let _ = write!(last, " ({})", latency(ms));
             }
         }
+        self.verbatim = true;
         for l in lines {
             self.line(Stream::Out, hint, &l, role, error);
         }
+        self.verbatim = false;
         for d in &reply.deviations {
             let text = format!("deviation: {}", describe_deviation(d));
             self.line(Stream::Out, "!!!", &text, Role::Warning, error);
@@ -910,6 +925,7 @@ impl Renderer for Human {
             // The server's point of view (`ehlo serve`): commands come in, replies go out.
             Event::ClientCommand { text, tls, .. } => {
                 let hint = if *tls { "<~ " } else { "<- " };
+                self.verbatim = true;
                 self.line(
                     Stream::Out,
                     hint,
@@ -917,6 +933,7 @@ impl Renderer for Human {
                     Role::ReceivedOk,
                     false,
                 );
+                self.verbatim = false;
             }
             Event::ServerReply { reply, tls, .. } => {
                 let (hint, role) = match (*tls, reply.class()) {
@@ -925,9 +942,11 @@ impl Renderer for Human {
                     (false, _) => ("**>", Role::ReceivedError),
                     (true, _) => ("*~>", Role::ReceivedError),
                 };
+                self.verbatim = true;
                 for l in reply_lines(reply) {
                     self.line(Stream::Out, hint, &l, role, false);
                 }
+                self.verbatim = false;
             }
             Event::MessageStored {
                 from,
@@ -966,7 +985,9 @@ impl Renderer for Human {
                             .map_or(raw.len(), |(i, _)| i + 1);
                         break;
                     }
+                    self.verbatim = true;
                     self.info(&format!("  | {}", escape_str(l)));
+                    self.verbatim = false;
                 }
                 // Past 200 lines, or past the start a large message's event carries.
                 if !raw.is_empty() && shown < *bytes {

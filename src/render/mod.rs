@@ -8,6 +8,7 @@ pub(crate) mod check;
 #[cfg(test)]
 pub(crate) mod doc_table;
 pub(crate) mod explain;
+pub(crate) mod glyphs;
 pub(crate) mod human;
 pub(crate) mod json;
 pub(crate) mod junit;

@@ -83,7 +83,8 @@ impl Watch {
     /// Say [`take`](Self::take) on stderr, each line as an error (`*** `).
     pub(crate) fn report(&self) {
         for line in self.take() {
-            let _ = writeln!(std::io::stderr(), "*** {line}");
+            let line = format!("*** {line}");
+            let _ = writeln!(std::io::stderr(), "{}", super::glyphs::plain(&line));
         }
     }
 

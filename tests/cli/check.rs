@@ -650,6 +650,13 @@ impl Lab {
         ehlo_with(&refs, None, Duration::from_secs(60))
     }
 
+    /// [`Lab::run`] with extra environment variables (the locale).
+    fn run_env(&self, extra: &[&str], env: &[(&str, &str)]) -> Run {
+        let args = self.args(extra);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::util::ehlo_with_env(&refs, env, None, Duration::from_secs(60))
+    }
+
     /// Run with --json; (domain, id) → statuses (one per MX address for host checks).
     fn json(&self, extra: &[&str]) -> (Run, Statuses, Vec<Value>) {
         let mut e = vec!["--json"];
@@ -782,6 +789,24 @@ fn in_colour_each_domain_heading_stays_on_the_screen() {
     let shown = screen.screen().contents();
     assert!(shown.starts_with("good.test  ✓ PASS\n"), "{shown}");
     assert!(shown.contains("\nplain.test  ✗ FAIL\n"), "{shown}");
+}
+
+/// A terminal whose locale is not UTF-8 (`LC_ALL=C`) gets the report in ASCII: `✓`/`✗` as
+/// `+`/`x` (the same width: the columns stay), `§` as "section", `…` as "..."; its UTF-8 bytes
+/// showed as mojibake there. With a UTF-8 locale the glyphs stay.
+#[test]
+fn the_report_is_ascii_in_a_c_locale() {
+    let lab = Lab::start();
+    let args = ["good.test", "plain.test", "--color", "never"];
+    let c = lab.run_env(&args, &[("LANG", "C.UTF-8"), ("LC_ALL", "C")]);
+    assert_eq!(c.code, 40, "{}", c.all());
+    assert!(c.stdout.starts_with("good.test  + PASS"), "{}", c.stdout);
+    assert!(c.stdout.contains("\nplain.test  x FAIL\n"), "{}", c.stdout);
+    let all = c.all();
+    let wide: Vec<&str> = all.lines().filter(|l| !l.is_ascii()).collect();
+    assert!(wide.is_empty(), "{wide:#?}");
+    let u = lab.run_env(&args, &[("LANG", "C"), ("LC_ALL", "C.UTF-8")]);
+    assert!(u.stdout.starts_with("good.test  ✓ PASS"), "{}", u.stdout);
 }
 
 #[test]

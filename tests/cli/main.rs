@@ -18,6 +18,7 @@ mod generated;
 mod help;
 mod hostile;
 mod json;
+mod locale;
 mod lost_output;
 mod message;
 mod mx;

@@ -284,6 +284,51 @@ fn one_mailing_probe_is_counted_in_the_singular() {
     );
 }
 
+/// A terminal whose locale is not UTF-8 (`LC_ALL=C`) gets the probe report in ASCII (`✓`/`✗`
+/// as `+`/`x`, `§` as "section"), whose UTF-8 bytes showed as mojibake there; with a UTF-8
+/// locale the glyphs stay.
+#[test]
+fn the_human_report_is_ascii_in_a_c_locale() {
+    let s = Server::start(ServeOptions {
+        quirks: Quirks {
+            bare_lf_dot: true,
+            ..Quirks::default()
+        },
+        ..ServeOptions::default()
+    });
+    let addr = s.addr();
+    let args = [
+        "probe",
+        addr.as_str(),
+        "--to",
+        "alice@mx.test",
+        "--yes",
+        "--only",
+        "smuggle.lf-lf",
+        "--only",
+        "smuggle.cr-cr",
+    ];
+    let c = crate::util::ehlo_with_env(
+        &args,
+        &[("LANG", "C.UTF-8"), ("LC_ALL", "C")],
+        None,
+        Duration::from_secs(120),
+    );
+    assert_eq!(c.code, 40, "{}", c.all());
+    assert!(c.stdout.contains("x fail  smuggle.lf-lf"), "{}", c.stdout);
+    assert!(c.stdout.contains("+ pass  smuggle.cr-cr"), "{}", c.stdout);
+    let all = c.all();
+    let wide: Vec<&str> = all.lines().filter(|l| !l.is_ascii()).collect();
+    assert!(wide.is_empty(), "{wide:#?}");
+    let u = crate::util::ehlo_with_env(
+        &args,
+        &[("LANG", "C"), ("LC_ALL", "C.UTF-8")],
+        None,
+        Duration::from_secs(120),
+    );
+    assert!(u.stdout.contains("✗ fail  smuggle.lf-lf"), "{}", u.stdout);
+}
+
 #[test]
 fn human_report_shows_bytes_tokens_and_exit_code() {
     let s = Server::start(ServeOptions {

@@ -1,0 +1,148 @@
+//! ehlo's own non-ASCII glyphs (`§`, `⟨…⟩`, `…`, `→`, `—`, `✓`, the progress spinner) and their
+//! ASCII forms for a terminal whose locale is not UTF-8 (`LANG=C`, `POSIX`, a Latin-1 locale),
+//! where their UTF-8 bytes would show as mojibake (`Â§`, `â€¦`). The human writers pass ehlo's
+//! own lines through [`plain`]; lines of the wire (what was sent and received, a stored
+//! message's content) are written as they came, and JSON Lines stays UTF-8 always.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+/// Does the locale the environment names use UTF-8? The first of `LC_ALL`, `LC_CTYPE`, `LANG`
+/// that is set and not empty decides, as POSIX orders them (XBD 8.2, "Internationalization
+/// Variables"); none set is the POSIX locale, which is ASCII. A locale's codeset is what follows
+/// its `.` (up to a `@` modifier): `C.UTF-8`, `en_US.utf8`, `de_DE.UTF-8@euro`.
+pub(crate) fn utf8_locale(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    let name = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .into_iter()
+        .find_map(|k| env(k).filter(|v| !v.is_empty()))
+        .unwrap_or_default();
+    let codeset = name
+        .split_once('.')
+        .map(|(_, c)| c.split('@').next().unwrap_or_default())
+        .unwrap_or_default();
+    let folded: String = codeset.chars().filter(|c| *c != '-' && *c != '_').collect();
+    folded.eq_ignore_ascii_case("utf8")
+}
+
+/// Is this run's terminal output to be ASCII (the locale is not UTF-8)? Decided once, from the
+/// process environment.
+pub(crate) fn ascii() -> bool {
+    static ASCII: OnceLock<bool> = OnceLock::new();
+    *ASCII.get_or_init(|| {
+        !utf8_locale(&|k| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned()))
+    })
+}
+
+/// `text` as this run's terminal can show it: unchanged in a UTF-8 locale, else with ehlo's own
+/// glyphs in their ASCII forms ([`fold`]).
+pub(crate) fn plain(text: &str) -> Cow<'_, str> {
+    if ascii() {
+        fold(text)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// The ASCII form of one of ehlo's glyphs; `None` for any other character (which is left as it
+/// is: a server's or a user's text is theirs).
+fn ascii_form(c: char) -> Option<&'static str> {
+    Some(match c {
+        '§' => "section ",
+        '⟨' => "<",
+        '⟩' => ">",
+        '…' => "...",
+        '→' => "->",
+        '⇄' | '↔' => "<->",
+        '—' | '–' => "-",
+        '✓' => "+",
+        '✗' => "x",
+        '·' => "-",
+        '≤' => "<=",
+        '≥' => ">=",
+        '≠' => "!=",
+        '×' => "x",
+        // The progress spinner (render::check), frame by frame: a turning bar.
+        '⠁' | '⠒' => "|",
+        '⠉' | '⠲' => "/",
+        '⠙' | '⠴' => "-",
+        '⠚' | '⠤' => "\\",
+        _ => return None,
+    })
+}
+
+/// `text` with ehlo's glyphs in ASCII: `§4.2` → `section 4.2`, `⟨x⟩` → `<x>`, `…` → `...`,
+/// `→` → `->`, `—` → `-`, `✓ pass` → `+ pass` (the same width, so check's columns stay), `✗` →
+/// `x`, `·` → `-`, spinner frames → `|/-\`. Every other character is kept.
+pub(crate) fn fold(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() || !text.chars().any(|c| ascii_form(c).is_some()) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match ascii_form(c) {
+            // `§ 4` and `§4` both read `section 4`; a `§` at the end is `section`.
+            Some(s) if c == '§' => {
+                out.push_str(s.trim_end());
+                if chars.peek().is_some_and(|n| *n != ' ') {
+                    out.push(' ');
+                }
+            }
+            Some(s) => out.push_str(s),
+            None => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_string())
+        }
+    }
+
+    #[test]
+    fn the_locale_is_read_in_posix_order() {
+        assert!(utf8_locale(&env_of(&[("LANG", "C.UTF-8")])));
+        assert!(utf8_locale(&env_of(&[("LANG", "en_US.utf8")])));
+        assert!(utf8_locale(&env_of(&[("LANG", "de_DE.UTF-8@euro")])));
+        assert!(!utf8_locale(&env_of(&[])));
+        assert!(!utf8_locale(&env_of(&[("LANG", "C")])));
+        assert!(!utf8_locale(&env_of(&[("LANG", "POSIX")])));
+        assert!(!utf8_locale(&env_of(&[("LANG", "de_DE.ISO-8859-1")])));
+        assert!(!utf8_locale(&env_of(&[("LANG", "en_US")])));
+        // LC_ALL beats LC_CTYPE beats LANG; an empty one does not count.
+        assert!(!utf8_locale(&env_of(&[
+            ("LC_ALL", "C"),
+            ("LANG", "C.UTF-8")
+        ])));
+        assert!(utf8_locale(&env_of(&[
+            ("LC_ALL", ""),
+            ("LC_CTYPE", "C.UTF-8"),
+            ("LANG", "C")
+        ])));
+        assert!(!utf8_locale(&env_of(&[
+            ("LC_CTYPE", "POSIX"),
+            ("LANG", "C.UTF-8")
+        ])));
+    }
+
+    #[test]
+    fn our_glyphs_fold_to_ascii_and_other_text_is_kept() {
+        assert_eq!(
+            fold("RFC 5321 §4.5.3.1.5 — ⟨domain⟩ → ok…"),
+            "RFC 5321 section 4.5.3.1.5 - <domain> -> ok..."
+        );
+        assert_eq!(fold("§ 3 and §"), "section 3 and section");
+        assert_eq!(fold("✓ pass · ✗ fail ⠙"), "+ pass - x fail -");
+        assert_eq!(fold("Grüße, 日本"), "Grüße, 日本");
+        assert!(matches!(fold("plain"), Cow::Borrowed(_)));
+    }
+}
