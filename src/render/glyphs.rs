@@ -9,13 +9,17 @@ use std::sync::OnceLock;
 
 /// Does the locale the environment names use UTF-8? The first of `LC_ALL`, `LC_CTYPE`, `LANG`
 /// that is set and not empty decides, as POSIX orders them (XBD 8.2, "Internationalization
-/// Variables"); none set is the POSIX locale, which is ASCII. A locale's codeset is what follows
+/// Variables"). None set is taken as UTF-8, not as POSIX's default C locale: containers, cron
+/// jobs and CI runners often set none while the terminal or log viewer that shows the output is
+/// UTF-8, and a user who wants ASCII says so with `LANG=C`. A locale's codeset is what follows
 /// its `.` (up to a `@` modifier): `C.UTF-8`, `en_US.utf8`, `de_DE.UTF-8@euro`.
 pub(crate) fn utf8_locale(env: &dyn Fn(&str) -> Option<String>) -> bool {
-    let name = ["LC_ALL", "LC_CTYPE", "LANG"]
+    let Some(name) = ["LC_ALL", "LC_CTYPE", "LANG"]
         .into_iter()
         .find_map(|k| env(k).filter(|v| !v.is_empty()))
-        .unwrap_or_default();
+    else {
+        return true;
+    };
     let codeset = name
         .split_once('.')
         .map(|(_, c)| c.split('@').next().unwrap_or_default())
@@ -25,8 +29,13 @@ pub(crate) fn utf8_locale(env: &dyn Fn(&str) -> Option<String>) -> bool {
 }
 
 /// Is this run's terminal output to be ASCII (the locale is not UTF-8)? Decided once, from the
-/// process environment.
+/// process environment; never in the library's own unit tests, whose expected output is written
+/// with the glyphs whatever locale runs them (the ASCII forms are tested through [`fold`] and
+/// [`utf8_locale`], and end to end by the cli tests that set `LC_ALL=C`).
 pub(crate) fn ascii() -> bool {
+    if cfg!(test) {
+        return false;
+    }
     static ASCII: OnceLock<bool> = OnceLock::new();
     *ASCII.get_or_init(|| {
         !utf8_locale(&|k| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned()))
@@ -113,7 +122,9 @@ mod tests {
         assert!(utf8_locale(&env_of(&[("LANG", "C.UTF-8")])));
         assert!(utf8_locale(&env_of(&[("LANG", "en_US.utf8")])));
         assert!(utf8_locale(&env_of(&[("LANG", "de_DE.UTF-8@euro")])));
-        assert!(!utf8_locale(&env_of(&[])));
+        // None set: UTF-8 is assumed (see utf8_locale); an explicit C is ASCII.
+        assert!(utf8_locale(&env_of(&[])));
+        assert!(utf8_locale(&env_of(&[("LC_ALL", ""), ("LANG", "")])));
         assert!(!utf8_locale(&env_of(&[("LANG", "C")])));
         assert!(!utf8_locale(&env_of(&[("LANG", "POSIX")])));
         assert!(!utf8_locale(&env_of(&[("LANG", "de_DE.ISO-8859-1")])));
