@@ -53,14 +53,9 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
             json,
             output,
         } => {
-            let format = if json {
-                Format::Json
-            } else {
-                Format::Human(Default::default())
-            };
-            let (out, err) = match open_outputs(&output, render::what(&format), watch) {
+            let (out, err) = match open_dump(json, &output, watch) {
                 Ok(o) => o,
-                Err(e) => return refuse(&e, json, watch),
+                Err(code) => return code,
             };
             if json {
                 dump_to(
@@ -79,14 +74,9 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
             json,
             output,
         } => {
-            let format = if json {
-                Format::Json
-            } else {
-                Format::Human(Default::default())
-            };
-            let (out, err) = match open_outputs(&output, render::what(&format), watch) {
+            let (out, err) = match open_dump(json, &output, watch) {
                 Ok(o) => o,
-                Err(e) => return refuse(&e, json, watch),
+                Err(code) => return code,
             };
             if json {
                 let mut renderer = render::make_to(&Format::Json, out, err, watch);
@@ -432,6 +422,21 @@ fn with_log(renderer: Box<dyn Renderer>, log: Option<Box<dyn Write + Send>>) -> 
 }
 
 type OutStream = Option<Box<dyn Write + Send>>;
+
+/// A dump's (`--dump`, `--dump-mail`) streams: its `--output-file*` opened as the format
+/// `json` chooses would open them, or the refusal's exit code (said through [`refuse`]).
+fn open_dump(
+    json: bool,
+    output: &crate::cli::mode::OutputFiles,
+    watch: &Watch,
+) -> Result<(OutStream, OutStream), u8> {
+    let format = if json {
+        Format::Json
+    } else {
+        Format::Human(Default::default())
+    };
+    open_outputs(output, render::what(&format), watch).map_err(|e| refuse(&e, json, watch))
+}
 
 /// Open the `--output-file*` files for appending, as swaks opens them (`>>`): a run's lines
 /// go after an earlier run's, none lost. One file for both streams is opened once so their

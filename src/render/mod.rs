@@ -359,3 +359,17 @@ struct Discard;
 impl Renderer for Discard {
     fn event(&mut self, _event: &Event, _elapsed: Duration) {}
 }
+
+/// A test's environment: `pairs` as the variable lookup `glyphs` and `style` read the locale
+/// and colour variables through, every other variable unset.
+#[cfg(test)]
+pub(crate) fn env_of(
+    pairs: &'static [(&'static str, &'static str)],
+) -> impl Fn(&str) -> Option<String> {
+    move |k| {
+        pairs
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_string())
+    }
+}

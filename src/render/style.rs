@@ -201,15 +201,7 @@ pub(crate) fn stderr_color() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| (*v).to_string())
-        }
-    }
+    use crate::render::env_of;
 
     #[test]
     fn always_and_never_ignore_env_and_tty() {

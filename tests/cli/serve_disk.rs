@@ -5,7 +5,7 @@
 //! stops a message that would eat into it, freeing its partial file at once. Files are read
 //! through `/proc/PID/root`, the server's view of its own mounts.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -71,17 +71,7 @@ impl Client {
         c
     }
     fn reply(&mut self) -> String {
-        let mut all = String::new();
-        loop {
-            let mut line = String::new();
-            if self.r.read_line(&mut line).unwrap_or(0) == 0 {
-                return all;
-            }
-            all.push_str(&line);
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return all;
-            }
-        }
+        crate::util::smtp_reply(&mut self.r)
     }
     fn cmd(&mut self, line: &str) -> String {
         self.w.write_all(format!("{line}\r\n").as_bytes()).unwrap();

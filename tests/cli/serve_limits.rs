@@ -36,17 +36,7 @@ impl Raw {
     }
     /// One whole reply (all its lines).
     fn reply(&mut self) -> String {
-        let mut all = String::new();
-        loop {
-            let mut line = String::new();
-            if self.r.read_line(&mut line).unwrap_or(0) == 0 {
-                return all;
-            }
-            all.push_str(&line);
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return all;
-            }
-        }
+        crate::util::smtp_reply(&mut self.r)
     }
     fn cmd(&mut self, line: &str) -> String {
         self.send(format!("{line}\r\n").as_bytes());

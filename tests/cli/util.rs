@@ -12,6 +12,22 @@ use std::time::{Duration, Instant};
 
 use openssl::ssl::{SslAcceptor, SslMethod, SslStream};
 
+/// One whole SMTP reply from a client's side of a connection: its lines up to the last one
+/// (no `-` after the code, RFC 5321 section 4.2.1), or what came before EOF or a read error.
+pub fn smtp_reply(r: &mut impl std::io::BufRead) -> String {
+    let mut all = String::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return all;
+        }
+        all.push_str(&line);
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return all;
+        }
+    }
+}
+
 /// What a finished `ehlo` run printed and returned.
 #[derive(Debug)]
 pub struct Run {

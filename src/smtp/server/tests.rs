@@ -1122,6 +1122,22 @@ fn until_store(c: ServerConfig) -> (Session, Vec<u8>) {
     (s, bytes)
 }
 
+/// An LMTP session's one message to two recipients (`<b@y>`, `<c@y>`), its Store acked with
+/// `outcome`: the per-recipient replies after the dot (RFC 2033 section 4.2).
+fn lmtp_two_recipients_stored(outcome: StoreOutcome) -> String {
+    let (mut s, _) = session(ServerConfig {
+        lmtp: true,
+        ..cfg()
+    });
+    s.feed(b"LHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nDATA\r\nhi\r\n.\r\n");
+    while s.poll_transmit().is_some() {}
+    assert!(matches!(s.poll_action(), Some(ServerAction::Content(_))));
+    while s.poll_transmit().is_some() {}
+    assert!(matches!(s.poll_action(), Some(ServerAction::Store(_))));
+    s.stored(outcome);
+    drain(&mut s).text()
+}
+
 #[test]
 fn store_failure_is_451_and_waits_for_the_outcome() {
     let (mut s, _) = until_store(cfg());
@@ -1145,18 +1161,8 @@ fn store_failure_is_451_and_waits_for_the_outcome() {
     assert!(drain(&mut s).text().starts_with("250 2.0.0 Ok: queued as "));
 
     // LMTP: one 451 per recipient.
-    let (mut s, _) = session(ServerConfig {
-        lmtp: true,
-        ..cfg()
-    });
-    s.feed(b"LHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nDATA\r\nhi\r\n.\r\n");
-    while s.poll_transmit().is_some() {}
-    assert!(matches!(s.poll_action(), Some(ServerAction::Content(_))));
-    while s.poll_transmit().is_some() {}
-    assert!(matches!(s.poll_action(), Some(ServerAction::Store(_))));
-    s.stored(StoreOutcome::Failed);
     assert_eq!(
-        drain(&mut s).text(),
+        lmtp_two_recipients_stored(StoreOutcome::Failed),
         "451 4.3.0 <b@y> Error: could not store the message, try again later\r\n\
          451 4.3.0 <c@y> Error: could not store the message, try again later\r\n"
     );
@@ -1175,18 +1181,8 @@ fn no_room_to_store_is_452_4_3_1() {
         "452 4.3.1 Insufficient system storage\r\n221 2.0.0 Bye\r\n"
     );
 
-    let (mut s, _) = session(ServerConfig {
-        lmtp: true,
-        ..cfg()
-    });
-    s.feed(b"LHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nDATA\r\nhi\r\n.\r\n");
-    while s.poll_transmit().is_some() {}
-    assert!(matches!(s.poll_action(), Some(ServerAction::Content(_))));
-    while s.poll_transmit().is_some() {}
-    assert!(matches!(s.poll_action(), Some(ServerAction::Store(_))));
-    s.stored(StoreOutcome::NoSpace);
     assert_eq!(
-        drain(&mut s).text(),
+        lmtp_two_recipients_stored(StoreOutcome::NoSpace),
         "452 4.3.1 <b@y> Insufficient system storage\r\n\
          452 4.3.1 <c@y> Insufficient system storage\r\n"
     );
