@@ -311,17 +311,22 @@ fn transcript(renderer: Box<dyn Renderer>, json: bool) -> Box<dyn Renderer> {
 fn refuse(error: &Error, json: bool, watch: &Watch) -> u8 {
     let code = error.report();
     if json {
-        let mut renderer = render::make(&Format::Json, watch);
-        let summary = Summary {
-            exit_code: code,
-            outcome: error.label().to_string(),
-            error: Some(error.to_string()),
-            ..Summary::default()
-        };
-        renderer.event(&Event::Summary(summary), std::time::Duration::ZERO);
-        renderer.finish();
+        refusal_summary(render::make(&Format::Json, watch), error, code);
     }
     code
+}
+
+/// The JSON Lines a refused run writes after its `schema` line: a `summary` with the mistake's
+/// exit code, its label as the `outcome` and its words as the `error`.
+fn refusal_summary(mut renderer: Box<dyn Renderer>, error: &Error, code: u8) {
+    let summary = Summary {
+        exit_code: code,
+        outcome: error.label().to_string(),
+        error: Some(error.to_string()),
+        ..Summary::default()
+    };
+    renderer.event(&Event::Summary(summary), std::time::Duration::ZERO);
+    renderer.finish();
 }
 
 /// [`refuse`] into the send's `--output-file*` streams when it names any (swaks writes a bad
@@ -359,15 +364,11 @@ fn refuse_to(
         }
     }
     if json {
-        let mut renderer = render::make_to(&Format::Json, out, None, watch);
-        let summary = Summary {
-            exit_code: code,
-            outcome: error.label().to_string(),
-            error: Some(error.to_string()),
-            ..Summary::default()
-        };
-        renderer.event(&Event::Summary(summary), std::time::Duration::ZERO);
-        renderer.finish();
+        refusal_summary(
+            render::make_to(&Format::Json, out, None, watch),
+            error,
+            code,
+        );
     }
     code
 }

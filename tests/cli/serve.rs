@@ -1311,19 +1311,9 @@ fn send_env_human_lmtp() -> String {
     r.stdout
 }
 
-/// A reply read from a raw socket: lines up to the one with a blank after the code.
+/// A reply read from a raw socket (the tests' one reader, `util::smtp_reply`).
 fn raw_reply(r: &mut BufReader<std::net::TcpStream>) -> String {
-    let mut all = String::new();
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).unwrap_or(0) == 0 {
-            return all;
-        }
-        all.push_str(&line);
-        if line.as_bytes().get(3) == Some(&b' ') {
-            return all;
-        }
-    }
+    crate::util::smtp_reply(r)
 }
 
 /// A `--fail connect=450` greeting refuses service like a 554 (RFC 5321 §3.1): a client that
