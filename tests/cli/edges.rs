@@ -1443,6 +1443,32 @@ fn a_port_with_a_blank_around_it_is_refused() {
     assert!(trap.accept().is_err(), "nothing may connect");
 }
 
+/// The send's arguments to `addr` (a tripwire nothing may reach) with `extra` after them.
+fn send_to(addr: &str, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ["--to", "ehlotest@ehlo.test", "--server", addr]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// Each command line exits 1 with one line on stderr holding its words; `more` checks the rest.
+fn each_refused_in_one_line(cases: &[(Vec<String>, &str)], more: impl Fn(&[&str], &Run)) {
+    for (args, said) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = ehlo(&args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.all());
+        assert!(run.stderr.contains(said), "{args:?}: {}", run.all());
+        more(&args, &run);
+    }
+}
+
 /// A numeric flag given a negative number names the flag and says why the value is wrong, in
 /// every mode: clap took `-1` for an option ("unexpected argument '-1' found", "unknown option
 /// '-1'") and never said which flag lacked a value; `serve`'s u64 counts said "invalid digit
@@ -1451,15 +1477,7 @@ fn a_port_with_a_blank_around_it_is_refused() {
 fn a_negative_number_is_a_bad_value_of_its_flag() {
     let trap = tripwire();
     let addr = trap.local_addr().unwrap().to_string();
-    let send = |extra: &[&'static str]| -> Vec<String> {
-        let mut v: Vec<String> = ["--to", "ehlotest@ehlo.test", "--server", &addr]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
-    let own = |args: &[&str]| -> Vec<String> { args.iter().map(|s| s.to_string()).collect() };
+    let send = |extra: &[&str]| send_to(&addr, extra);
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             send(&["-p", "-1"]),
@@ -1493,48 +1511,43 @@ fn a_negative_number_is_a_bad_value_of_its_flag() {
             "invalid value '-1' for --bdat: '-1' is not a size",
         ),
         (
-            own(&["serve", "--max-connections", "-1"]),
+            owned(&["serve", "--max-connections", "-1"]),
             "invalid value '-1' for --max-connections of 'ehlo serve': -1 is not in 1..=1000000",
         ),
         (
-            own(&["serve", "--max-sessions", "-1"]),
+            owned(&["serve", "--max-sessions", "-1"]),
             "invalid value '-1' for --max-sessions of 'ehlo serve': -1 is not in 1..=",
         ),
         (
-            own(&["serve", "--greet-pause", "-1"]),
+            owned(&["serve", "--greet-pause", "-1"]),
             "invalid value '-1' for --greet-pause of 'ehlo serve': -1 is not in 0..=60000",
         ),
         (
-            own(&["serve", "--seed", "-1"]),
+            owned(&["serve", "--seed", "-1"]),
             "invalid value '-1' for --seed of 'ehlo serve': '-1' is not a whole number",
         ),
         (
-            own(&["serve", "--max-auth-failures", "-1"]),
+            owned(&["serve", "--max-auth-failures", "-1"]),
             "invalid value '-1' for --max-auth-failures of 'ehlo serve': -1 is not in 0..=",
         ),
         (
-            own(&["check", "-p", "-1", "ehlo.test"]),
+            owned(&["check", "-p", "-1", "ehlo.test"]),
             "invalid value '-1' for --port of 'ehlo check': '-1' is not a port (1-65535)",
         ),
         (
-            own(&["check", "--cert-days", "-1", "ehlo.test"]),
+            owned(&["check", "--cert-days", "-1", "ehlo.test"]),
             "invalid value '-1' for --cert-days of 'ehlo check': -1 is not in 0..=",
         ),
         (
-            own(&["probe", "--port", "-1", "127.0.0.1"]),
+            owned(&["probe", "--port", "-1", "127.0.0.1"]),
             "invalid value '-1' for --port of 'ehlo probe': '-1' is not a port (1-65535)",
         ),
         (
-            own(&["repl", "--port", "-1", "127.0.0.1"]),
+            owned(&["repl", "--port", "-1", "127.0.0.1"]),
             "invalid value '-1' for --port of 'ehlo repl': '-1' is not a port (1-65535)",
         ),
     ];
-    for (args, said) in &cases {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let run = ehlo(&args);
-        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
-        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.all());
-        assert!(run.stderr.contains(said), "{args:?}: {}", run.all());
+    each_refused_in_one_line(&cases, |args, run| {
         assert!(
             !run.stderr.contains("unexpected argument"),
             "{args:?}: {}",
@@ -1545,7 +1558,7 @@ fn a_negative_number_is_a_bad_value_of_its_flag() {
             "{args:?}: {}",
             run.all()
         );
-    }
+    });
     assert!(trap.accept().is_err(), "nothing may connect");
 }
 
@@ -1557,15 +1570,7 @@ fn a_negative_number_is_a_bad_value_of_its_flag() {
 fn a_negative_duration_with_a_unit_is_a_bad_value_of_its_flag() {
     let trap = tripwire();
     let addr = trap.local_addr().unwrap().to_string();
-    let send = |extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = ["--to", "ehlotest@ehlo.test", "--server", &addr]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
-    let own = |args: &[&str]| -> Vec<String> { args.iter().map(|s| s.to_string()).collect() };
+    let send = |extra: &[&str]| send_to(&addr, extra);
     let script = tempfile::tempdir().unwrap();
     let file = script.path().join("s.txt");
     std::fs::write(&file, "< 220 x\n> NOOP\n< 250 ok\n").unwrap();
@@ -1584,25 +1589,19 @@ fn a_negative_duration_with_a_unit_is_a_bad_value_of_its_flag() {
             "invalid value '-1s' for --connect-timeout: '-1s' is not a duration",
         ),
         (
-            own(&["replay", file, "--server", &addr, "--deadline", "-1s"]),
+            owned(&["replay", file, "--server", &addr, "--deadline", "-1s"]),
             "invalid value '-1s' for --deadline of 'ehlo replay': '-1s' is not a duration",
         ),
         (
-            own(&["check", "--deadline", "-2m", "ehlo.test"]),
+            owned(&["check", "--deadline", "-2m", "ehlo.test"]),
             "invalid value '-2m' for --deadline of 'ehlo check': '-2m' is not a duration",
         ),
         (
-            own(&["serve", "--idle-timeout", "-1s"]),
+            owned(&["serve", "--idle-timeout", "-1s"]),
             "invalid value '-1s' for --idle-timeout of 'ehlo serve': '-1s' is not a duration",
         ),
     ];
-    for (args, said) in &cases {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let run = ehlo(&args);
-        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
-        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.all());
-        assert!(run.stderr.contains(said), "{args:?}: {}", run.all());
-    }
+    each_refused_in_one_line(&cases, |_, _| {});
     // Not a numeric flag: `--to -1s` is still an unknown option, as in swaks.
     let run = ehlo(&["--server", &addr, "--to", "-1s"]);
     assert_eq!(run.code, 1, "{}", run.all());
