@@ -278,9 +278,7 @@ impl Error {
     /// Print this error the way one is reported before any renderer exists (`*** reason` on
     /// stderr, as swaks does) and return its exit code.
     pub(crate) fn report(&self) -> u8 {
-        use std::io::Write;
-        let line = format!("*** {self}");
-        let _ = writeln!(std::io::stderr(), "{}", crate::render::glyphs::plain(&line));
+        crate::render::glyphs::say_error(&self.to_string());
         self.exit_code()
     }
 

@@ -110,16 +110,15 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             Some(meant) => format!(" (did you mean {meant}?)"),
             None => String::new(),
         };
-        let line = format!("*** {name} is ignored: it names no option of any mode{hint}");
-        let _ = writeln!(std::io::stderr(), "{}", glyphs::plain(&line));
+        glyphs::say_error(&format!(
+            "{name} is ignored: it names no option of any mode{hint}"
+        ));
     }
     for (name, why) in &layered.ignored_why {
-        let line = format!("*** {name} is ignored: {why}");
-        let _ = writeln!(std::io::stderr(), "{}", glyphs::plain(&line));
+        glyphs::say_error(&format!("{name} is ignored: {why}"));
     }
     for warning in &layered.warnings {
-        let line = format!("*** {warning}");
-        let _ = writeln!(std::io::stderr(), "{}", glyphs::plain(&line));
+        glyphs::say_error(&warning.to_string());
     }
     let mut cli = match Cli::parse_args(layered.args.iter()) {
         Ok(cli) => cli,
@@ -283,8 +282,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             // Through the send's renderer, as its other warnings are (JSON Lines too).
             Mode::Send(cfg) => cfg.warnings.push(line),
             _ => {
-                let line = format!("*** {line}");
-                let _ = writeln!(std::io::stderr(), "{}", glyphs::plain(&line));
+                glyphs::say_error(&line);
             }
         }
     }

@@ -335,8 +335,7 @@ impl CheckRenderer {
             self.flush();
         }
         let say = || {
-            let line = format!("*** {}", escape_str(message));
-            let _ = writeln!(std::io::stderr(), "{}", glyphs::plain(&line));
+            glyphs::say_error(&escape_str(message));
         };
         match &self.progress {
             Some(pb) => pb.suspend(say),

@@ -52,6 +52,14 @@ pub(crate) fn plain(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// One of ehlo's own error lines on stderr: `*** text`, folded as [`plain`] folds it. A closed
+/// stderr is no reason to panic (not `eprintln!`).
+pub(crate) fn say_error(text: &str) {
+    use std::io::Write;
+    let line = format!("*** {text}");
+    let _ = writeln!(std::io::stderr(), "{}", plain(&line));
+}
+
 /// The ASCII form of one of ehlo's glyphs; `None` for any other character (which is left as it
 /// is: a server's or a user's text is theirs).
 fn ascii_form(c: char) -> Option<&'static str> {

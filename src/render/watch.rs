@@ -83,8 +83,7 @@ impl Watch {
     /// Say [`take`](Self::take) on stderr, each line as an error (`*** `).
     pub(crate) fn report(&self) {
         for line in self.take() {
-            let line = format!("*** {line}");
-            let _ = writeln!(std::io::stderr(), "{}", super::glyphs::plain(&line));
+            super::glyphs::say_error(&line);
         }
     }
 
