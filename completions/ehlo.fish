@@ -333,13 +333,13 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l user -d 'Accept thes
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l fail -d 'Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l delay -d 'Wait before answering a command (repeatable), e.g. data:2000' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-size -d 'Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units); 0 = no limit, advertised as a bare SIZE (RFC 1870 §4; the content is streamed, so memory stays bounded)' -r -f
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l min-free -d 'Free space to keep on the --maildir/--mbox file system (and TMPDIR\'s, for the mbox): below it MAIL and the message get 452 4.3.1, as Postfix\'s queue_minfree; 0 = no reserve (a full disk is still 452 4.3.1)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l min-free -d 'Free space to keep on the --maildir/--mbox file system (and TMPDIR\'s, for the mbox): below it MAIL and the message get 452 4.3.1, as Postfix\'s queue_minfree; 0 = no reserve (a full disk is still 452 4.3.1); without --maildir/--mbox it does nothing (a warning says so) [default: 10MiB]' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l seed -d 'Seed for the server\'s randomness (reproducible runs)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l hostname -d 'Host name in the banner and the EHLO reply: a domain or an address literal ([192.0.2.1])' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-sessions -d 'Exit after N sessions, for scripts and tests' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-connections -d 'Open connections allowed at once; one more is answered 421 4.7.0 and closed' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l idle-timeout -d 'Time allowed for each complete command, twice that for a message\'s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7), and for a TLS handshake; 0 turns it off' -r -f
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-auth-failures -d 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-auth-failures -d 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit; without --user/--accept-any-auth it does nothing (a warning says so) [default: 3]' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l greet-pause -d 'Wait MS milliseconds before the greeting and refuse a client that talks first (554 5.5.1, RFC 5321 §4.3.1), as postscreen\'s greet wait does; 0 = greet at once' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-on-connect -l tlsc -d 'Implicit TLS on every connection'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l starttls -d 'Offer STARTTLS'

@@ -1978,9 +1978,11 @@ pub(crate) struct ServeArgs {
 
     /// Free space to keep on the --maildir/--mbox file system (and TMPDIR's, for the mbox):
     /// below it MAIL and the message get 452 4.3.1, as Postfix's queue_minfree; 0 = no
-    /// reserve (a full disk is still 452 4.3.1)
-    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = parse_size)]
-    pub(crate) min_free: usize,
+    /// reserve (a full disk is still 452 4.3.1); without --maildir/--mbox it does nothing (a
+    /// warning says so) [default: 10MiB]
+    // No clap default: whether it was given decides that warning (`serve::idle_flags`).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) min_free: Option<usize>,
 
     /// Store received messages in this Maildir
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
@@ -2012,9 +2014,11 @@ pub(crate) struct ServeArgs {
     pub(crate) idle_timeout: Duration,
 
     /// Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a
-    /// little longer); 0 = no limit
-    #[arg(long, value_name = "N", default_value_t = 3)]
-    pub(crate) max_auth_failures: u32,
+    /// little longer); 0 = no limit; without --user/--accept-any-auth it does nothing (a
+    /// warning says so) [default: 3]
+    // No clap default: whether it was given decides that warning (`serve::idle_flags`).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_auth_failures: Option<u32>,
 
     /// One line per stored message (plus warnings and errors) instead of the whole transcript:
     /// for a sink under load

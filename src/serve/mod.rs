@@ -59,6 +59,8 @@ pub(crate) const MAX_CONNECTIONS: usize = 256;
 /// (Postfix refuses mail below 1.5 × its 10 MB message_size_limit; Exim's check_spool_space
 /// is commonly 10M).
 pub(crate) const MIN_FREE: u64 = 10 * 1024 * 1024;
+/// Default `--max-auth-failures`.
+const MAX_AUTH_FAILURES: u32 = 3;
 /// Connections being refused (the `421 4.7.0` being written) at once; beyond it an excess
 /// connection is closed without a word, so a flood cannot pile up refusal tasks.
 const MAX_REFUSING: usize = 64;
@@ -103,8 +105,9 @@ pub struct ServeOptions {
     /// Largest message accepted (SIZE); 0 = no limit (a bare `SIZE` is advertised).
     pub max_size: usize,
     /// Free space kept on the file systems messages are written to, in bytes: below it MAIL
-    /// and the message are answered `452 4.3.1`; 0 = no reserve.
-    pub min_free: u64,
+    /// and the message are answered `452 4.3.1`; 0 = no reserve; `None`: the default, 10 MiB.
+    /// Given without `maildir`/`mbox`, a start warning says it does nothing.
+    pub min_free: Option<u64>,
     /// Store messages in this Maildir.
     pub maildir: Option<PathBuf>,
     /// Append messages to this mbox.
@@ -119,8 +122,9 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// Time allowed for each complete command (twice for message content); zero = none.
     pub idle_timeout: Duration,
-    /// Failed AUTH attempts per connection before `421 4.7.0` (0 = no limit).
-    pub max_auth_failures: u32,
+    /// Failed AUTH attempts per connection before `421 4.7.0` (0 = no limit); `None`: the
+    /// default, 3. Given with no AUTH on offer, a start warning says it does nothing.
+    pub max_auth_failures: Option<u32>,
     /// `--quirk`: vulnerable behaviours for testing safety probes (`smtp::server::quirk`).
     pub quirks: crate::smtp::server::Quirks,
     /// `--greet-pause`: wait this long before the greeting and refuse a client that talks
@@ -152,7 +156,7 @@ impl Default for ServeOptions {
             hide: Vec::new(),
             lmtp: false,
             max_size: 10 * 1024 * 1024,
-            min_free: MIN_FREE,
+            min_free: None,
             maildir: None,
             mbox: None,
             seed: None,
@@ -160,7 +164,7 @@ impl Default for ServeOptions {
             max_sessions: None,
             max_connections: MAX_CONNECTIONS,
             idle_timeout: IDLE_TIMEOUT,
-            max_auth_failures: 3,
+            max_auth_failures: None,
             quirks: crate::smtp::server::Quirks::default(),
             greet_pause: Duration::ZERO,
             format: Format::Human(HumanOptions::default()),
@@ -481,7 +485,7 @@ async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
         store::Store::new(opts.maildir.clone(), opts.mbox.clone())
             .map_err(Error::Usage)?
             .keeping(keep, !opts.quiet)
-            .min_free(opts.min_free),
+            .min_free(opts.min_free.unwrap_or(MIN_FREE)),
     );
     let listeners = listen::bind_all(&opts.listen).await?;
     Ok(Bound {
@@ -620,7 +624,10 @@ async fn start_or_return(
         ))
         .await;
 
-    if let Some(w) = fd_warning {
+    for w in fd_warning
+        .into_iter()
+        .chain(idle_flags(&opts, &shared.config))
+    {
         let _ = shared.events.send((0, Event::warning(w))).await;
     }
     if let Some(w) = shared.store.short_of_reserve() {
@@ -681,6 +688,64 @@ fn dead_fault(opts: &ServeOptions, faults: &Faults) -> Option<String> {
         .map(|(_, _, name, why)| format!("--fail/--delay {name} {why}"))
 }
 
+/// Flags that mean something only with another one, given without it: each a one-line start
+/// warning, not a refusal (the server works as asked; the flag just changes nothing), as
+/// Postfix's postconf warns of a parameter that takes no effect. Refusals for a pairing that
+/// would leave the server unable to do its job (`--require-tls` without TLS on offer, a
+/// `--tls-cert` without TLS) stay in [`bind`].
+fn idle_flags(opts: &ServeOptions, config: &ServerConfig) -> Vec<String> {
+    // `--hide EXT` or `--fail hide=EXT`.
+    let hidden = |ext: &str| config.faults.hides(ext);
+    let accounts = opts.accept_any_auth || !opts.users.is_empty();
+    let no_auth = "without --user or --accept-any-auth (and no --hide AUTH) no AUTH is offered";
+    let idle = [
+        (
+            opts.min_free.is_some() && opts.maildir.is_none() && opts.mbox.is_none(),
+            "--min-free",
+            "without --maildir or --mbox nothing is written, so no free space is kept",
+        ),
+        (
+            opts.max_auth_failures.is_some() && !config.offers_auth(),
+            "--max-auth-failures",
+            no_auth,
+        ),
+        (
+            opts.auth_before_tls && !config.offers_auth(),
+            "--auth-before-tls",
+            no_auth,
+        ),
+        (
+            opts.auth_before_tls && config.offers_auth() && !config.offers_starttls(),
+            "--auth-before-tls",
+            "without --starttls (not hidden) AUTH does not wait for TLS anyway",
+        ),
+        (
+            opts.quirks.starttls_keep && !config.offers_starttls(),
+            "--quirk starttls-keep",
+            "without --starttls (not hidden) there is no STARTTLS to keep plaintext across",
+        ),
+        (
+            opts.quirks.answer_unsynced && !hidden("PIPELINING"),
+            "--quirk answer-unsynced",
+            "without --hide PIPELINING pipelined commands are answered anyway",
+        ),
+        (
+            hidden("STARTTLS") && !opts.starttls,
+            "--hide STARTTLS",
+            "without --starttls STARTTLS is not offered anyway",
+        ),
+        (
+            hidden("AUTH") && !accounts,
+            "--hide AUTH",
+            "without --user or --accept-any-auth AUTH is not offered anyway",
+        ),
+    ];
+    idle.iter()
+        .filter(|(given_alone, _, _)| *given_alone)
+        .map(|(_, flag, why)| format!("{flag} does nothing here: {why}"))
+        .collect()
+}
+
 /// The sessions' settings from the options (`faults` already parsed).
 fn server_config(opts: &ServeOptions, faults: Faults) -> ServerConfig {
     ServerConfig {
@@ -700,7 +765,7 @@ fn server_config(opts: &ServeOptions, faults: Faults) -> ServerConfig {
         max_size: opts.max_size,
         faults,
         seed: 0,
-        max_auth_failures: opts.max_auth_failures,
+        max_auth_failures: opts.max_auth_failures.unwrap_or(MAX_AUTH_FAILURES),
         quirks: opts.quirks,
         // --quiet drops the transcript: the session need not make it.
         transcript: !opts.quiet,

@@ -1166,6 +1166,78 @@ fn non_loopback_listen_warns() {
     assert!(!serve.seen.contains("loopback"), "{}", serve.seen);
 }
 
+/// A flag that means something only with another, given without it, was accepted silently:
+/// `--min-free 1M` with no `--maildir`/`--mbox` kept nothing free, as it writes nothing. Each
+/// such flag is now one warning line at start; the server runs and exits 0 as before. Given
+/// with its partner (or not given), nothing is said.
+#[test]
+fn a_flag_that_does_nothing_without_its_partner_is_warned_about_once_at_start() {
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "1",
+        "--min-free",
+        "1M",
+        "--max-auth-failures",
+        "5",
+        "--auth-before-tls",
+        "--quirk",
+        "answer-unsynced",
+        "--quirk",
+        "starttls-keep",
+        "--hide",
+        "STARTTLS",
+    ]);
+    let r = send(&serve.addr, &["-q", "ehlo"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let (code, out) = serve.finish();
+    assert_eq!(code, 0, "{out}");
+    for flag in [
+        "--min-free does nothing here: without --maildir or --mbox",
+        "--max-auth-failures does nothing here: without --user",
+        "--auth-before-tls does nothing here: without --user",
+        "--quirk answer-unsynced does nothing here: without --hide PIPELINING",
+        "--quirk starttls-keep does nothing here: without --starttls",
+        "--hide STARTTLS does nothing here: without --starttls",
+    ] {
+        assert_eq!(out.matches(flag).count(), 1, "{flag}:\n{out}");
+    }
+    // With their partners, and flags left at their defaults: no such line.
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("md");
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "1",
+        "--min-free",
+        "1M",
+        "--maildir",
+        maildir.to_str().unwrap(),
+        "--user",
+        "u:p",
+        "--max-auth-failures",
+        "5",
+        "--starttls",
+        "--auth-before-tls",
+        "--quirk",
+        "starttls-keep",
+    ]);
+    let r = send(&serve.addr, &["-q", "ehlo"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let (code, out) = serve.finish();
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("does nothing"), "{out}");
+    // `--auth-before-tls` with AUTH on offer but no STARTTLS to wait for.
+    let serve = Serve::start(&["--max-sessions", "1", "--user", "u:p", "--auth-before-tls"]);
+    let r = send(&serve.addr, &["-q", "ehlo"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let (_, out) = serve.finish();
+    assert_eq!(
+        out.matches("--auth-before-tls does nothing here: without --starttls")
+            .count(),
+        1,
+        "{out}"
+    );
+}
+
 /// The start-up line says every setting that makes the server answer unlike a plain one: a
 /// run with `--delay`, `--hide`, `--quirk` or `--greet-pause` used to start with the line a
 /// plain server prints, so its transcript hid why the client saw a slow reply, a missing

@@ -34,7 +34,7 @@ pub(super) fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         hide: a.hide,
         lmtp: a.lmtp,
         max_size: a.max_size,
-        min_free: a.min_free as u64,
+        min_free: a.min_free.map(|n| n as u64),
         maildir: a.maildir,
         mbox: a.mbox,
         seed: a.seed,
