@@ -679,6 +679,9 @@ struct Engine {
     mismatches: Vec<replay::Mismatch>,
     /// A script is running (`ehlo replay`, `:replay`): a `:replay` inside it is refused.
     replaying: bool,
+    /// The script line of the step a replay is running (0: the banner, before any step), for
+    /// what a `--deadline` cut says.
+    replay_line: usize,
     /// `:edit`'s editor has the terminal (SIGINT/SIGQUIT from it are the editor's).
     editing: Arc<AtomicBool>,
     /// The queue SIGINT/SIGQUIT are read from on a terminal (`:edit` drops what its editor
@@ -770,6 +773,7 @@ impl Engine {
             keep_going: false,
             mismatches: Vec::new(),
             replaying: false,
+            replay_line: 0,
             editing: Arc::new(AtomicBool::new(false)),
             interrupts: None,
             timed_out: None,

@@ -67,14 +67,45 @@ pub(super) struct Mismatch {
 
 impl Engine {
     /// A replay `--deadline` (`limit`) cut: in the phase of the reply awaited, or of the last
-    /// command (connecting before the session: exit 2), with that phase's timeout code.
+    /// command (connecting before the session: exit 2), with that phase's timeout code. Said
+    /// as the send says it, by the step ("while waiting for the reply to RCPT"), and the
+    /// script line that step came from.
     fn deadline_cut(&self, limit: std::time::Duration) -> Error {
         let session = self.session.as_ref().filter(|_| self.connected());
         let phase = session.map_or(Phase::Connect, |s| s.phase());
+        // What the step's reply answers, in the send's words: the command's verb, the
+        // message, or the phase of a meta-command's exchange (`:starttls`: STARTTLS).
+        let answers = || {
+            let verb = self.doing.split_whitespace().next().unwrap_or_default();
+            match phase {
+                Phase::Dot => "the message".to_string(),
+                Phase::Auth => "AUTH".to_string(),
+                _ if verb.starts_with('`') || self.doing.starts_with("the ") => {
+                    phase.label().to_string()
+                }
+                _ => verb.to_ascii_uppercase(),
+            }
+        };
+        let step = match session {
+            None if self.session.is_none() => "while connecting".to_string(),
+            None => "after the connection closed".to_string(),
+            Some(s) if s.awaiting_reply() && phase == Phase::Banner => {
+                "while waiting for the banner".to_string()
+            }
+            Some(s) if s.awaiting_reply() => {
+                format!("while waiting for the reply to {}", answers())
+            }
+            Some(_) if phase == Phase::Banner => "after the banner".to_string(),
+            Some(_) => format!("after the reply to {}", answers()),
+        };
+        let at = match self.replay_line {
+            0 => step,
+            n => format!("{step}, line {n} of the script"),
+        };
         Error::Deadline {
             phase,
             limit,
-            at: format!("in the {} phase", phase.label()),
+            at,
             unsure_delivery: phase == Phase::Dot
                 && session.is_some_and(|s| s.message_accepted().is_none()),
         }
@@ -107,6 +138,7 @@ impl Engine {
         for w in &script.warnings {
             self.emit(Event::warning(format!("replay: {w}")));
         }
+        self.replay_line = 0;
         if standalone {
             let mut feed = Feed::Lines {
                 lines: Vec::new().into_iter(),
@@ -130,6 +162,7 @@ impl Engine {
             ));
         }
         for step in &script.steps {
+            self.replay_line = step.lineno;
             let mut feed = Feed::Lines {
                 lines: step.body.clone().into_iter(),
                 ui: ui.as_deref_mut(),

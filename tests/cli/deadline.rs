@@ -181,7 +181,8 @@ fn the_deadline_comes_from_the_environment_too_and_zero_is_none() {
 
 /// `ehlo replay --deadline`: the replay of a whole transaction against the slow server ends at
 /// the deadline, in the phase it cut (MAIL, exit 23), without QUIT; before, the flag was
-/// refused and the replay took every step's delay.
+/// refused and the replay took every step's delay. The cut is said as the send says it, by the
+/// step and the script line it came from (it said "in the MAIL phase").
 #[test]
 fn a_replay_stops_at_the_deadline_in_the_phase_it_cut() {
     let dir = tempfile::tempdir().unwrap();
@@ -215,7 +216,9 @@ fn a_replay_stops_at_the_deadline_in_the_phase_it_cut() {
         run.elapsed
     );
     assert!(
-        run.all().contains("deadline 5s reached in the MAIL phase"),
+        run.all().contains(
+            "deadline 5s reached while waiting for the reply to MAIL, line 4 of the script"
+        ),
         "{}",
         run.all()
     );
