@@ -127,7 +127,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--dsn-notify', '--dsn-notify', [CompletionResultType]::ParameterName, 'DSN (RFC 3461): NOTIFY= on every RCPT: NEVER, or a list of SUCCESS,FAILURE,DELAY')
             [CompletionResult]::new('--dsn-envid', '--dsn-envid', [CompletionResultType]::ParameterName, 'DSN: ENVID= on MAIL (envelope identifier: printable ASCII, at most 100 characters once xtext-encoded)')
             [CompletionResult]::new('--bdat', '--bdat', [CompletionResultType]::ParameterName, 'Send the message with BDAT (CHUNKING, RFC 3030) in chunks of SIZE [default: one chunk]')
-            [CompletionResult]::new('--xclient-addr', '--xclient-addr', [CompletionResultType]::ParameterName, 'XCLIENT ADDR= (the client address to impersonate)')
+            [CompletionResult]::new('--xclient-addr', '--xclient-addr', [CompletionResultType]::ParameterName, 'XCLIENT ADDR= (the client address to impersonate; a bare IPv6 one goes as IPV6:ADDR)')
             [CompletionResult]::new('--xclient-name', '--xclient-name', [CompletionResultType]::ParameterName, 'XCLIENT NAME= (the client''s host name)')
             [CompletionResult]::new('--xclient-port', '--xclient-port', [CompletionResultType]::ParameterName, 'XCLIENT PORT=')
             [CompletionResult]::new('--xclient-proto', '--xclient-proto', [CompletionResultType]::ParameterName, 'XCLIENT PROTO= (SMTP or ESMTP)')

@@ -124,7 +124,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --dsn-notify 'DSN (RFC 3461): NOTIFY= on every RCPT: NEVER, or a list of SUCCESS,FAILURE,DELAY'
             cand --dsn-envid 'DSN: ENVID= on MAIL (envelope identifier: printable ASCII, at most 100 characters once xtext-encoded)'
             cand --bdat 'Send the message with BDAT (CHUNKING, RFC 3030) in chunks of SIZE [default: one chunk]'
-            cand --xclient-addr 'XCLIENT ADDR= (the client address to impersonate)'
+            cand --xclient-addr 'XCLIENT ADDR= (the client address to impersonate; a bare IPv6 one goes as IPV6:ADDR)'
             cand --xclient-name 'XCLIENT NAME= (the client''s host name)'
             cand --xclient-port 'XCLIENT PORT='
             cand --xclient-proto 'XCLIENT PROTO= (SMTP or ESMTP)'

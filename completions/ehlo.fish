@@ -229,7 +229,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-name -d 'File name of 
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-notify -d 'DSN (RFC 3461): NOTIFY= on every RCPT: NEVER, or a list of SUCCESS,FAILURE,DELAY' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-envid -d 'DSN: ENVID= on MAIL (envelope identifier: printable ASCII, at most 100 characters once xtext-encoded)' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l bdat -d 'Send the message with BDAT (CHUNKING, RFC 3030) in chunks of SIZE [default: one chunk]' -r -f
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-addr -d 'XCLIENT ADDR= (the client address to impersonate)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-addr -d 'XCLIENT ADDR= (the client address to impersonate; a bare IPv6 one goes as IPV6:ADDR)' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-name -d 'XCLIENT NAME= (the client\'s host name)' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-port -d 'XCLIENT PORT=' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-proto -d 'XCLIENT PROTO= (SMTP or ESMTP)' -r -f

@@ -1637,7 +1637,7 @@ pub(crate) enum DsnRet {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "XCLIENT, XFORWARD and PROXY")]
 pub(crate) struct XclientArgs {
-    /// XCLIENT ADDR= (the client address to impersonate)
+    /// XCLIENT ADDR= (the client address to impersonate; a bare IPv6 one goes as IPV6:ADDR)
     #[arg(long, value_name = "IP")]
     pub(crate) xclient_addr: Option<String>,
     /// XCLIENT NAME= (the client's host name)

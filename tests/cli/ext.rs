@@ -485,6 +485,51 @@ fn xclient_delim_sends_one_command_per_group() {
     );
 }
 
+/// Postfix takes an XCLIENT address as an RFC 5321 address literal: an IPv6 one tagged
+/// `IPV6:` (a bare `::1` is `501 5.5.4 Bad ADDR syntax`). `--xclient-addr ::1` went as typed;
+/// now a bare IPv6 address typed to --xclient-addr gets the tag, while a tagged one, an IPv4
+/// one, a raw --xclient and --xclient-destaddr go as typed.
+#[test]
+fn an_ipv6_xclient_address_is_sent_with_its_ipv6_tag() {
+    // Each run: the XCLIENT lines expected, in order, then EHLO again and QUIT.
+    let run_expecting = |lines: &[&'static str], args: &[&str]| {
+        let mut steps = greet_with(b"250-scripted.test\r\n250 XCLIENT ADDR DESTADDR NAME\r\n");
+        for &line in lines {
+            steps.push(Step::Expect(line));
+            steps.push(Step::Send(b"220 scripted.test again\r\n"));
+        }
+        steps.extend([Step::Expect("EHLO"), Step::Send(b"250 scripted.test\r\n")]);
+        let srv = scripted(quit_only(steps));
+        let mut all = args.to_vec();
+        all.extend(["-q", "xclient-helo"]);
+        let run = send(&srv, &all);
+        let got = srv.finish();
+        assert_eq!(run.code, 0, "{}\n{got}", run.all());
+    };
+    run_expecting(
+        &[
+            "XCLIENT ADDR=IPV6:2001:db8::1 DESTADDR=::1\r\n",
+            "XCLIENT ADDR=::1\r\n",
+        ],
+        &[
+            "--xclient-addr",
+            "2001:db8::1",
+            "--xclient-destaddr",
+            "::1",
+            "--xclient",
+            "ADDR=::1",
+        ],
+    );
+    run_expecting(
+        &["XCLIENT ADDR=IPv6:2001:db8::2\r\n"],
+        &["--xclient-addr", "IPv6:2001:db8::2"],
+    );
+    run_expecting(
+        &["XCLIENT ADDR=192.0.2.1\r\n"],
+        &["--xclient-addr", "192.0.2.1"],
+    );
+}
+
 #[test]
 fn xclient_optional_strict_skips_when_not_offered_and_fails_when_refused() {
     // Not advertised: carry on with a warning, exit 0.

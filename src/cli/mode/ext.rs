@@ -86,8 +86,18 @@ pub(super) fn ext_plan(
             })),
         }
     };
+    // Postfix's XCLIENT_README: ADDR is "an IPv4 network address, an IPv6 address prefixed
+    // with IPV6:" (any case); its normalize_mailhost_addr refuses a bare `::1` (`501 5.5.4 Bad
+    // ADDR syntax`). A bare IPv6 address typed to --xclient-addr gets the tag; a tagged one,
+    // anything else and a raw --xclient go as typed (swaks sends every one as typed).
+    let tagged = |v: &Option<String>| {
+        v.as_ref().map(|v| match v.parse::<std::net::Ipv6Addr>() {
+            Ok(_) => format!("IPV6:{v}"),
+            Err(_) => v.clone(),
+        })
+    };
     let attrs: Vec<Attribute> = [
-        attr("ADDR", "--xclient-addr", &x.xclient_addr)?,
+        attr("ADDR", "--xclient-addr", &tagged(&x.xclient_addr))?,
         attr("NAME", "--xclient-name", &x.xclient_name)?,
         attr("PORT", "--xclient-port", &x.xclient_port)?,
         attr("PROTO", "--xclient-proto", &x.xclient_proto)?,
