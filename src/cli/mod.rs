@@ -88,19 +88,20 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             error,
             json,
             report,
-            output: Default::default(),
+            output: Box::new(output_by_word(argv)),
         }
     };
     let args = rewrite_single_dash(args.clone()).map_err(|e| usage(e, &args))?;
     let layered = match layers::apply(args.clone(), &env) {
         Ok(l) => l,
         Err(error) => {
+            let output = Box::new(output_by_word(&args));
             let (json, report) = layers::command_line_json(args, &env);
             return Err(Refused::Error {
                 error,
                 json,
                 report,
-                output: Default::default(),
+                output,
             });
         }
     };
@@ -1022,6 +1023,49 @@ fn is_unknown_short(word: &str) -> bool {
         && c.next()
             .is_some_and(|c| TOP_SHORTS.binary_search(&c).is_err())
         && c.next().is_none()
+}
+
+/// The send's `--output-file*` streams named on a command line that could not be parsed (a bad
+/// value, an unknown flag, a mistake in a config file), read word by word as
+/// [`layers::command_line_json`] reads `--json` then: the refusal's `***` line goes there, as
+/// swaks writes a bad value's complaint into its output file. The last of each flag wins, as
+/// on a parsed command line; a subcommand's line names none (only the send has the flags).
+fn output_by_word(argv: &[OsString]) -> mode::OutputFiles {
+    let in_subcommand = argv
+        .get(1)
+        .and_then(|a| a.to_str())
+        .is_some_and(|s| SUBCOMMANDS.binary_search(&s).is_ok());
+    let (mut both, mut stdout, mut stderr) = (None, None, None);
+    if !in_subcommand {
+        let mut words = argv.iter().skip(1);
+        while let Some(word) = words.next() {
+            let Some(word) = word.to_str() else { continue };
+            if word == "--" {
+                break;
+            }
+            let (name, inline) = match word.split_once('=') {
+                Some((name, value)) => (name, Some(value)),
+                None => (word, None),
+            };
+            let slot = match name {
+                "--output-file" | "--output" => &mut both,
+                "--output-file-stdout" => &mut stdout,
+                "--output-file-stderr" => &mut stderr,
+                _ => continue,
+            };
+            let value = match inline {
+                Some(v) => Some(std::path::PathBuf::from(v)),
+                None => words.next().map(std::path::PathBuf::from),
+            };
+            if let Some(v) = value.filter(|v| !v.as_os_str().is_empty()) {
+                *slot = Some(v);
+            }
+        }
+    }
+    mode::OutputFiles {
+        stdout: stdout.or_else(|| both.clone()),
+        stderr: stderr.or(both),
+    }
 }
 
 /// The subcommand names (with clap's `help`), sorted. Equal to `Cli::command()`'s by a unit

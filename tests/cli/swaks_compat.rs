@@ -3200,6 +3200,62 @@ fn dumps_go_to_the_output_file_as_in_swaks() {
     assert!(r.stdout.contains("To: a@x.test"), "{}", r.stdout);
 }
 
+/// A value refused while the flags are read (clap's: a bad `--timeout`, a bad `--dump` section,
+/// an unknown flag) goes into the `--output-file*` named too, as swaks writes "Unknown timeout
+/// format" there; it went to the terminal and left the file as it was. `--output-file-stdout`
+/// alone leaves the `***` line on the terminal.
+#[test]
+fn a_flag_refused_while_the_flags_are_read_is_written_to_the_output_file_as_in_swaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("err");
+    let f = file.to_str().unwrap();
+    let inline = format!("--output-file={f}");
+    let cases: [(&[&str], &str); 4] = [
+        (&["--timeout", "bogus", "--output-file", f], "--timeout"),
+        (
+            &["--dump-as-body=FOO", "--output-file-stderr", f],
+            "--dump-as-body",
+        ),
+        (&[&inline, "--no-such-flag"], "--no-such-flag"),
+        (
+            &[
+                "--output-file",
+                "elsewhere",
+                "--output-file-stderr",
+                f,
+                "--timeout",
+                "x",
+            ],
+            "--timeout",
+        ),
+    ];
+    for (extra, named) in cases {
+        let _ = std::fs::remove_file(&file);
+        let mut args = vec!["-t", "a@x.test", "-s", "127.0.0.1:9"];
+        args.extend_from_slice(extra);
+        let r = crate::util::ehlo(&args);
+        assert_eq!(r.code, 1, "{extra:?}: {}", r.all());
+        assert!(r.all().is_empty(), "{extra:?}: {}", r.all());
+        let written = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(
+            written.starts_with("*** ") && written.contains(named) && written.lines().count() == 1,
+            "{extra:?}: {written:?}"
+        );
+    }
+    let _ = std::fs::remove_file(&file);
+    let r = crate::util::ehlo(&[
+        "-t",
+        "a@x.test",
+        "--timeout",
+        "bogus",
+        "--output-file-stdout",
+        f,
+    ]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("--timeout"), "{}", r.all());
+    assert_eq!(std::fs::read_to_string(&file).unwrap_or_default(), "");
+}
+
 /// A value refused once the flags are parsed goes, as its `***` line, into the
 /// `--output-file-stderr` (or `--output-file`) named, as swaks writes "Unknown auth-map format"
 /// there; ehlo wrote it on the terminal only and left the file as it was.
