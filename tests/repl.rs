@@ -4077,6 +4077,51 @@ fn terminal_sigtstp_from_outside_restores_the_terminal_and_resumes() {
     });
 }
 
+/// Ctrl-Z while a reply is awaited stops the REPL at once, as the key does at a prompt: it used
+/// to wait, queued behind the reply (or the timeout, 30 s by default), since the terminal is raw
+/// and only Ctrl-C was read then. Continued, the reply is shown and the session goes on.
+#[test]
+fn terminal_ctrl_z_while_a_reply_is_awaited_stops_at_once() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = plain_server();
+    let mut t = Pty::start_with(home.path(), &["repl", &addr.to_string()], COLS, true);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    // The server answers HELP SLEEP after three seconds.
+    t.keys("HELP SLEEP\r");
+    t.wait("the line sent", |s| s.contains("-> HELP SLEEP"));
+    t.keys("\x1a");
+    let pid = t.child.id().to_string();
+    let state = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit(')').next().unwrap_or("").trim().chars().next()
+    };
+    let start = Instant::now();
+    while state() != Some('T') {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "never stopped: {:?}; screen:\n{}",
+            state(),
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !t.screen().contains("awake"),
+        "stopped only after the reply:\n{}",
+        t.screen()
+    );
+    t.assert_cooked();
+    let st = Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+    assert!(st.success());
+    assert!(t.wait_mode(false), "not raw again after SIGCONT");
+    t.wait("the reply", |s| {
+        s.contains("2.0.0 awake") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.quit();
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(String::from_utf8(got).unwrap(), "HELP SLEEP\r\nQUIT\r\n");
+}
+
 /// A hand-written script: `x` wildcards in codes, an enhanced code checked when given,
 /// comments after codes. Green when the server matches; red with the phase's exit code and
 /// both codes when the enhanced code differs although the basic code matches.

@@ -1291,16 +1291,24 @@ impl Editor {
                     self.in_paste = false;
                     continue;
                 }
-                // Busy: only Ctrl-C acts now (outside a paste); the rest waits, in order.
+                // Busy: only Ctrl-C and Ctrl-Z act now (outside a paste); the rest waits, in
+                // order. Ctrl-Z too: the terminal stays raw while a reply is awaited, so the
+                // key is ours to act on, and a shell user expects the stop at once (a
+                // cooked-mode program would get SIGTSTP from the terminal then), not when the
+                // reply or the timeout comes.
                 if !self.in_paste
-                    && let Some(i) = self.pending.iter().position(|&b| b == 0x03)
+                    && let Some(i) = self.pending.iter().position(|&b| b == 0x03 || b == 0x1a)
                     && !self.pending.iter().take(i).any(|&b| b == 0x1b)
                 {
-                    self.pending.remove(i);
+                    let byte = self.pending.remove(i);
                     if i < self.typeahead_secret {
                         self.typeahead_secret -= 1;
                     }
-                    self.interrupt.notify_waiters();
+                    if byte == Some(0x1a) {
+                        self.suspend();
+                    } else {
+                        self.interrupt.notify_waiters();
+                    }
                     continue;
                 }
                 return;
