@@ -1021,19 +1021,34 @@ struct Editor {
     out: Box<dyn Write + Send>,
 }
 
-/// The history file's entries, the last [`HISTORY_MAX`] (none when it cannot be read).
-fn read_history(path: &std::path::Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+/// The history file's entries as stored, bytes, the last [`HISTORY_MAX`] (none when it cannot
+/// be read). Bytes, not text: a file holding a line that is not UTF-8 (written by hand in a
+/// Latin-1 editor, by another tool) is still read, and such a line kept as it is when the file
+/// is saved again. Read as text, one such line made the whole file unreadable: nothing to recall,
+/// and the save that ends the session replaced every entry with the session's own.
+fn read_history_lines(path: &std::path::Path) -> Vec<Vec<u8>> {
+    let Ok(bytes) = std::fs::read(path) else {
         return Vec::new();
     };
-    let mut history: Vec<String> = text
-        .lines()
-        .filter(|l| !l.is_empty() && *l != "#V2")
-        .map(str::to_string)
+    let mut lines: Vec<Vec<u8>> = bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.is_empty() && *l != b"#V2")
+        .map(<[u8]>::to_vec)
         .collect();
-    let extra = history.len().saturating_sub(HISTORY_MAX);
-    history.drain(..extra);
-    history
+    let extra = lines.len().saturating_sub(HISTORY_MAX);
+    lines.drain(..extra);
+    lines
+}
+
+/// The history file's entries that can be recalled: those that are UTF-8 (one that is not
+/// could not be sent as stored, and recalled with U+FFFD in place of its bytes it would be sent
+/// altered).
+fn read_history(path: &std::path::Path) -> Vec<String> {
+    read_history_lines(path)
+        .into_iter()
+        .filter_map(|l| String::from_utf8(l).ok())
+        .collect()
 }
 
 impl Editor {
@@ -1170,11 +1185,11 @@ impl Editor {
         }
         // The file as it is now (another session may have saved its lines since this one
         // loaded it), then the lines typed here, as bash's `histappend` keeps both.
-        let mut merged = read_history(path);
+        let mut merged = read_history_lines(path);
         let added = &self.history[self.history.len() - self.hist_added..];
         for h in added {
-            if merged.last() != Some(h) {
-                merged.push(h.clone());
+            if merged.last().map(Vec::as_slice) != Some(h.as_bytes()) {
+                merged.push(h.as_bytes().to_vec());
             }
         }
         let extra = merged.len().saturating_sub(HISTORY_MAX);
@@ -1194,12 +1209,12 @@ impl Editor {
             use std::os::unix::fs::PermissionsExt;
             let _ = f.set_permissions(std::fs::Permissions::from_mode(0o600));
         }
-        let mut text = String::new();
+        let mut text = Vec::new();
         for h in &merged {
-            text.push_str(h);
-            text.push('\n');
+            text.extend_from_slice(h);
+            text.push(b'\n');
         }
-        let _ = f.write_all(text.as_bytes());
+        let _ = f.write_all(&text);
     }
 
     fn remember(&mut self, line: &str) {
@@ -2539,6 +2554,26 @@ mod tests {
             "BODY="
         );
         assert_eq!(common_prefix(&["abc".into()]), "abc");
+    }
+
+    #[test]
+    fn a_history_line_that_is_not_utf8_loses_no_entry() {
+        // One Latin-1 line (`caf\xe9`) among UTF-8 ones: the file used to read as empty, so
+        // nothing was recalled and the save replaced every entry with the session's own.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history");
+        std::fs::write(&path, b"EHLO old\nNOOP caf\xe9\nMAIL FROM:<\xc3\xa9@x>\n").unwrap();
+        let (mut ed, _sink, mut rx) = editor();
+        ed.load_history(&path);
+        // Recalled: the UTF-8 entries only (the other could not be sent as stored).
+        assert_eq!(ed.history, ["EHLO old", "MAIL FROM:<é@x>"]);
+        ed.feed(b"NOOP new\r");
+        assert_eq!(lines(&mut rx), ["NOOP new"]);
+        ed.save_history(&path);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"EHLO old\nNOOP caf\xe9\nMAIL FROM:<\xc3\xa9@x>\nNOOP new\n"
+        );
     }
 
     #[test]
