@@ -3192,6 +3192,49 @@ fn terminal_line_with_bytes_that_are_not_utf8_is_refused() {
     );
 }
 
+/// In a locale that is not UTF-8 (`LANG=C`; a Latin-1 one, whose terminal sends such bytes) the
+/// editor's own words are ASCII, as the transcript's are: a typed byte that is not UTF-8 is
+/// drawn as `?` (U+FFFD's three bytes show as `ï¿½` there, three columns where the editor counts
+/// one), and the status line of a slow reply says ` - Ctrl-C stops waiting`, not with an em
+/// dash. Both were UTF-8 whatever the locale.
+#[test]
+fn terminal_in_a_c_locale_draws_its_own_words_in_ascii() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = plain_server();
+    let mut t = Pty::start_env(
+        home.path(),
+        &["repl", &addr.to_string()],
+        COLS,
+        false,
+        &[("LANG", "C")],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.master.write_all(b"NOOP caf\xe9!").unwrap();
+    t.wait("the byte drawn", |s| {
+        last_prompt(s) == "ehlo[plain]> NOOP caf?!"
+    });
+    t.keys("\r");
+    t.wait("the refusal", |s| {
+        s.contains("bytes that are not UTF-8 (shown as ?): not sent")
+    });
+    t.keys("HELP SLEEP\r");
+    let s = t.wait("the status line", |s| s.contains("Ctrl-C stops waiting"));
+    assert!(
+        s.contains("waiting 1 s, nothing received yet - Ctrl-C stops waiting")
+            || s.contains("waiting 2 s, nothing received yet - Ctrl-C stops waiting"),
+        "{s}"
+    );
+    t.wait("the reply", |s| s.contains("2.0.0 awake"));
+    t.quit();
+    let written = String::from_utf8_lossy(&t.written()).into_owned();
+    assert!(
+        !written.contains('\u{2014}') && !written.contains('\u{fffd}'),
+        "{written:?}"
+    );
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(String::from_utf8(got).unwrap(), "HELP SLEEP\r\nQUIT\r\n");
+}
+
 /// Control bytes inside a bracketed paste (NUL, Ctrl-A, DEL, an ESC and the byte after it) are
 /// text, not keys: they used to be dropped, and `NOOP a\0b\x01c\x7fd\x1bef` went out as
 /// `NOOP abcdf`, a line nobody pasted. The line is now refused whole with a word, as one that

@@ -1675,7 +1675,8 @@ impl Editor {
                 (false, _) => "pasted control bytes",
                 (true, true) => "bytes that are not UTF-8 and pasted control bytes",
             };
-            self.print(&format!("the line holds {what} (shown as \u{fffd}): not sent; :raw \"\\xNN\" sends any byte\n"));
+            let shown_as = replacement();
+            self.print(&format!("the line holds {what} (shown as {shown_as}): not sent; :raw \"\\xNN\" sends any byte\n"));
             self.line.clear();
             self.cursor = 0;
             self.answer(Input::Refused);
@@ -1852,11 +1853,7 @@ impl Editor {
         if self.dumb {
             let mut text = visible(&self.shown_prompt());
             if self.kind() != LineKind::Secret {
-                text.extend(
-                    self.line
-                        .iter()
-                        .map(|&c| if c == '\t' || c.is_control() { ' ' } else { c }),
-                );
+                text.extend(self.line.iter().map(|&c| drawn_char(c)));
             }
             if !self.drawn {
                 self.dumb_shown.clear();
@@ -1875,10 +1872,7 @@ impl Editor {
             (Vec::new(), 0)
         } else {
             (
-                self.line
-                    .iter()
-                    .map(|&c| if c == '\t' || c.is_control() { ' ' } else { c })
-                    .collect(),
+                self.line.iter().map(|&c| drawn_char(c)).collect(),
                 self.cursor,
             )
         };
@@ -1971,13 +1965,16 @@ impl Editor {
         let cols = terminal_cols();
         let mut shown = String::new();
         let mut width = 0;
-        let text = visible(text);
+        // ehlo's own words ("… — Ctrl-C stops waiting"): in ASCII when the locale is not UTF-8.
+        let text = visible(&crate::render::glyphs::plain(text));
         let total: usize = text.chars().map(char_width).sum();
+        let cut = crate::render::glyphs::plain("…");
+        let cut_width: usize = cut.chars().map(char_width).sum();
         for c in text.chars() {
             let w = char_width(c);
             // Leave the last column free (no pending wrap), and room for "…" when cut.
-            if total >= cols && width + w > cols - 2 {
-                shown.push('…');
+            if total >= cols && width + w > cols.saturating_sub(1 + cut_width) {
+                shown.push_str(&cut);
                 break;
             }
             shown.push(c);
@@ -2168,11 +2165,30 @@ fn next_boundary(line: &[char], i: usize) -> usize {
 }
 
 /// Control characters (other than ESC sequences we draw ourselves) made visible, so text from a
-/// prompt or history cannot move the cursor.
+/// prompt or history cannot move the cursor; U+FFFD as [`drawn_char`] draws it.
 fn visible(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    s.chars().map(drawn_char).collect()
+}
+
+/// How a character of the edited line is drawn: a Tab or control character as a space, and
+/// U+FFFD (what stands for a typed byte that is not UTF-8) as [`replacement`] shows it.
+fn drawn_char(c: char) -> char {
+    match c {
+        '\u{fffd}' => replacement(),
+        c if c.is_control() => ' ',
+        c => c,
+    }
+}
+
+/// What shows a typed byte that is not UTF-8 (or a pasted control byte): U+FFFD, or `?` when
+/// the locale is not UTF-8 (a Latin-1 terminal, whose users are the ones typing such bytes,
+/// would show U+FFFD's three bytes as `ï¿½`, three columns where the editor counted one).
+fn replacement() -> char {
+    if crate::render::glyphs::ascii() {
+        '?'
+    } else {
+        '\u{fffd}'
+    }
 }
 
 fn common_prefix(list: &[String]) -> String {
