@@ -1279,6 +1279,20 @@ impl Editor {
             self.pending.clear();
             self.typeahead_secret = 0;
         }
+        // The same for a byte that starts a UTF-8 character whose rest never came: a Latin-1
+        // terminal's `é` (0xE9) typed last. It is no UTF-8 (a terminal writes a character's
+        // bytes at once), so it is shown now as such a byte is, not only when a next key
+        // comes: until then the key seemed to do nothing.
+        if !self.in_paste && self.req.is_some() && self.pending.front().is_some_and(|&b| b >= 0xc0)
+        {
+            self.pending.make_contiguous();
+            if next_key(self.pending.as_slices().0).is_none() {
+                self.pending.pop_front();
+                self.key(Key::Invalid);
+                self.typeahead_secret = self.typeahead_secret.saturating_sub(1);
+                self.process();
+            }
+        }
     }
 
     /// Run the queued keys while a line is asked for, then draw the line once (not during a
@@ -2590,6 +2604,24 @@ mod tests {
             std::fs::read(&path).unwrap(),
             b"EHLO old\nNOOP caf\xe9\nMAIL FROM:<\xc3\xa9@x>\nNOOP new\n"
         );
+    }
+
+    #[test]
+    fn a_lone_byte_that_starts_no_utf8_character_shows_when_typing_pauses() {
+        // A Latin-1 terminal's `é` typed last: it used to wait, undrawn, for a next key.
+        let (mut ed, sink, mut rx) = editor();
+        ed.feed(b"NOOP caf\xe9");
+        assert_eq!(ed.line.iter().collect::<String>(), "NOOP caf");
+        ed.idle();
+        assert_eq!(ed.line.iter().collect::<String>(), "NOOP caf\u{fffd}");
+        assert!(String::from_utf8_lossy(&sink.bytes()).contains("NOOP caf\u{fffd}"));
+        ed.feed(b"\r");
+        assert_eq!(lines(&mut rx), ["Refused"]);
+        // A UTF-8 character whose bytes come in two reads is still one character.
+        ed.request("ehlo[plain]> ", LineKind::Command);
+        ed.feed(b"NOOP caf\xc3");
+        ed.feed(b"\xa9\r");
+        assert_eq!(lines(&mut rx), ["NOOP café"]);
     }
 
     #[test]
