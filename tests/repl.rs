@@ -1195,6 +1195,79 @@ fn terminal_sighup_with_a_half_typed_line_logs_its_length_only() {
     assert!(!logged.contains("half typed"), "{logged}");
 }
 
+/// The terminal itself goes away (its master end closed, as when a terminal window or an ssh
+/// connection closes) with a line half typed: the editor reads the end of the input before
+/// any SIGHUP, and the line used to vanish unsaid (a SIGHUP that came first said it). Here no
+/// SIGHUP comes at all (the pseudo-terminal is not `ehlo`'s controlling one): the `--log` says
+/// the line was discarded, by its length only, and the session ends with QUIT.
+#[test]
+fn terminal_closed_with_a_half_typed_line_logs_its_length_only() {
+    let home = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let log = files.path().join("log.txt");
+    let (addr, h) = plain_server();
+    let size = Winsize {
+        ws_row: ROWS,
+        ws_col: COLS,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let OpenptyResult { master, slave } = openpty(&size, None).expect("openpty");
+    for fd in [&master, &slave] {
+        fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).unwrap();
+    }
+    let stdio = || Stdio::from(slave.try_clone().unwrap());
+    let mut cmd = Command::new(EHLO);
+    cmd.args(["repl", &addr.to_string(), "--log", log.to_str().unwrap()])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .env("TERM", "xterm")
+        .env("LANG", "C.UTF-8")
+        .env("NO_COLOR", "1")
+        .stdin(stdio())
+        .stdout(stdio())
+        .stderr(stdio());
+    let mut child = cmd.spawn().expect("spawn ehlo on the pty");
+    drop(cmd);
+    drop(slave);
+    let mut master = File::from(master);
+    // Read what ehlo writes until `what` shows (the only reader: dropping `master` closes the
+    // terminal).
+    let mut seen = Vec::new();
+    let mut read_until = |master: &mut File, what: &str| {
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&seen).contains(what) {
+            let n = master.read(&mut buf).expect("read the terminal");
+            assert!(n > 0, "{}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+    };
+    read_until(&mut master, "ehlo[plain]> ");
+    master.write_all(b"RSET half typed").unwrap();
+    read_until(&mut master, "RSET half typed");
+    drop(master);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "ehlo did not leave"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(got, "QUIT\r\n", "{status:?}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("an unsent line of 15 characters was discarded"),
+        "no discard line in the log: {logged}"
+    );
+    assert!(!logged.contains("half typed"), "{logged}");
+}
+
 /// The terminal closes (SIGHUP) while a reply is awaited and lines were typed ahead (two
 /// entered, one half typed): none is sent, and the `--log` says how many lines and bytes were
 /// discarded before the leaving line, never their text. They vanished unsaid: only a line

@@ -467,7 +467,13 @@ impl Ui {
         if let UiKind::Term(t) = &mut self.inner
             && let Ok(mut ed) = t.ed.lock()
         {
-            let at_prompt = if ed.req.is_some() { ed.line.len() } else { 0 };
+            // A line the terminal's going away discarded first counts as one at the prompt.
+            let gone = std::mem::take(&mut ed.eof_discarded);
+            let at_prompt = if ed.req.is_some() {
+                ed.line.len()
+            } else {
+                gone
+            };
             let (ahead_lines, ahead_bytes) = typed_ahead(&ed.pending);
             ed.stop_drawing();
             return Unsent {
@@ -477,6 +483,17 @@ impl Ui {
             };
         }
         Unsent::default()
+    }
+
+    /// How many characters of a line half typed at the prompt were discarded when the
+    /// terminal went away (the end of the input, [`Input::Eof`]), once: 0 when none.
+    pub(crate) fn discarded_at_eof(&mut self) -> usize {
+        if let UiKind::Term(t) = &mut self.inner
+            && let Ok(mut ed) = t.ed.lock()
+        {
+            return std::mem::take(&mut ed.eof_discarded);
+        }
+        0
     }
 
     /// Stop reading, restore the terminal's modes and save the history.
@@ -971,6 +988,10 @@ struct Editor {
     prev_cr: bool,
     last_tab: bool,
     eof: bool,
+    /// Characters of the line half typed at the prompt when the terminal went away (a read
+    /// gave EIO or nothing: the terminal closed): answered as the end of the input, the line is
+    /// discarded, and said so by its length ([`Ui::leaving`], [`Ui::discarded_at_eof`]).
+    eof_discarded: usize,
     history: Vec<String>,
     /// How many of `history`'s last entries this session added: saved after the file's
     /// entries as they are then, so that a session that ended meanwhile keeps its own.
@@ -1068,6 +1089,7 @@ impl Editor {
             prev_cr: false,
             last_tab: false,
             eof: false,
+            eof_discarded: 0,
             history: Vec::new(),
             hist_added: 0,
             hist_pos: None,
@@ -1345,7 +1367,11 @@ impl Editor {
             self.pending.make_contiguous();
             let (front, _) = self.pending.as_slices();
             let Some((key, used)) = next_key(front) else {
-                if self.pending.is_empty() && self.eof {
+                if self.eof {
+                    // The terminal is gone: what is half typed (and a character or sequence
+                    // whose rest will never come) is discarded, counted for the leaving notes.
+                    self.eof_discarded = self.line.len() + self.pending.len();
+                    self.pending.clear();
                     self.answer(Input::Eof);
                 }
                 return;

@@ -381,6 +381,15 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
                 }
             }
             Input::Eof => {
+                // The terminal closed with a line half typed: said, by its length only (it
+                // may be a password), as when a signal ends the REPL.
+                let n = ui.discarded_at_eof();
+                if n > 0 {
+                    engine.say(&format!(
+                        "*** an unsent line of {n} character{} was discarded",
+                        plural_s(n)
+                    ));
+                }
                 engine.quit().await;
                 return;
             }
