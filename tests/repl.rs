@@ -888,6 +888,36 @@ fn terminal_ctrl_c_cancels_the_line_and_ctrl_d_quits_cooked() {
     assert_eq!(String::from_utf8_lossy(&got), "NOOP\r\nQUIT\r\n");
 }
 
+/// A typed `AUTH PLAIN <initial response>` dropped with Ctrl-C stays on the screen masked, as
+/// an entered one does (the terminal's scrollback keeps what is drawn): it used to stay in
+/// clear, followed by `^C`. So does a line that cannot be a command (a password typed at the
+/// command prompt). Nothing is sent.
+#[test]
+fn terminal_ctrl_c_on_a_typed_secret_leaves_it_masked() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = plain_server();
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    // base64 of "\0user\0fixture-secret".
+    let blob = "AHVzZXIAZml4dHVyZS1zZWNyZXQ=";
+    t.keys(&format!("AUTH PLAIN {blob}"));
+    t.wait("the typed line", |s| s.contains(blob));
+    t.keys("\x03");
+    t.wait("the masked line", |s| {
+        s.contains("ehlo[plain]> AUTH PLAIN ********^C") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("hunter2");
+    t.wait("the typed password", |s| s.contains("hunter2"));
+    t.keys("\x03");
+    let s = t.wait("the masked password", |s| {
+        s.contains("ehlo[plain]> ********^C") && last_prompt(s) == "ehlo[plain]>"
+    });
+    assert!(!s.contains(blob) && !s.contains("hunter2"), "{s}");
+    t.quit();
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(String::from_utf8(got).unwrap(), "QUIT\r\n");
+}
+
 /// A bracketed paste of several commands is split into lines, each sent with CRLF;
 /// with PIPELINING the MAIL/RCPT group goes out at once and the replies pair in order (the
 /// refused recipient is the second RCPT, the prompt follows the server into DATA); without it

@@ -1534,7 +1534,10 @@ impl Editor {
             Key::Up => self.history_move(true),
             Key::Down => self.history_move(false),
             Key::Interrupt => {
-                let shown = self.shown_line();
+                // Masked as when entered: a secret dropped with Ctrl-C stays out of the
+                // scrollback as one sent does.
+                let line: String = self.line.iter().collect();
+                let (shown, _) = self.drawn_when_done(&line);
                 self.finish_line(&format!("{shown}^C"));
                 self.line.clear();
                 self.cursor = 0;
@@ -1738,23 +1741,7 @@ impl Editor {
             self.answer(Input::Refused);
             return;
         }
-        // The line as typed was echoed key by key: a typed `AUTH MECH <initial response>` (or
-        // a `:raw` one) is drawn again masked, over the rows it took (the terminal's scrollback
-        // keeps what is on the screen, so the secret must not stay there), as the history
-        // keeps it.
-        // A line that cannot be a command (a password pasted at the command prompt, refused
-        // unsent: [`meta::cannot_be_command`]) is drawn again as the mask and not kept.
-        let not_command = self.kind() == LineKind::Command && {
-            let caps = self.completion.lock().ok().and_then(|d| d.caps.clone());
-            not_a_command(&line, caps.as_ref())
-        };
-        let shown = match self.kind() {
-            LineKind::Command if not_command => crate::smtp::auth::MASK.to_string(),
-            LineKind::Command => crate::smtp::manual::redact_typed_line(&line)
-                .or_else(|| meta::redact_raw_line(&line))
-                .unwrap_or_else(|| self.shown_line()),
-            _ => self.shown_line(),
-        };
+        let (shown, not_command) = self.drawn_when_done(&line);
         self.finish_line(&shown);
         if self.kind() == LineKind::Command && !not_command {
             self.remember(&line);
@@ -1762,6 +1749,28 @@ impl Editor {
         self.line.clear();
         self.cursor = 0;
         self.answer(Input::Line(line));
+    }
+
+    /// How `line` stays on the screen once it is done with (entered, or dropped with Ctrl-C),
+    /// and whether it cannot be a command. The line as typed was echoed key by key: a typed
+    /// `AUTH MECH <initial response>` (or a `:raw` one) is drawn again masked, over the rows it
+    /// took (the terminal's scrollback keeps what is on the screen, so the secret must not stay
+    /// there), as the history keeps it. A line that cannot be a command (a password pasted at
+    /// the command prompt, refused unsent: [`meta::cannot_be_command`]) is drawn again as the
+    /// mask (and not kept).
+    fn drawn_when_done(&self, line: &str) -> (String, bool) {
+        let not_command = self.kind() == LineKind::Command && {
+            let caps = self.completion.lock().ok().and_then(|d| d.caps.clone());
+            not_a_command(line, caps.as_ref())
+        };
+        let shown = match self.kind() {
+            LineKind::Command if not_command => crate::smtp::auth::MASK.to_string(),
+            LineKind::Command => crate::smtp::manual::redact_typed_line(line)
+                .or_else(|| meta::redact_raw_line(line))
+                .unwrap_or_else(|| self.shown_line()),
+            _ => self.shown_line(),
+        };
+        (shown, not_command)
     }
 
     fn history_move(&mut self, up: bool) {
