@@ -550,10 +550,18 @@ fn not_a_command(line: &str, caps: Option<&Capabilities>) -> bool {
 
 /// `$XDG_DATA_HOME/ehlo/history`, else `~/.local/share/ehlo/history`.
 pub(crate) fn history_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
+    history_path_in(&|k| std::env::var_os(k))
+}
+
+/// [`history_path`] with the environment `env`. An `XDG_DATA_HOME` that is not an absolute path
+/// is ignored, as the XDG Base Directory Specification says ("If an implementation encounters a
+/// relative path in any of these variables it should consider the path invalid and ignore
+/// it"): taken, the history went to whatever directory the REPL was started in.
+fn history_path_in(env: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let base = env("XDG_DATA_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+        .filter(|v| v.is_absolute())
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
     Some(base.join("ehlo").join("history"))
 }
 
@@ -2657,6 +2665,36 @@ mod tests {
         ed.feed(b"NOOP caf\xc3");
         ed.feed(b"\xa9\r");
         assert_eq!(lines(&mut rx), ["NOOP café"]);
+    }
+
+    #[test]
+    fn a_relative_xdg_data_home_is_ignored() {
+        fn env(pairs: Vec<(&'static str, &'static str)>) -> impl Fn(&str) -> Option<OsString> {
+            move |k| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        }
+        use std::ffi::OsString;
+        let path = |p: &str| Some(PathBuf::from(p));
+        assert_eq!(
+            history_path_in(&env(vec![
+                ("XDG_DATA_HOME", "/x/data"),
+                ("HOME", "/home/u")
+            ])),
+            path("/x/data/ehlo/history")
+        );
+        // Relative (or empty): the default under HOME, not a directory of the working one.
+        for rel in ["data", "./data", ""] {
+            assert_eq!(
+                history_path_in(&env(vec![("XDG_DATA_HOME", rel), ("HOME", "/home/u")])),
+                path("/home/u/.local/share/ehlo/history"),
+                "{rel:?}"
+            );
+        }
+        assert_eq!(history_path_in(&env(vec![])), None);
     }
 
     #[test]
