@@ -1225,6 +1225,52 @@ fn terminal_sighup_with_a_half_typed_line_logs_its_length_only() {
     assert!(!logged.contains("half typed"), "{logged}");
 }
 
+/// SIGHUP with a password half typed at `:auth`'s prompt: the `--log` says a secret was
+/// discarded without counting its characters (it used to say `an unsent line of 11
+/// characters`, the length of the password being typed; ehlo's masks have a fixed length for
+/// that reason).
+#[test]
+fn terminal_sighup_at_a_password_prompt_does_not_count_the_secret() {
+    let home = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let log = files.path().join("log.txt");
+    let (addr, _h) = plain_server();
+    let mut t = Pty::start(
+        home.path(),
+        &[
+            "repl",
+            &addr.to_string(),
+            "--allow-plaintext-auth",
+            "--log",
+            log.to_str().unwrap(),
+        ],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| s.contains("250 DSN"));
+    t.keys(":auth PLAIN user\r");
+    t.wait("the password prompt", |s| {
+        s.contains("password (not shown):")
+    });
+    t.keys("fixture-sec");
+    std::thread::sleep(Duration::from_millis(300));
+    let st = Command::new("kill")
+        .args(["-HUP", &t.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(t.exit_code(), 129, "{}", t.screen());
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("a secret half typed at its prompt was discarded, unsent"),
+        "{logged}"
+    );
+    assert!(
+        !logged.contains("11 characters") && !logged.contains("fixture-sec"),
+        "{logged}"
+    );
+}
+
 /// The terminal itself goes away (its master end closed, as when a terminal window or an ssh
 /// connection closes) with a line half typed: the editor reads the end of the input before
 /// any SIGHUP, and the line used to vanish unsaid (a SIGHUP that came first said it). Here no

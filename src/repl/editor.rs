@@ -470,7 +470,10 @@ impl Ui {
             // A line the terminal's going away discarded first counts as one at the prompt.
             let gone = std::mem::take(&mut ed.eof_discarded);
             let at_prompt = if ed.req.is_some() {
-                ed.line.len()
+                Discarded {
+                    chars: ed.line.len(),
+                    secret: ed.kind() == LineKind::Secret,
+                }
             } else {
                 gone
             };
@@ -485,15 +488,15 @@ impl Ui {
         Unsent::default()
     }
 
-    /// How many characters of a line half typed at the prompt were discarded when the
-    /// terminal went away (the end of the input, [`Input::Eof`]), once: 0 when none.
-    pub(crate) fn discarded_at_eof(&mut self) -> usize {
+    /// The line half typed at the prompt that was discarded when the terminal went away (the
+    /// end of the input, [`Input::Eof`]), once: none when nothing was typed.
+    pub(crate) fn discarded_at_eof(&mut self) -> Discarded {
         if let UiKind::Term(t) = &mut self.inner
             && let Ok(mut ed) = t.ed.lock()
         {
             return std::mem::take(&mut ed.eof_discarded);
         }
-        0
+        Discarded::default()
     }
 
     /// Stop reading, restore the terminal's modes and save the history.
@@ -833,12 +836,39 @@ enum Key {
 /// What a signal's leaving discards of the typed input ([`Ui::leaving`]).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Unsent {
-    /// Characters of the line at the prompt.
-    pub(crate) at_prompt: usize,
+    /// The line at the prompt.
+    pub(crate) at_prompt: Discarded,
     /// Lines typed ahead, not read yet (the last one maybe without its Enter).
     pub(crate) ahead_lines: usize,
     /// Their bytes, line ends and paste markers left out.
     pub(crate) ahead_bytes: usize,
+}
+
+/// A line half typed at the prompt, discarded unsent when the REPL leaves on a signal or the
+/// terminal goes away.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Discarded {
+    /// Its characters (0: nothing was typed).
+    pub(crate) chars: usize,
+    /// It was typed at a secret prompt (a password, a token, a SASL response).
+    pub(crate) secret: bool,
+}
+
+impl Discarded {
+    /// What the transcript and the `--log` say of it: its length only (any line may be a
+    /// secret), and not even that for one typed at a secret prompt, which is a secret (the
+    /// masks ehlo prints have a fixed length for the same reason); `None` when nothing was
+    /// typed.
+    pub(crate) fn note(&self) -> Option<String> {
+        match (self.chars, self.secret) {
+            (0, _) => None,
+            (_, true) => Some("*** a secret half typed at its prompt was discarded, unsent".into()),
+            (n, false) => Some(format!(
+                "*** an unsent line of {n} character{} was discarded",
+                if n == 1 { "" } else { "s" }
+            )),
+        }
+    }
 }
 
 /// The lines and bytes in `pending` (keys not read yet), paste markers and line ends left
@@ -999,7 +1029,7 @@ struct Editor {
     /// Characters of the line half typed at the prompt when the terminal went away (a read
     /// gave EIO or nothing: the terminal closed): answered as the end of the input, the line is
     /// discarded, and said so by its length ([`Ui::leaving`], [`Ui::discarded_at_eof`]).
-    eof_discarded: usize,
+    eof_discarded: Discarded,
     history: Vec<String>,
     /// How many of `history`'s last entries this session added: saved after the file's
     /// entries as they are then, so that a session that ended meanwhile keeps its own.
@@ -1097,7 +1127,7 @@ impl Editor {
             prev_cr: false,
             last_tab: false,
             eof: false,
-            eof_discarded: 0,
+            eof_discarded: Discarded::default(),
             history: Vec::new(),
             hist_added: 0,
             hist_pos: None,
@@ -1378,7 +1408,10 @@ impl Editor {
                 if self.eof {
                     // The terminal is gone: what is half typed (and a character or sequence
                     // whose rest will never come) is discarded, counted for the leaving notes.
-                    self.eof_discarded = self.line.len() + self.pending.len();
+                    self.eof_discarded = Discarded {
+                        chars: self.line.len() + self.pending.len(),
+                        secret: self.kind() == LineKind::Secret,
+                    };
                     self.pending.clear();
                     self.answer(Input::Eof);
                 }

@@ -158,16 +158,13 @@ pub(crate) async fn run(
             // the line that says so: no prompt, no "waiting" line.
             // A line half typed at the prompt when the terminal closed (SIGHUP) or a signal
             // came is discarded: the transcript and the `--log` say so, with its length only
-            // (it may be a password), before the leaving line, which stays the last drawn.
+            // (it may be a password; at a secret prompt not even that), before the leaving
+            // line, which stays the last drawn.
             // So are the lines typed ahead while a reply was awaited, not read yet: counted,
             // never shown.
             let unsent = ui.leaving();
-            if unsent.at_prompt > 0 {
-                let n = unsent.at_prompt;
-                engine.say(&format!(
-                    "*** an unsent line of {n} character{} was discarded",
-                    plural_s(n)
-                ));
+            if let Some(note) = unsent.at_prompt.note() {
+                engine.say(&note);
             }
             if unsent.ahead_lines > 0 {
                 let (l, b) = (unsent.ahead_lines, unsent.ahead_bytes);
@@ -383,12 +380,8 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
             Input::Eof => {
                 // The terminal closed with a line half typed: said, by its length only (it
                 // may be a password), as when a signal ends the REPL.
-                let n = ui.discarded_at_eof();
-                if n > 0 {
-                    engine.say(&format!(
-                        "*** an unsent line of {n} character{} was discarded",
-                        plural_s(n)
-                    ));
+                if let Some(note) = ui.discarded_at_eof().note() {
+                    engine.say(&note);
                 }
                 engine.quit().await;
                 return;
