@@ -97,9 +97,13 @@ Examples:
     args_override_self = true,
     propagate_version = true,
     arg_required_else_help = true,
-    max_term_width = 100,
-    mut_args = negative_numbers_are_values
+    max_term_width = 100
 )]
+// No `mut_args = negative_numbers_are_values` here, unlike the subcommands: clap's `mut_args`
+// moves every flag of the table into a new vector (about 160 flags of some 580 bytes each,
+// then a second, doubled reallocation for `--help` and `--version`), a cost every one-shot send
+// paid at start. The send's numeric flags say `allow_negative_numbers = true` themselves; the
+// test `every_numeric_flag_takes_a_negative_number_as_its_value` finds one that does not.
 pub(crate) struct Cli {
     /// The one-shot send (no subcommand).
     #[command(flatten)]
@@ -178,10 +182,11 @@ pub(crate) enum Command {
 
 /// A numeric option's value may be a negative number (`-p -1`, `serve --max-connections -1`),
 /// so that its own parser answers ("'-1' is not a port", "-1 is not in 1..=10000") where clap
-/// took `-1` for an option and said "unexpected argument '-1'". Applied to every flag of the
-/// send (`Cli`) and of each subcommand (their `Args` structs, as `defer` builds them); a test
-/// walks the whole command for a numeric flag without it. Only numbers: `--to -1` is still an
-/// unknown option, as in swaks.
+/// took `-1` for an option and said "unexpected argument '-1'". Applied to every flag of each
+/// subcommand (their `Args` structs, as `defer` builds them); the send's numeric flags (`Cli`)
+/// say `allow_negative_numbers = true` each, which spares every send a rebuilt flag table (see
+/// `Cli`). A test walks the whole command for a numeric flag without it. Only numbers: `--to -1`
+/// is still an unknown option, as in swaks.
 pub(crate) fn negative_numbers_are_values(arg: clap::Arg) -> clap::Arg {
     if is_numeric(&arg) {
         arg.allow_negative_numbers(true)
@@ -750,7 +755,8 @@ pub(crate) struct TransportArgs {
     /// up in /etc/services, then in a
     /// built-in table of the mail services (smtp 25, lmtp 24, submission 587, smtps and
     /// submissions 465).
-    #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port)]
+    #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port,
+          allow_negative_numbers = true)]
     pub(crate) port: Option<u16>,
 
     /// Local address to connect from: HOST[:PORT] (an IP address or a name)
@@ -760,7 +766,8 @@ pub(crate) struct TransportArgs {
     /// Local port to connect from (number or service name)
     ///
     /// A port given in --local-interface (HOST:PORT) wins over this one, as in swaks.
-    #[arg(long, visible_aliases = ["lport", "lp"], value_name = "PORT", value_parser = parse_service_port)]
+    #[arg(long, visible_aliases = ["lport", "lp"], value_name = "PORT", value_parser = parse_service_port,
+          allow_negative_numbers = true)]
     pub(crate) local_port: Option<u16>,
 
     /// Use IPv4 only
@@ -780,11 +787,13 @@ pub(crate) struct TransportArgs {
     pub(crate) protocol: Option<ProtocolArg>,
 
     /// Per-reply timeout: N, Ns, Nm or Nh; 0 = none
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration,
+          allow_negative_numbers = true)]
     pub(crate) timeout: Duration,
 
     /// Timeout of each connection attempt [default: --timeout]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration,
+          allow_negative_numbers = true)]
     pub(crate) connect_timeout: Option<Duration>,
 
     /// Bound the whole send: N, Ns, Nm or Nh; 0 = none [default: none]
@@ -795,7 +804,8 @@ pub(crate) struct TransportArgs {
     /// reply to DATA"), with the exit code a timeout there has (2 in DNS or connect, 25 at DATA,
     /// 26 after the message…). A message cut after its data went out may or may not have been
     /// delivered.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration,
+          allow_negative_numbers = true)]
     pub(crate) deadline: Option<Duration>,
 
     /// DNS server to ask instead of the system's: IP[:PORT] (port defaults to 53)
@@ -1477,7 +1487,8 @@ pub(crate) struct OutputArgs {
 
     /// Quieter: 1 = nothing until an error, then everything from it on; 2 = errors only; 3 = nothing (-S alone = 1)
     #[arg(short = 'S', long, value_name = "LEVEL", num_args = 0..=1, default_missing_value = "1",
-          value_parser = clap::value_parser!(u8).range(1..=3))]
+          value_parser = clap::value_parser!(u8).range(1..=3),
+          allow_negative_numbers = true)]
     pub(crate) silent: Option<u8>,
 
     /// Hex dump of every read and write
@@ -1614,7 +1625,8 @@ pub(crate) struct ExtArgs {
     /// Send the message with BDAT (CHUNKING, RFC 3030) in chunks of SIZE [default: one chunk]
     ///
     /// No dot-stuffing and no end marker; exit 25 if CHUNKING is not offered.
-    #[arg(long, value_name = "SIZE", num_args = 0..=1, value_parser = parse_chunk_size)]
+    #[arg(long, value_name = "SIZE", num_args = 0..=1, value_parser = parse_chunk_size,
+          allow_negative_numbers = true)]
     pub(crate) bdat: Option<Option<usize>>,
 
     /// Ask for per-recipient replies after the message (PRDR; exit 30 if not offered)
