@@ -588,6 +588,13 @@ fn usable_hosts(domain: &str, real: Vec<(u16, String)>) -> UsableHosts {
         past_cap: Vec::new(),
     };
     for (pref, host) in real {
+        if let Some(why) = not_a_host_name(&host) {
+            let mut c = CheckResult::new("mx.target", Status::Fail, format!("{host} {why}"))
+                .with("preference", pref);
+            c.mx = Some(host);
+            hosts.refused.push(c);
+            continue;
+        }
         if parse_ip_literal(&host).is_some() {
             let mut c = CheckResult::new(
                 "mx.target",
@@ -639,6 +646,33 @@ fn usable_hosts(domain: &str, real: Vec<(u16, String)>) -> UsableHosts {
         hosts.past_cap = left.into_iter().map(|(_, h)| h).collect();
     }
     hosts
+}
+
+/// Why an MX exchange, as [`crate::net::dns::bare`] writes it (a byte outside printable ASCII
+/// escaped as a backslash and three digits, a `.` or `@` inside a label as `\.`, `\@`), is no
+/// host name: a label may hold only letters, digits, hyphens (RFC 1123 §2.1, RFC 5321 §2.3.5)
+/// and, as in Postfix's `valid_hostname`, underscores. Postfix skips such a record ("malformed
+/// domain name in resource data of MX record"), no sender can connect to it, and asking DNS
+/// about it is not even possible: a verdict on the zone, never "could not be tested".
+fn not_a_host_name(host: &str) -> Option<String> {
+    if host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return None;
+    }
+    // `[192.0.2.1]` in an MX record: an SMTP address literal (RFC 5321 §4.1.3), not a name.
+    let unescaped = host.replace('\\', "");
+    if unescaped.starts_with('[') && parse_ip_literal(&unescaped).is_some() {
+        return Some(format!(
+            "is an address literal ({unescaped}), not a host name: an MX must name a host (RFC 1035 §3.3.9, RFC 5321 §5.1)"
+        ));
+    }
+    Some(
+        "is not a host name: a label holds characters other than letters, digits and hyphens \
+         (RFC 1123 §2.1, RFC 5321 §2.3.5); senders skip this MX record"
+            .to_string(),
+    )
 }
 
 /// `mx.target` for one host with its addresses.
@@ -875,6 +909,62 @@ mod tests {
         // Within the limit: nothing left out.
         let few = usable_hosts("d.test", vec![(10, "mx.d.test".into())]);
         assert!(few.left_out.is_none() && few.refused.is_empty() && few.repeated.is_empty());
+    }
+
+    /// An exchange that is no host name (as `bare` writes one: escaped bytes, a `.` inside a
+    /// label, a `*`, an address literal in brackets) fails `mx.target` and is neither looked up
+    /// nor probed; underscores pass, as in Postfix.
+    #[test]
+    fn an_exchange_that_is_no_host_name_fails_unlooked_up() {
+        let real: Vec<(u16, String)> = [
+            "mx\\032sp.d.test",
+            "mx\\000nul.d.test",
+            "mx\\.dot.d.test",
+            "*.d.test",
+            "m\\195\\169x.d.test",
+            "\\[192.0.2.1\\]",
+            "\\[IPv6\\:2001\\:db8\\:\\:1\\]",
+            "mx_under.d.test",
+            "Mx-1.d.test",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (i as u16, h.to_string()))
+        .collect();
+        let hosts = usable_hosts("d.test", real);
+        let checked: Vec<&str> = hosts.checked.iter().map(|(_, h)| h.as_str()).collect();
+        assert_eq!(checked, ["mx_under.d.test", "Mx-1.d.test"]);
+        let refused: Vec<(Status, &str)> = hosts
+            .refused
+            .iter()
+            .map(|c| (c.status, c.summary.as_str()))
+            .collect();
+        assert_eq!(refused.len(), 7, "{refused:?}");
+        assert!(
+            refused.iter().all(|(s, _)| *s == Status::Fail),
+            "{refused:?}"
+        );
+        assert!(
+            refused[0]
+                .1
+                .starts_with("mx\\032sp.d.test is not a host name: a label holds"),
+            "{}",
+            refused[0].1
+        );
+        assert!(
+            refused[5].1.starts_with(
+                "\\[192.0.2.1\\] is an address literal ([192.0.2.1]), not a host name"
+            ),
+            "{}",
+            refused[5].1
+        );
+        assert!(
+            refused[6]
+                .1
+                .contains("address literal ([IPv6:2001:db8::1])"),
+            "{}",
+            refused[6].1
+        );
     }
 
     #[test]

@@ -143,7 +143,35 @@ pub fn reverse_name(ip: IpAddr) -> String {
 }
 
 fn abs_name(host: &str) -> Option<Name> {
-    Name::from_ascii(format!("{}.", host.trim_end_matches('.'))).ok()
+    Name::from_ascii(format!("{}.", host.trim_end_matches('.')))
+        .ok()
+        .or_else(|| raw_name(host))
+}
+
+/// A name written with zone-file escapes (RFC 1035 §5.1: `\DDD` a byte in decimal, `\X` the
+/// character X itself, so `\.` is a dot inside a label) whose labels hold bytes no host name
+/// may (a space, a NUL, `[`): what an authoritative server can put in an MX record, and
+/// `Name::from_ascii` refuses to build.
+fn raw_name(host: &str) -> Option<Name> {
+    let mut labels: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut bytes = host.trim_end_matches('.').bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'.' => labels.push(Vec::new()),
+            b'\\' => {
+                let first = bytes.next()?;
+                let byte = if first.is_ascii_digit() {
+                    let digits = [first, bytes.next()?, bytes.next()?];
+                    std::str::from_utf8(&digits).ok()?.parse::<u8>().ok()?
+                } else {
+                    first
+                };
+                labels.last_mut()?.push(byte);
+            }
+            _ => labels.last_mut()?.push(b),
+        }
+    }
+    Name::from_labels(labels).ok()
 }
 
 /// Build the reply to one query datagram; `None` for undecodable input (a real server would send

@@ -4340,6 +4340,62 @@ fn only_a_single_mx_0_root_passes_as_a_null_mx() {
     );
 }
 
+/// An MX exchange that is no host name — a label holding a space or a NUL, an address literal
+/// in brackets — is a broken zone (senders skip the record, Postfix says "malformed domain name
+/// in resource data of MX record"): `mx.target` fails, exit 40, the name neither looked up nor
+/// probed. It was an `error` ("is not a valid DNS name: Malformed label"), exit 41, "retry later".
+#[test]
+fn an_mx_exchange_that_names_no_host_fails_the_zone_and_is_not_looked_up() {
+    use hickory_resolver::proto::rr::RecordType;
+    let trap = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = trap.local_addr().unwrap().port();
+    let (dns, _h, log) = FakeDns::start_logged(vec![
+        ("odd.test", RecordSpec::Mx(10, "mx\\032sp.odd.test".into())),
+        ("odd.test", RecordSpec::Mx(20, "\\[127.0.0.2\\]".into())),
+        ("odd.test", RecordSpec::Mx(30, "mx.odd.test".into())),
+        (
+            "mx\\032sp.odd.test",
+            RecordSpec::A(Ipv4Addr::new(127, 0, 0, 2)),
+        ),
+        ("mx.odd.test", RecordSpec::A(Ipv4Addr::new(127, 0, 0, 1))),
+    ]);
+    let (run, c) = signed_check(
+        dns,
+        None,
+        port,
+        &["--timeout", "2s", "--only", "mx.*"],
+        &["odd.test"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, 40, "{}", run.all());
+    assert_eq!(
+        c.status("odd.test", "mx.target"),
+        ["fail", "fail", "pass"],
+        "{}",
+        run.stdout
+    );
+    c.says(
+        "odd.test",
+        "mx.target",
+        // hickory writes the byte escape in octal (`\\040` for a space).
+        "mx\\040sp.odd.test is not a host name: a label holds characters other than letters, \
+         digits and hyphens (RFC 1123 §2.1, RFC 5321 §2.3.5); senders skip this MX record",
+    );
+    c.says(
+        "odd.test",
+        "mx.target",
+        "\\[127.0.0.2\\] is an address literal ([127.0.0.2]), not a host name",
+    );
+    let looked_up: Vec<String> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|q| q.rtype == RecordType::A)
+        .map(|q| q.name.clone())
+        .collect();
+    assert_eq!(looked_up, ["mx.odd.test"], "{}", run.stdout);
+}
+
 /// The MX rules of the send hold for `check`'s list of hosts: an exchange that is an IP address
 /// is no host name (RFC 1035 §3.3.9, RFC 5321 §5.1) and fails `mx.target` without being looked
 /// up or connected to; a host in several MX records is checked once; past the send's limit of
