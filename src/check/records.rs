@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use super::model::{CheckResult, Status};
 
-/// `key=value` tags of a `;`-separated record (RFC 8461 §3.1, RFC 8460 §3, RFC 7489 §6.4 share
-/// this shape). Whitespace around tags and values is dropped; empty tags (a trailing `;`) are
-/// skipped. `None` when a tag has no `=`.
+/// `key=value` tags of a `;`-separated record (RFC 8461 §3.1, RFC 8460 §3; DMARC's, read more
+/// leniently, is [`dmarc_tags`]). Whitespace around tags and values is dropped; empty tags (a
+/// trailing `;`) are skipped. `None` when a tag has no `=`.
 fn tags(record: &str) -> Option<Vec<(String, String)>> {
     let mut out = Vec::new();
     for part in record.split(';') {
@@ -23,9 +23,24 @@ fn tags(record: &str) -> Option<Vec<(String, String)>> {
     Some(out)
 }
 
-/// The value of tag `key` in a `;`-separated record, if the record parses and has it.
+/// The value of tag `key` in a DMARC record (see [`dmarc_tags`]), if it has it.
 pub(crate) fn tag_value(record: &str, key: &str) -> Option<String> {
-    tags(record).and_then(|t| tag(&t, key).map(str::to_string))
+    tag(&dmarc_tags(record).0, key).map(str::to_string)
+}
+
+/// A DMARC record's `key=value` tags, read as receivers read it: a part without `=` (`fo`, a
+/// stray word) is outside RFC 7489 §6.4's grammar, but OpenDMARC's parser skips it and applies
+/// the rest (opendmarc_policy_parse_dmarc), so it is returned beside the tags, not made a
+/// record without a policy.
+fn dmarc_tags(record: &str) -> (Vec<(String, String)>, Vec<String>) {
+    let (mut out, mut bare) = (Vec::new(), Vec::new());
+    for part in record.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('=') {
+            Some((k, v)) => out.push((k.trim().to_string(), v.trim().to_string())),
+            None => bare.push(part.to_string()),
+        }
+    }
+    (out, bare)
 }
 
 fn tag<'a>(t: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -619,7 +634,7 @@ pub(crate) fn dmarc(records: &[String]) -> CheckResult {
     match recs.as_slice() {
         [] => CheckResult::new("dmarc.record", Status::Warn, "no DMARC record").with("records", ev),
         [one] => {
-            let t = tags(one).unwrap_or_default();
+            let (t, bare) = dmarc_tags(one);
             let p = tag(&t, "p").map(str::to_ascii_lowercase);
             let base = CheckResult::new("dmarc.record", Status::Pass, "").with("records", ev);
             let base = match &p {
@@ -639,6 +654,18 @@ pub(crate) fn dmarc(records: &[String]) -> CheckResult {
                     Status::Fail,
                     "no p= tag (RFC 7489 §6.3: required)".to_string(),
                 ),
+            };
+            // It was "no p= tag" for `v=DMARC1; p=reject; fo`, a policy receivers apply.
+            let (status, summary) = match bare.first() {
+                Some(first) if status != Status::Fail => (
+                    Status::Warn,
+                    format!(
+                        "{summary}; but '{}' is not a tag=value pair (RFC 7489 §6.4): OpenDMARC \
+                         skips it, a stricter receiver may ignore the record",
+                        crate::check::probe::capped(first)
+                    ),
+                ),
+                _ => (status, summary),
             };
             CheckResult {
                 status,
@@ -1440,10 +1467,40 @@ mod tests {
             (&["v=DMARC1; rua=mailto:d@example.test"], Status::Fail),
             (&["v=DMARC1; p=maybe"], Status::Fail),
             (&["v=DMARC1; p=reject", "v=DMARC1; p=none"], Status::Fail),
+            // A part without '=' is outside the grammar; receivers skip it (OpenDMARC).
+            (&["v=DMARC1; p=reject; fo"], Status::Warn),
+            (&["v=DMARC1; fo; rua=mailto:d@example.test"], Status::Fail),
         ];
         for (recs, want) in cases {
             assert_eq!(dmarc(&v(recs)).status, *want, "{recs:?}");
         }
+    }
+
+    /// `v=DMARC1; p=reject; fo` has a p= tag: it was "no p= tag" (fail), the whole record read
+    /// as tagless because one part had no '='. Now the policy is read as OpenDMARC reads it and
+    /// the stray part is named; the subdomain policy is read past it too.
+    #[test]
+    fn a_part_without_an_equals_sign_does_not_hide_the_policy() {
+        let c = dmarc(&v(&["v=DMARC1; p=reject; fo; sp=none"]));
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert_eq!(c.evidence["p"], "reject");
+        assert!(
+            c.summary
+                .starts_with("p=reject; but 'fo' is not a tag=value pair (RFC 7489 §6.4)"),
+            "{}",
+            c.summary
+        );
+        assert_eq!(
+            tag_value("v=DMARC1; p=reject; fo; sp=none", "sp").as_deref(),
+            Some("none")
+        );
+        let none = dmarc(&v(&["v=DMARC1; p=none; x"]));
+        assert_eq!(none.status, Status::Warn);
+        assert!(
+            none.summary.starts_with("p=none: monitoring only"),
+            "{}",
+            none.summary
+        );
     }
 
     #[test]
