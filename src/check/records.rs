@@ -89,12 +89,45 @@ fn report_uri_ok(u: &str) -> bool {
     if let Some(addr) = l.strip_prefix("mailto:") {
         // One addr-spec (RFC 6068 §2): an '@' in the local part would be percent-encoded.
         let addr = addr.split('?').next().unwrap_or("");
-        return addr.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        return addr
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && report_host_ok(domain));
+    }
+    l.strip_prefix("https://").is_some_and(|rest| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        // userinfo@ before the host (RFC 3986 §3.2.1), `:port` after it (§3.2.3, digits).
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+        match host.split_once(']') {
+            Some((lit, port)) if host.starts_with('[') => {
+                report_host_ok(&format!("{lit}]"))
+                    && (port.is_empty() || port.strip_prefix(':').is_some_and(digits))
+            }
+            _ => match host.rsplit_once(':') {
+                Some((h, port)) => digits(port) && report_host_ok(h),
+                None => report_host_ok(host),
+            },
+        }
+    })
+}
+
+/// The domain of a report address or the host of a report URL: letters, digits, hyphens, dots
+/// (RFC 5321 §4.1.2's Domain; underscores too, as Postfix takes them), a percent-encoded byte
+/// (an IDN in a URI, RFC 6068 §2, RFC 3986 §3.2.2) or an address literal in brackets. RFC 5322
+/// lets an addr-spec's domain hold `!`, but `mailto:tls@example.com!10m` (DMARC's size limit,
+/// RFC 7489 §6.2, which TLS-RPT does not have) names `example.com!10m`, no mail domain: reports
+/// to it bounce.
+fn report_host_ok(host: &str) -> bool {
+    if let Some(lit) = host.strip_prefix('[') {
+        return lit.strip_suffix(']').is_some_and(|ip| {
+            let ip = ip.strip_prefix("ipv6:").unwrap_or(ip);
+            ip.parse::<std::net::IpAddr>().is_ok()
         });
     }
-    l.strip_prefix("https://")
-        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with(['/', '?', '#']))
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'%'))
 }
 
 /// The records that begin exactly with `tag;` (RFC 8461 §3.1: "Records that do not begin with
@@ -378,8 +411,13 @@ pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
                     "tlsrpt.record",
                     Status::Fail,
                     format!(
-                        "rua must be mailto: URIs with an address or https: URIs with a host, not '{}'",
-                        crate::check::probe::capped(&bad[0].escape_debug().to_string())
+                        "rua must be mailto: URIs with an address or https: URIs with a host, not '{}'{}",
+                        crate::check::probe::capped(&bad[0].escape_debug().to_string()),
+                        if bad[0].starts_with("mailto:") && bad[0].contains('!') {
+                            " (a '!' size limit is DMARC's rua syntax, not TLS-RPT's)"
+                        } else {
+                            ""
+                        }
                     ),
                 )
                 .with("records", ev)
@@ -1105,6 +1143,20 @@ mod tests {
         }
     }
 
+    /// `mailto:tls@example.test!10m` (DMARC's size limit copied into TLS-RPT) passed: reports
+    /// go to the domain `example.test!10m`, which no mail reaches. Now a fail that says why.
+    #[test]
+    fn a_dmarc_size_limit_in_a_tls_rpt_address_is_named() {
+        let c = tlsrpt(&v(&["v=TLSRPTv1; rua=mailto:tls@example.test!10m"]));
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(
+            c.summary
+                .ends_with("(a '!' size limit is DMARC's rua syntax, not TLS-RPT's)"),
+            "{}",
+            c.summary
+        );
+    }
+
     #[test]
     fn tlsrpt_rules() {
         let cases: &[(&[&str], Status)] = &[
@@ -1173,6 +1225,23 @@ mod tests {
             ),
             (&["v=TLSRPTv1; rua=mailto:a@@example.test"], Status::Fail),
             (&["v=TLSRPTv1; rua=mailto:a@b@example.test"], Status::Fail),
+            // The domain or host itself: DMARC's '!' size limit, a bracket left open, a port
+            // that is no number; an IDN in its A-label form and an address literal pass.
+            (
+                &["v=TLSRPTv1; rua=mailto:tls@example.test!10m"],
+                Status::Fail,
+            ),
+            (&["v=TLSRPTv1; rua=https://[::1/x"], Status::Fail),
+            (&["v=TLSRPTv1; rua=https://r.example.test:x/"], Status::Fail),
+            (
+                &["v=TLSRPTv1; rua=https://[2001:db8::1]:443/r"],
+                Status::Pass,
+            ),
+            (&["v=TLSRPTv1; rua=https://u@r.example.test/"], Status::Pass),
+            (
+                &["v=TLSRPTv1; rua=mailto:tls@xn--bcher-kva.example"],
+                Status::Pass,
+            ),
             (
                 &["v=TLSRPTv1; rua=https://r.example.test/%2Fx"],
                 Status::Pass,
