@@ -686,9 +686,35 @@ pub(crate) fn ascii_host(name: &str) -> String {
 
 /// A name from DNS data (an MX exchange, a CNAME target) as text: its presentation form in
 /// ASCII, A-labels kept as they came (never decoded to Unicode: the host is connected to, sent
-/// in SNI and matched against certificates by this name), without the trailing dot.
+/// in SNI and matched against certificates by this name), without the trailing dot. A byte no
+/// name may show as itself is `\DDD` in decimal, as RFC 1035 §5.1 and zone files (NSD, BIND)
+/// write it: hickory writes the three digits in octal, so `mx\032sp` in a zone (a space) was
+/// shown as `mx\040sp`, which a zone file reads as `mx(sp`.
 pub(crate) fn bare(name: &Name) -> String {
-    name.to_ascii().trim_end_matches('.').to_string()
+    let ascii = name.to_ascii();
+    let ascii = ascii.trim_end_matches('.');
+    let mut out = String::with_capacity(ascii.len());
+    let mut chars = ascii.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        // Left to right: `\\` (an escaped backslash) is taken whole before its digits are
+        // seen. hickory escapes digits never singly, so `\` and three digits is a byte.
+        let rest = chars.as_str();
+        match rest.get(..3).and_then(|d| u8::from_str_radix(d, 8).ok()) {
+            Some(byte) if rest.as_bytes()[..3].iter().all(u8::is_ascii_digit) => {
+                out.push_str(&format!("\\{byte:03}"));
+                chars = rest[3..].chars();
+            }
+            _ => {
+                out.push(c);
+                out.extend(chars.next());
+            }
+        }
+    }
+    out
 }
 
 /// The records of `lookup`'s answer that belong to the question: owned by the name asked or by
@@ -2069,6 +2095,20 @@ fn single_result(
 mod tests {
     use super::*;
     use crate::net::testutil::{FakeDns, RecordSpec};
+
+    /// A byte escaped in a name from DNS is written `\DDD` in decimal (RFC 1035 §5.1), as the
+    /// zone file has it: a space was `\040` (hickory's octal), UTF-8 é `\303\251`.
+    #[test]
+    fn a_name_from_dns_escapes_bytes_in_decimal() {
+        let name = |labels: &[&[u8]]| Name::from_labels(labels.to_vec()).unwrap();
+        assert_eq!(bare(&name(&[b"mx sp", b"d", b"test"])), "mx\\032sp.d.test");
+        assert_eq!(bare(&name(&[b"m\xc3\xa9x", b"test"])), "m\\195\\169x.test");
+        assert_eq!(bare(&name(&[b"nul\0", b"\x7f"])), "nul\\000.\\127");
+        // Single escapes stay as they are, an escaped backslash before digits too.
+        assert_eq!(bare(&name(&[b"mx.dot", b"test"])), "mx\\.dot.test");
+        assert_eq!(bare(&name(&[b"a\\123", b"test"])), "a\\\\123.test");
+        assert_eq!(bare(&name(&[b"mx-1", b"d", b"test"])), "mx-1.d.test");
+    }
 
     /// A lookup failed by an error RCODE names it (RFC 1035 §4.1.1) for `check`'s evidence;
     /// other failures have none.
