@@ -421,7 +421,25 @@ pub(crate) async fn mx_checks(
                 } else {
                     "has no address record"
                 };
+                // A dangling alias (the CNAME left behind by a move) is the MX name that
+                // exists: say where it leads, not that the name in the MX record is absent.
+                let chain = alias_chain(r, &host, &merged.cnames).await;
+                let why = match &chain {
+                    Some(chain) => format!(
+                        "is a CNAME ({}), and {} {why}",
+                        chain
+                            .iter()
+                            .map(|n| format!("→ {n}"))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        chain.last().map(String::as_str).unwrap_or_default()
+                    ),
+                    None => why.to_string(),
+                };
                 let mut c = CheckResult::new("mx.target", Status::Fail, format!("{host} {why}"));
+                if let Some(chain) = chain {
+                    c = c.with("cname", json!(chain));
+                }
                 c.mx = Some(host.clone());
                 results.push(c);
             }
@@ -465,6 +483,33 @@ pub(crate) async fn mx_checks(
         hosts: hosts.checked.into_iter().map(|(_, h)| h).collect(),
         past_cap: hosts.past_cap,
     }
+}
+
+/// The CNAME chain from `host`, for a host that ended without addresses: `known` when the
+/// lookup kept it, else asked one link at a time (an NXDOMAIN answer loses the CNAME records
+/// it carried), at most as many links as the resolver follows. `None`: `host` is no alias.
+async fn alias_chain(r: &Answers<'_>, host: &str, known: &[String]) -> Option<Vec<String>> {
+    if !known.is_empty() {
+        return Some(known.to_vec());
+    }
+    let mut chain: Vec<String> = Vec::new();
+    let mut name = host.to_string();
+    while chain.len() < crate::net::dns::MAX_CNAME_LINKS {
+        let next = r.data(&name, RecordType::CNAME).await.ok().and_then(|set| {
+            set.records.iter().find_map(|d| match d {
+                RData::CNAME(c) => Some(crate::net::dns::bare(&c.0)),
+                _ => None,
+            })
+        });
+        match next {
+            Some(n) if !chain.contains(&n) && !n.eq_ignore_ascii_case(host) => {
+                name = n.clone();
+                chain.push(n);
+            }
+            _ => break,
+        }
+    }
+    (!chain.is_empty()).then_some(chain)
 }
 
 /// With `-4`/`-6`: does `name` have addresses of the other family? Then having none in the chosen

@@ -1781,7 +1781,7 @@ struct Via {
 }
 
 /// The longest CNAME chain [`Resolver::lookup_following`] walks (unbound's default is 11).
-const MAX_CNAME_LINKS: usize = 8;
+pub(crate) const MAX_CNAME_LINKS: usize = 8;
 
 /// The longest CNAME chain [`Resolver::chain_followed`] walks to tell "no records" from "the
 /// chain was not followed to its end": twice what hickory follows, more than unbound's 11.

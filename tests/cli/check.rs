@@ -4340,6 +4340,58 @@ fn only_a_single_mx_0_root_passes_as_a_null_mx() {
     );
 }
 
+/// An MX host that is a CNAME left dangling (its target gone, or holding no address) is said
+/// to be one, with where it leads: it was "mx.test does not exist (NXDOMAIN)" for a name the
+/// admin sees in the zone (the NXDOMAIN answer loses the CNAME it carried).
+#[test]
+fn a_dangling_cname_mx_names_the_alias_and_where_it_leads() {
+    let (dns, _h) = FakeDns::start(vec![
+        ("gone.test", RecordSpec::Mx(10, "mx.gone.test".into())),
+        ("mx.gone.test", RecordSpec::Cname("old.gone.test".into())),
+        ("old.gone.test", RecordSpec::Cname("older.gone.test".into())),
+        ("bare.test", RecordSpec::Mx(10, "mx.bare.test".into())),
+        ("mx.bare.test", RecordSpec::Cname("txt.bare.test".into())),
+        ("txt.bare.test", RecordSpec::Txt("no address here".into())),
+        (
+            "plain.test",
+            RecordSpec::Mx(10, "nothere.plain.test".into()),
+        ),
+    ]);
+    let (run, c) = signed_check(
+        dns,
+        None,
+        9,
+        &["--timeout", "2s", "--only", "mx.target"],
+        &["gone.test", "bare.test", "plain.test"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, 40, "{}", run.all());
+    c.says(
+        "gone.test",
+        "mx.target",
+        "mx.gone.test is a CNAME (→ old.gone.test → older.gone.test), and older.gone.test does not exist (NXDOMAIN)",
+    );
+    assert_eq!(
+        c.line("gone.test", "mx.target")["evidence"]["cname"],
+        serde_json::json!(["old.gone.test", "older.gone.test"])
+    );
+    c.says(
+        "bare.test",
+        "mx.target",
+        "mx.bare.test is a CNAME (→ txt.bare.test), and txt.bare.test has no address record",
+    );
+    // No alias: as before.
+    c.says(
+        "plain.test",
+        "mx.target",
+        "nothere.plain.test does not exist (NXDOMAIN)",
+    );
+    assert_eq!(
+        c.line("plain.test", "mx.target")["evidence"].get("cname"),
+        None
+    );
+}
+
 /// An MX exchange that is no host name — a label holding a space or a NUL, an address literal
 /// in brackets — is a broken zone (senders skip the record, Postfix says "malformed domain name
 /// in resource data of MX record"): `mx.target` fails, exit 40, the name neither looked up nor
