@@ -693,17 +693,10 @@ fn usable_hosts(domain: &str, real: Vec<(u16, String)>) -> UsableHosts {
     hosts
 }
 
-/// Why an MX exchange, as [`crate::net::dns::bare`] writes it (a byte outside printable ASCII
-/// escaped as a backslash and three digits, a `.` or `@` inside a label as `\.`, `\@`), is no
-/// host name: a label may hold only letters, digits, hyphens (RFC 1123 §2.1, RFC 5321 §2.3.5)
-/// and, as in Postfix's `valid_hostname`, underscores. Postfix skips such a record ("malformed
-/// domain name in resource data of MX record"), no sender can connect to it, and asking DNS
-/// about it is not even possible: a verdict on the zone, never "could not be tested".
+/// Why an MX exchange is no host name ([`crate::net::dns::is_host_name`]): a verdict on the
+/// zone (Postfix skips the record, no sender connects to it), never "could not be tested".
 fn not_a_host_name(host: &str) -> Option<String> {
-    if host
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    {
+    if crate::net::dns::is_host_name(host) {
         return None;
     }
     // `[192.0.2.1]` in an MX record: an SMTP address literal (RFC 5321 §4.1.3), not a name.

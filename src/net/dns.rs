@@ -365,6 +365,17 @@ pub(crate) fn parse_ip_literal(s: &str) -> Option<IpAddr> {
     inner.parse::<IpAddr>().ok()
 }
 
+/// Whether an exchange or alias target as [`bare`] writes it can name a host: its labels hold
+/// only letters, digits, hyphens (RFC 1123 §2.1, RFC 5321 §2.3.5) and, as Postfix's
+/// `valid_hostname` takes them, underscores. [`bare`] escapes every other byte with a
+/// backslash (a space, a NUL, `@`, a `.` inside a label, the brackets of `[192.0.2.1]`), and
+/// `*` is a wildcard's owner, never a host. Postfix skips such an MX record ("malformed domain
+/// name in resource data of MX record"), and no lookup of it can be made.
+pub(crate) fn is_host_name(host: &str) -> bool {
+    host.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 /// `localhost` never goes to DNS (RFC 6761 §6.3): answer it ourselves so loopback tests work with
 /// any resolver configuration, `--dns-server` included.
 pub(crate) fn is_localhost(host: &str) -> bool {
@@ -469,7 +480,8 @@ pub(crate) fn root_mx(records: &[(u16, bool)]) -> RootMx {
 pub(crate) const ROOT_EXCHANGE: &str = ".";
 
 /// The hosts of an MX list (in the order to try them) that can be tried: root exchanges of an
-/// RRset that is no null MX ([`root_mx`]) and IP-address exchanges dropped with a warning, a repeated host kept once (one info line), at most [`MAX_MX_HOSTS`]
+/// RRset that is no null MX ([`root_mx`]), IP-address exchanges and exchanges that are no host
+/// name ([`is_host_name`]) dropped with a warning, a repeated host kept once (one info line), at most [`MAX_MX_HOSTS`]
 /// (a warning when the rest are left out). None left is [`DnsError::NoUsableMx`].
 fn usable_mail_hosts(
     domain: &str,
@@ -479,6 +491,7 @@ fn usable_mail_hosts(
     let mut hosts: Vec<String> = Vec::new();
     let mut repeats: Vec<(String, usize)> = Vec::new();
     let mut numeric = Vec::new();
+    let mut malformed = Vec::new();
     let roots: Vec<(u16, bool)> = list
         .iter()
         .map(|m| (m.preference, m.host == ROOT_EXCHANGE))
@@ -503,6 +516,16 @@ fn usable_mail_hosts(
                 m.preference, m.host
             )));
             numeric.push(m.host);
+            continue;
+        }
+        if !is_host_name(&m.host) {
+            // It was looked up, and the lookup failed on the name itself ("Malformed label").
+            emit(Event::warning(format!(
+                "MX {} {} of {domain} is not a host name (a label holds characters other than \
+                 letters, digits and hyphens, RFC 5321 §2.3.5): skipped",
+                m.preference, m.host
+            )));
+            malformed.push(m.host);
             continue;
         }
         // Named as first listed.
@@ -530,6 +553,12 @@ fn usable_mail_hosts(
             why.push(format!(
                 "{} is an IP address, not a host name (RFC 1035 §3.3.9)",
                 numeric.join(", ")
+            ));
+        }
+        if !malformed.is_empty() {
+            why.push(format!(
+                "{} is not a host name (RFC 5321 §2.3.5)",
+                malformed.join(", ")
             ));
         }
         why.extend(broken);
@@ -2357,6 +2386,22 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "d.test has no usable MX: 192.0.2.1 is an IP address, not a host name (RFC 1035 §3.3.9)"
+        );
+        // An exchange that is no host name is skipped the same way: it was looked up, and the
+        // lookup failed on the name ("Malformed label: mx sp"); alone, no usable MX.
+        let (got, text) = run(&[(10, "mx\\032sp.d.test"), (20, "mx.d.test")]);
+        assert_eq!(got.unwrap(), ["mx.d.test"]);
+        assert_eq!(
+            text,
+            [
+                "warning MX 10 mx\\032sp.d.test of d.test is not a host name (a label holds \
+              characters other than letters, digits and hyphens, RFC 5321 §2.3.5): skipped"
+            ]
+        );
+        let e = run(&[(10, "\\[192.0.2.1\\]")]).0.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "d.test has no usable MX: \\[192.0.2.1\\] is not a host name (RFC 5321 §2.3.5)"
         );
         // A host listed again (any case) is tried once, at its first place; one line says so.
         let (got, text) = run(&[
