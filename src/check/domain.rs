@@ -633,13 +633,6 @@ fn usable_hosts(domain: &str, real: Vec<(u16, String)>) -> UsableHosts {
         past_cap: Vec::new(),
     };
     for (pref, host) in real {
-        if let Some(why) = not_a_host_name(&host) {
-            let mut c = CheckResult::new("mx.target", Status::Fail, format!("{host} {why}"))
-                .with("preference", pref);
-            c.mx = Some(host);
-            hosts.refused.push(c);
-            continue;
-        }
         if parse_ip_literal(&host).is_some() {
             let mut c = CheckResult::new(
                 "mx.target",
@@ -649,6 +642,13 @@ fn usable_hosts(domain: &str, real: Vec<(u16, String)>) -> UsableHosts {
                 ),
             )
             .with("preference", pref);
+            c.mx = Some(host);
+            hosts.refused.push(c);
+            continue;
+        }
+        if let Some(why) = not_a_host_name(&host) {
+            let mut c = CheckResult::new("mx.target", Status::Fail, format!("{host} {why}"))
+                .with("preference", pref);
             c.mx = Some(host);
             hosts.refused.push(c);
             continue;
@@ -699,11 +699,17 @@ fn not_a_host_name(host: &str) -> Option<String> {
     if crate::net::dns::is_host_name(host) {
         return None;
     }
-    // `[192.0.2.1]` in an MX record: an SMTP address literal (RFC 5321 §4.1.3), not a name.
+    // `[192.0.2.1]` in an MX record: an SMTP address literal (RFC 5321 §4.1.3), not a name;
+    // `2001:db8::1` as a label (its colons escaped): an IP address, not a name.
     let unescaped = host.replace('\\', "");
-    if unescaped.starts_with('[') && parse_ip_literal(&unescaped).is_some() {
+    if parse_ip_literal(&unescaped).is_some() {
+        let what = if unescaped.starts_with('[') {
+            "an address literal"
+        } else {
+            "an IP address"
+        };
         return Some(format!(
-            "is an address literal ({unescaped}), not a host name: an MX must name a host (RFC 1035 §3.3.9, RFC 5321 §5.1)"
+            "is {what} ({unescaped}), not a host name: an MX must name a host (RFC 1035 §3.3.9, RFC 5321 §5.1)"
         ));
     }
     Some(
@@ -962,6 +968,7 @@ mod tests {
             "m\\195\\169x.d.test",
             "\\[192.0.2.1\\]",
             "\\[IPv6\\:2001\\:db8\\:\\:1\\]",
+            "2001\\:db8\\:\\:2",
             "mx_under.d.test",
             "Mx-1.d.test",
         ]
@@ -977,7 +984,14 @@ mod tests {
             .iter()
             .map(|c| (c.status, c.summary.as_str()))
             .collect();
-        assert_eq!(refused.len(), 7, "{refused:?}");
+        assert_eq!(refused.len(), 8, "{refused:?}");
+        assert!(
+            refused[7]
+                .1
+                .starts_with("2001\\:db8\\:\\:2 is an IP address (2001:db8::2), not a host name"),
+            "{}",
+            refused[7].1
+        );
         assert!(
             refused.iter().all(|(s, _)| *s == Status::Fail),
             "{refused:?}"
