@@ -18,7 +18,8 @@
 //! client's wait for the reply after the final dot), then `421 4.4.2`; the same limit for a client to take any byte of our
 //! replies (one that sends and never reads is closed, and nothing is read from it meanwhile);
 //! the same limit for a TLS handshake; `--max-auth-failures` failed AUTH attempts per connection (see
-//! `smtp::server`).
+//! `smtp::server`). When the server stops, a handshake under way ends at once and a client that
+//! reads no reply gets [`CLOSE_WAIT`] more, each with its line and `closed` event.
 
 mod fds;
 mod listen;
@@ -1142,16 +1143,36 @@ impl Conn {
     /// Write all of `b`, but give up when the client takes no byte of it for `limit` (zero:
     /// no limit). A client that sends and never reads fills its receive window, then ours;
     /// a write without a bound would then hold the connection (and its slot) forever.
-    async fn write_all_within(&mut self, mut b: &[u8], limit: Duration) -> Result<(), WriteEnd> {
-        while !b.is_empty() {
-            let n = within(limit, self.write(b)).await??;
-            if n == 0 {
-                return Err(WriteEnd::Failed(std::io::ErrorKind::WriteZero.into()));
+    ///
+    /// Once the server stops (`stop`), the client has [`CLOSE_WAIT`] more to take it: its
+    /// `421 4.3.2` goes out to a client that reads, and one that does not is closed with a word
+    /// in the transcript, not ended without one when the shutdown's grace runs out.
+    async fn write_all_within(
+        &mut self,
+        mut b: &[u8],
+        limit: Duration,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<(), WriteEnd> {
+        let write = async {
+            while !b.is_empty() {
+                let n = within(limit, self.write(b)).await??;
+                if n == 0 {
+                    return Err(WriteEnd::Failed(std::io::ErrorKind::WriteZero.into()));
+                }
+                b = &b[n..];
             }
-            b = &b[n..];
+            within(limit, self.flush()).await??;
+            Ok(())
+        };
+        let stopping = async {
+            // A dropped sender (the handle gone) stops the server too.
+            let _ = stop.wait_for(|s| *s).await;
+            tokio::time::sleep(CLOSE_WAIT).await;
+        };
+        tokio::select! {
+            r = write => r,
+            () = stopping => Err(WriteEnd::Stopping),
         }
-        within(limit, self.flush()).await??;
-        Ok(())
     }
     /// End the connection: TLS says `close_notify` first (for at most [`CLOSE_WAIT`]: a client
     /// that reads nothing must not hold the close either); plain TCP needs nothing before the
@@ -1174,6 +1195,8 @@ enum WriteEnd {
     Failed(std::io::Error),
     /// The client took no byte within the limit.
     Stalled,
+    /// The server stopped and the client took no byte for [`CLOSE_WAIT`] after it.
+    Stopping,
 }
 
 impl From<std::io::Error> for WriteEnd {
@@ -1285,7 +1308,10 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                 // Nothing is read while a write waits, so the client's further commands stay
                 // in the kernel (TCP flow control stops it) instead of queueing replies here:
                 // what is held is at most the replies to one read.
-                match conn.write_all_within(&bytes, shared.idle_timeout).await {
+                match conn
+                    .write_all_within(&bytes, shared.idle_timeout, &mut stop)
+                    .await
+                {
                     Ok(()) => {}
                     Err(WriteEnd::Failed(e)) => {
                         drain_events(&mut session, &emit).await;
@@ -1301,6 +1327,15 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                         )))
                         .await;
                         // No 421: nothing more can be written to it. The close is bounded too.
+                        break 'outer false;
+                    }
+                    Err(WriteEnd::Stopping) => {
+                        drain_events(&mut session, &emit).await;
+                        emit(Event::warning(
+                            "the server is stopping and the client takes no byte of our replies \
+                             (it sends without reading them): closing",
+                        ))
+                        .await;
                         break 'outer false;
                     }
                 }
@@ -1507,13 +1542,14 @@ where
 struct HandshakeFailed {
     /// Why, without the "TLS handshake failed:" the renderer puts before it.
     reason: Hint,
-    /// The server ended it (the client took too long), rather than the client or an error.
+    /// The server ended it (the client took too long, or the server stopped), rather than the
+    /// client or an error.
     server_closed: bool,
 }
 
 /// The server handshake, within `--idle-timeout` (none when that is 0) like any other wait for
-/// the client, described from the server's side: the SNI received and whether a client
-/// certificate was asked for (never "SNI sent").
+/// the client and ended when the server stops, described from the server's side: the SNI
+/// received and whether a client certificate was asked for (never "SNI sent").
 async fn handshake(
     shared: &Shared,
     tcp: TcpStream,
@@ -1526,10 +1562,28 @@ async fn handshake(
         return Err(failed(Hint::plain("TLS is not configured")));
     };
     let accept = crate::net::tls::accept(tcp, acc);
-    let done = if shared.idle_timeout.is_zero() {
-        Ok(accept.await)
-    } else {
-        tokio::time::timeout(shared.idle_timeout, accept).await
+    let done = async {
+        if shared.idle_timeout.is_zero() {
+            Ok(accept.await)
+        } else {
+            tokio::time::timeout(shared.idle_timeout, accept).await
+        }
+    };
+    // The server stops: a handshake the client has not finished ends now, and says so. It
+    // used to go on until the shutdown's grace ran out and its task was ended without a word:
+    // `--json` had a `connected` with no `closed` for it, and every stop with a client stalled
+    // in a handshake took the whole grace.
+    let mut stop = shared.stop.clone();
+    let done = tokio::select! {
+        done = done => done,
+        _ = stop.wait_for(|s| *s) => {
+            return Err(HandshakeFailed {
+                reason: Hint::plain(
+                    "the server is stopping and the client had not finished it: closing the connection",
+                ),
+                server_closed: true,
+            });
+        }
     };
     let (s, info) = match done {
         Ok(Ok(r)) => r,

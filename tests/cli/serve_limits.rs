@@ -2,8 +2,9 @@
 //! timeout per command however the bytes trickle, AUTH brute force cut off, a random seed
 //! printed, control characters in addresses refused and shown escaped, credentials injected
 //! after STARTTLS masked, a clear listen error, an over-long command line answered as soon as it
-//! passes the limit, a close in the middle of a message said, and 500 idle connections that do
-//! not stop a normal client's message from landing.
+//! passes the limit, a close in the middle of a message said, a stop that ends stalled
+//! handshakes and unread writes at once, and 500 idle connections that do not stop a normal
+//! client's message from landing.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -267,6 +268,75 @@ fn a_client_that_never_reads_is_closed_at_the_idle_timeout() {
     // The slot is free again: a new client is greeted, not refused.
     let (_c, banner) = Raw::connect(&serve.addr);
     assert!(banner.starts_with("220 "), "{banner} (after {ended:?})");
+}
+
+/// A TLS record header that promises a 512-byte ClientHello, and the first bytes of it: a
+/// client stalled in the middle of its handshake (OpenSSL waits for the rest).
+const HALF_A_CLIENT_HELLO: &[u8] = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+
+#[test]
+fn a_stop_ends_stalled_handshakes_and_unread_replies_at_once_each_with_its_closed_line() {
+    // SIGTERM with clients the sessions wait on elsewhere than at a read: one stalled in its
+    // STARTTLS handshake, one in its implicit-TLS handshake, one that sends without reading
+    // our replies. Each used to go on until the shutdown's grace (3 s) ran out and its task was
+    // ended without a word: `--json` had a `connected` with no `closed` (and no reason) for
+    // it, and every such stop took the whole grace. Now each ends at once (the unread one
+    // after a second's chance to take its 421), with its reason and its `closed` line.
+    let starttls = Serve::start(&["--starttls", "--json"]);
+    let implicit = Serve::start(&["--tls-on-connect", "--json"]);
+    // --quiet: a transcript of its flood of replies would keep the session busy rendering
+    // rather than waiting on its write.
+    let mut unread = Serve::start(&["--quiet"]);
+    let (mut a, _) = Raw::connect(&starttls.addr);
+    a.cmd("EHLO client.test");
+    assert!(a.cmd("STARTTLS").starts_with("220 "));
+    a.send(HALF_A_CLIENT_HELLO);
+    let mut b = TcpStream::connect(&implicit.addr).unwrap();
+    b.write_all(HALF_A_CLIENT_HELLO).unwrap();
+    // EHLO after EHLO until both socket buffers are full: the server's write then waits.
+    let c = TcpStream::connect(&unread.addr).unwrap();
+    c.set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let flood = b"EHLO client.test\r\n".repeat(1000);
+    let start = Instant::now();
+    loop {
+        assert!(start.elapsed() < Duration::from_secs(30), "never blocked");
+        match (&c).write(&flood) {
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
+            Err(e) => panic!("{e}:\n{}", unread.seen),
+        }
+    }
+    let _ = unread.wait_for("never printed", Duration::from_millis(100));
+    // The handshakes are under way: STARTTLS answered, the other's bytes sent.
+    std::thread::sleep(Duration::from_millis(200));
+    for (serve, json) in [(starttls, true), (implicit, true), (unread, false)] {
+        let stopped = Instant::now();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &serve.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let (code, out) = serve.finish();
+        let took = stopped.elapsed();
+        assert_eq!(code, 0, "{out}");
+        if json {
+            let count = |t: &str| out.matches(&format!("\"type\":\"{t}\"")).count();
+            assert_eq!(count("connected"), 1, "{out}");
+            assert_eq!(count("closed"), 1, "{out}");
+            assert!(
+                out.contains("the server is stopping and the client had not finished it"),
+                "{out}"
+            );
+        } else {
+            assert!(
+                out.contains("the server is stopping and the client takes no byte of our replies"),
+                "{out}"
+            );
+        }
+        assert!(took < Duration::from_secs(3), "{took:?}\n{out}");
+    }
+    drop((a, b, c));
 }
 
 #[test]
