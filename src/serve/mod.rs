@@ -1472,7 +1472,15 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                 }
             }
             Ok(Err(e)) => {
-                emit(Event::warning(format!("read failed: {e}"))).await;
+                // A reset (RST) in the middle of a message loses it as a close does: said so,
+                // or `--quiet` showed only "read failed" with no word of the message.
+                let lost = if session.message_unfinished() {
+                    " in the middle of a message: nothing stored"
+                } else {
+                    ""
+                };
+                emit(Event::warning(format!("read failed{lost}: {e}"))).await;
+                session.peer_closed();
                 break false;
             }
             Err(_) => idle(&mut session, &shared, &emit).await,

@@ -2,7 +2,7 @@
 //! timeout per command however the bytes trickle, AUTH brute force cut off, a random seed
 //! printed, control characters in addresses refused and shown escaped, credentials injected
 //! after STARTTLS masked, a clear listen error, an over-long command line answered as soon as it
-//! passes the limit, a close in the middle of a message said, a stop that ends stalled
+//! passes the limit, a close or reset in the middle of a message said, a stop that ends stalled
 //! handshakes and unread writes at once, and 500 idle connections that do not stop a normal
 //! client's message from landing.
 
@@ -227,6 +227,34 @@ fn a_client_closing_in_the_middle_of_a_message_is_said_in_the_transcript() {
             .is_some(),
         "{}",
         serve.seen
+    );
+}
+
+#[test]
+fn a_client_resetting_the_connection_in_the_middle_of_a_message_is_said_under_quiet() {
+    // A reset (RST) after `354` loses the message as a close does, but --quiet said only
+    // "read failed: Connection reset by peer", with no word of the message dropped.
+    let mut serve = Serve::start(&["--quiet"]);
+    let (mut c, _) = Raw::connect(&serve.addr);
+    c.cmd("EHLO client.test");
+    c.cmd("MAIL FROM:<a@client.test>");
+    c.cmd("RCPT TO:<b@serve.test>");
+    // The 354 is left unread: closing a socket with unread data sends a reset (RFC 2525 §2.17).
+    c.send(b"DATA\r\n");
+    let start = Instant::now();
+    while c.w.peek(&mut [0u8; 4]).unwrap() < 4 {
+        assert!(start.elapsed() < Duration::from_secs(10), "no 354");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    c.send(b"Subject: half\r\n\r\nhalf a mess");
+    std::thread::sleep(Duration::from_millis(200));
+    drop(c);
+    let line = serve
+        .wait_for("read failed", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("{}", serve.seen));
+    assert!(
+        line.contains("read failed in the middle of a message: nothing stored: "),
+        "{line}"
     );
 }
 
