@@ -1282,12 +1282,22 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
     if !shared.greet_pause.is_zero() {
         // --greet-pause: a client that talks before the greeting is an early talker
         // (RFC 5321 §4.3.1); the session refuses it.
+        // A stop meanwhile is answered `421 4.3.2` in place of the greeting (RFC 5321 §3.1), at
+        // once: the pause used to run on past the shutdown's grace, and the session was then
+        // ended without a word (no `closed` line).
         let mut early = [0u8; 512];
-        if let Ok(Ok(n)) = tokio::time::timeout(shared.greet_pause, conn.read(&mut early)).await {
-            session.early_input(&early[..n]);
+        tokio::select! {
+            r = tokio::time::timeout(shared.greet_pause, conn.read(&mut early)) => {
+                if let Ok(Ok(n)) = r {
+                    session.early_input(&early[..n]);
+                }
+            }
+            _ = stop.wait_for(|s| *s) => session.shutting_down(),
         }
     }
-    session.greeting();
+    if !session.is_closed() {
+        session.greeting();
+    }
     // Filled through its spare capacity: a zeroed 16 KiB per connection was a tenth of the
     // CPU time of a short session (callgrind).
     let mut buf = Vec::with_capacity(READ_BUF);

@@ -306,7 +306,7 @@ const HALF_A_CLIENT_HELLO: &[u8] = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x0
 fn a_stop_ends_stalled_handshakes_and_unread_replies_at_once_each_with_its_closed_line() {
     // SIGTERM with clients the sessions wait on elsewhere than at a read: one stalled in its
     // STARTTLS handshake, one in its implicit-TLS handshake, one that sends without reading
-    // our replies. Each used to go on until the shutdown's grace (3 s) ran out and its task was
+    // our replies, one in a --greet-pause. Each used to go on until the shutdown's grace (3 s) ran out and its task was
     // ended without a word: `--json` had a `connected` with no `closed` (and no reason) for
     // it, and every such stop took the whole grace. Now each ends at once (the unread one
     // after a second's chance to take its 421), with its reason and its `closed` line.
@@ -315,6 +315,10 @@ fn a_stop_ends_stalled_handshakes_and_unread_replies_at_once_each_with_its_close
     // --quiet: a transcript of its flood of replies would keep the session busy rendering
     // rather than waiting on its write.
     let mut unread = Serve::start(&["--quiet"]);
+    // And one waiting out a long --greet-pause: a stop answers it 421 in place of the greeting.
+    let paused = Serve::start(&["--greet-pause", "60000", "--json"]);
+    let d = TcpStream::connect(&paused.addr).unwrap();
+    d.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let (mut a, _) = Raw::connect(&starttls.addr);
     a.cmd("EHLO client.test");
     assert!(a.cmd("STARTTLS").starts_with("220 "));
@@ -338,7 +342,14 @@ fn a_stop_ends_stalled_handshakes_and_unread_replies_at_once_each_with_its_close
     let _ = unread.wait_for("never printed", Duration::from_millis(100));
     // The handshakes are under way: STARTTLS answered, the other's bytes sent.
     std::thread::sleep(Duration::from_millis(200));
-    for (serve, json) in [(starttls, true), (implicit, true), (unread, false)] {
+    let handshake = "the server is stopping and the client had not finished it";
+    let unread_said = "the server is stopping and the client takes no byte of our replies";
+    for (serve, json, said) in [
+        (starttls, true, handshake),
+        (implicit, true, handshake),
+        (unread, false, unread_said),
+        (paused, true, "421 4.3.2"),
+    ] {
         let stopped = Instant::now();
         let killed = std::process::Command::new("kill")
             .args(["-TERM", &serve.pid().to_string()])
@@ -352,18 +363,15 @@ fn a_stop_ends_stalled_handshakes_and_unread_replies_at_once_each_with_its_close
             let count = |t: &str| out.matches(&format!("\"type\":\"{t}\"")).count();
             assert_eq!(count("connected"), 1, "{out}");
             assert_eq!(count("closed"), 1, "{out}");
-            assert!(
-                out.contains("the server is stopping and the client had not finished it"),
-                "{out}"
-            );
-        } else {
-            assert!(
-                out.contains("the server is stopping and the client takes no byte of our replies"),
-                "{out}"
-            );
         }
+        assert!(out.contains(said), "{out}");
         assert!(took < Duration::from_secs(3), "{took:?}\n{out}");
     }
+    let mut greeting = BufReader::new(d);
+    assert_eq!(
+        crate::util::smtp_reply(&mut greeting),
+        "421 4.3.2 ehlo.serve Service shutting down, closing connection\r\n"
+    );
     drop((a, b, c));
 }
 
