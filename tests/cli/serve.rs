@@ -2013,6 +2013,66 @@ fn a_locked_mbox_delays_its_messages_not_the_server() {
         .unwrap_or_else(|| panic!("no word of the refusal:\n{}", serve.seen));
 }
 
+/// A stop while messages received whole wait for their turn at the mbox behind this server's
+/// own sessions: they are stored and answered 250, not refused. The turn used to be given up
+/// at the stop, and each such message was answered `451 4.3.0` "locked by another process,
+/// and the server is stopping" though only its sibling sessions were ahead of it (24 of 60
+/// TLS clients at a SIGTERM). Here the lock is held elsewhere while four messages reach their
+/// final dot, and let go just before the SIGTERM.
+#[test]
+fn a_stop_stores_the_messages_waiting_their_turn_at_the_mbox() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mb = dir.path().join("mbox");
+    let mut serve = Serve::start(&["--mbox", s(&mb), "--hostname", "mx.test"]);
+    let holder = std::fs::File::open(&mb).unwrap();
+    holder.lock().unwrap();
+    let mut senders = Vec::new();
+    for n in 0..4 {
+        let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut w = tcp.try_clone().unwrap();
+        let mut r = BufReader::new(tcp);
+        assert!(raw_reply(&mut r).starts_with("220 "), "sender {n}");
+        write!(
+            w,
+            "EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\nDATA\r\n"
+        )
+        .unwrap();
+        for want in ["250", "250", "250", "354"] {
+            let got = raw_reply(&mut r);
+            assert!(got.starts_with(want), "sender {n}: {got}");
+        }
+        write!(w, "Subject: {n}\r\n\r\nbody\r\n.\r\n").unwrap();
+        senders.push(r);
+    }
+    serve
+        .wait_for(
+            "is locked by another process: waiting",
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|| panic!("{}", serve.seen));
+    std::thread::sleep(Duration::from_millis(300));
+    drop(holder);
+    let killed = Command::new("kill")
+        .args(["-TERM", &serve.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    for (n, r) in senders.iter_mut().enumerate() {
+        let got = raw_reply(r);
+        assert!(
+            got.starts_with("250 2.0.0 "),
+            "sender {n}: {got:?}\n{}",
+            serve.seen
+        );
+    }
+    let (code, out) = serve.finish();
+    assert_eq!(code, 0, "{out}");
+    let mbox = std::fs::read_to_string(&mb).unwrap();
+    assert_eq!(mbox.matches("\nSubject: ").count(), 4, "{mbox}\n{out}");
+}
+
 /// An encrypted `--tls-key` is refused in one line, as the send refuses one: OpenSSL is never
 /// left to ask for its pass phrase (on a terminal that was a start-up waiting for input; in a
 /// pipe, the prompt and OpenSSL's whole error stack).
