@@ -1363,6 +1363,122 @@ fn swaks_tls_on_connect_to_ehlo_serve() {
     run.assert_contains("TLS started");
 }
 
+/// Real TLS clients at once, then SIGTERM with idle ones open: 12 swaks (STARTTLS, pipelining)
+/// and 12 curl (STARTTLS required, three recipients) in parallel each get their 250, and every
+/// message acknowledged is in the Maildir; then four `openssl s_client -starttls smtp` sessions
+/// sit idle inside TLS, and SIGTERM tells each `421 4.3.2` and stops at once: every session in
+/// `--json` has its `closed` line, and the run its one `summary`.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn parallel_tls_clients_then_sigterm_keep_every_acknowledged_message() {
+    require_swaks();
+    let mut serve = Serve::start(&["--starttls", "--json"]);
+    let addr = serve.addr.clone();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let msg = dir.path().join("m.eml");
+    fs::write(&msg, "Subject: curl\r\n\r\nfrom curl\r\n").unwrap();
+    let url = format!("smtp://{addr}");
+    let mut jobs = Vec::new();
+    for n in 0..12 {
+        let addr = addr.clone();
+        jobs.push(thread::spawn(move || {
+            let to = format!("s{n}@serve.ehlo.test");
+            let run = swaks(&[
+                "--server",
+                &addr,
+                "--to",
+                &to,
+                "--from",
+                SENDER,
+                "-tls",
+                "--pipeline",
+            ]);
+            (run.code, run.dump())
+        }));
+        let (url, msg) = (url.clone(), msg.clone());
+        jobs.push(thread::spawn(move || {
+            let mut c = Command::new("curl");
+            c.args([
+                "-sS",
+                "-k",
+                "--ssl-reqd",
+                "--max-time",
+                "30",
+                &url,
+                "--mail-from",
+                SENDER,
+            ]);
+            for r in ["a", "b", "c"] {
+                c.args(["--mail-rcpt", &format!("{r}{n}@serve.ehlo.test")]);
+            }
+            c.arg("-T").arg(&msg);
+            let run = run_bounded(c);
+            (run.code, run.dump())
+        }));
+    }
+    for j in jobs {
+        let (code, dump) = j.join().unwrap();
+        assert_eq!(code, Some(0), "{dump}\n{}", serve.log_text());
+    }
+    let stored = fs::read_dir(serve.maildir.join("new")).unwrap().count();
+    assert_eq!(stored, 24, "{}", serve.log_text());
+    let idle: Vec<Child> = (0..4)
+        .map(|_| {
+            Command::new("openssl")
+                .args(["s_client", "-quiet", "-starttls", "smtp", "-connect", &addr])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("openssl s_client")
+        })
+        .collect();
+    // Each is in TLS once its greeting after STARTTLS was read (s_client prints none of its own).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while serve.log_text().matches("\"tls_accepted\"").count() < 24 + 4 {
+        assert!(Instant::now() < deadline, "{}", serve.log_text());
+        thread::sleep(Duration::from_millis(50));
+    }
+    let stopped = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &serve.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(st) = serve.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(10),
+            "{}",
+            serve.log_text()
+        );
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        stopped.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        stopped.elapsed()
+    );
+    for mut c in idle {
+        let mut out = String::new();
+        c.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+        let _ = c.kill();
+        let _ = c.wait();
+        assert!(out.contains("421 4.3.2 "), "{out:?}");
+    }
+    let log = serve.log_text();
+    let count = |t: &str| log.matches(&format!("\"type\":\"{t}\"")).count();
+    // 28 clients, and the connection `Serve::start` made to see it listening.
+    assert_eq!(count("connected"), 29, "{log}");
+    assert_eq!(count("closed"), 29, "{log}");
+    assert_eq!(count("message_stored"), 24, "{log}");
+    assert_eq!(count("summary"), 1, "{log}");
+    assert_eq!(fs::read_dir(serve.maildir.join("new")).unwrap().count(), 24);
+}
+
 #[test]
 #[ignore = "interop: run with tests/interop/run.sh"]
 fn swaks_auth_to_ehlo_serve() {
