@@ -549,6 +549,10 @@ const CASES: &[Case] = &[
     ]),
     c(&["-t", T, "-s", "{srv}", "--data", "@{dir}/data.txt"]),
     c(&["-t", T, "-s", "{srv}", "--data", "-"]).stdin("Subject: from stdin\n\nstdin body\n"),
+    // An empty file or stdin: swaks refuses it (exit 1, nothing sent); ehlo sent a DATA with
+    // no message in it.
+    c(&["-t", T, "-s", "{srv}", "--data", "-"]).stdin(""),
+    c(&["-t", T, "-s", "{srv}", "--data", "@/dev/null"]),
     // swaks v20201014's deprecated -g: --data - unless --data is given.
     c(&["-t", T, "-s", "{srv}", "-g"]).stdin("Subject: via -g\n\nstdin body\n"),
     c(&["-t", T, "-s", "{srv}", "--g"]).stdin("Subject: via --g\n\nstdin body\n"),

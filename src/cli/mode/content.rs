@@ -80,6 +80,25 @@ fn read_content(
     Ok(bytes)
 }
 
+/// `--data`'s message ([`read_content`]), refused when the file or stdin it names is empty:
+/// DATA would carry no message at all (no `From:`, no `Date:`, RFC 5322 §3.6), which is what a
+/// `cmd | ehlo --data -` whose `cmd` failed gives. swaks v20201014 refuses it too (exit 1: it
+/// takes the empty text for a file name it cannot open).
+fn read_data(arg: &str, env: &Environment, notes: &mut Vec<String>) -> Result<Vec<u8>, Error> {
+    let data = read_content("--data", arg, env, notes)?;
+    if data.is_empty() {
+        let what = match arg {
+            "-" | "@-" => "stdin is empty",
+            _ => "the file is empty",
+        };
+        return Err(usage(format!(
+            "--data {arg}: {what}, so there is no message to send (swaks refuses it too); \
+             `--data '\\n'` sends an empty message on purpose"
+        )));
+    }
+    Ok(data)
+}
+
 /// `--body`'s text ([`read_content`]), except that an empty `--body ''` reads one line from
 /// stdin, as swaks v20201014 does: it takes an empty value for none given and asks `Body: `
 /// (on a terminal the prompt shows; a pipe or file gives its first line). swaks asks again for
@@ -261,11 +280,11 @@ pub(super) fn compose(
             }
             let mut notes = new_notes();
             // swaks's --no-data-fixup: not even `\n` is replaced.
-            let data = read_content("--data", d, env, &mut notes)?;
+            let data = read_data(d, env, &mut notes)?;
             return Ok((data, notes));
         }
         let mut notes = new_notes();
-        let data = message::backslash_n_owned(read_content("--data", d, env, &mut notes)?);
+        let data = message::backslash_n_owned(read_data(d, env, &mut notes)?);
         // `--body` fills the message's %BODY% token (swaks's template token).
         let body = msg
             .body

@@ -2057,3 +2057,33 @@ fn idn_domains_get_their_a_label_forms() {
         ]
     );
 }
+
+/// An empty `--data` file or stdin is refused (exit 1) as swaks refuses it: it used to go out
+/// as a DATA with no message in it (`cmd | ehlo --data -` with `cmd` failing delivered that).
+#[test]
+fn data_from_an_empty_file_or_stdin_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.eml");
+    std::fs::write(&empty, b"").unwrap();
+    let at = format!("@{}", empty.display());
+    let e = err(&["-t", "a@x.test", "--data", &at]);
+    assert!(
+        e.contains(&format!("--data {at}: the file is empty")),
+        "{e}"
+    );
+    let mut quiet = env();
+    quiet.read_stdin = |_| Ok(Vec::new());
+    for arg in ["-", "@-"] {
+        let argv = ["ehlo", "-t", "a@x.test", "--data", arg];
+        let cli = Cli::parse_args(argv).unwrap();
+        match from_cli_in(cli, &quiet) {
+            Err(e @ Error::Usage(_)) => {
+                assert!(e.to_string().contains("stdin is empty"), "{e}");
+            }
+            other => panic!("--data {arg}: expected a usage error, got {other:?}"),
+        }
+    }
+    // One empty line is a message, sent on purpose.
+    let c = send(&["-t", "a@x.test", "--data", "\\n"]);
+    assert!(!c.plan.message.is_empty());
+}
