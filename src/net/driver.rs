@@ -705,17 +705,27 @@ async fn pump_in(
         if let Some(transmit) = session.poll_transmit_parts() {
             let written = Instant::now();
             out.at.writing = true;
-            let sent = conn.send_parts(&transmit, session.phase(), timeout).await;
+            let phase = session.phase();
+            let sent = conn.send_parts(&transmit, phase, timeout).await;
             out.at.writing = false;
             match sent {
                 // The write failed (not timed out): a TLS server's alert may say why, if it
                 // comes within what is left of the write's timeout.
                 Err(e @ Error::Io { .. }) => {
                     let wait = alert_wait(timeout, written.elapsed());
-                    return Err(match conn.alert_after_write_error(wait).await {
-                        Some(reason) => tls_ended(reason, out),
-                        None => e,
-                    });
+                    if let Some(reason) = conn.alert_after_write_error(wait).await {
+                        return Err(tls_ended(reason, out));
+                    }
+                    // QUIT that cannot be written finds the server gone, as a close read
+                    // instead of its 221 does: the session says so and its outcome stands (a
+                    // `--pipe` command that refused the banner with 554 and exited is exit 21,
+                    // as over TCP and in swaks, not a broken pipe's 6).
+                    if phase == Phase::Quit {
+                        out.emit(Event::warning(format!("write failed: {e}")));
+                        session.feed_eof();
+                        continue;
+                    }
+                    return Err(e);
                 }
                 Err(e) => return Err(e),
                 Ok(()) => {}

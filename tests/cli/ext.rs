@@ -996,6 +996,27 @@ fn pipe_command_that_cannot_run_is_exit_2() {
     assert_eq!(run.code, 6, "{}", run.all());
 }
 
+/// A `--pipe` command that refuses the banner and is gone before QUIT (it closed its stdin, so
+/// writing QUIT breaks the pipe) is exit 21 for the refused banner, as over TCP and in swaks:
+/// the failed QUIT write used to be the run's answer (exit 6, "QUIT: Broken pipe").
+#[test]
+fn pipe_command_that_refuses_the_banner_and_exits_is_21() {
+    let script = r#"exec 0<&-; printf '554 5.7.1 go away\r\n'"#;
+    let run = ehlo(&["--pipe", script, "--to", "a@b.test", "--timeout", "5"]);
+    assert_eq!(run.code, 21, "{}", run.all());
+    assert!(run.stderr.contains("554 5.7.1 go away"), "{}", run.stderr);
+    assert!(!run.stderr.contains("QUIT: Broken pipe"), "{}", run.stderr);
+    // Gone after taking the message: the close instead of QUIT's 221 is said, as over TCP.
+    let script = r#"printf '220 x\r\n'; for r in 250 250 250 354; do read l; printf '%s ok\r\n' $r; done; while read l; do case $l in .*) break;; esac; done; exec 0<&-; printf '250 queued\r\n'"#;
+    let run = ehlo(&["--pipe", script, "--to", "a@b.test", "--timeout", "5"]);
+    assert_eq!(run.code, 6, "{}", run.all());
+    assert!(
+        run.stdout.contains("the message was accepted"),
+        "{}",
+        run.all()
+    );
+}
+
 /// Is process `pid` still running (a zombie waiting for its reaper counts as ended)?
 fn running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
