@@ -1362,6 +1362,29 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "--protocol", "LMTP", "--prdr"])
         .srv(Srv::Lmtp)
         .differs("`--prdr` with `--protocol LMTP`"),
+    // One of two recipients refused after the content: swaks exits 0 (one got it), ehlo 26.
+    c(&[
+        "-t",
+        "a@example.com,b@example.com",
+        "-s",
+        "{srv}",
+        "--protocol",
+        "LMTP",
+    ])
+    .srv(Srv::Lmtp)
+    .fail(&["lmtp-rcpt#2=552:5.2.2"])
+    .differs("even when another recipient got the message"),
+    // Both refused after the content: 26 in both.
+    c(&[
+        "-t",
+        "a@example.com,b@example.com",
+        "-s",
+        "{srv}",
+        "--protocol",
+        "LMTP",
+    ])
+    .srv(Srv::Lmtp)
+    .fail(&["lmtp-rcpt#1=552:5.2.2", "lmtp-rcpt#2=552:5.2.2"]),
     c(&["-t", "a@example.org,<>", "-s", "{srv}"])
         .differs("The null address `<>` given as a recipient"),
     c(&["-t", T, "-s", "{srv}", "-tls", "--tls-protocol", "sslv3"])
