@@ -1362,6 +1362,15 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "--protocol", "LMTP", "--prdr"])
         .srv(Srv::Lmtp)
         .differs("`--prdr` with `--protocol LMTP`"),
+    // A stop before AUTH sends no credential: no --allow-plaintext-auth needed (ehlo refused).
+    c(&[
+        "-t", T, "-s", "{srv}", "-a", "PLAIN", "-au", "user", "-ap", "secret", "-q", "helo",
+    ])
+    .srv(Srv::Auth),
+    c(&[
+        "-s", "{srv}", "-au", "user", "-ap", "secret", "-q", "connect",
+    ])
+    .srv(Srv::Auth),
     // One of two recipients refused after the content: swaks exits 0 (one got it), ehlo 26.
     c(&[
         "-t",

@@ -201,6 +201,22 @@ fn stops_before_rcpt(stop: Option<Stop>) -> bool {
     })
 }
 
+/// Does the session stop before AUTH could start (so no credential can go out)?
+fn stops_before_auth(stop: Option<Stop>) -> bool {
+    stop.is_some_and(|s| {
+        matches!(
+            s.at,
+            StopAt::Proxy
+                | StopAt::Connect
+                | StopAt::FirstHelo
+                | StopAt::Xclient
+                | StopAt::XclientHelo
+                | StopAt::Tls
+                | StopAt::Helo
+        )
+    })
+}
+
 pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     // --dump-as-body (-dabsp implies it) makes the body the dump of the finished settings, so
     // it needs the arguments as given once the rest is resolved. --body wins (as in swaks).
@@ -259,6 +275,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         &tls_use,
         (&route.target, &route.transport),
         sends,
+        stops_before_auth(stop),
         env,
     )?;
     let tls_params = tls_params(&tls, &tls_use, &route.target)?;
@@ -658,6 +675,7 @@ fn auth_plan(
     tls_use: &TlsUse,
     peer: (&Target, &Transport),
     sends: bool,
+    stops_before_auth: bool,
     env: &Environment,
 ) -> Result<Option<AuthPlan>, Error> {
     let (target, link_transport) = peer;
@@ -716,8 +734,10 @@ fn auth_plan(
             // decides when AUTH is about to start, knowing whether TLS is up: it asks through
             // the driver when there is a terminal to ask on, and refuses otherwise unless the
             // flag (or this confirmation) allowed it.
+            // A stop point before AUTH (`-q helo` with the auth flags of a config file) sends
+            // no credential: nothing to refuse or ask, as swaks just stops there.
             let mut allow_plaintext = auth.allow_plaintext_auth;
-            if sends && !encrypted && !auth.allow_plaintext_auth {
+            if sends && !encrypted && !auth.allow_plaintext_auth && !stops_before_auth {
                 confirm_plaintext_auth(env)?;
                 allow_plaintext = true;
             }

@@ -877,6 +877,35 @@ fn plaintext_auth_needs_confirmation_or_the_flag() {
     );
 }
 
+/// A stop point before AUTH sends no credential: the plaintext refusal does not apply (swaks
+/// just stops there); it used to refuse `-q helo` with the auth flags of a config file.
+#[test]
+fn a_stop_before_auth_needs_no_plaintext_permission() {
+    let base = ["-s", "h", "-a", "--au", "u", "--ap", "pw"];
+    for stop in [
+        &["-q", "connect"][..],
+        &["-q", "first-helo"],
+        &["-q", "tls"],
+        &["-q", "helo"],
+        &["--drop-after", "ehlo"],
+        &["--drop-after-send", "helo"],
+    ] {
+        let args: Vec<&str> = base.iter().chain(stop).copied().collect();
+        let c = send(&args);
+        assert!(c.plan.auth.is_some(), "{stop:?}");
+    }
+    // At AUTH or after it the credentials would go out: refused as ever.
+    for stop in [
+        &["-q", "auth"][..],
+        &["-q", "mail"],
+        &["--drop-after-send", "auth"],
+    ] {
+        let args: Vec<&str> = base.iter().chain(stop).copied().collect();
+        let e = err(&args);
+        assert!(e.contains("--allow-plaintext-auth"), "{stop:?}: {e}");
+    }
+}
+
 #[test]
 fn secret_sources_in_order() {
     let dir = tempfile::tempdir().unwrap();
