@@ -742,7 +742,8 @@ fn auth_plan(
                 allow_plaintext = true;
             }
             let confirm_plaintext = sends && !allow_plaintext && env.prompt.is_some();
-            let (user, password, token) = if !sends {
+            // Nor is a missing secret looked for or asked for (swaks asks, then stops).
+            let (user, password, token) = if !sends || stops_before_auth {
                 (
                     auth.auth_user
                         .as_deref()

@@ -894,6 +894,9 @@ fn a_stop_before_auth_needs_no_plaintext_permission() {
         let c = send(&args);
         assert!(c.plan.auth.is_some(), "{stop:?}");
     }
+    // Nor does it need a secret that is not given (no terminal to ask on here).
+    let c = send(&["-s", "h", "-a", "-q", "helo"]);
+    assert!(c.plan.auth.is_some());
     // At AUTH or after it the credentials would go out: refused as ever.
     for stop in [
         &["-q", "auth"][..],
