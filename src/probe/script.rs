@@ -48,9 +48,9 @@ const SMUGGLE_LF_ONLY: &str =
 
 /// Every probe, in run order.
 pub(crate) const PROBES: &[CheckDef] = &[
-    // EHLO sent before the greeting is refused or dropped
+    // EHLO sent before the greeting is refused or dropped (warn: a spam defence)
     def("pipelining.early-talker", "RFC 5321 §4.3.1"),
-    // a pipelined group is refused when PIPELINING is not advertised
+    // a pipelined group is refused when PIPELINING is not advertised (warn: leniency)
     def("pipelining.unadvertised", "RFC 2920 §3.1"),
     // plaintext sent with STARTTLS is not executed inside TLS
     def("starttls.injection", "RFC 3207 §4.2, CVE-2011-0411"),
@@ -165,14 +165,15 @@ pub(crate) fn advice(id: &str) -> &'static str {
              (Exim's LF-only mode). Sendmail: 8.18 with srv_features 'O'."
         }
         "pipelining.early-talker" => {
-            "A fail means commands sent before the greeting are answered: spam bots that do \
-             not wait are not told apart. Postfix: postscreen with postscreen_greet_action = \
+            "A warn means commands sent before the greeting are answered: spam bots that do \
+             not wait are not told apart (a spam defence the server may choose not to run, \
+             not a hole). Postfix: postscreen with postscreen_greet_action = \
              enforce (smtpd alone answers early talkers). Exim: smtp_enforce_sync = true, unless \
              PIPECONNECT is advertised (then early EHLO is allowed, reported as info)."
         }
         "pipelining.unadvertised" => {
-            "A fail means a pipelined group is accepted although PIPELINING was not \
-             advertised. Postfix: reject_unauth_pipelining. Exim: smtp_enforce_sync = true."
+            "A warn means a pipelined group is accepted although PIPELINING was not \
+             advertised: leniency, not a hole (RFC 2920 §3.1 binds the client). Postfix: reject_unauth_pipelining. Exim: smtp_enforce_sync = true."
         }
         "starttls.injection" | "starttls.injection-ehlo" => {
             "A fail means plaintext sent together with STARTTLS was executed inside the TLS \
@@ -906,8 +907,10 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             (Some(a), Some(b)) if a.is_positive() && b.is_transient() => {
                 deferred("the second command of the group", b)
             }
+            // A warn, not a fail: taking a group the server did not invite is leniency (RFC
+            // 2920 §3.1 binds the client), no smuggling or injection.
             (Some(a), Some(b)) if a.is_positive() && b.is_positive() => Outcome::new(
-                Status::Fail,
+                Status::Warn,
                 "answered a pipelined RSET+NOOP although PIPELINING is not advertised",
             ),
             (Some(a), _) if !a.is_positive() => Outcome::new(
@@ -1440,7 +1443,9 @@ fn judge_early_talker(log: &Log) -> Outcome {
                 Outcome::new(
                     Status::Pass,
                     format!(
-                        "stopped its greeting at '{}' and answered the early EHLO inside it ({}):                          the early talker was noticed (postscreen's greet_action = enforce                          refuses its mail later)",
+                        "stopped its greeting at '{}' and answered the early EHLO inside it ({}): \
+                         the early talker was noticed (postscreen's greet_action = enforce \
+                         refuses its mail later)",
                         short(b),
                         short(e)
                     ),
@@ -1467,8 +1472,10 @@ fn judge_early_talker(log: &Log) -> Outcome {
                  EHLO is allowed by design here (Exim's pipelining_connect_advertise_hosts)",
             )
         }
+        // A warn, not a fail: refusing early talkers is a spam defence (postscreen's pregreet
+        // test) a server may choose not to run, not a hole an attacker gets through.
         (Some(b), Some(e)) if b.is_positive() && e.is_positive() => Outcome::new(
-            Status::Fail,
+            Status::Warn,
             "answered an EHLO sent before its greeting: early talkers are accepted",
         ),
         (Some(b), _) if !b.is_positive() => match control_greeted {
@@ -3390,7 +3397,11 @@ mod tests {
             ctx(),
             vec![r(220, "mx"), r(250, "mx"), r(221, "bye")],
         );
-        assert_eq!(o.status, Status::Fail);
+        // Answered (a stock Postfix smtpd without postscreen): warn, not fail: the pregreet
+        // test is a spam defence a server may choose not to run, no hole.
+        assert_eq!(o.status, Status::Warn, "{o:?}");
+        assert!(advice("pipelining.early-talker").starts_with("A warn means"));
+        assert!(advice("pipelining.unadvertised").starts_with("A warn means"));
         assert_eq!(sent[0], b"EHLO probe.test\r\n");
         // Refused in the greeting, and a client that waits is greeted: pass.
         let (o, _) = drive(
@@ -4085,7 +4096,7 @@ mod tests {
         let (o, _) = drive("pipelining.unadvertised", ctx(), i);
         assert_eq!(o.status, Status::Pass, "{o:?}");
         assert!(o.summary.contains("503"), "{}", o.summary);
-        // Answered, then dropped: pass; answered both: fail.
+        // Answered, then dropped: pass; answered both: warn (leniency, no hole).
         let i = vec![r(220, "mx"), no_pipelining(), r(250, "ok")];
         let (o, _) = drive("pipelining.unadvertised", ctx(), i);
         assert_eq!(o.status, Status::Pass, "{o:?}");
@@ -4098,7 +4109,7 @@ mod tests {
         ];
         assert_eq!(
             drive("pipelining.unadvertised", ctx(), i).0.status,
-            Status::Fail
+            Status::Warn
         );
         // Silence after the group: inconclusive, not pass.
         let i = vec![r(220, "mx"), no_pipelining(), Input::TimedOut];

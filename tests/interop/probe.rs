@@ -194,8 +194,9 @@ fn postfix_probe_session_probes() {
     expect_status(&run, &s, "enum.rcpt", "warn");
     expect_status(&run, &s, "limits.line", "pass");
     expect_status(&run, &s, "limits.nul", "warn");
-    // smtpd without postscreen answers an early talker.
-    expect_status(&run, &s, "pipelining.early-talker", "fail");
+    // smtpd without postscreen answers an early talker: a warn (no hole; the exit 40 above
+    // is enum.vrfy's).
+    expect_status(&run, &s, "pipelining.early-talker", "warn");
     expect_status(&run, &s, "pipelining.unadvertised", "skip");
     run.assert_contains("disable_vrfy_command");
     // Every result says whom it reached, the fail's transcript first of all.
@@ -313,6 +314,30 @@ fn aiosmtpd_smuggle_verdicts_match_what_it_stored() {
             "the smuggled text stayed in the body:\n{text}"
         );
     }
+}
+
+/// Leniency is a warn, not a fail: a stock Postfix smtpd (no postscreen) answers an early
+/// talker, aiosmtpd answers it and a pipelined group it did not advertise PIPELINING for.
+/// Neither lets anything through, so the run exits 0, and `--fail-on warn` makes it 40.
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn lenient_pipelining_on_postfix_and_aiosmtpd_is_a_warn() {
+    require_postfix_smtp();
+    require_aiosmtpd();
+    let only = ["--only", "pipelining.*"];
+    let (run, s, _) = probe(POSTFIX_SMTP, LOCAL_RCPT, &only);
+    expect_status(&run, &s, "pipelining.early-talker", "warn");
+    expect_status(&run, &s, "pipelining.unadvertised", "skip");
+    run.assert_exit(0);
+    let (run, s, _) = probe(AIOSMTPD, "probe@aiosmtpd.ehlo.test", &only);
+    expect_status(&run, &s, "pipelining.early-talker", "warn");
+    expect_status(&run, &s, "pipelining.unadvertised", "warn");
+    run.assert_contains("although PIPELINING is not advertised");
+    run.assert_exit(0);
+    let strict = ["--only", "pipelining.*", "--fail-on", "warn"];
+    let (run, s, _) = probe(AIOSMTPD, "probe@aiosmtpd.ehlo.test", &strict);
+    expect_status(&run, &s, "pipelining.unadvertised", "warn");
+    run.assert_exit(40);
 }
 
 /// The aiosmtpd sink offers neither STARTTLS nor AUTH: the downgrade probe fails for the
