@@ -586,8 +586,11 @@ impl Drop for PipeGroup {
     }
 }
 
-/// SIGINT, SIGTERM and SIGHUP during a run that ends on them with its report (a send, `check`,
-/// `probe`, `replay`): 128 + the signal's number for a send, "stopped" for the checks. A send
+/// SIGINT, SIGTERM, SIGHUP and SIGQUIT during a run that ends on them with its report (a send,
+/// `check`, `probe`, `replay`): 128 + the signal's number for a send, "stopped" for the checks.
+/// SIGQUIT (`Ctrl-\` at a terminal) asks for a core dump, which ehlo never writes ([`crate::coredump`]): left
+/// to its default action it only killed the run without its summary (and left a `--pipe`
+/// command behind), so it ends the run as SIGINT does, with 131. A send
 /// over `--pipe` runs a command that leads a process group of its own (so that the end of the
 /// run can kill it whole), which puts it out of reach of signals sent to ehlo's group (Ctrl-C,
 /// a job control `kill %1`, a closed terminal) and of signals sent to ehlo alone (`timeout`,
@@ -597,6 +600,7 @@ pub(crate) struct RunSignals {
     int: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
 }
 
 impl RunSignals {
@@ -609,6 +613,7 @@ impl RunSignals {
             int: signal(SignalKind::interrupt()).ok()?,
             term: signal(SignalKind::terminate()).ok()?,
             hup: signal(SignalKind::hangup()).ok()?,
+            quit: signal(SignalKind::quit()).ok()?,
         })
     }
 
@@ -627,6 +632,7 @@ impl RunSignals {
             _ = self.int.recv() => (Ending::Int, Signal::SIGINT),
             _ = self.term.recv() => (Ending::Term, Signal::SIGTERM),
             _ = self.hup.recv() => (Ending::Hup, Signal::SIGHUP),
+            _ = self.quit.recv() => (Ending::Quit, Signal::SIGQUIT),
         };
         let group = PIPE_GROUP.load(Ordering::SeqCst);
         if group > 1 {

@@ -152,7 +152,7 @@ pub(crate) async fn run(
     tokio::select! {
         biased;
         sig = terminated(interactive, editing, queue) => {
-            // SIGTERM/SIGHUP/SIGINT (and SIGQUIT on a terminal): no QUIT dialogue (the
+            // SIGTERM/SIGHUP/SIGINT/SIGQUIT: no QUIT dialogue (the
             // terminal may be gone), but the same clean-up as every other exit: the terminal
             // restored, the history saved, an `:edit` draft removed. Nothing is drawn after
             // the line that says so: no prompt, no "waiting" line.
@@ -188,7 +188,7 @@ pub(crate) async fn run(
     engine.exit_code()
 }
 
-/// Wait for SIGTERM, SIGHUP or SIGINT; on a terminal also SIGQUIT (the editor reads Ctrl-C
+/// Wait for SIGTERM, SIGHUP, SIGINT or SIGQUIT (on a terminal the editor reads Ctrl-C
 /// and Ctrl-\ as keys, so these come from `kill`, or from the terminal while `:edit`'s editor
 /// has it: then they are the editor's business and ignored, as git does). On a terminal they
 /// are read from `queue` ([`interrupts`]); through handlers only when it could not be opened.
@@ -205,11 +205,9 @@ async fn terminated(
         return std::future::pending().await;
     };
     // Piped, SIGINT (a `kill -INT`, Ctrl-C at the terminal of the pipeline) ends the run as
-    // SIGTERM does, with the summary and 130, not killed without either; SIGQUIT keeps its
-    // default action (a core dump is what it asks for).
-    let (mut int, mut quit): (Option<Signal>, Option<Signal>) = if !interactive {
-        (signal(SignalKind::interrupt()).ok(), None)
-    } else if queue.is_none() {
+    // SIGTERM does, with the summary and 130, not killed without either; so does SIGQUIT, with
+    // 131: the core dump it asks for is one ehlo never writes (`crate::coredump`), as in a send.
+    let (mut int, mut quit): (Option<Signal>, Option<Signal>) = if !interactive || queue.is_none() {
         (
             signal(SignalKind::interrupt()).ok(),
             signal(SignalKind::quit()).ok(),

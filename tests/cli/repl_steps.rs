@@ -685,8 +685,15 @@ fn replay_reads_a_relative_data_file_beside_the_script() {
 /// A piped `ehlo repl` (stdin not a terminal) got SIGINT mid-script — a `kill -INT`, a Ctrl-C
 /// at the terminal of the pipeline it runs in: it ends as on SIGTERM, with the summary
 /// (outcome `interrupted`, SIGINT named) and exit 130, instead of dying at once with neither.
+/// SIGQUIT (Ctrl-\) the same way with 131: its default action killed the run without either.
 #[test]
-fn a_piped_repl_ends_on_sigint_with_its_summary_and_130() {
+fn a_piped_repl_ends_on_sigint_or_sigquit_with_its_summary() {
+    for (sig, code) in [("INT", 130), ("QUIT", 131)] {
+        piped_repl_ends_on(sig, code);
+    }
+}
+
+fn piped_repl_ends_on(sig: &str, code: i32) {
     use std::io::{Read, Write};
     use std::process::{Command, Stdio};
     let server = scripted(vec![
@@ -717,7 +724,7 @@ fn a_piped_repl_ends_on_sigint_with_its_summary_and_130() {
         seen.extend_from_slice(&b[..n]);
     }
     let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([format!("-{sig}"), child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -726,17 +733,19 @@ fn a_piped_repl_ends_on_sigint_with_its_summary_and_130() {
     drop(stdin);
     server.finish();
     let stdout = String::from_utf8_lossy(&seen).into_owned();
-    assert_eq!(status.code(), Some(130), "{status:?}: {stdout}");
+    assert_eq!(status.code(), Some(code), "SIG{sig} {status:?}: {stdout}");
     let s = summary(&Run {
-        code: 130,
+        code,
         stdout: stdout.clone(),
         stderr: String::new(),
         elapsed: Duration::ZERO,
     });
     assert_eq!(s["outcome"], "interrupted", "{s}");
-    assert_eq!(s["exit_code"], 130, "{s}");
+    assert_eq!(s["exit_code"], code, "{s}");
     assert!(
-        s["error"].as_str().is_some_and(|e| e.contains("SIGINT")),
+        s["error"]
+            .as_str()
+            .is_some_and(|e| e.contains(&format!("SIG{sig}"))),
         "{s}"
     );
 }
