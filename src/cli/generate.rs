@@ -43,12 +43,40 @@ pub fn completions(shell: Shell) -> Vec<u8> {
     clap_complete::generate(shell, &mut cmd, "ehlo", &mut buf);
     let script = drop_hidden(&String::from_utf8_lossy(&buf), shell);
     match shell {
-        Shell::Fish => fish_values_after_a_space(&script, &cmd),
+        Shell::Fish => fish_values_after_a_space(&fish_redirections_escaped(&script), &cmd),
         Shell::Zsh => zsh_no_space_after_separators(&zsh_options_where_clap_parses_them(&script)),
         Shell::Bash => bash_no_space_after_separators(&script),
         _ => script,
     }
     .into_bytes()
+}
+
+/// The fish script with `<` and `>` in a value list escaped: fish reads the `-a` list as a
+/// command line, where they are redirections (`tls.version>=` made fish refuse the whole file,
+/// "Expected a string, but found a redirection"); clap_complete escapes only `\`, `'` and `,`.
+/// They occur nowhere else in the generated script.
+fn fish_redirections_escaped(script: &str) -> String {
+    script
+        .split_inclusive('\n')
+        .map(|line| {
+            // A list's first value follows `-a "` on the option's own line.
+            let (head, list) = line
+                .rsplit_once(" -a \"")
+                .map_or(("", line), |(h, l)| (h, l));
+            match list.split_once("\\t'") {
+                Some((value, rest)) if value.contains(['<', '>']) => {
+                    let value = value.replace('<', "\\<").replace('>', "\\>");
+                    let head = if head.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{head} -a \"")
+                    };
+                    format!("{head}{value}\\t'{rest}")
+                }
+                _ => line.to_string(),
+            }
+        })
+        .collect()
 }
 
 /// The zsh script with two of clap_complete's `_arguments` specs fixed, so that zsh reads the
@@ -228,10 +256,12 @@ const TLS_PROTOCOLS: &[&str] = &[
 /// comma list at a time). For the completions only: parsing is unchanged.
 /// `sub` is the subcommand (`""`: the send): `ehlo probe --auth` takes the password
 /// mechanisms alone. `check --expect` offers the shorthand fields (`tls.version`, the
-/// operator and value typed next) after the `ID=` forms, except to fish: it puts a space after
-/// a word that does not end in a separator (`=`, `@`, `.`…), and `--expect tls.version ` with
-/// its space is no expectation. `ehlo probe` has no shorthand fields, and the `ID.KEY` forms
-/// (either mode) name evidence members that no table lists.
+/// operator and value typed next) after the `ID=` forms. fish puts a space after a word that
+/// does not end in one of `/=@:.,-` and has no way to ask for none, and `--expect tls.version `
+/// with its space is no expectation: fish is offered each field with the operators that end in
+/// `=` instead ([`fish_field_forms`]), and `tls.ver<TAB>` fills in `tls.version`, the common
+/// part, then lists them. `ehlo probe` has no shorthand fields, and the `ID.KEY` forms (either
+/// mode) name evidence members that no table lists.
 fn value_lists(sub: &str, shell: Shell) -> Vec<(&'static str, Vec<&'static str>)> {
     let mechanisms: Vec<&'static str> = if sub == "probe" {
         crate::smtp::auth::password_mechanisms().collect()
@@ -275,8 +305,13 @@ fn value_lists(sub: &str, shell: Shell) -> Vec<(&'static str, Vec<&'static str>)
             ("skip", plain),
             ("expect", {
                 let mut forms = ids_then("=");
-                if sub == "check" && shell != Shell::Fish {
-                    forms.extend(crate::check::select::FIELDS.iter().map(|f| f.0));
+                if sub == "check" {
+                    let fields = crate::check::select::FIELDS.iter().map(|f| f.0);
+                    if shell == Shell::Fish {
+                        forms.extend(fields.flat_map(fish_field_forms));
+                    } else {
+                        forms.extend(fields);
+                    }
                 }
                 forms
             }),
@@ -284,6 +319,23 @@ fn value_lists(sub: &str, shell: Shell) -> Vec<(&'static str, Vec<&'static str>)
         ]);
     }
     lists
+}
+
+/// `check --expect`'s shorthand fields whose value is text, not a number: `>=` and `<=` compare
+/// numbers only (`dmarc.p>=reject` is refused), so fish is offered `=` and `!=` for them.
+const TEXT_FIELDS: &[&str] = &["dmarc.p", "mtasts.id", "mtasts.mode"];
+
+/// `field` with each operator that ends in `=` (fish adds no space after it): `tls.version=`,
+/// `tls.version!=`, `tls.version>=`, `tls.version<=`; `>` and `<` are typed.
+fn fish_field_forms(field: &'static str) -> Vec<&'static str> {
+    let ops: &[&str] = if TEXT_FIELDS.contains(&field) {
+        &["=", "!="]
+    } else {
+        &["=", "!=", ">=", "<="]
+    };
+    ops.iter()
+        .map(|op| &*Box::leak(format!("{field}{op}").into_boxed_str()))
+        .collect()
 }
 
 /// `cmd` and its subcommands with [`value_lists`] as the possible values of those options.
@@ -485,6 +537,10 @@ mod tests {
         let bash = String::from_utf8(completions(Shell::Bash)).unwrap();
         let fish = String::from_utf8(completions(Shell::Fish)).unwrap();
         let zsh = String::from_utf8(completions(Shell::Zsh)).unwrap();
+        for t in TEXT_FIELDS {
+            let known = crate::check::select::FIELDS.iter().any(|f| f.0 == *t);
+            assert!(known, "TEXT_FIELDS: {t} is no field");
+        }
         let subs = [
             ("check", crate::check::model::CHECKS, true),
             ("probe", crate::probe::script::PROBES, false),
@@ -535,10 +591,39 @@ mod tests {
                         "fish {sub} {flag}: {id}"
                     );
                 }
+                // fish adds a space after a candidate unless it ends in one of `/=@:.,-`
+                // (fish's complete.cpp, "resolve_auto_space"): each field comes with the
+                // operators that end in `=`, never bare (`--expect tls.version ` is nothing).
                 for field in &fields {
                     assert!(
                         !block.contains(&format!("\n{field}\\t")),
                         "fish {sub} {flag}: {field} would get a space after it"
+                    );
+                    assert!(
+                        block.contains(&format!("\n{field}=\\t")),
+                        "fish {sub} {flag}: {field}= missing"
+                    );
+                    assert_eq!(
+                        block.contains(&format!("\n{field}\\>=\\t")),
+                        !TEXT_FIELDS.contains(&field.as_str()),
+                        "fish {sub} {flag}: {field}>= is for numbers only"
+                    );
+                }
+                let candidates = block
+                    .lines()
+                    .skip(1)
+                    .chain(
+                        block
+                            .lines()
+                            .next()
+                            .and_then(|l| l.split_once("-a \""))
+                            .map(|x| x.1),
+                    )
+                    .filter_map(|l| l.split_once("\\t").map(|(c, _)| c));
+                for c in candidates {
+                    assert!(
+                        sep.is_empty() || c.ends_with(['=', '@']),
+                        "fish {sub} {flag}: '{c}' would get a space after it"
                     );
                 }
                 // zsh (checked by hand in zsh 5.9): no space after the separator either.
