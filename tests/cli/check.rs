@@ -2421,6 +2421,13 @@ fn sigterm_prints_the_partial_report_and_writes_the_junit() {
     stopped_by_a_signal("TERM", "SIGTERM");
 }
 
+/// SIGQUIT (Ctrl-\) too: left to its default action it killed the run with no report, for a
+/// core dump ehlo never writes.
+#[test]
+fn sigquit_prints_the_partial_report_and_writes_the_junit() {
+    stopped_by_a_signal("QUIT", "SIGQUIT");
+}
+
 fn stopped_by_a_signal(sig: &str, why: &str) {
     let lab = Lab::start();
     let junit = tempfile::NamedTempFile::new().unwrap();
