@@ -69,8 +69,8 @@ Common forms:
 pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Refused> {
     let args: Vec<OsString> = args.into_iter().collect();
     if args.len() <= 1 {
-        // A bare `ehlo` is someone finding their way: a few lines on stderr, not the 250-line
-        // `--help` (as `git` alone lists its common commands and `curl` alone points to
+        // A bare `ehlo` is someone finding their way: a few lines on stderr, not the hundreds of
+        // lines of `--help` (as `git` alone lists its common commands and `curl` alone points to
         // `--help`). A usage error: exit 1. Never a send: swaks alone prompts for To: on a
         // terminal, ehlo never prompted, and no other command line changes meaning.
         let _ = std::io::stderr().write_all(BARE_USAGE.as_bytes());
