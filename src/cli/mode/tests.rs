@@ -2119,3 +2119,187 @@ fn data_from_an_empty_file_or_stdin_is_refused() {
     let c = send(&["-t", "a@x.test", "--data", "\\n"]);
     assert!(!c.plan.message.is_empty());
 }
+
+/// The command lines after `ehlo ` in `text`: a line's command starts at `ehlo ` (after a
+/// `$ ` prompt, `VAR=value` words or a `… |` pipe) and is read as the shell reads it (quotes,
+/// `\` line continuations) up to its end: a newline, a `|`, `;`, `<`, `>` or `#`, or a run
+/// of spaces (the column a description or comment starts at). The words after `ehlo`.
+fn commands_in(text: &str) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        let mut rest = line.trim_start();
+        rest = rest.strip_prefix("$ ").unwrap_or(rest);
+        if let Some(piped) = rest.find("| ehlo ") {
+            rest = &rest[piped + 2..];
+        }
+        while let Some((word, after)) = rest.split_once(' ')
+            && word.contains('=')
+            && word.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        {
+            rest = after;
+        }
+        if !rest.starts_with("ehlo ") {
+            continue;
+        }
+        // `rest` is the end of `line`: the command goes on from there, over more lines.
+        found.push(shell_words(&text[start + line.len() - rest.len()..]));
+    }
+    found
+        .into_iter()
+        .map(|mut w| {
+            w.remove(0);
+            w
+        })
+        .collect()
+}
+
+/// The words of one shell command at the start of `text` (see [`commands_in`]).
+fn shell_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = text.chars().peekable();
+    let mut spaces = 0;
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                let w = word.get_or_insert_with(String::new);
+                w.extend(chars.by_ref().take_while(|&c| c != '\''));
+            }
+            '"' => {
+                let w = word.get_or_insert_with(String::new);
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' if matches!(chars.peek(), Some('"' | '\\' | '$')) => {
+                            w.push(chars.next().unwrap());
+                        }
+                        c => w.push(c),
+                    }
+                }
+            }
+            '\\' if chars.peek() == Some(&'\n') => {
+                chars.next();
+                words.extend(word.take());
+                while chars.next_if(|c| *c == ' ').is_some() {}
+                spaces = 0;
+                continue;
+            }
+            '\\' => word.get_or_insert_with(String::new).extend(chars.next()),
+            ' ' => {
+                words.extend(word.take());
+                spaces += 1;
+                if spaces == 2 {
+                    break;
+                }
+                continue;
+            }
+            '\n' | '|' | ';' | '<' | '>' => break,
+            '#' if word.is_none() => break,
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+        spaces = 0;
+    }
+    words.extend(word);
+    words
+}
+
+/// Every example command a newcomer copies (the README's shell blocks and `$ ehlo` lines,
+/// each mode's `--help` "Examples", the short usage of `ehlo` alone) is one the flag table and
+/// its checks take: no flag renamed or removed under it, no value or pairing it refuses.
+#[test]
+fn every_documented_example_command_parses() {
+    use clap::CommandFactory;
+    let readme = include_str!("../../../README.md");
+    let mut sources: Vec<(String, String)> = Vec::new();
+    let mut fence: Option<(usize, String)> = None;
+    for (n, line) in readme.lines().enumerate() {
+        if let Some(lang) = line.strip_prefix("```") {
+            fence = match fence {
+                Some(_) => None,
+                None => Some((n + 1, lang.to_string())),
+            };
+            continue;
+        }
+        if let Some((from, lang)) = &fence
+            && (lang == "sh" || line.starts_with("$ "))
+        {
+            sources.push((
+                format!("README.md block at line {from}"),
+                format!("{line}\n"),
+            ));
+        }
+    }
+    // A shell block's continued lines belong to the line before them.
+    let mut merged: Vec<(String, String)> = Vec::new();
+    for (at, line) in sources {
+        match merged.last_mut() {
+            Some((_, text)) if text.ends_with("\\\n") => text.push_str(&line),
+            _ => merged.push((at, line)),
+        }
+    }
+    let mut cmd = Cli::command();
+    let mut helps = vec![(
+        "ehlo --help".to_string(),
+        cmd.render_long_help().to_string(),
+    )];
+    for sub in cmd.get_subcommands_mut() {
+        let name = sub.get_name().to_string();
+        helps.push((
+            format!("ehlo {name} --help"),
+            sub.render_long_help().to_string(),
+        ));
+    }
+    for (at, help) in helps {
+        let examples = help
+            .find("\nExamples")
+            .map(|i| &help[i..])
+            .unwrap_or_else(|| {
+                assert!(!help.contains("  ehlo "), "{at}: commands outside Examples");
+                ""
+            });
+        merged.push((at, examples.to_string()));
+    }
+    merged.push(("ehlo alone".into(), crate::cli::BARE_USAGE.to_string()));
+    // The files an example names (`@domains.txt`, `--body @body.txt`) are the reader's: here
+    // they exist, in a directory of the test's own. A password is typed at the terminal the
+    // examples are run from, as the help says ehlo asks there.
+    let dir = tempfile::tempdir().unwrap();
+    let terminal = Environment {
+        prompt: Some(|_, _| Ok("secret\n".into())),
+        ..env()
+    };
+    let mut wrong = Vec::new();
+    let mut count = 0;
+    for (at, text) in &merged {
+        for words in commands_in(text) {
+            // `ehlo <COMMAND> [ARGS]`: a synopsis, not a command to run.
+            if words.first().is_none_or(|w| w.starts_with(['<', '['])) {
+                continue;
+            }
+            count += 1;
+            let argv: Vec<std::ffi::OsString> = std::iter::once("ehlo".to_string())
+                .chain(words.iter().map(|w| match w.strip_prefix('@') {
+                    Some(file) if file.ends_with(".txt") => {
+                        let path = dir.path().join(file);
+                        std::fs::write(&path, "example.org\n").unwrap();
+                        format!("@{}", path.display())
+                    }
+                    _ => w.clone(),
+                }))
+                .map(Into::into)
+                .collect();
+            let parsed = crate::cli::rewrite_single_dash(argv)
+                .map_err(|e| e.to_string())
+                .and_then(|argv| Cli::parse_args(argv).map_err(|e| e.to_string()))
+                .and_then(|cli| from_cli_in(cli, &terminal).map_err(|e| e.to_string()));
+            if let Err(e) = parsed {
+                wrong.push(format!("{at}: ehlo {}: {}", words.join(" "), e.trim()));
+            }
+        }
+    }
+    assert!(count >= 30, "only {count} example commands found");
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
