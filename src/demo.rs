@@ -64,7 +64,7 @@ pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>, json: bool) -> 
 /// the second what it does (80 columns with the renderer's `===` hint). ASCII, as the whole
 /// demo is: a newcomer's terminal may be in a locale that is not UTF-8 (`LANG=C`), where `…`
 /// would show as three bytes of mojibake.
-const NEXT: &str = "What to try next (ehlo help MODE says more about each):\n\
+pub(crate) const NEXT: &str = "What to try next (ehlo help MODE says more about each):\n\
     \x20 ehlo --server mail.example.net --to you@example.net\n\
     \x20     the send above, to your server (no --server: the recipient's MX)\n\
     \x20 ehlo repl mail.example.net:25\n\

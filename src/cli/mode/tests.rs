@@ -2207,7 +2207,8 @@ fn shell_words(text: &str) -> Vec<String> {
 }
 
 /// Every example command a newcomer copies (the README's shell blocks and `$ ehlo` lines,
-/// each mode's `--help` "Examples", the short usage of `ehlo` alone) is one the flag table and
+/// each mode's `--help` "Examples", the short usage of `ehlo` alone, what the demo suggests
+/// next) is one the flag table and
 /// its checks take: no flag renamed or removed under it, no value or pairing it refuses.
 #[test]
 fn every_documented_example_command_parses() {
@@ -2263,6 +2264,7 @@ fn every_documented_example_command_parses() {
         merged.push((at, examples.to_string()));
     }
     merged.push(("ehlo alone".into(), crate::cli::BARE_USAGE.to_string()));
+    merged.push(("ehlo demo's next steps".into(), crate::demo::NEXT.to_string()));
     // The files an example names (`@domains.txt`, `--body @body.txt`) are the reader's: here
     // they exist, in a directory of the test's own. A password is typed at the terminal the
     // examples are run from, as the help says ehlo asks there.
