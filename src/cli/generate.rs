@@ -441,6 +441,41 @@ fn drop_hidden(script: &str, shell: Shell) -> String {
     out
 }
 
+/// `page` with each paragraph of its EXTRA section (the help's closing text) that holds an
+/// indented line, its examples and tables, set in no-fill mode (`.nf` … `.fi`): man shows them
+/// as `--help` does. Filled, they were joined, justified and hyphenated at the page's width, so
+/// an example copied from `man ehlo-serve` read `--re‐` / `quire-auth`, `'smug‐` / `gling.*'`
+/// went over two lines, and a replay script line `>  EHLO  me.test` gained spaces. Prose
+/// paragraphs (no indented line) are still filled to the reader's width.
+fn laid_out_as_written(page: &str) -> String {
+    let Some(start) = page
+        .find("\n.SH EXTRA\n")
+        .map(|at| at + "\n.SH EXTRA\n".len())
+    else {
+        return page.to_string();
+    };
+    let end = page[start..]
+        .find("\n.SH ")
+        .map_or(page.len(), |at| start + at + 1);
+    let section: Vec<String> = page[start..end]
+        .trim_end_matches('\n')
+        .split("\n\n")
+        .map(|paragraph| {
+            if paragraph.lines().any(|l| l.starts_with(' ')) {
+                format!(".nf\n{paragraph}\n.fi")
+            } else {
+                paragraph.to_string()
+            }
+        })
+        .collect();
+    format!(
+        "{}{}\n{}",
+        &page[..start],
+        section.join("\n\n"),
+        &page[end..]
+    )
+}
+
 /// Man pages: `ehlo.1` and one `ehlo-<sub>.1` per subcommand, with their contents.
 pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     let cmd = command();
@@ -449,7 +484,10 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
         let mut buf = Vec::new();
         // Rendering into a Vec cannot fail with an I/O error.
         if clap_mangen::Man::new(c).render(&mut buf).is_ok() {
-            pages.push((name, buf));
+            pages.push((
+                name,
+                laid_out_as_written(&String::from_utf8_lossy(&buf)).into_bytes(),
+            ));
         }
     };
     // Without clap's `help` subcommand, which has no page of its own: ehlo.1 lists each
@@ -469,6 +507,36 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The examples and tables closing each man page are shown as written, as in `--help`:
+    /// every indented line of the EXTRA section is inside a no-fill block, and the man pages
+    /// have examples there at all (`ehlo.1`, `ehlo-probe.1`, `ehlo-serve.1`…). Filled, man
+    /// joined, justified and hyphenated them (`--re‐quire-auth` over two lines).
+    #[test]
+    fn man_page_examples_are_not_filled() {
+        let mut examples = 0;
+        for (name, page) in man_pages() {
+            let page = String::from_utf8(page).unwrap();
+            let Some(extra) = page.split("\n.SH EXTRA\n").nth(1) else {
+                continue;
+            };
+            let extra = extra.split("\n.SH ").next().unwrap();
+            let mut filled = true;
+            for line in extra.lines() {
+                match line {
+                    ".nf" => filled = false,
+                    ".fi" => filled = true,
+                    l if l.starts_with(' ') => {
+                        assert!(!filled, "{name}: a filled example or table line: {l}");
+                        examples += usize::from(l.trim_start().starts_with("ehlo "));
+                    }
+                    _ => {}
+                }
+            }
+            assert!(filled, "{name}: a no-fill block left open");
+        }
+        assert!(examples >= 20, "only {examples} example lines");
+    }
 
     /// `man ehlo-repl` documents every meta-command of the REPL's command table (the one
     /// completion and the "did you mean" hint use), each at the start of its own entry.

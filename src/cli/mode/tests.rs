@@ -2264,7 +2264,10 @@ fn every_documented_example_command_parses() {
         merged.push((at, examples.to_string()));
     }
     merged.push(("ehlo alone".into(), crate::cli::BARE_USAGE.to_string()));
-    merged.push(("ehlo demo's next steps".into(), crate::demo::NEXT.to_string()));
+    merged.push((
+        "ehlo demo's next steps".into(),
+        crate::demo::NEXT.to_string(),
+    ));
     // The files an example names (`@domains.txt`, `--body @body.txt`) are the reader's: here
     // they exist, in a directory of the test's own. A password is typed at the terminal the
     // examples are run from, as the help says ehlo asks there.
