@@ -435,6 +435,76 @@ fn repl_auth_takes_the_password_file_before_the_environment() {
     );
 }
 
+/// `:auth MECH user:password` is curl's `-u user:password`: split at the first ':', the rest
+/// the password (it was all taken for the user name, and so shown, logged and recorded). The
+/// password typed there wins over `$EHLO_AUTH_PASSWORD`, never reaches the screen, the log or
+/// the recording (`:auth MECH user`), and `:status` names the user alone. `:auth MECH :pw`
+/// (no user) is refused without repeating the line.
+#[test]
+fn auth_user_colon_password_is_split_as_curl_does_and_the_password_kept_out() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("auth.ehlo");
+    let log = dir.path().join("log.jsonl");
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let run = ehlo(
+        &[
+            "repl",
+            &addr.to_string(),
+            "--allow-plaintext-auth",
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        b"EHLO x.test\n:auth PLAIN alice:Typed:Pw-31\n:auth LOGIN bob:Login-Pw-32\n:status\n\
+          :auth PLAIN :Lone-Pw-33\nQUIT\n",
+        &[("EHLO_AUTH_PASSWORD", "from-the-environment")],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    let plain = b64("\0alice\0Typed:Pw-31");
+    let want = format!(
+        "EHLO x.test\r\nAUTH PLAIN {plain}\r\nAUTH LOGIN\r\n{}\r\n{}\r\nQUIT\r\n",
+        b64("bob"),
+        b64("Login-Pw-32")
+    );
+    assert_eq!(got, want);
+    let rec = std::fs::read_to_string(&rec).unwrap();
+    assert!(rec.contains("> :auth PLAIN alice\n"), "{rec}");
+    assert!(rec.contains("> :auth LOGIN bob\n"), "{rec}");
+    let log = std::fs::read_to_string(&log).unwrap();
+    for text in [&run.out, &rec, &log] {
+        for secret in [
+            "Typed:Pw-31",
+            "Pw-31",
+            "Login-Pw-32",
+            "Lone-Pw-33",
+            &plain,
+            &b64("Login-Pw-32"),
+        ] {
+            assert!(!text.contains(secret), "{secret:?} in:\n{text}");
+        }
+    }
+    assert!(
+        run.out.contains("bob with LOGIN: authenticated"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out.contains("needs the user before the ':'"),
+        "{}",
+        run.out
+    );
+}
+
 // ----- a real terminal: an in-process pseudo-terminal read through a vt100 screen ----------------
 
 /// `ehlo` running on the slave side of a 160x50 pseudo-terminal (stdin, stdout and stderr all the

@@ -12,12 +12,15 @@ use crate::smtp::capabilities::Capabilities;
 pub(crate) enum Meta {
     /// `:starttls [--insecure] [--ca FILE] [--sni NAME]`.
     StartTls(TlsOptions),
-    /// `:auth [MECH [user]]`.
+    /// `:auth [MECH [user[:secret]]]`.
     Auth {
         /// Mechanism name; `None` = the strongest one the server offers.
         mechanism: Option<String>,
         /// User name (prompted for when missing and the mechanism needs one).
         user: Option<String>,
+        /// The secret after the user's first `:` (curl's `-u user:password`); `None` =
+        /// from `--auth-*-file`, the environment or the prompt.
+        secret: Option<crate::smtp::auth::Secret>,
     },
     /// `:data [@file]`.
     Data {
@@ -271,6 +274,32 @@ pub(crate) fn is_masked_auth(line: &str) -> bool {
     crate::smtp::manual::redact_typed_line(line).is_some_and(|m| m == line.trim_end())
 }
 
+/// An `:auth` user word split as curl splits `-u user:password`: at the first `:`, the part
+/// after it the secret (the password, or the token of XOAUTH2/OAUTHBEARER). Nothing after the
+/// `:` is no secret (`None`: it is asked for, as without the `:`). A user name that holds a `:`
+/// is given at the prompt `:auth MECH` alone asks, or in `EHLO_AUTH_USER`, which are not split.
+fn split_user_secret(word: &str) -> (&str, Option<crate::smtp::auth::Secret>) {
+    match word.split_once(':') {
+        Some((user, secret)) => (
+            user,
+            (!secret.is_empty()).then(|| crate::smtp::auth::Secret::new(secret)),
+        ),
+        None => (word, None),
+    }
+}
+
+/// Why `:auth MECH :password` is refused (the line is not repeated: it holds the password).
+const EMPTY_AUTH_USER: &str = ":auth MECH user:password needs the user before the ':' (a user name with a ':' in it: :auth MECH alone asks for it)";
+
+/// Is `line` an `:auth MECH user:********`, as the history keeps one typed with its password?
+/// The mask is no password: recalled and entered it is refused, not sent, as a masked AUTH.
+pub(crate) fn is_masked_auth_meta(line: &str) -> bool {
+    matches!(parse(line), Ok(Meta::Auth { secret: Some(s), .. }) if s.expose() == crate::smtp::auth::MASK)
+}
+
+/// Why a line [`is_masked_auth_meta`] is refused.
+pub(crate) const MASKED_AUTH_META: &str = "not sent: ******** is the mask the history keeps in place of the password of :auth MECH user:password, not the password: type it again, or :auth MECH user to be asked for it";
+
 /// Why a line [`is_masked_auth`] is refused.
 pub(crate) const MASKED_AUTH: &str = "not sent: ******** is the mask the history keeps in place of an AUTH line's credential, not the credential: type the AUTH line again, or use :auth MECHANISM USER";
 
@@ -363,11 +392,16 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
                        STARTTLS and the TLS handshake (with evidence); a certificate that
                        fails verification reconnects in plain text so you can retry
                        (piped, a failed handshake ends the run: exit 29)
-  :auth [MECH [user]]  AUTH with PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1, DIGEST-MD5, NTLM (or
+  :auth [MECH [user[:password]]]
+                       AUTH with PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1, DIGEST-MD5, NTLM (or
                        SPA, MSN), SCRAM-SHA-256, XOAUTH2, OAUTHBEARER
-                       (no MECH: the strongest one offered); the secret comes from
+                       (no MECH: the strongest one offered); user:password is split at the
+                       first ':' as curl's -u is (the password, or token, shown and kept as
+                       ********, recorded as :auth MECH user); else the secret comes from
                        --auth-password-file, EHLO_AUTH_PASSWORD/EHLO_AUTH_TOKEN or a prompt,
-                       never shown or stored; without TLS it asks first
+                       never shown or stored; a user name holding a ':' is typed at the
+                       prompt :auth MECH alone gives (or EHLO_AUTH_USER); without TLS it
+                       asks first
   :data [@file]        DATA and a message (typed until a lone \".\", or from a file),
                        dot-stuffed and CRLF-normalised for you; a message over the SIZE
                        the server advertised (RFC 1870) is not sent without a yes (piped:
@@ -459,11 +493,23 @@ pub(crate) fn parse(line: &str) -> Result<Meta, String> {
         ":auth" => {
             let mut w = rest.split_whitespace();
             let mechanism = w.next().map(str::to_string);
-            let user = w.next().map(str::to_string);
+            let word = w.next();
             if w.next().is_some() {
-                return Err(":auth takes MECH [user]; the secret is prompted for".into());
+                return Err(
+                    ":auth takes MECH [user[:password]]; without the password it is prompted for"
+                        .into(),
+                );
             }
-            Ok(Meta::Auth { mechanism, user })
+            let (user, secret) = match word.map(split_user_secret) {
+                None => (None, None),
+                Some(("", _)) => return Err(EMPTY_AUTH_USER.into()),
+                Some((u, s)) => (Some(u.to_string()), s),
+            };
+            Ok(Meta::Auth {
+                mechanism,
+                user,
+                secret,
+            })
         }
         ":edit" if rest.is_empty() => Ok(Meta::Edit),
         ":edit" => Err(":edit takes nothing: the editor is $VISUAL, else $EDITOR, else vi".into()),
@@ -611,6 +657,23 @@ pub(crate) fn redact_raw_line(line: &str) -> Option<String> {
         }) if !implemented_mechanism(&m) => {
             let name = line.split_whitespace().next().unwrap_or(":auth");
             return Some(format!("{name} {}", crate::smtp::auth::MASK));
+        }
+        // `:auth MECH user:password`: the password masked, the user kept (as the recording's
+        // `:auth MECH user` step and `:status` name it).
+        Ok(Meta::Auth {
+            mechanism: Some(m),
+            user: Some(u),
+            secret: Some(_),
+        }) => {
+            let name = line.split_whitespace().next().unwrap_or(":auth");
+            return Some(format!("{name} {m} {u}:{}", crate::smtp::auth::MASK));
+        }
+        // `:auth MECH :password`, refused: all after the mechanism masked.
+        Err(e) if e == EMPTY_AUTH_USER => {
+            let mut w = line.split_whitespace();
+            let name = w.next().unwrap_or(":auth");
+            let mech = w.next().unwrap_or("");
+            return Some(format!("{name} {mech} {}", crate::smtp::auth::MASK));
         }
         // A quoting slip (no closing quote, text after it, a bad escape) or a misspelt name
         // (`:rwa`): nothing was sent, but the line as typed is still drawn and kept in the
@@ -956,6 +1019,21 @@ mod tests {
             Some(format!(":auth {m}"))
         );
         assert_eq!(redact_raw_line(":auth PLAIN tim"), None);
+        // The password of curl's `user:password` form is masked, the user kept; it was kept
+        // whole in the history and on the screen.
+        assert_eq!(
+            redact_raw_line(":auth  LOGIN alice:hunter2:x").as_deref(),
+            Some(":auth LOGIN alice:********")
+        );
+        assert_eq!(redact_raw_line(":auth PLAIN alice:"), None);
+        assert_eq!(
+            redact_raw_line(":auth PLAIN :hunter2").as_deref(),
+            Some(":auth PLAIN ********")
+        );
+        // What the history keeps, recalled, is refused: the mask is no password.
+        assert!(is_masked_auth_meta(":auth LOGIN alice:********"));
+        assert!(!is_masked_auth_meta(":auth LOGIN alice:hunter2"));
+        assert!(!is_masked_auth_meta(":auth LOGIN alice"));
         assert_eq!(redact_raw_line(":auth spa tim"), None);
         assert_eq!(redact_raw_line(":auth"), None);
         let offered = vec!["X-WEIRD".to_string()];
@@ -1025,17 +1103,39 @@ mod tests {
             parse(":auth plain tim"),
             Ok(Meta::Auth {
                 mechanism: Some("plain".into()),
-                user: Some("tim".into())
+                user: Some("tim".into()),
+                secret: None
             })
         );
         assert_eq!(
             parse(":auth"),
             Ok(Meta::Auth {
                 mechanism: None,
-                user: None
+                user: None,
+                secret: None
             })
         );
         assert!(parse(":auth PLAIN tim secret").is_err());
+        // curl's `user:password`: split at the first ':', the rest (colons too) the secret; it
+        // was all taken for the user name. Nothing after the ':' is no secret (asked for).
+        assert_eq!(
+            parse(":auth LOGIN alice:se:cret"),
+            Ok(Meta::Auth {
+                mechanism: Some("LOGIN".into()),
+                user: Some("alice".into()),
+                secret: Some(crate::smtp::auth::Secret::new("se:cret"))
+            })
+        );
+        assert_eq!(
+            parse(":auth PLAIN alice:"),
+            Ok(Meta::Auth {
+                mechanism: Some("PLAIN".into()),
+                user: Some("alice".into()),
+                secret: None
+            })
+        );
+        let e = parse(":auth PLAIN :hunter2").unwrap_err();
+        assert!(!e.contains("hunter2"), "{e}");
         assert_eq!(
             parse(":data @/tmp/m.eml"),
             Ok(Meta::Data {

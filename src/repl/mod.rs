@@ -2053,6 +2053,16 @@ impl Engine {
             );
             return Flow::Continue;
         }
+        if !in_data && !self.expects_secret() && meta::is_masked_auth_meta(line) {
+            // `:auth MECH user:********` recalled from the history: the mask is no password.
+            self.error(meta::MASKED_AUTH_META);
+            self.fail(
+                crate::error::EXIT_USAGE,
+                "failed",
+                Some(meta::MASKED_AUTH_META.to_string()),
+            );
+            return Flow::Continue;
+        }
         self.seen.clear();
         self.late_seen.clear();
         self.doing_auth = self.expects_secret()
@@ -2462,7 +2472,11 @@ impl Engine {
                     self.after_starttls(retry, feed).await;
                 }
             }
-            Meta::Auth { mechanism, user } => self.auth(mechanism, user, feed).await,
+            Meta::Auth {
+                mechanism,
+                user,
+                secret,
+            } => self.auth(mechanism, user, secret, feed).await,
             Meta::Data { file } => self.data(file, feed).await,
             Meta::Edit => self.edit(feed).await,
             Meta::Send => {
@@ -2910,10 +2924,16 @@ impl Engine {
         self.record(":data", &body);
     }
 
-    /// `:auth [MECH [user]]`: explained instead of sent before EHLO; the strongest offered
-    /// mechanism when none is named; a question before credentials go out unencrypted; the
-    /// user and secret from the command, the environment, `--auth-*-file` or the terminal.
-    async fn auth(&mut self, mechanism: Option<String>, user: Option<String>, feed: &mut Feed<'_>) {
+    /// `:auth [MECH [user[:secret]]]`: explained instead of sent before EHLO; the strongest
+    /// offered mechanism when none is named; a question before credentials go out unencrypted;
+    /// the user and secret from the command, the environment, `--auth-*-file` or the terminal.
+    async fn auth(
+        &mut self,
+        mechanism: Option<String>,
+        user: Option<String>,
+        typed_secret: Option<Secret>,
+        feed: &mut Feed<'_>,
+    ) {
         let Some(caps) = self
             .session
             .as_ref()
@@ -3032,19 +3052,23 @@ impl Engine {
             },
         };
         let token_mech = matches!(mech.as_str(), "XOAUTH2" | "OAUTHBEARER");
-        // The command line's file before the environment, as the send's layering orders them.
+        // The secret typed with the user (`user:secret`, curl's form) first, as the most
+        // specific; then the command line's file before the environment, as the send's
+        // layering orders them.
         let (given, prompt, what) = if token_mech {
             (
-                self.cfg
-                    .auth_token
-                    .clone()
-                    .or_else(|| env_token.clone().map(Secret::new)),
+                typed_secret.or_else(|| {
+                    self.cfg
+                        .auth_token
+                        .clone()
+                        .or_else(|| env_token.clone().map(Secret::new))
+                }),
                 "token (not shown): ",
                 "a token: set EHLO_AUTH_TOKEN or pass --auth-token-file FILE",
             )
         } else {
             (
-                self.cfg.auth_password.clone(),
+                typed_secret.or_else(|| self.cfg.auth_password.clone()),
                 "password (not shown): ",
                 "a password: set EHLO_AUTH_PASSWORD or pass --auth-password-file FILE",
             )
