@@ -1884,6 +1884,81 @@ fn terminal_recalled_masked_auth_is_not_sent() {
     assert!(!got.contains("********"), "{got}");
 }
 
+/// `:auth PLAIN alice:password` typed on a terminal (curl's `user:password`): the password goes
+/// to the server, and the line is drawn again and kept in the history as
+/// `:auth PLAIN alice:********`, recorded as `:auth PLAIN alice`, never in the `--log`; that
+/// line recalled and entered is refused, not sent with the mask as the password. The whole
+/// word was the user name: on the screen, in the history and in the recording.
+#[test]
+fn terminal_auth_user_colon_password_is_masked_on_screen_and_in_every_file() {
+    use base64::Engine as _;
+    let password = "Curl-Form-Pw:41";
+    let plain = base64::engine::general_purpose::STANDARD.encode(format!("\0alice\0{password}"));
+    let home = tempfile::tempdir().unwrap();
+    let rec_dir = tempfile::tempdir().unwrap();
+    let rec = rec_dir.path().join("session.ehlo");
+    let log = rec_dir.path().join("log.jsonl");
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(
+        home.path(),
+        &[
+            "repl",
+            &addr.to_string(),
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+            "--allow-plaintext-auth",
+        ],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(&format!(":auth PLAIN alice:{password}\r"));
+    t.wait("the :auth answer", |s| {
+        s.contains("235 2.7.0") && last_prompt(s) == "ehlo[plain|authed]>"
+    });
+    t.keys("\x1b[A");
+    t.wait("the recalled line", |s| {
+        last_prompt(s) == "ehlo[plain|authed]> :auth PLAIN alice:********"
+    });
+    t.keys("\r");
+    let screen = t.wait("the refusal", |s| {
+        s.contains("the mask the history keeps") && last_prompt(s) == "ehlo[plain|authed]>"
+    });
+    t.quit();
+    assert!(
+        screen.contains("> :auth PLAIN alice:********\n"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Curl-Form-Pw"), "{screen}");
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(
+        got,
+        format!("EHLO x.test\r\nAUTH PLAIN {plain}\r\nQUIT\r\n")
+    );
+    let history = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap();
+    assert!(
+        history.contains(":auth PLAIN alice:********\n"),
+        "{history}"
+    );
+    let rec = std::fs::read_to_string(&rec).unwrap();
+    assert!(rec.contains("> :auth PLAIN alice\n"), "{rec}");
+    let log = std::fs::read_to_string(&log).unwrap();
+    for text in [&history, &rec, &log] {
+        assert!(!text.contains("Curl-Form-Pw"), "{text}");
+        assert!(!text.contains(&plain), "{text}");
+    }
+}
+
 /// Ctrl-C while a reply is awaited stops the wait only: what was typed ahead before it, a whole
 /// line and a half-typed one, is kept and runs at the next prompt in the order typed (no typed
 /// byte is lost), as the README says.
