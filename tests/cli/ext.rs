@@ -528,6 +528,12 @@ fn an_ipv6_xclient_address_is_sent_with_its_ipv6_tag() {
         &["XCLIENT ADDR=192.0.2.1\r\n"],
         &["--xclient-addr", "192.0.2.1"],
     );
+    // Bracketed as a host's IPv6 address is written: it went out as ADDR=[::1], which Postfix
+    // refuses (501 5.5.4 Bad ADDR syntax) as it refuses a bare one.
+    run_expecting(
+        &["XCLIENT ADDR=IPV6:2001:db8::3\r\n"],
+        &["--xclient-addr", "[2001:db8::3]"],
+    );
 }
 
 #[test]

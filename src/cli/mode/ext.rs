@@ -90,10 +90,18 @@ pub(super) fn ext_plan(
     // with IPV6:" (any case); its normalize_mailhost_addr refuses a bare `::1` (`501 5.5.4 Bad
     // ADDR syntax`). A bare IPv6 address typed to --xclient-addr gets the tag; a tagged one,
     // anything else and a raw --xclient go as typed (swaks sends every one as typed).
+    // A bracketed one (`[::1]`, the form a host takes in `[IPv6]:PORT` and RFC 5321 §4.1.3's
+    // address literal without its tag) too: Postfix refuses the brackets as a bare address.
     let tagged = |v: &Option<String>| {
-        v.as_ref().map(|v| match v.parse::<std::net::Ipv6Addr>() {
-            Ok(_) => format!("IPV6:{v}"),
-            Err(_) => v.clone(),
+        v.as_ref().map(|v| {
+            let bare = v
+                .strip_prefix('[')
+                .and_then(|a| a.strip_suffix(']'))
+                .unwrap_or(v);
+            match bare.parse::<std::net::Ipv6Addr>() {
+                Ok(_) => format!("IPV6:{bare}"),
+                Err(_) => v.clone(),
+            }
         })
     };
     let attrs: Vec<Attribute> = [
