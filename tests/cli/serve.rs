@@ -1928,22 +1928,12 @@ fn tls_cert_and_key_must_be_bounded_regular_files() {
     }
 }
 
-/// Another process holding the mbox's flock(2) (a mail reader, an MDA, a second server) delays
-/// the messages that wait for it, not the server: a new client is greeted at once, and SIGTERM
-/// still stops it within its grace. The lock used to be waited for in a blocking flock(2) on a
-/// runtime worker, and with two such messages both workers stood still: no greeting, no idle
-/// timeout, and SIGTERM only took effect when the other process let go.
-#[test]
-fn a_locked_mbox_delays_its_messages_not_the_server() {
-    use std::io::{Read, Write};
-    let dir = tempfile::tempdir().unwrap();
-    let mb = dir.path().join("mbox");
-    let mut serve = Serve::start(&["--mbox", s(&mb), "--hostname", "mx.test"]);
-    let holder = std::fs::File::open(&mb).unwrap();
-    holder.lock().unwrap();
-    // Three messages in flight, each at its final dot, waiting for the lock.
+/// `count` raw clients of `serve`, each through EHLO, MAIL, RCPT and DATA and then sent a message
+/// (`Subject: N`) to its final dot; the reply to the dot is left for the caller to read.
+fn senders_at_the_final_dot(serve: &Serve, count: usize) -> Vec<BufReader<std::net::TcpStream>> {
+    use std::io::Write;
     let mut senders = Vec::new();
-    for n in 0..3 {
+    for n in 0..count {
         let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let mut w = tcp.try_clone().unwrap();
@@ -1961,6 +1951,24 @@ fn a_locked_mbox_delays_its_messages_not_the_server() {
         write!(w, "Subject: {n}\r\n\r\nbody\r\n.\r\n").unwrap();
         senders.push(r);
     }
+    senders
+}
+
+/// Another process holding the mbox's flock(2) (a mail reader, an MDA, a second server) delays
+/// the messages that wait for it, not the server: a new client is greeted at once, and SIGTERM
+/// still stops it within its grace. The lock used to be waited for in a blocking flock(2) on a
+/// runtime worker, and with two such messages both workers stood still: no greeting, no idle
+/// timeout, and SIGTERM only took effect when the other process let go.
+#[test]
+fn a_locked_mbox_delays_its_messages_not_the_server() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let mb = dir.path().join("mbox");
+    let mut serve = Serve::start(&["--mbox", s(&mb), "--hostname", "mx.test"]);
+    let holder = std::fs::File::open(&mb).unwrap();
+    holder.lock().unwrap();
+    // Three messages in flight, each at its final dot, waiting for the lock.
+    let mut senders = senders_at_the_final_dot(&serve, 3);
     // Time for the three to reach the lock.
     std::thread::sleep(Duration::from_millis(500));
     // A new client is greeted while the lock is held.
@@ -2021,31 +2029,12 @@ fn a_locked_mbox_delays_its_messages_not_the_server() {
 /// final dot, and let go just before the SIGTERM.
 #[test]
 fn a_stop_stores_the_messages_waiting_their_turn_at_the_mbox() {
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let mb = dir.path().join("mbox");
     let mut serve = Serve::start(&["--mbox", s(&mb), "--hostname", "mx.test"]);
     let holder = std::fs::File::open(&mb).unwrap();
     holder.lock().unwrap();
-    let mut senders = Vec::new();
-    for n in 0..4 {
-        let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
-        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut w = tcp.try_clone().unwrap();
-        let mut r = BufReader::new(tcp);
-        assert!(raw_reply(&mut r).starts_with("220 "), "sender {n}");
-        write!(
-            w,
-            "EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\nDATA\r\n"
-        )
-        .unwrap();
-        for want in ["250", "250", "250", "354"] {
-            let got = raw_reply(&mut r);
-            assert!(got.starts_with(want), "sender {n}: {got}");
-        }
-        write!(w, "Subject: {n}\r\n\r\nbody\r\n.\r\n").unwrap();
-        senders.push(r);
-    }
+    let mut senders = senders_at_the_final_dot(&serve, 4);
     serve
         .wait_for(
             "is locked by another process: waiting",

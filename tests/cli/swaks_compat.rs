@@ -122,6 +122,19 @@ impl Case {
     }
 }
 
+/// Two recipients over LMTP, the rows' shared part (each adds its own faults and difference).
+const fn lmtp_two() -> Case {
+    c(&[
+        "-t",
+        "a@example.com,b@example.com",
+        "-s",
+        "{srv}",
+        "--protocol",
+        "LMTP",
+    ])
+    .srv(Srv::Lmtp)
+}
+
 const T: &str = "user@example.com";
 
 /// The README's words for `--no-data-fixup` data ehlo refuses where swaks sends it and waits.
@@ -504,16 +517,7 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "--protocol", "ESMTP"]),
     c(&["-t", T, "-s", "{srv}", "--protocol", "esmtp"]),
     c(&["-t", T, "-s", "{srv}", "--protocol", "lmtp"]).srv(Srv::Lmtp),
-    c(&[
-        "-t",
-        "a@example.com,b@example.com",
-        "-s",
-        "{srv}",
-        "--protocol",
-        "LMTP",
-    ])
-    .srv(Srv::Lmtp)
-    .fail(&["rcpt#2=550:5.1.1"]),
+    lmtp_two().fail(&["rcpt#2=550:5.1.1"]),
     c(&["-t", T, "-s", "{srv}", "--pipeline"]),
     c(&[
         "-t",
@@ -1372,28 +1376,11 @@ const CASES: &[Case] = &[
     ])
     .srv(Srv::Auth),
     // One of two recipients refused after the content: swaks exits 0 (one got it), ehlo 26.
-    c(&[
-        "-t",
-        "a@example.com,b@example.com",
-        "-s",
-        "{srv}",
-        "--protocol",
-        "LMTP",
-    ])
-    .srv(Srv::Lmtp)
-    .fail(&["lmtp-rcpt#2=552:5.2.2"])
-    .differs("even when another recipient got the message"),
+    lmtp_two()
+        .fail(&["lmtp-rcpt#2=552:5.2.2"])
+        .differs("even when another recipient got the message"),
     // Both refused after the content: 26 in both.
-    c(&[
-        "-t",
-        "a@example.com,b@example.com",
-        "-s",
-        "{srv}",
-        "--protocol",
-        "LMTP",
-    ])
-    .srv(Srv::Lmtp)
-    .fail(&["lmtp-rcpt#1=552:5.2.2", "lmtp-rcpt#2=552:5.2.2"]),
+    lmtp_two().fail(&["lmtp-rcpt#1=552:5.2.2", "lmtp-rcpt#2=552:5.2.2"]),
     c(&["-t", "a@example.org,<>", "-s", "{srv}"])
         .differs("The null address `<>` given as a recipient"),
     c(&["-t", T, "-s", "{srv}", "-tls", "--tls-protocol", "sslv3"])

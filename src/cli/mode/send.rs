@@ -183,22 +183,10 @@ fn stop_of(a: &crate::cli::args::StopArgs, xclient_before_starttls: bool) -> Opt
         .map(|(p, kind)| Stop { kind, at: p.at() })
 }
 
-/// Does the session stop before it sends any RCPT (so no recipient is needed)?
+/// Does the session stop before it sends any RCPT (so no recipient is needed)? Those that stop
+/// before AUTH could start, and those that stop after AUTH or MAIL.
 fn stops_before_rcpt(stop: Option<Stop>) -> bool {
-    stop.is_some_and(|s| {
-        matches!(
-            s.at,
-            StopAt::Proxy
-                | StopAt::Connect
-                | StopAt::FirstHelo
-                | StopAt::Xclient
-                | StopAt::XclientHelo
-                | StopAt::Tls
-                | StopAt::Helo
-                | StopAt::Auth
-                | StopAt::Mail
-        )
-    })
+    stops_before_auth(stop) || stop.is_some_and(|s| matches!(s.at, StopAt::Auth | StopAt::Mail))
 }
 
 /// Does the session stop before AUTH could start (so no credential can go out)?
