@@ -1898,30 +1898,7 @@ fn terminal_auth_user_colon_password_is_masked_on_screen_and_in_every_file() {
     let rec_dir = tempfile::tempdir().unwrap();
     let rec = rec_dir.path().join("session.ehlo");
     let log = rec_dir.path().join("log.jsonl");
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(
-        home.path(),
-        &[
-            "repl",
-            &addr.to_string(),
-            "--record",
-            rec.to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-            "--allow-plaintext-auth",
-        ],
-    );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
-    });
+    let (mut t, h) = recorded_auth_session(home.path(), &rec, &log);
     t.keys(&format!(":auth PLAIN alice:{password}\r"));
     t.wait("the :auth answer", |s| {
         s.contains("235 2.7.0") && last_prompt(s) == "ehlo[plain|authed]>"
@@ -2494,30 +2471,7 @@ fn terminal_typed_secrets_never_reach_a_file() {
     let rec_dir = tempfile::tempdir().unwrap();
     let rec = rec_dir.path().join("session.ehlo");
     let log = rec_dir.path().join("log.jsonl");
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(
-        home.path(),
-        &[
-            "repl",
-            &addr.to_string(),
-            "--record",
-            rec.to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-            "--allow-plaintext-auth",
-        ],
-    );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
-    });
+    let (mut t, h) = recorded_auth_session(home.path(), &rec, &log);
     t.keys(&format!("AUTH PLAIN {plain}\r"));
     t.wait("the PLAIN answer", |s| s.matches("235 2.7.0").count() == 1);
     t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
@@ -2781,30 +2735,7 @@ fn terminal_raw_auth_responses_never_reach_a_file() {
     let rec_dir = tempfile::tempdir().unwrap();
     let rec = rec_dir.path().join("session.ehlo");
     let log = rec_dir.path().join("log.jsonl");
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(
-        home.path(),
-        &[
-            "repl",
-            &addr.to_string(),
-            "--record",
-            rec.to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-            "--allow-plaintext-auth",
-        ],
-    );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
-    });
+    let (mut t, h) = recorded_auth_session(home.path(), &rec, &log);
     t.keys(":raw \"AUTH LOGIN\\r\\n\"\r");
     t.wait("the user challenge", |s| s.contains("334 VXNlcm5hbWU6"));
     t.keys(&format!("{}\r", b64(b"tim")));
@@ -2858,6 +2789,40 @@ fn terminal_raw_auth_responses_never_reach_a_file() {
     // password given.
     let step = "> :auth LOGIN tim\n< 334\n< 334\n< 235\n";
     assert_eq!(rec.matches(step).count(), 2, "{step:?} not twice in\n{rec}");
+}
+
+/// A terminal REPL on a scripted server (RCPT 250, no PIPELINING) with `--record REC`,
+/// `--log LOG` and `--allow-plaintext-auth`, past its first prompt and the EHLO reply.
+fn recorded_auth_session(
+    home: &std::path::Path,
+    rec: &std::path::Path,
+    log: &std::path::Path,
+) -> (Pty, JoinHandle<Vec<Vec<u8>>>) {
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(
+        home,
+        &[
+            "repl",
+            &addr.to_string(),
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+            "--allow-plaintext-auth",
+        ],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
+    });
+    (t, h)
 }
 
 /// A server that refuses every AUTH (538: encryption required, as aiosmtpd does without TLS)

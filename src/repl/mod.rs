@@ -2043,24 +2043,18 @@ impl Engine {
             self.fail(crate::error::EXIT_USAGE, "failed", Some(why));
             return Flow::Continue;
         }
-        if !in_data && !self.expects_secret() && meta::is_masked_auth(line) {
-            // An AUTH recalled from the history: sending it would be a failed login.
-            self.error(meta::MASKED_AUTH);
-            self.fail(
-                crate::error::EXIT_USAGE,
-                "failed",
-                Some(meta::MASKED_AUTH.to_string()),
-            );
-            return Flow::Continue;
-        }
-        if !in_data && !self.expects_secret() && meta::is_masked_auth_meta(line) {
-            // `:auth MECH user:********` recalled from the history: the mask is no password.
-            self.error(meta::MASKED_AUTH_META);
-            self.fail(
-                crate::error::EXIT_USAGE,
-                "failed",
-                Some(meta::MASKED_AUTH_META.to_string()),
-            );
+        // An AUTH recalled from the history (sending it would be a failed login), or
+        // `:auth MECH user:********` recalled (the mask is no password).
+        let masked = if meta::is_masked_auth(line) {
+            Some(meta::MASKED_AUTH)
+        } else if meta::is_masked_auth_meta(line) {
+            Some(meta::MASKED_AUTH_META)
+        } else {
+            None
+        };
+        if let Some(why) = masked.filter(|_| !in_data && !self.expects_secret()) {
+            self.error(why);
+            self.fail(crate::error::EXIT_USAGE, "failed", Some(why.to_string()));
             return Flow::Continue;
         }
         self.seen.clear();
