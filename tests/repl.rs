@@ -354,11 +354,14 @@ fn record_then_replay_green_and_red() {
     assert!(run.out.contains("expected 250, got 550"), "{}", run.out);
 }
 
-#[test]
-fn auth_secret_from_the_environment_is_never_shown_or_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let rec = dir.path().join("auth.ehlo");
-    let log = dir.path().join("log.jsonl");
+/// A piped REPL on a scripted server (RCPT 250, no PIPELINING) with `--allow-plaintext-auth`,
+/// `--record REC` and `--log LOG`, fed `script` with `env` set.
+fn piped_recorded_auth_repl(
+    rec: &std::path::Path,
+    log: &std::path::Path,
+    script: &[u8],
+    env: &[(&str, &str)],
+) -> (Run, JoinHandle<Vec<Vec<u8>>>) {
     let (addr, h) = server(
         Behaviour {
             rcpt: 250,
@@ -376,6 +379,20 @@ fn auth_secret_from_the_environment_is_never_shown_or_recorded() {
             "--log",
             log.to_str().unwrap(),
         ],
+        script,
+        env,
+    );
+    (run, h)
+}
+
+#[test]
+fn auth_secret_from_the_environment_is_never_shown_or_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("auth.ehlo");
+    let log = dir.path().join("log.jsonl");
+    let (run, h) = piped_recorded_auth_repl(
+        &rec,
+        &log,
         b"EHLO x.test\n:auth PLAIN tim\nQUIT\n",
         &[("EHLO_AUTH_PASSWORD", "hunter2hunter2")],
     );
@@ -447,23 +464,9 @@ fn auth_user_colon_password_is_split_as_curl_does_and_the_password_kept_out() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("auth.ehlo");
     let log = dir.path().join("log.jsonl");
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let run = ehlo(
-        &[
-            "repl",
-            &addr.to_string(),
-            "--allow-plaintext-auth",
-            "--record",
-            rec.to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-        ],
+    let (run, h) = piped_recorded_auth_repl(
+        &rec,
+        &log,
         b"EHLO x.test\n:auth PLAIN alice:Typed:Pw-31\n:auth LOGIN bob:Login-Pw-32\n:status\n\
           :auth PLAIN :Lone-Pw-33\nQUIT\n",
         &[("EHLO_AUTH_PASSWORD", "from-the-environment")],
