@@ -713,6 +713,14 @@ impl Pty {
         }
         false
     }
+    /// Send `sig` (a name without `SIG`: `HUP`, `WINCH`…) to `ehlo` with kill(1).
+    fn signal(&self, sig: &str) {
+        let st = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success(), "kill -{sig}");
+    }
     /// Type `:quit` and expect the REPL to end with exit code 0.
     fn quit(&mut self) {
         self.keys(":quit\r");
@@ -1177,11 +1185,7 @@ fn terminal_sigterm_and_sighup_restore_the_terminal_and_save_history() {
             t.wait_mode(false),
             "the terminal never went raw at the prompt"
         );
-        let st = Command::new("kill")
-            .args([&format!("-{sig}"), &t.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(st.success());
+        t.signal(sig);
         assert_eq!(t.exit_code(), code, "SIG{sig}: {}", t.screen());
         t.assert_cooked();
         let hist = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap();
@@ -1214,11 +1218,7 @@ fn terminal_nothing_is_drawn_after_a_signal_s_leaving_line() {
                 t.keys("RSET half typed");
                 t.wait("the typed text", |s| s.contains("RSET half typed"));
             }
-            let st = Command::new("kill")
-                .args([&format!("-{sig}"), &t.child.id().to_string()])
-                .status()
-                .unwrap();
-            assert!(st.success());
+            t.signal(sig);
             t.exit_code();
             t.assert_cooked();
             let line = format!("*** SIG{sig}: leaving");
@@ -1278,11 +1278,7 @@ fn terminal_sighup_with_a_half_typed_line_logs_its_length_only() {
     });
     t.keys("RSET half typed");
     t.wait("the typed text", |s| s.contains("RSET half typed"));
-    let st = Command::new("kill")
-        .args(["-HUP", &t.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    t.signal("HUP");
     assert_eq!(t.exit_code(), 129, "{}", t.screen());
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     assert!(
@@ -1327,11 +1323,7 @@ fn terminal_sighup_at_a_password_prompt_does_not_count_the_secret() {
     });
     t.keys("fixture-sec");
     std::thread::sleep(Duration::from_millis(300));
-    let st = Command::new("kill")
-        .args(["-HUP", &t.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    t.signal("HUP");
     assert_eq!(t.exit_code(), 129, "{}", t.screen());
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(
@@ -1442,11 +1434,7 @@ fn terminal_sighup_with_lines_typed_ahead_logs_their_count_only() {
     t.wait("SLEEP sent", |s| s.contains(" -> HELP SLEEP"));
     t.keys("MAIL FROM:<a@b>\rRSET\rhalf");
     std::thread::sleep(Duration::from_millis(500));
-    let st = Command::new("kill")
-        .args(["-HUP", &t.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    t.signal("HUP");
     assert_eq!(t.exit_code(), 129, "{}", t.screen());
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     assert_eq!(got, "HELP SLEEP\r\n");
@@ -5742,11 +5730,7 @@ impl Pty {
             .status()
             .unwrap();
         assert!(st.success());
-        let st = Command::new("kill")
-            .args(["-WINCH", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(st.success());
+        self.signal("WINCH");
     }
 }
 

@@ -297,18 +297,23 @@ fn one_mailing_probe_is_counted_in_the_singular() {
     );
 }
 
-/// A terminal whose locale is not UTF-8 (`LC_ALL=C`) gets the probe report in ASCII (`✓`/`✗`
-/// as `+`/`x`, `§` as "section"), whose UTF-8 bytes showed as mojibake there; with a UTF-8
-/// locale the glyphs stay.
-#[test]
-fn the_human_report_is_ascii_in_a_c_locale() {
-    let s = Server::start(ServeOptions {
+/// A server that ends a message at a bare `LF.LF` (the smuggling a probe should find).
+fn lf_dot_server() -> Server {
+    Server::start(ServeOptions {
         quirks: Quirks {
             bare_lf_dot: true,
             ..Quirks::default()
         },
         ..ServeOptions::default()
-    });
+    })
+}
+
+/// A terminal whose locale is not UTF-8 (`LC_ALL=C`) gets the probe report in ASCII (`✓`/`✗`
+/// as `+`/`x`, `§` as "section"), whose UTF-8 bytes showed as mojibake there; with a UTF-8
+/// locale the glyphs stay.
+#[test]
+fn the_human_report_is_ascii_in_a_c_locale() {
+    let s = lf_dot_server();
     let addr = s.addr();
     let args = [
         "probe",
@@ -344,13 +349,7 @@ fn the_human_report_is_ascii_in_a_c_locale() {
 
 #[test]
 fn human_report_shows_bytes_tokens_and_exit_code() {
-    let s = Server::start(ServeOptions {
-        quirks: Quirks {
-            bare_lf_dot: true,
-            ..Quirks::default()
-        },
-        ..ServeOptions::default()
-    });
+    let s = lf_dot_server();
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("probe.xml");
     let run = ehlo(&[
@@ -1113,13 +1112,7 @@ fn reply_text_never_reaches_the_terminal_raw() {
 /// expected, still fails the run.
 #[test]
 fn a_met_expectation_of_a_failure_is_a_pass() {
-    let s = Server::start(ServeOptions {
-        quirks: Quirks {
-            bare_lf_dot: true,
-            ..Quirks::default()
-        },
-        ..ServeOptions::default()
-    });
+    let s = lf_dot_server();
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("probe.xml");
     let junit_arg = junit.to_str().unwrap().to_string();
