@@ -424,19 +424,19 @@ pub(crate) async fn mx_checks(
                 // A dangling alias (the CNAME left behind by a move) is the MX name that
                 // exists: say where it leads, not that the name in the MX record is absent.
                 let chain = alias_chain(r, &host, &merged.cnames).await;
+                // The send says the same ([`crate::net::dns::DnsError::DeadEndAlias`]).
                 let why = match &chain {
-                    Some(chain) => format!(
-                        "is a CNAME ({}), and {} {why}",
-                        chain
-                            .iter()
-                            .map(|n| format!("→ {n}"))
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                        chain.last().map(String::as_str).unwrap_or_default()
+                    Some(chain) => crate::net::dns::dead_end_alias(
+                        &host,
+                        chain,
+                        &format!(
+                            "{} {why}",
+                            chain.last().map(String::as_str).unwrap_or_default()
+                        ),
                     ),
-                    None => why.to_string(),
+                    None => format!("{host} {why}"),
                 };
-                let mut c = CheckResult::new("mx.target", Status::Fail, format!("{host} {why}"));
+                let mut c = CheckResult::new("mx.target", Status::Fail, why);
                 if let Some(chain) = chain {
                     c = c.with("cname", json!(chain));
                 }

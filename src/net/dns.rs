@@ -213,6 +213,18 @@ pub enum DnsError {
         /// "A", "AAAA" or "A/AAAA".
         family: &'static str,
     },
+    /// The name is a CNAME whose chain ends at a name that does not exist or has no address
+    /// (a dangling alias, as a host move leaves behind): the name asked for does exist, so
+    /// "does not exist" alone would send its admin to look at the wrong record.
+    #[error("{}", dead_end_alias(name, chain, &end.to_string()))]
+    DeadEndAlias {
+        /// The name asked for (the alias).
+        name: String,
+        /// The CNAME targets, in order; the last one is where the chain ends.
+        chain: Vec<String>,
+        /// What the chain's end says: [`DnsError::NxDomain`] or [`DnsError::NoAddress`] of it.
+        end: Box<DnsError>,
+    },
     /// The `--dns-trust-anchor` file cannot be read or holds no DNSKEY.
     #[error("cannot use the DNS trust anchor file {path}: {reason}")]
     TrustAnchor {
@@ -299,6 +311,7 @@ impl DnsError {
     pub(crate) fn rcode(&self) -> Option<Cow<'static, str>> {
         match self {
             DnsError::NxDomain(_) => Some(Cow::Borrowed("NXDOMAIN")),
+            DnsError::DeadEndAlias { end, .. } => end.rcode(),
             DnsError::Failed {
                 kind: FailKind::Answered(code),
                 ..
@@ -1363,18 +1376,21 @@ impl Resolver {
                 let errs = [r6.err(), r4.err()];
                 let errs = errs.iter().flatten();
                 if errs.clone().any(|e| e.is_nx_domain()) {
-                    return Err(DnsError::NxDomain(name.to_string()));
+                    return Err(self.dead_end(r, name, DnsError::NxDomain).await);
                 }
                 match errs.clone().find(|e| !e.is_no_records_found()) {
                     Some(e) => Err(failed(name, e, self.validates_itself())),
                     None => {
                         // "No address" only when the name's CNAME chain, if any, ends.
-                        self.chain_followed(r, name, &[RecordType::AAAA, RecordType::A])
+                        let chain = self
+                            .chain_followed(r, name, &[RecordType::AAAA, RecordType::A])
                             .await?;
-                        Err(DnsError::NoAddress {
-                            name: name.to_string(),
-                            family: "A/AAAA",
-                        })
+                        Err(dead_end_alias_error(name, chain, |end| {
+                            DnsError::NoAddress {
+                                name: end,
+                                family: "A/AAAA",
+                            }
+                        }))
                     }
                 }
             }
@@ -1935,6 +1951,20 @@ impl Resolver {
         (res, via)
     }
 
+    /// `name` does not exist: the error `at` makes of the name where its CNAME chain ends,
+    /// said of the alias when `name` is one ([`DnsError::DeadEndAlias`]: an NXDOMAIN answer
+    /// carries the CNAME records that led to it, but resolvers drop them with the answer).
+    /// A walk that cannot be completed leaves the plain error.
+    async fn dead_end(
+        &self,
+        r: &Backend,
+        name: &str,
+        at: impl FnOnce(String) -> DnsError,
+    ) -> DnsError {
+        let chain = self.chain_followed(r, name, &[]).await.unwrap_or_default();
+        dead_end_alias_error(name, chain, at)
+    }
+
     /// Whether an answer of `name` that holds no records of `rtypes` may be taken as "none":
     /// an error when `name` is a CNAME whose chain was not followed to its end. A resolver
     /// follows a chain only so far (hickory gives up after eight links and reports "no
@@ -1944,13 +1974,14 @@ impl Resolver {
     /// a time, at most [`MAX_CHAIN_WALK`] links, and its end asked again: records there, or a
     /// chain too long to walk, mean the first answer was no answer. A name without a CNAME,
     /// or a chain whose end has no such records either, is a real "none". A CNAME question
-    /// that fails ends the walk where it is (nothing more is known).
+    /// that fails ends the walk where it is (nothing more is known). The CNAME targets
+    /// walked, in order, are returned (empty: `name` is no alias).
     async fn chain_followed(
         &self,
         r: &Backend,
         name: &str,
         rtypes: &[RecordType],
-    ) -> Result<(), DnsError> {
+    ) -> Result<Vec<String>, DnsError> {
         let start = name.trim_end_matches('.').to_string();
         let mut chain = vec![start.clone()];
         loop {
@@ -1991,7 +2022,7 @@ impl Resolver {
         }
         let links = chain.len() - 1;
         if links == 0 {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let end = chain.last().cloned().unwrap_or_default();
         for &rtype in rtypes {
@@ -2014,16 +2045,23 @@ impl Resolver {
                 });
             }
         }
-        Ok(())
+        chain.remove(0);
+        Ok(chain)
     }
 
     async fn single(&self, r: &Backend, name: &str, rtype: RecordType) -> Result<Noted, DnsError> {
         let got = self.lookup_ips(r, name, rtype).await;
         let aliases = got.as_ref().map(|(_, a)| a.clone()).unwrap_or_default();
-        let got = single_result(name, rtype, got.map(|(p, _)| p), self.validates_itself());
-        if let Err(DnsError::NoAddress { .. }) = got {
-            self.chain_followed(r, name, &[rtype]).await?;
-        }
+        let got = match single_result(name, rtype, got.map(|(p, _)| p), self.validates_itself()) {
+            Err(DnsError::NoAddress { family, .. }) => {
+                let chain = self.chain_followed(r, name, &[rtype]).await?;
+                Err(dead_end_alias_error(name, chain, |end| {
+                    DnsError::NoAddress { name: end, family }
+                }))
+            }
+            Err(DnsError::NxDomain(_)) => Err(self.dead_end(r, name, DnsError::NxDomain).await),
+            got => got,
+        };
         got.map(|(list, proof)| Noted {
             list,
             proof,
@@ -2046,7 +2084,7 @@ impl Resolver {
             return Ok(());
         }
         let r = self.resolver(name)?;
-        self.chain_followed(r, name, rtypes).await
+        self.chain_followed(r, name, rtypes).await.map(drop)
     }
 }
 
@@ -2080,9 +2118,39 @@ fn answered_through_alias(e: &NetError, asked: &str) -> bool {
 /// Postfix and Exim do.
 pub(crate) fn mx_alias_problem(host: &str, aliases: &[String]) -> String {
     format!(
-        "{host} is a CNAME (→ {}): an MX must name the host itself (RFC 2181 §10.3)",
-        aliases.join(" → ")
+        "{}: an MX must name the host itself (RFC 2181 §10.3)",
+        alias_named(host, aliases)
     )
+}
+
+/// A dangling alias: `host` is a CNAME whose chain ends at a name that `end_says` something of
+/// ("gone.example does not exist (NXDOMAIN)"). The one wording of `ehlo check`'s `mx.target`
+/// and of the send ([`DnsError::DeadEndAlias`]): the name in the MX record exists, its
+/// target does not, and the admin must be pointed at the CNAME.
+pub(crate) fn dead_end_alias(host: &str, chain: &[String], end_says: &str) -> String {
+    format!("{}, and {end_says}", alias_named(host, chain))
+}
+
+/// `at(name)`, or, when `name` is an alias (`chain` its CNAME targets), the same said of the
+/// chain's end as a [`DnsError::DeadEndAlias`] of `name`.
+fn dead_end_alias_error(
+    name: &str,
+    chain: Vec<String>,
+    at: impl FnOnce(String) -> DnsError,
+) -> DnsError {
+    match chain.last() {
+        None => at(name.to_string()),
+        Some(end) => DnsError::DeadEndAlias {
+            name: name.to_string(),
+            end: Box::new(at(end.clone())),
+            chain,
+        },
+    }
+}
+
+/// `host is a CNAME (→ a → b)`, the chain shown as [`show_chain`] bounds it.
+fn alias_named(host: &str, chain: &[String]) -> String {
+    format!("{host} is a CNAME (→ {})", show_chain(chain))
 }
 
 /// The addresses of a host as [`Resolver::addresses_noted`] found them.
@@ -2976,8 +3044,17 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(nodata.proof, Some(DnsProof::Insecure), "{nodata:?}");
+        // No AAAA at the alias's target: said of the target, through the alias.
         let v6 = r.addresses_proved("sec.alias.test", Family::V6).await;
-        assert!(matches!(&v6, Err(DnsError::NoAddress { .. })), "{v6:?}");
+        assert!(
+            matches!(&v6, Err(DnsError::DeadEndAlias { end, .. })
+                if matches!(**end, DnsError::NoAddress { .. })),
+            "{v6:?}"
+        );
+        assert_eq!(
+            v6.unwrap_err().to_string(),
+            "sec.alias.test is a CNAME (→ mx.alias.test), and mx.alias.test has no AAAA address"
+        );
         // A TLSA alias to a name that does not exist (RFC 7671 §7): a secure NXDOMAIN at the
         // target, so no TLSA (secure denial) rather than a failed lookup.
         let set = r

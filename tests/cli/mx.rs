@@ -1934,6 +1934,78 @@ fn an_mx_exchange_that_is_a_cname_is_followed_with_a_warning() {
     assert!(!run.all().contains("is a CNAME"), "{}", run.all());
 }
 
+/// An MX host that is a CNAME left dangling (its target gone, or without addresses): the send
+/// named the alias as absent ("mx.gone.test does not exist (NXDOMAIN)") while `ehlo check`
+/// said where the chain leads; both now say the same, with the chain (one wording, in
+/// src/net/dns.rs), and the exit code stays a DNS failure's.
+#[test]
+fn a_dangling_cname_mx_is_worded_as_check_words_it() {
+    let (dns, _h) = FakeDns::start(vec![
+        ("gone.test", RecordSpec::Mx(10, "mx.gone.test".into())),
+        ("mx.gone.test", RecordSpec::Cname("old.gone.test".into())),
+        ("old.gone.test", RecordSpec::Cname("older.gone.test".into())),
+        ("bare.test", RecordSpec::Mx(10, "mx.bare.test".into())),
+        ("mx.bare.test", RecordSpec::Cname("txt.bare.test".into())),
+        ("txt.bare.test", RecordSpec::Txt("no address here".into())),
+        (
+            "plain.test",
+            RecordSpec::Mx(10, "nothere.plain.test".into()),
+        ),
+    ]);
+    let dangling = "mx.gone.test is a CNAME (→ old.gone.test → older.gone.test), and \
+                    older.gone.test does not exist (NXDOMAIN)";
+    let check = ehlo(&[
+        "check",
+        "gone.test",
+        "--dns-server",
+        &dns.to_string(),
+        "--only",
+        "mx.target",
+        "--timeout",
+        "2s",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(check.code, 40, "{}", check.all());
+    assert!(check.stdout.contains(dangling), "{}", check.all());
+    let run = run_mx(&dns.to_string(), 9, "user@gone.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.all()
+            .contains(&format!("*** Result: failed (exit 2): {dangling}")),
+        "{}",
+        run.all()
+    );
+    // The same as --server, and with -4 (one family asked).
+    let run = run_mx(
+        &dns.to_string(),
+        9,
+        "user@gone.test",
+        &["--server", "mx.gone.test", "-4"],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.all().contains(dangling), "{}", run.all());
+    // An alias to a name without addresses: the chain, then the send's own "no address".
+    let run = run_mx(&dns.to_string(), 9, "user@bare.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.all().contains(
+            "mx.bare.test is a CNAME (→ txt.bare.test), and txt.bare.test has no A/AAAA address"
+        ),
+        "{}",
+        run.all()
+    );
+    // No alias: as before.
+    let run = run_mx(&dns.to_string(), 9, "user@plain.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.all()
+            .contains("*** Result: failed (exit 2): nothere.plain.test does not exist (NXDOMAIN)"),
+        "{}",
+        run.all()
+    );
+}
+
 /// A recipient domain with a trailing dot: looked up as the absolute name it is, sent as typed
 /// (as swaks sends it), and warned about, since RFC 5321 §4.1.2 has no such domain.
 #[test]
