@@ -559,9 +559,8 @@ pub(crate) struct Presented {
 
 /// `dane.starttls` and `dane.match` for one probed (host, address): `res` are the probe's
 /// results, `chain` the certificates the server presented, `domain` the next-hop domain (a
-/// DANE-TA reference name, RFC 7672 §3.2.3).
+/// DANE-TA reference name beside the TLSA base domain, RFC 7672 §3.2.2).
 pub(crate) fn host_checks(
-    host: &str,
     domain: &str,
     tlsa: Option<&HostTlsa>,
     res: &[CheckResult],
@@ -620,7 +619,7 @@ pub(crate) fn host_checks(
             // `tls.cert.*` are.
             let matched = match &chain.old {
                 Some(version) if !chain.pems.is_empty() => {
-                    let mut m = match_check(host, domain, t, &chain.pems);
+                    let mut m = match_check(domain, t, &chain.pems);
                     if m.status != Status::Skip {
                         m.summary = format!(
                             "{} (presented in {version}, found by --tls-probe)",
@@ -650,7 +649,7 @@ pub(crate) fn host_checks(
         Status::Pass,
         "STARTTLS offered and the handshake completes",
     );
-    vec![starttls, match_check(host, domain, t, &chain.pems)]
+    vec![starttls, match_check(domain, t, &chain.pems)]
 }
 
 /// `dane.starttls` and `dane.match` of a host whose TLSA lookup failed (`dane.tlsa` failed or
@@ -675,7 +674,7 @@ pub(crate) fn lookup_failed_checks(f: &FailedLookup) -> Vec<CheckResult> {
 }
 
 /// `dane.match`: the PEM `chain` (leaf first) against the usable records of `t`.
-fn match_check(host: &str, domain: &str, t: &HostTlsa, chain: &[String]) -> CheckResult {
+fn match_check(domain: &str, t: &HostTlsa, chain: &[String]) -> CheckResult {
     if t.records.iter().all(|r| r.unusable().is_some()) {
         return CheckResult::new(
             "dane.match",
@@ -687,13 +686,9 @@ fn match_check(host: &str, domain: &str, t: &HostTlsa, chain: &[String]) -> Chec
         .iter()
         .filter_map(|p| X509::from_pem(p.as_bytes()).ok())
         .collect();
-    let mut names = vec![host.to_ascii_lowercase()];
-    for n in [t.base.as_str(), domain] {
-        let n = n.trim_end_matches('.').to_ascii_lowercase();
-        if !names.contains(&n) {
-            names.push(n);
-        }
-    }
+    // As a sender judges it: the TLSA base domain and the next-hop domain, not the MX host
+    // name when that is an alias of the base (RFC 7672 §3.2.2).
+    let names = dane::reference_names(&t.base, Some(domain));
     // The session that fetched the chain used the default security level.
     let level = crate::net::trust::default_security_level();
     let v = dane::verify(&certs, &t.records, &names, true, level);
@@ -899,16 +894,10 @@ mod tests {
     }
 
     fn judged(res: &[CheckResult]) -> Vec<(&'static str, Status)> {
-        host_checks(
-            "mx.example.test",
-            "example.test",
-            Some(&tlsa()),
-            res,
-            &Presented::default(),
-        )
-        .iter()
-        .map(|c| (c.id, c.status))
-        .collect()
+        host_checks("example.test", Some(&tlsa()), res, &Presented::default())
+            .iter()
+            .map(|c| (c.id, c.status))
+            .collect()
     }
 
     /// `dane.starttls` with a secure TLSA RRset: no STARTTLS and a failed handshake are
@@ -950,7 +939,6 @@ mod tests {
         let refused = CheckResult::new("tls.handshake", Status::Error, "STARTTLS refused: 454")
             .with("code", 454);
         let got = host_checks(
-            "mx.example.test",
             "example.test",
             Some(&tlsa()),
             &[c("tls.starttls", Status::Pass), refused],
@@ -987,13 +975,7 @@ mod tests {
             ]
         );
         // No secure TLSA RRset: nothing to judge.
-        let none = host_checks(
-            "mx.example.test",
-            "example.test",
-            None,
-            &[],
-            &Presented::default(),
-        );
+        let none = host_checks("example.test", None, &[], &Presented::default());
         assert!(none.iter().all(|c| c.status == Status::Skip), "{none:?}");
     }
 
@@ -1018,8 +1000,7 @@ mod tests {
             pems: vec![pem],
             old: Some("TLSv1".into()),
         };
-        let host = "mx.example.test";
-        let got = host_checks(host, "example.test", Some(&own), &res, &old);
+        let got = host_checks("example.test", Some(&own), &res, &old);
         assert_eq!(
             got.iter().map(|c| (c.id, c.status)).collect::<Vec<_>>(),
             [
@@ -1036,7 +1017,7 @@ mod tests {
         );
         assert_eq!(got[1].evidence["protocol"], "TLSv1");
         // A record for another key: the old session's certificate does not match it.
-        let got = host_checks(host, "example.test", Some(&tlsa()), &res, &old);
+        let got = host_checks("example.test", Some(&tlsa()), &res, &old);
         assert_eq!(got[1].status, Status::Fail, "{:?}", got[1]);
         assert!(
             got[1]
@@ -1050,7 +1031,7 @@ mod tests {
             old: None,
             ..old.clone()
         };
-        let got = host_checks(host, "example.test", Some(&own), &res, &none);
+        let got = host_checks("example.test", Some(&own), &res, &none);
         assert_eq!(got[1].status, Status::Skip, "{:?}", got[1]);
     }
 

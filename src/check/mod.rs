@@ -567,7 +567,7 @@ async fn check_domain(
             let tlsa = dane_out.tlsa.get(&host.to_ascii_lowercase());
             let checks = match (tlsa, dane_out.failed.get(&host.to_ascii_lowercase())) {
                 (None, Some(failed)) => dane::lookup_failed_checks(failed),
-                _ => dane::host_checks(&host, &name, tlsa, &res, &chain),
+                _ => dane::host_checks(&name, tlsa, &res, &chain),
             };
             for mut c in checks {
                 c.mx = Some(host.clone());
@@ -1295,7 +1295,7 @@ mod tests {
             ("old-tls", &old_tls, Some(&unusable), &old),
             ("dead", &dead, Some(&usable), &none),
         ] {
-            let checks = dane::host_checks(mx, "example.test", t, res, chain);
+            let checks = dane::host_checks("example.test", t, res, chain);
             for mut r in res.iter().cloned().chain(checks) {
                 r.mx = Some(mx.to_string());
                 r.ip = Some("192.0.2.1".into());

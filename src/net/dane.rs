@@ -8,7 +8,7 @@
 //!
 //! - DANE-EE(3) matches the leaf only; no name and no validity-date checks (RFC 7672 §3.1.1).
 //! - DANE-TA(2) matches a certificate above the leaf; the leaf must then verify up to that trust
-//!   anchor (dates included) and carry one of the reference names (RFC 7672 §3.2.3).
+//!   anchor (dates included) and carry one of the reference names (RFC 7672 §3.2.2-3).
 
 use openssl::hash::{MessageDigest, hash};
 use openssl::stack::Stack;
@@ -227,8 +227,9 @@ pub(crate) fn read_records(path: &std::path::Path) -> Result<Vec<Tlsa>, String> 
 pub(crate) struct DaneUse {
     /// The TLSA records to authenticate the server by (empty: the CA store).
     pub(crate) tlsa: Vec<Tlsa>,
-    /// Reference names a DANE-TA leaf may carry besides the host's: the TLSA base domain and
-    /// the next-hop domain.
+    /// The reference names a DANE-TA leaf must carry one of ([`reference_names`]): the TLSA
+    /// base domain, then the next-hop domain. The base domain is also the name verified and
+    /// sent as SNI (RFC 7672 §8.1) unless `--tls-verify-target`/`--tls-sni` name another.
     pub(crate) names: Vec<String>,
 }
 
@@ -290,13 +291,7 @@ pub(crate) fn decide(
         .filter(|r| r.unusable().is_none())
         .cloned()
         .collect();
-    let mut names = Vec::new();
-    for n in [Some(base), next_hop].into_iter().flatten() {
-        let n = n.trim_end_matches('.').to_ascii_lowercase();
-        if !n.is_empty() && !n.eq_ignore_ascii_case(host) && !names.contains(&n) {
-            names.push(n);
-        }
-    }
+    let names = reference_names(base, next_hop);
     if usable.is_empty() {
         return (
             Some(DaneUse {
@@ -320,9 +315,26 @@ pub(crate) fn decide(
     )
 }
 
+/// The reference identifiers a DANE-TA(2) leaf must carry one of (RFC 7672 §3.2.2): the TLSA
+/// base domain `base` first, then the next-hop domain the MX records were looked up for. The
+/// MX host name is one only as the base domain: when it is an alias whose secure expansion
+/// holds the TLSA records, the expanded name is the base and the alias is no reference name
+/// (Postfix's smtp_tls_policy.c builds the same list: a leaf naming only the alias fails
+/// there with "hostname mismatch"). Lower case, without trailing dots, each once.
+pub(crate) fn reference_names(base: &str, next_hop: Option<&str>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for n in [Some(base), next_hop].into_iter().flatten() {
+        let n = n.trim_end_matches('.').to_ascii_lowercase();
+        if !n.is_empty() && !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    names
+}
+
 /// Match `records` against `chain` (leaf first, as the server sent it). `names` are the
-/// reference identifiers a DANE-TA(2) leaf must carry (RFC 7672 §3.2.3: the TLSA base domain,
-/// the MX host name, the next-hop domain); `enforced` is only recorded in the verdict.
+/// reference identifiers a DANE-TA(2) leaf must carry ([`reference_names`], RFC 7672
+/// §3.2.2-3); `enforced` is only recorded in the verdict.
 /// `auth_level` is the connection's OpenSSL security level: a DANE-TA chain is judged at it as
 /// the CA path judges one (a SHA-1 signature or a short key fails both ways).
 ///
@@ -998,6 +1010,55 @@ pub(crate) mod tests {
             LEVEL,
         );
         assert!(!v.reason.unwrap().contains("leaf certificate"));
+    }
+
+    /// The DANE-TA reference names of an MX host that is an alias whose secure expansion holds
+    /// the TLSA records: the base domain (the expansion) and the next-hop domain, not the
+    /// alias (RFC 7672 §3.2.2). A leaf naming only the alias passed; Postfix fails it
+    /// ("hostname mismatch"), and so does ehlo now. Records at the host's own name: the host
+    /// is the base, and its name passes.
+    #[test]
+    fn an_mx_alias_is_no_reference_name_beside_its_expansion() {
+        let chain = chain3(); // the leaf names mx.test
+        let anchor = [rec(2, 0, 1, &chain[1])];
+        let proofs = HostProofs {
+            mx: Some("secure"),
+            addresses: Some("secure"),
+        };
+        let owner = "_25._tcp.real.test";
+        let (got, _) = decide(
+            "mx.test",
+            proofs,
+            owner,
+            &anchor,
+            Some("secure"),
+            Some("d.test."),
+            "real.test",
+        );
+        let names = got.unwrap().names;
+        assert_eq!(names, ["real.test", "d.test"]);
+        let v = verify(&chain, &anchor, &names, true, LEVEL);
+        assert!(!v.ok, "{v:?}");
+        assert!(
+            v.reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains("real.test, d.test"),
+            "{v:?}"
+        );
+        let (got, _) = decide(
+            "mx.test",
+            proofs,
+            "_25._tcp.mx.test",
+            &anchor,
+            Some("secure"),
+            Some("d.test"),
+            "MX.test.",
+        );
+        let names = got.unwrap().names;
+        assert_eq!(names, ["mx.test", "d.test"]);
+        assert!(verify(&chain, &anchor, &names, true, LEVEL).ok);
+        assert_eq!(reference_names("d.test", Some("D.test.")), ["d.test"]);
     }
 
     /// A server may send its intermediates in any order (RFC 8446 §4.4.2): `[leaf, root,

@@ -872,6 +872,69 @@ fn dnssec_check_of_dane_ta_records_against_served_chains() {
     }
 }
 
+/// DANE-TA(2) through an MX host that is an alias (cnmx-ta → mx-cta CNAME mx-ta, all secure,
+/// the `2 0 1` record at the expansion): the reference names are the TLSA base domain
+/// mx-ta.dnssec.test and the next-hop domain, not the alias (RFC 7672 §3.2.2). A leaf for
+/// mx-cta.dnssec.test alone passed `check` and `--tls-verify dane`, where Postfix's
+/// posttls-finger -l dane fails it ("hostname mismatch"); the leaf for the expansion passes
+/// in all three.
+#[test]
+#[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
+fn dnssec_dane_ta_through_an_mx_alias_names_the_expansion_not_the_alias() {
+    let anchor = require_dns_peers();
+    let file = |name: &str| {
+        let p = format!("{DNSSEC_DIR}/{name}");
+        assert!(
+            Path::new(&p).is_file(),
+            "dnssec.sh makes {p}: run setup.sh again"
+        );
+        p
+    };
+    let key = file("ta-leaf.key");
+    let modes = both_modes(&anchor);
+    for (cert, want, code, says) in [
+        (
+            "ta-leaf-chain.pem",
+            "pass",
+            0,
+            "the leaf's DNS:mx-ta.dnssec.test matches",
+        ),
+        (
+            "ta-alias-chain.pem",
+            "fail",
+            29,
+            "no name in the leaf matches mx-ta.dnssec.test, cnmx-ta.dnssec.test",
+        ),
+    ] {
+        let cert = file(cert);
+        let _serve = Serve::start_at(
+            "127.0.0.8:2525",
+            &["--starttls", "--tls-cert", &cert, "--tls-key", &key],
+        );
+        for mode in &modes {
+            let (run, l) = check_lines(mode, "cnmx-ta.dnssec.test", &["dane.tlsa", "dane.match"]);
+            assert_eq!(
+                l["dane.tlsa"]["evidence"]["base"],
+                "mx-ta.dnssec.test",
+                "{}",
+                run.dump()
+            );
+            let m = &l["dane.match"];
+            assert_eq!(m["status"], want, "{cert} {mode:?}\n{}", run.dump());
+            assert!(
+                m["summary"].as_str().unwrap().contains(says),
+                "{cert} {mode:?}: {m}"
+            );
+            let mut args = mode.clone();
+            args.extend(["-t", "postmaster@cnmx-ta.dnssec.test", "-p", "2525"]);
+            args.extend(["--tls-verify", "dane", "--quit-after", "ehlo"]);
+            let run = ehlo(&args);
+            assert_eq!(run.code, Some(code), "{cert} {mode:?}\n{}", run.dump());
+            assert!(run.stdout.contains(says), "{cert} {mode:?}\n{}", run.dump());
+        }
+    }
+}
+
 /// An MX host that is a CNAME (cnmx → mx-cn → mx.dnssec.test, all secure): senders look up
 /// the TLSA records at the expanded name first (RFC 7672 §2.2.2), so `check` reads
 /// `_2525._tcp.mx.dnssec.test` and Postfix's certificate matches its `3 1 1` record.

@@ -31,6 +31,16 @@
 #       ta-leaf.key, each also as *-chain.pem with the CA after it (the tests serve them there);
 #       ta-wrong MX 10 mx-ta-wrong (A 127.0.0.8), TLSA 2 0 1 of another CA (a DANE-TA mismatch)
 #       cnmx MX 10 mx-cn (an MX host that is a CNAME)
+#       mx-full A 127.0.0.1, _2525._tcp TLSA 3 0 1 <Postfix certificate's SHA-256> (the whole
+#       certificate pinned, RFC 6698 §2.1.2 selector 0)
+#       cnmx-orig MX 10 mx-cno; mx-cno CNAME mx-plain (A 127.0.0.1, no TLSA of its own), the TLSA
+#       3 1 1 <Postfix SPKI> at the alias's own name _2525._tcp.mx-cno (RFC 7672 §2.2.2's second
+#       lookup)
+#       mx-full0 A 127.0.0.1, _2525._tcp TLSA 3 1 0 <Postfix SPKI, whole>; mx-sha512 A 127.0.0.1,
+#       _2525._tcp TLSA 3 0 2 <its certificate's SHA-512> (matching types 0 and 2, RFC 6698 §2.1.3)
+#       cnmx-ta MX 10 mx-cta; mx-cta CNAME mx-ta (its TLSA 2 0 1 is at the expansion); the CA also
+#       issued $DIR/ta-alias.pem (and -chain.pem) for mx-cta.dnssec.test alone: the alias is no
+#       DANE-TA reference name beside its expansion, the TLSA base domain (RFC 7672 §3.2.2)
 #       tlsa-expired MX 10 mx-tx; mx-tx A 127.0.0.1 whose _tcp.mx-tx is a signed child zone with
 #       expired signatures holding its TLSA (only the TLSA lookup is bogus)
 #       tlsa-servfail MX 10 mx-sf; mx-sf A 127.0.0.1 whose _tcp.mx-sf is delegated to a server
@@ -108,8 +118,12 @@ start() {
   stop
   rm -rf "$DIR"
   mkdir -p "$DIR"
-  local tlsa other ee_expired ds_lost ds_expired
+  local tlsa tlsa_cert other ee_expired ds_lost ds_expired
   tlsa="$(spki_sha256 "$CERT")"
+  tlsa_cert="$(openssl x509 -in "$CERT" -outform DER | sha256sum | cut -d' ' -f1)"
+  local spki_full cert_sha512
+  spki_full="$(openssl x509 -in "$CERT" -noout -pubkey | openssl pkey -pubin -outform DER | od -An -v -tx1 | tr -d ' \n')"
+  cert_sha512="$(openssl x509 -in "$CERT" -outform DER | sha512sum | cut -d' ' -f1)"
   # Another key's digest, for the mismatch case.
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=other \
     -keyout "$DIR/other.key" -out "$DIR/other.pem" 2>/dev/null
@@ -131,7 +145,7 @@ start() {
   # reference name of the MX (RFC 7672 §3.2.3); each alone and followed by the CA.
   local leaf name
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$DIR/ta-leaf.key" 2>/dev/null
-  for leaf in ta-leaf:mx-ta.dnssec.test ta-badname:elsewhere.test; do
+  for leaf in ta-leaf:mx-ta.dnssec.test ta-badname:elsewhere.test ta-alias:mx-cta.dnssec.test; do
     name=${leaf#*:}
     leaf=${leaf%%:*}
     openssl req -new -key "$DIR/ta-leaf.key" -subj "/CN=$name" 2>/dev/null |
@@ -256,6 +270,18 @@ ta-wrong IN MX 10 mx-ta-wrong.dnssec.test.
 mx-ta-wrong IN A 127.0.0.8
 _2525._tcp.mx-ta-wrong IN TLSA 2 0 1 $ta_other
 cnmx IN MX 10 mx-cn.dnssec.test.
+mx-full IN A 127.0.0.1
+_2525._tcp.mx-full IN TLSA 3 0 1 $tlsa_cert
+cnmx-orig IN MX 10 mx-cno.dnssec.test.
+mx-cno IN CNAME mx-plain.dnssec.test.
+mx-plain IN A 127.0.0.1
+_2525._tcp.mx-cno IN TLSA 3 1 1 $tlsa
+mx-full0 IN A 127.0.0.1
+_2525._tcp.mx-full0 IN TLSA 3 1 0 $spki_full
+mx-sha512 IN A 127.0.0.1
+_2525._tcp.mx-sha512 IN TLSA 3 0 2 $cert_sha512
+cnmx-ta IN MX 10 mx-cta.dnssec.test.
+mx-cta IN CNAME mx-ta.dnssec.test.
 tlsa-expired IN MX 10 mx-tx.dnssec.test.
 mx-tx IN A 127.0.0.1
 _tcp.mx-tx IN NS ns.dnssec.test.

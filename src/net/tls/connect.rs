@@ -175,11 +175,16 @@ where
             .peer_cert_chain()
             .map(|st| st.iter().map(X509Ref::to_owned).collect())
             .unwrap_or_default();
-        let names: Vec<String> = [checked.clone()]
+        let mut names: Vec<String> = Vec::new();
+        for n in [checked.clone()]
             .into_iter()
             .filter(|n| !n.is_empty() && checked_ip.is_none())
             .chain(params.dane_names.iter().cloned())
-            .collect();
+        {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
         let level = auth_level;
         let v = dane::verify(&chain, &params.tlsa, &names, params.verify, level);
         let failed = params.verify && !v.ok;
