@@ -929,8 +929,12 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         return crate::error::EXIT_PREREQ;
     };
     let gate = Arc::new(Semaphore::new(DNS_IN_FLIGHT));
-    let resolver = resolver.with_gate(gate.clone());
-    let validator = validator.map(|v| v.with_gate(gate));
+    // A DNS server that answers nothing is said once it is known, not waited out per domain.
+    let silence = Arc::new(crate::net::dns::Silence::default());
+    let resolver = resolver
+        .with_gate(gate.clone())
+        .with_silence(silence.clone());
+    let validator = validator.map(|v| v.with_gate(gate).with_silence(silence));
     let lookups = select::Lookups::of(&cfg.selection);
     let shared = Arc::new(Shared {
         resolver,

@@ -607,7 +607,82 @@ pub struct Resolver {
     /// The cap on lookups in flight at once, shared by the resolvers of one run
     /// ([`Resolver::with_gate`]); `None`: no cap (one connection, one send).
     gate: Option<Arc<tokio::sync::Semaphore>>,
+    /// Whether the DNS server has answered anything, shared by the resolvers of one run
+    /// ([`Resolver::with_silence`]); `None`: every lookup is sent.
+    silence: Option<Arc<Silence>>,
 }
+
+/// What one run's lookups heard from the DNS server: a server that answers nothing (down, or a
+/// firewall dropping the queries) made `ehlo check` wait out every domain's every lookup, so
+/// 1000 domains took minutes to say the same thing 1000 times. Once [`SILENT_AFTER`] lookups
+/// have run out of time and none was answered, the server is asked the root's NS records (any
+/// server replies to that at once, if only with REFUSED or SERVFAIL, as Postfix's
+/// `dnssec_probe` relies on); no reply to it either, and the next lookups are not sent and fail
+/// at once with that reason. Any answer, even a late one, lifts it. Lookups that time out
+/// because the names' own servers are dead (the resolver's SERVFAIL comes after ehlo's
+/// timeout) leave the probe answered, and every lookup is still sent.
+#[derive(Debug, Default)]
+pub(crate) struct Silence {
+    answered: std::sync::atomic::AtomicBool,
+    timeouts: std::sync::atomic::AtomicU32,
+    /// The root probe was sent (once a run).
+    probed: std::sync::atomic::AtomicBool,
+    /// The root probe ran out of time too.
+    confirmed: std::sync::atomic::AtomicBool,
+}
+
+/// Lookups that must run out of time, none answered, before the DNS server is probed: more
+/// than one, so that a single lost query never costs a probe.
+const SILENT_AFTER: u32 = 3;
+
+impl Silence {
+    /// The server answered none of this run's lookups, the root probe included.
+    fn silent(&self) -> Option<u32> {
+        use std::sync::atomic::Ordering::Relaxed;
+        (!self.answered.load(Relaxed) && self.confirmed.load(Relaxed))
+            .then(|| self.timeouts.load(Relaxed))
+    }
+
+    /// Whether this caller should send the root probe now: [`SILENT_AFTER`] timeouts, no
+    /// answer, and no probe sent before.
+    fn probe_due(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        !self.answered.load(Relaxed)
+            && self.timeouts.load(Relaxed) >= SILENT_AFTER
+            && !self.probed.swap(true, Relaxed)
+    }
+
+    /// Note how a lookup ended: a DNS reply of any kind (records, a denial, an error RCODE, a
+    /// bogus verdict on an answer that came) is an answer; a timeout counts towards silence.
+    fn note(&self, res: &Result<hickory_resolver::lookup::Lookup, NetError>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        match res {
+            Ok(_) | Err(NetError::Dns(_)) => self.answered.store(true, Relaxed),
+            Err(e) if own_bogus(e).is_some() => self.answered.store(true, Relaxed),
+            Err(e) if is_timeout(e) => {
+                self.timeouts.fetch_add(1, Relaxed);
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// The reason a lookup was not sent to a silent server ([`Silence`]), carried in a
+/// [`NetError`] as [`OwnBogus`] is, and known by its type.
+#[derive(Debug)]
+struct NotAsked(u32);
+
+impl std::fmt::Display for NotAsked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "not asked: the DNS server answered none of this run's lookups ({} ran out of time)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for NotAsked {}
 
 /// Who asks the questions: hickory (off and validate) or the AD-trusting stub (trust-ad). Both
 /// answer with hickory's `Lookup` and `NetError`, so everything above is the same code.
@@ -892,6 +967,7 @@ impl Resolver {
                 validating: true,
                 budget,
                 gate: None,
+                silence: None,
             });
         }
         let validate = opts.dnssec == DnssecMode::Validate;
@@ -909,6 +985,7 @@ impl Resolver {
             validating: validate,
             budget,
             gate: None,
+            silence: None,
         };
         let inner = match build_hickory(opts.server, ropts.clone(), anchors)? {
             Built::Ready(r) => r,
@@ -930,6 +1007,7 @@ impl Resolver {
             validating: validate,
             budget,
             gate: None,
+            silence: None,
         })
     }
 
@@ -943,7 +1021,15 @@ impl Resolver {
         self
     }
 
-    /// `name`/`rtype` asked of `r`, once this resolver's gate lets one more lookup be in flight.
+    /// Share `silence` with the other resolvers of the run: once the DNS server has answered
+    /// nothing and lookups ran out of time, the next lookups are not sent ([`Silence`]).
+    pub(crate) fn with_silence(mut self, silence: Arc<Silence>) -> Self {
+        self.silence = Some(silence);
+        self
+    }
+
+    /// `name`/`rtype` asked of `r`, once this resolver's gate lets one more lookup be in flight;
+    /// not sent when the run's DNS server has been silent ([`Silence`]).
     async fn ask(
         &self,
         r: &Backend,
@@ -955,7 +1041,22 @@ impl Resolver {
             Some(g) => g.acquire().await.ok(),
             None => None,
         };
-        r.lookup(name, rtype).await
+        if let Some(n) = self.silence.as_ref().and_then(|s| s.silent()) {
+            return Err(NetError::Io(Arc::new(std::io::Error::other(NotAsked(n)))));
+        }
+        let res = r.lookup(name, rtype).await;
+        if let Some(s) = &self.silence {
+            s.note(&res);
+            if s.probe_due() {
+                let probe = r.lookup(".", RecordType::NS).await;
+                s.note(&probe);
+                if probe.as_ref().is_err_and(is_timeout) {
+                    s.confirmed
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
+        res
     }
 
     /// The longest one lookup takes (each try's timeout, the retry included; validating, the
@@ -1715,6 +1816,15 @@ fn failed(name: &str, e: &NetError, verdict: bool) -> DnsError {
         };
     }
     use hickory_resolver::net::DnsError as HDnsError;
+    if let NetError::Io(io) = e
+        && let Some(not_asked) = io.get_ref().and_then(|i| i.downcast_ref::<NotAsked>())
+    {
+        return DnsError::Failed {
+            name: name.to_string(),
+            reason: not_asked.to_string(),
+            kind: FailKind::Unanswered,
+        };
+    }
     if let Some(own) = own_bogus(e) {
         return DnsError::Failed {
             name: name.to_string(),

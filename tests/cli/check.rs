@@ -5832,6 +5832,58 @@ fn a_silent_dns_server_costs_one_timeout_per_step_when_validating() {
     }
 }
 
+/// A DNS server that answers nothing is found out once, not waited out for every domain: after
+/// a few lookups ran out of time with no answer and its root probe went unanswered too, the
+/// next domains' lookups are not sent and say why (exit 41, "could not test", as before). Twelve
+/// domains one at a time took twelve `--timeout`s; now about two (the first domain's, the probe's).
+#[test]
+fn a_silent_dns_server_is_not_waited_out_for_every_domain() {
+    let quiet = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dns = quiet.local_addr().unwrap().to_string();
+    let domains: Vec<String> = (1..=12).map(|i| format!("d{i}.test")).collect();
+    for mode in ["off", "trust-ad", "validate"] {
+        let mut args = vec![
+            "check",
+            "--dnssec",
+            mode,
+            "--dns-server",
+            &dns,
+            "--timeout",
+            "1s",
+            "--concurrency",
+            "1",
+            "--only",
+            "mx.lookup",
+            "--only",
+            "spf.record",
+            "--only",
+            "dmarc.record",
+            "--color",
+            "never",
+        ];
+        args.extend(domains.iter().map(String::as_str));
+        let t0 = std::time::Instant::now();
+        let r = ehlo_with(&args, None, Duration::from_secs(60));
+        let took = t0.elapsed();
+        assert_eq!(r.code, 41, "{mode}: {}", r.all());
+        assert!(!r.stdout.contains("✗ fail"), "{mode}: {}", r.stdout);
+        assert!(
+            r.stdout.contains("DNS lookup of d1.test timed out"),
+            "{mode}: {}",
+            r.stdout
+        );
+        assert!(
+            r.stdout.contains(
+                "DNS lookup of d12.test failed: not asked: the DNS server answered none of this \
+                 run's lookups"
+            ),
+            "{mode}: {}",
+            r.stdout
+        );
+        assert!(took < Duration::from_secs(7), "{mode}: {took:?}");
+    }
+}
+
 #[test]
 fn a_typo_in_a_ci_flag_is_answered_with_what_was_meant() {
     // All refused before any lookup (exit 1, one line), now with the nearest id or domain: the
