@@ -55,7 +55,7 @@
 //! | `connecting` | `host`, `addr` (socket address being tried) |
 //! | `connected` | `host`, `peer`, `local` (socket addresses) |
 //! | `connect_failed` | `host`, `addr`, `reason` (in words), `cause` (its kind: `refused`, `network_unreachable`, `host_unreachable`, `address_unavailable`, `permission_denied`, `timed_out` (also the connect timeout), `local_address` (`--local-interface` could not be resolved or bound), `other`), `os_error` (the OS error number, or null for a timeout or a failure of ehlo's own) |
-//! | `sent` | `text` (as displayed, secrets masked, commands without CRLF; empty for `kind: body` under `-n`/`--suppress-data`), `kind` (`command`, `body`, `auth`, `raw`, `proxy`), `bytes` (count on the wire; for a write with a secret masked, `redacted: true`, the length of the shown text with its CRLF instead, so the count never tells the secret's length), `lines`, `tls`, `expected` (bool: part of the planned flow), `redacted` (bool), `phase` |
+//! | `sent` | `text` (as displayed, secrets masked, commands without CRLF; empty for `kind: body` under `-n`/`--suppress-data`; a byte that is not UTF-8, in a message or `:raw` bytes, as `\xNN` as in a reply's `lines`, the exact bytes in `raw_sent`), `kind` (`command`, `body`, `auth`, `raw`, `proxy`), `bytes` (count on the wire; for a write with a secret masked, `redacted: true`, the length of the shown text with its CRLF instead, so the count never tells the secret's length), `lines`, `tls`, `expected` (bool: part of the planned flow), `redacted` (bool), `phase` |
 //! | `received` | `reply` (see below), `tls`, `expected` (bool: the code the step wanted), `phase`, `explanation` (see below) |
 //! | `raw_sent`, `raw_received` | (`--show-raw-text`) `bytes` (byte payload): each write, secrets masked as in `sent`, the message content as it went out (`-n` too), and each read |
 //! | `deviation` | `deviation` (see below), `phase` |
@@ -66,7 +66,7 @@
 //! | `timing` | `what` (`dns`, `connect`, `tls_handshake`, `reply`), `phase`, `ms` (number, to the microsecond) |
 //! | `closed` | `expected` (bool: normal end after QUIT) |
 //! | `summary` | see below |
-//! | `client_command` | (`ehlo serve`) `text` (the client's line, secrets masked), `tls`, `phase`, `redacted` |
+//! | `client_command` | (`ehlo serve`) `text` (the client's line, secrets masked, a byte that is not UTF-8 as `\xNN` as in a reply's `lines`), `tls`, `phase`, `redacted` |
 //! | `server_reply` | (`ehlo serve`) `reply` (what the server wrote), `tls`, `phase` |
 //! | `message_stored` | (`ehlo serve`) `from`, `rcpts`, `bytes`, `path` (Maildir file or mbox, or null; with both, the two joined with `, `), `paths` (every file it was written to, Maildir file first: `[]` when not stored), `id`, `content` (byte payload: the content's first 64 KiB; `bytes` is the whole size) |
 //!

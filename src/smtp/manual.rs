@@ -702,7 +702,8 @@ impl ManualSession {
         self.raw_lines = self
             .raw_lines
             .saturating_add(bytes.iter().filter(|&&b| b == b'\n').count());
-        let text = String::from_utf8_lossy(bytes).into_owned();
+        // A byte that is not UTF-8 (`:raw "\xFF"`) as the transcript shows a reply's: `\xFF`.
+        let text = crate::smtp::reply::text_of(bytes).into_owned();
         // Exact bytes, but an AUTH line among them carries a secret all the same, and so does
         // every line after it (its SASL responses), or every line when an exchange is under way.
         let in_sasl = self.expects_secret();
@@ -1299,9 +1300,7 @@ impl ManualSession {
             return;
         }
         let wire = data::encode(&content, Fixup::ALL);
-        let shown = String::from_utf8_lossy(&wire)
-            .trim_end_matches("\r\n")
-            .to_string();
+        let shown = crate::smtp::outbox::display_text(wire.clone());
         self.out
             .send(&wire, shown, SentKind::Body, Phase::Dot, false, self.tls);
         self.expect_end_of_content();
@@ -2064,6 +2063,23 @@ mod tests {
         let ev = events(&mut s);
         assert!(!ev.iter().any(|e| matches!(e, Event::Deviation { .. })));
         assert_eq!(received_codes(&ev)[0].0, 500);
+    }
+
+    /// `:raw "NOOP \xFF"` goes out as the byte given and is shown with it as `\xFF`, as a
+    /// reply's byte is: its `sent` text had U+FFFD, not the byte the user sent.
+    #[test]
+    fn raw_bytes_that_are_not_utf8_are_shown_as_the_bytes_sent() {
+        let mut s = ready();
+        s.send_raw(b"NOOP \xff\xfe\r\n");
+        assert_eq!(s.poll_transmit().unwrap(), b"NOOP \xff\xfe\r\n");
+        let shown: Vec<String> = events(&mut s)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Sent { text, .. } => Some(text),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(shown, ["NOOP \\xFF\\xFE\r\n"]);
     }
 
     #[test]

@@ -403,11 +403,13 @@ impl Outbox {
 }
 
 /// The transcript's text of a write: its bytes as text, without the final line end(s); the
-/// bytes themselves when they are UTF-8 (no copy), else with U+FFFD for what is not.
-fn display_text(wire: Vec<u8>) -> String {
+/// bytes themselves when they are UTF-8 (no copy), else each byte that is not as `\xNN`, as
+/// a reply's text shows it ([`crate::smtp::reply::text_of`]): a Latin-1 `é` in a message
+/// went into the transcript and the JSON `sent` text as U+FFFD, the byte sent lost.
+pub(crate) fn display_text(wire: Vec<u8>) -> String {
     let mut text = match String::from_utf8(wire) {
         Ok(text) => text,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        Err(e) => crate::smtp::reply::text_of(e.as_bytes()).into_owned(),
     };
     let shown = text.trim_end_matches("\r\n").len();
     text.truncate(shown);
@@ -477,9 +479,7 @@ mod tests {
             let events =
                 |ob: &mut Outbox| std::iter::from_fn(|| ob.poll_event()).collect::<Vec<_>>();
             let mut by_bytes = Outbox::new(true);
-            let text = String::from_utf8_lossy(&wire)
-                .trim_end_matches("\r\n")
-                .to_string();
+            let text = display_text(wire.clone());
             by_bytes.send(
                 b"DATA\r\n",
                 "DATA".into(),
@@ -526,6 +526,36 @@ mod tests {
             assert_eq!(by_content.poll_transmit(), by_bytes.poll_transmit());
             assert_eq!(by_content.poll_transmit(), None);
         }
+    }
+
+    /// A message that is not UTF-8 (a Latin-1 `é`) is shown with the byte sent as `\xE9`, as a
+    /// reply's text shows one, whether queued as content or as a chunk of a shared body: its
+    /// `sent` text had U+FFFD, which says a byte was there but not which.
+    #[test]
+    fn a_byte_that_is_not_utf8_is_shown_as_the_byte_sent() {
+        let message = Arc::new(b"Subject: caf\xe9\r\n\r\nna\xefve\r\n".to_vec());
+        let mut ob = Outbox::new(false);
+        ob.send_content(
+            &message,
+            data::Fixup::ALL,
+            Form::Data,
+            Phase::Dot,
+            false,
+        );
+        ob.send_shared(&message, 0..message.len(), Phase::Dot, false);
+        let texts: Vec<String> = std::iter::from_fn(|| ob.poll_event())
+            .filter_map(|e| match e {
+                Event::Sent { text, .. } => Some(text),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "Subject: caf\\xE9\r\n\r\nna\\xEFve\r\n.",
+                "Subject: caf\\xE9\r\n\r\nna\\xEFve"
+            ]
+        );
     }
 
     /// A long chunk of a shared body is handed out as a slice of it (no copy), a short one is

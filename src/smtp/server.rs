@@ -1479,13 +1479,13 @@ impl Session {
 
     fn auth_line(&mut self, step: AuthStep, line: &[u8]) {
         self.phase = Phase::Auth;
-        let show_clear = matches!(step, AuthStep::LoginUser);
-        let text = if show_clear || line == b"*" {
-            String::from_utf8_lossy(line).into_owned()
+        let show_clear = matches!(step, AuthStep::LoginUser) || line == b"*";
+        let text = if show_clear {
+            crate::smtp::reply::text_of(line).into_owned()
         } else {
             crate::smtp::auth::mask(&String::from_utf8_lossy(line))
         };
-        let redacted = text.as_bytes() != line;
+        let redacted = !show_clear && text.as_bytes() != line;
         if self.cfg.transcript {
             self.events.push_back(Event::ClientCommand {
                 text,
@@ -2376,9 +2376,11 @@ fn control_char(addr: &str) -> Option<String> {
         .map(|c| format!("\\x{:02X}", u32::from(c)))
 }
 
-/// How a command line is shown: AUTH initial responses are masked.
+/// How a command line is shown: AUTH initial responses are masked, and a byte that is not
+/// UTF-8 is `\xNN`, as the client shows a reply's ([`crate::smtp::reply::text_of`]), not
+/// U+FFFD, which said a byte was there but not which.
 fn display_line(line: &[u8], cmd: Option<&Command>) -> (String, bool) {
-    let text = String::from_utf8_lossy(line).into_owned();
+    let text = crate::smtp::reply::text_of(line).into_owned();
     // Read as text, `AUTH MECH` is kept and the rest masked: that covers a line no parser
     // accepts but that may still carry a credential (`AUTH PLAIN <blob> extra`), and one parsed
     // with the credential in the mechanism's place (`AUTH <blob>`, `AUTH <blob> <blob>`).

@@ -2880,3 +2880,23 @@ fn control_characters_the_client_sent_are_not_echoed_in_replies() {
         "501 5.5.4 Syntax error in BDAT parameters: expected LAST, got ?\r\n"
     );
 }
+
+/// A client's line that is not UTF-8 is shown with each such byte as `\xNN`, as the client
+/// side shows a reply's: `RCPT TO:<b\xff@s.test>` was shown (transcript, JSON `client_command`)
+/// with U+FFFD, which says a byte came but not which; and a LOGIN user name with one was
+/// `redacted` though nothing was masked.
+#[test]
+fn a_client_line_that_is_not_utf8_is_shown_with_the_bytes_it_had() {
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    let shown = |o: &Output| match &o.events[0] {
+        Event::ClientCommand { text, redacted, .. } => (text.clone(), *redacted),
+        e => panic!("{e:?}"),
+    };
+    let o = feed(&mut s, b"NOOP caf\xe9 \xff\xfe\r\n");
+    assert_eq!(shown(&o), ("NOOP caf\\xE9 \\xFF\\xFE".to_string(), false));
+    let o = feed(&mut s, b"AUTH LOGIN\r\n");
+    assert!(o.text().starts_with("334"), "{}", o.text());
+    let o = feed(&mut s, b"al\xefce\r\n");
+    assert_eq!(shown(&o), ("al\\xEFce".to_string(), false));
+}
