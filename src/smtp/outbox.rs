@@ -535,13 +535,7 @@ mod tests {
     fn a_byte_that_is_not_utf8_is_shown_as_the_byte_sent() {
         let message = Arc::new(b"Subject: caf\xe9\r\n\r\nna\xefve\r\n".to_vec());
         let mut ob = Outbox::new(false);
-        ob.send_content(
-            &message,
-            data::Fixup::ALL,
-            Form::Data,
-            Phase::Dot,
-            false,
-        );
+        ob.send_content(&message, data::Fixup::ALL, Form::Data, Phase::Dot, false);
         ob.send_shared(&message, 0..message.len(), Phase::Dot, false);
         let texts: Vec<String> = std::iter::from_fn(|| ob.poll_event())
             .filter_map(|e| match e {

@@ -635,3 +635,98 @@ fn connect_failed_carries_its_cause() {
         assert!(!d["reason"].as_str().unwrap().is_empty(), "{}", r.stdout);
     }
 }
+
+const TEN_S: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The `type`s each mode may write, as the specification's table (`src/render/json.rs`) says:
+/// a row whose members begin with `(`ehlo MODE`…)` belongs to those modes only, any other row
+/// to every mode. (`send` stands for the one-shot send.)
+fn documented_for(mode: &str) -> std::collections::BTreeSet<String> {
+    let spec = include_str!("../../src/render/json.rs");
+    let mut types = std::collections::BTreeSet::new();
+    for row in spec.lines().filter_map(|l| l.strip_prefix("//! | `")) {
+        let mut cells = row.split(" | ");
+        let (Some(names), Some(members)) = (cells.next(), cells.next()) else {
+            continue;
+        };
+        let modes: Vec<&str> = members
+            .strip_prefix('(')
+            .and_then(|m| m.split_once(')'))
+            .map(|(note, _)| {
+                note.split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .filter_map(|w| w.strip_prefix("ehlo "))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if modes.is_empty() || modes.contains(&mode) {
+            let names = format!("`{names}");
+            let names = names.split('`').skip(1).step_by(2);
+            types.extend(names.filter(|n| *n != "type").map(str::to_string));
+        }
+    }
+    types
+}
+
+/// The `type`s of a run's JSON Lines, each line checked to be one JSON object.
+fn types_written(run: &Run) -> std::collections::BTreeSet<String> {
+    run.stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{}", run.all()));
+            v["type"].as_str().expect("a type").to_string()
+        })
+        .collect()
+}
+
+/// Every `type` a mode writes is in the specification's table for that mode, so a consumer
+/// reading it knows each line it can get: `ehlo replay --json` wrote `note` lines (its result,
+/// `replay: 2 steps, every reply as recorded`, and a signal's or `--deadline`'s end), which the
+/// table gave to `ehlo repl` alone and README did not list for replay.
+#[test]
+fn every_type_a_mode_writes_is_documented_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.ehlo");
+    std::fs::write(&script, "< 220\n> EHLO x.test\n< 250\n> QUIT\n< 221\n").unwrap();
+    let session = || {
+        scripted(ehlo_x_then(vec![
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]))
+    };
+
+    let srv = session();
+    let server = srv.server();
+    let args = ["replay", script.to_str().unwrap(), "--server", &server];
+    let run = ehlo_with(&[&args[..], &["--json"]].concat(), Some(b""), TEN_S);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let replay = types_written(&run);
+    assert!(replay.contains("note"), "{}", run.all());
+
+    let srv = session();
+    let server = srv.server();
+    let run = ehlo_with(
+        &["repl", &server, "--json"],
+        Some(b"EHLO x.test\n:caps\nQUIT\n"),
+        TEN_S,
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let repl = types_written(&run);
+
+    let srv = scripted(after_greet(accept_all()));
+    let send = types_written(&send(&srv, &["--json", "--show-raw-text"]));
+    srv.finish();
+
+    for (mode, written) in [("replay", replay), ("repl", repl), ("send", send)] {
+        let documented = documented_for(mode);
+        let undocumented: Vec<&String> = written.difference(&documented).collect();
+        assert!(
+            undocumented.is_empty(),
+            "{mode} writes {undocumented:?}, not in the table for it ({documented:?})"
+        );
+    }
+}
