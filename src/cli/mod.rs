@@ -105,19 +105,21 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             });
         }
     };
+    let mut ignored = Vec::new();
     for name in &layered.ignored_env {
-        // Not `eprintln!`: a closed stderr is no reason to panic.
         let hint = match layered.env_hints.get(name) {
             Some(meant) => format!(" (did you mean {meant}?)"),
             None => String::new(),
         };
-        glyphs::say_error(&format!(
+        ignored.push(format!(
             "{name} is ignored: it names no option of any mode{hint}"
         ));
     }
     for (name, why) in &layered.ignored_why {
-        glyphs::say_error(&format!("{name} is ignored: {why}"));
+        ignored.push(format!("{name} is ignored: {why}"));
     }
+    // Not `eprintln!`: a closed stderr is no reason to panic.
+    ignored.iter().for_each(|line| glyphs::say_error(line));
     for warning in &layered.warnings {
         glyphs::say_error(&warning.to_string());
     }
@@ -263,6 +265,12 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         // A swaks command line that repeats `-t` sends to more recipients here: said before
         // connecting, through the send's renderer as its other warnings are.
         cfg.warnings.splice(0..0, repeats);
+        // Under `--json` a variable left unread is a `warning` line too, as the send's other
+        // warnings before it connects are: a run's JSON Lines alone say that its
+        // `EHLO_TMEOUT=5` did not set the timeout (stderr says it either way).
+        if json {
+            cfg.warnings.splice(0..0, ignored);
+        }
         if let Some(note) = swaksrc_note {
             cfg.notes.insert(0, note);
         }

@@ -875,6 +875,35 @@ fn a_misspelt_variable_names_the_one_meant() {
     );
 }
 
+/// Under `--json` a variable left unread is a `warning` line of the send's JSON Lines too, as
+/// its other warnings before it connects are (a repeated `-t`, an `SSL_CERT_FILE` naming no
+/// file), and still the one line on stderr: it was on stderr only, so the JSON Lines of a run
+/// whose `EHLO_TIMOUT=5` set nothing did not say so.
+#[test]
+fn a_misspelt_variable_is_a_json_warning_too() {
+    let (dir, _) = home("");
+    let srv = scripted(after_greet(accept_all()));
+    let server = srv.server();
+    let args = ["-s", &server, "-t", "a@example.test", "--json"];
+    let r = run(dir.path(), &[("EHLO_TIMOUT", "5")], &args);
+    srv.finish();
+    assert_eq!(r.code, 0, "{}", r.all());
+    let said = "EHLO_TIMOUT is ignored: it names no option of any mode \
+                (did you mean EHLO_TIMEOUT?)";
+    let warnings: Vec<String> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "warning")
+        .map(|v| v["data"]["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(warnings, [said], "{}", r.stdout);
+    assert_eq!(
+        r.stderr.lines().collect::<Vec<_>>(),
+        [format!("*** {said}")]
+    );
+}
+
 /// `--json` asked for by EHLO_JSON / SWAKS_OPT_json: a mistake in the file or the environment
 /// is reported with the JSON summary too, as with a command-line `--json`.
 #[test]
