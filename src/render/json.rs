@@ -73,7 +73,9 @@
 //! A **reply** is `{"code": 250 | null, "enhanced": "2.1.0" | null, "lines": [strings: the text of
 //! each line after "NNN-"/"NNN ", enhanced code left in place, a byte that is not UTF-8 as `\xNN`
 //! as the transcript shows it], "raw": byte payload (exact bytes
-//! received, CRLFs included), "deviations": [deviation objects]}`.
+//! received, CRLFs included; of a line longer than the limit only the bytes kept, the rest
+//! discarded as it came, as its `overlong_line` deviation says with the line's `len`),
+//! "deviations": [deviation objects]}`.
 //!
 //! An **explanation** is `{"basic": string | null, "enhanced": {"code", "title", "meaning"} | null,
 //! "hint": string | null, "severity": "ok" | "notice" | "transient" | "permanent" | null}`.
