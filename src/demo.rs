@@ -3,7 +3,7 @@
 //! against it, so a fresh machine with no mail server and no network sees ehlo's main job.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::net::driver::RunSignals;
 use crate::net::route::{Link, Target};
@@ -25,12 +25,15 @@ const PASSWORD: &str = "demo-password";
 /// send: its directory (certificate, key, password file) removed, a summary with `outcome`
 /// `interrupted`, exit 128 + the signal's number.
 pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>, json: bool) -> u8 {
+    // Every line's `t_ms` counts from here: the send's own, which count from its start, are
+    // moved on by the time the demo took to get there (`DemoSink::offset`).
+    let start = Instant::now();
     // Listening before anything is made: a signal with the default action would end the
     // process at once and leave the directory behind.
     let mut signals = RunSignals::listen();
     let mut made: Option<PathBuf> = None;
     let result = tokio::select! {
-        r = demo(&mut renderer, &mut made) => Ok(r),
+        r = demo(&mut renderer, &mut made, start) => Ok(r),
         ending = RunSignals::next(&mut signals) => Err(ending),
     };
     if let Some(dir) = made.take() {
@@ -48,13 +51,13 @@ pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>, json: bool) -> 
         }
     };
     if let Some(s) = summary {
-        renderer.event(&Event::Summary(s), Duration::ZERO);
+        renderer.event(&Event::Summary(s), start.elapsed());
     }
     // After a demo that worked, the transcript ends with where to go from here: the modes a
     // newcomer has just not seen, each as a command to adapt. Not in JSON, whose last event is
     // the summary (the JSON Lines contract, `render::json`).
     if code == 0 && !json {
-        renderer.event(&Event::info(NEXT.to_string()), Duration::ZERO);
+        renderer.event(&Event::info(NEXT.to_string()), start.elapsed());
     }
     renderer.finish();
     code
@@ -85,6 +88,9 @@ struct DemoSink<'a> {
     server: String,
     /// Events waiting for the connection; `None` once the send connected.
     waiting: Option<Vec<(Event, Duration)>>,
+    /// How long after the demo's start the send started: added to the send's times, which
+    /// count from its own start, so `t_ms` goes on from the demo's lines before it.
+    offset: Duration,
     /// Why the send's attempt on the embedded server's address failed, if it did: its reason
     /// and its kind.
     refused: Option<(String, ConnectCause)>,
@@ -102,6 +108,7 @@ impl DemoSink<'_> {
 
 impl Sink for DemoSink<'_> {
     fn event(&mut self, event: &Event, elapsed: Duration) {
+        let elapsed = elapsed + self.offset;
         match event {
             Event::Summary(s) => {
                 self.held = Some(s.clone());
@@ -155,12 +162,16 @@ fn failed(exit_code: u8, outcome: &str, error: String) -> Summary {
 
 /// A demo that could not be set up (`message` says why and what to do): the error shown, and
 /// the summary of a prerequisite failure (exit 10).
-fn unprepared(renderer: &mut Box<dyn render::Renderer>, message: String) -> Summary {
+fn unprepared(
+    renderer: &mut Box<dyn render::Renderer>,
+    message: String,
+    elapsed: Duration,
+) -> Summary {
     renderer.event(
         &Event::Error {
             message: message.clone(),
         },
-        Duration::ZERO,
+        elapsed,
     );
     let e = crate::error::Error::Prerequisite(message);
     failed(e.exit_code(), e.label(), e.to_string())
@@ -172,9 +183,10 @@ fn unprepared(renderer: &mut Box<dyn render::Renderer>, message: String) -> Summ
 async fn demo(
     renderer: &mut Box<dyn render::Renderer>,
     made: &mut Option<PathBuf>,
+    start: Instant,
 ) -> Result<(u8, Option<Summary>), Summary> {
     let say = |r: &mut dyn render::Renderer, m: &str| {
-        r.event(&Event::info(m.to_string()), Duration::ZERO)
+        r.event(&Event::info(m.to_string()), start.elapsed())
     };
     // A certificate of our own, so verification stays ON and passes against our CA file. It goes
     // into a fresh private directory under the temporary directory (TMPDIR): created with
@@ -200,7 +212,7 @@ async fn demo(
                 "demo: cannot prepare a certificate in {} (the temporary directory, TMPDIR): {e}",
                 dir.display()
             );
-            return Err(unprepared(renderer, message));
+            return Err(unprepared(renderer, message, start.elapsed()));
         }
     };
     let server_opts = ServeOptions {
@@ -225,7 +237,7 @@ async fn demo(
                 &Event::Error {
                     message: message.clone(),
                 },
-                Duration::ZERO,
+                start.elapsed(),
             );
             return Err(failed(e.exit_code(), e.label(), message));
         }
@@ -295,7 +307,8 @@ async fn demo(
     let mut sink = DemoSink {
         inner: renderer,
         server: server.addr().to_string(),
-        waiting: Some(vec![(intro, Duration::ZERO)]),
+        waiting: Some(vec![(intro, start.elapsed())]),
+        offset: start.elapsed(),
         refused: None,
         held: None,
     };
@@ -304,7 +317,8 @@ async fn demo(
         && let Some((reason, cause)) = sink.refused.take()
     {
         server.shutdown().await;
-        return Err(unprepared(renderer, loopback_message(&reason, cause)));
+        let message = loopback_message(&reason, cause);
+        return Err(unprepared(renderer, message, start.elapsed()));
     }
     sink.release();
     let summary = sink.held;

@@ -96,6 +96,18 @@ fn demo_json_is_json_lines() {
         "{types:?}"
     );
     assert!(r.stdout.contains("the embedded server stored 1 message:"));
+    // `t_ms` counts from the run's start on every line: the stored message's lines and the
+    // summary after the send were at 0.0, before the send's first line.
+    let times: Vec<f64> = r
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["t_ms"].as_f64())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]) && times.last() > times.first(),
+        "{times:?}"
+    );
     for t in [
         "schema",
         "connected",
