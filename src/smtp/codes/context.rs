@@ -82,7 +82,12 @@ pub(super) fn context_meaning(code: u16, phase: Phase) -> Option<&'static str> {
         (Rcpt, 251) => "recipient not local; the server will forward the message",
         (Rcpt, 252) => "recipient cannot be verified, but the server will try to deliver",
         (Rcpt, 450) => "mailbox unavailable for now; recipient deferred, retry later",
-        (Rcpt, 451) => "recipient deferred because of a local problem on the server; retry later",
+        // RFC 5321 §4.2.3 words 451 "local error in processing", but at RCPT it is as often a
+        // deferral by policy (greylisting's `451 4.7.1`, a rate limit): no server fault.
+        (Rcpt, 451) => {
+            "recipient deferred: a local error on the server, or a policy deferral such as \
+             greylisting (the enhanced code and the text tell which); retry later"
+        }
         (Rcpt, 452) => "too many recipients, or not enough storage right now; retry later",
         (Rcpt, 550) => "mailbox unavailable / recipient refused",
         (Rcpt, 551) => "recipient not local and the server will not forward",

@@ -941,9 +941,14 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                         "restricted",
                     ]))
             {
+                // Postfix's submission service (`permit_sasl_authenticated, reject`) answers an
+                // unauthenticated client's RCPT `554 5.7.1 …: Recipient address rejected:
+                // Access denied`: the commonest reason a developer meets this refusal.
                 s(
-                    "the server refuses this recipient for you by policy (for example, the \
-                     recipient accepts mail only from certain senders)",
+                    "the server refuses this recipient for you by policy: a server that takes \
+                     mail only from its users refuses so before AUTH (add ⟨auth⟩ if you did not \
+                     authenticate); otherwise the recipient may accept mail only from certain \
+                     senders",
                 )
             } else if c.code == 550 {
                 s(

@@ -187,9 +187,11 @@ pub(crate) fn code_table(text: &str) -> Option<CodeTable> {
         Some(EnhancedRow {
             info,
             reference: entry.map(|r| r.reference.clone()),
+            // The registry's "Not given" (X.2.1, X.4.7, …) is no code: `null` in JSON, as
+            // its schema says, and no "usual basic codes: Not given" in the table view.
             usual_basic: entry
                 .map(|r| r.associated_basic.clone())
-                .filter(|a| !a.is_empty()),
+                .filter(|a| !a.is_empty() && !a.eq_ignore_ascii_case("not given")),
         })
     });
     let classes_differ = match (basic, enhanced) {

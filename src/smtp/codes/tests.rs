@@ -1394,3 +1394,46 @@ fn auth_replies_that_ask_the_user_to_act() {
     assert_eq!(e.title, "A password transition is needed");
     assert!(e.meaning.contains("PLAIN"), "{}", e.meaning);
 }
+
+/// The registry's "Associated basic status code" of X.2.1 (and 22 others) is "Not given": the
+/// table view said "usual basic codes: Not given" and JSON's `usual_basic` held that string,
+/// where its schema promises the codes or null.
+#[test]
+fn a_registry_row_without_basic_codes_has_none() {
+    let t = code_table("5.2.1").unwrap();
+    assert_eq!(t.enhanced.as_ref().unwrap().usual_basic, None);
+    let t = code_table("4.4.7").unwrap();
+    assert_eq!(t.enhanced.as_ref().unwrap().usual_basic, None);
+    let t = code_table("5.7.1").unwrap();
+    assert_eq!(
+        t.enhanced.as_ref().unwrap().usual_basic.as_deref(),
+        Some("451, 454, 502, 503, 533, 550, 551")
+    );
+}
+
+/// `451 4.7.1 Greylisted` at RCPT was explained "recipient deferred because of a local problem
+/// on the server" above a greylisting hint: a mail admin read a server fault where there was
+/// a policy deferral.
+#[test]
+fn a_451_at_rcpt_is_not_only_a_server_fault() {
+    let e = ex(451, "4.7.1 Greylisted, please try again later", Phase::Rcpt);
+    let b = e.basic.unwrap();
+    assert!(!b.contains("because of a local problem"), "{b}");
+    assert!(b.contains("greylisting") && b.contains("retry later"), "{b}");
+    let h = hint_of(451, "4.7.1 Greylisted, please try again later", Phase::Rcpt);
+    assert!(h.starts_with("greylisted"), "{h}");
+}
+
+/// Postfix's submission port answers an unauthenticated RCPT `554 5.7.1 <a@x>: Recipient
+/// address rejected: Access denied`; the hint spoke only of a recipient that accepts mail from
+/// certain senders, never of the AUTH the developer forgot.
+#[test]
+fn a_policy_refusal_at_rcpt_names_authentication() {
+    for (code, line) in [
+        (554, "5.7.1 <a@example.org>: Recipient address rejected: Access denied"),
+        (550, "5.7.1 Recipient not authorized"),
+    ] {
+        let h = hint_of(code, line, Phase::Rcpt);
+        assert!(h.contains("by policy") && h.contains("--auth"), "{code}: {h}");
+    }
+}
