@@ -836,7 +836,13 @@ async fn pump_in(
                 if let Some(reason) = tls::alert_on_read(&e) {
                     return Err(tls_ended(reason, out));
                 }
-                out.emit(Event::warning(format!("read failed: {e}")));
+                // A reset after a 421 is the close it announced, met by the QUIT written
+                // after it: no warning (the reply already said the server is closing).
+                let announced =
+                    session.close_announced() && e.kind() == std::io::ErrorKind::ConnectionReset;
+                if !announced {
+                    out.emit(Event::warning(format!("read failed: {e}")));
+                }
                 session.feed_eof();
             }
         }

@@ -1033,6 +1033,29 @@ fn with_fault(spec: &str, serve_extra: &[&str], client_extra: &[&str]) -> (Run, 
     (r, out)
 }
 
+/// A 421 says the server is closing the connection (RFC 5321 §3.8), and `ehlo serve` closes
+/// right after it: the client's QUIT then meets the close (or a reset). The transcript said
+/// "*** Remote host closed connection unexpectedly." (and at times "!!! read failed:
+/// Connection reset by peer") under the explanation "the server is closing the connection".
+#[test]
+fn the_close_a_421_announced_is_not_called_unexpected() {
+    for (spec, code) in [("connect=421:4.7.0", 21), ("rcpt=421:4.7.0", 24)] {
+        // A few times: whether the QUIT meets a FIN or a reset is a race.
+        for _ in 0..3 {
+            let (r, _) = with_fault(spec, &[], &[]);
+            assert_eq!(r.code, code, "{spec}: {}", r.all());
+            assert!(r.stdout.contains("421 4.7.0 Fault injected"), "{}", r.all());
+            assert!(!r.all().contains("unexpectedly"), "{spec}: {}", r.all());
+            assert!(!r.all().contains("read failed"), "{spec}: {}", r.all());
+            assert!(
+                r.stdout.contains("=== Connection closed with remote host."),
+                "{spec}: {}",
+                r.all()
+            );
+        }
+    }
+}
+
 #[test]
 fn each_fault_gives_the_reply_it_names() {
     let (r, _) = with_fault("rcpt=550:5.1.1", &[], &[]);

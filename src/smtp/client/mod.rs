@@ -178,6 +178,9 @@ pub(crate) struct Session {
     error: Option<SessionError>,
     /// How far the session is from its end.
     ending: Ending,
+    /// A 421 came: the server said it is closing the connection (RFC 5321 §3.8), so its close
+    /// (or a reset of the QUIT written after it) is the announced one, not a surprise.
+    close_announced: bool,
     /// LMTP: which recipients the replies after the content belong to, in order.
     dot_targets: Vec<usize>,
     /// BDAT chunks still to send.
@@ -298,6 +301,7 @@ impl Session {
             message_accepted: None,
             error: None,
             ending: Ending::Open,
+            close_announced: false,
             dot_targets: Vec::new(),
             chunks: content::Chunks::default(),
             bdat_begun: false,
@@ -396,7 +400,11 @@ impl Session {
                 ..
             })
         );
-        let quit_unanswered = self.pending.contains(&Expect::Quit) && !goodbye && !stop_quit;
+        // After a 421 the close is the one it announced (RFC 5321 §3.8): no 221 is owed to the
+        // QUIT sent after it (swaks says "closed connection unexpectedly" there too; the
+        // explanation above it just said the server is closing the connection).
+        let quit_unanswered =
+            self.pending.contains(&Expect::Quit) && !goodbye && !stop_quit && !self.close_announced;
         let expected = self.ending == Ending::Finishing && !quit_unanswered;
         if !expected && self.error.is_none() {
             if quit_unanswered && self.message_accepted == Some(true) {
@@ -509,6 +517,12 @@ impl Session {
             .front()
             .map(|e| e.phase())
             .unwrap_or(self.out.last_phase())
+    }
+
+    /// Did the server announce its close with a 421 (RFC 5321 §3.8)? A reset of the QUIT sent
+    /// after it is then that close, no failure to warn of.
+    pub(crate) fn close_announced(&self) -> bool {
+        self.close_announced
     }
 
     /// Is the session over?
@@ -682,6 +696,9 @@ impl Session {
     // ----- the dialogue ---------------------------------------------------------------------
 
     fn on_reply(&mut self, reply: Reply) {
+        if reply.code == Some(421) {
+            self.close_announced = true;
+        }
         // Matched to a command still unsent, or begun before one was sent: it cannot be the
         // answer to it. Say so the first time; every later reply is shifted by it.
         self.unsent = self.unsent.min(self.pending.len());

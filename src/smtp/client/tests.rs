@@ -483,6 +483,42 @@ fn garbage_and_421_banners_are_exit_21() {
     }
 }
 
+/// A 421 says the server is closing the connection (RFC 5321 §3.8): the close after it (no 221
+/// to the QUIT sent after it) is the one announced. It was reported as "Remote host closed
+/// connection unexpectedly" right under the explanation "the server is closing the connection".
+/// The phase's exit code stands; a close after another refusal is still unexpected.
+#[test]
+fn the_close_a_421_announced_is_expected() {
+    let mut s = Session::new(plan());
+    s.feed(b"421 4.7.0 Too many connections\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    assert!(s.close_announced());
+    s.feed_eof();
+    assert_eq!(exit_code(&s), 21);
+    let ev = events(&mut s);
+    assert!(ev.contains(&Event::Closed { expected: true }), "{ev:?}");
+    // After the 220: a 421 to RCPT, then the close.
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    s.feed(b"250 ok\r\n");
+    s.feed(b"421 4.7.0 rate limited, closing\r\n");
+    assert!(sent(&mut s).ends_with("QUIT\r\n"));
+    s.feed_eof();
+    assert_eq!(exit_code(&s), 24);
+    let ev = events(&mut s);
+    assert!(ev.contains(&Event::Closed { expected: true }), "{ev:?}");
+    // A 554 greeting announces no close: the close instead of the 221 stays unexpected.
+    let mut s = Session::new(plan());
+    s.feed(b"554 5.7.1 go away\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    assert!(!s.close_announced());
+    s.feed_eof();
+    assert_eq!(exit_code(&s), 21);
+    let ev = events(&mut s);
+    assert!(ev.contains(&Event::Closed { expected: false }), "{ev:?}");
+}
+
 /// A server that never greeted: a 4xx/5xx refusal, a line that is no reply, another code, a
 /// greeting past the size limits, a TLS record, a close before or during the greeting, silence
 /// or a greeting cut short by the timeout. A failure after the 220 is not one.

@@ -1419,7 +1419,10 @@ fn a_451_at_rcpt_is_not_only_a_server_fault() {
     let e = ex(451, "4.7.1 Greylisted, please try again later", Phase::Rcpt);
     let b = e.basic.unwrap();
     assert!(!b.contains("because of a local problem"), "{b}");
-    assert!(b.contains("greylisting") && b.contains("retry later"), "{b}");
+    assert!(
+        b.contains("greylisting") && b.contains("retry later"),
+        "{b}"
+    );
     let h = hint_of(451, "4.7.1 Greylisted, please try again later", Phase::Rcpt);
     assert!(h.starts_with("greylisted"), "{h}");
 }
@@ -1430,10 +1433,16 @@ fn a_451_at_rcpt_is_not_only_a_server_fault() {
 #[test]
 fn a_policy_refusal_at_rcpt_names_authentication() {
     for (code, line) in [
-        (554, "5.7.1 <a@example.org>: Recipient address rejected: Access denied"),
+        (
+            554,
+            "5.7.1 <a@example.org>: Recipient address rejected: Access denied",
+        ),
         (550, "5.7.1 Recipient not authorized"),
     ] {
         let h = hint_of(code, line, Phase::Rcpt);
-        assert!(h.contains("by policy") && h.contains("--auth"), "{code}: {h}");
+        assert!(
+            h.contains("by policy") && h.contains("--auth"),
+            "{code}: {h}"
+        );
     }
 }
