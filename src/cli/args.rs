@@ -37,7 +37,7 @@ Without a subcommand ehlo sends one message: it connects to --server (or the MX 
 recipient's domain), greets, optionally starts TLS and authenticates, sends the envelope and a \
 default test message, and prints the conversation. Exit codes follow swaks (0 ok, 1 usage, \
 2 connect, 6 closed, 10 setup, 21-36 per SMTP phase, 128+N ended by signal N: SIGINT, SIGTERM, \
-SIGHUP); `ehlo check` and `ehlo probe` add 40 (a check failed) and 41 (something could not be \
+SIGHUP, SIGQUIT); `ehlo check` and `ehlo probe` add 40 (a check failed) and 41 (something could not be \
 tested, or the run was stopped by a signal).";
 
 const DASHES_NOTE: &str = "\

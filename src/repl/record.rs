@@ -67,7 +67,7 @@ is over 16 MiB or a million steps and replies, runs :replay itself or holds no s
 reply (empty: it checks nothing), and for a step that fails before sending anything
 (:data @FILE unreadable, :send without an envelope, an :auth with no secret to be had,
 a meta-command ehlo repl does not take);
-128+N when ended by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
+128+N when ended by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT).
 A script writes no file
 (:record is refused) and :data @FILE sends only files under the script's own directory
 unless --allow-any-file is given (refused otherwise: exit 1, nothing sent). --keep-going runs
