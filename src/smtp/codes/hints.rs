@@ -424,6 +424,21 @@ fn text_hint(c: &Ctx) -> Option<String> {
              From: domain, or send through the servers that domain authorises",
         );
     }
+    // An SPF refusal under a generic code (Postfix's policyd-spf: `550 5.7.1 <a@x>: Sender
+    // address rejected: SPF check failed…`; "Sender Policy Framework violation") is no sender
+    // address "that does not exist": say what X.7.23 / X.7.24 (RFC 7372 §3.2) would.
+    if (c.has_word(&["spf"]) || c.has(&["sender policy framework"]))
+        && !(c.enh(7, 23) || c.enh(7, 24) || c.enh(7, 26))
+    {
+        let unsure = c.class() == 4 || c.has(&["temperror", "permerror", "temporary"]);
+        let sub = if unsure { 24 } else { 23 };
+        return enhanced_hint(EnhancedCode {
+            class: 5,
+            subject: 7,
+            detail: sub,
+        })
+        .map(str::to_string);
+    }
     None
 }
 

@@ -1446,3 +1446,30 @@ fn a_policy_refusal_at_rcpt_names_authentication() {
         );
     }
 }
+
+/// Postfix's policyd-spf refuses `550 5.7.1 <a@x>: Sender address rejected: SPF check failed…`
+/// at MAIL: the hint said "use a --from on a domain that exists and that you may send for", as
+/// if the address were wrong, not the sending IP missing from the domain's SPF record.
+#[test]
+fn an_spf_refusal_under_a_generic_code_says_spf() {
+    let h = hint_of(
+        550,
+        "5.7.1 <me@example.com>: Sender address rejected: SPF check failed, please see \
+         http://www.open-spf.org/Why?s=mfrom;id=me%40example.com",
+        Phase::Mail,
+    );
+    assert!(h.contains("SPF record") && !h.contains("--from"), "{h}");
+    let h = hint_of(
+        550,
+        "5.7.1 The message was rejected because of Sender Policy Framework violation",
+        Phase::Rcpt,
+    );
+    assert!(h.contains("not in the sender domain's SPF record"), "{h}");
+    let h = hint_of(451, "4.7.1 SPF temperror, try again later", Phase::Rcpt);
+    assert!(h.contains("could not be evaluated"), "{h}");
+    // The SPF codes keep their own hints; a word that only contains the letters is no SPF.
+    let h = hint_of(550, "5.7.23 SPF validation failed", Phase::Rcpt);
+    assert!(h.contains("SPF record"), "{h}");
+    let h = hint_of(550, "5.1.1 <spfx@example.com>: unknown user", Phase::Rcpt);
+    assert!(!h.contains("SPF"), "{h}");
+}
