@@ -526,7 +526,12 @@ async fn check_domain(
                 .iter()
                 .map(|(h, ip, res, _)| (h.clone(), *ip, res.clone()))
                 .collect();
-            results.push(ipv6_check(&mx.targets, &pairs, shared.cfg.family));
+            results.push(ipv6_check(
+                &mx.targets,
+                !mx.hosts.is_empty(),
+                &pairs,
+                shared.cfg.family,
+            ));
             for (host, ip, res, chain) in per_pair {
                 for mut c in res {
                     c.mx = Some(host.clone());
@@ -638,9 +643,10 @@ fn sts_results(
 
 /// `ipv6.mx`: an MX with an IPv6 address that answers → pass; IPv6 published but unreachable
 /// everywhere → fail, or error when this host has no IPv6 route at all; no IPv6 at all → info;
-/// no MX host → skip.
+/// no MX host, or none with an address to test → skip.
 fn ipv6_check(
     targets: &[domain::Target],
+    has_hosts: bool,
     probed: &[(String, IpAddr, Vec<CheckResult>)],
     family: Family,
 ) -> CheckResult {
@@ -649,8 +655,15 @@ fn ipv6_check(
     }
     // No MX host (a failed MX lookup, a null MX): nothing to say of their addresses, as
     // dnssec.mx and dane.* say; "no MX has an IPv6 address" was untrue of a failed lookup.
+    // MX hosts whose addresses are all left out (special-purpose ones without
+    // --allow-private, or none resolved): "no MX host" was untrue, mx.target says why.
     if targets.is_empty() {
-        return CheckResult::new("ipv6.mx", Status::Skip, "no MX host");
+        let why = if has_hosts {
+            "no MX address to test (see mx.target)"
+        } else {
+            "no MX host"
+        };
+        return CheckResult::new("ipv6.mx", Status::Skip, why);
     }
     let v6: Vec<String> = targets
         .iter()
@@ -1430,24 +1443,36 @@ mod tests {
         // No AAAA anywhere: information, not a finding.
         let c = ipv6_check(
             &[target(vec![v4])],
+            true,
             &[connect(v4, Status::Pass)],
             Family::Any,
         );
         assert_eq!(c.status, Status::Info, "{c:?}");
         // No MX host (the MX lookup failed, or a null MX): not "no MX has an IPv6 address".
-        let c = ipv6_check(&[], &[], Family::Any);
+        let c = ipv6_check(&[], false, &[], Family::Any);
         assert_eq!(c.status, Status::Skip, "{c:?}");
         assert_eq!(c.summary, "no MX host", "{c:?}");
+        // MX hosts, but no address to test (loopback without --allow-private): it said "no MX
+        // host" under an mx.target naming the host.
+        let c = ipv6_check(&[], true, &[], Family::Any);
+        assert_eq!(c.status, Status::Skip, "{c:?}");
+        assert_eq!(c.summary, "no MX address to test (see mx.target)", "{c:?}");
         // Published and answering over IPv6.
         let probed = [connect(v4, Status::Pass), connect(v6, Status::Pass)];
-        let c = ipv6_check(&both, &probed, Family::Any);
+        let c = ipv6_check(&both, true, &probed, Family::Any);
         assert_eq!(c.status, Status::Pass, "{c:?}");
         assert!(c.summary.contains("2001:db8::1"), "{c:?}");
         // Published, but only IPv4 answers.
         let probed = [connect(v4, Status::Pass), connect(v6, Status::Fail)];
-        assert_eq!(ipv6_check(&both, &probed, Family::Any).status, Status::Fail);
+        assert_eq!(
+            ipv6_check(&both, true, &probed, Family::Any).status,
+            Status::Fail
+        );
         // -4: not tested.
-        assert_eq!(ipv6_check(&both, &probed, Family::V4).status, Status::Skip);
+        assert_eq!(
+            ipv6_check(&both, true, &probed, Family::V4).status,
+            Status::Skip
+        );
         // This host has no IPv6 route: could not be tested, not the domain's failure.
         let unroutable = (
             "mx.example.test".to_string(),
@@ -1455,7 +1480,7 @@ mod tests {
             vec![CheckResult::new("smtp.connect", Status::Error, "").with("no_local_route", true)],
         );
         let probed = [connect(v4, Status::Pass), unroutable];
-        let c = ipv6_check(&both, &probed, Family::Any);
+        let c = ipv6_check(&both, true, &probed, Family::Any);
         assert_eq!(c.status, Status::Error, "{c:?}");
         assert!(c.summary.contains("no IPv6 route"), "{c:?}");
     }
