@@ -101,7 +101,12 @@ pub(super) fn context_meaning(code: u16, phase: Phase) -> Option<&'static str> {
         (Rcpt, 503) => "RCPT out of sequence (no accepted MAIL FROM yet)",
         (Data, 354) => "go ahead: send the message and end it with <CRLF>.<CRLF>",
         (Data, 503) => "DATA out of sequence: no accepted sender or recipient",
-        (Data, 554) => "DATA refused: no valid recipients",
+        // RFC 5321 §3.3's "no valid recipients", but also a policy check made at DATA
+        // (Postfix's smtpd_data_restrictions: `554 5.7.1 <DATA>: Data command rejected: …`).
+        (Data, 554) => {
+            "DATA refused: no valid recipients, or a policy check made at DATA (the text says \
+             which)"
+        }
         (Dot, 250) => "message accepted for delivery (queued)",
         (Dot, 353) => {
             "PRDR: content received; one reply per recipient follows, then a final reply for the \

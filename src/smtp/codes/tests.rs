@@ -1473,3 +1473,17 @@ fn an_spf_refusal_under_a_generic_code_says_spf() {
     let h = hint_of(550, "5.1.1 <spfx@example.com>: unknown user", Phase::Rcpt);
     assert!(!h.contains("SPF"), "{h}");
 }
+
+/// Postfix's smtpd_data_restrictions refuse DATA `554 5.7.1 <DATA>: Data command rejected: …`
+/// with recipients accepted: the meaning said only "DATA refused: no valid recipients".
+#[test]
+fn a_554_to_data_is_not_only_no_valid_recipients() {
+    let b = ex(
+        554,
+        "5.7.1 <DATA>: Data command rejected: Multi-recipient bounce",
+        Phase::Data,
+    )
+    .basic
+    .unwrap();
+    assert!(b.contains("policy check made at DATA"), "{b}");
+}
