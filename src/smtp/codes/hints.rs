@@ -148,7 +148,16 @@ fn garbage_hint(reply: &Reply, phase: Phase) -> String {
 /// Vendor-specific hints: codes and wording that only one provider uses. Always labelled.
 pub(super) fn vendor_hint(c: &Ctx) -> Option<String> {
     let gmail = c.has(&["gsmtp", "support.google.com", "gmail"]);
-    let microsoft = c.has(&["outlook.com", "office365", "microsoft", "exchange online"]);
+    // Exchange Online's replies name a host under outlook.com or exchangelabs.com, or link to
+    // aka.ms (`For more information see https://aka.ms/EXOSmtpErrors`).
+    let microsoft = c.has(&[
+        "outlook.com",
+        "office365",
+        "microsoft",
+        "exchange online",
+        "exchangelabs.com",
+        "aka.ms/",
+    ]);
     // Microsoft's documented block-list codes (S3140: the IP is listed, S3150: part of its
     // network is) and Outlook.com's lettered codes come with or without an enhanced code.
     if c.class() == 5

@@ -428,7 +428,17 @@ pub(super) const OWN_WORDS: &[(u16, u16, &str)] = &[
     (3, 5, "the mail system is misconfigured"),
     (3, 6, "accepted, but the requested priority was changed"),
     (4, 0, "some unspecified network or routing problem"),
-    (4, 1, "the next host did not answer the connection attempt"),
+    // Microsoft 365 (Exchange Online) refuses a recipient its directory does not know with
+    // `550 5.4.1 Recipient address rejected: Access denied` (Microsoft Learn, "Fix error code
+    // 550 5.4.1 in Exchange Online": directory-based edge blocking); a bare code cannot tell
+    // which, so the line says both, the registry's first (as X.1.10).
+    (
+        4,
+        1,
+        "the next host did not answer the connection attempt; Microsoft 365 also sends 5.4.1 \
+         for a recipient its directory does not know (\"Recipient address rejected: Access \
+         denied\", directory-based edge blocking)",
+    ),
     (4, 2, "the connection to the next host broke or stalled"),
     (
         4,

@@ -1487,3 +1487,23 @@ fn a_554_to_data_is_not_only_no_valid_recipients() {
     .unwrap();
     assert!(b.contains("policy check made at DATA"), "{b}");
 }
+
+/// Exchange Online's directory-based edge blocking, in its newer wording (a link to aka.ms and
+/// an exchangelabs.com host, no "outlook.com"): the hint told a developer to authenticate, and
+/// the enhanced line said only "the next host did not answer the connection attempt".
+#[test]
+fn microsoft_5_4_1_access_denied_is_an_unknown_recipient() {
+    let line = "5.4.1 Recipient address rejected: Access denied. For more information see \
+                https://aka.ms/EXOSmtpErrors [AM0PR01MB1234.eurprd01.prod.exchangelabs.com]";
+    let h = hint_of(550, line, Phase::Rcpt);
+    assert!(
+        h.starts_with("(Microsoft)") && h.contains("does not exist"),
+        "{h}"
+    );
+    let e = ex(550, line, Phase::Rcpt).enhanced.unwrap();
+    assert!(
+        e.meaning.contains("did not answer") && e.meaning.contains("Microsoft 365"),
+        "{}",
+        e.meaning
+    );
+}
