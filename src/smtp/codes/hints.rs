@@ -940,6 +940,13 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                 )
             } else if c.enh(2, 2) || c.code == 552 {
                 s("the recipient's mailbox is full: they must make room; retrying later may work")
+            } else if c.code == 452 && c.enh(3, 1) {
+                // X.3.1 "Mail system full" (RFC 3463): the server's storage, not a limit on
+                // recipients (Postfix: `452 4.3.1 Insufficient system storage`).
+                s(
+                    "the server is out of storage for now (a full disk or queue, not a limit on \
+                     recipients): retry later",
+                )
             } else if c.code == 452 {
                 s(
                     "too many recipients, or the mailbox or server is out of space for now: \

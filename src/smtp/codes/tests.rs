@@ -1507,3 +1507,18 @@ fn microsoft_5_4_1_access_denied_is_an_unknown_recipient() {
         e.meaning
     );
 }
+
+/// `452 4.3.1 Insufficient system storage` to RCPT said "too many recipients, or the mailbox or
+/// server is out of space … with fewer recipients per transaction": X.3.1 is the server's
+/// storage (RFC 3463 "Mail system full"), fewer recipients do not help.
+#[test]
+fn a_452_4_3_1_at_rcpt_is_the_servers_storage() {
+    let h = hint_of(452, "4.3.1 Insufficient system storage", Phase::Rcpt);
+    assert!(
+        h.contains("out of storage") && !h.contains("fewer recipients"),
+        "{h}"
+    );
+    // Without the enhanced code the reply may be either.
+    let h = hint_of(452, "Insufficient system storage", Phase::Rcpt);
+    assert!(h.contains("retry later"), "{h}");
+}
