@@ -1043,7 +1043,8 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                 )
             } else if c.code == 550 {
                 s("the message was refused by policy after its content was seen")
-            } else if c.code == 451 {
+            } else if c.code == 451 && !c.enh_subject(7) {
+                // A 4.7.x is policy holding the message back: the generic hint says so.
                 s(
                     "the server had a temporary problem processing the message (e.g. its content \
                      scanner); retry later",
@@ -1208,6 +1209,13 @@ fn generic_hint(c: &Ctx) -> Option<String> {
         504 => s("the server does not implement this parameter or mechanism"),
         501 => s("syntax error in the arguments: check the address or parameter format"),
         454 if c.enh(7, 0) => s("temporary security failure on the server side; retry later"),
+        // A 4.7.x deferral (`451 4.7.1`) is the server's policy holding the mail back for now
+        // (greylisting, a rate limit, a reputation check), not a fault on its side.
+        _ if c.class() == 4 && c.enh_subject(7) => s(
+            "deferred by the server's policy for now (greylisting, a rate limit or a reputation \
+             check; the text may say which): retry later (a real MTA queues the message and \
+             retries by itself)",
+        ),
         // Nothing more specific is known: say what the class means for the user.
         _ if c.class() == 4 => s(
             "a temporary failure on the server side: retry later (a real MTA queues the message \

@@ -1522,3 +1522,20 @@ fn a_452_4_3_1_at_rcpt_is_the_servers_storage() {
     let h = hint_of(452, "Insufficient system storage", Phase::Rcpt);
     assert!(h.contains("retry later"), "{h}");
 }
+
+/// `451 4.7.1` (and other 4.7.x) with words that name no cause got the class's "a temporary
+/// failure on the server side": X.7 is the security or policy status (RFC 3463 §3.8), the
+/// server holding the mail back, not failing.
+#[test]
+fn a_4_7_x_deferral_is_policy_not_a_server_fault() {
+    for phase in [Phase::Mail, Phase::Rcpt, Phase::Dot] {
+        let h = hint_of(451, "4.7.1 Policy rejection", phase);
+        assert!(
+            h.starts_with("deferred by the server's policy") && !h.contains("server side"),
+            "{phase:?}: {h}"
+        );
+    }
+    // Without an X.7 code a 451 stays a temporary failure on the server side.
+    let h = hint_of(451, "4.3.0 Temporary error", Phase::Rcpt);
+    assert!(h.contains("server side"), "{h}");
+}
