@@ -34,6 +34,7 @@
 //!   pipelined after STARTTLS) or [`Event::Warning`] (bare CR/LF inside the content);
 //! - the driver adds `Connected`, `TlsStarted`, `MessageStored` and `Closed`.
 
+mod address;
 pub(crate) mod fault;
 pub(crate) mod quirk;
 
@@ -1656,6 +1657,15 @@ impl Session {
             );
             return;
         }
+        // RFC 5321 §4.1.2: what Postfix and Exim both refuse as no address (`<user@>`, …).
+        if let Some(why) = (!from.is_empty()).then(|| address::problem(&from)).flatten() {
+            self.reply(
+                501,
+                Some("5.1.7"),
+                &[format!("Bad sender address syntax ({why})")],
+            );
+            return;
+        }
         if self.helo.is_none() {
             self.reply(503, Some("5.5.1"), &["Error: send HELO/EHLO first".into()]);
             return;
@@ -1807,6 +1817,14 @@ impl Session {
                 &[format!(
                     "Bad recipient address syntax (control character {c})"
                 )],
+            );
+            return;
+        }
+        if let Some(why) = address::problem(&to) {
+            self.reply(
+                501,
+                Some("5.1.3"),
+                &[format!("Bad recipient address syntax ({why})")],
             );
             return;
         }

@@ -829,6 +829,23 @@ fn swaks_without_smtputf8_gets_553_for_a_non_ascii_address() {
     serve.finish();
 }
 
+/// `RCPT TO:<bad@>` (no domain) is refused as Postfix (`501 5.1.3 Bad recipient address
+/// syntax`) and Exim refuse it: swaks, which sends the address as given, fails at RCPT (its exit
+/// 24) where it used to be told `250` and deliver.
+#[test]
+#[ignore = "runs the real swaks, a peer: tests/interop/run.sh runs it"]
+fn swaks_gets_501_5_1_3_for_a_recipient_without_a_domain() {
+    let serve = Serve::start(&["--max-sessions", "1"]);
+    let (code, out) = swaks(&serve.addr, &["--to", "bad@"]);
+    assert_eq!(code, 24, "{out}");
+    assert!(
+        out.contains("501 5.1.3 Bad recipient address syntax (no domain after the @)"),
+        "{out}"
+    );
+    let (_, log) = serve.finish();
+    assert!(!log.contains("Ok: queued as"), "{log}");
+}
+
 /// A non-ASCII address is for transactions that declared SMTPUTF8 (RFC 6531): with `SMTPUTF8`
 /// on MAIL the address is taken, without it refused `553 5.6.7`; bytes that are not UTF-8 at
 /// all are refused in either case (they were read lossily, so the envelope kept would not have

@@ -2900,3 +2900,48 @@ fn a_client_line_that_is_not_utf8_is_shown_with_the_bytes_it_had() {
     let o = feed(&mut s, b"al\xefce\r\n");
     assert_eq!(shown(&o), ("al\\xEFce".to_string(), false));
 }
+
+/// `RCPT TO:<bad@>` and the other paths Postfix (`501 5.1.3 Bad recipient address syntax`) and
+/// Exim (`501 <bad@>: domain missing or malformed`) both refuse were taken with 250: a CI run
+/// against `ehlo serve` passed a client that every real MTA fails. The transaction stays open
+/// for the next recipient; what either MTA takes is still taken.
+#[test]
+fn malformed_envelope_addresses_are_refused_as_postfix_and_exim_refuse_them() {
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<bad@>\r\n").text(),
+        "501 5.1.7 Bad sender address syntax (no domain after the @)\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@[1.2.3]>\r\n").text(),
+        "501 5.1.7 Bad sender address syntax ([1.2.3] is not an address literal ([1.2.3.4] or [IPv6:2001:db8::1]))\r\n"
+    );
+    assert_eq!(feed(&mut s, b"MAIL FROM:<>\r\n").text(), "250 2.1.0 Ok\r\n");
+    for (rcpt, why) in [
+        ("bad@", "no domain after the @"),
+        ("@b.test", "empty local part"),
+        ("a@b@c.test", "an @ in the local part (quote it)"),
+        ("a@x..b.test", "an empty label in the domain x..b.test"),
+        ("a@b!c.test", "'!' in the domain b!c.test"),
+        ("a@-x.test", "the domain label -x starts or ends with '-'"),
+    ] {
+        assert_eq!(
+            feed(&mut s, format!("RCPT TO:<{rcpt}>\r\n").as_bytes()).text(),
+            format!("501 5.1.3 Bad recipient address syntax ({why})\r\n"),
+            "{rcpt}"
+        );
+    }
+    for taken in [
+        "postmaster",
+        "a@[IPv6:::1]",
+        "\"a b\"@b.test",
+        "@relay.test:a@b.test",
+    ] {
+        assert_eq!(
+            feed(&mut s, format!("RCPT TO:<{taken}>\r\n").as_bytes()).text(),
+            "250 2.1.5 Ok\r\n",
+            "{taken}"
+        );
+    }
+}
