@@ -1489,7 +1489,10 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                 } else {
                     ""
                 };
-                emit(Event::warning(format!("read failed{lost}: {e}"))).await;
+                // A TLS error in words, not OpenSSL's error stack.
+                let why = crate::net::tls::server_read_reason(&e)
+                    .map_or_else(|| e.to_string(), |h| h.to_string());
+                emit(Event::warning(format!("read failed{lost}: {why}"))).await;
                 session.peer_closed();
                 break false;
             }

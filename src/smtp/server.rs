@@ -1658,7 +1658,10 @@ impl Session {
             return;
         }
         // RFC 5321 §4.1.2: what Postfix and Exim both refuse as no address (`<user@>`, …).
-        if let Some(why) = (!from.is_empty()).then(|| address::problem(&from)).flatten() {
+        if let Some(why) = (!from.is_empty())
+            .then(|| address::problem(&from))
+            .flatten()
+        {
             self.reply(
                 501,
                 Some("5.1.7"),

@@ -829,6 +829,54 @@ fn swaks_without_smtputf8_gets_553_for_a_non_ascii_address() {
     serve.finish();
 }
 
+/// A TLS error on a read after the handshake was shown as OpenSSL's error stack ("read failed:
+/// error:0A000410:SSL routines:…:ssl/tls alert handshake failure:…SSL alert number 40"): now in
+/// words, as the send words a server's alert. `openssl s_client` asks for a TLS 1.2
+/// renegotiation (`R`), which the server refuses; the client then ends the session with an
+/// alert; a client that sends bytes that are no TLS record is told apart the same way.
+#[test]
+fn tls_errors_from_the_client_after_the_handshake_are_said_in_words() {
+    let serve = Serve::start(&["--starttls", "--max-sessions", "1", "--quiet"]);
+    let out = Command::new("/bin/sh")
+        .args([
+            "-c",
+            "(sleep 2; echo R; sleep 3) | openssl s_client -starttls smtp -tls1_2 -connect \"$0\"",
+            &serve.addr,
+        ])
+        .output()
+        .expect("openssl runs");
+    let client = String::from_utf8_lossy(&out.stderr);
+    assert!(client.contains("RENEGOTIATING"), "{client}");
+    let (_, log) = serve.finish();
+    assert!(
+        log.contains("read failed: the client ended the TLS session: ")
+            && log.contains("alert handshake failure"),
+        "{log}"
+    );
+    assert!(!log.contains("error:0A"), "{log}");
+    // Bytes that are no record of the session, after an implicit-TLS handshake.
+    use std::io::Write;
+    let mut serve = Serve::start(&["--tls-on-connect", "--quiet"]);
+    let mut b = openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls()).unwrap();
+    b.set_verify(openssl::ssl::SslVerifyMode::NONE);
+    let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+    let mut tls = b.build().connect("localhost", tcp).unwrap();
+    let mut banner = [0u8; 64];
+    let _ = std::io::Read::read(&mut tls, &mut banner).unwrap();
+    let mut garbage = vec![0x17, 0x03, 0x03, 0x00, 0x20];
+    garbage.extend([b'x'; 32]);
+    tls.get_mut().write_all(&garbage).unwrap();
+    let said = serve
+        .wait_for("read failed", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no read failure:\n{}", serve.seen));
+    assert!(
+        said.contains("read failed: TLS error: ")
+            && said.contains("the client sent bytes that are not records of this TLS session")
+            && !said.contains("error:0A"),
+        "{said}"
+    );
+}
+
 /// `RCPT TO:<bad@>` (no domain) is refused as Postfix (`501 5.1.3 Bad recipient address
 /// syntax`) and Exim refuse it: swaks, which sends the address as given, fails at RCPT (its exit
 /// 24) where it used to be told `250` and deliver.

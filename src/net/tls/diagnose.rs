@@ -496,6 +496,44 @@ pub(crate) fn alert_on_read(e: &std::io::Error) -> Option<Hint> {
     alert.then(|| handshake_reason(ssl))
 }
 
+/// A read on an established TLS session of `ehlo serve` failed with a TLS error: the reason in
+/// words, from the server's side, as [`alert_on_read`] words the server's alert for the send
+/// (`the server ended the TLS session: …`), instead of OpenSSL's error stack
+/// (`error:0A000126:SSL routines::unexpected eof while reading:…`). `None` for a plain I/O
+/// error (a reset says itself) or a TLS error OpenSSL gave no reason for.
+pub(crate) fn server_read_reason(e: &std::io::Error) -> Option<Hint> {
+    let ssl = e.get_ref()?.downcast_ref::<openssl::ssl::Error>()?;
+    let (reason, key) = reason_and_key(ssl).filter(|_| ssl.io_error().is_none())?;
+    if key.contains(" alert ") {
+        // RFC 8446 §6: the client sent an alert and ended the session (after a refused
+        // renegotiation, a certificate it refused late, …).
+        return Some(Hint::plain(format!(
+            "the client ended the TLS session: {reason}"
+        )));
+    }
+    let hint = match key.as_str() {
+        // RFC 8446 §6.1: a close without close_notify may have cut what was being sent.
+        "unexpected eof while reading" => Some(
+            "the client closed the connection in the middle of the TLS session (no close_notify)",
+        ),
+        "decryption failed or bad record mac"
+        | "bad record mac"
+        | "bad record type"
+        | "record layer failure"
+        | "wrong version number"
+        | "packet length too long"
+        | "unexpected record"
+        | "unexpected message" => Some(
+            "the client sent bytes that are not records of this TLS session (plain text after the handshake, or a corrupted stream)",
+        ),
+        _ => None,
+    };
+    Some(Hint::plain(match hint {
+        Some(h) => format!("TLS error: {reason}: {h}"),
+        None => format!("TLS error: {reason}"),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

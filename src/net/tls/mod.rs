@@ -22,7 +22,7 @@ pub(crate) mod tests;
 mod verify;
 
 pub(crate) use connect::{TlsStream, connect};
-pub(crate) use diagnose::{alert_on_read, missing_issuer, wildcard_miss};
+pub(crate) use diagnose::{alert_on_read, missing_issuer, server_read_reason, wildcard_miss};
 pub(crate) use params::{
     ClientCert, PemOut, TlsParams, TlsSetting, TlsVersion, check, cipher_list_warning, ip_address,
     parse_protocols, read_bounded, sni_name,
