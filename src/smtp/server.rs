@@ -1692,6 +1692,7 @@ impl Session {
         }
         let mut binary = false;
         let mut seen: Vec<String> = Vec::new();
+        let mut repeated: Vec<String> = Vec::new();
         for p in &params {
             let (key, value) = match p.split_once('=') {
                 Some((k, v)) => (k, Some(v)),
@@ -1703,8 +1704,16 @@ impl Session {
                 return;
             }
             if let Some(refusal) = duplicate(&mut seen, &key) {
-                self.reply(501, Some("5.5.4"), &[refusal]);
-                return;
+                // RFC 3461 §4 names RET and ENVID once (Postfix and Exim refuse a repeat); a
+                // repeated SIZE, BODY or SMTPUTF8 both take, so it is taken with a warning.
+                if matches!(key.as_str(), "SIZE" | "BODY" | "SMTPUTF8") {
+                    if !repeated.contains(&key) {
+                        repeated.push(key.clone());
+                    }
+                } else {
+                    self.reply(501, Some("5.5.4"), &[refusal]);
+                    return;
+                }
             }
             let v = value.unwrap_or("");
             // `Some(reason)` when the value is malformed.
@@ -1795,6 +1804,12 @@ impl Session {
                 self.reply(452, Some("4.3.1"), &[NO_ROOM.into()]);
                 return;
             }
+        }
+        if !repeated.is_empty() {
+            self.events.push_back(Event::warning(format!(
+                "MAIL repeats {}: taken, as Postfix and Exim take it, but a client should send each parameter once",
+                repeated.join(", ")
+            )));
         }
         self.tx = Some(Transaction {
             from,
