@@ -1322,6 +1322,14 @@ impl Session {
             );
             return;
         }
+        // Bytes that are not UTF-8 in the name (read lossily, so the name kept would not be
+        // the one sent): Postfix answers the line `500 5.5.2 Error: bad UTF-8 syntax`, Exim
+        // `501 Syntactically invalid EHLO argument(s)`; RFC 5321 §4.1.1.1 wants a domain or an
+        // address literal (RFC 6531 §3.7.1: UTF-8 at most).
+        if self.line_not_utf8 {
+            self.reply(500, Some("5.5.2"), &["Error: bad UTF-8 syntax".into()]);
+            return;
+        }
         if self.faulted(Point::Helo) {
             return;
         }

@@ -2965,3 +2965,24 @@ fn a_repeated_size_body_or_smtputf8_is_taken_with_a_warning() {
         "501 5.5.4 Duplicate RET parameter\r\n"
     );
 }
+
+/// `EHLO h\xe9` (a Latin-1 name, not UTF-8) was greeted `250 … Hello h\u{FFFD}`, the name kept
+/// altered, where Postfix answers `500 5.5.2 Error: bad UTF-8 syntax` and Exim `501
+/// Syntactically invalid EHLO argument(s)`. Refused now as Postfix refuses it, and the session
+/// still has no EHLO; a UTF-8 name is taken (Postfix takes it).
+#[test]
+fn a_hello_name_that_is_not_utf8_is_refused() {
+    let (mut s, _) = session(cfg());
+    for line in [&b"EHLO h\xe9\r\n"[..], b"HELO h\xe9\r\n"] {
+        assert_eq!(
+            feed(&mut s, line).text(),
+            "500 5.5.2 Error: bad UTF-8 syntax\r\n"
+        );
+    }
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x>\r\n").text(),
+        "503 5.5.1 Error: send HELO/EHLO first\r\n"
+    );
+    let ok = feed(&mut s, "EHLO hé\r\n".as_bytes()).text();
+    assert!(ok.starts_with("250-mx.test Hello hé\r\n"), "{ok}");
+}
