@@ -1665,18 +1665,6 @@ impl Session {
             );
             return;
         }
-        // RFC 5321 §4.1.2: what Postfix and Exim both refuse as no address (`<user@>`, …).
-        if let Some(why) = (!from.is_empty())
-            .then(|| address::problem(&from))
-            .flatten()
-        {
-            self.reply(
-                501,
-                Some("5.1.7"),
-                &[format!("Bad sender address syntax ({why})")],
-            );
-            return;
-        }
         if self.helo.is_none() {
             self.reply(503, Some("5.5.1"), &["Error: send HELO/EHLO first".into()]);
             return;
@@ -1696,6 +1684,18 @@ impl Session {
         }
         if self.cfg.require_auth && self.auth_user.is_none() {
             self.reply(530, Some("5.7.0"), &["Authentication required".into()]);
+            return;
+        }
+        // RFC 5321 §4.1.2: what Postfix and Exim both refuse as no address (`<user@>`, …),
+        // after the sequence checks and before the parameters, as Postfix checks it.
+        if !from.is_empty()
+            && let Some(why) = address::problem(&from)
+        {
+            self.reply(
+                501,
+                Some("5.1.7"),
+                &[format!("Bad sender address syntax ({why})")],
+            );
             return;
         }
         let mut binary = false;
