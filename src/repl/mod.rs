@@ -3140,21 +3140,30 @@ impl Engine {
                 // A piped line of it was refused (not UTF-8): the message is read to its end
                 // and not sent (it would go out without the line).
                 let mut refused = false;
+                // Bytes held so far, line ends counted: the message is held whole until its
+                // ".", so it is bounded as `:data @FILE` is ([`read_bounded`]).
+                let mut held = 0usize;
+                let mut too_long = false;
                 loop {
                     match feed.line("data> ", LineKind::Data).await {
                         Input::Line(l) if l == "." => break,
-                        Input::Line(_) if refused => {}
+                        Input::Line(_) if refused || too_long => {}
                         Input::Refused => {
                             if let Feed::Ui(ui) = feed {
                                 self.input_notes(ui);
                             }
                             refused = true;
-                            lines.clear();
+                            lines = Vec::new();
                         }
                         Input::Line(l) => {
-                            if lines.len() >= 1_000_000 {
-                                self.error("message too long for typed entry: use :data @file");
-                                return;
+                            held += l.len() + 1;
+                            if lines.len() >= TYPED_MESSAGE_LINES || held > MESSAGE_MAX {
+                                // Read on to its "." (none of its lines is a command), then
+                                // refused: it used to stop reading here, so the rest of the
+                                // message ran as commands.
+                                too_long = true;
+                                lines = Vec::new();
+                                continue;
                             }
                             lines.push(l)
                         }
@@ -3177,6 +3186,13 @@ impl Engine {
                 }
                 if refused {
                     let why = "message cancelled: a line of it was refused: nothing was sent";
+                    self.error(why);
+                    self.fail(phase_exit_code(Phase::Data), "failed", Some(why.into()));
+                    return;
+                }
+                if too_long {
+                    let why = "message cancelled: longer than 64 MiB or 1000000 lines, the most \
+                        `:data` holds: nothing was sent";
                     self.error(why);
                     self.fail(phase_exit_code(Phase::Data), "failed", Some(why.into()));
                     return;
@@ -3330,7 +3346,7 @@ fn message_ids() -> (String, String) {
 /// Read a message file, refusing anything over 64 MiB (the REPL holds it in memory).
 fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
-    const MAX: u64 = 64 * 1024 * 1024;
+    const MAX: u64 = MESSAGE_MAX as u64;
     let f =
         std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut v = Vec::new();
@@ -3342,6 +3358,12 @@ fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
     }
     Ok(v)
 }
+
+/// The largest message `:data` sends, typed or `@FILE`: the send's `--data` limit.
+const MESSAGE_MAX: usize = crate::cli::mode::MAX_MESSAGE_BYTES as usize;
+
+/// The most lines a typed `:data` message holds (each is a `String` until the ".").
+const TYPED_MESSAGE_LINES: usize = 1_000_000;
 
 /// Ctrl-C while waiting for a reply: a key on the terminal (the editor reads it; in script mode
 /// SIGINT keeps its default).

@@ -286,6 +286,53 @@ fn a_refused_line_inside_a_message_abandons_the_message() {
     }
 }
 
+/// A piped `:data` message over 64 MiB (the most `:data @FILE` and `--data` take) is read to
+/// its `.` and not sent, `--strict` exits 25, and none of its lines runs as a command. It used
+/// to be held whatever its size (a million lines of up to 1 MiB), and a message cut at its
+/// millionth line left the rest of it to run as commands (a `NOOP` in it went out, exit 0).
+#[test]
+fn a_data_message_over_64_mib_is_read_to_its_dot_and_not_sent() {
+    let line = "x".repeat(1_000_000);
+    let mut stdin = String::from("EHLO x\n:data\n");
+    for _ in 0..68 {
+        stdin.push_str(&line);
+        stdin.push('\n');
+    }
+    stdin.push_str("RSET\n.\nNOOP\n");
+    for strict in [false, true] {
+        let mut steps = vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250 scripted.test\r\n"),
+        ];
+        if !strict {
+            steps.extend([Step::Expect("NOOP"), Step::Send(b"250 ok\r\n")]);
+        }
+        steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+        let server = scripted(steps);
+        let addr = server.server();
+        let mut args = vec!["repl", addr.as_str()];
+        if strict {
+            args.push("--strict");
+        }
+        let run = ehlo_with(&args, Some(stdin.as_bytes()), Duration::from_secs(60));
+        let got = server.finish();
+        let want = if strict {
+            "EHLO x\r\nQUIT\r\n"
+        } else {
+            "EHLO x\r\nNOOP\r\nQUIT\r\n"
+        };
+        assert_eq!(got, want, "{}", run.stderr);
+        assert_eq!(run.code, if strict { 25 } else { 0 }, "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("message cancelled: longer than 64 MiB or 1000000 lines"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
 /// A piped script saved with a UTF-8 byte order mark (Notepad's): the mark is no part of the
 /// first command, which went out with it (`\xEF\xBB\xBFEHLO x`, refused `500 bad syntax`);
 /// now it is dropped with a warning, and only there: a BOM's bytes later in the script are a
