@@ -164,22 +164,9 @@ impl Human {
     /// Emit one line. `hint` is the three-character prefix (`"   "` for an indented continuation
     /// line); `error` marks lines that count as errors for the silent modes.
     fn line(&mut self, stream: Stream, hint: &str, text: &str, role: Role, error: bool) {
-        match self.opts.silent {
-            0 => {}
-            1 | 2 if error => {}
-            1 => {}
-            _ => return,
-        }
-        let (hide, bare) = (self.opts.hide, self.opts.bare);
-        let (hidden, no_hint) = match self.kind {
-            Kind::Send => (hide.send, bare.send),
-            Kind::Receive => (hide.receive, bare.receive),
-            Kind::Program if hint == "***" => (hide.errors, bare.errors),
-            Kind::Program => (hide.info, bare.info),
-        };
-        if hidden {
+        let Some(no_hint) = self.shown(hint, error) else {
             return;
-        }
+        };
         // `wrap` (the demo): ehlo's own words only, never what went over the wire, the
         // message's lines (`  | `), a text that chose its own line breaks (the command the
         // demo prints, to copy whole) nor an error (`***`: one line, as every error is).
@@ -197,6 +184,65 @@ impl Human {
             }
         }
         self.line_as_is(stream, hint, text, role, error, no_hint);
+    }
+
+    /// Is a line with `hint` shown (the silent modes, `--hide-*`)? `Some(no_hint)` when it is,
+    /// `no_hint` for `--no-*-hints`.
+    fn shown(&self, hint: &str, error: bool) -> Option<bool> {
+        match self.opts.silent {
+            0 => {}
+            1 | 2 if error => {}
+            1 => {}
+            _ => return None,
+        }
+        let (hide, bare) = (self.opts.hide, self.opts.bare);
+        let (hidden, no_hint) = match self.kind {
+            Kind::Send => (hide.send, bare.send),
+            Kind::Receive => (hide.receive, bare.receive),
+            Kind::Program if hint == "***" => (hide.errors, bare.errors),
+            Kind::Program => (hide.info, bare.info),
+        };
+        (!hidden).then_some(no_hint)
+    }
+
+    /// A wire line longer than [`HELD_BYTES`] (a message's, on stdout), escaped and written
+    /// in pieces of about that size, as [`Self::line`] writes it whole: the whole line's
+    /// escaped copy, `hint text` and painted copies were three more copies of it (a 60 MB
+    /// one-line message peaked at 299 MB resident, the same in short lines at 122 MB). A piece
+    /// ends before a UTF-8 lead byte, so no character is cut.
+    fn long_wire_line(&mut self, hint: &str, raw: &[u8], role: Role, error: bool) {
+        let Some(no_hint) = self.shown(hint, error) else {
+            return;
+        };
+        if self.opts.silent == 1 && !self.triggered {
+            if !error {
+                return;
+            }
+            self.triggered = true;
+        }
+        let mut rest = raw;
+        let mut first = true;
+        while !rest.is_empty() {
+            let mut cut = rest.len().min(HELD_BYTES);
+            while cut > 0 && cut < rest.len() && rest[cut] & 0xC0 == 0x80 {
+                cut -= 1;
+            }
+            if cut == 0 {
+                cut = rest.len().min(HELD_BYTES);
+            }
+            let (piece, tail) = rest.split_at(cut);
+            let mut text = if first && self.opts.hints && !no_hint {
+                format!("{hint} ")
+            } else {
+                String::new()
+            };
+            text.push_str(&escape_bytes(piece));
+            let painted = role.paint(&text, self.color_out);
+            self.write_part(Stream::Out, &painted, false);
+            first = false;
+            rest = tail;
+        }
+        self.write_part(Stream::Out, "", true);
     }
 
     fn line_as_is(
@@ -230,6 +276,11 @@ impl Human {
     }
 
     fn write(&mut self, stream: Stream, text: &str) {
+        self.write_part(stream, text, true);
+    }
+
+    /// [`Self::write`], the line end only when `end`.
+    fn write_part(&mut self, stream: Stream, text: &str, end: bool) {
         // ehlo's own glyphs in ASCII when the locale is not UTF-8; the wire's text as it came.
         let text = if self.verbatim {
             std::borrow::Cow::Borrowed(text)
@@ -243,7 +294,9 @@ impl Human {
             Stream::Out => {
                 if let Some(held) = self.held.as_mut() {
                     held.extend_from_slice(text.as_bytes());
-                    held.push(b'\n');
+                    if end {
+                        held.push(b'\n');
+                    }
                     if held.len() >= HELD_BYTES {
                         self.write_held();
                     }
@@ -260,7 +313,11 @@ impl Human {
                 &mut self.err
             }
         };
-        let _ = writeln!(w, "{text}");
+        let _ = if end {
+            writeln!(w, "{text}")
+        } else {
+            write!(w, "{text}")
+        };
     }
 
     /// Write out the lines [`Self::held`] gathered (it stays on).
@@ -325,6 +382,10 @@ impl Human {
         self.verbatim = true;
         self.held = Some(Vec::with_capacity(HELD_BYTES.min(text.len() + 64)));
         for l in split_lines(text.as_bytes()) {
+            if l.len() > HELD_BYTES {
+                self.long_wire_line(hint, l, Role::Sent, !expected);
+                continue;
+            }
             let l = escape_bytes(l);
             self.line(Stream::Out, hint, &l, Role::Sent, !expected);
         }
@@ -1869,6 +1930,77 @@ mod tests {
             " -> a line of the message\n".repeat(20_000) + "=== after it\n"
         );
         assert!(writes < 20, "{writes} writes");
+    }
+
+    /// A message line longer than 64 KiB is written in pieces, never whole (it was escaped,
+    /// prefixed and painted as three more copies of it), and reads as it did: a character
+    /// across a piece's edge whole, an invalid byte and a control character escaped.
+    #[test]
+    fn a_long_message_line_is_written_in_pieces_as_it_read() {
+        #[derive(Clone, Default)]
+        struct Largest(std::sync::Arc<std::sync::Mutex<(usize, Vec<u8>)>>);
+        impl Write for Largest {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                let mut g = self.0.lock().unwrap();
+                g.0 = g.0.max(b.len());
+                g.1.extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut line = Vec::new();
+        for i in 0..150_000usize {
+            line.extend_from_slice(match i % 7 {
+                0 => "é".as_bytes(),
+                3 => b"\xff",
+                5 => b"\x1b",
+                _ => b"abcdefghi",
+            });
+        }
+        let mut wire = b"Subject: long\r\n\r\n".to_vec();
+        wire.extend_from_slice(&line);
+        wire.extend_from_slice(b"\r\n.\r\n");
+        let event = Event::Sent {
+            bytes: wire.len(),
+            text: String::from_utf8_lossy(&wire).into_owned(),
+            kind: SentKind::Body,
+            lines: 4,
+            tls: false,
+            expected: true,
+            redacted: false,
+            phase: Phase::Dot,
+        };
+        let want = format!(
+            " -> Subject: long\n -> \n -> {}\n -> .\n",
+            escape_bytes(String::from_utf8_lossy(&line).as_bytes())
+        );
+        let out = Largest::default();
+        let opts = HumanOptions {
+            color: ColorChoice::Never,
+            ..Default::default()
+        };
+        let mut h = Human::new(opts, Box::new(out.clone()), Box::new(Largest::default()));
+        h.event(&event, Duration::ZERO);
+        h.finish();
+        let (largest, bytes) = out.0.lock().unwrap().clone();
+        let got = String::from_utf8(bytes).unwrap();
+        let at = got
+            .bytes()
+            .zip(want.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        assert!(
+            got == want,
+            "differs at {at} of {}/{}: {:?} / {:?}",
+            got.len(),
+            want.len(),
+            &got[at.saturating_sub(20)..(at + 20).min(got.len())],
+            &want[at.saturating_sub(20)..(at + 20).min(want.len())]
+        );
+        assert!(largest <= 3 * HELD_BYTES, "a write of {largest} bytes");
+        assert!(want.len() > 8 * HELD_BYTES);
     }
 
     #[test]
