@@ -1553,6 +1553,12 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "--pipeline", "-das", "rcpt"])
         .differs("sends MAIL, every RCPT and DATA before closing"),
     c(&["-t", T, "-s", "{srv}", "--pipeline", "-q", "rcpt"]),
+    // --- a close instead of the 221 to a stop point's QUIT is exit 6 in swaks (QUIT written
+    // with MAIL under --pipeline or after its reply: the same close, the same exit) ---
+    c(&["-t", T, "-s", "{srv}", "-q", "helo"]).fail(&["quit=drop"]),
+    c(&["-t", T, "-s", "{srv}", "-q", "mail"]).fail(&["quit=drop"]),
+    c(&["-t", T, "-s", "{srv}", "--pipeline", "-q", "mail"]).fail(&["quit=drop"]),
+    c(&["-t", T, "-s", "{srv}", "--pipeline", "-q", "rcpt"]).fail(&["quit=drop"]),
     // --- found on the wire by a capturing server, each named in the README ---
     c(&["-t", T, "-s", "{srv}", "--body", "."])
         .differs("swaks takes it for the end marker and sends an empty body"),

@@ -303,6 +303,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         fixup: fixup_of(&msg),
         pipeline: envelope.pipeline,
         stop,
+        stop_wants_goodbye: true,
         ext: ext_plan(
             &ext_args,
             &xclient_args,

@@ -189,6 +189,9 @@ pub(crate) struct Session {
     bdat_begun: bool,
     /// PRDR went out on MAIL.
     prdr_used: bool,
+    /// QUIT went out before the banner was read (an implicit-TLS stop at TLS): swaks takes the
+    /// banner for QUIT's reply there, so a close after the banner leaves no QUIT unanswered.
+    quit_before_banner: bool,
     /// The parameters the MAIL FROM went out with, for the explanation of its refusal.
     mail_params: Vec<String>,
     /// Where XCLIENT is (it is sent once, and the greeting after it is its own phase).
@@ -306,6 +309,7 @@ impl Session {
             chunks: content::Chunks::default(),
             bdat_begun: false,
             prdr_used: false,
+            quit_before_banner: false,
             mail_params: Vec::new(),
             xclient: XclientStep::NotSent,
             xclient_lines: VecDeque::new(),
@@ -391,8 +395,9 @@ impl Session {
         }
         // QUIT wants its 221 (RFC 5321 §4.1.1.10): a close instead is unexpected (exit 6, as
         // swaks's "Remote host closed connection unexpectedly"), even after the message was
-        // accepted, which the transcript still says.
-        // A stop point's QUIT keeps its expected close.
+        // accepted, which the transcript still says. A stop point's QUIT (`-q mail`) too when
+        // the plan says so (the send: swaks's quit-after is the same exchange), except one sent
+        // before the banner, which swaks takes for its reply.
         let stop_quit = matches!(
             self.plan.stop,
             Some(Stop {
@@ -403,8 +408,10 @@ impl Session {
         // After a 421 the close is the one it announced (RFC 5321 §3.8): no 221 is owed to the
         // QUIT sent after it (swaks says "closed connection unexpectedly" there too; the
         // explanation above it just said the server is closing the connection).
-        let quit_unanswered =
-            self.pending.contains(&Expect::Quit) && !goodbye && !stop_quit && !self.close_announced;
+        let quit_unanswered = self.pending.contains(&Expect::Quit)
+            && !goodbye
+            && !(stop_quit && (!self.plan.stop_wants_goodbye || self.quit_before_banner))
+            && !self.close_announced;
         let expected = self.ending == Ending::Finishing && !quit_unanswered;
         if !expected && self.error.is_none() {
             if quit_unanswered && self.message_accepted == Some(true) {
@@ -479,7 +486,14 @@ impl Session {
     /// once, and the banner that arrives first is read and reported before QUIT's reply.
     pub(crate) fn implicit_tls_established(&mut self) {
         self.tls = true;
-        self.stop_here(StopAt::Tls);
+        self.quit_before_banner = self.stop_here(StopAt::Tls)
+            && matches!(
+                self.plan.stop,
+                Some(Stop {
+                    kind: StopKind::Quit,
+                    ..
+                })
+            );
     }
 
     /// The host connected to has a DNSSEC-secure TLSA RRset (`--tls-verify dane` found one): TLS

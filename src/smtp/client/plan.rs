@@ -193,6 +193,10 @@ pub(crate) struct Plan {
     pub(crate) pipeline: bool,
     /// Where to stop early.
     pub(crate) stop: Option<Stop>,
+    /// A stop point's QUIT wants its `221` as the end's does: a close instead is an unexpected
+    /// close (the send, as swaks's quit-after). Off for the checks' probe sessions, which stop
+    /// at a point to look, not to judge the goodbye.
+    pub(crate) stop_wants_goodbye: bool,
     /// ESMTP extensions to use.
     pub(crate) ext: ExtPlan,
 }

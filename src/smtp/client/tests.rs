@@ -2947,6 +2947,60 @@ fn an_auth_stop_applies_after_optional_auth_was_skipped_or_failed() {
     );
 }
 
+/// A stop point's QUIT wants its `221` as the session's own does: a server that closes instead
+/// is exit 6 (swaks: "Remote host closed connection unexpectedly" after `-q helo`, `-q mail`,
+/// `-q rcpt`, with or without `--pipeline`); with the `221` it is exit 0. A probe's plan
+/// (`stop_wants_goodbye` off) takes the close as the end it asked for.
+#[test]
+fn a_close_instead_of_the_221_after_a_stop_point_is_exit_6() {
+    for (at, pipeline) in [
+        (StopAt::Helo, false),
+        (StopAt::Mail, false),
+        (StopAt::Mail, true),
+        (StopAt::Rcpt, false),
+        (StopAt::Rcpt, true),
+    ] {
+        for (goodbye, wanted) in [(true, true), (false, true), (false, false)] {
+            let what = format!("{at:?} pipeline={pipeline} goodbye={goodbye} wanted={wanted}");
+            let mut p = plan();
+            p.stop = stop(StopKind::Quit, at);
+            p.stop_wants_goodbye = wanted;
+            p.pipeline = pipeline;
+            let mut s = Session::new(p);
+            s.feed(b"220 x\r\n");
+            let _ = sent(&mut s);
+            s.feed(EHLO_REPLY.as_bytes());
+            // Answer MAIL and RCPT (each written alone, or together with --pipeline) until
+            // QUIT goes out.
+            let mut written = sent(&mut s);
+            let mut answered = 0;
+            loop {
+                let quit = written.ends_with("QUIT\r\n");
+                let commands = written.lines().filter(|l| !l.starts_with("QUIT")).count();
+                for _ in 0..commands {
+                    answered += 1;
+                    s.feed(b"250 ok\r\n");
+                }
+                if quit {
+                    break;
+                }
+                assert!(answered < 3, "{what}: {written}");
+                written = sent(&mut s);
+            }
+            if goodbye {
+                s.feed(b"221 bye\r\n");
+            }
+            s.feed_eof();
+            assert!(s.is_closed(), "{what}");
+            assert_eq!(
+                exit_code(&s),
+                if goodbye || !wanted { 0 } else { 6 },
+                "{what}"
+            );
+        }
+    }
+}
+
 /// Implicit TLS: the TLS stop is right after the handshake, before the banner is read (swaks's
 /// `--tls-on-connect` path): QUIT at once, or a close.
 #[test]
@@ -2972,9 +3026,11 @@ fn implicit_tls_stop_points_act_right_after_the_handshake() {
         })
         .collect();
     assert_eq!(phases, [(Phase::Banner, true), (Phase::Quit, true)]);
-    // A server that closes after its banner instead of answering QUIT: an expected close.
+    // A server that closes after its banner instead of answering QUIT: an expected close
+    // (swaks reads the banner as QUIT's reply), for the send too.
     let mut p = plan();
     p.stop = stop(StopKind::Quit, StopAt::Tls);
+    p.stop_wants_goodbye = true;
     let mut s = over_tls(p);
     let _ = sent(&mut s);
     s.feed(b"220 mx.example ESMTP\r\n");
