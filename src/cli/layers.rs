@@ -1293,6 +1293,84 @@ fn by_mode(name: &str, json: bool) -> (bool, Option<&'static str>) {
     }
 }
 
+/// Where the send's `--output-file`, `--output-file-stdout` and `--output-file-stderr` point in
+/// the layers below the command line (`EHLO_*` < command line, `SWAKS_OPT_*` below `EHLO_*`,
+/// the config file lowest), each from the highest layer that names it: for a mistake found
+/// before the layers were merged (a command line clap refused, a bad value in the file or the
+/// environment), as swaks writes the complaint into an output file its config file or
+/// `SWAKS_OPT_*` named. Read leniently, line by line, since the file may hold the mistake; the
+/// file is the one [`apply`] would read (`--config`, `EHLO_CONFIG`, `SWAKS_OPT_config`, the
+/// default) when it is a regular file, none with `--no-config` or `EHLO_NO_CONFIG`.
+pub(crate) fn output_files_below(argv: &[OsString], env: &LayerEnv) -> [Option<PathBuf>; 3] {
+    const NAMES: [&str; 3] = ["output-file", "output-file-stdout", "output-file-stderr"];
+    let var = |name: &str| {
+        env.vars
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let mut out: [Option<PathBuf>; 3] = Default::default();
+    for (slot, name) in out.iter_mut().zip(NAMES) {
+        let ehlo = format!("{ENV_PREFIX}{}", name.to_uppercase().replace('-', "_"));
+        let swaks = format!("{SWAKS_ENV_PREFIX}{}", name.replace('-', "_"));
+        *slot = var(&ehlo)
+            .or_else(|| var(&swaks))
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+    }
+    // The file the layers would read, chosen as `send_layers` chooses it.
+    let mut named = None;
+    let mut no_config = false;
+    let mut words = argv.iter().skip(1);
+    while let Some(word) = words.next() {
+        match word.to_str() {
+            Some("--") => break,
+            Some("--no-config") => no_config = true,
+            Some("--config") => named = words.next().map(PathBuf::from),
+            Some(w) if w.starts_with("--config=") => named = Some(PathBuf::from(&w[9..])),
+            _ => {}
+        }
+    }
+    let file = if named.is_some() {
+        named
+    } else if no_config || var(ENV_NO_CONFIG).is_some() {
+        None
+    } else if let Some(p) = var(ENV_CONFIG) {
+        Some(PathBuf::from(p))
+    } else if let Some(p) = var(SWAKS_OPT_CONFIG) {
+        (!p.is_empty()).then(|| PathBuf::from(p))
+    } else {
+        env.default_file.clone()
+    };
+    // A regular file only: a FIFO would block (and one named on the command line has been
+    // read already, by the refused run itself).
+    let mut text = String::new();
+    let regular = |p: &PathBuf| std::fs::metadata(p).is_ok_and(|m| m.is_file());
+    if let Some(f) = file
+        .filter(regular)
+        .and_then(|p| std::fs::File::open(p).ok())
+    {
+        use std::io::Read;
+        let _ = f.take(MAX_CONFIG_BYTES).read_to_string(&mut text);
+    }
+    let mut in_file: [Option<PathBuf>; 3] = Default::default();
+    for (name, value) in text.split('\n').filter_map(split_line) {
+        let (name, value) = match name.strip_prefix("no-") {
+            Some(negated) => (negated, None),
+            None => (name, value.filter(|v| !v.is_empty())),
+        };
+        if let Some(i) = NAMES.iter().position(|n| *n == name) {
+            in_file[i] = value.map(PathBuf::from);
+        }
+    }
+    for (slot, f) in out.iter_mut().zip(in_file) {
+        if slot.is_none() {
+            *slot = f;
+        }
+    }
+    out
+}
+
 /// [`command_line_json`] for a command line clap refused: the mode is the first word when it
 /// names a subcommand, and `--json` / `--no-json` (or swaks's `-json`) anywhere before a `--`
 /// decide, the last one winning, as clap's override does; else the environment as above.

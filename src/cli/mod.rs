@@ -88,14 +88,14 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             error,
             json,
             report,
-            output: Box::new(output_by_word(argv)),
+            output: Box::new(output_by_word(argv, &env)),
         }
     };
     let args = rewrite_single_dash(args.clone()).map_err(|e| usage(e, &args))?;
     let layered = match layers::apply(args.clone(), &env) {
         Ok(l) => l,
         Err(error) => {
-            let output = Box::new(output_by_word(&args));
+            let output = Box::new(output_by_word(&args, &env));
             let (json, report) = layers::command_line_json(args, &env);
             return Err(Refused::Error {
                 error,
@@ -1038,7 +1038,9 @@ fn is_unknown_short(word: &str) -> bool {
 /// [`layers::command_line_json`] reads `--json` then: the refusal's `***` line goes there, as
 /// swaks writes a bad value's complaint into its output file. The last of each flag wins, as
 /// on a parsed command line; a subcommand's line names none (only the send has the flags).
-fn output_by_word(argv: &[OsString]) -> mode::OutputFiles {
+/// A stream the command line does not name comes from the layers below it
+/// ([`layers::output_files_below`]: the environment, the config file), as in swaks.
+fn output_by_word(argv: &[OsString], env: &layers::LayerEnv) -> mode::OutputFiles {
     let in_subcommand = argv
         .get(1)
         .and_then(|a| a.to_str())
@@ -1069,6 +1071,12 @@ fn output_by_word(argv: &[OsString]) -> mode::OutputFiles {
                 *slot = Some(v);
             }
         }
+    }
+    if !in_subcommand {
+        let [b, o, e] = layers::output_files_below(argv, env);
+        both = both.or(b);
+        stdout = stdout.or(o);
+        stderr = stderr.or(e);
     }
     mode::OutputFiles {
         stdout: stdout.or_else(|| both.clone()),

@@ -3315,3 +3315,79 @@ fn a_refused_value_is_written_to_the_output_file_as_in_swaks() {
         );
     }
 }
+
+/// An output file named by a lower layer (`SWAKS_OPT_output_file_stderr`, `EHLO_OUTPUT_FILE`, a
+/// config file's `output-file-stderr` line) gets a mistake found before the layers were merged
+/// (a value clap refuses on the command line, a bad value in the file), as swaks writes
+/// "Unknown timeout format 'zz'" into the file its environment or config file named; ehlo
+/// wrote it on the terminal and left the file alone. The command line's own file still wins.
+#[test]
+fn an_output_file_from_the_environment_or_the_config_file_gets_the_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let file = dir.path().join("err");
+    let f = file.to_str().unwrap();
+    let rc = dir.path().join("rc");
+    let rc_bad = dir.path().join("rc-bad");
+    std::fs::write(&rc, format!("output-file-stderr {f}\n")).unwrap();
+    std::fs::write(&rc_bad, format!("output-file-stderr {f}\ntimeout zz\n")).unwrap();
+    let (rc, rc_bad) = (rc.to_str().unwrap(), rc_bad.to_str().unwrap());
+    let refusal = "*** invalid value 'zz' for --timeout: 'zz' is not a duration (N, Ns, Nm or Nh)";
+    let base = ["-t", "a@x.test", "-s", "127.0.0.1:9"];
+    /// Command-line words, environment, words the file's line holds.
+    type Row<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Row; 5] = [
+        (
+            &["--timeout", "zz"],
+            &[("SWAKS_OPT_output_file_stderr", f)],
+            refusal,
+        ),
+        (&["--timeout", "zz"], &[("EHLO_OUTPUT_FILE", f)], refusal),
+        (&["--config", rc, "--timeout", "zz"], &[], refusal),
+        (
+            &[],
+            &[("SWAKS_OPT_config", rc), ("SWAKS_OPT_timeout", "zz")],
+            "SWAKS_OPT_timeout",
+        ),
+        (&["--config", rc_bad], &[], "zz"),
+    ];
+    for (args, env, said) in cases {
+        let _ = std::fs::remove_file(&file);
+        let mut env = env.to_vec();
+        env.extend([("HOME", d), ("XDG_CONFIG_HOME", d)]);
+        let all: Vec<&str> = base.iter().chain(args).copied().collect();
+        let r = crate::util::ehlo_env(&all, &env);
+        let what = format!("{args:?} {env:?}");
+        assert_eq!(r.code, 1, "{what}: {}", r.all());
+        assert!(r.all().is_empty(), "{what}: {}", r.all());
+        let written = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(
+            written.starts_with("*** ") && written.contains(said),
+            "{what}: {written}"
+        );
+    }
+    // The command line's file wins over the environment's.
+    let _ = std::fs::remove_file(&file);
+    let mine = dir.path().join("mine");
+    let all = [
+        &base[..],
+        &[
+            "--timeout",
+            "zz",
+            "--output-file-stderr",
+            mine.to_str().unwrap(),
+        ],
+    ]
+    .concat();
+    let r = crate::util::ehlo_env(
+        &all,
+        &[
+            ("SWAKS_OPT_output_file_stderr", f),
+            ("HOME", d),
+            ("XDG_CONFIG_HOME", d),
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(std::fs::read_to_string(&mine).unwrap().contains(refusal));
+    assert!(!file.exists());
+}
