@@ -1885,24 +1885,26 @@ mod tests {
         }
     }
 
+    /// An output that keeps every write's size, in order, and the bytes written.
+    #[derive(Clone, Default)]
+    struct Writes(std::sync::Arc<std::sync::Mutex<(Vec<usize>, Vec<u8>)>>);
+    impl Write for Writes {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            let mut g = self.0.lock().unwrap();
+            g.0.push(b.len());
+            g.1.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
     /// A message's lines are written 64 KiB at a time: a 20 000-line message took 20 000
     /// writes or more (one write(2) per line to stdout: 20 million for a 60 MB message of
     /// short lines, 20 s of system time), and the transcript is unchanged.
     #[test]
     fn a_messages_lines_are_written_in_few_writes() {
-        #[derive(Clone, Default)]
-        struct Counting(std::sync::Arc<std::sync::Mutex<(usize, Vec<u8>)>>);
-        impl Write for Counting {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                let mut g = self.0.lock().unwrap();
-                g.0 += 1;
-                g.1.extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
         let text = "a line of the message\r\n".repeat(20_000);
         let event = Event::Sent {
             bytes: text.len(),
@@ -1914,7 +1916,7 @@ mod tests {
             redacted: false,
             phase: Phase::Dot,
         };
-        let (out, err) = (Counting::default(), Counting::default());
+        let (out, err) = (Writes::default(), Writes::default());
         let opts = HumanOptions {
             color: ColorChoice::Never,
             ..Default::default()
@@ -1923,7 +1925,8 @@ mod tests {
         h.event(&event, Duration::ZERO);
         h.event(&info("after it"), Duration::ZERO);
         h.finish();
-        let (writes, bytes) = out.0.lock().unwrap().clone();
+        let (sizes, bytes) = out.0.lock().unwrap().clone();
+        let writes = sizes.len();
         let shown = String::from_utf8(bytes).unwrap();
         assert_eq!(
             shown,
@@ -1937,19 +1940,6 @@ mod tests {
     /// across a piece's edge whole, an invalid byte and a control character escaped.
     #[test]
     fn a_long_message_line_is_written_in_pieces_as_it_read() {
-        #[derive(Clone, Default)]
-        struct Largest(std::sync::Arc<std::sync::Mutex<(usize, Vec<u8>)>>);
-        impl Write for Largest {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                let mut g = self.0.lock().unwrap();
-                g.0 = g.0.max(b.len());
-                g.1.extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
         let mut line = Vec::new();
         for i in 0..150_000usize {
             line.extend_from_slice(match i % 7 {
@@ -1976,15 +1966,16 @@ mod tests {
             " -> Subject: long\n -> \n -> {}\n -> .\n",
             escape_bytes(String::from_utf8_lossy(&line).as_bytes())
         );
-        let out = Largest::default();
+        let out = Writes::default();
         let opts = HumanOptions {
             color: ColorChoice::Never,
             ..Default::default()
         };
-        let mut h = Human::new(opts, Box::new(out.clone()), Box::new(Largest::default()));
+        let mut h = Human::new(opts, Box::new(out.clone()), Box::new(Writes::default()));
         h.event(&event, Duration::ZERO);
         h.finish();
-        let (largest, bytes) = out.0.lock().unwrap().clone();
+        let (sizes, bytes) = out.0.lock().unwrap().clone();
+        let largest = sizes.into_iter().max().unwrap_or(0);
         let got = String::from_utf8(bytes).unwrap();
         let at = got
             .bytes()

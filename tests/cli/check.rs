@@ -4352,18 +4352,7 @@ fn only_a_single_mx_0_root_passes_as_a_null_mx() {
 /// admin sees in the zone (the NXDOMAIN answer loses the CNAME it carried).
 #[test]
 fn a_dangling_cname_mx_names_the_alias_and_where_it_leads() {
-    let (dns, _h) = FakeDns::start(vec![
-        ("gone.test", RecordSpec::Mx(10, "mx.gone.test".into())),
-        ("mx.gone.test", RecordSpec::Cname("old.gone.test".into())),
-        ("old.gone.test", RecordSpec::Cname("older.gone.test".into())),
-        ("bare.test", RecordSpec::Mx(10, "mx.bare.test".into())),
-        ("mx.bare.test", RecordSpec::Cname("txt.bare.test".into())),
-        ("txt.bare.test", RecordSpec::Txt("no address here".into())),
-        (
-            "plain.test",
-            RecordSpec::Mx(10, "nothere.plain.test".into()),
-        ),
-    ]);
+    let (dns, _h) = dangling_cname_mx_dns();
     let (run, c) = signed_check(
         dns,
         None,

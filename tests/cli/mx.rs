@@ -1940,18 +1940,7 @@ fn an_mx_exchange_that_is_a_cname_is_followed_with_a_warning() {
 /// src/net/dns.rs), and the exit code stays a DNS failure's.
 #[test]
 fn a_dangling_cname_mx_is_worded_as_check_words_it() {
-    let (dns, _h) = FakeDns::start(vec![
-        ("gone.test", RecordSpec::Mx(10, "mx.gone.test".into())),
-        ("mx.gone.test", RecordSpec::Cname("old.gone.test".into())),
-        ("old.gone.test", RecordSpec::Cname("older.gone.test".into())),
-        ("bare.test", RecordSpec::Mx(10, "mx.bare.test".into())),
-        ("mx.bare.test", RecordSpec::Cname("txt.bare.test".into())),
-        ("txt.bare.test", RecordSpec::Txt("no address here".into())),
-        (
-            "plain.test",
-            RecordSpec::Mx(10, "nothere.plain.test".into()),
-        ),
-    ]);
+    let (dns, _h) = dangling_cname_mx_dns();
     let dangling = "mx.gone.test is a CNAME (→ old.gone.test → older.gone.test), and \
                     older.gone.test does not exist (NXDOMAIN)";
     let check = ehlo(&[

@@ -11,6 +11,37 @@ fn piped(args: &[&str], stdin: &str) -> Run {
     ehlo_with(args, Some(stdin.as_bytes()), Duration::from_secs(30))
 }
 
+/// `ehlo repl` (with `--strict` when `strict`) piping `stdin` to a scripted server that greets,
+/// answers EHLO, then takes a NOOP only when not `strict`, then QUIT: the server must have
+/// got exactly `EHLO x`, that NOOP unless `strict`, and QUIT — the refused message between
+/// them never goes out, and under `--strict` nothing after it runs.
+fn ehlo_x_then_noop_unless_strict(strict: bool, stdin: &[u8], limit: Duration) -> Run {
+    let mut steps = vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250 scripted.test\r\n"),
+    ];
+    if !strict {
+        steps.extend([Step::Expect("NOOP"), Step::Send(b"250 ok\r\n")]);
+    }
+    steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+    let server = scripted(steps);
+    let addr = server.server();
+    let mut args = vec!["repl", addr.as_str()];
+    if strict {
+        args.push("--strict");
+    }
+    let run = ehlo_with(&args, Some(stdin), limit);
+    let got = server.finish();
+    let want = if strict {
+        "EHLO x\r\nQUIT\r\n"
+    } else {
+        "EHLO x\r\nNOOP\r\nQUIT\r\n"
+    };
+    assert_eq!(got, want, "{}", run.all());
+    run
+}
+
 /// base64 of "Sekr3tPW99" and of the PLAIN blob "\0alice\0Sekr3tPW99".
 const PASSWORD_B64: &str = "U2VrcjN0UFc5OQ==";
 const PLAIN_B64: &str = "AGFsaWNlAFNla3IzdFBXOTk=";
@@ -253,30 +284,8 @@ fn a_refused_line_inside_a_message_abandons_the_message() {
         }
     }
     for strict in [false, true] {
-        let mut steps = vec![
-            Step::Send(b"220 scripted.test ESMTP\r\n"),
-            Step::Expect("EHLO"),
-            Step::Send(b"250 scripted.test\r\n"),
-        ];
-        if !strict {
-            steps.extend([Step::Expect("NOOP"), Step::Send(b"250 ok\r\n")]);
-        }
-        steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
-        let server = scripted(steps);
-        let addr = server.server();
-        let mut args = vec!["repl", addr.as_str()];
-        if strict {
-            args.push("--strict");
-        }
         let stdin: &[u8] = b"EHLO x\n:data\nSubject: t\n\n\xff bad\nRSET\n.\nNOOP\n";
-        let run = ehlo_with(&args, Some(stdin), Duration::from_secs(30));
-        let got = server.finish();
-        let want = if strict {
-            "EHLO x\r\nQUIT\r\n"
-        } else {
-            "EHLO x\r\nNOOP\r\nQUIT\r\n"
-        };
-        assert_eq!(got, want, "{}", run.all());
+        let run = ehlo_x_then_noop_unless_strict(strict, stdin, Duration::from_secs(30));
         assert_eq!(run.code, if strict { 25 } else { 0 }, "{}", run.all());
         assert!(
             run.stderr.contains("input line 5 is not UTF-8"),
@@ -300,29 +309,7 @@ fn a_data_message_over_64_mib_is_read_to_its_dot_and_not_sent() {
     }
     stdin.push_str("RSET\n.\nNOOP\n");
     for strict in [false, true] {
-        let mut steps = vec![
-            Step::Send(b"220 scripted.test ESMTP\r\n"),
-            Step::Expect("EHLO"),
-            Step::Send(b"250 scripted.test\r\n"),
-        ];
-        if !strict {
-            steps.extend([Step::Expect("NOOP"), Step::Send(b"250 ok\r\n")]);
-        }
-        steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
-        let server = scripted(steps);
-        let addr = server.server();
-        let mut args = vec!["repl", addr.as_str()];
-        if strict {
-            args.push("--strict");
-        }
-        let run = ehlo_with(&args, Some(stdin.as_bytes()), Duration::from_secs(60));
-        let got = server.finish();
-        let want = if strict {
-            "EHLO x\r\nQUIT\r\n"
-        } else {
-            "EHLO x\r\nNOOP\r\nQUIT\r\n"
-        };
-        assert_eq!(got, want, "{}", run.stderr);
+        let run = ehlo_x_then_noop_unless_strict(strict, stdin.as_bytes(), Duration::from_secs(60));
         assert_eq!(run.code, if strict { 25 } else { 0 }, "{}", run.stderr);
         assert!(
             run.stderr

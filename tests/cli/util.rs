@@ -649,3 +649,23 @@ pub fn wait_sampling(child: &mut std::process::Child, limit: Duration) -> (i32, 
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A fake DNS server (`ehlo::net::testutil::FakeDns`) whose MX hosts are CNAMEs left dangling,
+/// for `ehlo check` and the send to word them alike: gone.test → mx.gone.test → old.gone.test
+/// → older.gone.test (NXDOMAIN); bare.test → mx.bare.test → txt.bare.test (a TXT record, no
+/// address); plain.test → nothere.plain.test (no CNAME, NXDOMAIN).
+pub fn dangling_cname_mx_dns() -> (SocketAddr, JoinHandle<()>) {
+    use ehlo::net::testutil::{FakeDns, RecordSpec};
+    FakeDns::start(vec![
+        ("gone.test", RecordSpec::Mx(10, "mx.gone.test".into())),
+        ("mx.gone.test", RecordSpec::Cname("old.gone.test".into())),
+        ("old.gone.test", RecordSpec::Cname("older.gone.test".into())),
+        ("bare.test", RecordSpec::Mx(10, "mx.bare.test".into())),
+        ("mx.bare.test", RecordSpec::Cname("txt.bare.test".into())),
+        ("txt.bare.test", RecordSpec::Txt("no address here".into())),
+        (
+            "plain.test",
+            RecordSpec::Mx(10, "nothere.plain.test".into()),
+        ),
+    ])
+}

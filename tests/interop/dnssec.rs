@@ -14,6 +14,17 @@ pub(super) const UNBOUND: &str = "127.0.0.1:5391";
 pub(super) const NSD: &str = "127.0.0.1:5392";
 const DNSSEC_DIR: &str = "/tmp/ehlo-interop/dnssec";
 
+/// The path of a file `tests/interop/dnssec.sh` made under DNSSEC_DIR; panics (never skips)
+/// when it is missing.
+fn dnssec_file(name: &str) -> String {
+    let p = format!("{DNSSEC_DIR}/{name}");
+    assert!(
+        Path::new(&p).is_file(),
+        "dnssec.sh makes {p}: run setup.sh again"
+    );
+    p
+}
+
 /// Panic unless NSD and Unbound answer (a missing peer fails the suite, never skips it).
 pub(super) fn require_dns_peers() -> String {
     let anchor = format!("{DNSSEC_DIR}/anchor.key");
@@ -98,7 +109,7 @@ const SECURE: Option<DnsProof> = Some(DnsProof::Secure);
 const INSECURE: Option<DnsProof> = Some(DnsProof::Insecure);
 
 fn pinned_tlsa() -> String {
-    fs::read_to_string(format!("{DNSSEC_DIR}/tlsa-sha256"))
+    fs::read_to_string(dnssec_file("tlsa-sha256"))
         .unwrap()
         .trim()
         .to_string()
@@ -655,8 +666,7 @@ fn dnssec_dane_sets_aside_unusable_records_and_insecure_links() {
 #[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
 fn dnssec_check_of_an_expired_certificate_pinned_by_dane_ee_only_warns() {
     let anchor = require_dns_peers();
-    let key_pem = fs::read_to_string(format!("{DNSSEC_DIR}/ee-expired.key"))
-        .expect("dnssec.sh makes ee-expired.key: run setup.sh again");
+    let key_pem = fs::read_to_string(dnssec_file("ee-expired.key")).unwrap();
     let key = rcgen::KeyPair::from_pem(&key_pem).expect("a PKCS#8 key");
     let mut params =
         rcgen::CertificateParams::new(vec!["mx-ee-expired.dnssec.test".to_string()]).unwrap();
@@ -812,15 +822,7 @@ fn dnssec_check_of_a_failed_tlsa_lookup_says_senders_defer() {
 #[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
 fn dnssec_check_of_dane_ta_records_against_served_chains() {
     let anchor = require_dns_peers();
-    let file = |name: &str| {
-        let p = format!("{DNSSEC_DIR}/{name}");
-        assert!(
-            Path::new(&p).is_file(),
-            "dnssec.sh makes {p}: run setup.sh again"
-        );
-        p
-    };
-    let key = file("ta-leaf.key");
+    let key = dnssec_file("ta-leaf.key");
     let modes = both_modes(&anchor);
     for (cert, domain, want, says) in [
         (
@@ -849,7 +851,7 @@ fn dnssec_check_of_dane_ta_records_against_served_chains() {
             "no TLSA record matched the certificate chain (1 usable record, 2 certificates)",
         ),
     ] {
-        let cert = file(cert);
+        let cert = dnssec_file(cert);
         let _serve = Serve::start_at(
             "127.0.0.8:2525",
             &["--starttls", "--tls-cert", &cert, "--tls-key", &key],
@@ -882,15 +884,7 @@ fn dnssec_check_of_dane_ta_records_against_served_chains() {
 #[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
 fn dnssec_dane_ta_through_an_mx_alias_names_the_expansion_not_the_alias() {
     let anchor = require_dns_peers();
-    let file = |name: &str| {
-        let p = format!("{DNSSEC_DIR}/{name}");
-        assert!(
-            Path::new(&p).is_file(),
-            "dnssec.sh makes {p}: run setup.sh again"
-        );
-        p
-    };
-    let key = file("ta-leaf.key");
+    let key = dnssec_file("ta-leaf.key");
     let modes = both_modes(&anchor);
     for (cert, want, code, says) in [
         (
@@ -906,7 +900,7 @@ fn dnssec_dane_ta_through_an_mx_alias_names_the_expansion_not_the_alias() {
             "no name in the leaf matches mx-ta.dnssec.test, cnmx-ta.dnssec.test",
         ),
     ] {
-        let cert = file(cert);
+        let cert = dnssec_file(cert);
         let _serve = Serve::start_at(
             "127.0.0.8:2525",
             &["--starttls", "--tls-cert", &cert, "--tls-key", &key],
