@@ -1837,6 +1837,19 @@ fn terminal_typed_starttls_failure_connects_again_like_the_meta_command() {
     let _ = server.wait();
 }
 
+/// Recalls the last history line (Up), which must be `masked` at the authenticated prompt, and
+/// enters it; waits for the REPL's refusal of a masked line and returns the screen.
+fn recall_masked_and_enter(t: &mut Pty, masked: &str) -> String {
+    t.keys("\x1b[A");
+    t.wait("the recalled line", |s| {
+        last_prompt(s) == format!("ehlo[plain|authed]> {masked}")
+    });
+    t.keys("\r");
+    t.wait("the refusal", |s| {
+        s.contains("the mask the history keeps") && last_prompt(s) == "ehlo[plain|authed]>"
+    })
+}
+
 /// An AUTH line with its credential is kept in the history masked (`AUTH PLAIN ********`);
 /// recalled (Up) and entered, it is refused, not sent: the mask is no credential, and sending
 /// it could only be a failed login counted against the client. It used to go out as is.
@@ -1860,14 +1873,7 @@ fn terminal_recalled_masked_auth_is_not_sent() {
     t.wait("the AUTH reply", |s| {
         s.contains("-> AUTH PLAIN ********") && last_prompt(s) == "ehlo[plain|authed]>"
     });
-    t.keys("\x1b[A");
-    t.wait("the recalled line", |s| {
-        last_prompt(s) == "ehlo[plain|authed]> AUTH PLAIN ********"
-    });
-    t.keys("\r");
-    let s = t.wait("the refusal", |s| {
-        s.contains("the mask the history keeps") && last_prompt(s) == "ehlo[plain|authed]>"
-    });
+    let s = recall_masked_and_enter(&mut t, "AUTH PLAIN ********");
     assert_eq!(s.matches("-> AUTH PLAIN").count(), 1, "{s}");
     t.quit();
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
@@ -1894,14 +1900,7 @@ fn terminal_auth_user_colon_password_is_masked_on_screen_and_in_every_file() {
     t.wait("the :auth answer", |s| {
         s.contains("235 2.7.0") && last_prompt(s) == "ehlo[plain|authed]>"
     });
-    t.keys("\x1b[A");
-    t.wait("the recalled line", |s| {
-        last_prompt(s) == "ehlo[plain|authed]> :auth PLAIN alice:********"
-    });
-    t.keys("\r");
-    let screen = t.wait("the refusal", |s| {
-        s.contains("the mask the history keeps") && last_prompt(s) == "ehlo[plain|authed]>"
-    });
+    let screen = recall_masked_and_enter(&mut t, ":auth PLAIN alice:********");
     t.quit();
     assert!(
         screen.contains("> :auth PLAIN alice:********\n"),
