@@ -564,6 +564,15 @@ mod tests {
             Duration::from_millis(200),
             Duration::from_millis(200),
         );
+        // The writer is stuck on stderr before the flood: a loss is blamed on the stream the
+        // writer waits on when it happens, and a busy machine may not have scheduled the
+        // writer thread at all before the queue of 100 bytes fills (CI saw "stdout" named).
+        e.write_all(b"*** ---\n").unwrap();
+        let waited = std::time::Instant::now();
+        while o.shared.lock().writing != Some(Dest::Err) {
+            assert!(waited.elapsed() < Duration::from_secs(10), "writer never started");
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let started = std::time::Instant::now();
         for i in 0..1000 {
             o.write_all(format!("=== {i:03}\n").as_bytes()).unwrap();
