@@ -570,7 +570,10 @@ mod tests {
         e.write_all(b"*** ---\n").unwrap();
         let waited = std::time::Instant::now();
         while o.shared.lock().writing != Some(Dest::Err) {
-            assert!(waited.elapsed() < Duration::from_secs(10), "writer never started");
+            assert!(
+                waited.elapsed() < Duration::from_secs(10),
+                "writer never started"
+            );
             std::thread::sleep(Duration::from_millis(1));
         }
         let started = std::time::Instant::now();
