@@ -236,6 +236,36 @@ fn bad_extension(record: &str, known: &[&str]) -> Option<String> {
     })
 }
 
+/// What in a record that begins `v=…;` breaks `1*(field-delim field) [field-delim]` with
+/// `field-delim = *WSP ";" *WSP` (RFC 8461 §3.1; RFC 8460 §3 the same): an empty field between
+/// two `;`, a blank other than a space or tab around a field, and — when `trailing` — spaces or
+/// tabs after the last field with no `;` after them (allowed after a TLS-RPT URI list by
+/// `*WSP ","` readers, so its caller leaves that out). mox's parsers reject such a record;
+/// parsers that split at `;` and trim (postfix-mta-sts-resolver) read it.
+fn delimiter_problem(record: &str, trailing: bool) -> Option<String> {
+    let parts: Vec<&str> = record.split(';').collect();
+    let last = parts.len() - 1;
+    parts.iter().enumerate().skip(1).find_map(|(i, part)| {
+        let field = wsp_trim(part);
+        if field.is_empty() {
+            return (i < last).then(|| "an empty field between two ';'".to_string());
+        }
+        let quoted = crate::check::probe::capped(field);
+        if let Some(c) = [field.chars().next(), field.chars().next_back()]
+            .into_iter()
+            .flatten()
+            .find(|c| c.is_whitespace() || c.is_control())
+        {
+            return Some(format!(
+                "U+{:04X} next to '{quoted}': only spaces and tabs may surround a ';'",
+                u32::from(c)
+            ));
+        }
+        (trailing && i == last && part.len() != part.trim_end_matches([' ', '\t']).len())
+            .then(|| format!("white space after the last field '{quoted}' with no ';' after it"))
+    })
+}
+
 /// `mtasts.txt`: exactly one `v=STSv1` record at `_mta-sts.D` with `id` of 1–32 letters and
 /// digits (RFC 8461 §3.1). None → info (no MTA-STS); several or malformed → fail (senders then
 /// treat the domain as having no policy).
@@ -284,7 +314,17 @@ pub(crate) fn mtasts_txt(records: &[String]) -> CheckResult {
                         Some(w) => (Status::Warn, format!("{w} (RFC 8461 §3.1)")),
                         None => match bad_extension(one, &["id"]) {
                             Some(w) => (Status::Warn, format!("{w} (RFC 8461 §3.1)")),
-                            None => (Status::Pass, format!("v=STSv1, id={id}")),
+                            None => match delimiter_problem(one, true) {
+                                Some(w) => (
+                                    Status::Warn,
+                                    format!(
+                                        "{w}, against the record's grammar (RFC 8461 §3.1): \
+                                         strict senders (mox) discard the record, lenient ones \
+                                         read it"
+                                    ),
+                                ),
+                                None => (Status::Pass, format!("v=STSv1, id={id}")),
+                            },
                         },
                     };
                     CheckResult::new("mtasts.txt", status, summary)
@@ -391,8 +431,18 @@ pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
                         ),
                     ),
                     Some(w) => (Status::Warn, format!("{w} (RFC 8460 §3)")),
-                    None => match bad_extension(one, &["rua"]) {
-                        Some(w) => (Status::Warn, format!("{w} (RFC 8460 §3)")),
+                    None => match bad_extension(one, &["rua"])
+                        .map(|w| format!("{w} (RFC 8460 §3)"))
+                        .or_else(|| {
+                            delimiter_problem(one, false).map(|w| {
+                                format!(
+                                    "{w}, against the record's grammar (RFC 8460 §3): strict \
+                                     senders (mox) discard the record and send no reports, \
+                                     lenient ones read it"
+                                )
+                            })
+                        }) {
+                        Some(w) => (Status::Warn, w),
                         None => (
                             Status::Pass,
                             format!("reports go to {}", crate::check::probe::capped(&rua)),
@@ -849,6 +899,9 @@ pub(crate) fn lint_policy_bytes(body: &[u8]) -> Policy {
 pub(crate) fn lint_policy(body: &str) -> Policy {
     let mut p = Policy::default();
     let mut lf_only = false;
+    // Blank lines, and the first line and value of each field that may be given once.
+    let mut blank: Vec<usize> = Vec::new();
+    let mut firsts: Vec<(&str, usize, &str)> = Vec::new();
     // Counted once: linear in the body whatever its lines (a body of blank LF lines is no cost).
     let lines = body.split('\n').count();
     for (i, raw) in body.split('\n').enumerate() {
@@ -863,6 +916,11 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
             }
         };
         if wsp_trim(line).is_empty() {
+            // `sts-policy-record` has a field on every line and at most one line end after the
+            // last (RFC 8461 §3.2): only the empty text after that final line end is no line.
+            if n < lines || !line.is_empty() {
+                blank.push(n);
+            }
             continue;
         }
         let Some((k, v)) = line.split_once(':') else {
@@ -905,18 +963,60 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
                 ));
             }
         }
-        let dup = |p: &mut Policy, what: &str| {
-            p.findings.push((
-                n,
-                Status::Fail,
-                format!("{what} given twice (only one is allowed)"),
-            ));
-        };
+        // RFC 8461 §3.2: "If any non-repeated field -- i.e., all fields excepting "mx" -- is
+        // duplicated, all entries except for the first SHALL be ignored": the policy stays
+        // valid with the first value (mox reads it so), but postfix-mta-sts-resolver keeps the
+        // last one, so a second value that differs splits senders, and one that is not valid
+        // leaves the last-value readers with no policy (mox rejects the policy then too).
+        if matches!(k, "version" | "mode" | "max_age") {
+            if let Some(&(_, line1, v1)) = firsts.iter().find(|f| f.0 == k) {
+                let valid = match k {
+                    "version" => v == "STSv1",
+                    "mode" => ["enforce", "testing", "none"].contains(&v),
+                    _ => !v.is_empty() && v.len() <= 10 && v.bytes().all(|b| b.is_ascii_digit()),
+                };
+                let (v, v1) = (
+                    crate::check::probe::capped(v),
+                    crate::check::probe::capped(v1),
+                );
+                p.findings.push(if !valid {
+                    (
+                        n,
+                        Status::Fail,
+                        format!(
+                            "{k} given again as '{v}', which is not a valid {k}: senders that \
+                             keep the last value (postfix-mta-sts-resolver) have no policy, and \
+                             strict ones reject it; senders following RFC 8461 §3.2 use the \
+                             first (line {line1})"
+                        ),
+                    )
+                } else if v == v1 {
+                    (
+                        n,
+                        Status::Info,
+                        format!(
+                            "{k} given again, as on line {line1}: senders use the first (RFC \
+                             8461 §3.2); one line is enough"
+                        ),
+                    )
+                } else {
+                    (
+                        n,
+                        Status::Warn,
+                        format!(
+                            "{k} given again as '{v}' after '{v1}' (line {line1}): senders \
+                             following RFC 8461 §3.2 use the first, postfix-mta-sts-resolver \
+                             the last: keep one line"
+                        ),
+                    )
+                });
+                continue;
+            }
+            firsts.push((k, n, v));
+        }
         match k {
             "version" => {
-                if p.version.is_some() {
-                    dup(&mut p, "version");
-                } else if v != "STSv1" {
+                if v != "STSv1" {
                     p.findings
                         .push((n, Status::Fail, format!("version is '{v}', must be STSv1")));
                 } else if n != 1 && p.findings.iter().all(|f| f.0 != n) {
@@ -927,9 +1027,7 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
                 p.version.get_or_insert_with(|| v.to_string());
             }
             "mode" => {
-                if p.mode.is_some() {
-                    dup(&mut p, "mode");
-                } else if !["enforce", "testing", "none"].contains(&v) {
+                if !["enforce", "testing", "none"].contains(&v) {
                     p.findings.push((
                         n,
                         Status::Fail,
@@ -939,10 +1037,6 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
                 p.mode.get_or_insert_with(|| v.to_string());
             }
             "max_age" => {
-                if p.max_age.is_some() {
-                    dup(&mut p, "max_age");
-                    continue;
-                }
                 // `1*10(DIGIT)`: no sign (Rust's parse would take a `+`).
                 match v.parse::<u64>() {
                     Ok(a) if v.len() <= 10 && v.bytes().all(|b| b.is_ascii_digit()) => {
@@ -992,12 +1086,39 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
                  cached to know when to fetch the policy again"
                     .into(),
             )),
-            _ => p.findings.push((
-                n,
-                Status::Info,
-                format!("unknown key '{k}' (ignored by senders)"),
-            )),
+            _ => p.findings.push(match extension_problem(k, v) {
+                Some(why) => (
+                    n,
+                    Status::Warn,
+                    format!(
+                        "unknown key '{}' {why} (RFC 8461 §3.2 `sts-policy-extension`): \
+                         lenient senders ignore the line, strict ones (mox) reject the whole \
+                         policy",
+                        crate::check::probe::capped(k)
+                    ),
+                ),
+                None => (
+                    n,
+                    Status::Info,
+                    format!("unknown key '{k}' (ignored by senders)"),
+                ),
+            }),
         }
+    }
+    if let Some(&first) = blank.first() {
+        let more = match blank.len() {
+            1 => String::new(),
+            n => format!(" ({n} blank lines in all)"),
+        };
+        p.findings.push((
+            first,
+            Status::Warn,
+            format!(
+                "blank line{more}: a policy has a key: value pair on every line and \
+                 at most one line end after the last (RFC 8461 §3.2), so strict senders (mox) \
+                 reject it; lenient ones skip the line"
+            ),
+        ));
     }
     if lf_only {
         p.findings.push((
@@ -1024,6 +1145,29 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
         p.findings.push((0, Status::Fail, "no max_age line".into()));
     }
     p
+}
+
+/// What keeps an unknown policy line from being an `sts-policy-extension` (RFC 8461 §3.2):
+/// `sts-policy-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")` and a value of
+/// one or more characters, UTF-8 allowed, with no control character (spaces only inside).
+/// `k` and `v` come without the blanks around them.
+fn extension_problem(k: &str, v: &str) -> Option<&'static str> {
+    let name_ok = k.len() <= 32
+        && k.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if !name_ok {
+        Some(
+            "is not an extension name (a letter or digit, then at most 31 letters, digits, '_', \
+             '-' or '.')",
+        )
+    } else if v.is_empty() {
+        Some("has no value")
+    } else if v.chars().any(|c| c.is_control()) {
+        Some("has a control character in its value")
+    } else {
+        None
+    }
 }
 
 /// `s` without the spaces and tabs around it: the policy grammar's only blank is `WSP` (RFC
@@ -1140,6 +1284,59 @@ mod tests {
         ];
         for (recs, want) in cases {
             assert_eq!(mtasts_txt(&v(recs)).status, *want, "{recs:?}");
+        }
+    }
+
+    /// `field-delim = *WSP ";" *WSP` and at most one after the last field (RFC 8461 §3.1): a
+    /// space after the id with no `;`, an empty field, or a no-break space passed, though mox
+    /// discards such a record ("leftover characters"). A trailing `;`, with blanks around it,
+    /// is the grammar's own.
+    #[test]
+    fn a_record_outside_the_delimiter_grammar_warns() {
+        for rec in [
+            "v=STSv1; id=abc ",
+            "v=STSv1; id=abc\t",
+            "v=STSv1;; id=abc",
+            "v=STSv1; id=abc;;",
+            "v=STSv1; ;id=abc",
+            "v=STSv1; id=abc\u{a0}",
+            "v=STSv1;\u{2003}id=abc",
+        ] {
+            let c = mtasts_txt(&v(&[rec]));
+            assert_eq!(c.status, Status::Warn, "{rec:?}: {c:?}");
+            assert!(c.summary.contains("(mox) discard"), "{}", c.summary);
+        }
+        let c = mtasts_txt(&v(&["v=STSv1; id=abc "]));
+        assert!(
+            c.summary
+                .starts_with("white space after the last field 'id=abc' with no ';' after it"),
+            "{}",
+            c.summary
+        );
+        assert!(
+            mtasts_txt(&v(&["v=STSv1;; id=abc"]))
+                .summary
+                .starts_with("an empty field between two ';'")
+        );
+        for rec in [
+            "v=STSv1; id=abc;",
+            "v=STSv1; id=abc; ",
+            "v=STSv1; id=abc ;",
+            "v=STSv1;\tid=abc\t;\text=1 ; ",
+        ] {
+            let c = mtasts_txt(&v(&[rec]));
+            assert_eq!(c.status, Status::Pass, "{rec:?}: {c:?}");
+        }
+        // TLS-RPT: an empty field warns; white space after the URI list is read by all.
+        let c = tlsrpt(&v(&["v=TLSRPTv1;; rua=mailto:a@example.test"]));
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(c.summary.contains("send no reports"), "{}", c.summary);
+        for rec in [
+            "v=TLSRPTv1; rua=mailto:a@example.test ",
+            "v=TLSRPTv1; rua=mailto:a@example.test; ",
+        ] {
+            let c = tlsrpt(&v(&[rec]));
+            assert_eq!(c.status, Status::Pass, "{rec:?}: {c:?}");
         }
     }
 
@@ -1649,6 +1846,126 @@ mod tests {
         }
     }
 
+    /// RFC 8461 §3.2: a non-repeated field given twice keeps its first value ("all entries
+    /// except for the first SHALL be ignored"), so the policy is valid. It failed ("given
+    /// twice (only one is allowed)"), and mtasts.mx-match then said senders had no policy.
+    #[test]
+    fn a_field_given_twice_keeps_the_first_value_and_the_policy() {
+        let body = |extra: &str| {
+            format!(
+                "version: STSv1\r\nmode: enforce\r\nmx: mx.a.test\r\nmax_age: 604800\r\n{extra}"
+            )
+        };
+        // A second value that differs: senders part ways (the first by the RFC, the last by
+        // postfix-mta-sts-resolver).
+        for (extra, line, first) in [
+            ("mode: testing\r\n", 5, "'enforce'"),
+            ("max_age: 86400\r\n", 5, "'604800'"),
+        ] {
+            let p = lint_policy(&body(extra));
+            assert_eq!(p.status(), Status::Warn, "{extra:?}: {:?}", p.findings);
+            assert_eq!(p.mode.as_deref(), Some("enforce"));
+            assert_eq!(p.max_age, Some(604_800));
+            let f = &p.findings[0];
+            assert_eq!((f.0, f.1), (line, Status::Warn), "{:?}", p.findings);
+            assert!(f.2.contains(first), "{}", f.2);
+            assert!(f.2.contains("postfix-mta-sts-resolver"), "{}", f.2);
+        }
+        // The same value again: info.
+        for extra in [
+            "mode: enforce\r\n",
+            "version: STSv1\r\n",
+            "max_age: 604800\r\n",
+        ] {
+            let p = lint_policy(&body(extra));
+            assert_eq!(p.status(), Status::Info, "{extra:?}: {:?}", p.findings);
+        }
+        // An invalid second value: last-value readers have no policy.
+        for extra in [
+            "mode: enforced\r\n",
+            "version: STSv2\r\n",
+            "max_age: 1w\r\n",
+        ] {
+            let p = lint_policy(&body(extra));
+            assert_eq!(p.status(), Status::Fail, "{extra:?}: {:?}", p.findings);
+            assert_eq!(p.mode.as_deref(), Some("enforce"));
+        }
+        // mx is the repeated field: every line counts.
+        let p = lint_policy(&body("mx: mx2.a.test\r\n"));
+        assert_eq!(p.status(), Status::Pass, "{:?}", p.findings);
+        assert_eq!(p.mx, ["mx.a.test", "mx2.a.test"]);
+    }
+
+    /// `sts-policy-record` has a field on every line (RFC 8461 §3.2): a blank line inside or
+    /// after the policy passed unseen, though mox rejects such a policy. One line end after
+    /// the last line is the grammar's own.
+    #[test]
+    fn a_blank_line_in_a_policy_warns() {
+        for (body, line) in [
+            (
+                "version: STSv1\r\n\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 86400\r\n",
+                2,
+            ),
+            (
+                "version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 86400\r\n\r\n",
+                5,
+            ),
+            (
+                "version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 86400\n \t",
+                5,
+            ),
+        ] {
+            let p = lint_policy(body);
+            assert_eq!(p.status(), Status::Warn, "{body:?}: {:?}", p.findings);
+            assert!(
+                p.findings
+                    .iter()
+                    .any(|f| f.0 == line && f.2.starts_with("blank line:")),
+                "{body:?}: {:?}",
+                p.findings
+            );
+        }
+        let p = lint_policy("version: STSv1\r\n\r\nmode: none\r\n\r\nmax_age: 86400");
+        assert!(
+            p.findings
+                .iter()
+                .any(|f| f.0 == 2 && f.2.starts_with("blank line (2 blank lines in all):")),
+            "{:?}",
+            p.findings
+        );
+        let p = lint_policy("version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 86400");
+        assert_eq!(p.status(), Status::Pass, "{:?}", p.findings);
+    }
+
+    /// An unknown line is an `sts-policy-extension` only with a name of letters, digits, `_`,
+    /// `-`, `.` (a letter or digit first, at most 32) and a value (RFC 8461 §3.2); otherwise mox
+    /// rejects the whole policy. Such lines were "unknown key (ignored by senders)" info.
+    #[test]
+    fn an_unknown_line_outside_the_extension_grammar_warns() {
+        let good = "version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 86400\r\n";
+        for extra in [
+            "my key: x",
+            "# note: x",
+            "_x: 1",
+            "foo:",
+            "foo:   ",
+            "foo: a\tb",
+            &format!("{}: 1", "k".repeat(33)),
+        ] {
+            let p = lint_policy(&format!("{good}{extra}\r\n"));
+            assert_eq!(p.status(), Status::Warn, "{extra:?}: {:?}", p.findings);
+            assert!(p.findings[0].2.contains("(mox) reject"), "{:?}", p.findings);
+        }
+        for extra in [
+            "foo: bar baz",
+            "x-y.z_1: caf\u{e9}",
+            &format!("{}: 1", "k".repeat(32)),
+        ] {
+            let p = lint_policy(&format!("{good}{extra}\r\n"));
+            assert_eq!(p.status(), Status::Info, "{extra:?}: {:?}", p.findings);
+        }
+    }
+
     #[test]
     fn policy_lint_with_line_numbers() {
         let good = "version: STSv1\r\nmode: enforce\r\nmx: mx1.example.test\r\nmx: *.example.test\r\nmax_age: 604800\r\n";
@@ -1689,7 +2006,7 @@ mod tests {
             "version: STSv1\nmode: none\nmax_age: 86400\n{}",
             "\n".repeat(65_000)
         );
-        assert_eq!(lint_policy(&blank).status(), Status::Info);
+        assert_eq!(lint_policy(&blank).status(), Status::Warn);
     }
 
     /// A body as it came: a byte that is not UTF-8 fails at its line (lossy decoding used to

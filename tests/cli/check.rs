@@ -176,6 +176,20 @@ const POLICIES: &[(&str, &str, &str)] = &[
         "good",
         "HTTP/1.1 200 OK\r\nContent-Type: text/\u{9b}31mplain\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
     ),
+    // `mode` given twice: the first one counts (RFC 8461 §3.2), so this is an enforce policy
+    // covering an MX whose certificate names another host.
+    (
+        "dupmode.test",
+        "wrongname",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: *.lab.test\r\nmax_age: 604800\r\nmode: testing\r\n",
+    ),
+    // A blank line inside the policy, and (in its TXT record) a space after the id: both
+    // outside the grammar, read by lenient senders, rejected by strict ones.
+    (
+        "blankline.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\n\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
+    ),
     // Not a valid policy (max_age is not digits), and its mx does not cover the MX.
     (
         "badage.test",
@@ -592,6 +606,7 @@ impl Lab {
             let txt = match *d {
                 "idcase.test" => "v=STSv1; ID=abc",
                 "badext.test" => "v=STSv1; id=1; note=a b",
+                "blankline.test" => "v=STSv1; id=1 ",
                 _ => "v=STSv1; id=1",
             };
             owned.push((format!("_mta-sts.{d}"), RecordSpec::Txt(txt.into())));
@@ -1907,6 +1922,68 @@ fn an_invalid_policy_does_not_fail_mx_match_a_second_time() {
         "mtasts.policy@badage.test",
     ]);
     assert_eq!(waived.code, 0, "{}", waived.stdout);
+}
+
+/// RFC 8461 §3.2: of a field given twice, the first counts and the policy stays valid. A
+/// `mode: enforce` policy with a later `mode: testing` failed as invalid ("given twice (only one
+/// is allowed)"), so mx-match was skipped as "no policy" and the covered MX's wrong-name
+/// certificate only warned, while senders apply enforce to it. Blank lines and a space after
+/// the TXT record's id passed unseen, though strict senders (mox) reject both.
+#[test]
+fn a_field_given_twice_keeps_the_first_and_grammar_slips_warn() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&[
+        "dupmode.test",
+        "blankline.test",
+        "--skip",
+        "spf.record",
+        "--skip",
+        "dmarc.record",
+    ]);
+    let says = |d: &str, id: &str| {
+        line_of(&lines, d, id)["summary"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        st(&m, "dupmode.test", "mtasts.policy"),
+        ["warn"],
+        "{}",
+        run.stdout
+    );
+    let policy = says("dupmode.test", "mtasts.policy");
+    assert!(
+        policy.starts_with("line 5: mode given again as 'testing' after 'enforce' (line 2)"),
+        "{policy}"
+    );
+    assert_eq!(st(&m, "dupmode.test", "mtasts.mx-match"), ["pass"]);
+    assert_eq!(
+        line_of(&lines, "dupmode.test", "mtasts.mx-match")["evidence"]["mode"],
+        "enforce"
+    );
+    assert_eq!(st(&m, "dupmode.test", "tls.cert.name"), ["fail"]);
+
+    assert_eq!(
+        st(&m, "blankline.test", "mtasts.txt"),
+        ["warn"],
+        "{}",
+        run.stdout
+    );
+    assert!(
+        says("blankline.test", "mtasts.txt")
+            .starts_with("white space after the last field 'id=1' with no ';' after it"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(st(&m, "blankline.test", "mtasts.fetch"), ["pass"]);
+    assert_eq!(st(&m, "blankline.test", "mtasts.policy"), ["warn"]);
+    assert!(
+        says("blankline.test", "mtasts.policy").starts_with("line 2: blank line:"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(st(&m, "blankline.test", "mtasts.mx-match"), ["pass"]);
 }
 
 /// When the `_mta-sts` TXT lookup itself fails, the policy rows do not claim there is no valid
