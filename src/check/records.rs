@@ -130,17 +130,18 @@ fn report_host_ok(host: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'%'))
 }
 
-/// The records that begin exactly with `tag;` (RFC 8461 §3.1: "Records that do not begin with
-/// 'v=STSv1;' are discarded"; RFC 8460 §3 likewise for `v=TLSRPTv1;`), and the first of those
-/// that look meant as one but do not (white space before the tag or before its `;`, the tag in
-/// another case: both grammars write it `%s"…"`, case-sensitive; or the record's own `field=`
-/// with no version or this one elsewhere, as in `rua=mailto:…` or `id=1; v=STSv1`).
+/// The records that begin with `tag;` (RFC 8461 §3.1: "Records that do not begin with
+/// 'v=STSv1;' are discarded"; RFC 8460 §3 likewise for `v=TLSRPTv1;`) — spaces or tabs before
+/// the `;` included, as the grammar's `field-delim = *WSP ";" *WSP` has them and mox and
+/// postfix-mta-sts-resolver read such a record ([`spaced_version`] warns) — and the first of
+/// those that look meant as one but do not (white space before the tag, the tag in another
+/// case: both grammars write it `%s"…"`, case-sensitive; or the record's own `field=` with no
+/// version or this one elsewhere, as in `rua=mailto:…` or `id=1; v=STSv1`).
 fn beginning_exactly<'a>(
     records: &'a [String],
     tag: &str,
     field: &str,
 ) -> (Vec<&'a String>, Option<&'a String>) {
-    let exact = format!("{tag};");
     let (kept, near): (Vec<&String>, Vec<&String>) = records
         .iter()
         .filter(|r| {
@@ -165,8 +166,25 @@ fn beginning_exactly<'a>(
                 || (value(field).is_some()
                     && value("v").is_none_or(|v| v.eq_ignore_ascii_case(version)))
         })
-        .partition(|r| r.starts_with(&exact));
+        .partition(|r| {
+            r.strip_prefix(tag)
+                .is_some_and(|rest| rest.trim_start_matches([' ', '\t']).starts_with(';'))
+        });
     (kept, near.into_iter().next())
+}
+
+/// A warning for a record kept by [`beginning_exactly`] with blanks between its version tag
+/// and the `;`: the grammar allows them and mox and postfix-mta-sts-resolver read the record,
+/// but the RFC's prose discards a record that does not begin `tag;` exactly, so a sender that
+/// follows the prose has none.
+fn spaced_version(record: &str, tag: &str, rfc: &str) -> Option<String> {
+    (!record.starts_with(&format!("{tag};"))).then(|| {
+        format!(
+            "white space between '{tag}' and its ';': the grammar allows it, and mox and \
+             postfix-mta-sts-resolver read the record, but {rfc} discards a record that does \
+             not begin with '{tag};' exactly: write '{tag};'"
+        )
+    })
 }
 
 /// A record discarded by [`beginning_exactly`] when it is the only one meant as `tag`.
@@ -312,19 +330,20 @@ pub(crate) fn mtasts_txt(records: &[String]) -> CheckResult {
                             ),
                         ),
                         Some(w) => (Status::Warn, format!("{w} (RFC 8461 §3.1)")),
-                        None => match bad_extension(one, &["id"]) {
-                            Some(w) => (Status::Warn, format!("{w} (RFC 8461 §3.1)")),
-                            None => match delimiter_problem(one, true) {
-                                Some(w) => (
-                                    Status::Warn,
+                        None => match bad_extension(one, &["id"])
+                            .map(|w| format!("{w} (RFC 8461 §3.1)"))
+                            .or_else(|| spaced_version(one, "v=STSv1", "RFC 8461 §3.1"))
+                            .or_else(|| {
+                                delimiter_problem(one, true).map(|w| {
                                     format!(
                                         "{w}, against the record's grammar (RFC 8461 §3.1): \
                                          strict senders (mox) discard the record, lenient ones \
                                          read it"
-                                    ),
-                                ),
-                                None => (Status::Pass, format!("v=STSv1, id={id}")),
-                            },
+                                    )
+                                })
+                            }) {
+                            Some(w) => (Status::Warn, w),
+                            None => (Status::Pass, format!("v=STSv1, id={id}")),
                         },
                     };
                     CheckResult::new("mtasts.txt", status, summary)
@@ -433,6 +452,7 @@ pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
                     Some(w) => (Status::Warn, format!("{w} (RFC 8460 §3)")),
                     None => match bad_extension(one, &["rua"])
                         .map(|w| format!("{w} (RFC 8460 §3)"))
+                        .or_else(|| spaced_version(one, "v=TLSRPTv1", "RFC 8460 §3"))
                         .or_else(|| {
                             delimiter_problem(one, false).map(|w| {
                                 format!(
@@ -1500,7 +1520,6 @@ mod tests {
         for rec in [
             " v=STSv1; id=abc",
             "\tv=STSv1; id=abc",
-            "v=STSv1 ; id=abc",
             "v=stsv1; id=abc",
             "V=STSV1;id=abc",
         ] {
@@ -1517,7 +1536,6 @@ mod tests {
         assert_eq!(c.evidence["id"], "def");
         for rec in [
             " v=TLSRPTv1; rua=mailto:a@x.test",
-            "v=TLSRPTv1 ;rua=mailto:a@x.test",
             "V=TLSRPTv1; rua=mailto:a@x.test",
             "v=tlsrptv1; rua=mailto:a@x.test",
         ] {
@@ -1528,6 +1546,31 @@ mod tests {
                 "{rec:?}: {c:?}"
             );
         }
+    }
+
+    /// Blanks between the version tag and its `;` are the grammar's own (`field-delim = *WSP
+    /// ";" *WSP`), and mox and postfix-mta-sts-resolver read such a record; only the RFCs'
+    /// prose ("records that do not begin with 'v=STSv1;' are discarded") says otherwise. It
+    /// failed as "senders discard it", and its policy was not fetched: now a warning, the
+    /// record counted (two such records are two records, as mox and postfix-mta-sts-resolver
+    /// count them).
+    #[test]
+    fn blanks_before_the_version_tags_semicolon_warn() {
+        for rec in ["v=STSv1 ; id=abc", "v=STSv1\t;id=abc"] {
+            let c = mtasts_txt(&v(&[rec]));
+            assert_eq!(c.status, Status::Warn, "{rec:?}: {c:?}");
+            assert!(
+                c.summary
+                    .starts_with("white space between 'v=STSv1' and its ';'"),
+                "{c:?}"
+            );
+            assert_eq!(c.evidence["id"], "abc");
+        }
+        let c = mtasts_txt(&v(&["v=STSv1 ; id=a", "v=STSv1; id=b"]));
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        let c = tlsrpt(&v(&["v=TLSRPTv1 ;rua=mailto:a@x.test"]));
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(c.summary.contains("RFC 8460 §3 discards"), "{c:?}");
     }
 
     /// A field that is not `key=value` makes the TLS-RPT record invalid (RFC 8460 §3): the
