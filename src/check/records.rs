@@ -922,6 +922,10 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
     // Blank lines, and the first line and value of each field that may be given once.
     let mut blank: Vec<usize> = Vec::new();
     let mut firsts: Vec<(&str, usize, &str)> = Vec::new();
+    // Lines whose key is a policy key in another case (`Mode:`): keys are case-sensitive
+    // (`%s"mode"`, RFC 8461 §3.2), so a missing field's finding points at them.
+    const KEYS: [&str; 4] = ["version", "mode", "max_age", "mx"];
+    let mut cased: Vec<(usize, String)> = Vec::new();
     // Counted once: linear in the body whatever its lines (a body of blank LF lines is no cost).
     let lines = body.split('\n').count();
     for (i, raw) in body.split('\n').enumerate() {
@@ -1107,6 +1111,14 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
                     .into(),
             )),
             _ => p.findings.push(match extension_problem(k, v) {
+                _ if KEYS.iter().any(|n| k.eq_ignore_ascii_case(n)) && cased.len() < 8 => {
+                    cased.push((n, k.to_string()));
+                    (
+                        n,
+                        Status::Info,
+                        format!("unknown key '{k}' (ignored by senders)"),
+                    )
+                }
                 Some(why) => (
                     n,
                     Status::Warn,
@@ -1147,22 +1159,38 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
             "lines end in LF, not CRLF: RFC 8461 §3.2 says CRLF, senders accept both".into(),
         ));
     }
+    let hint = |key: &str| match cased.iter().find(|(_, k)| k.eq_ignore_ascii_case(key)) {
+        Some((n, k)) => format!(
+            " (line {n} has '{}', not '{key}': keys are case-sensitive, RFC 8461 §3.2)",
+            crate::check::probe::capped(k)
+        ),
+        None => String::new(),
+    };
     if p.version.is_none() {
-        p.findings
-            .push((0, Status::Fail, "no version: STSv1 line".into()));
+        p.findings.push((
+            0,
+            Status::Fail,
+            format!("no version: STSv1 line{}", hint("version")),
+        ));
     }
     match p.mode.as_deref() {
-        None => p.findings.push((0, Status::Fail, "no mode line".into())),
+        None => p
+            .findings
+            .push((0, Status::Fail, format!("no mode line{}", hint("mode")))),
         Some("none") => {}
         Some(_) if p.mx.is_empty() => p.findings.push((
             0,
             Status::Fail,
-            "no mx line: every MX would fail the policy".into(),
+            format!("no mx line{}: every MX would fail the policy", hint("mx")),
         )),
         Some(_) => {}
     }
     if p.max_age.is_none() && !p.findings.iter().any(|f| f.2.starts_with("max_age")) {
-        p.findings.push((0, Status::Fail, "no max_age line".into()));
+        p.findings.push((
+            0,
+            Status::Fail,
+            format!("no max_age line{}", hint("max_age")),
+        ));
     }
     p
 }
@@ -2007,6 +2035,38 @@ mod tests {
             let p = lint_policy(&format!("{good}{extra}\r\n"));
             assert_eq!(p.status(), Status::Info, "{extra:?}: {:?}", p.findings);
         }
+    }
+
+    /// Keys are case-sensitive (`%s"mode"`, RFC 8461 §3.2): `Mode: enforce` is no mode line,
+    /// and the finding now points at the line that was meant as one.
+    #[test]
+    fn a_missing_field_points_at_its_key_in_another_case() {
+        let p = lint_policy("version: STSv1\r\nMode: enforce\r\nMX: a.test\r\nmax_age: 86400\r\n");
+        assert_eq!(p.status(), Status::Fail, "{:?}", p.findings);
+        assert!(
+            p.findings.iter().any(|f| f.2
+                == "no mode line (line 2 has 'Mode', not 'mode': keys are case-sensitive, RFC \
+                    8461 §3.2)"),
+            "{:?}",
+            p.findings
+        );
+        let p = lint_policy("version: STSv1\r\nmode: enforce\r\nMX: a.test\r\nMax_Age: 86400\r\n");
+        assert!(
+            p.findings
+                .iter()
+                .any(|f| f.2.starts_with("no mx line (line 3 has 'MX'")),
+            "{:?}",
+            p.findings
+        );
+        assert!(
+            p.findings
+                .iter()
+                .any(|f| f.2.starts_with("no max_age line (line 4 has 'Max_Age'")),
+            "{:?}",
+            p.findings
+        );
+        let p = lint_policy("version: STSv1\r\nmode: none\r\nmax_age: 86400\r\n");
+        assert_eq!(p.status(), Status::Pass, "{:?}", p.findings);
     }
 
     #[test]
