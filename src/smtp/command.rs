@@ -87,10 +87,21 @@ pub(crate) enum CommandError {
         /// `b'\r'` or `b'\n'`.
         byte: u8,
     },
-    /// Path missing or malformed (`MAIL FROM:` without `<…>`, …).
+    /// The command's arguments cannot be read: no `FROM:`/`TO:` or no path at all, arguments
+    /// to DATA/RSET/QUIT/STARTTLS, a bad BDAT size, …
     #[error("syntax error in {verb} parameters: {detail}")]
     Syntax {
         /// Verb.
+        verb: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A `MAIL`/`RCPT` path is there but malformed: unterminated, text glued after its `>`, a
+    /// bare path with a quote that never closes or a `<`/`>`, `RCPT TO:<>`. A fault of the
+    /// address, not of the command (RFC 3463 §3.2: X.1.7 / X.1.3, as Postfix answers it).
+    #[error("bad {verb} address syntax: {detail}")]
+    BadPath {
+        /// `MAIL` or `RCPT`.
         verb: &'static str,
         /// What is wrong.
         detail: String,
@@ -190,8 +201,9 @@ impl Command {
     ///
     /// [`CommandError::Empty`] for a blank line; [`CommandError::BareLineEnd`] for a CR or LF
     /// left inside it; [`CommandError::Syntax`] when a known verb's
-    /// arguments cannot be understood (missing or unterminated path, `RCPT TO:<>`, arguments to
-    /// DATA/RSET/QUIT/STARTTLS, a bad BDAT size, …). The server answers those with 501.
+    /// arguments cannot be understood (missing path, arguments to DATA/RSET/QUIT/STARTTLS, a bad
+    /// BDAT size, …); [`CommandError::BadPath`] for a path that is there but malformed
+    /// (unterminated, text glued after it, `RCPT TO:<>`). The server answers those with 501.
     pub(crate) fn parse(line: &[u8]) -> Result<Command, CommandError> {
         let line = strip_line_end(line);
         if let Some(&byte) = line.iter().find(|b| matches!(b, b'\r' | b'\n')) {
@@ -227,7 +239,10 @@ impl Command {
             "RCPT" => {
                 let (to, params) = parse_path("RCPT", "TO:", args)?;
                 if to.is_empty() {
-                    return Err(syntax("RCPT", "the null path <> is not a valid recipient"));
+                    return Err(bad_path(
+                        "RCPT",
+                        "the null path <> is not a valid recipient",
+                    ));
                 }
                 Command::Rcpt { to, params }
             }
@@ -263,6 +278,13 @@ fn strip_line_end(line: &[u8]) -> &[u8] {
 
 fn syntax(verb: &'static str, detail: impl Into<String>) -> CommandError {
     CommandError::Syntax {
+        verb,
+        detail: detail.into(),
+    }
+}
+
+fn bad_path(verb: &'static str, detail: impl Into<String>) -> CommandError {
+    CommandError::BadPath {
         verb,
         detail: detail.into(),
     }
@@ -307,12 +329,12 @@ fn parse_path(
     }
     let rest = args[keyword.len()..].trim_start();
     let (path, after) = if let Some(inner) = rest.strip_prefix('<') {
-        let end =
-            scan_path(inner, true).ok_or_else(|| syntax(verb, "unterminated path: missing '>'"))?;
+        let end = scan_path(inner, true)
+            .ok_or_else(|| bad_path(verb, "unterminated path: missing '>'"))?;
         (&inner[..end], &inner[end + 1..])
     } else {
         let end = scan_path(rest, false).ok_or_else(|| {
-            syntax(
+            bad_path(
                 verb,
                 "a path without angle brackets has an unterminated quote or a '<' or '>'",
             )
@@ -324,7 +346,7 @@ fn parse_path(
     };
     // Parameters must be separated from the path by a space (`<a@b>SIZE=1` is garbage).
     if !after.is_empty() && !after.starts_with([' ', '\t']) {
-        return Err(syntax(
+        return Err(bad_path(
             verb,
             format!("unexpected text after the path: {after}"),
         ));
@@ -605,11 +627,8 @@ mod tests {
         assert_eq!(verb_of(b"MAIL"), "MAIL");
         assert_eq!(verb_of(b"MAIL TO:<a@b>"), "MAIL");
         assert_eq!(verb_of(b"MAIL FROM:"), "MAIL");
-        assert_eq!(verb_of(b"MAIL FROM:<a@b"), "MAIL");
-        assert_eq!(verb_of(b"MAIL FROM:<\"a>b@c>"), "MAIL");
-        assert_eq!(verb_of(b"MAIL FROM:<a@b>SIZE=1"), "MAIL");
-        assert_eq!(verb_of(b"RCPT TO:<>"), "RCPT");
         assert_eq!(verb_of(b"RCPT FROM:<a@b>"), "RCPT");
+        assert_eq!(verb_of(b"RCPT TO: "), "RCPT");
         assert_eq!(verb_of(b"EHLO"), "EHLO");
         assert_eq!(verb_of(b"HELO  "), "HELO");
         assert_eq!(verb_of(b"DATA now"), "DATA");
@@ -625,6 +644,25 @@ mod tests {
         assert_eq!(verb_of(b"VRFY"), "VRFY");
         let err = Command::parse(b"MAIL FROM:<a@b").unwrap_err();
         assert!(err.to_string().contains("MAIL"), "{err}");
+    }
+
+    /// A path that is there but malformed is the address's fault, not the command's: the
+    /// server answers it 5.1.7/5.1.3 (RFC 3463 §3.2), as Postfix does, not 5.5.4.
+    #[test]
+    fn malformed_paths_are_bad_paths_not_command_syntax() {
+        let verb_of = |line: &[u8]| match Command::parse(line) {
+            Err(CommandError::BadPath { verb, .. }) => verb,
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(line)),
+        };
+        assert_eq!(verb_of(b"MAIL FROM:<a@b"), "MAIL");
+        assert_eq!(verb_of(b"MAIL FROM:<\"a>b@c>"), "MAIL");
+        assert_eq!(verb_of(b"MAIL FROM:<a@b>SIZE=1"), "MAIL");
+        assert_eq!(verb_of(b"MAIL FROM:<a@b>>"), "MAIL");
+        assert_eq!(verb_of(b"MAIL FROM:a\"b@c"), "MAIL");
+        assert_eq!(verb_of(b"RCPT TO:<>"), "RCPT");
+        assert_eq!(verb_of(b"RCPT TO:a<b@c"), "RCPT");
+        let err = Command::parse(b"RCPT TO:<a@b").unwrap_err();
+        assert!(err.to_string().contains("RCPT"), "{err}");
     }
 
     /// Generated mailboxes and parameters from the core's seeded generator.
@@ -759,7 +797,7 @@ mod tests {
         ] {
             let got = Command::parse(bad);
             assert!(
-                matches!(got, Err(CommandError::Syntax { .. })),
+                matches!(got, Err(CommandError::BadPath { .. })),
                 "{}: {got:?}",
                 String::from_utf8_lossy(bad)
             );

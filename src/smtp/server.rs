@@ -1003,6 +1003,21 @@ impl Session {
                     &[format!("Syntax error in {verb} parameters: {detail}")],
                 );
             }
+            Err(CommandError::BadPath { verb, detail }) => {
+                // RFC 3463 §3.2: the address is at fault (X.1.7 bad sender's mailbox address
+                // syntax, X.1.3 bad destination's), as Postfix answers an unterminated path, text
+                // glued after it or `RCPT TO:<>`; a missing path stays 5.5.4 (the command's).
+                let (enhanced, kind) = if verb == "MAIL" {
+                    ("5.1.7", "sender")
+                } else {
+                    ("5.1.3", "recipient")
+                };
+                self.reply(
+                    501,
+                    Some(enhanced),
+                    &[format!("Bad {kind} address syntax ({detail})")],
+                );
+            }
             Ok(cmd) => {
                 self.line_not_utf8 = std::str::from_utf8(line).is_err();
                 self.command(cmd);
@@ -1123,7 +1138,7 @@ impl Session {
                 let text = text
                     .clone()
                     .unwrap_or_else(|| format!("Fault injected by ehlo serve ({})", f.origin));
-                self.reply(*code, enh.as_deref(), &[text]);
+                self.reply_text(*code, enh.as_deref(), &[text], true);
             }
         }
     }
@@ -2240,27 +2255,29 @@ impl Session {
     /// Queue a reply: `enh` goes at the start of every line unless ENHANCEDSTATUSCODES is
     /// hidden (RFC 2034 §3). A 421 closes the connection afterwards (RFC 5321 §3.8).
     fn reply(&mut self, code: u16, enh: Option<&str>, lines: &[String]) {
+        self.reply_text(code, enh, lines, false);
+    }
+
+    /// [`Self::reply`], `as_given` for text the user of `ehlo serve` wrote (`--fail
+    /// …:TEXT`): that keeps its non-ASCII characters, so a client's handling of a UTF-8
+    /// reply can be tested on purpose.
+    fn reply_text(&mut self, code: u16, enh: Option<&str>, lines: &[String], as_given: bool) {
         let enh = enh.filter(|_| !self.hidden("ENHANCEDSTATUSCODES"));
         // RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF. Text echoed
         // from the client (an EHLO argument, an unknown parameter) is cut to fit.
-        // Text echoed from the client has its control characters (NUL, ESC…) replaced by `?`,
-        // as Postfix's smtpd does (`neuter`): no client byte comes back raw in a reply, for the
-        // client's terminal or parser (RFC 5321 §4.2: a reply's textstring is HT and printable
-        // characters).
+        // RFC 5321 §4.2.1: a reply's textstring is HT, SP and printable US-ASCII. Every other
+        // character is `?` (the server's own `§` is spelt `section`): a control character
+        // echoed from the client (NUL, ESC…), as Postfix's smtpd neuters one, and a non-ASCII
+        // one, so that no client's terminal or parser gets a byte it did not expect, and a
+        // byte that was not UTF-8 comes back as `?`, not as the three octets of U+FFFD.
         let room = MAX_REPLY_LINE - "250-".len() - "\r\n".len() - enh.map_or(0, |e| e.len() + 1);
         let fitted: Option<Vec<String>> = lines
             .iter()
-            .any(|l| l.len() > room || l.chars().any(neutered))
+            .any(|l| l.len() > room || l.chars().any(|c| neutered(c, as_given)))
             .then(|| {
                 lines
                     .iter()
-                    .map(|l| {
-                        let l: String = l
-                            .chars()
-                            .map(|c| if neutered(c) { '?' } else { c })
-                            .collect();
-                        fit_reply_text(&l, room)
-                    })
+                    .map(|l| fit_reply_text(&wire_text(l, as_given), room))
                     .collect()
             });
         let lines = fitted.as_deref().unwrap_or(lines);
@@ -2354,12 +2371,28 @@ impl Session {
 /// The longest reply line, CRLF included (RFC 5321 §4.5.3.1.5).
 const MAX_REPLY_LINE: usize = 512;
 
-/// `text` cut to at most `room` octets (at a character boundary, ending in `...`) when longer.
-/// A character a reply does not carry as it came: a control character other than HT.
-fn neutered(c: char) -> bool {
-    c.is_control() && c != '\t'
+/// A character a reply does not carry as it came: one that is not HT or printable US-ASCII
+/// (RFC 5321 §4.2.1 textstring); `as_given` (the user's own `--fail` text): a control
+/// character only.
+fn neutered(c: char, as_given: bool) -> bool {
+    !matches!(c, '\t' | ' '..='~') && (!as_given || c.is_control())
 }
 
+/// `text` as a reply carries it: each [`neutered`] character `?`, a `§` of the server's own
+/// reasons (`RFC 3461 §4.3`) the word `section `.
+fn wire_text(text: &str, as_given: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '§' if !as_given => out.push_str("section "),
+            c if neutered(c, as_given) => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `text` cut to at most `room` octets (at a character boundary, ending in `...`) when longer.
 fn fit_reply_text(text: &str, room: usize) -> String {
     if text.len() <= room {
         return text.to_string();

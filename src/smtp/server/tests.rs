@@ -2530,37 +2530,37 @@ fn dsn_values_past_their_length_or_not_printable_are_refused_with_a_reason() {
     for (line, want) in [
         (
             envid(&"e".repeat(101)),
-            "501 5.5.4 Bad ENVID parameter syntax (101 characters, more than 100, RFC 3461 §4.4)",
+            "501 5.5.4 Bad ENVID parameter syntax (101 characters, more than 100, RFC 3461 section 4.4)",
         ),
         // The bound is on the value as sent: 34 encoded bytes are 102 characters.
         (
             envid(&"+41".repeat(34)),
-            "501 5.5.4 Bad ENVID parameter syntax (102 characters, more than 100, RFC 3461 §4.4)",
+            "501 5.5.4 Bad ENVID parameter syntax (102 characters, more than 100, RFC 3461 section 4.4)",
         ),
         (
             envid("a+00"),
             "501 5.5.4 Bad ENVID parameter syntax (decodes to a byte that is not printable \
-             US-ASCII, RFC 3461 §4)",
+             US-ASCII, RFC 3461 section 4)",
         ),
         (
             envid("a+C3+A9"),
             "501 5.5.4 Bad ENVID parameter syntax (decodes to a byte that is not printable \
-             US-ASCII, RFC 3461 §4)",
+             US-ASCII, RFC 3461 section 4)",
         ),
         (
             envid("a+zz"),
             "501 5.5.4 Bad ENVID parameter syntax ('=' or a '+' not followed by two upper-case \
-             hex digits, RFC 3461 §4)",
+             hex digits, RFC 3461 section 4)",
         ),
         (
             envid("a\u{e9}"),
             "501 5.5.4 Bad ENVID parameter syntax (not xtext: a space, control or non-ASCII \
-             character, RFC 3461 §4)",
+             character, RFC 3461 section 4)",
         ),
         (envid(""), "501 5.5.4 Bad ENVID parameter syntax (empty)"),
         (
             "MAIL FROM:<a@x> RET=ALL\r\n".into(),
-            "501 5.5.4 Bad RET parameter syntax (FULL or HDRS, RFC 3461 §4.3)",
+            "501 5.5.4 Bad RET parameter syntax (FULL or HDRS, RFC 3461 section 4.3)",
         ),
     ] {
         assert_eq!(
@@ -2579,21 +2579,21 @@ fn dsn_values_past_their_length_or_not_printable_are_refused_with_a_reason() {
     for (line, want) in [
         (
             orcpt(&format!("rfc822;{}", "o".repeat(494))),
-            "501 5.5.4 Bad ORCPT parameter syntax (501 characters, more than 500, RFC 3461 §4.2)",
+            "501 5.5.4 Bad ORCPT parameter syntax (501 characters, more than 500, RFC 3461 section 4.2)",
         ),
         (
             orcpt("b@y"),
             "501 5.5.4 Bad ORCPT parameter syntax (no addr-type: addr-type;xtext, e.g. rfc822;, \
-             RFC 3461 §4.2)",
+             RFC 3461 section 4.2)",
         ),
         (
             orcpt("rfc(822);b@y"),
-            "501 5.5.4 Bad ORCPT parameter syntax (the addr-type is not an atom, RFC 3461 §4.2)",
+            "501 5.5.4 Bad ORCPT parameter syntax (the addr-type is not an atom, RFC 3461 section 4.2)",
         ),
         (
             orcpt("rfc822;b+0D+0A@y"),
             "501 5.5.4 Bad ORCPT parameter syntax (decodes to a byte that is not printable \
-             US-ASCII, RFC 3461 §4)",
+             US-ASCII, RFC 3461 section 4)",
         ),
         (
             orcpt("rfc822;"),
@@ -2602,7 +2602,7 @@ fn dsn_values_past_their_length_or_not_printable_are_refused_with_a_reason() {
         (
             "RCPT TO:<b@y> NOTIFY=NEVER,DELAY\r\n".into(),
             "501 5.5.4 Bad NOTIFY parameter syntax (NEVER, or a list of SUCCESS, FAILURE, DELAY \
-             each at most once, RFC 3461 §4.1)",
+             each at most once, RFC 3461 section 4.1)",
         ),
     ] {
         assert_eq!(
@@ -2983,6 +2983,113 @@ fn a_hello_name_that_is_not_utf8_is_refused() {
         feed(&mut s, b"MAIL FROM:<a@x>\r\n").text(),
         "503 5.5.1 Error: send HELO/EHLO first\r\n"
     );
+    // A UTF-8 name is greeted; the reply quotes it in ASCII (see below).
     let ok = feed(&mut s, "EHLO hé\r\n".as_bytes()).text();
-    assert!(ok.starts_with("250-mx.test Hello hé\r\n"), "{ok}");
+    assert!(ok.starts_with("250-mx.test Hello h?\r\n"), "{ok}");
+    assert_eq!(s.helo.as_deref(), Some("hé"));
+}
+
+/// RFC 5321 §4.2.1: reply text is HT, SP and printable US-ASCII. A reply quoting the client
+/// carried its non-ASCII characters as they came, and a byte that was not UTF-8 as the three
+/// octets of U+FFFD (`555 5.5.4 Unsupported option: X\xEF\xBF\xBD` for `X\xE9=1`), which no
+/// client sent; the server's own reasons carried `§` (`RFC 3461 §4.3`) in UTF-8. Now `?` and
+/// `section`. The `--fail` text the user wrote is sent as written.
+#[test]
+fn reply_text_is_ascii_whatever_the_client_sent() {
+    let (mut s, _) = session(cfg());
+    let mut all = feed(&mut s, "EHLO dömäin.test\r\n".as_bytes()).text();
+    assert!(
+        all.starts_with("250-mx.test Hello d?m?in.test\r\n"),
+        "{all}"
+    );
+    for (line, want) in [
+        (
+            &b"MAIL FROM:<a@b> X\xe9=1\r\n"[..],
+            "555 5.5.4 Unsupported option: X?\r\n",
+        ),
+        (
+            "MAIL FROM:<a@b> Xé=1\r\n".as_bytes(),
+            "555 5.5.4 Unsupported option: X?\r\n",
+        ),
+        (
+            b"MAIL FROM:<a@b> BODY=\xe9\r\n",
+            "501 5.5.4 Bad BODY value: ? (7BIT, 8BITMIME or BINARYMIME)\r\n",
+        ),
+        (
+            b"MAIL FROM:<a@b> RET=x\r\n",
+            "501 5.5.4 Bad RET parameter syntax (FULL or HDRS, RFC 3461 section 4.3)\r\n",
+        ),
+    ] {
+        let got = feed(&mut s, line).text();
+        assert_eq!(got, want, "{}", String::from_utf8_lossy(line));
+        all.push_str(&got);
+    }
+    assert!(all.bytes().all(|b| b.is_ascii()), "{all}");
+    let (mut s, _) = session(ServerConfig {
+        faults: faults(&["rcpt=550:5.1.1:Ünbekannt"]),
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO c\r\nMAIL FROM:<a@b>\r\n");
+    assert_eq!(
+        feed(&mut s, b"RCPT TO:<c@d>\r\n").text(),
+        "550 5.1.1 Ünbekannt\r\n"
+    );
+}
+
+/// RFC 3463 §3.2: a path that is there but malformed is the address's fault, X.1.7 for the
+/// sender and X.1.3 for a recipient, as Postfix answers it; it was `501 5.5.4 Syntax error in
+/// MAIL parameters: …`. A missing path stays the command's `5.5.4`, as Postfix's `Syntax: MAIL
+/// FROM:<address>`.
+#[test]
+fn malformed_paths_get_the_address_codes_as_postfix_gives_them() {
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    for (line, want) in [
+        (
+            &b"MAIL FROM:<a@b\r\n"[..],
+            "501 5.1.7 Bad sender address syntax (unterminated path: missing '>')\r\n",
+        ),
+        (
+            b"MAIL FROM:<a@b>junk\r\n",
+            "501 5.1.7 Bad sender address syntax (unexpected text after the path: junk)\r\n",
+        ),
+        (
+            b"MAIL FROM:a\"b@c\r\n",
+            "501 5.1.7 Bad sender address syntax (a path without angle brackets has an \
+             unterminated quote or a '<' or '>')\r\n",
+        ),
+        (
+            b"MAIL FROM:\r\n",
+            "501 5.5.4 Syntax error in MAIL parameters: expected FROM:<path>\r\n",
+        ),
+        (
+            b"MAIL FROM <a@b>\r\n",
+            "501 5.5.4 Syntax error in MAIL parameters: expected FROM:<path>\r\n",
+        ),
+        (b"MAIL FROM:<a@b>\r\n", "250 2.1.0 Ok\r\n"),
+        (
+            b"RCPT TO:<c@d\r\n",
+            "501 5.1.3 Bad recipient address syntax (unterminated path: missing '>')\r\n",
+        ),
+        (
+            b"RCPT TO:<c@d>>\r\n",
+            "501 5.1.3 Bad recipient address syntax (unexpected text after the path: >)\r\n",
+        ),
+        (
+            b"RCPT TO:<>\r\n",
+            "501 5.1.3 Bad recipient address syntax (the null path <> is not a valid \
+             recipient)\r\n",
+        ),
+        (
+            b"RCPT TO:\r\n",
+            "501 5.5.4 Syntax error in RCPT parameters: expected TO:<path>\r\n",
+        ),
+    ] {
+        assert_eq!(
+            feed(&mut s, line).text(),
+            want,
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
 }
