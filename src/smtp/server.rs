@@ -54,11 +54,12 @@ use crate::smtp::rng::Rng;
 pub(crate) use fault::{BannerMode, Fault, FaultAction, Faults, Point};
 pub use quirk::Quirks;
 
-/// Longest command line accepted, CRLF included (RFC 5321 §4.5.3.1.4 says 512; extensions make
-/// lines longer, so allow 1000 like many servers). A longer line gets `500 5.5.2` as soon as it
-/// passes the limit, and the rest of it is discarded while being read, so the buffer stays
-/// bounded.
-pub(crate) const MAX_LINE: usize = 1000;
+/// Longest command line accepted, CRLF included. RFC 5321 §4.5.3.1.4 sets 512 (extensions make
+/// lines longer) and §4.5.3.1 asks a server to be liberal in what it takes past its limits:
+/// 2048, as Postfix's `line_length_limit`, so a line Postfix takes (Exim takes up to 16 KiB) is
+/// taken here too. A longer line gets `500 5.5.2` as soon as it passes the limit, and the rest
+/// of it is discarded while being read, so the buffer stays bounded.
+pub(crate) const MAX_LINE: usize = 2048;
 
 /// Longest SASL response line accepted during an AUTH exchange, CRLF included. RFC 4954 §4:
 /// responses can be much longer than commands, and 12288 octets "is considered to be a

@@ -168,7 +168,7 @@ fn a_client_trickling_bytes_is_dropped_at_the_idle_timeout() {
 fn a_command_line_without_crlf_is_refused_once_past_the_limit_not_at_the_idle_timeout() {
     // 13 MB without a line end: the 500 used to come only with the CRLF, so a client that
     // never sent one got no reply at all, just the idle timeout's 421 minutes later. Now it
-    // comes once the 1000-octet limit is passed, the rest of the line is discarded unanswered
+    // comes once the 2048-octet limit is passed, the rest of the line is discarded unanswered
     // and the session goes on (as Postfix's does).
     let mut serve = Serve::start(&["--idle-timeout", "60"]);
     let (mut c, _) = Raw::connect(&serve.addr);
@@ -191,7 +191,7 @@ fn a_command_line_without_crlf_is_refused_once_past_the_limit_not_at_the_idle_ti
     assert_eq!(c.cmd("\r\nNOOP"), "250 2.0.0 Ok\r\n");
     assert!(
         serve
-            .wait_for("exceeds the 1000-byte limit", Duration::from_secs(5))
+            .wait_for("exceeds the 2048-byte limit", Duration::from_secs(5))
             .is_some(),
         "{}",
         serve.seen
