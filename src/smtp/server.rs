@@ -997,6 +997,8 @@ impl Session {
                     ),
                 }
             }
+            Err(CommandError::Syntax { verb, .. } | CommandError::BadPath { verb, .. })
+                if self.out_of_sequence(verb) => {}
             Err(CommandError::Syntax { verb, detail }) => {
                 self.reply(
                     501,
@@ -1023,6 +1025,20 @@ impl Session {
                 self.line_not_utf8 = std::str::from_utf8(line).is_err();
                 self.command(cmd);
             }
+        }
+    }
+
+    /// A MAIL or RCPT whose arguments do not parse, answered as one that may not come now
+    /// when it may not (true then): Postfix checks the order before the syntax (`RCPT TO:<a@b`
+    /// with no MAIL is `503 5.5.1 Error: need MAIL command` there, not a syntax error).
+    fn out_of_sequence(&mut self, verb: &str) -> bool {
+        match verb {
+            "MAIL" => self.mail_out_of_sequence(),
+            "RCPT" if self.tx.is_none() => {
+                self.reply(503, Some("5.5.1"), &["Error: need MAIL command".into()]);
+                true
+            }
+            _ => false,
         }
     }
 
@@ -1667,6 +1683,34 @@ impl Session {
 
     // ---- the mail transaction -----------------------------------------------------------------
 
+    /// Answer a MAIL that may not come now (no HELO yet, a transaction open, TLS or AUTH
+    /// required first); true when it was answered. Postfix's smtpd checks these before the
+    /// command's syntax, so a malformed MAIL is answered by them first too.
+    fn mail_out_of_sequence(&mut self) -> bool {
+        if self.helo.is_none() {
+            self.reply(503, Some("5.5.1"), &["Error: send HELO/EHLO first".into()]);
+            return true;
+        }
+        if self.tx.is_some() {
+            self.reply(503, Some("5.5.1"), &["Error: nested MAIL command".into()]);
+            return true;
+        }
+        // RFC 3207 §4: a server may refuse mail until TLS; RFC 4954 §6: until AUTH.
+        if self.cfg.require_tls && !self.tls {
+            self.reply(
+                530,
+                Some("5.7.0"),
+                &["Must issue a STARTTLS command first".into()],
+            );
+            return true;
+        }
+        if self.cfg.require_auth && self.auth_user.is_none() {
+            self.reply(530, Some("5.7.0"), &["Authentication required".into()]);
+            return true;
+        }
+        false
+    }
+
     fn mail(&mut self, from: String, params: Vec<String>) {
         if self.faulted(Point::Mail) {
             return;
@@ -1681,25 +1725,7 @@ impl Session {
             );
             return;
         }
-        if self.helo.is_none() {
-            self.reply(503, Some("5.5.1"), &["Error: send HELO/EHLO first".into()]);
-            return;
-        }
-        if self.tx.is_some() {
-            self.reply(503, Some("5.5.1"), &["Error: nested MAIL command".into()]);
-            return;
-        }
-        // RFC 3207 §4: a server may refuse mail until TLS; RFC 4954 §6: until AUTH.
-        if self.cfg.require_tls && !self.tls {
-            self.reply(
-                530,
-                Some("5.7.0"),
-                &["Must issue a STARTTLS command first".into()],
-            );
-            return;
-        }
-        if self.cfg.require_auth && self.auth_user.is_none() {
-            self.reply(530, Some("5.7.0"), &["Authentication required".into()]);
+        if self.mail_out_of_sequence() {
             return;
         }
         // RFC 5321 §4.1.2: what Postfix and Exim both refuse as no address (`<user@>`, …),

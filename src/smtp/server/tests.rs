@@ -3064,6 +3064,42 @@ fn reply_text_is_ascii_whatever_the_client_sent() {
     );
 }
 
+/// Postfix checks a MAIL's or RCPT's order before its syntax: `RCPT TO:<a@b` (or `RCPT TO:`,
+/// `RCPT TO:<>`) with no MAIL is `503 5.5.1 Error: need MAIL command`, a malformed MAIL inside
+/// a transaction `503 5.5.1 Error: nested MAIL command`; serve answered the syntax (501).
+#[test]
+fn a_malformed_mail_or_rcpt_that_may_not_come_now_gets_the_order_reply_first() {
+    let (mut s, _) = session(cfg());
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@b\r\n").text(),
+        "503 5.5.1 Error: send HELO/EHLO first\r\n"
+    );
+    feed(&mut s, b"EHLO c\r\n");
+    for line in [&b"RCPT TO:<a@b\r\n"[..], b"RCPT TO:<>\r\n", b"RCPT TO:\r\n"] {
+        assert_eq!(
+            feed(&mut s, line).text(),
+            "503 5.5.1 Error: need MAIL command\r\n",
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+    feed(&mut s, b"MAIL FROM:<a@b>\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@b>junk\r\n").text(),
+        "503 5.5.1 Error: nested MAIL command\r\n"
+    );
+    let (mut s, _) = session(ServerConfig {
+        require_tls: true,
+        starttls: true,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:\r\n").text(),
+        "530 5.7.0 Must issue a STARTTLS command first\r\n"
+    );
+}
+
 /// RFC 3463 §3.2: a path that is there but malformed is the address's fault, X.1.7 for the
 /// sender and X.1.3 for a recipient, as Postfix answers it; it was `501 5.5.4 Syntax error in
 /// MAIL parameters: …`. A missing path stays the command's `5.5.4`, as Postfix's `Syntax: MAIL
