@@ -1750,7 +1750,7 @@ impl Session {
             };
             let key = key.to_ascii_uppercase();
             if !self.mail_param_offered(&key) {
-                self.reply(555, Some("5.5.4"), &[format!("Unsupported option: {key}")]);
+                self.reply(555, Some("5.5.4"), &[unsupported(&key, p)]);
                 return;
             }
             if let Some(refusal) = duplicate(&mut seen, &key) {
@@ -1918,7 +1918,7 @@ impl Session {
             // NOTIFY and ORCPT are DSN's (RFC 3461 §4), valid only when it is advertised.
             let dsn = key == "NOTIFY" || key == "ORCPT";
             if !dsn || !self.advertised("DSN") {
-                self.reply(555, Some("5.5.4"), &[format!("Unsupported option: {key}")]);
+                self.reply(555, Some("5.5.4"), &[unsupported(&key, p)]);
                 return;
             }
             if let Some(refusal) = duplicate(&mut seen, &key) {
@@ -2458,6 +2458,13 @@ fn orcpt_problem(v: &str) -> Option<String> {
         return Some("the addr-type is not an atom, RFC 3461 §4.2".into());
     }
     crate::smtp::ext::dsn_xtext_problem(addr).map(String::from)
+}
+
+/// RFC 5321 §4.1.1.11 555 text for a parameter not on offer: its keyword, or the parameter as
+/// given when it has none (`=1`), as Postfix quotes it, not an empty `Unsupported option: `.
+fn unsupported(key: &str, param: &str) -> String {
+    let shown = if key.is_empty() { param } else { key };
+    format!("Unsupported option: {shown}")
 }
 
 fn duplicate(seen: &mut Vec<String>, key: &str) -> Option<String> {

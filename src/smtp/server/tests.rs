@@ -442,6 +442,18 @@ fn sequence_and_syntax_errors() {
         feed(&mut s, b"MAIL FROM:<a@x> FOO=1\r\n").text(),
         "555 5.5.4 Unsupported option: FOO\r\n"
     );
+    // A parameter without a keyword is quoted whole, as Postfix quotes it (it was quoted as
+    // nothing: `Unsupported option: `).
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x> =1\r\n").text(),
+        "555 5.5.4 Unsupported option: =1\r\n"
+    );
+    feed(&mut s, b"MAIL FROM:<a@x>\r\n");
+    assert_eq!(
+        feed(&mut s, b"RCPT TO:<b@y> =x\r\n").text(),
+        "555 5.5.4 Unsupported option: =x\r\n"
+    );
+    assert_eq!(feed(&mut s, b"RSET\r\n").text(), "250 2.0.0 Ok\r\n");
     assert_eq!(
         feed(&mut s, b"MAIL FROM:<a@x> SIZE=99999999999\r\n").text(),
         "552 5.3.4 Message size exceeds fixed limit\r\n"
