@@ -1573,6 +1573,100 @@ fn smtp_source_load_to_ehlo_serve_stores_every_message_whole() {
     assert!(hwm_kib < 64 * 1024, "peak resident {hwm_kib} KiB");
 }
 
+/// The reply code and enhanced code (`501 5.1.7`) of each line after the banner, sent one at a
+/// time over a raw connection to `addr`: what a client sees, without any client's own checks.
+fn codes_of(addr: &str, lines: &[Vec<u8>]) -> Vec<String> {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("set_read_timeout");
+    let mut writer = stream.try_clone().expect("clone");
+    let mut reader = BufReader::new(stream);
+    let mut reply = || {
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            reader.read_until(b'\n', &mut line).expect("read reply");
+            assert!(line.len() >= 4, "{addr}: short reply {line:?}");
+            if line[3] != b'-' {
+                break;
+            }
+        }
+        let text = String::from_utf8_lossy(&line).into_owned();
+        text.split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    reply();
+    let mut codes = Vec::new();
+    for l in lines {
+        std::io::Write::write_all(&mut writer, &[l.as_slice(), b"\r\n"].concat()).expect("write");
+        let code = reply();
+        // EHLO's last line carries no enhanced code: keep its code only.
+        codes.push(if code.starts_with("250 ") && !code.contains('.') {
+            "250".to_string()
+        } else {
+            code
+        });
+    }
+    let _ = std::io::Write::write_all(&mut writer, b"QUIT\r\n");
+    codes
+}
+
+/// `ehlo serve` answers what Postfix answers, code and enhanced code, to a malformed path (501
+/// 5.1.7 / 5.1.3, it said 5.5.4), a missing one (501 5.5.4), a malformed RCPT before MAIL (503
+/// 5.5.1, it said 501), and command lines of 1001 to 2048 octets (taken, it said 500 5.5.2).
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn ehlo_serve_answers_malformed_paths_and_long_lines_as_postfix_does() {
+    require_postfix_smtp();
+    let serve = Serve::start(&[]);
+    let blanks = " ".repeat(1400);
+    let cases: Vec<Vec<&[u8]>> = vec![
+        vec![b"EHLO c.test", b"MAIL FROM:<a@b.test"],
+        vec![b"EHLO c.test", b"MAIL FROM:<a@b.test>junk"],
+        vec![b"EHLO c.test", b"MAIL FROM:a\"b@c.test"],
+        vec![b"EHLO c.test", b"MAIL FROM:"],
+        vec![b"EHLO c.test", b"MAIL FROM <a@b.test>"],
+        vec![b"EHLO c.test", b"RCPT TO:<a@b.test"],
+        vec![b"EHLO c.test", b"RCPT TO:<>"],
+        vec![
+            b"EHLO c.test",
+            b"MAIL FROM:<a@b.test>",
+            b"RCPT TO:<ehlotest@ehlo.test",
+        ],
+        vec![b"EHLO c.test", b"MAIL FROM:<a@b.test>", b"RCPT TO:<>"],
+        vec![
+            b"EHLO c.test",
+            b"MAIL FROM:<a@b.test>",
+            b"RCPT TO:a<b@ehlo.test",
+        ],
+        vec![
+            b"EHLO c.test",
+            b"MAIL FROM:<a@b.test>",
+            b"MAIL FROM:<a@b.test",
+        ],
+    ];
+    let long_noop = format!("NOOP {}", "n".repeat(1800));
+    let long_mail = format!("MAIL FROM:<a@b.test>{blanks}SIZE=10");
+    let mut cases: Vec<Vec<Vec<u8>>> = cases
+        .into_iter()
+        .map(|c| c.into_iter().map(<[u8]>::to_vec).collect())
+        .collect();
+    cases.push(vec![b"EHLO c.test".to_vec(), long_noop.into_bytes()]);
+    cases.push(vec![b"EHLO c.test".to_vec(), long_mail.into_bytes()]);
+    for case in &cases {
+        let postfix = codes_of(POSTFIX_SMTP, case);
+        let ours = codes_of(&serve.addr, case);
+        let shown: Vec<String> = case
+            .iter()
+            .map(|l| String::from_utf8_lossy(&l[..l.len().min(40)]).into_owned())
+            .collect();
+        assert_eq!(ours, postfix, "{shown:?}");
+    }
+}
+
 #[test]
 #[ignore = "interop: run with tests/interop/run.sh"]
 fn swaks_wrong_password_to_ehlo_serve_exits_28() {
