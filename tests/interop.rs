@@ -1616,7 +1616,8 @@ fn codes_of(addr: &str, lines: &[Vec<u8>]) -> Vec<String> {
 
 /// `ehlo serve` answers what Postfix answers, code and enhanced code, to a malformed path (501
 /// 5.1.7 / 5.1.3, it said 5.5.4), a missing one (501 5.5.4), a malformed RCPT before MAIL (503
-/// 5.5.1, it said 501), and command lines of 1001 to 2048 octets (taken, it said 500 5.5.2).
+/// 5.5.1, it said 501), an unknown command (500 5.5.2, it said 5.5.1), and command lines of
+/// 1001 to 2048 octets (taken, it said 500 5.5.2).
 #[test]
 #[ignore = "interop: run with tests/interop/run.sh"]
 fn ehlo_serve_answers_malformed_paths_and_long_lines_as_postfix_does() {
@@ -1647,6 +1648,8 @@ fn ehlo_serve_answers_malformed_paths_and_long_lines_as_postfix_does() {
             b"MAIL FROM:<a@b.test>",
             b"MAIL FROM:<a@b.test",
         ],
+        vec![b"EHLO c.test", b"XYZZY"],
+        vec![b"EHLO c.test", b"TURN"],
     ];
     let long_noop = format!("NOOP {}", "n".repeat(1800));
     let long_mail = format!("MAIL FROM:<a@b.test>{blanks}SIZE=10");

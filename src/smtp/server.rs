@@ -1236,9 +1236,12 @@ impl Session {
                 }
             }
             Command::Unknown { .. } => {
+                // RFC 3463 §3.6: X.5.2 is a command that "could not be interpreted, either
+                // because the syntax was wrong or the command is unrecognized" (Postfix's code
+                // here); X.5.1 is one known but out of sequence or unsupported.
                 self.reply(
                     500,
-                    Some("5.5.1"),
+                    Some("5.5.2"),
                     &["Error: command not recognized".into()],
                 );
             }
@@ -1338,12 +1341,14 @@ impl Session {
             HelloKind::Ehlo | HelloKind::Helo => self.cfg.lmtp,
         };
         if wrong {
-            let text = if self.cfg.lmtp {
-                "Error: this is an LMTP server, use LHLO"
+            // An SMTP server does not know LHLO (unrecognized: X.5.2, as any unknown verb); an
+            // LMTP server knows EHLO/HELO but does not support them (X.5.1), RFC 3463 §3.6.
+            let (enhanced, text) = if self.cfg.lmtp {
+                ("5.5.1", "Error: this is an LMTP server, use LHLO")
             } else {
-                "Error: command not recognized"
+                ("5.5.2", "Error: command not recognized")
             };
-            self.reply(500, Some("5.5.1"), &[text.into()]);
+            self.reply(500, Some(enhanced), &[text.into()]);
             return;
         }
         if kind == HelloKind::Ehlo && self.hidden("ESMTP") {

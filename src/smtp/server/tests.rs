@@ -413,8 +413,15 @@ fn sequence_and_syntax_errors() {
     );
     assert_eq!(
         feed(&mut s, b"FOO bar\r\n").text(),
-        "500 5.5.1 Error: command not recognized\r\n"
+        "500 5.5.2 Error: command not recognized\r\n"
     );
+    // RFC 3463 §3.6 X.5.2 (unrecognized), as Postfix answers it; it said 5.5.1.
+    for verb in [&b"TURN\r\n"[..], b"LHLO c\r\n", b"\xe9\r\n"] {
+        assert_eq!(
+            feed(&mut s, verb).text(),
+            "500 5.5.2 Error: command not recognized\r\n"
+        );
+    }
     assert!(
         feed(&mut s, b"MAIL TO:<a@x>\r\n")
             .text()
@@ -587,7 +594,10 @@ fn oversize_line_is_refused_as_soon_as_it_passes_the_limit_and_bounded() {
     // A line of exactly 2048 octets with its CRLF is fine (it is just unknown).
     let mut line = vec![b'X'; 2046];
     line.extend_from_slice(b"\r\n");
-    assert!(feed(&mut s, &line).text().starts_with("500 5.5.1"));
+    assert_eq!(
+        feed(&mut s, &line).text(),
+        "500 5.5.2 Error: command not recognized\r\n"
+    );
 }
 
 /// RFC 5321 §4.5.3.1.4 sets 512 octets for a command line and §4.5.3.1 asks a server to take
@@ -643,7 +653,7 @@ fn helo_resets_and_lmtp() {
         "354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 <b@y> Ok: delivered as {id}\r\n250 2.0.0 <c@y> Ok: delivered as {id}\r\n"
     )));
     let (mut s, _) = session(cfg());
-    assert!(feed(&mut s, b"LHLO c\r\n").text().starts_with("500 5.5.1"));
+    assert!(feed(&mut s, b"LHLO c\r\n").text().starts_with("500 5.5.2"));
 }
 
 /// With CHUNKING hidden, BDAT is answered at once and the connection closed, as Postfix
