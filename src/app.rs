@@ -29,8 +29,8 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
 }
 
 fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
-    let mode = match crate::cli::parse(args) {
-        Ok(mode) => mode,
+    let (mode, warned) = match crate::cli::parse(args) {
+        Ok(p) => (p.mode, p.warned),
         Err(Refused::Answered(code)) => return code,
         Err(Refused::Error {
             error,
@@ -58,12 +58,9 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
                 Err(code) => return code,
             };
             if json {
-                dump_to(
-                    render::make_to(&Format::Json, out, err, watch),
-                    what,
-                    text,
-                    watch,
-                )
+                let mut renderer = render::make_to(&Format::Json, out, err, watch);
+                warned_before(Said::Events(&mut renderer), true, &warned);
+                dump_to(renderer, what, text, watch)
             } else {
                 to_out(out, text.as_bytes(), watch)
             }
@@ -80,6 +77,7 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
             };
             if json {
                 let mut renderer = render::make_to(&Format::Json, out, err, watch);
+                warned_before(Said::Events(&mut renderer), true, &warned);
                 for note in notes {
                     renderer.event(&Event::info(note), std::time::Duration::ZERO);
                 }
@@ -137,15 +135,42 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
             // stack, inside this frame, the compiler's stack probe touched each of its pages at
             // start (14 page faults of fresh stack in a plain send); on the heap only the
             // parts the mode in use writes are touched.
-            runtime.block_on(Box::pin(dispatch(mode, interrupts, watch)))
+            runtime.block_on(Box::pin(dispatch(mode, &warned, interrupts, watch)))
         }
     }
 }
 
-/// Run a mode that talks to the network (or listens on it); `interrupts`: the REPL's queue of
-/// SIGINT and SIGQUIT.
+/// Where [`warned_before`] writes: the run's renderer of events, or `check`'s and `probe`'s
+/// report.
+enum Said<'r> {
+    Events(&'r mut Box<dyn Renderer>),
+    Report(&'r mut CheckRenderer),
+}
+
+/// What was said on stderr about the command line before the mode ran (`warned`: an `EHLO_*`
+/// variable left unread, an `SSL_CERT_FILE` naming no file; `cli::Parsed`), as the first
+/// lines after `schema` of the mode's JSON (`json`): `warning` events, or the report's
+/// `warning` lines; a JSON consumer reads only stdout. Every mode's one way to say them: the
+/// human output has them on stderr only, where they were said once.
+fn warned_before(to: Said<'_>, json: bool, warned: &[String]) {
+    if !json {
+        return;
+    }
+    match to {
+        Said::Events(renderer) => {
+            for line in warned {
+                renderer.event(&Event::warning(line.clone()), std::time::Duration::ZERO);
+            }
+        }
+        Said::Report(report) => warned.iter().for_each(|line| report.warned_before(line)),
+    }
+}
+
+/// Run a mode that talks to the network (or listens on it), `warned` what [`warned_before`]
+/// writes; `interrupts`: the REPL's queue of SIGINT and SIGQUIT.
 async fn dispatch(
     mode: Mode,
+    warned: &[String],
     interrupts: Option<nix::sys::signalfd::SignalFd>,
     watch: &Watch,
 ) -> u8 {
@@ -157,6 +182,7 @@ async fn dispatch(
                 Err(e) => return refuse(&e, json, watch),
             };
             let mut renderer = render::make_to(&cfg.format, out, err, watch);
+            warned_before(Said::Events(&mut renderer), json, warned);
             for warning in &cfg.warnings {
                 let warning = Event::warning(warning.clone());
                 renderer.event(&warning, std::time::Duration::ZERO);
@@ -191,14 +217,18 @@ async fn dispatch(
         }
         Mode::Serve(opts) => {
             // Batched: the server's rendering thread writes many lines per system call.
-            let renderer = render::make_batched(&opts.format, watch);
+            let mut renderer = render::make_batched(&opts.format, watch);
+            let json = matches!(opts.format, Format::Json);
+            warned_before(Said::Events(&mut renderer), json, warned);
             crate::serve::run(*opts, renderer).await
         }
         Mode::Demo(format) => {
             let json = matches!(format, Format::Json);
-            crate::demo::run(render::make(&format, watch), json).await
+            let mut renderer = render::make(&format, watch);
+            warned_before(Said::Events(&mut renderer), json, warned);
+            crate::demo::run(renderer, json).await
         }
-        Mode::Repl(cfg) => repl(*cfg, interrupts, watch).await,
+        Mode::Repl(cfg) => repl(*cfg, warned, interrupts, watch).await,
         Mode::Replay(cfg) => {
             let script = match crate::repl::record::load(&cfg.script) {
                 Ok(s) => s,
@@ -208,18 +238,21 @@ async fn dispatch(
                 Ok(l) => l,
                 Err(e) => return refuse(&e, cfg.session.json, watch),
             };
-            let renderer = with_log(
+            let mut renderer = with_log(
                 transcript(render::make(&cfg.session.format(), watch), cfg.session.json),
                 log,
             );
+            warned_before(Said::Events(&mut renderer), cfg.session.json, warned);
             crate::repl::replay(*cfg, script, renderer).await
         }
         Mode::Check(c) => {
             let mut renderer = CheckRenderer::new(&c, watch);
+            warned_before(Said::Report(&mut renderer), c.json, warned);
             crate::check::run(*c, &mut renderer).await
         }
         Mode::Probe(c) => {
             let mut renderer = CheckRenderer::for_probe(c.color, c.json, c.fail_on, watch);
+            warned_before(Said::Report(&mut renderer), c.json, warned);
             renderer.start(1);
             crate::probe::run(&c, &mut renderer).await
         }
@@ -269,6 +302,7 @@ fn dump_to(mut renderer: Box<dyn Renderer>, what: &str, text: String, watch: &Wa
 /// signals need), then the renderer over the terminal's console, and the session.
 async fn repl(
     cfg: crate::repl::ReplConfig,
+    warned: &[String],
     interrupts: Option<nix::sys::signalfd::SignalFd>,
     watch: &Watch,
 ) -> u8 {
@@ -294,7 +328,8 @@ async fn repl(
     }
     let (ui, out, err) = crate::repl::editor::Ui::start(std::io::stdin().is_terminal());
     let console = render::make_console(&cfg.format(), out, err, watch);
-    let renderer = with_log(transcript(console, cfg.json), log);
+    let mut renderer = with_log(transcript(console, cfg.json), log);
+    warned_before(Said::Events(&mut renderer), cfg.json, warned);
     crate::repl::run(cfg, ui, renderer, interrupts, watch).await
 }
 

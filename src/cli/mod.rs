@@ -65,8 +65,30 @@ Common forms:
 `ehlo --help` for every flag, `ehlo COMMAND --help` for a command's.
 ";
 
+/// The [`Mode`] to run, and what was said about the command line before it runs.
+pub(crate) struct Parsed {
+    /// The mode.
+    pub(crate) mode: Mode,
+    /// Warnings already said on stderr, once each, before the mode runs: an `EHLO_*` variable
+    /// left unread (misspelt, or no option of this mode), and outside the send (whose renderer
+    /// says it) an `SSL_CERT_FILE` naming no file. Under the mode's `--json` they are `warning`
+    /// lines of its output too (`app::warned_before`): a CI job reading the JSON alone learns
+    /// that the `EHLO_TMEOUT=5` it set did not set the timeout.
+    pub(crate) warned: Vec<String>,
+}
+
 /// Turn `args` into the [`Mode`] to run, or say why there is none ([`Refused`]).
-pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Refused> {
+pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Refused> {
+    let mut warned = Vec::new();
+    let mode = parse_mode(args, &mut warned)?;
+    Ok(Parsed { mode, warned })
+}
+
+/// [`parse`]'s work; each warning said on stderr before the mode runs is also put in `warned`.
+fn parse_mode(
+    args: impl IntoIterator<Item = OsString>,
+    warned: &mut Vec<String>,
+) -> Result<Mode, Refused> {
     let args: Vec<OsString> = args.into_iter().collect();
     if args.len() <= 1 {
         // A bare `ehlo` is someone finding their way: a few lines on stderr, not the hundreds of
@@ -105,21 +127,20 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             });
         }
     };
-    let mut ignored = Vec::new();
     for name in &layered.ignored_env {
         let hint = match layered.env_hints.get(name) {
             Some(meant) => format!(" (did you mean {meant}?)"),
             None => String::new(),
         };
-        ignored.push(format!(
+        warned.push(format!(
             "{name} is ignored: it names no option of any mode{hint}"
         ));
     }
     for (name, why) in &layered.ignored_why {
-        ignored.push(format!("{name} is ignored: {why}"));
+        warned.push(format!("{name} is ignored: {why}"));
     }
     // Not `eprintln!`: a closed stderr is no reason to panic.
-    ignored.iter().for_each(|line| glyphs::say_error(line));
+    warned.iter().for_each(|line| glyphs::say_error(line));
     for warning in &layered.warnings {
         glyphs::say_error(&warning.to_string());
     }
@@ -265,12 +286,6 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         // A swaks command line that repeats `-t` sends to more recipients here: said before
         // connecting, through the send's renderer as its other warnings are.
         cfg.warnings.splice(0..0, repeats);
-        // Under `--json` a variable left unread is a `warning` line too, as the send's other
-        // warnings before it connects are: a run's JSON Lines alone say that its
-        // `EHLO_TMEOUT=5` did not set the timeout (stderr says it either way).
-        if json {
-            cfg.warnings.splice(0..0, ignored);
-        }
         if let Some(note) = swaksrc_note {
             cfg.notes.insert(0, note);
         }
@@ -292,6 +307,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             Mode::Send(cfg) => cfg.warnings.push(line),
             _ => {
                 glyphs::say_error(&line);
+                warned.push(line);
             }
         }
     }

@@ -27,6 +27,7 @@
 //! | `summary` | `exit_code` (0, 40, 41; 1 when the command line was refused, 10 when the run could not start), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early or could not start) |
 //! | `error` | `message`: what kept the run from starting (the resolver could not be set up) or its report from being written (`--junit`); also on stderr as `*** message` |
 //! | `note` | (`ehlo probe`) `message`: which tokens to look for in the mailbox; before the probes' lines |
+//! | `warning` | `message`: what was said on stderr (`*** message`) about the command line before the run began, right after `schema`: an `EHLO_*` variable left unread (`EHLO_TMEOUT is ignored: it names no option of any mode (did you mean EHLO_TIMEOUT?)`), an `SSL_CERT_FILE` that names no file |
 //!
 //! `status` is one of `pass`, `info`, `skip`, `warn`, `error` (could not be tested: DNS failure,
 //! timeout, a 421 greeting — retryable) and `fail`. A run cut short (`--deadline`, a signal)
@@ -249,6 +250,17 @@ impl CheckRenderer {
             self.line(&l);
         }
         self.flush();
+    }
+
+    /// A warning said on stderr before the run began (an `EHLO_*` variable left unread, an
+    /// `SSL_CERT_FILE` naming no file): under `--json` a `warning` line too, right after the
+    /// `schema` line; the human report leaves it to that stderr line.
+    pub(crate) fn warned_before(&mut self, message: &str) {
+        if self.json {
+            self.schema();
+            self.line(&json!({"type": "warning", "message": message}).to_string());
+            self.flush();
+        }
     }
 
     // A write error is not the report's to say: a closed stdout (`| head`) is no error, and
@@ -1089,6 +1101,7 @@ mod tests {
         for mode in ["check", "probe"] {
             let buf = Shared::default();
             let mut r = CheckRenderer::for_mode(mode, true, FailOn::Fail, Box::new(buf.clone()));
+            r.warned_before("EHLO_TMEOUT is ignored");
             r.start(1);
             r.note("look for ehlo-probe-*");
             let report = DomainReport {

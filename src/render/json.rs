@@ -44,8 +44,8 @@
 //! | `type` | `data` members |
 //! |---|---|
 //! | `schema` | `version` (integer, currently 1), `tool` (`"ehlo"`), `tool_version` (string) |
-//! | `info`, `warning`, `error` | `message` (string) |
-//! | `dump` | (`--dump-mail`, `--dump`, `--dump-config`, `--support` under `--json`, which send nothing) `what` (`mail`, `settings`, `config`, `support`), `text` (what is printed without `--json`; a message's bytes that are not UTF-8 as U+FFFD); the run's only event between `schema` and `summary` (exit 0), after `info` notes about the message |
+//! | `info`, `warning`, `error` | `message` (string); in every mode, the first lines after `schema` are a `warning` for each thing said on stderr about the command line before the run (`EHLO_TMEOUT is ignored: it names no option of any mode (did you mean EHLO_TIMEOUT?)`, an `EHLO_*` variable of another mode, an `SSL_CERT_FILE` naming no file) |
+//! | `dump` | (`--dump-mail`, `--dump`, `--dump-config`, `--support` under `--json`, which send nothing) `what` (`mail`, `settings`, `config`, `support`), `text` (what is printed without `--json`; a message's bytes that are not UTF-8 as U+FFFD); the run's only event between `schema` and `summary` (exit 0), after the command line's `warning`s and `info` notes about the message |
 //! | `note` | (`ehlo repl`, `ehlo replay`) `text`: what the session shows its user as it is (`:help`, `:caps`, notices; replay's result line, `replay: 4 steps, every reply as recorded`; the line a signal or replay's `--deadline` ends the run with, `*** SIGTERM: leaving`, whose reason the summary's `error` gives too) |
 //! | `replay_mismatch` | (`ehlo replay`) `line` (of the script's input; 0 for the banner), `command`, `expected` (array of strings: `"250"`, `"25x 2.1.5"`), `got` (array of strings, codes with the enhanced code when one was expected; `"a line without a reply code"` for a line that had none), `reply` (the first differing reply, a reply object as `received` carries it, or null), `phase` (or null when the server had closed), `exit_code` |
 //! | `dns_query` | `name`, `rtype`: `MX`; `A/AAAA` for one lookup of a host's addresses (both families, or the one `-4`/`-6` leaves: the value names the lookup, each record is an address of either family); `TLSA` with DANE |
@@ -60,7 +60,7 @@
 //! | `raw_sent`, `raw_received` | (`--show-raw-text`) `bytes` (byte payload): each write, secrets masked as in `sent`, the message content as it went out (`-n` too), and each read |
 //! | `deviation` | `deviation` (see below), `phase` |
 //! | `tls_started` | `info` (see below) |
-//! | `listening` | (`ehlo serve`) `address`: the socket address bound (the real port when `--listen` asked for port 0); the first line after `schema` |
+//! | `listening` | (`ehlo serve`) `address`: the socket address bound (the real port when `--listen` asked for port 0); the first line after `schema` and the command line's `warning`s |
 //! | `tls_accepted` | (`ehlo serve`) `info`: `version`, `cipher`, `bits`, `sni_received` (or null), `client_cert_requested`, `client_cert` (subject, or null) |
 //! | `tls_failed` | `reason`: the handshake failed, no TLS session (a certificate that fails verification is a completed handshake: `tls_started` with `verify.ok` false, and with `verify.enforced` the run then ends, outcome `tls`) |
 //! | `timing` | `what` (`dns`, `connect`, `tls_handshake`, `reply`), `phase`, `ms` (number, to the microsecond) |

@@ -684,9 +684,11 @@ fn types_written(run: &Run) -> std::collections::BTreeSet<String> {
 /// Every `type` a mode writes is in the specification's table for that mode, so a consumer
 /// reading it knows each line it can get: `ehlo replay --json` wrote `note` lines (its result,
 /// `replay: 2 steps, every reply as recorded`, and a signal's or `--deadline`'s end), which the
-/// table gave to `ehlo repl` alone and README did not list for replay.
+/// table gave to `ehlo repl` alone and README did not list for replay. Each run has an
+/// `EHLO_*` variable left unread, whose `warning` line every mode writes.
 #[test]
 fn every_type_a_mode_writes_is_documented_for_it() {
+    let unread = [("EHLO_TMEOUT", "5")];
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("s.ehlo");
     std::fs::write(&script, "< 220\n> EHLO x.test\n< 250\n> QUIT\n< 221\n").unwrap();
@@ -700,22 +702,26 @@ fn every_type_a_mode_writes_is_documented_for_it() {
     let srv = session();
     let server = srv.server();
     let args = ["replay", script.to_str().unwrap(), "--server", &server];
-    let run = ehlo_with(&[&args[..], &["--json"]].concat(), Some(b""), TEN_S);
+    let args = [&args[..], &["--json"]].concat();
+    let run = ehlo_with_env(&args, &unread, Some(b""), TEN_S);
     srv.finish();
     assert_eq!(run.code, 0, "{}", run.all());
     let replay = types_written(&run);
     assert!(replay.contains("note"), "{}", run.all());
+    assert!(replay.contains("warning"), "{}", run.all());
 
     let srv = session();
     let server = srv.server();
-    let run = ehlo_with(
+    let run = ehlo_with_env(
         &["repl", &server, "--json"],
+        &unread,
         Some(b"EHLO x.test\n:caps\nQUIT\n"),
         TEN_S,
     );
     srv.finish();
     assert_eq!(run.code, 0, "{}", run.all());
     let repl = types_written(&run);
+    assert!(repl.contains("warning"), "{}", run.all());
 
     let srv = scripted(after_greet(accept_all()));
     let send = types_written(&send(&srv, &["--json", "--show-raw-text"]));
@@ -729,4 +735,131 @@ fn every_type_a_mode_writes_is_documented_for_it() {
             "{mode} writes {undocumented:?}, not in the table for it ({documented:?})"
         );
     }
+}
+
+/// An `EHLO_*` variable left unread is said on stderr once in every mode, and under `--json` it
+/// is a `warning` line too, the first after `schema`: repl, replay, serve, demo, check and
+/// probe said it on stderr only (the send alone had the line), so a CI job reading the JSON
+/// never learnt that the `EHLO_TMEOUT=5` it set did not set the timeout.
+#[test]
+fn a_variable_left_unread_is_a_warning_line_in_every_modes_json() {
+    let said = "EHLO_TMEOUT is ignored: it names no option of any mode \
+                (did you mean EHLO_TIMEOUT?)";
+    let env = [("EHLO_TMEOUT", "5")];
+    let check = |mode: &str, run: &Run, warning: &dyn Fn(&serde_json::Value) -> String| {
+        let lines: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{mode}: {e}: {l}")))
+            .collect();
+        assert_eq!(lines[0]["type"], "schema", "{mode}: {}", run.all());
+        assert_eq!(lines[1]["type"], "warning", "{mode}: {}", run.all());
+        assert_eq!(warning(&lines[1]), said, "{mode}: {}", run.all());
+        let warnings = lines.iter().filter(|l| l["type"] == "warning").count();
+        assert_eq!(warnings, 1, "{mode}: {}", run.all());
+        assert_eq!(
+            run.stderr.matches(said).count(),
+            1,
+            "{mode}: said once on stderr: {}",
+            run.all()
+        );
+    };
+    let events = |l: &serde_json::Value| l["data"]["message"].as_str().unwrap().to_string();
+    let report = |l: &serde_json::Value| l["message"].as_str().unwrap().to_string();
+
+    let srv = scripted(ehlo_x_then(vec![
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]));
+    let server = srv.server();
+    let run = ehlo_with_env(
+        &["repl", &server, "--json"],
+        &env,
+        Some(b"EHLO x.test\nQUIT\n"),
+        TEN_S,
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    check("repl", &run, &events);
+
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.ehlo");
+    std::fs::write(&script, "< 220\n> EHLO x.test\n< 250\n> QUIT\n< 221\n").unwrap();
+    let srv = scripted(ehlo_x_then(vec![
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]));
+    let server = srv.server();
+    let args = [
+        "replay",
+        script.to_str().unwrap(),
+        "--server",
+        &server,
+        "--json",
+    ];
+    let run = ehlo_with_env(&args, &env, None, TEN_S);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    check("replay", &run, &events);
+
+    let run = ehlo_with_env(&["demo", "--json"], &env, None, TEN_S);
+    assert_eq!(run.code, 0, "{}", run.all());
+    check("demo", &run, &events);
+
+    // One session, then serve stops by itself (--max-sessions 1).
+    let port = free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let serve = {
+        let listen = listen.clone();
+        std::thread::spawn(move || {
+            let args = [
+                "serve",
+                "--listen",
+                &listen,
+                "--max-sessions",
+                "1",
+                "--json",
+            ];
+            ehlo_with_env(&args, &[("EHLO_TMEOUT", "5")], None, TEN_S)
+        })
+    };
+    let t0 = std::time::Instant::now();
+    let mut client = loop {
+        match std::net::TcpStream::connect(&listen) {
+            Ok(c) => break c,
+            Err(_) if t0.elapsed() < TEN_S => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Err(e) => panic!("serve never listened: {e}"),
+        }
+    };
+    let mut reader = std::io::BufReader::new(client.try_clone().unwrap());
+    smtp_reply(&mut reader);
+    std::io::Write::write_all(&mut client, b"QUIT\r\n").unwrap();
+    smtp_reply(&mut reader);
+    let run = serve.join().unwrap();
+    assert_eq!(run.code, 0, "{}", run.all());
+    check("serve", &run, &events);
+
+    // Nothing listens on the port: every probe is inconclusive (41), the report written.
+    let closed = format!("127.0.0.1:{}", free_port());
+    let args = ["probe", &closed, "--to", "a@example.test", "--json"];
+    let run = ehlo_with_env(&args, &env, None, TEN_S);
+    assert_eq!(run.code, 41, "{}", run.all());
+    check("probe", &run, &report);
+
+    let (dns, _h) = dangling_cname_mx_dns();
+    let dns = dns.to_string();
+    let args = [
+        "check",
+        "plain.test",
+        "--dns-server",
+        &dns,
+        "--only",
+        "mx.lookup",
+        "--json",
+    ];
+    let run = ehlo_with_env(&args, &env, None, TEN_S);
+    assert!(matches!(run.code, 0 | 40), "{}", run.all());
+    check("check", &run, &report);
 }
