@@ -1638,6 +1638,16 @@ mod tests {
         assert_eq!(escape_bytes(b"ok\x00"), "ok\\x00");
     }
 
+    /// A server's banner `mx<U+FEFF>.test` showed as `mx.test` in the transcript: it is not
+    /// that name, and zero-width characters are shown escaped as the bidi controls are.
+    #[test]
+    fn zero_width_and_invisible_characters_are_shown_escaped() {
+        assert_eq!(
+            escape_str("mx\u{feff}.test \u{200b}\u{200c}\u{200d}\u{ad}\u{2060}\u{2064}é✓"),
+            "mx\\u{FEFF}.test \\u{200B}\\u{200C}\\u{200D}\\u{00AD}\\u{2060}\\u{2064}é✓"
+        );
+    }
+
     /// U+061C is a bidi control like U+202E (an MTA-STS policy line carried it to the terminal
     /// raw); U+2028/U+2029 end a line in editors and log viewers.
     #[test]

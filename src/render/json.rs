@@ -312,7 +312,8 @@ impl Json {
 /// as `\uXXXX` escapes: DEL, the C1 controls U+0080–U+009F (U+009B is a CSI on terminals that
 /// take 8-bit controls) and [`crate::render::invisible_format`]'s characters (bidirectional
 /// controls, which reorder what a `cat` or `tail -f` of the output shows, CVE-2021-42574
-/// "Trojan Source", and the line and paragraph separators). serde_json escapes only
+/// "Trojan Source", the line and paragraph separators, and the zero-width and invisible ones,
+/// U+FEFF, U+200B…, which show as nothing). serde_json escapes only
 /// U+0000–U+001F, `"` and `\`; the parsed value is the same either way (RFC 8259 §7). Outside
 /// strings a JSON text is ASCII, so every such character is inside a string.
 pub(crate) fn terminal_safe(json: String) -> String {
@@ -1091,6 +1092,21 @@ mod tests {
         let text = "mode: \u{61c}enforce\u{2028}mx: a\u{2029}";
         let s = terminal_safe(serde_json::to_string(&serde_json::json!({ "t": text })).unwrap());
         assert_eq!(s, r#"{"t":"mode: \u061cenforce\u2028mx: a\u2029"}"#);
+        let back: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back["t"], text);
+    }
+
+    /// Zero-width and invisible format characters from a server were written raw: a banner's
+    /// `mx\u{FEFF}.test` read as `mx.test` in a `cat` of the output, as a bidi override
+    /// reorders it. Now escaped like the bidi controls, and parsed back unchanged.
+    #[test]
+    fn invisible_characters_are_escaped_and_parse_back_unchanged() {
+        let text = "mx\u{feff}.test a\u{200b}b\u{200c}c\u{200d}d\u{ad}e\u{2060}f\u{2064}g";
+        let s = terminal_safe(serde_json::to_string(&serde_json::json!({ "t": text })).unwrap());
+        assert_eq!(
+            s,
+            r#"{"t":"mx\ufeff.test a\u200bb\u200cc\u200dd\u00ade\u2060f\u2064g"}"#
+        );
         let back: Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back["t"], text);
     }
