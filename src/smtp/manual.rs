@@ -996,15 +996,11 @@ impl ManualSession {
         } && !reply.deviations.contains(&Deviation::TruncatedAtClose);
         // A reply the close cut short (RFC 5321 §4.2.1: it ends with its last line) is shown,
         // but is not what the command wanted, whatever its code says.
-        let mut explanation = match &expect {
-            Expect::LmtpDot(_) => {
-                codes::explain_answer(&reply, phase, codes::Answer::LmtpRecipient)
-            }
+        let answer = match &expect {
+            Expect::LmtpDot(_) => codes::Answer::LmtpRecipient,
             // The reply to our own `*` answers a cancel, not a failed login: no advice about
             // authenticating applies to it.
-            Expect::TypedAuth { cancel: true, .. } => {
-                codes::explain_answer(&reply, phase, codes::Answer::AuthCancel)
-            }
+            Expect::TypedAuth { cancel: true, .. } => codes::Answer::AuthCancel,
             // Nothing follows a typed greeting by itself: the user greets again, or not.
             Expect::Line {
                 verb: verb @ (Verb::Ehlo | Verb::Helo),
@@ -1015,10 +1011,17 @@ impl ManualSession {
                     _ if self.lmtp => "LHLO",
                     _ => "EHLO",
                 };
-                codes::explain_answer(&reply, phase, codes::Answer::GreetingWithoutFallback(typed))
+                codes::Answer::GreetingWithoutFallback(typed)
             }
-            _ => codes::explain(&reply, phase),
+            _ => codes::Answer::Command,
         };
+        // Worded from the session's state, as the send's: no `:starttls` to a session in TLS.
+        let known = codes::Known {
+            tls: Some(self.tls),
+            auth_offered: self.caps.as_ref().map(|c| !c.auth_mechanisms().is_empty()),
+            authenticated: Some(self.authenticated),
+        };
+        let mut explanation = codes::explain_known(&reply, phase, answer, known);
         explanation.hint = explanation.hint.map(|h| h.tls_asked(self.tls_asked));
         // A refusal of the parameters names those the typed command carried, as the send's
         // does.

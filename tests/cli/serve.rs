@@ -2411,3 +2411,46 @@ fn listen_on_a_host_name_binds_every_address_it_resolves_to() {
     assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
     assert!(r.stderr.contains("ADDR:PORT"), "{}", r.stderr);
 }
+
+/// The hint of a `530 5.7.0 Authentication required` is worded from the session's state: over
+/// TLS it said "add --auth --auth-user USER (usually with --tls)" to a send given `--tls`; in
+/// plain text, to a server that offers AUTH only after STARTTLS, it now names both.
+#[test]
+fn a_530_hint_does_not_ask_for_the_tls_the_session_has() {
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "2",
+        "--starttls",
+        "--user",
+        "alice:pw-s3cret",
+        "--require-auth",
+    ]);
+    let hint_of_530 = |extra: &[&str]| {
+        let mut args = vec!["-s", serve.addr.as_str(), "-t", "a@example.test", "--json"];
+        args.extend_from_slice(extra);
+        let r = ehlo(&args);
+        assert_eq!(r.code, 23, "{}", r.all());
+        r.stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|v| v["type"] == "received" && v["data"]["reply"]["code"] == 530)
+            .unwrap_or_else(|| panic!("no 530: {}", r.stdout))["data"]["explanation"]["hint"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let in_tls = hint_of_530(&["--tls", "--insecure"]);
+    assert_eq!(
+        in_tls, "the server wants authentication: add --auth --auth-user USER",
+        "in TLS"
+    );
+    let plain = hint_of_530(&[]);
+    assert_eq!(
+        plain,
+        "the server wants authentication, and offers AUTH only after STARTTLS here (its EHLO \
+         reply lists none): add --tls and --auth --auth-user USER",
+        "plain text"
+    );
+    let (code, out) = serve.finish();
+    assert_eq!(code, 0, "{out}");
+}

@@ -1932,3 +1932,36 @@ fn a_missing_tls_ca_path_is_worded_alike_in_every_mode() {
     }
     assert!(trap.accept().is_err(), "nothing may connect");
 }
+
+/// A chain the CA file given does not vouch for: the hint said "use --tls-ca-path FILE if the
+/// CA is private" to a send given `--tls-ca-path`; it names the file given instead.
+#[test]
+fn a_ca_file_given_is_not_asked_for_again() {
+    // Another CA than the one (the scripted server's own self-signed certificate) that signed.
+    let other = rcgen::generate_simple_self_signed(vec!["other.test".into()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("other.pem");
+    std::fs::write(&ca, other.cert.pem()).unwrap();
+    let srv = scripted(vec![Step::Tls, Step::ExpectCloseNotify]);
+    let run = send(
+        &srv,
+        &["--tls-on-connect", "--tls-ca-path", ca.to_str().unwrap()],
+    );
+    srv.finish();
+    assert_eq!(run.code, 29, "{}", run.all());
+    let all = run.all();
+    assert!(!all.contains("use --tls-ca-path FILE if"), "{all}");
+    assert!(
+        all.contains("the CA file given (--tls-ca-path FILE) replaces the system store"),
+        "{all}"
+    );
+    // Without it, the system store: the remedy is a CA file.
+    let srv = scripted(vec![Step::Tls, Step::ExpectCloseNotify]);
+    let run = send(&srv, &["--tls-on-connect"]);
+    srv.finish();
+    assert!(
+        run.all().contains("use --tls-ca-path FILE if"),
+        "{}",
+        run.all()
+    );
+}

@@ -199,7 +199,7 @@ where
         return Ok((s, info));
     }
     if params.verify && !info.verify.passed() {
-        let reason = explain_failure(&info, params.stand_in_host);
+        let reason = explain_failure(&info, params.stand_in_host, params.ca_path.is_some());
         // The handshake completed: end the session with close_notify (RFC 8446 §6.1) rather
         // than dropping it, so the server logs an orderly close, not a truncated session;
         // within the handshake's deadline, or the caller would call it a timeout.

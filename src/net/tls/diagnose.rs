@@ -5,6 +5,12 @@ use crate::smtp::event::{CertInfo, TlsInfo, VerifyPart};
 
 /// What to do about a chain that does not verify; remedies kept as data for each front end.
 const VERIFY_HINT: &str = "use ⟨ca-file⟩ if the CA is private, or ⟨insecure⟩ to skip verification";
+/// [`VERIFY_HINT`] when a CA file or directory was given already (`--tls-ca-path`, `:starttls
+/// --ca`): it replaced the system store and does not hold the issuer, so "use --tls-ca-path"
+/// told the user to add what they had given.
+const VERIFY_HINT_CA_GIVEN: &str = "the CA file given (⟨ca-file⟩) replaces the system store and \
+     holds no CA that issued this chain: give the one that does, or ⟨insecure⟩ to skip \
+     verification";
 /// A certificate the server sent is past its notAfter: no CA file makes it valid again.
 const EXPIRED_HINT: &str =
     "the server's operator must renew it; ⟨insecure⟩ skips verification meanwhile";
@@ -154,8 +160,14 @@ pub(crate) fn missing_issuer(info: &TlsInfo) -> Option<String> {
 
 /// One line: what failed, why it matters, and what to do. `stand_in_host`: the connection has
 /// no host name (a socket, a pipe), so `localhost` was checked and no other name to connect by
-/// would change that.
-pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool) -> Hint {
+/// would change that. `ca_given`: the trusted CAs are a file or directory the user gave, not
+/// the system store ([`VERIFY_HINT_CA_GIVEN`]).
+pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool, ca_given: bool) -> Hint {
+    let verify_hint = if ca_given {
+        VERIFY_HINT_CA_GIVEN
+    } else {
+        VERIFY_HINT
+    };
     let v = &info.verify;
     let leaf = info.chain.first();
     // With only the name enforced (--tls-verify-host), a chain failure is not the reason.
@@ -189,12 +201,12 @@ pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool) -> Hint {
         match known {
             "self-signed certificate" | "self signed certificate" => (
                 "the server presented a self-signed certificate".to_string(),
-                VERIFY_HINT,
+                verify_hint,
             ),
             "self-signed certificate in certificate chain"
             | "self signed certificate in certificate chain" => (
                 "the chain ends in a root that is not in the trust store".to_string(),
-                VERIFY_HINT,
+                verify_hint,
             ),
             "unable to get local issuer certificate" | "unable to verify the first certificate" => (
                 missing_issuer(info).unwrap_or_else(|| {
@@ -202,7 +214,7 @@ pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool) -> Hint {
                      intermediate certificate)"
                         .to_string()
                 }),
-                VERIFY_HINT,
+                verify_hint,
             ),
             // The certificate out of its dates may be an intermediate, not the leaf: the one
             // that is gets named, never the leaf's date for another's failure.
@@ -230,7 +242,7 @@ pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool) -> Hint {
                 ),
                 NO_CERT_HINT,
             ),
-            defect => chain_defect(defect).map_or((String::new(), VERIFY_HINT), |w| {
+            defect => chain_defect(defect).map_or((String::new(), verify_hint), |w| {
                 (w.to_string(), DEFECT_HINT)
             }),
         }
@@ -251,7 +263,7 @@ pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool) -> Hint {
                     &names
                 }
             ),
-            VERIFY_HINT,
+            verify_hint,
         )
     };
     // The chain is trusted and only the name is wrong (typically: connected by IP address, or
@@ -580,7 +592,7 @@ mod tests {
                 "the certificate expired on 2021-01-01T00:00:00Z",
             ),
         ] {
-            let got = explain_failure(&info(reason), false).to_string();
+            let got = explain_failure(&info(reason), false, false).to_string();
             assert!(got.contains(want), "{reason}: {got}");
             assert!(got.starts_with(reason), "{reason}: {got}");
         }
@@ -588,7 +600,7 @@ mod tests {
 
     /// [`explain_failure`] for a connection by host name.
     fn explain_failure_of(info: &TlsInfo) -> Hint {
-        explain_failure(info, false)
+        explain_failure(info, false, false)
     }
 
     /// A trusted certificate for another name reached over a socket or a pipe: `localhost` was
@@ -601,11 +613,11 @@ mod tests {
         info.verify.checked_name = Some("localhost".into());
         info.verify.chain_ok = true;
         info.verify.name_ok = false;
-        let got = explain_failure(&info, true).to_string();
+        let got = explain_failure(&info, true, false).to_string();
         assert!(got.contains("--tls-verify-target mx.example.test"), "{got}");
         assert!(got.contains("localhost is checked"), "{got}");
         assert!(!got.contains("--server"), "{got}");
-        let by_name = explain_failure(&info, false).to_string();
+        let by_name = explain_failure(&info, false, false).to_string();
         assert!(by_name.contains("--server mx.example.test"), "{by_name}");
     }
 

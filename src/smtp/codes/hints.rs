@@ -1,6 +1,7 @@
 //! Hints: what a reply means in its context and what to do about it ("530 after MAIL → add
 //! ⟨tls⟩"), vendor-specific hints marked as such.
 
+use super::Known;
 use super::remedy::Hint;
 use crate::smtp::event::Phase;
 use crate::smtp::reply::{EnhancedCode, Reply};
@@ -31,6 +32,8 @@ pub(super) struct Ctx {
     /// Lower-cased, bounded reply text (all lines, joined with spaces).
     text: String,
     phase: Phase,
+    /// What the session knows of itself (nothing for `ehlo explain`).
+    known: Known,
 }
 
 impl Ctx {
@@ -60,6 +63,7 @@ impl Ctx {
             enhanced: reply.enhanced,
             text,
             phase,
+            known: Known::default(),
         }
     }
 
@@ -656,9 +660,21 @@ fn relay_denied(c: &Ctx) -> Option<String> {
     {
         return None;
     }
-    let mut h = "relay denied: this server takes mail only for its own domains unless you \
-                 authenticate; add ⟨auth⟩, or send to a domain the server hosts"
-        .to_string();
+    let k = c.known;
+    let mut h = if k.authenticated == Some(true) {
+        // Authenticated, and still no relay: adding AUTH is what was done already.
+        "relay denied although this session has authenticated: this account may not send to \
+         other domains here (or the server wants a sender of the account's, ⟨from⟩); send to a \
+         domain the server hosts, or ask its admin"
+    } else if k.tls == Some(false) && k.auth_offered == Some(false) {
+        "relay denied: this server takes mail only for its own domains unless you \
+         authenticate, and it offers no AUTH before TLS: add ⟨tls⟩ and ⟨auth⟩, or send to a \
+         domain the server hosts"
+    } else {
+        "relay denied: this server takes mail only for its own domains unless you \
+         authenticate; add ⟨auth⟩, or send to a domain the server hosts"
+    }
+    .to_string();
     if c.class() == 4 {
         h.push_str(" (it is given as a temporary error, but retrying will not help by itself)");
     }
@@ -667,17 +683,50 @@ fn relay_denied(c: &Ctx) -> Option<String> {
 
 /// 530 (and 5.7.0/5.7.10/5.7.11 in the same role): the server wants the client to do something
 /// first. Which thing is only in the text, so read it (RFC 3207 §4, RFC 4954 §6 share 530).
+/// Worded from what the session knows ([`Known`]): a session in TLS is not told to add TLS,
+/// nor an authenticated one to authenticate.
 fn access_first_hint(c: &Ctx) -> String {
     let tls = c.has(&["starttls", "tls", "ssl", "encrypt"]) || c.enh(7, 10) || c.enh(7, 11);
     let auth = c.has(&["auth", "login", "credential"]);
+    let k = c.known;
+    let in_tls = k.tls == Some(true);
+    let s = |t: &str| t.to_string();
+    if k.authenticated == Some(true) && (auth || !tls) {
+        return s(
+            "the server wants authentication, but this session has authenticated: this account \
+             may not do this here (send as this sender, or to this recipient); the reply text \
+             may say more",
+        );
+    }
+    if tls && !in_tls {
+        return s("the server wants STARTTLS first: add ⟨tls⟩");
+    }
     if tls {
-        "the server wants STARTTLS first: add ⟨tls⟩".to_string()
-    } else if auth {
-        "the server wants authentication: add ⟨auth⟩ (usually with ⟨tls⟩)".to_string()
-    } else {
-        "the server wants STARTTLS first: add ⟨tls⟩ (and ⟨auth⟩ if it still \
-         refuses)"
-            .to_string()
+        // In TLS already, and TLS is still what the server names.
+        return s(
+            "the server wants encryption, but this session is in TLS already: it may want a \
+             client certificate (⟨client-cert⟩) or authentication (⟨auth⟩); the reply text \
+             may say which",
+        );
+    }
+    match (auth, in_tls, k.tls, k.auth_offered) {
+        // In TLS (the session's or not known), and no AUTH offered on it.
+        (_, true, _, Some(false)) => s(
+            "the server wants authentication, but offers no AUTH on this connection (its EHLO \
+             reply lists none): it may take it on its submission port (587, or 465 with \
+             ⟨tls-on-connect⟩)",
+        ),
+        (_, true, _, _) => s("the server wants authentication: add ⟨auth⟩"),
+        // In plain text, and no AUTH offered: many servers offer it only after STARTTLS.
+        (true, false, Some(false), Some(false)) => s(
+            "the server wants authentication, and offers AUTH only after STARTTLS here (its \
+             EHLO reply lists none): add ⟨tls⟩ and ⟨auth⟩",
+        ),
+        (true, _, _, _) => s("the server wants authentication: add ⟨auth⟩ (usually with ⟨tls⟩)"),
+        (false, _, _, _) => s(
+            "the server wants STARTTLS first: add ⟨tls⟩ (and ⟨auth⟩ if it still \
+             refuses)",
+        ),
     }
 }
 
@@ -807,7 +856,12 @@ fn phase_hint(c: &Ctx) -> Option<String> {
             _ => None,
         },
         Auth => {
-            if c.code == 538 || c.enh(7, 11) {
+            if (c.code == 538 || c.enh(7, 11)) && c.known.tls == Some(true) {
+                s(
+                    "the server says this mechanism needs an encrypted connection, but this \
+                     session is in TLS already: pick another mechanism with ⟨auth-mech⟩",
+                )
+            } else if c.code == 538 || c.enh(7, 11) {
                 s("this mechanism needs an encrypted connection: add ⟨tls⟩ (or ⟨tls-on-connect⟩)")
             } else if c.code == 534 || c.enh(7, 9) {
                 s(
@@ -826,6 +880,12 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                     "the server does not support this AUTH mechanism (or AUTH at all): pick one \
                      listed on the AUTH line of the EHLO reply with ⟨auth-mech⟩",
                 )
+            } else if (c.code == 432 || c.enh(7, 12)) && c.known.tls == Some(true) {
+                s(
+                    "a password transition is needed: authenticate once with the PLAIN mechanism \
+                     (⟨auth-mech⟩); the selected mechanism should then work (retrying unchanged \
+                     will not help)",
+                )
             } else if c.code == 432 || c.enh(7, 12) {
                 // RFC 4954 §6: the user moves to the selected mechanism "by authenticating once
                 // using the [PLAIN] authentication mechanism"; a retry as it was does not help.
@@ -838,6 +898,12 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                 s(
                     "temporary authentication failure on the server side (e.g. its password \
                      backend is down); retry later",
+                )
+            } else if auth_not_offered(c) && c.known.tls == Some(true) {
+                s(
+                    "the server does not offer AUTH on this connection, in TLS either: it has \
+                     authentication turned off for you here (its submission port, 587 or 465, \
+                     may take it)",
                 )
             } else if auth_not_offered(c) {
                 s(
@@ -975,6 +1041,13 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                 // Postfix's submission service (`permit_sasl_authenticated, reject`) answers an
                 // unauthenticated client's RCPT `554 5.7.1 …: Recipient address rejected:
                 // Access denied`: the commonest reason a developer meets this refusal.
+                if c.known.authenticated == Some(true) {
+                    return s(
+                        "the server refuses this recipient for you by policy, although this \
+                         session has authenticated: the account may not send to it, or the \
+                         recipient accepts mail only from certain senders",
+                    );
+                }
                 s(
                     "the server refuses this recipient for you by policy: a server that takes \
                      mail only from its users refuses so before AUTH (add ⟨auth⟩ if you did not \
@@ -1146,6 +1219,18 @@ fn strong_enhanced_hint(c: &Ctx) -> Option<String> {
     }
 }
 
+/// 523, X.7.10 and X.7.11 (RFC 5248, RFC 3463 "Encryption Needed"): add TLS, unless the session
+/// is in TLS already.
+fn encryption_needed(c: &Ctx) -> String {
+    if c.known.tls == Some(true) {
+        "the server wants encryption, but this session is in TLS already: it may want another \
+         TLS version or cipher, or a stronger mechanism; the reply text may say which"
+            .to_string()
+    } else {
+        "an encrypted connection is needed: add ⟨tls⟩".to_string()
+    }
+}
+
 /// Hints that hold whatever the command was.
 fn generic_hint(c: &Ctx) -> Option<String> {
     let s = |t: &str| Some(t.to_string());
@@ -1189,8 +1274,11 @@ fn generic_hint(c: &Ctx) -> Option<String> {
                  EHLO reply lists",
             );
         }
-        523 => return s("an encrypted connection is needed: add ⟨tls⟩"),
+        523 => return Some(encryption_needed(c)),
         _ => {}
+    }
+    if c.enh(7, 10) || c.enh(7, 11) {
+        return Some(encryption_needed(c));
     }
     if let Some(e) = c.enhanced
         && let Some(h) = enhanced_hint(e)
@@ -1351,6 +1439,11 @@ pub(crate) fn params_refused(
 }
 
 pub(super) fn hint(reply: &Reply, phase: Phase) -> Option<String> {
+    hint_in(reply, phase, Known::default())
+}
+
+/// [`hint`] worded from what the session knows of itself (`known`).
+pub(super) fn hint_in(reply: &Reply, phase: Phase, known: Known) -> Option<String> {
     // Whatever its code, a reply the close cut short is no answer (RFC 5321 §4.2.1: it ends
     // with its last line), and what it would have said is unknown.
     if reply
@@ -1371,7 +1464,8 @@ pub(super) fn hint(reply: &Reply, phase: Phase) -> Option<String> {
             "{code} is not a valid SMTP reply code: the server is broken, or this is not SMTP"
         ));
     }
-    let c = Ctx::new(reply, code, phase);
+    let mut c = Ctx::new(reply, code, phase);
+    c.known = known;
     let found = vendor_hint(&c)
         .or_else(|| {
             is_blocklisted(&c).then(|| {

@@ -24,7 +24,7 @@ use context::{basic_in_context, context_meaning, severity};
 pub(crate) use hints::is_busy;
 pub(crate) use hints::params_refused;
 pub(crate) use hints::starttls_not_started;
-use hints::{Ctx, hint, refused_party};
+use hints::{Ctx, hint_in, refused_party};
 #[cfg(test)]
 pub(crate) use remedy::Part;
 pub(crate) use remedy::{Hint, Remedy, TlsAsked, TlsProtocol};
@@ -110,11 +110,36 @@ pub(crate) fn explain(reply: &Reply, phase: Phase) -> Explanation {
     explain_answer(reply, phase, Answer::Command)
 }
 
+/// What a session knows of itself when a reply comes, so that a hint never tells the user to
+/// add what the session has already done: "add --tls" to a session in TLS (a `530 5.7.0
+/// Authentication required` after STARTTLS was "add --auth --auth-user USER (usually with
+/// --tls)"), "add --auth" to one that authenticated. Each `None` when not known (`ehlo
+/// explain`: a reply alone), where the hint stays as general as it was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Known {
+    /// The session is in TLS (STARTTLS done, or implicit TLS).
+    pub(crate) tls: Option<bool>,
+    /// The latest EHLO reply offered AUTH.
+    pub(crate) auth_offered: Option<bool>,
+    /// The session has authenticated (a 235 to AUTH).
+    pub(crate) authenticated: Option<bool>,
+}
+
 /// Explain `reply` as an answer to a command of `phase`, in the narrower role `answer` (a
 /// PRDR or LMTP reply for one recipient after the content).
 pub(crate) fn explain_answer(reply: &Reply, phase: Phase, answer: Answer) -> Explanation {
+    explain_known(reply, phase, answer, Known::default())
+}
+
+/// [`explain_answer`] in a session that knows `known` of itself: its hint worded from it.
+pub(crate) fn explain_known(
+    reply: &Reply,
+    phase: Phase,
+    answer: Answer,
+    known: Known,
+) -> Explanation {
     let mut basic = basic_in_context(reply.code, phase);
-    let mut hint = hint(reply, phase).map(Hint::new);
+    let mut hint = hint_in(reply, phase, known).map(Hint::new);
     if let Some(code) = reply.code {
         let c = Ctx::new(reply, code, phase);
         if hints::auth_not_offered(&c) {

@@ -373,6 +373,83 @@ fn hint_530_starttls_vs_auth() {
     assert!(h.contains("add --tls"), "{h}");
 }
 
+fn hint_known(code: u16, line: &str, phase: Phase, known: Known) -> String {
+    let e = explain_known(&Reply::new(code, &[line]), phase, Answer::Command, known);
+    e.hint.unwrap_or_default().to_string()
+}
+
+/// A hint never tells a session to add what it has done: a `530 5.7.0 Authentication required`
+/// over TLS said "add --auth --auth-user USER (usually with --tls)"; to an authenticated
+/// session a relay refusal said "add --auth"; `ehlo explain` (nothing known) keeps the
+/// general words.
+#[test]
+fn hints_are_worded_from_what_the_session_knows() {
+    let known = |tls, auth_offered, authenticated| Known {
+        tls: Some(tls),
+        auth_offered: Some(auth_offered),
+        authenticated: Some(authenticated),
+    };
+    let auth = "5.7.0 Authentication required";
+    let h = hint_known(530, auth, Phase::Mail, known(true, true, false));
+    assert_eq!(
+        h,
+        "the server wants authentication: add --auth --auth-user USER"
+    );
+    let h = hint_known(530, auth, Phase::Mail, known(true, false, false));
+    assert!(h.contains("offers no AUTH on this connection"), "{h}");
+    assert!(!h.contains("add --tls"), "{h}");
+    let h = hint_known(530, auth, Phase::Mail, known(false, false, false));
+    assert!(h.contains("add --tls and --auth --auth-user USER"), "{h}");
+    let h = hint_known(530, auth, Phase::Mail, known(false, true, false));
+    assert_eq!(h, hint_of(530, auth, Phase::Mail));
+    let h = hint_known(530, auth, Phase::Rcpt, known(true, true, true));
+    assert!(h.contains("this session has authenticated"), "{h}");
+    assert!(!h.contains("add --auth"), "{h}");
+    // TLS named by the server, the session in TLS already.
+    let starttls = "5.7.0 Must issue a STARTTLS command first";
+    let h = hint_known(530, starttls, Phase::Mail, known(true, true, false));
+    assert!(h.contains("in TLS already"), "{h}");
+    assert!(!h.contains("add --tls"), "{h}");
+    let h = hint_known(
+        523,
+        "5.7.10 Encryption needed",
+        Phase::Mail,
+        known(true, true, false),
+    );
+    assert!(h.contains("in TLS already"), "{h}");
+    let h = hint_known(
+        538,
+        "5.7.11 Encryption required",
+        Phase::Auth,
+        known(true, true, false),
+    );
+    assert!(h.contains("another mechanism"), "{h}");
+    assert!(!h.contains("add --tls"), "{h}");
+    let not_enabled = "5.5.1 Error: authentication not enabled";
+    let h = hint_known(503, not_enabled, Phase::Auth, known(true, false, false));
+    assert!(h.contains("in TLS either"), "{h}");
+    assert!(!h.contains("add --tls"), "{h}");
+    let relay = "5.7.1 <a@b.example>: Relay access denied";
+    let h = hint_known(554, relay, Phase::Rcpt, known(true, true, true));
+    assert!(h.contains("although this session has authenticated"), "{h}");
+    assert!(!h.contains("add --auth"), "{h}");
+    let policy = "5.7.1 <a@b.example>: Recipient address rejected: Access denied";
+    let h = hint_known(554, policy, Phase::Rcpt, known(true, true, true));
+    assert!(h.contains("although this session has authenticated"), "{h}");
+    assert!(!h.contains("add --auth"), "{h}");
+    // Nothing known: as `ehlo explain` words them.
+    for (code, line, phase) in [
+        (530, auth, Phase::Mail),
+        (530, starttls, Phase::Mail),
+        (554, relay, Phase::Rcpt),
+    ] {
+        assert_eq!(
+            hint_known(code, line, phase, Known::default()),
+            hint_of(code, line, phase)
+        );
+    }
+}
+
 #[test]
 fn hint_relay_denied() {
     for (code, line) in [
