@@ -113,7 +113,11 @@ fn parse_mode(
             output: Box::new(output_by_word(argv, &env)),
         }
     };
+    let typed = args.clone();
     let args = rewrite_single_dash(args.clone()).map_err(|e| usage(e, &args))?;
+    // A word written in swaks's single-dash spelling (`-tls`, `-au`): the send's hints spell
+    // the flags so too.
+    let swaks_spelling = args != typed;
     let layered = match layers::apply(args.clone(), &env) {
         Ok(l) => l,
         Err(error) => {
@@ -286,6 +290,9 @@ fn parse_mode(
         // A swaks command line that repeats `-t` sends to more recipients here: said before
         // connecting, through the send's renderer as its other warnings are.
         cfg.warnings.splice(0..0, repeats);
+        if let crate::render::Format::Human(o) = &mut cfg.format {
+            o.swaks_spelling = swaks_spelling;
+        }
         if let Some(note) = swaksrc_note {
             cfg.notes.insert(0, note);
         }

@@ -1249,6 +1249,7 @@ fn front_end(o: &HumanOptions) -> FrontEnd {
     match (o.repl, o.replay) {
         (true, true) => FrontEnd::Replay,
         (true, false) => FrontEnd::Repl,
+        (false, _) if o.swaks_spelling => FrontEnd::Swaks,
         (false, _) => FrontEnd::Send,
     }
 }

@@ -76,6 +76,9 @@ pub struct HumanOptions {
     /// `ehlo replay` (with `repl`): its TLS hints name replay's flags (`--tls-ca-path`), which
     /// set what the script's `:starttls` steps check against.
     pub replay: bool,
+    /// The send's command line was typed in swaks's spelling (a single-dash long option such as
+    /// `-tls` or `-au`): its hints name the flags so (`add -tls`), which swaks takes too.
+    pub swaks_spelling: bool,
     /// Wrap ehlo's own lines (`===`, `!!!`, `***`, explanations) wider than this many columns,
     /// continuation lines under the same hint, indented ([`human`]); lines of the wire (sent,
     /// received, hex dumps) are never cut. `ehlo demo` reads at 80 columns; a send's transcript
@@ -110,6 +113,7 @@ impl Default for HumanOptions {
             bare: Kinds::default(),
             repl: false,
             replay: false,
+            swaks_spelling: false,
             wrap: None,
         }
     }

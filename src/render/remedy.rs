@@ -12,6 +12,11 @@ use crate::smtp::codes::{Hint, Remedy, TlsAsked, TlsProtocol};
 pub(crate) enum FrontEnd {
     /// The one-shot send (human transcript and JSON Lines).
     Send,
+    /// The one-shot send's human transcript when its command line was typed in swaks's
+    /// single-dash spelling (`-tls -au USER`): the flags swaks has a short spelling for are
+    /// named so (`-tls`, `-a -au USER`, `-f`), the others as [`FrontEnd::Send`] names them.
+    /// JSON keeps the send's words whatever was typed.
+    Swaks,
     /// `ehlo repl`.
     Repl,
     /// `ehlo replay`: the REPL's words, but a TLS failure ends the replay, so what would make
@@ -27,6 +32,7 @@ pub(crate) enum FrontEnd {
 pub(crate) fn word(r: Remedy, front: FrontEnd) -> &'static str {
     match front {
         FrontEnd::Send => send(r),
+        FrontEnd::Swaks => swaks(r).unwrap_or_else(|| send(r)),
         FrontEnd::Replay => match r {
             Remedy::CaFile => "ehlo replay --tls-ca-path FILE",
             Remedy::Insecure => "ehlo replay --insecure",
@@ -131,6 +137,27 @@ fn send(r: Remedy) -> &'static str {
     }
 }
 
+/// How a swaks user spells the remedies swaks has a short or single-dash name for (swaks's
+/// own aliases, which ehlo takes as it does: `-tls`, `-tlsc`, `-a`, `-au`, `-f`, `-s`).
+fn swaks(r: Remedy) -> Option<&'static str> {
+    Some(match r {
+        Remedy::StartTls => "-tls",
+        Remedy::TlsOnConnect => "-tlsc",
+        Remedy::Auth => "-a -au USER",
+        Remedy::AuthMech => "-a TYPE",
+        Remedy::AuthUser => "-au",
+        Remedy::From => "-f",
+        Remedy::ConnectTo => "-s",
+        Remedy::AuthOptional => "-ao",
+        Remedy::AuthOptionalStrict => "-aos",
+        Remedy::TlsOptional => "-tlso",
+        Remedy::StartTlsInstead => "use -tls (STARTTLS) instead of -tlsc",
+        Remedy::NoTls(TlsAsked::Itself) => "leave out -tls",
+        Remedy::NoTls(TlsAsked::OptionalStrict) => "use -tlso instead of -tlsos",
+        _ => return None,
+    })
+}
+
 /// How the one-shot send goes on without TLS: without what asked for it.
 fn no_tls(asked: TlsAsked) -> &'static str {
     use TlsProtocol as P;
@@ -199,6 +226,7 @@ pub(crate) fn words(hint: &Hint, front: FrontEnd) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory as _;
 
     /// The connection layer's TLS advice, as each front end shows it.
     #[test]
@@ -285,6 +313,33 @@ mod tests {
             "the server offers none of tlsv1_1 (tried alone by --tls-probe)"
         );
         assert!(!check.contains("--tls-protocol"), "{check}");
+    }
+
+    /// A send typed in swaks's spelling gets its hints so: the flags with a swaks alias by that
+    /// alias, every other as the send names it; each alias is one ehlo takes.
+    #[test]
+    fn a_swaks_spelt_send_gets_swaks_spellings() {
+        let h = Hint::new("add ⟨auth⟩ (usually with ⟨tls⟩), or ⟨tls-on-connect⟩; ⟨ca-file⟩");
+        assert_eq!(
+            words(&h, FrontEnd::Swaks),
+            "add -a -au USER (usually with -tls), or -tlsc; --tls-ca-path FILE"
+        );
+        for r in Remedy::ALL {
+            let Some(spelt) = swaks(r) else { continue };
+            for word in spelt.split(' ').filter(|w| w.starts_with('-')) {
+                let long = word.trim_start_matches('-');
+                assert!(
+                    crate::cli::args::Cli::command().get_arguments().any(|a| a
+                        .get_short()
+                        .map(String::from)
+                        .as_deref()
+                        == Some(long)
+                        || a.get_long() == Some(long)
+                        || a.get_all_aliases().is_some_and(|v| v.contains(&long))),
+                    "{r:?}: {word} is no flag of the send"
+                );
+            }
+        }
     }
 
     /// No front end leaves another's flag where it has none.

@@ -2414,12 +2414,13 @@ fn listen_on_a_host_name_binds_every_address_it_resolves_to() {
 
 /// The hint of a `530 5.7.0 Authentication required` is worded from the session's state: over
 /// TLS it said "add --auth --auth-user USER (usually with --tls)" to a send given `--tls`; in
-/// plain text, to a server that offers AUTH only after STARTTLS, it now names both.
+/// plain text, to a server that offers AUTH only after STARTTLS, it now names both; typed as
+/// swaks users type (`-tls -k`), the transcript's hint names swaks's `-a -au USER`.
 #[test]
 fn a_530_hint_does_not_ask_for_the_tls_the_session_has() {
     let serve = Serve::start(&[
         "--max-sessions",
-        "2",
+        "3",
         "--starttls",
         "--user",
         "alice:pw-s3cret",
@@ -2450,6 +2451,25 @@ fn a_530_hint_does_not_ask_for_the_tls_the_session_has() {
         "the server wants authentication, and offers AUTH only after STARTTLS here (its EHLO \
          reply lists none): add --tls and --auth --auth-user USER",
         "plain text"
+    );
+    // Typed in swaks's spelling: the transcript's hint spells the flags so (JSON keeps the
+    // send's words).
+    let r = ehlo(&[
+        "-s",
+        serve.addr.as_str(),
+        "-t",
+        "a@example.test",
+        "-tls",
+        "-k",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(r.code, 23, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("hint: the server wants authentication: add -a -au USER\n"),
+        "{}",
+        r.all()
     );
     let (code, out) = serve.finish();
     assert_eq!(code, 0, "{out}");

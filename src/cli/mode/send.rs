@@ -880,6 +880,8 @@ fn format_of(output: &OutputArgs) -> Format {
             },
             repl: false,
             replay: false,
+            // Set by `cli::parse`, which sees the words as typed.
+            swaks_spelling: false,
             // One event a line, as swaks prints it: scripts read the transcript.
             wrap: None,
         })

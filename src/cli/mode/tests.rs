@@ -1594,6 +1594,7 @@ fn output_format() {
             bare: Kinds::default(),
             repl: false,
             replay: false,
+            swaks_spelling: false,
             wrap: None,
         })
     );
