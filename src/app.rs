@@ -35,14 +35,16 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
         Err(Refused::Error {
             error,
             report: Some(mode),
+            warned,
             ..
-        }) => return refuse_report(&error, mode, watch),
+        }) => return refuse_report(&error, mode, &warned, watch),
         Err(Refused::Error {
             error,
             json,
             output,
+            warned,
             ..
-        }) => return refuse_to(&error, json, &output, watch),
+        }) => return refuse_to(&error, json, &output, &warned, watch),
     };
     match mode {
         // A dump goes where the transcript would (`--output-file*`), as swaks writes its
@@ -53,7 +55,7 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
             json,
             output,
         } => {
-            let (out, err) = match open_dump(json, &output, watch) {
+            let (out, err) = match open_dump(json, &output, &warned, watch) {
                 Ok(o) => o,
                 Err(code) => return code,
             };
@@ -71,7 +73,7 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
             json,
             output,
         } => {
-            let (out, err) = match open_dump(json, &output, watch) {
+            let (out, err) = match open_dump(json, &output, &warned, watch) {
                 Ok(o) => o,
                 Err(code) => return code,
             };
@@ -128,7 +130,7 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
                 Ok(rt) => rt,
                 Err(e) => {
                     let e = Error::Prerequisite(format!("cannot start the async runtime: {e}"));
-                    return refuse(&e, mode.json_lines(), watch);
+                    return refuse(&e, mode.json_lines(), &warned, watch);
                 }
             };
             // Boxed: the future of every mode's run together is tens of kilobytes, and on the
@@ -179,7 +181,7 @@ async fn dispatch(
             let json = matches!(cfg.format, Format::Json);
             let (out, err) = match open_outputs(&cfg.output, render::what(&cfg.format), watch) {
                 Ok(o) => o,
-                Err(e) => return refuse(&e, json, watch),
+                Err(e) => return refuse(&e, json, warned, watch),
             };
             let mut renderer = render::make_to(&cfg.format, out, err, watch);
             warned_before(Said::Events(&mut renderer), json, warned);
@@ -232,11 +234,11 @@ async fn dispatch(
         Mode::Replay(cfg) => {
             let script = match crate::repl::record::load(&cfg.script) {
                 Ok(s) => s,
-                Err(e) => return refuse(&Error::Usage(e), cfg.session.json, watch),
+                Err(e) => return refuse(&Error::Usage(e), cfg.session.json, warned, watch),
             };
             let log = match open_log(cfg.session.log.as_deref(), watch) {
                 Ok(l) => l,
-                Err(e) => return refuse(&e, cfg.session.json, watch),
+                Err(e) => return refuse(&e, cfg.session.json, warned, watch),
             };
             let mut renderer = with_log(
                 transcript(render::make(&cfg.session.format(), watch), cfg.session.json),
@@ -308,7 +310,7 @@ async fn repl(
 ) -> u8 {
     let log = match open_log(cfg.log.as_deref(), watch) {
         Ok(l) => l,
-        Err(e) => return refuse(&e, cfg.json, watch),
+        Err(e) => return refuse(&e, cfg.json, warned, watch),
     };
     // `--record FILE` likewise: an unwritable or existing file (never replaced unasked, as
     // `:record FILE` does not) refuses the run before anything is sent.
@@ -323,7 +325,7 @@ async fn repl(
             } else {
                 format!("--record: cannot write {}: {e}", path.display())
             };
-            return refuse(&Error::Usage(why), cfg.json, watch);
+            return refuse(&Error::Usage(why), cfg.json, warned, watch);
         }
     }
     let (ui, out, err) = crate::repl::editor::Ui::start(std::io::stdin().is_terminal());
@@ -347,17 +349,21 @@ fn transcript(renderer: Box<dyn Renderer>, json: bool) -> Box<dyn Renderer> {
 /// `*** reason` on stderr, as swaks does; with `json` (the send's JSON Lines were asked for)
 /// also the `schema` line and a `summary` on stdout, so that a JSON run always starts with
 /// `schema` and ends with `summary` (`render::json`).
-fn refuse(error: &Error, json: bool, watch: &Watch) -> u8 {
+/// What was said on stderr before (`warned`, [`warned_before`]) is a `warning` line before the
+/// `summary` under `--json`.
+fn refuse(error: &Error, json: bool, warned: &[String], watch: &Watch) -> u8 {
     let code = error.report();
     if json {
-        refusal_summary(render::make(&Format::Json, watch), error, code);
+        refusal_summary(render::make(&Format::Json, watch), error, code, warned);
     }
     code
 }
 
-/// The JSON Lines a refused run writes after its `schema` line: a `summary` with the mistake's
-/// exit code, its label as the `outcome` and its words as the `error`.
-fn refusal_summary(mut renderer: Box<dyn Renderer>, error: &Error, code: u8) {
+/// The JSON Lines a refused run writes after its `schema` line: the `warning`s said before it
+/// (`warned`), then a `summary` with the mistake's exit code, its label as the `outcome` and
+/// its words as the `error`.
+fn refusal_summary(mut renderer: Box<dyn Renderer>, error: &Error, code: u8, warned: &[String]) {
+    warned_before(Said::Events(&mut renderer), true, warned);
     let summary = Summary {
         exit_code: code,
         outcome: error.label().to_string(),
@@ -375,10 +381,11 @@ fn refuse_to(
     error: &Error,
     json: bool,
     output: &crate::cli::mode::OutputFiles,
+    warned: &[String],
     watch: &Watch,
 ) -> u8 {
     if *output == crate::cli::mode::OutputFiles::default() {
-        return refuse(error, json, watch);
+        return refuse(error, json, warned, watch);
     }
     let format = if json {
         Format::Json
@@ -389,7 +396,7 @@ fn refuse_to(
         Ok(o) => o,
         Err(e) => {
             e.report();
-            return refuse(error, json, watch);
+            return refuse(error, json, warned, watch);
         }
     };
     let code = error.exit_code();
@@ -407,6 +414,7 @@ fn refuse_to(
             render::make_to(&Format::Json, out, None, watch),
             error,
             code,
+            warned,
         );
     }
     code
@@ -415,7 +423,7 @@ fn refuse_to(
 /// [`refuse`] for `check --json` and `probe --json` (`mode`): the reason on stderr, and their
 /// report's `schema`, an `error` line and the `summary` (`exit_code` the mistake's, no domain,
 /// `stopped` the reason) on stdout, as a run that cannot start writes them (`render::check`).
-fn refuse_report(error: &Error, mode: &'static str, watch: &Watch) -> u8 {
+fn refuse_report(error: &Error, mode: &'static str, warned: &[String], watch: &Watch) -> u8 {
     let code = error.exit_code();
     let mut report = CheckRenderer::for_mode(
         mode,
@@ -423,6 +431,7 @@ fn refuse_report(error: &Error, mode: &'static str, watch: &Watch) -> u8 {
         crate::check::model::FailOn::Fail,
         watch.stdout("report"),
     );
+    warned_before(Said::Report(&mut report), true, warned);
     report.refused(&error.to_string(), code);
     code
 }
@@ -468,6 +477,7 @@ type OutStream = Option<Box<dyn Write + Send>>;
 fn open_dump(
     json: bool,
     output: &crate::cli::mode::OutputFiles,
+    warned: &[String],
     watch: &Watch,
 ) -> Result<(OutStream, OutStream), u8> {
     let format = if json {
@@ -475,7 +485,7 @@ fn open_dump(
     } else {
         Format::Human(Default::default())
     };
-    open_outputs(output, render::what(&format), watch).map_err(|e| refuse(&e, json, watch))
+    open_outputs(output, render::what(&format), watch).map_err(|e| refuse(&e, json, warned, watch))
 }
 
 /// Open the `--output-file*` files for appending, as swaks opens them (`>>`): a run's lines

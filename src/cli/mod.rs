@@ -46,6 +46,9 @@ pub(crate) enum Refused {
         /// The send's `--output-file*` once the flags are parsed: the `***` line (and the JSON
         /// Lines) go there, as swaks writes a bad value's complaint into its output file.
         output: Box<mode::OutputFiles>,
+        /// What was said on stderr before the mistake was found ([`Parsed::warned`]): under
+        /// `--json`, `warning` lines before the `summary` too.
+        warned: Vec<String>,
     },
 }
 
@@ -80,8 +83,23 @@ pub(crate) struct Parsed {
 /// Turn `args` into the [`Mode`] to run, or say why there is none ([`Refused`]).
 pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Refused> {
     let mut warned = Vec::new();
-    let mode = parse_mode(args, &mut warned)?;
-    Ok(Parsed { mode, warned })
+    match parse_mode(args, &mut warned) {
+        Ok(mode) => Ok(Parsed { mode, warned }),
+        Err(Refused::Error {
+            error,
+            json,
+            report,
+            output,
+            ..
+        }) => Err(Refused::Error {
+            error,
+            json,
+            report,
+            output,
+            warned,
+        }),
+        Err(answered) => Err(answered),
+    }
 }
 
 /// [`parse`]'s work; each warning said on stderr before the mode runs is also put in `warned`.
@@ -111,6 +129,7 @@ fn parse_mode(
             json,
             report,
             output: Box::new(output_by_word(argv, &env)),
+            warned: Vec::new(),
         }
     };
     let typed = args.clone();
@@ -128,6 +147,7 @@ fn parse_mode(
                 json,
                 report,
                 output,
+                warned: Vec::new(),
             });
         }
     };
@@ -188,6 +208,7 @@ fn parse_mode(
                         json,
                         report,
                         output: Default::default(),
+                        warned: Vec::new(),
                     });
                 }
             }
@@ -256,6 +277,7 @@ fn parse_mode(
             json,
             report: None,
             output: Box::new(output),
+            warned: Vec::new(),
         })? {
             Mode::Send(cfg) => {
                 let mut text = dump::render(&args, &cfg, &sections, reveal);
@@ -285,6 +307,7 @@ fn parse_mode(
         json,
         report,
         output: Box::new(output),
+        warned: Vec::new(),
     })?;
     if let Mode::Send(cfg) = &mut mode {
         // A swaks command line that repeats `-t` sends to more recipients here: said before

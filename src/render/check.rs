@@ -9,7 +9,8 @@
 //! once its flags are parsed (exit 1: no domain, an unreadable `@FILE` or a malformed name in
 //! it, a bad `--expect`, an unwritable `--junit` FILE, a bad config file or `EHLO_*` variable
 //! with `--json` on the command line) and a run that cannot start (exit 10: no usable DNS
-//! resolver) write `schema`, an `error` line and a `summary` (`exit_code` 1 or 10, `domains`
+//! resolver) write `schema`, the command line's `warning` lines if any, an `error` line and a
+//! `summary` (`exit_code` 1 or 10, `domains`
 //! 0, `stopped` the reason), the reason on stderr too as one line; so does a command line whose
 //! flags cannot be parsed (an unknown flag, a bad value: `--json` read word by word). Lines of
 //! one domain come together, in input order (`index`): a domain done before an earlier one is

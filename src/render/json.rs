@@ -16,7 +16,8 @@
 //! (an unreadable `--data @FILE` or `--attach`, `--requiretls` without TLS, AUTH with no
 //! password, a bad PROXY value, a bad config file or `EHLO_*` variable with `--json` on the
 //! command line, an unwritable `--output-file` or `--log`, an unreadable replay script): the
-//! `schema` line and a `summary` whose `exit_code` is the run's (1; 35 for PROXY), `outcome`
+//! `schema` line (then the command line's `warning`s, see below) and a `summary` whose
+//! `exit_code` is the run's (1; 35 for PROXY), `outcome`
 //! its label (`usage`, `proxy`) and `error` the reason, also written to stderr as
 //! `*** reason`; `server` is null and `recipients` empty. So does a command line whose flags
 //! cannot be parsed (an unknown flag, a bad or missing value, two that conflict): `--json` is

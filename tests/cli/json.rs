@@ -863,3 +863,45 @@ fn a_variable_left_unread_is_a_warning_line_in_every_modes_json() {
     assert!(matches!(run.code, 0 | 40), "{}", run.all());
     check("check", &run, &report);
 }
+
+/// A run refused before it starts ends its JSON with the `warning` said on stderr before the
+/// mistake, as a run that starts does: an unreadable `--data @FILE` (the send) and a bad
+/// `--expect` (check's report) wrote `schema` and the `summary` alone.
+#[test]
+fn a_refused_run_keeps_the_warning_said_before_it() {
+    let said = "EHLO_TMEOUT is ignored: it names no option of any mode \
+                (did you mean EHLO_TIMEOUT?)";
+    let env = [("EHLO_TMEOUT", "5")];
+    let lines = |run: &Run| -> Vec<serde_json::Value> {
+        run.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let args = [
+        "--json",
+        "-t",
+        "a@example.test",
+        "--data",
+        "@/nonexistent-ehlo",
+    ];
+    let run = ehlo_with_env(&args, &env, None, TEN_S);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let got = lines(&run);
+    let types: Vec<&str> = got.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["schema", "warning", "summary"], "{}", run.all());
+    assert_eq!(got[1]["data"]["message"], said, "{}", run.all());
+
+    let args = ["check", "a.test", "--expect", "bogus", "--json"];
+    let run = ehlo_with_env(&args, &env, None, TEN_S);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let got = lines(&run);
+    let types: Vec<&str> = got.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        ["schema", "warning", "error", "summary"],
+        "{}",
+        run.all()
+    );
+    assert_eq!(got[1]["message"], said, "{}", run.all());
+}
