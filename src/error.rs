@@ -25,7 +25,8 @@ pub(crate) const EXIT_PARENT_GONE: u8 = 1;
 /// a shell reports a process killed by it.
 const EXIT_SIGNAL_BASE: u8 = 128;
 /// Exit code: a prerequisite (OpenSSL, the runtime, `ehlo check`'s DNS resolver) could not be
-/// set up; a dump or `ehlo explain` could not write its output (its whole result).
+/// set up; a dump, `ehlo explain`, `--help` or `--version` could not write its output (its
+/// whole result).
 pub(crate) const EXIT_PREREQ: u8 = 10;
 /// Exit code (`ehlo check`, `ehlo probe`): a check failed or an `--expect` was not met (a
 /// result that a met `--expect ID=STATUS` asked for does not count).

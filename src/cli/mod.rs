@@ -218,14 +218,21 @@ fn parse_mode(
                     "{}",
                     masked(&text, &secrets, &layered.args)
                 );
+            } else if !e.use_stderr() {
+                // Help and version are the whole result, as `ehlo explain`'s explanation is:
+                // one that cannot be written (a full disk) exits 10 as it does, not 0 with
+                // nothing said; a closed pipe (`| head -1`) is still success.
+                let printed = e.print().and_then(|()| std::io::stdout().flush());
+                return Err(Refused::Answered(match printed {
+                    Err(w) if w.kind() != std::io::ErrorKind::BrokenPipe => {
+                        Error::Prerequisite(format!("cannot write to stdout: {w}")).report()
+                    }
+                    _ => EXIT_OK,
+                }));
             } else {
                 let _ = e.print();
             }
-            return Err(Refused::Answered(if e.use_stderr() {
-                EXIT_USAGE
-            } else {
-                EXIT_OK
-            }));
+            return Err(Refused::Answered(EXIT_USAGE));
         }
     };
     cli.send.auth.password_from_env = layered.password_from_env;

@@ -724,6 +724,52 @@ fn a_missing_argument_is_one_line() {
     }
 }
 
+/// Help and version are the whole result of their run, as `ehlo explain`'s explanation is: on a
+/// full disk they exit 10 with the one line `explain` gives, where they exited 0 with nothing
+/// said and nothing written; a closed pipe (`ehlo --help | head -1`) stays success.
+#[test]
+fn help_and_version_that_cannot_be_written_exit_ten_as_explain_does() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["--version"],
+        &["check", "--help"],
+        &["help", "serve"],
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+        crate::util::isolate(&mut cmd);
+        let full = cmd
+            .args(args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .expect("run ehlo");
+        let err = stderr(&full);
+        assert_eq!(full.status.code(), Some(10), "{args:?}: {err}");
+        assert_eq!(
+            err.trim_end(),
+            "*** cannot write to stdout: No space left on device (os error 28)",
+            "{args:?}"
+        );
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+        crate::util::isolate(&mut cmd);
+        let mut child = cmd
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run ehlo");
+        drop(child.stdout.take());
+        let closed = child.wait_with_output().expect("wait");
+        assert_eq!(
+            closed.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&closed)
+        );
+        assert_eq!(stderr(&closed), "", "{args:?}");
+    }
+}
+
 /// A subcommand's help that lists its exit codes lists every one the mode ends with, as the
 /// README's table says: `explain` exits 10 when its explanation cannot be written (run here on
 /// a full disk), `check` 10 when no DNS resolver can be set up, `replay` 128+N when a signal
