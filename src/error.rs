@@ -253,7 +253,9 @@ impl Error {
             // A bad --dns-trust-anchor file is a mistake in the invocation, like a bad flag.
             Error::Dns(DnsError::TrustAnchor { .. }) => EXIT_USAGE,
             Error::Dns(_) | Error::Connect { .. } | Error::Listen { .. } => EXIT_CONNECT,
-            Error::Timeout { phase, .. } | Error::Deadline { phase, .. } => phase_exit_code(*phase),
+            // A reply that does not come to a command in no phase (NOOP, RSET, `:raw`…) is
+            // 36 as a refusal of it is, not 6: the server has not closed.
+            Error::Timeout { phase, .. } | Error::Deadline { phase, .. } => reply_exit_code(*phase),
             // Refused before any credential went out, as the check made before connecting.
             Error::Session(SessionError::PlaintextAuth(_)) => EXIT_USAGE,
             Error::Session(SessionError::Extension {
@@ -485,6 +487,22 @@ mod tests {
         );
         assert_eq!(e.exit_code(), 26);
         assert_eq!(cut(Phase::Dns, 7200, "", false).exit_code(), EXIT_CONNECT);
+        // `ehlo replay --deadline` while a NOOP's reply is awaited: the server has not closed,
+        // so not 6 (it was) but 36, as `--timeout` there and a refused NOOP are.
+        let noop = cut(
+            Phase::Other,
+            1,
+            "while waiting for the reply to command",
+            false,
+        );
+        assert_eq!(noop.exit_code(), EXIT_OTHER_REPLY);
+        let timeout = Error::Timeout {
+            phase: Phase::Other,
+            secs: 1.0,
+            implicit_tls: false,
+            handshake: false,
+        };
+        assert_eq!(timeout.exit_code(), EXIT_OTHER_REPLY);
         assert_eq!(duration_words(std::time::Duration::from_secs(90)), "90s");
         assert_eq!(duration_words(std::time::Duration::from_secs(7200)), "2h");
     }
