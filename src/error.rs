@@ -266,8 +266,10 @@ impl Error {
                 extension: Extension::SmtpUtf8,
                 ..
             }) => EXIT_SMTPUTF8,
+            // A reply to a command in no phase cut for size is 36 as its refusal is: the
+            // session stopped reading, the server did not close.
             Error::Session(e) => match e.phase() {
-                Some(phase) if !e.is_unexpected_close() => phase_exit_code(phase),
+                Some(phase) if !e.is_unexpected_close() => reply_exit_code(phase),
                 _ => EXIT_CLOSED,
             },
             Error::Io { .. } => EXIT_CLOSED,

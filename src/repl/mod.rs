@@ -1386,7 +1386,7 @@ impl Engine {
                             &mut self.failed,
                             &mut self.unfinished,
                             Ended::new(
-                                phase_exit_code(*phase),
+                                crate::error::reply_exit_code(*phase),
                                 "unexpected_reply",
                                 Some(format!(
                                     "{}: the server sent {} replies in a row that nobody asked \

@@ -1264,7 +1264,16 @@ fn a_piped_run_the_server_dropped_ends_closed_without_strict_too() {
 /// written), then closed; its exit code, peak resident memory (KiB), stdout and how long it
 /// ran.
 fn piped_held_open(args: &[&str], open: Duration) -> (i32, u64, String, Duration) {
-    use std::io::Read;
+    piped_held_open_after(args, b"", open)
+}
+
+/// [`piped_held_open`], with `script` written to stdin first.
+fn piped_held_open_after(
+    args: &[&str],
+    script: &'static [u8],
+    open: Duration,
+) -> (i32, u64, String, Duration) {
+    use std::io::{Read, Write};
     use std::process::{Command, Stdio};
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
     cmd.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
@@ -1283,6 +1292,8 @@ fn piped_held_open(args: &[&str], open: Duration) -> (i32, u64, String, Duration
         String::from_utf8_lossy(&s).into_owned()
     });
     let holder = std::thread::spawn(move || {
+        let mut stdin = stdin;
+        let _ = stdin.write_all(script);
         std::thread::sleep(open);
         drop(stdin);
     });
@@ -1346,6 +1357,36 @@ fn piped_an_endless_stream_of_unasked_replies_is_cut_after_100() {
         out.contains(r#""kind":"unsolicited_flood","replies":100"#),
         "{out:.3000}"
     );
+}
+
+/// A flood that starts after a NOOP's reply ends the run with 36, the code of a reply to a
+/// command in no phase: it exited 6, the code of a server that closed the connection, while it
+/// was ehlo that stopped reading.
+#[test]
+fn piped_a_flood_after_a_noop_exits_36_not_6() {
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Line,
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Line,
+        Step::Send(b"250 2.0.0 Ok\r\n"),
+        Step::Flood(b"250 unasked\r\n", Duration::from_secs(30)),
+    ]);
+    let addr = server.server();
+    let (code, _, out, elapsed) = piped_held_open_after(
+        &["repl", &addr, "--strict", "--json"],
+        b"EHLO x\nNOOP\n",
+        Duration::from_secs(5),
+    );
+    server.finish();
+    assert_eq!(code, 36, "{out:.3000}");
+    let s = summary(&Run {
+        code,
+        stdout: out,
+        stderr: String::new(),
+        elapsed,
+    });
+    assert_eq!(s["exit_code"], 36, "{s}");
 }
 
 /// A mismatch exits with the code `ehlo replay --help` gives its command: QUIT 27 (the help
