@@ -1956,7 +1956,15 @@ impl Engine {
             let why = f
                 .reason
                 .unwrap_or_else(|| "a step could not run".to_string());
-            (f.code, "strict", why)
+            // A failure that has the send's label for it (a flood, a cut reply, a failed
+            // AUTH exchange) keeps it, as the same run without `--strict` ends with it; only
+            // a step that could not run as written is `strict`'s own.
+            let label = if f.label == "failed" {
+                "strict"
+            } else {
+                f.label
+            };
+            (f.code, label, why)
         } else if let Some(s) = self
             .seen
             .iter()
