@@ -760,7 +760,9 @@ mod tests {
         assert_eq!(
             failed_status(&DnsError::TimedOut {
                 name: "mx.example.test".into(),
-                verdict: true
+                verdict: true,
+                server: "127.0.0.1:53".into(),
+                within: std::time::Duration::from_secs(5),
             }),
             Status::Error
         );
@@ -796,6 +798,8 @@ mod tests {
         let timeout = DnsError::TimedOut {
             name: "example.test".into(),
             verdict: true,
+            server: "127.0.0.1:53".into(),
+            within: std::time::Duration::from_secs(5),
         };
         for e in [timeout, failed(FailKind::Unanswered)] {
             let (st, s) = said(&e);

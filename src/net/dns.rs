@@ -245,7 +245,14 @@ pub enum DnsError {
     /// No answer within the lookup's time (`--timeout`, at most [`DNS_QUERY_TIMEOUT`], its
     /// retry included), or, validating, no DNSSEC verdict in that time because the DNSKEY/DS
     /// lookups of the chain of trust did not finish: nothing is known about the data.
-    #[error("DNS lookup of {name} timed out ({})", timeout_why(*.verdict))]
+    /// The message names the server that was asked and how long it was given, with what to
+    /// try: "timed out" alone left a typo in `--dns-server`, or a resolver that is down,
+    /// looking like the domain's own trouble.
+    #[error(
+        "DNS lookup of {name} timed out ({}; is that DNS server running and reachable? \
+         --dns-server names another)",
+        timeout_why(*.verdict, server, *.within)
+    )]
     TimedOut {
         /// Name asked for.
         name: String,
@@ -253,6 +260,10 @@ pub enum DnsError {
         /// may be the DNSSEC verdict rather than the answer; without validation, or trusting
         /// the resolver's AD bit, only an answer was awaited and the message says just that.
         verdict: bool,
+        /// Who was asked ([`Resolver::asks`]): `--dns-server`'s address, or the system's.
+        server: String,
+        /// How long the lookup had, its retry included ([`Resolver::budget`]).
+        within: Duration,
     },
     /// The resolver could not be built or a query failed.
     #[error("DNS lookup of {name} failed: {reason}")]
@@ -283,13 +294,27 @@ pub enum FailKind {
     Other,
 }
 
-/// What a [`DnsError::TimedOut`] did not get in time: worded by what was asked.
-fn timeout_why(verdict: bool) -> &'static str {
-    if verdict {
-        "no answer, or no DNSSEC verdict, in time"
+/// What a [`DnsError::TimedOut`] did not get in time, from whom, within how long: worded by
+/// what was asked.
+fn timeout_why(verdict: bool, server: &str, within: Duration) -> String {
+    let within = if within.subsec_millis() == 0 {
+        format!("{}s", within.as_secs())
     } else {
-        "no answer in time"
+        format!("{:.1}s", within.as_secs_f64())
+    };
+    if verdict {
+        format!("no answer from {server}, or no DNSSEC verdict, within {within}")
+    } else {
+        format!("no answer from {server} within {within}")
     }
+}
+
+/// Who a resolver's lookups ask and how long each has, for the words of a timeout.
+#[derive(Debug, Clone)]
+struct Waited<'a> {
+    server: &'a str,
+    within: Duration,
+    verdict: bool,
 }
 
 impl DnsError {
@@ -610,6 +635,9 @@ pub struct Resolver {
     /// Whether the DNS server has answered anything, shared by the resolvers of one run
     /// ([`Resolver::with_silence`]); `None`: every lookup is sent.
     silence: Option<Arc<Silence>>,
+    /// Who the lookups ask, as a timeout names it: `--dns-server`'s address, or the system
+    /// resolver's from its configuration.
+    asks: String,
 }
 
 /// What one run's lookups heard from the DNS server: a server that answers nothing (down, or a
@@ -947,6 +975,25 @@ fn build_hickory(
     }
 }
 
+/// Who a resolver built for `server` (`--dns-server`, else the system's) asks, as a timeout
+/// names it.
+fn asks(server: Option<SocketAddr>) -> String {
+    match server {
+        Some(s) => s.to_string(),
+        None => match crate::net::dns_ad::AdStub::system_servers() {
+            Ok(list) => {
+                let names: Vec<String> = list.iter().map(SocketAddr::to_string).collect();
+                format!(
+                    "the system resolver{} {}",
+                    if names.len() == 1 { "" } else { "s" },
+                    names.join(", ")
+                )
+            }
+            Err(_) => "the system resolver".to_string(),
+        },
+    }
+}
+
 impl Resolver {
     /// Build from options (system configuration unless `server` is set).
     pub fn new(opts: &DnsOptions) -> Result<Resolver, DnsError> {
@@ -961,6 +1008,7 @@ impl Resolver {
         ropts.attempts = opts.attempts;
         let budget_base = ropts.timeout;
         let budget = validation_budget(budget_base, opts.attempts);
+        let asks = asks(opts.server);
         if opts.dnssec == DnssecMode::TrustAd {
             let servers = match opts.server {
                 Some(s) => Ok(vec![s]),
@@ -978,6 +1026,7 @@ impl Resolver {
                 budget,
                 gate: None,
                 silence: None,
+                asks,
             });
         }
         let validate = opts.dnssec == DnssecMode::Validate;
@@ -996,6 +1045,7 @@ impl Resolver {
             budget,
             gate: None,
             silence: None,
+            asks: asks.clone(),
         };
         let inner = match build_hickory(opts.server, ropts.clone(), anchors)? {
             Built::Ready(r) => r,
@@ -1018,6 +1068,7 @@ impl Resolver {
             budget,
             gate: None,
             silence: None,
+            asks,
         })
     }
 
@@ -1089,6 +1140,15 @@ impl Resolver {
         matches!(self.inner, Ok(Backend::Hickory(_, Some(_))))
     }
 
+    /// Who this resolver asks and for how long, for the words of a timeout.
+    fn waited(&self) -> Waited<'_> {
+        Waited {
+            server: &self.asks,
+            within: self.budget,
+            verdict: self.validates_itself(),
+        }
+    }
+
     fn resolver(&self, name: &str) -> Result<&Backend, DnsError> {
         self.inner.as_ref().map_err(|reason| DnsError::Failed {
             name: name.to_string(),
@@ -1151,7 +1211,7 @@ impl Resolver {
                 }
                 return Ok((Some(MxAnswer::Implicit), None));
             }
-            Err(e) => return Err(failed(domain, &e, self.validates_itself())),
+            Err(e) => return Err(failed(domain, &e, &self.waited())),
         };
         let mut mxs = Vec::new();
         let mut proof = None;
@@ -1442,7 +1502,7 @@ impl Resolver {
                             .filter(|e| !e.is_nx_domain() && !e.is_no_records_found())
                     })
                 {
-                    return Err(failed(name, e, self.validates_itself()));
+                    return Err(failed(name, e, &self.waited()));
                 }
                 let mut addrs = Vec::new();
                 let mut proof = None;
@@ -1467,7 +1527,7 @@ impl Resolver {
                             if e.is_nx_domain() || e.is_no_records_found() {
                                 return None;
                             }
-                            Some(match failed(name, e, self.validates_itself()) {
+                            Some(match failed(name, e, &self.waited()) {
                                 DnsError::TimedOut { .. } => format!(
                                     "the {rtype} lookup of {name} timed out: only its {other} records are used"
                                 ),
@@ -1490,7 +1550,7 @@ impl Resolver {
                     return Err(self.dead_end(r, name, DnsError::NxDomain).await);
                 }
                 match errs.clone().find(|e| !e.is_no_records_found()) {
-                    Some(e) => Err(failed(name, e, self.validates_itself())),
+                    Some(e) => Err(failed(name, e, &self.waited())),
                     None => {
                         // "No address" only when the name's CNAME chain, if any, ends.
                         let chain = self
@@ -1648,7 +1708,7 @@ impl Resolver {
                 }
                 Ok(set)
             }
-            Err(e) => Err(failed(name, &e, self.validates_itself())),
+            Err(e) => Err(failed(name, &e, &self.waited())),
         }
     }
 
@@ -1816,13 +1876,14 @@ fn family_label(f: Family) -> &'static str {
     }
 }
 
-/// `e` as the failure of the lookup of `name`; `verdict`: ehlo validates the answers itself
-/// ([`Resolver::validates_itself`]).
-fn failed(name: &str, e: &NetError, verdict: bool) -> DnsError {
+/// `e` as the failure of the lookup of `name` by the resolver `waited` describes.
+fn failed(name: &str, e: &NetError, waited: &Waited<'_>) -> DnsError {
     if is_timeout(e) {
         return DnsError::TimedOut {
             name: name.to_string(),
-            verdict,
+            verdict: waited.verdict,
+            server: waited.server.to_string(),
+            within: waited.within,
         };
     }
     use hickory_resolver::net::DnsError as HDnsError;
@@ -2172,7 +2233,7 @@ impl Resolver {
     async fn single(&self, r: &Backend, name: &str, rtype: RecordType) -> Result<Noted, DnsError> {
         let got = self.lookup_ips(r, name, rtype).await;
         let aliases = got.as_ref().map(|(_, a)| a.clone()).unwrap_or_default();
-        let got = match single_result(name, rtype, got.map(|(p, _)| p), self.validates_itself()) {
+        let got = match single_result(name, rtype, got.map(|(p, _)| p), &self.waited()) {
             Err(DnsError::NoAddress { family, .. }) => {
                 let chain = self.chain_followed(r, name, &[rtype]).await?;
                 Err(dead_end_alias_error(name, chain, |end| {
@@ -2290,7 +2351,7 @@ fn single_result(
     name: &str,
     rtype: RecordType,
     res: Result<Proved, NetError>,
-    verdict: bool,
+    waited: &Waited<'_>,
 ) -> Result<Proved, DnsError> {
     let label = if rtype == RecordType::A { "A" } else { "AAAA" };
     match res {
@@ -2304,13 +2365,22 @@ fn single_result(
             name: name.to_string(),
             family: label,
         }),
-        Err(e) => Err(failed(name, &e, verdict)),
+        Err(e) => Err(failed(name, &e, waited)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The resolver description of a test's timeouts.
+    fn waited(verdict: bool) -> Waited<'static> {
+        Waited {
+            server: "127.0.0.1:53",
+            within: Duration::from_secs(5),
+            verdict,
+        }
+    }
     use crate::net::testutil::{FakeDns, RecordSpec};
 
     /// A byte escaped in a name from DNS is written `\DDD` in decimal (RFC 1035 §5.1), as the
@@ -2332,7 +2402,13 @@ mod tests {
     #[test]
     fn an_error_rcode_is_named() {
         use hickory_resolver::net::DnsError as HDnsError;
-        let of = |rc| failed("x.test", &NetError::Dns(HDnsError::ResponseCode(rc)), false);
+        let of = |rc| {
+            failed(
+                "x.test",
+                &NetError::Dns(HDnsError::ResponseCode(rc)),
+                &waited(false),
+            )
+        };
         assert_eq!(
             of(ResponseCode::ServFail).rcode().as_deref(),
             Some("SERVFAIL")
@@ -2347,8 +2423,15 @@ mod tests {
             DnsError::NxDomain("x.test".into()).rcode().as_deref(),
             Some("NXDOMAIN")
         );
-        assert_eq!(failed("x.test", &NetError::Timeout, false).rcode(), None);
-        let other = failed("x.test", &NetError::from("no connections available"), false);
+        assert_eq!(
+            failed("x.test", &NetError::Timeout, &waited(false)).rcode(),
+            None
+        );
+        let other = failed(
+            "x.test",
+            &NetError::from("no connections available"),
+            &waited(false),
+        );
         assert_eq!(other.rcode(), None);
         // The words shown are the same as before the code became a field of its own.
         assert_eq!(
@@ -2374,7 +2457,7 @@ mod tests {
         let lookalike = failed(
             "x.test",
             &NetError::from("the DNS server answered REFUSED: by a proxy"),
-            false,
+            &waited(false),
         );
         assert_eq!(
             lookalike.to_string(),
@@ -2388,7 +2471,8 @@ mod tests {
     /// a name that reads like them) is none of them, and the words shown are unchanged.
     #[test]
     fn a_failure_kind_is_not_read_from_the_reason() {
-        let lookalike = |words: &str| failed("x.test", &NetError::from(words.to_string()), false);
+        let lookalike =
+            |words: &str| failed("x.test", &NetError::from(words.to_string()), &waited(false));
         for words in [
             "DNSSEC validation failed: said a proxy",
             "CNAME loop: a → b → a",
@@ -2407,7 +2491,11 @@ mod tests {
         }
         // The real ones, each with its words as before.
         use hickory_resolver::net::DnsError as HDnsError;
-        let bogus = failed("x.test", &NetError::Dns(HDnsError::DnssecBogus), true);
+        let bogus = failed(
+            "x.test",
+            &NetError::Dns(HDnsError::DnssecBogus),
+            &waited(true),
+        );
         assert!(bogus.is_bogus() && !bogus.is_unanswered(), "{bogus:?}");
         assert_eq!(
             bogus.to_string(),
@@ -2416,7 +2504,7 @@ mod tests {
         let own = failed(
             "x.test",
             &OwnBogus::error("DNSSEC validation failed: the resolver answered SERVFAIL".into()),
-            false,
+            &waited(false),
         );
         assert!(own.is_bogus() && !own.is_unanswered(), "{own:?}");
         assert_eq!(
@@ -2424,7 +2512,7 @@ mod tests {
             "DNS lookup of x.test failed: DNSSEC validation failed: the resolver answered SERVFAIL"
         );
         let io = NetError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
-        let refused = failed("x.test", &io, false);
+        let refused = failed("x.test", &io, &waited(false));
         assert!(
             refused.is_unanswered() && !refused.is_bogus(),
             "{refused:?}"
@@ -3923,7 +4011,11 @@ mod tests {
             let err = r.mx("example.test").await.unwrap_err();
             assert_eq!(
                 err.to_string(),
-                "DNS lookup of example.test timed out (no answer in time)",
+                format!(
+                    "DNS lookup of example.test timed out (no answer from {} within 0.2s; is \
+                     that DNS server running and reachable? --dns-server names another)",
+                    silent.local_addr().unwrap()
+                ),
                 "{mode:?}"
             );
             assert!(err.is_timeout(), "{mode:?}");
