@@ -160,6 +160,9 @@ struct Shared {
     /// What the selected checks ask of DNS, and whether they need SMTP sessions at all
     /// (no host-scope check selected: none).
     lookups: select::Lookups,
+    /// The sessions with a DANE sender's TLS settings ([`Shared::dane_probe`]), each
+    /// (host, address) once per run.
+    dane_probes: Mutex<HashMap<(String, IpAddr), ProbeCell>>,
 }
 
 impl Shared {
@@ -249,6 +252,34 @@ impl Shared {
                     .or_insert_with(|| (host.to_string(), res.clone()));
             }
             (res, chain)
+        })
+        .await
+        .clone()
+    }
+
+    /// The (cached) session a DANE sender has with `(host, ip)` ([`probe::dane_session`]),
+    /// under the address's `--per-ip` limit: the send's `--tls-verify dane` connection settings
+    /// for the host's secure TLSA RRset `t`, its base domain sent as SNI (RFC 7672 §8.1).
+    async fn dane_probe(
+        &self,
+        host: &str,
+        ip: IpAddr,
+        t: &dane::HostTlsa,
+    ) -> (Vec<CheckResult>, dane::Presented) {
+        let cell = {
+            let mut m = self.dane_probes.lock().unwrap_or_else(|e| e.into_inner());
+            m.entry((host.to_ascii_lowercase(), ip))
+                .or_default()
+                .clone()
+        };
+        cell.get_or_init(|| async {
+            let _permit = self.ip_gate(ip).acquire_owned().await;
+            let used = crate::net::dane::DaneUse {
+                tlsa: t.records.clone(),
+                names: crate::net::dane::reference_names(&t.base, None),
+            };
+            let (res, pems) = probe::dane_session(host, ip, &self.cfg.probe, &used).await;
+            (res, dane::Presented { pems, old: None })
         })
         .await
         .clone()
@@ -548,9 +579,50 @@ async fn check_domain(
     // dane.starttls and dane.match: each probed address against its host's secure TLSA RRset.
     if dane_wanted {
         let probed: Vec<CheckResult> = host_results.clone();
+        let results_of = |host: &str, ip: IpAddr| -> Vec<CheckResult> {
+            let ip_s = ip.to_string();
+            probed
+                .iter()
+                .filter(|c| c.mx.as_deref() == Some(host) && c.ip.as_deref() == Some(ip_s.as_str()))
+                .cloned()
+                .collect()
+        };
+        // A host whose TLSA base domain is another name (an MX alias with the records at its
+        // secure expansion) is connected to by a DANE sender with that name as SNI (RFC 7672
+        // §8.1), the probe with the MX host name: a server choosing its certificate by SNI
+        // shows them different ones. Its dane.* are judged from a session with the send's
+        // DANE settings, where STARTTLS was offered (nothing before it depends on the name).
+        let mut as_dane: HashMap<(String, IpAddr), (Vec<CheckResult>, dane::Presented)> =
+            HashMap::new();
+        let mut set = JoinSet::new();
+        for (host, ip, _) in &sessions {
+            let Some(t) = dane_out.tlsa.get(&host.to_ascii_lowercase()) else {
+                continue;
+            };
+            let offered = results_of(host, *ip)
+                .iter()
+                .any(|c| c.id == "tls.starttls" && c.status == Status::Pass);
+            if t.base.eq_ignore_ascii_case(host.trim_end_matches('.')) || !offered {
+                continue;
+            }
+            let (sh, host, ip, t) = (shared.clone(), host.clone(), *ip, t.clone());
+            set.spawn_local(async move {
+                let got = sh.dane_probe(&host, ip, &t).await;
+                (host, ip, got)
+            });
+        }
+        while let Some(j) = set.join_next().await {
+            if let Ok((host, ip, got)) = j {
+                as_dane.insert((host, ip), got);
+            }
+        }
         // The leaf each address presented, per host: `dane.rollover` judged against them.
         let mut leaves: HashMap<String, Vec<openssl::x509::X509>> = HashMap::new();
         for (host, ip, chain) in sessions {
+            let (res, chain) = match as_dane.remove(&(host.clone(), ip)) {
+                Some(got) => got,
+                None => (results_of(&host, ip), chain),
+            };
             if let Some(leaf) = chain
                 .pems
                 .first()
@@ -562,19 +634,16 @@ async fn check_domain(
                     .push(leaf);
             }
             let ip_s = ip.to_string();
-            let res: Vec<CheckResult> = probed
-                .iter()
-                .filter(|c| {
-                    c.mx.as_deref() == Some(host.as_str()) && c.ip.as_deref() == Some(ip_s.as_str())
-                })
-                .cloned()
-                .collect();
             let tlsa = dane_out.tlsa.get(&host.to_ascii_lowercase());
             let checks = match (tlsa, dane_out.failed.get(&host.to_ascii_lowercase())) {
                 (None, Some(failed)) => dane::lookup_failed_checks(failed),
                 _ => dane::host_checks(&name, tlsa, &res, &chain),
             };
             for mut c in checks {
+                // The name a DANE sender sends as SNI: the TLSA base domain.
+                if let Some(t) = tlsa.filter(|_| c.id == "dane.match" && !chain.pems.is_empty()) {
+                    c = c.with("sni", t.base.as_str());
+                }
                 c.mx = Some(host.clone());
                 c.ip = Some(ip_s.clone());
                 host_results.push(c);
@@ -957,6 +1026,7 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         probes: Mutex::new(HashMap::new()),
         live: Mutex::new(HashMap::new()),
         pre_tls: Mutex::new(HashMap::new()),
+        dane_probes: Mutex::new(HashMap::new()),
         lookups,
     });
     // At most `--concurrency` domains are under way, and only they exist as tasks: the next is

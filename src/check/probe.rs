@@ -15,6 +15,7 @@ use openssl::x509::X509;
 use serde_json::json;
 
 use super::model::{CheckResult, Status};
+use crate::net::dane::DaneUse;
 use crate::net::dns::{DnsOptions, Family, Resolver};
 use crate::net::route::{ConnectPlan, Link, Target};
 use crate::net::tls::TlsParams;
@@ -78,7 +79,40 @@ async fn session_events(
         }),
         ..Plan::default()
     };
-    run_session_into(host, ip, o, plan, None, live).await
+    run_session_into(host, ip, o, plan, None, None, live).await
+}
+
+/// The session a sender using DANE has with `(host, ip)`: [`session_events`]'s plan with the
+/// TLS settings of the send's `--tls-verify dane` connection ([`DaneUse::tls_params`]: the
+/// TLSA base domain as SNI, RFC 7672 §8.1), judged as a probe is. Returns the results (of
+/// which `dane.starttls` reads `tls.starttls`/`tls.handshake`) and the chain presented
+/// (`dane.match`). For an MX host whose TLSA base domain is another name (an alias with
+/// the records at its expansion): a server choosing its certificate by SNI shows a DANE
+/// sender another certificate than the probe, which sends the MX host name.
+pub(crate) async fn dane_session(
+    host: &str,
+    ip: IpAddr,
+    o: &ProbeOptions,
+    dane: &DaneUse,
+) -> (Vec<CheckResult>, Vec<String>) {
+    let plan = Plan {
+        helo: o.helo.clone(),
+        protocol: Protocol::Esmtp,
+        starttls: StartTls::OptionalStrict,
+        stop: Some(Stop {
+            kind: StopKind::Quit,
+            at: StopAt::Helo,
+        }),
+        ..Plan::default()
+    };
+    let events = run_session_into(host, ip, o, plan, None, Some(dane), &Live::default()).await;
+    let seen = gather(&events);
+    let chain = seen
+        .tls
+        .as_ref()
+        .map(|(info, _)| info.chain.iter().map(|c| c.pem.clone()).collect())
+        .unwrap_or_default();
+    (judge(host, &seen, o, &[]), chain)
 }
 
 /// Run `plan` against `ip` (SNI and the verified name are `host`) through the send's driver and
@@ -91,30 +125,39 @@ pub(crate) async fn run_session(
     plan: Plan,
     protocols: Option<Vec<crate::net::tls::TlsVersion>>,
 ) -> Vec<(Duration, Event)> {
-    run_session_into(host, ip, o, plan, protocols, &Live::default()).await
+    run_session_into(host, ip, o, plan, protocols, None, &Live::default()).await
 }
 
-/// [`run_session`], the events kept in `live` as they come.
+/// [`run_session`], the events kept in `live` as they come; `dane`: with the TLS settings of
+/// a DANE sender ([`dane_session`]).
 async fn run_session_into(
     host: &str,
     ip: IpAddr,
     o: &ProbeOptions,
     plan: Plan,
     protocols: Option<Vec<crate::net::tls::TlsVersion>>,
+    dane: Option<&DaneUse>,
     live: &Live,
 ) -> Vec<(Duration, Event)> {
+    let judged = TlsParams {
+        // Judged afterwards: a bad certificate on port 25 is evidence, not a stop.
+        verify: false,
+        ca_path: o.ca_path.clone(),
+        protocols,
+        ..TlsParams::default()
+    };
+    let tls = match dane {
+        Some(d) => d.tls_params(&judged, false),
+        None => TlsParams {
+            sni: Some(host.to_string()),
+            verify_name: Some(host.to_string()),
+            ..judged
+        },
+    };
     let link = Link {
         family: if ip.is_ipv4() { Family::V4 } else { Family::V6 },
         dns: DnsOptions::default(),
-        tls: TlsParams {
-            sni: Some(host.to_string()),
-            // Judged afterwards: a bad certificate on port 25 is evidence, not a stop.
-            verify: false,
-            verify_name: Some(host.to_string()),
-            ca_path: o.ca_path.clone(),
-            protocols,
-            ..TlsParams::default()
-        },
+        tls,
         timeout: o.timeout,
         connect_timeout: o.timeout,
         ..Link::default()

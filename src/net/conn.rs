@@ -234,17 +234,8 @@ impl Connection {
         let params = match &self.dane {
             Some(d) if !d.tlsa.is_empty() => {
                 // The TLSA base domain is the name verified and sent as SNI (RFC 7672 §8.1,
-                // §3.2.2): for an MX host that is an alias with the records at its secure
-                // expansion, that is the expansion, and the alias is no reference name.
-                let base = d.names.first().cloned();
-                own_params = tls::TlsParams {
-                    tlsa: d.tlsa.clone(),
-                    dane_names: d.names.clone(),
-                    stand_in_host: stand_in,
-                    verify_name: plan.link.tls.verify_name.clone().or(base.clone()),
-                    sni: plan.link.tls.sni.clone().or(base),
-                    ..plan.link.tls.clone()
-                };
+                // §3.2.2); `check` connects with the same settings.
+                own_params = d.tls_params(&plan.link.tls, stand_in);
                 &own_params
             }
             _ if stand_in => {

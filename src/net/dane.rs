@@ -233,6 +233,31 @@ pub(crate) struct DaneUse {
     pub(crate) names: Vec<String>,
 }
 
+impl DaneUse {
+    /// The TLS settings of a connection these records authenticate, from the link's `tls`: the
+    /// records and reference names, and the TLSA base domain (the first name) verified and sent
+    /// as SNI (RFC 7672 §8.1, §3.2.2) unless `tls` names another (`--tls-verify-target`,
+    /// `--tls-sni`): for an MX host that is an alias with the records at its secure expansion,
+    /// that is the expansion. `stand_in`: the connection has no host name (a socket, a pipe).
+    /// The send's `--tls-verify dane` connection and `check`'s DANE session both take theirs
+    /// from here, so a server that picks its certificate by SNI shows both the same one.
+    pub(crate) fn tls_params(
+        &self,
+        tls: &crate::net::tls::TlsParams,
+        stand_in: bool,
+    ) -> crate::net::tls::TlsParams {
+        let base = self.names.first().cloned();
+        crate::net::tls::TlsParams {
+            tlsa: self.tlsa.clone(),
+            dane_names: self.names.clone(),
+            stand_in_host: stand_in,
+            verify_name: tls.verify_name.clone().or(base.clone()),
+            sni: tls.sni.clone().or(base),
+            ..tls.clone()
+        }
+    }
+}
+
 /// The DNSSEC facts about one host that decide whether DANE applies to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct HostProofs<'a> {
