@@ -395,17 +395,17 @@ fn dnssec_send_shows_the_same_proofs_in_both_modes() {
     }
 }
 
-/// Known limitation, pinned so that a hickory release that fixes it is noticed: every answer
-/// synthesised from a wildcard (RFC 4035 §5.3.4) validates through Unbound (AD set), and in
-/// ehlo's own validator (hickory-proto 0.26.3) all but one kind do: an NSEC-signed zone's
+/// Every answer synthesised from a wildcard (RFC 4035 §5.3.4) validates through Unbound (AD
+/// set) and in ehlo's own validator. hickory-proto 0.26.3 alone calls an NSEC-signed zone's
 /// wildcard expanded by exactly one label (`host.wca.dnssec.test A` from `*.wca`, and so every
-/// TLSA from `*._tcp.HOST`, `_2525._tcp.mx-wc.dnssec.test`) is bogus — hickory rejects the
-/// NSEC that proves the name itself does not exist. Two labels (`a.b.wca`), the NSEC3 subzone
-/// (`host.wca.sub`) and a NODATA at a name the wildcard covers (`host.wca… AAAA`, NSEC and
-/// NSEC3) validate. Names next to the wildcard keep their verdicts.
+/// TLSA from `*._tcp.HOST`, `_2525._tcp.mx-wc.dnssec.test`) bogus: it wants an NSEC covering the
+/// wildcard, which exists; ehlo checks that proof itself on the response hickory refused
+/// (`net::dns::wildcard_proven`). Two labels (`a.b.wca`), the NSEC3 subzone (`host.wca.sub`)
+/// and a NODATA at a name the wildcard covers (`host.wca… AAAA`, NSEC and NSEC3) validate in
+/// hickory already. Names next to the wildcard keep their verdicts.
 #[test]
 #[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
-fn dnssec_wildcard_answers_validate_but_one_label_expansions_in_nsec_zones() {
+fn dnssec_wildcard_answers_validate_in_both_modes() {
     let anchor = require_dns_peers();
     let tlsa = format!("3 1 1 {}", pinned_tlsa());
     let rt = runtime();
@@ -432,8 +432,6 @@ fn dnssec_wildcard_answers_validate_but_one_label_expansions_in_nsec_zones() {
             Verdict::NoData(SECURE),
         ),
     ];
-    // The one kind hickory gets wrong: a wildcard expanded by one label in an NSEC zone.
-    let one_label = ["host.wca.dnssec.test", "_2525._tcp.mx-wc.dnssec.test"];
     let mut wrong = Vec::new();
     for (name, rtype, want) in &cases {
         let got = verdict(&rt, &ad, name, *rtype);
@@ -443,15 +441,9 @@ fn dnssec_wildcard_answers_validate_but_one_label_expansions_in_nsec_zones() {
             ));
         }
         let got = verdict(&rt, &val, name, *rtype);
-        let want = if one_label.contains(name) && *rtype != RecordType::AAAA {
-            &Verdict::Bogus
-        } else {
-            want
-        };
         if &got != want {
             wrong.push(format!(
-                "{name} {rtype} [validate]: got {got:?}, want {want:?} (the limitation the \
-                 README states: if hickory changed, update the README)"
+                "{name} {rtype} [validate]: got {got:?}, want {want:?}"
             ));
         }
     }
