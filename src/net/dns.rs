@@ -698,14 +698,15 @@ impl Silence {
 /// The reason a lookup was not sent to a silent server ([`Silence`]), carried in a
 /// [`NetError`] as [`OwnBogus`] is, and known by its type.
 #[derive(Debug)]
-struct NotAsked(u32);
+struct NotAsked(u32, String);
 
 impl std::fmt::Display for NotAsked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "not asked: the DNS server answered none of this run's lookups ({} ran out of time)",
-            self.0
+            "not asked: the DNS server {} answered none of this run's lookups ({} ran out of \
+             time)",
+            self.1, self.0
         )
     }
 }
@@ -1254,7 +1255,10 @@ impl Resolver {
             None => None,
         };
         if let Some(n) = self.silence.as_ref().and_then(|s| s.silent()) {
-            return Err(NetError::Io(Arc::new(std::io::Error::other(NotAsked(n)))));
+            return Err(NetError::Io(Arc::new(std::io::Error::other(NotAsked(
+                n,
+                self.asks.clone(),
+            )))));
         }
         let res = r.lookup(name, rtype).await;
         if let Some(s) = &self.silence {
