@@ -3351,20 +3351,13 @@ fn message_ids() -> (String, String) {
     (date, unique)
 }
 
-/// Read a message file, refusing anything over 64 MiB (the REPL holds it in memory).
+/// Read a message file, refusing anything over 64 MiB (the REPL holds it in memory): a
+/// regular file by its size, before a byte of it is read ([`crate::cli::mode::read_file_capped`]).
 fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    const MAX: u64 = MESSAGE_MAX as u64;
-    let f =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut v = Vec::new();
-    f.take(MAX + 1)
-        .read_to_end(&mut v)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if v.len() as u64 > MAX {
-        return Err(format!("{} is over 64 MiB", path.display()));
-    }
-    Ok(v)
+    std::fs::File::open(path)
+        .and_then(|f| crate::cli::mode::read_file_capped(f, MESSAGE_MAX as u64))
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .ok_or_else(|| format!("{} is over 64 MiB", path.display()))
 }
 
 /// The largest message `:data` sends, typed or `@FILE`: the send's `--data` limit.

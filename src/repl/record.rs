@@ -425,14 +425,16 @@ fn is_typed_data(input: &str) -> bool {
 pub(crate) fn load(path: &Path) -> Result<Script, String> {
     let f =
         std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let text = read_capped(f, MAX_SCRIPT).map_err(|e| match e {
-        Some(e) => format!("cannot read {}: {e}", path.display()),
-        None => format!(
-            "{} is larger than {} MiB: not a recording (nothing was sent)",
-            path.display(),
-            MAX_SCRIPT / (1024 * 1024)
-        ),
-    })?;
+    // A regular file over the limit is refused by its size, before a byte of it is read.
+    let text = crate::cli::mode::read_file_capped(f, MAX_SCRIPT)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .ok_or_else(|| {
+            format!(
+                "{} is larger than {} MiB: not a recording (nothing was sent)",
+                path.display(),
+                MAX_SCRIPT / (1024 * 1024)
+            )
+        })?;
     let text = utf8_lines(text)?;
     let cut = cut_line(&text);
     let mut script = parse(&text).map_err(|e| match cut {
@@ -511,17 +513,6 @@ fn unended(text: &str) -> Option<usize> {
         .filter(|(_, l)| !l.is_empty())
         .last()?;
     (last != END_MARK).then_some(n + 1)
-}
-
-/// All of `r` as text, or `Err(None)` once it holds more than `max` bytes (one byte past the
-/// limit is read to know, never more).
-fn read_capped(r: impl std::io::Read, max: u64) -> Result<Vec<u8>, Option<std::io::Error>> {
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut r.take(max + 1), &mut bytes).map_err(Some)?;
-    if bytes.len() as u64 > max {
-        return Err(None);
-    }
-    Ok(bytes)
 }
 
 /// The script as text; one that is not UTF-8 is refused naming the line and the byte, as the
@@ -1116,13 +1107,24 @@ mod tests {
 
     #[test]
     fn a_script_over_the_limit_is_refused_not_cut() {
-        let at = "# c\n".repeat(4);
-        assert_eq!(read_capped(at.as_bytes(), 16).unwrap(), at.as_bytes());
-        let over = format!("{at}#");
-        assert!(read_capped(over.as_bytes(), 16).unwrap_err().is_none());
-        // An endless stream (`yes '# c' | ehlo replay /dev/stdin`) stops one byte past it.
-        let endless = std::io::repeat(b'#');
-        assert!(read_capped(endless, 1024).unwrap_err().is_none());
+        use crate::cli::mode::read_file_capped;
+        let dir = tempfile::tempdir().unwrap();
+        let at = dir.path().join("at");
+        std::fs::write(&at, "# c\n".repeat(4)).unwrap();
+        let open = |p: &Path| std::fs::File::open(p).unwrap();
+        assert_eq!(
+            read_file_capped(open(&at), 16).unwrap().unwrap(),
+            "# c\n".repeat(4).as_bytes()
+        );
+        let over = dir.path().join("over");
+        std::fs::write(&over, format!("{}#", "# c\n".repeat(4))).unwrap();
+        assert!(read_file_capped(open(&over), 16).unwrap().is_none());
+        // An endless stream (`ehlo replay /dev/zero`, no size to look at) stops one byte past it.
+        assert!(
+            read_file_capped(open(Path::new("/dev/zero")), 1024)
+                .unwrap()
+                .is_none()
+        );
     }
 
     /// A content line goes with a typed `:data`, before its replies; anywhere else it is refused

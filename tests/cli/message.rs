@@ -2,6 +2,8 @@
 //! byte-exact from --dump-mail and from the wire, RFC 2047 headers, Content-IDs, swaks tokens,
 //! --header-<Name>, the finer DATA fix-ups, and bad input refused before any connection.
 
+use std::time::Duration;
+
 use base64::Engine;
 
 use crate::util::*;
@@ -768,4 +770,95 @@ fn repeated_header_of_a_new_name_goes_out_twice_after_the_add_headers() {
         wire.contains("\r\nX-B: 1\r\nX-A: 1\r\nX-A: 2\r\n\r\nThis is a test mailing\r\n.\r\n"),
         "{wire}"
     );
+}
+
+/// A file over its limit is refused by its size, before a byte of it is read: a message
+/// (`--data @`, `--body @`, `--attach @`, `--data -` with stdin a file, the REPL's
+/// `:data @FILE`; 64 MiB) and a replay script (16 MiB). Each used to be read to one byte past
+/// its limit first (70 MB resident for a 1 GB `--data @FILE`, up to a second); under a data
+/// limit lower than that (`ulimit -d`) the run aborted, exit 134, "memory allocation of
+/// 67108865 bytes failed", or said "out of memory" instead of the limit.
+#[test]
+fn a_file_over_its_limit_is_refused_by_its_size_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.eml");
+    // Sparse: no disk space, no time.
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len((64 << 20) + 1).unwrap();
+    let big = big.to_str().unwrap();
+    let at_big = format!("@{big}");
+    // Nothing may connect: a run that got past the refusal would say so.
+    let closed = tripwire();
+    let server = closed.local_addr().unwrap().to_string();
+    for flag in ["--data", "--body", "--attach"] {
+        let args = ["--server", &server, "--to", "x@example.test", flag, &at_big];
+        let run = run_cmd(
+            under_data_limit(32 << 10),
+            &args,
+            None,
+            Duration::from_secs(30),
+        );
+        assert_eq!(run.code, 1, "{flag}: {}", run.all());
+        assert!(
+            run.stderr.contains(&format!("{flag}: larger than 64 MiB")),
+            "{flag}: {}",
+            run.all()
+        );
+        assert!(!run.all().contains("Trying"), "{flag}: {}", run.all());
+    }
+    // Stdin redirected from the file (`--data - < big.eml`): its size is looked at too.
+    let mut cmd = under_data_limit(32 << 10);
+    isolate(&mut cmd);
+    let out = cmd
+        .args(["--server", &server, "--to", "x@example.test", "--data", "-"])
+        .stdin(std::fs::File::open(big).unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--data: larger than 64 MiB"), "{stderr}");
+    // A domain list (`ehlo check @FILE`, 64 MiB): this one, without a newline, was one line
+    // held to the limit.
+    let run = run_cmd(
+        under_data_limit(32 << 10),
+        &["check", &at_big],
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("is larger than 64 MiB"),
+        "{}",
+        run.all()
+    );
+    // A replay script: 16 MiB at most, so a lower data limit.
+    let run = run_cmd(
+        under_data_limit(8 << 10),
+        &["replay", big, "--server", &server],
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("is larger than 16 MiB: not a recording"),
+        "{}",
+        run.all()
+    );
+    // The REPL's `:data @FILE`: refused, nothing sent, the session goes on to its QUIT.
+    let srv = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let addr = srv.server();
+    let stdin = format!(":data {at_big}\n");
+    let run = run_cmd(
+        under_data_limit(32 << 10),
+        &["repl", &addr],
+        Some(stdin.as_bytes()),
+        Duration::from_secs(30),
+    );
+    assert!(run.stderr.contains("is over 64 MiB"), "{}", run.all());
+    assert_eq!(srv.finish(), "QUIT\r\n");
 }

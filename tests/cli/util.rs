@@ -108,6 +108,20 @@ pub fn under_core_limit() -> Command {
     cmd
 }
 
+/// `/bin/sh -c 'ulimit -S -d KIB && exec ehlo ARGS…'`: `ehlo` started with a soft data-segment
+/// limit (`RLIMIT_DATA`, which covers the heap's mappings too) of `kib` KiB: an allocation
+/// past it fails (Rust aborts: "memory allocation of N bytes failed", exit 134), so a test can
+/// tell a run that never held a large buffer from one that did, without measuring.
+pub fn under_data_limit(kib: u32) -> Command {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args([
+        "-c",
+        &format!("ulimit -S -d {kib} && exec \"$0\" \"$@\""),
+        env!("CARGO_BIN_EXE_ehlo"),
+    ]);
+    cmd
+}
+
 /// The "Max core file size" line of /proc/PID/limits, its words (soft, hard, unit).
 pub fn core_limit_of(pid: &str) -> String {
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();

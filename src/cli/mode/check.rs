@@ -311,6 +311,15 @@ pub(super) fn check_config(
         } else if let Some(path) = arg.strip_prefix('@') {
             let f =
                 std::fs::File::open(path).map_err(|e| usage(format!("cannot read {path}: {e}")))?;
+            // A regular file over the limit is refused by its size, before a line of it is read.
+            if f.metadata()
+                .is_ok_and(|m| m.is_file() && m.len() > MAX_DOMAIN_LIST)
+            {
+                return Err(usage(format!(
+                    "{path} is larger than {} MiB",
+                    MAX_DOMAIN_LIST >> 20
+                )));
+            }
             list = read_list(f, until, path, &format!("cannot read {path}"), &mut domains)?;
         } else {
             domains

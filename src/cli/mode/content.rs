@@ -53,24 +53,21 @@ fn read_content(
         ))
     };
     let bytes = if arg == "-" || arg == "@-" {
-        (env.read_stdin)(MAX_MESSAGE_BYTES + 1)
-            .map_err(|e| usage(format!("{flag}: cannot read stdin: {e}")))?
+        (env.read_stdin)(MAX_MESSAGE_BYTES).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::FileTooLarge {
+                too_big()
+            } else {
+                usage(format!("{flag}: cannot read stdin: {e}"))
+            }
+        })?
     } else if let Some(literal) = arg.strip_prefix("@@") {
         format!("@{literal}").into_bytes()
     } else if let Some(path) = arg.strip_prefix('@') {
-        let mut buf = Vec::new();
+        // A file over the limit is refused by its size, not read ([`super::read_file_capped`]).
         std::fs::File::open(path)
-            .and_then(|f| {
-                // Sized from the file's length, a regular file arrives in one read instead of
-                // a read per doubling of the buffer from 32 bytes (a pipe reports 0: no hint).
-                let hint = f
-                    .metadata()
-                    .map_or(0, |m| m.len().min(MAX_MESSAGE_BYTES + 1));
-                buf.reserve_exact(usize::try_from(hint).unwrap_or(0));
-                f.take(MAX_MESSAGE_BYTES + 1).read_to_end(&mut buf)
-            })
-            .map_err(|e| usage(format!("{flag}: cannot read {path}: {e}")))?;
-        buf
+            .and_then(|f| super::read_file_capped(f, MAX_MESSAGE_BYTES))
+            .map_err(|e| usage(format!("{flag}: cannot read {path}: {e}")))?
+            .ok_or_else(too_big)?
     } else {
         arg.as_bytes().to_vec()
     };
