@@ -1133,19 +1133,16 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
             continue;
         }
         let why = stop_reason.unwrap_or("not checked");
-        let r = match &partials[i] {
-            // Started: what it decided is reported as it is, the rest as not finished.
-            Some(partial) => cut_report(&shared, i, &cfg.domains[i], partial, why, started),
-            None => DomainReport {
-                index: i,
-                domain: cfg.domains[i].clone(),
-                checks: Vec::new(),
-                // Every expectation is listed, not decided: the domain was never checked.
-                expects: select::Expect::judge_all(&cfg.expects, &mut [], Some(why)),
-                aborted: Some(why.to_string()),
-                ms: 0.0,
-            },
+        let Some(partial) = &partials[i] else {
+            // Never started: its `<testsuite>` is made as the file is written, not kept here
+            // (a million of them held 700 MB, and 700 MB more assembled into one text).
+            let r = never_started(&cfg, i, why);
+            renderer.domain(&r);
+            tally.add(&r, cfg.fail_on);
+            continue;
         };
+        // Started: what it decided is reported as it is, the rest as not finished.
+        let r = cut_report(&shared, i, &cfg.domains[i], partial, why, started);
         renderer.domain(&r);
         tally.add(&r, cfg.fail_on);
         if let Some(slot) = kept.get_mut(i) {
@@ -1159,8 +1156,12 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         tally.undecided,
     );
     if let Some(path) = &cfg.junit {
-        let suites: Vec<String> = kept.into_iter().flatten().collect();
-        if let Err(e) = crate::render::junit::write_suites(path, &suites) {
+        let why = stop_reason.unwrap_or("not checked");
+        let suites = kept
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| s.unwrap_or_else(|| suite(&never_started(&cfg, i, why))));
+        if let Err(e) = crate::render::junit::write_suites(path, suites) {
             // The verdict stands; a run that passed but lost its report is not a success.
             renderer.fatal(&e);
             code = code.max(crate::error::EXIT_USAGE);
@@ -1168,6 +1169,19 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     }
     renderer.finish_tally(&tally, code, stop_reason);
     code
+}
+
+/// The report of a domain a stop (`why`: `--deadline`, a signal) came before it was started:
+/// no check, every expectation listed, not decided.
+fn never_started(cfg: &CheckConfig, index: usize, why: &str) -> DomainReport {
+    DomainReport {
+        index,
+        domain: cfg.domains[index].clone(),
+        checks: Vec::new(),
+        expects: select::Expect::judge_all(&cfg.expects, &mut [], Some(why)),
+        aborted: Some(why.to_string()),
+        ms: 0.0,
+    }
 }
 
 /// The report of a domain whose checks a stop (`--deadline`, a signal) cut short: every result

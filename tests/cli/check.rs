@@ -6100,3 +6100,62 @@ fn the_deadline_covers_reading_the_domain_list_from_stdin() {
         assert_eq!(tap.connections.load(Ordering::SeqCst), 0, "{out}");
     }
 }
+
+/// `--junit` after a `--deadline` that came before most of a long list was started: each
+/// domain never started is in the file (an `error` suite, as before), but its `<testsuite>` is
+/// made as the file is written, and the file is written a suite at a time. Every one of them was
+/// kept as text to the end and then assembled into one more copy of the whole file: 30 000
+/// domains aborted under a 64 MiB data limit (`ulimit -d`, exit 134), a million peaked at
+/// 1.5 GB resident for a 700 MB file.
+#[test]
+fn junit_of_domains_the_deadline_never_started_is_not_held() {
+    // A DNS server port where nothing listens: every lookup waits, the deadline cuts the run
+    // with only the first `--concurrency` domains started.
+    let dns = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list");
+    let names: String = (0..30_000)
+        .map(|i| format!("d{i}.example.test\n"))
+        .collect();
+    std::fs::write(&list, names).unwrap();
+    let junit = dir.path().join("report.xml");
+    let at_list = format!("@{}", list.display());
+    let args = [
+        "check",
+        &at_list,
+        "--only",
+        "mx.lookup",
+        "--dns-server",
+        &dns,
+        "--deadline",
+        "1s",
+        "--json",
+        "--junit",
+        junit.to_str().unwrap(),
+    ];
+    let run = run_cmd(
+        under_data_limit(48 << 10),
+        &args,
+        None,
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.code, 41, "{}", run.stderr);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testsuite ").count(), 30_000);
+    assert!(xml.ends_with("</testsuites>\n"));
+    assert!(
+        xml.contains(r#"<testsuite name="d29999.example.test" tests="1" skipped="0" errors="1""#),
+        "{}",
+        &xml[xml.len() - 2000..]
+    );
+    let domains = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains(r#""type":"domain""#))
+        .count();
+    assert_eq!(domains, 30_000);
+}
