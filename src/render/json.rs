@@ -56,9 +56,9 @@
 //! | `connecting` | `host`, `addr` (socket address being tried) |
 //! | `connected` | `host`, `peer`, `local` (socket addresses) |
 //! | `connect_failed` | `host`, `addr`, `reason` (in words), `cause` (its kind: `refused`, `network_unreachable`, `host_unreachable`, `address_unavailable`, `permission_denied`, `timed_out` (also the connect timeout), `local_address` (`--local-interface` could not be resolved or bound), `other`), `os_error` (the OS error number, or null for a timeout or a failure of ehlo's own) |
-//! | `sent` | `text` (as displayed, secrets masked, commands without CRLF; empty for `kind: body` under `-n`/`--suppress-data`; a byte that is not UTF-8, in a message or `:raw` bytes, as `\xNN` as in a reply's `lines`, the exact bytes in `raw_sent`), `kind` (`command`, `body`, `auth`, `raw`, `proxy`), `bytes` (count on the wire; for a write with a secret masked, `redacted: true`, the length of the shown text with its CRLF instead, so the count never tells the secret's length), `lines`, `tls`, `expected` (bool: part of the planned flow), `redacted` (bool), `phase` |
+//! | `sent` | `text` (as displayed, secrets masked, commands without CRLF; empty for `kind: body` under `-n`/`--suppress-data`; a byte that is not UTF-8, in a message or `:raw` bytes, as `\xNN` as in a reply's `lines`, the exact bytes in `raw_sent`), `kind` (`command`, `body`, `auth`, `raw`, `proxy`), `bytes` (count on the wire; for a write with a secret masked, `redacted: true`, the length of the shown text with its CRLF instead, so the count never tells the secret's length), `lines`, `tls`, `expected` (bool: part of the planned flow), `redacted` (bool), `phase`; a `text` longer than 64 KiB (a message goes out as one write) is its first 64 KiB, cut on a character boundary, and `cut` (only then) says how many bytes of it were left out |
 //! | `received` | `reply` (see below), `tls`, `expected` (bool: the code the step wanted), `phase`, `explanation` (see below) |
-//! | `raw_sent`, `raw_received` | (`--show-raw-text`) `bytes` (byte payload): each write, secrets masked as in `sent`, the message content as it went out (`-n` too), and each read |
+//! | `raw_sent`, `raw_received` | (`--show-raw-text`) `bytes` (byte payload): each write, secrets masked as in `sent`, the message content as it went out (`-n` too), and each read; of a write longer than 64 KiB the first 64 KiB (text cut on a character boundary), and `cut` (only then): how many bytes were left out |
 //! | `deviation` | `deviation` (see below), `phase` |
 //! | `tls_started` | `info` (see below) |
 //! | `listening` | (`ehlo serve`) `address`: the socket address bound (the real port when `--listen` asked for port 0); the first line after `schema` and the command line's `warning`s |
@@ -229,7 +229,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::Renderer;
-use crate::smtp::event::Event;
+use crate::smtp::event::{Bytes, Event, Phase, SentKind};
 
 /// Version of the format described above; bumped on incompatible changes only.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -258,6 +258,94 @@ struct Line<'a> {
     t_ms: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     session: Option<u64>,
+}
+
+/// The most of a `sent` event's `text`, and of a `raw_sent` event's bytes, a line carries: a
+/// message goes out as one write, so its event held the whole message (a 60 MB message was a
+/// 60 MB line, serialised whole beside the event). The first 64 KiB are kept, as `ehlo serve`'s
+/// `message_stored` keeps of a message's `content`; `cut` says how many bytes were left out.
+pub(crate) const SENT_SHOWN: usize = 64 * 1024;
+
+/// A `sent` or `raw_sent` event cut to [`SENT_SHOWN`]: the same members, and `cut`.
+#[derive(Serialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+enum Cut<'a> {
+    Sent {
+        text: &'a str,
+        kind: SentKind,
+        bytes: usize,
+        lines: usize,
+        tls: bool,
+        expected: bool,
+        redacted: bool,
+        phase: Phase,
+        cut: usize,
+    },
+    RawSent {
+        bytes: Bytes,
+        cut: usize,
+    },
+}
+
+/// [`Line`] of a [`Cut`] event.
+#[derive(Serialize)]
+struct CutLine<'a> {
+    #[serde(flatten)]
+    event: Cut<'a>,
+    t_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<u64>,
+}
+
+/// The first [`SENT_SHOWN`] bytes of `text`, ended on a character boundary.
+fn shown(text: &str) -> &str {
+    let mut end = SENT_SHOWN.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The event cut to [`SENT_SHOWN`], or `None` when it is no longer than that.
+fn cut(event: &Event) -> Option<Cut<'_>> {
+    match event {
+        Event::Sent {
+            text,
+            kind,
+            bytes,
+            lines,
+            tls,
+            expected,
+            redacted,
+            phase,
+        } if text.len() > SENT_SHOWN => {
+            let kept = shown(text);
+            Some(Cut::Sent {
+                text: kept,
+                kind: *kind,
+                bytes: *bytes,
+                lines: *lines,
+                tls: *tls,
+                expected: *expected,
+                redacted: *redacted,
+                phase: *phase,
+                cut: text.len() - kept.len(),
+            })
+        }
+        Event::RawSent { bytes } if bytes.0.len() > SENT_SHOWN => {
+            // Text stays text: cut on a character boundary (bytes that are not UTF-8 go out as
+            // base64 whatever the cut).
+            let end = match std::str::from_utf8(&bytes.0) {
+                Ok(t) => shown(t).len(),
+                Err(_) => SENT_SHOWN,
+            };
+            Some(Cut::RawSent {
+                bytes: Bytes(bytes.0[..end].to_vec()),
+                cut: bytes.0.len() - end,
+            })
+        }
+        _ => None,
+    }
 }
 
 /// JSON Lines writer.
@@ -375,6 +463,14 @@ impl Renderer for Json {
             }
             e => e,
         };
+        if let Some(event) = cut(event) {
+            self.write_line(&CutLine {
+                event,
+                t_ms: millis(elapsed),
+                session: self.session,
+            });
+            return;
+        }
         self.write_line(&Line {
             event,
             t_ms: millis(elapsed),
@@ -424,6 +520,63 @@ mod tests {
         text.lines()
             .map(|l| serde_json::from_str(l).expect("every line is JSON"))
             .collect()
+    }
+
+    /// A message goes out as one write: its `sent` event carried the whole message as `text`,
+    /// and `raw_sent` all its bytes (a 60 MB line for a 60 MB message). Each is cut to its first
+    /// 64 KiB, on a character boundary, with `cut` counting the bytes left out; a short one
+    /// has no `cut`.
+    #[test]
+    fn a_long_sent_text_and_raw_write_are_cut_to_64_kib() {
+        // 2-byte characters after one ASCII byte: 64 KiB falls inside one.
+        let text = format!("a{}", "é".repeat(100_000));
+        let sent = |text: String| Event::Sent {
+            bytes: text.len() + 5,
+            text,
+            kind: SentKind::Body,
+            lines: 1,
+            tls: false,
+            expected: true,
+            redacted: false,
+            phase: Phase::Dot,
+        };
+        let mut binary = vec![0xffu8; 70_000];
+        binary[0] = b'x';
+        let l = lines(&[
+            sent(text.clone()),
+            Event::RawSent {
+                bytes: Bytes(text.clone().into_bytes()),
+            },
+            Event::RawSent {
+                bytes: Bytes(binary),
+            },
+            sent("short".into()),
+        ]);
+        let shown = l[1]["data"]["text"].as_str().unwrap();
+        assert_eq!(
+            shown.len(),
+            SENT_SHOWN - 1,
+            "cut before the split character"
+        );
+        assert!(text.starts_with(shown));
+        assert_eq!(l[1]["data"]["cut"], text.len() - shown.len());
+        assert_eq!(l[1]["data"]["bytes"], text.len() + 5);
+        assert_eq!(l[1]["data"]["kind"], "body");
+        assert_eq!(l[1]["data"]["phase"], "dot");
+        assert_eq!(l[1]["type"], "sent");
+        assert!(l[1]["t_ms"].is_number());
+        let raw = l[2]["data"]["bytes"]["text"].as_str().unwrap();
+        assert_eq!(raw, shown);
+        assert_eq!(l[2]["data"]["cut"], text.len() - raw.len());
+        let b64 = l[3]["data"]["bytes"]["bytes"].as_str().unwrap();
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        assert_eq!(raw.len(), SENT_SHOWN);
+        assert_eq!(l[3]["data"]["cut"], 70_000 - SENT_SHOWN);
+        assert_eq!(l[4]["data"]["text"], "short");
+        assert!(l[4]["data"].get("cut").is_none());
     }
 
     fn sequence() -> Vec<Event> {
