@@ -1128,6 +1128,8 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         }
     };
     set.abort_all();
+    // What a stop left unfinished is reported at once: written a batch at a time.
+    renderer.begin_batch();
     for (i, done) in finished.iter().enumerate() {
         if *done {
             continue;
@@ -1149,6 +1151,7 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
             *slot = Some(suite(&r));
         }
     }
+    renderer.end_batch();
     let mut code = model::untested_ok(
         tally.exit_code(),
         cfg.untested_ok,

@@ -156,7 +156,13 @@ pub(crate) struct CheckRenderer {
     /// Human report on a terminal: its width in columns, which ehlo's own lines are wrapped
     /// to ([`Self::fitted`]); `None` (a pipe, a file, JSON) keeps one line per result.
     width: Option<usize>,
+    /// Between [`Self::begin_batch`] and [`Self::end_batch`]: the reports' text gathered to be
+    /// written [`BATCH`] bytes at a time instead of written and flushed one by one.
+    batch: Option<Vec<u8>>,
 }
+
+/// Bytes of report text gathered before a write, in a batch ([`CheckRenderer::begin_batch`]).
+const BATCH: usize = 64 * 1024;
 
 impl CheckRenderer {
     /// A renderer for this run's settings, writing to stdout (watched by `watch`: a report lost
@@ -215,6 +221,29 @@ impl CheckRenderer {
             want_progress: false,
             progress: None,
             width: None,
+            batch: None,
+        }
+    }
+
+    /// From now until [`Self::end_batch`], the reports ready are written a [`BATCH`] at a time,
+    /// not each written and flushed: for the domains a stop (`--deadline`, a signal) came
+    /// before, reported all at once when the run is over. A write and a flush each (stdout
+    /// writes each line anyway) cost a million domains 1.4 s of system time past the deadline.
+    pub(crate) fn begin_batch(&mut self) {
+        self.batch = Some(Vec::with_capacity(BATCH));
+    }
+
+    /// Write what the batch gathered and flush (with the progress bar stepped aside, as for
+    /// every report).
+    pub(crate) fn end_batch(&mut self) {
+        let b = self.batch.take().unwrap_or_default();
+        let mut write = || {
+            let _ = self.out.write_all(&b);
+            let _ = self.out.flush();
+        };
+        match self.progress.clone() {
+            Some(pb) => pb.suspend(write),
+            None => write(),
         }
     }
 
@@ -392,10 +421,23 @@ impl CheckRenderer {
     fn flush_in_order(&mut self) {
         while let Some(Some(text)) = self.pending.get_mut(self.next).map(Option::take) {
             let text = self.own(&text).into_owned();
-            let _ = self.out.write_all(text.as_bytes());
+            match &mut self.batch {
+                Some(b) => {
+                    b.extend_from_slice(text.as_bytes());
+                    if b.len() >= BATCH {
+                        let _ = self.out.write_all(b);
+                        b.clear();
+                    }
+                }
+                None => {
+                    let _ = self.out.write_all(text.as_bytes());
+                }
+            }
             self.next += 1;
         }
-        self.flush();
+        if self.batch.is_none() {
+            self.flush();
+        }
     }
 
     /// The report of one domain as text (human, or its JSON Lines), to be written when its
@@ -1197,6 +1239,57 @@ mod tests {
         r.finish(&[report], 40, Some(HOSTILE));
         let out = buf.bytes();
         String::from_utf8(out).expect("the report is UTF-8")
+    }
+
+    /// Reports rendered in a batch go out in a few writes of [`BATCH`] bytes, the same text as
+    /// one write (and flush) a report, which a million domains the deadline never started cost.
+    #[test]
+    fn reports_in_a_batch_are_written_a_batch_at_a_time() {
+        #[derive(Clone, Default)]
+        struct Counting(Shared, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+        impl Write for Counting {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.0.write(buf)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let report = |index: usize| DomainReport {
+            index,
+            domain: format!("d{index}.example.test"),
+            checks: Vec::new(),
+            expects: Vec::new(),
+            aborted: Some("deadline reached (--deadline)".into()),
+            ms: 0.0,
+        };
+        let mut texts = Vec::new();
+        for batched in [false, true] {
+            let out = Counting::default();
+            let mut r = CheckRenderer::for_mode("check", true, FailOn::Fail, Box::new(out.clone()));
+            r.start(5000);
+            r.domain(&report(0));
+            if batched {
+                r.begin_batch();
+            }
+            for i in 1..5000 {
+                r.domain(&report(i));
+            }
+            if batched {
+                r.end_batch();
+            }
+            let writes = out.1.load(std::sync::atomic::Ordering::Relaxed);
+            let text = String::from_utf8(out.0.bytes()).unwrap();
+            if batched {
+                assert!(writes <= 4 + text.len() / BATCH, "{writes} writes");
+            } else {
+                assert!(writes >= 5000, "{writes} writes");
+            }
+            texts.push(text);
+        }
+        assert_eq!(texts[0], texts[1]);
+        assert_eq!(texts[1].lines().count(), 5001);
     }
 
     /// Results not run for one reason are one line and their ids: "for the same reason" after
