@@ -972,16 +972,26 @@ mod tests {
 
     #[test]
     fn ending_a_group_that_traps_sigterm_kills_it_after_the_grace() {
+        use std::io::BufRead;
         use std::os::unix::process::CommandExt;
         // A group whose one member ignores SIGTERM: SIGKILL after the grace, not before.
         let mut child = std::process::Command::new("/bin/sh")
-            .args(["-c", "trap '' TERM; while :; do sleep 0.05; done"])
+            .args([
+                "-c",
+                "trap '' TERM; echo trapped; while :; do sleep 0.05; done",
+            ])
             .process_group(0)
+            .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("sh");
         let pid = child.id();
-        // Let the shell set its trap.
-        std::thread::sleep(Duration::from_millis(200));
+        // The shell has set its trap once it says so (a fixed pause was not always enough on a
+        // busy machine: the SIGTERM came first and ended the shell at once).
+        let mut said = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut said)
+            .unwrap();
+        assert_eq!(said, "trapped\n");
         let started = Instant::now();
         PipeGroup::end(Some(pid));
         let took = started.elapsed();
