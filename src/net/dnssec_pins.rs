@@ -104,7 +104,12 @@ async fn missing_dnskey_is_bogus_within_the_lookup_budget() {
         "nokey.test",
         vec![("mx.nokey.test", a([192, 0, 2, 7]), Signing::Valid)],
     );
-    let (r, _d) = validating(&zone, Duration::from_millis(500));
+    // The plain question is asked halfway through the budget and must be answered in the
+    // other half, while hickory spins asking for the DNSKEY in this same process: half of
+    // 500 ms was not always enough on a busy machine (a timeout, not the verdict). The verdict
+    // comes when the budget ends; a second budget spent (the old alias question) doubles it.
+    let budget = Duration::from_secs(2);
+    let (r, _d) = validating(&zone, budget);
     for rtype in [RecordType::A, RecordType::TLSA] {
         let t0 = Instant::now();
         let got = r.rrset("mx.nokey.test", rtype).await;
@@ -114,7 +119,7 @@ async fn missing_dnskey_is_bogus_within_the_lookup_budget() {
             "{got:?}"
         );
         let took = t0.elapsed();
-        assert!(took < Duration::from_millis(1000), "{rtype}: {took:?}");
+        assert!(took < budget * 2, "{rtype}: {took:?}");
     }
     let got = r.addresses("mx.nokey.test", Family::Any).await;
     assert!(matches!(&got, Err(e) if e.is_bogus()), "{got:?}");
