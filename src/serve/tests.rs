@@ -733,7 +733,13 @@ async fn a_stalled_tls_handshake_ends_after_the_idle_timeout() {
     say(&mut s, "EHLO c\r\n").await;
     assert!(say(&mut s, "STARTTLS\r\n").await.starts_with("220 "));
     drop(s);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The stop comes once the server has seen the client go (a fixed pause could end before
+    // it had, on a busy machine, and then the stop ended the handshake, not the client).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cap.events().contains(&Event::Closed { expected: false }) {
+        assert!(Instant::now() < deadline, "no close: {:?}", cap.events());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     h.shutdown().await;
     let events = cap.events();
     let reason = events
