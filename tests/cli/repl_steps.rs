@@ -493,8 +493,13 @@ fn an_unusable_record_file_refuses_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let existing = dir.path().join("keep.ehlo");
     std::fs::write(&existing, "precious\n").unwrap();
+    // In a directory that does not exist: a fixed path such as /nonexistent/x.ehlo is written
+    // as root as soon as anything on the machine has made /nonexistent (then the first run
+    // leaves the file, and the next is told it exists).
+    let missing = dir.path().join("no-such-dir").join("x.ehlo");
+    let cannot = format!("cannot write {}", missing.display());
     for (path, says) in [
-        ("/nonexistent/x.ehlo", "cannot write /nonexistent/x.ehlo"),
+        (missing.to_str().unwrap(), cannot.as_str()),
         (existing.to_str().unwrap(), "exists: remove it first"),
     ] {
         // Nobody listens: the run must end before it connects.
@@ -525,7 +530,10 @@ fn an_unusable_record_file_refuses_the_run() {
     let addr = server.server();
     let run = piped(
         &["repl", addr.as_str(), "--strict"],
-        "EHLO x\n:record /nonexistent/y.ehlo\nNOOP\nQUIT\n",
+        &format!(
+            "EHLO x\n:record {}\nNOOP\nQUIT\n",
+            dir.path().join("no-such-dir").join("y.ehlo").display()
+        ),
     );
     assert_eq!(server.finish(), "EHLO x\r\nQUIT\r\n", "{}", run.all());
     assert_eq!(run.code, 1, "{}", run.all());
