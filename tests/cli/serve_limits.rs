@@ -298,6 +298,28 @@ fn a_client_that_never_reads_is_closed_at_the_idle_timeout() {
     assert!(banner.starts_with("220 "), "{banner} (after {ended:?})");
 }
 
+/// The bytes a TCP connection from `local` to `remote` holds unsent or unacknowledged (its
+/// send queue in /proc/net/tcp, RFC 793's SND.NXT - SND.UNA plus what waits behind it), 0 when
+/// no such connection is listed.
+fn unsent(local: std::net::SocketAddr, remote: std::net::SocketAddr) -> u64 {
+    // Addresses there are hex: the IPv4 address in host (little-endian) order, the port not.
+    let hex = |a: std::net::SocketAddr| match a.ip() {
+        std::net::IpAddr::V4(ip) => {
+            format!("{:08X}:{:04X}", u32::from_le_bytes(ip.octets()), a.port())
+        }
+        std::net::IpAddr::V6(_) => panic!("IPv4 only: {a}"),
+    };
+    let (l, r) = (hex(local), hex(remote));
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    table
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() > 4 && f[1] == l && f[2] == r)
+        .and_then(|f| f[4].split(':').next().map(str::to_string))
+        .map_or(0, |tx| u64::from_str_radix(&tx, 16).unwrap())
+}
+
 /// A TLS record header that promises a 512-byte ClientHello, and the first bytes of it: a
 /// client stalled in the middle of its handshake (OpenSSL waits for the rest).
 const HALF_A_CLIENT_HELLO: &[u8] = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
@@ -311,12 +333,12 @@ fn a_stop_ends_stalled_handshakes_and_unread_replies_at_once_each_with_its_close
     // it, and every such stop took the whole grace. Now each ends at once (the unread one
     // after a second's chance to take its 421), with its reason and its `closed` line.
     let starttls = Serve::start(&["--starttls", "--json"]);
-    let implicit = Serve::start(&["--tls-on-connect", "--json"]);
+    let mut implicit = Serve::start(&["--tls-on-connect", "--json"]);
     // --quiet: a transcript of its flood of replies would keep the session busy rendering
     // rather than waiting on its write.
-    let mut unread = Serve::start(&["--quiet"]);
+    let unread = Serve::start(&["--quiet"]);
     // And one waiting out a long --greet-pause: a stop answers it 421 in place of the greeting.
-    let paused = Serve::start(&["--greet-pause", "60000", "--json"]);
+    let mut paused = Serve::start(&["--greet-pause", "60000", "--json"]);
     let d = TcpStream::connect(&paused.addr).unwrap();
     d.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let (mut a, _) = Raw::connect(&starttls.addr);
@@ -339,9 +361,27 @@ fn a_stop_ends_stalled_handshakes_and_unread_replies_at_once_each_with_its_close
             Err(e) => panic!("{e}:\n{}", unread.seen),
         }
     }
-    let _ = unread.wait_for("never printed", Duration::from_millis(100));
-    // The handshakes are under way: STARTTLS answered, the other's bytes sent.
-    std::thread::sleep(Duration::from_millis(200));
+    // A client's write also blocks when the server has not accepted the connection yet (its
+    // receive buffer fills in the backlog); on a busy machine the stop then came first and
+    // found no session to end. The server's own write waits once its side of the connection
+    // holds replies the client has not taken.
+    let (ours, theirs) = (c.local_addr().unwrap(), c.peer_addr().unwrap());
+    let start = Instant::now();
+    while unsent(theirs, ours) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the server wrote nothing unread:\n{}",
+            unread.seen
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The implicit-TLS session and the paused one are under way (accepted: `connected` said);
+    // STARTTLS was answered, so that one is.
+    for serve in [&mut implicit, &mut paused] {
+        serve
+            .wait_for("\"type\":\"connected\"", Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("no connection:\n{}", serve.seen));
+    }
     let handshake = "the server is stopping and the client had not finished it";
     let unread_said = "the server is stopping and the client takes no byte of our replies";
     for (serve, json, said) in [
