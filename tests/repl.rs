@@ -1487,11 +1487,33 @@ fn terminal_dumb_gets_no_control_sequences() {
         t.wait("the SLEEP reply", |s| {
             s.matches("250").count() >= 2 && last_prompt(s) == "ehlo[plain]>"
         });
-        // A history hint would be drawn after "NO"; a typo rubbed out.
-        for keys in ["NO", "X", "\x7f", "OP 2", "\r"] {
+        // A history hint would be drawn after "NO"; a typo rubbed out. Each key is echoed
+        // before the next is typed (a 100 ms pause was not always enough at 64 test threads:
+        // the editor read them together and drew the line once, "NOOP 2").
+        let mut echoed = String::new();
+        for (keys, echo) in [
+            ("NO", "NO"),
+            ("X", "X"),
+            ("\x7f", "\x08 \x08"),
+            ("OP 2", "OP 2"),
+        ] {
             t.keys(keys);
-            std::thread::sleep(Duration::from_millis(100));
+            echoed.push_str(echo);
+            let start = Instant::now();
+            loop {
+                let all = String::from_utf8_lossy(&t.written()).into_owned();
+                let line = all.rsplit("ehlo[plain]> ").next().unwrap_or_default();
+                if line == echoed {
+                    break;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(20),
+                    "TERM={term:?}: {echoed:?} not echoed: {all:?}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
+        t.keys("\r");
         t.wait("the second NOOP reply", |s| {
             s.contains("ehlo[plain]> NOOP 2") && last_prompt(s) == "ehlo[plain]>"
         });
