@@ -579,8 +579,8 @@ pub(crate) struct ReplayArgs {
     pub(crate) allow_any_file: bool,
     /// Bound the whole replay (connecting, every step): N, Ns, Nm or Nh; 0 = none
     ///
-    /// When it passes the replay ends at once, without QUIT, saying in which phase ("deadline
-    /// 20s reached in the DATA phase"), with the exit code a timeout has there.
+    /// When it passes the replay ends at once, without QUIT, saying where ("deadline 20s
+    /// reached while waiting for the reply to DATA"), with the exit code a timeout has there.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub(crate) deadline: Option<Duration>,
     /// Connection and output flags.
