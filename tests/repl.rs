@@ -1415,7 +1415,7 @@ fn terminal_closed_with_a_half_typed_line_logs_its_length_only() {
 }
 
 /// The terminal closes (SIGHUP) while a reply is awaited and lines were typed ahead (two
-/// entered, one half typed): none is sent, and the `--log` says how many lines and bytes were
+/// entered, one half typed): none is sent, and the `--log` says how many lines were
 /// discarded before the leaving line, never their text. They vanished unsaid: only a line
 /// half typed at a prompt was reported.
 #[test]
@@ -1445,7 +1445,7 @@ fn terminal_sighup_with_lines_typed_ahead_logs_their_count_only() {
     assert_eq!(got, "HELP SLEEP\r\n");
     let logged = std::fs::read_to_string(&log).unwrap();
     let said = logged
-        .find("3 lines typed ahead (23 bytes) not sent, discarded")
+        .find("3 lines typed ahead not sent, discarded")
         .unwrap_or_else(|| panic!("no discard line in the log: {logged}"));
     let leaving = logged.find("SIGHUP: leaving").expect("the leaving line");
     assert!(said < leaving, "{logged}");
@@ -1453,6 +1453,58 @@ fn terminal_sighup_with_lines_typed_ahead_logs_their_count_only() {
         !logged.contains("RSET") && !logged.contains("half"),
         "{logged}"
     );
+}
+
+/// SASL responses typed ahead while AUTH LOGIN's 334 is awaited, then a signal: they are
+/// counted as lines only, never by length (a byte count gave the password's base64 length
+/// away: "2 lines typed ahead (36 bytes)"), and neither is shown, logged nor recorded.
+#[test]
+fn terminal_sighup_with_sasl_responses_typed_ahead_tells_no_length() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let (user, password) = (b64("tim"), b64("Typed-Ahead-Secret-7"));
+    let home = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let log = files.path().join("log.txt");
+    let rec = files.path().join("rec.ehlo");
+    let (addr, h) = late_sasl_server(false);
+    let mut t = Pty::start(
+        home.path(),
+        &[
+            "repl",
+            &addr.to_string(),
+            "--log",
+            log.to_str().unwrap(),
+            "--record",
+            rec.to_str().unwrap(),
+        ],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO me\r");
+    t.wait("the EHLO reply", |s| s.contains("AUTH PLAIN LOGIN"));
+    t.wait("the prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("AUTH LOGIN\r");
+    t.wait("AUTH sent", |s| s.contains(" -> AUTH LOGIN"));
+    t.keys(&format!("{user}\r{password}\r"));
+    std::thread::sleep(Duration::from_millis(500));
+    t.signal("HUP");
+    assert_eq!(t.exit_code(), 129, "{}", t.screen());
+    let got = String::from_utf8(h.join().unwrap()).unwrap();
+    assert_eq!(got, "EHLO me\r\nAUTH LOGIN\r\n");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let screen = t.screen();
+    for text in [&logged, &screen] {
+        assert!(
+            text.contains("*** 2 lines typed ahead not sent, discarded"),
+            "{text}"
+        );
+        assert!(!text.contains("typed ahead ("), "{text}");
+    }
+    let recorded = std::fs::read_to_string(&rec).unwrap();
+    let history = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap_or_default();
+    for text in [&logged, &screen, &recorded, &history] {
+        assert!(!text.contains(&user) && !text.contains(&password), "{text}");
+    }
 }
 
 /// `TERM=dumb` (Emacs' `M-x shell`, some CI terminals) or no `TERM`: the editor writes no

@@ -477,12 +477,11 @@ impl Ui {
             } else {
                 gone
             };
-            let (ahead_lines, ahead_bytes) = typed_ahead(&ed.pending);
+            let ahead_lines = typed_ahead(&ed.pending);
             ed.stop_drawing();
             return Unsent {
                 at_prompt,
                 ahead_lines,
-                ahead_bytes,
             };
         }
         Unsent::default()
@@ -838,10 +837,10 @@ enum Key {
 pub(crate) struct Unsent {
     /// The line at the prompt.
     pub(crate) at_prompt: Discarded,
-    /// Lines typed ahead, not read yet (the last one maybe without its Enter).
+    /// Lines typed ahead, not read yet (the last one maybe without its Enter). Counted
+    /// only: their length is never told, as any of them may be a SASL response typed ahead of
+    /// its 334 (a password in base64), whose length a byte count would give away.
     pub(crate) ahead_lines: usize,
-    /// Their bytes, line ends and paste markers left out.
-    pub(crate) ahead_bytes: usize,
 }
 
 /// A line half typed at the prompt, discarded unsent when the REPL leaves on a signal or the
@@ -871,24 +870,19 @@ impl Discarded {
     }
 }
 
-/// The lines and bytes in `pending` (keys not read yet), paste markers and line ends left
-/// out; a line is what lies between line ends, empty ones not counted.
-fn typed_ahead(pending: &VecDeque<u8>) -> (usize, usize) {
+/// The lines in `pending` (keys not read yet), paste markers and line ends left out; a line
+/// is what lies between line ends, empty ones not counted.
+fn typed_ahead(pending: &VecDeque<u8>) -> usize {
     let mut bytes: Vec<u8> = pending.iter().copied().collect();
     for marker in [b"\x1b[200~", b"\x1b[201~"] {
         while let Some(i) = bytes.windows(marker.len()).position(|w| w == marker) {
             bytes.drain(i..i + marker.len());
         }
     }
-    let mut lines = 0;
-    let mut n = 0;
-    for line in bytes.split(|&b| b == b'\r' || b == b'\n') {
-        if !line.is_empty() {
-            lines += 1;
-            n += line.len();
-        }
-    }
-    (lines, n)
+    bytes
+        .split(|&b| b == b'\r' || b == b'\n')
+        .filter(|line| !line.is_empty())
+        .count()
 }
 
 /// Decode one key from the front of `b`: `None` when more bytes are needed.
@@ -2792,14 +2786,15 @@ mod tests {
         }
     }
 
-    /// What a signal's leaving reports of the keys not read yet: lines and bytes, paste
-    /// markers and line ends (CRLF, a bare CR or LF, empty lines) not counted.
+    /// What a signal's leaving reports of the keys not read yet: lines only (never their
+    /// length: one may be a SASL response), paste markers and line ends (CRLF, a bare CR or
+    /// LF, empty lines) not counted.
     #[test]
-    fn keys_typed_ahead_are_counted_by_line_and_byte() {
+    fn keys_typed_ahead_are_counted_by_line() {
         let count = |b: &[u8]| typed_ahead(&b.iter().copied().collect());
-        assert_eq!(count(b""), (0, 0));
-        assert_eq!(count(b"MAIL FROM:<a@b>\rRSET\rhalf"), (3, 23));
-        assert_eq!(count(b"\x1b[200~a\r\nbc\r\r\n\x1b[201~\r"), (2, 3));
+        assert_eq!(count(b""), 0);
+        assert_eq!(count(b"MAIL FROM:<a@b>\rRSET\rhalf"), 3);
+        assert_eq!(count(b"\x1b[200~a\r\nbc\r\r\n\x1b[201~\r"), 2);
     }
 
     /// A line past LINE_MAX is refused whole, not sent cut at the limit (it went out as the

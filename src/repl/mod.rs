@@ -161,17 +161,17 @@ pub(crate) async fn run(
             // (it may be a password; at a secret prompt not even that), before the leaving
             // line, which stays the last drawn.
             // So are the lines typed ahead while a reply was awaited, not read yet: counted,
-            // never shown.
+            // never shown, their length never told (one may be a SASL response typed ahead of
+            // its 334).
             let unsent = ui.leaving();
             if let Some(note) = unsent.at_prompt.note() {
                 engine.say(&note);
             }
             if unsent.ahead_lines > 0 {
-                let (l, b) = (unsent.ahead_lines, unsent.ahead_bytes);
+                let l = unsent.ahead_lines;
                 engine.say(&format!(
-                    "*** {l} line{} typed ahead ({b} byte{}) not sent, discarded",
-                    plural_s(l),
-                    plural_s(b)
+                    "*** {l} line{} typed ahead not sent, discarded",
+                    plural_s(l)
                 ));
             }
             engine.say(&format!("*** {sig}: leaving"));
