@@ -5190,6 +5190,65 @@ fn terminal_waiting_indicator_shows_the_bytes_so_far_and_is_erased() {
     );
 }
 
+/// A terminal that reflows its rows when it shrinks (tmux, VTE, kitty, iTerm2; the vt100 screen
+/// here keeps rows as xterm does, so the test does the reflow as tmux 3.3 does: the row's text
+/// spread over the narrower rows, the cursor kept at its place in the text) takes the status
+/// line over two rows. The next update and the reply's arrival leave none of it (the update
+/// clears to the end of the screen, not only its row): the cursor
+/// waited at the status row's start (the first of the two), and the erase takes both. It was
+/// left at the end (the second row), and `waiting 1 s, nothing received` stayed as a stale row.
+#[test]
+fn terminal_status_line_reflowed_by_a_shrink_leaves_no_stale_row() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut t, h) = plain_terminal(home.path(), &[]);
+    t.keys("HELP SLEEP\r");
+    t.wait("the indicator", |s| {
+        s.lines()
+            .any(|l| l.starts_with("waiting ") && l.contains("Ctrl-C stops waiting"))
+    });
+    let narrow: u16 = 30;
+    {
+        let mut p = t.screen.lock().unwrap();
+        let (_, cols) = p.screen().size();
+        let rows: Vec<String> = p.screen().rows(0, cols.into()).collect();
+        let row = rows.iter().rposition(|r| r.starts_with("waiting ")).unwrap();
+        let text = rows[row].trim_end().to_string();
+        assert!(text.chars().count() > usize::from(narrow), "{text}");
+        let (_, col) = p.screen().cursor_position();
+        p.screen_mut().set_size(ROWS.try_into().unwrap(), narrow.try_into().unwrap());
+        let (at_row, at_col) = (
+            row + usize::from(col / narrow),
+            usize::from(col % narrow),
+        );
+        p.process(
+            format!(
+                "\x1b[{};1H\x1b[J{text}\x1b[{};{}H",
+                row + 1,
+                at_row + 1,
+                at_col + 1
+            )
+            .as_bytes(),
+        );
+    }
+    t.resize(narrow);
+    // The next update, cut to the new width, takes the second row too.
+    let s = t.wait("the indicator drawn anew at the new width", |s| {
+        s.lines()
+            .any(|l| l.starts_with("waiting ") && l.trim_end().ends_with('…'))
+    });
+    assert!(!s.contains("stops waiting"), "{s}");
+    let s = t.wait("the reply and a fresh prompt", |s| {
+        s.contains("2.0.0 awake") && last_prompt(s) == "ehlo[plain]>"
+    });
+    assert!(!s.contains("waiting"), "{s}");
+    assert!(!s.contains("nothing received"), "{s}");
+    t.quit();
+    assert_eq!(
+        String::from_utf8(h.join().unwrap().remove(0)).unwrap(),
+        "HELP SLEEP\r\nQUIT\r\n"
+    );
+}
+
 /// The indicator is for a person at a terminal: never with `--json` on a terminal (sampled all
 /// through a slow reply), never in a pipe, the `--log` file or the recording.
 #[test]

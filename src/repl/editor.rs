@@ -2064,7 +2064,13 @@ impl Editor {
             shown.push(c);
             width += w;
         }
-        self.write(&format!("\r\x1b[2m{shown}\x1b[0m\x1b[K"));
+        // The cursor goes back to the row's start: a terminal that reflows its rows when it
+        // shrinks (tmux, VTE, kitty, iTerm2) spreads a row over several and keeps the cursor at
+        // its place in the text, so at the start it stays on the first of them, and the erase
+        // (to the end of the screen, nothing is drawn below) takes them all, as the clear after
+        // the text does when it is drawn anew. Left at the end, it was on the last one, and the
+        // row above stayed as a stale "waiting 2 s, …".
+        self.write(&format!("\r\x1b[2m{shown}\x1b[0m\x1b[J\r"));
         self.status_drawn = true;
     }
 
@@ -2084,10 +2090,12 @@ impl Editor {
         self.leaving = true;
     }
 
-    /// Take the status line off the screen (its text stays, to be drawn again below output).
+    /// Take the status line off the screen (its text stays, to be drawn again below output):
+    /// from its first row to the end of the screen, all the rows a reflowing terminal spread
+    /// it over after a shrink ([`Editor::draw_status`]).
     fn erase_status(&mut self) {
         if std::mem::take(&mut self.status_drawn) {
-            self.write("\r\x1b[K");
+            self.write("\r\x1b[J");
         }
     }
 }
