@@ -1299,6 +1299,76 @@ fn terminal_sighup_with_a_half_typed_line_logs_its_length_only() {
     assert!(!logged.contains("half typed"), "{logged}");
 }
 
+/// A recording cut inside a typed DATA, by the end of the input (piped here) or by a signal
+/// (the terminal closed): its message lines are followed by a comment that the message was not
+/// sent. It ended with the lines and `# end of recording`, read as a message delivered. On a
+/// signal the transcript and the `--log` say so too (the end of the input said so already).
+#[test]
+fn a_recording_cut_inside_data_says_the_message_was_not_sent() {
+    let behaviour = Behaviour {
+        rcpt: 250,
+        pipelining: false,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let piped_rec = dir.path().join("piped.ehlo");
+    let (addr, h) = server(behaviour, 1);
+    let run = ehlo(
+        &[
+            "repl",
+            &addr.to_string(),
+            "--record",
+            piped_rec.to_str().unwrap(),
+        ],
+        b"EHLO me\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nDATA\nSubject: cut\n\nbody\n",
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(got.ends_with("DATA\r\nSubject: cut\r\n\r\nbody\r\n"), "{got:?}");
+
+    let home = tempfile::tempdir().unwrap();
+    let (rec, log) = (dir.path().join("hup.ehlo"), dir.path().join("hup.log"));
+    let (addr, h) = server(behaviour, 1);
+    let mut t = Pty::start(
+        home.path(),
+        &[
+            "repl",
+            &addr.to_string(),
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    for line in ["EHLO me", "MAIL FROM:<a@b.test>", "RCPT TO:<c@d.test>"] {
+        t.keys(&format!("{line}\r"));
+        t.wait("the reply", |s| {
+            s.contains(&format!(" -> {line}")) && last_prompt(s).starts_with("ehlo[plain")
+        });
+    }
+    t.keys("DATA\r");
+    t.wait("the DATA prompt", |s| last_prompt(s) == "ehlo[plain|data]>");
+    t.keys("Subject: cut\r\rbody\r");
+    t.wait("the body sent", |s| s.contains(" -> body"));
+    t.signal("HUP");
+    assert_eq!(t.exit_code(), 129, "{}", t.screen());
+    h.join().unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let said = logged
+        .find("the REPL left inside DATA: the message was not finished, and is not sent")
+        .unwrap_or_else(|| panic!("not said in the log: {logged}"));
+    assert!(said < logged.find("SIGHUP: leaving").unwrap(), "{logged}");
+    for rec in [piped_rec, rec] {
+        let rec = std::fs::read_to_string(&rec).unwrap();
+        let body = rec.find("> body\n").unwrap_or_else(|| panic!("{rec}"));
+        let note = rec[body..]
+            .find("\n# the message above was not sent: ")
+            .unwrap_or_else(|| panic!("no note after the message: {rec}"));
+        assert!(rec[body + note..].ends_with("# end of recording\n"), "{rec}");
+    }
+}
+
 /// SIGHUP with a password half typed at `:auth`'s prompt: the `--log` says a secret was
 /// discarded without counting its characters (it used to say `an unsent line of 11
 /// characters`, the length of the password being typed; ehlo's masks have a fixed length for

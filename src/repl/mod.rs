@@ -174,6 +174,7 @@ pub(crate) async fn run(
                     plural_s(l)
                 ));
             }
+            engine.data_cut_by_signal();
             engine.say(&format!("*** {sig}: leaving"));
             // As the send over `--pipe` ends on one: outcome `interrupted`, the signal named.
             engine.end(Ended::from_error(&Error::Signalled(sig)));
@@ -1206,6 +1207,25 @@ impl Engine {
         self.seen.clear();
     }
 
+    /// A typed message left unfinished (`why`): the recording holds its lines as typed, so it
+    /// says after them that the final "." never went out and nothing was delivered (a
+    /// recording cut inside DATA read as a message sent).
+    fn record_data_unsent(&mut self, why: &str) {
+        if let Some(r) = self.recorder.as_mut() {
+            r.comment(&format!("the message above was not sent: {why}"));
+        }
+    }
+
+    /// A signal ends the REPL ([`run`]) inside a typed DATA: the transcript, the `--log` and
+    /// the recording say that the message was not finished, as the end of the input does.
+    fn data_cut_by_signal(&mut self) {
+        if self.in_data() {
+            let why = "the REPL left inside DATA: the message was not finished, and is not sent (the connection is closed without the final \".\")";
+            self.say(&format!("*** {why}"));
+            self.record_data_unsent(why);
+        }
+    }
+
     /// Inside a typed DATA?
     fn in_data(&self) -> bool {
         self.connected() && self.session.as_ref().is_some_and(|s| s.state().in_data)
@@ -1217,6 +1237,7 @@ impl Engine {
     async fn abandon_data(&mut self, reason: &str) {
         self.close_reported = true;
         self.error(reason);
+        self.record_data_unsent(reason);
         if self.cfg.strict && self.ended.is_none() {
             let code = phase_exit_code(Phase::Data);
             self.end(Ended::new(code, "strict", Some(reason.to_string())));
