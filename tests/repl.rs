@@ -1324,7 +1324,10 @@ fn a_recording_cut_inside_data_says_the_message_was_not_sent() {
     );
     assert_eq!(run.code, 0, "{}", run.out);
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
-    assert!(got.ends_with("DATA\r\nSubject: cut\r\n\r\nbody\r\n"), "{got:?}");
+    assert!(
+        got.ends_with("DATA\r\nSubject: cut\r\n\r\nbody\r\n"),
+        "{got:?}"
+    );
 
     let home = tempfile::tempdir().unwrap();
     let (rec, log) = (dir.path().join("hup.ehlo"), dir.path().join("hup.log"));
@@ -1365,7 +1368,10 @@ fn a_recording_cut_inside_data_says_the_message_was_not_sent() {
         let note = rec[body..]
             .find("\n# the message above was not sent: ")
             .unwrap_or_else(|| panic!("no note after the message: {rec}"));
-        assert!(rec[body + note..].ends_with("# end of recording\n"), "{rec}");
+        assert!(
+            rec[body + note..].ends_with("# end of recording\n"),
+            "{rec}"
+        );
     }
 }
 
@@ -1673,6 +1679,54 @@ fn terminal_dumb_gets_no_control_sequences() {
 /// `:auth` before EHLO explains and sends nothing; on a plain connection it asks
 /// before credentials go out unencrypted (no → nothing sent); without a mechanism it picks the
 /// strongest one offered (PLAIN over LOGIN here) and asks for the user and the password.
+/// `:auth LOGIN tim` on a plain-text connection asks `send the credentials unencrypted?
+/// [y/N]` first; one who expected the password prompt types the password there. It was echoed
+/// and stayed in clear after the question (in the scrollback). Now an answer that is neither a
+/// yes nor a no is drawn as the mask once entered (a `y`, an `n` stay as typed); it counts as a
+/// no, nothing is sent, and it reaches no file.
+#[test]
+fn terminal_a_password_typed_at_a_yes_no_question_is_masked() {
+    let password = "Wrong-Prompt-Pw-5";
+    let home = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let log = files.path().join("log.txt");
+    let (addr, h) = plain_server();
+    let mut t = Pty::start(
+        home.path(),
+        &["repl", &addr.to_string(), "--log", log.to_str().unwrap()],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(":auth LOGIN tim\r");
+    t.wait("the plaintext question", |s| {
+        s.trim_end()
+            .ends_with("send the credentials unencrypted? [y/N]")
+    });
+    t.keys(&format!("{password}\r"));
+    let s = t.wait("the refusal", |s| {
+        s.contains("AUTH not sent") && last_prompt(s) == "ehlo[plain]>"
+    });
+    assert!(s.contains("unencrypted? [y/N] ********\n"), "{s}");
+    t.keys(":auth LOGIN tim\r");
+    t.wait("the question again", |s| s.matches("[y/N]").count() == 2);
+    t.keys("n\r");
+    let s = t.wait("the refusal again", |s| {
+        s.matches("AUTH not sent").count() == 2 && last_prompt(s) == "ehlo[plain]>"
+    });
+    assert!(s.contains("unencrypted? [y/N] n\n"), "{s}");
+    t.quit();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(got, "EHLO x.test\r\nQUIT\r\n");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let history = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap_or_default();
+    for text in [&t.screen(), &logged, &history] {
+        assert!(!text.contains(password), "{text}");
+    }
+}
+
 #[test]
 fn terminal_auth_explains_asks_before_plaintext_and_picks_the_strongest() {
     let home = tempfile::tempdir().unwrap();
@@ -5281,15 +5335,16 @@ fn terminal_status_line_reflowed_by_a_shrink_leaves_no_stale_row() {
         let mut p = t.screen.lock().unwrap();
         let (_, cols) = p.screen().size();
         let rows: Vec<String> = p.screen().rows(0, cols.into()).collect();
-        let row = rows.iter().rposition(|r| r.starts_with("waiting ")).unwrap();
+        let row = rows
+            .iter()
+            .rposition(|r| r.starts_with("waiting "))
+            .unwrap();
         let text = rows[row].trim_end().to_string();
         assert!(text.chars().count() > usize::from(narrow), "{text}");
         let (_, col) = p.screen().cursor_position();
-        p.screen_mut().set_size(ROWS.try_into().unwrap(), narrow.try_into().unwrap());
-        let (at_row, at_col) = (
-            row + usize::from(col / narrow),
-            usize::from(col % narrow),
-        );
+        p.screen_mut()
+            .set_size(ROWS.try_into().unwrap(), narrow.try_into().unwrap());
+        let (at_row, at_col) = (row + usize::from(col / narrow), usize::from(col % narrow));
         p.process(
             format!(
                 "\x1b[{};1H\x1b[J{text}\x1b[{};{}H",

@@ -33,6 +33,19 @@ pub(crate) enum LineKind {
     Data,
     /// A secret: not echoed, never in the history.
     Secret,
+    /// The answer to a `[y/N]` question (no history; Tab is a character). Anything but a yes
+    /// or a no (or nothing) is drawn as the mask once entered: it may be the password the user
+    /// expected to be asked for next (`:auth LOGIN user` asks first whether to send it
+    /// unencrypted), and it stayed in clear after the question.
+    Answer,
+}
+
+/// A yes or a no (any case, blanks around): what a `[y/N]` question takes.
+fn is_yes_or_no(answer: &str) -> bool {
+    matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "" | "y" | "yes" | "n" | "no"
+    )
 }
 
 /// One answer from the input side.
@@ -1803,6 +1816,7 @@ impl Editor {
             LineKind::Command => crate::smtp::manual::redact_typed_line(line)
                 .or_else(|| meta::redact_raw_line(line))
                 .unwrap_or_else(|| self.shown_line()),
+            LineKind::Answer if !is_yes_or_no(line) => crate::smtp::auth::MASK.to_string(),
             _ => self.shown_line(),
         };
         (shown, not_command)

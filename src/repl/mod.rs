@@ -1068,7 +1068,7 @@ impl Engine {
         }
         self.error(format!("--tls: {reason}: the connection is not encrypted"));
         let answer = if feed.can_ask() {
-            feed.ask("go on in plain text? [y/N] ", LineKind::Data)
+            feed.ask("go on in plain text? [y/N] ", LineKind::Answer)
                 .await
         } else {
             None
@@ -2660,7 +2660,7 @@ impl Engine {
                     "the message is {size_s}, over the server's SIZE limit of {limit_s} (RFC 1870): expect a 552"
                 )));
             let answer = feed
-                .ask("send it anyway? [y/N] ", LineKind::Data)
+                .ask("send it anyway? [y/N] ", LineKind::Answer)
                 .await
                 .map(|a| a.trim().to_ascii_lowercase());
             if matches!(answer.as_deref(), Some("y" | "yes")) {
@@ -3025,7 +3025,7 @@ impl Engine {
             let answer = if feed.can_ask() {
                 feed.ask(
                     "AUTH without TLS: send the credentials unencrypted? [y/N] ",
-                    LineKind::Data,
+                    LineKind::Answer,
                 )
                 .await
             } else {
