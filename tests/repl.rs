@@ -6069,6 +6069,62 @@ fn terminal_resize_redraws_the_wrapped_line_at_the_new_width() {
     );
 }
 
+/// A line taller than the screen (53 rows of 40 columns on a 50-row terminal): Home put the
+/// cursor on the top row, but on the row of the line there, not on the prompt's (the rows above
+/// the screen cannot be reached: the redraw began on the top row), so the cursor was drawn on
+/// another character than the one it edits. Now a window of the screen's height around the
+/// cursor is drawn: after Home the prompt row is the top row, after End the last row is the
+/// bottom one, and an edit in the middle lands where it is drawn.
+#[test]
+fn terminal_a_line_taller_than_the_screen_is_drawn_around_the_cursor() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = plain_server();
+    let mut t = Pty::start_with(home.path(), &["repl", &addr.to_string()], 40, false);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let tail: String = (0..2100)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    t.keys(&format!("NOOP {tail}"));
+    let text = format!("ehlo[plain]> NOOP {tail}");
+    let rows: Vec<String> = text
+        .as_bytes()
+        .chunks(40)
+        .map(|c| String::from_utf8(c.to_vec()).unwrap())
+        .collect();
+    assert!(rows.len() > usize::from(ROWS), "{}", rows.len());
+    let window = |t: &Pty, first: usize| {
+        let start = Instant::now();
+        let want = rows[first..first + usize::from(ROWS)].join("\n");
+        while t.rows_from(0) != want {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "not the rows from {first}:\n{}",
+                t.rows_from(0)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let last = rows.len() - usize::from(ROWS);
+    window(&t, last);
+    t.wait_cursor("at the end", (ROWS - 1, (text.len() % 40) as u16));
+    t.keys("\x01");
+    window(&t, 0);
+    t.wait_cursor("Home: on the prompt row", (0, 13));
+    t.keys("\x1b[C\x1b[C\x1b[C\x1b[C\x1b[CZ");
+    t.wait("Z inserted on the top row", |s| {
+        s.starts_with("ehlo[plain]> NOOP Zabc")
+    });
+    t.wait_cursor("after Z", (0, 19));
+    t.keys("\x05\r");
+    t.wait("the reply", |s| s.contains("2.0.0 ok"));
+    t.quit();
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(
+        String::from_utf8(got).unwrap(),
+        format!("NOOP Z{tail}\r\nQUIT\r\n")
+    );
+}
+
 /// The indicator is erased when the timeout fires too: the warning takes its place, and the
 /// late reply is shown when it comes, with nothing of the indicator left.
 #[test]

@@ -1047,13 +1047,17 @@ struct Editor {
     /// The last search's query (Ctrl-R Ctrl-R searches for it again, as in readline).
     last_query: String,
     /// The status line's text ([`StatusLine`]) and whether it is on the screen now (the
-    /// cursor is then at its end, on its row).
+    /// cursor is then at its row's start).
     status: Option<String>,
     status_drawn: bool,
     /// Rows of the drawn prompt and line above the cursor, and below it: a redraw goes up to
     /// the first row and clears from there, so a line wrapped over several rows leaves nothing.
     cursor_row: usize,
     rows_below: usize,
+    /// A line taller than the screen is drawn as a window of the screen's height around the
+    /// cursor ([`Editor::render`]): the row of the line at the window's top (the screen's top
+    /// row), 0 when the whole line is drawn.
+    top: usize,
     /// The terminal's modes before the editor (restored around Ctrl-Z) and its raw modes.
     modes: Option<(Termios, Termios)>,
     /// Another program has the terminal (`:edit`), or the REPL is leaving: a stop signal
@@ -1145,6 +1149,7 @@ impl Editor {
             status_drawn: false,
             cursor_row: 0,
             rows_below: 0,
+            top: 0,
             modes: None,
             handed_over: false,
             cols: 0,
@@ -1926,6 +1931,7 @@ impl Editor {
                 s.push_str(&format!("\x1b[{up}A"));
             }
             self.rows_below = 0;
+            self.top = 0;
             self.drawn = false;
         }
         s.push_str("\r\x1b[J");
@@ -1979,29 +1985,77 @@ impl Editor {
         } else {
             String::new()
         };
-        let mut pos = prompt.chars().fold((0, 0), |p, c| advance(p, c, cols));
+        // Every character drawn with the row it lands on (the hint's marked), and the cursor.
+        let mut cells: Vec<(char, usize, bool)> = Vec::new();
+        let mut pos = (0, 0);
+        for c in prompt.chars() {
+            pos = advance(pos, c, cols);
+            cells.push((c, pos.0, false));
+        }
         let mut at = None;
         for (i, &c) in chars.iter().enumerate() {
             if i == cursor {
                 at = Some(place(pos, c, cols));
             }
             pos = advance(pos, c, cols);
+            cells.push((c, pos.0, false));
         }
         let at = at.unwrap_or_else(|| place(pos, ' ', cols));
-        pos = hint.chars().fold(pos, |p, c| advance(p, c, cols));
-        let mut s = self.erase_drawn();
-        s.push_str(&prompt);
-        s.extend(chars.iter());
-        if !hint.is_empty() {
-            s.push_str(&format!("\x1b[2m{hint}\x1b[0m"));
+        for c in hint.chars() {
+            pos = advance(pos, c, cols);
+            cells.push((c, pos.0, true));
         }
         // Text that ends on the last column leaves the terminal waiting to wrap: go to the
         // next row now, so where the cursor is does not depend on the terminal.
-        if pos.1 >= cols {
-            s.push_str("\r\n");
-            pos = (pos.0 + 1, 0);
+        let wrap_at_end = pos.1 >= cols;
+        let last = if wrap_at_end { pos.0 + 1 } else { pos.0 };
+        // A line taller than the screen: the rows above the screen's top cannot be reached
+        // (the cursor stops at the top row), so a redraw that went up to the line's first row
+        // started on the top row, the cursor was drawn on another character than the one it
+        // is on, and each redraw left a copy of the rows in the scrollback. Only a window of
+        // the screen's height is drawn, the cursor's row in it; it fills the screen, so its
+        // first row is the top row. Moving it down draws from the rows before it (they scroll
+        // off in order); moving it up scrolls the screen down first (reverse index on the top
+        // row).
+        let height = terminal_rows();
+        let new_top = if last < height {
+            0
+        } else {
+            at.0.saturating_sub(height - 1).min(last + 1 - height)
+        };
+        let old_top = if self.drawn { self.top } else { 0 };
+        let mut s = self.erase_drawn();
+        let from = if new_top < old_top {
+            // The screen is clear from the top row down: more than its height is no use.
+            s.push_str(&"\x1bM".repeat((old_top - new_top).min(height)));
+            new_top
+        } else {
+            old_top
+        };
+        let bottom = if last < height {
+            last
+        } else {
+            new_top + height - 1
+        };
+        let mut dim = false;
+        for &(c, row, in_hint) in &cells {
+            // A character that wraps to the next row counts on it: its row is where it lands.
+            if row < from || row > bottom {
+                continue;
+            }
+            if in_hint != dim {
+                s.push_str(if in_hint { "\x1b[2m" } else { "\x1b[0m" });
+                dim = in_hint;
+            }
+            s.push(c);
         }
-        let up = pos.0.saturating_sub(at.0);
+        if dim {
+            s.push_str("\x1b[0m");
+        }
+        if wrap_at_end && bottom == last {
+            s.push_str("\r\n");
+        }
+        let up = bottom.saturating_sub(at.0);
         if up > 0 {
             s.push_str(&format!("\x1b[{up}A"));
         }
@@ -2011,8 +2065,9 @@ impl Editor {
         }
         self.write(&s);
         self.drawn = true;
-        self.cursor_row = at.0;
+        self.cursor_row = at.0 - new_top;
         self.rows_below = up;
+        self.top = new_top;
     }
 
     /// Print output above the edited line (or the status line): clear it, print, draw it again.
@@ -2157,6 +2212,15 @@ fn dumb_change(from: &str, to: &str, cols: usize) -> String {
     }
     s.extend(to.chars().skip(same));
     s
+}
+
+/// The terminal's height now (24 when it cannot be read; never under 2).
+fn terminal_rows() -> usize {
+    let size = match screen() {
+        Some(fd) => terminal_size::terminal_size_of(fd.as_fd()),
+        None => terminal_size::terminal_size_of(std::io::stdout().as_fd()),
+    };
+    size.map(|(_, h)| h.0 as usize).unwrap_or(24).max(2)
 }
 
 /// The terminal's width now (80 when it cannot be read; never under 8).
