@@ -239,6 +239,34 @@ pub(crate) fn netrc_file(
     netrc_lookup(&text, host, user)
 }
 
+/// A line typed at an echoing prompt (`prompt`, written on stderr) that is no answer to it, a
+/// password typed at a `[y/N]` question: drawn over with the mask, so that it does not stay in
+/// clear on the terminal and in its scrollback (the REPL's editor does the same). Only when
+/// stdin and stderr are a terminal that takes cursor moves (not `TERM=dumb`).
+pub(crate) fn mask_echoed_answer(prompt: &str, answer: &str) {
+    use std::io::IsTerminal;
+    use std::os::fd::AsFd;
+    let err = std::io::stderr();
+    let dumb = std::env::var("TERM").map_or(true, |t| t.is_empty() || t == "dumb");
+    if dumb || !err.is_terminal() || !std::io::stdin().is_terminal() {
+        return;
+    }
+    let cols = terminal_size::terminal_size_of(err.as_fd())
+        .map_or(80, |(w, _)| usize::from(w.0))
+        .max(1);
+    // The rows the prompt and the echo took; Enter's newline went to the next one.
+    let rows = (prompt.chars().count() + answer.chars().count())
+        .div_ceil(cols)
+        .max(1);
+    let mut e = err.lock();
+    let _ = write!(
+        e,
+        "\x1b[{rows}A\r\x1b[J{prompt}{}\r\n",
+        crate::smtp::auth::MASK
+    );
+    let _ = e.flush();
+}
+
 /// The real terminal prompt: `prompt` on stderr, one line from stdin; with `echo: false` the
 /// terminal's ECHO flag is off while the line is typed (and restored afterwards).
 pub(crate) fn tty_prompt(prompt: &str, echo: bool) -> std::io::Result<String> {

@@ -207,6 +207,67 @@ fn optional_tls_that_did_not_happen_asks_on_a_terminal() {
     }
 }
 
+/// The send asks `send credentials unencrypted? [y/N]` before it asks the password: one who
+/// expected the password prompt types the password there. It was echoed and stayed on the
+/// terminal in clear (a no all the same); now it is drawn over with the mask once entered.
+#[test]
+fn a_password_typed_at_the_plaintext_question_is_drawn_over() {
+    use std::io::{Read, Write};
+    // Asked before connecting (no TLS planned): a no ends the run there, nothing to serve.
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut args = send_args(&unused.local_addr().unwrap().to_string());
+    args.extend(["-a", "PLAIN", "--au", "u", "-q", "auth"].map(String::from));
+    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_ehlo").to_string())
+        .chain(args.iter().cloned())
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect();
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &quoted.join(" "), "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    isolate(&mut cmd);
+    let mut child = cmd.spawn().expect("spawn script");
+    let mut typed = child.stdin.take().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let shown = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let shown = Arc::clone(&shown);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                shown.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    // Typed once the question is on the screen, as a person would (typed ahead, the echo
+    // would come before the question).
+    let start = std::time::Instant::now();
+    while !String::from_utf8_lossy(&shown.lock().unwrap()).contains("[y/N]") {
+        assert!(start.elapsed() < Duration::from_secs(20), "no question");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    typed.write_all(b"Typed-Here-Pw-9\n").unwrap();
+    let (code, _) = wait_sampling(&mut child, Duration::from_secs(30));
+    drop(typed);
+    reader.join().unwrap();
+    assert_eq!(code, 1);
+    let raw = shown.lock().unwrap().clone();
+    let mut screen = vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 0);
+    screen.process(&raw);
+    let screen = screen.screen().contents();
+    assert!(
+        screen.contains("send credentials unencrypted? [y/N] ********"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Typed-Here-Pw-9"), "{screen}");
+}
+
 /// A DIGEST-MD5 server that forges rspauth, is cancelled with "*" and answers 235: the server
 /// did not prove it knows the password and may be an impostor holding the connection as
 /// authenticated, so the session ends there (QUIT, 28, no MAIL) even with `--auth-optional`,

@@ -134,14 +134,14 @@ pub(super) fn confirm_plaintext_auth(env: &Environment) -> Result<(), Error> {
 pub(crate) fn plaintext_auth_confirmed(
     prompt: crate::cli::secrets::Prompt,
 ) -> std::io::Result<bool> {
-    let answer = prompt(
-        "AUTH without TLS: send credentials unencrypted? [y/N] ",
-        true,
-    )?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
+    const QUESTION: &str = "AUTH without TLS: send credentials unencrypted? [y/N] ";
+    let typed = prompt(QUESTION, true)?;
+    let answer = typed.trim().to_ascii_lowercase();
+    if !matches!(answer.as_str(), "" | "y" | "yes" | "n" | "no") {
+        // Asked before the password is: one who expected that prompt typed the password here.
+        secrets::mask_echoed_answer(QUESTION, &typed);
+    }
+    Ok(matches!(answer.as_str(), "y" | "yes"))
 }
 
 fn is_oauth(mechanism: &str) -> bool {
