@@ -1417,6 +1417,42 @@ fn terminal_sighup_at_a_password_prompt_does_not_count_the_secret() {
     );
 }
 
+/// SIGHUP with a password half typed at `:auth`'s `[y/N]` question (one who expected the
+/// password prompt): the `--log` said `an unsent line of 11 characters was discarded`, the
+/// password's length. Now an answer half typed there is said discarded, uncounted.
+#[test]
+fn terminal_sighup_at_a_yes_no_question_does_not_count_the_answer() {
+    let home = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let log = files.path().join("log.txt");
+    let (addr, _h) = plain_server();
+    let mut t = Pty::start(
+        home.path(),
+        &["repl", &addr.to_string(), "--log", log.to_str().unwrap()],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| s.contains("250 DSN"));
+    t.keys(":auth PLAIN user\r");
+    t.wait("the plaintext question", |s| {
+        s.trim_end()
+            .ends_with("send the credentials unencrypted? [y/N]")
+    });
+    t.keys("fixture-sec");
+    std::thread::sleep(Duration::from_millis(300));
+    t.signal("HUP");
+    assert_eq!(t.exit_code(), 129, "{}", t.screen());
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("an answer half typed at a [y/N] question was discarded, unsent"),
+        "{logged}"
+    );
+    assert!(
+        !logged.contains("11 characters") && !logged.contains("fixture-sec"),
+        "{logged}"
+    );
+}
+
 /// The terminal itself goes away (its master end closed, as when a terminal window or an ssh
 /// connection closes) with a line half typed: the editor reads the end of the input before
 /// any SIGHUP, and the line used to vanish unsaid (a SIGHUP that came first said it). Here no

@@ -486,6 +486,7 @@ impl Ui {
                 Discarded {
                     chars: ed.line.len(),
                     secret: ed.kind() == LineKind::Secret,
+                    answer: ed.kind() == LineKind::Answer,
                 }
             } else {
                 gone
@@ -864,6 +865,9 @@ pub(crate) struct Discarded {
     pub(crate) chars: usize,
     /// It was typed at a secret prompt (a password, a token, a SASL response).
     pub(crate) secret: bool,
+    /// It was typed at a `[y/N]` question ([`LineKind::Answer`]): maybe the password one
+    /// expected to be asked for next, so not counted either.
+    pub(crate) answer: bool,
 }
 
 impl Discarded {
@@ -872,10 +876,15 @@ impl Discarded {
     /// masks ehlo prints have a fixed length for the same reason); `None` when nothing was
     /// typed.
     pub(crate) fn note(&self) -> Option<String> {
-        match (self.chars, self.secret) {
-            (0, _) => None,
-            (_, true) => Some("*** a secret half typed at its prompt was discarded, unsent".into()),
-            (n, false) => Some(format!(
+        match (self.chars, self.secret, self.answer) {
+            (0, _, _) => None,
+            (_, true, _) => {
+                Some("*** a secret half typed at its prompt was discarded, unsent".into())
+            }
+            (_, _, true) => {
+                Some("*** an answer half typed at a [y/N] question was discarded, unsent".into())
+            }
+            (n, false, false) => Some(format!(
                 "*** an unsent line of {n} character{} was discarded",
                 if n == 1 { "" } else { "s" }
             )),
@@ -1423,6 +1432,7 @@ impl Editor {
                     self.eof_discarded = Discarded {
                         chars: self.line.len() + self.pending.len(),
                         secret: self.kind() == LineKind::Secret,
+                        answer: self.kind() == LineKind::Answer,
                     };
                     self.pending.clear();
                     self.answer(Input::Eof);
