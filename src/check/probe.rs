@@ -68,7 +68,12 @@ async fn session_events(
     o: &ProbeOptions,
     live: &Live,
 ) -> Vec<(Duration, Event)> {
-    let plan = Plan {
+    run_session_into(host, ip, o, probe_plan(o), None, None, live).await
+}
+
+/// The probe's plan: EHLO as `o.helo`, STARTTLS when offered, QUIT after the last EHLO.
+fn probe_plan(o: &ProbeOptions) -> Plan {
+    Plan {
         helo: o.helo.clone(),
         protocol: Protocol::Esmtp,
         // Use STARTTLS when offered; a failed handshake is a finding, not a reason to go on.
@@ -78,8 +83,7 @@ async fn session_events(
             at: StopAt::Helo,
         }),
         ..Plan::default()
-    };
-    run_session_into(host, ip, o, plan, None, None, live).await
+    }
 }
 
 /// The session a sender using DANE has with `(host, ip)`: [`session_events`]'s plan with the
@@ -95,17 +99,16 @@ pub(crate) async fn dane_session(
     o: &ProbeOptions,
     dane: &DaneUse,
 ) -> (Vec<CheckResult>, Vec<String>) {
-    let plan = Plan {
-        helo: o.helo.clone(),
-        protocol: Protocol::Esmtp,
-        starttls: StartTls::OptionalStrict,
-        stop: Some(Stop {
-            kind: StopKind::Quit,
-            at: StopAt::Helo,
-        }),
-        ..Plan::default()
-    };
-    let events = run_session_into(host, ip, o, plan, None, Some(dane), &Live::default()).await;
+    let events = run_session_into(
+        host,
+        ip,
+        o,
+        probe_plan(o),
+        None,
+        Some(dane),
+        &Live::default(),
+    )
+    .await;
     let seen = gather(&events);
     let chain = seen
         .tls

@@ -1016,11 +1016,7 @@ impl ManualSession {
             _ => codes::Answer::Command,
         };
         // Worded from the session's state, as the send's: no `:starttls` to a session in TLS.
-        let known = codes::Known {
-            tls: Some(self.tls),
-            auth_offered: self.caps.as_ref().map(|c| !c.auth_mechanisms().is_empty()),
-            authenticated: Some(self.authenticated),
-        };
+        let known = codes::Known::of_session(self.tls, self.caps.as_ref(), self.authenticated);
         let mut explanation = codes::explain_known(&reply, phase, answer, known);
         explanation.hint = explanation.hint.map(|h| h.tls_asked(self.tls_asked));
         // A refusal of the parameters names those the typed command carried, as the send's

@@ -806,11 +806,7 @@ impl Session {
             _ => codes::Answer::Command,
         };
         // Worded from the session's state: no "add --tls" to a session in TLS.
-        let known = codes::Known {
-            tls: Some(self.tls),
-            auth_offered: self.caps.as_ref().map(|c| !c.auth_mechanisms().is_empty()),
-            authenticated: Some(self.authenticated),
-        };
+        let known = codes::Known::of_session(self.tls, self.caps.as_ref(), self.authenticated);
         let mut explanation = codes::explain_known(&reply, phase, answer, known);
         // A way to go on without TLS names what asked for it, which only the plan knows.
         explanation.hint = explanation.hint.map(|h| h.tls_asked(self.plan.tls_asked));

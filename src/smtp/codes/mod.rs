@@ -18,6 +18,7 @@
 
 use serde::Serialize;
 
+use crate::smtp::capabilities::Capabilities;
 use crate::smtp::event::Phase;
 use crate::smtp::reply::{EnhancedCode, Reply};
 use context::{basic_in_context, context_meaning, severity};
@@ -123,6 +124,19 @@ pub(crate) struct Known {
     pub(crate) auth_offered: Option<bool>,
     /// The session has authenticated (a 235 to AUTH).
     pub(crate) authenticated: Option<bool>,
+}
+
+impl Known {
+    /// What a session (the send's or the REPL's) knows of itself: whether it is in TLS, the
+    /// latest EHLO reply's capabilities (`None` before one: whether AUTH was offered is not
+    /// known), whether it has authenticated.
+    pub(crate) fn of_session(tls: bool, caps: Option<&Capabilities>, authenticated: bool) -> Self {
+        Known {
+            tls: Some(tls),
+            auth_offered: caps.map(|c| !c.auth_mechanisms().is_empty()),
+            authenticated: Some(authenticated),
+        }
+    }
 }
 
 /// Explain `reply` as an answer to a command of `phase`, in the narrower role `answer` (a
