@@ -121,10 +121,9 @@ fn optional_tls_that_did_not_happen_does_not_let_auth_go_out_in_the_clear() {
     }
 }
 
-/// Run `ehlo` with `args` on a pseudo-terminal (`script -qec`), typing `answer` into it; the
-/// exit code and everything the terminal showed.
-fn ehlo_on_a_terminal(args: &[String], answer: &[u8]) -> (i32, String) {
-    use std::io::{Read, Write};
+/// `ehlo` with `args` on a pseudo-terminal (`script -qec`), stdio piped, no colour, the
+/// environment isolated.
+fn on_a_terminal(args: &[String]) -> std::process::Command {
     let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_ehlo").to_string())
         .chain(args.iter().cloned())
         .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
@@ -136,7 +135,14 @@ fn ehlo_on_a_terminal(args: &[String], answer: &[u8]) -> (i32, String) {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     isolate(&mut cmd);
-    let mut child = cmd.spawn().expect("spawn script");
+    cmd
+}
+
+/// Run `ehlo` with `args` on a pseudo-terminal (`script -qec`), typing `answer` into it; the
+/// exit code and everything the terminal showed.
+fn ehlo_on_a_terminal(args: &[String], answer: &[u8]) -> (i32, String) {
+    use std::io::{Read, Write};
+    let mut child = on_a_terminal(args).spawn().expect("spawn script");
     // Kept open until the end: an end of input would reach the terminal as one too.
     let mut typed = child.stdin.take().unwrap();
     typed.write_all(answer).unwrap();
@@ -217,18 +223,8 @@ fn a_password_typed_at_the_plaintext_question_is_drawn_over() {
     let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut args = send_args(&unused.local_addr().unwrap().to_string());
     args.extend(["-a", "PLAIN", "--au", "u", "-q", "auth"].map(String::from));
-    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_ehlo").to_string())
-        .chain(args.iter().cloned())
-        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
-        .collect();
-    let mut cmd = std::process::Command::new("script");
-    cmd.args(["-qec", &quoted.join(" "), "/dev/null"])
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    isolate(&mut cmd);
+    let mut cmd = on_a_terminal(&args);
+    cmd.env("TERM", "xterm");
     let mut child = cmd.spawn().expect("spawn script");
     let mut typed = child.stdin.take().unwrap();
     let mut out = child.stdout.take().unwrap();
