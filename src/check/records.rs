@@ -989,9 +989,13 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
         }
         // RFC 8461 §3.2: "If any non-repeated field -- i.e., all fields excepting "mx" -- is
         // duplicated, all entries except for the first SHALL be ignored": the policy stays
-        // valid with the first value (mox reads it so), but postfix-mta-sts-resolver keeps the
-        // last one, so a second value that differs splits senders, and one that is not valid
-        // leaves the last-value readers with no policy (mox rejects the policy then too).
+        // valid with the first value (mox reads a valid second copy so), but
+        // postfix-mta-sts-resolver keeps the last one, so a second value that differs splits
+        // senders. A second copy that is not valid is ignored too by the RFC's reading, so the
+        // policy stays in force with the first (a warn naming the line, as the mx match and the
+        // certificate checks go on under the first value); strict parsers (mox) and last-value
+        // readers have no policy then, which the warn says. A first copy that is not valid is
+        // the one used, so that stays a fail.
         if matches!(k, "version" | "mode" | "max_age") {
             if let Some(&(_, line1, v1)) = firsts.iter().find(|f| f.0 == k) {
                 let valid = match k {
@@ -1006,12 +1010,13 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
                 p.findings.push(if !valid {
                     (
                         n,
-                        Status::Fail,
+                        Status::Warn,
                         format!(
-                            "{k} given again as '{v}', which is not a valid {k}: senders that \
-                             keep the last value (postfix-mta-sts-resolver) have no policy, and \
-                             strict ones reject it; senders following RFC 8461 §3.2 use the \
-                             first (line {line1})"
+                            "{k} given again as '{v}', which is not a valid {k}: senders \
+                             following RFC 8461 §3.2 ignore it and use the first, '{v1}' (line \
+                             {line1}), but strict ones (mox) reject the policy and those that \
+                             keep the last value (postfix-mta-sts-resolver) have none: remove \
+                             line {n}"
                         ),
                     )
                 } else if v == v1 {
@@ -1951,16 +1956,33 @@ mod tests {
             let p = lint_policy(&body(extra));
             assert_eq!(p.status(), Status::Info, "{extra:?}: {:?}", p.findings);
         }
-        // An invalid second value: last-value readers have no policy.
-        for extra in [
-            "mode: enforced\r\n",
-            "version: STSv2\r\n",
-            "max_age: 1w\r\n",
+        // An invalid second value: ignored by the RFC's reading, so the first stays in force
+        // (it failed the whole policy); a warn naming the line, as mox and
+        // postfix-mta-sts-resolver have no policy then.
+        for (extra, first) in [
+            ("mode: enforced\r\n", "'enforce' (line 2)"),
+            ("version: STSv2\r\n", "'STSv1' (line 1)"),
+            ("max_age: 1w\r\n", "'604800' (line 4)"),
+            ("max_age: -1\r\n", "'604800' (line 4)"),
         ] {
             let p = lint_policy(&body(extra));
-            assert_eq!(p.status(), Status::Fail, "{extra:?}: {:?}", p.findings);
+            assert_eq!(p.status(), Status::Warn, "{extra:?}: {:?}", p.findings);
             assert_eq!(p.mode.as_deref(), Some("enforce"));
+            assert_eq!(p.max_age, Some(604_800));
+            assert_eq!(p.version.as_deref(), Some("STSv1"));
+            let f = &p.findings[0];
+            assert_eq!((f.0, f.1), (5, Status::Warn), "{:?}", p.findings);
+            assert!(f.2.contains(first), "{}", f.2);
+            assert!(f.2.contains("remove line 5"), "{}", f.2);
+            assert!(f.2.contains("mox"), "{}", f.2);
         }
+        // The first copy is the one used: when it is not valid, the policy is not, whatever
+        // follows.
+        let p = lint_policy(
+            "version: STSv1\r\nmode: enforced\r\nmx: mx.a.test\r\nmax_age: 604800\r\nmode: enforce\r\n",
+        );
+        assert_eq!(p.status(), Status::Fail, "{:?}", p.findings);
+        assert_eq!(p.findings[0].0, 2, "{:?}", p.findings);
         // mx is the repeated field: every line counts.
         let p = lint_policy(&body("mx: mx2.a.test\r\n"));
         assert_eq!(p.status(), Status::Pass, "{:?}", p.findings);

@@ -183,6 +183,13 @@ const POLICIES: &[(&str, &str, &str)] = &[
         "wrongname",
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: *.lab.test\r\nmax_age: 604800\r\nmode: testing\r\n",
     ),
+    // `mode` given again with a value that is no mode: ignored (RFC 8461 §3.2), so this is
+    // still the enforce policy of its first line.
+    (
+        "dupbad.test",
+        "wrongname",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: *.lab.test\r\nmax_age: 604800\r\nmode: enforced\r\n",
+    ),
     // A blank line inside the policy, and (in its TXT record) a space after the id: both
     // outside the grammar, read by lenient senders, rejected by strict ones.
     (
@@ -1984,6 +1991,33 @@ fn a_field_given_twice_keeps_the_first_and_grammar_slips_warn() {
         run.stdout
     );
     assert_eq!(st(&m, "blankline.test", "mtasts.mx-match"), ["pass"]);
+}
+
+/// A second `mode` that is no mode is ignored (RFC 8461 §3.2: all but the first copy are), so
+/// the policy is the enforce policy of its first line: a warn naming the line, the MX matched
+/// and a covered MX's wrong-name certificate a failure. It failed the whole policy, mx-match
+/// said senders had no policy and the certificate stayed a warn.
+#[test]
+fn an_invalid_second_copy_of_a_field_warns_and_the_first_stays_in_force() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&["dupbad.test", "--only", "mtasts.*", "--only", "tls.*"]);
+    assert_eq!(
+        st(&m, "dupbad.test", "mtasts.policy"),
+        ["warn"],
+        "{}",
+        run.stdout
+    );
+    let policy = line_of(&lines, "dupbad.test", "mtasts.policy");
+    let summary = policy["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("line 5: mode given again as 'enforced', which is not a valid mode"),
+        "{summary}"
+    );
+    assert!(summary.contains("'enforce' (line 2)"), "{summary}");
+    assert_eq!(policy["evidence"]["mode"], "enforce", "{policy}");
+    assert_eq!(st(&m, "dupbad.test", "mtasts.mx-match"), ["pass"]);
+    assert_eq!(st(&m, "dupbad.test", "tls.cert.name"), ["fail"]);
+    assert_eq!(run.code, 40, "{}", run.stderr);
 }
 
 /// When the `_mta-sts` TXT lookup itself fails, the policy rows do not claim there is no valid
