@@ -397,10 +397,11 @@ fn judge(host: &str, ip: IpAddr, g: Got, t0: Instant) -> (CheckResult, Option<Ve
             .eq_ignore_ascii_case("text/plain")
     });
     let r = if plain {
-        with(
-            Status::Pass,
-            format!("HTTP 200, {} bytes, {}", body.len(), g.tls.version),
-        )
+        let head = format!("HTTP 200, {} bytes, {}", body.len(), g.tls.version);
+        match charset_problem(g.content_type.as_deref().unwrap_or(""), &body) {
+            None => with(Status::Pass, head),
+            Some((status, why)) => with(status, format!("{head}; {why}")),
+        }
     } else {
         with(
             Status::Warn,
@@ -412,6 +413,141 @@ fn judge(host: &str, ip: IpAddr, g: Got, t0: Instant) -> (CheckResult, Option<Ve
         )
     };
     (r.with("bytes", body.len()), Some(body))
+}
+
+/// What the `charset` of a `text/plain` policy's Content-Type means to senders. RFC 8461 §3.2:
+/// "All parameters other than charset=utf-8 or charset=us-ascii are ignored", so by the RFC the
+/// body is read as UTF-8 whatever is declared; but postfix-mta-sts-resolver decodes the body
+/// with the declared charset (ASCII when there is none) and has no policy when that fails. So:
+/// utf-8 / us-ascii (any case, quoted or not) say nothing; an ASCII-compatible charset is info
+/// (an ASCII policy reads the same in it); one that is not ASCII-compatible (UTF-16/32, UCS-2/4,
+/// UTF-7, EBCDIC) or unknown warns; no charset, or us-ascii, over a body with bytes outside
+/// ASCII warns (read as ASCII, it is no policy). A body that is not UTF-8 fails in
+/// `mtasts.policy`, so it is not judged again here.
+fn charset_problem(content_type: &str, body: &[u8]) -> Option<(Status, String)> {
+    let ascii = body.is_ascii();
+    let utf8 = std::str::from_utf8(body).is_ok();
+    let declared = crate::net::http::media_type_parameter(content_type, "charset");
+    let Some(raw) = declared else {
+        return (!ascii && utf8).then(|| {
+            (
+                Status::Warn,
+                "no charset, and the policy has UTF-8 text outside ASCII: senders that read an \
+                 undeclared body as ASCII (postfix-mta-sts-resolver) have no policy; declare \
+                 charset=utf-8 (RFC 8461 §3.2)"
+                    .to_string(),
+            )
+        });
+    };
+    let cs = raw.trim().to_ascii_lowercase();
+    let shown = capped(&raw);
+    if cs == "utf-8" {
+        return None;
+    }
+    if cs == "us-ascii" {
+        return (!ascii && utf8).then(|| {
+            (
+                Status::Warn,
+                "charset=us-ascii, but the policy has UTF-8 text outside ASCII: senders that \
+                 decode the body by its charset (postfix-mta-sts-resolver) have no policy; \
+                 declare charset=utf-8 (RFC 8461 §3.2)"
+                    .to_string(),
+            )
+        });
+    }
+    // Charsets whose bytes for ASCII text are not that text's ASCII bytes.
+    const NOT_ASCII: &[&str] = &[
+        "utf-16",
+        "utf-32",
+        "ucs-2",
+        "ucs-4",
+        "iso-10646-ucs",
+        "utf-7",
+        "unicode",
+        "utf-ebcdic",
+        "ebcdic",
+        "cp037",
+        "ibm037",
+        "ibm-037",
+        "cp500",
+        "ibm500",
+        "ibm-500",
+        "cp875",
+        "cp1026",
+        "ibm1026",
+        "cp1047",
+        "ibm1047",
+        "cp114",
+        "ibm114",
+        "ibm-114",
+        "scsu",
+        "bocu-1",
+    ];
+    // Charsets that write ASCII text as ASCII (IANA's names and common aliases): whole names,
+    // then families by their prefix.
+    const ASCII_NAMES: &[&str] = &[
+        "utf8",
+        "ascii",
+        "us",
+        "iso646-us",
+        "ansi_x3.4-1968",
+        "latin1",
+        "l1",
+        "shift_jis",
+        "sjis",
+        "gb2312",
+        "gbk",
+        "gb18030",
+        "big5",
+        "tis-620",
+        "macintosh",
+        "cp437",
+        "cp850",
+        "ibm437",
+        "ibm850",
+        "windows-874",
+    ];
+    const ASCII_FAMILIES: &[&str] = &[
+        "iso-8859-",
+        "iso8859-",
+        "iso_8859-",
+        "latin-",
+        "windows-125",
+        "cp125",
+        "koi8-",
+        "euc-",
+        "iso-2022-",
+    ];
+    if NOT_ASCII.iter().any(|p| cs.starts_with(p)) {
+        Some((
+            Status::Warn,
+            format!(
+                "charset={shown} is not ASCII-compatible: senders that decode the body by its \
+                 charset (postfix-mta-sts-resolver) read no policy in it; RFC 8461 §3.2 heeds \
+                 only charset=utf-8 or us-ascii — declare one of those"
+            ),
+        ))
+    } else if ASCII_NAMES.contains(&cs.as_str()) || ASCII_FAMILIES.iter().any(|p| cs.starts_with(p))
+    {
+        Some((
+            Status::Info,
+            format!(
+                "charset={shown} is ignored by senders following RFC 8461 §3.2 (only utf-8 or \
+                 us-ascii count) and reads the same for ASCII text; charset=utf-8 says what the \
+                 policy is"
+            ),
+        ))
+    } else {
+        Some((
+            Status::Warn,
+            format!(
+                "charset={shown} is not a charset ehlo knows to write ASCII as ASCII: senders \
+                 that decode the body by its charset (postfix-mta-sts-resolver) may read no \
+                 policy; RFC 8461 §3.2 heeds only charset=utf-8 or us-ascii — declare one of \
+                 those"
+            ),
+        ))
+    }
 }
 
 /// `mtasts.policy` from a fetched body: the lint's worst finding, the findings with line numbers
@@ -557,6 +693,63 @@ pub(crate) fn mx_match(p: &Policy, hosts: &[String], valid: bool) -> CheckResult
 mod tests {
     use super::*;
     use crate::check::records::lint_policy;
+
+    /// RFC 8461 §3.2 heeds only charset=utf-8 or us-ascii; postfix-mta-sts-resolver decodes
+    /// the body by the declared charset (ASCII without one). Every charset passed unjudged.
+    #[test]
+    fn the_charset_of_a_policy_is_judged_by_what_senders_decode() {
+        let ascii = b"version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 86400\r\n";
+        let utf8 =
+            "version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 86400\r\nnote: café\r\n";
+        let latin1 = b"version: STSv1\r\nnote: caf\xe9\r\n";
+        let st = |ct: &str, body: &[u8]| charset_problem(ct, body).map(|p| p.0);
+        for ct in [
+            "text/plain",
+            "text/plain; charset=utf-8",
+            "text/plain;charset=\"utf-8\"",
+            "text/plain; charset=UTF-8",
+            "text/plain; CHARSET=\"Utf-8\"",
+            "text/plain; charset=us-ascii",
+            "text/plain; charset=US-ASCII",
+        ] {
+            assert_eq!(st(ct, ascii), None, "{ct}");
+        }
+        for ct in ["text/plain; charset=utf-8", "text/plain; charset=\"UTF-8\""] {
+            assert_eq!(st(ct, utf8.as_bytes()), None, "{ct}");
+        }
+        // Read as ASCII, UTF-8 text outside ASCII is no policy.
+        for ct in ["text/plain", "text/plain; charset=us-ascii"] {
+            assert_eq!(st(ct, utf8.as_bytes()), Some(Status::Warn), "{ct}");
+        }
+        // Not UTF-8 at all: mtasts.policy fails it; not said twice.
+        assert_eq!(st("text/plain", latin1), None);
+        for ct in [
+            "text/plain; charset=iso-8859-1",
+            "text/plain; charset=\"ISO-8859-15\"",
+            "text/plain; charset=windows-1252",
+            "text/plain; charset=latin1",
+        ] {
+            assert_eq!(st(ct, ascii), Some(Status::Info), "{ct}");
+        }
+        for ct in [
+            "text/plain; charset=utf-16",
+            "text/plain; charset=UTF-16LE",
+            "text/plain; charset=\"utf-32\"",
+            "text/plain; charset=ucs-2",
+            "text/plain; charset=utf-7",
+            "text/plain; charset=cp037",
+            "text/plain; charset=x-made-up",
+            "text/plain; charset=",
+        ] {
+            assert_eq!(st(ct, ascii), Some(Status::Warn), "{ct}");
+        }
+        let (_, why) = charset_problem("text/plain; charset=\"utf-16\"", ascii).unwrap();
+        assert!(
+            why.starts_with("charset=utf-16 is not ASCII-compatible"),
+            "{why}"
+        );
+        assert!(why.contains("postfix-mta-sts-resolver"), "{why}");
+    }
 
     #[test]
     fn mx_match_by_mode() {

@@ -48,6 +48,52 @@ impl Response {
     }
 }
 
+/// The value of parameter `name` (any case) of a media type (`text/plain; charset="utf-8"`,
+/// RFC 9110 §8.3.1 and §5.6.6): `;`-separated `name=value` after the type, blanks around
+/// each, the value a token or a quoted-string (RFC 9110 §5.6.4: its `\\x` pairs unescaped).
+/// The first such parameter; `Some("")` for one given without a value, as written; a
+/// quoted-string with no closing quote is taken to the end, as lenient readers take it.
+pub(crate) fn media_type_parameter(value: &str, name: &str) -> Option<String> {
+    let mut rest = value.split_once(';')?.1;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ';']);
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest.find(['=', ';']).unwrap_or(rest.len());
+        let key = rest[..end].trim_matches([' ', '\t']);
+        let has_value = rest[end..].starts_with('=');
+        rest = &rest[end..];
+        let mut v = String::new();
+        if has_value {
+            rest = rest[1..].trim_start_matches([' ', '\t']);
+            if let Some(q) = rest.strip_prefix('"') {
+                let mut chars = q.char_indices();
+                let mut used = q.len();
+                while let Some((i, c)) = chars.next() {
+                    match c {
+                        '"' => {
+                            used = i + 1;
+                            break;
+                        }
+                        '\\' => v.extend(chars.next().map(|(_, c)| c)),
+                        c => v.push(c),
+                    }
+                }
+                rest = &q[used..];
+            } else {
+                let end = rest.find(';').unwrap_or(rest.len());
+                v = rest[..end].trim_end_matches([' ', '\t']).to_string();
+            }
+            // Whatever follows a value up to the next `;` is not part of it.
+            rest = rest.find(';').map_or("", |i| &rest[i..]);
+        }
+        if key.eq_ignore_ascii_case(name) {
+            return Some(v);
+        }
+    }
+}
+
 /// Why a body was not read whole.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum BodyError {
@@ -588,6 +634,37 @@ mod tests {
         assert_eq!(r.header("absent"), None);
         assert_eq!(r.header("x").as_deref(), Some("1"));
         assert!(r.body.is_none());
+    }
+
+    /// A media type's parameter by name, as RFC 9110 §5.6.6 writes them: any case, blanks
+    /// around, token or quoted-string.
+    #[test]
+    fn a_media_type_parameter_is_read_quoted_or_not_in_any_case() {
+        for (ct, want) in [
+            ("text/plain; charset=utf-8", Some("utf-8")),
+            ("text/plain;charset=\"UTF-8\"", Some("UTF-8")),
+            ("TEXT/PLAIN ; CharSet = iso-8859-1 ", Some("iso-8859-1")),
+            ("text/plain; format=flowed; charset=utf-16", Some("utf-16")),
+            (
+                "text/plain; x=\"a;charset=no\"; charset=us-ascii",
+                Some("us-ascii"),
+            ),
+            ("text/plain; charset=\"ut\\f-8\"", Some("utf-8")),
+            ("text/plain; charset=\"utf-8", Some("utf-8")),
+            ("text/plain; charset=", Some("")),
+            ("text/plain; charset", Some("")),
+            ("text/plain; charset=a; charset=b", Some("a")),
+            ("text/plain", None),
+            ("text/plain;", None),
+            ("text/plain; format=flowed", None),
+            ("text/plain; xcharset=utf-8", None),
+        ] {
+            assert_eq!(
+                media_type_parameter(ct, "charset").as_deref(),
+                want,
+                "{ct:?}"
+            );
+        }
     }
 
     /// The body cap holds for each framing, whatever Content-Length or a chunk size claims.

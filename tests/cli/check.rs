@@ -190,6 +190,28 @@ const POLICIES: &[(&str, &str, &str)] = &[
         "wrongname",
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: *.lab.test\r\nmax_age: 604800\r\nmode: enforced\r\n",
     ),
+    // The charset of a text/plain policy (RFC 8461 §3.2 heeds only utf-8 and us-ascii):
+    // quoted and in capitals, an ASCII-compatible one, UTF-16, and none over UTF-8 text.
+    (
+        "csquoted.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain;charset=\"UTF-8\"\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
+    ),
+    (
+        "cslatin1.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
+    ),
+    (
+        "csutf16.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-16\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
+    ),
+    (
+        "csnone8.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\nnote: caf\u{e9}\r\n",
+    ),
     // A blank line inside the policy, and (in its TXT record) a space after the id: both
     // outside the grammar, read by lenient senders, rejected by strict ones.
     (
@@ -2018,6 +2040,55 @@ fn an_invalid_second_copy_of_a_field_warns_and_the_first_stays_in_force() {
     assert_eq!(st(&m, "dupbad.test", "mtasts.mx-match"), ["pass"]);
     assert_eq!(st(&m, "dupbad.test", "tls.cert.name"), ["fail"]);
     assert_eq!(run.code, 40, "{}", run.stderr);
+}
+
+/// The charset of a text/plain policy passed unjudged whatever it was. RFC 8461 §3.2 heeds only
+/// charset=utf-8 or us-ascii, postfix-mta-sts-resolver decodes by the declared one: quoted or in
+/// capitals, utf-8 passes; iso-8859-1 is info; utf-16 warns (no policy for senders that decode
+/// by it); no charset over UTF-8 text outside ASCII warns (read as ASCII).
+#[test]
+fn the_charset_of_a_served_policy_is_judged() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&[
+        "csquoted.test",
+        "cslatin1.test",
+        "csutf16.test",
+        "csnone8.test",
+        "--only",
+        "mtasts.*",
+    ]);
+    let fetch = |d: &str| {
+        let c = line_of(&lines, d, "mtasts.fetch");
+        (
+            c["status"].as_str().unwrap().to_string(),
+            c["summary"].as_str().unwrap().to_string(),
+        )
+    };
+    let (s, why) = fetch("csquoted.test");
+    assert_eq!(s, "pass", "{why}");
+    let (s, why) = fetch("cslatin1.test");
+    assert_eq!(s, "info", "{why}");
+    assert!(why.contains("charset=iso-8859-1 is ignored"), "{why}");
+    let (s, why) = fetch("csutf16.test");
+    assert_eq!(s, "warn", "{why}");
+    assert!(
+        why.contains("charset=utf-16 is not ASCII-compatible"),
+        "{why}"
+    );
+    let (s, why) = fetch("csnone8.test");
+    assert_eq!(s, "warn", "{why}");
+    assert!(why.contains("no charset"), "{why}");
+    // The policies themselves are read as UTF-8, as RFC 8461 §3.2 says, whatever is declared.
+    for d in ["csquoted.test", "cslatin1.test", "csutf16.test"] {
+        assert_eq!(st(&m, d, "mtasts.policy"), ["pass"], "{d}: {}", run.stdout);
+        assert_eq!(
+            st(&m, d, "mtasts.mx-match"),
+            ["pass"],
+            "{d}: {}",
+            run.stdout
+        );
+    }
+    assert_eq!(st(&m, "csnone8.test", "mtasts.policy"), ["info"]);
 }
 
 /// When the `_mta-sts` TXT lookup itself fails, the policy rows do not claim there is no valid
