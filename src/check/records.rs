@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::model::{CheckResult, Status};
+use crate::smtp::event::plural_s;
 
 /// `key=value` tags of a `;`-separated record (RFC 8461 §3.1, RFC 8460 §3; DMARC's, read more
 /// leniently, is [`dmarc_tags`]). Whitespace around tags and values is dropped; empty tags (a
@@ -70,19 +71,7 @@ fn tag_spelling(record: &str, key: &str) -> Option<String> {
 /// or curly brackets, a backslash, caret, backtick or bar must be percent-encoded, else a
 /// sender's URI parser rejects the URI and sends no report).
 fn report_uri_ok(u: &str) -> bool {
-    if !u
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b))
-    {
-        return false;
-    }
-    // `pct-encoded = "%" HEXDIG HEXDIG` (RFC 3986 §2.1): a '%' is always the start of one.
-    let b = u.as_bytes();
-    if b.iter().enumerate().any(|(i, &c)| {
-        c == b'%'
-            && !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
-    }) {
+    if !report_uri_syntax_ok(u) {
         return false;
     }
     let l = u.to_ascii_lowercase();
@@ -108,6 +97,24 @@ fn report_uri_ok(u: &str) -> bool {
                 None => report_host_ok(host),
             },
         }
+    })
+}
+
+/// The characters of a URI (RFC 3986 §2): what [`report_uri_ok`] asks before the scheme and
+/// the address. One that is not is no URI to any parser (strict ones discard the record).
+fn report_uri_syntax_ok(u: &str) -> bool {
+    if !u
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b))
+    {
+        return false;
+    }
+    // `pct-encoded = "%" HEXDIG HEXDIG` (RFC 3986 §2.1): a '%' is always the start of one.
+    let b = u.as_bytes();
+    !b.iter().enumerate().any(|(i, &c)| {
+        c == b'%'
+            && !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
     })
 }
 
@@ -435,8 +442,56 @@ pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
                 .map(str::trim)
                 .collect();
             let bad: Vec<&&str> = uris.iter().filter(|u| !report_uri_ok(u)).collect();
-            if bad.is_empty() {
+            // A URI that is a URI but not one reports can go to (another scheme, a mailto:
+            // with no address, DMARC's `!` size limit in the domain) beside one that is:
+            // senders "MAY attempt to deliver to each of the supported rua destinations" (RFC
+            // 8460 §3), so reports still go to the others; it used to fail the record.
+            let skipped: Vec<&&str> = bad
+                .iter()
+                .copied()
+                .filter(|u| report_uri_syntax_ok(u))
+                .collect();
+            if bad.is_empty() || (skipped.len() == bad.len() && bad.len() < uris.len()) {
+                let usable = uris.len() - bad.len();
+                // `tlsrpt-uri`: "commas (ASCII 0x2C), exclamation points (ASCII 0x21), and
+                // semicolons (ASCII 0x3B) MUST be encoded" (RFC 8460 §3): mox's parser ends a
+                // URI at a '!' and then discards the record ("leftover chars").
+                let bang = uris.iter().find(|u| u.contains('!'));
                 let (status, summary) = match tag_spelling(one, "rua") {
+                    _ if bang.is_some_and(|u| !skipped.contains(&u)) => (
+                        Status::Warn,
+                        format!(
+                            "'{}' has a '!', which must be written %21 (RFC 8460 §3): strict \
+                             senders (mox) discard the record and send no reports, lenient ones \
+                             report to it",
+                            crate::check::probe::capped(bang.unwrap_or(&""))
+                        ),
+                    ),
+                    _ if !skipped.is_empty() => {
+                        let u = skipped[0];
+                        let why = if u.is_empty() {
+                            " (an empty entry: a ',' with no URI after it; strict senders, mox, \
+                             discard the whole record for it)"
+                        } else if u.contains('!') {
+                            " (a '!' size limit is DMARC's rua syntax, not TLS-RPT's; strict \
+                             senders, mox, discard the whole record for the '!')"
+                        } else if !u.contains(':') {
+                            " (a ',' separates URIs, so each needs its scheme, and one inside a \
+                             URI is written %2C; strict senders, mox, discard the whole record \
+                             for a URI without a scheme)"
+                        } else {
+                            ""
+                        };
+                        (
+                            Status::Warn,
+                            format!(
+                                "'{}' is not a mailto: address or an https: URL{why}: senders \
+                                 skip it and report to the other {usable} URI{} (RFC 8460 §3)",
+                                crate::check::probe::capped(&u.escape_debug().to_string()),
+                                plural_s(usable)
+                            ),
+                        )
+                    }
                     // Senders part ways on a second rua=: one reads the first only (the rest
                     // get no reports), one reads them all (mail-auth), a strict parser rejects
                     // the record (checkdmarc): then no report is sent at all.
@@ -1407,6 +1462,71 @@ mod tests {
         );
     }
 
+    /// RFC 8460 §3: senders "MAY attempt to deliver to each of the supported rua
+    /// destinations", so a URI no report can go to beside one that can is skipped, not the end
+    /// of all reports (the record failed); a '!' "MUST be encoded" (mox discards the record at
+    /// one), so one in a usable URI warns (it passed). No usable URI, or one that is no URI,
+    /// still fails.
+    #[test]
+    fn a_tls_rpt_uri_list_is_judged_uri_by_uri() {
+        for (rec, want, says) in [
+            (
+                "v=TLSRPTv1; rua=mailto:a@x.test,ftp://x.test/r",
+                Status::Warn,
+                "'ftp://x.test/r' is not a mailto: address or an https: URL: senders skip it and \
+                 report to the other 1 URI (RFC 8460 §3)",
+            ),
+            (
+                "v=TLSRPTv1; rua=mailto:nobody,https://r.x.test/,mailto:b@x.test",
+                Status::Warn,
+                "'mailto:nobody' is not a mailto: address or an https: URL: senders skip it and \
+                 report to the other 2 URIs",
+            ),
+            (
+                "v=TLSRPTv1; rua=mailto:a@x.test,b@x.test",
+                Status::Warn,
+                "(a ',' separates URIs, so each needs its scheme",
+            ),
+            (
+                "v=TLSRPTv1; rua=mailto:a@x.test,,mailto:b@x.test",
+                Status::Warn,
+                "(an empty entry",
+            ),
+            (
+                "v=TLSRPTv1; rua=mailto:a@x.test,mailto:t@y.test!10m",
+                Status::Warn,
+                "(a '!' size limit is DMARC's rua syntax",
+            ),
+            (
+                "v=TLSRPTv1; rua=mailto:tls!x@x.test",
+                Status::Warn,
+                "'mailto:tls!x@x.test' has a '!', which must be written %21",
+            ),
+            (
+                "v=TLSRPTv1; rua=https://r.x.test/a!b",
+                Status::Warn,
+                "strict senders (mox) discard the record",
+            ),
+            ("v=TLSRPTv1; rua=mailto:tls%21x@x.test", Status::Pass, ""),
+            ("v=TLSRPTv1; rua=ftp://x.test/r", Status::Fail, ""),
+            (
+                "v=TLSRPTv1; rua=mailto:nobody,ftp://x.test/r",
+                Status::Fail,
+                "",
+            ),
+            // One that is no URI at all: no parser reads it.
+            (
+                "v=TLSRPTv1; rua=mailto:a@x.test,mailto:a b@x.test",
+                Status::Fail,
+                "",
+            ),
+        ] {
+            let c = tlsrpt(&v(&[rec]));
+            assert_eq!(c.status, want, "{rec}: {c:?}");
+            assert!(c.summary.contains(says), "{rec}: {}", c.summary);
+        }
+    }
+
     #[test]
     fn tlsrpt_rules() {
         let cases: &[(&[&str], Status)] = &[
@@ -1511,6 +1631,18 @@ mod tests {
                 ],
                 Status::Fail,
             ),
+            // Several URIs, blanks around the ',' (`*WSP "," *WSP`), https beside mailto.
+            (
+                &["v=TLSRPTv1; rua=mailto:a@x.test , https://r.x.test/v1 ,mailto:b@x.test"],
+                Status::Pass,
+            ),
+            // A non-TLS-RPT TXT record beside the record is discarded (RFC 8460 §3).
+            (
+                &["v=spf1 -all", "v=TLSRPTv1; rua=mailto:a@x.test"],
+                Status::Pass,
+            ),
+            // A record's strings are joined with nothing between them before it is read.
+            (&["v=TLSRPTv1; rua=mailto:a@x.test"], Status::Pass),
         ];
         for (recs, want) in cases {
             assert_eq!(tlsrpt(&v(recs)).status, *want, "{recs:?}");
@@ -1643,11 +1775,12 @@ mod tests {
             json!(["mailto:a@x.test", "https://r.x.test/v1"]),
             "{c:?}"
         );
-        // A bad URI in the second field is found too.
+        // A URI no report can go to in the second field is found too (skipped by senders,
+        // RFC 8460 §3, as the first field's still gets reports).
         let c = tlsrpt(&v(&[
             "v=TLSRPTv1; rua=mailto:a@x.test; rua=http://r.x.test",
         ]));
-        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert_eq!(c.status, Status::Warn, "{c:?}");
         assert!(c.summary.contains("http://r.x.test"), "{c:?}");
         // One rua= with a list stays a pass.
         let c = tlsrpt(&v(&["v=TLSRPTv1; rua=mailto:a@x.test,mailto:b@x.test"]));

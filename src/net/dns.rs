@@ -1768,20 +1768,18 @@ pub struct RrSet {
 }
 
 impl RrSet {
-    /// TXT records, each record's strings joined (RFC 7208 §3.3, RFC 8461 §3.1), lossy UTF-8,
-    /// sorted: an RRset has no order (RFC 2181 §5) and name servers rotate it, so the records a
-    /// check reports are listed the same in every run.
+    /// TXT records, each record's strings joined (RFC 7208 §3.3, RFC 8461 §3.1, RFC 8460 §3:
+    /// "concatenated together without adding spaces"), then read as lossy UTF-8 — joined as
+    /// bytes first, so a character whose bytes a publisher's tool split between two strings
+    /// stays one character rather than two U+FFFD — sorted: an RRset has no order (RFC 2181
+    /// §5) and name servers rotate it, so the records a check reports are listed the same in
+    /// every run.
     pub(crate) fn txt_strings(&self) -> Vec<String> {
         let mut v: Vec<String> = self
             .records
             .iter()
             .filter_map(|r| match r {
-                RData::TXT(t) => Some(
-                    t.txt_data
-                        .iter()
-                        .map(|s| String::from_utf8_lossy(s).into_owned())
-                        .collect::<String>(),
-                ),
+                RData::TXT(t) => Some(String::from_utf8_lossy(&t.txt_data.concat()).into_owned()),
                 _ => None,
             })
             .collect();
@@ -2527,6 +2525,35 @@ fn single_result(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A TXT record in several strings is one record, its strings joined with nothing between
+    /// them (RFC 8460 §3, RFC 8461 §3.1), as bytes: a UTF-8 character split between two strings
+    /// used to be read as two U+FFFD, each string decoded alone.
+    #[test]
+    fn a_txt_record_in_several_strings_is_joined_as_bytes() {
+        use hickory_resolver::proto::rr::rdata::TXT;
+        let set = RrSet {
+            nxdomain: false,
+            records: vec![
+                RData::TXT(TXT::from_bytes(vec![
+                    b"v=TLSRPTv1; rua=mailto:a@x.te",
+                    b"st; note=caf\xc3",
+                    b"\xa9",
+                ])),
+                RData::TXT(TXT::from_bytes(vec![b"v=spf1 ", b"-all"])),
+            ],
+            cnames: Vec::new(),
+            ttl: None,
+            proof: None,
+        };
+        assert_eq!(
+            set.txt_strings(),
+            [
+                "v=TLSRPTv1; rua=mailto:a@x.test; note=caf\u{e9}",
+                "v=spf1 -all"
+            ]
+        );
+    }
 
     /// The resolver description of a test's timeouts.
     fn waited(verdict: bool) -> Waited<'static> {
