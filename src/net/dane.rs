@@ -537,18 +537,46 @@ pub(crate) fn verify(
         );
         // A DANE-TA digest can only match a certificate the server sends: one that sends its
         // leaf alone leaves nothing to match (RFC 7671 §5.2.2: the anchor must be in the chain).
-        if chain.len() == 1 && usable.iter().any(|r| r.usage == 2 && r.mtype != 0) {
+        let ta_digest = usable.iter().any(|r| r.usage == 2 && r.mtype != 0);
+        if chain.len() == 1 && ta_digest {
             why.push_str(
                 ": the server sent only its leaf certificate, and a DANE-TA(2) digest record \
                  matches only an issuer certificate the server includes in its chain \
                  (RFC 7671 §5.2.2)",
             );
+        } else if let Some(top) = ta_digest.then(|| unsent_issuer(chain)).flatten() {
+            // The common case: a record of the root (`2 1 1` of ISRG Root X1, say) and a
+            // server that sends its leaf and intermediate, as most do, but not the root.
+            let info = crate::net::tls::cert_info(top);
+            why.push_str(&format!(
+                ": the chain the server sent ends at {}, whose issuer {} it did not send, and a \
+                 DANE-TA(2) digest record matches only a certificate the server includes in \
+                 its chain (RFC 7671 §5.2.2): publish the record of a certificate it sends \
+                 (its issuing CA), or send that issuer too",
+                info.subject, info.issuer
+            ));
         }
         why
     } else {
         failures.join("; ")
     });
     v
+}
+
+/// The certificate at the top of the path the server sent, when its issuer is not among what
+/// it sent and it is not self-issued: a DANE-TA digest of that issuer cannot match. `None`
+/// when the chain ends at a self-issued certificate (its root was sent).
+fn unsent_issuer(chain: &[X509]) -> Option<&X509Ref> {
+    use openssl::x509::X509VerifyResult;
+    let issued_within = |c: &X509Ref| {
+        chain
+            .iter()
+            .any(|i| i.issued(c) == X509VerifyResult::OK && i.to_der().ok() != c.to_der().ok())
+    };
+    chain
+        .iter()
+        .map(|c| c.as_ref())
+        .find(|c| c.issued(c) != X509VerifyResult::OK && !issued_within(c))
 }
 
 /// The association data `cert` would have for `selector`/`mtype`.
@@ -1035,6 +1063,46 @@ pub(crate) mod tests {
             LEVEL,
         );
         assert!(!v.reason.unwrap().contains("leaf certificate"));
+    }
+
+    /// A DANE-TA digest of the root while the server sends its leaf and intermediate but not
+    /// the root (the usual Let's Encrypt chain under `2 1 1` of its root): no match can be
+    /// made (RFC 7671 §5.2.2), and the reason said only "no TLSA record matched"; now it names
+    /// the certificate the chain ends at and its unsent issuer. The intermediate's record
+    /// passes; the root sent too, the root's record passes.
+    #[test]
+    fn dane_ta_digest_of_an_unsent_root_names_where_the_chain_ends() {
+        let chain = chain3();
+        for r in [rec(2, 1, 1, &chain[2]), rec(2, 0, 1, &chain[2])] {
+            let v = verify(&chain[..2], std::slice::from_ref(&r), &names(), true, LEVEL);
+            assert!(!v.ok);
+            let reason = v.reason.unwrap();
+            assert!(
+                reason.contains(
+                    "the chain the server sent ends at /CN=Intermediate, whose issuer /CN=Root \
+                     it did not send"
+                ) && reason.contains("RFC 7671 §5.2.2"),
+                "{reason}"
+            );
+            // The whole chain sent: the root's record anchors it.
+            let v = verify(&chain, std::slice::from_ref(&r), &names(), true, LEVEL);
+            assert!(v.ok, "{:?}", v.reason);
+        }
+        // 2 1 1 of the intermediate, leaf and intermediate sent (RFC 7672 §3.1.2's common
+        // DANE-TA form): pass at depth 1.
+        let v = verify(
+            &chain[..2],
+            &[rec(2, 1, 1, &chain[1])],
+            &names(),
+            true,
+            LEVEL,
+        );
+        assert!(v.ok, "{:?}", v.reason);
+        assert_eq!(v.matched_depth, Some(1));
+        // Another CA's record while the root was sent: no such hint (the chain is whole).
+        let other = chain3();
+        let v = verify(&chain, &[rec(2, 1, 1, &other[2])], &names(), true, LEVEL);
+        assert!(!v.reason.unwrap().contains("did not send"));
     }
 
     /// The DANE-TA reference names of an MX host that is an alias whose secure expansion holds

@@ -866,6 +866,64 @@ fn dnssec_check_of_dane_ta_records_against_served_chains() {
     }
 }
 
+/// DANE-TA(2) by key (`2 1 1`, RFC 7672 §3.1.2) over a three-level chain (ta-root → ta-int
+/// → the leaf): the intermediate's record anchors leaf + intermediate at depth 1. The root's
+/// record with the root not sent (what most servers send: leaf and intermediate) cannot match
+/// (RFC 7671 §5.2.2): it failed saying only "no TLSA record matched"; now the reason names
+/// where the sent chain ends and its unsent issuer. With the root sent, the root's record
+/// anchors at depth 2.
+#[test]
+#[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
+fn dnssec_check_of_dane_ta_by_key_over_an_intermediate_and_an_unsent_root() {
+    let anchor = require_dns_peers();
+    let key = dnssec_file("ta-leaf.key");
+    let modes = both_modes(&anchor);
+    for (cert, domain, want, says) in [
+        (
+            "ta-ti-chain.pem",
+            "ta-int.dnssec.test",
+            "pass",
+            "DANE-TA: the chain verifies to the certificate at depth 1; the leaf's \
+             DNS:mx-ti.dnssec.test matches",
+        ),
+        (
+            "ta-ti-chain.pem",
+            "ta-root.dnssec.test",
+            "fail",
+            "the chain the server sent ends at /CN=ta-int, whose issuer /CN=ta-root it did not \
+             send",
+        ),
+        (
+            "ta-ti-full.pem",
+            "ta-root.dnssec.test",
+            "pass",
+            "DANE-TA: the chain verifies to the certificate at depth 2; the leaf's \
+             DNS:mx-tr.dnssec.test matches",
+        ),
+    ] {
+        let cert = dnssec_file(cert);
+        let _serve = Serve::start_at(
+            "127.0.0.8:2525",
+            &["--starttls", "--tls-cert", &cert, "--tls-key", &key],
+        );
+        for mode in &modes {
+            let (run, l) = check_lines(mode, domain, &["dane.tlsa", "dane.match"]);
+            assert_eq!(l["dane.tlsa"]["status"], "pass", "{}", run.dump());
+            let m = &l["dane.match"];
+            assert_eq!(
+                m["status"],
+                want,
+                "{cert} {domain} {mode:?}\n{}",
+                run.dump()
+            );
+            assert!(
+                m["summary"].as_str().unwrap().contains(says),
+                "{cert} {domain} {mode:?}: {m}"
+            );
+        }
+    }
+}
+
 /// DANE-TA(2) through an MX host that is an alias (cnmx-ta → mx-cta CNAME mx-ta, all secure,
 /// the `2 0 1` record at the expansion): the reference names are the TLSA base domain
 /// mx-ta.dnssec.test and the next-hop domain, not the alias (RFC 7672 §3.2.2). A leaf for

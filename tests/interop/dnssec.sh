@@ -31,6 +31,10 @@
 #       ta-leaf.key, each also as *-chain.pem with the CA after it (the tests serve them there);
 #       ta-wrong MX 10 mx-ta-wrong (A 127.0.0.8), TLSA 2 0 1 of another CA (a DANE-TA mismatch)
 #       cnmx MX 10 mx-cn (an MX host that is a CNAME)
+#       ta-int MX 10 mx-ti (A 127.0.0.8), TLSA 2 1 1 of the intermediate $DIR/ta-int.pem's key;
+#       ta-root MX 10 mx-tr (A 127.0.0.8), TLSA 2 1 1 of the root $DIR/ta-root.pem's key, which
+#       signed ta-int, which issued $DIR/ta-ti.pem (key ta-leaf.key) for mx-ti and mx-tr, also as
+#       ta-ti-chain.pem (+ ta-int) and ta-ti-full.pem (+ ta-int + ta-root)
 #       mx-full A 127.0.0.1, _2525._tcp TLSA 3 0 1 <Postfix certificate's SHA-256> (the whole
 #       certificate pinned, RFC 6698 §2.1.2 selector 0)
 #       cnmx-orig MX 10 mx-cno; mx-cno CNAME mx-plain (A 127.0.0.1, no TLSA of its own), the TLSA
@@ -155,6 +159,30 @@ start() {
     cat "$DIR/$leaf.pem" "$DIR/ta-ca.pem" >"$DIR/$leaf-chain.pem"
   done
   ta_other="$(openssl x509 -in "$DIR/ta-other.pem" -outform DER | sha256sum | cut -d' ' -f1)"
+  # A three-level chain for DANE-TA(2) by key (`2 1 1`, RFC 7672 §3.1.2): the root ta-root
+  # signed the intermediate ta-int, which issued ta-ti.pem (ta-leaf.key) for mx-ti and mx-tr;
+  # served as leaf + intermediate (ta-ti-chain.pem, what most servers send) or with the root
+  # after them (ta-ti-full.pem).
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+    -subj /CN=ta-root -addext basicConstraints=critical,CA:TRUE \
+    -addext keyUsage=critical,keyCertSign,cRLSign \
+    -keyout "$DIR/ta-root.key" -out "$DIR/ta-root.pem" 2>/dev/null
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=ta-int \
+    -keyout "$DIR/ta-int.key" 2>/dev/null |
+    openssl x509 -req -CA "$DIR/ta-root.pem" -CAkey "$DIR/ta-root.key" \
+      -set_serial "0x$(openssl rand -hex 8)" -days 30 \
+      -extfile <(printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n') \
+      -out "$DIR/ta-int.pem" 2>/dev/null
+  openssl req -new -key "$DIR/ta-leaf.key" -subj /CN=mx-ti.dnssec.test 2>/dev/null |
+    openssl x509 -req -CA "$DIR/ta-int.pem" -CAkey "$DIR/ta-int.key" \
+      -set_serial "0x$(openssl rand -hex 8)" -days 30 \
+      -extfile <(printf 'subjectAltName=DNS:mx-ti.dnssec.test,DNS:mx-tr.dnssec.test\nbasicConstraints=CA:FALSE\n') \
+      -out "$DIR/ta-ti.pem" 2>/dev/null
+  cat "$DIR/ta-ti.pem" "$DIR/ta-int.pem" >"$DIR/ta-ti-chain.pem"
+  cat "$DIR/ta-ti.pem" "$DIR/ta-int.pem" "$DIR/ta-root.pem" >"$DIR/ta-ti-full.pem"
+  local ta_int ta_root
+  ta_int="$(spki_sha256 "$DIR/ta-int.pem")"
+  ta_root="$(spki_sha256 "$DIR/ta-root.pem")"
 
   local soa='SOA ns.dnssec.test. hostmaster.dnssec.test. 1 3600 600 86400 60'
   # The children first: the parent needs the signed subzone's DS.
@@ -270,6 +298,12 @@ ta-wrong IN MX 10 mx-ta-wrong.dnssec.test.
 mx-ta-wrong IN A 127.0.0.8
 _2525._tcp.mx-ta-wrong IN TLSA 2 0 1 $ta_other
 cnmx IN MX 10 mx-cn.dnssec.test.
+ta-int IN MX 10 mx-ti.dnssec.test.
+mx-ti IN A 127.0.0.8
+_2525._tcp.mx-ti IN TLSA 2 1 1 $ta_int
+ta-root IN MX 10 mx-tr.dnssec.test.
+mx-tr IN A 127.0.0.8
+_2525._tcp.mx-tr IN TLSA 2 1 1 $ta_root
 mx-full IN A 127.0.0.1
 _2525._tcp.mx-full IN TLSA 3 0 1 $tlsa_cert
 cnmx-orig IN MX 10 mx-cno.dnssec.test.
