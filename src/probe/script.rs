@@ -149,7 +149,12 @@ pub(crate) fn advice(id: &str) -> &'static str {
              bare LF (or filter it in front of Exim). Postfix: \
              smtpd_forbid_bare_newline = normalize or reject (clients in \
              smtpd_forbid_bare_newline_exclusions, default $mynetworks, are exempt: probe from \
-             outside it)."
+             outside it). A smuggled DATA refused as sent ahead (Postfix's smtpd_data_restrictions = \
+             reject_unauth_pipelining, smtpd_forbid_unauth_pipelining; Exim's synchronization \
+             check) stops only a smuggled message that comes with its DATA: with CHUNKING \
+             offered the probe smuggles a BDAT too, which gets past it (Postfix's short-term \
+             workaround adds smtpd_discard_ehlo_keywords = chunking), and Exim 4.96 under TLS \
+             does not see the lines waiting; a warn at best, the line ending still wants the fix."
         }
         i if i.starts_with("smuggle.") => {
             "A fail means the server ends a message at a non-standard line ending and runs the \
@@ -162,7 +167,12 @@ pub(crate) fn advice(id: &str) -> &'static str {
              the exclusion, not the setting: probe from outside it. Exim: 4.97.1 or later, or \
              a backport of the CVE-2023-51766 fix (Debian 12: 4.96-15+deb12u4): only \
              CRLF.CRLF ends DATA, unless the message's first header line ended in a bare LF \
-             (Exim's LF-only mode). Sendmail: 8.18 with srv_features 'O'."
+             (Exim's LF-only mode). Sendmail: 8.18 with srv_features 'O'. A smuggled DATA refused as sent ahead (Postfix's smtpd_data_restrictions = \
+             reject_unauth_pipelining, smtpd_forbid_unauth_pipelining; Exim's synchronization \
+             check) stops only a smuggled message that comes with its DATA: with CHUNKING \
+             offered the probe smuggles a BDAT too, which gets past it (Postfix's short-term \
+             workaround adds smtpd_discard_ehlo_keywords = chunking), and Exim 4.96 under TLS \
+             does not see the lines waiting; a warn at best, the line ending still wants the fix."
         }
         "pipelining.early-talker" => {
             "A warn means commands sent before the greeting are answered: spam bots that do \
@@ -427,6 +437,9 @@ pub(crate) struct Log {
     /// `limits.*`: the control connection's result, once the first connection closed on the
     /// probe's line ([`LimitsControl`]).
     pub(crate) control: Option<LimitsControl>,
+    /// `smuggle.*`: how the follow-up connection that smuggles with BDAT ended, once it ran
+    /// ([`smuggle_needs_bdat`]; its replies are labelled `bdat-…`, `end` is the first's).
+    pub(crate) bdat: Option<End>,
 }
 
 /// `limits.*`: what a control connection (the same preamble, then a `NOOP` of normal length)
@@ -517,7 +530,12 @@ impl Log {
 
     /// Why the steps stopped early, as one line; `None` when they all ran.
     pub(crate) fn reason(&self) -> Option<String> {
-        match &self.end {
+        self.reason_of(&self.end)
+    }
+
+    /// [`Log::reason`] for another end (a follow-up connection's).
+    fn reason_of(&self, end: &End) -> Option<String> {
+        match end {
             End::Done => None,
             End::Refused(label) => Some(match self.get_last(label) {
                 // Bytes that are no SMTP reply refused nothing: say what they were, as
@@ -820,33 +838,55 @@ pub(crate) const LONG_LINE: usize = 20_000;
 /// outer message's lines end in CRLF, or in a bare LF for `smuggle.lf-headers`; the smuggled
 /// transaction's always in CRLF.
 pub(crate) fn smuggle_content(id: &str, ctx: &Ctx, variant: &[u8]) -> Vec<u8> {
+    smuggle_bytes(id, ctx, variant, false)
+}
+
+/// [`smuggle_content`], or with `bdat` the smuggled transaction's DATA replaced by `BDAT n
+/// LAST` (RFC 3030 §2) whose chunk is the smuggled message and the `.` line: a server that
+/// does not end the outer message at the variant still reads one message ending at
+/// `<CR><LF>.<CR><LF>`, and one that does gets a complete chunk with nothing after it. The
+/// smuggled message's subject says `SMUGGLED via BDAT`.
+fn smuggle_bytes(id: &str, ctx: &Ctx, variant: &[u8], bdat: bool) -> Vec<u8> {
     let token = ctx.token_for(id);
     let mut outer = format!(
         "From: <{from}>\r\nTo: <{to}>\r\nDate: {date}\r\nSubject: ehlo probe {id} outer {token}\r\n\
-         Message-Id: <{token}-outer@ehlo.probe>\r\n\r\n\
+         Message-Id: <{token}-outer{suffix}@ehlo.probe>\r\n\r\n\
          This is the outer message of ehlo probe {id} ({token}).\r\n\
          If a second message with SMUGGLED in its subject arrived, the server is vulnerable.",
         from = ctx.from,
         to = ctx.to,
         date = ctx.date,
+        suffix = if bdat { "-bdat" } else { "" },
     );
     if lf_only(id) {
         outer = outer.replace("\r\n", "\n");
     }
     let mut c = outer.into_bytes();
     c.extend_from_slice(variant);
+    let smuggled = format!(
+        "From: <{from}>\r\nTo: <{to}>\r\nDate: {date}\r\nSubject: ehlo probe {id} SMUGGLED{via} {token}\r\n\
+         Message-Id: <{token}-smuggled{suffix}@ehlo.probe>\r\n\r\n\
+         SMUGGLED: this message was hidden in the body of the outer one ({token}).\r\n.\r\n",
+        from = ctx.from,
+        to = ctx.to,
+        date = ctx.date,
+        via = if bdat { " via BDAT" } else { "" },
+        suffix = if bdat { "-bdat" } else { "" },
+    );
+    let command = if bdat {
+        format!("BDAT {} LAST", smuggled.len())
+    } else {
+        "DATA".into()
+    };
     c.extend_from_slice(
         format!(
-            "MAIL FROM:<{from}>\r\nRCPT TO:<{to}>\r\nDATA\r\n\
-             From: <{from}>\r\nTo: <{to}>\r\nDate: {date}\r\nSubject: ehlo probe {id} SMUGGLED {token}\r\n\
-             Message-Id: <{token}-smuggled@ehlo.probe>\r\n\r\n\
-             SMUGGLED: this message was hidden in the body of the outer one ({token}).\r\n.\r\n",
+            "MAIL FROM:<{from}>\r\nRCPT TO:<{to}>\r\n{command}\r\n",
             from = ctx.from,
             to = ctx.to,
-            date = ctx.date,
         )
         .as_bytes(),
     );
+    c.extend_from_slice(smuggled.as_bytes());
     c
 }
 
@@ -1630,15 +1670,7 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
             ),
         };
     };
-    // A synchronization refusal in QUIT's place is no answer to QUIT: nothing followed QUIT,
-    // which went out after the reply to the message. It is the smuggled DATA's answer (Exim
-    // refuses a DATA with the smuggled message's lines already waiting, `554 SMTP
-    // synchronization error`, and closes), so it counts with the replies before it.
-    let after_quit = log.after_quit("quit");
-    let mut extra = after_quit.others();
-    if let Some(q) = after_quit.quit.filter(|q| names_synchronization(q)) {
-        extra.push(q);
-    }
+    let extra = smuggle_extra(log);
     let codes = |replies: &[&Reply]| -> String {
         replies
             .iter()
@@ -1686,6 +1718,10 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
         } else {
             ""
         };
+        if let Some(data) = sync_refused(tx) {
+            let answered = format!("{} then {}{stray}", short(eod), codes.join(" "));
+            return judge_sync_refused(ctx, log, &token, &answered, data).with("token", token);
+        }
         Outcome::new(
             Status::Fail,
             format!(
@@ -1765,6 +1801,122 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
         )
     };
     o.with("token", token)
+}
+
+/// The replies after the outer message's other than QUIT's own. A synchronization refusal in
+/// QUIT's place is no answer to QUIT: nothing followed QUIT, which went out after the reply
+/// to the message. It is the smuggled DATA's answer (Exim refuses a DATA with the smuggled
+/// message's lines already waiting, `554 SMTP synchronization error`, and closes), so it
+/// counts with the replies before it.
+fn smuggle_extra(log: &Log) -> Vec<&Reply> {
+    let after_quit = log.after_quit("quit");
+    let mut extra = after_quit.others();
+    if let Some(q) = after_quit.quit.filter(|q| names_synchronization(q)) {
+        extra.push(q);
+    }
+    extra
+}
+
+/// The smuggled DATA's refusal when it says the client sent ahead (Postfix's
+/// `reject_unauth_pipelining` "503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP
+/// command pipelining", `smtpd_forbid_unauth_pipelining`'s "554 5.5.0 Error: SMTP protocol
+/// synchronization", Exim's "554 SMTP synchronization error"): the variant ended the message
+/// and the smuggled MAIL and RCPT ran; only the smuggled message arriving with its DATA was
+/// refused.
+fn sync_refused<'r>(tx: &[&'r Reply]) -> Option<&'r Reply> {
+    tx.get(2)
+        .copied()
+        .filter(|d| !d.is_start_input() && names_synchronization(d))
+}
+
+/// Does a `smuggle.*` probe's first connection call for the BDAT follow-up: the smuggled DATA
+/// refused as sent ahead ([`sync_refused`]) on a server that offers CHUNKING? A smuggled
+/// `BDAT n LAST` carries its message in the command's chunk, which that check does not stop
+/// on Postfix 3.7 (`reject_unauth_pipelining`, `smtpd_forbid_unauth_pipelining`) or Exim 4.96.
+fn smuggle_needs_bdat(id: &str, log: &Log) -> bool {
+    smuggle_variant(id).is_some()
+        && log.get("eod").is_some()
+        && log.caps.as_ref().is_some_and(|c| c.has("CHUNKING"))
+        && smuggled_transaction(&smuggle_extra(log)).is_some_and(|tx| sync_refused(tx).is_some())
+}
+
+/// What the BDAT follow-up showed: its smuggled `BDAT` accepted (`Ok`), refused for good
+/// (`Err(Some)`), or nothing to tell (`Err(None)`: it did not get that far, or the replies
+/// have another shape).
+fn bdat_followup(log: &Log) -> Result<&Reply, Option<&Reply>> {
+    let replies = log.all("bdat-quit");
+    let answer = |r: &Reply| matches!(r.code.map(|c| c / 100), Some(2 | 4 | 5));
+    match replies.as_slice() {
+        [mail, rcpt, bdat, ..] if answer(mail) && answer(rcpt) => {
+            if bdat.is_positive() && !bdat.is_closing() {
+                Ok(bdat)
+            } else if bdat.is_permanent() {
+                Err(Some(bdat))
+            } else {
+                Err(None)
+            }
+        }
+        _ => Err(None),
+    }
+}
+
+/// `smuggle.*` when the smuggled DATA was refused as sent ahead (`data`, [`sync_refused`]):
+/// the variant ended the message, but whether a second message can be delivered depends on
+/// what else gets past that check. A smuggled BDAT accepted (the follow-up) fails; a plaintext
+/// run on a server offering STARTTLS is inconclusive (Exim 4.96 does not see the smuggled
+/// message waiting under TLS, and delivers it); otherwise no second message came: a warn.
+fn judge_sync_refused(ctx: &Ctx, log: &Log, token: &str, answered: &str, data: &Reply) -> Outcome {
+    let head = format!(
+        "the variant ended the message and the smuggled MAIL and RCPT were answered ({answered}); the smuggled DATA was refused because the smuggled message came with it ({})",
+        short(data)
+    );
+    let ran = log.bdat.is_some();
+    let followup = bdat_followup(log);
+    if let Ok(bdat) = followup {
+        return Outcome::new(
+            Status::Fail,
+            format!(
+                "{head}, but the same smuggling with BDAT instead of DATA (CHUNKING is offered) was accepted ({}): the mailbox will show a second message, SMUGGLED via BDAT, with token {token}",
+                short(bdat)
+            ),
+        )
+        .with("bdat", "accepted");
+    }
+    let bdat_said = match (ran, followup) {
+        (false, _) => " (no CHUNKING: no smuggled BDAT to try)".to_string(),
+        (true, Err(Some(r))) => format!(", and so was a smuggled BDAT ({})", short(r)),
+        (true, _) => {
+            return Outcome::new(
+                Status::Error,
+                format!(
+                    "{head}; the follow-up that smuggles with BDAT (CHUNKING is offered) did not tell: {}: only the mailbox can tell (token {token})",
+                    match &log.bdat {
+                        Some(End::Done) | None =>
+                            "its replies are not a smuggled transaction's".into(),
+                        Some(end) => log.reason_of(end).unwrap_or_default(),
+                    }
+                ),
+            );
+        }
+    };
+    let bdat = if ran { "refused" } else { "not offered" };
+    let caps = log.caps.clone().unwrap_or_default();
+    if !ctx.starttls && !ctx.implicit_tls && caps.has("STARTTLS") {
+        return Outcome::new(
+            Status::Error,
+            format!(
+                "{head}{bdat_said}: no second message here, but a sending relay uses STARTTLS, and under TLS a server may not see the smuggled message waiting (Exim 4.96 then delivers it): run with --tls (token {token})"
+            ),
+        )
+        .with("bdat", bdat);
+    }
+    Outcome::new(
+        Status::Warn,
+        format!(
+            "{head}{bdat_said}: no second message was delivered, but only because the smuggled lines came together; the server still ends DATA at the variant (token {token})"
+        ),
+    )
+    .with("bdat", bdat)
 }
 
 /// Are the replies after the outer message's those of the smuggled transaction, in the order
@@ -1916,6 +2068,7 @@ impl Runner {
                 outstanding: 0,
                 unasked: None,
                 control: None,
+                bdat: None,
             },
             until_count: 0,
             control: false,
@@ -2092,6 +2245,8 @@ impl Runner {
             (Some(Step::Reconnect), Input::Connected(server)) => {
                 self.log.transcript.push(if is_limits(self.id) {
                     format!("-- control connection (the same greeting, then {CONTROL_LINE})")
+                } else if smuggle_variant(self.id).is_some() {
+                    "-- follow-up connection: the same variant, the smuggled DATA replaced by BDAT (CHUNKING is offered)".into()
                 } else {
                     "-- control connection (waits for the greeting)".into()
                 });
@@ -2271,6 +2426,29 @@ impl Runner {
                 self.waiting = Some(step);
                 return io;
             }
+            if self.in_preamble
+                && self.control
+                && let Some(variant) = smuggle_variant(self.id)
+            {
+                // The follow-up's greeting is done: the same variant, the smuggled DATA as BDAT.
+                self.in_preamble = false;
+                self.steps = VecDeque::from(vec![
+                    line(format!("MAIL FROM:<{}>", self.ctx.from)),
+                    read("bdat-mail", Some(2)),
+                    line(format!("RCPT TO:<{}>", self.ctx.to)),
+                    read("bdat-rcpt", Some(2)),
+                    line("DATA"),
+                    read("bdat-data", Some(3)),
+                    Step::Send(smuggle_bytes(self.id, &self.ctx, variant, true)),
+                    read("bdat-eod", None),
+                    line("QUIT"),
+                    Step::UntilQuit {
+                        label: "bdat-quit",
+                        outstanding: 0,
+                    },
+                ]);
+                continue;
+            }
             if self.in_preamble && self.control && is_limits(self.id) {
                 // The control connection's greeting is done: the harmless line, then QUIT.
                 self.in_preamble = false;
@@ -2355,6 +2533,34 @@ impl Runner {
                 ]);
                 return self.advance();
             }
+        }
+        if !self.finished && !self.control && smuggle_needs_bdat(self.id, &self.log) {
+            // The smuggled DATA was refused only because the smuggled message came with it:
+            // smuggle again with BDAT, whose chunk needs no DATA (the same greeting, STARTTLS
+            // and AUTH as asked).
+            self.control = true;
+            self.log.first_end = Some(std::mem::replace(&mut self.log.end, End::Done));
+            self.waiting = None;
+            self.in_preamble = true;
+            self.tls_queued = false;
+            self.auth_queued = false;
+            self.sasl = None;
+            self.challenges = 0;
+            self.steps = VecDeque::from(vec![
+                Step::Reconnect,
+                read("banner", Some(2)),
+                line(format!("EHLO {}", self.ctx.helo)),
+                read("ehlo", Some(2)),
+            ]);
+            return self.advance();
+        }
+        if !self.finished
+            && self.control
+            && smuggle_variant(self.id).is_some()
+            && let Some(first) = self.log.first_end.take()
+        {
+            // The verdict reads the first connection's end; the follow-up's is kept apart.
+            self.log.bdat = Some(std::mem::replace(&mut self.log.end, first));
         }
         if !self.finished && self.control && is_limits(self.id) && self.log.control.is_none() {
             self.log.control = Some(LimitsControl {
@@ -2478,6 +2684,141 @@ mod tests {
         ]
     }
 
+    fn greet_chunking() -> Vec<Input> {
+        vec![
+            r(220, "mx ESMTP"),
+            Input::Reply(Reply::new(
+                250,
+                &["mx", "PIPELINING", "CHUNKING", "STARTTLS"],
+            )),
+        ]
+    }
+
+    /// The smuggled DATA refused as sent ahead (Postfix's `smtpd_data_restrictions =
+    /// reject_unauth_pipelining`, 503; Exim's synchronization check, 554): the variant ended
+    /// the message, but no second message came of it. With CHUNKING offered a follow-up
+    /// connection smuggles with BDAT (Postfix 3.7 and Exim 4.96 accept that chunk: the check is
+    /// DATA's): accepted fails. Without CHUNKING, or with the BDAT refused, nothing was
+    /// delivered: a warn, except in plaintext on a server offering STARTTLS (Exim 4.96 under
+    /// TLS does not see the smuggled lines waiting and delivers them): inconclusive.
+    #[test]
+    fn a_smuggled_data_refused_as_sent_ahead_is_judged_by_what_gets_through() {
+        let first = |greeting: Vec<Input>| {
+            let mut i = greeting;
+            i.extend([r(250, "ok"), r(250, "ok"), r(354, "go"), r(250, "queued 1")]);
+            i.extend([
+                r(250, "2.1.0 Ok"),
+                r(250, "2.1.5 Ok"),
+                r(
+                    503,
+                    "5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining",
+                ),
+                r(221, "2.7.0 Error: I can break rules, too. Goodbye."),
+            ]);
+            i
+        };
+        let followup = |bdat: Input| {
+            let mut i = greet_chunking();
+            i.extend([r(250, "ok"), r(250, "ok"), r(354, "go"), r(250, "queued 2")]);
+            i.extend([r(250, "2.1.0 Ok"), r(250, "2.1.5 Ok"), bdat, r(221, "bye")]);
+            i
+        };
+        // CHUNKING: the follow-up's smuggled BDAT is accepted: fail.
+        let mut i = first(greet_chunking());
+        i.extend(followup(r(250, "2.0.0 Ok: 400 bytes queued as 3")));
+        let (o, sent) = drive("smuggle.lf-lf", ctx(), i);
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(
+            o.summary.contains("was accepted (250 2.0.0 Ok: 400 bytes"),
+            "{}",
+            o.summary
+        );
+        assert_eq!(o.evidence["bdat"], "accepted");
+        let transcript = o.evidence["transcript"].to_string();
+        assert!(
+            transcript.contains("-- follow-up connection"),
+            "{transcript}"
+        );
+        // The follow-up writes the same variant with `BDAT n LAST`, n the smuggled message and
+        // its `.` line, which also ends the whole as one message on a server that reads it so.
+        let variant = smuggle_variant("smuggle.lf-lf").unwrap();
+        assert_eq!(sent[4], smuggle_content("smuggle.lf-lf", &ctx(), variant));
+        let content = String::from_utf8(sent[10].clone()).unwrap();
+        let (_, tail) = content.split_once("\n.\nMAIL FROM:").unwrap();
+        let (command, chunk) = tail
+            .split_once("\r\nRCPT TO:<me@example.test>\r\n")
+            .unwrap()
+            .1
+            .split_once("\r\n")
+            .unwrap();
+        assert_eq!(command, format!("BDAT {} LAST", chunk.len()), "{content:?}");
+        assert!(chunk.contains(
+            "Subject: ehlo probe smuggle.lf-lf SMUGGLED via BDAT ehlo-probe-t0-smuggle-lf-lf\r\n"
+        ));
+        assert!(content.ends_with("\r\n.\r\n"), "{content:?}");
+        // The BDAT refused too, over TLS: warn, nothing delivered.
+        let tls = Ctx {
+            starttls: true,
+            ..ctx()
+        };
+        let mut i = vec![
+            r(220, "mx ESMTP"),
+            Input::Reply(Reply::new(250, &["mx", "STARTTLS"])),
+            r(220, "go ahead"),
+            Input::TlsUp,
+        ];
+        i.extend(first(greet_chunking()).into_iter().skip(1));
+        i.extend([
+            r(220, "mx ESMTP"),
+            Input::Reply(Reply::new(250, &["mx", "STARTTLS"])),
+            r(220, "go ahead"),
+            Input::TlsUp,
+        ]);
+        i.extend(
+            followup(r(503, "5.5.0 Error: improper use of pipelining"))
+                .into_iter()
+                .skip(1),
+        );
+        let (o, _) = drive("smuggle.lf-lf", tls, i);
+        assert_eq!(o.status, Status::Warn, "{o:?}");
+        assert!(
+            o.summary.contains("and so was a smuggled BDAT (503"),
+            "{}",
+            o.summary
+        );
+        assert_eq!(o.evidence["bdat"], "refused");
+        // No CHUNKING, plaintext, STARTTLS offered: no follow-up, inconclusive (--tls).
+        let (o, sent) = drive("smuggle.lf-lf", ctx(), first(greet()));
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(o.summary.contains("run with --tls"), "{}", o.summary);
+        assert!(o.summary.contains("no CHUNKING"), "{}", o.summary);
+        assert_eq!(sent.len(), 6, "no follow-up connection");
+        // No CHUNKING and no STARTTLS offered: warn.
+        let plain = vec![
+            r(220, "mx ESMTP"),
+            Input::Reply(Reply::new(250, &["mx", "PIPELINING"])),
+        ];
+        let (o, _) = drive("smuggle.lf-lf", ctx(), first(plain));
+        assert_eq!(o.status, Status::Warn, "{o:?}");
+        assert!(
+            o.summary.contains("no second message was delivered"),
+            "{}",
+            o.summary
+        );
+        // The follow-up cut short: inconclusive, with the token.
+        let mut i = first(greet_chunking());
+        i.extend(greet_chunking());
+        i.push(Input::Closed);
+        let (o, _) = drive("smuggle.lf-lf", ctx(), i);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(
+            o.summary.contains("did not tell: the server closed"),
+            "{}",
+            o.summary
+        );
+        assert_eq!(o.evidence["token"], "ehlo-probe-t0-smuggle-lf-lf");
+    }
+
     #[test]
     fn every_probe_has_advice_and_a_unique_id() {
         let mut seen = std::collections::HashSet::new();
@@ -2516,22 +2857,36 @@ mod tests {
     /// turns on at a first header line ending in LF) and the smuggled transaction in CRLF. A
     /// patched Exim in that mode (Debian 12's 4.96) answers the smuggled MAIL and RCPT, refuses
     /// the DATA with the smuggled lines already waiting (`554 SMTP synchronization error`) and
-    /// closes: that refusal is DATA's, not QUIT's, and the probe fails.
+    /// closes: that refusal is DATA's, not QUIT's; with CHUNKING offered, the follow-up's
+    /// smuggled BDAT is accepted and the probe fails.
     #[test]
     fn lf_headers_sends_bare_lf_lines_and_fails_on_exims_lf_only_mode() {
-        let mut i = greet();
+        let mut i = greet_chunking();
         i.extend([r(250, "OK"), r(250, "Accepted"), r(354, "go")]);
         i.extend([
             r(250, "OK id=1"),
             r(250, "OK"),
             r(250, "Accepted"),
             r(554, "SMTP synchronization error"),
+            Input::Closed,
+        ]);
+        i.extend(greet_chunking());
+        i.extend([
+            r(250, "OK"),
+            r(250, "Accepted"),
+            r(354, "go"),
+            r(250, "OK id=2"),
+        ]);
+        i.extend([
+            r(250, "OK"),
+            r(250, "Accepted"),
+            r(250, "OK id=3"),
+            r(221, "bye"),
         ]);
         let (o, sent) = drive("smuggle.lf-headers", ctx(), i);
         assert_eq!(o.status, Status::Fail, "{o:?}");
         assert!(
-            o.summary
-                .contains("the outer message was accepted, the smuggled one was not"),
+            o.summary.contains("then 250 250 554)") && o.summary.contains("SMUGGLED via BDAT"),
             "{}",
             o.summary
         );
