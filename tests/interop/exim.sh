@@ -15,7 +15,9 @@
 #   Exim 127.0.0.1:2625  STARTTLS offered; AUTH PLAIN/LOGIN/CRAM-MD5/NTLM (spa, NTLMv1) after TLS (ehlotest / interop-secret-1)
 #   Exim 127.0.0.1:4665  implicit TLS (tls_on_connect_ports)
 #   Exim 127.0.0.1:2687  the same daemon, a third port (pipelining/size tests use it to vary)
-#   Every port: CHUNKING, PRDR, DSN, SMTPUTF8, 8BITMIME, PIPELINING, SIZE 1048576, no enhanced codes.
+#   Exim 127.0.0.1:2688  the same daemon without CHUNKING (chunking_advertise_hosts empty there)
+#   Every port: CHUNKING (not 2688), PRDR, DSN, SMTPUTF8, 8BITMIME, PIPELINING, SIZE 1048576, no
+#   enhanced codes.
 # Recipients at exim.test go to $EXIM_DIR/mail/Maildir/ (byte-exact content after Exim's trace
 #   headers; Envelope-to: names the recipient), except:
 #   refused@exim.test        550 at RCPT by an ACL
@@ -33,7 +35,7 @@ STATE=/tmp/ehlo-interop
 EXIM_DIR="$STATE/exim"
 ROOT="$EXIM_DIR/root"
 DEBS="$EXIM_DIR/debs"
-PORTS=(2625 4665 2687)
+PORTS=(2625 4665 2687 2688)
 TEST_USER=ehlotest
 TEST_PASS=interop-secret-1
 EXIM_UID=64025 # only inside the namespace; files it writes show this number outside
@@ -168,7 +170,8 @@ tls_advertise_hosts = *
 tls_certificate = $cert
 tls_privatekey = $key
 pipelining_advertise_hosts = *
-chunking_advertise_hosts = *
+# CHUNKING everywhere but 2688 (ehlo probe: a smuggled BDAT gets past the synchronization check).
+chunking_advertise_hosts = \${if eq{\$received_port}{2688}{}{*}}
 prdr_enable = true
 dsn_advertise_hosts = *
 smtputf8_advertise_hosts = *
@@ -319,7 +322,7 @@ start() {
     done
     die "exim did not open 127.0.0.1:$port within 15 s: $(tail -n 20 "$EXIM_DIR/log/paniclog" "$EXIM_DIR/log/mainlog" 2>/dev/null)"
   done
-  log "ready: exim 127.0.0.1:2625 (STARTTLS), 4665 (implicit TLS), 2687; mail in $EXIM_DIR/mail/, logs $EXIM_DIR/log/"
+  log "ready: exim 127.0.0.1:2625 (STARTTLS), 4665 (implicit TLS), 2687, 2688 (no CHUNKING); mail in $EXIM_DIR/mail/, logs $EXIM_DIR/log/"
 }
 
 case "${1:-}" in

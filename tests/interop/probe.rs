@@ -12,6 +12,38 @@ use super::*;
 
 const POSTFIX_BARE_LF_REJECT: &str = "127.0.0.1:2526";
 const POSTFIX_BARE_LF_NORMALIZE: &str = "127.0.0.1:2527";
+/// `smtpd_data_restrictions = reject_unauth_pipelining`, CHUNKING still offered.
+const POSTFIX_UNAUTH_PIPELINING: &str = "127.0.0.1:2528";
+/// The same with `smtpd_discard_ehlo_keywords = chunking`: Postfix's short-term workaround.
+const POSTFIX_SMUGGLING_WORKAROUND: &str = "127.0.0.1:2529";
+/// Exim with `chunking_advertise_hosts` empty on this port.
+const EXIM_NO_CHUNKING: &str = "127.0.0.1:2688";
+const EXIM_MAILDIR: &str = "/tmp/ehlo-interop/exim/mail/Maildir";
+
+/// After the message holding `arrived` is in `maildir`, no message holding `absent` comes
+/// within a few seconds (a second message of the same connection is queued with the first).
+#[track_caller]
+fn only_one_arrives(maildir: &Path, arrived: &str, absent: &str) {
+    wait_for_maildir(maildir, arrived, DELIVERY_LIMIT);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        for sub in ["new", "cur"] {
+            for entry in fs::read_dir(maildir.join(sub))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let bytes = fs::read(entry.path()).unwrap_or_default();
+                assert!(
+                    !contains_bytes(&bytes, absent.as_bytes()),
+                    "{absent:?} arrived in {}",
+                    entry.path().display()
+                );
+            }
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+}
 
 /// `ehlo probe ADDR --to TO --yes --json` plus `extra`: the run, id → status, id → token.
 fn probe(
@@ -174,6 +206,62 @@ fn postfix_probe_smuggling_with_bare_newline_reject_and_normalize_passes() {
     );
     let text = String::from_utf8_lossy(&outer);
     assert!(text.contains(&format!("SMUGGLED {token}")), "{text}");
+}
+
+/// Postfix's short-term SMTP smuggling workaround refuses the smuggled DATA as pipelined
+/// ("503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining") after
+/// answering the smuggled MAIL and RCPT. With CHUNKING still offered (2528) a smuggled BDAT is
+/// delivered all the same, and the probe's follow-up shows it: fail, the Maildir holds it.
+/// With CHUNKING discarded (2529) nothing but the outer message arrives, over TLS too: warn;
+/// in plaintext the probe cannot tell what TLS would change: inconclusive.
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn postfix_smuggling_workaround_verdicts_follow_what_is_delivered() {
+    require_peer(
+        "Postfix smtpd (reject_unauth_pipelining)",
+        POSTFIX_UNAUTH_PIPELINING,
+        Some("ehlo-interop"),
+    );
+    require_peer(
+        "Postfix smtpd (smuggling workaround)",
+        POSTFIX_SMUGGLING_WORKAROUND,
+        Some("ehlo-interop"),
+    );
+    let id = "smuggle.lf-lf";
+    let (run, s, tokens) = probe(POSTFIX_UNAUTH_PIPELINING, LOCAL_RCPT, &["--only", id]);
+    run.assert_exit(40);
+    expect_status(&run, &s, id, "fail");
+    run.assert_contains("Improper use of SMTP command pipelining");
+    run.assert_contains(r#""bdat":"accepted""#);
+    let token = &tokens[id];
+    let (_, smuggled) = wait_for_maildir(
+        &postfix_maildir(),
+        &format!("Subject: ehlo probe {id} SMUGGLED via BDAT {token}"),
+        DELIVERY_LIMIT,
+    );
+    let text = String::from_utf8_lossy(&smuggled);
+    assert!(!text.contains(&format!("outer {token}")), "{text}");
+
+    let (run, s, tokens) = probe(
+        POSTFIX_SMUGGLING_WORKAROUND,
+        LOCAL_RCPT,
+        &["--only", id, "--tls"],
+    );
+    run.assert_exit(0);
+    expect_status(&run, &s, id, "warn");
+    run.assert_contains(r#""bdat":"not offered""#);
+    run.assert_contains("no second message was delivered");
+    let token = &tokens[id];
+    only_one_arrives(
+        &postfix_maildir(),
+        &format!("Subject: ehlo probe {id} outer {token}"),
+        &format!("SMUGGLED {token}"),
+    );
+
+    let (run, s, _) = probe(POSTFIX_SMUGGLING_WORKAROUND, LOCAL_RCPT, &["--only", id]);
+    run.assert_exit(41);
+    expect_status(&run, &s, id, "inconclusive");
+    run.assert_contains("run with --tls");
 }
 
 #[test]
@@ -368,7 +456,7 @@ fn aiosmtpd_without_starttls_or_auth_fails_downgrade_for_mail_only() {
 #[ignore = "needs the interop peers (tests/interop/setup.sh)"]
 fn exim_probe_verdicts() {
     require_peer("Exim", "127.0.0.1:2625", Some("ehlo-interop-exim"));
-    let (run, s, _) = probe("127.0.0.1:2625", "user@exim.test", &[]);
+    let (run, s, tokens) = probe("127.0.0.1:2625", "user@exim.test", &[]);
     // Exim 4.96 splits a 20 007-octet line (limits.line fails); everything else holds.
     run.assert_exit(40);
     for id in LF_VARIANTS.iter().chain(CR_VARIANTS) {
@@ -383,11 +471,19 @@ fn exim_probe_verdicts() {
         .lines()
         .find(|l| l.contains("\"id\":\"smuggle.lf-headers\""))
         .unwrap_or_else(|| panic!("{}", run.dump()));
+    // The synchronization check stops only a smuggled message that comes with its DATA: the
+    // follow-up's smuggled BDAT (CHUNKING is offered) is delivered.
     assert!(
         line.contains("then 250 250 554)")
-            && line.contains("the outer message was accepted, the smuggled one was not")
+            && line.contains(r#""bdat":"accepted""#)
             && line.contains("LF-only mode"),
         "{line}"
+    );
+    let token = &tokens[LF_HEADERS];
+    wait_for_maildir(
+        Path::new(EXIM_MAILDIR),
+        &format!("Subject: ehlo probe {LF_HEADERS} SMUGGLED via BDAT {token}"),
+        DELIVERY_LIMIT,
     );
     expect_status(&run, &s, "starttls.injection", "pass");
     expect_status(&run, &s, "starttls.injection-ehlo", "pass");
@@ -402,6 +498,39 @@ fn exim_probe_verdicts() {
     run.assert_contains("about the end of DATA only");
     // PIPECONNECT advertised: an early EHLO is allowed by design.
     expect_status(&run, &s, "pipelining.early-talker", "info");
+}
+
+/// Exim without CHUNKING (2688): in plaintext its synchronization check refuses the smuggled
+/// DATA of `smuggle.lf-headers` and nothing is smuggled, but under TLS it does not see the
+/// smuggled lines waiting and delivers them: the plaintext run is inconclusive and says to run
+/// with `--tls`, which fails, and the Maildir holds the smuggled message.
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn exim_without_chunking_is_told_apart_only_under_tls() {
+    require_peer(
+        "Exim (no CHUNKING)",
+        EXIM_NO_CHUNKING,
+        Some("ehlo-interop-exim"),
+    );
+    let only = ["--only", LF_HEADERS];
+    let (run, s, _) = probe(EXIM_NO_CHUNKING, "user@exim.test", &only);
+    run.assert_exit(41);
+    expect_status(&run, &s, LF_HEADERS, "inconclusive");
+    run.assert_contains("no CHUNKING");
+    run.assert_contains("run with --tls");
+    let (run, s, tokens) = probe(
+        EXIM_NO_CHUNKING,
+        "user@exim.test",
+        &["--only", LF_HEADERS, "--tls"],
+    );
+    run.assert_exit(40);
+    expect_status(&run, &s, LF_HEADERS, "fail");
+    let token = &tokens[LF_HEADERS];
+    wait_for_maildir(
+        Path::new(EXIM_MAILDIR),
+        &format!("Subject: ehlo probe {LF_HEADERS} SMUGGLED {token}"),
+        DELIVERY_LIMIT,
+    );
 }
 
 #[test]

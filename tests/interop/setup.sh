@@ -14,11 +14,13 @@
 #   Postfix 127.0.0.1:4466  implicit TLS with SASL via Dovecot (benches/bench.sh: TLS + AUTH send)
 #   Postfix 127.0.0.1:2526  like 2525 with smtpd_forbid_bare_newline=reject (SMTP smuggling fix, ehlo probe)
 #   Postfix 127.0.0.1:2527  like 2525 with smtpd_forbid_bare_newline=normalize (2525 has it off)
+#   Postfix 127.0.0.1:2528  like 2525 with smtpd_data_restrictions=reject_unauth_pipelining (CHUNKING on)
+#   Postfix 127.0.0.1:2529  2528 plus smtpd_discard_ehlo_keywords=chunking (Postfix's smuggling workaround)
 #   aiosmtpd 127.0.0.1:8025 sink storing byte-exact content under $STATE/aiosmtpd/
 #   aiosmtpd 127.0.0.1:8026 STARTTLS, then AUTH XOAUTH2/OAUTHBEARER/SCRAM-SHA-256 (aiosmtpd_auth.py)
 #   aiosmtpd 127.0.0.1:8027 behind the PROXY protocol (v1/v2), recording the PROXY source with each
 #     message under $STATE/aiosmtpd-proxy/ (aiosmtpd_proxy.py)
-#   Exim 4   127.0.0.1:2625 (STARTTLS) / 4665 (implicit TLS) / 2687, from extracted Debian packages
+#   Exim 4   127.0.0.1:2625 (STARTTLS) / 4665 (implicit TLS) / 2687 / 2688 (no CHUNKING), from extracted Debian packages
 #     in a private mount namespace; CHUNKING, PRDR, DSN, SMTPUTF8, ACL refusals, sender
 #     verification, and relays to `ehlo serve` (see exim.sh for the details)
 # Local delivery: ehlotest@ehlo.test -> /home/ehlotest/Maildir/ ; unknown users -> 550 5.1.1 at RCPT.
@@ -214,6 +216,10 @@ postconf -M "4466/inet=4466 inet n - n - - smtpd -o syslog_name=postfix/smtps-au
 # exclusions default to $mynetworks, which holds the loopback clients: empty them.
 postconf -M "2526/inet=2526 inet n - n - - smtpd -o syslog_name=postfix/bare-lf-reject -o smtpd_forbid_bare_newline=reject -o smtpd_forbid_bare_newline_exclusions="
 postconf -M "2527/inet=2527 inet n - n - - smtpd -o syslog_name=postfix/bare-lf-normalize -o smtpd_forbid_bare_newline=normalize -o smtpd_forbid_bare_newline_exclusions="
+# Postfix's short-term SMTP smuggling workaround, without and with CHUNKING discarded: the
+# smuggled DATA is refused as pipelined, a smuggled BDAT only without the second setting.
+postconf -M "2528/inet=2528 inet n - n - - smtpd -o syslog_name=postfix/unauth-pipelining -o smtpd_data_restrictions=reject_unauth_pipelining"
+postconf -M "2529/inet=2529 inet n - n - - smtpd -o syslog_name=postfix/smuggling-workaround -o smtpd_data_restrictions=reject_unauth_pipelining -o smtpd_discard_ehlo_keywords=chunking"
 postconf -M "2587/inet=2587 inet n - n - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=dovecot -o smtpd_sasl_path=private/auth -o smtpd_relay_restrictions=permit_sasl_authenticated,reject -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject"
 [[ -f /etc/aliases ]] || printf 'postmaster: root\n' >/etc/aliases
 if [[ ! -f /etc/aliases.db || /etc/aliases -nt /etc/aliases.db ]]; then
@@ -271,6 +277,8 @@ wait_port 4465 postfix "$STATE/postfix.log"
 wait_port 2587 postfix "$STATE/postfix.log"
 wait_port 2526 postfix "$STATE/postfix.log"
 wait_port 2527 postfix "$STATE/postfix.log"
+wait_port 2528 postfix "$STATE/postfix.log"
+wait_port 2529 postfix "$STATE/postfix.log"
 wait_port 4466 postfix "$STATE/postfix.log"
 wait_port 8025 aiosmtpd "$STATE/aiosmtpd.log"
 wait_port 8026 aiosmtpd-auth "$STATE/aiosmtpd-auth.log"
@@ -278,10 +286,10 @@ wait_port 8027 aiosmtpd-proxy "$STATE/aiosmtpd-proxy.log"
 for _ in $(seq 50); do [[ -S /var/spool/postfix/private/auth ]] && break; sleep 0.1; done
 [[ -S /var/spool/postfix/private/auth ]] || die "dovecot auth socket missing: $(tail -n 30 "$STATE/dovecot.log")"
 
-echo "ready: postfix smtp 127.0.0.1:2525 (STARTTLS; 2526/2527 with smtpd_forbid_bare_newline reject/normalize), smtps 127.0.0.1:4465 (4466 with AUTH), submission 127.0.0.1:2587" \
+echo "ready: postfix smtp 127.0.0.1:2525 (STARTTLS; 2526/2527 with smtpd_forbid_bare_newline reject/normalize, 2528/2529 reject_unauth_pipelining without/with CHUNKING discarded), smtps 127.0.0.1:4465 (4466 with AUTH), submission 127.0.0.1:2587" \
   "(STARTTLS+AUTH $TEST_USER), aiosmtpd 127.0.0.1:8025 -> $SINK_DIR," \
   "aiosmtpd-auth 127.0.0.1:8026 (XOAUTH2/OAUTHBEARER/SCRAM-SHA-256)," \
   "aiosmtpd-proxy 127.0.0.1:8027 (PROXY v1/v2), maildir $TEST_HOME/Maildir," \
-  "exim 127.0.0.1:2625 (STARTTLS) / 4665 (implicit TLS) / 2687," \
+  "exim 127.0.0.1:2625 (STARTTLS) / 4665 (implicit TLS) / 2687 / 2688 (no CHUNKING)," \
   "nsd 127.0.0.1:5392 + unbound 127.0.0.1:5391 (signed dnssec.test)," \
   "cert $CERT, logs $STATE/"
