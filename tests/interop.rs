@@ -2,7 +2,8 @@
 //! Exim, aiosmtpd), and swaks and Exim (real, independent clients) against `ehlo serve`. The
 //! Exim cases are in `interop/exim.rs`, each named `exim_*`; the DANE cross-checks against
 //! `ldns-dane` in `interop/dane.rs`, each named `dane_*`; `ehlo probe` against Postfix and Exim
-//! in `interop/probe.rs` (Postfix also on 2526/2527 with `smtpd_forbid_bare_newline`); DNSSEC
+//! in `interop/probe.rs` (Postfix also on 2526/2527 with `smtpd_forbid_bare_newline`, 2528/2529
+//! with `reject_unauth_pipelining`, Exim on 2688 without CHUNKING); DNSSEC
 //! verdicts of `--dnssec trust-ad` and `validate` against NSD and Unbound in
 //! `interop/dnssec.rs`, each named `dnssec_*`.
 //!

@@ -2,7 +2,10 @@
 //! `smtpd_forbid_bare_newline` (off on 2525, `reject` on 2526, `normalize` on 2527, see
 //! `setup.sh`), and a smuggled message really lands as a second message in the Maildir when the
 //! probe says fail. Exim 4.96 from Debian 12 (patched for CVE-2023-51766) passes them all but
-//! `smuggle.lf-headers` (its LF-only mode).
+//! `smuggle.lf-headers` (its LF-only mode). Where the smuggled DATA is refused as pipelined
+//! (Postfix's `reject_unauth_pipelining` on 2528/2529, Exim's synchronization check, also on
+//! 2688 without CHUNKING) the verdict follows what is delivered: a smuggled BDAT, or the
+//! smuggled DATA under TLS.
 //! Behaviours no MTA here has (a STARTTLS injection hole, a port that never greets) come from
 //! `probe_peer.py`, a small python3 server started on a free loopback port per test.
 
