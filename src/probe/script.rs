@@ -455,6 +455,10 @@ pub(crate) struct LimitsControl {
     pub(crate) why: Option<String>,
     /// The probe whose connection ran it.
     pub(crate) by: &'static str,
+    /// Replies after the control's `QUIT` other than QUIT's own: a server that sends replies
+    /// nobody asked for sends them here too, so more replies than commands on the probe's
+    /// connection show no split.
+    pub(crate) unasked: usize,
 }
 
 impl LimitsControl {
@@ -1250,6 +1254,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
         },
         "limits.line" => {
             let (extra, split) = log.extra_beyond_quit();
+            let unasked = unasked_on_control(log);
             match log.get("long") {
                 Some(r) if r.is_transient() => deferred("the over-long line", r),
                 Some(r) if names_synchronization(r) => Outcome::new(
@@ -1262,6 +1267,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                     ),
                 ),
                 Some(_) if !split && !extra.is_empty() => unattributed(extra[0]),
+                Some(_) if split && unasked.is_some() => unasked.unwrap_or_else(inconclusive),
                 Some(_) if split => Outcome::new(
                     Status::Fail,
                     format!(
@@ -1290,6 +1296,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
         }
         "limits.bare-lf-command" => {
             let (extra, split) = log.extra_beyond_quit();
+            let unasked = unasked_on_control(log);
             match log.get("first") {
                 Some(r) if r.is_transient() => deferred("RSET<LF>RSET", r),
                 Some(r) if names_synchronization(r) => Outcome::new(
@@ -1301,6 +1308,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                     ),
                 ),
                 Some(_) if !split && !extra.is_empty() => unattributed(extra[0]),
+                Some(_) if split && unasked.is_some() => unasked.unwrap_or_else(inconclusive),
                 Some(r) if split => Outcome::new(
                     Status::Warn,
                     format!(
@@ -1332,6 +1340,21 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
         }
         "limits.nul" => match log.get("nul") {
             Some(r) if r.is_transient() => deferred("the command with a NUL byte", r),
+            // More replies than commands: the NUL ended a command and the rest ran as one of
+            // its own (a split, as `limits.line`'s), unless the server sends unasked replies.
+            Some(r) if more_replies_than_commands(id, log) => {
+                unasked_on_control(log).unwrap_or_else(|| {
+                    let (extra, _) = log.extra_beyond_quit();
+                    Outcome::new(
+                        Status::Fail,
+                        format!(
+                            "split RSET<NUL> ehlo-probe into two commands: the rest after the NUL was answered as a command of its own ({} then {})",
+                            short(r),
+                            extra.iter().map(|e| short(e)).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                })
+            }
             Some(r) if r.is_positive() => Outcome::new(
                 Status::Warn,
                 format!(
@@ -1376,8 +1399,39 @@ fn limits_needs_control(id: &str, log: &Log) -> bool {
     let label = line_label(id);
     is_limits(id)
         && log.unasked.is_none()
-        && log.get(label).is_none()
-        && matches!(log.end, End::Closed(l) if l == label)
+        && ((log.get(label).is_none() && matches!(log.end, End::Closed(l) if l == label))
+            || more_replies_than_commands(id, log))
+}
+
+/// Did a `limits.*` line get more replies than commands (a split, the verdict of the
+/// replies alone)? A control connection then shows whether the server sends replies nobody
+/// asked for anyway ([`LimitsControl::unasked`]).
+fn more_replies_than_commands(id: &str, log: &Log) -> bool {
+    is_limits(id)
+        && log
+            .get(line_label(id))
+            .is_some_and(|r| r.code.is_some() && !r.is_transient() && !names_synchronization(r))
+        && log.extra_beyond_quit().1
+}
+
+/// `limits.*` whose line got more replies than commands: inconclusive when the control
+/// connection's harmless line got replies nobody asked for too.
+fn unasked_on_control(log: &Log) -> Option<Outcome> {
+    let c = log.control.as_ref().filter(|c| c.unasked > 0)?;
+    Some(
+        Outcome::new(
+            Status::Error,
+            format!(
+                "more replies than commands, but the server sends replies nobody asked for: a control connection's NOOP of normal length and QUIT got {} more too ({}), so the extra replies here show no split",
+                c.unasked,
+                control_said(c)
+            ),
+        )
+        .with(
+            "control",
+            json!({"by": c.by, "unasked": c.unasked, "noop": c.noop.as_ref().map(short)}),
+        ),
+    )
 }
 
 /// What the control connection got, in words.
@@ -2563,11 +2617,23 @@ impl Runner {
             self.log.bdat = Some(std::mem::replace(&mut self.log.end, first));
         }
         if !self.finished && self.control && is_limits(self.id) && self.log.control.is_none() {
+            let aq = self.log.after_quit("control-quit");
+            let others = aq.others().len();
             self.log.control = Some(LimitsControl {
                 noop: self.log.get("control-noop").cloned(),
                 why: self.log.reason(),
                 by: self.id,
+                // Without QUIT's reply known the last may be QUIT's in another form.
+                unasked: if aq.quit.is_some() {
+                    others
+                } else {
+                    others.saturating_sub(1)
+                },
             });
+            // The verdict reads the probe's own connection (its replies after QUIT).
+            if let Some(first) = self.log.first_end.clone() {
+                self.log.end = first;
+            }
         }
         let o = if let Some((label, r)) = self.log.replies.iter().find(|(_, r)| too_large(r)) {
             // The replies after one cut off at the size limit are its rest, not answers to
@@ -2692,6 +2758,56 @@ mod tests {
                 &["mx", "PIPELINING", "CHUNKING", "STARTTLS"],
             )),
         ]
+    }
+
+    /// More replies than commands after a `limits.*` line read as a split only when a control
+    /// connection (the same greeting, a `NOOP` of normal length, `QUIT`) gets none it did not
+    /// ask for: a server whose unasked replies arrive only after the line was written (the
+    /// check for replies already waiting cannot see them) answers the control so too. A NUL
+    /// that ends a command, the rest answered as one of its own, is such a split.
+    #[test]
+    fn a_split_counts_only_when_a_control_gets_no_unasked_replies() {
+        let run = |id: &'static str, control: Vec<Input>| {
+            let mut i = greet();
+            i.extend([r(250, "ok"), r(500, "unrecognized"), r(221, "bye")]);
+            i.extend([r(220, "mx"), r(250, "mx")]);
+            i.extend(control);
+            drive(id, ctx(), i)
+        };
+        let clean = || vec![r(250, "ok"), r(221, "bye")];
+        let chatty = || vec![r(250, "ok"), r(250, "unasked"), r(221, "bye")];
+        for (id, split) in [
+            ("limits.line", Status::Fail),
+            ("limits.bare-lf-command", Status::Warn),
+            ("limits.nul", Status::Fail),
+        ] {
+            let (o, sent) = run(id, clean());
+            assert_eq!(o.status, split, "{id}: {o:?}");
+            assert_eq!(sent[4], b"NOOP ehlo-probe-control\r\n", "{id}");
+            let (o, _) = run(id, chatty());
+            assert_eq!(o.status, Status::Error, "{id}: {o:?}");
+            assert!(
+                o.summary.contains("sends replies nobody asked for")
+                    && o.summary.contains("got 1 more"),
+                "{id}: {}",
+                o.summary
+            );
+            assert_eq!(o.evidence["control"]["unasked"], 1, "{id}");
+        }
+        let (o, _) = run("limits.nul", clean());
+        assert!(
+            o.summary
+                .contains("split RSET<NUL> ehlo-probe into two commands")
+                && o.summary.contains("(250 ok then 500 unrecognized)"),
+            "{}",
+            o.summary
+        );
+        // One reply and the 221: no control connection, the verdicts as before.
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(221, "bye")]);
+        let (o, sent) = drive("limits.nul", ctx(), i);
+        assert_eq!(o.status, Status::Warn, "{o:?}");
+        assert_eq!(sent.len(), 3, "no control connection");
     }
 
     /// The smuggled DATA refused as sent ahead (Postfix's `smtpd_data_restrictions =

@@ -2058,6 +2058,72 @@ fn replies_sent_before_the_limits_line_are_no_split() {
     assert_eq!(run.code, 41, "{}", run.all());
 }
 
+/// A server whose unasked reply comes only after the probe's line was written (here: one more
+/// `250` before its `221` to every QUIT) gave every `limits.*` line one reply more than asked:
+/// limits.line failed ("split … 1 extra reply"), bare-lf-command warned. A control connection
+/// whose NOOP and QUIT get that reply too shows it is no split: inconclusive. A server that
+/// answers the NUL line twice (the NUL ended a command, the rest ran as one of its own) made
+/// limits.nul warn on the first reply alone: it is a split, and fails.
+#[test]
+fn replies_the_server_sends_after_the_limits_line_unasked_are_no_split() {
+    use std::io::{BufRead, BufReader, Write};
+    let server = |nul_split: bool| {
+        each_connection(move |mut c| {
+            let _ = c.write_all(b"220 late.test ESMTP\r\n");
+            let mut lines = BufReader::new(c.try_clone().unwrap());
+            let mut line = Vec::new();
+            while lines.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+                let reply: &[u8] = if line.starts_with(b"EHLO") {
+                    b"250-late.test\r\n250 PIPELINING\r\n"
+                } else if line.starts_with(b"QUIT") {
+                    if nul_split {
+                        b"221 bye\r\n"
+                    } else {
+                        b"250 unasked\r\n221 bye\r\n"
+                    }
+                } else if nul_split && line.contains(&0) {
+                    b"250 ok\r\n500 unrecognized\r\n"
+                } else {
+                    b"250 ok\r\n"
+                };
+                let _ = c.write_all(reply);
+                if line.starts_with(b"QUIT") {
+                    return;
+                }
+                line.clear();
+            }
+        })
+    };
+    let addr = server(false);
+    let (run, st) = probe(&addr, &["--only", "limits.*", "--timeout", "2s"]);
+    for id in ["limits.line", "limits.bare-lf-command", "limits.nul"] {
+        assert_eq!(status(&st, id), "inconclusive", "{id}\n{}", run.all());
+    }
+    let l = line_of(&run, "limits.line");
+    assert!(
+        l["summary"]
+            .as_str()
+            .unwrap()
+            .contains("the server sends replies nobody asked for"),
+        "{l}"
+    );
+    assert_eq!(l["evidence"]["control"]["unasked"], 1, "{l}");
+    assert_eq!(run.code, 41, "{}", run.all());
+
+    let addr = server(true);
+    let (run, st) = probe(&addr, &["--only", "limits.nul", "--timeout", "2s"]);
+    assert_eq!(status(&st, "limits.nul"), "fail", "{}", run.all());
+    assert!(
+        line_of(&run, "limits.nul")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("split RSET<NUL> ehlo-probe into two commands"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(run.code, 40, "{}", run.all());
+}
+
 /// A bare IPv6 address with a port after one more colon (`::1:PORT`) is no address and no
 /// HOST:PORT: a send's `--server` refused it, but `ehlo probe` and `ehlo repl` split it at its
 /// last colon and connected to [::1]:PORT. Now every mode reads the server one way: exit 1,
