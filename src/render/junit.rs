@@ -110,6 +110,12 @@ pub(crate) fn suite_xml(
     // JUnit writer that drops the C0 controls XML 1.0 excludes does so without a trace, and DEL,
     // the C1 controls and bidi overrides would reach the CI page.
     let esc = crate::render::human::escape_str;
+    // A status in the report's own words: `ehlo probe` says `inconclusive` for `error`, as its
+    // human report and JSON do.
+    let word = |s: Status| match (name, s) {
+        ("ehlo probe", Status::Error) => "inconclusive",
+        _ => s.name(),
+    };
     // Per suite: every classname starts with the domain, and a list names each domain once.
     let mut unique = Unique::default();
     let mut cases = String::new();
@@ -129,7 +135,7 @@ pub(crate) fn suite_xml(
         let name = unique.name(&domain_class, "domain");
         counts.add(&outcome);
         test_case(&mut cases, &name, &domain_class, Duration::ZERO, &outcome);
-        out.push_str(&format!("domain: error: {why}\n"));
+        out.push_str(&format!("domain: {}: {why}\n", word(Status::Error)));
     }
     for j in &r.checks {
         let c = &j.result;
@@ -137,7 +143,7 @@ pub(crate) fn suite_xml(
         let failing = j.counts
             && (c.status == Status::Fail || (c.status == Status::Warn && fail_on == FailOn::Warn));
         // The result's line: status, summary, RFC, why it does not count.
-        let mut line = format!("{}: {summary}", c.status.name());
+        let mut line = format!("{}: {summary}", word(c.status));
         if !c.rfc().is_empty() {
             line.push_str(&format!(" ({})", c.rfc()));
         }
@@ -646,6 +652,32 @@ mod tests {
                 .file_type()
                 .is_fifo()
         );
+    }
+
+    /// `ehlo probe`'s report says `inconclusive` where `ehlo check`'s says `error` (its human
+    /// report and JSON do): the `<system-out>` lines said `smuggle.lf-lf: error: …`.
+    #[test]
+    fn a_probe_report_says_inconclusive_in_its_lines() {
+        let mut r = one_report();
+        r.checks = vec![j(
+            CheckResult::new("smuggle.lf-lf", Status::Error, "no eod reply"),
+            true,
+        )];
+        r.aborted = Some("deadline reached".into());
+        let xml = render_named("ehlo probe", std::slice::from_ref(&r), FailOn::Fail, &run());
+        assert!(
+            xml.contains("smuggle.lf-lf: inconclusive: no eod reply"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("domain: inconclusive: deadline reached"),
+            "{xml}"
+        );
+        assert!(!xml.contains(": error: "), "{xml}");
+        // The element stays an <error> (JUnit's word for "not tested").
+        assert!(xml.contains("<error message=\"no eod reply\""), "{xml}");
+        let xml = render_named("ehlo check", &[r], FailOn::Fail, &run());
+        assert!(xml.contains("smuggle.lf-lf: error: no eod reply"), "{xml}");
     }
 
     #[test]
