@@ -149,10 +149,10 @@ pub(crate) fn advice(id: &str) -> &'static str {
              bare LF (or filter it in front of Exim). Postfix: \
              smtpd_forbid_bare_newline = normalize or reject (clients in \
              smtpd_forbid_bare_newline_exclusions, default $mynetworks, are exempt: probe from \
-             outside it). A smuggled DATA refused as sent ahead (Postfix's smtpd_data_restrictions = \
-             reject_unauth_pipelining, smtpd_forbid_unauth_pipelining; Exim's synchronization \
-             check) stops only a smuggled message that comes with its DATA: with CHUNKING \
-             offered the probe smuggles a BDAT too, which gets past it (Postfix's short-term \
+             outside it). A smuggled DATA refused as sent ahead (Postfix's \
+             smtpd_data_restrictions = reject_unauth_pipelining, \
+             smtpd_forbid_unauth_pipelining; Exim's synchronization check) stops only a \
+             smuggled message that comes with its DATA: with CHUNKING offered the probe smuggles a BDAT too, which gets past it (Postfix's short-term \
              workaround adds smtpd_discard_ehlo_keywords = chunking), and Exim 4.96 under TLS \
              does not see the lines waiting; a warn at best, the line ending still wants the fix."
         }
@@ -167,7 +167,8 @@ pub(crate) fn advice(id: &str) -> &'static str {
              the exclusion, not the setting: probe from outside it. Exim: 4.97.1 or later, or \
              a backport of the CVE-2023-51766 fix (Debian 12: 4.96-15+deb12u4): only \
              CRLF.CRLF ends DATA, unless the message's first header line ended in a bare LF \
-             (Exim's LF-only mode). Sendmail: 8.18 with srv_features 'O'. A smuggled DATA refused as sent ahead (Postfix's smtpd_data_restrictions = \
+             (Exim's LF-only mode). Sendmail: 8.18 with srv_features 'O'. A smuggled DATA \
+             refused as sent ahead (Postfix's smtpd_data_restrictions = \
              reject_unauth_pipelining, smtpd_forbid_unauth_pipelining; Exim's synchronization \
              check) stops only a smuggled message that comes with its DATA: with CHUNKING \
              offered the probe smuggles a BDAT too, which gets past it (Postfix's short-term \

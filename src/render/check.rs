@@ -95,13 +95,16 @@
 //! `@domain` each probe picks its MX host anew), `transcript` (every line sent, `C: …`, escaped,
 //! AUTH secrets masked, every reply, `S: …`, and `-- connected to HOST [ADDRESS]` for each
 //! connection), `advice` (what a fail means, the Postfix and
-//! Exim settings), `token` (`smuggle.*`), `injected_replies` (`starttls.injection*`),
+//! Exim settings), `token` (`smuggle.*`), `bdat` (`smuggle.*` whose smuggled DATA was refused as
+//! sent ahead: `accepted` when the follow-up connection's smuggled `BDAT` was, `refused`, or
+//! `not offered` without CHUNKING), `injected_replies` (`starttls.injection*`),
 //! `starttls`, `auth_before_tls`, `mail_without_tls` (`starttls.downgrade`), `control_accepted`
 //! (`relay.open` after a refused outside recipient: whether the control recipient, `--to`, was
 //! accepted; only then does the refusal pass), `control` (`limits.*` after a close on the
 //! probe's line: the run's one control connection, `by` the probe that ran it, `answered`
 //! whether its `NOOP` got a reply that is no 4xx, `noop` that reply, `why` how it ended early;
-//! only an answered control lets the close pass), `connect_failed`
+//! only an answered control lets the close pass; after more replies than commands, `unasked`:
+//! the replies the control got that it did not ask for, which leave the split unshown), `connect_failed`
 //! (true: no connection could be made, so the probes after it were not run), `auth_failed`
 //! (true: the `--auth-user` credentials were refused with a 5xx, so the probes after it that
 //! authenticate were not run).
