@@ -494,7 +494,7 @@ mod tests {
         let noop = cut(
             Phase::Other,
             1,
-            "while waiting for the reply to command",
+            "while waiting for the reply to NOOP",
             false,
         );
         assert_eq!(noop.exit_code(), EXIT_OTHER_REPLY);

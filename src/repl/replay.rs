@@ -73,30 +73,20 @@ impl Engine {
     fn deadline_cut(&self, limit: std::time::Duration) -> Error {
         let session = self.session.as_ref().filter(|_| self.connected());
         let phase = session.map_or(Phase::Connect, |s| s.phase());
-        // What the step's reply answers, in the send's words: the command's verb, the
-        // message, or the phase of a meta-command's exchange (`:starttls`: STARTTLS).
-        let answers = || {
-            let verb = self.doing.split_whitespace().next().unwrap_or_default();
-            match phase {
-                Phase::Dot => "the message".to_string(),
-                Phase::Auth => "AUTH".to_string(),
-                _ if verb.starts_with('`') || self.doing.starts_with("the ") => {
-                    phase.label().to_string()
-                }
-                _ => verb.to_ascii_uppercase(),
-            }
-        };
         let step = match session {
             None if self.session.is_none() => "while connecting".to_string(),
             None => "after the connection closed".to_string(),
             Some(s) if s.awaiting_reply() && phase == Phase::Banner => {
                 "while waiting for the banner".to_string()
             }
+            // What the step's reply answers, in the send's words, as the session knows it:
+            // the typed verb (NOOP, VRFY: commands in no phase are named too), the message,
+            // or the command of a meta-command's exchange (`:starttls`: STARTTLS).
             Some(s) if s.awaiting_reply() => {
-                format!("while waiting for the reply to {}", answers())
+                format!("while waiting for the reply to {}", s.answered())
             }
             Some(_) if phase == Phase::Banner => "after the banner".to_string(),
-            Some(_) => format!("after the reply to {}", answers()),
+            Some(s) => format!("after the reply to {}", s.answered()),
         };
         let at = match self.replay_line {
             0 => step,

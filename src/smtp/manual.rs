@@ -42,6 +42,9 @@ enum Expect {
         phase: Phase,
         verb: Verb,
         params: Option<Vec<String>>,
+        /// The verb as typed, upper-cased (`NOOP`, `HELP`, `LHLO`), as a cut while its reply
+        /// is awaited names it ([`ManualSession::answered`]).
+        word: String,
     },
     /// The 220 to STARTTLS (typed or `:starttls`).
     StartTls,
@@ -71,6 +74,39 @@ impl Expect {
             Expect::Dot | Expect::LmtpDot(_) => Phase::Dot,
         }
     }
+
+    /// What a reply to this answers, in the send's words ("the reply to RCPT", "the reply to
+    /// the message"): the typed verb (NOOP, RSET, VRFY, HELP: no phase names them), the
+    /// phase's command for the steps of a meta-command, the message for its content.
+    fn answers(&self) -> String {
+        match self {
+            Expect::Banner => "the banner".to_string(),
+            Expect::Dot
+            | Expect::LmtpDot(_)
+            | Expect::Line {
+                phase: Phase::Dot, ..
+            } => "the message".to_string(),
+            Expect::Line { word, .. } => word.clone(),
+            Expect::StartTls | Expect::Auth | Expect::TypedAuth { .. } | Expect::DataHelper => {
+                self.phase().label().to_string()
+            }
+        }
+    }
+}
+
+/// The verb of a typed line as a message names it: upper-cased; one that is no word (a typo's
+/// punctuation, a line longer than any verb) is "a command".
+fn verb_word(line: &str) -> String {
+    let verb = line.split([' ', '\t']).next().unwrap_or("");
+    if verb.is_empty()
+        || verb.len() > 32
+        || !verb
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return "a command".to_string();
+    }
+    verb.to_ascii_uppercase()
 }
 
 /// Verbs whose replies change the session state.
@@ -201,6 +237,8 @@ pub(crate) struct ManualSession {
     buf: Vec<u8>,
     parser: ReplyParser,
     pending: VecDeque<Expect>,
+    /// What the last reply that answered something answered ([`ManualSession::answered`]).
+    last_answered: Option<Expect>,
     /// What to write and what to report.
     out: Outbox,
     actions: VecDeque<Action>,
@@ -287,6 +325,7 @@ impl ManualSession {
             buf: Vec::new(),
             parser: ReplyParser::new(Limits::default()),
             pending: VecDeque::from([Expect::Banner]),
+            last_answered: None,
             out: Outbox::new(false),
             actions: VecDeque::new(),
             tls,
@@ -435,6 +474,19 @@ impl ManualSession {
             .front()
             .map(|e| e.phase())
             .unwrap_or(self.out.last_phase())
+    }
+
+    /// What the reply awaited answers (the oldest still owed), else what the last reply
+    /// answered, in the send's words: `NOOP`, `RCPT`, `STARTTLS`, `the message`, `the banner`.
+    /// A `--deadline` cut names it ("while waiting for the reply to NOOP"), as the send does.
+    pub(crate) fn answered(&self) -> String {
+        self.pending
+            .front()
+            .or(self.last_answered.as_ref())
+            .map_or_else(
+                || self.out.last_phase().label().to_string(),
+                Expect::answers,
+            )
     }
 
     /// The recipients of the latest mail transaction (since its MAIL FROM), in the order their
@@ -660,6 +712,7 @@ impl ManualSession {
                 phase,
                 verb,
                 params,
+                word: verb_word(line),
             }
         };
         self.pending.push_back(expect);
@@ -984,6 +1037,7 @@ impl ManualSession {
             return;
         };
         self.unsolicited = 0;
+        self.last_answered = Some(expect.clone());
         let phase = expect.phase();
         let expected = match &expect {
             Expect::Banner | Expect::StartTls => reply.is_ready(),
@@ -1844,6 +1898,55 @@ mod tests {
         s.feed(b"220 mx.test ESMTP\r\n");
         let _ = events(&mut s);
         s
+    }
+
+    /// What a reply awaited answers is named by the typed verb, also for the commands in no
+    /// phase (a replay `--deadline` cut at a NOOP said "the reply to command"), by the phase's
+    /// command for a meta-command's exchange, and by the message for its content; once the
+    /// reply came, by what it answered.
+    #[test]
+    fn the_reply_awaited_is_named_by_its_command() {
+        let mut s = ManualSession::new("client.test", false, false);
+        assert_eq!(s.answered(), "the banner");
+        s.feed(b"220 mx.test ESMTP\r\n");
+        assert_eq!(s.answered(), "the banner", "the last one answered");
+        for (line, want) in [
+            ("NOOP", "NOOP"),
+            ("rset", "RSET"),
+            ("VRFY postmaster", "VRFY"),
+            ("HELP", "HELP"),
+            ("HELO client.test", "HELO"),
+            ("LHLO client.test", "LHLO"),
+            ("MAIL FROM:<a@b.test>", "MAIL"),
+            ("EXPN\tlist", "EXPN"),
+            ("BDAT 0 LAST", "the message"),
+        ] {
+            let mut s = ready();
+            s.send_line(line);
+            assert_eq!(s.answered(), want, "{line}");
+            s.feed(b"250 ok\r\n");
+            assert!(!s.awaiting_reply());
+            assert_eq!(s.answered(), want, "{line}, answered");
+        }
+        let mut s = ready();
+        s.send_line("NOOP");
+        s.send_line("RSET");
+        assert_eq!(s.answered(), "NOOP", "the oldest owed");
+        s.feed(b"250 ok\r\n");
+        assert_eq!(s.answered(), "RSET");
+        let mut s = ready();
+        s.starttls();
+        assert_eq!(s.answered(), "STARTTLS");
+        let mut s = ready();
+        s.data(b"hello\r\n");
+        assert_eq!(s.answered(), "DATA");
+        s.feed(b"354 go\r\n");
+        assert_eq!(s.answered(), "the message");
+        let mut s = ready();
+        s.send_line("DATA");
+        s.feed(b"354 go\r\n");
+        s.send_line(".");
+        assert_eq!(s.answered(), "the message");
     }
 
     /// RFC 5321 §4.3.2: a command's success is the code it names, not any 2xx.

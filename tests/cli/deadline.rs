@@ -228,44 +228,59 @@ fn a_replay_stops_at_the_deadline_in_the_phase_it_cut() {
 
 /// `ehlo replay --deadline` cut while a NOOP's reply was awaited exits 36, as the same reply
 /// missing `--timeout` and a refused NOOP do (the table's code for a command in no phase): it
-/// exited 6, "the server closed the connection", which no server had done.
+/// exited 6, "the server closed the connection", which no server had done. The cut names the
+/// command, as it names MAIL or RCPT, for each command in no phase: it said "while waiting
+/// for the reply to command".
 #[test]
 fn a_replay_cut_by_the_deadline_at_a_noop_exits_36_not_6() {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("s.ehlo");
-    std::fs::write(
-        &script,
-        "< 220\n> EHLO x\n< 250\n> NOOP\n< 250\n> QUIT\n< 221\n",
-    )
-    .unwrap();
-    let srv = scripted(vec![
-        Step::Send(b"220 slow.test ESMTP\r\n"),
-        Step::Line,
-        Step::Send(b"250 slow.test\r\n"),
-        Step::Line,
-        Step::Sleep(Duration::from_secs(3)),
-        Step::Send(b"250 2.0.0 Ok\r\n"),
-    ]);
-    let server = srv.server();
-    let args = [
-        "replay",
-        script.to_str().unwrap(),
-        "--server",
-        &server,
-        "--timeout",
-        "10s",
-        "--deadline",
-        "1s",
-        "--json",
-    ];
-    let run = ehlo_with(&args, Some(b""), Duration::from_secs(30));
-    srv.finish();
-    assert_eq!(run.code, 36, "{}", run.all());
-    let summary = run
-        .stdout
-        .lines()
-        .find(|l| l.contains(r#""type":"summary""#))
-        .unwrap_or_else(|| panic!("{}", run.all()));
-    assert!(summary.contains(r#""exit_code":36"#), "{summary}");
-    assert!(summary.contains(r#""outcome":"deadline""#), "{summary}");
+    for (line, verb) in [
+        ("NOOP", "NOOP"),
+        ("rset", "RSET"),
+        ("VRFY postmaster", "VRFY"),
+        ("HELP", "HELP"),
+    ] {
+        std::fs::write(
+            &script,
+            format!("< 220\n> EHLO x\n< 250\n> {line}\n< 250\n> QUIT\n< 221\n"),
+        )
+        .unwrap();
+        let srv = scripted(vec![
+            Step::Send(b"220 slow.test ESMTP\r\n"),
+            Step::Line,
+            Step::Send(b"250 slow.test\r\n"),
+            Step::Line,
+            Step::Sleep(Duration::from_secs(3)),
+            Step::Send(b"250 2.0.0 Ok\r\n"),
+        ]);
+        let server = srv.server();
+        let args = [
+            "replay",
+            script.to_str().unwrap(),
+            "--server",
+            &server,
+            "--timeout",
+            "10s",
+            "--deadline",
+            "1s",
+            "--json",
+        ];
+        let run = ehlo_with(&args, Some(b""), Duration::from_secs(30));
+        srv.finish();
+        assert_eq!(run.code, 36, "{line}: {}", run.all());
+        let summary = run
+            .stdout
+            .lines()
+            .find(|l| l.contains(r#""type":"summary""#))
+            .unwrap_or_else(|| panic!("{}", run.all()));
+        assert!(summary.contains(r#""exit_code":36"#), "{summary}");
+        assert!(summary.contains(r#""outcome":"deadline""#), "{summary}");
+        assert!(
+            summary.contains(&format!(
+                "deadline 1s reached while waiting for the reply to {verb}, line 4 of the script"
+            )),
+            "{line}: {summary}"
+        );
+    }
 }
