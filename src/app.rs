@@ -232,7 +232,13 @@ async fn dispatch(
         }
         Mode::Repl(cfg) => repl(*cfg, warned, interrupts, watch).await,
         Mode::Replay(cfg) => {
-            let script = match crate::repl::record::load(&cfg.script) {
+            // `--deadline` bounds the whole run from here, the script's reading (a FIFO) too.
+            let started = std::time::Instant::now();
+            let wait = crate::repl::record::ScriptWait {
+                idle: cfg.session.link.timeout,
+                deadline: cfg.deadline.map(|d| (d, started + d)),
+            };
+            let script = match crate::repl::record::load(&cfg.script, wait) {
                 Ok(s) => s,
                 Err(e) => return refuse(&Error::Usage(e), cfg.session.json, warned, watch),
             };
@@ -245,7 +251,7 @@ async fn dispatch(
                 log,
             );
             warned_before(Said::Events(&mut renderer), cfg.session.json, warned);
-            crate::repl::replay(*cfg, script, renderer).await
+            crate::repl::replay(*cfg, script, renderer, started).await
         }
         Mode::Check(c) => {
             let mut renderer = CheckRenderer::new(&c, watch);

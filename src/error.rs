@@ -223,7 +223,7 @@ pub enum Error {
 }
 
 /// A duration (whole seconds, as `--deadline` takes it) as it could be given: `90s`, `2m`, `1h`.
-fn duration_words(d: std::time::Duration) -> String {
+pub(crate) fn duration_words(d: std::time::Duration) -> String {
     let secs = d.as_secs();
     if secs != 0 && secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)

@@ -2600,7 +2600,14 @@ impl Engine {
                 );
                 self.fail(crate::error::EXIT_USAGE, "failed", None);
             }
-            Meta::Replay(path) => match record::load(&path) {
+            // A FIFO nobody writes is given up after `--timeout` (`:set timeout`), as a reply.
+            Meta::Replay(path) => match record::load(
+                &path,
+                record::ScriptWait {
+                    idle: self.timeout(),
+                    deadline: None,
+                },
+            ) {
                 Ok(script) => {
                     let code = Box::pin(self.run_script(&script, false, feed.ui())).await;
                     // How the script ended is the script's: said here, and the session goes on.

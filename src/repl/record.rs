@@ -420,21 +420,23 @@ fn is_typed_data(input: &str) -> bool {
     )
 }
 
+/// How long reading a script may wait for its bytes: a FIFO (`mkfifo`) opens at once and is
+/// read as its writer writes, so a FIFO nobody writes, or a writer that stops, would block the
+/// run before it connects, past every limit (`open(2)` of a FIFO waits for a writer).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScriptWait {
+    /// The longest wait for the next bytes (`--timeout`; zero: none).
+    pub(crate) idle: std::time::Duration,
+    /// The whole run's `--deadline` and when it ends, the script's reading included.
+    pub(crate) deadline: Option<(std::time::Duration, std::time::Instant)>,
+}
+
 /// Read and parse a recording file. A file (or a pipe) holding more than [`MAX_SCRIPT`] bytes is
-/// refused, not cut: a script cut short would pass without its last steps.
-pub(crate) fn load(path: &Path) -> Result<Script, String> {
-    let f =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    // A regular file over the limit is refused by its size, before a byte of it is read.
-    let text = crate::cli::mode::read_file_capped(f, MAX_SCRIPT)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-        .ok_or_else(|| {
-            format!(
-                "{} is larger than {} MiB: not a recording (nothing was sent)",
-                path.display(),
-                MAX_SCRIPT / (1024 * 1024)
-            )
-        })?;
+/// refused, not cut: a script cut short would pass without its last steps. What is no file of
+/// text (a directory, a socket, a device such as `/dev/zero` or a terminal) is refused by its
+/// kind, before a byte is read; a FIFO or a pipe is read within `wait`.
+pub(crate) fn load(path: &Path, wait: ScriptWait) -> Result<Script, String> {
+    let text = read_script(path, wait)?;
     let text = utf8_lines(text)?;
     let cut = cut_line(&text);
     let mut script = parse(&text).map_err(|e| match cut {
@@ -481,6 +483,134 @@ pub(crate) fn load(path: &Path) -> Result<Script, String> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
     script.dir = std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok();
     Ok(script)
+}
+
+/// The bytes of the script at `path`, at most [`MAX_SCRIPT`] of them ([`load`]). Opened
+/// without blocking (`O_NONBLOCK`: a FIFO's `open(2)` would wait for a writer) and judged by
+/// what the opened file is.
+fn read_script(path: &Path, wait: ScriptWait) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let shown = path.display();
+    let not_a_file = |what: &str| {
+        format!("{shown} is {what}, not a recording file: nothing to replay (nothing was sent)")
+    };
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            // A Unix socket cannot be opened (ENXIO): said as what it is.
+            match std::fs::metadata(path) {
+                Ok(m) if m.file_type().is_socket() => not_a_file("a socket"),
+                _ => format!("cannot read {shown}: {e}"),
+            }
+        })?;
+    let kind = f
+        .metadata()
+        .map_err(|e| format!("cannot read {shown}: {e}"))?
+        .file_type();
+    if kind.is_dir() {
+        return Err(not_a_file("a directory"));
+    }
+    if kind.is_char_device() || kind.is_block_device() {
+        // `/dev/zero` read to the size limit, a terminal waited on: a device is no recording.
+        // A script on stdin is `/dev/stdin` from a pipe or a file.
+        return Err(not_a_file("a device (a terminal, /dev/zero, /dev/null)"));
+    }
+    if kind.is_fifo() {
+        return read_fifo(f, path, wait);
+    }
+    // A regular file is read as it is: its reads never wait.
+    crate::cli::mode::read_file_capped(f, MAX_SCRIPT)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?
+        .ok_or_else(|| too_large(path))
+}
+
+/// Why a script over [`MAX_SCRIPT`] is refused.
+fn too_large(path: &Path) -> String {
+    format!(
+        "{} is larger than {} MiB: not a recording (nothing was sent)",
+        path.display(),
+        MAX_SCRIPT / (1024 * 1024)
+    )
+}
+
+/// Read a FIFO or a pipe opened without blocking, to its end or one byte past [`MAX_SCRIPT`],
+/// waiting ([`nix::poll::poll`]) at most `wait.idle` for each part of it and never past the
+/// deadline: a FIFO nobody opens for writing is refused when the wait runs out. (Linux's
+/// poll(2) does not report the end of a FIFO that never had a writer: it waits for one.)
+fn read_fifo(mut f: std::fs::File, path: &Path, wait: ScriptWait) -> Result<Vec<u8>, String> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    let shown = path.display();
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let now = std::time::Instant::now();
+        let left = wait
+            .deadline
+            .map(|(_, at)| at.saturating_duration_since(now));
+        let idle = (!wait.idle.is_zero()).then_some(wait.idle);
+        let limit = match (idle, left) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let timeout = match limit {
+            None => PollTimeout::NONE,
+            // Rounded up: a wait of 0.4 ms is no wait of 0 ms (that polls without waiting).
+            Some(d) => {
+                PollTimeout::try_from(d.as_millis().saturating_add(1).min(i32::MAX as u128) as i32)
+                    .unwrap_or(PollTimeout::MAX)
+            }
+        };
+        let mut fds = [PollFd::new(f.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(0) => {
+                let read = match buf.len() {
+                    0 => "nothing came from this FIFO".to_string(),
+                    n => format!("nothing more came from this FIFO after {n} bytes"),
+                };
+                let why = match (wait.deadline, left) {
+                    (Some((d, _)), Some(l)) if limit == Some(l) => format!(
+                        "--deadline {} reached: {read}",
+                        crate::error::duration_words(d)
+                    ),
+                    _ => format!(
+                        "{read} within {} (--timeout)",
+                        crate::error::duration_words(wait.idle)
+                    ),
+                };
+                let hint = if buf.is_empty() {
+                    "does anything write it?"
+                } else {
+                    "did its writer stop?"
+                };
+                return Err(format!(
+                    "cannot read {shown}: {why}: {hint} The script was not read to its end \
+                     (nothing was sent)"
+                ));
+            }
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(format!("cannot read {shown}: {e}")),
+        }
+        match f.read(&mut chunk) {
+            Ok(0) => return Ok(buf),
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() as u64 > MAX_SCRIPT {
+                    return Err(too_large(path));
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => return Err(format!("cannot read {shown}: {e}")),
+        }
+    }
 }
 
 /// The last line of `text` and its number when the text does not end in a newline (it was cut
@@ -821,6 +951,89 @@ mod tests {
     use super::*;
 
     use crate::render::test_sink::Shared;
+
+    /// [`super::load`] with a wait no test reaches.
+    fn load(path: &Path) -> Result<Script, String> {
+        super::load(path, wait(60, None))
+    }
+
+    fn wait(idle_secs: u64, deadline_secs: Option<u64>) -> ScriptWait {
+        let d = |s| std::time::Duration::from_secs(s);
+        ScriptWait {
+            idle: d(idle_secs),
+            deadline: deadline_secs.map(|s| (d(s), std::time::Instant::now() + d(s))),
+        }
+    }
+
+    /// A FIFO nobody writes is given up when the wait runs out (`--timeout` between its bytes,
+    /// `--deadline` for the whole), with one line saying so: its `open(2)` blocked the replay
+    /// for ever, past both. A FIFO that is written is read (`<(…)`, `mkfifo`), also when
+    /// its writer comes after the replay opened it; a directory, a socket and a device are
+    /// refused by what they are, without a byte read (`/dev/zero` was read to 16 MiB).
+    #[test]
+    fn a_script_that_is_no_file_of_text_is_refused_within_the_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let started = std::time::Instant::now();
+        let e = super::load(&fifo, wait(1, None)).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(
+            e,
+            format!(
+                "cannot read {}: nothing came from this FIFO within 1s (--timeout): does \
+                 anything write it? The script was not read to its end (nothing was sent)",
+                fifo.display()
+            )
+        );
+        let e = super::load(&fifo, wait(0, Some(1))).unwrap_err();
+        assert!(
+            e.contains(": --deadline 1s reached: nothing came from this FIFO: "),
+            "{e}"
+        );
+        // A writer that opens it late, and one that stops half-way.
+        let path = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let mut w = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            w.write_all(b"< 220\n> NOOP\n").unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            w.write_all(b"< 250\n").unwrap();
+        });
+        let script = super::load(&fifo, wait(5, None)).unwrap();
+        writer.join().unwrap();
+        assert_eq!((script.banner.len(), script.steps.len()), (1, 1));
+        let path = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            let mut w = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            w.write_all(b"< 220\n").unwrap();
+            std::thread::sleep(std::time::Duration::from_secs(3));
+        });
+        let e = super::load(&fifo, wait(1, None)).unwrap_err();
+        assert!(
+            e.contains("nothing more came from this FIFO after 6 bytes within 1s (--timeout): did its writer stop?"),
+            "{e}"
+        );
+        writer.join().unwrap();
+        let sock = dir.path().join("sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        for (path, what) in [
+            (dir.path().to_path_buf(), "a directory"),
+            (sock, "a socket"),
+            (
+                PathBuf::from("/dev/zero"),
+                "a device (a terminal, /dev/zero, /dev/null)",
+            ),
+        ] {
+            assert_eq!(
+                super::load(&path, wait(1, None)).unwrap_err(),
+                format!(
+                    "{} is {what}, not a recording file: nothing to replay (nothing was sent)",
+                    path.display()
+                )
+            );
+        }
+    }
 
     #[test]
     fn round_trip() {

@@ -15,8 +15,14 @@ use crate::smtp::event::{Event, Phase, Summary, plural_s};
 
 /// Run a recording (`script`, loaded by the dispatcher, `app`, with [`super::record::load`]) against
 /// a server, rendering through `sink` (the run's renderer, with the `--log` copy when asked);
-/// fail with the phase's exit code when a reply differs.
-pub(crate) async fn replay(cfg: ReplayConfig, mut script: Script, sink: Box<dyn Renderer>) -> u8 {
+/// fail with the phase's exit code when a reply differs. `--deadline` counts from `started`
+/// (before the script was read).
+pub(crate) async fn replay(
+    cfg: ReplayConfig,
+    mut script: Script,
+    sink: Box<dyn Renderer>,
+    started: std::time::Instant,
+) -> u8 {
     script.any_file = cfg.any_file;
     let completion = Arc::new(Mutex::new(CompletionData::default()));
     let mut engine = Engine::new(cfg.session, sink, completion);
@@ -25,7 +31,9 @@ pub(crate) async fn replay(cfg: ReplayConfig, mut script: Script, sink: Box<dyn 
     // a send: no more steps, the summary, 128 + the signal's number.
     let mut signals = crate::net::driver::RunSignals::listen();
     // `--deadline` bounds the whole replay as it bounds a send: no more steps, no QUIT.
-    let until = cfg.deadline.map(|d| (d, tokio::time::Instant::now() + d));
+    let until = cfg
+        .deadline
+        .map(|d| (d, tokio::time::Instant::from_std(started) + d));
     let past = async {
         match until {
             Some((_, at)) => tokio::time::sleep_until(at).await,

@@ -1758,3 +1758,51 @@ fn replay_refuses_a_script_that_checks_nothing() {
         assert!(listener.accept().is_err(), "connected: {}", run.all());
     }
 }
+
+/// A replay script that is a FIFO nobody writes is given up within `--timeout`, and within
+/// `--deadline`, which counts the reading of the script too: one line, exit 1, nothing
+/// connected to (a tripwire listener sees no connection). Its `open(2)` waited for a writer
+/// for ever, past both limits. A directory is refused by what it is.
+#[test]
+fn replay_of_a_fifo_nobody_writes_is_given_up_within_the_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("script.ehlo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let trip = crate::util::tripwire();
+    let server = trip.local_addr().unwrap().to_string();
+    let fifo = fifo.to_str().unwrap();
+    for (limits, said) in [
+        (
+            ["--timeout", "1s", "--deadline", "0"],
+            format!(
+                "cannot read {fifo}: nothing came from this FIFO within 1s (--timeout): does \
+                 anything write it? The script was not read to its end (nothing was sent)"
+            ),
+        ),
+        (
+            ["--timeout", "0", "--deadline", "1s"],
+            format!("cannot read {fifo}: --deadline 1s reached: nothing came from this FIFO: "),
+        ),
+    ] {
+        let mut args = vec!["replay", fifo, "--server", &server, "--json"];
+        args.extend(limits);
+        let run = ehlo_with(&args, Some(b""), Duration::from_secs(20));
+        assert!(run.elapsed < Duration::from_secs(5), "{:?}", run.elapsed);
+        assert_eq!(run.code, 1, "{}", run.all());
+        let s = summary(&run);
+        assert_eq!(s["outcome"], "usage", "{s}");
+        assert!(
+            s["error"].as_str().unwrap().starts_with(&said),
+            "{limits:?}: {s}"
+        );
+    }
+    let run = ehlo(&["replay", dir.path().to_str().unwrap(), "--server", &server]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("is a directory, not a recording file"),
+        "{}",
+        run.all()
+    );
+    trip.set_nonblocking(true).unwrap();
+    assert!(trip.accept().is_err(), "nothing connects");
+}
