@@ -756,11 +756,13 @@ impl Recorder {
         }
     }
 
-    /// The first SASL response typed after an `:auth LOGIN` or `:auth PLAIN` step recorded
-    /// without a user: the user it names (LOGIN: the base64 user; PLAIN: the authcid of
-    /// authzid NUL authcid NUL password, RFC 4616 §2) joins the step, so that the replay
-    /// needs only the secret (the user is no secret; the password is never written). Other
-    /// responses add nothing.
+    /// The first SASL response typed after an `:auth LOGIN`, `:auth PLAIN` or `:auth
+    /// CRAM-MD5` step recorded without a user: the user it names (LOGIN: the base64 user;
+    /// PLAIN: the authcid of authzid NUL authcid NUL password, RFC 4616 §2; CRAM-MD5: the user
+    /// before the digest, RFC 2195 §2) joins the step, so that the replay needs only the secret
+    /// (the user is no secret; the password, and CRAM-MD5's digest, are never written: a
+    /// hand-typed CRAM-MD5 was recorded without its user, and its replay stopped on "needs a
+    /// user"). Other responses add nothing.
     pub(crate) fn sasl_response(&mut self, line: &str) {
         use base64::Engine as _;
         let Some((input, codes)) = self.held.take() else {
@@ -773,6 +775,12 @@ impl Recorder {
             .unwrap_or_default();
         let user = if input.eq_ignore_ascii_case(":auth PLAIN") {
             decoded.split('\0').nth(1).unwrap_or("").to_string()
+        } else if input.eq_ignore_ascii_case(":auth CRAM-MD5") {
+            // user SP digest: the digest, 32 hex digits, is what follows the last space.
+            match decoded.rsplit_once(' ') {
+                Some((user, digest)) if digest.len() == 32 => user.to_string(),
+                _ => String::new(),
+            }
         } else {
             decoded
         };
@@ -906,7 +914,8 @@ impl Recorder {
         self.release();
         if body.is_empty()
             && (input.eq_ignore_ascii_case(":auth LOGIN")
-                || input.eq_ignore_ascii_case(":auth PLAIN"))
+                || input.eq_ignore_ascii_case(":auth PLAIN")
+                || input.eq_ignore_ascii_case(":auth CRAM-MD5"))
         {
             self.held = Some((input.to_string(), codes.to_vec()));
             return;
@@ -1083,13 +1092,22 @@ mod tests {
         r.step(":auth LOGIN", &[], &[334]);
         r.sasl_response("not base64!");
         r.step(":auth LOGIN", &[], &[334]);
+        // CRAM-MD5 (RFC 2195 §2): the user before its digest; the digest is not written.
+        let digest = "b913a602c7eda7a495b4e6e7334d3890";
+        r.step(":auth CRAM-MD5", &[], &[334]);
+        r.sasl_response(&b64(format!("tim {digest}").as_bytes()));
+        r.codes(&[235]);
+        r.step(":auth CRAM-MD5", &[], &[334]);
+        r.sasl_response(&b64(b"tim"));
         drop(r);
         let text = String::from_utf8(buf.bytes()).unwrap();
         assert_eq!(
             text,
             "> :auth LOGIN tim\n< 334\n< 334\n< 235\n> :auth PLAIN ann\n< 235\n\
-             > :auth LOGIN\n< 334\n> :auth LOGIN\n< 334\n"
+             > :auth LOGIN\n< 334\n> :auth LOGIN\n< 334\n> :auth CRAM-MD5 tim\n< 334\n< 235\n\
+             > :auth CRAM-MD5\n< 334\n"
         );
+        assert!(!text.contains(digest));
     }
 
     #[test]
