@@ -791,3 +791,54 @@ fn exim_as_lmtp_client_gets_a_per_recipient_refusal_after_the_content() {
         "stored for the first recipient only:\n{served}"
     );
 }
+
+/// A session recorded with `ehlo repl --record` against Exim replays against it step by step:
+/// commands in no phase (NOOP, HELP, VRFY, RSET), `:starttls`, a refused RCPT, a message. A
+/// hand-typed AUTH CRAM-MD5 is recorded with the user its response named (never the digest):
+/// recorded without one, its replay stopped at once, "AUTH CRAM-MD5 needs a user" (exit 1).
+/// The response typed here is a wrong digest, so Exim answered 535; the replay computes the
+/// right one from the password and gets 235: that step, and only it, differs (exit 28).
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_a_recorded_repl_session_replays_step_by_step() {
+    require_exim();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("typed");
+    let rec = dir.path().join("session.ehlo");
+    let digest = "0123456789abcdef0123456789abcdef";
+    let response = B64.encode(format!("{TEST_USER} {digest}"));
+    let text = format!(
+        "EHLO client.ehlo.test\nNOOP\nHELP\nVRFY postmaster\nRSET\n:starttls --insecure\n\
+         EHLO client.ehlo.test\nAUTH CRAM-MD5\n{response}\nMAIL FROM:<{EXIM_SENDER}>\n\
+         RCPT TO:<{EXIM_RCPT}>\nRCPT TO:<refused@exim.test>\nDATA\nSubject: replayed\n\nhi\n.\nQUIT\n"
+    );
+    fs::write(&input, text).expect("write the input");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("exec \"$0\" repl \"$1\" --record \"$2\" < \"$3\"")
+        .arg(ehlo_bin())
+        .arg(EXIM_SMTP)
+        .arg(&rec)
+        .arg(&input);
+    let run = run_bounded(cmd);
+    run.assert_exit(0);
+    let recorded = fs::read_to_string(&rec).expect("the recording");
+    assert!(
+        recorded.contains(&format!("> :auth CRAM-MD5 {TEST_USER}\n< 334\n< 535\n")),
+        "{recorded}"
+    );
+    assert!(
+        !recorded.contains(digest) && !recorded.contains(&response),
+        "{recorded}"
+    );
+    let mut cmd = Command::new(ehlo_bin());
+    cmd.args(["replay", rec.to_str().unwrap(), "--server", EXIM_SMTP])
+        .env("EHLO_AUTH_PASSWORD", TEST_PASS);
+    let replay = run_bounded(cmd);
+    replay.assert_exit(28);
+    replay.assert_contains(&format!(
+        "`> :auth CRAM-MD5 {TEST_USER}`: expected 334, 535, got 334, 235"
+    ));
+    let mismatches = replay.all().matches("`: expected ").count();
+    assert_eq!(mismatches, 1, "{}", replay.dump());
+}
