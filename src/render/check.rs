@@ -22,7 +22,7 @@
 //! | `type` | members |
 //! |---|---|
 //! | `schema` | `version` (1), `tool` (`"ehlo"`), `tool_version`, `mode` (`"check"`) |
-//! | `check` | `domain`, `index`, `id` (e.g. `tls.starttls`), `status`, `counts` (bool: part of the verdict), `waived` (bool), `note` (why it does not count), `mx`, `ip` (host-scope checks and per-host `mx.target`), `rfc`, `ms` (time the step took), `summary` (one line), `evidence` (object, see below) |
+//! | `check` | `domain`, `index`, `id` (e.g. `tls.starttls`), `status`, `counts` (bool: part of the verdict), `counted` (the same bool: `counts` is an object on `domain` and `summary` lines; `counts` kept for compatibility), `waived` (bool), `note` (why it does not count), `mx`, `ip` (host-scope checks and per-host `mx.target`), `rfc`, `ms` (time the step took), `summary` (one line), `evidence` (object, see below) |
 //! | `expect` | `domain`, `index`, `expect` (as written), `met` (bool: false when unmet or not decided), `verdict` (`met`, `unmet`, `not_decided`), `reason` (why it is not decided, else `null`), `found` (text) |
 //! | `domain` | `domain`, `index`, `status` (the verdict), `counts` (`{pass, info, skip, warn, error, fail}`), `error` (why the domain could not be checked at all: malformed line, deadline, Ctrl-C), `ms` |
 //! | `summary` | `exit_code` (0, 40, 41; 1 when the command line was refused, 10 when the run could not start), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early or could not start) |
@@ -55,7 +55,7 @@
 //! `dmarc.record`: `records`, `p` (the policy in force), and when a parent's record applies
 //! `org_domain`, `inherited` (true), `sp`;
 //! `smtp.connect`: `port`, `error`, `no_local_route` (true: this host has no route to the
-//! address's family, so it could not be tested); `smtp.banner`: `code`, `text` (lines);
+//! address's family, so it could not be tested); `smtp.banner`: `code`, `text` (lines), `lines` (the same: a reply's `lines`; `text` kept for compatibility);
 //! `smtp.ehlo`: `code`, `extensions` (lines), `requiretls`; `smtp.banner`, `smtp.ehlo` and
 //! `tls.handshake`: `truncated_at_close` (true: the reply was cut off by the close); each
 //! `smtp.*` result of an address whose session ended before EHLO, for each of the domain's MX
@@ -64,7 +64,8 @@
 //! `tls.cert.chain`: `chain` (`subject`, `issuer`, `not_after` per certificate), `verified`,
 //! `reason`; `tls.cert.name`: `name`, `sans`, `subject`, `cn_only` (the name matched only the
 //! subject CN, with no DNS subjectAltName: a warning, RFC 9525 §2); `tls.cert.expiry`: `days`
-//! (null for a certificate not valid yet, with its `not_before`), `not_after`; `tls.cert.key`: `algorithm`,
+//! (null for a certificate not valid yet, with its `not_before`), `days_left` (the same: a
+//! certificate's `days_left` in the send's JSON; `days` kept for compatibility), `not_after`; `tls.cert.key`: `algorithm`,
 //! `bits`, `signature`; `rdns.fcrdns`: `ptr`; `dnssec.domain`,
 //! `dnssec.mx`: `proof`, `error`; `dane.tlsa`: `owner`, `base`, `records`, `proof`, `error`;
 //! `dane.usable`: `usable`, `ignored`; `dane.rollover`: `dane_ee`, `dane_ta`,
@@ -81,8 +82,9 @@
 //! The same things under other names in the send's JSON Lines (`render::json`), kept as they
 //! are since consumers read them: `tls.handshake`'s `protocol` (`TLSv1.3`) is the send's TLS
 //! `version` and the summary's `tls`, while its `version` is the number alone (`1.3`, as in
-//! `tls.versions`); `tls.cert.expiry`'s `days` is a certificate's `days_left`; `smtp.banner`'s
-//! `text` holds the reply's lines (a reply's `lines`); `ms` is milliseconds in both formats.
+//! `tls.versions`); `tls.cert.expiry`'s `days` is a certificate's `days_left` (now written under both names, as
+//! `smtp.banner`'s `text`, the reply's lines, is also `lines`, a reply's name for them, and a
+//! `check` line's bool `counts` also `counted`); `ms` is milliseconds in both formats.
 //!
 //! ## `ehlo probe --json`
 //!
@@ -113,7 +115,7 @@
 //!
 //! ```text
 //! {"type":"schema","version":1,"tool":"ehlo","tool_version":"0.1.0","mode":"check"}
-//! {"type":"check","domain":"example.com","index":0,"id":"mx.lookup","status":"pass","counts":true,"waived":false,"note":null,"mx":null,"ip":null,"rfc":"RFC 5321 §5.1","ms":3.1,"summary":"10 mx.example.com","evidence":{"count":1,"records":["10 mx.example.com"],"ttl":300}}
+//! {"type":"check","domain":"example.com","index":0,"id":"mx.lookup","status":"pass","counts":true,"counted":true,"waived":false,"note":null,"mx":null,"ip":null,"rfc":"RFC 5321 §5.1","ms":3.1,"summary":"10 mx.example.com","evidence":{"count":1,"records":["10 mx.example.com"],"ttl":300}}
 //! {"type":"domain","domain":"example.com","index":0,"status":"pass","counts":{"pass":17,"info":3,"skip":0,"warn":0,"error":0,"fail":0},"error":null,"ms":48.2}
 //! {"type":"summary","exit_code":0,"domains":1,"verdicts":{"pass":1,"info":0,"skip":0,"warn":0,"error":0,"fail":0},"counts":{"pass":17,"info":3,"skip":0,"warn":0,"error":0,"fail":0},"stopped":null}
 //! ```
@@ -129,6 +131,28 @@ use crate::render::glyphs;
 use crate::render::human::escape_str;
 use crate::render::style::{self, Role};
 use crate::render::watch::Watch;
+
+/// Evidence members the JSON Lines also write under the name the send's JSON Lines give the
+/// same thing (check id, name, second name): a certificate's `days_left`, a reply's `lines`.
+/// Schema 1 only adds members, so the first name stays for the consumers that read it.
+const EVIDENCE_TWINS: [(&str, &str, &str); 2] = [
+    ("tls.cert.expiry", "days", "days_left"),
+    ("smtp.banner", "text", "lines"),
+];
+
+/// A result's evidence as its JSON line carries it: its members, and the [`EVIDENCE_TWINS`]
+/// of its check beside them, equal.
+fn evidence_json(c: &crate::check::model::CheckResult) -> serde_json::Value {
+    let mut evidence = c.evidence.clone();
+    for (id, name, twin) in EVIDENCE_TWINS {
+        if c.id == id
+            && let Some(v) = c.evidence.get(name)
+        {
+            evidence.insert(twin.into(), v.clone());
+        }
+    }
+    serde_json::Value::Object(evidence)
+}
 
 /// Version of the check JSON format.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -461,9 +485,10 @@ impl CheckRenderer {
             let c = &j.result;
             let v = json!({
                 "type": self.mode, "domain": r.domain, "index": r.index, "id": c.id,
-                "status": self.status_name(c.status), "counts": j.counts, "waived": j.waived, "note": j.note,
+                "status": self.status_name(c.status), "counts": j.counts, "counted": j.counts,
+                "waived": j.waived, "note": j.note,
                 "mx": c.mx, "ip": c.ip, "rfc": c.rfc(), "ms": c.ms, "summary": c.summary,
-                "evidence": c.evidence,
+                "evidence": evidence_json(c),
             });
             self.line(&v.to_string());
         }
@@ -1198,6 +1223,79 @@ mod tests {
                 .flat_map(|(types, _)| types.iter().cloned())
                 .collect();
             assert_eq!(seen, all, "{mode}: every row's type was written");
+        }
+    }
+
+    /// What the send's JSON Lines name otherwise is written under their name too, equal: a
+    /// `check` or `probe` line's bool `counts` as `counted` (an object on `domain` and
+    /// `summary` lines), `tls.cert.expiry`'s `days` as `days_left`, `smtp.banner`'s `text`
+    /// (its lines) as `lines`; the old names stay.
+    #[test]
+    fn a_member_with_two_names_carries_both_equal() {
+        for mode in ["check", "probe"] {
+            let buf = Shared::default();
+            let mut r = CheckRenderer::for_mode(mode, true, FailOn::Fail, Box::new(buf.clone()));
+            r.start(1);
+            let judged = |result: CheckResult, counts: bool| Judged {
+                result,
+                counts,
+                waived: !counts,
+                note: None,
+            };
+            let report = DomainReport {
+                index: 0,
+                domain: "example.test".into(),
+                checks: vec![
+                    judged(
+                        CheckResult::new("tls.cert.expiry", Status::Pass, "valid")
+                            .with("days", 41)
+                            .with("not_after", "2027-01-17T00:00:00Z"),
+                        true,
+                    ),
+                    judged(
+                        CheckResult::new("tls.cert.expiry", Status::Warn, "not valid yet")
+                            .with("days", Option::<i64>::None),
+                        false,
+                    ),
+                    judged(
+                        CheckResult::new("smtp.banner", Status::Pass, "220 mx ESMTP")
+                            .with("code", 220)
+                            .with("text", vec!["mx ESMTP", "second line"]),
+                        true,
+                    ),
+                    judged(
+                        CheckResult::new("mx.lookup", Status::Pass, "10 mx")
+                            .with("text", "not a banner"),
+                        true,
+                    ),
+                ],
+                expects: vec![],
+                aborted: None,
+                ms: 1.0,
+            };
+            r.domain(&report);
+            r.finish(&[report], 0, None);
+            let text = String::from_utf8(buf.bytes()).unwrap();
+            let lines: Vec<serde_json::Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .filter(|v: &serde_json::Value| v["type"] == mode)
+                .collect();
+            assert_eq!(lines.len(), 4, "{mode}: {text}");
+            for (v, counted) in lines.iter().zip([true, false, true, true]) {
+                assert_eq!(v["counts"], counted, "{mode}: {v}");
+                assert_eq!(v["counted"], v["counts"], "{mode}: {v}");
+            }
+            let e = |i: usize| &lines[i]["evidence"];
+            assert_eq!(e(0)["days"], 41);
+            assert_eq!(e(0)["days_left"], e(0)["days"]);
+            assert!(e(1)["days"].is_null() && e(1)["days_left"].is_null());
+            assert!(e(1).as_object().unwrap().contains_key("days_left"));
+            assert_eq!(e(2)["text"], json!(["mx ESMTP", "second line"]));
+            assert_eq!(e(2)["lines"], e(2)["text"]);
+            // Only the named checks' members: another check's `text` is its own.
+            assert!(e(3).get("lines").is_none(), "{mode}: {}", e(3));
+            assert!(e(0).get("lines").is_none() && e(2).get("days_left").is_none());
         }
     }
 

@@ -25,7 +25,9 @@
 //! the reason is one `*** ` line on stderr and the summary's `outcome` is `usage` (exit 1).
 //! Only `--help` and `--version` alone write no JSON (exit 0); `--version` with `--json` prints
 //! its line. Consumers must ignore members and `type`s they do not know: new ones may be added
-//! without a version bump. Nothing written here is secret: AUTH payloads are masked before they
+//! without a version bump. A member that some lines named otherwise than the rest (a socket
+//! address `addr`, a note's `text`) is written under the common name too, with the same value
+//! (`address`, `message`); the first name is kept for compatibility. Nothing written here is secret: AUTH payloads are masked before they
 //! become events (`redacted` says when).
 //!
 //! ## Wire format
@@ -47,15 +49,15 @@
 //! | `schema` | `version` (integer, currently 1), `tool` (`"ehlo"`), `tool_version` (string) |
 //! | `info`, `warning`, `error` | `message` (string); in every mode, the first lines after `schema` are a `warning` for each thing said on stderr about the command line before the run (`EHLO_TMEOUT is ignored: it names no option of any mode (did you mean EHLO_TIMEOUT?)`, an `EHLO_*` variable of another mode, an `SSL_CERT_FILE` naming no file) |
 //! | `dump` | (`--dump-mail`, `--dump`, `--dump-config`, `--support` under `--json`, which send nothing) `what` (`mail`, `settings`, `config`, `support`), `text` (what is printed without `--json`; a message's bytes that are not UTF-8 as U+FFFD); the run's only event between `schema` and `summary` (exit 0), after the command line's `warning`s and `info` notes about the message |
-//! | `note` | (`ehlo repl`, `ehlo replay`) `text`: what the session shows its user as it is (`:help`, `:caps`, notices; replay's result line, `replay: 4 steps, every reply as recorded`; the line a signal or replay's `--deadline` ends the run with, `*** SIGTERM: leaving`, whose reason the summary's `error` gives too) |
+//! | `note` | (`ehlo repl`, `ehlo replay`) `text`, and the same as `message` (the name `info`, `warning`, `error` and the check format's `note` use; `text` kept for compatibility): what the session shows its user as it is (`:help`, `:caps`, notices; replay's result line, `replay: 4 steps, every reply as recorded`; the line a signal or replay's `--deadline` ends the run with, `*** SIGTERM: leaving`, whose reason the summary's `error` gives too) |
 //! | `replay_mismatch` | (`ehlo replay`) `line` (of the script's input; 0 for the banner), `command`, `expected` (array of strings: `"250"`, `"25x 2.1.5"`), `got` (array of strings, codes with the enhanced code when one was expected; `"a line without a reply code"` for a line that had none), `reply` (the first differing reply, a reply object as `received` carries it, or null), `phase` (or null when the server had closed), `exit_code` |
 //! | `dns_query` | `name`, `rtype`: `MX`; `A/AAAA` for one lookup of a host's addresses (both families, or the one `-4`/`-6` leaves: the value names the lookup, each record is an address of either family); `TLSA` with DANE |
 //! | `dns_answer` | `name`, `rtype`, `records` (array of strings: `"10 mx.example.net"` for MX (no trailing dot) in the order they are tried — by preference, equal preferences shuffled —, addresses for A/AAAA), `proof` (`secure`/`insecure`/`bogus`/`indeterminate`, only with `--dnssec validate` or `trust-ad`) |
 //! | `dns_failed` | `name`, `rtype` (`A/AAAA` or `MX`), `reason` (in words: `… does not exist (NXDOMAIN)`, `… has no A/AAAA address`, SERVFAIL, timeout): a host's address lookup failed and the host is left out, or the domain's MX lookup failed and there is no host to try (after its `dns_query`, instead of a `dns_answer`) |
 //! | `tls_policy` | (`--tls-verify dane`) `host`, `policy` (`dane`: its TLSA records authenticate the server; `pkix`: the CA store and name do), `tls_required` (bool: a secure TLSA RRset makes TLS mandatory), `reason` (the TLSA owner and its DNSSEC proof, in words) |
-//! | `connecting` | `host`, `addr` (socket address being tried) |
+//! | `connecting` | `host`, `addr` (socket address being tried), `address` (the same: the name the summary's `failover` and `listening` use; `addr` kept for compatibility) |
 //! | `connected` | `host`, `peer`, `local` (socket addresses) |
-//! | `connect_failed` | `host`, `addr`, `reason` (in words), `cause` (its kind: `refused`, `network_unreachable`, `host_unreachable`, `address_unavailable`, `permission_denied`, `timed_out` (also the connect timeout), `local_address` (`--local-interface` could not be resolved or bound), `other`), `os_error` (the OS error number, or null for a timeout or a failure of ehlo's own) |
+//! | `connect_failed` | `host`, `addr`, `address` (the same as `addr`, as in `connecting`), `reason` (in words), `cause` (its kind: `refused`, `network_unreachable`, `host_unreachable`, `address_unavailable`, `permission_denied`, `timed_out` (also the connect timeout), `local_address` (`--local-interface` could not be resolved or bound), `other`), `os_error` (the OS error number, or null for a timeout or a failure of ehlo's own) |
 //! | `sent` | `text` (as displayed, secrets masked, commands without CRLF; empty for `kind: body` under `-n`/`--suppress-data`; a byte that is not UTF-8, in a message or `:raw` bytes, as `\xNN` as in a reply's `lines`, the exact bytes in `raw_sent`), `kind` (`command`, `body`, `auth`, `raw`, `proxy`), `bytes` (count on the wire; for a write with a secret masked, `redacted: true`, the length of the shown text with its CRLF instead, so the count never tells the secret's length), `lines`, `tls`, `expected` (bool: part of the planned flow), `redacted` (bool), `phase`; a `text` longer than 64 KiB (a message goes out as one write) is its first 64 KiB, cut on a character boundary, and `cut` (only then) says how many bytes of it were left out |
 //! | `received` | `reply` (see below), `tls`, `expected` (bool: the code the step wanted), `phase`, `explanation` (see below) |
 //! | `raw_sent`, `raw_received` | (`--show-raw-text`) `bytes` (byte payload): each write, secrets masked as in `sent`, the message content as it went out (`-n` too), and each read; of a write longer than 64 KiB the first 64 KiB (text cut on a character boundary), and `cut` (only then): how many bytes were left out |
@@ -186,7 +188,7 @@
 //!
 //! ```text
 //! {"type":"schema","data":{"version":1,"tool":"ehlo","tool_version":"0.1.0"}}
-//! {"type":"connecting","data":{"host":"mx.example.net","addr":"192.0.2.1:25"},"t_ms":0.412}
+//! {"type":"connecting","data":{"host":"mx.example.net","addr":"192.0.2.1:25","address":"192.0.2.1:25"},"t_ms":0.412}
 //! {"type":"connected","data":{"host":"mx.example.net","peer":"192.0.2.1:25","local":"192.0.2.9:40000"},"t_ms":21.5}
 //! {"type":"received","data":{"reply":{"code":220,"enhanced":null,"lines":["mx.example.net ESMTP"],"raw":{"text":"220 mx.example.net ESMTP\r\n"},"deviations":[]},"tls":false,"expected":true,"phase":"banner","explanation":{"basic":null,"enhanced":null,"hint":null,"severity":"ok"}},"t_ms":40.1}
 //! {"type":"sent","data":{"text":"EHLO client.example.org","kind":"command","bytes":25,"lines":1,"tls":false,"expected":true,"redacted":false,"phase":"helo"},"t_ms":40.3}
@@ -229,7 +231,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::Renderer;
-use crate::smtp::event::{Bytes, Event, Phase, SentKind};
+use crate::smtp::event::{Bytes, ConnectCause, Event, Phase, SentKind};
 
 /// Version of the format described above; bumped on incompatible changes only.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -287,14 +289,71 @@ enum Cut<'a> {
     },
 }
 
-/// [`Line`] of a [`Cut`] event.
+/// [`Line`] of a [`Cut`] or [`Twin`] event.
 #[derive(Serialize)]
-struct CutLine<'a> {
+struct LineOf<E> {
     #[serde(flatten)]
-    event: Cut<'a>,
+    event: E,
     t_ms: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     session: Option<u64>,
+}
+
+/// Events with a member written under two names, the one it always had and the one other
+/// lines give the same thing (schema 1 only adds members, so a consumer of the first keeps
+/// working): `connecting`'s and `connect_failed`'s `addr` also as `address` (the summary's
+/// `failover` and `listening` call a socket address so), a `note`'s `text` also as `message`
+/// (what `info`, `warning`, `error` and the check format's `note` carry).
+#[derive(Serialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+enum Twin<'a> {
+    Connecting {
+        host: &'a str,
+        addr: &'a str,
+        address: &'a str,
+    },
+    ConnectFailed {
+        host: &'a str,
+        addr: &'a str,
+        address: &'a str,
+        reason: &'a str,
+        cause: ConnectCause,
+        os_error: Option<i32>,
+    },
+    Note {
+        text: &'a str,
+        message: &'a str,
+    },
+}
+
+/// The event with its second names ([`Twin`]), or `None` for one that has none.
+fn twin(event: &Event) -> Option<Twin<'_>> {
+    Some(match event {
+        Event::Connecting { host, addr } => Twin::Connecting {
+            host,
+            addr,
+            address: addr,
+        },
+        Event::ConnectFailed {
+            host,
+            addr,
+            reason,
+            cause,
+            os_error,
+        } => Twin::ConnectFailed {
+            host,
+            addr,
+            address: addr,
+            reason,
+            cause: *cause,
+            os_error: *os_error,
+        },
+        Event::Note { text } => Twin::Note {
+            text,
+            message: text,
+        },
+        _ => return None,
+    })
 }
 
 /// The first [`SENT_SHOWN`] bytes of `text`, ended on a character boundary.
@@ -464,7 +523,15 @@ impl Renderer for Json {
             e => e,
         };
         if let Some(event) = cut(event) {
-            self.write_line(&CutLine {
+            self.write_line(&LineOf {
+                event,
+                t_ms: millis(elapsed),
+                session: self.session,
+            });
+            return;
+        }
+        if let Some(event) = twin(event) {
+            self.write_line(&LineOf {
                 event,
                 t_ms: millis(elapsed),
                 session: self.session,
@@ -710,6 +777,38 @@ mod tests {
         }]);
         assert_eq!(v[1]["type"], "warning");
         assert_eq!(v[1]["data"]["message"], "try --tls-on-connect (port 465)");
+    }
+
+    /// A member other lines name differently is written under both names, equal: the old one
+    /// for the consumers that read it, the common one beside it (`addr` and `address`, a
+    /// note's `text` and `message`).
+    #[test]
+    fn a_member_with_two_names_carries_both_equal() {
+        let v = lines(&[
+            Event::Connecting {
+                host: "h".into(),
+                addr: "192.0.2.1:25".into(),
+            },
+            Event::ConnectFailed {
+                host: "h".into(),
+                addr: "[2001:db8::1]:25".into(),
+                reason: "refused".into(),
+                cause: crate::smtp::event::ConnectCause::Refused,
+                os_error: Some(111),
+            },
+            Event::Note {
+                text: "replay: 4 steps".into(),
+            },
+        ]);
+        assert_eq!(v[1]["data"]["addr"], "192.0.2.1:25");
+        assert_eq!(v[1]["data"]["address"], v[1]["data"]["addr"]);
+        assert_eq!(v[2]["data"]["addr"], "[2001:db8::1]:25");
+        assert_eq!(v[2]["data"]["address"], v[2]["data"]["addr"]);
+        assert_eq!(v[2]["data"]["cause"], "refused");
+        assert_eq!(v[2]["data"]["os_error"], 111);
+        assert_eq!(v[3]["data"]["text"], "replay: 4 steps");
+        assert_eq!(v[3]["data"]["message"], v[3]["data"]["text"]);
+        assert!(v[1]["t_ms"].is_number() && v[3]["t_ms"].is_number());
     }
 
     #[test]

@@ -905,3 +905,103 @@ fn a_refused_run_keeps_the_warning_said_before_it() {
     );
     assert_eq!(got[1]["message"], said, "{}", run.all());
 }
+
+/// One thing, one name in every mode: where lines named a thing otherwise than the rest, the
+/// common name is written beside the old one with the same value (schema 1 only adds
+/// members): `connecting`/`connect_failed` `addr` also `address` (send, repl), a `note`'s
+/// `text` also `message` (repl, replay), a `check`/`probe` line's bool `counts` also `counted`
+/// (check, probe). The old names are still there.
+#[test]
+fn one_thing_has_its_common_name_beside_the_old_one_in_every_mode() {
+    let parse = |mode: &str, run: &Run| -> Vec<serde_json::Value> {
+        run.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{mode}: {e}: {l}")))
+            .collect()
+    };
+    let of_type = |lines: &[serde_json::Value], t: &str| -> Vec<serde_json::Value> {
+        lines.iter().filter(|l| l["type"] == t).cloned().collect()
+    };
+    let twins = |mode: &str, lines: &[serde_json::Value], t: &str, old: &str, new: &str| {
+        let found = of_type(lines, t);
+        assert!(!found.is_empty(), "{mode}: no `{t}` line: {lines:?}");
+        for l in found {
+            let d = if l.get("data").is_some() {
+                &l["data"]
+            } else {
+                &l
+            };
+            assert!(!d[old].is_null(), "{mode}: `{t}` without `{old}`: {l}");
+            assert_eq!(d[new], d[old], "{mode}: `{t}`: {l}");
+        }
+    };
+
+    // The send: nothing listens on the port.
+    let closed = format!("127.0.0.1:{}", free_port());
+    let run = ehlo(&["-s", &closed, "-t", "a@b.test", "--json"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let lines = parse("send", &run);
+    twins("send", &lines, "connecting", "addr", "address");
+    twins("send", &lines, "connect_failed", "addr", "address");
+
+    // repl, piped: notes (`:caps`) and the connection.
+    let srv = scripted(ehlo_x_then(vec![
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]));
+    let server = srv.server();
+    let run = ehlo_with(
+        &["repl", &server, "--json"],
+        Some(b"EHLO x.test\n:caps\nQUIT\n"),
+        TEN_S,
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let lines = parse("repl", &run);
+    twins("repl", &lines, "note", "text", "message");
+    twins("repl", &lines, "connecting", "addr", "address");
+    let run = ehlo_with(&["repl", &closed, "--json"], Some(b"EHLO x.test\n"), TEN_S);
+    assert_eq!(run.code, 2, "{}", run.all());
+    twins(
+        "repl",
+        &parse("repl", &run),
+        "connect_failed",
+        "addr",
+        "address",
+    );
+
+    // replay: its result is a note.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.ehlo");
+    std::fs::write(&script, "< 220\n> EHLO x.test\n< 250\n> QUIT\n< 221\n").unwrap();
+    let srv = scripted(ehlo_x_then(vec![
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]));
+    let server = srv.server();
+    let args = ["replay", script.to_str().unwrap(), "--server", &server];
+    let run = ehlo_with(&[&args[..], &["--json"]].concat(), None, TEN_S);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    twins("replay", &parse("replay", &run), "note", "text", "message");
+
+    // probe: every probe inconclusive (nothing listens), each line with both names.
+    let run = ehlo(&["probe", &closed, "--to", "a@example.test", "--json"]);
+    assert_eq!(run.code, 41, "{}", run.all());
+    twins("probe", &parse("probe", &run), "probe", "counts", "counted");
+
+    // check: the MX lookup alone.
+    let (dns, _h) = dangling_cname_mx_dns();
+    let dns = dns.to_string();
+    let args = [
+        "check",
+        "plain.test",
+        "--dns-server",
+        &dns,
+        "--only",
+        "mx.lookup",
+    ];
+    let run = ehlo(&[&args[..], &["--json"]].concat());
+    assert!(matches!(run.code, 0 | 40), "{}", run.all());
+    twins("check", &parse("check", &run), "check", "counts", "counted");
+}
