@@ -428,8 +428,13 @@ fn refuse_to(
 
 /// [`refuse`] for `check --json` and `probe --json` (`mode`): the reason on stderr, and their
 /// report's `schema`, an `error` line and the `summary` (`exit_code` the mistake's, no domain,
-/// `stopped` the reason) on stdout, as a run that cannot start writes them (`render::check`).
+/// `stopped` the reason) on stdout, as a run that cannot start writes them (`render::check`);
+/// for `explain --json`, its one object saying why ([`explain_refused`]).
 fn refuse_report(error: &Error, mode: &'static str, warned: &[String], watch: &Watch) -> u8 {
+    if mode == "explain" {
+        // One object, no `warning` lines (its format has none; stderr had them).
+        return explain_refused(error);
+    }
     let code = error.exit_code();
     let mut report = CheckRenderer::for_mode(
         mode,
@@ -552,9 +557,18 @@ fn open_outputs(
 /// Largest input `ehlo explain -` reads from stdin (a bounce is a few kilobytes).
 const MAX_EXPLAIN_INPUT: u64 = 1 << 20;
 
-/// `ehlo explain`: no connection, no runtime; the same engine as the transcript.
+/// `ehlo explain`: no connection, no runtime; the same engine as the transcript. With `json`,
+/// stdout gets one object whatever happens: the report, or why there is none
+/// ([`explain_refused`]).
 fn explain(words: &[String], phase: Option<crate::smtp::event::Phase>, json: bool) -> u8 {
     use std::io::Read;
+    let refused = |e: Error| {
+        if json {
+            explain_refused(&e)
+        } else {
+            e.report()
+        }
+    };
     let input = if words.len() == 1 && words[0] == "-" {
         let mut buf = Vec::new();
         if let Err(e) = std::io::stdin()
@@ -562,7 +576,7 @@ fn explain(words: &[String], phase: Option<crate::smtp::event::Phase>, json: boo
             .take(MAX_EXPLAIN_INPUT)
             .read_to_end(&mut buf)
         {
-            return Error::Prerequisite(format!("cannot read stdin: {e}")).report();
+            return refused(Error::Prerequisite(format!("cannot read stdin: {e}")));
         }
         // A byte that is not UTF-8 as the transcript shows it (`\xFF`), not U+FFFD.
         crate::smtp::reply::text_of(&buf).into_owned()
@@ -570,27 +584,41 @@ fn explain(words: &[String], phase: Option<crate::smtp::event::Phase>, json: boo
         words.join(" ")
     };
     let Some(found) = crate::smtp::explain::analyse(&input, phase) else {
-        return Error::Usage(
+        return refused(Error::Usage(
             "no SMTP reply code in the input: give a reply (550 5.1.1 User unknown), a bounce's \
              diagnostic line, or a code (550, 5.7.1)"
                 .into(),
-        )
-        .report();
+        ));
     };
     let text = if json {
-        match serde_json::to_string(&found) {
+        match crate::render::explain::json_line(&found) {
             Ok(t) => t,
             Err(e) => return Error::Prerequisite(format!("cannot encode JSON: {e}")).report(),
         }
     } else {
-        crate::render::explain::report_text(&found, crate::render::remedy::FrontEnd::Send)
-    };
-    // The report in ASCII when the locale is not UTF-8; JSON stays UTF-8.
-    let text = if json {
-        text
-    } else {
+        // The report in ASCII when the locale is not UTF-8; JSON stays UTF-8.
+        let text =
+            crate::render::explain::report_text(&found, crate::render::remedy::FrontEnd::Send);
         crate::render::glyphs::plain(&text).into_owned()
     };
+    explain_out(&text)
+}
+
+/// `ehlo explain --json` with no report to give (`error`: input without a code, a command line
+/// refused once its flags are parsed, stdin unreadable): the `*** ` line on stderr, and on
+/// stdout the one object saying why, with the exit code, as every mode's JSON ends; returns
+/// the exit code.
+fn explain_refused(error: &Error) -> u8 {
+    let code = error.report();
+    match explain_out(&crate::render::explain::json_refusal(error)) {
+        EXIT_OK => code,
+        failed => failed,
+    }
+}
+
+/// Write `ehlo explain`'s output `text` and its newline to stdout: exit 0, or 10 when it
+/// cannot be written (a closed pipe is success, `| head`).
+fn explain_out(text: &str) -> u8 {
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{text}").and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

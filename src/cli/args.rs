@@ -129,13 +129,15 @@ impl Cli {
         }
     }
 
-    /// `--json` given to `check` or `probe`: the mode (`"check"`, `"probe"`) whose JSON Lines
-    /// report (`render::check`) a mistake found once the flags are parsed is written in, as
-    /// its `schema`, an `error` and the `summary`.
+    /// `--json` given to `check`, `probe` or `explain`: the mode (`"check"`, `"probe"`,
+    /// `"explain"`) whose JSON Lines report (`render::check`) a mistake found once the flags
+    /// are parsed is written in, as its `schema`, an `error` and the `summary`; `explain`'s
+    /// one object says why instead (`render::explain::json_refusal`).
     pub(crate) fn json_report(&self) -> Option<&'static str> {
         match &self.command {
             Some(Command::Check(a)) if a.json => Some("check"),
             Some(Command::Probe(a)) if a.json => Some("probe"),
+            Some(Command::Explain(a)) if a.json => Some("explain"),
             _ => None,
         }
     }
@@ -449,7 +451,8 @@ Examples:
     ehlo explain - < bounce.txt
 
 Exit status: 0 when a reply code was found and explained, 1 when the input holds none, 10
-when the explanation could not be written (a full disk, an I/O error).";
+when the explanation could not be written (a full disk, an I/O error). With --json, stdout
+holds one object either way: the explanation, or the reason (error, exit_code, outcome).";
 
 // `ehlo explain` flags. No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).

@@ -1289,6 +1289,7 @@ fn by_mode(name: &str, json: bool) -> (bool, Option<&'static str>) {
         "serve" | "demo" | "repl" | "replay" => (json, None),
         "check" if json => (false, Some("check")),
         "probe" if json => (false, Some("probe")),
+        "explain" if json => (false, Some("explain")),
         _ => (false, None),
     }
 }
@@ -2728,7 +2729,11 @@ mod tests {
                 (false, Some("check")),
             ),
             (&["probe", "--bogus"], &json_env, (false, Some("probe"))),
-            (&["explain", "--json", "--bogus"], &none, (false, None)),
+            (
+                &["explain", "--json", "--bogus"],
+                &none,
+                (false, Some("explain")),
+            ),
         ] {
             assert_eq!(command_line_json(argv(args), env), want, "{args:?}");
         }

@@ -140,6 +140,41 @@ pub(crate) fn code_table_text(t: &CodeTable, front: FrontEnd) -> String {
     out.join("\n")
 }
 
+/// `ehlo explain --json`'s one object: the report's members, then the end every other mode's
+/// JSON gives a consumer, `exit_code` (0), `outcome` (`ok`) and `error` (null).
+#[derive(serde::Serialize)]
+struct Answered<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    exit_code: u8,
+    outcome: &'static str,
+    error: Option<&'a str>,
+}
+
+/// The one JSON line (without its newline) `ehlo explain --json` writes for `r`.
+pub(crate) fn json_line(r: &Report) -> Result<String, serde_json::Error> {
+    let answered = Answered {
+        report: r,
+        exit_code: crate::error::EXIT_OK,
+        outcome: "ok",
+        error: None,
+    };
+    serde_json::to_string(&answered).map(super::json::terminal_safe)
+}
+
+/// The one JSON line (without its newline) `ehlo explain --json` writes instead of a report
+/// when it has none to give (input without a code, a command line it refuses, stdin it cannot
+/// read): `{"exit_code", "outcome", "error"}`, the run's exit code, its label and its reason
+/// (said on stderr too), so a consumer of stdout is never left with nothing.
+pub(crate) fn json_refusal(error: &crate::error::Error) -> String {
+    let line = serde_json::json!({
+        "exit_code": error.exit_code(),
+        "outcome": error.label(),
+        "error": error.to_string(),
+    });
+    super::json::terminal_safe(line.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

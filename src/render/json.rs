@@ -198,16 +198,26 @@
 //!
 //! ## `ehlo explain --json`
 //!
-//! `ehlo explain --json` connects nowhere and prints one JSON object (no `schema` line, no
-//! `type`) with what the text form shows, exit 0; input without any code is a usage error
-//! (exit 1, the reason on stderr, nothing on stdout). Its members:
+//! `ehlo explain --json` connects nowhere and prints one JSON object on one line (no `schema`
+//! line, no `type`) with what the text form shows, exit 0. Whatever ends it, stdout gets that
+//! one line: input it refuses (no reply code in it, `xyz`, an empty argument or stdin, `-`
+//! past its first MiB without one) is a usage error, and so is a command line refused for its
+//! flags (an unknown flag, no argument) once `--json` is on it (exit 1), stdin that cannot be
+//! read exit 10: the reason is one `*** ` line on stderr and the line is
+//! `{"error": reason, "exit_code": 1, "outcome": "usage"}` (`prerequisite` for 10), the
+//! send's summary's names. Only `--help` and output that cannot be written (exit 10) write
+//! none. Its members:
 //!
+//! * `exit_code` (0), `outcome` (`"ok"`), `error` (null): the end every mode's JSON gives;
 //! * `code`: the basic code found (integer, also one outside 2xx–5xx such as `699`), or null;
 //! * `enhanced`: `{"code", "title", "meaning"}` (the registry row; `code` as given, `X.7.8`
 //!   included) or null;
 //! * `text`: the reply's text without its codes, lines joined with `\n` (`""` for codes alone);
 //! * `phase`: the command the reply answers (a phase as above) or null; `phase_from`: `given`
 //!   (`--phase`), `text` (the bounce said so) or `unknown`;
+//! * `classes_differ`: only when the basic and enhanced codes' classes disagree (`550 4.7.1`,
+//!   RFC 3463 §2), `{"basic": 5, "enhanced": 4}` (their first digits): an object here, where
+//!   the `table`'s `classes_differ` is a bool;
 //! * `explanations`: one object per command considered (one when the phase is known, else each
 //!   command the code is an answer to, then `other` for every other command when only some
 //!   commands give it a meaning of their own; empty when no basic 2xx–5xx code was given):

@@ -294,3 +294,53 @@ fn odd_input_is_escaped_bounded_and_one_line_when_refused() {
         assert!(run.stdout.starts_with(code), "{}", run.stdout);
     }
 }
+
+/// `ehlo explain --json` writes one object on stdout whatever ends it: for input it refuses
+/// (no code: `xyz`, an empty argument, 10 MB of stdin without one) and for a command line
+/// refused for its flags, `{"error", "exit_code", "outcome"}` with the run's exit code and the
+/// reason that stderr has too; it wrote nothing, so a JSON consumer read an empty stream.
+/// The explanation itself carries `exit_code` 0, `outcome` `ok`, `error` null.
+#[test]
+fn json_says_why_it_has_no_explanation_on_stdout() {
+    let ten_mb = vec![b'x'; 10 << 20];
+    // Arguments, stdin, a word of the reason.
+    type Case<'a> = (&'a [&'a str], Option<&'a [u8]>, &'a str);
+    let cases: [Case; 6] = [
+        (&["explain", "--json", "xyz"], None, "no SMTP reply code"),
+        (&["explain", "--json", ""], None, "no SMTP reply code"),
+        (
+            &["explain", "--json", "-"],
+            Some(&ten_mb),
+            "no SMTP reply code",
+        ),
+        (&["explain", "--json", "-"], Some(b""), "no SMTP reply code"),
+        (&["explain", "--json", "--bogus", "550"], None, "--bogus"),
+        (
+            &["explain", "--json", "--phase", "nonsense", "550"],
+            None,
+            "nonsense",
+        ),
+    ];
+    for (args, stdin, why) in cases {
+        let run = ehlo_with(args, stdin, Duration::from_secs(20));
+        let shown = format!("{:?}", &args[..args.len().min(4)]);
+        assert_eq!(run.code, 1, "{shown}: {}", run.all());
+        assert!(run.stderr.starts_with("*** "), "{shown}: {}", run.stderr);
+        assert_eq!(run.stdout.lines().count(), 1, "{shown}: {}", run.stdout);
+        let v: serde_json::Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{shown}: {e}: {}", run.stdout));
+        assert_eq!(v["exit_code"], 1, "{shown}: {v}");
+        assert_eq!(v["outcome"], "usage", "{shown}: {v}");
+        let error = v["error"].as_str().unwrap();
+        assert!(error.contains(why), "{shown}: {v}");
+        assert!(run.stderr.contains(error), "{shown}: {}", run.stderr);
+    }
+    let v = json(&["550 5.1.1 no such user"]);
+    assert_eq!(v["exit_code"], 0, "{v}");
+    assert_eq!(v["outcome"], "ok", "{v}");
+    assert!(v["error"].is_null(), "{v}");
+    assert_eq!(v["code"], 550, "{v}");
+    // --help and the text form are unchanged: nothing on stdout for a refusal.
+    let run = ehlo(&["explain", "xyz"]);
+    assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{}", run.all());
+}
