@@ -570,13 +570,21 @@ fn explain(words: &[String], phase: Option<crate::smtp::event::Phase>, json: boo
         }
     };
     let input = if words.len() == 1 && words[0] == "-" {
+        let read = |buf: &mut Vec<u8>| {
+            std::io::stdin()
+                .lock()
+                .take(MAX_EXPLAIN_INPUT)
+                .read_to_end(buf)
+                .map(drop)
+        };
         let mut buf = Vec::new();
-        if let Err(e) = std::io::stdin()
-            .lock()
-            .take(MAX_EXPLAIN_INPUT)
-            .read_to_end(&mut buf)
-        {
-            return refused(Error::Prerequisite(format!("cannot read stdin: {e}")));
+        let got = if json {
+            read_or_signal(read).map(|b| buf = b)
+        } else {
+            read(&mut buf).map_err(|e| Error::Prerequisite(format!("cannot read stdin: {e}")))
+        };
+        if let Err(e) = got {
+            return refused(e);
         }
         // A byte that is not UTF-8 as the transcript shows it (`\xFF`), not U+FFFD.
         crate::smtp::reply::text_of(&buf).into_owned()
@@ -602,6 +610,56 @@ fn explain(words: &[String], phase: Option<crate::smtp::event::Phase>, json: boo
         crate::render::glyphs::plain(&text).into_owned()
     };
     explain_out(&text)
+}
+
+/// `ehlo explain --json -`'s stdin, read by `read` on a thread of its own while this one
+/// watches for SIGINT, SIGTERM and SIGHUP (blocked, read from a signalfd as the REPL reads
+/// its own): a stdin that never ends (a stalled pipe, a terminal) and a cancelled CI job then
+/// end with the one JSON line saying so (`interrupted`, 128+N) as every mode's JSON ends,
+/// where the signal's default action left stdout empty. `Err`: why there is no input.
+fn read_or_signal(
+    read: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()> + Send + 'static,
+) -> Result<Vec<u8>, Error> {
+    use nix::sys::signal::{SigSet, Signal};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    let cannot = |e: std::io::Error| Error::Prerequisite(format!("cannot read stdin: {e}"));
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        set.add(s);
+    }
+    let signals = set.thread_block().ok().and_then(|()| {
+        SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).ok()
+    });
+    let Some(signals) = signals else {
+        // Nothing blocked (or unblocked again): the signals keep their default action.
+        let _ = set.thread_unblock();
+        let mut buf = Vec::new();
+        return read(&mut buf).map(|()| buf).map_err(cannot);
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Started after the signals were blocked: the reader never takes one either.
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = tx.send(read(&mut buf).map(|()| buf));
+    });
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(50)) {
+            Ok(read) => return read.map_err(cannot),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(cannot(std::io::Error::other("the reader stopped")));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if let Ok(Some(info)) = signals.read_signal() {
+            use crate::error::Ending;
+            let ending = match info.ssi_signo {
+                n if n == Signal::SIGTERM as u32 => Ending::Term,
+                n if n == Signal::SIGHUP as u32 => Ending::Hup,
+                _ => Ending::Int,
+            };
+            return Err(Error::Signalled(ending));
+        }
+    }
 }
 
 /// `ehlo explain --json` with no report to give (`error`: input without a code, a command line

@@ -205,7 +205,8 @@
 //! flags (an unknown flag, no argument) once `--json` is on it (exit 1), stdin that cannot be
 //! read exit 10: the reason is one `*** ` line on stderr and the line is
 //! `{"error": reason, "exit_code": 1, "outcome": "usage"}` (`prerequisite` for 10), the
-//! send's summary's names. Only `--help` and output that cannot be written (exit 10) write
+//! send's summary's names; a SIGINT, SIGTERM or SIGHUP while `-` waits for stdin likewise
+//! (`interrupted`, 128+N). Only `--help` and output that cannot be written (exit 10) write
 //! none. Its members:
 //!
 //! * `exit_code` (0), `outcome` (`"ok"`), `error` (null): the end every mode's JSON gives;

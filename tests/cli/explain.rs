@@ -344,3 +344,74 @@ fn json_says_why_it_has_no_explanation_on_stdout() {
     let run = ehlo(&["explain", "xyz"]);
     assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{}", run.all());
 }
+
+/// A signal while `ehlo explain --json -` waits for its stdin (a stalled pipe, a cancelled CI
+/// job) ends it with the one JSON line saying so, `interrupted` and 128+N, as every mode's JSON
+/// ends: the signal's default action ended it with stdout empty.
+#[test]
+fn json_says_a_signal_ended_the_wait_for_stdin() {
+    use nix::sys::signal::Signal;
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+
+    for (signal, code, name) in [
+        (Signal::SIGTERM, 143, "SIGTERM"),
+        (Signal::SIGINT, 130, "SIGINT"),
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+        crate::util::isolate(&mut cmd);
+        cmd.args(["explain", "--json", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn ehlo");
+        // Half a reply, and stdin left open.
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, b"550 5.1.1 no such").unwrap();
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        // Wait until the signal is blocked (the main thread's SigBlk has its bit), so that it
+        // is sent to the waiting run, not to one still starting.
+        let bit = 1u64 << (signal as i32 - 1);
+        let t0 = std::time::Instant::now();
+        loop {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+            let blocked = status
+                .lines()
+                .find_map(|l| l.strip_prefix("SigBlk:"))
+                .map(|v| u64::from_str_radix(v.trim(), 16).unwrap())
+                .unwrap();
+            if blocked & bit != 0 {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "{name} never blocked"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        nix::sys::signal::kill(pid, signal).unwrap();
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let status = child.wait().unwrap();
+        drop(stdin);
+        assert_eq!(status.code(), Some(code), "{name}: {out}{err}");
+        assert_eq!(out.lines().count(), 1, "{name}: {out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["exit_code"], code, "{name}: {v}");
+        assert_eq!(v["outcome"], "interrupted", "{name}: {v}");
+        assert_eq!(v["error"], format!("interrupted by {name}"), "{name}: {v}");
+        assert_eq!(err, format!("*** interrupted by {name}\n"), "{name}");
+    }
+}
