@@ -991,7 +991,7 @@ fn a_scoped_ipv6_literal_is_connected_to_on_its_interface() {
         assert!(!run.stdout.contains("dns_query"), "{}", run.stdout);
         assert!(
             run.stdout.contains(&format!(
-                r#""type":"connecting","data":{{"host":"::1%{zone}","addr":"[::1%{zone}]:{port}"}}"#
+                r#""type":"connecting","data":{{"host":"::1%{zone}","addr":"[::1%{zone}]:{port}","address":"[::1%{zone}]:{port}"}}"#
             )),
             "{spec}: {}",
             run.stdout
