@@ -223,13 +223,7 @@ const SCRIPT: &str = "EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:da
 
 #[test]
 fn piped_script_sends_exact_bytes() {
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let run = ehlo(&["repl", &addr.to_string()], SCRIPT.as_bytes(), &[]);
     assert_eq!(run.code, 0, "{}", run.out);
     let got = h.join().unwrap().remove(0);
@@ -246,13 +240,7 @@ fn piped_script_sends_exact_bytes() {
 fn a_reply_that_never_ends_is_cut_and_the_repl_goes_on() {
     // The REPL used to read `250-x` forever at full CPU, deaf to its timeout, QUIT and
     // end of input. The reply is cut at the limits, the connection dropped, input still read.
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let start = Instant::now();
     let run = ehlo(
         &["repl", &addr.to_string(), "--timeout", "10"],
@@ -290,13 +278,7 @@ fn a_reply_that_never_ends_is_cut_and_the_repl_goes_on() {
 
 #[test]
 fn unknown_meta_command_gets_a_hint_and_sends_nothing() {
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let run = ehlo(&["repl", &addr.to_string()], b":stattls\nQUIT\n", &[]);
     assert_eq!(run.code, 0);
     assert!(run.out.contains(":starttls"), "{}", run.out);
@@ -308,13 +290,7 @@ fn record_then_replay_green_and_red() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("session.ehlo");
     let rec_s = rec.to_str().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let script = "EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:data\nSubject: t\n\n.dot\n.\nQUIT\n";
     let run = ehlo(
         &["repl", &addr.to_string(), "--record", rec_s],
@@ -331,13 +307,7 @@ fn record_then_replay_green_and_red() {
     );
 
     // Same server behaviour: green, and the same bytes go out.
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let run = ehlo(&["replay", rec_s, "--server", &addr.to_string()], b"", &[]);
     assert_eq!(run.code, 0, "{}", run.out);
     let got = h.join().unwrap().remove(0);
@@ -364,13 +334,7 @@ fn piped_recorded_auth_repl(
     script: &[u8],
     env: &[(&str, &str)],
 ) -> (Run, JoinHandle<Vec<Vec<u8>>>) {
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let run = ehlo(
         &[
             "repl",
@@ -427,13 +391,7 @@ fn repl_auth_takes_the_password_file_before_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let pw = dir.path().join("pw");
     std::fs::write(&pw, "from-the-file\n").unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let run = ehlo(
         &[
             "repl",
@@ -534,6 +492,15 @@ const COLS: u16 = 160;
 impl Pty {
     fn start(home: &std::path::Path, args: &[&str]) -> Pty {
         Pty::start_with(home, args, COLS, false)
+    }
+    /// `ehlo repl ADDR EXTRA…` at its first prompt (`ehlo[plain]>`).
+    fn repl(home: &std::path::Path, addr: impl std::fmt::Display, extra: &[&str]) -> Pty {
+        let addr = addr.to_string();
+        let mut args = vec!["repl", addr.as_str()];
+        args.extend_from_slice(extra);
+        let t = Pty::start(home, &args);
+        t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+        t
     }
     /// `cols` wide; `own_group`: `ehlo` leads a process group of its own, as a shell starts a
     /// job (so a stop signal it raises stops it alone, and the group is not orphaned).
@@ -674,8 +641,8 @@ impl Pty {
     }
     /// Types `text` (bytes as a terminal sends them: `\r` for Enter, `\t` for Tab, 0x03 for
     /// Ctrl-C, 0x04 for Ctrl-D).
-    fn keys(&mut self, text: &str) {
-        self.master.write_all(text.as_bytes()).unwrap();
+    fn keys(&mut self, text: impl AsRef<[u8]>) {
+        self.master.write_all(text.as_ref()).unwrap();
         self.master.flush().unwrap();
     }
     /// What the terminal shows, one line per row, trailing blanks trimmed.
@@ -685,6 +652,20 @@ impl Pty {
     /// Every byte written to the terminal so far.
     fn written(&self) -> Vec<u8> {
         self.written.lock().unwrap().clone()
+    }
+    /// Wait until the bytes written to the terminal hold `bytes` (what the screen cannot show:
+    /// bytes that are not UTF-8, cursor moves).
+    fn wait_written(&self, what: &str, bytes: &[u8]) {
+        let start = Instant::now();
+        while !self.written().windows(bytes.len()).any(|w| w == bytes) {
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!(
+                    "timed out waiting for {what}; written:\n{:?}",
+                    String::from_utf8_lossy(&self.written())
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
     /// Wait until the screen satisfies `f`.
     fn wait(&self, what: &str, f: impl Fn(&str) -> bool) -> String {
@@ -698,6 +679,73 @@ impl Pty {
                 panic!("timed out waiting for {what}; screen:\n{s}");
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    /// Wait until `ehlo` has read and handled every key typed so far, for keys that draw
+    /// nothing to wait for (a secret's mask already shown, lines typed ahead of a reply): the
+    /// terminal holds no unread input and the editor's reader thread is asleep in poll(2)
+    /// again, which it enters only once it has fed what it read to the editor. Polling the
+    /// slave side first runs the kernel's pending hand-over of typed bytes to the line
+    /// discipline (n_tty's poll flushes the port's buffer), so bytes still on their way count
+    /// as unread. Linux's /proc names where each thread sleeps (`wchan`); the async runtime's
+    /// threads sleep in epoll, the reader alone in poll.
+    fn wait_keys_read(&self) {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        let start = Instant::now();
+        loop {
+            let mut fds = [PollFd::new(self.slave.as_fd(), PollFlags::POLLIN)];
+            let unread = poll(&mut fds, PollTimeout::ZERO).unwrap_or(1) > 0;
+            if !unread && self.reader_in_poll().is_some() {
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!("ehlo never read the keys typed; screen:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    /// The editor's reader thread's /proc directory while it sleeps in poll(2) ([`Pty::wait_keys_read`]).
+    fn reader_in_poll(&self) -> Option<std::path::PathBuf> {
+        let task = format!("/proc/{}/task", self.child.id());
+        std::fs::read_dir(task)
+            .ok()?
+            .flatten()
+            .map(|t| t.path())
+            .find(|t| {
+                let wchan = std::fs::read_to_string(t.join("wchan")).unwrap_or_default();
+                wchan.contains("poll") && !wchan.contains("epoll") && !wchan.contains("ep_poll")
+            })
+    }
+    /// Wait until the editor's reader has found nothing to read `n` times (each poll(2) that
+    /// times out, 50 ms, is an idle moment: a lone ESC is the Escape key after one, outside a
+    /// paste). Counted by the thread's voluntary context switches, one per sleep.
+    fn wait_idle_polls(&self, n: u64) {
+        let switches = |task: &std::path::Path| {
+            let status = std::fs::read_to_string(task.join("status")).unwrap_or_default();
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let start = Instant::now();
+        let mut first = None;
+        loop {
+            if let Some(task) = self.reader_in_poll()
+                && let Some(now) = switches(&task)
+            {
+                let (_, before) = *first.get_or_insert((task.clone(), now));
+                if first.as_ref().is_some_and(|(t, _)| *t == task) && now >= before + n {
+                    return;
+                }
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!(
+                    "the editor never idled {n} times; screen:\n{}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
     /// Wait until the terminal's line discipline is (`cooked`) or is not (raw) canonical with
@@ -722,6 +770,14 @@ impl Pty {
             .status()
             .unwrap();
         assert!(st.success(), "kill -{sig}");
+    }
+    /// Type `EHLO x.test` and wait for the reply, known by a line holding `shows`, and the next
+    /// `ehlo[plain]>` prompt.
+    fn ehlo(&mut self, shows: &str) {
+        self.keys("EHLO x.test\r");
+        self.wait("the EHLO reply and a prompt", |s| {
+            s.contains(shows) && last_prompt(s) == "ehlo[plain]>"
+        });
     }
     /// Type `:quit` and expect the REPL to end with exit code 0.
     fn quit(&mut self) {
@@ -782,24 +838,13 @@ fn last_prompt(screen: &str) -> String {
 #[test]
 fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h) = plain_terminal(home.path(), &[]);
     // At the prompt the line editor has the terminal raw: the cooked check below means something.
     assert!(
         t.wait_mode(false),
         "the terminal never went raw at the prompt"
     );
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply and a new prompt", |s| {
-        s.contains("8BITMIME") && last_prompt(s) == "ehlo[plain]>"
-    });
+    t.ehlo("8BITMIME");
     // Completion of a verb: MA<TAB> → MAIL FROM:
     t.keys("MA\t");
     t.wait("MAIL FROM: completed", |s| {
@@ -842,22 +887,9 @@ fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
 fn terminal_unasked_replies_are_recorded_and_replayed() {
     let home = tempfile::tempdir().unwrap();
     let rec = home.path().join("late.ehlo");
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(
-        home.path(),
-        &["repl", &addr.to_string(), "--record", rec.to_str().unwrap()],
-    );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("8BITMIME") && last_prompt(s) == "ehlo[plain]>"
-    });
+    let (addr, h) = plain_server();
+    let mut t = Pty::repl(home.path(), addr, &["--record", rec.to_str().unwrap()]);
+    t.ehlo("8BITMIME");
     t.keys("HELP LATER\r");
     t.wait("the drop notice", |s| {
         s.contains("server closed the connection — :reconnect or :quit")
@@ -870,13 +902,7 @@ fn terminal_unasked_replies_are_recorded_and_replayed() {
     let replay = |script: &str, extra: &[&str]| {
         let file = home.path().join("edited.ehlo");
         std::fs::write(&file, script).unwrap();
-        let (addr, _h) = server(
-            Behaviour {
-                rcpt: 250,
-                pipelining: false,
-            },
-            1,
-        );
+        let (addr, _h) = plain_server();
         let addr = addr.to_string();
         let mut args = vec!["replay", file.to_str().unwrap(), "--server", addr.as_str()];
         args.extend_from_slice(extra);
@@ -928,15 +954,7 @@ fn terminal_unasked_replies_are_recorded_and_replayed() {
 #[test]
 fn terminal_ctrl_c_cancels_the_line_and_ctrl_d_quits_cooked() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h) = plain_terminal(home.path(), &[]);
     assert!(
         t.wait_mode(false),
         "the terminal never went raw at the prompt"
@@ -978,9 +996,7 @@ fn terminal_ctrl_c_cancels_the_line_and_ctrl_d_quits_cooked() {
 #[test]
 fn terminal_ctrl_c_on_a_typed_secret_leaves_it_masked() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = plain_server();
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h) = plain_terminal(home.path(), &[]);
     // base64 of "\0user\0fixture-secret".
     let blob = "AHVzZXIAZml4dHVyZS1zZWNyZXQ=";
     t.keys(&format!("AUTH PLAIN {blob}"));
@@ -1015,15 +1031,8 @@ fn paste_session(pipelining: bool) -> (String, String, String) {
         },
         1,
     );
-    let mut t = Pty::start(
-        home.path(),
-        &["repl", &addr.to_string(), "--record", rec.to_str().unwrap()],
-    );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
-    });
+    let mut t = Pty::repl(home.path(), addr, &["--record", rec.to_str().unwrap()]);
+    t.ehlo("250 DSN");
     t.keys(
         "\x1b[200~MAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\r\nRCPT TO:<e@f.test>\nDATA\n\x1b[201~",
     );
@@ -1093,12 +1102,8 @@ fn terminal_ctrl_c_in_a_pipelined_paste_pairs_each_late_reply_with_its_command()
         }
         got
     });
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("250 PIPELINING") && last_prompt(s) == "ehlo[plain]>"
-    });
+    let mut t = Pty::repl(home.path(), addr, &[]);
+    t.ehlo("250 PIPELINING");
     t.keys("\x1b[200~MAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nNOOP\n\x1b[201~");
     t.wait("the group sent", |s| s.contains("-> NOOP"));
     t.keys("\x03");
@@ -1141,21 +1146,14 @@ fn terminal_bracketed_paste_goes_one_by_one_without_pipelining() {
 #[test]
 fn terminal_paste_end_marker_split_after_its_esc_ends_the_paste() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h) = plain_terminal(home.path(), &[]);
     t.keys("\x1b[200~NOOP a\r\x1b");
     t.wait("the NOOP answer", |s| s.contains("250 2.0.0 ok"));
     // Several idle polls of the editor (50 ms each) go by before the rest of the marker.
-    std::thread::sleep(Duration::from_millis(300));
+    t.wait_keys_read();
+    t.wait_idle_polls(3);
     t.keys("[201~");
-    std::thread::sleep(Duration::from_millis(100));
+    t.wait_keys_read();
     t.keys("NOOP b\r");
     t.wait("the second NOOP answer", |s| {
         s.matches("250 2.0.0 ok").count() == 2
@@ -1172,15 +1170,7 @@ fn terminal_paste_end_marker_split_after_its_esc_ends_the_paste() {
 fn terminal_sigterm_and_sighup_restore_the_terminal_and_save_history() {
     for (sig, code) in [("TERM", 143), ("HUP", 129), ("INT", 130), ("QUIT", 131)] {
         let home = tempfile::tempdir().unwrap();
-        let (addr, _h) = server(
-            Behaviour {
-                rcpt: 250,
-                pipelining: false,
-            },
-            1,
-        );
-        let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-        t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+        let (mut t, _h) = plain_terminal(home.path(), &[]);
         t.keys("NOOP\r");
         t.wait("the NOOP reply", |s| {
             s.contains("2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
@@ -1208,12 +1198,8 @@ fn terminal_nothing_is_drawn_after_a_signal_s_leaving_line() {
         for waiting in [false, true] {
             let home = tempfile::tempdir().unwrap();
             let (addr, _h) = silent_server(true);
-            let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-            t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-            t.keys("EHLO x.test\r");
-            t.wait("the EHLO reply", |s| {
-                s.contains("250 silent.test") && last_prompt(s) == "ehlo[plain]>"
-            });
+            let mut t = Pty::repl(home.path(), addr, &[]);
+            t.ehlo("250 silent.test");
             if waiting {
                 t.keys("MAIL FROM:<a@b.test>\r");
                 t.wait("the waiting line", |s| {
@@ -1263,20 +1249,7 @@ fn terminal_nothing_is_drawn_after_a_signal_s_leaving_line() {
 #[test]
 fn terminal_sighup_with_a_half_typed_line_logs_its_length_only() {
     let home = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let log = files.path().join("log.txt");
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(
-        home.path(),
-        &["repl", &addr.to_string(), "--log", log.to_str().unwrap()],
-    );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h, log) = logged_terminal(home.path(), &[]);
     t.keys("NOOP\r");
     t.wait("the NOOP reply", |s| {
         s.contains("2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
@@ -1290,7 +1263,7 @@ fn terminal_sighup_with_a_half_typed_line_logs_its_length_only() {
         !got.contains("RSET"),
         "the half-typed line went out: {got:?}"
     );
-    let logged = std::fs::read_to_string(&log).unwrap();
+    let logged = log.text();
     let said = logged
         .find("an unsent line of 15 characters was discarded")
         .unwrap_or_else(|| panic!("no discard line in the log: {logged}"));
@@ -1332,18 +1305,16 @@ fn a_recording_cut_inside_data_says_the_message_was_not_sent() {
     let home = tempfile::tempdir().unwrap();
     let (rec, log) = (dir.path().join("hup.ehlo"), dir.path().join("hup.log"));
     let (addr, h) = server(behaviour, 1);
-    let mut t = Pty::start(
+    let mut t = Pty::repl(
         home.path(),
+        addr,
         &[
-            "repl",
-            &addr.to_string(),
             "--record",
             rec.to_str().unwrap(),
             "--log",
             log.to_str().unwrap(),
         ],
     );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
     for line in ["EHLO me", "MAIL FROM:<a@b.test>", "RCPT TO:<c@d.test>"] {
         t.keys(&format!("{line}\r"));
         t.wait("the reply", |s| {
@@ -1382,31 +1353,17 @@ fn a_recording_cut_inside_data_says_the_message_was_not_sent() {
 #[test]
 fn terminal_sighup_at_a_password_prompt_does_not_count_the_secret() {
     let home = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let log = files.path().join("log.txt");
-    let (addr, _h) = plain_server();
-    let mut t = Pty::start(
-        home.path(),
-        &[
-            "repl",
-            &addr.to_string(),
-            "--allow-plaintext-auth",
-            "--log",
-            log.to_str().unwrap(),
-        ],
-    );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| s.contains("250 DSN"));
+    let (mut t, _h, log) = logged_terminal(home.path(), &["--allow-plaintext-auth"]);
+    t.ehlo("250 DSN");
     t.keys(":auth PLAIN user\r");
     t.wait("the password prompt", |s| {
         s.contains("password (not shown):")
     });
     t.keys("fixture-sec");
-    std::thread::sleep(Duration::from_millis(300));
+    t.wait_keys_read();
     t.signal("HUP");
     assert_eq!(t.exit_code(), 129, "{}", t.screen());
-    let logged = std::fs::read_to_string(&log).unwrap();
+    let logged = log.text();
     assert!(
         logged.contains("a secret half typed at its prompt was discarded, unsent"),
         "{logged}"
@@ -1423,26 +1380,18 @@ fn terminal_sighup_at_a_password_prompt_does_not_count_the_secret() {
 #[test]
 fn terminal_sighup_at_a_yes_no_question_does_not_count_the_answer() {
     let home = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let log = files.path().join("log.txt");
-    let (addr, _h) = plain_server();
-    let mut t = Pty::start(
-        home.path(),
-        &["repl", &addr.to_string(), "--log", log.to_str().unwrap()],
-    );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| s.contains("250 DSN"));
+    let (mut t, _h, log) = logged_terminal(home.path(), &[]);
+    t.ehlo("250 DSN");
     t.keys(":auth PLAIN user\r");
     t.wait("the plaintext question", |s| {
         s.trim_end()
             .ends_with("send the credentials unencrypted? [y/N]")
     });
     t.keys("fixture-sec");
-    std::thread::sleep(Duration::from_millis(300));
+    t.wait_keys_read();
     t.signal("HUP");
     assert_eq!(t.exit_code(), 129, "{}", t.screen());
-    let logged = std::fs::read_to_string(&log).unwrap();
+    let logged = log.text();
     assert!(
         logged.contains("an answer half typed at a [y/N] question was discarded, unsent"),
         "{logged}"
@@ -1533,29 +1482,16 @@ fn terminal_closed_with_a_half_typed_line_logs_its_length_only() {
 #[test]
 fn terminal_sighup_with_lines_typed_ahead_logs_their_count_only() {
     let home = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let log = files.path().join("log.txt");
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(
-        home.path(),
-        &["repl", &addr.to_string(), "--log", log.to_str().unwrap()],
-    );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h, log) = logged_terminal(home.path(), &[]);
     t.keys("HELP SLEEP\r");
     t.wait("SLEEP sent", |s| s.contains(" -> HELP SLEEP"));
     t.keys("MAIL FROM:<a@b>\rRSET\rhalf");
-    std::thread::sleep(Duration::from_millis(500));
+    t.wait_keys_read();
     t.signal("HUP");
     assert_eq!(t.exit_code(), 129, "{}", t.screen());
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     assert_eq!(got, "HELP SLEEP\r\n");
-    let logged = std::fs::read_to_string(&log).unwrap();
+    let logged = log.text();
     let said = logged
         .find("3 lines typed ahead not sent, discarded")
         .unwrap_or_else(|| panic!("no discard line in the log: {logged}"));
@@ -1580,25 +1516,23 @@ fn terminal_sighup_with_sasl_responses_typed_ahead_tells_no_length() {
     let log = files.path().join("log.txt");
     let rec = files.path().join("rec.ehlo");
     let (addr, h) = late_sasl_server(false);
-    let mut t = Pty::start(
+    let mut t = Pty::repl(
         home.path(),
+        addr,
         &[
-            "repl",
-            &addr.to_string(),
             "--log",
             log.to_str().unwrap(),
             "--record",
             rec.to_str().unwrap(),
         ],
     );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
     t.keys("EHLO me\r");
     t.wait("the EHLO reply", |s| s.contains("AUTH PLAIN LOGIN"));
     t.wait("the prompt", |s| last_prompt(s) == "ehlo[plain]>");
     t.keys("AUTH LOGIN\r");
     t.wait("AUTH sent", |s| s.contains(" -> AUTH LOGIN"));
     t.keys(&format!("{user}\r{password}\r"));
-    std::thread::sleep(Duration::from_millis(500));
+    t.wait_keys_read();
     t.signal("HUP");
     assert_eq!(t.exit_code(), 129, "{}", t.screen());
     let got = String::from_utf8(h.join().unwrap()).unwrap();
@@ -1629,13 +1563,7 @@ fn terminal_dumb_gets_no_control_sequences() {
     let blob = "AGVobG90ZXN0AFNla3IzdFBXOTk=";
     for term in ["dumb", ""] {
         let home = tempfile::tempdir().unwrap();
-        let (addr, h) = server(
-            Behaviour {
-                rcpt: 250,
-                pipelining: false,
-            },
-            1,
-        );
+        let (addr, h) = plain_server();
         let mut t = Pty::start_env(
             home.path(),
             &["repl", &addr.to_string()],
@@ -1724,18 +1652,8 @@ fn terminal_dumb_gets_no_control_sequences() {
 fn terminal_a_password_typed_at_a_yes_no_question_is_masked() {
     let password = "Wrong-Prompt-Pw-5";
     let home = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let log = files.path().join("log.txt");
-    let (addr, h) = plain_server();
-    let mut t = Pty::start(
-        home.path(),
-        &["repl", &addr.to_string(), "--log", log.to_str().unwrap()],
-    );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
-    });
+    let (mut t, h, log) = logged_terminal(home.path(), &[]);
+    t.ehlo("250 DSN");
     t.keys(":auth LOGIN tim\r");
     t.wait("the plaintext question", |s| {
         s.trim_end()
@@ -1756,7 +1674,7 @@ fn terminal_a_password_typed_at_a_yes_no_question_is_masked() {
     t.quit();
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     assert_eq!(got, "EHLO x.test\r\nQUIT\r\n");
-    let logged = std::fs::read_to_string(&log).unwrap();
+    let logged = log.text();
     let history = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap_or_default();
     for text in [&t.screen(), &logged, &history] {
         assert!(!text.contains(password), "{text}");
@@ -1766,23 +1684,12 @@ fn terminal_a_password_typed_at_a_yes_no_question_is_masked() {
 #[test]
 fn terminal_auth_explains_asks_before_plaintext_and_picks_the_strongest() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h) = plain_terminal(home.path(), &[]);
     t.keys(":auth PLAIN tim\r");
     t.wait("the explanation", |s| {
         s.contains(":auth needs the server's EHLO reply first") && last_prompt(s) == "ehlo[plain]>"
     });
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
-    });
+    t.ehlo("250 DSN");
     t.keys(":auth\r");
     t.wait("the plaintext question", |s| {
         s.trim_end()
@@ -2008,12 +1915,8 @@ fn tls_serve(dir: &std::path::Path) -> (Child, SocketAddr, std::path::PathBuf) {
 fn terminal_starttls_failure_keeps_the_session_and_retries_with_a_ca() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, addr, cert) = tls_serve(dir.path());
-    let mut t = Pty::start(dir.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("STARTTLS") && last_prompt(s) == "ehlo[plain]>"
-    });
+    let mut t = Pty::repl(dir.path(), addr, &[]);
+    t.ehlo("STARTTLS");
     t.keys(":starttls --ca /nonexistent/ca.pem\r");
     t.wait("the missing CA", |s| {
         s.contains("does not exist (nothing was sent)")
@@ -2053,12 +1956,8 @@ fn terminal_starttls_failure_keeps_the_session_and_retries_with_a_ca() {
 fn terminal_typed_starttls_failure_connects_again_like_the_meta_command() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, addr, cert) = tls_serve(dir.path());
-    let mut t = Pty::start(dir.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("STARTTLS") && last_prompt(s) == "ehlo[plain]>"
-    });
+    let mut t = Pty::repl(dir.path(), addr, &[]);
+    t.ehlo("STARTTLS");
     t.keys("STARTTLS\r");
     let s = t.wait("the reconnection", |s| {
         s.contains("connecting again in plain text")
@@ -2095,19 +1994,8 @@ fn recall_masked_and_enter(t: &mut Pty, masked: &str) -> String {
 #[test]
 fn terminal_recalled_masked_auth_is_not_sent() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("8BITMIME") && last_prompt(s) == "ehlo[plain]>"
-    });
+    let (mut t, h) = plain_terminal(home.path(), &[]);
+    t.ehlo("8BITMIME");
     t.keys("AUTH PLAIN AHRpbQBodW50ZXIyaHVudGVyMg==\r");
     t.wait("the AUTH reply", |s| {
         s.contains("-> AUTH PLAIN ********") && last_prompt(s) == "ehlo[plain|authed]>"
@@ -2171,19 +2059,11 @@ fn terminal_auth_user_colon_password_is_masked_on_screen_and_in_every_file() {
 #[test]
 fn terminal_ctrl_c_while_waiting_keeps_what_was_typed_ahead_before_it() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h) = plain_terminal(home.path(), &[]);
     t.keys("HELP SLEEP\r");
     t.wait("HELP SLEEP sent", |s| s.contains("-> HELP SLEEP"));
     t.keys("NOOP\rRSET half");
-    std::thread::sleep(Duration::from_millis(300));
+    t.wait_keys_read();
     t.keys("\x03");
     let s = t.wait("NOOP answered and the half line back", |s| {
         s.contains("stopped waiting (Ctrl-C)")
@@ -2248,13 +2128,7 @@ fn piped_starttls_with_an_unusable_ca_file_sends_nothing() {
     std::fs::create_dir(&empty).unwrap();
     for ca in [&junk, &empty] {
         for strict in [false, true] {
-            let (addr, h) = server(
-                Behaviour {
-                    rcpt: 250,
-                    pipelining: false,
-                },
-                1,
-            );
+            let (addr, h) = plain_server();
             let addr = addr.to_string();
             let mut args = vec!["repl", addr.as_str()];
             if strict {
@@ -2482,8 +2356,7 @@ fn terminal_tls_not_offered_asks_before_going_on_in_plain_text() {
 fn terminal_ctrl_c_at_the_password_prompt_says_cancelled() {
     let home = tempfile::tempdir().unwrap();
     let (mut t, h) = plain_terminal(home.path(), &["--allow-plaintext-auth"]);
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| s.contains("250 DSN"));
+    t.ehlo("250 DSN");
     t.keys(":auth PLAIN bob\r");
     t.wait("the password prompt", |s| {
         s.contains("password (not shown):")
@@ -2504,8 +2377,7 @@ fn terminal_auth_asks_the_password_for_every_password_mechanism() {
     for mech in ["DIGEST-MD5", "NTLM", "CRAM-SHA1"] {
         let home = tempfile::tempdir().unwrap();
         let (mut t, h) = plain_terminal(home.path(), &["--allow-plaintext-auth"]);
-        t.keys("EHLO x.test\r");
-        t.wait("the EHLO reply", |s| s.contains("250 DSN"));
+        t.ehlo("250 DSN");
         t.keys(&format!(":auth {mech} bob\r"));
         t.wait("the password prompt", |s| {
             s.contains("password (not shown):") || s.contains("needs a password")
@@ -2529,15 +2401,7 @@ fn terminal_auth_asks_the_password_for_every_password_mechanism() {
 #[test]
 fn terminal_quit_prints_no_reconnect_notice() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h) = plain_terminal(home.path(), &[]);
     t.quit();
     t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
     assert!(
@@ -2557,13 +2421,7 @@ fn record_refuses_to_overwrite_and_explain_takes_quotes() {
     let rec = dir.path().join("kept.ehlo");
     std::fs::write(&rec, "# precious\n").unwrap();
     let rec_s = rec.to_str().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let script = format!(
         ":record {rec_s}\nNOOP\n:record -a {rec_s}\nRSET\n:record\n:explain \"550 5.7.1\"\nQUIT\n"
     );
@@ -2583,13 +2441,7 @@ fn record_refuses_to_overwrite_and_explain_takes_quotes() {
     assert!(text.contains("> RSET\n< 250\n"), "{text}");
     assert!(!text.contains("> NOOP"), "{text}");
 
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let script = format!(":record! {rec_s}\nNOOP\nQUIT\n");
     let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
     assert_eq!(run.code, 0, "{}", run.out);
@@ -2621,15 +2473,7 @@ fn fifty_lines() -> Vec<String> {
 #[test]
 fn terminal_type_ahead_of_50_lines_during_a_slow_reply() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h) = plain_terminal(home.path(), &[]);
     t.keys("HELP SLOW\r");
     // Sent, so its reply (ten bytes, one a second) is being awaited: type ahead now.
     t.wait("SLOW sent", |s| s.contains(" -> HELP SLOW"));
@@ -2824,22 +2668,8 @@ fn terminal_secrets_typed_where_none_was_expected_stay_out_of_the_history() {
     std::fs::create_dir_all(history.parent().unwrap()).unwrap();
     std::fs::write(&history, "NOOP\n").unwrap();
     std::fs::set_permissions(&history, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(
-        home.path(),
-        &["repl", &addr.to_string(), "--allow-plaintext-auth"],
-    );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
-    });
+    let (mut t, h) = plain_terminal(home.path(), &["--allow-plaintext-auth"]);
+    t.ehlo("250 DSN");
     t.keys(&format!("AUTH {blob}\r"));
     t.wait("the AUTH answer", |s| s.contains("235 2.7.0"));
     t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
@@ -2889,11 +2719,10 @@ fn terminal_a_letters_only_password_typed_after_a_refused_auth_goes_nowhere() {
     let log = files.path().join("log.json");
     let rec = files.path().join("session.ehlo");
     let (addr, h) = auth_answering_server(b"535 5.7.8 Authentication credentials invalid\r\n");
-    let mut t = Pty::start(
+    let mut t = Pty::repl(
         home.path(),
+        addr,
         &[
-            "repl",
-            &addr.to_string(),
             "--allow-plaintext-auth",
             "--log",
             log.to_str().unwrap(),
@@ -2901,11 +2730,7 @@ fn terminal_a_letters_only_password_typed_after_a_refused_auth_goes_nowhere() {
             rec.to_str().unwrap(),
         ],
     );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("250 AUTH LOGIN PLAIN") && last_prompt(s) == "ehlo[plain]>"
-    });
+    t.ehlo("250 AUTH LOGIN PLAIN");
     t.keys("AUTH LOGIN\r");
     t.wait("the refusal", |s| {
         s.contains("535 5.7.8") && last_prompt(s) == "ehlo[plain]>"
@@ -3026,18 +2851,9 @@ fn recorded_auth_session(
     rec: &std::path::Path,
     log: &std::path::Path,
 ) -> (Pty, JoinHandle<Vec<Vec<u8>>>) {
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(
+    let (mut t, h) = plain_terminal(
         home,
         &[
-            "repl",
-            &addr.to_string(),
             "--record",
             rec.to_str().unwrap(),
             "--log",
@@ -3045,11 +2861,7 @@ fn recorded_auth_session(
             "--allow-plaintext-auth",
         ],
     );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
-    });
+    t.ehlo("250 DSN");
     (t, h)
 }
 
@@ -3328,11 +3140,10 @@ fn terminal_sasl_responses_typed_before_the_334_stay_secret() {
     let rec_dir = tempfile::tempdir().unwrap();
     let rec = rec_dir.path().join("session.ehlo");
     let (addr, h) = late_sasl_server(false);
-    let mut t = Pty::start(
+    let mut t = Pty::repl(
         home.path(),
+        addr,
         &[
-            "repl",
-            &addr.to_string(),
             "--timeout",
             "1",
             "--record",
@@ -3340,7 +3151,6 @@ fn terminal_sasl_responses_typed_before_the_334_stay_secret() {
             "--allow-plaintext-auth",
         ],
     );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
     t.keys("EHLO x.test\r");
     t.wait("the EHLO reply", |s| s.contains("250 AUTH PLAIN LOGIN"));
     t.wait("a prompt", |s| last_prompt(s) == "ehlo[plain]>");
@@ -3410,17 +3220,11 @@ fn terminal_a_response_typed_as_the_exchange_ends_is_never_shown() {
     let secret = "Half-Typed-Secret-3";
     let home = tempfile::tempdir().unwrap();
     let (addr, h) = late_sasl_server(true);
-    let mut t = Pty::start(
+    let mut t = Pty::repl(
         home.path(),
-        &[
-            "repl",
-            &addr.to_string(),
-            "--timeout",
-            "1",
-            "--allow-plaintext-auth",
-        ],
+        addr,
+        &["--timeout", "1", "--allow-plaintext-auth"],
     );
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
     t.keys("AUTH PLAIN\r");
     t.wait("the wait to run out", |s| s.contains("no reply within 1s"));
     t.keys(secret);
@@ -3512,11 +3316,7 @@ fn terminal_leaving_or_ctrl_c_at_a_sasl_prompt_cancels_the_exchange() {
     ] {
         let home = tempfile::tempdir().unwrap();
         let (addr, h) = cancelling_sasl_server();
-        let mut t = Pty::start(
-            home.path(),
-            &["repl", &addr.to_string(), "--allow-plaintext-auth"],
-        );
-        t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+        let mut t = Pty::repl(home.path(), addr, &["--allow-plaintext-auth"]);
         t.keys("AUTH LOGIN\r");
         t.wait("the challenge", |s| s.contains("334 VXNlcm5hbWU6"));
         t.keys(keys);
@@ -3545,9 +3345,14 @@ fn terminal_leaving_or_ctrl_c_at_a_sasl_prompt_cancels_the_exchange() {
 
 /// A server that offers STARTTLS, answers it 220 and then says nothing (no TLS record): the
 /// handshake waits. Returns every byte received.
-fn silent_tls_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
+fn silent_tls_server() -> (
+    SocketAddr,
+    JoinHandle<Vec<u8>>,
+    std::sync::mpsc::Receiver<()>,
+) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
+    let (hello, hello_seen) = std::sync::mpsc::channel();
     let h = std::thread::spawn(move || {
         let Ok((s, _)) = l.accept() else {
             return Vec::new();
@@ -3568,7 +3373,12 @@ fn silent_tls_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
                 let _ = w.write_all(b"250-silent.test\r\n250 STARTTLS\r\n");
             } else if line.to_ascii_uppercase().starts_with(b"STARTTLS") {
                 let _ = w.write_all(b"220 2.0.0 go ahead\r\n");
-                // The ClientHello arrives; no answer, until the client goes away.
+                // The ClientHello arrives (said once its first byte is in); no answer, until
+                // the client goes away.
+                let mut first = [0u8; 1];
+                if r.read_exact(&mut first).is_ok() {
+                    let _ = hello.send(());
+                }
                 let mut rest = Vec::new();
                 let _ = r.read_to_end(&mut rest);
                 break;
@@ -3576,7 +3386,7 @@ fn silent_tls_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
         }
         got
     });
-    (addr, h)
+    (addr, h, hello_seen)
 }
 
 /// Ctrl-C during a `:starttls` handshake stops it at once, as it stops the wait for a reply:
@@ -3585,15 +3395,15 @@ fn silent_tls_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
 #[test]
 fn terminal_ctrl_c_stops_a_tls_handshake() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = silent_tls_server();
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string(), "--timeout", "60"]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| s.contains("250 STARTTLS"));
+    let (addr, h, hello_seen) = silent_tls_server();
+    let mut t = Pty::repl(home.path(), addr, &["--timeout", "60"]);
+    t.ehlo("250 STARTTLS");
     t.keys(":starttls\r");
     t.wait("the 220", |s| s.contains("220 2.0.0 go ahead"));
     // The handshake is under way (its ClientHello sent, no answer coming).
-    std::thread::sleep(Duration::from_millis(500));
+    hello_seen
+        .recv_timeout(Duration::from_secs(20))
+        .expect("no ClientHello came");
     let start = Instant::now();
     t.keys("\x03");
     let s = t.wait("the handshake stopped", |s| {
@@ -3616,13 +3426,7 @@ fn terminal_prompt_stays_on_the_terminal_when_stdout_is_a_pipe() {
         let home = tempfile::tempdir().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out");
-        let (addr, h) = server(
-            Behaviour {
-                rcpt: 250,
-                pipelining: false,
-            },
-            1,
-        );
+        let (addr, h) = plain_server();
         let addr = addr.to_string();
         let mut args = vec!["repl", addr.as_str()];
         if json {
@@ -3656,15 +3460,7 @@ fn terminal_prompt_stays_on_the_terminal_when_stdout_is_a_pipe() {
 #[test]
 fn terminal_line_with_bytes_that_are_not_utf8_is_refused() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h) = plain_terminal(home.path(), &[]);
     t.master.write_all(b"NOOP caf\xe9\r").unwrap();
     t.wait("the refusal", |s| s.contains("bytes that are not UTF-8"));
     t.keys("NOOP ok\r");
@@ -3729,15 +3525,7 @@ fn terminal_in_a_c_locale_draws_its_own_words_in_ascii() {
 #[test]
 fn terminal_paste_with_control_bytes_refuses_the_line_and_sends_the_rest() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h) = plain_terminal(home.path(), &[]);
     t.master
         .write_all(b"\x1b[200~NOOP 1\r\nNOOP a\0b\x01c\x7fd\x1bef\rNOOP 2\x1b[201~\r")
         .unwrap();
@@ -4213,6 +4001,7 @@ impl Pty {
     }
 }
 
+/// The scripted [`server`] answering RCPT 250, without PIPELINING, for one connection.
 fn plain_server() -> (SocketAddr, JoinHandle<Vec<Vec<u8>>>) {
     server(
         Behaviour {
@@ -4475,9 +4264,7 @@ fn terminal_wide_and_combining_characters_keep_the_cursor_on_its_cell() {
 #[test]
 fn terminal_ctrl_r_searches_the_history() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = plain_server();
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h) = plain_terminal(home.path(), &[]);
     for l in ["EHLO x.test", "NOOP first", "NOOP second", "RSET"] {
         t.keys(&format!("{l}\r"));
         t.wait("the reply", |s| {
@@ -4786,13 +4573,7 @@ fn a_silent_port_gets_the_implicit_tls_hint_worded_for_the_repl() {
 /// `:auth PLAIN USER` where `ehlo explain` says `--tls` and `--auth --auth-user USER`.
 #[test]
 fn hints_name_repl_commands_in_the_repl_and_flags_in_a_send() {
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let script = ":explain \"530 5.7.0 Must issue a STARTTLS command first\"\n:explain \"530 5.7.0 Authentication required\"\nQUIT\n";
     let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
     assert_eq!(run.code, 0, "{}", run.out);
@@ -4825,13 +4606,7 @@ fn hints_name_repl_commands_in_the_repl_and_flags_in_a_send() {
 /// content line starting with a lone "." are warned about and sent.
 #[test]
 fn warnings_before_the_mistake() {
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let script = "EHLLO x.test\nEHLO x.test\nMAIL FROM:<a@b.test>\nSTARTTLS\nRCPT TO:<c@d.test>\nDATA\n.hidden dot\n..kept\n.\nQUIT\n";
     let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
     assert_eq!(run.code, 0, "{}", run.out);
@@ -4861,13 +4636,7 @@ fn warnings_before_the_mistake() {
 #[test]
 fn terminal_replies_show_latency_and_decoded_challenges() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let mut t = Pty::start(
         home.path(),
         &["repl", &addr.to_string(), "--allow-plaintext-auth"],
@@ -5291,14 +5060,37 @@ fn an_unexpected_reply_outside_the_phases_exits_36() {
 
 /// A scripted server ([`plain_server`]) and `ehlo repl` (with `extra` arguments) on a terminal,
 /// at its first prompt.
+/// A session's `--log` file, in a directory of its own that lives as long as this does.
+struct Log {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+impl Log {
+    fn new() -> Log {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.txt");
+        Log { _dir: dir, path }
+    }
+    /// What the session logged.
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.path).unwrap()
+    }
+}
+
+/// [`plain_terminal`] with `--log` to a file of its own.
+fn logged_terminal(home: &std::path::Path, extra: &[&str]) -> (Pty, JoinHandle<Vec<Vec<u8>>>, Log) {
+    let log = Log::new();
+    let mut args = vec!["--log", log.path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let (t, h) = plain_terminal(home, &args);
+    (t, h, log)
+}
+
+/// `ehlo repl` against a [`plain_server`], at its first prompt; the server's handle.
 fn plain_terminal(home: &std::path::Path, extra: &[&str]) -> (Pty, JoinHandle<Vec<Vec<u8>>>) {
     let (addr, h) = plain_server();
-    let addr = addr.to_string();
-    let mut args = vec!["repl", addr.as_str()];
-    args.extend_from_slice(extra);
-    let t = Pty::start(home, &args);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    (t, h)
+    (Pty::repl(home, addr, extra), h)
 }
 
 /// The live indicator: while a reply trickles in at one byte a
@@ -5418,7 +5210,7 @@ fn the_waiting_indicator_stays_out_of_json_pipes_and_files() {
     let (addr, h) = plain_server();
     let mut t = Pty::start(home.path(), &["repl", &addr.to_string(), "--json"]);
     t.wait("the banner event", |s| s.contains("scripted.test"));
-    std::thread::sleep(Duration::from_millis(300));
+    assert!(t.wait_mode(false), "the terminal never went raw");
     t.keys("HELP SLOW\r");
     let start = Instant::now();
     loop {
@@ -5659,8 +5451,7 @@ fn terminal_data_over_the_advertised_size_asks_first() {
     let big = home.path().join("big.eml");
     std::fs::write(&big, format!("{}\n", "x".repeat(99)).repeat(10_000)).unwrap();
     let (mut t, h) = plain_terminal(home.path(), &[]);
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| s.contains("250 DSN"));
+    t.ehlo("250 DSN");
     t.keys(":set echo off\r");
     t.keys("MAIL FROM:<a@b.test>\r");
     t.keys("RCPT TO:<c@d.test>\r");
@@ -5732,10 +5523,7 @@ fn script(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
 
 /// MAIL and RCPT typed, each answered, at a fresh prompt.
 fn envelope_typed(t: &mut Pty) {
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
-    });
+    t.ehlo("250 DSN");
     t.keys("MAIL FROM:<a@b.test>\r");
     t.wait("the MAIL reply", |s| last_prompt(s) == "ehlo[plain|mail]>");
     t.keys("RCPT TO:<c@d.test>\r");
@@ -6365,10 +6153,7 @@ fn replay_a_failed_handshake_exits_29_and_sends_nothing_in_clear() {
 fn terminal_completion_leaves_out_parameters_already_typed() {
     let home = tempfile::tempdir().unwrap();
     let (mut t, h) = plain_terminal(home.path(), &[]);
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
-    });
+    t.ehlo("250 DSN");
     t.keys("MAIL FROM:<a@b.test> S\t");
     t.wait("SIZE= offered while not yet typed", |s| {
         last_prompt(s) == "ehlo[plain]> MAIL FROM:<a@b.test> SIZE="
@@ -6404,12 +6189,8 @@ fn terminal_completion_leaves_out_parameters_already_typed() {
 fn terminal_starttls_sni_names_the_certificate_to_verify() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, addr, cert) = tls_serve(dir.path());
-    let mut t = Pty::start(dir.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("STARTTLS") && last_prompt(s) == "ehlo[plain]>"
-    });
+    let mut t = Pty::repl(dir.path(), addr, &[]);
+    t.ehlo("STARTTLS");
     t.keys(&format!(
         ":starttls --ca {} --sni wrong.example.test\r",
         cert.display()
@@ -6593,13 +6374,7 @@ fn piped_strict_ends_on_a_timeout_with_the_phase_code() {
 /// when no connection was made.
 #[test]
 fn the_summary_says_what_the_session_saw() {
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let (code, stdout, stderr) = ehlo_split(
         &["repl", &addr.to_string(), "--json"],
         b"EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nDATA\nhello\n.\nQUIT\n",
@@ -6739,13 +6514,7 @@ fn piped_json_summary_names_the_tls_version_after_starttls() {
 /// of the body went out as commands).
 #[test]
 fn piped_line_over_a_mebibyte_is_cut_never_split() {
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let mut script = b"EHLO me\nNOOP ".to_vec();
     script.extend(std::iter::repeat_n(b'A', (1 << 20) - 5));
     script.extend_from_slice(b"RSET\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nDATA\n");
@@ -6819,13 +6588,7 @@ fn replay_raw_mismatch_is_36_and_a_step_that_cannot_run_is_1() {
         let script = format!("< 220\n> EHLO x.test\n< 250\n{steps}> QUIT\n< 221\n");
         std::fs::write(&path, &script).unwrap();
         for keep_going in [false, true] {
-            let (addr, _h) = server(
-                Behaviour {
-                    rcpt: 250,
-                    pipelining: false,
-                },
-                1,
-            );
+            let (addr, _h) = plain_server();
             let mut args = vec!["replay", path.to_str().unwrap(), "--server"];
             let addr = addr.to_string();
             args.push(&addr);
@@ -6869,13 +6632,7 @@ fn replay_refuses_record_and_files_outside_the_script_directory() {
         let path = dir.path().join(name);
         let script = format!("< 220\n> EHLO x.test\n< 250\n{steps}> QUIT\n< 221\n");
         std::fs::write(&path, script).unwrap();
-        let (addr, h) = server(
-            Behaviour {
-                rcpt: 250,
-                pipelining: false,
-            },
-            1,
-        );
+        let (addr, h) = plain_server();
         let addr = addr.to_string();
         let mut args = vec!["replay", path.to_str().unwrap(), "--server", &addr];
         args.extend_from_slice(extra);
@@ -6932,13 +6689,7 @@ fn replay_refuses_record_and_files_outside_the_script_directory() {
 fn piped_line_that_is_not_utf8_is_refused_never_altered() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("s.ehlo");
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let script = b"EHLO x.test\nNOOP caf\xe9\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:data\nSubject: \xff\xfe\nok line\n.\nQUIT\n";
     let run = ehlo(
         &["repl", &addr.to_string(), "--record", rec.to_str().unwrap()],
@@ -6975,13 +6726,7 @@ fn piped_line_that_is_not_utf8_is_refused_never_altered() {
 /// stderr as text (they were printed there as `*** ...` whatever the format).
 #[test]
 fn piped_line_refusals_are_json_events_under_json() {
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let mut script = b"EHLO x.test\nNOOP caf\xe9\n".to_vec();
     script.extend_from_slice(b"NOOP ");
     script.extend(std::iter::repeat_n(b'A', (1 << 20) + 10));
@@ -7034,13 +6779,7 @@ fn piped_line_refusals_are_json_events_under_json() {
 fn typed_auth_login_is_recorded_with_its_user_and_replays() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("login.ehlo");
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     // "tim", "hunter2"
     let run = ehlo(
         &[
@@ -7064,13 +6803,7 @@ fn typed_auth_login_is_recorded_with_its_user_and_replays() {
         !text.contains("hunter2") && !text.contains("aHVudGVyMg"),
         "{text}"
     );
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let run = ehlo(
         &[
             "replay",
@@ -7103,13 +6836,7 @@ fn terminal_a_typed_auth_line_is_redrawn_masked() {
     let plain = b64(b"\0tim\0A-Long-Typed-Password-That-Wraps-1234567890");
     let raw_plain = b64(b"\0tim\0Raw-Long-Typed-Password-That-Wraps-987654");
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let mut t = Pty::start_with(
         home.path(),
         &["repl", &addr.to_string(), "--allow-plaintext-auth"],
@@ -7117,10 +6844,7 @@ fn terminal_a_typed_auth_line_is_redrawn_masked() {
         false,
     );
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("EHLO x.test\r");
-    t.wait("the EHLO reply", |s| {
-        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
-    });
+    t.ehlo("250 DSN");
     t.keys(&format!("AUTH PLAIN {plain}"));
     // Echoed as typed (wrapped: its tail is on the screen).
     t.wait("the echo", |s| s.contains(&plain[plain.len() - 12..]));
