@@ -3518,6 +3518,42 @@ fn terminal_in_a_c_locale_draws_its_own_words_in_ascii() {
     assert_eq!(String::from_utf8(got).unwrap(), "HELP SLEEP\r\nQUIT\r\n");
 }
 
+/// A Latin-1 terminal (`LANG=de_DE.ISO-8859-1`) sends `é` as the one byte 0xE9 and shows the
+/// byte 0xE9 as `é`. The line `NOOP café` typed there was refused as "not UTF-8" (the `é`
+/// lost), and what the editor drew was UTF-8: a recalled `NOOP 日本 x` came out as six bytes
+/// the terminal shows as six characters where the editor counted four columns, so its cursor
+/// moves landed two columns off. Now the typed byte is the terminal's `é`, sent as UTF-8 (the
+/// session's text, as a piped line is), and everything drawn is in the terminal's bytes: `é`
+/// as 0xE9, a character Latin-1 has not as `?`, one column, counted as one.
+#[test]
+fn terminal_in_a_latin1_locale_keeps_typed_characters_and_draws_in_its_bytes() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("ehlo")).unwrap();
+    std::fs::write(home.path().join("ehlo/history"), "NOOP 日本 x\n").unwrap();
+    let (addr, h) = plain_server();
+    let mut t = Pty::start_env(
+        home.path(),
+        &["repl", &addr.to_string()],
+        COLS,
+        false,
+        &[("LANG", "de_DE.ISO-8859-1")],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    // Up: the recalled line, and the cursor put after it: 13 columns of prompt and 9 of line.
+    t.keys("\x1b[A");
+    t.wait_written("the recalled line", b"ehlo[plain]> NOOP ?? x\r\x1b[22C");
+    t.keys("\x15");
+    t.keys(b"NOOP caf\xe9\r");
+    t.wait("the NOOP answer", |s| s.contains("250 2.0.0 ok"));
+    t.quit();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(got, "NOOP caf\u{e9}\r\nQUIT\r\n");
+    let written = t.written();
+    let has = |b: &[u8]| written.windows(b.len()).any(|w| w == b);
+    assert!(has(b"> NOOP caf\xe9\r"), "{written:?}");
+    assert!(!has("é".as_bytes()) && !has("日".as_bytes()), "{written:?}");
+}
+
 /// Control bytes inside a bracketed paste (NUL, Ctrl-A, DEL, an ESC and the byte after it) are
 /// text, not keys: they used to be dropped, and `NOOP a\0b\x01c\x7fd\x1bef` went out as
 /// `NOOP abcdf`, a line nobody pasted. The line is now refused whole with a word, as one that

@@ -981,7 +981,19 @@ fn typed_ahead(pending: &VecDeque<u8>) -> usize {
 
 /// Decode one key from the front of `b`: `None` when more bytes are needed.
 fn next_key(b: &[u8]) -> Option<(Key, usize)> {
+    next_key_in(b, crate::render::glyphs::latin())
+}
+
+/// [`next_key`] from a terminal whose characters are `latin`'s bytes when it is set (a
+/// Latin-1 terminal sends `é` as the one byte 0xE9, which is no UTF-8: refused as such, the
+/// line it was typed in could not be sent), else UTF-8.
+fn next_key_in(b: &[u8], latin: Option<crate::render::glyphs::Latin>) -> Option<(Key, usize)> {
     let first = *b.first()?;
+    if first >= 0x80
+        && let Some(set) = latin
+    {
+        return Some((set.decode(first).map_or(Key::Invalid, Key::Char), 1));
+    }
     let k = match first {
         b'\r' => Key::Enter,
         b'\n' => Key::Lf,
@@ -1249,8 +1261,14 @@ impl Editor {
         }
     }
 
+    /// Writes `s` to the terminal: as UTF-8, or on a Latin-1/Latin-9 terminal in its bytes
+    /// (a character it has none for as `?`, one column, as [`char_width`] counts it). Written
+    /// as UTF-8 there, a typed `é` came back as `Ã©`, two columns where one was counted.
     fn write(&mut self, s: &str) {
-        let _ = self.out.write_all(s.as_bytes());
+        let _ = match crate::render::glyphs::latin() {
+            Some(set) => self.out.write_all(&set.bytes(s)),
+            None => self.out.write_all(s.as_bytes()),
+        };
         let _ = self.out.flush();
     }
 
@@ -2369,9 +2387,14 @@ fn job_control() -> bool {
 
 /// Columns a character takes on the terminal: two for wide ones (CJK, most emoji; Unicode
 /// UAX #11), none for combining marks and other zero-width characters, one otherwise (control
-/// characters are drawn as a space).
+/// characters are drawn as a space, and on a Latin terminal a character it has no byte for
+/// as `?`).
 fn char_width(c: char) -> usize {
     if c.is_control() {
+        1
+    } else if crate::render::glyphs::latin().is_some_and(|set| set.encode(c).is_none()) {
+        // Written as `?` on a Latin terminal (Editor::write): a wide or combining character
+        // recalled from the history takes one column there.
         1
     } else {
         unicode_width::UnicodeWidthChar::width(c).unwrap_or(1)
@@ -2853,6 +2876,25 @@ mod tests {
         assert_eq!(next_key(b"\xffx"), Some((Key::Invalid, 1)));
         assert_eq!(next_key(b"\r"), Some((Key::Enter, 1)));
         assert_eq!(next_key(b"\n"), Some((Key::Lf, 1)));
+    }
+
+    /// A Latin-1 terminal sends `é` as the byte 0xE9: a character there, at once (no UTF-8
+    /// sequence to wait for), `€` on a Latin-9 one; a C1 control byte is no character; UTF-8
+    /// `é` typed there is two characters, as the terminal shows it.
+    #[test]
+    fn keys_from_a_latin_terminal_are_its_characters() {
+        use crate::render::glyphs::Latin;
+        let one = Some(Latin::One);
+        assert_eq!(next_key_in(b"\xe9", one), Some((Key::Char('é'), 1)));
+        assert_eq!(next_key_in(b"\xe9x", one), Some((Key::Char('é'), 1)));
+        assert_eq!(
+            next_key_in(b"\xa4", Some(Latin::Nine)),
+            Some((Key::Char('€'), 1))
+        );
+        assert_eq!(next_key_in(b"\x85", one), Some((Key::Invalid, 1)));
+        assert_eq!(next_key_in("é".as_bytes(), one), Some((Key::Char('Ã'), 1)));
+        assert_eq!(next_key_in(b"a", one), Some((Key::Char('a'), 1)));
+        assert_eq!(next_key_in(b"\xe9", None), None);
     }
 
     /// A dumb terminal's row is changed with characters and backspaces only: what is added
