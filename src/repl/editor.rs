@@ -116,7 +116,7 @@ pub(crate) struct Ui {
     more: bool,
     /// The last line was typed at a secret prompt (not echoed, kept out of the history).
     secret: bool,
-    interrupt: Arc<tokio::sync::Notify>,
+    interrupt: Arc<Interrupt>,
     /// What completion knows about the session, shared with the async side ([`Ui::completion`]).
     completion: Arc<Mutex<CompletionData>>,
     /// What the piped reader had to say about the lines it read (one refused as not UTF-8,
@@ -291,7 +291,7 @@ impl Ui {
     pub(crate) fn start(tty: bool) -> (Ui, Console, Console) {
         let completion = Arc::new(Mutex::new(CompletionData::default()));
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Answer>();
-        let interrupt = Arc::new(tokio::sync::Notify::new());
+        let interrupt = Arc::new(Interrupt::default());
         if tty && let Ok(saved) = termios::tcgetattr(std::io::stdin().as_fd()) {
             let mut raw = saved.clone();
             // Raw input (no line discipline, no echo, no signals from keys: Ctrl-C is a key we
@@ -389,7 +389,7 @@ impl Ui {
     }
 
     /// Notified when Ctrl-C is pressed while no line is being asked for (stop waiting).
-    pub(crate) fn interrupt(&self) -> Arc<tokio::sync::Notify> {
+    pub(crate) fn interrupt(&self) -> Arc<Interrupt> {
         self.interrupt.clone()
     }
 
@@ -618,6 +618,40 @@ fn history_path_in(env: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> Option<P
         .filter(|v| v.is_absolute())
         .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
     Some(base.join("ehlo").join("history"))
+}
+
+/// Ctrl-C while the session is busy (no line asked for): it stops the wait for a reply or a
+/// TLS handshake ([`Interrupt::pressed`]). Kept until a wait takes it or a line is asked for
+/// again: told only to the waits under way (tokio's `Notify::notify_waiters`), a Ctrl-C that
+/// came as a wait was being set up, its handshake's ClientHello already sent, was lost, and the
+/// handshake went on to the timeout (seen under load).
+#[derive(Default)]
+pub(crate) struct Interrupt {
+    notify: tokio::sync::Notify,
+    pressed: AtomicBool,
+}
+
+impl Interrupt {
+    fn press(&self) {
+        self.pressed.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    fn clear(&self) {
+        self.pressed.store(false, Ordering::SeqCst);
+    }
+
+    /// Until Ctrl-C is pressed, or at once when it was since the line before was entered.
+    pub(crate) async fn pressed(&self) {
+        let woken = self.notify.notified();
+        tokio::pin!(woken);
+        // Set up before the look at `pressed`: a press between the two wakes it.
+        woken.as_mut().enable();
+        if !self.pressed.swap(false, Ordering::SeqCst) {
+            woken.await;
+            self.pressed.store(false, Ordering::SeqCst);
+        }
+    }
 }
 
 /// Reads every byte the terminal sends, for the whole session, into the editor's queue.
@@ -1160,7 +1194,7 @@ struct Editor {
     cols: usize,
     tx: tokio::sync::mpsc::UnboundedSender<Answer>,
     completion: Arc<Mutex<CompletionData>>,
-    interrupt: Arc<tokio::sync::Notify>,
+    interrupt: Arc<Interrupt>,
     /// Inside [`Editor::process`]: keys change the line, the screen is drawn once at the end
     /// of the batch (`dirty`), so a long paste costs output in proportion to its length, not
     /// its square.
@@ -1218,7 +1252,7 @@ impl Editor {
     fn new(
         tx: tokio::sync::mpsc::UnboundedSender<Answer>,
         completion: Arc<Mutex<CompletionData>>,
-        interrupt: Arc<tokio::sync::Notify>,
+        interrupt: Arc<Interrupt>,
     ) -> Editor {
         Editor {
             pending: VecDeque::new(),
@@ -1420,6 +1454,8 @@ impl Editor {
                 }
             }
             None => {
+                // A Ctrl-C no wait took is not for the next command's.
+                self.interrupt.clear();
                 self.req = Some(Request {
                     prompt: prompt.to_string(),
                     kind,
@@ -1507,7 +1543,7 @@ impl Editor {
                     if byte == Some(0x1a) {
                         self.suspend();
                     } else {
-                        self.interrupt.notify_waiters();
+                        self.interrupt.press();
                     }
                     continue;
                 }
@@ -2876,6 +2912,30 @@ mod tests {
         assert_eq!(next_key(b"\xffx"), Some((Key::Invalid, 1)));
         assert_eq!(next_key(b"\r"), Some((Key::Enter, 1)));
         assert_eq!(next_key(b"\n"), Some((Key::Lf, 1)));
+    }
+
+    /// Ctrl-C pressed while busy but before the wait it is for has begun (a handshake's
+    /// ClientHello just sent) stops that wait when it begins; told only to waits already under
+    /// way, it was lost. A press no wait took is dropped when a line is asked for.
+    #[test]
+    fn a_ctrl_c_pressed_before_the_wait_begins_stops_it() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let i = Interrupt::default();
+            i.press();
+            let at_once = tokio::time::timeout(Duration::from_secs(5), i.pressed()).await;
+            assert!(at_once.is_ok(), "the Ctrl-C was lost");
+            // Taken: the next wait waits.
+            let next = tokio::time::timeout(Duration::from_millis(100), i.pressed()).await;
+            assert!(next.is_err());
+            i.press();
+            i.clear();
+            let cleared = tokio::time::timeout(Duration::from_millis(100), i.pressed()).await;
+            assert!(cleared.is_err());
+        });
     }
 
     /// A Latin-1 terminal sends `é` as the byte 0xE9: a character there, at once (no UTF-8

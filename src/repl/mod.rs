@@ -630,7 +630,7 @@ struct Engine {
     /// A terminal is attached.
     interactive: bool,
     /// Ctrl-C on the terminal while a reply is awaited: stop waiting.
-    interrupt: Option<Arc<tokio::sync::Notify>>,
+    interrupt: Option<Arc<editor::Interrupt>>,
     /// Options of the latest `:starttls` (`--insecure`, `--ca`, `--sni`).
     tls_opts: meta::TlsOptions,
     /// A handshake failed and took the connection with it: connect again in plain text.
@@ -3396,9 +3396,9 @@ const TYPED_MESSAGE_LINES: usize = 1_000_000;
 
 /// Ctrl-C while waiting for a reply: a key on the terminal (the editor reads it; in script mode
 /// SIGINT keeps its default).
-async fn ctrl_c(interrupt: Option<Arc<tokio::sync::Notify>>) {
+async fn ctrl_c(interrupt: Option<Arc<editor::Interrupt>>) {
     match interrupt {
-        Some(n) => n.notified().await,
+        Some(n) => n.pressed().await,
         None => std::future::pending::<()>().await,
     }
 }
