@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::OwnedFd;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -484,6 +485,8 @@ struct Pty {
     /// Every byte written to the terminal, as written (what the screen shows hides what was
     /// drawn and erased again).
     written: Arc<Mutex<Vec<u8>>>,
+    /// Drain marks asked for and seen by the reader thread ([`Pty::drain`]).
+    drains: Arc<(AtomicU64, AtomicU64)>,
 }
 
 const ROWS: u16 = 50;
@@ -600,6 +603,8 @@ impl Pty {
             1000,
         )));
         let written = Arc::new(Mutex::new(Vec::new()));
+        let drains = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
+        let marks = drains.clone();
         let (mut rd, mut answer, sc, log) = (
             master.try_clone().unwrap(),
             master.try_clone().unwrap(),
@@ -614,11 +619,20 @@ impl Pty {
                 if n == 0 {
                     break;
                 }
-                log.lock().unwrap().extend_from_slice(&buf[..n]);
+                // A drain mark (a NUL the test wrote after ehlo left) is no output of ehlo's.
+                let mut chunk = buf[..n].to_vec();
+                let mut marked = 0;
+                while marks.0.load(Ordering::SeqCst) > marks.1.load(Ordering::SeqCst) + marked
+                    && let Some(i) = chunk.iter().rposition(|&b| b == 0)
+                {
+                    chunk.remove(i);
+                    marked += 1;
+                }
+                log.lock().unwrap().extend_from_slice(&chunk);
                 let mut p = sc.lock().unwrap();
-                p.process(&buf[..n]);
+                p.process(&chunk);
                 // The query may straddle two reads: look at the last few bytes too.
-                tail.extend_from_slice(&buf[..n]);
+                tail.extend_from_slice(&chunk);
                 let queries = tail.windows(4).filter(|w| w == b"\x1b[6n").count();
                 if queries > 0 {
                     let (row, col) = p.screen().cursor_position();
@@ -629,6 +643,8 @@ impl Pty {
                 }
                 let keep = tail.len().saturating_sub(3);
                 tail.drain(..keep);
+                drop(p);
+                marks.1.fetch_add(marked, Ordering::SeqCst);
             }
         });
         Pty {
@@ -637,6 +653,25 @@ impl Pty {
             slave,
             screen,
             written,
+            drains,
+        }
+    }
+    /// Wait until the reader thread has put everything written to the terminal so far on the
+    /// screen: a NUL written to the terminal now comes after all of it, and the reader says
+    /// when it has seen it (and leaves it out). Once `ehlo` has left, its last lines may still
+    /// be on their way through the pseudo-terminal: the screen read at once missed them.
+    fn drain(&self) {
+        let asked = self.drains.0.fetch_add(1, Ordering::SeqCst) + 1;
+        nix::unistd::write(&self.slave, b"\0").expect("write the drain mark");
+        let start = Instant::now();
+        while self.drains.1.load(Ordering::SeqCst) < asked {
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!(
+                    "the terminal's output was never read; screen:\n{}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
     /// Types `text` (bytes as a terminal sends them: `\r` for Enter, `\t` for Tab, 0x03 for
@@ -789,6 +824,7 @@ impl Pty {
         let start = Instant::now();
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
+                self.drain();
                 return st.code().unwrap_or(-1);
             }
             if start.elapsed() > Duration::from_secs(20) {
@@ -999,7 +1035,7 @@ fn terminal_ctrl_c_on_a_typed_secret_leaves_it_masked() {
     let (mut t, h) = plain_terminal(home.path(), &[]);
     // base64 of "\0user\0fixture-secret".
     let blob = "AHVzZXIAZml4dHVyZS1zZWNyZXQ=";
-    t.keys(&format!("AUTH PLAIN {blob}"));
+    t.keys(format!("AUTH PLAIN {blob}"));
     t.wait("the typed line", |s| s.contains(blob));
     t.keys("\x03");
     t.wait("the masked line", |s| {
@@ -1316,7 +1352,7 @@ fn a_recording_cut_inside_data_says_the_message_was_not_sent() {
         ],
     );
     for line in ["EHLO me", "MAIL FROM:<a@b.test>", "RCPT TO:<c@d.test>"] {
-        t.keys(&format!("{line}\r"));
+        t.keys(format!("{line}\r"));
         t.wait("the reply", |s| {
             s.contains(&format!(" -> {line}")) && last_prompt(s).starts_with("ehlo[plain")
         });
@@ -1531,7 +1567,7 @@ fn terminal_sighup_with_sasl_responses_typed_ahead_tells_no_length() {
     t.wait("the prompt", |s| last_prompt(s) == "ehlo[plain]>");
     t.keys("AUTH LOGIN\r");
     t.wait("AUTH sent", |s| s.contains(" -> AUTH LOGIN"));
-    t.keys(&format!("{user}\r{password}\r"));
+    t.keys(format!("{user}\r{password}\r"));
     t.wait_keys_read();
     t.signal("HUP");
     assert_eq!(t.exit_code(), 129, "{}", t.screen());
@@ -1612,7 +1648,7 @@ fn terminal_dumb_gets_no_control_sequences() {
             s.contains("ehlo[plain]> NOOP 2") && last_prompt(s) == "ehlo[plain]>"
         });
         // Echoed as typed, rubbed out when entered.
-        t.keys(&format!("AUTH PLAIN {blob}"));
+        t.keys(format!("AUTH PLAIN {blob}"));
         t.wait("the echo", |s| s.contains(blob));
         t.keys("\r");
         t.wait("the AUTH reply", |s| {
@@ -1659,7 +1695,7 @@ fn terminal_a_password_typed_at_a_yes_no_question_is_masked() {
         s.trim_end()
             .ends_with("send the credentials unencrypted? [y/N]")
     });
-    t.keys(&format!("{password}\r"));
+    t.keys(format!("{password}\r"));
     let s = t.wait("the refusal", |s| {
         s.contains("AUTH not sent") && last_prompt(s) == "ehlo[plain]>"
     });
@@ -1937,7 +1973,7 @@ fn terminal_starttls_failure_keeps_the_session_and_retries_with_a_ca() {
         !s.contains("--tls-ca-path") && !s.contains("TLS failed"),
         "{s}"
     );
-    t.keys(&format!(":starttls --ca {}\r", cert.display()));
+    t.keys(format!(":starttls --ca {}\r", cert.display()));
     t.wait("the TLS prompt", |s| last_prompt(s) == "ehlo[tls]>");
     t.keys("EHLO x.test\r");
     t.wait("EHLO inside TLS", |s| {
@@ -1966,7 +2002,7 @@ fn terminal_typed_starttls_failure_connects_again_like_the_meta_command() {
     });
     assert!(s.contains(":starttls --ca FILE"), "{s}");
     assert!(!s.contains("ehlo[closed]"), "{s}");
-    t.keys(&format!(":starttls --ca {}\r", cert.display()));
+    t.keys(format!(":starttls --ca {}\r", cert.display()));
     t.wait("the TLS prompt", |s| last_prompt(s) == "ehlo[tls]>");
     assert!(!t.screen().contains("not connected"), "{}", t.screen());
     t.quit();
@@ -2023,7 +2059,7 @@ fn terminal_auth_user_colon_password_is_masked_on_screen_and_in_every_file() {
     let rec = rec_dir.path().join("session.ehlo");
     let log = rec_dir.path().join("log.jsonl");
     let (mut t, h) = recorded_auth_session(home.path(), &rec, &log);
-    t.keys(&format!(":auth PLAIN alice:{password}\r"));
+    t.keys(format!(":auth PLAIN alice:{password}\r"));
     t.wait("the :auth answer", |s| {
         s.contains("235 2.7.0") && last_prompt(s) == "ehlo[plain|authed]>"
     });
@@ -2378,7 +2414,7 @@ fn terminal_auth_asks_the_password_for_every_password_mechanism() {
         let home = tempfile::tempdir().unwrap();
         let (mut t, h) = plain_terminal(home.path(), &["--allow-plaintext-auth"]);
         t.ehlo("250 DSN");
-        t.keys(&format!(":auth {mech} bob\r"));
+        t.keys(format!(":auth {mech} bob\r"));
         t.wait("the password prompt", |s| {
             s.contains("password (not shown):") || s.contains("needs a password")
         });
@@ -2544,21 +2580,21 @@ fn terminal_typed_secrets_never_reach_a_file() {
     let rec = rec_dir.path().join("session.ehlo");
     let log = rec_dir.path().join("log.jsonl");
     let (mut t, h) = recorded_auth_session(home.path(), &rec, &log);
-    t.keys(&format!("AUTH PLAIN {plain}\r"));
+    t.keys(format!("AUTH PLAIN {plain}\r"));
     t.wait("the PLAIN answer", |s| s.matches("235 2.7.0").count() == 1);
     t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
     t.keys("AUTH LOGIN\r");
     t.wait("the user challenge", |s| s.contains("334 VXNlcm5hbWU6"));
-    t.keys(&format!("{}\r", b64(b"tim")));
+    t.keys(format!("{}\r", b64(b"tim")));
     t.wait("the password challenge", |s| s.contains("334 UGFzc3dvcmQ6"));
-    t.keys(&format!("{}\r", b64(password.as_bytes())));
+    t.keys(format!("{}\r", b64(password.as_bytes())));
     t.wait("the LOGIN answer", |s| s.matches("235 2.7.0").count() == 2);
-    t.keys(&format!("AUTH XOAUTH2 {xoauth}\r"));
+    t.keys(format!("AUTH XOAUTH2 {xoauth}\r"));
     t.wait("the XOAUTH2 answer", |s| {
         s.matches("235 2.7.0").count() == 3
     });
     t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
-    t.keys(&format!("AUTH OAUTHBEARER {bearer}\r"));
+    t.keys(format!("AUTH OAUTHBEARER {bearer}\r"));
     t.wait("the OAUTHBEARER answer", |s| {
         s.matches("235 2.7.0").count() == 4
     });
@@ -2567,11 +2603,11 @@ fn terminal_typed_secrets_never_reach_a_file() {
     t.wait("the password prompt", |s| {
         s.trim_end().ends_with("password (not shown):")
     });
-    t.keys(&format!("{prompted}\r"));
+    t.keys(format!("{prompted}\r"));
     t.wait("the :auth answer", |s| s.matches("235 2.7.0").count() == 5);
     t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
     // `:raw` sends what it is given, an AUTH line too; it is stored masked all the same.
-    t.keys(&format!(":raw \"AUTH PLAIN {raw_plain}\\r\\n\"\r"));
+    t.keys(format!(":raw \"AUTH PLAIN {raw_plain}\\r\\n\"\r"));
     t.wait("the :raw AUTH answer", |s| {
         s.matches("235 2.7.0").count() == 6
     });
@@ -2670,14 +2706,14 @@ fn terminal_secrets_typed_where_none_was_expected_stay_out_of_the_history() {
     std::fs::set_permissions(&history, std::fs::Permissions::from_mode(0o644)).unwrap();
     let (mut t, h) = plain_terminal(home.path(), &["--allow-plaintext-auth"]);
     t.ehlo("250 DSN");
-    t.keys(&format!("AUTH {blob}\r"));
+    t.keys(format!("AUTH {blob}\r"));
     t.wait("the AUTH answer", |s| s.contains("235 2.7.0"));
     t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
-    t.keys(&format!("{password}\r"));
+    t.keys(format!("{password}\r"));
     t.wait("the refusal", |s| {
         s.contains("not sent: the line's first word is no SMTP verb")
     });
-    t.keys(&format!(":auth tim {password}\r"));
+    t.keys(format!(":auth tim {password}\r"));
     t.wait("the :auth refusal", |s| {
         s.contains("ehlo does not implement the mechanism named")
     });
@@ -2735,7 +2771,7 @@ fn terminal_a_letters_only_password_typed_after_a_refused_auth_goes_nowhere() {
     t.wait("the refusal", |s| {
         s.contains("535 5.7.8") && last_prompt(s) == "ehlo[plain]>"
     });
-    t.keys(&format!("{password}\r"));
+    t.keys(format!("{password}\r"));
     t.wait("the line refused", |s| {
         s.contains("not sent: the line's first word is no SMTP verb")
     });
@@ -2791,12 +2827,12 @@ fn terminal_raw_auth_responses_never_reach_a_file() {
     let (mut t, h) = recorded_auth_session(home.path(), &rec, &log);
     t.keys(":raw \"AUTH LOGIN\\r\\n\"\r");
     t.wait("the user challenge", |s| s.contains("334 VXNlcm5hbWU6"));
-    t.keys(&format!("{}\r", b64(b"tim")));
+    t.keys(format!("{}\r", b64(b"tim")));
     t.wait("the password challenge", |s| s.contains("334 UGFzc3dvcmQ6"));
-    t.keys(&format!("{}\r", b64(typed.as_bytes())));
+    t.keys(format!("{}\r", b64(typed.as_bytes())));
     t.wait("the LOGIN answer", |s| s.matches("235 2.7.0").count() == 1);
     t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
-    t.keys(&format!(
+    t.keys(format!(
         ":raw \"AUTH LOGIN\\r\\n{}\\r\\n{}\\r\\n\"\r",
         b64(b"tim"),
         b64(inline.as_bytes())
@@ -3158,7 +3194,7 @@ fn terminal_sasl_responses_typed_before_the_334_stay_secret() {
     let before = timeouts(&t.screen());
     t.keys("AUTH PLAIN\r");
     t.wait("the wait to run out", |s| timeouts(s) > before);
-    t.keys(&format!("{blob}\r"));
+    t.keys(format!("{blob}\r"));
     t.wait("the PLAIN answer", |s| s.contains("235 2.7.0"));
     t.wait("a prompt", |s| last_prompt(s) == "ehlo[plain|authed]>");
     // The exchange is over: a command is shown again.
@@ -3167,7 +3203,7 @@ fn terminal_sasl_responses_typed_before_the_334_stay_secret() {
     let before = timeouts(&t.screen());
     t.keys("AUTH LOGIN\r");
     t.wait("the wait to run out", |s| timeouts(s) > before);
-    t.keys(&format!("{user}\r{login_pw}\r"));
+    t.keys(format!("{user}\r{login_pw}\r"));
     t.wait("the LOGIN answer", |s| s.matches("235 2.7.0").count() == 2);
     t.wait("a prompt", |s| last_prompt(s) == "ehlo[plain|authed]>");
     t.keys("QUIT\r");
@@ -3611,7 +3647,7 @@ fn terminal_cancel_at_a_sasl_prompt_through_postfix_is_no_failed_login() {
             t.wait("the cancel", |s| {
                 s.contains("501 5.7.0") && last_prompt(s) == "ehlo[tls]>"
             });
-            t.keys(&format!("AUTH PLAIN {plain}\r"));
+            t.keys(format!("AUTH PLAIN {plain}\r"));
             t.wait("the success", |s| s.contains("235 2.7.0"));
             t.quit();
         }
@@ -3705,7 +3741,7 @@ fn terminal_session_through_postfix_starttls_lands_byte_exact() {
     // One line at a time, each once the next data prompt is up (type-ahead is covered by
     // terminal_type_ahead_reaches_aiosmtpd_complete_behind_a_slow_reply).
     for (i, l) in lines.iter().enumerate() {
-        t.keys(&format!("{l}\r"));
+        t.keys(format!("{l}\r"));
         t.wait("the next data prompt", |s| {
             data_rows(s) == i + 2 && fresh(s)
         });
@@ -4193,7 +4229,7 @@ fn terminal_long_lines_wrap_over_rows_and_edit_in_place() {
     let tail: String = (0..100)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
-    t.keys(&format!("NOOP {tail}"));
+    t.keys(format!("NOOP {tail}"));
     // 13 columns of prompt + 105 typed: three rows of 40, the cursor after the last one.
     let want = format!("ehlo[plain]> NOOP {tail}");
     t.wait("the whole line, wrapped", |s| last_prompt(s) == want);
@@ -4251,7 +4287,7 @@ fn terminal_wide_and_combining_characters_keep_the_cursor_on_its_cell() {
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
     let a21 = "a".repeat(21);
     // 13 + 5 + 21 = 39 columns: "用" does not fit in the last one and starts the next row.
-    t.keys(&format!("NOOP {a21}用😀"));
+    t.keys(format!("NOOP {a21}用😀"));
     t.wait("the wide characters", |s| s.contains("\n用😀"));
     let row = t.prompt_row("ehlo[plain]> NOOP");
     assert_eq!(
@@ -4302,7 +4338,7 @@ fn terminal_ctrl_r_searches_the_history() {
     let home = tempfile::tempdir().unwrap();
     let (mut t, h) = plain_terminal(home.path(), &[]);
     for l in ["EHLO x.test", "NOOP first", "NOOP second", "RSET"] {
-        t.keys(&format!("{l}\r"));
+        t.keys(format!("{l}\r"));
         t.wait("the reply", |s| {
             s.contains(&format!("> {l}")) && last_prompt(s) == "ehlo[plain]>"
         });
@@ -5492,7 +5528,7 @@ fn terminal_data_over_the_advertised_size_asks_first() {
     t.keys("MAIL FROM:<a@b.test>\r");
     t.keys("RCPT TO:<c@d.test>\r");
     t.wait("the transaction", |s| last_prompt(s) == "ehlo[plain|mail]>");
-    t.keys(&format!(":data @{}\r", big.display()));
+    t.keys(format!(":data @{}\r", big.display()));
     let s = t.wait("the question", |s| s.contains("send it anyway? [y/N]"));
     assert!(
         s.contains("!!! the message is 1 010 000 bytes, over the server's SIZE limit of 1 000 000 bytes (RFC 1870): expect a 552"),
@@ -5503,7 +5539,7 @@ fn terminal_data_over_the_advertised_size_asks_first() {
     t.wait("the prompt again", |s| {
         last_prompt(s) == "ehlo[plain|mail]>"
     });
-    t.keys(&format!(":data @{}\r", big.display()));
+    t.keys(format!(":data @{}\r", big.display()));
     t.wait("the question again", |s| {
         s.matches("send it anyway? [y/N]").count() == 2
     });
@@ -5877,7 +5913,7 @@ fn terminal_resize_redraws_the_wrapped_line_at_the_new_width() {
     let tail: String = (0..100)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
-    t.keys(&format!("NOOP {tail}"));
+    t.keys(format!("NOOP {tail}"));
     let text = format!("ehlo[plain]> NOOP {tail}");
     t.wait("the whole line, wrapped", |s| last_prompt(s) == text);
     let row = t.prompt_row("ehlo[plain]> NOOP");
@@ -5944,7 +5980,7 @@ fn terminal_a_line_taller_than_the_screen_is_drawn_around_the_cursor() {
     let tail: String = (0..2100)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
-    t.keys(&format!("NOOP {tail}"));
+    t.keys(format!("NOOP {tail}"));
     let text = format!("ehlo[plain]> NOOP {tail}");
     let rows: Vec<String> = text
         .as_bytes()
@@ -6227,7 +6263,7 @@ fn terminal_starttls_sni_names_the_certificate_to_verify() {
     let (mut server, addr, cert) = tls_serve(dir.path());
     let mut t = Pty::repl(dir.path(), addr, &[]);
     t.ehlo("STARTTLS");
-    t.keys(&format!(
+    t.keys(format!(
         ":starttls --ca {} --sni wrong.example.test\r",
         cert.display()
     ));
@@ -6244,7 +6280,7 @@ fn terminal_starttls_sni_names_the_certificate_to_verify() {
             && s.contains("not valid for wrong.example.test"),
         "{s}"
     );
-    t.keys(&format!(
+    t.keys(format!(
         ":starttls --ca {} --sni localhost\r",
         cert.display()
     ));
@@ -6881,13 +6917,13 @@ fn terminal_a_typed_auth_line_is_redrawn_masked() {
     );
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
     t.ehlo("250 DSN");
-    t.keys(&format!("AUTH PLAIN {plain}"));
+    t.keys(format!("AUTH PLAIN {plain}"));
     // Echoed as typed (wrapped: its tail is on the screen).
     t.wait("the echo", |s| s.contains(&plain[plain.len() - 12..]));
     t.keys("\r");
     t.wait("the PLAIN answer", |s| s.matches("235 2.7.0").count() == 1);
     t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
-    t.keys(&format!(":raw \"AUTH PLAIN {raw_plain}\\r\\n\""));
+    t.keys(format!(":raw \"AUTH PLAIN {raw_plain}\\r\\n\""));
     t.wait("the echo", |s| {
         s.contains(&raw_plain[raw_plain.len() - 12..])
     });
