@@ -1128,42 +1128,82 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         }
     };
     set.abort_all();
-    // What a stop left unfinished is reported at once: written a batch at a time.
+    // What a stop left unfinished is reported at once: written a batch at a time, each domain
+    // never started from one text made once ([`CheckRenderer::not_started`]), so that the run
+    // ends soon after its deadline however long the list.
     renderer.begin_batch();
+    let why = stop_reason.unwrap_or("not checked");
+    let make = |i: usize, d: &str| never_started(&cfg.expects, i, d, why);
+    // Every domain never started weighs the same in the tally.
+    let mut unstarted = model::Tally::default();
+    unstarted.add(&make(0, ""), cfg.fail_on);
+    let mut split = crate::render::check::Split::default();
     for (i, done) in finished.iter().enumerate() {
         if *done {
+            split.finished += 1;
             continue;
         }
-        let why = stop_reason.unwrap_or("not checked");
         let Some(partial) = &partials[i] else {
             // Never started: its `<testsuite>` is made as the file is written, not kept here
             // (a million of them held 700 MB, and 700 MB more assembled into one text).
-            let r = never_started(&cfg, i, why);
-            renderer.domain(&r);
-            tally.add(&r, cfg.fail_on);
+            split.not_started += 1;
+            renderer.not_started(i, &cfg.domains[i], &make);
             continue;
         };
         // Started: what it decided is reported as it is, the rest as not finished.
+        split.cut += 1;
         let r = cut_report(&shared, i, &cfg.domains[i], partial, why, started);
-        renderer.domain(&r);
+        renderer.domain_as(&r, crate::render::check::Reach::Cut);
         tally.add(&r, cfg.fail_on);
         if let Some(slot) = kept.get_mut(i) {
             *slot = Some(suite(&r));
         }
     }
+    tally.domains += unstarted.domains * split.not_started;
+    tally
+        .verdicts
+        .merge_times(&unstarted.verdicts, split.not_started);
+    tally
+        .counts
+        .merge_times(&unstarted.counts, split.not_started);
+    tally.undecided += unstarted.undecided * split.not_started;
     renderer.end_batch();
-    let mut code = model::untested_ok(
-        tally.exit_code(),
-        cfg.untested_ok,
-        stop_reason,
-        tally.undecided,
-    );
+    renderer.split(split);
+    // A run cut short exits 41 whatever the domains it reached found: which ones it reached is
+    // timing (a fail found in one run may not have been reached in the next), and the exit code
+    // of one list must not depend on it. The report says every failure it did find.
+    let mut code = if stop_reason.is_some() {
+        crate::error::EXIT_CHECK_UNTESTED
+    } else {
+        model::untested_ok(
+            tally.exit_code(),
+            cfg.untested_ok,
+            stop_reason,
+            tally.undecided,
+        )
+    };
     if let Some(path) = &cfg.junit {
-        let why = stop_reason.unwrap_or("not checked");
-        let suites = kept
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| s.unwrap_or_else(|| suite(&never_started(&cfg, i, why))));
+        // Every suite never started is the one text with its name and position filled in.
+        use crate::render::check::Template;
+        // Its `domain` test case says it was not started; its expectations say why not decided.
+        let unstarted_suite = |i: usize, d: &str| {
+            let mut r = make(i, d);
+            r.aborted = Some(format!("not started: {why}"));
+            suite(&r)
+        };
+        let template = Template::of(&unstarted_suite(Template::INDEX, Template::DOMAIN));
+        let suites = kept.into_iter().enumerate().map(|(i, s)| {
+            s.unwrap_or_else(|| {
+                let d = &cfg.domains[i];
+                if Template::fits(d) {
+                    let mut b = Vec::new();
+                    template.fill(&mut b, d, i);
+                    String::from_utf8(b).unwrap_or_default()
+                } else {
+                    unstarted_suite(i, d)
+                }
+            })
+        });
         if let Err(e) = crate::render::junit::write_suites(path, suites) {
             // The verdict stands; a run that passed but lost its report is not a success.
             renderer.fatal(&e);
@@ -1174,14 +1214,14 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     code
 }
 
-/// The report of a domain a stop (`why`: `--deadline`, a signal) came before it was started:
-/// no check, every expectation listed, not decided.
-fn never_started(cfg: &CheckConfig, index: usize, why: &str) -> DomainReport {
+/// The report of `domain`, the `index`th, that a stop (`why`: `--deadline`, a signal) came
+/// before it was started: no check, every expectation listed, not decided.
+fn never_started(expects: &[Expect], index: usize, domain: &str, why: &str) -> DomainReport {
     DomainReport {
         index,
-        domain: cfg.domains[index].clone(),
+        domain: domain.to_string(),
         checks: Vec::new(),
-        expects: select::Expect::judge_all(&cfg.expects, &mut [], Some(why)),
+        expects: select::Expect::judge_all(expects, &mut [], Some(why)),
         aborted: Some(why.to_string()),
         ms: 0.0,
     }

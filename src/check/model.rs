@@ -367,6 +367,16 @@ impl Counts {
         self.error += o.error;
         self.fail += o.fail;
     }
+
+    /// Add `o` `n` times.
+    pub(crate) fn merge_times(&mut self, o: &Counts, n: usize) {
+        self.pass += o.pass * n;
+        self.info += o.info * n;
+        self.skip += o.skip * n;
+        self.warn += o.warn * n;
+        self.error += o.error * n;
+        self.fail += o.fail * n;
+    }
 }
 
 /// `--fail-on`.

@@ -2078,9 +2078,10 @@ check never sends DATA, and sends MAIL and RCPT only for --rcpt-probe and --rela
 (then QUIT).
 
 Exit codes: 0 every check and expectation met; 40 a check failed or an --expect was not met;
-41 nothing failed but something could not be tested (DNS, network, 421, timeout, --deadline),
-an --expect then not decided, its reason said; --untested-ok makes it 0 unless --deadline or
-a signal cut the run or an --expect was not decided; 1 usage; 10 no DNS
+41 nothing failed but something could not be tested (DNS, network, 421, timeout), an --expect
+then not decided, its reason said, or --deadline or a signal cut the run (41 whatever the
+domains it reached found: which ones it reached is timing); --untested-ok makes it 0 unless
+--deadline or a signal cut the run or an --expect was not decided; 1 usage; 10 no DNS
 resolver could be set up (/etc/resolv.conf missing, unreadable or naming none, without
 --dns-server).
 A check that a met --expect ID=STATUS asked for does not count (--expect dmarc.record=fail

@@ -24,8 +24,8 @@
 //! | `schema` | `version` (1), `tool` (`"ehlo"`), `tool_version`, `mode` (`"check"`) |
 //! | `check` | `domain`, `index`, `id` (e.g. `tls.starttls`), `status`, `counts` (bool: part of the verdict), `counted` (the same bool: `counts` is an object on `domain` and `summary` lines; `counts` kept for compatibility), `waived` (bool), `note` (why it does not count), `mx`, `ip` (host-scope checks and per-host `mx.target`), `rfc`, `ms` (time the step took), `summary` (one line), `evidence` (object, see below) |
 //! | `expect` | `domain`, `index`, `expect` (as written), `met` (bool: false when unmet or not decided), `verdict` (`met`, `unmet`, `not_decided`), `reason` (why it is not decided, else `null`), `found` (text) |
-//! | `domain` | `domain`, `index`, `status` (the verdict), `counts` (`{pass, info, skip, warn, error, fail}`), `error` (why the domain could not be checked at all: malformed line, deadline, Ctrl-C), `ms` |
-//! | `summary` | `exit_code` (0, 40, 41; 1 when the command line was refused, 10 when the run could not start), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early or could not start) |
+//! | `domain` | `domain`, `index`, `status` (the verdict), `counts` (`{pass, info, skip, warn, error, fail}`), `error` (why the domain could not be checked at all: malformed line, deadline, Ctrl-C), `ms`, `run` (how far it got: `finished`; in a run cut short `cut`, under way when the stop came, or `not_started`) |
+//! | `summary` | `exit_code` (0, 40, 41; 1 when the command line was refused, 10 when the run could not start), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early or could not start), `reached` (`{finished, cut, not_started}`: domains per `run`; `null` when the run could not start) |
 //! | `error` | `message`: what kept the run from starting (the resolver could not be set up) or its report from being written (`--junit`); also on stderr as `*** message` |
 //! | `note` | (`ehlo probe`) `message`: which tokens to look for in the mailbox; before the probes' lines |
 //! | `warning` | `message`: what was said on stderr (`*** message`) about the command line before the run began, right after `schema`: an `EHLO_*` variable left unread (`EHLO_TMEOUT is ignored: it names no option of any mode (did you mean EHLO_TIMEOUT?)`), an `SSL_CERT_FILE` that names no file |
@@ -36,6 +36,8 @@
 //! finished as `error` with the summary `not finished: WHY` and the evidence `unfinished: true`
 //! (an `expect` line about such a check is `not_decided`, its `reason` saying which check did
 //! not finish and why; every `--expect` has its line for every domain, one never started too).
+//! Which domains a cut run reached is timing: each `domain` line's `run` and the summary's
+//! `reached` say it, and such a run exits 41 whatever the domains it reached found.
 //!
 //! Evidence members per check (all optional): `mx.lookup`: `records` (`"10 mx.example.com"`),
 //! `count`, `ttl`, `implicit`, `records_left_out` (how many records past those shown),
@@ -186,10 +188,130 @@ pub(crate) struct CheckRenderer {
     /// Between [`Self::begin_batch`] and [`Self::end_batch`]: the reports' text gathered to be
     /// written [`BATCH`] bytes at a time instead of written and flushed one by one.
     batch: Option<Vec<u8>>,
+    /// How far the domain being rendered got ([`Self::domain_as`]).
+    reach: Reach,
+    /// The text of a domain never started, for [`Self::not_started`] (made on its first use).
+    not_started: Option<Template>,
+    /// How far the run's domains got, for the summary ([`Self::split`]).
+    split: Option<Split>,
 }
 
 /// Bytes of report text gathered before a write, in a batch ([`CheckRenderer::begin_batch`]).
 const BATCH: usize = 64 * 1024;
+
+/// How far a domain got in a run that a stop (`--deadline`, a signal) cut: which domains were
+/// reached depends on timing, so every report says it of each domain (the JSON `domain` line's
+/// `run`, the human report's row) and of the whole run (the summary's `reached`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Reach {
+    /// Checked to the end (every domain of a run not cut).
+    #[default]
+    Finished,
+    /// Under way when the stop came: what it had decided, the rest `not finished`.
+    Cut,
+    /// Never started: no check ran.
+    NotStarted,
+}
+
+impl Reach {
+    /// Its name in JSON (`run`).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Reach::Finished => "finished",
+            Reach::Cut => "cut",
+            Reach::NotStarted => "not_started",
+        }
+    }
+}
+
+/// How many domains of a run got how far ([`Reach`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Split {
+    /// Checked to the end.
+    pub(crate) finished: usize,
+    /// Under way when the run was stopped.
+    pub(crate) cut: usize,
+    /// Never started.
+    pub(crate) not_started: usize,
+}
+
+/// A domain's text made once for a stand-in name and index ([`Template::DOMAIN`],
+/// [`Template::INDEX`]) and filled in for each domain: how the domains a stop came before are
+/// written (a million of them, each through the whole report path, ran 2-6 s past
+/// `--deadline`). Only for a name every format writes as it is ([`Template::fits`]); another
+/// goes the whole way.
+#[derive(Debug, Clone)]
+pub(crate) struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Text(String),
+    Domain,
+    Index,
+}
+
+impl Template {
+    /// The stand-in name: no digit (the index is found by its digits), nothing to escape.
+    pub(crate) const DOMAIN: &'static str = "ehlo-stand-in-domain.invalid";
+    /// The stand-in index (fits a 32-bit `usize`).
+    pub(crate) const INDEX: usize = 3_987_654_321;
+
+    /// The template of `text`, made for [`Self::DOMAIN`] and [`Self::INDEX`].
+    pub(crate) fn of(text: &str) -> Template {
+        let index = Self::INDEX.to_string();
+        let mut parts = Vec::new();
+        let mut rest = text;
+        loop {
+            let d = rest
+                .find(Self::DOMAIN)
+                .map(|at| (at, Self::DOMAIN.len(), Part::Domain));
+            let i = rest
+                .find(index.as_str())
+                .map(|at| (at, index.len(), Part::Index));
+            let next = match (d, i) {
+                (Some(d), Some(i)) => Some(if d.0 <= i.0 { d } else { i }),
+                (d, i) => d.or(i),
+            };
+            let Some((at, len, part)) = next else {
+                if !rest.is_empty() {
+                    parts.push(Part::Text(rest.to_string()));
+                }
+                break;
+            };
+            if at > 0 {
+                parts.push(Part::Text(rest[..at].to_string()));
+            }
+            parts.push(part);
+            rest = &rest[at + len..];
+        }
+        Template { parts }
+    }
+
+    /// Does every format write `domain` as it is (letters, digits, `-`, `_`, `.`)? Then the
+    /// template, filled with it, is the text the whole report path gives.
+    pub(crate) fn fits(domain: &str) -> bool {
+        !domain.is_empty()
+            && domain
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    }
+
+    /// The text for `domain` at `index`, added to `out`.
+    pub(crate) fn fill(&self, out: &mut Vec<u8>, domain: &str, index: usize) {
+        for p in &self.parts {
+            match p {
+                Part::Text(t) => out.extend_from_slice(t.as_bytes()),
+                Part::Domain => out.extend_from_slice(domain.as_bytes()),
+                Part::Index => {
+                    use std::io::Write as _;
+                    let _ = write!(out, "{index}");
+                }
+            }
+        }
+    }
+}
 
 impl CheckRenderer {
     /// A renderer for this run's settings, writing to stdout (watched by `watch`: a report lost
@@ -249,6 +371,9 @@ impl CheckRenderer {
             progress: None,
             width: None,
             batch: None,
+            reach: Reach::Finished,
+            not_started: None,
+            split: None,
         }
     }
 
@@ -258,6 +383,65 @@ impl CheckRenderer {
     /// writes each line anyway) cost a million domains 1.4 s of system time past the deadline.
     pub(crate) fn begin_batch(&mut self) {
         self.batch = Some(Vec::with_capacity(BATCH));
+        // The run is over: what is left is writing, which the bar would only slow down.
+        if let Some(pb) = self.progress.take() {
+            pb.finish_and_clear();
+        }
+    }
+
+    /// A domain that got only as far as `reach` (a run cut short): its report says so.
+    pub(crate) fn domain_as(&mut self, r: &DomainReport, reach: Reach) {
+        self.reach = reach;
+        self.domain(r);
+        self.reach = Reach::Finished;
+    }
+
+    /// A domain a stop came before it was started, the `index`th of the list: the text of
+    /// `make(index, domain)` (its report), written from a [`Template`] when the name allows it,
+    /// the report made only when it does not (a million of them were each made and rendered
+    /// the whole way, and the run ended seconds past its `--deadline`).
+    pub(crate) fn not_started(
+        &mut self,
+        index: usize,
+        domain: &str,
+        make: &dyn Fn(usize, &str) -> DomainReport,
+    ) {
+        let fast = self.width.is_none()
+            && self.next == index
+            && self.pending.get(index).is_some_and(Option::is_none)
+            && Template::fits(domain);
+        if !fast {
+            self.domain_as(&make(index, domain), Reach::NotStarted);
+            return;
+        }
+        if self.not_started.is_none() {
+            self.reach = Reach::NotStarted;
+            let text = self.domain_text(&make(Template::INDEX, Template::DOMAIN));
+            self.reach = Reach::Finished;
+            self.not_started = Some(Template::of(&self.own(&text)));
+        }
+        let Some(t) = &self.not_started else { return };
+        match &mut self.batch {
+            Some(b) => {
+                t.fill(b, domain, index);
+                if b.len() >= BATCH {
+                    let _ = self.out.write_all(b);
+                    b.clear();
+                }
+            }
+            None => {
+                let mut b = Vec::new();
+                t.fill(&mut b, domain, index);
+                let _ = self.out.write_all(&b);
+            }
+        }
+        self.next += 1;
+        self.flush_in_order();
+    }
+
+    /// How far the run's domains got: said in the summary.
+    pub(crate) fn split(&mut self, split: Split) {
+        self.split = Some(split);
     }
 
     /// Write what the batch gathered and flush (with the progress bar stepped aside, as for
@@ -506,7 +690,7 @@ impl CheckRenderer {
         let v = json!({
             "type": "domain", "domain": r.domain, "index": r.index,
             "status": self.status_name(r.verdict(self.fail_on)), "counts": self.counts_json(&r.counts()), "error": r.aborted,
-            "ms": (r.ms * 10.0).round() / 10.0,
+            "ms": (r.ms * 10.0).round() / 10.0, "run": self.reach.name(),
         });
         self.line(&v.to_string());
     }
@@ -608,7 +792,13 @@ impl CheckRenderer {
             self.line(&l);
         }
         if let Some(why) = &r.aborted {
-            self.status_row(Status::Error, &escape_str(why), None);
+            let why = escape_str(why);
+            let row = match self.reach {
+                Reach::Finished => why,
+                Reach::Cut => format!("cut short: {why}"),
+                Reach::NotStarted => format!("not started: {why}"),
+            };
+            self.status_row(Status::Error, &row, None);
         }
         let mut i = 0;
         while i < r.checks.len() {
@@ -736,8 +926,12 @@ impl CheckRenderer {
             let _ = self.out.write_all(text.as_bytes());
         }
         if self.json {
+            let reached = self.split.map(
+                |s| json!({"finished": s.finished, "cut": s.cut, "not_started": s.not_started}),
+            );
             let v = json!({"type": "summary", "exit_code": exit_code, "domains": tally.domains,
-                "verdicts": self.counts_json(&verdicts), "counts": self.counts_json(&counts), "stopped": stopped});
+                "verdicts": self.counts_json(&verdicts), "counts": self.counts_json(&counts), "stopped": stopped,
+                "reached": reached});
             self.line(&v.to_string());
         } else {
             if let Some(s) = stopped {
@@ -750,6 +944,20 @@ impl CheckRenderer {
                         _ => p,
                     };
                     self.line(&l);
+                }
+                // Which domains were reached is timing: say how many, and that the exit code
+                // does not depend on it.
+                if let Some(sp) = self.split {
+                    let l = format!(
+                        "  {} checked to the end, {} cut short, {} not started; a run cut short exits {}",
+                        plural(sp.finished, "domain"),
+                        sp.cut,
+                        sp.not_started,
+                        crate::error::EXIT_CHECK_UNTESTED
+                    );
+                    for l in self.fitted(&l, HEAD_MORE) {
+                        self.line(&l);
+                    }
                 }
             }
             if self.mode == "probe" {
@@ -1391,6 +1599,56 @@ mod tests {
         }
         assert_eq!(texts[0], texts[1]);
         assert_eq!(texts[1].lines().count(), 5001);
+    }
+
+    /// A domain never started written from the [`Template`] is the text the whole report path
+    /// gives it, in both formats and with expectations; a name the template cannot hold (one
+    /// every format escapes) goes the whole way.
+    #[test]
+    fn a_domain_never_started_is_written_as_the_whole_path_writes_it() {
+        let expects = [crate::check::select::Expect::parse("mx.count>=1").unwrap()];
+        let why = "deadline reached (--deadline)";
+        let make = |index: usize, domain: &str| DomainReport {
+            index,
+            domain: domain.to_string(),
+            checks: Vec::new(),
+            expects: crate::check::select::Expect::judge_all(&expects, &mut [], Some(why)),
+            aborted: Some(why.into()),
+            ms: 0.0,
+        };
+        let names = [
+            "d0.example.test",
+            "d1.example.test",
+            "bad\u{1b}[31m.test",
+            "a_b-9.test",
+        ];
+        for json in [false, true] {
+            let mut texts = Vec::new();
+            for fast in [false, true] {
+                let out = Shared::default();
+                let mut r =
+                    CheckRenderer::for_mode("check", json, FailOn::Fail, Box::new(out.clone()));
+                r.start(names.len());
+                r.begin_batch();
+                for (i, d) in names.iter().enumerate() {
+                    if fast {
+                        r.not_started(i, d, &make);
+                    } else {
+                        r.domain_as(&make(i, d), Reach::NotStarted);
+                    }
+                }
+                r.end_batch();
+                texts.push(String::from_utf8(out.bytes()).unwrap());
+            }
+            assert_eq!(texts[0], texts[1]);
+            assert!(texts[1].contains("d1.example.test"), "{}", texts[1]);
+            assert!(texts[1].contains("mx.count>=1"), "{}", texts[1]);
+            if !json {
+                assert!(
+                    texts[1].contains("  ? error not started: deadline reached (--deadline)\n")
+                );
+            }
+        }
     }
 
     /// Results not run for one reason are one line and their ids: "for the same reason" after
