@@ -606,7 +606,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l per-ip -d 'SMTP conn
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm or Nh)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm or Nh; 0 = none)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l cert-days -d 'Warn when a certificate expires in fewer days than this' -r -f
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s p -l port -d 'SMTP port to probe on every MX, a number or a service name (a staging MTA or a test; mail exchange uses 25)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s p -l port -d 'SMTP port to probe on every MX, a number or a service name (a staging MTA or a test; mail exchange uses 25) [default: 25; 465 with --tls-on-connect]' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l helo -d 'Name to greet with in EHLO [default: this host\'s name]' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l json -d 'Print JSON Lines (one line per check, per domain, and a summary) instead of the report'
@@ -615,6 +615,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l allow-private -d 'Al
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l rcpt-probe -d 'Also check that every MX accepts MAIL FROM:<> and RCPT TO:<postmaster@DOMAIN> (smtp.postmaster; one more session per domain and MX address, then QUIT, never DATA)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l relay-probe -d 'Also check that every MX refuses RCPT TO:<relay-probe@example.net> from us (smtp.open-relay; one more session per MX address, then QUIT, never DATA)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l tls-probe -d 'Also find which TLS versions each MX accepts (tls.versions; one more connection per version: 1.0, 1.1, 1.2, 1.3)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465) instead of STARTTLS: judges a submissions listener\'s certificate, version and cipher (tls.starttls skipped)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s 6 -l ipv6 -d 'Use IPv6 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'

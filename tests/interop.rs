@@ -3005,6 +3005,122 @@ fn check_against_postfix() {
     );
 }
 
+/// `ehlo check --tls-on-connect` judges an implicit-TLS listener (RFC 8314: submissions) as it
+/// judges STARTTLS on an MX: the real Postfix on 4465 and Exim on 4665, reached through a
+/// domain whose MX is `localhost`. check had no way to start TLS before the greeting: `--port
+/// 4465` waited for a greeting that never comes in clear text and reported the MX as silent,
+/// and `--tls-on-connect` was refused (exit 1). Now the handshake, the certificate, the version
+/// and the cipher are judged, STARTTLS is skipped (not a failure), and a plaintext port under
+/// `--tls-on-connect` fails in the handshake, its greeting and EHLO skipped.
+#[test]
+#[ignore = "interop: needs the local Postfix and Exim (tests/interop/setup.sh, exim.sh)"]
+fn check_judges_implicit_tls_on_postfix_and_exim() {
+    use ehlo::net::testutil::{FakeDns, RecordSpec};
+    require_postfix_smtps();
+    exim::require_exim();
+    let (dns, _h) = FakeDns::start(vec![(
+        "interop-check.test",
+        RecordSpec::Mx(10, "localhost".into()),
+    )]);
+    let dns = dns.to_string();
+    let run_on = |port: &str, flag: &str| {
+        let mut cmd = Command::new(ehlo_bin());
+        cmd.args([
+            "check",
+            "interop-check.test",
+            "--dnssec",
+            "off",
+            "--dns-server",
+            &dns,
+            "--port",
+            port,
+            flag,
+            "-4",
+            "--allow-private",
+            "--tls-ca-path",
+            POSTFIX_CERT,
+            "--only",
+            "smtp.*",
+            "--only",
+            "tls.*",
+            "--json",
+        ]);
+        let run = run_bounded(cmd);
+        let checks: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+            .filter(|v| v["type"] == "check")
+            .collect();
+        (run, checks)
+    };
+    let of = |checks: &[serde_json::Value], id: &str| {
+        checks
+            .iter()
+            .find(|v| v["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}: {checks:?}"))
+            .clone()
+    };
+    for (port, flag, banner) in [
+        ("4465", "--tls-on-connect", "ehlo-interop"),
+        ("4665", "--tlsc", "Exim"),
+    ] {
+        let (run, checks) = run_on(port, flag);
+        run.assert_exit(0);
+        for id in [
+            "smtp.connect",
+            "smtp.banner",
+            "tls.handshake",
+            "tls.cert.chain",
+            "tls.cert.expiry",
+            "tls.cert.key",
+        ] {
+            assert_eq!(
+                of(&checks, id)["status"],
+                "pass",
+                "{id} on {port}: {}",
+                run.dump()
+            );
+        }
+        // The greeting came inside TLS.
+        let greeting = of(&checks, "smtp.banner")["summary"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(greeting.contains(banner), "{greeting}");
+        let hs = of(&checks, "tls.handshake");
+        assert!(hs["evidence"]["version"].as_f64().unwrap() >= 1.2, "{hs}");
+        assert!(
+            !hs["evidence"]["cipher"].as_str().unwrap().is_empty(),
+            "{hs}"
+        );
+        let starttls = of(&checks, "tls.starttls");
+        assert_eq!(starttls["status"], "skip", "{starttls}");
+        assert!(
+            starttls["summary"]
+                .as_str()
+                .unwrap()
+                .contains("implicit TLS"),
+            "{starttls}"
+        );
+    }
+    // A plaintext listener under --tls-on-connect: the handshake fails, the rest skipped.
+    let (run, checks) = run_on("2525", "--tls-on-connect");
+    run.assert_exit(40);
+    assert_eq!(
+        of(&checks, "tls.handshake")["status"],
+        "fail",
+        "{}",
+        run.dump()
+    );
+    assert_eq!(
+        of(&checks, "smtp.banner")["status"],
+        "skip",
+        "{}",
+        run.dump()
+    );
+}
+
 /// The opt-in probes against the real Postfix: `postmaster@ehlo.test` (a local domain there) is
 /// accepted, a recipient at example.net is refused (`reject_unauth_destination`), and the TLS
 /// versions it accepts are found with one connection each; never DATA.

@@ -39,6 +39,9 @@ pub(crate) struct ProbeOptions {
     pub(crate) ca_path: Option<PathBuf>,
     /// `--cert-days`: fewer days left than this is a warning.
     pub(crate) cert_days: i64,
+    /// `--tls-on-connect`: TLS from the first byte (implicit TLS, RFC 8314 §3), as on a
+    /// submissions port (465): no STARTTLS, the handshake judged as STARTTLS's would be.
+    pub(crate) implicit_tls: bool,
 }
 
 /// A session's events so far, shared so that a run cut short (`--deadline`, a signal) can
@@ -163,6 +166,7 @@ async fn run_session_into(
         tls,
         timeout: o.timeout,
         connect_timeout: o.timeout,
+        tls_on_connect: o.implicit_tls,
         ..Link::default()
     };
     let connect: ConnectPlan = link.to(Target::Host {
@@ -230,7 +234,9 @@ fn gather(events: &[(Duration, Event)]) -> Seen {
                 _ => {}
             },
             Event::TlsStarted { info } => {
-                s.tls = Some((info.clone(), tls_t0.map(|t0| ms(*t - t0)).unwrap_or(0.0)));
+                // Implicit TLS: the handshake starts once connected.
+                let t0 = tls_t0.or(connected_at);
+                s.tls = Some((info.clone(), t0.map(|t0| ms(*t - t0)).unwrap_or(0.0)));
             }
             Event::TlsFailed { reason } => {
                 s.old_tls_only = reason.names(Remedy::OldTls);
@@ -509,6 +515,41 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         .timed(connect_ms),
     );
 
+    // Implicit TLS (`--tls-on-connect`): no greeting without the handshake first.
+    if o.implicit_tls && s.tls.is_none() {
+        let why = s
+            .tls_failed
+            .clone()
+            .or_else(|| s.error.as_ref().map(|e| e.0.clone()))
+            .unwrap_or_else(|| "no handshake".into());
+        let st = if why.contains("timed out") {
+            Status::Error
+        } else {
+            Status::Fail
+        };
+        let before = "implicit TLS handshake failed (--tls-on-connect)";
+        out.extend(
+            [
+                "smtp.banner",
+                "smtp.ehlo",
+                "smtp.banner-name",
+                "tls.starttls",
+            ]
+            .iter()
+            .map(|id| CheckResult::skip_after(id, "tls.handshake", before)),
+        );
+        out.push(
+            CheckResult::new(
+                "tls.handshake",
+                st,
+                format!("implicit TLS (--tls-on-connect): {why}"),
+            )
+            .with("error", why),
+        );
+        out.extend(skipped("tls.handshake", 5, "no TLS session"));
+        return out;
+    }
+
     // smtp.banner
     let Some((banner, banner_ms)) = &s.banner else {
         let why = s
@@ -705,7 +746,13 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     }
 
     // tls.starttls
-    if !caps.has("STARTTLS") {
+    if o.implicit_tls {
+        out.push(CheckResult::new(
+            "tls.starttls",
+            Status::Skip,
+            "implicit TLS (--tls-on-connect): TLS from the first byte, no STARTTLS",
+        ));
+    } else if !caps.has("STARTTLS") {
         out.push(CheckResult::new(
             "tls.starttls",
             Status::Fail,
@@ -713,8 +760,9 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         ));
         out.extend(skipped("tls.starttls", 4, "no STARTTLS"));
         return out;
+    } else {
+        out.push(CheckResult::new("tls.starttls", Status::Pass, "offered"));
     }
-    out.push(CheckResult::new("tls.starttls", Status::Pass, "offered"));
 
     // tls.handshake
     let (info, hs_ms) = match (&s.tls, &s.starttls_reply) {
@@ -766,7 +814,8 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             return out;
         }
     };
-    if let Some((st, why)) = session_unusable(s) {
+    // Implicit TLS: the greeting and the EHLO came in the session, so it carries SMTP.
+    if let Some((st, why)) = session_unusable(s).filter(|_| !o.implicit_tls) {
         out.push(
             CheckResult::new("tls.handshake", st, why.clone())
                 .with("protocol", info.version.as_str())
@@ -1244,6 +1293,7 @@ mod tests {
             timeout: Duration::from_secs(2),
             ca_path: None,
             cert_days: 14,
+            implicit_tls: false,
         };
         judge("mx.example.test", s, &o, &[])
             .into_iter()
@@ -1261,6 +1311,7 @@ mod tests {
             timeout: Duration::from_secs(2),
             ca_path: None,
             cert_days: 14,
+            implicit_tls: false,
         };
         let mut s = Seen {
             connect_error: Some("Network is unreachable (os error 101)".into()),
@@ -1649,6 +1700,7 @@ mod tests {
             timeout: Duration::from_secs(2),
             ca_path: None,
             cert_days: 14,
+            implicit_tls: false,
         };
         let closing = Some((
             "the server closed the connection".to_string(),
@@ -1707,6 +1759,7 @@ mod tests {
             timeout: Duration::from_secs(2),
             ca_path: None,
             cert_days: 14,
+            implicit_tls: false,
         };
         let handshake = |s: &Seen| {
             let out = judge("mx.example.test", s, &o, &[]);
@@ -1775,6 +1828,7 @@ mod tests {
             timeout: Duration::from_secs(2),
             ca_path: None,
             cert_days: 14,
+            implicit_tls: false,
         };
         let s = Seen {
             connect_ms: Some(1.0),

@@ -2189,9 +2189,14 @@ pub(crate) struct CheckArgs {
     pub(crate) tls_probe: bool,
 
     /// SMTP port to probe on every MX, a number or a service name (a staging MTA or a test;
-    /// mail exchange uses 25)
-    #[arg(short = 'p', long, value_name = "PORT|SERVICE", default_value_t = 25, value_parser = parse_service_port, hide_env = true)]
-    pub(crate) port: u16,
+    /// mail exchange uses 25) [default: 25; 465 with --tls-on-connect]
+    #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port, hide_env = true)]
+    pub(crate) port: Option<u16>,
+
+    /// Start TLS right after connecting (implicit TLS, default port 465) instead of STARTTLS:
+    /// judges a submissions listener's certificate, version and cipher (tls.starttls skipped)
+    #[arg(long, visible_alias = "tlsc", hide_env = true)]
+    pub(crate) tls_on_connect: bool,
 
     /// HTTPS port of the MTA-STS policy host (RFC 8461 fixes 443; for tests)
     #[arg(long, value_name = "PORT", default_value_t = 443, hide = true)]

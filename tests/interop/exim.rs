@@ -24,7 +24,7 @@ const EXIM_SENDER: &str = "sender@exim.test";
 const CLIENT_USER: &str = "exim-client";
 const CLIENT_PASS: &str = "client-secret-2";
 
-fn require_exim() {
+pub(super) fn require_exim() {
     require_peer("Exim", EXIM_SMTP, Some("ehlo-interop-exim"));
     require_peer("Exim (third port)", EXIM_THIRD, Some("ehlo-interop-exim"));
     assert!(

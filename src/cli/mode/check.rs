@@ -424,11 +424,13 @@ pub(super) fn check_config(
             .with_dnssec(dnssec, a.dns_trust_anchor.clone()),
         family,
         probe: crate::check::probe::ProbeOptions {
-            port: a.port,
+            // RFC 8314 §3.3: submissions, implicit TLS, is port 465.
+            port: a.port.unwrap_or(if a.tls_on_connect { 465 } else { 25 }),
             helo,
             timeout: a.timeout,
             ca_path: a.tls_ca_path,
             cert_days: i64::from(a.cert_days),
+            implicit_tls: a.tls_on_connect,
         },
         optin,
         concurrency: a.concurrency as usize,
