@@ -1038,7 +1038,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__check)
-            opts="-4 -6 -h -V -p --json --junit --fail-on --untested-ok --allow-private --rcpt-probe --relay-probe --tls-probe --tlsc --tls-on-connect --dnssec --dns-trust-anchor --tls-ca-path --ipv4 --ipv6 --color --help --version --only --skip --expect --waive --concurrency --per-ip --deadline --timeout --cert-days --port --helo --dns-server"
+            opts="-4 -6 -h -V -p --json --junit --fail-on --untested-ok --allow-private --rcpt-probe --relay-probe --tls-probe --tlsc --tls-on-connect --dnssec --dns-trust-anchor --tls-ca-path --ipv4 --ipv6 --color --help --version --only --skip --expect --waive --host --concurrency --per-ip --deadline --timeout --cert-days --port --helo --dns-server"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1107,6 +1107,13 @@ _ehlo() {
                     ;;
                 --waive)
                     COMPREPLY=($(compgen -W "mx.lookup@ mx.null@ mx.target@ ipv6.mx@ mtasts.txt@ mtasts.fetch@ mtasts.policy@ mtasts.mx-match@ tlsrpt.record@ spf.record@ dmarc.record@ dkim.hint@ dnssec.domain@ dnssec.mx@ dane.tlsa@ dane.usable@ dane.rollover@ smtp.connect@ smtp.banner@ smtp.ehlo@ smtp.banner-name@ smtp.postmaster@ smtp.open-relay@ tls.starttls@ tls.handshake@ tls.versions@ tls.cert.chain@ tls.cert.name@ tls.cert.expiry@ tls.cert.key@ dane.starttls@ dane.match@ rdns.fcrdns@" -- "${cur}"))
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi

@@ -3012,6 +3012,8 @@ fn check_against_postfix() {
 /// and `--tls-on-connect` was refused (exit 1). Now the handshake, the certificate, the version
 /// and the cipher are judged, STARTTLS is skipped (not a failure), and a plaintext port under
 /// `--tls-on-connect` fails in the handshake, its greeting and EHLO skipped.
+/// `--host 127.0.0.1` (there was no such flag: a server could only be reached through a
+/// domain's MX) checks the listener itself.
 #[test]
 #[ignore = "interop: needs the local Postfix and Exim (tests/interop/setup.sh, exim.sh)"]
 fn check_judges_implicit_tls_on_postfix_and_exim() {
@@ -3119,6 +3121,55 @@ fn check_judges_implicit_tls_on_postfix_and_exim() {
         "{}",
         run.dump()
     );
+    // `--host` names the server itself, no domain and no DNS: only its per-address checks.
+    for port in ["4465", "4665"] {
+        let mut cmd = Command::new(ehlo_bin());
+        cmd.args([
+            "check",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--tls-on-connect",
+            "--tls-ca-path",
+            POSTFIX_CERT,
+            "--json",
+        ]);
+        let run = run_bounded(cmd);
+        run.assert_exit(0);
+        let lines: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+            .collect();
+        let checks: Vec<serde_json::Value> = lines
+            .iter()
+            .filter(|v| v["type"] == "check")
+            .cloned()
+            .collect();
+        for id in [
+            "tls.handshake",
+            "tls.cert.chain",
+            "tls.cert.name",
+            "tls.cert.expiry",
+        ] {
+            assert_eq!(
+                of(&checks, id)["status"],
+                "pass",
+                "{id} on {port}: {}",
+                run.dump()
+            );
+        }
+        assert!(
+            checks
+                .iter()
+                .all(|v| v["mx"] == "127.0.0.1" && !v["id"].as_str().unwrap().starts_with("mx.")),
+            "{}",
+            run.dump()
+        );
+        let domain = lines.iter().find(|v| v["type"] == "domain").unwrap();
+        assert_eq!(domain["domain"], "127.0.0.1", "{domain}");
+    }
 }
 
 /// The opt-in probes against the real Postfix: `postmaster@ehlo.test` (a local domain there) is

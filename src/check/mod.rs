@@ -68,6 +68,9 @@ pub(crate) struct CheckConfig {
     pub(crate) fail_on: FailOn,
     /// `--untested-ok`.
     pub(crate) untested_ok: bool,
+    /// `--host`: the one server checked, in place of a domain's MX hosts (its only "domain"
+    /// is this name, and only the per-address checks are selected).
+    pub(crate) host: Option<String>,
     /// `--json` (else the human report).
     pub(crate) json: bool,
     /// `--color`.
@@ -388,7 +391,8 @@ async fn check_domain(
         aborted: None,
         ms: 0.0,
     };
-    if let Err(why) = valid_domain(&name) {
+    let named_host = shared.cfg.host.is_some();
+    if let Some(why) = valid_domain(&name).err().filter(|_| !named_host) {
         report.aborted = Some(format!("not a domain name: {why}"));
         return report;
     }
@@ -403,7 +407,29 @@ async fn check_domain(
         .filter(|_| lookups.dnssec > select::DnssecDepth::None);
     let answers = answers::Answers::new(r, validator);
     let mx_wanted = async {
-        if lookups.mx {
+        if named_host {
+            // `--host`: that server is the one "MX", its addresses looked up (a literal is
+            // its own); the user named it, so a special-purpose address is probed too.
+            match answers.addresses(&name, shared.cfg.family).await {
+                Ok(addrs) => domain::MxOutcome {
+                    targets: vec![domain::Target {
+                        host: name.clone(),
+                        preference: 0,
+                        addrs,
+                    }],
+                    hosts: vec![name.clone()],
+                    ..Default::default()
+                },
+                Err(e) => domain::MxOutcome {
+                    results: vec![CheckResult::new(
+                        "smtp.connect",
+                        Status::Error,
+                        format!("cannot look up --host {name}: {e}"),
+                    )],
+                    ..Default::default()
+                },
+            }
+        } else if lookups.mx {
             domain::mx_checks(
                 &answers,
                 &name,

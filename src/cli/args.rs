@@ -2103,8 +2103,13 @@ Examples:
 #[command(mut_args = negative_numbers_are_values)]
 pub(crate) struct CheckArgs {
     /// Domains to check; @FILE reads one per line (# comments), - reads them from stdin
-    #[arg(value_name = "DOMAIN|@FILE|-", required = true)]
+    #[arg(value_name = "DOMAIN|@FILE|-", required_unless_present = "host")]
     pub(crate) domains: Vec<String>,
+
+    /// Check this one server (a host name or an IP address) instead of domains' MX hosts: the
+    /// per-address checks only (smtp.*, tls.*, rdns.fcrdns), on --port
+    #[arg(long, value_name = "HOST", conflicts_with = "domains")]
+    pub(crate) host: Option<String>,
 
     /// Print JSON Lines (one line per check, per domain, and a summary) instead of the report
     #[arg(long)]

@@ -6428,3 +6428,19 @@ fn a_run_cut_by_the_deadline_exits_41_and_says_how_far_each_domain_got() {
         assert!(r.stdout.lines().any(|x| x == l), "no {l:?}:\n{}", r.stdout);
     }
 }
+
+/// `--host` names one server instead of domains: given with a domain, naming no host, or with
+/// a selection of domain checks only (which a server named alone never runs), the command line
+/// is refused in one line, exit 1, before anything is asked of the network.
+#[test]
+fn a_host_named_with_a_domain_or_malformed_is_refused() {
+    for args in [
+        &["check", "--host", "mx.example.test", "example.test"][..],
+        &["check", "--host", "bad host"][..],
+        &["check", "--host", "127.0.0.1", "--only", "mx.lookup"][..],
+    ] {
+        let r = ehlo(args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.all());
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+    }
+}

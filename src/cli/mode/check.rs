@@ -327,14 +327,42 @@ pub(super) fn check_config(
                 .map_err(|why| usage(why.to_string()))?;
         }
     }
-    let domains = domains.names;
+    // `--host`: one server, named as given (a literal without its brackets), is the list.
+    let host = match &a.host {
+        Some(h) => {
+            let bare = h.trim().trim_start_matches('[').trim_end_matches(']');
+            if bare.parse::<std::net::IpAddr>().is_err() {
+                crate::check::valid_domain(bare)
+                    .map_err(|why| usage(format!("--host {h}: not a host name: {why}")))?;
+            }
+            Some(bare.to_string())
+        }
+        None => None,
+    };
+    let domains = match &host {
+        Some(h) => vec![h.clone()],
+        None => domains.names,
+    };
     let list_cut = list == ListRead::Cut;
     // A list the deadline cut before its first name is still a run the deadline ended (41 and
     // the report's summary), not a usage error.
     if domains.is_empty() && !list_cut {
         return Err(usage("no domain to check (the list is empty)"));
     }
-    let selection = Selection::new(&a.only, &a.skip).map_err(usage)?;
+    // A server named with `--host` has no domain: only its per-address checks run (DANE's
+    // need a domain's TLSA records, so they are left out too).
+    let mut skip = a.skip.clone();
+    if host.is_some() {
+        skip.extend(
+            crate::check::model::CHECKS
+                .iter()
+                .filter(|d| {
+                    d.scope == crate::check::model::Scope::Domain || d.id.starts_with("dane.")
+                })
+                .map(|d| d.id.to_string()),
+        );
+    }
+    let selection = Selection::new(&a.only, &skip).map_err(usage)?;
     let expects = a
         .expect
         .iter()
@@ -445,6 +473,7 @@ pub(super) fn check_config(
         waivers,
         fail_on: a.fail_on,
         untested_ok: a.untested_ok,
+        host,
         json: a.json,
         color: a.color,
         junit: a.junit,
