@@ -2904,9 +2904,10 @@ mod tests {
         };
         assert_eq!(
             check(&["check", "d.test", "-p", "submission", "--timeout", "1m"]),
-            (587, Duration::from_secs(60))
+            (Some(587), Duration::from_secs(60))
         );
-        assert_eq!(check(&["check", "d.test"]), (25, Duration::from_secs(10)));
+        // No port given: 25, or 465 with --tls-on-connect (`cli::mode::check`).
+        assert_eq!(check(&["check", "d.test"]), (None, Duration::from_secs(10)));
         assert!(parse(&["check", "d.test", "-p", "0"]).is_err());
         let Some(Command::Probe(p)) =
             parse(&["probe", "h.test", "-p", "smtps", "--timeout", "90s"])
