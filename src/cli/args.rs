@@ -2108,7 +2108,9 @@ pub(crate) struct CheckArgs {
 
     /// Check this one server (a host name or an IP address) instead of domains' MX hosts: the
     /// per-address checks only (smtp.*, tls.*, rdns.fcrdns), on --port
-    #[arg(long, value_name = "HOST", conflicts_with = "domains")]
+    // From the command line only, as the port and the TLS mode: a variable left set would turn
+    // every check of a list into a check of one server.
+    #[arg(long, value_name = "HOST", conflicts_with = "domains", hide_env = true)]
     pub(crate) host: Option<String>,
 
     /// Print JSON Lines (one line per check, per domain, and a summary) instead of the report

@@ -2814,7 +2814,9 @@ mod tests {
         assert_eq!(
             marked,
             [
+                "check --host",
                 "check --port",
+                "check --tls-on-connect",
                 "probe --auth",
                 "probe --auth-password-file",
                 "probe --auth-user",
