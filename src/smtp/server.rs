@@ -362,8 +362,6 @@ pub(crate) struct Session {
     /// anyway, as a line that is no command; it is shown masked
     /// ([`crate::smtp::auth::is_sasl_token`]).
     after_auth_line: bool,
-    /// The command line being handled is not UTF-8 (its text was read lossily).
-    line_not_utf8: bool,
     /// Bytes the driver can still store a message in ([`Session::set_storage_room`]); `None`
     /// = not known or not limited.
     storage_room: Option<u64>,
@@ -411,7 +409,6 @@ impl Session {
             auth_failures: 0,
             units_read: 0,
             after_auth_line: false,
-            line_not_utf8: false,
             early_talker: false,
             kept_plaintext: Vec::new(),
             streaming: false,
@@ -966,6 +963,15 @@ impl Session {
             }
             return;
         }
+        // RFC 5321 §2.4 has commands in US-ASCII, and RFC 6531 §3.3 lets an SMTPUTF8 session
+        // carry UTF-8 in addresses and a few parameters: a byte that is not UTF-8 belongs in no
+        // command line, declared SMTPUTF8 or not. Refused before anything else is checked, as
+        // Postfix refuses it (`500 5.5.2 Error: bad UTF-8 syntax`, any command; Exim refuses it
+        // in addresses only); the line read lossily was never what the client sent.
+        if std::str::from_utf8(line).is_err() {
+            self.reply(500, Some("5.5.2"), &["Error: bad UTF-8 syntax".into()]);
+            return;
+        }
         match parsed {
             Err(CommandError::Empty) => {
                 self.reply(500, Some("5.5.2"), &["Error: bad syntax".into()]);
@@ -1021,10 +1027,7 @@ impl Session {
                     &[format!("Bad {kind} address syntax ({detail})")],
                 );
             }
-            Ok(cmd) => {
-                self.line_not_utf8 = std::str::from_utf8(line).is_err();
-                self.command(cmd);
-            }
+            Ok(cmd) => self.command(cmd),
         }
     }
 
@@ -1042,26 +1045,11 @@ impl Session {
         }
     }
 
-    /// Why an envelope address may not be taken as it is, `kind` naming it (`sender`,
-    /// `recipient`): bytes that are not UTF-8 (read lossily, so what was stored would not be
-    /// what came), or a non-ASCII address in a transaction that did not declare SMTPUTF8.
-    /// RFC 6531 §3.3 extends the Mailbox syntax to UTF-8 for SMTPUTF8 transactions only, and
+    /// Why an envelope address may not be taken as it is: a non-ASCII address in a transaction
+    /// that did not declare SMTPUTF8 (a line that is not UTF-8 never gets here). RFC 6531 §3.3 extends the Mailbox syntax to UTF-8 for SMTPUTF8 transactions only, and
     /// registers X.6.7, "Non-ASCII addresses not permitted for that sender/recipient"; the
     /// reply is Postfix's.
-    fn address_refusal(
-        &self,
-        addr: &str,
-        smtputf8: bool,
-        kind: &str,
-    ) -> Option<(u16, &'static str, String)> {
-        if self.line_not_utf8 && addr.contains(char::REPLACEMENT_CHARACTER) {
-            let enhanced = if kind == "sender" { "5.1.7" } else { "5.1.3" };
-            return Some((
-                501,
-                enhanced,
-                format!("Bad {kind} address syntax (not UTF-8)"),
-            ));
-        }
+    fn address_refusal(&self, addr: &str, smtputf8: bool) -> Option<(u16, &'static str, String)> {
         if !addr.is_ascii() && !smtputf8 {
             return Some((
                 553,
@@ -1304,7 +1292,8 @@ impl Session {
 
     /// `BODY=` (RFC 6152 §2): `7BIT` and `8BITMIME` need 8BITMIME advertised, `BINARYMIME`
     /// needs CHUNKING (RFC 3030 §3: it is sent with BDAT only); anything else is no BODY value.
-    fn body_refusal(&self, value: &str) -> Option<(u16, &'static str, String)> {
+    /// The replies quote `value` and `param` (the whole `BODY=…`) as the client sent them.
+    fn body_refusal(&self, value: &str, param: &str) -> Option<(u16, &'static str, String)> {
         let v = value.to_ascii_uppercase();
         let offered = match v.as_str() {
             "7BIT" | "8BITMIME" => self.advertised("8BITMIME"),
@@ -1313,11 +1302,11 @@ impl Session {
                 return Some((
                     501,
                     "5.5.4",
-                    format!("Bad BODY value: {v} (7BIT, 8BITMIME or BINARYMIME)"),
+                    format!("Bad BODY value: {value} (7BIT, 8BITMIME or BINARYMIME)"),
                 ));
             }
         };
-        (!offered).then(|| (555, "5.5.4", format!("Unsupported option: BODY={v}")))
+        (!offered).then(|| (555, "5.5.4", unsupported(param)))
     }
 
     fn auth_offered(&self) -> bool {
@@ -1357,14 +1346,6 @@ impl Session {
                 Some("5.5.1"),
                 &["Error: command not implemented".into()],
             );
-            return;
-        }
-        // Bytes that are not UTF-8 in the name (read lossily, so the name kept would not be
-        // the one sent): Postfix answers the line `500 5.5.2 Error: bad UTF-8 syntax`, Exim
-        // `501 Syntactically invalid EHLO argument(s)`; RFC 5321 §4.1.1.1 wants a domain or an
-        // address literal (RFC 6531 §3.7.1: UTF-8 at most).
-        if self.line_not_utf8 {
-            self.reply(500, Some("5.5.2"), &["Error: bad UTF-8 syntax".into()]);
             return;
         }
         if self.faulted(Point::Helo) {
@@ -1755,7 +1736,7 @@ impl Session {
             };
             let key = key.to_ascii_uppercase();
             if !self.mail_param_offered(&key) {
-                self.reply(555, Some("5.5.4"), &[unsupported(&key, p)]);
+                self.reply(555, Some("5.5.4"), &[unsupported(p)]);
                 return;
             }
             if let Some(refusal) = duplicate(&mut seen, &key) {
@@ -1774,7 +1755,7 @@ impl Session {
             // `Some(reason)` when the value is malformed.
             let problem: Option<String> = match key.as_str() {
                 "BODY" => {
-                    if let Some((code, enh, text)) = self.body_refusal(v) {
+                    if let Some((code, enh, text)) = self.body_refusal(v, p) {
                         self.reply(code, Some(enh), &[text]);
                         return;
                     }
@@ -1835,7 +1816,7 @@ impl Session {
             }
         }
         if let Some((code, enhanced, text)) =
-            self.address_refusal(&from, seen.iter().any(|k| k == "SMTPUTF8"), "sender")
+            self.address_refusal(&from, seen.iter().any(|k| k == "SMTPUTF8"))
         {
             self.reply(code, Some(enhanced), &[text]);
             return;
@@ -1906,7 +1887,7 @@ impl Session {
                 .map_or(p.as_str(), |(k, _)| k)
                 .eq_ignore_ascii_case("SMTPUTF8")
         });
-        if let Some((code, enhanced, text)) = self.address_refusal(&to, smtputf8, "recipient") {
+        if let Some((code, enhanced, text)) = self.address_refusal(&to, smtputf8) {
             self.reply(code, Some(enhanced), &[text]);
             return;
         }
@@ -1923,7 +1904,7 @@ impl Session {
             // NOTIFY and ORCPT are DSN's (RFC 3461 §4), valid only when it is advertised.
             let dsn = key == "NOTIFY" || key == "ORCPT";
             if !dsn || !self.advertised("DSN") {
-                self.reply(555, Some("5.5.4"), &[unsupported(&key, p)]);
+                self.reply(555, Some("5.5.4"), &[unsupported(p)]);
                 return;
             }
             if let Some(refusal) = duplicate(&mut seen, &key) {
@@ -2465,11 +2446,11 @@ fn orcpt_problem(v: &str) -> Option<String> {
     crate::smtp::ext::dsn_xtext_problem(addr).map(String::from)
 }
 
-/// RFC 5321 §4.1.1.11 555 text for a parameter not on offer: its keyword, or the parameter as
-/// given when it has none (`=1`), as Postfix quotes it, not an empty `Unsupported option: `.
-fn unsupported(key: &str, param: &str) -> String {
-    let shown = if key.is_empty() { param } else { key };
-    format!("Unsupported option: {shown}")
+/// RFC 5321 §4.1.1.11 555 text for a parameter not on offer: the parameter as the client sent
+/// it, value and case included (`Unsupported option: x-foo=Bar`), as Postfix quotes it; the
+/// keyword upper-cased (`X-FOO`) named a word the client never wrote.
+fn unsupported(param: &str) -> String {
+    format!("Unsupported option: {param}")
 }
 
 fn duplicate(seen: &mut Vec<String>, key: &str) -> Option<String> {
