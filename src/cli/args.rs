@@ -2050,6 +2050,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "MS", default_value_t = 0, value_parser = u64_in(0..=60_000))]
     pub(crate) greet_pause: u64,
 
+    /// Read a PROXY protocol header (HAProxy v1 or v2) before the greeting, as a server behind
+    /// a proxy does (Postfix's smtpd_upstream_proxy_protocol): each connection must start with
+    /// one, within 5 s; the client it names is shown as the connection's
+    #[arg(long)]
+    pub(crate) proxy_protocol: bool,
+
     /// Print JSON Lines events instead of the transcript
     #[arg(long)]
     pub(crate) json: bool,

@@ -946,6 +946,7 @@ impl TcpRoute {
                                 host: host.clone(),
                                 peer: s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
                                 local: s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+                                proxy: None,
                             });
                             if ip.is_ipv4()
                                 && let Some((lost, first)) = self.v6_lost.take()
@@ -1412,6 +1413,7 @@ async fn open_socket(
         host: shown.clone(),
         peer: format!("unix:{shown}"),
         local: String::new(),
+        proxy: None,
     });
     timing(emit, Timed::Connect, Phase::Connect, t0.elapsed());
     Ok(Connection {
@@ -1454,6 +1456,7 @@ fn open_pipe(command: &str, emit: &mut dyn FnMut(Event)) -> Result<Connection, E
         host: format!("child process '{command}'"),
         peer: format!("pid {pid}"),
         local: String::new(),
+        proxy: None,
     });
     timing(emit, Timed::Connect, Phase::Connect, t0.elapsed());
     Ok(Connection {

@@ -917,6 +917,7 @@ mod tests {
             host: "mx.example.net".into(),
             peer: "192.0.2.1:25".into(),
             local: "192.0.2.9:40000".into(),
+            proxy: None,
         });
         said(&at, Phase::Banner, "while waiting for the banner");
         at.see(&received(Phase::Banner));

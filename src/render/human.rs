@@ -924,7 +924,12 @@ impl Renderer for Human {
                 let text = trying(host, addr);
                 self.info(&text);
             }
-            Event::Connected { host, peer, .. } => {
+            Event::Connected {
+                host,
+                peer,
+                local,
+                proxy,
+            } => {
                 self.peer_kind = if peer.starts_with("pid ") {
                     PeerKind::Child
                 } else if peer.starts_with("unix:") {
@@ -932,7 +937,23 @@ impl Renderer for Human {
                 } else {
                     PeerKind::Remote
                 };
-                self.info(&format!("Connected to {}.", escape_str(host)));
+                let via = match proxy {
+                    // `ehlo serve --proxy-protocol`: the client as the header names it.
+                    Some(p) if !p.named => format!(
+                        " (through the proxy {}: its PROXY v{} header names no client)",
+                        escape_str(&p.via),
+                        p.version
+                    ),
+                    Some(p) => format!(
+                        " (client {}, to {}, as the PROXY v{} header from the proxy {} names them)",
+                        escape_str(peer),
+                        escape_str(local),
+                        p.version,
+                        escape_str(&p.via)
+                    ),
+                    None => String::new(),
+                };
+                self.info(&format!("Connected to {}.{via}", escape_str(host)));
             }
             Event::ConnectFailed {
                 host, addr, reason, ..
@@ -1462,6 +1483,7 @@ mod tests {
                 host: "mx.example.net".into(),
                 peer: "192.0.2.1:25".into(),
                 local: "192.0.2.9:40000".into(),
+                proxy: None,
             },
             recv(Reply::new(220, &["mx.example.net ESMTP"]), false, true),
             sent("EHLO client.example.org", false, true),

@@ -131,6 +131,9 @@ pub struct ServeOptions {
     /// `--greet-pause`: wait this long before the greeting and refuse a client that talks
     /// first (zero = greet at once, early talkers are not noticed).
     pub greet_pause: Duration,
+    /// `--proxy-protocol`: every connection starts with a PROXY protocol header (v1 or v2),
+    /// read before the greeting and any TLS; the client it names is the connection's.
+    pub proxy_protocol: bool,
     /// Output.
     pub format: Format,
     /// `--quiet`: one line per stored message (and warnings and errors), no transcript and no
@@ -168,6 +171,7 @@ impl Default for ServeOptions {
             max_auth_failures: None,
             quirks: crate::smtp::server::Quirks::default(),
             greet_pause: Duration::ZERO,
+            proxy_protocol: false,
             format: Format::Human(HumanOptions::default()),
             quiet: false,
         }
@@ -209,6 +213,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("max_auth_failures", &self.max_auth_failures)
             .field("quirks", &self.quirks)
             .field("greet_pause", &self.greet_pause)
+            .field("proxy_protocol", &self.proxy_protocol)
             .field("format", &self.format)
             .field("quiet", &self.quiet)
             .finish()
@@ -228,6 +233,8 @@ struct Shared {
     idle_timeout: Duration,
     /// `--greet-pause`.
     greet_pause: Duration,
+    /// `--proxy-protocol`.
+    proxy_protocol: bool,
     tls_on_connect: bool,
     acceptor: Option<SslAcceptor>,
     store: Arc<store::Store>,
@@ -576,6 +583,7 @@ async fn start_or_return(
         seed,
         idle_timeout: opts.idle_timeout,
         greet_pause: opts.greet_pause,
+        proxy_protocol: opts.proxy_protocol,
         tls_on_connect: opts.tls_on_connect,
         acceptor,
         store: Arc::clone(&store),
@@ -844,6 +852,9 @@ fn describe(opts: &ServeOptions, config: &ServerConfig, addrs: &[SocketAddr], se
     }
     if !opts.greet_pause.is_zero() {
         parts.push(format!("greet pause {} ms", opts.greet_pause.as_millis()));
+    }
+    if opts.proxy_protocol {
+        parts.push("PROXY protocol header required".into());
     }
     if let Some(d) = &opts.maildir {
         parts.push(format!("Maildir {}", d.display()));
@@ -1223,7 +1234,20 @@ fn session_seed(seed: u64, id: u64) -> u64 {
     seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc<Shared>) {
+    // --proxy-protocol: the header first, before any TLS and the greeting; the client it names
+    // is the connection's from then on (the transcript, JSON, --quiet's lines), as Postfix logs
+    // the client of smtpd_upstream_proxy_protocol.
+    let header = if shared.proxy_protocol {
+        Some(read_proxy_header(&mut stream, &shared).await)
+    } else {
+        None
+    };
+    let named = match &header {
+        Some(Ok(h)) => h.addrs.map(|(c, d)| (unmapped(c), unmapped(d))),
+        _ => None,
+    };
+    let peer = named.map_or(via, |(c, _)| c);
     let emit = |ev: Event| {
         let ev = if shared.quiet {
             quiet_keeps(&ev).then(|| naming_the_client(ev, id, peer))
@@ -1240,16 +1264,46 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
     // --quiet drops the event anyway: skip its address lookups and formatting (one
     // getsockname and three strings per connection).
     if !shared.quiet {
-        let local = stream
-            .local_addr()
-            .map(|a| unmapped(a).to_string())
-            .unwrap_or_default();
+        let local = match named {
+            Some((_, d)) => d.to_string(),
+            None => stream
+                .local_addr()
+                .map(|a| unmapped(a).to_string())
+                .unwrap_or_default(),
+        };
+        let proxy = match &header {
+            Some(Ok(h)) => Some(crate::smtp::event::ProxyVia {
+                version: h.version,
+                via: via.to_string(),
+                named: named.is_some(),
+            }),
+            _ => None,
+        };
         emit(Event::Connected {
             host: peer.ip().to_string(),
             peer: peer.to_string(),
             local,
+            proxy,
         })
         .await;
+    }
+    if let Some(Err(why)) = header {
+        emit(Event::warning(format!(
+            "no valid PROXY protocol header (--proxy-protocol): {why}: closing the connection"
+        )))
+        .await;
+        // Said to a client that reads plain text; an implicit-TLS one would read it as a
+        // broken record, so it is only closed.
+        if !shared.tls_on_connect {
+            let line = format!(
+                "421 4.3.0 {} Error: no valid PROXY protocol header: closing\r\n",
+                shared.config.hostname
+            );
+            let _ = tokio::time::timeout(CLOSE_WAIT, stream.write_all(line.as_bytes())).await;
+        }
+        // Closed by the server (said as such), not by the client.
+        emit(Event::Closed { expected: true }).await;
+        return;
     }
     let _ = stream.set_nodelay(true);
 
@@ -1501,6 +1555,50 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
     };
     conn.close().await;
     emit(Event::Closed { expected }).await;
+}
+
+/// Time a client of `--proxy-protocol` has to send its whole PROXY header (Postfix's
+/// `smtpd_upstream_proxy_timeout` default).
+const PROXY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Read the PROXY protocol header a connection begins with, to its last byte and no further
+/// (what follows may be a TLS ClientHello): at most 107 octets for v1, 16 + 65535 for v2,
+/// within [`PROXY_TIMEOUT`]; a stop ends the wait.
+async fn read_proxy_header(
+    stream: &mut TcpStream,
+    shared: &Shared,
+) -> Result<crate::smtp::server::proxy::ProxyHeader, String> {
+    use crate::smtp::server::proxy::{Step, step};
+    let read = async {
+        let mut buf = Vec::new();
+        loop {
+            match step(&buf) {
+                Step::Need(n) => {
+                    let at = buf.len();
+                    buf.resize(at + n, 0);
+                    if let Err(e) = stream.read_exact(&mut buf[at..]).await {
+                        return Err(if e.kind() != std::io::ErrorKind::UnexpectedEof {
+                            format!("read failed: {e}")
+                        } else if at == 0 {
+                            "the client closed the connection without sending one".into()
+                        } else {
+                            "the client closed the connection in the middle of it".into()
+                        });
+                    }
+                }
+                Step::Done(h) => return Ok(h),
+                Step::Bad(why) => return Err(why),
+            }
+        }
+    };
+    let mut stop = shared.stop.clone();
+    tokio::select! {
+        r = tokio::time::timeout(PROXY_TIMEOUT, read) => r.unwrap_or_else(|_| Err(format!(
+            "none came within {} s (a client that sends nothing waits for a greeting: it is no proxy)",
+            PROXY_TIMEOUT.as_secs()
+        ))),
+        _ = stop.wait_for(|s| *s) => Err("the server is stopping".into()),
+    }
 }
 
 /// `read` unless `deadline` passes first (`Err`). `timer` fires at or before `deadline`; fired

@@ -778,6 +778,7 @@ async fn a_dual_stack_listener_names_an_ipv4_client_by_its_ipv4_address() {
             host: mine.ip().to_string(),
             peer: mine.to_string(),
             local: to.clone(),
+            proxy: None,
         };
         // The event reaches the renderer on its own thread: wait for it a little.
         let mut seen = false;

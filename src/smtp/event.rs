@@ -597,6 +597,19 @@ pub(crate) trait Sink {
     fn event(&mut self, event: &Event, elapsed: std::time::Duration);
 }
 
+/// The PROXY protocol header a connection to `ehlo serve --proxy-protocol` began with
+/// ([`Event::Connected`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProxyVia {
+    /// 1 (text) or 2 (binary).
+    pub(crate) version: u8,
+    /// The proxy: the connection's own peer address.
+    pub(crate) via: String,
+    /// Did the header name the client (v1 `TCP4`/`TCP6`, v2 `PROXY` with IPv4/IPv6 addresses)?
+    /// Not for v1 `UNKNOWN`, v2 `LOCAL` or v2 without such addresses.
+    pub(crate) named: bool,
+}
+
 /// Everything that can be reported. Serialised as `{"type": "<variant>", "data": {…}}` by the JSON
 /// renderer (which adds `t_ms`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -712,6 +725,12 @@ pub enum Event {
         peer: String,
         /// Local socket address.
         local: String,
+        /// `ehlo serve --proxy-protocol`: the PROXY protocol header the connection began with.
+        /// `host`, `peer` and `local` are then the client and the address it connected to, as
+        /// the header names them (as Postfix logs them), or the connection's own when it names
+        /// none (v1 `UNKNOWN`, v2 `LOCAL`). Left out of the JSON otherwise.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        proxy: Option<ProxyVia>,
     },
     /// A connection attempt failed (there may be more attempts).
     ConnectFailed {

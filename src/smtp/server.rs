@@ -36,6 +36,7 @@
 
 mod address;
 pub(crate) mod fault;
+pub(crate) mod proxy;
 pub(crate) mod quirk;
 
 use std::collections::VecDeque;
@@ -799,6 +800,18 @@ impl Session {
                     self.end_of_chunk(last, ok);
                 }
                 Mode::Command | Mode::Auth(_) | Mode::NoService => {
+                    if self.units_read == 0 && !self.inbuf.is_empty() {
+                        // A PROXY v2 header first (v1 is a line: see `line`), or the start of
+                        // its signature: a line of its own until the 12 octets tell.
+                        match proxy::sniff(&self.inbuf) {
+                            Some(2) => {
+                                self.proxy_refusal(2);
+                                continue;
+                            }
+                            Some(0) => return,
+                            _ => {}
+                        }
+                    }
                     let Some(line) = self.next_line() else {
                         return;
                     };
@@ -955,6 +968,10 @@ impl Session {
                 redacted,
             });
         }
+        if self.units_read == 1 && line.starts_with(b"PROXY ") {
+            self.proxy_refusal(1);
+            return;
+        }
         if matches!(self.mode, Mode::NoService) {
             if matches!(parsed, Ok(Command::Quit)) {
                 self.quit();
@@ -1029,6 +1046,27 @@ impl Session {
             }
             Ok(cmd) => self.command(cmd),
         }
+    }
+
+    /// The client began with a PROXY protocol header (haproxy.org proxy-protocol.txt §2), as a
+    /// proxy or load balancer in front of a server sends one. A server not told to expect it
+    /// read it as commands: v1 `500 5.5.2 command not recognized`, v2's signature as empty
+    /// lines and a `QUIT` (as Postfix and Exim do), and the client went on out of step. The
+    /// rest of the connection cannot be trusted (v2's binary address block follows), so it is
+    /// refused by name and closed, as Haraka answers a PROXY it does not accept (421).
+    fn proxy_refusal(&mut self, version: u8) {
+        self.units_read += u64::from(version == 2);
+        self.phase = Phase::Other;
+        self.events.push_back(Event::warning(format!(
+            "the client began with a PROXY protocol v{version} header, as a proxy or load \
+             balancer sends one: this server expects none, so the connection is closed"
+        )));
+        let text = format!(
+            "{} Error: PROXY protocol header (v{version}) not expected here: closing",
+            self.cfg.hostname
+        );
+        self.reply(421, Some("4.3.0"), &[text]);
+        self.close();
     }
 
     /// A MAIL or RCPT whose arguments do not parse, answered as one that may not come now

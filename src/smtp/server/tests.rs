@@ -3261,3 +3261,55 @@ fn an_unsupported_parameter_is_quoted_as_the_client_sent_it() {
         "501 5.5.4 Bad BODY value: nine (7BIT, 8BITMIME or BINARYMIME)\r\n"
     );
 }
+
+/// A PROXY protocol header (what `ehlo --proxy`, HAProxy's `send-proxy` or a load balancer
+/// sends first) was read as commands: v1 `500 5.5.2 Error: command not recognized`, v2's
+/// signature as two empty lines, a NUL line and a `QUIT`; the client went on out of step
+/// (`ehlo --proxy` exited 25). Now refused by name with `421 4.3.0` and closed, with a warning,
+/// whether it comes whole or a byte at a time; a later `PROXY` line and a first empty line are
+/// what they were.
+#[test]
+fn a_proxy_header_first_is_refused_by_name_and_the_connection_closed() {
+    let refusal = |v: u8| {
+        format!(
+            "421 4.3.0 mx.test Error: PROXY protocol header (v{v}) not expected here: closing\r\n"
+        )
+    };
+    let warned = |o: &Output| {
+        o.events
+            .iter()
+            .any(|e| matches!(e, Event::Warning { message } if message.contains("PROXY protocol")))
+    };
+    let (mut s, _) = session(cfg());
+    let o = feed(
+        &mut s,
+        b"PROXY TCP4 192.0.2.7 192.0.2.1 5555 25\r\nEHLO x\r\n",
+    );
+    assert_eq!(o.text(), refusal(1));
+    assert!(warned(&o) && s.is_closed());
+
+    let mut v2 = crate::smtp::server::proxy::V2_SIGNATURE.to_vec();
+    v2.extend_from_slice(&[
+        0x21, 0x11, 0, 12, 192, 0, 2, 7, 192, 0, 2, 1, 0x15, 0xb3, 0, 25,
+    ]);
+    v2.extend_from_slice(b"EHLO x\r\n");
+    let (mut s, _) = session(cfg());
+    let mut text = String::new();
+    for b in &v2 {
+        text.push_str(&feed(&mut s, &[*b]).text());
+    }
+    assert_eq!(text, refusal(2));
+    assert!(s.is_closed());
+
+    // An empty first line is still a line; PROXY after the first command is an unknown one.
+    let (mut s, _) = session(cfg());
+    assert_eq!(
+        feed(&mut s, b"\r\nNOOP\r\n").text(),
+        "500 5.5.2 Error: bad syntax\r\n250 2.0.0 Ok\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"PROXY TCP4 192.0.2.7 192.0.2.1 5555 25\r\n").text(),
+        "500 5.5.2 Error: command not recognized\r\n"
+    );
+    assert!(!s.is_closed());
+}
