@@ -1756,7 +1756,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__serve)
-            opts="-h -V --tlsc --tls-on-connect --starttls --tls-cert --tls-key --accept-any-auth --auth-before-tls --require-tls --require-auth --lmtp --maildir --mbox --quiet --quirk --proxy-protocol --json --color --help --version --hide --listen --user --fail --delay --max-size --min-free --seed --hostname --max-sessions --max-connections --idle-timeout --max-auth-failures --greet-pause"
+            opts="-h -V --tlsc --tls-on-connect --starttls --tls-cert --tls-key --accept-any-auth --auth-before-tls --require-tls --require-auth --lmtp --maildir --mbox --quiet --quirk --accept-proxy --json --color --help --version --hide --listen --user --fail --delay --max-size --min-free --seed --hostname --max-sessions --max-connections --idle-timeout --max-auth-failures --greet-pause"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -257,7 +257,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --require-auth 'Refuse MAIL with 530 5.7.0 until the client authenticated (RFC 4954 §6), as a submission server does: a client that goes on after a failed AUTH fails here too'
             cand --lmtp 'Speak LMTP (LHLO, one reply per recipient after DATA)'
             cand --quiet 'One line per stored message (plus warnings and errors) instead of the whole transcript: for a sink under load'
-            cand --proxy-protocol 'Read a PROXY protocol header (HAProxy v1 or v2) before the greeting, as a server behind a proxy does (Postfix''s smtpd_upstream_proxy_protocol): each connection must start with one, within 5 s; the client it names is shown as the connection''s'
+            cand --accept-proxy 'Read a PROXY protocol header (HAProxy v1 or v2) before the greeting, as a server behind a proxy does (HAProxy''s accept-proxy, Postfix''s smtpd_upstream_proxy_protocol): each connection must start with one, within 5 s; the client it names is shown as the connection''s'
             cand --json 'Print JSON Lines events instead of the transcript'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

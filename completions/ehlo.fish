@@ -349,7 +349,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l require-tls -d 'Refu
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l require-auth -d 'Refuse MAIL with 530 5.7.0 until the client authenticated (RFC 4954 §6), as a submission server does: a client that goes on after a failed AUTH fails here too'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l lmtp -d 'Speak LMTP (LHLO, one reply per recipient after DATA)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l quiet -d 'One line per stored message (plus warnings and errors) instead of the whole transcript: for a sink under load'
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l proxy-protocol -d 'Read a PROXY protocol header (HAProxy v1 or v2) before the greeting, as a server behind a proxy does (Postfix\'s smtpd_upstream_proxy_protocol): each connection must start with one, within 5 s; the client it names is shown as the connection\'s'
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l accept-proxy -d 'Read a PROXY protocol header (HAProxy v1 or v2) before the greeting, as a server behind a proxy does (HAProxy\'s accept-proxy, Postfix\'s smtpd_upstream_proxy_protocol): each connection must start with one, within 5 s; the client it names is shown as the connection\'s'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l json -d 'Print JSON Lines events instead of the transcript'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -s V -l version -d 'Print version'

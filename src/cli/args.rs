@@ -2051,10 +2051,11 @@ pub(crate) struct ServeArgs {
     pub(crate) greet_pause: u64,
 
     /// Read a PROXY protocol header (HAProxy v1 or v2) before the greeting, as a server behind
-    /// a proxy does (Postfix's smtpd_upstream_proxy_protocol): each connection must start with
-    /// one, within 5 s; the client it names is shown as the connection's
+    /// a proxy does (HAProxy's accept-proxy, Postfix's smtpd_upstream_proxy_protocol): each
+    /// connection must start with one, within 5 s; the client it names is shown as the
+    /// connection's
     #[arg(long)]
-    pub(crate) proxy_protocol: bool,
+    pub(crate) accept_proxy: bool,
 
     /// Print JSON Lines events instead of the transcript
     #[arg(long)]

@@ -938,7 +938,7 @@ impl Renderer for Human {
                     PeerKind::Remote
                 };
                 let via = match proxy {
-                    // `ehlo serve --proxy-protocol`: the client as the header names it.
+                    // `ehlo serve --accept-proxy`: the client as the header names it.
                     Some(p) if !p.named => format!(
                         " (through the proxy {}: its PROXY v{} header names no client)",
                         escape_str(&p.via),

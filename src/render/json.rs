@@ -42,7 +42,7 @@
 //! validated), TLS info's `dane` (TLSA records) and its verdict's `only` (one part enforced), a
 //! DANE evidence's `error`, a recipient's `data_code`, `data_enhanced` and `data_text`
 //! (one reply per recipient after the content), the summary's `failover` (a send that met
-//! failures on its way to a server), and `connected`'s `proxy` (`ehlo serve --proxy-protocol`).
+//! failures on its way to a server), and `connected`'s `proxy` (`ehlo serve --accept-proxy`).
 //!
 //! | `type` | `data` members |
 //! |---|---|
@@ -56,7 +56,7 @@
 //! | `dns_failed` | `name`, `rtype` (`A/AAAA` or `MX`), `reason` (in words: `… does not exist (NXDOMAIN)`, `… has no A/AAAA address`, SERVFAIL, timeout): a host's address lookup failed and the host is left out, or the domain's MX lookup failed and there is no host to try (after its `dns_query`, instead of a `dns_answer`) |
 //! | `tls_policy` | (`--tls-verify dane`) `host`, `policy` (`dane`: its TLSA records authenticate the server; `pkix`: the CA store and name do), `tls_required` (bool: a secure TLSA RRset makes TLS mandatory), `reason` (the TLSA owner and its DNSSEC proof, in words) |
 //! | `connecting` | `host`, `addr` (socket address being tried), `address` (the same: the name the summary's `failover` and `listening` use; `addr` kept for compatibility) |
-//! | `connected` | `host`, `peer`, `local` (socket addresses), `proxy` (`ehlo serve --proxy-protocol` only, the PROXY header read: `version`, `via` the proxy's address, `named` whether it named the client, whose address `host`/`peer`/`local` then are) |
+//! | `connected` | `host`, `peer`, `local` (socket addresses), `proxy` (`ehlo serve --accept-proxy` only, the PROXY header read: `version`, `via` the proxy's address, `named` whether it named the client, whose address `host`/`peer`/`local` then are) |
 //! | `connect_failed` | `host`, `addr`, `address` (the same as `addr`, as in `connecting`), `reason` (in words), `cause` (its kind: `refused`, `network_unreachable`, `host_unreachable`, `address_unavailable`, `permission_denied`, `timed_out` (also the connect timeout), `local_address` (`--local-interface` could not be resolved or bound), `other`), `os_error` (the OS error number, or null for a timeout or a failure of ehlo's own) |
 //! | `sent` | `text` (as displayed, secrets masked, commands without CRLF; empty for `kind: body` under `-n`/`--suppress-data`; a byte that is not UTF-8, in a message or `:raw` bytes, as `\xNN` as in a reply's `lines`, the exact bytes in `raw_sent`), `kind` (`command`, `body`, `auth`, `raw`, `proxy`), `bytes` (count on the wire; for a write with a secret masked, `redacted: true`, the length of the shown text with its CRLF instead, so the count never tells the secret's length), `lines` (how many lines: a count, where a reply's `lines` is the array of them), `tls`, `expected` (bool: part of the planned flow), `redacted` (bool), `phase`; a `text` longer than 64 KiB (a message goes out as one write) is its first 64 KiB, cut on a character boundary, and `cut` (only then) says how many bytes of it were left out |
 //! | `received` | `reply` (see below), `tls`, `expected` (bool: the code the step wanted), `phase`, `explanation` (see below) |

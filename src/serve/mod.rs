@@ -131,7 +131,7 @@ pub struct ServeOptions {
     /// `--greet-pause`: wait this long before the greeting and refuse a client that talks
     /// first (zero = greet at once, early talkers are not noticed).
     pub greet_pause: Duration,
-    /// `--proxy-protocol`: every connection starts with a PROXY protocol header (v1 or v2),
+    /// `--accept-proxy`: every connection starts with a PROXY protocol header (v1 or v2),
     /// read before the greeting and any TLS; the client it names is the connection's.
     pub proxy_protocol: bool,
     /// Output.
@@ -233,7 +233,7 @@ struct Shared {
     idle_timeout: Duration,
     /// `--greet-pause`.
     greet_pause: Duration,
-    /// `--proxy-protocol`.
+    /// `--accept-proxy`.
     proxy_protocol: bool,
     tls_on_connect: bool,
     acceptor: Option<SslAcceptor>,
@@ -1235,7 +1235,7 @@ fn session_seed(seed: u64, id: u64) -> u64 {
 }
 
 async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc<Shared>) {
-    // --proxy-protocol: the header first, before any TLS and the greeting; the client it names
+    // --accept-proxy: the header first, before any TLS and the greeting; the client it names
     // is the connection's from then on (the transcript, JSON, --quiet's lines), as Postfix logs
     // the client of smtpd_upstream_proxy_protocol.
     let header = if shared.proxy_protocol {
@@ -1289,7 +1289,7 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
     }
     if let Some(Err(why)) = header {
         emit(Event::warning(format!(
-            "no valid PROXY protocol header (--proxy-protocol): {why}: closing the connection"
+            "no valid PROXY protocol header (--accept-proxy): {why}: closing the connection"
         )))
         .await;
         // Said to a client that reads plain text; an implicit-TLS one would read it as a
@@ -1557,7 +1557,7 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
     emit(Event::Closed { expected }).await;
 }
 
-/// Time a client of `--proxy-protocol` has to send its whole PROXY header (Postfix's
+/// Time a client of `--accept-proxy` has to send its whole PROXY header (Postfix's
 /// `smtpd_upstream_proxy_timeout` default).
 const PROXY_TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -597,7 +597,7 @@ pub(crate) trait Sink {
     fn event(&mut self, event: &Event, elapsed: std::time::Duration);
 }
 
-/// The PROXY protocol header a connection to `ehlo serve --proxy-protocol` began with
+/// The PROXY protocol header a connection to `ehlo serve --accept-proxy` began with
 /// ([`Event::Connected`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProxyVia {
@@ -725,7 +725,7 @@ pub enum Event {
         peer: String,
         /// Local socket address.
         local: String,
-        /// `ehlo serve --proxy-protocol`: the PROXY protocol header the connection began with.
+        /// `ehlo serve --accept-proxy`: the PROXY protocol header the connection began with.
         /// `host`, `peer` and `local` are then the client and the address it connected to, as
         /// the header names them (as Postfix logs them), or the connection's own when it names
         /// none (v1 `UNKNOWN`, v2 `LOCAL`). Left out of the JSON otherwise.

@@ -2491,7 +2491,7 @@ const PROXIED: [&str; 8] = [
 ];
 
 /// A send with a PROXY header (ehlo's own --proxy-*) to serve read the header as a command
-/// and exited 25, out of step. With --proxy-protocol serve reads a v1 or v2 header first
+/// and exited 25, out of step. With --accept-proxy serve reads a v1 or v2 header first
 /// (before implicit TLS too), and the client it names is the connection's, in the transcript
 /// and in the JSON `connected` event (with `proxy`: the version and the proxy's address).
 #[test]
@@ -2501,7 +2501,7 @@ fn proxy_protocol_reads_v1_and_v2_headers_and_names_the_client_they_carry() {
     let serve = Serve::start(&[
         "--max-sessions",
         "2",
-        "--proxy-protocol",
+        "--accept-proxy",
         "--json",
         "--maildir",
         s(&md),
@@ -2541,7 +2541,7 @@ fn proxy_protocol_reads_v1_and_v2_headers_and_names_the_client_they_carry() {
     let serve = Serve::start(&[
         "--max-sessions",
         "1",
-        "--proxy-protocol",
+        "--accept-proxy",
         "--tls-on-connect",
         "--tls-cert",
         s(&cert),
@@ -2568,7 +2568,7 @@ fn proxy_protocol_reads_v1_and_v2_headers_and_names_the_client_they_carry() {
     );
 }
 
-/// Without --proxy-protocol a PROXY header is refused by name (`421 4.3.0 … PROXY protocol
+/// Without --accept-proxy a PROXY header is refused by name (`421 4.3.0 … PROXY protocol
 /// header (v1) not expected here`, a warning in the transcript) and the connection closed: the
 /// send said `500 command not recognized` and went on out of step to exit 25. With it, a
 /// connection without a valid header is told so and closed at once (not after the timeout).
@@ -2590,7 +2590,7 @@ fn a_proxy_header_where_none_is_expected_and_none_where_one_is_are_refused_by_na
         "{out}"
     );
 
-    let serve = Serve::start(&["--max-sessions", "1", "--proxy-protocol"]);
+    let serve = Serve::start(&["--max-sessions", "1", "--accept-proxy"]);
     let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut w = tcp.try_clone().unwrap();
@@ -2605,7 +2605,7 @@ fn a_proxy_header_where_none_is_expected_and_none_where_one_is_are_refused_by_na
     let (_, out) = serve.finish();
     assert!(
         out.contains(
-            "no valid PROXY protocol header (--proxy-protocol): not a PROXY protocol header: it \
+            "no valid PROXY protocol header (--accept-proxy): not a PROXY protocol header: it \
              starts EHLO c"
         ),
         "{out}"
@@ -2613,19 +2613,13 @@ fn a_proxy_header_where_none_is_expected_and_none_where_one_is_are_refused_by_na
 }
 
 /// Real clients behind "a proxy": curl's --haproxy-protocol (v1, naming its own connection's
-/// addresses) and python's socket with a hand-made v2 header, to serve --proxy-protocol.
+/// addresses) and python's socket with a hand-made v2 header, to serve --accept-proxy.
 #[test]
 #[ignore = "runs the real curl and python3, peers: tests/interop/run.sh runs it"]
 fn curl_and_python_send_through_proxy_protocol() {
     let dir = tempfile::tempdir().unwrap();
     let md = dir.path().join("md");
-    let serve = Serve::start(&[
-        "--max-sessions",
-        "2",
-        "--proxy-protocol",
-        "--maildir",
-        s(&md),
-    ]);
+    let serve = Serve::start(&["--max-sessions", "2", "--accept-proxy", "--maildir", s(&md)]);
     let msg = dir.path().join("m.eml");
     std::fs::write(&msg, "Subject: via curl\r\n\r\nhello\r\n").unwrap();
     let st = Command::new("curl")

@@ -46,7 +46,7 @@ pub(super) fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         max_auth_failures: a.max_auth_failures,
         quirks: crate::cli::serve_specs::quirks(&a.quirk).map_err(usage)?,
         greet_pause: std::time::Duration::from_millis(a.greet_pause),
-        proxy_protocol: a.proxy_protocol,
+        proxy_protocol: a.accept_proxy,
         format: simple_format(a.json, a.color),
         quiet: a.quiet,
     })

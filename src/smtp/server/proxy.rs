@@ -3,7 +3,7 @@
 //! many more bytes surely belong to the header, so the driver never reads past it (what follows
 //! may be a TLS ClientHello), and what the header says.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// The 12 bytes every v2 header starts with (§2.2); the client side sends the same.
 pub(crate) use crate::smtp::client::PROXY_V2_SIGNATURE as V2_SIGNATURE;
