@@ -2934,6 +2934,23 @@ fn fish_completions_offer_what_each_word_takes() {
     completion_offers::check(clap_complete::Shell::Fish);
 }
 
+/// `ehlo check interop-check.test` without DNSSEC, its MX answered by the fake DNS at `dns`,
+/// on `port` (the test-only `--port`); the caller adds the rest.
+fn check_interop_cmd(dns: &str, port: &str) -> Command {
+    let mut cmd = Command::new(ehlo_bin());
+    cmd.args([
+        "check",
+        "interop-check.test",
+        "--dnssec",
+        "off",
+        "--dns-server",
+        dns,
+        "--port",
+        port,
+    ]);
+    cmd
+}
+
 /// `ehlo check` against the real Postfix: a domain whose MX is `localhost` (port 2525 through the
 /// test-only `--port`), the fake DNS answering the MX. Postfix offers STARTTLS with its
 /// self-signed `localhost` certificate, trusted here with `--tls-ca-path`: every SMTP and TLS
@@ -2948,16 +2965,8 @@ fn check_against_postfix() {
         RecordSpec::Mx(10, "localhost".into()),
     )]);
     let dns = dns.to_string();
-    let mut cmd = Command::new(ehlo_bin());
+    let mut cmd = check_interop_cmd(&dns, "2525");
     cmd.args([
-        "check",
-        "interop-check.test",
-        "--dnssec",
-        "off",
-        "--dns-server",
-        &dns,
-        "--port",
-        "2525",
         "-4",
         "--allow-private",
         "--tls-ca-path",
@@ -3026,16 +3035,8 @@ fn check_judges_implicit_tls_on_postfix_and_exim() {
     )]);
     let dns = dns.to_string();
     let run_on = |port: &str, flag: &str| {
-        let mut cmd = Command::new(ehlo_bin());
+        let mut cmd = check_interop_cmd(&dns, port);
         cmd.args([
-            "check",
-            "interop-check.test",
-            "--dnssec",
-            "off",
-            "--dns-server",
-            &dns,
-            "--port",
-            port,
             flag,
             "-4",
             "--allow-private",

@@ -517,16 +517,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
 
     // Implicit TLS (`--tls-on-connect`): no greeting without the handshake first.
     if o.implicit_tls && s.tls.is_none() {
-        let why = s
-            .tls_failed
-            .clone()
-            .or_else(|| s.error.as_ref().map(|e| e.0.clone()))
-            .unwrap_or_else(|| "no handshake".into());
-        let st = if why.contains("timed out") {
-            Status::Error
-        } else {
-            Status::Fail
-        };
+        let (st, why) = handshake_failed(s);
         let before = "implicit TLS handshake failed (--tls-on-connect)";
         out.extend(
             [
@@ -791,16 +782,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             return out;
         }
         _ => {
-            let why = s
-                .tls_failed
-                .clone()
-                .or_else(|| s.error.as_ref().map(|e| e.0.clone()))
-                .unwrap_or_else(|| "no handshake".into());
-            let st = if why.contains("timed out") {
-                Status::Error
-            } else {
-                Status::Fail
-            };
+            let (st, why) = handshake_failed(s);
             out.push(CheckResult::new("tls.handshake", st, why.clone()).with("error", why));
             let mut skips = skipped("tls.handshake", 5, "no TLS session");
             if s.old_tls_only
@@ -868,6 +850,22 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     );
     out.extend(cert_checks(&info, o.cert_days));
     out
+}
+
+/// Why a TLS handshake (implicit or after STARTTLS) gave no session, and its status: an error
+/// when it only timed out, a fail otherwise.
+fn handshake_failed(s: &Seen) -> (Status, String) {
+    let why = s
+        .tls_failed
+        .clone()
+        .or_else(|| s.error.as_ref().map(|e| e.0.clone()))
+        .unwrap_or_else(|| "no handshake".into());
+    let st = if why.contains("timed out") {
+        Status::Error
+    } else {
+        Status::Fail
+    };
+    (st, why)
 }
 
 /// The handshake completed but the TLS session carried no SMTP: the EHLO sent in it drew no

@@ -2533,6 +2533,26 @@ impl Runner {
         }
     }
 
+    /// Starts the probe again on a new connection as a control (the first connection's end
+    /// kept in `first_end`): the same greeting, then STARTTLS and AUTH as asked, queued anew.
+    fn start_again(&mut self) -> Io {
+        self.control = true;
+        self.log.first_end = Some(std::mem::replace(&mut self.log.end, End::Done));
+        self.waiting = None;
+        self.in_preamble = true;
+        self.tls_queued = false;
+        self.auth_queued = false;
+        self.sasl = None;
+        self.challenges = 0;
+        self.steps = VecDeque::from(vec![
+            Step::Reconnect,
+            read("banner", Some(2)),
+            line(format!("EHLO {}", self.ctx.helo)),
+            read("ehlo", Some(2)),
+        ]);
+        self.advance()
+    }
+
     fn finish(&mut self, end: End) -> Io {
         if !self.finished {
             self.log.end = end;
@@ -2572,42 +2592,14 @@ impl Runner {
                 // The same greeting (STARTTLS and AUTH as asked) on a new connection, then a
                 // harmless line where the probe's was: the close counts only if that one is
                 // answered.
-                self.control = true;
-                self.log.first_end = Some(std::mem::replace(&mut self.log.end, End::Done));
-                self.waiting = None;
-                self.in_preamble = true;
-                self.tls_queued = false;
-                self.auth_queued = false;
-                self.sasl = None;
-                self.challenges = 0;
-                self.steps = VecDeque::from(vec![
-                    Step::Reconnect,
-                    read("banner", Some(2)),
-                    line(format!("EHLO {}", self.ctx.helo)),
-                    read("ehlo", Some(2)),
-                ]);
-                return self.advance();
+                return self.start_again();
             }
         }
         if !self.finished && !self.control && smuggle_needs_bdat(self.id, &self.log) {
             // The smuggled DATA was refused only because the smuggled message came with it:
             // smuggle again with BDAT, whose chunk needs no DATA (the same greeting, STARTTLS
             // and AUTH as asked).
-            self.control = true;
-            self.log.first_end = Some(std::mem::replace(&mut self.log.end, End::Done));
-            self.waiting = None;
-            self.in_preamble = true;
-            self.tls_queued = false;
-            self.auth_queued = false;
-            self.sasl = None;
-            self.challenges = 0;
-            self.steps = VecDeque::from(vec![
-                Step::Reconnect,
-                read("banner", Some(2)),
-                line(format!("EHLO {}", self.ctx.helo)),
-                read("ehlo", Some(2)),
-            ]);
-            return self.advance();
+            return self.start_again();
         }
         if !self.finished
             && self.control

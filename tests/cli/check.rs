@@ -1812,6 +1812,11 @@ fn line_of<'a>(lines: &'a [Value], domain: &str, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {id} line for {domain}"))
 }
 
+/// The summary of the one check line of `id` for `domain`.
+fn summary_of<'a>(lines: &'a [Value], domain: &str, id: &str) -> &'a str {
+    line_of(lines, domain, id)["summary"].as_str().unwrap()
+}
+
 /// A TXT record whose tag is spelled `ID=` only warns because lenient senders read it: they
 /// fetch the policy, so ehlo fetches and judges it too (here an enforce policy that leaves the
 /// MX out, so senders will not deliver: RFC 8461 §5).
@@ -1854,9 +1859,7 @@ fn a_malformed_extension_field_warns_and_the_policy_is_still_fetched() {
         "{}",
         run.stdout
     );
-    let txt = line_of(&lines, "badext.test", "mtasts.txt")["summary"]
-        .as_str()
-        .unwrap();
+    let txt = summary_of(&lines, "badext.test", "mtasts.txt");
     assert!(
         txt.contains("'note=a b'") && txt.contains("RFC 8461 §3.1"),
         "{txt}"
@@ -1885,9 +1888,7 @@ fn a_malformed_extension_field_warns_and_the_policy_is_still_fetched() {
         "{}",
         run.stdout
     );
-    let rpt = line_of(&lines, "badext.test", "tlsrpt.record")["summary"]
-        .as_str()
-        .unwrap();
+    let rpt = summary_of(&lines, "badext.test", "tlsrpt.record");
     assert!(rpt.contains("'x='") && rpt.contains("no value"), "{rpt}");
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
@@ -1938,8 +1939,7 @@ fn an_invalid_policy_does_not_fail_mx_match_a_second_time() {
         "{}",
         run.stdout
     );
-    let c = line_of(&lines, "badage.test", "mtasts.mx-match");
-    let summary = c["summary"].as_str().unwrap();
+    let summary = summary_of(&lines, "badage.test", "mtasts.mx-match");
     assert!(!summary.contains("will not deliver mail"), "{summary}");
     assert!(summary.contains("not valid"), "{summary}");
     // With the invalid policy waived, nothing else fails.
@@ -1969,12 +1969,7 @@ fn a_field_given_twice_keeps_the_first_and_grammar_slips_warn() {
         "--skip",
         "dmarc.record",
     ]);
-    let says = |d: &str, id: &str| {
-        line_of(&lines, d, id)["summary"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let says = |d: &str, id: &str| summary_of(&lines, d, id);
     assert_eq!(
         st(&m, "dupmode.test", "mtasts.policy"),
         ["warn"],
@@ -2737,13 +2732,7 @@ fn stderr_on_a_terminal(lab: &Lab, term: Option<&str>) -> (i32, String, String) 
         }
         String::from_utf8_lossy(&all).into_owned()
     });
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    let stdout = read_to_end(child.stdout.take().unwrap());
     let (code, _) = wait_sampling(&mut child, Duration::from_secs(30));
     (code, stdout, term.join().unwrap())
 }
@@ -6160,7 +6149,7 @@ fn a_typo_in_a_ci_flag_is_answered_with_what_was_meant() {
 /// checked (a half-written last line is not a name), the JSON schema and summary lines, exit 41.
 #[test]
 fn the_deadline_covers_reading_the_domain_list_from_stdin() {
-    use std::io::{Read, Write};
+    use std::io::Write;
     use std::process::{Command, Stdio};
     let lab = Lab::start();
     let args = lab.args(&["-", "--json", "--deadline", "2s"]);
@@ -6179,13 +6168,7 @@ fn the_deadline_covers_reading_the_domain_list_from_stdin() {
     let (code, _) = wait_sampling(&mut child, Duration::from_secs(20));
     let took = t0.elapsed();
     drop(stdin);
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+    let out = read_to_end(child.stdout.take().unwrap());
     assert!(took < Duration::from_secs(6), "ran {took:?}: {out}");
     assert_eq!(code, 41, "{out}");
     let lines: Vec<Value> = out

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::util::{ehlo, ehlo_with};
+use crate::util::{ehlo, ehlo_with, read_to_end};
 
 #[test]
 fn demo_shows_every_phase() {
@@ -274,7 +274,6 @@ fn the_whole_demo_fits_80_columns_and_loses_nothing() {
 /// so it cannot finish before the signal comes.
 #[test]
 fn demo_interrupted_removes_its_files() {
-    use std::io::Read;
     use std::process::{Command, Stdio};
 
     for (json, signal, code) in [
@@ -319,15 +318,8 @@ fn demo_interrupted_removes_its_files() {
         std::thread::sleep(Duration::from_millis(300));
         assert!(child.try_wait().unwrap().is_none(), "the demo ended early");
         nix::sys::signal::kill(pid, signal).unwrap();
-        let mut out = String::new();
-        std::fs::File::from(r).read_to_string(&mut out).unwrap();
-        let mut err = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
+        let out = read_to_end(std::fs::File::from(r));
+        let err = read_to_end(child.stderr.take().unwrap());
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(code), "{out}{err}");
         assert_eq!(listed(&tmp), Vec::<String>::new(), "{out}{err}");

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::util::{Step, after_greet, ehlo, ehlo_with, scripted, send};
+use crate::util::{Step, after_greet, ehlo, ehlo_with, read_to_end, scripted, send};
 
 fn json(args: &[&str]) -> serde_json::Value {
     let mut a = vec!["explain", "--json"];
@@ -351,7 +351,6 @@ fn json_says_why_it_has_no_explanation_on_stdout() {
 #[test]
 fn json_says_a_signal_ended_the_wait_for_stdin() {
     use nix::sys::signal::Signal;
-    use std::io::Read;
     use std::process::{Command, Stdio};
 
     for (signal, code, name) in [
@@ -390,20 +389,8 @@ fn json_says_a_signal_ended_the_wait_for_stdin() {
             std::thread::sleep(Duration::from_millis(5));
         }
         nix::sys::signal::kill(pid, signal).unwrap();
-        let mut out = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        let mut err = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
+        let out = read_to_end(child.stdout.take().unwrap());
+        let err = read_to_end(child.stderr.take().unwrap());
         let status = child.wait().unwrap();
         drop(stdin);
         assert_eq!(status.code(), Some(code), "{name}: {out}{err}");

@@ -737,6 +737,19 @@ fn every_type_a_mode_writes_is_documented_for_it() {
     }
 }
 
+/// `ehlo check plain.test` of the MX lookup alone, its MX answered by the
+/// [`dangling_cname_mx_dns`] server at `dns`.
+fn check_mx_lookup(dns: &str) -> [&str; 6] {
+    [
+        "check",
+        "plain.test",
+        "--dns-server",
+        dns,
+        "--only",
+        "mx.lookup",
+    ]
+}
+
 /// An `EHLO_*` variable left unread is said on stderr once in every mode, and under `--json` it
 /// is a `warning` line too, the first after `schema`: repl, replay, serve, demo, check and
 /// probe said it on stderr only (the send alone had the line), so a CI job reading the JSON
@@ -850,15 +863,7 @@ fn a_variable_left_unread_is_a_warning_line_in_every_modes_json() {
 
     let (dns, _h) = dangling_cname_mx_dns();
     let dns = dns.to_string();
-    let args = [
-        "check",
-        "plain.test",
-        "--dns-server",
-        &dns,
-        "--only",
-        "mx.lookup",
-        "--json",
-    ];
+    let args = [&check_mx_lookup(&dns)[..], &["--json"]].concat();
     let run = ehlo_with_env(&args, &env, None, TEN_S);
     assert!(matches!(run.code, 0 | 40), "{}", run.all());
     check("check", &run, &report);
@@ -993,15 +998,7 @@ fn one_thing_has_its_common_name_beside_the_old_one_in_every_mode() {
     // check: the MX lookup alone.
     let (dns, _h) = dangling_cname_mx_dns();
     let dns = dns.to_string();
-    let args = [
-        "check",
-        "plain.test",
-        "--dns-server",
-        &dns,
-        "--only",
-        "mx.lookup",
-    ];
-    let run = ehlo(&[&args[..], &["--json"]].concat());
+    let run = ehlo(&[&check_mx_lookup(&dns)[..], &["--json"]].concat());
     assert!(matches!(run.code, 0 | 40), "{}", run.all());
     twins("check", &parse("check", &run), "check", "counts", "counted");
 }

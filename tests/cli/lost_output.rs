@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{Step, accept_all, after_greet, isolate, scripted, send_args};
+use crate::util::{Step, accept_all, after_greet, isolate, read_to_end, scripted, send_args};
 
 const FULL: &str = "could not be written to stdout: No space left on device";
 
@@ -227,13 +227,7 @@ fn serve_says_its_transcript_was_lost_when_it_stops() {
                 }
                 std::thread::sleep(Duration::from_millis(20));
             };
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
+            let err = read_to_end(child.stderr.take().unwrap());
             let code = status.code().unwrap_or(-1);
             if code == 2 && tries < 3 {
                 continue;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::util::{Run, Step, ehlo_with, ehlo_with_env, scripted};
+use crate::util::{Run, Step, ehlo_with, ehlo_with_env, read_to_end, scripted};
 
 /// Run `ehlo` with `stdin` piped in, 30 s at most.
 fn piped(args: &[&str], stdin: &str) -> Run {
@@ -363,7 +363,7 @@ fn a_byte_order_mark_at_the_start_of_a_script_is_dropped_and_said() {
 /// Run `ehlo` with stdin piped in, stdout read, and stderr a pipe whose reader is gone (every
 /// write to it fails with EPIPE).
 fn with_broken_stderr(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> (i32, String) {
-    use std::io::{Read, Write};
+    use std::io::Write;
     use std::process::{Command, Stdio};
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
@@ -377,13 +377,7 @@ fn with_broken_stderr(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> (i32
         .stderr(writer);
     let mut child = cmd.spawn().unwrap();
     child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+    let out = read_to_end(child.stdout.take().unwrap());
     let code = child.wait().unwrap().code().unwrap_or(-1);
     (code, out)
 }

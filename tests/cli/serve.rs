@@ -20,7 +20,9 @@ use openssl::pkey::PKey;
 use openssl::x509::extension::SubjectAlternativeName;
 use openssl::x509::{X509, X509NameBuilder};
 
-use crate::util::{Run, core_limit_of, ehlo, ehlo_env, ehlo_with, isolate, under_core_limit};
+use crate::util::{
+    Run, core_limit_of, ehlo, ehlo_env, ehlo_with, isolate, read_to_end, under_core_limit,
+};
 
 /// A running `ehlo serve`; killed when dropped.
 pub(crate) struct Serve {
@@ -2332,7 +2334,6 @@ fn message_stored_lists_every_file_in_paths() {
 /// host name used to be refused by the flag parser as "invalid socket address syntax".
 #[test]
 fn listen_on_a_host_name_binds_every_address_it_resolves_to() {
-    use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
     let hosts = dir.path().join("hosts");
     std::fs::write(&hosts, "127.0.0.1 dual.test\n::1 dual.test\n").unwrap();
@@ -2357,13 +2358,7 @@ fn listen_on_a_host_name_binds_every_address_it_resolves_to() {
     };
     let Some(at) = line.find("listening on ") else {
         kill(&mut child);
-        let mut err = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
+        let err = read_to_end(child.stderr.take().unwrap());
         panic!("no listening line: {line}{err}");
     };
     let addrs: Vec<std::net::SocketAddr> = line[at + "listening on ".len()..]

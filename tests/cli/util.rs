@@ -44,6 +44,13 @@ impl Run {
     }
 }
 
+/// All of a child's output (or any reader's) up to its end, as text; a read error fails the test.
+pub fn read_to_end(mut r: impl Read) -> String {
+    let mut s = String::new();
+    r.read_to_string(&mut s).unwrap();
+    s
+}
+
 /// Keep the developer's own configuration out of a test run: no config file (an absent
 /// `XDG_CONFIG_HOME`) and no `EHLO_*` variables (they set options, see src/cli/layers.rs).
 /// Variables already set (or removed) on `cmd` by the caller are left as the caller wants.

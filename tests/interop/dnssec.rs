@@ -805,6 +805,37 @@ fn dnssec_check_of_a_failed_tlsa_lookup_says_senders_defer() {
     }
 }
 
+/// Serves each case's chain (`cert`, with ta-leaf.key) with `ehlo serve` at mx-ta's address
+/// (127.0.0.8:2525) and checks `domain` in both DNSSEC modes: `dane.tlsa` passes and
+/// `dane.match` has the status `want` and a summary containing `says`.
+fn dane_ta_against_served_chains(cases: &[(&str, &str, &str, &str)]) {
+    let anchor = require_dns_peers();
+    let key = dnssec_file("ta-leaf.key");
+    let modes = both_modes(&anchor);
+    for &(cert, domain, want, says) in cases {
+        let cert = dnssec_file(cert);
+        let _serve = Serve::start_at(
+            "127.0.0.8:2525",
+            &["--starttls", "--tls-cert", &cert, "--tls-key", &key],
+        );
+        for mode in &modes {
+            let (run, l) = check_lines(mode, domain, &["dane.tlsa", "dane.match"]);
+            assert_eq!(l["dane.tlsa"]["status"], "pass", "{}", run.dump());
+            let m = &l["dane.match"];
+            assert_eq!(
+                m["status"],
+                want,
+                "{cert} {domain} {mode:?}\n{}",
+                run.dump()
+            );
+            assert!(
+                m["summary"].as_str().unwrap().contains(says),
+                "{cert} {domain} {mode:?}: {m}"
+            );
+        }
+    }
+}
+
 /// DANE-TA(2) against chains `ehlo serve` presents at mx-ta's address (127.0.0.8:2525), the
 /// `2 0 1` record of the CA in the signed zone: the CA's leaf for the MX name followed by the
 /// CA passes; a leaf whose name is none of the reference names fails (RFC 7672 §3.2.3); the
@@ -813,10 +844,7 @@ fn dnssec_check_of_a_failed_tlsa_lookup_says_senders_defer() {
 #[test]
 #[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
 fn dnssec_check_of_dane_ta_records_against_served_chains() {
-    let anchor = require_dns_peers();
-    let key = dnssec_file("ta-leaf.key");
-    let modes = both_modes(&anchor);
-    for (cert, domain, want, says) in [
+    dane_ta_against_served_chains(&[
         (
             "ta-leaf-chain.pem",
             "ta.dnssec.test",
@@ -842,28 +870,7 @@ fn dnssec_check_of_dane_ta_records_against_served_chains() {
             "fail",
             "no TLSA record matched the certificate chain (1 usable record, 2 certificates)",
         ),
-    ] {
-        let cert = dnssec_file(cert);
-        let _serve = Serve::start_at(
-            "127.0.0.8:2525",
-            &["--starttls", "--tls-cert", &cert, "--tls-key", &key],
-        );
-        for mode in &modes {
-            let (run, l) = check_lines(mode, domain, &["dane.tlsa", "dane.match"]);
-            assert_eq!(l["dane.tlsa"]["status"], "pass", "{}", run.dump());
-            let m = &l["dane.match"];
-            assert_eq!(
-                m["status"],
-                want,
-                "{cert} {domain} {mode:?}\n{}",
-                run.dump()
-            );
-            assert!(
-                m["summary"].as_str().unwrap().contains(says),
-                "{cert} {domain} {mode:?}: {m}"
-            );
-        }
-    }
+    ]);
 }
 
 /// DANE-TA(2) by key (`2 1 1`, RFC 7672 §3.1.2) over a three-level chain (ta-root → ta-int
@@ -875,10 +882,7 @@ fn dnssec_check_of_dane_ta_records_against_served_chains() {
 #[test]
 #[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
 fn dnssec_check_of_dane_ta_by_key_over_an_intermediate_and_an_unsent_root() {
-    let anchor = require_dns_peers();
-    let key = dnssec_file("ta-leaf.key");
-    let modes = both_modes(&anchor);
-    for (cert, domain, want, says) in [
+    dane_ta_against_served_chains(&[
         (
             "ta-ti-chain.pem",
             "ta-int.dnssec.test",
@@ -900,28 +904,7 @@ fn dnssec_check_of_dane_ta_by_key_over_an_intermediate_and_an_unsent_root() {
             "DANE-TA: the chain verifies to the certificate at depth 2; the leaf's \
              DNS:mx-tr.dnssec.test matches",
         ),
-    ] {
-        let cert = dnssec_file(cert);
-        let _serve = Serve::start_at(
-            "127.0.0.8:2525",
-            &["--starttls", "--tls-cert", &cert, "--tls-key", &key],
-        );
-        for mode in &modes {
-            let (run, l) = check_lines(mode, domain, &["dane.tlsa", "dane.match"]);
-            assert_eq!(l["dane.tlsa"]["status"], "pass", "{}", run.dump());
-            let m = &l["dane.match"];
-            assert_eq!(
-                m["status"],
-                want,
-                "{cert} {domain} {mode:?}\n{}",
-                run.dump()
-            );
-            assert!(
-                m["summary"].as_str().unwrap().contains(says),
-                "{cert} {domain} {mode:?}: {m}"
-            );
-        }
-    }
+    ]);
 }
 
 /// DANE-TA(2) through an MX host that is an alias (cnmx-ta → mx-cta CNAME mx-ta, all secure,
