@@ -1392,25 +1392,11 @@ fn a_recording_cut_inside_data_says_the_message_was_not_sent() {
 /// that reason).
 #[test]
 fn terminal_sighup_at_a_password_prompt_does_not_count_the_secret() {
-    let home = tempfile::tempdir().unwrap();
-    let (mut t, _h, log) = logged_terminal(home.path(), &["--allow-plaintext-auth"]);
-    t.ehlo("250 DSN");
-    t.keys(":auth PLAIN user\r");
-    t.wait("the password prompt", |s| {
-        s.contains("password (not shown):")
-    });
-    t.keys("fixture-sec");
-    t.wait_keys_read();
-    t.signal("HUP");
-    assert_eq!(t.exit_code(), 129, "{}", t.screen());
-    let logged = log.text();
-    assert!(
-        logged.contains("a secret half typed at its prompt was discarded, unsent"),
-        "{logged}"
-    );
-    assert!(
-        !logged.contains("11 characters") && !logged.contains("fixture-sec"),
-        "{logged}"
+    sighup_with_a_secret_half_typed(
+        &["--allow-plaintext-auth"],
+        "the password prompt",
+        |s| s.contains("password (not shown):"),
+        "a secret half typed at its prompt was discarded, unsent",
     );
 }
 
@@ -1419,23 +1405,37 @@ fn terminal_sighup_at_a_password_prompt_does_not_count_the_secret() {
 /// password's length. Now an answer half typed there is said discarded, uncounted.
 #[test]
 fn terminal_sighup_at_a_yes_no_question_does_not_count_the_answer() {
+    sighup_with_a_secret_half_typed(
+        &[],
+        "the plaintext question",
+        |s| {
+            s.trim_end()
+                .ends_with("send the credentials unencrypted? [y/N]")
+        },
+        "an answer half typed at a [y/N] question was discarded, unsent",
+    );
+}
+
+/// `:auth PLAIN user` in a logged session, an 11-character secret typed (not entered) once
+/// `asked` shows, then SIGHUP: exit 129 and the log says `said`, without the secret or its
+/// length.
+fn sighup_with_a_secret_half_typed(
+    flags: &[&str],
+    label: &str,
+    asked: impl Fn(&str) -> bool,
+    said: &str,
+) {
     let home = tempfile::tempdir().unwrap();
-    let (mut t, _h, log) = logged_terminal(home.path(), &[]);
+    let (mut t, _h, log) = logged_terminal(home.path(), flags);
     t.ehlo("250 DSN");
     t.keys(":auth PLAIN user\r");
-    t.wait("the plaintext question", |s| {
-        s.trim_end()
-            .ends_with("send the credentials unencrypted? [y/N]")
-    });
+    t.wait(label, asked);
     t.keys("fixture-sec");
     t.wait_keys_read();
     t.signal("HUP");
     assert_eq!(t.exit_code(), 129, "{}", t.screen());
     let logged = log.text();
-    assert!(
-        logged.contains("an answer half typed at a [y/N] question was discarded, unsent"),
-        "{logged}"
-    );
+    assert!(logged.contains(said), "{logged}");
     assert!(
         !logged.contains("11 characters") && !logged.contains("fixture-sec"),
         "{logged}"
