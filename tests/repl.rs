@@ -70,7 +70,11 @@ fn serve_conn(s: TcpStream, b: Behaviour, garbage_tls: bool) -> Vec<u8> {
             Ok(_) => {}
         }
         got.extend_from_slice(&line);
-        if line.ends_with(b"\r\n") && !r.buffer().is_empty() {
+        // A BDAT line comes with its chunk (RFC 3030 §2): that is no early line.
+        if line.ends_with(b"\r\n")
+            && !r.buffer().is_empty()
+            && !line.to_ascii_uppercase().starts_with(b"BDAT")
+        {
             got.extend_from_slice(b"[early]");
         }
         let text = String::from_utf8_lossy(&line)
@@ -111,6 +115,21 @@ fn serve_conn(s: TcpStream, b: Behaviour, garbage_tls: bool) -> Vec<u8> {
             "QUIT" => {
                 let _ = w.write_all(b"221 2.0.0 bye\r\n");
                 break;
+            }
+            // RFC 3030 §2: the chunk's octets follow the line, then one reply.
+            "BDAT" => {
+                let size: usize = text
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let mut chunk = vec![0u8; size];
+                if r.read_exact(&mut chunk).is_err() {
+                    return got;
+                }
+                got.extend_from_slice(&chunk);
+                let _ = w.write_all(format!("250 2.0.0 {size} octets\r\n").as_bytes());
+                b""
             }
             "STARTTLS" if garbage_tls => {
                 let _ = w.write_all(b"220 2.0.0 ready\r\n\0\0\0\0\0HELLO this is not TLS\r\n");
@@ -5167,6 +5186,56 @@ fn logged_terminal(home: &std::path::Path, extra: &[&str]) -> (Pty, JoinHandle<V
 fn plain_terminal(home: &std::path::Path, extra: &[&str]) -> (Pty, JoinHandle<Vec<Vec<u8>>>) {
     let (addr, h) = plain_server();
     (Pty::repl(home, addr, extra), h)
+}
+
+/// A typed `BDAT n [LAST]` on a terminal (RFC 3030 §2: the server reads n octets before it
+/// replies): its chunk is asked for at a `chunk N left>` prompt, each line counted with its
+/// CRLF and a last line of exactly the octets left without one; a line that fits neither way
+/// is said and given back to edit, not a byte of it sent; then line and chunk go out together
+/// and the one reply comes at once. Ctrl-C at the chunk prompt cancels the BDAT: nothing of
+/// it is sent. The line used to go out alone and wait --timeout for a reply only the chunk
+/// draws; the chunk's lines then went out as commands (or were refused as no verb).
+#[test]
+fn terminal_typed_bdat_asks_for_its_chunk_and_gives_back_a_line_that_does_not_fit() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut t, h) = plain_terminal(home.path(), &["--timeout", "60"]);
+    t.ehlo("8BITMIME");
+    let chunk_prompt = |s: &str| {
+        s.lines()
+            .rev()
+            .find(|l| l.starts_with("chunk ") || l.starts_with("ehlo["))
+            .unwrap_or("")
+            .trim_end()
+            .to_string()
+    };
+    t.keys("BDAT 12 LAST\r");
+    t.wait("the chunk prompt", |s| chunk_prompt(s) == "chunk 12 left>");
+    t.keys("hello\r");
+    t.wait("5 left", |s| chunk_prompt(s) == "chunk 5 left>");
+    t.keys("world!\r");
+    t.wait("the line given back", |s| {
+        s.contains("BDAT 12 LAST: this line is 6 octets, 8 with its CRLF, and the chunk has 5 left (a line of 3 octets, or of 5 to end it): not taken, given back to edit")
+            && chunk_prompt(s) == "chunk 5 left> world!"
+    });
+    // Backspace: `world` fills the 5 octets left, without a CRLF.
+    t.keys("\x7f\r");
+    t.wait("the reply to the chunk", |s| {
+        s.contains("250 2.0.0 12 octets") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("BDAT 3\r");
+    t.wait("the chunk prompt", |s| chunk_prompt(s) == "chunk 3 left>");
+    t.keys("\x03");
+    t.wait("the cancel", |s| {
+        s.contains("BDAT 3 cancelled: nothing of it was sent") && last_prompt(s) == "ehlo[plain]>"
+    });
+    let s = t.screen();
+    assert!(!s.contains("no reply within"), "{s}");
+    t.quit();
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "EHLO x.test\r\nBDAT 12 LAST\r\nhello\r\nworldQUIT\r\n"
+    );
 }
 
 /// The live indicator: while a reply trickles in at one byte a

@@ -488,6 +488,33 @@ impl Ui {
         self.recv().await
     }
 
+    /// Ask for a line with `initial` already typed in it, the cursor at its end (a line the
+    /// REPL did not take, given back to be edited: no typed byte is lost). A pipe has no
+    /// line being edited: it is asked for as [`Ui::line`] asks.
+    pub(crate) async fn line_with(&mut self, prompt: &str, kind: LineKind, initial: &str) -> Input {
+        let asked = match &self.inner {
+            UiKind::Term(t) => match t.ed.lock() {
+                Ok(mut ed) => {
+                    ed.request(prompt, kind);
+                    // Keys typed ahead may have answered the request already: they come first.
+                    if ed.req.is_some() && ed.line.is_empty() {
+                        ed.line = initial.chars().collect();
+                        ed.cursor = ed.line.len();
+                        ed.render();
+                    }
+                    true
+                }
+                Err(_) => false,
+            },
+            UiKind::Pipe { .. } => false,
+        };
+        if !asked {
+            return self.line(prompt, kind).await;
+        }
+        self.outstanding = true;
+        self.recv().await
+    }
+
     /// Lend the terminal to another program (an editor): the REPL stops reading it and puts
     /// back the modes it found (cooked). `false` when there is no terminal to lend.
     pub(crate) fn hand_over(&mut self) -> bool {

@@ -434,7 +434,12 @@ Replies show how long they took, SASL challenges (334) their decoded text. A lin
 first word is no verb ehlo knows or the server advertised (EHLLO, XYZZY, a password typed
 at the wrong prompt) is refused unsent, and neither repeated nor kept (:raw sends
 anything as typed: :raw \"XYZZY\\r\\n\"); STARTTLS inside a transaction, and a typed
-content line whose leading dot the server will strip, are warned about first. A 421 means
+content line whose leading dot the server will strip, are warned about first. A typed
+BDAT n [LAST] (CHUNKING, RFC 3030) asks for its n octets first, at a `chunk N left>` prompt:
+each line counts with its CRLF (2 octets), a line of exactly the octets left ends the chunk
+without one; then line and chunk go out together and its one reply is awaited. A line that
+does not fit is not taken (a terminal gives it back to edit; piped, the BDAT is not sent);
+nothing of the BDAT is sent before the chunk is whole (Ctrl-C cancels). A 421 means
 the server closes the connection. While a reply takes over a second, a terminal shows one
 status line, updated in place and erased when the reply is complete or the timeout fires:
 waiting 7 s, 9 bytes so far: \"250-mx.exa\" (never in a pipe, with --json, or in a file).

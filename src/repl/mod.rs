@@ -31,7 +31,7 @@ use crate::smtp::client::Action;
 use crate::smtp::client::SessionError;
 use crate::smtp::codes::TlsAsked;
 use crate::smtp::event::{Event, Phase, Sink, plural_s};
-use crate::smtp::manual::ManualSession;
+use crate::smtp::manual::{ChunkLine, ChunkOwed, ManualSession, TypedChunk};
 use editor::{CompletionData, Input, LineKind, Ui};
 use interrupts::Interrupts;
 use meta::{Envelope, Meta};
@@ -2139,6 +2139,19 @@ impl Engine {
                 self.greeting = Some(line.to_string());
             }
         }
+        // A typed BDAT: the server reads its chunk before it answers (RFC 3030 §2), so the
+        // chunk is asked for first and sent with the line.
+        if !in_data
+            && !secret
+            && let Some(owed) = self.session.as_ref().and_then(|s| s.chunk_owed(line))
+        {
+            self.typed_size.reset();
+            self.colon_in_data = false;
+            self.typed_auth_recorded = false;
+            self.auth_334_due = false;
+            self.bdat(line, owed, feed).await;
+            return Flow::Continue;
+        }
         if in_data {
             self.watch_typed_size(line);
             if line.trim_start().starts_with(':')
@@ -3246,6 +3259,131 @@ impl Engine {
         }
         self.settle().await;
         self.record(&input, &body);
+    }
+}
+
+impl Engine {
+    /// A typed `BDAT size [LAST]` ([`ManualSession::chunk_owed`]): its chunk is read first, as
+    /// lines (each counts its CRLF; one that fills what is left exactly ends the chunk without
+    /// it, [`TypedChunk`]), then line and chunk go out together and the one reply is awaited.
+    /// Nothing is sent until the chunk is whole: a cancel (Ctrl-C), the end of the input or a
+    /// line that does not fit (piped, replayed) sends nothing of the BDAT. On a terminal a
+    /// line that does not fit is given back to be edited.
+    async fn bdat(&mut self, line: &str, owed: ChunkOwed, feed: &mut Feed<'_>) {
+        let fail = |engine: &mut Engine, why: String| {
+            engine.error(why.clone());
+            engine.fail(crate::error::EXIT_USAGE, "failed", Some(why));
+        };
+        if owed.size > MESSAGE_MAX {
+            fail(
+                self,
+                format!(
+                    "{line}: ehlo holds a typed chunk whole, at most {} MiB (this one is {}): \
+                     nothing was sent (:raw sends any bytes)",
+                    MESSAGE_MAX / (1024 * 1024),
+                    crate::smtp::event::count_bytes(owed.size)
+                ),
+            );
+            return;
+        }
+        let mut chunk = TypedChunk::new(owed.size);
+        let mut body = Vec::new();
+        if owed.size > 0 && self.interactive {
+            self.say(&format!(
+                "type the chunk's {} octets: each line counts with its CRLF (2 octets), a line of \
+                 exactly the octets left ends the chunk without one; nothing is sent before the \
+                 chunk is whole, Ctrl-C cancels",
+                owed.size
+            ));
+        }
+        let mut again = String::new();
+        while chunk.left() > 0 {
+            let prompt = format!("chunk {} left> ", chunk.left());
+            let input = match feed {
+                Feed::Ui(ui) => ui.line_with(&prompt, LineKind::Data, &again).await,
+                _ => feed.line(&prompt, LineKind::Data).await,
+            };
+            again.clear();
+            match input {
+                Input::Line(l) => match chunk.take(&l) {
+                    ChunkLine::Taken | ChunkLine::TakenWithoutCrlf => body.push(l),
+                    ChunkLine::TooLong { octets, left } => {
+                        let fits = if left >= 2 {
+                            format!("a line of {} octets, or of {left} to end it", left - 2)
+                        } else {
+                            format!("a line of {left} octet to end it")
+                        };
+                        let said = format!(
+                            "{line}: this line is {octets} octets, {} with its CRLF, and the \
+                             chunk has {left} left ({fits})",
+                            octets + 2
+                        );
+                        if matches!(feed, Feed::Ui(ui) if ui.is_tty()) {
+                            self.error(format!(
+                                "{said}: not taken, given back to edit (Ctrl-C cancels the BDAT: \
+                                 nothing of it was sent)"
+                            ));
+                            again = l;
+                            continue;
+                        }
+                        fail(
+                            self,
+                            format!("{said}: the BDAT is not sent (nothing of it was)"),
+                        );
+                        return;
+                    }
+                },
+                Input::Refused => {
+                    if let Feed::Ui(ui) = feed {
+                        self.input_notes(ui);
+                    }
+                    fail(
+                        self,
+                        format!(
+                            "{line}: a line of its chunk was refused: nothing of the BDAT was sent"
+                        ),
+                    );
+                    return;
+                }
+                Input::Interrupted => {
+                    self.say(&format!("{line} cancelled: nothing of it was sent"));
+                    return;
+                }
+                Input::Eof if body.is_empty() && matches!(feed, Feed::Lines { .. }) => {
+                    // A script step without content lines (`ehlo replay` of a recording made
+                    // before chunks were recorded): the line alone, as it was sent then; the
+                    // chunk is the next step's bytes.
+                    self.emit(Event::warning(format!(
+                        "{line}: no content lines (`|`) for its {} octets: the line is sent \
+                         alone, the server reads the next step's bytes as its chunk",
+                        owed.size
+                    )));
+                    break;
+                }
+                Input::Eof => {
+                    let why = format!(
+                        "{line}: the input ended after {} of the chunk's {} octets: nothing of \
+                         the BDAT was sent",
+                        owed.size - chunk.left(),
+                        owed.size
+                    );
+                    self.say(&why);
+                    self.fail(phase_exit_code(Phase::Dot), "failed", Some(why));
+                    return;
+                }
+            }
+        }
+        if chunk.left() > 0 {
+            if let Some(s) = self.session.as_mut() {
+                s.send_line(line);
+            }
+        } else if let Some(s) = self.session.as_mut() {
+            s.send_bdat(line, chunk.bytes());
+        }
+        self.settle().await;
+        self.data_cut = self.session.as_ref().is_some_and(|s| s.closed_in_data());
+        self.record_group();
+        self.record(line, &body);
     }
 }
 

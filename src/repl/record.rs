@@ -9,6 +9,8 @@
 //! < 25x 2.1.5      `x` matches any digit; an enhanced code (RFC 3463), when given, is checked too
 //! > :data
 //! | Subject: hi    content lines of a typed `:data` (dot-stuffing is applied when replayed)
+//!                  or the chunk of a typed `BDAT n` (each line with its CRLF, the last one
+//!                  without it when its octets end the chunk: sent as the REPL sent them)
 //! < 354  # go on   text after ` #` is a comment
 //! < 2xx
 //! ~ 421            a reply that came unasked while the REPL waited for input (a 421 before a
@@ -39,7 +41,9 @@ Script format (what :record writes; scripts may also be written by hand):
   < 25x 2.1.5         x: any digit (2xx, 25x); an enhanced code, when given, is
                       checked too (2.1.x allowed)
   > :data
-  | Subject: hi       content lines of :data (dot-stuffed when sent)
+  | Subject: hi       content lines of :data (dot-stuffed when sent), or the chunk of a
+                      typed BDAT n (as the REPL reads it: each line with its CRLF, the
+                      last one without it when its octets end the chunk)
   < 354  # go ahead   text after \" #\" is a comment
   < 2xx
   ~ 421               a reply that came unasked while the REPL waited for input
@@ -374,7 +378,7 @@ fn parse_capped(text: &str, max: usize) -> Result<Script, String> {
                 Some(s) if !is_typed_data(&s.input) => {
                     return Err(format!(
                         "line {lineno}: a content line (`|`) after `> {}` (line {}): content lines \
-                         follow a `> :data` step only",
+                         follow a `> :data` or `> BDAT n` step only",
                         s.input.trim(),
                         s.lineno
                     ));
@@ -382,15 +386,16 @@ fn parse_capped(text: &str, max: usize) -> Result<Script, String> {
                 Some(s) if s.expect.is_empty() => s.body.push(body.to_string()),
                 Some(s) => {
                     return Err(format!(
-                        "line {lineno}: a content line (`|`) after the replies of `> :data` \
+                        "line {lineno}: a content line (`|`) after the replies of `> {}` \
                          (line {}): its content lines come before its `<` lines",
+                        s.input.trim(),
                         s.lineno
                     ));
                 }
                 None => {
                     return Err(format!(
                         "line {lineno}: a content line (`|`) before any step: content lines \
-                         follow a `> :data` step only"
+                         follow a `> :data` or `> BDAT n` step only"
                     ));
                 }
             }
@@ -417,6 +422,9 @@ fn is_typed_data(input: &str) -> bool {
     matches!(
         super::meta::parse(input.trim()),
         Ok(super::meta::Meta::Data { file: None })
+    ) || matches!(
+        crate::smtp::command::Command::parse(input.as_bytes()),
+        Ok(crate::smtp::command::Command::Bdat { size, .. }) if size > 0
     )
 }
 
@@ -1365,7 +1373,7 @@ mod tests {
         let e = parse("< 220\n> NOOP\n| RSET\n< 250\n").unwrap_err();
         assert_eq!(
             e,
-            "line 3: a content line (`|`) after `> NOOP` (line 2): content lines follow a `> :data` step only"
+            "line 3: a content line (`|`) after `> NOOP` (line 2): content lines follow a `> :data` or `> BDAT n` step only"
         );
         let e = parse("> :data @m.eml\n| x\n").unwrap_err();
         assert!(
@@ -1386,6 +1394,20 @@ mod tests {
             parse("> :data\n| x\n|\n< 354\n< 250\n").unwrap().steps[0].body,
             ["x", ""]
         );
+        // A typed BDAT's chunk is its content lines; one of no octets (or no size) has none.
+        assert_eq!(
+            parse("> bdat 12 LAST\n| hello\n| you\n< 250\n")
+                .unwrap()
+                .steps[0]
+                .body,
+            ["hello", "you"]
+        );
+        for no in ["> BDAT 0 LAST\n| x\n", "> BDAT x\n| x\n"] {
+            assert!(
+                parse(no).unwrap_err().starts_with("line 2: a content line"),
+                "{no}"
+            );
+        }
     }
 
     /// Every step, reply and content line counts; comments and blank lines do not. A script of

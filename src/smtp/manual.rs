@@ -178,6 +178,76 @@ fn classify(line: &str, tls_upgraded: bool) -> (Phase, Verb) {
     }
 }
 
+/// What a typed `BDAT size [LAST]` makes the server read after its line (RFC 3030 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChunkOwed {
+    /// Octets of the chunk.
+    pub(crate) size: usize,
+    /// `LAST`: the chunk ends the message.
+    pub(crate) last: bool,
+}
+
+/// A BDAT chunk typed as lines ([`ManualSession::chunk_owed`]): each line counts its octets
+/// (UTF-8, as sent) and its CRLF. A line whose octets fill what is left exactly, without its
+/// CRLF, ends the chunk there (`BDAT 5 LAST` + `hello`: a chunk that ends inside a line, as
+/// RFC 3030 §2 allows); a line that does not fit either way is not taken: no byte of it is
+/// sent, and none of the chunk is cut or padded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TypedChunk {
+    size: usize,
+    bytes: Vec<u8>,
+}
+
+/// What [`TypedChunk::take`] did with a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChunkLine {
+    /// Taken with its CRLF.
+    Taken,
+    /// Taken without its CRLF: its octets filled the chunk.
+    TakenWithoutCrlf,
+    /// Not taken: `octets` (without CRLF) neither fit with their CRLF nor fill the `left`.
+    TooLong { octets: usize, left: usize },
+}
+
+impl TypedChunk {
+    /// An empty chunk of `size` octets (the caller bounds `size`: it is held whole).
+    pub(crate) fn new(size: usize) -> TypedChunk {
+        TypedChunk {
+            size,
+            bytes: Vec::new(),
+        }
+    }
+
+    /// Octets still owed.
+    pub(crate) fn left(&self) -> usize {
+        self.size - self.bytes.len()
+    }
+
+    /// Octets taken so far.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Take a typed line (without its line end).
+    pub(crate) fn take(&mut self, line: &str) -> ChunkLine {
+        let left = self.left();
+        let n = line.len();
+        if n + 2 <= left {
+            self.bytes.extend_from_slice(line.as_bytes());
+            self.bytes.extend_from_slice(b"\r\n");
+            ChunkLine::Taken
+        } else if n == left {
+            self.bytes.extend_from_slice(line.as_bytes());
+            ChunkLine::TakenWithoutCrlf
+        } else {
+            ChunkLine::TooLong {
+                octets: line.len(),
+                left,
+            }
+        }
+    }
+}
+
 /// The state shown in the prompt (`ehlo[tls|authed|mail]> `).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct PromptState {
@@ -716,6 +786,41 @@ impl ManualSession {
             }
         };
         self.pending.push_back(expect);
+    }
+
+    /// A typed line that is a `BDAT size [LAST]` the server will take as one (RFC 3030 §2): the
+    /// chunk it then reads, `size` octets right after the line, whatever it answers (§2: a
+    /// refused BDAT's chunk is read and discarded all the same, and no reply comes before it).
+    /// The REPL asks for those octets before anything is sent, then sends line and chunk at
+    /// once ([`ManualSession::send_bdat`]). `None` for any other line, for a BDAT whose size
+    /// does not parse (the server answers it at once: 501, no chunk read), inside a typed DATA
+    /// (content) or a SASL exchange (a response), and on a closed session.
+    pub(crate) fn chunk_owed(&self, line: &str) -> Option<ChunkOwed> {
+        if self.closed || self.in_data || self.expects_secret() {
+            return None;
+        }
+        match Command::parse(line.as_bytes()) {
+            Ok(Command::Bdat { size, last }) => Some(ChunkOwed { size, last }),
+            _ => None,
+        }
+    }
+
+    /// A typed `BDAT size [LAST]` and its chunk, written one after the other without a wait
+    /// between them (RFC 3030 §2: the server reads the chunk before it replies): the line as
+    /// [`ManualSession::send_line`] sends it, then the chunk's octets exactly as given (no
+    /// dot-stuffing, no line-end fix: §2 has none), shown as content. One reply is awaited
+    /// (per recipient for LMTP's last chunk).
+    pub(crate) fn send_bdat(&mut self, line: &str, chunk: &[u8]) {
+        if self.closed {
+            self.out.error("not connected: :reconnect or :quit");
+            return;
+        }
+        self.send_line(line);
+        if !chunk.is_empty() {
+            let shown = crate::smtp::outbox::display_text(chunk.to_vec());
+            self.out
+                .send(chunk, shown, SentKind::Body, Phase::Dot, false, self.tls);
+        }
     }
 
     /// The content just ended (the dot, or LMTP's last BDAT chunk): one reply, or after LHLO
@@ -2753,5 +2858,87 @@ mod tests {
         s.feed(b".test\r\n");
         s.send_line("NOOP");
         assert!(said(&s, true).starts_with("no reply within 1s: a late reply"));
+    }
+
+    /// A typed BDAT owes its chunk whatever the server answers (RFC 3030 §2): the line and the
+    /// chunk go out together and one reply is awaited, also for a BDAT the server refuses
+    /// (out of a transaction) and for `BDAT 0 LAST`; a BDAT whose size does not parse owes
+    /// none (the server answers it at once).
+    #[test]
+    fn a_typed_bdat_owes_its_chunk_and_sends_it_with_the_line() {
+        let mut s = ready();
+        assert_eq!(
+            s.chunk_owed("bdat 5 last"),
+            Some(ChunkOwed {
+                size: 5,
+                last: true
+            })
+        );
+        assert_eq!(
+            s.chunk_owed("BDAT 0"),
+            Some(ChunkOwed {
+                size: 0,
+                last: false
+            })
+        );
+        for no in ["BDAT", "BDAT x", "BDAT -1", "BDAT 5 FIRST", "NOOP", "DATA"] {
+            assert_eq!(s.chunk_owed(no), None, "{no}");
+        }
+        let all = |s: &mut ManualSession| {
+            std::iter::from_fn(|| s.poll_transmit())
+                .flatten()
+                .collect::<Vec<u8>>()
+        };
+        // Refused (no MAIL yet), the chunk is sent all the same, then one reply.
+        s.send_bdat("BDAT 7", b"hello\r\n");
+        assert_eq!(all(&mut s), b"BDAT 7\r\nhello\r\n");
+        assert_eq!(s.replies_owed(), 1);
+        s.feed(b"503 5.5.1 no mail transaction\r\n");
+        assert!(!s.awaiting_reply());
+        s.send_line("MAIL FROM:<a@b.test>");
+        s.send_line("RCPT TO:<c@d.test>");
+        s.feed(b"250 ok\r\n250 ok\r\n");
+        let _ = (all(&mut s), events(&mut s));
+        s.send_bdat("BDAT 5 LAST", b"hello");
+        assert_eq!(all(&mut s), b"BDAT 5 LAST\r\nhello");
+        let ev = events(&mut s);
+        assert!(ev.iter().any(
+            |e| matches!(e, Event::Sent { kind: SentKind::Body, text, .. } if text == "hello")
+        ));
+        s.feed(b"250 2.0.0 queued\r\n");
+        assert_eq!(
+            received_codes(&events(&mut s)),
+            vec![(250, true, Phase::Dot)]
+        );
+        s.send_bdat("BDAT 0 LAST", b"");
+        assert_eq!(all(&mut s), b"BDAT 0 LAST\r\n");
+        assert_eq!(s.replies_owed(), 1);
+        // Inside a typed DATA a BDAT line is content; in a SASL exchange, a response.
+        s.feed(b"503 5.5.1 no transaction\r\n");
+        s.send_line("DATA");
+        s.feed(b"354 go\r\n");
+        assert_eq!(s.chunk_owed("BDAT 5 LAST"), None);
+    }
+
+    /// A chunk typed as lines: each with its CRLF while that fits, a line filling what is left
+    /// exactly ends it without one, any other line is not taken (nothing of it).
+    #[test]
+    fn a_typed_chunk_counts_crlf_and_never_cuts_a_line() {
+        let mut c = TypedChunk::new(12);
+        assert_eq!(c.take("hello"), ChunkLine::Taken);
+        assert_eq!(c.left(), 5);
+        assert_eq!(c.take("world!"), ChunkLine::TooLong { octets: 6, left: 5 });
+        // 4 octets: with CRLF 6, without 4: neither is 5.
+        assert_eq!(c.take("worl"), ChunkLine::TooLong { octets: 4, left: 5 });
+        assert_eq!(c.bytes(), b"hello\r\n");
+        assert_eq!(c.take("world"), ChunkLine::TakenWithoutCrlf);
+        assert_eq!((c.left(), c.bytes()), (0, &b"hello\r\nworld"[..]));
+        // Octets, not characters: `é` is two.
+        let mut c = TypedChunk::new(4);
+        assert_eq!(c.take("é"), ChunkLine::Taken);
+        assert_eq!(c.left(), 0);
+        let mut c = TypedChunk::new(2);
+        assert_eq!(c.take(""), ChunkLine::Taken);
+        assert_eq!(c.bytes(), b"\r\n");
     }
 }

@@ -936,3 +936,136 @@ fn replay_in_a_session_says_the_scripts_banner_is_not_checked() {
     );
     assert!(!run.all().contains("banner"), "{}", run.all());
 }
+
+/// `ehlo repl` piping `stdin` (`--timeout 20`, extra `args`) to a scripted server taking `steps`
+/// after `EHLO x.test`; what the server got, and the run.
+fn bdat_run(steps: Vec<Step>, args: &[&str], stdin: &str) -> (String, Run) {
+    let server = scripted(crate::util::ehlo_x_then(steps));
+    let addr = server.server();
+    let mut all = vec!["repl", addr.as_str(), "--timeout", "20"];
+    all.extend_from_slice(args);
+    let run = piped(&all, stdin);
+    (server.finish(), run)
+}
+
+/// Piped, a typed `BDAT n [LAST]` reads its chunk from the script's next lines (each with its
+/// CRLF, a last line of exactly the octets left without one) and sends it with the line, then
+/// reads the one reply (RFC 3030 §2: none comes before the chunk): also a BDAT the server
+/// refuses (its chunk is read all the same) and `BDAT 0 LAST`. The recording holds the chunk
+/// as `|` lines and replays byte for byte, every reply checked. The line used to go out alone
+/// and wait --timeout (`--strict`: exit 26), its chunk's lines sent as commands or refused.
+#[test]
+fn a_piped_bdat_sends_its_chunk_with_the_line_and_replays_it() {
+    let steps = || {
+        vec![
+            Step::Expect("BDAT 3"),
+            Step::Octets(3),
+            Step::Send(b"503 5.5.1 no transaction\r\n"),
+            Step::Expect("NOOP"),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("MAIL FROM:<a@b.test>"),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("RCPT TO:<c@d.test>"),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("BDAT 12"),
+            Step::Octets(12),
+            Step::Send(b"250 2.0.0 12 octets\r\n"),
+            Step::Expect("BDAT 0 LAST"),
+            Step::Send(b"250 2.0.0 queued\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]
+    };
+    let wire = "EHLO x.test\r\nBDAT 3\r\nx\r\nNOOP\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\n\
+                BDAT 12\r\nhello\r\nworldBDAT 0 LAST\r\nQUIT\r\n";
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("bdat.ehlo");
+    let (got, run) = bdat_run(
+        steps(),
+        &["--record", rec.to_str().unwrap()],
+        "EHLO x.test\nBDAT 3\nx\nNOOP\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nBDAT 12\nhello\nworld\n\
+         BDAT 0 LAST\nQUIT\n",
+    );
+    assert_eq!(got, wire, "{}", run.all());
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("no reply within"), "{}", run.all());
+    let text = std::fs::read_to_string(&rec).unwrap();
+    assert!(
+        text.contains(
+            "> BDAT 3\n| x\n< 503\n> NOOP\n< 250\n> MAIL FROM:<a@b.test>\n< 250\n\
+             > RCPT TO:<c@d.test>\n< 250\n> BDAT 12\n| hello\n| world\n< 250\n\
+             > BDAT 0 LAST\n< 250\n> QUIT\n< 221\n"
+        ),
+        "{text}"
+    );
+    let server = scripted(crate::util::ehlo_x_then(steps()));
+    let addr = server.server();
+    let replay = piped(
+        &[
+            "replay",
+            rec.to_str().unwrap(),
+            "--server",
+            addr.as_str(),
+            "--timeout",
+            "20",
+        ],
+        "",
+    );
+    assert_eq!(server.finish(), wire, "{}", replay.all());
+    assert_eq!(replay.code, 0, "{}", replay.all());
+    assert!(
+        replay.all().contains("every reply as recorded")
+            && !replay.all().contains("not checked")
+            && !replay.all().contains("no reply within"),
+        "{}",
+        replay.all()
+    );
+}
+
+/// Piped, a chunk line that fits neither with its CRLF nor as the last octets is not taken,
+/// and the BDAT is not sent: no byte of either goes out (`--strict`: exit 1, QUIT); the end of
+/// the input inside a chunk sends nothing of it either (`--strict`: exit 26, end of data).
+#[test]
+fn a_piped_bdat_whose_chunk_does_not_fit_or_ends_early_sends_nothing_of_it() {
+    let (got, run) = bdat_run(
+        vec![
+            Step::Expect("NOOP"),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ],
+        &[],
+        "EHLO x.test\nBDAT 4 LAST\nhello\nNOOP\nQUIT\n",
+    );
+    assert_eq!(got, "EHLO x.test\r\nNOOP\r\nQUIT\r\n", "{}", run.all());
+    assert!(
+        run.all().contains(
+            "BDAT 4 LAST: this line is 5 octets, 7 with its CRLF, and the chunk has 4 left \
+             (a line of 2 octets, or of 4 to end it): the BDAT is not sent (nothing of it was)"
+        ),
+        "{}",
+        run.all()
+    );
+    let (got, run) = bdat_run(
+        vec![Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")],
+        &["--strict"],
+        "EHLO x.test\nBDAT 4 LAST\nhello\nNOOP\nQUIT\n",
+    );
+    assert_eq!(got, "EHLO x.test\r\nQUIT\r\n", "{}", run.all());
+    assert_eq!(run.code, 1, "{}", run.all());
+    let (got, run) = bdat_run(
+        vec![Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")],
+        &["--strict"],
+        "EHLO x.test\nBDAT 10 LAST\nhello\n",
+    );
+    assert_eq!(got, "EHLO x.test\r\nQUIT\r\n", "{}", run.all());
+    assert_eq!(run.code, 26, "{}", run.all());
+    assert!(
+        run.all().contains(
+            "BDAT 10 LAST: the input ended after 7 of the chunk's 10 octets: nothing of the \
+             BDAT was sent"
+        ),
+        "{}",
+        run.all()
+    );
+}

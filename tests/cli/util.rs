@@ -215,6 +215,8 @@ pub enum Step {
     Answer(fn(&str) -> Vec<u8>),
     /// Read message content until the CRLF.CRLF end marker.
     Data,
+    /// Read exactly this many octets (a BDAT chunk, RFC 3030 §2: no line end needed).
+    Octets(usize),
     /// Write these bytes one at a time with a pause between.
     Trickle(&'static [u8], Duration),
     /// Do nothing for a while (connection kept open).
@@ -430,6 +432,17 @@ fn scripted_on(listener: TcpListener, steps: Vec<Step>, acceptor: Arc<SslAccepto
                 }
                 Step::Line => {
                     read_line(&mut s, &mut pending, &mut got);
+                }
+                Step::Octets(n) => {
+                    while pending.len() < n {
+                        let mut b = [0u8; 4096];
+                        match s.read(&mut b) {
+                            Ok(0) | Err(_) => break,
+                            Ok(k) => pending.extend_from_slice(&b[..k]),
+                        }
+                    }
+                    let take = n.min(pending.len());
+                    got.extend(pending.drain(..take));
                 }
                 Step::Data => loop {
                     let line = read_line(&mut s, &mut pending, &mut got);

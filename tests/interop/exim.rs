@@ -842,3 +842,82 @@ fn exim_a_recorded_repl_session_replays_step_by_step() {
     let mismatches = replay.all().matches("`: expected ").count();
     assert_eq!(mismatches, 1, "{}", replay.dump());
 }
+
+/// A typed `BDAT n [LAST]` (CHUNKING, RFC 3030) in `ehlo repl`: its chunk is asked for first,
+/// as lines that count their CRLF (a last line that fills the chunk goes without one), and goes
+/// out with the line, so the one reply comes at once: a BDAT Exim refuses (no transaction)
+/// still has its chunk read (§2; the NOOP after it is answered as a NOOP), a message in two
+/// chunks and `BDAT 0 LAST` is delivered byte for byte, and the recording (`| ` lines after
+/// each `> BDAT`) replays step by step with every reply checked. The line used to go out
+/// alone: the REPL waited --timeout for a reply only the chunk draws, the chunk's lines went
+/// out as commands, and the replay waited twice the timeout and checked nothing.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_a_typed_bdat_sends_its_chunk_and_replays_checked() {
+    require_exim();
+    let token = unique("exim-bdat");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("typed");
+    let rec = dir.path().join("bdat.ehlo");
+    let subject = format!("Subject: {token}");
+    let text = format!(
+        "EHLO client.ehlo.test\nBDAT 3\nabc\nNOOP\nMAIL FROM:<{EXIM_SENDER}>\n\
+         RCPT TO:<{EXIM_RCPT}>\nBDAT {}\n{subject}\n\nBDAT 5\nhello\nBDAT 0 LAST\nQUIT\n",
+        subject.len() + 4
+    );
+    fs::write(&input, text).expect("write the input");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("exec \"$0\" repl \"$1\" --timeout 20 --record \"$2\" < \"$3\"")
+        .arg(ehlo_bin())
+        .arg(EXIM_SMTP)
+        .arg(&rec)
+        .arg(&input);
+    let run = run_bounded(cmd);
+    run.assert_exit(0);
+    let all = run.all();
+    assert!(!all.contains("no reply within"), "{}", run.dump());
+    assert!(!all.contains("not sent"), "{}", run.dump());
+    run.assert_contains("503 valid RCPT command must precede BDAT");
+    let recorded = fs::read_to_string(&rec).expect("the recording");
+    assert!(
+        recorded.contains(&format!(
+            "> BDAT 3\n| abc\n< 503\n> NOOP\n< 250\n> MAIL FROM:<{EXIM_SENDER}>\n< 250\n\
+             > RCPT TO:<{EXIM_RCPT}>\n< 250\n> BDAT {}\n| {subject}\n| \n< 250\n\
+             > BDAT 5\n| hello\n< 250\n> BDAT 0 LAST\n< 250\n> QUIT\n< 221\n",
+            subject.len() + 4
+        )),
+        "{recorded}"
+    );
+    let (_, stored) = wait_for_maildir(&exim_maildir(), &token, DELIVERY_LIMIT);
+    let want = format!("{subject}\n\nhello");
+    assert!(
+        String::from_utf8_lossy(&stored).contains(&want),
+        "{}",
+        String::from_utf8_lossy(&stored)
+    );
+    let mut cmd = Command::new(ehlo_bin());
+    cmd.args([
+        "replay",
+        rec.to_str().unwrap(),
+        "--server",
+        EXIM_SMTP,
+        "--timeout",
+        "20",
+    ]);
+    let started = Instant::now();
+    let replay = run_bounded(cmd);
+    replay.assert_exit(0);
+    replay.assert_contains("every reply as recorded");
+    let all = replay.all();
+    assert!(
+        !all.contains("not checked") && !all.contains("no reply within"),
+        "{}",
+        replay.dump()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
