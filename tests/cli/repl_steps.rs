@@ -1069,3 +1069,51 @@ fn a_piped_bdat_whose_chunk_does_not_fit_or_ends_early_sends_nothing_of_it() {
         run.all()
     );
 }
+
+/// A recording made before chunks were recorded (`> BDAT 5 LAST` with no `|` lines, its chunk a
+/// later `:raw` step) replays as it was made: the line alone, with a warning saying the server
+/// reads the next step's bytes as its chunk, not refused and not sent with a chunk nobody typed.
+#[test]
+fn replay_of_a_bdat_recorded_without_its_chunk_sends_the_line_alone_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("old.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x.test\n< 250\n> BDAT 5 LAST\n> :raw \"hello\"\n~ 250\n> QUIT\n< 221\n",
+    )
+    .unwrap();
+    let server = scripted(crate::util::ehlo_x_then(vec![
+        Step::Expect("BDAT 5 LAST"),
+        Step::Octets(5),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]));
+    let addr = server.server();
+    let run = piped(
+        &[
+            "replay",
+            script.to_str().unwrap(),
+            "--server",
+            addr.as_str(),
+            "--timeout",
+            "1",
+        ],
+        "",
+    );
+    assert_eq!(
+        server.finish(),
+        "EHLO x.test\r\nBDAT 5 LAST\r\nhelloQUIT\r\n",
+        "{}",
+        run.all()
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.all().contains(
+            "BDAT 5 LAST: no content lines (`|`) for its 5 octets: the line is sent alone, \
+             the server reads the next step's bytes as its chunk"
+        ),
+        "{}",
+        run.all()
+    );
+}
