@@ -35,6 +35,34 @@ pub(crate) const EXIT_CHECK_FAILED: u8 = 40;
 /// timeout, a 421 greeting, `--deadline`), or an `--expect` was not decided for that reason:
 /// retryable.
 pub(crate) const EXIT_CHECK_UNTESTED: u8 = 41;
+/// How an `ehlo check` or `ehlo probe` run was cut short, for its summary's `outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// `--deadline` passed.
+    Deadline,
+    /// A signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) ended it.
+    Signal,
+}
+
+/// The `outcome` of an `ehlo check` / `ehlo probe` JSON summary, beside its `exit_code`: the
+/// labels the other modes give the same ends (`ok` 0, `usage` 1, `prerequisite` 10, `deadline`
+/// and `interrupted` for a run cut short, which exits 41), and two of their own:
+/// `check_failed` (40: a check failed or an `--expect` was not met) and `untested` (41:
+/// something could not be tested).
+pub(crate) fn check_outcome(code: u8, cut: Option<Cut>) -> &'static str {
+    if let Some(label) = Error::label_of_code(code) {
+        return label;
+    }
+    match (code, cut) {
+        (EXIT_OK, _) => "ok",
+        (EXIT_CHECK_FAILED, _) => "check_failed",
+        // [`Error::Deadline`]'s label.
+        (_, Some(Cut::Deadline)) => "deadline",
+        (_, Some(Cut::Signal)) => Error::Signalled(Ending::Term).label(),
+        _ => "untested",
+    }
+}
+
 /// Exit code: `--prdr` but the server does not advertise PRDR (swaks).
 pub(crate) const EXIT_PRDR: u8 = 30;
 /// Exit code: SMTPUTF8 needed but not advertised (swaks's unreleased `20-smtputf8` branch).
@@ -327,6 +355,38 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `ehlo check`/`ehlo probe` summaries label their ends as the other modes label the same
+    /// ends (their summaries had no `outcome`).
+    #[test]
+    fn a_check_outcome_is_labelled_as_the_other_modes_label_it() {
+        let deadline = Error::Deadline {
+            phase: Phase::Other,
+            limit: std::time::Duration::ZERO,
+            at: String::new(),
+            unsure_delivery: false,
+        };
+        for (code, cut, want) in [
+            (EXIT_OK, None, "ok"),
+            (EXIT_USAGE, None, Error::Usage(String::new()).label()),
+            (
+                EXIT_PREREQ,
+                None,
+                Error::Prerequisite(String::new()).label(),
+            ),
+            (EXIT_CHECK_FAILED, None, "check_failed"),
+            (EXIT_CHECK_FAILED, Some(Cut::Deadline), "check_failed"),
+            (EXIT_CHECK_UNTESTED, None, "untested"),
+            (EXIT_CHECK_UNTESTED, Some(Cut::Deadline), deadline.label()),
+            (
+                EXIT_CHECK_UNTESTED,
+                Some(Cut::Signal),
+                Error::Signalled(Ending::Int).label(),
+            ),
+        ] {
+            assert_eq!(check_outcome(code, cut), want, "{code} {cut:?}");
+        }
+    }
 
     /// A REPL ended by a signal exits as a shell reports a process killed by it.
     #[test]

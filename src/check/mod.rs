@@ -1356,6 +1356,22 @@ pub(crate) fn unfinished(id: &'static str, why: &str) -> CheckResult {
     CheckResult::new(id, Status::Error, format!("not finished: {why}")).with("unfinished", true)
 }
 
+/// How a run that stopped for `why` ([`DEADLINE_REACHED`], [`DEADLINE_IN_LIST`],
+/// [`stopped_by`]) was cut short; `None` for another reason (a run that could not start).
+pub(crate) fn cut_of(why: &str) -> Option<crate::error::Cut> {
+    use crate::error::{Cut, Ending};
+    if why == DEADLINE_REACHED || why == DEADLINE_IN_LIST {
+        Some(Cut::Deadline)
+    } else if [Ending::Int, Ending::Term, Ending::Hup, Ending::Quit]
+        .into_iter()
+        .any(|e| stopped_by(e) == why)
+    {
+        Some(Cut::Signal)
+    } else {
+        None
+    }
+}
+
 /// Why a run a signal stopped did not finish (`check` and `probe`).
 pub(crate) fn stopped_by(sig: crate::error::Ending) -> &'static str {
     use crate::error::Ending;

@@ -25,7 +25,7 @@
 //! | `check` | `domain`, `index`, `id` (e.g. `tls.starttls`), `status`, `counts` (bool: part of the verdict), `counted` (the same bool: `counts` is an object on `domain` and `summary` lines; `counts` kept for compatibility), `waived` (bool), `note` (why it does not count), `mx`, `ip` (host-scope checks and per-host `mx.target`), `rfc`, `ms` (time the step took), `summary` (one line), `evidence` (object, see below) |
 //! | `expect` | `domain`, `index`, `expect` (as written), `met` (bool: false when unmet or not decided), `verdict` (`met`, `unmet`, `not_decided`), `reason` (why it is not decided, else `null`), `found` (text) |
 //! | `domain` | `domain`, `index`, `status` (the verdict), `counts` (`{pass, info, skip, warn, error, fail}`), `error` (why the domain could not be checked at all: malformed line, deadline, Ctrl-C), `ms`, `run` (how far it got: `finished`; in a run cut short `cut`, under way when the stop came, or `not_started`) |
-//! | `summary` | `exit_code` (0, 40, 41; 1 when the command line was refused, 10 when the run could not start), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early or could not start), `reached` (`{finished, cut, not_started}`: domains per `run`; `null` when the run could not start) |
+//! | `summary` | `exit_code` (0, 40, 41; 1 when the command line was refused, 10 when the run could not start), `outcome` (the exit code's label, as the send's summary has it: `ok` 0, `check_failed` 40, `untested` 41, `deadline` and `interrupted` 41 for a run `--deadline` or a signal cut short, `usage` 1, `prerequisite` 10), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early or could not start), `reached` (`{finished, cut, not_started}`: domains per `run`; `null` when the run could not start) |
 //! | `error` | `message`: what kept the run from starting (the resolver could not be set up) or its report from being written (`--junit`); also on stderr as `*** message` |
 //! | `note` | (`ehlo probe`) `message`: which tokens to look for in the mailbox; before the probes' lines |
 //! | `warning` | `message`: what was said on stderr (`*** message`) about the command line before the run began, right after `schema`: an `EHLO_*` variable left unread (`EHLO_TMEOUT is ignored: it names no option of any mode (did you mean EHLO_TIMEOUT?)`), an `SSL_CERT_FILE` that names no file |
@@ -119,7 +119,7 @@
 //! {"type":"schema","version":1,"tool":"ehlo","tool_version":"0.1.0","mode":"check"}
 //! {"type":"check","domain":"example.com","index":0,"id":"mx.lookup","status":"pass","counts":true,"counted":true,"waived":false,"note":null,"mx":null,"ip":null,"rfc":"RFC 5321 §5.1","ms":3.1,"summary":"10 mx.example.com","evidence":{"count":1,"records":["10 mx.example.com"],"ttl":300}}
 //! {"type":"domain","domain":"example.com","index":0,"status":"pass","counts":{"pass":17,"info":3,"skip":0,"warn":0,"error":0,"fail":0},"error":null,"ms":48.2}
-//! {"type":"summary","exit_code":0,"domains":1,"verdicts":{"pass":1,"info":0,"skip":0,"warn":0,"error":0,"fail":0},"counts":{"pass":17,"info":3,"skip":0,"warn":0,"error":0,"fail":0},"stopped":null}
+//! {"type":"summary","exit_code":0,"outcome":"ok","domains":1,"verdicts":{"pass":1,"info":0,"skip":0,"warn":0,"error":0,"fail":0},"counts":{"pass":17,"info":3,"skip":0,"warn":0,"error":0,"fail":0},"stopped":null}
 //! ```
 
 use std::io::Write;
@@ -929,7 +929,10 @@ impl CheckRenderer {
             let reached = self.split.map(
                 |s| json!({"finished": s.finished, "cut": s.cut, "not_started": s.not_started}),
             );
-            let v = json!({"type": "summary", "exit_code": exit_code, "domains": tally.domains,
+            let outcome =
+                crate::error::check_outcome(exit_code, stopped.and_then(crate::check::cut_of));
+            let v = json!({"type": "summary", "exit_code": exit_code, "outcome": outcome,
+                "domains": tally.domains,
                 "verdicts": self.counts_json(&verdicts), "counts": self.counts_json(&counts), "stopped": stopped,
                 "reached": reached});
             self.line(&v.to_string());

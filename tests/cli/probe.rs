@@ -2179,3 +2179,54 @@ fn an_ipv6_tag_without_an_ipv6_address_is_refused_in_every_mode() {
         assert!(wire.accept().is_err(), "{args:?} connected");
     }
 }
+
+/// The JSON summary names how the run ended beside its exit code, as the send's and explain's
+/// do (`outcome`, with error.rs's labels): `ok` (0), `check_failed` (40), `untested` (41),
+/// `deadline` (41, `--deadline` cut it), `usage` (1). It had `exit_code` and no `outcome`.
+#[test]
+fn the_summary_names_the_outcome_of_each_exit_path() {
+    let safe = Server::start(ServeOptions {
+        starttls: true,
+        ..ServeOptions::default()
+    });
+    let vulnerable = Server::start(ServeOptions {
+        quirks: Quirks {
+            disclose_users: true,
+            ..Quirks::default()
+        },
+        ..ServeOptions::default()
+    });
+    let silent = Server::start(ServeOptions {
+        faults: vec!["banner=silent".into()],
+        ..ServeOptions::default()
+    });
+    let summary = |run: &Run| -> Value {
+        let last = run.stdout.lines().last().unwrap_or_default();
+        let v: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {run:?}"));
+        assert_eq!(v["type"], "summary", "{}", run.stdout);
+        assert_eq!(v["exit_code"], run.code, "{}", run.stdout);
+        v
+    };
+    let (run, _) = probe(&safe.addr(), &["--only", "enum.vrfy"]);
+    assert_eq!((run.code, &summary(&run)["outcome"]), (0, &"ok".into()));
+    let (run, _) = probe(&vulnerable.addr(), &["--only", "enum.vrfy"]);
+    assert_eq!(
+        (run.code, &summary(&run)["outcome"]),
+        (40, &"check_failed".into())
+    );
+    let (run, _) = probe(&silent.addr(), &["--only", "enum.vrfy", "--timeout", "1s"]);
+    assert_eq!(
+        (run.code, &summary(&run)["outcome"]),
+        (41, &"untested".into())
+    );
+    let (run, _) = probe(
+        &silent.addr(),
+        &["--only", "enum.*", "--timeout", "30s", "--deadline", "1s"],
+    );
+    assert_eq!(
+        (run.code, &summary(&run)["outcome"]),
+        (41, &"deadline".into())
+    );
+    let (run, _) = probe(&safe.addr(), &["--expect", "no.such=pass"]);
+    assert_eq!((run.code, &summary(&run)["outcome"]), (1, &"usage".into()));
+}
