@@ -2114,10 +2114,12 @@ pub(crate) struct CheckArgs {
     pub(crate) domains: Vec<String>,
 
     /// Check this one server (a host name or an IP address) instead of domains' MX hosts: the
-    /// per-address checks only (smtp.*, tls.*, rdns.fcrdns), on --port
+    /// per-address checks only (smtp.*, tls.*, rdns.fcrdns), on --port; not with domains (check a
+    /// new MX and the domain in two runs)
     // From the command line only, as the port and the TLS mode: a variable left set would turn
     // every check of a list into a check of one server.
-    #[arg(long, value_name = "HOST", conflicts_with = "domains", hide_env = true)]
+    // Not with domains: refused with the reason (`cli::mode::check::host_with_domains`).
+    #[arg(long, value_name = "HOST", hide_env = true)]
     pub(crate) host: Option<String>,
 
     /// Print JSON Lines (one line per check, per domain, and a summary) instead of the report

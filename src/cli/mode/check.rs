@@ -277,6 +277,21 @@ fn read_list(
     bad.map_or(Ok(ended), |why| Err(usage(why)))
 }
 
+/// Why `--host HOST` is refused beside a domain (`domain`, the first given), and what to run
+/// instead. Each domain check judges what the domain's DNS names: its MX hosts (`mx.*`,
+/// `mtasts.mx-match`, an MTA-STS policy's `mx` patterns) and their TLSA records (`dane.*`).
+/// A server named beside it is none of those, so its results would pass or fail the domain
+/// for a server that gets none of its mail, and its published MX would go unprobed. Checking
+/// a server before it is published (a new MX) is two runs: the domain, and the server alone.
+fn host_with_domains(host: &str, domain: &str) -> String {
+    let (host, domain) = (host.escape_debug(), domain.escape_debug());
+    format!(
+        "--host checks one server by itself, not a domain: a domain's checks judge the MX hosts \
+         its DNS names, and {host} is not one of them until it is published. Run `ehlo check \
+         {domain}` for the domain and its MX hosts, and `ehlo check --host {host}` for the server"
+    )
+}
+
 /// `ehlo check` flags → [`crate::check::CheckConfig`]: domain lists read, the CI grammar
 /// (`--expect`, `--waive`, `--only`, `--skip`) validated so that a typo is exit 1, not a run.
 pub(super) fn check_config(
@@ -288,6 +303,9 @@ pub(super) fn check_config(
     let started = std::time::Instant::now();
     let deadline = a.deadline.filter(|d| !d.is_zero());
     let until = deadline.map(|d| started + d);
+    if let (Some(h), Some(d)) = (&a.host, a.domains.first()) {
+        return Err(usage(host_with_domains(h, d)));
+    }
     let mut domains = Domains::with_hasher(std::hash::RandomState::new());
     let mut stdin_read = false;
     let mut list = ListRead::Whole;
