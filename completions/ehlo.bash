@@ -1038,7 +1038,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__check)
-            opts="-4 -6 -h -V -p --json --junit --fail-on --untested-ok --allow-private --rcpt-probe --relay-probe --tls-probe --tlsc --tls-on-connect --dnssec --dns-trust-anchor --tls-ca-path --ipv4 --ipv6 --color --help --version --only --skip --expect --waive --host --concurrency --per-ip --deadline --timeout --cert-days --port --helo --dns-server"
+            opts="-4 -6 -h -V -p --json --junit --fail-on --untested-ok --cert-problems --allow-private --rcpt-probe --relay-probe --tls-probe --tlsc --tls-on-connect --dnssec --dns-trust-anchor --tls-ca-path --ipv4 --ipv6 --color --help --version --only --skip --expect --waive --host --concurrency --per-ip --deadline --timeout --cert-days --port --helo --dns-server"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1061,6 +1061,10 @@ _ehlo() {
                     ;;
                 --fail-on)
                     COMPREPLY=($(compgen -W "fail warn" -- "${cur}"))
+                    return 0
+                    ;;
+                --cert-problems)
+                    COMPREPLY=($(compgen -W "auto fail warn" -- "${cur}"))
                     return 0
                     ;;
                 --dnssec)

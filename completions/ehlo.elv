@@ -352,6 +352,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
         &'ehlo;check'= {
             cand --junit 'Also write the results as JUnit XML to FILE (a testsuite per domain, a testcase per check)'
             cand --fail-on 'Which statuses fail the run (exit 40)'
+            cand --cert-problems 'What a certificate chain or name problem (tls.cert.chain, tls.cert.name) is: auto fails it on implicit TLS and on ports 465 and 587, whose clients verify (RFC 8314 §5.3), and warns elsewhere, as on port 25, where MTAs encrypt without verifying (RFC 7435)'
             cand --dnssec 'DNSSEC for the dnssec.* and dane.* checks: validate, trust-ad or off [default: validate]'
             cand --dns-trust-anchor 'Trust the DNSKEY records in FILE (zone-file lines) instead of the root anchors (with --dnssec validate; for private and test zones)'
             cand --tls-ca-path 'CA certificates to trust instead of the system store: a PEM file or a directory of them'
@@ -360,7 +361,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --skip 'Leave out these checks (repeatable; * matches any characters); a failed session step left out is still reported and judged when a check after it was skipped, as with --only'
             cand --expect 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <); a check a met ID=STATUS asked for does not count (dmarc.record=fail met: no exit 40)'
             cand --waive 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *'
-            cand --host 'Check this one server (a host name or an IP address) instead of domains'' MX hosts: the per-address checks only (smtp.*, tls.*, rdns.fcrdns), on --port'
+            cand --host 'Check this one server (a host name or an IP address) instead of domains'' MX hosts: the per-address checks only (smtp.*, tls.*, rdns.fcrdns), on --port; not with domains (check a new MX and the domain in two runs)'
             cand --concurrency 'Domains checked at once, 1 to 1000. Each holds some 40-60 KB while in flight, and DNS lookups are capped at 256 at once: more domains only help while MX hosts are slow to answer'
             cand --per-ip 'SMTP connections at once to one address'
             cand --deadline 'Stop the whole run after this long and report what is done (N, Ns, Nm or Nh)'

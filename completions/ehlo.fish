@@ -428,6 +428,9 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -s V -l version -d 'P
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l junit -d 'Also write the results as JUnit XML to FILE (a testsuite per domain, a testcase per check)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l fail-on -d 'Which statuses fail the run (exit 40)' -r -f -a "fail\t'Only failures fail the run (exit 40)'
 warn\t'Warnings fail the run too'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l cert-problems -d 'What a certificate chain or name problem (tls.cert.chain, tls.cert.name) is: auto fails it on implicit TLS and on ports 465 and 587, whose clients verify (RFC 8314 §5.3), and warns elsewhere, as on port 25, where MTAs encrypt without verifying (RFC 7435)' -r -f -a "auto\t'fail on implicit TLS (--tls-on-connect) and on ports 465 and 587, warn elsewhere'
+fail\t'fail: the clients of this port verify the certificate (RFC 8314 §5.3)'
+warn\t'warn: the clients of this port encrypt opportunistically (RFC 7435), as MTAs on port 25'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l dnssec -d 'DNSSEC for the dnssec.* and dane.* checks: validate, trust-ad or off [default: validate]' -r -f -a "off\t'No validation (the send\'s default)'
 validate\t'Validate signatures here, from the trust anchors'
 trust-ad\t'Believe the AD bit of the configured recursive resolver'"
@@ -602,7 +605,7 @@ tls.cert.key@\t''
 dane.starttls@\t''
 dane.match@\t''
 rdns.fcrdns@\t''"
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l host -d 'Check this one server (a host name or an IP address) instead of domains\' MX hosts: the per-address checks only (smtp.*, tls.*, rdns.fcrdns), on --port' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l host -d 'Check this one server (a host name or an IP address) instead of domains\' MX hosts: the per-address checks only (smtp.*, tls.*, rdns.fcrdns), on --port; not with domains (check a new MX and the domain in two runs)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l concurrency -d 'Domains checked at once, 1 to 1000. Each holds some 40-60 KB while in flight, and DNS lookups are capped at 256 at once: more domains only help while MX hosts are slow to answer' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l per-ip -d 'SMTP connections at once to one address' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm or Nh)' -r -f

@@ -3173,6 +3173,111 @@ fn check_judges_implicit_tls_on_postfix_and_exim() {
     }
 }
 
+/// A certificate problem on a submission listener fails `ehlo check`; on an MX it warns. RFC 8314
+/// §5.3: a mail user agent MUST verify the server's certificate, so a chain it cannot verify or
+/// a name it does not match stops every client of port 465 or 587, while on port 25 MTAs deliver
+/// over it (RFC 7435). Before, every listener got the port-25 rule: the real Postfix on 4465
+/// (implicit TLS) with its self-signed certificate untrusted, or trusted but reached by a name
+/// it does not carry, was a warning and exit 0. Now `--tls-on-connect` makes them failures
+/// (exit 40, the reason said), `--cert-problems warn` keeps the port-25 rule, and a STARTTLS
+/// port that is neither 465 nor 587 (Postfix's 2587 here) warns unless `--cert-problems fail`.
+#[test]
+#[ignore = "interop: needs the local Postfix and Exim (tests/interop/setup.sh, exim.sh)"]
+fn check_fails_certificate_problems_on_submission_and_warns_on_an_mx() {
+    use ehlo::net::testutil::{FakeDns, RecordSpec};
+    require_postfix_smtps();
+    exim::require_exim();
+    // A name for 127.0.0.1 that the certificate (localhost, IP 127.0.0.1) does not carry.
+    let (dns, _h) = FakeDns::start(vec![(
+        "wrong-name.interop.test",
+        RecordSpec::A(std::net::Ipv4Addr::LOCALHOST),
+    )]);
+    let dns = dns.to_string();
+    let run = |host: &str, port: &str, extra: &[&str]| {
+        let mut cmd = Command::new(ehlo_bin());
+        cmd.args([
+            "check",
+            "--host",
+            host,
+            "--port",
+            port,
+            "--dnssec",
+            "off",
+            "--dns-server",
+            &dns,
+            "-4",
+            "--allow-private",
+            "--json",
+        ]);
+        cmd.args(extra);
+        let run = run_bounded(cmd);
+        let status = |id: &str| {
+            run.stdout
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+                .find(|v| v["type"] == "check" && v["id"] == id)
+                .unwrap_or_else(|| panic!("no {id}: {}", run.dump()))
+        };
+        let (chain, name) = (status("tls.cert.chain"), status("tls.cert.name"));
+        (run, chain, name)
+    };
+    let ca = ["--tls-ca-path", POSTFIX_CERT];
+    // Implicit TLS, the certificate not trusted (no --tls-ca-path): Postfix and Exim.
+    for port in ["4465", "4665"] {
+        let (r, chain, name) = run("127.0.0.1", port, &["--tls-on-connect"]);
+        r.assert_exit(40);
+        assert_eq!(chain["status"], "fail", "{port}: {}", r.dump());
+        let said = chain["summary"].as_str().unwrap();
+        assert!(said.contains("RFC 8314 §5.3"), "{said}");
+        assert_eq!(name["status"], "pass", "{port}: {}", r.dump());
+        // The port-25 rule, chosen.
+        let (r, chain, _) = run(
+            "127.0.0.1",
+            port,
+            &["--tls-on-connect", "--cert-problems", "warn"],
+        );
+        r.assert_exit(0);
+        assert_eq!(chain["status"], "warn", "{port}: {}", r.dump());
+    }
+    // Trusted, but reached by a name it does not carry.
+    let (r, chain, name) = run("wrong-name.interop.test", "4465", &["--tlsc", ca[0], ca[1]]);
+    r.assert_exit(40);
+    assert_eq!(chain["status"], "pass", "{}", r.dump());
+    assert_eq!(name["status"], "fail", "{}", r.dump());
+    assert!(
+        name["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("not valid for wrong-name.interop.test"),
+        "{name}"
+    );
+    // Trusted and named: nothing to fail.
+    let (r, chain, name) = run("127.0.0.1", "4465", &["--tls-on-connect", ca[0], ca[1]]);
+    r.assert_exit(0);
+    assert_eq!(
+        (&chain["status"], &name["status"]),
+        (&"pass".into(), &"pass".into())
+    );
+    // STARTTLS on 2587 (submission on a test port): the port-25 rule unless told otherwise.
+    let (r, _, name) = run("wrong-name.interop.test", "2587", &[ca[0], ca[1]]);
+    r.assert_exit(0);
+    assert_eq!(name["status"], "warn", "{}", r.dump());
+    let (r, _, name) = run(
+        "wrong-name.interop.test",
+        "2587",
+        &[ca[0], ca[1], "--cert-problems", "fail"],
+    );
+    r.assert_exit(40);
+    assert_eq!(name["status"], "fail", "{}", r.dump());
+    assert!(
+        name["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("fails here: --cert-problems fail"),
+        "{name}"
+    );
+}
+
 /// The opt-in probes against the real Postfix: `postmaster@ehlo.test` (a local domain there) is
 /// accepted, a recipient at example.net is refused (`reject_unauth_destination`), and the TLS
 /// versions it accepts are found with one connection each; never DATA.

@@ -230,7 +230,12 @@ impl Shared {
                     let (versions, old_session) =
                         optin::tls_versions(host, ip, &self.cfg.probe).await;
                     if let Some(info) = old_session
-                        && probe::judge_old_tls_cert(&mut res, &info, self.cfg.probe.cert_days)
+                        && probe::judge_old_tls_cert(
+                            &mut res,
+                            &info,
+                            self.cfg.probe.cert_days,
+                            self.cfg.probe.cert_required.as_deref(),
+                        )
                         && chain.pems.is_empty()
                     {
                         // dane.match judges the same certificate as tls.cert.*.

@@ -389,6 +389,19 @@ pub(crate) enum FailOn {
     Warn,
 }
 
+/// `--cert-problems`: what a certificate chain or name problem (`tls.cert.chain`,
+/// `tls.cert.name`) is on the probed port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub(crate) enum CertProblems {
+    /// fail on implicit TLS (--tls-on-connect) and on ports 465 and 587, warn elsewhere
+    #[default]
+    Auto,
+    /// fail: the clients of this port verify the certificate (RFC 8314 §5.3)
+    Fail,
+    /// warn: the clients of this port encrypt opportunistically (RFC 7435), as MTAs on port 25
+    Warn,
+}
+
 impl DomainReport {
     /// Tally of the counted results.
     pub(crate) fn counts(&self) -> Counts {

@@ -42,6 +42,53 @@ pub(crate) struct ProbeOptions {
     /// `--tls-on-connect`: TLS from the first byte (implicit TLS, RFC 8314 §3), as on a
     /// submissions port (465): no STARTTLS, the handshake judged as STARTTLS's would be.
     pub(crate) implicit_tls: bool,
+    /// Why a certificate chain or name problem fails here ([`cert_rule`]); `None`: it warns,
+    /// the port-25 rule.
+    pub(crate) cert_required: Option<String>,
+}
+
+/// Why certificate chain and name problems fail on this listener, or `None` when they warn.
+/// Port 25 is opportunistic (RFC 7435): a sending MTA without MTA-STS or DANE delivers over
+/// a certificate it cannot verify, so a problem there stops no mail. Submission is not:
+/// RFC 8314 §5.3 says a mail user agent MUST verify the server's certificate, on implicit
+/// TLS (465, §3.3) and on STARTTLS (587) alike, so the same problem there stops every client
+/// that follows it. `Auto` takes implicit TLS and those two ports for submission.
+pub(crate) fn cert_rule(
+    choice: super::model::CertProblems,
+    implicit_tls: bool,
+    port: u16,
+) -> Option<String> {
+    use super::model::CertProblems;
+    match choice {
+        CertProblems::Warn => None,
+        CertProblems::Fail => Some("--cert-problems fail".to_string()),
+        CertProblems::Auto if implicit_tls => Some(
+            "implicit TLS (--tls-on-connect): submission clients verify the certificate \
+             (RFC 8314 §5.3)"
+                .to_string(),
+        ),
+        CertProblems::Auto if matches!(port, 465 | 587) => Some(format!(
+            "port {port} is submission: its clients verify the certificate (RFC 8314 §5.3)"
+        )),
+        CertProblems::Auto => None,
+    }
+}
+
+/// Makes the chain and name problems among `out` failures when `why` says they fail here
+/// ([`cert_rule`]), naming the reason. A name matched by the subject CN alone stays a
+/// warning: clients built on OpenSSL's host check still accept it.
+fn require_cert(out: &mut [CheckResult], why: Option<&str>) {
+    let Some(why) = why else { return };
+    for c in out.iter_mut() {
+        let cn_only = c.evidence.get("cn_only") == Some(&serde_json::Value::Bool(true));
+        if matches!(c.id, "tls.cert.chain" | "tls.cert.name")
+            && c.status == Status::Warn
+            && !cn_only
+        {
+            c.status = Status::Fail;
+            c.summary.push_str(&format!(" — fails here: {why}"));
+        }
+    }
 }
 
 /// A session's events so far, shared so that a run cut short (`--deadline`, a signal) can
@@ -806,6 +853,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
                 .timed(hs_ms),
         );
         out.extend(cert_checks(&info, o.cert_days));
+        require_cert(&mut out, o.cert_required.as_deref());
         return out;
     }
     let version = info.version.trim_start_matches("TLSv").to_string();
@@ -849,6 +897,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             .timed(hs_ms),
     );
     out.extend(cert_checks(&info, o.cert_days));
+    require_cert(&mut out, o.cert_required.as_deref());
     out
 }
 
@@ -909,6 +958,7 @@ pub(crate) fn judge_old_tls_cert(
     results: &mut [CheckResult],
     info: &TlsInfo,
     cert_days: i64,
+    cert_required: Option<&str>,
 ) -> bool {
     let unjudged = |c: &CheckResult| c.id.starts_with("tls.cert.") && c.status == Status::Skip;
     let handshake_failed = results
@@ -918,6 +968,7 @@ pub(crate) fn judge_old_tls_cert(
         return false;
     }
     let mut judged = cert_checks(info, cert_days);
+    require_cert(&mut judged, cert_required);
     for c in &mut judged {
         c.summary = format!(
             "{} (presented in {}, found by --tls-probe)",
@@ -935,7 +986,8 @@ pub(crate) fn judge_old_tls_cert(
 }
 
 /// `tls.cert.*` from the handshake's evidence. Chain and name problems are warnings: port 25
-/// delivery is opportunistic (RFC 7435) unless MTA-STS or DANE says otherwise.
+/// delivery is opportunistic (RFC 7435) unless MTA-STS or DANE says otherwise (and a
+/// submission port makes them failures: [`require_cert`]).
 fn cert_checks(info: &TlsInfo, cert_days: i64) -> Vec<CheckResult> {
     let mut out = Vec::new();
     let Some(leaf) = info.chain.first() else {
@@ -1292,6 +1344,7 @@ mod tests {
             ca_path: None,
             cert_days: 14,
             implicit_tls: false,
+            cert_required: None,
         };
         judge("mx.example.test", s, &o, &[])
             .into_iter()
@@ -1310,6 +1363,7 @@ mod tests {
             ca_path: None,
             cert_days: 14,
             implicit_tls: false,
+            cert_required: None,
         };
         let mut s = Seen {
             connect_error: Some("Network is unreachable (os error 101)".into()),
@@ -1513,6 +1567,70 @@ mod tests {
         assert_eq!(c.evidence["cn_only"], false, "{c:?}");
     }
 
+    /// Where certificate problems fail: implicit TLS and the submission ports under `auto`
+    /// (RFC 8314 §5.3: clients verify there), nowhere under `warn`, everywhere under `fail`;
+    /// they were warnings on every port.
+    #[test]
+    fn certificate_problems_fail_where_submission_clients_verify() {
+        use crate::check::model::CertProblems::{Auto, Fail, Warn};
+        for (choice, implicit, port, fails) in [
+            (Auto, false, 25, false),
+            (Auto, false, 2525, false),
+            (Auto, true, 465, true),
+            (Auto, true, 4465, true),
+            (Auto, false, 465, true),
+            (Auto, false, 587, true),
+            (Warn, true, 465, false),
+            (Warn, false, 587, false),
+            (Fail, false, 25, true),
+        ] {
+            let why = cert_rule(choice, implicit, port);
+            assert_eq!(
+                why.is_some(),
+                fails,
+                "{choice:?} {implicit} {port}: {why:?}"
+            );
+        }
+        let why = cert_rule(Auto, true, 465).unwrap();
+        assert!(why.contains("RFC 8314 §5.3"), "{why}");
+        // Chain and name warnings become failures naming why; the CN-only match, the expiry
+        // and a pass are left as they are.
+        let mut out = vec![
+            CheckResult::new(
+                "tls.cert.chain",
+                Status::Warn,
+                "does not verify: self-signed",
+            ),
+            CheckResult::new("tls.cert.name", Status::Warn, "not valid for mx")
+                .with("cn_only", false),
+            CheckResult::new("tls.cert.expiry", Status::Warn, "expires soon"),
+        ];
+        let mut cn_only = vec![
+            CheckResult::new("tls.cert.chain", Status::Pass, "verified"),
+            CheckResult::new("tls.cert.name", Status::Warn, "matches only the subject CN")
+                .with("cn_only", true),
+        ];
+        require_cert(&mut out, None);
+        assert!(out.iter().all(|c| c.status == Status::Warn));
+        require_cert(&mut out, Some(&why));
+        require_cert(&mut cn_only, Some(&why));
+        let st: Vec<Status> = out.iter().chain(&cn_only).map(|c| c.status).collect();
+        assert_eq!(
+            st,
+            [
+                Status::Fail,
+                Status::Fail,
+                Status::Warn,
+                Status::Pass,
+                Status::Warn
+            ]
+        );
+        assert_eq!(
+            out[0].summary,
+            format!("does not verify: self-signed — fails here: {why}")
+        );
+    }
+
     /// An MX two labels below a wildcard's domain (`mx1.mail.example.test` under
     /// `*.example.test`): the warning says the wildcard stands for one label; it said only
     /// "it names DNS:*.example.test", which reads as if it should have matched.
@@ -1699,6 +1817,7 @@ mod tests {
             ca_path: None,
             cert_days: 14,
             implicit_tls: false,
+            cert_required: None,
         };
         let closing = Some((
             "the server closed the connection".to_string(),
@@ -1758,6 +1877,7 @@ mod tests {
             ca_path: None,
             cert_days: 14,
             implicit_tls: false,
+            cert_required: None,
         };
         let handshake = |s: &Seen| {
             let out = judge("mx.example.test", s, &o, &[]);
@@ -1827,6 +1947,7 @@ mod tests {
             ca_path: None,
             cert_days: 14,
             implicit_tls: false,
+            cert_required: None,
         };
         let s = Seen {
             connect_ms: Some(1.0),

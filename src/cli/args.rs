@@ -2079,8 +2079,10 @@ Checks (status pass, info, skip, warn, fail, or error = could not be tested):
            tls.versions (--tls-probe)
 A 421 greeting (\"too many connections\") is an error (could not test), never \"no STARTTLS\".
 Certificate chain and name problems are warnings on port 25 unless an MTA-STS policy (testing
-or enforce mode) covers the MX or an --expect says otherwise. The MTA-STS policy is fetched
-over HTTPS (certificate verified for mta-sts.DOMAIN, redirects not followed).
+or enforce mode) covers the MX or an --expect says otherwise, and failures on implicit TLS and
+on ports 465 and 587, whose submission clients verify (RFC 8314 §5.3): --cert-problems chooses.
+The MTA-STS policy is fetched over HTTPS (certificate verified for mta-sts.DOMAIN, redirects
+not followed).
 check never sends DATA, and sends MAIL and RCPT only for --rcpt-probe and --relay-probe
 (then QUIT).
 
@@ -2184,6 +2186,16 @@ pub(crate) struct CheckArgs {
     /// Warn when a certificate expires in fewer days than this
     #[arg(long, value_name = "N", default_value_t = 14)]
     pub(crate) cert_days: u32,
+
+    /// What a certificate chain or name problem (tls.cert.chain, tls.cert.name) is: auto fails
+    /// it on implicit TLS and on ports 465 and 587, whose clients verify (RFC 8314 §5.3), and
+    /// warns elsewhere, as on port 25, where MTAs encrypt without verifying (RFC 7435)
+    ///
+    /// An MTA-STS policy (testing or enforce) covering the MX makes them failures whatever this
+    /// says; a name matched by the subject CN alone stays a warning.
+    #[arg(long, value_name = "LEVEL", value_enum,
+          default_value_t = crate::check::model::CertProblems::Auto)]
+    pub(crate) cert_problems: crate::check::model::CertProblems,
 
     /// Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)
     #[arg(long)]

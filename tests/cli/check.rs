@@ -6427,3 +6427,144 @@ fn a_host_named_with_a_domain_or_malformed_is_refused() {
         assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
     }
 }
+
+/// A certificate for another name (and one from no trusted CA) is a warning on an MX, where
+/// senders encrypt without verifying (RFC 7435), but a failure where clients verify: a
+/// submission port (RFC 8314 §5.3), chosen with `--cert-problems fail` on the lab's port
+/// (`auto` fails on 465, 587 and under `--tls-on-connect`: tests/interop.rs). There was no
+/// way to say so: every port got the port-25 rule (the flag was unknown, exit 1).
+#[test]
+fn certificate_problems_fail_where_clients_verify_and_warn_on_an_mx() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&["wrongname.test", "self.test", "--only", "tls.*"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(st(&m, "wrongname.test", "tls.cert.name"), ["warn"]);
+    assert_eq!(st(&m, "self.test", "tls.cert.chain"), ["warn"]);
+    assert_eq!(lines.last().unwrap()["outcome"], "ok");
+    for choice in ["auto", "warn"] {
+        let r = lab.run(&[
+            "wrongname.test",
+            "--only",
+            "tls.*",
+            "--cert-problems",
+            choice,
+        ]);
+        assert_eq!(r.code, 0, "{choice}: {}", r.all());
+    }
+    let (run, m, lines) = lab.json(&[
+        "wrongname.test",
+        "self.test",
+        "--only",
+        "tls.*",
+        "--cert-problems",
+        "fail",
+    ]);
+    assert_eq!(run.code, 40, "{}", run.all());
+    assert_eq!(st(&m, "wrongname.test", "tls.cert.name"), ["fail"]);
+    assert_eq!(st(&m, "wrongname.test", "tls.cert.chain"), ["pass"]);
+    assert_eq!(st(&m, "self.test", "tls.cert.chain"), ["fail"]);
+    let name = lines
+        .iter()
+        .find(|v| v["domain"] == "wrongname.test" && v["id"] == "tls.cert.name")
+        .unwrap();
+    assert!(
+        name["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with(" — fails here: --cert-problems fail"),
+        "{name}"
+    );
+}
+
+/// `--tls-on-connect` probes port 465 when no `--port` is given (RFC 8314 §3.3: submissions).
+/// Nothing need listen there (binding 465 needs root): the connection's result names the port
+/// it went to, refused or not, and `--port` still wins.
+#[test]
+fn implicit_tls_probes_port_465_unless_told_otherwise() {
+    let port_of = |extra: &[&str]| {
+        let mut args = vec!["check", "--host", "127.0.0.1", "--json", "--timeout", "5s"];
+        args.extend_from_slice(extra);
+        let r = ehlo_with(&args, None, Duration::from_secs(60));
+        let connect = r
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|v| v["id"] == "smtp.connect")
+            .unwrap_or_else(|| panic!("no smtp.connect: {}", r.all()));
+        connect["evidence"]["port"].clone()
+    };
+    assert_eq!(port_of(&["--tls-on-connect"]), 465);
+    assert_eq!(port_of(&["--tlsc"]), 465);
+    let free = crate::util::free_port();
+    assert_eq!(port_of(&["--tlsc", "--port", &free.to_string()]), free);
+}
+
+/// `--host` beside a domain is refused saying why (a domain's checks judge the MX hosts its DNS
+/// names; the named server is not one of them) and what to run instead, naming both. It said
+/// only clap's "'--host <HOST>' cannot be used with '[DOMAIN|@FILE|-]...'".
+#[test]
+fn a_host_with_a_domain_is_refused_with_the_two_runs_to_make() {
+    let r = ehlo(&["check", "example.test", "--host", "mx1.example.net"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    for said in [
+        "the MX hosts its DNS names",
+        "`ehlo check example.test`",
+        "`ehlo check --host mx1.example.net`",
+    ] {
+        assert!(r.stderr.contains(said), "{said}: {}", r.stderr);
+    }
+    // Under --json too: the summary carries the reason.
+    let r = ehlo(&[
+        "check",
+        "--json",
+        "example.test",
+        "--host",
+        "mx1.example.net",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let last: Value = serde_json::from_str(r.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["outcome"], "usage", "{last}");
+    assert!(
+        last["stopped"]
+            .as_str()
+            .unwrap()
+            .contains("`ehlo check --host mx1.example.net`"),
+        "{last}"
+    );
+}
+
+/// The JSON summary names how the run ended beside its exit code, with error.rs's labels, as
+/// the send's and explain's summaries do: pass `ok` (0), a warning `ok` (0) or, under
+/// `--fail-on warn`, `check_failed` (40), a failure `check_failed` (40), a silent MX
+/// `untested` (41), a run `--deadline` cut `deadline` (41), a bad `--expect` `usage` (1).
+/// It had `exit_code` and no `outcome`.
+#[test]
+fn the_summary_names_the_outcome_of_each_exit_path() {
+    let lab = Lab::start();
+    for (extra, code, outcome) in [
+        (&["good.test"][..], 0, "ok"),
+        (&["wrongname.test", "--skip", "*.record"][..], 0, "ok"),
+        (
+            &["wrongname.test", "--skip", "*.record", "--fail-on", "warn"][..],
+            40,
+            "check_failed",
+        ),
+        (&["expired.test"][..], 40, "check_failed"),
+        (&["silent.test", "--timeout", "1s"][..], 41, "untested"),
+        (
+            &["silent.test", "--timeout", "30s", "--deadline", "1s"][..],
+            41,
+            "deadline",
+        ),
+        (&["good.test", "--expect", "no.such=pass"][..], 1, "usage"),
+    ] {
+        let (run, _, lines) = lab.json(extra);
+        assert_eq!(run.code, code, "{extra:?}: {}", run.all());
+        let last = lines.last().unwrap();
+        assert_eq!(last["type"], "summary", "{extra:?}: {}", run.stdout);
+        assert_eq!(last["exit_code"], code, "{extra:?}: {last}");
+        assert_eq!(last["outcome"], outcome, "{extra:?}: {last}");
+    }
+}

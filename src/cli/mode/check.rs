@@ -464,19 +464,21 @@ pub(super) fn check_config(
     }
     let helo = super::helo_name(a.helo.as_deref(), &env.hostname)?;
     let family = Family::from_flags(a.ipv4, a.ipv6);
+    // RFC 8314 §3.3: submissions, implicit TLS, is port 465.
+    let port = a.port.unwrap_or(if a.tls_on_connect { 465 } else { 25 });
     Ok(crate::check::CheckConfig {
         domains,
         dns: DnsOptions::with_timeout(a.dns_server, a.timeout)
             .with_dnssec(dnssec, a.dns_trust_anchor.clone()),
         family,
         probe: crate::check::probe::ProbeOptions {
-            // RFC 8314 §3.3: submissions, implicit TLS, is port 465.
-            port: a.port.unwrap_or(if a.tls_on_connect { 465 } else { 25 }),
+            port,
             helo,
             timeout: a.timeout,
             ca_path: a.tls_ca_path,
             cert_days: i64::from(a.cert_days),
             implicit_tls: a.tls_on_connect,
+            cert_required: crate::check::probe::cert_rule(a.cert_problems, a.tls_on_connect, port),
         },
         optin,
         concurrency: a.concurrency as usize,
