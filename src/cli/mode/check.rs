@@ -287,8 +287,9 @@ fn host_with_domains(host: &str, domain: &str) -> String {
     let (host, domain) = (host.escape_debug(), domain.escape_debug());
     format!(
         "--host checks one server by itself, not a domain: a domain's checks judge the MX hosts \
-         its DNS names, and {host} is not one of them until it is published. Run `ehlo check \
-         {domain}` for the domain and its MX hosts, and `ehlo check --host {host}` for the server"
+         its DNS names, which --host would replace (a new MX is none of them until it is published). \
+         Run `ehlo check {domain}` for the domain and its MX hosts, and `ehlo check --host \
+         {host}` for the server"
     )
 }
 
