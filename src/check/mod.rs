@@ -282,10 +282,10 @@ impl Shared {
         };
         cell.get_or_init(|| async {
             let _permit = self.ip_gate(ip).acquire_owned().await;
-            let used = crate::net::dane::DaneUse {
-                tlsa: t.records.clone(),
-                names: crate::net::dane::reference_names(&t.base, None),
-            };
+            let used = crate::net::dane::DaneUse::of(
+                &t.records,
+                crate::net::dane::reference_names(&t.base, None),
+            );
             let (res, pems) = probe::dane_session(host, ip, &self.cfg.probe, &used).await;
             (res, dane::Presented { pems, old: None })
         })

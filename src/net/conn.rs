@@ -224,7 +224,8 @@ impl Connection {
         emit: &mut dyn FnMut(Event),
     ) -> Result<Connection, TlsFailure> {
         let host = self.host.clone();
-        // The host's TLSA records (`--tls-verify dane`) replace the CA store, as `--tlsa` does.
+        // The host's TLSA records (`--tls-verify dane`) replace the CA store, as `--tlsa` does;
+        // a secure RRset with none usable leaves TLS unauthenticated (RFC 7672 §3.1.3).
         // A socket or a child process has no host name: `localhost` stands in for it.
         let stand_in = matches!(
             plan.link.transport,
@@ -232,7 +233,7 @@ impl Connection {
         );
         let own_params;
         let params = match &self.dane {
-            Some(d) if !d.tlsa.is_empty() => {
+            Some(d) => {
                 // The TLSA base domain is the name verified and sent as SNI (RFC 7672 §8.1,
                 // §3.2.2); `check` connects with the same settings.
                 own_params = d.tls_params(&plan.link.tls, stand_in);
@@ -1369,10 +1370,10 @@ async fn dane_policy(
     };
     emit(Event::TlsPolicy {
         host: host.to_string(),
-        policy: if decision.as_ref().is_some_and(|d| !d.tlsa.is_empty()) {
-            "dane"
-        } else {
-            "pkix"
+        policy: match &decision {
+            Some(d) if d.tlsa.is_empty() => "encrypt",
+            Some(_) => "dane",
+            None => "pkix",
         }
         .into(),
         tls_required: decision.is_some(),

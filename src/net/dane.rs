@@ -222,10 +222,12 @@ pub(crate) fn read_records(path: &std::path::Path) -> Result<Vec<Tlsa>, String> 
 /// What `--tls-verify dane` decided for one host (RFC 7672 §2.2): TLS is then mandatory, and
 /// the server is authenticated by `tlsa` (the TLSA RRset, usable records among them) with
 /// `names` as the DANE-TA reference identifiers, or — when `tlsa` is empty (a secure RRset with
-/// no usable record, RFC 7672 §3.1.3) — by the CA store.
+/// no usable record) — not at all: RFC 7672 §2.2 and §3.1.3 make TLS mandatory without
+/// authentication then (Postfix's "encrypt" level), never the CA store.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct DaneUse {
-    /// The TLSA records to authenticate the server by (empty: the CA store).
+    /// The TLSA records to authenticate the server by (empty: none is usable, TLS is not
+    /// authenticated).
     pub(crate) tlsa: Vec<Tlsa>,
     /// The reference names a DANE-TA leaf must carry one of ([`reference_names`]): the TLSA
     /// base domain, then the next-hop domain. The base domain is also the name verified and
@@ -234,6 +236,16 @@ pub(crate) struct DaneUse {
 }
 
 impl DaneUse {
+    /// The use of a secure, non-empty TLSA RRset `records` with the reference `names`: the
+    /// records when one of them is usable, else none (unauthenticated TLS, RFC 7672 §3.1.3).
+    pub(crate) fn of(records: &[Tlsa], names: Vec<String>) -> DaneUse {
+        let usable = records.iter().any(|r| r.unusable().is_none());
+        DaneUse {
+            tlsa: if usable { records.to_vec() } else { Vec::new() },
+            names,
+        }
+    }
+
     /// The TLS settings of a connection these records authenticate, from the link's `tls`: the
     /// records and reference names, and the TLSA base domain (the first name) verified and sent
     /// as SNI (RFC 7672 §8.1, §3.2.2) unless `tls` names another (`--tls-verify-target`,
@@ -241,13 +253,18 @@ impl DaneUse {
     /// that is the expansion. `stand_in`: the connection has no host name (a socket, a pipe).
     /// The send's `--tls-verify dane` connection and `check`'s DANE session both take theirs
     /// from here, so a server that picks its certificate by SNI shows both the same one.
+    /// Without a usable record the certificate is still checked and shown, not enforced: TLS
+    /// is mandatory but unauthenticated (RFC 7672 §2.2, §3.1.3).
     pub(crate) fn tls_params(
         &self,
         tls: &crate::net::tls::TlsParams,
         stand_in: bool,
     ) -> crate::net::tls::TlsParams {
         let base = self.names.first().cloned();
+        let unauthenticated = self.tlsa.is_empty();
         crate::net::tls::TlsParams {
+            verify: tls.verify && !unauthenticated,
+            dane_unusable: unauthenticated,
             tlsa: self.tlsa.clone(),
             dane_names: self.names.clone(),
             stand_in_host: stand_in,
@@ -319,12 +336,9 @@ pub(crate) fn decide(
     let names = reference_names(base, next_hop);
     if usable.is_empty() {
         return (
-            Some(DaneUse {
-                tlsa: Vec::new(),
-                names,
-            }),
+            Some(DaneUse::of(records, names)),
             format!(
-                "{owner} is secure but none of its {} record{} is usable for SMTP (RFC 7672 §3.1.3): TLS is mandatory, the certificate is checked against the CA store",
+                "{owner} is secure but none of its {} record{} is usable for SMTP (RFC 7672 §3.1.3): TLS is mandatory, the server is not authenticated (RFC 7672 §2.2; Postfix's \"encrypt\")",
                 records.len(),
                 plural_s(records.len())
             ),
@@ -332,10 +346,7 @@ pub(crate) fn decide(
     }
     let n = usable.len();
     (
-        Some(DaneUse {
-            tlsa: records.to_vec(),
-            names,
-        }),
+        Some(DaneUse::of(records, names)),
         format!("{owner} is secure with {n} usable record{}", plural_s(n)),
     )
 }
@@ -1152,6 +1163,46 @@ pub(crate) mod tests {
         assert_eq!(names, ["mx.test", "d.test"]);
         assert!(verify(&chain, &anchor, &names, true, LEVEL).ok);
         assert_eq!(reference_names("d.test", Some("D.test.")), ["d.test"]);
+    }
+
+    /// A secure TLSA RRset with no usable record (PKIX-EE usage 1, an unknown usage) makes TLS
+    /// mandatory without authentication (RFC 7672 §2.2, §3.1.3; Postfix's "encrypt"): the
+    /// connection's settings do not enforce verification and say why, the base domain is
+    /// still the SNI (RFC 7672 §8.1). It used to fall back to the CA check, which a DANE sender
+    /// never does. Beside a usable record every record is kept (the ignored ones are shown).
+    #[test]
+    fn unusable_records_alone_mean_tls_without_authentication() {
+        let chain = chain3();
+        let proofs = HostProofs {
+            mx: Some("secure"),
+            addresses: Some("secure"),
+        };
+        let odd = [rec(1, 1, 1, &chain[0]), rec(4, 1, 1, &chain[0])];
+        let (got, why) = decide(
+            "mx.test",
+            proofs,
+            "_25._tcp.real.test",
+            &odd,
+            Some("secure"),
+            Some("d.test"),
+            "real.test",
+        );
+        let got = got.expect("TLS is mandatory");
+        assert!(got.tlsa.is_empty(), "{got:?}");
+        assert!(why.contains("not authenticated"), "{why}");
+        assert!(!why.contains("CA store"), "{why}");
+        let link = crate::net::tls::TlsParams {
+            verify: true,
+            ..Default::default()
+        };
+        let p = got.tls_params(&link, false);
+        assert!(!p.verify && p.dane_unusable && p.tlsa.is_empty(), "{p:?}");
+        assert_eq!(p.sni.as_deref(), Some("real.test"));
+        let mixed = [odd[0].clone(), rec(3, 1, 1, &chain[0])];
+        let got = DaneUse::of(&mixed, vec!["real.test".into()]);
+        assert_eq!(got.tlsa, mixed);
+        let p = got.tls_params(&link, false);
+        assert!(p.verify && !p.dane_unusable, "{p:?}");
     }
 
     /// A server may send its intermediates in any order (RFC 8446 §4.4.2): `[leaf, root,

@@ -526,10 +526,11 @@ impl Human {
             }
             self.dane(d);
         } else if !v.ok && !v.enforced {
+            let why = v.waived.as_deref().unwrap_or("--insecure");
             self.line(
                 Stream::Out,
                 "===",
-                "(verification not enforced: --insecure)",
+                &format!("(verification not enforced: {})", escape_str(why)),
                 Role::Warning,
                 false,
             );
@@ -907,10 +908,10 @@ impl Renderer for Human {
                 tls_required,
                 reason,
             } => {
-                let how = if policy == "dane" {
-                    "DANE (TLSA records)"
-                } else {
-                    "PKIX (CA store and name)"
+                let how = match policy.as_str() {
+                    "dane" => "DANE (TLSA records)",
+                    "encrypt" => "none (no usable TLSA record)",
+                    _ => "PKIX (CA store and name)",
                 };
                 let text = format!(
                     "TLS verification for {}: {how}{}: {}",
@@ -1707,6 +1708,7 @@ mod tests {
                 matched: Some("DNS:mx.example.net".into()),
                 reason: (!ok).then(|| "self-signed certificate".into()),
                 only: None,
+                waived: None,
             },
             client_cert_sent: false,
             client_cert_requested: false,
@@ -1781,6 +1783,16 @@ mod tests {
             "=== TLS peer certificate failed CA verification (self-signed certificate), passed host"
         ));
         assert!(out.contains("=== (verification not enforced: --insecure)\n"));
+        // `--tls-verify dane` with a secure TLSA RRset of unusable records says its own why.
+        let mut info = tls_info(30, false, false);
+        info.verify.waived = Some("the TLSA records are all unusable".into());
+        let r = render(HumanOptions::default(), &[Event::TlsStarted { info }]);
+        let out = r.out.text();
+        assert!(
+            out.contains("=== (verification not enforced: the TLSA records are all unusable)\n")
+                && !out.contains("--insecure"),
+            "{out}"
+        );
 
         let r = render(
             HumanOptions::default(),

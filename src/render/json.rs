@@ -39,8 +39,9 @@
 //! `helo_after_tls`, `xclient`, `helo_after_xclient`, `auth`, `mail`, `rcpt`, `data`, `dot`,
 //! `quit`, `other`. Optional members are present with `null` when they have no value, except
 //! those that only apply to some runs, which are then absent: `dns_answer`'s `proof` (answers
-//! validated), TLS info's `dane` (TLSA records) and its verdict's `only` (one part enforced), a
-//! DANE evidence's `error`, a recipient's `data_code`, `data_enhanced` and `data_text`
+//! validated), TLS info's `dane` (TLSA records) and its verdict's `only` (one part enforced)
+//! and `waived` (not enforced because no TLSA record is usable, `--tls-verify dane`), a DANE
+//! evidence's `error`, a recipient's `data_code`, `data_enhanced` and `data_text`
 //! (one reply per recipient after the content), the summary's `failover` (a send that met
 //! failures on its way to a server), and `connected`'s `proxy` (`ehlo serve --accept-proxy`).
 //!
@@ -54,7 +55,7 @@
 //! | `dns_query` | `name`, `rtype`: `MX`; `A/AAAA` for one lookup of a host's addresses (both families, or the one `-4`/`-6` leaves: the value names the lookup, each record is an address of either family); `TLSA` with DANE |
 //! | `dns_answer` | `name`, `rtype`, `records` (array of strings: `"10 mx.example.net"` for MX (no trailing dot) in the order they are tried — by preference, equal preferences shuffled —, addresses for A/AAAA), `proof` (`secure`/`insecure`/`bogus`/`indeterminate`, only with `--dnssec validate` or `trust-ad`) |
 //! | `dns_failed` | `name`, `rtype` (`A/AAAA` or `MX`), `reason` (in words: `… does not exist (NXDOMAIN)`, `… has no A/AAAA address`, SERVFAIL, timeout): a host's address lookup failed and the host is left out, or the domain's MX lookup failed and there is no host to try (after its `dns_query`, instead of a `dns_answer`) |
-//! | `tls_policy` | (`--tls-verify dane`) `host`, `policy` (`dane`: its TLSA records authenticate the server; `pkix`: the CA store and name do), `tls_required` (bool: a secure TLSA RRset makes TLS mandatory), `reason` (the TLSA owner and its DNSSEC proof, in words) |
+//! | `tls_policy` | (`--tls-verify dane`) `host`, `policy` (`dane`: its TLSA records authenticate the server; `encrypt`: its secure TLSA RRset has no usable record, so TLS is mandatory but unauthenticated, RFC 7672 §3.1.3, and `verify.waived` says why it was not enforced; `pkix`: the CA store and name do), `tls_required` (bool: a secure TLSA RRset makes TLS mandatory), `reason` (the TLSA owner and its DNSSEC proof, in words) |
 //! | `connecting` | `host`, `addr` (socket address being tried), `address` (the same: the name the summary's `failover` and `listening` use; `addr` kept for compatibility) |
 //! | `connected` | `host`, `peer`, `local` (socket addresses), `proxy` (`ehlo serve --accept-proxy` only, the PROXY header read: `version`, `via` the proxy's address, `named` whether it named the client, whose address `host`/`peer`/`local` then are) |
 //! | `connect_failed` | `host`, `addr`, `address` (the same as `addr`, as in `connecting`), `reason` (in words), `cause` (its kind: `refused`, `network_unreachable`, `host_unreachable`, `address_unavailable`, `permission_denied`, `timed_out` (also the connect timeout), `local_address` (`--local-interface` could not be resolved or bound), `other`), `os_error` (the OS error number, or null for a timeout or a failure of ehlo's own) |

@@ -275,6 +275,10 @@ pub(crate) struct VerifyVerdict {
     /// `None` = both, the chain and the name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) only: Option<VerifyPart>,
+    /// Why verification was not enforced when `--insecure` did not say so: the host's secure
+    /// TLSA RRset has no usable record (`--tls-verify dane`, RFC 7672 §3.1.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) waived: Option<String>,
 }
 
 impl VerifyVerdict {
@@ -703,7 +707,9 @@ pub enum Event {
     TlsPolicy {
         /// The host it applies to.
         host: String,
-        /// `dane` (the TLSA records authenticate the server) or `pkix` (the CA store and name).
+        /// `dane` (the TLSA records authenticate the server), `encrypt` (a secure TLSA RRset
+        /// without a usable record: TLS without authentication, RFC 7672 §3.1.3) or `pkix` (the
+        /// CA store and name).
         policy: String,
         /// TLS is mandatory for this host (a secure TLSA RRset was found).
         tls_required: bool,

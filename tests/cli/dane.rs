@@ -672,8 +672,12 @@ fn tls_verify_dane_mismatch_is_exit_29_with_the_evidence() {
     );
 }
 
+/// No DANE (insecure, secure denial): the CA store decides. A secure RRset with no usable
+/// record: TLS is mandatory but unauthenticated (RFC 7672 §2.2, §3.1.3; Postfix's "encrypt"),
+/// so a certificate no CA vouches for is accepted there — it used to be checked against the CA
+/// store (exit 29) — while without DANE the same certificate fails (exit 29).
 #[test]
-fn tls_verify_dane_falls_back_to_pkix_when_insecure_absent_or_unusable_and_says_so() {
+fn tls_verify_dane_falls_back_to_pkix_when_insecure_absent_and_encrypts_when_unusable() {
     // Insecure (an unsigned delegation): the CA store decides, and the records are not used.
     for (domain, why) in [
         (
@@ -699,26 +703,55 @@ fn tls_verify_dane_falls_back_to_pkix_when_insecure_absent_or_unusable_and_says_
             run.stdout
         );
     }
-    // Secure, but only a PKIX-EE record: TLS is mandatory, the CA store authenticates.
+    // Secure, but only a PKIX-EE record: TLS is mandatory, not authenticated.
     let (run, _) = dane_run(starttls_quit(), "unusable.test", &[]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(
         run.stdout
             .contains("._tcp.mx.unusable.test is secure but none of its 1 record is usable")
             && run.stdout.contains(
-                "TLS verification for mx.unusable.test: PKIX (CA store and name), TLS required: _"
+                "TLS verification for mx.unusable.test: none (no usable TLSA record), TLS required: _"
             ),
         "{}",
         run.stdout
     );
-    // Without the CA, the PKIX fallback is enforced as usual: exit 29.
-    let pki = pki_for(&["mx.absent.test"]);
-    let srv = scripted_with(starttls_only(), acceptor(&pki));
-    let z = DaneZone::start(srv.addr.port(), pki);
+    // Without the CA: the PKIX fallback is enforced as usual (exit 29); the unusable RRset's
+    // TLS is not authenticated, so the same certificate passes, saying so.
+    for (domain, code) in [("absent.test", 29), ("unusable.test", 0)] {
+        let pki = pki_for(&[&format!("mx.{domain}")]);
+        let steps = if code == 0 {
+            starttls_quit()
+        } else {
+            starttls_only()
+        };
+        let srv = scripted_with(steps, acceptor(&pki));
+        let z = DaneZone::start(srv.addr.port(), pki);
+        let run = no_ca_send(&z, srv.addr.port(), domain);
+        srv.finish();
+        assert_eq!(run.code, code, "{domain}: {}", run.all());
+        let all = run.all();
+        if code == 0 {
+            assert!(
+                all.contains("failed CA verification")
+                    && all.contains(
+                        "=== (verification not enforced: the TLSA records are all unusable"
+                    ),
+                "{all}"
+            );
+        } else {
+            assert!(all.contains("certificate verification failed"), "{all}");
+        }
+    }
+}
+
+/// `--tls-verify dane` to `domain`'s MX through the zone `z`, the server at `port`, without
+/// `--tls-ca-path`: only DANE or the system store can authenticate the test certificate.
+fn no_ca_send(z: &DaneZone, port: u16, domain: &str) -> Run {
     let dns = z.zone.addr.to_string();
     let anchor = z.dir.path().join("anchor.key").display().to_string();
-    let port = srv.addr.port().to_string();
-    let run = ehlo(&[
+    let port = port.to_string();
+    let to = format!("user@{domain}");
+    ehlo(&[
         "--dns-server",
         &dns,
         "--dns-trust-anchor",
@@ -726,7 +759,7 @@ fn tls_verify_dane_falls_back_to_pkix_when_insecure_absent_or_unusable_and_says_
         "--port",
         &port,
         "--to",
-        "user@absent.test",
+        &to,
         "--from",
         "a@client.test",
         "--helo",
@@ -736,14 +769,7 @@ fn tls_verify_dane_falls_back_to_pkix_when_insecure_absent_or_unusable_and_says_
         "--tls-verify=dane",
         "-q",
         "ehlo",
-    ]);
-    srv.finish();
-    assert_eq!(run.code, 29, "{}", run.all());
-    assert!(
-        run.all().contains("certificate verification failed"),
-        "{}",
-        run.all()
-    );
+    ])
 }
 
 /// An MX host that is an alias in an unsigned zone is insecure even though its target and
@@ -819,16 +845,16 @@ fn tls_verify_dane_refuses_bogus_mx_addresses_and_tlsa_with_the_reason() {
 }
 
 /// Malformed TLSA rdata in the send: the RRset is secure but no record is usable, so TLS is
-/// mandatory and the CA store decides, and the transcript says why each record was ignored.
+/// mandatory without authentication (RFC 7672 §3.1.3), and the transcript says why.
 #[test]
-fn tls_verify_dane_with_malformed_tlsa_rdata_falls_back_to_pkix_with_tls_required() {
+fn tls_verify_dane_with_malformed_tlsa_rdata_requires_unauthenticated_tls() {
     let (run, _) = dane_run(starttls_quit(), "malformed.test", &[]);
     assert_eq!(run.code, 0, "{}", run.all());
     let out = &run.stdout;
     assert!(
         out.contains("._tcp.mx.malformed.test is secure but none of its 2 records is usable")
             && out.contains(
-                "TLS verification for mx.malformed.test: PKIX (CA store and name), TLS required: _"
+                "TLS verification for mx.malformed.test: none (no usable TLSA record), TLS required: _"
             ),
         "{out}"
     );

@@ -22,7 +22,8 @@
 #       127.0.0.1 whose _2525._tcp TLSA name is a CNAME to a name that does not exist
 #       *.wca A 127.0.0.1; mx-wc A 127.0.0.1 with *._tcp.mx-wc TLSA 3 1 1 <Postfix SPKI> (wildcards)
 #       mx-odd A 127.0.0.1, _2525._tcp TLSA records of a bad length, unknown usage/selector/
-#       matching type and PKIX usage 1 only (none usable); mx-oddok: some of them + the good one
+#       matching type and PKIX usage 1 only (none usable); mx-oddok: some of them + the good one;
+#       cnmx-odd MX 10 mx-cnodd, a CNAME to mx-odd (the unusable records at the expansion)
 #       to-insecure MX 10 mx.insecure.dnssec.test (a secure MX whose host is insecure)
 #       ee-expired MX 10 mx-ee-expired; mx-ee-expired A 127.0.0.7, _2525._tcp TLSA 3 1 1 of
 #       $DIR/ee-expired.key (the test serves an expired certificate for that key there)
@@ -285,6 +286,8 @@ mx-oddok IN A 127.0.0.1
 _2525._tcp.mx-oddok IN TLSA 3 1 1 abcdef
 _2525._tcp.mx-oddok IN TLSA 4 1 1 $tlsa
 _2525._tcp.mx-oddok IN TLSA 3 1 1 $tlsa
+cnmx-odd IN MX 10 mx-cnodd.dnssec.test.
+mx-cnodd IN CNAME mx-odd.dnssec.test.
 to-insecure IN MX 10 mx.insecure.dnssec.test.
 ee-expired IN MX 10 mx-ee-expired.dnssec.test.
 mx-ee-expired IN A 127.0.0.7

@@ -845,6 +845,8 @@ fn tls_params(tls: &TlsArgs, tls_use: &TlsUse, target: &Target) -> Result<TlsPar
         dane_names,
         // Known to the connection layer, which opens the socket or pipe.
         stand_in_host: false,
+        // Decided per host by the connection layer (`--tls-verify dane`).
+        dane_unusable: false,
     };
     // A bad CA file, cipher string or client certificate is a mistake in the invocation: said
     // now (exit 1), not after connecting and sending STARTTLS.

@@ -167,6 +167,12 @@ where
     info.client_cert_configured = params.client_cert.is_some();
     info.client_cert_sent = info.client_cert_requested && info.client_cert_configured;
     info.verify.only = params.verify_only;
+    if params.dane_unusable {
+        info.verify.waived = Some(
+            "the TLSA records are all unusable: TLS without authentication (RFC 7672 §3.1.3)"
+                .into(),
+        );
+    }
     // DANE (RFC 7672 §3): with TLSA records the records authenticate the server, not the CA
     // store; the CA verdict above is still shown.
     if !params.tlsa.is_empty() {

@@ -44,6 +44,9 @@ pub(crate) struct TlsParams {
     /// Reference names a DANE-TA leaf may carry besides the name verified (RFC 7672 §3.2.3):
     /// the next-hop domain when the route came from its MX records.
     pub(crate) dane_names: Vec<String>,
+    /// `--tls-verify dane` found a secure TLSA RRset with no usable record: TLS is mandatory
+    /// but unauthenticated (RFC 7672 §3.1.3), `verify` is off and the verdict says why.
+    pub(crate) dane_unusable: bool,
     /// The connection has no host name (`--socket`, `--pipe`): `localhost` stands in for SNI
     /// and the name check, so a name mismatch is mended by the name to verify, never by
     /// connecting by another name. Set by the connection layer.

@@ -119,6 +119,7 @@ pub(super) fn verdict(
         reason,
         // Set by the caller, which knows what is enforced.
         only: None,
+        waived: None,
     }
 }
 
