@@ -887,20 +887,63 @@ impl Validated {
         let validated = async move {
             match r.lookup(asked.clone(), rtype).await {
                 Err(NetError::Dns(hickory_resolver::net::DnsError::DnssecBogus)) => {
-                    let again = match self.server {
+                    let bogus = NetError::Dns(hickory_resolver::net::DnsError::DnssecBogus);
+                    let Some(server) = self.server else {
+                        return Err(bogus);
+                    };
+                    let again = wildcard_recheck(
+                        server,
+                        self.anchors.clone(),
+                        self.per_try,
+                        asked.clone(),
+                        rtype,
+                    )
+                    .await;
+                    if let Some(lookup) = again {
+                        return Ok(lookup);
+                    }
+                    // hickory says "bogus" without a cause; the time rule (RFC 4035 §5.3.1)
+                    // is one the records themselves show.
+                    match crate::net::dns_ad::signature_out_of_date(
+                        server,
+                        &asked.to_ascii(),
+                        rtype,
+                        self.per_try,
+                    )
+                    .await
+                    {
+                        Some(why) => {
+                            Err(OwnBogus::error(format!("DNSSEC validation failed: {why}")))
+                        }
+                        None => Err(bogus),
+                    }
+                }
+                // A validating resolver asked by hickory (which clears CD) withholds a bogus
+                // answer behind SERVFAIL: when the records' dates are the cause, it is bogus.
+                Err(
+                    e @ NetError::Dns(hickory_resolver::net::DnsError::ResponseCode(
+                        ResponseCode::ServFail,
+                    )),
+                ) => {
+                    let why = match self.server {
                         Some(server) => {
-                            wildcard_recheck(
+                            crate::net::dns_ad::signature_out_of_date(
                                 server,
-                                self.anchors.clone(),
-                                self.per_try,
-                                asked,
+                                &asked.to_ascii(),
                                 rtype,
+                                self.per_try,
                             )
                             .await
                         }
                         None => None,
                     };
-                    again.ok_or(NetError::Dns(hickory_resolver::net::DnsError::DnssecBogus))
+                    match why {
+                        Some(why) => Err(OwnBogus::error(format!(
+                            "DNSSEC validation failed: the DNS server answered SERVFAIL, and \
+                             with checking disabled it serves the records: {why}"
+                        ))),
+                        None => Err(e),
+                    }
                 }
                 res => res,
             }

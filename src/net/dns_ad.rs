@@ -125,9 +125,15 @@ impl AdStub {
             }
         }
         if let Some(server) = servfail {
+            // The time rule is the one cause the resolver's own records show (RFC 4035
+            // §5.3.1): asked again with checking disabled, their dates tell.
+            let why = signature_out_of_date(server, name, rtype, self.timeout)
+                .await
+                .map(|w| format!(": {w}"))
+                .unwrap_or_default();
             return Err(crate::net::dns::OwnBogus::error(format!(
                 "DNSSEC validation failed: the resolver at {server} answered SERVFAIL, which \
-                 with --dnssec trust-ad means a bogus answer (or an unreachable zone)"
+                 with --dnssec trust-ad means a bogus answer (or an unreachable zone){why}"
             )));
         }
         Err(last.unwrap_or_else(|| NetError::from("no DNS resolver to ask")))
@@ -275,6 +281,122 @@ async fn over_tcp(
             return Ok(m);
         }
     }
+}
+
+/// Why `name`/`rtype` is bogus when the dates of its signatures say so (RFC 4035 §5.3.1: an
+/// RRSIG is valid only from its inception to its expiration, compared in serial number
+/// arithmetic, RFC 4034 §3.1.5): the question asked again of `server` with CD set (RFC 4035
+/// §3.2.2: a validating resolver passes on what it has without validating) and DO set (the
+/// RRSIGs come too), and — when the answer's own signatures are in date — the DNSKEY RRset of
+/// their signer the same way. `None` when the dates are not the reason, or nothing came back
+/// within `timeout`: the failure is then worded as before. Only asked after a DNSSEC failure.
+pub(crate) async fn signature_out_of_date(
+    server: SocketAddr,
+    name: &str,
+    rtype: RecordType,
+    timeout: Duration,
+) -> Option<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    let qname = Name::from_ascii(format!("{}.", name.trim_end_matches('.'))).ok()?;
+    let m = ask_unchecked(server, &qname, rtype, timeout).await?;
+    if let Some(why) = out_of_date(&m, now) {
+        return Some(why);
+    }
+    let mut signers: Vec<&Name> = Vec::new();
+    for (_, sig) in rrsigs(&m) {
+        if !signers.contains(&&sig.signer_name) {
+            signers.push(&sig.signer_name);
+        }
+    }
+    for signer in signers.into_iter().take(2) {
+        let keys = ask_unchecked(server, signer, RecordType::DNSKEY, timeout).await?;
+        if let Some(why) = out_of_date(&keys, now) {
+            return Some(why);
+        }
+    }
+    None
+}
+
+/// `qname`/`rtype` asked of `server` with RD, CD and DO set, within `timeout`.
+async fn ask_unchecked(
+    server: SocketAddr,
+    qname: &Name,
+    rtype: RecordType,
+    timeout: Duration,
+) -> Option<Message> {
+    let query = Query::query(qname.clone(), rtype);
+    let id = rand_id();
+    let mut m = Message::new(id, MessageType::Query, OpCode::Query);
+    m.metadata.recursion_desired = true;
+    m.metadata.checking_disabled = true;
+    m.add_query(query.clone());
+    let mut edns = Edns::new();
+    edns.set_max_payload(EDNS_PAYLOAD);
+    edns.set_dnssec_ok(true);
+    m.set_edns(edns);
+    let request = m.to_vec().ok()?;
+    exchange(server, &request, id, &query, timeout).await.ok()
+}
+
+/// The RRSIGs of an answer (answer and authority sections) with their owners.
+fn rrsigs(
+    m: &Message,
+) -> impl Iterator<Item = (&Name, &hickory_resolver::proto::dnssec::rdata::SigInput)> {
+    use hickory_resolver::proto::dnssec::rdata::DNSSECRData;
+    use hickory_resolver::proto::rr::RData;
+    m.answers
+        .iter()
+        .chain(m.authorities.iter())
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::RRSIG(sig)) => Some((&r.name, sig.input())),
+            _ => None,
+        })
+}
+
+/// The first RRSIG of `m` that is not valid at `now` (Unix seconds), in words: expired, or
+/// not valid yet (RFC 4035 §5.3.1). Times are 32-bit serial numbers (RFC 4034 §3.1.5): `a`
+/// is before `b` when `b - a`, modulo 2^32, is below 2^31.
+pub(crate) fn out_of_date(m: &Message, now: u64) -> Option<String> {
+    let now32 = now as u32;
+    let before = |a: u32, b: u32| a != b && b.wrapping_sub(a) < 1 << 31;
+    // The date of a serial time: the one nearest to now (within 68 years either way).
+    let date = |t: u32| {
+        let ahead = i64::from(t.wrapping_sub(now32) as i32);
+        let secs = now as i64 + ahead;
+        time::OffsetDateTime::from_unix_timestamp(secs)
+            .ok()
+            .and_then(|d| {
+                d.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| secs.to_string())
+    };
+    for (owner, sig) in rrsigs(m) {
+        let what = format!(
+            "the RRSIG over {} {} (by {})",
+            crate::net::dns::bare(owner),
+            sig.type_covered,
+            crate::net::dns::bare(&sig.signer_name)
+        );
+        let (inception, expiration) = (sig.sig_inception.get(), sig.sig_expiration.get());
+        if before(expiration, now32) {
+            return Some(format!(
+                "{what} expired at {} (RFC 4035 §5.3.1)",
+                date(expiration)
+            ));
+        }
+        if before(now32, inception) {
+            return Some(format!(
+                "{what} is not valid before {} (RFC 4035 §5.3.1: the signer's clock or this \
+                 one is wrong)",
+                date(inception)
+            ));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -622,5 +744,53 @@ mod tests {
             .block_on(stub.lookup("example.test", RecordType::A))
             .unwrap_err();
         assert!(err.to_string().contains("no DNS resolver"), "{err}");
+    }
+
+    /// RRSIG times are serial numbers (RFC 4034 §3.1.5): compared across the 2106 wrap, an
+    /// expiration just past it is still ahead of a time just before it; a signature in date
+    /// says nothing, an expired or early one names itself and its date.
+    #[test]
+    fn out_of_date_signatures_by_serial_arithmetic() {
+        use hickory_resolver::proto::dnssec::Algorithm;
+        use hickory_resolver::proto::dnssec::rdata::{DNSSECRData, RRSIG, SigInput};
+        use hickory_resolver::proto::rr::SerialNumber;
+        let with = |inception: u32, expiration: u32| {
+            let input = SigInput {
+                type_covered: RecordType::TLSA,
+                algorithm: Algorithm::ECDSAP256SHA256,
+                num_labels: 4,
+                original_ttl: 300,
+                sig_expiration: SerialNumber::new(expiration),
+                sig_inception: SerialNumber::new(inception),
+                key_tag: 1,
+                signer_name: Name::from_ascii("example.test.").unwrap(),
+            };
+            let mut m = Message::new(1, MessageType::Response, OpCode::Query);
+            m.answers.push(Record::from_rdata(
+                Name::from_ascii("_25._tcp.mx.example.test.").unwrap(),
+                300,
+                RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, vec![0]))),
+            ));
+            m
+        };
+        let now: u64 = 1_800_000_000;
+        let n = now as u32;
+        assert_eq!(out_of_date(&with(n - 3600, n + 86_400), now), None);
+        let stale = out_of_date(&with(n - 86_400, n - 3600), now).unwrap();
+        assert_eq!(
+            stale,
+            "the RRSIG over _25._tcp.mx.example.test TLSA (by example.test) expired at \
+             2027-01-15T07:00:00Z (RFC 4035 §5.3.1)"
+        );
+        let early = out_of_date(&with(n + 3600, n + 86_400), now).unwrap();
+        assert!(
+            early.contains("is not valid before 2027-01-15T09:00:00Z"),
+            "{early}"
+        );
+        // Just before the 32-bit wrap, a signature valid across it.
+        let late: u64 = (1 << 32) - 100;
+        let l = late as u32;
+        assert_eq!(out_of_date(&with(l - 100, 500), late), None);
+        assert!(out_of_date(&with(l - 100, l - 50), late).is_some());
     }
 }

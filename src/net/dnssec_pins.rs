@@ -91,6 +91,36 @@ async fn bogus_answers_are_failures() {
     assert_bogus("bad TLSA", r.tlsa("bad.pins.test", 25).await);
 }
 
+/// The time rule (RFC 4035 §5.3.1) is named with the date: a signature that expired, one not
+/// valid yet. hickory says only "DNSSEC validation failed"; the records asked again with
+/// checking disabled show which signature and when. A forged signature, whose dates are
+/// fine, keeps the plain words.
+#[tokio::test]
+async fn a_bogus_answer_out_of_date_says_which_signature_and_when() {
+    let zone = zone();
+    let (r, _d) = validating(&zone, Duration::from_secs(5));
+    let why = |e: DnsError| {
+        assert!(e.is_bogus(), "{e}");
+        e.to_string()
+    };
+    let stale = why(r.rrset("stale.pins.test", RecordType::A).await.unwrap_err());
+    assert!(
+        stale.contains("the RRSIG over stale.pins.test A (by pins.test) expired at 20")
+            && stale.contains("RFC 4035 §5.3.1"),
+        "{stale}"
+    );
+    let early = why(r.rrset("early.pins.test", RecordType::A).await.unwrap_err());
+    assert!(
+        early.contains("the RRSIG over early.pins.test A (by pins.test) is not valid before 20"),
+        "{early}"
+    );
+    let forged = why(r
+        .rrset("forged.pins.test", RecordType::A)
+        .await
+        .unwrap_err());
+    assert!(!forged.contains("RRSIG over"), "{forged}");
+}
+
 /// No DNSKEY served although the trust anchor names one (as a DS would): hickory keeps asking
 /// for it, thousands of queries a second, and never reaches a verdict. The server does answer
 /// the question itself, so the data is there and its chain of trust is what is missing: bogus

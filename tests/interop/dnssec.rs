@@ -1124,3 +1124,67 @@ fn dnssec_check_of_an_mx_that_is_a_cname_reads_the_expanded_tlsa() {
         );
     }
 }
+
+/// The DNSSEC time rule (RFC 4035 §5.3.1): signatures that expired (expired.dnssec.test, the
+/// TLSA of tlsa-expired) or are not valid yet (future.dnssec.test, signed with an inception 30
+/// days ahead) make the answer bogus, never insecure: `check` fails `dnssec.domain` or
+/// `dane.tlsa` (senders defer) and names the signature and its date — it said only "DNSSEC
+/// validation failed" (and through Unbound, only SERVFAIL) — in the three ways of asking:
+/// Unbound's verdict (trust-ad), ehlo validating NSD's answers, and ehlo validating
+/// Unbound's (whose SERVFAIL it used to call a mere failure, "could not be validated"). The
+/// send defers (exit 2) with the same words.
+#[test]
+#[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
+fn dnssec_signatures_out_of_date_are_bogus_and_say_when() {
+    let anchor = require_dns_peers();
+    let modes: [Vec<&str>; 3] = [
+        vec!["--dns-server", UNBOUND, "--dnssec", "trust-ad"],
+        vec!["--dns-server", NSD, "--dns-trust-anchor", &anchor],
+        vec!["--dns-server", UNBOUND, "--dns-trust-anchor", &anchor],
+    ];
+    let cases = [
+        (
+            "expired.dnssec.test",
+            "dnssec.domain",
+            "the RRSIG over expired.dnssec.test MX (by expired.dnssec.test) expired at 20",
+        ),
+        (
+            "future.dnssec.test",
+            "dnssec.domain",
+            "the RRSIG over future.dnssec.test MX (by future.dnssec.test) is not valid before 20",
+        ),
+        (
+            "tlsa-expired.dnssec.test",
+            "dane.tlsa",
+            "the RRSIG over _2525._tcp.mx-tx.dnssec.test TLSA (by _tcp.mx-tx.dnssec.test) \
+             expired at 20",
+        ),
+    ];
+    for mode in &modes {
+        for (domain, id, words) in cases {
+            let (run, lines) = check_lines(mode, domain, &[id]);
+            let line = lines
+                .get(id)
+                .unwrap_or_else(|| panic!("{mode:?} {domain}: no {id}\n{}", run.dump()));
+            let summary = line["summary"].as_str().unwrap_or_default();
+            assert_eq!(line["status"], "fail", "{mode:?} {domain}: {summary}");
+            assert!(
+                summary.contains(words)
+                    && summary.contains("RFC 4035 §5.3.1")
+                    && summary.contains("defer")
+                    && !summary.contains("insecure"),
+                "{mode:?} {domain}: {summary}"
+            );
+        }
+        let mut args = mode.clone();
+        args.extend(["-t", "postmaster@future.dnssec.test", "-p", "2525"]);
+        args.extend(["--tls-verify", "dane", "--timeout", "5", "-q", "ehlo"]);
+        let run = ehlo(&args);
+        assert_eq!(run.code, Some(2), "{mode:?}\n{}", run.dump());
+        assert!(
+            run.stderr.contains("is not valid before") && !run.stdout.contains("Connected to"),
+            "{mode:?}\n{}",
+            run.dump()
+        );
+    }
+}

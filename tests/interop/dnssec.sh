@@ -11,7 +11,7 @@
 # Keys are new on every start, so the trust anchor is too: tests read it from $DIR/anchor.key.
 #
 # What runs afterwards (127.0.0.1 only, UDP and TCP):
-#   NSD     127.0.0.1:5392  authoritative for six zones (and a seventh it cannot load), no recursion:
+#   NSD     127.0.0.1:5392  authoritative for seven zones (and an eighth it cannot load), no recursion:
 #     dnssec.test           signed (ECDSA P-256, NSEC), the trust anchor's zone
 #       dnssec.test MX 10 mx.dnssec.test; mx A 127.0.0.1; _25/_2525._tcp.mx TLSA 3 1 1 <Postfix SPKI>
 #       mx-wrong A 127.0.0.1; _2525._tcp.mx-wrong TLSA 3 1 1 <another key's SPKI> (a DANE mismatch)
@@ -54,6 +54,8 @@
 #                           and *.wca A 127.0.0.1
 #     brokends.dnssec.test  signed subzone whose DS in the parent is another key's (bogus)
 #     expired.dnssec.test   signed subzone whose signatures expired 30 days ago (bogus)
+#     future.dnssec.test    signed subzone whose signatures are valid from 30 days hence (bogus:
+#                           RFC 4035 §5.3.1's inception, a signer whose clock runs ahead)
 #     _tcp.mx-tx.dnssec.test  signed child whose signatures expired 30 days ago (bogus TLSA)
 #     _tcp.mx-sf.dnssec.test  configured with a zone file that does not exist: SERVFAIL
 #     insecure.dnssec.test  unsigned delegation (no DS, the parent's NSEC proves it): same MX/A/TLSA,
@@ -201,11 +203,11 @@ EOF
   subkey="$(new_key sub.dnssec.test)"
   # NSEC3 (RFC 5155) in the subzone, NSEC in the parent: both denial kinds are exercised.
   sign sub.dnssec.test "$subkey" -n -s "$(openssl rand -hex 4)"
-  # Two more signed children with their DS in the parent: one whose DS names a key the child
+  # Three more signed children with their DS in the parent: one whose DS names a key the child
   # does not publish (a broken delegation, RFC 4035 §5.2), one whose signatures have expired
-  # (RFC 4035 §5.3.1).
-  local child childkey
-  for child in brokends expired; do
+  # and one whose signatures are not valid yet (RFC 4035 §5.3.1).
+  local child childkey ds_future
+  for child in brokends expired future; do
     cat >"$DIR/$child.dnssec.test.zone" <<EOF
 \$ORIGIN $child.dnssec.test.
 \$TTL 300
@@ -225,6 +227,11 @@ EOF
     -e "$(date -u -d '-30 days' +%Y%m%d%H%M%S)" -f expired.dnssec.test.signed \
     expired.dnssec.test.zone "$childkey")
   ds_expired="$childkey"
+  childkey="$(new_key future.dnssec.test)"
+  (cd "$DIR" && ldns-signzone -i "$(date -u -d '+30 days' +%Y%m%d%H%M%S)" \
+    -e "$(date -u -d '+60 days' +%Y%m%d%H%M%S)" -f future.dnssec.test.signed \
+    future.dnssec.test.zone "$childkey")
+  ds_future="$childkey"
   # A child zone holding only mx-tx's TLSA, its signatures expired: the MX and the host's
   # address are secure, the TLSA lookup alone is bogus (RFC 7672 §2.2: senders defer).
   cat >"$DIR/_tcp.mx-tx.dnssec.test.zone" <<EOF
@@ -294,6 +301,7 @@ mx-ee-expired IN A 127.0.0.7
 _2525._tcp.mx-ee-expired IN TLSA 3 1 1 $ee_expired
 brokends IN NS ns.dnssec.test.
 expired IN NS ns.dnssec.test.
+future IN NS ns.dnssec.test.
 ta IN MX 10 mx-ta.dnssec.test.
 mx-ta IN A 127.0.0.8
 _2525._tcp.mx-ta IN TLSA 2 0 1 $ta_ca
@@ -330,6 +338,7 @@ EOF
   ldns-key2ds -n -2 "$DIR/$ds_tx.key" >>"$DIR/dnssec.test.zone"
   ldns-key2ds -n -2 "$DIR/$ds_lost.key" >>"$DIR/dnssec.test.zone"
   ldns-key2ds -n -2 "$DIR/$ds_expired.key" >>"$DIR/dnssec.test.zone"
+  ldns-key2ds -n -2 "$DIR/$ds_future.key" >>"$DIR/dnssec.test.zone"
   local key
   key="$(new_key dnssec.test)"
   sign dnssec.test "$key"
@@ -379,6 +388,9 @@ zone:
 zone:
   name: expired.dnssec.test
   zonefile: expired.dnssec.test.signed
+zone:
+  name: future.dnssec.test
+  zonefile: future.dnssec.test.signed
 zone:
   name: _tcp.mx-tx.dnssec.test
   zonefile: _tcp.mx-tx.dnssec.test.signed
@@ -434,6 +446,9 @@ stub-zone:
   stub-addr: 127.0.0.1@$NSD_PORT
 stub-zone:
   name: "expired.dnssec.test"
+  stub-addr: 127.0.0.1@$NSD_PORT
+stub-zone:
+  name: "future.dnssec.test"
   stub-addr: 127.0.0.1@$NSD_PORT
 stub-zone:
   name: "_tcp.mx-tx.dnssec.test"
