@@ -166,13 +166,19 @@ impl<'a> Output<'a> {
         PhaseTiming::add(&mut self.timings, &event);
         self.sink.event(&event, self.start.elapsed());
     }
-    /// Report how long the reply of `phase` took to arrive.
-    fn reply_time(&mut self, phase: Phase, d: Duration) {
-        self.emit(Event::Timing {
+    /// Hand `events` on, in order.
+    fn emit_all(&mut self, events: Vec<Event>) {
+        for event in events {
+            self.emit(event);
+        }
+    }
+    /// How long the reply of `phase` took to arrive.
+    fn reply_timing(phase: Phase, d: Duration) -> Event {
+        Event::Timing {
             what: Timed::Reply,
             phase,
             ms: d.as_secs_f64() * 1000.0,
-        });
+        }
     }
     fn summary_timings(&self) -> Vec<PhaseTiming> {
         self.timings.clone()
@@ -696,24 +702,49 @@ async fn pump_in(
     let mut waiting_since = conn.connected_at;
     let raw = session.raw_events();
     loop {
+        // What the session said since the last read (the replies, each with the time it took,
+        // and the commands answering them): handed on once the next write is out (below).
+        let mut said = Vec::new();
         while let Some(ev) = session.poll_event() {
             // The time a reply took comes before the reply, as swaks prints it (`=== response
             // in 0.004s`, then the `<-` lines).
             if let Event::Received { phase, .. } = &ev {
-                out.reply_time(*phase, waiting_since.elapsed());
+                said.push(Output::reply_timing(*phase, waiting_since.elapsed()));
                 waiting_since = Instant::now();
             }
-            out.emit(ev);
+            said.push(ev);
         }
         let Some(conn) = slot.as_mut() else {
+            out.emit_all(said);
             return Ok(());
         };
         if let Some(transmit) = session.poll_transmit_parts() {
             let written = Instant::now();
-            out.at.writing = true;
             let phase = session.phase();
-            let sent = conn.send_parts(&transmit, phase, timeout).await;
-            out.at.writing = false;
+            // The write goes out before the events that led to it are rendered: the server
+            // works on the command while the transcript is written (a plain send renders
+            // about 35 lines in 7 steps; written first, each step's rendering waited for the
+            // server's reply). The output is the same, in the same order: a write that cannot
+            // finish at once (a full socket buffer, a TLS record still going out) waits after
+            // the events are rendered, as before, so a `--deadline` that cuts it finds the
+            // transcript complete and the step named.
+            let (sent, at) = {
+                let mut send = std::pin::pin!(conn.send_parts(&transmit, phase, timeout));
+                match ready_now(send.as_mut()).await {
+                    Some(sent) => {
+                        let at = Instant::now();
+                        out.emit_all(said);
+                        (sent, at)
+                    }
+                    None => {
+                        out.emit_all(said);
+                        out.at.writing = true;
+                        let sent = send.await;
+                        out.at.writing = false;
+                        (sent, Instant::now())
+                    }
+                }
+            };
             match sent {
                 // The write failed (not timed out): a TLS server's alert may say why, if it
                 // comes within what is left of the write's timeout.
@@ -736,7 +767,9 @@ async fn pump_in(
                 Err(e) => return Err(e),
                 Ok(()) => {}
             }
-            waiting_since = Instant::now();
+            waiting_since = at;
+        } else {
+            out.emit_all(said);
         }
         match session.poll_action() {
             Some(Action::StartTls) => {
@@ -859,6 +892,17 @@ fn tls_ended(reason: crate::smtp::codes::Hint, out: &mut Output<'_>) -> Error {
     Error::Session(SessionError::Tls(msg))
 }
 
+/// `fut` polled once: its output if it is ready at once, `None` if it would wait (then it is
+/// still to be awaited, its waker registered).
+async fn ready_now<F: std::future::Future>(mut fut: std::pin::Pin<&mut F>) -> Option<F::Output> {
+    use std::task::Poll;
+    std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
+        Poll::Ready(v) => Poll::Ready(Some(v)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
 fn drain(session: &mut Session, out: &mut Output<'_>) {
     while let Some(ev) = session.poll_event() {
         out.emit(ev);
@@ -956,6 +1000,121 @@ mod tests {
         assert!(at.delivery_unsure());
         at.see(&received(Phase::Dot));
         assert!(!at.delivery_unsure());
+    }
+
+    /// A command goes out before the transcript of the reply that led to it is rendered, so
+    /// the server works on it meanwhile; the events are rendered as before, in the same order.
+    /// The sink, rendering the banner, waits for the server to have the EHLO: before, EHLO was
+    /// written only after the banner's lines, and this waited in vain.
+    #[test]
+    fn a_command_is_written_before_the_reply_that_led_to_it_is_rendered() {
+        use std::io::{BufRead, BufReader, Write};
+        use std::sync::mpsc;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (heard, ehlo_heard) = mpsc::channel::<String>();
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("accept");
+            let mut w = stream.try_clone().expect("clone");
+            let mut r = BufReader::new(stream);
+            w.write_all(b"220 t.test ESMTP\r\n").expect("banner");
+            let mut line = String::new();
+            let mut data = false;
+            loop {
+                line.clear();
+                if r.read_line(&mut line).expect("read") == 0 {
+                    return;
+                }
+                let reply: &[u8] = if data {
+                    if line != ".\r\n" {
+                        continue;
+                    }
+                    data = false;
+                    b"250 2.0.0 queued\r\n"
+                } else if line.starts_with("EHLO") {
+                    let _ = heard.send(line.clone());
+                    b"250 t.test\r\n"
+                } else if line.starts_with("DATA") {
+                    data = true;
+                    b"354 go on\r\n"
+                } else if line.starts_with("QUIT") {
+                    b"221 2.0.0 bye\r\n"
+                } else {
+                    b"250 2.1.0 ok\r\n"
+                };
+                w.write_all(reply).expect("reply");
+            }
+        });
+        struct Watching {
+            ehlo_heard: mpsc::Receiver<String>,
+            /// What the server had read when the banner was rendered.
+            at_banner: Option<String>,
+            kinds: Vec<String>,
+        }
+        impl Sink for Watching {
+            fn event(&mut self, event: &Event, _: Duration) {
+                let kind = match event {
+                    Event::Timing { phase, .. } => format!("timing {phase:?}"),
+                    Event::Received { phase, .. } => format!("received {phase:?}"),
+                    Event::Sent { text, .. } => {
+                        format!("sent {}", text.lines().next().unwrap_or(""))
+                    }
+                    _ => return,
+                };
+                if kind == "received Banner" {
+                    self.at_banner = self.ehlo_heard.recv_timeout(Duration::from_secs(5)).ok();
+                }
+                self.kinds.push(kind);
+            }
+        }
+        let mut sink = Watching {
+            ehlo_heard,
+            at_banner: None,
+            kinds: Vec::new(),
+        };
+        let connect = crate::net::route::Link {
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            ..Default::default()
+        }
+        .to(crate::net::route::Target::Host {
+            host: "127.0.0.1".into(),
+            port,
+        });
+        let plan = Plan {
+            helo: "client.test".into(),
+            from: "a@x.test".into(),
+            rcpts: vec!["b@y.test".into()],
+            message: b"Subject: t\r\n\r\nhi\r\n".to_vec(),
+            ..Plan::default()
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let code = runtime.block_on(send(&connect, plan, &mut sink));
+        server.join().expect("server");
+        assert_eq!(code, 0, "{:?}", sink.kinds);
+        assert_eq!(sink.at_banner.as_deref(), Some("EHLO client.test\r\n"));
+        let phases = ["Helo", "Mail", "Rcpt", "Data", "Dot", "Quit"];
+        let sent = [
+            "EHLO client.test",
+            "MAIL FROM:<a@x.test>",
+            "RCPT TO:<b@y.test>",
+            "DATA",
+        ];
+        let mut want = vec!["timing Connect".to_string(), "timing Banner".into()];
+        want.push("received Banner".into());
+        for (i, phase) in phases.iter().enumerate() {
+            match (sent.get(i), *phase) {
+                (Some(text), _) => want.push(format!("sent {text}")),
+                (None, "Dot") => want.push("sent Subject: t".into()),
+                (None, _) => want.push("sent QUIT".into()),
+            }
+            want.push(format!("timing {phase}"));
+            want.push(format!("received {phase}"));
+        }
+        assert_eq!(sink.kinds, want);
     }
 
     #[test]
