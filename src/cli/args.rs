@@ -1164,6 +1164,11 @@ pub(crate) struct EnvelopeArgs {
     #[arg(skip)]
     pub(crate) repeated: Vec<Repeated>,
 
+    /// The first of `--to`, `--cc` and `--bcc` given a value that names no address (`--cc ''`),
+    /// with that value (`Cli::parse_args` fills it); the send refuses it.
+    #[arg(skip)]
+    pub(crate) blank: Option<(&'static str, String)>,
+
     /// Sender; <> is the null sender [default: $LOGNAME@<local host name>]
     ///
     /// Without --from the local part is $LOGNAME, else $USER, else the name the password
@@ -1393,8 +1398,10 @@ impl Cli {
         }
         let order = xclient_order(&matches);
         let repeated = repeated_recipients(&matches);
+        let blank = blank_recipient(&matches);
         let mut cli = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))?;
         cli.send.envelope.repeated = repeated;
+        cli.send.envelope.blank = blank;
         cli.send.message.parts = parts;
         cli.send.xclient.xclient_order = order;
         // This is the one-shot send (the only mode without a subcommand): it runs once and the
@@ -1416,6 +1423,27 @@ pub(crate) struct Repeated {
     pub(crate) times: usize,
     /// Every address of every occurrence, in order.
     pub(crate) addresses: Vec<String>,
+}
+
+/// The first `--to`, `--cc` or `--bcc` whose value names no address at all (`--cc ''`,
+/// `-t ' '`, `--bcc ,`), with that value: swaks takes an empty value for one not given and asks
+/// for it (`Cc: ` on the terminal, a line of stdin in a pipe), so dropping it would send what
+/// swaks never sends without a word. An empty element beside an address (`-t a@x,`) is only
+/// dropped.
+fn blank_recipient(matches: &clap::ArgMatches) -> Option<(&'static str, String)> {
+    for id in ["to", "cc", "bcc"] {
+        let Some(occurrences) = matches.get_occurrences::<String>(id) else {
+            continue;
+        };
+        for occurrence in occurrences {
+            let values: Vec<&String> = occurrence.collect();
+            if values.iter().all(|v| v.trim().is_empty()) {
+                let joined: Vec<&str> = values.iter().map(|v| v.as_str()).collect();
+                return Some((id, joined.join(",")));
+            }
+        }
+    }
+    None
 }
 
 /// The recipient flags given more than once (a comma list in one flag is once).

@@ -379,6 +379,14 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "-f", "<sender@example.net>"]).differs("angle brackets"),
     c(&["-t", "<user@example.com>", "-s", "{srv}"]).differs("angle brackets"),
     c(&["-t", ",user@example.com", "-s", "{srv}"]).differs("An empty list element"),
+    // An empty --to is one swaks asks for (it reads the next line of stdin); ehlo refuses it
+    // rather than drop it and send to the other recipient, or, before RCPT, to none.
+    c(&["-t", T, "-t", "", "-s", "{srv}"])
+        .stdin("typed@example.net\n")
+        .differs("names no address (`--cc ''`"),
+    c(&["-t", "", "-s", "{srv}", "-q", "ehlo"])
+        .stdin("typed@example.net\n")
+        .differs("names no address (`--cc ''`"),
     c(&[
         "-t",
         T,
@@ -3390,4 +3398,42 @@ fn an_output_file_from_the_environment_or_the_config_file_gets_the_refusal() {
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(std::fs::read_to_string(&mine).unwrap().contains(refusal));
     assert!(!file.exists());
+}
+
+/// `--to`, `--cc` or `--bcc` given a value with no address in it: swaks asks for one (and, in a
+/// pipe, sends to the next line of stdin); ehlo dropped it and sent to the other recipients, or
+/// before RCPT to none. Now refused before connecting, in one line, exit 1.
+#[test]
+fn a_recipient_flag_that_names_no_address_is_refused_before_connecting() {
+    let trap = crate::util::tripwire();
+    let server = trap.local_addr().unwrap().to_string();
+    for (extra, said) in [
+        (
+            &["-t", "a@example.net", "--cc", ""][..],
+            "--cc '' names no address",
+        ),
+        (
+            &["-t", "a@example.net", "--bcc", " "][..],
+            "--bcc ' ' names no address",
+        ),
+        (
+            &["-t", "a@example.net", "-t", ""][..],
+            "--to '' names no address",
+        ),
+        (&["--to", "", "-q", "ehlo"][..], "--to '' names no address"),
+    ] {
+        let mut args = vec!["-s", &server];
+        args.extend_from_slice(extra);
+        let run = crate::util::ehlo(&args);
+        assert_eq!(run.code, 1, "{extra:?}: {}", run.all());
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{extra:?}: {}", run.stderr);
+        assert!(
+            lines[0].starts_with(&format!("*** {said}")),
+            "{extra:?}: {}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{extra:?}: {}", run.stdout);
+    }
+    assert!(trap.accept().is_err(), "a connection was made");
 }

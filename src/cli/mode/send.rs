@@ -472,6 +472,15 @@ struct Envelope {
 /// `--to`/`--cc`/`--bcc`, `--from` (swaks's default from the login name), `--helo`, and the
 /// MAIL/RCPT parameters (checked here, used as given).
 fn envelope_of(envelope: &EnvelopeArgs, env: &Environment) -> Result<Envelope, Error> {
+    // swaks takes an empty value for one not given and asks for it (`To: ` on the terminal, a
+    // line of stdin in a pipe), even for a stop before RCPT; dropped here, the send would go to
+    // the other recipients, or to none, where swaks sends to the one typed.
+    if let Some((id, value)) = &envelope.blank {
+        return Err(usage(format!(
+            "--{id} '{value}' names no address (swaks asks for one and sends to what is typed); \
+             give one, or leave --{id} out"
+        )));
+    }
     let to = addresses("--to", &envelope.to)?;
     let cc = addresses("--cc", &envelope.cc)?;
     let bcc = addresses("--bcc", &envelope.bcc)?;

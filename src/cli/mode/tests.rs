@@ -248,6 +248,34 @@ fn recipients_are_trimmed_and_needed() {
 }
 
 #[test]
+fn a_recipient_flag_that_names_no_address_is_refused() {
+    // swaks asks for the value of an empty --to/--cc/--bcc; ehlo dropped it and sent to the
+    // other recipients (or, before RCPT, to none) without a word.
+    for (args, flag) in [
+        (&["-s", "h", "-t", "a@x.test", "--cc", ""][..], "--cc ''"),
+        (
+            &["-s", "h", "-t", "a@x.test", "--bcc", " , "][..],
+            "--bcc ' , '",
+        ),
+        (&["-s", "h", "-t", "a@x.test", "-t", ""][..], "--to ''"),
+        (&["-s", "h", "--to=", "-q", "ehlo"][..], "--to ''"),
+    ] {
+        let e = err(args);
+        assert!(
+            e.starts_with(&format!("{flag} names no address")),
+            "{args:?}: {e}"
+        );
+    }
+    // An empty element beside an address is only dropped (README: "An empty list element").
+    assert_eq!(
+        send(&["-s", "h", "-t", "a@x.test,", "--cc", ",c@x.test"])
+            .plan
+            .rcpts,
+        ["a@x.test", "c@x.test"]
+    );
+}
+
+#[test]
 fn stop_kinds() {
     let c = send(&["-s", "h", "--drop-after", "banner"]);
     assert_eq!(
