@@ -674,6 +674,10 @@ const CASES: &[Case] = &[
     ])
     .differs("every part base64"),
     c(&["-t", T, "-s", "{srv}", "--attach", "inline attachment text"]).differs("every part base64"),
+    // An empty --attach/--attach-body names no content: swaks refuses it, exit 1 (ehlo sent an
+    // empty part).
+    c(&["-t", T, "-s", "{srv}", "--attach", ""]),
+    c(&["-t", T, "-s", "{srv}", "--attach-body", ""]),
     c(&[
         "-t",
         T,

@@ -258,6 +258,15 @@ pub(super) fn compose(
              give the message, `--data -` to read it from stdin, or `--data @FILE`",
         ));
     }
+    // swaks refuses an empty --attach or --attach-body ("option attach specified with no
+    // argument", exit 1): it names no content. ehlo sent an empty part in its place.
+    if let Some(p) = msg.parts.iter().find(|p| p.value.is_empty()) {
+        let flag = part_flag(p.kind);
+        return Err(usage(format!(
+            "{flag} '': the value is empty (swaks refuses it too); give the text, \
+             `{flag} @FILE` or `{flag} -` for stdin"
+        )));
+    }
     if let Some(d) = data_arg {
         if fixup == Fixup::NONE {
             if let Some(flag) = [("--header", &msg.header), ("--add-header", &msg.add_header)]

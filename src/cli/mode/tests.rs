@@ -276,6 +276,21 @@ fn a_recipient_flag_that_names_no_address_is_refused() {
 }
 
 #[test]
+fn an_empty_part_value_is_refused() {
+    // swaks v20201014 and v20240103: "option attach specified with no argument", exit 1; ehlo
+    // sent an empty application/octet-stream part (or text part) in its place.
+    for flag in ["--attach", "--attach-body", "--attach-inline"] {
+        let e = err(&["-s", "h", "-t", "a@x.test", flag, ""]);
+        assert!(
+            e.starts_with(&format!("{flag} '': the value is empty")),
+            "{e}"
+        );
+    }
+    let e = err(&["-s", "h", "-t", "a@x.test", "--attach", "x", "--attach", ""]);
+    assert!(e.starts_with("--attach '': "), "{e}");
+}
+
+#[test]
 fn stop_kinds() {
     let c = send(&["-s", "h", "--drop-after", "banner"]);
     assert_eq!(
