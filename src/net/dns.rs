@@ -4129,8 +4129,10 @@ mod tests {
                     // The query turned into its answer: QR and RA set, NXDOMAIN (RFC 1035 §4.1.1).
                     q[2] |= 0x80;
                     q[3] = 0x80 | 3;
-                    let _ = sock.send_to(&q, peer);
+                    // Counted before it is sent: the last lookup may end, and the count be
+                    // read, before this thread runs again.
                     answered_s.fetch_add(1, Ordering::SeqCst);
+                    let _ = sock.send_to(&q, peer);
                 }
             }
         });
