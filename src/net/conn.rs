@@ -874,7 +874,7 @@ impl TcpRoute {
                     })
                     .await;
                 dns_time += t.elapsed();
-                (hosts?, *port)
+                (hosts.map_err(|e| e.typed(MX_DOMAIN_TYPO))?, *port)
             }
         };
         Ok(TcpRoute {
@@ -1260,7 +1260,12 @@ impl TcpRoute {
                 .into();
             }
             if let Some(e) = self.dns_err.take() {
-                return e.into();
+                // The one host asked for (`--server`, `ehlo repl HOST`): its name was typed.
+                return match plan.target {
+                    Target::Host { .. } => e.typed(HOST_TYPO),
+                    Target::Mx { .. } => e,
+                }
+                .into();
             }
         }
         let reason = match &self.failures[..] {
@@ -1277,6 +1282,12 @@ impl TcpRoute {
         }
     }
 }
+
+/// What to check when the server's name given (`--server`, `ehlo repl HOST`) does not exist.
+const HOST_TYPO: &str = "check the server's name for a typo";
+/// What to check when the domain routed by MX (the recipient's, `ehlo repl @domain`) does not
+/// exist: no server of it can be asked.
+const MX_DOMAIN_TYPO: &str = "check the domain after the @ for a typo";
 
 /// Most failures named in a run's result before "… and K more".
 const FAILURES_SHOWN: usize = 5;

@@ -265,6 +265,16 @@ pub enum DnsError {
         /// How long the lookup had, its retry included ([`Resolver::budget`]).
         within: Duration,
     },
+    /// A name the user typed that does not exist ([`DnsError::NxDomain`]), with what to check:
+    /// the run's result line names the fix ("check the server's name for a typo"); the
+    /// `dns_failed` event and the summary's `failover` keep the failure alone.
+    #[error("{err}: {hint}")]
+    Typed {
+        /// The failure ([`DnsError::NxDomain`]).
+        err: Box<DnsError>,
+        /// What to check, in words.
+        hint: &'static str,
+    },
     /// The resolver could not be built or a query failed.
     #[error("DNS lookup of {name} failed: {reason}")]
     Failed {
@@ -336,7 +346,7 @@ impl DnsError {
     pub(crate) fn rcode(&self) -> Option<Cow<'static, str>> {
         match self {
             DnsError::NxDomain(_) => Some(Cow::Borrowed("NXDOMAIN")),
-            DnsError::DeadEndAlias { end, .. } => end.rcode(),
+            DnsError::DeadEndAlias { end, .. } | DnsError::Typed { err: end, .. } => end.rcode(),
             DnsError::Failed {
                 kind: FailKind::Answered(code),
                 ..
@@ -345,6 +355,19 @@ impl DnsError {
                 name => Cow::Borrowed(name),
             }),
             _ => None,
+        }
+    }
+
+    /// This failure of a name the user typed, with `hint` (what to check) when it is that the
+    /// name does not exist: a typo is then the likeliest cause. Other failures are left as
+    /// they are (a timeout names its own fix).
+    pub(crate) fn typed(self, hint: &'static str) -> DnsError {
+        match self {
+            DnsError::NxDomain(_) => DnsError::Typed {
+                err: Box::new(self),
+                hint,
+            },
+            e => e,
         }
     }
 

@@ -296,15 +296,51 @@ fn nxdomain_is_exit_two() {
             "{}",
             run.stderr
         );
-        // The reason comes first, on one line: the summary's (per-recipient lines follow it).
+        // The reason comes first, on one line: the summary's (per-recipient lines follow it),
+        // with what to check (it ended at "(NXDOMAIN)").
         assert!(
             run.stderr.starts_with(&format!(
-                "*** Result: failed (exit 2): {domain} does not exist (NXDOMAIN)\n"
+                "*** Result: failed (exit 2): {domain} does not exist (NXDOMAIN): check the \
+                 domain after the @ for a typo\n"
             )),
             "{}",
             run.stderr
         );
     }
+    // A `--server` name that does not exist: the fix named is the server's name; the JSON
+    // failover keeps the failure alone, as the `dns_failed` event does.
+    let run = run_mx(
+        &dns.to_string(),
+        port,
+        "user@example.test",
+        &["--server", "gone.test"],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.starts_with(
+            "*** Result: failed (exit 2): gone.test does not exist (NXDOMAIN): check the \
+             server's name for a typo\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = run_mx(
+        &dns.to_string(),
+        port,
+        "user@example.test",
+        &["--server", "gone.test", "--json"],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stdout.contains(
+            "\"error\":\"gone.test does not exist (NXDOMAIN): check the server's name for a \
+             typo\""
+        ) && run
+            .stdout
+            .contains("\"reason\":\"gone.test does not exist (NXDOMAIN)\"}]"),
+        "{}",
+        run.stdout
+    );
     assert!(untouched(&trap));
 }
 
