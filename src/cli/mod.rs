@@ -432,9 +432,47 @@ fn stray_word_hint(e: &clap::Error, args: &[OsString]) -> Option<String> {
     // stray_word_line's.
     let secrets = secret_values(args);
     let (what, flag) = classify_stray_word(word).filter(|_| !within_a_secret(word, &secrets))?;
+    // A host with no recipient on the command line (`ehlo example.com`): `ehlo --server
+    // example.com` alone would be refused next for its missing --to, so the command named is
+    // one that runs; a plain domain may be one to check.
+    let meant = if flag == "--server" && !names_a_recipient(args) {
+        let check = if word.contains([':', '[', '/', '%']) {
+            String::new()
+        } else {
+            format!(", or `ehlo check {word}`")
+        };
+        format!("`ehlo {flag} {word} -t ADDR`{check}")
+    } else {
+        format!("`ehlo {flag} {word}`")
+    };
     Some(format!(
-        "'{word}' looks like {what}: did you mean `ehlo {flag} {word}`? (nothing was sent)"
+        "'{word}' looks like {what}: did you mean {meant}? (nothing was sent)"
     ))
+}
+
+/// Whether the command line (config file and `EHLO_*` variables included) names a recipient:
+/// `-t`/`--to` in any spelling clap reads (`-tADDR`, `--to=ADDR`), or swaks's `--to` alias.
+fn names_a_recipient(args: &[OsString]) -> bool {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let Some(to) = cmd.get_arguments().find(|a| a.get_id() == "to") else {
+        return false;
+    };
+    let longs: Vec<&str> = to
+        .get_long()
+        .into_iter()
+        .chain(to.get_all_aliases().unwrap_or_default())
+        .collect();
+    let short = to.get_short();
+    args.iter().skip(1).filter_map(|a| a.to_str()).any(|a| {
+        if let Some(l) = a.strip_prefix("--") {
+            let name = l.split_once('=').map_or(l, |(n, _)| n);
+            longs.contains(&name)
+        } else {
+            let mut c = a.chars();
+            c.next() == Some('-') && short.is_some() && c.next() == short
+        }
+    })
 }
 
 /// Whether a stray `word` is, or holds, one of the command line's `secrets` (a secret's second
@@ -810,6 +848,7 @@ fn subcommand_unknown_flag(e: &clap::Error, args: &[OsString]) -> Option<String>
             })
             .filter(|v| v.starts_with("HOST") && meant.as_deref() == Some("server"))
             .map(|v| format!(": the server is its argument, 'ehlo {sub_name} {v}'"))
+            .or_else(|| serve_listen_hint(sub_name, meant.as_deref(), word, args))
             .unwrap_or_default();
         format!("{spelled}an option of {list}, not of {here}{target}")
     } else if let Some(n) = long.and_then(|l| {
@@ -828,6 +867,36 @@ fn subcommand_unknown_flag(e: &clap::Error, args: &[OsString]) -> Option<String>
         format!("see 'ehlo {sub_name} --help'")
     };
     Some(format!("unknown option '{word}' for {here} ({hint})"))
+}
+
+/// `ehlo serve --port 2525` (or `--server`, the send's words for where): the server takes its
+/// address and port from `--listen ADDR:PORT` alone, so the refusal names that form, with the
+/// value typed when it says a port or an address (`--listen 127.0.0.1:2525`).
+fn serve_listen_hint(
+    sub_name: &str,
+    meant: Option<&str>,
+    word: &str,
+    args: &[OsString],
+) -> Option<String> {
+    if sub_name != "serve" || !matches!(meant, Some("port" | "server")) {
+        return None;
+    }
+    let value = args
+        .iter()
+        .position(|a| a.to_str() == Some(word))
+        .and_then(|i| args.get(i + 1)?.to_str())
+        .filter(|v| !v.is_empty() && !v.starts_with('-'));
+    let listen = match (meant, value) {
+        (Some("port"), Some(p)) if p.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("127.0.0.1:{p}")
+        }
+        // An address with its port is --listen's form already.
+        (Some("server"), Some(v)) if v.contains(':') => v.to_string(),
+        _ => "127.0.0.1:2525".to_string(),
+    };
+    Some(format!(
+        ": it listens where --listen ADDR:PORT says, 'ehlo serve --listen {listen}'"
+    ))
 }
 
 /// What a stray word looks like, and the flag that takes it: an address (`--to`), a host

@@ -255,6 +255,26 @@ fn a_subcommand_names_the_mode_of_a_flag_it_does_not_take() {
              replay', not of 'ehlo repl': the server is its argument, 'ehlo repl \
              HOST[:PORT]')\n",
         ),
+        // `--port`/`--server` to the server: where it listens is --listen's, with the port
+        // or address typed (it read only "not of 'ehlo serve'").
+        (
+            &["serve", "--port", "2526"],
+            "*** unknown option '--port' for 'ehlo serve' (an option of the send, 'ehlo repl', \
+             'ehlo replay', 'ehlo check' and 'ehlo probe', not of 'ehlo serve': it listens \
+             where --listen ADDR:PORT says, 'ehlo serve --listen 127.0.0.1:2526')\n",
+        ),
+        (
+            &["serve", "-p", "587"],
+            "*** unknown option '-p' for 'ehlo serve' (--port, an option of the send, 'ehlo \
+             repl', 'ehlo replay', 'ehlo check' and 'ehlo probe', not of 'ehlo serve': it \
+             listens where --listen ADDR:PORT says, 'ehlo serve --listen 127.0.0.1:587')\n",
+        ),
+        (
+            &["serve", "--server", "[::1]:2525"],
+            "*** unknown option '--server' for 'ehlo serve' (an option of the send and 'ehlo \
+             replay', not of 'ehlo serve': it listens where --listen ADDR:PORT says, 'ehlo \
+             serve --listen [::1]:2525')\n",
+        ),
         (
             &["check", "--timout", "5s", "example.test"],
             "*** unknown option '--timout' for 'ehlo check' (did you mean '--timeout'?)\n",
@@ -385,8 +405,16 @@ fn a_bare_address_or_host_names_the_flag_meant() {
             "user@example.com",
             "--to",
         ),
-        (&["mx.example.com"], "mx.example.com", "--server"),
-        (&["--tls", "[::1]:2525"], "[::1]:2525", "--server"),
+        (
+            &["-t", "a@example.net", "mx.example.com"],
+            "mx.example.com",
+            "--server",
+        ),
+        (
+            &["--to=a@example.net", "[::1]:2525"],
+            "[::1]:2525",
+            "--server",
+        ),
     ] {
         let o = ehlo(args);
         assert_eq!(o.status.code(), Some(1), "{args:?}");
@@ -403,6 +431,26 @@ fn a_bare_address_or_host_names_the_flag_meant() {
             ),
             "{args:?}"
         );
+        assert!(stdout(&o).is_empty(), "{args:?}");
+    }
+    // Without a recipient the command named is one that runs (`ehlo --server HOST` alone is
+    // refused next for its missing --to), and a domain may be one to check: it named only
+    // `ehlo --server example.com`.
+    for (args, want) in [
+        (
+            &["example.com"][..],
+            "*** 'example.com' looks like a host: did you mean `ehlo --server example.com -t \
+             ADDR`, or `ehlo check example.com`? (nothing was sent)\n",
+        ),
+        (
+            &["--tls", "[::1]:2525"],
+            "*** '[::1]:2525' looks like a host: did you mean `ehlo --server [::1]:2525 -t \
+             ADDR`? (nothing was sent)\n",
+        ),
+    ] {
+        let o = ehlo(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert_eq!(stderr(&o), want, "{args:?}");
         assert!(stdout(&o).is_empty(), "{args:?}");
     }
     // Any other word after the options is named as what it is: it read "the subcommand 'world'
