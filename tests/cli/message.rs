@@ -710,6 +710,40 @@ fn bare_file_arguments_read_the_file_as_swaks_does() {
     assert!(r.stderr.is_empty(), "{}", r.stderr);
 }
 
+/// `--data mesage.eml` (a typo in the file's name) sends the two words as the whole message, as
+/// swaks's bare-file form allows; the run succeeded with nothing said. A one-word `--data` that
+/// can only be a file name, and names none, is now said in one line naming `@FILE`; a text
+/// that may be a message is not.
+#[test]
+fn a_data_naming_a_missing_file_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("mesage.eml");
+    let missing = missing.to_str().unwrap();
+    for arg in [missing, "mesage.eml", "./msg"] {
+        let r = ehlo(&["-t", "a@example.test", "--data", arg, "--dump-mail"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(r.stdout.starts_with(arg), "{}", r.stdout);
+        assert_eq!(
+            r.stderr,
+            format!(
+                "=== --data {arg}: no such file, so these words are the whole message (a file \
+                 is read with --data @FILE)\n"
+            ),
+            "{arg}"
+        );
+    }
+    for arg in [
+        "Subject: x\\n\\nhi",
+        "hello",
+        "hello world.txt",
+        "Subject:a.b",
+    ] {
+        let r = ehlo(&["-t", "a@example.test", "--data", arg, "--dump-mail"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(r.stderr.is_empty(), "{arg}: {}", r.stderr);
+    }
+}
+
 /// `--no-data-fixup` data must carry its own end marker: one that lacks only the final CRLF gets
 /// it (as swaks does), one with none is refused before connecting, never a hang until the
 /// timeout (swaks #69).

@@ -77,12 +77,36 @@ fn read_content(
     Ok(bytes)
 }
 
+/// A `--data` text that can only be a file name with a typo in it (`--data mesage.eml`): one
+/// word, no header (`:`) or line break in it, a `/` or a `.EXT` ending, and no file of that
+/// name. It is sent as the whole message, as swaks's bare-file form allows ([`bare_file`]), so
+/// the run succeeds with a message of one word: said, so the typo is seen.
+fn names_a_missing_file(arg: &str) -> bool {
+    let extension = arg.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty()
+            && (1..=5).contains(&ext.len())
+            && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+    });
+    !arg.is_empty()
+        && !arg.starts_with(['@', '-'])
+        && !arg.contains([':', '\\', '\n', '\r'])
+        && !arg.chars().any(char::is_whitespace)
+        && (arg.contains('/') || extension)
+        && !Path::new(arg).exists()
+}
+
 /// `--data`'s message ([`read_content`]), refused when the file or stdin it names is empty:
 /// DATA would carry no message at all (no `From:`, no `Date:`, RFC 5322 §3.6), which is what a
 /// `cmd | ehlo --data -` whose `cmd` failed gives. swaks v20201014 refuses it too (exit 1: it
 /// takes the empty text for a file name it cannot open).
 fn read_data(arg: &str, env: &Environment, notes: &mut Vec<String>) -> Result<Vec<u8>, Error> {
     let data = read_content("--data", arg, env, notes)?;
+    if names_a_missing_file(arg) {
+        notes.push(format!(
+            "--data {arg}: no such file, so these words are the whole message \
+             (a file is read with --data @FILE)"
+        ));
+    }
     if data.is_empty() {
         let what = match arg {
             "-" | "@-" => "stdin is empty",
