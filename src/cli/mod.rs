@@ -746,6 +746,16 @@ fn subcommand_unknown_flag(e: &clap::Error, args: &[OsString]) -> Option<String>
     if !word.starts_with('-') {
         let usage = sub.clone().render_usage().to_string();
         let usage = usage.trim().strip_prefix("Usage:").unwrap_or(&usage).trim();
+        // `ehlo replay FILE HOST:PORT`, as `ehlo repl HOST` takes it: replay's is --server.
+        if sub_name == "replay"
+            && classify_stray_word(word).is_some_and(|(_, flag)| flag == "--server")
+            && !std::path::Path::new(word).exists()
+        {
+            return Some(format!(
+                "unexpected argument '{word}' for 'ehlo replay': the server is --server's, \
+                 'ehlo replay FILE --server {word}'"
+            ));
+        }
         return Some(format!(
             "unexpected argument '{word}' for 'ehlo {sub_name}' (usage: {usage}; 'ehlo {sub_name} --help' says more)"
         ));

@@ -275,6 +275,12 @@ fn a_subcommand_names_the_mode_of_a_flag_it_does_not_take() {
              replay', not of 'ehlo serve': it listens where --listen ADDR:PORT says, 'ehlo \
              serve --listen [::1]:2525')\n",
         ),
+        // The server as `ehlo repl` takes it: replay's is --server (it gave only the usage).
+        (
+            &["replay", "session.ehlo", "mx.example.test:25"],
+            "*** unexpected argument 'mx.example.test:25' for 'ehlo replay': the server is \
+             --server's, 'ehlo replay FILE --server mx.example.test:25'\n",
+        ),
         (
             &["check", "--timout", "5s", "example.test"],
             "*** unknown option '--timout' for 'ehlo check' (did you mean '--timeout'?)\n",
