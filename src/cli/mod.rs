@@ -746,6 +746,22 @@ fn subcommand_unknown_flag(e: &clap::Error, args: &[OsString]) -> Option<String>
     if !word.starts_with('-') {
         let usage = sub.clone().render_usage().to_string();
         let usage = usage.trim().strip_prefix("Usage:").unwrap_or(&usage).trim();
+        // `ehlo repl mx.example.com 25`, telnet's two words: the port goes after a colon.
+        if matches!(sub_name, "repl" | "probe")
+            && !word.is_empty()
+            && word.len() <= 5
+            && word.bytes().all(|b| b.is_ascii_digit())
+            && let Some(host) = args
+                .iter()
+                .position(|a| a.to_str() == Some(word.as_str()))
+                .and_then(|i| args.get(i.checked_sub(1)?)?.to_str())
+                .filter(|h| !h.starts_with('-') && !h.contains(':') && *h != sub_name)
+        {
+            return Some(format!(
+                "unexpected argument '{word}' for 'ehlo {sub_name}': a port follows the host \
+                 after a colon, 'ehlo {sub_name} {host}:{word}' (or --port {word})"
+            ));
+        }
         // `ehlo replay FILE HOST:PORT`, as `ehlo repl HOST` takes it: replay's is --server.
         if sub_name == "replay"
             && classify_stray_word(word).is_some_and(|(_, flag)| flag == "--server")

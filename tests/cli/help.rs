@@ -275,6 +275,11 @@ fn a_subcommand_names_the_mode_of_a_flag_it_does_not_take() {
              replay', not of 'ehlo serve': it listens where --listen ADDR:PORT says, 'ehlo \
              serve --listen [::1]:2525')\n",
         ),
+        (
+            &["probe", "mx.example.test", "587", "--to", "a@example.test"],
+            "*** unexpected argument '587' for 'ehlo probe': a port follows the host after a \
+             colon, 'ehlo probe mx.example.test:587' (or --port 587)\n",
+        ),
         // The server as `ehlo repl` takes it: replay's is --server (it gave only the usage).
         (
             &["replay", "session.ehlo", "mx.example.test:25"],
@@ -507,9 +512,15 @@ fn a_stray_word_is_refused_in_one_line_saying_what_it_is() {
             "*** unexpected argument 'now' for 'ehlo demo' (usage: ehlo demo [OPTIONS]; \
              'ehlo demo --help' says more)",
         ),
+        // telnet's `HOST PORT`: the port goes after a colon (it gave only the usage).
         (
             &["repl", "mx.example.test", "25"],
-            "*** unexpected argument '25' for 'ehlo repl' (usage: ehlo repl [OPTIONS] \
+            "*** unexpected argument '25' for 'ehlo repl': a port follows the host after a \
+             colon, 'ehlo repl mx.example.test:25' (or --port 25)",
+        ),
+        (
+            &["repl", "mx.example.test:25", "26"],
+            "*** unexpected argument '26' for 'ehlo repl' (usage: ehlo repl [OPTIONS] \
              [HOST[:PORT] | @domain]; 'ehlo repl --help' says more)",
         ),
     ] {
