@@ -634,3 +634,40 @@ fn one_usage_error_style_in_every_mode() {
     }
     assert!(trap.accept().is_err(), "nothing may connect");
 }
+
+/// `-s host:465 --tls` (STARTTLS to the implicit-TLS port, a newcomer's commonest TLS mistake)
+/// waited out `--timeout` for a banner before its hint came; it is said before connecting now,
+/// with the flag that fixes it (RFC 8314 §3.3). Not with --tls-on-connect, nor on another port.
+#[test]
+fn port_465_without_tls_on_connect_is_said_before_connecting() {
+    let warning = "!!! port 465 is implicit TLS (RFC 8314 §3.3): its server sends no plain-text \
+                   banner; add --tls-on-connect";
+    let run = ehlo(&[
+        "-s",
+        "127.0.0.1:465",
+        "-t",
+        "a@example.test",
+        "--tls",
+        "--timeout",
+        "1",
+    ]);
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.lines().next() == Some(warning) || run.stderr.lines().next() == Some(warning),
+        "{}",
+        run.all()
+    );
+    for extra in [
+        &["-s", "127.0.0.1:465", "--tls-on-connect"][..],
+        &["-s", "127.0.0.1:9"],
+    ] {
+        let mut args = vec!["-t", "a@example.test", "--timeout", "1"];
+        args.extend_from_slice(extra);
+        let run = ehlo(&args);
+        assert!(
+            !run.all().contains("is implicit TLS"),
+            "{extra:?}: {}",
+            run.all()
+        );
+    }
+}

@@ -273,6 +273,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         .into_iter()
         .chain(trailing_dots(&from, &to, &cc, &bcc))
         .chain(sni_warning(&tls_params, &tls_use))
+        .chain(implicit_tls_port_warning(&route, &tls_use))
         .chain(
             (tls_use.starttls != StartTls::Off || tls_use.tls_on_connect)
                 .then(|| crate::net::tls::cipher_list_warning(&tls_params))
@@ -443,6 +444,21 @@ fn tls_use(tls: &TlsArgs, transport: &TransportArgs, implied: &Implied) -> Resul
         asked,
         tls_on_connect,
         dane: dane_mode,
+    })
+}
+
+/// Port 465 without `--tls-on-connect` (`-s host:465 --tls`, a newcomer's commonest TLS
+/// mistake): 465 is submission over implicit TLS (RFC 8314 §3.3), whose server waits for a
+/// TLS handshake and greets nobody in plain text, so the send would wait out `--timeout` for
+/// a banner. Said before connecting, with the flag that fixes it.
+fn implicit_tls_port_warning(route: &Route, tls_use: &TlsUse) -> Option<String> {
+    let port = match route.target {
+        Target::Host { port, .. } | Target::Mx { port, .. } => port,
+    };
+    (port == 465 && !tls_use.tls_on_connect && route.transport == Transport::Tcp).then(|| {
+        "port 465 is implicit TLS (RFC 8314 §3.3): its server sends no plain-text banner; \
+         add --tls-on-connect"
+            .to_string()
     })
 }
 
