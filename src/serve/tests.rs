@@ -436,6 +436,62 @@ async fn run_returns_codes() {
     assert_eq!(code, 0);
 }
 
+/// Under `--quiet`: stored messages rendered, and how many of them had been handed on (the
+/// renderer's flush: in `ehlo serve`, a wake-up of the output thread) at each flush.
+#[derive(Clone, Default)]
+struct Flushes(Arc<Mutex<(usize, Vec<usize>)>>);
+
+impl Renderer for Flushes {
+    fn event(&mut self, event: &Event, _elapsed: Duration) {
+        if matches!(event, Event::MessageStored { .. }) {
+            self.0.lock().unwrap().0 += 1;
+        }
+    }
+    fn flush(&mut self) {
+        let mut f = self.0.lock().unwrap();
+        let rendered = f.0;
+        f.1.push(rendered);
+    }
+}
+
+#[tokio::test]
+async fn quiet_hands_the_lines_of_messages_stored_close_together_on_in_one_batch() {
+    let f = Flushes::default();
+    let h = start_with(
+        ServeOptions {
+            quiet: true,
+            ..opts()
+        },
+        Box::new(f.clone()),
+    )
+    .await
+    .unwrap();
+    let mut s = TcpStream::connect(h.addr()).await.unwrap();
+    reply(&mut s).await;
+    say(&mut s, "EHLO client.test\r\n").await;
+    // One message after the other, as smtp-source's sessions send them: the event queue is
+    // empty after each. Each line used to be handed on alone (30 flushes); now a batch is
+    // handed on QUIET_FLUSH after its first line, so a flush is at least that far from the
+    // one before it.
+    let started = std::time::Instant::now();
+    for _ in 0..30 {
+        let done = transaction(&mut s, "Subject: q\r\n\r\nbody\r\n.\r\n").await;
+        assert!(done.starts_with("250 2.0.0 Ok: queued as "), "{done}");
+    }
+    let took = started.elapsed();
+    let flushes = f.0.lock().unwrap().1.len();
+    let most = usize::try_from(took.as_millis() / QUIET_FLUSH.as_millis()).unwrap() + 2;
+    assert!(
+        flushes <= most,
+        "{flushes} flushes for 30 messages in {took:?} (at most {most})"
+    );
+    // The last batch is not held until another message comes: it goes on its own.
+    tokio::time::sleep(QUIET_FLUSH * 10).await;
+    assert_eq!(f.0.lock().unwrap().1.last(), Some(&30));
+    say(&mut s, "QUIT\r\n").await;
+    h.shutdown().await;
+}
+
 #[tokio::test]
 async fn quiet_renders_one_event_per_message_and_keeps_the_message_intact() {
     let (h, cap) = serve(ServeOptions {
