@@ -1072,16 +1072,22 @@ impl Renderer for Human {
                 content,
                 ..
             } => {
-                let to: Vec<String> = rcpts
-                    .iter()
-                    .map(|r| format!("<{}>", escape_str(r)))
-                    .collect();
-                let mut text = format!(
-                    "stored message {} from <{}> to {} ({bytes} bytes)",
-                    escape_str(id),
-                    escape_str(from),
-                    to.join(", ")
-                );
+                // Built in one string: this line is all `serve --quiet` shows of each message.
+                let mut text = String::with_capacity(64 + id.len() + from.len());
+                text.push_str("stored message ");
+                push_escaped(&mut text, id);
+                text.push_str(" from <");
+                push_escaped(&mut text, from);
+                text.push_str("> to ");
+                for (i, r) in rcpts.iter().enumerate() {
+                    if i > 0 {
+                        text.push_str(", ");
+                    }
+                    text.push('<');
+                    push_escaped(&mut text, r);
+                    text.push('>');
+                }
+                let _ = write!(text, " ({bytes} bytes)");
                 if let Some(p) = path {
                     let _ = write!(text, " in {}", escape_str(p));
                 }
