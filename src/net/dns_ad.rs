@@ -145,17 +145,25 @@ impl AdStub {
 /// is the AD bit, the RRSIGs themselves would only lengthen the answer (RFC 6840 §5.7 lets AD
 /// be asked for without DO).
 fn request(id: u16, query: &Query) -> Result<Vec<u8>, NetError> {
+    query_message(id, query, false)
+        .to_vec()
+        .map_err(|e| NetError::from(format!("cannot encode the query: {e}")))
+}
+
+/// The one query message both asks send: RD and EDNS0 (payload [`EDNS_PAYLOAD`]) always;
+/// validated (`unchecked` false): AD set, CD and DO clear; `unchecked`: AD clear, CD and DO set
+/// (the resolver's answer as it is, with its RRSIGs).
+fn query_message(id: u16, query: &Query, unchecked: bool) -> Message {
     let mut m = Message::new(id, MessageType::Query, OpCode::Query);
     m.metadata.recursion_desired = true;
-    m.metadata.authentic_data = true;
-    m.metadata.checking_disabled = false;
+    m.metadata.authentic_data = !unchecked;
+    m.metadata.checking_disabled = unchecked;
     m.add_query(query.clone());
     let mut edns = Edns::new();
     edns.set_max_payload(EDNS_PAYLOAD);
-    edns.set_dnssec_ok(false);
+    edns.set_dnssec_ok(unchecked);
     m.set_edns(edns);
-    m.to_vec()
-        .map_err(|e| NetError::from(format!("cannot encode the query: {e}")))
+    m
 }
 
 /// A query id nobody can guess from outside (RFC 5452 §4.3), from OpenSSL's CSPRNG; the
@@ -329,15 +337,7 @@ async fn ask_unchecked(
 ) -> Option<Message> {
     let query = Query::query(qname.clone(), rtype);
     let id = rand_id();
-    let mut m = Message::new(id, MessageType::Query, OpCode::Query);
-    m.metadata.recursion_desired = true;
-    m.metadata.checking_disabled = true;
-    m.add_query(query.clone());
-    let mut edns = Edns::new();
-    edns.set_max_payload(EDNS_PAYLOAD);
-    edns.set_dnssec_ok(true);
-    m.set_edns(edns);
-    let request = m.to_vec().ok()?;
+    let request = query_message(id, &query, true).to_vec().ok()?;
     exchange(server, &request, id, &query, timeout).await.ok()
 }
 

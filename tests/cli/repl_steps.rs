@@ -948,6 +948,25 @@ fn bdat_run(steps: Vec<Step>, args: &[&str], stdin: &str) -> (String, Run) {
     (server.finish(), run)
 }
 
+/// `ehlo replay script --timeout timeout` against a scripted server taking `steps` after
+/// `EHLO x.test`; what the server got, and the run.
+fn bdat_replay(steps: Vec<Step>, script: &std::path::Path, timeout: &str) -> (String, Run) {
+    let server = scripted(crate::util::ehlo_x_then(steps));
+    let addr = server.server();
+    let run = piped(
+        &[
+            "replay",
+            script.to_str().unwrap(),
+            "--server",
+            addr.as_str(),
+            "--timeout",
+            timeout,
+        ],
+        "",
+    );
+    (server.finish(), run)
+}
+
 /// Piped, a typed `BDAT n [LAST]` reads its chunk from the script's next lines (each with its
 /// CRLF, a last line of exactly the octets left without one) and sends it with the line, then
 /// reads the one reply (RFC 3030 §2: none comes before the chunk): also a BDAT the server
@@ -998,20 +1017,8 @@ fn a_piped_bdat_sends_its_chunk_with_the_line_and_replays_it() {
         ),
         "{text}"
     );
-    let server = scripted(crate::util::ehlo_x_then(steps()));
-    let addr = server.server();
-    let replay = piped(
-        &[
-            "replay",
-            rec.to_str().unwrap(),
-            "--server",
-            addr.as_str(),
-            "--timeout",
-            "20",
-        ],
-        "",
-    );
-    assert_eq!(server.finish(), wire, "{}", replay.all());
+    let (got, replay) = bdat_replay(steps(), &rec, "20");
+    assert_eq!(got, wire, "{}", replay.all());
     assert_eq!(replay.code, 0, "{}", replay.all());
     assert!(
         replay.all().contains("every reply as recorded")
@@ -1082,27 +1089,19 @@ fn replay_of_a_bdat_recorded_without_its_chunk_sends_the_line_alone_and_says_so(
         "< 220\n> EHLO x.test\n< 250\n> BDAT 5 LAST\n> :raw \"hello\"\n~ 250\n> QUIT\n< 221\n",
     )
     .unwrap();
-    let server = scripted(crate::util::ehlo_x_then(vec![
-        Step::Expect("BDAT 5 LAST"),
-        Step::Octets(5),
-        Step::Send(b"250 ok\r\n"),
-        Step::Expect("QUIT"),
-        Step::Send(b"221 bye\r\n"),
-    ]));
-    let addr = server.server();
-    let run = piped(
-        &[
-            "replay",
-            script.to_str().unwrap(),
-            "--server",
-            addr.as_str(),
-            "--timeout",
-            "1",
+    let (got, run) = bdat_replay(
+        vec![
+            Step::Expect("BDAT 5 LAST"),
+            Step::Octets(5),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
         ],
-        "",
+        &script,
+        "1",
     );
     assert_eq!(
-        server.finish(),
+        got,
         "EHLO x.test\r\nBDAT 5 LAST\r\nhelloQUIT\r\n",
         "{}",
         run.all()

@@ -792,6 +792,20 @@ fn exim_as_lmtp_client_gets_a_per_recipient_refusal_after_the_content() {
     );
 }
 
+/// `ehlo repl` on Exim's 2625 with `flags` and `--record rec`, its stdin redirected from the
+/// file `input`.
+fn repl_recorded(flags: &[&str], rec: &Path, input: &Path) -> Run {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("s=$1 r=$2 i=$3; shift 3; exec \"$0\" repl \"$s\" \"$@\" --record \"$r\" < \"$i\"")
+        .arg(ehlo_bin())
+        .arg(EXIM_SMTP)
+        .arg(rec)
+        .arg(input)
+        .args(flags);
+    run_bounded(cmd)
+}
+
 /// A session recorded with `ehlo repl --record` against Exim replays against it step by step:
 /// commands in no phase (NOOP, HELP, VRFY, RSET), `:starttls`, a refused RCPT, a message. A
 /// hand-typed AUTH CRAM-MD5 is recorded with the user its response named (never the digest):
@@ -813,14 +827,7 @@ fn exim_a_recorded_repl_session_replays_step_by_step() {
          RCPT TO:<{EXIM_RCPT}>\nRCPT TO:<refused@exim.test>\nDATA\nSubject: replayed\n\nhi\n.\nQUIT\n"
     );
     fs::write(&input, text).expect("write the input");
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg("exec \"$0\" repl \"$1\" --record \"$2\" < \"$3\"")
-        .arg(ehlo_bin())
-        .arg(EXIM_SMTP)
-        .arg(&rec)
-        .arg(&input);
-    let run = run_bounded(cmd);
+    let run = repl_recorded(&[], &rec, &input);
     run.assert_exit(0);
     let recorded = fs::read_to_string(&rec).expect("the recording");
     assert!(
@@ -866,14 +873,7 @@ fn exim_a_typed_bdat_sends_its_chunk_and_replays_checked() {
         subject.len() + 4
     );
     fs::write(&input, text).expect("write the input");
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg("exec \"$0\" repl \"$1\" --timeout 20 --record \"$2\" < \"$3\"")
-        .arg(ehlo_bin())
-        .arg(EXIM_SMTP)
-        .arg(&rec)
-        .arg(&input);
-    let run = run_bounded(cmd);
+    let run = repl_recorded(&["--timeout", "20"], &rec, &input);
     run.assert_exit(0);
     let all = run.all();
     assert!(!all.contains("no reply within"), "{}", run.dump());
