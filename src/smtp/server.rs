@@ -354,6 +354,8 @@ pub(crate) struct Session {
     units_read: u64,
     /// The client spoke before the greeting ([`Session::early_input`]).
     early_talker: bool,
+    /// What it said first was a PROXY protocol header of this version.
+    early_proxy: Option<u8>,
     /// `starttls-keep` quirk: plaintext pipelined after STARTTLS, run inside TLS.
     kept_plaintext: Vec<u8>,
     /// [`ServerAction::Content`] was emitted for a message not yet stored or discarded.
@@ -411,6 +413,7 @@ impl Session {
             units_read: 0,
             after_auth_line: false,
             early_talker: false,
+            early_proxy: None,
             kept_plaintext: Vec::new(),
             streaming: false,
             storage_room: None,
@@ -430,8 +433,14 @@ impl Session {
     /// before greeting): the client is an early talker, which RFC 5321 §4.3.1 lets a server
     /// refuse. The greeting becomes `554 5.5.1` and the connection closes (as Exim's
     /// synchronization check and Postfix's postscreen do); the bytes are not executed.
+    ///
+    /// A PROXY protocol header among them (a proxy in front of a server that expects none) is
+    /// refused by name, as it is after the greeting ([`Session::proxy_refusal`]).
     pub(crate) fn early_input(&mut self, bytes: &[u8]) {
         if !self.greeted && !bytes.is_empty() {
+            if !self.early_talker {
+                self.early_proxy = proxy::sniff(bytes).filter(|&v| v > 0);
+            }
             self.early_talker = true;
         }
     }
@@ -444,6 +453,10 @@ impl Session {
         }
         self.greeted = true;
         self.phase = Phase::Banner;
+        if let Some(version) = self.early_proxy {
+            self.proxy_refusal(version);
+            return;
+        }
         if self.early_talker {
             self.events.push_back(Event::warning(
                 "the client sent commands before the greeting (early talker): refused",
@@ -805,6 +818,7 @@ impl Session {
                         // its signature: a line of its own until the 12 octets tell.
                         match proxy::sniff(&self.inbuf) {
                             Some(2) => {
+                                self.phase = Phase::Other;
                                 self.proxy_refusal(2);
                                 continue;
                             }
@@ -969,6 +983,7 @@ impl Session {
             });
         }
         if self.units_read == 1 && line.starts_with(b"PROXY ") {
+            self.phase = Phase::Other;
             self.proxy_refusal(1);
             return;
         }
@@ -1056,7 +1071,6 @@ impl Session {
     /// refused by name and closed, as Haraka answers a PROXY it does not accept (421).
     fn proxy_refusal(&mut self, version: u8) {
         self.units_read += u64::from(version == 2);
-        self.phase = Phase::Other;
         self.events.push_back(Event::warning(format!(
             "the client began with a PROXY protocol v{version} header, as a proxy or load \
              balancer sends one: this server expects none, so the connection is closed"

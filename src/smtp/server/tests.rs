@@ -3268,6 +3268,38 @@ fn an_unsupported_parameter_is_quoted_as_the_client_sent_it() {
 /// (`ehlo --proxy` exited 25). Now refused by name with `421 4.3.0` and closed, with a warning,
 /// whether it comes whole or a byte at a time; a later `PROXY` line and a first empty line are
 /// what they were.
+/// A PROXY header that arrives before the greeting (the driver's `--greet-pause`) is refused
+/// by name in place of the greeting, not as an unnamed early talker (`554 5.5.1`); other
+/// early input still is one.
+#[test]
+fn a_proxy_header_before_the_greeting_is_refused_by_name() {
+    let mut v2 = crate::smtp::server::proxy::V2_SIGNATURE.to_vec();
+    v2.extend_from_slice(&[
+        0x21, 0x11, 0, 12, 192, 0, 2, 7, 192, 0, 2, 1, 0x15, 0xb3, 0, 25,
+    ]);
+    for (early, version) in [
+        (&b"PROXY TCP4 192.0.2.7 192.0.2.1 5555 25\r\n"[..], 1),
+        (&v2[..], 2),
+    ] {
+        let mut s = Session::new(cfg());
+        s.early_input(early);
+        s.greeting();
+        let o = drain(&mut s);
+        assert_eq!(
+            o.text(),
+            format!(
+                "421 4.3.0 mx.test Error: PROXY protocol header (v{version}) not expected \
+                 here: closing\r\n"
+            )
+        );
+        assert!(s.is_closed());
+    }
+    let mut s = Session::new(cfg());
+    s.early_input(b"EHLO x\r\n");
+    s.greeting();
+    assert!(drain(&mut s).text().starts_with("554 5.5.1 "));
+}
+
 #[test]
 fn a_proxy_header_first_is_refused_by_name_and_the_connection_closed() {
     let refusal = |v: u8| {
