@@ -341,6 +341,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-connections -d '
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l idle-timeout -d 'Time allowed for each complete command, twice that for a message\'s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7), and for a TLS handshake; 0 turns it off' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-auth-failures -d 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit; without --user/--accept-any-auth it does nothing (a warning says so) [default: 3]' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l greet-pause -d 'Wait MS milliseconds before the greeting and refuse a client that talks first (554 5.5.1, RFC 5321 §4.3.1), as postscreen\'s greet wait does; 0 = greet at once' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l proxy-timeout -d 'Time a connection has to send its whole PROXY header (--accept-proxy), then 421 4.3.0 and close, as Postfix\'s smtpd_upstream_proxy_timeout' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-on-connect -l tlsc -d 'Implicit TLS on every connection'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l starttls -d 'Offer STARTTLS'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l accept-any-auth -d 'Accept any credentials'
@@ -349,7 +350,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l require-tls -d 'Refu
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l require-auth -d 'Refuse MAIL with 530 5.7.0 until the client authenticated (RFC 4954 §6), as a submission server does: a client that goes on after a failed AUTH fails here too'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l lmtp -d 'Speak LMTP (LHLO, one reply per recipient after DATA)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l quiet -d 'One line per stored message (plus warnings and errors) instead of the whole transcript: for a sink under load'
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l accept-proxy -d 'Read a PROXY protocol header (HAProxy v1 or v2) before the greeting, as a server behind a proxy does (HAProxy\'s accept-proxy, Postfix\'s smtpd_upstream_proxy_protocol): each connection must start with one, within 5 s; the client it names is shown as the connection\'s'
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l accept-proxy -d 'Read a PROXY protocol header (HAProxy v1 or v2) before the greeting, as a server behind a proxy does (HAProxy\'s accept-proxy, Postfix\'s smtpd_upstream_proxy_protocol): each connection must start with one, within --proxy-timeout; the client it names is shown as the connection\'s'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l json -d 'Print JSON Lines events instead of the transcript'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -s V -l version -d 'Print version'

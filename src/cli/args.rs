@@ -2080,10 +2080,16 @@ pub(crate) struct ServeArgs {
 
     /// Read a PROXY protocol header (HAProxy v1 or v2) before the greeting, as a server behind
     /// a proxy does (HAProxy's accept-proxy, Postfix's smtpd_upstream_proxy_protocol): each
-    /// connection must start with one, within 5 s; the client it names is shown as the
-    /// connection's
+    /// connection must start with one, within --proxy-timeout; the client it names is shown as
+    /// the connection's
     #[arg(long)]
     pub(crate) accept_proxy: bool,
+
+    /// Time a connection has to send its whole PROXY header (--accept-proxy), then 421 4.3.0
+    /// and close, as Postfix's smtpd_upstream_proxy_timeout
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_positive_duration,
+          requires = "accept_proxy")]
+    pub(crate) proxy_timeout: Duration,
 
     /// Print JSON Lines events instead of the transcript
     #[arg(long)]
@@ -2638,6 +2644,14 @@ pub(crate) const DURATION_MAX: Duration = Duration::from_secs(8760 * 3600);
 /// Every duration flag and `:set timeout` read it. A blank around the value (`" 5s"`, `"5s "`,
 /// quoted on the command line or left in a config file) is refused as swaks refuses it
 /// (`^(\d+)([hms])?$`): it was trimmed and taken once.
+/// [`parse_duration`], not zero (a limit that cannot be turned off).
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err(format!("'{s}' is no time at all: give 1s or more")),
+        d => Ok(d),
+    }
+}
+
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     if s.trim() != s && !s.trim().is_empty() {
         return Err(format!(

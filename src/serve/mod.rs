@@ -134,6 +134,8 @@ pub struct ServeOptions {
     /// `--accept-proxy`: every connection starts with a PROXY protocol header (v1 or v2),
     /// read before the greeting and any TLS; the client it names is the connection's.
     pub proxy_protocol: bool,
+    /// `--proxy-timeout`: time a connection has to send its whole PROXY header.
+    pub proxy_timeout: Duration,
     /// Output.
     pub format: Format,
     /// `--quiet`: one line per stored message (and warnings and errors), no transcript and no
@@ -172,6 +174,7 @@ impl Default for ServeOptions {
             quirks: crate::smtp::server::Quirks::default(),
             greet_pause: Duration::ZERO,
             proxy_protocol: false,
+            proxy_timeout: PROXY_TIMEOUT,
             format: Format::Human(HumanOptions::default()),
             quiet: false,
         }
@@ -214,6 +217,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("quirks", &self.quirks)
             .field("greet_pause", &self.greet_pause)
             .field("proxy_protocol", &self.proxy_protocol)
+            .field("proxy_timeout", &self.proxy_timeout)
             .field("format", &self.format)
             .field("quiet", &self.quiet)
             .finish()
@@ -241,6 +245,8 @@ struct Shared {
     greet_pause: Duration,
     /// `--accept-proxy`.
     proxy_protocol: bool,
+    /// `--proxy-timeout`.
+    proxy_timeout: Duration,
     tls_on_connect: bool,
     acceptor: Option<SslAcceptor>,
     store: Arc<store::Store>,
@@ -621,6 +627,7 @@ async fn start_or_return(
         idle_timeout: opts.idle_timeout,
         greet_pause: opts.greet_pause,
         proxy_protocol: opts.proxy_protocol,
+        proxy_timeout: opts.proxy_timeout,
         tls_on_connect: opts.tls_on_connect,
         acceptor,
         store: Arc::clone(&store),
@@ -1613,13 +1620,13 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
     emit(Event::Closed { expected }).await;
 }
 
-/// Time a client of `--accept-proxy` has to send its whole PROXY header (Postfix's
-/// `smtpd_upstream_proxy_timeout` default).
+/// Time a client of `--accept-proxy` has to send its whole PROXY header unless
+/// `--proxy-timeout` says otherwise (Postfix's `smtpd_upstream_proxy_timeout` default).
 const PROXY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Read the PROXY protocol header a connection begins with, to its last byte and no further
 /// (what follows may be a TLS ClientHello): at most 107 octets for v1, 16 + 65535 for v2,
-/// within [`PROXY_TIMEOUT`]; a stop ends the wait.
+/// within `--proxy-timeout`; a stop ends the wait.
 async fn read_proxy_header(
     stream: &mut TcpStream,
     shared: &Shared,
@@ -1649,9 +1656,10 @@ async fn read_proxy_header(
     };
     let mut stop = shared.stop.clone();
     tokio::select! {
-        r = tokio::time::timeout(PROXY_TIMEOUT, read) => r.unwrap_or_else(|_| Err(format!(
-            "none came within {} s (a client that sends nothing waits for a greeting: it is no proxy)",
-            PROXY_TIMEOUT.as_secs()
+        r = tokio::time::timeout(shared.proxy_timeout, read) => r.unwrap_or_else(|_| Err(format!(
+            "none came within {} s (--proxy-timeout; a client that sends nothing waits for a \
+             greeting: it is no proxy)",
+            shared.proxy_timeout.as_secs_f64()
         ))),
         _ = stop.wait_for(|s| *s) => Err("the server is stopping".into()),
     }

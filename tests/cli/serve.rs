@@ -2607,6 +2607,106 @@ fn a_proxy_header_where_none_is_expected_and_none_where_one_is_are_refused_by_na
     );
 }
 
+/// --greet-pause with a PROXY header sent at once (as a proxy sends it, before any greeting).
+/// Without --accept-proxy it was the early talker's `554 5.5.1 … synchronization`, a refusal
+/// that did not say a PROXY header was the input; now the 421 that names it, as without the
+/// pause. With --accept-proxy the header is read first (it is expected before the greeting)
+/// and the pause applies to what follows: a command sent with the header is an early talker.
+#[test]
+fn a_proxy_header_during_the_greet_pause_is_read_or_refused_by_name() {
+    use std::io::Write;
+    let serve = Serve::start(&["--max-sessions", "2", "--greet-pause", "500"]);
+    for version in ["1", "2"] {
+        let mut args = PROXIED.to_vec();
+        args.extend(["--proxy-version", version]);
+        let r = send(&serve.addr, &args);
+        assert_ne!(r.code, 0, "{}", r.all());
+        let want = format!(
+            "421 4.3.0 ehlo.serve Error: PROXY protocol header (v{version}) not expected here"
+        );
+        assert!(r.stdout.contains(&want), "{}", r.all());
+    }
+    let (_, out) = serve.finish();
+    for version in [1, 2] {
+        let want = format!("!!! the client began with a PROXY protocol v{version} header");
+        assert!(out.contains(&want), "{out}");
+    }
+    assert!(!out.contains("early talker"), "{out}");
+
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "2",
+        "--greet-pause",
+        "500",
+        "--accept-proxy",
+    ]);
+    let start = Instant::now();
+    let r = send(&serve.addr, &PROXIED);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(start.elapsed() >= Duration::from_millis(500));
+    let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut w = tcp.try_clone().unwrap();
+    let mut rd = BufReader::new(tcp);
+    w.write_all(b"PROXY TCP4 192.0.2.7 192.0.2.1 5555 25\r\nEHLO c.test\r\n")
+        .unwrap();
+    assert_eq!(
+        raw_reply(&mut rd),
+        "554 5.5.1 Error: SMTP protocol synchronization (input sent before the greeting)\r\n"
+    );
+    let (_, out) = serve.finish();
+    assert!(
+        out.contains("(client 192.0.2.7:5555, to 192.0.2.1:25"),
+        "{out}"
+    );
+    assert!(out.contains("early talker"), "{out}");
+}
+
+/// `--proxy-timeout`: the time for the PROXY header was a fixed 5 s (Postfix's
+/// smtpd_upstream_proxy_timeout default, which Postfix lets be set; HAProxy's and Haraka's
+/// differ); a test of a slow or silent proxy had to wait it out. Zero, and the flag without
+/// --accept-proxy, are usage errors.
+#[test]
+fn the_proxy_header_timeout_is_set_by_proxy_timeout() {
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "1",
+        "--accept-proxy",
+        "--proxy-timeout",
+        "1s",
+    ]);
+    let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut rd = BufReader::new(tcp);
+    let start = Instant::now();
+    assert_eq!(
+        raw_reply(&mut rd),
+        "421 4.3.0 ehlo.serve Error: no valid PROXY protocol header: closing\r\n"
+    );
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+    let (_, out) = serve.finish();
+    assert!(
+        out.contains("none came within 1 s (--proxy-timeout;"),
+        "{out}"
+    );
+
+    for (args, want) in [
+        (
+            &["serve", "--accept-proxy", "--proxy-timeout", "0"][..],
+            "invalid value '0' for --proxy-timeout",
+        ),
+        (&["serve", "--proxy-timeout", "2s"][..], "--accept-proxy"),
+    ] {
+        let r = ehlo(args);
+        assert_ne!(r.code, 0, "{}", r.all());
+        assert!(r.stderr.contains(want), "{}", r.all());
+    }
+}
+
 /// Real clients behind "a proxy": curl's --haproxy-protocol (v1, naming its own connection's
 /// addresses) and python's socket with a hand-made v2 header, to serve --accept-proxy.
 #[test]

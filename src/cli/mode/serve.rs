@@ -47,6 +47,7 @@ pub(super) fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         quirks: crate::cli::serve_specs::quirks(&a.quirk).map_err(usage)?,
         greet_pause: std::time::Duration::from_millis(a.greet_pause),
         proxy_protocol: a.accept_proxy,
+        proxy_timeout: a.proxy_timeout,
         format: simple_format(a.json, a.color),
         quiet: a.quiet,
     })
