@@ -671,3 +671,35 @@ fn port_465_without_tls_on_connect_is_said_before_connecting() {
         );
     }
 }
+
+/// `-s host:PORT --port OTHER`: the port inside `--server` wins, as in swaks, but it won
+/// silently, so `-s host:8025 --port 25` went to 8025 unannounced. A warning before connecting
+/// names the port used and why; the send still goes there (127.0.0.1:9 refuses, and the
+/// refusal names port 9). No warning when the two agree or `--server` carries no port.
+#[test]
+fn a_port_inside_server_that_overrides_port_is_said() {
+    let warning = "!!! --port 25 is not used: the port inside --server (9) wins, as in swaks; \
+                   connecting to port 9";
+    let run = ehlo(&["-s", "127.0.0.1:9", "--port", "25", "-q", "ehlo"]);
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.lines().next() == Some(warning) || run.stderr.lines().next() == Some(warning),
+        "{}",
+        run.all()
+    );
+    assert!(run.all().contains("127.0.0.1:9"), "{}", run.all());
+    for extra in [
+        &["-s", "127.0.0.1:9", "-p", "9"][..],
+        &["-s", "127.0.0.1", "-p", "9"],
+        &["-s", "127.0.0.1:9"],
+    ] {
+        let mut args = vec!["-q", "ehlo"];
+        args.extend_from_slice(extra);
+        let run = ehlo(&args);
+        assert!(
+            !run.all().contains("is not used"),
+            "{extra:?}: {}",
+            run.all()
+        );
+    }
+}

@@ -273,6 +273,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         .into_iter()
         .chain(trailing_dots(&from, &to, &cc, &bcc))
         .chain(sni_warning(&tls_params, &tls_use))
+        .chain(server_port_warning(&transport, &route))
         .chain(implicit_tls_port_warning(&route, &tls_use))
         .chain(
             (tls_use.starttls != StartTls::Off || tls_use.tls_on_connect)
@@ -459,6 +460,26 @@ fn implicit_tls_port_warning(route: &Route, tls_use: &TlsUse) -> Option<String> 
         "port 465 is implicit TLS (RFC 8314 §3.3): its server sends no plain-text banner; \
          add --tls-on-connect"
             .to_string()
+    })
+}
+
+/// `--port` (`-p`, or `EHLO_PORT`) and a different port inside `--server host:port`: the
+/// `--server` one wins, as in swaks's parse_server (documented), but silently a
+/// `-s host:8025 --port 25` went to 8025 while its author expected 25. Said before connecting,
+/// naming the port used and why; the send goes on to it.
+fn server_port_warning(transport: &TransportArgs, route: &Route) -> Option<String> {
+    let Some(ServerSpec {
+        port: Some(inside), ..
+    }) = &transport.server
+    else {
+        return None;
+    };
+    let given = transport.port?;
+    (given != *inside && route.transport == Transport::Tcp).then(|| {
+        format!(
+            "--port {given} is not used: the port inside --server ({inside}) wins, as in swaks; \
+             connecting to port {inside}"
+        )
     })
 }
 
