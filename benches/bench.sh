@@ -9,7 +9,8 @@
 #      that does nothing else (no options, no dynamic loader, no output);
 #   2. implicit TLS + AUTH PLAIN + one message (Postfix 127.0.0.1:4466, CA given to both):
 #      ehlo vs `curl smtps:// --cacert`, CPU (user + system) and wall time;
-#   3. peak RSS of ehlo's plain and TLS sends (and curl's, for scale);
+#   3. peak RSS of ehlo's plain and TLS sends (and curl's, for scale), and beside it each one's
+#      peak anonymous memory: its own memory, apart from the file pages it maps;
 #   4. `ehlo serve --quiet` vs Postfix's `smtp-sink` as the sink of
 #      `smtp-source -s 20 -m 5000 -l 1024` (5000 messages of 1 KB over 20 sessions);
 #   5. the size of the stripped release binary; with BENCH_COLD_BUILD=1 also a cold release
@@ -38,6 +39,16 @@
 # ehlo's peak RSS is measured twice: as the build left the file in the page cache, then after
 # dropping the file from it (fsync + POSIX_FADV_DONTNEED, one run unmeasured to read it back),
 # as after a reboot; the table and the goal line give the second, the goal line names the first.
+# What a process can itself make smaller is the rest, its anonymous memory: heap, stacks, the
+# writable data of the binary and its libraries, and the private copies of the pages the loader
+# relocates (a PIE's .data.rel.ro). The kernel keeps no peak of it, and VmHWM minus the file pages
+# at exit would be wrong (the two peaks need not coincide), so the bench finds it under ptrace:
+# anonymous memory grows only by page faults and, without swap, shrinks only in a system call
+# (munmap, brk, madvise, mremap, mmap over a mapping, exit), so its largest value is one it has
+# at the entry of some system call. The bench reads `Anonymous:` of /proc/PID/smaps_rollup (a
+# walk of the page tables, exact, unlike the status file's approximate counters) at every
+# system-call stop and at the exit, threads included, and prints the largest (of 5 runs). The
+# page cache has no part in it: it is the same before and after the file is dropped from it.
 #
 # Uses the release binary ($CARGO_TARGET_DIR or target)/release/ehlo, building it if missing
 # (or $EHLO_BIN if set). If Postfix is not listening, it runs tests/interop/setup.sh (root) and
@@ -106,7 +117,7 @@ printf 'From: bench@ehlo.test\r\nTo: ehlotest@ehlo.test\r\nSubject: ehlo bench\r
   >"$WORK/msg.eml"
 
 /usr/bin/python3 - "$ROUNDS" "$SERVE_ROUNDS" "$EHLO" "$WORK" "$STATE/postfix.pem" "$COLD_S" "$ONLY" <<'PY'
-import os, shutil, socket, statistics, subprocess, sys, time
+import ctypes, os, shutil, socket, statistics, subprocess, sys, time
 
 rounds, serve_rounds = int(sys.argv[1]), int(sys.argv[2])
 ehlo, work, ca, cold = sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
@@ -162,6 +173,65 @@ def peak_rss(name):
                    stderr=subprocess.DEVNULL, timeout=120, check=True)
     with open(out) as f:
         return int(f.read().strip().splitlines()[-1])
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+
+
+def anon_kib(pid):
+    """Anonymous memory mapped by pid now, in KiB: a walk of its page tables by the kernel."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Anonymous:"):
+                return int(line.split()[1])
+    return 0
+
+
+def peak_anon(name):
+    """Peak anonymous memory in KiB of one run: the largest of anon_kib at each system-call
+    stop (entry and exit) of every thread and at the exit stop, under ptrace (see the header)."""
+    argv = tools[name]
+    path = shutil.which(argv[0]) or argv[0]
+    traceme, syscall, setoptions = 0, 24, 0x4200
+    options = 0x1 | 0x8 | 0x40  # PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXIT
+    pid = os.fork()
+    if pid == 0:
+        try:
+            fd = os.open(os.devnull, os.O_RDWR)
+            for n in (0, 1, 2):
+                os.dup2(fd, n)
+            _libc.ptrace(traceme, 0, None, None)
+            os.execv(path, argv)
+        finally:
+            os._exit(127)
+    os.waitpid(pid, 0)  # stopped by its exec: nothing of the tool has run yet
+    if _libc.ptrace(setoptions, pid, None, ctypes.c_void_p(options)) != 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        sys.exit(f"bench: ptrace of {name} refused (errno {ctypes.get_errno()})")
+    _libc.ptrace(syscall, pid, None, None)
+    peak, deadline = 0, time.monotonic() + 120
+    while True:
+        tid, status = os.waitpid(-1, 0x40000000)  # __WALL: its threads too
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            if tid != pid:
+                continue
+            if os.waitstatus_to_exitcode(status) != 0:
+                sys.exit(f"bench: {name} exited {os.waitstatus_to_exitcode(status)} under ptrace")
+            return peak
+        sig = os.WSTOPSIG(status)
+        if sig == 0x85 or status >> 16:  # a system-call stop, or an event (clone, exit)
+            try:
+                peak = max(peak, anon_kib(pid))
+            except OSError:
+                pass  # the process is going
+            sig = 0
+        elif sig in (5, 19):  # SIGTRAP, or the SIGSTOP a new thread starts with
+            sig = 0
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+        _libc.ptrace(syscall, tid, None, ctypes.c_void_p(sig))
 
 
 def drop_from_page_cache(path):
@@ -240,16 +310,17 @@ if sends:
     drop_from_page_cache(ehlo)
     peak_rss("ehlo")
     rss.update({n: max(peak_rss(n) for _ in range(5)) for n in ["ehlo", "ehlo-tls"]})
+    anon = {n: max(peak_anon(n) for _ in range(5)) for n in ["ehlo", "curl", "ehlo-tls", "curl-tls"]}
 
     print(f"\n{rounds} rounds, one message per run (medians; min–max)\n")
-    print(f"{'send':<28} {'wall ms':>16} {'cpu ms':>16} {'peak RSS MiB':>13}")
+    print(f"{'send':<28} {'wall ms':>16} {'cpu ms':>16} {'peak RSS MiB':>13} {'anon MiB':>9}")
     labels = {"ehlo": "ehlo, plain", "swaks": "swaks, plain", "curl": "curl smtp://, plain",
               "floor": "smtp-source -m 1 (floor)", "min": "min-client.c (static)",
               "ehlo-tls": "ehlo, TLS + AUTH PLAIN", "curl-tls": "curl smtps://, TLS + AUTH"}
     for name, res in list(plain_res.items()) + list(tls_res.items()):
         w = [x[0] for x in res]
         c = [x[1] for x in res]
-        r = f"{rss[name] / 1024:>13.1f}" if name in rss else f"{'':>13}"
+        r = f"{rss[name] / 1024:>13.1f} {anon[name] / 1024:>9.2f}" if name in rss else ""
         print(f"{labels[name]:<28} {med(w):>6.1f} ({min(w):.1f}–{max(w):.1f}) "
               f"{med(c):>6.1f} ({min(c):.1f}–{max(c):.1f}) {r}")
 
@@ -312,6 +383,9 @@ if sends:
     print(f"peak RSS, plain / TLS send                 {rss['ehlo'] / 1024:.1f} / {rss['ehlo-tls'] / 1024:.1f} MiB  [<= 6 / <= 9]"
           f"  (binary read from disk; as the build left it in the page cache: "
           f"{rss_as_built['ehlo'] / 1024:.1f} / {rss_as_built['ehlo-tls'] / 1024:.1f})")
+    print(f"  ehlo's own memory in it (peak anonymous): {anon['ehlo'] / 1024:.2f} / "
+          f"{anon['ehlo-tls'] / 1024:.2f} MiB; curl's {anon['curl'] / 1024:.2f} / "
+          f"{anon['curl-tls'] / 1024:.2f} MiB; the rest is file pages the kernel maps")
 if serve:
     print(f"ehlo serve / smtp-sink, 5000 x 1 KB        {pair_ratio(serve_res['ehlo serve'], serve_res['smtp-sink'], 0):.2f}  [<= 1.0]")
 print(f"release binary, stripped                   {size:.1f} MiB  [<= 10]")
