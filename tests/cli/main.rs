@@ -2,6 +2,7 @@
 //! forgotten `mod` line is a compile error rather than a silently skipped test.
 
 mod boundary;
+mod build_script;
 mod check;
 mod citations;
 mod completion_offers;
