@@ -102,6 +102,21 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, 
     }
 }
 
+/// `ehlo repl`, `ehlo replay` and `ehlo probe` read their address as the send reads `--server`:
+/// a port inside it wins over `--port` (swaks's parse_server); said as the send says it
+/// ([`crate::net::route::port_inside_warning`]) instead of silently.
+fn port_inside_warning(cli: &Cli) -> Option<String> {
+    use crate::net::route::{port_inside, port_inside_warning};
+    let port_of = args::parse_service_port;
+    let (what, address, given) = match &cli.command {
+        Some(args::Command::Repl(a)) => ("the address", a.target.as_deref()?, a.conn.port),
+        Some(args::Command::Replay(a)) => ("--server", a.server.as_str(), a.conn.port),
+        Some(args::Command::Probe(a)) => ("the address", a.target.as_str(), a.port),
+        _ => return None,
+    };
+    port_inside_warning(what, port_inside(address, port_of), given)
+}
+
 /// [`parse`]'s work; each warning said on stderr before the mode runs is also put in `warned`.
 fn parse_mode(
     args: impl IntoIterator<Item = OsString>,
@@ -309,6 +324,7 @@ fn parse_mode(
     } else {
         mode::OutputFiles::default()
     };
+    let port_warning = port_inside_warning(&cli);
     let mut mode = mode::from_cli(cli).map_err(|error| Refused::Error {
         error,
         json,
@@ -326,6 +342,12 @@ fn parse_mode(
         if let Some(note) = swaksrc_note {
             cfg.notes.insert(0, note);
         }
+    }
+    // The send says it through its renderer (its `warnings`); the REPL, replay and probe here,
+    // as every warning about their command line, once, before anything connects.
+    if let Some(line) = port_warning {
+        glyphs::say_error(&line);
+        warned.push(line);
     }
     // An `SSL_CERT_FILE` naming no file, for the modes that may verify against the system
     // store (not when `--tls-ca-path` replaces it): said once, before anything connects.

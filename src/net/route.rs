@@ -214,6 +214,35 @@ impl Target {
     }
 }
 
+/// The port written inside a server's text (`HOST:PORT`, `[v6]:PORT`, `HOST/PORT`,
+/// `@domain:PORT`), if any and if it reads ([`Target::parse`]'s reading).
+pub(crate) fn port_inside(s: &str, port_of: fn(&str) -> Result<u16, String>) -> Option<u16> {
+    let s = s.trim();
+    match s.strip_prefix('@') {
+        Some(domain) => domain.rsplit_once(':').and_then(|(_, p)| port_of(p).ok()),
+        None => split_server(s, port_of).ok().and_then(|(_, p)| p),
+    }
+}
+
+/// `--port` (`-p`, `EHLO_PORT`) `given` and a different port `inside` the server's text
+/// (`what`: `--server`, or the REPL's, replay's and probe's address): the one inside wins, as
+/// in swaks's parse_server (documented), but silently a `-s host:8025 --port 25` went to
+/// 8025 while its author expected 25. The one warning every mode says before connecting,
+/// naming the port used and why; the run goes on to it.
+pub(crate) fn port_inside_warning(
+    what: &str,
+    inside: Option<u16>,
+    given: Option<u16>,
+) -> Option<String> {
+    let (inside, given) = (inside?, given?);
+    (given != inside).then(|| {
+        format!(
+            "--port {given} is not used: the port inside {what} ({inside}) wins, as in swaks; \
+             connecting to port {inside}"
+        )
+    })
+}
+
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

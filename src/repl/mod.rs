@@ -2570,13 +2570,20 @@ impl Engine {
             Meta::Reconnect(t) => {
                 if let Some(t) = t {
                     let default_port = if self.cfg.link.tls_on_connect { 465 } else { 25 };
-                    match Target::parse(
-                        &t,
-                        self.cfg.port,
-                        default_port,
-                        crate::cli::args::parse_service_port,
-                    ) {
-                        Ok(t) => self.target = Some(t),
+                    let port_of = crate::cli::args::parse_service_port;
+                    match Target::parse(&t, self.cfg.port, default_port, port_of) {
+                        Ok(target) => {
+                            // As the command line's address: a port inside it wins over --port.
+                            let inside = crate::net::route::port_inside(&t, port_of);
+                            if let Some(w) = crate::net::route::port_inside_warning(
+                                "the address",
+                                inside,
+                                self.cfg.port,
+                            ) {
+                                self.emit(Event::warning(w));
+                            }
+                            self.target = Some(target);
+                        }
                         // A step that could not run (`--strict`, replay: exit 1); a replayed
                         // `:reconnect` to a bad address used to be said and passed over.
                         Err(e) => {

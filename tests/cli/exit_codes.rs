@@ -703,3 +703,72 @@ fn a_port_inside_server_that_overrides_port_is_said() {
         );
     }
 }
+
+/// The same rule in `ehlo repl`, `ehlo replay` and `ehlo probe` (their address, replay's
+/// `--server`): the port inside it wins over `--port`, and that is now said as the send says
+/// it, once, before connecting (`***` on stderr, a `warning` line under `--json`); it was
+/// silent. Not said when the two agree or the address has no port.
+#[test]
+fn repl_replay_and_probe_say_the_port_inside_their_address_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.ehlo");
+    std::fs::write(&script, "< 220\n> QUIT\n< 221\n").unwrap();
+    let script = script.to_str().unwrap();
+    let said = |what: &str| {
+        format!(
+            "*** --port 25 is not used: the port inside {what} (9) wins, as in swaks; \
+             connecting to port 9"
+        )
+    };
+    let limit = Duration::from_secs(60);
+    for (args, what) in [
+        (vec!["repl", "127.0.0.1:9", "--port", "25"], "the address"),
+        (
+            vec!["replay", script, "-s", "127.0.0.1:9", "--port", "25"],
+            "--server",
+        ),
+        (
+            vec![
+                "probe",
+                "127.0.0.1:9",
+                "--port",
+                "25",
+                "-t",
+                "a@b.test",
+                "--yes",
+            ],
+            "the address",
+        ),
+    ] {
+        let run = ehlo_with(&args, Some(b""), limit);
+        assert_ne!(run.code, 0, "{args:?}: {}", run.all());
+        assert_eq!(
+            run.stderr.lines().next(),
+            Some(said(what).as_str()),
+            "{args:?}: {}",
+            run.all()
+        );
+        assert_eq!(run.all().matches("is not used").count(), 1, "{}", run.all());
+        let mut json = args.clone();
+        json.push("--json");
+        let run = ehlo_with(&json, Some(b""), limit);
+        let warning = run
+            .stdout
+            .lines()
+            .find(|l| l.contains("\"warning\""))
+            .unwrap_or_else(|| panic!("{json:?}: {}", run.all()));
+        assert!(warning.contains("the port inside"), "{warning}");
+    }
+    for args in [
+        &["repl", "127.0.0.1:9", "--port", "9"][..],
+        &["repl", "127.0.0.1", "--port", "9"],
+        &["replay", script, "-s", "127.0.0.1:9"],
+    ] {
+        let run = ehlo_with(args, Some(b""), limit);
+        assert!(
+            !run.all().contains("is not used"),
+            "{args:?}: {}",
+            run.all()
+        );
+    }
+}

@@ -474,13 +474,10 @@ fn server_port_warning(transport: &TransportArgs, route: &Route) -> Option<Strin
     else {
         return None;
     };
-    let given = transport.port?;
-    (given != *inside && route.transport == Transport::Tcp).then(|| {
-        format!(
-            "--port {given} is not used: the port inside --server ({inside}) wins, as in swaks; \
-             connecting to port {inside}"
-        )
-    })
+    if route.transport != Transport::Tcp {
+        return None;
+    }
+    crate::net::route::port_inside_warning("--server", Some(*inside), transport.port)
 }
 
 /// `--tls-sni` naming an IP address, when TLS is used: RFC 6066 §3 allows only a host name in
