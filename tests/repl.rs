@@ -5238,6 +5238,63 @@ fn terminal_typed_bdat_asks_for_its_chunk_and_gives_back_a_line_that_does_not_fi
     );
 }
 
+/// A secret seen earlier in the session (the PLAIN blob typed with AUTH, and so the password
+/// and its base64 inside it) is masked wherever a later line carries it with no SASL exchange
+/// open: `:raw "<base64 of the password>\r\n"` and `NOOP <password>` after the 235 go to the
+/// server as typed, but are drawn again masked on the screen, shown masked by the transcript
+/// and kept masked in the history and the --log; recalled and entered, the masked line is
+/// refused, not sent. They used to be shown, logged and kept as typed.
+#[test]
+fn terminal_a_secret_seen_earlier_is_masked_in_later_lines_everywhere() {
+    use base64::Engine as _;
+    let pw = "Later-Line-Pw7";
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let blob = b64(&format!("\0alice\0{pw}"));
+    let pw64 = b64(pw);
+    let home = tempfile::tempdir().unwrap();
+    let (mut t, h, log) = logged_terminal(home.path(), &[]);
+    t.ehlo("8BITMIME");
+    let authed = "ehlo[plain|authed]>";
+    t.keys(format!("AUTH PLAIN {blob}\r"));
+    t.wait("the AUTH reply", |s| {
+        s.contains("-> AUTH PLAIN ********") && last_prompt(s) == authed
+    });
+    t.keys(format!(":raw \"{pw64}\\r\\n\"\r"));
+    t.wait("the raw line's reply", |s| {
+        s.contains("-> ********") && s.contains("500 5.5.2 what") && last_prompt(s) == authed
+    });
+    t.keys(format!("NOOP {pw}\r"));
+    t.wait("the NOOP's reply", |s| {
+        s.contains("-> NOOP ********") && last_prompt(s) == authed
+    });
+    t.keys("\x1b[A");
+    t.wait("the recalled line", |s| {
+        last_prompt(s) == format!("{authed} NOOP ********")
+    });
+    t.keys("\r");
+    let screen = t.wait("the refusal", |s| {
+        s.contains("not sent: ******** is the mask the history and recordings keep")
+            && last_prompt(s) == authed
+    });
+    assert!(screen.contains("> NOOP ********\n"), "{screen}");
+    assert!(screen.contains("> :raw \"********\\r\\n\"\n"), "{screen}");
+    t.quit();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(
+        got,
+        format!("EHLO x.test\r\nAUTH PLAIN {blob}\r\n{pw64}\r\nNOOP {pw}\r\nQUIT\r\n")
+    );
+    let history = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap();
+    assert!(history.contains("NOOP ********\n"), "{history}");
+    assert!(history.contains(":raw \"********\\r\\n\"\n"), "{history}");
+    let log = log.text();
+    for text in [&screen, &history, &log] {
+        for secret in [pw, pw64.as_str(), blob.as_str()] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+}
+
 /// The live indicator: while a reply trickles in at one byte a
 /// second, the terminal shows one status line with the seconds waited and the bytes so far
 /// (escaped), updated in place; it is gone once the reply is complete, the reply and the next

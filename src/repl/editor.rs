@@ -68,6 +68,28 @@ pub(crate) enum Input {
 pub(crate) struct CompletionData {
     /// The latest EHLO capabilities.
     pub(crate) caps: Option<Capabilities>,
+    /// The session's registry of secrets (in memory only, never written): every password,
+    /// token, SASL response and PLAIN blob seen since the REPL started, on any connection,
+    /// in the forms a later line may carry them (as typed, base64, the password inside a
+    /// blob). A line holding one is kept in the history and drawn with the mask in its place.
+    pub(crate) secrets: Vec<Vec<u8>>,
+}
+
+impl CompletionData {
+    /// `line` with every secret of the registry masked, if it held one.
+    pub(crate) fn mask(&self, line: &str) -> Option<String> {
+        mask_secrets(line, &self.secrets)
+    }
+}
+
+/// `line` with every one of `secrets` replaced by the fixed-length mask; `None` when it held
+/// none.
+pub(crate) fn mask_secrets(line: &str, secrets: &[Vec<u8>]) -> Option<String> {
+    if secrets.is_empty() {
+        return None;
+    }
+    crate::smtp::auth::redact(line.as_bytes(), secrets)
+        .map(|m| String::from_utf8_lossy(&m).into_owned())
 }
 
 /// The keys of the terminal line editor and what piped input does (`ehlo repl --help`, the
@@ -1457,6 +1479,9 @@ impl Editor {
         let entry = crate::smtp::manual::redact_typed_line(line)
             .or_else(|| meta::redact_raw_line(line))
             .unwrap_or_else(|| line.to_string());
+        // A secret seen earlier in the session (`:raw "<base64 of the password>\r\n"` after
+        // the exchange ended), masked as a typed AUTH's is.
+        let entry = self.registry_mask(&entry).unwrap_or(entry);
         if self.history.last() != Some(&entry) {
             self.history.push(entry);
             self.hist_added += 1;
@@ -1987,7 +2012,18 @@ impl Editor {
             LineKind::Answer if !is_yes_or_no(line) => crate::smtp::auth::MASK.to_string(),
             _ => self.shown_line(),
         };
+        // A line (a command, a line of a message or chunk) holding a secret seen earlier in
+        // the session is drawn again with the mask in its place, as a typed AUTH is.
+        let shown = match self.kind() {
+            LineKind::Command | LineKind::Data => self.registry_mask(&shown).unwrap_or(shown),
+            _ => shown,
+        };
         (shown, not_command)
+    }
+
+    /// `line` with the secrets of the session's registry masked ([`CompletionData::secrets`]).
+    fn registry_mask(&self, line: &str) -> Option<String> {
+        self.completion.lock().ok().and_then(|d| d.mask(line))
     }
 
     fn history_move(&mut self, up: bool) {

@@ -300,6 +300,19 @@ pub(crate) fn is_masked_auth_meta(line: &str) -> bool {
 /// Why a line [`is_masked_auth_meta`] is refused.
 pub(crate) const MASKED_AUTH_META: &str = "not sent: ******** is the mask the history keeps in place of the password of :auth MECH user:password, not the password: type it again, or :auth MECH user to be asked for it";
 
+/// Does `line` hold the mask (`********`, no `*` on either side) where the history, `--log`
+/// and `--record` put a secret seen earlier in the session (`:raw "<base64 of the
+/// password>\r\n"` sent after the exchange ended)? Recalled or replayed, it would send the mask
+/// in the secret's place: refused, not sent, as a masked AUTH is.
+pub(crate) fn holds_mask(line: &str) -> bool {
+    let mask = crate::smtp::auth::MASK;
+    line.match_indices(mask)
+        .any(|(at, _)| !line[..at].ends_with('*') && !line[at + mask.len()..].starts_with('*'))
+}
+
+/// Why a line [`holds_mask`] is refused.
+pub(crate) const MASKED_SECRET: &str = "not sent: ******** is the mask the history and recordings keep in place of a secret seen earlier in the session, not the secret: type the line again";
+
 /// Why a line [`is_masked_auth`] is refused.
 pub(crate) const MASKED_AUTH: &str = "not sent: ******** is the mask the history keeps in place of an AUTH line's credential, not the credential: type the AUTH line again, or use :auth MECHANISM USER";
 

@@ -915,9 +915,45 @@ impl Engine {
 
     fn record(&mut self, input: &str, body: &[String]) {
         let codes: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
+        // A line holding a secret seen this session is written with the mask in its place:
+        // replayed, it is refused as a masked AUTH is. `:auth MECH user` steps are the
+        // recorder's own (their user is no secret, even when a typed AUTH LOGIN sent it).
+        let input = if input.starts_with(":auth") {
+            input.to_string()
+        } else {
+            self.masked(input)
+        };
+        let body: Vec<String> = body.iter().map(|l| self.masked(l)).collect();
         if let Some(r) = self.recorder.as_mut() {
-            r.step(input, body, &codes);
+            r.step(&input, &body, &codes);
         }
+    }
+
+    /// Add what the session saw to the registry of secrets ([`CompletionData::secrets`]),
+    /// which outlives the connection: in memory only.
+    fn learn_secrets(&mut self) {
+        let Some(s) = self.session.as_ref() else {
+            return;
+        };
+        if s.secrets().is_empty() {
+            return;
+        }
+        if let Ok(mut c) = self.completion.lock() {
+            for k in s.secrets() {
+                if !c.secrets.contains(k) {
+                    c.secrets.push(k.clone());
+                }
+            }
+        }
+    }
+
+    /// `text` with every secret of the registry masked (the text itself when it holds none).
+    fn masked(&self, text: &str) -> String {
+        self.completion
+            .lock()
+            .ok()
+            .and_then(|c| c.mask(text))
+            .unwrap_or_else(|| text.to_string())
     }
 
     // ----- connection ---------------------------------------------------------------------
@@ -972,11 +1008,16 @@ impl Engine {
         self.banner_warned = false;
         self.announced_close = false;
         self.envelope = Envelope::default();
-        self.session = Some(ManualSession::new(
+        let mut session = ManualSession::new(
             self.cfg.ehlo.clone().unwrap_or(self.helo_default.clone()),
             implicit,
             self.cfg.show_secrets,
-        ));
+        );
+        // The secrets of the connections before this one stay masked on it.
+        if let Ok(c) = self.completion.lock() {
+            session.learn_secrets(&c.secrets);
+        }
+        self.session = Some(session);
         self.waiting_since = Instant::now();
         self.settle().await;
         if first {
@@ -1488,6 +1529,7 @@ impl Engine {
                 break;
             }
         }
+        self.learn_secrets();
         let changed = self.session.as_mut().is_none_or(|s| s.take_caps_changed());
         if changed && let Ok(mut c) = self.completion.lock() {
             // Drop the old copy before making the new one.
@@ -2078,10 +2120,18 @@ impl Engine {
             Some(meta::MASKED_AUTH)
         } else if meta::is_masked_auth_meta(line) {
             Some(meta::MASKED_AUTH_META)
+        } else if meta::holds_mask(line) {
+            // A line that held a secret seen earlier in the session, as the history and a
+            // recording keep it: the mask is not the secret.
+            Some(meta::MASKED_SECRET)
         } else {
             None
         };
-        if let Some(why) = masked.filter(|_| !in_data && !self.expects_secret()) {
+        // Inside a typed DATA a line of stars is content (`********` a separator); a
+        // recording's content line that held a secret is refused all the same.
+        let refuse = (!in_data && !self.expects_secret())
+            || (in_data && self.replaying && meta::holds_mask(line));
+        if let Some(why) = masked.filter(|_| refuse) {
             self.error(why);
             self.fail(crate::error::EXIT_USAGE, "failed", Some(why.to_string()));
             return Flow::Continue;
@@ -2099,7 +2149,7 @@ impl Engine {
             // A meta-command by its name only (`:raw` bytes may hold a secret).
             format!("`{}`", line.split_whitespace().next().unwrap_or(":"))
         } else {
-            shown_input(line)
+            self.masked(&shown_input(line))
         };
         if !in_data && line.trim_start().starts_with(':') {
             return self.meta(line.trim(), feed).await;
@@ -2310,12 +2360,20 @@ impl Engine {
         let text = String::from_utf8_lossy(bytes);
         let masked = crate::smtp::manual::mask_raw(&text, false);
         let Some(before) = masked.auth_line else {
-            self.record(&format!(":raw {}", meta::escape(bytes)), &[]);
+            // Masked before escaping: a password with a `"` or `\` in it is escaped there.
+            let secrets = self
+                .completion
+                .lock()
+                .map(|c| c.secrets.clone())
+                .unwrap_or_default();
+            let bytes =
+                crate::smtp::auth::redact(bytes, &secrets).unwrap_or_else(|| bytes.to_vec());
+            self.record(&format!(":raw {}", meta::escape(&bytes)), &[]);
             return;
         };
         let lines: Vec<&str> = text.split_inclusive('\n').collect();
         if before > 0 {
-            let prefix: String = lines[..before].concat();
+            let prefix: String = self.masked(&lines[..before].concat());
             let n = before.min(self.seen.len());
             let codes: Vec<u16> = self.seen.drain(..n).map(|s| s.code).collect();
             if let Some(r) = self.recorder.as_mut() {
@@ -2380,6 +2438,7 @@ impl Engine {
                 self.envelope.refused(l);
             }
         }
+        let lines: Vec<String> = lines.iter().map(|l| self.masked(l)).collect();
         if let Some(r) = self.recorder.as_mut() {
             for (i, l) in lines.iter().enumerate() {
                 let codes: Vec<u16> = firsts.get(i).map(|s| vec![s.code]).unwrap_or_default();

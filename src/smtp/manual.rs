@@ -463,6 +463,40 @@ impl ManualSession {
         crate::smtp::client::redact_reply(reply, &self.secrets)
     }
 
+    /// The secrets seen on earlier connections of the same REPL (its registry, kept in memory
+    /// only): masked in what this one sends and receives as in what it saw itself. Nothing is
+    /// kept when secrets may be shown.
+    pub(crate) fn learn_secrets(&mut self, known: &[Vec<u8>]) {
+        if self.show_secrets {
+            return;
+        }
+        for k in known {
+            if !self.secrets.contains(k) {
+                self.secrets.push(k.clone());
+            }
+        }
+    }
+
+    /// Every secret this connection has seen (or was told of), in the forms a line may carry
+    /// it: the typed text, its base64, a PLAIN blob and the password inside it.
+    pub(crate) fn secrets(&self) -> &[Vec<u8>] {
+        &self.secrets
+    }
+
+    /// What a write shows (`shown`, `redacted` when it is masked already) with every secret
+    /// seen this session masked: `:raw "<base64 of the password>\r\n"` or `NOOP <password>`
+    /// after the exchange ended is not a SASL response, but it carries the secret all the
+    /// same, and the transcript, `--log` and `--json` show it from here.
+    fn mask_known(&self, shown: String, redacted: bool) -> (String, bool) {
+        if self.show_secrets || self.secrets.is_empty() {
+            return (shown, redacted);
+        }
+        match auth::redact(shown.as_bytes(), &self.secrets) {
+            Some(r) => (String::from_utf8_lossy(&r).into_owned(), true),
+            None => (shown, redacted),
+        }
+    }
+
     // ----- poll API ---------------------------------------------------------------------------
 
     /// Bytes read from the transport.
@@ -670,14 +704,9 @@ impl ManualSession {
                     wire.len()
                 ));
             }
-            self.out.send(
-                &wire,
-                line.to_string(),
-                SentKind::Body,
-                Phase::Dot,
-                false,
-                self.tls,
-            );
+            let (shown, redacted) = self.mask_known(line.to_string(), false);
+            self.out
+                .send(&wire, shown, SentKind::Body, Phase::Dot, redacted, self.tls);
             if line == "." {
                 // The end of the content: the reply to it is the next one expected.
                 self.in_data = false;
@@ -744,6 +773,7 @@ impl ManualSession {
         if redacted && let Some(ir) = line.split_whitespace().nth(2) {
             self.remember_secret(ir);
         }
+        let (shown, redacted) = self.mask_known(shown, redacted);
         self.out
             .send(&wire, shown, SentKind::Command, phase, redacted, self.tls);
         let expect = if phase == Phase::StartTls && !self.tls {
@@ -818,8 +848,9 @@ impl ManualSession {
         self.send_line(line);
         if !chunk.is_empty() {
             let shown = crate::smtp::outbox::display_text(chunk.to_vec());
+            let (shown, redacted) = self.mask_known(shown, false);
             self.out
-                .send(chunk, shown, SentKind::Body, Phase::Dot, false, self.tls);
+                .send(chunk, shown, SentKind::Body, Phase::Dot, redacted, self.tls);
         }
     }
 
@@ -897,7 +928,7 @@ impl ManualSession {
         let (shown, redacted) = if self.show_secrets {
             (text, false)
         } else {
-            (masked.text, masked.redacted)
+            self.mask_known(masked.text, masked.redacted)
         };
         self.out.send(
             bytes,
@@ -1459,8 +1490,9 @@ impl ManualSession {
         }
         let wire = data::encode(&content, Fixup::ALL);
         let shown = crate::smtp::outbox::display_text(wire.clone());
+        let (shown, redacted) = self.mask_known(shown, false);
         self.out
-            .send(&wire, shown, SentKind::Body, Phase::Dot, false, self.tls);
+            .send(&wire, shown, SentKind::Body, Phase::Dot, redacted, self.tls);
         self.expect_end_of_content();
     }
 }
@@ -2797,6 +2829,50 @@ mod tests {
         assert!(!s.auth("PLAIN", Credentials::default()));
         assert_eq!(s.poll_transmit(), None);
         assert!(!s.awaiting_reply());
+    }
+
+    /// A secret seen (a typed PLAIN blob) is masked in every later write that carries it, the
+    /// exchange long over: `:raw` bytes, a command, a line of a message, a chunk; and on the
+    /// next connection, told of it. The wire is as typed. They were shown as typed.
+    #[test]
+    fn a_secret_seen_is_masked_in_every_later_write() {
+        use base64::Engine as _;
+        let b64 = |t: &str| base64::engine::general_purpose::STANDARD.encode(t);
+        let (pw, blob) = ("Registry-Pw-9", b64("\0tim\0Registry-Pw-9"));
+        let pw64 = b64(pw);
+        let shown = |s: &mut ManualSession| -> Vec<(String, bool)> {
+            events(s)
+                .into_iter()
+                .filter_map(|e| match e {
+                    Event::Sent { text, redacted, .. } => Some((text, redacted)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut s = ready();
+        s.send_line(&format!("AUTH PLAIN {blob}"));
+        s.feed(b"235 2.7.0 ok\r\n");
+        let _ = (sent(&mut s), events(&mut s));
+        assert!(!s.expects_secret());
+        let m = auth::MASK;
+        s.send_raw(format!("{pw64}\r\n").as_bytes());
+        assert_eq!(sent(&mut s), format!("{pw64}\r\n"));
+        assert_eq!(shown(&mut s), [(format!("{m}\r\n"), true)]);
+        s.feed(b"500 what\r\n");
+        s.send_line(&format!("NOOP {pw} {blob}"));
+        assert_eq!(shown(&mut s), [(format!("NOOP {m} {m}"), true)]);
+        s.feed(b"250 ok\r\n");
+        s.send_line("NOOP plain");
+        assert_eq!(shown(&mut s), [("NOOP plain".to_string(), false)]);
+        // The next connection, told of what this one saw.
+        let mut next = ready();
+        next.learn_secrets(s.secrets());
+        next.send_line(&format!("BDAT 3 LAST x{pw}"));
+        assert_eq!(shown(&mut next), [(format!("BDAT 3 LAST x{m}"), true)]);
+        // Nothing is kept when secrets may be shown.
+        let mut shows = ManualSession::new("client.test", false, true);
+        shows.learn_secrets(s.secrets());
+        assert!(shows.secrets().is_empty());
     }
 
     #[test]

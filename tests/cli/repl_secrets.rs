@@ -525,3 +525,95 @@ fn auth_answered_by_raw_lines_is_recorded_as_the_typed_one() {
         assert_no_secret("the replay", &replay.all());
     }
 }
+
+/// The secrets the REPL has seen (a typed AUTH PLAIN blob: the blob, the password inside it
+/// and its base64) stay known for the rest of the session, on every connection: a later line
+/// that carries one with no SASL exchange open (`:raw "<base64 of the password>\r\n"` after
+/// the 235, `NOOP <password>`, `NOOP <blob>`, and after `:reconnect` `NOOP <base64>`) goes
+/// to the server as typed but is shown, logged and recorded with the fixed-length mask in the
+/// secret's place. Such a recorded line is refused on replay, nothing of it sent, as a masked
+/// AUTH is. These lines used to be shown, logged and recorded as typed.
+#[test]
+fn a_secret_seen_earlier_is_masked_in_every_later_line_on_any_connection() {
+    let [pw, pw64, blob] = secrets();
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("session.ehlo");
+    let log = dir.path().join("log.jsonl");
+    let srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "2"]);
+    let script = format!(
+        "EHLO x\nAUTH PLAIN {blob}\n:raw \"{pw64}\\r\\n\"\nNOOP {pw}\nNOOP {blob}\n:reconnect\n\
+         EHLO x\nNOOP {pw64}\nQUIT\n"
+    );
+    let run = repl(
+        &srv.addr,
+        &[
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        &script,
+    );
+    let (code, serve_out) = srv.finish();
+    assert_eq!(code, 0, "{serve_out}");
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("235 2.7.0"), "{}", run.all());
+    // What the server read: the lines as typed (serve masks the bare base64 line itself).
+    for sent in [format!("<-  NOOP {pw}\n"), format!("<-  NOOP {pw64}\n")] {
+        assert!(serve_out.contains(&sent), "{sent:?} not in:\n{serve_out}");
+    }
+    let transcript = run.all();
+    let rec_text = std::fs::read_to_string(&rec).unwrap();
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    for (what, text) in [
+        ("the transcript", &transcript),
+        ("the recording", &rec_text),
+        ("the log", &log_text),
+    ] {
+        assert_no_secret(what, text);
+    }
+    for shown in [" -> ********\n", " -> NOOP ********\n"] {
+        assert!(
+            transcript.contains(shown),
+            "{shown:?} not in:\n{transcript}"
+        );
+    }
+    assert_eq!(transcript.matches(" -> NOOP ********\n").count(), 3);
+    assert!(!transcript.contains("*********"), "{transcript}");
+    // A masked write's JSON `bytes` is the mask's length: the AUTH and the four lines.
+    assert!(assert_masked_byte_counts("the log", &log_text) >= 5);
+    for step in ["> :raw \"********\\r\\n\"\n", "> NOOP ********\n"] {
+        assert!(rec_text.contains(step), "{step:?} not in:\n{rec_text}");
+    }
+
+    // Replayed, the first masked line is refused before anything of it is sent.
+    let replay_srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
+    let replay = ehlo_with_env(
+        &[
+            "replay",
+            rec.to_str().unwrap(),
+            "--server",
+            &replay_srv.addr,
+            "--allow-plaintext-auth",
+        ],
+        &[
+            ("EHLO_AUTH_USER", "alice"),
+            ("EHLO_AUTH_PASSWORD", PASSWORD),
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    let (_, replay_serve) = replay_srv.finish();
+    assert_eq!(replay.code, 1, "{}", replay.all());
+    let out = replay.all();
+    assert!(
+        out.contains("not sent: ******** is the mask the history and recordings keep"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`> :raw \"********\\r\\n\"` failed before sending anything"),
+        "{out}"
+    );
+    assert!(!replay_serve.contains("<-  ********"), "{replay_serve}");
+    assert_no_secret("the replay", &out);
+}
