@@ -5238,6 +5238,67 @@ fn terminal_typed_bdat_asks_for_its_chunk_and_gives_back_a_line_that_does_not_fi
     );
 }
 
+/// A server that answers EHLO, then, when `go` says so (the test saw the prompt it waits for),
+/// sends an unasked 421 and closes; the handle returns every byte received.
+fn closing_server(go: std::sync::mpsc::Receiver<()>) -> (SocketAddr, JoinHandle<Vec<u8>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let (s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        let mut got = Vec::new();
+        w.write_all(b"220 closing.test ESMTP\r\n").unwrap();
+        let _ = r.read_until(b'\n', &mut got);
+        w.write_all(b"250-closing.test\r\n250 CHUNKING\r\n")
+            .unwrap();
+        let _ = go.recv();
+        let _ = w.write_all(b"421 4.3.2 closing.test shutting down\r\n");
+        let _ = w.shutdown(std::net::Shutdown::Write);
+        let _ = r.read_to_end(&mut got);
+        got
+    });
+    (addr, h)
+}
+
+/// A 421 and the close that come while a typed BDAT's chunk is being typed at the
+/// `chunk N left>` prompt are shown when they come (as at the command prompt), and the BDAT
+/// is said not sent, with how much of its chunk was typed; nothing of it goes out. The 421
+/// used to be seen only after the whole chunk was typed and sent into the closed session.
+#[test]
+fn terminal_a_close_while_a_chunk_is_typed_is_shown_at_once_and_nothing_is_sent() {
+    let home = tempfile::tempdir().unwrap();
+    let (go, wait) = std::sync::mpsc::channel();
+    let (addr, h) = closing_server(wait);
+    let mut t = Pty::repl(home.path(), addr, &["--timeout", "60"]);
+    t.ehlo("CHUNKING");
+    let chunk_prompt = |s: &str| {
+        s.lines()
+            .rev()
+            .find(|l| l.starts_with("chunk ") || l.starts_with("ehlo["))
+            .unwrap_or("")
+            .trim_end()
+            .to_string()
+    };
+    t.keys("BDAT 12 LAST\r");
+    t.wait("the chunk prompt", |s| chunk_prompt(s) == "chunk 12 left>");
+    t.keys("hello\r");
+    t.wait("5 left", |s| chunk_prompt(s) == "chunk 5 left>");
+    go.send(()).unwrap();
+    let s = t.wait("the 421 and the BDAT said not sent", |s| {
+        s.contains("421 4.3.2 closing.test shutting down")
+            && s.contains(
+                "not connected: `BDAT 12 LAST` and its chunk not sent (7 of its 12 octets typed)",
+            )
+    });
+    assert!(!s.contains("-> BDAT"), "{s}");
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = String::from_utf8(h.join().unwrap()).unwrap();
+    assert_eq!(got, "EHLO x.test\r\n");
+}
+
 /// A secret seen earlier in the session (the PLAIN blob typed with AUTH, and so the password
 /// and its base64 inside it) is masked wherever a later line carries it with no SASL exchange
 /// open: `:raw "<base64 of the password>\r\n"` and `NOOP <password>` after the 235 go to the

@@ -511,9 +511,10 @@ impl Ui {
     }
 
     /// Ask for a line with `initial` already typed in it, the cursor at its end (a line the
-    /// REPL did not take, given back to be edited: no typed byte is lost). A pipe has no
-    /// line being edited: it is asked for as [`Ui::line`] asks.
-    pub(crate) async fn line_with(&mut self, prompt: &str, kind: LineKind, initial: &str) -> Input {
+    /// REPL did not take, given back to be edited: no typed byte is lost); the answer is
+    /// [`Ui::recv`]'s, so the caller may watch the connection while the line is typed. A pipe
+    /// has no line being edited: it is asked for as [`Ui::request`] asks.
+    pub(crate) fn request_with(&mut self, prompt: &str, kind: LineKind, initial: &str) {
         let asked = match &self.inner {
             UiKind::Term(t) => match t.ed.lock() {
                 Ok(mut ed) => {
@@ -531,10 +532,10 @@ impl Ui {
             UiKind::Pipe { .. } => false,
         };
         if !asked {
-            return self.line(prompt, kind).await;
+            self.request(prompt, kind);
+            return;
         }
         self.outstanding = true;
-        self.recv().await
     }
 
     /// Lend the terminal to another program (an editor): the REPL stops reading it and puts

@@ -3366,7 +3366,20 @@ impl Engine {
         while chunk.left() > 0 {
             let prompt = format!("chunk {} left> ", chunk.left());
             let input = match feed {
-                Feed::Ui(ui) => ui.line_with(&prompt, LineKind::Data, &again).await,
+                Feed::Ui(ui) => {
+                    ui.request_with(&prompt, LineKind::Data, &again);
+                    match self.chunk_line(ui).await {
+                        Some(input) => input,
+                        // The server closed the connection (a 421, a drop) while the chunk was
+                        // typed: said now, shown as it came, not after the chunk is done.
+                        None if ui.is_tty() => {
+                            self.chunk_not_sent(line, owed.size - chunk.left(), owed.size);
+                            return;
+                        }
+                        // Piped: the chunk's lines are still the chunk's, not commands.
+                        None => ui.recv().await,
+                    }
+                }
                 _ => feed.line(&prompt, LineKind::Data).await,
             };
             again.clear();
@@ -3439,6 +3452,10 @@ impl Engine {
                 }
             }
         }
+        if !self.connected() {
+            self.chunk_not_sent(line, owed.size - chunk.left(), owed.size);
+            return;
+        }
         if chunk.left() > 0 {
             if let Some(s) = self.session.as_mut() {
                 s.send_line(line);
@@ -3450,6 +3467,36 @@ impl Engine {
         self.data_cut = self.session.as_ref().is_some_and(|s| s.closed_in_data());
         self.record_group();
         self.record(line, &body);
+    }
+}
+
+impl Engine {
+    /// The next line of a typed chunk (`ui` asked for it), the server watched meanwhile as at
+    /// the command prompt: what it sends (a 421) is shown when it comes, not after the chunk is
+    /// sent. `None` once the connection is closed with the line still being typed.
+    async fn chunk_line(&mut self, ui: &mut Ui) -> Option<Input> {
+        while self.connected() {
+            tokio::select! {
+                i = ui.recv() => return Some(i),
+                n = self.read_some() => {
+                    let replies = self.seen.len();
+                    self.on_read(n);
+                    self.pump_out().await;
+                    self.record_unasked(replies);
+                }
+            }
+        }
+        None
+    }
+
+    /// A typed BDAT whose connection closed before its chunk went out: nothing of it was
+    /// sent; said with what was typed, as a script line lost to the close is.
+    fn chunk_not_sent(&mut self, line: &str, typed: usize, size: usize) {
+        self.error(format!(
+            "not connected: `{line}` and its chunk not sent ({typed} of its {size} octets \
+             typed): the connection closed before the chunk was whole (:reconnect or :quit)"
+        ));
+        self.lost_to_close();
     }
 }
 
