@@ -3384,6 +3384,12 @@ impl Engine {
             };
             again.clear();
             match input {
+                // A recording's chunk line that held a secret seen in its session, as a
+                // recorded `>` line that did is refused: the mask is not the secret.
+                Input::Line(l) if self.replaying && meta::holds_mask(&l) => {
+                    fail(self, format!("{line}: {}", meta::MASKED_SECRET));
+                    return;
+                }
                 Input::Line(l) => match chunk.take(&l) {
                     ChunkLine::Taken | ChunkLine::TakenWithoutCrlf => body.push(l),
                     ChunkLine::TooLong { octets, left } => {

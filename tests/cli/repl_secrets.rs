@@ -617,3 +617,34 @@ fn a_secret_seen_earlier_is_masked_in_every_later_line_on_any_connection() {
     assert!(!replay_serve.contains("<-  ********"), "{replay_serve}");
     assert_no_secret("the replay", &out);
 }
+
+/// A recorded BDAT chunk line (`|`) that holds the mask where its session saw a secret is
+/// refused on replay as a recorded `>` line that holds it is: nothing of the BDAT is sent,
+/// exit 1 naming the step. It used to go out with the mask in the secret's place.
+#[test]
+fn replay_refuses_a_chunk_line_that_holds_the_mask() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("chunk.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x\n< 250\n> BDAT 14 LAST\n| key ********\n< 250\n> QUIT\n< 221\n",
+    )
+    .unwrap();
+    let srv = Serve::start(&["--max-sessions", "1"]);
+    let run = ehlo_with(
+        &["replay", script.to_str().unwrap(), "--server", &srv.addr],
+        None,
+        Duration::from_secs(60),
+    );
+    let (_, serve_out) = srv.finish();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.all().contains(
+            "BDAT 14 LAST: not sent: ******** is the mask the history and recordings keep"
+        ),
+        "{}",
+        run.all()
+    );
+    assert!(run.all().contains("line 4"), "{}", run.all());
+    assert!(!serve_out.contains("BDAT"), "{serve_out}");
+}
