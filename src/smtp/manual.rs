@@ -378,6 +378,10 @@ pub(crate) struct ManualSession {
     /// `500 5.5.1 Command unrecognized: "<the line>"`): masked in every reply before anything
     /// sees it, as the planned session does. Empty when secrets may be shown.
     secrets: Vec<Vec<u8>>,
+    /// The last reply was a 334 asking for a user name (`Username:`, `User Name`): the typed
+    /// line that answers it is masked as any SASL response, but not kept in the registry —
+    /// the name comes back in MAIL FROM and would be masked (and refused on recall) there.
+    user_prompt: bool,
     /// What sends STARTTLS now: a typed command, or the front end by itself (`--tls`), for
     /// the hint on going on without TLS.
     tls_asked: TlsAsked,
@@ -426,6 +430,7 @@ impl ManualSession {
             recipients: Vec::new(),
             message_accepted: None,
             secrets: Vec::new(),
+            user_prompt: false,
             tls_asked: TlsAsked::Command,
         }
     }
@@ -735,7 +740,7 @@ impl ManualSession {
             };
             self.sasl = (line != "*").then_some(id);
             let secret = !self.show_secrets && !line.is_empty() && line != "*";
-            if secret {
+            if secret && !std::mem::take(&mut self.user_prompt) {
                 self.remember_secret(line);
             }
             let shown = if secret {
@@ -1100,6 +1105,7 @@ impl ManualSession {
     // ----- replies --------------------------------------------------------------------------
 
     fn on_reply(&mut self, reply: Reply) {
+        self.user_prompt = reply.code == Some(334) && asks_user_name(&reply);
         // Cut for size (a reply that never ends, or megabytes of it): show what came, then
         // drop the connection, since the rest of that reply has no command to belong to. The
         // same limits as the one-shot send. The reply's own `ReplyTooLarge` deviation says
@@ -1608,6 +1614,23 @@ impl crate::smtp::reply::ReplyFeed for ManualSession {
         let reply = self.redact(reply);
         self.on_reply(reply);
     }
+}
+
+/// A 334 whose text asks for a user name: AUTH LOGIN's `VXNlcm5hbWU6` ("Username:"), a
+/// server's `User Name` or the same sent unencoded (draft-murchison-sasl-login §2.1 leaves
+/// the prompt text to the server).
+fn asks_user_name(reply: &Reply) -> bool {
+    use base64::Engine as _;
+    let text = reply.lines.first().map_or("", |l| l.trim());
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    let prompt = decoded.as_deref().unwrap_or(text);
+    let prompt = prompt
+        .trim_end_matches(['\0', ':', ' '])
+        .to_ascii_lowercase();
+    matches!(prompt.as_str(), "username" | "user name" | "user")
 }
 
 #[cfg(test)]
@@ -2869,6 +2892,22 @@ mod tests {
         next.learn_secrets(s.secrets());
         next.send_line(&format!("BDAT 3 LAST x{pw}"));
         assert_eq!(shown(&mut next), [(format!("BDAT 3 LAST x{m}"), true)]);
+        // A user name typed at AUTH LOGIN's "Username:" is masked where it is sent, but not
+        // remembered: it comes back in MAIL FROM.
+        let mut login = ready();
+        login.send_line("AUTH LOGIN");
+        login.feed(b"334 VXNlcm5hbWU6\r\n");
+        login.send_line(&b64("tim@example.test"));
+        assert_eq!(shown(&mut login).last().unwrap(), &(m.to_string(), true));
+        login.feed(b"334 UGFzc3dvcmQ6\r\n");
+        login.send_line(&pw64);
+        login.feed(b"235 2.7.0 ok\r\n");
+        let _ = (sent(&mut login), events(&mut login));
+        login.send_line(&format!("MAIL FROM:<tim@example.test> X={pw}"));
+        assert_eq!(
+            shown(&mut login),
+            [(format!("MAIL FROM:<tim@example.test> X={m}"), true)]
+        );
         // Nothing is kept when secrets may be shown.
         let mut shows = ManualSession::new("client.test", false, true);
         shows.learn_secrets(s.secrets());
