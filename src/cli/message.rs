@@ -841,9 +841,9 @@ fn base64_part<'a>(ct: ContentType<'a>, bytes: &[u8]) -> MimePart<'a> {
     .transfer_encoding("base64")
 }
 
-/// A text part of the body (tokens already replaced).
-fn text_part(p: &Part, content: Vec<u8>) -> MimePart<'static> {
-    let ct = content_type(&p.content_type);
+/// A text part of the body (tokens already replaced), of type `ct`.
+fn text_part(p: &Part, ct: &str, content: Vec<u8>) -> MimePart<'static> {
+    let ct = content_type(ct);
     let is_text = ct.is_text();
     let mut part = if has_bare_cr_or_nul(&content) {
         base64_part(ct, &content)
@@ -916,6 +916,7 @@ type MimeBody = (Vec<String>, Vec<u8>, Vec<String>);
 fn mime<'a>(
     parts: &'a [Part],
     default_body: &[u8],
+    first_type: Option<&str>,
     tokens: &Tokens<'_>,
     ctx: &MessageContext,
     crlf: bool,
@@ -963,14 +964,22 @@ fn mime<'a>(
         MimePart::new(ct.attribute("boundary", boundary(level)), children)
     };
 
+    // The first text part's type: a `--header Content-Type:` of a multipart message sets it.
+    let type_of = |i: usize, p: &Part| -> String {
+        match first_type.filter(|_| i == 0) {
+            Some(t) => t.to_string(),
+            None => p.content_type.clone(),
+        }
+    };
     let mut texts: Vec<MimePart<'a>> = bodies
         .iter()
         .zip(text_bytes.drain(..))
-        .map(|(p, c)| text_part(p, c))
+        .enumerate()
+        .map(|(i, (p, c))| text_part(p, &type_of(i, p), c))
         .collect();
     // RFC 2387 §3.1: multipart/related names its root part's type.
     let root_type = if texts.len() == 1 {
-        content_type(&bodies[0].content_type).c_type.into_owned()
+        content_type(&type_of(0, bodies[0])).c_type.into_owned()
     } else {
         "multipart/alternative".to_string()
     };
@@ -1111,6 +1120,39 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
             .split(|&b| b == b'\n')
             .any(|l| l.strip_suffix(b"\r").unwrap_or(l).len() > 998)
     };
+    let mut lines = Vec::new();
+    for arg in spec.headers {
+        lines.extend(header_lines("--header", arg, &tokens)?);
+    }
+    // A message with parts is multipart: its top Content-Type (and boundary) is ehlo's, and a
+    // `--header Content-Type:` put in its place left the parts unreadable (the boundary gone).
+    // swaks gives that type to the first text part (the `--body` text, or the first
+    // `--attach-body`): `--header 'Content-Type: text/html' --body '<b>x</b>' --attach F`
+    // sends an HTML body beside F. So does ehlo, the last such line winning, with a note.
+    let mut first_type = None;
+    if !spec.parts.is_empty() {
+        let mut refused = None;
+        lines.retain(|l| {
+            let is_ct = header_name(l).is_some_and(|n| n.eq_ignore_ascii_case("content-type"))
+                && sub_headers(l).nth(1).is_none();
+            if is_ct {
+                let value = l.split_once(':').map_or("", |(_, v)| v).replace('\n', "");
+                let value = value.trim();
+                if value.is_empty() {
+                    refused = Some(l.clone());
+                }
+                first_type = Some(value.to_string());
+            }
+            !is_ct
+        });
+        if let Some(l) = refused {
+            return Err(format!(
+                "--header: '{}' names no type for the first text part of this multipart \
+                 message (give one, or leave the header out)",
+                l.escape_debug()
+            ));
+        }
+    }
     let body = if spec.parts.is_empty() && !(utf8 && long_line()) {
         // A UTF-8 body in a plain message is declared (MIME charset, swaks #32) and sent as
         // 8bit, unchanged; plain ASCII keeps swaks's exact template.
@@ -1125,17 +1167,26 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
         }
         b
     } else {
-        let (mime_headers, body, n) = mime(spec.parts, &body_text, &tokens, ctx, spec.crlf)?;
+        let (mime_headers, body, n) = mime(
+            spec.parts,
+            &body_text,
+            first_type.as_deref(),
+            &tokens,
+            ctx,
+            spec.crlf,
+        )?;
         headers.push("MIME-Version: 1.0".into());
         headers.extend(mime_headers);
         notes = n;
+        if let Some(t) = &first_type {
+            notes.push(format!(
+                "--header Content-Type: the message is multipart, so '{t}' is the type of its \
+                 first text part, as in swaks"
+            ));
+        }
         body
     };
 
-    let mut lines = Vec::new();
-    for arg in spec.headers {
-        lines.extend(header_lines("--header", arg, &tokens)?);
-    }
     let (mut headers, mut new_headers) = replace_headers(headers, lines);
     // swaks's order: the --add-headers, then the --headers the message did not have.
     for arg in spec.add_headers {
@@ -1463,6 +1514,84 @@ mod tests {
         }
         out.extend_from_slice(rest.as_bytes());
         String::from_utf8(out).unwrap()
+    }
+
+    /// `--header 'Content-Type: …'` in a multipart message is the first text part's type, as
+    /// in swaks: it used to replace the top Content-Type, losing the boundary, so every part
+    /// was shown as one text/html blob.
+    #[test]
+    fn header_content_type_of_a_multipart_message_types_its_first_text_part() {
+        let parts = [part(PartKind::Attachment, "text/plain", Some("t.txt"), b"att\n")];
+        let headers = ["Content-Type: text/html".to_string()];
+        let (t, notes) = composed(&MessageSpec {
+            from: "a@x",
+            body: Some(b"<b>x</b>"),
+            headers: &headers,
+            parts: &parts,
+            ..Default::default()
+        });
+        let (head, _) = t.split_once("\n\n").unwrap();
+        assert!(
+            head.contains("Content-Type: multipart/mixed; boundary="),
+            "{head}"
+        );
+        assert!(!head.contains("text/html"), "{head}");
+        let (h, b) = mime_part(&t, "Content-Type: text/html");
+        assert_eq!(b, "<b>x</b>");
+        assert!(!h.contains("attachment"), "{h}");
+        let (h, b) = mime_part(&t, "filename=\"t.txt\"");
+        assert_eq!(decode(h, b), b"att\n");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("first text part"), "{notes:?}");
+
+        // With --attach-body parts: the first of them; the last such header wins.
+        let parts = [
+            part(PartKind::Body, "text/plain", None, b"one"),
+            part(PartKind::Body, "text/plain", None, b"two"),
+        ];
+        let headers = [
+            "Content-Type: text/x-old".to_string(),
+            "content-type: text/html; charset=us-ascii".to_string(),
+        ];
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            headers: &headers,
+            parts: &parts,
+            ..Default::default()
+        });
+        let (head, _) = t.split_once("\n\n").unwrap();
+        assert!(head.contains("multipart/alternative;"), "{head}");
+        assert!(!t.contains("text/x-old"), "{t}");
+        let (h, b) = mime_part(&t, "Content-Type: text/html");
+        assert!(h.contains("charset=\"us-ascii\""), "{h}");
+        assert_eq!(b, "one");
+        let (_, b) = mime_part(&t, "Content-Type: text/plain");
+        assert_eq!(b, "two");
+
+        // An empty type names nothing to give the part.
+        let headers = ["Content-Type:".to_string()];
+        let e = compose(
+            &MessageSpec {
+                from: "a@x",
+                headers: &headers,
+                parts: &parts,
+                ..Default::default()
+            },
+            &ctx(),
+        )
+        .unwrap_err();
+        assert!(e.contains("names no type"), "{e}");
+
+        // Without parts the header replaces the message's own, as before.
+        let headers = ["Content-Type: text/html".to_string()];
+        let (t, notes) = composed(&MessageSpec {
+            from: "a@x",
+            body: Some(b"<b>x</b>"),
+            headers: &headers,
+            ..Default::default()
+        });
+        assert!(t.contains("\nContent-Type: text/html\n\n<b>x</b>"), "{t}");
+        assert!(notes.is_empty());
     }
 
     #[test]

@@ -2205,7 +2205,7 @@ fn attach_body_makes_the_mime_structure_swaks_makes() {
             })
             .collect::<Vec<_>>()
     };
-    let cases: [&[&str]; 5] = [
+    let cases: [&[&str]; 7] = [
         &["--attach-body", "hello body"],
         &["--attach-type", "text/html", "--attach-body", "<p>hi</p>"],
         &["--attach-body", "one", "--attach-body", "two"],
@@ -2227,6 +2227,25 @@ fn attach_body_makes_the_mime_structure_swaks_makes() {
             "--attach",
             &at_file,
         ],
+        // A `--header Content-Type:` types the first text part of a multipart message.
+        &[
+            "--header",
+            "Content-Type: text/html",
+            "--body",
+            "<b>hi</b>",
+            "--attach-type",
+            "application/pdf",
+            "--attach",
+            &at_file,
+        ],
+        &[
+            "--header",
+            "Content-Type: text/html",
+            "--attach-body",
+            "one",
+            "--attach-body",
+            "two",
+        ],
     ];
     let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
     for args in cases {
@@ -2238,6 +2257,43 @@ fn attach_body_makes_the_mime_structure_swaks_makes() {
         structure(ehlo_bin, &["--attach-body", "hello body"]),
         ["multipart/mixed", "text/plain"]
     );
+}
+
+/// `--header 'Content-Type: text/html'` with `--attach` is the type of the `--body` part, as
+/// swaks makes it: ehlo put it in place of the multipart's own Content-Type, so the boundary
+/// was lost and a reader showed the whole MIME body as one HTML text.
+#[test]
+fn a_content_type_header_of_a_multipart_message_types_its_first_text_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.pdf");
+    std::fs::write(&file, "%PDF-1.4\n").unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    crate::util::isolate(&mut cmd);
+    let out = cmd
+        .args(["-t", T, "-f", "a@example.net", "-s", "127.0.0.1:9"])
+        .args(["--header", "Content-Type: text/html", "--body", "<b>hi</b>"])
+        .args(["--attach-type", "application/pdf", "--attach"])
+        .arg(format!("@{}", file.display()))
+        .arg("--dump-mail")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let types: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Content-Type: "))
+        .map(|t| t.split(';').next().unwrap().trim())
+        .collect();
+    assert_eq!(
+        types,
+        ["multipart/mixed", "text/html", "application/pdf"],
+        "{text}"
+    );
+    let html = text.find("<b>hi</b>").expect("the body");
+    assert!(text[..html].contains("Content-Type: text/html"), "{text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("first text part"), "{stderr}");
 }
 
 /// `--body ''` reads one line from stdin as swaks does (the table compares the message); at
