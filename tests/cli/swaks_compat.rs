@@ -240,6 +240,20 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "--h-subject", "hello"]).differs(HEADER_CASE),
     c(&["-t", T, "-s", "{srv}", "--header", "x-mailer: mine"]).differs(HEADER_CASE),
     c(&["-t", T, "-s", "{srv}", "--add-header", "X-Added: yes"]),
+    // A --data message naming a header twice: ehlo replaces the first and drops the rest,
+    // swaks replaces the last and keeps the earlier one.
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--data",
+        "Subject: one\\nX-B: b\\nSubject: two\\n\\nbody\\n",
+        "--header",
+        "Subject: new",
+    ])
+    .differs("the first is replaced and the later ones dropped"),
+    c(&["-t", T, "-s", "{srv}", "--header", "Subject: caf\u{e9}"]).differs("RFC 2047-encoded"),
     // %NEWLINE% in a --header stays with the header set (swaks replaces tokens after placing
     // the headers); a literal \n makes separate --headers.
     c(&[
