@@ -1187,11 +1187,25 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
         body
     };
 
+    let mut added = Vec::new();
+    for arg in spec.add_headers {
+        added.extend(header_lines("--add-header", arg, &tokens)?);
+    }
+    // The MIME headers ehlo adds to declare a UTF-8 body give way to an `--add-header` of the
+    // same name: `--add-header 'Content-Type: text/html'` sent a second Content-Type after
+    // ehlo's text/plain one, and readers take the first (the HTML shown as source). swaks adds
+    // none, so its message has the user's one only. (A multipart message keeps its own.)
+    if spec.parts.is_empty() {
+        let named = |h: &str, n: &str| header_name(h).is_some_and(|x| x.eq_ignore_ascii_case(n));
+        headers.retain(|h| {
+            !["MIME-Version", "Content-Type", "Content-Transfer-Encoding"]
+                .iter()
+                .any(|n| named(h, n) && added.iter().any(|a| named(a, n)))
+        });
+    }
     let (mut headers, mut new_headers) = replace_headers(headers, lines);
     // swaks's order: the --add-headers, then the --headers the message did not have.
-    for arg in spec.add_headers {
-        headers.extend(header_lines("--add-header", arg, &tokens)?);
-    }
+    headers.append(&mut added);
     headers.append(&mut new_headers);
 
     let le: &[u8] = if spec.crlf { b"\r\n" } else { b"\n" };
@@ -1947,6 +1961,48 @@ mod tests {
             ..Default::default()
         });
         assert!(!t.contains("MIME-Version"), "{t}");
+    }
+
+    /// An `--add-header` naming one of the headers that declare a UTF-8 body replaces ehlo's:
+    /// `--add-header 'Content-Type: text/html'` went out after ehlo's text/plain one, and a
+    /// reader showed the first (the HTML as source), where swaks sends only the user's.
+    #[test]
+    fn an_added_content_type_replaces_the_one_declaring_a_utf8_body() {
+        let add = ["content-type: text/html".to_string()];
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            body: Some("café <b>x</b>".as_bytes()),
+            add_headers: &add,
+            ..Default::default()
+        });
+        assert!(
+            t.ends_with(
+                "MIME-Version: 1.0\nContent-Transfer-Encoding: 8bit\n\
+                 content-type: text/html\n\ncafé <b>x</b>\n"
+            ),
+            "{t}"
+        );
+        assert_eq!(t.to_ascii_lowercase().matches("content-type:").count(), 1, "{t}");
+        // A line over 998 octets: the body goes quoted-printable, the type is still the user's.
+        let long = format!("café {}", "x".repeat(1000));
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            body: Some(long.as_bytes()),
+            add_headers: &add,
+            ..Default::default()
+        });
+        assert_eq!(t.to_ascii_lowercase().matches("content-type:").count(), 1, "{t}");
+        assert!(t.contains("Content-Transfer-Encoding: quoted-printable\n"), "{t}");
+        assert!(t.contains("\ncontent-type: text/html\n\n"), "{t}");
+        // A multipart message keeps its own (as swaks does, the added one after it).
+        let parts = [part(PartKind::Attachment, "text/plain", Some("t.txt"), b"a")];
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            parts: &parts,
+            add_headers: &add,
+            ..Default::default()
+        });
+        assert!(t.contains("Content-Type: multipart/mixed;"), "{t}");
     }
 
     /// A `%NEWLINE%` inside a `--header` keeps its lines with the header set, in its place,
