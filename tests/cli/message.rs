@@ -744,6 +744,39 @@ fn a_data_naming_a_missing_file_is_said() {
     }
 }
 
+/// `--attach report.pdf` naming no file attached the word itself (as swaks does) and the run
+/// succeeded with nothing said; now one line says so, as for `--data`. Text that may be the
+/// content itself, and `--attach-body` (text, like `--body`), get no note.
+#[test]
+fn an_attach_naming_a_missing_file_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("report.pdf");
+    let missing = missing.to_str().unwrap();
+    for flag in ["--attach", "--attach-inline"] {
+        for arg in [missing, "report.pdf", "./scan"] {
+            let r = ehlo(&["-t", "a@example.test", flag, arg, "--dump-mail"]);
+            assert_eq!(r.code, 0, "{}", r.stderr);
+            assert!(
+                r.stderr.contains(&format!(
+                    "=== {flag} {arg}: no such file, so these words are the part's content (a \
+                     file is read with {flag} @FILE)\n"
+                )),
+                "{flag} {arg}: {}",
+                r.stderr
+            );
+        }
+    }
+    for (flag, arg) in [
+        ("--attach", "some inline text"),
+        ("--attach", "hello"),
+        ("--attach-body", "page.html"),
+    ] {
+        let r = ehlo(&["-t", "a@example.test", flag, arg, "--dump-mail"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(!r.stderr.contains("no such file"), "{flag} {arg}: {}", r.stderr);
+    }
+}
+
 /// `--no-data-fixup` data must carry its own end marker: one that lacks only the final CRLF gets
 /// it (as swaks does), one with none is refused before connecting, never a hang until the
 /// timeout (swaks #69).

@@ -389,6 +389,16 @@ fn part_flag(kind: PartKind) -> &'static str {
 fn part_of(p: &PartArg, env: &Environment, notes: &mut Vec<String>) -> Result<Part, Error> {
     let flag = part_flag(p.kind);
     let content = read_content(flag, &p.value, env, notes)?;
+    // `--attach report.pdf` with no such file attaches the word itself, as in swaks, and the
+    // run succeeds: said, as for `--data`, so a wrong name or directory is seen. (An
+    // `--attach-body` is text, like `--body`: no note.)
+    if p.kind != PartKind::Body && names_a_missing_file(&p.value) {
+        notes.push(format!(
+            "{flag} {}: no such file, so these words are the part's content (a file is read \
+             with {flag} @FILE)",
+            p.value
+        ));
+    }
     let path = p
         .value
         .strip_prefix('@')
