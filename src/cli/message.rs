@@ -1133,22 +1133,23 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
     if !spec.parts.is_empty() {
         let mut refused = None;
         lines.retain(|l| {
-            let is_ct = header_name(l).is_some_and(|n| n.eq_ignore_ascii_case("content-type"))
-                && sub_headers(l).nth(1).is_none();
+            let is_ct = header_name(l).is_some_and(|n| n.eq_ignore_ascii_case("content-type"));
             if is_ct {
                 let value = l.split_once(':').map_or("", |(_, v)| v).replace('\n', "");
                 let value = value.trim();
                 if value.is_empty() {
-                    refused = Some(l.clone());
+                    refused = Some((l.clone(), "names no type"));
+                } else if sub_headers(l).nth(1).is_some() {
+                    refused = Some((l.clone(), "carries other headers (a %NEWLINE%)"));
                 }
                 first_type = Some(value.to_string());
             }
             !is_ct
         });
-        if let Some(l) = refused {
+        if let Some((l, why)) = refused {
             return Err(format!(
-                "--header: '{}' names no type for the first text part of this multipart \
-                 message (give one, or leave the header out)",
+                "--header: '{}' {why}: in this multipart message it is the type of the first \
+                 text part (give the type alone)",
                 l.escape_debug()
             ));
         }
@@ -1595,6 +1596,19 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("names no type"), "{e}");
+        // Nor can it carry other headers into the part's place.
+        let headers = ["Content-Type: text/html\nX-A: 1".to_string()];
+        let e = compose(
+            &MessageSpec {
+                from: "a@x",
+                headers: &headers,
+                parts: &parts,
+                ..Default::default()
+            },
+            &ctx(),
+        )
+        .unwrap_err();
+        assert!(e.contains("carries other headers"), "{e}");
 
         // Without parts the header replaces the message's own, as before.
         let headers = ["Content-Type: text/html".to_string()];
