@@ -1536,7 +1536,12 @@ mod tests {
     /// was shown as one text/html blob.
     #[test]
     fn header_content_type_of_a_multipart_message_types_its_first_text_part() {
-        let parts = [part(PartKind::Attachment, "text/plain", Some("t.txt"), b"att\n")];
+        let parts = [part(
+            PartKind::Attachment,
+            "text/plain",
+            Some("t.txt"),
+            b"att\n",
+        )];
         let headers = ["Content-Type: text/html".to_string()];
         let (t, notes) = composed(&MessageSpec {
             from: "a@x",
@@ -1996,7 +2001,11 @@ mod tests {
             ),
             "{t}"
         );
-        assert_eq!(t.to_ascii_lowercase().matches("content-type:").count(), 1, "{t}");
+        assert_eq!(
+            t.to_ascii_lowercase().matches("content-type:").count(),
+            1,
+            "{t}"
+        );
         // A line over 998 octets: the body goes quoted-printable, the type is still the user's.
         let long = format!("café {}", "x".repeat(1000));
         let (t, _) = composed(&MessageSpec {
@@ -2005,11 +2014,23 @@ mod tests {
             add_headers: &add,
             ..Default::default()
         });
-        assert_eq!(t.to_ascii_lowercase().matches("content-type:").count(), 1, "{t}");
-        assert!(t.contains("Content-Transfer-Encoding: quoted-printable\n"), "{t}");
+        assert_eq!(
+            t.to_ascii_lowercase().matches("content-type:").count(),
+            1,
+            "{t}"
+        );
+        assert!(
+            t.contains("Content-Transfer-Encoding: quoted-printable\n"),
+            "{t}"
+        );
         assert!(t.contains("\ncontent-type: text/html\n\n"), "{t}");
         // A multipart message keeps its own (as swaks does, the added one after it).
-        let parts = [part(PartKind::Attachment, "text/plain", Some("t.txt"), b"a")];
+        let parts = [part(
+            PartKind::Attachment,
+            "text/plain",
+            Some("t.txt"),
+            b"a",
+        )];
         let (t, _) = composed(&MessageSpec {
             from: "a@x",
             parts: &parts,

@@ -773,7 +773,11 @@ fn an_attach_naming_a_missing_file_is_said() {
     ] {
         let r = ehlo(&["-t", "a@example.test", flag, arg, "--dump-mail"]);
         assert_eq!(r.code, 0, "{}", r.stderr);
-        assert!(!r.stderr.contains("no such file"), "{flag} {arg}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("no such file"),
+            "{flag} {arg}: {}",
+            r.stderr
+        );
     }
 }
 
