@@ -798,14 +798,14 @@ impl Recorder {
             } else {
                 format!("{input} {user}")
             };
-        self.write_step(&input, &[], &codes);
+        self.write_step(&input, [], &codes);
         let _ = self.out.flush();
     }
 
     /// Write the held step as it is (no response named its user).
     fn release(&mut self) {
         if let Some((input, codes)) = self.held.take() {
-            self.write_step(&input, &[], &codes);
+            self.write_step(&input, [], &codes);
         }
     }
 
@@ -928,7 +928,17 @@ impl Recorder {
             self.held = Some((input.to_string(), codes.to_vec()));
             return;
         }
-        self.write_step(input, body, codes);
+        self.write_step(input, body.iter().map(String::as_str), codes);
+        let _ = self.out.flush();
+    }
+
+    /// A typed `BDAT size [LAST]` and its chunk's octets, as [`Recorder::step`] writes a step
+    /// with content lines: one `|` line per typed line, read back from the chunk (each line
+    /// ends in CRLF but a last one that filled the chunk; a typed line holds no LF, so the
+    /// split is the typing's). The chunk is held as its octets alone, not as a string a line.
+    pub(crate) fn step_chunk(&mut self, input: &str, chunk: &[u8], codes: &[u16]) {
+        self.release();
+        self.write_step(input, chunk_lines(chunk), codes);
         let _ = self.out.flush();
     }
 
@@ -938,7 +948,12 @@ impl Recorder {
         }
     }
 
-    fn write_step(&mut self, input: &str, body: &[String], codes: &[u16]) {
+    fn write_step<'a>(
+        &mut self,
+        input: &str,
+        body: impl IntoIterator<Item = &'a str>,
+        codes: &[u16],
+    ) {
         // An input holding a line break would not read back as one step: keep it on one line.
         let input = input.replace(['\r', '\n'], " ");
         self.before_first_step = false;
@@ -949,6 +964,23 @@ impl Recorder {
         }
         self.write_codes(codes);
     }
+}
+
+/// The typed lines of a chunk ([`Recorder::step_chunk`]): split at each CRLF, the empty rest
+/// after a final CRLF left out. A line is UTF-8 as typed; a chunk cut inside a character could
+/// not be typed, and would be shown with U+FFFD.
+fn chunk_lines(chunk: &[u8]) -> impl Iterator<Item = &str> {
+    let body = chunk.strip_suffix(b"\r\n").unwrap_or(chunk);
+    let mut rest = (!chunk.is_empty()).then_some(body);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let (line, next) = match memchr::memmem::find(r, b"\r\n") {
+            Some(i) => (&r[..i], Some(&r[i + 2..])),
+            None => (r, None),
+        };
+        rest = next;
+        Some(std::str::from_utf8(line).unwrap_or("\u{FFFD}"))
+    })
 }
 
 impl Drop for Recorder {
@@ -968,6 +1000,28 @@ mod tests {
     use super::*;
 
     use crate::render::test_sink::Shared;
+
+    /// A chunk's typed lines read back from its octets as they were typed (TypedChunk's
+    /// rule: each with its CRLF, a last one that filled the chunk without it).
+    #[test]
+    fn a_chunks_lines_are_read_back_from_its_octets() {
+        fn lines(c: &[u8]) -> Vec<&str> {
+            chunk_lines(c).collect()
+        }
+        assert!(lines(b"").is_empty());
+        assert_eq!(lines(b"\r\n"), [""]);
+        assert_eq!(lines(b"\r\n\r\n"), ["", ""]);
+        assert_eq!(lines(b"hello"), ["hello"]);
+        assert_eq!(lines(b"a\r\nhello"), ["a", "hello"]);
+        assert_eq!(lines(b"a\r\n\r\n"), ["a", ""]);
+        // A typed CR stays in its line.
+        assert_eq!(lines(b"x\r\r\ny\r"), ["x\r", "y\r"]);
+        let mut chunk = crate::smtp::manual::TypedChunk::new(12);
+        for l in ["héllo", "", "ab"] {
+            chunk.take(l);
+        }
+        assert_eq!(lines(chunk.bytes()), ["héllo", "", "ab"]);
+    }
 
     /// [`super::load`] with a wait no test reaches.
     fn load(path: &Path) -> Result<Script, String> {

@@ -1029,6 +1029,57 @@ fn a_piped_bdat_sends_its_chunk_with_the_line_and_replays_it() {
     );
 }
 
+/// A typed chunk of many short lines is held as its octets, not as a string a line: 2 000 000
+/// empty lines (4 MB of chunk) under a 48 MiB data limit go out whole and are recorded a `|`
+/// line each. Each line used to be kept as a String besides its octets (~30 bytes a line more,
+/// ~1 GB for a 64 MiB chunk of empty lines): the run ran out of memory here.
+#[test]
+fn a_typed_chunk_of_many_short_lines_is_held_as_its_octets() {
+    const LINES: usize = 2_000_000;
+    let server = scripted(crate::util::ehlo_x_then(vec![
+        Step::Expect("BDAT 4000000 LAST"),
+        Step::Octets(2 * LINES),
+        Step::Send(b"250 2.0.0 queued\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]));
+    let addr = server.server();
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("many.ehlo");
+    let mut stdin = String::from("EHLO x.test\nBDAT 4000000 LAST\n");
+    stdin.push_str(&"\n".repeat(LINES));
+    stdin.push_str("QUIT\n");
+    let run = crate::util::run_cmd(
+        crate::util::under_data_limit(48 << 10),
+        &[
+            "repl",
+            addr.as_str(),
+            "--timeout",
+            "60",
+            "--record",
+            rec.to_str().unwrap(),
+        ],
+        Some(stdin.as_bytes()),
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.code, 0, "{}", &run.stderr);
+    let got = server.finish();
+    let wire = format!(
+        "EHLO x.test\r\nBDAT 4000000 LAST\r\n{}QUIT\r\n",
+        "\r\n".repeat(LINES)
+    );
+    // Not printed whole on a mismatch: 4 MB.
+    assert!(got == wire, "{} octets; {}", got.len(), &run.stderr);
+    let text = std::fs::read_to_string(&rec).unwrap();
+    assert_eq!(text.lines().filter(|l| *l == "| ").count(), LINES);
+    assert!(
+        text.contains("> BDAT 4000000 LAST\n| \n"),
+        "{}",
+        &text[..200]
+    );
+    assert!(text.contains("| \n< 250\n> QUIT\n< 221\n"));
+}
+
 /// Piped, a chunk line that fits neither with its CRLF nor as the last octets is not taken,
 /// and the BDAT is not sent: no byte of either goes out (`--strict`: exit 1, QUIT); the end of
 /// the input inside a chunk sends nothing of it either (`--strict`: exit 26, end of data).
