@@ -1497,14 +1497,34 @@ impl Engine {
                         self.last_activity = self.waiting_since;
                         continue;
                     }
-                    let message = match e {
-                        Error::Timeout { .. } => "write timed out".to_string(),
-                        Error::Io { source, .. } => format!("write failed: {source}"),
-                        other => format!("write failed: {other}"),
-                    };
-                    self.emit(Event::warning(message));
-                    if let Some(s) = self.session.as_mut() {
-                        s.feed_eof();
+                    if let Error::Timeout { .. } = e {
+                        // The server did not take the write in time: it stopped reading (or
+                        // reads too slowly), it did not close. The connection cannot go on
+                        // (part of the write may have gone out): ehlo closes it, and the run
+                        // ends as on a reply that never came, the phase's code, as the send
+                        // ends on the same write. It was said as the server's close (exit 6).
+                        self.emit(Event::warning(format!(
+                            "the write of {} did not finish within --timeout ({}s): the \
+                             server is not reading (or too slowly); closing the connection",
+                            crate::smtp::event::count_bytes(bytes.len()),
+                            t.as_secs_f64()
+                        )));
+                        self.timed_out_at(
+                            phase,
+                            "a write the server did not take within --timeout",
+                        );
+                        if let Some(s) = self.session.as_mut() {
+                            s.close();
+                        }
+                    } else {
+                        let message = match e {
+                            Error::Io { source, .. } => format!("write failed: {source}"),
+                            other => format!("write failed: {other}"),
+                        };
+                        self.emit(Event::warning(message));
+                        if let Some(s) = self.session.as_mut() {
+                            s.feed_eof();
+                        }
                     }
                 }
                 self.waiting_since = Instant::now();
@@ -1800,15 +1820,19 @@ impl Engine {
     /// A wait for a reply ran out (`--timeout`) in the session's phase: `--strict` ends the
     /// run on it now, a piped run without it at its end ([`Engine::unfinished_ending`]).
     fn ran_out(&mut self) {
-        let phase = self.session.as_ref().map(|s| s.phase());
-        self.timed_out = phase;
-        if self.unfinished.is_none()
-            && let Some(phase) = phase
-        {
+        if let Some(phase) = self.session.as_ref().map(|s| s.phase()) {
+            self.timed_out_at(phase, "the first reply that did not come within --timeout");
+        }
+    }
+
+    /// [`Engine::ran_out`] for a wait in `phase`, `what` it was: a reply, or a write the
+    /// server did not take.
+    fn timed_out_at(&mut self, phase: Phase, what: &str) {
+        self.timed_out = Some(phase);
+        if self.unfinished.is_none() {
             let e = self.reply_timeout(phase);
             let code = crate::error::reply_exit_code(phase);
-            let said =
-                format!("{e}: the first reply that did not come within --timeout (exit {code})");
+            let said = format!("{e}: {what} (exit {code})");
             self.unfinished = Some((Ended::new(code, e.label(), Some(e.to_string())), said));
         }
     }

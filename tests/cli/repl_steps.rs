@@ -1080,6 +1080,56 @@ fn a_typed_chunk_of_many_short_lines_is_held_as_its_octets() {
     assert!(text.contains("| \n< 250\n> QUIT\n< 221\n"));
 }
 
+/// A server that stops reading while a typed chunk goes out: the write runs out of
+/// --timeout, and ehlo says so and closes; the run ends as a send's write does, with the
+/// phase's code and the `timeout` outcome (26 at the last chunk), `--strict` too. It was said
+/// as the server's close ("Remote host closed connection unexpectedly", exit 6).
+#[test]
+fn a_chunk_the_server_does_not_read_is_a_timeout_not_a_close() {
+    const LINES: usize = 20_000;
+    let mut stdin = String::from("EHLO x.test\nBDAT 20000000 LAST\n");
+    for _ in 0..LINES {
+        stdin.push_str(&"a".repeat(998));
+        stdin.push('\n');
+    }
+    stdin.push_str("QUIT\n");
+    for strict in [false, true] {
+        let server = scripted(crate::util::ehlo_x_then(vec![
+            Step::Expect("BDAT 20000000 LAST"),
+            Step::Sleep(Duration::from_secs(12)),
+        ]));
+        let addr = server.server();
+        let mut args = vec!["repl", addr.as_str(), "--timeout", "2", "--json"];
+        if strict {
+            args.push("--strict");
+        }
+        let run = piped(&args, &stdin);
+        drop(server);
+        let all = run.all();
+        assert_eq!(
+            run.code,
+            26,
+            "strict {strict}: {}",
+            &all[all.len().saturating_sub(3000)..]
+        );
+        assert!(
+            all.contains("the write of ") && all.contains("did not finish within --timeout (2s)"),
+            "{}",
+            &all[all.len().saturating_sub(3000)..]
+        );
+        assert!(
+            !all.contains("unexpectedly"),
+            "{}",
+            &all[all.len().saturating_sub(3000)..]
+        );
+        assert!(
+            all.contains(r#""outcome":"timeout""#),
+            "{}",
+            &all[all.len().saturating_sub(3000)..]
+        );
+    }
+}
+
 /// Piped, a chunk line that fits neither with its CRLF nor as the last octets is not taken,
 /// and the BDAT is not sent: no byte of either goes out (`--strict`: exit 1, QUIT); the end of
 /// the input inside a chunk sends nothing of it either (`--strict`: exit 26, end of data).
