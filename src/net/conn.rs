@@ -199,6 +199,32 @@ impl Connection {
         }
     }
 
+    /// After a write failed in plain text: what the server sent before it cut the connection,
+    /// still unread (Linux keeps it readable after the reset). A server that refuses a BDAT
+    /// at once and closes without reading its chunk (RFC 3030 §2 has it read the chunk first)
+    /// leaves its refusal there: the one word on why the write failed. At most 64 KiB, read
+    /// within `wait` ([`alert_wait`]) in all; empty over TLS ([`Self::alert_after_write_error`]
+    /// reads that) or when nothing came.
+    pub(crate) async fn unread_after_write_error(&mut self, wait: Duration) -> Vec<u8> {
+        const MOST: usize = 64 * 1024;
+        let mut got = Vec::new();
+        if self.tls.is_some() {
+            return got;
+        }
+        let stream = &mut self.stream;
+        let read = async {
+            let mut b = [0u8; 4096];
+            while got.len() < MOST {
+                match tokio::io::AsyncReadExt::read(stream, &mut b).await {
+                    Ok(n) if n > 0 => got.extend_from_slice(&b[..n.min(MOST - got.len())]),
+                    _ => break,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(wait, read).await;
+        got
+    }
+
     /// Close the write side, waiting at most a second for the peer.
     pub(crate) async fn shutdown(&mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.shutdown()).await;

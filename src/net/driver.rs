@@ -762,6 +762,17 @@ async fn pump_in(
                         session.feed_eof();
                         continue;
                     }
+                    // A reply the server sent before it cut the connection (a BDAT refused at
+                    // once, its chunk never read) says why: the session reads it as if the
+                    // write had gone through, then the close. It was lost behind "Connection
+                    // reset by peer" (exit 6).
+                    let unread = conn.unread_after_write_error(wait).await;
+                    if !unread.is_empty() {
+                        out.emit(Event::warning(format!("write failed: {e}")));
+                        session.feed(&unread);
+                        session.feed_eof();
+                        continue;
+                    }
                     return Err(e);
                 }
                 Err(e) => return Err(e),

@@ -1517,12 +1517,24 @@ impl Engine {
                             s.close();
                         }
                     } else {
+                        // A reply the server sent before it cut the connection (a BDAT refused
+                        // at once, its chunk never read) says why: shown before the close.
+                        let unread = match (&e, self.conn.as_mut()) {
+                            (Error::Io { .. }, Some(c)) => {
+                                let wait = crate::net::conn::alert_wait(t, t0.elapsed());
+                                c.unread_after_write_error(wait).await
+                            }
+                            _ => Vec::new(),
+                        };
                         let message = match e {
                             Error::Io { source, .. } => format!("write failed: {source}"),
                             other => format!("write failed: {other}"),
                         };
                         self.emit(Event::warning(message));
                         if let Some(s) = self.session.as_mut() {
+                            if !unread.is_empty() {
+                                s.feed(&unread);
+                            }
                             s.feed_eof();
                         }
                     }

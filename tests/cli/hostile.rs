@@ -648,3 +648,48 @@ fn a_keyword_listed_twice_with_other_parameters_is_warned_about() {
         run.all()
     );
 }
+
+/// A server that refuses a BDAT at once and closes without reading its chunk (RFC 3030 §2 has
+/// it read the chunk first): the write of the chunk fails (reset by peer), but the refusal
+/// came first and is still unread. The send reads it: the result is that refusal at the end
+/// of data (exit 26), not the reset. It used to say only "end of data: Connection reset by
+/// peer (os error 104)", exit 6, the server's 552 never shown.
+#[test]
+fn a_bdat_refused_before_its_chunk_is_read_says_the_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.eml");
+    // More than the socket buffers of both ends hold, so the write is cut by the reset.
+    let line = format!("{}\r\n", "a".repeat(998));
+    std::fs::write(&big, format!("Subject: big\r\n\r\n{}", line.repeat(20_000))).unwrap();
+    let srv = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-scripted.test\r\n250 CHUNKING\r\n"),
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 2.1.0 Ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"250 2.1.5 Ok\r\n"),
+        Step::Expect("BDAT"),
+        Step::Send(b"552 5.3.4 message too big for scripted.test\r\n"),
+        Step::Sleep(Duration::from_millis(200)),
+        Step::Close,
+    ]);
+    let at = format!("@{}", big.display());
+    let run = send_with_limit(
+        &srv,
+        &["--bdat", "--data", &at, "--hide-send"],
+        Duration::from_secs(60),
+    );
+    srv.finish();
+    let all = run.all();
+    assert_eq!(run.code, 26, "{all}");
+    assert!(
+        all.contains("552 5.3.4 message too big for scripted.test\n"),
+        "{all}"
+    );
+    assert!(
+        all.lines()
+            .any(|l| l.contains("Result: failed") && l.contains("552 5.3.4")),
+        "{all}"
+    );
+}

@@ -1130,6 +1130,39 @@ fn a_chunk_the_server_does_not_read_is_a_timeout_not_a_close() {
     }
 }
 
+/// A server that refuses a typed BDAT at once and closes without reading its chunk: the
+/// chunk's write is cut by the reset, and the refusal that came first is shown before the
+/// close (`--strict`: the end of data's code, 26). It was lost: "write failed: Connection
+/// reset by peer", exit 6 with or without `--strict`.
+#[test]
+fn a_typed_bdat_refused_before_its_chunk_is_read_shows_the_refusal() {
+    let mut stdin = String::from("EHLO x.test\nBDAT 20000000 LAST\n");
+    for _ in 0..20_000 {
+        stdin.push_str(&"a".repeat(998));
+        stdin.push('\n');
+    }
+    stdin.push_str("QUIT\n");
+    let server = scripted(crate::util::ehlo_x_then(vec![
+        Step::Expect("BDAT 20000000 LAST"),
+        Step::Send(b"552 5.3.4 chunk too big for scripted.test\r\n"),
+        Step::Sleep(Duration::from_millis(200)),
+        Step::Close,
+    ]));
+    let addr = server.server();
+    let run = piped(
+        &["repl", addr.as_str(), "--timeout", "20", "--strict"],
+        &stdin,
+    );
+    server.finish();
+    let all = run.all();
+    let tail = &all[all.len().saturating_sub(3000)..];
+    assert!(
+        all.contains("552 5.3.4 chunk too big for scripted.test"),
+        "{tail}"
+    );
+    assert_eq!(run.code, 26, "{tail}");
+}
+
 /// Piped, a chunk line that fits neither with its CRLF nor as the last octets is not taken,
 /// and the BDAT is not sent: no byte of either goes out (`--strict`: exit 1, QUIT); the end of
 /// the input inside a chunk sends nothing of it either (`--strict`: exit 26, end of data).
