@@ -732,6 +732,25 @@ fn a_data_naming_a_missing_file_is_said() {
             "{arg}"
         );
     }
+    // A word naming a directory or a device is no file either: it was sent as the message
+    // with nothing said (`--data /tmp`, `--data /dev/zero`).
+    let d = dir.path().to_str().unwrap();
+    for (arg, what) in [
+        (d, "a directory, not a file"),
+        ("/dev/null", "not a regular file (a device, FIFO or socket)"),
+    ] {
+        let r = ehlo(&["-t", "a@example.test", "--data", arg, "--dump-mail"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(r.stdout.starts_with(arg), "{}", r.stdout);
+        assert_eq!(
+            r.stderr,
+            format!(
+                "=== --data {arg}: {what}, so these words are the whole message (a file is \
+                 read with --data @FILE)\n"
+            ),
+            "{arg}"
+        );
+    }
     for arg in [
         "Subject: x\\n\\nhi",
         "hello",

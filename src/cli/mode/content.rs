@@ -77,22 +77,31 @@ fn read_content(
     Ok(bytes)
 }
 
-/// A `--data` text that can only be a file name with a typo in it (`--data mesage.eml`): one
-/// word, no header (`:`) or line break in it, a `/` or a `.EXT` ending, and no file of that
-/// name. It is sent as the whole message, as swaks's bare-file form allows ([`bare_file`]), so
-/// the run succeeds with a message of one word: said, so the typo is seen.
-fn names_a_missing_file(arg: &str) -> bool {
+/// A `--data` text that can only be a file name (`--data mesage.eml`, `--data /tmp`): one
+/// word, no header (`:`) or line break in it, a `/` or a `.EXT` ending, that names no regular
+/// file: what it names instead ("no such file", "a directory, not a file", …). It is sent as
+/// the whole message, as swaks's bare-file form allows ([`bare_file`] reads only a regular
+/// file), so the run succeeds with a message of one word: said, so the mistake is seen.
+fn names_no_file(arg: &str) -> Option<&'static str> {
     let extension = arg.rsplit_once('.').is_some_and(|(stem, ext)| {
         !stem.is_empty()
             && (1..=5).contains(&ext.len())
             && ext.bytes().all(|b| b.is_ascii_alphanumeric())
     });
-    !arg.is_empty()
+    let word = !arg.is_empty()
         && !arg.starts_with(['@', '-'])
         && !arg.contains([':', '\\', '\n', '\r'])
         && !arg.chars().any(char::is_whitespace)
-        && (arg.contains('/') || extension)
-        && !Path::new(arg).exists()
+        && (arg.contains('/') || extension);
+    if !word {
+        return None;
+    }
+    match std::fs::metadata(arg) {
+        Err(_) => Some("no such file"),
+        Ok(m) if m.is_dir() => Some("a directory, not a file"),
+        Ok(m) if !m.is_file() => Some("not a regular file (a device, FIFO or socket)"),
+        Ok(_) => None,
+    }
 }
 
 /// `--data`'s message ([`read_content`]), refused when the file or stdin it names is empty:
@@ -101,9 +110,9 @@ fn names_a_missing_file(arg: &str) -> bool {
 /// takes the empty text for a file name it cannot open).
 fn read_data(arg: &str, env: &Environment, notes: &mut Vec<String>) -> Result<Vec<u8>, Error> {
     let data = read_content("--data", arg, env, notes)?;
-    if names_a_missing_file(arg) {
+    if let Some(what) = names_no_file(arg) {
         notes.push(format!(
-            "--data {arg}: no such file, so these words are the whole message \
+            "--data {arg}: {what}, so these words are the whole message \
              (a file is read with --data @FILE)"
         ));
     }
