@@ -77,7 +77,7 @@ fn read_content(
     Ok(bytes)
 }
 
-/// A `--data` text that can only be a file name (`--data mesage.eml`, `--data /tmp`): one
+/// A `--data` (or `--attach`) text that can only be a file name (`--data mesage.eml`, `--data /tmp`): one
 /// word, no header (`:`) or line break in it, a `/` or a `.EXT` ending, that names no regular
 /// file: what it names instead ("no such file", "a directory, not a file", …). It is sent as
 /// the whole message, as swaks's bare-file form allows ([`bare_file`] reads only a regular
@@ -401,9 +401,11 @@ fn part_of(p: &PartArg, env: &Environment, notes: &mut Vec<String>) -> Result<Pa
     // `--attach report.pdf` with no such file attaches the word itself, as in swaks, and the
     // run succeeds: said, as for `--data`, so a wrong name or directory is seen. (An
     // `--attach-body` is text, like `--body`: no note.)
-    if p.kind != PartKind::Body && names_a_missing_file(&p.value) {
+    if p.kind != PartKind::Body
+        && let Some(what) = names_no_file(&p.value)
+    {
         notes.push(format!(
-            "{flag} {}: no such file, so these words are the part's content (a file is read \
+            "{flag} {}: {what}, so these words are the part's content (a file is read \
              with {flag} @FILE)",
             p.value
         ));
