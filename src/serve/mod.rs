@@ -1368,6 +1368,9 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
         emit(Event::Closed { expected: true }).await;
         return;
     }
+    // Linux gives an accepted socket the listener's TCP_NODELAY (`listen::bind_one`): no
+    // system call per connection for it there.
+    #[cfg(not(target_os = "linux"))]
     let _ = stream.set_nodelay(true);
 
     let mut conn = if shared.tls_on_connect {
