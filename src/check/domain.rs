@@ -362,8 +362,48 @@ pub(crate) async fn mx_checks(
             past_cap: hosts.past_cap,
         };
     }
-    // Every host's A/AAAA at once.
-    let lookups = hosts.checked.iter().map(|(pref, host)| async move {
+    let mut targets = host_targets(r, &hosts.checked, family, allow_private, &mut results).await;
+    results.extend(hosts.left_out);
+    // The whole domain's addresses, in preference order, up to its limit.
+    let total: usize = targets.iter().map(|t| t.addrs.len()).sum();
+    if total > MAX_DOMAIN_ADDRESSES {
+        let mut budget = MAX_DOMAIN_ADDRESSES;
+        for t in &mut targets {
+            t.addrs.truncate(budget);
+            budget -= t.addrs.len();
+        }
+        targets.retain(|t| !t.addrs.is_empty());
+        results.push(
+            CheckResult::new(
+                "mx.target",
+                Status::Warn,
+                format!(
+                    "{domain} has {total} MX addresses: only the first {MAX_DOMAIN_ADDRESSES} are checked, {} left out",
+                    total - MAX_DOMAIN_ADDRESSES
+                ),
+            )
+            .with("left_out", total - MAX_DOMAIN_ADDRESSES),
+        );
+    }
+    MxOutcome {
+        results,
+        targets,
+        hosts: hosts.checked.into_iter().map(|(_, h)| h).collect(),
+        past_cap: hosts.past_cap,
+    }
+}
+
+/// The `mx.target` of each host in `checked` (preference, name) and the ones with addresses to
+/// probe: every host's A/AAAA asked at once, each judged ([`judge_target`]); a host without
+/// an address (NXDOMAIN, a dangling alias, only the other family's) is said so.
+async fn host_targets(
+    r: &Answers<'_>,
+    checked: &[(u16, String)],
+    family: Family,
+    allow_private: bool,
+    results: &mut Vec<CheckResult>,
+) -> Vec<Target> {
+    let lookups = checked.iter().map(|(pref, host)| async move {
         (*pref, host.clone(), r.address_sets(host, family).await)
     });
     let all = futures_join_all(lookups).await;
@@ -455,33 +495,41 @@ pub(crate) async fn mx_checks(
             }
         }
     }
-    results.extend(hosts.left_out);
-    // The whole domain's addresses, in preference order, up to its limit.
-    let total: usize = targets.iter().map(|t| t.addrs.len()).sum();
-    if total > MAX_DOMAIN_ADDRESSES {
-        let mut budget = MAX_DOMAIN_ADDRESSES;
-        for t in &mut targets {
-            t.addrs.truncate(budget);
-            budget -= t.addrs.len();
-        }
-        targets.retain(|t| !t.addrs.is_empty());
-        results.push(
-            CheckResult::new(
-                "mx.target",
-                Status::Warn,
-                format!(
-                    "{domain} has {total} MX addresses: only the first {MAX_DOMAIN_ADDRESSES} are checked, {} left out",
-                    total - MAX_DOMAIN_ADDRESSES
-                ),
-            )
-            .with("left_out", total - MAX_DOMAIN_ADDRESSES),
-        );
-    }
+    targets
+}
+
+/// `mx.lookup`, `mx.null` and `mx.target` of `domain` checked with `--host HOST`: the MX
+/// records are not asked (whatever they say, `host` is what is judged: a server about to be
+/// published as the domain's MX), both lines say so and name `host`, and `host` is the one
+/// target (preference 0), judged as an MX host is. The user named it, so a special-purpose
+/// address is probed too, as with `--host` alone. Without `addresses` (neither `mx.target` nor
+/// a probe selected) its addresses are not asked.
+pub(crate) async fn named_mx_checks(
+    r: &Answers<'_>,
+    domain: &str,
+    host: &str,
+    family: Family,
+    addresses: bool,
+) -> MxOutcome {
+    let why = format!(
+        "not used: --host {host} is checked in place of the MX records of {domain} (not looked up)"
+    );
+    let mut results = vec![
+        CheckResult::new("mx.lookup", Status::Skip, why.as_str())
+            .with("host", host)
+            .with("mx_records", "not used"),
+        CheckResult::new("mx.null", Status::Skip, why.as_str()).with("host", host),
+    ];
+    let targets = if addresses {
+        host_targets(r, &[(0, host.to_string())], family, true, &mut results).await
+    } else {
+        Vec::new()
+    };
     MxOutcome {
         results,
         targets,
-        hosts: hosts.checked.into_iter().map(|(_, h)| h).collect(),
-        past_cap: hosts.past_cap,
+        hosts: vec![host.to_string()],
+        past_cap: Vec::new(),
     }
 }
 

@@ -2149,12 +2149,16 @@ pub(crate) struct CheckArgs {
     #[arg(value_name = "DOMAIN|@FILE|-", required_unless_present = "host")]
     pub(crate) domains: Vec<String>,
 
-    /// Check this one server (a host name or an IP address) instead of domains' MX hosts: the
-    /// per-address checks only (smtp.*, tls.*, rdns.fcrdns), on --port; not with domains (check a
-    /// new MX and the domain in two runs)
+    /// Check this one server: alone (a host name or an IP address), its per-address checks
+    /// only (smtp.*, tls.*, rdns.fcrdns), on --port; with domains, as their MX in place of
+    /// their MX records (a new MX before the DNS change)
+    ///
+    /// With domains, HOST must be a host name; the MX records are not looked up (mx.lookup says
+    /// so) and each domain's MTA-STS mx patterns, TLSA records at _PORT._tcp.HOST, SPF, DMARC
+    /// and TLS-RPT are judged against HOST, probed once for all of them.
     // From the command line only, as the port and the TLS mode: a variable left set would turn
     // every check of a list into a check of one server.
-    // Not with domains: refused with the reason (`cli::mode::check::host_with_domains`).
+    // With domains: `CheckConfig::mx_host` (`cli::mode::check`).
     #[arg(long, value_name = "HOST", hide_env = true)]
     pub(crate) host: Option<String>,
 

@@ -3422,6 +3422,48 @@ fn dnssec_and_dane_checks_against_a_signed_zone() {
     assert_eq!(s("insecure.test", "dane.tlsa"), ["info"]);
     assert_eq!(s("insecure.test", "dane.match"), ["skip"]);
 
+    // `--host` with a domain: the TLSA records looked up are HOST's, `_PORT._tcp.HOST`, behind
+    // the domain's signed MX RRset; absent.test's own MX has none. A HOST whose records match
+    // its certificate passes, one whose records do not fails. (`--host` with a domain was
+    // refused, exit 1.)
+    let base: Vec<&str> = args[..args.len() - domains.len()].to_vec();
+    for (host, want, code) in [
+        ("mx.match.test", "pass", 0),
+        ("mx.mismatch.test", "fail", 40),
+    ] {
+        let mut a = base.clone();
+        a.extend(["absent.test", "--host", host]);
+        let run = ehlo_with(&a, None, Duration::from_secs(120));
+        assert_eq!(run.code, code, "{host}: {}", run.all());
+        let lines: Vec<Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let of = |id: &str| {
+            lines
+                .iter()
+                .find(|v| v["type"] == "check" && v["id"] == id)
+                .unwrap_or_else(|| panic!("no {id}: {}", run.stdout))
+                .clone()
+        };
+        assert_eq!(of("dnssec.domain")["status"], "pass", "{}", run.stdout);
+        let t = of("dane.tlsa");
+        assert_eq!(t["status"], "pass", "{t}");
+        assert_eq!(t["mx"], host, "{t}");
+        assert_eq!(
+            t["evidence"]["owner"],
+            format!("_{port}._tcp.{host}"),
+            "{t}"
+        );
+        let mm = of("dane.match");
+        assert_eq!(
+            (mm["status"].as_str(), mm["mx"].as_str()),
+            (Some(want), Some(host)),
+            "{mm}"
+        );
+    }
+
     // --dnssec off: every DNSSEC/DANE check is skipped, and nothing fails.
     let mut off = args.clone();
     off.retain(|a| *a != "--dns-trust-anchor" && *a != anchor_s);
@@ -6412,13 +6454,14 @@ fn a_run_cut_by_the_deadline_exits_41_and_says_how_far_each_domain_got() {
     }
 }
 
-/// `--host` names one server instead of domains: given with a domain, naming no host, or with
-/// a selection of domain checks only (which a server named alone never runs), the command line
-/// is refused in one line, exit 1, before anything is asked of the network.
+/// `--host` names one server: an IP address given with a domain (it cannot stand in for an MX
+/// name), naming no host, or with a selection of domain checks only (which a server named
+/// alone never runs), the command line is refused in one line, exit 1, before anything is
+/// asked of the network.
 #[test]
 fn a_host_named_with_a_domain_or_malformed_is_refused() {
     for args in [
-        &["check", "--host", "mx.example.test", "example.test"][..],
+        &["check", "--host", "127.0.0.1", "example.test"][..],
         &["check", "--host", "bad host"][..],
         &["check", "--host", "127.0.0.1", "--only", "mx.lookup"][..],
     ] {
@@ -6499,39 +6542,159 @@ fn implicit_tls_probes_port_465_unless_told_otherwise() {
     assert_eq!(port_of(&["--tlsc", "--port", &free.to_string()]), free);
 }
 
-/// `--host` beside a domain is refused saying why (a domain's checks judge the MX hosts its DNS
-/// names; the named server is not one of them) and what to run instead, naming both. It said
-/// only clap's "'--host <HOST>' cannot be used with '[DOMAIN|@FILE|-]...'".
+/// `--host HOST` with domains checks HOST as each domain's MX before the DNS change (a server
+/// being migrated): the MX records are not used (skips saying so, JSON evidence `host`), each
+/// domain's MTA-STS policy is applied to HOST (its `mx` patterns, its certificate under
+/// `enforce`), and the domain's real MX is never contacted. Several domains share one HOST,
+/// probed once. It was refused, exit 1, with "Run `ehlo check DOMAIN` … and `ehlo check --host
+/// HOST`".
 #[test]
-fn a_host_with_a_domain_is_refused_with_the_two_runs_to_make() {
-    let r = ehlo(&["check", "example.test", "--host", "mx1.example.net"]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stdout.is_empty(), "{}", r.stdout);
-    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
-    for said in [
-        "the MX hosts its DNS names",
-        "`ehlo check example.test`",
-        "`ehlo check --host mx1.example.net`",
-    ] {
-        assert!(r.stderr.contains(said), "{said}: {}", r.stderr);
-    }
-    // Under --json too: the summary carries the reason.
-    let r = ehlo(&[
-        "check",
-        "--json",
-        "example.test",
+fn a_host_with_domains_is_checked_as_their_mx_against_their_policies() {
+    let lab = Lab::start();
+    let line = |lines: &[Value], d: &str, id: &str| -> Value {
+        lines
+            .iter()
+            .find(|v| v["type"] == "check" && v["domain"] == d && v["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} for {d}"))
+            .clone()
+    };
+    // enforce.test: enforce, `mx: *.lab.test`, its MX the wrong-name server. unlisted.test:
+    // enforce, `mx: mx.elsewhere.test`. Both checked against mx-good.lab.test.
+    let before = lab.taps["wrongname"].connections.load(Ordering::SeqCst);
+    let (run, m, lines) = lab.json(&[
+        "enforce.test",
+        "unlisted.test",
         "--host",
-        "mx1.example.net",
+        "mx-good.lab.test",
     ]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    let last: Value = serde_json::from_str(r.stdout.lines().last().unwrap()).unwrap();
-    assert_eq!(last["outcome"], "usage", "{last}");
+    assert_eq!(run.code, 40, "{}", run.all());
+    for d in ["enforce.test", "unlisted.test"] {
+        let l = line(&lines, d, "mx.lookup");
+        assert_eq!(l["status"], "skip", "{l}");
+        assert_eq!(l["evidence"]["host"], "mx-good.lab.test", "{l}");
+        assert_eq!(l["evidence"]["mx_records"], "not used", "{l}");
+        assert!(
+            l["summary"]
+                .as_str()
+                .unwrap()
+                .contains("--host mx-good.lab.test is checked in place of the MX records"),
+            "{l}"
+        );
+        let t = line(&lines, d, "mx.target");
+        assert_eq!(
+            (&t["status"], &t["mx"]),
+            (&"pass".into(), &"mx-good.lab.test".into())
+        );
+        // Every host-scope line is HOST's, none the published MX's.
+        for v in lines
+            .iter()
+            .filter(|v| v["domain"] == d && !v["ip"].is_null())
+        {
+            assert_eq!(v["mx"], "mx-good.lab.test", "{v}");
+        }
+    }
+    // Matched by the policy's pattern, and its certificate satisfies the enforce policy.
+    let mm = line(&lines, "enforce.test", "mtasts.mx-match");
+    assert_eq!(mm["status"], "pass", "{mm}");
+    assert_eq!(mm["evidence"]["host"], "mx-good.lab.test", "{mm}");
     assert!(
-        last["stopped"]
+        mm["summary"]
             .as_str()
             .unwrap()
-            .contains("`ehlo check --host mx1.example.net`"),
-        "{last}"
+            .contains("mx-good.lab.test (checked with --host"),
+        "{mm}"
+    );
+    assert!(
+        mm["summary"].as_str().unwrap().contains("*.lab.test"),
+        "{mm}"
+    );
+    assert_eq!(st(&m, "enforce.test", "tls.cert.name"), ["pass"]);
+    assert_eq!(st(&m, "enforce.test", "tls.cert.chain"), ["pass"]);
+    // Not matched: a failure naming HOST and the policy's patterns.
+    let mm = line(&lines, "unlisted.test", "mtasts.mx-match");
+    assert_eq!(mm["status"], "fail", "{mm}");
+    let said = mm["summary"].as_str().unwrap();
+    assert!(
+        said.contains("mx-good.lab.test not matched by mx: mx.elsewhere.test"),
+        "{said}"
+    );
+    assert!(said.contains("mode enforce"), "{said}");
+    assert_eq!(
+        mm["evidence"]["patterns"],
+        serde_json::json!(["mx.elsewhere.test"])
+    );
+    let dom = |d: &str| {
+        lines
+            .iter()
+            .find(|v| v["type"] == "domain" && v["domain"] == d)
+            .unwrap()["status"]
+            .clone()
+    };
+    // (enforce.test has no SPF or DMARC record: a warning, no failure.)
+    assert_eq!(
+        (dom("enforce.test"), dom("unlisted.test")),
+        ("warn".into(), "fail".into())
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|v| v["domain"] == "enforce.test" && v["status"] == "fail"),
+        "{}",
+        run.stdout
+    );
+    // enforce.test's published MX was never contacted.
+    assert_eq!(
+        lab.taps["wrongname"].connections.load(Ordering::SeqCst),
+        before
+    );
+
+    // A HOST whose certificate names another host: under enforce.test's policy (its pattern
+    // matches HOST) that fails, as it would for a published MX.
+    let (run, m, _) = lab.json(&[
+        "enforce.test",
+        "--host",
+        "mx-wrongname.lab.test",
+        "--only",
+        "tls.cert.name",
+        "--only",
+        "mtasts.mx-match",
+    ]);
+    assert_eq!(st(&m, "enforce.test", "mtasts.mx-match"), ["pass"]);
+    assert_eq!(
+        st(&m, "enforce.test", "tls.cert.name"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("MTA-STS enforce"), "{}", run.stdout);
+    assert_eq!(run.code, 40, "{}", run.all());
+
+    // The human report says it too.
+    let run = lab.run(&[
+        "unlisted.test",
+        "--host",
+        "mx-good.lab.test",
+        "--only",
+        "mx.*",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains(
+            "not used: --host mx-good.lab.test is checked in place of the MX records of unlisted.test"
+        ),
+        "{}",
+        run.stdout
+    );
+
+    // An IP address cannot stand in for an MX name (patterns and TLSA owners name hosts).
+    let r = ehlo(&["check", "example.test", "--host", "192.0.2.1"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("give the host name the MX record will carry"),
+        "{}",
+        r.stderr
     );
 }
 

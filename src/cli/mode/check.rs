@@ -277,22 +277,6 @@ fn read_list(
     bad.map_or(Ok(ended), |why| Err(usage(why)))
 }
 
-/// Why `--host HOST` is refused beside a domain (`domain`, the first given), and what to run
-/// instead. Each domain check judges what the domain's DNS names: its MX hosts (`mx.*`,
-/// `mtasts.mx-match`, an MTA-STS policy's `mx` patterns) and their TLSA records (`dane.*`).
-/// A server named beside it is none of those, so its results would pass or fail the domain
-/// for a server that gets none of its mail, and its published MX would go unprobed. Checking
-/// a server before it is published (a new MX) is two runs: the domain, and the server alone.
-fn host_with_domains(host: &str, domain: &str) -> String {
-    let (host, domain) = (host.escape_debug(), domain.escape_debug());
-    format!(
-        "--host checks one server by itself, not a domain: a domain's checks judge the MX hosts \
-         its DNS names, which --host would replace (a new MX is none of them until it is published). \
-         Run `ehlo check {domain}` for the domain and its MX hosts, and `ehlo check --host \
-         {host}` for the server"
-    )
-}
-
 /// `ehlo check` flags → [`crate::check::CheckConfig`]: domain lists read, the CI grammar
 /// (`--expect`, `--waive`, `--only`, `--skip`) validated so that a typo is exit 1, not a run.
 pub(super) fn check_config(
@@ -304,9 +288,6 @@ pub(super) fn check_config(
     let started = std::time::Instant::now();
     let deadline = a.deadline.filter(|d| !d.is_zero());
     let until = deadline.map(|d| started + d);
-    if let (Some(h), Some(d)) = (&a.host, a.domains.first()) {
-        return Err(usage(host_with_domains(h, d)));
-    }
     let mut domains = Domains::with_hasher(std::hash::RandomState::new());
     let mut stdin_read = false;
     let mut list = ListRead::Whole;
@@ -358,9 +339,23 @@ pub(super) fn check_config(
         }
         None => None,
     };
-    let domains = match &host {
-        Some(h) => vec![h.clone()],
-        None => domains.names,
+    // `--host` beside domains: that server is checked as each domain's MX, in place of the MX
+    // records (a server before it is published). MTA-STS `mx` patterns and TLSA owners
+    // (`_PORT._tcp.HOST`) name hosts, never addresses, so it must be a host name there.
+    let (host, mx_host, domains) = match host {
+        Some(h) if !a.domains.is_empty() => {
+            if h.parse::<std::net::IpAddr>().is_ok() {
+                return Err(usage(format!(
+                    "--host {h} with domains: an IP address cannot stand in for a domain's MX (MTA-STS \
+                     mx patterns and DANE's TLSA records at _PORT._tcp.HOST name a host): give the \
+                     host name the MX record will carry, or `ehlo check --host {h}` alone for the \
+                     server by itself"
+                )));
+            }
+            (None, Some(h), domains.names)
+        }
+        Some(h) => (Some(h.clone()), None, vec![h]),
+        None => (None, None, domains.names),
     };
     let list_cut = list == ListRead::Cut;
     // A list the deadline cut before its first name is still a run the deadline ended (41 and
@@ -495,6 +490,7 @@ pub(super) fn check_config(
         fail_on: a.fail_on,
         untested_ok: a.untested_ok,
         host,
+        mx_host,
         json: a.json,
         color: a.color,
         junit: a.junit,
