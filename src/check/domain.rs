@@ -518,7 +518,12 @@ pub(crate) async fn named_mx_checks(
         CheckResult::new("mx.lookup", Status::Skip, why.as_str())
             .with("host", host)
             .with("mx_records", "not used"),
-        CheckResult::new("mx.null", Status::Skip, why.as_str()).with("host", host),
+        CheckResult::new(
+            "mx.null",
+            Status::Skip,
+            format!("not used: the MX records are not looked up (--host {host})"),
+        )
+        .with("host", host),
     ];
     let targets = if addresses {
         host_targets(r, &[(0, host.to_string())], family, true, &mut results).await

@@ -41,15 +41,16 @@
 //!
 //! Evidence members per check (all optional): `mx.lookup`: `records` (`"10 mx.example.com"`),
 //! `count`, `ttl`, `implicit`, `records_left_out` (how many records past those shown),
-//! `repeated` (hosts named by several MX records, checked once), `rcode` (`NXDOMAIN`);
-//! `mx.null`: `records`; `mx.target`: `addresses`, `cname`, `preference`, `left_out` (MX hosts
+//! `repeated` (hosts named by several MX records, checked once), `rcode` (`NXDOMAIN`), and
+//! with `--host HOST` given with domains (HOST checked in place of the MX records, not looked
+//! up) `host` (HOST) and `mx_records` (`"not used"`); `mx.null`: `records`, `host`; `mx.target`: `addresses`, `cname`, `preference`, `left_out` (MX hosts
 //! or addresses past the cap, not checked); `ipv6.mx`: `addresses`; `mtasts.txt`: `records`,
 //! `id`; `tlsrpt.record`: `records`, `rua`; `mtasts.fetch`: `url`, `ip`, `http_status`,
 //! `content_type`, `tls`, `cert_verified`, `bytes`, `location`, `unreachable` (`"IP: why"` for
 //! each address of the policy host not reached before the one that answered);
 //! `mtasts.policy`: `version`, `mode`, `max_age`, `mx`,
 //! `findings` (`line`, `status`, `message`; line 0 = the whole file); `mtasts.mx-match`: `mode`,
-//! `patterns`, `unmatched`; `spf.record`: `records`, `lookups` (the whole evaluation, includes
+//! `patterns`, `unmatched`, `host` (`--host` with domains); `spf.record`: `records`, `lookups` (the whole evaluation, includes
 //! followed), `top_level_lookups`, `followed` (`domain`, `record`, `lookups` per included
 //! record), and for a policy reached through `redirect=`: `all` (its `all` with the qualifier,
 //! `-all`, or null), `all_from` (the domain whose record holds it), `redirects` (the chain of

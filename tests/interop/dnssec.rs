@@ -841,6 +841,48 @@ fn dnssec_check_of_a_failed_tlsa_lookup_says_senders_defer() {
     }
 }
 
+/// `ehlo check DOMAIN --host HOST` against the real NSD/Unbound zone and Postfix: the TLSA
+/// records looked up are HOST's (`_2525._tcp.HOST`), not those of DOMAIN's MX, behind DOMAIN's
+/// signed MX RRset. ta-wrong's own MX has a DANE-TA mismatch; with `--host mx.dnssec.test`
+/// (3 1 1 of Postfix's key) it passes. dnssec.test's own MX matches; with `--host
+/// mx-wrong.dnssec.test` (3 1 1 of another key) it fails. Refused (exit 1) before.
+#[test]
+#[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
+fn dnssec_check_of_a_domain_with_host_reads_the_tlsa_records_of_that_host() {
+    let anchor = require_dns_peers();
+    require_postfix_smtp();
+    for mode in &both_modes(&anchor) {
+        for (domain, host, want, code) in [
+            ("ta-wrong.dnssec.test", "mx.dnssec.test", "pass", 0),
+            ("dnssec.test", "mx-wrong.dnssec.test", "fail", 40),
+        ] {
+            let args = [mode.as_slice(), &["--host", host]].concat();
+            let (run, l) = check_lines(
+                &args,
+                domain,
+                &["mx.lookup", "dnssec.domain", "dane.tlsa", "dane.match"],
+            );
+            assert_eq!(run.code, Some(code), "{mode:?} {domain}\n{}", run.dump());
+            assert_eq!(l["mx.lookup"]["status"], "skip", "{}", l["mx.lookup"]);
+            assert_eq!(l["mx.lookup"]["evidence"]["host"], host);
+            assert_eq!(l["dnssec.domain"]["status"], "pass", "{mode:?} {domain}");
+            let tlsa = &l["dane.tlsa"];
+            assert_eq!(tlsa["status"], "pass", "{mode:?} {domain}: {tlsa}");
+            assert_eq!(
+                tlsa["evidence"]["owner"],
+                format!("_2525._tcp.{host}"),
+                "{tlsa}"
+            );
+            let m = &l["dane.match"];
+            assert_eq!(
+                (m["status"].as_str(), m["mx"].as_str()),
+                (Some(want), Some(host)),
+                "{m}"
+            );
+        }
+    }
+}
+
 /// Serves each case's chain (`cert`, with ta-leaf.key) with `ehlo serve` at mx-ta's address
 /// (127.0.0.8:2525) and checks `domain` in both DNSSEC modes: `dane.tlsa` passes and
 /// `dane.match` has the status `want` and a summary containing `says`.
