@@ -233,7 +233,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-addr -d 'XCLIENT ADDR
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-name -d 'XCLIENT NAME= (the client\'s host name)' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-port -d 'XCLIENT PORT=' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-proto -d 'XCLIENT PROTO= (SMTP or ESMTP)' -r -f
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-destaddr -d 'XCLIENT DESTADDR=' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-destaddr -d 'XCLIENT DESTADDR= (the server address; a bare IPv6 one goes as IPV6:ADDR)' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-destport -d 'XCLIENT DESTPORT=' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-helo -d 'XCLIENT HELO=' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-login -d 'XCLIENT LOGIN=' -r -f

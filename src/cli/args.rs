@@ -1692,7 +1692,7 @@ pub(crate) struct XclientArgs {
     /// XCLIENT PROTO= (SMTP or ESMTP)
     #[arg(long, value_name = "PROTO")]
     pub(crate) xclient_proto: Option<String>,
-    /// XCLIENT DESTADDR=
+    /// XCLIENT DESTADDR= (the server address; a bare IPv6 one goes as IPV6:ADDR)
     #[arg(long, value_name = "IP")]
     pub(crate) xclient_destaddr: Option<String>,
     /// XCLIENT DESTPORT=

@@ -488,7 +488,7 @@ fn xclient_delim_sends_one_command_per_group() {
 /// Postfix takes an XCLIENT address as an RFC 5321 address literal: an IPv6 one tagged
 /// `IPV6:` (a bare `::1` is `501 5.5.4 Bad ADDR syntax`). `--xclient-addr ::1` went as typed;
 /// now a bare IPv6 address typed to --xclient-addr gets the tag, while a tagged one, an IPv4
-/// one, a raw --xclient and --xclient-destaddr go as typed.
+/// one and a raw --xclient go as typed.
 #[test]
 fn an_ipv6_xclient_address_is_sent_with_its_ipv6_tag() {
     // Each run: the XCLIENT lines expected, in order, then EHLO again and QUIT.
@@ -508,7 +508,7 @@ fn an_ipv6_xclient_address_is_sent_with_its_ipv6_tag() {
     };
     run_expecting(
         &[
-            "XCLIENT ADDR=IPV6:2001:db8::1 DESTADDR=::1\r\n",
+            "XCLIENT ADDR=IPV6:2001:db8::1 DESTADDR=IPV6:::1\r\n",
             "XCLIENT ADDR=::1\r\n",
         ],
         &[
@@ -534,6 +534,31 @@ fn an_ipv6_xclient_address_is_sent_with_its_ipv6_tag() {
         &["XCLIENT ADDR=IPV6:2001:db8::3\r\n"],
         &["--xclient-addr", "[2001:db8::3]"],
     );
+}
+
+/// DESTADDR is read by Postfix as ADDR is: `XCLIENT DESTADDR=::1` is `501 5.5.4 Bad DESTADDR
+/// syntax` and `DESTADDR=IPV6:::1` is taken (Postfix 3.7 with inet_protocols=all). The flag
+/// sent a bare or bracketed IPv6 address as typed; now it gets the tag, like --xclient-addr.
+#[test]
+fn an_ipv6_xclient_destination_address_is_sent_with_its_ipv6_tag() {
+    for (typed, line) in [
+        ("::1", "XCLIENT DESTADDR=IPV6:::1\r\n"),
+        ("[2001:db8::4]", "XCLIENT DESTADDR=IPV6:2001:db8::4\r\n"),
+        ("ipv6:::1", "XCLIENT DESTADDR=ipv6:::1\r\n"),
+        ("192.0.2.9", "XCLIENT DESTADDR=192.0.2.9\r\n"),
+    ] {
+        let mut steps = greet_with(b"250-scripted.test\r\n250 XCLIENT ADDR DESTADDR\r\n");
+        steps.extend([
+            Step::Expect(line),
+            Step::Send(b"220 scripted.test again\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250 scripted.test\r\n"),
+        ]);
+        let srv = scripted(quit_only(steps));
+        let run = send(&srv, &["--xclient-destaddr", typed, "-q", "xclient-helo"]);
+        let got = srv.finish();
+        assert_eq!(run.code, 0, "{typed}: {}\n{got}", run.all());
+    }
 }
 
 #[test]

@@ -88,8 +88,10 @@ pub(super) fn ext_plan(
     };
     // Postfix's XCLIENT_README: ADDR is "an IPv4 network address, an IPv6 address prefixed
     // with IPV6:" (any case); its normalize_mailhost_addr refuses a bare `::1` (`501 5.5.4 Bad
-    // ADDR syntax`). A bare IPv6 address typed to --xclient-addr gets the tag; a tagged one,
-    // anything else and a raw --xclient go as typed (swaks sends every one as typed).
+    // ADDR syntax`), and DESTADDR alike (`Bad DESTADDR syntax`; Postfix 3.7 with IPv6 on takes
+    // `DESTADDR=IPV6:::1`). A bare IPv6 address typed to --xclient-addr or --xclient-destaddr
+    // gets the tag; a tagged one, anything else and a raw --xclient go as typed (swaks sends
+    // every one as typed).
     // A bracketed one (`[::1]`, the form a host takes in `[IPv6]:PORT` and RFC 5321 §4.1.3's
     // address literal without its tag) too: Postfix refuses the brackets as a bare address.
     let tagged = |v: &Option<String>| {
@@ -111,7 +113,11 @@ pub(super) fn ext_plan(
         attr("PROTO", "--xclient-proto", &x.xclient_proto)?,
         attr("HELO", "--xclient-helo", &x.xclient_helo)?,
         attr("LOGIN", "--xclient-login", &x.xclient_login)?,
-        attr("DESTADDR", "--xclient-destaddr", &x.xclient_destaddr)?,
+        attr(
+            "DESTADDR",
+            "--xclient-destaddr",
+            &tagged(&x.xclient_destaddr),
+        )?,
         attr("DESTPORT", "--xclient-destport", &x.xclient_destport)?,
         attr(
             "REVERSE_NAME",
