@@ -19,6 +19,77 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
         $element.Value
     }) -join ';'
 
+    # An option's values: the word before the one completed names the option.
+    $previous = ''
+    foreach ($element in $commandElements) {
+        if ($element.Extent.EndOffset -ge $cursorPosition) { break }
+        $previous = $element.Extent.Text
+    }
+    $sub = (($command -split ';') | Select-Object -First 2) -join ';'
+    $values = @(switch -CaseSensitive -Exact ("$sub $previous") {
+        'ehlo --protocol' { 'SMTP', 'ESMTP', 'LMTP', 'SSMTP', 'SSMTPA', 'SMTPS', 'ESMTPA', 'ESMTPS', 'ESMTPSA', 'LMTPA', 'LMTPS', 'LMTPSA' }
+        'ehlo --dnssec' { 'off', 'validate', 'trust-ad' }
+        'ehlo --tls-verify' { 'pkix', 'dane' }
+        'ehlo --color' { 'auto', 'always', 'never' }
+        'ehlo --explain' { 'all', 'errors', 'none' }
+        'ehlo --show-time-lapse' { 'i' }
+        'ehlo --stl' { 'i' }
+        'ehlo -q' { 'PROXY', 'CONNECT', 'FIRST-HELO', 'XCLIENT', 'XCLIENT-HELO', 'TLS', 'HELO', 'AUTH', 'MAIL', 'RCPT' }
+        'ehlo --quit-after' { 'PROXY', 'CONNECT', 'FIRST-HELO', 'XCLIENT', 'XCLIENT-HELO', 'TLS', 'HELO', 'AUTH', 'MAIL', 'RCPT' }
+        'ehlo --quit' { 'PROXY', 'CONNECT', 'FIRST-HELO', 'XCLIENT', 'XCLIENT-HELO', 'TLS', 'HELO', 'AUTH', 'MAIL', 'RCPT' }
+        'ehlo --drop-after' { 'CONNECT', 'PROXY', 'FIRST-HELO', 'XCLIENT', 'XCLIENT-HELO', 'TLS', 'HELO', 'AUTH', 'MAIL', 'RCPT', 'DATA', 'DOT' }
+        'ehlo --drop' { 'CONNECT', 'PROXY', 'FIRST-HELO', 'XCLIENT', 'XCLIENT-HELO', 'TLS', 'HELO', 'AUTH', 'MAIL', 'RCPT', 'DATA', 'DOT' }
+        'ehlo --da' { 'CONNECT', 'PROXY', 'FIRST-HELO', 'XCLIENT', 'XCLIENT-HELO', 'TLS', 'HELO', 'AUTH', 'MAIL', 'RCPT', 'DATA', 'DOT' }
+        'ehlo --drop-after-send' { 'CONNECT', 'PROXY', 'FIRST-HELO', 'XCLIENT', 'XCLIENT-HELO', 'TLS', 'HELO', 'AUTH', 'MAIL', 'RCPT', 'DATA', 'DOT' }
+        'ehlo --das' { 'CONNECT', 'PROXY', 'FIRST-HELO', 'XCLIENT', 'XCLIENT-HELO', 'TLS', 'HELO', 'AUTH', 'MAIL', 'RCPT', 'DATA', 'DOT' }
+        'ehlo --dsn-ret' { 'FULL', 'HDRS' }
+        'ehlo --proxy-family' { 'TCP4', 'TCP6', 'UNKNOWN', 'AF_UNIX' }
+        'ehlo --proxy-command' { 'PROXY', 'LOCAL' }
+        'ehlo --proxy-protocol' { 'STREAM', 'DGRAM' }
+        'ehlo -a' { 'SCRAM-SHA-256', 'CRAM-SHA1', 'CRAM-MD5', 'PLAIN', 'LOGIN', 'DIGEST-MD5', 'NTLM', 'XOAUTH2', 'OAUTHBEARER', 'SPA', 'MSN' }
+        'ehlo --auth' { 'SCRAM-SHA-256', 'CRAM-SHA1', 'CRAM-MD5', 'PLAIN', 'LOGIN', 'DIGEST-MD5', 'NTLM', 'XOAUTH2', 'OAUTHBEARER', 'SPA', 'MSN' }
+        'ehlo --auth-optional' { 'SCRAM-SHA-256', 'CRAM-SHA1', 'CRAM-MD5', 'PLAIN', 'LOGIN', 'DIGEST-MD5', 'NTLM', 'XOAUTH2', 'OAUTHBEARER', 'SPA', 'MSN' }
+        'ehlo --ao' { 'SCRAM-SHA-256', 'CRAM-SHA1', 'CRAM-MD5', 'PLAIN', 'LOGIN', 'DIGEST-MD5', 'NTLM', 'XOAUTH2', 'OAUTHBEARER', 'SPA', 'MSN' }
+        'ehlo --auth-optional-strict' { 'SCRAM-SHA-256', 'CRAM-SHA1', 'CRAM-MD5', 'PLAIN', 'LOGIN', 'DIGEST-MD5', 'NTLM', 'XOAUTH2', 'OAUTHBEARER', 'SPA', 'MSN' }
+        'ehlo --aos' { 'SCRAM-SHA-256', 'CRAM-SHA1', 'CRAM-MD5', 'PLAIN', 'LOGIN', 'DIGEST-MD5', 'NTLM', 'XOAUTH2', 'OAUTHBEARER', 'SPA', 'MSN' }
+        'ehlo -S' { '1', '2', '3' }
+        'ehlo --silent' { '1', '2', '3' }
+        'ehlo --dump' { 'SUPPORT', 'APP', 'OUTPUT', 'TRANSPORT', 'PROTOCOL', 'XCLIENT', 'PROXY', 'TLS', 'AUTH', 'DATA', 'ALL' }
+        'ehlo --dump-as-body' { 'SUPPORT', 'APP', 'OUTPUT', 'TRANSPORT', 'PROTOCOL', 'XCLIENT', 'PROXY', 'TLS', 'AUTH', 'DATA', 'ALL' }
+        'ehlo --dab' { 'SUPPORT', 'APP', 'OUTPUT', 'TRANSPORT', 'PROTOCOL', 'XCLIENT', 'PROXY', 'TLS', 'AUTH', 'DATA', 'ALL' }
+        'ehlo --tls-protocol' { 'tlsv1_2', 'tlsv1_3', 'tlsv1', 'tlsv1_1', 'no_tlsv1', 'no_tlsv1_1', 'no_tlsv1_2', 'no_tlsv1_3' }
+        'ehlo --tlsp' { 'tlsv1_2', 'tlsv1_3', 'tlsv1', 'tlsv1_1', 'no_tlsv1', 'no_tlsv1_1', 'no_tlsv1_2', 'no_tlsv1_3' }
+        'ehlo;serve --quirk' { 'bare-lf-dot', 'starttls-keep', 'disclose-users', 'answer-unsynced' }
+        'ehlo;serve --color' { 'auto', 'always', 'never' }
+        'ehlo;serve --hide' { 'PIPELINING', 'SIZE', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'CHUNKING', 'DSN', 'STARTTLS', 'AUTH', 'ESMTP' }
+        'ehlo;demo --color' { 'auto', 'always', 'never' }
+        'ehlo;repl --color' { 'auto', 'always', 'never' }
+        'ehlo;repl --explain' { 'all', 'errors', 'none' }
+        'ehlo;replay --color' { 'auto', 'always', 'never' }
+        'ehlo;replay --explain' { 'all', 'errors', 'none' }
+        'ehlo;explain --phase' { 'banner', 'ehlo', 'starttls', 'auth', 'mail', 'rcpt', 'data', 'dot', 'quit' }
+        'ehlo;check --fail-on' { 'fail', 'warn' }
+        'ehlo;check --cert-problems' { 'auto', 'fail', 'warn' }
+        'ehlo;check --dnssec' { 'off', 'validate', 'trust-ad' }
+        'ehlo;check --color' { 'auto', 'always', 'never' }
+        'ehlo;check --only' { 'mx.lookup', 'mx.null', 'mx.target', 'ipv6.mx', 'mtasts.txt', 'mtasts.fetch', 'mtasts.policy', 'mtasts.mx-match', 'tlsrpt.record', 'spf.record', 'dmarc.record', 'dkim.hint', 'dnssec.domain', 'dnssec.mx', 'dane.tlsa', 'dane.usable', 'dane.rollover', 'smtp.connect', 'smtp.banner', 'smtp.ehlo', 'smtp.banner-name', 'smtp.postmaster', 'smtp.open-relay', 'tls.starttls', 'tls.handshake', 'tls.versions', 'tls.cert.chain', 'tls.cert.name', 'tls.cert.expiry', 'tls.cert.key', 'dane.starttls', 'dane.match', 'rdns.fcrdns' }
+        'ehlo;check --skip' { 'mx.lookup', 'mx.null', 'mx.target', 'ipv6.mx', 'mtasts.txt', 'mtasts.fetch', 'mtasts.policy', 'mtasts.mx-match', 'tlsrpt.record', 'spf.record', 'dmarc.record', 'dkim.hint', 'dnssec.domain', 'dnssec.mx', 'dane.tlsa', 'dane.usable', 'dane.rollover', 'smtp.connect', 'smtp.banner', 'smtp.ehlo', 'smtp.banner-name', 'smtp.postmaster', 'smtp.open-relay', 'tls.starttls', 'tls.handshake', 'tls.versions', 'tls.cert.chain', 'tls.cert.name', 'tls.cert.expiry', 'tls.cert.key', 'dane.starttls', 'dane.match', 'rdns.fcrdns' }
+        'ehlo;check --expect' { 'mx.lookup=', 'mx.null=', 'mx.target=', 'ipv6.mx=', 'mtasts.txt=', 'mtasts.fetch=', 'mtasts.policy=', 'mtasts.mx-match=', 'tlsrpt.record=', 'spf.record=', 'dmarc.record=', 'dkim.hint=', 'dnssec.domain=', 'dnssec.mx=', 'dane.tlsa=', 'dane.usable=', 'dane.rollover=', 'smtp.connect=', 'smtp.banner=', 'smtp.ehlo=', 'smtp.banner-name=', 'smtp.postmaster=', 'smtp.open-relay=', 'tls.starttls=', 'tls.handshake=', 'tls.versions=', 'tls.cert.chain=', 'tls.cert.name=', 'tls.cert.expiry=', 'tls.cert.key=', 'dane.starttls=', 'dane.match=', 'rdns.fcrdns=', 'mx.count', 'tls.version', 'tls.cert.days', 'tls.cert.bits', 'spf.lookups', 'dmarc.p', 'mtasts.id', 'mtasts.mode', 'mtasts.max_age', 'smtp.connect.ms' }
+        'ehlo;check --waive' { 'mx.lookup@', 'mx.null@', 'mx.target@', 'ipv6.mx@', 'mtasts.txt@', 'mtasts.fetch@', 'mtasts.policy@', 'mtasts.mx-match@', 'tlsrpt.record@', 'spf.record@', 'dmarc.record@', 'dkim.hint@', 'dnssec.domain@', 'dnssec.mx@', 'dane.tlsa@', 'dane.usable@', 'dane.rollover@', 'smtp.connect@', 'smtp.banner@', 'smtp.ehlo@', 'smtp.banner-name@', 'smtp.postmaster@', 'smtp.open-relay@', 'tls.starttls@', 'tls.handshake@', 'tls.versions@', 'tls.cert.chain@', 'tls.cert.name@', 'tls.cert.expiry@', 'tls.cert.key@', 'dane.starttls@', 'dane.match@', 'rdns.fcrdns@' }
+        'ehlo;probe --fail-on' { 'fail', 'warn' }
+        'ehlo;probe --color' { 'auto', 'always', 'never' }
+        'ehlo;probe --auth' { 'SCRAM-SHA-256', 'CRAM-SHA1', 'CRAM-MD5', 'PLAIN', 'LOGIN', 'DIGEST-MD5', 'NTLM', 'SPA', 'MSN' }
+        'ehlo;probe --only' { 'pipelining.early-talker', 'pipelining.unadvertised', 'starttls.injection', 'starttls.injection-ehlo', 'starttls.downgrade', 'relay.open', 'enum.vrfy', 'enum.expn', 'enum.rcpt', 'limits.line', 'limits.bare-lf-command', 'limits.nul', 'smuggle.lf-lf', 'smuggle.lf-crlf', 'smuggle.crlf-lf', 'smuggle.cr-cr', 'smuggle.crlf-cr', 'smuggle.cr-crlf', 'smuggle.lf-cr', 'smuggle.cr-lf', 'smuggle.crlf-nul', 'smuggle.lf-headers' }
+        'ehlo;probe --skip' { 'pipelining.early-talker', 'pipelining.unadvertised', 'starttls.injection', 'starttls.injection-ehlo', 'starttls.downgrade', 'relay.open', 'enum.vrfy', 'enum.expn', 'enum.rcpt', 'limits.line', 'limits.bare-lf-command', 'limits.nul', 'smuggle.lf-lf', 'smuggle.lf-crlf', 'smuggle.crlf-lf', 'smuggle.cr-cr', 'smuggle.crlf-cr', 'smuggle.cr-crlf', 'smuggle.lf-cr', 'smuggle.cr-lf', 'smuggle.crlf-nul', 'smuggle.lf-headers' }
+        'ehlo;probe --expect' { 'pipelining.early-talker=', 'pipelining.unadvertised=', 'starttls.injection=', 'starttls.injection-ehlo=', 'starttls.downgrade=', 'relay.open=', 'enum.vrfy=', 'enum.expn=', 'enum.rcpt=', 'limits.line=', 'limits.bare-lf-command=', 'limits.nul=', 'smuggle.lf-lf=', 'smuggle.lf-crlf=', 'smuggle.crlf-lf=', 'smuggle.cr-cr=', 'smuggle.crlf-cr=', 'smuggle.cr-crlf=', 'smuggle.lf-cr=', 'smuggle.cr-lf=', 'smuggle.crlf-nul=', 'smuggle.lf-headers=' }
+    })
+    if ($values.Count -gt 0) {
+        $values.Where{ $_ -like "$wordToComplete*" } | ForEach-Object {
+            [CompletionResult]::new($_, $_, [CompletionResultType]::ParameterValue, $_)
+        }
+        return
+    }
+
     $completions = @(switch ($command) {
         'ehlo' {
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Server to connect to [default: MX of the last recipient''s domain]')
@@ -131,7 +202,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--xclient-name', '--xclient-name', [CompletionResultType]::ParameterName, 'XCLIENT NAME= (the client''s host name)')
             [CompletionResult]::new('--xclient-port', '--xclient-port', [CompletionResultType]::ParameterName, 'XCLIENT PORT=')
             [CompletionResult]::new('--xclient-proto', '--xclient-proto', [CompletionResultType]::ParameterName, 'XCLIENT PROTO= (SMTP or ESMTP)')
-            [CompletionResult]::new('--xclient-destaddr', '--xclient-destaddr', [CompletionResultType]::ParameterName, 'XCLIENT DESTADDR=')
+            [CompletionResult]::new('--xclient-destaddr', '--xclient-destaddr', [CompletionResultType]::ParameterName, 'XCLIENT DESTADDR= (the server address; a bare IPv6 one goes as IPV6:ADDR)')
             [CompletionResult]::new('--xclient-destport', '--xclient-destport', [CompletionResultType]::ParameterName, 'XCLIENT DESTPORT=')
             [CompletionResult]::new('--xclient-helo', '--xclient-helo', [CompletionResultType]::ParameterName, 'XCLIENT HELO=')
             [CompletionResult]::new('--xclient-login', '--xclient-login', [CompletionResultType]::ParameterName, 'XCLIENT LOGIN=')

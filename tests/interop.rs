@@ -2932,6 +2932,15 @@ mod completion_offers;
 #[ignore]
 fn fish_completions_offer_what_each_word_takes() {
     completion_offers::check(clap_complete::Shell::Fish);
+    completion_offers::values(clap_complete::Shell::Fish);
+}
+
+/// elvish offers an option's values (setup.sh installs it): clap_complete's elvish script lists
+/// the options alone, so `ehlo --protocol <TAB>` offered the options again.
+#[test]
+#[ignore]
+fn elvish_completions_offer_option_values() {
+    completion_offers::values(clap_complete::Shell::Elvish);
 }
 
 /// `ehlo check interop-check.test` without DNSSEC, its MX answered by the fake DNS at `dns`,

@@ -46,6 +46,8 @@ pub fn completions(shell: Shell) -> Vec<u8> {
         Shell::Fish => fish_values_after_a_space(&fish_redirections_escaped(&script), &cmd),
         Shell::Zsh => zsh_no_space_after_separators(&zsh_options_where_clap_parses_them(&script)),
         Shell::Bash => bash_no_space_after_separators(&script),
+        Shell::PowerShell => powershell_values(&script, &value_table(&cmd, "ehlo")),
+        Shell::Elvish => elvish_values(&script, &value_table(&cmd, "ehlo")),
         _ => script,
     }
     .into_bytes()
@@ -236,6 +238,121 @@ fn fish_values_after_a_space(script: &str, cmd: &Command) -> String {
         "clap_complete's fish test for a subcommand has changed"
     );
     script.replacen(generated, &fixed, 1)
+}
+
+/// Every option name that takes a list of values, with its command path (`ehlo`, `ehlo;check`,
+/// as PowerShell's and elvish's scripts name a command) and the values, in the flag table's
+/// order: `ehlo --protocol`, `ehlo;check --only`. The values bash, zsh and fish are offered.
+fn value_table(cmd: &Command, path: &str) -> Vec<(String, Vec<String>)> {
+    let mut table = Vec::new();
+    for a in cmd.get_arguments() {
+        if a.is_positional() || a.is_hide_set() || !a.get_action().takes_values() {
+            continue;
+        }
+        let values: Vec<String> = a
+            .get_possible_values()
+            .iter()
+            .filter(|v| !v.is_hide_set())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        let shorts = a.get_short_and_visible_aliases().unwrap_or_default();
+        let longs = a.get_long_and_visible_aliases().unwrap_or_default();
+        let names = shorts
+            .iter()
+            .map(|c| format!("-{c}"))
+            .chain(longs.iter().map(|l| format!("--{l}")));
+        for name in names {
+            table.push((format!("{path} {name}"), values.clone()));
+        }
+    }
+    for sub in cmd.get_subcommands() {
+        table.extend(value_table(sub, &format!("{path};{}", sub.get_name())));
+    }
+    table
+}
+
+/// `text` as a single-quoted word of PowerShell or elvish: both double a `'` inside.
+fn single_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The PowerShell script with the option values offered: clap_complete's lists the options and
+/// subcommands alone, so `ehlo --protocol <TAB>` or `ehlo check --only <TAB>` offered them
+/// (or file names) where bash, zsh and fish offer the values. The word before the one completed
+/// names the option; the command is its first two words (`ehlo;check`), so a domain typed
+/// before the option (`ehlo check example.com --only`) does not hide it.
+fn powershell_values(script: &str, table: &[(String, Vec<String>)]) -> String {
+    let anchor = "    $completions = @(switch ($command) {\n";
+    assert!(
+        script.matches(anchor).count() == 1,
+        "clap_complete's PowerShell completion switch has changed"
+    );
+    let mut block = String::from(
+        "    # An option's values: the word before the one completed names the option.\n\
+         \x20   $previous = ''\n\
+         \x20   foreach ($element in $commandElements) {\n\
+         \x20       if ($element.Extent.EndOffset -ge $cursorPosition) { break }\n\
+         \x20       $previous = $element.Extent.Text\n\
+         \x20   }\n\
+         \x20   $sub = (($command -split ';') | Select-Object -First 2) -join ';'\n\
+         \x20   $values = @(switch -CaseSensitive -Exact (\"$sub $previous\") {\n",
+    );
+    for (key, values) in table {
+        let words: Vec<String> = values.iter().map(|v| single_quoted(v)).collect();
+        block.push_str(&format!(
+            "        {} {{ {} }}\n",
+            single_quoted(key),
+            words.join(", ")
+        ));
+    }
+    block.push_str(
+        "    })\n\
+         \x20   if ($values.Count -gt 0) {\n\
+         \x20       $values.Where{ $_ -like \"$wordToComplete*\" } | ForEach-Object {\n\
+         \x20           [CompletionResult]::new($_, $_, [CompletionResultType]::ParameterValue, $_)\n\
+         \x20       }\n\
+         \x20       return\n\
+         \x20   }\n\n",
+    );
+    block.push_str(anchor);
+    script.replacen(anchor, &block, 1)
+}
+
+/// The elvish script with the option values offered, as [`powershell_values`] does: elvish
+/// passes the words, the one completed last, and filters the candidates by what is typed.
+fn elvish_values(script: &str, table: &[(String, Vec<String>)]) -> String {
+    let anchor = "    $completions[$command]\n}\n";
+    assert!(
+        script.ends_with(anchor),
+        "clap_complete's elvish completion call has changed"
+    );
+    let mut block = String::from("    var values = [\n");
+    for (key, values) in table {
+        let words: Vec<String> = values.iter().map(|v| single_quoted(v)).collect();
+        block.push_str(&format!(
+            "        &{}= [{}]\n",
+            single_quoted(key),
+            words.join(" ")
+        ));
+    }
+    block.push_str(
+        "    ]\n\
+         \x20   # An option's values: the word before the one completed names the option.\n\
+         \x20   var sub = (str:join ';' [(str:split ';' $command | take 2)])\n\
+         \x20   var key = $sub' '$words[-2]\n\
+         \x20   if (has-key $values $key) {\n\
+         \x20       for value $values[$key] {\n\
+         \x20           edit:complex-candidate $value\n\
+         \x20       }\n\
+         \x20   } else {\n\
+         \x20       $completions[$command]\n\
+         \x20   }\n\
+         }\n",
+    );
+    format!("{}{block}", &script[..script.len() - anchor.len()])
 }
 
 /// The TLS versions `--tls-protocol` names (an allow list, or a deny list with `no_`), as
@@ -536,6 +653,52 @@ mod tests {
             assert!(filled, "{name}: a no-fill block left open");
         }
         assert!(examples >= 20, "only {examples} example lines");
+    }
+
+    /// PowerShell's and elvish's scripts offer the option values bash, zsh and fish offer
+    /// (clap_complete writes those two with the options alone; no pwsh runs on the test
+    /// machines, elvish's is run by the interop suite): the send's value enums and lists, a
+    /// subcommand's own (`check --only`), and `-S` apart from `-s` (PowerShell's `switch` is
+    /// case-insensitive unless told).
+    #[test]
+    fn powershell_and_elvish_offer_option_values() {
+        let ps = String::from_utf8(completions(Shell::PowerShell)).unwrap();
+        let elv = String::from_utf8(completions(Shell::Elvish)).unwrap();
+        for line in [
+            "'ehlo --tls-verify' { 'pkix', 'dane' }",
+            "'ehlo -S' { '1', '2', '3' }",
+            "'ehlo --protocol' { 'SMTP', 'ESMTP', 'LMTP',",
+            "'ehlo;check --only' { 'mx.lookup',",
+            "switch -CaseSensitive -Exact (\"$sub $previous\")",
+        ] {
+            assert!(ps.contains(line), "_ehlo.ps1 lacks {line}");
+        }
+        assert!(
+            !ps.contains("'ehlo -s' {"),
+            "_ehlo.ps1 offers values for --server"
+        );
+        for line in [
+            "&'ehlo --tls-verify'= ['pkix' 'dane']",
+            "&'ehlo -S'= ['1' '2' '3']",
+            "&'ehlo;check --skip'= ['mx.lookup'",
+            "edit:complex-candidate $value",
+        ] {
+            assert!(elv.contains(line), "ehlo.elv lacks {line}");
+        }
+        let check_ids = crate::check::model::CHECKS.len();
+        let only = ps
+            .lines()
+            .find(|l| l.contains("'ehlo;check --only'"))
+            .unwrap();
+        assert_eq!(only.matches(", '").count() + 1, check_ids, "{only}");
+        let probe = ps
+            .lines()
+            .find(|l| l.contains("'ehlo;probe --auth'"))
+            .unwrap();
+        assert!(
+            probe.contains("'PLAIN'") && !probe.contains("'XOAUTH2'"),
+            "{probe}"
+        );
     }
 
     /// `man ehlo-repl` documents every meta-command of the REPL's command table (the one

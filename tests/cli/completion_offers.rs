@@ -29,10 +29,42 @@ fn offers(shell: Shell, lines: &[&str]) -> Vec<(String, Vec<String>)> {
                 "source {s}; complete -C '{line}' | string replace -r '\\t.*' ''",
                 s = script.display()
             ),
+            // elvish's editor (`edit:`) exists in an interactive shell alone: the completer is
+            // kept in a variable and called as the editor calls it, the words then the one
+            // completed; the editor's filter by what is typed is done here.
+            Shell::Elvish => {
+                let source = std::fs::read_to_string(&script)
+                    .unwrap()
+                    .replace(
+                        "set edit:completion:arg-completer[ehlo] =",
+                        "var completer =",
+                    )
+                    .replace("edit:complex-candidate $text &display=", "put $text; nop ")
+                    .replace("edit:complex-candidate $value", "put $value");
+                let mut words: Vec<&str> = line.split(' ').collect();
+                let typed = words.pop().unwrap_or_default();
+                let words: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+                let file = dir.path().join("run.elv");
+                std::fs::write(
+                    &file,
+                    format!(
+                        "{source}\n$completer {} '{typed}' | each {{|c| \
+                         if (str:has-prefix $c '{typed}') {{ echo $c }} }}\n",
+                        words.join(" ")
+                    ),
+                )
+                .unwrap();
+                file.display().to_string()
+            }
             _ => unreachable!("{shell}"),
         };
+        let args: Vec<&str> = if shell == Shell::Elvish {
+            vec!["-norc", &code]
+        } else {
+            vec!["-c", &code]
+        };
         let o = std::process::Command::new(&program)
-            .args(["-c", &code])
+            .args(&args)
             .current_dir(dir.path())
             .env("HOME", dir.path())
             .env("XDG_CONFIG_HOME", dir.path())
@@ -130,4 +162,82 @@ pub(crate) fn check(shell: Shell) {
             assert_eq!(of(line), &["--insecure"], "{}", ctx(line));
         }
     }
+}
+
+/// The option values are offered in every shell, PowerShell's and elvish's scripts too (clap_complete
+/// writes those two with the options alone): a value enum (`--protocol`, `--tls-verify`), a hand
+/// list (`--tls-protocol`), a subcommand's own (`check --only`, `--expect`), and `-S` (`--silent`'s
+/// levels) apart from `-s` (`--server`, a host: no list).
+pub(crate) fn values(shell: Shell) {
+    let lines = [
+        "ehlo --protocol ",
+        "ehlo --protocol LM",
+        "ehlo --tls-verify ",
+        "ehlo --tls-protocol no_",
+        "ehlo check --only tls.c",
+        "ehlo check example.com --expect dmarc.p",
+        "ehlo -S ",
+        "ehlo -s ",
+        "ehlo --to x --auth CRAM",
+    ];
+    let got = offers(shell, &lines);
+    let of = |line: &str| -> Vec<String> {
+        let mut w = got.iter().find(|(l, _)| l == line).unwrap().1.clone();
+        w.sort();
+        w
+    };
+    let ctx = |line: &str| format!("{shell} `{line}` offers {:?}", of(line));
+    assert!(
+        of("ehlo --protocol ").contains(&"LMTP".to_string()),
+        "{}",
+        ctx("ehlo --protocol ")
+    );
+    assert!(
+        of("ehlo --protocol ").contains(&"ESMTP".to_string()),
+        "{}",
+        ctx("ehlo --protocol ")
+    );
+    assert_eq!(
+        of("ehlo --protocol LM"),
+        ["LMTP", "LMTPA", "LMTPS", "LMTPSA"],
+        "{}",
+        ctx("ehlo --protocol LM")
+    );
+    assert_eq!(
+        of("ehlo --tls-verify "),
+        ["dane", "pkix"],
+        "{}",
+        ctx("ehlo --tls-verify ")
+    );
+    assert_eq!(
+        of("ehlo --tls-protocol no_"),
+        ["no_tlsv1", "no_tlsv1_1", "no_tlsv1_2", "no_tlsv1_3"],
+        "{}",
+        ctx("ehlo --tls-protocol no_")
+    );
+    let only = of("ehlo check --only tls.c");
+    assert!(
+        only.len() >= 2 && only.iter().all(|w| w.starts_with("tls.cert")),
+        "{}",
+        ctx("ehlo check --only tls.c")
+    );
+    assert!(
+        of("ehlo check example.com --expect dmarc.p")
+            .iter()
+            .any(|w| w.starts_with("dmarc.p")),
+        "{}",
+        ctx("ehlo check example.com --expect dmarc.p")
+    );
+    assert_eq!(of("ehlo -S "), ["1", "2", "3"], "{}", ctx("ehlo -S "));
+    assert!(
+        !of("ehlo -s ").contains(&"1".to_string()),
+        "{}",
+        ctx("ehlo -s ")
+    );
+    assert_eq!(
+        of("ehlo --to x --auth CRAM"),
+        ["CRAM-MD5", "CRAM-SHA1"],
+        "{}",
+        ctx("ehlo --to x --auth CRAM")
+    );
 }

@@ -73,4 +73,5 @@ fn no_stray_generated_files() {
 #[test]
 fn completions_offer_what_each_word_takes() {
     crate::completion_offers::check(Shell::Bash);
+    crate::completion_offers::values(Shell::Bash);
 }

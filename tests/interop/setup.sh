@@ -27,7 +27,7 @@
 # SASL user: ehlotest / interop-secret-1 (PLAIN, LOGIN, CRAM-MD5).
 # Server certificate (self-signed, CN=localhost, SAN DNS:localhost, IP:127.0.0.1): $STATE/postfix.pem
 # fish: tests/interop.rs completes command lines in it (tests/cli/completion_offers.rs), as the
-#   default suite does in bash.
+#   default suite does in bash; elvish likewise (its option values).
 # ldnsutils: ldns-dane, the independent DANE implementation the dane_* tests compare with.
 #   NSD 127.0.0.1:5392 (a zone signed at setup with ldns-signzone) and Unbound 127.0.0.1:5391
 #     (validating it from the zone's key) for the dnssec_* tests (see dnssec.sh for the zone)
@@ -44,7 +44,7 @@ PY=/usr/bin/python3 # Debian's interpreter: python3-aiosmtpd is installed for it
 PACKAGES=(postfix dovecot-core python3 python3-aiosmtpd swaks openssl ca-certificates
   libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl libdigest-hmac-perl
   libauthen-ntlm-perl curl time ldnsutils nsd unbound
-  fish)
+  fish elvish)
 
 log() { printf '[interop-setup] %s\n' "$*"; }
 die() {
