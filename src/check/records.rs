@@ -123,7 +123,9 @@ fn report_uri_syntax_ok(u: &str) -> bool {
 /// (an IDN in a URI, RFC 6068 §2, RFC 3986 §3.2.2) or an address literal in brackets. RFC 5322
 /// lets an addr-spec's domain hold `!`, but `mailto:tls@example.com!10m` (DMARC's size limit,
 /// RFC 7489 §6.2, which TLS-RPT does not have) names `example.com!10m`, no mail domain: reports
-/// to it bounce.
+/// to it bounce. A percent-encoded byte is judged as the byte it stands for: `x.test%2110m`
+/// is the same `x.test!10m` (RFC 3986 §2.1; a sender decodes it before mailing), and only a
+/// byte outside ASCII (a UTF-8 IDN) may be written so.
 fn report_host_ok(host: &str) -> bool {
     if let Some(lit) = host.strip_prefix('[') {
         return lit.strip_suffix(']').is_some_and(|ip| {
@@ -132,9 +134,43 @@ fn report_host_ok(host: &str) -> bool {
         });
     }
     !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'%'))
+        && percent_decoded(host)
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_') || b >= 0x80)
+}
+
+/// `text` with each `%XX` replaced by its byte (RFC 3986 §2.1); a '%' not followed by two hex
+/// digits stays ([`report_uri_syntax_ok`] has refused it already).
+fn percent_decoded(text: &str) -> Vec<u8> {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(byte) if b[i] == b'%' => {
+                out.push(byte);
+                i += 3;
+            }
+            _ => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// A `mailto:` URI whose domain holds a '!', written so or as `%21`: DMARC's size limit
+/// (`…!10m`, RFC 7489 §6.2) copied into TLS-RPT.
+fn dmarc_size_limit(uri: &str) -> bool {
+    let l = uri.to_ascii_lowercase();
+    l.strip_prefix("mailto:")
+        .and_then(|a| a.split('?').next())
+        .and_then(|a| a.rsplit_once('@'))
+        .is_some_and(|(_, domain)| percent_decoded(domain).contains(&b'!'))
 }
 
 /// The records that begin with `tag;` (RFC 8461 §3.1: "Records that do not begin with
@@ -472,7 +508,7 @@ pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
                         let why = if u.is_empty() {
                             " (an empty entry: a ',' with no URI after it; strict senders, mox, \
                              discard the whole record for it)"
-                        } else if u.contains('!') {
+                        } else if u.contains('!') || dmarc_size_limit(u) {
                             " (a '!' size limit is DMARC's rua syntax, not TLS-RPT's; strict \
                              senders, mox, discard the whole record for the '!')"
                         } else if !u.contains(':') {
@@ -538,7 +574,7 @@ pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
                     format!(
                         "rua must be mailto: URIs with an address or https: URIs with a host, not '{}'{}",
                         crate::check::probe::capped(&bad[0].escape_debug().to_string()),
-                        if bad[0].starts_with("mailto:") && bad[0].contains('!') {
+                        if dmarc_size_limit(bad[0]) {
                             " (a '!' size limit is DMARC's rua syntax, not TLS-RPT's)"
                         } else {
                             ""
@@ -1460,6 +1496,45 @@ mod tests {
             "{}",
             c.summary
         );
+    }
+
+    /// A percent-encoded byte in a report domain is the byte it stands for (RFC 3986 §2.1):
+    /// `tls@x.test%2110m` is DMARC's `!10m` again, and `%40`, `%2F` or `%20` put an '@', a '/'
+    /// or a space in the domain: each passed ("reports go to …"). A UTF-8 IDN so written, an
+    /// encoded letter and a `%21` in the local part still pass.
+    #[test]
+    fn a_percent_encoded_byte_in_a_report_domain_is_judged_as_that_byte() {
+        let c = tlsrpt(&v(&["v=TLSRPTv1; rua=mailto:tls@x.test%2110m"]));
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(
+            c.summary
+                .ends_with("(a '!' size limit is DMARC's rua syntax, not TLS-RPT's)"),
+            "{}",
+            c.summary
+        );
+        let c = tlsrpt(&v(&[
+            "v=TLSRPTv1; rua=mailto:a@y.test,mailto:tls@x.test%2110m",
+        ]));
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(c.summary.contains("size limit is DMARC's"), "{}", c.summary);
+        for bad in [
+            "mailto:tls@x.test%40y.test",
+            "mailto:tls@x%2Fy.test",
+            "mailto:tls@x%20y.test",
+            "https://r%21x.test/tls",
+        ] {
+            let c = tlsrpt(&v(&[&format!("v=TLSRPTv1; rua={bad}")]));
+            assert_eq!(c.status, Status::Fail, "{bad}: {c:?}");
+        }
+        for good in [
+            "mailto:tls@b%C3%BCcher.test",
+            "mailto:tls@%78.test",
+            "mailto:tls%21x@x.test",
+            "https://b%c3%bccher.test/tls",
+        ] {
+            let c = tlsrpt(&v(&[&format!("v=TLSRPTv1; rua={good}")]));
+            assert_eq!(c.status, Status::Pass, "{good}: {c:?}");
+        }
     }
 
     /// RFC 8460 §3: senders "MAY attempt to deliver to each of the supported rua
