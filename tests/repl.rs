@@ -5299,6 +5299,154 @@ fn terminal_a_close_while_a_chunk_is_typed_is_shown_at_once_and_nothing_is_sent(
     assert_eq!(got, "EHLO x.test\r\n");
 }
 
+/// A server that answers its first commands with `replies` (one a line read), then, when `go`
+/// says so (the test saw the prompt it waits for), sends an unasked 421 and closes; the handle
+/// returns every byte received.
+fn closing_server_after(
+    replies: &'static [&'static [u8]],
+    go: std::sync::mpsc::Receiver<()>,
+) -> (SocketAddr, JoinHandle<Vec<u8>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let (s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        let mut got = Vec::new();
+        w.write_all(b"220 closing.test ESMTP\r\n").unwrap();
+        for reply in replies {
+            let _ = r.read_until(b'\n', &mut got);
+            w.write_all(reply).unwrap();
+        }
+        let _ = go.recv();
+        let _ = w.write_all(b"421 4.3.2 closing.test shutting down\r\n");
+        let _ = w.shutdown(std::net::Shutdown::Write);
+        let _ = r.read_to_end(&mut got);
+        got
+    });
+    (addr, h)
+}
+
+/// The last line holding a prompt, `data>` (`:data`'s) included.
+fn last_data_prompt(screen: &str) -> String {
+    screen
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("ehlo[") || l.starts_with("data>"))
+        .unwrap_or("")
+        .trim_end()
+        .to_string()
+}
+
+/// A 421 and the close that come while a `:data` message is being typed at its `data>` prompt
+/// are shown when they come (as at the command prompt), and the `:data` is said not sent, with
+/// how many lines of it were typed; nothing of it (not even DATA) goes out. The 421 used to be
+/// seen only after the final "." was typed, and then only "not connected".
+#[test]
+fn terminal_a_close_while_a_data_message_is_typed_is_shown_at_once_and_nothing_is_sent() {
+    let home = tempfile::tempdir().unwrap();
+    let (go, wait) = std::sync::mpsc::channel();
+    let (addr, h) = closing_server_after(
+        &[
+            b"250-closing.test\r\n250 SIZE 1000\r\n",
+            b"250 2.1.0 ok\r\n",
+            b"250 2.1.5 ok\r\n",
+        ],
+        wait,
+    );
+    let mut t = Pty::repl(home.path(), addr, &["--timeout", "60"]);
+    t.ehlo("SIZE 1000");
+    t.keys("MAIL FROM:<a@x.test>\r");
+    t.wait("MAIL's reply", |s| {
+        s.contains("2.1.0 ok") && last_prompt(s) == "ehlo[plain|mail]>"
+    });
+    t.keys("RCPT TO:<b@x.test>\r");
+    t.wait("RCPT's reply", |s| {
+        s.contains("2.1.5 ok") && last_prompt(s) == "ehlo[plain|mail]>"
+    });
+    t.keys(":data\r");
+    t.wait("the data prompt", |s| last_data_prompt(s) == "data>");
+    t.keys("Subject: hi\r");
+    t.wait("a second data prompt", |s| {
+        s.lines().filter(|l| l.starts_with("data>")).count() == 2 && last_data_prompt(s) == "data>"
+    });
+    t.keys("\rhello\r");
+    t.wait("a fourth data prompt", |s| {
+        s.lines().filter(|l| l.starts_with("data>")).count() == 4 && last_data_prompt(s) == "data>"
+    });
+    go.send(()).unwrap();
+    let s = t.wait("the 421 and the :data said not sent", |s| {
+        s.contains("421 4.3.2 closing.test shutting down")
+            && s.contains("not connected: `:data` and its message (3 lines typed) not sent")
+            && last_prompt(s) == "ehlo[closed]>"
+    });
+    assert!(!s.contains("-> DATA"), "{s}");
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = String::from_utf8(h.join().unwrap()).unwrap();
+    assert_eq!(
+        got,
+        "EHLO x.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\n"
+    );
+}
+
+/// A 421 and the close that come while a typed DATA's message is being typed (each line goes
+/// out as it is typed) are shown when they come, and every line typed after them, up to the
+/// final ".", is said not sent: nothing more goes into the closed connection.
+#[test]
+fn terminal_a_close_inside_a_typed_data_is_shown_at_once_and_no_line_is_sent_after_it() {
+    let home = tempfile::tempdir().unwrap();
+    let (go, wait) = std::sync::mpsc::channel();
+    let (addr, h) = closing_server_after(
+        &[
+            b"250 closing.test\r\n",
+            b"250 2.1.0 ok\r\n",
+            b"250 2.1.5 ok\r\n",
+            b"354 go ahead\r\n",
+        ],
+        wait,
+    );
+    let mut t = Pty::repl(home.path(), addr, &["--timeout", "60"]);
+    t.ehlo("closing.test");
+    t.keys("MAIL FROM:<a@x.test>\r");
+    t.wait("MAIL's reply", |s| {
+        s.contains("2.1.0 ok") && last_prompt(s) == "ehlo[plain|mail]>"
+    });
+    t.keys("RCPT TO:<b@x.test>\r");
+    t.wait("RCPT's reply", |s| {
+        s.contains("2.1.5 ok") && last_prompt(s) == "ehlo[plain|mail]>"
+    });
+    t.keys("DATA\r");
+    t.wait("354", |s| {
+        s.contains("354 go ahead") && last_prompt(s) == "ehlo[plain|data]>"
+    });
+    t.keys("Subject: hi\r");
+    t.wait("the line sent", |s| {
+        s.contains("-> Subject: hi") && last_prompt(s) == "ehlo[plain|data]>"
+    });
+    go.send(()).unwrap();
+    t.wait("the 421 at the data prompt", |s| {
+        s.contains("421 4.3.2 closing.test shutting down") && last_prompt(s) == "ehlo[closed]>"
+    });
+    t.keys("secret line\r");
+    t.wait("the line said not sent", |s| {
+        s.contains("not connected: a line of the message not sent")
+    });
+    t.keys(".\r");
+    let s = t.wait("the dot said not sent", |s| {
+        s.contains("not connected: the message's final \".\" not sent")
+    });
+    assert!(!s.contains("-> secret line"), "{s}");
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = String::from_utf8(h.join().unwrap()).unwrap();
+    assert_eq!(
+        got,
+        "EHLO x.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\nSubject: hi\r\n"
+    );
+}
+
 /// A secret seen earlier in the session (the PLAIN blob typed with AUTH, and so the password
 /// and its base64 inside it) is masked wherever a later line carries it with no SASL exchange
 /// open: `:raw "<base64 of the password>\r\n"` and `NOOP <password>` after the 235 go to the

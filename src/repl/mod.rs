@@ -3295,8 +3295,30 @@ impl Engine {
                 // ".", so it is bounded as `:data @FILE` is ([`read_bounded`]).
                 let mut held = 0usize;
                 let mut too_long = false;
+                // Lines typed, whatever became of them (said if the connection closes).
+                let mut typed = 0usize;
                 loop {
-                    match feed.line("data> ", LineKind::Data).await {
+                    let input = match feed {
+                        Feed::Ui(ui) => {
+                            ui.request("data> ", LineKind::Data);
+                            match self.watched_line(ui).await {
+                                Some(input) => input,
+                                // The server closed the connection (a 421, a drop) while the
+                                // message was typed: shown as it came, said now on a terminal.
+                                None if ui.is_tty() => {
+                                    self.message_not_sent(typed);
+                                    return;
+                                }
+                                // Piped: the message's lines are still its own, not commands.
+                                None => ui.recv().await,
+                            }
+                        }
+                        _ => feed.line("data> ", LineKind::Data).await,
+                    };
+                    if matches!(&input, Input::Line(l) if l != ".") || input == Input::Refused {
+                        typed += 1;
+                    }
+                    match input {
                         Input::Line(l) if l == "." => break,
                         Input::Line(_) if refused || too_long => {}
                         Input::Refused => {
@@ -3334,6 +3356,10 @@ impl Engine {
                             break;
                         }
                     }
+                }
+                if !self.connected() {
+                    self.message_not_sent(typed);
+                    return;
                 }
                 if refused {
                     let why = "message cancelled: a line of it was refused: nothing was sent";
@@ -3406,7 +3432,7 @@ impl Engine {
             let input = match feed {
                 Feed::Ui(ui) => {
                     ui.request_with(&prompt, LineKind::Data, &again);
-                    match self.chunk_line(ui).await {
+                    match self.watched_line(ui).await {
                         Some(input) => input,
                         // The server closed the connection (a 421, a drop) while the chunk was
                         // typed: said now, shown as it came, not after the chunk is done.
@@ -3518,10 +3544,11 @@ impl Engine {
 }
 
 impl Engine {
-    /// The next line of a typed chunk (`ui` asked for it), the server watched meanwhile as at
-    /// the command prompt: what it sends (a 421) is shown when it comes, not after the chunk is
-    /// sent. `None` once the connection is closed with the line still being typed.
-    async fn chunk_line(&mut self, ui: &mut Ui) -> Option<Input> {
+    /// The next line of a typed chunk or `:data` message (`ui` asked for it), the server
+    /// watched meanwhile as at the command prompt: what it sends (a 421) is shown when it
+    /// comes, not after the chunk or message is sent. `None` once the connection is closed
+    /// with the line still being typed.
+    async fn watched_line(&mut self, ui: &mut Ui) -> Option<Input> {
         while self.connected() {
             tokio::select! {
                 i = ui.recv() => return Some(i),
@@ -3534,6 +3561,18 @@ impl Engine {
             }
         }
         None
+    }
+
+    /// A typed `:data` whose connection closed before its final "." (nothing of it is sent
+    /// before then): said with how many lines were typed, as a script's `:data` read once the
+    /// connection is closed is.
+    fn message_not_sent(&mut self, typed: usize) {
+        self.error(format!(
+            "not connected: `:data` and its message ({typed} line{} typed) not sent: the \
+             connection closed before the message was whole (:reconnect or :quit)",
+            plural_s(typed)
+        ));
+        self.lost_to_close();
     }
 
     /// A typed BDAT whose connection closed before its chunk went out: nothing of it was
