@@ -168,7 +168,9 @@ impl std::fmt::Display for Ending {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad flags, values or unreadable input files.
-    #[error("{0}")]
+    /// Shown escaped: it may quote the user's arguments, whose control characters must not
+    /// reach the terminal (as a server's bytes do not).
+    #[error("{}", crate::render::human::escape_lines(.0))]
     Usage(String),
     /// DNS said no, or did not answer.
     #[error(transparent)]

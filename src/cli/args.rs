@@ -2529,7 +2529,10 @@ fn parse_port(s: &str) -> Result<u16, String> {
 /// resolve or connect to it.
 pub(crate) fn parse_server(s: &str) -> Result<ServerSpec, String> {
     let (host, port) = crate::net::route::split_server(s, parse_service_port)?;
-    if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if host.chars().any(char::is_control) {
+        return Err(format!("'{host}' contains a control character"));
+    }
+    if host.chars().any(char::is_whitespace) {
         return Err(format!("'{host}' contains whitespace"));
     }
     Ok(ServerSpec {

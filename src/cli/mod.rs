@@ -22,6 +22,7 @@ use clap::CommandFactory;
 
 use crate::error::{EXIT_OK, EXIT_USAGE, Error};
 use crate::render::glyphs;
+use crate::render::human::escape_lines;
 use args::Cli;
 use mode::Mode;
 use swaks::SwaksOpt;
@@ -231,7 +232,7 @@ fn parse_mode(
                 let _ = write!(
                     std::io::stderr(),
                     "{}",
-                    masked(&text, &secrets, &layered.args)
+                    escape_lines(&masked(&text, &secrets, &layered.args))
                 );
             } else if !e.use_stderr() {
                 // Help and version are the whole result, as `ehlo explain`'s explanation is:
@@ -244,6 +245,10 @@ fn parse_mode(
                     }
                     _ => EXIT_OK,
                 }));
+            } else if e.to_string().chars().any(|c| c != '\n' && c.is_control()) {
+                // clap quotes the arguments as given: a control character in one (ESC, CR) is
+                // shown escaped, as in every other usage error, not sent to the terminal.
+                let _ = write!(std::io::stderr(), "{}", escape_lines(&e.to_string()));
             } else {
                 let _ = e.print();
             }

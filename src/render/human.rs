@@ -1369,6 +1369,16 @@ pub(crate) fn reply_text(text: &str) -> String {
         .join(" / ")
 }
 
+/// [`escape_str`] line by line: a message of several lines keeps its line breaks, and every
+/// other control character (ESC, CR, BS, C1) in it, from a user's argument as from a server's
+/// reply, reaches the terminal escaped.
+pub(crate) fn escape_lines(text: &str) -> String {
+    text.split('\n')
+        .map(escape_str)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// [`escape_bytes`] for text that is already UTF-8.
 pub(crate) fn escape_str(text: &str) -> String {
     let mut s = String::with_capacity(text.len());

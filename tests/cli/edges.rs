@@ -1649,3 +1649,30 @@ fn values_swaks_would_skip_are_refused_before_connecting() {
     }
     assert!(trap.accept().is_err(), "nothing may connect");
 }
+
+/// A control character in an argument (ESC, CR, BS, a C1 CSI) is the user's, but a usage error
+/// quoting it must not hand it to the terminal: it is shown escaped, as a server's bytes are in
+/// the transcript; and one in `--server` is called a control character, not whitespace.
+#[test]
+fn usage_errors_escape_control_characters_in_the_arguments() {
+    for (args, shown) in [
+        (
+            vec!["--to", "a@ehlo.test", "--server", "h\u{1b}[2Jx"],
+            "'h\\x1B[2Jx' contains a control character",
+        ),
+        (
+            vec!["--bogus\u{1b}[31m\r\u{8}"],
+            "'--bogus\\x1B[31m\\x0D\\x08'",
+        ),
+        (vec!["repl", "h\u{9b}2Jx", "25"], "h\\u{009B}2Jx"),
+    ] {
+        let run = ehlo(&args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert!(run.stderr.contains(shown), "{args:?}: {}", run.all());
+        assert!(
+            !run.all().chars().any(|c| c != '\n' && c.is_control()),
+            "{args:?}: a control character reached the output: {:?}",
+            run.all()
+        );
+    }
+}
