@@ -700,6 +700,9 @@ async fn pump_in(
     let timeout = plan.link.timeout;
     let mut buf = vec![0u8; 16 * 1024];
     let mut waiting_since = conn.connected_at;
+    // The server closed after a write failed (its reply read from behind the reset): nothing
+    // more is written to it, the QUIT that follows a refusal included.
+    let mut peer_closed = false;
     let raw = session.raw_events();
     loop {
         // What the session said since the last read (the replies, each with the time it took,
@@ -728,6 +731,23 @@ async fn pump_in(
             // finish at once (a full socket buffer, a TLS record still going out) waits after
             // the events are rendered, as before, so a `--deadline` that cuts it finds the
             // transcript complete and the step named.
+            // QUIT into a connection known to be closed would only add "write failed: QUIT:
+            // Broken pipe" to the close the session says next.
+            // Nor is it shown as sent.
+            if peer_closed && phase == Phase::Quit {
+                said.retain(|ev| {
+                    !matches!(
+                        ev,
+                        Event::Sent {
+                            phase: Phase::Quit,
+                            ..
+                        } | Event::RawSent { .. }
+                    )
+                });
+                out.emit_all(said);
+                session.feed_eof();
+                continue;
+            }
             let (sent, at) = {
                 let mut send = std::pin::pin!(conn.send_parts(&transmit, phase, timeout));
                 match ready_now(send.as_mut()).await {
@@ -771,6 +791,7 @@ async fn pump_in(
                         out.emit(Event::warning(format!("write failed: {e}")));
                         session.feed(&unread);
                         session.feed_eof();
+                        peer_closed = true;
                         continue;
                     }
                     return Err(e);
