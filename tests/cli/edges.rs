@@ -1396,7 +1396,7 @@ fn a_port_with_a_blank_around_it_is_refused() {
     let cases: [(&str, String, String); 5] = [
         ("-p", format!(" {port}"), format!(" {port}")),
         ("--port", format!("{port} "), format!("{port} ")),
-        ("--port", format!("\t{port}"), format!("\t{port}")),
+        ("--port", format!("\t{port}"), format!("\\x09{port}")),
         ("--server", format!("127.0.0.1: {port}"), format!(" {port}")),
         ("--server", format!("127.0.0.1:{port} "), format!("{port} ")),
     ];
