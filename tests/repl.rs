@@ -5299,6 +5299,19 @@ fn terminal_a_close_while_a_chunk_is_typed_is_shown_at_once_and_nothing_is_sent(
     assert_eq!(got, "EHLO x.test\r\n");
 }
 
+/// Types the envelope [`closing_server_after`]'s tests give it (MAIL then RCPT), each reply
+/// awaited at the prompt.
+fn closing_envelope(t: &mut Pty) {
+    t.keys("MAIL FROM:<a@x.test>\r");
+    t.wait("MAIL's reply", |s| {
+        s.contains("2.1.0 ok") && last_prompt(s) == "ehlo[plain|mail]>"
+    });
+    t.keys("RCPT TO:<b@x.test>\r");
+    t.wait("RCPT's reply", |s| {
+        s.contains("2.1.5 ok") && last_prompt(s) == "ehlo[plain|mail]>"
+    });
+}
+
 /// A server that answers its first commands with `replies` (one a line read), then, when `go`
 /// says so (the test saw the prompt it waits for), sends an unasked 421 and closes; the handle
 /// returns every byte received.
@@ -5357,14 +5370,7 @@ fn terminal_a_close_while_a_data_message_is_typed_is_shown_at_once_and_nothing_i
     );
     let mut t = Pty::repl(home.path(), addr, &["--timeout", "60"]);
     t.ehlo("SIZE 1000");
-    t.keys("MAIL FROM:<a@x.test>\r");
-    t.wait("MAIL's reply", |s| {
-        s.contains("2.1.0 ok") && last_prompt(s) == "ehlo[plain|mail]>"
-    });
-    t.keys("RCPT TO:<b@x.test>\r");
-    t.wait("RCPT's reply", |s| {
-        s.contains("2.1.5 ok") && last_prompt(s) == "ehlo[plain|mail]>"
-    });
+    closing_envelope(&mut t);
     t.keys(":data\r");
     t.wait("the data prompt", |s| last_data_prompt(s) == "data>");
     t.keys("Subject: hi\r");
@@ -5409,14 +5415,7 @@ fn terminal_a_close_inside_a_typed_data_is_shown_at_once_and_no_line_is_sent_aft
     );
     let mut t = Pty::repl(home.path(), addr, &["--timeout", "60"]);
     t.ehlo("closing.test");
-    t.keys("MAIL FROM:<a@x.test>\r");
-    t.wait("MAIL's reply", |s| {
-        s.contains("2.1.0 ok") && last_prompt(s) == "ehlo[plain|mail]>"
-    });
-    t.keys("RCPT TO:<b@x.test>\r");
-    t.wait("RCPT's reply", |s| {
-        s.contains("2.1.5 ok") && last_prompt(s) == "ehlo[plain|mail]>"
-    });
+    closing_envelope(&mut t);
     t.keys("DATA\r");
     t.wait("354", |s| {
         s.contains("354 go ahead") && last_prompt(s) == "ehlo[plain|data]>"

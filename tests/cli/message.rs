@@ -719,25 +719,16 @@ fn a_data_naming_a_missing_file_is_said() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("mesage.eml");
     let missing = missing.to_str().unwrap();
-    for arg in [missing, "mesage.eml", "./msg"] {
-        let r = ehlo(&["-t", "a@example.test", "--data", arg, "--dump-mail"]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        assert!(r.stdout.starts_with(arg), "{}", r.stdout);
-        assert_eq!(
-            r.stderr,
-            format!(
-                "=== --data {arg}: no such file, so these words are the whole message (a file \
-                 is read with --data @FILE)\n"
-            ),
-            "{arg}"
-        );
-    }
     // A word naming a directory or a device is no file either: it was sent as the message
     // with nothing said (`--data /tmp`, `--data /dev/zero`).
     let d = dir.path().to_str().unwrap();
+    let device = "not a regular file (a device, FIFO or socket)";
     for (arg, what) in [
+        (missing, "no such file"),
+        ("mesage.eml", "no such file"),
+        ("./msg", "no such file"),
         (d, "a directory, not a file"),
-        ("/dev/null", "not a regular file (a device, FIFO or socket)"),
+        ("/dev/null", device),
     ] {
         let r = ehlo(&["-t", "a@example.test", "--data", arg, "--dump-mail"]);
         assert_eq!(r.code, 0, "{}", r.stderr);

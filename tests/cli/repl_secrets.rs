@@ -20,6 +20,25 @@ fn b64(s: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
+/// `ehlo replay REC --server ADDR --allow-plaintext-auth` (and `extra`) with `env` set: the
+/// recordings of these tests replayed against a fresh `ehlo serve` that asks for AUTH.
+fn replay_with_auth(
+    rec: &std::path::Path,
+    addr: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
+    let mut args = vec![
+        "replay",
+        rec.to_str().unwrap(),
+        "--server",
+        addr,
+        "--allow-plaintext-auth",
+    ];
+    args.extend_from_slice(extra);
+    ehlo_with_env(&args, env, None, Duration::from_secs(60))
+}
+
 /// The password, its base64 and the AUTH PLAIN blob.
 fn secrets() -> [String; 3] {
     [
@@ -151,21 +170,14 @@ fn raw_and_tabbed_auth_never_leave_a_secret_in_any_repl_output_and_still_replay(
     assert_eq!(rec_text.matches(login).count(), 2, "{rec_text}");
 
     let replay_srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "5"]);
-    let replay = ehlo_with_env(
-        &[
-            "replay",
-            rec.to_str().unwrap(),
-            "--server",
-            &replay_srv.addr,
-            "--allow-plaintext-auth",
-            "--json",
-        ],
+    let replay = replay_with_auth(
+        &rec,
+        &replay_srv.addr,
+        &["--json"],
         &[
             ("EHLO_AUTH_USER", "alice"),
             ("EHLO_AUTH_PASSWORD", PASSWORD),
         ],
-        None,
-        Duration::from_secs(60),
     );
     assert_eq!(replay.code, 0, "{}", replay.all());
     assert_no_secret("replay --json", &replay.all());
@@ -197,17 +209,11 @@ fn typed_auth_login_with_an_initial_response_records_what_replay_draws() {
     );
 
     let replay_srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
-    let replay = ehlo_with_env(
-        &[
-            "replay",
-            rec.to_str().unwrap(),
-            "--server",
-            &replay_srv.addr,
-            "--allow-plaintext-auth",
-        ],
+    let replay = replay_with_auth(
+        &rec,
+        &replay_srv.addr,
+        &[],
         &[("EHLO_AUTH_PASSWORD", PASSWORD)],
-        None,
-        Duration::from_secs(60),
     );
     assert_eq!(replay.code, 0, "{}", replay.all());
     assert!(
@@ -504,17 +510,11 @@ fn auth_answered_by_raw_lines_is_recorded_as_the_typed_one() {
 
         // No EHLO_AUTH_USER: the user is in the recording.
         let replay_srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
-        let replay = ehlo_with_env(
-            &[
-                "replay",
-                rec.to_str().unwrap(),
-                "--server",
-                &replay_srv.addr,
-                "--allow-plaintext-auth",
-            ],
+        let replay = replay_with_auth(
+            &rec,
+            &replay_srv.addr,
+            &[],
             &[("EHLO_AUTH_PASSWORD", PASSWORD)],
-            None,
-            Duration::from_secs(60),
         );
         assert_eq!(replay.code, 0, "{}\n{rec_text}", replay.all());
         assert!(
@@ -588,20 +588,14 @@ fn a_secret_seen_earlier_is_masked_in_every_later_line_on_any_connection() {
 
     // Replayed, the first masked line is refused before anything of it is sent.
     let replay_srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
-    let replay = ehlo_with_env(
-        &[
-            "replay",
-            rec.to_str().unwrap(),
-            "--server",
-            &replay_srv.addr,
-            "--allow-plaintext-auth",
-        ],
+    let replay = replay_with_auth(
+        &rec,
+        &replay_srv.addr,
+        &[],
         &[
             ("EHLO_AUTH_USER", "alice"),
             ("EHLO_AUTH_PASSWORD", PASSWORD),
         ],
-        None,
-        Duration::from_secs(60),
     );
     let (_, replay_serve) = replay_srv.finish();
     assert_eq!(replay.code, 1, "{}", replay.all());
