@@ -368,6 +368,11 @@ pub(crate) struct Session {
     /// Bytes the driver can still store a message in ([`Session::set_storage_room`]); `None`
     /// = not known or not limited.
     storage_room: Option<u64>,
+    /// The configured users' passwords in the forms a command line may carry them (as typed,
+    /// base64, inside a PLAIN blob: [`crate::smtp::auth::secret_forms`]), for the transcript:
+    /// a client that sends one outside an AUTH exchange (`NOOP <password>`) has it shown
+    /// masked. Empty without a transcript or users.
+    secrets: Vec<Vec<u8>>,
 }
 
 /// Whether the driver kept a message ([`Session::stored`]).
@@ -387,6 +392,14 @@ impl Session {
     pub(crate) fn new(cfg: ServerConfig) -> Session {
         let rng = Rng::new(cfg.seed);
         let tls = cfg.tls;
+        let secrets = if cfg.transcript {
+            cfg.users
+                .iter()
+                .flat_map(|(_, p)| crate::smtp::auth::secret_forms(p.expose()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Session {
             cfg,
             mode: Mode::Command,
@@ -417,6 +430,7 @@ impl Session {
             kept_plaintext: Vec::new(),
             streaming: false,
             storage_room: None,
+            secrets,
         }
     }
 
@@ -973,7 +987,11 @@ impl Session {
             let (text, redacted) = if sasl_response {
                 (crate::smtp::auth::MASK.to_string(), true)
             } else {
-                display_line(line, parsed.as_ref().ok())
+                let (text, redacted) = display_line(line, parsed.as_ref().ok());
+                match crate::smtp::auth::redact(text.as_bytes(), &self.secrets) {
+                    Some(masked) => (String::from_utf8_lossy(&masked).into_owned(), true),
+                    None => (text, redacted),
+                }
             };
             self.events.push_back(Event::ClientCommand {
                 text,

@@ -558,10 +558,14 @@ fn a_secret_seen_earlier_is_masked_in_every_later_line_on_any_connection() {
     assert_eq!(code, 0, "{serve_out}");
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(run.stdout.contains("235 2.7.0"), "{}", run.all());
-    // What the server read: the lines as typed (serve masks the bare base64 line itself).
-    for sent in [format!("<-  NOOP {pw}\n"), format!("<-  NOOP {pw64}\n")] {
-        assert!(serve_out.contains(&sent), "{sent:?} not in:\n{serve_out}");
-    }
+    // What the server read: the NOOP lines (their bytes as typed are the lib test's
+    // `a_secret_seen_is_masked_in_every_later_write`), shown masked by serve too, which knows
+    // the password it was given.
+    assert!(
+        serve_out.matches("<-  NOOP ********\n").count() >= 2,
+        "{serve_out}"
+    );
+    assert_no_secret("serve's transcript", &serve_out);
     let transcript = run.all();
     let rec_text = std::fs::read_to_string(&rec).unwrap();
     let log_text = std::fs::read_to_string(&log).unwrap();

@@ -768,6 +768,34 @@ fn b64(s: &[u8]) -> String {
     B64.encode(s)
 }
 
+/// A configured password a client sends outside an AUTH exchange (`NOOP <password>`, its
+/// base64 after the 235) is shown masked in the transcript,
+/// as the client's own REPL masks it; the line still gets its answer. It was shown as sent.
+#[test]
+fn a_configured_password_sent_outside_auth_is_masked_in_the_transcript() {
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    for (line, shown) in [
+        ("NOOP s3cret".to_string(), "NOOP ********"),
+        (b64(b"s3cret"), "********"),
+        ("NOOP public".to_string(), "NOOP public"),
+    ] {
+        let o = feed(&mut s, format!("{line}\r\n").as_bytes());
+        assert!(
+            o.text().starts_with('2') || o.text().starts_with('5'),
+            "{}",
+            o.text()
+        );
+        match &o.events[0] {
+            Event::ClientCommand { text, redacted, .. } => {
+                assert_eq!(text, shown, "{line}");
+                assert_eq!(*redacted, shown != line, "{line}");
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+}
+
 #[test]
 fn auth_plain_ok_and_bad() {
     let (mut s, _) = session(cfg());
