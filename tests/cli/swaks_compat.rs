@@ -3321,6 +3321,8 @@ fn a_flag_refused_while_the_flags_are_read_is_written_to_the_output_file_as_in_s
     let file = dir.path().join("err");
     let f = file.to_str().unwrap();
     let inline = format!("--output-file={f}");
+    let other = dir.path().join("elsewhere");
+    let other = other.to_str().unwrap();
     let cases: [(&[&str], &str); 4] = [
         (&["--timeout", "bogus", "--output-file", f], "--timeout"),
         (
@@ -3331,7 +3333,7 @@ fn a_flag_refused_while_the_flags_are_read_is_written_to_the_output_file_as_in_s
         (
             &[
                 "--output-file",
-                "elsewhere",
+                other,
                 "--output-file-stderr",
                 f,
                 "--timeout",
