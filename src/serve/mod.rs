@@ -1405,14 +1405,31 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
         // A stop meanwhile is answered `421 4.3.2` in place of the greeting (RFC 5321 §3.1), at
         // once: the pause used to run on past the shutdown's grace, and the session was then
         // ended without a word (no `closed` line).
+        // A first read that is only the start of a PROXY header (`PRO`: a proxy may write its
+        // header in two pieces) does not decide: more is read, until the pause ends or, past
+        // it, for at most PROXY_TIMEOUT (the time `--accept-proxy` gives a whole header).
+        // It used to be judged alone, an unnamed early talker.
         let mut early = [0u8; 512];
-        tokio::select! {
-            r = tokio::time::timeout(shared.greet_pause, conn.read(&mut early)) => {
-                if let Ok(Ok(n)) = r {
-                    session.early_input(&early[..n]);
+        let mut until = tokio::time::Instant::now() + shared.greet_pause;
+        let mut extended = false;
+        loop {
+            tokio::select! {
+                r = tokio::time::timeout_at(until, conn.read(&mut early)) => {
+                    if let Ok(Ok(n)) = r {
+                        session.early_input(&early[..n]);
+                        if n > 0 && session.early_input_undecided() {
+                            // Moved once, at the first piece: a byte at a time gains nothing.
+                            if !extended {
+                                extended = true;
+                                until = until.max(tokio::time::Instant::now() + PROXY_TIMEOUT);
+                            }
+                            continue;
+                        }
+                    }
                 }
+                _ = stop.wait_for(|s| *s) => session.shutting_down(),
             }
-            _ = stop.wait_for(|s| *s) => session.shutting_down(),
+            break;
         }
     }
     if !session.is_closed() {

@@ -356,6 +356,9 @@ pub(crate) struct Session {
     early_talker: bool,
     /// What it said first was a PROXY protocol header of this version.
     early_proxy: Option<u8>,
+    /// The first octets of the early input, as many as tell a PROXY header from other input
+    /// (the v2 signature's 12): a header may come in more than one read.
+    early_start: Vec<u8>,
     /// `starttls-keep` quirk: plaintext pipelined after STARTTLS, run inside TLS.
     kept_plaintext: Vec<u8>,
     /// [`ServerAction::Content`] was emitted for a message not yet stored or discarded.
@@ -427,6 +430,7 @@ impl Session {
             after_auth_line: false,
             early_talker: false,
             early_proxy: None,
+            early_start: Vec::new(),
             kept_plaintext: Vec::new(),
             streaming: false,
             storage_room: None,
@@ -450,13 +454,28 @@ impl Session {
     ///
     /// A PROXY protocol header among them (a proxy in front of a server that expects none) is
     /// refused by name, as it is after the greeting ([`Session::proxy_refusal`]).
+    ///
+    /// Early input may come in several calls: while what came so far is only the start of a
+    /// PROXY signature (`PRO`, a proxy that wrote its header in two pieces),
+    /// [`Session::early_input_undecided`] says so and the driver may read on before greeting.
     pub(crate) fn early_input(&mut self, bytes: &[u8]) {
         if !self.greeted && !bytes.is_empty() {
-            if !self.early_talker {
-                self.early_proxy = proxy::sniff(bytes).filter(|&v| v > 0);
+            let room = proxy::V2_SIGNATURE
+                .len()
+                .saturating_sub(self.early_start.len());
+            if room > 0 && (!self.early_talker || self.early_input_undecided()) {
+                self.early_start
+                    .extend_from_slice(&bytes[..bytes.len().min(room)]);
+                self.early_proxy = proxy::sniff(&self.early_start).filter(|&v| v > 0);
             }
             self.early_talker = true;
         }
+    }
+
+    /// The early input so far is too short to tell a PROXY protocol header from other input
+    /// (a strict prefix of `PROXY ` or of the v2 signature): more of it decides.
+    pub(crate) fn early_input_undecided(&self) -> bool {
+        !self.greeted && proxy::too_short_to_tell(&self.early_start)
     }
 
     /// Queue the greeting (RFC 5321 §4.3.1), or the `connect` fault. Call once, when the

@@ -2662,6 +2662,50 @@ fn a_proxy_header_during_the_greet_pause_is_read_or_refused_by_name() {
     assert!(out.contains("early talker"), "{out}");
 }
 
+/// --greet-pause with a PROXY header that comes in two writes, the first shorter than `PROXY `
+/// (`PRO`, then the rest after a pause that outlasts the greet pause). The first read alone
+/// was judged: an unnamed early talker (`554 5.5.1`). Now the start of a PROXY signature is
+/// read on (bounded) and the header refused by name; other early input, whole or in pieces,
+/// is still an early talker, and so is a `PRO` the client follows with nothing.
+#[test]
+fn a_proxy_header_in_two_writes_during_the_greet_pause_is_refused_by_name() {
+    use std::io::Write;
+    let serve = Serve::start(&["--max-sessions", "4", "--greet-pause", "200"]);
+    let talk = |pieces: &[&[u8]], close: bool| {
+        let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut w = tcp.try_clone().unwrap();
+        let mut rd = BufReader::new(tcp);
+        for (i, piece) in pieces.iter().enumerate() {
+            if i > 0 {
+                std::thread::sleep(Duration::from_millis(600));
+            }
+            w.write_all(piece).unwrap();
+        }
+        if close {
+            w.shutdown(std::net::Shutdown::Write).unwrap();
+        }
+        raw_reply(&mut rd)
+    };
+    assert_eq!(
+        talk(&[b"PRO", b"XY TCP4 192.0.2.7 192.0.2.1 5555 25\r\n"], false),
+        "421 4.3.0 ehlo.serve Error: PROXY protocol header (v1) not expected here: closing\r\n"
+    );
+    let early =
+        "554 5.5.1 Error: SMTP protocol synchronization (input sent before the greeting)\r\n";
+    assert_eq!(talk(&[b"EHLO c.test\r\n"], false), early);
+    assert_eq!(talk(&[b"PR", b"EHLO c.test\r\n"], false), early);
+    let start = Instant::now();
+    assert_eq!(talk(&[b"PRO"], true), early);
+    assert!(start.elapsed() < Duration::from_secs(3));
+    let (_, out) = serve.finish();
+    assert!(
+        out.contains("!!! the client began with a PROXY protocol v1 header"),
+        "{out}"
+    );
+    assert_eq!(out.matches("early talker").count(), 3, "{out}");
+}
+
 /// `--proxy-timeout`: the time for the PROXY header was a fixed 5 s (Postfix's
 /// smtpd_upstream_proxy_timeout default, which Postfix lets be set; HAProxy's and Haraka's
 /// differ); a test of a slow or silent proxy had to wait it out. Zero, and the flag without

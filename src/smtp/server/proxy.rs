@@ -49,6 +49,14 @@ pub(crate) fn sniff(start: &[u8]) -> Option<u8> {
     }
 }
 
+/// Whether `start` is too short to tell: a non-empty strict prefix of `PROXY ` (v1) or of the
+/// v2 signature, as a proxy's first write of its header may be (a header sent in two writes).
+pub(crate) fn too_short_to_tell(start: &[u8]) -> bool {
+    !start.is_empty()
+        && ((start.len() < 6 && b"PROXY ".starts_with(start))
+            || (start.len() < V2_SIGNATURE.len() && V2_SIGNATURE.starts_with(start)))
+}
+
 /// The header in `buf` (all the bytes read so far, nothing past the header).
 pub(crate) fn step(buf: &[u8]) -> Step {
     const V1: &[u8] = b"PROXY ";
@@ -301,5 +309,11 @@ mod tests {
         assert_eq!(sniff(b"\r\n\r\n"), Some(0));
         assert_eq!(sniff(b"EHLO x\r\n"), None);
         assert_eq!(sniff(b"PROXYX"), None);
+        for short in [&b"P"[..], b"PRO", b"PROXY", b"\r\n\r\n\0"] {
+            assert!(too_short_to_tell(short), "{}", short.escape_ascii());
+        }
+        for told in [&b""[..], b"PROXY ", b"PRX", b"E", &V2_SIGNATURE] {
+            assert!(!too_short_to_tell(told), "{}", told.escape_ascii());
+        }
     }
 }

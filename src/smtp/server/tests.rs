@@ -3290,12 +3290,6 @@ fn an_unsupported_parameter_is_quoted_as_the_client_sent_it() {
     );
 }
 
-/// A PROXY protocol header (what `ehlo --proxy`, HAProxy's `send-proxy` or a load balancer
-/// sends first) was read as commands: v1 `500 5.5.2 Error: command not recognized`, v2's
-/// signature as two empty lines, a NUL line and a `QUIT`; the client went on out of step
-/// (`ehlo --proxy` exited 25). Now refused by name with `421 4.3.0` and closed, with a warning,
-/// whether it comes whole or a byte at a time; a later `PROXY` line and a first empty line are
-/// what they were.
 /// A PROXY header that arrives before the greeting (the driver's `--greet-pause`) is refused
 /// by name in place of the greeting, not as an unnamed early talker (`554 5.5.1`); other
 /// early input still is one.
@@ -3328,6 +3322,63 @@ fn a_proxy_header_before_the_greeting_is_refused_by_name() {
     assert!(drain(&mut s).text().starts_with("554 5.5.1 "));
 }
 
+/// A PROXY header whose first piece is shorter than what tells it (`PRO`; the v2 signature's
+/// first bytes) leaves the early input undecided, and the rest decides: it used to be the
+/// first piece alone, an unnamed early talker. Other early input decides at once.
+#[test]
+fn a_proxy_header_before_the_greeting_may_come_in_pieces() {
+    let sig = crate::smtp::server::proxy::V2_SIGNATURE;
+    let v2_rest = [&sig[5..], &[0x20, 0x00, 0, 0][..]].concat();
+    for (pieces, version) in [
+        (
+            vec![&b"PRO"[..], b"XY TCP4 192.0.2.7 192.0.2.1 5555 25\r\n"],
+            1,
+        ),
+        (vec![&b"P"[..], b"R", b"OXY UNKNOWN\r\n"], 1),
+        (vec![&sig[..5], &sig[5..7], &v2_rest[2..]], 2),
+    ] {
+        let mut s = Session::new(cfg());
+        let (last, first) = pieces.split_last().unwrap();
+        for piece in first {
+            s.early_input(piece);
+            assert!(s.early_input_undecided(), "{}", piece.escape_ascii());
+        }
+        s.early_input(last);
+        assert!(!s.early_input_undecided());
+        s.greeting();
+        assert_eq!(
+            drain(&mut s).text(),
+            format!(
+                "421 4.3.0 mx.test Error: PROXY protocol header (v{version}) not expected \
+                 here: closing\r\n"
+            )
+        );
+    }
+    for pieces in [
+        vec![&b"EHLO x\r\n"[..]],
+        vec![b"PR", b"EHLO x\r\n"],
+        vec![b"PRO"],
+    ] {
+        let mut s = Session::new(cfg());
+        for piece in &pieces {
+            s.early_input(piece);
+        }
+        assert_eq!(
+            s.early_input_undecided(),
+            pieces.len() == 1 && pieces[0] == b"PRO"
+        );
+        s.greeting();
+        assert!(drain(&mut s).text().starts_with("554 5.5.1 "));
+        assert!(!s.early_input_undecided());
+    }
+}
+
+/// A PROXY protocol header (what `ehlo --proxy`, HAProxy's `send-proxy` or a load balancer
+/// sends first) was read as commands: v1 `500 5.5.2 Error: command not recognized`, v2's
+/// signature as two empty lines, a NUL line and a `QUIT`; the client went on out of step
+/// (`ehlo --proxy` exited 25). Now refused by name with `421 4.3.0` and closed, with a warning,
+/// whether it comes whole or a byte at a time; a later `PROXY` line and a first empty line are
+/// what they were.
 #[test]
 fn a_proxy_header_first_is_refused_by_name_and_the_connection_closed() {
     let refusal = |v: u8| {
