@@ -193,7 +193,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Set a header, replacing one of the same name in the default or --data message (repeatable)')
             [CompletionResult]::new('--add-header', '--add-header', [CompletionResultType]::ParameterName, 'Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header')
             [CompletionResult]::new('--ah', '--ah', [CompletionResultType]::ParameterName, 'Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header')
-            [CompletionResult]::new('--attach-type', '--attach-type', [CompletionResultType]::ParameterName, 'MIME type of the part options after it [default: guessed from a file name, else application/octet-stream]')
+            [CompletionResult]::new('--attach-type', '--attach-type', [CompletionResultType]::ParameterName, 'MIME type of the part options after it, up to an --attach-body [default: guessed from a file name, else application/octet-stream]')
             [CompletionResult]::new('--attach-name', '--attach-name', [CompletionResultType]::ParameterName, 'File name of the next part option; empty (or no value) = no file name')
             [CompletionResult]::new('--dsn-notify', '--dsn-notify', [CompletionResultType]::ParameterName, 'DSN (RFC 3461): NOTIFY= on every RCPT: NEVER, or a list of SUCCESS,FAILURE,DELAY')
             [CompletionResult]::new('--dsn-envid', '--dsn-envid', [CompletionResultType]::ParameterName, 'DSN: ENVID= on MAIL (envelope identifier: printable ASCII, at most 100 characters once xtext-encoded)')

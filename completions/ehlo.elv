@@ -119,7 +119,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --header 'Set a header, replacing one of the same name in the default or --data message (repeatable)'
             cand --add-header 'Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header'
             cand --ah 'Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header'
-            cand --attach-type 'MIME type of the part options after it [default: guessed from a file name, else application/octet-stream]'
+            cand --attach-type 'MIME type of the part options after it, up to an --attach-body [default: guessed from a file name, else application/octet-stream]'
             cand --attach-name 'File name of the next part option; empty (or no value) = no file name'
             cand --dsn-notify 'DSN (RFC 3461): NOTIFY= on every RCPT: NEVER, or a list of SUCCESS,FAILURE,DELAY'
             cand --dsn-envid 'DSN: ENVID= on MAIL (envelope identifier: printable ASCII, at most 100 characters once xtext-encoded)'

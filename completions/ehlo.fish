@@ -224,7 +224,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-extra -l ae -d 'DIGEST-M
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-hide-password -l ahp -d 'Accepted for swaks compatibility: ehlo always hides secrets' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l header -d 'Set a header, replacing one of the same name in the default or --data message (repeatable)' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l add-header -l ah -d 'Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header' -r -f
-complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-type -d 'MIME type of the part options after it [default: guessed from a file name, else application/octet-stream]' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-type -d 'MIME type of the part options after it, up to an --attach-body [default: guessed from a file name, else application/octet-stream]' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-name -d 'File name of the next part option; empty (or no value) = no file name' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-notify -d 'DSN (RFC 3461): NOTIFY= on every RCPT: NEVER, or a list of SUCCESS,FAILURE,DELAY' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-envid -d 'DSN: ENVID= on MAIL (envelope identifier: printable ASCII, at most 100 characters once xtext-encoded)' -r -f

@@ -1253,7 +1253,8 @@ pub(crate) struct MessageArgs {
     pub(crate) dump_as_body_shows_password: bool,
 
     // --- MIME parts and finer fix-ups (message helper). The part options are ordered:
-    // `--attach-type` applies to every part option after it, `--attach-name` to the next one;
+    // `--attach-type` applies to every part option after it up to an `--attach-body`,
+    // `--attach-name` to the next one;
     // `Cli::parse_args` reads that order into `parts`.
     /// Attach a part (repeatable): @FILE, - for stdin, or TEXT; makes the message multipart/mixed
     #[arg(long, value_name = "@FILE|-|TEXT", value_hint = ValueHint::FilePath,
@@ -1270,7 +1271,7 @@ pub(crate) struct MessageArgs {
           conflicts_with = "data")]
     pub(crate) attach_inline: Vec<String>,
 
-    /// MIME type of the part options after it [default: guessed from a file name, else application/octet-stream]
+    /// MIME type of the part options after it, up to an --attach-body [default: guessed from a file name, else application/octet-stream]
     #[arg(long, value_name = "MIME", conflicts_with = "data")]
     pub(crate) attach_type: Vec<String>,
 
@@ -1314,7 +1315,7 @@ pub(crate) struct PartArg {
     pub(crate) kind: PartKind,
     /// Its value: `@FILE`, `-` or text.
     pub(crate) value: String,
-    /// The last `--attach-type` before it, if any.
+    /// The last `--attach-type` before it and after the last `--attach-body`, if any.
     pub(crate) content_type: Option<String>,
     /// The `--attach-name` right before it, if any (`Some("")` = no file name).
     pub(crate) name: Option<String>,
@@ -1322,7 +1323,8 @@ pub(crate) struct PartArg {
 
 impl Cli {
     /// Parse like `Cli::try_parse_from`, and also record the order of the part options (which
-    /// derive cannot express): `--attach-type` is sticky, `--attach-name` applies once.
+    /// derive cannot express): `--attach-type` is sticky up to the next `--attach-body`, which
+    /// puts the default back as swaks does, and `--attach-name` applies once.
     pub(crate) fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
     where
         I: IntoIterator<Item = T>,
@@ -1371,10 +1373,19 @@ impl Cli {
                 Opt::Name => name = Some(value),
                 Opt::Part(kind) => {
                     last_type_used = true;
+                    // swaks resets its MIME type after each body part ("The current MIME type
+                    // gets reset to application/octet-stream between processing body parts
+                    // and other parts"), so a type given for an --attach-body types no
+                    // option after it.
+                    let content_type = if kind == PartKind::Body {
+                        content_type.take()
+                    } else {
+                        content_type.clone()
+                    };
                     parts.push(PartArg {
                         kind,
                         value,
-                        content_type: content_type.clone(),
+                        content_type,
                         name: name.take(),
                     });
                 }

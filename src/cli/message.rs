@@ -103,6 +103,10 @@ pub(crate) struct MessageSpec<'a> {
     /// The lines ehlo writes (headers, the blank line, MIME structure) end in CRLF instead of
     /// LF: with `--no-crlf-fixup` the user's content keeps its own line ends, ehlo's are right.
     pub(crate) crlf: bool,
+    /// The message goes with SMTPUTF8 (`--smtputf8`): a non-ASCII `--header`/`--add-header`
+    /// value goes out as typed, in UTF-8 (RFC 6532 §3.2), as swaks sends it, instead of
+    /// RFC 2047 encoded words.
+    pub(crate) utf8_headers: bool,
 }
 
 /// The composed message.
@@ -396,13 +400,14 @@ fn header_name_bytes(line: &[u8]) -> Option<&[u8]> {
 
 /// A rendered header (RFC 2047 where needed) with `le` line ends inside and none at the end.
 /// A `--header` that carries several headers (see [`sub_headers`]) is rendered one by one.
-fn render_header_with(line: &str, le: &[u8]) -> Vec<u8> {
+/// With `utf8`, a non-ASCII value is written as typed (RFC 6532 §3.2).
+fn render_header_with(line: &str, le: &[u8], utf8: bool) -> Vec<u8> {
     let mut out = Vec::new();
     for (k, sub) in sub_headers(line).enumerate() {
         if k > 0 {
             out.extend_from_slice(le);
         }
-        let rendered = render_header(sub);
+        let rendered = render_header(sub, utf8);
         let rendered = rendered.strip_suffix('\n').unwrap_or(&rendered);
         out.extend_from_slice(&replace_all(rendered.as_bytes(), b"\n", le));
     }
@@ -495,7 +500,7 @@ pub(crate) fn data_message(
     let mut lines = Vec::new();
     for arg in spec.headers {
         for line in header_lines("--header", arg, &tokens)? {
-            let rendered = render_header_with(&line, le);
+            let rendered = render_header_with(&line, le, spec.utf8_headers);
             lines.push((line, rendered));
         }
     }
@@ -504,7 +509,7 @@ pub(crate) fn data_message(
     let mut added = Vec::new();
     for arg in spec.add_headers {
         for line in header_lines("--add-header", arg, &tokens)? {
-            added.push(render_header_with(&line, le));
+            added.push(render_header_with(&line, le, spec.utf8_headers));
         }
     }
     added.append(&mut new_headers);
@@ -750,12 +755,13 @@ fn crlf_to_lf_in_place(bytes: &mut Vec<u8>) {
     bytes.truncate(w);
 }
 
-/// One header line as it goes out: verbatim when it is plain ASCII, else RFC 2047 encoded by
-/// mail-builder (folded at 78 columns).
-fn render_header(line: &str) -> String {
+/// One header line as it goes out: verbatim when it is plain ASCII (or, with `utf8`, UTF-8
+/// text without control characters: RFC 6532 §3.2 allows it in a message sent with SMTPUTF8),
+/// else RFC 2047 encoded by mail-builder (folded at 78 columns).
+fn render_header(line: &str, utf8: bool) -> String {
     let plain = line
-        .bytes()
-        .all(|b| b == b'\t' || b == b'\n' || (b' '..=b'~').contains(&b));
+        .chars()
+        .all(|c| c == '\t' || c == '\n' || (' '..='~').contains(&c) || (utf8 && !c.is_control()));
     let Some((name, value)) = line.split_once(':').filter(|_| !plain) else {
         return format!("{line}\n");
     };
@@ -1212,7 +1218,7 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
     let le: &[u8] = if spec.crlf { b"\r\n" } else { b"\n" };
     let mut head = Vec::new();
     for h in &headers {
-        head.extend_from_slice(&render_header_with(h, le));
+        head.extend_from_slice(&render_header_with(h, le, spec.utf8_headers));
         head.extend_from_slice(le);
     }
     head.extend_from_slice(le);
@@ -2522,7 +2528,7 @@ mod tests {
             let lines: Vec<(String, Vec<u8>)> = (0..r.below(6))
                 .map(|_| {
                     let line = random_header(&mut r);
-                    let rendered = render_header_with(&line, le.as_bytes());
+                    let rendered = render_header_with(&line, le.as_bytes(), false);
                     (line, rendered)
                 })
                 .collect();

@@ -2198,6 +2198,10 @@ fn attach_body_makes_the_mime_structure_swaks_makes() {
     let file = dir.path().join("doc.pdf");
     std::fs::write(&file, "%PDF-1.4\n").unwrap();
     let at_file = format!("@{}", file.display());
+    // No extension: both tools send it application/octet-stream unless typed.
+    let blob = dir.path().join("blob");
+    std::fs::write(&blob, "x\n").unwrap();
+    let at_blob = format!("@{}", blob.display());
     let structure = |program: &Path, args: &[&str]| {
         let mut cmd = Command::new(program);
         crate::util::isolate(&mut cmd);
@@ -2219,7 +2223,7 @@ fn attach_body_makes_the_mime_structure_swaks_makes() {
             })
             .collect::<Vec<_>>()
     };
-    let cases: [&[&str]; 7] = [
+    let cases: [&[&str]; 10] = [
         &["--attach-body", "hello body"],
         &["--attach-type", "text/html", "--attach-body", "<p>hi</p>"],
         &["--attach-body", "one", "--attach-body", "two"],
@@ -2259,6 +2263,31 @@ fn attach_body_makes_the_mime_structure_swaks_makes() {
             "one",
             "--attach-body",
             "two",
+        ],
+        // An --attach-body puts the default type back for the options after it.
+        &[
+            "--attach-type",
+            "text/html",
+            "--attach-body",
+            "<p>one</p>",
+            "--attach-body",
+            "two",
+        ],
+        &[
+            "--attach-type",
+            "text/html",
+            "--attach-body",
+            "<p>one</p>",
+            "--attach",
+            &at_blob,
+        ],
+        &[
+            "--attach-type",
+            "text/csv",
+            "--attach",
+            &at_blob,
+            "--attach",
+            &at_blob,
         ],
     ];
     let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
@@ -2308,6 +2337,97 @@ fn a_content_type_header_of_a_multipart_message_types_its_first_text_part() {
     assert!(text[..html].contains("Content-Type: text/html"), "{text}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("first text part"), "{stderr}");
+}
+
+/// An `--attach-type` types the parts after it until the next `--attach-body`, which takes it
+/// and puts the default back, as swaks does ("The current MIME type gets reset … between
+/// processing body parts and other parts"): ehlo kept it, so a second `--attach-body` went out
+/// as text/html where swaks sends text/plain, and an `--attach` after the body part as
+/// text/html where swaks sends application/octet-stream. Before an `--attach` it stays for
+/// every `--attach` after it, in both.
+#[test]
+fn attach_type_is_reset_after_each_attach_body_as_in_swaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let blob = dir.path().join("blob");
+    std::fs::write(&blob, "x\n").unwrap();
+    let at_blob = format!("@{}", blob.display());
+    let types = |args: &[&str]| {
+        let mut all = vec!["-t", T, "-f", "a@example.net", "-s", "127.0.0.1:9"];
+        all.extend_from_slice(args);
+        all.push("--dump-mail");
+        let run = crate::util::ehlo(&all);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.all());
+        run.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("Content-Type: "))
+            .map(|t| t.split(';').next().unwrap().trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    let html = ["--attach-type", "text/html", "--attach-body", "<p>one</p>"];
+    assert_eq!(
+        types(&[&html[..], &["--attach-body", "two"]].concat()),
+        ["multipart/alternative", "text/html", "text/plain"]
+    );
+    assert_eq!(
+        types(&[&html[..], &["--attach", &at_blob]].concat()),
+        ["multipart/mixed", "text/html", "application/octet-stream"]
+    );
+    // Before --attach options it stays, as swaks's manual says ("every --attach option which
+    // follows it").
+    assert_eq!(
+        types(&[
+            "--attach-type",
+            "text/csv",
+            "--attach",
+            &at_blob,
+            "--attach",
+            &at_blob
+        ]),
+        ["multipart/mixed", "text/plain", "text/csv", "text/csv"]
+    );
+}
+
+/// With `--smtputf8` the message is declared internationalized, and RFC 6532 §3.2 lets its
+/// header values be UTF-8: a non-ASCII `--header`/`--add-header` goes out as typed, the bytes
+/// swaks sends, where ehlo RFC 2047-encoded it though SMTPUTF8 went with MAIL. Without the flag
+/// it is still encoded (the README's swaks difference), so the message needs no SMTPUTF8.
+#[test]
+fn smtputf8_sends_a_non_ascii_header_as_typed_like_swaks() {
+    let headers = [
+        "--header",
+        "Subject: caf\u{e9}",
+        "--add-header",
+        "X-Name: Zo\u{eb} <z@example.net>",
+    ];
+    let dump = |extra: &[&str], data: Option<&str>| {
+        let mut all = vec!["-t", T, "-f", "a@example.net", "-s", "127.0.0.1:9"];
+        all.extend_from_slice(&headers);
+        all.extend_from_slice(extra);
+        if let Some(d) = data {
+            all.extend_from_slice(&["--data", d]);
+        }
+        all.push("--dump-mail");
+        let run = crate::util::ehlo(&all);
+        assert_eq!(run.code, 0, "{extra:?}: {}", run.all());
+        run.stdout
+    };
+    for data in [None, Some("X-A: 1\\nSubject: old\\n\\nbody\\n")] {
+        let text = dump(&["--smtputf8"], data);
+        assert!(
+            text.contains("\r\nSubject: caf\u{e9}\r\n"),
+            "{data:?}: {text}"
+        );
+        assert!(
+            text.contains("\r\nX-Name: Zo\u{eb} <z@example.net>\r\n"),
+            "{data:?}: {text}"
+        );
+        assert!(!text.contains("=?utf-8?"), "{data:?}: {text}");
+        let text = dump(&[], data);
+        assert!(
+            text.contains("\r\nSubject: =?utf-8?B?Y2Fmw6k=?=\r\n"),
+            "{data:?}: {text}"
+        );
+    }
 }
 
 /// `--body ''` reads one line from stdin as swaks does (the table compares the message); at
@@ -2369,8 +2489,10 @@ fn an_empty_body_at_the_end_of_stdin_is_refused_never_a_hang() {
 }
 
 /// `--attach @-` attaches stdin as `--attach -` does, without a file name, as in swaks (which
-/// opens `@FILE` with Perl's two-argument open, `-` being stdin there); and stdin is still read
-/// once only.
+/// opens `@FILE` with Perl's two-argument open, `-` being stdin there); and stdin is read
+/// once, its content given to each of `--body` and `--attach` that names it, as swaks's manual
+/// says ("the same content will be attached each time"): ehlo refused such a line (exit 1).
+/// `--data` still takes stdin alone.
 #[test]
 fn attach_at_dash_reads_stdin_without_a_file_name() {
     let run = crate::util::ehlo_with(
@@ -2388,14 +2510,37 @@ fn attach_at_dash_reads_stdin_without_a_file_name() {
     );
     assert!(!run.stdout.contains("filename"), "{}", run.stdout);
     let run = crate::util::ehlo_with(
-        &["-t", T, "--body", "-", "--attach", "@-", "--dump-mail"],
+        &[
+            "-t",
+            T,
+            "--body",
+            "-",
+            "--attach",
+            "@-",
+            "--attach",
+            "-",
+            "--dump-mail",
+        ],
         Some(b"hello\n"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.stdout.matches("\r\naGVsbG8K\r\n").count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("\r\n\r\nhello\r\n"), "{}", run.stdout);
+    let run = crate::util::ehlo_with(
+        &["-t", T, "--data", "-", "--body", "-", "--dump-mail"],
+        Some(b"Subject: s\n\n%BODY%\n"),
         Duration::from_secs(30),
     );
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
         run.stderr
-            .contains("--attach: stdin can be read only once (also given to --body)"),
+            .contains("--body: stdin can be read only once (also given to --data)"),
         "{}",
         run.all()
     );

@@ -31,11 +31,13 @@ fn bare_file<'a>(flag: &str, arg: &'a str) -> Option<(&'a str, String)> {
 /// named `-`). A bare
 /// argument naming an existing file is read too ([`bare_file`]), with a note in `notes`.
 /// The bytes come back as read: the caller applies the `\n` rule ([`message::backslash_n`]).
+/// `shared` is stdin already read for several options (see [`compose`]).
 fn read_content(
     flag: &str,
     arg: &str,
     env: &Environment,
     notes: &mut Vec<String>,
+    shared: Option<&[u8]>,
 ) -> Result<Vec<u8>, Error> {
     let owned;
     let arg = match bare_file(flag, arg) {
@@ -52,7 +54,9 @@ fn read_content(
             MAX_MESSAGE_BYTES >> 20
         ))
     };
-    let bytes = if arg == "-" || arg == "@-" {
+    let bytes = if let Some(stdin) = shared.filter(|_| arg == "-" || arg == "@-") {
+        stdin.to_vec()
+    } else if arg == "-" || arg == "@-" {
         (env.read_stdin)(MAX_MESSAGE_BYTES).map_err(|e| {
             if e.kind() == std::io::ErrorKind::FileTooLarge {
                 too_big()
@@ -109,7 +113,7 @@ fn names_no_file(arg: &str) -> Option<&'static str> {
 /// `cmd | ehlo --data -` whose `cmd` failed gives. swaks v20201014 refuses it too (exit 1: it
 /// takes the empty text for a file name it cannot open).
 fn read_data(arg: &str, env: &Environment, notes: &mut Vec<String>) -> Result<Vec<u8>, Error> {
-    let data = read_content("--data", arg, env, notes)?;
+    let data = read_content("--data", arg, env, notes, None)?;
     if let Some(what) = names_no_file(arg) {
         notes.push(format!(
             "--data {arg}: {what}, so these words are the whole message \
@@ -134,9 +138,14 @@ fn read_data(arg: &str, env: &Environment, notes: &mut Vec<String>) -> Result<Ve
 /// (on a terminal the prompt shows; a pipe or file gives its first line). swaks asks again for
 /// ever when stdin is at its end (`/dev/null`, closed); here that is a usage error, never a
 /// hang. The line's end is not part of the body.
-fn read_body(arg: &str, env: &Environment, notes: &mut Vec<String>) -> Result<Vec<u8>, Error> {
+fn read_body(
+    arg: &str,
+    env: &Environment,
+    notes: &mut Vec<String>,
+    shared: Option<&[u8]>,
+) -> Result<Vec<u8>, Error> {
     if !arg.is_empty() {
-        return read_content("--body", arg, env, notes);
+        return read_content("--body", arg, env, notes, shared);
     }
     let at_end = || {
         usage(
@@ -229,7 +238,8 @@ pub(super) fn fixup_of(msg: &MessageArgs) -> Fixup {
 /// The message bytes and info notes: `--data` as given (tokens replaced unless
 /// `--no-data-fixup`), or the composed message with its parts. Every file and stdin is read
 /// here, before anything is sent; the total stays under [`MAX_MESSAGE_BYTES`]. `default_body`
-/// (the `--dump-as-body` text) is the body when `--body` is not given, taken literally.
+/// (the `--dump-as-body` text) is the body when `--body` is not given, taken literally;
+/// `utf8_headers` (`--smtputf8`) writes non-ASCII header values as typed (RFC 6532).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn compose(
     msg: &MessageArgs,
@@ -240,6 +250,7 @@ pub(super) fn compose(
     from: &str,
     env: &Environment,
     default_body: Option<&[u8]>,
+    utf8_headers: bool,
 ) -> Result<(Vec<u8>, Vec<String>), Error> {
     // swaks's deprecated `-g` stands in for `--data -` when no --data is given (swaks v20201014
     // ignores it next to --data; v20240103 dropped it).
@@ -263,7 +274,13 @@ pub(super) fn compose(
                 .map(|p| part_flag(p.kind)),
         )
         .collect();
-    if stdin_users.len() > 1 {
+    // swaks reads stdin once and gives the same content to each `-` of --body and --attach
+    // ("the same content will be attached each time"); ehlo refused the line. --data and the
+    // one line of `--body ''` still take stdin alone.
+    let shares = stdin_users.len() > 1
+        && !stdin_users.contains(&"--data")
+        && msg.body.as_deref() != Some("");
+    if stdin_users.len() > 1 && !shares {
         return Err(usage(format!(
             "{}: stdin can be read only once (also given to {})",
             stdin_users[1], stdin_users[0]
@@ -274,6 +291,7 @@ pub(super) fn compose(
         cc,
         bcc,
         from,
+        utf8_headers,
         ..Default::default()
     };
     // Header syntax first: a bad header is reported before any file is read.
@@ -328,7 +346,7 @@ pub(super) fn compose(
         let body = msg
             .body
             .as_deref()
-            .map(|b| read_body(b, env, &mut notes).map(message::backslash_n_owned))
+            .map(|b| read_body(b, env, &mut notes, None).map(message::backslash_n_owned))
             .transpose()?;
         if body.is_some()
             && !["%BODY%", "..BODY.."]
@@ -347,16 +365,22 @@ pub(super) fn compose(
         return Ok((data, notes));
     }
     let mut notes = new_notes();
+    let shared = if shares {
+        Some(read_content(stdin_users[0], "-", env, &mut notes, None)?)
+    } else {
+        None
+    };
+    let shared = shared.as_deref();
     let body = msg
         .body
         .as_deref()
-        .map(|b| read_body(b, env, &mut notes).map(message::backslash_n_owned))
+        .map(|b| read_body(b, env, &mut notes, shared).map(message::backslash_n_owned))
         .transpose()?
         .or_else(|| default_body.map(<[u8]>::to_vec));
     let mut total = body.as_ref().map_or(0, Vec::len) as u64;
     let mut parts = Vec::with_capacity(msg.parts.len());
     for p in &msg.parts {
-        let part = part_of(p, env, &mut notes)?;
+        let part = part_of(p, env, &mut notes, shared)?;
         total += part.content.len() as u64;
         if total > MAX_MESSAGE_BYTES {
             return Err(usage(format!(
@@ -395,9 +419,14 @@ fn part_flag(kind: PartKind) -> &'static str {
 /// Read one part option and decide its type and file name: `--attach-type` if given, else
 /// guessed from the file name (text/plain for body parts), else application/octet-stream; the
 /// file's base name unless `--attach-name` says otherwise.
-fn part_of(p: &PartArg, env: &Environment, notes: &mut Vec<String>) -> Result<Part, Error> {
+fn part_of(
+    p: &PartArg,
+    env: &Environment,
+    notes: &mut Vec<String>,
+    shared: Option<&[u8]>,
+) -> Result<Part, Error> {
     let flag = part_flag(p.kind);
-    let content = read_content(flag, &p.value, env, notes)?;
+    let content = read_content(flag, &p.value, env, notes, shared)?;
     // `--attach report.pdf` with no such file attaches the word itself, as in swaks, and the
     // run succeeds: said, as for `--data`, so a wrong name or directory is seen. (An
     // `--attach-body` is text, like `--body`: no note.)

@@ -377,6 +377,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         &cfg.plan.from,
         env,
         body.as_deref(),
+        cfg.plan.ext.smtputf8,
     )?;
     // (--dump-mail and --dump send nothing, so they show the bytes whatever they end with.)
     if fixup == Fixup::NONE && ext_args.bdat.is_none() && sends {

@@ -1539,9 +1539,10 @@ fn attachments() {
     );
     let e = err(&["-t", "a@x.test", "--attach-name", "a\nb", "--attach", "x"]);
     assert!(e.starts_with("--attach-name:"), "{e}");
-    let e = err(&["-t", "a@x.test", "--body", "-", "--attach", "-"]);
+    // --data takes stdin alone; --body and --attach share it (see swaks_compat's test).
+    let e = err(&["-t", "a@x.test", "--data", "-", "--body", "-"]);
     assert!(
-        e.starts_with("--attach: stdin can be read only once"),
+        e.starts_with("--body: stdin can be read only once (also given to --data)"),
         "{e}"
     );
     // A dangling --attach-type or --attach-name is a parse error (exit 1).
