@@ -131,6 +131,14 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                 if c.evidence.get("connect_failed").is_some() {
                     unreachable = Some(c.summary.clone());
                 }
+                // A server that did not greet within --timeout would keep every probe after
+                // it waiting as long (22 probes: 22 timeouts). With `@domain` the next probe
+                // may reach another MX, so only one named server is given up on.
+                if c.evidence.get("no_greeting").is_some()
+                    && matches!(cfg.plan.target, crate::net::route::Target::Host { .. })
+                {
+                    unreachable = Some(format!("{id} got no greeting: {}", c.summary));
+                }
                 if c.evidence.get("auth_failed").is_some() {
                     auth_failed = Some(c.summary.clone());
                 }

@@ -2654,6 +2654,10 @@ impl Runner {
                     .is_some_and(|r| r.class() == Some(5));
             if refused {
                 o.with("auth_failed", true)
+            } else if self.log.end == End::TimedOut("banner") {
+                // No greeting within the timeout (silence, or a trickle that never ends a
+                // line): the driver runs no other probe on this server, each would wait as long.
+                o.with("no_greeting", true)
             } else {
                 o
             }

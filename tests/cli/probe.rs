@@ -640,6 +640,57 @@ fn close_mid_probe_and_silence_are_inconclusive_within_the_timeout() {
 }
 
 #[test]
+fn a_server_that_never_greets_costs_one_timeout_not_one_per_probe() {
+    // Silent after the connect: each of the 22 probes waited its own --timeout (22 s here,
+    // 220 s with the default 10 s). The first probe that finds no greeting is run; the rest
+    // are not, as after a failed connect.
+    let silent = Server::start(ServeOptions {
+        faults: vec!["banner=silent".into()],
+        ..ServeOptions::default()
+    });
+    let t0 = std::time::Instant::now();
+    let run = ehlo_with(
+        &[
+            "probe",
+            &silent.addr(),
+            "--to",
+            "alice@mx.test",
+            "--yes",
+            "--json",
+            "--timeout",
+            "1s",
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    let took = t0.elapsed();
+    assert_eq!(run.code, 41, "{}", run.all());
+    let probes: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["type"] == "probe")
+        .collect();
+    assert!(probes.len() > 10, "{}", run.stdout);
+    assert!(
+        probes.iter().all(|v| v["status"] == "inconclusive"),
+        "{}",
+        run.stdout
+    );
+    let not_run = probes
+        .iter()
+        .filter(|v| {
+            v["summary"]
+                .as_str()
+                .unwrap()
+                .starts_with("not run: pipelining.unadvertised got no greeting: no banner reply within the timeout")
+        })
+        .count();
+    assert_eq!(not_run, probes.len() - 2, "{}", run.stdout);
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
+#[test]
 fn auth_plain_before_the_probes_never_shows_the_password() {
     let s = Server::start(ServeOptions {
         starttls: true,
@@ -1694,10 +1745,10 @@ fn every_result_names_the_mx_host_and_address_it_reached() {
 }
 
 /// `--deadline` bounds the whole run as `ehlo check`'s does: against a server that never greets,
-/// 22 probes at `--timeout 3s` would take 66 s; with `--deadline 2s` the run ends after about
-/// 2 s, the probe under way "not finished", the rest "not run" (evidence `unfinished`), an
-/// `--expect` about them not evaluated, the summary's `stopped` saying why, the JUnit file
-/// written, exit 41.
+/// its first two probes at `--timeout 3s` would take 6 s (the rest are not run); with
+/// `--deadline 2s` the run ends after about 2 s, the probe under way "not finished", the rest
+/// "not run" (evidence `unfinished`), an `--expect` about them not evaluated, the summary's
+/// `stopped` saying why, the JUnit file written, exit 41.
 #[test]
 fn the_deadline_stops_a_run_on_a_silent_server() {
     let silent = Server::start(ServeOptions {
