@@ -200,6 +200,19 @@ pub(crate) enum Origin {
     CommandLine,
 }
 
+impl Origin {
+    /// Where a setting below the command line came from, as a refusal it causes names it
+    /// (`EHLO_TLS_CERT in the environment`, `line 3 of /home/me/.config/ehlo/config`); `None`
+    /// for the command line, which the user typed and needs no pointing at.
+    pub(crate) fn source(&self) -> Option<String> {
+        match self {
+            Origin::File { path, line } => Some(format!("line {line} of {}", path.display())),
+            Origin::Env(name) => Some(format!("{name} in the environment")),
+            Origin::CommandLine => None,
+        }
+    }
+}
+
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -227,7 +240,7 @@ pub(crate) struct Setting {
 impl Setting {
     /// The argv word for it: `--name` or `--name=value` (the `=` form keeps a value that starts
     /// with a dash a value).
-    fn token(&self) -> OsString {
+    pub(crate) fn token(&self) -> OsString {
         let mut t = OsString::from(format!("--{}", self.name));
         if let Some(v) = &self.value {
             t.push("=");
@@ -1230,6 +1243,100 @@ fn sub_lookup<'a>(sub: &'a Command, name: &str) -> Lookup<'a> {
         Some(a) if is_meta(a) || !env_may_set(a) => Lookup::CommandLineOnly,
         Some(a) => Lookup::Arg(a),
     }
+}
+
+/// `line`, a refusal of the validated flags, with each flag it names that was set below the
+/// command line followed by where: `--helo (set by EHLO_HELO in the environment): the name is
+/// empty`, `--dsn-envid (set by line 2 of ~/.config/ehlo/config): …`. A flag the command line
+/// gives too (a repeatable one) is `also set by`. Each flag is marked once, at its first mention
+/// as a whole word (`--tls` is not `--tls-cert`); one written on with `=value` or `/--other`
+/// (`--tls-cert/--tls-key: …`) gets its mark after that word, naming itself, the marks of one
+/// word joined in one pair of brackets. A line naming none is returned as is. Only names and
+/// places are added, never a value.
+pub(crate) fn with_sources(line: &str, settings: &[Setting]) -> String {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut marks: Vec<(usize, String)> = Vec::new();
+    let mut done: Vec<&str> = Vec::new();
+    for s in settings {
+        if s.origin == Origin::CommandLine || done.contains(&s.name.as_str()) {
+            continue;
+        }
+        done.push(&s.name);
+        let mut sources: Vec<String> = Vec::new();
+        for o in settings.iter().filter(|o| o.name == s.name) {
+            if let Some(source) = o.origin.source()
+                && !sources.contains(&source)
+            {
+                sources.push(source);
+            }
+        }
+        let also = settings
+            .iter()
+            .any(|o| o.name == s.name && o.origin == Origin::CommandLine);
+        let flag = format!("--{}", s.name);
+        let Some(at) = line
+            .match_indices(&flag)
+            .map(|(i, _)| i)
+            .find(|&i| !line[..i].ends_with(word) && !line[i + flag.len()..].starts_with(word))
+        else {
+            continue;
+        };
+        let end = at + flag.len();
+        let rest = &line[end..];
+        let (end, named) = if rest.starts_with(['=', '/']) {
+            let stop = |c: char| c.is_whitespace() || (rest.starts_with('/') && c == ':');
+            (rest.find(stop).map_or(line.len(), |n| end + n), true)
+        } else {
+            // The last of a `/` list (`--tls-key` of `--tls-cert/--tls-key`) names itself too.
+            (end, line[..at].ends_with('/'))
+        };
+        marks.push((
+            end,
+            format!(
+                "{}{}set by {}",
+                if named {
+                    format!("{flag} ")
+                } else {
+                    String::new()
+                },
+                if also { "also " } else { "" },
+                sources.join(" and ")
+            ),
+        ));
+    }
+    // From the end, so that each position still counts in the line as given.
+    marks.sort_by_key(|(end, _)| std::cmp::Reverse(*end));
+    let mut out = line.to_string();
+    let mut i = 0;
+    while i < marks.len() {
+        let end = marks[i].0;
+        let mut group: Vec<&str> = Vec::new();
+        while i < marks.len() && marks[i].0 == end {
+            group.push(&marks[i].1);
+            i += 1;
+        }
+        out.insert_str(end, &format!(" ({})", group.join(", ")));
+    }
+    out
+}
+
+/// The `EHLO_*` variable that may give `--long` in `sub` (`None`: the send), as a refusal
+/// offers it beside the flag: `None` when the flag is taken on the command line only (a
+/// subcommand's port or certificate, help, the layering controls) or is no flag there.
+pub(crate) fn env_var_for(sub: Option<&str>, long: &str) -> Option<String> {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let (cmd, control) = match sub {
+        Some(name) => (cmd.find_subcommand(name)?, &[][..]),
+        None => (&cmd, CONTROL_IDS),
+    };
+    let arg = cmd.get_arguments().find(|a| a.get_long() == Some(long))?;
+    (!control.contains(&arg.get_id().as_str()) && !is_meta(arg) && env_may_set(arg)).then(|| {
+        format!(
+            "{ENV_PREFIX}{}",
+            long.to_ascii_uppercase().replace('-', "_")
+        )
+    })
 }
 
 /// The first line of a clap error without its `error: ` prefix.
@@ -3503,5 +3610,63 @@ mod tests {
                 .any(|w| w.starts_with("X-1:") || w.starts_with("--to"))
         );
         assert_eq!(l.unset.len(), n + x1);
+    }
+
+    /// A refusal of the validated flags names where each flag it names was set below the
+    /// command line, at the flag as a whole word, once, never with a value; a command-line flag
+    /// and a line naming no layered flag are left as they were.
+    #[test]
+    fn a_refusal_names_where_its_flags_were_set() {
+        let set = |name: &str, origin: Origin| Setting {
+            id: name.replace('-', "_"),
+            name: name.into(),
+            value: Some("secret-value".into()),
+            origin,
+            secret: false,
+        };
+        let env = |v: &str| Origin::Env(v.into());
+        let file = Origin::File {
+            path: PathBuf::from("/home/me/.config/ehlo/config"),
+            line: 3,
+        };
+        let settings = [
+            set("tls", env("EHLO_TLS")),
+            set("tls-cert", env("EHLO_TLS_CERT")),
+            set("tls-key", file.clone()),
+            set("header", file),
+            set("header", Origin::CommandLine),
+            set("helo", Origin::CommandLine),
+            set("dsn-envid", env("EHLO_DSN_ENVID")),
+        ];
+        for (line, want) in [
+            (
+                "--dsn-envid: the value is empty",
+                "--dsn-envid (set by EHLO_DSN_ENVID in the environment): the value is empty",
+            ),
+            // `--tls` is no part of `--tls-cert`; a `/` list names each flag in one bracket.
+            (
+                "--tls-cert/--tls-key: cannot read c.pem",
+                "--tls-cert/--tls-key (--tls-cert set by EHLO_TLS_CERT in the environment, \
+                 --tls-key set by line 3 of /home/me/.config/ehlo/config): cannot read c.pem",
+            ),
+            (
+                "--header 'X' and --header 'Y' clash; --helo is fine",
+                "--header (also set by line 3 of /home/me/.config/ehlo/config) 'X' and \
+                 --header 'Y' clash; --helo is fine",
+            ),
+            (
+                "--dsn-envid=abc is bad",
+                "--dsn-envid=abc (--dsn-envid set by EHLO_DSN_ENVID in the environment) is bad",
+            ),
+            ("--helo must be one word", "--helo must be one word"),
+            (
+                "--tls-verify-host is refused",
+                "--tls-verify-host is refused",
+            ),
+        ] {
+            let got = with_sources(line, &settings);
+            assert_eq!(got, want);
+            assert!(!got.contains("secret-value"), "{got}");
+        }
     }
 }

@@ -191,7 +191,7 @@ fn parse_mode(
                 .or_else(|| stray_word_line(&e, &layered.args))
                 .or_else(|| subcommand_unknown_flag(&e, &layered.args))
                 .or_else(|| invalid_value_line(&e, &layered.args))
-                .or_else(|| missing_argument_line(&e))
+                .or_else(|| missing_argument_line(&e, &layered))
                 .or_else(|| conflict_line(&e, &layered.args));
             if let Some(line) = line {
                 return Err(usage(Error::Usage(line), &layered.args));
@@ -256,6 +256,15 @@ fn parse_mode(
         }
     };
     cli.send.auth.password_from_env = layered.password_from_env;
+    // A refusal of the validated flags names where a flag it names was set, when that was
+    // below the command line (the flag alone sent a CI user looking at a command line that
+    // never had it).
+    let settings = &layered.settings;
+    let sourced = |error: Error| match error {
+        Error::Usage(m) => Error::Usage(layers::with_sources(&m, settings)),
+        Error::Prerequisite(m) => Error::Prerequisite(layers::with_sources(&m, settings)),
+        e => e,
+    };
     if cli.command.is_none() && cli.send.config.support {
         return Ok(Mode::DumpConfig {
             what: "support",
@@ -300,7 +309,7 @@ fn parse_mode(
         let json = cli.json_lines();
         let output = mode::OutputFiles::of(&cli.send.output);
         return match mode::from_cli(cli).map_err(|error| Refused::Error {
-            error,
+            error: sourced(error),
             json,
             report: None,
             output: Box::new(output),
@@ -331,7 +340,7 @@ fn parse_mode(
     };
     let port_warning = port_inside_warning(&cli);
     let mut mode = mode::from_cli(cli).map_err(|error| Refused::Error {
-        error,
+        error: sourced(error),
         json,
         report,
         output: Box::new(output),
@@ -708,8 +717,12 @@ fn conflict_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
 
 /// A subcommand run without what it needs (`ehlo explain`, `ehlo check`, `ehlo replay FILE`)
 /// as one line, like every other bad input, instead of clap's block of five: what is missing,
-/// the usage line, and where the help is.
-fn missing_argument_line(e: &clap::Error) -> Option<String> {
+/// the usage line, and where the help is. When a flag set below the command line is what needs
+/// it (`EHLO_TLS_CERT` without a key, a config file's `proxy-timeout` without
+/// `--accept-proxy`), the line starts with that flag and where it was set ([`needed_by`]), and
+/// offers the variable that may give what is missing: clap's line named the missing flag alone,
+/// so a CI job whose environment set the other could not tell where it came from.
+fn missing_argument_line(e: &clap::Error, layered: &layers::Layered) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     if e.kind() != ErrorKind::MissingRequiredArgument {
         return None;
@@ -728,10 +741,40 @@ fn missing_argument_line(e: &clap::Error) -> Option<String> {
         .take_while(|w| !w.starts_with(['-', '<', '[']))
         .collect();
     let mode = mode.join(" ");
-    let list = match missing.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => missing.join(""),
+    let sub = subcommand_named(&layered.args);
+    let needers = needed_by(missing, layered, sub);
+    let list = |with_env: bool| {
+        let words: Vec<String> = missing
+            .iter()
+            .map(|m| {
+                // `--tls-key <FILE>` → `--tls-key <FILE> or EHLO_TLS_KEY`, where the mode reads it.
+                let long = m.strip_prefix("--").and_then(|m| m.split(' ').next());
+                match long
+                    .filter(|_| with_env)
+                    .and_then(|l| layers::env_var_for(sub, l))
+                {
+                    Some(var) => format!("{m} or {var}"),
+                    None => m.clone(),
+                }
+            })
+            .collect();
+        match words.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => words.join(""),
+        }
     };
+    if !needers.is_empty() {
+        let verb = if needers.len() == 1 { "needs" } else { "need" };
+        let who = needers.join(" and ");
+        let list = list(true);
+        return Some(match sub {
+            Some(name) => format!(
+                "{who} {verb} {list} (in 'ehlo {name}'; usage: {usage}; 'ehlo {name} --help' says more)"
+            ),
+            None => format!("{who} {verb} {list} (usage: {usage}); nothing was sent"),
+        });
+    }
+    let list = list(false);
     // The send (`--tls-cert` without `--tls-key`) says nothing went out, as its other usage
     // errors do.
     Some(if mode == "ehlo" {
@@ -739,6 +782,45 @@ fn missing_argument_line(e: &clap::Error) -> Option<String> {
     } else {
         format!("'{mode}' needs {list} (usage: {usage}; '{mode} --help' says more)")
     })
+}
+
+/// The flags set below the command line (config file, `SWAKS_OPT_*`, `EHLO_*`) that need one
+/// of `missing` (clap's `requires`), each as `--flag (set by …)`. clap's error does not say
+/// which flag required the missing one, and its table has no getter for `requires`: each
+/// layered setting is parsed alone (with its subcommand's word), and one whose parse misses an
+/// argument of `missing` is one that needs it. A command-line flag is not looked at: its
+/// refusal reads as before. Runs on this refusal's path only.
+fn needed_by(missing: &[String], layered: &layers::Layered, sub: Option<&str>) -> Vec<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let below: Vec<&layers::Setting> = layered
+        .settings
+        .iter()
+        .filter(|s| s.origin != layers::Origin::CommandLine)
+        .collect();
+    if below.is_empty() {
+        return Vec::new();
+    }
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut found: Vec<String> = Vec::new();
+    for s in below {
+        let mut argv = vec![OsString::from("ehlo")];
+        argv.extend(sub.map(OsString::from));
+        argv.push(s.token());
+        let Err(e) = cmd.try_get_matches_from_mut(argv) else {
+            continue;
+        };
+        let needs = e.kind() == ErrorKind::MissingRequiredArgument
+            && matches!(e.get(ContextKind::InvalidArg), Some(ContextValue::Strings(m))
+                if m.iter().any(|m| missing.contains(m)));
+        if needs && let Some(source) = s.origin.source() {
+            let who = format!("--{} (set by {source})", s.name);
+            if !found.contains(&who) {
+                found.push(who);
+            }
+        }
+    }
+    found
 }
 
 /// A flag the subcommand does not take (`ehlo check --to x`, `ehlo check --timout 5s`), as one

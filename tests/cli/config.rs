@@ -1029,3 +1029,25 @@ fn a_command_line_only_option_in_the_config_file_is_refused() {
     }
     assert!(trap.accept().is_err(), "nothing may connect");
 }
+
+/// A refusal that a config file line causes names the file and the line (as a variable's names
+/// the variable, `env_modes::a_refusal_a_variable_causes_names_the_variable`): clap's line
+/// named only the flag missing, which no command line typed had asked for.
+#[test]
+fn a_refusal_a_file_line_causes_names_the_line() {
+    let (dir, file) = home("# TLS client certificate\ntls-cert c.pem\n");
+    let r = run(dir.path(), &[], &["-t", "a@b.test"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let want = format!(
+        "*** --tls-cert (set by line 2 of {}) needs --tls-key <FILE> or EHLO_TLS_KEY (usage: ",
+        file.display()
+    );
+    assert!(r.stderr.starts_with(&want), "{}", r.all());
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.all());
+    // A validated flag's refusal names the line too.
+    let (dir, file) = home("dsn-envid caf\u{e9}\n");
+    let r = run(dir.path(), &[], &["-t", "a@b.test", "-s", "127.0.0.1:1"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let want = format!("*** --dsn-envid (set by line 1 of {}): ", file.display());
+    assert!(r.stderr.starts_with(&want), "{}", r.all());
+}

@@ -425,3 +425,96 @@ fn ssl_cert_file_naming_no_file_is_said_once() {
         with_ca.all()
     );
 }
+
+/// The one `*** …` line of a refusal (exit 1, nothing on stdout).
+fn refusal(r: &Run) -> &str {
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(r.stdout, "", "{}", r.all());
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    lines[0]
+}
+
+/// A refusal that a variable alone causes names the variable, in every mode: clap's line named
+/// the flag missing (`--tls-key`, `--accept-proxy`) or the flag refused, and a CI job whose
+/// environment set the other flag could not tell where it came from. Exit codes are unchanged;
+/// the same flags on the command line read as before (`help::a_missing_argument_is_one_line`).
+#[test]
+fn a_refusal_a_variable_causes_names_the_variable() {
+    // The send: a certificate without its key; the key may come from its variable too.
+    let r = run(&[("EHLO_TLS_CERT", "c.pem")], &["-t", "a@b.test"]);
+    let line = refusal(&r);
+    assert!(
+        line.starts_with(
+            "*** --tls-cert (set by EHLO_TLS_CERT in the environment) needs --tls-key <FILE> \
+             or EHLO_TLS_KEY (usage: "
+        ) && line.ends_with("; nothing was sent"),
+        "{line}"
+    );
+    // Two variables that each need the key: both named.
+    let r = run(
+        &[("EHLO_TLS_CERT", "c.pem"), ("EHLO_TLS_CHAIN", "ch.pem")],
+        &["-t", "a@b.test"],
+    );
+    let line = refusal(&r);
+    assert!(
+        line.contains("EHLO_TLS_CERT in the environment")
+            && line.contains("EHLO_TLS_CHAIN in the environment"),
+        "{line}"
+    );
+    // serve: the PROXY header's time without the PROXY header.
+    let port = free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let r = run(
+        &[("EHLO_PROXY_TIMEOUT", "3s")],
+        &["serve", "--listen", &listen],
+    );
+    let line = refusal(&r);
+    assert!(
+        line.starts_with(
+            "*** --proxy-timeout (set by EHLO_PROXY_TIMEOUT in the environment) needs \
+             --accept-proxy or EHLO_ACCEPT_PROXY (in 'ehlo serve'; usage: "
+        ),
+        "{line}"
+    );
+    // A refusal of the validated flags: the flag it names says where it was set, the one the
+    // command line gave is left alone.
+    let r = run(
+        &[("EHLO_DNS_TRUST_ANCHOR", "anchors.txt")],
+        &["check", "example.test", "--dnssec", "off"],
+    );
+    assert_eq!(
+        refusal(&r),
+        "*** --dns-trust-anchor (set by EHLO_DNS_TRUST_ANCHOR in the environment): the anchors \
+         are only used with --dnssec validate",
+        "{}",
+        r.all()
+    );
+    let r = run(
+        &[("EHLO_DSN_ENVID", "caf\u{e9}")],
+        &["-t", "a@b.test", "-s", "127.0.0.1:1"],
+    );
+    let line = refusal(&r);
+    assert!(
+        line.starts_with("*** --dsn-envid (set by EHLO_DSN_ENVID in the environment): "),
+        "{line}"
+    );
+    // The same refusal from the command line names no variable.
+    let r = run(
+        &[],
+        &[
+            "check",
+            "example.test",
+            "--dnssec",
+            "off",
+            "--dns-trust-anchor",
+            "anchors.txt",
+        ],
+    );
+    assert_eq!(
+        refusal(&r),
+        "*** --dns-trust-anchor: the anchors are only used with --dnssec validate",
+        "{}",
+        r.all()
+    );
+}
