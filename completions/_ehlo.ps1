@@ -19,11 +19,19 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
         $element.Value
     }) -join ';'
 
-    # An option's values: the word before the one completed names the option.
+    # An option's values: the word before the one completed names the option, or the
+    # word completed does before its '=' (`--protocol=LM`), which the values then follow.
     $previous = ''
     foreach ($element in $commandElements) {
         if ($element.Extent.EndOffset -ge $cursorPosition) { break }
         $previous = $element.Extent.Text
+    }
+    $prefix = ''
+    $typed = $wordToComplete
+    if ($wordToComplete -match '^(-[^=]+)=(.*)$') {
+        $previous = $Matches[1]
+        $prefix = $Matches[1] + '='
+        $typed = $Matches[2]
     }
     $sub = (($command -split ';') | Select-Object -First 2) -join ';'
     $values = @(switch -CaseSensitive -Exact ("$sub $previous") {
@@ -84,8 +92,8 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
         'ehlo;probe --expect' { 'pipelining.early-talker=', 'pipelining.unadvertised=', 'starttls.injection=', 'starttls.injection-ehlo=', 'starttls.downgrade=', 'relay.open=', 'enum.vrfy=', 'enum.expn=', 'enum.rcpt=', 'limits.line=', 'limits.bare-lf-command=', 'limits.nul=', 'smuggle.lf-lf=', 'smuggle.lf-crlf=', 'smuggle.crlf-lf=', 'smuggle.cr-cr=', 'smuggle.crlf-cr=', 'smuggle.cr-crlf=', 'smuggle.lf-cr=', 'smuggle.cr-lf=', 'smuggle.crlf-nul=', 'smuggle.lf-headers=' }
     })
     if ($values.Count -gt 0) {
-        $values.Where{ $_ -like "$wordToComplete*" } | ForEach-Object {
-            [CompletionResult]::new($_, $_, [CompletionResultType]::ParameterValue, $_)
+        $values.Where{ $_ -like "$typed*" } | ForEach-Object {
+            [CompletionResult]::new("$prefix$_", $_, [CompletionResultType]::ParameterValue, $_)
         }
         return
     }

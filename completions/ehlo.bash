@@ -7,6 +7,12 @@ _ehlo() {
         cur="${COMP_WORDS[COMP_CWORD]}"
     fi
     prev="$3"
+    # `--opt=VALUE`: bash made `=` a word of its own (COMP_WORDBREAKS).
+    if [[ "${cur}" == "=" ]]; then
+        cur=""
+    elif [[ "${prev}" == "=" && ${COMP_CWORD} -ge 2 ]]; then
+        prev="${COMP_WORDS[COMP_CWORD-2]}"
+    fi
     cmd=""
     opts=""
 

@@ -515,12 +515,19 @@ set edit:completion:arg-completer[ehlo] = {|@words|
         &'ehlo;probe --skip'= ['pipelining.early-talker' 'pipelining.unadvertised' 'starttls.injection' 'starttls.injection-ehlo' 'starttls.downgrade' 'relay.open' 'enum.vrfy' 'enum.expn' 'enum.rcpt' 'limits.line' 'limits.bare-lf-command' 'limits.nul' 'smuggle.lf-lf' 'smuggle.lf-crlf' 'smuggle.crlf-lf' 'smuggle.cr-cr' 'smuggle.crlf-cr' 'smuggle.cr-crlf' 'smuggle.lf-cr' 'smuggle.cr-lf' 'smuggle.crlf-nul' 'smuggle.lf-headers']
         &'ehlo;probe --expect'= ['pipelining.early-talker=' 'pipelining.unadvertised=' 'starttls.injection=' 'starttls.injection-ehlo=' 'starttls.downgrade=' 'relay.open=' 'enum.vrfy=' 'enum.expn=' 'enum.rcpt=' 'limits.line=' 'limits.bare-lf-command=' 'limits.nul=' 'smuggle.lf-lf=' 'smuggle.lf-crlf=' 'smuggle.crlf-lf=' 'smuggle.cr-cr=' 'smuggle.crlf-cr=' 'smuggle.cr-crlf=' 'smuggle.lf-cr=' 'smuggle.cr-lf=' 'smuggle.crlf-nul=' 'smuggle.lf-headers=']
     ]
-    # An option's values: the word before the one completed names the option.
+    # An option's values: the word before the one completed names the option, or the
+    # word completed does before its '=' (`--protocol=LM`), which the values then follow.
     var sub = (str:join ';' [(str:split ';' $command | take 2)])
     var key = $sub' '$words[-2]
+    var prefix = ''
+    var at = (str:index $words[-1] '=')
+    if (and (str:has-prefix $words[-1] '-') (> $at 1)) {
+        set key = $sub' '$words[-1][0..$at]
+        set prefix = $words[-1][0..(+ $at 1)]
+    }
     if (has-key $values $key) {
         for value $values[$key] {
-            edit:complex-candidate $value
+            edit:complex-candidate $prefix$value
         }
     } else {
         $completions[$command]

@@ -2936,7 +2936,8 @@ fn fish_completions_offer_what_each_word_takes() {
 }
 
 /// elvish offers an option's values (setup.sh installs it): clap_complete's elvish script lists
-/// the options alone, so `ehlo --protocol <TAB>` offered the options again.
+/// the options alone, so `ehlo --protocol <TAB>` offered the options again, and
+/// `ehlo --protocol=LM<TAB>` them too, where it now offers `--protocol=LMTP`….
 #[test]
 #[ignore]
 fn elvish_completions_offer_option_values() {

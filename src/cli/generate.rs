@@ -45,7 +45,7 @@ pub fn completions(shell: Shell) -> Vec<u8> {
     match shell {
         Shell::Fish => fish_values_after_a_space(&fish_redirections_escaped(&script), &cmd),
         Shell::Zsh => zsh_no_space_after_separators(&zsh_options_where_clap_parses_them(&script)),
-        Shell::Bash => bash_no_space_after_separators(&script),
+        Shell::Bash => bash_values_after_equals(&bash_no_space_after_separators(&script)),
         Shell::PowerShell => powershell_values(&script, &value_table(&cmd, "ehlo")),
         Shell::Elvish => elvish_values(&script, &value_table(&cmd, "ehlo")),
         _ => script,
@@ -128,6 +128,26 @@ fn bash_no_space_after_separators(script: &str) -> String {
         }
     }
     out
+}
+
+/// The bash script completing a value written on with `=` (`--protocol=LM<TAB>`): bash breaks
+/// the line at `=` (it is in `COMP_WORDBREAKS`), so the function got `=` as the word before the
+/// one completed, or as that word, matched no option's arm, and offered nothing. The option is
+/// then the word before the `=`, and the value what follows it; bash replaces only that part.
+fn bash_values_after_equals(script: &str) -> String {
+    let anchor = "    prev=\"$3\"\n";
+    assert!(
+        script.matches(anchor).count() == 1,
+        "clap_complete's bash function has changed"
+    );
+    let fix = "    prev=\"$3\"\n\
+               \x20   # `--opt=VALUE`: bash made `=` a word of its own (COMP_WORDBREAKS).\n\
+               \x20   if [[ \"${cur}\" == \"=\" ]]; then\n\
+               \x20       cur=\"\"\n\
+               \x20   elif [[ \"${prev}\" == \"=\" && ${COMP_CWORD} -ge 2 ]]; then\n\
+               \x20       prev=\"${COMP_WORDS[COMP_CWORD-2]}\"\n\
+               \x20   fi\n";
+    script.replacen(anchor, fix, 1)
 }
 
 /// The zsh script with no space after a value offered up to its separator, as in
@@ -291,11 +311,19 @@ fn powershell_values(script: &str, table: &[(String, Vec<String>)]) -> String {
         "clap_complete's PowerShell completion switch has changed"
     );
     let mut block = String::from(
-        "    # An option's values: the word before the one completed names the option.\n\
+        "    # An option's values: the word before the one completed names the option, or the\n\
+         \x20   # word completed does before its '=' (`--protocol=LM`), which the values then follow.\n\
          \x20   $previous = ''\n\
          \x20   foreach ($element in $commandElements) {\n\
          \x20       if ($element.Extent.EndOffset -ge $cursorPosition) { break }\n\
          \x20       $previous = $element.Extent.Text\n\
+         \x20   }\n\
+         \x20   $prefix = ''\n\
+         \x20   $typed = $wordToComplete\n\
+         \x20   if ($wordToComplete -match '^(-[^=]+)=(.*)$') {\n\
+         \x20       $previous = $Matches[1]\n\
+         \x20       $prefix = $Matches[1] + '='\n\
+         \x20       $typed = $Matches[2]\n\
          \x20   }\n\
          \x20   $sub = (($command -split ';') | Select-Object -First 2) -join ';'\n\
          \x20   $values = @(switch -CaseSensitive -Exact (\"$sub $previous\") {\n",
@@ -311,8 +339,8 @@ fn powershell_values(script: &str, table: &[(String, Vec<String>)]) -> String {
     block.push_str(
         "    })\n\
          \x20   if ($values.Count -gt 0) {\n\
-         \x20       $values.Where{ $_ -like \"$wordToComplete*\" } | ForEach-Object {\n\
-         \x20           [CompletionResult]::new($_, $_, [CompletionResultType]::ParameterValue, $_)\n\
+         \x20       $values.Where{ $_ -like \"$typed*\" } | ForEach-Object {\n\
+         \x20           [CompletionResult]::new(\"$prefix$_\", $_, [CompletionResultType]::ParameterValue, $_)\n\
          \x20       }\n\
          \x20       return\n\
          \x20   }\n\n",
@@ -340,12 +368,19 @@ fn elvish_values(script: &str, table: &[(String, Vec<String>)]) -> String {
     }
     block.push_str(
         "    ]\n\
-         \x20   # An option's values: the word before the one completed names the option.\n\
+         \x20   # An option's values: the word before the one completed names the option, or the\n\
+         \x20   # word completed does before its '=' (`--protocol=LM`), which the values then follow.\n\
          \x20   var sub = (str:join ';' [(str:split ';' $command | take 2)])\n\
          \x20   var key = $sub' '$words[-2]\n\
+         \x20   var prefix = ''\n\
+         \x20   var at = (str:index $words[-1] '=')\n\
+         \x20   if (and (str:has-prefix $words[-1] '-') (> $at 1)) {\n\
+         \x20       set key = $sub' '$words[-1][0..$at]\n\
+         \x20       set prefix = $words[-1][0..(+ $at 1)]\n\
+         \x20   }\n\
          \x20   if (has-key $values $key) {\n\
          \x20       for value $values[$key] {\n\
-         \x20           edit:complex-candidate $value\n\
+         \x20           edit:complex-candidate $prefix$value\n\
          \x20       }\n\
          \x20   } else {\n\
          \x20       $completions[$command]\n\
@@ -659,7 +694,7 @@ mod tests {
     /// (clap_complete writes those two with the options alone; no pwsh runs on the test
     /// machines, elvish's is run by the interop suite): the send's value enums and lists, a
     /// subcommand's own (`check --only`), and `-S` apart from `-s` (PowerShell's `switch` is
-    /// case-insensitive unless told).
+    /// case-insensitive unless told), after a space or after `--opt=` in the same word.
     #[test]
     fn powershell_and_elvish_offer_option_values() {
         let ps = String::from_utf8(completions(Shell::PowerShell)).unwrap();
@@ -670,6 +705,10 @@ mod tests {
             "'ehlo --protocol' { 'SMTP', 'ESMTP', 'LMTP',",
             "'ehlo;check --only' { 'mx.lookup',",
             "switch -CaseSensitive -Exact (\"$sub $previous\")",
+            // `--protocol=LM`: the option before the `=`, the values after it.
+            "if ($wordToComplete -match '^(-[^=]+)=(.*)$') {",
+            "$values.Where{ $_ -like \"$typed*\" }",
+            "[CompletionResult]::new(\"$prefix$_\", $_,",
         ] {
             assert!(ps.contains(line), "_ehlo.ps1 lacks {line}");
         }
@@ -681,7 +720,8 @@ mod tests {
             "&'ehlo --tls-verify'= ['pkix' 'dane']",
             "&'ehlo -S'= ['1' '2' '3']",
             "&'ehlo;check --skip'= ['mx.lookup'",
-            "edit:complex-candidate $value",
+            "set key = $sub' '$words[-1][0..$at]",
+            "edit:complex-candidate $prefix$value",
         ] {
             assert!(elv.contains(line), "ehlo.elv lacks {line}");
         }

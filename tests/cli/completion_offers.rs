@@ -15,10 +15,11 @@ fn offers(shell: Shell, lines: &[&str]) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for line in lines {
         let code = match shell {
-            // As bash calls a completion function: the words, the index of the one completed.
+            // As bash calls a completion function: the words (`=` one of its own, as
+            // COMP_WORDBREAKS makes it), the index of the one completed.
             Shell::Bash => format!(
                 "source {s}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; \
-                 read -ra COMP_WORDS <<< \"$COMP_LINE\"; \
+                 read -ra COMP_WORDS <<< \"${{COMP_LINE//=/ = }}\"; \
                  [[ $COMP_LINE == *' ' ]] && COMP_WORDS+=(''); \
                  COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
                  _ehlo ehlo \"${{COMP_WORDS[-1]}}\" \"${{COMP_WORDS[-2]}}\" 2>/dev/null; \
@@ -40,7 +41,7 @@ fn offers(shell: Shell, lines: &[&str]) -> Vec<(String, Vec<String>)> {
                         "var completer =",
                     )
                     .replace("edit:complex-candidate $text &display=", "put $text; nop ")
-                    .replace("edit:complex-candidate $value", "put $value");
+                    .replace("edit:complex-candidate $prefix$value", "put $prefix$value");
                 let mut words: Vec<&str> = line.split(' ').collect();
                 let typed = words.pop().unwrap_or_default();
                 let words: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
@@ -167,7 +168,8 @@ pub(crate) fn check(shell: Shell) {
 /// The option values are offered in every shell, PowerShell's and elvish's scripts too (clap_complete
 /// writes those two with the options alone): a value enum (`--protocol`, `--tls-verify`), a hand
 /// list (`--tls-protocol`), a subcommand's own (`check --only`, `--expect`), and `-S` (`--silent`'s
-/// levels) apart from `-s` (`--server`, a host: no list).
+/// levels) apart from `-s` (`--server`, a host: no list); after a space or after `--opt=` in one
+/// word (bash offered nothing there, PowerShell and elvish the options again).
 pub(crate) fn values(shell: Shell) {
     let lines = [
         "ehlo --protocol ",
@@ -179,6 +181,10 @@ pub(crate) fn values(shell: Shell) {
         "ehlo -S ",
         "ehlo -s ",
         "ehlo --to x --auth CRAM",
+        "ehlo --protocol=LM",
+        "ehlo --tls-verify=",
+        "ehlo check --only=tls.c",
+        "ehlo check example.com --expect=dmarc.p",
     ];
     let got = offers(shell, &lines);
     let of = |line: &str| -> Vec<String> {
@@ -239,5 +245,43 @@ pub(crate) fn values(shell: Shell) {
         ["CRAM-MD5", "CRAM-SHA1"],
         "{}",
         ctx("ehlo --to x --auth CRAM")
+    ); // `--opt=VALUE`: the values after the `=`. bash breaks the word there and replaces the
+    // part after it; fish and elvish (and PowerShell) replace the whole word, `--opt=` kept.
+    let bare = |line: &str| -> Vec<String> {
+        let option = line.rsplit(' ').next().unwrap().split('=').next().unwrap();
+        of(line)
+            .iter()
+            .map(|w| match shell {
+                Shell::Bash => w.clone(),
+                _ => w
+                    .strip_prefix(&format!("{option}="))
+                    .unwrap_or_else(|| panic!("{} lacks {option}=", ctx(line)))
+                    .to_string(),
+            })
+            .collect()
+    };
+    assert_eq!(
+        bare("ehlo --protocol=LM"),
+        ["LMTP", "LMTPA", "LMTPS", "LMTPSA"],
+        "{}",
+        ctx("ehlo --protocol=LM")
+    );
+    assert_eq!(
+        bare("ehlo --tls-verify="),
+        ["dane", "pkix"],
+        "{}",
+        ctx("ehlo --tls-verify=")
+    );
+    let only = bare("ehlo check --only=tls.c");
+    assert!(
+        only.len() >= 2 && only.iter().all(|w| w.starts_with("tls.cert")),
+        "{}",
+        ctx("ehlo check --only=tls.c")
+    );
+    let expect = bare("ehlo check example.com --expect=dmarc.p");
+    assert!(
+        !expect.is_empty() && expect.iter().all(|w| w.starts_with("dmarc.p")),
+        "{}",
+        ctx("ehlo check example.com --expect=dmarc.p")
     );
 }
