@@ -139,7 +139,35 @@ pub fn core_limit_of(pid: &str) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Run `cmd` with `args` and `stdin`, killing it past `limit`. Unless the caller chose a working
+/// directory, it runs in an empty one of its own, which must still be empty afterwards: a
+/// relative path given to `ehlo` (`--output-file elsewhere`) landed in the test's working
+/// directory, the checkout, and an empty `elsewhere` was committed with the test that made it.
 pub fn run_cmd(mut cmd: Command, args: &[&str], stdin: Option<&[u8]>, limit: Duration) -> Run {
+    let cwd = match cmd.get_current_dir() {
+        Some(_) => None,
+        None => {
+            let dir = tempfile::tempdir().expect("a working directory for ehlo");
+            cmd.current_dir(dir.path());
+            Some(dir)
+        }
+    };
+    let run = run_cmd_here(cmd, args, stdin, limit);
+    if let Some(dir) = cwd {
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            left.is_empty(),
+            "ehlo {args:?} wrote {left:?} into its working directory: a relative path in a \
+             test lands in the checkout; give it a path inside a tempdir"
+        );
+    }
+    run
+}
+
+fn run_cmd_here(mut cmd: Command, args: &[&str], stdin: Option<&[u8]>, limit: Duration) -> Run {
     isolate(&mut cmd);
     cmd.args(args)
         .stdin(if stdin.is_some() {
