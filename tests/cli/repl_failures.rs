@@ -971,8 +971,16 @@ fn a_late_reply_is_attributed_to_the_input_it_answers() {
         }
         if !json {
             let out = run.all();
-            let late = out.find("late reply to `EHLO me` (1.5 s after it)");
-            let reply = out.find("250 PIPELINING (1.5 s)");
+            // Timed from the EHLO: 1.5 s, more on a loaded machine (1.6 s was seen when the
+            // text was matched exactly), never under the server's pause.
+            let secs = |head: &str, tail: &str| -> Option<(usize, f64)> {
+                let at = out.find(head)?;
+                let rest = &out[at + head.len()..];
+                let n: f64 = rest[..rest.find(tail)?].parse().ok()?;
+                (n >= 1.4).then_some((at, n))
+            };
+            let late = secs("late reply to `EHLO me` (", " s after it)");
+            let reply = secs("250 PIPELINING (", " s)");
             assert!(
                 late.is_some() && reply.is_some() && late < reply,
                 "the late reply is not named as the EHLO's:\n{out}"
