@@ -28,6 +28,8 @@
 # Server certificate (self-signed, CN=localhost, SAN DNS:localhost, IP:127.0.0.1): $STATE/postfix.pem
 # fish: tests/interop.rs completes command lines in it (tests/cli/completion_offers.rs), as the
 #   default suite does in bash; elvish likewise (its option values).
+# procps (kill, pgrep) and iproute2 (ip): `cargo test` runs them (signals to ehlo, the
+#   `unshare -rn` namespace tests bring `lo` up); a minimal Debian 12 (a container image) has neither.
 # ldnsutils: ldns-dane, the independent DANE implementation the dane_* tests compare with.
 #   NSD 127.0.0.1:5392 (a zone signed at setup with ldns-signzone) and Unbound 127.0.0.1:5391
 #     (validating it from the zone's key) for the dnssec_* tests (see dnssec.sh for the zone)
@@ -44,7 +46,7 @@ PY=/usr/bin/python3 # Debian's interpreter: python3-aiosmtpd is installed for it
 PACKAGES=(postfix dovecot-core python3 python3-aiosmtpd swaks openssl ca-certificates
   libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl libdigest-hmac-perl
   libauthen-ntlm-perl curl time ldnsutils nsd unbound
-  fish elvish)
+  fish elvish procps iproute2)
 
 log() { printf '[interop-setup] %s\n' "$*"; }
 die() {
