@@ -28,3 +28,7 @@ cargo test --locked --test repl -- --ignored --test-threads=1 "$@"
 # README promise is a machine with only the Rust toolchain). Not given "$@": another filter
 # would let in the cli binary's other ignored tests (namespace halves, a full-scale run).
 cargo test --locked --test cli -- --ignored --test-threads=1 swaks
+# The one other ignored cli test meant for here: the real curl and python3 send through
+# `ehlo serve --accept-proxy` (the filter above does not name it).
+cargo test --locked --test cli -- --ignored --test-threads=1 --exact \
+  serve::curl_and_python_send_through_proxy_protocol
