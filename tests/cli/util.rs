@@ -258,6 +258,9 @@ pub enum Step {
     Flood(&'static [u8], Duration),
     /// TLS handshake as the server (after a 220 to STARTTLS, or at once for implicit TLS).
     Tls,
+    /// Wait this long for each read from now on (20 s before), for a client given longer than
+    /// that to send its next line (a debug build typing megabytes on a loaded machine).
+    ReadTimeout(Duration),
     /// Close the connection now.
     Close,
     /// Read until the client closes; panic unless it ended the TLS session with a close_notify
@@ -518,6 +521,14 @@ fn scripted_on(listener: TcpListener, steps: Vec<Step>, acceptor: Arc<SslAccepto
                         }
                         Err(_) => return (got, peer),
                     }
+                }
+                Step::ReadTimeout(d) => {
+                    let tcp = match &s {
+                        Stream::Plain(t) => t,
+                        Stream::Tls(t) => t.get_ref(),
+                        Stream::Gone => panic!("a read timeout for a closed connection"),
+                    };
+                    tcp.set_read_timeout(Some(d)).unwrap();
                 }
                 Step::Close => {
                     s = Stream::Gone;
