@@ -1044,7 +1044,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__check)
-            opts="-4 -6 -h -V -p --json --junit --fail-on --untested-ok --cert-problems --allow-private --rcpt-probe --relay-probe --tls-probe --tlsc --tls-on-connect --dnssec --dns-trust-anchor --tls-ca-path --ipv4 --ipv6 --color --help --version --only --skip --expect --waive --host --concurrency --per-ip --deadline --timeout --cert-days --port --helo --dns-server"
+            opts="-4 -6 -h -V -p --json --junit --fail-on --untested-ok --cert-problems --allow-private --rcpt-probe --relay-probe --tls-probe --tlsc --tls-on-connect --dnssec --dns-trust-anchor --tls-ca-path --ipv4 --ipv6 --color --help --version --only --skip --expect --waive --host --connect-to --concurrency --per-ip --deadline --timeout --cert-days --port --helo --dns-server"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1123,6 +1123,13 @@ _ehlo() {
                     return 0
                     ;;
                 --host)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --connect-to)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

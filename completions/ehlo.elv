@@ -363,6 +363,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --expect 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <); a check a met ID=STATUS asked for does not count (dmarc.record=fail met: no exit 40)'
             cand --waive 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *'
             cand --host 'Check this one server: alone (a host name or an IP address), its per-address checks only (smtp.*, tls.*, rdns.fcrdns), on --port; with domains, as their MX in place of their MX records (a new MX before the DNS change)'
+            cand --connect-to 'Connect to this address for --host HOST instead of HOST''s DNS addresses (a server not yet in DNS); the name is still what is judged (repeatable or comma-separated)'
             cand --concurrency 'Domains checked at once, 1 to 1000. Each holds some 40-60 KB while in flight, and DNS lookups are capped at 256 at once: more domains only help while MX hosts are slow to answer'
             cand --per-ip 'SMTP connections at once to one address'
             cand --deadline 'Stop the whole run after this long and report what is done (N, Ns, Nm or Nh)'

@@ -607,6 +607,7 @@ dane.starttls@\t''
 dane.match@\t''
 rdns.fcrdns@\t''"
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l host -d 'Check this one server: alone (a host name or an IP address), its per-address checks only (smtp.*, tls.*, rdns.fcrdns), on --port; with domains, as their MX in place of their MX records (a new MX before the DNS change)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l connect-to -d 'Connect to this address for --host HOST instead of HOST\'s DNS addresses (a server not yet in DNS); the name is still what is judged (repeatable or comma-separated)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l concurrency -d 'Domains checked at once, 1 to 1000. Each holds some 40-60 KB while in flight, and DNS lookups are capped at 256 at once: more domains only help while MX hosts are slow to answer' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l per-ip -d 'SMTP connections at once to one address' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm or Nh)' -r -f

@@ -3183,6 +3183,120 @@ fn check_judges_implicit_tls_on_postfix_and_exim() {
     }
 }
 
+/// `ehlo check DOMAIN --host NAME --connect-to 127.0.0.1` against the real Postfix on 2525, NAME
+/// in no DNS (the fake resolver knows only the domain): the session goes to the given address,
+/// NAME is what the certificate is verified against (Postfix's names localhost and IP 127.0.0.1,
+/// so judged by the address it would pass; by NAME it does not), and JSON says where the address
+/// came from. Without --connect-to NAME is NXDOMAIN and nothing is probed.
+#[test]
+#[ignore = "interop: needs the local Postfix (tests/interop/setup.sh)"]
+fn check_connect_to_reaches_postfix_under_a_name_in_no_dns() {
+    use ehlo::net::testutil::{FakeDns, RecordSpec};
+    require_postfix_smtp();
+    // The domain's published MX is elsewhere (a documentation address, never contacted).
+    let (dns, _h) = FakeDns::start(vec![
+        (
+            "moving.interop.test",
+            RecordSpec::Mx(10, "mx-old.interop.test".into()),
+        ),
+        (
+            "mx-old.interop.test",
+            RecordSpec::A(std::net::Ipv4Addr::new(192, 0, 2, 1)),
+        ),
+    ]);
+    let dns = dns.to_string();
+    let run = |extra: &[&str]| {
+        let mut cmd = Command::new(ehlo_bin());
+        cmd.args([
+            "check",
+            "moving.interop.test",
+            "--host",
+            "mx-new.interop.test",
+            "--port",
+            "2525",
+            "--dnssec",
+            "off",
+            "--dns-server",
+            &dns,
+            "--allow-private",
+            "--tls-ca-path",
+            POSTFIX_CERT,
+            "--timeout",
+            "5s",
+            "--only",
+            "mx.*",
+            "--only",
+            "smtp.*",
+            "--only",
+            "tls.*",
+            "--json",
+        ]);
+        cmd.args(extra);
+        let run = run_bounded(cmd);
+        let checks: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+            .filter(|v| v["type"] == "check")
+            .collect();
+        (run, checks)
+    };
+    let of = |checks: &[serde_json::Value], id: &str| -> serde_json::Value {
+        checks
+            .iter()
+            .find(|v| v["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}: {checks:?}"))
+            .clone()
+    };
+    // The name is in no DNS: nothing to connect to.
+    let (r, checks) = run(&[]);
+    assert_eq!(of(&checks, "mx.target")["status"], "fail", "{}", r.dump());
+    assert!(
+        !checks.iter().any(|v| v["id"] == "smtp.connect"),
+        "{}",
+        r.dump()
+    );
+    let (r, checks) = run(&["--connect-to", "127.0.0.1"]);
+    let t = of(&checks, "mx.target");
+    assert_eq!(t["status"], "pass", "{}", r.dump());
+    assert_eq!(t["evidence"]["address_source"], "--connect-to", "{t}");
+    let c = of(&checks, "smtp.connect");
+    assert_eq!(
+        (&c["status"], &c["ip"], &c["mx"]),
+        (
+            &"pass".into(),
+            &"127.0.0.1".into(),
+            &"mx-new.interop.test".into()
+        ),
+        "{}",
+        r.dump()
+    );
+    assert_eq!(c["evidence"]["address_source"], "--connect-to", "{c}");
+    assert_eq!(of(&checks, "smtp.banner")["status"], "pass", "{}", r.dump());
+    assert_eq!(
+        of(&checks, "tls.starttls")["status"],
+        "pass",
+        "{}",
+        r.dump()
+    );
+    assert_eq!(
+        of(&checks, "tls.cert.chain")["status"],
+        "pass",
+        "{}",
+        r.dump()
+    );
+    // Verified against the name, not the address the certificate also carries.
+    let name = of(&checks, "tls.cert.name");
+    assert_ne!(name["status"], "pass", "{}", r.dump());
+    assert!(
+        name["summary"]
+            .as_str()
+            .unwrap()
+            .contains("mx-new.interop.test"),
+        "{name}"
+    );
+}
+
 /// A certificate problem on a submission listener fails `ehlo check`; on an MX it warns. RFC 8314
 /// §5.3: a mail user agent MUST verify the server's certificate, so a chain it cannot verify or
 /// a name it does not match stops every client of port 465 or 587, while on port 25 MTAs deliver

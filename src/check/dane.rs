@@ -128,7 +128,9 @@ fn all_skipped(why: &str) -> Vec<CheckResult> {
 /// The DNS half for `domain` whose MX hosts are `hosts` (the domain itself for an implicit
 /// MX), from the validated answers the MX checks already got (`--dnssec off`: all skipped).
 /// Only as deep as `depth` ([`DnssecDepth`]): the hosts' addresses and TLSA records are not
-/// asked when no selected check reads them, and their results are left out.
+/// asked when no selected check reads them, and their results are left out. `mx_host`: the
+/// `--host HOST` given with domains, which `dnssec.domain` says it did not judge (evidence `host`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn dns_checks(
     answers: &Answers<'_>,
     domain: &str,
@@ -137,6 +139,7 @@ pub(crate) async fn dns_checks(
     family: Family,
     port: u16,
     root_anchors: bool,
+    mx_host: Option<&str>,
 ) -> DnsOutcome {
     if !answers.validating() {
         return DnsOutcome {
@@ -145,7 +148,19 @@ pub(crate) async fn dns_checks(
         };
     }
     let mut out = DnsOutcome::default();
-    // dnssec.domain: the MX RRset (or its proven absence) of the domain.
+    // dnssec.domain: the MX RRset (or its proven absence) of the domain, as published now. With
+    // `--host HOST` the line says so: HOST stands in for the hosts the records name, but the
+    // records that will name it are in the same zone, judged as they are today.
+    let instead = mx_host.map(|h| {
+        format!(
+            "; judged: the MX RRset as published now, not --host {h} (the MX record that will \
+             name {h} is signed as this one is)"
+        )
+    });
+    let judged = |c: CheckResult| match mx_host {
+        Some(h) => c.with("host", h),
+        None => c,
+    };
     let mx_proof = match answers.validated(domain, RecordType::MX).await {
         Ok(set) => {
             let what = if set.records.is_empty() {
@@ -160,7 +175,9 @@ pub(crate) async fn dns_checks(
                 ),
                 Some(DnsProof::Insecure) => (
                     Status::Info,
-                    format!("{domain} is not signed (insecure): DANE cannot apply to its mail"),
+                    format!(
+                        "the MX records of {domain} are not signed (insecure): DANE cannot apply to its mail"
+                    ),
                 ),
                 p => (
                     Status::Fail,
@@ -171,12 +188,15 @@ pub(crate) async fn dns_checks(
                 ),
             };
             let mut summary = summary;
+            if let Some(instead) = &instead {
+                summary.push_str(instead);
+            }
             if st == Status::Fail && root_anchors && !chain_reaches_root(answers, domain).await {
                 summary.push_str(PRIVATE_ZONE);
             }
-            out.results.push(
+            out.results.push(judged(
                 CheckResult::new("dnssec.domain", st, summary).with("proof", proof_name(set.proof)),
-            );
+            ));
             set.proof
         }
         Err(e) => {
@@ -185,11 +205,15 @@ pub(crate) async fn dns_checks(
                 &format!("the MX records of {domain}"),
                 &format!("validating senders defer mail to {domain}"),
             );
+            if let Some(instead) = &instead {
+                summary.push_str(instead);
+            }
             if e.is_bogus() && root_anchors && !chain_reaches_root(answers, domain).await {
                 summary.push_str(PRIVATE_ZONE);
             }
-            out.results
-                .push(CheckResult::new("dnssec.domain", st, summary).with("error", e.to_string()));
+            out.results.push(judged(
+                CheckResult::new("dnssec.domain", st, summary).with("error", e.to_string()),
+            ));
             Some(DnsProof::Bogus)
         }
     };

@@ -503,11 +503,14 @@ async fn host_targets(
 /// published as the domain's MX), both lines say so and name `host`, and `host` is the one
 /// target (preference 0), judged as an MX host is. The user named it, so a special-purpose
 /// address is probed too, as with `--host` alone. Without `addresses` (neither `mx.target` nor
-/// a probe selected) its addresses are not asked.
+/// a probe selected) its addresses are not asked. With `connect_to` (`--connect-to`, already of
+/// the -4/-6 family) `host`'s DNS is not asked either: those addresses are its target, and
+/// `mx.target` says where they came from (evidence `address_source`).
 pub(crate) async fn named_mx_checks(
     r: &Answers<'_>,
     domain: &str,
     host: &str,
+    connect_to: &[IpAddr],
     family: Family,
     addresses: bool,
 ) -> MxOutcome {
@@ -525,7 +528,20 @@ pub(crate) async fn named_mx_checks(
         )
         .with("host", host),
     ];
-    let targets = if addresses {
+    let targets = if !connect_to.is_empty() {
+        let (mut c, target) =
+            judge_target(host, 0, &RrSet::default(), Ok(connect_to.to_vec()), true);
+        c.summary = format!(
+            "{host} → {} (--connect-to; the A/AAAA records of {host} not looked up)",
+            connect_to
+                .iter()
+                .map(IpAddr::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        results.push(c.with("address_source", "--connect-to"));
+        target.into_iter().collect()
+    } else if addresses {
         host_targets(r, &[(0, host.to_string())], family, true, &mut results).await
     } else {
         Vec::new()

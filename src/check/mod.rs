@@ -75,6 +75,10 @@ pub(crate) struct CheckConfig {
     /// MX records (not looked up); the domains' policies (MTA-STS `mx` patterns, TLSA records at
     /// `_PORT._tcp.HOST`, SPF, DMARC, TLS-RPT) are judged against it.
     pub(crate) mx_host: Option<String>,
+    /// `--connect-to`: the addresses the `--host` name's connections go to, in place of its
+    /// A/AAAA records (not looked up); the name is still what the certificate, MTA-STS `mx`
+    /// patterns and TLSA owners are judged by. Empty: the name's DNS addresses.
+    pub(crate) connect_to: Vec<std::net::IpAddr>,
     /// `--json` (else the human report).
     pub(crate) json: bool,
     /// `--color`.
@@ -416,7 +420,19 @@ async fn check_domain(
         .filter(|_| lookups.dnssec > select::DnssecDepth::None);
     let answers = answers::Answers::new(r, validator);
     let mx_wanted = async {
-        if named_host {
+        if named_host && !shared.cfg.connect_to.is_empty() {
+            // `--host NAME --connect-to IP`: NAME's DNS is not asked, the given addresses
+            // (already of the -4/-6 family) are where its sessions go.
+            domain::MxOutcome {
+                targets: vec![domain::Target {
+                    host: name.clone(),
+                    preference: 0,
+                    addrs: shared.cfg.connect_to.clone(),
+                }],
+                hosts: vec![name.clone()],
+                ..Default::default()
+            }
+        } else if named_host {
             // `--host`: that server is the one "MX", its addresses looked up (a literal is
             // its own); the user named it, so a special-purpose address is probed too.
             match answers.addresses(&name, shared.cfg.family).await {
@@ -439,8 +455,15 @@ async fn check_domain(
                 },
             }
         } else if let Some(h) = shared.cfg.mx_host.as_deref().filter(|_| lookups.mx) {
-            domain::named_mx_checks(&answers, &name, h, shared.cfg.family, lookups.mx_addresses)
-                .await
+            domain::named_mx_checks(
+                &answers,
+                &name,
+                h,
+                &shared.cfg.connect_to,
+                shared.cfg.family,
+                lookups.mx_addresses,
+            )
+            .await
         } else if lookups.mx {
             domain::mx_checks(
                 &answers,
@@ -490,6 +513,7 @@ async fn check_domain(
                 shared.cfg.probe.port,
                 shared.cfg.dns.dnssec == crate::net::dns::DnssecMode::Validate
                     && shared.cfg.dns.trust_anchor.is_none(),
+                shared.cfg.mx_host.as_deref(),
             )
             .await;
             progress(&partial)
@@ -606,10 +630,15 @@ async fn check_domain(
                 &pairs,
                 shared.cfg.family,
             ));
+            let given = &shared.cfg.connect_to;
             for (host, ip, res, chain) in per_pair {
                 for mut c in res {
                     c.mx = Some(host.clone());
                     c.ip = Some(ip.to_string());
+                    if c.id == "smtp.connect" && given.contains(&ip) {
+                        // The address came from the command line, not from HOST's DNS.
+                        c = c.with("address_source", "--connect-to");
+                    }
                     host_results.push(c);
                 }
                 sessions.push((host, ip, chain));

@@ -118,7 +118,8 @@ pub(crate) const CHECKS: &[CheckDef] = &[
     def("dmarc.record", "RFC 7489 §6.1", Scope::Domain),
     // _domainkey exists (keys are likely published)
     def("dkim.hint", "RFC 6376 §3.6.2, RFC 8020", Scope::Domain),
-    // the MX records validate (DNSSEC secure; unsigned = info, bogus fails)
+    // the domain's MX RRset as published validates (DNSSEC secure; unsigned = info, bogus
+    // fails); with --host HOST too, which replaces the hosts it names, not the records
     def(
         "dnssec.domain",
         "RFC 4035 §5, RFC 7672 §2.2.1",

@@ -2173,6 +2173,19 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_name = "HOST", hide_env = true)]
     pub(crate) host: Option<String>,
 
+    /// Connect to this address for --host HOST instead of HOST's DNS addresses (a server not
+    /// yet in DNS); the name is still what is judged (repeatable or comma-separated)
+    ///
+    /// The certificate is verified against HOST, MTA-STS mx patterns and TLSA records at
+    /// _PORT._tcp.HOST name HOST; only the TCP connection goes to IP (an IPv6 address with or
+    /// without brackets; the port is --port's), as curl's --connect-to. HOST's own A/AAAA
+    /// records are not asked (mx.target says so, JSON evidence address_source "--connect-to").
+    // From the command line only, as --host: a variable left set would send every check's
+    // connection to one address.
+    #[arg(long, value_name = "IP", requires = "host", value_delimiter = ',',
+          value_parser = parse_connect_to, hide_env = true)]
+    pub(crate) connect_to: Vec<IpAddr>,
+
     /// Print JSON Lines (one line per check, per domain, and a summary) instead of the report
     #[arg(long)]
     pub(crate) json: bool,
@@ -2642,6 +2655,30 @@ fn service_in(text: &str, name: &str) -> Option<u16> {
 
 fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
     parse_ip_port(s, 53)
+}
+
+/// `ehlo check --connect-to`: an IP address, an IPv6 one with or without brackets (`[::1]`, as
+/// swaks's and curl's host:port spellings bracket it). A host name is refused (the point is an
+/// address DNS does not give yet), and so is a port (it is --port's, one for every address).
+fn parse_connect_to(s: &str) -> Result<IpAddr, String> {
+    let inner = s
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(s);
+    if let Ok(ip) = inner.parse::<IpAddr>() {
+        if inner != s && ip.is_ipv4() {
+            return Err(format!("'{s}': only an IPv6 address goes in brackets"));
+        }
+        return Ok(ip);
+    }
+    if s.parse::<SocketAddr>().is_ok() {
+        return Err(format!(
+            "'{s}' has a port: give the address alone, the port is --port's"
+        ));
+    }
+    Err(format!(
+        "'{s}' is not an IP address: --connect-to takes the address HOST will have (IPv4, or IPv6 with or without brackets)"
+    ))
 }
 
 /// Most domains `ehlo check` has in flight at once (`--concurrency`). Each holds some 40-60 KB

@@ -44,7 +44,8 @@
 //! `repeated` (hosts named by several MX records, checked once), `rcode` (`NXDOMAIN`), and
 //! with `--host HOST` given with domains (HOST checked in place of the MX records, not looked
 //! up) `host` (HOST) and `mx_records` (`"not used"`); `mx.null`: `records`, `host`; `mx.target`: `addresses`, `cname`, `preference`, `left_out` (MX hosts
-//! or addresses past the cap, not checked); `ipv6.mx`: `addresses`; `mtasts.txt`: `records`,
+//! or addresses past the cap, not checked), `address_source` (`"--connect-to"`: the addresses
+//! were given by `--connect-to`, HOST's A/AAAA records not looked up); `ipv6.mx`: `addresses`; `mtasts.txt`: `records`,
 //! `id`; `tlsrpt.record`: `records`, `rua`; `mtasts.fetch`: `url`, `ip`, `http_status`,
 //! `content_type`, `tls`, `cert_verified`, `bytes`, `location`, `unreachable` (`"IP: why"` for
 //! each address of the policy host not reached before the one that answered);
@@ -58,7 +59,8 @@
 //! `dmarc.record`: `records`, `p` (the policy in force), and when a parent's record applies
 //! `org_domain`, `inherited` (true), `sp`;
 //! `smtp.connect`: `port`, `error`, `no_local_route` (true: this host has no route to the
-//! address's family, so it could not be tested); `smtp.banner`: `code`, `text` (lines), `lines` (the same: a reply's `lines`; `text` kept for compatibility);
+//! address's family, so it could not be tested), `address_source` (`"--connect-to"`: the
+//! address came from that flag, not from DNS); `smtp.banner`: `code`, `text` (lines), `lines` (the same: a reply's `lines`; `text` kept for compatibility);
 //! `smtp.ehlo`: `code`, `extensions` (lines), `requiretls`; `smtp.banner`, `smtp.ehlo` and
 //! `tls.handshake`: `truncated_at_close` (true: the reply was cut off by the close); each
 //! `smtp.*` result of an address whose session ended before EHLO, for each of the domain's MX
@@ -70,7 +72,8 @@
 //! (null for a certificate not valid yet, with its `not_before`), `days_left` (the same: a
 //! certificate's `days_left` in the send's JSON; `days` kept for compatibility), `not_after`; `tls.cert.key`: `algorithm`,
 //! `bits`, `signature`; `rdns.fcrdns`: `ptr`; `dnssec.domain`,
-//! `dnssec.mx`: `proof`, `error`; `dane.tlsa`: `owner`, `base`, `records`, `proof`, `error`;
+//! `dnssec.mx`: `proof`, `error`, and on `dnssec.domain` with `--host HOST` given with domains
+//! `host` (the domain's MX RRset as published is what was judged, not HOST); `dane.tlsa`: `owner`, `base`, `records`, `proof`, `error`;
 //! `dane.usable`: `usable`, `ignored`; `dane.rollover`: `dane_ee`, `dane_ta`,
 //! `current_key_only` (when a chain was seen); `dane.match`: `owner`, `matched`, `matched_depth`, `names`, `ignored`, `chain` (per depth:
 //! `"depth 0 spki sha256 HEX [matched] <- 3 1 1 ab12…"`); `smtp.postmaster` and

@@ -433,7 +433,8 @@ impl Lab {
         let good = pem_pair(
             dir.path(),
             "good",
-            leaf(&["mx-good.lab.test"]),
+            // mx-new.lab.test is in no DNS of the lab: a new MX reached with --connect-to.
+            leaf(&["mx-good.lab.test", "mx-new.lab.test"]),
             Some(&issuer),
         );
         let mut exp = leaf(&["mx-expired.lab.test"]);
@@ -3418,6 +3419,12 @@ fn dnssec_and_dane_checks_against_a_signed_zone() {
     assert_eq!(s("absent.test", "dnssec.domain"), ["pass"]);
     // An unsigned zone: information all along, the TLSA record there is never looked at.
     assert_eq!(s("insecure.test", "dnssec.domain"), ["info"]);
+    // What it judged: the domain's MX records, not the domain as a whole.
+    says(
+        "insecure.test",
+        "dnssec.domain",
+        "the MX records of insecure.test are not signed (insecure)",
+    );
     assert_eq!(s("insecure.test", "dnssec.mx"), ["info"]);
     assert_eq!(s("insecure.test", "dane.tlsa"), ["info"]);
     assert_eq!(s("insecure.test", "dane.match"), ["skip"]);
@@ -3447,7 +3454,17 @@ fn dnssec_and_dane_checks_against_a_signed_zone() {
                 .unwrap_or_else(|| panic!("no {id}: {}", run.stdout))
                 .clone()
         };
-        assert_eq!(of("dnssec.domain")["status"], "pass", "{}", run.stdout);
+        // It judges the domain's MX RRset as published, which --host does not replace, and
+        // says so (it named no host: "the MX records of absent.test are DNSSEC-signed").
+        let d = of("dnssec.domain");
+        assert_eq!(d["status"], "pass", "{}", run.stdout);
+        assert_eq!(d["evidence"]["host"], host, "{d}");
+        assert!(
+            d["summary"].as_str().unwrap().contains(&format!(
+                "judged: the MX RRset as published now, not --host {host}"
+            )),
+            "{d}"
+        );
         let t = of("dane.tlsa");
         assert_eq!(t["status"], "pass", "{t}");
         assert_eq!(t["mx"], host, "{t}");
@@ -6696,6 +6713,262 @@ fn a_host_with_domains_is_checked_as_their_mx_against_their_policies() {
         "{}",
         r.stderr
     );
+}
+
+/// `--host NAME --connect-to IP`: a new MX whose name is in no DNS yet is checked at IP as the
+/// domains' MX, judged by its name: the domains' MTA-STS `mx` patterns match NAME, its
+/// certificate is verified against NAME (another name at the same address fails), and JSON
+/// says the address came from the flag (`mx.target` and `smtp.connect` evidence
+/// `address_source`). Before, there was no such flag (exit 1), and `--host NAME` alone failed
+/// `mx.target` (NXDOMAIN) and probed nothing.
+#[test]
+fn connect_to_checks_a_host_not_in_dns_at_the_given_address_by_its_name() {
+    let lab = Lab::start();
+    let o = lab.https_ip.octets();
+    let good = Ipv4Addr::new(o[0], o[1], o[2], 10).to_string();
+    let line = |lines: &[Value], d: &str, id: &str| -> Value {
+        lines
+            .iter()
+            .find(|v| v["type"] == "check" && v["domain"] == d && v["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} for {d}"))
+            .clone()
+    };
+    // The name is in no DNS of the lab.
+    let (run, m, _) = lab.json(&[
+        "enforce.test",
+        "--host",
+        "mx-new.lab.test",
+        "--only",
+        "mx.target",
+    ]);
+    assert_eq!(
+        st(&m, "enforce.test", "mx.target"),
+        ["fail"],
+        "{}",
+        run.all()
+    );
+
+    let before = lab.taps["good"].connections.load(Ordering::SeqCst);
+    let (run, m, lines) = lab.json(&[
+        "enforce.test",
+        "unlisted.test",
+        "--host",
+        "mx-new.lab.test",
+        "--connect-to",
+        &good,
+    ]);
+    assert_eq!(run.code, 40, "{}", run.all());
+    for d in ["enforce.test", "unlisted.test"] {
+        let t = line(&lines, d, "mx.target");
+        assert_eq!(t["status"], "pass", "{t}");
+        assert_eq!(t["mx"], "mx-new.lab.test", "{t}");
+        assert_eq!(t["evidence"]["address_source"], "--connect-to", "{t}");
+        assert_eq!(t["evidence"]["addresses"], serde_json::json!([good]), "{t}");
+        let said = t["summary"].as_str().unwrap();
+        assert!(
+            said.contains(&format!("mx-new.lab.test → {good} (--connect-to")),
+            "{said}"
+        );
+        let c = line(&lines, d, "smtp.connect");
+        assert_eq!(
+            (&c["status"], &c["mx"], &c["ip"]),
+            (
+                &"pass".into(),
+                &"mx-new.lab.test".into(),
+                &good.clone().into()
+            ),
+            "{c}"
+        );
+        assert_eq!(c["evidence"]["address_source"], "--connect-to", "{c}");
+    }
+    // Judged by the name: matched by enforce.test's `*.lab.test`, its certificate (naming
+    // mx-new.lab.test) verified for it.
+    assert_eq!(st(&m, "enforce.test", "mtasts.mx-match"), ["pass"]);
+    assert_eq!(st(&m, "enforce.test", "tls.cert.name"), ["pass"]);
+    assert_eq!(st(&m, "enforce.test", "tls.cert.chain"), ["pass"]);
+    let mm = line(&lines, "unlisted.test", "mtasts.mx-match");
+    assert_eq!(mm["status"], "fail", "{mm}");
+    assert!(
+        mm["summary"]
+            .as_str()
+            .unwrap()
+            .contains("mx-new.lab.test not matched by mx: mx.elsewhere.test"),
+        "{mm}"
+    );
+    // The connection went to the given address (probed once for both domains).
+    assert_eq!(
+        lab.taps["good"].connections.load(Ordering::SeqCst),
+        before + 1
+    );
+
+    // The same address under a name its certificate does not carry: the name is what is
+    // verified, so enforce.test's policy fails it.
+    let (run, m, lines) = lab.json(&[
+        "enforce.test",
+        "--host",
+        "mx-other.lab.test",
+        "--connect-to",
+        &good,
+        "--only",
+        "tls.cert.name",
+    ]);
+    assert_eq!(run.code, 40, "{}", run.all());
+    assert_eq!(st(&m, "enforce.test", "tls.cert.name"), ["fail"]);
+    let n = line(&lines, "enforce.test", "tls.cert.name");
+    assert!(
+        n["summary"].as_str().unwrap().contains("mx-other.lab.test"),
+        "{n}"
+    );
+
+    // --host alone: the server by itself at that address, by its name.
+    let (run, m, lines) = lab.json(&[
+        "--host",
+        "mx-new.lab.test",
+        "--connect-to",
+        &good,
+        "--only",
+        "smtp.*",
+        "--only",
+        "tls.*",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(st(&m, "mx-new.lab.test", "tls.cert.name"), ["pass"]);
+    let c = line(&lines, "mx-new.lab.test", "smtp.connect");
+    assert_eq!(
+        (&c["status"], &c["ip"]),
+        (&"pass".into(), &good.clone().into())
+    );
+    assert_eq!(c["evidence"]["address_source"], "--connect-to", "{c}");
+
+    // The human report says where the address came from.
+    let run = lab.run(&[
+        "enforce.test",
+        "--host",
+        "mx-new.lab.test",
+        "--connect-to",
+        &good,
+        "--only",
+        "mx.target",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains(&format!(
+            "mx-new.lab.test → {good} (--connect-to; the A/AAAA records of mx-new.lab.test not looked up)"
+        )),
+        "{}",
+        run.stdout
+    );
+}
+
+/// `--connect-to` takes an IPv6 address, bracketed or not: a server on [::1] is reached under a
+/// name in no DNS (no resolver answers here: none is asked).
+#[test]
+fn connect_to_takes_an_ipv6_address_bracketed_or_not() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let tap = Tap::default();
+    let o = ServeOptions {
+        listen: "[::1]:0".parse::<SocketAddr>().unwrap().into(),
+        hostname: "mx-v6.example.test".into(),
+        ..ServeOptions::default()
+    };
+    let h = rt
+        .block_on(ehlo::serve::start_with(o, Box::new(tap.clone())))
+        .expect("serve on [::1]");
+    let port = h.addr().port().to_string();
+    // A resolver that answers nothing: a lookup would be an error line, not a pass.
+    let dead = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("127.0.0.1:{}", dead.local_addr().unwrap().port());
+    for given in ["::1", "[::1]"] {
+        let r = ehlo(&[
+            "check",
+            "--host",
+            "mx-v6.example.test",
+            "--connect-to",
+            given,
+            "--port",
+            &port,
+            "--dnssec",
+            "off",
+            "--dns-server",
+            &dead,
+            "--timeout",
+            "3s",
+            "--only",
+            "smtp.connect",
+            "--only",
+            "smtp.banner",
+            "--json",
+        ]);
+        assert_eq!(r.code, 0, "{given}: {}", r.all());
+        let c: Value = r
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|v| v["type"] == "check" && v["id"] == "smtp.connect")
+            .unwrap_or_else(|| panic!("{}", r.stdout));
+        assert_eq!(
+            (&c["status"], &c["ip"], &c["mx"]),
+            (&"pass".into(), &"::1".into(), &"mx-v6.example.test".into()),
+            "{c}"
+        );
+        assert_eq!(c["evidence"]["address_source"], "--connect-to", "{c}");
+    }
+    assert_eq!(tap.connections.load(Ordering::SeqCst), 2);
+}
+
+/// `--connect-to` refuses what it cannot use, one line each, exit 1: no --host, a host name, a
+/// port (--port's), an address as --host (nothing to resolve), none of the -4/-6 family.
+#[test]
+fn connect_to_refuses_what_it_cannot_use() {
+    for (args, said) in [
+        (&["example.test", "--connect-to", "192.0.2.5"][..], "--host"),
+        (
+            &[
+                "example.test",
+                "--host",
+                "mx.example.test",
+                "--connect-to",
+                "mx.other.test",
+            ][..],
+            "is not an IP address",
+        ),
+        (
+            &[
+                "example.test",
+                "--host",
+                "mx.example.test",
+                "--connect-to",
+                "192.0.2.5:25",
+            ][..],
+            "the port is --port's",
+        ),
+        (
+            &["--host", "192.0.2.7", "--connect-to", "192.0.2.5"][..],
+            "HOST is already an address",
+        ),
+        (
+            &[
+                "example.test",
+                "--host",
+                "mx.example.test",
+                "--connect-to",
+                "::1",
+                "-4",
+            ][..],
+            "no IPv4 (-4) address",
+        ),
+    ] {
+        let mut a = vec!["check"];
+        a.extend_from_slice(args);
+        let r = ehlo(&a);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.all());
+        assert!(r.stderr.contains(said), "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    }
 }
 
 /// The JSON summary names how the run ended beside its exit code, with error.rs's labels, as

@@ -357,6 +357,35 @@ pub(super) fn check_config(
         Some(h) => (Some(h.clone()), None, vec![h]),
         None => (None, None, domains.names),
     };
+    // `--connect-to`: where HOST's connections go while HOST stays the name judged; for a name
+    // only (an address needs none), deduplicated, and of the -4/-6 family asked for.
+    let family = crate::net::dns::Family::from_flags(a.ipv4, a.ipv6);
+    let mut connect_to: Vec<std::net::IpAddr> = Vec::new();
+    for ip in &a.connect_to {
+        if !connect_to.contains(ip) {
+            connect_to.push(*ip);
+        }
+    }
+    if let Some(h) = a.host.as_deref().filter(|_| !connect_to.is_empty()) {
+        let bare = h.trim().trim_start_matches('[').trim_end_matches(']');
+        if bare.parse::<std::net::IpAddr>().is_ok() {
+            return Err(usage(format!(
+                "--connect-to with --host {h}: HOST is already an address; --connect-to is for a \
+                 host name whose DNS does not give that address yet"
+            )));
+        }
+        if !connect_to.iter().any(|ip| family.admits(*ip)) {
+            return Err(usage(format!(
+                "--connect-to gives no {} address, and HOST's DNS is not asked: nothing to connect to",
+                if family == crate::net::dns::Family::V6 {
+                    "IPv6 (-6)"
+                } else {
+                    "IPv4 (-4)"
+                }
+            )));
+        }
+        connect_to.retain(|ip| family.admits(*ip));
+    }
     let list_cut = list == ListRead::Cut;
     // A list the deadline cut before its first name is still a run the deadline ended (41 and
     // the report's summary), not a usage error.
@@ -491,6 +520,7 @@ pub(super) fn check_config(
         untested_ok: a.untested_ok,
         host,
         mx_host,
+        connect_to,
         json: a.json,
         color: a.color,
         junit: a.junit,
