@@ -441,7 +441,7 @@ enum Feed<'a> {
     /// TLS?") go to the REPL's terminal during `:replay`, to the terminal `ehlo replay` runs
     /// on, or nowhere (then the caller says what to set instead).
     Lines {
-        lines: std::vec::IntoIter<String>,
+        lines: record::BodyLines,
         ui: Option<&'a mut Ui>,
     },
 }

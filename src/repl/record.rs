@@ -18,8 +18,11 @@
 //!                  it comes, and says it did not when it does not
 //! ```
 //!
-//! The parser reads each line once, keeps nothing but the steps, and refuses a file over 16 MiB,
-//! so a hostile script costs time and memory linear in its size.
+//! The parser reads a line at a time and keeps nothing but the steps; a script too large to hold
+//! parsed (over 16 MiB, or a million steps, replies and content lines: a recording of a long
+//! BDAT chunk) is checked whole, then read again a step at a time as it runs, so any recording
+//! the REPL writes replays, in memory bounded by its largest step (64 MiB of content, as the
+//! REPL holds), and a hostile script costs time linear in its size.
 //!
 //! Secrets are never written: `:auth MECH user` is recorded without the password (replay reads
 //! it from `EHLO_AUTH_PASSWORD` / `EHLO_AUTH_TOKEN`), an AUTH typed by hand or sent by `:raw`
@@ -66,8 +69,9 @@ mismatch (banner 21, EHLO 22, MAIL 23, RCPT 24, DATA 25, end of data 26, QUIT 27
 AUTH 28, STARTTLS 29; 36 for any other command: NOOP, RSET, VRFY, :raw; 6 when the server
 had closed), 2 when no connection could be made, 1 for a script that does not parse (the
 line is named: a line that is not UTF-8, holds a bare CR or has over 1 MiB to send too,
-a `<` after a `~`, a last line to send without its newline),
-is over 16 MiB or a million steps and replies, runs :replay itself or holds no step and no
+a `<` after a `~`, a last line to send without its newline, a step with over 64 MiB of
+content lines or a million replies), is a pipe of over 16 MiB (a file may be of any size:
+it is checked whole, then read again as it runs), runs :replay itself or holds no step and no
 reply (empty: it checks nothing), and for a step that fails before sending anything
 (:data @FILE unreadable, :send without an envelope, an :auth with no secret to be had,
 a meta-command ehlo repl does not take);
@@ -78,7 +82,8 @@ unless --allow-any-file is given (refused otherwise: exit 1, nothing sent). --ke
 every step and ends with a table of every mismatch (line, command, expected, got); --json
 prints JSON Lines with one replay_mismatch event per mismatch and a summary last.";
 
-/// Largest script read (a recording is small; this keeps a wrong file from eating memory).
+/// Largest script held whole: a FIFO's or a pipe's bytes (read whole, as they cannot be read
+/// twice), and a file's steps held parsed; a larger file is read again as it runs ([`load`]).
 const MAX_SCRIPT: u64 = 16 * 1024 * 1024;
 
 /// One recorded input and what it drew.
@@ -88,8 +93,8 @@ pub(crate) struct Step {
     pub(crate) lineno: usize,
     /// The input line.
     pub(crate) input: String,
-    /// Content lines of a typed `:data`.
-    pub(crate) body: Vec<String>,
+    /// Content lines of a typed `:data` or `BDAT n`.
+    pub(crate) body: Body,
     /// The replies expected, in order.
     pub(crate) expect: Vec<Expect>,
 }
@@ -257,7 +262,8 @@ fn parse_enhanced_pattern(w: &str) -> Option<[Option<u16>; 3]> {
 pub(crate) struct Script {
     /// Banner replies expected (empty when recording began mid-session: not checked then).
     pub(crate) banner: Vec<Expect>,
-    /// Inputs in order.
+    /// Inputs in order: all of them, unless the script was too large to hold them
+    /// ([`Script::streamed`]; then none).
     pub(crate) steps: Vec<Step>,
     /// The directory the script was read from ([`load`]): the only one its `:data @FILE`
     /// steps may read from, unless `any_file`.
@@ -267,35 +273,229 @@ pub(crate) struct Script {
     /// What [`load`] found doubtful but not fatal (a last line without its newline), said as
     /// warnings before the replay runs.
     pub(crate) warnings: Vec<String>,
+    /// A script of more than [`MAX_SCRIPT`] bytes or [`MAX_ITEMS`] steps, replies and content
+    /// lines ([`load`]): checked whole, its steps not held but read again, one at a time, as
+    /// they run ([`Script::each_step`]).
+    pub(crate) streamed: Option<Streamed>,
 }
 
-/// Most steps, replies and content lines a script may hold. Each is kept parsed (some 80 bytes
-/// and more, against 2 bytes for a `>` line), so 16 MiB of them took 680 MB; a million (a
-/// recording that replays for minutes) keeps a parsed script at some 150 MB at most.
+/// Where the steps of a script too large to hold are read again from, and how many there are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Streamed {
+    source: Source,
+    steps: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    /// A regular file, opened again by its path: it must still be the file checked (device,
+    /// inode, size and modification time), or the run stops there.
+    File { path: PathBuf, id: FileId },
+    /// A FIFO's or a pipe's bytes (at most [`MAX_SCRIPT`]): they cannot be read twice.
+    Bytes(std::sync::Arc<[u8]>),
+}
+
+/// Device, inode, size and modification time of a script file.
+type FileId = (u64, u64, u64, Option<std::time::SystemTime>);
+
+fn file_id(m: &std::fs::Metadata) -> FileId {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino(), m.len(), m.modified().ok())
+}
+
+impl Script {
+    /// How many steps the script has (held or not).
+    pub(crate) fn step_count(&self) -> usize {
+        self.streamed.as_ref().map_or(self.steps.len(), |s| s.steps)
+    }
+
+    /// The steps in order: the held ones, or those of a [`Streamed`] script read again from
+    /// its file, one at a time (one step's content in memory at once). An error (the file
+    /// changed or went away since [`load`] checked it) ends the steps.
+    pub(crate) fn each_step(&self) -> Box<dyn Iterator<Item = Result<Step, String>> + Send + '_> {
+        let Some(streamed) = &self.streamed else {
+            return Box::new(self.steps.iter().cloned().map(Ok));
+        };
+        let reader: Box<dyn std::io::BufRead + Send> = match &streamed.source {
+            Source::Bytes(b) => Box::new(std::io::Cursor::new(b.clone())),
+            Source::File { path, id } => {
+                let again = std::fs::File::open(path).and_then(|f| Ok((f.metadata()?, f)));
+                match again {
+                    Ok((m, f)) if file_id(&m) == *id => {
+                        Box::new(std::io::BufReader::with_capacity(64 * 1024, f))
+                    }
+                    Ok(_) => {
+                        let e = format!(
+                            "{} changed after it was checked: the steps after this one are not \
+                             run",
+                            path.display()
+                        );
+                        return Box::new(std::iter::once(Err(e)));
+                    }
+                    Err(e) => {
+                        let e = format!("cannot read {} again: {e}", path.display());
+                        return Box::new(std::iter::once(Err(e)));
+                    }
+                }
+            }
+        };
+        let mut lines = ScriptLines::new(reader);
+        let mut parser = Parser::default();
+        let mut done = false;
+        Box::new(std::iter::from_fn(move || {
+            if done {
+                return None;
+            }
+            loop {
+                let got = match lines.next() {
+                    Ok(Some((n, _, line))) => parser.line(n, line),
+                    Ok(None) => {
+                        done = true;
+                        return std::mem::take(&mut parser).finish().1.map(Ok);
+                    }
+                    Err(e) => Err(e),
+                };
+                match got {
+                    Ok(Some(step)) => return Some(Ok(step)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        done = true;
+                        return Some(Err(format!("the script changed after it was checked: {e}")));
+                    }
+                }
+            }
+        }))
+    }
+}
+
+/// Content lines of a typed `:data` or `BDAT n` step, held as one string (the lines joined by
+/// LF): a `String` a line cost some 30 bytes more each, ~1 GB for the 32 million empty lines
+/// of a 64 MiB chunk, which the REPL records and so replay reads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Body {
+    text: String,
+    lines: usize,
+}
+
+impl Body {
+    pub(crate) fn push(&mut self, line: &str) {
+        if self.lines > 0 {
+            self.text.push('\n');
+        }
+        self.text.push_str(line);
+        self.lines += 1;
+    }
+
+    /// How many lines.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.lines
+    }
+
+    /// Bytes held as the REPL counts a typed message: each line with its line end.
+    fn held(&self) -> usize {
+        self.text.len() + usize::from(self.lines > 0)
+    }
+
+    /// The lines, in order.
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        let mut rest = (self.lines > 0).then_some(self.text.as_str());
+        std::iter::from_fn(move || {
+            let r = rest?;
+            match r.split_once('\n') {
+                Some((line, next)) => {
+                    rest = Some(next);
+                    Some(line)
+                }
+                None => {
+                    rest = None;
+                    Some(r)
+                }
+            }
+        })
+    }
+
+    /// The lines, each a `String` made as it is taken ([`super::Feed::Lines`]).
+    pub(crate) fn into_lines(self) -> BodyLines {
+        BodyLines { body: self, at: 0 }
+    }
+}
+
+/// The lines of a [`Body`], taken one at a time.
+#[derive(Debug, Default)]
+pub(crate) struct BodyLines {
+    body: Body,
+    at: usize,
+}
+
+impl Iterator for BodyLines {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        if self.body.lines == 0 {
+            return None;
+        }
+        let rest = &self.body.text[self.at..];
+        let end = rest.find('\n').unwrap_or(rest.len());
+        let line = rest[..end].to_string();
+        self.at += end + 1;
+        self.body.lines -= 1;
+        Some(line)
+    }
+}
+
+/// Most steps, replies and content lines a script held whole may have. Each is kept parsed
+/// (some 80 bytes and more, against 2 bytes for a `>` line), so 16 MiB of them took 680 MB; a
+/// script past this, or past [`MAX_SCRIPT`] bytes, is checked whole but its steps are read
+/// again as they run instead ([`Streamed`]).
 const MAX_ITEMS: usize = 1_000_000;
 
-/// Parse a recording. Errors name the line.
+/// Most replies one step (or the banner) may expect: no step of the REPL's draws more (a
+/// `:raw` line of 1 MiB of pipelined `NOOP`s draws some 175 000), and they are held.
+const MAX_REPLIES: usize = 1_000_000;
+
+/// Most content a step may hold, each line counted with its line end: what the REPL holds of a
+/// typed `:data` message or `BDAT` chunk (64 MiB), so every step it records is read back.
+const MAX_BODY: usize = crate::cli::mode::MAX_MESSAGE_BYTES as usize;
+
+/// Parse a recording held in memory. Errors name the line.
 pub(crate) fn parse(text: &str) -> Result<Script, String> {
-    parse_capped(text, MAX_ITEMS)
+    let mut parser = Parser::default();
+    let mut script = Script::default();
+    for (i, line) in text.lines().enumerate() {
+        if let Some(step) = parser.line(i + 1, line)? {
+            script.steps.push(step);
+        }
+    }
+    let (banner, last) = parser.finish();
+    script.banner = banner;
+    script.steps.extend(last);
+    Ok(script)
 }
 
-/// [`parse`], refusing a script of more than `max` steps, replies and content lines.
-fn parse_capped(text: &str, max: usize) -> Result<Script, String> {
-    let mut script = Script::default();
-    let mut items = 0usize;
-    for (i, line) in text.lines().enumerate() {
-        let lineno = i + 1;
+/// A script read a line at a time ([`parse`], [`load`], [`Script::each_step`]): the banner's
+/// replies, and the step being read until the next begins.
+#[derive(Default)]
+struct Parser {
+    banner: Vec<Expect>,
+    current: Option<Step>,
+    /// The current step is a typed `:data` or `BDAT n` (judged once, not for each content
+    /// line: a chunk of two million lines took half a minute to check).
+    typed_data: bool,
+}
+
+impl Parser {
+    /// The banner's replies and the last step.
+    fn finish(self) -> (Vec<Expect>, Option<Step>) {
+        (self.banner, self.current)
+    }
+
+    /// Take line `lineno` (without its LF); returns the step it ended, when it begins the next.
+    fn line(&mut self, lineno: usize, line: &str) -> Result<Option<Step>, String> {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        items += 1;
-        if items > max {
-            return Err(format!(
-                "line {lineno}: more than {} steps, replies and content lines: not a recording \
-                 (nothing was sent)",
-                crate::smtp::event::group_digits(max)
-            ));
+            return Ok(None);
         }
         // RFC 5321 §2.3.8: a line ends in CRLF only, and a bare CR is what SMTP smuggling is
         // made of. The REPL never sends one from its input (a lone CR ends the line there), and
@@ -331,82 +531,99 @@ fn parse_capped(text: &str, max: usize) -> Result<Script, String> {
             }),
             (None, None) => None,
         };
+        let owner = |s: Option<&Step>| {
+            s.map_or("the banner".to_string(), |s| {
+                format!("`> {}` (line {})", s.input.trim(), s.lineno)
+            })
+        };
         if let Some(expect) = reply {
             // A recording writes the replies a step (or the banner) drew, as `<` lines, when
             // the step ends; `~` lines (replies that came later, unasked) only after them. A
             // `<` after a `~` comes from no recording (`~ 421` then `< 220`: the 421 was
             // checked as the banner): refused. An `:auth` step is the exception: the codes of
             // its SASL responses follow it, and a reply may have come unasked in between.
-            let (before, owner) = match script.steps.last() {
-                Some(s) => (&s.expect, Some(s)),
-                None => (&script.banner, None),
-            };
+            let step = self.current.as_ref();
+            let before = step.map_or(&self.banner, |s| &s.expect);
             if !expect.unasked
                 && let Some(late) = before.iter().find(|e| e.unasked)
-                && !owner.is_some_and(|s| is_auth(&s.input))
+                && !step.is_some_and(|s| is_auth(&s.input))
             {
-                let of = owner.map_or("the banner".to_string(), |s| {
-                    format!("`> {}` (line {})", s.input.trim(), s.lineno)
-                });
                 return Err(format!(
-                    "line {lineno}: `< {expect}` after `~ {late}` (line {}) in the replies of {of}: \
+                    "line {lineno}: `< {expect}` after `~ {late}` (line {}) in the replies of {}: \
                      a recording writes the replies drawn (`<`) before any that came unasked \
                      (`~`), so this order comes from no recording (nothing was sent)",
-                    late.lineno
+                    late.lineno,
+                    owner(step)
                 ));
             }
-            match script.steps.last_mut() {
-                Some(s) => s.expect.push(expect),
-                None => script.banner.push(expect),
+            if before.len() >= MAX_REPLIES {
+                return Err(format!(
+                    "line {lineno}: more than {} replies to {}: not a recording (nothing was sent)",
+                    crate::smtp::event::group_digits(MAX_REPLIES),
+                    owner(step)
+                ));
             }
+            match self.current.as_mut() {
+                Some(s) => s.expect.push(expect),
+                None => self.banner.push(expect),
+            }
+            Ok(None)
         } else if let Some(rest) = line.strip_prefix("> ") {
-            script.steps.push(Step {
+            self.typed_data = is_typed_data(rest);
+            Ok(self.current.replace(Step {
                 lineno,
                 input: rest.to_string(),
                 ..Step::default()
-            });
+            }))
         } else if line == ">" {
-            script.steps.push(Step {
+            self.typed_data = false;
+            Ok(self.current.replace(Step {
                 lineno,
                 ..Step::default()
-            });
+            }))
         } else if let Some(rest) = line.strip_prefix('|') {
             let body = rest.strip_prefix(' ').unwrap_or(rest);
             // Content belongs to a typed `:data` (the only step the REPL records it for), before
             // its replies. Under any other step it was dropped unsent, and the step passed.
-            match script.steps.last_mut() {
-                Some(s) if !is_typed_data(&s.input) => {
-                    return Err(format!(
-                        "line {lineno}: a content line (`|`) after `> {}` (line {}): content lines \
-                         follow a `> :data` or `> BDAT n` step only",
-                        s.input.trim(),
-                        s.lineno
-                    ));
+            match self.current.as_mut() {
+                Some(s) if !self.typed_data => Err(format!(
+                    "line {lineno}: a content line (`|`) after `> {}` (line {}): content lines \
+                     follow a `> :data` or `> BDAT n` step only",
+                    s.input.trim(),
+                    s.lineno
+                )),
+                Some(s) if s.expect.is_empty() => {
+                    if s.body.held() + body.len() + 1 > MAX_BODY {
+                        return Err(format!(
+                            "line {lineno}: the content of `> {}` (line {}) is over {} MiB, the \
+                             most `ehlo repl` holds of a typed message or chunk: not a recording \
+                             (nothing was sent)",
+                            s.input.trim(),
+                            s.lineno,
+                            MAX_BODY / (1024 * 1024)
+                        ));
+                    }
+                    s.body.push(body);
+                    Ok(None)
                 }
-                Some(s) if s.expect.is_empty() => s.body.push(body.to_string()),
-                Some(s) => {
-                    return Err(format!(
-                        "line {lineno}: a content line (`|`) after the replies of `> {}` \
-                         (line {}): its content lines come before its `<` lines",
-                        s.input.trim(),
-                        s.lineno
-                    ));
-                }
-                None => {
-                    return Err(format!(
-                        "line {lineno}: a content line (`|`) before any step: content lines \
-                         follow a `> :data` or `> BDAT n` step only"
-                    ));
-                }
+                Some(s) => Err(format!(
+                    "line {lineno}: a content line (`|`) after the replies of `> {}` \
+                     (line {}): its content lines come before its `<` lines",
+                    s.input.trim(),
+                    s.lineno
+                )),
+                None => Err(format!(
+                    "line {lineno}: a content line (`|`) before any step: content lines \
+                     follow a `> :data` or `> BDAT n` step only"
+                )),
             }
         } else {
-            return Err(format!(
+            Err(format!(
                 "line {lineno}: expected `> input`, `< code`, `~ code`, `| content` or `# comment`: {}",
                 quoted(line)
-            ));
+            ))
         }
     }
-    Ok(script)
 }
 
 /// Is this input an `:auth` step (the codes of its SASL exchange follow it)?
@@ -439,20 +656,29 @@ pub(crate) struct ScriptWait {
     pub(crate) deadline: Option<(std::time::Duration, std::time::Instant)>,
 }
 
-/// Read and parse a recording file. A file (or a pipe) holding more than [`MAX_SCRIPT`] bytes is
-/// refused, not cut: a script cut short would pass without its last steps. What is no file of
-/// text (a directory, a socket, a device such as `/dev/zero` or a terminal) is refused by its
-/// kind, before a byte is read; a FIFO or a pipe is read within `wait`.
+/// Read and check a recording file, a line at a time. A FIFO or a pipe holding more than
+/// [`MAX_SCRIPT`] bytes is refused, not cut: a script cut short would pass without its last
+/// steps. A regular file may be of any size: one over [`MAX_SCRIPT`] bytes or [`MAX_ITEMS`]
+/// items is checked whole first (nothing is sent when a line of it is wrong), then its steps
+/// are read again as they run ([`Streamed`]), so a recording of a 64 MiB chunk the REPL wrote
+/// replays, in memory bounded by its largest step. What is no file of text (a directory, a
+/// socket, a device such as `/dev/zero` or a terminal) is refused by its kind, before a byte is
+/// read; a FIFO or a pipe is read within `wait`.
 pub(crate) fn load(path: &Path, wait: ScriptWait) -> Result<Script, String> {
-    let text = read_script(path, wait)?;
-    let text = utf8_lines(text)?;
-    let cut = cut_line(&text);
-    let mut script = parse(&text).map_err(|e| match cut {
-        Some((n, _)) if e.starts_with(&format!("line {n}:")) => {
-            format!("{e} (the file ends inside this line, without a newline: cut short?)")
+    let (mut script, cut, unended) = match open_script(path, wait)? {
+        Opened::File(f, id) => {
+            let checked = check(std::io::BufReader::with_capacity(64 * 1024, f))?;
+            let source = Source::File {
+                path: path.to_path_buf(),
+                id,
+            };
+            checked.with(source)
         }
-        _ => e,
-    })?;
+        Opened::Bytes(b) => {
+            let checked = check(&b[..])?;
+            checked.with(Source::Bytes(std::sync::Arc::from(b)))
+        }
+    };
     // `:record` ends every line it writes: a file whose last line has no newline was cut (a
     // copy or a disk that filled up) or written by hand. A cut line to send (`> EHLO me.te`,
     // `> QUI`) was sent as it was, a mismatch at best: refused, naming the line. Any other
@@ -463,15 +689,15 @@ pub(crate) fn load(path: &Path, wait: ScriptWait) -> Result<Script, String> {
                 "line {n}: the file ends inside {} (no newline after it): a recording ends every \
                  line, so this one may be cut short; end it with a newline to send it as it is \
                  (nothing was sent)",
-                quoted(line)
+                quoted(&line)
             ));
         }
         script.warnings.push(format!(
             "line {n}: the file ends without a newline after {}: a recording ends every line, \
              so it may have been cut there, and the steps after it are missing",
-            quoted(line)
+            quoted(&line)
         ));
-    } else if let Some(n) = unended(&text) {
+    } else if let Some(n) = unended {
         script.warnings.push(format!(
             "line {n}: the recording stops here without the `{END_MARK}` line `:record` ends \
              it with: it may have been cut after this line, the steps after it missing (a \
@@ -480,7 +706,7 @@ pub(crate) fn load(path: &Path, wait: ScriptWait) -> Result<Script, String> {
     }
     // An empty file (a recording cut to nothing, the wrong file) checks nothing: refused, not
     // passed as "every reply as recorded" (exit 0, a green CI job that tested nothing).
-    if script.banner.is_empty() && script.steps.is_empty() {
+    if script.banner.is_empty() && script.step_count() == 0 {
         return Err(format!(
             "{} holds no step and no reply (empty, or comments only): it would check nothing \
              (nothing was sent)",
@@ -493,10 +719,220 @@ pub(crate) fn load(path: &Path, wait: ScriptWait) -> Result<Script, String> {
     Ok(script)
 }
 
-/// The bytes of the script at `path`, at most [`MAX_SCRIPT`] of them ([`load`]). Opened
-/// without blocking (`O_NONBLOCK`: a FIFO's `open(2)` would wait for a writer) and judged by
-/// what the opened file is.
-fn read_script(path: &Path, wait: ScriptWait) -> Result<Vec<u8>, String> {
+/// A whole script read and checked by [`check`].
+struct Checked {
+    script: Script,
+    /// The steps, when too many to hold (`script.steps` is empty then).
+    streamed: Option<usize>,
+    /// The last line and its number when the file does not end in a newline and the line is
+    /// not blank (it was cut inside that line, or written by hand).
+    cut: Option<(usize, String)>,
+    /// The number of the last line of a file `:record` began (its header comment) that it did
+    /// not end ([`END_MARK`] last): the file was cut after that line.
+    unended: Option<usize>,
+}
+
+impl Checked {
+    #[allow(clippy::type_complexity)]
+    fn with(mut self, source: Source) -> (Script, Option<(usize, String)>, Option<usize>) {
+        self.script.streamed = self.streamed.map(|steps| Streamed { source, steps });
+        (self.script, self.cut, self.unended)
+    }
+}
+
+/// Read a script to its end, a line at a time, checking every line; its steps are kept while
+/// the script stays within [`MAX_SCRIPT`] bytes and [`MAX_ITEMS`] steps, replies and content
+/// lines, and only counted past that (memory bounded by the largest step).
+fn check(r: impl std::io::BufRead) -> Result<Checked, String> {
+    let mut lines = ScriptLines::new(r);
+    let mut parser = Parser::default();
+    let (mut steps, mut count, mut items, mut held) = (Vec::new(), 0usize, 0usize, true);
+    // Is the first line that is not blank the header of a recording; the last such line's
+    // number, and is it the end mark?
+    let (mut recording, mut last) = (None, None);
+    let mut cut = None;
+    while let Some((n, ended, line)) = lines.next()? {
+        let bare = line.strip_suffix('\r').unwrap_or(line).trim_end();
+        if !bare.is_empty() {
+            recording.get_or_insert_with(|| {
+                bare.strip_prefix("# ")
+                    .is_some_and(|h| h.starts_with(HEADER))
+            });
+            last = Some((n, bare == END_MARK));
+        }
+        if !bare.trim().is_empty() && !bare.starts_with('#') {
+            items += 1;
+        }
+        if !ended {
+            let l = line.strip_suffix('\r').unwrap_or(line);
+            cut = (!l.trim().is_empty()).then(|| (n, l.to_string()));
+        }
+        let step = parser.line(n, line).map_err(|e| {
+            if ended {
+                e
+            } else {
+                format!("{e} (the file ends inside this line, without a newline: cut short?)")
+            }
+        })?;
+        if let Some(step) = step {
+            count += 1;
+            if held {
+                steps.push(step);
+            }
+        }
+        if held && (items > MAX_ITEMS || lines.read > MAX_SCRIPT) {
+            held = false;
+            steps = Vec::new();
+        }
+    }
+    let (banner, step) = parser.finish();
+    if let Some(step) = step {
+        count += 1;
+        if held {
+            steps.push(step);
+        }
+    }
+    let unended = match (recording, last) {
+        (Some(true), Some((n, false))) => Some(n),
+        _ => None,
+    };
+    Ok(Checked {
+        script: Script {
+            banner,
+            steps,
+            ..Script::default()
+        },
+        streamed: (!held).then_some(count),
+        cut,
+        unended,
+    })
+}
+
+/// The longest line read from a script: a line to send of [`super::editor::PIPED_LINE_MAX`]
+/// with its `> ` and line end (a longer one is refused by its length, read past unheld).
+const LINE_READ_MAX: usize = super::editor::PIPED_LINE_MAX + 8;
+
+/// A script's lines as `str::lines` splits them, each read as it is needed and held alone.
+struct ScriptLines<R> {
+    r: R,
+    buf: Vec<u8>,
+    lineno: usize,
+    /// Bytes read so far.
+    read: u64,
+}
+
+impl<R: std::io::BufRead> ScriptLines<R> {
+    fn new(r: R) -> ScriptLines<R> {
+        ScriptLines {
+            r,
+            buf: Vec::new(),
+            lineno: 0,
+            read: 0,
+        }
+    }
+
+    /// The next line: its number, whether a newline ended it (not: the file ended), and the
+    /// line without its line end. A line that is not UTF-8 is refused naming the line and the
+    /// byte, as the REPL refuses such an input line by its number (a bare "not valid UTF-8"
+    /// left the user to search a long recording for it).
+    fn next(&mut self) -> Result<Option<(usize, bool, &str)>, String> {
+        use std::io::{BufRead, Read};
+        self.buf.clear();
+        let n = (&mut self.r)
+            .take(LINE_READ_MAX as u64)
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|e| format!("cannot read the script: {e}"))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.lineno += 1;
+        self.read += n as u64;
+        let lineno = self.lineno;
+        let ended = self.buf.last() == Some(&b'\n');
+        if !ended && n == LINE_READ_MAX {
+            // Read past, counted, not held.
+            let mut more = 0usize;
+            let mut last = self.buf.last().copied();
+            loop {
+                let got = self
+                    .r
+                    .fill_buf()
+                    .map_err(|e| format!("cannot read the script: {e}"))?;
+                if got.is_empty() {
+                    break;
+                }
+                let (used, end) = match memchr::memchr(b'\n', got) {
+                    Some(i) => (i + 1, true),
+                    None => (got.len(), false),
+                };
+                let line_end = if end { used - 1 } else { used };
+                if line_end > 0 {
+                    last = Some(got[line_end - 1]);
+                }
+                self.r.consume(used);
+                more += line_end;
+                if end {
+                    break;
+                }
+            }
+            let mut len = n + more - usize::from(last == Some(b'\r'));
+            // A line to send is said by what it sends, as the parser says a shorter one.
+            let to_send = matches!(self.buf[0], b'>' | b'|');
+            if to_send {
+                len -= 1 + usize::from(self.buf.get(1) == Some(&b' '));
+            }
+            return Err(if to_send {
+                format!(
+                    "line {lineno}: a line of {} to send, longer than the {} MiB `ehlo repl` \
+                     takes from a pipe: not a recording (nothing was sent)",
+                    crate::smtp::event::count_bytes(len),
+                    super::editor::PIPED_LINE_MAX / (1024 * 1024)
+                )
+            } else {
+                format!(
+                    "line {lineno}: a line of {}, longer than any `ehlo repl` takes from a \
+                     pipe ({} MiB) or writes: not a recording (nothing was sent)",
+                    crate::smtp::event::count_bytes(len),
+                    super::editor::PIPED_LINE_MAX / (1024 * 1024)
+                )
+            });
+        }
+        let text = std::str::from_utf8(&self.buf).map_err(|e| {
+            let bad = e.valid_up_to();
+            // The file ends inside a character (`é` cut after its first byte): cut short, not
+            // written in another encoding.
+            if e.error_len().is_none() {
+                return format!(
+                    "line {lineno}: the file ends inside a UTF-8 character (byte {} of the line, \
+                     0x{:02x}): cut short? (nothing was sent)",
+                    bad + 1,
+                    self.buf[bad]
+                );
+            }
+            format!(
+                "line {lineno}: not UTF-8 (byte {} of the line, 0x{:02x})",
+                bad + 1,
+                self.buf[bad]
+            )
+        })?;
+        let line = match text.strip_suffix('\n') {
+            Some(l) => l.strip_suffix('\r').unwrap_or(l),
+            None => text,
+        };
+        Ok(Some((lineno, ended, line)))
+    }
+}
+
+/// An opened script: a regular file, or the bytes of a FIFO or a pipe.
+enum Opened {
+    File(std::fs::File, FileId),
+    Bytes(Vec<u8>),
+}
+
+/// Open the script at `path` ([`load`]) without blocking (`O_NONBLOCK`: a FIFO's `open(2)`
+/// would wait for a writer), judged by what the opened file is; a FIFO is read whole, at most
+/// [`MAX_SCRIPT`] bytes of it.
+fn open_script(path: &Path, wait: ScriptWait) -> Result<Opened, String> {
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let shown = path.display();
     let not_a_file = |what: &str| {
@@ -513,10 +949,10 @@ fn read_script(path: &Path, wait: ScriptWait) -> Result<Vec<u8>, String> {
                 _ => format!("cannot read {shown}: {e}"),
             }
         })?;
-    let kind = f
+    let meta = f
         .metadata()
-        .map_err(|e| format!("cannot read {shown}: {e}"))?
-        .file_type();
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let kind = meta.file_type();
     if kind.is_dir() {
         return Err(not_a_file("a directory"));
     }
@@ -526,12 +962,10 @@ fn read_script(path: &Path, wait: ScriptWait) -> Result<Vec<u8>, String> {
         return Err(not_a_file("a device (a terminal, /dev/zero, /dev/null)"));
     }
     if kind.is_fifo() {
-        return read_fifo(f, path, wait);
+        return read_fifo(f, path, wait).map(Opened::Bytes);
     }
     // A regular file is read as it is: its reads never wait.
-    crate::cli::mode::read_file_capped(f, MAX_SCRIPT)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?
-        .ok_or_else(|| too_large(path))
+    Ok(Opened::File(f, file_id(&meta)))
 }
 
 /// Why a script over [`MAX_SCRIPT`] is refused.
@@ -619,69 +1053,6 @@ fn read_fifo(mut f: std::fs::File, path: &Path, wait: ScriptWait) -> Result<Vec<
             Err(e) => return Err(format!("cannot read {shown}: {e}")),
         }
     }
-}
-
-/// The last line of `text` and its number when the text does not end in a newline (it was cut
-/// inside that line, or written by hand); `None` when it does, or the line is blank.
-fn cut_line(text: &str) -> Option<(usize, &str)> {
-    if text.is_empty() || text.ends_with('\n') {
-        return None;
-    }
-    let start = text.rfind('\n').map_or(0, |i| i + 1);
-    let line = &text[start..];
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    (!line.trim().is_empty()).then(|| (text.lines().count(), line))
-}
-
-/// The number of the last line of a file `:record` began (its header comment) that it did not
-/// end ([`END_MARK`] last): the file was cut after that line. `None` for a file that does not
-/// start as a recording (written by hand) and one that ends as one.
-fn unended(text: &str) -> Option<usize> {
-    let mut lines = text
-        .lines()
-        .map(|l| l.strip_suffix('\r').unwrap_or(l).trim_end());
-    let first = lines.find(|l| !l.is_empty())?;
-    if !first.strip_prefix("# ")?.starts_with(HEADER) {
-        return None;
-    }
-    let (n, last) = text
-        .lines()
-        .map(|l| l.strip_suffix('\r').unwrap_or(l).trim_end())
-        .enumerate()
-        .filter(|(_, l)| !l.is_empty())
-        .last()?;
-    (last != END_MARK).then_some(n + 1)
-}
-
-/// The script as text; one that is not UTF-8 is refused naming the line and the byte, as the
-/// REPL refuses such an input line by its number (a bare "not valid UTF-8" left the user to
-/// search a long recording for it).
-fn utf8_lines(bytes: Vec<u8>) -> Result<String, String> {
-    String::from_utf8(bytes).map_err(|e| {
-        let bytes = e.as_bytes();
-        let bad = e.utf8_error().valid_up_to();
-        let before = &bytes[..bad];
-        let lineno = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let start = before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        // The file ends inside a character (`é` cut after its first byte): cut short, not
-        // written in another encoding.
-        if e.utf8_error().error_len().is_none() {
-            return format!(
-                "line {lineno}: the file ends inside a UTF-8 character (byte {} of the line, \
-                 0x{:02x}): cut short? (nothing was sent)",
-                bad - start + 1,
-                bytes[bad]
-            );
-        }
-        format!(
-            "line {lineno}: not UTF-8 (byte {} of the line, 0x{:02x})",
-            bad - start + 1,
-            bytes[bad]
-        )
-    })
 }
 
 /// Writes a recording as the session goes.
@@ -1127,7 +1498,10 @@ mod tests {
         let s = parse(&text).unwrap();
         assert_eq!(s.banner, vec![Expect::code(2, 220)]);
         assert_eq!(s.steps.len(), 3);
-        assert_eq!(s.steps[1].body, vec!["Subject: s", "", ".dot"]);
+        assert_eq!(
+            s.steps[1].body.iter().collect::<Vec<_>>(),
+            ["Subject: s", "", ".dot"]
+        );
         assert_eq!(
             s.steps[1].expect,
             vec![Expect::code(9, 354), Expect::code(10, 250)]
@@ -1445,7 +1819,10 @@ mod tests {
                 .starts_with("line 2: a content line (`|`) before any step")
         );
         assert_eq!(
-            parse("> :data\n| x\n|\n< 354\n< 250\n").unwrap().steps[0].body,
+            parse("> :data\n| x\n|\n< 354\n< 250\n").unwrap().steps[0]
+                .body
+                .iter()
+                .collect::<Vec<_>>(),
             ["x", ""]
         );
         // A typed BDAT's chunk is its content lines; one of no octets (or no size) has none.
@@ -1453,7 +1830,9 @@ mod tests {
             parse("> bdat 12 LAST\n| hello\n| you\n< 250\n")
                 .unwrap()
                 .steps[0]
-                .body,
+                .body
+                .iter()
+                .collect::<Vec<_>>(),
             ["hello", "you"]
         );
         for no in ["> BDAT 0 LAST\n| x\n", "> BDAT x\n| x\n"] {
@@ -1464,26 +1843,78 @@ mod tests {
         }
     }
 
-    /// Every step, reply and content line counts; comments and blank lines do not. A script of
-    /// 16 MiB of `>` lines (8 million steps) used to be parsed whole: 680 MB.
+    /// A script of more than a million steps, replies and content lines, or over 16 MiB, is
+    /// checked whole (a bad last line refuses it, nothing sent) and its steps read again from
+    /// the file as they run, none held; one within both is held. Such a script (a recording of
+    /// a BDAT chunk of over a million lines, which the REPL writes) was refused: "line 1000001:
+    /// more than 1 000 000 steps, replies and content lines". A step's content is bounded as
+    /// the REPL bounds a typed message (64 MiB), and the file must stay the one checked.
     #[test]
-    fn a_script_of_too_many_steps_is_refused_naming_the_line() {
-        let four = "# c\n< 220\n\n> :data\n| x\n< 250\n";
-        assert_eq!(parse_capped(four, 4).unwrap().steps.len(), 1);
-        let e = parse_capped(&format!("{four}>\n"), 4).unwrap_err();
-        assert!(
-            e.starts_with("line 7: more than 4 steps, replies and content lines"),
-            "{e}"
+    fn a_script_too_large_to_hold_is_checked_whole_then_read_again_a_step_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let held = load(&at("held", &">\n".repeat(MAX_ITEMS))).unwrap();
+        assert!(held.streamed.is_none());
+        assert_eq!(held.steps.len(), MAX_ITEMS);
+        drop(held);
+        let many = format!(
+            "< 220\n{}> QUIT\n< 221\n",
+            "> NOOP\n< 250\n".repeat(MAX_ITEMS / 2)
         );
-        let e = parse(&">\n".repeat(MAX_ITEMS + 1)).unwrap_err();
+        let path = at("many", &many);
+        let s = load(&path).unwrap();
+        assert!(s.steps.is_empty() && s.streamed.is_some());
+        assert_eq!(s.banner.len(), 1);
+        assert_eq!(s.step_count(), MAX_ITEMS / 2 + 1);
+        let steps: Vec<Step> = s.each_step().map(Result::unwrap).collect();
+        assert_eq!(steps.len(), MAX_ITEMS / 2 + 1);
+        assert_eq!((steps[0].lineno, steps[0].input.as_str()), (2, "NOOP"));
+        assert_eq!(steps[0].expect, [Expect::code(3, 250)]);
+        let last = steps.last().unwrap();
+        assert_eq!((last.lineno, last.input.as_str()), (MAX_ITEMS + 2, "QUIT"));
+        assert_eq!(last.expect, [Expect::code(MAX_ITEMS + 3, 221)]);
+        drop(steps);
+        // Checked to its last line before any step runs.
+        let e = load(&at("bad", &format!("{many}< 25\n"))).unwrap_err();
+        assert!(e.starts_with(&format!("line {}: ", MAX_ITEMS + 4)), "{e}");
+        // Changed after it was checked: the steps stop with an error, not another script.
+        std::fs::write(&path, "> RSET\n< 250\n").unwrap();
+        let after: Vec<_> = s.each_step().collect();
+        assert_eq!(after.len(), 1);
         assert!(
-            e.starts_with("line 1000001: more than 1 000 000 steps"),
-            "{e}"
+            after[0]
+                .as_ref()
+                .unwrap_err()
+                .contains("changed after it was checked")
         );
+        // Over 16 MiB in few items: one step of 17 content lines of 1 MiB each.
+        let mib = "y".repeat(1 << 20);
+        let big = format!("> :data\n{}< 354\n< 250\n", format!("| {mib}\n").repeat(17));
+        let s = load(&at("big", &big)).unwrap();
+        assert!(s.steps.is_empty() && s.step_count() == 1);
+        let step = s.each_step().next().unwrap().unwrap();
+        assert_eq!(step.body.len(), 17);
+        assert!(step.body.iter().all(|l| l == mib));
         assert_eq!(
-            parse(&">\n".repeat(MAX_ITEMS)).unwrap().steps.len(),
-            MAX_ITEMS
+            step.body.into_lines().map(|l| l.len()).sum::<usize>(),
+            17 << 20
         );
+        // Content past what the REPL holds of a typed message is no recording.
+        let over = format!("> :data\n{}< 354\n", format!("| {mib}\n").repeat(64));
+        let e = parse(&over).unwrap_err();
+        assert!(
+            e.starts_with("line 65: the content of `> :data` (line 1) is over 64 MiB"),
+            "{e}"
+        );
+    }
+
+    /// A script read and checked as [`load`] reads one, a line at a time.
+    fn utf8_lines(bytes: Vec<u8>) -> Result<(), String> {
+        check(&bytes[..]).map(|_| ())
     }
 
     #[test]
@@ -1495,7 +1926,7 @@ mod tests {
             e.starts_with("line 1: not UTF-8 (byte 1 of the line, 0xff)"),
             "{e}"
         );
-        assert_eq!(utf8_lines(b"< 220\n".to_vec()).unwrap(), "< 220\n");
+        assert!(utf8_lines(b"< 220\n".to_vec()).is_ok());
         // Cut inside a character (`é` is 0xc3 0xa9): said so, not called another encoding.
         let e = utf8_lines(b"< 220\n> :data\n| caf\xc3".to_vec()).unwrap_err();
         assert_eq!(
@@ -1546,7 +1977,7 @@ mod tests {
         let at = "a".repeat(max);
         let s = parse(&format!("> {at}\n< 250\n> :data\n| {at}\n< 354\n")).unwrap();
         assert_eq!(s.steps[0].input.len(), max);
-        assert_eq!(s.steps[1].body[0].len(), max);
+        assert_eq!(s.steps[1].body.iter().next().unwrap().len(), max);
     }
 
     #[test]

@@ -139,7 +139,7 @@ impl Engine {
         self.replay_line = 0;
         if standalone {
             let mut feed = Feed::Lines {
-                lines: Vec::new().into_iter(),
+                lines: super::record::BodyLines::default(),
                 ui: ui.as_deref_mut(),
             };
             if let Err(e) = self.connect(&mut feed, true, true).await {
@@ -159,10 +159,23 @@ impl Engine {
                 show(script.banner.iter().map(ToString::to_string))
             ));
         }
-        for step in &script.steps {
+        // A script too large to hold is read again as it runs: a step of it at a time.
+        for step in script.each_step() {
+            let mut step = match step {
+                Ok(step) => step,
+                // The file changed or went away since it was checked: no more steps.
+                Err(e) => {
+                    self.error(format!("replay: {e}"));
+                    self.fail(EXIT_USAGE, "failed", Some(e));
+                    return match self.failed.take() {
+                        Some(failed) => self.end(failed),
+                        None => EXIT_USAGE,
+                    };
+                }
+            };
             self.replay_line = step.lineno;
             let mut feed = Feed::Lines {
-                lines: step.body.clone().into_iter(),
+                lines: std::mem::take(&mut step.body).into_lines(),
                 ui: ui.as_deref_mut(),
             };
             self.failed = None;
@@ -276,14 +289,14 @@ impl Engine {
             }
         }
         if self.mismatches.is_empty() {
-            let n = script.steps.len();
+            let n = script.step_count();
             self.say(&format!(
                 "replay: {n} step{}, every reply as recorded",
                 plural_s(n)
             ));
             return EXIT_OK;
         }
-        let table = mismatch_table(&self.mismatches, script.steps.len());
+        let table = mismatch_table(&self.mismatches, script.step_count());
         // The table is for people; JSON consumers have had one event per mismatch.
         if !self.cfg.json {
             self.say(&table);

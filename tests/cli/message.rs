@@ -855,7 +855,7 @@ fn repeated_header_of_a_new_name_goes_out_twice_after_the_add_headers() {
 
 /// A file over its limit is refused by its size, before a byte of it is read: a message
 /// (`--data @`, `--body @`, `--attach @`, `--data -` with stdin a file, the REPL's
-/// `:data @FILE`; 64 MiB) and a replay script (16 MiB). Each used to be read to one byte past
+/// `:data @FILE`; 64 MiB); a replay script, read a line at a time, by its first line's. Each used to be read to one byte past
 /// its limit first (70 MB resident for a 1 GB `--data @FILE`, up to a second); under a data
 /// limit lower than that (`ulimit -d`) the run aborted, exit 134, "memory allocation of
 /// 67108865 bytes failed", or said "out of memory" instead of the limit.
@@ -912,7 +912,8 @@ fn a_file_over_its_limit_is_refused_by_its_size_unread() {
         "{}",
         run.all()
     );
-    // A replay script: 16 MiB at most, so a lower data limit.
+    // A replay script is read a line at a time, a file of any size: this one line is refused
+    // past 1 MiB, read on unheld to count it, under a lower data limit.
     let run = run_cmd(
         under_data_limit(8 << 10),
         &["replay", big, "--server", &server],
@@ -922,7 +923,7 @@ fn a_file_over_its_limit_is_refused_by_its_size_unread() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
         run.stderr
-            .contains("is larger than 16 MiB: not a recording"),
+            .contains("line 1: a line of 67 108 865 bytes, longer than any"),
         "{}",
         run.all()
     );

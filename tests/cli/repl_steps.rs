@@ -1032,21 +1032,25 @@ fn a_piped_bdat_sends_its_chunk_with_the_line_and_replays_it() {
 /// A typed chunk of many short lines is held as its octets, not as a string a line: 2 000 000
 /// empty lines (4 MB of chunk) under a 48 MiB data limit go out whole and are recorded a `|`
 /// line each. Each line used to be kept as a String besides its octets (~30 bytes a line more,
-/// ~1 GB for a 64 MiB chunk of empty lines): the run ran out of memory here.
+/// ~1 GB for a 64 MiB chunk of empty lines): the run ran out of memory here. The recording
+/// replays under the same limit.
 #[test]
-fn a_typed_chunk_of_many_short_lines_is_held_as_its_octets() {
+fn a_typed_chunk_of_many_short_lines_is_held_as_its_octets_and_replays() {
     const LINES: usize = 2_000_000;
-    let server = scripted(crate::util::ehlo_x_then(vec![
-        // The BDAT line goes out once its 4 MB are typed: in a debug build on a loaded 2-core
-        // machine that took over the server's usual 20 s (seen with --test-threads=4), within
-        // the run's own 120 s.
-        Step::ReadTimeout(Duration::from_secs(120)),
-        Step::Expect("BDAT 4000000 LAST"),
-        Step::Octets(2 * LINES),
-        Step::Send(b"250 2.0.0 queued\r\n"),
-        Step::Expect("QUIT"),
-        Step::Send(b"221 bye\r\n"),
-    ]));
+    let steps = || {
+        vec![
+            // The BDAT line goes out once its 4 MB are typed: in a debug build on a loaded 2-core
+            // machine that took over the server's usual 20 s (seen with --test-threads=4), within
+            // the run's own 120 s.
+            Step::ReadTimeout(Duration::from_secs(120)),
+            Step::Expect("BDAT 4000000 LAST"),
+            Step::Octets(2 * LINES),
+            Step::Send(b"250 2.0.0 queued\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]
+    };
+    let server = scripted(crate::util::ehlo_x_then(steps()));
     let addr = server.server();
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("many.ehlo");
@@ -1082,6 +1086,33 @@ fn a_typed_chunk_of_many_short_lines_is_held_as_its_octets() {
         &text[..200]
     );
     assert!(text.contains("| \n< 250\n> QUIT\n< 221\n"));
+    // Replayed under the same data limit, byte for byte: over a million content lines, it was
+    // refused ("line 1000001: more than 1 000 000 steps, replies and content lines").
+    let server = scripted(crate::util::ehlo_x_then(steps()));
+    let addr = server.server();
+    let replay = crate::util::run_cmd(
+        crate::util::under_data_limit(48 << 10),
+        &[
+            "replay",
+            rec.to_str().unwrap(),
+            "--server",
+            addr.as_str(),
+            "--timeout",
+            "60",
+        ],
+        None,
+        Duration::from_secs(120),
+    );
+    assert_eq!(replay.code, 0, "{}", replay.all());
+    assert!(
+        replay
+            .all()
+            .contains("replay: 3 steps, every reply as recorded"),
+        "{}",
+        replay.all()
+    );
+    let got = server.finish();
+    assert!(got == wire, "{} octets; {}", got.len(), replay.all());
 }
 
 /// A server that stops reading while a typed chunk goes out: the write runs out of
