@@ -6193,6 +6193,109 @@ esac
     }
 }
 
+/// A SIGINT that comes after `:edit`'s editor has ended and before the REPL has its terminal
+/// raw again (a Ctrl-C pressed as the editor exits: the terminal is still cooked, so it is a
+/// signal, not a key) is the editor's time, not the REPL's: dropped, and the message is sent.
+/// It ended the REPL: the signals queued were dropped before the raw modes were set, and one
+/// that came in between was read as the REPL's own.
+///
+/// Made deterministic with job control, as a shell's: `ehlo` runs as the foreground job of a
+/// session on the terminal (python3 as the shell); the editor hands the terminal to a helper
+/// of its own group and exits, so the REPL's setting of its raw modes stops it (SIGTTOU, a
+/// background job's `tcsetattr`, POSIX); the helper, once it sees the REPL stopped, signals it
+/// (SIGINT), gives the terminal back and continues it.
+#[test]
+#[ignore = "runs python3 as the job-control shell: tests/interop/run.sh runs it"]
+fn terminal_a_sigint_as_the_editor_exits_is_not_the_repls() {
+    let home = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let python = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3");
+    let python = String::from_utf8(python.stdout).unwrap().trim().to_string();
+    let shell = script(
+        out.path(),
+        "shell.py",
+        r#"import os, sys
+# A session on the terminal (stdin), ehlo its foreground job in a group of its own; this
+# process stays in the session, so ehlo's group is not orphaned and a stop signal stops it.
+os.setsid()
+tty = os.open(os.ttyname(0), os.O_RDWR)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    os.read(r, 1)
+    os.environ["REPL_PID"] = str(os.getpid())
+    os.execv(sys.argv[1], sys.argv[1:])
+os.setpgid(pid, pid)
+os.tcsetpgrp(tty, pid)
+os.write(w, b"x")
+_, status = os.waitpid(pid, 0)
+code = os.waitstatus_to_exitcode(status)
+sys.exit(128 - code if code < 0 else code)
+"#,
+    );
+    let editor = script(
+        out.path(),
+        "editor.py",
+        r#"import os, signal, sys, time
+repl = int(os.environ["REPL_PID"])
+tty = os.open("/dev/tty", os.O_RDWR)
+r, w = os.pipe()
+helper = os.fork()
+if helper == 0:
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    os.read(r, 1)
+    # The REPL stops when it sets its raw modes from the background (waited for 60 s at most).
+    state = lambda: open(f"/proc/{repl}/stat").read().rsplit(")", 1)[1].split()[0]
+    until = time.monotonic() + 60
+    while state() != "T" and time.monotonic() < until:
+        time.sleep(0.01)
+    os.kill(repl, signal.SIGINT)
+    os.tcsetpgrp(tty, os.getpgid(repl))
+    os.killpg(os.getpgid(repl), signal.SIGCONT)
+    os._exit(0)
+os.setpgid(helper, helper)
+os.tcsetpgrp(tty, helper)
+with open(sys.argv[1], "w") as f:
+    f.write("Subject: raced\n\nsent all the same\n")
+os.write(w, b"x")
+"#,
+    );
+    let (addr, h) = plain_server();
+    let mut cmd = Command::new(&python);
+    cmd.arg(&shell).arg(EHLO);
+    let mut t = Pty::spawn_cmd(
+        cmd,
+        home.path(),
+        &["repl", &addr.to_string()],
+        COLS,
+        false,
+        &[("VISUAL", &format!("{python} {}", editor.to_str().unwrap()))],
+        true,
+        None,
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    envelope_typed(&mut t);
+    t.keys(":edit\r");
+    t.wait("the message queued", |s| {
+        s.contains("2.0.0 queued") || s.contains("SIGINT")
+    });
+    t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    assert!(!t.screen().contains("SIGINT"), "{}", t.screen());
+    t.keys("QUIT\r");
+    t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
+    t.quit();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(
+        got,
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\nSubject: raced\r\n\r\nsent all the same\r\n.\r\nQUIT\r\n"
+    );
+}
+
 /// Piped, there is no terminal to lend an editor: `:edit` says what to do instead and sends
 /// nothing; `--strict` ends with the DATA phase's code.
 #[test]

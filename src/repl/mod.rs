@@ -3024,12 +3024,15 @@ impl Engine {
         self.editing.store(true, Ordering::SeqCst);
         ui.hand_over();
         let status = edit::run_editor(&editor, draft.path()).await;
-        // A SIGINT/SIGQUIT still queued came while the editor ran (a Ctrl-C that ended the
-        // editor signalled the REPL at the same moment): the editor's, not the REPL's.
+        // Raw again first: from then on Ctrl-C and Ctrl-\ are keys, not signals. A SIGINT or
+        // SIGQUIT queued before that came while the terminal was cooked, the editor's time (a
+        // Ctrl-C that ended the editor signalled the REPL at the same moment, or one pressed
+        // as it exited): the editor's, not the REPL's, dropped. Dropped before the raw modes
+        // were set, one pressed in between was the REPL's and ended it.
+        ui.take_back();
         if let Some(i) = &self.interrupts {
             i.discard();
         }
-        ui.take_back();
         self.editing.store(false, Ordering::SeqCst);
         let content = match status {
             Err(e) => Err(format!("cannot run the editor ({editor}): {e}")),
