@@ -1273,10 +1273,36 @@ struct Editor {
 /// Latin-1 editor, by another tool) is still read, and such a line kept as it is when the file
 /// is saved again. Read as text, one such line made the whole file unreadable: nothing to recall,
 /// and the save that ends the session replaced every entry with the session's own.
+///
+/// Only a regular file is read, and its last [`HISTORY_READ_MAX`] bytes at most: a FIFO in its
+/// place hung the REPL before its first prompt (its `open(2)` waits for a writer), and
+/// `/dev/zero` or a file grown without bound was read whole into memory.
 fn read_history_lines(path: &std::path::Path) -> Vec<Vec<u8>> {
-    let Ok(bytes) = std::fs::read(path) else {
+    use std::io::{Read, Seek};
+    let Some(mut f) = open_history(path, false) else {
         return Vec::new();
     };
+    let len = f.metadata().map_or(0, |m| m.len());
+    let skip = len.saturating_sub(HISTORY_READ_MAX);
+    if skip > 0 && f.seek(std::io::SeekFrom::Start(skip)).is_err() {
+        return Vec::new();
+    }
+    let mut bytes = Vec::new();
+    if (&mut f)
+        .take(HISTORY_READ_MAX)
+        .read_to_end(&mut bytes)
+        .is_err()
+    {
+        return Vec::new();
+    }
+    // Read from inside a line: that line's end is no entry.
+    if skip > 0 {
+        let start = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| i + 1);
+        bytes.drain(..start);
+    }
     let mut lines: Vec<Vec<u8>> = bytes
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
@@ -1286,6 +1312,26 @@ fn read_history_lines(path: &std::path::Path) -> Vec<Vec<u8>> {
     let extra = lines.len().saturating_sub(HISTORY_MAX);
     lines.drain(..extra);
     lines
+}
+
+/// The most of the history file read: its end, which holds its last [`HISTORY_MAX`] entries
+/// (64 KiB a line at most as typed, most far shorter).
+const HISTORY_READ_MAX: u64 = 16 * 1024 * 1024;
+
+/// The history file, opened to read or to write (created 0600 when missing) when it is a
+/// regular file. Opened without blocking: a FIFO's `open(2)` waits for its other end (to
+/// write, one with no reader fails at once), and a FIFO, a device or a directory in its place
+/// is left alone.
+fn open_history(path: &std::path::Path, write: bool) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut o = std::fs::OpenOptions::new();
+    if write {
+        o.write(true).create(true).mode(0o600);
+    } else {
+        o.read(true);
+    }
+    let f = o.custom_flags(nix::libc::O_NONBLOCK).open(path).ok()?;
+    f.metadata().ok()?.is_file().then_some(f)
 }
 
 /// The history file's entries that can be recalled: those that are UTF-8 (one that is not
@@ -1434,7 +1480,6 @@ impl Editor {
     }
 
     fn save_history(&self, path: &std::path::Path) {
-        use std::os::unix::fs::OpenOptionsExt;
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
@@ -1449,15 +1494,12 @@ impl Editor {
         }
         let extra = merged.len().saturating_sub(HISTORY_MAX);
         merged.drain(..extra);
-        let Ok(mut f) = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-        else {
+        let Some(mut f) = open_history(path, true) else {
             return;
         };
+        if f.set_len(0).is_err() {
+            return;
+        }
         // `mode` applies to a file created here only: one made wider before (by hand, by an
         // older ehlo) is narrowed, as it may hold commands with addresses and the like.
         {
@@ -3041,6 +3083,45 @@ mod tests {
             "BODY="
         );
         assert_eq!(common_prefix(&["abc".into()]), "abc");
+    }
+
+    /// Only a regular history file is read or written: a FIFO in its place hung the REPL
+    /// before its first prompt (its `open(2)` waits for a writer; at the end, for a reader),
+    /// and `/dev/zero` was read without end. A file grown past what is read is read from its
+    /// end, its last entries kept, no part of a line taken for one.
+    #[test]
+    fn a_history_that_is_no_regular_file_is_left_alone_and_a_long_one_read_from_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("history");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let (tx, done) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let (mut ed, _sink, mut rx) = editor();
+            ed.load_history(&path);
+            ed.feed(b"NOOP\r");
+            let _ = lines(&mut rx);
+            ed.save_history(&path);
+            ed.load_history(std::path::Path::new("/dev/zero"));
+            let _ = tx.send(ed.history.len());
+        });
+        let held = done
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the history's FIFO or /dev/zero held the REPL");
+        assert_eq!(held, 0);
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        let long = dir.path().join("long");
+        let n = (HISTORY_READ_MAX / 14 + 5000) as usize;
+        let text: String = (0..n).map(|i| format!("NOOP {i:08}\n")).collect();
+        std::fs::write(&long, format!("x{text}")).unwrap();
+        let got = read_history_lines(&long);
+        assert_eq!(got.len(), HISTORY_MAX);
+        assert_eq!(
+            got[HISTORY_MAX - 1],
+            format!("NOOP {:08}", n - 1).as_bytes()
+        );
+        assert_eq!(got[0], format!("NOOP {:08}", n - HISTORY_MAX).as_bytes());
     }
 
     #[test]
