@@ -576,10 +576,13 @@ pub(crate) fn parse(line: &str) -> Result<Meta, String> {
         ":help" | ":h" | ":?" => alone(Meta::Help),
         ":quit" | ":q" | ":exit" => alone(Meta::Quit),
         _ => {
+            // Its first three characters (`:` and two), not bytes: `:7\u{cd7}` cut inside a
+            // character panicked.
+            let head = name.char_indices().nth(3).map_or(name.len(), |(i, _)| i);
             let close: Vec<&str> = NAMES
                 .iter()
                 .map(|n| n.trim_end_matches([' ', '"']))
-                .filter(|n| n.starts_with(&name[..name.len().min(3)]))
+                .filter(|n| n.starts_with(&name[..head]))
                 .collect();
             Err(if close.is_empty() {
                 format!("unknown meta-command {name}: :help lists them")
@@ -848,6 +851,18 @@ pub(crate) fn message_headers(env: &Envelope, hostname: &str, date: &str, unique
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An unknown meta-command with a character of several bytes in its first three is
+    /// refused, not a panic (typed `:7\u{cd7}` ended the REPL; a replay script's step too).
+    #[test]
+    fn an_unknown_meta_command_of_wide_characters_is_refused() {
+        for line in [":7\u{cd7}", ":\u{e9}\u{e9}", ":\u{1f600}x"] {
+            assert!(
+                parse(line).unwrap_err().contains("unknown meta-command"),
+                "{line}"
+            );
+        }
+    }
 
     #[test]
     fn only_an_auth_whose_credential_is_the_mask_is_the_history_s_copy() {
