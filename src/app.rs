@@ -46,6 +46,17 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
             ..
         }) => return refuse_to(&error, json, &output, &warned, watch),
     };
+    run_mode(mode, warned, watch)
+}
+
+/// Run the parsed `mode` (`warned`: what was said about the command line, see
+/// [`warned_before`]). A function of its own, never inlined into [`run_watched`]: its frame
+/// (the runtime, the renderers, the mode's values: about 21 KB) would otherwise already be on
+/// the stack while the flag table is built, whose calls are the deepest of a run (clap's
+/// derive code, frames of 12-22 KB each), and every page of that depth is a page fault: a
+/// plain send touched 76 KB of stack, 60 KB since.
+#[inline(never)]
+fn run_mode(mode: Mode, warned: Vec<String>, watch: &Watch) -> u8 {
     match mode {
         // A dump goes where the transcript would (`--output-file*`), as swaks writes its
         // `--dump` and `--dump-mail` there.
