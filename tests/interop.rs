@@ -3024,6 +3024,27 @@ fn check_against_postfix() {
     );
 }
 
+/// Runs a `check --json` command (bounded) and keeps its `check` lines.
+fn check_lines(cmd: Command) -> (Run, Vec<serde_json::Value>) {
+    let run = run_bounded(cmd);
+    let checks = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+        .filter(|v| v["type"] == "check")
+        .collect();
+    (run, checks)
+}
+
+/// The `check` line with this id (the first), or a failure listing them all.
+fn check_line(checks: &[serde_json::Value], id: &str) -> serde_json::Value {
+    checks
+        .iter()
+        .find(|v| v["id"] == id)
+        .unwrap_or_else(|| panic!("no {id}: {checks:?}"))
+        .clone()
+}
+
 /// `ehlo check --tls-on-connect` judges an implicit-TLS listener (RFC 8314: submissions) as it
 /// judges STARTTLS on an MX: the real Postfix on 4465 and Exim on 4665, reached through a
 /// domain whose MX is `localhost`. check had no way to start TLS before the greeting: `--port
@@ -3058,22 +3079,9 @@ fn check_judges_implicit_tls_on_postfix_and_exim() {
             "tls.*",
             "--json",
         ]);
-        let run = run_bounded(cmd);
-        let checks: Vec<serde_json::Value> = run
-            .stdout
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
-            .filter(|v| v["type"] == "check")
-            .collect();
-        (run, checks)
+        check_lines(cmd)
     };
-    let of = |checks: &[serde_json::Value], id: &str| {
-        checks
-            .iter()
-            .find(|v| v["id"] == id)
-            .unwrap_or_else(|| panic!("no {id}: {checks:?}"))
-            .clone()
-    };
+    let of = check_line;
     for (port, flag, banner) in [
         ("4465", "--tls-on-connect", "ehlo-interop"),
         ("4665", "--tlsc", "Exim"),
@@ -3232,22 +3240,9 @@ fn check_connect_to_reaches_postfix_under_a_name_in_no_dns() {
             "--json",
         ]);
         cmd.args(extra);
-        let run = run_bounded(cmd);
-        let checks: Vec<serde_json::Value> = run
-            .stdout
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
-            .filter(|v| v["type"] == "check")
-            .collect();
-        (run, checks)
+        check_lines(cmd)
     };
-    let of = |checks: &[serde_json::Value], id: &str| -> serde_json::Value {
-        checks
-            .iter()
-            .find(|v| v["id"] == id)
-            .unwrap_or_else(|| panic!("no {id}: {checks:?}"))
-            .clone()
-    };
+    let of = check_line;
     // The name is in no DNS: nothing to connect to.
     let (r, checks) = run(&[]);
     assert_eq!(of(&checks, "mx.target")["status"], "fail", "{}", r.dump());
