@@ -1935,7 +1935,7 @@ fn tls_serve(dir: &std::path::Path) -> (Child, SocketAddr, std::path::PathBuf) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .expect("openssl (installed by tests/interop/setup.sh --install-only)");
+        .expect("the openssl CLI (a base system command, see README)");
     assert!(st.success());
     let addr = TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -30,6 +30,7 @@
 #   default suite does in bash; elvish likewise (its option values).
 # procps (kill, pgrep) and iproute2 (ip): `cargo test` runs them (signals to ehlo, the
 #   `unshare -rn` namespace tests bring `lo` up); a minimal Debian 12 (a container image) has neither.
+#   CI's image has both: .ci/run runs `cargo test` before this script, as the README promises.
 # ldnsutils: ldns-dane, the independent DANE implementation the dane_* tests compare with.
 #   NSD 127.0.0.1:5392 (a zone signed at setup with ldns-signzone) and Unbound 127.0.0.1:5391
 #     (validating it from the zone's key) for the dnssec_* tests (see dnssec.sh for the zone)
