@@ -2921,6 +2921,7 @@ mod tests {
         assert_eq!(
             marked,
             [
+                "check --connect-to",
                 "check --host",
                 "check --port",
                 "check --tls-on-connect",

@@ -113,7 +113,9 @@
 //! whether its `NOOP` got a reply that is no 4xx, `noop` that reply, `why` how it ended early;
 //! only an answered control lets the close pass; after more replies than commands, `unasked`:
 //! the replies the control got that it did not ask for, which leave the split unshown), `connect_failed`
-//! (true: no connection could be made, so the probes after it were not run), `auth_failed`
+//! (true: no connection could be made, so the probes after it were not run), `no_greeting`
+//! (true: the server sent no greeting within `--timeout`, so the probes after it were not run,
+//! except with `@domain`, where the next probe may reach another MX), `auth_failed`
 //! (true: the `--auth-user` credentials were refused with a 5xx, so the probes after it that
 //! authenticate were not run).
 //!

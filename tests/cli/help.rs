@@ -658,6 +658,8 @@ fn the_readme_names_only_flags_the_flag_table_has() {
         "--cacert",
         "--demangle",
         "--ignored",
+        // testssl.sh's, named beside check's --connect-to.
+        "--ip",
         "--locked",
         "--no-default-features",
         "--no-warn-symbol-ordering",

@@ -275,7 +275,7 @@ fn a_refused_run_still_writes_schema_and_summary() {
             vec!["--config", data_conf],
             1,
             "usage",
-            "--data: cannot read",
+            "--data (set by line 1 of ",
         ),
         (vec!["--output-file", &log], 1, "usage", "cannot write"),
         // The dumps send nothing but read the message all the same: `--dump` wrote nothing on
