@@ -1510,7 +1510,9 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
                         let d = draft.take().unwrap_or_else(|| shared.store.begin());
                         let kept = store_message(&shared, d, *m, &emit).await;
                         // Pipelined commands after the content (a next MAIL) run now.
-                        session.set_storage_room(shared.store.room());
+                        if session.may_check_room(&[]) {
+                            session.set_storage_room(shared.store.room());
+                        }
                         session.stored(kept);
                     }
                     ServerAction::StartTls => {
@@ -1606,8 +1608,10 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
                 break false;
             }
             Ok(Ok(_)) => {
-                if !session.in_content() {
-                    // What MAIL finds: the free space above --min-free, as it is now.
+                if !session.in_content() && session.may_check_room(&buf) {
+                    // What MAIL (and DATA) finds: the free space above --min-free, as it is
+                    // now. Measured only for a read that may hold one: a `statfs(2)` per
+                    // file system written to, not to be paid for EHLO, RCPT or QUIT.
                     session.set_storage_room(shared.store.room());
                 }
                 session.feed(&buf);

@@ -132,6 +132,8 @@ pub(crate) struct Store {
     min_free: u64,
     /// A directory on each file system message bytes are written to.
     places: Vec<PathBuf>,
+    /// This process's id, for Maildir file names: read once, not a `getpid(2)` per message.
+    pid: u32,
 }
 
 impl Store {
@@ -180,6 +182,7 @@ impl Store {
             show: true,
             min_free: 0,
             places,
+            pid: std::process::id(),
         })
     }
 
@@ -392,7 +395,7 @@ impl Store {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let pid = std::process::id();
+        let pid = self.pid;
         let err = |e: std::io::Error| io_error(format_args!("Maildir {}", dir.display()), &e);
         // A stale file of an earlier process with the same pid may exist: skip such names.
         for _ in 0..1000 {

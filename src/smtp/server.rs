@@ -447,6 +447,25 @@ impl Session {
         self.storage_room = room;
     }
 
+    /// Could [`Session::feed`] of `bytes` (or, with none, the input already buffered, run after
+    /// [`Session::stored`]) reach a command that reads the storage room, MAIL or DATA? The
+    /// driver measures its room ([`Session::set_storage_room`]) only then, not before every
+    /// read: one `statfs(2)` per such read, not one per command. An over-estimate (any `MAIL`
+    /// or `DATA` in the bytes, in any case, also one split between the buffer and `bytes`),
+    /// never an under-estimate.
+    pub(crate) fn may_check_room(&self, bytes: &[u8]) -> bool {
+        fn has(b: &[u8]) -> bool {
+            b.windows(4)
+                .any(|w| w.eq_ignore_ascii_case(b"MAIL") || w.eq_ignore_ascii_case(b"DATA"))
+        }
+        let tail = &self.inbuf[self.inbuf.len().saturating_sub(3)..];
+        let head = &bytes[..bytes.len().min(3)];
+        let mut seam = [0u8; 6];
+        seam[..tail.len()].copy_from_slice(tail);
+        seam[tail.len()..tail.len() + head.len()].copy_from_slice(head);
+        has(&self.inbuf) || has(bytes) || has(&seam[..tail.len() + head.len()])
+    }
+
     /// Bytes that arrived before [`Session::greeting`] (the driver waited `--greet-pause`
     /// before greeting): the client is an early talker, which RFC 5321 §4.3.1 lets a server
     /// refuse. The greeting becomes `554 5.5.1` and the connection closes (as Exim's

@@ -240,6 +240,57 @@ fn the_free_space_reserve_refuses_mail_and_stops_a_message_early() {
     assert!(line.contains("no storage left for a message"), "{line}");
 }
 
+/// The room is measured when MAIL and DATA come, not once per session nor on a timer: a client
+/// that said EHLO while there was room gets `452 4.3.1` at a MAIL (sent in two pieces) made
+/// after the file system filled to its reserve, `250` once there is room again, and `452` at
+/// DATA when the room ran out between its MAIL and its DATA. The server measures the free
+/// space only for a read that may hold MAIL or DATA (not for EHLO, RCPT or QUIT).
+#[test]
+fn the_reserve_is_measured_at_mail_and_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("fs");
+    let mut serve = serve_on_tmpfs(
+        &mnt,
+        "4m",
+        None,
+        &[
+            "--maildir",
+            "{mnt}/Maildir",
+            "--max-size",
+            "0",
+            "--min-free",
+            "1M",
+        ],
+    );
+    let filler = seen_by(&serve, &mnt.join("filler"));
+    let fill = || std::fs::write(&filler, vec![b'x'; 7 << 19]).unwrap();
+    let mut c = Client::connect(&serve.addr);
+    fill();
+    // MAIL in two reads: neither piece alone holds the word.
+    c.w.write_all(b"MA").unwrap();
+    c.w.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        c.cmd("IL FROM:<a@client.test>"),
+        "452 4.3.1 Insufficient system storage\r\n",
+        "{}",
+        serve.seen
+    );
+    std::fs::remove_file(&filler).unwrap();
+    assert!(c.cmd("MAIL FROM:<a@client.test>").starts_with("250 "));
+    assert!(c.cmd("RCPT TO:<b@serve.test>").starts_with("250 "));
+    fill();
+    assert_eq!(c.cmd("DATA"), "452 4.3.1 Insufficient system storage\r\n");
+    std::fs::remove_file(&filler).unwrap();
+    assert!(c.cmd("DATA").starts_with("354 "));
+    c.content(1000);
+    assert!(c.dot().starts_with("250 2.0.0 Ok: queued as "));
+    assert!(c.cmd("QUIT").starts_with("221"));
+    serve
+        .wait_for("stored message", Duration::from_secs(10))
+        .unwrap();
+}
+
 /// A reserve larger than the free space (the 10 MiB default on a 4 MiB tmpfs, as a CI RAM disk
 /// may be) is said when the server starts, `--quiet` too: every MAIL would get `452 4.3.1`, and
 /// the server started without a word, as if all were well, until the first client was refused.

@@ -1321,6 +1321,55 @@ fn mail_is_refused_452_when_the_driver_has_no_room() {
     );
 }
 
+/// The driver measures its room only for a read that may run MAIL or DATA
+/// (`Session::may_check_room`): every way such a command can arrive says yes (any case,
+/// pipelined, split between reads, left buffered after a message's content), and the
+/// commands that never read the room say no.
+#[test]
+fn the_room_is_wanted_only_where_mail_or_data_may_run() {
+    let (mut s, _) = session(cfg());
+    for cmd in [
+        &b"EHLO c\r\n"[..],
+        b"RCPT TO:<b@y>\r\n",
+        b"QUIT\r\n",
+        b"NOOP\r\n",
+    ] {
+        assert!(!s.may_check_room(cmd), "{}", String::from_utf8_lossy(cmd));
+    }
+    for cmd in [
+        &b"MAIL FROM:<a@x>\r\n"[..],
+        b"mail from:<a@x>\r\n",
+        b"DATA\r\n",
+        b"data\r\n",
+        b"RSET\r\nMaIl FROM:<a@x>\r\n",
+    ] {
+        assert!(s.may_check_room(cmd), "{}", String::from_utf8_lossy(cmd));
+    }
+    feed(&mut s, b"EHLO c\r\n");
+    assert!(!s.may_check_room(&[]), "nothing buffered");
+    // A command split between reads: the start is buffered, the rest alone has no MAIL.
+    feed(&mut s, b"MA");
+    assert!(s.may_check_room(b"IL FROM:<a@x>\r\n"));
+    s.set_storage_room(Some(0));
+    assert_eq!(
+        feed(&mut s, b"IL FROM:<a@x>\r\n").text(),
+        "452 4.3.1 Insufficient system storage\r\n"
+    );
+    feed(&mut s, b"DA");
+    assert!(s.may_check_room(b"TA\r\n"));
+    feed(&mut s, b"TA\r\n");
+    // A MAIL pipelined after a message's content waits in the buffer for `stored`.
+    s.set_storage_room(None);
+    feed(&mut s, b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n");
+    assert!(s.in_content());
+    s.feed(b"Subject: t\r\n\r\nhi\r\n.\r\nMAIL FROM:<a@x>\r\n");
+    assert!(s.may_check_room(&[]));
+    // Once it has run (the driver's `stored`), nothing is left that wants the room.
+    let o = drain(&mut s);
+    assert!(o.text().ends_with("250 2.1.0 Ok\r\n"), "{}", o.text());
+    assert!(!s.may_check_room(&[]));
+}
+
 // ---- faults --------------------------------------------------------------------------------
 
 fn faulty(f: &[&str]) -> (Session, Output) {
