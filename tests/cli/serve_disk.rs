@@ -167,17 +167,11 @@ fn a_full_maildir_disk_mid_message_is_452_and_leaves_no_file() {
     );
 }
 
-/// The reserve: `--min-free 1M` on a 4 MiB file system refuses a `SIZE=` that does not fit
-/// above it at MAIL, and a message without SIZE is stopped once it would reach the reserve: its
-/// partial `tmp/` file is removed at once (not when the client has sent the rest), and it is
-/// answered `452 4.3.1`. The default reserve (10 MiB) is more than the whole file system: MAIL
-/// itself is refused, said once under `--quiet`.
-#[test]
-fn the_free_space_reserve_refuses_mail_and_stops_a_message_early() {
-    let dir = tempfile::tempdir().unwrap();
-    let mnt = dir.path().join("fs");
-    let mut serve = serve_on_tmpfs(
-        &mnt,
+/// serve storing into a Maildir on a 4 MiB tmpfs at `mnt`, with no size limit and a 1 MiB
+/// free-space reserve (`--min-free 1M`).
+fn serve_with_reserve(mnt: &Path) -> Serve {
+    serve_on_tmpfs(
+        mnt,
         "4m",
         None,
         &[
@@ -188,7 +182,19 @@ fn the_free_space_reserve_refuses_mail_and_stops_a_message_early() {
             "--min-free",
             "1M",
         ],
-    );
+    )
+}
+
+/// The reserve: `--min-free 1M` on a 4 MiB file system refuses a `SIZE=` that does not fit
+/// above it at MAIL, and a message without SIZE is stopped once it would reach the reserve: its
+/// partial `tmp/` file is removed at once (not when the client has sent the rest), and it is
+/// answered `452 4.3.1`. The default reserve (10 MiB) is more than the whole file system: MAIL
+/// itself is refused, said once under `--quiet`.
+#[test]
+fn the_free_space_reserve_refuses_mail_and_stops_a_message_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("fs");
+    let mut serve = serve_with_reserve(&mnt);
     let md = seen_by(&serve, &mnt.join("Maildir"));
     let mut c = Client::connect(&serve.addr);
     let r = c.start(&format!(" SIZE={}", 7 << 19)).unwrap_err();
@@ -249,19 +255,7 @@ fn the_free_space_reserve_refuses_mail_and_stops_a_message_early() {
 fn the_reserve_is_measured_at_mail_and_data() {
     let dir = tempfile::tempdir().unwrap();
     let mnt = dir.path().join("fs");
-    let mut serve = serve_on_tmpfs(
-        &mnt,
-        "4m",
-        None,
-        &[
-            "--maildir",
-            "{mnt}/Maildir",
-            "--max-size",
-            "0",
-            "--min-free",
-            "1M",
-        ],
-    );
+    let mut serve = serve_with_reserve(&mnt);
     let filler = seen_by(&serve, &mnt.join("filler"));
     let fill = || std::fs::write(&filler, vec![b'x'; 7 << 19]).unwrap();
     let mut c = Client::connect(&serve.addr);
