@@ -19,13 +19,28 @@ use crate::smtp::event::{Event, Summary};
 
 /// Parse `args`, run the chosen mode, return the exit code; then say on stderr which output
 /// could not be written ([`Watch::report`]). First of all, before any secret is read: no core
-/// dump of this process ([`crate::coredump::forbid`]).
+/// dump of this process ([`crate::coredump::forbid`]); and a file-size limit met is an error,
+/// not the end ([`keep_file_size_errors`]).
 pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     crate::coredump::forbid();
+    keep_file_size_errors();
     let watch = Watch::default();
     let code = run_watched(args, &watch);
     watch.report();
     code
+}
+
+/// Block SIGXFSZ in this thread, and so in every thread started from it (before the runtime
+/// starts its workers): a write past the file-size limit (`ulimit -f`, setrlimit(2)'s
+/// RLIMIT_FSIZE) then fails with EFBIG, a write error like a full disk's, said as one
+/// ([`Watch`], the REPL's history). The signal's default action ended the process in the middle
+/// of the write, a REPL with its terminal left raw and its history file cut short. Blocked, not
+/// ignored (which takes `unsafe` in Rust): programs ehlo starts get it unblocked, as Rust's
+/// `Command` clears the signal mask in the child. A failure changes nothing: unsaid.
+fn keep_file_size_errors() {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(nix::sys::signal::Signal::SIGXFSZ);
+    let _ = set.thread_block();
 }
 
 fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {

@@ -560,6 +560,18 @@ impl Pty {
         cmd.args(["-c", "ulimit -S -c 4 && exec \"$0\" \"$@\"", EHLO]);
         Pty::spawn_cmd(cmd, home, args, COLS, false, env, true, None)
     }
+    /// [`Pty::start`] through `/bin/sh -c 'ulimit -f BLOCKS && exec ehlo …'`: no file `ehlo`
+    /// writes may grow past `blocks` × 512 bytes (POSIX `ulimit`), as after a user's `ulimit -f`;
+    /// a write past it raises SIGXFSZ, whose default action ends the process.
+    fn start_under_file_limit(home: &std::path::Path, args: &[&str], blocks: u32) -> Pty {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args([
+            "-c",
+            &format!("ulimit -f {blocks} && exec \"$0\" \"$@\""),
+            EHLO,
+        ]);
+        Pty::spawn_cmd(cmd, home, args, COLS, false, &[], true, None)
+    }
     fn spawn(
         home: &std::path::Path,
         args: &[&str],
@@ -1244,6 +1256,90 @@ fn terminal_sigterm_and_sighup_restore_the_terminal_and_save_history() {
         t.assert_cooked();
         let hist = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap();
         assert_eq!(hist, "NOOP\n", "SIG{sig}");
+    }
+}
+
+/// Under a file-size limit (`ulimit -f`) smaller than the history, its save at the end fails:
+/// the file keeps what it held, one line says so, the terminal is left cooked and the exit code
+/// is the session's. The save used to empty the file first and then write it, so the limit's
+/// SIGXFSZ killed the REPL halfway: the history cut to the limit, the terminal left raw.
+#[test]
+fn terminal_a_history_save_past_the_file_size_limit_keeps_the_old_file() {
+    let home = tempfile::tempdir().unwrap();
+    let history = home.path().join("ehlo/history");
+    std::fs::create_dir_all(history.parent().unwrap()).unwrap();
+    // 4000 bytes; the limit is 2048.
+    let old: String = (0..400).map(|i| format!("VRFY {i:04}\n")).collect();
+    std::fs::write(&history, &old).unwrap();
+    let (addr, _h) = plain_server();
+    let mut t = Pty::start_under_file_limit(home.path(), &["repl", &addr.to_string()], 4);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("NOOP\r");
+    t.wait("the NOOP reply", |s| {
+        s.contains("2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.assert_cooked();
+    assert_eq!(std::fs::read_to_string(&history).unwrap(), old);
+    let screen = t.screen();
+    let said: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("history could not be saved"))
+        .collect();
+    assert_eq!(said.len(), 1, "{screen}");
+    assert!(said[0].contains("File too large"), "{screen}");
+    // Nothing was left beside it.
+    let left: Vec<_> = std::fs::read_dir(history.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, [std::ffi::OsString::from("history")]);
+}
+
+/// `--log FILE` or `--record FILE` reaching the file-size limit (`ulimit -f`) mid-session: one
+/// line says so when it happens, once, the session goes on (the next command is sent and
+/// answered) and ends as it would have, the terminal cooked. The write used to raise SIGXFSZ,
+/// which ended the REPL at once with the terminal left raw.
+#[test]
+fn terminal_a_log_or_recording_past_the_file_size_limit_is_said_once_and_the_session_goes_on() {
+    for flag in ["--log", "--record"] {
+        let home = tempfile::tempdir().unwrap();
+        let file = home.path().join("out.file");
+        let file_arg = file.to_str().unwrap();
+        let (addr, h) = plain_server();
+        let mut t = Pty::start_under_file_limit(
+            home.path(),
+            &["repl", &addr.to_string(), flag, file_arg],
+            2,
+        );
+        t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+        let long = "x".repeat(300);
+        for i in 1..=6 {
+            t.keys(format!("NOOP {i}{long}\r"));
+            t.wait("the NOOP reply", |s| {
+                s.matches("2.0.0 ok").count() == i && last_prompt(s) == "ehlo[plain]>"
+            });
+        }
+        t.wait("the warning", |s| s.contains("could not be written"));
+        t.keys("NOOP after\r");
+        t.wait("the last NOOP's reply", |s| {
+            s.matches("2.0.0 ok").count() == 7 && last_prompt(s) == "ehlo[plain]>"
+        });
+        t.keys(":quit\r");
+        assert_eq!(t.exit_code(), 0, "{flag}: {}", t.screen());
+        t.assert_cooked();
+        let screen = t.screen();
+        assert_eq!(
+            screen.matches("could not be written").count(),
+            1,
+            "{flag}: {screen}"
+        );
+        assert!(screen.contains("File too large"), "{flag}: {screen}");
+        assert!(std::fs::metadata(&file).unwrap().len() <= 1024, "{flag}");
+        let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+        assert!(got.contains("NOOP after\r\nQUIT\r\n"), "{flag}: {got}");
     }
 }
 

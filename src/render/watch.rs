@@ -1,7 +1,8 @@
 //! Output that could not be written: every stream a renderer writes to stdout or to a file
 //! (`--output-file`, `--log`, a REPL recording) goes through a [`Watch`]ed writer that keeps the
 //! first error that is not a closed pipe, and the dispatcher (`app`) names each such stream on
-//! stderr once the run is over ([`Watch::report`]). A closed pipe (`| head`) stays quiet, as in
+//! stderr once the run is over ([`Watch::report`]); the REPL says a file's as soon as it sees
+//! it, its session going on ([`Watch::take_files`]). Each loss is said once. A closed pipe (`| head`) stays quiet, as in
 //! ripgrep; a full disk or an I/O error used to lose the output without a word. The run's exit
 //! code stands: it says what happened to the mail, which a lost transcript does not change
 //! (a dump, whose output is its whole result, is the exception: `app`).
@@ -23,6 +24,8 @@ struct Stream {
     target: String,
     /// The first error writing it, not a closed pipe.
     lost: Option<String>,
+    /// Its loss has been said ([`Watch::take`]): later errors are the same loss, not said again.
+    said: bool,
 }
 
 impl Watch {
@@ -38,6 +41,7 @@ impl Watch {
             what,
             target: target.into(),
             lost: None,
+            said: false,
         });
         Box::new(Watched {
             out,
@@ -55,10 +59,24 @@ impl Watch {
     /// line for two streams into the same target, `--output-file` carrying both). They are
     /// taken: a second call says nothing again.
     pub(crate) fn take(&self) -> Vec<String> {
+        self.take_where(|_| true)
+    }
+
+    /// [`take`](Self::take) for the streams written to files of their own (`--log`, a REPL
+    /// recording), not stdout: said as soon as the REPL sees them, while the session goes on
+    /// (the transcript that says it is still written).
+    pub(crate) fn take_files(&self) -> Vec<String> {
+        self.take_where(|s| s.target != "stdout")
+    }
+
+    fn take_where(&self, wanted: impl Fn(&Stream) -> bool) -> Vec<String> {
         let mut streams = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let mut lines: Vec<String> = Vec::new();
         let mut said: Vec<String> = Vec::new();
-        for s in streams.iter_mut() {
+        for s in streams.iter_mut().filter(|s| wanted(s)) {
+            if s.lost.is_some() {
+                s.said = true;
+            }
             if let Some(why) = s.lost.take()
                 && !said.contains(&s.target)
             {
@@ -94,6 +112,7 @@ impl Watch {
         let mut streams = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = streams.get_mut(index)
             && s.lost.is_none()
+            && !s.said
         {
             s.lost = Some(e.to_string());
         }
@@ -170,5 +189,29 @@ mod tests {
         );
         assert!(watch.take().is_empty(), "said once");
         assert!(!watch.any_lost());
+        // An error after it was said is the same loss: not said again.
+        let _ = disk.flush();
+        assert!(!watch.any_lost());
+        assert!(watch.take().is_empty(), "said once, later errors too");
+    }
+
+    /// The REPL says a file's loss as it happens ([`Watch::take_files`]), stdout's at the end.
+    #[test]
+    fn files_are_taken_apart_from_stdout() {
+        use std::io::ErrorKind::StorageFull;
+        let watch = Watch::default();
+        let mut out = watch.watched("transcript", "stdout", Box::new(Failing(StorageFull)));
+        let mut log = watch.watched("log", "a.log", Box::new(Failing(StorageFull)));
+        let _ = out.flush();
+        let _ = log.flush();
+        assert_eq!(
+            watch.take_files(),
+            ["the log could not be written to a.log: StorageFull"]
+        );
+        let _ = log.flush();
+        assert_eq!(
+            watch.take(),
+            ["the transcript could not be written to stdout: StorageFull"]
+        );
     }
 }

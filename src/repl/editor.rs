@@ -246,16 +246,27 @@ impl Term {
             t.abort();
         }
         self.stop_reader();
+        let mut unsaved = None;
         if let Ok(mut ed) = self.ed.lock() {
             ed.leave();
             // A stop signal from now on leaves the terminal as restored.
             ed.handed_over = true;
-            if let Some(h) = &self.history {
-                ed.save_history(h);
+            if let Some(h) = &self.history
+                && let Err(e) = ed.save_history(h)
+            {
+                unsaved = Some((h.clone(), e));
             }
         }
         if let Some(saved) = &self.saved {
             let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, saved);
+        }
+        // Said on the terminal as restored: one line, the file left as it was.
+        if let Some((h, e)) = unsaved {
+            crate::render::glyphs::say_error(&format!(
+                "the history could not be saved to {}: {} (the file is left as it was)",
+                crate::render::human::escape_str(&h.display().to_string()),
+                crate::render::human::escape_str(&e)
+            ));
         }
     }
 }
@@ -1279,7 +1290,7 @@ struct Editor {
 /// `/dev/zero` or a file grown without bound was read whole into memory.
 fn read_history_lines(path: &std::path::Path) -> Vec<Vec<u8>> {
     use std::io::{Read, Seek};
-    let Some(mut f) = open_history(path, false) else {
+    let Some(mut f) = open_history(path) else {
         return Vec::new();
     };
     let len = f.metadata().map_or(0, |m| m.len());
@@ -1318,20 +1329,76 @@ fn read_history_lines(path: &std::path::Path) -> Vec<Vec<u8>> {
 /// (64 KiB a line at most as typed, most far shorter).
 const HISTORY_READ_MAX: u64 = 16 * 1024 * 1024;
 
-/// The history file, opened to read or to write (created 0600 when missing) when it is a
-/// regular file. Opened without blocking: a FIFO's `open(2)` waits for its other end (to
-/// write, one with no reader fails at once), and a FIFO, a device or a directory in its place
+/// The history file, opened to read when it is a regular file. Opened without blocking: a
+/// FIFO's `open(2)` waits for its other end, and a FIFO, a device or a directory in its place
 /// is left alone.
-fn open_history(path: &std::path::Path, write: bool) -> Option<std::fs::File> {
+fn open_history(path: &std::path::Path) -> Option<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut o = std::fs::OpenOptions::new();
-    if write {
-        o.write(true).create(true).mode(0o600);
-    } else {
-        o.read(true);
-    }
-    let f = o.custom_flags(nix::libc::O_NONBLOCK).open(path).ok()?;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
     f.metadata().ok()?.is_file().then_some(f)
+}
+
+/// The file a history `path` names: the end of its symbolic links (a link whose file is missing:
+/// the file it would name), else `path` itself.
+fn history_target(path: &std::path::Path) -> std::path::PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    let mut target = path.to_path_buf();
+    // A link to a file not made yet: followed as open(2) would, a few links deep.
+    for _ in 0..8 {
+        match std::fs::read_link(&target) {
+            Ok(next) => {
+                target = match target.parent() {
+                    Some(dir) => dir.join(next),
+                    None => next,
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    target
+}
+
+/// Replace `path` with a file holding `text`, readable by its owner only (0600: a file made
+/// wider before, by hand or an older ehlo, is narrowed, as it may hold addresses and the like):
+/// written whole to a new file in the same directory (created, never reused: `O_EXCL`), synced,
+/// and renamed over `path` (rename(2) replaces it at once, old file or new, never half of one).
+/// On an error the new file is removed and `path` left as it was; the error is the reason.
+fn replace_file(path: &std::path::Path, text: &[u8]) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut tries = 0u32;
+    let (tmp, mut f) = loop {
+        let tmp = dir.join(format!(".{name}.{}.{tries}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+        {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 16 => tries += 1,
+            Err(e) => return Err(e.to_string()),
+        }
+    };
+    let written = f
+        .write_all(text)
+        .and_then(|()| f.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.to_string());
+    }
+    Ok(())
 }
 
 /// The history file's entries that can be recalled: those that are UTF-8 (one that is not
@@ -1479,7 +1546,12 @@ impl Editor {
         self.hist_added = 0;
     }
 
-    fn save_history(&self, path: &std::path::Path) {
+    /// Save the history: the file as it is now merged with this session's lines, written to a
+    /// new file beside it and renamed over it. An error (a full disk, the file-size limit, a
+    /// directory that takes no file) leaves the file as it was and is returned, said by the
+    /// caller; the file used to be emptied first and then written, so a write that failed lost
+    /// every entry. A FIFO, a device or a directory in its place is left alone, unsaid.
+    fn save_history(&self, path: &std::path::Path) -> Result<(), String> {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
@@ -1494,24 +1566,18 @@ impl Editor {
         }
         let extra = merged.len().saturating_sub(HISTORY_MAX);
         merged.drain(..extra);
-        let Some(mut f) = open_history(path, true) else {
-            return;
-        };
-        if f.set_len(0).is_err() {
-            return;
-        }
-        // `mode` applies to a file created here only: one made wider before (by hand, by an
-        // older ehlo) is narrowed, as it may hold commands with addresses and the like.
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = f.set_permissions(std::fs::Permissions::from_mode(0o600));
-        }
         let mut text = Vec::new();
         for h in &merged {
             text.extend_from_slice(h);
             text.push(b'\n');
         }
-        let _ = f.write_all(&text);
+        // A symbolic link (a history kept with other dotfiles) stays one: the file it names is
+        // replaced, not the link.
+        let target = history_target(path);
+        if std::fs::metadata(&target).is_ok_and(|m| !m.is_file()) {
+            return Ok(());
+        }
+        replace_file(&target, &text)
     }
 
     fn remember(&mut self, line: &str) {
@@ -3101,7 +3167,7 @@ mod tests {
             ed.load_history(&path);
             ed.feed(b"NOOP\r");
             let _ = lines(&mut rx);
-            ed.save_history(&path);
+            ed.save_history(&path).unwrap();
             ed.load_history(std::path::Path::new("/dev/zero"));
             let _ = tx.send(ed.history.len());
         });
@@ -3124,6 +3190,49 @@ mod tests {
         assert_eq!(got[0], format!("NOOP {:08}", n - HISTORY_MAX).as_bytes());
     }
 
+    /// The history is written to a new file and renamed over the old: through a symbolic link
+    /// (a history kept with other dotfiles), the file it names is replaced and the link stays
+    /// (a link to a file not made yet makes it); the file is 0600 even where it was 0644, and
+    /// nothing is left beside it. A save that cannot write leaves the file as it was.
+    #[test]
+    fn a_history_saved_through_a_link_keeps_the_link_and_a_failed_save_the_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("dotfiles/ehlo-history");
+        std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+        std::fs::write(&real, "VRFY old\n").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("history");
+        std::os::unix::fs::symlink("dotfiles/ehlo-history", &link).unwrap();
+        let (mut ed, _sink, mut rx) = editor();
+        ed.load_history(&link);
+        ed.feed(b"NOOP\r");
+        assert_eq!(lines(&mut rx), ["NOOP"]);
+        ed.save_history(&link).unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "VRFY old\nNOOP\n");
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let beside = |d: &std::path::Path| std::fs::read_dir(d).unwrap().count();
+        assert_eq!(beside(real.parent().unwrap()), 1);
+        let dangling = dir.path().join("new-history");
+        std::os::unix::fs::symlink("dotfiles/made-now", &dangling).unwrap();
+        ed.save_history(&dangling).unwrap();
+        assert!(std::fs::symlink_metadata(&dangling).unwrap().is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("dotfiles/made-now")).unwrap(),
+            "NOOP\n"
+        );
+        // A directory where the new file would go is a file: no save, the reason returned.
+        let blocked = dir.path().join("file-not-dir/history");
+        std::fs::write(dir.path().join("file-not-dir"), "x").unwrap();
+        assert!(ed.save_history(&blocked).is_err());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("file-not-dir")).unwrap(),
+            "x"
+        );
+    }
+
     #[test]
     fn a_history_line_that_is_not_utf8_loses_no_entry() {
         // One Latin-1 line (`caf\xe9`) among UTF-8 ones: the file used to read as empty, so
@@ -3137,7 +3246,7 @@ mod tests {
         assert_eq!(ed.history, ["EHLO old", "MAIL FROM:<é@x>"]);
         ed.feed(b"NOOP new\r");
         assert_eq!(lines(&mut rx), ["NOOP new"]);
-        ed.save_history(&path);
+        ed.save_history(&path).unwrap();
         assert_eq!(
             std::fs::read(&path).unwrap(),
             b"EHLO old\nNOOP caf\xe9\nMAIL FROM:<\xc3\xa9@x>\nNOOP new\n"

@@ -267,6 +267,7 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
     // up to its `.`, are content, never commands.
     let mut skip_message = false;
     loop {
+        engine.say_lost_files();
         let (prompt, kind) = engine.prompt();
         ui.request(&prompt, kind);
         let input = if engine.connected() {
@@ -807,6 +808,15 @@ impl Engine {
             secs: self.timeout().as_secs_f64(),
             implicit_tls: false,
             handshake: false,
+        }
+    }
+
+    /// The `--log` or recording file that could not be written (a full disk, the file-size
+    /// limit) since the last input: one line each, once, as soon as the session sees it. The
+    /// session goes on; what was lost is lost (a recording may end inside a step).
+    fn say_lost_files(&mut self) {
+        for line in self.watch.take_files() {
+            self.error(line);
         }
     }
 
