@@ -119,6 +119,10 @@ pub(crate) struct Human {
     /// [`HELD_BYTES`] at a time, not one write(2) per line (20 million for a 60 MB message of
     /// short lines, most of the send's time).
     held: Option<Vec<u8>>,
+    /// A one-shot send's failed connection attempt, its `***` line held until the next event:
+    /// when that is the summary and its error already says the same reason (the last attempt's),
+    /// the line is dropped, so one refusal is one line, not two.
+    connect_failed: Option<(String, String)>,
 }
 
 /// How much of a message's transcript is gathered before it is written.
@@ -158,6 +162,14 @@ impl Human {
             laid_out: false,
             verbatim: false,
             held: None,
+            connect_failed: None,
+        }
+    }
+
+    /// Write the held `Error connecting` line ([`Self::connect_failed`]), if any.
+    fn release_connect_failed(&mut self) {
+        if let Some((text, _)) = self.connect_failed.take() {
+            self.error(&text);
         }
     }
 
@@ -821,6 +833,16 @@ impl Renderer for Human {
     }
 
     fn event(&mut self, event: &Event, _elapsed: Duration) {
+        if let Some((_, reason)) = &self.connect_failed {
+            // The summary that repeats the reason stands for the held line.
+            let repeated = matches!(event, Event::Summary(s)
+                if s.exit_code != 0 && s.error.as_deref().is_some_and(|e| e.contains(reason.as_str())));
+            if repeated {
+                self.connect_failed = None;
+            } else {
+                self.release_connect_failed();
+            }
+        }
         self.kind = match event {
             Event::Sent { .. } | Event::RawSent { .. } => Kind::Send,
             Event::Received { .. } | Event::RawReceived { .. } => Kind::Receive,
@@ -965,7 +987,11 @@ impl Renderer for Human {
                     escape_str(addr),
                     escape_str(reason)
                 );
-                self.error(&text);
+                if self.opts.repl {
+                    self.error(&text);
+                } else {
+                    self.connect_failed = Some((text, reason.clone()));
+                }
             }
             Event::Sent {
                 text,
@@ -1128,6 +1154,7 @@ impl Renderer for Human {
     }
 
     fn finish(&mut self) {
+        self.release_connect_failed();
         let _ = self.out.flush();
         let _ = self.err.flush();
     }
@@ -2429,6 +2456,59 @@ mod tests {
         let long = "x".repeat(500);
         let d = Deviation::MissingCode { line: long };
         assert!(describe_deviation(&d).len() < 200);
+    }
+
+    /// A one-shot send's last failed attempt is said once: the summary that repeats its reason
+    /// stands for the `Error connecting` line; an earlier attempt's line, one the summary does
+    /// not repeat, and the REPL's (no summary follows) are kept.
+    #[test]
+    fn a_refusal_is_one_line() {
+        let failed = |addr: &str, reason: &str| Event::ConnectFailed {
+            host: "mx.test".into(),
+            addr: addr.into(),
+            reason: reason.into(),
+            cause: crate::smtp::event::ConnectCause::Refused,
+            os_error: None,
+        };
+        let summary = |error: &str| {
+            Event::Summary(Summary {
+                exit_code: 2,
+                outcome: "connect".into(),
+                error: Some(error.into()),
+                ..Default::default()
+            })
+        };
+        let r = render(
+            HumanOptions::default(),
+            &[
+                failed("192.0.2.1:25", "timed out"),
+                failed("192.0.2.2:25", "Connection refused"),
+                summary("could not connect to mx.test:25: Connection refused: hint"),
+            ],
+        );
+        assert_eq!(
+            r.err.text(),
+            "*** Error connecting to mx.test (192.0.2.1:25): timed out\n\
+             *** Result: failed (exit 2): could not connect to mx.test:25: Connection refused: hint\n"
+        );
+        let r = render(
+            HumanOptions::default(),
+            &[failed("192.0.2.1:25", "refused"), summary("something else")],
+        );
+        assert_eq!(r.err.text().lines().count(), 2, "{}", r.err.text());
+        for opts in [
+            HumanOptions::default(),
+            HumanOptions {
+                repl: true,
+                ..Default::default()
+            },
+        ] {
+            let r = render(opts, &[failed("192.0.2.1:25", "refused")]);
+            assert_eq!(
+                r.err.text(),
+                "*** Error connecting to mx.test (192.0.2.1:25): refused\n"
+            );
+        }
     }
 
     #[test]

@@ -77,6 +77,19 @@ fn two_when_nothing_listens() {
         "{}",
         run.stderr
     );
+    // One reason, one line: the refusal is not said twice (`Error connecting` and `Result`).
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("***"))
+        .collect();
+    let saying = errors.iter().filter(|l| l.contains("refused (os error"));
+    assert_eq!(saying.count(), 1, "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("*** Error connecting"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
