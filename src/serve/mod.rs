@@ -455,6 +455,8 @@ pub async fn start_with(
 struct Bound {
     faults: Faults,
     acceptor: Option<SslAcceptor>,
+    /// `--tls-cert` out of its dates: said at start ([`tls::acceptor`]).
+    cert_warning: Option<String>,
     store: Arc<store::Store>,
     /// Every listener of `listen`, with its bound address (never empty).
     listeners: Vec<(TcpListener, SocketAddr)>,
@@ -491,18 +493,19 @@ async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
                 .into(),
         ));
     }
-    let acceptor = if opts.tls_on_connect || opts.starttls {
-        Some(tls::acceptor(
+    let (acceptor, cert_warning) = if opts.tls_on_connect || opts.starttls {
+        let (a, w) = tls::acceptor(
             opts.cert.as_deref(),
             opts.key.as_deref(),
             std::slice::from_ref(&opts.hostname),
-        )?)
+        )?;
+        (Some(a), w)
     } else if opts.cert.is_some() || opts.key.is_some() {
         return Err(Error::Usage(
             "--tls-cert/--tls-key need --starttls or --tls-on-connect".into(),
         ));
     } else {
-        None
+        (None, None)
     };
     let store = Arc::new(
         store::Store::new(opts.maildir.clone(), opts.mbox.clone())
@@ -514,6 +517,7 @@ async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
     Ok(Bound {
         faults,
         acceptor,
+        cert_warning,
         store,
         listeners,
     })
@@ -529,6 +533,7 @@ async fn start_or_return(
     let Bound {
         faults,
         acceptor,
+        cert_warning,
         store,
         listeners,
     } = match bind(&opts, keep).await {
@@ -679,6 +684,7 @@ async fn start_or_return(
 
     for w in fd_warning
         .into_iter()
+        .chain(cert_warning)
         .chain(idle_flags(&opts, &shared.config))
     {
         let _ = shared.events.send((0, Event::warning(w))).await;

@@ -12,12 +12,14 @@ use crate::Error;
 use crate::net::tls::{self, TlsError};
 
 /// Build the acceptor: `cert`/`key` PEM files (the chain may follow the leaf in `cert`), or a
-/// self-signed certificate for `localhost`, the loopback addresses and `names`.
+/// self-signed certificate for `localhost`, the loopback addresses and `names`. With it, the
+/// warning to give at start when the user's certificate is out of its dates (served all the
+/// same: an expired certificate is a fault to test clients with).
 pub(crate) fn acceptor(
     cert: Option<&Path>,
     key: Option<&Path>,
     names: &[String],
-) -> Result<SslAcceptor, Error> {
+) -> Result<(SslAcceptor, Option<String>), Error> {
     let prereq = |e: TlsError| Error::Prerequisite(format!("OpenSSL: {e}"));
     match (cert, key) {
         (Some(cert), Some(key)) => {
@@ -44,7 +46,8 @@ pub(crate) fn acceptor(
                     key.display()
                 ))
             })?;
-            tls::acceptor(&leaf, &extra, &pkey).map_err(|e| match e {
+            let dates = tls::out_of_dates(&leaf).map(|w| format!("{}: {w}", cert.display()));
+            let acceptor = tls::acceptor(&leaf, &extra, &pkey).map_err(|e| match e {
                 TlsError::Setup(r) if r.contains("does not match") => Error::Usage(format!(
                     "{} does not match the certificate in {}: {r}",
                     key.display(),
@@ -55,7 +58,8 @@ pub(crate) fn acceptor(
                     Error::Usage(format!("{}: {r}", cert.display()))
                 }
                 other => prereq(other),
-            })
+            })?;
+            Ok((acceptor, dates))
         }
         (None, None) => {
             let mut sans = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
@@ -67,7 +71,7 @@ pub(crate) fn acceptor(
             let sans: Vec<&str> = sans.iter().map(String::as_str).collect();
             let (x, k) = tls::self_signed(&sans)
                 .map_err(|e| Error::Prerequisite(format!("cannot generate a certificate: {e}")))?;
-            tls::acceptor(&x, &[], &k).map_err(prereq)
+            Ok((tls::acceptor(&x, &[], &k).map_err(prereq)?, None))
         }
         _ => Err(Error::Usage(
             "--tls-cert and --tls-key must be given together".into(),

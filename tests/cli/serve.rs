@@ -401,6 +401,101 @@ fn a_certificate_below_the_security_level_is_a_usage_error() {
     assert_eq!(r.all().trim().lines().count(), 1, "{}", r.all());
 }
 
+/// A `--tls-cert` out of its dates is a fault worth serving (a client's handling of an expired
+/// certificate is what one tests), so serve keeps serving it, but says so at start: a `!!!`
+/// line naming the date (notAfter, or notBefore for one not valid yet), and the same words as
+/// a `warning` record with --json. It was served silently. The certificates are made by the
+/// openssl CLI (`openssl ca -selfsign`, the one of its commands that takes both dates).
+#[test]
+fn a_certificate_out_of_its_dates_is_served_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("ca.cnf"),
+        format!(
+            "[ca]\ndefault_ca = d\n[d]\ndatabase = {}\nnew_certs_dir = {}\nrand_serial = yes\n\
+             default_md = sha256\npolicy = p\ncopy_extensions = copy\n[p]\ncommonName = supplied\n",
+            s(&d.join("index.txt")),
+            s(d)
+        ),
+    )
+    .unwrap();
+    let key = d.join("key.pem");
+    let csr = d.join("req.csr");
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args([
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            s(&key),
+            "-out",
+            s(&csr),
+        ])
+        .output()
+        .expect("openssl req");
+    assert!(made.status.success(), "{made:?}");
+    for (n, (start, end, said)) in [
+        (
+            "20200101000000Z",
+            "20200201000000Z",
+            "the certificate expired on 2020-02-01T00:00:00Z (notAfter)",
+        ),
+        (
+            "20900101000000Z",
+            "20910101000000Z",
+            "the certificate is not valid before 2090-01-01T00:00:00Z (notBefore)",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let cert = d.join(format!("cert{n}.pem"));
+        // A fresh database: `openssl ca` refuses a second certificate for the same subject.
+        std::fs::write(d.join("index.txt"), "").unwrap();
+        let made = Command::new("openssl")
+            .args(["ca", "-batch", "-notext", "-selfsign", "-config"])
+            .args([s(&d.join("ca.cnf")), "-keyfile", s(&key), "-in", s(&csr)])
+            .args(["-out", s(&cert), "-startdate", start, "-enddate", end])
+            .output()
+            .expect("openssl ca");
+        assert!(made.status.success(), "{made:?}");
+        let want = format!(
+            "{}: {said}: served as it is; a client that verifies refuses the handshake",
+            s(&cert)
+        );
+        let tls = ["--starttls", "--tls-cert", s(&cert), "--tls-key", s(&key)];
+        let mut serve = Serve::start(&tls);
+        let line = serve.wait_for(said, Duration::from_secs(10));
+        assert_eq!(
+            line.as_deref(),
+            Some(format!("!!! {want}").as_str()),
+            "{}",
+            serve.seen
+        );
+        // Still served: a client that does not verify gets through.
+        let r = send(&serve.addr, &["--tls", "-k"]);
+        assert_eq!(r.code, 0, "{}", r.all());
+        drop(serve);
+
+        let mut serve = Serve::start(&[&tls[..], &["--json"]].concat());
+        let line = serve
+            .wait_for(said, Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("no warning record:\n{}", serve.seen));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["type"], "warning", "{line}");
+        assert_eq!(v["data"]["message"], want.as_str(), "{line}");
+    }
+}
+
 #[test]
 fn starttls_with_a_given_certificate_verifies() {
     let dir = tempfile::tempdir().unwrap();

@@ -27,7 +27,7 @@ pub(crate) use params::{
     ClientCert, PemOut, TlsParams, TlsSetting, TlsVersion, check, cipher_list_warning, ip_address,
     parse_protocols, read_bounded, sni_name,
 };
-pub(crate) use server::{accept, acceptor, self_signed};
+pub(crate) use server::{accept, acceptor, out_of_dates, self_signed};
 pub(crate) use verify::{cert_info, cn_only, cn_only_words, match_name, matched_by_cn_alone};
 
 /// Why TLS failed.

@@ -108,6 +108,26 @@ pub(crate) fn acceptor(
     Ok(b.build())
 }
 
+/// A certificate served out of its dates (`ehlo serve --tls-cert`): past its notAfter or before
+/// its notBefore (RFC 5280 §4.1.2.5), in words naming the date; `None` while it is valid. Such a
+/// certificate is a fault worth injecting, so it is served, with this said at start.
+pub(crate) fn out_of_dates(cert: &X509Ref) -> Option<String> {
+    let refused = "a client that verifies refuses the handshake";
+    if !super::verify::in_future(cert.not_after()) {
+        Some(format!(
+            "the certificate expired on {} (notAfter): served as it is; {refused}",
+            super::verify::rfc3339(cert.not_after())
+        ))
+    } else if super::verify::in_future(cert.not_before()) {
+        Some(format!(
+            "the certificate is not valid before {} (notBefore): served as it is; {refused}",
+            super::verify::rfc3339(cert.not_before())
+        ))
+    } else {
+        None
+    }
+}
+
 /// OpenSSL refused the certificate for its key or signature at its security level (Debian's
 /// default is 2, as `openssl version -d`'s `openssl.cnf` sets: RSA and DSA keys of 2048 bits
 /// or more, no SHA-1 signature): the reason in words, `None` for other errors. It was OpenSSL's

@@ -313,7 +313,7 @@ pub(super) fn rfc3339(t: &Asn1TimeRef) -> String {
 }
 
 /// Is `t` still to come?
-fn in_future(t: &Asn1TimeRef) -> bool {
+pub(super) fn in_future(t: &Asn1TimeRef) -> bool {
     Asn1Time::days_from_now(0)
         .ok()
         .and_then(|now| now.compare(t).ok())
