@@ -253,13 +253,33 @@ fn read_list(
         if bad.is_some() {
             continue;
         }
-        // A line that is not UTF-8 is read lossily (its name then fails the name rules).
-        let text = String::from_utf8_lossy(&line);
+        if n == 1
+            && let Some(how) = utf16_or_32(&line)
+        {
+            bad = Some(format!(
+                "{source} is {how} text: a domain list is UTF-8 (or ASCII), one name a line; \
+                 save it as UTF-8 (PowerShell: Out-File -Encoding utf8)"
+            ));
+            continue;
+        }
+        let text = match std::str::from_utf8(&line) {
+            Ok(text) => text,
+            Err(e) => {
+                let ok = &line[..e.valid_up_to()];
+                let column = String::from_utf8_lossy(ok).chars().count() + 1;
+                bad = Some(format!(
+                    "{source} line {n} is not UTF-8 text (byte \\x{:02X} at column {column}): a \
+                     domain list is UTF-8, an IDN in its A-label form",
+                    line[e.valid_up_to()]
+                ));
+                continue;
+            }
+        };
         // A list saved by an editor that writes a UTF-8 byte order mark: not part of the name.
         let text = if n == 1 {
-            text.strip_prefix('\u{feff}').unwrap_or(&text)
+            text.strip_prefix('\u{feff}').unwrap_or(text)
         } else {
-            &text
+            text
         };
         let name = text.split('#').next().unwrap_or("").trim();
         if !name.is_empty()
@@ -275,6 +295,26 @@ fn read_list(
         )));
     }
     bad.map_or(Ok(ended), |why| Err(usage(why)))
+}
+
+/// The encoding of a list whose first line (up to its first LF byte) is UTF-16 or UTF-32 text
+/// rather than UTF-8: by its byte order mark (the Unicode Standard §23.8), or without one by
+/// every other byte being NUL, as ASCII text in UTF-16 is. Windows PowerShell 5.1 writes UTF-16
+/// with `>` and `Out-File`, so a list made there arrives so on a CI runner.
+fn utf16_or_32(line: &[u8]) -> Option<&'static str> {
+    if line.starts_with(b"\xff\xfe\0\0") || line.starts_with(b"\0\0\xfe\xff") {
+        return Some("UTF-32");
+    }
+    if line.starts_with(b"\xff\xfe") || line.starts_with(b"\xfe\xff") {
+        return Some("UTF-16");
+    }
+    let text = line.strip_suffix(b"\n").unwrap_or(line);
+    let nul_at = |first: usize| {
+        text.len() >= 2
+            && text.iter().skip(first).step_by(2).all(|&b| b == 0)
+            && text.iter().skip(1 - first).step_by(2).all(|&b| b != 0)
+    };
+    (nul_at(0) || nul_at(1)).then_some("UTF-16")
 }
 
 /// `ehlo check` flags → [`crate::check::CheckConfig`]: domain lists read, the CI grammar
@@ -603,6 +643,56 @@ mod tests {
         assert_eq!(
             names(b"a.example\nab.example\na.exampl\n", constant).unwrap(),
             ["a.example", "ab.example", "a.exampl"]
+        );
+    }
+
+    /// A list that is not UTF-8 says so, with what to do: one saved as UTF-16 (what Windows
+    /// PowerShell 5.1's `>` and `Out-File` write) or UTF-32 is named by its byte order mark or
+    /// its NUL bytes, and a line in a legacy 8-bit charset by the first byte that is not UTF-8.
+    /// Read lossily, they were "'��d\0n\0s\0…' is not a domain name: '�' is not allowed", the
+    /// byte lost in U+FFFD.
+    #[test]
+    fn a_list_that_is_not_utf8_is_named_as_such() {
+        let utf16 = |bom: &[u8], le: bool, text: &str| {
+            let mut v = bom.to_vec();
+            for u in text.encode_utf16() {
+                v.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
+            }
+            v
+        };
+        let rs = std::hash::RandomState::new;
+        for (list, how) in [
+            (utf16(b"\xff\xfe", true, "a.example\r\n"), "UTF-16"),
+            (utf16(b"\xfe\xff", false, "a.example\n"), "UTF-16"),
+            (utf16(b"", true, "a.example\r\n"), "UTF-16"),
+            (utf16(b"", false, "a.example\r\n"), "UTF-16"),
+            (b"\xff\xfe\0\0a\0\0\0\n\0\0\0".to_vec(), "UTF-32"),
+            (b"\0\0\xfe\xff\0\0\0a\0\0\0\n".to_vec(), "UTF-32"),
+        ] {
+            let e = names(&list, rs()).unwrap_err();
+            assert_eq!(
+                e,
+                format!(
+                    "list is {how} text: a domain list is UTF-8 (or ASCII), one name a line; \
+                     save it as UTF-8 (PowerShell: Out-File -Encoding utf8)"
+                ),
+                "{list:?}"
+            );
+        }
+        // ISO-8859-1 "bücher.example" on line 2: the byte and where it is.
+        let e = names(b"a.example\nb\xfccher.example\n", rs()).unwrap_err();
+        assert_eq!(
+            e,
+            "list line 2 is not UTF-8 text (byte \\xFC at column 2): a domain list is UTF-8, \
+             an IDN in its A-label form"
+        );
+        // A NUL in a line of an otherwise UTF-8 list is still a bad name, not a UTF-16 list.
+        let e = names(b"a.example\nb\0.example\n", rs()).unwrap_err();
+        assert!(e.contains("'b\\0.example' is not a domain name"), "{e}");
+        // UTF-8 with or without its byte order mark is read as before.
+        assert_eq!(
+            names(b"\xef\xbb\xbfa.example\n", rs()).unwrap(),
+            ["a.example"]
         );
     }
 
