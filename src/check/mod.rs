@@ -1377,7 +1377,12 @@ fn cut_report(
     let mut results = p.results.clone();
     for d in model::CHECKS.iter().filter(|d| d.scope == Scope::Domain) {
         if shared.opted(d.id) && !results.iter().any(|c| c.id == d.id) {
-            results.push(unfinished(d.id));
+            // Under -4, ipv6.mx is decided before anything is asked: a skip, not cut.
+            results.push(if d.id == "ipv6.mx" && shared.cfg.family == Family::V4 {
+                ipv6_check(&[], false, &[], Family::V4)
+            } else {
+                unfinished(d.id)
+            });
         }
     }
     let position = |id: &str| model::CHECKS.iter().position(|d| d.id == id);

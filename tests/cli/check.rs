@@ -5406,6 +5406,31 @@ fn the_deadline_keeps_the_checks_that_had_finished() {
     );
 }
 
+/// Under `-4`, `ipv6.mx` is decided before anything is asked ("-4: IPv6 not tested", a skip):
+/// a domain `--deadline` cut keeps that skip. It was reported "not finished: deadline reached",
+/// one more `error` in the counts and the JUnit file than the run had.
+#[test]
+fn the_deadline_keeps_ipv6_mx_skipped_under_dash_4() {
+    let lab = Lab::start();
+    let (run, _, lines) = lab.json(&["silent.test", "-4", "--timeout", "30s", "--deadline", "2s"]);
+    assert_eq!(run.code, 41, "{}", run.all());
+    let check = |id: &str| {
+        lines
+            .iter()
+            .find(|v| v["type"] == "check" && v["domain"] == "silent.test" && v["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}: {}", run.stdout))
+            .clone()
+    };
+    let v6 = check("ipv6.mx");
+    assert_eq!(v6["status"], "skip", "{v6}");
+    assert_eq!(v6["summary"], "-4: IPv6 not tested", "{v6}");
+    assert!(v6["evidence"].get("unfinished").is_none(), "{v6}");
+    // What the deadline did cut is still said so.
+    let banner = check("smtp.banner");
+    assert_eq!(banner["status"], "error", "{banner}");
+    assert_eq!(banner["evidence"]["unfinished"], true, "{banner}");
+}
+
 /// Every `--expect` appears in the human report, the JSON and the JUnit file with a verdict,
 /// for every domain: one about a check `--deadline` cut (an MX that accepts the connection and
 /// never greets), or about a domain the deadline kept from starting, is "not decided" with the
