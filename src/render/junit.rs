@@ -121,9 +121,12 @@ pub(crate) fn suite_xml(
     let mut cases = String::new();
     let mut counts = Counts::default();
     let mut out = String::new();
-    let domain_class = format!("{}.domain", r.domain);
-    let mx_class = format!("{}.mx", r.domain);
-    let expect_class = format!("{}.expect", r.domain);
+    // The package: the domain without the trailing dot of an absolute name (`example.test.`
+    // made `example.test..domain`, an empty label where CI pages split the classname).
+    let package = r.domain.strip_suffix('.').unwrap_or(&r.domain);
+    let domain_class = format!("{package}.domain");
+    let mx_class = format!("{package}.mx");
+    let expect_class = format!("{package}.expect");
     if let Some(why) = &r.aborted {
         let why = esc(why);
         let outcome = Outcome::NotPassed {
@@ -236,7 +239,7 @@ pub(crate) fn suite_xml(
             ("time", &suite_time),
             ("timestamp", &run.timestamp()),
             ("hostname", &run.hostname),
-            ("package", &r.domain),
+            ("package", package),
             ("id", &id.to_string()),
         ],
         false,
@@ -788,6 +791,36 @@ mod tests {
         assert_eq!(xml.matches(r#"time="0.012"/>"#).count(), 2, "{xml}");
         assert!(xml.matches("<testcase ").count() == 4, "{xml}");
         assert_eq!(xml.matches(" time=").count(), 6, "{xml}");
+    }
+
+    /// A domain written as an absolute name (`example.test.`, as a list may hold it) is the
+    /// same package as `example.test`: its classnames were `example.test..domain`, which a CI
+    /// page split into package `example.test.` (an empty label) and class `domain`. The suite's
+    /// name keeps the domain as written.
+    #[test]
+    fn a_trailing_dot_makes_no_empty_label_in_classname_or_package() {
+        let r = DomainReport {
+            index: 0,
+            domain: "Example.test.".into(),
+            checks: vec![j(
+                CheckResult::new("mx.lookup", Status::Pass, "10 mx"),
+                true,
+            )],
+            expects: vec![ExpectOutcome {
+                expect: "mx.count>=1".into(),
+                met: true,
+                found: "1".into(),
+                undecided: None,
+            }],
+            aborted: None,
+            ms: 1.0,
+        };
+        let xml = render(&[r], FailOn::Fail, &run());
+        assert!(!xml.contains(".."), "{xml}");
+        assert!(xml.contains(r#"<testsuite name="Example.test." "#), "{xml}");
+        assert!(xml.contains(r#"package="Example.test" "#), "{xml}");
+        assert!(xml.contains(r#"classname="Example.test.domain""#), "{xml}");
+        assert!(xml.contains(r#"classname="Example.test.expect""#), "{xml}");
     }
 
     /// The file keeps to junit-10.xsd (the Jenkins xunit plugin's schema) and the Ant JUnit
