@@ -771,6 +771,16 @@ fn render_header(line: &str, utf8: bool) -> String {
     let mut out = Vec::new();
     let column = name.len() + 2;
     match parse_mailboxes(value).filter(|_| is_address_header(name)) {
+        // Only a display name can be encoded (an address cannot, RFC 2047 §5): with none to
+        // encode the line goes as typed (`To: jürgen@exämple.test,b@c.test`, which needs
+        // SMTPUTF8 anyway), as swaks sends it, not rewritten as `<jürgen@…>, <b@c.test>`.
+        Some(list)
+            if list
+                .iter()
+                .all(|(n, _)| n.as_deref().is_none_or(str::is_ascii)) =>
+        {
+            return format!("{line}\n");
+        }
         Some(list) => {
             let list: Vec<Address<'_>> = list
                 .into_iter()

@@ -3661,3 +3661,56 @@ fn a_recipient_flag_that_names_no_address_is_refused_before_connecting() {
     }
     assert!(trap.accept().is_err(), "a connection was made");
 }
+
+/// A non-ASCII `--to`/`--from` goes into the default `To:`/`From:` as typed, as swaks writes
+/// them (`To: jürgen@exämple.test,b@c.test`): it came out as `To: <jürgen@exämple.test>,
+/// <b@c.test>`, rewritten by the encoder though an address has nothing to encode. A display
+/// name still is encoded without --smtputf8.
+#[test]
+fn a_non_ascii_address_goes_into_to_and_from_as_typed_like_swaks() {
+    let to = "j\u{fc}rgen@ex\u{e4}mple.test";
+    let from = "\u{e4}@b.test";
+    for extra in [&[][..], &["--smtputf8"]] {
+        for tos in [
+            &["-t", to][..],
+            &["-t", &format!("{to},b@c.test")],
+            &["-t", to, "-t", "b@c.test"],
+        ] {
+            let mut args = vec!["-f", from, "-s", "127.0.0.1:9", "--dump-mail"];
+            args.extend_from_slice(tos);
+            args.extend_from_slice(extra);
+            let run = crate::util::ehlo(&args);
+            assert_eq!(run.code, 0, "{args:?}: {}", run.all());
+            let want_to = if tos.len() == 2 {
+                tos[1].to_string()
+            } else {
+                format!("{to},b@c.test")
+            };
+            assert!(
+                run.stdout.contains(&format!("\r\nTo: {want_to}\r\n")),
+                "{args:?}: {}",
+                run.stdout
+            );
+            assert!(
+                run.stdout.contains(&format!("\r\nFrom: {from}\r\n")),
+                "{args:?}: {}",
+                run.stdout
+            );
+        }
+    }
+    let run = crate::util::ehlo(&[
+        "-t",
+        to,
+        "-s",
+        "127.0.0.1:9",
+        "--header",
+        "Cc: Zo\u{eb} <z@x.test>",
+        "--dump-mail",
+    ]);
+    assert!(
+        run.stdout
+            .contains("\r\nCc: =?utf-8?B?Wm/Dqw==?= <z@x.test>\r\n"),
+        "{}",
+        run.stdout
+    );
+}
