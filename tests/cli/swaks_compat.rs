@@ -3714,3 +3714,53 @@ fn a_non_ascii_address_goes_into_to_and_from_as_typed_like_swaks() {
         run.stdout
     );
 }
+
+/// `--auth-optional-strict` (and `--auth-optional`) with no user name or password and no
+/// terminal: swaks asks `Username: ` and `Password: ` anyway and reads the answers from stdin
+/// (a pipe's lines; at its end, `/dev/null`, empty ones) and authenticates with them. ehlo
+/// refused the run (exit 1, "stdin is not a terminal") or skipped AUTH; it reads them too now.
+#[test]
+fn auth_optional_without_credentials_reads_them_from_stdin_like_swaks() {
+    use crate::util::{Step, scripted, send_args};
+    for flag in ["--auth-optional-strict", "--auth-optional"] {
+        // A pipe with the two lines: AUTH PLAIN with them (\0bob\0secret), then the mail.
+        let srv = scripted(vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 AUTH PLAIN\r\n"),
+            Step::Expect("AUTH PLAIN AGJvYgBzZWNyZXQ="),
+            Step::Send(b"235 2.7.0 ok\r\n"),
+            Step::Expect("MAIL FROM"),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let mut args = send_args(&srv.server());
+        args.extend([flag, "PLAIN", "--allow-plaintext-auth", "-q", "mail"].map(String::from));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = crate::util::ehlo_with(&refs, Some(b"bob\r\nsecret\n"), Duration::from_secs(30));
+        srv.finish();
+        assert_eq!(run.code, 0, "{flag}: {}", run.all());
+        assert!(!run.all().contains("secret"), "{flag}: {}", run.all());
+        // An empty stdin: empty answers, sent as swaks sends them (AAA= is \0\0), refused.
+        let mut steps = vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 AUTH PLAIN\r\n"),
+            Step::Expect("AUTH PLAIN AAA="),
+            Step::Send(b"535 5.7.8 no\r\n"),
+        ];
+        if flag == "--auth-optional" {
+            steps.extend([Step::Expect("MAIL FROM"), Step::Send(b"250 ok\r\n")]);
+        }
+        steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+        let srv = scripted(steps);
+        let mut args = send_args(&srv.server());
+        args.extend([flag, "PLAIN", "--allow-plaintext-auth", "-q", "mail"].map(String::from));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = crate::util::ehlo_with(&refs, Some(b""), Duration::from_secs(30));
+        srv.finish();
+        let want = if flag == "--auth-optional" { 0 } else { 28 };
+        assert_eq!(run.code, want, "{flag}: {}", run.all());
+    }
+}

@@ -144,6 +144,33 @@ pub(crate) fn plaintext_auth_confirmed(
     Ok(matches!(answer.as_str(), "y" | "yes"))
 }
 
+/// One line of a stdin that is not a terminal, its line end dropped, as swaks reads an answer
+/// to its `Username: `/`Password: ` prompt; at the end of stdin (or a closed one) an empty line.
+/// Read a byte at a time, so nothing after the line is taken from a stdin the message may
+/// share, and at most [`MAX_ANSWER`] bytes of it kept.
+fn stdin_line(env: &Environment) -> String {
+    use std::io::Read;
+    let mut line = Vec::new();
+    let mut input = (env.stdin)();
+    let mut byte = [0u8; 1];
+    loop {
+        match input.read(&mut byte) {
+            Ok(0) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // A closed stdin (EBADF) ends the line as its end does.
+            Err(_) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) if line.len() < MAX_ANSWER => line.push(byte[0]),
+            _ => {}
+        }
+    }
+    let end = line.strip_suffix(b"\r").unwrap_or(&line);
+    String::from_utf8_lossy(end).into_owned()
+}
+
+/// The longest answer read from a piped stdin; the rest of its line is read and dropped.
+const MAX_ANSWER: usize = 4096;
+
 fn is_oauth(mechanism: &str) -> bool {
     matches!(mechanism, "XOAUTH2" | "OAUTHBEARER")
 }
@@ -151,8 +178,9 @@ fn is_oauth(mechanism: &str) -> bool {
 /// User, password and token for AUTH, from (in order) the flag (from any layer: the config file,
 /// `EHLO_AUTH_PASSWORD` / `EHLO_AUTH_TOKEN`, the command line), the `--auth-*-file` (layering
 /// already dropped whichever of the two a higher layer replaced), `~/.netrc` (password and
-/// login only), and a prompt on a terminal. Without a terminal a missing secret is a usage error naming the sources (for `--auth` and
-/// `--auth-optional-strict`; `--auth-optional` carries on and lets the session skip AUTH).
+/// login only), and a prompt on a terminal. Without a terminal a missing secret is a usage error
+/// naming the sources for `--auth`; with `--auth-optional(-strict)` the user name and password
+/// are read from stdin, a line each, as swaks reads them (a note in `notes` says so).
 type Found = (Option<String>, Option<Secret>, Option<Secret>);
 pub(super) fn find_secrets(
     auth: &crate::cli::args::AuthArgs,
@@ -160,6 +188,7 @@ pub(super) fn find_secrets(
     requirement: AuthRequirement,
     host: Option<&str>,
     env: &Environment,
+    notes: &mut Vec<String>,
 ) -> Result<Found, Error> {
     // `-au` / `-ap` without a value (swaks: .netrc, then a prompt) arrive empty.
     let mut user = auth
@@ -226,6 +255,29 @@ pub(super) fn find_secrets(
     }
     let wants_token = !takes_password;
     let Some(prompt) = env.prompt else {
+        // swaks asks `Username: ` and `Password: ` whatever stdin is, and with
+        // `--auth-optional(-strict)` reads the answers from a pipe (at its end, or from
+        // /dev/null, empty ones, which it then sends): so does ehlo, one line each, where it
+        // used to skip AUTH (`--auth-optional`) or refuse the run (`--auth-optional-strict`,
+        // exit 1) while swaks delivered. `--auth` still wants a terminal or a source.
+        if requirement != AuthRequirement::Required && !wants_token {
+            if user.is_none() {
+                user = Some(strip_angles(stdin_line(env).trim()).to_string());
+            }
+            if password.is_none() {
+                password = Some(Secret::new(stdin_line(env)));
+            }
+            notes.push(format!(
+                "--{}: no user name or password from a flag, file or ~/.netrc and stdin is not a \
+                 terminal: read from stdin, one line each, as swaks reads them (at its end, empty)",
+                if requirement == AuthRequirement::Optional {
+                    "auth-optional"
+                } else {
+                    "auth-optional-strict"
+                }
+            ));
+            return Ok((user, password, token));
+        }
         if requirement == AuthRequirement::Optional {
             return Ok((user, password, token));
         }

@@ -257,14 +257,15 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     }
     super::ext::orcpt_check(ext_args.dsn_orcpt, &rcpts)?;
     let route = route(&transport, &rcpts, family, protocol, tls_on_connect)?;
+    let mut auth_notes = Vec::new();
     let auth_plan = auth_plan(
         &auth,
         implied.auth,
         &tls_use,
         (&route.target, &route.transport),
-        sends,
-        stops_before_auth(stop),
+        (sends, stops_before_auth(stop)),
         env,
+        &mut auth_notes,
     )?;
     let tls_params = tls_params(&tls, &tls_use, &route.target)?;
     let warnings = route
@@ -384,7 +385,8 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         raw_data_end(&mut message, &mut notes)?;
     }
     cfg.plan.message = message;
-    cfg.notes = notes;
+    auth_notes.append(&mut notes);
+    cfg.notes = auth_notes;
     Ok(cfg)
 }
 
@@ -701,15 +703,16 @@ fn route(
 }
 
 /// `--auth*`: the mechanisms, the requirement and the credentials (found, or asked for, only
-/// when the run sends). `peer` names the host the credentials are for (`~/.netrc`, SCRAM).
+/// when the run sends, and not before a stop point ahead of AUTH). `peer` names the host the
+/// credentials are for (`~/.netrc`, SCRAM); a secret read from stdin adds a line to `auth_notes`.
 fn auth_plan(
     auth: &AuthArgs,
     implied_auth: bool,
     tls_use: &TlsUse,
     peer: (&Target, &Transport),
-    sends: bool,
-    stops_before_auth: bool,
+    (sends, stops_before_auth): (bool, bool),
     env: &Environment,
+    auth_notes: &mut Vec<String>,
 ) -> Result<Option<AuthPlan>, Error> {
     let (target, link_transport) = peer;
     let aliases = auth_map(&auth.auth_map)?;
@@ -785,12 +788,23 @@ fn auth_plan(
                     auth.auth_oauth_token.clone(),
                 )
             } else {
-                find_secrets(auth, &mechanisms, requirement, host.as_deref(), env)?
+                find_secrets(
+                    auth,
+                    &mechanisms,
+                    requirement,
+                    host.as_deref(),
+                    env,
+                    auth_notes,
+                )?
             };
+            // An empty user name read from stdin or typed at the prompt is sent empty, as swaks
+            // sends its empty answer (as `-au '<>'`).
+            let empty_user = auth.auth_user.as_deref().map(str::trim) == Some("<>")
+                || user.as_deref() == Some("");
             let mut credentials = Credentials {
                 user: user.unwrap_or_default(),
                 // swaks: "<>" is the empty user name, sent as such by PLAIN and LOGIN.
-                empty_user: auth.auth_user.as_deref().map(str::trim) == Some("<>"),
+                empty_user,
                 password,
                 token,
                 authzid: auth.auth_authzid.clone(),

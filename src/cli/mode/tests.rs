@@ -1032,9 +1032,17 @@ fn missing_secrets_prompt_on_a_terminal_or_fail() {
         e.contains("no OAuth token") && e.contains("--auth-token-file"),
         "{e}"
     );
-    // --auth-optional carries on (the session skips AUTH, with a warning).
+    // --auth-optional reads the password from stdin, one line, as swaks reads its answer to
+    // `Password: ` (at the end of stdin an empty one).
     let c = send(&[&base[..], &["--ao", "--au", "u"]].concat());
-    assert!(c.plan.auth.unwrap().credentials.password.is_none());
+    let creds = c.plan.auth.unwrap().credentials;
+    assert_eq!(creds.password.unwrap().expose(), "from stdin");
+    assert_eq!(creds.user, "u");
+    assert!(
+        c.notes.iter().any(|n| n.contains("read from stdin")),
+        "{:?}",
+        c.notes
+    );
     // A token alone is enough when no mechanism is named.
     let c = send(&[&base[..], &["-a", "--auth-oauth-token", "t"]].concat());
     assert!(c.plan.auth.unwrap().credentials.token.is_some());
