@@ -1662,6 +1662,9 @@ async fn read_proxy_header(
     shared: &Shared,
 ) -> Result<crate::smtp::server::proxy::ProxyHeader, String> {
     use crate::smtp::server::proxy::{Step, step};
+    // Octets of the header received so far, for the timeout's words: a header begun and not
+    // finished (a v2 length larger than what follows) was said to be "none".
+    let got = std::sync::atomic::AtomicUsize::new(0);
     let read = async {
         let mut buf = Vec::new();
         loop {
@@ -1669,14 +1672,22 @@ async fn read_proxy_header(
                 Step::Need(n) => {
                     let at = buf.len();
                     buf.resize(at + n, 0);
-                    if let Err(e) = stream.read_exact(&mut buf[at..]).await {
-                        return Err(if e.kind() != std::io::ErrorKind::UnexpectedEof {
-                            format!("read failed: {e}")
-                        } else if at == 0 {
-                            "the client closed the connection without sending one".into()
-                        } else {
-                            "the client closed the connection in the middle of it".into()
-                        });
+                    let mut filled = at;
+                    while filled < buf.len() {
+                        match stream.read(&mut buf[filled..]).await {
+                            Ok(0) => {
+                                return Err(if filled == 0 {
+                                    "the client closed the connection without sending one".into()
+                                } else {
+                                    "the client closed the connection in the middle of it".into()
+                                });
+                            }
+                            Ok(k) => {
+                                filled += k;
+                                got.store(filled, std::sync::atomic::Ordering::Relaxed);
+                            }
+                            Err(e) => return Err(format!("read failed: {e}")),
+                        }
                     }
                 }
                 Step::Done(h) => return Ok(h),
@@ -1685,14 +1696,24 @@ async fn read_proxy_header(
         }
     };
     let mut stop = shared.stop.clone();
-    tokio::select! {
-        r = tokio::time::timeout(shared.proxy_timeout, read) => r.unwrap_or_else(|_| Err(format!(
-            "none came within {} s (--proxy-timeout; a client that sends nothing waits for a \
-             greeting: it is no proxy)",
-            shared.proxy_timeout.as_secs_f64()
-        ))),
-        _ = stop.wait_for(|s| *s) => Err("the server is stopping".into()),
-    }
+    let r = tokio::select! {
+        r = tokio::time::timeout(shared.proxy_timeout, read) => r.ok(),
+        _ = stop.wait_for(|s| *s) => return Err("the server is stopping".into()),
+    };
+    r.unwrap_or_else(|| {
+        let secs = shared.proxy_timeout.as_secs_f64();
+        Err(match got.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => format!(
+                "none came within {secs} s (--proxy-timeout; a client that sends nothing waits \
+                 for a greeting: it is no proxy)"
+            ),
+            n => format!(
+                "only {n} octet{} of one came within {secs} s (--proxy-timeout): the header \
+                 is not complete",
+                if n == 1 { "" } else { "s" }
+            ),
+        })
+    })
 }
 
 /// `read` unless `deadline` passes first (`Err`). `timer` fires at or before `deadline`; fired

@@ -2846,6 +2846,45 @@ fn the_proxy_header_timeout_is_set_by_proxy_timeout() {
     }
 }
 
+/// A PROXY header begun and not finished within --proxy-timeout (a v2 header announcing 65 535
+/// octets of addresses and sending none, a v1 header without its CRLF) is said to be cut, with
+/// the octets that came: it was said that "none came", from "a client that sends nothing".
+#[test]
+fn a_proxy_header_cut_short_is_not_said_to_be_none() {
+    use std::io::Write as _;
+    let v2: &[u8] = b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\xff\xff";
+    let v1: &[u8] = b"PROXY TCP4 192.0.2.1 ";
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "2",
+        "--accept-proxy",
+        "--proxy-timeout",
+        "1s",
+    ]);
+    for head in [v2, v1] {
+        let mut tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        tcp.write_all(head).unwrap();
+        let mut rd = BufReader::new(tcp);
+        assert_eq!(
+            raw_reply(&mut rd),
+            "421 4.3.0 ehlo.serve Error: no valid PROXY protocol header: closing\r\n"
+        );
+    }
+    let (_, out) = serve.finish();
+    assert!(
+        out.contains(
+            "only 16 octets of one came within 1 s (--proxy-timeout): the header is not complete"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("only 21 octets of one came within 1 s (--proxy-timeout)"),
+        "{out}"
+    );
+    assert!(!out.contains("none came"), "{out}");
+}
+
 /// Real clients behind "a proxy": curl's --haproxy-protocol (v1, naming its own connection's
 /// addresses) and python's socket with a hand-made v2 header, to serve --accept-proxy.
 #[test]
