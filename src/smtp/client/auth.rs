@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use crate::smtp::auth::{self, Mechanism, Step};
-use crate::smtp::capabilities::Capabilities;
+use crate::smtp::capabilities::{Capabilities, MAX_AUTH_MECHANISMS};
 use crate::smtp::codes::Hint;
 use crate::smtp::command::Command;
 use crate::smtp::event::{Phase, SentKind};
@@ -47,6 +47,26 @@ pub(crate) fn plaintext_auth_declined() -> Hint {
         "AUTH over an unencrypted connection declined: {PLAINTEXT_AUTH_FIX}"
     ))
 }
+
+/// The SASL mechanisms a server offers, as a warning or an error quotes them: the first
+/// [`SHOWN_MECHANISMS`] and how many more (`over N more` when the list reached
+/// [`MAX_AUTH_MECHANISMS`], past which nothing was counted). A hostile EHLO of thousands of
+/// names made the one-line reason of a refused AUTH a hundred names long.
+pub(super) fn offered_list(mechs: &[String]) -> String {
+    let mut list = mechs[..mechs.len().min(SHOWN_MECHANISMS)].join(" ");
+    if mechs.len() >= MAX_AUTH_MECHANISMS {
+        list.push_str(&format!(
+            " and over {} more",
+            MAX_AUTH_MECHANISMS - SHOWN_MECHANISMS
+        ));
+    } else if mechs.len() > SHOWN_MECHANISMS {
+        list.push_str(&format!(" and {} more", mechs.len() - SHOWN_MECHANISMS));
+    }
+    list
+}
+
+/// How many mechanisms [`offered_list`] names: a handful is worth naming.
+const SHOWN_MECHANISMS: usize = 8;
 
 impl std::fmt::Debug for AuthState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -143,13 +163,13 @@ impl Session {
                     if advertised.is_empty() {
                         "none".to_string()
                     } else {
-                        advertised.join(" ")
+                        offered_list(&advertised)
                     }
                 )
             } else if plan.mechanisms.is_empty() {
                 format!(
                     "the server offers {} and ehlo has credentials for none of them",
-                    advertised.join(" ")
+                    offered_list(&advertised)
                 )
             } else {
                 format!(
@@ -158,7 +178,7 @@ impl Session {
                     if advertised.is_empty() {
                         "none".to_string()
                     } else {
-                        advertised.join(" ")
+                        offered_list(&advertised)
                     }
                 )
             };

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use crate::smtp::capabilities::{Capabilities, MAX_AUTH_MECHANISMS};
+use crate::smtp::capabilities::Capabilities;
 use crate::smtp::codes::{self, Hint};
 use crate::smtp::command::Command;
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, RecipientResult, SentKind};
@@ -1020,13 +1020,7 @@ impl Session {
                 .unwrap_or_default();
             if !mechs.is_empty() {
                 // A handful is worth naming; a hostile list of thousands is not worth printing.
-                const SHOWN: usize = 8;
-                let mut list = mechs[..mechs.len().min(SHOWN)].join(" ");
-                if mechs.len() >= MAX_AUTH_MECHANISMS {
-                    list.push_str(&format!(" and over {} more", MAX_AUTH_MECHANISMS - SHOWN));
-                } else if mechs.len() > SHOWN {
-                    list.push_str(&format!(" and {} more", mechs.len() - SHOWN));
-                }
+                let list = auth::offered_list(&mechs);
                 self.out.warn(format!(
                     "the server offers AUTH ({list}) before TLS: clients may send credentials unencrypted"
                 ));

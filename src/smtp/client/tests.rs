@@ -1317,6 +1317,42 @@ fn auth_offered_before_tls_is_a_finding_but_not_after() {
     );
 }
 
+/// A hostile EHLO offering hundreds of mechanisms, none of them usable: the one-line reason of
+/// exit 28 names eight and how many more, as the warning about AUTH before TLS does. It named
+/// a hundred (over 500 characters).
+#[test]
+fn no_usable_mechanism_among_hundreds_is_a_short_reason() {
+    let mut ehlo = String::from("250-x\r\n");
+    for line in 0..20 {
+        let names: Vec<String> = (0..25).map(|i| format!("X{}", line * 25 + i)).collect();
+        ehlo.push_str(&format!("250-AUTH {}\r\n", names.join(" ")));
+    }
+    ehlo.push_str("250 8BITMIME\r\n");
+    let mut s = Session::new(auth_plan(&[], AuthRequirement::Required));
+    s.feed(b"220 x\r\n");
+    s.feed(ehlo.as_bytes());
+    assert!(sent(&mut s).ends_with("QUIT\r\n"));
+    s.feed(b"221 bye\r\n");
+    let e = s.outcome().unwrap_err().to_string();
+    assert!(
+        e.contains("the server offers X0 X1 X2 X3 X4 X5 X6 X7 and over 92 more and ehlo"),
+        "{e}"
+    );
+    assert!(e.len() < 200, "{} characters: {e}", e.len());
+    assert_eq!(exit_code(&s), 28);
+    // Fewer than the cap are counted exactly.
+    let mut s = Session::new(auth_plan(&["X-NONE"], AuthRequirement::Required));
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 AUTH A B C D E F G H I J\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"221 bye\r\n");
+    let e = s.outcome().unwrap_err().to_string();
+    assert!(
+        e.contains("the server offers A B C D E F G H and 2 more"),
+        "{e}"
+    );
+}
+
 #[test]
 fn null_sender_is_empty_brackets() {
     let mut p = plan();
