@@ -47,7 +47,15 @@ die() {
 }
 
 exim_bin() { echo "$ROOT/usr/sbin/exim4"; }
-lib_path() { echo "$ROOT/usr/lib/x86_64-linux-gnu:$ROOT/usr/lib:$ROOT/lib/x86_64-linux-gnu"; }
+# The Debian multiarch triplet the packages put their libraries under (x86_64-linux-gnu,
+# aarch64-linux-gnu, …): asked of dpkg-architecture (dpkg-dev) or gcc, else made from `uname -m`.
+multiarch() {
+  dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null ||
+    gcc -print-multiarch 2>/dev/null ||
+    echo "$(uname -m)-linux-gnu"
+}
+MULTIARCH="$(multiarch)"
+lib_path() { echo "$ROOT/usr/lib/$MULTIARCH:$ROOT/usr/lib:$ROOT/lib/$MULTIARCH"; }
 
 missing_libs() {
   LD_LIBRARY_PATH="$(lib_path)" ldd "$(exim_bin)" 2>/dev/null | awk '/not found/ {print $1}'
@@ -133,7 +141,7 @@ write_config() {
   } >"$EXIM_DIR/etc/group"
   # A loader cache of the system's directories plus the extracted ones (-X: change no links).
   {
-    echo "$ROOT/usr/lib/x86_64-linux-gnu"
+    echo "$ROOT/usr/lib/$MULTIARCH"
     echo "$ROOT/usr/lib"
     echo "include /etc/ld.so.conf.d/*.conf"
   } >"$EXIM_DIR/etc/ld.so.conf"
