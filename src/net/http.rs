@@ -8,6 +8,9 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+/// Bytes a server sent, quoted as everywhere else in ehlo (`\x1B`, `\xFF`).
+use crate::render::human::escape_bytes;
+
 /// Most bytes of a response head (status line and header lines) read; hyper, which did this
 /// before, allowed a few hundred KiB, and a policy host sends a few hundred bytes.
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
@@ -385,7 +388,7 @@ fn chunk_size(line: &[u8]) -> Result<u64, String> {
     if digits == 0 || digits > 16 || !rest_ok {
         return Err(format!(
             "bad chunk-size line '{}'",
-            String::from_utf8_lossy(&line[..line.len().min(40)]).escape_debug()
+            escape_bytes(&line[..line.len().min(40)])
         ));
     }
     let hex = std::str::from_utf8(&line[..digits]).unwrap_or("");
@@ -400,11 +403,7 @@ fn is_tchar(b: u8) -> bool {
 /// Parse a response head (status line, header lines, the empty line): lines end with CRLF or a
 /// bare LF (RFC 9112 §2.2 lets a recipient accept that).
 fn parse_head(head: &[u8]) -> Result<Head, String> {
-    let show = |l: &[u8]| {
-        String::from_utf8_lossy(&l[..l.len().min(60)])
-            .escape_debug()
-            .to_string()
-    };
+    let show = |l: &[u8]| escape_bytes(&l[..l.len().min(60)]);
     let mut lines = head
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
@@ -507,7 +506,7 @@ fn framing(headers: &[(String, Vec<u8>)]) -> Result<Framing, String> {
             .ok_or_else(|| {
                 format!(
                     "a bad Content-Length '{}'",
-                    String::from_utf8_lossy(&v[..v.len().min(40)]).escape_debug()
+                    escape_bytes(&v[..v.len().min(40)])
                 )
             })?;
         if length.is_some_and(|l| l != n) {
@@ -752,6 +751,32 @@ mod tests {
                 String::from_utf8_lossy(&resp)
             );
             assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    /// A bad byte in what the server sent is quoted as the rest of ehlo quotes it (`\x1B`,
+    /// `\xFF`, [`crate::render::human::escape_bytes`]), not as Rust's `\u{1b}` and `\u{fffd}`.
+    #[test]
+    fn bad_bytes_in_a_head_or_a_chunk_line_are_quoted_as_everywhere() {
+        let heads: [(&[u8], &str); 3] = [
+            (b"HTTP/1.1 200 OK\r\nX: a\x1bb\r\n\r\n", "'X: a\\x1Bb'"),
+            (b"HTTP/1.1 2\xff0\r\n\r\n", "'HTTP/1.1 2\\xFF0'"),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\xff\r\n\r\n",
+                "'1\\xFF'",
+            ),
+        ];
+        for (resp, want) in heads {
+            let (got, _) = fetch(resp, 5, 100);
+            let e = got.unwrap_err();
+            assert!(e.contains(want), "{e}");
+            assert!(!e.contains("\\u{"), "{e}");
+        }
+        let resp = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nz\x1b\r\n";
+        let (got, _) = fetch(resp, 4, 100);
+        match body(&got) {
+            Err(BodyError::Broken(e)) => assert!(e.contains("'z\\x1B'"), "{e}"),
+            other => panic!("{other:?}"),
         }
     }
 
