@@ -132,7 +132,8 @@ pub(crate) struct Store {
     min_free: u64,
     /// A directory on each file system message bytes are written to.
     places: Vec<PathBuf>,
-    /// This process's id, for Maildir file names: read once, not a `getpid(2)` per message.
+    /// This process's id, for Maildir and mbox temporary file names: read once, not a
+    /// `getpid(2)` per message.
     pid: u32,
 }
 
@@ -142,12 +143,13 @@ impl Store {
     /// Maildir's `tmp/` and renamed into `new/`, a temporary file for the mbox), so an
     /// unwritable one is an error at start rather than a `451` for every message.
     pub(crate) fn new(maildir: Option<PathBuf>, mbox: Option<PathBuf>) -> Result<Store, String> {
+        let pid = std::process::id();
         if let Some(dir) = &maildir {
             for sub in ["tmp", "new", "cur"] {
                 fs::create_dir_all(dir.join(sub))
                     .map_err(|e| format!("cannot create Maildir {}: {e}", dir.display()))?;
             }
-            maildir_probe(dir)
+            maildir_probe(dir, pid)
                 .map_err(|e| format!("cannot write to Maildir {}: {e}", dir.display()))?;
         }
         if let Some(p) = &mbox {
@@ -157,7 +159,7 @@ impl Store {
                 .mode(MAILBOX_MODE)
                 .open(p)
                 .map_err(|e| format!("cannot open mbox {}: {e}", p.display()))?;
-            tempfile_unnamed().map_err(|e| {
+            tempfile_unnamed(pid).map_err(|e| {
                 format!(
                     "cannot create the mbox's temporary file in {} (TMPDIR): {e}",
                     std::env::temp_dir().display()
@@ -182,7 +184,7 @@ impl Store {
             show: true,
             min_free: 0,
             places,
-            pid: std::process::id(),
+            pid,
         })
     }
 
@@ -276,7 +278,7 @@ impl Store {
             }
         }
         if self.mbox.is_some() && d.error.is_none() {
-            match tempfile_unnamed() {
+            match tempfile_unnamed(self.pid) {
                 Ok(file) => {
                     d.mbox = Some(MboxTemp {
                         file,
@@ -596,8 +598,8 @@ impl MboxTemp {
 
 /// Deliver an empty file into the Maildir as a message would go (created in `tmp/`, renamed
 /// into `new/`), then remove it. Its name starts with a dot, which Maildir readers skip.
-fn maildir_probe(dir: &Path) -> std::io::Result<()> {
-    let name = format!(".ehlo-serve-probe.{}", std::process::id());
+fn maildir_probe(dir: &Path, pid: u32) -> std::io::Result<()> {
+    let name = format!(".ehlo-serve-probe.{pid}");
     let (tmp, new) = (dir.join("tmp").join(&name), dir.join("new").join(&name));
     OpenOptions::new()
         .write(true)
@@ -611,13 +613,14 @@ fn maildir_probe(dir: &Path) -> std::io::Result<()> {
 }
 
 /// A temporary file without a name (removed as soon as it is created, so nothing is left
-/// behind whatever happens to the process), in the system's temporary directory.
-fn tempfile_unnamed() -> std::io::Result<File> {
+/// behind whatever happens to the process), in the system's temporary directory; `pid` (this
+/// process's, read once per store) keeps its name apart from another server's.
+fn tempfile_unnamed(pid: u32) -> std::io::Result<File> {
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = std::env::temp_dir();
     for _ in 0..1000 {
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!(".ehlo-serve-mbox-{}-{n}", std::process::id()));
+        let path = dir.join(format!(".ehlo-serve-mbox-{pid}-{n}"));
         match OpenOptions::new()
             .read(true)
             .write(true)
