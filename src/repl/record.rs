@@ -459,19 +459,20 @@ const MAX_REPLIES: usize = 1_000_000;
 /// typed `:data` message or `BDAT` chunk (64 MiB), so every step it records is read back.
 const MAX_BODY: usize = crate::cli::mode::MAX_MESSAGE_BYTES as usize;
 
-/// Parse a recording held in memory. Errors name the line.
+/// Parse a recording held in memory, read and judged as [`load`] reads a file (the same line
+/// reader, [`check`], and the same refusals: a cut line to send, a script that checks
+/// nothing), so the tests and the fuzz target that call this exercise what `ehlo replay` runs.
+/// Errors name the line.
 pub(crate) fn parse(text: &str) -> Result<Script, String> {
-    let mut parser = Parser::default();
-    let mut script = Script::default();
-    for (i, line) in text.lines().enumerate() {
-        if let Some(step) = parser.line(i + 1, line)? {
-            script.steps.push(step);
-        }
-    }
-    let (banner, last) = parser.finish();
-    script.banner = banner;
-    script.steps.extend(last);
-    Ok(script)
+    parse_bytes(text.as_bytes())
+}
+
+/// [`parse`] for any bytes (a line that is not UTF-8 is refused by its number, as [`load`]
+/// refuses it).
+pub(crate) fn parse_bytes(bytes: &[u8]) -> Result<Script, String> {
+    let checked = check(bytes)?;
+    let (script, cut, unended) = checked.with(Source::Bytes(std::sync::Arc::from(bytes)));
+    judged(script, cut, unended, "the script")
 }
 
 /// A script read a line at a time ([`parse`], [`load`], [`Script::each_step`]): the banner's
@@ -665,7 +666,7 @@ pub(crate) struct ScriptWait {
 /// socket, a device such as `/dev/zero` or a terminal) is refused by its kind, before a byte is
 /// read; a FIFO or a pipe is read within `wait`.
 pub(crate) fn load(path: &Path, wait: ScriptWait) -> Result<Script, String> {
-    let (mut script, cut, unended) = match open_script(path, wait)? {
+    let (script, cut, unended) = match open_script(path, wait)? {
         Opened::File(f, id) => {
             let checked = check(std::io::BufReader::with_capacity(64 * 1024, f))?;
             let source = Source::File {
@@ -679,6 +680,22 @@ pub(crate) fn load(path: &Path, wait: ScriptWait) -> Result<Script, String> {
             checked.with(Source::Bytes(std::sync::Arc::from(b)))
         }
     };
+    let mut script = judged(script, cut, unended, path.display())?;
+    // Resolved now: a relative script path means the directory it was read from.
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    script.dir = std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok();
+    Ok(script)
+}
+
+/// What [`load`] and [`parse`] make of a script [`check`]ed whole (`name` says it in an
+/// error): its last line `cut` without a newline, and a recording `unended` (without
+/// [`END_MARK`]), each refused or warned about; a script with nothing to check refused.
+fn judged(
+    mut script: Script,
+    cut: Option<(usize, String)>,
+    unended: Option<usize>,
+    name: impl std::fmt::Display,
+) -> Result<Script, String> {
     // `:record` ends every line it writes: a file whose last line has no newline was cut (a
     // copy or a disk that filled up) or written by hand. A cut line to send (`> EHLO me.te`,
     // `> QUI`) was sent as it was, a mismatch at best: refused, naming the line. Any other
@@ -708,14 +725,10 @@ pub(crate) fn load(path: &Path, wait: ScriptWait) -> Result<Script, String> {
     // passed as "every reply as recorded" (exit 0, a green CI job that tested nothing).
     if script.banner.is_empty() && script.step_count() == 0 {
         return Err(format!(
-            "{} holds no step and no reply (empty, or comments only): it would check nothing \
-             (nothing was sent)",
-            path.display()
+            "{name} holds no step and no reply (empty, or comments only): it would check \
+             nothing (nothing was sent)"
         ));
     }
-    // Resolved now: a relative script path means the directory it was read from.
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-    script.dir = std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok();
     Ok(script)
 }
 
@@ -1751,7 +1764,12 @@ mod tests {
         assert!(parse("> A\n< 250\n| late").unwrap_err().contains("line 3"));
         assert!(parse("hello").unwrap_err().contains("line 1"));
         assert!(parse("| x").is_err());
-        assert_eq!(parse("").unwrap(), Script::default());
+        // An empty script checks nothing: refused, as `ehlo replay` refuses an empty file.
+        assert!(
+            parse("")
+                .unwrap_err()
+                .contains("holds no step and no reply")
+        );
         // Codes: three digits or x, never starting with 0; nothing but an enhanced code and a
         // comment after them.
         for bad in [
@@ -1980,24 +1998,70 @@ mod tests {
         assert_eq!(s.steps[1].body.iter().next().unwrap().len(), max);
     }
 
+    /// A bad line is quoted short, with its size. A last line without a newline is read as
+    /// `ehlo replay` reads a file that ends so: the same error, and it says the file ends
+    /// inside that line (a recording ends every line: it may have been cut there).
     #[test]
     fn a_bad_line_is_quoted_short_with_its_size() {
+        const CUT: &str = " (the file ends inside this line, without a newline: cut short?)";
         let long = "x".repeat(1_000_000);
-        for text in [
+        for line in [
             long.clone(),
             format!("< {long}"),
             format!("< 250 {long}"),
             format!("< 250 2.1.5 {long}"),
         ] {
-            let e = parse(&text).unwrap_err();
-            assert!(e.starts_with("line 1: "), "{e}");
-            assert!(e.len() < 400, "{} bytes", e.len());
-            assert!(e.contains("in all)"), "{e}");
+            let ended = parse(&format!("{line}\n")).unwrap_err();
+            assert!(ended.starts_with("line 1: "), "{ended}");
+            assert!(ended.len() < 400, "{} bytes", ended.len());
+            assert!(ended.contains("in all)"), "{ended}");
+            assert_eq!(parse(&line).unwrap_err(), format!("{ended}{CUT}"));
         }
         // Short ones are quoted whole, a multi-byte character never cut.
-        assert!(parse("hello").unwrap_err().ends_with(": \"hello\""));
+        assert!(parse("hello\n").unwrap_err().ends_with(": \"hello\""));
+        assert!(
+            parse("hello")
+                .unwrap_err()
+                .ends_with(&format!(": \"hello\"{CUT}"))
+        );
         let wide = "é".repeat(300);
         assert!(parse(&wide).unwrap_err().contains("(600 bytes in all)"));
+    }
+
+    /// [`parse`] (the tests' and the fuzz target's way in) reads and judges a script as
+    /// [`load`] reads the same bytes from a file: it split with `str::lines` and took a cut
+    /// last line to send, an empty script and a 2 MiB line the file reader refuses.
+    #[test]
+    fn parse_reads_a_script_as_load_reads_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.ehlo");
+        let huge = format!("> NOOP\n< 250 {}\n", "x".repeat(2 << 20));
+        for text in [
+            "< 220\n> QUIT\n< 221\n",
+            "< 220\n> EHLO me.te",
+            "< 220\n> NOOP\n< 25",
+            "< 220\n> QUIT\n< 221",
+            "< 220\r\n> QUIT\r",
+            "",
+            "# only a comment\n",
+            "< 220\n> :data\n| a\n| b",
+            &huge,
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let shown = &text[..text.len().min(40)];
+            match (parse(text), load(&path)) {
+                (Ok(p), Ok(l)) => {
+                    assert_eq!(p.banner, l.banner, "{shown:?}");
+                    assert_eq!(p.steps, l.steps, "{shown:?}");
+                    assert_eq!(p.warnings, l.warnings, "{shown:?}");
+                }
+                (Err(p), Err(l)) => {
+                    let named = l.replace(&path.display().to_string(), "the script");
+                    assert_eq!(p, named, "{shown:?}");
+                }
+                (p, l) => panic!("{shown:?}: parse {p:?}, load {l:?}"),
+            }
+        }
     }
 
     #[test]
