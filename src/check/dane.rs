@@ -7,6 +7,7 @@
 //! so a bogus answer or a mismatch is a failure, while an unsigned zone is only "no DANE".
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use hickory_resolver::proto::rr::RecordType;
 use openssl::x509::X509;
@@ -130,6 +131,8 @@ fn all_skipped(why: &str) -> Vec<CheckResult> {
 /// Only as deep as `depth` ([`DnssecDepth`]): the hosts' addresses and TLSA records are not
 /// asked when no selected check reads them, and their results are left out. `mx_host`: the
 /// `--host HOST` given with domains, which `dnssec.domain` says it did not judge (evidence `host`).
+/// `connect_to`: that host's `--connect-to` addresses; with any, its A/AAAA records are not
+/// asked (`dnssec.mx` is a skip saying so), its TLSA records are.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn dns_checks(
     answers: &Answers<'_>,
@@ -140,6 +143,7 @@ pub(crate) async fn dns_checks(
     port: u16,
     root_anchors: bool,
     mx_host: Option<&str>,
+    connect_to: &[IpAddr],
 ) -> DnsOutcome {
     if !answers.validating() {
         return DnsOutcome {
@@ -229,7 +233,7 @@ pub(crate) async fn dns_checks(
     }
     for host in hosts {
         host_dns(
-            answers, domain, host, depth, family, port, mx_proof, &mut out,
+            answers, domain, host, depth, family, port, mx_proof, connect_to, &mut out,
         )
         .await;
     }
@@ -262,7 +266,10 @@ async fn chain_reaches_root(answers: &Answers<'_>, domain: &str) -> bool {
 }
 
 /// `dnssec.mx`, `dane.tlsa`, `dane.usable`, `dane.rollover` for one MX host (`dnssec.mx`
-/// alone above [`DnssecDepth::Tlsa`]).
+/// alone above [`DnssecDepth::Tlsa`]). With `connect_to` (the `--connect-to` addresses of
+/// `--host HOST`) HOST's A/AAAA records are not asked: the user said where HOST is, and a new
+/// MX is often in no DNS yet, so `dnssec.mx` is a skip naming the flag; its TLSA records are
+/// still looked up (senders will ask for them once an MX record names HOST).
 #[allow(clippy::too_many_arguments)]
 async fn host_dns(
     answers: &Answers<'_>,
@@ -272,8 +279,30 @@ async fn host_dns(
     family: Family,
     port: u16,
     mx_proof: Option<DnsProof>,
+    connect_to: &[IpAddr],
     out: &mut DnsOutcome,
 ) {
+    if !connect_to.is_empty() {
+        let given: Vec<String> = connect_to.iter().map(IpAddr::to_string).collect();
+        out.results.push(on_host(
+            CheckResult::new(
+                "dnssec.mx",
+                Status::Skip,
+                format!(
+                    "the addresses of {host} not looked up (--connect-to {}): check again \
+                     without --connect-to once {host} is in DNS",
+                    given.join(",")
+                ),
+            )
+            .with("address_source", "--connect-to")
+            .with("addresses", json!(given)),
+            host,
+        ));
+        if depth < DnssecDepth::Tlsa {
+            return;
+        }
+        return host_tlsa(answers, domain, host, port, mx_proof, true, out).await;
+    }
     let rtypes: &[RecordType] = match family {
         Family::Any => &[RecordType::AAAA, RecordType::A],
         Family::V4 => &[RecordType::A],
@@ -323,7 +352,20 @@ async fn host_dns(
     if depth < DnssecDepth::Tlsa {
         return;
     }
+    host_tlsa(answers, domain, host, port, mx_proof, addr_secure, out).await
+}
 
+/// `dane.tlsa`, `dane.usable`, `dane.rollover` for one MX host, after its MX lookup
+/// (`mx_proof`) and address lookups (`addr_secure`: both secure, RFC 7672 §2.2).
+async fn host_tlsa(
+    answers: &Answers<'_>,
+    domain: &str,
+    host: &str,
+    port: u16,
+    mx_proof: Option<DnsProof>,
+    addr_secure: bool,
+    out: &mut DnsOutcome,
+) {
     let owner = format!("_{port}._tcp.{host}");
     let no_dane = |why: String, out: &mut DnsOutcome| {
         out.results.push(on_host(

@@ -514,6 +514,7 @@ async fn check_domain(
                 shared.cfg.dns.dnssec == crate::net::dns::DnssecMode::Validate
                     && shared.cfg.dns.trust_anchor.is_none(),
                 shared.cfg.mx_host.as_deref(),
+                &shared.cfg.connect_to,
             )
             .await;
             progress(&partial)

@@ -2179,7 +2179,8 @@ pub(crate) struct CheckArgs {
     /// The certificate is verified against HOST, MTA-STS mx patterns and TLSA records at
     /// _PORT._tcp.HOST name HOST; only the TCP connection goes to IP (an IPv6 address with or
     /// without brackets; the port is --port's), as curl's --connect-to. HOST's own A/AAAA
-    /// records are not asked (mx.target says so, JSON evidence address_source "--connect-to").
+    /// records are not asked (mx.target says so, JSON evidence address_source "--connect-to"),
+    /// so dnssec.mx is a skip naming --connect-to; its TLSA records are still looked up.
     // From the command line only, as --host: a variable left set would send every check's
     // connection to one address.
     #[arg(long, value_name = "IP", requires = "host", value_delimiter = ',',

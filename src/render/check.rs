@@ -73,7 +73,8 @@
 //! certificate's `days_left` in the send's JSON; `days` kept for compatibility), `not_after`; `tls.cert.key`: `algorithm`,
 //! `bits`, `signature`; `rdns.fcrdns`: `ptr`; `dnssec.domain`,
 //! `dnssec.mx`: `proof`, `error`, and on `dnssec.domain` with `--host HOST` given with domains
-//! `host` (the domain's MX RRset as published is what was judged, not HOST); `dane.tlsa`: `owner`, `base`, `records`, `proof`, `error`;
+//! `host` (the domain's MX RRset as published is what was judged, not HOST), on `dnssec.mx`
+//! with `--connect-to` `address_source` and `addresses` (a skip: not looked up); `dane.tlsa`: `owner`, `base`, `records`, `proof`, `error`;
 //! `dane.usable`: `usable`, `ignored`; `dane.rollover`: `dane_ee`, `dane_ta`,
 //! `current_key_only` (when a chain was seen); `dane.match`: `owner`, `matched`, `matched_depth`, `names`, `ignored`, `chain` (per depth:
 //! `"depth 0 spki sha256 HEX [matched] <- 3 1 1 ab12…"`); `smtp.postmaster` and

@@ -7035,3 +7035,90 @@ fn the_summary_names_the_outcome_of_each_exit_path() {
         assert_eq!(last["outcome"], outcome, "{extra:?}: {last}");
     }
 }
+
+/// `rdns.fcrdns` with `--connect-to`: what is judged is the address connected to — its PTR
+/// names, and whether one resolves back to that address (RFC 1912 §2.1) — as for an address
+/// from DNS; the `--host` name, in no DNS yet, is not asked for. A PTR that names the new host
+/// does not resolve back until its A record is published: a warning naming both.
+#[test]
+fn connect_to_judges_the_reverse_dns_of_the_given_address() {
+    use hickory_resolver::proto::rr::RecordType;
+    let (old, new) = (Ipv4Addr::new(192, 0, 2, 77), Ipv4Addr::new(192, 0, 2, 78));
+    let (dns, _h, log) = FakeDns::start_logged(vec![
+        (
+            reverse_name(old.into()).as_str(),
+            RecordSpec::Ptr("mx-old.example.test".into()),
+        ),
+        ("mx-old.example.test", RecordSpec::A(old)),
+        (
+            reverse_name(new.into()).as_str(),
+            RecordSpec::Ptr("mx-new.example.test".into()),
+        ),
+    ]);
+    let dns = dns.to_string();
+    for (ip, status, says) in [
+        (old, "pass", "192.0.2.77 ⇄ mx-old.example.test".to_string()),
+        (
+            new,
+            "warn",
+            "PTR mx-new.example.test does not resolve back to 192.0.2.78".to_string(),
+        ),
+    ] {
+        let ip = ip.to_string();
+        let r = ehlo(&[
+            "check",
+            "--host",
+            "mx-new.example.test",
+            "--connect-to",
+            &ip,
+            "--dnssec",
+            "off",
+            "--dns-server",
+            &dns,
+            "--timeout",
+            "1s",
+            "--only",
+            "rdns.fcrdns",
+            "--json",
+        ]);
+        let c: Value = r
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["type"] == "check" && v["id"] == "rdns.fcrdns")
+            .unwrap_or_else(|| panic!("{}", r.all()));
+        assert_eq!(
+            (&c["status"], &c["ip"], &c["mx"], &c["summary"]),
+            (
+                &status.into(),
+                &ip.clone().into(),
+                &"mx-new.example.test".into(),
+                &says.into()
+            ),
+            "{c}"
+        );
+        if status == "pass" {
+            // The host name's own addresses were not asked (its PTR record is another
+            // address's, next), the address's PTR record was.
+            let seen = log.lock().unwrap().clone();
+            let of = |name: &str, types: &[RecordType]| {
+                seen.iter()
+                    .filter(|q| {
+                        q.name.trim_end_matches('.').eq_ignore_ascii_case(name)
+                            && types.contains(&q.rtype)
+                    })
+                    .count()
+            };
+            assert_eq!(
+                of("mx-new.example.test", &[RecordType::A, RecordType::AAAA]),
+                0,
+                "{seen:?}"
+            );
+            assert_eq!(
+                of(&reverse_name(old.into()), &[RecordType::PTR]),
+                1,
+                "{seen:?}"
+            );
+        }
+    }
+}

@@ -883,6 +883,84 @@ fn dnssec_check_of_a_domain_with_host_reads_the_tlsa_records_of_that_host() {
     }
 }
 
+/// `ehlo check DOMAIN --host NAME --connect-to 127.0.0.1` against the real NSD/Unbound zone:
+/// NAME's A/AAAA records are not asked, so `dnssec.mx` is a skip naming --connect-to (human and
+/// JSON), while the TLSA lookup under NAME is still made. Before, the address lookup ran: for
+/// mx-new.lab.test (in no zone the resolver serves) `dnssec.mx` failed (SERVFAIL) and
+/// `dane.tlsa` said "the addresses of mx-new.lab.test are not secure"; for a name the signed
+/// zone securely denies, `dnssec.mx` passed ("DNSSEC-signed (secure)") on a proof of absence.
+#[test]
+#[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
+fn dnssec_check_with_connect_to_does_not_judge_the_addresses_of_the_host() {
+    let anchor = require_dns_peers();
+    require_postfix_smtp();
+    for mode in &both_modes(&anchor) {
+        for (host, tlsa_status, tlsa_says) in [
+            // Under the signed zone, no TLSA record yet: securely denied, asked all the same.
+            (
+                "mx-new.dnssec.test",
+                "info",
+                "_2525._tcp.mx-new.dnssec.test has no TLSA record (secure denial)",
+            ),
+            // A name already published with its TLSA record: read, and matched at 127.0.0.1.
+            (
+                "mx.dnssec.test",
+                "pass",
+                "at _2525._tcp.mx.dnssec.test (secure)",
+            ),
+        ] {
+            let args = [
+                mode.as_slice(),
+                &["--host", host, "--connect-to", "127.0.0.1"],
+            ]
+            .concat();
+            let (run, l) = check_lines(&args, "dnssec.test", &["dnssec.mx", "dane.tlsa"]);
+            assert_eq!(run.code, Some(0), "{mode:?} {host}\n{}", run.dump());
+            let m = &l["dnssec.mx"];
+            assert_eq!(m["status"], "skip", "{mode:?} {host}: {m}");
+            assert_eq!(m["mx"], host, "{m}");
+            assert_eq!(m["evidence"]["address_source"], "--connect-to", "{m}");
+            assert_eq!(
+                m["summary"],
+                format!(
+                    "the addresses of {host} not looked up (--connect-to 127.0.0.1): check \
+                     again without --connect-to once {host} is in DNS"
+                ),
+                "{m}"
+            );
+            let t = &l["dane.tlsa"];
+            assert_eq!(t["status"], tlsa_status, "{mode:?} {host}: {t}");
+            assert!(t["summary"].as_str().unwrap().contains(tlsa_says), "{t}");
+        }
+        // In no zone the resolver serves: nothing about its addresses is failed.
+        let args = [
+            mode.as_slice(),
+            &["--host", "mx-new.lab.test", "--connect-to", "127.0.0.1"],
+        ]
+        .concat();
+        let (run, l) = check_lines(&args, "dnssec.test", &["dnssec.mx"]);
+        assert_eq!(run.code, Some(0), "{mode:?}\n{}", run.dump());
+        assert_eq!(l["dnssec.mx"]["status"], "skip", "{}", l["dnssec.mx"]);
+    }
+    // The human report says the same.
+    let mut cmd = Command::new(ehlo_bin());
+    cmd.args(["check", "--color", "never", "dnssec.test", "--port", "2525"])
+        .args(["--allow-private", "-4", "--timeout", "5"])
+        .args(["--dns-server", UNBOUND, "--dnssec", "trust-ad"])
+        .args(["--host", "mx-new.lab.test", "--connect-to", "127.0.0.1"])
+        .args(["--only", "dnssec.mx"]);
+    let run = run_bounded(cmd);
+    assert_eq!(run.code, Some(0), "{}", run.dump());
+    assert!(
+        run.stdout.contains(
+            "the addresses of mx-new.lab.test not looked up (--connect-to 127.0.0.1): check \
+             again without --connect-to once mx-new.lab.test is in DNS"
+        ),
+        "{}",
+        run.dump()
+    );
+}
+
 /// Serves each case's chain (`cert`, with ta-leaf.key) with `ehlo serve` at mx-ta's address
 /// (127.0.0.8:2525) and checks `domain` in both DNSSEC modes: `dane.tlsa` passes and
 /// `dane.match` has the status `want` and a summary containing `says`.
