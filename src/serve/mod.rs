@@ -462,8 +462,11 @@ struct Bound {
     listeners: Vec<(TcpListener, SocketAddr)>,
 }
 
-/// Check the options, build the TLS acceptor and the store, bind the listener.
-async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
+/// The options' own mistakes, found without touching a file or a socket: the faults as typed,
+/// or a one-line refusal naming the flags. `ehlo serve` asks at parse time too (`cli`), so that
+/// a refusal of a flag set by `EHLO_*` names the variable, as every other refusal of the
+/// command line does; [`bind`] asks again for a server started from the library.
+pub(crate) fn check_options(opts: &ServeOptions) -> Result<Faults, Error> {
     let faults = crate::cli::serve_specs::faults(&opts.faults, &opts.delays, &opts.hide)
         .map_err(|e| Error::Usage(e.to_string()))?;
     if !opts.lmtp && faults.uses(crate::smtp::server::Point::LmtpRcpt) {
@@ -493,6 +496,22 @@ async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
                 .into(),
         ));
     }
+    if !(opts.tls_on_connect || opts.starttls) && (opts.cert.is_some() || opts.key.is_some()) {
+        return Err(Error::Usage(
+            "--tls-cert/--tls-key need --starttls or --tls-on-connect".into(),
+        ));
+    }
+    if opts.cert.is_some() != opts.key.is_some() {
+        return Err(Error::Usage(
+            "--tls-cert and --tls-key must be given together".into(),
+        ));
+    }
+    Ok(faults)
+}
+
+/// Check the options, build the TLS acceptor and the store, bind the listener.
+async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
+    let faults = check_options(opts)?;
     let (acceptor, cert_warning) = if opts.tls_on_connect || opts.starttls {
         let (a, w) = tls::acceptor(
             opts.cert.as_deref(),
@@ -500,10 +519,6 @@ async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
             std::slice::from_ref(&opts.hostname),
         )?;
         (Some(a), w)
-    } else if opts.cert.is_some() || opts.key.is_some() {
-        return Err(Error::Usage(
-            "--tls-cert/--tls-key need --starttls or --tls-on-connect".into(),
-        ));
     } else {
         (None, None)
     };

@@ -518,3 +518,54 @@ fn a_refusal_a_variable_causes_names_the_variable() {
         r.all()
     );
 }
+
+/// `ehlo serve`'s refusals of options that contradict each other name the variable that set
+/// one, as the parse-time refusals do: they were raised once the server started (its `bind`),
+/// past the point where the sources are known, and read "*** --require-tls needs TLS on offer:
+/// …" for an `EHLO_REQUIRE_TLS` the command line never had. Names and places only: the value
+/// of `EHLO_FAIL` is not repeated. The same flags on the command line name no variable.
+#[test]
+fn a_refusal_of_serve_s_options_names_the_variable_that_set_one() {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let r = run(&[("EHLO_REQUIRE_TLS", "")], &["serve", "--listen", &listen]);
+    assert_eq!(
+        refusal(&r),
+        "*** --require-tls (set by EHLO_REQUIRE_TLS in the environment) needs TLS on offer: \
+         --starttls (not hidden) or --tls-on-connect",
+        "{}",
+        r.all()
+    );
+    let r = run(
+        &[("EHLO_REQUIRE_AUTH", "")],
+        &[
+            "serve", "--listen", &listen, "--user", "a:b", "--hide", "AUTH",
+        ],
+    );
+    assert_eq!(
+        refusal(&r),
+        "*** --require-auth (set by EHLO_REQUIRE_AUTH in the environment) needs AUTH on offer: \
+         --user or --accept-any-auth (and no --hide AUTH)",
+        "{}",
+        r.all()
+    );
+    let r = run(
+        &[("EHLO_FAIL", "lmtp-rcpt=452")],
+        &["serve", "--listen", &listen],
+    );
+    let line = refusal(&r);
+    assert!(
+        line.starts_with(
+            "*** --fail/--delay (--fail set by EHLO_FAIL in the environment) lmtp-rcpt needs \
+             --lmtp"
+        ) && !line.contains("452"),
+        "{line}"
+    );
+    // From the command line: as before.
+    let r = run(&[], &["serve", "--listen", &listen, "--require-tls"]);
+    assert_eq!(
+        refusal(&r),
+        "*** --require-tls needs TLS on offer: --starttls (not hidden) or --tls-on-connect",
+        "{}",
+        r.all()
+    );
+}

@@ -5,7 +5,15 @@ use crate::cli::args::ServeArgs;
 use crate::error::Error;
 use crate::serve::{Listen, ServeOptions};
 
+/// The server's options from its flags, refused here (with the flags' sources, `cli`) when
+/// they contradict each other ([`crate::serve::check_options`]).
 pub(super) fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
+    let opts = options(a)?;
+    crate::serve::check_options(&opts)?;
+    Ok(opts)
+}
+
+fn options(a: ServeArgs) -> Result<ServeOptions, Error> {
     let max_sessions = a
         .max_sessions
         .map(usize::try_from)
