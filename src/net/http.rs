@@ -9,7 +9,7 @@
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bytes a server sent, quoted as everywhere else in ehlo (`\x1B`, `\xFF`).
-use crate::render::human::escape_bytes;
+use crate::smtp::escape::escape_bytes;
 
 /// Most bytes of a response head (status line and header lines) read; hyper, which did this
 /// before, allowed a few hundred KiB, and a policy host sends a few hundred bytes.
@@ -755,7 +755,7 @@ mod tests {
     }
 
     /// A bad byte in what the server sent is quoted as the rest of ehlo quotes it (`\x1B`,
-    /// `\xFF`, [`crate::render::human::escape_bytes`]), not as Rust's `\u{1b}` and `\u{fffd}`.
+    /// `\xFF`, [`crate::smtp::escape::escape_bytes`]), not as Rust's `\u{1b}` and `\u{fffd}`.
     #[test]
     fn bad_bytes_in_a_head_or_a_chunk_line_are_quoted_as_everywhere() {
         let heads: [(&[u8], &str); 3] = [

@@ -16,6 +16,7 @@ use super::style::{self, Role};
 use super::{ColorChoice, ExplainLevel, HumanOptions, Renderer};
 use crate::render::remedy::{self, FrontEnd};
 use crate::smtp::codes::{Explanation, Severity};
+pub(crate) use crate::smtp::escape::{escape_bytes, escape_str, push_escaped};
 use crate::smtp::event::{
     AcceptedTls, CertInfo, DaneVerdict, Deviation, Event, RcptStatus, SentKind, Summary, Timed,
     TlsInfo, VerifyPart, group_digits, plural_s,
@@ -1379,15 +1380,6 @@ fn excerpt(s: &str) -> String {
     }
 }
 
-/// Bytes made safe for a terminal: bytes below 0x20 and 0x7f become `\xNN`, invalid UTF-8 bytes
-/// `\xNN`, and other control or text-direction characters `\u{NNNN}` (a server must not be able
-/// to move the cursor, recolour the screen or reorder text).
-pub(crate) fn escape_bytes(bytes: &[u8]) -> String {
-    // The invalid bytes read as the core reads a reply's text, so that a summary quoting the
-    // reply and the transcript show the same `\xFF`.
-    escape_str(&crate::smtp::reply::text_of(bytes))
-}
-
 /// A multi-line reply's text on one summary line: every line kept, joined with " / ".
 pub(crate) fn reply_text(text: &str) -> String {
     text.split('\n')
@@ -1404,26 +1396,6 @@ pub(crate) fn escape_lines(text: &str) -> String {
         .map(escape_str)
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// [`escape_bytes`] for text that is already UTF-8.
-pub(crate) fn escape_str(text: &str) -> String {
-    let mut s = String::with_capacity(text.len());
-    push_escaped(&mut s, text);
-    s
-}
-
-fn push_escaped(s: &mut String, text: &str) {
-    for c in text.chars() {
-        let u = c as u32;
-        if u < 0x20 || u == 0x7f {
-            let _ = write!(s, "\\x{u:02X}");
-        } else if c.is_control() || crate::render::invisible_format(c) {
-            let _ = write!(s, "\\u{{{u:04X}}}");
-        } else {
-            s.push(c);
-        }
-    }
 }
 
 /// Hex dump lines: `0000: 45 48 4C 4F  20 68 …  EHLO.h…` — offset, 16 bytes in 4 groups of 4,

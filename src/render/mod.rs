@@ -176,31 +176,7 @@ impl Sink for Box<dyn Renderer> {
     }
 }
 
-/// A character that is not control yet changes how the text around it shows, or shows as
-/// nothing, so every renderer writes it escaped when it comes from the network: the Unicode
-/// `Bidi_Control` characters (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069, the
-/// "Trojan Source" set, CVE-2021-42574); the line and paragraph separators U+2028/U+2029, which
-/// editors, log viewers and JavaScript before ES2019 take as line ends, so a policy line could
-/// show as two; and the zero-width and invisible format characters (Unicode's
-/// `Default_Ignorable_Code_Point` ones of general category Cf a terminal draws as nothing):
-/// U+00AD soft hyphen, U+200B–U+200D zero-width space, non-joiner and joiner, U+2060–U+2064
-/// word joiner and invisible operators, U+FEFF zero-width no-break space (a byte order mark):
-/// `mx\u{FEFF}.example.com` in a banner is no `mx.example.com`, and a reader must see that
-/// it is there.
-pub(crate) fn invisible_format(c: char) -> bool {
-    matches!(
-        u32::from(c),
-        0x00AD
-            | 0x061C
-            | 0x200B..=0x200F
-            | 0x202A..=0x202E
-            | 0x2060..=0x2064
-            | 0x2066..=0x2069
-            | 0x2028
-            | 0x2029
-            | 0xFEFF
-    )
-}
+pub(crate) use crate::smtp::escape::invisible_format;
 
 /// One renderer made of two: every event goes to `first`, then to `second` (the REPL's
 /// transcript and its `--log` JSON copy).

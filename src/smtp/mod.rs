@@ -10,6 +10,7 @@ pub(crate) mod client;
 pub(crate) mod codes;
 pub(crate) mod command;
 pub(crate) mod data;
+pub(crate) mod escape;
 pub mod event;
 pub mod explain;
 pub(crate) mod ext;
