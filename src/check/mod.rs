@@ -143,7 +143,7 @@ pub(crate) fn valid_domain(d: &str) -> Result<(), String> {
             ));
         }
     }
-    Ok(())
+    crate::net::dns::bad_a_label(d).map_or(Ok(()), Err)
 }
 
 /// One (host, address) probe's results and the certificate chain it was shown (for

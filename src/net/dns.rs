@@ -1019,7 +1019,7 @@ pub(crate) fn query_name(name: &str) -> Result<Name, NetError> {
     let parsed = if name.is_ascii() {
         Name::from_ascii(name)
     } else {
-        Name::from_utf8(name)
+        Name::from_utf8(label_dots(name))
     };
     parsed.map_err(|e| NetError::from(format!("{name:?} is not a valid DNS name: {e}")))
 }
@@ -1031,10 +1031,44 @@ pub(crate) fn ascii_host(name: &str) -> String {
     if name.is_ascii() {
         return name.to_string();
     }
-    match Name::from_utf8(name) {
+    match Name::from_utf8(label_dots(name)) {
         Ok(n) => bare(&n),
         Err(_) => name.to_string(),
     }
+}
+
+/// The full stops that separate labels as `.` does (RFC 3490 §3.1 step 1, UTS #46 §4):
+/// ideographic U+3002, fullwidth U+FF0E and halfwidth ideographic U+FF61.
+pub(crate) const UNICODE_DOTS: [char; 3] = ['\u{3002}', '\u{FF0E}', '\u{FF61}'];
+
+/// `name` with its Unicode full stops ([`UNICODE_DOTS`]) written as `.`. hickory splits a
+/// name into labels at `.` only and maps each label by UTS #46 alone, which turns such a stop
+/// into a `.` inside one label: `bücher。test` was asked as the one label `xn--bcher-kva\.test`.
+fn label_dots(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.contains(UNICODE_DOTS) {
+        std::borrow::Cow::Owned(name.replace(UNICODE_DOTS, "."))
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}
+
+/// Why a label of `name` that claims to be an A-label (`xn--`, any case, RFC 5890 §2.3.1) is
+/// none, if one is not: its Punycode must decode (RFC 3492) to a valid U-label (RFC 5891 §5.4),
+/// as the UTS #46 processing hickory asks DNS with checks it. `xn--a.example` is no name any
+/// registry can hold; asking DNS for it only ever said NXDOMAIN, which read as a typo.
+pub(crate) fn bad_a_label(name: &str) -> Option<String> {
+    name.split('.')
+        .find(|l| {
+            l.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
+                && Name::from_utf8(l).is_err()
+        })
+        .map(|l| {
+            format!(
+                "'{}' is no valid A-label: its Punycode does not decode to a valid U-label \
+                 (RFC 5891 §5.4)",
+                l.escape_debug()
+            )
+        })
 }
 
 /// A name from DNS data (an MX exchange, a CNAME target) as text: its presentation form in
@@ -2590,6 +2624,47 @@ fn single_result(
 
 #[cfg(test)]
 mod tests {
+    /// The Unicode full stops separate labels (RFC 3490 §3.1): `bücher。test` is asked as
+    /// `xn--bcher-kva.test`, never as one label holding a dot.
+    #[test]
+    fn unicode_full_stops_separate_labels() {
+        for dot in UNICODE_DOTS {
+            let name = format!("b\u{fc}cher{dot}test");
+            assert_eq!(ascii_host(&name), "xn--bcher-kva.test", "{dot}");
+            let q = query_name(&name).unwrap();
+            assert_eq!(q.num_labels(), 2, "{dot}");
+            assert_eq!(bare(&q), "xn--bcher-kva.test", "{dot}");
+            assert_eq!(ascii_host(&format!("example{dot}com")), "example.com");
+        }
+    }
+
+    /// A label starting `xn--` whose Punycode decodes to no valid U-label is named; a valid
+    /// A-label in any case, and names without one, are not.
+    #[test]
+    fn malformed_a_labels_are_named() {
+        for good in [
+            "xn--bcher-kva.example",
+            "XN--BCHER-KVA.example",
+            "mx_1.example",
+            "example.com",
+            "b\u{fc}cher.example",
+        ] {
+            assert_eq!(bad_a_label(good), None, "{good}");
+        }
+        for (bad, label) in [
+            ("xn--a.example", "xn--a"),
+            ("mx.xn--.example", "xn--"),
+            ("XN--A.example", "XN--A"),
+            ("xn--abc-.example", "xn--abc-"),
+        ] {
+            let got = bad_a_label(bad).unwrap_or_default();
+            assert!(
+                got.contains(&format!("'{label}' is no valid A-label")),
+                "{bad}: {got}"
+            );
+        }
+    }
+
     use super::*;
 
     /// A TXT record in several strings is one record, its strings joined with nothing between

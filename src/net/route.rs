@@ -108,7 +108,8 @@ pub(crate) fn mail_domain(addr: &str) -> Option<String> {
 
 /// Why `domain` (one trailing dot already dropped) is no name DNS can be asked about, if it
 /// is not: an empty label (`a..b`, a leading dot, a second trailing dot), a label over 63
-/// octets or a name over 253 (RFC 1035 §2.3.4), counted in its ASCII form (an IDN's A-labels).
+/// octets or a name over 253 (RFC 1035 §2.3.4), counted in its ASCII form (an IDN's A-labels),
+/// or a label that claims to be an A-label and is none (RFC 5891 §5.4).
 pub(crate) fn unaskable(domain: &str) -> Option<String> {
     let ascii = crate::net::dns::ascii_host(domain);
     if ascii.len() > 253 {
@@ -128,7 +129,7 @@ pub(crate) fn unaskable(domain: &str) -> Option<String> {
             ));
         }
     }
-    None
+    crate::net::dns::bad_a_label(&ascii)
 }
 
 /// Routed by one recipient's domain (its MX, or its address literal), the other domains among
@@ -386,6 +387,8 @@ mod tests {
         for good in [
             "example.net",
             "b\u{fc}cher.test",
+            "b\u{fc}cher\u{3002}test",
+            "xn--bcher-kva.test",
             &format!("{}.test", "x".repeat(63)),
         ] {
             assert_eq!(super::unaskable(good), None, "{good}");
@@ -395,6 +398,8 @@ mod tests {
             (".b.test", "empty label"),
             ("b.test.", "empty label"),
             (&format!("{}.test", "x".repeat(64)), "64 octets"),
+            ("xn--a.test", "'xn--a' is no valid A-label"),
+            ("b\u{fc}cher.xn--a.test", "'xn--a' is no valid A-label"),
             (
                 &format!("{}.test", vec!["x".repeat(60); 5].join(".")),
                 "over 253",

@@ -7122,3 +7122,36 @@ fn connect_to_judges_the_reverse_dns_of_the_given_address() {
         }
     }
 }
+
+/// Domain names refused before any query, each with the name to write: a Unicode full stop
+/// separates labels as `.` does (RFC 3490 §3.1) and was refused as "'。' is not allowed" with
+/// no hint; an `xn--` label whose Punycode decodes to no valid U-label (RFC 5891 §5.4) was
+/// asked about and reported as NXDOMAIN.
+#[test]
+fn check_refuses_unicode_full_stops_and_malformed_a_labels_before_any_query() {
+    let (dns, _h, log) =
+        FakeDns::start_logged(vec![("example.test", RecordSpec::A(Ipv4Addr::LOCALHOST))]);
+    let dns = dns.to_string();
+    for (arg, said) in [
+        (
+            "example\u{3002}test",
+            "'example\u{3002}test' is not a domain name: '\u{3002}' separates labels as '.' \
+             does (RFC 3490 §3.1): write example.test",
+        ),
+        (
+            "b\u{fc}cher\u{ff61}example.test",
+            "an IDN is checked in its A-label form: write xn--bcher-kva.example.test",
+        ),
+        (
+            "xn--a.example.test",
+            "'xn--a.example.test' is not a domain name: 'xn--a' is no valid A-label: its \
+             Punycode does not decode to a valid U-label (RFC 5891 §5.4)",
+        ),
+    ] {
+        let r = ehlo(&["check", "--dns-server", &dns, "--timeout", "5s", arg]);
+        assert_eq!(r.code, 1, "{arg}: {}", r.all());
+        assert!(r.stderr.contains(said), "{arg}: {}", r.stderr);
+        assert!(!r.all().contains("NXDOMAIN"), "{arg}: {}", r.all());
+    }
+    assert!(log.lock().unwrap().is_empty(), "{:?}", log.lock().unwrap());
+}

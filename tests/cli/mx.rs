@@ -2065,7 +2065,8 @@ fn a_trailing_dot_is_looked_up_sent_as_typed_and_warned_about() {
 
 /// A recipient domain DNS cannot be asked about is refused before any query (exit 1, the
 /// reason named), where it used to go to the resolver and come back as hickory's "Malformed
-/// label" with exit 2; with --server it is sent as typed.
+/// label" with exit 2; with --server it is sent as typed. An `xn--` label that is no A-label
+/// (RFC 5891 §5.4) was asked about and came back NXDOMAIN, read as a typo.
 #[test]
 fn a_domain_dns_cannot_be_asked_about_is_refused_before_any_lookup() {
     let (dns, _h, log) =
@@ -2079,6 +2080,12 @@ fn a_domain_dns_cannot_be_asked_about_is_refused_before_any_lookup() {
             long.as_str(),
             "a label is 64 octets long, over 63 (RFC 1035 §2.3.4)",
         ),
+        (
+            "user@xn--a.test",
+            "'xn--a' is no valid A-label: its Punycode does not decode to a valid U-label \
+             (RFC 5891 §5.4)",
+        ),
+        ("user@b\u{fc}cher.xn--a.test", "'xn--a' is no valid A-label"),
     ] {
         let run = run_mx(&dns.to_string(), 9, to, &[]);
         assert_eq!(run.code, 1, "{to}: {}", run.all());
@@ -2273,4 +2280,39 @@ fn time_lost_on_a_silent_ipv6_address_before_ipv4_answers_is_said() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(!run.all().contains("::1"), "{}", run.all());
     assert!(!run.all().contains("went on IPv6"), "{}", run.all());
+}
+
+/// The Unicode full stops separate labels as `.` does (RFC 3490 §3.1, UTS #46):
+/// `user@bücher。test` is routed by the MX of `xn--bcher-kva.test`, the name asked. It was
+/// asked as one label holding a dot (`xn--bcher-kva\.test`), which no server answers.
+#[test]
+fn unicode_full_stops_in_a_recipient_domain_separate_labels() {
+    for dot in ['\u{3002}', '\u{ff0e}', '\u{ff61}'] {
+        let (dns, _h, log) = FakeDns::start_logged(vec![
+            (
+                "xn--bcher-kva.test",
+                RecordSpec::Mx(10, "mx.xn--bcher-kva.test".into()),
+            ),
+            ("mx.xn--bcher-kva.test", RecordSpec::A(v4("127.0.0.1"))),
+        ]);
+        let srv = scripted(after_greet(accept_all()));
+        let to = format!("user@b\u{fc}cher{dot}test");
+        let run = run_mx(&dns.to_string(), srv.addr.port(), &to, &[]);
+        let got = srv.finish();
+        assert_eq!(run.code, 0, "{dot}: {}", run.all());
+        assert!(
+            got.contains("RCPT TO:<user@xn--bcher-kva.test>\r\n"),
+            "{got}"
+        );
+        assert!(
+            run.all().contains("xn--bcher-kva.test"),
+            "{dot}: {}",
+            run.all()
+        );
+        let asked: Vec<String> = log.lock().unwrap().iter().map(|q| q.name.clone()).collect();
+        assert!(
+            asked.contains(&"xn--bcher-kva.test".to_string()),
+            "{dot}: {asked:?}"
+        );
+    }
 }

@@ -66,9 +66,20 @@ fn pasted(d: &str) -> Option<String> {
     if !d.is_ascii() {
         let a_labels = crate::net::dns::ascii_host(normalised(d));
         if a_labels != normalised(d) && valid(&a_labels) {
-            return Some(format!(
-                "an IDN is checked in its A-label form: write {a_labels}"
-            ));
+            // RFC 3490 §3.1: these stops separate labels as `.` does; a name whose only
+            // non-ASCII characters they are is no IDN.
+            let dots = normalised(d).replace(crate::net::dns::UNICODE_DOTS, ".");
+            return Some(
+                match normalised(d)
+                    .chars()
+                    .find(|c| crate::net::dns::UNICODE_DOTS.contains(c))
+                {
+                    Some(dot) if dots.is_ascii() => format!(
+                        "'{dot}' separates labels as '.' does (RFC 3490 §3.1): write {a_labels}"
+                    ),
+                    _ => format!("an IDN is checked in its A-label form: write {a_labels}"),
+                },
+            );
         }
     }
     None

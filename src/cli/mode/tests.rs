@@ -582,6 +582,18 @@ fn check_says_what_a_pasted_url_address_or_idn_should_be() {
             "bücher.example.test",
             "an IDN is checked in its A-label form: write xn--bcher-kva.example.test",
         ),
+        (
+            "b\u{fc}cher\u{3002}example.test",
+            "an IDN is checked in its A-label form: write xn--bcher-kva.example.test",
+        ),
+        (
+            "example\u{ff0e}test",
+            "'\u{ff0e}' separates labels as '.' does (RFC 3490 §3.1): write example.test",
+        ),
+        (
+            "example\u{ff61}test",
+            "'\u{ff61}' separates labels as '.' does (RFC 3490 §3.1): write example.test",
+        ),
         ("example.test,", "',' is not allowed in a domain name"),
         ("example.test..", "bad label ''"),
     ] {
