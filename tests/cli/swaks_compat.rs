@@ -1613,6 +1613,47 @@ const CASES: &[Case] = &[
     // --- values swaks skips or reads as "not given", refused here before connecting ---
     c(&["-t", T, "-s", "{srv}", "-S", "-1"]).differs("which swaks reads as `-S 1`"),
     c(&["-t", T, "-s", "{srv}", "-p", "0"]).differs("and `-p 0` (swaks takes the `0`"),
+    c(&["-t", T, "-s", "{srv}", "--local-port", "70000"]).differs("which swaks takes modulo 65536"),
+    c(&["-t", T, "-s", "{srv}", "-tlsc", "--tls-cipher", "bogus"])
+        .srv(Srv::TlsOnConnect)
+        .insecure()
+        .differs("an unknown `--tls-cipher`"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-tlsc",
+        "--tls-protocol",
+        "no_tlsv1_2,no_tlsv1_3",
+    ])
+    .srv(Srv::TlsOnConnect)
+    .insecure()
+    .differs("a deny list that leaves neither TLS 1.2 nor 1.3"),
+    c(&["-t", T, "-s", "{srv}", "-tlsc", "--tls-protocol", "tls1_2"])
+        .srv(Srv::TlsOnConnect)
+        .insecure()
+        .differs("OpenSSL's spelling of a version"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--proxy-version",
+        "2",
+        "--proxy-family",
+        "TCP4",
+        "--proxy-source",
+        "192.0.2.1",
+        "--proxy-source-port",
+        "1234",
+        "--proxy-dest",
+        "192.0.2.2",
+        "--proxy-dest-port",
+        "25",
+    ])
+    .srv(Srv::Proxy)
+    .differs("the family may be spelt `TCP4`/`TCP6` as for version 1"),
     c(&["-t", T, "-s", "{srv}", "--auth-map", "bogus"])
         .differs("an `--auth-map` that is no `ALIAS=TYPE`"),
     c(&[
