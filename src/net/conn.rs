@@ -1651,7 +1651,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     match r {
         Ok((s, info)) => {
             let v = info.version.clone();
-            emit(Event::TlsStarted { info: info.clone() });
+            tls_started(&info, emit);
             // Accepted, but not silently: a CN-only certificate is refused by clients that
             // follow RFC 9525 §2.
             if info.dane.is_none()
@@ -1663,18 +1663,14 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
             Ok((s, v))
         }
         Err(tls::TlsError::Verify { reason, info }) => {
-            emit(Event::TlsStarted {
-                info: (*info).clone(),
-            });
+            tls_started(&info, emit);
             save_peer_certs(params, &info, emit);
             Err(TlsFailure::server(Error::Session(SessionError::Tls(
                 reason.after("certificate verification failed: "),
             ))))
         }
         Err(tls::TlsError::Dane { reason, info }) => {
-            emit(Event::TlsStarted {
-                info: (*info).clone(),
-            });
+            tls_started(&info, emit);
             save_peer_certs(params, &info, emit);
             Err(TlsFailure::server(Error::Session(SessionError::Tls(
                 Hint::plain(format!("DANE verification failed: {reason}")),
@@ -1734,6 +1730,18 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
                 reason: msg.clone(),
             });
             Err(TlsFailure::server(Error::Session(SessionError::Tls(msg))))
+        }
+    }
+}
+
+/// The handshake's evidence, then a warning for each certificate out of its dates (or near its
+/// notAfter): decided here once, so the transcript's `!!!` line and JSON's `warning` record say
+/// the same.
+fn tls_started(info: &TlsInfo, emit: &mut dyn FnMut(Event)) {
+    emit(Event::TlsStarted { info: info.clone() });
+    for (i, cert) in info.chain.iter().enumerate() {
+        if let Some(words) = tls::dates_words(i, cert) {
+            emit(Event::warning(words));
         }
     }
 }

@@ -63,7 +63,7 @@
 //! | `received` | `reply` (see below), `tls`, `expected` (bool: the code the step wanted), `phase`, `explanation` (see below) |
 //! | `raw_sent`, `raw_received` | (`--show-raw-text`) `bytes` (byte payload): each write, secrets masked as in `sent`, the message content as it went out (`-n` too), and each read; of a write longer than 64 KiB the first 64 KiB (text cut on a character boundary), and `cut` (only then): how many bytes were left out |
 //! | `deviation` | `deviation` (see below), `phase` |
-//! | `tls_started` | `info` (see below) |
+//! | `tls_started` | `info` (see below); each peer certificate out of its dates, or with fewer than 14 days left, is then a `warning` (`TLS peer[0] certificate expired 3 days ago`, the transcript's `!!!` line) |
 //! | `listening` | (`ehlo serve`) `address`: the socket address bound (the real port when `--listen` asked for port 0); the first line after `schema` and the command line's `warning`s |
 //! | `tls_accepted` | (`ehlo serve`) `info`: `version`, `cipher`, `bits`, `sni_received` (or null), `client_cert_requested`, `client_cert` (subject, or null) |
 //! | `tls_failed` | `reason`: the handshake failed, no TLS session (a certificate that fails verification is a completed handshake: `tls_started` with `verify.ok` false, and with `verify.enforced` the run then ends, outcome `tls`) |

@@ -443,16 +443,18 @@ fn a_certificate_out_of_its_dates_is_served_with_a_warning() {
         .output()
         .expect("openssl req");
     assert!(made.status.success(), "{made:?}");
-    for (n, (start, end, said)) in [
+    for (n, (start, end, said, client)) in [
         (
             "20200101000000Z",
             "20200201000000Z",
             "the certificate expired on 2020-02-01T00:00:00Z (notAfter)",
+            "TLS peer[0] certificate expired ",
         ),
         (
             "20900101000000Z",
             "20910101000000Z",
             "the certificate is not valid before 2090-01-01T00:00:00Z (notBefore)",
+            "TLS peer[0] certificate is not valid before 2090-01-01T00:00:00Z",
         ),
     ]
     .into_iter()
@@ -484,6 +486,28 @@ fn a_certificate_out_of_its_dates_is_served_with_a_warning() {
         // Still served: a client that does not verify gets through.
         let r = send(&serve.addr, &["--tls", "-k"]);
         assert_eq!(r.code, 0, "{}", r.all());
+        // The client warns of the dates, and its JSON carries the same words as a `warning`
+        // record: a CI user reading JSON misses nothing the transcript says.
+        let human = r
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("!!! ").filter(|w| w.starts_with(client)))
+            .unwrap_or_else(|| panic!("no dates warning:\n{}", r.all()))
+            .to_string();
+        let j = send(&serve.addr, &["--tls", "-k", "--json"]);
+        assert_eq!(j.code, 0, "{}", j.all());
+        let warned: Vec<String> = j
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["type"] == "warning")
+            .filter_map(|v| v["data"]["message"].as_str().map(str::to_string))
+            .collect();
+        assert!(
+            warned.contains(&human),
+            "{human:?} not in {warned:?}\n{}",
+            j.stdout
+        );
         drop(serve);
 
         let mut serve = Serve::start(&[&tls[..], &["--json"]].concat());

@@ -28,7 +28,9 @@ pub(crate) use params::{
     parse_protocols, read_bounded, sni_name,
 };
 pub(crate) use server::{accept, acceptor, out_of_dates, self_signed};
-pub(crate) use verify::{cert_info, cn_only, cn_only_words, match_name, matched_by_cn_alone};
+pub(crate) use verify::{
+    cert_info, cn_only, cn_only_words, dates_words, match_name, matched_by_cn_alone,
+};
 
 /// Why TLS failed.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -1513,3 +1513,42 @@ fn the_self_signed_certificate_keeps_its_subject_names_validity_and_key_type() {
         openssl::bn::BigNum::from_slice(&serial).unwrap().to_vec()
     );
 }
+
+/// The dates warning is worded here once, for every renderer: out of its dates, near its
+/// notAfter (fewer than 14 days), and nothing for a certificate with time left.
+#[test]
+fn dates_words_name_the_depth_and_the_date() {
+    use crate::smtp::event::CertInfo;
+    let cert = |days_left: i64, not_yet_valid: bool| CertInfo {
+        not_before: "2030-01-01T00:00:00Z".into(),
+        days_left,
+        not_yet_valid,
+        ..CertInfo::default()
+    };
+    let said = |i, c: CertInfo| dates_words(i, &c);
+    assert_eq!(
+        said(0, cert(3000, true)).as_deref(),
+        Some("TLS peer[0] certificate is not valid before 2030-01-01T00:00:00Z")
+    );
+    assert_eq!(
+        said(1, cert(-3, false)).as_deref(),
+        Some("TLS peer[1] certificate expired 3 days ago")
+    );
+    assert_eq!(
+        said(0, cert(-1, false)).as_deref(),
+        Some("TLS peer[0] certificate expired 1 day ago")
+    );
+    assert_eq!(
+        said(0, cert(0, false)).as_deref(),
+        Some("TLS peer[0] certificate expires within a day")
+    );
+    assert_eq!(
+        said(0, cert(5, false)).as_deref(),
+        Some("TLS peer[0] certificate expires in 5 days")
+    );
+    assert_eq!(
+        said(0, cert(13, false)).as_deref(),
+        Some("TLS peer[0] certificate expires in 13 days")
+    );
+    assert_eq!(said(0, cert(14, false)), None);
+}

@@ -187,6 +187,41 @@ pub(crate) fn matched_by_cn_alone(v: &VerifyVerdict) -> Option<&str> {
         .filter(|_| v.name_ok)
 }
 
+/// A peer certificate this close to its notAfter gets a warning.
+pub(crate) const EXPIRY_WARN_DAYS: i64 = 14;
+
+/// The warning a peer certificate out of its dates (or near its notAfter) earns, decided here
+/// once so that every renderer says the same (RFC 5280 §4.1.2.5: a certificate is valid only
+/// between notBefore and notAfter): `TLS peer[0] certificate expired 3 days ago`, `… is not
+/// valid before 2030-01-01T00:00:00Z`, `… expires in 5 days`. `i` is its depth in the chain.
+pub(crate) fn dates_words(i: usize, cert: &CertInfo) -> Option<String> {
+    let days = |n: i64| match n {
+        1 => "1 day".to_string(),
+        n => format!("{n} days"),
+    };
+    if cert.not_yet_valid {
+        Some(format!(
+            "TLS peer[{i}] certificate is not valid before {}",
+            cert.not_before
+        ))
+    } else if cert.days_left < 0 {
+        Some(format!(
+            "TLS peer[{i}] certificate expired {} ago",
+            days(-cert.days_left)
+        ))
+    } else if cert.days_left < EXPIRY_WARN_DAYS {
+        Some(format!(
+            "TLS peer[{i}] certificate expires {}",
+            match cert.days_left {
+                0 => "within a day".to_string(),
+                n => format!("in {}", days(n)),
+            }
+        ))
+    } else {
+        None
+    }
+}
+
 /// What [`cn_only`] says of a certificate that names `cn` only in its subject CN.
 pub(crate) fn cn_only_words(cn: &str) -> String {
     format!(
