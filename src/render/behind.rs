@@ -3,7 +3,8 @@
 //! writes it out. When the reader of the output does not keep up (`ehlo serve | sleep 1000`: a
 //! pipe nobody reads fills after 64 KiB), the queue fills and what does not fit is dropped and
 //! counted, so that the server goes on serving its clients; once the writer has caught up (its
-//! queue is empty again), one line on stderr says how much was lost. Before, the rendering thread
+//! queue is empty again), one line on stderr says how much was lost (JSON Lines: a `warning`
+//! record on stdout too, where the records resume). Before, the rendering thread
 //! blocked in `write(2)`, the channel of events behind it filled, and every connection waited on
 //! it. Stdout and stderr share the one queue and thread ([`behind_both`]), so their lines come
 //! out in the order they were written (both on one terminal, `2>&1`), and a stderr nobody reads
@@ -141,6 +142,8 @@ fn pair_with(
 
 /// The writer thread: write each batch, and say what was dropped once the queue is empty.
 fn write_out(shared: &Shared, mut out: Box<dyn Write + Send>, what: &'static str, err: &Stream) {
+    // Near enough the run's start for a record's `t_ms`: the renderer is made as the run starts.
+    let started = std::time::Instant::now();
     loop {
         let batch = {
             let mut q = shared.lock();
@@ -160,15 +163,21 @@ fn write_out(shared: &Shared, mut out: Box<dyn Write + Send>, what: &'static str
                     q.dropped_on_err = false;
                     drop(q);
                     let _ = out.flush();
-                    say_dropped(
-                        err,
-                        what,
-                        lines,
-                        bytes,
-                        &format!(
-                            "{stream} was not read for a while, and the server went on serving rather than wait for it"
-                        ),
+                    let why = format!(
+                        "{stream} was not read for a while, and the server went on serving rather than wait for it"
                     );
+                    let said = say_dropped(err, what, lines, bytes, &why);
+                    // JSON Lines has the gap as a `warning` record too, where the records
+                    // resume: a reader of stdout alone learns that some are missing.
+                    if what == JSON_LINES {
+                        let record = serde_json::json!({
+                            "type": "warning",
+                            "data": {"message": said},
+                            "t_ms": (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0,
+                        });
+                        let _ = writeln!(out, "{record}");
+                        let _ = out.flush();
+                    }
                     q = shared.lock();
                     continue;
                 }
@@ -197,14 +206,19 @@ fn write_out(shared: &Shared, mut out: Box<dyn Write + Send>, what: &'static str
     shared.changed.notify_all();
 }
 
-fn say_dropped(err: &Stream, what: &str, lines: u64, bytes: u64, why: &str) {
-    let mut err = err.lock().unwrap_or_else(|p| p.into_inner());
-    let _ = writeln!(
-        err,
-        "*** {lines} line{} ({bytes} bytes) of the {what} were dropped: {why}",
+/// [`crate::render::what`]'s name for JSON Lines output.
+const JSON_LINES: &str = "JSON Lines";
+
+/// Say on stderr how much was dropped; returns what was said (without its `***`).
+fn say_dropped(err: &Stream, what: &str, lines: u64, bytes: u64, why: &str) -> String {
+    let said = format!(
+        "{lines} line{} ({bytes} bytes) of the {what} were dropped: {why}",
         crate::smtp::event::plural_s(lines),
     );
+    let mut err = err.lock().unwrap_or_else(|p| p.into_inner());
+    let _ = writeln!(err, "*** {said}");
     let _ = err.flush();
+    said
 }
 
 /// A writing side.
@@ -473,6 +487,65 @@ mod tests {
             )),
             "{said}"
         );
+    }
+
+    /// JSON Lines: the loss is a `warning` record on stdout too, with the words said on
+    /// stderr, where the records resume.
+    #[test]
+    fn json_lines_carry_the_loss_as_a_warning_record() {
+        let open = Arc::new((Mutex::new(false), Condvar::new()));
+        let (out, err) = (Bytes::default(), Bytes::default());
+        let stuck = Stuck {
+            open: Arc::clone(&open),
+            out: out.clone(),
+        };
+        let mut w = behind_with(
+            JSON_LINES,
+            Box::new(stuck),
+            Box::new(err.clone()),
+            100,
+            END_WAIT,
+        );
+        for i in 0..1000 {
+            w.write_all(format!("{{\"n\":{}}}\n", 1000 + i).as_bytes())
+                .unwrap();
+            w.flush().unwrap();
+        }
+        {
+            let (m, cv) = &*open;
+            *m.lock().unwrap() = true;
+            cv.notify_all();
+        }
+        let waited = std::time::Instant::now();
+        while err.text().is_empty() && waited.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        w.write_all(b"{\"n\":\"after\"}\n").unwrap();
+        drop(w);
+        let said = err.text();
+        let said = said
+            .strip_prefix("*** ")
+            .and_then(|s| s.strip_suffix('\n'))
+            .unwrap_or_else(|| panic!("{said:?}"));
+        let records: Vec<serde_json::Value> = out
+            .text()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+            .collect();
+        let warned: Vec<usize> = (0..records.len())
+            .filter(|&i| records[i]["type"] == "warning")
+            .collect();
+        assert_eq!(warned.len(), 1, "{records:?}");
+        let w = &records[warned[0]];
+        assert_eq!(w["data"]["message"], said, "{w}");
+        assert!(
+            said.contains("of the JSON Lines were dropped: stdout"),
+            "{said}"
+        );
+        assert!(w["t_ms"].is_number(), "{w}");
+        // Where the records resume: before the one written after the reader came back.
+        assert_eq!(records.last().unwrap()["n"], "after");
+        assert!(warned[0] < records.len() - 1);
     }
 
     #[test]
