@@ -301,7 +301,16 @@ async fn host_dns(
         if depth < DnssecDepth::Tlsa {
             return;
         }
-        return host_tlsa(answers, domain, host, port, mx_proof, true, out).await;
+        return host_tlsa(
+            answers,
+            domain,
+            host,
+            port,
+            mx_proof,
+            HostAddrs::Secure,
+            out,
+        )
+        .await;
     }
     let rtypes: &[RecordType] = match family {
         Family::Any => &[RecordType::AAAA, RecordType::A],
@@ -310,13 +319,27 @@ async fn host_dns(
     };
     let mut proof: Option<DnsProof> = None;
     let mut error = None;
+    // Any address record at all, and whether the name is absent: a proof that the host has
+    // no address (NXDOMAIN or NODATA, RFC 4035 §5.4) is no address that validates.
+    let mut addressed = false;
+    let mut nxdomain = false;
     for rt in rtypes {
         match answers.validated(host, *rt).await {
-            Ok(RrSet { proof: p, .. }) => proof = weakest(proof, p),
+            Ok(set) => {
+                proof = weakest(proof, set.proof);
+                addressed |= !set.records.is_empty();
+                nxdomain |= set.nxdomain;
+            }
             Err(e) => error = Some(e),
         }
     }
-    let addr_secure = error.is_none() && proof == Some(DnsProof::Secure);
+    let addrs = if error.is_none() && !addressed {
+        HostAddrs::Absent
+    } else if error.is_none() && proof == Some(DnsProof::Secure) {
+        HostAddrs::Secure
+    } else {
+        HostAddrs::NotSecure
+    };
     let dnssec_mx = match (&error, proof) {
         (Some(e), _) => {
             let (st, summary) = dnssec_failure(
@@ -325,6 +348,31 @@ async fn host_dns(
                 &format!("validating senders cannot reach {host}"),
             );
             CheckResult::new("dnssec.mx", st, summary).with("error", e.to_string())
+        }
+        // Nothing to judge: mx.target says the host cannot receive mail.
+        (None, p) if !addressed => {
+            let absent = if nxdomain {
+                "does not exist (NXDOMAIN)".to_string()
+            } else {
+                match family {
+                    Family::Any => "has no address record".to_string(),
+                    f => format!("has {}", super::domain::no_address_in(f)),
+                }
+            };
+            let c = CheckResult::new(
+                "dnssec.mx",
+                Status::Skip,
+                format!(
+                    "{host} {absent}, {} denial: no addresses to judge; senders cannot \
+                     connect to it (mx.target)",
+                    proof_name(p)
+                ),
+            );
+            if nxdomain {
+                c.with("rcode", "NXDOMAIN")
+            } else {
+                c
+            }
         }
         (None, Some(DnsProof::Secure)) => CheckResult::new(
             "dnssec.mx",
@@ -352,18 +400,29 @@ async fn host_dns(
     if depth < DnssecDepth::Tlsa {
         return;
     }
-    host_tlsa(answers, domain, host, port, mx_proof, addr_secure, out).await
+    host_tlsa(answers, domain, host, port, mx_proof, addrs, out).await
+}
+
+/// What the address lookups of an MX host found, for its TLSA lookup (RFC 7672 §2.2).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HostAddrs {
+    /// Addresses, every lookup secure (or given by --connect-to).
+    Secure,
+    /// Addresses not all secure, or a lookup failed.
+    NotSecure,
+    /// No address record at all (NXDOMAIN or NODATA): nowhere to connect.
+    Absent,
 }
 
 /// `dane.tlsa`, `dane.usable`, `dane.rollover` for one MX host, after its MX lookup
-/// (`mx_proof`) and address lookups (`addr_secure`: both secure, RFC 7672 §2.2).
+/// (`mx_proof`) and address lookups (`addrs`, RFC 7672 §2.2).
 async fn host_tlsa(
     answers: &Answers<'_>,
     domain: &str,
     host: &str,
     port: u16,
     mx_proof: Option<DnsProof>,
-    addr_secure: bool,
+    addrs: HostAddrs,
     out: &mut DnsOutcome,
 ) {
     let owner = format!("_{port}._tcp.{host}");
@@ -385,7 +444,11 @@ async fn host_tlsa(
         );
         return no_dane(why, out);
     }
-    if !addr_secure {
+    if addrs == HostAddrs::Absent {
+        let why = format!("{host} has no address: senders do not connect to it (mx.target)");
+        return no_dane(why, out);
+    }
+    if addrs != HostAddrs::Secure {
         let why = format!(
             "the addresses of {host} are not secure: senders do not look up TLSA records (RFC 7672 §2.2.2)"
         );

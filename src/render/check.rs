@@ -74,7 +74,8 @@
 //! `bits`, `signature`; `rdns.fcrdns`: `ptr`; `dnssec.domain`,
 //! `dnssec.mx`: `proof`, `error`, and on `dnssec.domain` with `--host HOST` given with domains
 //! `host` (the domain's MX RRset as published is what was judged, not HOST), on `dnssec.mx`
-//! with `--connect-to` `address_source` and `addresses` (a skip: not looked up); `dane.tlsa`: `owner`, `base`, `records`, `proof`, `error`;
+//! with `--connect-to` `address_source` and `addresses` (a skip: not looked up), and `rcode`
+//! (`NXDOMAIN`) on the skip of a host that does not exist; `dane.tlsa`: `owner`, `base`, `records`, `proof`, `error`;
 //! `dane.usable`: `usable`, `ignored`; `dane.rollover`: `dane_ee`, `dane_ta`,
 //! `current_key_only` (when a chain was seen); `dane.match`: `owner`, `matched`, `matched_depth`, `names`, `ignored`, `chain` (per depth:
 //! `"depth 0 spki sha256 HEX [matched] <- 3 1 1 ab12…"`); `smtp.postmaster` and

@@ -961,6 +961,51 @@ fn dnssec_check_with_connect_to_does_not_judge_the_addresses_of_the_host() {
     );
 }
 
+/// `ehlo check dnssec.test --host mx-new.dnssec.test` without --connect-to: the signed zone
+/// securely denies the name (NXDOMAIN with its NSEC proof), so `mx.target` fails and
+/// `dnssec.mx` is a skip naming it, with no address to judge; `dane.tlsa` says there is no
+/// address to connect to. Before, `dnssec.mx` passed ("the addresses of mx-new.dnssec.test are
+/// DNSSEC-signed (secure)"), judged on the proof of absence.
+#[test]
+#[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
+fn dnssec_check_of_a_securely_denied_host_does_not_pass_its_addresses() {
+    let anchor = require_dns_peers();
+    for mode in &both_modes(&anchor) {
+        let args = [mode.as_slice(), &["--host", "mx-new.dnssec.test"]].concat();
+        let (run, l) = check_lines(
+            &args,
+            "dnssec.test",
+            &["mx.target", "dnssec.mx", "dane.tlsa"],
+        );
+        assert_eq!(run.code, Some(40), "{mode:?}\n{}", run.dump());
+        let t = &l["mx.target"];
+        assert_eq!(t["status"], "fail", "{mode:?}: {t}");
+        assert_eq!(
+            t["summary"], "mx-new.dnssec.test does not exist (NXDOMAIN)",
+            "{t}"
+        );
+        let m = &l["dnssec.mx"];
+        assert_eq!(m["status"], "skip", "{mode:?}: {m}");
+        assert_eq!(m["mx"], "mx-new.dnssec.test", "{m}");
+        assert_eq!(m["evidence"]["proof"], "secure", "{m}");
+        assert_eq!(m["evidence"]["rcode"], "NXDOMAIN", "{m}");
+        assert_eq!(
+            m["summary"],
+            "mx-new.dnssec.test does not exist (NXDOMAIN), secure denial: no addresses to \
+             judge; senders cannot connect to it (mx.target)",
+            "{mode:?}: {m}"
+        );
+        let d = &l["dane.tlsa"];
+        assert_eq!(d["status"], "info", "{mode:?}: {d}");
+        assert_eq!(
+            d["summary"],
+            "no DANE: mx-new.dnssec.test has no address: senders do not connect to it \
+             (mx.target)",
+            "{d}"
+        );
+    }
+}
+
 /// Serves each case's chain (`cert`, with ta-leaf.key) with `ehlo serve` at mx-ta's address
 /// (127.0.0.8:2525) and checks `domain` in both DNSSEC modes: `dane.tlsa` passes and
 /// `dane.match` has the status `want` and a summary containing `says`.
