@@ -421,8 +421,8 @@ fn judge(host: &str, ip: IpAddr, g: Got, t0: Instant) -> (CheckResult, Option<Ve
 /// with the declared charset (ASCII when there is none) and has no policy when that fails. So:
 /// utf-8 / us-ascii (any case, quoted or not) say nothing; an ASCII-compatible charset is info
 /// (an ASCII policy reads the same in it); one that is not ASCII-compatible (UTF-16/32, UCS-2/4,
-/// UTF-7, EBCDIC) or unknown warns; no charset, or us-ascii, over a body with bytes outside
-/// ASCII warns (read as ASCII, it is no policy). A body that is not UTF-8 fails in
+/// UTF-7, EBCDIC) or unknown warns; no charset, or us-ascii or another name of it, over a body
+/// with bytes outside ASCII warns (read as ASCII, it is no policy). A body that is not UTF-8 fails in
 /// `mtasts.policy`, so it is not judged again here.
 fn charset_problem(content_type: &str, body: &[u8]) -> Option<(Status, String)> {
     let ascii = body.is_ascii();
@@ -455,17 +455,228 @@ fn charset_problem(content_type: &str, body: &[u8]) -> Option<(Status, String)> 
             )
         });
     }
-    // Charsets whose bytes for ASCII text are not that text's ASCII bytes.
+    // The labels are matched whole first: several share a prefix with a family of the other
+    // kind (`unicode` is UTF-16LE, `unicode-1-1-utf-8` is UTF-8).
+    if let Some(kind) = charset_kind(&cs) {
+        return match kind {
+            Charset::UsAscii if !ascii && utf8 => Some((
+                Status::Warn,
+                format!(
+                    "charset={shown} (US-ASCII), but the policy has UTF-8 text outside ASCII: \
+                     senders that decode the body by its charset (postfix-mta-sts-resolver) \
+                     have no policy; declare charset=utf-8 (RFC 8461 §3.2)"
+                ),
+            )),
+            Charset::Utf8 | Charset::UsAscii | Charset::AsciiCompatible => Some((
+                Status::Info,
+                format!(
+                    "charset={shown} is ignored by senders following RFC 8461 §3.2 (only utf-8 \
+                     or us-ascii count) and reads the same for ASCII text; charset=utf-8 says \
+                     what the policy is"
+                ),
+            )),
+            Charset::NotAscii => Some((
+                Status::Warn,
+                format!(
+                    "charset={shown} is not ASCII-compatible: senders that decode the body by \
+                     its charset (postfix-mta-sts-resolver) read no policy in it; RFC 8461 §3.2 \
+                     heeds only charset=utf-8 or us-ascii — declare one of those"
+                ),
+            )),
+        };
+    }
+    Some((
+        Status::Warn,
+        format!(
+            "charset={shown} is not a charset ehlo knows to write ASCII as ASCII: senders \
+             that decode the body by its charset (postfix-mta-sts-resolver) may read no \
+             policy; RFC 8461 §3.2 heeds only charset=utf-8 or us-ascii — declare one of \
+             those"
+        ),
+    ))
+}
+
+/// What a charset label (lower case, trimmed) writes ASCII text as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Charset {
+    /// Another label of UTF-8.
+    Utf8,
+    /// Another name of US-ASCII: a body outside ASCII does not decode in it.
+    UsAscii,
+    /// ASCII text is its ASCII bytes.
+    AsciiCompatible,
+    /// ASCII text is other bytes (UTF-16/32, UCS-2/4, UTF-7, EBCDIC, …).
+    NotAscii,
+}
+
+/// The kind of a charset label, `None` when ehlo does not know it. Whole labels first: the
+/// WHATWG Encoding Standard's label table (encoding.spec.whatwg.org, "Names and labels") and
+/// IANA's Character Sets registry (names and aliases, RFC 2978), then IANA families by prefix.
+fn charset_kind(cs: &str) -> Option<Charset> {
+    // WHATWG's labels of UTF-8 (`utf-8` itself says nothing and is not asked about).
+    const UTF8: &[&str] = &[
+        "utf8",
+        "unicode-1-1-utf-8",
+        "unicode11utf8",
+        "unicode20utf8",
+        "x-unicode20utf8",
+    ];
+    // IANA's US-ASCII and its aliases (and `ascii`, a WHATWG label); `us-ascii` itself is
+    // judged before.
+    const US_ASCII: &[&str] = &[
+        "ascii",
+        "us",
+        "iso646-us",
+        "iso-ir-6",
+        "ansi_x3.4-1968",
+        "ansi_x3.4-1986",
+        "iso_646.irv:1991",
+        "ibm367",
+        "cp367",
+        "csascii",
+    ];
+    // WHATWG's labels of UTF-16BE/LE and IANA's names of UCS-2 and UTF-7 that the families
+    // below do not catch (a `unicode` prefix would catch UTF-8's labels too).
     const NOT_ASCII: &[&str] = &[
+        "unicode",
+        "unicodefffe",
+        "unicodefeff",
+        "csunicode",
+        "unicode-1-1",
+        "unicode-1-1-utf-7",
+        "csunicode11",
+        "csunicode11utf7",
+    ];
+    // WHATWG's labels of every other encoding whose bytes for ASCII text are that text
+    // (IBM866, ISO-8859-x, KOI8, macintosh, windows-125x, the CJK encodings,
+    // x-user-defined), with IANA's names of a few DOS code pages.
+    const ASCII_LABELS: &[&str] = &[
+        "866",
+        "cp866",
+        "csibm866",
+        "ibm866",
+        "cp437",
+        "ibm437",
+        "cp850",
+        "ibm850",
+        "csisolatin1",
+        "csisolatin2",
+        "csisolatin3",
+        "csisolatin4",
+        "csisolatin5",
+        "csisolatin6",
+        "csisolatin9",
+        "csisolatincyrillic",
+        "csisolatinarabic",
+        "csisolatingreek",
+        "csisolatinhebrew",
+        "csiso88596e",
+        "csiso88596i",
+        "csiso88598e",
+        "csiso88598i",
+        "cyrillic",
+        "arabic",
+        "asmo-708",
+        "ecma-114",
+        "ecma-118",
+        "elot_928",
+        "greek",
+        "greek8",
+        "sun_eu_greek",
+        "hebrew",
+        "visual",
+        "logical",
+        "iso-ir-100",
+        "iso-ir-101",
+        "iso-ir-109",
+        "iso-ir-110",
+        "iso-ir-126",
+        "iso-ir-127",
+        "iso-ir-138",
+        "iso-ir-144",
+        "iso-ir-148",
+        "iso-ir-157",
+        "cp819",
+        "ibm819",
+        "l1",
+        "l2",
+        "l3",
+        "l4",
+        "l5",
+        "l6",
+        "l9",
+        "latin1",
+        "latin2",
+        "latin3",
+        "latin4",
+        "latin5",
+        "latin6",
+        "latin9",
+        "cskoi8r",
+        "koi",
+        "koi8",
+        "koi8_r",
+        "csmacintosh",
+        "mac",
+        "macintosh",
+        "x-mac-roman",
+        "x-mac-cyrillic",
+        "x-mac-ukrainian",
+        "dos-874",
+        "tis-620",
+        "windows-874",
+        "chinese",
+        "csgb2312",
+        "csiso58gb231280",
+        "gb2312",
+        "gb_2312",
+        "gb_2312-80",
+        "gbk",
+        "iso-ir-58",
+        "x-gbk",
+        "gb18030",
+        "big5",
+        "big5-hkscs",
+        "cn-big5",
+        "csbig5",
+        "x-x-big5",
+        "cseucpkdfmtjapanese",
+        "x-euc-jp",
+        "csiso2022jp",
+        "csshiftjis",
+        "ms932",
+        "ms_kanji",
+        "shift-jis",
+        "shift_jis",
+        "sjis",
+        "windows-31j",
+        "x-sjis",
+        "cseuckr",
+        "csksc56011987",
+        "iso-ir-149",
+        "korean",
+        "ks_c_5601-1987",
+        "ks_c_5601-1989",
+        "ksc5601",
+        "ksc_5601",
+        "windows-949",
+        "x-user-defined",
+    ];
+    // Families by prefix, after the whole labels.
+    const NOT_ASCII_FAMILIES: &[&str] = &[
         "utf-16",
         "utf-32",
         "ucs-2",
         "ucs-4",
+        "csucs4",
+        "csutf16",
+        "csutf32",
+        "csutf7",
         "iso-10646-ucs",
         "utf-7",
-        "unicode",
         "utf-ebcdic",
         "ebcdic",
+        "csebcdic",
         "cp037",
         "ibm037",
         "ibm-037",
@@ -483,70 +694,35 @@ fn charset_problem(content_type: &str, body: &[u8]) -> Option<(Status, String)> 
         "scsu",
         "bocu-1",
     ];
-    // Charsets that write ASCII text as ASCII (IANA's names and common aliases): whole names,
-    // then families by their prefix.
-    const ASCII_NAMES: &[&str] = &[
-        "utf8",
-        "ascii",
-        "us",
-        "iso646-us",
-        "ansi_x3.4-1968",
-        "latin1",
-        "l1",
-        "shift_jis",
-        "sjis",
-        "gb2312",
-        "gbk",
-        "gb18030",
-        "big5",
-        "tis-620",
-        "macintosh",
-        "cp437",
-        "cp850",
-        "ibm437",
-        "ibm850",
-        "windows-874",
-    ];
     const ASCII_FAMILIES: &[&str] = &[
         "iso-8859-",
         "iso8859-",
         "iso_8859-",
+        "iso8859",
         "latin-",
         "windows-125",
         "cp125",
+        "x-cp125",
         "koi8-",
         "euc-",
         "iso-2022-",
     ];
-    if NOT_ASCII.iter().any(|p| cs.starts_with(p)) {
-        Some((
-            Status::Warn,
-            format!(
-                "charset={shown} is not ASCII-compatible: senders that decode the body by its \
-                 charset (postfix-mta-sts-resolver) read no policy in it; RFC 8461 §3.2 heeds \
-                 only charset=utf-8 or us-ascii — declare one of those"
-            ),
-        ))
-    } else if ASCII_NAMES.contains(&cs.as_str()) || ASCII_FAMILIES.iter().any(|p| cs.starts_with(p))
-    {
-        Some((
-            Status::Info,
-            format!(
-                "charset={shown} is ignored by senders following RFC 8461 §3.2 (only utf-8 or \
-                 us-ascii count) and reads the same for ASCII text; charset=utf-8 says what the \
-                 policy is"
-            ),
-        ))
+    let whole = |list: &[&str]| list.contains(&cs);
+    let family = |list: &[&str]| list.iter().any(|p| cs.starts_with(p));
+    if whole(UTF8) {
+        Some(Charset::Utf8)
+    } else if whole(US_ASCII) {
+        Some(Charset::UsAscii)
+    } else if whole(NOT_ASCII) {
+        Some(Charset::NotAscii)
+    } else if whole(ASCII_LABELS) {
+        Some(Charset::AsciiCompatible)
+    } else if family(NOT_ASCII_FAMILIES) {
+        Some(Charset::NotAscii)
+    } else if family(ASCII_FAMILIES) {
+        Some(Charset::AsciiCompatible)
     } else {
-        Some((
-            Status::Warn,
-            format!(
-                "charset={shown} is not a charset ehlo knows to write ASCII as ASCII: senders \
-                 that decode the body by its charset (postfix-mta-sts-resolver) may read no \
-                 policy; RFC 8461 §3.2 heeds only charset=utf-8 or us-ascii — declare one of \
-                 those"
-            ),
-        ))
+        None
     }
 }
 
@@ -749,6 +925,106 @@ mod tests {
             "{why}"
         );
         assert!(why.contains("postfix-mta-sts-resolver"), "{why}");
+    }
+
+    /// Labels are matched whole before families by prefix: the `unicode` prefix took UTF-8's
+    /// WHATWG labels (`unicode-1-1-utf-8`, `unicode11utf8`, `unicode20utf8`) for UTF-16, and
+    /// US-ASCII's IANA aliases and IBM866's labels were unknown (both warned).
+    #[test]
+    fn charset_labels_are_judged_by_the_whatwg_and_iana_tables() {
+        let ascii = b"version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 86400\r\n";
+        let utf8 =
+            "version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 86400\r\nnote: café\r\n";
+        let st = |cs: &str, body: &[u8]| {
+            charset_problem(&format!("text/plain; charset={cs}"), body).map(|p| p.0)
+        };
+        // UTF-8 by another label: information, whatever the body.
+        for cs in [
+            "unicode-1-1-utf-8",
+            "UNICODE11UTF8",
+            "unicode20utf8",
+            "x-unicode20utf8",
+            "utf8",
+        ] {
+            assert_eq!(
+                charset_kind(&cs.to_ascii_lowercase()),
+                Some(Charset::Utf8),
+                "{cs}"
+            );
+            assert_eq!(st(cs, ascii), Some(Status::Info), "{cs}");
+            assert_eq!(st(cs, utf8.as_bytes()), Some(Status::Info), "{cs}");
+        }
+        // US-ASCII by another name: information over ASCII, a warning over text outside it.
+        for cs in [
+            "cp367",
+            "IBM367",
+            "csASCII",
+            "iso-ir-6",
+            "ANSI_X3.4-1986",
+            "ansi_x3.4-1968",
+            "us",
+            "ISO646-US",
+            "iso_646.irv:1991",
+            "ascii",
+        ] {
+            assert_eq!(
+                charset_kind(&cs.to_ascii_lowercase()),
+                Some(Charset::UsAscii),
+                "{cs}"
+            );
+            assert_eq!(st(cs, ascii), Some(Status::Info), "{cs}");
+            assert_eq!(st(cs, utf8.as_bytes()), Some(Status::Warn), "{cs}");
+        }
+        let (_, why) = charset_problem("text/plain; charset=cp367", utf8.as_bytes()).unwrap();
+        assert!(why.starts_with("charset=cp367 (US-ASCII), but"), "{why}");
+        // ASCII-compatible WHATWG labels, and IANA families.
+        for cs in [
+            "cp866",
+            "ibm866",
+            "866",
+            "csibm866",
+            "iso88591",
+            "iso885915",
+            "iso_8859-1:1987",
+            "cp819",
+            "x-cp1252",
+            "koi8-u",
+            "x-mac-cyrillic",
+            "ks_c_5601-1987",
+            "windows-31j",
+            "euc-jp",
+            "x-user-defined",
+        ] {
+            assert_eq!(st(cs, ascii), Some(Status::Info), "{cs}");
+        }
+        // UTF-16 by its WHATWG labels, UCS-2 and UTF-7 by IANA's: not ASCII-compatible.
+        for cs in [
+            "unicode",
+            "unicodeFFFE",
+            "unicodefeff",
+            "csUnicode",
+            "iso-10646-ucs-2",
+            "unicode-1-1",
+            "unicode-1-1-utf-7",
+            "csUnicode11UTF7",
+            "utf-16be",
+            "utf-32le",
+            "cp1047",
+        ] {
+            assert_eq!(
+                charset_kind(&cs.to_ascii_lowercase()),
+                Some(Charset::NotAscii),
+                "{cs}"
+            );
+            let (s, why) = charset_problem(&format!("text/plain; charset={cs}"), ascii).unwrap();
+            assert_eq!(s, Status::Warn, "{cs}");
+            assert!(why.contains("is not ASCII-compatible"), "{cs}: {why}");
+        }
+        // Still unknown: a warning of its own.
+        for cs in ["unicode-2-0-utf-8", "x-made-up", "hz-gb-2312"] {
+            assert_eq!(charset_kind(cs), None, "{cs}");
+            assert_eq!(st(cs, ascii), Some(Status::Warn), "{cs}");
+        }
     }
 
     #[test]
