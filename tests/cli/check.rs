@@ -3158,7 +3158,7 @@ fn per_ip_limits_the_sessions_open_at_once_to_one_address() {
 fn dnssec_and_dane_checks_against_a_signed_zone() {
     use ehlo::net::testutil::{SignedDns, Signing};
     use hickory_resolver::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
-    use hickory_resolver::proto::rr::rdata::{A, MX, NS, TLSA};
+    use hickory_resolver::proto::rr::rdata::{A, AAAA, MX, NS, TLSA};
     use hickory_resolver::proto::rr::{Name, RData};
 
     let dir = tempfile::tempdir().unwrap();
@@ -3313,6 +3313,20 @@ fn dnssec_and_dane_checks_against_a_signed_zone() {
         tlsa(CertUsage::DaneEe, vec![0; 32]),
         Signing::Unsigned,
     ));
+    // Signed MX records naming a host the zone securely denies (NXDOMAIN), and one with an
+    // IPv6 address only (NODATA under -4): no address to judge.
+    for (domain, host) in [("gone.test", "mx.gone.test"), ("bare.test", "mx.bare.test")] {
+        records.push((
+            domain.into(),
+            RData::MX(MX::new(10, name(&format!("{host}.")))),
+            Signing::Valid,
+        ));
+    }
+    records.push((
+        "mx.bare.test".into(),
+        RData::AAAA(AAAA("2001:db8::25".parse().unwrap())),
+        Signing::Valid,
+    ));
     let zone = SignedDns::start(
         "test",
         records
@@ -3349,7 +3363,7 @@ fn dnssec_and_dane_checks_against_a_signed_zone() {
     let domains: Vec<String> = cases
         .iter()
         .map(|c| format!("{}.test", c.0))
-        .chain(["insecure.test".to_string()])
+        .chain(["insecure.test", "gone.test", "bare.test"].map(String::from))
         .collect();
     args.extend(domains.iter().map(String::as_str));
     let run = ehlo_with(&args, None, Duration::from_secs(120));
@@ -3428,6 +3442,27 @@ fn dnssec_and_dane_checks_against_a_signed_zone() {
     assert_eq!(s("insecure.test", "dnssec.mx"), ["info"]);
     assert_eq!(s("insecure.test", "dane.tlsa"), ["info"]);
     assert_eq!(s("insecure.test", "dane.match"), ["skip"]);
+    // A host with no address passed dnssec.mx ("DNSSEC-signed (secure)") on the proof of its
+    // absence: a skip now, naming mx.target, and no DANE for a host senders cannot reach.
+    assert_eq!(s("gone.test", "dnssec.domain"), ["pass"]);
+    assert_eq!(s("gone.test", "dnssec.mx"), ["skip"]);
+    says(
+        "gone.test",
+        "dnssec.mx",
+        "mx.gone.test does not exist (NXDOMAIN), secure denial: no addresses to judge",
+    );
+    says(
+        "gone.test",
+        "dane.tlsa",
+        "no DANE: mx.gone.test has no address",
+    );
+    assert_eq!(s("bare.test", "dnssec.mx"), ["skip"]);
+    says(
+        "bare.test",
+        "dnssec.mx",
+        "mx.bare.test has no IPv4 address (-4), secure denial",
+    );
+    assert_eq!(s("bare.test", "dane.tlsa"), ["info"]);
 
     // `--host` with a domain: the TLSA records looked up are HOST's, `_PORT._tcp.HOST`, behind
     // the domain's signed MX RRset; absent.test's own MX has none. A HOST whose records match
