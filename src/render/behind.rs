@@ -387,6 +387,32 @@ mod tests {
         out: Bytes,
     }
 
+    impl Stuck {
+        /// A stuck stdout writing into `out`, and the gate that opens it.
+        fn new(out: &Bytes) -> (Self, Arc<(Mutex<bool>, Condvar)>) {
+            let open = Arc::new((Mutex::new(false), Condvar::new()));
+            let stuck = Stuck {
+                open: Arc::clone(&open),
+                out: out.clone(),
+            };
+            (stuck, open)
+        }
+    }
+
+    /// The reader comes back: open the gate, then wait until the writer has drained its queue
+    /// and said the loss on `err`.
+    fn reopen_and_wait_for_the_loss(open: &Arc<(Mutex<bool>, Condvar)>, err: &Bytes) {
+        {
+            let (m, cv) = &**open;
+            *m.lock().unwrap() = true;
+            cv.notify_all();
+        }
+        let waited = std::time::Instant::now();
+        while err.text().is_empty() && waited.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     impl Write for Stuck {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             let (m, cv) = &*self.open;
@@ -427,12 +453,8 @@ mod tests {
 
     #[test]
     fn a_reader_that_does_not_read_never_blocks_the_writer_and_the_loss_is_said_once() {
-        let open = Arc::new((Mutex::new(false), Condvar::new()));
         let (out, err) = (Bytes::default(), Bytes::default());
-        let stuck = Stuck {
-            open: Arc::clone(&open),
-            out: out.clone(),
-        };
+        let (stuck, open) = Stuck::new(&out);
         // A queue of 100 bytes: "line N\n" lines fill it quickly.
         let mut w = behind_with(
             "transcript",
@@ -453,16 +475,8 @@ mod tests {
             started.elapsed()
         );
         assert_eq!(err.text(), "", "nothing said before the writer catches up");
-        {
-            let (m, cv) = &*open;
-            *m.lock().unwrap() = true;
-            cv.notify_all();
-        }
         // The writer drains its queue, then says the loss.
-        let waited = std::time::Instant::now();
-        while err.text().is_empty() && waited.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        reopen_and_wait_for_the_loss(&open, &err);
         w.write_all(b"after\n").unwrap();
         drop(w);
         let written = out.text();
@@ -493,12 +507,8 @@ mod tests {
     /// stderr, where the records resume.
     #[test]
     fn json_lines_carry_the_loss_as_a_warning_record() {
-        let open = Arc::new((Mutex::new(false), Condvar::new()));
         let (out, err) = (Bytes::default(), Bytes::default());
-        let stuck = Stuck {
-            open: Arc::clone(&open),
-            out: out.clone(),
-        };
+        let (stuck, open) = Stuck::new(&out);
         let mut w = behind_with(
             JSON_LINES,
             Box::new(stuck),
@@ -511,15 +521,7 @@ mod tests {
                 .unwrap();
             w.flush().unwrap();
         }
-        {
-            let (m, cv) = &*open;
-            *m.lock().unwrap() = true;
-            cv.notify_all();
-        }
-        let waited = std::time::Instant::now();
-        while err.text().is_empty() && waited.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        reopen_and_wait_for_the_loss(&open, &err);
         w.write_all(b"{\"n\":\"after\"}\n").unwrap();
         drop(w);
         let said = err.text();
