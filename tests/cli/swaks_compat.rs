@@ -3803,5 +3803,47 @@ fn auth_optional_without_credentials_reads_them_from_stdin_like_swaks() {
         srv.finish();
         let want = if flag == "--auth-optional" { 0 } else { 28 };
         assert_eq!(run.code, want, "{flag}: {}", run.all());
+        // A stdin that carries the message (`--data -`) is the message's: swaks reads it first
+        // and its prompts meet the end of stdin, so the answers are empty (AAA=); ehlo took the
+        // message's first two lines as user and password, and the message lost them.
+        let mut steps = vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 AUTH PLAIN\r\n"),
+            Step::Expect("AUTH PLAIN AAA="),
+            Step::Send(b"535 5.7.8 no\r\n"),
+        ];
+        if flag == "--auth-optional" {
+            steps.extend([
+                Step::Expect("MAIL FROM"),
+                Step::Send(b"250 ok\r\n"),
+                Step::Expect("RCPT TO"),
+                Step::Send(b"250 ok\r\n"),
+                Step::Expect("DATA"),
+                Step::Send(b"354 go\r\n"),
+                Step::Expect("Subject: bob"),
+                Step::Expect(""),
+                Step::Expect("secret"),
+                Step::Expect("."),
+                Step::Send(b"250 queued\r\n"),
+            ]);
+        }
+        steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+        let srv = scripted(steps);
+        let mut args = send_args(&srv.server());
+        args.extend([flag, "PLAIN", "--allow-plaintext-auth", "--data", "-"].map(String::from));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = crate::util::ehlo_with(
+            &refs,
+            Some(b"Subject: bob\r\n\r\nsecret\r\n"),
+            Duration::from_secs(30),
+        );
+        srv.finish();
+        assert_eq!(run.code, want, "{flag} --data -: {}", run.all());
+        assert!(
+            run.all().contains("stdin carries the message: empty ones"),
+            "{flag} --data -: {}",
+            run.all()
+        );
     }
 }

@@ -188,6 +188,7 @@ pub(super) fn find_secrets(
     requirement: AuthRequirement,
     host: Option<&str>,
     env: &Environment,
+    stdin_taken: bool,
     notes: &mut Vec<String>,
 ) -> Result<Found, Error> {
     // `-au` / `-ap` without a value (swaks: .netrc, then a prompt) arrive empty.
@@ -260,22 +261,41 @@ pub(super) fn find_secrets(
         // /dev/null, empty ones, which it then sends): so does ehlo, one line each, where it
         // used to skip AUTH (`--auth-optional`) or refuse the run (`--auth-optional-strict`,
         // exit 1) while swaks delivered. `--auth` still wants a terminal or a source.
+        // A stdin that carries the message (`--data -`, `--body -`, `--attach -`) is the
+        // message's: swaks reads it first, so its prompts meet the end of stdin and send empty
+        // answers; ehlo gives the same empty answers without reading a byte of the message.
         if requirement != AuthRequirement::Required && !wants_token {
+            let answer = || {
+                if stdin_taken {
+                    String::new()
+                } else {
+                    stdin_line(env)
+                }
+            };
             if user.is_none() {
-                user = Some(strip_angles(stdin_line(env).trim()).to_string());
+                user = Some(strip_angles(answer().trim()).to_string());
             }
             if password.is_none() {
-                password = Some(Secret::new(stdin_line(env)));
+                password = Some(Secret::new(answer()));
             }
-            notes.push(format!(
-                "--{}: no user name or password from a flag, file or ~/.netrc and stdin is not a \
-                 terminal: read from stdin, one line each, as swaks reads them (at its end, empty)",
-                if requirement == AuthRequirement::Optional {
-                    "auth-optional"
-                } else {
-                    "auth-optional-strict"
-                }
-            ));
+            let flag = if requirement == AuthRequirement::Optional {
+                "auth-optional"
+            } else {
+                "auth-optional-strict"
+            };
+            notes.push(if stdin_taken {
+                format!(
+                    "--{flag}: no user name or password from a flag, file or ~/.netrc, and stdin \
+                     carries the message: empty ones, as swaks's prompts read them after the \
+                     message"
+                )
+            } else {
+                format!(
+                    "--{flag}: no user name or password from a flag, file or ~/.netrc and stdin \
+                     is not a terminal: read from stdin, one line each, as swaks reads them (at \
+                     its end, empty)"
+                )
+            });
             return Ok((user, password, token));
         }
         if requirement == AuthRequirement::Optional {

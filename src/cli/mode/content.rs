@@ -235,6 +235,28 @@ pub(super) fn fixup_of(msg: &MessageArgs) -> Fixup {
     }
 }
 
+/// The options that read the message (or a part of it) from stdin, in the order they are
+/// read: `--data -` (or `-g` without --data), `--body -` / `--body ''`, `--attach -` and the
+/// other parts given `-` or `@-`.
+pub(super) fn stdin_users(msg: &MessageArgs) -> Vec<&'static str> {
+    let g_data = (msg.g && msg.data.is_none()).then(|| "-".to_string());
+    let data_arg = msg.data.as_ref().or(g_data.as_ref());
+    [("--data", data_arg), ("--body", msg.body.as_ref())]
+        .into_iter()
+        .filter(|(f, v)| {
+            matches!(v.map(String::as_str), Some("-" | "@-"))
+                || (*f == "--body" && v.map(String::as_str) == Some(""))
+        })
+        .map(|(f, _)| f)
+        .chain(
+            msg.parts
+                .iter()
+                .filter(|p| p.value == "-" || p.value == "@-")
+                .map(|p| part_flag(p.kind)),
+        )
+        .collect()
+}
+
 /// The message bytes and info notes: `--data` as given (tokens replaced unless
 /// `--no-data-fixup`), or the composed message with its parts. Every file and stdin is read
 /// here, before anything is sent; the total stays under [`MAX_MESSAGE_BYTES`]. `default_body`
@@ -261,19 +283,7 @@ pub(super) fn compose(
         Some(_) => "-g is ignored: --data is given (as swaks does)",
     });
     let new_notes = || -> Vec<String> { g_note.iter().map(|n| n.to_string()).collect() };
-    let stdin_users: Vec<&str> = [("--data", &data_arg.cloned()), ("--body", &msg.body)]
-        .into_iter()
-        .filter(|(f, v)| {
-            matches!(v.as_deref(), Some("-" | "@-")) || (*f == "--body" && v.as_deref() == Some(""))
-        })
-        .map(|(f, _)| f)
-        .chain(
-            msg.parts
-                .iter()
-                .filter(|p| p.value == "-" || p.value == "@-")
-                .map(|p| part_flag(p.kind)),
-        )
-        .collect();
+    let stdin_users = stdin_users(msg);
     // swaks reads stdin once and gives the same content to each `-` of --body and --attach
     // ("the same content will be attached each time"); ehlo refused the line. --data and the
     // one line of `--body ''` still take stdin alone.

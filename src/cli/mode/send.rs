@@ -263,7 +263,12 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         implied.auth,
         &tls_use,
         (&route.target, &route.transport),
-        (sends, stops_before_auth(stop)),
+        // Whether stdin carries the message: then it is not read for a missing secret.
+        (
+            sends,
+            stops_before_auth(stop),
+            !super::content::stdin_users(&msg).is_empty(),
+        ),
         env,
         &mut auth_notes,
     )?;
@@ -710,7 +715,7 @@ fn auth_plan(
     implied_auth: bool,
     tls_use: &TlsUse,
     peer: (&Target, &Transport),
-    (sends, stops_before_auth): (bool, bool),
+    (sends, stops_before_auth, stdin_taken): (bool, bool, bool),
     env: &Environment,
     auth_notes: &mut Vec<String>,
 ) -> Result<Option<AuthPlan>, Error> {
@@ -794,6 +799,7 @@ fn auth_plan(
                     requirement,
                     host.as_deref(),
                     env,
+                    stdin_taken,
                     auth_notes,
                 )?
             };
