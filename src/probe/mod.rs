@@ -137,7 +137,7 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                 if c.evidence.get("no_greeting").is_some()
                     && matches!(cfg.plan.target, crate::net::route::Target::Host { .. })
                 {
-                    unreachable = Some(format!("{id} got no greeting: {}", c.summary));
+                    unreachable = Some(format!("{id}: {}", c.summary));
                 }
                 if c.evidence.get("auth_failed").is_some() {
                     auth_failed = Some(c.summary.clone());

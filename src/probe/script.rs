@@ -571,14 +571,44 @@ impl Log {
                 Some("the server stopped reading: a write did not finish within the timeout".into())
             }
             End::Closed(label) => Some(format!(
-                "the server closed the connection (waiting for the {label} reply)"
+                "the server closed the connection (waiting for the {})",
+                self.awaited(label)
             )),
-            End::TimedOut(label) => Some(format!("no {label} reply within the timeout")),
+            End::TimedOut(label) => Some(format!("no {} within the timeout", self.awaited(label))),
             // The connection layer's words may name the handshake already ("TLS handshake
             // failed: the peer closed the connection during the handshake"): said once.
             End::Tls(why) if why.starts_with("TLS handshake failed") => Some(why.clone()),
             End::Tls(why) => Some(format!("TLS handshake failed: {why}")),
         }
+    }
+
+    /// What the step `label` waited for, in the transcript's words: the greeting, or the reply
+    /// to the command last sent (`reply to VRFY alice@example.com`). The labels are the
+    /// probe's own step names ("known", "nul", "first"), which name nothing a reader sent.
+    fn awaited(&self, label: &str) -> String {
+        let (base, on) = match label.split_once('-') {
+            Some(("control", rest)) => (rest, " on the control connection"),
+            Some(("bdat", rest)) => (rest, " on the BDAT follow-up connection"),
+            _ => (label, ""),
+        };
+        let sent = match base {
+            "banner" => return format!("greeting{on}"),
+            "long" => format!("the {}-octet NOOP line", LONG_LINE + 7),
+            "eod" => "the message's end".to_string(),
+            _ => {
+                let last = self
+                    .transcript
+                    .iter()
+                    .rev()
+                    .find_map(|l| l.strip_prefix("C: "))
+                    .map(|c| c.strip_suffix("\\r\\n").unwrap_or(c));
+                match last {
+                    Some(c) if c.len() <= 80 && !c.contains("\\r\\n") => c.to_string(),
+                    _ => base.to_ascii_uppercase(),
+                }
+            }
+        };
+        format!("reply to {sent}{on}")
     }
 
     fn get_last(&self, label: &str) -> Option<&Reply> {

@@ -653,7 +653,7 @@ fn a_server_that_never_greets_costs_one_timeout_not_one_per_probe() {
             v["summary"]
                 .as_str()
                 .unwrap()
-                .starts_with("not run: pipelining.unadvertised got no greeting: no banner reply within the timeout")
+                .starts_with("not run: pipelining.unadvertised: no greeting within the timeout")
         })
         .count();
     assert_eq!(not_run, probes.len() - 2, "{}", run.stdout);
@@ -1930,7 +1930,7 @@ fn a_reply_cut_off_by_the_timeout_shows_what_had_arrived() {
         };
         assert!(shown.contains(want), "json {json}: {shown}");
         assert!(
-            run.stdout.contains("no ehlo reply within the timeout"),
+            run.stdout.contains("no reply to EHLO "),
             "json {json}: {}",
             run.stdout
         );
@@ -2250,4 +2250,75 @@ fn the_summary_names_the_outcome_of_each_exit_path() {
     );
     let (run, _) = probe(&safe.addr(), &["--expect", "no.such=pass"]);
     assert_eq!((run.code, &summary(&run)["outcome"]), (1, &"usage".into()));
+}
+
+/// A probe cut by a close or a timeout names the command it was waiting on in the words of its
+/// transcript: the reasons spelt the probe's internal step names ("no known reply within the
+/// timeout", "waiting for the known reply", "no nul reply"), which name no command a reader
+/// sent or can look up.
+#[test]
+fn a_cut_probe_names_the_command_it_waited_on() {
+    use std::io::{BufRead, BufReader, Write};
+    // Closes after EHLO on whatever comes next.
+    let (closing, _) = line_server(|_| None);
+    let (run, _) = probe(&closing, &["--only", "enum.*", "--timeout", "2s"]);
+    for (id, want) in [
+        (
+            "enum.vrfy",
+            "the server closed the connection (waiting for the reply to VRFY alice@mx.test)",
+        ),
+        (
+            "enum.expn",
+            "the server closed the connection (waiting for the reply to EXPN alice@mx.test)",
+        ),
+        (
+            "enum.rcpt",
+            "the server closed the connection (waiting for the reply to MAIL FROM:<alice@mx.test>)",
+        ),
+    ] {
+        let l = line_of(&run, id);
+        assert_eq!(l["summary"], want, "{l}");
+    }
+    // Answers EHLO and then nothing: each probe's wait is for the command it sent last.
+    let silent = each_connection(|mut c| {
+        let _ = c.write_all(b"220 silent.test ESMTP\r\n");
+        let mut lines = BufReader::new(c.try_clone().unwrap());
+        let mut line = Vec::new();
+        if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let _ = c.write_all(b"250-silent.test\r\n250 PIPELINING\r\n");
+        std::thread::sleep(Duration::from_secs(20));
+    });
+    let (run, _) = probe(
+        &silent,
+        &[
+            "--only",
+            "enum.vrfy",
+            "--only",
+            "limits.nul",
+            "--only",
+            "limits.bare-lf-command",
+            "--timeout",
+            "1s",
+        ],
+    );
+    for (id, want) in [
+        (
+            "enum.vrfy",
+            "no reply to VRFY alice@mx.test within the timeout",
+        ),
+        (
+            "limits.nul",
+            r"no reply to RSET\x00 ehlo-probe within the timeout",
+        ),
+        (
+            "limits.bare-lf-command",
+            r"no reply to RSET\nRSET within the timeout",
+        ),
+    ] {
+        let l = line_of(&run, id);
+        assert_eq!(l["summary"], want, "{l}");
+    }
+    assert_eq!(run.code, 41, "{}", run.all());
 }

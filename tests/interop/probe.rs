@@ -722,7 +722,7 @@ fn early_talker_on_a_port_that_never_greets_costs_one_timeout() {
     let took = t0.elapsed();
     run.assert_exit(41);
     expect_status(&run, &s, "pipelining.early-talker", "inconclusive");
-    run.assert_contains("no banner reply within the timeout");
+    run.assert_contains("no greeting within the timeout");
     assert!(!run.stdout.contains("control connection"), "{}", run.dump());
     // One 3 s timeout and the process around it; two would be 6 s.
     assert!(
