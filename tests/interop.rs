@@ -5,7 +5,8 @@
 //! in `interop/probe.rs` (Postfix also on 2526/2527 with `smtpd_forbid_bare_newline`, 2528/2529
 //! with `reject_unauth_pipelining`, Exim on 2688 without CHUNKING); DNSSEC
 //! verdicts of `--dnssec trust-ad` and `validate` against NSD and Unbound in
-//! `interop/dnssec.rs`, each named `dnssec_*`.
+//! `interop/dnssec.rs`, each named `dnssec_*`; `ehlo serve`'s faults seen by curl, swaks,
+//! Python's smtplib and Exim in `interop/serve_faults.rs`, each named `serve_faults_*`.
 //!
 //! Every test is `#[ignore]`d so a plain `cargo test` skips them; they need the daemons that
 //! `tests/interop/setup.sh` starts on loopback. Run the whole suite with
@@ -2922,6 +2923,8 @@ mod dnssec;
 mod exim;
 #[path = "interop/probe.rs"]
 mod probe;
+#[path = "interop/serve_faults.rs"]
+mod serve_faults;
 
 // The generated completions in the real fish (setup.sh installs it; bash runs in the default suite).
 #[path = "cli/completion_offers.rs"]
