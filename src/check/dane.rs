@@ -71,26 +71,50 @@ fn proof_name(p: Option<DnsProof>) -> &'static str {
     p.map(DnsProof::as_str).unwrap_or("unvalidated")
 }
 
-/// A lookup that failed: a timeout, or a reply that could not be read at all (a resolver
-/// that sends undecodable messages), could not be tested; anything the server said (bogus,
-/// SERVFAIL, refused) is what a validating sender meets too.
+/// A DNSSEC verdict on data, not a failed lookup: a bogus answer (RFC 4035 §5.5; a
+/// validating resolver's SERVFAIL counts when, asked with checking disabled, it serves the
+/// records) or a CNAME chain that comes back to itself (a broken zone). Anything else — a
+/// timeout, an unreadable reply, an error RCODE the resolver gave even with checking disabled
+/// (SERVFAIL, REFUSED…) — is a lookup that failed: `mx.lookup` and `mx.target` could not test
+/// the same answer, and the DNSSEC checks that share it could not either.
+fn is_verdict(e: &DnsError) -> bool {
+    e.is_bogus() || e.is_cname_loop()
+}
+
+/// The status of a failed MX or address lookup for `dnssec.domain` and `dnssec.mx`: the same
+/// answer `mx.lookup` and `mx.target` judge, so the same judgement — `fail` only for a
+/// verdict ([`is_verdict`]), else `error` (could not be tested).
 fn failed_status(e: &DnsError) -> Status {
-    if e.is_timeout() || e.is_unanswered() {
-        Status::Error
-    } else {
+    if is_verdict(e) {
         Status::Fail
+    } else {
+        Status::Error
+    }
+}
+
+/// The status of a failed TLSA lookup (RFC 7672 §2.2): a verdict, and a SERVFAIL that
+/// checking disabled did not lift (the zone's own name servers fail the TLSA question, a
+/// breakage DANE senders meet and defer on), fail; a timeout, an unreadable reply or another
+/// RCODE (REFUSED: this resolver's policy, which a sender's own resolver does not share)
+/// could not be tested.
+fn tlsa_failed_status(e: &DnsError) -> Status {
+    if is_verdict(e) || e.rcode().as_deref() == Some("SERVFAIL") {
+        Status::Fail
+    } else {
+        Status::Error
     }
 }
 
 /// The status and summary of a DNSSEC lookup of `what` that failed with `e`, worded by what
 /// is known: a bogus answer (RFC 4035 §5.5) is what validating senders meet, so `consequence`
-/// follows; a timeout or an unreadable reply ([`failed_status`]: an error) told nothing, so
-/// nothing about senders is claimed; any other failure (an error RCODE, a CNAME loop) is
-/// named as such, without the consequence of a bogus answer.
+/// follows; a failed lookup ([`failed_status`]: an error) told nothing about the data, so
+/// nothing about senders is claimed; a CNAME loop is named as such, without the consequence.
 fn dnssec_failure(e: &DnsError, what: &str, consequence: &str) -> (Status, String) {
     let status = failed_status(e);
     let summary = if e.is_bogus() {
         format!("{e}: {consequence}")
+    } else if status == Status::Error && e.rcode().is_some() {
+        format!("{e}: whether {what} validate is not known (the lookup failed, no DNSSEC verdict)")
     } else if status == Status::Error {
         format!("{e}: whether {what} validate is not known (the resolver told nothing)")
     } else {
@@ -459,7 +483,7 @@ async fn host_tlsa(
         Err(e) => {
             // A failed TLSA lookup makes a DANE sender defer (RFC 7672 §2.2); one that timed
             // out or was unreadable here says nothing of what senders get.
-            let st = failed_status(&e);
+            let st = tlsa_failed_status(&e);
             let then = if st == Status::Error {
                 format!(
                     "whether {host} publishes TLSA records is not known (the resolver told nothing)"
@@ -941,13 +965,38 @@ mod tests {
                 "{s}"
             );
         }
-        let (st, s) = said(&failed(FailKind::Answered(2)));
+        // An error RCODE (SERVFAIL also with checking disabled, REFUSED) is a lookup that
+        // failed, as mx.lookup judges the same answer: it failed dnssec.domain ("could not be
+        // validated") while mx.lookup said it could not be tested.
+        for code in [2, 5] {
+            let (st, s) = said(&failed(FailKind::Answered(code)));
+            assert_eq!(st, Status::Error, "{s}");
+            assert!(!s.contains("DEFER"), "{s}");
+            assert!(
+                s.ends_with(
+                    ": whether the MX records of example.test validate is not known (the lookup \
+                     failed, no DNSSEC verdict)"
+                ),
+                "{s}"
+            );
+        }
+        let (st, s) = said(&failed(FailKind::CnameLoop));
         assert_eq!(st, Status::Fail);
-        assert!(!s.contains("DEFER"), "{s}");
         assert!(
             s.ends_with(": the MX records of example.test could not be validated"),
             "{s}"
         );
+        // A TLSA lookup's SERVFAIL is what DANE senders meet and defer on (RFC 7672 §2.2);
+        // REFUSED is this resolver's policy.
+        assert_eq!(
+            tlsa_failed_status(&failed(FailKind::Answered(2))),
+            Status::Fail
+        );
+        assert_eq!(
+            tlsa_failed_status(&failed(FailKind::Answered(5))),
+            Status::Error
+        );
+        assert_eq!(tlsa_failed_status(&failed(FailKind::Bogus)), Status::Fail);
     }
 
     /// A record published twice counts once, also when another record sits between the

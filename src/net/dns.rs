@@ -375,6 +375,7 @@ impl DnsError {
     /// broken or hostile resolver) or the transport failed. Like a timeout, nothing is known
     /// about the data: a check could not test it, where a bogus answer or an error RCODE
     /// (RFC 1035 §4.1.1) is something the server said.
+    #[cfg(test)]
     pub(crate) fn is_unanswered(&self) -> bool {
         matches!(
             self,
@@ -942,30 +943,38 @@ impl Validated {
                     }
                 }
                 // A validating resolver asked by hickory (which clears CD) withholds a bogus
-                // answer behind SERVFAIL: when the records' dates are the cause, it is bogus.
+                // answer behind SERVFAIL (RFC 4035 §5.5): asked again with checking disabled,
+                // one that serves the records then found them bogus (when their dates are the
+                // cause, it says so); one that still cannot answer failed the lookup itself (the
+                // zone's name servers, the resolver), which is no DNSSEC verdict.
                 Err(
                     e @ NetError::Dns(hickory_resolver::net::DnsError::ResponseCode(
                         ResponseCode::ServFail,
                     )),
                 ) => {
-                    let why = match self.server {
-                        Some(server) => {
-                            crate::net::dns_ad::signature_out_of_date(
-                                server,
-                                &asked.to_ascii(),
-                                rtype,
-                                self.per_try,
-                            )
-                            .await
-                        }
-                        None => None,
+                    let Some(server) = self.server else {
+                        return Err(e);
                     };
-                    match why {
-                        Some(why) => Err(OwnBogus::error(format!(
+                    use crate::net::dns_ad::Unchecked;
+                    match crate::net::dns_ad::unchecked(
+                        server,
+                        &asked.to_ascii(),
+                        rtype,
+                        self.per_try,
+                    )
+                    .await
+                    {
+                        Unchecked::OutOfDate(why) => Err(OwnBogus::error(format!(
                             "DNSSEC validation failed: the DNS server answered SERVFAIL, and \
                              with checking disabled it serves the records: {why}"
                         ))),
-                        None => Err(e),
+                        Unchecked::Served => Err(OwnBogus::error(
+                            "DNSSEC validation failed: the DNS server answered SERVFAIL, and \
+                             with checking disabled it serves the records: it found them bogus \
+                             (RFC 4035 §5.5)"
+                                .to_string(),
+                        )),
+                        Unchecked::NotServed => Err(e),
                     }
                 }
                 res => res,

@@ -319,14 +319,53 @@ pub(crate) async fn signature_out_of_date(
     rtype: RecordType,
     timeout: Duration,
 ) -> Option<String> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs();
-    let qname = Name::from_ascii(format!("{}.", name.trim_end_matches('.'))).ok()?;
-    let m = ask_unchecked(server, &qname, rtype, timeout).await?;
+    match unchecked(server, name, rtype, timeout).await {
+        Unchecked::OutOfDate(why) => Some(why),
+        Unchecked::Served | Unchecked::NotServed => None,
+    }
+}
+
+/// What a question that failed validated gets asked again with checking disabled
+/// ([`unchecked`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Unchecked {
+    /// Served, and the dates of its signatures (or of its signer's DNSKEY) are the cause.
+    OutOfDate(String),
+    /// Served (NOERROR or NXDOMAIN) for another reason: a validating resolver that answered
+    /// SERVFAIL to the checked question withheld data it has, as it does a bogus answer
+    /// (RFC 4035 §5.5; RFC 4033 §5).
+    Served,
+    /// Not served either (an error RCODE, no reply): the lookup itself failed.
+    NotServed,
+}
+
+/// [`signature_out_of_date`]'s question, saying also whether the server serves the data with
+/// checking disabled: a SERVFAIL that the CD question also gets is a lookup failure (the
+/// zone's name servers, the resolver), not a DNSSEC verdict.
+pub(crate) async fn unchecked(
+    server: SocketAddr,
+    name: &str,
+    rtype: RecordType,
+    timeout: Duration,
+) -> Unchecked {
+    let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) else {
+        return Unchecked::NotServed;
+    };
+    let now = now.as_secs();
+    let Ok(qname) = Name::from_ascii(format!("{}.", name.trim_end_matches('.'))) else {
+        return Unchecked::NotServed;
+    };
+    let Some(m) = ask_unchecked(server, &qname, rtype, timeout).await else {
+        return Unchecked::NotServed;
+    };
+    if !matches!(
+        m.metadata.response_code,
+        ResponseCode::NoError | ResponseCode::NXDomain
+    ) {
+        return Unchecked::NotServed;
+    }
     if let Some(why) = out_of_date(&m, now) {
-        return Some(why);
+        return Unchecked::OutOfDate(why);
     }
     let mut signers: Vec<&Name> = Vec::new();
     for (_, sig) in rrsigs(&m) {
@@ -335,12 +374,14 @@ pub(crate) async fn signature_out_of_date(
         }
     }
     for signer in signers.into_iter().take(2) {
-        let keys = ask_unchecked(server, signer, RecordType::DNSKEY, timeout).await?;
+        let Some(keys) = ask_unchecked(server, signer, RecordType::DNSKEY, timeout).await else {
+            break;
+        };
         if let Some(why) = out_of_date(&keys, now) {
-            return Some(why);
+            return Unchecked::OutOfDate(why);
         }
     }
-    None
+    Unchecked::Served
 }
 
 /// `qname`/`rtype` asked of `server` with RD, CD and DO set, within `timeout`.

@@ -1474,6 +1474,100 @@ fn domain_lists_bad_lines_dead_dns_and_the_deadline() {
     assert!(r.stdout.contains("deadline reached"), "{}", r.stdout);
 }
 
+/// A DNS server on loopback that answers every question with `rcode`, or with `cd_rcode` (no
+/// records) when the question sets CD (checking disabled, RFC 4035 §3.2.2); its address.
+fn rcode_dns(rcode: u8, cd_rcode: u8) -> String {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok((n, peer)) = sock.recv_from(&mut buf) {
+            if n < 12 {
+                continue;
+            }
+            // The question's end: its name's labels, then type and class.
+            let mut i = 12;
+            while i < n && buf[i] != 0 {
+                i += usize::from(buf[i]) + 1;
+            }
+            let end = (i + 5).min(n);
+            let cd = buf[3] & 0x10 != 0;
+            let mut reply = buf[..2].to_vec();
+            // QR, the opcode and RD copied, RA; the RCODE; one question, nothing else.
+            reply.push(0x80 | (buf[2] & 0x79));
+            reply.push(0x80 | if cd { cd_rcode } else { rcode });
+            reply.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+            reply.extend_from_slice(&buf[12..end]);
+            let _ = sock.send_to(&reply, peer);
+        }
+    });
+    addr
+}
+
+/// One rcode, one judgement (RFC 4035 §5: bogus is a verdict on the data, a lookup that failed
+/// is none). A resolver that answers REFUSED (it does not serve this client) or SERVFAIL also
+/// with checking disabled made `mx.lookup` an error but `dnssec.domain` a failure ("could not be
+/// validated", exit 40): now both could not be tested, exit 41. A validating resolver whose
+/// SERVFAIL hides data it serves with checking disabled found that data bogus: `dnssec.domain`
+/// fails saying so, while `mx.lookup`, which got no records, could not be tested.
+#[test]
+fn a_resolver_failure_is_no_dnssec_finding_about_the_domain() {
+    let run = |dns: &str| {
+        ehlo_with(
+            &[
+                "check",
+                "--json",
+                "--dns-server",
+                dns,
+                "--timeout",
+                "3s",
+                "example.test",
+            ],
+            None,
+            Duration::from_secs(60),
+        )
+    };
+    let lines = |r: &Run| -> Vec<Value> {
+        r.stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    for (rcode, name) in [(5, "REFUSED"), (2, "SERVFAIL")] {
+        let r = run(&rcode_dns(rcode, rcode));
+        let l = lines(&r);
+        assert_eq!(r.code, 41, "{name}: {}", r.all());
+        for id in ["mx.lookup", "dnssec.domain"] {
+            let c = line_of(&l, "example.test", id);
+            assert_eq!(c["status"], "error", "{name} {id}: {c}");
+            let s = c["summary"].as_str().unwrap_or_default();
+            assert!(s.contains(&format!("answered {name}")), "{s}");
+            assert!(!s.contains("defer"), "{s}");
+        }
+        let s = summary_of(&l, "example.test", "dnssec.domain");
+        assert!(
+            s.ends_with("validate is not known (the lookup failed, no DNSSEC verdict)"),
+            "{s}"
+        );
+        assert!(
+            !l.iter().any(|v| v["status"] == "fail"),
+            "{name}: {}",
+            r.stdout
+        );
+    }
+    let r = run(&rcode_dns(2, 0));
+    let l = lines(&r);
+    assert_eq!(r.code, 40, "{}", r.all());
+    assert_eq!(line_of(&l, "example.test", "mx.lookup")["status"], "error");
+    let d = line_of(&l, "example.test", "dnssec.domain");
+    assert_eq!(d["status"], "fail", "{d}");
+    let s = d["summary"].as_str().unwrap_or_default();
+    assert!(
+        s.contains("with checking disabled it serves the records") && s.contains("defer"),
+        "{s}"
+    );
+}
+
 /// `--untested-ok`: a run whose worst is something that could not be tested (a DNS server
 /// whose replies cannot be read: exit 41) exits 0, the errors still reported and counted in
 /// the summary; a failure still exits 40, and a run cut by `--deadline` still 41. There was no
