@@ -545,8 +545,8 @@ pub(crate) struct ReplArgs {
     pub(crate) record: Option<PathBuf>,
     /// End the session at the first 4xx/5xx reply: QUIT, then exit with that phase's code
     ///
-    /// Also a step that cannot run and so sends nothing (`:auth` with no secret or a mechanism
-    /// ehlo does not implement, an unreadable `:data @FILE`: exit 1, as the send), an `:auth`
+    /// Also a step that cannot run and so sends nothing (`:auth` with no secret, an unreadable
+    /// `:data @FILE`: exit 1; a mechanism ehlo does not implement: exit 10; as the send), an `:auth`
     /// whose 235 proves
     /// nothing (SCRAM or DIGEST-MD5 without the server's proof: exit 28, as the send), a
     /// dropped connection (exit 6), a
@@ -2553,12 +2553,27 @@ fn parse_port(s: &str) -> Result<u16, String> {
 /// it), one around the host is whitespace in the host (refused below), where swaks fails to
 /// resolve or connect to it.
 pub(crate) fn parse_server(s: &str) -> Result<ServerSpec, String> {
+    // A list (`a:1,b:2`) is one value to swaks too: it looks the whole text up as one name and
+    // exits 2. No host name or address holds a comma (RFC 1123 §2.1), so it is said here.
+    if s.contains(',') {
+        return Err(format!(
+            "'{s}' is a list: one HOST[:PORT] a value (no host name holds a comma)"
+        ));
+    }
     let (host, port) = crate::net::route::split_server(s, parse_service_port)?;
     if host.chars().any(char::is_control) {
         return Err(format!("'{host}' contains a control character"));
     }
     if host.chars().any(char::is_whitespace) {
         return Err(format!("'{host}' contains whitespace"));
+    }
+    // A name DNS cannot be asked about (an empty label, one over 63 octets, an `xn--` label
+    // that is no A-label: RFC 5891 §5.4) is refused before any query, as `--to`'s domain is.
+    if crate::net::route::ip_literal(host).is_none() {
+        let name = host.strip_suffix('.').unwrap_or(host);
+        if let Some(why) = crate::net::route::unaskable(name) {
+            return Err(format!("'{host}' cannot be looked up: {why}"));
+        }
     }
     Ok(ServerSpec {
         host: host.to_string(),

@@ -3136,7 +3136,7 @@ impl Engine {
         };
         // A mechanism ehlo does not know is refused before anything is asked: a piped
         // script's next line must not be read for a step that cannot run. Nothing was sent:
-        // the send's `--auth BOGUS` is a usage error (exit 1), and so is this step.
+        // the send's `--auth BOGUS` exits 10 (swaks's "No auth types supported"), so does this.
         if !meta::implemented_mechanism(&mech) {
             // Named only when it is surely a mechanism: `:auth USER PASSWORD` (or the
             // password alone) puts a secret here, and errors reach --log, --json and the
@@ -3151,7 +3151,7 @@ impl Engine {
                 crate::smtp::auth::SUPPORTED.join(", ")
             );
             self.error(why.clone());
-            let e = Error::Usage(why.clone());
+            let e = Error::Prerequisite(why.clone());
             self.fail(e.exit_code(), e.label(), Some(why));
             return;
         }

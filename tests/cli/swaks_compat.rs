@@ -1656,6 +1656,46 @@ const CASES: &[Case] = &[
     .differs("the family may be spelt `TCP4`/`TCP6` as for version 1"),
     c(&["-t", T, "-s", "{srv}", "--auth-map", "bogus"])
         .differs("an `--auth-map` that is no `ALIAS=TYPE`"),
+    // swaks skips a type it does not know, and with none left exits 10 before connecting;
+    // ehlo refuses the list at its first unknown name, with the same exit (it exited 1).
+    c(&[
+        "-t", T, "-s", "{srv}", "-a", "X-PLAIN", "-au", "user", "-ap", "secret",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-a",
+        "X-PLAIN,PLAIN",
+        "-au",
+        "user",
+        "-ap",
+        "secret",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth()
+    .differs("where swaks skips that name and authenticates with the next"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-a",
+        "X-PLAIN",
+        "-au",
+        "user",
+        "-ap",
+        "secret",
+        "--auth-optional",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth()
+    .differs("with `--auth-optional` swaks sends without AUTH"),
+    c(&["-t", T, "-s", "{srv},{srv}"]).differs("swaks tries no server of it"),
+    c(&["-t", T, "-s", "xn--a.test"]).differs("where swaks asks DNS and exits 2"),
     c(&[
         "-t",
         T,
@@ -3845,5 +3885,47 @@ fn auth_optional_without_credentials_reads_them_from_stdin_like_swaks() {
             "{flag} --data -: {}",
             run.all()
         );
+    }
+}
+
+/// `--server` with a list (`a:1,b:2`) or a name DNS cannot be asked about (an `xn--` label that
+/// is no A-label, RFC 5891 §5.4) is refused in one line before any lookup, exit 1, as `--to
+/// a@xn--a` is; from `EHLO_SERVER` the refusal names the variable. They went to DNS (exit 2,
+/// "no such host") or were refused as "not HOST:PORT; write IPv6 addresses as [ADDR]:PORT".
+#[test]
+fn a_server_list_or_a_bad_a_label_is_refused_before_any_lookup() {
+    let limit = Duration::from_secs(30);
+    for (server, says) in [
+        ("a.test:1,b.test:2", "is a list: one HOST[:PORT] a value"),
+        ("a.test,b.test", "is a list: one HOST[:PORT] a value"),
+        ("xn--a.test", "RFC 5891 §5.4"),
+        ("mx.xn--zz.test:2525", "RFC 5891 §5.4"),
+        ("mx..test", "empty label"),
+    ] {
+        let run = crate::util::ehlo_with(&["-t", "a@b.test", "--server", server], None, limit);
+        assert_eq!(run.code, 1, "{server}: {}", run.all());
+        assert!(run.stderr.contains(says), "{server}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{server}: {}", run.stderr);
+        let run = crate::util::ehlo_with_env(
+            &["-t", "a@b.test"],
+            &[("EHLO_SERVER", server)],
+            None,
+            limit,
+        );
+        assert_eq!(run.code, 1, "EHLO_SERVER={server}: {}", run.all());
+        assert!(
+            run.stderr.contains("EHLO_SERVER") && run.stderr.contains(says),
+            "EHLO_SERVER={server}: {}",
+            run.stderr
+        );
+    }
+    // An IDN that converts, and an address, are still taken (port 1: nothing listens).
+    for server in ["bücher.test:1", "127.0.0.1:1"] {
+        let run = crate::util::ehlo_with(
+            &["-t", "a@b.test", "--server", server, "--timeout", "5s"],
+            None,
+            limit,
+        );
+        assert_eq!(run.code, 2, "{server}: {}", run.all());
     }
 }

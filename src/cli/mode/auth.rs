@@ -20,8 +20,10 @@ pub(super) fn mechanisms(
         }
         let alias = aliases.iter().any(|(a, _)| *a == m)
             || crate::smtp::auth::ALIASES.iter().any(|(a, _)| *a == m);
+        // swaks exits 10 ("No auth types supported", its exit for a mechanism it cannot run
+        // locally) when no type it can run is left; ehlo refuses the list at the first.
         if !alias && !SUPPORTED.contains(&m.as_str()) {
-            return Err(usage(format!(
+            return Err(Error::Prerequisite(format!(
                 "{flag}: ehlo does not implement {m} (it knows {})",
                 SUPPORTED.join(", ")
             )));

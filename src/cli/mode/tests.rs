@@ -802,7 +802,14 @@ fn auth_plan() {
     let a = c.plan.auth.unwrap();
     assert_eq!(a.requirement, AuthRequirement::OptionalStrict);
     assert!(a.force && a.show_secrets);
-    assert!(err(&["-t", "a@x.test", "-a", "GSSAPI"]).contains("does not implement GSSAPI"));
+    // swaks's exit for "No auth types supported": 10, not a usage error's 1.
+    match mode(&["-t", "a@x.test", "-a", "GSSAPI"]) {
+        Err(e @ Error::Prerequisite(_)) => {
+            assert_eq!(e.exit_code(), 10);
+            assert!(e.to_string().contains("does not implement GSSAPI"), "{e}");
+        }
+        other => panic!("-a GSSAPI: expected exit 10, got {other:?}"),
+    }
     // swaks's --auth-map and --auth-extra reach the plan; built-in aliases are accepted.
     let c = send(&[
         "-t",
