@@ -188,10 +188,46 @@ fn v2(buf: &[u8]) -> Step {
         0 | 3 => None,
         f => return Step::Bad(format!("PROXY v2 header with address family {f}")),
     };
+    // §2.2.7: TLVs fill the rest of the block after the addresses, and one that claims past its
+    // end makes the header invalid (HAProxy refuses it). Under LOCAL the block is discarded
+    // unread (§2.2), and AF_UNSPEC gives no address length to find the TLVs from.
+    let block = match fam >> 4 {
+        1 => Some(12),
+        2 => Some(36),
+        3 => Some(216),
+        _ => None,
+    };
+    if let Some(start) = block.filter(|&b| !local && b <= len)
+        && let Err(why) = tlvs(&body[start..len])
+    {
+        return Step::Bad(format!("PROXY v2 header: {why}"));
+    }
     Step::Done(ProxyHeader {
         version: 2,
         addrs: if local { None } else { addrs },
     })
+}
+
+/// Walk a v2 header's TLV area (§2.2.7: type, 2-octet big-endian length, value), which must end
+/// exactly at the header's end.
+fn tlvs(mut area: &[u8]) -> Result<(), String> {
+    while !area.is_empty() {
+        let [kind, hi, lo, ref rest @ ..] = *area else {
+            return Err(format!(
+                "a TLV cut inside its type and length ({} octets left in the header)",
+                area.len()
+            ));
+        };
+        let n = usize::from(u16::from_be_bytes([hi, lo]));
+        if n > rest.len() {
+            return Err(format!(
+                "a TLV of type 0x{kind:02x} claims {n} octets past the header's end ({} left)",
+                rest.len()
+            ));
+        }
+        area = &rest[n..];
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -300,6 +336,61 @@ mod tests {
         let (s, used) = read(&long);
         assert!(matches!(s, Step::Bad(ref r) if r.contains("107")), "{s:?}");
         assert_eq!(used, 107);
+    }
+
+    /// §2.2.7: a TLV's length that reaches past the header's end (the length in the fixed
+    /// part) makes the header invalid; so does a TLV cut inside its own 3-octet type and length.
+    #[test]
+    fn a_tlv_claiming_past_the_header_end_is_refused() {
+        let inet = |tlvs: &[u8]| {
+            let mut h = V2_SIGNATURE.to_vec();
+            let len = u16::try_from(12 + tlvs.len()).unwrap();
+            h.extend_from_slice(&[0x21, 0x11]);
+            h.extend_from_slice(&len.to_be_bytes());
+            h.extend_from_slice(&[192, 0, 2, 7, 192, 0, 2, 1, 0x15, 0xb3, 0, 25]);
+            h.extend_from_slice(tlvs);
+            h
+        };
+        // PP2_TYPE_AUTHORITY (0x02) claiming 200 octets, 3 given; then a TLV header cut short.
+        for (tlvs, why) in [
+            (
+                &[0x02, 0, 200, b'a', b'b', b'c'][..],
+                "TLV of type 0x02 claims 200 octets",
+            ),
+            (
+                &[0x04, 0, 0, 0x02, 0][..],
+                "a TLV cut inside its type and length",
+            ),
+        ] {
+            match read(&inet(tlvs)).0 {
+                Step::Bad(r) => assert!(r.contains(why), "{r} / {why}"),
+                s => panic!("{tlvs:?}: {s:?}"),
+            }
+        }
+        // Well-formed TLVs (AUTHORITY, then NOOP padding of length 0) are read and passed over.
+        let ok = inet(&[0x02, 0, 3, b'a', b'b', b'c', 0x04, 0, 0]);
+        assert!(matches!(
+            read(&ok).0,
+            Step::Done(ProxyHeader {
+                version: 2,
+                addrs: Some(_)
+            })
+        ));
+        // IPv6's block is 36 octets: a TLV after it is judged from there.
+        let mut v6 = V2_SIGNATURE.to_vec();
+        v6.extend_from_slice(&[0x21, 0x21, 0, 36 + 4]);
+        v6.extend_from_slice(&[0; 36]);
+        v6.extend_from_slice(&[0x01, 0, 9, b'h']);
+        assert!(matches!(read(&v6).0, Step::Bad(ref r) if r.contains("claims 9 octets")));
+        // LOCAL: the block is discarded whatever it holds (§2.2), as the receiver must.
+        let mut local = V2_SIGNATURE.to_vec();
+        local.extend_from_slice(&[0x20, 0x11, 0, 15]);
+        local.extend_from_slice(&[0; 12]);
+        local.extend_from_slice(&[0x02, 0, 99]);
+        assert!(matches!(
+            read(&local).0,
+            Step::Done(ProxyHeader { addrs: None, .. })
+        ));
     }
 
     #[test]
