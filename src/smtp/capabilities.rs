@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use crate::smtp::event::Deviation;
 use crate::smtp::reply::Reply;
 
 /// Most distinct SASL mechanisms [`Capabilities::auth_mechanisms`] lists. Real servers offer
@@ -31,6 +32,10 @@ pub(crate) struct Capabilities {
     pub(crate) greeting: String,
     /// Keyword lines in order.
     pub(crate) keywords: Vec<Capability>,
+    /// An `AUTH` (`AUTH=`) line was longer than the reply parser's line limit and cut there
+    /// (that limit): mechanisms after the cut were never seen.
+    #[serde(skip)]
+    pub(crate) auth_cut_at: Option<usize>,
 }
 
 impl Capabilities {
@@ -52,7 +57,23 @@ impl Capabilities {
                 })
             })
             .collect();
-        Capabilities { greeting, keywords }
+        let auth_cut_at = cut_limit(reply).filter(|&limit| {
+            // A cut line keeps exactly `limit` bytes (code and separator included), so the cut
+            // one is found among the raw lines, which follow `lines` one for one.
+            reply
+                .raw
+                .0
+                .split(|&b| b == b'\n')
+                .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+                .zip(&reply.lines)
+                .skip(1)
+                .any(|(raw, text)| raw.len() == limit && is_auth_line(text))
+        });
+        Capabilities {
+            greeting,
+            keywords,
+            auth_cut_at,
+        }
     }
 
     fn find(&self, keyword: &str) -> Option<&Capability> {
@@ -161,6 +182,20 @@ impl Capabilities {
         let params = self.params("SIZE")?;
         Some(params.first().and_then(|p| p.parse().ok()).unwrap_or(0))
     }
+}
+
+/// The line limit of a reply that had a line cut at it ([`Deviation::OverlongLine`]).
+fn cut_limit(reply: &Reply) -> Option<usize> {
+    reply.deviations.iter().find_map(|d| match d {
+        Deviation::OverlongLine { limit, .. } => Some(*limit),
+        _ => None,
+    })
+}
+
+/// `AUTH mech…` or the older `AUTH=mech…` (RFC 4954 §3).
+fn is_auth_line(text: &str) -> bool {
+    let head = text.get(..5).unwrap_or(text);
+    head.eq_ignore_ascii_case("AUTH ") || head.eq_ignore_ascii_case("AUTH=")
 }
 
 #[cfg(test)]

@@ -182,6 +182,14 @@ impl Session {
                     }
                 )
             };
+            let why = match self.caps.as_ref().and_then(|c| c.auth_cut_at) {
+                // The mechanism may well be past the cut: say so rather than "not offered".
+                Some(limit) => format!(
+                    "{why}; the AUTH line was cut at {limit} bytes (ehlo's line limit): \
+                     mechanisms after the cut were not seen"
+                ),
+                None => why,
+            };
             self.auth_failed(SessionError::NoMechanism(why));
             return;
         }

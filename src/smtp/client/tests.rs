@@ -1264,6 +1264,41 @@ fn auth_optional_strict_skips_a_named_mechanism_not_offered() {
     assert_eq!(exit_code(&s), 28);
 }
 
+/// An AUTH line past the 8 KiB line limit is cut there, and a mechanism after the cut is never
+/// seen: the failure says the line was cut, not merely that the server does not offer it.
+#[test]
+fn a_mechanism_lost_by_the_auth_line_cut_names_the_cut() {
+    let filler: Vec<String> = (0..1200).map(|i| format!("X-M{i:04}")).collect();
+    let ehlo = format!(
+        "250-x\r\n250-AUTH {} PLAIN LOGIN\r\n250 8BITMIME\r\n",
+        filler.join(" ")
+    );
+    for mechs in [&["PLAIN"][..], &[]] {
+        let mut s = Session::new(auth_plan(mechs, AuthRequirement::Required));
+        s.feed(b"220 x\r\n");
+        s.feed(ehlo.as_bytes());
+        assert!(sent(&mut s).ends_with("QUIT\r\n"), "{mechs:?}");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 28);
+        let e = s.outcome().unwrap_err().to_string();
+        assert!(
+            e.contains("the AUTH line was cut at 8192 bytes")
+                && e.contains("mechanisms after the cut were not seen"),
+            "{mechs:?}: {e}"
+        );
+    }
+    // An AUTH line that fits says nothing of a cut.
+    let mut s = Session::new(auth_plan(&["CRAM-MD5"], AuthRequirement::Required));
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    s.feed(b"221 bye\r\n");
+    let e = s.outcome().unwrap_err().to_string();
+    assert!(
+        e.contains("asked for CRAM-MD5") && !e.contains("cut"),
+        "{e}"
+    );
+}
+
 /// `--auth-plaintext` shows a decoded challenge: the server's CR LF (and other controls) are
 /// escaped, so it cannot forge transcript lines.
 #[test]
