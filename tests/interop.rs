@@ -4007,3 +4007,187 @@ srv.serve_forever()
         "{html}"
     );
 }
+
+/// `openssl s_server -tls1_2 -msg` as an SMTP server scripted from here: it sends each line
+/// written to its stdin (CRLF-ended) and prints what the client sends among its own lines; an
+/// `r` line makes it send a HelloRequest (a server-initiated renegotiation). The script answers
+/// EHLO, MAIL, RCPT, DATA and the dot, renegotiating after MAIL (`at == "MAIL"`) or after the
+/// first line of the message (`at == "DATA"`). Returns the server's stdout.
+fn renegotiating_s_server(
+    port: u16,
+    cert: &Path,
+    key: &Path,
+    at: &str,
+) -> thread::JoinHandle<String> {
+    use std::io::Write as _;
+    let mut child = Command::new("openssl")
+        .args(["s_server", "-tls1_2", "-crlf", "-msg", "-naccept", "1"])
+        .args(["-accept", &port.to_string()])
+        .arg("-cert")
+        .arg(cert)
+        .arg("-key")
+        .arg(key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    // Its "ACCEPT" line says it listens (a connection to probe it would be its one session).
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = out
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.trim() == "ACCEPT");
+    assert!(ready, "openssl s_server did not listen");
+    let at = at.to_string();
+    thread::spawn(move || {
+        let mut stdin = child.stdin.take().unwrap();
+        let mut say = |s: &str| {
+            let _ = stdin.write_all(format!("{s}\n").as_bytes());
+            let _ = stdin.flush();
+        };
+        // Read by s_server once the handshake is done.
+        say("220 reneg.test ESMTP");
+        let mut seen = String::new();
+        let (mut in_data, mut renegotiated) = (false, false);
+        for line in out.map_while(Result::ok) {
+            seen.push_str(&line);
+            seen.push('\n');
+            let upper = line.trim().to_ascii_uppercase();
+            if in_data {
+                if at == "DATA" && !renegotiated {
+                    renegotiated = true;
+                    say("r");
+                }
+                if line.trim() == "." {
+                    in_data = false;
+                    say("250 2.0.0 queued");
+                }
+            } else if upper.starts_with("EHLO") {
+                say("250-reneg.test");
+                say("250 8BITMIME");
+            } else if upper.starts_with("MAIL") {
+                if at == "MAIL" {
+                    renegotiated = true;
+                    say("r");
+                    thread::sleep(Duration::from_millis(300));
+                }
+                say("250 2.1.0 ok");
+            } else if upper.starts_with("RCPT") {
+                say("250 2.1.5 ok");
+            } else if upper.starts_with("DATA") {
+                in_data = true;
+                say("354 go ahead");
+            } else if upper.starts_with("QUIT") {
+                say("221 bye");
+                thread::sleep(Duration::from_millis(300));
+                break;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        seen
+    })
+}
+
+/// A TLS 1.2 server may renegotiate at any time (RFC 5246 §7.4.1.1, HelloRequest): the send
+/// goes along with a secure renegotiation (RFC 5746) before MAIL and in the middle of the
+/// message, and the mail is delivered, as OpenSSL's client and Postfix's do by default.
+#[test]
+#[ignore = "interop: needs openssl"]
+fn send_goes_on_through_a_renegotiation_openssl_s_server_asks_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    fs::write(&cert, ck.cert.pem()).unwrap();
+    fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    for at in ["MAIL", "DATA"] {
+        let port = free_port();
+        let server = renegotiating_s_server(port, &cert, &key, at);
+        let run = ehlo(&[
+            "--server",
+            &format!("127.0.0.1:{port}"),
+            "--tls-on-connect",
+            "--insecure",
+            "--from",
+            "a@reneg.test",
+            "--to",
+            "b@reneg.test",
+            "--timeout",
+            "10",
+        ]);
+        let seen = server.join().unwrap();
+        assert_eq!(run.code, Some(0), "{at}: {}\n{seen}", run.dump());
+        // The HelloRequest went out and the client answered it with a new ClientHello.
+        let after = seen
+            .split_once("HelloRequest")
+            .unwrap_or_else(|| panic!("{at}: no HelloRequest sent\n{seen}"))
+            .1;
+        assert!(
+            after.contains("ClientHello"),
+            "{at}: not renegotiated\n{seen}"
+        );
+        assert!(seen.contains("250 2.0.0 queued") || run.all().contains("250 2.0.0 queued"));
+    }
+}
+
+/// A client's renegotiation costs the server a handshake each time (CVE-2011-1473): `ehlo
+/// serve` refuses it (no_renegotiation alert, RFC 5746 §5), `openssl s_client -tls1_2`'s `R`
+/// fails, and the server goes on serving the next client.
+#[test]
+#[ignore = "interop: needs openssl"]
+fn serve_refuses_a_renegotiation_openssl_s_client_asks_for() {
+    use std::io::Write as _;
+    let serve = Serve::start(&["--tls-on-connect"]);
+    let mut s_client = Command::new("openssl")
+        .args(["s_client", "-tls1_2", "-crlf", "-connect", &serve.addr])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl s_client");
+    let mut stdin = s_client.stdin.take().unwrap();
+    for line in ["EHLO client.test", "R", "MAIL FROM:<a@reneg.test>", "QUIT"] {
+        thread::sleep(Duration::from_millis(700));
+        let _ = stdin.write_all(format!("{line}\n").as_bytes());
+        let _ = stdin.flush();
+    }
+    thread::sleep(Duration::from_millis(700));
+    drop(stdin);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s_client.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = s_client.kill();
+            break;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    let out = s_client.wait_with_output().unwrap();
+    let seen = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(seen.contains("RENEGOTIATING"), "{seen}");
+    assert!(
+        seen.contains("no renegotiation"),
+        "{seen}\n{}",
+        serve.log_text()
+    );
+    // MAIL was never answered: the session ended at the refusal.
+    assert!(!seen.contains("250 2.1.0"), "{seen}");
+    let log = serve.log_text();
+    assert!(log.contains("the client ended the TLS session"), "{log}");
+    // The refusal cost the server one session, not its service.
+    let run = ehlo(&[
+        "--server",
+        &serve.addr,
+        "--tls-on-connect",
+        "--insecure",
+        "--from",
+        "a@reneg.test",
+        "--to",
+        "b@reneg.test",
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.dump());
+}
