@@ -89,12 +89,14 @@ impl std::fmt::Display for StoreError {
     }
 }
 
-/// An I/O error `what` met: `no_space` when the file system is full (`ENOSPC`) or the user's
-/// quota is (`EDQUOT`).
+/// An I/O error `what` met: `no_space` when the file system is full (`ENOSPC`), the user's
+/// quota is (`EDQUOT`), or the file would pass the process's file-size limit (`EFBIG`: `ulimit
+/// -f`, setrlimit(2)'s RLIMIT_FSIZE, whose SIGXFSZ `app` blocks) — a limit on storage the
+/// administrator can raise, as a quota is, so a smaller message or a later try may fit.
 fn io_error(what: impl std::fmt::Display, e: &std::io::Error) -> StoreError {
     let no_space = matches!(
         e.raw_os_error(),
-        Some(nix::libc::ENOSPC | nix::libc::EDQUOT)
+        Some(nix::libc::ENOSPC | nix::libc::EDQUOT | nix::libc::EFBIG)
     );
     StoreError {
         message: format!("{what}: {e}"),

@@ -399,3 +399,65 @@ fn swaks_gets_452_when_the_disk_fills() {
     assert!(names_in(&md.join("tmp")).is_empty());
     assert!(names_in(&md.join("new")).is_empty());
 }
+
+/// A file-size limit (`ulimit -f`, RLIMIT_FSIZE) under `ehlo serve --maildir`: a message larger
+/// than it is `452 4.3.1`, as a full disk is (the write fails with EFBIG, SIGXFSZ being blocked),
+/// its partial file removed, said once; the same session then stores a message that fits, and
+/// the server goes on. EFBIG used to be answered `451 4.3.0`, an unknown local error.
+#[test]
+fn a_message_past_the_file_size_limit_is_452_and_serve_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("Maildir");
+    // 200 blocks of 512 bytes (POSIX `ulimit`): 100 KiB.
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args([
+        "-c",
+        "ulimit -f 200 && exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_ehlo"),
+    ]);
+    let mut serve = Serve::spawn(
+        cmd,
+        "127.0.0.1:0",
+        &[
+            "--maildir",
+            md.to_str().unwrap(),
+            "--max-size",
+            "0",
+            "--min-free",
+            "0",
+        ],
+    );
+    let mut c = Client::connect(&serve.addr);
+    c.start("").unwrap();
+    c.content(300 << 10);
+    let r = c.dot();
+    assert_eq!(
+        r, "452 4.3.1 Insufficient system storage\r\n",
+        "{}",
+        serve.seen
+    );
+    assert!(names_in(&md.join("tmp")).is_empty(), "a partial file left");
+    assert!(names_in(&md.join("new")).is_empty());
+    c.start("").unwrap();
+    c.content(1000);
+    assert!(c.dot().starts_with("250 2.0.0 Ok: queued as "));
+    assert_eq!(names_in(&md.join("new")).len(), 1);
+    assert!(c.cmd("QUIT").starts_with("221"));
+    serve
+        .wait_for("stored message", Duration::from_secs(10))
+        .unwrap();
+    let said: Vec<&str> = serve
+        .seen
+        .lines()
+        .filter(|l| l.contains("could not store"))
+        .collect();
+    assert_eq!(said.len(), 1, "{}", serve.seen);
+    assert!(
+        said[0].contains("File too large") && said[0].ends_with("(answering 452 4.3.1)"),
+        "{}",
+        said[0]
+    );
+    // And the server still serves a new connection.
+    let mut c = Client::connect(&serve.addr);
+    assert!(c.cmd("QUIT").starts_with("221"));
+}
