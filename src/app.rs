@@ -475,12 +475,37 @@ fn refuse_report(error: &Error, mode: &'static str, warned: &[String], watch: &W
 
 /// Options that create a file for writing readable by its owner only (mode 0600, as the REPL's
 /// history file): a session's log or recording holds its whole dialogue — the AUTH user name,
-/// the message — though never a secret. A file that exists keeps its mode.
+/// the addresses, the message — though never a secret. Open with [`open_private`], which
+/// narrows a file that exists too.
 pub(crate) fn private_file() -> std::fs::OpenOptions {
     use std::os::unix::fs::OpenOptionsExt as _;
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create(true).mode(0o600);
     o
+}
+
+/// Open `path` with `options` ([`private_file`]'s) and narrow a regular file that others could
+/// read or write to its owner's bits (0644 → 0600), as the REPL's history is narrowed when it is
+/// saved: a log or recording made wider before — by hand, or by an older ehlo, which created
+/// them with the umask's mode — would otherwise go on showing every later session's addresses
+/// and messages to the other users. OpenSSH's `ssh -E` and bash's history create their files
+/// 0600 too; ehlo also narrows one that exists, as it rewrites it. A device or FIFO (`/dev/null`,
+/// `/dev/stderr`) is left alone, and so is a file ehlo may write but does not own (fchmod(2)
+/// fails with EPERM: unsaid, as the file is the owner's to guard).
+pub(crate) fn open_private(
+    options: &std::fs::OpenOptions,
+    path: &std::path::Path,
+) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let f = options.open(path)?;
+    if let Ok(meta) = f.metadata()
+        && meta.is_file()
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        let narrowed = meta.permissions().mode() & 0o700;
+        let _ = f.set_permissions(std::fs::Permissions::from_mode(narrowed));
+    }
+    Ok(f)
 }
 
 /// Open (truncate) the REPL's or replay's `--log FILE`, watched by `watch`.
@@ -491,11 +516,9 @@ fn open_log(
     let Some(path) = path else {
         return Ok(None);
     };
-    let f = private_file()
-        .truncate(true)
-        .open(path)
+    let f = open_private(private_file().truncate(true), path)
         .map_err(|e| Error::Usage(format!("cannot write the log {}: {e}", path.display())))?;
-    let f = watch.watched("log", path.display().to_string(), Box::new(f));
+    let f = watch.watched_file("log", path.display().to_string(), f);
     Ok(Some(Box::new(std::io::LineWriter::new(f))))
 }
 

@@ -36,10 +36,21 @@ impl Watch {
         target: impl Into<String>,
         out: Box<dyn Write + Send>,
     ) -> Box<dyn Write + Send> {
+        self.push(what, target.into(), out, None)
+    }
+
+    fn push(
+        &self,
+        what: &'static str,
+        target: String,
+        out: Box<dyn Write + Send>,
+        cut: Option<Cut>,
+    ) -> Box<dyn Write + Send> {
+        let file = target != "stdout";
         let mut streams = self.0.lock().unwrap_or_else(|p| p.into_inner());
         streams.push(Stream {
             what,
-            target: target.into(),
+            target,
             lost: None,
             said: false,
         });
@@ -47,7 +58,32 @@ impl Watch {
             out,
             watch: self.clone(),
             index: streams.len() - 1,
+            file,
+            stopped: false,
+            cut,
         })
+    }
+
+    /// A file of ehlo's own (`--log`, a recording), writing `what`, watched as
+    /// [`watched`](Self::watched) is. At its first error the file is also cut back to its last
+    /// whole line when it is a regular file: a write past the file-size limit (or onto a full
+    /// disk) stores the part of the line that fitted, and a JSON Lines log or a recording that
+    /// ends inside a line is not one a reader can trust.
+    pub(crate) fn watched_file(
+        &self,
+        what: &'static str,
+        target: impl Into<String>,
+        file: std::fs::File,
+    ) -> Box<dyn Write + Send> {
+        let cut = match (file.metadata(), file.try_clone()) {
+            (Ok(meta), Ok(handle)) if meta.is_file() => Some(Cut {
+                handle,
+                written: meta.len(),
+                whole: meta.len(),
+            }),
+            _ => None,
+        };
+        self.push(what, target.into(), Box::new(file), cut)
     }
 
     /// Stdout, carrying `what`, watched.
@@ -80,8 +116,14 @@ impl Watch {
             if let Some(why) = s.lost.take()
                 && !said.contains(&s.target)
             {
+                // A file is written no more after its first error ([`Watched`]).
+                let after = if s.target == "stdout" {
+                    ""
+                } else {
+                    "; nothing more is written to it"
+                };
                 lines.push(format!(
-                    "the {} could not be written to {}: {}",
+                    "the {} could not be written to {}: {}{after}",
                     s.what,
                     escape_str(&s.target),
                     escape_str(&why)
@@ -120,31 +162,98 @@ impl Watch {
 }
 
 /// A writer whose errors its [`Watch`] keeps (and passes on: callers drop them).
+///
+/// A file (any target but stdout) is written no more after its first error that is not a closed
+/// pipe: were space to come back (a full disk freed), later lines would follow the lost ones
+/// with no mark of the gap, a log or a recording that looks whole and is not. Stopped, the file
+/// is what was written up to the loss, said once. Stdout goes on: a terminal or pipe has no
+/// such gap to hide, and `ehlo serve` writes to it for as long as it serves.
 struct Watched {
     out: Box<dyn Write + Send>,
     watch: Watch,
     index: usize,
+    /// It writes to a file, not stdout.
+    file: bool,
+    /// A file's first error was met: every later write fails at once, unwritten.
+    stopped: bool,
+    /// For a regular file of ehlo's own ([`Watch::watched_file`]): how to cut it back to its
+    /// last whole line at the first error.
+    cut: Option<Cut>,
+}
+
+/// Where a file's last whole line ends, and a handle to cut it there (ftruncate(2)).
+struct Cut {
+    handle: std::fs::File,
+    /// Bytes in the file: its length when opened and every byte written since.
+    written: u64,
+    /// Bytes up to the end of the last whole line written.
+    whole: u64,
 }
 
 impl Watched {
-    fn kept<T>(&self, r: std::io::Result<T>) -> std::io::Result<T> {
+    fn kept<T>(&mut self, r: std::io::Result<T>) -> std::io::Result<T> {
         if let Err(e) = &r {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return r;
+            }
             self.watch.note(self.index, e);
+            if self.file && e.kind() != std::io::ErrorKind::BrokenPipe {
+                self.stopped = true;
+                if let Some(cut) = self.cut.take() {
+                    let _ = cut.handle.set_len(cut.whole);
+                }
+            }
         }
         r
+    }
+
+    fn stopped() -> std::io::Error {
+        std::io::Error::other("not written: an earlier write failed")
     }
 }
 
 impl Write for Watched {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.stopped {
+            return Err(Watched::stopped());
+        }
         let r = self.out.write(buf);
+        if let (Ok(n), Some(cut)) = (&r, &mut self.cut) {
+            let done = &buf[..*n];
+            if let Some(end) = done.iter().rposition(|&b| b == b'\n') {
+                cut.whole = cut.written + end as u64 + 1;
+            }
+            cut.written += *n as u64;
+        }
         self.kept(r)
     }
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if self.stopped {
+            return Err(Watched::stopped());
+        }
+        if self.cut.is_some() {
+            // write(2) by write(2), so that the bytes a short write stored are counted.
+            let mut rest = buf;
+            while !rest.is_empty() {
+                match self.write(rest) {
+                    Ok(0) => {
+                        let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
+                        return self.kept(Err(e));
+                    }
+                    Ok(n) => rest = &rest[n..],
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            return Ok(());
+        }
         let r = self.out.write_all(buf);
         self.kept(r)
     }
     fn flush(&mut self) -> std::io::Result<()> {
+        if self.stopped {
+            return Err(Watched::stopped());
+        }
         let r = self.out.flush();
         self.kept(r)
     }
@@ -184,7 +293,7 @@ mod tests {
         let _ = again.flush();
         assert_eq!(
             watch.take(),
-            ["the log could not be written to a.log: StorageFull"],
+            ["the log could not be written to a.log: StorageFull; nothing more is written to it"],
             "the first error, once a target"
         );
         assert!(watch.take().is_empty(), "said once");
@@ -193,6 +302,45 @@ mod tests {
         let _ = disk.flush();
         assert!(!watch.any_lost());
         assert!(watch.take().is_empty(), "said once, later errors too");
+    }
+
+    /// Fails its first write, then takes every byte: a full disk that space came back to.
+    struct FailsOnce {
+        failed: bool,
+        got: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl Write for FailsOnce {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if !self.failed {
+                self.failed = true;
+                return Err(std::io::ErrorKind::StorageFull.into());
+            }
+            self.got.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A file is written no more after its first error: lines written once space came back
+    /// would follow the lost one with no mark of the gap. Stdout goes on.
+    #[test]
+    fn a_file_is_written_no_more_after_its_first_error() {
+        let watch = Watch::default();
+        for (target, later) in [("a.log", &b""[..]), ("stdout", &b"two\n"[..])] {
+            let got = Arc::new(Mutex::new(Vec::new()));
+            let sink = FailsOnce {
+                failed: false,
+                got: got.clone(),
+            };
+            let mut w = watch.watched("log", target, Box::new(sink));
+            assert!(w.write_all(b"one\n").is_err());
+            let _ = w.write_all(b"two\n");
+            let _ = w.flush();
+            assert_eq!(&got.lock().unwrap()[..], later, "{target}");
+        }
     }
 
     /// The REPL says a file's loss as it happens ([`Watch::take_files`]), stdout's at the end.
@@ -206,7 +354,7 @@ mod tests {
         let _ = log.flush();
         assert_eq!(
             watch.take_files(),
-            ["the log could not be written to a.log: StorageFull"]
+            ["the log could not be written to a.log: StorageFull; nothing more is written to it"]
         );
         let _ = log.flush();
         assert_eq!(

@@ -1117,7 +1117,7 @@ impl Recorder {
             RecordMode::Overwrite => o.truncate(true),
             RecordMode::Append => o.append(true),
         };
-        let f = o.open(path).map_err(|e| {
+        let f = crate::app::open_private(&o, path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 format!(
                     "{} exists: :record! FILE replaces it, :record -a FILE appends to it",
@@ -1127,7 +1127,7 @@ impl Recorder {
                 format!("cannot write {}: {e}", path.display())
             }
         })?;
-        let f = watch.watched("recording", path.display().to_string(), Box::new(f));
+        let f = watch.watched_file("recording", path.display().to_string(), f);
         let mut r = Recorder::new(Box::new(std::io::BufWriter::new(f)));
         r.comment(&format!(
             "{HEADER}{server}); replay with: ehlo replay FILE --server HOST:PORT"

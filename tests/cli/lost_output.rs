@@ -14,7 +14,28 @@ const FULL: &str = "could not be written to stdout: No space left on device";
 
 /// Run `ehlo args` with `stdin` typed in and stdout going to `stdout`; its exit code and stderr.
 fn run_to(args: &[&str], stdin: &[u8], stdout: Stdio) -> (i32, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    run_cmd_to(
+        Command::new(env!("CARGO_BIN_EXE_ehlo")),
+        args,
+        stdin,
+        stdout,
+    )
+}
+
+/// `ehlo` under a file-size limit of `blocks` blocks of 512 bytes (POSIX `ulimit -f`): a write
+/// past it fails with EFBIG (`File too large`), SIGXFSZ being blocked.
+fn under_file_limit(blocks: u32) -> Command {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args([
+        "-c",
+        &format!("ulimit -f {blocks} && exec \"$0\" \"$@\""),
+        env!("CARGO_BIN_EXE_ehlo"),
+    ]);
+    cmd
+}
+
+/// [`run_to`] for `cmd`, `ehlo` or a shell that runs it.
+fn run_cmd_to(mut cmd: Command, args: &[&str], stdin: &[u8], stdout: Stdio) -> (i32, String) {
     isolate(&mut cmd);
     cmd.env("NO_COLOR", "1")
         .args(args)
@@ -183,7 +204,8 @@ fn a_piped_repl_says_its_transcript_or_log_was_lost() {
     assert_eq!(
         err.lines().last(),
         Some(
-            "*** the recording could not be written to /dev/full: No space left on device (os error 28)"
+            "*** the recording could not be written to /dev/full: No space left on device (os error 28); \
+             nothing more is written to it"
         ),
         "{err}"
     );
@@ -452,4 +474,100 @@ fn serve_goes_on_serving_while_nobody_reads_its_stdout() {
             );
         }
     }
+}
+
+/// A piped REPL's `--log` and recording reaching the file-size limit (`ulimit -f`) mid-session:
+/// the file is written no more after its first error, and cut back to its last whole line (the
+/// write past the limit had stored the part of a line that fitted), so each of the log's lines
+/// is a JSON object and the recording ends between lines; the loss is said once, with that.
+/// Before, the file ended inside a line, and later writes went on being tried.
+#[test]
+fn a_log_or_recording_past_the_file_size_limit_stops_at_its_last_whole_line() {
+    let noops = 8;
+    for how in ["--log", ":record!"] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("out.file");
+        let path = file.to_str().unwrap();
+        let mut steps = vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250 scripted.test\r\n"),
+        ];
+        for _ in 0..noops {
+            steps.push(Step::Expect("NOOP"));
+            steps.push(Step::Send(b"250 2.0.0 ok\r\n"));
+        }
+        steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+        let server = scripted(steps);
+        let addr = server.server();
+        let mut args = vec!["repl", addr.as_str()];
+        let mut script = String::new();
+        if how == "--log" {
+            args.extend(["--log", path]);
+        } else {
+            script.push_str(&format!(":record! {path}\n"));
+        }
+        script.push_str("EHLO x\n");
+        for i in 0..noops {
+            script.push_str(&format!("NOOP {i}{}\n", "y".repeat(150)));
+        }
+        script.push_str("QUIT\n");
+        let (code, err) = run_cmd_to(under_file_limit(2), &args, script.as_bytes(), Stdio::null());
+        assert!(server.finish().ends_with("QUIT\r\n"), "{how}: {err}");
+        assert_eq!(code, 0, "{how}: {err}");
+        let what = if how == "--log" { "log" } else { "recording" };
+        let said: Vec<&str> = err
+            .lines()
+            .filter(|l| l.contains("could not be written"))
+            .collect();
+        assert_eq!(
+            said,
+            [format!(
+                "*** the {what} could not be written to {path}: File too large (os error 27); \
+                 nothing more is written to it"
+            )],
+            "{how}: {err}"
+        );
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.is_empty() && text.len() < 1024,
+            "{how}: {}",
+            text.len()
+        );
+        assert!(text.ends_with('\n'), "{how}: ends inside a line: {text:?}");
+        if how == "--log" {
+            for line in text.lines() {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .unwrap_or_else(|e| panic!("{line:?}: {e}"));
+            }
+        }
+    }
+}
+
+/// `--output-file FILE` of a send reaching the file-size limit: one line names the file and the
+/// reason, and the exit code stays the mail's (0: accepted), as on a full disk.
+#[test]
+fn an_output_file_past_the_file_size_limit_is_named_and_the_exit_code_stands() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.txt");
+    let path = file.to_str().unwrap();
+    let server = scripted(after_greet(accept_all()));
+    let mut args = send_args(&server.server());
+    args.extend(["--output-file".into(), path.into()]);
+    let (code, err) = run_cmd_to(under_file_limit(1), &owned(&args), b"", Stdio::null());
+    assert!(
+        server.finish().ends_with("QUIT\r\n"),
+        "the send went on: {err}"
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err.lines().collect::<Vec<_>>(),
+        [format!(
+            "*** the transcript could not be written to {path}: File too large (os error 27); \
+             nothing more is written to it"
+        )],
+        "{err}"
+    );
+    let text = std::fs::read(&file).unwrap();
+    assert_eq!(text.len(), 512, "written up to the limit");
 }

@@ -646,3 +646,28 @@ fn replay_refuses_a_chunk_line_that_holds_the_mask() {
     assert!(run.all().contains("line 4"), "{}", run.all());
     assert!(!serve_out.contains("BDAT"), "{serve_out}");
 }
+
+/// A `--log` file or a `:record!` target that exists with a wider mode (0644: made by hand, or
+/// by an older ehlo, which used the umask's) is narrowed to 0600 when ehlo writes it, as the
+/// history is when saved: it kept its mode, showing the session's addresses and message to
+/// every user of the machine.
+#[test]
+fn a_wider_log_or_recording_that_exists_is_narrowed_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("session.ehlo");
+    let log = dir.path().join("log.jsonl");
+    for f in [&rec, &log] {
+        std::fs::write(f, "old\n").unwrap();
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let srv = Serve::start(&["--user", USER_PASS]);
+    let script = format!(":record! {}\nEHLO x.test\nNOOP\nQUIT\n", rec.display());
+    let run = repl(&srv.addr, &["--log", log.to_str().unwrap()], &script);
+    assert_eq!(run.code, 0, "{}", run.all());
+    for f in [&rec, &log] {
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}: {mode:o}", f.display());
+        assert!(!std::fs::read_to_string(f).unwrap().starts_with("old"));
+    }
+}
