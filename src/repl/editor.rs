@@ -2785,19 +2785,22 @@ pub(crate) fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec
     let word_start = line.rfind([' ', '\t']).map(|i| i + 1).unwrap_or(0);
     let word = &line[word_start..];
     if word_start == 0 {
-        let list: &[&str] = if word.starts_with(':') {
-            meta::NAMES
+        let mut list: Vec<String> = if word.starts_with(':') {
+            meta::NAMES.iter().map(|c| c.to_string()).collect()
         } else {
-            VERBS
+            VERBS.iter().map(|c| c.to_string()).collect()
         };
+        // The extension verbs the server advertised (XCLIENT, ETRN…), which the prompt takes.
+        if let Some(caps) = caps.filter(|_| !word.starts_with(':')) {
+            for v in meta::advertised_verbs(caps) {
+                if !list.iter().any(|c| c.split([' ', ':']).next() == Some(v)) {
+                    list.push(format!("{v} "));
+                }
+            }
+        }
         let up = word.to_ascii_uppercase();
-        return (
-            0,
-            list.iter()
-                .filter(|c| c.to_ascii_uppercase().starts_with(&up))
-                .map(|c| c.to_string())
-                .collect(),
-        );
+        list.retain(|c| c.to_ascii_uppercase().starts_with(&up));
+        return (0, list);
     }
     let verb = line
         .split_whitespace()
@@ -3018,6 +3021,40 @@ mod tests {
         );
         assert!(candidates("E", None).1.contains(&"EHLO ".to_string()));
         assert!(candidates("ZZ", None).1.is_empty());
+    }
+
+    /// A verb the REPL sends only because the server advertised it (Postfix's XCLIENT and
+    /// XFORWARD, ETRN, RFC 1985) completes once the EHLO reply lists it, as it is then taken
+    /// at the prompt; before that, or not advertised, it is not offered.
+    #[test]
+    fn advertised_extension_verbs_complete() {
+        let caps = Capabilities::from_reply(&Reply::new(
+            250,
+            &[
+                "mx",
+                "ETRN",
+                "XCLIENT NAME ADDR",
+                "XFORWARD NAME",
+                "SIZE 10",
+            ],
+        ));
+        assert_eq!(
+            candidates("Xc", Some(&caps)),
+            (0, vec!["XCLIENT ".to_string()])
+        );
+        assert_eq!(
+            candidates("x", Some(&caps)).1,
+            vec!["XCLIENT ".to_string(), "XFORWARD ".to_string()]
+        );
+        assert_eq!(candidates("et", Some(&caps)).1, vec!["ETRN ".to_string()]);
+        // A keyword that is no command is not offered as one.
+        assert!(candidates("SI", Some(&caps)).1.is_empty());
+        assert!(candidates("Xc", None).1.is_empty());
+        let plain = Capabilities::from_reply(&Reply::new(250, &["mx", "SIZE 10"]));
+        assert!(candidates("et", Some(&plain)).1.is_empty());
+        // Offered once, never twice beside the verbs always offered.
+        let e = candidates("E", Some(&caps)).1;
+        assert_eq!(e.iter().filter(|c| c.starts_with("ETRN")).count(), 1);
     }
 
     #[test]

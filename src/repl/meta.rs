@@ -250,6 +250,12 @@ const VERBS: &[&str] = &[
     "SAML", "TURN",
 ];
 
+/// The verbs of [`VERBS`] that `caps` advertises as keywords (ETRN, XCLIENT, XFORWARD): the
+/// prompt takes them, so completion offers them once the EHLO reply lists them.
+pub(crate) fn advertised_verbs(caps: &Capabilities) -> impl Iterator<Item = &'static str> + '_ {
+    VERBS.iter().copied().filter(|v| caps.has(v))
+}
+
 /// Is `word` an SMTP verb the REPL knows (any case)?
 pub(crate) fn is_verb(word: &str) -> bool {
     VERBS.iter().any(|v| v.eq_ignore_ascii_case(word))
