@@ -1311,6 +1311,24 @@ mod tests {
         }
     }
 
+    /// README's `ehlo repl` row names every meta-command `:help` lists (`:caps`, `:reconnect`,
+    /// `:replay`, `:help` and `:quit` were missing from it).
+    #[test]
+    fn readme_names_every_meta_command() {
+        let readme = include_str!("../../README.md");
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with("| `ehlo repl HOST"))
+            .expect("README has the ehlo repl row");
+        for n in NAMES {
+            let n = n.trim_end_matches([' ', '"']);
+            assert!(
+                row.contains(&format!("`{n}`")) || row.contains(&format!("`{n} ")),
+                "{n} missing from README's ehlo repl row"
+            );
+        }
+    }
+
     #[test]
     fn envelope_and_default_message() {
         let mut e = Envelope::default();
