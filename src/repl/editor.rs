@@ -2784,7 +2784,8 @@ const VERBS: &[&str] = &[
 pub(crate) fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec<String>) {
     let word_start = line.rfind([' ', '\t']).map(|i| i + 1).unwrap_or(0);
     let word = &line[word_start..];
-    if word_start == 0 {
+    // The first word, after any blanks (the prompt takes `  :quit` as it takes `:quit`).
+    if line[..word_start].trim().is_empty() {
         let mut list: Vec<String> = if word.starts_with(':') {
             meta::NAMES.iter().map(|c| c.to_string()).collect()
         } else {
@@ -2800,7 +2801,7 @@ pub(crate) fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec
         }
         let up = word.to_ascii_uppercase();
         list.retain(|c| c.to_ascii_uppercase().starts_with(&up));
-        return (0, list);
+        return (word_start, list);
     }
     let verb = line
         .split_whitespace()
@@ -3021,6 +3022,10 @@ mod tests {
         );
         assert!(candidates("E", None).1.contains(&"EHLO ".to_string()));
         assert!(candidates("ZZ", None).1.is_empty());
+        // Blanks before the first word: the prompt takes `  :quit` and sends `  NOOP` as
+        // typed, so the word after them completes as a first word.
+        assert_eq!(candidates("  :qu", None), (2, vec![":quit".to_string()]));
+        assert_eq!(candidates(" ma", None), (1, vec!["MAIL FROM:".to_string()]));
     }
 
     /// A verb the REPL sends only because the server advertised it (Postfix's XCLIENT and
