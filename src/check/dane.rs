@@ -347,12 +347,14 @@ async fn host_dns(
     // no address (NXDOMAIN or NODATA, RFC 4035 §5.4) is no address that validates.
     let mut addressed = false;
     let mut nxdomain = false;
+    let mut cnames: Vec<String> = Vec::new();
     for rt in rtypes {
         match answers.validated(host, *rt).await {
             Ok(set) => {
                 proof = weakest(proof, set.proof);
                 addressed |= !set.records.is_empty();
                 nxdomain |= set.nxdomain;
+                cnames.extend(set.cnames);
             }
             Err(e) => error = Some(e),
         }
@@ -383,15 +385,34 @@ async fn host_dns(
                     f => format!("has {}", super::domain::no_address_in(f)),
                 }
             };
+            // A dangling alias: the denial is of the chain's end, not of the name in the MX
+            // record, which exists (RFC 2181 §10.3); worded as mx.target words it.
+            cnames.dedup();
+            let chain = super::domain::alias_chain(answers, host, &cnames).await;
+            let said = match &chain {
+                Some(chain) => crate::net::dns::dead_end_alias(
+                    host,
+                    chain,
+                    &format!(
+                        "{} {absent}",
+                        chain.last().map(String::as_str).unwrap_or_default()
+                    ),
+                ),
+                None => format!("{host} {absent}"),
+            };
             let c = CheckResult::new(
                 "dnssec.mx",
                 Status::Skip,
                 format!(
-                    "{host} {absent}, {} denial: no addresses to judge; senders cannot \
-                     connect to it (mx.target)",
+                    "{said}, {} denial: no addresses to judge; senders cannot connect to it \
+                     (mx.target)",
                     proof_name(p)
                 ),
             );
+            let c = match chain {
+                Some(chain) => c.with("cname", json!(chain)),
+                None => c,
+            };
             if nxdomain {
                 c.with("rcode", "NXDOMAIN")
             } else {

@@ -557,7 +557,11 @@ pub(crate) async fn named_mx_checks(
 /// The CNAME chain from `host`, for a host that ended without addresses: `known` when the
 /// lookup kept it, else asked one link at a time (an NXDOMAIN answer loses the CNAME records
 /// it carried), at most as many links as the resolver follows. `None`: `host` is no alias.
-async fn alias_chain(r: &Answers<'_>, host: &str, known: &[String]) -> Option<Vec<String>> {
+pub(crate) async fn alias_chain(
+    r: &Answers<'_>,
+    host: &str,
+    known: &[String],
+) -> Option<Vec<String>> {
     if !known.is_empty() {
         return Some(known.to_vec());
     }

@@ -3252,7 +3252,7 @@ fn per_ip_limits_the_sessions_open_at_once_to_one_address() {
 fn dnssec_and_dane_checks_against_a_signed_zone() {
     use ehlo::net::testutil::{SignedDns, Signing};
     use hickory_resolver::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
-    use hickory_resolver::proto::rr::rdata::{A, AAAA, MX, NS, TLSA};
+    use hickory_resolver::proto::rr::rdata::{A, AAAA, CNAME, MX, NS, TLSA};
     use hickory_resolver::proto::rr::{Name, RData};
 
     let dir = tempfile::tempdir().unwrap();
@@ -3421,6 +3421,17 @@ fn dnssec_and_dane_checks_against_a_signed_zone() {
         RData::AAAA(AAAA("2001:db8::25".parse().unwrap())),
         Signing::Valid,
     ));
+    // A signed MX host that is a CNAME left dangling: its target is securely denied.
+    records.push((
+        "dangle.test".into(),
+        RData::MX(MX::new(10, name("mx.dangle.test."))),
+        Signing::Valid,
+    ));
+    records.push((
+        "mx.dangle.test".into(),
+        RData::CNAME(CNAME(name("old.dangle.test."))),
+        Signing::Valid,
+    ));
     let zone = SignedDns::start(
         "test",
         records
@@ -3457,7 +3468,7 @@ fn dnssec_and_dane_checks_against_a_signed_zone() {
     let domains: Vec<String> = cases
         .iter()
         .map(|c| format!("{}.test", c.0))
-        .chain(["insecure.test", "gone.test", "bare.test"].map(String::from))
+        .chain(["insecure.test", "gone.test", "bare.test", "dangle.test"].map(String::from))
         .collect();
     args.extend(domains.iter().map(String::as_str));
     let run = ehlo_with(&args, None, Duration::from_secs(120));
@@ -3557,6 +3568,15 @@ fn dnssec_and_dane_checks_against_a_signed_zone() {
         "mx.bare.test has no IPv4 address (-4), secure denial",
     );
     assert_eq!(s("bare.test", "dane.tlsa"), ["info"]);
+    // A dangling alias: the NXDOMAIN is the CNAME target's, not the MX name's (RFC 2181
+    // §10.3); dnssec.mx named the alias as the name that does not exist.
+    assert_eq!(s("dangle.test", "dnssec.mx"), ["skip"]);
+    says(
+        "dangle.test",
+        "dnssec.mx",
+        "mx.dangle.test is a CNAME (→ old.dangle.test), and old.dangle.test does not exist \
+         (NXDOMAIN), secure denial: no addresses to judge",
+    );
 
     // `--host` with a domain: the TLSA records looked up are HOST's, `_PORT._tcp.HOST`, behind
     // the domain's signed MX RRset; absent.test's own MX has none. A HOST whose records match
@@ -3609,6 +3629,25 @@ fn dnssec_and_dane_checks_against_a_signed_zone() {
             "{mm}"
         );
     }
+
+    // mx.target words the same dangling alias the same way.
+    let mut a = base.clone();
+    a.extend(["--only", "mx.target", "dangle.test"]);
+    let run = ehlo_with(&a, None, Duration::from_secs(120));
+    assert_eq!(run.code, 40, "{}", run.all());
+    let target = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["type"] == "check" && v["id"] == "mx.target")
+        .unwrap_or_else(|| panic!("no mx.target: {}", run.stdout));
+    assert_eq!(target["status"], "fail", "{target}");
+    assert_eq!(
+        target["summary"],
+        "mx.dangle.test is a CNAME (→ old.dangle.test), and old.dangle.test does not exist \
+         (NXDOMAIN)",
+        "{target}"
+    );
 
     // --dnssec off: every DNSSEC/DANE check is skipped, and nothing fails.
     let mut off = args.clone();
