@@ -998,10 +998,25 @@ fn subcommand_unknown_flag(e: &clap::Error, args: &[OsString]) -> Option<String>
         crate::suggest::nearest(l, names)
     }) {
         format!("did you mean '--{n}'?")
+    } else if let Some(n) = long.and_then(|l| other_word_for(l, sub)) {
+        format!("did you mean '--{n}'?")
     } else {
         format!("see 'ehlo {sub_name} --help'")
     };
     Some(format!("unknown option '{word}' for {here} ({hint})"))
+}
+
+/// Other tools' names for an option a subcommand takes under its own name, no spelling away
+/// (`--assert` for `--expect`): the one `sub` takes, for the hint. Not an alias: the word is
+/// still refused.
+fn other_word_for(typed: &str, sub: &clap::Command) -> Option<&'static str> {
+    const OTHER_WORDS: &[(&str, &str)] = &[("assert", "expect")];
+    let typed = typed.split('=').next().unwrap_or(typed);
+    OTHER_WORDS
+        .iter()
+        .find(|(w, _)| typed.eq_ignore_ascii_case(w))
+        .map(|(_, n)| *n)
+        .filter(|n| sub.get_arguments().any(|a| a.get_long() == Some(*n)))
 }
 
 /// `ehlo serve --port 2525` (or `--server`, the send's words for where): the server takes its

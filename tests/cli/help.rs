@@ -290,6 +290,15 @@ fn a_subcommand_names_the_mode_of_a_flag_it_does_not_take() {
             &["check", "--timout", "5s", "example.test"],
             "*** unknown option '--timout' for 'ehlo check' (did you mean '--timeout'?)\n",
         ),
+        // Other tools' word for an expectation: the flag is --expect (it gave no hint).
+        (
+            &["check", "--assert", "tls.starttls=pass", "example.test"],
+            "*** unknown option '--assert' for 'ehlo check' (did you mean '--expect'?)\n",
+        ),
+        (
+            &["probe", "mx.example.test", "--assert=smuggle.lf-lf=fail"],
+            "*** unknown option '--assert' for 'ehlo probe' (did you mean '--expect'?)\n",
+        ),
         (
             &["serve", "--max-conections", "3"],
             "*** unknown option '--max-conections' for 'ehlo serve' (did you mean \
