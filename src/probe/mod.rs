@@ -95,6 +95,11 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     let mut stopped: Option<&'static str> = None;
     // One control connection per run for the `limits.*` probes (see `script::LimitsControl`).
     let mut limits_control: Option<script::LimitsControl> = None;
+    // The probes in a row, latest last, whose first command after EHLO got no reply within
+    // --timeout ([`STALLS_TO_GIVE_UP`] of them and the rest are not run).
+    let mut stalled: Vec<&'static str> = Vec::new();
+    // Why the probes after some point were not run (the JSON summary's `given_up`).
+    let mut given_up: Option<serde_json::Value> = None;
     for id in ids {
         // A deadline that passed while the last probe was finishing stops the run here.
         if stopped.is_none() && deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
@@ -130,6 +135,7 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                 };
                 if c.evidence.get("connect_failed").is_some() {
                     unreachable = Some(c.summary.clone());
+                    given_up = Some(gave_up("connect_failed", &[id]));
                 }
                 // A server that did not greet within --timeout would keep every probe after
                 // it waiting as long (22 probes: 22 timeouts). With `@domain` the next probe
@@ -138,6 +144,26 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                     && matches!(cfg.plan.target, crate::net::route::Target::Host { .. })
                 {
                     unreachable = Some(format!("{id}: {}", c.summary));
+                    given_up = Some(gave_up("no_greeting", &[id]));
+                }
+                // A server that answers EHLO and then nothing would keep every probe after it
+                // waiting a --timeout too; one that is merely slow (a tarpit) answers within
+                // it, and any probe that gets an answer starts the count again. A skip sent
+                // nothing after EHLO: no evidence either way.
+                if c.evidence.get("no_reply_after_ehlo").is_some() {
+                    stalled.push(id);
+                } else if c.status != Status::Skip {
+                    stalled.clear();
+                }
+                if stalled.len() >= STALLS_TO_GIVE_UP
+                    && unreachable.is_none()
+                    && matches!(cfg.plan.target, crate::net::route::Target::Host { .. })
+                {
+                    unreachable = Some(format!(
+                        "the server stalls after EHLO: {} got no reply to their first command after it within the timeout, evidence no_reply_after_ehlo",
+                        stalled.join(" and ")
+                    ));
+                    given_up = Some(gave_up("no_reply_after_ehlo", &stalled));
                 }
                 if c.evidence.get("auth_failed").is_some() {
                     auth_failed = Some(c.summary.clone());
@@ -183,8 +209,19 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
         renderer.fatal(&e);
         code = code.max(crate::error::EXIT_USAGE);
     }
+    renderer.given_up(given_up);
     renderer.finish(&reports, code, stopped);
     code
+}
+
+/// Probes in a row on fresh connections whose first command after EHLO got no reply within
+/// `--timeout` before the rest of the run is not run.
+const STALLS_TO_GIVE_UP: usize = 2;
+
+/// The JSON summary's `given_up`: which evidence made the run give up on the server, and the
+/// probes that showed it.
+fn gave_up(evidence: &str, by: &[&str]) -> serde_json::Value {
+    serde_json::json!({"evidence": evidence, "by": by})
 }
 
 /// One probe on its own connection: its result, with the time it took. `control`: the

@@ -2118,6 +2118,9 @@ pub(crate) struct Runner {
     prior_control: Option<LimitsControl>,
     /// Whom the probe's connection reached (`host [address]`), from [`Runner::connected_to`].
     server: Option<String>,
+    /// The first command after the preamble's EHLO on the probe's own connection got nothing
+    /// back within the timeout, not even part of a reply (a server that stalls after EHLO).
+    stalled_after_ehlo: bool,
     finished: bool,
 }
 
@@ -2159,6 +2162,7 @@ impl Runner {
             control: false,
             prior_control: None,
             server: None,
+            stalled_after_ehlo: false,
             finished: false,
         }
     }
@@ -2213,6 +2217,20 @@ impl Runner {
     pub(crate) fn on(&mut self, input: Input) -> Io {
         if self.finished {
             return self.finish(End::Done);
+        }
+        // Nothing at all to the first command after EHLO on the probe's own connection: the
+        // evidence the driver counts (a part of a reply, or a reply that came late but within
+        // the timeout, is not a stall).
+        if input == Input::TimedOut
+            && matches!(
+                self.waiting,
+                Some(Step::Read { .. } | Step::UntilQuit { .. })
+            )
+            && !self.control
+            && preamble(self.id) != Preamble::None
+            && self.log.replies.last().is_some_and(|(l, _)| *l == "ehlo")
+        {
+            self.stalled_after_ehlo = true;
         }
         // What had arrived of the reply is in the transcript, as a reply cut off by the close
         // is; the step times out all the same.
@@ -2693,6 +2711,13 @@ impl Runner {
             }
         } else {
             judge(self.id, &self.ctx, &self.log)
+        };
+        // Inconclusive for want of any reply after EHLO: the driver gives up on a server that
+        // does this to two probes in a row (each further probe would wait as long).
+        let o = if self.stalled_after_ehlo && o.status == Status::Error {
+            o.with("no_reply_after_ehlo", true)
+        } else {
+            o
         };
         self.done(o)
     }

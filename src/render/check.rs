@@ -25,7 +25,7 @@
 //! | `check` | `domain`, `index`, `id` (e.g. `tls.starttls`), `status`, `counts` (bool: part of the verdict), `counted` (the same bool: `counts` is an object on `domain` and `summary` lines; `counts` kept for compatibility), `waived` (bool), `note` (why it does not count), `mx`, `ip` (host-scope checks and per-host `mx.target`), `rfc`, `ms` (time the step took), `summary` (one line), `evidence` (object, see below) |
 //! | `expect` | `domain`, `index`, `expect` (as written), `met` (bool: false when unmet or not decided), `verdict` (`met`, `unmet`, `not_decided`), `reason` (why it is not decided, else `null`), `found` (text) |
 //! | `domain` | `domain`, `index`, `status` (the verdict), `counts` (`{pass, info, skip, warn, error, fail}`), `error` (why the domain could not be checked at all: malformed line, deadline, Ctrl-C), `ms`, `run` (how far it got: `finished`; in a run cut short `cut`, under way when the stop came, or `not_started`) |
-//! | `summary` | `exit_code` (0, 40, 41; 1 when the command line was refused, 10 when the run could not start), `outcome` (the exit code's label, as the send's summary has it: `ok` 0, `check_failed` 40, `untested` 41, `deadline` and `interrupted` 41 for a run `--deadline` or a signal cut short, `usage` 1, `prerequisite` 10), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early or could not start), `reached` (`{finished, cut, not_started}`: domains per `run`; `null` when the run could not start) |
+//! | `summary` | `exit_code` (0, 40, 41; 1 when the command line was refused, 10 when the run could not start), `outcome` (the exit code's label, as the send's summary has it: `ok` 0, `check_failed` 40, `untested` 41, `deadline` and `interrupted` 41 for a run `--deadline` or a signal cut short, `usage` 1, `prerequisite` 10), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early or could not start), `reached` (`{finished, cut, not_started}`: domains per `run`; `null` when the run could not start), `given_up` (`ehlo probe`: `{evidence, by}` when the probes after some point were not run because of what earlier ones showed — `evidence` the member that says it, `connect_failed`, `no_greeting` or `no_reply_after_ehlo`, `by` the probes that showed it; `null` otherwise, and always in `ehlo check`) |
 //! | `error` | `message`: what kept the run from starting (the resolver could not be set up) or its report from being written (`--junit`); also on stderr as `*** message` |
 //! | `note` | (`ehlo probe`) `message`: which tokens to look for in the mailbox; before the probes' lines |
 //! | `warning` | `message`: what was said on stderr (`*** message`) about the command line before the run began, right after `schema`: an `EHLO_*` variable left unread (`EHLO_TMEOUT is ignored: it names no option of any mode (did you mean EHLO_TIMEOUT?)`), an `SSL_CERT_FILE` that names no file |
@@ -117,7 +117,10 @@
 //! the replies the control got that it did not ask for, which leave the split unshown), `connect_failed`
 //! (true: no connection could be made, so the probes after it were not run), `no_greeting`
 //! (true: the server sent no greeting within `--timeout`, so the probes after it were not run,
-//! except with `@domain`, where the next probe may reach another MX), `auth_failed`
+//! except with `@domain`, where the next probe may reach another MX), `no_reply_after_ehlo`
+//! (true: the first command after EHLO on the probe's own connection got no reply, not even
+//! part of one, within `--timeout`; after two probes in a row so, with no probe answered
+//! between them, the probes after them were not run, except with `@domain`), `auth_failed`
 //! (true: the `--auth-user` credentials were refused with a 5xx, so the probes after it that
 //! authenticate were not run).
 //!
@@ -202,6 +205,13 @@ pub(crate) struct CheckRenderer {
     not_started: Option<Template>,
     /// How far the run's domains got, for the summary ([`Self::split`]).
     split: Option<Split>,
+    /// The human report's verdict column, in characters: the widest glyph and word among the
+    /// rows of the domain being written ([`Self::human_domain`]), so the ids after a
+    /// `? inconclusive` line up with those after `✓ pass `.
+    verdict_width: usize,
+    /// `ehlo probe`: why the probes after some point were not run, for the JSON summary's
+    /// `given_up` ([`Self::given_up`]).
+    given_up: Option<serde_json::Value>,
 }
 
 /// Bytes of report text gathered before a write, in a batch ([`CheckRenderer::begin_batch`]).
@@ -382,6 +392,8 @@ impl CheckRenderer {
             reach: Reach::Finished,
             not_started: None,
             split: None,
+            given_up: None,
+            verdict_width: 0,
         }
     }
 
@@ -450,6 +462,12 @@ impl CheckRenderer {
     /// How far the run's domains got: said in the summary.
     pub(crate) fn split(&mut self, split: Split) {
         self.split = Some(split);
+    }
+
+    /// `ehlo probe`: the evidence that made the run give up on the server (`{evidence, by}`),
+    /// or `None`: said in the JSON summary as `given_up`.
+    pub(crate) fn given_up(&mut self, why: Option<serde_json::Value>) {
+        self.given_up = why;
     }
 
     /// Write what the batch gathered and flush (with the progress bar stepped aside, as for
@@ -733,7 +751,9 @@ impl CheckRenderer {
     /// itself started again at column 0, through the next result's column.
     fn status_row(&mut self, s: Status, rest: &str, note: Option<&str>) {
         let (g, role) = self.glyph_parts(s);
-        let lead = format!("  {g}");
+        // Padded to the verdict column: every id of the domain starts in the same column.
+        let pad = " ".repeat(self.verdict_width.saturating_sub(g.chars().count()));
+        let lead = format!("  {g}{pad}");
         let text = format!("{lead} {rest}");
         let whole = match note {
             Some(n) => format!("{text} {n}"),
@@ -747,7 +767,7 @@ impl CheckRenderer {
         };
         for (i, p) in pieces.iter().enumerate() {
             let mut l = match p.strip_prefix(&lead) {
-                Some(tail) if i == 0 => format!("  {}{tail}", role.paint(g, self.color)),
+                Some(tail) if i == 0 => format!("  {}{pad}{tail}", role.paint(g, self.color)),
                 _ => p.clone(),
             };
             if one_line && let Some(n) = note {
@@ -799,6 +819,26 @@ impl CheckRenderer {
         for l in rows {
             self.line(&l);
         }
+        // The verdict column as wide as the widest verdict of its rows (`? inconclusive`
+        // is 14 characters, `✓ pass ` 7), the id column as the longest id (at least 17, as
+        // `ehlo check`'s ids have always been padded): the summaries start in one column.
+        let mut shown: Vec<Status> = r.checks.iter().map(|j| j.result.status).collect();
+        shown.extend(r.expects.iter().map(expect_status));
+        if r.aborted.is_some() {
+            shown.push(Status::Error);
+        }
+        self.verdict_width = shown
+            .iter()
+            .map(|s| self.glyph_parts(*s).0.chars().count())
+            .max()
+            .unwrap_or(0);
+        let id_width = r
+            .checks
+            .iter()
+            .map(|j| j.result.id.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(17);
         if let Some(why) = &r.aborted {
             let why = escape_str(why);
             let row = match self.reach {
@@ -839,7 +879,7 @@ impl CheckRenderer {
                 (Some(n), true) => Some(format!("({})", escape_str(n))),
                 (None, _) => None,
             };
-            let rest = format!("{:<17}{place}  {}", c.id, escape_str(&c.summary));
+            let rest = format!("{:<id_width$}{place}  {}", c.id, escape_str(&c.summary));
             self.status_row(c.status, &rest, note.as_deref());
             if self.mode == "probe"
                 && matches!(c.status, Status::Fail | Status::Error | Status::Warn)
@@ -850,11 +890,7 @@ impl CheckRenderer {
             }
         }
         for e in &r.expects {
-            let st = match (e.met, &e.undecided) {
-                (true, _) => Status::Pass,
-                (false, None) => Status::Fail,
-                (false, Some(_)) => Status::Error,
-            };
+            let st = expect_status(e);
             let rest = match &e.undecided {
                 Some(why) => format!(
                     "expect {}  not decided: {}",
@@ -942,7 +978,7 @@ impl CheckRenderer {
             let v = json!({"type": "summary", "exit_code": exit_code, "outcome": outcome,
                 "domains": tally.domains,
                 "verdicts": self.counts_json(&verdicts), "counts": self.counts_json(&counts), "stopped": stopped,
-                "reached": reached});
+                "reached": reached, "given_up": self.given_up});
             self.line(&v.to_string());
         } else {
             if let Some(s) = stopped {
@@ -1163,6 +1199,15 @@ impl indicatif::TermLike for BarTerm {
     }
     fn flush(&self) -> std::io::Result<()> {
         std::io::stderr().flush()
+    }
+}
+
+/// The status an `--expect` row is shown with: met, unmet, or not decided.
+fn expect_status(e: &crate::check::model::ExpectOutcome) -> Status {
+    match (e.met, &e.undecided) {
+        (true, _) => Status::Pass,
+        (false, None) => Status::Fail,
+        (false, Some(_)) => Status::Error,
     }
 }
 
@@ -1662,6 +1707,65 @@ mod tests {
         }
     }
 
+    /// The human probe report's ids and summaries each start in one column: after
+    /// `? inconclusive` (14 characters against 7 for `✓ pass `) and after an id longer than 17
+    /// (`pipelining.early-talker`) they were pushed right, row by row. A report without an
+    /// inconclusive row keeps the narrow column.
+    #[test]
+    fn the_verdict_and_id_columns_line_up() {
+        let rows = |checks: Vec<CheckResult>| {
+            let report = report_of(0, "mx.test:25", checks.into_iter().map(counted).collect());
+            let buf = Shared::default();
+            let mut r =
+                CheckRenderer::for_mode("probe", false, FailOn::Fail, Box::new(buf.clone()));
+            r.color = false;
+            r.start(1);
+            r.domain(&report);
+            let out = String::from_utf8(buf.bytes()).unwrap();
+            out.lines()
+                .filter(|l| l.starts_with("  ") && !l.starts_with("    "))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        let ids = [
+            ("pipelining.early-talker", Status::Warn),
+            ("enum.vrfy", Status::Pass),
+            ("smuggle.lf-headers", Status::Error),
+            ("limits.nul", Status::Fail),
+            ("enum.rcpt", Status::Skip),
+        ];
+        let lines = rows(
+            ids.iter()
+                .map(|(id, st)| CheckResult::new(id, *st, "SUMMARY"))
+                .collect(),
+        );
+        assert_eq!(lines.len(), ids.len(), "{lines:#?}");
+        for (l, (id, _)) in lines.iter().zip(ids) {
+            // "  " + 14-character verdict column + " " = the id at character 17; the id
+            // column is 23 wide, then two spaces.
+            let chars: Vec<char> = l.chars().collect();
+            let at: String = chars[17..].iter().collect();
+            assert!(at.starts_with(id), "{l:?}");
+            assert_eq!(
+                chars[17 + 23..].iter().collect::<String>(),
+                "  SUMMARY",
+                "{l:?}"
+            );
+        }
+        // Only pass and warn, ids no longer than 17: the old columns.
+        let lines = rows(vec![
+            CheckResult::new("enum.vrfy", Status::Pass, "SUMMARY"),
+            CheckResult::new("limits.nul", Status::Warn, "SUMMARY"),
+        ]);
+        assert_eq!(
+            lines,
+            [
+                "  ✓ pass  enum.vrfy          SUMMARY",
+                "  ! warn  limits.nul         SUMMARY"
+            ]
+        );
+    }
+
     /// Results not run for one reason are one line and their ids: "for the same reason" after
     /// the result whose summary it is, the reason itself otherwise; a single one keeps its
     /// own line, and so does a result that ran between two runs of them.
@@ -1707,7 +1811,7 @@ mod tests {
             ),
             "{out}"
         );
-        assert!(out.contains("  ✓ pass  relay.open"), "{out}");
+        assert!(out.contains("  ✓ pass         relay.open"), "{out}");
         assert!(
             out.contains(
                 "  ? inconclusive 2 probes not run (AUTH failed (535)):\n      limits.nul, smuggle.lf-lf\n"

@@ -2290,35 +2290,159 @@ fn a_cut_probe_names_the_command_it_waited_on() {
         let _ = c.write_all(b"250-silent.test\r\n250 PIPELINING\r\n");
         std::thread::sleep(Duration::from_secs(20));
     });
-    let (run, _) = probe(
-        &silent,
-        &[
-            "--only",
-            "enum.vrfy",
-            "--only",
-            "limits.nul",
-            "--only",
-            "limits.bare-lf-command",
-            "--timeout",
-            "1s",
-        ],
-    );
-    for (id, want) in [
+    // Two runs: after two probes in a row stalled so, the rest of a run is not run.
+    for (only, id, want) in [
         (
+            "enum.vrfy",
             "enum.vrfy",
             "no reply to VRFY alice@mx.test within the timeout",
         ),
         (
             "limits.nul",
+            "limits.nul",
             r"no reply to RSET\x00 ehlo-probe within the timeout",
         ),
         (
             "limits.bare-lf-command",
+            "limits.bare-lf-command",
             r"no reply to RSET\nRSET within the timeout",
         ),
     ] {
+        let (run, _) = probe(&silent, &["--only", only, "--timeout", "1s"]);
         let l = line_of(&run, id);
         assert_eq!(l["summary"], want, "{l}");
+        assert_eq!(l["evidence"]["no_reply_after_ehlo"], true, "{l}");
+        assert_eq!(run.code, 41, "{}", run.all());
     }
+}
+
+/// A server that greets and answers EHLO, then never replies: each probe waited its own
+/// --timeout for its first command's reply (42 s at --timeout 2s, about 200 s by default, 20
+/// probes inconclusive). After two probes in a row got nothing after EHLO the rest are not
+/// run, naming that evidence; the JSON summary says why (`given_up`).
+#[test]
+fn a_server_that_stalls_after_ehlo_costs_two_timeouts_not_one_per_probe() {
+    use std::io::{BufRead, BufReader, Write};
+    let stalling = each_connection(|mut c| {
+        let _ = c.write_all(b"220 stall.test ESMTP\r\n");
+        let mut lines = BufReader::new(c.try_clone().unwrap());
+        let mut line = Vec::new();
+        if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let _ = c.write_all(b"250-stall.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n");
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let t0 = std::time::Instant::now();
+    let (run, st) = probe(&stalling, &["--timeout", "1s"]);
+    let took = t0.elapsed();
     assert_eq!(run.code, 41, "{}", run.all());
+    // The early talker is answered (a warn), pipelining.unadvertised skips (PIPELINING is
+    // offered, nothing is sent after EHLO): neither counts. The two STARTTLS probes each wait
+    // one timeout; the 18 after them are not run.
+    assert_eq!(
+        status(&st, "pipelining.early-talker"),
+        "warn",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        status(&st, "pipelining.unadvertised"),
+        "skip",
+        "{}",
+        run.stdout
+    );
+    for id in ["starttls.injection", "starttls.injection-ehlo"] {
+        let l = line_of(&run, id);
+        assert_eq!(
+            l["summary"], "no reply to STARTTLS within the timeout",
+            "{l}"
+        );
+        assert_eq!(l["evidence"]["no_reply_after_ehlo"], true, "{l}");
+    }
+    let why = "not run: the server stalls after EHLO: starttls.injection and \
+               starttls.injection-ehlo got no reply to their first command after it within the \
+               timeout, evidence no_reply_after_ehlo";
+    let lines: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .collect();
+    let not_run: Vec<&Value> = lines
+        .iter()
+        .filter(|v| v["type"] == "probe" && v["summary"] == why)
+        .collect();
+    assert_eq!(not_run.len(), 18, "{}", run.stdout);
+    assert!(not_run.iter().all(|v| v["status"] == "inconclusive"));
+    let summary = lines.iter().find(|v| v["type"] == "summary").unwrap();
+    assert_eq!(
+        summary["given_up"],
+        serde_json::json!({"evidence": "no_reply_after_ehlo",
+            "by": ["starttls.injection", "starttls.injection-ehlo"]}),
+        "{summary}"
+    );
+    assert_eq!(summary["outcome"], "untested", "{summary}");
+    // The early talker's wait and two timeouts, not twenty.
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+}
+
+/// A slow server (a tarpit: every reply after 600 ms, within --timeout) is never given up on,
+/// and a probe answered between two that stalled starts the count again: every probe runs.
+#[test]
+fn a_slow_server_or_a_probe_answered_between_stalls_is_not_given_up_on() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let n = std::sync::Arc::new(AtomicUsize::new(0));
+    let server = each_connection(move |mut c| {
+        // Connections 1 and 3 stall after EHLO; the others answer every line, slowly.
+        let stall = matches!(n.fetch_add(1, Ordering::SeqCst), 0 | 2);
+        let _ = c.write_all(b"220 slow.test ESMTP\r\n");
+        let mut lines = BufReader::new(c.try_clone().unwrap());
+        let mut line = Vec::new();
+        if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let _ = c.write_all(b"250-slow.test\r\n250 PIPELINING\r\n");
+        loop {
+            line.clear();
+            if stall || lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+                std::thread::sleep(Duration::from_secs(5));
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(600));
+            let reply: &[u8] = if line.starts_with(b"QUIT") {
+                b"221 bye\r\n"
+            } else {
+                b"252 cannot verify\r\n"
+            };
+            let _ = c.write_all(reply);
+        }
+    });
+    let (run, st) = probe(&server, &["--only", "enum.*", "--timeout", "1s"]);
+    for (id, stalled) in [
+        ("enum.vrfy", true),
+        ("enum.expn", false),
+        ("enum.rcpt", true),
+    ] {
+        let l = line_of(&run, id);
+        assert!(
+            !l["summary"].as_str().unwrap().starts_with("not run"),
+            "{l}"
+        );
+        assert_eq!(
+            l["evidence"]["no_reply_after_ehlo"]
+                .as_bool()
+                .unwrap_or(false),
+            stalled,
+            "{l}"
+        );
+    }
+    assert_ne!(status(&st, "enum.expn"), "inconclusive", "{}", run.stdout);
+    let summary = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["type"] == "summary")
+        .unwrap();
+    assert_eq!(summary["given_up"], Value::Null, "{summary}");
 }
