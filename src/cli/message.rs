@@ -870,11 +870,20 @@ fn text_part(p: &Part, ct: &str, content: Vec<u8>) -> MimePart<'static> {
             Err(e) => MimePart::new(ct, BodyPart::Binary(Cow::Owned(e.into_bytes()))),
         }
     };
-    if let Some(name) = &p.filename {
-        part = part.header(
-            "Content-Disposition",
-            ContentType::new("inline").attribute("filename", name.clone()),
-        );
+    // swaks sends a body part of a type that is not text/* (`--attach-type image/png
+    // --attach-body …`) as an attachment (RFC 2183 §2.2); a text one is shown inline, and gets
+    // a Content-Disposition only to carry its `--attach-name`. The part's own type decides, not
+    // a `--header Content-Type:` that retypes the first text part.
+    let disposition = if content_type(&p.content_type).is_text() {
+        p.filename.as_ref().map(|_| ContentType::new("inline"))
+    } else {
+        Some(ContentType::new("attachment"))
+    };
+    if let Some(mut disp) = disposition {
+        if let Some(name) = &p.filename {
+            disp = disp.attribute("filename", name.clone());
+        }
+        part = part.header("Content-Disposition", disp);
     }
     part
 }

@@ -2383,6 +2383,161 @@ fn attach_body_makes_the_mime_structure_swaks_makes() {
     );
 }
 
+/// Python's email package reads a `--dump-mail` message and says, for every leaf part, its
+/// type, its disposition (`attachment`, `inline` or `-`), its file name with a leading `@`
+/// dropped (swaks v20201014 keeps the `@` of `--attach @FILE` in the name, the README says so)
+/// and its decoded bytes in hex: what a receiver gets, whatever the encoding.
+const MIME_PARTS_PY: &str = r#"
+import email, sys
+m = email.message_from_bytes(sys.stdin.buffer.read())
+def walk(p, depth):
+    if p.is_multipart():
+        print(depth, p.get_content_type())
+        for c in p.get_payload():
+            walk(c, depth + 1)
+    else:
+        d = (p.get("Content-Disposition") or "-").split(";")[0].strip().lower()
+        n = (p.get_filename() or "-").lstrip("@")
+        print(depth, p.get_content_type(), d, n, (p.get_payload(decode=True) or b"").hex())
+walk(m, 0)
+"#;
+
+/// The MIME parts of the message `program` dumps for `args`, as [`MIME_PARTS_PY`] lists them.
+fn mime_parts(program: &Path, args: &[&str], dir: &Path) -> String {
+    let mut cmd = Command::new(program);
+    crate::util::isolate(&mut cmd);
+    let out = cmd
+        .args(["-t", T, "-f", "a@example.net", "-s", "127.0.0.1:9"])
+        .args(args)
+        .arg("--dump-mail")
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{} {args:?}", program.display());
+    // swaks prints an empty line before the message.
+    let text = out.stdout.strip_prefix(b"\n").unwrap_or(&out.stdout);
+    let mut py = Command::new("python3")
+        .args(["-c", MIME_PARTS_PY])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    std::io::Write::write_all(&mut py.stdin.take().unwrap(), text).unwrap();
+    let parsed = py.wait_with_output().unwrap();
+    assert!(parsed.status.success(), "{args:?}");
+    String::from_utf8(parsed.stdout).unwrap()
+}
+
+/// What a receiver gets from the `--attach*` options, swaks's and ehlo's messages read by
+/// Python's email package: the same parts, types, dispositions, file names and decoded bytes
+/// (charset, transfer encoding, `name=`/`Content-Description` and the type guessed from a file's
+/// extension differ as the README says, so the files here have none or are typed). A body part
+/// of a type that is not text/* (`--attach-type image/png --attach-body …`) is an attachment
+/// in swaks; ehlo sent it without a Content-Disposition, to be shown inline.
+#[test]
+#[ignore = "runs the real swaks, a peer: tests/interop/run.sh runs it"]
+fn attach_parts_decode_to_what_swaks_sends() {
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes"), "hello\nworld\n").unwrap();
+    let binary: Vec<u8> = (0..=255u8)
+        .rev()
+        .chain(b"\r\n.\r\nx\0\r".iter().copied())
+        .collect();
+    std::fs::write(dir.path().join("blob"), &binary).unwrap();
+    let cases: &[&[&str]] = &[
+        &["--attach-body", "xx", "--attach-body", "yy"],
+        &[
+            "--attach-type",
+            "image/png",
+            "--attach-body",
+            "xx",
+            "--attach-body",
+            "yy",
+        ],
+        &["--attach-type", "application/pdf", "--attach-body", "@blob"],
+        &[
+            "--attach-type",
+            "text/html",
+            "--attach-body",
+            "<b>x</b>",
+            "--attach",
+            "@notes",
+        ],
+        &["--attach", "@notes"],
+        &["--attach", "@blob", "--attach", "@blob"],
+        &["--attach-name", "n.png", "--attach", "@blob"],
+        &["--attach-name", "", "--attach", "@notes"],
+        &[
+            "--attach-type",
+            "image/png",
+            "--attach",
+            "@blob",
+            "--attach-body",
+            "b",
+        ],
+        &["--attach-type", "text/plain", "--attach", "@blob"],
+        &["--body", "hi", "--attach", "words, not a file"],
+        &[
+            "--attach-body",
+            "one",
+            "--attach-body",
+            "two",
+            "--attach",
+            "@notes",
+        ],
+    ];
+    let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
+    for args in cases {
+        let theirs = mime_parts(&swaks, args, dir.path());
+        assert_eq!(mime_parts(ehlo_bin, args, dir.path()), theirs, "{args:?}");
+    }
+}
+
+/// A body part whose type is not text/* goes as an attachment, as swaks sends it; a text one
+/// without a name has no Content-Disposition (both tools), one named by `--attach-name` is
+/// `inline; filename=` (ehlo only, the README says so). ehlo sent the image without a
+/// disposition.
+#[test]
+fn a_body_part_that_is_not_text_is_an_attachment_as_in_swaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts = |args: &[&str]| mime_parts(Path::new(env!("CARGO_BIN_EXE_ehlo")), args, dir.path());
+    assert_eq!(
+        parts(&[
+            "--attach-type",
+            "image/png",
+            "--attach-body",
+            "xx",
+            "--attach-body",
+            "yy"
+        ]),
+        "0 multipart/alternative\n1 image/png attachment - 7878\n1 text/plain - - 7979\n"
+    );
+    assert_eq!(
+        parts(&[
+            "--attach-type",
+            "application/pdf",
+            "--attach-name",
+            "a.pdf",
+            "--attach-body",
+            "%PDF"
+        ]),
+        "0 multipart/mixed\n1 application/pdf attachment a.pdf 25504446\n"
+    );
+    assert_eq!(
+        parts(&[
+            "--attach-type",
+            "text/html",
+            "--attach-name",
+            "p.html",
+            "--attach-body",
+            "<p>"
+        ]),
+        "0 multipart/mixed\n1 text/html inline p.html 3c703e\n"
+    );
+}
+
 /// `--header 'Content-Type: text/html'` with `--attach` is the type of the `--body` part, as
 /// swaks makes it: ehlo put it in place of the multipart's own Content-Type, so the boundary
 /// was lost and a reader showed the whole MIME body as one HTML text.
