@@ -349,13 +349,14 @@ async fn repl(
     if let Some(path) = cfg.record.as_deref() {
         let created = private_file().create_new(true).open(path);
         if let Err(e) = created {
+            let note = &cfg.record_note;
             let why = if e.kind() == std::io::ErrorKind::AlreadyExists {
                 format!(
-                    "--record: {} exists: remove it first, or type :record! FILE in the session to replace it",
+                    "--record{note}: {} exists: remove it first, or type :record! FILE in the session to replace it",
                     path.display()
                 )
             } else {
-                format!("--record: cannot write {}: {e}", path.display())
+                format!("--record{note}: cannot write {}: {e}", path.display())
             };
             return refuse(&Error::Usage(why), cfg.json, warned, watch);
         }

@@ -1245,6 +1245,17 @@ fn sub_lookup<'a>(sub: &'a Command, name: &str) -> Lookup<'a> {
     }
 }
 
+/// What [`with_sources`] puts after `flag` (`--strict`) in a line naming it: ` (set by
+/// EHLO_STRICT in the environment)`, empty when the command line alone set it. For the refusals
+/// raised once the run has started (`--local-interface`'s, the REPL's `--strict`), worded by
+/// the connection layer and the REPL, which know no settings.
+pub(crate) fn source_mark(flag: &str, settings: &[Setting]) -> String {
+    with_sources(flag, settings)
+        .get(flag.len()..)
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// `line`, a refusal of the validated flags, with each flag it names that was set below the
 /// command line followed by where: `--helo (set by EHLO_HELO in the environment): the name is
 /// empty`, `--dsn-envid (set by line 2 of ~/.config/ehlo/config): …`. A flag the command line
@@ -3669,5 +3680,16 @@ mod tests {
             assert_eq!(got, want);
             assert!(!got.contains("secret-value"), "{got}");
         }
+        // The mark alone, for a refusal worded once the run has started.
+        assert_eq!(
+            source_mark("--dsn-envid", &settings),
+            " (set by EHLO_DSN_ENVID in the environment)"
+        );
+        assert_eq!(
+            source_mark("--header", &settings),
+            " (also set by line 3 of /home/me/.config/ehlo/config)"
+        );
+        assert_eq!(source_mark("--helo", &settings), "");
+        assert_eq!(source_mark("--strict", &settings), "");
     }
 }

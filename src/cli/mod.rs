@@ -357,6 +357,20 @@ fn parse_mode(
             cfg.notes.insert(0, note);
         }
     }
+    // The refusals raised once the run has started name where their flag was set too, as
+    // `sourced` does for the refusals of the parsed flags.
+    match &mut mode {
+        Mode::Send(cfg) => {
+            if let Some(local) = &mut cfg.connect.link.local {
+                local.note = layers::source_mark("--local-interface", settings);
+            }
+        }
+        Mode::Repl(cfg) => {
+            cfg.strict_note = layers::source_mark("--strict", settings);
+            cfg.record_note = layers::source_mark("--record", settings);
+        }
+        _ => {}
+    }
     // The send says it through its renderer (its `warnings`); the REPL, replay and probe here,
     // as every warning about their command line, once, before anything connects.
     if let Some(line) = port_warning {

@@ -350,6 +350,8 @@ pub(crate) struct LocalAddrs {
     port: u16,
     /// What the bind host is, a name with its lookup already done.
     host: LocalHost,
+    /// Where `--local-interface` was set ([`crate::net::route::LocalBind::note`]).
+    note: String,
 }
 
 /// The host part of `--local-interface`, in the form a bind needs: a name is only ever held
@@ -432,6 +434,7 @@ impl LocalAddrs {
         LocalAddrs {
             port: bind.port,
             host,
+            note: bind.note.clone(),
         }
     }
 
@@ -477,8 +480,9 @@ impl LocalAddrs {
                         if a.ip().is_unicast_link_local() =>
                     {
                         if p.scope_id() == 0 {
+                            let note = &self.note;
                             return Err(format!(
-                                "--local-interface {ip} is a link-local address: name its \
+                                "--local-interface{note} {ip} is a link-local address: name its \
                                  interface as its zone, {ip}%eth0 (RFC 4007 §11)"
                             ));
                         }
@@ -1186,8 +1190,9 @@ impl TcpRoute {
                     } else {
                         ("IPv4", "IPv6")
                     };
+                    let note = &b.note;
                     let why = format!(
-                        "--local-interface {local} has no {fam} address (only {has}): {} of \
+                        "--local-interface{note} {local} has no {fam} address (only {has}): {} of \
                          {host} not tried",
                         other
                             .iter()
@@ -1803,6 +1808,7 @@ mod local_bind_tests {
         let b = |host: Option<&str>, port| LocalBind {
             host: host.map(str::to_string),
             port,
+            note: String::new(),
         };
         assert_eq!(
             local_for(&b(None, 2500), peer).await,
@@ -1953,6 +1959,7 @@ mod dialer_tests {
         plan.link.local = Some(crate::net::route::LocalBind {
             host: Some("localhost".into()),
             port: 0,
+            note: String::new(),
         });
         let before = LOCAL_LOOKUPS.with(std::cell::Cell::get);
         let mut dialer = Dialer::seeded(&plan, 1);

@@ -273,6 +273,9 @@ pub(crate) struct LocalBind {
     pub(crate) host: Option<String>,
     /// Source port; 0 lets the system choose.
     pub(crate) port: u16,
+    /// Said after `--local-interface` in a refusal of it: where the flag was set when that was
+    /// below the command line (` (set by EHLO_LOCAL_INTERFACE in the environment)`), else empty.
+    pub(crate) note: String,
 }
 
 /// How to reach a server, whichever it is: everything of a [`ConnectPlan`] but the target. The

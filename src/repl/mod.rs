@@ -58,6 +58,9 @@ pub(crate) struct ReplConfig {
     pub(crate) log: Option<PathBuf>,
     /// `--record FILE`.
     pub(crate) record: Option<PathBuf>,
+    /// Said after `--record` in its refusal (an existing or unwritable FILE): where the flag
+    /// was set when that was below the command line, else empty.
+    pub(crate) record_note: String,
     /// The password for `:auth`: `--auth-password-file`, else `$EHLO_AUTH_PASSWORD` (the send's
     /// order, [`crate::cli::secrets::password`]).
     pub(crate) auth_password: Option<Secret>,
@@ -70,6 +73,9 @@ pub(crate) struct ReplConfig {
     /// `--strict`: end the session at the first 4xx/5xx reply (after QUIT) with its phase's
     /// exit code; piped, also at a reply that does not come within the timeout.
     pub(crate) strict: bool,
+    /// Said after `--strict` in the refusal that ends the session: where the flag was set when
+    /// that was below the command line (` (set by EHLO_STRICT in the environment)`), else empty.
+    pub(crate) strict_note: String,
 }
 
 /// What `ehlo replay` runs with.
@@ -2013,11 +2019,11 @@ impl Engine {
             let code = tls.code;
             // Piped without either flag, the script's next lines were written for TLS too.
             let flag = if self.cfg.strict {
-                "--strict"
+                format!("--strict{}", self.cfg.strict_note)
             } else if self.cfg.starttls {
-                "--tls"
+                "--tls".to_string()
             } else {
-                "piped"
+                "piped".to_string()
             };
             // A refusal says what was refused; a handshake's reason was said as it failed.
             let what = match &tls.reason {
@@ -2048,7 +2054,10 @@ impl Engine {
             // A command in no SMTP phase (NOOP, RSET, VRFY) that drew no reply: the server
             // has not closed (6), it failed to answer (36), as replay exits on that step.
             let code = crate::error::reply_exit_code(phase);
-            self.error(format!("--strict: {e}: ending the session (exit {code})"));
+            let note = &self.cfg.strict_note;
+            self.error(format!(
+                "--strict{note}: {e}: ending the session (exit {code})"
+            ));
             self.end(Ended::new(code, e.label(), Some(e.to_string())));
             // As the send: QUIT, unless not one byte of a banner came (there may be no SMTP
             // server to talk to).
@@ -2106,8 +2115,9 @@ impl Engine {
         } else {
             return false;
         };
+        let note = &self.cfg.strict_note;
         self.error(format!(
-            "--strict: {reason}: ending the session (exit {code})"
+            "--strict{note}: {reason}: ending the session (exit {code})"
         ));
         self.end(Ended::new(code, label, Some(reason)));
         self.quit().await;

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::util::{Run, ehlo_with_env, free_port, isolate, tripwire};
+use crate::util::{Run, Step, ehlo_with_env, free_port, isolate, scripted, tripwire};
 
 fn run(env: &[(&str, &str)], args: &[&str]) -> Run {
     ehlo_with_env(args, env, None, Duration::from_secs(30))
@@ -565,6 +565,116 @@ fn a_refusal_of_serve_s_options_names_the_variable_that_set_one() {
     assert_eq!(
         refusal(&r),
         "*** --require-tls needs TLS on offer: --starttls (not hidden) or --tls-on-connect",
+        "{}",
+        r.all()
+    );
+}
+
+/// A refusal raised once the run has started names the variable that set the flag it names, as
+/// the refusals of the parsed flags do: `--local-interface` (the link-local address with no
+/// zone, the family the server's other addresses need) and the REPL's `--strict` read as if
+/// the command line had them. The same flags on the command line read as before.
+#[test]
+fn a_run_time_refusal_names_the_variable_that_set_its_flag() {
+    // A link-local address without its zone, to a server with none: no link to bind on.
+    let server = format!("[::1]:{}", free_port());
+    let r = run(
+        &[("EHLO_LOCAL_INTERFACE", "fe80::25")],
+        &["--server", &server, "-t", "a@b.test"],
+    );
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.all().contains(
+            "--local-interface (set by EHLO_LOCAL_INTERFACE in the environment) fe80::25 is a \
+             link-local address: name its interface as its zone"
+        ),
+        "{}",
+        r.all()
+    );
+    let r = run(
+        &[],
+        &["--server", &server, "-t", "a@b.test", "--li", "fe80::25"],
+    );
+    assert!(
+        r.all()
+            .contains("--local-interface fe80::25 is a link-local address"),
+        "{}",
+        r.all()
+    );
+    // An IPv4 local address and a server name with an IPv6 address too: that one is not tried.
+    let wire = tripwire();
+    let server = format!("localhost:{}", wire.local_addr().unwrap().port());
+    let r = run(
+        &[("EHLO_LOCAL_INTERFACE", "127.0.0.1")],
+        &["--server", &server, "-t", "a@b.test", "--timeout", "5"],
+    );
+    assert!(
+        r.all().contains(
+            "--local-interface (set by EHLO_LOCAL_INTERFACE in the environment) 127.0.0.1 has \
+             no IPv6 address (only IPv4): ::1 of localhost not tried"
+        ),
+        "{}",
+        r.all()
+    );
+    // The REPL's --record from EHLO_RECORD naming a file that exists: refused before anything
+    // connects, saying where the flag was set.
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept.ehlo");
+    std::fs::write(&kept, "kept\n").unwrap();
+    let r = run(&[("EHLO_RECORD", kept.to_str().unwrap())], &["repl"]);
+    assert_eq!(
+        refusal(&r),
+        format!(
+            "*** --record (set by EHLO_RECORD in the environment): {} exists: remove it first, \
+             or type :record! FILE in the session to replace it",
+            kept.display()
+        ),
+        "{}",
+        r.all()
+    );
+    let r = run(&[], &["repl", "--record", kept.to_str().unwrap()]);
+    assert!(
+        refusal(&r).starts_with(&format!("*** --record: {} exists", kept.display())),
+        "{}",
+        r.all()
+    );
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "kept\n");
+    // The REPL's --strict from EHLO_STRICT: the refusal that ends the session says so.
+    let strict = |env: &[(&str, &str)], extra: &[&str]| {
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250 scripted.test\r\n"),
+            Step::Expect("MAIL FROM:<a@b.test>"),
+            Step::Send(b"550 5.7.1 no\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let mut args = vec!["repl".to_string(), server.server()];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = ehlo_with_env(
+            &args,
+            env,
+            Some(b"EHLO x.test\nMAIL FROM:<a@b.test>\nNOOP\n"),
+            Duration::from_secs(30),
+        );
+        server.finish();
+        r
+    };
+    let r = strict(&[("EHLO_STRICT", "")], &[]);
+    assert_ne!(r.code, 0, "{}", r.all());
+    assert!(
+        r.all().contains(
+            "--strict (set by EHLO_STRICT in the environment): 550 5.7.1 no: ending the session"
+        ),
+        "{}",
+        r.all()
+    );
+    let r = strict(&[], &["--strict"]);
+    assert!(
+        r.all()
+            .contains("--strict: 550 5.7.1 no: ending the session"),
         "{}",
         r.all()
     );

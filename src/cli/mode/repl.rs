@@ -89,6 +89,7 @@ fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Erro
         show_secrets: c.show_secrets,
         log: c.log.clone(),
         record: None,
+        record_note: String::new(),
         auth_password: secrets::password(
             None,
             c.auth_password_file.as_deref(),
@@ -104,5 +105,6 @@ fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Erro
         allow_plaintext_auth: c.allow_plaintext_auth,
         json: c.json,
         strict: false,
+        strict_note: String::new(),
     })
 }

@@ -667,6 +667,8 @@ fn route(
             host: li.as_ref().map(|l| l.host.clone()),
             // A port inside --local-interface wins over --local-port, as in swaks.
             port: li.as_ref().and_then(|l| l.port).or(lp).unwrap_or(0),
+            // Where the flag came from is known to the layering alone (`cli::parse`).
+            note: String::new(),
         }),
     };
 

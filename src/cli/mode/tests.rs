@@ -1256,6 +1256,7 @@ fn family_checks() {
         Some(crate::net::route::LocalBind {
             host: host.map(str::to_string),
             port,
+            note: String::new(),
         })
     };
     assert_eq!(c.connect.link.local, bind(Some("127.0.0.2"), 4000));
