@@ -263,6 +263,7 @@ async fn dispatch(
             let wait = crate::repl::record::ScriptWait {
                 idle: cfg.session.link.timeout,
                 deadline: cfg.deadline.map(|d| (d, started + d)),
+                deadline_note: cfg.deadline_note.clone(),
             };
             let script = match crate::repl::record::load(&cfg.script, wait) {
                 Ok(s) => s,

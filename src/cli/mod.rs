@@ -369,6 +369,7 @@ fn parse_mode(
             cfg.strict_note = layers::source_mark("--strict", settings);
             cfg.record_note = layers::source_mark("--record", settings);
         }
+        Mode::Replay(cfg) => cfg.deadline_note = layers::source_mark("--deadline", settings),
         _ => {}
     }
     // The send says it through its renderer (its `warnings`); the REPL, replay and probe here,

@@ -91,6 +91,9 @@ pub(crate) struct ReplayConfig {
     pub(crate) any_file: bool,
     /// `--deadline`: the bound on the whole replay (`None`: none, as `0` is).
     pub(crate) deadline: Option<Duration>,
+    /// Said after `--deadline` when it cuts the script's reading: where the flag was set when
+    /// that was below the command line, else empty.
+    pub(crate) deadline_note: String,
 }
 
 /// Said before STARTTLS goes out inside a mail transaction.
@@ -2741,6 +2744,7 @@ impl Engine {
                 record::ScriptWait {
                     idle: self.timeout(),
                     deadline: None,
+                    deadline_note: String::new(),
                 },
             ) {
                 Ok(script) => {

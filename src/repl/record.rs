@@ -649,12 +649,15 @@ fn is_typed_data(input: &str) -> bool {
 /// How long reading a script may wait for its bytes: a FIFO (`mkfifo`) opens at once and is
 /// read as its writer writes, so a FIFO nobody writes, or a writer that stops, would block the
 /// run before it connects, past every limit (`open(2)` of a FIFO waits for a writer).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct ScriptWait {
     /// The longest wait for the next bytes (`--timeout`; zero: none).
     pub(crate) idle: std::time::Duration,
     /// The whole run's `--deadline` and when it ends, the script's reading included.
     pub(crate) deadline: Option<(std::time::Duration, std::time::Instant)>,
+    /// Said after `--deadline` when it cuts the reading: where the flag was set when that was
+    /// below the command line (` (set by EHLO_DEADLINE in the environment)`), else empty.
+    pub(crate) deadline_note: String,
 }
 
 /// Read and check a recording file, a line at a time. A FIFO or a pipe holding more than
@@ -1028,7 +1031,8 @@ fn read_fifo(mut f: std::fs::File, path: &Path, wait: ScriptWait) -> Result<Vec<
                 };
                 let why = match (wait.deadline, left) {
                     (Some((d, _)), Some(l)) if limit == Some(l) => format!(
-                        "--deadline {} reached: {read}",
+                        "--deadline{} {} reached: {read}",
+                        wait.deadline_note,
                         crate::error::duration_words(d)
                     ),
                     _ => format!(
@@ -1417,6 +1421,7 @@ mod tests {
         ScriptWait {
             idle: d(idle_secs),
             deadline: deadline_secs.map(|s| (d(s), std::time::Instant::now() + d(s))),
+            deadline_note: String::new(),
         }
     }
 

@@ -639,6 +639,39 @@ fn a_run_time_refusal_names_the_variable_that_set_its_flag() {
         r.all()
     );
     assert_eq!(std::fs::read_to_string(&kept).unwrap(), "kept\n");
+    // replay's --deadline from EHLO_DEADLINE, cutting the reading of a script FIFO nobody
+    // writes: refused before anything connects.
+    let fifo = dir.path().join("script.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let wire = tripwire();
+    let server = wire.local_addr().unwrap().to_string();
+    let replay = [
+        "replay",
+        fifo.to_str().unwrap(),
+        "--server",
+        &server,
+        "--timeout",
+        "30",
+    ];
+    let r = run(&[("EHLO_DEADLINE", "1s")], &replay);
+    assert!(
+        refusal(&r).contains(
+            ": --deadline (set by EHLO_DEADLINE in the environment) 1s reached: nothing came \
+             from this FIFO: "
+        ),
+        "{}",
+        r.all()
+    );
+    let r = run(&[], &[&replay[..], &["--deadline", "1s"]].concat());
+    assert!(
+        refusal(&r).contains(": --deadline 1s reached: nothing came from this FIFO: "),
+        "{}",
+        r.all()
+    );
+    assert!(
+        wire.accept().is_err(),
+        "replay connected before reading its script"
+    );
     // The REPL's --strict from EHLO_STRICT: the refusal that ends the session says so.
     let strict = |env: &[(&str, &str)], extra: &[&str]| {
         let server = scripted(vec![

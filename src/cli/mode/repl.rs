@@ -44,6 +44,7 @@ pub(super) fn replay_config(a: ReplayArgs) -> Result<ReplayConfig, Error> {
         keep_going: a.keep_going,
         any_file: a.allow_any_file,
         deadline: a.deadline.filter(|d| !d.is_zero()),
+        deadline_note: String::new(),
     })
 }
 
