@@ -95,9 +95,14 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     let mut stopped: Option<&'static str> = None;
     // One control connection per run for the `limits.*` probes (see `script::LimitsControl`).
     let mut limits_control: Option<script::LimitsControl> = None;
-    // The probes in a row, latest last, whose first command after EHLO got no reply within
-    // --timeout ([`STALLS_TO_GIVE_UP`] of them and the rest are not run).
-    let mut stalled: Vec<&'static str> = Vec::new();
+    // Per host reached (the MX host with `@domain`), the probes in a row, latest last, whose
+    // first command after EHLO got no reply within --timeout ([`STALLS_TO_GIVE_UP`] of them and
+    // the rest on that host are not run).
+    let mut stalled: std::collections::HashMap<String, Vec<&'static str>> = Default::default();
+    // `@domain`: the MX hosts given up on, with why; a probe that reaches one is not run, the
+    // other MX hosts are probed as before.
+    let mut stalled_hosts: std::collections::HashMap<String, (String, serde_json::Value)> =
+        Default::default();
     // Why the probes after some point were not run (the JSON summary's `given_up`).
     let mut given_up: Option<serde_json::Value> = None;
     for id in ids {
@@ -109,7 +114,13 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
             (_, Some(why)) => CheckResult::new(id, Status::Error, format!("not run: {why}"))
                 .with("unfinished", true),
             // One failed connect says it for every probe: no more waiting on timeouts.
-            (Some(why), None) => CheckResult::new(id, Status::Error, format!("not run: {why}")),
+            (Some(why), None) => {
+                let c = CheckResult::new(id, Status::Error, format!("not run: {why}"));
+                match &given_up {
+                    Some(g) => c.with("given_up", g.clone()),
+                    None => c,
+                }
+            }
             (None, None) if auth_failed.is_some() && script::authenticates(id, &cfg.ctx) => {
                 let why = auth_failed.as_deref().unwrap_or_default();
                 CheckResult::new(id, Status::Error, format!("not run: AUTH failed ({why})"))
@@ -122,7 +133,7 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                     }
                 };
                 let c = tokio::select! {
-                    c = probe_one(id, cfg, &mut limits_control) => c,
+                    c = probe_one(id, cfg, &mut limits_control, &stalled_hosts) => c,
                     sig = crate::net::driver::RunSignals::next(&mut signals) => {
                         let why = crate::check::stopped_by(sig);
                         stopped = Some(why);
@@ -135,7 +146,7 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                 };
                 if c.evidence.get("connect_failed").is_some() {
                     unreachable = Some(c.summary.clone());
-                    given_up = Some(gave_up("connect_failed", &[id]));
+                    given_up = Some(gave_up("connect_failed", &[id], &cfg.plan.describe()));
                 }
                 // A server that did not greet within --timeout would keep every probe after
                 // it waiting as long (22 probes: 22 timeouts). With `@domain` the next probe
@@ -144,26 +155,40 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                     && matches!(cfg.plan.target, crate::net::route::Target::Host { .. })
                 {
                     unreachable = Some(format!("{id}: {}", c.summary));
-                    given_up = Some(gave_up("no_greeting", &[id]));
+                    given_up = Some(gave_up("no_greeting", &[id], &reached_host(&c)));
                 }
                 // A server that answers EHLO and then nothing would keep every probe after it
                 // waiting a --timeout too; one that is merely slow (a tarpit) answers within
                 // it, and any probe that gets an answer starts the count again. A skip sent
                 // nothing after EHLO: no evidence either way.
+                // Counted per host reached: with `@domain` one MX that stalls is no evidence
+                // about the next, and a probe answered by another MX does not restart its count.
+                let host = reached_host(&c);
+                let row = stalled.entry(host.clone()).or_default();
                 if c.evidence.get("no_reply_after_ehlo").is_some() {
-                    stalled.push(id);
+                    row.push(id);
                 } else if c.status != Status::Skip {
-                    stalled.clear();
+                    row.clear();
                 }
-                if stalled.len() >= STALLS_TO_GIVE_UP
-                    && unreachable.is_none()
-                    && matches!(cfg.plan.target, crate::net::route::Target::Host { .. })
-                {
-                    unreachable = Some(format!(
-                        "the server stalls after EHLO: {} got no reply to their first command after it within the timeout, evidence no_reply_after_ehlo",
-                        stalled.join(" and ")
-                    ));
-                    given_up = Some(gave_up("no_reply_after_ehlo", &stalled));
+                if row.len() >= STALLS_TO_GIVE_UP && unreachable.is_none() {
+                    let by = row.join(" and ");
+                    let g = gave_up("no_reply_after_ehlo", row, &host);
+                    if given_up.is_none() {
+                        given_up = Some(g.clone());
+                    }
+                    match cfg.plan.target {
+                        crate::net::route::Target::Host { .. } => {
+                            unreachable = Some(format!(
+                                "the server stalls after EHLO: {by} got no reply to their first command after it within the timeout, evidence no_reply_after_ehlo"
+                            ));
+                        }
+                        crate::net::route::Target::Mx { .. } => {
+                            let why = format!(
+                                "the MX host {host} stalls after EHLO: {by} got no reply to their first command after it within the timeout, evidence no_reply_after_ehlo"
+                            );
+                            stalled_hosts.entry(host).or_insert((why, g));
+                        }
+                    }
                 }
                 if c.evidence.get("auth_failed").is_some() {
                     auth_failed = Some(c.summary.clone());
@@ -197,6 +222,30 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
         stopped,
         Tally::of(&reports, cfg.fail_on).undecided,
     );
+    // The JUnit file says why as suite properties too: a CI page shows the cases not run, and a
+    // reader of the file alone learns what made the run give up on the server.
+    let properties: Vec<(&str, String)> = match &given_up {
+        Some(g) => ["evidence", "by", "host"]
+            .into_iter()
+            .zip([
+                "ehlo.given_up.evidence",
+                "ehlo.given_up.by",
+                "ehlo.given_up.host",
+            ])
+            .map(|(k, name)| {
+                let v = match &g[k] {
+                    serde_json::Value::Array(a) => a
+                        .iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    v => v.as_str().unwrap_or_default().to_string(),
+                };
+                (name, v)
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     if let Some(path) = &cfg.junit
         && let Err(e) = crate::render::junit::write_named(
             "ehlo probe",
@@ -204,6 +253,7 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
             &reports,
             cfg.fail_on,
             t0.elapsed(),
+            &properties,
         )
     {
         renderer.fatal(&e);
@@ -218,10 +268,18 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
 /// `--timeout` before the rest of the run is not run.
 const STALLS_TO_GIVE_UP: usize = 2;
 
-/// The JSON summary's `given_up`: which evidence made the run give up on the server, and the
-/// probes that showed it.
-fn gave_up(evidence: &str, by: &[&str]) -> serde_json::Value {
-    serde_json::json!({"evidence": evidence, "by": by})
+/// The JSON summary's `given_up`: which evidence made the run give up on the server, the
+/// probes that showed it, and the host given up on (with `@domain`, the MX host).
+fn gave_up(evidence: &str, by: &[&str], host: &str) -> serde_json::Value {
+    serde_json::json!({"evidence": evidence, "by": by, "host": host})
+}
+
+/// The host a probe's connection reached (`server` evidence `host [address]`, the host part),
+/// or `""` when it reached none.
+fn reached_host(c: &CheckResult) -> String {
+    let server = c.evidence.get("server").and_then(|v| v.as_str());
+    let server = server.unwrap_or_default();
+    server.split(" [").next().unwrap_or_default().to_string()
 }
 
 /// One probe on its own connection: its result, with the time it took. `control`: the
@@ -230,9 +288,10 @@ pub(crate) async fn probe_one(
     id: &'static str,
     cfg: &ProbeConfig,
     control: &mut Option<script::LimitsControl>,
+    stalled_hosts: &std::collections::HashMap<String, (String, serde_json::Value)>,
 ) -> CheckResult {
     let t0 = Instant::now();
-    let outcome = drive(id, cfg, control).await;
+    let outcome = drive(id, cfg, control, stalled_hosts).await;
     let mut c = CheckResult::new(id, outcome.status, outcome.summary);
     c.evidence = outcome.evidence;
     c.timed(t0.elapsed().as_secs_f64() * 1000.0)
@@ -243,12 +302,13 @@ async fn drive(
     id: &'static str,
     cfg: &ProbeConfig,
     control: &mut Option<script::LimitsControl>,
+    stalled_hosts: &std::collections::HashMap<String, (String, serde_json::Value)>,
 ) -> script::Outcome {
     let plan = &cfg.plan;
     let timeout = plan.link.timeout;
     let mut runner = Runner::new(id, cfg.ctx.clone());
     runner.with_control(control.clone());
-    let mut conn = match conn::connect(plan, &mut |_| {}).await {
+    let mut conn = match connect_past(plan, stalled_hosts).await {
         Ok(c) => {
             // Which host and address answered: with `@domain` every probe picks its MX host
             // anew (equal preferences are shuffled, a dead host is skipped), so each result
@@ -256,7 +316,13 @@ async fn drive(
             runner.connected_to(&c.server);
             Some(c)
         }
-        Err(e) => {
+        // Every MX host that answered was given up on: not run, saying why (the first's).
+        Err((_, Some((why, g)))) => {
+            let mut o = inconclusive(format!("not run: {why}"));
+            o.evidence.insert("given_up".into(), g);
+            return o;
+        }
+        Err((e, None)) => {
             let mut o = inconclusive(format!("cannot connect: {e}"));
             o.evidence.insert("connect_failed".into(), true.into());
             return o;
@@ -341,6 +407,36 @@ async fn drive(
                 }
             }
         };
+    }
+}
+
+/// Connect as the plan says, passing over an MX host given up on (`@domain`: it stalled
+/// after EHLO for two probes in a row) to the next candidate, as a refusal would be
+/// (RFC 5321 §5.1), with implicit TLS when asked. The error comes with why the first host
+/// passed over was given up on, when one was.
+async fn connect_past(
+    plan: &ConnectPlan,
+    stalled_hosts: &std::collections::HashMap<String, (String, serde_json::Value)>,
+) -> Result<Connection, (Error, Option<(String, serde_json::Value)>)> {
+    let mut dialer = conn::Dialer::new(plan);
+    let mut passed: Option<(String, serde_json::Value)> = None;
+    loop {
+        let mut c = dialer
+            .next(&mut |_| {})
+            .await
+            .map_err(|e| (e, passed.clone()))?;
+        if let Some(why) = stalled_hosts.get(c.host.as_str()) {
+            c.shutdown().await;
+            passed.get_or_insert_with(|| why.clone());
+            continue;
+        }
+        if plan.link.tls_on_connect {
+            return c
+                .start_tls(plan, &mut |_| {})
+                .await
+                .map_err(|e| (e, passed.clone()));
+        }
+        return Ok(c);
     }
 }
 

@@ -2220,14 +2220,14 @@ impl Runner {
         }
         // Nothing at all to the first command after EHLO on the probe's own connection: the
         // evidence the driver counts (a part of a reply, or a reply that came late but within
-        // the timeout, is not a stall).
+        // the timeout, is not a stall). The early talker's first command after its EHLO is
+        // its QUIT: the same evidence.
         if input == Input::TimedOut
             && matches!(
                 self.waiting,
                 Some(Step::Read { .. } | Step::UntilQuit { .. })
             )
             && !self.control
-            && preamble(self.id) != Preamble::None
             && self.log.replies.last().is_some_and(|(l, _)| *l == "ehlo")
         {
             self.stalled_after_ehlo = true;
@@ -2714,7 +2714,12 @@ impl Runner {
         };
         // Inconclusive for want of any reply after EHLO: the driver gives up on a server that
         // does this to two probes in a row (each further probe would wait as long).
-        let o = if self.stalled_after_ehlo && o.status == Status::Error {
+        // The early talker is judged on its EHLO's reply alone: a QUIT left unanswered after
+        // it is counted all the same (on a server that stalls after EHLO its wait is the
+        // first of the two, not one more).
+        let o = if self.stalled_after_ehlo
+            && (o.status == Status::Error || self.id == "pipelining.early-talker")
+        {
             o.with("no_reply_after_ehlo", true)
         } else {
             o

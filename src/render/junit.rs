@@ -45,6 +45,9 @@ pub(crate) struct RunInfo {
     pub(crate) started: std::time::SystemTime,
     /// This host's name (`localhost` when it cannot be read, as the Ant schema asks).
     pub(crate) hostname: String,
+    /// More `<property>` elements for every suite, after `ehlo.report` and `ehlo.version`
+    /// (`ehlo probe`: `ehlo.given_up.*`, why the probes after some point were not run).
+    pub(crate) properties: Vec<(String, String)>,
 }
 
 impl RunInfo {
@@ -60,6 +63,7 @@ impl RunInfo {
         RunInfo {
             started: now.checked_sub(wall).unwrap_or(now),
             hostname,
+            properties: Vec::new(),
         }
     }
 
@@ -252,6 +256,15 @@ pub(crate) fn suite_xml(
         ("ehlo.version", env!("CARGO_PKG_VERSION")),
     ] {
         start_tag(&mut xml, 3, "property", &[("name", k), ("value", v)], true);
+    }
+    for (k, v) in &run.properties {
+        start_tag(
+            &mut xml,
+            3,
+            "property",
+            &[("name", k), ("value", &esc(v))],
+            true,
+        );
     }
     end_tag(&mut xml, 2, "properties");
     xml.push_str(&cases);
@@ -446,7 +459,7 @@ pub(crate) fn write(
     fail_on: FailOn,
     wall: Duration,
 ) -> Result<(), String> {
-    write_named("ehlo check", path, reports, fail_on, wall)
+    write_named("ehlo check", path, reports, fail_on, wall, &[])
 }
 
 /// How the report reaches `path`. A rename replaces the directory entry it lands on, so only a
@@ -478,8 +491,14 @@ pub(crate) fn write_named(
     reports: &[DomainReport],
     fail_on: FailOn,
     wall: Duration,
+    properties: &[(&str, String)],
 ) -> Result<(), String> {
-    let xml = render_named(name, reports, fail_on, &RunInfo::now_minus(wall));
+    let mut run = RunInfo::now_minus(wall);
+    run.properties = properties
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let xml = render_named(name, reports, fail_on, &run);
     write_xml(path, &xml)
 }
 
@@ -585,6 +604,7 @@ mod tests {
         RunInfo {
             started: std::time::UNIX_EPOCH + Duration::from_secs(1_796_472_000),
             hostname: "ci-runner".into(),
+            properties: Vec::new(),
         }
     }
 

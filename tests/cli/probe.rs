@@ -1978,7 +1978,15 @@ fn line_server(
 /// A loopback server that hands every connection to `serve` in a thread of its own; its
 /// address.
 fn each_connection(serve: impl Fn(std::net::TcpStream) + Send + Sync + 'static) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    each_connection_at("127.0.0.1:0", serve)
+}
+
+/// [`each_connection`] listening on `at`.
+fn each_connection_at(
+    at: &str,
+    serve: impl Fn(std::net::TcpStream) + Send + Sync + 'static,
+) -> String {
+    let listener = std::net::TcpListener::bind(at).unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let serve = std::sync::Arc::new(serve);
     std::thread::spawn(move || {
@@ -2319,7 +2327,10 @@ fn a_cut_probe_names_the_command_it_waited_on() {
 /// A server that greets and answers EHLO, then never replies: each probe waited its own
 /// --timeout for its first command's reply (42 s at --timeout 2s, about 200 s by default, 20
 /// probes inconclusive). After two probes in a row got nothing after EHLO the rest are not
-/// run, naming that evidence; the JSON summary says why (`given_up`).
+/// run, naming that evidence; the JSON summary says why (`given_up`), and so do the not-run
+/// probes' evidence and the `--junit` file (suite properties `ehlo.given_up.*`, which it
+/// lacked: a CI reader saw the cases not run without the evidence). The early talker, whose
+/// QUIT after its answered EHLO waited a timeout of its own, counts as the first of the two.
 #[test]
 fn a_server_that_stalls_after_ehlo_costs_two_timeouts_not_one_per_probe() {
     use std::io::{BufRead, BufReader, Write};
@@ -2333,35 +2344,41 @@ fn a_server_that_stalls_after_ehlo_costs_two_timeouts_not_one_per_probe() {
         let _ = c.write_all(b"250-stall.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n");
         std::thread::sleep(Duration::from_secs(30));
     });
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("probe.xml");
     let t0 = std::time::Instant::now();
-    let (run, st) = probe(&stalling, &["--timeout", "1s"]);
+    let (run, st) = probe(
+        &stalling,
+        &["--timeout", "1s", "--junit", junit.to_str().unwrap()],
+    );
     let took = t0.elapsed();
     assert_eq!(run.code, 41, "{}", run.all());
-    // The early talker is answered (a warn), pipelining.unadvertised skips (PIPELINING is
-    // offered, nothing is sent after EHLO): neither counts. The two STARTTLS probes each wait
-    // one timeout; the 18 after them are not run.
+    // The early talker is answered (a warn) and its QUIT is not: the first of the two
+    // stalls. pipelining.unadvertised skips (PIPELINING is offered, nothing is sent after
+    // EHLO): no evidence either way. starttls.injection waits the second timeout; the 19 after
+    // it are not run.
     assert_eq!(
         status(&st, "pipelining.early-talker"),
         "warn",
         "{}",
         run.stdout
     );
+    let l = line_of(&run, "pipelining.early-talker");
+    assert_eq!(l["evidence"]["no_reply_after_ehlo"], true, "{l}");
     assert_eq!(
         status(&st, "pipelining.unadvertised"),
         "skip",
         "{}",
         run.stdout
     );
-    for id in ["starttls.injection", "starttls.injection-ehlo"] {
-        let l = line_of(&run, id);
-        assert_eq!(
-            l["summary"], "no reply to STARTTLS within the timeout",
-            "{l}"
-        );
-        assert_eq!(l["evidence"]["no_reply_after_ehlo"], true, "{l}");
-    }
-    let why = "not run: the server stalls after EHLO: starttls.injection and \
-               starttls.injection-ehlo got no reply to their first command after it within the \
+    let l = line_of(&run, "starttls.injection");
+    assert_eq!(
+        l["summary"], "no reply to STARTTLS within the timeout",
+        "{l}"
+    );
+    assert_eq!(l["evidence"]["no_reply_after_ehlo"], true, "{l}");
+    let why = "not run: the server stalls after EHLO: pipelining.early-talker and \
+               starttls.injection got no reply to their first command after it within the \
                timeout, evidence no_reply_after_ehlo";
     let lines: Vec<Value> = run
         .stdout
@@ -2372,18 +2389,43 @@ fn a_server_that_stalls_after_ehlo_costs_two_timeouts_not_one_per_probe() {
         .iter()
         .filter(|v| v["type"] == "probe" && v["summary"] == why)
         .collect();
-    assert_eq!(not_run.len(), 18, "{}", run.stdout);
+    assert_eq!(not_run.len(), 19, "{}", run.stdout);
     assert!(not_run.iter().all(|v| v["status"] == "inconclusive"));
     let summary = lines.iter().find(|v| v["type"] == "summary").unwrap();
     assert_eq!(
         summary["given_up"],
         serde_json::json!({"evidence": "no_reply_after_ehlo",
-            "by": ["starttls.injection", "starttls.injection-ehlo"]}),
+            "by": ["pipelining.early-talker", "starttls.injection"], "host": "127.0.0.1"}),
         "{summary}"
     );
     assert_eq!(summary["outcome"], "untested", "{summary}");
-    // The early talker's wait and two timeouts, not twenty.
-    assert!(took < Duration::from_secs(8), "took {took:?}");
+    // Each probe not run carries the same evidence, and so does the JUnit file: a CI reader
+    // of the file alone sees why (the cases' text, and the suite's properties).
+    assert!(
+        not_run
+            .iter()
+            .all(|v| v["evidence"]["given_up"] == summary["given_up"]),
+        "{}",
+        run.stdout
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    for p in [
+        r#"<property name="ehlo.given_up.evidence" value="no_reply_after_ehlo"/>"#,
+        r#"<property name="ehlo.given_up.by" value="pipelining.early-talker starttls.injection"/>"#,
+        r#"<property name="ehlo.given_up.host" value="127.0.0.1"/>"#,
+    ] {
+        assert!(xml.contains(p), "{p}\n{xml}");
+    }
+    let case = xml
+        .split("<testcase ")
+        .find(|c| c.starts_with(r#"name="enum.vrfy""#))
+        .unwrap();
+    assert!(
+        case.contains("&quot;given_up&quot;:{&quot;by&quot;:[&quot;pipelining.early-talker&quot;"),
+        "{case}"
+    );
+    // Two timeouts (the early talker's wait is the first), not twenty, nor three.
+    assert!(took < Duration::from_secs(3), "took {took:?}");
 }
 
 /// A slow server (a tarpit: every reply after 600 ms, within --timeout) is never given up on,
@@ -2445,4 +2487,113 @@ fn a_slow_server_or_a_probe_answered_between_stalls_is_not_given_up_on() {
         .find(|v| v["type"] == "summary")
         .unwrap();
     assert_eq!(summary["given_up"], Value::Null, "{summary}");
+}
+
+/// With `@domain` the stall shortcut is per MX host: an MX that greets, answers EHLO and then
+/// stalls (mx-a, preferred) is given up on after two probes in a row got nothing, and the
+/// probes after them pass over it to the next MX (mx-b, which answers) as a refused connection
+/// would, instead of each waiting a --timeout on mx-a. The JSON summary's `given_up` names the
+/// host. Both listen on one port (an MX target has one), on 127.0.0.1 and 127.0.0.2.
+#[test]
+fn a_stalling_mx_is_given_up_on_alone_and_the_next_mx_is_probed() {
+    use ehlo::net::testutil::{FakeDns, RecordSpec};
+    use std::io::{BufRead, BufReader, Write};
+    let serve = |stall: bool| {
+        move |mut c: std::net::TcpStream| {
+            let _ = c.write_all(b"220 mx.test ESMTP\r\n");
+            let mut lines = BufReader::new(c.try_clone().unwrap());
+            let mut line = Vec::new();
+            if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let _ = c.write_all(b"250-mx.test\r\n250 PIPELINING\r\n");
+            loop {
+                line.clear();
+                if stall || lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+                    std::thread::sleep(Duration::from_secs(10));
+                    return;
+                }
+                let reply: &[u8] = if line.starts_with(b"QUIT") {
+                    b"221 bye\r\n"
+                } else {
+                    b"252 cannot verify\r\n"
+                };
+                let _ = c.write_all(reply);
+            }
+        }
+    };
+    each_connection_at("127.0.0.1:44310", serve(true));
+    each_connection_at("127.0.0.2:44310", serve(false));
+    let (dns, _h) = FakeDns::start(vec![
+        (
+            "example.test",
+            RecordSpec::Mx(10, "mx-a.example.test".into()),
+        ),
+        (
+            "example.test",
+            RecordSpec::Mx(20, "mx-b.example.test".into()),
+        ),
+        (
+            "mx-a.example.test",
+            RecordSpec::A("127.0.0.1".parse().unwrap()),
+        ),
+        (
+            "mx-b.example.test",
+            RecordSpec::A("127.0.0.2".parse().unwrap()),
+        ),
+    ]);
+    let dns = dns.to_string();
+    let t0 = std::time::Instant::now();
+    let (run, st) = probe(
+        "@example.test",
+        &[
+            "--dns-server",
+            &dns,
+            "--port",
+            "44310",
+            "--timeout",
+            "1s",
+            "--only",
+            "enum.*",
+            "--only",
+            "limits.line",
+        ],
+    );
+    let took = t0.elapsed();
+    for id in ["enum.vrfy", "enum.expn"] {
+        let l = line_of(&run, id);
+        assert_eq!(l["evidence"]["no_reply_after_ehlo"], true, "{l}");
+        assert!(
+            l["evidence"]["server"]
+                .as_str()
+                .unwrap()
+                .starts_with("mx-a.example.test"),
+            "{l}"
+        );
+    }
+    for id in ["enum.rcpt", "limits.line"] {
+        let l = line_of(&run, id);
+        assert!(
+            l["evidence"]["server"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("mx-b.example.test"),
+            "{l}"
+        );
+        assert_ne!(status(&st, id), "inconclusive", "{l}");
+    }
+    let summary = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["type"] == "summary")
+        .unwrap();
+    assert_eq!(
+        summary["given_up"],
+        serde_json::json!({"evidence": "no_reply_after_ehlo",
+            "by": ["enum.vrfy", "enum.expn"], "host": "mx-a.example.test"}),
+        "{summary}"
+    );
+    // Two timeouts on mx-a, not four.
+    assert!(took < Duration::from_secs(4), "took {took:?}");
 }
