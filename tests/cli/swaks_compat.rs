@@ -1995,6 +1995,9 @@ fn normalise_message(text: &str) -> String {
     out.join("\r\n").trim_end_matches("\r\n").to_string()
 }
 
+/// How many rows of [`CASES`] run at once.
+const ROW_THREADS: usize = 6;
+
 #[test]
 #[ignore = "runs the real swaks, a peer: tests/interop/run.sh runs it"]
 fn swaks_command_lines_do_the_same_in_ehlo() {
@@ -2037,13 +2040,34 @@ fn swaks_command_lines_do_the_same_in_ehlo() {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
+    // The rows run on several threads at once: most of a row's time is waiting (perl starting,
+    // a --timeout or a server delay running out, the settle wait after a tool that never
+    // connected), and each row has a server of its own (a free port, or a `listen` address no
+    // other row uses); swaks and ehlo still run one after the other within a row, as a fixed
+    // `listen` address is theirs in turn. The outcomes are compared in CASES order below.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let outcomes: Vec<Mutex<Option<(Outcome, Outcome)>>> =
+        CASES.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..ROW_THREADS {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(case) = CASES.get(i) else { break };
+                    let args: Vec<String> =
+                        case.args.iter().map(|a| a.replace("{dir}", &d)).collect();
+                    let theirs = run(&rt, case, &swaks, &args, &home);
+                    let mut mine_args = args;
+                    mine_args.extend(case.ehlo_extra.iter().map(|s| s.to_string()));
+                    let ours = run(&rt, case, ehlo_bin, &mine_args, &home);
+                    *outcomes[i].lock().unwrap() = Some((theirs, ours));
+                }
+            });
+        }
+    });
     let mut failures = Vec::new();
-    for case in CASES {
-        let args: Vec<String> = case.args.iter().map(|a| a.replace("{dir}", &d)).collect();
-        let theirs = run(&rt, case, &swaks, &args, &home);
-        let mut mine_args = args.clone();
-        mine_args.extend(case.ehlo_extra.iter().map(|s| s.to_string()));
-        let ours = run(&rt, case, ehlo_bin, &mine_args, &home);
+    for (case, outcome) in CASES.iter().zip(outcomes) {
+        let (theirs, ours) = outcome.into_inner().unwrap().expect("every row was run");
         for flag in case.ehlo_extra {
             assert!(
                 differences.contains(&format!("`{flag}`"))
