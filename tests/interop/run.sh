@@ -27,7 +27,9 @@ cargo test --locked --test repl -- --ignored --test-threads=1 "$@"
 # The end-to-end tests that run the real swaks beside ehlo (ignored in `cargo test`, whose
 # README promise is a machine with only the Rust toolchain). Not given "$@": another filter
 # would let in the cli binary's other ignored tests (namespace halves, a full-scale run).
-cargo test --locked --test cli -- --ignored --test-threads=1 swaks
+# Several threads: each of these tests starts servers of its own on free ports (none uses the
+# peers above), and most of their time is waiting on swaks, a timeout or a delay.
+cargo test --locked --test cli -- --ignored --test-threads=4 swaks
 # The one other ignored cli test meant for here: the real curl and python3 send through
 # `ehlo serve --accept-proxy` (the filter above does not name it).
 cargo test --locked --test cli -- --ignored --test-threads=1 --exact \
