@@ -7,9 +7,13 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::domain::special_purpose;
 use super::model::{CheckResult, Status};
@@ -113,11 +117,12 @@ pub(crate) async fn fetch(
         let last = i + 1 == usable.len().min(MAX_ADDRESSES);
         // The whole exchange gets three steps' worth; `--timeout 0` means no per-step limit
         // (the run's `--deadline` still bounds it), as for the SMTP probes.
+        let progress = Progress::default();
         let whole = async {
             if o.timeout.is_zero() {
-                Ok(get(&host, ip, o).await)
+                Ok(get(&host, ip, o, &progress).await)
             } else {
-                tokio::time::timeout(o.timeout * 3, get(&host, ip, o)).await
+                tokio::time::timeout(o.timeout * 3, get(&host, ip, o, &progress)).await
             }
         };
         let (c, body) = match whole.await {
@@ -189,8 +194,15 @@ pub(crate) async fn fetch(
                 CheckResult::new(
                     "mtasts.fetch",
                     Status::Error,
-                    format!("https://{host}/: no complete response within the timeout"),
+                    format!(
+                        "https://{host}/: no complete response within {} (three steps of \
+                         --timeout {}): {}",
+                        seconds(o.timeout * 3),
+                        seconds(o.timeout),
+                        progress.said()
+                    ),
                 )
+                .with("received", progress.bytes.load(Ordering::Relaxed))
                 .with("ip", ip.to_string())
                 .timed(ms(t0)),
                 None,
@@ -205,6 +217,73 @@ pub(crate) async fn fetch(
     }
     // Not reached: the last address tried returns above.
     fail(format!("{host}: no address could be connected to"), t0)
+}
+
+/// How far an exchange got, kept outside its future so that a timeout that drops it can say
+/// what arrived, as the SMTP probes do ("no complete banner within 30 s: 3 bytes…").
+#[derive(Default)]
+struct Progress {
+    /// The TLS handshake finished (the request then went out).
+    tls: AtomicBool,
+    /// Bytes of the HTTP response read so far.
+    bytes: AtomicUsize,
+}
+
+impl Progress {
+    fn said(&self) -> String {
+        if !self.tls.load(Ordering::Relaxed) {
+            return "the connection and TLS handshake had not finished".to_string();
+        }
+        match self.bytes.load(Ordering::Relaxed) {
+            0 => "nothing of the response had arrived".to_string(),
+            n => format!("{n} byte{} of the response had arrived", plural_s(n)),
+        }
+    }
+}
+
+/// A duration as the reports say it: `15 s`, `1500 ms`.
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+/// The HTTPS stream, counting the response's bytes into a [`Progress`] as they are read.
+struct Counted<'a, S> {
+    inner: S,
+    progress: &'a Progress,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<'_, S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let n = buf.filled().len() - before;
+        self.progress.bytes.fetch_add(n, Ordering::Relaxed);
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<'_, S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// Addresses of the policy host tried at most (each costs up to the connect timeout).
@@ -238,7 +317,12 @@ struct Got {
 }
 
 /// Connect through the connection layer (implicit TLS), then one HTTP/1.1 GET.
-async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, Failure> {
+async fn get(
+    host: &str,
+    ip: IpAddr,
+    o: &FetchOptions,
+    progress: &Progress,
+) -> Result<Got, Failure> {
     let link = Link {
         family: o.family,
         dns: DnsOptions::default(),
@@ -302,7 +386,11 @@ async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, Failure> {
         }
     };
     let tls = tls.ok_or_else(|| Failure::after_connect(Status::Fail, "no TLS session"))?;
-    let mut stream = conn.stream;
+    progress.tls.store(true, Ordering::Relaxed);
+    let mut stream = Counted {
+        inner: conn.stream,
+        progress,
+    };
     let resp = crate::net::http::get(
         &mut stream,
         host,

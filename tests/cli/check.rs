@@ -2304,6 +2304,35 @@ fn timeout_zero_means_no_step_limit_for_the_policy_fetch() {
     assert_eq!(st(&m, "delayed.test", "mtasts.policy"), ["pass"]);
 }
 
+/// A policy host that sends its response head and then stalls: the error says how long the
+/// fetch waited (three steps of `--timeout`, not one) and how much had arrived, as the SMTP
+/// probes' timeouts say what came; it said only "no complete response within the timeout".
+#[test]
+fn a_stalled_policy_fetch_says_how_long_it_waited_and_what_arrived() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&["slowpolicy.test", "--only", "mtasts.*", "--timeout", "1s"]);
+    assert_eq!(
+        st(&m, "slowpolicy.test", "mtasts.fetch"),
+        ["error"],
+        "{}",
+        run.stdout
+    );
+    let s = summary_of(&lines, "slowpolicy.test", "mtasts.fetch");
+    // The head the fixture sends: "HTTP/1.1 200 OK", the Content-Type line, the blank line.
+    assert!(
+        s.ends_with(
+            "no complete response within 3 s (three steps of --timeout 1 s): 45 bytes of the \
+             response had arrived"
+        ),
+        "{s}"
+    );
+    assert_eq!(
+        line_of(&lines, "slowpolicy.test", "mtasts.fetch")["evidence"]["received"],
+        45
+    );
+    assert!(run.elapsed < Duration::from_secs(10), "{:?}", run.elapsed);
+}
+
 #[test]
 fn a_testing_policy_makes_a_covered_mx_certificate_failure_count() {
     let lab = Lab::start();
