@@ -4104,9 +4104,10 @@ fn send_goes_on_through_a_renegotiation_openssl_s_server_asks_for() {
     for at in ["MAIL", "DATA"] {
         let port = free_port();
         let server = renegotiating_s_server(port, &cert, &key, at);
-        let run = ehlo(&[
+        let addr = format!("127.0.0.1:{port}");
+        let mut args = vec![
             "--server",
-            &format!("127.0.0.1:{port}"),
+            &addr,
             "--tls-on-connect",
             "--insecure",
             "--from",
@@ -4115,9 +4116,26 @@ fn send_goes_on_through_a_renegotiation_openssl_s_server_asks_for() {
             "b@reneg.test",
             "--timeout",
             "10",
-        ]);
+        ];
+        // The human transcript for one, JSON Lines for the other.
+        if at == "DATA" {
+            args.push("--json");
+        }
+        let run = ehlo(&args);
         let seen = server.join().unwrap();
         assert_eq!(run.code, Some(0), "{at}: {}\n{seen}", run.dump());
+        // The transcript says the server renegotiated, once (s_server resumes the session: an
+        // abbreviated handshake, with no certificate, still counts).
+        let line = "server renegotiated TLS (RFC 5746 secure renegotiation)";
+        let said: Vec<&str> = run.stdout.lines().filter(|l| l.contains(line)).collect();
+        assert_eq!(said.len(), 1, "{at}: {}", run.dump());
+        if at == "DATA" {
+            let ev: serde_json::Value = serde_json::from_str(said[0]).unwrap();
+            assert_eq!(ev["type"], "info", "{ev}");
+            assert_eq!(ev["data"]["message"], line, "{ev}");
+        } else {
+            assert_eq!(said[0], format!("=== {line}"), "{}", run.dump());
+        }
         // The HelloRequest went out and the client answered it with a new ClientHello.
         let after = seen
             .split_once("HelloRequest")
@@ -4129,6 +4147,163 @@ fn send_goes_on_through_a_renegotiation_openssl_s_server_asks_for() {
         );
         assert!(seen.contains("250 2.0.0 queued") || run.all().contains("250 2.0.0 queued"));
     }
+}
+
+/// A self-signed certificate for `localhost` whose subject is `CN=cn`, as (cert, key) files.
+fn reneg_cert(dir: &Path, cn: &str) -> (PathBuf, PathBuf) {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let (c, k) = (dir.join(format!("{cn}.crt")), dir.join(format!("{cn}.key")));
+    fs::write(&c, cert.pem()).unwrap();
+    fs::write(&k, key.serialize_pem()).unwrap();
+    (c, k)
+}
+
+/// `tests/interop/reneg_smtpd.pl` on `port` (a TLS 1.2 server that renegotiates `times` times
+/// after MAIL, presenting `second` from then on), once it listens; its output when it ends.
+fn reneg_smtpd(
+    port: u16,
+    first: &(PathBuf, PathBuf),
+    second: &(PathBuf, PathBuf),
+    times: u32,
+) -> thread::JoinHandle<String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/reneg_smtpd.pl");
+    let mut child = Command::new("perl")
+        .arg(script)
+        .arg(port.to_string())
+        .args([&first.0, &first.1, &second.0, &second.1])
+        .arg(times.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("perl");
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = out.next().and_then(Result::ok);
+    assert_eq!(
+        ready.as_deref(),
+        Some("READY"),
+        "reneg_smtpd.pl did not listen"
+    );
+    thread::spawn(move || {
+        let seen: Vec<String> = out.map_while(Result::ok).collect();
+        let _ = child.wait();
+        seen.join("\n")
+    })
+}
+
+/// A TLS 1.2 server may present another certificate in a renegotiation (RFC 5246 §7.4.1.1;
+/// real servers do not, a scripted one does): with `--tls-verify` an untrusted one fails the
+/// session with the TLS exit code and a line saying it came in a renegotiation, before MAIL's
+/// reply is read or anything more is sent; without verification the transcript says the
+/// certificate changed (the new subject and issuer, and why it would fail). The first
+/// certificate is trusted through `--tls-ca-path`, the second is not.
+#[test]
+#[ignore = "interop: needs perl Net::SSLeay"]
+fn a_certificate_changed_in_a_renegotiation_is_judged_like_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = reneg_cert(dir.path(), "first.reneg.test");
+    let second = reneg_cert(dir.path(), "second.reneg.test");
+    let ca = first.0.to_str().unwrap().to_string();
+    let send = |port: u16, verify: &[&str]| {
+        let addr = format!("127.0.0.1:{port}");
+        let mut args = vec!["--server", &addr, "--tls-on-connect"];
+        args.extend_from_slice(verify);
+        args.extend_from_slice(&[
+            "--from",
+            "a@reneg.test",
+            "--to",
+            "b@reneg.test",
+            "--timeout",
+            "10",
+        ]);
+        ehlo(&args)
+    };
+    let enforced = [
+        "--tls-verify",
+        "--tls-ca-path",
+        &ca,
+        "--tls-verify-target",
+        "localhost",
+    ];
+    // Enforced: refused, exit 29 (TLS), one line naming the renegotiation and the certificate.
+    let port = free_port();
+    let server = reneg_smtpd(port, &first, &second, 1);
+    let run = send(port, &enforced);
+    let seen = server.join().unwrap();
+    run.assert_exit(29);
+    let why = "the server presented an untrusted certificate in a TLS renegotiation: self-signed \
+               certificate (subject=/CN=second.reneg.test, issuer=/CN=second.reneg.test)";
+    let all = run.all();
+    let lines: Vec<&str> = all.lines().filter(|l| l.contains(why)).collect();
+    assert_eq!(lines.len(), 2, "the failure and the result\n{}", run.dump());
+    assert!(lines[0].starts_with("*** TLS"), "{}", run.dump());
+    assert!(!all.contains("250 2.1.0"), "{}", run.dump());
+    assert!(!all.contains("RCPT TO"), "{}", run.dump());
+    assert!(seen.contains("CLIENT ENDED THE SESSION"), "{seen}");
+    // The same certificate again is no change: the session goes on.
+    let port = free_port();
+    let server = reneg_smtpd(port, &first, &first, 1);
+    let run = send(port, &enforced);
+    let seen = server.join().unwrap();
+    run.assert_exit(0);
+    assert!(seen.contains("RENEGOTIATED 1"), "{seen}");
+    assert!(!run.all().contains("certificate changed"), "{}", run.dump());
+    // Not enforced: delivered, and the change said with the new certificate's names.
+    let port = free_port();
+    let server = reneg_smtpd(port, &first, &second, 1);
+    let run = send(port, &["--insecure"]);
+    let seen = server.join().unwrap();
+    run.assert_exit(0);
+    assert!(seen.contains("RENEGOTIATED 1"), "{seen}");
+    run.assert_contains(
+        "TLS certificate changed in the renegotiation: now subject=/CN=second.reneg.test, \
+         issuer=/CN=second.reneg.test (it would fail verification: self-signed certificate)",
+    );
+    run.assert_contains("250 2.0.0 queued");
+}
+
+/// A server that renegotiates without end must not hold the send: the client goes along with
+/// a few renegotiations (each said) and refuses the next, exit 29, with a line.
+#[test]
+#[ignore = "interop: needs perl Net::SSLeay"]
+fn a_server_renegotiating_in_a_loop_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = reneg_cert(dir.path(), "loop.reneg.test");
+    let port = free_port();
+    let server = reneg_smtpd(port, &cert, &cert, 50);
+    let started = Instant::now();
+    let run = ehlo(&[
+        "--server",
+        &format!("127.0.0.1:{port}"),
+        "--tls-on-connect",
+        "--insecure",
+        "--from",
+        "a@reneg.test",
+        "--to",
+        "b@reneg.test",
+        "--timeout",
+        "20",
+    ]);
+    let seen = server.join().unwrap();
+    run.assert_exit(29);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{}",
+        run.dump()
+    );
+    run.assert_contains(
+        "the server asked for TLS renegotiation more than 8 times in one session: refused",
+    );
+    let said = run
+        .stdout
+        .matches("server renegotiated TLS (RFC 5746 secure renegotiation)")
+        .count();
+    assert_eq!(said, 8, "{}", run.dump());
+    assert!(!seen.contains("RENEGOTIATED 10"), "{seen}");
 }
 
 /// A client's renegotiation costs the server a handshake each time (CVE-2011-1473): `ehlo

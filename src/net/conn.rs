@@ -50,6 +50,17 @@ pub(crate) enum Conn {
     OtherTls(Box<tls::TlsStream<Box<dyn Stream>>>),
 }
 
+impl Conn {
+    /// What the server's TLS renegotiations did (`None` in plain text).
+    pub(crate) fn renegotiation(&self) -> Option<&tls::Renegotiation> {
+        match self {
+            Conn::Tls(s) => Some(s.get_ref().renegotiation()),
+            Conn::OtherTls(s) => Some(s.get_ref().renegotiation()),
+            Conn::Plain(_) | Conn::Other(_) => None,
+        }
+    }
+}
+
 impl AsyncRead for Conn {
     fn poll_read(
         self: Pin<&mut Self>,

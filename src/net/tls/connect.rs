@@ -14,6 +14,7 @@ use super::diagnose::{
 use super::params::{
     TlsParams, client_context, configure_versions_and_ciphers, install_trust, use_client_cert,
 };
+use super::reneg::{Judge, Renegotiation};
 use super::tap::Tap;
 use super::verify::build_info;
 use super::{TlsError, setup};
@@ -116,8 +117,23 @@ where
     // The level the chain is judged at, for the checks made after the handshake (the bundle
     // fallback, DANE-TA) as OpenSSL's own verification judges it.
     let auth_level = crate::net::trust::auth_level(&mut ssl);
-    let mut s =
-        SslStream::new(ssl, Tap::new(stream)).map_err(setup("cannot create the TLS stream"))?;
+    // A server's renegotiation (TLS 1.2) presents a certificate again: judged as this one is,
+    // counted, and refused when untrusted under enforcement (see `reneg`). Still VERIFY_NONE:
+    // the callback returns OpenSSL's own verdict, so the first handshake is judged as before.
+    let reneg = std::sync::Arc::new(Renegotiation::default());
+    let judge = Judge {
+        checked: checked.clone(),
+        checked_ip,
+        enforced: params.verify && !params.dane_unusable,
+        only: params.verify_only,
+        dane: !params.tlsa.is_empty(),
+    };
+    let watch = reneg.clone();
+    ssl.set_verify_callback(SslVerifyMode::NONE, move |ok, ctx| {
+        watch.on_verify(&judge, ok, ctx)
+    });
+    let mut s = SslStream::new(ssl, Tap::new(stream).with_renegotiation(reneg))
+        .map_err(setup("cannot create the TLS stream"))?;
     if let Err(e) = Pin::new(&mut s).connect().await {
         let mut reason = handshake_reason(&e);
         // `--tls-protocol` chose the versions: the default's advice (TLS 1.0/1.1 refused by

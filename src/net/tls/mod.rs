@@ -15,6 +15,7 @@ use crate::smtp::event::TlsInfo;
 mod connect;
 mod diagnose;
 mod params;
+mod reneg;
 mod server;
 mod tap;
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub(crate) use params::{
     ClientCert, PemOut, TlsParams, TlsSetting, TlsVersion, check, cipher_list_warning, ip_address,
     parse_protocols, read_bounded, sni_name,
 };
+pub(crate) use reneg::Renegotiation;
 pub(crate) use server::{accept, acceptor, out_of_dates, self_signed};
 pub(crate) use verify::{
     cert_info, cn_only, cn_only_words, dates_words, match_name, matched_by_cn_alone,

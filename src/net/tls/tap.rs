@@ -11,12 +11,18 @@
 //! alone: more than one record, or more bytes than one Finished record (RFC 8446 §4.4.4, §5.2)
 //! can hold, means a Certificate went too. Only record headers and the message types of plain
 //! text records are read; nothing is kept.
+//!
+//! It also carries the session's [`Renegotiation`]: once a renegotiation is refused, every read
+//! and write fails, so that not one more byte goes to a server that presented an untrusted
+//! certificate (the client handshakes with `SslVerifyMode::NONE`, which no callback can abort).
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::reneg::Renegotiation;
 
 /// How many of the first bytes the peer sends are kept ([`Tap::head`]).
 const HEAD_BYTES: usize = 8;
@@ -42,6 +48,10 @@ struct Watch {
     body_left: usize,
     /// The client's ChangeCipherSpec went: later handshake records are encrypted (TLS 1.2).
     ccs: bool,
+    /// ChangeCipherSpec records written: one per TLS 1.2 handshake, full or abbreviated (RFC
+    /// 5246 §7.1); TLS 1.3 sends its compatibility one during the first handshake only (RFC
+    /// 8446 §D.4), and no renegotiation exists there.
+    ccs_sent: u32,
     /// Header of the plain-text handshake message being written, and its bytes still to come.
     msg_header: [u8; 4],
     msg_header_len: usize,
@@ -67,7 +77,10 @@ impl Watch {
                     self.body_left =
                         usize::from(u16::from_be_bytes([self.header[3], self.header[4]]));
                     match self.kind {
-                        CHANGE_CIPHER_SPEC => self.ccs = true,
+                        CHANGE_CIPHER_SPEC => {
+                            self.ccs = true;
+                            self.ccs_sent = self.ccs_sent.saturating_add(1);
+                        }
                         APPLICATION_DATA => {
                             self.encrypted += 1;
                             self.encrypted_bytes += self.body_left;
@@ -116,7 +129,11 @@ pub(crate) struct Tap<S> {
     inner: S,
     head: [u8; HEAD_BYTES],
     head_len: usize,
-    watch: Option<Watch>,
+    watch: Watch,
+    /// The ChangeCipherSpec records written by the end of the first handshake, once it ended:
+    /// each one after it is the end of a renegotiation the server asked for.
+    handshake_ccs: Option<u32>,
+    reneg: std::sync::Arc<Renegotiation>,
 }
 
 impl<S> Tap<S> {
@@ -125,8 +142,28 @@ impl<S> Tap<S> {
             inner,
             head: [0; HEAD_BYTES],
             head_len: 0,
-            watch: Some(Watch::default()),
+            watch: Watch::default(),
+            handshake_ccs: None,
+            reneg: std::sync::Arc::default(),
         }
+    }
+
+    /// The session's renegotiations.
+    pub(crate) fn renegotiation(&self) -> &std::sync::Arc<Renegotiation> {
+        &self.reneg
+    }
+
+    /// Share `reneg` with the verify callback.
+    pub(super) fn with_renegotiation(mut self, reneg: std::sync::Arc<Renegotiation>) -> Self {
+        self.reneg = reneg;
+        self
+    }
+
+    fn refused() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "TLS renegotiation refused",
+        )
     }
 
     /// The first bytes read (at most [`HEAD_BYTES`]).
@@ -135,11 +172,14 @@ impl<S> Tap<S> {
     }
 
     /// Did the client answer a CertificateRequest? Call once the handshake has completed, with
-    /// whether TLS 1.3 was negotiated; the watching stops here.
+    /// whether TLS 1.3 was negotiated; the first handshake ends here (later calls say no), and
+    /// the ChangeCipherSpec records written from now on count renegotiations.
     pub(super) fn requested(&mut self, tls13: bool) -> bool {
-        let Some(w) = self.watch.take() else {
+        if self.handshake_ccs.is_some() {
             return false;
-        };
+        }
+        self.handshake_ccs = Some(self.watch.ccs_sent);
+        let w = &self.watch;
         if tls13 {
             w.encrypted > 1 || w.encrypted_bytes > MAX_FINISHED_RECORD
         } else {
@@ -155,6 +195,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tap<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let me = self.get_mut();
+        if me.reneg.is_refused() {
+            return Poll::Ready(Err(Self::refused()));
+        }
         let before = buf.filled().len();
         let r = Pin::new(&mut me.inner).poll_read(cx, buf);
         if me.head_len < HEAD_BYTES {
@@ -174,9 +217,16 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tap<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let me = self.get_mut();
+        if me.reneg.is_refused() {
+            return Poll::Ready(Err(Self::refused()));
+        }
         let r = Pin::new(&mut me.inner).poll_write(cx, buf);
-        if let (Poll::Ready(Ok(n)), Some(w)) = (&r, me.watch.as_mut()) {
-            w.feed(&buf[..*n]);
+        if let Poll::Ready(Ok(n)) = &r {
+            me.watch.feed(&buf[..*n]);
+            if let Some(base) = me.handshake_ccs {
+                me.reneg
+                    .renegotiated(me.watch.ccs_sent.saturating_sub(base));
+            }
         }
         r
     }
@@ -235,6 +285,41 @@ mod tests {
         // The watching stopped; the head is unchanged by writes.
         assert!(!tap.requested(false));
         assert_eq!(tap.head(), b"220 mx.e");
+    }
+
+    /// After the first handshake each ChangeCipherSpec the client writes ends a renegotiation:
+    /// each is said once, and the one past the cap fails every later read and write.
+    #[tokio::test]
+    async fn renegotiations_are_counted_from_the_client_change_cipher_spec() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (client, mut peer) = tokio::io::duplex(4096);
+        let mut tap = Tap::new(client);
+        // The first handshake's CCS does not count.
+        tap.write_all(&[20, 3, 3, 0, 1, 1]).await.unwrap();
+        assert!(!tap.requested(false));
+        assert!(tap.renegotiation().take_news().is_empty());
+        // A renegotiation: ClientHello, ChangeCipherSpec, Finished (encrypted), app data.
+        tap.write_all(&[22, 3, 3, 0, 2, 9, 9, 20, 3, 3, 0, 1, 1])
+            .await
+            .unwrap();
+        tap.write_all(&[22, 3, 3, 0, 1, 9, 23, 3, 3, 0, 1, 9])
+            .await
+            .unwrap();
+        assert_eq!(tap.renegotiation().take_news().len(), 1);
+        for _ in 1..super::super::reneg::MAX_RENEGOTIATIONS {
+            tap.write_all(&[20, 3, 3, 0, 1, 1]).await.unwrap();
+        }
+        let news = tap.renegotiation().take_news();
+        assert_eq!(news.len(), 7, "{news:?}");
+        assert!(tap.renegotiation().refusal().is_none());
+        // One past the cap: refused, and nothing more passes either way.
+        tap.write_all(&[20, 3, 3, 0, 1, 1]).await.unwrap();
+        let why = tap.renegotiation().refusal().expect("refused");
+        assert!(why.contains("more than 8 times"), "{why}");
+        assert!(tap.write_all(b"MAIL").await.is_err());
+        peer.write_all(b"250 ok\r\n").await.unwrap();
+        let mut b = [0u8; 8];
+        assert!(tap.read(&mut b).await.is_err());
     }
 
     #[test]

@@ -1,0 +1,189 @@
+//! The server's renegotiations of an established client session (TLS 1.2 and older, RFC 5246
+//! §7.4.1.1 HelloRequest; OpenSSL's client takes part only in secure renegotiation, RFC 5746):
+//! each new handshake's certificate judged as the first one was, the news for the transcript,
+//! and a refusal (an untrusted certificate under `--tls-verify`, or a server renegotiating
+//! without end) that [`super::tap::Tap`] enforces by failing the session's next read or write.
+//!
+//! The openssl crate has no info callback: renegotiations are counted by the tap (the client's
+//! ChangeCipherSpec after the first handshake), and the verify callback, which runs once per
+//! handshake that carries a certificate (a full one; an abbreviated one resumes the session),
+//! judges each new certificate. It ends each verification where OpenSSL's default callback
+//! does (at the first error), so the first handshake's verdict is unchanged.
+
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use openssl::hash::MessageDigest;
+use openssl::x509::{X509Ref, X509StoreContextRef};
+
+use super::verify::{cert_info, match_name};
+use crate::smtp::event::{Event, VerifyPart};
+
+/// Renegotiations a session goes along with; the next one is refused: each is a full
+/// handshake, and a server asking for them in a loop would hold the send forever.
+pub(super) const MAX_RENEGOTIATIONS: u32 = 8;
+
+/// How a renegotiated certificate is judged: as the first handshake's was.
+#[derive(Debug, Clone)]
+pub(super) struct Judge {
+    /// The name checked (RFC 6125), empty when none is.
+    pub(super) checked: String,
+    pub(super) checked_ip: Option<IpAddr>,
+    /// `--tls-verify` (or its halves) is enforced.
+    pub(super) enforced: bool,
+    /// Only this half of the verdict counts.
+    pub(super) only: Option<VerifyPart>,
+    /// TLSA records authenticate the server instead of the CA store.
+    pub(super) dane: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Verifications seen: the first handshake's, then one per full renegotiation (an
+    /// abbreviated one resumes the session, with no certificate).
+    handshakes: u32,
+    /// Renegotiations the client finished.
+    renegotiations: u32,
+    /// SHA-256 of the first handshake's leaf certificate.
+    first_leaf: Option<Vec<u8>>,
+    /// Transcript events not yet taken.
+    news: Vec<Event>,
+    /// Why the session is refused.
+    refused: Option<String>,
+}
+
+/// What the server's renegotiations did, shared by the verify callback, the stream under the
+/// session and the connection layer that reports it.
+#[derive(Debug, Default)]
+pub(crate) struct Renegotiation {
+    state: Mutex<State>,
+    refused: AtomicBool,
+}
+
+fn digest(cert: &X509Ref) -> Option<Vec<u8>> {
+    cert.digest(MessageDigest::sha256())
+        .ok()
+        .map(|d| d.to_vec())
+}
+
+impl Renegotiation {
+    /// The session is refused: no byte more goes to the server or comes from it.
+    pub(super) fn is_refused(&self) -> bool {
+        self.refused.load(Ordering::Acquire)
+    }
+
+    /// Why the session was refused, if it was.
+    pub(crate) fn refusal(&self) -> Option<String> {
+        self.lock().refused.clone()
+    }
+
+    /// The transcript events since the last call.
+    pub(crate) fn take_news(&self) -> Vec<Event> {
+        std::mem::take(&mut self.lock().news)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn refuse(&self, st: &mut State, why: String) -> bool {
+        st.refused = Some(why);
+        self.refused.store(true, Ordering::Release);
+        false
+    }
+
+    /// The client has now finished `n` renegotiations (its ChangeCipherSpec records after the
+    /// first handshake, seen by the tap): each is said once, and one past the cap is refused.
+    pub(super) fn renegotiated(&self, n: u32) {
+        let mut st = self.lock();
+        if n <= st.renegotiations {
+            return;
+        }
+        while st.renegotiations < n {
+            st.renegotiations += 1;
+            if st.renegotiations > MAX_RENEGOTIATIONS {
+                self.refuse(
+                    &mut st,
+                    format!(
+                        "the server asked for TLS renegotiation more than {MAX_RENEGOTIATIONS} times in one session: refused (each is a handshake)"
+                    ),
+                );
+                return;
+            }
+            st.news.push(Event::info(
+                "server renegotiated TLS (RFC 5746 secure renegotiation)",
+            ));
+        }
+    }
+
+    /// The verify callback: `ok` is OpenSSL's verdict on the certificate at the context's
+    /// depth. Returns what OpenSSL's default callback would (`ok`), except that a refused
+    /// renegotiation returns `false`.
+    pub(super) fn on_verify(&self, judge: &Judge, ok: bool, ctx: &mut X509StoreContextRef) -> bool {
+        // A verification ends at its first error (returned as is) or with the leaf's success,
+        // reported last (depth 0): one call per handshake is counted.
+        if ok && ctx.error_depth() != 0 {
+            return true;
+        }
+        let leaf = match ctx.chain().and_then(|c| c.get(0)) {
+            Some(c) => c.to_owned(),
+            None => match ctx.current_cert() {
+                Some(c) => c.to_owned(),
+                None => return ok,
+            },
+        };
+        let mut st = self.lock();
+        st.handshakes += 1;
+        if st.handshakes == 1 {
+            st.first_leaf = digest(&leaf);
+            return ok;
+        }
+        if st.first_leaf.is_some() && digest(&leaf) == st.first_leaf {
+            return ok;
+        }
+        let chain_err = (!ok).then(|| ctx.error().error_string().to_string());
+        let name_err = (!judge.checked.is_empty()
+            && match_name(&leaf, &judge.checked, judge.checked_ip).is_none())
+        .then(|| {
+            if judge.checked_ip.is_some() {
+                "IP address mismatch".to_string()
+            } else {
+                format!("hostname mismatch (using host {} to verify)", judge.checked)
+            }
+        });
+        let counted = match judge.only {
+            None => chain_err.clone().or(name_err.clone()),
+            Some(VerifyPart::Chain) => chain_err.clone(),
+            Some(VerifyPart::Name) => name_err.clone(),
+        };
+        let info = cert_info(&leaf);
+        let whose = format!("subject={}, issuer={}", info.subject, info.issuer);
+        if judge.enforced {
+            if judge.dane {
+                return self.refuse(
+                    &mut st,
+                    format!(
+                        "the server presented a different certificate in a TLS renegotiation ({whose}), which the TLSA records were not checked against: refused"
+                    ),
+                );
+            }
+            if let Some(why) = counted {
+                return self.refuse(
+                    &mut st,
+                    format!(
+                        "the server presented an untrusted certificate in a TLS renegotiation: {why} ({whose})"
+                    ),
+                );
+            }
+        }
+        let verdict = match chain_err.or(name_err) {
+            Some(why) => format!(" (it would fail verification: {why})"),
+            None => String::new(),
+        };
+        st.news.push(Event::warning(format!(
+            "TLS certificate changed in the renegotiation: now {whose}{verdict}"
+        )));
+        ok
+    }
+}
