@@ -262,6 +262,7 @@ async fn dispatch(
             let started = std::time::Instant::now();
             let wait = crate::repl::record::ScriptWait {
                 idle: cfg.session.link.timeout,
+                idle_named: cfg.session.timeout_named.clone(),
                 deadline: cfg.deadline.map(|d| (d, started + d)),
                 deadline_note: cfg.deadline_note.clone(),
             };

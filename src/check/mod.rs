@@ -49,10 +49,13 @@ pub(crate) struct CheckConfig {
     pub(crate) per_ip: usize,
     /// Whole-run limit (`--deadline`), counted from `started`.
     pub(crate) deadline: Option<Duration>,
+    /// `--deadline` as the run's stop names it in brackets: with where it was set when that was
+    /// below the command line (`--deadline, set by EHLO_DEADLINE in the environment`).
+    pub(crate) deadline_named: String,
     /// When the run began: before the domain list was read, which `--deadline` covers too.
     pub(crate) started: std::time::Instant,
     /// `--deadline` passed while the list was still being read: the names read so far are
-    /// reported as not checked ([`DEADLINE_IN_LIST`]), none is checked.
+    /// reported as not checked ([`deadline_in_list`]), none is checked.
     pub(crate) list_cut: bool,
     /// Probe MX addresses in special-purpose ranges (`--allow-private`).
     pub(crate) allow_private: bool,
@@ -1180,9 +1183,13 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     // that arrives while a finished domain is being rendered. SIGTERM (a CI job cancelled,
     // timeout(1)) and SIGHUP stop the run as Ctrl-C does: report, summary, JUnit file, 41.
     let mut signals = crate::net::driver::RunSignals::listen();
-    let stop_reason = loop {
+    let (reached, in_list) = (
+        deadline_reached(&cfg.deadline_named),
+        deadline_in_list(&cfg.deadline_named),
+    );
+    let stop_reason: Option<&str> = loop {
         if cfg.list_cut {
-            break Some(DEADLINE_IN_LIST);
+            break Some(&in_list);
         }
         let next = async {
             match deadline {
@@ -1192,7 +1199,7 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         };
         tokio::select! {
             r = next => match r {
-                None => break Some(DEADLINE_REACHED),
+                None => break Some(&reached),
                 Some(None) => break None,
                 Some(Some(Ok(report))) => {
                     let i = report.index;
@@ -1414,13 +1421,21 @@ fn dns_setup_message(why: &str, server_given: bool) -> String {
     )
 }
 
-/// Why a run `--deadline` stopped did not finish (`check` and `probe`).
-pub(crate) const DEADLINE_REACHED: &str = "deadline reached (--deadline)";
+/// How every reason a `--deadline` stop gives begins ([`deadline_reached`], [`deadline_in_list`]).
+const DEADLINE_WORDS: &str = "deadline reached";
+
+/// Why a run `--deadline` stopped did not finish (`check` and `probe`): `deadline reached
+/// (NAMED)`, NAMED the flag as the run's configuration names it (`--deadline`, or with where it
+/// was set).
+pub(crate) fn deadline_reached(named: &str) -> String {
+    format!("{DEADLINE_WORDS} ({named})")
+}
 
 /// Why a `check` run whose `--deadline` passed while the domain list was still being read
 /// checked nothing.
-pub(crate) const DEADLINE_IN_LIST: &str =
-    "deadline reached while reading the domain list (--deadline)";
+pub(crate) fn deadline_in_list(named: &str) -> String {
+    format!("{DEADLINE_WORDS} while reading the domain list ({named})")
+}
 
 /// A check (or probe) that was under way when a stop (`why`) came: could not be tested,
 /// marked `unfinished` so that no `--expect` is judged on it (`check` and `probe`).
@@ -1428,11 +1443,11 @@ pub(crate) fn unfinished(id: &'static str, why: &str) -> CheckResult {
     CheckResult::new(id, Status::Error, format!("not finished: {why}")).with("unfinished", true)
 }
 
-/// How a run that stopped for `why` ([`DEADLINE_REACHED`], [`DEADLINE_IN_LIST`],
+/// How a run that stopped for `why` ([`deadline_reached`], [`deadline_in_list`],
 /// [`stopped_by`]) was cut short; `None` for another reason (a run that could not start).
 pub(crate) fn cut_of(why: &str) -> Option<crate::error::Cut> {
     use crate::error::{Cut, Ending};
-    if why == DEADLINE_REACHED || why == DEADLINE_IN_LIST {
+    if why.starts_with(DEADLINE_WORDS) {
         Some(Cut::Deadline)
     } else if [Ending::Int, Ending::Term, Ending::Hup, Ending::Quit]
         .into_iter()

@@ -1256,6 +1256,18 @@ pub(crate) fn source_mark(flag: &str, settings: &[Setting]) -> String {
         .to_string()
 }
 
+/// `flag` as a message names it inside brackets after what it limited (`within 1s (--timeout)`,
+/// `deadline reached (--deadline)`), with where it was set when that was below the command line
+/// in the same brackets: `--timeout, set by EHLO_TIMEOUT in the environment` (a [`source_mark`]
+/// would nest a second pair).
+pub(crate) fn bracketed(flag: &str, settings: &[Setting]) -> String {
+    let mark = source_mark(flag, settings);
+    match mark.strip_prefix(" (").and_then(|m| m.strip_suffix(')')) {
+        Some(inner) => format!("{flag}, {inner}"),
+        None => flag.to_string(),
+    }
+}
+
 /// `line`, a refusal of the validated flags, with each flag it names that was set below the
 /// command line followed by where: `--helo (set by EHLO_HELO in the environment): the name is
 /// empty`, `--dsn-envid (set by line 2 of ~/.config/ehlo/config): …`. A flag the command line
@@ -3691,5 +3703,11 @@ mod tests {
         );
         assert_eq!(source_mark("--helo", &settings), "");
         assert_eq!(source_mark("--strict", &settings), "");
+        // The same inside the brackets that name the flag after what it limited.
+        assert_eq!(
+            bracketed("--dsn-envid", &settings),
+            "--dsn-envid, set by EHLO_DSN_ENVID in the environment"
+        );
+        assert_eq!(bracketed("--helo", &settings), "--helo");
     }
 }

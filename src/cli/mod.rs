@@ -368,8 +368,19 @@ fn parse_mode(
         Mode::Repl(cfg) => {
             cfg.strict_note = layers::source_mark("--strict", settings);
             cfg.record_note = layers::source_mark("--record", settings);
+            cfg.timeout_named = layers::bracketed("--timeout", settings);
         }
-        Mode::Replay(cfg) => cfg.deadline_note = layers::source_mark("--deadline", settings),
+        Mode::Replay(cfg) => {
+            cfg.deadline_note = layers::source_mark("--deadline", settings);
+            cfg.session.timeout_named = layers::bracketed("--timeout", settings);
+        }
+        Mode::Check(cfg) => cfg.deadline_named = layers::bracketed("--deadline", settings),
+        Mode::Probe(cfg) => cfg.deadline_named = layers::bracketed("--deadline", settings),
+        Mode::Serve(opts) => {
+            opts.max_connections_note = layers::source_mark("--max-connections", settings);
+            opts.idle_timeout_named = layers::bracketed("--idle-timeout", settings);
+            opts.proxy_timeout_named = layers::bracketed("--proxy-timeout", settings);
+        }
         _ => {}
     }
     // The send says it through its renderer (its `warnings`); the REPL, replay and probe here,

@@ -48,6 +48,9 @@ pub(crate) struct ProbeConfig {
     pub(crate) junit: Option<std::path::PathBuf>,
     /// Whole-run limit (`--deadline`).
     pub(crate) deadline: Option<std::time::Duration>,
+    /// `--deadline` as the run's stop names it in brackets: with where it was set when that was
+    /// below the command line (`--deadline, set by EHLO_DEADLINE in the environment`).
+    pub(crate) deadline_named: String,
 }
 
 impl ProbeConfig {
@@ -92,7 +95,8 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     // summary and the JUnit file still written, exit 41. One listener for the whole run.
     let mut signals = crate::net::driver::RunSignals::listen();
     let deadline = cfg.deadline.map(|d| tokio::time::Instant::now() + d);
-    let mut stopped: Option<&'static str> = None;
+    let reached = crate::check::deadline_reached(&cfg.deadline_named);
+    let mut stopped: Option<&str> = None;
     // One control connection per run for the `limits.*` probes (see `script::LimitsControl`).
     let mut limits_control: Option<script::LimitsControl> = None;
     // Per host reached (the MX host with `@domain`), the probes in a row, latest last, whose
@@ -108,7 +112,7 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     for id in ids {
         // A deadline that passed while the last probe was finishing stops the run here.
         if stopped.is_none() && deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-            stopped = Some(crate::check::DEADLINE_REACHED);
+            stopped = Some(&reached);
         }
         let c = match (&unreachable, stopped) {
             (_, Some(why)) => CheckResult::new(id, Status::Error, format!("not run: {why}"))
@@ -140,8 +144,8 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                         crate::check::unfinished(id, why)
                     }
                     () = past_deadline => {
-                        stopped = Some(crate::check::DEADLINE_REACHED);
-                        crate::check::unfinished(id, crate::check::DEADLINE_REACHED)
+                        stopped = Some(&reached);
+                        crate::check::unfinished(id, &reached)
                     }
                 };
                 if c.evidence.get("connect_failed").is_some() {

@@ -76,6 +76,10 @@ pub(crate) struct ReplConfig {
     /// Said after `--strict` in the refusal that ends the session: where the flag was set when
     /// that was below the command line (` (set by EHLO_STRICT in the environment)`), else empty.
     pub(crate) strict_note: String,
+    /// `--timeout` as a refusal names it in brackets: with where it was set when that was below
+    /// the command line (`--timeout, set by EHLO_TIMEOUT in the environment`), `:set timeout`
+    /// once that changed it.
+    pub(crate) timeout_named: String,
 }
 
 /// What `ehlo replay` runs with.
@@ -2743,6 +2747,7 @@ impl Engine {
                 &path,
                 record::ScriptWait {
                     idle: self.timeout(),
+                    idle_named: self.cfg.timeout_named.clone(),
                     deadline: None,
                     deadline_note: String::new(),
                 },
@@ -2886,6 +2891,7 @@ impl Engine {
             }
             SetCommand::Change(Setting::Timeout(d)) => {
                 self.cfg.link.timeout = d;
+                self.cfg.timeout_named = ":set timeout".into();
                 SettingName::Timeout
             }
             SetCommand::Change(Setting::Explain(level)) => {

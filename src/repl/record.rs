@@ -653,6 +653,9 @@ fn is_typed_data(input: &str) -> bool {
 pub(crate) struct ScriptWait {
     /// The longest wait for the next bytes (`--timeout`; zero: none).
     pub(crate) idle: std::time::Duration,
+    /// What set `idle`, said in brackets when it ends the reading: `--timeout`, `--timeout, set
+    /// by EHLO_TIMEOUT in the environment`, `:set timeout`.
+    pub(crate) idle_named: String,
     /// The whole run's `--deadline` and when it ends, the script's reading included.
     pub(crate) deadline: Option<(std::time::Duration, std::time::Instant)>,
     /// Said after `--deadline` when it cuts the reading: where the flag was set when that was
@@ -1036,8 +1039,9 @@ fn read_fifo(mut f: std::fs::File, path: &Path, wait: ScriptWait) -> Result<Vec<
                         crate::error::duration_words(d)
                     ),
                     _ => format!(
-                        "{read} within {} (--timeout)",
-                        crate::error::duration_words(wait.idle)
+                        "{read} within {} ({})",
+                        crate::error::duration_words(wait.idle),
+                        wait.idle_named
                     ),
                 };
                 let hint = if buf.is_empty() {
@@ -1420,6 +1424,7 @@ mod tests {
         let d = |s| std::time::Duration::from_secs(s);
         ScriptWait {
             idle: d(idle_secs),
+            idle_named: "--timeout".into(),
             deadline: deadline_secs.map(|s| (d(s), std::time::Instant::now() + d(s))),
             deadline_note: String::new(),
         }

@@ -23,8 +23,9 @@ pub(crate) fn needed(max_connections: usize) -> rlim_t {
 
 /// Raise the soft `RLIMIT_NOFILE` toward `need` (never past the hard limit, never lowered), as
 /// Go's runtime raises it to the hard limit at start: a soft limit of 1024 is a default kept for
-/// `select(2)`, which serve does not use. Returns a warning when the limit stays below `need`.
-pub(crate) fn raise_limit(need: rlim_t, max_connections: usize) -> Option<String> {
+/// `select(2)`, which serve does not use. Returns a warning when the limit stays below `need`,
+/// naming the setting that asked for it (`--max-connections 100`, with where it was set).
+pub(crate) fn raise_limit(need: rlim_t, asked: &str) -> Option<String> {
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
     let fits = |l: rlim_t| l == RLIM_INFINITY || l >= need;
     if fits(soft) {
@@ -40,7 +41,7 @@ pub(crate) fn raise_limit(need: rlim_t, max_connections: usize) -> Option<String
         return None;
     }
     Some(format!(
-        "--max-connections {max_connections} may need {need} file descriptors, but the limit is {now} (ulimit -n; hard limit {}): once they run out, a new connection gets 421 4.3.2 and is closed",
+        "{asked} may need {need} file descriptors, but the limit is {now} (ulimit -n; hard limit {}): once they run out, a new connection gets 421 4.3.2 and is closed",
         if hard == RLIM_INFINITY {
             "unlimited".to_string()
         } else {

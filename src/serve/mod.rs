@@ -121,6 +121,10 @@ pub struct ServeOptions {
     pub max_sessions: Option<usize>,
     /// Open connections allowed at once; one more is refused with `421 4.7.0`.
     pub max_connections: usize,
+    /// Said after `--max-connections` in the server's lines about it: where the flag was set
+    /// when that was below the command line (` (set by EHLO_MAX_CONNECTIONS in the
+    /// environment)`), else empty.
+    pub max_connections_note: String,
     /// Time allowed for each complete command (twice for message content); zero = none.
     pub idle_timeout: Duration,
     /// Failed AUTH attempts per connection before `421 4.7.0` (0 = no limit); `None`: the
@@ -136,6 +140,12 @@ pub struct ServeOptions {
     pub proxy_protocol: bool,
     /// `--proxy-timeout`: time a connection has to send its whole PROXY header.
     pub proxy_timeout: Duration,
+    /// `--idle-timeout` and `--proxy-timeout` as the lines of a connection they end name them in
+    /// brackets, with where each was set when that was below the command line
+    /// (`--idle-timeout, set by EHLO_IDLE_TIMEOUT in the environment`).
+    pub idle_timeout_named: String,
+    /// `--proxy-timeout` named so (see `idle_timeout_named`).
+    pub proxy_timeout_named: String,
     /// Output.
     pub format: Format,
     /// `--quiet`: one line per stored message (and warnings and errors), no transcript and no
@@ -169,12 +179,15 @@ impl Default for ServeOptions {
             hostname: "localhost".into(),
             max_sessions: None,
             max_connections: MAX_CONNECTIONS,
+            max_connections_note: String::new(),
             idle_timeout: IDLE_TIMEOUT,
             max_auth_failures: None,
             quirks: crate::smtp::server::Quirks::default(),
             greet_pause: Duration::ZERO,
             proxy_protocol: false,
             proxy_timeout: PROXY_TIMEOUT,
+            idle_timeout_named: "--idle-timeout".into(),
+            proxy_timeout_named: "--proxy-timeout".into(),
             format: Format::Human(HumanOptions::default()),
             quiet: false,
         }
@@ -212,12 +225,15 @@ impl std::fmt::Debug for ServeOptions {
             .field("hostname", &self.hostname)
             .field("max_sessions", &self.max_sessions)
             .field("max_connections", &self.max_connections)
+            .field("max_connections_note", &self.max_connections_note)
             .field("idle_timeout", &self.idle_timeout)
             .field("max_auth_failures", &self.max_auth_failures)
             .field("quirks", &self.quirks)
             .field("greet_pause", &self.greet_pause)
             .field("proxy_protocol", &self.proxy_protocol)
             .field("proxy_timeout", &self.proxy_timeout)
+            .field("idle_timeout_named", &self.idle_timeout_named)
+            .field("proxy_timeout_named", &self.proxy_timeout_named)
             .field("format", &self.format)
             .field("quiet", &self.quiet)
             .finish()
@@ -247,6 +263,9 @@ struct Shared {
     proxy_protocol: bool,
     /// `--proxy-timeout`.
     proxy_timeout: Duration,
+    /// [`ServeOptions::idle_timeout_named`], [`ServeOptions::proxy_timeout_named`].
+    idle_timeout_named: String,
+    proxy_timeout_named: String,
     tls_on_connect: bool,
     acceptor: Option<SslAcceptor>,
     store: Arc<store::Store>,
@@ -648,6 +667,8 @@ async fn start_or_return(
         greet_pause: opts.greet_pause,
         proxy_protocol: opts.proxy_protocol,
         proxy_timeout: opts.proxy_timeout,
+        idle_timeout_named: opts.idle_timeout_named.clone(),
+        proxy_timeout_named: opts.proxy_timeout_named.clone(),
         tls_on_connect: opts.tls_on_connect,
         acceptor,
         store: Arc::clone(&store),
@@ -659,7 +680,13 @@ async fn start_or_return(
 
     // Before the server says where it listens: from then on it may be asked for connections.
     let max_connections = opts.max_connections.max(1);
-    let fd_warning = fds::raise_limit(fds::needed(max_connections), max_connections);
+    let fd_warning = fds::raise_limit(
+        fds::needed(max_connections),
+        &format!(
+            "--max-connections{} {max_connections}",
+            opts.max_connections_note
+        ),
+    );
     let (listeners, addrs): (Vec<TcpListener>, Vec<SocketAddr>) = listeners.into_iter().unzip();
     let addr = addrs[0];
     // `[::ffff:127.0.0.1]:P` is the IPv4 loopback (RFC 4291 §2.5.5.2): only local clients.
@@ -714,6 +741,7 @@ async fn start_or_return(
         Limits {
             max_sessions: opts.max_sessions,
             max_connections,
+            named: format!("--max-connections{}", opts.max_connections_note),
         },
         rendering,
     ));
@@ -987,6 +1015,8 @@ impl Lines {
 struct Limits {
     max_sessions: Option<usize>,
     max_connections: usize,
+    /// `--max-connections` with where it was set when that was below the command line.
+    named: String,
 }
 
 /// The next connection on any of `listeners`.
@@ -1043,8 +1073,9 @@ async fn accept_loop(
                     while refusing.try_join_next().is_some() {}
                     if conns.len() >= limits.max_connections {
                         let _ = shared.events.send((0, Event::warning(format!(
-                                "refused a connection from {peer}: {} open, the --max-connections limit",
-                                conns.len()
+                                "refused a connection from {peer}: {} open, the {} limit",
+                                conns.len(),
+                                limits.named
                             )))).await;
                         if refusing.len() < MAX_REFUSING {
                             // On an implicit-TLS listener the refusal is said inside TLS, as
@@ -1069,9 +1100,10 @@ async fn accept_loop(
                         // Said once, not per connection: a flood would otherwise write a line
                         // ten times a second for as long as it lasts.
                         let _ = shared.events.send((0, Event::warning(format!(
-                            "out of file descriptors ({e}; ulimit -n {}) with {} connections open: each new connection gets 421 4.3.2 and is closed until some close (raise `ulimit -n` or lower --max-connections)",
+                            "out of file descriptors ({e}; ulimit -n {}) with {} connections open: each new connection gets 421 4.3.2 and is closed until some close (raise `ulimit -n` or lower {})",
                             fds::limit().map_or("unlimited".to_string(), |l| l.to_string()),
-                            conns.len()
+                            conns.len(),
+                            limits.named
                         )))).await;
                     }
                     let n = starved.get_or_insert(0);
@@ -1719,13 +1751,14 @@ async fn read_proxy_header(
         let secs = shared.proxy_timeout.as_secs_f64();
         Err(match got.load(std::sync::atomic::Ordering::Relaxed) {
             0 => format!(
-                "none came within {secs} s (--proxy-timeout; a client that sends nothing waits \
-                 for a greeting: it is no proxy)"
+                "none came within {secs} s ({}; a client that sends nothing waits for a \
+                 greeting: it is no proxy)",
+                shared.proxy_timeout_named
             ),
             n => format!(
-                "only {n} octet{} of one came within {secs} s (--proxy-timeout): the header \
-                 is not complete",
-                if n == 1 { "" } else { "s" }
+                "only {n} octet{} of one came within {secs} s ({}): the header is not complete",
+                if n == 1 { "" } else { "s" },
+                shared.proxy_timeout_named
             ),
         })
     })
@@ -1770,8 +1803,9 @@ where
         limit = limit.saturating_mul(2);
     }
     emit(Event::warning(format!(
-        "idle timeout: no complete {what} within {} s (--idle-timeout): closing",
-        limit.as_secs_f64()
+        "idle timeout: no complete {what} within {} s ({}): closing",
+        limit.as_secs_f64(),
+        shared.idle_timeout_named
     )))
     .await;
     session.timed_out();
@@ -1841,8 +1875,9 @@ async fn handshake(
         Err(_) => {
             return Err(HandshakeFailed {
                 reason: Hint::plain(format!(
-                    "the client did not finish it within {} s (--idle-timeout): closing the connection",
-                    shared.idle_timeout.as_secs_f64()
+                    "the client did not finish it within {} s ({}): closing the connection",
+                    shared.idle_timeout.as_secs_f64(),
+                    shared.idle_timeout_named
                 )),
                 server_closed: true,
             });

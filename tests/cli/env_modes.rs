@@ -712,3 +712,128 @@ fn a_run_time_refusal_names_the_variable_that_set_its_flag() {
         r.all()
     );
 }
+
+/// A FIFO script nobody writes, given up after `--timeout`: the refusal names where the timeout
+/// was set, inside the brackets that name the flag, for `ehlo replay FIFO` and the REPL's
+/// `:replay FIFO` alike (`:set timeout` when that changed it). It said a bare `(--timeout)`
+/// when EHLO_TIMEOUT had set it. From the command line it reads as before.
+#[test]
+fn a_script_fifo_given_up_after_the_timeout_names_where_the_timeout_was_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("script.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let fifo = fifo.to_str().unwrap();
+    let wire = tripwire();
+    let server = wire.local_addr().unwrap().to_string();
+    let replay = ["replay", fifo, "--server", &server, "--deadline", "0"];
+    let r = run(&[("EHLO_TIMEOUT", "1")], &replay);
+    assert!(
+        refusal(&r).contains(
+            ": nothing came from this FIFO within 1s (--timeout, set by EHLO_TIMEOUT in the \
+             environment): does anything write it?"
+        ),
+        "{}",
+        r.all()
+    );
+    let r = run(&[], &[&replay[..], &["--timeout", "1"]].concat());
+    assert!(
+        refusal(&r).contains(": nothing came from this FIFO within 1s (--timeout): "),
+        "{}",
+        r.all()
+    );
+    wire.set_nonblocking(true).unwrap();
+    assert!(wire.accept().is_err(), "replay connected");
+    // The REPL's `:replay`, not connected: its timeout from the environment, then from `:set`.
+    let repl = |env: &[(&str, &str)], input: String| {
+        ehlo_with_env(
+            &["repl"],
+            env,
+            Some(input.as_bytes()),
+            Duration::from_secs(30),
+        )
+    };
+    let r = repl(&[("EHLO_TIMEOUT", "1")], format!(":replay {fifo}\n"));
+    assert!(
+        r.all().contains(
+            "nothing came from this FIFO within 1s (--timeout, set by EHLO_TIMEOUT in the \
+             environment): "
+        ),
+        "{}",
+        r.all()
+    );
+    let r = repl(
+        &[("EHLO_TIMEOUT", "30")],
+        format!(":set timeout 1\n:replay {fifo}\n"),
+    );
+    assert!(
+        r.all()
+            .contains("nothing came from this FIFO within 1s (:set timeout): "),
+        "{}",
+        r.all()
+    );
+    let r = ehlo_with_env(
+        &["repl", "--timeout", "1"],
+        &[],
+        Some(format!(":replay {fifo}\n").as_bytes()),
+        Duration::from_secs(30),
+    );
+    assert!(
+        r.all()
+            .contains("nothing came from this FIFO within 1s (--timeout): "),
+        "{}",
+        r.all()
+    );
+}
+
+/// `ehlo check` and `ehlo probe` cut by a `--deadline` that EHLO_DEADLINE set say so in their
+/// stop reason (the summary's `stopped`, each unfinished check's text): it read a bare
+/// `deadline reached (--deadline)`, as if the command line had given it.
+#[test]
+fn a_run_the_deadline_cut_names_where_the_deadline_was_set() {
+    // A DNS server that never answers: the lookup waits until the deadline.
+    let dns = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dns = dns.local_addr().unwrap().to_string();
+    let check = [
+        "check",
+        "a.example.test",
+        "--only",
+        "mx.lookup",
+        "--dns-server",
+        &dns,
+        "--json",
+    ];
+    let stopped = |r: &Run| -> serde_json::Value {
+        assert_eq!(r.code, 41, "{}", r.all());
+        let last = r.stdout.lines().last().unwrap_or_default();
+        serde_json::from_str::<serde_json::Value>(last).unwrap()["stopped"].clone()
+    };
+    let r = run(&[("EHLO_DEADLINE", "1s")], &check);
+    assert_eq!(
+        stopped(&r),
+        "deadline reached (--deadline, set by EHLO_DEADLINE in the environment)",
+        "{}",
+        r.all()
+    );
+    let r = run(&[], &[&check[..], &["--deadline", "1s"]].concat());
+    assert_eq!(stopped(&r), "deadline reached (--deadline)", "{}", r.all());
+    // A server that never greets: the probe under way is cut.
+    let wire = tripwire();
+    let server = wire.local_addr().unwrap().to_string();
+    let probe = [
+        "probe",
+        &server,
+        "--to",
+        "alice@mx.test",
+        "--yes",
+        "--timeout",
+        "30",
+        "--json",
+    ];
+    let r = run(&[("EHLO_DEADLINE", "1s")], &probe);
+    assert_eq!(
+        stopped(&r),
+        "deadline reached (--deadline, set by EHLO_DEADLINE in the environment)",
+        "{}",
+        r.all()
+    );
+}

@@ -877,6 +877,73 @@ fn out_of_file_descriptors_each_new_client_gets_421_and_it_is_said_once() {
     );
 }
 
+/// The warning that the descriptors may run out names where `--max-connections` was set when
+/// the environment set it (it said a bare `--max-connections 100`, as if typed), and the
+/// refusal of a connection past the limit names it too.
+#[test]
+fn the_descriptor_warning_names_where_max_connections_was_set() {
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.args([
+        "-c",
+        "ulimit -n 64 && exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_ehlo"),
+    ])
+    .env("EHLO_MAX_CONNECTIONS", "100");
+    let mut serve = Serve::spawn(cmd, "127.0.0.1:0", &["--quiet"]);
+    assert!(
+        serve
+            .wait_for(
+                "--max-connections (set by EHLO_MAX_CONNECTIONS in the environment) 100 may need \
+                 332 file descriptors, but the limit is 64",
+                Duration::from_secs(5)
+            )
+            .is_some(),
+        "{}",
+        serve.seen
+    );
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("EHLO_MAX_CONNECTIONS", "1");
+    let mut serve = Serve::spawn(cmd, "127.0.0.1:0", &["--quiet"]);
+    let (mut first, banner) = Raw::connect(&serve.addr);
+    assert!(banner.starts_with("220 "), "{banner:?}");
+    let (_second, banner) = Raw::connect(&serve.addr);
+    assert!(banner.starts_with("421 "), "{banner:?}");
+    assert!(
+        serve
+            .wait_for(
+                "1 open, the --max-connections (set by EHLO_MAX_CONNECTIONS in the environment) \
+                 limit",
+                Duration::from_secs(5)
+            )
+            .is_some(),
+        "{}",
+        serve.seen
+    );
+    assert!(first.cmd("QUIT").starts_with("221"));
+}
+
+/// A connection the idle timeout ends says where `--idle-timeout` was set when the environment
+/// set it (it said a bare `(--idle-timeout)`).
+#[test]
+fn the_idle_timeout_line_names_where_the_timeout_was_set() {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("EHLO_IDLE_TIMEOUT", "1");
+    let mut serve = Serve::spawn(cmd, "127.0.0.1:0", &[]);
+    let (_c, banner) = Raw::connect(&serve.addr);
+    assert!(banner.starts_with("220 "), "{banner:?}");
+    assert!(
+        serve
+            .wait_for(
+                "idle timeout: no complete command within 1 s (--idle-timeout, set by \
+                 EHLO_IDLE_TIMEOUT in the environment): closing",
+                Duration::from_secs(10)
+            )
+            .is_some(),
+        "{}",
+        serve.seen
+    );
+}
+
 #[test]
 fn a_low_soft_descriptor_limit_is_raised_for_the_connections_allowed() {
     // A soft limit of 64 under a higher hard one (the shell's `ulimit -S`, as a soft 1024 is

@@ -560,6 +560,7 @@ pub(super) fn check_config(
         concurrency: a.concurrency as usize,
         per_ip: a.per_ip as usize,
         deadline,
+        deadline_named: "--deadline".into(),
         started,
         list_cut,
         allow_private: a.allow_private,

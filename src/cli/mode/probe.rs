@@ -178,6 +178,7 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
         junit: a.junit,
         // `0` is no deadline, as `ehlo check`'s.
         deadline: a.deadline.filter(|d| !d.is_zero()),
+        deadline_named: "--deadline".into(),
     };
     let mailing = cfg
         .selected()

@@ -107,5 +107,6 @@ fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Erro
         json: c.json,
         strict: false,
         strict_note: String::new(),
+        timeout_named: "--timeout".into(),
     })
 }

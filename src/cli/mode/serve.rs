@@ -50,12 +50,15 @@ fn options(a: ServeArgs) -> Result<ServeOptions, Error> {
         max_sessions,
         max_connections: usize::try_from(a.max_connections)
             .map_err(|_| usage("--max-connections: too large"))?,
+        max_connections_note: String::new(),
         idle_timeout: a.idle_timeout,
         max_auth_failures: a.max_auth_failures,
         quirks: crate::cli::serve_specs::quirks(&a.quirk).map_err(usage)?,
         greet_pause: std::time::Duration::from_millis(a.greet_pause),
         proxy_protocol: a.accept_proxy,
         proxy_timeout: a.proxy_timeout,
+        idle_timeout_named: "--idle-timeout".into(),
+        proxy_timeout_named: "--proxy-timeout".into(),
         format: simple_format(a.json, a.color),
         quiet: a.quiet,
     })
