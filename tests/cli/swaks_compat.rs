@@ -2465,6 +2465,7 @@ fn attach_parts_decode_to_what_swaks_sends() {
     let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes"), "hello\nworld\n").unwrap();
+    std::fs::write(dir.path().join("notes.pdf"), "%PDF-1.4 x\n").unwrap();
     let binary: Vec<u8> = (0..=255u8)
         .rev()
         .chain(b"\r\n.\r\nx\0\r".iter().copied())
@@ -2493,6 +2494,14 @@ fn attach_parts_decode_to_what_swaks_sends() {
         &["--attach", "@blob", "--attach", "@blob"],
         &["--attach-name", "n.png", "--attach", "@blob"],
         &["--attach-name", "", "--attach", "@notes"],
+        &["--attach-name", "", "--attach", "@notes.pdf"],
+        &[
+            "--attach-type",
+            "text/plain; charset=utf-8",
+            "--attach-body",
+            "a\\nb",
+        ],
+        &["--attach-type", "text/plain", "--attach-body", "a\\nb"],
         &[
             "--attach-type",
             "image/png",

@@ -477,6 +477,9 @@ fn part_of(
         }
         None => match (p.kind, path) {
             (PartKind::Body, _) => "text/plain".to_string(),
+            // `--attach-name ''` names nothing: swaks then sends the file as
+            // application/octet-stream, so the path's extension is not looked at either.
+            _ if p.name.as_deref() == Some("") => "application/octet-stream".to_string(),
             (_, Some(path)) => mime_guess::from_path(path)
                 .first_raw()
                 .unwrap_or("application/octet-stream")
@@ -500,12 +503,10 @@ fn part_of(
             .and_then(Path::file_name)
             .map(|f| f.to_string_lossy().into_owned()),
     };
-    // swaks writes a text/plain body part without a name into the DATA as it is, where a
-    // literal `\n` becomes a line break as in --body; every other part it sends base64, as given.
-    let plain = content_type
-        .split(';')
-        .next()
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/plain"));
+    // swaks writes a body part whose type is exactly `text/plain` (no parameter) and has no
+    // name into the DATA as it is, where a literal `\n` becomes a line break as in --body;
+    // every other part, `text/plain; charset=utf-8` too, it sends base64, as given.
+    let plain = content_type.eq_ignore_ascii_case("text/plain");
     let content = if p.kind == PartKind::Body && plain && filename.is_none() {
         message::backslash_n(&content)
     } else {

@@ -1475,6 +1475,69 @@ fn backslash_n_in_data_and_body_files_as_swaks() {
     assert_eq!(c.plan.message, b"a\\nb\r\n.\r\n");
 }
 
+/// swaks writes a body part into the DATA as it is (a literal `\n` a line break, as in `--body`)
+/// only when its type is exactly `text/plain`; `text/plain; charset=utf-8`, like any other
+/// type, goes base64 and keeps the two characters. ehlo broke the line for any text/plain.
+#[test]
+fn backslash_n_in_an_attach_body_only_for_a_bare_text_plain_as_swaks() {
+    let body = |t: &str| {
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--attach-type",
+            t,
+            "--attach-body",
+            "a\\nb",
+        ]);
+        String::from_utf8(c.plan.message).unwrap()
+    };
+    for t in [
+        "text/plain; charset=utf-8",
+        "text/html",
+        "text/plain;format=flowed",
+    ] {
+        let text = body(t);
+        assert!(text.contains("\n\na\\nb\n"), "{t}: {text}");
+    }
+    for t in ["text/plain", "TEXT/Plain"] {
+        let text = body(t);
+        assert!(text.contains("\n\na\nb\n"), "{t}: {text}");
+    }
+}
+
+/// An empty `--attach-name ''` names nothing, and swaks then sends the file as
+/// application/octet-stream with no file name: ehlo still guessed application/pdf from the path.
+#[test]
+fn an_empty_attach_name_guesses_no_type_as_swaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("file.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4 x\n").unwrap();
+    let pdf_arg = format!("@{}", pdf.display());
+    let c = send(&["-t", "a@x.test", "--attach-name", "", "--attach", &pdf_arg]);
+    let text = String::from_utf8(c.plan.message).unwrap();
+    assert!(
+        text.contains("Content-Type: application/octet-stream\nContent-Disposition: attachment\n"),
+        "{text}"
+    );
+    assert!(!text.contains("pdf"), "{text}");
+    // An --attach-type still types it.
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "--attach-type",
+        "application/pdf",
+        "--attach-name",
+        "",
+        "--attach",
+        &pdf_arg,
+    ]);
+    let text = String::from_utf8(c.plan.message).unwrap();
+    assert!(
+        text.contains("Content-Type: application/pdf\nContent-Disposition: attachment\n"),
+        "{text}"
+    );
+}
+
 #[test]
 fn attachments() {
     let dir = tempfile::tempdir().unwrap();
