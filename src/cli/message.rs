@@ -959,9 +959,18 @@ fn mime<'a>(
         bodies.push(&default);
         vec![default_body.to_vec()]
     } else {
+        // swaks replaces tokens in the DATA it writes, where only a body part typed exactly
+        // `text/plain` and unnamed is as given; every other part it sends base64, so a
+        // `%NEWLINE%` or `%TO_ADDRESS%` in a text/html part arrives as written.
         bodies
             .iter()
-            .map(|p| tokens.replace(&p.content))
+            .map(|p| {
+                if p.content_type.eq_ignore_ascii_case("text/plain") && p.filename.is_none() {
+                    tokens.replace(&p.content)
+                } else {
+                    Ok(p.content.clone())
+                }
+            })
             .collect::<Result<_, _>>()?
     };
     // A boundary must not occur in any part (RFC 2046 §5.1.1). Text parts, and a text/*

@@ -2504,6 +2504,12 @@ fn attach_parts_decode_to_what_swaks_sends() {
         &["--attach-type", "text/plain", "--attach-body", "a\\nb"],
         &[
             "--attach-type",
+            "text/html",
+            "--attach-body",
+            "a%NEWLINE%b %TO_ADDRESS%",
+        ],
+        &[
+            "--attach-type",
             "image/png",
             "--attach",
             "@blob",

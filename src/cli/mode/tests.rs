@@ -1505,6 +1505,33 @@ fn backslash_n_in_an_attach_body_only_for_a_bare_text_plain_as_swaks() {
     }
 }
 
+/// Tokens too: swaks replaces `%NEWLINE%`, `%TO_ADDRESS%`… in the DATA it writes, so in a body
+/// part only when it is typed exactly `text/plain`; a text/html part goes base64 with its
+/// tokens as written. ehlo replaced them in every body part.
+#[test]
+fn tokens_in_an_attach_body_only_for_a_bare_text_plain_as_swaks() {
+    let body = |t: &str| {
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--attach-type",
+            t,
+            "--attach-body",
+            "x %TO_ADDRESS% y%NEWLINE%z",
+        ]);
+        String::from_utf8(c.plan.message).unwrap()
+    };
+    for t in ["text/html", "text/plain; charset=utf-8"] {
+        let text = body(t);
+        assert!(
+            text.contains("\n\nx %TO_ADDRESS% y%NEWLINE%z\n"),
+            "{t}: {text}"
+        );
+    }
+    let text = body("text/plain");
+    assert!(text.contains("\n\nx a@x.test y\nz\n"), "{text}");
+}
+
 /// An empty `--attach-name ''` names nothing, and swaks then sends the file as
 /// application/octet-stream with no file name: ehlo still guessed application/pdf from the path.
 #[test]
