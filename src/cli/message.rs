@@ -960,12 +960,12 @@ fn mime<'a>(
         vec![default_body.to_vec()]
     } else {
         // swaks replaces tokens in the DATA it writes, where only a body part typed exactly
-        // `text/plain` and unnamed is as given; every other part it sends base64, so a
+        // `text/plain` is as given (it ignores an `--attach-name` for a body part); every other part it sends base64, so a
         // `%NEWLINE%` or `%TO_ADDRESS%` in a text/html part arrives as written.
         bodies
             .iter()
             .map(|p| {
-                if p.content_type.eq_ignore_ascii_case("text/plain") && p.filename.is_none() {
+                if p.content_type.eq_ignore_ascii_case("text/plain") {
                     tokens.replace(&p.content)
                 } else {
                     Ok(p.content.clone())

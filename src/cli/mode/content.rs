@@ -503,11 +503,11 @@ fn part_of(
             .and_then(Path::file_name)
             .map(|f| f.to_string_lossy().into_owned()),
     };
-    // swaks writes a body part whose type is exactly `text/plain` (no parameter) and has no
-    // name into the DATA as it is, where a literal `\n` becomes a line break as in --body;
+    // swaks writes a body part whose type is exactly `text/plain` (no parameter) into the DATA
+    // as it is (it ignores an `--attach-name` for a body part), where a literal `\n` becomes a line break as in --body;
     // every other part, `text/plain; charset=utf-8` too, it sends base64, as given.
     let plain = content_type.eq_ignore_ascii_case("text/plain");
-    let content = if p.kind == PartKind::Body && plain && filename.is_none() {
+    let content = if p.kind == PartKind::Body && plain {
         message::backslash_n(&content)
     } else {
         content

@@ -1530,6 +1530,17 @@ fn tokens_in_an_attach_body_only_for_a_bare_text_plain_as_swaks() {
     }
     let text = body("text/plain");
     assert!(text.contains("\n\nx a@x.test y\nz\n"), "{text}");
+    // swaks ignores an --attach-name for a body part: still as given, tokens and `\n` replaced.
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "--attach-name",
+        "n.txt",
+        "--attach-body",
+        "a\\nb %TO_ADDRESS%",
+    ]);
+    let text = String::from_utf8(c.plan.message).unwrap();
+    assert!(text.contains("\n\na\nb a@x.test\n"), "{text}");
 }
 
 /// An empty `--attach-name ''` names nothing, and swaks then sends the file as
