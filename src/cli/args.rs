@@ -710,15 +710,152 @@ pub(crate) struct SendArgs {
     /// Stop points.
     #[command(flatten)]
     pub(crate) stop: StopArgs,
-    /// ESMTP extensions (ext helper).
+    /// ESMTP extensions (ext helper); in the table only when the command line names one.
     #[command(flatten)]
-    pub(crate) ext: ExtArgs,
-    /// XCLIENT, XFORWARD and PROXY (ext helper).
+    pub(crate) ext: Rare<ExtArgs>,
+    /// XCLIENT, XFORWARD and PROXY (ext helper); in the table only when the command line
+    /// names one.
     #[command(flatten)]
-    pub(crate) xclient: XclientArgs,
+    pub(crate) xclient: Rare<XclientArgs>,
     /// Configuration layering (config file, environment).
     #[command(flatten)]
     pub(crate) config: ConfigArgs,
+}
+
+thread_local! {
+    /// Set while [`Cli::parse_args`] builds and reads its lean table ([`LeanTable`]).
+    static LEAN_TABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While alive, `Cli::command()` leaves the [`Rare`] groups out of the table and their fields
+/// take their defaults. Only `Cli::parse_args` makes one, for a command line that names none of
+/// their flags; everything else (help, completions, the man page, layering) builds the whole
+/// table.
+pub(crate) struct LeanTable(());
+
+impl LeanTable {
+    fn enter() -> LeanTable {
+        LEAN_TABLE.with(|l| l.set(true));
+        LeanTable(())
+    }
+
+    fn active() -> bool {
+        LEAN_TABLE.with(std::cell::Cell::get)
+    }
+}
+
+impl Drop for LeanTable {
+    fn drop(&mut self) {
+        LEAN_TABLE.with(|l| l.set(false));
+    }
+}
+
+/// The words whose mention on the command line puts the [`Rare`] groups in the table: every
+/// long name of their flags contains one (they have no short names and no aliases; a test walks
+/// the groups). A value that happens to contain one only costs the lean parse.
+const RARE_WORDS: [&str; 9] = [
+    "xclient",
+    "xforward",
+    "proxy",
+    "smtputf8",
+    "force-ext",
+    "dsn-",
+    "requiretls",
+    "bdat",
+    "prdr",
+];
+
+/// Whether any word of `args` (the program name aside) could name a flag of a [`Rare`] group.
+fn names_a_rare_flag(args: &[std::ffi::OsString]) -> bool {
+    args.iter().skip(1).any(|word| {
+        let word = word.to_string_lossy().to_ascii_lowercase();
+        RARE_WORDS.iter().any(|rare| word.contains(rare))
+    })
+}
+
+/// A flag group of the one-shot send that few sends use (the ESMTP extensions; XCLIENT,
+/// XFORWARD and PROXY: 40 of the send's ~150 flags). Building a flag costs clap some 3 000
+/// instructions, filling in a `bool` flag's default 4 000 more (callgrind), so a send that
+/// names none of them is parsed without them ([`Cli::parse_args`]); with a [`LeanTable`] alive
+/// the group adds no flag and reads as `T::default()`, which is what parsing a command line
+/// without its flags gives (a test compares the two).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Rare<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for Rare<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Rare<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T: Args + Default> Args for Rare<T> {
+    fn group_id() -> Option<clap::Id> {
+        if LeanTable::active() {
+            None
+        } else {
+            T::group_id()
+        }
+    }
+
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        if LeanTable::active() {
+            cmd
+        } else {
+            T::augment_args(cmd)
+        }
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        if LeanTable::active() {
+            cmd
+        } else {
+            T::augment_args_for_update(cmd)
+        }
+    }
+}
+
+impl<T: clap::FromArgMatches + Default> clap::FromArgMatches for Rare<T> {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        if LeanTable::active() {
+            Ok(Rare(T::default()))
+        } else {
+            T::from_arg_matches(matches).map(Rare)
+        }
+    }
+
+    fn from_arg_matches_mut(matches: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
+        if LeanTable::active() {
+            Ok(Rare(T::default()))
+        } else {
+            T::from_arg_matches_mut(matches).map(Rare)
+        }
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        if LeanTable::active() {
+            Ok(())
+        } else {
+            self.0.update_from_arg_matches(matches)
+        }
+    }
+
+    fn update_from_arg_matches_mut(
+        &mut self,
+        matches: &mut clap::ArgMatches,
+    ) -> Result<(), clap::Error> {
+        if LeanTable::active() {
+            Ok(())
+        } else {
+            self.0.update_from_arg_matches_mut(matches)
+        }
+    }
 }
 
 /// Where and how to connect.
@@ -1325,11 +1462,29 @@ impl Cli {
     /// Parse like `Cli::try_parse_from`, and also record the order of the part options (which
     /// derive cannot express): `--attach-type` is sticky up to the next `--attach-body`, which
     /// puts the default back as swaks does, and `--attach-name` applies once.
+    ///
+    /// A command line that names no flag of a [`Rare`] group is parsed first with a table
+    /// without those groups (their fields take their defaults); whatever that parse refuses
+    /// (help, version, an unknown flag, a bad value) is parsed again with the whole table, so
+    /// every message and help text is the whole table's.
     pub(crate) fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        if !names_a_rare_flag(&args) {
+            let _lean = LeanTable::enter();
+            if let Ok(cli) = Cli::parse_with_table(&args) {
+                return Ok(cli);
+            }
+        }
+        Cli::parse_with_table(&args)
+    }
+
+    /// [`Cli::parse_args`] with the table `Cli::command` builds (whole, or lean inside a
+    /// [`LeanTable`]).
+    fn parse_with_table(args: &[std::ffi::OsString]) -> Result<Cli, clap::Error> {
         use clap::{CommandFactory, FromArgMatches};
         let mut cmd = Cli::command();
         let mut matches = cmd.try_get_matches_from_mut(args)?;
@@ -1407,7 +1562,11 @@ impl Cli {
                 ),
             ));
         }
-        let order = xclient_order(&matches);
+        let order = if LeanTable::active() {
+            Vec::new()
+        } else {
+            xclient_order(&matches)
+        };
         let repeated = repeated_recipients(&matches);
         let blank = blank_recipient(&matches);
         let mut cli = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))?;
@@ -1629,7 +1788,7 @@ pub(crate) struct StopArgs {
 
 /// ESMTP extensions: advertised → used; not advertised → an error with its own exit code, or
 /// sent anyway with --force-ext.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Extensions")]
 pub(crate) struct ExtArgs {
     /// Use SMTPUTF8 (RFC 6531) even when no address or header needs it (exit 31 if not offered)
@@ -1688,7 +1847,7 @@ pub(crate) enum DsnRet {
 }
 
 /// XCLIENT and XFORWARD (Postfix), PROXY protocol (HAProxy).
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "XCLIENT, XFORWARD and PROXY")]
 pub(crate) struct XclientArgs {
     /// XCLIENT ADDR= (the client address to impersonate; a bare IPv6 one goes as IPV6:ADDR)
@@ -3441,6 +3600,188 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    fn words(args: &[&str]) -> Vec<std::ffi::OsString> {
+        std::iter::once("ehlo")
+            .chain(args.iter().copied())
+            .map(Into::into)
+            .collect()
+    }
+
+    /// The whole table's parse and answer (`Cli::parse_with_table` without a `LeanTable`).
+    fn whole(args: &[&str]) -> String {
+        match Cli::parse_with_table(&words(args)) {
+            Ok(cli) => format!("{cli:?}"),
+            Err(e) => format!("{:?} {}", e.kind(), e.render()),
+        }
+    }
+
+    /// Every flag of a `Rare` group is named by a word of `RARE_WORDS` (so a command line that
+    /// gives it never takes the lean table), and can be given no other way: no short name, no
+    /// alias without such a word.
+    #[test]
+    fn every_flag_of_a_rare_group_is_named_by_a_rare_word() {
+        let groups = [
+            ExtArgs::augment_args(clap::Command::new("ext")),
+            XclientArgs::augment_args(clap::Command::new("xclient")),
+        ];
+        let mut n = 0;
+        for group in &groups {
+            for arg in group.get_arguments() {
+                n += 1;
+                let id = arg.get_id();
+                assert!(arg.get_short().is_none(), "{id} has a short name");
+                assert!(
+                    arg.get_all_short_aliases().is_none(),
+                    "{id} has a short alias"
+                );
+                assert!(!arg.is_positional(), "{id} is positional");
+                let longs = arg
+                    .get_long()
+                    .into_iter()
+                    .chain(arg.get_all_aliases().unwrap_or_default());
+                for long in longs {
+                    let word = format!("--{long}");
+                    assert!(
+                        names_a_rare_flag(&words(&[&word])),
+                        "{word} is not named by RARE_WORDS"
+                    );
+                }
+            }
+        }
+        assert_eq!(n, 40, "the rare groups' flags");
+    }
+
+    /// The lean table is the whole one without the rare groups' 40 flags.
+    #[test]
+    fn the_lean_table_leaves_out_the_rare_groups() {
+        let whole = Cli::command();
+        let lean = {
+            let _lean = LeanTable::enter();
+            Cli::command()
+        };
+        assert!(!LeanTable::active());
+        assert_eq!(
+            whole.get_arguments().count() - lean.get_arguments().count(),
+            40
+        );
+        assert!(
+            lean.get_arguments()
+                .all(|a| !names_a_rare_flag(&words(&[&format!(
+                    "--{}",
+                    a.get_long().unwrap_or_default()
+                )])))
+        );
+    }
+
+    /// What `parse_args` makes of a command line, lean table or not, is what the whole table
+    /// makes of it: the same `Cli` (the rare groups' defaults included), and for a command line
+    /// clap refuses or answers (help, version, an unknown or misspelt flag, a bad value, a
+    /// subcommand's help) the same error kind and text.
+    #[test]
+    fn parse_args_answers_as_the_whole_table_does() {
+        let lines: &[&[&str]] = &[
+            &["-s", "127.0.0.1:2525", "--to", "a@example.test"],
+            &[
+                "-t",
+                "a@example.test",
+                "-f",
+                "b@example.test",
+                "--data",
+                "@m.eml",
+                "--color",
+                "never",
+            ],
+            &[
+                "-t",
+                "a@example.test",
+                "--tls",
+                "-a",
+                "PLAIN",
+                "--au",
+                "u",
+                "--json",
+                "-q",
+                "rcpt",
+            ],
+            &[
+                "-t",
+                "a@example.test",
+                "--attach-type",
+                "text/plain",
+                "--attach",
+                "@x",
+            ],
+            &[
+                "-t",
+                "a@example.test",
+                "--xclient-addr",
+                "192.0.2.1",
+                "--xclient-delim",
+                "--xclient",
+                "NAME=x",
+            ],
+            &[
+                "-t",
+                "a@example.test",
+                "--proxy-version",
+                "2",
+                "--bdat",
+                "--prdr",
+                "--dsn-ret",
+                "HDRS",
+            ],
+            &["-t", "a@example.test", "--header", "X-Proxy: yes"],
+            &["--help"],
+            &["-h"],
+            &["--version"],
+            &["help"],
+            &["-t"],
+            &["--xclient-adr", "192.0.2.1"],
+            &["--xclient-addr"],
+            &["--bdta"],
+            &["--smtputf"],
+            &["-t", "a@example.test", "--port", "x"],
+            &["-t", "a@example.test", "--attach-name", "n"],
+            &["-t", "a@example.test", "--timeout", "soon"],
+            &["serve", "--port", "0"],
+            &["serve", "--help"],
+            &["check", "example.test", "--json"],
+            &["repl", "--tls", "127.0.0.1"],
+            &["explain", "550"],
+        ];
+        for line in lines {
+            let got = match Cli::parse_args(words(line)) {
+                Ok(cli) => format!("{cli:?}"),
+                Err(e) => format!("{:?} {}", e.kind(), e.render()),
+            };
+            assert!(!LeanTable::active());
+            assert_eq!(got, whole(line), "{line:?}");
+        }
+    }
+
+    /// Help and error texts: clap's rendering from the whole table, byte for byte, for the
+    /// plain command lines that take the lean table first.
+    #[test]
+    fn help_and_errors_come_from_the_whole_table() {
+        for line in [
+            &["--help"][..],
+            &["-h"],
+            &["--to"],
+            &["--unknown-flag"],
+            &["-t", "a@b", "-p", "x"],
+        ] {
+            let whole = Cli::command()
+                .try_get_matches_from(words(line))
+                .expect_err("refused");
+            let got = Cli::parse_args(words(line)).expect_err("refused");
+            assert_eq!(
+                got.render().ansi().to_string(),
+                whole.render().ansi().to_string(),
+                "{line:?}"
+            );
         }
     }
 }
