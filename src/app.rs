@@ -577,31 +577,42 @@ fn open_outputs(
             .open(p)
             .map_err(|e| cannot(p, e))
     };
-    let file = |p: &Path, f: std::fs::File| -> Box<dyn Write + Send> {
-        let f = watch.watched(what, p.display().to_string(), Box::new(f));
-        Box::new(std::io::LineWriter::new(f))
+    // A file of ehlo's own: cut back to its last whole line at its first write error, as the
+    // log and a recording are (a write past `ulimit -f` stores the part of a line that fitted).
+    let line_writer = |w: Box<dyn Write + Send>| -> Box<dyn Write + Send> {
+        Box::new(std::io::LineWriter::new(w))
     };
-    let mut out_file = None;
-    let out: OutStream = match &o.stdout {
-        None => None,
-        Some(p) => Some(match special(p) {
-            Some(s) => s,
-            None => {
-                let f = open(p)?;
-                out_file = Some((p, f.try_clone().map_err(|e| cannot(p, e))?));
-                file(p, f)
-            }
-        }),
+    let file = |p: &Path, f: std::fs::File| {
+        line_writer(watch.watched_file(what, p.display().to_string(), f))
     };
-    let err: OutStream = match &o.stderr {
-        None => None,
-        Some(p) => Some(match (special(p), out_file) {
-            (Some(s), _) => s,
-            // The same file for both streams: a clone of the one handle, so the lines
-            // interleave in order.
-            (None, Some((q, f))) if q == p => file(p, f),
-            (None, _) => file(p, open(p)?),
-        }),
+    let is_special = |p: &Path| matches!(p.to_str(), Some("&STDOUT" | "&STDERR"));
+    let (out, err): (OutStream, OutStream) = match (&o.stdout, &o.stderr) {
+        // The same file for both streams: one handle, shared, so the lines interleave in
+        // order and one cut point serves both.
+        (Some(p), Some(q)) if p == q && !is_special(p) => {
+            let f = open(p)?;
+            let (a, b) = watch
+                .watched_file_twice(what, p.display().to_string(), f)
+                .map_err(|e| cannot(p, e))?;
+            (Some(line_writer(a)), Some(line_writer(b)))
+        }
+        (out, err) => {
+            let out = match out {
+                None => None,
+                Some(p) => Some(match special(p) {
+                    Some(s) => s,
+                    None => file(p, open(p)?),
+                }),
+            };
+            let err = match err {
+                None => None,
+                Some(p) => Some(match special(p) {
+                    Some(s) => s,
+                    None => file(p, open(p)?),
+                }),
+            };
+            (out, err)
+        }
     };
     Ok((out, err))
 }

@@ -75,15 +75,27 @@ impl Watch {
         target: impl Into<String>,
         file: std::fs::File,
     ) -> Box<dyn Write + Send> {
-        let cut = match (file.metadata(), file.try_clone()) {
-            (Ok(meta), Ok(handle)) if meta.is_file() => Some(Cut {
-                handle,
-                written: meta.len(),
-                whole: meta.len(),
-            }),
-            _ => None,
-        };
+        let cut = Cut::of(&file);
         self.push(what, target.into(), Box::new(file), cut)
+    }
+
+    /// Two streams into one file of ehlo's own (`--output-file FILE` carrying both stdout's
+    /// and stderr's output): watched as [`watched_file`](Self::watched_file) is, with one cut
+    /// point for both (each line is appended after the other's), and the first error of
+    /// either stopping both, so that neither writes past the loss. `file` is shared through
+    /// a clone of its handle, so the lines interleave in order.
+    pub(crate) fn watched_file_twice(
+        &self,
+        what: &'static str,
+        target: impl Into<String>,
+        file: std::fs::File,
+    ) -> std::io::Result<(Box<dyn Write + Send>, Box<dyn Write + Send>)> {
+        let target = target.into();
+        let other = file.try_clone()?;
+        let cut = Cut::of(&file);
+        let one = self.push(what, target.clone(), Box::new(file), cut.clone());
+        let two = self.push(what, target, Box::new(other), cut);
+        Ok((one, two))
     }
 
     /// Stdout, carrying `what`, watched.
@@ -177,17 +189,42 @@ struct Watched {
     /// A file's first error was met: every later write fails at once, unwritten.
     stopped: bool,
     /// For a regular file of ehlo's own ([`Watch::watched_file`]): how to cut it back to its
-    /// last whole line at the first error.
+    /// last whole line at the first error (shared by two streams into one file).
     cut: Option<Cut>,
 }
 
-/// Where a file's last whole line ends, and a handle to cut it there (ftruncate(2)).
-struct Cut {
+/// Where a file's last whole line ends, and a handle to cut it there (ftruncate(2)); clones
+/// share it.
+#[derive(Clone)]
+struct Cut(Arc<Mutex<CutState>>);
+
+struct CutState {
     handle: std::fs::File,
     /// Bytes in the file: its length when opened and every byte written since.
     written: u64,
     /// Bytes up to the end of the last whole line written.
     whole: u64,
+    /// The file was cut at an error: nothing more is written to it, by any stream.
+    stopped: bool,
+}
+
+impl Cut {
+    /// For a regular file only: a device or FIFO (`/dev/null`) has no length to cut.
+    fn of(file: &std::fs::File) -> Option<Cut> {
+        match (file.metadata(), file.try_clone()) {
+            (Ok(meta), Ok(handle)) if meta.is_file() => Some(Cut(Arc::new(Mutex::new(CutState {
+                handle,
+                written: meta.len(),
+                whole: meta.len(),
+                stopped: false,
+            })))),
+            _ => None,
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, CutState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Watched {
@@ -199,12 +236,21 @@ impl Watched {
             self.watch.note(self.index, e);
             if self.file && e.kind() != std::io::ErrorKind::BrokenPipe {
                 self.stopped = true;
-                if let Some(cut) = self.cut.take() {
-                    let _ = cut.handle.set_len(cut.whole);
+                if let Some(cut) = &self.cut {
+                    let mut c = cut.state();
+                    if !c.stopped {
+                        c.stopped = true;
+                        let _ = c.handle.set_len(c.whole);
+                    }
                 }
             }
         }
         r
+    }
+
+    /// This stream, or another into the same file, met an error.
+    fn is_stopped(&self) -> bool {
+        self.stopped || self.cut.as_ref().is_some_and(|c| c.state().stopped)
     }
 
     fn stopped() -> std::io::Error {
@@ -214,21 +260,22 @@ impl Watched {
 
 impl Write for Watched {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.stopped {
+        if self.is_stopped() {
             return Err(Watched::stopped());
         }
         let r = self.out.write(buf);
-        if let (Ok(n), Some(cut)) = (&r, &mut self.cut) {
+        if let (Ok(n), Some(cut)) = (&r, &self.cut) {
+            let mut c = cut.state();
             let done = &buf[..*n];
             if let Some(end) = done.iter().rposition(|&b| b == b'\n') {
-                cut.whole = cut.written + end as u64 + 1;
+                c.whole = c.written + end as u64 + 1;
             }
-            cut.written += *n as u64;
+            c.written += *n as u64;
         }
         self.kept(r)
     }
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        if self.stopped {
+        if self.is_stopped() {
             return Err(Watched::stopped());
         }
         if self.cut.is_some() {
@@ -251,7 +298,7 @@ impl Write for Watched {
         self.kept(r)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        if self.stopped {
+        if self.is_stopped() {
             return Err(Watched::stopped());
         }
         let r = self.out.flush();
