@@ -43,32 +43,47 @@ impl Capabilities {
     /// lines are skipped. Keywords are upper-cased, parameters kept as sent.
     pub(crate) fn from_reply(reply: &Reply) -> Capabilities {
         let greeting = reply.lines.first().cloned().unwrap_or_default();
-        let keywords = reply
-            .lines
-            .iter()
-            .skip(1)
-            .filter_map(|line| {
-                let mut words = line.split_whitespace();
-                let keyword = words.next()?.to_ascii_uppercase();
-                Some(Capability {
-                    keyword,
-                    params: words.map(str::to_string).collect(),
-                    raw: line.clone(),
-                })
-            })
-            .collect();
-        let auth_cut_at = cut_limit(reply).filter(|&limit| {
-            // A cut line keeps exactly `limit` bytes (code and separator included), so the cut
-            // one is found among the raw lines, which follow `lines` one for one.
+        // The AUTH line cut at the line limit, if any (its index in `lines`). A cut line keeps
+        // exactly `limit` bytes (code and separator included), so it is found among the raw
+        // lines, which follow `lines` one for one.
+        let limit = cut_limit(reply);
+        let cut_line = limit.and_then(|limit| {
             reply
                 .raw
                 .0
                 .split(|&b| b == b'\n')
                 .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
                 .zip(&reply.lines)
+                .enumerate()
                 .skip(1)
-                .any(|(raw, text)| raw.len() == limit && is_auth_line(text))
+                .find(|(_, (raw, text))| raw.len() == limit && is_auth_line(text))
+                .map(|(i, (raw, _))| (i, raw.ends_with(b" ") || raw.ends_with(b"\t")))
         });
+        let keywords = reply
+            .lines
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter_map(|(i, line)| {
+                let mut words = line.split_whitespace();
+                let mut keyword = words.next()?.to_ascii_uppercase();
+                let mut params: Vec<String> = words.map(str::to_string).collect();
+                // The last word of a cut AUTH line is cut too (`CRAM-MD5` kept as `CRA`) unless
+                // a blank follows it: no mechanism the server offered (RFC 4954 §3), dropped.
+                if cut_line == Some((i, false))
+                    && params.pop().is_none()
+                    && keyword.starts_with("AUTH=")
+                {
+                    keyword.truncate("AUTH=".len());
+                }
+                Some(Capability {
+                    keyword,
+                    params,
+                    raw: line.clone(),
+                })
+            })
+            .collect();
+        let auth_cut_at = cut_line.and(limit);
         Capabilities {
             greeting,
             keywords,
@@ -370,5 +385,51 @@ mod tests {
             deviations: Vec::new(),
         });
         assert_eq!(empty, Capabilities::default());
+    }
+
+    /// An AUTH line past the 8 KiB line limit of the parser: `PLAIN`, fillers,
+    /// then `CRAM-MD5 LOGIN`, padded so that the cut falls `into` bytes after the blank before
+    /// `CRAM-MD5`.
+    fn cut_auth_line(into: usize) -> Capabilities {
+        let limit = 8192;
+        let mut line = String::from("250-AUTH PLAIN");
+        let mut i = 0;
+        while line.len() < limit - 40 {
+            line.push_str(&format!(" M{i:04}"));
+            i += 1;
+        }
+        let room = limit - line.len() - 1 - 1 - into;
+        line.push(' ');
+        line.push_str(&"L".repeat(room));
+        line.push_str(" CRAM-MD5 LOGIN\r\n250 8BITMIME\r\n");
+        parse(format!("250-h\r\n{line}").as_bytes())
+    }
+
+    /// The last word of an AUTH line cut at the line limit is cut too: `CRA` of `CRAM-MD5` was
+    /// listed as an offered mechanism (and completed, and tried by `:auth` without a name).
+    /// Dropped; a word the cut leaves whole, with its blank after it, is kept.
+    #[test]
+    fn the_partial_last_word_of_a_cut_auth_line_is_no_mechanism() {
+        let caps = cut_auth_line(3);
+        assert_eq!(caps.auth_cut_at, Some(8192));
+        let last = caps.keywords[0].params.last().unwrap();
+        assert!(last.starts_with("LLL") && caps.offers_auth(last), "{last}");
+        assert!(!caps.offers_auth("CRA"), "{last}");
+        assert!(!caps.offers_auth("CRAM-MD5") && !caps.offers_auth("LOGIN"));
+        assert!(caps.has("8BITMIME"));
+        // Cut right after `CRAM-MD5 `: it is whole.
+        let caps = cut_auth_line("CRAM-MD5 ".len());
+        assert_eq!(caps.auth_cut_at, Some(8192));
+        assert!(caps.offers_auth("CRAM-MD5") && !caps.offers_auth("LOGIN"));
+        assert_eq!(caps.keywords[0].params.last().unwrap(), "CRAM-MD5");
+        // An old `AUTH=` line cut inside its first name offers none.
+        let line = format!("250-h\r\n250-AUTH={}\r\n250 8BITMIME\r\n", "X".repeat(9000));
+        let caps = parse(line.as_bytes());
+        assert_eq!(caps.auth_cut_at, Some(8192));
+        assert!(
+            caps.auth_mechanisms().is_empty(),
+            "{:?}",
+            caps.auth_mechanisms()
+        );
     }
 }
