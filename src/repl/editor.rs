@@ -2858,6 +2858,21 @@ pub(crate) fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec
         ":AUTH" => offer = caps.auth_mechanisms(),
         "EHLO" | "HELO" | "LHLO" | "BDAT" | "VRFY" | "EXPN" | "NOOP" => {}
         "HELP" => offer = caps.keywords.iter().map(|k| k.keyword.clone()).collect(),
+        // Postfix's XCLIENT and XFORWARD (XCLIENT_README, XFORWARD_README): the attributes
+        // the EHLO line lists (`250-XCLIENT NAME ADDR PORT ...`), as `NAME=`, and no other.
+        "XCLIENT" | "XFORWARD" => {
+            offer = caps
+                .params(&verb)
+                .unwrap_or_default()
+                .iter()
+                .filter(|a| {
+                    a.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                })
+                .take(32)
+                .map(|a| format!("{}=", a.to_ascii_uppercase()))
+                .collect();
+        }
         _ => {}
     }
     // Parameters already typed (before the word being completed) are not offered again.
@@ -2865,8 +2880,9 @@ pub(crate) fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec
         .split_whitespace()
         .skip(1)
         .map(|w| {
-            let w = w.rsplit(':').next().unwrap_or(w);
-            w.split('=').next().unwrap_or(w).to_ascii_uppercase()
+            // The name before `=` first: `ADDR=IPV6:2001:db8::1` is ADDR.
+            let w = w.split('=').next().unwrap_or(w);
+            w.rsplit(':').next().unwrap_or(w).to_ascii_uppercase()
         })
         .collect();
     let up = word.to_ascii_uppercase();
@@ -3060,6 +3076,48 @@ mod tests {
         // Offered once, never twice beside the verbs always offered.
         let e = candidates("E", Some(&caps)).1;
         assert_eq!(e.iter().filter(|c| c.starts_with("ETRN")).count(), 1);
+    }
+
+    /// After `XCLIENT ` / `XFORWARD ` the attributes that EHLO line lists complete as `NAME=`
+    /// (Postfix's XCLIENT_README and XFORWARD_README), each once, and no other: nothing was
+    /// offered. The lines are the ones Postfix 3 sends to a client it authorizes.
+    #[test]
+    fn xclient_and_xforward_attributes_complete_from_the_ehlo_line() {
+        let caps = Capabilities::from_reply(&Reply::new(
+            250,
+            &[
+                "mail.ehlo.test",
+                "XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN DESTADDR DESTPORT",
+                "XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT",
+            ],
+        ));
+        let offered = |line: &str| candidates(line, Some(&caps)).1;
+        assert_eq!(
+            offered("XCLIENT "),
+            [
+                "NAME=",
+                "ADDR=",
+                "PROTO=",
+                "HELO=",
+                "REVERSE_NAME=",
+                "PORT=",
+                "LOGIN=",
+                "DESTADDR=",
+                "DESTPORT="
+            ]
+        );
+        assert_eq!(offered("xclient d"), ["DESTADDR=", "DESTPORT="]);
+        assert_eq!(
+            offered("XCLIENT ADDR=IPV6:2001:db8::1 NAME=x P"),
+            ["PROTO=", "PORT="]
+        );
+        assert_eq!(offered("XFORWARD I"), ["IDENT="]);
+        assert_eq!(offered("XFORWARD S"), ["SOURCE="]);
+        assert!(offered("XFORWARD L").is_empty(), "LOGIN is XCLIENT's");
+        // Not advertised: nothing.
+        let only = Capabilities::from_reply(&Reply::new(250, &["mx", "XCLIENT ADDR"]));
+        assert_eq!(candidates("XCLIENT ", Some(&only)).1, ["ADDR="]);
+        assert!(candidates("XFORWARD ", Some(&only)).1.is_empty());
     }
 
     #[test]
