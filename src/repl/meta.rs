@@ -242,6 +242,17 @@ pub(crate) const NAMES: &[&str] = &[
     ":quit",
 ];
 
+/// Other names the prompt takes for a meta-command (`:q` for `:quit`): `(alias, name)`.
+/// `:help` and README list them from here.
+pub(crate) const ALIASES: &[(&str, &str)] = &[
+    (":tls", ":starttls"),
+    (":connect", ":reconnect"),
+    (":h", ":help"),
+    (":?", ":help"),
+    (":q", ":quit"),
+    (":exit", ":quit"),
+];
+
 /// SMTP verbs a typed line may start with (RFC 5321 §4.1, RFC 821 §4.1.1's SEND, SOML, SAML
 /// and TURN, and the extensions ehlo knows).
 const VERBS: &[&str] = &[
@@ -449,6 +460,8 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
                                             ( -> MAIL FROM:…); --log and :record keep them
   :help                this text
   :quit                QUIT and leave (Ctrl-D does the same)
+Also taken: :tls for :starttls, :connect for :reconnect, :h and :? for :help,
+:q and :exit for :quit.
 Replies show how long they took, SASL challenges (334) their decoded text. A line whose
 first word is no verb ehlo knows or the server advertised (EHLLO, XYZZY, a password typed
 at the wrong prompt) is refused unsent, and neither repeated nor kept (:raw sends
@@ -511,9 +524,14 @@ pub(crate) fn parse(line: &str) -> Result<Meta, String> {
             Err(format!("{name} takes nothing (see :help)"))
         }
     };
-    match name.to_ascii_lowercase().as_str() {
+    let lower = name.to_ascii_lowercase();
+    let canonical = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == lower)
+        .map_or(lower.as_str(), |(_, n)| n);
+    match canonical {
         ":" => Err("\":\" alone is no meta-command: :help lists them".into()),
-        ":starttls" | ":tls" => parse_tls_options(rest).map(Meta::StartTls),
+        ":starttls" => parse_tls_options(rest).map(Meta::StartTls),
         ":auth" => {
             let mut w = rest.split_whitespace();
             let mechanism = w.next().map(str::to_string);
@@ -563,7 +581,7 @@ pub(crate) fn parse(line: &str) -> Result<Meta, String> {
             .filter(|m| *m != Meta::Explain(String::new()))
             .ok_or_else(|| need("a code")),
         ":caps" => alone(Meta::Caps),
-        ":reconnect" | ":connect" => Ok(Meta::Reconnect(arg)),
+        ":reconnect" => Ok(Meta::Reconnect(arg)),
         ":record" => match rest.strip_prefix("-a") {
             Some(f) if f.is_empty() || f.starts_with([' ', '\t']) => match f.trim() {
                 "" => Err(":record -a needs a FILE to append to".into()),
@@ -579,8 +597,8 @@ pub(crate) fn parse(line: &str) -> Result<Meta, String> {
             .ok_or_else(|| need("a file")),
         ":status" => alone(Meta::Status),
         ":set" => parse_set(rest).map(Meta::Set),
-        ":help" | ":h" | ":?" => alone(Meta::Help),
-        ":quit" | ":q" | ":exit" => alone(Meta::Quit),
+        ":help" => alone(Meta::Help),
+        ":quit" => alone(Meta::Quit),
         _ => {
             // Its first three characters (`:` and two), not bytes: `:7\u{cd7}` cut inside a
             // character panicked.
@@ -1308,6 +1326,42 @@ mod tests {
             "--insecure",
         ] {
             assert!(HELP.contains(extra), "{extra} missing from :help");
+        }
+    }
+
+    /// Every alias the prompt takes is what its command is, and `:help` and README's `ehlo repl`
+    /// row name it (neither listed `:tls`, `:connect`, `:h`, `:?`, `:q` or `:exit`).
+    #[test]
+    fn help_and_readme_name_every_alias() {
+        let readme = include_str!("../../README.md");
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with("| `ehlo repl HOST"))
+            .expect("README has the ehlo repl row");
+        for (alias, name) in ALIASES {
+            assert!(NAMES.iter().any(|n| n.trim_end() == *name), "{name}");
+            for arg in ["", " x"] {
+                let (a, n) = (format!("{alias}{arg}"), format!("{name}{arg}"));
+                // The same command, or refused alike (the reason names the word typed).
+                let same = |l: &str| parse(l).map_err(|_| ());
+                assert_eq!(same(&a), same(&n), "{a}");
+                let upper = format!("{}{arg}", alias.to_uppercase());
+                assert_eq!(same(&upper), same(&n), "{upper}");
+            }
+            // `:q and :exit for :quit`: the alias, then (maybe after others) its command.
+            let said = HELP
+                .split(&format!(" {alias} "))
+                .nth(1)
+                .or_else(|| HELP.split(&format!("\n{alias} ")).nth(1));
+            assert!(
+                said.and_then(|rest| rest.split([',', '.']).next())
+                    .is_some_and(|clause| clause.ends_with(&format!("for {name}"))),
+                "{alias} missing from :help"
+            );
+            assert!(
+                row.contains(&format!("`{alias}`")),
+                "{alias} missing from README's ehlo repl row"
+            );
         }
     }
 
