@@ -140,6 +140,11 @@ pub struct ServeOptions {
     pub proxy_protocol: bool,
     /// `--proxy-timeout`: time a connection has to send its whole PROXY header.
     pub proxy_timeout: Duration,
+    /// `--accept-proxy` as the line refusing a connection's header names it (`no valid PROXY
+    /// protocol header (--accept-proxy, set by EHLO_ACCEPT_PROXY in the environment)`).
+    pub accept_proxy_named: String,
+    /// `--min-free` as the server's own lines about the reserve name it (never a reply).
+    pub min_free_named: String,
     /// `--idle-timeout` and `--proxy-timeout` as the lines of a connection they end name them in
     /// brackets, with where each was set when that was below the command line
     /// (`--idle-timeout, set by EHLO_IDLE_TIMEOUT in the environment`).
@@ -186,6 +191,8 @@ impl Default for ServeOptions {
             greet_pause: Duration::ZERO,
             proxy_protocol: false,
             proxy_timeout: PROXY_TIMEOUT,
+            accept_proxy_named: "--accept-proxy".into(),
+            min_free_named: "--min-free".into(),
             idle_timeout_named: "--idle-timeout".into(),
             proxy_timeout_named: "--proxy-timeout".into(),
             format: Format::Human(HumanOptions::default()),
@@ -232,6 +239,8 @@ impl std::fmt::Debug for ServeOptions {
             .field("greet_pause", &self.greet_pause)
             .field("proxy_protocol", &self.proxy_protocol)
             .field("proxy_timeout", &self.proxy_timeout)
+            .field("accept_proxy_named", &self.accept_proxy_named)
+            .field("min_free_named", &self.min_free_named)
             .field("idle_timeout_named", &self.idle_timeout_named)
             .field("proxy_timeout_named", &self.proxy_timeout_named)
             .field("format", &self.format)
@@ -263,7 +272,9 @@ struct Shared {
     proxy_protocol: bool,
     /// `--proxy-timeout`.
     proxy_timeout: Duration,
-    /// [`ServeOptions::idle_timeout_named`], [`ServeOptions::proxy_timeout_named`].
+    /// [`ServeOptions::accept_proxy_named`], [`ServeOptions::idle_timeout_named`],
+    /// [`ServeOptions::proxy_timeout_named`].
+    accept_proxy_named: String,
     idle_timeout_named: String,
     proxy_timeout_named: String,
     tls_on_connect: bool,
@@ -545,7 +556,7 @@ async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
         store::Store::new(opts.maildir.clone(), opts.mbox.clone())
             .map_err(Error::Usage)?
             .keeping(keep, !opts.quiet)
-            .min_free(opts.min_free.unwrap_or(MIN_FREE)),
+            .min_free(opts.min_free.unwrap_or(MIN_FREE), &opts.min_free_named),
     );
     let listeners = listen::bind_all(&opts.listen).await?;
     Ok(Bound {
@@ -667,6 +678,7 @@ async fn start_or_return(
         greet_pause: opts.greet_pause,
         proxy_protocol: opts.proxy_protocol,
         proxy_timeout: opts.proxy_timeout,
+        accept_proxy_named: opts.accept_proxy_named.clone(),
         idle_timeout_named: opts.idle_timeout_named.clone(),
         proxy_timeout_named: opts.proxy_timeout_named.clone(),
         tls_on_connect: opts.tls_on_connect,
@@ -1405,7 +1417,8 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
     }
     if let Some(Err(why)) = header {
         emit(Event::warning(format!(
-            "no valid PROXY protocol header (--accept-proxy): {why}: closing the connection"
+            "no valid PROXY protocol header ({}): {why}: closing the connection",
+            shared.accept_proxy_named
         )))
         .await;
         // Said to a client that reads plain text; an implicit-TLS one would read it as a

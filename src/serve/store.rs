@@ -132,6 +132,10 @@ pub(crate) struct Store {
     show: bool,
     /// Free space kept on each file system written to, in bytes (0: no reserve).
     min_free: u64,
+    /// `--min-free` as the server's own lines name it in brackets, with where it was set when
+    /// that was below the command line (`--min-free, set by EHLO_MIN_FREE in the environment`).
+    /// Never in a reply: a client is told only that there is no room.
+    min_free_named: String,
     /// A directory on each file system message bytes are written to.
     places: Vec<PathBuf>,
     /// This process's id, for Maildir and mbox temporary file names: read once, not a
@@ -185,6 +189,7 @@ impl Store {
             keep: true,
             show: true,
             min_free: 0,
+            min_free_named: "--min-free".into(),
             places,
             pid,
         })
@@ -192,8 +197,9 @@ impl Store {
 
     /// Keep `bytes` free on each file system messages are written to (0: no reserve; a full
     /// file system is still answered `452 4.3.1`).
-    pub(crate) fn min_free(mut self, bytes: u64) -> Store {
+    pub(crate) fn min_free(mut self, bytes: u64, named: &str) -> Store {
         self.min_free = bytes;
+        self.min_free_named = named.to_string();
         self
     }
 
@@ -225,10 +231,11 @@ impl Store {
             .find(|(_, free)| *free < self.min_free)?;
         Some(format!(
             "only {free} bytes are free on the file system of {}, less than the {} kept free \
-             (--min-free): every MAIL gets 452 4.3.1 until there is room (--min-free 0 keeps \
-             no reserve)",
+             ({}): every MAIL gets 452 4.3.1 until there is room (--min-free 0 keeps no \
+             reserve)",
             dir.display(),
-            self.min_free
+            self.min_free,
+            self.min_free_named
         ))
     }
 
@@ -241,8 +248,8 @@ impl Store {
             Some(free) if free.saturating_sub(self.min_free) < bytes => Err(StoreError {
                 message: format!(
                     "{what}: {free} bytes free on its file system, {bytes} more would go \
-                     below the {} kept free (--min-free)",
-                    self.min_free
+                     below the {} kept free ({})",
+                    self.min_free, self.min_free_named
                 ),
                 no_space: true,
             }),

@@ -944,6 +944,61 @@ fn the_idle_timeout_line_names_where_the_timeout_was_set() {
     );
 }
 
+/// A connection refused for want of a PROXY header says, in the server's own line, where
+/// `--accept-proxy` was set when the environment set it (it said a bare `(--accept-proxy)`);
+/// the client is told no more than before: a server's settings are not the client's business.
+#[test]
+fn the_proxy_refusal_names_where_accept_proxy_was_set_to_the_log_only() {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("EHLO_ACCEPT_PROXY", "");
+    let mut serve = Serve::spawn(cmd, "127.0.0.1:0", &[]);
+    let mut s = TcpStream::connect(&serve.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    s.write_all(b"HELLO\r\n").unwrap();
+    let reply = crate::util::smtp_reply(&mut BufReader::new(s));
+    assert_eq!(
+        reply,
+        "421 4.3.0 ehlo.serve Error: no valid PROXY protocol header: closing\r\n"
+    );
+    let line = serve.wait_for(
+        "no valid PROXY protocol header (--accept-proxy, set by EHLO_ACCEPT_PROXY in the \
+         environment): not a PROXY protocol header",
+        Duration::from_secs(10),
+    );
+    assert!(line.is_some(), "{}", serve.seen);
+}
+
+/// A `--min-free` reserve the environment set larger than any disk is said at start naming
+/// EHLO_MIN_FREE (it said a bare `(--min-free)`); the `452 4.3.1` a client gets names no
+/// setting.
+#[test]
+fn the_reserve_lines_name_where_min_free_was_set_and_the_reply_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("EHLO_MIN_FREE", "1000000g");
+    let mut serve = Serve::spawn(
+        cmd,
+        "127.0.0.1:0",
+        &["--maildir", maildir.to_str().unwrap()],
+    );
+    let named = "(--min-free, set by EHLO_MIN_FREE in the environment)";
+    let line = serve.wait_for(
+        &format!("kept free {named}: every MAIL gets 452 4.3.1"),
+        Duration::from_secs(10),
+    );
+    assert!(line.is_some(), "{}", serve.seen);
+    let (mut c, banner) = Raw::connect(&serve.addr);
+    assert!(banner.starts_with("220 "), "{banner:?}");
+    assert!(c.cmd("EHLO client.example").starts_with("250"));
+    let reply = c.cmd("MAIL FROM:<a@example.com>");
+    assert!(reply.starts_with("452 4.3.1 "), "{reply:?}");
+    assert!(
+        !reply.contains("min-free") && !reply.contains("EHLO_"),
+        "{reply:?}"
+    );
+}
+
 #[test]
 fn a_low_soft_descriptor_limit_is_raised_for_the_connections_allowed() {
     // A soft limit of 64 under a higher hard one (the shell's `ulimit -S`, as a soft 1024 is

@@ -57,6 +57,8 @@ fn options(a: ServeArgs) -> Result<ServeOptions, Error> {
         greet_pause: std::time::Duration::from_millis(a.greet_pause),
         proxy_protocol: a.accept_proxy,
         proxy_timeout: a.proxy_timeout,
+        accept_proxy_named: "--accept-proxy".into(),
+        min_free_named: "--min-free".into(),
         idle_timeout_named: "--idle-timeout".into(),
         proxy_timeout_named: "--proxy-timeout".into(),
         format: simple_format(a.json, a.color),
