@@ -127,6 +127,8 @@ where
         enforced: params.verify && !params.dane_unusable,
         only: params.verify_only,
         dane: !params.tlsa.is_empty(),
+        fallback: fallback.clone(),
+        auth_level,
     };
     let watch = reneg.clone();
     ssl.set_verify_callback(SslVerifyMode::NONE, move |ok, ctx| {

@@ -334,6 +334,7 @@ pub(super) fn client_context() -> Result<SslContextBuilder, openssl::error::Erro
 
 /// The bundle to verify against after the handshake if the directory lookup did not know the
 /// issuer, with the directory it complements.
+#[derive(Debug, Clone)]
 pub(super) struct Fallback {
     pub(super) dir: Option<String>,
     pub(super) file: PathBuf,

@@ -15,9 +15,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use openssl::hash::MessageDigest;
-use openssl::x509::{X509Ref, X509StoreContextRef};
+use openssl::x509::{X509Ref, X509StoreContextRef, X509VerifyResult};
 
-use super::verify::{cert_info, match_name};
+use super::params::Fallback;
+use super::verify::{cert_info, match_name, with_fallback};
 use crate::smtp::event::{Event, VerifyPart};
 
 /// Renegotiations a session goes along with; the next one is refused: each is a full
@@ -36,6 +37,10 @@ pub(super) struct Judge {
     pub(super) only: Option<VerifyPart>,
     /// TLSA records authenticate the server instead of the CA store.
     pub(super) dane: bool,
+    /// The bundle the first handshake's verdict falls back to when the hashed directory does
+    /// not know the issuer ([`super::verify::with_fallback`]), and the level it judges at.
+    pub(super) fallback: Option<Fallback>,
+    pub(super) auth_level: u32,
 }
 
 #[derive(Debug, Default)]
@@ -142,7 +147,23 @@ impl Renegotiation {
         if st.first_leaf.is_some() && digest(&leaf) == st.first_leaf {
             return ok;
         }
-        let chain_err = (!ok).then(|| ctx.error().error_string().to_string());
+        // Judged as the first handshake's chain is: the bundle when the directory lacks the
+        // issuer. The chain OpenSSL built so far holds the server's certificates that it used.
+        let chain_err = if ok {
+            None
+        } else {
+            let result = match ctx.chain() {
+                Some(chain) => with_fallback(
+                    ctx.error(),
+                    judge.fallback.as_ref(),
+                    judge.auth_level,
+                    &leaf,
+                    chain,
+                ),
+                None => ctx.error(),
+            };
+            (result != X509VerifyResult::OK).then(|| result.error_string().to_string())
+        };
         let name_err = (!judge.checked.is_empty()
             && match_name(&leaf, &judge.checked, judge.checked_ip).is_none())
         .then(|| {

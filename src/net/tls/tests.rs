@@ -1552,3 +1552,86 @@ fn dates_words_name_the_depth_and_the_date() {
     );
     assert_eq!(said(0, cert(14, false)), None);
 }
+
+/// A server's renegotiation presenting another certificate is judged as the first handshake's
+/// was: a root the hashed directory lacks but the bundle holds (`SSL_CERT_FILE`, a system
+/// bundle) is trusted through the same fallback, not refused under `--tls-verify`. Each
+/// handshake's verification is run here as OpenSSL runs it, with the directory's store, and
+/// its verify callback's call made by hand.
+#[test]
+fn a_renegotiated_certificate_is_trusted_through_the_bundle_like_the_first() {
+    use super::params::Fallback;
+    use super::reneg::{Judge, Renegotiation};
+    use openssl::stack::Stack;
+    use openssl::x509::X509StoreContext;
+    use openssl::x509::store::X509StoreBuilder;
+
+    let (_, first, _) = ca_and_leaf("ehlo test root R1");
+    let (ca, second, _) = ca_and_leaf("ehlo test root R2");
+    let (other, _, _) = ca_and_leaf("ehlo test root R3");
+    let root = tempfile::tempdir().unwrap();
+    let certs = root.path().join("certs");
+    install_hashed(&certs, &other);
+    let bundle = root.path().join("bundle.pem");
+    let mut pem = other.to_pem().unwrap();
+    pem.extend(ca.to_pem().unwrap());
+    std::fs::write(&bundle, pem).unwrap();
+    let dir = certs.to_str().unwrap().to_string();
+    let mut b = X509StoreBuilder::new().unwrap();
+    trust::add_dir(&mut b, &dir).unwrap();
+    let store = b.build();
+
+    let judged = |fallback: Option<Fallback>| {
+        let judge = Judge {
+            checked: "localhost".into(),
+            checked_ip: None,
+            enforced: true,
+            only: None,
+            dane: false,
+            fallback,
+            auth_level: 1,
+        };
+        let reneg = Renegotiation::default();
+        for cert in [&first, &second] {
+            let mut ctx = X509StoreContext::new().unwrap();
+            let untrusted = Stack::new().unwrap();
+            ctx.init(&store, cert, &untrusted, |c| {
+                let ok = c.verify_cert()?;
+                Ok(reneg.on_verify(&judge, ok, c))
+            })
+            .unwrap();
+        }
+        let news: Vec<String> = reneg.take_news().iter().map(|e| format!("{e:?}")).collect();
+        (reneg.refusal(), news)
+    };
+
+    // The bundle holds the new certificate's root: trusted, the change said as a change only.
+    let (refused, news) = judged(Some(Fallback {
+        dir: Some(dir.clone()),
+        file: bundle.clone(),
+    }));
+    assert_eq!(refused, None, "{news:?}");
+    assert_eq!(news.len(), 1, "{news:?}");
+    assert!(
+        news[0].contains("TLS certificate changed in the renegotiation"),
+        "{news:?}"
+    );
+    assert!(!news[0].contains("would fail"), "{news:?}");
+
+    // With `--tls-ca-path` there is no fallback: the directory alone lacks the root.
+    let (refused, _) = judged(None);
+    let refused = refused.expect("refused without the bundle");
+    assert!(
+        refused
+            .contains("untrusted certificate in a TLS renegotiation: unable to get local issuer"),
+        "{refused}"
+    );
+
+    // A bundle without that root does not trust it either.
+    std::fs::write(&bundle, other.to_pem().unwrap()).unwrap();
+    let (refused, _) = judged(Some(Fallback {
+        dir: Some(dir),
+        file: bundle,
+    }));
+    assert!(refused.is_some());
+}

@@ -84,17 +84,9 @@ pub(super) fn verdict(
     let chain_result = ssl.verify_result();
     // The issuer was not in the hashed directory: now (and only now) try the whole bundle, at
     // the level the handshake's verification used, so that every path judges a chain alike.
-    let chain_result = match fallback {
-        Some(fb) if ISSUER_UNKNOWN.contains(&chain_result.as_raw()) => {
-            trust::fallback_store(fb.dir.as_deref(), &fb.file, auth_level)
-                .ok()
-                .and_then(|store| {
-                    ssl.peer_cert_chain()
-                        .and_then(|chain| reverify_chain(&store, &leaf, chain))
-                })
-                .unwrap_or(chain_result)
-        }
-        _ => chain_result,
+    let chain_result = match ssl.peer_cert_chain() {
+        Some(chain) => with_fallback(chain_result, fallback, auth_level, &leaf, chain),
+        None => chain_result,
     };
     let chain_ok = chain_result == X509VerifyResult::OK;
     let ok = chain_ok && name_ok;
@@ -120,6 +112,27 @@ pub(super) fn verdict(
         // Set by the caller, which knows what is enforced.
         only: None,
         waived: None,
+    }
+}
+
+/// `result`, OpenSSL's verdict on `leaf` + `chain` against the hashed directory, or when that
+/// did not know the issuer, the verdict against the whole bundle (`fallback`) at `auth_level`:
+/// the one judgement of the first handshake and of a renegotiation's new certificate.
+pub(super) fn with_fallback(
+    result: X509VerifyResult,
+    fallback: Option<&Fallback>,
+    auth_level: u32,
+    leaf: &X509Ref,
+    chain: &StackRef<X509>,
+) -> X509VerifyResult {
+    match fallback {
+        Some(fb) if ISSUER_UNKNOWN.contains(&result.as_raw()) => {
+            trust::fallback_store(fb.dir.as_deref(), &fb.file, auth_level)
+                .ok()
+                .and_then(|store| reverify_chain(&store, leaf, chain))
+                .unwrap_or(result)
+        }
+        _ => result,
     }
 }
 
