@@ -107,9 +107,14 @@ impl Run {
 }
 
 /// Run `cmd` with stdin closed, capturing both streams, killing it after [`PROCESS_LIMIT`].
-fn run_bounded(mut cmd: Command) -> Run {
+fn run_bounded(cmd: Command) -> Run {
+    run_bounded_reading(cmd, Stdio::null())
+}
+
+/// [`run_bounded`] with `stdin` (a script piped to the REPL).
+fn run_bounded_reading(mut cmd: Command, stdin: Stdio) -> Run {
     let what = format!("{cmd:?}");
-    cmd.stdin(Stdio::null())
+    cmd.stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd
@@ -4264,6 +4269,57 @@ fn a_certificate_changed_in_a_renegotiation_is_judged_like_the_first() {
          issuer=/CN=second.reneg.test (it would fail verification: self-signed certificate)",
     );
     run.assert_contains("250 2.0.0 queued");
+}
+
+/// A piped `ehlo repl` says a server's renegotiation as the send does: the info line when it
+/// goes along, and when it refuses one (an untrusted certificate under `--tls-verify`) the
+/// same one line naming the renegotiation and the certificate, the TLS exit code, and nothing
+/// more sent. It used to end on a bare "read failed: TLS renegotiation refused".
+#[test]
+#[ignore = "interop: needs perl Net::SSLeay"]
+fn the_repl_says_a_renegotiation_and_its_refusal_as_the_send_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = reneg_cert(dir.path(), "first.reneg.test");
+    let second = reneg_cert(dir.path(), "second.reneg.test");
+    let ca = first.0.to_str().unwrap().to_string();
+    let script = dir.path().join("script.txt");
+    fs::write(
+        &script,
+        "EHLO client.test\nMAIL FROM:<a@reneg.test>\nRCPT TO:<b@reneg.test>\nQUIT\n",
+    )
+    .unwrap();
+    let repl = |port: u16, verify: &[&str]| {
+        // Named `localhost`, the certificates' name (the REPL has no --tls-verify-target).
+        let addr = format!("localhost:{port}");
+        let mut cmd = Command::new(ehlo_bin());
+        cmd.args(["repl", &addr, "--tls-on-connect"])
+            .args(verify)
+            .args(["--timeout", "10"]);
+        run_bounded_reading(cmd, Stdio::from(fs::File::open(&script).unwrap()))
+    };
+    // Verified (the REPL's default), a new untrusted certificate: the send's line, exit 29, no
+    // RCPT.
+    let port = free_port();
+    let server = reneg_smtpd(port, &first, &second, 1);
+    let run = repl(port, &["--tls-ca-path", &ca]);
+    let seen = server.join().unwrap();
+    run.assert_exit(29);
+    run.assert_contains(
+        "the server presented an untrusted certificate in a TLS renegotiation: self-signed \
+         certificate (subject=/CN=second.reneg.test, issuer=/CN=second.reneg.test)",
+    );
+    assert!(!run.all().contains("read failed"), "{}", run.dump());
+    assert!(!run.all().contains("RCPT TO"), "{}", run.dump());
+    assert!(seen.contains("CLIENT ENDED THE SESSION"), "{seen}");
+    // Gone along with: said, and the session goes on.
+    let port = free_port();
+    let server = reneg_smtpd(port, &first, &first, 1);
+    let run = repl(port, &["--tls-ca-path", &ca]);
+    let seen = server.join().unwrap();
+    run.assert_exit(0);
+    assert!(seen.contains("RENEGOTIATED 1"), "{seen}");
+    run.assert_contains("server renegotiated TLS (RFC 5746 secure renegotiation)");
+    run.assert_contains("250 2.1.5 ok");
 }
 
 /// A server that renegotiates without end must not hold the send: the client goes along with

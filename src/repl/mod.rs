@@ -1319,9 +1319,27 @@ impl Engine {
     }
 
     fn on_read(&mut self, n: std::io::Result<usize>) {
+        if self.session.is_none() {
+            return;
+        }
+        // The server may have renegotiated TLS during this read: said as the send says it, and
+        // a refused renegotiation (an untrusted certificate, or no end to them) ends the
+        // session as the TLS failure it is, with the send's line, whatever the read returned.
+        let (news, refusal) = match self.conn.as_ref().and_then(|c| c.stream.renegotiation()) {
+            Some(r) => (r.take_news(), r.refusal()),
+            None => (Vec::new(), None),
+        };
+        for ev in news {
+            self.emit(ev);
+        }
         let Some(s) = self.session.as_mut() else {
             return;
         };
+        if let Some(why) = refusal {
+            s.feed_eof();
+            self.tls_failed(crate::smtp::codes::Hint::plain(why));
+            return;
+        }
         match n {
             Ok(0) => s.feed_eof(),
             Ok(n) => {
@@ -1348,7 +1366,12 @@ impl Engine {
     /// as the TLS failure it is; a piped run ends on it with the STARTTLS phase's code, as on a
     /// failed handshake ([`Engine::strict_failure`]).
     fn tls_ended(&mut self, reason: crate::smtp::codes::Hint) {
-        let msg = reason.after("the server ended the TLS session: ");
+        self.tls_failed(reason.after("the server ended the TLS session: "));
+    }
+
+    /// The TLS session failed after its handshake (`msg` says why): said, and a piped run ends
+    /// on it with the STARTTLS phase's code.
+    fn tls_failed(&mut self, msg: crate::smtp::codes::Hint) {
         self.emit(Event::TlsFailed {
             reason: msg.clone(),
         });
