@@ -274,10 +274,10 @@ async fn dispatch(
                 Ok(l) => l,
                 Err(e) => return refuse(&e, cfg.session.json, warned, watch),
             };
-            let mut renderer = with_log(
-                transcript(render::make(&cfg.session.format(), watch), cfg.session.json),
-                log,
-            );
+            let mut renderer = log.beside(transcript(
+                render::make(&cfg.session.format(), watch),
+                cfg.session.json,
+            ));
             warned_before(Said::Events(&mut renderer), cfg.session.json, warned);
             crate::repl::replay(*cfg, script, renderer, started).await
         }
@@ -365,7 +365,7 @@ async fn repl(
     }
     let (ui, out, err) = crate::repl::editor::Ui::start(std::io::stdin().is_terminal());
     let console = render::make_console(&cfg.format(), out, err, watch);
-    let mut renderer = with_log(transcript(console, cfg.json), log);
+    let mut renderer = log.beside(transcript(console, cfg.json));
     warned_before(Said::Events(&mut renderer), cfg.json, warned);
     crate::repl::run(cfg, ui, renderer, interrupts, watch).await
 }
@@ -495,34 +495,66 @@ pub(crate) fn private_file() -> std::fs::OpenOptions {
 /// 0600 too; ehlo also narrows one that exists, as it rewrites it. A device or FIFO (`/dev/null`,
 /// `/dev/stderr`) is left alone, and so is a file ehlo may write but does not own (fchmod(2)
 /// fails with EPERM: unsaid, as the file is the owner's to guard).
+/// The second value says a narrowing, once, for the caller to warn of: the user must know
+/// their file's mode changed (`narrowed FILE to 0600 (it was 0644)`).
 pub(crate) fn open_private(
     options: &std::fs::OpenOptions,
     path: &std::path::Path,
-) -> std::io::Result<std::fs::File> {
+) -> std::io::Result<(std::fs::File, Option<String>)> {
     use std::os::unix::fs::PermissionsExt as _;
     let f = options.open(path)?;
+    let mut said = None;
     if let Ok(meta) = f.metadata()
         && meta.is_file()
         && meta.permissions().mode() & 0o077 != 0
     {
+        let was = meta.permissions().mode() & 0o7777;
         let narrowed = meta.permissions().mode() & 0o700;
-        let _ = f.set_permissions(std::fs::Permissions::from_mode(narrowed));
+        if f.set_permissions(std::fs::Permissions::from_mode(narrowed))
+            .is_ok()
+        {
+            said = Some(format!(
+                "narrowed {} to {narrowed:04o} (it was {was:04o})",
+                path.display()
+            ));
+        }
     }
-    Ok(f)
+    Ok((f, said))
+}
+
+/// The `--log` file opened by [`open_log`], and what [`open_private`] says of it (a wider
+/// mode narrowed), for the run's renderer to warn of once it is made.
+struct Log {
+    file: Option<Box<dyn Write + Send>>,
+    narrowed: Option<String>,
+}
+
+impl Log {
+    /// The renderer over `renderer` with the log's copy beside it, warned of the narrowing.
+    fn beside(self, renderer: Box<dyn Renderer>) -> Box<dyn Renderer> {
+        let mut renderer = with_log(renderer, self.file);
+        if let Some(said) = self.narrowed {
+            renderer.event(&Event::warning(said), std::time::Duration::ZERO);
+        }
+        renderer
+    }
 }
 
 /// Open (truncate) the REPL's or replay's `--log FILE`, watched by `watch`.
-fn open_log(
-    path: Option<&std::path::Path>,
-    watch: &Watch,
-) -> Result<Option<Box<dyn Write + Send>>, Error> {
+fn open_log(path: Option<&std::path::Path>, watch: &Watch) -> Result<Log, Error> {
     let Some(path) = path else {
-        return Ok(None);
+        return Ok(Log {
+            file: None,
+            narrowed: None,
+        });
     };
-    let f = open_private(private_file().truncate(true), path)
+    let (f, narrowed) = open_private(private_file().truncate(true), path)
         .map_err(|e| Error::Usage(format!("cannot write the log {}: {e}", path.display())))?;
     let f = watch.watched_file("log", path.display().to_string(), f);
-    Ok(Some(Box::new(std::io::LineWriter::new(f))))
+    Ok(Log {
+        file: Some(Box::new(std::io::LineWriter::new(f))),
+        narrowed,
+    })
 }
 
 /// The run's renderer, and beside it every event as JSON Lines into the `--log` file.

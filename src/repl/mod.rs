@@ -903,10 +903,13 @@ impl Engine {
             .map(|t| t.to_string())
             .unwrap_or_default();
         match Recorder::create(path, &server, mode, &self.watch) {
-            Ok(r) => {
+            Ok((r, narrowed)) => {
                 self.recorder = Some(r);
                 self.recording = Some(path.to_path_buf());
                 self.say(&format!("recording to {}", path.display()));
+                if let Some(said) = narrowed {
+                    self.emit(Event::warning(said));
+                }
             }
             Err(e) => {
                 // Nothing will be recorded: a step that could not run (`--strict`: exit 1).

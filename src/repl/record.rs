@@ -1111,13 +1111,14 @@ struct Block {
 
 impl Recorder {
     /// Open `path` (refusing, replacing or appending to an existing file) and write the header;
-    /// the file's write errors are kept by `watch` (said after the run).
+    /// the file's write errors are kept by `watch` (said after the run). With it, the line that
+    /// says a wider file that exists was narrowed ([`crate::app::open_private`]), to warn of.
     pub(crate) fn create(
         path: &Path,
         server: &str,
         mode: super::meta::RecordMode,
         watch: &crate::render::watch::Watch,
-    ) -> Result<Recorder, String> {
+    ) -> Result<(Recorder, Option<String>), String> {
         use super::meta::RecordMode;
         let mut o = crate::app::private_file();
         match mode {
@@ -1125,7 +1126,7 @@ impl Recorder {
             RecordMode::Overwrite => o.truncate(true),
             RecordMode::Append => o.append(true),
         };
-        let f = crate::app::open_private(&o, path).map_err(|e| {
+        let (f, narrowed) = crate::app::open_private(&o, path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 format!(
                     "{} exists: :record! FILE replaces it, :record -a FILE appends to it",
@@ -1141,7 +1142,7 @@ impl Recorder {
             "{HEADER}{server}); replay with: ehlo replay FILE --server HOST:PORT"
         ));
         r.end_mark = true;
-        Ok(r)
+        Ok((r, narrowed))
     }
 
     /// A recorder writing to any stream (tests).
@@ -1738,7 +1739,8 @@ mod tests {
             super::super::meta::RecordMode::New,
             &watch,
         )
-        .unwrap();
+        .unwrap()
+        .0;
         r.codes(&[220]);
         r.step("EHLO x", &[], &[250]);
         r.step("QUIT", &[], &[221]);

@@ -671,3 +671,58 @@ fn a_wider_log_or_recording_that_exists_is_narrowed_to_its_owner() {
         assert!(!std::fs::read_to_string(f).unwrap().starts_with("old"));
     }
 }
+
+/// Narrowing a file that exists is said, once, as a warning of the transcript (`!!!`, and in
+/// the `--log` copy), as the session's other warnings are: the user
+/// must know their file's mode changed — `narrowed FILE to 0600 (it was 0644)` — for the
+/// `--log` file, a `:record!` and a `:record -a` target alike. A file already 0600 is not
+/// narrowed, and nothing is said of it.
+#[test]
+fn narrowing_a_wider_log_or_recording_is_said_once() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.jsonl");
+    let replaced = dir.path().join("replaced.ehlo");
+    let appended = dir.path().join("appended.ehlo");
+    let private = dir.path().join("private.ehlo");
+    for (f, mode) in [
+        (&log, 0o644),
+        (&replaced, 0o644),
+        (&appended, 0o640),
+        (&private, 0o600),
+    ] {
+        std::fs::write(f, "old\n").unwrap();
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let srv = Serve::start(&["--user", USER_PASS]);
+    let script = format!(
+        ":record! {}\n:record -a {}\n:record! {}\nEHLO x.test\nQUIT\n",
+        replaced.display(),
+        appended.display(),
+        private.display()
+    );
+    let run = repl(&srv.addr, &["--log", log.to_str().unwrap()], &script);
+    assert_eq!(run.code, 0, "{}", run.all());
+    for (f, was) in [(&log, "0644"), (&replaced, "0644"), (&appended, "0640")] {
+        let line = format!("narrowed {} to 0600 (it was {was})", f.display());
+        let warned = format!("!!! {line}");
+        assert_eq!(
+            run.all().matches(&warned).count(),
+            1,
+            "{line}\n{}",
+            run.all()
+        );
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}: {mode:o}", f.display());
+    }
+    assert_eq!(run.all().matches("narrowed").count(), 3, "{}", run.all());
+    let private_mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
+    assert_eq!(private_mode, 0o600);
+    // The `--log` copy keeps the warnings too, as JSON Lines.
+    let copy = std::fs::read_to_string(&log).unwrap();
+    for f in [&log, &replaced, &appended] {
+        let line = format!("narrowed {} to 0600", f.display());
+        assert!(copy.contains(&line), "{line}\n{copy}");
+    }
+    assert!(!copy.contains("private.ehlo to"), "{copy}");
+}
