@@ -48,7 +48,8 @@
 //! were given by `--connect-to`, HOST's A/AAAA records not looked up); `ipv6.mx`: `addresses`; `mtasts.txt`: `records`,
 //! `id`; `tlsrpt.record`: `records`, `rua`; `mtasts.fetch`: `url`, `ip`, `http_status`,
 //! `content_type`, `tls`, `cert_verified`, `bytes`, `location`, `unreachable` (`"IP: why"` for
-//! each address of the policy host not reached before the one that answered);
+//! each address of the policy host not reached before the one that answered), `received` (bytes
+//! of the response read before a fetch timed out);
 //! `mtasts.policy`: `version`, `mode`, `max_age`, `mx`,
 //! `findings` (`line`, `status`, `message`; line 0 = the whole file); `mtasts.mx-match`: `mode`,
 //! `patterns`, `unmatched`, `host` (`--host` with domains); `spf.record`: `records`, `lookups` (the whole evaluation, includes

@@ -214,7 +214,7 @@ fn inline_part_has_a_content_id_and_an_info_line() {
         "--attach-type",
         "text/html",
         "--attach-body",
-        "<p><img src=\"cid:logo.png@%FROM_ADDRESS%\"></p>",
+        "<p><img src=\"cid:logo.png@me@example.test\"></p>",
         "--attach-type",
         "image/png",
         "--attach-inline",
@@ -253,7 +253,8 @@ fn inline_part_has_a_content_id_and_an_info_line() {
         "{}",
         run.stderr
     );
-    // Text parts come first, plain before html, tokens replaced in them.
+    // Text parts come first, plain before html. (swaks's tokens are replaced only in a bare
+    // text/plain part: swaks sends a text/html one as written.)
     let plain = msg.find("plain version").unwrap();
     let html = msg.find("cid:logo.png@me@example.test").unwrap();
     let image = msg.find("Content-Type: image/png").unwrap();
@@ -583,8 +584,9 @@ fn a_line_over_998_octets_is_warned_about() {
     assert!(!run.all().contains("998"), "{}", run.all());
 }
 
-/// As in swaks, a literal `\n` in a text/plain `--attach-body` is a line break, as in `--body`;
-/// a part of another type (or with a name, which swaks sends base64) keeps it.
+/// As in swaks, a literal `\n` in a text/plain `--attach-body` is a line break, as in `--body`,
+/// named or not (swaks ignores `--attach-name` for a body part); a part of another type (which
+/// swaks sends base64) keeps it.
 #[test]
 fn attach_body_text_plain_takes_backslash_n_as_swaks_does() {
     let run = ehlo(&[
@@ -611,7 +613,8 @@ fn attach_body_text_plain_takes_backslash_n_as_swaks_does() {
         "--dump-mail",
     ]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains("AB\\nCD"), "{}", run.stdout);
+    assert!(run.stdout.contains("\r\nAB\r\nCD\r\n"), "{}", run.stdout);
+    assert!(!run.stdout.contains("AB\\nCD"), "{}", run.stdout);
 }
 
 /// Each input is bounded (64 MiB), and so is what its tokens make of it: `%BODY%` a hundred
