@@ -1329,15 +1329,19 @@ mod tests {
         }
     }
 
+    /// README's `ehlo repl` row, which names the meta-commands and their aliases.
+    fn readme_repl_row() -> &'static str {
+        include_str!("../../README.md")
+            .lines()
+            .find(|l| l.starts_with("| `ehlo repl HOST"))
+            .expect("README has the ehlo repl row")
+    }
+
     /// Every alias the prompt takes is what its command is, and `:help` and README's `ehlo repl`
     /// row name it (neither listed `:tls`, `:connect`, `:h`, `:?`, `:q` or `:exit`).
     #[test]
     fn help_and_readme_name_every_alias() {
-        let readme = include_str!("../../README.md");
-        let row = readme
-            .lines()
-            .find(|l| l.starts_with("| `ehlo repl HOST"))
-            .expect("README has the ehlo repl row");
+        let row = readme_repl_row();
         for (alias, name) in ALIASES {
             assert!(NAMES.iter().any(|n| n.trim_end() == *name), "{name}");
             for arg in ["", " x"] {
@@ -1369,11 +1373,7 @@ mod tests {
     /// `:replay`, `:help` and `:quit` were missing from it).
     #[test]
     fn readme_names_every_meta_command() {
-        let readme = include_str!("../../README.md");
-        let row = readme
-            .lines()
-            .find(|l| l.starts_with("| `ehlo repl HOST"))
-            .expect("README has the ehlo repl row");
+        let row = readme_repl_row();
         for n in NAMES {
             let n = n.trim_end_matches([' ', '"']);
             assert!(
