@@ -822,6 +822,49 @@ fn line_of(run: &Run, id: &str) -> Value {
         .unwrap_or_else(|| panic!("no {id} in {}", run.stdout))
 }
 
+/// The JSON summary line of a `--json` run (every line of which must be JSON).
+fn summary_of(run: &Run) -> Value {
+    run.stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["type"] == "summary")
+        .unwrap_or_else(|| panic!("no summary in {}", run.stdout))
+}
+
+/// A probed server on one connection: greets as `name` and answers EHLO (PIPELINING offered);
+/// then, if `stall`, never replies again (holds the connection for `hold`), else answers every
+/// line after `delay`, 221 to QUIT and 252 to anything else, until the client closes.
+fn greet_then_stall_or_answer(
+    mut c: std::net::TcpStream,
+    name: &str,
+    stall: bool,
+    delay: Duration,
+    hold: Duration,
+) {
+    use std::io::{BufRead, BufReader, Write};
+    let _ = c.write_all(format!("220 {name} ESMTP\r\n").as_bytes());
+    let mut lines = BufReader::new(c.try_clone().unwrap());
+    let mut line = Vec::new();
+    if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let _ = c.write_all(format!("250-{name}\r\n250 PIPELINING\r\n").as_bytes());
+    loop {
+        line.clear();
+        if stall || lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+            std::thread::sleep(hold);
+            return;
+        }
+        std::thread::sleep(delay);
+        let reply: &[u8] = if line.starts_with(b"QUIT") {
+            b"221 bye\r\n"
+        } else {
+            b"252 cannot verify\r\n"
+        };
+        let _ = c.write_all(reply);
+    }
+}
+
 #[test]
 fn tls_on_connect_runs_inside_tls_and_skips_the_starttls_probes() {
     let s = Server::start(ServeOptions {
@@ -2432,33 +2475,18 @@ fn a_server_that_stalls_after_ehlo_costs_two_timeouts_not_one_per_probe() {
 /// and a probe answered between two that stalled starts the count again: every probe runs.
 #[test]
 fn a_slow_server_or_a_probe_answered_between_stalls_is_not_given_up_on() {
-    use std::io::{BufRead, BufReader, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let n = std::sync::Arc::new(AtomicUsize::new(0));
-    let server = each_connection(move |mut c| {
+    let server = each_connection(move |c| {
         // Connections 1 and 3 stall after EHLO; the others answer every line, slowly.
         let stall = matches!(n.fetch_add(1, Ordering::SeqCst), 0 | 2);
-        let _ = c.write_all(b"220 slow.test ESMTP\r\n");
-        let mut lines = BufReader::new(c.try_clone().unwrap());
-        let mut line = Vec::new();
-        if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let _ = c.write_all(b"250-slow.test\r\n250 PIPELINING\r\n");
-        loop {
-            line.clear();
-            if stall || lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
-                std::thread::sleep(Duration::from_secs(5));
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(600));
-            let reply: &[u8] = if line.starts_with(b"QUIT") {
-                b"221 bye\r\n"
-            } else {
-                b"252 cannot verify\r\n"
-            };
-            let _ = c.write_all(reply);
-        }
+        greet_then_stall_or_answer(
+            c,
+            "slow.test",
+            stall,
+            Duration::from_millis(600),
+            Duration::from_secs(5),
+        );
     });
     let (run, st) = probe(&server, &["--only", "enum.*", "--timeout", "1s"]);
     for (id, stalled) in [
@@ -2480,12 +2508,7 @@ fn a_slow_server_or_a_probe_answered_between_stalls_is_not_given_up_on() {
         );
     }
     assert_ne!(status(&st, "enum.expn"), "inconclusive", "{}", run.stdout);
-    let summary = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|v| v["type"] == "summary")
-        .unwrap();
+    let summary = summary_of(&run);
     assert_eq!(summary["given_up"], Value::Null, "{summary}");
 }
 
@@ -2497,29 +2520,9 @@ fn a_slow_server_or_a_probe_answered_between_stalls_is_not_given_up_on() {
 #[test]
 fn a_stalling_mx_is_given_up_on_alone_and_the_next_mx_is_probed() {
     use ehlo::net::testutil::{FakeDns, RecordSpec};
-    use std::io::{BufRead, BufReader, Write};
     let serve = |stall: bool| {
-        move |mut c: std::net::TcpStream| {
-            let _ = c.write_all(b"220 mx.test ESMTP\r\n");
-            let mut lines = BufReader::new(c.try_clone().unwrap());
-            let mut line = Vec::new();
-            if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let _ = c.write_all(b"250-mx.test\r\n250 PIPELINING\r\n");
-            loop {
-                line.clear();
-                if stall || lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
-                    std::thread::sleep(Duration::from_secs(10));
-                    return;
-                }
-                let reply: &[u8] = if line.starts_with(b"QUIT") {
-                    b"221 bye\r\n"
-                } else {
-                    b"252 cannot verify\r\n"
-                };
-                let _ = c.write_all(reply);
-            }
+        move |c: std::net::TcpStream| {
+            greet_then_stall_or_answer(c, "mx.test", stall, Duration::ZERO, Duration::from_secs(10))
         }
     };
     each_connection_at("127.0.0.1:44310", serve(true));
@@ -2582,12 +2585,7 @@ fn a_stalling_mx_is_given_up_on_alone_and_the_next_mx_is_probed() {
         );
         assert_ne!(status(&st, id), "inconclusive", "{l}");
     }
-    let summary = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|v| v["type"] == "summary")
-        .unwrap();
+    let summary = summary_of(&run);
     assert_eq!(
         summary["given_up"],
         serde_json::json!({"evidence": "no_reply_after_ehlo",
