@@ -23,6 +23,25 @@ pub(crate) const FIELDS: &[(&str, &str, &str)] = &[
     ("smtp.connect.ms", "smtp.connect", "ms"),
 ];
 
+/// Text fields whose value is one of a closed set, by check id and evidence key, with the name
+/// messages give them: DMARC's `p` tag (RFC 7489 §6.3) and MTA-STS's `mode` (RFC 8461 §3.2),
+/// both lower case in the evidence. `=`/`!=` with another value could never be met (or never
+/// be unmet): a typo, refused before the run.
+const CLOSED_VALUES: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "dmarc.record",
+        "p",
+        "dmarc.p",
+        &["none", "quarantine", "reject"],
+    ),
+    (
+        "mtasts.policy",
+        "mode",
+        "mtasts.mode",
+        &["enforce", "testing", "none"],
+    ),
+];
+
 /// `*` matches any run of characters (ids contain no other special characters).
 pub(crate) fn glob(pattern: &str, s: &str) -> bool {
     match pattern.split_once('*') {
@@ -435,10 +454,18 @@ impl Expect {
                         status,
                         error_name,
                     }),
-                    None => Err(format!(
-                        "--expect '{text}': '{rhs}' is not a status ({})",
-                        Status::ALL.map(|st| status_name(st, error_name)).join(", ")
-                    )),
+                    None => {
+                        let names = Status::ALL.map(|st| status_name(st, error_name));
+                        let meant = crate::suggest::nearest(
+                            &rhs.to_ascii_lowercase(),
+                            names.iter().map(|n| (*n, false)),
+                        );
+                        Err(format!(
+                            "--expect '{text}': '{rhs}' is not a status ({}){}",
+                            names.join(", "),
+                            did_you_mean(meant.map(str::to_string))
+                        ))
+                    }
                 };
             }
             return Err(if Expect::is_probe_table(table) {
@@ -498,8 +525,38 @@ impl Expect {
         // run: `>=` and friends compare numbers, and a value that starts with an operator is
         // a misspelt one (`=>` for `>=`).
         if rhs.starts_with(['=', '<', '>', '!']) {
+            // The operator as typed, told the one it stands for: `==` is a programmer's `=`,
+            // and `=>`, `=<`, `<>` are swapped `>=`, `<=`, `!=`.
+            let run = rhs.len() - rhs.trim_start_matches(['=', '<', '>', '!']).len();
+            let typed = format!("{}{}", &text[pos..pos + len], &rhs[..run]);
+            let meant = match typed.as_str() {
+                "==" => Some("="),
+                "=>" => Some(">="),
+                "=<" => Some("<="),
+                "<>" | "!==" => Some("!="),
+                _ => None,
+            };
+            return Err(match meant {
+                Some(m) => format!("--expect '{text}': '{typed}' is no operator (write {m})"),
+                None => format!(
+                    "--expect '{text}': '{rhs}' starts with an operator (write >=, <=, != or =)"
+                ),
+            });
+        }
+        if let Some((_, _, name, values)) = CLOSED_VALUES
+            .iter()
+            .find(|(i, k, _, _)| *i == id && *k == key)
+            && (op == Op::Eq || op == Op::Ne)
+            && !values.iter().any(|v| v.eq_ignore_ascii_case(rhs))
+        {
+            let meant = crate::suggest::nearest(
+                &rhs.to_ascii_lowercase(),
+                values.iter().map(|v| (*v, false)),
+            );
             return Err(format!(
-                "--expect '{text}': '{rhs}' starts with an operator (write >=, <= or !=)"
+                "--expect '{text}': '{rhs}' is not a value of {name} ({}{})",
+                values.join(", "),
+                meant.map_or_else(String::new, |m| format!("; did you mean {m}?"))
             ));
         }
         if op != Op::Eq && op != Op::Ne && number(rhs).is_none() {
@@ -1094,9 +1151,6 @@ mod tests {
             ("tls.cert.days>=21d", "'21d' is not a number"),
             ("mx.count<two", "'two' is not a number"),
             ("tls.version>=inf", "'inf' is not a number"),
-            ("mx.count=>2", "'>2' starts with an operator"),
-            ("tls.cert.days=<5", "'<5' starts with an operator"),
-            ("dmarc.p!==none", "'=none' starts with an operator"),
         ] {
             let e = Expect::parse(bad).unwrap_err();
             assert!(e.contains(said), "{bad}: {e}");
@@ -1113,6 +1167,56 @@ mod tests {
         assert!(e.contains("valid ids") && e.contains("mx.lookup"), "{e}");
         let e = Expect::parse("tls.starttls=great").unwrap_err();
         assert!(e.contains("(pass, info, skip, warn, error, fail)"), "{e}");
+    }
+
+    /// A value that the field can never hold is a typo: `dmarc.p=rejct` was unmet on every run
+    /// (exit 40, as if the domain were wrong) and `dmarc.p!=rejct` met on every run, hiding a
+    /// weak policy. The DMARC `p` tag has three values (RFC 7489 §6.3), an MTA-STS `mode` three
+    /// (RFC 8461 §3.2), whichever way the field is named; a misspelt status is told the nearest
+    /// one too.
+    #[test]
+    fn expect_a_value_the_field_cannot_hold_is_refused_with_the_nearest() {
+        for (bad, said) in [
+            (
+                "dmarc.p=rejct",
+                "'rejct' is not a value of dmarc.p (none, quarantine, reject; did you mean reject?)",
+            ),
+            ("dmarc.p != qurantine", "; did you mean quarantine?)"),
+            ("dmarc.record.p=rejct", "did you mean reject?"),
+            (
+                "mtasts.mode=enforc",
+                "'enforc' is not a value of mtasts.mode (enforce, testing, none; did you mean enforce?)",
+            ),
+            (
+                "mtasts.policy.mode!=xyz",
+                "'xyz' is not a value of mtasts.mode (enforce, testing, none)",
+            ),
+            ("tls.starttls=pas", "(did you mean pass?)"),
+            // A doubled or swapped operator is told the one meant, not a list without it.
+            ("mx.count==2", "'==' is no operator (write =)"),
+            ("dmarc.p == reject", "'==' is no operator (write =)"),
+            ("mx.count=>2", "'=>' is no operator (write >=)"),
+            ("tls.cert.days=<5", "'=<' is no operator (write <=)"),
+            ("mx.count<>2", "'<>' is no operator (write !=)"),
+            ("dmarc.p!==none", "'!==' is no operator (write !=)"),
+            (
+                "mx.count>>2",
+                "'>2' starts with an operator (write >=, <=, != or =)",
+            ),
+        ] {
+            let e = Expect::parse(bad).unwrap_err();
+            assert!(e.contains(said), "{bad}: {e}");
+        }
+        for good in [
+            "dmarc.p=reject",
+            "dmarc.p=REJECT",
+            "dmarc.p!=none",
+            "dmarc.record.p=quarantine",
+            "mtasts.mode=enforce",
+            "mtasts.policy.mode!=testing",
+        ] {
+            assert!(Expect::parse(good).is_ok(), "{good}");
+        }
     }
 
     /// An unknown id in `ehlo probe --expect` says what a probe id is and suggests the
