@@ -381,6 +381,7 @@ fn parse_mode(
             opts.accept_proxy_named = layers::bracketed("--accept-proxy", settings);
             opts.min_free_named = layers::bracketed("--min-free", settings);
             opts.idle_timeout_named = layers::bracketed("--idle-timeout", settings);
+            opts.busy_timeout_named = layers::bracketed("--busy-timeout", settings);
             opts.proxy_timeout_named = layers::bracketed("--proxy-timeout", settings);
         }
         _ => {}

@@ -17,7 +17,9 @@
 //! choice: §4.5.3.2 sets the server no limit there; its 10 minutes of §4.5.3.2.6 are the
 //! client's wait for the reply after the final dot), then `421 4.4.2`; the same limit for a client to take any byte of our
 //! replies (one that sends and never reads is closed, and nothing is read from it meanwhile);
-//! the same limit for a TLS handshake; `--max-auth-failures` failed AUTH attempts per connection (see
+//! the same limit for a TLS handshake; once every connection slot is in use (busy, Postfix's
+//! stress mode), `--busy-timeout` (10 s) left to each open session, whatever it sends (see
+//! [`Busy`]); `--max-auth-failures` failed AUTH attempts per connection (see
 //! `smtp::server`). When the server stops, a handshake under way ends at once and a client that
 //! reads no reply gets [`CLOSE_WAIT`] more, each with its line and `closed` event.
 
@@ -54,6 +56,9 @@ use store::SHOWN_BYTES;
 
 /// Time allowed for the client's next complete command (RFC 5321 §4.5.3.2.7: 5 minutes).
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default `--busy-timeout`: what Postfix's stress mode sets smtpd_timeout to (its
+/// STRESS_README), here as the time each session has left once every slot is in use.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Open connections allowed at once by default.
 pub(crate) const MAX_CONNECTIONS: usize = 256;
 /// Default `--min-free`: the free space kept on the file systems messages are written to
@@ -127,6 +132,9 @@ pub struct ServeOptions {
     pub max_connections_note: String,
     /// Time allowed for each complete command (twice for message content); zero = none.
     pub idle_timeout: Duration,
+    /// `--busy-timeout`: once every `max_connections` slot is in use (the server is busy), the
+    /// time each open session has left before `421 4.4.2`; zero = never busy.
+    pub busy_timeout: Duration,
     /// Failed AUTH attempts per connection before `421 4.7.0` (0 = no limit); `None`: the
     /// default, 3. Given with no AUTH on offer, a start warning says it does nothing.
     pub max_auth_failures: Option<u32>,
@@ -151,6 +159,8 @@ pub struct ServeOptions {
     pub idle_timeout_named: String,
     /// `--proxy-timeout` named so (see `idle_timeout_named`).
     pub proxy_timeout_named: String,
+    /// `--busy-timeout` named so (see `idle_timeout_named`).
+    pub busy_timeout_named: String,
     /// Output.
     pub format: Format,
     /// `--quiet`: one line per stored message (and warnings and errors), no transcript and no
@@ -186,6 +196,7 @@ impl Default for ServeOptions {
             max_connections: MAX_CONNECTIONS,
             max_connections_note: String::new(),
             idle_timeout: IDLE_TIMEOUT,
+            busy_timeout: BUSY_TIMEOUT,
             max_auth_failures: None,
             quirks: crate::smtp::server::Quirks::default(),
             greet_pause: Duration::ZERO,
@@ -194,6 +205,7 @@ impl Default for ServeOptions {
             accept_proxy_named: "--accept-proxy".into(),
             min_free_named: "--min-free".into(),
             idle_timeout_named: "--idle-timeout".into(),
+            busy_timeout_named: "--busy-timeout".into(),
             proxy_timeout_named: "--proxy-timeout".into(),
             format: Format::Human(HumanOptions::default()),
             quiet: false,
@@ -234,6 +246,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("max_connections", &self.max_connections)
             .field("max_connections_note", &self.max_connections_note)
             .field("idle_timeout", &self.idle_timeout)
+            .field("busy_timeout", &self.busy_timeout)
             .field("max_auth_failures", &self.max_auth_failures)
             .field("quirks", &self.quirks)
             .field("greet_pause", &self.greet_pause)
@@ -242,6 +255,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("accept_proxy_named", &self.accept_proxy_named)
             .field("min_free_named", &self.min_free_named)
             .field("idle_timeout_named", &self.idle_timeout_named)
+            .field("busy_timeout_named", &self.busy_timeout_named)
             .field("proxy_timeout_named", &self.proxy_timeout_named)
             .field("format", &self.format)
             .field("quiet", &self.quiet)
@@ -277,6 +291,13 @@ struct Shared {
     accept_proxy_named: String,
     idle_timeout_named: String,
     proxy_timeout_named: String,
+    /// `--busy-timeout` and how the lines name it.
+    busy_timeout: Duration,
+    busy_timeout_named: String,
+    /// While every slot is in use: when the open sessions' time runs out (the moment the
+    /// server became busy plus `--busy-timeout`); None while a slot is free. Only the accept
+    /// loop, which counts the connections, changes it.
+    busy: watch::Receiver<Option<tokio::time::Instant>>,
     tls_on_connect: bool,
     acceptor: Option<SslAcceptor>,
     store: Arc<store::Store>,
@@ -671,6 +692,7 @@ async fn start_or_return(
     // challenge, so a captured response would replay. The seed in use is printed.
     let seed = opts.seed.unwrap_or_else(crate::net::conn::random_seed);
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let (busy, busy_rx) = watch::channel(None);
     let shared = Arc::new(Shared {
         config,
         seed,
@@ -681,6 +703,9 @@ async fn start_or_return(
         accept_proxy_named: opts.accept_proxy_named.clone(),
         idle_timeout_named: opts.idle_timeout_named.clone(),
         proxy_timeout_named: opts.proxy_timeout_named.clone(),
+        busy_timeout: opts.busy_timeout,
+        busy_timeout_named: opts.busy_timeout_named.clone(),
+        busy: busy_rx,
         tls_on_connect: opts.tls_on_connect,
         acceptor,
         store: Arc::clone(&store),
@@ -754,6 +779,7 @@ async fn start_or_return(
             max_sessions: opts.max_sessions,
             max_connections,
             named: format!("--max-connections{}", opts.max_connections_note),
+            busy,
         },
         rendering,
     ));
@@ -1029,6 +1055,51 @@ struct Limits {
     max_connections: usize,
     /// `--max-connections` with where it was set when that was below the command line.
     named: String,
+    /// Tells the sessions when the server is busy ([`Shared::busy`]).
+    busy: watch::Sender<Option<tokio::time::Instant>>,
+}
+
+/// The busy state (every slot in use, Postfix's stress mode): entered when a connection takes
+/// the last slot, left when one is free again, each said in the log. While it lasts each open
+/// session has `--busy-timeout` left (see `connection`); it is never entered with that at 0.
+struct Busy {
+    since: Option<Instant>,
+}
+
+impl Busy {
+    async fn update(&mut self, open: usize, limits: &Limits, shared: &Shared) {
+        let full = open >= limits.max_connections && !shared.busy_timeout.is_zero();
+        let line = match (self.since, full) {
+            (None, true) => {
+                let now = Instant::now();
+                self.since = Some(now);
+                limits.busy.send_replace(Some(
+                    tokio::time::Instant::from_std(now) + shared.busy_timeout,
+                ));
+                format!(
+                    "busy: all {} connection slot{} are in use ({}): each open session has {} s \
+                     left ({}), a new connection gets 421 4.7.0",
+                    limits.max_connections,
+                    crate::smtp::event::plural_s(limits.max_connections),
+                    limits.named,
+                    shared.busy_timeout.as_secs_f64(),
+                    shared.busy_timeout_named
+                )
+            }
+            (Some(since), false) => {
+                self.since = None;
+                limits.busy.send_replace(None);
+                format!(
+                    "no longer busy: {open} of {} connection slot{} in use after {:.1} s",
+                    limits.max_connections,
+                    crate::smtp::event::plural_s(limits.max_connections),
+                    since.elapsed().as_secs_f64()
+                )
+            }
+            _ => return,
+        };
+        let _ = shared.events.send((0, Event::info(line))).await;
+    }
 }
 
 /// The next connection on any of `listeners`.
@@ -1076,6 +1147,7 @@ async fn accept_loop(
     let mut spare = fds::Spare::new();
     // Connections answered `421 4.3.2` since the descriptors ran out (None: they have not).
     let mut starved: Option<u64> = None;
+    let mut busy = Busy { since: None };
     while limits.max_sessions.is_none_or(|m| accepted < m as u64) {
         tokio::select! {
             _ = shutdown.changed() => { stopped = true; break; }
@@ -1083,6 +1155,7 @@ async fn accept_loop(
                 Ok((stream, peer)) => {
                     while conns.try_join_next().is_some() {}
                     while refusing.try_join_next().is_some() {}
+                    busy.update(conns.len(), &limits, &shared).await;
                     if conns.len() >= limits.max_connections {
                         let _ = shared.events.send((0, Event::warning(format!(
                                 "refused a connection from {peer}: {} open, the {} limit",
@@ -1106,6 +1179,7 @@ async fn accept_loop(
                     // Boxed: the task then holds a pointer, and spawning and finishing it
                     // no longer copy the whole connection future (kilobytes) several times.
                     conns.spawn(Box::pin(connection(accepted, stream, peer, Arc::clone(&shared))));
+                    busy.update(conns.len(), &limits, &shared).await;
                 }
                 Err(e) if fds::exhausted(&e) => {
                     if starved.is_none() {
@@ -1137,9 +1211,17 @@ async fn accept_loop(
             // this loop for every one of them cost an accept(2) that found nobody, and the
             // watch on `shutdown` made and dropped again, per connection.
             Some(_) = refusing.join_next(), if !refusing.is_empty() => {}
+            // While busy, each session's end is seen at once: the slot it frees ends the
+            // busy state (and its time limit for the others) now, not at the next accept.
+            Some(_) = conns.join_next(), if busy.since.is_some() => {
+                while conns.try_join_next().is_some() {}
+                busy.update(conns.len(), &limits, &shared).await;
+            }
         }
     }
     drop(listeners);
+    // No connection comes any more: the ones open keep their own time limits.
+    busy.update(0, &limits, &shared).await;
     if !stopped {
         // max_sessions reached: let the open sessions finish, unless told to stop.
         loop {
@@ -1462,6 +1544,7 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
     };
 
     let mut stop = shared.stop.clone();
+    let mut busy = shared.busy.clone();
     let mut cfg = shared.config.clone();
     cfg.seed = session_seed(shared.seed, id);
     let mut session = Session::new(cfg);
@@ -1626,6 +1709,10 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
             deadline = (!limit.is_zero()).then(|| tokio::time::Instant::now() + limit);
         }
         wrote = false;
+        // While the server is busy, its time limit when that comes first (see `Busy`).
+        let cap = *busy.borrow();
+        let cut = cap.filter(|c| deadline.is_none_or(|d| *c < d));
+        let deadline = cut.or(deadline);
         buf.clear();
         let read = conn.read_buf(&mut buf);
         let read = async {
@@ -1646,6 +1733,8 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
         let r = tokio::select! {
             r = read => Some(r),
             _ = stop.wait_for(|s| *s) => None,
+            // Busy begins or ends: the read is taken up again under the new limit.
+            Ok(()) = busy.changed() => continue,
         };
         let Some(r) = r else {
             // As for a client that closes in the middle of a message (below): --quiet would
@@ -1685,7 +1774,11 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
                 if deadline.is_some_and(|d| tokio::time::Instant::now() >= d)
                     && session.units_read() == units
                 {
-                    idle(&mut session, &shared, &emit).await;
+                    if cut.is_some() {
+                        busy_cut(&mut session, &shared, &emit).await;
+                    } else {
+                        idle(&mut session, &shared, &emit).await;
+                    }
                 }
             }
             Ok(Err(e)) => {
@@ -1703,6 +1796,7 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
                 session.peer_closed();
                 break false;
             }
+            Err(_) if cut.is_some() => busy_cut(&mut session, &shared, &emit).await,
             Err(_) => idle(&mut session, &shared, &emit).await,
         }
     };
@@ -1822,6 +1916,27 @@ where
     )))
     .await;
     session.timed_out();
+}
+
+/// The server has been busy (every slot in use) for `--busy-timeout`: say so in the
+/// transcript, then the session's `421 4.4.2` naming why, and close, freeing the slot.
+async fn busy_cut<F, Fut>(session: &mut Session, shared: &Shared, emit: &F)
+where
+    F: Fn(Event) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let lost = if session.message_unfinished() {
+        " in the middle of a message (nothing stored)"
+    } else {
+        ""
+    };
+    emit(Event::warning(format!(
+        "busy timeout: all connection slots have been in use for {} s ({}): closing{lost}",
+        shared.busy_timeout.as_secs_f64(),
+        shared.busy_timeout_named
+    )))
+    .await;
+    session.busy_timed_out();
 }
 
 async fn drain_events<F, Fut>(session: &mut Session, emit: &F)

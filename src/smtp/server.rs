@@ -604,6 +604,20 @@ impl Session {
         }
     }
 
+    /// The server has had every connection slot in use for the driver's busy limit (Postfix's
+    /// stress mode): `421 4.4.2` (RFC 5321 §4.5.3.2, RFC 3463 §3.5) naming why, and close.
+    pub(crate) fn busy_timed_out(&mut self) {
+        if !matches!(self.mode, Mode::Closed) {
+            self.phase = Phase::Other;
+            let text = format!(
+                "{} Error: timeout exceeded: the server is busy (every connection slot in use), try again later",
+                self.cfg.hostname
+            );
+            self.reply(421, Some("4.4.2"), &[text]);
+            self.close();
+        }
+    }
+
     /// The server is stopping: `421 4.3.2` and close (RFC 5321 §3.8: a server that must shut
     /// down answers 421 to whatever comes next rather than just closing; RFC 3463 §3.4: 4.3.2
     /// system not accepting network messages). A message being received is discarded.

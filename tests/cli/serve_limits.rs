@@ -1,5 +1,6 @@
 //! `ehlo serve` left running against hostile clients: a connection limit, an idle
-//! timeout per command however the bytes trickle, AUTH brute force cut off, a random seed
+//! timeout per command however the bytes trickle, slow clients holding every slot cut once the
+//! server is busy, AUTH brute force cut off, a random seed
 //! printed, control characters in addresses refused and shown escaped, credentials injected
 //! after STARTTLS masked, a clear listen error, an over-long command line answered as soon as it
 //! passes the limit, a close or reset in the middle of a message said, a stop that ends stalled
@@ -42,6 +43,13 @@ impl Raw {
     fn cmd(&mut self, line: &str) -> String {
         self.send(format!("{line}\r\n").as_bytes());
         self.reply()
+    }
+    /// The same connection, read and written through new handles.
+    fn clone_raw(&self) -> Raw {
+        Raw {
+            r: BufReader::new(self.w.try_clone().unwrap()),
+            w: self.w.try_clone().unwrap(),
+        }
     }
     /// Has the server closed the connection (EOF within the read timeout)?
     fn closed(&mut self) -> bool {
@@ -1012,4 +1020,82 @@ fn a_low_soft_descriptor_limit_is_raised_for_the_connections_allowed() {
     };
     assert_eq!(soft, want, "hard limit {hard}");
     assert_eq!(open_files_limits(serve.pid()).1, hard);
+}
+
+/// A client that sends `NOOP` at `every` until the server cuts it off (a `421` reply, read
+/// as it comes even between commands) or `limit` passes: what it got and when.
+fn noop_until_cut(mut c: Raw, every: Duration, limit: Duration) -> (String, Duration) {
+    let start = Instant::now();
+    c.r.get_ref().set_read_timeout(Some(every)).unwrap();
+    while start.elapsed() < limit {
+        // Something unasked for while waiting: the server's own 421.
+        match c.r.fill_buf() {
+            Ok([]) => return ("closed without a reply".into(), start.elapsed()),
+            Ok(_) => return (c.reply(), start.elapsed()),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => return (format!("read failed: {e}"), start.elapsed()),
+        }
+        if c.w.write_all(b"NOOP\r\n").is_err() {
+            return (c.reply(), start.elapsed());
+        }
+        let r = c.reply();
+        if !r.starts_with("250") {
+            return (r, start.elapsed());
+        }
+    }
+    (format!("still served after {limit:?}"), start.elapsed())
+}
+
+/// Clients that each send a complete command within every idle timeout held every
+/// `--max-connections` slot for as long as they liked, and a real client never got one. With
+/// all slots in use the server is busy (as Postfix's stress mode): the open sessions get
+/// `--busy-timeout` more, then `421 4.4.2` naming why, the log says when the busy state begins
+/// and ends, and the slots are free again. A slow client while one slot is still free is left
+/// alone. Set from the environment, the lines name it.
+#[test]
+fn slow_clients_holding_every_slot_are_cut_at_the_busy_timeout() {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("EHLO_BUSY_TIMEOUT", "1");
+    let mut serve = Serve::spawn(
+        cmd,
+        "127.0.0.1:0",
+        &["--max-connections", "2", "--idle-timeout", "5"],
+    );
+    let every = Duration::from_millis(300);
+    // One slot of two in use: not busy, a NOOP every 300 ms for 1.5 s is served.
+    let (a, banner) = Raw::connect(&serve.addr);
+    assert!(banner.starts_with("220 "), "{banner}");
+    let (r, _) = noop_until_cut(a.clone_raw(), every, Duration::from_millis(1500));
+    assert!(r.starts_with("still served"), "{r}\n{}", serve.seen);
+    // The second takes the last slot: both are cut about a second later.
+    let (b, banner) = Raw::connect(&serve.addr);
+    assert!(banner.starts_with("220 "), "{banner}");
+    let limit = Duration::from_secs(6);
+    let ta = std::thread::spawn(move || noop_until_cut(a, every, limit));
+    let tb = std::thread::spawn(move || noop_until_cut(b, every, limit));
+    let (ra, wa) = ta.join().unwrap();
+    let (rb, wb) = tb.join().unwrap();
+    for (r, waited) in [(&ra, wa), (&rb, wb)] {
+        assert!(
+            r.starts_with("421 4.4.2 ") && r.contains("busy"),
+            "{r}\n{}",
+            serve.seen
+        );
+        assert!(waited < Duration::from_secs(4), "{waited:?}");
+    }
+    for line in [
+        "busy: all 2 connection slots are in use",
+        "busy timeout: all connection slots have been in use for 1 s (--busy-timeout, set by \
+         EHLO_BUSY_TIMEOUT in the environment): closing",
+        "no longer busy:",
+    ] {
+        assert!(
+            serve.wait_for(line, Duration::from_secs(5)).is_some(),
+            "{line}\n{}",
+            serve.seen
+        );
+    }
+    // The slots are free again.
+    let (_c, banner) = Raw::connect(&serve.addr);
+    assert!(banner.starts_with("220 "), "{banner}");
 }

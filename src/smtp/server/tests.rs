@@ -1785,6 +1785,20 @@ fn timeout_says_421_and_closes() {
     assert_eq!(o.actions, vec![ServerAction::Close]);
 }
 
+/// Cut because every connection slot stayed in use: the same 421 4.4.2, naming the reason.
+#[test]
+fn busy_timeout_says_421_naming_why_and_closes() {
+    let (mut s, _) = session(cfg());
+    s.busy_timed_out();
+    let o = drain(&mut s);
+    assert_eq!(
+        o.text(),
+        "421 4.4.2 mx.test Error: timeout exceeded: the server is busy (every connection slot \
+         in use), try again later\r\n"
+    );
+    assert_eq!(o.actions, vec![ServerAction::Close]);
+}
+
 /// The server stopping (SIGTERM, Ctrl-C) mid-message: `421 4.3.2`, the content streamed so
 /// far discarded, then the close; nothing more once closed.
 #[test]
