@@ -103,12 +103,14 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     // first command after EHLO got no reply within --timeout ([`STALLS_TO_GIVE_UP`] of them and
     // the rest on that host are not run).
     let mut stalled: std::collections::HashMap<String, Vec<&'static str>> = Default::default();
-    // `@domain`: the MX hosts given up on, with why; a probe that reaches one is not run, the
-    // other MX hosts are probed as before.
-    let mut stalled_hosts: std::collections::HashMap<String, (String, serde_json::Value)> =
-        Default::default();
-    // Why the probes after some point were not run (the JSON summary's `given_up`).
+    // `@domain`: the MX hosts given up on, in the order given up on, with why; a probe (or a
+    // control connection) that reaches one passes over it, the other MX hosts are probed as
+    // before.
+    let mut stalled_hosts = GivenUpHosts::default();
+    // Why the probes after some point were not run (the JSON summary's `given_up`: the first),
+    // and every host given up on, in order (its `hosts`).
     let mut given_up: Option<serde_json::Value> = None;
+    let mut given_up_all: Vec<serde_json::Value> = Vec::new();
     for id in ids {
         // A deadline that passed while the last probe was finishing stops the run here.
         if stopped.is_none() && deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
@@ -148,18 +150,37 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                         crate::check::unfinished(id, &reached)
                     }
                 };
+                let mut c = c;
                 if c.evidence.get("connect_failed").is_some() {
                     unreachable = Some(c.summary.clone());
-                    given_up = Some(gave_up("connect_failed", &[id], &cfg.plan.describe()));
+                    let g = gave_up("connect_failed", &[id], &cfg.plan.describe());
+                    given_up.get_or_insert_with(|| g.clone());
+                    given_up_all.push(g);
                 }
                 // A server that did not greet within --timeout would keep every probe after
                 // it waiting as long (22 probes: 22 timeouts). With `@domain` the next probe
-                // may reach another MX, so only one named server is given up on.
-                if c.evidence.get("no_greeting").is_some()
-                    && matches!(cfg.plan.target, crate::net::route::Target::Host { .. })
-                {
-                    unreachable = Some(format!("{id}: {}", c.summary));
-                    given_up = Some(gave_up("no_greeting", &[id], &reached_host(&c)));
+                // may reach another MX: that MX host alone is given up on (named in the
+                // result), and the probes after it pass over it to the next.
+                if c.evidence.get("no_greeting").is_some() {
+                    let host = reached_host(&c);
+                    let g = gave_up("no_greeting", &[id], &host);
+                    match cfg.plan.target {
+                        crate::net::route::Target::Host { .. } => {
+                            unreachable = Some(format!("{id}: {}", c.summary));
+                            given_up.get_or_insert_with(|| g.clone());
+                            given_up_all.push(g);
+                        }
+                        crate::net::route::Target::Mx { .. } => {
+                            c.summary = format!("{} from the MX host {host}", c.summary);
+                            let why = format!(
+                                "the MX host {host} never greets: {id} got no greeting within the timeout, evidence no_greeting"
+                            );
+                            if stalled_hosts.add(host, why, &g) {
+                                given_up.get_or_insert_with(|| g.clone());
+                                given_up_all.push(g);
+                            }
+                        }
+                    }
                 }
                 // A server that answers EHLO and then nothing would keep every probe after it
                 // waiting a --timeout too; one that is merely slow (a tarpit) answers within
@@ -177,20 +198,22 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                 if row.len() >= STALLS_TO_GIVE_UP && unreachable.is_none() {
                     let by = row.join(" and ");
                     let g = gave_up("no_reply_after_ehlo", row, &host);
-                    if given_up.is_none() {
-                        given_up = Some(g.clone());
-                    }
                     match cfg.plan.target {
                         crate::net::route::Target::Host { .. } => {
                             unreachable = Some(format!(
                                 "the server stalls after EHLO: {by} got no reply to their first command after it within the timeout, evidence no_reply_after_ehlo"
                             ));
+                            given_up.get_or_insert_with(|| g.clone());
+                            given_up_all.push(g);
                         }
                         crate::net::route::Target::Mx { .. } => {
                             let why = format!(
                                 "the MX host {host} stalls after EHLO: {by} got no reply to their first command after it within the timeout, evidence no_reply_after_ehlo"
                             );
-                            stalled_hosts.entry(host).or_insert((why, g));
+                            if stalled_hosts.add(host, why, &g) {
+                                given_up.get_or_insert_with(|| g.clone());
+                                given_up_all.push(g);
+                            }
                         }
                     }
                 }
@@ -226,30 +249,14 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
         stopped,
         Tally::of(&reports, cfg.fail_on).undecided,
     );
+    // Every host given up on, in the order given up on (with `@domain` there may be several;
+    // the members beside `hosts` are the first's).
+    if let Some(serde_json::Value::Object(g)) = &mut given_up {
+        g.insert("hosts".into(), given_up_all.clone().into());
+    }
     // The JUnit file says why as suite properties too: a CI page shows the cases not run, and a
     // reader of the file alone learns what made the run give up on the server.
-    let properties: Vec<(&str, String)> = match &given_up {
-        Some(g) => ["evidence", "by", "host"]
-            .into_iter()
-            .zip([
-                "ehlo.given_up.evidence",
-                "ehlo.given_up.by",
-                "ehlo.given_up.host",
-            ])
-            .map(|(k, name)| {
-                let v = match &g[k] {
-                    serde_json::Value::Array(a) => a
-                        .iter()
-                        .filter_map(|x| x.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    v => v.as_str().unwrap_or_default().to_string(),
-                };
-                (name, v)
-            })
-            .collect(),
-        None => Vec::new(),
-    };
+    let properties = given_up_properties(given_up.as_ref(), &given_up_all);
     if let Some(path) = &cfg.junit
         && let Err(e) = crate::render::junit::write_named(
             "ehlo probe",
@@ -257,7 +264,10 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
             &reports,
             cfg.fail_on,
             t0.elapsed(),
-            &properties,
+            &properties
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect::<Vec<_>>(),
         )
     {
         renderer.fatal(&e);
@@ -278,6 +288,63 @@ fn gave_up(evidence: &str, by: &[&str], host: &str) -> serde_json::Value {
     serde_json::json!({"evidence": evidence, "by": by, "host": host})
 }
 
+/// The JUnit suite properties for `given_up` (the first host given up on, and `all` of them in
+/// order): `ehlo.given_up.{evidence,by,host}` (the first's), `ehlo.given_up.hosts` (every
+/// host, space-separated) and `ehlo.given_up.hosts.HOST.{evidence,by}` for each; lists are
+/// space-separated.
+fn given_up_properties(
+    first: Option<&serde_json::Value>,
+    all: &[serde_json::Value],
+) -> Vec<(String, String)> {
+    let Some(first) = first else {
+        return Vec::new();
+    };
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        v => v.as_str().unwrap_or_default().to_string(),
+    };
+    let mut out: Vec<(String, String)> = ["evidence", "by", "host"]
+        .into_iter()
+        .map(|k| (format!("ehlo.given_up.{k}"), text(&first[k])))
+        .collect();
+    let hosts: Vec<String> = all.iter().map(|g| text(&g["host"])).collect();
+    out.push(("ehlo.given_up.hosts".into(), hosts.join(" ")));
+    for (g, host) in all.iter().zip(&hosts) {
+        for k in ["evidence", "by"] {
+            out.push((format!("ehlo.given_up.hosts.{host}.{k}"), text(&g[k])));
+        }
+    }
+    out
+}
+
+/// `@domain`: the MX hosts given up on, in the order given up on, each with why (the summary
+/// of a probe that finds no other) and its `given_up` evidence.
+#[derive(Debug, Default)]
+pub(crate) struct GivenUpHosts(Vec<(String, String, serde_json::Value)>);
+
+impl GivenUpHosts {
+    /// Give up on `host`; false when it already was.
+    fn add(&mut self, host: String, why: String, g: &serde_json::Value) -> bool {
+        if self.get(&host).is_some() {
+            return false;
+        }
+        self.0.push((host, why, g.clone()));
+        true
+    }
+
+    /// Why `host` was given up on, with its `given_up` evidence, if it was.
+    fn get(&self, host: &str) -> Option<(String, serde_json::Value)> {
+        self.0
+            .iter()
+            .find(|(h, _, _)| h == host)
+            .map(|(_, why, g)| (why.clone(), g.clone()))
+    }
+}
+
 /// The host a probe's connection reached (`server` evidence `host [address]`, the host part),
 /// or `""` when it reached none.
 fn reached_host(c: &CheckResult) -> String {
@@ -292,7 +359,7 @@ pub(crate) async fn probe_one(
     id: &'static str,
     cfg: &ProbeConfig,
     control: &mut Option<script::LimitsControl>,
-    stalled_hosts: &std::collections::HashMap<String, (String, serde_json::Value)>,
+    stalled_hosts: &GivenUpHosts,
 ) -> CheckResult {
     let t0 = Instant::now();
     let outcome = drive(id, cfg, control, stalled_hosts).await;
@@ -306,7 +373,7 @@ async fn drive(
     id: &'static str,
     cfg: &ProbeConfig,
     control: &mut Option<script::LimitsControl>,
-    stalled_hosts: &std::collections::HashMap<String, (String, serde_json::Value)>,
+    stalled_hosts: &GivenUpHosts,
 ) -> script::Outcome {
     let plan = &cfg.plan;
     let timeout = plan.link.timeout;
@@ -336,15 +403,23 @@ async fn drive(
     let mut parser = ReplyParser::new(Limits::default());
     // The deadline of the last `Io::Read`, kept for the `Io::ReadOn` reads after it.
     let mut deadline = None;
+    // Why a control or follow-up connection was not made (every MX host left given up on).
+    let mut control_skipped: Option<(String, serde_json::Value)> = None;
     let mut io = runner.start();
     loop {
         io = match io {
-            Io::Done(o) => {
+            Io::Done(mut o) => {
                 if let Some(mut c) = conn {
                     c.shutdown().await;
                 }
                 if control.is_none() {
                     *control = runner.control_seen();
+                }
+                // Every MX host left was given up on: no control, for the probes' reason.
+                if let Some((why, g)) = control_skipped {
+                    o.status = crate::check::model::Status::Error;
+                    o.summary = format!("its second connection was not run: {why}");
+                    o.evidence.insert("given_up".into(), g);
                 }
                 return o;
             }
@@ -378,13 +453,19 @@ async fn drive(
                 }
                 buf.clear();
                 parser = ReplyParser::new(Limits::default());
-                match conn::connect(plan, &mut |_| {}).await {
+                // A control or follow-up connection passes over a host given up on as the
+                // probes do: it would wait a --timeout there and prove nothing.
+                match connect_past(plan, stalled_hosts).await {
                     Ok(c) => {
                         let server = c.server.clone();
                         conn = Some(c);
                         runner.on(Input::Connected(server))
                     }
-                    Err(_) => runner.on(Input::Closed),
+                    Err((_, Some(skipped))) => {
+                        control_skipped = Some(skipped);
+                        runner.on(Input::Closed)
+                    }
+                    Err((_, None)) => runner.on(Input::Closed),
                 }
             }
             Io::StartTls => {
@@ -420,7 +501,7 @@ async fn drive(
 /// passed over was given up on, when one was.
 async fn connect_past(
     plan: &ConnectPlan,
-    stalled_hosts: &std::collections::HashMap<String, (String, serde_json::Value)>,
+    stalled_hosts: &GivenUpHosts,
 ) -> Result<Connection, (Error, Option<(String, serde_json::Value)>)> {
     let mut dialer = conn::Dialer::new(plan);
     let mut passed: Option<(String, serde_json::Value)> = None;
@@ -431,7 +512,7 @@ async fn connect_past(
             .map_err(|e| (e, passed.clone()))?;
         if let Some(why) = stalled_hosts.get(c.host.as_str()) {
             c.shutdown().await;
-            passed.get_or_insert_with(|| why.clone());
+            passed.get_or_insert(why);
             continue;
         }
         if plan.link.tls_on_connect {

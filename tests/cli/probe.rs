@@ -835,11 +835,24 @@ fn summary_of(run: &Run) -> Value {
 /// then, if `stall`, never replies again (holds the connection for `hold`), else answers every
 /// line after `delay`, 221 to QUIT and 252 to anything else, until the client closes.
 fn greet_then_stall_or_answer(
+    c: std::net::TcpStream,
+    name: &str,
+    stall: bool,
+    delay: Duration,
+    hold: Duration,
+) {
+    greet_then_stall_or_answer_counted(c, name, stall, delay, hold, None)
+}
+
+/// [`greet_then_stall_or_answer`], counting in `ehlos` the connections that got as far as
+/// EHLO (a client that passes over this server closes before it).
+fn greet_then_stall_or_answer_counted(
     mut c: std::net::TcpStream,
     name: &str,
     stall: bool,
     delay: Duration,
     hold: Duration,
+    ehlos: Option<&std::sync::atomic::AtomicUsize>,
 ) {
     use std::io::{BufRead, BufReader, Write};
     let _ = c.write_all(format!("220 {name} ESMTP\r\n").as_bytes());
@@ -847,6 +860,9 @@ fn greet_then_stall_or_answer(
     let mut line = Vec::new();
     if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
         return;
+    }
+    if let Some(n) = ehlos {
+        n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
     let _ = c.write_all(format!("250-{name}\r\n250 PIPELINING\r\n").as_bytes());
     loop {
@@ -1985,11 +2001,19 @@ fn a_reply_cut_off_by_the_timeout_shows_what_had_arrived() {
 fn line_server(
     on_line: fn(&[u8]) -> Option<&'static [u8]>,
 ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    line_server_at("127.0.0.1:0", on_line)
+}
+
+/// [`line_server`] listening on `at`.
+fn line_server_at(
+    at: &str,
+    on_line: fn(&[u8]) -> Option<&'static [u8]>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::io::{BufRead, BufReader, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let conns = std::sync::Arc::new(AtomicUsize::new(0));
     let counted = conns.clone();
-    let addr = each_connection(move |mut c| {
+    let addr = each_connection_at(at, move |mut c| {
         counted.fetch_add(1, Ordering::SeqCst);
         let _ = c.write_all(b"220 close.test ESMTP\r\n");
         let mut lines = BufReader::new(c.try_clone().unwrap());
@@ -2435,19 +2459,18 @@ fn a_server_that_stalls_after_ehlo_costs_two_timeouts_not_one_per_probe() {
     assert_eq!(not_run.len(), 19, "{}", run.stdout);
     assert!(not_run.iter().all(|v| v["status"] == "inconclusive"));
     let summary = lines.iter().find(|v| v["type"] == "summary").unwrap();
-    assert_eq!(
-        summary["given_up"],
-        serde_json::json!({"evidence": "no_reply_after_ehlo",
-            "by": ["pipelining.early-talker", "starttls.injection"], "host": "127.0.0.1"}),
-        "{summary}"
-    );
+    let given_up = serde_json::json!({"evidence": "no_reply_after_ehlo",
+        "by": ["pipelining.early-talker", "starttls.injection"], "host": "127.0.0.1"});
+    let mut with_hosts = given_up.clone();
+    with_hosts["hosts"] = serde_json::json!([given_up]);
+    assert_eq!(summary["given_up"], with_hosts, "{summary}");
     assert_eq!(summary["outcome"], "untested", "{summary}");
     // Each probe not run carries the same evidence, and so does the JUnit file: a CI reader
     // of the file alone sees why (the cases' text, and the suite's properties).
     assert!(
         not_run
             .iter()
-            .all(|v| v["evidence"]["given_up"] == summary["given_up"]),
+            .all(|v| v["evidence"]["given_up"] == given_up),
         "{}",
         run.stdout
     );
@@ -2456,6 +2479,8 @@ fn a_server_that_stalls_after_ehlo_costs_two_timeouts_not_one_per_probe() {
         r#"<property name="ehlo.given_up.evidence" value="no_reply_after_ehlo"/>"#,
         r#"<property name="ehlo.given_up.by" value="pipelining.early-talker starttls.injection"/>"#,
         r#"<property name="ehlo.given_up.host" value="127.0.0.1"/>"#,
+        r#"<property name="ehlo.given_up.hosts" value="127.0.0.1"/>"#,
+        r#"<property name="ehlo.given_up.hosts.127.0.0.1.evidence" value="no_reply_after_ehlo"/>"#,
     ] {
         assert!(xml.contains(p), "{p}\n{xml}");
     }
@@ -2516,13 +2541,25 @@ fn a_slow_server_or_a_probe_answered_between_stalls_is_not_given_up_on() {
 /// stalls (mx-a, preferred) is given up on after two probes in a row got nothing, and the
 /// probes after them pass over it to the next MX (mx-b, which answers) as a refused connection
 /// would, instead of each waiting a --timeout on mx-a. The JSON summary's `given_up` names the
-/// host. Both listen on one port (an MX target has one), on 127.0.0.1 and 127.0.0.2.
+/// host. Both listen on one port (an MX target has one), on 127.0.0.1 and 127.0.0.2. That
+/// only two probes waited on mx-a is counted where it happens (mx-a's connections that got as
+/// far as EHLO; one passed over is closed before it), not read off the wall clock alone.
 #[test]
 fn a_stalling_mx_is_given_up_on_alone_and_the_next_mx_is_probed() {
     use ehlo::net::testutil::{FakeDns, RecordSpec};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let ehlos = std::sync::Arc::new(AtomicUsize::new(0));
     let serve = |stall: bool| {
+        let ehlos = ehlos.clone();
         move |c: std::net::TcpStream| {
-            greet_then_stall_or_answer(c, "mx.test", stall, Duration::ZERO, Duration::from_secs(10))
+            greet_then_stall_or_answer_counted(
+                c,
+                "mx.test",
+                stall,
+                Duration::ZERO,
+                Duration::from_secs(10),
+                stall.then_some(&*ehlos),
+            )
         }
     };
     each_connection_at("127.0.0.1:44310", serve(true));
@@ -2546,6 +2583,7 @@ fn a_stalling_mx_is_given_up_on_alone_and_the_next_mx_is_probed() {
         ),
     ]);
     let dns = dns.to_string();
+    let timeout = Duration::from_secs(2);
     let t0 = std::time::Instant::now();
     let (run, st) = probe(
         "@example.test",
@@ -2555,7 +2593,7 @@ fn a_stalling_mx_is_given_up_on_alone_and_the_next_mx_is_probed() {
             "--port",
             "44310",
             "--timeout",
-            "1s",
+            &format!("{}s", timeout.as_secs()),
             "--only",
             "enum.*",
             "--only",
@@ -2586,12 +2624,192 @@ fn a_stalling_mx_is_given_up_on_alone_and_the_next_mx_is_probed() {
         assert_ne!(status(&st, id), "inconclusive", "{l}");
     }
     let summary = summary_of(&run);
+    let given_up = serde_json::json!({"evidence": "no_reply_after_ehlo",
+        "by": ["enum.vrfy", "enum.expn"], "host": "mx-a.example.test"});
+    let mut with_hosts = given_up.clone();
+    with_hosts["hosts"] = serde_json::json!([given_up]);
+    assert_eq!(summary["given_up"], with_hosts, "{summary}");
+    // Two probes waited on mx-a, not four: counted on mx-a's side, whatever the load. The
+    // wall clock only bounds what else could wait: no third --timeout (four would be the old
+    // behaviour), with a whole --timeout of slack for a loaded machine.
+    assert_eq!(ehlos.load(Ordering::SeqCst), 2, "{}", run.stdout);
+    assert!(took < 3 * timeout, "took {took:?}");
+}
+
+/// `@domain` MX records on loopback: `mx-<letter>.example.test` at `127.0.0.<n>` for each
+/// `(preference, letter, n)`; the fake DNS server's address (kept running by the handle).
+fn mx_domain(mx: &[(u16, char, u8)]) -> (String, std::thread::JoinHandle<()>) {
+    use ehlo::net::testutil::{FakeDns, RecordSpec};
+    let mut records = Vec::new();
+    for &(pref, letter, n) in mx {
+        let host = format!("mx-{letter}.example.test");
+        records.push((
+            "example.test".to_string(),
+            RecordSpec::Mx(pref, host.clone()),
+        ));
+        let ip = format!("127.0.0.{n}").parse().unwrap();
+        records.push((host, RecordSpec::A(ip)));
+    }
+    let (dns, h) = FakeDns::start(
+        records
+            .iter()
+            .map(|(n, r)| (n.as_str(), r.clone()))
+            .collect(),
+    );
+    (dns.to_string(), h)
+}
+
+/// The `limits.*` control connection (the same greeting, then a NOOP) went to the first MX
+/// even when the stall shortcut had given that host up: with mx-a stalling after EHLO (given
+/// up after enum.vrfy and enum.expn) and mx-b closing on the long line alone, limits.line ran
+/// on mx-b, then its control reached mx-a, waited a --timeout for the NOOP's reply and left
+/// limits.line inconclusive. The control passes over a given-up host as the probes do.
+#[test]
+fn the_limits_control_passes_over_a_given_up_mx() {
+    each_connection_at("127.0.0.1:44510", |c| {
+        greet_then_stall_or_answer(c, "mx.test", true, Duration::ZERO, Duration::from_secs(10))
+    });
+    let (_, conns_b) = line_server_at("127.0.0.2:44510", |l| match () {
+        _ if l.len() > 1000 => None,
+        _ if l.starts_with(b"QUIT") => Some(b"221 bye\r\n"),
+        _ => Some(b"250 ok\r\n"),
+    });
+    let (dns, _h) = mx_domain(&[(10, 'a', 1), (20, 'b', 2)]);
+    let (run, st) = probe(
+        "@example.test",
+        &[
+            "--dns-server",
+            &dns,
+            "--port",
+            "44510",
+            "--timeout",
+            "1s",
+            "--only",
+            "enum.vrfy",
+            "--only",
+            "enum.expn",
+            "--only",
+            "limits.line",
+        ],
+    );
+    let l = line_of(&run, "limits.line");
+    assert_eq!(status(&st, "limits.line"), "pass", "{l}");
+    let transcript = l["evidence"]["transcript"].to_string();
+    assert!(!transcript.contains("mx-a.example.test"), "{l}");
+    // The probe's connection and its control, both on mx-b.
+    assert_eq!(conns_b.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+/// `@domain` with an MX that never greets (mx-a, preferred) and one that answers (mx-b): every
+/// probe waited a --timeout for mx-a's greeting, none reached mx-b, and the results did not
+/// say which host was silent. The first probe that finds no greeting says the host; the probes
+/// after it pass over mx-a to mx-b, as over a host that stalls after EHLO.
+#[test]
+fn an_mx_that_never_greets_is_given_up_on_alone_and_named() {
+    each_connection_at("127.0.0.1:44520", |_c| {
+        std::thread::sleep(Duration::from_secs(10))
+    });
+    each_connection_at("127.0.0.2:44520", |c| {
+        greet_then_stall_or_answer(c, "mx.test", false, Duration::ZERO, Duration::from_secs(1))
+    });
+    let (dns, _h) = mx_domain(&[(10, 'a', 1), (20, 'b', 2)]);
+    let (run, st) = probe(
+        "@example.test",
+        &[
+            "--dns-server",
+            &dns,
+            "--port",
+            "44520",
+            "--timeout",
+            "1s",
+            "--only",
+            "enum.*",
+        ],
+    );
+    let l = line_of(&run, "enum.vrfy");
+    assert_eq!(l["evidence"]["no_greeting"], true, "{l}");
+    assert!(
+        l["summary"].as_str().unwrap().contains("mx-a.example.test"),
+        "{l}"
+    );
+    for id in ["enum.expn", "enum.rcpt"] {
+        let l = line_of(&run, id);
+        assert!(
+            l["evidence"]["server"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("mx-b.example.test"),
+            "{l}"
+        );
+        assert_ne!(status(&st, id), "inconclusive", "{l}");
+    }
+    let summary = summary_of(&run);
     assert_eq!(
-        summary["given_up"],
-        serde_json::json!({"evidence": "no_reply_after_ehlo",
-            "by": ["enum.vrfy", "enum.expn"], "host": "mx-a.example.test"}),
+        summary["given_up"]["host"], "mx-a.example.test",
         "{summary}"
     );
-    // Two timeouts on mx-a, not four.
-    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert_eq!(summary["given_up"]["evidence"], "no_greeting", "{summary}");
+}
+
+/// The JSON summary's `given_up` and the JUnit file's `ehlo.given_up.*` named only the first
+/// MX host given up on. With mx-a silent, mx-b stalling after EHLO and mx-c answering, both
+/// given-up hosts are named, in the order they were given up on, each with its evidence.
+#[test]
+fn every_mx_given_up_on_is_named_in_order() {
+    each_connection_at("127.0.0.1:44530", |_c| {
+        std::thread::sleep(Duration::from_secs(10))
+    });
+    each_connection_at("127.0.0.2:44530", |c| {
+        greet_then_stall_or_answer(c, "mx.test", true, Duration::ZERO, Duration::from_secs(10))
+    });
+    each_connection_at("127.0.0.3:44530", |c| {
+        greet_then_stall_or_answer(c, "mx.test", false, Duration::ZERO, Duration::from_secs(1))
+    });
+    let (dns, _h) = mx_domain(&[(10, 'a', 1), (20, 'b', 2), (30, 'c', 3)]);
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("probe.xml");
+    let (run, st) = probe(
+        "@example.test",
+        &[
+            "--dns-server",
+            &dns,
+            "--port",
+            "44530",
+            "--timeout",
+            "1s",
+            "--only",
+            "enum.*",
+            "--only",
+            "limits.line",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    let l = line_of(&run, "limits.line");
+    assert!(
+        l["evidence"]["server"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("mx-c.example.test"),
+        "{l}"
+    );
+    assert_ne!(status(&st, "limits.line"), "inconclusive", "{l}");
+    let summary = summary_of(&run);
+    let first = serde_json::json!({"evidence": "no_greeting", "by": ["enum.vrfy"],
+        "host": "mx-a.example.test"});
+    let second = serde_json::json!({"evidence": "no_reply_after_ehlo",
+        "by": ["enum.expn", "enum.rcpt"], "host": "mx-b.example.test"});
+    let mut want = first.clone();
+    want["hosts"] = serde_json::json!([first, second]);
+    assert_eq!(summary["given_up"], want, "{summary}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    for p in [
+        r#"<property name="ehlo.given_up.host" value="mx-a.example.test"/>"#,
+        r#"<property name="ehlo.given_up.hosts" value="mx-a.example.test mx-b.example.test"/>"#,
+        r#"<property name="ehlo.given_up.hosts.mx-a.example.test.evidence" value="no_greeting"/>"#,
+        r#"<property name="ehlo.given_up.hosts.mx-b.example.test.evidence" value="no_reply_after_ehlo"/>"#,
+        r#"<property name="ehlo.given_up.hosts.mx-b.example.test.by" value="enum.expn enum.rcpt"/>"#,
+    ] {
+        assert!(xml.contains(p), "{p}\n{xml}");
+    }
 }
