@@ -1256,6 +1256,20 @@ pub(crate) fn source_mark(flag: &str, settings: &[Setting]) -> String {
         .to_string()
 }
 
+/// Each flag set below the command line with its [`source_mark`], for a part that words lines
+/// naming flags it was handed but knows no settings (serve's start warnings).
+pub(crate) fn source_marks(settings: &[Setting]) -> Vec<(String, String)> {
+    let mut marks: Vec<(String, String)> = Vec::new();
+    for s in settings.iter().filter(|s| s.origin != Origin::CommandLine) {
+        let flag = format!("--{}", s.name);
+        if !marks.iter().any(|(f, _)| *f == flag) {
+            let mark = source_mark(&flag, settings);
+            marks.push((flag, mark));
+        }
+    }
+    marks
+}
+
 /// `flag` as a message names it inside brackets after what it limited (`within 1s (--timeout)`,
 /// `deadline reached (--deadline)`), with where it was set when that was below the command line
 /// in the same brackets: `--timeout, set by EHLO_TIMEOUT in the environment` (a [`source_mark`]

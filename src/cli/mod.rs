@@ -364,6 +364,9 @@ fn parse_mode(
             if let Some(local) = &mut cfg.connect.link.local {
                 local.note = layers::source_mark("--local-interface", settings);
             }
+            // `--tls-protocol, set by …`: the words after the flag.
+            let named = layers::bracketed("--tls-protocol", settings);
+            cfg.connect.link.tls.protocols_note = named["--tls-protocol".len()..].to_string();
         }
         Mode::Repl(cfg) => {
             cfg.strict_note = layers::source_mark("--strict", settings);
@@ -383,6 +386,7 @@ fn parse_mode(
             opts.idle_timeout_named = layers::bracketed("--idle-timeout", settings);
             opts.busy_timeout_named = layers::bracketed("--busy-timeout", settings);
             opts.proxy_timeout_named = layers::bracketed("--proxy-timeout", settings);
+            opts.source_marks = layers::source_marks(settings);
         }
         _ => {}
     }

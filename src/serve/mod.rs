@@ -161,6 +161,11 @@ pub struct ServeOptions {
     pub proxy_timeout_named: String,
     /// `--busy-timeout` named so (see `idle_timeout_named`).
     pub busy_timeout_named: String,
+    /// Each flag set below the command line (`--min-free`), with where it was set as a line
+    /// naming it says so after it (` (set by EHLO_MIN_FREE in the environment)`): for the start
+    /// warnings that a flag does nothing here ([`ServeOptions::source_mark`]). A flag not listed
+    /// was typed, or left at its default.
+    pub source_marks: Vec<(String, String)>,
     /// Output.
     pub format: Format,
     /// `--quiet`: one line per stored message (and warnings and errors), no transcript and no
@@ -204,6 +209,7 @@ impl Default for ServeOptions {
             proxy_timeout: PROXY_TIMEOUT,
             accept_proxy_named: "--accept-proxy".into(),
             min_free_named: "--min-free".into(),
+            source_marks: Vec::new(),
             idle_timeout_named: "--idle-timeout".into(),
             busy_timeout_named: "--busy-timeout".into(),
             proxy_timeout_named: "--proxy-timeout".into(),
@@ -257,6 +263,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("idle_timeout_named", &self.idle_timeout_named)
             .field("busy_timeout_named", &self.busy_timeout_named)
             .field("proxy_timeout_named", &self.proxy_timeout_named)
+            .field("source_marks", &self.source_marks)
             .field("format", &self.format)
             .field("quiet", &self.quiet)
             .finish()
@@ -882,8 +889,24 @@ fn idle_flags(opts: &ServeOptions, config: &ServerConfig) -> Vec<String> {
     ];
     idle.iter()
         .filter(|(given_alone, _, _)| *given_alone)
-        .map(|(_, flag, why)| format!("{flag} does nothing here: {why}"))
+        .map(|(_, flag, why)| {
+            // After the flag as spelt (`--hide STARTTLS`), where the flag itself was set.
+            let name = flag.split(' ').next().unwrap_or(flag);
+            let mark = opts.source_mark(name);
+            format!("{flag}{mark} does nothing here: {why}")
+        })
         .collect()
+}
+
+impl ServeOptions {
+    /// What a line naming `flag` (`--min-free`) says after it: where it was set when that was
+    /// below the command line (` (set by EHLO_MIN_FREE in the environment)`), else nothing.
+    fn source_mark(&self, flag: &str) -> &str {
+        self.source_marks
+            .iter()
+            .find(|(f, _)| f == flag)
+            .map_or("", |(_, mark)| mark.as_str())
+    }
 }
 
 /// The sessions' settings from the options (`faults` already parsed).

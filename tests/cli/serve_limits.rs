@@ -1007,6 +1007,25 @@ fn the_reserve_lines_name_where_min_free_was_set_and_the_reply_does_not() {
     );
 }
 
+/// A start warning that a flag does nothing without its partner names where the flag was set
+/// when the environment set it (it said a bare `--min-free does nothing here`, as if typed),
+/// after the flag as it is spelt (`--hide STARTTLS`).
+#[test]
+fn an_idle_flag_warning_names_where_the_flag_was_set() {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("EHLO_MIN_FREE", "1M").env("EHLO_HIDE", "STARTTLS");
+    let mut serve = Serve::spawn(cmd, "127.0.0.1:0", &[]);
+    for line in [
+        "--min-free (set by EHLO_MIN_FREE in the environment) does nothing here: without \
+         --maildir or --mbox",
+        "--hide STARTTLS (set by EHLO_HIDE in the environment) does nothing here: without \
+         --starttls",
+    ] {
+        let said = serve.wait_for(line, Duration::from_secs(10));
+        assert!(said.is_some(), "{line}\n{}", serve.seen);
+    }
+}
+
 #[test]
 fn a_low_soft_descriptor_limit_is_raised_for_the_connections_allowed() {
     // A soft limit of 64 under a higher hard one (the shell's `ulimit -S`, as a soft 1024 is

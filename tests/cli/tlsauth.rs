@@ -613,6 +613,43 @@ fn tls_on_connect_against_a_non_smtp_port_gives_a_neutral_hint() {
     }
 }
 
+/// The remedy of a version mismatch names where `--tls-protocol` was set when the environment
+/// set it, inside its brackets as the other settings' lines do (it said a bare
+/// `(--tls-protocol)`, as if typed).
+#[test]
+fn the_tls_protocol_remedy_names_where_it_was_set() {
+    let srv = scripted_with(
+        vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+            Step::Expect("STARTTLS"),
+            Step::Send(b"220 go ahead\r\n"),
+            Step::Tls,
+        ],
+        tls12_only(),
+    );
+    let mut args = send_args(&srv.server());
+    args.extend(["--tls", "-k", "-q", "ehlo"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = ehlo_with_env(
+        &refs,
+        &[("EHLO_TLS_PROTOCOL", "tlsv1_3")],
+        None,
+        Duration::from_secs(30),
+    );
+    srv.finish();
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert!(
+        run.all().contains(
+            "the server offers none of tlsv1_3 (--tls-protocol, set by EHLO_TLS_PROTOCOL in \
+             the environment)"
+        ),
+        "{}",
+        run.all()
+    );
+}
+
 fn tls12_only() -> Arc<openssl::ssl::SslAcceptor> {
     let mut b = test_acceptor_builder();
     b.set_max_proto_version(Some(SslVersion::TLS1_2)).unwrap();

@@ -895,6 +895,7 @@ fn tls_params(tls: &TlsArgs, tls_use: &TlsUse, target: &Target) -> Result<TlsPar
         verify_name: tls.tls_verify_target.clone(),
         ca_path: tls.tls_ca_path.clone(),
         protocols: tls.tls_protocol.clone().map(|p| p.0),
+        protocols_note: String::new(),
         cipher_list: tls.tls_cipher.clone(),
         ciphersuites: tls.tls_ciphersuites.clone(),
         client_cert: match (&tls.tls_cert, &tls.tls_key) {

@@ -63,6 +63,7 @@ fn options(a: ServeArgs) -> Result<ServeOptions, Error> {
         idle_timeout_named: "--idle-timeout".into(),
         busy_timeout_named: "--busy-timeout".into(),
         proxy_timeout_named: "--proxy-timeout".into(),
+        source_marks: Vec::new(),
         format: simple_format(a.json, a.color),
         quiet: a.quiet,
     })

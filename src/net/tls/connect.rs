@@ -143,8 +143,9 @@ where
         if let (Some(allowed), Some(raw)) = (params.protocols.as_deref(), version_mismatch(&e)) {
             let names: Vec<&str> = allowed.iter().map(|v| v.name()).collect();
             reason = Hint::new(format!(
-                "{raw}: no TLS version in common: the server offers none of {} (⟨tls-versions⟩)",
-                names.join(",")
+                "{raw}: no TLS version in common: the server offers none of {} (⟨tls-versions⟩{})",
+                names.join(","),
+                params.protocols_note
             ));
         }
         // The client answered a CertificateRequest with no certificate, having none configured

@@ -28,6 +28,10 @@ pub(crate) struct TlsParams {
     pub(crate) ca_path: Option<PathBuf>,
     /// Protocol versions allowed (`--tls-protocol`), ascending; `None` = OpenSSL's default.
     pub(crate) protocols: Option<Vec<TlsVersion>>,
+    /// Said after the remedy naming `--tls-protocol` inside its brackets, when the versions
+    /// allowed leave none the server offers: where the flag was set when that was below the
+    /// command line (`, set by EHLO_TLS_PROTOCOL in the environment`), else empty.
+    pub(crate) protocols_note: String,
     /// OpenSSL cipher list for TLS 1.2 and below (`--tls-cipher`).
     pub(crate) cipher_list: Option<String>,
     /// TLS 1.3 cipher suites (`--tls-ciphersuites`).
