@@ -513,13 +513,19 @@ pub(crate) fn open_private(
         if f.set_permissions(std::fs::Permissions::from_mode(narrowed))
             .is_ok()
         {
-            said = Some(format!(
-                "narrowed {} to {narrowed:04o} (it was {was:04o})",
-                path.display()
-            ));
+            said = Some(narrowed_line(path, narrowed, was));
         }
     }
     Ok((f, said))
+}
+
+/// How a private file's narrowing is said, once: `narrowed FILE to 0600 (it was 0644)`. The
+/// `--log` file and recordings ([`open_private`]) and the REPL's history say it alike.
+pub(crate) fn narrowed_line(path: &std::path::Path, now: u32, was: u32) -> String {
+    format!(
+        "narrowed {} to {now:04o} (it was {was:04o})",
+        path.display()
+    )
 }
 
 /// The `--log` file opened by [`open_log`], and what [`open_private`] says of it (a wider

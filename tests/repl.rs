@@ -1259,6 +1259,45 @@ fn terminal_sigterm_and_sighup_restore_the_terminal_and_save_history() {
     }
 }
 
+/// A history file made wider before (0644: by hand, or an older ehlo) is narrowed to 0600 when
+/// saved, and that is said once on the restored terminal, in the words the `--log` file and
+/// recordings use (`narrowed FILE to 0600 (it was 0644)`); it used to be narrowed silently. A
+/// history already 0600 is saved without a word.
+#[test]
+fn terminal_a_wider_history_is_narrowed_and_said_once() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let home = tempfile::tempdir().unwrap();
+    let history = home.path().join("ehlo/history");
+    std::fs::create_dir_all(history.parent().unwrap()).unwrap();
+    std::fs::write(&history, "VRFY old\n").unwrap();
+    std::fs::set_permissions(&history, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let said = format!("narrowed {} to 0600 (it was 0644)", history.display());
+    for (round, times) in [(1, 1), (2, 0)] {
+        let (mut t, _h) = plain_terminal(home.path(), &[]);
+        t.keys("NOOP\r");
+        t.wait("the NOOP reply", |s| {
+            s.contains("2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
+        });
+        t.keys(":quit\r");
+        assert_eq!(t.exit_code(), 0, "{}", t.screen());
+        t.assert_cooked();
+        let screen = t.screen();
+        assert_eq!(
+            screen.matches(&said).count(),
+            times,
+            "round {round}: {screen}"
+        );
+        assert!(!screen.contains("narrowed") || times == 1, "{screen}");
+        let mode = std::fs::metadata(&history).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
+    assert!(
+        std::fs::read_to_string(&history)
+            .unwrap()
+            .starts_with("VRFY old\nNOOP\n")
+    );
+}
+
 /// Under a file-size limit (`ulimit -f`) smaller than the history, its save at the end fails:
 /// the file keeps what it held, one line says so, the terminal is left cooked and the exit code
 /// is the session's. The save used to empty the file first and then write it, so the limit's

@@ -151,6 +151,14 @@ pub(crate) fn say_error(text: &str) {
     let _ = writeln!(std::io::stderr(), "{}", plain(&line));
 }
 
+/// One of ehlo's own warning lines on stderr, said where no renderer is (the REPL's history,
+/// saved once the terminal is restored): `!!! text`, as the transcript marks a warning.
+pub(crate) fn say_warning(text: &str) {
+    use std::io::Write;
+    let line = format!("!!! {text}");
+    let _ = writeln!(std::io::stderr(), "{}", plain(&line));
+}
+
 /// The ASCII form of one of ehlo's glyphs; `None` for any other character (which is left as it
 /// is: a server's or a user's text is theirs).
 fn ascii_form(c: char) -> Option<&'static str> {

@@ -247,14 +247,16 @@ impl Term {
         }
         self.stop_reader();
         let mut unsaved = None;
+        let mut narrowed = None;
         if let Ok(mut ed) = self.ed.lock() {
             ed.leave();
             // A stop signal from now on leaves the terminal as restored.
             ed.handed_over = true;
-            if let Some(h) = &self.history
-                && let Err(e) = ed.save_history(h)
-            {
-                unsaved = Some((h.clone(), e));
+            if let Some(h) = &self.history {
+                match ed.save_history(h) {
+                    Ok(said) => narrowed = said,
+                    Err(e) => unsaved = Some((h.clone(), e)),
+                }
             }
         }
         if let Some(saved) = &self.saved {
@@ -267,6 +269,10 @@ impl Term {
                 crate::render::human::escape_str(&h.display().to_string()),
                 crate::render::human::escape_str(&e)
             ));
+        }
+        // A history made wider before is saved 0600: said once, as for the `--log` file.
+        if let Some(said) = narrowed {
+            crate::render::glyphs::say_warning(&crate::render::human::escape_str(&said));
         }
     }
 }
@@ -1550,8 +1556,10 @@ impl Editor {
     /// new file beside it and renamed over it. An error (a full disk, the file-size limit, a
     /// directory that takes no file) leaves the file as it was and is returned, said by the
     /// caller; the file used to be emptied first and then written, so a write that failed lost
-    /// every entry. A FIFO, a device or a directory in its place is left alone, unsaid.
-    fn save_history(&self, path: &std::path::Path) -> Result<(), String> {
+    /// every entry. A FIFO, a device or a directory in its place is left alone, unsaid. A file
+    /// that others could read or write is replaced by one that is 0600: `Ok` then holds the
+    /// line that says so ([`crate::app::narrowed_line`]), for the caller to warn of.
+    fn save_history(&self, path: &std::path::Path) -> Result<Option<String>, String> {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
@@ -1574,10 +1582,16 @@ impl Editor {
         // A symbolic link (a history kept with other dotfiles) stays one: the file it names is
         // replaced, not the link.
         let target = history_target(path);
-        if std::fs::metadata(&target).is_ok_and(|m| !m.is_file()) {
-            return Ok(());
-        }
-        replace_file(&target, &text)
+        let was = match std::fs::metadata(&target) {
+            Ok(m) if !m.is_file() => return Ok(None),
+            Ok(m) => {
+                use std::os::unix::fs::PermissionsExt as _;
+                Some(m.permissions().mode() & 0o7777).filter(|mode| mode & 0o077 != 0)
+            }
+            Err(_) => None,
+        };
+        replace_file(&target, &text)?;
+        Ok(was.map(|was| crate::app::narrowed_line(path, 0o600, was)))
     }
 
     fn remember(&mut self, line: &str) {
