@@ -64,6 +64,7 @@ pub(crate) async fn fetch(
 ) -> (CheckResult, Option<Vec<u8>>) {
     let t0 = Instant::now();
     let host = format!("mta-sts.{domain}");
+    let url = policy_url(&host);
     let addrs = match r.addresses(&host, o.family).await {
         Ok(a) => a,
         Err(crate::net::dns::DnsError::Failed { reason, .. }) => {
@@ -151,7 +152,7 @@ pub(crate) async fn fetch(
                                 "mtasts.fetch",
                                 Status::Error,
                                 format!(
-                                    "https://{host}/: this host has no route to {family} \
+                                    "{url}: this host has no route to {family} \
                                      addresses ({route}): could not be tested"
                                 ),
                             )
@@ -166,18 +167,14 @@ pub(crate) async fn fetch(
                         unreached.push(format!("{ip}: {why}"));
                         unreached.retain(|u| !u.starts_with(&format!("{real_ip}: ")));
                         (
-                            CheckResult::new(
-                                "mtasts.fetch",
-                                status,
-                                format!("https://{host}/: {real_why}"),
-                            )
-                            .with("ip", real_ip.to_string())
-                            .timed(ms(t0)),
+                            CheckResult::new("mtasts.fetch", status, format!("{url}: {real_why}"))
+                                .with("ip", real_ip.to_string())
+                                .timed(ms(t0)),
                             None,
                         )
                     }
                     _ => (
-                        CheckResult::new("mtasts.fetch", status, format!("https://{host}/: {why}"))
+                        CheckResult::new("mtasts.fetch", status, format!("{url}: {why}"))
                             .with("ip", ip.to_string())
                             .timed(ms(t0)),
                         None,
@@ -185,7 +182,7 @@ pub(crate) async fn fetch(
                 }
             }
             Ok(Err(Failure { status, why, .. })) => (
-                CheckResult::new("mtasts.fetch", status, format!("https://{host}/: {why}"))
+                CheckResult::new("mtasts.fetch", status, format!("{url}: {why}"))
                     .with("ip", ip.to_string())
                     .timed(ms(t0)),
                 None,
@@ -195,7 +192,7 @@ pub(crate) async fn fetch(
                     "mtasts.fetch",
                     Status::Error,
                     format!(
-                        "https://{host}/: no complete response within {} (three steps of \
+                        "{url}: no complete response within {} (three steps of \
                          --timeout {}): {}",
                         seconds(o.timeout * 3),
                         seconds(o.timeout),
@@ -217,6 +214,12 @@ pub(crate) async fn fetch(
     }
     // Not reached: the last address tried returns above.
     fail(format!("{host}: no address could be connected to"), t0)
+}
+
+/// Where the policy of the policy host `host` is fetched (RFC 8461 §3.3): the URL the fetch's
+/// messages and evidence name.
+fn policy_url(host: &str) -> String {
+    format!("https://{host}/.well-known/mta-sts.txt")
 }
 
 /// How far an exchange got, kept outside its future so that a timeout that drops it can say
@@ -429,7 +432,7 @@ async fn get(
 
 fn judge(host: &str, ip: IpAddr, g: Got, t0: Instant) -> (CheckResult, Option<Vec<u8>>) {
     let base = CheckResult::new("mtasts.fetch", Status::Pass, "")
-        .with("url", format!("https://{host}/.well-known/mta-sts.txt"))
+        .with("url", policy_url(host))
         .with("ip", ip.to_string())
         .with("http_status", g.status)
         .with("content_type", g.content_type.as_deref().map(capped))
@@ -849,7 +852,8 @@ pub(crate) fn policy_check(body: &[u8]) -> (CheckResult, Policy) {
 /// `enforce` → fail, `testing` → warn; `none` → info. A policy `mtasts.policy` found invalid
 /// (`valid` false: a missing version or mode line, a bad max_age…) is no policy for senders
 /// (RFC 8461 §3.2): nothing to match, so skip, as every other check treats a policy that is not
-/// there — the summary still says whether the `mx` lines would match once it is valid.
+/// there — the summary still says whether the MX hosts would match its `mx` patterns once it
+/// is valid.
 pub(crate) fn mx_match(p: &Policy, hosts: &[String], valid: bool) -> CheckResult {
     let unmatched: Vec<String> = hosts
         .iter()
@@ -880,11 +884,10 @@ pub(crate) fn mx_match(p: &Policy, hosts: &[String], valid: bool) -> CheckResult
             _ => String::new(),
         };
         let once_valid = if unmatched.is_empty() {
-            format!(
-                "its mx lines match the {} MX host{}",
-                hosts.len(),
-                plural_s(hosts.len())
-            )
+            match hosts.len() {
+                1 => "the 1 MX host matches its mx patterns".to_string(),
+                n => format!("the {n} MX hosts match its mx patterns"),
+            }
         } else {
             match mode.as_str() {
                 "enforce" => format!(
@@ -1196,8 +1199,9 @@ mod tests {
         );
     }
 
-    /// A policy invalid only by a missing version or mode line whose mx lines match every MX:
-    /// no pass — there is no policy to match (it used to pass).
+    /// A policy invalid only by a missing version or mode line whose mx patterns match every
+    /// MX: no pass — there is no policy to match (it used to pass). The summary's subject is the
+    /// MX hosts, as the pass's is (it said the policy's "mx lines" matched them).
     #[test]
     fn a_policy_without_version_or_mode_matches_nothing() {
         let hosts = ["mx.a.test".to_string(), "mx2.a.test".to_string()];
@@ -1206,7 +1210,7 @@ mod tests {
         let m = mx_match(&p, &hosts, c.status != Status::Fail);
         assert_eq!(m.status, Status::Skip, "{m:?}");
         assert!(
-            m.summary.ends_with("its mx lines match the 2 MX hosts"),
+            m.summary.ends_with("the 2 MX hosts match its mx patterns"),
             "{}",
             m.summary
         );
@@ -1221,7 +1225,7 @@ mod tests {
             m.summary
         );
         assert!(
-            m.summary.ends_with("its mx lines match the 1 MX host"),
+            m.summary.ends_with("the 1 MX host matches its mx patterns"),
             "{}",
             m.summary
         );

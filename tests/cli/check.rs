@@ -2307,6 +2307,7 @@ fn timeout_zero_means_no_step_limit_for_the_policy_fetch() {
 /// A policy host that sends its response head and then stalls: the error says how long the
 /// fetch waited (three steps of `--timeout`, not one) and how much had arrived, as the SMTP
 /// probes' timeouts say what came; it said only "no complete response within the timeout".
+/// It names the policy's whole URL.
 #[test]
 fn a_stalled_policy_fetch_says_how_long_it_waited_and_what_arrived() {
     let lab = Lab::start();
@@ -2318,6 +2319,11 @@ fn a_stalled_policy_fetch_says_how_long_it_waited_and_what_arrived() {
         run.stdout
     );
     let s = summary_of(&lines, "slowpolicy.test", "mtasts.fetch");
+    // It names the URL fetched, as RFC 8461 §3.3 gives it (it named the host's root, `/`).
+    assert!(
+        s.starts_with("https://mta-sts.slowpolicy.test/.well-known/mta-sts.txt: "),
+        "{s}"
+    );
     // The head the fixture sends: "HTTP/1.1 200 OK", the Content-Type line, the blank line.
     assert!(
         s.ends_with(
