@@ -873,8 +873,13 @@ fn text_part(p: &Part, ct: &str, content: Vec<u8>) -> MimePart<'static> {
     // swaks sends a body part of a type that is not text/* (`--attach-type image/png
     // --attach-body …`) as an attachment (RFC 2183 §2.2); a text one is shown inline, and gets
     // a Content-Disposition only to carry its `--attach-name`. The part's own type decides, not
-    // a `--header Content-Type:` that retypes the first text part.
-    let disposition = if content_type(&p.content_type).is_text() {
+    // a `--header Content-Type:` that retypes the first text part, and as typed: swaks matches
+    // `^text/`, so ` text/plain` (a blank before it) is an attachment there.
+    let typed_text = p
+        .content_type
+        .get(..5)
+        .is_some_and(|t| t.eq_ignore_ascii_case("text/"));
+    let disposition = if typed_text {
         p.filename.as_ref().map(|_| ContentType::new("inline"))
     } else {
         Some(ContentType::new("attachment"))

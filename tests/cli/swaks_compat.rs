@@ -2517,6 +2517,13 @@ fn attach_parts_decode_to_what_swaks_sends() {
             "b",
         ],
         &["--attach-type", "text/plain", "--attach", "@blob"],
+        &[
+            "--attach-type",
+            " text/plain",
+            "--attach-body",
+            "a\\nb %TO_ADDRESS%",
+        ],
+        &["--attach-type", "text/plain ", "--attach-body", "a\\nb"],
         &["--body", "hi", "--attach", "words, not a file"],
         &[
             "--attach-body",
@@ -2574,6 +2581,30 @@ fn a_body_part_that_is_not_text_is_an_attachment_as_in_swaks() {
             "<p>"
         ]),
         "0 multipart/mixed\n1 text/html inline p.html 3c703e\n"
+    );
+}
+
+/// A body part typed `' text/plain'` (a blank before it) is not the `text/plain` swaks writes
+/// as given: swaks matches the type as typed (`^text/plain$`, and `^text/` for being text), so
+/// it sends the part base64 as an attachment, its `\n` and `%TOKENS%` as written. ehlo trimmed
+/// the type and gave the part text/plain's treatment (the `\n` a line break, the tokens
+/// replaced, shown inline). Checked with the real swaks: `attach_parts_decode_to_what_swaks_sends`.
+#[test]
+fn a_body_part_type_with_a_blank_is_not_plain_text_as_in_swaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts = |args: &[&str]| mime_parts(Path::new(env!("CARGO_BIN_EXE_ehlo")), args, dir.path());
+    let written: String = b"a\\nb %TO_ADDRESS%"
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        parts(&[
+            "--attach-type",
+            " text/plain",
+            "--attach-body",
+            "a\\nb %TO_ADDRESS%"
+        ]),
+        format!("0 multipart/mixed\n1 text/plain attachment - {written}\n")
     );
 }
 

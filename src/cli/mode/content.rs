@@ -473,7 +473,9 @@ fn part_of(
                     t.escape_debug()
                 )));
             }
-            t.trim().to_string()
+            // Kept as typed: swaks matches the type as given (`^text/plain$`), so a blank
+            // around it makes a part that is not its plain text (see `plain` below).
+            t.clone()
         }
         None => match (p.kind, path) {
             (PartKind::Body, _) => "text/plain".to_string(),
@@ -505,7 +507,8 @@ fn part_of(
     };
     // swaks writes a body part whose type is exactly `text/plain` (no parameter) into the DATA
     // as it is (it ignores an `--attach-name` for a body part), where a literal `\n` becomes a line break as in --body;
-    // every other part, `text/plain; charset=utf-8` too, it sends base64, as given.
+    // every other part, `text/plain; charset=utf-8` and ` text/plain` (a blank before it) too,
+    // it sends base64, as given.
     let plain = content_type.eq_ignore_ascii_case("text/plain");
     let content = if p.kind == PartKind::Body && plain {
         message::backslash_n(&content)
