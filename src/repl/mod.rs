@@ -1339,7 +1339,8 @@ impl Engine {
             return;
         };
         if let Some(why) = refusal {
-            s.feed_eof();
+            // We cut the connection, not the server: no "closed unexpectedly" line.
+            s.dropped();
             self.tls_failed(crate::smtp::codes::Hint::plain(why));
             return;
         }

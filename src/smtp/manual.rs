@@ -524,16 +524,29 @@ impl ManualSession {
                 return;
             }
         }
+        self.shut();
+        // A QUIT's 221 closed the session already (`close`): a close reached here came
+        // without one, even after a QUIT (RFC 5321 §4.1.1.10: the server sends 221, then
+        // closes), so it was not the expected end.
+        self.out.push(Event::Closed { expected: false });
+    }
+
+    /// The client dropped the connection itself (a TLS renegotiation it refused): the session
+    /// ends as at a close, without the close event, which would say the server closed it; the
+    /// caller says why. What had come of a reply is not read.
+    pub(crate) fn dropped(&mut self) {
+        if !self.closed {
+            self.shut();
+        }
+    }
+
+    fn shut(&mut self) {
         self.pending.clear();
         self.closed_in_data = self.in_data;
         self.in_data = false;
         self.in_transaction = false;
         self.end_exchange_by_close();
         self.closed = true;
-        // A QUIT's 221 closed the session already (`close`): a close reached here came
-        // without one, even after a QUIT (RFC 5321 §4.1.1.10: the server sends 221, then
-        // closes), so it was not the expected end.
-        self.out.push(Event::Closed { expected: false });
     }
 
     /// Bytes to write, if any.
@@ -2422,6 +2435,28 @@ mod tests {
         // Typing after the close sends nothing.
         s.send_line("NOOP");
         assert_eq!(s.poll_transmit(), None);
+    }
+
+    /// A connection the client dropped (a refused TLS renegotiation) ends the session with no
+    /// close event: "closed connection unexpectedly" would blame the server.
+    #[test]
+    fn a_connection_the_client_dropped_is_no_close_by_the_server() {
+        let mut s = ready();
+        s.send_line("MAIL FROM:<a@example.com>");
+        sent(&mut s);
+        events(&mut s);
+        s.feed(b"250 2.1");
+        s.dropped();
+        assert!(s.state().closed);
+        assert!(!s.awaiting_reply());
+        let ev = events(&mut s);
+        assert!(
+            !ev.iter().any(|e| matches!(e, Event::Closed { .. })),
+            "{ev:?}"
+        );
+        assert!(received_codes(&ev).is_empty(), "{ev:?}");
+        s.feed_eof();
+        assert!(events(&mut s).is_empty());
     }
 
     #[test]
