@@ -4309,6 +4309,12 @@ fn the_repl_says_a_renegotiation_and_its_refusal_as_the_send_does() {
          certificate (subject=/CN=second.reneg.test, issuer=/CN=second.reneg.test)",
     );
     assert!(!run.all().contains("read failed"), "{}", run.dump());
+    // The client cut the connection, not the server.
+    assert!(
+        !run.all().contains("closed connection unexpectedly"),
+        "{}",
+        run.dump()
+    );
     assert!(!run.all().contains("RCPT TO"), "{}", run.dump());
     assert!(seen.contains("CLIENT ENDED THE SESSION"), "{seen}");
     // Gone along with: said, and the session goes on.
@@ -4320,6 +4326,75 @@ fn the_repl_says_a_renegotiation_and_its_refusal_as_the_send_does() {
     assert!(seen.contains("RENEGOTIATED 1"), "{seen}");
     run.assert_contains("server renegotiated TLS (RFC 5746 secure renegotiation)");
     run.assert_contains("250 2.1.5 ok");
+}
+
+/// `ehlo probe` ends a probe whose server's renegotiation it refused (an untrusted certificate
+/// under verification, or one past the cap) with the send's reason, in the report and the
+/// JSON: it used to say "the server closed the connection (waiting for the reply to MAIL …)",
+/// which blamed the server for the client's own cut.
+#[test]
+#[ignore = "interop: needs perl Net::SSLeay"]
+fn probe_says_why_it_refused_a_renegotiation() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = reneg_cert(dir.path(), "first.reneg.test");
+    let second = reneg_cert(dir.path(), "second.reneg.test");
+    let ca = first.0.to_str().unwrap().to_string();
+    let probe = |port: u16, verify: &[&str], json: bool| {
+        let addr = format!("localhost:{port}");
+        let mut args = vec!["probe", &addr, "--tls-on-connect", "--to", "b@reneg.test"];
+        args.extend_from_slice(verify);
+        args.extend_from_slice(&["--only", "relay.open", "--timeout", "10"]);
+        if json {
+            args.push("--json");
+        }
+        // A subcommand first: `ehlo()` puts the send's `--color` before it.
+        let mut cmd = Command::new(ehlo_bin());
+        cmd.args(&args);
+        run_bounded(cmd)
+    };
+    let untrusted = "TLS handshake failed: the server presented an untrusted certificate in a TLS \
+                     renegotiation: self-signed certificate (subject=/CN=second.reneg.test, \
+                     issuer=/CN=second.reneg.test)";
+    for json in [false, true] {
+        let port = free_port();
+        let server = reneg_smtpd(port, &first, &second, 1);
+        let run = probe(port, &["--tls-ca-path", &ca], json);
+        let seen = server.join().unwrap();
+        run.assert_exit(41);
+        assert!(seen.contains("CLIENT ENDED THE SESSION"), "{seen}");
+        assert!(
+            !run.all().contains("closed the connection"),
+            "{}",
+            run.dump()
+        );
+        if json {
+            let rec = run
+                .stdout
+                .lines()
+                .find(|l| l.contains("\"id\":\"relay.open\""))
+                .unwrap_or_else(|| panic!("{}", run.dump()));
+            let v: serde_json::Value = serde_json::from_str(rec).unwrap();
+            assert_eq!(v["status"], "inconclusive", "{rec}");
+            assert_eq!(v["summary"], untrusted, "{rec}");
+        } else {
+            run.assert_contains(untrusted);
+        }
+    }
+    // One renegotiation past the cap, certificate unchanged and not verified.
+    let port = free_port();
+    let server = reneg_smtpd(port, &first, &first, 12);
+    let run = probe(port, &["--insecure"], false);
+    server.join().unwrap();
+    run.assert_exit(41);
+    run.assert_contains(
+        "TLS handshake failed: the server asked for TLS renegotiation more than 8 times in one \
+         session: refused",
+    );
+    assert!(
+        !run.all().contains("closed the connection"),
+        "{}",
+        run.dump()
+    );
 }
 
 /// A server that renegotiates without end must not hold the send: the client goes along with

@@ -434,6 +434,9 @@ async fn drive(
                 }
                 match c.send(&bytes, Phase::Other, timeout).await {
                     Ok(()) => runner.on(Input::Sent),
+                    Err(_) if refused(c).is_some() => {
+                        runner.on(refused(c).unwrap_or(Input::Closed))
+                    }
                     Err(Error::Timeout { .. }) => runner.on(Input::TimedOut),
                     Err(_) => runner.on(Input::Closed),
                 }
@@ -537,6 +540,13 @@ async fn read_ready(c: &mut Connection, buf: &mut Vec<u8>) {
     }
 }
 
+/// A TLS renegotiation the client refused (the certificate, or one too many): the session's
+/// end, with the send's reason, where the stream's error would only say the connection failed.
+fn refused(c: &Connection) -> Option<Input> {
+    let why = c.stream.renegotiation()?.refusal()?;
+    Some(Input::TlsFailed(why))
+}
+
 /// The probe could not run (no connection): inconclusive with the reason.
 fn inconclusive(why: String) -> script::Outcome {
     script::Outcome {
@@ -576,6 +586,9 @@ async fn read_reply(
             },
             None => read.await,
         };
+        if let Some(refusal) = refused(c) {
+            return refusal;
+        }
         match n {
             Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
             // Closed or reset: whatever is pending is the last reply.

@@ -2245,6 +2245,11 @@ impl Runner {
             other => other,
         };
         match (self.waiting.take(), input) {
+            // The TLS session failed after its handshake (a renegotiation the client refused):
+            // the session ends there, for the reason the send gives.
+            (Some(step), Input::TlsFailed(why)) if !matches!(step, Step::StartTls) => {
+                return self.finish(End::Tls(why));
+            }
             (Some(Step::Send(_) | Step::SendSecret { .. }), Input::Sent) => {}
             (Some(Step::Send(_) | Step::SendSecret { .. }), Input::TimedOut) => {
                 return self.finish(End::TimedOut("write"));

@@ -3,8 +3,10 @@
 # the first certificate, and after MAIL renegotiates (RFC 5246 §7.4.1.1, HelloRequest) TIMES
 # times, presenting the second certificate from then on (SSL_use_certificate on the session).
 # Real servers do not do this; OpenSSL's s_server cannot (it has one certificate per name).
-# Usage: reneg_smtpd.pl PORT CERT1 KEY1 CERT2 KEY2 TIMES; prints "READY" once listening and a
-# line per renegotiation done ("RENEGOTIATED n"), then what ends the session.
+# Usage: reneg_smtpd.pl PORT CERT1 KEY1 CERT2 KEY2 TIMES [SESSIONS]; prints "READY" once
+# listening and a line per renegotiation done ("RENEGOTIATED n"), then what ends the session;
+# SESSIONS (default 1) sessions are served one after the other (`ehlo check` and `ehlo probe`
+# open several).
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -12,7 +14,8 @@ use IO::Select;
 use Time::HiRes qw(time);
 use Net::SSLeay;
 
-my ($port, $cert1, $key1, $cert2, $key2, $times) = @ARGV;
+my ($port, $cert1, $key1, $cert2, $key2, $times, $sessions) = @ARGV;
+$sessions ||= 1;
 $| = 1;
 Net::SSLeay::load_error_strings();
 Net::SSLeay::SSLeay_add_ssl_algorithms();
@@ -26,11 +29,7 @@ Net::SSLeay::CTX_use_PrivateKey_file($ctx, $key1, Net::SSLeay::FILETYPE_PEM()) o
 my $listen = IO::Socket::INET->new(
     LocalAddr => "127.0.0.1", LocalPort => $port, Listen => 1, ReuseAddr => 1) or die "listen: $!";
 print "READY\n";
-my $sock = $listen->accept() or die "accept";
-my $ssl = Net::SSLeay::new($ctx);
-Net::SSLeay::set_fd($ssl, fileno($sock));
-Net::SSLeay::accept($ssl) == 1 or do { print "HANDSHAKE FAILED\n"; exit 0 };
-
+my ($sock, $ssl);
 my $buf = "";
 sub say_line { Net::SSLeay::write($ssl, "$_[0]\r\n") }
 sub read_line {
@@ -61,30 +60,45 @@ sub renegotiate {
         if (defined $got && $got ne "") { $buf .= $got }
         my $err = Net::SSLeay::get_error($ssl, defined $got ? length($got) : -1);
         if (!defined $got && $err != Net::SSLeay::ERROR_WANT_READ() && $err != Net::SSLeay::ERROR_WANT_WRITE()) {
-            print "CLIENT ENDED THE SESSION\n";
-            exit 0;
+            die "CLIENT ENDED THE SESSION\n";
         }
-        if (defined $got && $got eq "" ) { print "CLIENT ENDED THE SESSION\n"; exit 0 }
+        if (defined $got && $got eq "" ) { die "CLIENT ENDED THE SESSION\n" }
         if (Net::SSLeay::get_session($ssl) != $before && Net::SSLeay::is_init_finished($ssl)) { $done = 1; last }
         $sel->can_read(0.05);
     }
     $sock->blocking(1);
-    print $done ? "RENEGOTIATED $n\n" : "RENEGOTIATION TIMED OUT\n";
-    exit 0 unless $done;
+    die "RENEGOTIATION TIMED OUT\n" unless $done;
+    print "RENEGOTIATED $n\n";
 }
 
-say_line("220 reneg.test ESMTP");
-while (defined(my $l = read_line())) {
-    my $u = uc $l;
-    if ($u =~ /^EHLO/) { say_line("250-reneg.test"); say_line("250 8BITMIME") }
-    elsif ($u =~ /^MAIL/) { renegotiate($_) for 1 .. $times; say_line("250 2.1.0 ok") }
-    elsif ($u =~ /^RCPT/) { say_line("250 2.1.5 ok") }
-    elsif ($u =~ /^DATA/) {
-        say_line("354 go ahead");
-        while (defined(my $d = read_line())) { last if $d eq "." }
-        say_line("250 2.0.0 queued");
+sub serve {
+    say_line("220 reneg.test ESMTP");
+    while (defined(my $l = read_line())) {
+        my $u = uc $l;
+        if ($u =~ /^EHLO/) { say_line("250-reneg.test"); say_line("250 8BITMIME") }
+        elsif ($u =~ /^MAIL/) { renegotiate($_) for 1 .. $times; say_line("250 2.1.0 ok") }
+        elsif ($u =~ /^RCPT/) { say_line("250 2.1.5 ok") }
+        elsif ($u =~ /^DATA/) {
+            say_line("354 go ahead");
+            while (defined(my $d = read_line())) { last if $d eq "." }
+            say_line("250 2.0.0 queued");
+        }
+        elsif ($u =~ /^QUIT/) { say_line("221 bye"); last }
+        else { say_line("500 what") }
     }
-    elsif ($u =~ /^QUIT/) { say_line("221 bye"); last }
-    else { say_line("500 what") }
+    print "SESSION ENDED\n";
 }
-print "SESSION ENDED\n";
+
+for (1 .. $sessions) {
+    $sock = $listen->accept() or die "accept";
+    $ssl = Net::SSLeay::new($ctx);
+    $buf = "";
+    Net::SSLeay::set_fd($ssl, fileno($sock));
+    if (Net::SSLeay::accept($ssl) == 1) {
+        eval { serve(); 1 } or print $@;
+    } else {
+        print "HANDSHAKE FAILED\n";
+    }
+    Net::SSLeay::free($ssl);
+    close($sock);
+}
