@@ -695,12 +695,12 @@ pub(crate) struct SendArgs {
     /// Transport.
     #[command(flatten)]
     pub(crate) transport: TransportArgs,
-    /// TLS.
+    /// TLS; in the table only when the command line names one of its flags.
     #[command(flatten)]
-    pub(crate) tls: TlsArgs,
-    /// AUTH.
+    pub(crate) tls: Rare<TlsArgs>,
+    /// AUTH; in the table only when the command line names one of its flags.
     #[command(flatten)]
-    pub(crate) auth: AuthArgs,
+    pub(crate) auth: Rare<AuthArgs>,
     /// Message.
     #[command(flatten)]
     pub(crate) message: MessageArgs,
@@ -723,30 +723,143 @@ pub(crate) struct SendArgs {
 }
 
 thread_local! {
-    /// Set while [`Cli::parse_args`] builds and reads its lean table ([`LeanTable`]).
-    static LEAN_TABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The [`Lean`] groups left out while [`Cli::parse_args`] builds and reads its lean table
+    /// ([`LeanTable`]): a set of [`Lean::GROUP`] bits, 0 for the whole table.
+    static LEAN_TABLE: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
 }
 
-/// While alive, `Cli::command()` leaves the [`Rare`] groups out of the table and their fields
-/// take their defaults. Only `Cli::parse_args` makes one, for a command line that names none of
-/// their flags; everything else (help, completions, the man page, layering) builds the whole
-/// table.
+/// While alive, `Cli::command()` leaves the [`Rare`] groups of its bits out of the table and
+/// their fields take their defaults. Only `Cli::parse_args` makes one, for the groups a command
+/// line names no flag of; everything else (help, completions, the man page, layering) builds
+/// the whole table.
 pub(crate) struct LeanTable(());
 
 impl LeanTable {
-    fn enter() -> LeanTable {
-        LEAN_TABLE.with(|l| l.set(true));
+    fn enter(left_out: u8) -> LeanTable {
+        LEAN_TABLE.with(|l| l.set(left_out));
         LeanTable(())
     }
 
+    /// Whether any group is left out.
+    #[cfg(test)]
     fn active() -> bool {
-        LEAN_TABLE.with(std::cell::Cell::get)
+        LEAN_TABLE.with(std::cell::Cell::get) != 0
+    }
+
+    /// Whether the groups of `group` (a [`Lean::GROUP`]) are left out.
+    fn leaves_out(group: u8) -> bool {
+        LEAN_TABLE.with(std::cell::Cell::get) & group != 0
     }
 }
 
 impl Drop for LeanTable {
     fn drop(&mut self) {
-        LEAN_TABLE.with(|l| l.set(false));
+        LEAN_TABLE.with(|l| l.set(0));
+    }
+}
+
+/// A flag group that [`Rare`] leaves out of a lean table when no word of the command line
+/// names one of its flags ([`left_out_groups`]).
+pub(crate) trait Lean {
+    /// The group's bit in [`LEAN_TABLE`] (groups tested by the same words share one).
+    const GROUP: u8;
+}
+
+/// The ESMTP extensions and XCLIENT/XFORWARD/PROXY: named by [`RARE_WORDS`].
+const RARE_GROUP: u8 = 1;
+/// TLS: named by [`names_a_tls_flag`].
+const TLS_GROUP: u8 = 2;
+/// AUTH: named by [`names_an_auth_flag`].
+const AUTH_GROUP: u8 = 4;
+
+impl Lean for ExtArgs {
+    const GROUP: u8 = RARE_GROUP;
+}
+
+impl Lean for XclientArgs {
+    const GROUP: u8 = RARE_GROUP;
+}
+
+impl Lean for TlsArgs {
+    const GROUP: u8 = TLS_GROUP;
+}
+
+impl Lean for AuthArgs {
+    const GROUP: u8 = AUTH_GROUP;
+}
+
+/// The groups of [`Lean`] that no word of `args` (the program name aside) could name a flag of.
+/// Exact for the TLS and AUTH groups' flag words, generous elsewhere: a word taken for a flag
+/// that is none only costs the lean parse, and a flag missed is refused by the lean table,
+/// which sends the command line to the whole one (clap takes no prefix of a long name, and
+/// swaks's single-dash and prefix spellings are rewritten to long names before this).
+fn left_out_groups(args: &[std::ffi::OsString]) -> u8 {
+    let mut left_out = RARE_GROUP | TLS_GROUP | AUTH_GROUP;
+    if names_a_rare_flag(args) {
+        left_out &= !RARE_GROUP;
+    }
+    for word in args.iter().skip(1) {
+        let word = word.to_string_lossy();
+        if names_a_tls_flag(&word) {
+            left_out &= !TLS_GROUP;
+        }
+        if names_an_auth_flag(&word) {
+            left_out &= !AUTH_GROUP;
+        }
+    }
+    left_out
+}
+
+/// The long name of a `--name` or `--name=value` word, or the letters of a `-xyz` bundle of
+/// short flags (whose value may follow in the same word: all its letters count).
+enum FlagWord<'a> {
+    Long(&'a str),
+    Shorts(&'a str),
+    None,
+}
+
+fn flag_word(word: &str) -> FlagWord<'_> {
+    if let Some(long) = word.strip_prefix("--") {
+        FlagWord::Long(long.split('=').next().unwrap_or(long))
+    } else if let Some(shorts) = word.strip_prefix('-') {
+        FlagWord::Shorts(shorts)
+    } else {
+        FlagWord::None
+    }
+}
+
+/// Whether `word` could give a TLS flag: a long name with `tls` in it (every TLS flag and alias
+/// but one: `--tls`, `--tlsc`, `--tlsa-file`...), `--insecure`, or `-k` alone or in a bundle.
+fn names_a_tls_flag(word: &str) -> bool {
+    match flag_word(word) {
+        FlagWord::Long(name) => name.contains("tls") || name == "insecure",
+        FlagWord::Shorts(letters) => letters.contains('k'),
+        FlagWord::None => false,
+    }
+}
+
+/// The AUTH group's long names and aliases without `auth` in them.
+const AUTH_OTHER_NAMES: [&str; 11] = [
+    "ae",
+    "ahp",
+    "am",
+    "ao",
+    "aos",
+    "ap",
+    "apt",
+    "au",
+    "pp",
+    "protect-prompt",
+    "show-secrets",
+];
+
+/// Whether `word` could give an AUTH flag: a long name with `auth` in it or one of
+/// [`AUTH_OTHER_NAMES`], or `-a` alone or in a bundle.
+fn names_an_auth_flag(word: &str) -> bool {
+    match flag_word(word) {
+        FlagWord::Long(name) => name.contains("auth") || AUTH_OTHER_NAMES.contains(&name),
+        FlagWord::Shorts(letters) => letters.contains('a'),
+        FlagWord::None => false,
     }
 }
 
@@ -773,12 +886,12 @@ fn names_a_rare_flag(args: &[std::ffi::OsString]) -> bool {
     })
 }
 
-/// A flag group of the one-shot send that few sends use (the ESMTP extensions; XCLIENT,
-/// XFORWARD and PROXY: 40 of the send's ~150 flags). Building a flag costs clap some 3 000
-/// instructions, filling in a `bool` flag's default 4 000 more (callgrind), so a send that
-/// names none of them is parsed without them ([`Cli::parse_args`]); with a [`LeanTable`] alive
-/// the group adds no flag and reads as `T::default()`, which is what parsing a command line
-/// without its flags gives (a test compares the two).
+/// A flag group of the one-shot send that a plain send does not use (the ESMTP extensions;
+/// XCLIENT, XFORWARD and PROXY; TLS; AUTH: 78 of the send's ~160 flags). Building a flag costs
+/// clap some 3 000 instructions, filling in a `bool` flag's default 4 000 more (callgrind), so a
+/// send that names none of a group's flags is parsed without the group ([`Cli::parse_args`]);
+/// with a [`LeanTable`] leaving it out the group adds no flag and reads as `T::default()`, which
+/// is what parsing a command line without its flags gives (a test compares the two).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Rare<T>(pub(crate) T);
 
@@ -795,9 +908,9 @@ impl<T> std::ops::DerefMut for Rare<T> {
     }
 }
 
-impl<T: Args + Default> Args for Rare<T> {
+impl<T: Args + Default + Lean> Args for Rare<T> {
     fn group_id() -> Option<clap::Id> {
-        if LeanTable::active() {
+        if LeanTable::leaves_out(T::GROUP) {
             None
         } else {
             T::group_id()
@@ -805,7 +918,7 @@ impl<T: Args + Default> Args for Rare<T> {
     }
 
     fn augment_args(cmd: clap::Command) -> clap::Command {
-        if LeanTable::active() {
+        if LeanTable::leaves_out(T::GROUP) {
             cmd
         } else {
             T::augment_args(cmd)
@@ -813,7 +926,7 @@ impl<T: Args + Default> Args for Rare<T> {
     }
 
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        if LeanTable::active() {
+        if LeanTable::leaves_out(T::GROUP) {
             cmd
         } else {
             T::augment_args_for_update(cmd)
@@ -821,9 +934,9 @@ impl<T: Args + Default> Args for Rare<T> {
     }
 }
 
-impl<T: clap::FromArgMatches + Default> clap::FromArgMatches for Rare<T> {
+impl<T: clap::FromArgMatches + Default + Lean> clap::FromArgMatches for Rare<T> {
     fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        if LeanTable::active() {
+        if LeanTable::leaves_out(T::GROUP) {
             Ok(Rare(T::default()))
         } else {
             T::from_arg_matches(matches).map(Rare)
@@ -831,7 +944,7 @@ impl<T: clap::FromArgMatches + Default> clap::FromArgMatches for Rare<T> {
     }
 
     fn from_arg_matches_mut(matches: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
-        if LeanTable::active() {
+        if LeanTable::leaves_out(T::GROUP) {
             Ok(Rare(T::default()))
         } else {
             T::from_arg_matches_mut(matches).map(Rare)
@@ -839,7 +952,7 @@ impl<T: clap::FromArgMatches + Default> clap::FromArgMatches for Rare<T> {
     }
 
     fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
-        if LeanTable::active() {
+        if LeanTable::leaves_out(T::GROUP) {
             Ok(())
         } else {
             self.0.update_from_arg_matches(matches)
@@ -850,7 +963,7 @@ impl<T: clap::FromArgMatches + Default> clap::FromArgMatches for Rare<T> {
         &mut self,
         matches: &mut clap::ArgMatches,
     ) -> Result<(), clap::Error> {
-        if LeanTable::active() {
+        if LeanTable::leaves_out(T::GROUP) {
             Ok(())
         } else {
             self.0.update_from_arg_matches_mut(matches)
@@ -991,7 +1104,7 @@ pub(crate) enum TlsVerifyArg {
 }
 
 /// TLS.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "TLS")]
 pub(crate) struct TlsArgs {
     /// Require STARTTLS (exit 29 if it is not offered or fails)
@@ -1130,7 +1243,7 @@ fn parse_tls_protocols(s: &str) -> Result<TlsProtocols, String> {
 }
 
 /// AUTH.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "AUTH")]
 pub(crate) struct AuthArgs {
     /// Require AUTH, trying these mechanisms in order [default: the strongest offered]
@@ -1463,7 +1576,7 @@ impl Cli {
     /// derive cannot express): `--attach-type` is sticky up to the next `--attach-body`, which
     /// puts the default back as swaks does, and `--attach-name` applies once.
     ///
-    /// A command line that names no flag of a [`Rare`] group is parsed first with a table
+    /// A command line that names no flag of some [`Rare`] groups is parsed first with a table
     /// without those groups (their fields take their defaults); whatever that parse refuses
     /// (help, version, an unknown flag, a bad value) is parsed again with the whole table, so
     /// every message and help text is the whole table's.
@@ -1473,8 +1586,9 @@ impl Cli {
         T: Into<std::ffi::OsString> + Clone,
     {
         let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
-        if !names_a_rare_flag(&args) {
-            let _lean = LeanTable::enter();
+        let left_out = left_out_groups(&args);
+        if left_out != 0 {
+            let _lean = LeanTable::enter(left_out);
             if let Ok(cli) = Cli::parse_with_table(&args) {
                 return Ok(cli);
             }
@@ -1562,7 +1676,7 @@ impl Cli {
                 ),
             ));
         }
-        let order = if LeanTable::active() {
+        let order = if LeanTable::leaves_out(RARE_GROUP) {
             Vec::new()
         } else {
             xclient_order(&matches)
@@ -3659,26 +3773,114 @@ mod tests {
         assert_eq!(n, 40, "the rare groups' flags");
     }
 
+    /// Every way to give a flag of the TLS or AUTH group (its long name and every alias, with
+    /// or without `=value`, its short name alone or in a bundle) is a word that keeps the group
+    /// in the table; what would be no flag of the group (a value, a stop point named `tls`, the
+    /// flags of other groups) leaves it out.
+    #[test]
+    fn every_way_to_give_a_tls_or_auth_flag_keeps_its_group() {
+        let groups = [
+            (
+                TLS_GROUP,
+                TlsArgs::augment_args(clap::Command::new("tls")),
+                21,
+            ),
+            (
+                AUTH_GROUP,
+                AuthArgs::augment_args(clap::Command::new("auth")),
+                17,
+            ),
+        ];
+        for (bit, group, count) in &groups {
+            let mut n = 0;
+            for arg in group.get_arguments() {
+                n += 1;
+                let id = arg.get_id();
+                assert!(!arg.is_positional(), "{id} is positional");
+                assert!(
+                    arg.get_all_short_aliases().is_none(),
+                    "{id} has a short alias"
+                );
+                let longs = arg
+                    .get_long()
+                    .into_iter()
+                    .chain(arg.get_all_aliases().unwrap_or_default());
+                let mut ways: Vec<String> = longs
+                    .flat_map(|l| [format!("--{l}"), format!("--{l}=x")])
+                    .collect();
+                if let Some(c) = arg.get_short() {
+                    ways.extend([format!("-{c}"), format!("-4{c}"), format!("-{c}x")]);
+                }
+                for word in ways {
+                    assert_eq!(
+                        left_out_groups(&words(&[&word])) & bit,
+                        0,
+                        "{word} leaves its group out"
+                    );
+                }
+            }
+            assert_eq!(n, *count, "the group's flags");
+        }
+        let plain = words(&[
+            "--server",
+            "127.0.0.1:2525",
+            "-t",
+            "auth@tls.example",
+            "-f",
+            "-",
+            "--from=k@a",
+            "-q",
+            "tls",
+            "--quit-after=auth",
+            "--header",
+            "X-Auth: --tls",
+            "--",
+            "tlsa",
+        ]);
+        assert_eq!(left_out_groups(&plain), RARE_GROUP | TLS_GROUP | AUTH_GROUP);
+    }
+
     /// The lean table is the whole one without the rare groups' 40 flags.
     #[test]
     fn the_lean_table_leaves_out_the_rare_groups() {
-        let whole = Cli::command();
-        let lean = {
-            let _lean = LeanTable::enter();
-            Cli::command()
-        };
-        assert!(!LeanTable::active());
-        assert_eq!(
-            whole.get_arguments().count() - lean.get_arguments().count(),
-            40
-        );
-        assert!(
-            lean.get_arguments()
-                .all(|a| !names_a_rare_flag(&words(&[&format!(
-                    "--{}",
-                    a.get_long().unwrap_or_default()
-                )])))
-        );
+        let mut whole = Cli::command();
+        whole.build();
+        let all = RARE_GROUP | TLS_GROUP | AUTH_GROUP;
+        for (left_out, fewer) in [
+            (RARE_GROUP, 40),
+            (TLS_GROUP, 21),
+            (AUTH_GROUP, 17),
+            (all, 78),
+        ] {
+            let mut lean = {
+                let _lean = LeanTable::enter(left_out);
+                let mut cmd = Cli::command();
+                // clap's own checks of the table (debug builds): no flag left in it refers
+                // to one left out (a conflict, a requirement).
+                cmd.build();
+                cmd
+            };
+            assert!(!LeanTable::active());
+            assert_eq!(
+                whole.get_arguments().count() - lean.get_arguments().count(),
+                fewer,
+                "{left_out}"
+            );
+            lean.build();
+            // The flags no group holds never name one (a group's own flag may name another:
+            // `--requiretls` keeps TLS in, which only costs the lean parse).
+            if left_out != all {
+                continue;
+            }
+            for a in lean.get_arguments() {
+                let word = format!("--{}", a.get_long().unwrap_or_default());
+                assert_eq!(
+                    left_out_groups(&words(&[&word])) & left_out,
+                    left_out,
+                    "{word} is in the lean table and names a group left out of it"
+                );
+            }
+        }
     }
 
     /// What `parse_args` makes of a command line, lean table or not, is what the whole table
@@ -3739,6 +3941,72 @@ mod tests {
                 "HDRS",
             ],
             &["-t", "a@example.test", "--header", "X-Proxy: yes"],
+            &["-t", "a@example.test", "-k", "--tlsc", "--tls-verify"],
+            &[
+                "-t",
+                "a@example.test",
+                "--tls-verify=dane",
+                "--tlsp",
+                "tlsv1_3",
+            ],
+            &["-t", "a@example.test", "-nk", "--tls-get-peer-cert"],
+            &[
+                "-t",
+                "a@example.test",
+                "--tlso",
+                "--tls-sni=x.test",
+                "--tlsa",
+                "3 1 1 ab",
+            ],
+            &["-t", "a@example.test", "--tls", "--tls-on-connect"],
+            &["-t", "a@example.test", "--tls-cert", "c.pem"],
+            &["-t", "a@example.test", "--tlsa-fil", "f"],
+            &["-t", "a@example.test", "--insecure", "--tls-verify-ca"],
+            &[
+                "-t",
+                "a@example.test",
+                "-aPLAIN,LOGIN",
+                "--ap",
+                "-x",
+                "--apt",
+            ],
+            &[
+                "-t",
+                "a@example.test",
+                "--au=u",
+                "--ao",
+                "--pp",
+                "--show-secrets",
+            ],
+            &[
+                "-t",
+                "a@example.test",
+                "--auth-user",
+                "--auth-map",
+                "SPA=NTLM",
+            ],
+            &[
+                "-t",
+                "a@example.test",
+                "-a",
+                "--ahp",
+                "--am",
+                "X=PLAIN",
+                "--ae",
+                "realm=r",
+            ],
+            &["-t", "a@example.test", "--auth-pasword", "p"],
+            &[
+                "-t",
+                "a@example.test",
+                "-q",
+                "tls",
+                "--header",
+                "X-Auth: --tls",
+            ],
+            &["-t", "a@example.test", "--quit-after=auth", "--from=-k"],
+            &["-t", "a@example.test", "-f", "-a"],
+            &["-t", "a@example.test", "--", "--tls"],
             &["--help"],
             &["-h"],
             &["--version"],
@@ -3767,6 +4035,34 @@ mod tests {
         }
     }
 
+    /// A config file's or the environment's TLS and AUTH settings reach the parse when the
+    /// command line names neither group: layering writes them into the argv it parses, as
+    /// long names, so the lean table keeps their groups (and leaves out the rest).
+    #[test]
+    fn layered_tls_and_auth_settings_apply_without_the_command_line_naming_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, "tls-sni sni.example.test\nauth-user u\n").unwrap();
+        let env = crate::cli::layers::LayerEnv {
+            vars: vec![
+                ("EHLO_INSECURE".into(), "".into()),
+                ("EHLO_AUTH_AUTHZID".into(), "z".into()),
+            ],
+            default_file: Some(path),
+        };
+        let argv = words(&["-t", "a@example.test", "--server", "127.0.0.1:2525"]);
+        assert_eq!(left_out_groups(&argv), RARE_GROUP | TLS_GROUP | AUTH_GROUP);
+        let layered = crate::cli::layers::apply(argv, &env).expect("layered");
+        assert_eq!(left_out_groups(&layered.args), RARE_GROUP);
+        let cli = Cli::parse_args(layered.args.iter()).expect("parsed");
+        assert!(cli.send.tls.insecure);
+        assert_eq!(cli.send.tls.tls_sni.as_deref(), Some("sni.example.test"));
+        assert_eq!(cli.send.auth.auth_user.as_deref(), Some("u"));
+        assert_eq!(cli.send.auth.auth_authzid.as_deref(), Some("z"));
+        let whole = Cli::parse_with_table(&layered.args).expect("parsed");
+        assert_eq!(format!("{cli:?}"), format!("{whole:?}"));
+    }
+
     /// Help and error texts: clap's rendering from the whole table, byte for byte, for the
     /// plain command lines that take the lean table first.
     #[test]
@@ -3777,6 +4073,8 @@ mod tests {
             &["--to"],
             &["--unknown-flag"],
             &["-t", "a@b", "-p", "x"],
+            &["-t", "a@b", "--tls-on-conect"],
+            &["-t", "a@b", "--aut"],
         ] {
             let whole = Cli::command()
                 .try_get_matches_from(words(line))

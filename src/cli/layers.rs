@@ -2678,7 +2678,7 @@ mod tests {
             &["-t", "a@b"],
         )
         .unwrap();
-        let a = parse(&l).send.auth;
+        let a = parse(&l).send.auth.0;
         assert!(a.auth_password_file.is_none() && a.auth_token_file.is_none());
         assert_eq!(a.auth_password.unwrap().expose(), "env-pw");
         // Both in one layer: both kept.
@@ -2731,7 +2731,11 @@ mod tests {
         let password = |text: &str, vars: &[(&str, &str)], a: &[&str]| {
             let l = layered(text, vars, a).unwrap();
             let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
-            cli.send.auth.auth_password.map(|p| p.expose().to_string())
+            cli.send
+                .auth
+                .0
+                .auth_password
+                .map(|p| p.expose().to_string())
         };
         let env = [("EHLO_AUTH_PASSWORD", "env-pw")];
         for bare in [
@@ -2791,7 +2795,7 @@ mod tests {
         let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
         assert!(cli.send.tls.tls);
         assert_eq!(cli.send.auth.auth, Some(vec![]));
-        assert_eq!(cli.send.auth.auth_oauth_token.unwrap().expose(), "tok-1");
+        assert_eq!(cli.send.auth.0.auth_oauth_token.unwrap().expose(), "tok-1");
         assert_eq!(l.ignored_env, ["EHLO_NOT_AN_OPTION"]);
         let dump = l.dump(false);
         assert!(!dump.contains("tok-1"), "{dump}");
