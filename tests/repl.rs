@@ -849,6 +849,13 @@ impl Pty {
             s.contains(shows) && last_prompt(s) == "ehlo[plain]>"
         });
     }
+    /// Send NOOP and wait for its reply and the `ehlo[plain]>` prompt after it.
+    fn noop(&mut self) {
+        self.keys("NOOP\r");
+        self.wait("the NOOP reply", |s| {
+            s.contains("2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
+        });
+    }
     /// Type `:quit` and expect the REPL to end with exit code 0.
     fn quit(&mut self) {
         self.keys(":quit\r");
@@ -1242,10 +1249,7 @@ fn terminal_sigterm_and_sighup_restore_the_terminal_and_save_history() {
     for (sig, code) in [("TERM", 143), ("HUP", 129), ("INT", 130), ("QUIT", 131)] {
         let home = tempfile::tempdir().unwrap();
         let (mut t, _h) = plain_terminal(home.path(), &[]);
-        t.keys("NOOP\r");
-        t.wait("the NOOP reply", |s| {
-            s.contains("2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
-        });
+        t.noop();
         t.keys("RSET half typed");
         assert!(
             t.wait_mode(false),
@@ -1274,12 +1278,8 @@ fn terminal_a_wider_history_is_narrowed_and_said_once() {
     let said = format!("narrowed {} to 0600 (it was 0644)", history.display());
     for (round, times) in [(1, 1), (2, 0)] {
         let (mut t, _h) = plain_terminal(home.path(), &[]);
-        t.keys("NOOP\r");
-        t.wait("the NOOP reply", |s| {
-            s.contains("2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
-        });
-        t.keys(":quit\r");
-        assert_eq!(t.exit_code(), 0, "{}", t.screen());
+        t.noop();
+        t.quit();
         t.assert_cooked();
         let screen = t.screen();
         assert_eq!(
@@ -1313,12 +1313,8 @@ fn terminal_a_history_save_past_the_file_size_limit_keeps_the_old_file() {
     let (addr, _h) = plain_server();
     let mut t = Pty::start_under_file_limit(home.path(), &["repl", &addr.to_string()], 4);
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("NOOP\r");
-    t.wait("the NOOP reply", |s| {
-        s.contains("2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
-    });
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.noop();
+    t.quit();
     t.assert_cooked();
     assert_eq!(std::fs::read_to_string(&history).unwrap(), old);
     let screen = t.screen();
@@ -1444,10 +1440,7 @@ fn terminal_nothing_is_drawn_after_a_signal_s_leaving_line() {
 fn terminal_sighup_with_a_half_typed_line_logs_its_length_only() {
     let home = tempfile::tempdir().unwrap();
     let (mut t, h, log) = logged_terminal(home.path(), &[]);
-    t.keys("NOOP\r");
-    t.wait("the NOOP reply", |s| {
-        s.contains("2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
-    });
+    t.noop();
     t.keys("RSET half typed");
     t.wait("the typed text", |s| s.contains("RSET half typed"));
     t.signal("HUP");

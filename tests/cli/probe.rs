@@ -831,6 +831,17 @@ fn summary_of(run: &Run) -> Value {
         .unwrap_or_else(|| panic!("no summary in {}", run.stdout))
 }
 
+/// Each of `ids` ran on `host` (its evidence's `server` starts with the name) and came to a
+/// verdict there (not inconclusive): with `@domain`, the probes that passed over a given-up MX.
+fn probed_on(run: &Run, st: &HashMap<String, String>, ids: &[&str], host: &str) {
+    for &id in ids {
+        let l = line_of(run, id);
+        let server = l["evidence"]["server"].as_str().unwrap_or_default();
+        assert!(server.starts_with(host), "{id} not on {host}: {l}");
+        assert_ne!(status(st, id), "inconclusive", "{l}");
+    }
+}
+
 /// A probed server on one connection: greets as `name` and answers EHLO (PIPELINING offered);
 /// then, if `stall`, never replies again (holds the connection for `hold`), else answers every
 /// line after `delay`, 221 to QUIT and 252 to anything else, until the client closes.
@@ -1693,28 +1704,9 @@ fn an_unwritable_junit_path_is_refused_before_any_probe() {
 /// result's evidence now names the host and address, and its transcript starts with them.
 #[test]
 fn every_result_names_the_mx_host_and_address_it_reached() {
-    use ehlo::net::testutil::{FakeDns, RecordSpec};
     let server = Server::start(ServeOptions::default());
     let port = server.addr().rsplit(':').next().unwrap().to_string();
-    let (dns, _h) = FakeDns::start(vec![
-        (
-            "example.test",
-            RecordSpec::Mx(10, "mx-a.example.test".into()),
-        ),
-        (
-            "example.test",
-            RecordSpec::Mx(10, "mx-b.example.test".into()),
-        ),
-        (
-            "mx-a.example.test",
-            RecordSpec::A("127.0.0.1".parse().unwrap()),
-        ),
-        (
-            "mx-b.example.test",
-            RecordSpec::A("127.0.0.1".parse().unwrap()),
-        ),
-    ]);
-    let dns = dns.to_string();
+    let (dns, _h) = mx_domain(&[(10, 'a', 1), (10, 'b', 1)]);
     let ids = [
         "enum.vrfy",
         "enum.expn",
@@ -2546,7 +2538,6 @@ fn a_slow_server_or_a_probe_answered_between_stalls_is_not_given_up_on() {
 /// far as EHLO; one passed over is closed before it), not read off the wall clock alone.
 #[test]
 fn a_stalling_mx_is_given_up_on_alone_and_the_next_mx_is_probed() {
-    use ehlo::net::testutil::{FakeDns, RecordSpec};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let ehlos = std::sync::Arc::new(AtomicUsize::new(0));
     let serve = |stall: bool| {
@@ -2564,25 +2555,7 @@ fn a_stalling_mx_is_given_up_on_alone_and_the_next_mx_is_probed() {
     };
     each_connection_at("127.0.0.1:44310", serve(true));
     each_connection_at("127.0.0.2:44310", serve(false));
-    let (dns, _h) = FakeDns::start(vec![
-        (
-            "example.test",
-            RecordSpec::Mx(10, "mx-a.example.test".into()),
-        ),
-        (
-            "example.test",
-            RecordSpec::Mx(20, "mx-b.example.test".into()),
-        ),
-        (
-            "mx-a.example.test",
-            RecordSpec::A("127.0.0.1".parse().unwrap()),
-        ),
-        (
-            "mx-b.example.test",
-            RecordSpec::A("127.0.0.2".parse().unwrap()),
-        ),
-    ]);
-    let dns = dns.to_string();
+    let (dns, _h) = mx_domain(&[(10, 'a', 1), (20, 'b', 2)]);
     let timeout = Duration::from_secs(2);
     let t0 = std::time::Instant::now();
     let (run, st) = probe(
@@ -2612,17 +2585,12 @@ fn a_stalling_mx_is_given_up_on_alone_and_the_next_mx_is_probed() {
             "{l}"
         );
     }
-    for id in ["enum.rcpt", "limits.line"] {
-        let l = line_of(&run, id);
-        assert!(
-            l["evidence"]["server"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("mx-b.example.test"),
-            "{l}"
-        );
-        assert_ne!(status(&st, id), "inconclusive", "{l}");
-    }
+    probed_on(
+        &run,
+        &st,
+        &["enum.rcpt", "limits.line"],
+        "mx-b.example.test",
+    );
     let summary = summary_of(&run);
     let given_up = serde_json::json!({"evidence": "no_reply_after_ehlo",
         "by": ["enum.vrfy", "enum.expn"], "host": "mx-a.example.test"});
@@ -2732,17 +2700,7 @@ fn an_mx_that_never_greets_is_given_up_on_alone_and_named() {
         l["summary"].as_str().unwrap().contains("mx-a.example.test"),
         "{l}"
     );
-    for id in ["enum.expn", "enum.rcpt"] {
-        let l = line_of(&run, id);
-        assert!(
-            l["evidence"]["server"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("mx-b.example.test"),
-            "{l}"
-        );
-        assert_ne!(status(&st, id), "inconclusive", "{l}");
-    }
+    probed_on(&run, &st, &["enum.expn", "enum.rcpt"], "mx-b.example.test");
     let summary = summary_of(&run);
     assert_eq!(
         summary["given_up"]["host"], "mx-a.example.test",
@@ -2785,15 +2743,7 @@ fn every_mx_given_up_on_is_named_in_order() {
             junit.to_str().unwrap(),
         ],
     );
-    let l = line_of(&run, "limits.line");
-    assert!(
-        l["evidence"]["server"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("mx-c.example.test"),
-        "{l}"
-    );
-    assert_ne!(status(&st, "limits.line"), "inconclusive", "{l}");
+    probed_on(&run, &st, &["limits.line"], "mx-c.example.test");
     let summary = summary_of(&run);
     let first = serde_json::json!({"evidence": "no_greeting", "by": ["enum.vrfy"],
         "host": "mx-a.example.test"});

@@ -618,17 +618,7 @@ fn tls_on_connect_against_a_non_smtp_port_gives_a_neutral_hint() {
 /// `(--tls-protocol)`, as if typed).
 #[test]
 fn the_tls_protocol_remedy_names_where_it_was_set() {
-    let srv = scripted_with(
-        vec![
-            Step::Send(b"220 x ESMTP\r\n"),
-            Step::Expect("EHLO"),
-            Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
-            Step::Expect("STARTTLS"),
-            Step::Send(b"220 go ahead\r\n"),
-            Step::Tls,
-        ],
-        tls12_only(),
-    );
+    let srv = starttls_to_tls12_only();
     let mut args = send_args(&srv.server());
     args.extend(["--tls", "-k", "-q", "ehlo"].map(String::from));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -656,10 +646,9 @@ fn tls12_only() -> Arc<openssl::ssl::SslAcceptor> {
     Arc::new(b.build())
 }
 
-#[test]
-fn tls_protocol_against_a_tls12_only_server() {
-    // Allowing only TLS 1.3: no version in common, exit 29.
-    let srv = scripted_with(
+/// A server that offers STARTTLS and then speaks TLS 1.2 at most.
+fn starttls_to_tls12_only() -> Scripted {
+    scripted_with(
         vec![
             Step::Send(b"220 x ESMTP\r\n"),
             Step::Expect("EHLO"),
@@ -669,7 +658,13 @@ fn tls_protocol_against_a_tls12_only_server() {
             Step::Tls,
         ],
         tls12_only(),
-    );
+    )
+}
+
+#[test]
+fn tls_protocol_against_a_tls12_only_server() {
+    // Allowing only TLS 1.3: no version in common, exit 29.
+    let srv = starttls_to_tls12_only();
     let run = send(
         &srv,
         &["--tls", "-k", "--tls-protocol", "tlsv1_3", "-q", "ehlo"],
