@@ -4154,6 +4154,22 @@ fn send_goes_on_through_a_renegotiation_openssl_s_server_asks_for() {
     }
 }
 
+/// The renegotiation tests' fixture: a temporary directory holding two self-signed
+/// certificates for `localhost` (`first.reneg.test`, `second.reneg.test`), and the first's
+/// path as the CA a client trusts.
+fn reneg_certs() -> (
+    tempfile::TempDir,
+    (PathBuf, PathBuf),
+    (PathBuf, PathBuf),
+    String,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let first = reneg_cert(dir.path(), "first.reneg.test");
+    let second = reneg_cert(dir.path(), "second.reneg.test");
+    let ca = first.0.to_str().unwrap().to_string();
+    (dir, first, second, ca)
+}
+
 /// A self-signed certificate for `localhost` whose subject is `CN=cn`, as (cert, key) files.
 fn reneg_cert(dir: &Path, cn: &str) -> (PathBuf, PathBuf) {
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
@@ -4209,10 +4225,7 @@ fn reneg_smtpd(
 #[test]
 #[ignore = "interop: needs perl Net::SSLeay"]
 fn a_certificate_changed_in_a_renegotiation_is_judged_like_the_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let first = reneg_cert(dir.path(), "first.reneg.test");
-    let second = reneg_cert(dir.path(), "second.reneg.test");
-    let ca = first.0.to_str().unwrap().to_string();
+    let (_dir, first, second, ca) = reneg_certs();
     let send = |port: u16, verify: &[&str]| {
         let addr = format!("127.0.0.1:{port}");
         let mut args = vec!["--server", &addr, "--tls-on-connect"];
@@ -4278,10 +4291,7 @@ fn a_certificate_changed_in_a_renegotiation_is_judged_like_the_first() {
 #[test]
 #[ignore = "interop: needs perl Net::SSLeay"]
 fn the_repl_says_a_renegotiation_and_its_refusal_as_the_send_does() {
-    let dir = tempfile::tempdir().unwrap();
-    let first = reneg_cert(dir.path(), "first.reneg.test");
-    let second = reneg_cert(dir.path(), "second.reneg.test");
-    let ca = first.0.to_str().unwrap().to_string();
+    let (dir, first, second, ca) = reneg_certs();
     let script = dir.path().join("script.txt");
     fs::write(
         &script,
@@ -4335,10 +4345,7 @@ fn the_repl_says_a_renegotiation_and_its_refusal_as_the_send_does() {
 #[test]
 #[ignore = "interop: needs perl Net::SSLeay"]
 fn probe_says_why_it_refused_a_renegotiation() {
-    let dir = tempfile::tempdir().unwrap();
-    let first = reneg_cert(dir.path(), "first.reneg.test");
-    let second = reneg_cert(dir.path(), "second.reneg.test");
-    let ca = first.0.to_str().unwrap().to_string();
+    let (_dir, first, second, ca) = reneg_certs();
     let probe = |port: u16, verify: &[&str], json: bool| {
         let addr = format!("localhost:{port}");
         let mut args = vec!["probe", &addr, "--tls-on-connect", "--to", "b@reneg.test"];

@@ -2558,20 +2558,12 @@ fn a_stalling_mx_is_given_up_on_alone_and_the_next_mx_is_probed() {
     let (dns, _h) = mx_domain(&[(10, 'a', 1), (20, 'b', 2)]);
     let timeout = Duration::from_secs(2);
     let t0 = std::time::Instant::now();
-    let (run, st) = probe(
-        "@example.test",
-        &[
-            "--dns-server",
-            &dns,
-            "--port",
-            "44310",
-            "--timeout",
-            &format!("{}s", timeout.as_secs()),
-            "--only",
-            "enum.*",
-            "--only",
-            "limits.line",
-        ],
+    let (run, st) = probe_domain(
+        &dns,
+        "44310",
+        &format!("{}s", timeout.as_secs()),
+        &["enum.*", "limits.line"],
+        &[],
     );
     let took = t0.elapsed();
     for id in ["enum.vrfy", "enum.expn"] {
@@ -2627,6 +2619,23 @@ fn mx_domain(mx: &[(u16, char, u8)]) -> (String, std::thread::JoinHandle<()>) {
     (dns.to_string(), h)
 }
 
+/// `ehlo probe @example.test` through the fake DNS server at `dns` (see [`mx_domain`]), every
+/// MX host on `port`, with that `--timeout` and the probes `only`; then `extra`.
+fn probe_domain(
+    dns: &str,
+    port: &str,
+    timeout: &str,
+    only: &[&str],
+    extra: &[&str],
+) -> (Run, HashMap<String, String>) {
+    let mut args = vec!["--dns-server", dns, "--port", port, "--timeout", timeout];
+    for id in only {
+        args.extend(["--only", id]);
+    }
+    args.extend_from_slice(extra);
+    probe("@example.test", &args)
+}
+
 /// The `limits.*` control connection (the same greeting, then a NOOP) went to the first MX
 /// even when the stall shortcut had given that host up: with mx-a stalling after EHLO (given
 /// up after enum.vrfy and enum.expn) and mx-b closing on the long line alone, limits.line ran
@@ -2643,22 +2652,12 @@ fn the_limits_control_passes_over_a_given_up_mx() {
         _ => Some(b"250 ok\r\n"),
     });
     let (dns, _h) = mx_domain(&[(10, 'a', 1), (20, 'b', 2)]);
-    let (run, st) = probe(
-        "@example.test",
-        &[
-            "--dns-server",
-            &dns,
-            "--port",
-            "44510",
-            "--timeout",
-            "1s",
-            "--only",
-            "enum.vrfy",
-            "--only",
-            "enum.expn",
-            "--only",
-            "limits.line",
-        ],
+    let (run, st) = probe_domain(
+        &dns,
+        "44510",
+        "1s",
+        &["enum.vrfy", "enum.expn", "limits.line"],
+        &[],
     );
     let l = line_of(&run, "limits.line");
     assert_eq!(status(&st, "limits.line"), "pass", "{l}");
@@ -2681,19 +2680,7 @@ fn an_mx_that_never_greets_is_given_up_on_alone_and_named() {
         greet_then_stall_or_answer(c, "mx.test", false, Duration::ZERO, Duration::from_secs(1))
     });
     let (dns, _h) = mx_domain(&[(10, 'a', 1), (20, 'b', 2)]);
-    let (run, st) = probe(
-        "@example.test",
-        &[
-            "--dns-server",
-            &dns,
-            "--port",
-            "44520",
-            "--timeout",
-            "1s",
-            "--only",
-            "enum.*",
-        ],
-    );
+    let (run, st) = probe_domain(&dns, "44520", "1s", &["enum.*"], &[]);
     let l = line_of(&run, "enum.vrfy");
     assert_eq!(l["evidence"]["no_greeting"], true, "{l}");
     assert!(
@@ -2726,22 +2713,12 @@ fn every_mx_given_up_on_is_named_in_order() {
     let (dns, _h) = mx_domain(&[(10, 'a', 1), (20, 'b', 2), (30, 'c', 3)]);
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("probe.xml");
-    let (run, st) = probe(
-        "@example.test",
-        &[
-            "--dns-server",
-            &dns,
-            "--port",
-            "44530",
-            "--timeout",
-            "1s",
-            "--only",
-            "enum.*",
-            "--only",
-            "limits.line",
-            "--junit",
-            junit.to_str().unwrap(),
-        ],
+    let (run, st) = probe_domain(
+        &dns,
+        "44530",
+        "1s",
+        &["enum.*", "limits.line"],
+        &["--junit", junit.to_str().unwrap()],
     );
     probed_on(&run, &st, &["limits.line"], "mx-c.example.test");
     let summary = summary_of(&run);
