@@ -1275,7 +1275,13 @@ pub(crate) fn source_marks(settings: &[Setting]) -> Vec<(String, String)> {
 /// in the same brackets: `--timeout, set by EHLO_TIMEOUT in the environment` (a [`source_mark`]
 /// would nest a second pair).
 pub(crate) fn bracketed(flag: &str, settings: &[Setting]) -> String {
-    let mark = source_mark(flag, settings);
+    in_brackets(flag, &source_mark(flag, settings))
+}
+
+/// `flag` with its [`source_mark`] (` (set by EHLO_TIMEOUT in the environment)`, or nothing)
+/// moved inside the brackets a message puts the flag in: `--timeout, set by EHLO_TIMEOUT in the
+/// environment`.
+pub(crate) fn in_brackets(flag: &str, mark: &str) -> String {
     match mark.strip_prefix(" (").and_then(|m| m.strip_suffix(')')) {
         Some(inner) => format!("{flag}, {inner}"),
         None => flag.to_string(),

@@ -380,12 +380,6 @@ fn parse_mode(
         Mode::Check(cfg) => cfg.deadline_named = layers::bracketed("--deadline", settings),
         Mode::Probe(cfg) => cfg.deadline_named = layers::bracketed("--deadline", settings),
         Mode::Serve(opts) => {
-            opts.max_connections_note = layers::source_mark("--max-connections", settings);
-            opts.accept_proxy_named = layers::bracketed("--accept-proxy", settings);
-            opts.min_free_named = layers::bracketed("--min-free", settings);
-            opts.idle_timeout_named = layers::bracketed("--idle-timeout", settings);
-            opts.busy_timeout_named = layers::bracketed("--busy-timeout", settings);
-            opts.proxy_timeout_named = layers::bracketed("--proxy-timeout", settings);
             opts.source_marks = layers::source_marks(settings);
         }
         _ => {}

@@ -126,10 +126,6 @@ pub struct ServeOptions {
     pub max_sessions: Option<usize>,
     /// Open connections allowed at once; one more is refused with `421 4.7.0`.
     pub max_connections: usize,
-    /// Said after `--max-connections` in the server's lines about it: where the flag was set
-    /// when that was below the command line (` (set by EHLO_MAX_CONNECTIONS in the
-    /// environment)`), else empty.
-    pub max_connections_note: String,
     /// Time allowed for each complete command (twice for message content); zero = none.
     pub idle_timeout: Duration,
     /// `--busy-timeout`: once every `max_connections` slot is in use (the server is busy), the
@@ -148,23 +144,11 @@ pub struct ServeOptions {
     pub proxy_protocol: bool,
     /// `--proxy-timeout`: time a connection has to send its whole PROXY header.
     pub proxy_timeout: Duration,
-    /// `--accept-proxy` as the line refusing a connection's header names it (`no valid PROXY
-    /// protocol header (--accept-proxy, set by EHLO_ACCEPT_PROXY in the environment)`).
-    pub accept_proxy_named: String,
-    /// `--min-free` as the server's own lines about the reserve name it (never a reply).
-    pub min_free_named: String,
-    /// `--idle-timeout` and `--proxy-timeout` as the lines of a connection they end name them in
-    /// brackets, with where each was set when that was below the command line
-    /// (`--idle-timeout, set by EHLO_IDLE_TIMEOUT in the environment`).
-    pub idle_timeout_named: String,
-    /// `--proxy-timeout` named so (see `idle_timeout_named`).
-    pub proxy_timeout_named: String,
-    /// `--busy-timeout` named so (see `idle_timeout_named`).
-    pub busy_timeout_named: String,
     /// Each flag set below the command line (`--min-free`), with where it was set as a line
     /// naming it says so after it (` (set by EHLO_MIN_FREE in the environment)`): for the start
-    /// warnings that a flag does nothing here ([`ServeOptions::source_mark`]). A flag not listed
-    /// was typed, or left at its default.
+    /// warnings that a flag does nothing here ([`ServeOptions::source_mark`]) and the lines that
+    /// name a limit in brackets ([`ServeOptions::named`]). A flag not listed was typed, or left
+    /// at its default.
     pub source_marks: Vec<(String, String)>,
     /// Output.
     pub format: Format,
@@ -199,7 +183,6 @@ impl Default for ServeOptions {
             hostname: "localhost".into(),
             max_sessions: None,
             max_connections: MAX_CONNECTIONS,
-            max_connections_note: String::new(),
             idle_timeout: IDLE_TIMEOUT,
             busy_timeout: BUSY_TIMEOUT,
             max_auth_failures: None,
@@ -207,12 +190,7 @@ impl Default for ServeOptions {
             greet_pause: Duration::ZERO,
             proxy_protocol: false,
             proxy_timeout: PROXY_TIMEOUT,
-            accept_proxy_named: "--accept-proxy".into(),
-            min_free_named: "--min-free".into(),
             source_marks: Vec::new(),
-            idle_timeout_named: "--idle-timeout".into(),
-            busy_timeout_named: "--busy-timeout".into(),
-            proxy_timeout_named: "--proxy-timeout".into(),
             format: Format::Human(HumanOptions::default()),
             quiet: false,
         }
@@ -250,7 +228,6 @@ impl std::fmt::Debug for ServeOptions {
             .field("hostname", &self.hostname)
             .field("max_sessions", &self.max_sessions)
             .field("max_connections", &self.max_connections)
-            .field("max_connections_note", &self.max_connections_note)
             .field("idle_timeout", &self.idle_timeout)
             .field("busy_timeout", &self.busy_timeout)
             .field("max_auth_failures", &self.max_auth_failures)
@@ -258,11 +235,6 @@ impl std::fmt::Debug for ServeOptions {
             .field("greet_pause", &self.greet_pause)
             .field("proxy_protocol", &self.proxy_protocol)
             .field("proxy_timeout", &self.proxy_timeout)
-            .field("accept_proxy_named", &self.accept_proxy_named)
-            .field("min_free_named", &self.min_free_named)
-            .field("idle_timeout_named", &self.idle_timeout_named)
-            .field("busy_timeout_named", &self.busy_timeout_named)
-            .field("proxy_timeout_named", &self.proxy_timeout_named)
             .field("source_marks", &self.source_marks)
             .field("format", &self.format)
             .field("quiet", &self.quiet)
@@ -293,8 +265,8 @@ struct Shared {
     proxy_protocol: bool,
     /// `--proxy-timeout`.
     proxy_timeout: Duration,
-    /// [`ServeOptions::accept_proxy_named`], [`ServeOptions::idle_timeout_named`],
-    /// [`ServeOptions::proxy_timeout_named`].
+    /// `--accept-proxy`, `--idle-timeout` and `--proxy-timeout` as the lines of a connection
+    /// they end name them ([`ServeOptions::named`]).
     accept_proxy_named: String,
     idle_timeout_named: String,
     proxy_timeout_named: String,
@@ -584,7 +556,7 @@ async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
         store::Store::new(opts.maildir.clone(), opts.mbox.clone())
             .map_err(Error::Usage)?
             .keeping(keep, !opts.quiet)
-            .min_free(opts.min_free.unwrap_or(MIN_FREE), &opts.min_free_named),
+            .min_free(opts.min_free.unwrap_or(MIN_FREE), &opts.named("--min-free")),
     );
     let listeners = listen::bind_all(&opts.listen).await?;
     Ok(Bound {
@@ -707,11 +679,11 @@ async fn start_or_return(
         greet_pause: opts.greet_pause,
         proxy_protocol: opts.proxy_protocol,
         proxy_timeout: opts.proxy_timeout,
-        accept_proxy_named: opts.accept_proxy_named.clone(),
-        idle_timeout_named: opts.idle_timeout_named.clone(),
-        proxy_timeout_named: opts.proxy_timeout_named.clone(),
+        accept_proxy_named: opts.named("--accept-proxy"),
+        idle_timeout_named: opts.named("--idle-timeout"),
+        proxy_timeout_named: opts.named("--proxy-timeout"),
         busy_timeout: opts.busy_timeout,
-        busy_timeout_named: opts.busy_timeout_named.clone(),
+        busy_timeout_named: opts.named("--busy-timeout"),
         busy: busy_rx,
         tls_on_connect: opts.tls_on_connect,
         acceptor,
@@ -728,7 +700,7 @@ async fn start_or_return(
         fds::needed(max_connections),
         &format!(
             "--max-connections{} {max_connections}",
-            opts.max_connections_note
+            opts.source_mark("--max-connections")
         ),
     );
     let (listeners, addrs): (Vec<TcpListener>, Vec<SocketAddr>) = listeners.into_iter().unzip();
@@ -785,7 +757,7 @@ async fn start_or_return(
         Limits {
             max_sessions: opts.max_sessions,
             max_connections,
-            named: format!("--max-connections{}", opts.max_connections_note),
+            named: format!("--max-connections{}", opts.source_mark("--max-connections")),
             busy,
         },
         rendering,
@@ -906,6 +878,13 @@ impl ServeOptions {
             .iter()
             .find(|(f, _)| f == flag)
             .map_or("", |(_, mark)| mark.as_str())
+    }
+
+    /// `flag` as a line naming it in brackets says it: with where it was set when that was
+    /// below the command line (`--idle-timeout, set by EHLO_IDLE_TIMEOUT in the environment`),
+    /// else the flag alone.
+    fn named(&self, flag: &str) -> String {
+        crate::cli::layers::in_brackets(flag, self.source_mark(flag))
     }
 }
 
