@@ -596,39 +596,32 @@ impl Session {
     /// The client sent nothing for too long (the driver's clock): `421 4.4.2` and close
     /// (RFC 5321 §4.5.3.2.7).
     pub(crate) fn timed_out(&mut self) {
-        if !matches!(self.mode, Mode::Closed) {
-            self.phase = Phase::Other;
-            let text = format!("{} Error: timeout exceeded", self.cfg.hostname);
-            self.reply(421, Some("4.4.2"), &[text]);
-            self.close();
-        }
+        self.close_with_421("4.4.2", "Error: timeout exceeded");
     }
 
     /// The server has had every connection slot in use for the driver's busy limit (Postfix's
     /// stress mode): `421 4.4.2` (RFC 5321 §4.5.3.2, RFC 3463 §3.5) naming why, and close.
     pub(crate) fn busy_timed_out(&mut self) {
-        if !matches!(self.mode, Mode::Closed) {
-            self.phase = Phase::Other;
-            let text = format!(
-                "{} Error: timeout exceeded: the server is busy (every connection slot in use), try again later",
-                self.cfg.hostname
-            );
-            self.reply(421, Some("4.4.2"), &[text]);
-            self.close();
-        }
+        self.close_with_421(
+            "4.4.2",
+            "Error: timeout exceeded: the server is busy (every connection slot in use), try again later",
+        );
     }
 
     /// The server is stopping: `421 4.3.2` and close (RFC 5321 §3.8: a server that must shut
     /// down answers 421 to whatever comes next rather than just closing; RFC 3463 §3.4: 4.3.2
     /// system not accepting network messages). A message being received is discarded.
     pub(crate) fn shutting_down(&mut self) {
+        self.close_with_421("4.3.2", "Service shutting down, closing connection");
+    }
+
+    /// Unless already closed: `421 <enhanced> <hostname> <why>` and close, whatever the session
+    /// was doing (a message being received is discarded).
+    fn close_with_421(&mut self, enhanced: &str, why: &str) {
         if !matches!(self.mode, Mode::Closed) {
             self.phase = Phase::Other;
-            let text = format!(
-                "{} Service shutting down, closing connection",
-                self.cfg.hostname
-            );
-            self.reply(421, Some("4.3.2"), &[text]);
+            let text = format!("{} {why}", self.cfg.hostname);
+            self.reply(421, Some(enhanced), &[text]);
             self.close();
         }
     }
