@@ -975,11 +975,7 @@ impl Engine {
 
     /// `text` with every secret of the registry masked (the text itself when it holds none).
     fn masked(&self, text: &str) -> String {
-        self.completion
-            .lock()
-            .ok()
-            .and_then(|c| c.mask(text))
-            .unwrap_or_else(|| text.to_string())
+        masked_by(&self.completion, text)
     }
 
     // ----- connection ---------------------------------------------------------------------
@@ -3597,8 +3593,13 @@ impl Engine {
         self.data_cut = self.session.as_ref().is_some_and(|s| s.closed_in_data());
         self.record_group();
         let codes: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
+        // Its lines masked as a `:data` message's are (`record`): a chunk line can hold a
+        // password typed earlier in the session.
+        let completion = &self.completion;
+        let mask = |l: &str| masked_by(completion, l);
+        let input = mask(line);
         if let Some(r) = self.recorder.as_mut() {
-            r.step_chunk(line, chunk.bytes(), &codes);
+            r.step_chunk(&input, chunk.bytes(), &codes, mask);
         }
     }
 }
@@ -3798,6 +3799,15 @@ async fn ctrl_c(interrupt: Option<Arc<editor::Interrupt>>) {
         Some(n) => n.pressed().await,
         None => std::future::pending::<()>().await,
     }
+}
+
+/// `text` with the mask in place of each secret the session saw ([`CompletionData::mask`]).
+fn masked_by(completion: &Mutex<CompletionData>, text: &str) -> String {
+    completion
+        .lock()
+        .ok()
+        .and_then(|c| c.mask(text))
+        .unwrap_or_else(|| text.to_string())
 }
 
 #[cfg(test)]

@@ -1329,9 +1329,18 @@ impl Recorder {
     /// with content lines: one `|` line per typed line, read back from the chunk (each line
     /// ends in CRLF but a last one that filled the chunk; a typed line holds no LF, so the
     /// split is the typing's). The chunk is held as its octets alone, not as a string a line.
-    pub(crate) fn step_chunk(&mut self, input: &str, chunk: &[u8], codes: &[u16]) {
+    /// `mask` puts the mask in place of a secret the session saw, as it does in a `:data`
+    /// message's lines: a chunk line holding a typed password was written as typed.
+    pub(crate) fn step_chunk(
+        &mut self,
+        input: &str,
+        chunk: &[u8],
+        codes: &[u16],
+        mask: impl Fn(&str) -> String,
+    ) {
         self.release();
-        self.write_step(input, chunk_lines(chunk), codes);
+        let lines: Vec<String> = chunk_lines(chunk).map(mask).collect();
+        self.write_step(input, lines.iter().map(String::as_str), codes);
         let _ = self.out.flush();
     }
 

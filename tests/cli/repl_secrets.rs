@@ -726,3 +726,51 @@ fn narrowing_a_wider_log_or_recording_is_said_once() {
     }
     assert!(!copy.contains("private.ehlo to"), "{copy}");
 }
+
+/// A typed BDAT's chunk line that holds a secret the session saw (the password of a typed
+/// AUTH, its base64) is recorded with the mask in its place, as a typed DATA's content line and
+/// a `:data` message's are: the `|` lines of the chunk were written as typed, so the
+/// `--record` file held the password while the transcript and `--log` masked it.
+#[test]
+fn a_typed_chunk_line_holding_a_secret_is_recorded_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("chunk.ehlo");
+    let log = dir.path().join("log.jsonl");
+    let [_, p, _] = secrets();
+    let srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
+    let chunk = format!("key {PASSWORD}");
+    let stdin = format!(
+        "EHLO x\nAUTH LOGIN\nYWxpY2U=\n{p}\nMAIL FROM:<a@example.com>\nRCPT TO:<b@example.com>\n\
+         BDAT {} LAST\n{chunk}\nQUIT\n",
+        chunk.len()
+    );
+    let run = repl(
+        &srv.addr,
+        &[
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        &stdin,
+    );
+    let (_, serve_out) = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    // The chunk reached the server as typed, and was accepted.
+    assert!(run.stdout.contains(" -> BDAT 14 LAST\n"), "{}", run.all());
+    assert!(run.stdout.contains("<-  250 2.0.0"), "{}", run.all());
+    let rec_text = std::fs::read_to_string(&rec).unwrap();
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    for (what, text) in [
+        ("the transcript", run.all()),
+        ("the recording", rec_text.clone()),
+        ("the log", log_text),
+    ] {
+        assert_no_secret(what, &text);
+    }
+    assert!(serve_out.contains("BDAT 14 LAST"), "{serve_out}");
+    assert!(
+        rec_text.contains("> BDAT 14 LAST\n| key ********\n"),
+        "{rec_text}"
+    );
+}
