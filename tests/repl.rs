@@ -7542,3 +7542,68 @@ fn terminal_a_typed_auth_line_is_redrawn_masked() {
         "{screen}"
     );
 }
+
+/// A secret the server echoes back in a reply that trickles in is masked in the live "bytes
+/// so far" status line as in the reply's line once whole, also the part of it come so far:
+/// the status line showed the typed AUTH PLAIN blob a 535 quoted, as far as it had come.
+#[test]
+fn terminal_waiting_indicator_masks_a_secret_the_server_echoes() {
+    use base64::Engine as _;
+    let blob = base64::engine::general_purpose::STANDARD.encode("\0alice\0Trickled-Pw-42");
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let echoed = blob.clone();
+    let h = std::thread::spawn(move || {
+        let (s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        let mut line = String::new();
+        w.write_all(b"220 echo.test ESMTP\r\n").unwrap();
+        r.read_line(&mut line).unwrap();
+        w.write_all(b"250-echo.test\r\n250 AUTH PLAIN\r\n").unwrap();
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        // The 535 quotes the blob: half of it, then the rest, then the line's end.
+        let (first, rest) = echoed.split_at(20);
+        w.write_all(format!("535 5.7.8 rejected: {first}").as_bytes())
+            .unwrap();
+        go_rx.recv().unwrap();
+        w.write_all(rest.as_bytes()).unwrap();
+        go_rx.recv().unwrap();
+        w.write_all(b" bad\r\n").unwrap();
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        let _ = w.write_all(b"221 bye\r\n");
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut t = Pty::repl(home.path(), addr, &["--allow-plaintext-auth"]);
+    t.ehlo("AUTH PLAIN");
+    t.keys(format!("AUTH PLAIN {blob}\r"));
+    let status = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("waiting ") && l.contains(" so far"))
+            .map(str::to_string)
+    };
+    let s = t.wait("the status line with half the echo", |s| {
+        status(s).is_some_and(|l| l.contains("rejected: "))
+    });
+    let half = status(&s).unwrap();
+    assert!(half.contains("rejected: ********\""), "{half}");
+    assert!(!half.contains(&blob[4..20]), "{half}");
+    go_tx.send(()).unwrap();
+    let s = t.wait("the status line with the whole echo", |s| {
+        status(s).is_some_and(|l| l.contains(&format!(" {} bytes so far", 20 + blob.len())))
+    });
+    let whole = status(&s).unwrap();
+    assert!(whole.contains("rejected: ********\""), "{whole}");
+    assert!(!whole.contains(&blob[4..]), "{whole}");
+    go_tx.send(()).unwrap();
+    let s = t.wait("the reply whole", |s| {
+        s.contains("535 5.7.8 rejected: ******** bad") && last_prompt(s) == "ehlo[plain]>"
+    });
+    assert!(!s.contains(&blob[4..20]), "{s}");
+    t.quit();
+    h.join().unwrap();
+}

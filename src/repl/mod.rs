@@ -1998,9 +1998,17 @@ impl Engine {
                     text.push_str(&format!(" ({} complete line{s})", p.lines));
                 }
                 if !unfinished.is_empty() {
-                    let from = unfinished.len().saturating_sub(STATUS_BYTES);
+                    // A secret the server echoes is masked here as in the reply's line, also
+                    // the part of it come so far.
+                    let secrets = self
+                        .completion
+                        .lock()
+                        .map(|c| c.secrets.clone())
+                        .unwrap_or_default();
+                    let shown = crate::smtp::auth::redact_unfinished(unfinished, &secrets);
+                    let from = shown.len().saturating_sub(STATUS_BYTES);
                     let more = if from > 0 { "…" } else { "" };
-                    text.push_str(&format!(": {more}{}", meta::escape(&unfinished[from..])));
+                    text.push_str(&format!(": {more}{}", meta::escape(&shown[from..])));
                 }
             }
         }

@@ -126,6 +126,27 @@ pub(crate) fn redact(bytes: &[u8], secrets: &[Vec<u8>]) -> Option<Vec<u8>> {
     found.then_some(out)
 }
 
+/// [`redact`] for a line still coming in (a reply trickling in, shown live): its end, when it is
+/// the start of a secret whose rest has not come yet, is masked too, as the whole secret will
+/// be once it has come.
+pub(crate) fn redact_unfinished(bytes: &[u8], secrets: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = redact(bytes, secrets).unwrap_or_else(|| bytes.to_vec());
+    let cut = secrets
+        .iter()
+        .filter(|s| s.len() >= MIN_REDACTED)
+        .filter_map(|s| {
+            (MIN_REDACTED..s.len().min(out.len() + 1))
+                .rev()
+                .find(|&n| out.ends_with(&s[..n]))
+        })
+        .max();
+    if let Some(n) = cut {
+        out.truncate(out.len() - n);
+        out.extend_from_slice(MASK.as_bytes());
+    }
+    out
+}
+
 /// The display form of a secret: [`MASK`], whatever the secret.
 pub(crate) fn mask(_text: &str) -> String {
     MASK.to_string()
@@ -646,6 +667,27 @@ pub(crate) mod leak {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A line still coming in (the REPL's live "bytes so far") has a whole secret masked, and
+    /// the start of one whose rest has not come yet: it showed as far as it had come.
+    #[test]
+    fn an_unfinished_line_masks_the_start_of_a_secret_too() {
+        let forms = secret_forms("interop-secret-1");
+        let show = |b: &str| String::from_utf8(redact_unfinished(b.as_bytes(), &forms)).unwrap();
+        assert_eq!(
+            show("535 rejected: interop-secret-1 a"),
+            "535 rejected: ******** a"
+        );
+        assert_eq!(show("535 rejected: interop-sec"), "535 rejected: ********");
+        assert_eq!(
+            show("535 rejected: aW50ZXJvcC1zZW"),
+            "535 rejected: ********"
+        );
+        // Too short a start to tell, and ordinary text, are left as they came.
+        assert_eq!(show("535 rejected: int"), "535 rejected: int");
+        assert_eq!(show("250 2.0.0 ok"), "250 2.0.0 ok");
+        assert_eq!(redact_unfinished(b"250 ok", &[]), b"250 ok");
+    }
 
     /// A server that echoes the secret inside a longer base64 text (at any offset) has it
     /// masked: only the secret's own base64 at offset 0 used to be.
