@@ -643,53 +643,65 @@ fn a_trickling_banner_is_warned_about_once_and_not_as_implicit_tls() {
 /// end: every line goes out.
 #[test]
 fn a_piped_run_says_every_timeout_and_ends_with_the_phase_code() {
-    for json in [false, true] {
-        let server = scripted(vec![
-            Step::Send(b"220 slow"),
-            Step::Sleep(Duration::from_millis(3500)),
-            Step::Send(b".test ESMTP\r\n"),
-            Step::Sleep(Duration::from_secs(3)),
-        ]);
-        let addr = server.server();
-        let mut args = vec!["repl", addr.as_str(), "--timeout", "1"];
-        if json {
-            args.push("--json");
+    // Both formats at once: each run is four waits of a second, idle.
+    std::thread::scope(|s| {
+        for json in [false, true] {
+            s.spawn(move || piped_run_says_every_timeout(json));
         }
-        let run = piped(&args, "EHLO x.test\nNOOP\nQUIT\n");
-        let got = server.finish();
-        let all = run.all();
-        assert_eq!(run.code, 21, "{all}");
-        assert_eq!(got, "EHLO x.test\r\nNOOP\r\nQUIT\r\n", "{all}");
-        // The greeting's own wait, the two waits while it was still owed, QUIT's.
-        let said = |s: &str| all.matches(s).count();
-        assert_eq!(said("no complete banner within 1s: 8 bytes"), 1, "{all}");
-        assert_eq!(
-            said("no reply within 1s: the banner is still not complete"),
-            2,
+    });
+}
+
+fn piped_run_says_every_timeout(json: bool) {
+    // The banner's end comes only once QUIT is in (each line goes out when the wait
+    // before it has run out): the banner's wait and EHLO's and NOOP's run out with it
+    // still owed, QUIT's sees it late. Then nothing more: the server reads until the
+    // client closes (it slept a fixed 3.5 s, then 3 s more with the lines unread).
+    let server = scripted(vec![
+        Step::Send(b"220 slow"),
+        Step::Expect("EHLO x.test"),
+        Step::Expect("NOOP"),
+        Step::Expect("QUIT"),
+        Step::Send(b".test ESMTP\r\n"),
+    ]);
+    let addr = server.server();
+    let mut args = vec!["repl", addr.as_str(), "--timeout", "1"];
+    if json {
+        args.push("--json");
+    }
+    let run = piped(&args, "EHLO x.test\nNOOP\nQUIT\n");
+    let got = server.finish();
+    let all = run.all();
+    assert_eq!(run.code, 21, "{all}");
+    assert_eq!(got, "EHLO x.test\r\nNOOP\r\nQUIT\r\n", "{all}");
+    // The greeting's own wait, the two waits while it was still owed, QUIT's.
+    let said = |s: &str| all.matches(s).count();
+    assert_eq!(said("no complete banner within 1s: 8 bytes"), 1, "{all}");
+    assert_eq!(
+        said("no reply within 1s: the banner is still not complete"),
+        2,
+        "{all}"
+    );
+    assert_eq!(said("no reply within 1s: a late reply"), 1, "{all}");
+    if json {
+        let events: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let warnings = events.iter().filter(|e| e["type"] == "warning").count();
+        assert_eq!(warnings, 4, "{all}");
+        let s = &events.last().unwrap()["data"];
+        assert_eq!(s["exit_code"], 21, "{s}");
+        assert_eq!(s["outcome"], "timeout", "{s}");
+        assert!(
+            s["error"].as_str().is_some_and(|e| e.contains("banner")),
+            "{s}"
+        );
+    } else {
+        assert!(
+            all.contains("the first reply that did not come within --timeout (exit 21)"),
             "{all}"
         );
-        assert_eq!(said("no reply within 1s: a late reply"), 1, "{all}");
-        if json {
-            let events: Vec<serde_json::Value> = run
-                .stdout
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect();
-            let warnings = events.iter().filter(|e| e["type"] == "warning").count();
-            assert_eq!(warnings, 4, "{all}");
-            let s = &events.last().unwrap()["data"];
-            assert_eq!(s["exit_code"], 21, "{s}");
-            assert_eq!(s["outcome"], "timeout", "{s}");
-            assert!(
-                s["error"].as_str().is_some_and(|e| e.contains("banner")),
-                "{s}"
-            );
-        } else {
-            assert!(
-                all.contains("the first reply that did not come within --timeout (exit 21)"),
-                "{all}"
-            );
-        }
     }
 }
 
