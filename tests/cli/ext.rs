@@ -829,94 +829,101 @@ fn socket_lmtp_per_recipient_replies_in_json() {
 /// not "accepted" from its RCPT reply.
 #[test]
 fn lmtp_and_prdr_a_delivery_reply_that_never_came_is_not_an_acceptance() {
-    for prdr in [false, true] {
-        for silent in [false, true] {
-            for json in [false, true] {
-                let mut steps = vec![Step::Send(b"220 scripted.test ESMTP\r\n")];
-                if prdr {
-                    steps.push(Step::Expect("EHLO"));
-                    steps.push(Step::Send(b"250-scripted.test\r\n250 PRDR\r\n"));
-                } else {
-                    steps.push(Step::Expect("LHLO"));
-                    steps.push(Step::Send(b"250 scripted.test\r\n"));
-                }
-                steps.extend([
-                    Step::Expect("MAIL FROM:"),
-                    Step::Send(b"250 ok\r\n"),
-                    Step::Expect("RCPT TO:<a@"),
-                    Step::Send(b"250 ok\r\n"),
-                    Step::Expect("RCPT TO:<b@"),
-                    Step::Send(b"250 2.1.5 ok for b\r\n"),
-                    Step::Expect("DATA"),
-                    Step::Send(b"354 go\r\n"),
-                    Step::Data,
-                ]);
-                if prdr {
-                    steps.push(Step::Send(b"353 per recipient\r\n"));
-                }
-                steps.push(Step::Send(b"250 2.0.0 delivered to a\r\n"));
-                steps.push(if silent {
-                    Step::Sleep(Duration::from_secs(3))
-                } else {
-                    Step::Close
-                });
-                let srv = scripted(steps);
-                let server = srv.server();
-                let mut args = vec![
-                    "--server",
-                    &server,
-                    "--to",
-                    "a@x.test,b@x.test",
-                    "--from",
-                    "f@x.test",
-                    "--timeout",
-                    "1",
-                ];
-                args.extend(if prdr {
-                    ["--prdr"].as_slice()
-                } else {
-                    ["--protocol", "LMTP"].as_slice()
-                });
-                if json {
-                    args.push("--json");
-                }
-                let run = ehlo(&args);
-                let _ = srv.finish();
-                let case = format!("prdr {prdr} silent {silent} json {json}");
-                assert_eq!(
-                    run.code,
-                    if silent { 26 } else { 6 },
-                    "{case}: {}",
-                    run.all()
-                );
-                if json {
-                    let summary: serde_json::Value =
-                        serde_json::from_str(run.stdout.lines().last().expect("a summary line"))
-                            .unwrap();
-                    let r = &summary["data"]["recipients"];
-                    assert_eq!(r[0]["status"], "accepted", "{case}: {summary}");
-                    assert_eq!(r[0]["data_code"], 250, "{case}: {summary}");
-                    assert_eq!(r[1]["status"], "no_delivery_reply", "{case}: {summary}");
-                    assert_eq!(r[1]["code"], 250, "{case}: the RCPT reply: {summary}");
-                    assert!(r[1].get("data_code").is_none(), "{case}: {summary}");
-                } else {
-                    assert!(
-                        run.stderr
-                            .contains("<a@x.test> accepted (250 2.0.0 delivered to a)"),
-                        "{case}: {}",
-                        run.stderr
-                    );
-                    assert!(
-                        run.stderr.contains(
-                            "<b@x.test> no reply after the content: not known to be delivered \
-                             (RCPT: 250 2.1.5 ok for b)"
-                        ),
-                        "{case}: {}",
-                        run.stderr
-                    );
+    // The eight cases at once: a silent one is two idle waits of --timeout (the content's
+    // reply, QUIT's).
+    std::thread::scope(|s| {
+        for prdr in [false, true] {
+            for silent in [false, true] {
+                for json in [false, true] {
+                    s.spawn(move || delivery_reply_never_came(prdr, silent, json));
                 }
             }
         }
+    });
+}
+
+fn delivery_reply_never_came(prdr: bool, silent: bool, json: bool) {
+    let mut steps = vec![Step::Send(b"220 scripted.test ESMTP\r\n")];
+    if prdr {
+        steps.push(Step::Expect("EHLO"));
+        steps.push(Step::Send(b"250-scripted.test\r\n250 PRDR\r\n"));
+    } else {
+        steps.push(Step::Expect("LHLO"));
+        steps.push(Step::Send(b"250 scripted.test\r\n"));
+    }
+    steps.extend([
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT TO:<a@"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT TO:<b@"),
+        Step::Send(b"250 2.1.5 ok for b\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go\r\n"),
+        Step::Data,
+    ]);
+    if prdr {
+        steps.push(Step::Send(b"353 per recipient\r\n"));
+    }
+    steps.push(Step::Send(b"250 2.0.0 delivered to a\r\n"));
+    // Silent: nothing more, the server reading until the client closes (a fixed
+    // 3 s sleep was waited out whole, the client's QUIT unread behind it).
+    if !silent {
+        steps.push(Step::Close);
+    }
+    let srv = scripted(steps);
+    let server = srv.server();
+    let mut args = vec![
+        "--server",
+        &server,
+        "--to",
+        "a@x.test,b@x.test",
+        "--from",
+        "f@x.test",
+        "--timeout",
+        "1",
+    ];
+    args.extend(if prdr {
+        ["--prdr"].as_slice()
+    } else {
+        ["--protocol", "LMTP"].as_slice()
+    });
+    if json {
+        args.push("--json");
+    }
+    let run = ehlo(&args);
+    let _ = srv.finish();
+    let case = format!("prdr {prdr} silent {silent} json {json}");
+    assert_eq!(
+        run.code,
+        if silent { 26 } else { 6 },
+        "{case}: {}",
+        run.all()
+    );
+    if json {
+        let summary: serde_json::Value =
+            serde_json::from_str(run.stdout.lines().last().expect("a summary line")).unwrap();
+        let r = &summary["data"]["recipients"];
+        assert_eq!(r[0]["status"], "accepted", "{case}: {summary}");
+        assert_eq!(r[0]["data_code"], 250, "{case}: {summary}");
+        assert_eq!(r[1]["status"], "no_delivery_reply", "{case}: {summary}");
+        assert_eq!(r[1]["code"], 250, "{case}: the RCPT reply: {summary}");
+        assert!(r[1].get("data_code").is_none(), "{case}: {summary}");
+    } else {
+        assert!(
+            run.stderr
+                .contains("<a@x.test> accepted (250 2.0.0 delivered to a)"),
+            "{case}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(
+                "<b@x.test> no reply after the content: not known to be delivered \
+                     (RCPT: 250 2.1.5 ok for b)"
+            ),
+            "{case}: {}",
+            run.stderr
+        );
     }
 }
 
