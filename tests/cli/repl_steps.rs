@@ -1147,41 +1147,48 @@ fn a_chunk_the_server_does_not_read_is_a_timeout_not_a_close() {
         stdin.push('\n');
     }
     stdin.push_str("QUIT\n");
-    for strict in [false, true] {
-        let server = scripted(crate::util::ehlo_x_then(vec![
-            Step::Expect("BDAT 20000000 LAST"),
-            Step::Sleep(Duration::from_secs(12)),
-        ]));
-        let addr = server.server();
-        let mut args = vec!["repl", addr.as_str(), "--timeout", "2", "--json"];
-        if strict {
-            args.push("--strict");
+    // With and without --strict at once: each run is mostly idle waits of --timeout.
+    let stdin = &stdin;
+    std::thread::scope(|s| {
+        for strict in [false, true] {
+            s.spawn(move || {
+                let server = scripted(crate::util::ehlo_x_then(vec![
+                    Step::Expect("BDAT 20000000 LAST"),
+                    Step::Sleep(Duration::from_secs(12)),
+                ]));
+                let addr = server.server();
+                let mut args = vec!["repl", addr.as_str(), "--timeout", "2", "--json"];
+                if strict {
+                    args.push("--strict");
+                }
+                let run = piped(&args, stdin);
+                drop(server);
+                let all = run.all();
+                assert_eq!(
+                    run.code,
+                    26,
+                    "strict {strict}: {}",
+                    &all[all.len().saturating_sub(3000)..]
+                );
+                assert!(
+                    all.contains("the write of ")
+                        && all.contains("did not finish within --timeout (2s)"),
+                    "{}",
+                    &all[all.len().saturating_sub(3000)..]
+                );
+                assert!(
+                    !all.contains("unexpectedly"),
+                    "{}",
+                    &all[all.len().saturating_sub(3000)..]
+                );
+                assert!(
+                    all.contains(r#""outcome":"timeout""#),
+                    "{}",
+                    &all[all.len().saturating_sub(3000)..]
+                );
+            });
         }
-        let run = piped(&args, &stdin);
-        drop(server);
-        let all = run.all();
-        assert_eq!(
-            run.code,
-            26,
-            "strict {strict}: {}",
-            &all[all.len().saturating_sub(3000)..]
-        );
-        assert!(
-            all.contains("the write of ") && all.contains("did not finish within --timeout (2s)"),
-            "{}",
-            &all[all.len().saturating_sub(3000)..]
-        );
-        assert!(
-            !all.contains("unexpectedly"),
-            "{}",
-            &all[all.len().saturating_sub(3000)..]
-        );
-        assert!(
-            all.contains(r#""outcome":"timeout""#),
-            "{}",
-            &all[all.len().saturating_sub(3000)..]
-        );
-    }
+    });
 }
 
 /// A server that refuses a typed BDAT at once and closes without reading its chunk: the
