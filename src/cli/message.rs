@@ -664,13 +664,25 @@ fn sub_headers(line: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Check `--header`/`--add-header` values without composing (for `cli::mode`).
+///
+/// Returns the names of the header lines it makes that do not go out as typed: a non-ASCII
+/// value is RFC 2047 encoded (unless `spec.utf8_headers`), where swaks sends its UTF-8 bytes.
 pub(crate) fn check_header_arg(
     flag: &str,
     arg: &str,
     spec: &MessageSpec<'_>,
     ctx: &MessageContext,
-) -> Result<(), String> {
-    header_lines(flag, arg, &Tokens::new(spec, ctx)?).map(drop)
+) -> Result<Vec<String>, String> {
+    let lines = header_lines(flag, arg, &Tokens::new(spec, ctx)?)?;
+    let mut encoded = Vec::new();
+    for line in &lines {
+        for sub in sub_headers(line) {
+            if render_header(sub, spec.utf8_headers) != format!("{sub}\n") {
+                encoded.push(header_name(sub).unwrap_or(sub).to_string());
+            }
+        }
+    }
+    Ok(encoded)
 }
 
 /// Address headers: only their display names may be RFC 2047 encoded (RFC 2047 §5).

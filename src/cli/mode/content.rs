@@ -282,7 +282,6 @@ pub(super) fn compose(
         None => "-g: reading the message from stdin (swaks's deprecated form; write --data -)",
         Some(_) => "-g is ignored: --data is given (as swaks does)",
     });
-    let new_notes = || -> Vec<String> { g_note.iter().map(|n| n.to_string()).collect() };
     let stdin_users = stdin_users(msg);
     // swaks reads stdin once and gives the same content to each `-` of --body and --attach
     // ("the same content will be attached each time"); ehlo refused the line. --data and the
@@ -305,11 +304,29 @@ pub(super) fn compose(
         ..Default::default()
     };
     // Header syntax first: a bad header is reported before any file is read.
+    let mut encoded = Vec::new();
     for (flag, list) in [("--header", &msg.header), ("--add-header", &msg.add_header)] {
         for h in list {
-            message::check_header_arg(flag, h, &spec, &env.message).map_err(usage)?;
+            encoded.extend(message::check_header_arg(flag, h, &spec, &env.message).map_err(usage)?);
         }
     }
+    // A non-ASCII header value goes out RFC 2047 encoded (readable everywhere, no SMTPUTF8
+    // needed), where swaks sends the UTF-8 bytes as typed: the same command line would put
+    // other bytes on the wire, so the run says so.
+    let encoded_note = (!encoded.is_empty()).then(|| {
+        format!(
+            "{}: non-ASCII, so sent RFC 2047 encoded (=?utf-8?...?=); swaks sends the UTF-8 \
+             bytes as typed (--smtputf8 sends them so)",
+            encoded.join(", ")
+        )
+    });
+    let new_notes = || -> Vec<String> {
+        g_note
+            .iter()
+            .map(|n| n.to_string())
+            .chain(encoded_note.clone())
+            .collect()
+    };
     // swaks takes an empty --data for none given and asks for it (a line it then reads as a
     // --data argument), asking again for ever at the end of stdin: it never sends an empty
     // message for it, so neither does ehlo.
