@@ -42,6 +42,43 @@ const CLOSED_VALUES: &[(&str, &str, &str, &[&str])] = &[
     ),
 ];
 
+/// `ehlo probe`'s evidence members whose values are a closed set, by probe id (a glob) and
+/// key: the booleans every probe may carry (`unfinished`, `connect_failed`, `no_greeting`,
+/// `no_reply_after_ehlo`, `auth_failed`), `starttls.downgrade`'s `starttls` and
+/// `mail_without_tls`, `relay.open`'s `control_accepted`, and `smuggle.*`'s `bdat` (what
+/// became of the follow-up that smuggles with BDAT). `=`/`!=` with another value could never
+/// be met (or never unmet): `mail_without_tls=flase` was unmet on every run, `!=flase` met.
+const PROBE_CLOSED_VALUES: &[(&str, &str, &[&str])] = &[
+    ("*", "unfinished", BOOLEAN),
+    ("*", "connect_failed", BOOLEAN),
+    ("*", "no_greeting", BOOLEAN),
+    ("*", "no_reply_after_ehlo", BOOLEAN),
+    ("*", "auth_failed", BOOLEAN),
+    ("starttls.downgrade", "starttls", BOOLEAN),
+    ("starttls.downgrade", "mail_without_tls", BOOLEAN),
+    ("relay.open", "control_accepted", BOOLEAN),
+    ("smuggle.*", "bdat", &["accepted", "refused", "not offered"]),
+];
+
+/// The values of a boolean evidence member, as JSON writes them.
+const BOOLEAN: &[&str] = &["true", "false"];
+
+/// The closed set of values of evidence member `key` of check or probe `id`, with the name a
+/// message gives the field ([`CLOSED_VALUES`], [`PROBE_CLOSED_VALUES`]).
+fn closed_values(probe: bool, id: &str, key: &str) -> Option<(String, &'static [&'static str])> {
+    if probe {
+        PROBE_CLOSED_VALUES
+            .iter()
+            .find(|(i, k, _)| glob(i, id) && *k == key)
+            .map(|(_, _, v)| (format!("{id}.{key}"), *v))
+    } else {
+        CLOSED_VALUES
+            .iter()
+            .find(|(i, k, _, _)| *i == id && *k == key)
+            .map(|(_, _, name, v)| (name.to_string(), *v))
+    }
+}
+
 /// `*` matches any run of characters (ids contain no other special characters).
 pub(crate) fn glob(pattern: &str, s: &str) -> bool {
     match pattern.split_once('*') {
@@ -104,6 +141,44 @@ fn nearest_lhs(table: &[CheckDef], fields: &[&str], lhs: &str) -> Option<String>
 }
 
 /// ` (did you mean X?)`, or nothing.
+/// Why `--expect LHS OP RHS` with a glob on the left is refused, and the expectations to write
+/// instead. An expectation is one line of the report, met or unmet with what it `found`: over
+/// several checks a glob would be unmet without saying which one, and one whose ids `--only`
+/// and `--skip` leave partly unrun (refused for a single id) could not be judged as written.
+/// `--only`/`--skip`/`--waive` take globs; `--expect` one id each.
+fn glob_refused(table: &[CheckDef], text: &str, lhs: &str, op: &str, rhs: &str) -> String {
+    let what = if Expect::is_probe_table(table) {
+        "probe"
+    } else {
+        "check"
+    };
+    // `smuggle.*=pass` (ids), or `smuggle.*.bdat=refused` (ids, then one evidence key).
+    let mut each: Vec<String> = table
+        .iter()
+        .filter(|d| glob(lhs, d.id))
+        .map(|d| format!("{}{op}{rhs}", d.id))
+        .collect();
+    if each.is_empty()
+        && let Some((ids, key)) = lhs.rsplit_once('.')
+        && !key.contains('*')
+    {
+        each = table
+            .iter()
+            .filter(|d| glob(ids, d.id))
+            .map(|d| format!("{}.{key}{op}{rhs}", d.id))
+            .collect();
+    }
+    let instead = if each.is_empty() {
+        format!("; valid ids: {}", id_list_in(table))
+    } else {
+        format!(": write one for each: {}", each.join(", "))
+    };
+    format!(
+        "--expect '{text}': '{lhs}' is a glob, and --expect takes one {what} id, not a glob \
+         (--only, --skip and --waive take globs){instead}"
+    )
+}
+
 fn did_you_mean(meant: Option<String>) -> String {
     meant.map_or_else(String::new, |m| format!(" (did you mean {m}?)"))
 }
@@ -445,6 +520,10 @@ impl Expect {
         if rhs.is_empty() {
             return Err(format!("--expect '{text}': no value after the operator"));
         }
+        // No id or evidence key holds a `*`: a glob, as `--only` takes.
+        if lhs.contains('*') {
+            return Err(glob_refused(table, &text, lhs, &text[pos..pos + len], rhs));
+        }
         if let Some(def) = find(lhs) {
             if op == Op::Eq {
                 return match Status::parse(rhs) {
@@ -543,10 +622,18 @@ impl Expect {
                 ),
             });
         }
-        if let Some((_, _, name, values)) = CLOSED_VALUES
-            .iter()
-            .find(|(i, k, _, _)| *i == id && *k == key)
-            && (op == Op::Eq || op == Op::Ne)
+        let closed = closed_values(Expect::is_probe_table(table), id, &key);
+        if let Some((name, values)) = &closed
+            && op != Op::Eq
+            && op != Op::Ne
+        {
+            // `mail_without_tls>=1` compared a word with a number: never met.
+            return Err(format!(
+                "--expect '{text}': {name} is one of {} (compare it with = or !=)",
+                values.join(", ")
+            ));
+        }
+        if let Some((name, values)) = closed
             && !values.iter().any(|v| v.eq_ignore_ascii_case(rhs))
         {
             let meant = crate::suggest::nearest(
@@ -1217,6 +1304,76 @@ mod tests {
         ] {
             assert!(Expect::parse(good).is_ok(), "{good}");
         }
+    }
+
+    /// A probe's boolean evidence takes true or false, `smuggle.*`'s `bdat` one of its three
+    /// words: `starttls.downgrade.mail_without_tls=flase` parsed, was unmet on every run (exit
+    /// 40, as if the server were wrong) and `!=flase` met on every run. Now refused with the
+    /// nearest value, and so is a number comparison on such a field.
+    #[test]
+    fn probe_expect_a_value_a_closed_field_cannot_hold_is_refused_with_the_nearest() {
+        use crate::probe::script::{FIELDS as PROBE_FIELDS, PROBES};
+        let parse = |s: &str| Expect::parse_in(PROBES, PROBE_FIELDS, "inconclusive", s);
+        for (bad, said) in [
+            (
+                "starttls.downgrade.mail_without_tls=flase",
+                "'flase' is not a value of starttls.downgrade.mail_without_tls (true, false; did you mean false?)",
+            ),
+            ("starttls.downgrade.starttls != treu", "did you mean true?"),
+            ("relay.open.control_accepted=yes", "(true, false)"),
+            ("enum.vrfy.no_greeting=ture", "did you mean true?"),
+            ("limits.line.unfinished=flase", "did you mean false?"),
+            (
+                "smuggle.lf-lf.bdat=refsued",
+                "not a value of smuggle.lf-lf.bdat (accepted, refused, not offered; did you mean refused?)",
+            ),
+            (
+                "starttls.downgrade.mail_without_tls>=1",
+                "starttls.downgrade.mail_without_tls is one of true, false (compare it with = or !=)",
+            ),
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert!(e.contains(said), "{bad}: {e}");
+        }
+        for good in [
+            "starttls.downgrade.mail_without_tls=false",
+            "starttls.downgrade.mail_without_tls=FALSE",
+            "starttls.downgrade.starttls!=true",
+            "relay.open.control_accepted=true",
+            "smuggle.cr-lf.bdat=not offered",
+            "smuggle.lf-lf.token=abc",
+        ] {
+            assert!(parse(good).is_ok(), "{good}");
+        }
+    }
+
+    /// A glob in `--expect` (`smuggle.*=pass`) was refused as an unknown id, as a typo is, with
+    /// no word that globs are not taken there: it says so and writes the expectations to give
+    /// instead, in `check` and `probe` alike.
+    #[test]
+    fn expect_with_a_glob_says_globs_are_not_taken_and_what_to_write() {
+        use crate::probe::script::{FIELDS as PROBE_FIELDS, PROBES};
+        let parse = |s: &str| Expect::parse_in(PROBES, PROBE_FIELDS, "inconclusive", s);
+        let e = parse("smuggle.*=pass").unwrap_err();
+        assert!(
+            e.contains(
+                "'smuggle.*' is a glob, and --expect takes one probe id, not a glob (--only, \
+                 --skip and --waive take globs): write one for each: smuggle.lf-lf=pass, \
+                 smuggle.lf-crlf=pass,"
+            ),
+            "{e}"
+        );
+        assert!(!e.contains("unknown"), "{e}");
+        let e = parse("smuggle.*.bdat = refused").unwrap_err();
+        assert!(e.contains("smuggle.lf-lf.bdat=refused, "), "{e}");
+        let e = parse("enum.*.no_greeting!=true").unwrap_err();
+        assert!(e.contains("enum.vrfy.no_greeting!=true"), "{e}");
+        let e = Expect::parse("tls.cert.*=pass").unwrap_err();
+        assert!(e.contains("takes one check id, not a glob"), "{e}");
+        assert!(e.contains("tls.cert.chain=pass"), "{e}");
+        // A glob in the key: one evidence member each too.
+        let e = Expect::parse("dmarc.record.*=x").unwrap_err();
+        assert!(e.contains("is a glob") && e.contains("valid ids: "), "{e}");
     }
 
     /// An unknown id in `ehlo probe --expect` says what a probe id is and suggests the
