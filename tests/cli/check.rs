@@ -1379,9 +1379,29 @@ fn domain_lists_bad_lines_dead_dns_and_the_deadline() {
         r.stderr
     );
 
-    // Unreadable list: usage.
+    // Unreadable list: usage, one line naming it as the domain list (it said `cannot read
+    // /nonexistent/list.txt: …`, not which file of the command line that was), whether it
+    // cannot be opened or, a directory, cannot be read.
     let r = lab.run(&["@/nonexistent/list.txt"]);
     assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("cannot read the domain list @/nonexistent/list.txt: No such file"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let at_dir = format!("@{}", dir.path().display());
+    let r = lab.run(&[&at_dir]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains(&format!(
+            "cannot read the domain list {at_dir}: Is a directory"
+        )),
+        "{}",
+        r.stderr
+    );
 
     // From stdin.
     let args = lab.args(&["-", "--json"]);

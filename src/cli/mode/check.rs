@@ -360,18 +360,20 @@ pub(super) fn check_config(
                 &mut domains,
             )?;
         } else if let Some(path) = arg.strip_prefix('@') {
-            let f =
-                std::fs::File::open(path).map_err(|e| usage(format!("cannot read {path}: {e}")))?;
+            // Named as the domain list: `cannot read /nonexistent` alone did not say which file
+            // of the command line it was.
+            let cannot_read = format!("cannot read the domain list {arg}");
+            let f = std::fs::File::open(path).map_err(|e| usage(format!("{cannot_read}: {e}")))?;
             // A regular file over the limit is refused by its size, before a line of it is read.
             if f.metadata()
                 .is_ok_and(|m| m.is_file() && m.len() > MAX_DOMAIN_LIST)
             {
                 return Err(usage(format!(
-                    "{path} is larger than {} MiB",
+                    "the domain list {arg} is larger than {} MiB",
                     MAX_DOMAIN_LIST >> 20
                 )));
             }
-            list = read_list(f, until, path, &format!("cannot read {path}"), &mut domains)?;
+            list = read_list(f, until, path, &cannot_read, &mut domains)?;
         } else {
             domains
                 .add(arg.trim(), checked_name)
