@@ -97,8 +97,9 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     let deadline = cfg.deadline.map(|d| tokio::time::Instant::now() + d);
     let reached = crate::check::deadline_reached(&cfg.deadline_named);
     let mut stopped: Option<&str> = None;
-    // One control connection per run for the `limits.*` probes (see `script::LimitsControl`).
-    let mut limits_control: Option<script::LimitsControl> = None;
+    // One control connection per host reached for the `limits.*` probes (see
+    // `script::LimitsControl`).
+    let mut limits_control = Controls::default();
     // Per host reached (the MX host with `@domain`), the probes in a row, latest last, whose
     // first command after EHLO got no reply within --timeout ([`STALLS_TO_GIVE_UP`] of them and
     // the rest on that host are not run).
@@ -353,12 +354,38 @@ fn reached_host(c: &CheckResult) -> String {
     server.split(" [").next().unwrap_or_default().to_string()
 }
 
+/// The `limits.*` control connections of a run, one per server reached (`host [address]`):
+/// a control shows how that server answers a harmless line, and with `@domain` (equal
+/// preferences shuffled, a host given up on passed over) or a host name of several addresses
+/// the probes of a run reach more than one.
+#[derive(Debug, Default)]
+pub(crate) struct Controls(Vec<(String, script::LimitsControl)>);
+
+impl Controls {
+    /// The control run on `server`, if one was.
+    fn on(&self, server: &str) -> Option<script::LimitsControl> {
+        self.0
+            .iter()
+            .find(|(s, _)| s == server)
+            .map(|(_, c)| c.clone())
+    }
+
+    /// Keep `c`, run on `server`, unless one is kept for it already.
+    fn keep(&mut self, server: &str, c: Option<script::LimitsControl>) {
+        if let Some(c) = c
+            && self.on(server).is_none()
+        {
+            self.0.push((server.to_string(), c));
+        }
+    }
+}
+
 /// One probe on its own connection: its result, with the time it took. `control`: the
-/// `limits.*` control connection of the run, taken and kept here.
+/// `limits.*` control connections of the run, taken and kept here.
 pub(crate) async fn probe_one(
     id: &'static str,
     cfg: &ProbeConfig,
-    control: &mut Option<script::LimitsControl>,
+    control: &mut Controls,
     stalled_hosts: &GivenUpHosts,
 ) -> CheckResult {
     let t0 = Instant::now();
@@ -372,20 +399,28 @@ pub(crate) async fn probe_one(
 async fn drive(
     id: &'static str,
     cfg: &ProbeConfig,
-    control: &mut Option<script::LimitsControl>,
+    control: &mut Controls,
     stalled_hosts: &GivenUpHosts,
 ) -> script::Outcome {
     let plan = &cfg.plan;
     let timeout = plan.link.timeout;
     let mut runner = Runner::new(id, cfg.ctx.clone());
-    runner.with_control(control.clone());
-    let mut conn = match connect_past(plan, stalled_hosts).await {
-        Ok(c) => {
+    // The server the probe's connection reached, and its address: a control or follow-up
+    // connection goes there again, not to whichever MX the shuffle picks next.
+    let (first, mut conn) = match connect_past(plan, stalled_hosts).await {
+        Ok((c, peer)) => {
             // Which host and address answered: with `@domain` every probe picks its MX host
             // anew (equal preferences are shuffled, a dead host is skipped), so each result
-            // says whom it is about.
+            // says whom it is about; a control an earlier probe ran counts only there.
             runner.connected_to(&c.server);
-            Some(c)
+            runner.with_control(control.on(&c.server));
+            let first = Reached {
+                host: c.host.clone(),
+                server: c.server.clone(),
+                dane: c.dane.clone(),
+                peer,
+            };
+            (first, Some(c))
         }
         // Every MX host that answered was given up on: not run, saying why (the first's).
         Err((_, Some((why, g)))) => {
@@ -412,9 +447,7 @@ async fn drive(
                 if let Some(mut c) = conn {
                     c.shutdown().await;
                 }
-                if control.is_none() {
-                    *control = runner.control_seen();
-                }
+                control.keep(&first.server, runner.control_seen());
                 // Every MX host left was given up on: no control, for the probes' reason.
                 if let Some((why, g)) = control_skipped {
                     o.status = crate::check::model::Status::Error;
@@ -456,9 +489,15 @@ async fn drive(
                 }
                 buf.clear();
                 parser = ReplyParser::new(Limits::default());
-                // A control or follow-up connection passes over a host given up on as the
+                // A control or follow-up connection goes to the server the probe's reached
+                // (what it shows is about that server); without its address (a socket, a
+                // child process) as the plan says, passing over a host given up on as the
                 // probes do: it would wait a --timeout there and prove nothing.
-                match connect_past(plan, stalled_hosts).await {
+                let again = match first.peer {
+                    Some(_) => connect_again(plan, &first).await,
+                    None => connect_past(plan, stalled_hosts).await.map(|(c, _)| c),
+                };
+                match again {
                     Ok(c) => {
                         let server = c.server.clone();
                         conn = Some(c);
@@ -502,10 +541,12 @@ async fn drive(
 /// after EHLO for two probes in a row) to the next candidate, as a refusal would be
 /// (RFC 5321 §5.1), with implicit TLS when asked. The error comes with why the first host
 /// passed over was given up on, when one was.
+/// The TCP peer's address comes with the connection (`None` for a socket or a child process).
 async fn connect_past(
     plan: &ConnectPlan,
     stalled_hosts: &GivenUpHosts,
-) -> Result<Connection, (Error, Option<(String, serde_json::Value)>)> {
+) -> Result<(Connection, Option<std::net::SocketAddr>), (Error, Option<(String, serde_json::Value)>)>
+{
     let mut dialer = conn::Dialer::new(plan);
     let mut passed: Option<(String, serde_json::Value)> = None;
     loop {
@@ -518,14 +559,67 @@ async fn connect_past(
             passed.get_or_insert(why);
             continue;
         }
+        let peer = match &c.stream {
+            conn::Conn::Plain(tcp) => tcp.peer_addr().ok(),
+            _ => None,
+        };
         if plan.link.tls_on_connect {
             return c
                 .start_tls(plan, &mut |_| {})
                 .await
+                .map(|c| (c, peer))
                 .map_err(|e| (e, passed.clone()));
         }
-        return Ok(c);
+        return Ok((c, peer));
     }
+}
+
+/// The server a probe's own connection reached, for its control or follow-up connection.
+struct Reached {
+    /// The host name TLS verifies ([`Connection::host`]).
+    host: String,
+    /// `host [address]` ([`Connection::server`]).
+    server: String,
+    /// Its DANE records, as the first connection found them.
+    dane: Option<crate::net::dane::DaneUse>,
+    /// The TCP peer (`None` for a socket or a child process).
+    peer: Option<std::net::SocketAddr>,
+}
+
+/// A new connection to the address the probe's own connection reached (`first`): the same
+/// host name for TLS (SNI, verification, its DANE records), the same `host [address]` in the
+/// transcript, implicit TLS when asked.
+async fn connect_again(
+    plan: &ConnectPlan,
+    first: &Reached,
+) -> Result<Connection, (Error, Option<(String, serde_json::Value)>)> {
+    let Some(peer) = first.peer else {
+        return Err((
+            Error::Connect {
+                target: plan.describe(),
+                reason: "no address to connect to again".into(),
+            },
+            None,
+        ));
+    };
+    let pinned = ConnectPlan {
+        target: crate::net::route::Target::Host {
+            host: peer.ip().to_string(),
+            port: peer.port(),
+        },
+        link: plan.link.clone(),
+    };
+    let mut c = conn::Dialer::new(&pinned)
+        .next(&mut |_| {})
+        .await
+        .map_err(|e| (e, None))?;
+    c.host = first.host.clone();
+    c.server = first.server.clone();
+    c.dane = first.dane.clone();
+    if plan.link.tls_on_connect {
+        return c.start_tls(plan, &mut |_| {}).await.map_err(|e| (e, None));
+    }
+    Ok(c)
 }
 
 /// Take what the server has already sent, without waiting (at most 64 KiB).

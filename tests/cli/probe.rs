@@ -2393,24 +2393,26 @@ fn a_cut_probe_names_the_command_it_waited_on() {
 #[test]
 fn a_server_that_stalls_after_ehlo_costs_two_timeouts_not_one_per_probe() {
     use std::io::{BufRead, BufReader, Write};
-    let stalling = each_connection(|mut c| {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let ehlos = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = ehlos.clone();
+    let stalling = each_connection(move |mut c| {
         let _ = c.write_all(b"220 stall.test ESMTP\r\n");
         let mut lines = BufReader::new(c.try_clone().unwrap());
         let mut line = Vec::new();
         if lines.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
             return;
         }
+        counted.fetch_add(1, Ordering::SeqCst);
         let _ = c.write_all(b"250-stall.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n");
         std::thread::sleep(Duration::from_secs(30));
     });
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("probe.xml");
-    let t0 = std::time::Instant::now();
     let (run, st) = probe(
         &stalling,
         &["--timeout", "1s", "--junit", junit.to_str().unwrap()],
     );
-    let took = t0.elapsed();
     assert_eq!(run.code, 41, "{}", run.all());
     // The early talker is answered (a warn) and its QUIT is not: the first of the two
     // stalls. pipelining.unadvertised skips (PIPELINING is offered, nothing is sent after
@@ -2484,8 +2486,12 @@ fn a_server_that_stalls_after_ehlo_costs_two_timeouts_not_one_per_probe() {
         case.contains("&quot;given_up&quot;:{&quot;by&quot;:[&quot;pipelining.early-talker&quot;"),
         "{case}"
     );
-    // Two timeouts (the early talker's wait is the first), not twenty, nor three.
-    assert!(took < Duration::from_secs(3), "took {took:?}");
+    // Two timeouts (the early talker's wait is the first), not twenty, nor three: counted on
+    // the server's side, as the @domain test counts them, whatever the load (it asserted
+    // under 3 s of wall clock at --timeout 1s, which a loaded CI machine could miss): the
+    // connections that got as far as EHLO are the early talker's, pipelining.unadvertised's
+    // and starttls.injection's, none of the 19 probes not run.
+    assert_eq!(ehlos.load(Ordering::SeqCst), 3, "{}", run.stdout);
 }
 
 /// A slow server (a tarpit: every reply after 600 ms, within --timeout) is never given up on,
@@ -2665,6 +2671,51 @@ fn the_limits_control_passes_over_a_given_up_mx() {
     assert!(!transcript.contains("mx-a.example.test"), "{l}");
     // The probe's connection and its control, both on mx-b.
     assert_eq!(conns_b.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+/// A `limits.*` control connection is about the host the probe's own connection reached. With
+/// two MX hosts of equal preference, each connection picks one anew: the control a probe ran
+/// could reach the other host, and a later probe kept the run's one control whichever host it
+/// reached itself. Here mx-a closes on the probes' lines alone (a pass, after a control
+/// there) and mx-b closes after EHLO whatever comes (inconclusive: its control is closed too);
+/// a probe on mx-b passed on mx-a's answered control, or one on mx-a was left inconclusive by
+/// mx-b's. Now each probe's control is from its own host, run again there when the kept one
+/// is another host's. The shuffle is random, so the run is repeated: the old behaviour got
+/// every probe of a run right one time in eight.
+#[test]
+fn a_limits_control_is_from_the_probes_own_mx_host() {
+    line_server_at("127.0.0.1:44410", |l| {
+        let bad = l.len() > 1000 || l.contains(&0) || !l.ends_with(b"\r\n");
+        match () {
+            _ if bad => None,
+            _ if l.starts_with(b"QUIT") => Some(b"221 bye\r\n"),
+            _ => Some(b"250 ok\r\n"),
+        }
+    });
+    line_server_at("127.0.0.2:44410", |_| None);
+    let (dns, _h) = mx_domain(&[(10, 'a', 1), (10, 'b', 2)]);
+    for _ in 0..4 {
+        let (run, st) = probe_domain(&dns, "44410", "2s", &["limits.*"], &[]);
+        for id in ["limits.line", "limits.bare-lf-command", "limits.nul"] {
+            let l = line_of(&run, id);
+            let server = l["evidence"]["server"].as_str().unwrap_or_default();
+            let host = server.split(" [").next().unwrap_or_default();
+            // Every connection of the probe (its own, then its control's) reached its host.
+            let transcript = l["evidence"]["transcript"].to_string();
+            for other in ["mx-a.example.test", "mx-b.example.test"] {
+                if other != host {
+                    assert!(!transcript.contains(other), "{id}: {l}");
+                }
+            }
+            let (want, answered) = match host {
+                "mx-a.example.test" => ("pass", true),
+                "mx-b.example.test" => ("inconclusive", false),
+                _ => panic!("{id} reached no MX host: {l}"),
+            };
+            assert_eq!(status(&st, id), want, "{id} on {host}: {l}");
+            assert_eq!(l["evidence"]["control"]["answered"], answered, "{l}");
+        }
+    }
 }
 
 /// `@domain` with an MX that never greets (mx-a, preferred) and one that answers (mx-b): every
