@@ -4284,6 +4284,171 @@ fn a_certificate_changed_in_a_renegotiation_is_judged_like_the_first() {
     run.assert_contains("250 2.0.0 queued");
 }
 
+/// The SHA-256 of a PEM certificate's SubjectPublicKeyInfo, hex: the data of its `3 1 1` TLSA
+/// record (RFC 6698 §2.1).
+fn spki_sha256(cert: &Path) -> String {
+    let x = openssl::x509::X509::from_pem(&fs::read(cert).unwrap()).unwrap();
+    let der = x.public_key().unwrap().public_key_to_der().unwrap();
+    openssl::sha::sha256(&der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A certificate presented in a renegotiation is shown as the one now in use (every line
+/// marked, with its fingerprint; JSON a `tls_renegotiated` event whose `info` is judged as
+/// `tls_started`'s), and under DANE it is matched against the same TLSA records as the first:
+/// the send goes on when a record authenticates it and is refused (exit 29) when none does. It
+/// used to be refused whatever the records said, and only a warning line named it.
+#[test]
+#[ignore = "interop: needs perl Net::SSLeay"]
+fn a_certificate_changed_in_a_renegotiation_is_shown_and_matched_against_the_tlsa_records() {
+    let (_dir, first, second, _ca) = reneg_certs();
+    let (t1, t2) = (
+        format!("3 1 1 {}", spki_sha256(&first.0)),
+        format!("3 1 1 {}", spki_sha256(&second.0)),
+    );
+    let send = |tlsa: &[&str], json: bool| {
+        let port = free_port();
+        let server = reneg_smtpd(port, &first, &second, 1);
+        let addr = format!("localhost:{port}");
+        let mut args = vec!["--server", &addr, "--tls-on-connect"];
+        for t in tlsa {
+            args.extend_from_slice(&["--tlsa", t]);
+        }
+        if tlsa.is_empty() {
+            args.push("--insecure");
+        }
+        if json {
+            args.push("--json");
+        }
+        args.extend_from_slice(&[
+            "--from",
+            "a@reneg.test",
+            "--to",
+            "b@reneg.test",
+            "--timeout",
+            "10",
+        ]);
+        let run = ehlo(&args);
+        (run, server.join().unwrap())
+    };
+    // Both records: the first certificate matches one, the renegotiated one the other.
+    let (run, seen) = send(&[&t1, &t2], false);
+    run.assert_exit(0);
+    assert!(seen.contains("RENEGOTIATED 1"), "{seen}");
+    run.assert_contains("250 2.0.0 queued");
+    let out = run.all();
+    let block = out
+        .split_once("=== TLS renegotiated: the server now presents a different certificate")
+        .map(|(_, after)| after)
+        .unwrap_or_else(|| panic!("no renegotiated block\n{}", run.dump()));
+    assert!(
+        block.contains("=== TLS renegotiated peer[0]   subject=[/CN=second.reneg.test]"),
+        "{}",
+        run.dump()
+    );
+    assert!(
+        block.contains("=== TLS renegotiated peer[0] sha256=["),
+        "{}",
+        run.dump()
+    );
+    assert!(
+        block.contains(&format!("[matched] <- 3 1 1 {}", &t2[6..22])),
+        "{}",
+        run.dump()
+    );
+    assert!(block.contains("=== TLS DANE passed"), "{}", run.dump());
+    // Only the first's record: the new certificate is not authenticated, refused.
+    let (run, _) = send(&[&t1], false);
+    run.assert_exit(29);
+    run.assert_contains(
+        "*** TLS handshake failed: the server presented a certificate in a TLS renegotiation \
+         that the TLSA records do not authenticate: no TLSA record matched",
+    );
+    assert!(!run.all().contains("RCPT TO"), "{}", run.dump());
+    // JSON: `tls_started` keeps the first certificate, `tls_renegotiated` has the second.
+    let (run, _) = send(&[], true);
+    run.assert_exit(0);
+    let lines = json_lines(&run);
+    let leaf = |t: &str| {
+        lines
+            .iter()
+            .find(|l| l["type"] == t)
+            .map(|l| l["data"]["info"]["chain"][0]["subject"].clone())
+            .unwrap_or_else(|| panic!("no {t}\n{}", run.dump()))
+    };
+    assert_eq!(leaf("tls_started"), "/CN=first.reneg.test");
+    assert_eq!(leaf("tls_renegotiated"), "/CN=second.reneg.test");
+    let reneg = lines
+        .iter()
+        .find(|l| l["type"] == "tls_renegotiated")
+        .unwrap();
+    let info = &reneg["data"]["info"];
+    assert_eq!(info["verify"]["chain_ok"], false, "{reneg}");
+    assert_eq!(
+        info["verify"]["reason"], "self-signed certificate",
+        "{reneg}"
+    );
+    assert_eq!(info["verify"]["name_ok"], true, "{reneg}");
+    assert_eq!(
+        info["chain"][0]["sha256"].as_str().map(str::len),
+        Some(95),
+        "{reneg}"
+    );
+}
+
+/// `ehlo probe` says a server's renegotiation in the probe's transcript, as the send and the
+/// REPL do (`-- server renegotiated TLS …`, and the changed certificate's warning); it used to
+/// say nothing.
+#[test]
+#[ignore = "interop: needs perl Net::SSLeay"]
+fn probe_says_a_renegotiation_in_its_transcript() {
+    let (_dir, first, second, _ca) = reneg_certs();
+    let port = free_port();
+    let server = reneg_smtpd(port, &first, &second, 1);
+    let addr = format!("localhost:{port}");
+    let mut cmd = Command::new(ehlo_bin());
+    cmd.args([
+        "probe",
+        &addr,
+        "--tls-on-connect",
+        "--insecure",
+        "--to",
+        "b@reneg.test",
+        "--only",
+        "relay.open",
+        "--timeout",
+        "10",
+        "--json",
+    ]);
+    let run = run_bounded(cmd);
+    let seen = server.join().unwrap();
+    assert!(seen.contains("RENEGOTIATED 1"), "{seen}");
+    let rec = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("\"id\":\"relay.open\""))
+        .unwrap_or_else(|| panic!("{}", run.dump()));
+    let v: serde_json::Value = serde_json::from_str(rec).unwrap();
+    let transcript: Vec<&str> = v["evidence"]["transcript"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{rec}"))
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    assert!(
+        transcript.contains(&"-- server renegotiated TLS (RFC 5746 secure renegotiation)"),
+        "{rec}"
+    );
+    assert!(
+        transcript.iter().any(|l| l.starts_with(
+            "-- TLS certificate changed in the renegotiation: now subject=/CN=second.reneg.test"
+        )),
+        "{rec}"
+    );
+}
+
 /// A piped `ehlo repl` says a server's renegotiation as the send does: the info line when it
 /// goes along, and when it refuses one (an untrusted certificate under `--tls-verify`) the
 /// same one line naming the renegotiation and the certificate, the TLS exit code, and nothing

@@ -21,7 +21,7 @@ use crate::net::route::ConnectPlan;
 use crate::render::check::CheckRenderer;
 use crate::render::remedy::{FrontEnd, words};
 use crate::smtp::client::SessionError;
-use crate::smtp::event::Phase;
+use crate::smtp::event::{Event, Phase};
 use crate::smtp::reply::{Limits, ReplyParser};
 use script::{Ctx, Input, Io, Runner};
 
@@ -465,7 +465,9 @@ async fn drive(
                     read_ready(c, &mut buf).await;
                     runner.unasked_before_write(parser.progress(&buf).map_or(0, |p| p.bytes));
                 }
-                match c.send(&bytes, Phase::Other, timeout).await {
+                let sent = c.send(&bytes, Phase::Other, timeout).await;
+                renegotiations(c, &mut runner);
+                match sent {
                     Ok(()) => runner.on(Input::Sent),
                     Err(_) if refused(c).is_some() => {
                         runner.on(refused(c).unwrap_or(Input::Closed))
@@ -481,7 +483,9 @@ async fn drive(
                 if read == Io::Read {
                     deadline = (!timeout.is_zero()).then(|| tokio::time::Instant::now() + timeout);
                 }
-                runner.on(read_reply(c, &mut buf, &mut parser, deadline).await)
+                let input = read_reply(c, &mut buf, &mut parser, deadline).await;
+                renegotiations(c, &mut runner);
+                runner.on(input)
             }
             Io::Reconnect => {
                 if let Some(mut c) = conn.take() {
@@ -630,6 +634,23 @@ async fn read_ready(c: &mut Connection, buf: &mut Vec<u8>) {
         match tokio::time::timeout(std::time::Duration::ZERO, c.stream.read(&mut chunk)).await {
             Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
             _ => return,
+        }
+    }
+}
+
+/// The server's TLS renegotiations since the last look, said in the transcript as the send
+/// says them (`server renegotiated TLS …`, a changed certificate's warning).
+fn renegotiations(c: &Connection, runner: &mut Runner) {
+    let Some(reneg) = c.stream.renegotiation() else {
+        return;
+    };
+    for ev in reneg.take_news() {
+        match ev {
+            Event::Info { message } | Event::Warning { message } => {
+                runner.note(&words(&message, FrontEnd::Probe));
+            }
+            // The warning above names the new certificate; the probe's transcript is lines.
+            _ => {}
         }
     }
 }

@@ -2368,6 +2368,12 @@ impl Runner {
         self.advance()
     }
 
+    /// Something the connection layer saw between the bytes (a server's TLS renegotiation):
+    /// a `-- ` line of the transcript, where it happened.
+    pub(crate) fn note(&mut self, text: &str) {
+        self.log.transcript.push(format!("-- {text}"));
+    }
+
     /// The driver's connection is up, to `server` (`host [address]`: the MX host or the name
     /// given, and the address that answered). Called before [`Runner::start`]; the transcript
     /// and the evidence's `server` name it.

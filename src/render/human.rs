@@ -493,8 +493,46 @@ impl Human {
             Some(name) => tls(self, &format!("TLS SNI sent: {}", escape_str(name))),
             None => tls(self, "TLS no SNI sent"),
         }
+        self.peer_evidence("TLS peer", info);
+        let ocsp = if info.ocsp_stapled { "yes" } else { "no" };
+        tls(self, &format!("TLS OCSP response stapled: {ocsp}"));
+    }
+
+    /// A renegotiation's different certificate: the one in use from now on, each line marked
+    /// so that it is not read as the first handshake's (shown at "TLS started").
+    fn tls_renegotiated(&mut self, info: &TlsInfo) {
+        let mut head =
+            "TLS renegotiated: the server now presents a different certificate".to_string();
+        // The cipher is chosen once the new handshake ends, after its certificate is judged.
+        match (info.version.is_empty(), info.cipher.is_empty()) {
+            (true, _) => {}
+            (false, true) => {
+                let _ = write!(head, " ({})", escape_str(&info.version));
+            }
+            (false, false) => {
+                let _ = write!(
+                    head,
+                    " (cipher {}:{}:{})",
+                    escape_str(&info.version),
+                    escape_str(&info.cipher),
+                    info.bits
+                );
+            }
+        }
+        self.line(Stream::Out, "===", &head, Role::Warning, false);
+        self.peer_evidence("TLS renegotiated peer", info);
+    }
+
+    /// The peer's chain and its verdicts (CA and name, DANE), each line starting with `label`.
+    fn peer_evidence(&mut self, label: &str, info: &TlsInfo) {
+        let tls = |h: &mut Human, t: &str| h.line(Stream::Out, "===", t, Role::Tls, false);
         for (i, cert) in info.chain.iter().enumerate() {
-            self.peer_cert(i, cert);
+            self.peer_cert(label, i, cert);
+        }
+        // A renegotiation's leaf is told from the first handshake's by its fingerprint too.
+        if let Some(leaf) = info.chain.first().filter(|_| label != "TLS peer") {
+            let text = format!("{label}[0] sha256=[{}]", escape_str(&leaf.sha256));
+            tls(self, &text);
         }
         let v = &info.verify;
         let ca = if v.chain_ok {
@@ -520,7 +558,7 @@ impl Human {
                 )
             }
         };
-        let text = format!("TLS peer certificate {ca}, {host}");
+        let text = format!("{label} certificate {ca}, {host}");
         let dane_ok = info.dane.as_ref().is_some_and(|d| d.ok);
         let role = if v.ok || dane_ok {
             Role::Tls
@@ -552,8 +590,6 @@ impl Human {
             };
             self.line(Stream::Out, "===", note, Role::Warning, false);
         }
-        let ocsp = if info.ocsp_stapled { "yes" } else { "no" };
-        tls(self, &format!("TLS OCSP response stapled: {ocsp}"));
     }
 
     /// The DANE verdict: ignored records, per chain depth the association data and the records
@@ -659,8 +695,8 @@ impl Human {
         tls(self, &cert);
     }
 
-    fn peer_cert(&mut self, i: usize, cert: &CertInfo) {
-        let head = format!("TLS peer[{i}]");
+    fn peer_cert(&mut self, label: &str, i: usize, cert: &CertInfo) {
+        let head = format!("{label}[{i}]");
         // Continuation lines line up under "subject=".
         let pad = " ".repeat(head.len() + 3);
         self.line(
@@ -1008,6 +1044,7 @@ impl Renderer for Human {
                 self.warn(&text);
             }
             Event::TlsStarted { info } => self.tls_started(info),
+            Event::TlsRenegotiated { info } => self.tls_renegotiated(info),
             Event::TlsAccepted { info } => self.tls_accepted(info),
             // The start-up `info` line already says where it listens, with the settings.
             Event::Listening { .. } => {}
@@ -1734,6 +1771,29 @@ mod tests {
 === TLS OCSP response stapled: no
  ~> EHLO client.example.org
 <~  250 mx.example.net
+"
+        );
+    }
+
+    /// A renegotiation's different certificate is shown as the one now in use: a head line,
+    /// then every line of its block marked "renegotiated" (with the SHA-256 fingerprint), so
+    /// it is not read as the first handshake's; the session's parameters are not repeated.
+    #[test]
+    fn tls_renegotiated_certificate_is_marked() {
+        let mut info = tls_info(120, true, true);
+        info.version = "TLSv1.2".into();
+        info.cipher = String::new();
+        info.chain[0].sha256 = "AB:CD".into();
+        let r = render(HumanOptions::default(), &[Event::TlsRenegotiated { info }]);
+        assert_eq!(
+            r.out.text(),
+            "\
+=== TLS renegotiated: the server now presents a different certificate (TLSv1.2)
+=== TLS renegotiated peer[0]   subject=[/CN=mx.example.net]
+===                            commonName=[mx.example.net], subjectAltName=[DNS:mx.example.net, DNS:example.net] notAfter=[2027-01-01T00:00:00Z] (120 days left)
+===                            issuer=[/CN=Example CA/O=Example]
+=== TLS renegotiated peer[0] sha256=[AB:CD]
+=== TLS renegotiated peer certificate passed CA verification, passed host verification (using host mx.example.net to verify; matched DNS:mx.example.net)
 "
         );
     }

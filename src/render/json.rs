@@ -66,6 +66,7 @@
 //! | `tls_started` | `info` (see below); each peer certificate out of its dates, or with fewer than 14 days left, is then a `warning` (`TLS peer[0] certificate expired 3 days ago`, the transcript's `!!!` line) |
 //! | `listening` | (`ehlo serve`) `address`: the socket address bound (the real port when `--listen` asked for port 0); the first line after `schema` and the command line's `warning`s |
 //! | `tls_accepted` | (`ehlo serve`) `info`: `version`, `cipher`, `bits`, `sni_received` (or null), `client_cert_requested`, `client_cert` (subject, or null) |
+//! | `tls_renegotiated` | `info` (as `tls_started`'s, see below): the server renegotiated TLS (TLS 1.2, RFC 5746) and presented a different certificate, the one in use from then on: `info.chain`, `info.verify` and `info.dane` (TLSA records in force) judge it as the first handshake's were; `tls_started` keeps the first handshake's, and a `warning` says the change |
 //! | `tls_failed` | `reason`: the handshake failed, no TLS session (a certificate that fails verification is a completed handshake: `tls_started` with `verify.ok` false, and with `verify.enforced` the run then ends, outcome `tls`) |
 //! | `timing` | `what` (`dns`, `connect`, `tls_handshake`, `reply`), `phase`, `ms` (number, to the microsecond) |
 //! | `closed` | `expected` (bool: normal end after QUIT) |
@@ -989,7 +990,8 @@ mod tests {
                 deviation: Deviation::BareLf,
                 phase: Phase::Banner,
             },
-            Event::TlsStarted { info: tls },
+            Event::TlsStarted { info: tls.clone() },
+            Event::TlsRenegotiated { info: tls },
             Event::Listening {
                 address: "127.0.0.1:2525".into(),
             },
@@ -1079,6 +1081,7 @@ mod tests {
             Event::RawReceived { .. } => "raw_received",
             Event::Deviation { .. } => "deviation",
             Event::TlsStarted { .. } => "tls_started",
+            Event::TlsRenegotiated { .. } => "tls_renegotiated",
             Event::Listening { .. } => "listening",
             Event::TlsAccepted { .. } => "tls_accepted",
             Event::TlsFailed { .. } => "tls_failed",
@@ -1194,7 +1197,7 @@ mod tests {
             .expect("README lists the event types");
         let events = one_of_each();
         let names: std::collections::BTreeSet<&str> = events.iter().map(type_name).collect();
-        assert_eq!(names.len(), 28, "one sample of each event type");
+        assert_eq!(names.len(), 29, "one sample of each event type");
         for e in &events {
             let v = serde_json::to_value(e).unwrap();
             let t = v["type"].as_str().unwrap();

@@ -3745,8 +3745,11 @@ fn tls_summary(i: &crate::smtp::event::TlsInfo) -> String {
 
 /// Keep what a TLS handshake negotiated, as it passes on its way to the renderer.
 fn keep_tls_info(e: &Event, into: &mut Option<crate::smtp::event::TlsInfo>) {
-    if let Event::TlsStarted { info } = e {
-        *into = Some(info.clone());
+    match e {
+        Event::TlsStarted { info } => *into = Some(info.clone()),
+        // The certificate now in use: the renegotiation's (the session's cipher too).
+        Event::TlsRenegotiated { info } => *into = Some(info.clone()),
+        _ => {}
     }
 }
 

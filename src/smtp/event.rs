@@ -807,6 +807,13 @@ pub enum Event {
         /// Negotiated parameters and peer evidence.
         info: TlsInfo,
     },
+    /// The server renegotiated TLS (TLS 1.2, RFC 5746) and presented a different certificate:
+    /// the one now in use, judged as the first handshake's was (`verify`, and `dane` when TLSA
+    /// records apply). The [`Event::TlsStarted`] before it shows the first handshake's.
+    TlsRenegotiated {
+        /// The renegotiated handshake's parameters and the new certificate's evidence.
+        info: TlsInfo,
+    },
     /// Server's point of view (`ehlo serve`): the listener is bound, at this address.
     Listening {
         /// The socket address bound (`127.0.0.1:2525`; the real port when 0 was asked for).

@@ -1,6 +1,7 @@
 //! The client handshake: STARTTLS upgrade or implicit TLS over any stream, SNI, the name to
 //! verify, and the evidence afterwards.
 
+use std::net::IpAddr;
 use std::pin::Pin;
 
 use openssl::ssl::{Ssl, SslVerifyMode, SslVersion, StatusType};
@@ -126,7 +127,8 @@ where
         checked_ip,
         enforced: params.verify && !params.dane_unusable,
         only: params.verify_only,
-        dane: !params.tlsa.is_empty(),
+        tlsa: params.tlsa.clone(),
+        dane_names: dane_names(&checked, checked_ip, &params.dane_names),
         fallback: fallback.clone(),
         auth_level,
     };
@@ -200,16 +202,7 @@ where
             .peer_cert_chain()
             .map(|st| st.iter().map(X509Ref::to_owned).collect())
             .unwrap_or_default();
-        let mut names: Vec<String> = Vec::new();
-        for n in [checked.clone()]
-            .into_iter()
-            .filter(|n| !n.is_empty() && checked_ip.is_none())
-            .chain(params.dane_names.iter().cloned())
-        {
-            if !names.contains(&n) {
-                names.push(n);
-            }
-        }
+        let names = dane_names(&checked, checked_ip, &params.dane_names);
         let level = auth_level;
         let v = dane::verify(&chain, &params.tlsa, &names, params.verify, level);
         let failed = params.verify && !v.ok;
@@ -239,4 +232,19 @@ where
         });
     }
     Ok((s, info))
+}
+
+/// The reference names a DANE-TA leaf must carry (RFC 7672 §3.2.2-3): the name checked (not an
+/// address), then the others given, each once.
+fn dane_names(checked: &str, checked_ip: Option<IpAddr>, others: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for n in std::iter::once(checked.to_string())
+        .filter(|n| !n.is_empty() && checked_ip.is_none())
+        .chain(others.iter().cloned())
+    {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    names
 }

@@ -15,11 +15,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use openssl::hash::MessageDigest;
-use openssl::x509::{X509Ref, X509StoreContextRef, X509VerifyResult};
+use openssl::x509::{X509, X509Ref, X509StoreContext, X509StoreContextRef, X509VerifyResult};
 
 use super::params::Fallback;
 use super::verify::{cert_info, match_name, with_fallback};
-use crate::smtp::event::{Event, VerifyPart};
+use crate::smtp::event::{Event, TlsInfo, VerifyPart, VerifyVerdict};
 
 /// Renegotiations a session goes along with; the next one is refused: each is a full
 /// handshake, and a server asking for them in a loop would hold the send forever.
@@ -35,8 +35,11 @@ pub(super) struct Judge {
     pub(super) enforced: bool,
     /// Only this half of the verdict counts.
     pub(super) only: Option<VerifyPart>,
-    /// TLSA records authenticate the server instead of the CA store.
-    pub(super) dane: bool,
+    /// TLSA records that authenticate the server instead of the CA store (RFC 7672 §3), as
+    /// the first handshake's chain was matched against them; empty = none.
+    pub(super) tlsa: Vec<crate::net::dane::Tlsa>,
+    /// The reference names a DANE-TA leaf must carry (RFC 7672 §3.2.2-3).
+    pub(super) dane_names: Vec<String>,
     /// The bundle the first handshake's verdict falls back to when the hashed directory does
     /// not know the issuer ([`super::verify::with_fallback`]), and the level it judges at.
     pub(super) fallback: Option<Fallback>,
@@ -178,18 +181,75 @@ impl Renegotiation {
             Some(VerifyPart::Chain) => chain_err.clone(),
             Some(VerifyPart::Name) => name_err.clone(),
         };
-        let info = cert_info(&leaf);
-        let whose = format!("subject={}, issuer={}", info.subject, info.issuer);
+        // The certificate now in use, judged as the first handshake's is (the CA verdict, the
+        // name, the TLSA records when they apply), for the transcript and the JSON. The chain
+        // is the one OpenSSL built from what the server sent (leaf first), as far as it got.
+        let chain: Vec<X509> = match ctx.chain() {
+            Some(c) if !c.is_empty() => c.iter().map(X509Ref::to_owned).collect(),
+            _ => vec![leaf.clone()],
+        };
+        let dane = (!judge.tlsa.is_empty()).then(|| {
+            crate::net::dane::verify(
+                &chain,
+                &judge.tlsa,
+                &judge.dane_names,
+                judge.enforced,
+                judge.auth_level,
+            )
+        });
+        let ssl = X509StoreContext::ssl_idx()
+            .ok()
+            .and_then(|i| ctx.ex_data(i));
+        let matched = (!judge.checked.is_empty())
+            .then(|| match_name(&leaf, &judge.checked, judge.checked_ip))
+            .flatten();
+        let info = TlsInfo {
+            // The cipher and a stapled OCSP response (RFC 6066 §8, after the Certificate
+            // message) come after this judgement: not known here, left out.
+            version: ssl.map(|s| s.version_str().to_string()).unwrap_or_default(),
+            sni: ssl
+                .and_then(|s| s.servername(openssl::ssl::NameType::HOST_NAME))
+                .map(str::to_string),
+            chain: chain.iter().map(|c| cert_info(c)).collect(),
+            verify: VerifyVerdict {
+                ok: chain_err.is_none() && name_err.is_none(),
+                enforced: judge.enforced,
+                checked_name: (!judge.checked.is_empty()).then(|| judge.checked.clone()),
+                chain_ok: chain_err.is_none(),
+                name_ok: name_err.is_none(),
+                matched,
+                reason: chain_err.clone().or_else(|| {
+                    name_err.as_ref().map(|_| {
+                        if judge.checked_ip.is_some() {
+                            "IP address mismatch".to_string()
+                        } else {
+                            "hostname mismatch".to_string()
+                        }
+                    })
+                }),
+                only: judge.only,
+                waived: None,
+            },
+            dane: dane.clone(),
+            ..Default::default()
+        };
+        let leaf_info = cert_info(&leaf);
+        let whose = format!("subject={}, issuer={}", leaf_info.subject, leaf_info.issuer);
+        st.news.push(Event::TlsRenegotiated { info });
         if judge.enforced {
-            if judge.dane {
-                return self.refuse(
-                    &mut st,
-                    format!(
-                        "the server presented a different certificate in a TLS renegotiation ({whose}), which the TLSA records were not checked against: refused"
-                    ),
-                );
-            }
-            if let Some(why) = counted {
+            // With TLSA records the records authenticate the server, not the CA store (RFC 7672
+            // §3): the new certificate is matched against them as the first one was.
+            if let Some(d) = &dane {
+                if !d.ok {
+                    let why = d.reason.as_deref().unwrap_or("no TLSA record matched");
+                    return self.refuse(
+                        &mut st,
+                        format!(
+                            "the server presented a certificate in a TLS renegotiation that the TLSA records do not authenticate: {why} ({whose})"
+                        ),
+                    );
+                }
+            } else if let Some(why) = counted {
                 return self.refuse(
                     &mut st,
                     format!(
@@ -198,9 +258,14 @@ impl Renegotiation {
                 );
             }
         }
-        let verdict = match chain_err.or(name_err) {
-            Some(why) => format!(" (it would fail verification: {why})"),
-            None => String::new(),
+        let verdict = match (&dane, chain_err.or(name_err)) {
+            (Some(d), _) if !d.ok => format!(
+                " (it would fail DANE: {})",
+                d.reason.as_deref().unwrap_or("no TLSA record matched")
+            ),
+            (Some(_), _) => " (authenticated by DANE)".to_string(),
+            (None, Some(why)) => format!(" (it would fail verification: {why})"),
+            (None, None) => String::new(),
         };
         st.news.push(Event::warning(format!(
             "TLS certificate changed in the renegotiation: now {whose}{verdict}"

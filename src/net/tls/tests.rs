@@ -1587,7 +1587,8 @@ fn a_renegotiated_certificate_is_trusted_through_the_bundle_like_the_first() {
             checked_ip: None,
             enforced: true,
             only: None,
-            dane: false,
+            tlsa: Vec::new(),
+            dane_names: Vec::new(),
             fallback,
             auth_level: 1,
         };
@@ -1611,12 +1612,15 @@ fn a_renegotiated_certificate_is_trusted_through_the_bundle_like_the_first() {
         file: bundle.clone(),
     }));
     assert_eq!(refused, None, "{news:?}");
-    assert_eq!(news.len(), 1, "{news:?}");
+    assert_eq!(news.len(), 2, "{news:?}");
+    // The certificate now in use, with its verdict, then the warning.
+    assert!(news[0].starts_with("TlsRenegotiated"), "{news:?}");
+    assert!(news[0].contains("chain_ok: true"), "{news:?}");
     assert!(
-        news[0].contains("TLS certificate changed in the renegotiation"),
+        news[1].contains("TLS certificate changed in the renegotiation"),
         "{news:?}"
     );
-    assert!(!news[0].contains("would fail"), "{news:?}");
+    assert!(!news[1].contains("would fail"), "{news:?}");
 
     // With `--tls-ca-path` there is no fallback: the directory alone lacks the root.
     let (refused, _) = judged(None);
@@ -1634,4 +1638,80 @@ fn a_renegotiated_certificate_is_trusted_through_the_bundle_like_the_first() {
         file: bundle,
     }));
     assert!(refused.is_some());
+}
+
+/// Under DANE a renegotiation's different certificate is matched against the same TLSA
+/// records as the first handshake's (RFC 7672 §3): authenticated by one, the session goes on
+/// (the CA store, which does not know it, is not asked); matched by none, it is refused. It
+/// used to be refused whatever the records said. The event for the transcript carries the
+/// DANE verdict on the new certificate.
+#[test]
+fn a_renegotiated_certificate_is_matched_against_the_tlsa_records() {
+    use super::reneg::{Judge, Renegotiation};
+    use crate::net::dane::Tlsa;
+    use crate::smtp::event::Event;
+    use openssl::stack::Stack;
+    use openssl::x509::X509StoreContext;
+    use openssl::x509::store::X509StoreBuilder;
+
+    let (_, first, _) = ca_and_leaf("ehlo test root R1");
+    let (_, second, _) = ca_and_leaf("ehlo test root R2");
+    let spki = |c: &openssl::x509::X509| {
+        let der = c.public_key().unwrap().public_key_to_der().unwrap();
+        let hex: String = openssl::sha::sha256(&der)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Tlsa::parse(&format!("3 1 1 {hex}")).unwrap()
+    };
+    // An empty store: neither chain verifies by the CA path.
+    let store = X509StoreBuilder::new().unwrap().build();
+    let judged = |tlsa: Vec<Tlsa>| {
+        let judge = Judge {
+            checked: "localhost".into(),
+            checked_ip: None,
+            enforced: true,
+            only: None,
+            tlsa,
+            dane_names: vec!["localhost".into()],
+            fallback: None,
+            auth_level: 1,
+        };
+        let reneg = Renegotiation::default();
+        for cert in [&first, &second] {
+            let mut ctx = X509StoreContext::new().unwrap();
+            let untrusted = Stack::new().unwrap();
+            ctx.init(&store, cert, &untrusted, |c| {
+                let ok = c.verify_cert()?;
+                Ok(reneg.on_verify(&judge, ok, c))
+            })
+            .unwrap();
+        }
+        (reneg.refusal(), reneg.take_news())
+    };
+
+    let (refused, news) = judged(vec![spki(&first), spki(&second)]);
+    assert_eq!(refused, None, "{news:?}");
+    let Some(Event::TlsRenegotiated { info }) = news.first() else {
+        panic!("{news:?}")
+    };
+    let dane = info.dane.as_ref().expect("a DANE verdict");
+    assert!(dane.ok, "{dane:?}");
+    assert_eq!(dane.matched_depth, Some(0), "{dane:?}");
+    assert!(!info.verify.chain_ok, "{info:?}");
+    assert_eq!(
+        info.chain[0].sha256,
+        super::verify::cert_info(&second).sha256
+    );
+
+    let (refused, news) = judged(vec![spki(&first)]);
+    let refused = refused.expect("refused: no record matches the new certificate");
+    assert!(
+        refused.contains("a TLS renegotiation that the TLSA records do not authenticate"),
+        "{refused}"
+    );
+    assert!(
+        matches!(news.first(), Some(Event::TlsRenegotiated { info }) if info.dane.as_ref().is_some_and(|d| !d.ok)),
+        "{news:?}"
+    );
 }
