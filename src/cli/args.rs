@@ -2352,6 +2352,17 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub(crate) max_auth_failures: Option<u32>,
 
+    /// Errors a client may make (replies 500-504: unknown commands, bad syntax, bad sequence)
+    /// without a message delivered: the last is answered, then 421 4.7.0 and close; 1 while
+    /// busy, as Postfix's stress mode; 0 = no limit
+    #[arg(long, value_name = "N", default_value_t = crate::serve::HARD_ERROR_LIMIT)]
+    pub(crate) hard_error_limit: u32,
+
+    /// NOOP, RSET, VRFY and HELP commands a client may send without a message delivered; each
+    /// one past it counts as an error (--hard-error-limit); 1 while busy; 0 = no limit
+    #[arg(long, value_name = "N", default_value_t = crate::serve::JUNK_COMMAND_LIMIT)]
+    pub(crate) junk_command_limit: u32,
+
     /// One line per stored message (plus warnings and errors) instead of the whole transcript:
     /// for a sink under load
     #[arg(long)]

@@ -19,8 +19,9 @@
 //! replies (one that sends and never reads is closed, and nothing is read from it meanwhile);
 //! the same limit for a TLS handshake; once every connection slot is in use (busy, Postfix's
 //! stress mode), `--busy-timeout` (10 s) left to each open session, whatever it sends (see
-//! [`Busy`]); `--max-auth-failures` failed AUTH attempts per connection (see
-//! `smtp::server`). When the server stops, a handshake under way ends at once and a client that
+//! [`Busy`]), a TLS handshake, `--greet-pause` and a PROXY header's wait included;
+//! `--max-auth-failures` failed AUTH attempts per connection, `--hard-error-limit` errors and
+//! `--junk-command-limit` junk commands, both 1 while busy (see `smtp::server`). When the server stops, a handshake under way ends at once and a client that
 //! reads no reply gets [`CLOSE_WAIT`] more, each with its line and `closed` event.
 
 mod fds;
@@ -59,6 +60,10 @@ pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default `--busy-timeout`: what Postfix's stress mode sets smtpd_timeout to (its
 /// STRESS_README), here as the time each session has left once every slot is in use.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `--hard-error-limit`: Postfix's `smtpd_hard_error_limit` (postconf(5)).
+pub(crate) const HARD_ERROR_LIMIT: u32 = 20;
+/// Default `--junk-command-limit`: Postfix's `smtpd_junk_command_limit` (postconf(5)).
+pub(crate) const JUNK_COMMAND_LIMIT: u32 = 100;
 /// Open connections allowed at once by default.
 pub(crate) const MAX_CONNECTIONS: usize = 256;
 /// Default `--min-free`: the free space kept on the file systems messages are written to
@@ -134,6 +139,12 @@ pub struct ServeOptions {
     /// Failed AUTH attempts per connection before `421 4.7.0` (0 = no limit); `None`: the
     /// default, 3. Given with no AUTH on offer, a start warning says it does nothing.
     pub max_auth_failures: Option<u32>,
+    /// `--hard-error-limit`: client errors (replies 500-504) without a message delivered
+    /// before `421 4.7.0`; 1 while busy; 0 = no limit.
+    pub hard_error_limit: u32,
+    /// `--junk-command-limit`: NOOP/RSET/VRFY/HELP without a message delivered before each
+    /// counts as an error; 1 while busy; 0 = no limit.
+    pub junk_command_limit: u32,
     /// `--quirk`: vulnerable behaviours for testing safety probes (`smtp::server::quirk`).
     pub quirks: crate::smtp::server::Quirks,
     /// `--greet-pause`: wait this long before the greeting and refuse a client that talks
@@ -186,6 +197,8 @@ impl Default for ServeOptions {
             idle_timeout: IDLE_TIMEOUT,
             busy_timeout: BUSY_TIMEOUT,
             max_auth_failures: None,
+            hard_error_limit: HARD_ERROR_LIMIT,
+            junk_command_limit: JUNK_COMMAND_LIMIT,
             quirks: crate::smtp::server::Quirks::default(),
             greet_pause: Duration::ZERO,
             proxy_protocol: false,
@@ -231,6 +244,8 @@ impl std::fmt::Debug for ServeOptions {
             .field("idle_timeout", &self.idle_timeout)
             .field("busy_timeout", &self.busy_timeout)
             .field("max_auth_failures", &self.max_auth_failures)
+            .field("hard_error_limit", &self.hard_error_limit)
+            .field("junk_command_limit", &self.junk_command_limit)
             .field("quirks", &self.quirks)
             .field("greet_pause", &self.greet_pause)
             .field("proxy_protocol", &self.proxy_protocol)
@@ -273,6 +288,10 @@ struct Shared {
     /// `--busy-timeout` and how the lines name it.
     busy_timeout: Duration,
     busy_timeout_named: String,
+    /// `--hard-error-limit` and `--junk-command-limit` as the line of a session they end
+    /// names them.
+    hard_error_limit_named: String,
+    junk_command_limit_named: String,
     /// While every slot is in use: when the open sessions' time runs out (the moment the
     /// server became busy plus `--busy-timeout`); None while a slot is free. Only the accept
     /// loop, which counts the connections, changes it.
@@ -684,6 +703,8 @@ async fn start_or_return(
         proxy_timeout_named: opts.named("--proxy-timeout"),
         busy_timeout: opts.busy_timeout,
         busy_timeout_named: opts.named("--busy-timeout"),
+        hard_error_limit_named: opts.named("--hard-error-limit"),
+        junk_command_limit_named: opts.named("--junk-command-limit"),
         busy: busy_rx,
         tls_on_connect: opts.tls_on_connect,
         acceptor,
@@ -908,6 +929,8 @@ fn server_config(opts: &ServeOptions, faults: Faults) -> ServerConfig {
         faults,
         seed: 0,
         max_auth_failures: opts.max_auth_failures.unwrap_or(MAX_AUTH_FAILURES),
+        hard_error_limit: opts.hard_error_limit,
+        junk_command_limit: opts.junk_command_limit,
         quirks: opts.quirks,
         // --quiet drops the transcript: the session need not make it.
         transcript: !opts.quiet,
@@ -995,15 +1018,36 @@ fn describe(opts: &ServeOptions, config: &ServerConfig, addrs: &[SocketAddr], se
     if let Some(m) = &opts.mbox {
         parts.push(format!("mbox {}", m.display()));
     }
+    // Each limit with where it was set when that was below the command line, as the lines
+    // it ends a session with say.
     let max_connections = opts.max_connections.max(1);
-    parts.push(format!(
-        "at most {max_connections} connection{}, idle timeout {}",
-        crate::smtp::event::plural_s(max_connections),
-        if opts.idle_timeout.is_zero() {
+    let secs = |d: Duration| {
+        if d.is_zero() {
             "off".to_string()
         } else {
-            format!("{} s", opts.idle_timeout.as_secs_f64())
+            format!("{} s", d.as_secs_f64())
         }
+    };
+    let count = |n: u32| {
+        if n == 0 {
+            "off".to_string()
+        } else {
+            n.to_string()
+        }
+    };
+    parts.push(format!(
+        "at most {max_connections} connection{}{}, idle timeout {}{}, busy timeout {}{}, \
+         error limit {}{}, junk-command limit {}{}",
+        crate::smtp::event::plural_s(max_connections),
+        opts.source_mark("--max-connections"),
+        secs(opts.idle_timeout),
+        opts.source_mark("--idle-timeout"),
+        secs(opts.busy_timeout),
+        opts.source_mark("--busy-timeout"),
+        count(opts.hard_error_limit),
+        opts.source_mark("--hard-error-limit"),
+        count(opts.junk_command_limit),
+        opts.source_mark("--junk-command-limit"),
     ));
     parts.push(format!("seed {seed} (--seed {seed} repeats this run)"));
     parts.join(", ")
@@ -1563,6 +1607,7 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
         let mut early = [0u8; 512];
         let mut until = tokio::time::Instant::now() + shared.greet_pause;
         let mut extended = false;
+        let mut cut = false;
         loop {
             tokio::select! {
                 r = tokio::time::timeout_at(until, conn.read(&mut early)) => {
@@ -1579,8 +1624,13 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
                     }
                 }
                 _ = stop.wait_for(|s| *s) => session.shutting_down(),
+                // The pause holds a slot too: not past the busy timeout.
+                () = busy_over(shared.busy.clone()) => cut = true,
             }
             break;
+        }
+        if cut {
+            busy_cut(&mut session, &shared, &emit).await;
         }
     }
     if !session.is_closed() {
@@ -1648,6 +1698,9 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
                     }
                     ServerAction::Close => {
                         drain_events(&mut session, &emit).await;
+                        if let Some(e) = session.closed_for_errors() {
+                            emit(Event::warning(error_limit_line(&shared, e))).await;
+                        }
                         break 'outer true;
                     }
                     ServerAction::Content(piece) => {
@@ -1713,6 +1766,7 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
         wrote = false;
         // While the server is busy, its time limit when that comes first (see `Busy`).
         let cap = *busy.borrow();
+        session.set_busy(cap.is_some());
         let cut = cap.filter(|c| deadline.is_none_or(|d| *c < d));
         let deadline = cut.or(deadline);
         buf.clear();
@@ -1855,6 +1909,17 @@ async fn read_proxy_header(
     let r = tokio::select! {
         r = tokio::time::timeout(shared.proxy_timeout, read) => r.ok(),
         _ = stop.wait_for(|s| *s) => return Err("the server is stopping".into()),
+        // The wait holds a slot: not past the busy timeout.
+        () = busy_over(shared.busy.clone()) => {
+            let n = got.load(std::sync::atomic::Ordering::Relaxed);
+            return Err(format!(
+                "{n} octet{} of one came before the busy timeout ({} s, {}; every connection \
+                 slot is in use)",
+                if n == 1 { "" } else { "s" },
+                shared.busy_timeout.as_secs_f64(),
+                shared.busy_timeout_named
+            ));
+        }
     };
     r.unwrap_or_else(|| {
         let secs = shared.proxy_timeout.as_secs_f64();
@@ -1941,6 +2006,52 @@ where
     session.busy_timed_out();
 }
 
+/// Done when the server has been busy (every slot in use) for `--busy-timeout`, now or once it
+/// becomes busy; never while a slot is free. For the waits before a session's commands (a TLS
+/// handshake, `--greet-pause`, a PROXY header), which hold a slot as a session does.
+async fn busy_over(mut busy: watch::Receiver<Option<tokio::time::Instant>>) {
+    loop {
+        let cap = *busy.borrow_and_update();
+        let changed = async {
+            if busy.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        match cap {
+            Some(at) => tokio::select! {
+                () = tokio::time::sleep_until(at) => return,
+                () = changed => {}
+            },
+            None => changed.await,
+        }
+    }
+}
+
+/// The log line of a session closed at its error limit (`421 4.7.0` sent).
+fn error_limit_line(shared: &Shared, e: crate::smtp::server::ErrorClose) -> String {
+    let busy = if e.busy {
+        "; 1 while every connection slot is in use"
+    } else {
+        ""
+    };
+    let last = if e.junk {
+        format!(
+            ", the last a NOOP, RSET, VRFY or HELP past the junk-command limit ({})",
+            shared.junk_command_limit_named
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "too many errors: {} error{} without a message delivered, the limit {} ({}{busy}){last}: \
+         closing",
+        e.errors,
+        if e.errors == 1 { "" } else { "s" },
+        e.limit,
+        shared.hard_error_limit_named
+    )
+}
+
 async fn drain_events<F, Fut>(session: &mut Session, emit: &F)
 where
     F: Fn(Event) -> Fut,
@@ -1989,6 +2100,18 @@ async fn handshake(
     let mut stop = shared.stop.clone();
     let done = tokio::select! {
         done = done => done,
+        // A handshake holds a slot as a session does: not past the busy timeout.
+        () = busy_over(shared.busy.clone()) => {
+            return Err(HandshakeFailed {
+                reason: Hint::plain(format!(
+                    "the client had not finished it at the busy timeout ({} s, {}; every \
+                     connection slot is in use): closing the connection",
+                    shared.busy_timeout.as_secs_f64(),
+                    shared.busy_timeout_named
+                )),
+                server_closed: true,
+            });
+        }
         _ = stop.wait_for(|s| *s) => {
             return Err(HandshakeFailed {
                 reason: Hint::plain(

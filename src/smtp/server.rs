@@ -105,6 +105,14 @@ pub(crate) struct ServerConfig {
     /// Failed AUTH attempts allowed on one connection: the last one is answered `421 4.7.0`
     /// and the connection closed; each failure before it waits a little longer (0 = no limit).
     pub(crate) max_auth_failures: u32,
+    /// Errors allowed a client without a message delivered: the command that makes the count
+    /// reach it is answered, then `421 4.7.0` and close (as Postfix's `smtpd_hard_error_limit`);
+    /// an error is a reply 500-504 (RFC 5321 §4.2.2: syntax error, not implemented, bad
+    /// sequence), not an injected fault or a refusal of an address; 0 = no limit.
+    pub(crate) hard_error_limit: u32,
+    /// Junk commands (NOOP, RSET, VRFY, HELP) allowed without a message delivered; each one
+    /// past it counts as an error (as Postfix's `smtpd_junk_command_limit`); 0 = no limit.
+    pub(crate) junk_command_limit: u32,
     /// Vulnerable behaviours switched on for testing probes ([`quirk`]).
     pub(crate) quirks: Quirks,
     /// Emit the transcript events ([`Event::ClientCommand`], [`Event::ServerReply`]). Off for a
@@ -135,6 +143,9 @@ impl Default for ServerConfig {
             faults: Faults::default(),
             seed: 0,
             max_auth_failures: 3,
+            // Off unless the driver sets them (`ehlo serve`: Postfix's 20 and 100).
+            hard_error_limit: 0,
+            junk_command_limit: 0,
             quirks: Quirks::default(),
             transcript: true,
         }
@@ -349,6 +360,18 @@ pub(crate) struct Session {
     greeted: bool,
     /// Failed AUTH attempts so far.
     auth_failures: u32,
+    /// Errors ([`ServerConfig::hard_error_limit`]) and junk commands since the session began or
+    /// a message was last delivered.
+    errors: u32,
+    junk: u32,
+    /// The driver's server is busy (every connection slot in use): both limits are 1, as in
+    /// Postfix's stress mode.
+    busy: bool,
+    /// Closed for too many errors: the count and the limit it reached, and whether the server
+    /// was busy then ([`Session::closed_for_errors`]).
+    error_close: Option<ErrorClose>,
+    /// The last error counted was a junk command past its limit.
+    last_error_junk: bool,
     /// Complete command lines and message contents read so far (the driver's idle timeout
     /// restarts when this moves).
     units_read: u64,
@@ -376,6 +399,19 @@ pub(crate) struct Session {
     /// a client that sends one outside an AUTH exchange (`NOOP <password>`) has it shown
     /// masked. Empty without a transcript or users.
     secrets: Vec<Vec<u8>>,
+}
+
+/// Why a session closed at its error limit, for the driver's log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ErrorClose {
+    /// Errors counted (junk commands past their limit among them).
+    pub(crate) errors: u32,
+    /// The error limit in force (1 while busy).
+    pub(crate) limit: u32,
+    /// The last error was a junk command past the junk-command limit.
+    pub(crate) junk: bool,
+    /// The server was busy: the limits were 1.
+    pub(crate) busy: bool,
 }
 
 /// Whether the driver kept a message ([`Session::stored`]).
@@ -426,6 +462,11 @@ impl Session {
             bare_lf_pending: false,
             greeted: false,
             auth_failures: 0,
+            errors: 0,
+            junk: 0,
+            busy: false,
+            error_close: None,
+            last_error_junk: false,
             units_read: 0,
             after_auth_line: false,
             early_talker: false,
@@ -608,6 +649,52 @@ impl Session {
         );
     }
 
+    /// The driver's server is busy (every connection slot in use) or no longer: while it is,
+    /// the error and junk-command limits that are on are 1 (Postfix's stress mode,
+    /// STRESS_README), checked at the next command.
+    pub(crate) fn set_busy(&mut self, busy: bool) {
+        self.busy = busy;
+    }
+
+    /// The session closed at its error limit: why, once.
+    pub(crate) fn closed_for_errors(&mut self) -> Option<ErrorClose> {
+        self.error_close.take()
+    }
+
+    /// A limit as in force now: 1 while busy, unless off (0).
+    fn in_force(&self, limit: u32) -> u32 {
+        if self.busy { limit.min(1) } else { limit }
+    }
+
+    /// A junk command (NOOP, RSET, VRFY, HELP): past the junk-command limit it counts as an
+    /// error (Postfix's `smtpd_junk_command_limit`).
+    fn junk_command(&mut self) {
+        self.junk = self.junk.saturating_add(1);
+        let limit = self.in_force(self.cfg.junk_command_limit);
+        if limit > 0 && self.junk > limit {
+            self.errors = self.errors.saturating_add(1);
+            self.last_error_junk = true;
+        }
+    }
+
+    /// At the error limit: `421 4.7.0` (RFC 5321 §3.8, §4.2.3; RFC 3463 §3.8 X.7.0, Postfix's
+    /// answer to a client past `smtpd_hard_error_limit`) after the reply to the command that
+    /// reached it, and close; true when it closed.
+    fn enforce_error_limit(&mut self) -> bool {
+        let limit = self.in_force(self.cfg.hard_error_limit);
+        if limit == 0 || self.errors < limit || self.is_closed() {
+            return false;
+        }
+        self.error_close = Some(ErrorClose {
+            errors: self.errors,
+            limit,
+            junk: self.last_error_junk,
+            busy: self.busy,
+        });
+        self.close_with_421("4.7.0", "Error: too many errors, closing connection");
+        true
+    }
+
     /// The server is stopping: `421 4.3.2` and close (RFC 5321 §3.8: a server that must shut
     /// down answers 421 to whatever comes next rather than just closing; RFC 3463 §3.4: 4.3.2
     /// system not accepting network messages). A message being received is discarded.
@@ -728,6 +815,12 @@ impl Session {
             return;
         };
         self.phase = Phase::Dot;
+        if outcome == StoreOutcome::Kept {
+            // Postfix's error and junk-command counts are of a client "without delivering
+            // mail" (postconf(5)): a message kept starts them again.
+            self.errors = 0;
+            self.junk = 0;
+        }
         if self.cfg.lmtp && !rcpts.is_empty() {
             self.lmtp_replies(&rcpts, &id, outcome);
         } else {
@@ -886,6 +979,8 @@ impl Session {
                         }
                     }
                     let Some(line) = self.next_line() else {
+                        // An over-long line is answered here.
+                        self.enforce_error_limit();
                         return;
                     };
                     if self.unsynchronized(&line) {
@@ -897,6 +992,7 @@ impl Session {
                         return;
                     }
                     self.line(&line);
+                    self.enforce_error_limit();
                 }
             }
         }
@@ -1122,7 +1218,15 @@ impl Session {
                     &[format!("Bad {kind} address syntax ({detail})")],
                 );
             }
-            Ok(cmd) => self.command(cmd),
+            Ok(cmd) => {
+                if matches!(
+                    cmd,
+                    Command::Noop(_) | Command::Rset | Command::Vrfy(_) | Command::Help(_)
+                ) {
+                    self.junk_command();
+                }
+                self.command(cmd);
+            }
         }
     }
 
@@ -2390,6 +2494,11 @@ impl Session {
     /// …:TEXT`): that keeps its non-ASCII characters, so a client's handling of a UTF-8
     /// reply can be tested on purpose.
     fn reply_text(&mut self, code: u16, enh: Option<&str>, lines: &[String], as_given: bool) {
+        if !as_given && (500..=504).contains(&code) {
+            // The client's error (RFC 5321 §4.2.2), not a fault the user injected.
+            self.errors = self.errors.saturating_add(1);
+            self.last_error_junk = false;
+        }
         let enh = enh.filter(|_| !self.hidden("ENHANCEDSTATUSCODES"));
         // RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF. Text echoed
         // from the client (an EHLO argument, an unknown parameter) is cut to fit.

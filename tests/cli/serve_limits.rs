@@ -272,7 +272,19 @@ fn a_client_that_never_reads_is_closed_at_the_idle_timeout() {
     // full the server's write waits. A write that waited forever held the connection (and
     // its --max-connections slot) long past the idle timeout; now the client must take a byte
     // within the idle timeout, or it is closed with a word in the transcript.
-    let mut serve = Serve::start(&["--idle-timeout", "2", "--max-connections", "1", "--quiet"]);
+    // --junk-command-limit 0 and --busy-timeout 0: NOOPs past the one, or the other (one slot
+    // of one in use is busy), would end the session before its writes wait.
+    let mut serve = Serve::start(&[
+        "--idle-timeout",
+        "2",
+        "--max-connections",
+        "1",
+        "--junk-command-limit",
+        "0",
+        "--busy-timeout",
+        "0",
+        "--quiet",
+    ]);
     let s = TcpStream::connect(&serve.addr).unwrap();
     s.set_write_timeout(Some(Duration::from_millis(500)))
         .unwrap();
@@ -1078,7 +1090,15 @@ fn slow_clients_holding_every_slot_are_cut_at_the_busy_timeout() {
     let mut serve = Serve::spawn(
         cmd,
         "127.0.0.1:0",
-        &["--max-connections", "2", "--idle-timeout", "5"],
+        // --junk-command-limit 0: a NOOP past it would end a busy session before its time.
+        &[
+            "--max-connections",
+            "2",
+            "--idle-timeout",
+            "5",
+            "--junk-command-limit",
+            "0",
+        ],
     );
     let every = Duration::from_millis(300);
     // One slot of two in use: not busy, a NOOP every 300 ms for 1.5 s is served.
@@ -1117,4 +1137,130 @@ fn slow_clients_holding_every_slot_are_cut_at_the_busy_timeout() {
     // The slots are free again.
     let (_c, banner) = Raw::connect(&serve.addr);
     assert!(banner.starts_with("220 "), "{banner}");
+}
+
+/// The start line names every limit, the busy timeout and the error limits among them, each
+/// with where it was set when that was below the command line.
+#[test]
+fn the_start_line_names_the_busy_timeout_and_the_error_limits_with_their_sources() {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("EHLO_BUSY_TIMEOUT", "3")
+        .env("EHLO_HARD_ERROR_LIMIT", "4");
+    let serve = Serve::spawn(cmd, "127.0.0.1:0", &["--junk-command-limit", "0"]);
+    let line = &serve.seen;
+    assert!(
+        line.contains(
+            "at most 256 connections, idle timeout 300 s, busy timeout 3 s (set by \
+             EHLO_BUSY_TIMEOUT in the environment), error limit 4 (set by EHLO_HARD_ERROR_LIMIT \
+             in the environment), junk-command limit off, seed "
+        ),
+        "{line}"
+    );
+}
+
+/// A client that sent unknown commands (or NOOPs) forever was answered forever: at the hard
+/// error limit (Postfix's `smtpd_hard_error_limit`) its last error is answered, then
+/// `421 4.7.0` and close, with a line naming the limit and where it was set; NOOPs past the
+/// junk-command limit count as errors.
+#[test]
+fn a_client_that_only_errs_is_cut_at_the_hard_error_limit() {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("EHLO_HARD_ERROR_LIMIT", "3");
+    let mut serve = Serve::spawn(cmd, "127.0.0.1:0", &["--junk-command-limit", "2"]);
+    let (mut c, _) = Raw::connect(&serve.addr);
+    for _ in 0..2 {
+        let r = c.cmd("XYZZY");
+        assert!(r.starts_with("500 5.5.2 "), "{r}");
+    }
+    let r = c.cmd("XYZZY");
+    assert!(r.starts_with("500 5.5.2 "), "{r}");
+    let r = c.reply();
+    assert!(
+        r.starts_with("421 4.7.0 ") && r.contains("Error: too many errors"),
+        "{r}"
+    );
+    assert!(c.closed());
+    let line = "too many errors: 3 errors without a message delivered, the limit 3 \
+                (--hard-error-limit, set by EHLO_HARD_ERROR_LIMIT in the environment): closing";
+    assert!(
+        serve.wait_for(line, Duration::from_secs(5)).is_some(),
+        "{}",
+        serve.seen
+    );
+    // Junk: two NOOPs are free, the next two are errors, the one after an unknown command.
+    let (mut c, _) = Raw::connect(&serve.addr);
+    for _ in 0..4 {
+        let r = c.cmd("NOOP");
+        assert!(r.starts_with("250 "), "{r}");
+    }
+    assert!(c.cmd("HELP").starts_with("214"));
+    let r = c.reply();
+    assert!(r.starts_with("421 4.7.0 "), "{r}");
+    assert!(
+        serve
+            .wait_for(
+                "the last a NOOP, RSET, VRFY or HELP past the junk-command limit \
+                 (--junk-command-limit)",
+                Duration::from_secs(5)
+            )
+            .is_some(),
+        "{}",
+        serve.seen
+    );
+}
+
+/// The waits before a session's commands hold a slot as a session does: a TLS handshake, a
+/// `--greet-pause` and a PROXY header's wait went on for the idle timeout (or the pause, or
+/// `--proxy-timeout`) however long the server had been busy. Each now ends at the busy timeout.
+#[test]
+fn handshakes_greet_pauses_and_proxy_waits_end_at_the_busy_timeout() {
+    let limits = [
+        "--max-connections",
+        "2",
+        "--busy-timeout",
+        "1",
+        "--idle-timeout",
+        "30",
+    ];
+    for (extra, said) in [
+        (
+            &["--tls-on-connect"][..],
+            "the client had not finished it at the busy timeout (1 s, --busy-timeout",
+        ),
+        (
+            &["--greet-pause", "30000"][..],
+            "busy timeout: all connection slots have been in use for 1 s",
+        ),
+        (
+            &["--accept-proxy", "--proxy-timeout", "30"][..],
+            "0 octets of one came before the busy timeout (1 s, --busy-timeout",
+        ),
+    ] {
+        let args: Vec<&str> = limits.iter().chain(extra).copied().collect();
+        let mut serve = Serve::start(&args);
+        let start = Instant::now();
+        let mut clients: Vec<TcpStream> = (0..2)
+            .map(|_| {
+                let s = TcpStream::connect(&serve.addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                s
+            })
+            .collect();
+        for c in &mut clients {
+            // Whatever the server says last, then its close.
+            let mut all = Vec::new();
+            let _ = c.read_to_end(&mut all);
+        }
+        let waited = start.elapsed();
+        assert!(
+            waited < Duration::from_secs(6),
+            "{extra:?}: {waited:?}\n{}",
+            serve.seen
+        );
+        assert!(
+            serve.wait_for(said, Duration::from_secs(5)).is_some(),
+            "{extra:?}: {said}\n{}",
+            serve.seen
+        );
+    }
 }

@@ -53,6 +53,8 @@ fn options(a: ServeArgs) -> Result<ServeOptions, Error> {
         idle_timeout: a.idle_timeout,
         busy_timeout: a.busy_timeout,
         max_auth_failures: a.max_auth_failures,
+        hard_error_limit: a.hard_error_limit,
+        junk_command_limit: a.junk_command_limit,
         quirks: crate::cli::serve_specs::quirks(&a.quirk).map_err(usage)?,
         greet_pause: std::time::Duration::from_millis(a.greet_pause),
         proxy_protocol: a.accept_proxy,

@@ -3487,3 +3487,123 @@ fn a_proxy_header_first_is_refused_by_name_and_the_connection_closed() {
     );
     assert!(!s.is_closed());
 }
+
+/// A client that sends unknown commands (or any 500-504 error) forever was answered forever:
+/// at the hard error limit the erring command is answered, then `421 4.7.0` and close (as
+/// Postfix's `smtpd_hard_error_limit`); the driver learns why once.
+#[test]
+fn the_hard_error_limit_ends_a_client_that_only_errs() {
+    let mut c = cfg();
+    c.hard_error_limit = 3;
+    let (mut s, _) = session(c);
+    let o = feed(&mut s, b"XYZZY\r\nEHLO\r\n");
+    assert_eq!(o.text().matches("500 5.5.2").count(), 1, "{}", o.text());
+    assert!(o.actions.is_empty());
+    let o = feed(&mut s, b"FOO\r\nNOOP\r\n");
+    assert_eq!(
+        o.text(),
+        "500 5.5.2 Error: command not recognized\r\n\
+         421 4.7.0 mx.test Error: too many errors, closing connection\r\n"
+    );
+    assert_eq!(o.actions, vec![ServerAction::Close]);
+    assert_eq!(
+        s.closed_for_errors(),
+        Some(ErrorClose {
+            errors: 3,
+            limit: 3,
+            junk: false,
+            busy: false
+        })
+    );
+    assert_eq!(s.closed_for_errors(), None);
+}
+
+/// Injected faults are the user's, not the client's: never counted. A kept message starts the
+/// counts again ("without delivering mail", postconf(5)).
+#[test]
+fn injected_faults_and_delivered_mail_leave_the_error_count_alone() {
+    let mut c = cfg();
+    c.hard_error_limit = 2;
+    c.faults = faults(&["mail=501"]);
+    let (mut s, _) = session(c);
+    let o = feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@b>\r\nMAIL FROM:<a@b>\r\nMAIL FROM:<a@b>\r\n",
+    );
+    assert_eq!(o.text().matches("501 ").count(), 3, "{}", o.text());
+    assert!(o.actions.is_empty(), "{}", o.text());
+
+    let mut c = cfg();
+    c.hard_error_limit = 2;
+    let (mut s, _) = session(c);
+    let o = feed(
+        &mut s,
+        b"EHLO c\r\nXYZZY\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n",
+    );
+    assert!(
+        o.text()
+            .ends_with("354 End data with <CR><LF>.<CR><LF>\r\n"),
+        "{}",
+        o.text()
+    );
+    let o = feed(&mut s, b"hi\r\n.\r\nXYZZY\r\n");
+    assert!(
+        o.text()
+            .ends_with("500 5.5.2 Error: command not recognized\r\n"),
+        "{}",
+        o.text()
+    );
+    assert!(!o.actions.contains(&ServerAction::Close), "{}", o.text());
+}
+
+/// NOOP, RSET, VRFY and HELP past the junk-command limit count as errors (Postfix's
+/// `smtpd_junk_command_limit`); while the server is busy both limits are 1 (its stress mode):
+/// the second junk command is answered, then `421 4.7.0`.
+#[test]
+fn junk_commands_past_their_limit_are_errors_and_busy_lowers_both_limits() {
+    let mut c = cfg();
+    c.hard_error_limit = 2;
+    c.junk_command_limit = 3;
+    let (mut s, _) = session(c);
+    let o = feed(&mut s, b"NOOP\r\nRSET\r\nVRFY x\r\nHELP\r\n");
+    assert!(o.actions.is_empty(), "{}", o.text());
+    let o = feed(&mut s, b"NOOP\r\n");
+    assert_eq!(
+        o.text(),
+        "250 2.0.0 Ok\r\n421 4.7.0 mx.test Error: too many errors, closing connection\r\n"
+    );
+    assert_eq!(
+        s.closed_for_errors(),
+        Some(ErrorClose {
+            errors: 2,
+            limit: 2,
+            junk: true,
+            busy: false
+        })
+    );
+
+    let mut c = cfg();
+    c.hard_error_limit = 20;
+    c.junk_command_limit = 100;
+    let (mut s, _) = session(c);
+    let o = feed(&mut s, b"NOOP\r\nNOOP\r\nXYZZY\r\n");
+    assert!(o.actions.is_empty(), "{}", o.text());
+    s.set_busy(true);
+    let o = feed(&mut s, b"NOOP\r\n");
+    assert_eq!(
+        o.text(),
+        "250 2.0.0 Ok\r\n421 4.7.0 mx.test Error: too many errors, closing connection\r\n"
+    );
+    assert_eq!(
+        s.closed_for_errors().map(|e| (e.limit, e.busy)),
+        Some((1, true))
+    );
+
+    // 0 turns a limit off, busy or not.
+    let mut c = cfg();
+    c.hard_error_limit = 0;
+    let (mut s, _) = session(c);
+    s.set_busy(true);
+    let o = feed(&mut s, &b"XYZZY\r\n".repeat(50));
+    assert!(o.actions.is_empty(), "{}", o.text());
+}
