@@ -1553,6 +1553,26 @@ fn dates_words_name_the_depth_and_the_date() {
     assert_eq!(said(0, cert(14, false)), None);
 }
 
+/// The verify callback of a first handshake and then of a renegotiation, called by hand with
+/// each certificate in turn against `store`, as OpenSSL calls it.
+fn handshakes_judged(
+    store: &openssl::x509::store::X509Store,
+    judge: &super::reneg::Judge,
+    certs: [&openssl::x509::X509; 2],
+) -> super::reneg::Renegotiation {
+    let reneg = super::reneg::Renegotiation::default();
+    for cert in certs {
+        let mut ctx = openssl::x509::X509StoreContext::new().unwrap();
+        let untrusted = openssl::stack::Stack::new().unwrap();
+        ctx.init(store, cert, &untrusted, |c| {
+            let ok = c.verify_cert()?;
+            Ok(reneg.on_verify(judge, ok, c))
+        })
+        .unwrap();
+    }
+    reneg
+}
+
 /// A server's renegotiation presenting another certificate is judged as the first handshake's
 /// was: a root the hashed directory lacks but the bundle holds (`SSL_CERT_FILE`, a system
 /// bundle) is trusted through the same fallback, not refused under `--tls-verify`. Each
@@ -1561,9 +1581,7 @@ fn dates_words_name_the_depth_and_the_date() {
 #[test]
 fn a_renegotiated_certificate_is_trusted_through_the_bundle_like_the_first() {
     use super::params::Fallback;
-    use super::reneg::{Judge, Renegotiation};
-    use openssl::stack::Stack;
-    use openssl::x509::X509StoreContext;
+    use super::reneg::Judge;
     use openssl::x509::store::X509StoreBuilder;
 
     let (_, first, _) = ca_and_leaf("ehlo test root R1");
@@ -1592,16 +1610,7 @@ fn a_renegotiated_certificate_is_trusted_through_the_bundle_like_the_first() {
             fallback,
             auth_level: 1,
         };
-        let reneg = Renegotiation::default();
-        for cert in [&first, &second] {
-            let mut ctx = X509StoreContext::new().unwrap();
-            let untrusted = Stack::new().unwrap();
-            ctx.init(&store, cert, &untrusted, |c| {
-                let ok = c.verify_cert()?;
-                Ok(reneg.on_verify(&judge, ok, c))
-            })
-            .unwrap();
-        }
+        let reneg = handshakes_judged(&store, &judge, [&first, &second]);
         let news: Vec<String> = reneg.take_news().iter().map(|e| format!("{e:?}")).collect();
         (reneg.refusal(), news)
     };
@@ -1647,11 +1656,9 @@ fn a_renegotiated_certificate_is_trusted_through_the_bundle_like_the_first() {
 /// DANE verdict on the new certificate.
 #[test]
 fn a_renegotiated_certificate_is_matched_against_the_tlsa_records() {
-    use super::reneg::{Judge, Renegotiation};
+    use super::reneg::Judge;
     use crate::net::dane::Tlsa;
     use crate::smtp::event::Event;
-    use openssl::stack::Stack;
-    use openssl::x509::X509StoreContext;
     use openssl::x509::store::X509StoreBuilder;
 
     let (_, first, _) = ca_and_leaf("ehlo test root R1");
@@ -1677,16 +1684,7 @@ fn a_renegotiated_certificate_is_matched_against_the_tlsa_records() {
             fallback: None,
             auth_level: 1,
         };
-        let reneg = Renegotiation::default();
-        for cert in [&first, &second] {
-            let mut ctx = X509StoreContext::new().unwrap();
-            let untrusted = Stack::new().unwrap();
-            ctx.init(&store, cert, &untrusted, |c| {
-                let ok = c.verify_cert()?;
-                Ok(reneg.on_verify(&judge, ok, c))
-            })
-            .unwrap();
-        }
+        let reneg = handshakes_judged(&store, &judge, [&first, &second]);
         (reneg.refusal(), reneg.take_news())
     };
 
