@@ -28,6 +28,10 @@
 //! script naming that archive: `-lgcc_s` then links the unwinder into the binary. Only when the
 //! C compiler that links (`cc`, or Cargo's `RUSTC_LINKER`) names an existing `libgcc_eh.a`
 //! (`-print-file-name`); otherwise the link is as before.
+//!
+//! The `--attach` media type table: `mime_guess`'s extensions with their first media types,
+//! written into `OUT_DIR` as one string and an array of offsets, data without a pointer for the
+//! loader to relocate at start (see `mime_table` below and src/cli/mode/mime_type.rs).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -41,10 +45,54 @@ fn main() {
     if os == "linux" && env == "gnu" && std::env::var_os("EHLO_NO_PACKED_RELOCS").is_none() {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }
+    mime_table();
     symbol_ordering();
     if os == "linux" && env == "gnu" {
         static_unwinder();
     }
+}
+
+/// Write `$OUT_DIR/mime_types.rs`, the table src/cli/mode/mime_type.rs types an `--attach` file
+/// by: `mime_guess`'s first media type for every extension it knows, as one string of
+/// `ext type` lines sorted by extension and a `u32` array of where each line starts. Neither
+/// holds a pointer, so the loader relocates nothing in them (`mime_guess`'s own table of `&str`s
+/// cost some 15 pages of `.data.rel.ro`, copied at every start); `mime_guess` itself is only a
+/// build dependency, so its data stay the source, at the version Cargo.lock names.
+fn mime_table() {
+    let out_dir = std::env::var_os("OUT_DIR").expect("Cargo sets OUT_DIR for a build script");
+    let mut exts: Vec<String> = mime_guess::get_extensions("*", "*")
+        .expect("mime_guess's reverse mappings (its default rev-mappings feature)")
+        .iter()
+        .map(|e| e.to_ascii_lowercase())
+        .collect();
+    // Sorted as the lookup's `UniCase` compares: for ASCII, byte by byte without case.
+    exts.sort();
+    exts.dedup();
+    let mut table = String::new();
+    let mut starts = Vec::new();
+    for ext in &exts {
+        let media_type = mime_guess::from_ext(ext)
+            .first_raw()
+            .expect("every extension mime_guess lists has a type");
+        assert!(
+            ext.is_ascii()
+                && !ext.is_empty()
+                && !ext.contains([' ', '\n'])
+                && !media_type.contains([' ', '\n']),
+            "mime_guess's {ext:?} -> {media_type:?} does not fit the table's lines"
+        );
+        starts.push(u32::try_from(table.len()).expect("the table fits u32 offsets"));
+        table.push_str(&format!("{ext} {media_type}\n"));
+    }
+    let code = format!(
+        "/// `ext type` lines, sorted by extension (made by build.rs from mime_guess).\n\
+         const MIME_TABLE: &str = {table:?};\n\
+         /// Where each line of `MIME_TABLE` starts.\n\
+         static MIME_LINES: [u32; {}] = {starts:?};\n",
+        starts.len()
+    );
+    let path = Path::new(&out_dir).join("mime_types.rs");
+    std::fs::write(&path, code).expect("write the media type table into OUT_DIR");
 }
 
 /// Link libgcc's unwinder from `libgcc_eh.a` instead of loading `libgcc_s.so.1` at every start

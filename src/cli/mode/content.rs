@@ -499,8 +499,7 @@ fn part_of(
             // `--attach-name ''` names nothing: swaks then sends the file as
             // application/octet-stream, so the path's extension is not looked at either.
             _ if p.name.as_deref() == Some("") => "application/octet-stream".to_string(),
-            (_, Some(path)) => mime_guess::from_path(path)
-                .first_raw()
+            (_, Some(path)) => super::mime_type::for_path(path)
                 .unwrap_or("application/octet-stream")
                 .to_string(),
             (_, None) => "application/octet-stream".to_string(),

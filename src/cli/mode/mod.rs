@@ -26,6 +26,7 @@ pub(crate) use auth::plaintext_auth_confirmed;
 mod check;
 mod content;
 mod ext;
+mod mime_type;
 pub(crate) mod probe;
 mod proxy;
 mod repl;
