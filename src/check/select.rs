@@ -9,7 +9,8 @@ use super::model::{
 };
 
 /// Shorthand fields for `--expect FIELD OP VALUE`: name → (check id, evidence key).
-/// Any `ID.KEY` naming a check and one of its evidence keys works too.
+/// Any `ID.KEY` naming a check and one of its evidence keys works too, KEY a dotted path into
+/// nested evidence ([`evidence_at`]).
 pub(crate) const FIELDS: &[(&str, &str, &str)] = &[
     ("mx.count", "mx.lookup", "count"),
     ("tls.version", "tls.handshake", "version"),
@@ -23,30 +24,65 @@ pub(crate) const FIELDS: &[(&str, &str, &str)] = &[
     ("smtp.connect.ms", "smtp.connect", "ms"),
 ];
 
-/// Text fields whose value is one of a closed set, by check id and evidence key, with the name
-/// messages give them: DMARC's `p` tag (RFC 7489 §6.3) and MTA-STS's `mode` (RFC 8461 §3.2),
-/// both lower case in the evidence. `=`/`!=` with another value could never be met (or never
-/// be unmet): a typo, refused before the run.
-const CLOSED_VALUES: &[(&str, &str, &str, &[&str])] = &[
+/// `ehlo check`'s evidence members whose values are a closed set, by check id (a glob) and
+/// key, with the name messages give them when a shorthand field exists: DMARC's `p` and `sp`
+/// tags (RFC 7489 §6.3) and MTA-STS's `mode` (RFC 8461 §3.2), both lower case in the
+/// evidence; a DNSSEC `proof`; and the check's booleans: `unfinished` (a stop cut it),
+/// `truncated_at_close`, `no_local_route` (any check may carry them), `tls.cert.chain`'s
+/// `verified`, `tls.cert.name`'s `cn_only`, `mtasts.fetch`'s `cert_verified`, `smtp.ehlo`'s
+/// `requiretls`, `mx.lookup`'s `implicit`, `dmarc.record`'s `inherited` and `dane.rollover`'s
+/// `current_key_only`. `=`/`!=` with another value could never be met (or never be unmet): a
+/// typo, refused before the run (`tls.cert.chain.verified=ture` ran the whole check to be
+/// unmet, exit 40).
+const CLOSED_VALUES: &[(&str, &str, Option<&str>, &[&str])] = &[
     (
         "dmarc.record",
         "p",
-        "dmarc.p",
+        Some("dmarc.p"),
+        &["none", "quarantine", "reject"],
+    ),
+    (
+        "dmarc.record",
+        "sp",
+        None,
         &["none", "quarantine", "reject"],
     ),
     (
         "mtasts.policy",
         "mode",
-        "mtasts.mode",
+        Some("mtasts.mode"),
         &["enforce", "testing", "none"],
     ),
+    (
+        "*",
+        "proof",
+        None,
+        &[
+            "secure",
+            "insecure",
+            "bogus",
+            "indeterminate",
+            "unvalidated",
+        ],
+    ),
+    ("*", "unfinished", None, BOOLEAN),
+    ("*", "truncated_at_close", None, BOOLEAN),
+    ("*", "no_local_route", None, BOOLEAN),
+    ("tls.cert.chain", "verified", None, BOOLEAN),
+    ("tls.cert.name", "cn_only", None, BOOLEAN),
+    ("mtasts.fetch", "cert_verified", None, BOOLEAN),
+    ("smtp.ehlo", "requiretls", None, BOOLEAN),
+    ("mx.lookup", "implicit", None, BOOLEAN),
+    ("dmarc.record", "inherited", None, BOOLEAN),
+    ("dane.rollover", "current_key_only", None, BOOLEAN),
 ];
 
 /// `ehlo probe`'s evidence members whose values are a closed set, by probe id (a glob) and
 /// key: the booleans every probe may carry (`unfinished`, `connect_failed`, `no_greeting`,
 /// `no_reply_after_ehlo`, `auth_failed`), `starttls.downgrade`'s `starttls` and
-/// `mail_without_tls`, `relay.open`'s `control_accepted`, and `smuggle.*`'s `bdat` (what
-/// became of the follow-up that smuggles with BDAT). `=`/`!=` with another value could never
+/// `mail_without_tls`, `relay.open`'s `control_accepted`, `smuggle.*`'s `bdat` (what
+/// became of the follow-up that smuggles with BDAT), and the nested `control.answered` of a
+/// `limits.*` probe that the server closed on. `=`/`!=` with another value could never
 /// be met (or never unmet): `mail_without_tls=flase` was unmet on every run, `!=flase` met.
 const PROBE_CLOSED_VALUES: &[(&str, &str, &[&str])] = &[
     ("*", "unfinished", BOOLEAN),
@@ -58,6 +94,7 @@ const PROBE_CLOSED_VALUES: &[(&str, &str, &[&str])] = &[
     ("starttls.downgrade", "mail_without_tls", BOOLEAN),
     ("relay.open", "control_accepted", BOOLEAN),
     ("smuggle.*", "bdat", &["accepted", "refused", "not offered"]),
+    ("*", "control.answered", BOOLEAN),
 ];
 
 /// The values of a boolean evidence member, as JSON writes them.
@@ -74,8 +111,13 @@ fn closed_values(probe: bool, id: &str, key: &str) -> Option<(String, &'static [
     } else {
         CLOSED_VALUES
             .iter()
-            .find(|(i, k, _, _)| *i == id && *k == key)
-            .map(|(_, _, name, v)| (name.to_string(), *v))
+            .find(|(i, k, _, _)| glob(i, id) && *k == key)
+            .map(|(_, _, name, v)| {
+                (
+                    name.map_or_else(|| format!("{id}.{key}"), str::to_string),
+                    *v,
+                )
+            })
     }
 }
 
@@ -851,7 +893,9 @@ impl Expect {
                     if key == "ms" {
                         r.ms.map(Value::from)
                     } else {
-                        r.evidence.get(key).cloned().filter(|v| !v.is_null())
+                        evidence_at(&r.evidence, key)
+                            .cloned()
+                            .filter(|v| !v.is_null())
                     }
                 };
                 for r in &judged {
@@ -865,7 +909,11 @@ impl Expect {
                         }
                         _ => {
                             met = false;
-                            found.push(format!("none ({}{})", whence(r, error_name), members(r)));
+                            found.push(format!(
+                                "none ({}{})",
+                                whence(r, error_name),
+                                members(r, key)
+                            ));
                             match undecided_reason(r, results, error_name) {
                                 Some(why) => undecided.push(why),
                                 None => unmet = true,
@@ -992,18 +1040,60 @@ fn whence(r: &CheckResult, error_name: &'static str) -> String {
     }
 }
 
-/// The members a result's evidence has, for a field expectation it lacks: `; evidence: count,
-/// records, ttl` (at most 8 named), so that a misspelt KEY (`mx.lookup.cont>=1`, which can
-/// only be found unmet: evidence members vary by result) shows what is there to compare.
-fn members(r: &CheckResult) -> String {
-    if r.evidence.is_empty() {
+/// Evidence member `key` of a result: a top-level member, or a dotted path into nested
+/// objects as the JSON shows them (`control.answered` of `{"control": {"answered": true}}`; a
+/// number steps into an array, `chain.0.subject`). Only top-level members were read, so
+/// `limits.line.control.answered=true` was unmet on every run, the JSON showing it true.
+fn evidence_at<'a>(evidence: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if let Some(v) = evidence.get(key) {
+        return Some(v);
+    }
+    let mut parts = key.split('.');
+    let mut v = evidence.get(parts.next()?)?;
+    for part in parts {
+        v = match v {
+            Value::Object(m) => m.get(part)?,
+            Value::Array(a) => a.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+/// The members a result's evidence has, for a field expectation (`key`) it lacks: `;
+/// evidence: count, records, ttl` (at most 8 named), so that a misspelt KEY
+/// (`mx.lookup.cont>=1`, which can only be found unmet: evidence members vary by result) shows
+/// what is there to compare; for a dotted `key`, those of the deepest object on its path that
+/// the evidence has (`; evidence control: answered, by, noop, why` for `control.answerd`).
+fn members(r: &CheckResult, key: &str) -> String {
+    let mut at = String::new();
+    let mut map = &r.evidence;
+    if !r.evidence.contains_key(key) {
+        let mut path = String::new();
+        for part in key.split('.') {
+            match map.get(part) {
+                Some(Value::Object(m)) => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(part);
+                    map = m;
+                }
+                _ => break,
+            }
+        }
+        if !path.is_empty() {
+            at = format!(" {path}");
+        }
+    }
+    if map.is_empty() {
         return String::new();
     }
-    let mut keys: Vec<&str> = r.evidence.keys().map(String::as_str).take(8).collect();
-    if r.evidence.len() > keys.len() {
+    let mut keys: Vec<&str> = map.keys().map(String::as_str).take(8).collect();
+    if map.len() > keys.len() {
         keys.push("…");
     }
-    format!("; evidence: {}", keys.join(", "))
+    format!("; evidence{at}: {}", keys.join(", "))
 }
 
 /// `st`'s name, with [`Status::Error`] called `error_name`.
@@ -1345,6 +1435,102 @@ mod tests {
         ] {
             assert!(parse(good).is_ok(), "{good}");
         }
+    }
+
+    /// `ehlo check`'s own booleans and closed sets were not in the closed-value check:
+    /// `tls.cert.chain.verified=ture` ran the whole check to be unmet (exit 40), `!=ture` met
+    /// on every run. Now refused before the run with the nearest value, and so is a number
+    /// comparison on such a field.
+    #[test]
+    fn check_expect_a_value_a_closed_field_cannot_hold_is_refused_with_the_nearest() {
+        for (bad, said) in [
+            (
+                "tls.cert.chain.verified=ture",
+                "'ture' is not a value of tls.cert.chain.verified (true, false; did you mean true?)",
+            ),
+            ("tls.cert.name.cn_only != flase", "did you mean false?"),
+            ("smtp.connect.no_local_route=yes", "(true, false)"),
+            ("smtp.banner.truncated_at_close=treu", "did you mean true?"),
+            ("tls.starttls.unfinished=fasle", "did you mean false?"),
+            ("mtasts.fetch.cert_verified=ture", "did you mean true?"),
+            ("smtp.ehlo.requiretls=ture", "did you mean true?"),
+            ("mx.lookup.implicit=flase", "did you mean false?"),
+            ("dmarc.record.inherited=ture", "did you mean true?"),
+            ("dane.rollover.current_key_only=ture", "did you mean true?"),
+            (
+                "dmarc.record.sp=rejct",
+                "not a value of dmarc.record.sp (none, quarantine, reject; did you mean reject?)",
+            ),
+            ("dnssec.domain.proof=secrue", "did you mean secure?"),
+            (
+                "tls.cert.chain.verified>=1",
+                "tls.cert.chain.verified is one of true, false (compare it with = or !=)",
+            ),
+        ] {
+            let e = Expect::parse(bad).unwrap_err();
+            assert!(e.contains(said), "{bad}: {e}");
+        }
+        for good in [
+            "tls.cert.chain.verified=true",
+            "tls.cert.chain.verified=FALSE",
+            "tls.cert.name.cn_only!=true",
+            "dmarc.record.sp=quarantine",
+            "dnssec.mx.proof=insecure",
+            "dmarc.p=reject",
+            "smtp.ehlo.code=250",
+        ] {
+            assert!(Expect::parse(good).is_ok(), "{good}");
+        }
+    }
+
+    /// `--expect` read top-level evidence members only: `limits.line.control.answered=true`
+    /// was unmet ("none (…)") on every run while the JSON showed `"control": {"answered":
+    /// true}`. A dotted KEY now walks into nested objects (and arrays by index); its value
+    /// can be a typo of a closed set as at the top level; a miss names the members of the
+    /// deepest object the path reached.
+    #[test]
+    fn a_dotted_key_reads_nested_evidence() {
+        use crate::probe::script::{FIELDS as PROBE_FIELDS, PROBES};
+        let parse = |s: &str| Expect::parse_in(PROBES, PROBE_FIELDS, "inconclusive", s);
+        let r = CheckResult::new("limits.line", Status::Pass, "closed on it").with(
+            "control",
+            serde_json::json!({"by": "limits.line", "answered": true, "noop": "250 ok", "why": null}),
+        );
+        let o = parse("limits.line.control.answered=true")
+            .unwrap()
+            .eval(&js(&[&r]));
+        assert!(o.met, "{o:?}");
+        assert_eq!(o.found, "true");
+        let o = parse("limits.line.control.answered=false")
+            .unwrap()
+            .eval(&js(&[&r]));
+        assert!(!o.met && o.undecided.is_none(), "{o:?}");
+        assert!(
+            parse("limits.line.control.noop=250 ok")
+                .unwrap()
+                .eval(&js(&[&r]))
+                .met
+        );
+        let e = parse("limits.line.control.answered=ture").unwrap_err();
+        assert!(e.contains("did you mean true?"), "{e}");
+        let o = parse("limits.line.control.answerd=true")
+            .unwrap()
+            .eval(&js(&[&r]));
+        assert!(!o.met);
+        assert!(
+            o.found
+                .contains("evidence control: by, answered, noop, why")
+                || o.found
+                    .contains("evidence control: answered, by, noop, why"),
+            "{o:?}"
+        );
+        // Into an array by index, in `ehlo check` too.
+        let c = CheckResult::new("tls.cert.chain", Status::Pass, "verifies")
+            .with("chain", serde_json::json!([{"subject": "CN=mx.example"}]));
+        let o = Expect::parse("tls.cert.chain.chain.0.subject=CN=mx.example")
+            .unwrap()
+            .eval(&js(&[&c]));
+        assert!(o.met, "{o:?}");
     }
 
     /// A glob in `--expect` (`smuggle.*=pass`) was refused as an unknown id, as a typo is, with
