@@ -413,6 +413,39 @@ struct Serve {
     maildir: PathBuf,
     log: PathBuf,
     _dir: tempfile::TempDir,
+    /// Dropped after [`Drop`] has stopped the child: the address is free again.
+    _hold: AddrHold,
+}
+
+/// A listen address held by one server of this test binary at a time. The DNSSEC tests serve at
+/// addresses the signed test zone names (mx-ta's 127.0.0.8:2525 for four of them, the TLSA
+/// port fixed by the zone's `_2525._tcp` owners): run with several test threads, the second
+/// `ehlo serve` on the same address exited early ("Address already in use"), or a check met
+/// another test's certificate. A test waits here for the address instead. (Two test processes
+/// run at once still share it: the zone has one address per name.)
+struct AddrHold(String);
+
+static HELD: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+static FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+impl AddrHold {
+    fn take(addr: &str) -> AddrHold {
+        // A test that panicked while holding the lock left the list intact: go on with it.
+        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        while held.iter().any(|a| a == addr) {
+            held = FREED.wait(held).unwrap_or_else(|e| e.into_inner());
+        }
+        held.push(addr.to_string());
+        AddrHold(addr.to_string())
+    }
+}
+
+impl Drop for AddrHold {
+    fn drop(&mut self) {
+        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        held.retain(|a| *a != self.0);
+        FREED.notify_all();
+    }
 }
 
 impl Serve {
@@ -424,6 +457,7 @@ impl Serve {
 
     /// [`Serve::start`] on a given address (one the test zone names, with its TLSA port).
     fn start_at(addr: &str, extra: &[&str]) -> Serve {
+        let hold = AddrHold::take(addr);
         let dir = tempfile::tempdir().expect("tempdir");
         let maildir = dir.path().join("Maildir");
         let log = dir.path().join("serve.log");
@@ -447,6 +481,7 @@ impl Serve {
             maildir,
             log,
             _dir: dir,
+            _hold: hold,
         };
         let sock: SocketAddr = serve.addr.parse().expect("listen address");
         let deadline = Instant::now() + Duration::from_secs(15);

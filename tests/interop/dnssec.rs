@@ -1160,11 +1160,12 @@ fn dnssec_dane_ta_through_an_mx_alias_names_the_expansion_not_the_alias() {
 
 /// `tests/interop/sni_smtpd.py` at `addr`: a STARTTLS server choosing its certificate by SNI
 /// (as Postfix's tls_server_sni_maps and Exim's $tls_in_sni do), `default` chain for any other
-/// name; stopped when dropped.
-struct SniServer(Child);
+/// name; stopped when dropped, its address held until then ([`AddrHold`]).
+struct SniServer(Child, #[allow(dead_code)] AddrHold);
 
 impl SniServer {
     fn start(addr: &str, default: &str, key: &str, by_name: &[(&str, &str)]) -> SniServer {
+        let hold = AddrHold::take(addr);
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sni_smtpd.py");
         let mut cmd = Command::new("/usr/bin/python3");
         cmd.arg(&script)
@@ -1178,7 +1179,7 @@ impl SniServer {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
-        let mut s = SniServer(child);
+        let mut s = SniServer(child, hold);
         let deadline = Instant::now() + Duration::from_secs(15);
         while TcpStream::connect(addr).is_err() {
             if let Ok(Some(status)) = s.0.try_wait() {
