@@ -1401,7 +1401,19 @@ async fn dane_policy(
                 name: owner.clone(),
                 rtype: "TLSA".into(),
             });
-            let answer = r.tlsa(host, port).await?;
+            let answer = match r.tlsa(host, port).await {
+                Ok(a) => a,
+                Err(e) => {
+                    // Said as a failed MX or address lookup is (JSON: `dns_failed`): the
+                    // query ends here and the host is left out (RFC 7672 §2.2).
+                    emit(Event::DnsFailed {
+                        name: owner,
+                        rtype: "TLSA".into(),
+                        reason: e.to_string(),
+                    });
+                    return Err(e);
+                }
+            };
             let proof = answer.proof.map(|p| p.as_str().to_string());
             emit(Event::DnsAnswer {
                 name: answer.owner.clone(),

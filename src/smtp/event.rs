@@ -680,11 +680,12 @@ pub enum Event {
     },
     /// A lookup failed (NXDOMAIN, no address, SERVFAIL, timeout...): a host's addresses (the
     /// host is left out; said in words by a warning when another host is left to try, else by
-    /// the result), or a domain's MX (nothing to try; the result says why).
+    /// the result), a domain's MX (nothing to try; the result says why), or a host's TLSA
+    /// records under DANE (the host is left out, RFC 7672 §2.2; a warning says so).
     DnsFailed {
         /// Name asked for.
         name: String,
-        /// What was asked (`A/AAAA`, `MX`).
+        /// What was asked (`A/AAAA`, `MX`, `TLSA`).
         rtype: String,
         /// Why, in words (`mx.example.net does not exist (NXDOMAIN)`).
         reason: String,

@@ -844,6 +844,42 @@ fn tls_verify_dane_refuses_bogus_mx_addresses_and_tlsa_with_the_reason() {
     }
 }
 
+/// The JSON of a send whose TLSA lookup failed (RFC 7672 §2.2: the host is left out): the
+/// TLSA `dns_query` ends with a `dns_failed` (rtype `TLSA`, the reason), as a failed MX or
+/// address lookup's does, and no `tls_policy` claims a verification for the host. It ended
+/// with nothing: a consumer pairing queries with their outcome saw the question unanswered.
+#[test]
+fn tls_verify_dane_json_ends_a_failed_tlsa_query_with_dns_failed() {
+    let p = crate::util::free_port();
+    let z = DaneZone::start(p, pki_for(&HOSTS));
+    let run = z.send(p, "staletlsa.test", &["--json"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let owner = format!("_{p}._tcp.mx.staletlsa.test");
+    let of = |ty: &str| {
+        events
+            .iter()
+            .filter(|e| e["type"] == ty && e["data"]["rtype"] == "TLSA")
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("dns_query").len(), 1, "{}", run.stdout);
+    assert!(of("dns_answer").is_empty(), "{}", run.stdout);
+    let failed = of("dns_failed");
+    assert_eq!(failed.len(), 1, "{}", run.stdout);
+    assert_eq!(failed[0]["data"]["name"], owner.as_str());
+    let reason = failed[0]["data"]["reason"].as_str().unwrap();
+    assert!(reason.contains("DNSSEC validation failed"), "{reason}");
+    assert!(
+        !events.iter().any(|e| e["type"] == "tls_policy"),
+        "{}",
+        run.stdout
+    );
+}
+
 /// Malformed TLSA rdata in the send: the RRset is secure but no record is usable, so TLS is
 /// mandatory without authentication (RFC 7672 §3.1.3), and the transcript says why.
 #[test]

@@ -836,6 +836,68 @@ fn dnssec_check_of_a_failed_tlsa_lookup_says_senders_defer() {
     }
 }
 
+/// The send with `--tls-verify dane` to the same two domains (the TLSA lookup bogus, or
+/// SERVFAIL at NSD and Unbound): the MX and address lookups are secure, the TLSA lookup fails,
+/// so the host is "DANE required but unusable" (RFC 7672 §2.2) — not connected to (Postfix
+/// listens there and would take the mail), never a fallback to PKIX: exit 2, the recipient not
+/// attempted, the TLSA `dns_query` ended by a `dns_failed` (it was left unanswered), no
+/// `tls_policy`, the summary's `failover` naming the host.
+#[test]
+#[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
+fn dnssec_send_to_a_host_whose_tlsa_lookup_fails_does_not_connect() {
+    let anchor = require_dns_peers();
+    require_postfix_smtp();
+    for mode in &both_modes(&anchor) {
+        for (domain, host) in [
+            ("tlsa-expired.dnssec.test", "mx-tx.dnssec.test"),
+            ("tlsa-servfail.dnssec.test", "mx-sf.dnssec.test"),
+        ] {
+            let to = format!("postmaster@{domain}");
+            let mut args = mode.clone();
+            args.extend(["-t", &to, "-p", "2525", "-4", "--timeout", "5"]);
+            args.extend(["--tls-verify", "dane", "--json"]);
+            let run = ehlo(&args);
+            assert_eq!(run.code, Some(2), "{mode:?} {domain}\n{}", run.dump());
+            let events: Vec<serde_json::Value> = run
+                .stdout
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("a JSON line"))
+                .collect();
+            let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+            for never in ["connecting", "connected", "tls_policy", "dns_answer"] {
+                let n = events
+                    .iter()
+                    .filter(|e| e["type"] == never && e["data"]["rtype"] != "MX")
+                    .filter(|e| e["data"]["rtype"] != "A/AAAA")
+                    .count();
+                assert_eq!(
+                    n, 0,
+                    "{never} in {mode:?} {domain}: {kinds:?}\n{}",
+                    run.stdout
+                );
+            }
+            let failed: Vec<_> = events
+                .iter()
+                .filter(|e| e["type"] == "dns_failed")
+                .collect();
+            assert_eq!(failed.len(), 1, "{mode:?} {domain}\n{}", run.stdout);
+            assert_eq!(failed[0]["data"]["rtype"], "TLSA");
+            assert_eq!(
+                failed[0]["data"]["name"],
+                format!("_2525._tcp.{host}"),
+                "{}",
+                run.stdout
+            );
+            let summary = &events.last().unwrap()["data"];
+            assert_eq!(
+                summary["recipients"][0]["status"], "not_attempted",
+                "{summary}"
+            );
+            assert_eq!(summary["failover"][0]["host"], host, "{summary}");
+        }
+    }
+}
+
 /// `ehlo check DOMAIN --host HOST` against the real NSD/Unbound zone and Postfix: the TLSA
 /// records looked up are HOST's (`_2525._tcp.HOST`), not those of DOMAIN's MX, behind DOMAIN's
 /// signed MX RRset. ta-wrong's own MX has a DANE-TA mismatch; with `--host mx.dnssec.test`
