@@ -422,7 +422,8 @@ fn dane_ta_accepts_the_next_hop_domain_when_routed_by_mx() {
 /// `alias.plain.dane.test`, a CNAME in the unsigned delegation to `mx.secure.test`), and bad input: `forgedmx.test` (MX
 /// signature fails), `staleaddr.test`/`earlyaddr.test` (address signatures expired / not valid
 /// yet), `staletlsa.test`/`earlytlsa.test` (the same for TLSA), `malformed.test` (unusable
-/// TLSA rdata), `huge.test` (900 TLSA records). Every MX host is 127.0.0.1.
+/// TLSA rdata), `huge.test` (900 TLSA records), `backup.test` (MX 10 mx.forged.test, MX 20
+/// mx.secure.test). Every MX host is 127.0.0.1.
 struct DaneZone {
     zone: ehlo::net::testutil::SignedDns,
     dir: tempfile::TempDir,
@@ -521,6 +522,14 @@ impl DaneZone {
             RData::NS(NS(name("ns.plain.dane.test."))),
             Signing::Unsigned,
         ));
+        // Two MX hosts: the preferred one's TLSA lookup is bogus, the other is secure.
+        for (pref, host) in [(10, "mx.forged.test."), (20, "mx.secure.test.")] {
+            records.push((
+                "backup.test".into(),
+                RData::MX(MX::new(pref, name(host))),
+                Signing::Valid,
+            ));
+        }
         // A secure MX naming an alias in the unsigned child that points at the secure host.
         records.push((
             "aliased.test".into(),
@@ -813,6 +822,33 @@ fn tls_verify_dane_refuses_a_host_whose_tlsa_lookup_is_bogus() {
     );
     assert!(all.contains("DNSSEC validation failed"), "{all}");
     assert!(!all.contains("Trying"), "{all}");
+}
+
+/// RFC 7672 §2.2 with two MX hosts: the preferred one's TLSA lookup is bogus, so that host
+/// is left out (never tried, never a PKIX fallback), and the mail goes to the next MX, whose
+/// secure TLSA record authenticates it.
+#[test]
+fn tls_verify_dane_leaves_out_an_mx_whose_tlsa_lookup_fails_and_tries_the_next() {
+    let (run, _) = dane_run(starttls_quit(), "backup.test", &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let all = run.all();
+    assert!(
+        all.contains(
+            "not connecting to mx.forged.test, a failed TLSA lookup forbids delivery to it"
+        ),
+        "{all}"
+    );
+    assert!(
+        !all.contains("TLS verification for mx.forged.test"),
+        "{all}"
+    );
+    assert!(
+        all.contains(
+            "=== TLS verification for mx.secure.test: DANE (TLSA records), TLS required: _"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("[matched] <- 3 1 1 "), "{all}");
 }
 
 /// Bad DNSSEC input in the send (RFC 4035 §5, RFC 7672 §2.2): a forged MX RRset, address or TLSA
