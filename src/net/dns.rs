@@ -2043,7 +2043,7 @@ impl Resolver {
                 break;
             }
         }
-        Ok(answer)
+        settled(answer)
     }
 
     /// PTR names of `ip` (RFC 1035 §3.5, RFC 3596 §2.5), without trailing dots; empty when none.
@@ -2058,6 +2058,24 @@ impl Resolver {
                 _ => None,
             })
             .collect())
+    }
+}
+
+/// A TLSA answer the validator could not settle — records or a denial proved `bogus` or
+/// `indeterminate` that still came back as an answer — is a failed lookup (RFC 7672 §2.1.1:
+/// neither secure nor insecure, so never "no TLSA"): the send leaves the host out instead of
+/// falling back to PKIX, as `check` fails `dane.tlsa`.
+fn settled(answer: TlsaAnswer) -> Result<TlsaAnswer, DnsError> {
+    match answer.proof {
+        Some(p @ (DnsProof::Bogus | DnsProof::Indeterminate)) => Err(DnsError::Failed {
+            reason: format!(
+                "DNSSEC validation failed: the TLSA answer is {} (RFC 7672 §2.1.1)",
+                p.as_str()
+            ),
+            name: answer.owner,
+            kind: FailKind::Bogus,
+        }),
+        _ => Ok(answer),
     }
 }
 
@@ -2675,6 +2693,31 @@ mod tests {
     }
 
     use super::*;
+
+    /// RFC 7672 §2.1.1: a TLSA answer proved bogus or indeterminate is a failed lookup (a
+    /// DNSSEC failure, senders defer), never an answer the send reads as "no DANE" and
+    /// verifies by the CA store; secure, insecure and unvalidated answers pass through.
+    #[test]
+    fn an_unsettled_tlsa_answer_is_a_failed_lookup() {
+        let answer = |proof| TlsaAnswer {
+            base: "mx.example.test".into(),
+            owner: "_25._tcp.mx.example.test".into(),
+            records: Vec::new(),
+            proof,
+        };
+        for p in [DnsProof::Bogus, DnsProof::Indeterminate] {
+            let e = settled(answer(Some(p))).unwrap_err();
+            assert!(e.is_bogus(), "{e}");
+            let words = e.to_string();
+            assert!(
+                words.contains("_25._tcp.mx.example.test") && words.contains(p.as_str()),
+                "{words}"
+            );
+        }
+        for p in [Some(DnsProof::Secure), Some(DnsProof::Insecure), None] {
+            assert_eq!(settled(answer(p)).ok(), Some(answer(p)));
+        }
+    }
 
     /// A TXT record in several strings is one record, its strings joined with nothing between
     /// them (RFC 8460 §3, RFC 8461 §3.1), as bytes: a UTF-8 character split between two strings
