@@ -246,7 +246,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --max-sessions 'Exit after N sessions, for scripts and tests'
             cand --max-connections 'Open connections allowed at once; one more is answered 421 4.7.0 and closed'
             cand --idle-timeout 'Time allowed for each complete command, twice that for a message''s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7), and for a TLS handshake; 0 turns it off'
-            cand --busy-timeout 'When every --max-connections slot is in use (busy, as Postfix''s stress mode), the time each open session has left, then 421 4.4.2; 0 turns it off'
+            cand --busy-timeout 'Once a client is turned away because every --max-connections slot is in use (busy, as Postfix''s stress mode), the time each open session has left, then 421 4.4.2; 0 turns it off'
             cand --max-auth-failures 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit; without --user/--accept-any-auth it does nothing (a warning says so) [default: 3]'
             cand --hard-error-limit 'Errors a client may make (replies 500-504: unknown commands, bad syntax, bad sequence) without a message delivered: the last is answered, then 421 4.7.0 and close; 1 while busy, as Postfix''s stress mode; 0 = no limit'
             cand --junk-command-limit 'NOOP, RSET, VRFY and HELP commands a client may send without a message delivered; each one past it counts as an error (--hard-error-limit); 1 while busy; 0 = no limit'

@@ -2340,8 +2340,9 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub(crate) idle_timeout: Duration,
 
-    /// When every --max-connections slot is in use (busy, as Postfix's stress mode), the time
-    /// each open session has left, then 421 4.4.2; 0 turns it off
+    /// Once a client is turned away because every --max-connections slot is in use (busy, as
+    /// Postfix's stress mode), the time each open session has left, then 421 4.4.2; 0 turns it
+    /// off
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub(crate) busy_timeout: Duration,
 

@@ -17,8 +17,8 @@
 //! choice: §4.5.3.2 sets the server no limit there; its 10 minutes of §4.5.3.2.6 are the
 //! client's wait for the reply after the final dot), then `421 4.4.2`; the same limit for a client to take any byte of our
 //! replies (one that sends and never reads is closed, and nothing is read from it meanwhile);
-//! the same limit for a TLS handshake; once every connection slot is in use (busy, Postfix's
-//! stress mode), `--busy-timeout` (10 s) left to each open session, whatever it sends (see
+//! the same limit for a TLS handshake; once a client is turned away because every connection
+//! slot is in use (busy, Postfix's stress mode), `--busy-timeout` (10 s) left to each open session, whatever it sends (see
 //! [`Busy`]), a TLS handshake, `--greet-pause` and a PROXY header's wait included;
 //! `--max-auth-failures` failed AUTH attempts per connection, `--hard-error-limit` errors and
 //! `--junk-command-limit` junk commands, both 1 while busy (see `smtp::server`). When the server stops, a handshake under way ends at once and a client that
@@ -133,8 +133,9 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// Time allowed for each complete command (twice for message content); zero = none.
     pub idle_timeout: Duration,
-    /// `--busy-timeout`: once every `max_connections` slot is in use (the server is busy), the
-    /// time each open session has left before `421 4.4.2`; zero = never busy.
+    /// `--busy-timeout`: once a connection is turned away because every `max_connections` slot
+    /// is in use (the server is busy), the time each open session has left before `421 4.4.2`;
+    /// zero = never busy.
     pub busy_timeout: Duration,
     /// Failed AUTH attempts per connection before `421 4.7.0` (0 = no limit); `None`: the
     /// default, 3. Given with no AUTH on offer, a start warning says it does nothing.
@@ -1105,28 +1106,35 @@ struct Limits {
     busy: watch::Sender<Option<tokio::time::Instant>>,
 }
 
-/// The busy state (every slot in use, Postfix's stress mode): entered when a connection takes
-/// the last slot, left when one is free again, each said in the log. While it lasts each open
+/// The busy state (Postfix's stress mode, its STRESS_README: clients are turned away while
+/// every process is busy): entered when a new connection arrives while every slot is in use
+/// (that one gets `421 4.7.0`), left when a slot is free again, each said in the log. Taking the
+/// last slot is not enough: `--max-connections 1` was busy from its first client, which was cut
+/// after `--busy-timeout` and at its second `NOOP` with nobody waiting. While it lasts each open
 /// session has `--busy-timeout` left (see `connection`); it is never entered with that at 0.
 struct Busy {
     since: Option<Instant>,
 }
 
 impl Busy {
-    async fn update(&mut self, open: usize, limits: &Limits, shared: &Shared) {
-        let full = open >= limits.max_connections && !shared.busy_timeout.is_zero();
+    /// `open` connections hold a slot; `turned_away`: one more has just been refused.
+    async fn update(&mut self, open: usize, turned_away: bool, limits: &Limits, shared: &Shared) {
+        let full = open >= limits.max_connections;
         let line = match (self.since, full) {
-            (None, true) => {
+            (None, true) if turned_away && !shared.busy_timeout.is_zero() => {
                 let now = Instant::now();
                 self.since = Some(now);
                 limits.busy.send_replace(Some(
                     tokio::time::Instant::from_std(now) + shared.busy_timeout,
                 ));
                 format!(
-                    "busy: all {} connection slot{} are in use ({}): each open session has {} s \
-                     left ({}), a new connection gets 421 4.7.0",
-                    limits.max_connections,
-                    crate::smtp::event::plural_s(limits.max_connections),
+                    "busy: {} in use ({}) and a new connection was turned away: each open \
+                     session has {} s left ({}), a new connection gets 421 4.7.0",
+                    if limits.max_connections == 1 {
+                        "the one connection slot is".to_string()
+                    } else {
+                        format!("all {} connection slots are", limits.max_connections)
+                    },
                     limits.named,
                     shared.busy_timeout.as_secs_f64(),
                     shared.busy_timeout_named
@@ -1201,13 +1209,16 @@ async fn accept_loop(
                 Ok((stream, peer)) => {
                     while conns.try_join_next().is_some() {}
                     while refusing.try_join_next().is_some() {}
-                    busy.update(conns.len(), &limits, &shared).await;
+                    busy.update(conns.len(), false, &limits, &shared).await;
                     if conns.len() >= limits.max_connections {
                         let _ = shared.events.send((0, Event::warning(format!(
                                 "refused a connection from {peer}: {} open, the {} limit",
                                 conns.len(),
                                 limits.named
                             )))).await;
+                        // A client turned away: now the server is busy (not when the last
+                        // slot was taken, with nobody waiting).
+                        busy.update(conns.len(), true, &limits, &shared).await;
                         if refusing.len() < MAX_REFUSING {
                             // On an implicit-TLS listener the refusal is said inside TLS, as
                             // every reply there is (RFC 8314 §3.3).
@@ -1225,7 +1236,6 @@ async fn accept_loop(
                     // Boxed: the task then holds a pointer, and spawning and finishing it
                     // no longer copy the whole connection future (kilobytes) several times.
                     conns.spawn(Box::pin(connection(accepted, stream, peer, Arc::clone(&shared))));
-                    busy.update(conns.len(), &limits, &shared).await;
                 }
                 Err(e) if fds::exhausted(&e) => {
                     if starved.is_none() {
@@ -1261,13 +1271,13 @@ async fn accept_loop(
             // busy state (and its time limit for the others) now, not at the next accept.
             Some(_) = conns.join_next(), if busy.since.is_some() => {
                 while conns.try_join_next().is_some() {}
-                busy.update(conns.len(), &limits, &shared).await;
+                busy.update(conns.len(), false, &limits, &shared).await;
             }
         }
     }
     drop(listeners);
     // No connection comes any more: the ones open keep their own time limits.
-    busy.update(0, &limits, &shared).await;
+    busy.update(0, false, &limits, &shared).await;
     if !stopped {
         // max_sessions reached: let the open sessions finish, unless told to stop.
         loop {
@@ -2030,7 +2040,7 @@ async fn busy_over(mut busy: watch::Receiver<Option<tokio::time::Instant>>) {
 /// The log line of a session closed at its error limit (`421 4.7.0` sent).
 fn error_limit_line(shared: &Shared, e: crate::smtp::server::ErrorClose) -> String {
     let busy = if e.busy {
-        "; 1 while every connection slot is in use"
+        "; 1 while busy: every connection slot in use and a client turned away"
     } else {
         ""
     };

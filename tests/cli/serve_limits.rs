@@ -272,16 +272,14 @@ fn a_client_that_never_reads_is_closed_at_the_idle_timeout() {
     // full the server's write waits. A write that waited forever held the connection (and
     // its --max-connections slot) long past the idle timeout; now the client must take a byte
     // within the idle timeout, or it is closed with a word in the transcript.
-    // --junk-command-limit 0 and --busy-timeout 0: NOOPs past the one, or the other (one slot
-    // of one in use is busy), would end the session before its writes wait.
+    // --junk-command-limit 0: NOOPs past it would end the session before its writes wait.
+    // The one slot of one in use is not busy: nobody else is turned away.
     let mut serve = Serve::start(&[
         "--idle-timeout",
         "2",
         "--max-connections",
         "1",
         "--junk-command-limit",
-        "0",
-        "--busy-timeout",
         "0",
         "--quiet",
     ]);
@@ -1078,11 +1076,11 @@ fn noop_until_cut(mut c: Raw, every: Duration, limit: Duration) -> (String, Dura
 }
 
 /// Clients that each send a complete command within every idle timeout held every
-/// `--max-connections` slot for as long as they liked, and a real client never got one. With
-/// all slots in use the server is busy (as Postfix's stress mode): the open sessions get
-/// `--busy-timeout` more, then `421 4.4.2` naming why, the log says when the busy state begins
-/// and ends, and the slots are free again. A slow client while one slot is still free is left
-/// alone. Set from the environment, the lines name it.
+/// `--max-connections` slot for as long as they liked, and a real client never got one. Once a
+/// client is turned away with all slots in use the server is busy (as Postfix's stress mode):
+/// the open sessions get `--busy-timeout` more, then `421 4.4.2` naming why, the log says when
+/// the busy state begins and ends, and the slots are free again. A slow client while one slot
+/// is still free is left alone. Set from the environment, the lines name it.
 #[test]
 fn slow_clients_holding_every_slot_are_cut_at_the_busy_timeout() {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ehlo"));
@@ -1106,9 +1104,12 @@ fn slow_clients_holding_every_slot_are_cut_at_the_busy_timeout() {
     assert!(banner.starts_with("220 "), "{banner}");
     let (r, _) = noop_until_cut(a.clone_raw(), every, Duration::from_millis(1500));
     assert!(r.starts_with("still served"), "{r}\n{}", serve.seen);
-    // The second takes the last slot: both are cut about a second later.
+    // The second takes the last slot, a third is turned away: both are cut about a second
+    // later.
     let (b, banner) = Raw::connect(&serve.addr);
     assert!(banner.starts_with("220 "), "{banner}");
+    let (_c, banner) = Raw::connect(&serve.addr);
+    assert!(banner.starts_with("421 4.7.0 "), "{banner}");
     let limit = Duration::from_secs(6);
     let ta = std::thread::spawn(move || noop_until_cut(a, every, limit));
     let tb = std::thread::spawn(move || noop_until_cut(b, every, limit));
@@ -1123,7 +1124,8 @@ fn slow_clients_holding_every_slot_are_cut_at_the_busy_timeout() {
         assert!(waited < Duration::from_secs(4), "{waited:?}");
     }
     for line in [
-        "busy: all 2 connection slots are in use",
+        "busy: all 2 connection slots are in use (--max-connections) and a new connection was \
+         turned away",
         "busy timeout: all connection slots have been in use for 1 s (--busy-timeout, set by \
          EHLO_BUSY_TIMEOUT in the environment): closing",
         "no longer busy:",
@@ -1137,6 +1139,54 @@ fn slow_clients_holding_every_slot_are_cut_at_the_busy_timeout() {
     // The slots are free again.
     let (_c, banner) = Raw::connect(&serve.addr);
     assert!(banner.starts_with("220 "), "{banner}");
+}
+
+/// `--max-connections 1` (a usual CI sink) was busy from its first client, as the last slot
+/// was taken: the lone session was cut after `--busy-timeout` and its second `NOOP` ended it
+/// (junk-command limit 1 while busy), though nobody else was waiting. Busy now begins only when
+/// a client is turned away: two `NOOP`s and a message over more than the busy timeout are
+/// served, and the log never says busy.
+#[test]
+fn a_lone_client_in_the_last_slot_is_not_cut_by_busy_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    let mut serve = Serve::start(&[
+        "--max-connections",
+        "1",
+        "--busy-timeout",
+        "1",
+        "--maildir",
+        maildir.to_str().unwrap(),
+    ]);
+    let start = Instant::now();
+    let (mut c, banner) = Raw::connect(&serve.addr);
+    assert!(banner.starts_with("220 "), "{banner}");
+    assert!(c.cmd("EHLO client.test").starts_with("250"));
+    for _ in 0..2 {
+        let r = c.cmd("NOOP");
+        assert!(r.starts_with("250 "), "{r}\n{}", serve.seen);
+        std::thread::sleep(Duration::from_millis(800));
+    }
+    for (line, code) in [
+        ("MAIL FROM:<a@client.test>", "250 "),
+        ("RCPT TO:<b@serve.test>", "250 "),
+        ("DATA", "354 "),
+        ("Subject: lone\r\n\r\nbody\r\n.", "250 "),
+        ("QUIT", "221 "),
+    ] {
+        let r = c.cmd(line);
+        assert!(r.starts_with(code), "{line}: {r}\n{}", serve.seen);
+    }
+    assert!(
+        start.elapsed() > Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(maildir_files(&maildir).len(), 1);
+    let _ = serve.wait_for("never printed", Duration::from_millis(200));
+    for word in ["busy:", "busy timeout:", "the server is busy"] {
+        assert!(!serve.seen.contains(word), "{word}\n{}", serve.seen);
+    }
 }
 
 /// The start line names every limit, the busy timeout and the error limits among them, each
@@ -1211,7 +1261,8 @@ fn a_client_that_only_errs_is_cut_at_the_hard_error_limit() {
 
 /// The waits before a session's commands hold a slot as a session does: a TLS handshake, a
 /// `--greet-pause` and a PROXY header's wait went on for the idle timeout (or the pause, or
-/// `--proxy-timeout`) however long the server had been busy. Each now ends at the busy timeout.
+/// `--proxy-timeout`) however long the server had been busy. Each now ends at the busy timeout
+/// (busy from the third connection, turned away while the two hold both slots).
 #[test]
 fn handshakes_greet_pauses_and_proxy_waits_end_at_the_busy_timeout() {
     let limits = [
@@ -1246,6 +1297,7 @@ fn handshakes_greet_pauses_and_proxy_waits_end_at_the_busy_timeout() {
                 s
             })
             .collect();
+        let _turned_away = TcpStream::connect(&serve.addr).unwrap();
         for c in &mut clients {
             // Whatever the server says last, then its close.
             let mut all = Vec::new();
