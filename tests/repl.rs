@@ -2240,9 +2240,10 @@ fn terminal_auth_user_colon_password_is_masked_on_screen_and_in_every_file() {
     }
 }
 
-/// Ctrl-C while a reply is awaited stops the wait only: what was typed ahead before it, a whole
-/// line and a half-typed one, is kept and runs at the next prompt in the order typed (no typed
-/// byte is lost), as the README says.
+/// Ctrl-C while a reply is awaited stops the wait, and what was typed ahead before it is not
+/// run, as a terminal's interrupt key flushes type-ahead: a whole line is kept in the history
+/// (said so; Up recalls it), a half-typed one stays at the prompt. The NOOP typed ahead used
+/// to go out at the next prompt.
 #[test]
 fn terminal_ctrl_c_while_waiting_keeps_what_was_typed_ahead_before_it() {
     let home = tempfile::tempdir().unwrap();
@@ -2252,18 +2253,143 @@ fn terminal_ctrl_c_while_waiting_keeps_what_was_typed_ahead_before_it() {
     t.keys("NOOP\rRSET half");
     t.wait_keys_read();
     t.keys("\x03");
-    let s = t.wait("NOOP answered and the half line back", |s| {
+    let s = t.wait("the NOOP kept and the half line back", |s| {
         s.contains("stopped waiting (Ctrl-C)")
-            && s.contains("-> NOOP")
+            && s.contains(
+                "1 line typed ahead not sent (Ctrl-C): kept in the history, Up recalls them",
+            )
             && last_prompt(s) == "ehlo[plain]> RSET half"
     });
+    assert!(!s.contains("-> NOOP"), "{s}");
     assert!(!s.contains("-> RSET"), "{s}");
+    // Up recalls the line kept.
+    t.keys("\x15\x1b[A");
+    t.wait("NOOP recalled", |s| last_prompt(s) == "ehlo[plain]> NOOP");
     t.keys("\x15:quit\r");
     assert_eq!(t.exit_code(), 0, "{}", t.screen());
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     assert!(got.contains("HELP SLEEP\r\n"), "{got}");
-    assert!(got.contains("NOOP\r\n"), "{got}");
+    assert!(!got.contains("NOOP"), "{got}");
     assert!(!got.contains("RSET"), "{got}");
+}
+
+/// Of the lines typed ahead of a wait Ctrl-C stopped, one that cannot be a command (a password
+/// typed at the wrong prompt) is not kept in the history, and the lines after a typed AUTH are
+/// not either (its responses): counted, never shown, nor written to the history file.
+#[test]
+fn terminal_ctrl_c_while_waiting_keeps_no_secret_typed_ahead() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut t, _h) = plain_terminal(home.path(), &[]);
+    t.keys("HELP SLEEP\r");
+    t.wait("HELP SLEEP sent", |s| s.contains("-> HELP SLEEP"));
+    t.keys("hunter2pw\rNOOP\rAUTH LOGIN\rdXNlcg==\r");
+    t.wait_keys_read();
+    t.keys("\x03");
+    let s = t.wait("the lines counted", |s| {
+        s.contains(
+            "4 lines typed ahead not sent (Ctrl-C): 2 kept in the history (Up recalls them), 2 not",
+        ) && last_prompt(s) == "ehlo[plain]>"
+    });
+    assert!(!s.contains("hunter2pw"), "{s}");
+    assert!(!s.contains("dXNlcg=="), "{s}");
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let history = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap();
+    assert!(history.contains("NOOP\nAUTH LOGIN\n"), "{history}");
+    assert!(!history.contains("hunter2pw"), "{history}");
+    assert!(!history.contains("dXNlcg=="), "{history}");
+}
+
+/// A server whose 354 comes two seconds after DATA (otherwise as [`server`]'s, one
+/// connection): the handle returns every byte received.
+fn slow_data_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let (s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        let mut got = Vec::new();
+        let _ = w.write_all(b"220 scripted.test ESMTP\r\n");
+        let mut in_data = false;
+        loop {
+            let mut line = Vec::new();
+            match r.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            got.extend_from_slice(&line);
+            let text = String::from_utf8_lossy(&line)
+                .trim_end()
+                .to_ascii_uppercase();
+            let reply: &[u8] = if in_data {
+                if text != "." {
+                    continue;
+                }
+                in_data = false;
+                b"250 2.0.0 queued\r\n"
+            } else if text.starts_with("EHLO") {
+                b"250-scripted.test\r\n250 8BITMIME\r\n"
+            } else if text == "DATA" {
+                std::thread::sleep(Duration::from_secs(2));
+                in_data = true;
+                b"354 go ahead\r\n"
+            } else if text == "QUIT" {
+                let _ = w.write_all(b"221 2.0.0 bye\r\n");
+                break;
+            } else {
+                b"250 2.0.0 ok\r\n"
+            };
+            let _ = w.write_all(reply);
+        }
+        got
+    });
+    (addr, h)
+}
+
+/// Ctrl-C while DATA's 354 is awaited, the message's first lines typed ahead: they are not
+/// sent, nor run at the `mail` prompt, but kept in the history and said so; the late 354 puts
+/// the prompt in DATA and says what to type. They used to run at the `mail` prompt, refused as
+/// no SMTP verb, drawn as `********` and lost.
+#[test]
+fn terminal_ctrl_c_while_data_waits_keeps_the_message_lines_typed_ahead() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = slow_data_server();
+    let mut t = Pty::repl(home.path(), addr, &[]);
+    t.ehlo("8BITMIME");
+    t.keys("MAIL FROM:<a@b.test>\r");
+    t.wait("MAIL answered", |s| last_prompt(s) == "ehlo[plain|mail]>");
+    t.keys("RCPT TO:<c@d.test>\r");
+    t.wait("RCPT answered", |s| s.matches("2.0.0 ok").count() == 2);
+    t.keys("DATA\r");
+    t.wait("DATA sent", |s| s.contains("-> DATA"));
+    t.keys("Subject: a\rline2\r");
+    t.wait_keys_read();
+    t.keys("\x03");
+    let s = t.wait("the late 354 and the data prompt", |s| {
+        s.contains("2 lines typed ahead not sent (Ctrl-C): kept in the history, Up recalls them")
+            && s.contains("354 go ahead")
+            && s.contains("every line until then is its content")
+            && last_prompt(s) == "ehlo[plain|data]>"
+    });
+    assert!(!s.contains("********"), "{s}");
+    assert!(!s.contains("no SMTP verb"), "{s}");
+    // Both recalled, oldest first two steps up.
+    t.keys("\x1b[A\x1b[A");
+    t.wait("Subject recalled", |s| {
+        last_prompt(s) == "ehlo[plain|data]> Subject: a"
+    });
+    t.keys("\r");
+    t.keys("line2\r.\r");
+    t.wait("queued", |s| s.contains("2.0.0 queued"));
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = String::from_utf8(h.join().unwrap()).unwrap();
+    assert!(
+        got.ends_with("DATA\r\nSubject: a\r\nline2\r\n.\r\nQUIT\r\n"),
+        "{got}"
+    );
 }
 
 /// Two sessions at once with one history file: each keeps its own commands when the other

@@ -29,7 +29,7 @@ use super::meta;
 pub(crate) enum LineKind {
     /// A command (history, completion).
     Command,
-    /// Message content (no history; Tab is a character).
+    /// Message content (not added to the history, though Up recalls it; Tab is a character).
     Data,
     /// A secret: not echoed, never in the history.
     Secret,
@@ -499,6 +499,22 @@ impl Ui {
         {
             ed.typeahead_secret = ed.pending.len();
         }
+    }
+
+    /// A Ctrl-C stopped the wait for a reply: the whole lines typed ahead before it are not
+    /// run (a terminal's interrupt key flushes what was typed ahead, POSIX `termios` without
+    /// `NOFLSH`: the user changed their mind, and the state they were typed for may never
+    /// come), but put in the history, in the order typed, for Up to recall, and counted in the
+    /// note returned. `as_` says what they may hold: after an AUTH none is kept (SASL
+    /// responses, secrets); ahead of DATA's 354 every line is kept (the message); otherwise a
+    /// line that cannot be a command is not (a password typed at the wrong prompt), nor one
+    /// after a typed `AUTH` or `:auth`. A line half typed (no Enter yet) stays at the prompt.
+    pub(crate) fn hold_typeahead(&mut self, as_: HeldAs) -> Option<String> {
+        let UiKind::Term(t) = &mut self.inner else {
+            return None;
+        };
+        let mut ed = t.ed.lock().ok()?;
+        ed.hold_typeahead(as_)
     }
 
     /// Was the last line typed at a secret prompt?
@@ -1019,6 +1035,77 @@ enum Key {
     Ignore,
 }
 
+/// What lines typed ahead of a reply whose wait Ctrl-C stopped may hold ([`Ui::hold_typeahead`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeldAs {
+    /// Commands: a line that cannot be one is not kept.
+    Commands,
+    /// A message's lines, typed ahead of DATA's 354: each is kept.
+    Content,
+    /// SASL responses may be among them: none is kept.
+    Secret,
+}
+
+/// The lines `keys` make, as the editor would have made them at a prompt (characters, a
+/// backspace, Ctrl-U/K/W, the cursor moved), each ended by Enter or a line feed (a CRLF pair
+/// ends one); `None` for a line with a byte that is not UTF-8 (refused, as entered at a prompt).
+fn lines_of_keys(mut keys: &[u8]) -> Vec<Option<String>> {
+    let mut lines = Vec::new();
+    let (mut line, mut cursor, mut invalid, mut prev_cr) = (Vec::<char>::new(), 0, false, false);
+    while let Some((key, used)) = next_key(keys) {
+        keys = &keys[used..];
+        let was_cr = std::mem::take(&mut prev_cr);
+        match key {
+            Key::Char(c) => {
+                line.insert(cursor, c);
+                cursor += 1;
+            }
+            Key::Tab => {
+                line.insert(cursor, '\t');
+                cursor += 1;
+            }
+            Key::Invalid => invalid = true,
+            Key::Backspace if cursor > 0 => {
+                let start = prev_boundary(&line, cursor);
+                line.drain(start..cursor);
+                cursor = start;
+            }
+            Key::Delete | Key::CtrlD if cursor < line.len() => {
+                let end = next_boundary(&line, cursor);
+                line.drain(cursor..end);
+            }
+            Key::Left => cursor = prev_boundary(&line, cursor),
+            Key::Right if cursor < line.len() => cursor = next_boundary(&line, cursor),
+            Key::Home => cursor = 0,
+            Key::End => cursor = line.len(),
+            Key::KillEnd => line.truncate(cursor),
+            Key::KillStart => {
+                line.drain(..cursor);
+                cursor = 0;
+            }
+            Key::KillWord => {
+                let mut i = cursor;
+                while i > 0 && line[i - 1] == ' ' {
+                    i -= 1;
+                }
+                while i > 0 && line[i - 1] != ' ' {
+                    i -= 1;
+                }
+                line.drain(i..cursor);
+                cursor = i;
+            }
+            Key::Enter | Key::Lf if !(key == Key::Lf && was_cr) => {
+                let done: String = std::mem::take(&mut line).into_iter().collect();
+                lines.push((!std::mem::take(&mut invalid)).then_some(done));
+                cursor = 0;
+                prev_cr = key == Key::Enter;
+            }
+            _ => {}
+        }
+    }
+    lines
+}
+
 /// What a signal's leaving discards of the typed input ([`Ui::leaving`]).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Unsent {
@@ -1219,6 +1306,9 @@ struct Editor {
     /// unauthenticated ([`Ui::secret_typeahead`]): they are edited and answered as a secret
     /// whatever prompt asks for them.
     typeahead_secret: usize,
+    /// How many bytes at the front of `pending` were typed before a Ctrl-C pressed while a
+    /// reply was awaited: they are not run as typed ahead ([`Ui::hold_typeahead`]).
+    held: usize,
     req: Option<Request>,
     line: Vec<char>,
     cursor: usize,
@@ -1431,6 +1521,7 @@ impl Editor {
             drawn: false,
             in_paste: false,
             typeahead_secret: 0,
+            held: 0,
             prev_cr: false,
             last_tab: false,
             eof: false,
@@ -1631,6 +1722,7 @@ impl Editor {
             None => {
                 // A Ctrl-C no wait took is not for the next command's.
                 self.interrupt.clear();
+                self.held = 0;
                 self.req = Some(Request {
                     prompt: prompt.to_string(),
                     kind,
@@ -1646,6 +1738,50 @@ impl Editor {
         }
         self.render();
         self.process();
+    }
+
+    /// [`Ui::hold_typeahead`]: the whole lines of the bytes held at the last Ctrl-C.
+    fn hold_typeahead(&mut self, as_: HeldAs) -> Option<String> {
+        let held = std::mem::take(&mut self.held).min(self.pending.len());
+        let bytes: Vec<u8> = self.pending.iter().take(held).copied().collect();
+        let end = bytes.iter().rposition(|&b| b == b'\r' || b == b'\n')?;
+        // A CRLF pair split by the Ctrl-C: its LF goes with it.
+        let mut used = end + 1;
+        if bytes[end] == b'\r' && self.pending.get(used) == Some(&b'\n') {
+            used += 1;
+        }
+        self.pending.drain(..used);
+        self.typeahead_secret = self.typeahead_secret.saturating_sub(used);
+        let lines = lines_of_keys(&bytes[..=end]);
+        let total = lines.len();
+        let (mut kept, mut secret) = (0, as_ == HeldAs::Secret);
+        for line in lines.into_iter().flatten() {
+            let first = line.split_whitespace().next().unwrap_or("");
+            let refused = as_ == HeldAs::Commands && {
+                let caps = self.completion.lock().ok().and_then(|d| d.caps.clone());
+                not_a_command(&line, caps.as_ref())
+            };
+            if secret || refused || line.trim().is_empty() {
+                continue;
+            }
+            self.remember(&line);
+            kept += 1;
+            // The lines after a typed AUTH may be its responses.
+            secret = first.eq_ignore_ascii_case("AUTH") || first.eq_ignore_ascii_case(":auth");
+        }
+        let lines = if total == 1 { "line" } else { "lines" };
+        let rest = total - kept;
+        Some(match (kept, rest) {
+            (0, _) => format!(
+                "{total} {lines} typed ahead not sent (Ctrl-C), nor kept (blank, not UTF-8, or maybe a secret)"
+            ),
+            (_, 0) => format!(
+                "{total} {lines} typed ahead not sent (Ctrl-C): kept in the history, Up recalls them"
+            ),
+            _ => format!(
+                "{total} {lines} typed ahead not sent (Ctrl-C): {kept} kept in the history (Up recalls them), {rest} not (blank, not UTF-8, or maybe a secret)"
+            ),
+        })
     }
 
     fn feed(&mut self, bytes: &[u8]) {
@@ -1718,6 +1854,8 @@ impl Editor {
                     if byte == Some(0x1a) {
                         self.suspend();
                     } else {
+                        // What was typed before it is held, not run ([`Ui::hold_typeahead`]).
+                        self.held = i;
                         self.interrupt.press();
                     }
                     continue;
@@ -2149,8 +2287,10 @@ impl Editor {
         self.completion.lock().ok().and_then(|d| d.mask(line))
     }
 
+    /// Up/Down: at a command prompt, and in message content too (recalled, never added): a
+    /// message's lines typed ahead of DATA's 354 are kept there ([`Ui::hold_typeahead`]).
     fn history_move(&mut self, up: bool) {
-        if self.kind() != LineKind::Command || self.history.is_empty() {
+        if !matches!(self.kind(), LineKind::Command | LineKind::Data) || self.history.is_empty() {
             return;
         }
         let next = match (self.hist_pos, up) {
@@ -3198,6 +3338,23 @@ mod tests {
         assert_eq!(next_key(b"\xffx"), Some((Key::Invalid, 1)));
         assert_eq!(next_key(b"\r"), Some((Key::Enter, 1)));
         assert_eq!(next_key(b"\n"), Some((Key::Lf, 1)));
+    }
+
+    /// Lines typed ahead of a wait Ctrl-C stopped are made as a prompt makes them: the
+    /// editing keys applied, a CRLF one line end, a line with a byte that is not UTF-8 none.
+    #[test]
+    fn lines_typed_ahead_are_made_with_their_editing_keys() {
+        assert_eq!(
+            lines_of_keys(b"NOOQ\x7fP\r\nSubject: a\rjunk\x15line2\n\xffbad\r\rab\x02X\r"),
+            vec![
+                Some("NOOP".to_string()),
+                Some("Subject: a".to_string()),
+                Some("line2".to_string()),
+                None,
+                Some(String::new()),
+                Some("aXb".to_string()),
+            ]
+        );
     }
 
     /// Ctrl-C pressed while busy but before the wait it is for has begun (a handshake's

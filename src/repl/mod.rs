@@ -32,7 +32,7 @@ use crate::smtp::client::SessionError;
 use crate::smtp::codes::TlsAsked;
 use crate::smtp::event::{Event, Phase, Sink, plural_s};
 use crate::smtp::manual::{ChunkLine, ChunkOwed, ManualSession, TypedChunk};
-use editor::{CompletionData, Input, LineKind, Ui};
+use editor::{CompletionData, HeldAs, Input, LineKind, Ui};
 use interrupts::Interrupts;
 use meta::{Envelope, Meta};
 use record::Recorder;
@@ -344,7 +344,24 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
                 engine.failed = None;
                 engine.timed_out = None;
                 let before = engine.sasl_mark();
+                engine.stopped_waiting = false;
                 let flow = engine.execute(&line, &mut Feed::Ui(ui)).await;
+                if std::mem::take(&mut engine.stopped_waiting) {
+                    // Ctrl-C stopped a wait: the lines typed ahead are not run but kept.
+                    let held = if engine.doing_auth
+                        || engine.expects_secret()
+                        || sasl_exchange_ended(before, engine.sasl_mark()).is_some()
+                    {
+                        HeldAs::Secret
+                    } else if engine.doing.eq_ignore_ascii_case("`DATA`") {
+                        HeldAs::Content
+                    } else {
+                        HeldAs::Commands
+                    };
+                    if let Some(note) = ui.hold_typeahead(held) {
+                        engine.emit(Event::warning(note));
+                    }
+                }
                 // What was said about the lines the input read itself (`:data` content).
                 engine.input_notes(ui);
                 engine.more_pasted = false;
@@ -628,6 +645,8 @@ struct Engine {
     /// The input being run is part of a SASL exchange (an AUTH, a response): its replies are
     /// recorded with the exchange's `:auth` step however late they come.
     doing_auth: bool,
+    /// Ctrl-C stopped a wait during the input being run: what was typed ahead is held.
+    stopped_waiting: bool,
     /// Waiting for the replies still owed on the way out ([`Engine::quit`]): a wait that ends
     /// is not said.
     draining: bool,
@@ -758,6 +777,7 @@ impl Engine {
             late_seen: Vec::new(),
             doing: "the banner".to_string(),
             doing_auth: false,
+            stopped_waiting: false,
             draining: false,
             rbuf: vec![0u8; 16 * 1024],
             waiting_since: now,
@@ -1800,6 +1820,7 @@ impl Engine {
             match r {
                 None => {
                     self.owe_late();
+                    self.stopped_waiting = true;
                     self.clear_status();
                     self.emit(Event::warning(
                         "stopped waiting (Ctrl-C): a late reply will be shown when it arrives",

@@ -1397,7 +1397,7 @@ impl ManualSession {
             Verb::Rset if ok => self.in_transaction = false,
             Verb::Data if reply.code == Some(354) => {
                 self.in_data = true;
-                self.out.info("enter the message; end it with a line holding only \".\" (type dot-stuffed lines yourself, or use :data)");
+                self.out.info("enter the message; end it with a line holding only \".\" (every line until then is its content, RSET and QUIT too; type dot-stuffed lines yourself, or use :data)");
             }
             Verb::Quit if reply.code == Some(221) => {
                 self.close();
