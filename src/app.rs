@@ -215,6 +215,10 @@ async fn dispatch(
                 let warning = Event::warning(warning.clone());
                 renderer.event(&warning, std::time::Duration::ZERO);
             }
+            for (text, warning) in &cfg.unlike_swaks {
+                let unlike = Event::unlike_swaks(text.clone(), *warning);
+                renderer.event(&unlike, std::time::Duration::ZERO);
+            }
             for note in &cfg.notes {
                 let info = Event::info(note.clone());
                 renderer.event(&info, std::time::Duration::ZERO);

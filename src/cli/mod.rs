@@ -349,7 +349,8 @@ fn parse_mode(
     if let Mode::Send(cfg) = &mut mode {
         // A swaks command line that repeats `-t` sends to more recipients here: said before
         // connecting, through the send's renderer as its other warnings are.
-        cfg.warnings.splice(0..0, repeats);
+        let repeats = repeats.into_iter().map(|r| (r, true));
+        cfg.unlike_swaks.splice(0..0, repeats);
         if let crate::render::Format::Human(o) = &mut cfg.format {
             o.swaks_spelling = swaks_spelling;
         }
@@ -415,7 +416,12 @@ fn parse_mode(
         Mode::Send(cfg) if cfg.dump_mail => Ok(Mode::DumpMail {
             json: matches!(cfg.format, crate::render::Format::Json),
             output: cfg.output.clone(),
-            notes: cfg.notes,
+            // The encoded-header note is about the message's bytes, so a dump says it too; a
+            // repeated `-t` is about where it would go, which a dump does not.
+            notes: (cfg.unlike_swaks.into_iter())
+                .filter_map(|(n, warning)| (!warning).then_some(n))
+                .chain(cfg.notes)
+                .collect(),
             message: crate::smtp::data::encode_chunked(&cfg.plan.message, cfg.plan.fixup),
         }),
         mode => Ok(mode),

@@ -353,6 +353,39 @@ impl Human {
         self.line(Stream::Err, "***", text, Role::Error, true);
     }
 
+    /// A line saying the run does other than swaks would for the same command line: a
+    /// warning or info line as any other, but swaks's silent levels 1 and 2 (`-S`, `-S 2`),
+    /// which hide those, do not hide it: it goes to stderr there, where they still print
+    /// errors, so a run under `-S` never differs from swaks without a word. It does not
+    /// count as an error (`-S 1` does not start showing the transcript for it); `-S 3`
+    /// prints nothing, as it prints no error, and `--hide-*`/`--no-*-hints` apply as to
+    /// ehlo's other lines.
+    fn unlike_swaks(&mut self, text: &str, warning: bool) {
+        let (hint, role) = if warning {
+            ("!!!", Role::Warning)
+        } else {
+            ("===", Role::Info)
+        };
+        if !matches!(self.opts.silent, 1 | 2) {
+            self.multi(Stream::Out, hint, text, role, false);
+            return;
+        }
+        let (hidden, no_hint) = (self.opts.hide.info, self.opts.bare.info);
+        if hidden {
+            return;
+        }
+        for l in text.lines() {
+            let l = escape_str(l);
+            let composed = if self.opts.hints && !no_hint {
+                format!("{hint} {l}")
+            } else {
+                l
+            };
+            let painted = role.paint(&composed, self.color_err);
+            self.write(Stream::Err, &painted);
+        }
+    }
+
     /// A message that may span lines: the hint is repeated on each.
     fn multi(&mut self, stream: Stream, hint: &str, text: &str, role: Role, error: bool) {
         self.laid_out = text.contains('\n');
@@ -870,6 +903,7 @@ impl Renderer for Human {
                 let message = remedy::words(message, front_end(&self.opts));
                 self.multi(Stream::Out, "!!!", &message, Role::Warning, false);
             }
+            Event::UnlikeSwaks { message, warning } => self.unlike_swaks(message, *warning),
             Event::Error { message } => self.multi(Stream::Err, "***", message, Role::Error, true),
             Event::Note { text } => self.note(text),
             Event::Dump { text, .. } => self.write(Stream::Out, text.trim_end_matches('\n')),

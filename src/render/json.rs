@@ -533,6 +533,16 @@ impl Renderer for Json {
                 fixed = Event::Summary(s);
                 &fixed
             }
+            // A difference from swaks is the `warning` or `info` line it is: the silent levels
+            // it outlives are the human transcript's.
+            Event::UnlikeSwaks { message, warning } => {
+                fixed = if *warning {
+                    Event::warning(message.clone())
+                } else {
+                    Event::info(message.clone())
+                };
+                &fixed
+            }
             e => e,
         };
         if let Some(event) = cut(event) {
@@ -1064,6 +1074,8 @@ mod tests {
         match e {
             Event::Info { .. } => "info",
             Event::Warning { .. } => "warning",
+            Event::UnlikeSwaks { warning: true, .. } => "warning",
+            Event::UnlikeSwaks { warning: false, .. } => "info",
             Event::ReplayMismatch { .. } => "replay_mismatch",
             Event::Note { .. } => "note",
             Event::Dump { .. } => "dump",

@@ -634,6 +634,17 @@ pub enum Event {
         /// Text, with its remedies.
         message: Hint,
     },
+    /// Something the run does other than swaks would for the same command line (a repeated
+    /// `-t` sent to every recipient, a header sent RFC 2047 encoded): an [`Event::Warning`]
+    /// (`warning`) or [`Event::Info`] that swaks's silent levels (`-S 1`, `-S 2`) must not
+    /// hide, since the run would otherwise differ without a word. JSON Lines writes it as the
+    /// `warning` or `info` it is.
+    UnlikeSwaks {
+        /// Text.
+        message: String,
+        /// A warning (`!!!`) rather than information (`===`).
+        warning: bool,
+    },
     /// `ehlo replay`: replies that differ from the script's expectations (one event per
     /// difference).
     ReplayMismatch {
@@ -908,6 +919,14 @@ impl Event {
     pub(crate) fn info(text: impl Into<String>) -> Event {
         Event::Info {
             message: Hint::plain(text),
+        }
+    }
+
+    /// A difference from swaks ([`Event::UnlikeSwaks`]): a warning or, `warning` false, info.
+    pub(crate) fn unlike_swaks(text: impl Into<String>, warning: bool) -> Event {
+        Event::UnlikeSwaks {
+            message: text.into(),
+            warning,
         }
     }
 

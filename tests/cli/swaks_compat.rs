@@ -3607,11 +3607,83 @@ fn the_repeated_recipient_warning_obeys_the_output_flags() {
     let lines: Vec<&str> = written.lines().filter(|l| l.contains("given")).collect();
     assert_eq!(lines, [want], "{written}");
 
-    for silent in ["1", "2", "3"] {
+    // swaks's -S and -S 2 hide the transcript but still print errors on stderr: the line
+    // goes there, so a silent run does not differ from swaks without a word; -S 3 prints
+    // nothing at all, errors included.
+    for silent in ["1", "2"] {
         let r = run(&["--silent", silent]);
         assert_eq!(r.code, 2, "-S {silent}: {}", r.all());
-        assert!(!r.all().contains("given"), "-S {silent}: {}", r.all());
+        assert!(!r.stdout.contains("given"), "-S {silent}: {}", r.all());
+        let lines: Vec<&str> = r.stderr.lines().filter(|l| l.contains("given")).collect();
+        assert_eq!(lines, [want], "-S {silent}: {}", r.all());
     }
+    let r = run(&["--silent", "3"]);
+    assert_eq!(r.code, 2, "-S 3: {}", r.all());
+    assert!(!r.all().contains("given"), "-S 3: {}", r.all());
+}
+
+/// A line saying the run does other than swaks would (a repeated `-t`, a header sent RFC 2047
+/// encoded) was hidden by `-S`, as ehlo's other `!!!`/`===` lines are: a CI run with swaks's
+/// `-S` got nothing. Under `-S` and `-S 2` it now goes to stderr, where swaks still prints its
+/// errors (not counted as one: the transcript stays hidden), with its hint; an info line that
+/// is no such difference (`--body is not used …`) stays hidden; `-S 3` prints nothing.
+#[test]
+fn a_difference_from_swaks_outlives_the_silent_levels_on_stderr() {
+    let base = [
+        "-s",
+        "127.0.0.1:9",
+        "-f",
+        "me@x.test",
+        "--timeout",
+        "5",
+        "-t",
+        "a@x.test",
+        "-t",
+        "b@x.test",
+        "--h-Subject",
+        "Gr\u{fc}\u{df}e",
+        "--data",
+        "Subject: x\n\nno body token",
+        "--body",
+        "unused",
+    ];
+    let run = |silent: &str| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(&["-S", silent]);
+        crate::util::ehlo(&args)
+    };
+    for silent in ["1", "2"] {
+        let r = run(silent);
+        assert_eq!(r.code, 2, "-S {silent}: {}", r.all());
+        assert!(!r.stdout.contains("swaks"), "-S {silent}: {}", r.all());
+        let said: Vec<&str> = r.stderr.lines().filter(|l| l.contains("swaks")).collect();
+        assert_eq!(said.len(), 2, "-S {silent}: {}", r.stderr);
+        assert!(
+            said[0].starts_with("!!! -t/--to given 2 times: ehlo sends to every one"),
+            "-S {silent}: {}",
+            r.stderr
+        );
+        assert!(
+            said[1].starts_with("=== Subject: non-ASCII, so sent RFC 2047 encoded"),
+            "-S {silent}: {}",
+            r.stderr
+        );
+        assert!(
+            !r.all().contains("--body is not used"),
+            "-S {silent}: {}",
+            r.all()
+        );
+        // Not an error: -S 1 does not start the transcript for it.
+        assert!(!r.all().contains("Trying"), "-S {silent}: {}", r.all());
+    }
+    let r = run("3");
+    assert_eq!(r.code, 2, "-S 3: {}", r.all());
+    assert!(r.all().is_empty(), "-S 3: {}", r.all());
+    // Without -S both are on stdout, as before, beside the other info line.
+    let r = crate::util::ehlo(&base);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert_eq!(r.stdout.matches("swaks").count(), 2, "{}", r.all());
+    assert!(r.stdout.contains("--body is not used"), "{}", r.all());
 }
 
 /// Two `to` lines in one config file add up too, and the note names the file; a command-line

@@ -257,7 +257,12 @@ pub(super) fn stdin_users(msg: &MessageArgs) -> Vec<&'static str> {
         .collect()
 }
 
-/// The message bytes and info notes: `--data` as given (tokens replaced unless
+/// What [`compose`] gives: the message's bytes, its info notes and the note on headers sent
+/// RFC 2047 encoded.
+pub(super) type Composed = (Vec<u8>, Vec<String>, Option<String>);
+
+/// The message bytes, info notes and the note saying headers go out RFC 2047 encoded where
+/// swaks sends them as typed (if any): `--data` as given (tokens replaced unless
 /// `--no-data-fixup`), or the composed message with its parts. Every file and stdin is read
 /// here, before anything is sent; the total stays under [`MAX_MESSAGE_BYTES`]. `default_body`
 /// (the `--dump-as-body` text) is the body when `--body` is not given, taken literally;
@@ -273,7 +278,7 @@ pub(super) fn compose(
     env: &Environment,
     default_body: Option<&[u8]>,
     utf8_headers: bool,
-) -> Result<(Vec<u8>, Vec<String>), Error> {
+) -> Result<Composed, Error> {
     // swaks's deprecated `-g` stands in for `--data -` when no --data is given (swaks v20201014
     // ignores it next to --data; v20240103 dropped it).
     let g_data = (msg.g && msg.data.is_none()).then(|| "-".to_string());
@@ -320,13 +325,7 @@ pub(super) fn compose(
             encoded.join(", ")
         )
     });
-    let new_notes = || -> Vec<String> {
-        g_note
-            .iter()
-            .map(|n| n.to_string())
-            .chain(encoded_note.clone())
-            .collect()
-    };
+    let new_notes = || -> Vec<String> { g_note.iter().map(|n| n.to_string()).collect() };
     // swaks takes an empty --data for none given and asks for it (a line it then reads as a
     // --data argument), asking again for ever at the end of stdin: it never sends an empty
     // message for it, so neither does ehlo.
@@ -365,7 +364,7 @@ pub(super) fn compose(
             let mut notes = new_notes();
             // swaks's --no-data-fixup: not even `\n` is replaced.
             let data = read_data(d, env, &mut notes)?;
-            return Ok((data, notes));
+            return Ok((data, notes, encoded_note));
         }
         let mut notes = new_notes();
         let data = message::backslash_n_owned(read_data(d, env, &mut notes)?);
@@ -389,7 +388,7 @@ pub(super) fn compose(
             ..spec
         };
         let data = message::data_message(data, &spec, &env.message).map_err(usage)?;
-        return Ok((data, notes));
+        return Ok((data, notes, encoded_note));
     }
     let mut notes = new_notes();
     let shared = if shares {
@@ -432,7 +431,7 @@ pub(super) fn compose(
     )
     .map_err(usage)?;
     notes.extend(composed.notes);
-    Ok((composed.bytes, notes))
+    Ok((composed.bytes, notes, encoded_note))
 }
 
 fn part_flag(kind: PartKind) -> &'static str {

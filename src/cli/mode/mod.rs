@@ -54,6 +54,10 @@ pub(crate) struct SendConfig {
     /// Warnings about the command line itself (a recipient flag repeated, which swaks would
     /// read otherwise), shown before the notes as every other warning of the send is.
     pub(crate) warnings: Vec<String>,
+    /// What the run does other than swaks would for the same command line (text, and whether
+    /// it is a warning rather than information): said before the transcript, also under
+    /// swaks's `-S`/`-S 2` (on stderr there; `render::human`), which hide the other lines.
+    pub(crate) unlike_swaks: Vec<(String, bool)>,
     /// `--output-file*`: where the transcript's streams go instead of the terminal.
     pub(crate) output: OutputFiles,
     /// The terminal, for a question the session raises while it runs (AUTH over a connection

@@ -363,6 +363,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         suppress_data: output.suppress_data,
         notes: Vec::new(),
         warnings,
+        unlike_swaks: Vec::new(),
         prompt: env.prompt,
         deadline: transport.deadline.filter(|d| !d.is_zero()),
         output: OutputFiles::of(&output),
@@ -374,7 +375,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         crate::cli::dump::render(&args, &cfg, &sections, reveal).into_bytes()
     });
     let fixup = cfg.plan.fixup;
-    let (mut message, mut notes) = compose(
+    let (mut message, mut notes, encoded) = compose(
         &msg,
         fixup,
         &to,
@@ -392,6 +393,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     cfg.plan.message = message;
     auth_notes.append(&mut notes);
     cfg.notes = auth_notes;
+    cfg.unlike_swaks.extend(encoded.map(|n| (n, false)));
     Ok(cfg)
 }
 
