@@ -1191,14 +1191,14 @@ impl Recorder {
             } else {
                 format!("{input} {user}")
             };
-        self.write_step(&input, [], &codes);
+        self.write_step(&input, [""; 0], &codes);
         let _ = self.out.flush();
     }
 
     /// Write the held step as it is (no response named its user).
     fn release(&mut self) {
         if let Some((input, codes)) = self.held.take() {
-            self.write_step(&input, [], &codes);
+            self.write_step(&input, [""; 0], &codes);
         }
     }
 
@@ -1339,8 +1339,8 @@ impl Recorder {
         mask: impl Fn(&str) -> String,
     ) {
         self.release();
-        let lines: Vec<String> = chunk_lines(chunk).map(mask).collect();
-        self.write_step(input, lines.iter().map(String::as_str), codes);
+        // Line by line: a chunk of megabytes is never held twice over (the REPL's memory bound).
+        self.write_step(input, chunk_lines(chunk).map(mask), codes);
         let _ = self.out.flush();
     }
 
@@ -1350,10 +1350,10 @@ impl Recorder {
         }
     }
 
-    fn write_step<'a>(
+    fn write_step(
         &mut self,
         input: &str,
-        body: impl IntoIterator<Item = &'a str>,
+        body: impl IntoIterator<Item = impl AsRef<str>>,
         codes: &[u16],
     ) {
         // An input holding a line break would not read back as one step: keep it on one line.
@@ -1362,7 +1362,7 @@ impl Recorder {
         self.begin();
         self.put(format!("> {input}"));
         for b in body {
-            self.put(format!("| {}", b.replace(['\r', '\n'], " ")));
+            self.put(format!("| {}", b.as_ref().replace(['\r', '\n'], " ")));
         }
         self.write_codes(codes);
     }
