@@ -190,18 +190,23 @@ pub(crate) fn backslash_n(data: &[u8]) -> Vec<u8> {
 
 /// [`backslash_n`] in place: a large message read from a file is not held twice for it.
 pub(crate) fn backslash_n_owned(mut data: Vec<u8>) -> Vec<u8> {
-    let (mut r, mut w) = (0, 0);
-    while r < data.len() {
-        if data[r..].starts_with(b"\\n") {
-            data[w] = b'\n';
-            r += 2;
-        } else {
-            data[w] = data[r];
-            r += 1;
-        }
+    // The text between two `\n`s moves down as one run (found with memmem), not byte by byte;
+    // a message without any is returned untouched.
+    let finder = memchr::memmem::Finder::new(b"\\n");
+    let Some(first) = finder.find(&data) else {
+        return data;
+    };
+    let (mut r, mut w) = (first, first);
+    while let Some(at) = finder.find(&data[r..]) {
+        data.copy_within(r..r + at, w);
+        w += at;
+        data[w] = b'\n';
         w += 1;
+        r += at + 2;
     }
-    data.truncate(w);
+    let len = data.len();
+    data.copy_within(r..len, w);
+    data.truncate(w + (len - r));
     data
 }
 
@@ -557,6 +562,13 @@ fn replace_with<'v>(
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     'scan: while i < text.len() {
+        // Only `%` and `.` can open a token: the bytes before the next one are copied as a run.
+        let Some(at) = memchr::memchr2(b'%', b'.', &text[i..]) else {
+            out.extend_from_slice(&text[i..]);
+            break;
+        };
+        out.extend_from_slice(&text[i..i + at]);
+        i += at;
         let delim: &[u8] = match text[i] {
             b'%' => b"%",
             b'.' if text[i..].starts_with(b"..") => b"..",

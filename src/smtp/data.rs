@@ -71,34 +71,37 @@ pub(crate) fn encode_into(out: &mut Vec<u8>, content: &[u8], fixup: Fixup) {
         content = strip_end_marker(content);
     }
     out.reserve(content.len() + content.len() / 32 + 5);
-    let mut at_line_start = true;
-    let mut i = 0;
-    while i < content.len() {
-        let b = content[i];
-        if at_line_start && fixup.dot_stuff && b == b'.' {
+    // Line by line: the bytes between line ends are copied as one run (found with memchr), so a
+    // large message costs a few passes of vector code, not a branch and a push per byte.
+    let mut rest = content;
+    loop {
+        if fixup.dot_stuff && rest.first() == Some(&b'.') {
             out.push(b'.');
         }
-        at_line_start = false;
-        match b {
-            b'\r' if fixup.crlf => {
-                // CRLF stays one line end; a bare CR becomes one.
-                if content.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-                out.extend_from_slice(b"\r\n");
-                at_line_start = true;
+        let end = if fixup.crlf {
+            memchr::memchr2(b'\r', b'\n', rest)
+        } else {
+            memchr::memchr(b'\n', rest)
+        };
+        let Some(end) = end else {
+            out.extend_from_slice(rest);
+            break;
+        };
+        out.extend_from_slice(&rest[..end]);
+        let mut next = end + 1;
+        if fixup.crlf {
+            // CRLF stays one line end; a bare LF or a bare CR becomes one.
+            if rest[end] == b'\r' && rest.get(next) == Some(&b'\n') {
+                next += 1;
             }
-            b'\n' if fixup.crlf => {
-                out.extend_from_slice(b"\r\n");
-                at_line_start = true;
-            }
-            b'\n' => {
-                out.push(b'\n');
-                at_line_start = true;
-            }
-            _ => out.push(b),
+            out.extend_from_slice(b"\r\n");
+        } else {
+            out.push(b'\n');
         }
-        i += 1;
+        rest = &rest[next..];
+        if rest.is_empty() {
+            break;
+        }
     }
     if fixup.end_marker {
         if out.len() > start && !out.ends_with(b"\r\n") {
@@ -191,28 +194,32 @@ pub(crate) const MAX_LINE: usize = 998;
 pub(crate) fn long_lines(content: &[u8], fixup: Fixup) -> Option<String> {
     let content = without_from_line(content, fixup);
     let (mut count, mut first) = (0, None);
-    let (mut line, mut start) = (1, 0);
-    let mut i = 0;
-    while i <= content.len() {
-        let b = content.get(i).copied();
-        let end = match b {
-            None | Some(b'\n') => true,
-            Some(b'\r') => fixup.crlf || content.get(i + 1) == Some(&b'\n'),
-            _ => false,
+    let mut line = 1;
+    let mut rest = content;
+    loop {
+        // This line's length and where the next one starts (`None`: this was the last).
+        let mut from = 0;
+        let (len, next) = loop {
+            let Some(k) = memchr::memchr2(b'\r', b'\n', &rest[from..]) else {
+                break (rest.len(), None);
+            };
+            let k = from + k;
+            if rest[k] == b'\n' {
+                break (k, Some(k + 1));
+            } else if rest.get(k + 1) == Some(&b'\n') {
+                break (k, Some(k + 2));
+            } else if fixup.crlf {
+                break (k, Some(k + 1));
+            }
+            from = k + 1;
         };
-        if end {
-            let len = i - start;
-            if len > MAX_LINE {
-                count += 1;
-                first.get_or_insert((line, len));
-            }
-            if b == Some(b'\r') && content.get(i + 1) == Some(&b'\n') {
-                i += 1;
-            }
-            line += 1;
-            start = i + 1;
+        if len > MAX_LINE {
+            count += 1;
+            first.get_or_insert((line, len));
         }
-        i += 1;
+        let Some(next) = next else { break };
+        rest = &rest[next..];
+        line += 1;
     }
     let (at, len) = first?;
     let more = match count {
@@ -227,9 +234,8 @@ pub(crate) fn long_lines(content: &[u8], fixup: Fixup) -> Option<String> {
 
 /// Number of lines in wire-encoded content (for "N lines sent"): every LF ends a line, and
 /// trailing bytes without one count as a line. The final `.` line is included.
-#[allow(clippy::naive_bytecount)] // Runs once per message; not worth a crate.
 pub(crate) fn count_lines(wire: &[u8]) -> usize {
-    let ends = wire.iter().filter(|&&b| b == b'\n').count();
+    let ends = memchr::memchr_iter(b'\n', wire).count();
     ends + usize::from(!wire.is_empty() && !wire.ends_with(b"\n"))
 }
 
@@ -485,6 +491,88 @@ impl DataReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every string over `alphabet` up to `max` bytes long.
+    fn all_strings(alphabet: &[u8], max: usize) -> Vec<Vec<u8>> {
+        let mut all = vec![Vec::new()];
+        let mut last = vec![Vec::new()];
+        for _ in 0..max {
+            last = last
+                .iter()
+                .flat_map(|s: &Vec<u8>| {
+                    alphabet.iter().map(move |&b| {
+                        let mut t = s.clone();
+                        t.push(b);
+                        t
+                    })
+                })
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    /// Every combination of the fix-ups.
+    fn all_fixups() -> Vec<Fixup> {
+        (0..32u8)
+            .map(|m| Fixup {
+                strip_from: m & 1 != 0,
+                crlf: m & 2 != 0,
+                dot_stuff: m & 4 != 0,
+                end_marker: m & 8 != 0,
+                own_end_marker: m & 16 != 0,
+            })
+            .collect()
+    }
+
+    /// The byte-at-a-time statement of the line loop of [`encode_into`], the reference the
+    /// run-copying one must match.
+    fn encode_lines_bytewise(content: &[u8], fixup: Fixup) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut at_line_start = true;
+        let mut i = 0;
+        while i < content.len() {
+            let b = content[i];
+            if at_line_start && fixup.dot_stuff && b == b'.' {
+                out.push(b'.');
+            }
+            at_line_start = false;
+            match b {
+                b'\r' if fixup.crlf => {
+                    if content.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    out.extend_from_slice(b"\r\n");
+                    at_line_start = true;
+                }
+                b'\n' => {
+                    out.extend_from_slice(if fixup.crlf { b"\r\n" } else { b"\n" });
+                    at_line_start = true;
+                }
+                _ => out.push(b),
+            }
+            i += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn encoding_by_runs_matches_the_byte_by_byte_rule() {
+        for content in all_strings(b"a.\r\n", 6) {
+            for fixup in all_fixups() {
+                let lines_only = Fixup {
+                    strip_from: false,
+                    end_marker: false,
+                    ..fixup
+                };
+                assert_eq!(
+                    encode(&content, lines_only),
+                    encode_lines_bytewise(&content, lines_only),
+                    "{content:?} {fixup:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn size_watch_counts_the_message_the_server_keeps() {

@@ -48,7 +48,17 @@ pub(crate) fn escape_str(text: &str) -> String {
 
 /// [`escape_str`] appended to `s`.
 pub(crate) fn push_escaped(s: &mut String, text: &str) {
-    for c in text.chars() {
+    let mut rest = text;
+    while !rest.is_empty() {
+        // Printable ASCII, the bulk of a message, is copied as one run.
+        let plain = rest
+            .bytes()
+            .position(|b| !(0x20..0x7f).contains(&b))
+            .unwrap_or(rest.len());
+        s.push_str(&rest[..plain]);
+        rest = &rest[plain..];
+        let Some(c) = rest.chars().next() else { break };
+        rest = &rest[c.len_utf8()..];
         let u = c as u32;
         if u < 0x20 || u == 0x7f {
             let _ = write!(s, "\\x{u:02X}");
