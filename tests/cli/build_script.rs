@@ -17,6 +17,9 @@ fn compile_build_script(dir: &Path, compiled_in: &Path) -> std::path::PathBuf {
             "bin",
             "--crate-name",
             "build_script",
+            // Without Cargo there is no `mime_guess` to build the media-type table with.
+            "--cfg",
+            "ehlo_build_script_alone",
         ])
         .arg(Path::new(&root).join("build.rs"))
         .arg("-o")
