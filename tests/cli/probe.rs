@@ -2559,14 +2559,14 @@ fn a_stalling_mx_is_given_up_on_alone_and_the_next_mx_is_probed() {
             )
         }
     };
-    each_connection_at("127.0.0.1:44310", serve(true));
-    each_connection_at("127.0.0.2:44310", serve(false));
+    each_connection_at("127.0.0.1:31310", serve(true));
+    each_connection_at("127.0.0.2:31310", serve(false));
     let (dns, _h) = mx_domain(&[(10, 'a', 1), (20, 'b', 2)]);
     let timeout = Duration::from_secs(2);
     let t0 = std::time::Instant::now();
     let (run, st) = probe_domain(
         &dns,
-        "44310",
+        "31310",
         &format!("{}s", timeout.as_secs()),
         &["enum.*", "limits.line"],
         &[],
@@ -2604,6 +2604,10 @@ fn a_stalling_mx_is_given_up_on_alone_and_the_next_mx_is_probed() {
 
 /// `@domain` MX records on loopback: `mx-<letter>.example.test` at `127.0.0.<n>` for each
 /// `(preference, letter, n)`; the fake DNS server's address (kept running by the handle).
+/// An MX record names no port, so the servers behind it listen on a fixed one, given by
+/// `--port`: the tests take ports below Linux's ephemeral range (32768-60999), where another
+/// test's outgoing connection could hold the same address and port (an `AddrInUse` seen in CI
+/// at 44530).
 fn mx_domain(mx: &[(u16, char, u8)]) -> (String, std::thread::JoinHandle<()>) {
     use ehlo::net::testutil::{FakeDns, RecordSpec};
     let mut records = Vec::new();
@@ -2649,10 +2653,10 @@ fn probe_domain(
 /// limits.line inconclusive. The control passes over a given-up host as the probes do.
 #[test]
 fn the_limits_control_passes_over_a_given_up_mx() {
-    each_connection_at("127.0.0.1:44510", |c| {
+    each_connection_at("127.0.0.1:31510", |c| {
         greet_then_stall_or_answer(c, "mx.test", true, Duration::ZERO, Duration::from_secs(10))
     });
-    let (_, conns_b) = line_server_at("127.0.0.2:44510", |l| match () {
+    let (_, conns_b) = line_server_at("127.0.0.2:31510", |l| match () {
         _ if l.len() > 1000 => None,
         _ if l.starts_with(b"QUIT") => Some(b"221 bye\r\n"),
         _ => Some(b"250 ok\r\n"),
@@ -2660,7 +2664,7 @@ fn the_limits_control_passes_over_a_given_up_mx() {
     let (dns, _h) = mx_domain(&[(10, 'a', 1), (20, 'b', 2)]);
     let (run, st) = probe_domain(
         &dns,
-        "44510",
+        "31510",
         "1s",
         &["enum.vrfy", "enum.expn", "limits.line"],
         &[],
@@ -2684,7 +2688,7 @@ fn the_limits_control_passes_over_a_given_up_mx() {
 /// every probe of a run right one time in eight.
 #[test]
 fn a_limits_control_is_from_the_probes_own_mx_host() {
-    line_server_at("127.0.0.1:44410", |l| {
+    line_server_at("127.0.0.1:31410", |l| {
         let bad = l.len() > 1000 || l.contains(&0) || !l.ends_with(b"\r\n");
         match () {
             _ if bad => None,
@@ -2692,10 +2696,10 @@ fn a_limits_control_is_from_the_probes_own_mx_host() {
             _ => Some(b"250 ok\r\n"),
         }
     });
-    line_server_at("127.0.0.2:44410", |_| None);
+    line_server_at("127.0.0.2:31410", |_| None);
     let (dns, _h) = mx_domain(&[(10, 'a', 1), (10, 'b', 2)]);
     for _ in 0..4 {
-        let (run, st) = probe_domain(&dns, "44410", "2s", &["limits.*"], &[]);
+        let (run, st) = probe_domain(&dns, "31410", "2s", &["limits.*"], &[]);
         for id in ["limits.line", "limits.bare-lf-command", "limits.nul"] {
             let l = line_of(&run, id);
             let server = l["evidence"]["server"].as_str().unwrap_or_default();
@@ -2724,14 +2728,14 @@ fn a_limits_control_is_from_the_probes_own_mx_host() {
 /// after it pass over mx-a to mx-b, as over a host that stalls after EHLO.
 #[test]
 fn an_mx_that_never_greets_is_given_up_on_alone_and_named() {
-    each_connection_at("127.0.0.1:44520", |_c| {
+    each_connection_at("127.0.0.1:31520", |_c| {
         std::thread::sleep(Duration::from_secs(10))
     });
-    each_connection_at("127.0.0.2:44520", |c| {
+    each_connection_at("127.0.0.2:31520", |c| {
         greet_then_stall_or_answer(c, "mx.test", false, Duration::ZERO, Duration::from_secs(1))
     });
     let (dns, _h) = mx_domain(&[(10, 'a', 1), (20, 'b', 2)]);
-    let (run, st) = probe_domain(&dns, "44520", "1s", &["enum.*"], &[]);
+    let (run, st) = probe_domain(&dns, "31520", "1s", &["enum.*"], &[]);
     let l = line_of(&run, "enum.vrfy");
     assert_eq!(l["evidence"]["no_greeting"], true, "{l}");
     assert!(
@@ -2752,13 +2756,13 @@ fn an_mx_that_never_greets_is_given_up_on_alone_and_named() {
 /// given-up hosts are named, in the order they were given up on, each with its evidence.
 #[test]
 fn every_mx_given_up_on_is_named_in_order() {
-    each_connection_at("127.0.0.1:44530", |_c| {
+    each_connection_at("127.0.0.1:31530", |_c| {
         std::thread::sleep(Duration::from_secs(10))
     });
-    each_connection_at("127.0.0.2:44530", |c| {
+    each_connection_at("127.0.0.2:31530", |c| {
         greet_then_stall_or_answer(c, "mx.test", true, Duration::ZERO, Duration::from_secs(10))
     });
-    each_connection_at("127.0.0.3:44530", |c| {
+    each_connection_at("127.0.0.3:31530", |c| {
         greet_then_stall_or_answer(c, "mx.test", false, Duration::ZERO, Duration::from_secs(1))
     });
     let (dns, _h) = mx_domain(&[(10, 'a', 1), (20, 'b', 2), (30, 'c', 3)]);
@@ -2766,7 +2770,7 @@ fn every_mx_given_up_on_is_named_in_order() {
     let junit = dir.path().join("probe.xml");
     let (run, st) = probe_domain(
         &dns,
-        "44530",
+        "31530",
         "1s",
         &["enum.*", "limits.line"],
         &["--junit", junit.to_str().unwrap()],
