@@ -86,6 +86,10 @@ pub(crate) struct Part {
 pub(crate) struct MessageSpec<'a> {
     /// `--to` recipients (for the `To:` header).
     pub(crate) to: &'a [String],
+    /// The `--to` text as typed (its comma-separated pieces joined by `,` again, blanks kept),
+    /// which swaks writes into the default `To:` header and `%TO_ADDRESS%`: `-t 'a, b'` gives
+    /// `To: a, b`. `None`: [`Self::to`] joined by `,`.
+    pub(crate) to_typed: Option<&'a str>,
     /// `--cc` recipients (for the `Cc:` header).
     pub(crate) cc: &'a [String],
     /// `--bcc` recipients (only for `%BCC_ADDRESS%`).
@@ -107,6 +111,14 @@ pub(crate) struct MessageSpec<'a> {
     /// value goes out as typed, in UTF-8 (RFC 6532 §3.2), as swaks sends it, instead of
     /// RFC 2047 encoded words.
     pub(crate) utf8_headers: bool,
+}
+
+impl MessageSpec<'_> {
+    /// The `To:` header's value and `%TO_ADDRESS%`: the `--to` text as typed when known.
+    fn to_text(&self) -> String {
+        self.to_typed
+            .map_or_else(|| self.to.join(","), str::to_string)
+    }
 }
 
 /// The composed message.
@@ -248,7 +260,7 @@ impl<'c> Tokens<'c> {
         let version = env!("CARGO_PKG_VERSION").to_string();
         let mut t = Tokens {
             pairs: vec![
-                ("TO_ADDRESS", spec.to.join(",")),
+                ("TO_ADDRESS", spec.to_text()),
                 ("FROM_ADDRESS", spec.from.to_string()),
                 ("CC_ADDRESS", spec.cc.join(",")),
                 ("BCC_ADDRESS", spec.bcc.join(",")),
@@ -1161,7 +1173,7 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
     // Recipients joined with a bare comma and the null sender as an empty From:, as swaks
     // writes them.
     if !spec.to.is_empty() {
-        headers.push(format!("To: {}", spec.to.join(",")));
+        headers.push(format!("To: {}", spec.to_text()));
     }
     if !spec.cc.is_empty() {
         headers.push(format!("Cc: {}", spec.cc.join(",")));

@@ -1595,7 +1595,7 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "-f", " me@example.com"])
         .differs("a path RFC 5321 §4.1.2 has no blank in"),
     c(&["-t", "user@example.com, other@example.com", "-s", "{srv}"])
-        .differs("where swaks copies the option as typed"),
+        .differs("whitespace around comma-separated addresses"),
     c(&[
         "-t",
         "user@example.com,other@example.com",
@@ -4225,4 +4225,161 @@ fn a_server_list_or_a_bad_a_label_is_refused_before_any_lookup() {
         );
         assert_eq!(run.code, 2, "{server}: {}", run.all());
     }
+}
+
+/// The default `To:` header and `%TO_ADDRESS%` carry the `-t` text as typed, as swaks writes
+/// them (swaks v20201014 against a recording server: `-t 'a@x.test, b@x.test'` sent
+/// `To: a@x.test, b@x.test`); the envelope still has each address trimmed. It was rewritten
+/// `To: a@x.test,b@x.test`, other bytes than swaks's for the same command line.
+#[test]
+fn to_header_and_token_keep_the_to_text_as_typed_like_swaks() {
+    let dump = |to: &[&str]| {
+        let mut all = vec!["-f", "s@x.test", "-s", "127.0.0.1:9"];
+        for t in to {
+            all.extend_from_slice(&["-t", t]);
+        }
+        all.extend_from_slice(&["--body", "to=%TO_ADDRESS%", "--dump-mail"]);
+        let run = crate::util::ehlo(&all);
+        assert_eq!(run.code, 0, "{to:?}: {}", run.all());
+        run.stdout
+    };
+    for (to, want) in [
+        (&["a@x.test, b@x.test"][..], "a@x.test, b@x.test"),
+        (&["a@x.test,b@x.test"][..], "a@x.test,b@x.test"),
+        (&["a@x.test ,  b@x.test"][..], "a@x.test ,  b@x.test"),
+        // Two -t (swaks keeps the last; ehlo sends to both and says so): each as typed.
+        (
+            &["a@x.test", "b@x.test, c@x.test"][..],
+            "a@x.test,b@x.test, c@x.test",
+        ),
+    ] {
+        let text = dump(to);
+        assert!(
+            text.contains(&format!("\r\nTo: {want}\r\n")),
+            "{to:?}: {text}"
+        );
+        assert!(
+            text.contains(&format!("\r\nto={want}\r\n")),
+            "{to:?}: {text}"
+        );
+    }
+    // A line break trimmed off an address for the envelope must not start a header of its own.
+    let text = dump(&["a@x.test,\nb@x.test"]);
+    assert!(text.contains("\r\nTo: a@x.test,b@x.test\r\n"), "{text}");
+}
+
+/// `--attach @f.csv` goes as text/csv (its name's type) where swaks v20201014 sends every
+/// `--attach` without `--attach-type` as application/octet-stream, base64: the run says so,
+/// also under `-S` (on stderr), naming the flag that sends swaks's part; an explicit
+/// `--attach-type`, or a name without a known type, is swaks's and says nothing. It was
+/// silent.
+#[test]
+fn a_guessed_attachment_type_is_said_since_swaks_sends_octet_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("f.csv");
+    std::fs::write(&csv, "a,b\n1,2\n").unwrap();
+    let bin = dir.path().join("f.unknownext");
+    std::fs::write(&bin, "x").unwrap();
+    let at = |p: &Path| format!("@{}", p.display());
+    let (csv_at, bin_at) = (at(&csv), at(&bin));
+    let run = |extra: &[&str]| {
+        let mut all = vec![
+            "-t",
+            T,
+            "-f",
+            "s@x.test",
+            "-s",
+            "127.0.0.1:9",
+            "--dump-mail",
+        ];
+        all.extend_from_slice(extra);
+        let r = crate::util::ehlo(&all);
+        assert_eq!(r.code, 0, "{extra:?}: {}", r.all());
+        r
+    };
+    let want = format!(
+        "=== --attach {csv_at}: sent as text/csv, the type its name ends in; swaks sends \
+         application/octet-stream, base64 (--attach-type application/octet-stream sends it so)"
+    );
+    let r = run(&["--attach", &csv_at]);
+    assert!(r.stdout.contains("Content-Type: text/csv"), "{}", r.all());
+    assert!(r.all().lines().any(|l| l == want), "{}", r.all());
+    let r = run(&["--attach", &csv_at, "-S"]);
+    assert!(r.stderr.lines().any(|l| l == want), "{}", r.all());
+    for quiet in [
+        &[
+            "--attach-type",
+            "application/octet-stream",
+            "--attach",
+            &csv_at,
+        ][..],
+        &["--attach-type", "text/csv", "--attach", &csv_at][..],
+        &["--attach", &bin_at][..],
+    ] {
+        let r = run(quiet);
+        assert!(!r.all().contains("swaks"), "{quiet:?}: {}", r.all());
+    }
+    let r = run(&[
+        "--attach-type",
+        "application/octet-stream",
+        "--attach",
+        &csv_at,
+    ]);
+    assert!(
+        r.stdout.contains("Content-Type: application/octet-stream"),
+        "{}",
+        r.all()
+    );
+}
+
+/// `--auth` without a list against a server offering PLAIN, LOGIN and CRAM-MD5 tries
+/// CRAM-MD5, then LOGIN, then PLAIN, the order swaks v20201014 tries them in (seen against
+/// `ehlo serve` with a wrong password); ehlo tried PLAIN before LOGIN.
+#[test]
+fn auth_without_a_list_tries_login_before_plain_like_swaks() {
+    use crate::util::{Step, scripted};
+    let srv = scripted(vec![
+        Step::Send(b"220 compat.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-compat.test\r\n250 AUTH PLAIN LOGIN CRAM-MD5\r\n"),
+        Step::Expect("AUTH CRAM-MD5"),
+        Step::Send(b"334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"),
+        Step::Line,
+        Step::Send(b"535 5.7.8 no\r\n"),
+        Step::Expect("AUTH LOGIN"),
+        Step::Send(b"334 VXNlcm5hbWU6\r\n"),
+        Step::Line,
+        Step::Send(b"334 UGFzc3dvcmQ6\r\n"),
+        Step::Line,
+        Step::Send(b"535 5.7.8 no\r\n"),
+        Step::Expect("AUTH PLAIN"),
+        Step::Send(b"535 5.7.8 no\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let server = srv.addr.to_string();
+    let r = crate::util::ehlo(&[
+        "-s",
+        &server,
+        "-f",
+        "s@x.test",
+        "-t",
+        T,
+        "-a",
+        "-au",
+        "user",
+        "-ap",
+        "wrong",
+        "--allow-plaintext-auth",
+        "--timeout",
+        "5",
+    ]);
+    let got = srv.finish();
+    assert_eq!(r.code, 28, "{}\n{got}", r.all());
+    let tried: Vec<&str> = got
+        .lines()
+        .filter_map(|l| l.strip_prefix("AUTH "))
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(tried, ["CRAM-MD5", "LOGIN", "PLAIN"], "{got}");
 }

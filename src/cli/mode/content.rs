@@ -259,10 +259,10 @@ pub(super) fn stdin_users(msg: &MessageArgs) -> Vec<&'static str> {
 
 /// What [`compose`] gives: the message's bytes, its info notes and the note on headers sent
 /// RFC 2047 encoded.
-pub(super) type Composed = (Vec<u8>, Vec<String>, Option<String>);
+pub(super) type Composed = (Vec<u8>, Vec<String>, Vec<String>);
 
-/// The message bytes, info notes and the note saying headers go out RFC 2047 encoded where
-/// swaks sends them as typed (if any): `--data` as given (tokens replaced unless
+/// The message bytes, info notes and what the message holds other than swaks would send
+/// for the same command line (headers RFC 2047 encoded, an attachment's guessed type): `--data` as given (tokens replaced unless
 /// `--no-data-fixup`), or the composed message with its parts. Every file and stdin is read
 /// here, before anything is sent; the total stays under [`MAX_MESSAGE_BYTES`]. `default_body`
 /// (the `--dump-as-body` text) is the body when `--body` is not given, taken literally;
@@ -271,7 +271,7 @@ pub(super) type Composed = (Vec<u8>, Vec<String>, Option<String>);
 pub(super) fn compose(
     msg: &MessageArgs,
     fixup: Fixup,
-    to: &[String],
+    (to, to_typed): (&[String], &str),
     cc: &[String],
     bcc: &[String],
     from: &str,
@@ -302,6 +302,7 @@ pub(super) fn compose(
     }
     let spec = MessageSpec {
         to,
+        to_typed: Some(to_typed),
         cc,
         bcc,
         from,
@@ -318,13 +319,14 @@ pub(super) fn compose(
     // A non-ASCII header value goes out RFC 2047 encoded (readable everywhere, no SMTPUTF8
     // needed), where swaks sends the UTF-8 bytes as typed: the same command line would put
     // other bytes on the wire, so the run says so.
-    let encoded_note = (!encoded.is_empty()).then(|| {
+    let mut unlike: Vec<String> = Vec::new();
+    unlike.extend((!encoded.is_empty()).then(|| {
         format!(
             "{}: non-ASCII, so sent RFC 2047 encoded (=?utf-8?...?=); swaks sends the UTF-8 \
              bytes as typed (--smtputf8 sends them so)",
             encoded.join(", ")
         )
-    });
+    }));
     let new_notes = || -> Vec<String> { g_note.iter().map(|n| n.to_string()).collect() };
     // swaks takes an empty --data for none given and asks for it (a line it then reads as a
     // --data argument), asking again for ever at the end of stdin: it never sends an empty
@@ -364,7 +366,7 @@ pub(super) fn compose(
             let mut notes = new_notes();
             // swaks's --no-data-fixup: not even `\n` is replaced.
             let data = read_data(d, env, &mut notes)?;
-            return Ok((data, notes, encoded_note));
+            return Ok((data, notes, unlike));
         }
         let mut notes = new_notes();
         let data = message::backslash_n_owned(read_data(d, env, &mut notes)?);
@@ -388,7 +390,7 @@ pub(super) fn compose(
             ..spec
         };
         let data = message::data_message(data, &spec, &env.message).map_err(usage)?;
-        return Ok((data, notes, encoded_note));
+        return Ok((data, notes, unlike));
     }
     let mut notes = new_notes();
     let shared = if shares {
@@ -406,7 +408,7 @@ pub(super) fn compose(
     let mut total = body.as_ref().map_or(0, Vec::len) as u64;
     let mut parts = Vec::with_capacity(msg.parts.len());
     for p in &msg.parts {
-        let part = part_of(p, env, &mut notes, shared)?;
+        let part = part_of(p, env, &mut notes, &mut unlike, shared)?;
         total += part.content.len() as u64;
         if total > MAX_MESSAGE_BYTES {
             return Err(usage(format!(
@@ -431,7 +433,7 @@ pub(super) fn compose(
     )
     .map_err(usage)?;
     notes.extend(composed.notes);
-    Ok((composed.bytes, notes, encoded_note))
+    Ok((composed.bytes, notes, unlike))
 }
 
 fn part_flag(kind: PartKind) -> &'static str {
@@ -444,11 +446,13 @@ fn part_flag(kind: PartKind) -> &'static str {
 
 /// Read one part option and decide its type and file name: `--attach-type` if given, else
 /// guessed from the file name (text/plain for body parts), else application/octet-stream; the
-/// file's base name unless `--attach-name` says otherwise.
+/// file's base name unless `--attach-name` says otherwise. A guessed type goes to `unlike`:
+/// swaks sends such a file as application/octet-stream.
 fn part_of(
     p: &PartArg,
     env: &Environment,
     notes: &mut Vec<String>,
+    unlike: &mut Vec<String>,
     shared: Option<&[u8]>,
 ) -> Result<Part, Error> {
     let flag = part_flag(p.kind);
@@ -498,9 +502,25 @@ fn part_of(
             // `--attach-name ''` names nothing: swaks then sends the file as
             // application/octet-stream, so the path's extension is not looked at either.
             _ if p.name.as_deref() == Some("") => "application/octet-stream".to_string(),
-            (_, Some(path)) => super::mime_type::for_path(path)
-                .unwrap_or("application/octet-stream")
-                .to_string(),
+            (_, Some(path)) => match super::mime_type::for_path(path) {
+                // swaks v20201014 types every --attach without --attach-type
+                // application/octet-stream, base64: the same command line sends another part
+                // here, so it is said (as an encoded header is), with the flag that sends
+                // swaks's. The guess stays: a receiver opens a .csv or .pdf by its type.
+                // (swaks has no --attach-inline: nothing to compare it with.)
+                Some(guessed) if guessed != "application/octet-stream" => {
+                    if p.kind == PartKind::Attachment {
+                        unlike.push(format!(
+                            "{flag} {}: sent as {guessed}, the type its name ends in; swaks \
+                         sends application/octet-stream, base64 (--attach-type \
+                         application/octet-stream sends it so)",
+                            p.value
+                        ));
+                    }
+                    guessed.to_string()
+                }
+                _ => "application/octet-stream".to_string(),
+            },
             (_, None) => "application/octet-stream".to_string(),
         },
     };

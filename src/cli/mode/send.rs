@@ -241,6 +241,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     let family = Family::from_flags(transport.ipv4, transport.ipv6);
     let Envelope {
         to,
+        to_typed,
         cc,
         bcc,
         from,
@@ -378,7 +379,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     let (mut message, mut notes, encoded) = compose(
         &msg,
         fixup,
-        &to,
+        (&to, &to_typed),
         &cc,
         &bcc,
         &cfg.plan.from,
@@ -393,7 +394,8 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     cfg.plan.message = message;
     auth_notes.append(&mut notes);
     cfg.notes = auth_notes;
-    cfg.unlike_swaks.extend(encoded.map(|n| (n, false)));
+    cfg.unlike_swaks
+        .extend(encoded.into_iter().map(|n| (n, false)));
     Ok(cfg)
 }
 
@@ -507,6 +509,9 @@ fn sni_warning(params: &TlsParams, tls_use: &TlsUse) -> Option<String> {
 /// The envelope and greeting, checked: recipients per header, sender, EHLO name.
 struct Envelope {
     to: Vec<String>,
+    /// The `--to` text as typed, for the `To:` header and `%TO_ADDRESS%` (swaks's `-t 'a, b'`
+    /// writes `To: a, b`; the envelope has `a` and `b`).
+    to_typed: String,
     cc: Vec<String>,
     bcc: Vec<String>,
     from: String,
@@ -553,6 +558,13 @@ fn envelope_of(envelope: &EnvelopeArgs, env: &Environment) -> Result<Envelope, E
     }
 
     Ok(Envelope {
+        // clap split each value at its commas, blanks kept: joined again it is the text typed
+        // (several `-t` joined by `,`). A line break or other control character around an
+        // address (trimmed off for the envelope) would start a header of its own: then the
+        // addresses alone.
+        to_typed: Some(envelope.to.join(","))
+            .filter(|t| !t.contains(|c: char| c.is_control() && c != '\t'))
+            .unwrap_or_else(|| to.join(",")),
         to,
         cc,
         bcc,

@@ -222,10 +222,10 @@ fn recipients_are_trimmed_and_needed() {
         c.plan.rcpts,
         ["a@x.test", "b@x.test", "c@x.test", "d@x.test"]
     );
-    // Bcc never shows in the headers.
+    // Bcc never shows in the headers; To: has the -t text as typed, as swaks writes it.
     let text = String::from_utf8(c.plan.message).unwrap();
     assert!(
-        text.contains("\nTo: a@x.test,b@x.test,c@x.test\n"),
+        text.contains("\nTo: a@x.test , b@x.test,,,<c@x.test>\n"),
         "{text}"
     );
     assert!(!text.contains("d@x.test"), "{text}");

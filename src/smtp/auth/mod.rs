@@ -470,6 +470,22 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "OAUTHBEARER",
 ];
 
+/// The order a send tries [`SUPPORTED`] in when none is named: strongest first, but LOGIN
+/// before PLAIN, as swaks tries them (it goes alphabetically: CRAM-MD5, LOGIN, PLAIN against
+/// a server offering the three). Both send the password itself, so neither is the stronger,
+/// and a server that locks an account after failures sees swaks's sequence.
+pub(crate) const TRY_ORDER: &[&str] = &[
+    "SCRAM-SHA-256",
+    "CRAM-SHA1",
+    "CRAM-MD5",
+    "LOGIN",
+    "PLAIN",
+    "DIGEST-MD5",
+    "NTLM",
+    "XOAUTH2",
+    "OAUTHBEARER",
+];
+
 /// The mechanisms of [`SUPPORTED`] that send a bearer token (`--auth-oauth-token`), not a
 /// password: `ehlo probe`, which authenticates with a password alone, refuses them.
 pub(crate) const TOKEN_MECHANISMS: &[&str] = &["XOAUTH2", "OAUTHBEARER"];
@@ -783,6 +799,17 @@ mod tests {
         };
         assert_eq!(encode_initial(&s), "dGlt");
         assert_eq!(encode_response(&s), "dGlt");
+    }
+
+    #[test]
+    fn try_order_is_supported_with_login_before_plain() {
+        let mut order = TRY_ORDER.to_vec();
+        let mut supported = SUPPORTED.to_vec();
+        order.sort_unstable();
+        supported.sort_unstable();
+        assert_eq!(order, supported);
+        let at = |m: &str| TRY_ORDER.iter().position(|x| *x == m).unwrap();
+        assert!(at("CRAM-MD5") < at("LOGIN") && at("LOGIN") < at("PLAIN"));
     }
 
     #[test]

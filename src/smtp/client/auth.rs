@@ -126,7 +126,7 @@ impl Session {
         };
         let mut queue: VecDeque<String> = VecDeque::new();
         let names: Vec<String> = if plan.mechanisms.is_empty() {
-            auth::SUPPORTED
+            auth::TRY_ORDER
                 .iter()
                 .filter(|m| usable(m))
                 .map(|m| m.to_string())
