@@ -2284,6 +2284,42 @@ fn terminal_ctrl_c_while_waiting_keeps_what_was_typed_ahead_before_it() {
     assert!(!got.contains("RSET"), "{got}");
 }
 
+/// A line typed ahead with the editing keys a terminal sends as escape sequences (Left, Home,
+/// Delete): the Ctrl-C behind it stops the wait, and the line is kept as those keys made it,
+/// not run. Any ESC typed ahead used to hide the Ctrl-C: the wait went on, and when the reply
+/// came the line ran (sent to the server), the Ctrl-C then stopping its wait instead.
+#[test]
+fn terminal_ctrl_c_after_arrow_keys_typed_ahead_keeps_the_line_as_edited() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut t, h) = plain_terminal(home.path(), &[]);
+    t.keys("HELP SLEEP\r");
+    t.wait("HELP SLEEP sent", |s| s.contains("-> HELP SLEEP"));
+    // "VRFY ab", Left, "X"; then "SET", Home, "R", End, "x", Left, Delete; then Alt-b, "Z".
+    t.keys("VRFY ab\x1b[DX\rSET\x1b[HR\x1b[Fx\x1b[D\x1b[3~\rNOOP x\x1bbZ\r");
+    t.wait_keys_read();
+    t.keys("\x03");
+    let s = t.wait("the lines kept as edited", |s| {
+        s.contains("stopped waiting (Ctrl-C)")
+            && s.contains("3 lines typed ahead not sent (Ctrl-C): kept in the history, Up recalls them; one kept has a key typed ahead that only a prompt can act on")
+            && last_prompt(s) == "ehlo[plain]>"
+    });
+    assert!(!s.contains("-> VRFY"), "{s}");
+    t.keys("\x1b[A");
+    t.wait("the Alt-b line recalled", |s| {
+        last_prompt(s) == "ehlo[plain]> NOOP xZ"
+    });
+    t.keys("\x1b[A");
+    t.wait("RSET recalled", |s| last_prompt(s) == "ehlo[plain]> RSET");
+    t.keys("\x1b[A");
+    t.wait("VRFY aXb recalled", |s| {
+        last_prompt(s) == "ehlo[plain]> VRFY aXb"
+    });
+    t.keys("\x15:quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(!got.contains("VRFY"), "{got}");
+}
+
 /// Of the lines typed ahead of a wait Ctrl-C stopped, one that cannot be a command (a password
 /// typed at the wrong prompt) is not kept in the history, and the lines after a typed AUTH are
 /// not either (its responses): counted, never shown, nor written to the history file.
@@ -3706,6 +3742,41 @@ fn terminal_ctrl_c_stops_a_tls_handshake() {
     t.assert_cooked();
     let got = h.join().unwrap();
     assert!(got.starts_with(b"EHLO x.test\r\nSTARTTLS\r\n"), "{got:?}");
+}
+
+/// Lines typed ahead of a `:starttls` handshake that Ctrl-C stops are held as at a reply's
+/// wait: not run, kept in the history, said. They used to run at the next prompt, on the
+/// connection the stopped handshake had closed: each said not sent, and lost.
+#[test]
+fn terminal_ctrl_c_stopping_a_tls_handshake_keeps_the_lines_typed_ahead() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h, hello_seen) = silent_tls_server();
+    let mut t = Pty::repl(home.path(), addr, &["--timeout", "60"]);
+    t.ehlo("250 STARTTLS");
+    t.keys(":starttls\r");
+    t.wait("the 220", |s| s.contains("220 2.0.0 go ahead"));
+    hello_seen
+        .recv_timeout(Duration::from_secs(20))
+        .expect("no ClientHello came");
+    t.keys("MAIL FROM:<a@b.test>\r");
+    t.wait_keys_read();
+    t.keys("\x03");
+    let s = t.wait("the line kept", |s| {
+        s.contains("TLS handshake was stopped (Ctrl-C)")
+            && s.contains(
+                "1 line typed ahead not sent (Ctrl-C): kept in the history, Up recalls them",
+            )
+            && last_prompt(s) == "ehlo[closed]>"
+    });
+    assert!(!s.contains("not connected"), "{s}");
+    t.keys("\x1b[A");
+    t.wait("MAIL recalled", |s| {
+        last_prompt(s) == "ehlo[closed]> MAIL FROM:<a@b.test>"
+    });
+    t.keys("\x15");
+    t.quit();
+    let got = h.join().unwrap();
+    assert!(!got.windows(4).any(|w| w == b"MAIL"), "{got:?}");
 }
 
 /// stdin a terminal, stdout a pipe (`ehlo repl … | tee log`, `--json > file`): the prompt

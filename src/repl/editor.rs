@@ -1046,21 +1046,54 @@ pub(crate) enum HeldAs {
     Secret,
 }
 
-/// The lines `keys` make, as the editor would have made them at a prompt (characters, a
-/// backspace, Ctrl-U/K/W, the cursor moved), each ended by Enter or a line feed (a CRLF pair
-/// ends one); `None` for a line with a byte that is not UTF-8 (refused, as entered at a prompt).
-fn lines_of_keys(mut keys: &[u8]) -> Vec<Option<String>> {
+/// A line typed ahead of a wait Ctrl-C stopped, as [`lines_of_keys`] rebuilds it.
+#[derive(Debug, PartialEq, Eq)]
+struct HeldLine {
+    /// `None` for a line with a byte that is not UTF-8, or a control byte pasted (refused, as
+    /// entered at a prompt).
+    text: Option<String>,
+    /// It held a key whose effect at a prompt depends on more than the keys (Up/Down and
+    /// Ctrl-R recall the history, Tab completes a command, an Alt key or another escape
+    /// sequence): kept without that effect, and said so, never silently different.
+    unreplayed: bool,
+}
+
+/// The lines `keys` make, as the editor would have made them at a prompt asking for `kind`
+/// (characters, Backspace/Delete, Left/Right/Home/End, Ctrl-A/E/B/F/D/U/K/W, a bracketed paste),
+/// each ended by Enter or a line feed (a CRLF pair ends one).
+fn lines_of_keys(mut keys: &[u8], kind: LineKind) -> Vec<HeldLine> {
     let mut lines = Vec::new();
-    let (mut line, mut cursor, mut invalid, mut prev_cr) = (Vec::<char>::new(), 0, false, false);
+    let (mut line, mut cursor) = (Vec::<char>::new(), 0);
+    let (mut invalid, mut unreplayed, mut prev_cr, mut in_paste) = (false, false, false, false);
     while let Some((key, used)) = next_key(keys) {
+        let esc = keys[0] == 0x1b;
         keys = &keys[used..];
         let was_cr = std::mem::take(&mut prev_cr);
+        if in_paste {
+            match key {
+                Key::PasteEnd => in_paste = false,
+                Key::Char(c) => {
+                    line.insert(cursor, c);
+                    cursor += 1;
+                }
+                Key::Tab => {
+                    line.insert(cursor, '\t');
+                    cursor += 1;
+                }
+                Key::Enter | Key::Lf => {}
+                // A control byte pasted is text no line sends: the line is refused.
+                _ => invalid = true,
+            }
+        }
         match key {
+            _ if in_paste && !matches!(key, Key::Enter | Key::Lf) => {}
             Key::Char(c) => {
                 line.insert(cursor, c);
                 cursor += 1;
             }
             Key::Tab => {
+                // At a command prompt Tab completes, from what the server said: not replayed.
+                unreplayed |= kind == LineKind::Command;
                 line.insert(cursor, '\t');
                 cursor += 1;
             }
@@ -1074,6 +1107,8 @@ fn lines_of_keys(mut keys: &[u8]) -> Vec<Option<String>> {
                 let end = next_boundary(&line, cursor);
                 line.drain(cursor..end);
             }
+            // Ctrl-D on an empty line ends the input at a prompt.
+            Key::CtrlD if line.is_empty() => unreplayed = true,
             Key::Left => cursor = prev_boundary(&line, cursor),
             Key::Right if cursor < line.len() => cursor = next_boundary(&line, cursor),
             Key::Home => cursor = 0,
@@ -1094,9 +1129,19 @@ fn lines_of_keys(mut keys: &[u8]) -> Vec<Option<String>> {
                 line.drain(i..cursor);
                 cursor = i;
             }
+            Key::PasteStart => in_paste = true,
+            Key::Up | Key::Down | Key::SearchBack | Key::SearchForward | Key::Abort => {
+                unreplayed = true
+            }
+            // An Alt key or a sequence the editor does nothing with: at a prompt the user
+            // would have seen that; typed ahead, they expected something of it.
+            Key::Ignore if esc => unreplayed = true,
             Key::Enter | Key::Lf if !(key == Key::Lf && was_cr) => {
                 let done: String = std::mem::take(&mut line).into_iter().collect();
-                lines.push((!std::mem::take(&mut invalid)).then_some(done));
+                lines.push(HeldLine {
+                    text: (!std::mem::take(&mut invalid)).then_some(done),
+                    unreplayed: std::mem::take(&mut unreplayed),
+                });
                 cursor = 0;
                 prev_cr = key == Key::Enter;
             }
@@ -1752,10 +1797,16 @@ impl Editor {
         }
         self.pending.drain(..used);
         self.typeahead_secret = self.typeahead_secret.saturating_sub(used);
-        let lines = lines_of_keys(&bytes[..=end]);
+        let kind = match as_ {
+            HeldAs::Commands => LineKind::Command,
+            HeldAs::Content => LineKind::Data,
+            HeldAs::Secret => LineKind::Secret,
+        };
+        let lines = lines_of_keys(&bytes[..=end], kind);
         let total = lines.len();
-        let (mut kept, mut secret) = (0, as_ == HeldAs::Secret);
-        for line in lines.into_iter().flatten() {
+        let (mut kept, mut unreplayed, mut secret) = (0, 0, as_ == HeldAs::Secret);
+        for held in lines {
+            let Some(line) = held.text else { continue };
             let first = line.split_whitespace().next().unwrap_or("");
             let refused = as_ == HeldAs::Commands && {
                 let caps = self.completion.lock().ok().and_then(|d| d.caps.clone());
@@ -1766,12 +1817,13 @@ impl Editor {
             }
             self.remember(&line);
             kept += 1;
+            unreplayed += usize::from(held.unreplayed);
             // The lines after a typed AUTH may be its responses.
             secret = first.eq_ignore_ascii_case("AUTH") || first.eq_ignore_ascii_case(":auth");
         }
         let lines = if total == 1 { "line" } else { "lines" };
         let rest = total - kept;
-        Some(match (kept, rest) {
+        let mut note = match (kept, rest) {
             (0, _) => format!(
                 "{total} {lines} typed ahead not sent (Ctrl-C), nor kept (blank, not UTF-8, or maybe a secret)"
             ),
@@ -1781,7 +1833,18 @@ impl Editor {
             _ => format!(
                 "{total} {lines} typed ahead not sent (Ctrl-C): {kept} kept in the history (Up recalls them), {rest} not (blank, not UTF-8, or maybe a secret)"
             ),
-        })
+        };
+        if unreplayed > 0 {
+            let (n, has) = if unreplayed == 1 {
+                ("one".to_string(), "has")
+            } else {
+                (unreplayed.to_string(), "have")
+            };
+            note.push_str(&format!(
+                "; {n} kept {has} a key typed ahead that only a prompt can act on (Tab, Up/Down, Ctrl-R, an Alt key): kept without what it does there, check before Enter"
+            ));
+        }
+        Some(note)
     }
 
     fn feed(&mut self, bytes: &[u8]) {
@@ -1843,10 +1906,7 @@ impl Editor {
                 // key is ours to act on, and a shell user expects the stop at once (a
                 // cooked-mode program would get SIGTSTP from the terminal then), not when the
                 // reply or the timeout comes.
-                if !self.in_paste
-                    && let Some(i) = self.pending.iter().position(|&b| b == 0x03 || b == 0x1a)
-                    && !self.pending.iter().take(i).any(|&b| b == 0x1b)
-                {
+                if let Some(i) = self.busy_key() {
                     let byte = self.pending.remove(i);
                     if i < self.typeahead_secret {
                         self.typeahead_secret -= 1;
@@ -1883,6 +1943,29 @@ impl Editor {
             // Counted down after the key: the Enter that ends a secret line is still secret.
             self.typeahead_secret = self.typeahead_secret.saturating_sub(used);
         }
+    }
+
+    /// Where the first Ctrl-C or Ctrl-Z typed ahead is in `pending`, as a key: not one inside a
+    /// paste (text there), nor a byte of an escape sequence. An arrow or Home typed ahead of it
+    /// used to hide it (any ESC before it did, for fear of a paste's start), so the wait went on
+    /// and the lines typed ahead ran when the reply came, the Ctrl-C with them.
+    fn busy_key(&self) -> Option<usize> {
+        let first = self.pending.iter().position(|&b| b == 0x03 || b == 0x1a)?;
+        if !self.in_paste && !self.pending.iter().take(first).any(|&b| b == 0x1b) {
+            return Some(first);
+        }
+        let bytes: Vec<u8> = self.pending.iter().copied().collect();
+        let (mut at, mut in_paste) = (0, self.in_paste);
+        while let Some((key, used)) = next_key(&bytes[at..]) {
+            match key {
+                Key::PasteEnd if in_paste => in_paste = false,
+                Key::PasteStart if !in_paste => in_paste = true,
+                Key::Interrupt | Key::Suspend if !in_paste => return Some(at),
+                _ => {}
+            }
+            at += used;
+        }
+        None
     }
 
     fn answer(&mut self, input: Input) {
@@ -3345,16 +3428,111 @@ mod tests {
     #[test]
     fn lines_typed_ahead_are_made_with_their_editing_keys() {
         assert_eq!(
-            lines_of_keys(b"NOOQ\x7fP\r\nSubject: a\rjunk\x15line2\n\xffbad\r\rab\x02X\r"),
+            lines_of_keys(
+                b"NOOQ\x7fP\r\nSubject: a\rjunk\x15line2\n\xffbad\r\rab\x02X\r",
+                LineKind::Command
+            ),
             vec![
-                Some("NOOP".to_string()),
-                Some("Subject: a".to_string()),
-                Some("line2".to_string()),
-                None,
-                Some(String::new()),
-                Some("aXb".to_string()),
+                held(Some("NOOP"), false),
+                held(Some("Subject: a"), false),
+                held(Some("line2"), false),
+                held(None, false),
+                held(Some(""), false),
+                held(Some("aXb"), false),
             ]
         );
+    }
+
+    fn held(text: Option<&str>, unreplayed: bool) -> HeldLine {
+        HeldLine {
+            text: text.map(str::to_string),
+            unreplayed,
+        }
+    }
+
+    /// The editing keys a terminal sends as escape sequences (arrows, Home/End, Delete, in
+    /// their CSI and SS3 forms) and Ctrl-A/E/B/F/D/K are applied to a line typed ahead as a
+    /// prompt applies them; keys whose effect only a prompt knows (Tab completing a command,
+    /// Up/Down, Ctrl-R, an Alt key) mark the line, never silently change it; a bracketed
+    /// paste is text, a control byte in it refuses the line. Before, an arrow typed ahead hid
+    /// the Ctrl-C behind it (the typed lines were run and sent).
+    #[test]
+    fn lines_typed_ahead_replay_the_editing_keys_or_say_they_could_not() {
+        let cases: &[(&[u8], LineKind, HeldLine)] = &[
+            (
+                b"VRFY ab\x1b[DX\r",
+                LineKind::Command,
+                held(Some("VRFY aXb"), false),
+            ),
+            (
+                b"VRFY ab\x1bODX\r",
+                LineKind::Command,
+                held(Some("VRFY aXb"), false),
+            ),
+            (
+                b"RFY\x1b[HV\x1b[FZ\r",
+                LineKind::Command,
+                held(Some("VRFYZ"), false),
+            ),
+            (
+                b"NOOPx\x1b[D\x1b[3~\r",
+                LineKind::Command,
+                held(Some("NOOP"), false),
+            ),
+            (
+                b"OOP\x01N\x05!\x02\x04\r",
+                LineKind::Command,
+                held(Some("NOOP"), false),
+            ),
+            (
+                b"NOOP junk\x02\x02\x0b\r",
+                LineKind::Command,
+                held(Some("NOOP ju"), false),
+            ),
+            (b"VRFY\tx\r", LineKind::Command, held(Some("VRFY\tx"), true)),
+            (b"a\tb\r", LineKind::Data, held(Some("a\tb"), false)),
+            (b"\x1b[ANOOP\r", LineKind::Command, held(Some("NOOP"), true)),
+            (
+                b"NOOP x\x1bbY\r",
+                LineKind::Command,
+                held(Some("NOOP xY"), true),
+            ),
+            (b"NO\x12OP\r", LineKind::Command, held(Some("NOOP"), true)),
+            (b"NO\x00OP\r", LineKind::Command, held(Some("NOOP"), false)),
+            (
+                b"\x1b[200~a\x02b\x1b[201~\r",
+                LineKind::Command,
+                held(None, false),
+            ),
+            (
+                b"\x1b[200~ab\x1b[201~\x02X\r",
+                LineKind::Command,
+                held(Some("aXb"), false),
+            ),
+        ];
+        for (keys, kind, want) in cases {
+            assert_eq!(
+                lines_of_keys(keys, *kind),
+                vec![held(want.text.as_deref(), want.unreplayed)],
+                "{keys:?}"
+            );
+        }
+    }
+
+    /// A Ctrl-C typed ahead behind an arrow key is still a Ctrl-C (it used to be hidden by
+    /// any ESC before it, for fear of a paste); inside a paste it is text, and so is it
+    /// behind an unfinished paste.
+    #[test]
+    fn a_ctrl_c_typed_ahead_behind_an_escape_sequence_is_seen() {
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<Answer>();
+        let mut ed = Editor::new(tx, Default::default(), Default::default());
+        ed.pending.extend(b"VRFY ab\x1b[DX\r\x03");
+        assert_eq!(ed.busy_key(), Some(12));
+        ed.pending.clear();
+        ed.pending.extend(b"\x1b[200~a\x03b");
+        assert_eq!(ed.busy_key(), None);
+        ed.pending.extend(b"\x1b[201~\x03");
+        assert_eq!(ed.busy_key(), Some(15));
     }
 
     /// Ctrl-C pressed while busy but before the wait it is for has begun (a handshake's

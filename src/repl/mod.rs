@@ -1685,6 +1685,8 @@ impl Engine {
         };
         let Some(upgraded) = upgraded else {
             let reason = "the TLS handshake was stopped (Ctrl-C): the connection is closed";
+            // What was typed ahead is held as at a reply's wait: it was run, said not sent.
+            self.stopped_waiting = true;
             self.error(reason);
             self.tls_pending = Some(Ended::new(
                 phase_exit_code(Phase::StartTls),
