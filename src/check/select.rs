@@ -75,6 +75,19 @@ const CLOSED_VALUES: &[(&str, &str, Option<&str>, &[&str])] = &[
     ("mx.lookup", "implicit", None, BOOLEAN),
     ("dmarc.record", "inherited", None, BOOLEAN),
     ("dane.rollover", "current_key_only", None, BOOLEAN),
+    // The session step a skip names (`CheckResult::skip_after`).
+    (
+        "*",
+        "skipped_because",
+        None,
+        &[
+            "smtp.connect",
+            "smtp.banner",
+            "smtp.ehlo",
+            "tls.starttls",
+            "tls.handshake",
+        ],
+    ),
 ];
 
 /// `ehlo probe`'s evidence members whose values are a closed set, by probe id (a glob) and
@@ -95,7 +108,76 @@ const PROBE_CLOSED_VALUES: &[(&str, &str, &[&str])] = &[
     ("relay.open", "control_accepted", BOOLEAN),
     ("smuggle.*", "bdat", &["accepted", "refused", "not offered"]),
     ("*", "control.answered", BOOLEAN),
+    // The `limits.*` probe whose connection ran the control.
+    (
+        "*",
+        "control.by",
+        &["limits.line", "limits.bare-lf-command", "limits.nul"],
+    ),
 ];
+
+/// Evidence members that hold one number or string, by check or probe id (a glob) and key,
+/// with what they hold: a dotted KEY through one (`tls.version.major`) names nothing, refused
+/// as a typo ([`through_a_value`]). The closed sets above hold one value too.
+const CHECK_VALUES: &[(&str, &str, &str)] = &[
+    ("*", "ms", "a number (milliseconds)"),
+    ("tls.handshake", "version", "a number (1.3)"),
+    ("tls.handshake", "protocol", "a string (TLSv1.3)"),
+    ("tls.handshake", "cipher", "a string"),
+    ("tls.handshake", "bits", "a number"),
+    ("tls.cert.expiry", "days", "a number"),
+    ("tls.cert.key", "bits", "a number"),
+    ("mx.lookup", "count", "a number"),
+    ("spf.record", "lookups", "a number"),
+    ("*", "code", "a number (250)"),
+];
+
+/// [`CHECK_VALUES`] of `ehlo probe`.
+const PROBE_VALUES: &[(&str, &str, &str)] = &[
+    ("*", "token", "a string"),
+    ("*", "injected_replies", "a number"),
+    ("*", "control.unasked", "a number"),
+];
+
+/// The TLS versions `tls.handshake`'s `protocol` names (and its `version` as a number, `1.3`,
+/// or as `SSLv3`); `version` compares with `TLSv1.2` or `1.2` alike ([`number`]).
+const TLS_VERSIONS: &[&str] = &["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+
+/// Does evidence member `key` of check `id` hold a TLS version?
+fn holds_tls_version(probe: bool, id: &str, key: &str) -> bool {
+    !probe && id == "tls.handshake" && matches!(key, "version" | "protocol")
+}
+
+/// What evidence member `key` of check or probe `id` holds, when it is known to hold one value
+/// (no object or array): a closed set, or a number or a string.
+fn one_value(probe: bool, id: &str, key: &str) -> Option<String> {
+    if let Some((_, values)) = closed_values(probe, id, key) {
+        return Some(if values == BOOLEAN {
+            "true or false".to_string()
+        } else {
+            format!("one of {}", values.join(", "))
+        });
+    }
+    let table = if probe { PROBE_VALUES } else { CHECK_VALUES };
+    table
+        .iter()
+        .find(|(i, k, _)| glob(i, id) && *k == key)
+        .map(|(_, _, what)| what.to_string())
+}
+
+/// A dotted `key` whose path goes through a member that holds one value: the message that
+/// refuses it, naming the member as the user wrote it (`lhs` minus the rest of the path).
+fn through_a_value(probe: bool, id: &str, key: &str, lhs: &str) -> Option<String> {
+    key.match_indices('.').find_map(|(i, _)| {
+        let (head, rest) = (&key[..i], &key[i + 1..]);
+        let what = one_value(probe, id, head)?;
+        let name = lhs.get(..lhs.len().checked_sub(rest.len() + 1)?)?;
+        let member = rest.split('.').next().unwrap_or(rest);
+        Some(format!(
+            "{name} is {what}, not an object: it has no member '{member}' (compare {name} itself)"
+        ))
+    })
+}
 
 /// The values of a boolean evidence member, as JSON writes them.
 const BOOLEAN: &[&str] = &["true", "false"];
@@ -612,9 +694,17 @@ impl Expect {
                         .is_some_and(|k| !k.is_empty())
                 })
                 .max_by_key(|d| d.id.len());
+            // Else a shorthand field with a path after it (`tls.version.major`), so that a
+            // path through it is told what the field holds.
+            let dotted = || {
+                fields.iter().find_map(|(f, id, key)| {
+                    let rest = lhs.strip_prefix(f)?.strip_prefix('.')?;
+                    (!rest.is_empty()).then(|| (find(id).map(|d| d.id), format!("{key}.{rest}")))
+                })
+            };
             match best {
                 Some(d) => (Some(d.id), lhs[d.id.len() + 1..].to_string()),
-                None => (None, String::new()),
+                None => dotted().unwrap_or((None, String::new())),
             }
         };
         let Some(id) = id else {
@@ -664,7 +754,33 @@ impl Expect {
                 ),
             });
         }
-        let closed = closed_values(Expect::is_probe_table(table), id, &key);
+        let probe = Expect::is_probe_table(table);
+        if let Some(why) = through_a_value(probe, id, &key, lhs) {
+            return Err(format!("--expect '{text}': {why}"));
+        }
+        // `>=` and friends say "not a number" below.
+        if holds_tls_version(probe, id, &key)
+            && matches!(op, Op::Eq | Op::Ne)
+            && number(rhs).is_none()
+            && !TLS_VERSIONS.iter().any(|v| v.eq_ignore_ascii_case(rhs))
+        {
+            let lower: Vec<String> = TLS_VERSIONS
+                .iter()
+                .map(|v| v.to_ascii_lowercase())
+                .collect();
+            let meant = crate::suggest::nearest(
+                &rhs.to_ascii_lowercase(),
+                lower.iter().map(|v| (v.as_str(), false)),
+            )
+            .and_then(|m| TLS_VERSIONS.iter().find(|v| v.eq_ignore_ascii_case(m)));
+            return Err(format!(
+                "--expect '{text}': '{rhs}' is not a TLS version of {lhs} ({}, or the number \
+                 alone: 1.3{})",
+                TLS_VERSIONS.join(", "),
+                meant.map_or_else(String::new, |m| format!("; did you mean {m}?"))
+            ));
+        }
+        let closed = closed_values(probe, id, &key);
         if let Some((name, values)) = &closed
             && op != Op::Eq
             && op != Op::Ne
@@ -1122,11 +1238,13 @@ fn value_text(v: &Value) -> String {
 
 /// A value as a number, when it is one (`TLSv1.2` is 1.2).
 fn number(s: &str) -> Option<f64> {
-    s.trim()
-        .trim_start_matches("TLSv")
-        .parse::<f64>()
-        .ok()
-        .filter(|n| n.is_finite())
+    let s = s.trim();
+    // `TLSv1.2`, `tlsv1.2` or `1.2`.
+    let s = match s.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("tlsv") => &s[4..],
+        _ => s,
+    };
+    s.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
 /// Numbers compare as numbers; anything else as case-insensitive text (= and != only).
@@ -1531,6 +1649,109 @@ mod tests {
             .unwrap()
             .eval(&js(&[&c]));
         assert!(o.met, "{o:?}");
+    }
+
+    /// A dotted KEY through a member that holds one value (`tls.version.major=1`: the version is
+    /// a number) could never be met: it was unmet on every run, a CI assertion that can never
+    /// pass. It is refused before the run, naming the member and what it holds, in `check`
+    /// (through an `ID.KEY` or a shorthand field) and in `probe`.
+    #[test]
+    fn a_dotted_key_through_a_value_is_refused() {
+        use crate::probe::script::{FIELDS as PROBE_FIELDS, PROBES};
+        for (bad, said) in [
+            (
+                "tls.version.major=1",
+                "tls.version is a number (1.3), not an object: it has no member 'major'",
+            ),
+            (
+                "tls.handshake.version.major=1",
+                "tls.handshake.version is a number (1.3), not an object",
+            ),
+            (
+                "tls.handshake.protocol.x=TLSv1.3",
+                "tls.handshake.protocol is a string",
+            ),
+            ("smtp.connect.ms.x>=1", "smtp.connect.ms is a number"),
+            ("tls.cert.days.left>=21", "tls.cert.days is a number"),
+            ("mx.count.v4>=1", "mx.count is a number"),
+            (
+                "tls.cert.chain.verified.ok=true",
+                "tls.cert.chain.verified is true or false, not an object: it has no member 'ok'",
+            ),
+            (
+                "dmarc.p.x=reject",
+                "dmarc.p is one of none, quarantine, reject",
+            ),
+            (
+                "smtp.ehlo.skipped_because.x=a",
+                "smtp.ehlo.skipped_because is one of",
+            ),
+        ] {
+            let e = Expect::parse(bad).unwrap_err();
+            assert!(e.contains(said), "{bad}: {e}");
+        }
+        let parse = |s: &str| Expect::parse_in(PROBES, PROBE_FIELDS, "inconclusive", s);
+        for (bad, said) in [
+            (
+                "limits.line.control.answered.yes=true",
+                "limits.line.control.answered is true or false, not an object",
+            ),
+            ("smuggle.lf-lf.token.0=x", "smuggle.lf-lf.token is a string"),
+            (
+                "starttls.downgrade.mail_without_tls.x=false",
+                "true or false",
+            ),
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert!(e.contains(said), "{bad}: {e}");
+        }
+        // Into objects and arrays, still read.
+        assert!(parse("limits.line.control.answered=true").is_ok());
+        assert!(Expect::parse("tls.cert.chain.chain.0.subject=CN=mx.example").is_ok());
+    }
+
+    /// Closed sets beyond the booleans: `skipped_because` names a session step, a TLS version
+    /// is `TLSv1.2` or the number alone, `limits.*`'s `control.by` a `limits.*` probe. A typo
+    /// (`tls.version=TLS1.3`) ran the whole check to be unmet; refused with the nearest value.
+    #[test]
+    fn closed_sets_of_steps_and_tls_versions_are_refused_with_the_nearest() {
+        use crate::probe::script::{FIELDS as PROBE_FIELDS, PROBES};
+        for (bad, said) in [
+            (
+                "tls.version=TLS1.3",
+                "'TLS1.3' is not a TLS version of tls.version (SSLv3, TLSv1, TLSv1.1, TLSv1.2, \
+                 TLSv1.3, or the number alone: 1.3; did you mean TLSv1.3?)",
+            ),
+            ("tls.handshake.protocol=TLS v1.3", "did you mean TLSv1.3?"),
+            ("tls.handshake.version!=tlsv1.2x", "did you mean TLSv1.2?"),
+            (
+                "smtp.ehlo.skipped_because=smtp.conect",
+                "'smtp.conect' is not a value of smtp.ehlo.skipped_because (smtp.connect, \
+                 smtp.banner, smtp.ehlo, tls.starttls, tls.handshake; did you mean smtp.connect?)",
+            ),
+            (
+                "tls.cert.chain.skipped_because=tls.handshak",
+                "did you mean tls.handshake?",
+            ),
+        ] {
+            let e = Expect::parse(bad).unwrap_err();
+            assert!(e.contains(said), "{bad}: {e}");
+        }
+        for good in [
+            "tls.version=TLSv1.3",
+            "tls.version=tlsv1.3",
+            "tls.version>=1.2",
+            "tls.version>=TLSv1.2",
+            "tls.handshake.protocol=TLSv1.2",
+            "tls.handshake.protocol!=SSLv3",
+            "smtp.ehlo.skipped_because=tls.starttls",
+        ] {
+            assert!(Expect::parse(good).is_ok(), "{good}");
+        }
+        let parse = |s: &str| Expect::parse_in(PROBES, PROBE_FIELDS, "inconclusive", s);
+        let e = parse("limits.nul.control.by=limits.lin").unwrap_err();
+        assert!(e.contains("did you mean limits.line?"), "{e}");
+        assert!(parse("limits.nul.control.by=limits.line").is_ok());
     }
 
     /// A glob in `--expect` (`smuggle.*=pass`) was refused as an unknown id, as a typo is, with

@@ -322,8 +322,9 @@ pub(crate) struct ProbeArgs {
     pub(crate) skip: Vec<String>,
 
     /// Require a result (repeatable): ID=STATUS (smuggle.lf-lf=pass, enum.rcpt=warn) or
-    /// ID.KEY OP VALUE on a probe's evidence (starttls.downgrade.mail_without_tls=false); a
-    /// probe a met ID=STATUS asked for does not count (smuggle.lf-lf=fail met: exit 0)
+    /// ID.KEY OP VALUE on a probe's evidence (starttls.downgrade.mail_without_tls=false), KEY
+    /// a dotted path into nested evidence (limits.line.control.answered=true); a probe a met
+    /// ID=STATUS asked for does not count (smuggle.lf-lf=fail met: exit 0)
     #[arg(long, value_name = "EXPR")]
     pub(crate) expect: Vec<String>,
 
@@ -2486,8 +2487,10 @@ pub(crate) struct CheckArgs {
     pub(crate) junit: Option<PathBuf>,
 
     /// Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE
-    /// (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <); a check
-    /// a met ID=STATUS asked for does not count (dmarc.record=fail met: no exit 40)
+    /// (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <) or ID.KEY
+    /// OP VALUE, KEY a dotted path into nested evidence
+    /// (tls.cert.chain.chain.0.subject=CN=mx.example.com); a check a met ID=STATUS asked for
+    /// does not count (dmarc.record=fail met: no exit 40)
     #[arg(long, value_name = "EXPR")]
     pub(crate) expect: Vec<String>,
 

@@ -7394,3 +7394,28 @@ fn check_refuses_unicode_full_stops_and_malformed_a_labels_before_any_query() {
     }
     assert!(log.lock().unwrap().is_empty(), "{:?}", log.lock().unwrap());
 }
+
+/// `--expect` that can never be met is refused before the run, exit 1 with one line: a dotted
+/// KEY through a member holding one value (`tls.version.major=1`), a TLS version misspelt
+/// (`tls.version=TLS1.3`), a step `skipped_because` cannot name. Each ran the whole check and
+/// was unmet, exit 40.
+#[test]
+fn an_expectation_that_can_never_be_met_is_refused_before_the_run() {
+    for (expect, said) in [
+        (
+            "tls.version.major=1",
+            "tls.version is a number (1.3), not an object: it has no member 'major'",
+        ),
+        ("tls.version=TLS1.3", "did you mean TLSv1.3?"),
+        (
+            "smtp.ehlo.skipped_because=smtp.conect",
+            "did you mean smtp.connect?",
+        ),
+    ] {
+        let r = ehlo(&["check", "example.invalid", "--expect", expect]);
+        assert_eq!(r.code, 1, "{expect}: {}", r.all());
+        assert!(r.stderr.contains(said), "{expect}: {}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+    }
+}

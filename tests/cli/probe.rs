@@ -2795,3 +2795,25 @@ fn every_mx_given_up_on_is_named_in_order() {
         assert!(xml.contains(p), "{p}\n{xml}");
     }
 }
+
+/// A dotted KEY through a probe's boolean (`limits.line.control.answered.yes=true`) could
+/// never be met: it was unmet on every run. Refused before any connection, exit 1, one line.
+#[test]
+fn a_dotted_key_through_a_value_is_refused_before_the_run() {
+    let r = ehlo(&[
+        "probe",
+        "127.0.0.1:9",
+        "--to",
+        "me@example.test",
+        "--expect",
+        "limits.line.control.answered.yes=true",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("limits.line.control.answered is true or false, not an object"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+}
