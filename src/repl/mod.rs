@@ -761,6 +761,21 @@ impl Engine {
             .trim()
             .to_string();
         let now = Instant::now();
+        // The password and token `:auth` would use (`--auth-password-file`, `EHLO_AUTH_PASSWORD`,
+        // `--auth-token-file`) are known before any exchange: a line that carries one (`NOOP
+        // <password>`, a typed response holding it) is masked from the first, as a secret the
+        // session has seen is.
+        if !cfg.show_secrets
+            && let Ok(mut c) = completion.lock()
+        {
+            for s in [&cfg.auth_password, &cfg.auth_token].into_iter().flatten() {
+                for f in crate::smtp::auth::secret_forms(s.expose()) {
+                    if !c.secrets.contains(&f) {
+                        c.secrets.push(f);
+                    }
+                }
+            }
+        }
         Engine {
             target: cfg.target.clone(),
             cfg,

@@ -453,7 +453,8 @@ impl ManualSession {
         if wire_text.len() >= 4 {
             self.secrets.push(wire_text.as_bytes().to_vec());
         }
-        let decoded = base64::engine::general_purpose::STANDARD
+        // With or without its `=` padding, as many servers take a response (RFC 4648 §3.2).
+        let decoded = base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT
             .decode(wire_text)
             .ok()
             .and_then(|b| String::from_utf8(b).ok());

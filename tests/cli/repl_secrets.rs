@@ -616,6 +616,105 @@ fn a_secret_seen_earlier_is_masked_in_every_later_line_on_any_connection() {
     assert_no_secret("the replay", &out);
 }
 
+/// Every form of the password a test below checks for: as typed, its base64 with and without
+/// the `=` padding, and the characters of its base64 at each offset inside a longer base64
+/// text (RFC 4648 §4: the secret starting at byte 0, 1 or 2 of a 3-byte group).
+fn password_forms() -> Vec<String> {
+    let mut forms = vec![
+        PASSWORD.to_string(),
+        b64(PASSWORD.as_bytes()),
+        b64(PASSWORD.as_bytes()).trim_end_matches('=').to_string(),
+    ];
+    for offset in 0..3 {
+        let mut bytes = vec![b'x'; offset];
+        bytes.extend_from_slice(PASSWORD.as_bytes());
+        let enc = b64(&bytes);
+        forms.push(enc[[0, 2, 3][offset]..][..8].to_string());
+    }
+    forms
+}
+
+/// Typed SASL responses in the forms servers take but the REPL did not read: the password's
+/// base64 without its `=` padding after AUTH LOGIN's `334 UGFzc3dvcmQ6` (RFC 4648 §3.2; the
+/// REPL only decoded padded base64, so it never learnt the password, and a later `NOOP
+/// <password>` was shown, logged and recorded as typed; the padded base64's mask left the
+/// unpadded one's last characters shown, `NOOP ********OQ`), a PLAIN blob with another
+/// authzid typed on the line after the `334 `, and, with `EHLO_AUTH_PASSWORD` set (the
+/// password `:auth` would use, known from the start), a response holding the password after
+/// another byte (`base64("x" + password)`) then `NOOP <password>`, which was shown as typed
+/// though the REPL was given the password. No output, `--log` or `--record` file holds any
+/// form of it.
+#[test]
+fn typed_responses_unpadded_or_with_the_password_inside_teach_the_repl_the_password() {
+    let pw = PASSWORD;
+    let nopad = b64(pw.as_bytes()).trim_end_matches('=').to_string();
+    let bob_blob = b64(b"bob\0alice\0Sekr3tPW99");
+    let x_pw = b64(format!("x{pw}").as_bytes());
+    type Case<'a> = (&'a str, String, &'a [(&'a str, &'a str)]);
+    let cases: [Case; 3] = [
+        (
+            "unpadded AUTH LOGIN response",
+            format!("EHLO x\nAUTH LOGIN\nYWxpY2U=\n{nopad}\nNOOP {pw}\nNOOP {nopad}\nQUIT\n"),
+            &[],
+        ),
+        (
+            "PLAIN blob with another authzid on its own line",
+            format!("EHLO x\nAUTH PLAIN\n{bob_blob}\nNOOP {pw}\nNOOP {nopad}\nQUIT\n"),
+            &[],
+        ),
+        (
+            "EHLO_AUTH_PASSWORD and a response with the password after a byte",
+            format!("EHLO x\nAUTH LOGIN\nYWxpY2U=\n{x_pw}\nNOOP {pw}\nNOOP {nopad}\nQUIT\n"),
+            &[("EHLO_AUTH_PASSWORD", PASSWORD)],
+        ),
+    ];
+    for (what, script, env) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = dir.path().join("session.ehlo");
+        let log = dir.path().join("log.jsonl");
+        let srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
+        let run = ehlo_with_env(
+            &[
+                "repl",
+                &srv.addr,
+                "--color",
+                "never",
+                "--record",
+                rec.to_str().unwrap(),
+                "--log",
+                log.to_str().unwrap(),
+            ],
+            env,
+            Some(script.as_bytes()),
+            Duration::from_secs(60),
+        );
+        let (_, serve_out) = srv.finish();
+        assert_eq!(run.code, 0, "{what}: {}\n{serve_out}", run.all());
+        let transcript = run.all();
+        // The NOOPs did go out, each shown with the fixed-length mask alone in the secret's
+        // place.
+        assert_eq!(
+            transcript.matches(" -> NOOP ********\n").count(),
+            2,
+            "{what}:\n{transcript}"
+        );
+        let rec_text = std::fs::read_to_string(&rec).unwrap();
+        let log_text = std::fs::read_to_string(&log).unwrap();
+        for (place, text) in [
+            ("the transcript", &transcript),
+            ("the recording", &rec_text),
+            ("the log", &log_text),
+        ] {
+            for form in password_forms().iter().chain([&bob_blob, &x_pw]) {
+                assert!(
+                    !text.contains(form.as_str()),
+                    "{what}: {place} holds {form:?}:\n{text}"
+                );
+            }
+        }
+    }
+}
+
 /// A recorded BDAT chunk line (`|`) that holds the mask where its session saw a secret is
 /// refused on replay as a recorded `>` line that holds it is: nothing of the BDAT is sent,
 /// exit 1 naming the step. It used to go out with the mask in the secret's place.

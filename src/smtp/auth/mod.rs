@@ -84,7 +84,12 @@ const MIN_B64_CORE: usize = 8;
 /// (see [`redact`]).
 pub(crate) fn secret_forms(secret: &str) -> Vec<Vec<u8>> {
     let plain = secret.as_bytes();
-    let mut forms = vec![plain.to_vec(), STANDARD.encode(plain).into_bytes()];
+    let padded = STANDARD.encode(plain);
+    // Without its `=` padding too (RFC 4648 §3.2 lets a spec leave it out, and many servers
+    // decode a SASL response without it): the padded form alone leaves the last characters of
+    // an unpadded one shown (`********OQ`).
+    let unpadded = padded.trim_end_matches('=').as_bytes().to_vec();
+    let mut forms = vec![plain.to_vec(), padded.clone().into_bytes(), unpadded];
     for offset in 0..3 {
         let mut bytes = vec![0u8; offset];
         bytes.extend_from_slice(plain);
@@ -721,6 +726,17 @@ mod tests {
             leak::assert_hidden(&masked, secret);
             assert!(masked.contains(MASK), "{masked}");
         }
+        // Its base64 without the `=` padding is masked whole: the padded form alone left
+        // `********OQ` of `U2VrcjN0UFc5OQ`.
+        let forms = secret_forms("Sekr3tPW99");
+        assert_eq!(
+            redact(b"NOOP U2VrcjN0UFc5OQ", &forms).as_deref(),
+            Some(&b"NOOP ********"[..])
+        );
+        assert_eq!(
+            redact(b"NOOP U2VrcjN0UFc5OQ==", &forms).as_deref(),
+            Some(&b"NOOP ********"[..])
+        );
         // Ordinary base64 and text are left alone.
         let line = format!("334 {}", STANDARD.encode("Username:"));
         assert_eq!(redact(line.as_bytes(), &forms), None);
