@@ -1773,7 +1773,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__serve)
-            opts="-h -V --tlsc --tls-on-connect --starttls --tls-cert --tls-key --accept-any-auth --auth-before-tls --require-tls --require-auth --lmtp --maildir --mbox --quiet --quirk --accept-proxy --json --color --help --version --hide --listen --user --fail --delay --max-size --min-free --seed --hostname --max-sessions --max-connections --idle-timeout --busy-timeout --max-auth-failures --hard-error-limit --junk-command-limit --greet-pause --proxy-timeout"
+            opts="-h -V --tlsc --tls-on-connect --starttls --tls-cert --tls-key --accept-any-auth --auth-before-tls --require-tls --require-auth --lmtp --maildir --mbox --quiet --quirk --accept-proxy --json --color --help --version --hide --listen --user --fail --delay --max-size --min-free --seed --hostname --max-sessions --max-connections --idle-timeout --busy-timeout --max-auth-failures --hard-error-limit --junk-command-limit --soft-error-limit --error-sleep-time --greet-pause --proxy-timeout"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1942,6 +1942,20 @@ _ehlo() {
                     return 0
                     ;;
                 --junk-command-limit)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --soft-error-limit)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --error-sleep-time)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

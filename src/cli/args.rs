@@ -2365,6 +2365,17 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = crate::serve::JUNK_COMMAND_LIMIT)]
     pub(crate) junk_command_limit: u32,
 
+    /// Errors (as --hard-error-limit counts them) a client may make without a message delivered
+    /// before every further reply waits --error-sleep-time, as Postfix's smtpd_soft_error_limit;
+    /// 0 = no limit
+    #[arg(long, value_name = "N", default_value_t = crate::serve::SOFT_ERROR_LIMIT)]
+    pub(crate) soft_error_limit: u32,
+
+    /// Wait MS milliseconds before each reply once a client is past --soft-error-limit
+    /// (Postfix's smtpd_error_sleep_time, 1s); 0 turns it off
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = u64_in(0..=60_000))]
+    pub(crate) error_sleep_time: u64,
+
     /// One line per stored message (plus warnings and errors) instead of the whole transcript:
     /// for a sink under load
     #[arg(long)]

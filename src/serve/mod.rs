@@ -64,6 +64,10 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const HARD_ERROR_LIMIT: u32 = 20;
 /// Default `--junk-command-limit`: Postfix's `smtpd_junk_command_limit` (postconf(5)).
 pub(crate) const JUNK_COMMAND_LIMIT: u32 = 100;
+/// Default `--soft-error-limit`: Postfix's `smtpd_soft_error_limit` (postconf(5)).
+pub(crate) const SOFT_ERROR_LIMIT: u32 = 10;
+/// Default `--error-sleep-time`: Postfix's `smtpd_error_sleep_time` (postconf(5)).
+pub(crate) const ERROR_SLEEP_TIME: Duration = Duration::from_secs(1);
 /// Open connections allowed at once by default.
 pub(crate) const MAX_CONNECTIONS: usize = 256;
 /// Default `--min-free`: the free space kept on the file systems messages are written to
@@ -146,6 +150,11 @@ pub struct ServeOptions {
     /// `--junk-command-limit`: NOOP/RSET/VRFY/HELP without a message delivered before each
     /// counts as an error; 1 while busy; 0 = no limit.
     pub junk_command_limit: u32,
+    /// `--soft-error-limit`: client errors without a message delivered past which every
+    /// reply waits `error_sleep_time`; not lowered while busy; 0 = no limit.
+    pub soft_error_limit: u32,
+    /// `--error-sleep-time`: the wait before each reply past `soft_error_limit`.
+    pub error_sleep_time: Duration,
     /// `--quirk`: vulnerable behaviours for testing safety probes (`smtp::server::quirk`).
     pub quirks: crate::smtp::server::Quirks,
     /// `--greet-pause`: wait this long before the greeting and refuse a client that talks
@@ -200,6 +209,8 @@ impl Default for ServeOptions {
             max_auth_failures: None,
             hard_error_limit: HARD_ERROR_LIMIT,
             junk_command_limit: JUNK_COMMAND_LIMIT,
+            soft_error_limit: SOFT_ERROR_LIMIT,
+            error_sleep_time: ERROR_SLEEP_TIME,
             quirks: crate::smtp::server::Quirks::default(),
             greet_pause: Duration::ZERO,
             proxy_protocol: false,
@@ -247,6 +258,8 @@ impl std::fmt::Debug for ServeOptions {
             .field("max_auth_failures", &self.max_auth_failures)
             .field("hard_error_limit", &self.hard_error_limit)
             .field("junk_command_limit", &self.junk_command_limit)
+            .field("soft_error_limit", &self.soft_error_limit)
+            .field("error_sleep_time", &self.error_sleep_time)
             .field("quirks", &self.quirks)
             .field("greet_pause", &self.greet_pause)
             .field("proxy_protocol", &self.proxy_protocol)
@@ -932,6 +945,8 @@ fn server_config(opts: &ServeOptions, faults: Faults) -> ServerConfig {
         max_auth_failures: opts.max_auth_failures.unwrap_or(MAX_AUTH_FAILURES),
         hard_error_limit: opts.hard_error_limit,
         junk_command_limit: opts.junk_command_limit,
+        soft_error_limit: opts.soft_error_limit,
+        error_sleep_ms: u64::try_from(opts.error_sleep_time.as_millis()).unwrap_or(u64::MAX),
         quirks: opts.quirks,
         // --quiet drops the transcript: the session need not make it.
         transcript: !opts.quiet,
@@ -1038,7 +1053,7 @@ fn describe(opts: &ServeOptions, config: &ServerConfig, addrs: &[SocketAddr], se
     };
     parts.push(format!(
         "at most {max_connections} connection{}{}, idle timeout {}{}, busy timeout {}{}, \
-         error limit {}{}, junk-command limit {}{}",
+         error limit {}{}, junk-command limit {}{}, {}",
         crate::smtp::event::plural_s(max_connections),
         opts.source_mark("--max-connections"),
         secs(opts.idle_timeout),
@@ -1049,9 +1064,29 @@ fn describe(opts: &ServeOptions, config: &ServerConfig, addrs: &[SocketAddr], se
         opts.source_mark("--hard-error-limit"),
         count(opts.junk_command_limit),
         opts.source_mark("--junk-command-limit"),
+        soft_errors(opts),
     ));
     parts.push(format!("seed {seed} (--seed {seed} repeats this run)"));
     parts.join(", ")
+}
+
+/// The start line's words for `--soft-error-limit` and `--error-sleep-time`, each with where
+/// it was set when that was below the command line.
+fn soft_errors(opts: &ServeOptions) -> String {
+    if opts.soft_error_limit == 0 || opts.error_sleep_time.is_zero() {
+        return format!(
+            "soft error limit off{}{}",
+            opts.source_mark("--soft-error-limit"),
+            opts.source_mark("--error-sleep-time")
+        );
+    }
+    format!(
+        "soft error limit {}{}, then {} s before each reply{}",
+        opts.soft_error_limit,
+        opts.source_mark("--soft-error-limit"),
+        opts.error_sleep_time.as_secs_f64(),
+        opts.source_mark("--error-sleep-time")
+    )
 }
 
 /// Where the events are rendered.
@@ -1701,9 +1736,17 @@ async fn connection(id: u64, mut stream: TcpStream, via: SocketAddr, shared: Arc
                 match action {
                     ServerAction::Delay(ms) => {
                         drain_events(&mut session, &emit).await;
+                        // A delayed reply holds a slot too: not past the busy timeout.
+                        let mut cut = false;
                         tokio::select! {
                             () = tokio::time::sleep(Duration::from_millis(ms)) => {}
                             _ = stop.wait_for(|s| *s) => session.shutting_down(),
+                            () = busy_over(shared.busy.clone()), if !session.is_closed() => {
+                                cut = true;
+                            }
+                        }
+                        if cut {
+                            busy_cut(&mut session, &shared, &emit).await;
                         }
                     }
                     ServerAction::Close => {

@@ -113,6 +113,13 @@ pub(crate) struct ServerConfig {
     /// Junk commands (NOOP, RSET, VRFY, HELP) allowed without a message delivered; each one
     /// past it counts as an error (as Postfix's `smtpd_junk_command_limit`); 0 = no limit.
     pub(crate) junk_command_limit: u32,
+    /// Errors (as [`Self::hard_error_limit`] counts them) past which every reply waits
+    /// [`Self::error_sleep_ms`] (as Postfix's `smtpd_soft_error_limit` and
+    /// `smtpd_error_sleep_time`: "delays all responses" once the count is above it); the
+    /// session only says so with a [`ServerAction::Delay`], the driver waits; 0 = no limit.
+    pub(crate) soft_error_limit: u32,
+    /// The delay before each reply past [`Self::soft_error_limit`], in milliseconds.
+    pub(crate) error_sleep_ms: u64,
     /// Vulnerable behaviours switched on for testing probes ([`quirk`]).
     pub(crate) quirks: Quirks,
     /// Emit the transcript events ([`Event::ClientCommand`], [`Event::ServerReply`]). Off for a
@@ -146,6 +153,8 @@ impl Default for ServerConfig {
             // Off unless the driver sets them (`ehlo serve`: Postfix's 20 and 100).
             hard_error_limit: 0,
             junk_command_limit: 0,
+            soft_error_limit: 0,
+            error_sleep_ms: 0,
             quirks: Quirks::default(),
             transcript: true,
         }
@@ -675,6 +684,17 @@ impl Session {
             self.errors = self.errors.saturating_add(1);
             self.last_error_junk = true;
         }
+    }
+
+    /// Past the soft error limit (Postfix's `smtpd_soft_error_limit`, postconf(5): with Postfix
+    /// 2.1 and later, once a client has made more errors than it without delivering mail,
+    /// every reply waits `smtpd_error_sleep_time`): how long the next reply waits, in ms. The
+    /// limit is not lowered while busy: Postfix's stress mode lowers the hard error and junk
+    /// limits (STRESS_README), not this one, and a hard limit of 1 ends a session first.
+    fn error_sleep(&self) -> Option<u64> {
+        let limit = self.cfg.soft_error_limit;
+        (limit > 0 && self.errors > limit && self.cfg.error_sleep_ms > 0)
+            .then_some(self.cfg.error_sleep_ms)
     }
 
     /// At the error limit: `421 4.7.0` (RFC 5321 §3.8, §4.2.3; RFC 3463 §3.8 X.7.0, Postfix's
@@ -2573,6 +2593,9 @@ impl Session {
         let reply = reply.filter(|_| self.cfg.transcript);
         if self.cfg.faults.bare_lf {
             wire = crlf_to_lf(&wire);
+        }
+        if let Some(ms) = self.error_sleep() {
+            self.pending_delay = Some(self.pending_delay.unwrap_or(0).max(ms));
         }
         if let Some(ms) = self.pending_delay.take()
             && ms > 0

@@ -1202,7 +1202,8 @@ fn the_start_line_names_the_busy_timeout_and_the_error_limits_with_their_sources
         line.contains(
             "at most 256 connections, idle timeout 300 s, busy timeout 3 s (set by \
              EHLO_BUSY_TIMEOUT in the environment), error limit 4 (set by EHLO_HARD_ERROR_LIMIT \
-             in the environment), junk-command limit off, seed "
+             in the environment), junk-command limit off, soft error limit 10, then 1 s before each \
+             reply, seed "
         ),
         "{line}"
     );
@@ -1315,4 +1316,59 @@ fn handshakes_greet_pauses_and_proxy_waits_end_at_the_busy_timeout() {
             serve.seen
         );
     }
+}
+
+/// Postfix's `smtpd_soft_error_limit` (10) and `smtpd_error_sleep_time`: a client's first ten
+/// errors are answered at once, the eleventh and every reply after it wait
+/// `--error-sleep-time`; a delivered message starts the count again. The start line names both,
+/// with where the wait was set.
+#[test]
+fn past_the_soft_error_limit_replies_are_delayed_until_a_message_is_delivered() {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("EHLO_ERROR_SLEEP_TIME", "600");
+    let serve = Serve::spawn(cmd, "127.0.0.1:0", &[]);
+    assert!(
+        serve.seen.contains(
+            "junk-command limit 100, soft error limit 10, then 0.6 s before each reply (set by \
+             EHLO_ERROR_SLEEP_TIME in the environment), seed "
+        ),
+        "{}",
+        serve.seen
+    );
+    let (mut c, _) = Raw::connect(&serve.addr);
+    let timed = |c: &mut Raw, line: &str| {
+        let t = Instant::now();
+        let r = c.cmd(line);
+        (r, t.elapsed())
+    };
+    for i in 1..=10 {
+        let (r, took) = timed(&mut c, "XYZZY");
+        assert!(r.starts_with("500 5.5.2 "), "{r}");
+        assert!(took < Duration::from_millis(400), "error {i}: {took:?}");
+    }
+    let (r, took) = timed(&mut c, "XYZZY");
+    assert!(r.starts_with("500 5.5.2 "), "{r}");
+    assert!(
+        took >= Duration::from_millis(590),
+        "the 11th error: {took:?}"
+    );
+    // Every reply now waits, an error or not, until a message is delivered.
+    let (r, took) = timed(&mut c, "EHLO soft.test");
+    assert!(r.starts_with("250"), "{r}");
+    assert!(took >= Duration::from_millis(590), "EHLO: {took:?}");
+    c.cmd("MAIL FROM:<a@soft.test>");
+    c.cmd("RCPT TO:<b@soft.test>");
+    assert!(c.cmd("DATA").starts_with("354"));
+    let (r, took) = timed(&mut c, "Subject: x\r\n\r\nhi\r\n.");
+    assert!(r.starts_with("250 2.0.0 Ok: queued"), "{r}");
+    assert!(
+        took < Duration::from_millis(400),
+        "the 250 to the dot: {took:?}"
+    );
+    let (r, took) = timed(&mut c, "XYZZY");
+    assert!(r.starts_with("500 5.5.2 "), "{r}");
+    assert!(
+        took < Duration::from_millis(400),
+        "an error after a delivery: {took:?}"
+    );
 }

@@ -55,6 +55,8 @@ fn options(a: ServeArgs) -> Result<ServeOptions, Error> {
         max_auth_failures: a.max_auth_failures,
         hard_error_limit: a.hard_error_limit,
         junk_command_limit: a.junk_command_limit,
+        soft_error_limit: a.soft_error_limit,
+        error_sleep_time: std::time::Duration::from_millis(a.error_sleep_time),
         quirks: crate::cli::serve_specs::quirks(&a.quirk).map_err(usage)?,
         greet_pause: std::time::Duration::from_millis(a.greet_pause),
         proxy_protocol: a.accept_proxy,

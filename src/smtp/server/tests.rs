@@ -3607,3 +3607,50 @@ fn junk_commands_past_their_limit_are_errors_and_busy_lowers_both_limits() {
     let o = feed(&mut s, &b"XYZZY\r\n".repeat(50));
     assert!(o.actions.is_empty(), "{}", o.text());
 }
+
+/// Past the soft error limit every reply waits (Postfix's `smtpd_soft_error_limit` and
+/// `smtpd_error_sleep_time`): the session says so with a `Delay` before the reply, the driver
+/// waits. The errors up to the limit are answered at once; a kept message starts the count
+/// again, so the replies after it are not delayed.
+#[test]
+fn past_the_soft_error_limit_each_reply_is_delayed_until_a_message_is_delivered() {
+    let mut c = cfg();
+    c.soft_error_limit = 2;
+    c.error_sleep_ms = 700;
+    c.hard_error_limit = 20;
+    let (mut s, _) = session(c);
+    let o = feed(&mut s, b"XYZZY\r\nXYZZY\r\n");
+    assert_eq!(o.text().matches("500 5.5.2").count(), 2, "{}", o.text());
+    assert!(o.actions.is_empty(), "{:?}", o.actions);
+    // The third error is past the limit: its reply waits, and so does every reply after it,
+    // an error or not.
+    let o = feed(&mut s, b"XYZZY\r\n");
+    assert_eq!(o.actions, vec![ServerAction::Delay(700)]);
+    assert!(matches!(
+        o.stream.first(),
+        Some(Err(ServerAction::Delay(700)))
+    ));
+    let o = feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n",
+    );
+    assert_eq!(o.actions, vec![ServerAction::Delay(700); 4], "{}", o.text());
+    // The kept message's 250 and what follows are not delayed.
+    let o = feed(&mut s, b"hi\r\n.\r\nXYZZY\r\nNOOP\r\n");
+    assert!(
+        !o.actions
+            .iter()
+            .any(|a| matches!(a, ServerAction::Delay(_))),
+        "{:?}",
+        o.actions
+    );
+    assert!(o.text().starts_with("250 2.0.0 Ok: queued"), "{}", o.text());
+
+    // 0 turns it off.
+    let mut c = cfg();
+    c.soft_error_limit = 0;
+    c.error_sleep_ms = 700;
+    let (mut s, _) = session(c);
+    let o = feed(&mut s, &b"XYZZY\r\n".repeat(15));
+    assert!(o.actions.is_empty(), "{:?}", o.actions);
+}
