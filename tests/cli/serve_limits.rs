@@ -1372,3 +1372,34 @@ fn past_the_soft_error_limit_replies_are_delayed_until_a_message_is_delivered() 
         "an error after a delivery: {took:?}"
     );
 }
+
+/// The busy refusal, whole: a client turned away with every `--max-connections` slot in use
+/// gets one line in place of the greeting and the close, nothing else: `421` with the
+/// server's domain first (RFC 5321 §4.2.3: `421 <domain> Service not available, closing
+/// transmission channel`; §3.8: a server that will not serve says 421, it does not just
+/// close), `4.7.0` and the limit. A real client sees a busy server at the banner: ehlo's send
+/// exits 21 (swaks says `<** 421 4.7.0 …` and exits 21 too).
+#[test]
+fn the_busy_refusal_in_place_of_the_greeting_is_one_421_line_naming_the_server() {
+    let serve = Serve::start(&["--max-connections", "1", "--hostname", "mx.busy.test"]);
+    let (_held, banner) = Raw::connect(&serve.addr);
+    assert!(banner.starts_with("220 "), "{banner}");
+    let mut turned_away = TcpStream::connect(&serve.addr).unwrap();
+    turned_away
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut all = Vec::new();
+    turned_away.read_to_end(&mut all).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&all),
+        "421 4.7.0 mx.busy.test Error: too many connections (1)\r\n"
+    );
+    let r = send(&serve.addr, &[]);
+    assert_eq!(r.code, 21, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("421 4.7.0 mx.busy.test Error: too many connections (1)"),
+        "{}",
+        r.stdout
+    );
+}
