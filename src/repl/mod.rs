@@ -2867,7 +2867,7 @@ impl Engine {
         let Some(limit) = self.size_limit() else {
             return true;
         };
-        let size = crate::smtp::data::encode_chunked(content, crate::smtp::data::Fixup::ALL).len();
+        let size = crate::smtp::data::encoded_chunked_len(content, crate::smtp::data::Fixup::ALL);
         if size as u64 <= limit {
             return true;
         }

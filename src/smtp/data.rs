@@ -65,6 +65,59 @@ pub(crate) fn encode(content: &[u8], fixup: Fixup) -> Vec<u8> {
 
 /// [`encode`], appended to `out` (the bytes already there are left as they are).
 pub(crate) fn encode_into(out: &mut Vec<u8>, content: &[u8], fixup: Fixup) {
+    encode_to(out, content, fixup);
+}
+
+/// Where an encoder's bytes go: a `Vec` that keeps them, or a [`Count`] that only counts them
+/// (one encoder for both, so a size and the bytes sent can never disagree).
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+    fn len(&self) -> usize;
+    /// Does what was put so far end in CRLF?
+    fn ends_in_crlf(&self) -> bool;
+    fn reserve(&mut self, _additional: usize) {}
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    fn ends_in_crlf(&self) -> bool {
+        self.ends_with(b"\r\n")
+    }
+    fn reserve(&mut self, additional: usize) {
+        Vec::reserve(self, additional);
+    }
+}
+
+/// A [`Sink`] that keeps the length and the last two bytes only.
+#[derive(Default)]
+struct Count {
+    len: usize,
+    last: [u8; 2],
+}
+
+impl Sink for Count {
+    fn put(&mut self, bytes: &[u8]) {
+        match bytes {
+            [] => {}
+            [b] => self.last = [self.last[1], *b],
+            [.., a, b] => self.last = [*a, *b],
+        }
+        self.len += bytes.len();
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn ends_in_crlf(&self) -> bool {
+        self.len >= 2 && self.last == *b"\r\n"
+    }
+}
+
+fn encode_to(out: &mut impl Sink, content: &[u8], fixup: Fixup) {
     let start = out.len();
     let mut content = without_from_line(content, fixup);
     if fixup.end_marker && fixup.own_end_marker {
@@ -76,7 +129,7 @@ pub(crate) fn encode_into(out: &mut Vec<u8>, content: &[u8], fixup: Fixup) {
     let mut rest = content;
     loop {
         if fixup.dot_stuff && rest.first() == Some(&b'.') {
-            out.push(b'.');
+            out.put(b".");
         }
         let end = if fixup.crlf {
             memchr::memchr2(b'\r', b'\n', rest)
@@ -84,19 +137,19 @@ pub(crate) fn encode_into(out: &mut Vec<u8>, content: &[u8], fixup: Fixup) {
             memchr::memchr(b'\n', rest)
         };
         let Some(end) = end else {
-            out.extend_from_slice(rest);
+            out.put(rest);
             break;
         };
-        out.extend_from_slice(&rest[..end]);
+        out.put(&rest[..end]);
         let mut next = end + 1;
         if fixup.crlf {
             // CRLF stays one line end; a bare LF or a bare CR becomes one.
             if rest[end] == b'\r' && rest.get(next) == Some(&b'\n') {
                 next += 1;
             }
-            out.extend_from_slice(b"\r\n");
+            out.put(b"\r\n");
         } else {
-            out.push(b'\n');
+            out.put(b"\n");
         }
         rest = &rest[next..];
         if rest.is_empty() {
@@ -104,10 +157,10 @@ pub(crate) fn encode_into(out: &mut Vec<u8>, content: &[u8], fixup: Fixup) {
         }
     }
     if fixup.end_marker {
-        if out.len() > start && !out.ends_with(b"\r\n") {
-            out.extend_from_slice(b"\r\n");
+        if out.len() > start && !out.ends_in_crlf() {
+            out.put(b"\r\n");
         }
-        out.extend_from_slice(b".\r\n");
+        out.put(b".\r\n");
     }
 }
 
@@ -137,6 +190,18 @@ pub(crate) fn encode_chunked(content: &[u8], fixup: Fixup) -> Vec<u8> {
 
 /// [`encode_chunked`], appended to `out` (the bytes already there are left as they are).
 pub(crate) fn encode_chunked_into(out: &mut Vec<u8>, content: &[u8], fixup: Fixup) {
+    encode_chunked_to(out, content, fixup);
+}
+
+/// `encode_chunked(content, fixup).len()`, counted without making the bytes: the size a BDAT
+/// send announces (RFC 3030 §2) and declares as `SIZE=` (RFC 1870), by the same encoder.
+pub(crate) fn encoded_chunked_len(content: &[u8], fixup: Fixup) -> usize {
+    let mut count = Count::default();
+    encode_chunked_to(&mut count, content, fixup);
+    count.len
+}
+
+fn encode_chunked_to(out: &mut impl Sink, content: &[u8], fixup: Fixup) {
     if fixup == Fixup::NONE {
         let end = if content.ends_with(b"\r\n.\r\n") {
             content.len() - 3
@@ -145,7 +210,7 @@ pub(crate) fn encode_chunked_into(out: &mut Vec<u8>, content: &[u8], fixup: Fixu
         } else {
             content.len()
         };
-        out.extend_from_slice(&content[..end]);
+        out.put(&content[..end]);
         return;
     }
     let start = out.len();
@@ -154,7 +219,7 @@ pub(crate) fn encode_chunked_into(out: &mut Vec<u8>, content: &[u8], fixup: Fixu
     } else {
         content
     };
-    encode_into(
+    encode_to(
         out,
         content,
         Fixup {
@@ -164,8 +229,8 @@ pub(crate) fn encode_chunked_into(out: &mut Vec<u8>, content: &[u8], fixup: Fixu
             ..fixup
         },
     );
-    if fixup.end_marker && out.len() > start && !out.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
+    if fixup.end_marker && out.len() > start && !out.ends_in_crlf() {
+        out.put(b"\r\n");
     }
 }
 
@@ -570,6 +635,25 @@ mod tests {
                     encode_lines_bytewise(&content, lines_only),
                     "{content:?} {fixup:?}"
                 );
+            }
+        }
+    }
+
+    /// The count a BDAT line and `SIZE=` announce is the length of the bytes then sent, for
+    /// every short string of the bytes that matter and every fix-up (and with `From ` lines).
+    #[test]
+    fn chunked_length_is_counted_without_encoding_and_agrees() {
+        for content in all_strings(b"a.\r\n", 6) {
+            for fixup in all_fixups() {
+                let mut from = b"From x\n".to_vec();
+                from.extend_from_slice(&content);
+                for c in [&content, &from] {
+                    assert_eq!(
+                        encoded_chunked_len(c, fixup),
+                        encode_chunked(c, fixup).len(),
+                        "{c:?} {fixup:?}"
+                    );
+                }
             }
         }
     }

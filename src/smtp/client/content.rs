@@ -94,15 +94,22 @@ impl Session {
         self.pipelines_chunks() && self.plan.protocol != Protocol::Lmtp && !self.prdr_used
     }
 
+    /// The message's length as BDAT sends it, counted once (without making its bytes) for
+    /// `SIZE=` and the BDAT line alike.
+    pub(super) fn chunked_len(&mut self) -> usize {
+        *(self.chunked_len)
+            .get_or_insert_with(|| data::encoded_chunked_len(&self.message, self.plan.fixup))
+    }
+
     /// Start the content by BDAT: a message of one chunk is queued as content (encoded only
     /// as it is written, as DATA's is: held as given plus once encoded); a longer one is
-    /// encoded once and its chunks are written from that.
+    /// encoded once and its chunks are written from that. Either way the message is encoded
+    /// once: its length is counted, not encoded (it used to be encoded for `SIZE=`, again for
+    /// the length, and a third time as the one chunk was written).
     pub(super) fn begin_bdat(&mut self, chunk: usize) {
         self.bdat_begun = true;
-        let body = data::encode_chunked(&self.message, self.plan.fixup);
-        let len = body.len();
+        let len = self.chunked_len();
         if chunk == 0 || chunk >= len {
-            drop(body);
             self.chunks = Chunks::default();
             self.send_bdat_line(len, true);
             if len > 0 {
@@ -117,6 +124,8 @@ impl Session {
             self.after_last_chunk();
             return;
         }
+        let body = data::encode_chunked(&self.message, self.plan.fixup);
+        debug_assert_eq!(body.len(), len);
         self.chunks = Chunks::new(body, chunk);
         self.send_chunks();
     }

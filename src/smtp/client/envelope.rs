@@ -286,7 +286,7 @@ impl Session {
         if let Some(limit) = self.caps.as_ref().and_then(Capabilities::size)
             && !self.user_mail_param("SIZE")
         {
-            let size = data::encode_chunked(&self.message, self.plan.fixup).len();
+            let size = self.chunked_len();
             if limit > 0 && size as u64 > limit {
                 self.out.warn(format!(
                     "the message is {size} octets, over the server's SIZE limit of {limit} (RFC 1870): it will probably be refused"

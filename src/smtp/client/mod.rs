@@ -158,6 +158,9 @@ pub(crate) struct Session {
     plan: Plan,
     /// The message to send (the plan's own is left empty): shared, never copied.
     message: std::sync::Arc<Vec<u8>>,
+    /// The message's length as BDAT sends it ([`data::encoded_chunked_len`]), once counted:
+    /// `SIZE=` and the BDAT line both need it, and the message and its fix-ups never change.
+    chunked_len: Option<usize>,
     /// The ONE read buffer: bytes after a complete reply stay here (pipelining, injection check).
     buf: Vec<u8>,
     parser: ReplyParser,
@@ -290,6 +293,7 @@ impl Session {
         let mut s = Session {
             plan,
             message,
+            chunked_len: None,
             buf: Vec::new(),
             parser: ReplyParser::new(Limits::default()),
             pending: VecDeque::new(),

@@ -1708,6 +1708,85 @@ fn bdat_sends_exact_chunks_without_dot_stuffing() {
     assert_eq!(s.message_accepted(), Some(true));
 }
 
+/// The `SIZE=` declared and the BDAT chunks sent, one reply at a time: the size and every
+/// chunk's count are those of the bytes `encode_chunked` makes (the message is counted once and
+/// encoded once; it used to be encoded for each), for messages with and without a `From ` line,
+/// bare line ends, a final `.` line and none, under several fix-ups and chunk sizes.
+#[test]
+fn bdat_size_and_chunks_are_the_encoded_message_whatever_the_chunk() {
+    let messages: [&[u8]; 6] = [
+        b"",
+        b".\r\n",
+        b"Subject: hi\n\nbody\n.dot\n",
+        b"From x@y Mon\nSubject: a\r\n\r\nbare\rcr\nend\r\n.\r\n",
+        b"no line end at all",
+        b"a\r\n\r\n.\n..\r.\r\n.",
+    ];
+    let fixups = [
+        Fixup::ALL,
+        Fixup::NONE,
+        Fixup {
+            strip_from: false,
+            ..Fixup::ALL
+        },
+        Fixup {
+            crlf: false,
+            ..Fixup::ALL
+        },
+        Fixup {
+            end_marker: false,
+            own_end_marker: false,
+            ..Fixup::ALL
+        },
+    ];
+    for message in messages {
+        for fixup in fixups {
+            let want = crate::smtp::data::encode_chunked(message, fixup);
+            for chunk in [0, 1, 3, want.len().max(1), want.len() + 5] {
+                let case = format!("{message:?} {fixup:?} chunk {chunk}");
+                let mut p = bdat_plan(chunk);
+                p.message = message.to_vec();
+                p.fixup = fixup;
+                let (mut s, mail) = to_mail(p, EXT_EHLO);
+                assert!(
+                    mail.ends_with(&format!(" SIZE={}\r\n", want.len())),
+                    "{case}: {mail}"
+                );
+                s.feed(b"250 ok\r\n");
+                assert_eq!(sent(&mut s), "RCPT TO:<b@server.test>\r\n", "{case}");
+                s.feed(b"250 ok\r\n");
+                let mut got = Vec::new();
+                let mut chunks = 0;
+                loop {
+                    let out = s.poll_transmit().unwrap_or_default();
+                    if out == b"QUIT\r\n" {
+                        break;
+                    }
+                    let eol = out.windows(2).position(|w| w == b"\r\n").unwrap();
+                    let line = std::str::from_utf8(&out[..eol]).unwrap();
+                    let mut words = line.split(' ');
+                    assert_eq!(words.next(), Some("BDAT"), "{case}: {line}");
+                    let n: usize = words.next().unwrap().parse().unwrap();
+                    let last = words.next() == Some("LAST");
+                    assert_eq!(out.len() - eol - 2, n, "{case}: {line}");
+                    got.extend_from_slice(&out[eol + 2..]);
+                    chunks += 1;
+                    assert!(chunks <= want.len() + 1, "{case}: too many chunks");
+                    s.feed(b"250 ok\r\n");
+                    assert_eq!(last, got.len() == want.len(), "{case}: {line}");
+                }
+                assert_eq!(got, want, "{case}");
+                let expected_chunks = if chunk == 0 || chunk >= want.len() {
+                    1
+                } else {
+                    want.len().div_ceil(chunk)
+                };
+                assert_eq!(chunks, expected_chunks, "{case}");
+            }
+        }
+    }
+}
+
 /// RFC 3030 §4.2: with PIPELINING the whole message goes in the envelope's group, BDAT LAST
 /// and all, and the replies come back in order.
 #[test]
