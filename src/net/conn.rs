@@ -59,6 +59,17 @@ impl Conn {
             Conn::Plain(_) | Conn::Other(_) => None,
         }
     }
+
+    /// The server's TLS renegotiations since the last call, for the transcript (after a read
+    /// returned): a new certificate's event with the cipher and version now in use, as the
+    /// first handshake's `TlsStarted` has them. Empty in plain text.
+    pub(crate) fn renegotiation_news(&self) -> Vec<Event> {
+        match self {
+            Conn::Tls(s) => s.get_ref().renegotiation().take_news_of(s.ssl()),
+            Conn::OtherTls(s) => s.get_ref().renegotiation().take_news_of(s.ssl()),
+            Conn::Plain(_) | Conn::Other(_) => Vec::new(),
+        }
+    }
 }
 
 impl AsyncRead for Conn {

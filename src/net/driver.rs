@@ -891,18 +891,16 @@ async fn pump_in(
         // The server may have renegotiated TLS during this read: said, and a refused
         // renegotiation (an untrusted certificate under --tls-verify, or no end to them) ends
         // the session as a TLS failure, whatever the read returned.
-        if let Some(reneg) = conn.stream.renegotiation() {
-            for ev in reneg.take_news() {
-                out.emit(ev);
-            }
-            if let Some(why) = reneg.refusal() {
-                drain(session, out);
-                let reason = crate::smtp::codes::Hint::plain(why);
-                out.emit(Event::TlsFailed {
-                    reason: reason.clone(),
-                });
-                return Err(Error::Session(SessionError::Tls(reason)));
-            }
+        for ev in conn.stream.renegotiation_news() {
+            out.emit(ev);
+        }
+        if let Some(why) = conn.stream.renegotiation().and_then(|r| r.refusal()) {
+            drain(session, out);
+            let reason = crate::smtp::codes::Hint::plain(why);
+            out.emit(Event::TlsFailed {
+                reason: reason.clone(),
+            });
+            return Err(Error::Session(SessionError::Tls(reason)));
         }
         match n {
             Ok(0) => session.feed_eof(),

@@ -639,17 +639,21 @@ async fn read_ready(c: &mut Connection, buf: &mut Vec<u8>) {
 }
 
 /// The server's TLS renegotiations since the last look, said in the transcript as the send
-/// says them (`server renegotiated TLS …`, a changed certificate's warning).
+/// says them (`server renegotiated TLS …`, a changed certificate's warning, and the new
+/// certificate's block: subject, issuer, fingerprint, verdicts, the cipher now in use, in the
+/// send's own words from its renderer).
 fn renegotiations(c: &Connection, runner: &mut Runner) {
-    let Some(reneg) = c.stream.renegotiation() else {
-        return;
-    };
-    for ev in reneg.take_news() {
+    for ev in c.stream.renegotiation_news() {
         match ev {
             Event::Info { message } | Event::Warning { message } => {
                 runner.note(&words(&message, FrontEnd::Probe));
             }
-            // The warning above names the new certificate; the probe's transcript is lines.
+            ev @ Event::TlsRenegotiated { .. } => {
+                for line in crate::render::human::plain_lines(&ev) {
+                    let line = line.strip_prefix("=== ").unwrap_or(&line);
+                    runner.note(line.trim_end());
+                }
+            }
             _ => {}
         }
     }

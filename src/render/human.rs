@@ -1276,6 +1276,39 @@ fn split_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
         .map(|p| p.strip_suffix(b"\r").unwrap_or(p))
 }
 
+/// An event's lines as the send's human transcript shows them, without colour, for a front end
+/// whose transcript is lines of its own (`ehlo probe`'s evidence): the same words, not a
+/// second wording of them. Each line keeps its prefix (`=== `, `!!! `).
+pub(crate) fn plain_lines(event: &Event) -> Vec<String> {
+    /// Both of the renderer's streams, gathered in order.
+    #[derive(Clone, Default)]
+    struct Gathered(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl Write for Gathered {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            v.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let text = Gathered::default();
+    let opts = HumanOptions {
+        color: ColorChoice::Never,
+        ..HumanOptions::default()
+    };
+    let mut h = Human::new(opts, Box::new(text.clone()), Box::new(text.clone()));
+    h.event(event, Duration::ZERO);
+    h.finish();
+    drop(h);
+    let bytes = std::mem::take(&mut *text.0.lock().unwrap_or_else(|p| p.into_inner()));
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// The reply as it arrived, one display line per wire line (`250-SIZE`, `250 HELP`), escaped.
 /// Falls back to code + separator + text when the raw bytes are absent.
 pub(crate) fn reply_lines(reply: &Reply) -> Vec<String> {

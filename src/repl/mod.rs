@@ -1359,8 +1359,11 @@ impl Engine {
         // The server may have renegotiated TLS during this read: said as the send says it, and
         // a refused renegotiation (an untrusted certificate, or no end to them) ends the
         // session as the TLS failure it is, with the send's line, whatever the read returned.
-        let (news, refusal) = match self.conn.as_ref().and_then(|c| c.stream.renegotiation()) {
-            Some(r) => (r.take_news(), r.refusal()),
+        let (news, refusal) = match self.conn.as_ref() {
+            Some(c) => (
+                c.stream.renegotiation_news(),
+                c.stream.renegotiation().and_then(|r| r.refusal()),
+            ),
             None => (Vec::new(), None),
         };
         for ev in news {

@@ -25,6 +25,11 @@ use crate::net::trust::{self, SystemStore};
 use crate::smtp::codes::Hint;
 use crate::smtp::event::TlsInfo;
 
+/// Why `--tls-verify dane` does not enforce verification when the TLSA records are all
+/// unusable, said for the first handshake's certificate and a renegotiation's alike.
+const DANE_UNUSABLE: &str =
+    "the TLSA records are all unusable: TLS without authentication (RFC 7672 §3.1.3)";
+
 /// The client's TLS stream over `S`: [`Tap`] keeps the first bytes read and watches the
 /// handshake records written (whether a client certificate went out).
 pub(crate) type TlsStream<S> = SslStream<Tap<S>>;
@@ -127,6 +132,7 @@ where
         checked_ip,
         enforced: params.verify && !params.dane_unusable,
         only: params.verify_only,
+        waived: params.dane_unusable.then(|| DANE_UNUSABLE.to_string()),
         tlsa: params.tlsa.clone(),
         dane_names: dane_names(&checked, checked_ip, &params.dane_names),
         fallback: fallback.clone(),
@@ -189,10 +195,7 @@ where
     info.client_cert_sent = info.client_cert_requested && info.client_cert_configured;
     info.verify.only = params.verify_only;
     if params.dane_unusable {
-        info.verify.waived = Some(
-            "the TLSA records are all unusable: TLS without authentication (RFC 7672 §3.1.3)"
-                .into(),
-        );
+        info.verify.waived = Some(DANE_UNUSABLE.into());
     }
     // DANE (RFC 7672 §3): with TLSA records the records authenticate the server, not the CA
     // store; the CA verdict above is still shown.

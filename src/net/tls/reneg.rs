@@ -35,6 +35,9 @@ pub(super) struct Judge {
     pub(super) enforced: bool,
     /// Only this half of the verdict counts.
     pub(super) only: Option<VerifyPart>,
+    /// Why verification is not enforced when `--tls-verify` asked for it (the TLSA records
+    /// all unusable, RFC 7672 §3.1.3): said for the new certificate as for the first.
+    pub(super) waived: Option<String>,
     /// TLSA records that authenticate the server instead of the CA store (RFC 7672 §3), as
     /// the first handshake's chain was matched against them; empty = none.
     pub(super) tlsa: Vec<crate::net::dane::Tlsa>,
@@ -87,8 +90,31 @@ impl Renegotiation {
     }
 
     /// The transcript events since the last call.
-    pub(crate) fn take_news(&self) -> Vec<Event> {
+    pub(super) fn take_news(&self) -> Vec<Event> {
         std::mem::take(&mut self.lock().news)
+    }
+
+    /// The transcript events since the last call, taken once a read of `ssl`'s session has
+    /// returned: a renegotiation it went along with has then ended (its application data
+    /// follow its Finished, RFC 5246 §7.4.9), and the cipher and version `ssl` now uses are the
+    /// new handshake's, told as the first handshake's are. The verify callback that judged the
+    /// new certificate ran before the ServerHelloDone, when OpenSSL has no current cipher yet.
+    /// A refused renegotiation never ended: its event keeps only the version it offered.
+    pub(crate) fn take_news_of(&self, ssl: &openssl::ssl::SslRef) -> Vec<Event> {
+        let mut news = self.take_news();
+        if self.is_refused() {
+            return news;
+        }
+        for ev in &mut news {
+            if let Event::TlsRenegotiated { info } = ev {
+                if let Some(c) = ssl.current_cipher() {
+                    info.cipher = c.name().to_string();
+                    info.bits = c.bits().secret;
+                }
+                info.version = ssl.version_str().to_string();
+            }
+        }
+        news
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -204,8 +230,9 @@ impl Renegotiation {
             .then(|| match_name(&leaf, &judge.checked, judge.checked_ip))
             .flatten();
         let info = TlsInfo {
-            // The cipher and a stapled OCSP response (RFC 6066 §8, after the Certificate
-            // message) come after this judgement: not known here, left out.
+            // The cipher is filled in when the news is taken, the handshake over
+            // (`take_news_of`); a stapled OCSP response (RFC 6066 §8, after the Certificate
+            // message) comes after this judgement: not known here, left out.
             version: ssl.map(|s| s.version_str().to_string()).unwrap_or_default(),
             sni: ssl
                 .and_then(|s| s.servername(openssl::ssl::NameType::HOST_NAME))
@@ -228,7 +255,7 @@ impl Renegotiation {
                     })
                 }),
                 only: judge.only,
-                waived: None,
+                waived: judge.waived.clone(),
             },
             dane: dane.clone(),
             ..Default::default()
@@ -264,7 +291,12 @@ impl Renegotiation {
                 d.reason.as_deref().unwrap_or("no TLSA record matched")
             ),
             (Some(_), _) => " (authenticated by DANE)".to_string(),
-            (None, Some(why)) => format!(" (it would fail verification: {why})"),
+            (None, Some(why)) => match &judge.waived {
+                Some(waived) => {
+                    format!(" (it would fail verification: {why}; not enforced: {waived})")
+                }
+                None => format!(" (it would fail verification: {why})"),
+            },
             (None, None) => String::new(),
         };
         st.news.push(Event::warning(format!(

@@ -1605,6 +1605,7 @@ fn a_renegotiated_certificate_is_trusted_through_the_bundle_like_the_first() {
             checked_ip: None,
             enforced: true,
             only: None,
+            waived: None,
             tlsa: Vec::new(),
             dane_names: Vec::new(),
             fallback,
@@ -1679,6 +1680,7 @@ fn a_renegotiated_certificate_is_matched_against_the_tlsa_records() {
             checked_ip: None,
             enforced: true,
             only: None,
+            waived: None,
             tlsa,
             dane_names: vec!["localhost".into()],
             fallback: None,
@@ -1711,5 +1713,57 @@ fn a_renegotiated_certificate_is_matched_against_the_tlsa_records() {
     assert!(
         matches!(news.first(), Some(Event::TlsRenegotiated { info }) if info.dane.as_ref().is_some_and(|d| !d.ok)),
         "{news:?}"
+    );
+}
+
+/// `--tls-verify dane` with TLSA records that are all unusable does not enforce verification
+/// (RFC 7672 §3.1.3), and the first handshake's verdict says so; a renegotiation's new
+/// certificate said it was not enforced without the reason (the transcript blamed
+/// `--insecure`). Its verdict now carries the same reason, and the change's warning says it.
+#[test]
+fn a_renegotiated_certificate_says_why_its_verification_is_waived() {
+    use super::reneg::Judge;
+    use crate::smtp::event::Event;
+    use openssl::x509::store::X509StoreBuilder;
+
+    let (_, first, _) = ca_and_leaf("ehlo test root R1");
+    let (_, second, _) = ca_and_leaf("ehlo test root R2");
+    let store = X509StoreBuilder::new().unwrap().build();
+    let why = "the TLSA records are all unusable: TLS without authentication (RFC 7672 §3.1.3)";
+    let judge = Judge {
+        checked: "localhost".into(),
+        checked_ip: None,
+        enforced: false,
+        only: None,
+        waived: Some(why.into()),
+        tlsa: Vec::new(),
+        dane_names: vec!["localhost".into()],
+        fallback: None,
+        auth_level: 1,
+    };
+    let reneg = handshakes_judged(&store, &judge, [&first, &second]);
+    assert_eq!(reneg.refusal(), None);
+    let news = reneg.take_news();
+    let Some(Event::TlsRenegotiated { info }) = news.first() else {
+        panic!("{news:?}")
+    };
+    assert!(!info.verify.ok && !info.verify.enforced, "{info:?}");
+    assert_eq!(info.verify.waived.as_deref(), Some(why), "{info:?}");
+    let human = crate::render::human::plain_lines(&news[0]).join("\n");
+    assert!(
+        human.contains(&format!("=== (verification not enforced: {why})"))
+            && !human.contains("--insecure"),
+        "{human}"
+    );
+    assert!(
+        matches!(news.get(1), Some(Event::Warning { .. })),
+        "{news:?}"
+    );
+    let message = crate::render::human::plain_lines(&news[1]).join(" ");
+    assert!(
+        message.ends_with(&format!(
+            "(it would fail verification: unable to get local issuer certificate; not enforced: {why})"
+        )),
+        "{message}"
     );
 }
