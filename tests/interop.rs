@@ -4227,12 +4227,28 @@ fn reneg_smtpd(
     second: &(PathBuf, PathBuf),
     times: u32,
 ) -> thread::JoinHandle<String> {
+    reneg_smtpd_as(port, first, second, times, false)
+}
+
+/// [`reneg_smtpd`], one session, starting in plain text with STARTTLS when `starttls`.
+fn reneg_smtpd_as(
+    port: u16,
+    first: &(PathBuf, PathBuf),
+    second: &(PathBuf, PathBuf),
+    times: u32,
+    starttls: bool,
+) -> thread::JoinHandle<String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/reneg_smtpd.pl");
     let mut child = Command::new("perl")
         .arg(script)
         .arg(port.to_string())
         .args([&first.0, &first.1, &second.0, &second.1])
         .arg(times.to_string())
+        .args(if starttls {
+            &["1", "starttls"][..]
+        } else {
+            &[]
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -4482,6 +4498,118 @@ fn probe_says_a_renegotiation_in_its_transcript() {
         )),
         "{rec}"
     );
+    // The new certificate's block, in the send's words: the cipher now in use, subject,
+    // issuer, fingerprint and verdict (it used to be dropped: only the warning was said).
+    let has = |p: &str| transcript.iter().any(|l| l.starts_with(p));
+    assert!(
+        has(
+            "-- TLS renegotiated: the server now presents a different certificate (cipher TLSv1.2:"
+        ),
+        "{rec}"
+    );
+    assert!(
+        has("-- TLS renegotiated peer[0]   subject=[/CN=second.reneg.test]"),
+        "{rec}"
+    );
+    assert!(
+        transcript.iter().any(|l| l.starts_with("-- ")
+            && l.trim_start_matches("-- ").trim_start() == "issuer=[/CN=second.reneg.test]"),
+        "{rec}"
+    );
+    assert!(has("-- TLS renegotiated peer[0] sha256=["), "{rec}");
+    assert!(
+        has(
+            "-- TLS renegotiated peer certificate failed CA verification (self-signed certificate)"
+        ),
+        "{rec}"
+    );
+}
+
+/// STARTTLS, then a renegotiation presenting another certificate (a scripted server: OpenSSL's
+/// s_server cannot speak SMTP before STARTTLS): the send shows the new certificate with the
+/// cipher now in use, as the first handshake's `TLS started` line and `tls_started` event
+/// have it (they used to be left empty: the verify callback runs before the cipher is
+/// current), goes on when not verifying, and refuses it (exit 29) under `--tls-verify` when
+/// the CA path trusts only the first.
+#[test]
+#[ignore = "interop: needs perl Net::SSLeay"]
+fn starttls_then_a_renegotiation_with_another_certificate_is_shown_and_judged() {
+    let (_dir, first, second, ca) = reneg_certs();
+    let send = |verify: &[&str], json: bool| {
+        let port = free_port();
+        let server = reneg_smtpd_as(port, &first, &second, 1, true);
+        let addr = format!("localhost:{port}");
+        let mut args = vec!["--server", &addr, "--tls"];
+        args.extend_from_slice(verify);
+        if json {
+            args.push("--json");
+        }
+        args.extend_from_slice(&[
+            "--from",
+            "a@reneg.test",
+            "--to",
+            "b@reneg.test",
+            "--timeout",
+            "10",
+        ]);
+        let run = ehlo(&args);
+        (run, server.join().unwrap())
+    };
+    // Not verified: the plain-text part, STARTTLS, the change shown, delivered.
+    let (run, seen) = send(&["--insecure"], false);
+    run.assert_exit(0);
+    assert!(seen.contains("RENEGOTIATED 1"), "{seen}");
+    run.assert_contains(" -> STARTTLS");
+    run.assert_contains("250 2.0.0 queued");
+    let out = run.all();
+    let block = out
+        .split_once(
+            "=== TLS renegotiated: the server now presents a different certificate \
+             (cipher TLSv1.2:ECDHE-ECDSA-",
+        )
+        .map(|(_, after)| after)
+        .unwrap_or_else(|| panic!("no renegotiated block with its cipher\n{}", run.dump()));
+    for line in [
+        "=== TLS renegotiated peer[0]   subject=[/CN=second.reneg.test]",
+        "=== TLS renegotiated peer[0] sha256=[",
+        "=== TLS renegotiated peer certificate failed CA verification (self-signed certificate)",
+        "!!! TLS certificate changed in the renegotiation: now subject=/CN=second.reneg.test",
+    ] {
+        assert!(block.contains(line), "{line}\n{}", run.dump());
+    }
+    // JSON: the cipher, its bits and the version now in use, named as `tls_started`'s.
+    let (run, _) = send(&["--insecure"], true);
+    run.assert_exit(0);
+    let lines = json_lines(&run);
+    let info = |t: &str| {
+        lines
+            .iter()
+            .find(|l| l["type"] == t)
+            .map(|l| l["data"]["info"].clone())
+            .unwrap_or_else(|| panic!("no {t}\n{}", run.dump()))
+    };
+    let (started, reneg) = (info("tls_started"), info("tls_renegotiated"));
+    assert_eq!(
+        reneg["chain"][0]["subject"], "/CN=second.reneg.test",
+        "{reneg}"
+    );
+    assert_eq!(reneg["version"], "TLSv1.2", "{reneg}");
+    let cipher = reneg["cipher"].as_str().unwrap_or_default();
+    assert!(cipher.starts_with("ECDHE-ECDSA-"), "{reneg}");
+    assert_eq!(reneg["cipher"], started["cipher"], "{reneg}\n{started}");
+    assert_eq!(reneg["bits"], started["bits"], "{reneg}\n{started}");
+    assert!(reneg["bits"].as_u64().is_some_and(|b| b >= 128), "{reneg}");
+    // Verified against the first certificate only: refused in the renegotiation, nothing
+    // more sent.
+    let (run, seen) = send(&["--tls-verify", "--tls-ca-path", &ca], false);
+    run.assert_exit(29);
+    run.assert_contains(
+        "*** TLS handshake failed: the server presented an untrusted certificate in a TLS \
+         renegotiation: self-signed certificate (subject=/CN=second.reneg.test, \
+         issuer=/CN=second.reneg.test)",
+    );
+    assert!(!run.all().contains("RCPT TO"), "{}", run.dump());
+    assert!(seen.contains("CLIENT ENDED THE SESSION"), "{seen}");
 }
 
 /// A piped `ehlo repl` says a server's renegotiation as the send does: the info line when it

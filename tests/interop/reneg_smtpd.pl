@@ -3,10 +3,12 @@
 # the first certificate, and after MAIL renegotiates (RFC 5246 §7.4.1.1, HelloRequest) TIMES
 # times, presenting the second certificate from then on (SSL_use_certificate on the session).
 # Real servers do not do this; OpenSSL's s_server cannot (it has one certificate per name).
-# Usage: reneg_smtpd.pl PORT CERT1 KEY1 CERT2 KEY2 TIMES [SESSIONS]; prints "READY" once
-# listening and a line per renegotiation done ("RENEGOTIATED n"), then what ends the session;
-# SESSIONS (default 1) sessions are served one after the other (`ehlo check` and `ehlo probe`
-# open several).
+# Usage: reneg_smtpd.pl PORT CERT1 KEY1 CERT2 KEY2 TIMES [SESSIONS] [starttls]; prints "READY"
+# once listening and a line per renegotiation done ("RENEGOTIATED n"), then what ends the
+# session; SESSIONS (default 1) sessions are served one after the other (`ehlo check` and
+# `ehlo probe` open several). With `starttls` each session starts in plain text and offers
+# STARTTLS (RFC 3207), which OpenSSL's s_server cannot do as an SMTP server: TLS begins after
+# its 220, and the session (EHLO again, MAIL with its renegotiations) goes on as above.
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -14,8 +16,9 @@ use IO::Select;
 use Time::HiRes qw(time);
 use Net::SSLeay;
 
-my ($port, $cert1, $key1, $cert2, $key2, $times, $sessions) = @ARGV;
+my ($port, $cert1, $key1, $cert2, $key2, $times, $sessions, $mode) = @ARGV;
 $sessions ||= 1;
+my $starttls = defined($mode) && $mode eq "starttls";
 $| = 1;
 Net::SSLeay::load_error_strings();
 Net::SSLeay::SSLeay_add_ssl_algorithms();
@@ -31,10 +34,16 @@ my $listen = IO::Socket::INET->new(
 print "READY\n";
 my ($sock, $ssl);
 my $buf = "";
-sub say_line { Net::SSLeay::write($ssl, "$_[0]\r\n") }
+# Lines go over TLS once it has started ($ssl set), in plain text before.
+sub say_line {
+    if ($ssl) { Net::SSLeay::write($ssl, "$_[0]\r\n") }
+    else { syswrite($sock, "$_[0]\r\n") }
+}
 sub read_line {
     while ($buf !~ /\n/) {
-        my $got = Net::SSLeay::read($ssl);
+        my $got;
+        if ($ssl) { $got = Net::SSLeay::read($ssl) }
+        else { my $n = sysread($sock, $got, 4096); $got = undef unless $n }
         return undef if !defined($got) || $got eq "";
         $buf .= $got;
     }
@@ -71,11 +80,29 @@ sub renegotiate {
     print "RENEGOTIATED $n\n";
 }
 
+# The TLS handshake on the session's socket, with the first certificate.
+sub start_tls {
+    $ssl = Net::SSLeay::new($ctx);
+    Net::SSLeay::set_fd($ssl, fileno($sock));
+    return Net::SSLeay::accept($ssl) == 1;
+}
+
 sub serve {
     say_line("220 reneg.test ESMTP");
     while (defined(my $l = read_line())) {
         my $u = uc $l;
-        if ($u =~ /^EHLO/) { say_line("250-reneg.test"); say_line("250 8BITMIME") }
+        if ($u =~ /^EHLO/) {
+            say_line("250-reneg.test");
+            say_line("250-STARTTLS") if !$ssl;
+            say_line("250 8BITMIME");
+        }
+        elsif ($u =~ /^STARTTLS/ && !$ssl) {
+            say_line("220 2.0.0 go ahead");
+            # Nothing the client sent before the handshake counts after it (RFC 3207 §4.2).
+            $buf = "";
+            if (!start_tls()) { print "HANDSHAKE FAILED\n"; last }
+        }
+        elsif (!$ssl) { say_line("530 5.7.0 STARTTLS first") }
         elsif ($u =~ /^MAIL/) { renegotiate($_) for 1 .. $times; say_line("250 2.1.0 ok") }
         elsif ($u =~ /^RCPT/) { say_line("250 2.1.5 ok") }
         elsif ($u =~ /^DATA/) {
@@ -91,14 +118,13 @@ sub serve {
 
 for (1 .. $sessions) {
     $sock = $listen->accept() or die "accept";
-    $ssl = Net::SSLeay::new($ctx);
+    $ssl = undef;
     $buf = "";
-    Net::SSLeay::set_fd($ssl, fileno($sock));
-    if (Net::SSLeay::accept($ssl) == 1) {
+    if ($starttls || start_tls()) {
         eval { serve(); 1 } or print $@;
     } else {
         print "HANDSHAKE FAILED\n";
     }
-    Net::SSLeay::free($ssl);
+    Net::SSLeay::free($ssl) if $ssl;
     close($sock);
 }
