@@ -149,7 +149,9 @@ impl Cli {
 /// completions, man pages and `Command::build` still see every flag. The deferred part runs
 /// after the variant's doc comment has set the about, so the `Args` structs of the subcommands
 /// (and what they flatten) carry no doc comment of their own; the generated-files test
-/// (`tests/cli/generated.rs`) fails if one overrides an about.
+/// (`tests/cli/generated.rs`) fails if one overrides an about. The text after a subcommand's
+/// options (`after_long_help`, some 20 KB for the six, the REPL's formatted) is set in that
+/// deferred part too, on its `Args` struct: on the variant it was copied at every start.
 ///
 /// Every flag of a subcommand is also set by `EHLO_<FLAG>` (the send's naming rule,
 /// `cli::layers`), except those marked `hide_env = true` (clap reads no variable of ours, so
@@ -161,24 +163,18 @@ impl Cli {
 #[command(defer = true)]
 pub(crate) enum Command {
     /// Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)
-    #[command(after_long_help = SERVE_LONG_HELP)]
     Serve(Box<ServeArgs>),
     /// Start a throwaway server and send one annotated message to it (no network needed)
     Demo(DemoArgs),
     /// Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)
-    #[command(after_long_help = format!("{}\n\n{}\n\n{}", crate::repl::meta::HELP, crate::repl::editor::KEYS, crate::repl::meta::EXAMPLES))]
     Repl(Box<ReplArgs>),
     /// Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply differs
-    #[command(after_long_help = crate::repl::record::FORMAT)]
     Replay(Box<ReplayArgs>),
     /// Explain a reply without connecting: codes, a pasted reply or a bounce's diagnostic line
-    #[command(after_long_help = EXPLAIN_LONG_HELP)]
     Explain(ExplainArgs),
     /// Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records
-    #[command(after_long_help = CHECK_LONG_HELP)]
     Check(Box<CheckArgs>),
     /// Opt-in safety probes of a server you operate: SMTP smuggling, STARTTLS injection, relay, enumeration
-    #[command(after_long_help = PROBE_LONG_HELP)]
     Probe(Box<ProbeArgs>),
 }
 
@@ -265,7 +261,10 @@ Examples:
 // `ehlo probe` flags (→ `probe::ProbeConfig`). No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
-#[command(mut_args = negative_numbers_are_values)]
+#[command(
+    mut_args = negative_numbers_are_values,
+    after_long_help = PROBE_LONG_HELP
+)]
 pub(crate) struct ProbeArgs {
     /// Server to probe: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain` for its MX
     #[arg(value_name = "HOST[:PORT] | @domain")]
@@ -458,7 +457,10 @@ holds one object either way: the explanation, or the reason (error, exit_code, o
 // `ehlo explain` flags. No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
-#[command(mut_args = negative_numbers_are_values)]
+#[command(
+    mut_args = negative_numbers_are_values,
+    after_long_help = EXPLAIN_LONG_HELP
+)]
 pub(crate) struct ExplainArgs {
     /// The reply, a bounce's diagnostic text, or just codes (`550`, `5.7.1`); `-` reads stdin
     #[arg(value_name = "CODE|TEXT", required = true, num_args = 1..)]
@@ -519,7 +521,10 @@ impl PhaseArg {
 // `ehlo repl`: a smarter telnet for SMTP. No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Clone, Default, Args)]
-#[command(mut_args = negative_numbers_are_values)]
+#[command(
+    mut_args = negative_numbers_are_values,
+    after_long_help = format!("{}\n\n{}\n\n{}", crate::repl::meta::HELP, crate::repl::editor::KEYS, crate::repl::meta::EXAMPLES)
+)]
 pub(crate) struct ReplArgs {
     /// Server to talk to: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain` for its first MX.
     #[arg(value_name = "HOST[:PORT] | @domain")]
@@ -565,7 +570,10 @@ pub(crate) struct ReplArgs {
 // `ehlo replay`: run a script recorded with `:record` and fail when a reply code differs. No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Clone, Default, Args)]
-#[command(mut_args = negative_numbers_are_values)]
+#[command(
+    mut_args = negative_numbers_are_values,
+    after_long_help = crate::repl::record::FORMAT
+)]
 pub(crate) struct ReplayArgs {
     /// The recorded script.
     #[arg(value_name = "FILE")]
@@ -2228,7 +2236,10 @@ pub(crate) struct ConfigArgs {
 // `ehlo serve` flags (→ `serve::ServeOptions`). No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
-#[command(mut_args = negative_numbers_are_values)]
+#[command(
+    mut_args = negative_numbers_are_values,
+    after_long_help = SERVE_LONG_HELP
+)]
 pub(crate) struct ServeArgs {
     /// Address to listen on: ADDR:PORT, [IPv6]:PORT ([fe80::1%eth0]:PORT with its zone), or
     /// HOST:PORT for every address the name resolves to (port 0 picks a free port)
@@ -2456,7 +2467,10 @@ Examples:
 // `ehlo check` flags (→ `check::CheckConfig`). No doc comment: under `defer` clap would take it
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
-#[command(mut_args = negative_numbers_are_values)]
+#[command(
+    mut_args = negative_numbers_are_values,
+    after_long_help = CHECK_LONG_HELP
+)]
 pub(crate) struct CheckArgs {
     /// Domains to check; @FILE reads one per line (# comments), - reads them from stdin
     #[arg(value_name = "DOMAIN|@FILE|-", required_unless_present = "host")]
@@ -3190,6 +3204,52 @@ mod tests {
         assert!(missing.is_empty(), "{missing:?}");
     }
 
+    /// The text after each subcommand's options (`ehlo repl --help`'s meta-commands and keys,
+    /// `check`'s and `probe`'s tables, some 20 KB in all) is set on the subcommand when clap
+    /// builds it (help, an error, completions, man pages), not when the table is made for a
+    /// parse: a one-shot send never shows it, and copied it at every start.
+    #[test]
+    fn subcommand_long_help_is_set_only_when_the_subcommand_is_built() {
+        let expected = [
+            ("serve", SERVE_LONG_HELP.to_string()),
+            (
+                "repl",
+                format!(
+                    "{}\n\n{}\n\n{}",
+                    crate::repl::meta::HELP,
+                    crate::repl::editor::KEYS,
+                    crate::repl::meta::EXAMPLES
+                ),
+            ),
+            ("replay", crate::repl::record::FORMAT.to_string()),
+            ("explain", EXPLAIN_LONG_HELP.to_string()),
+            ("check", CHECK_LONG_HELP.to_string()),
+            ("probe", PROBE_LONG_HELP.to_string()),
+        ];
+        let mut cmd = Cli::command();
+        for (name, _) in &expected {
+            let sub = cmd.find_subcommand(name).expect(name);
+            assert!(
+                sub.get_after_long_help().is_none(),
+                "{name}: set before the build"
+            );
+        }
+        assert!(cmd.get_after_long_help().is_some(), "the send's own stays");
+        cmd.build();
+        for (name, text) in &expected {
+            let sub = cmd.find_subcommand(name).expect(name);
+            let got = sub.get_after_long_help().map(ToString::to_string);
+            assert_eq!(got.as_deref(), Some(text.as_str()), "{name}");
+        }
+        let mut repl = Cli::command();
+        let help = repl
+            .find_subcommand_mut("repl")
+            .expect("repl")
+            .render_long_help()
+            .to_string();
+        assert!(help.contains(crate::repl::editor::KEYS.lines().next().unwrap()));
+    }
+
     /// Each TLS setting's word is the long name of a flag of the send's table.
     #[test]
     fn tls_setting_words_are_flags_of_the_table() {
@@ -3224,7 +3284,9 @@ mod tests {
     /// whole.
     #[test]
     fn hand_laid_help_lines_fit_the_width_clap_wraps_at() {
-        let root = Cli::command();
+        // Built: a subcommand's long help is set only when it is (see `Command`).
+        let mut root = Cli::command();
+        root.build();
         let mut long = Vec::new();
         for cmd in std::iter::once(&root).chain(root.get_subcommands()) {
             for text in [cmd.get_after_help(), cmd.get_after_long_help()]
