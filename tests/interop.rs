@@ -4230,6 +4230,26 @@ fn reneg_smtpd(
     reneg_smtpd_as(port, first, second, times, false)
 }
 
+/// One send to a renegotiating server on `port`: `tls` is `--tls-on-connect` or `--tls`, then
+/// the verification flags, JSON Lines when `json`.
+fn reneg_send(host: &str, port: u16, tls: &str, verify: &[&str], json: bool) -> Run {
+    let addr = format!("{host}:{port}");
+    let mut args = vec!["--server", &addr, tls];
+    args.extend_from_slice(verify);
+    if json {
+        args.push("--json");
+    }
+    args.extend_from_slice(&[
+        "--from",
+        "a@reneg.test",
+        "--to",
+        "b@reneg.test",
+        "--timeout",
+        "10",
+    ]);
+    ehlo(&args)
+}
+
 /// [`reneg_smtpd`], one session, starting in plain text with STARTTLS when `starttls`.
 fn reneg_smtpd_as(
     port: u16,
@@ -4278,18 +4298,7 @@ fn reneg_smtpd_as(
 fn a_certificate_changed_in_a_renegotiation_is_judged_like_the_first() {
     let (_dir, first, second, ca) = reneg_certs();
     let send = |port: u16, verify: &[&str]| {
-        let addr = format!("127.0.0.1:{port}");
-        let mut args = vec!["--server", &addr, "--tls-on-connect"];
-        args.extend_from_slice(verify);
-        args.extend_from_slice(&[
-            "--from",
-            "a@reneg.test",
-            "--to",
-            "b@reneg.test",
-            "--timeout",
-            "10",
-        ]);
-        ehlo(&args)
+        reneg_send("127.0.0.1", port, "--tls-on-connect", verify, false)
     };
     let enforced = [
         "--tls-verify",
@@ -4362,26 +4371,14 @@ fn a_certificate_changed_in_a_renegotiation_is_shown_and_matched_against_the_tls
     let send = |tlsa: &[&str], json: bool| {
         let port = free_port();
         let server = reneg_smtpd(port, &first, &second, 1);
-        let addr = format!("localhost:{port}");
-        let mut args = vec!["--server", &addr, "--tls-on-connect"];
+        let mut verify = vec![];
         for t in tlsa {
-            args.extend_from_slice(&["--tlsa", t]);
+            verify.extend_from_slice(&["--tlsa", t]);
         }
         if tlsa.is_empty() {
-            args.push("--insecure");
+            verify.push("--insecure");
         }
-        if json {
-            args.push("--json");
-        }
-        args.extend_from_slice(&[
-            "--from",
-            "a@reneg.test",
-            "--to",
-            "b@reneg.test",
-            "--timeout",
-            "10",
-        ]);
-        let run = ehlo(&args);
+        let run = reneg_send("localhost", port, "--tls-on-connect", &verify, json);
         (run, server.join().unwrap())
     };
     // Both records: the first certificate matches one, the renegotiated one the other.
@@ -4538,21 +4535,7 @@ fn starttls_then_a_renegotiation_with_another_certificate_is_shown_and_judged() 
     let send = |verify: &[&str], json: bool| {
         let port = free_port();
         let server = reneg_smtpd_as(port, &first, &second, 1, true);
-        let addr = format!("localhost:{port}");
-        let mut args = vec!["--server", &addr, "--tls"];
-        args.extend_from_slice(verify);
-        if json {
-            args.push("--json");
-        }
-        args.extend_from_slice(&[
-            "--from",
-            "a@reneg.test",
-            "--to",
-            "b@reneg.test",
-            "--timeout",
-            "10",
-        ]);
-        let run = ehlo(&args);
+        let run = reneg_send("localhost", port, "--tls", verify, json);
         (run, server.join().unwrap())
     };
     // Not verified: the plain-text part, STARTTLS, the change shown, delivered.
