@@ -178,6 +178,24 @@ impl Target {
         }
     }
 
+    /// The target that is exactly `addr`, for a second connection to the server a first one
+    /// reached: its address literal and, for a scoped IPv6 address, its scope id as the zone
+    /// in digits (an interface index, RFC 4007 §11.2), which the connection reads back
+    /// without looking anything up. `Ipv6Addr`'s text alone drops the scope: a follow-up to
+    /// `fe80::1%eth0` went to `fe80::1` on no interface, which the kernel refuses (EINVAL).
+    pub(crate) fn at(addr: std::net::SocketAddr) -> Target {
+        let host = match addr {
+            std::net::SocketAddr::V6(a) if a.scope_id() != 0 => {
+                format!("{}%{}", a.ip(), a.scope_id())
+            }
+            a => a.ip().to_string(),
+        };
+        Target::Host {
+            host,
+            port: addr.port(),
+        }
+    }
+
     /// Parse `HOST[:PORT]`, `HOST/PORT`, `[v6]:PORT`, a bare IPv6 literal ([`split_server`], as
     /// a send reads `--server`), or `@domain` (the REPL's, replay's and probe's server argument,
     /// `:reconnect`'s). A port in the text wins over `port` (from

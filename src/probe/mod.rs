@@ -606,13 +606,7 @@ async fn connect_again(
             None,
         ));
     };
-    let pinned = ConnectPlan {
-        target: crate::net::route::Target::Host {
-            host: peer.ip().to_string(),
-            port: peer.port(),
-        },
-        link: plan.link.clone(),
-    };
+    let pinned = pinned(plan, peer);
     let mut c = conn::Dialer::new(&pinned)
         .next(&mut |_| {})
         .await
@@ -624,6 +618,14 @@ async fn connect_again(
         return c.start_tls(plan, &mut |_| {}).await.map_err(|e| (e, None));
     }
     Ok(c)
+}
+
+/// The plan of a follow-up connection: `plan`'s link, to exactly `peer` (its scope too).
+fn pinned(plan: &ConnectPlan, peer: std::net::SocketAddr) -> ConnectPlan {
+    ConnectPlan {
+        target: crate::net::route::Target::at(peer),
+        link: plan.link.clone(),
+    }
 }
 
 /// Take what the server has already sent, without waiting (at most 64 KiB).
@@ -717,6 +719,47 @@ async fn read_reply(
                     None => Input::Closed,
                 };
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::route::{Link, Target, ip_literal};
+    use std::net::SocketAddr;
+
+    /// A probe's control and follow-up connections go to the address its first connection
+    /// reached. They went to `peer.ip()`'s text, which drops an IPv6 scope id: to
+    /// `fe80::…%eth0`, the control connection went to `fe80::…` on no interface, was refused
+    /// as EINVAL, and limits.line was left inconclusive (exit 41). Each address here is read
+    /// back from the follow-up plan as the connection reads it: the same address, the same
+    /// scope.
+    #[test]
+    fn a_follow_up_goes_to_the_same_scoped_address() {
+        let plan = Link::default().to(Target::Mx {
+            domain: "example.test".into(),
+            port: 25,
+        });
+        for peer in [
+            "[fe80::fc:ff:fe00:1%4]:44800",
+            "[fe80::1%4294967295]:25",
+            "[::1]:2525",
+            "[2001:db8::1]:25",
+            "192.0.2.1:587",
+        ] {
+            let peer: SocketAddr = peer.parse().unwrap();
+            let again = pinned(&plan, peer);
+            let Target::Host { host, port } = &again.target else {
+                panic!("{peer}: {:?}", again.target);
+            };
+            let (ip, zone) = ip_literal(host).unwrap_or_else(|| panic!("{peer}: {host}"));
+            let mut read = SocketAddr::new(ip, *port);
+            if let (SocketAddr::V6(a), Some(zone)) = (&mut read, zone) {
+                a.set_scope_id(conn::scope_id(zone).unwrap());
+            }
+            // `SocketAddrV6`'s equality compares the scope id too.
+            assert_eq!(read, peer, "{host}");
         }
     }
 }

@@ -2110,6 +2110,33 @@ fn a_close_on_the_line_alone_passes_after_the_control() {
     assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 4);
 }
 
+/// The control connection of an IPv6 server goes to the same IPv6 address as the probe's own
+/// (it was rebuilt from the address's text, which dropped a scoped address's zone: to
+/// `fe80::…%eth0` the control was refused, limits.line inconclusive, exit 41; the scope itself
+/// is tested in `probe::tests`). On `[::1]`: the close is the line's, the control answered
+/// there, 2 connections.
+#[test]
+fn an_ipv6_servers_control_connection_reaches_it() {
+    let (addr, conns) = line_server_at("[::1]:0", |l| match () {
+        _ if l.len() > 1000 => None,
+        _ if l.starts_with(b"QUIT") => Some(b"221 bye\r\n"),
+        _ => Some(b"250 ok\r\n"),
+    });
+    assert!(addr.starts_with("[::1]:"), "{addr}");
+    let (run, st) = probe(&addr, &["--only", "limits.line", "--timeout", "2s"]);
+    assert_eq!(status(&st, "limits.line"), "pass", "{}", run.all());
+    let l = line_of(&run, "limits.line");
+    assert!(
+        l["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("(a control connection's NOOP of normal length got 250 ok)"),
+        "{l}"
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
 /// A server that sends `250` endlessly after EHLO: the replies were there before the probe's
 /// line was written, so they are no split (limits.line failed: "split … 8 extra replies",
 /// the others warned). Inconclusive, saying so.
