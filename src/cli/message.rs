@@ -92,8 +92,13 @@ pub(crate) struct MessageSpec<'a> {
     pub(crate) to_typed: Option<&'a str>,
     /// `--cc` recipients (for the `Cc:` header).
     pub(crate) cc: &'a [String],
+    /// The `--cc` text as typed, for the `Cc:` header and `%CC_ADDRESS%`, as
+    /// [`Self::to_typed`] (swaks's rule). `None`: [`Self::cc`] joined by `,`.
+    pub(crate) cc_typed: Option<&'a str>,
     /// `--bcc` recipients (only for `%BCC_ADDRESS%`).
     pub(crate) bcc: &'a [String],
+    /// The `--bcc` text as typed, for `%BCC_ADDRESS%`. `None`: [`Self::bcc`] joined by `,`.
+    pub(crate) bcc_typed: Option<&'a str>,
     /// Sender (`""` = null sender, shown as `<>`).
     pub(crate) from: &'a str,
     /// `--header "Name: value"`: replaces a header of that name (case-insensitively) or adds it.
@@ -118,6 +123,18 @@ impl MessageSpec<'_> {
     fn to_text(&self) -> String {
         self.to_typed
             .map_or_else(|| self.to.join(","), str::to_string)
+    }
+
+    /// The `Cc:` header's value and `%CC_ADDRESS%`: the `--cc` text as typed when known.
+    fn cc_text(&self) -> String {
+        self.cc_typed
+            .map_or_else(|| self.cc.join(","), str::to_string)
+    }
+
+    /// `%BCC_ADDRESS%`: the `--bcc` text as typed when known.
+    fn bcc_text(&self) -> String {
+        self.bcc_typed
+            .map_or_else(|| self.bcc.join(","), str::to_string)
     }
 }
 
@@ -262,8 +279,8 @@ impl<'c> Tokens<'c> {
             pairs: vec![
                 ("TO_ADDRESS", spec.to_text()),
                 ("FROM_ADDRESS", spec.from.to_string()),
-                ("CC_ADDRESS", spec.cc.join(",")),
-                ("BCC_ADDRESS", spec.bcc.join(",")),
+                ("CC_ADDRESS", spec.cc_text()),
+                ("BCC_ADDRESS", spec.bcc_text()),
                 ("NEWLINE", "\n".to_string()),
                 ("EHLO_VERSION", version.clone()),
                 ("SWAKS_VERSION", version),
@@ -1176,7 +1193,7 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
         headers.push(format!("To: {}", spec.to_text()));
     }
     if !spec.cc.is_empty() {
-        headers.push(format!("Cc: {}", spec.cc.join(",")));
+        headers.push(format!("Cc: {}", spec.cc_text()));
     }
     headers.push(format!("From: {}", spec.from));
     headers.push(format!("Subject: test {date}"));

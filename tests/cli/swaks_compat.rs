@@ -4268,6 +4268,51 @@ fn to_header_and_token_keep_the_to_text_as_typed_like_swaks() {
     assert!(text.contains("\r\nTo: a@x.test,b@x.test\r\n"), "{text}");
 }
 
+/// swaks (v20240103, which has `--cc`/`--bcc`) writes `Cc: %CC_ADDRESS%` and fills
+/// `%CC_ADDRESS%`/`%BCC_ADDRESS%` with the option's text as typed, as it does `--to`'s; ehlo
+/// rewrote `--cc 'c@x.test, d@x.test'` as `c@x.test,d@x.test`. Now the rule of `-t`: the text
+/// as typed (several joined by `,`), the envelope split and trimmed, a line break never
+/// reaching a header.
+#[test]
+fn cc_and_bcc_keep_their_text_as_typed_like_swaks() {
+    let dump = |cc: &str, bcc: &str| {
+        let run = crate::util::ehlo(&[
+            "-f",
+            "s@x.test",
+            "-s",
+            "127.0.0.1:9",
+            "-t",
+            "a@x.test",
+            "--cc",
+            cc,
+            "--bcc",
+            bcc,
+            "--body",
+            "cc=%CC_ADDRESS% bcc=%BCC_ADDRESS%",
+            "--dump-mail",
+        ]);
+        assert_eq!(run.code, 0, "{cc:?} {bcc:?}: {}", run.all());
+        run.stdout
+    };
+    for (cc, bcc) in [
+        ("c@x.test, d@x.test", "e@x.test ,  f@x.test"),
+        ("c@x.test,d@x.test", "e@x.test"),
+    ] {
+        let text = dump(cc, bcc);
+        assert!(
+            text.contains(&format!("\r\nCc: {cc}\r\n")),
+            "{cc:?}: {text}"
+        );
+        assert!(
+            text.contains(&format!("\r\ncc={cc} bcc={bcc}\r\n")),
+            "{cc:?} {bcc:?}: {text}"
+        );
+        assert!(!text.contains("Bcc:"), "{text}");
+    }
+    let text = dump("c@x.test,\nd@x.test", "e@x.test");
+    assert!(text.contains("\r\nCc: c@x.test,d@x.test\r\n"), "{text}");
+}
+
 /// `--attach @f.csv` goes as text/csv (its name's type) where swaks v20201014 sends every
 /// `--attach` without `--attach-type` as application/octet-stream, base64: the run says so,
 /// also under `-S` (on stderr), naming the flag that sends swaks's part; an explicit

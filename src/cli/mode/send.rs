@@ -243,7 +243,9 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         to,
         to_typed,
         cc,
+        cc_typed,
         bcc,
+        bcc_typed,
         from,
         helo,
     } = envelope_of(&envelope, env)?;
@@ -380,8 +382,8 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         &msg,
         fixup,
         (&to, &to_typed),
-        &cc,
-        &bcc,
+        (&cc, &cc_typed),
+        (&bcc, &bcc_typed),
         &cfg.plan.from,
         env,
         body.as_deref(),
@@ -513,7 +515,11 @@ struct Envelope {
     /// writes `To: a, b`; the envelope has `a` and `b`).
     to_typed: String,
     cc: Vec<String>,
+    /// The `--cc` text as typed, for the `Cc:` header and `%CC_ADDRESS%` (as swaks's).
+    cc_typed: String,
     bcc: Vec<String>,
+    /// The `--bcc` text as typed, for `%BCC_ADDRESS%` (as swaks's).
+    bcc_typed: String,
     from: String,
     helo: String,
 }
@@ -558,19 +564,27 @@ fn envelope_of(envelope: &EnvelopeArgs, env: &Environment) -> Result<Envelope, E
     }
 
     Ok(Envelope {
-        // clap split each value at its commas, blanks kept: joined again it is the text typed
-        // (several `-t` joined by `,`). A line break or other control character around an
-        // address (trimmed off for the envelope) would start a header of its own: then the
-        // addresses alone.
-        to_typed: Some(envelope.to.join(","))
-            .filter(|t| !t.contains(|c: char| c.is_control() && c != '\t'))
-            .unwrap_or_else(|| to.join(",")),
+        to_typed: as_typed(&envelope.to, &to),
         to,
+        cc_typed: as_typed(&envelope.cc, &cc),
         cc,
+        bcc_typed: as_typed(&envelope.bcc, &bcc),
         bcc,
         from,
         helo,
     })
+}
+
+/// A recipient option's text as typed, which swaks writes into the default `To:`/`Cc:` header
+/// and `%TO_ADDRESS%`/`%CC_ADDRESS%`/`%BCC_ADDRESS%` (`-t 'a, b'` gives `To: a, b`; the
+/// envelope has `a` and `b`). clap split each value at its commas, blanks kept: joined again
+/// it is the text typed (several of the option joined by `,`). A line break or other control
+/// character around an address (trimmed off for the envelope) would start a header of its
+/// own: then the addresses alone.
+fn as_typed(pieces: &[String], addrs: &[String]) -> String {
+    Some(pieces.join(","))
+        .filter(|t| !t.contains(|c: char| c.is_control() && c != '\t'))
+        .unwrap_or_else(|| addrs.join(","))
 }
 
 /// Where the send connects: the transport, the target (a host, or the MX of a domain) and the
