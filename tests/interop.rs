@@ -4144,24 +4144,14 @@ fn send_goes_on_through_a_renegotiation_openssl_s_server_asks_for() {
     for at in ["MAIL", "DATA"] {
         let port = free_port();
         let server = renegotiating_s_server(port, &cert, &key, at);
-        let addr = format!("127.0.0.1:{port}");
-        let mut args = vec![
-            "--server",
-            &addr,
-            "--tls-on-connect",
-            "--insecure",
-            "--from",
-            "a@reneg.test",
-            "--to",
-            "b@reneg.test",
-            "--timeout",
-            "10",
-        ];
         // The human transcript for one, JSON Lines for the other.
-        if at == "DATA" {
-            args.push("--json");
-        }
-        let run = ehlo(&args);
+        let run = reneg_send(
+            "127.0.0.1",
+            port,
+            "--tls-on-connect",
+            &["--insecure"],
+            at == "DATA",
+        );
         let seen = server.join().unwrap();
         assert_eq!(run.code, Some(0), "{at}: {}\n{seen}", run.dump());
         // The transcript says the server renegotiated, once (s_server resumes the session: an
