@@ -7783,3 +7783,120 @@ fn terminal_waiting_indicator_masks_a_secret_the_server_echoes() {
     t.quit();
     h.join().unwrap();
 }
+
+/// `ehlo serve --user alice:Sekr3tPW99` on a free port (AUTH in plain text).
+fn auth_serve() -> (Child, SocketAddr) {
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let child = Command::new(EHLO)
+        .args(["serve", "--listen", &addr.to_string()])
+        .args(["--user", "alice:Sekr3tPW99"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "ehlo serve never listened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, addr)
+}
+
+/// On a terminal, after AUTH LOGIN answered with the password's base64 without its `=`
+/// padding (RFC 4648 §3.2), `NOOP <that base64>` and `NOOP <password>` are drawn and kept in
+/// the history as `NOOP ********`, never `NOOP ********OQ` (the padded form's mask left the
+/// unpadded one's tail) nor the password; and the password typed where a message quotes the
+/// line (an unknown meta-command, `:explain`'s argument, a line with no SMTP verb) is masked
+/// there on the screen, in the `--log` and the `--record` file: `unknown meta-command
+/// :Sekr3tPW99` was drawn and logged as typed.
+#[test]
+fn terminal_an_unpadded_auth_login_response_masks_the_password_on_screen_and_in_every_file() {
+    use base64::Engine as _;
+    let pw = "Sekr3tPW99";
+    let padded = base64::engine::general_purpose::STANDARD.encode(pw);
+    let nopad = padded.trim_end_matches('=').to_string();
+    let home = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let rec = files.path().join("session.ehlo");
+    let log = files.path().join("log.jsonl");
+    let (mut server, addr) = auth_serve();
+    let mut t = Pty::repl(
+        home.path(),
+        addr,
+        &[
+            "--allow-plaintext-auth",
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+    );
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 CHUNKING") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("AUTH LOGIN\r");
+    t.wait("the user name asked", |s| s.contains("334 VXNlcm5hbWU6"));
+    t.keys("YWxpY2U=\r");
+    t.wait("the password asked", |s| s.contains("334 UGFzc3dvcmQ6"));
+    t.keys(format!("{nopad}\r"));
+    t.wait("the exchange's end", |s| {
+        s.contains("501 5.5.2") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(format!("NOOP {nopad}\r"));
+    t.wait("the first NOOP's reply", |s| {
+        s.matches("250 2.0.0 Ok").count() == 1 && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(format!("NOOP {pw}\r"));
+    t.wait("the second NOOP's reply", |s| {
+        s.matches("250 2.0.0 Ok").count() == 2 && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(format!(":{pw}\r"));
+    t.wait("the unknown meta-command", |s| {
+        s.contains("unknown meta-command") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(format!(":explain {nopad}\r"));
+    t.wait("the :explain refusal", |s| {
+        s.contains("is not a reply code")
+    });
+    t.keys(format!("{pw}\r"));
+    t.wait("the no-verb refusal", |s| s.contains("no SMTP verb"));
+    let screen = t.wait("a prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.quit();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(screen.matches(" -> NOOP ********\n").count(), 2, "{screen}");
+    assert!(
+        screen.contains("unknown meta-command :********: :help lists them"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("\"********\" is not a reply code"),
+        "{screen}"
+    );
+    let history = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap();
+    // The two NOOPs, masked alike, are one history line (a repeat is kept once).
+    assert!(
+        history.contains("\nNOOP ********\n:********\n"),
+        "{history}"
+    );
+    let rec = std::fs::read_to_string(&rec).unwrap();
+    let log = std::fs::read_to_string(&log).unwrap();
+    for (place, text) in [
+        ("the screen", &screen),
+        ("the history", &history),
+        ("the recording", &rec),
+        ("the log", &log),
+    ] {
+        assert!(!text.contains("********OQ"), "{place}:\n{text}");
+        for form in [pw, padded.as_str(), nopad.as_str()] {
+            assert!(!text.contains(form), "{place} holds {form:?}:\n{text}");
+        }
+    }
+}

@@ -873,7 +873,31 @@ impl Engine {
     }
 
     fn emit(&mut self, ev: Event) {
+        let ev = self.masked_message(ev);
         Sink::event(&mut self.sink, &ev, self.start.elapsed());
+    }
+
+    /// An error or note with every secret the session knows masked, in any case: such
+    /// a message may quote a typed line (an unknown meta-command's name, `:explain`'s or
+    /// `:starttls`'s argument, a path, `:set` lower-cased), and a password typed there after it
+    /// was learnt was shown, logged and recorded in the `--log` as typed.
+    fn masked_message(&self, ev: Event) -> Event {
+        let mask = |text: String| -> String {
+            let Ok(c) = self.completion.lock() else {
+                return text;
+            };
+            match crate::smtp::auth::redact_any_case(text.as_bytes(), &c.secrets) {
+                Some(m) => String::from_utf8_lossy(&m).into_owned(),
+                None => text,
+            }
+        };
+        match ev {
+            Event::Error { message } => Event::Error {
+                message: mask(message),
+            },
+            Event::Note { text } => Event::Note { text: mask(text) },
+            ev => ev,
+        }
     }
 
     fn error(&mut self, message: impl Into<String>) {

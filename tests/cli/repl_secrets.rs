@@ -873,3 +873,71 @@ fn a_typed_chunk_line_holding_a_secret_is_recorded_masked() {
         "{rec_text}"
     );
 }
+
+/// The password typed into every message that quotes a typed word, after an unpadded AUTH LOGIN
+/// response taught it to the REPL: an unknown meta-command named by it (or by its base64),
+/// `:explain`'s and `:starttls`'s argument, `:set`'s name and value (quoted lower-cased), a
+/// path `:data @`, `:record` and `:replay` could not open, a `:raw` left unquoted, a line with
+/// no SMTP verb, and a line typed once the connection closed. Each message is said with the
+/// fixed-length mask in the secret's place; no output, `--log` or `--record` file holds any form
+/// of it, in any case (the errors quoted it as typed: `unknown meta-command :Sekr3tPW99`,
+/// `"U2VrcjN0UFc5OQ" is not a reply code`, `unknown setting "sekr3tpw99"`).
+#[test]
+fn a_learnt_password_typed_into_a_message_that_quotes_the_line_is_masked_there() {
+    let pw = PASSWORD;
+    let nopad = b64(pw.as_bytes()).trim_end_matches('=').to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let rec = dir.path().join("session.ehlo");
+    let log = dir.path().join("log.jsonl");
+    let script = format!(
+        "EHLO x\nAUTH LOGIN\nYWxpY2U=\n{nopad}\n:{pw}\n:{nopad}\n:explain {pw}\n:explain {nopad}\n\
+         :starttls {pw}\n:set {pw} on\n:set timeout {pw}\n:data @{d}/{pw}\n\
+         :record {d}/none/{pw}\n:replay {d}/{pw}\n:raw \"{pw}\n{pw}\n{nopad}\n\
+         :raw \"QUIT\\r\\n\"\nNOOP {pw}\n"
+    );
+    let srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
+    let run = repl(
+        &srv.addr,
+        &[
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        &script,
+    );
+    let (_, serve_out) = srv.finish();
+    let out = run.all();
+    for said in [
+        "unknown meta-command :********: :help lists them",
+        "\"********\" is not a reply code",
+        ":starttls takes [--insecure] [--ca FILE] [--sni NAME], not \"********\"",
+        "unknown setting \"********\"",
+        ":set timeout: '********' is not a duration",
+        "/********: No such file or directory",
+        "not connected: `NOOP ********` not sent",
+    ] {
+        assert!(out.contains(said), "{said:?} not said:\n{out}\n{serve_out}");
+    }
+    assert_eq!(
+        out.matches("unknown meta-command :********:").count(),
+        2,
+        "{out}"
+    );
+    let rec_text = std::fs::read_to_string(&rec).unwrap();
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    for (place, text) in [
+        ("the transcript", &out),
+        ("the recording", &rec_text),
+        ("the log", &log_text),
+    ] {
+        let upper = text.to_ascii_uppercase();
+        for form in password_forms() {
+            assert!(
+                !upper.contains(&form.to_ascii_uppercase()),
+                "{place} holds {form:?} (in any case):\n{text}"
+            );
+        }
+    }
+}

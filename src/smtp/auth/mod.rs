@@ -131,6 +131,29 @@ pub(crate) fn redact(bytes: &[u8], secrets: &[Vec<u8>]) -> Option<Vec<u8>> {
     found.then_some(out)
 }
 
+/// [`redact`] ignoring ASCII case: for a message that quotes a typed word after changing its
+/// case (`:set` lower-cases a setting's name and value), where a secret is still one.
+pub(crate) fn redact_any_case(bytes: &[u8], secrets: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let mut secrets: Vec<&Vec<u8>> = secrets.iter().filter(|s| s.len() >= MIN_REDACTED).collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut found = false;
+    let mut i = 0;
+    'outer: while i < bytes.len() {
+        for s in &secrets {
+            if bytes[i..].len() >= s.len() && bytes[i..i + s.len()].eq_ignore_ascii_case(s) {
+                out.extend_from_slice(MASK.as_bytes());
+                i += s.len();
+                found = true;
+                continue 'outer;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    found.then_some(out)
+}
+
 /// [`redact`] for a line still coming in (a reply trickling in, shown live): its end, when it is
 /// the start of a secret whose rest has not come yet, is masked too, as the whole secret will
 /// be once it has come.
@@ -737,6 +760,17 @@ mod tests {
             redact(b"NOOP U2VrcjN0UFc5OQ==", &forms).as_deref(),
             Some(&b"NOOP ********"[..])
         );
+        // In a message that changed its case (`:set` lower-cases), in any case; the longest
+        // form first, the mask of a fixed length.
+        assert_eq!(
+            redact_any_case(b"unknown setting \"sekr3tpw99\"", &forms).as_deref(),
+            Some(&b"unknown setting \"********\""[..])
+        );
+        assert_eq!(
+            redact_any_case(b"not u2vrcjn0ufc5oq==.", &forms).as_deref(),
+            Some(&b"not ********."[..])
+        );
+        assert_eq!(redact_any_case(b"unknown setting \"sekr\"", &forms), None);
         // Ordinary base64 and text are left alone.
         let line = format!("334 {}", STANDARD.encode("Username:"));
         assert_eq!(redact(line.as_bytes(), &forms), None);
