@@ -48,17 +48,17 @@ pub(crate) fn escape_str(text: &str) -> String {
 
 /// [`escape_str`] appended to `s`.
 pub(crate) fn push_escaped(s: &mut String, text: &str) {
-    let mut rest = text;
-    while !rest.is_empty() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
         // Printable ASCII, the bulk of a message, is copied as one run.
-        let plain = rest
-            .bytes()
-            .position(|b| !(0x20..0x7f).contains(&b))
-            .unwrap_or(rest.len());
-        s.push_str(&rest[..plain]);
-        rest = &rest[plain..];
-        let Some(c) = rest.chars().next() else { break };
-        rest = &rest[c.len_utf8()..];
+        let end = printable_end(bytes, i);
+        s.push_str(&text[i..end]);
+        i = end;
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
         let u = c as u32;
         if u < 0x20 || u == 0x7f {
             let _ = write!(s, "\\x{u:02X}");
@@ -67,5 +67,66 @@ pub(crate) fn push_escaped(s: &mut String, text: &str) {
         } else {
             s.push(c);
         }
+    }
+}
+
+/// Where the run of printable ASCII (0x20..=0x7E) that starts at `i` ends. A plain index loop
+/// of comparisons: the tests' debug builds run it unoptimised, where an iterator adaptor with a
+/// closure and `RangeBounds::contains` is several calls a byte (a 20 MB message's transcript).
+fn printable_end(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && bytes[i] >= 0x20 && bytes[i] < 0x7f {
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rule one character at a time, the reference the run-copying loop must match.
+    fn by_char(text: &str) -> String {
+        let mut s = String::new();
+        for c in text.chars() {
+            let u = c as u32;
+            if u < 0x20 || u == 0x7f {
+                let _ = write!(s, "\\x{u:02X}");
+            } else if c.is_control() || invisible_format(c) {
+                let _ = write!(s, "\\u{{{u:04X}}}");
+            } else {
+                s.push(c);
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn every_character_alone_and_inside_a_run_escapes_as_the_per_character_rule() {
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            let alone = c.to_string();
+            assert_eq!(escape_str(&alone), by_char(&alone), "{:04X}", c as u32);
+            if c.is_ascii() || (c as u32).is_multiple_of(61) {
+                for t in [
+                    format!("ab{c}"),
+                    format!("{c}yz"),
+                    format!("abcdefgh{c}ijklmnop{c}"),
+                ] {
+                    assert_eq!(escape_str(&t), by_char(&t), "{:04X}", c as u32);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_pair_of_bytes_escapes_as_the_per_character_rule() {
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                let bytes = [b'x', a, b, b'y', a];
+                let text = crate::smtp::reply::text_of(&bytes);
+                assert_eq!(escape_bytes(&bytes), by_char(&text), "{a:02X} {b:02X}");
+            }
+        }
+        assert_eq!(escape_bytes(b""), "");
+        assert_eq!(escape_bytes(b"\x1b[2Jok\x7f\xff"), "\\x1B[2Jok\\x7F\\xFF");
     }
 }
