@@ -808,3 +808,19 @@ pub fn dangling_cname_mx_dns() -> (SocketAddr, JoinHandle<()>) {
         ),
     ])
 }
+
+/// `text.contains(needle)` by memchr's `memmem`: the tests are debug builds, where
+/// `str::contains` over an output of megabytes (a 20 MB message's transcript) is unoptimised code.
+pub fn has(text: &str, needle: &str) -> bool {
+    memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some()
+}
+
+/// Does some line of `text` have both `a` and `b` (`text.lines().any(..)` by [`has`])?
+pub fn a_line_has(text: &str, a: &str, b: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memmem::find_iter(bytes, a.as_bytes()).any(|at| {
+        let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        has(&text[start..end], b)
+    })
+}
