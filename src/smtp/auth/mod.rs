@@ -111,29 +111,23 @@ pub(crate) fn secret_forms(secret: &str) -> Vec<Vec<u8>> {
 /// `bytes` with every occurrence of one of `secrets` replaced by [`MASK`]; `None` when there
 /// is none. Longer secrets first, so a secret inside another is not half-masked.
 pub(crate) fn redact(bytes: &[u8], secrets: &[Vec<u8>]) -> Option<Vec<u8>> {
-    let mut secrets: Vec<&Vec<u8>> = secrets.iter().filter(|s| s.len() >= MIN_REDACTED).collect();
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut found = false;
-    let mut i = 0;
-    'outer: while i < bytes.len() {
-        for s in &secrets {
-            if bytes[i..].starts_with(s) {
-                out.extend_from_slice(MASK.as_bytes());
-                i += s.len();
-                found = true;
-                continue 'outer;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    found.then_some(out)
+    redact_matching(bytes, secrets, |at, s| at.starts_with(s))
 }
 
 /// [`redact`] ignoring ASCII case: for a message that quotes a typed word after changing its
 /// case (`:set` lower-cases a setting's name and value), where a secret is still one.
 pub(crate) fn redact_any_case(bytes: &[u8], secrets: &[Vec<u8>]) -> Option<Vec<u8>> {
+    redact_matching(bytes, secrets, |at, s| {
+        at.len() >= s.len() && at[..s.len()].eq_ignore_ascii_case(s)
+    })
+}
+
+/// [`redact`] with `starts` saying whether the rest of the bytes starts with a secret.
+fn redact_matching(
+    bytes: &[u8],
+    secrets: &[Vec<u8>],
+    starts: impl Fn(&[u8], &[u8]) -> bool,
+) -> Option<Vec<u8>> {
     let mut secrets: Vec<&Vec<u8>> = secrets.iter().filter(|s| s.len() >= MIN_REDACTED).collect();
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let mut out = Vec::with_capacity(bytes.len());
@@ -141,7 +135,7 @@ pub(crate) fn redact_any_case(bytes: &[u8], secrets: &[Vec<u8>]) -> Option<Vec<u
     let mut i = 0;
     'outer: while i < bytes.len() {
         for s in &secrets {
-            if bytes[i..].len() >= s.len() && bytes[i..i + s.len()].eq_ignore_ascii_case(s) {
+            if starts(&bytes[i..], s) {
                 out.extend_from_slice(MASK.as_bytes());
                 i += s.len();
                 found = true;
