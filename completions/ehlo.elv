@@ -244,7 +244,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --seed 'Seed for the server''s randomness (reproducible runs)'
             cand --hostname 'Host name in the banner and the EHLO reply: a domain or an address literal ([192.0.2.1])'
             cand --max-sessions 'Exit after N sessions, for scripts and tests'
-            cand --max-connections 'Open connections allowed at once; one more is answered 421 4.7.0 and closed'
+            cand --max-connections 'Open connections allowed at once; one more is answered 421 4.3.2 and closed'
             cand --idle-timeout 'Time allowed for each complete command, twice that for a message''s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7), and for a TLS handshake; 0 turns it off'
             cand --busy-timeout 'Once a client is turned away because every --max-connections slot is in use (busy, as Postfix''s stress mode), the time each open session has left, then 421 4.4.2; 0 turns it off'
             cand --max-auth-failures 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit; without --user/--accept-any-auth it does nothing (a warning says so) [default: 3]'

@@ -337,7 +337,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l min-free -d 'Free sp
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l seed -d 'Seed for the server\'s randomness (reproducible runs)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l hostname -d 'Host name in the banner and the EHLO reply: a domain or an address literal ([192.0.2.1])' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-sessions -d 'Exit after N sessions, for scripts and tests' -r -f
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-connections -d 'Open connections allowed at once; one more is answered 421 4.7.0 and closed' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-connections -d 'Open connections allowed at once; one more is answered 421 4.3.2 and closed' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l idle-timeout -d 'Time allowed for each complete command, twice that for a message\'s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7), and for a TLS handshake; 0 turns it off' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l busy-timeout -d 'Once a client is turned away because every --max-connections slot is in use (busy, as Postfix\'s stress mode), the time each open session has left, then 421 4.4.2; 0 turns it off' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-auth-failures -d 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit; without --user/--accept-any-auth it does nothing (a warning says so) [default: 3]' -r -f

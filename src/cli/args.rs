@@ -2343,7 +2343,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N", value_parser = u64_in(1..=i64::MAX))]
     pub(crate) max_sessions: Option<u64>,
 
-    /// Open connections allowed at once; one more is answered 421 4.7.0 and closed
+    /// Open connections allowed at once; one more is answered 421 4.3.2 and closed
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = u64_in(1..=1_000_000))]
     pub(crate) max_connections: u64,
 

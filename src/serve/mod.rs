@@ -11,7 +11,7 @@
 //! [`SHOWN_BYTES`].
 //!
 //! Limits, so it is safe to leave running: at most `--max-connections` open connections (256;
-//! one more is answered `421 4.7.0` and closed); an idle timeout (the driver owns it, the core
+//! one more is answered `421 4.3.2` and closed); an idle timeout (the driver owns it, the core
 //! has no clock) of `--idle-timeout` (5 minutes, RFC 5321 §4.5.3.2.7) for each complete command
 //! line, however its bytes trickle in, and twice that for a message's content (ehlo's own
 //! choice: §4.5.3.2 sets the server no limit there; its 10 minutes of §4.5.3.2.6 are the
@@ -76,7 +76,7 @@ pub(crate) const MAX_CONNECTIONS: usize = 256;
 pub(crate) const MIN_FREE: u64 = 10 * 1024 * 1024;
 /// Default `--max-auth-failures`.
 const MAX_AUTH_FAILURES: u32 = 3;
-/// Connections being refused (the `421 4.7.0` being written) at once; beyond it an excess
+/// Connections being refused (the `421 4.3.2` being written) at once; beyond it an excess
 /// connection is closed without a word, so a flood cannot pile up refusal tasks.
 const MAX_REFUSING: usize = 64;
 /// Bytes read from a connection at a time.
@@ -133,7 +133,7 @@ pub struct ServeOptions {
     pub hostname: String,
     /// Exit after this many sessions (tests).
     pub max_sessions: Option<usize>,
-    /// Open connections allowed at once; one more is refused with `421 4.7.0`.
+    /// Open connections allowed at once; one more is refused with `421 4.3.2`.
     pub max_connections: usize,
     /// Time allowed for each complete command (twice for message content); zero = none.
     pub idle_timeout: Duration,
@@ -1143,7 +1143,7 @@ struct Limits {
 
 /// The busy state (Postfix's stress mode, its STRESS_README: clients are turned away while
 /// every process is busy): entered when a new connection arrives while every slot is in use
-/// (that one gets `421 4.7.0`), left when a slot is free again, each said in the log. Taking the
+/// (that one gets `421 4.3.2`), left when a slot is free again, each said in the log. Taking the
 /// last slot is not enough: `--max-connections 1` was busy from its first client, which was cut
 /// after `--busy-timeout` and at its second `NOOP` with nobody waiting. While it lasts each open
 /// session has `--busy-timeout` left (see `connection`); it is never entered with that at 0.
@@ -1164,7 +1164,7 @@ impl Busy {
                 ));
                 format!(
                     "busy: {} in use ({}) and a new connection was turned away: each open \
-                     session has {} s left ({}), a new connection gets 421 4.7.0",
+                     session has {} s left ({}), a new connection gets 421 4.3.2",
                     if limits.max_connections == 1 {
                         "the one connection slot is".to_string()
                     } else {
@@ -1379,12 +1379,15 @@ async fn refuse_starved(
     refused
 }
 
-/// One connection too many: `421 4.7.0` (RFC 5321 §3.8, the server is not available to this
-/// client now) and close, never waiting long on a client that does not read (or does not finish
+/// One connection too many: `421 4.3.2` (RFC 5321 §3.8, the server is not available now; RFC
+/// 3463 §3.4 X.3.2, "System not accepting network messages" for excessive load: every slot of
+/// the whole server is in use, as Postfix's postscreen answers `421 4.3.2 All server ports are
+/// busy`; X.7.0, a security or policy status, fits a limit on one client, such as Postfix's
+/// `smtpd_client_connection_count_limit`, which this is not) and close, never waiting long on a client that does not read (or does not finish
 /// its handshake: `tls`, the acceptor of an implicit-TLS listener, where the refusal follows the
 /// handshake like any greeting there).
 async fn refuse(mut stream: TcpStream, hostname: String, max: usize, tls: Option<SslAcceptor>) {
-    let line = format!("421 4.7.0 {hostname} Error: too many connections ({max})\r\n");
+    let line = format!("421 4.3.2 {hostname} Error: too many connections ({max})\r\n");
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
         match tls {
             None => {

@@ -2318,7 +2318,7 @@ fn an_encrypted_tls_key_is_refused_in_one_line_without_a_prompt() {
 }
 
 /// On an implicit-TLS listener the `--max-connections` refusal is said inside TLS, where the
-/// client looks for every reply: it sees a busy server (`421 4.7.0`, swaks's banner exit 21),
+/// client looks for every reply: it sees a busy server (`421 4.3.2`, swaks's banner exit 21),
 /// not a port that "is neither TLS nor an SMTP greeting" (exit 29) as when the 421 went out in
 /// plain text.
 #[test]
@@ -2344,7 +2344,7 @@ fn the_connection_limit_refusal_on_an_implicit_tls_port_is_inside_tls() {
     );
     assert_eq!(r.code, 21, "{}", r.all());
     assert!(
-        r.stdout.contains("421 4.7.0") && r.stdout.contains("too many connections (1)"),
+        r.stdout.contains("421 4.3.2") && r.stdout.contains("too many connections (1)"),
         "{}",
         r.stdout
     );

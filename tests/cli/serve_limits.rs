@@ -119,7 +119,7 @@ fn one_connection_too_many_gets_421_and_the_transcript_says_so() {
     let (_b, _) = Raw::connect(&serve.addr);
     let (mut c, reply) = Raw::connect(&serve.addr);
     assert!(
-        reply.starts_with("421 4.7.0 ") && reply.contains("too many connections (2)"),
+        reply.starts_with("421 4.3.2 ") && reply.contains("too many connections (2)"),
         "{reply}"
     );
     assert!(c.closed());
@@ -1123,7 +1123,7 @@ fn slow_clients_holding_every_slot_are_cut_at_the_busy_timeout() {
     let (b, banner) = Raw::connect(&serve.addr);
     assert!(banner.starts_with("220 "), "{banner}");
     let (_c, banner) = Raw::connect(&serve.addr);
-    assert!(banner.starts_with("421 4.7.0 "), "{banner}");
+    assert!(banner.starts_with("421 4.3.2 "), "{banner}");
     let limit = Duration::from_secs(6);
     let ta = std::thread::spawn(move || noop_until_cut(a, every, limit));
     let tb = std::thread::spawn(move || noop_until_cut(b, every, limit));
@@ -1391,8 +1391,10 @@ fn past_the_soft_error_limit_replies_are_delayed_until_a_message_is_delivered() 
 /// gets one line in place of the greeting and the close, nothing else: `421` with the
 /// server's domain first (RFC 5321 §4.2.3: `421 <domain> Service not available, closing
 /// transmission channel`; §3.8: a server that will not serve says 421, it does not just
-/// close), `4.7.0` and the limit. A real client sees a busy server at the banner: ehlo's send
-/// exits 21 (swaks says `<** 421 4.7.0 …` and exits 21 too).
+/// close), `4.3.2` and the limit (RFC 3463 §3.4 X.3.2, "System not accepting network
+/// messages", excessive load: the whole server is full, as Postfix's postscreen says `421 4.3.2
+/// All server ports are busy`; X.7.0 is a policy about this client). A real client sees a busy
+/// server at the banner: ehlo's send exits 21 (swaks says `<** 421 4.3.2 …` and exits 21 too).
 #[test]
 fn the_busy_refusal_in_place_of_the_greeting_is_one_421_line_naming_the_server() {
     let serve = Serve::start(&["--max-connections", "1", "--hostname", "mx.busy.test"]);
@@ -1406,13 +1408,13 @@ fn the_busy_refusal_in_place_of_the_greeting_is_one_421_line_naming_the_server()
     turned_away.read_to_end(&mut all).unwrap();
     assert_eq!(
         String::from_utf8_lossy(&all),
-        "421 4.7.0 mx.busy.test Error: too many connections (1)\r\n"
+        "421 4.3.2 mx.busy.test Error: too many connections (1)\r\n"
     );
     let r = send(&serve.addr, &[]);
     assert_eq!(r.code, 21, "{}", r.all());
     assert!(
         r.stdout
-            .contains("421 4.7.0 mx.busy.test Error: too many connections (1)"),
+            .contains("421 4.3.2 mx.busy.test Error: too many connections (1)"),
         "{}",
         r.stdout
     );
