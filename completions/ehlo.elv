@@ -251,7 +251,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --hard-error-limit 'Errors a client may make (replies 500-504: unknown commands, bad syntax, bad sequence) without a message delivered: the last is answered, then 421 4.7.0 and close; 1 while busy, as Postfix''s stress mode; 0 = no limit'
             cand --junk-command-limit 'NOOP, RSET, VRFY and HELP commands a client may send without a message delivered; each one past it counts as an error (--hard-error-limit); 1 while busy; 0 = no limit'
             cand --soft-error-limit 'Errors (as --hard-error-limit counts them) a client may make without a message delivered before every further reply waits --error-sleep-time, as Postfix''s smtpd_soft_error_limit; 0 = no limit'
-            cand --error-sleep-time 'Wait MS milliseconds before each reply once a client is past --soft-error-limit (Postfix''s smtpd_error_sleep_time, 1s); 0 turns it off'
+            cand --error-sleep-time 'Wait MS milliseconds before each reply once a client is past --soft-error-limit (Postfix''s smtpd_error_sleep_time, 1s); 0 turns it off; as long as --idle-timeout or longer, a start warning says so'
             cand --greet-pause 'Wait MS milliseconds before the greeting and refuse a client that talks first (554 5.5.1, RFC 5321 §4.3.1), as postscreen''s greet wait does; 0 = greet at once'
             cand --proxy-timeout 'Time a connection has to send its whole PROXY header (--accept-proxy), then 421 4.3.0 and close, as Postfix''s smtpd_upstream_proxy_timeout'
             cand --tls-on-connect 'Implicit TLS on every connection'

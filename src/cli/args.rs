@@ -2383,7 +2383,8 @@ pub(crate) struct ServeArgs {
     pub(crate) soft_error_limit: u32,
 
     /// Wait MS milliseconds before each reply once a client is past --soft-error-limit
-    /// (Postfix's smtpd_error_sleep_time, 1s); 0 turns it off
+    /// (Postfix's smtpd_error_sleep_time, 1s); 0 turns it off; as long as --idle-timeout or
+    /// longer, a start warning says so
     #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = u64_in(0..=60_000))]
     pub(crate) error_sleep_time: u64,
 

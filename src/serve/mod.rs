@@ -779,6 +779,7 @@ async fn start_or_return(
         .into_iter()
         .chain(cert_warning)
         .chain(idle_flags(&opts, &shared.config))
+        .chain(error_sleep_warnings(&opts))
     {
         let _ = shared.events.send((0, Event::warning(w))).await;
     }
@@ -903,6 +904,44 @@ fn idle_flags(opts: &ServeOptions, config: &ServerConfig) -> Vec<String> {
             format!("{flag}{mark} does nothing here: {why}")
         })
         .collect()
+}
+
+/// `--soft-error-limit`/`--error-sleep-time` against the limits they meet, each a start
+/// warning (still served: a reply slower than a client's timeout is a fault worth injecting).
+/// A soft limit at or above `--hard-error-limit` delays nothing: the session is closed at the
+/// hard limit's error, answered at once. An error sleep as long as `--idle-timeout` or longer
+/// makes every reply past the soft limit come as late as a client that waits as long as this
+/// server does gives up (RFC 5321 §4.5.3.2 gives both sides 5 minutes; Postfix's
+/// `smtpd_error_sleep_time`, 1 s, is far below its `smtpd_timeout`, 300 s).
+fn error_sleep_warnings(opts: &ServeOptions) -> Vec<String> {
+    let (soft, sleep, hard) = (
+        opts.soft_error_limit,
+        opts.error_sleep_time,
+        opts.hard_error_limit,
+    );
+    if soft == 0 || sleep.is_zero() {
+        return Vec::new();
+    }
+    if hard != 0 && soft >= hard {
+        return vec![format!(
+            "--soft-error-limit {soft}{} does nothing here: --hard-error-limit {hard}{} closes \
+             the session at that error, before any reply is delayed",
+            opts.source_mark("--soft-error-limit"),
+            opts.source_mark("--hard-error-limit"),
+        )];
+    }
+    if !opts.idle_timeout.is_zero() && sleep >= opts.idle_timeout {
+        return vec![format!(
+            "--error-sleep-time {} s{} is not shorter than --idle-timeout {} s{}: past the soft \
+             error limit ({soft}) every reply comes as late as a client that waits as long as \
+             this server does gives up on it",
+            sleep.as_secs_f64(),
+            opts.source_mark("--error-sleep-time"),
+            opts.idle_timeout.as_secs_f64(),
+            opts.source_mark("--idle-timeout"),
+        )];
+    }
+    Vec::new()
 }
 
 impl ServeOptions {

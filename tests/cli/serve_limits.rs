@@ -1387,6 +1387,56 @@ fn past_the_soft_error_limit_replies_are_delayed_until_a_message_is_delivered() 
     );
 }
 
+/// A `--error-sleep-time` as long as `--idle-timeout` or longer: past the soft error limit every
+/// reply comes no sooner than a client waiting as long as this server waits for it gives up
+/// (RFC 5321 §4.5.3.2: both sides wait 5 minutes; Postfix's 1 s `smtpd_error_sleep_time` is far
+/// below its 300 s `smtpd_timeout`), so each delayed reply is lost to it. Still served (a reply
+/// slower than the client's timeout is a fault one may want), with one start warning naming
+/// both; a `--soft-error-limit` at or above `--hard-error-limit` delays nothing (the session is
+/// closed first) and is warned about too. Below both: no such line.
+#[test]
+fn an_error_sleep_as_long_as_the_idle_timeout_is_warned_about_at_start() {
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--max-sessions", "1"];
+        args.extend_from_slice(extra);
+        let serve = Serve::start(&args);
+        let (mut c, banner) = Raw::connect(&serve.addr);
+        assert!(banner.starts_with("220 "), "{banner}");
+        assert!(c.cmd("QUIT").starts_with("221"));
+        let (code, out) = serve.finish();
+        assert_eq!(code, 0, "{out}");
+        out
+    };
+    let out = run(&["--idle-timeout", "2s", "--error-sleep-time", "2000"]);
+    let line = "--error-sleep-time 2 s is not shorter than --idle-timeout 2 s: past the soft error \
+                limit (10) every reply comes as late as a client that waits as long as this \
+                server does gives up on it";
+    assert_eq!(out.matches(line).count(), 1, "{out}");
+    let out = run(&[
+        "--soft-error-limit",
+        "20",
+        "--hard-error-limit",
+        "20",
+        "--error-sleep-time",
+        "500",
+    ]);
+    let line = "--soft-error-limit 20 does nothing here: --hard-error-limit 20 closes the \
+                session at that error, before any reply is delayed";
+    assert_eq!(out.matches(line).count(), 1, "{out}");
+    let out = run(&[
+        "--idle-timeout",
+        "2s",
+        "--error-sleep-time",
+        "1999",
+        "--soft-error-limit",
+        "19",
+        "--hard-error-limit",
+        "20",
+    ]);
+    assert!(!out.contains("--error-sleep-time"), "{out}");
+    assert!(!out.contains("--soft-error-limit"), "{out}");
+}
+
 /// The busy refusal, whole: a client turned away with every `--max-connections` slot in use
 /// gets one line in place of the greeting and the close, nothing else: `421` with the
 /// server's domain first (RFC 5321 §4.2.3: `421 <domain> Service not available, closing
