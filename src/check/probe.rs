@@ -686,9 +686,11 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     }
     let caps = Capabilities::from_reply(ehlo);
     let keywords: Vec<String> = caps.keywords.iter().map(|c| c.raw.clone()).collect();
-    // A reply past the size limits is not one a sender can use, whatever its code.
-    let too_large = oversized(ehlo);
-    let ehlo_ok = ehlo.is_completed() && !too_large;
+    // A reply past the size limits is not one a sender can use, whatever its code; nor is one
+    // without a reply code (RFC 5321 §4.2: `25 ok`, a TLS record), which refuses nothing: the
+    // greeting's check says the same of such bytes.
+    let unusable = oversized(ehlo) || ehlo.code.is_none();
+    let ehlo_ok = ehlo.is_completed() && !unusable;
     // REQUIRETLS is offered on a TLS-protected session (RFC 8689 §4): look at both EHLOs.
     let requiretls = caps.has("REQUIRETLS")
         || s.ehlo_after_tls
@@ -697,7 +699,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     // An accepted EHLO is recorded, not judged: the extension list is information.
     // A 421 (or a "too many connections" refusal) to EHLO is a busy server, like the same reply
     // as a greeting: could not test, retryable — never a verdict on the server.
-    let busy = !ehlo_ok && !too_large && not_now(ehlo);
+    let busy = !ehlo_ok && !unusable && not_now(ehlo);
     let mut e = CheckResult::new(
         "smtp.ehlo",
         if ehlo_ok {
@@ -707,7 +709,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         } else {
             Status::Fail
         },
-        if too_large {
+        if unusable {
             format!("not an SMTP reply to EHLO: {}", garbled(ehlo))
         } else if busy {
             format!("server busy, try later: {}", reply_text(ehlo))
@@ -774,7 +776,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         out.extend(skipped(
             "smtp.ehlo",
             3,
-            if too_large {
+            if unusable {
                 "no usable EHLO reply"
             } else {
                 "EHLO refused"

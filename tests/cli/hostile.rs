@@ -688,3 +688,45 @@ fn a_bdat_refused_before_its_chunk_is_read_says_the_refusal() {
     // The server has closed: no QUIT is written into the dead connection (nor shown as sent).
     assert!(!has(&all, "QUIT"), "{all}");
 }
+
+/// `ehlo check` against a server whose answer to EHLO has no reply code (`25 ok`, two digits):
+/// that is no SMTP reply, as the greeting's check says of one without a code. It read
+/// `EHLO refused: ??? 25 ok`, a refusal by a code that never came.
+#[test]
+fn check_says_an_ehlo_answer_without_a_code_is_no_smtp_reply() {
+    let srv = scripted(vec![
+        Step::Send(b"220 hostile.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"25 ok\r\n"),
+        Step::Sleep(Duration::from_millis(300)),
+    ]);
+    let port = srv.server().rsplit(':').next().unwrap().to_string();
+    let run = ehlo_with(
+        &[
+            "check",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--json",
+            "--timeout",
+            "5s",
+        ],
+        None,
+        Duration::from_secs(30),
+    );
+    srv.finish();
+    assert_eq!(run.code, 40, "{}", run.all());
+    let ehlo: serde_json::Value = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["id"] == "smtp.ehlo")
+        .unwrap_or_else(|| panic!("no smtp.ehlo: {}", run.all()));
+    assert_eq!(ehlo["status"], "fail", "{ehlo}");
+    assert_eq!(
+        ehlo["summary"], "not an SMTP reply to EHLO: no reply code in '25 ok'",
+        "{ehlo}"
+    );
+    assert!(!run.stdout.contains("???"), "{}", run.stdout);
+}
