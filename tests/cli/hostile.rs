@@ -730,3 +730,46 @@ fn check_says_an_ehlo_answer_without_a_code_is_no_smtp_reply() {
     );
     assert!(!run.stdout.contains("???"), "{}", run.stdout);
 }
+
+/// A reply line of 8 000 bytes that are not UTF-8 (32 000 characters once escaped) and no
+/// code: the transcript shows it whole (the wire is never cut), but the result line and the
+/// JSON summary's `error` quote its start and its size. The result line was 32 KB long.
+#[test]
+fn a_huge_garbage_reply_is_quoted_short_in_the_result() {
+    let mut garbage = vec![0xFF; 8000];
+    garbage.extend_from_slice(b"\r\n");
+    for json in [false, true] {
+        let srv = scripted(vec![
+            Step::Send(b"220 hostile.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::SendOwned(garbage.clone()),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let extra: &[&str] = if json { &["--json"] } else { &[] };
+        let run = send_with_limit(&srv, extra, Duration::from_secs(30));
+        srv.finish();
+        assert_eq!(run.code, 22, "json={json}: {:.3000}", run.all());
+        let result = if json {
+            let summary: serde_json::Value =
+                serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+            summary["data"]["error"].as_str().unwrap().to_string()
+        } else {
+            run.stderr
+                .lines()
+                .find(|l| l.contains("Result: failed"))
+                .unwrap_or_else(|| panic!("no result line: {:.3000}", run.stderr))
+                .to_string()
+        };
+        assert!(
+            result.len() < 700,
+            "json={json}: {} bytes: {result:.3000}",
+            result.len()
+        );
+        assert!(
+            result.contains("EHLO: expected 250, got no code \\xFF\\xFF")
+                && result.ends_with("(32 000 bytes in all)"),
+            "json={json}: {result:.3000}"
+        );
+    }
+}

@@ -103,8 +103,35 @@ fn reply_summary(r: &Reply) -> String {
         // Three digits as received: `000`, not `0`.
         .map(|c| format!("{c:03}"))
         .unwrap_or_else(|| "no code".into());
-    let text = r.lines.last().cloned().unwrap_or_default();
-    format!("{code} {text}").trim_end().to_string()
+    let text = r.lines.last().map(String::as_str).unwrap_or_default();
+    format!("{code} {}", quoted_short(text))
+        .trim_end()
+        .to_string()
+}
+
+/// Most bytes of a reply line a result quotes: a reply line's own limit (RFC 5321
+/// §4.5.3.1.5, 512 octets). A longer one (the parser keeps 8 192 bytes of a line, and its
+/// escapes of bytes that are not UTF-8 make it up to four times that) is the server's
+/// garbage: the transcript shows it whole, the one-line result its start and its size.
+const QUOTE_MAX: usize = 512;
+
+/// `text` when it fits [`QUOTE_MAX`]; else its start, cut on a character boundary, and how
+/// long it was.
+fn quoted_short(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= QUOTE_MAX {
+        return text.into();
+    }
+    let mut end = text.floor_char_boundary(QUOTE_MAX);
+    // Not inside an escape (`\xFF` cut to `\xF` would name another byte).
+    if let Some(at) = text[end.saturating_sub(3)..end].rfind('\\') {
+        end = end.saturating_sub(3) + at;
+    }
+    format!(
+        "{}… ({} in all)",
+        &text[..end],
+        crate::smtp::event::count_bytes(text.len())
+    )
+    .into()
 }
 
 /// The phase's label, with its greeting verb replaced by `verb` when one is given ("LHLO",
@@ -230,6 +257,22 @@ mod tests {
         // One line: its text, as before.
         let one = parse(b"451 4.3.0 try later\r\n");
         assert_eq!(reply_summary(&one), "451 4.3.0 try later");
+    }
+
+    /// A reply line past a reply line's 512 octets is quoted by its start and its size, never
+    /// cut inside the escape of a byte; one that fits is quoted whole.
+    #[test]
+    fn a_long_reply_line_is_quoted_by_its_start_and_size() {
+        let whole = format!("550 {}", "x".repeat(QUOTE_MAX - 4));
+        let fits = parse(format!("{whole}\r\n").as_bytes());
+        assert_eq!(reply_summary(&fits), whole);
+        let mut raw = b"550 a".to_vec();
+        raw.extend_from_slice(&[0xFF; 300]);
+        raw.extend_from_slice(b"\r\n");
+        let shown = reply_summary(&parse(&raw));
+        // "a" then 300 escapes of 4 characters: 1 201 bytes of text; 127 whole escapes fit.
+        let expected = format!("550 a{}… (1 201 bytes in all)", "\\xFF".repeat(127));
+        assert_eq!(shown, expected);
     }
 
     /// A required STARTTLS that did not start TLS: one label per case, the send's and the
