@@ -2320,6 +2320,64 @@ fn terminal_ctrl_c_after_arrow_keys_typed_ahead_keeps_the_line_as_edited() {
     assert!(!got.contains("VRFY"), "{got}");
 }
 
+/// A Ctrl-C typed ahead right after an escape sequence cut mid-parameters (`ESC [ 1 ;`, a
+/// modified arrow's start) stops the wait: the line before it is kept, the cut part dropped
+/// and said, and the key typed next is its own. The Ctrl-C used to be taken into the unended
+/// sequence: the wait went on, NOOP was sent when the reply came, and the next key typed was
+/// swallowed as the sequence's end.
+#[test]
+fn terminal_ctrl_c_cutting_an_escape_sequence_typed_ahead_stops_the_wait() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut t, h) = plain_terminal(home.path(), &[]);
+    t.keys("HELP SLEEP\r");
+    t.wait("HELP SLEEP sent", |s| s.contains("-> HELP SLEEP"));
+    t.keys("NOOP\r\x1b[1;");
+    t.wait_keys_read();
+    t.keys("\x03");
+    let s = t.wait("the wait stopped, the line kept, the cut key said", |s| {
+        s.contains("stopped waiting (Ctrl-C)")
+            && s.contains("1 line typed ahead not sent (Ctrl-C): kept in the history, Up recalls them; a key typed just before the Ctrl-C was cut by it (an escape sequence without its end): dropped")
+            && last_prompt(s) == "ehlo[plain]>"
+    });
+    assert!(!s.contains("-> NOOP"), "{s}");
+    t.keys("X");
+    t.wait("the next key typed", |s| last_prompt(s) == "ehlo[plain]> X");
+    t.keys("\x15:quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(!got.contains("NOOP"), "{got}");
+}
+
+/// A bracketed paste typed ahead whose end marker never comes (pasted into a slow reply's
+/// wait): its whole line runs when the reply comes, as typed-ahead lines do, and the rest is
+/// taken as typed once the input has been quiet a second: drawn at the prompt, not sent
+/// without Enter, and the keys after it are keys (Ctrl-C cancels the line). The paste used to
+/// stay open: the line was not drawn and Ctrl-C and the arrows went into it as pasted text.
+#[test]
+fn terminal_a_paste_left_open_in_a_wait_is_kept_as_typed() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut t, h) = plain_terminal(home.path(), &[]);
+    t.keys("HELP SLEEP\r");
+    t.wait("HELP SLEEP sent", |s| s.contains("-> HELP SLEEP"));
+    t.keys("\x1b[200~NOOP\rRSET");
+    t.wait("the pasted line sent, the rest at the prompt", |s| {
+        s.contains("-> NOOP") && last_prompt(s) == "ehlo[plain]> RSET"
+    });
+    t.keys("\x03");
+    t.wait("the line cancelled", |s| {
+        s.contains("ehlo[plain]> RSET^C") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("\x1b[A");
+    t.wait("Up recalls the NOOP", |s| {
+        last_prompt(s) == "ehlo[plain]> NOOP"
+    });
+    t.keys("\x15:quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(got.contains("NOOP\r\n"), "{got}");
+    assert!(!got.contains("RSET"), "{got}");
+}
+
 /// Of the lines typed ahead of a wait Ctrl-C stopped, one that cannot be a command (a password
 /// typed at the wrong prompt) is not kept in the history, and the lines after a typed AUTH are
 /// not either (its responses): counted, never shown, nor written to the history file.
@@ -3747,36 +3805,43 @@ fn terminal_ctrl_c_stops_a_tls_handshake() {
 /// Lines typed ahead of a `:starttls` handshake that Ctrl-C stops are held as at a reply's
 /// wait: not run, kept in the history, said. They used to run at the next prompt, on the
 /// connection the stopped handshake had closed: each said not sent, and lost.
+/// The same for the SMTP verb typed (`STARTTLS`, not `:starttls`): the handshake stops at
+/// once, the whole line typed ahead is kept, the half-typed one stays at the prompt.
 #[test]
 fn terminal_ctrl_c_stopping_a_tls_handshake_keeps_the_lines_typed_ahead() {
-    let home = tempfile::tempdir().unwrap();
-    let (addr, h, hello_seen) = silent_tls_server();
-    let mut t = Pty::repl(home.path(), addr, &["--timeout", "60"]);
-    t.ehlo("250 STARTTLS");
-    t.keys(":starttls\r");
-    t.wait("the 220", |s| s.contains("220 2.0.0 go ahead"));
-    hello_seen
-        .recv_timeout(Duration::from_secs(20))
-        .expect("no ClientHello came");
-    t.keys("MAIL FROM:<a@b.test>\r");
-    t.wait_keys_read();
-    t.keys("\x03");
-    let s = t.wait("the line kept", |s| {
-        s.contains("TLS handshake was stopped (Ctrl-C)")
-            && s.contains(
-                "1 line typed ahead not sent (Ctrl-C): kept in the history, Up recalls them",
-            )
-            && last_prompt(s) == "ehlo[closed]>"
-    });
-    assert!(!s.contains("not connected"), "{s}");
-    t.keys("\x1b[A");
-    t.wait("MAIL recalled", |s| {
-        last_prompt(s) == "ehlo[closed]> MAIL FROM:<a@b.test>"
-    });
-    t.keys("\x15");
-    t.quit();
-    let got = h.join().unwrap();
-    assert!(!got.windows(4).any(|w| w == b"MAIL"), "{got:?}");
+    for command in [":starttls", "STARTTLS"] {
+        let home = tempfile::tempdir().unwrap();
+        let (addr, h, hello_seen) = silent_tls_server();
+        let mut t = Pty::repl(home.path(), addr, &["--timeout", "60"]);
+        t.ehlo("250 STARTTLS");
+        t.keys(format!("{command}\r"));
+        t.wait("the 220", |s| s.contains("220 2.0.0 go ahead"));
+        hello_seen
+            .recv_timeout(Duration::from_secs(20))
+            .expect("no ClientHello came");
+        t.keys("MAIL FROM:<a@b.test>\rRCPT half");
+        t.wait_keys_read();
+        let start = Instant::now();
+        t.keys("\x03");
+        let s = t.wait("the line kept", |s| {
+            s.contains("TLS handshake was stopped (Ctrl-C)")
+                && s.contains(
+                    "1 line typed ahead not sent (Ctrl-C): kept in the history, Up recalls them",
+                )
+                && last_prompt(s) == "ehlo[closed]> RCPT half"
+        });
+        assert!(start.elapsed() < Duration::from_secs(10), "{command}: {s}");
+        assert!(!s.contains("not connected"), "{command}: {s}");
+        t.keys("\x15\x1b[A");
+        t.wait("MAIL recalled", |s| {
+            last_prompt(s) == "ehlo[closed]> MAIL FROM:<a@b.test>"
+        });
+        t.keys("\x15");
+        t.quit();
+        let got = h.join().unwrap();
+        assert!(!got.windows(4).any(|w| w == b"MAIL"), "{command}: {got:?}");
+        assert!(!got.windows(4).any(|w| w == b"RCPT"), "{command}: {got:?}");
+    }
 }
 
 /// stdin a terminal, stdout a pipe (`ehlo repl … | tee log`, `--json > file`): the prompt

@@ -176,6 +176,10 @@ type Piped = (Input, Vec<InputNote>);
 /// the buffer (8 KiB) and this.
 const PIPE_BATCH: usize = 1024;
 
+/// Reader polls (50 ms each) without a byte after which a bracketed paste still open is taken
+/// as ended ([`Editor::idle`]).
+const PASTE_STALL_POLLS: u32 = 20;
+
 /// The terminal side: the shared editor state, the reader thread and the saved modes.
 struct Term {
     ed: Arc<Mutex<Editor>>,
@@ -1060,11 +1064,12 @@ struct HeldLine {
 
 /// The lines `keys` make, as the editor would have made them at a prompt asking for `kind`
 /// (characters, Backspace/Delete, Left/Right/Home/End, Ctrl-A/E/B/F/D/U/K/W, a bracketed paste),
-/// each ended by Enter or a line feed (a CRLF pair ends one).
-fn lines_of_keys(mut keys: &[u8], kind: LineKind) -> Vec<HeldLine> {
+/// each ended by Enter or a line feed (a CRLF pair ends one); `in_paste` says a paste is open
+/// before them. With them, whether one is open after them.
+fn lines_of_keys(mut keys: &[u8], kind: LineKind, mut in_paste: bool) -> (Vec<HeldLine>, bool) {
     let mut lines = Vec::new();
     let (mut line, mut cursor) = (Vec::<char>::new(), 0);
-    let (mut invalid, mut unreplayed, mut prev_cr, mut in_paste) = (false, false, false, false);
+    let (mut invalid, mut unreplayed, mut prev_cr) = (false, false, false);
     while let Some((key, used)) = next_key(keys) {
         let esc = keys[0] == 0x1b;
         keys = &keys[used..];
@@ -1148,7 +1153,7 @@ fn lines_of_keys(mut keys: &[u8], kind: LineKind) -> Vec<HeldLine> {
             _ => {}
         }
     }
-    lines
+    (lines, in_paste)
 }
 
 /// What a signal's leaving discards of the typed input ([`Ui::leaving`]).
@@ -1283,8 +1288,14 @@ fn escape(b: &[u8]) -> Option<(Key, usize)> {
     let second = *b.get(1)?;
     match second {
         b'[' => {
-            // Parameters and intermediates, then a final byte in 0x40..=0x7e.
-            let end = b[2..].iter().position(|c| (0x40..=0x7e).contains(c))?;
+            // Parameters and intermediates (0x20..=0x3f), then a final byte in 0x40..=0x7e
+            // (ECMA-48 §5.4). Any other byte cuts the sequence: what came of it is a key
+            // that does nothing, and the byte is read as its own key, so a Ctrl-C typed after
+            // a sequence cut mid-parameters (`ESC [ 1 ;`) is seen, not taken into it.
+            let end = b[2..].iter().position(|c| !(0x20..=0x3f).contains(c))?;
+            if !(0x40..=0x7e).contains(&b[2 + end]) {
+                return Some((Key::Ignore, 2 + end));
+            }
             let params = &b[2..2 + end];
             let fin = b[2 + end];
             let used = 3 + end;
@@ -1306,6 +1317,9 @@ fn escape(b: &[u8]) -> Option<(Key, usize)> {
         }
         b'O' => {
             let third = *b.get(2)?;
+            if third < 0x20 {
+                return Some((Key::Ignore, 2));
+            }
             let k = match third {
                 b'A' => Key::Up,
                 b'B' => Key::Down,
@@ -1319,7 +1333,8 @@ fn escape(b: &[u8]) -> Option<(Key, usize)> {
         }
         // A lone ESC before another sequence (a pasted ESC just before the paste's end
         // marker): the ESC alone, so the sequence after it is still read.
-        0x1b => Some((Key::Ignore, 1)),
+        // The same for a control byte after an ESC (Escape, then Ctrl-C): its own key.
+        0x00..=0x1f => Some((Key::Ignore, 1)),
         _ => Some((Key::Ignore, 2)),
     }
 }
@@ -1354,6 +1369,11 @@ struct Editor {
     /// How many bytes at the front of `pending` were typed before a Ctrl-C pressed while a
     /// reply was awaited: they are not run as typed ahead ([`Ui::hold_typeahead`]).
     held: usize,
+    /// The last Ctrl-C typed ahead cut an escape sequence (`ESC [ 1 ;`): the part typed was
+    /// dropped with it, said with the lines held ([`Editor::hold_typeahead`]).
+    cut_key: bool,
+    /// Reader polls in a row that brought nothing ([`Editor::idle`]).
+    quiet: u32,
     req: Option<Request>,
     line: Vec<char>,
     cursor: usize,
@@ -1567,6 +1587,8 @@ impl Editor {
             in_paste: false,
             typeahead_secret: 0,
             held: 0,
+            cut_key: false,
+            quiet: 0,
             prev_cr: false,
             last_tab: false,
             eof: false,
@@ -1768,6 +1790,7 @@ impl Editor {
                 // A Ctrl-C no wait took is not for the next command's.
                 self.interrupt.clear();
                 self.held = 0;
+                self.cut_key = false;
                 self.req = Some(Request {
                     prompt: prompt.to_string(),
                     kind,
@@ -1789,7 +1812,12 @@ impl Editor {
     fn hold_typeahead(&mut self, as_: HeldAs) -> Option<String> {
         let held = std::mem::take(&mut self.held).min(self.pending.len());
         let bytes: Vec<u8> = self.pending.iter().take(held).copied().collect();
-        let end = bytes.iter().rposition(|&b| b == b'\r' || b == b'\n')?;
+        let cut = std::mem::take(&mut self.cut_key).then_some(
+            "; a key typed just before the Ctrl-C was cut by it (an escape sequence without its end): dropped",
+        );
+        let Some(end) = bytes.iter().rposition(|&b| b == b'\r' || b == b'\n') else {
+            return cut.map(|c| format!("a key{}", &c["; a key".len()..]));
+        };
         // A CRLF pair split by the Ctrl-C: its LF goes with it.
         let mut used = end + 1;
         if bytes[end] == b'\r' && self.pending.get(used) == Some(&b'\n') {
@@ -1802,7 +1830,11 @@ impl Editor {
             HeldAs::Content => LineKind::Data,
             HeldAs::Secret => LineKind::Secret,
         };
-        let lines = lines_of_keys(&bytes[..=end], kind);
+        // The paste state goes on from where the held lines end: a paste they open stays open
+        // for the keys after them, one they close is closed (it used to be left as it was
+        // before them, so the keys after a closed paste were taken as pasted text).
+        let (lines, in_paste) = lines_of_keys(&bytes[..=end], kind, self.in_paste);
+        self.in_paste = in_paste;
         let total = lines.len();
         let (mut kept, mut unreplayed, mut secret) = (0, 0, as_ == HeldAs::Secret);
         for held in lines {
@@ -1844,10 +1876,12 @@ impl Editor {
                 "; {n} kept {has} a key typed ahead that only a prompt can act on (Tab, Up/Down, Ctrl-R, an Alt key): kept without what it does there, check before Enter"
             ));
         }
+        note.push_str(cut.unwrap_or(""));
         Some(note)
     }
 
     fn feed(&mut self, bytes: &[u8]) {
+        self.quiet = 0;
         self.pending.extend(bytes);
         self.process();
     }
@@ -1856,6 +1890,15 @@ impl Editor {
     /// start of the end marker (`ESC [201~`), whose rest a slow link may bring later; taken for
     /// a key, the rest would become text and the paste would never end.
     fn idle(&mut self) {
+        // A bracketed paste whose end marker has not come after a quiet second never will (a
+        // terminal writes a paste at once, its end marker with it): it is taken as ended where
+        // the input stopped, its text kept as typed. Left open, the line was not drawn, and
+        // every key after it, Ctrl-C and the arrows too, was taken as pasted text.
+        self.quiet = self.quiet.saturating_add(1);
+        if self.quiet == PASTE_STALL_POLLS && self.paste_open() {
+            self.feed(b"\x1b[201~");
+            return;
+        }
         if !self.in_paste && self.pending.len() == 1 && self.pending[0] == 0x1b {
             self.pending.clear();
             self.typeahead_secret = 0;
@@ -1906,16 +1949,19 @@ impl Editor {
                 // key is ours to act on, and a shell user expects the stop at once (a
                 // cooked-mode program would get SIGTSTP from the terminal then), not when the
                 // reply or the timeout comes.
-                if let Some(i) = self.busy_key() {
-                    let byte = self.pending.remove(i);
-                    if i < self.typeahead_secret {
-                        self.typeahead_secret -= 1;
-                    }
+                if let Some((start, i)) = self.busy_key() {
+                    // An escape sequence the key cut goes with it: left, it would take the
+                    // next key typed for its end.
+                    let byte = self.pending.get(i).copied();
+                    self.pending.drain(start..=i);
+                    let before = self.typeahead_secret.min(i + 1).saturating_sub(start);
+                    self.typeahead_secret -= before;
                     if byte == Some(0x1a) {
                         self.suspend();
                     } else {
                         // What was typed before it is held, not run ([`Ui::hold_typeahead`]).
-                        self.held = i;
+                        self.held = start;
+                        self.cut_key = start < i;
                         self.interrupt.press();
                     }
                     continue;
@@ -1949,23 +1995,50 @@ impl Editor {
     /// paste (text there), nor a byte of an escape sequence. An arrow or Home typed ahead of it
     /// used to hide it (any ESC before it did, for fear of a paste's start), so the wait went on
     /// and the lines typed ahead ran when the reply came, the Ctrl-C with them.
-    fn busy_key(&self) -> Option<usize> {
+    /// With it, where an escape sequence it cut begins (`ESC [ 1 ;` then Ctrl-C), else the
+    /// key's own place.
+    fn busy_key(&self) -> Option<(usize, usize)> {
         let first = self.pending.iter().position(|&b| b == 0x03 || b == 0x1a)?;
         if !self.in_paste && !self.pending.iter().take(first).any(|&b| b == 0x1b) {
-            return Some(first);
+            return Some((first, first));
         }
         let bytes: Vec<u8> = self.pending.iter().copied().collect();
-        let (mut at, mut in_paste) = (0, self.in_paste);
+        let (mut at, mut in_paste, mut cut) = (0, self.in_paste, None);
         while let Some((key, used)) = next_key(&bytes[at..]) {
             match key {
                 Key::PasteEnd if in_paste => in_paste = false,
                 Key::PasteStart if !in_paste => in_paste = true,
-                Key::Interrupt | Key::Suspend if !in_paste => return Some(at),
+                Key::Interrupt | Key::Suspend if !in_paste => return Some((cut.unwrap_or(at), at)),
+                _ => {}
+            }
+            // An escape sequence that ends without its final byte was cut by the next one.
+            let seq = &bytes[at..at + used];
+            let unfinished = seq[0] == 0x1b
+                && match seq.get(1) {
+                    None => true,
+                    Some(b'[') => !(0x40..=0x7e).contains(&seq[used - 1]) || used == 2,
+                    Some(b'O') => used == 2,
+                    _ => false,
+                };
+            cut = (unfinished && !in_paste).then_some(at);
+            at += used;
+        }
+        None
+    }
+
+    /// Is a bracketed paste open at the end of the keys queued?
+    fn paste_open(&self) -> bool {
+        let bytes: Vec<u8> = self.pending.iter().copied().collect();
+        let (mut at, mut in_paste) = (0, self.in_paste);
+        while let Some((key, used)) = next_key(&bytes[at..]) {
+            match key {
+                Key::PasteEnd => in_paste = false,
+                Key::PasteStart => in_paste = true,
                 _ => {}
             }
             at += used;
         }
-        None
+        in_paste
     }
 
     fn answer(&mut self, input: Input) {
@@ -3430,8 +3503,10 @@ mod tests {
         assert_eq!(
             lines_of_keys(
                 b"NOOQ\x7fP\r\nSubject: a\rjunk\x15line2\n\xffbad\r\rab\x02X\r",
-                LineKind::Command
-            ),
+                LineKind::Command,
+                false,
+            )
+            .0,
             vec![
                 held(Some("NOOP"), false),
                 held(Some("Subject: a"), false),
@@ -3512,7 +3587,7 @@ mod tests {
         ];
         for (keys, kind, want) in cases {
             assert_eq!(
-                lines_of_keys(keys, *kind),
+                lines_of_keys(keys, *kind, false).0,
                 vec![held(want.text.as_deref(), want.unreplayed)],
                 "{keys:?}"
             );
@@ -3527,12 +3602,91 @@ mod tests {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<Answer>();
         let mut ed = Editor::new(tx, Default::default(), Default::default());
         ed.pending.extend(b"VRFY ab\x1b[DX\r\x03");
-        assert_eq!(ed.busy_key(), Some(12));
+        assert_eq!(ed.busy_key(), Some((12, 12)));
         ed.pending.clear();
         ed.pending.extend(b"\x1b[200~a\x03b");
         assert_eq!(ed.busy_key(), None);
         ed.pending.extend(b"\x1b[201~\x03");
-        assert_eq!(ed.busy_key(), Some(15));
+        assert_eq!(ed.busy_key(), Some((15, 15)));
+        // A sequence cut mid-parameters, or an Escape or SS3 start, right before it: seen,
+        // and the cut part goes with it (it used to take the Ctrl-C, and the next key, in).
+        for (keys, want) in [
+            (&b"NOOP\r\x1b[1;\x03"[..], (5, 9)),
+            (b"NOOP\r\x1b[\x03", (5, 7)),
+            (b"NOOP\r\x1b\x03", (5, 6)),
+            (b"NOOP\r\x1bO\x03", (5, 7)),
+            (b"NOOP\r\x1b[1;5D\x03", (11, 11)),
+        ] {
+            ed.pending.clear();
+            ed.pending.extend(keys);
+            assert_eq!(ed.busy_key(), Some(want), "{keys:?}");
+        }
+    }
+
+    /// A Ctrl-C typed ahead behind a cut escape sequence stops the wait; the cut part is
+    /// dropped with it and said, the whole line before it held, and the key typed next is
+    /// its own (it used to end the cut sequence).
+    #[test]
+    fn a_ctrl_c_cutting_an_escape_sequence_typed_ahead_stops_the_wait() {
+        let (mut ed, _sink, mut rx) = editor();
+        ed.feed(b"HELP x\r");
+        assert_eq!(lines(&mut rx), vec!["HELP x".to_string()]);
+        ed.feed(b"NOOP\r\x1b[1;");
+        ed.feed(b"\x03");
+        assert_eq!(ed.pending, b"NOOP\r");
+        let note = ed.hold_typeahead(HeldAs::Commands).unwrap();
+        assert!(
+            note.starts_with("1 line typed ahead not sent (Ctrl-C): kept"),
+            "{note}"
+        );
+        assert!(
+            note.ends_with("an escape sequence without its end): dropped"),
+            "{note}"
+        );
+        ed.request("ehlo[plain]> ", LineKind::Command);
+        ed.feed(b"X\r");
+        assert_eq!(lines(&mut rx), vec!["X".to_string()]);
+    }
+
+    /// A paste begun and not ended: after a quiet second it is taken as ended, its text kept
+    /// as typed, so the keys after it are keys again (Ctrl-C stops a wait, the line is drawn).
+    /// Held lines leave the paste state where they end.
+    #[test]
+    fn a_paste_left_open_is_taken_as_ended_after_a_quiet_second() {
+        let (mut ed, _sink, mut rx) = editor();
+        ed.feed(b"HELP x\r");
+        assert_eq!(lines(&mut rx), vec!["HELP x".to_string()]);
+        ed.feed(b"\x1b[200~NOOP\rRSET");
+        for _ in 0..PASTE_STALL_POLLS - 1 {
+            ed.idle();
+        }
+        ed.feed(b"\x03");
+        assert!(ed.held == 0, "a Ctrl-C in an open paste is text");
+        ed.pending.pop_back();
+        for _ in 0..PASTE_STALL_POLLS {
+            ed.idle();
+        }
+        ed.feed(b"\x03");
+        assert_eq!(ed.held, "\x1b[200~NOOP\rRSET\x1b[201~".len());
+        let note = ed.hold_typeahead(HeldAs::Commands).unwrap();
+        assert!(
+            note.starts_with("1 line typed ahead not sent (Ctrl-C): kept"),
+            "{note}"
+        );
+        // The paste is open after the held line: RSET is pasted text, then the end marker.
+        assert!(ed.in_paste);
+        ed.request("ehlo[plain]> ", LineKind::Command);
+        assert!(!ed.in_paste);
+        assert_eq!(ed.line.iter().collect::<String>(), "RSET");
+        ed.feed(b"\x03");
+        assert_eq!(lines(&mut rx), vec!["Interrupted".to_string()]);
+        // Held lines that close a paste leave it closed.
+        ed.in_paste = true;
+        ed.pending.extend(b"NOOP\r\x1b[201~VRFY a\r");
+        ed.held = ed.pending.len();
+        ed.hold_typeahead(HeldAs::Commands).unwrap();
+        assert!(!ed.in_paste);
+        assert!(ed.pending.is_empty());
     }
 
     /// Ctrl-C pressed while busy but before the wait it is for has begun (a handshake's
