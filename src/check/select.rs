@@ -269,12 +269,13 @@ fn nearest_lhs(table: &[CheckDef], fields: &[&str], lhs: &str) -> Option<String>
 /// instead. An expectation is one line of the report, met or unmet with what it `found`: over
 /// several checks a glob would be unmet without saying which one, and one whose ids `--only`
 /// and `--skip` leave partly unrun (refused for a single id) could not be judged as written.
-/// `--only`/`--skip`/`--waive` take globs; `--expect` one id each.
+/// `--only`/`--skip` (and `check`'s `--waive`) take globs; `--expect` one id each.
 fn glob_refused(table: &[CheckDef], text: &str, lhs: &str, op: &str, rhs: &str) -> String {
-    let what = if Expect::is_probe_table(table) {
-        "probe"
+    // `ehlo probe` has no `--waive`: name only the glob-taking flags of the command at hand.
+    let (what, globs) = if Expect::is_probe_table(table) {
+        ("probe", "--only and --skip")
     } else {
-        "check"
+        ("check", "--only, --skip and --waive")
     };
     // `smuggle.*=pass` (ids), or `smuggle.*.bdat=refused` (ids, then one evidence key).
     let mut each: Vec<String> = table
@@ -299,7 +300,7 @@ fn glob_refused(table: &[CheckDef], text: &str, lhs: &str, op: &str, rhs: &str) 
     };
     format!(
         "--expect '{text}': '{lhs}' is a glob, and --expect takes one {what} id, not a glob \
-         (--only, --skip and --waive take globs){instead}"
+         ({globs} take globs){instead}"
     )
 }
 
@@ -1764,12 +1765,14 @@ mod tests {
         let e = parse("smuggle.*=pass").unwrap_err();
         assert!(
             e.contains(
-                "'smuggle.*' is a glob, and --expect takes one probe id, not a glob (--only, \
-                 --skip and --waive take globs): write one for each: smuggle.lf-lf=pass, \
+                "'smuggle.*' is a glob, and --expect takes one probe id, not a glob (--only \
+                 and --skip take globs): write one for each: smuggle.lf-lf=pass, \
                  smuggle.lf-crlf=pass,"
             ),
             "{e}"
         );
+        // `ehlo probe` has no --waive: the refusal names only the flags it has.
+        assert!(!e.contains("--waive"), "{e}");
         assert!(!e.contains("unknown"), "{e}");
         let e = parse("smuggle.*.bdat = refused").unwrap_err();
         assert!(e.contains("smuggle.lf-lf.bdat=refused, "), "{e}");
@@ -1777,6 +1780,7 @@ mod tests {
         assert!(e.contains("enum.vrfy.no_greeting!=true"), "{e}");
         let e = Expect::parse("tls.cert.*=pass").unwrap_err();
         assert!(e.contains("takes one check id, not a glob"), "{e}");
+        assert!(e.contains("(--only, --skip and --waive take globs)"), "{e}");
         assert!(e.contains("tls.cert.chain=pass"), "{e}");
         // A glob in the key: one evidence member each too.
         let e = Expect::parse("dmarc.record.*=x").unwrap_err();
