@@ -92,7 +92,7 @@ const CLOSED_VALUES: &[(&str, &str, Option<&str>, &[&str])] = &[
 
 /// `ehlo probe`'s evidence members whose values are a closed set, by probe id (a glob) and
 /// key: the booleans every probe may carry (`unfinished`, `connect_failed`, `no_greeting`,
-/// `no_reply_after_ehlo`, `auth_failed`), `starttls.downgrade`'s `starttls` and
+/// `no_reply_before_probe`, `no_reply_after_ehlo`, `auth_failed`), `starttls.downgrade`'s `starttls` and
 /// `mail_without_tls`, `relay.open`'s `control_accepted`, `smuggle.*`'s `bdat` (what
 /// became of the follow-up that smuggles with BDAT), and the nested `control.answered` of a
 /// `limits.*` probe that the server closed on. `=`/`!=` with another value could never
@@ -102,6 +102,7 @@ const PROBE_CLOSED_VALUES: &[(&str, &str, &[&str])] = &[
     ("*", "connect_failed", BOOLEAN),
     ("*", "no_greeting", BOOLEAN),
     ("*", "no_reply_after_ehlo", BOOLEAN),
+    ("*", "no_reply_before_probe", BOOLEAN),
     ("*", "auth_failed", BOOLEAN),
     ("starttls.downgrade", "starttls", BOOLEAN),
     ("starttls.downgrade", "mail_without_tls", BOOLEAN),

@@ -162,9 +162,14 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                 // it waiting as long (22 probes: 22 timeouts). With `@domain` the next probe
                 // may reach another MX: that MX host alone is given up on (named in the
                 // result), and the probes after it pass over it to the next.
-                if c.evidence.get("no_greeting").is_some() {
+                // So would one that greets and then never answers the steps before the
+                // probe's own commands (EHLO, STARTTLS, AUTH).
+                let silent = ["no_greeting", "no_reply_before_probe"]
+                    .into_iter()
+                    .find(|k| c.evidence.get(*k).is_some());
+                if let Some(evidence) = silent {
                     let host = reached_host(&c);
-                    let g = gave_up("no_greeting", &[id], &host);
+                    let g = gave_up(evidence, &[id], &host);
                     match cfg.plan.target {
                         crate::net::route::Target::Host { .. } => {
                             unreachable = Some(format!("{id}: {}", c.summary));
@@ -172,10 +177,17 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                             given_up_all.push(g);
                         }
                         crate::net::route::Target::Mx { .. } => {
+                            let why = if evidence == "no_greeting" {
+                                format!(
+                                    "the MX host {host} never greets: {id} got no greeting within the timeout, evidence no_greeting"
+                                )
+                            } else {
+                                format!(
+                                    "the MX host {host} stalls before the probes' commands: {id} got {}, evidence no_reply_before_probe",
+                                    c.summary
+                                )
+                            };
                             c.summary = format!("{} from the MX host {host}", c.summary);
-                            let why = format!(
-                                "the MX host {host} never greets: {id} got no greeting within the timeout, evidence no_greeting"
-                            );
                             if stalled_hosts.add(host, why, &g) {
                                 given_up.get_or_insert_with(|| g.clone());
                                 given_up_all.push(g);

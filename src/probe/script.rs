@@ -2717,6 +2717,11 @@ impl Runner {
                 // No greeting within the timeout (silence, or a trickle that never ends a
                 // line): the driver runs no other probe on this server, each would wait as long.
                 o.with("no_greeting", true)
+            } else if matches!(self.log.end, End::TimedOut(step) if step != "write") {
+                // Greeted, then no reply to EHLO (or STARTTLS, the EHLO after it, AUTH)
+                // within the timeout: every probe goes through the same steps and would wait
+                // as long; the driver runs no other probe on this server.
+                o.with("no_reply_before_probe", true)
             } else {
                 o
             }

@@ -118,7 +118,10 @@
 //! the replies the control got that it did not ask for, which leave the split unshown), `connect_failed`
 //! (true: no connection could be made, so the probes after it were not run), `no_greeting`
 //! (true: the server sent no greeting within `--timeout`, so the probes after it were not run,
-//! except with `@domain`, where the next probe may reach another MX), `no_reply_after_ehlo`
+//! except with `@domain`, where the next probe may reach another MX), `no_reply_before_probe`
+//! (true: the server greeted, then sent no reply to `EHLO`, `STARTTLS` or `AUTH` before the
+//! probe's own commands within `--timeout`; the probes after it were not run, as after
+//! `no_greeting`), `no_reply_after_ehlo`
 //! (true: the first command after EHLO on the probe's own connection got no reply, not even
 //! part of one, within `--timeout` (the early talker's: its QUIT); after two probes in a row
 //! so on one host, with no probe answered there between them, the probes after them were not

@@ -660,6 +660,59 @@ fn a_server_that_never_greets_costs_one_timeout_not_one_per_probe() {
     assert!(took < Duration::from_secs(10), "took {took:?}");
 }
 
+/// A server that greets and then never answers EHLO (a filter or tarpit stuck before the
+/// session) cost each of the 22 probes its own --timeout (44 s with `--timeout 2s`, 220 s with
+/// the default), as a silent greeting did before it was given up on. The early talker, whose
+/// EHLO went before the greeting, and the first probe after it wait theirs; the rest are not
+/// run, saying why, with the evidence `no_reply_before_probe` and the summary's `given_up`.
+#[test]
+fn a_server_that_never_answers_ehlo_costs_two_timeouts_not_one_per_probe() {
+    let stuck = Server::start(ServeOptions {
+        delays: vec!["helo:30000".into()],
+        ..ServeOptions::default()
+    });
+    let t0 = std::time::Instant::now();
+    let run = ehlo_with(
+        &[
+            "probe",
+            &stuck.addr(),
+            "--to",
+            "alice@mx.test",
+            "--yes",
+            "--json",
+            "--timeout",
+            "1s",
+        ],
+        None,
+        Duration::from_secs(90),
+    );
+    let took = t0.elapsed();
+    assert_eq!(run.code, 41, "{}", run.all());
+    let first = line_of(&run, "pipelining.unadvertised");
+    assert_eq!(first["evidence"]["no_reply_before_probe"], true, "{first}");
+    assert!(
+        first["summary"]
+            .as_str()
+            .unwrap()
+            .contains("within the timeout"),
+        "{first}"
+    );
+    let l = line_of(&run, "smuggle.lf-lf");
+    assert!(
+        l["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("not run: pipelining.unadvertised: no reply to EHLO"),
+        "{l}"
+    );
+    let summary = summary_of(&run);
+    assert_eq!(
+        summary["given_up"]["evidence"], "no_reply_before_probe",
+        "{summary}"
+    );
+    assert!(took < Duration::from_secs(12), "took {took:?}");
+}
+
 #[test]
 fn auth_plain_before_the_probes_never_shows_the_password() {
     let s = Server::start(ServeOptions {
