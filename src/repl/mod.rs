@@ -781,7 +781,10 @@ impl Engine {
             cfg,
             conn: None,
             session: None,
-            sink,
+            sink: Box::new(Masked {
+                inner: sink,
+                completion: completion.clone(),
+            }),
             start: now,
             completion,
             recorder: None,
@@ -873,31 +876,7 @@ impl Engine {
     }
 
     fn emit(&mut self, ev: Event) {
-        let ev = self.masked_message(ev);
         Sink::event(&mut self.sink, &ev, self.start.elapsed());
-    }
-
-    /// An error or note with every secret the session knows masked, in any case: such
-    /// a message may quote a typed line (an unknown meta-command's name, `:explain`'s or
-    /// `:starttls`'s argument, a path, `:set` lower-cased), and a password typed there after it
-    /// was learnt was shown, logged and recorded in the `--log` as typed.
-    fn masked_message(&self, ev: Event) -> Event {
-        let mask = |text: String| -> String {
-            let Ok(c) = self.completion.lock() else {
-                return text;
-            };
-            match crate::smtp::auth::redact_any_case(text.as_bytes(), &c.secrets) {
-                Some(m) => String::from_utf8_lossy(&m).into_owned(),
-                None => text,
-            }
-        };
-        match ev {
-            Event::Error { message } => Event::Error {
-                message: mask(message),
-            },
-            Event::Note { text } => Event::Note { text: mask(text) },
-            ev => ev,
-        }
     }
 
     fn error(&mut self, message: impl Into<String>) {
@@ -3874,6 +3853,55 @@ async fn ctrl_c(interrupt: Option<Arc<editor::Interrupt>>) {
     match interrupt {
         Some(n) => n.pressed().await,
         None => std::future::pending::<()>().await,
+    }
+}
+
+/// The run's renderer behind the session's secrets: every event the REPL writes (the
+/// transcript, `--json`, the `--log` copy) passes through here, whatever made it — a `sent`
+/// or `received` line the core masked already, an error or note quoting a typed word, a
+/// warning quoting a script's line, a `dns_query` for a `:reconnect` host from `src/net` —
+/// with each secret the session has seen masked in every text it carries, in any case (a
+/// DNS name or a `:set` argument is lower-cased on its way).
+struct Masked {
+    inner: Box<dyn Renderer>,
+    completion: Arc<Mutex<CompletionData>>,
+}
+
+impl Masked {
+    /// `event` with its secrets masked; `None` when it holds none (sent as it is).
+    fn mask(&self, event: &Event) -> Option<Event> {
+        let c = self.completion.lock().unwrap_or_else(|p| p.into_inner());
+        if c.secrets.is_empty() {
+            return None;
+        }
+        let mut masked = event.clone();
+        let mut hit = false;
+        masked.texts_mut(&mut |t| {
+            if let Some(m) = crate::smtp::auth::redact_any_case(t.as_bytes(), &c.secrets) {
+                *t = String::from_utf8_lossy(&m).into_owned();
+                hit = true;
+            }
+        });
+        hit.then_some(masked)
+    }
+}
+
+impl Renderer for Masked {
+    fn event(&mut self, event: &Event, elapsed: Duration) {
+        let masked = self.mask(event);
+        self.inner.event(masked.as_ref().unwrap_or(event), elapsed);
+    }
+    fn session(&mut self, id: Option<u64>) {
+        self.inner.session(id);
+    }
+    fn finish(&mut self) {
+        self.inner.finish();
+    }
+    fn flush(&mut self) {
+        self.inner.flush();
+    }
+    fn reconfigure(&mut self, change: &dyn Fn(&mut crate::render::HumanOptions)) {
+        self.inner.reconfigure(change);
     }
 }
 

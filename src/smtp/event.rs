@@ -901,7 +901,202 @@ pub enum Event {
     },
 }
 
+/// `bytes` rewritten as text by `f` when it is UTF-8 (the JSON `text` form), else kept.
+fn bytes_mut(bytes: &mut Bytes, f: &mut dyn FnMut(&mut String)) {
+    match String::from_utf8(std::mem::take(&mut bytes.0)) {
+        Ok(mut t) => {
+            f(&mut t);
+            bytes.0 = t.into_bytes();
+        }
+        Err(e) => bytes.0 = e.into_bytes(),
+    }
+}
+
+fn reply_mut(reply: &mut Reply, f: &mut dyn FnMut(&mut String)) {
+    reply.lines.iter_mut().for_each(&mut *f);
+    bytes_mut(&mut reply.raw, f);
+    reply
+        .deviations
+        .iter_mut()
+        .for_each(|d| deviation_mut(d, f));
+}
+
+/// The server's own lines some deviations quote.
+fn deviation_mut(deviation: &mut Deviation, f: &mut dyn FnMut(&mut String)) {
+    match deviation {
+        Deviation::MissingCode { line } | Deviation::BadSeparator { line } => f(line),
+        Deviation::EnhancedClassMismatch { enhanced, .. } => f(enhanced),
+        Deviation::StartTlsInjection { bytes, .. } => bytes_mut(bytes, f),
+        _ => {}
+    }
+}
+
+fn tls_info_mut(info: &mut TlsInfo, f: &mut dyn FnMut(&mut String)) {
+    let v = &mut info.verify;
+    for t in [
+        &mut info.sni,
+        &mut v.checked_name,
+        &mut v.matched,
+        &mut v.reason,
+        &mut v.waived,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        f(t);
+    }
+    if let Some(d) = info.dane.as_mut() {
+        d.names.iter_mut().for_each(&mut *f);
+    }
+}
+
 impl Event {
+    /// Every text this event carries, to be rewritten in place: the REPL passes each event
+    /// it writes (screen, `--log`) through the secrets its session has seen, whatever layer
+    /// made it (a DNS name from `src/net`, a warning quoting a typed line). The match names
+    /// every variant, so a new one must say what text it holds.
+    pub(crate) fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
+        match self {
+            Event::Info { message }
+            | Event::Warning { message }
+            | Event::TlsFailed { reason: message } => message.texts_mut(f),
+            Event::UnlikeSwaks { message, .. } | Event::Error { message } => f(message),
+            Event::Note { text } | Event::Sent { text, .. } | Event::ClientCommand { text, .. } => {
+                f(text)
+            }
+            Event::Dump { what, text } => {
+                f(what);
+                f(text);
+            }
+            Event::ReplayMismatch {
+                command,
+                expected,
+                got,
+                reply,
+                ..
+            } => {
+                f(command);
+                expected.iter_mut().chain(got.iter_mut()).for_each(&mut *f);
+                if let Some(r) = reply.as_mut() {
+                    reply_mut(r, f);
+                }
+            }
+            Event::DnsQuery { name, rtype } => {
+                f(name);
+                f(rtype);
+            }
+            Event::DnsFailed {
+                name,
+                rtype,
+                reason,
+            } => {
+                f(name);
+                f(rtype);
+                f(reason);
+            }
+            Event::DnsAnswer {
+                name,
+                rtype,
+                records,
+                proof,
+            } => {
+                f(name);
+                f(rtype);
+                records.iter_mut().chain(proof.iter_mut()).for_each(&mut *f);
+            }
+            Event::TlsPolicy {
+                host,
+                policy,
+                reason,
+                ..
+            } => {
+                f(host);
+                f(policy);
+                f(reason);
+            }
+            Event::Connecting { host, addr } => {
+                f(host);
+                f(addr);
+            }
+            Event::Connected {
+                host, peer, local, ..
+            } => {
+                f(host);
+                f(peer);
+                f(local);
+            }
+            Event::ConnectFailed {
+                host, addr, reason, ..
+            } => {
+                f(host);
+                f(addr);
+                f(reason);
+            }
+            Event::Received {
+                reply, explanation, ..
+            } => {
+                reply_mut(reply, f);
+                if let Some(h) = explanation.hint.as_mut() {
+                    h.texts_mut(f);
+                }
+            }
+            Event::ServerReply { reply, .. } => reply_mut(reply, f),
+            Event::RawSent { bytes } | Event::RawReceived { bytes } => bytes_mut(bytes, f),
+            Event::TlsStarted { info } | Event::TlsRenegotiated { info } => tls_info_mut(info, f),
+            Event::TlsAccepted { info } => {
+                for t in [&mut info.sni_received, &mut info.client_cert]
+                    .into_iter()
+                    .flatten()
+                {
+                    f(t);
+                }
+            }
+            Event::Listening { address } => f(address),
+            Event::Summary(s) => {
+                for t in [&mut s.error, &mut s.server, &mut s.tls]
+                    .into_iter()
+                    .flatten()
+                {
+                    f(t);
+                }
+                for r in &mut s.recipients {
+                    f(&mut r.address);
+                    if let Some(t) = r.text.as_mut() {
+                        f(t);
+                    }
+                }
+                for x in &mut s.failover {
+                    f(&mut x.host);
+                    f(&mut x.reason);
+                    if let Some(a) = x.address.as_mut() {
+                        f(a);
+                    }
+                }
+            }
+            Event::MessageStored {
+                from,
+                rcpts,
+                path,
+                paths,
+                id,
+                content,
+                ..
+            } => {
+                f(from);
+                f(id);
+                rcpts
+                    .iter_mut()
+                    .chain(paths.iter_mut())
+                    .chain(path.iter_mut())
+                    .for_each(&mut *f);
+                bytes_mut(content, f);
+            }
+            Event::Deviation { deviation, .. } => deviation_mut(deviation, f),
+            // Kinds, times and flags: no text.
+            Event::Timing { .. } | Event::Closed { .. } => {}
+        }
+    }
+
     /// An informational message whose text names no remedy (taken as it is).
     /// A reply that answers no command (unsolicited, too large, cut off by the close), with
     /// the explanation of its code for `phase`.

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
+use ehlo::net::testutil::FakeDns;
+
 use crate::serve::Serve;
 use crate::util::{Run, Step, ehlo_with, ehlo_with_env, ehlo_x_then, scripted};
 
@@ -48,10 +50,57 @@ fn secrets() -> [String; 3] {
     ]
 }
 
-fn assert_no_secret(what: &str, text: &str) {
-    for s in secrets() {
-        assert!(!text.contains(&s), "{what} holds {s:?}:\n{text}");
+/// How a form of a secret is looked for: as written, or in any ASCII case (a message may
+/// quote a typed word upper- or lower-cased, `:set` lower-cases it: a secret still).
+#[derive(Clone, Copy)]
+enum Case {
+    Exact,
+    Any,
+}
+
+/// No form of a secret (`forms`) in any of `places`, each what it is and its text.
+fn assert_no_secret_in(
+    places: &[(impl AsRef<str>, impl AsRef<str>)],
+    forms: &[String],
+    case: Case,
+) {
+    for (place, text) in places {
+        let (place, text) = (place.as_ref(), text.as_ref());
+        let seen = |t: &str| match case {
+            Case::Exact => t.to_string(),
+            Case::Any => t.to_ascii_uppercase(),
+        };
+        let hay = seen(text);
+        for form in forms {
+            assert!(
+                !hay.contains(&seen(form)),
+                "{place} holds {form:?}{}:\n{text}",
+                if matches!(case, Case::Any) {
+                    " (in any case)"
+                } else {
+                    ""
+                }
+            );
+        }
     }
+}
+
+/// The password, its base64 or the PLAIN blob in none of `places`, as written.
+fn assert_no_secret(places: &[(impl AsRef<str>, impl AsRef<str>)]) {
+    assert_no_secret_in(places, &secrets(), Case::Exact);
+}
+
+/// A run's transcript and the recording and `--log` files it wrote, named.
+fn outputs(
+    transcript: &str,
+    rec: &std::path::Path,
+    log: &std::path::Path,
+) -> [(&'static str, String); 3] {
+    [
+        ("the transcript", transcript.to_string()),
+        ("the recording", std::fs::read_to_string(rec).unwrap()),
+        ("the log", std::fs::read_to_string(log).unwrap()),
+    ]
 }
 
 /// Five sessions, each authenticating once (serve refuses a second AUTH): `:raw` AUTH LOGIN
@@ -127,16 +176,10 @@ fn raw_and_tabbed_auth_never_leave_a_secret_in_any_repl_output_and_still_replay(
     assert_eq!(code, 0, "{serve_out}");
 
     let transcript = run.all();
-    let rec_text = std::fs::read_to_string(&rec).unwrap();
-    let log_text = std::fs::read_to_string(&log).unwrap();
-    for (what, text) in [
-        ("the transcript", &transcript),
-        ("the recording", &rec_text),
-        ("the log", &log_text),
-        ("serve's transcript", &serve_out),
-    ] {
-        assert_no_secret(what, text);
-    }
+    let written = outputs(&transcript, &rec, &log);
+    let [_, (_, rec_text), (_, log_text)] = &written;
+    assert_no_secret(&written);
+    assert_no_secret(&[("serve's transcript", &serve_out)]);
     // Fixed-length masks where the secrets were.
     for shown in [
         " -> ********\n",
@@ -155,7 +198,7 @@ fn raw_and_tabbed_auth_never_leave_a_secret_in_any_repl_output_and_still_replay(
         serve_out.contains("<-  AUTH PLAIN ********\n"),
         "{serve_out}"
     );
-    assert!(assert_masked_byte_counts("the log", &log_text) >= 6);
+    assert!(assert_masked_byte_counts("the log", log_text) >= 6);
     // Each AUTH is an `:auth` step that reads the secret at replay, with the replies `:auth`
     // draws (the empty 334 a PLAIN without initial response drew is not among them).
     for step in [
@@ -180,7 +223,7 @@ fn raw_and_tabbed_auth_never_leave_a_secret_in_any_repl_output_and_still_replay(
         ],
     );
     assert_eq!(replay.code, 0, "{}", replay.all());
-    assert_no_secret("replay --json", &replay.all());
+    assert_no_secret(&[("replay --json", &replay.all())]);
     assert!(assert_masked_byte_counts("replay --json", &replay.stdout) >= 5);
 }
 
@@ -202,7 +245,7 @@ fn typed_auth_login_with_an_initial_response_records_what_replay_draws() {
     assert!(run.stdout.contains("235 2.7.0"), "{}", run.all());
     let _ = srv.finish();
     let rec_text = std::fs::read_to_string(&rec).unwrap();
-    assert_no_secret("the recording", &rec_text);
+    assert_no_secret(&[("the recording", &rec_text)]);
     assert!(
         rec_text.contains("> :auth LOGIN alice\n< 334\n< 334\n< 235\n> QUIT\n"),
         "{rec_text}"
@@ -221,7 +264,7 @@ fn typed_auth_login_with_an_initial_response_records_what_replay_draws() {
         "{}",
         replay.all()
     );
-    assert_no_secret("the replay", &replay.all());
+    assert_no_secret(&[("the replay", &replay.all())]);
 }
 
 #[test]
@@ -242,8 +285,8 @@ fn repl_json_and_serve_json_mask_raw_tabbed_and_unparsable_auth() {
     );
     let (code, serve_out) = srv.finish();
     assert_eq!(code, 0, "{serve_out}");
-    assert_no_secret("repl --json", &run.all());
-    assert_no_secret("serve --json", &serve_out);
+    assert_no_secret(&[("repl --json", &run.all())]);
+    assert_no_secret(&[("serve --json", &serve_out)]);
     // Typed with tabs: masked and said to be.
     assert!(
         run.stdout
@@ -334,9 +377,7 @@ fn a_secret_the_server_echoes_is_masked_in_every_repl_output() {
         let out = run.all();
         assert!(out.contains("Command unrecognized"), "{out}");
         assert!(out.contains("********"), "{out}");
-        assert_no_secret("the output", &out);
-        assert_no_secret("the --log file", &std::fs::read_to_string(&log).unwrap());
-        assert_no_secret("the recording", &std::fs::read_to_string(&rec).unwrap());
+        assert_no_secret(&outputs(&out, &rec, &log));
     }
 }
 
@@ -390,22 +431,10 @@ fn secrets_typed_where_no_secret_was_expected_are_never_shown_or_stored() {
         "{}",
         run.all()
     );
-    let rec_text = std::fs::read_to_string(&rec).unwrap();
-    let log_text = std::fs::read_to_string(&log).unwrap();
-    for (what, text) in [
-        ("the transcript", run.all()),
-        ("the recording", rec_text.clone()),
-        ("the log", log_text),
-    ] {
-        // Upper-cased, a secret is still one (only its case is lost).
-        let upper = text.to_ascii_uppercase();
-        for s in secrets() {
-            assert!(
-                !upper.contains(&s.to_ascii_uppercase()),
-                "{what} holds {s:?} (in any case):\n{text}"
-            );
-        }
-    }
+    let written = outputs(&run.all(), &rec, &log);
+    let [_, (_, rec_text), _] = &written;
+    // Upper-cased, a secret is still one (only its case is lost).
+    assert_no_secret_in(&written, &secrets(), Case::Any);
     let out = run.all();
     assert_eq!(out.matches(" -> AUTH ********\n").count(), 2, "{out}");
     assert!(
@@ -443,7 +472,7 @@ fn secrets_typed_where_no_secret_was_expected_are_never_shown_or_stored() {
     );
     assert_eq!(run.code, 1, "{}", run.all());
     assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n", "{}", run.all());
-    assert_no_secret("--strict --json", &run.all());
+    assert_no_secret(&[("--strict --json", &run.all())]);
 }
 
 /// The `--log` and `--record` files hold the whole dialogue (the AUTH user, the message): they
@@ -505,7 +534,7 @@ fn auth_answered_by_raw_lines_is_recorded_as_the_typed_one() {
         assert!(run.stdout.contains("235 2.7.0"), "{}", run.all());
         let _ = srv.finish();
         let rec_text = std::fs::read_to_string(&rec).unwrap();
-        assert_no_secret("the recording", &rec_text);
+        assert_no_secret(&[("the recording", &rec_text)]);
         assert!(rec_text.contains(step), "{step:?} not in:\n{rec_text}");
 
         // No EHLO_AUTH_USER: the user is in the recording.
@@ -522,7 +551,7 @@ fn auth_answered_by_raw_lines_is_recorded_as_the_typed_one() {
             "{}",
             replay.all()
         );
-        assert_no_secret("the replay", &replay.all());
+        assert_no_secret(&[("the replay", &replay.all())]);
     }
 }
 
@@ -565,17 +594,11 @@ fn a_secret_seen_earlier_is_masked_in_every_later_line_on_any_connection() {
         serve_out.matches("<-  NOOP ********\n").count() >= 2,
         "{serve_out}"
     );
-    assert_no_secret("serve's transcript", &serve_out);
+    assert_no_secret(&[("serve's transcript", &serve_out)]);
     let transcript = run.all();
-    let rec_text = std::fs::read_to_string(&rec).unwrap();
-    let log_text = std::fs::read_to_string(&log).unwrap();
-    for (what, text) in [
-        ("the transcript", &transcript),
-        ("the recording", &rec_text),
-        ("the log", &log_text),
-    ] {
-        assert_no_secret(what, text);
-    }
+    let written = outputs(&transcript, &rec, &log);
+    let [_, (_, rec_text), (_, log_text)] = &written;
+    assert_no_secret(&written);
     for shown in [" -> ********\n", " -> NOOP ********\n"] {
         assert!(
             transcript.contains(shown),
@@ -585,7 +608,7 @@ fn a_secret_seen_earlier_is_masked_in_every_later_line_on_any_connection() {
     assert_eq!(transcript.matches(" -> NOOP ********\n").count(), 3);
     assert!(!transcript.contains("*********"), "{transcript}");
     // A masked write's JSON `bytes` is the mask's length: the AUTH and the four lines.
-    assert!(assert_masked_byte_counts("the log", &log_text) >= 5);
+    assert!(assert_masked_byte_counts("the log", log_text) >= 5);
     for step in ["> :raw \"********\\r\\n\"\n", "> NOOP ********\n"] {
         assert!(rec_text.contains(step), "{step:?} not in:\n{rec_text}");
     }
@@ -613,7 +636,7 @@ fn a_secret_seen_earlier_is_masked_in_every_later_line_on_any_connection() {
         "{out}"
     );
     assert!(!replay_serve.contains("<-  ********"), "{replay_serve}");
-    assert_no_secret("the replay", &out);
+    assert_no_secret(&[("the replay", &out)]);
 }
 
 /// Every form of the password a test below checks for: as typed, its base64 with and without
@@ -650,8 +673,8 @@ fn typed_responses_unpadded_or_with_the_password_inside_teach_the_repl_the_passw
     let nopad = b64(pw.as_bytes()).trim_end_matches('=').to_string();
     let bob_blob = b64(b"bob\0alice\0Sekr3tPW99");
     let x_pw = b64(format!("x{pw}").as_bytes());
-    type Case<'a> = (&'a str, String, &'a [(&'a str, &'a str)]);
-    let cases: [Case; 3] = [
+    type Script<'a> = (&'a str, String, &'a [(&'a str, &'a str)]);
+    let cases: [Script; 3] = [
         (
             "unpadded AUTH LOGIN response",
             format!("EHLO x\nAUTH LOGIN\nYWxpY2U=\n{nopad}\nNOOP {pw}\nNOOP {nopad}\nQUIT\n"),
@@ -698,20 +721,13 @@ fn typed_responses_unpadded_or_with_the_password_inside_teach_the_repl_the_passw
             2,
             "{what}:\n{transcript}"
         );
-        let rec_text = std::fs::read_to_string(&rec).unwrap();
-        let log_text = std::fs::read_to_string(&log).unwrap();
-        for (place, text) in [
-            ("the transcript", &transcript),
-            ("the recording", &rec_text),
-            ("the log", &log_text),
-        ] {
-            for form in password_forms().iter().chain([&bob_blob, &x_pw]) {
-                assert!(
-                    !text.contains(form.as_str()),
-                    "{what}: {place} holds {form:?}:\n{text}"
-                );
-            }
-        }
+        let forms: Vec<String> = password_forms()
+            .into_iter()
+            .chain([bob_blob.clone(), x_pw.clone()])
+            .collect();
+        let written = outputs(&transcript, &rec, &log);
+        let named = written.map(|(place, text)| (format!("{what}: {place}"), text));
+        assert_no_secret_in(&named, &forms, Case::Exact);
     }
 }
 
@@ -858,15 +874,9 @@ fn a_typed_chunk_line_holding_a_secret_is_recorded_masked() {
     // The chunk reached the server as typed, and was accepted.
     assert!(run.stdout.contains(" -> BDAT 14 LAST\n"), "{}", run.all());
     assert!(run.stdout.contains("<-  250 2.0.0"), "{}", run.all());
-    let rec_text = std::fs::read_to_string(&rec).unwrap();
-    let log_text = std::fs::read_to_string(&log).unwrap();
-    for (what, text) in [
-        ("the transcript", run.all()),
-        ("the recording", rec_text.clone()),
-        ("the log", log_text),
-    ] {
-        assert_no_secret(what, &text);
-    }
+    let written = outputs(&run.all(), &rec, &log);
+    let [_, (_, rec_text), _] = &written;
+    assert_no_secret(&written);
     assert!(serve_out.contains("BDAT 14 LAST"), "{serve_out}");
     assert!(
         rec_text.contains("> BDAT 14 LAST\n| key ********\n"),
@@ -925,19 +935,80 @@ fn a_learnt_password_typed_into_a_message_that_quotes_the_line_is_masked_there()
         2,
         "{out}"
     );
-    let rec_text = std::fs::read_to_string(&rec).unwrap();
-    let log_text = std::fs::read_to_string(&log).unwrap();
-    for (place, text) in [
-        ("the transcript", &out),
-        ("the recording", &rec_text),
-        ("the log", &log_text),
+    assert_no_secret_in(&outputs(&out, &rec, &log), &password_forms(), Case::Any);
+}
+
+/// Every event the REPL writes passes through the secrets its session has learnt, whatever
+/// layer made it: after an AUTH LOGIN taught it the password, `:reconnect <password>.test`
+/// (and lower-cased) said `********.test does not exist` but the `--log` file's `dns_query` and
+/// `dns_failed` events (from the DNS layer) held the name as typed; a `:replay` script's
+/// warning quoting its cut last line (`< 250 # <password>`) and the `replay_mismatch` of a step
+/// holding the password were shown and logged as they were. No output, `--log` or `--record`
+/// file holds any form of it now, in any case.
+#[test]
+fn every_event_the_repl_writes_masks_a_learnt_secret() {
+    let (dns, _h) = FakeDns::start(vec![]);
+    let dns = dns.to_string();
+    let pw = PASSWORD;
+    let lower = pw.to_ascii_lowercase();
+    let [_, p, _] = secrets();
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, log) = (
+        dir.path().join("session.ehlo"),
+        dir.path().join("log.jsonl"),
+    );
+    let script = dir.path().join("cut.ehlo");
+    // The last line without its newline: a warning quotes it.
+    std::fs::write(&script, format!("> NOOP {pw}\n< 500\n> NOOP\n< 250 # {pw}")).unwrap();
+    let stdin = format!(
+        "EHLO x\nAUTH LOGIN\nYWxpY2U=\n{p}\n:replay {}\n:reconnect {pw}.test\n\
+         :reconnect {lower}.test\n",
+        script.display()
+    );
+    let srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
+    let run = repl(
+        &srv.addr,
+        &[
+            "--dns-server",
+            &dns,
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        &stdin,
+    );
+    let (_, serve_out) = srv.finish();
+    let out = run.all();
+    assert!(out.contains("235 2.7.0"), "{out}\n{serve_out}");
+    // The step did reach the server as written.
+    assert!(serve_out.contains("<-  NOOP ********\n"), "{serve_out}");
+    let written = outputs(&out, &rec, &log);
+    let [_, _, (_, log_text)] = &written;
+    for said in [
+        "the file ends without a newline after \"< 250 # ********\"",
+        "replay: line 1 `> NOOP ********`: expected 500, got 250",
+        "********.test does not exist (NXDOMAIN)",
     ] {
-        let upper = text.to_ascii_uppercase();
-        for form in password_forms() {
-            assert!(
-                !upper.contains(&form.to_ascii_uppercase()),
-                "{place} holds {form:?} (in any case):\n{text}"
-            );
-        }
+        assert!(out.contains(said), "{said:?} not said:\n{out}");
     }
+    assert_eq!(
+        out.matches("********.test does not exist").count(),
+        2,
+        "{out}"
+    );
+    // Once for each `:reconnect`, once for the step and the script.
+    for (logged, times) in [
+        (r#"{"type":"dns_query","data":{"name":"********.test","#, 2),
+        (r#"{"type":"dns_failed","data":{"name":"********.test","#, 2),
+        (r#""command":"NOOP ********""#, 1),
+        ("# ********\\\": a recording ends every line", 1),
+    ] {
+        assert_eq!(
+            log_text.matches(logged).count(),
+            times,
+            "{logged:?}:\n{log_text}"
+        );
+    }
+    assert_no_secret_in(&written, &password_forms(), Case::Any);
 }

@@ -204,6 +204,16 @@ pub(crate) enum Part {
 pub struct Hint(Vec<Part>);
 
 impl Hint {
+    /// Every piece of its text, to be rewritten in place (a front end's mask for the secrets
+    /// it knows, [`crate::smtp::event::Event::texts_mut`]); the remedies are no text.
+    pub(crate) fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
+        for part in &mut self.0 {
+            if let Part::Text(t) = part {
+                f(t);
+            }
+        }
+    }
+
     /// A hint from its composed text, remedies written `⟨name⟩`. A `⟨…⟩` that names no
     /// remedy stays text.
     pub(crate) fn new(text: impl AsRef<str>) -> Hint {
