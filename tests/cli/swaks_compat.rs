@@ -4428,3 +4428,60 @@ fn auth_without_a_list_tries_login_before_plain_like_swaks() {
         .collect();
     assert_eq!(tried, ["CRAM-MD5", "LOGIN", "PLAIN"], "{got}");
 }
+
+/// `--auth-hide-password TEXT` (`-ahp TEXT`): swaks shows the base64 of TEXT in place of the
+/// password; ehlo masks every secret of the exchange with `********` and used to drop TEXT
+/// without a word. The run says so (also under `-S`, on stderr), never quoting TEXT (it may
+/// be a password typed in the wrong place); `-ahp` without a text, which hides the password
+/// in both, says nothing.
+#[test]
+fn auth_hide_password_text_is_said_since_swaks_shows_it() {
+    use crate::util::{Step, scripted};
+    let run = |extra: &[&str]| {
+        let srv = scripted(vec![
+            Step::Send(b"220 compat.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-compat.test\r\n250 AUTH LOGIN\r\n"),
+            Step::Expect("AUTH LOGIN"),
+            Step::Send(b"334 VXNlcm5hbWU6\r\n"),
+            Step::Line,
+            Step::Send(b"334 UGFzc3dvcmQ6\r\n"),
+            Step::Line,
+            Step::Send(b"235 2.7.0 ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let server = srv.addr.to_string();
+        let mut all = vec![
+            "-s",
+            &server,
+            "-a",
+            "LOGIN",
+            "-au",
+            "user",
+            "-ap",
+            "s3cret-pw",
+            "--allow-plaintext-auth",
+            "-q",
+            "auth",
+            "--timeout",
+            "5",
+        ];
+        all.extend_from_slice(extra);
+        let r = crate::util::ehlo(&all);
+        let got = srv.finish();
+        assert_eq!(r.code, 0, "{extra:?}: {}\n{got}", r.all());
+        assert!(!r.all().contains("s3cret-pw"), "{}", r.all());
+        r
+    };
+    let want = "=== --auth-hide-password: its text is not shown: ehlo shows each secret of the \
+                AUTH exchange as ******** (swaks shows the base64 of that text in place of the \
+                password)";
+    let r = run(&["-ahp", "HIDDEN-TEXT"]);
+    assert!(r.stdout.lines().any(|l| l == want), "{}", r.all());
+    assert!(!r.all().contains("HIDDEN-TEXT"), "{}", r.all());
+    let r = run(&["-ahp", "HIDDEN-TEXT", "-S"]);
+    assert!(r.stderr.lines().any(|l| l == want), "{}", r.all());
+    let r = run(&["-ahp"]);
+    assert!(!r.all().contains("swaks"), "{}", r.all());
+}

@@ -275,6 +275,19 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         env,
         &mut auth_notes,
     )?;
+    // swaks's `--auth-hide-password TEXT` shows the base64 of TEXT in place of the password;
+    // here every secret of the exchange is `********`, so a given text is not used: said,
+    // never quoted (it may be a password typed in the wrong place).
+    let hide_text_unused = (auth_plan.is_some()
+        && auth
+            .auth_hide_password
+            .as_ref()
+            .is_some_and(|t| t.as_ref().is_some_and(|t| !t.is_empty())))
+    .then(|| {
+        "--auth-hide-password: its text is not shown: ehlo shows each secret of the AUTH \
+         exchange as ******** (swaks shows the base64 of that text in place of the password)"
+            .to_string()
+    });
     let tls_params = tls_params(&tls, &tls_use, &route.target)?;
     let warnings = route
         .warning
@@ -396,8 +409,11 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     cfg.plan.message = message;
     auth_notes.append(&mut notes);
     cfg.notes = auth_notes;
-    cfg.unlike_swaks
-        .extend(encoded.into_iter().map(|n| (n, false)));
+    cfg.unlike_swaks.extend(
+        (hide_text_unused.into_iter())
+            .chain(encoded)
+            .map(|n| (n, false)),
+    );
     Ok(cfg)
 }
 
