@@ -191,16 +191,27 @@ pub(crate) async fn dns_checks(
     };
     let mx_proof = match answers.validated(domain, RecordType::MX).await {
         Ok(set) => {
-            let what = if set.records.is_empty() {
-                "the absence of MX records"
+            // What the proof is of, worded so its verb agrees: the records, their absence
+            // (NODATA: an implicit MX), or the domain's (NXDOMAIN, RFC 4035 §5.4).
+            let (what, are, do_) = if set.nxdomain {
+                (
+                    format!("{domain} does not exist (NXDOMAIN): its denial"),
+                    "is",
+                    "does",
+                )
+            } else if set.records.is_empty() {
+                (
+                    format!("the absence of MX records of {domain}"),
+                    "is",
+                    "does",
+                )
             } else {
-                "the MX records"
+                (format!("the MX records of {domain}"), "are", "do")
             };
             let (st, summary) = match set.proof {
-                Some(DnsProof::Secure) => (
-                    Status::Pass,
-                    format!("{what} of {domain} are DNSSEC-signed (secure)"),
-                ),
+                Some(DnsProof::Secure) => {
+                    (Status::Pass, format!("{what} {are} DNSSEC-signed (secure)"))
+                }
                 Some(DnsProof::Insecure) => (
                     Status::Info,
                     format!(
@@ -210,7 +221,7 @@ pub(crate) async fn dns_checks(
                 p => (
                     Status::Fail,
                     format!(
-                        "{what} of {domain} do not validate ({}): validating senders defer its mail",
+                        "{what} {do_} not validate ({}): validating senders defer its mail",
                         proof_name(p)
                     ),
                 ),
@@ -373,7 +384,20 @@ async fn host_dns(
                 &format!("the addresses of {host}"),
                 &format!("validating senders cannot reach {host}"),
             );
-            CheckResult::new("dnssec.mx", st, summary).with("error", e.to_string())
+            // The failed lookup decides the proof: the other family's (a securely denied
+            // AAAA beside a bogus A) is not the addresses' proof; a lookup that failed with
+            // no DNSSEC verdict (a timeout) has none to show, as `dnssec.domain` has none.
+            let c = CheckResult::new("dnssec.mx", st, summary).with("error", e.to_string());
+            let c = if e.is_bogus() {
+                c.with("proof", proof_name(Some(DnsProof::Bogus)))
+            } else {
+                c
+            };
+            out.results.push(on_host(c, host));
+            if depth >= DnssecDepth::Tlsa {
+                host_tlsa(answers, domain, host, port, mx_proof, addrs, out).await;
+            }
+            return;
         }
         // Nothing to judge: mx.target says the host cannot receive mail.
         (None, p) if !addressed => {

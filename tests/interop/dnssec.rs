@@ -1063,6 +1063,69 @@ fn dnssec_check_of_a_securely_denied_host_does_not_pass_its_addresses() {
     }
 }
 
+/// `bogus-mx`'s exchange has a bogus A record beside a securely denied AAAA: `dnssec.mx`
+/// fails, and its evidence's `proof` is `bogus`. It said `secure` (the AAAA denial's proof,
+/// the A lookup's failure left out), so `--expect dnssec.mx.proof=secure` was met on a host
+/// no validating sender can reach (RFC 4035 §5.5). Both families are asked (no `-4`).
+#[test]
+#[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
+fn dnssec_check_of_a_bogus_mx_host_says_bogus_in_its_proof() {
+    let anchor = require_dns_peers();
+    for mode in &both_modes(&anchor) {
+        let mut cmd = Command::new(ehlo_bin());
+        cmd.args(["check", "--json", "--port", "2525", "--allow-private"])
+            .args(["--timeout", "5", "--only", "dnssec.mx"])
+            .args(["--expect", "dnssec.mx.proof=secure"])
+            .args(mode)
+            .arg("bogus-mx.dnssec.test");
+        let run = run_bounded(cmd);
+        assert_eq!(run.code, Some(40), "{mode:?}\n{}", run.dump());
+        let lines: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let m = lines
+            .iter()
+            .find(|v| v["id"] == "dnssec.mx")
+            .unwrap_or_else(|| panic!("no dnssec.mx line\n{}", run.dump()));
+        assert_eq!(m["status"], "fail", "{mode:?}: {m}");
+        assert_eq!(m["evidence"]["proof"], "bogus", "{mode:?}: {m}");
+        let e = lines
+            .iter()
+            .find(|v| v["type"] == "expect")
+            .unwrap_or_else(|| panic!("no expect line\n{}", run.dump()));
+        assert_eq!(e["verdict"], "unmet", "{mode:?}: {e}");
+    }
+}
+
+/// `dnssec.domain` of a domain without MX records (implicit MX) and of one that does not exist
+/// says what the proof is of in words that agree: "the absence of MX records of D is
+/// DNSSEC-signed" (it said "are"), and for an NXDOMAIN "D does not exist: its denial is
+/// DNSSEC-signed" (it spoke of absent MX records of a domain that is not there).
+#[test]
+#[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
+fn dnssec_check_of_an_absent_mx_or_domain_words_the_proof() {
+    let anchor = require_dns_peers();
+    for mode in &both_modes(&anchor) {
+        for (domain, want) in [
+            (
+                "mx-wrong.dnssec.test",
+                "the absence of MX records of mx-wrong.dnssec.test is DNSSEC-signed (secure)",
+            ),
+            (
+                "nx.dnssec.test",
+                "nx.dnssec.test does not exist (NXDOMAIN): its denial is DNSSEC-signed (secure)",
+            ),
+        ] {
+            let (run, l) = check_lines(mode, domain, &["dnssec.domain"]);
+            let d = &l["dnssec.domain"];
+            assert_eq!(d["status"], "pass", "{mode:?} {domain}\n{}", run.dump());
+            assert_eq!(d["summary"], want, "{mode:?}: {d}");
+        }
+    }
+}
+
 /// Serves each case's chain (`cert`, with ta-leaf.key) with `ehlo serve` at mx-ta's address
 /// (127.0.0.8:2525) and checks `domain` in both DNSSEC modes: `dane.tlsa` passes and
 /// `dane.match` has the status `want` and a summary containing `says`.
