@@ -609,6 +609,27 @@ fn close_mid_probe_and_silence_are_inconclusive_within_the_timeout() {
     );
 }
 
+/// `ehlo probe` with `--json --timeout 1s` against a server that stalls somewhere, and how long
+/// the whole run took (the give-up tests bound it).
+fn probe_timed_out(server: &Server, wait: Duration) -> (Run, Duration) {
+    let t0 = std::time::Instant::now();
+    let run = ehlo_with(
+        &[
+            "probe",
+            &server.addr(),
+            "--to",
+            "alice@mx.test",
+            "--yes",
+            "--json",
+            "--timeout",
+            "1s",
+        ],
+        None,
+        wait,
+    );
+    (run, t0.elapsed())
+}
+
 #[test]
 fn a_server_that_never_greets_costs_one_timeout_not_one_per_probe() {
     // Silent after the connect: each of the 22 probes waited its own --timeout (22 s here,
@@ -618,22 +639,7 @@ fn a_server_that_never_greets_costs_one_timeout_not_one_per_probe() {
         faults: vec!["banner=silent".into()],
         ..ServeOptions::default()
     });
-    let t0 = std::time::Instant::now();
-    let run = ehlo_with(
-        &[
-            "probe",
-            &silent.addr(),
-            "--to",
-            "alice@mx.test",
-            "--yes",
-            "--json",
-            "--timeout",
-            "1s",
-        ],
-        None,
-        Duration::from_secs(60),
-    );
-    let took = t0.elapsed();
+    let (run, took) = probe_timed_out(&silent, Duration::from_secs(60));
     assert_eq!(run.code, 41, "{}", run.all());
     let probes: Vec<Value> = run
         .stdout
@@ -671,22 +677,7 @@ fn a_server_that_never_answers_ehlo_costs_two_timeouts_not_one_per_probe() {
         delays: vec!["helo:30000".into()],
         ..ServeOptions::default()
     });
-    let t0 = std::time::Instant::now();
-    let run = ehlo_with(
-        &[
-            "probe",
-            &stuck.addr(),
-            "--to",
-            "alice@mx.test",
-            "--yes",
-            "--json",
-            "--timeout",
-            "1s",
-        ],
-        None,
-        Duration::from_secs(90),
-    );
-    let took = t0.elapsed();
+    let (run, took) = probe_timed_out(&stuck, Duration::from_secs(90));
     assert_eq!(run.code, 41, "{}", run.all());
     let first = line_of(&run, "pipelining.unadvertised");
     assert_eq!(first["evidence"]["no_reply_before_probe"], true, "{first}");
