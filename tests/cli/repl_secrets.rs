@@ -103,6 +103,28 @@ fn outputs(
     ]
 }
 
+/// One REPL session against a fresh `ehlo serve --user` (one session), writing `--record` and
+/// `--log` into `dir` (`session.ehlo`, `log.jsonl`), `extra` before them: the run, serve's
+/// transcript, and the two files' paths.
+fn logged_session(
+    dir: &std::path::Path,
+    extra: &[&str],
+    stdin: &str,
+) -> (Run, String, std::path::PathBuf, std::path::PathBuf) {
+    let (rec, log) = (dir.join("session.ehlo"), dir.join("log.jsonl"));
+    let srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
+    let mut args = extra.to_vec();
+    args.extend([
+        "--record",
+        rec.to_str().unwrap(),
+        "--log",
+        log.to_str().unwrap(),
+    ]);
+    let run = repl(&srv.addr, &args, stdin);
+    let (_, serve_out) = srv.finish();
+    (run, serve_out, rec, log)
+}
+
 /// Five sessions, each authenticating once (serve refuses a second AUTH): `:raw` AUTH LOGIN
 /// answered by typed lines; one `:raw` with a command, AUTH LOGIN and both responses; `:raw`
 /// AUTH PLAIN with the blob on the next line; typed `AUTH<TAB>PLAIN<TAB>blob`; typed
@@ -849,27 +871,14 @@ fn narrowing_a_wider_log_or_recording_is_said_once() {
 #[test]
 fn a_typed_chunk_line_holding_a_secret_is_recorded_masked() {
     let dir = tempfile::tempdir().unwrap();
-    let rec = dir.path().join("chunk.ehlo");
-    let log = dir.path().join("log.jsonl");
     let [_, p, _] = secrets();
-    let srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
     let chunk = format!("key {PASSWORD}");
     let stdin = format!(
         "EHLO x\nAUTH LOGIN\nYWxpY2U=\n{p}\nMAIL FROM:<a@example.com>\nRCPT TO:<b@example.com>\n\
          BDAT {} LAST\n{chunk}\nQUIT\n",
         chunk.len()
     );
-    let run = repl(
-        &srv.addr,
-        &[
-            "--record",
-            rec.to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-        ],
-        &stdin,
-    );
-    let (_, serve_out) = srv.finish();
+    let (run, serve_out, rec, log) = logged_session(dir.path(), &[], &stdin);
     assert_eq!(run.code, 0, "{}", run.all());
     // The chunk reached the server as typed, and was accepted.
     assert!(run.stdout.contains(" -> BDAT 14 LAST\n"), "{}", run.all());
@@ -898,26 +907,13 @@ fn a_learnt_password_typed_into_a_message_that_quotes_the_line_is_masked_there()
     let nopad = b64(pw.as_bytes()).trim_end_matches('=').to_string();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
-    let rec = dir.path().join("session.ehlo");
-    let log = dir.path().join("log.jsonl");
     let script = format!(
         "EHLO x\nAUTH LOGIN\nYWxpY2U=\n{nopad}\n:{pw}\n:{nopad}\n:explain {pw}\n:explain {nopad}\n\
          :starttls {pw}\n:set {pw} on\n:set timeout {pw}\n:data @{d}/{pw}\n\
          :record {d}/none/{pw}\n:replay {d}/{pw}\n:raw \"{pw}\n{pw}\n{nopad}\n\
          :raw \"QUIT\\r\\n\"\nNOOP {pw}\n"
     );
-    let srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
-    let run = repl(
-        &srv.addr,
-        &[
-            "--record",
-            rec.to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-        ],
-        &script,
-    );
-    let (_, serve_out) = srv.finish();
+    let (run, serve_out, rec, log) = logged_session(dir.path(), &[], &script);
     let out = run.all();
     for said in [
         "unknown meta-command :********: :help lists them",
@@ -953,10 +949,6 @@ fn every_event_the_repl_writes_masks_a_learnt_secret() {
     let lower = pw.to_ascii_lowercase();
     let [_, p, _] = secrets();
     let dir = tempfile::tempdir().unwrap();
-    let (rec, log) = (
-        dir.path().join("session.ehlo"),
-        dir.path().join("log.jsonl"),
-    );
     let script = dir.path().join("cut.ehlo");
     // The last line without its newline: a warning quotes it.
     std::fs::write(&script, format!("> NOOP {pw}\n< 500\n> NOOP\n< 250 # {pw}")).unwrap();
@@ -965,20 +957,7 @@ fn every_event_the_repl_writes_masks_a_learnt_secret() {
          :reconnect {lower}.test\n",
         script.display()
     );
-    let srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
-    let run = repl(
-        &srv.addr,
-        &[
-            "--dns-server",
-            &dns,
-            "--record",
-            rec.to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-        ],
-        &stdin,
-    );
-    let (_, serve_out) = srv.finish();
+    let (run, serve_out, rec, log) = logged_session(dir.path(), &["--dns-server", &dns], &stdin);
     let out = run.all();
     assert!(out.contains("235 2.7.0"), "{out}\n{serve_out}");
     // The step did reach the server as written.
