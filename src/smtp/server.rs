@@ -1480,7 +1480,13 @@ impl Session {
         let users = self.cfg.users.iter().map(|(u, _)| u.as_str());
         match quirk::known_user(arg, users) {
             Some(u) => {
-                let text = format!("<{u}@{}>", self.cfg.hostname);
+                // A user configured with a domain (`--user me@example.com:pw`) is a mailbox
+                // already; a bare local part is one at this server.
+                let text = if u.contains('@') {
+                    format!("<{u}>")
+                } else {
+                    format!("<{u}@{}>", self.cfg.hostname)
+                };
                 self.reply(250, Some("2.1.5"), &[text]);
             }
             None => self.reply(550, Some("5.1.1"), &["User unknown".into()]),

@@ -7,7 +7,8 @@
 //! - `starttls-keep`: plaintext pipelined after `STARTTLS` is kept and executed inside the TLS
 //!   session (CVE-2011-0411 class).
 //! - `disclose-users`: `VRFY` and `EXPN` say which users exist (250 for a configured user, 550
-//!   5.1.1 otherwise) instead of `252` / `502`.
+//!   5.1.1 otherwise) instead of `252` / `502`; the mailbox shown is a user with a domain as
+//!   configured, a bare name at the server's hostname.
 //! - `answer-unsynced`: with PIPELINING hidden, commands a client sends before their
 //!   predecessor's reply are answered one by one. Without it such a client gets `554 5.5.0 SMTP
 //!   synchronization error` and the connection is closed, as Exim's `smtp_enforce_sync` does.

@@ -3654,3 +3654,35 @@ fn past_the_soft_error_limit_each_reply_is_delayed_until_a_message_is_delivered(
     let o = feed(&mut s, &b"XYZZY\r\n".repeat(15));
     assert!(o.actions.is_empty(), "{:?}", o.actions);
 }
+
+#[test]
+fn disclose_users_shows_a_user_with_a_domain_as_is() {
+    let (mut s, _) = session(ServerConfig {
+        users: vec![
+            ("alice".into(), Secret::new("s3cret")),
+            ("me@ehlo.test".into(), Secret::new("pw")),
+        ],
+        quirks: Quirks {
+            disclose_users: true,
+            ..Quirks::default()
+        },
+        ..cfg()
+    });
+    // A bare local part gets the server's name; a user with a domain has one already.
+    assert_eq!(
+        feed(&mut s, b"VRFY alice\r\n").text(),
+        "250 2.1.5 <alice@mx.test>\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"VRFY <me@ehlo.test>\r\n").text(),
+        "250 2.1.5 <me@ehlo.test>\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"EXPN Me@Ehlo.Test\r\n").text(),
+        "250 2.1.5 <me@ehlo.test>\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"VRFY nobody@ehlo.test\r\n").text(),
+        "550 5.1.1 User unknown\r\n"
+    );
+}
