@@ -237,12 +237,17 @@ fn id_glob(table: &[CheckDef], flag: &str, pattern: &str) -> Result<String, Stri
 
 /// The id of `table` nearest `typed`, if one is near enough; none for a glob (`*` is no typo).
 /// Ids are lower case, and one typed in another case (`TLS.STARTTLS`) is told its spelling: it
-/// got no suggestion, every letter counting as an edit.
+/// got no suggestion, every letter counting as an edit. A word that is a whole family of ids
+/// (`tls`, `starttls.` before `tls.starttls`, `starttls.injection`) is told the family's glob.
 fn nearest_id(table: &[CheckDef], typed: &str) -> Option<String> {
     if typed.contains('*') {
         return None;
     }
     let lower = typed.to_ascii_lowercase();
+    let family = format!("{}.", lower.trim_end_matches('.'));
+    if family.len() > 1 && table.iter().any(|d| d.id.starts_with(&family)) {
+        return Some(format!("{family}*"));
+    }
     crate::suggest::nearest(&lower, table.iter().map(|d| (d.id, false))).map(str::to_string)
 }
 
@@ -1390,6 +1395,32 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn a_bare_prefix_of_ids_is_answered_with_its_glob() {
+        // `--only tls` names the family `tls.*`: the glob is the meant word, not a near id.
+        let e = Selection::new(&["tls".into()], &[]).unwrap_err();
+        assert!(
+            e.starts_with("--only: 'tls' matches no id (did you mean tls.*?); valid ids: "),
+            "{e}"
+        );
+        let e = Selection::new(&[], &["TLS.Cert".into()]).unwrap_err();
+        assert!(e.contains("(did you mean tls.cert.*?)"), "{e}");
+        let e = Selection::new(&["dane.".into()], &[]).unwrap_err();
+        assert!(e.contains("(did you mean dane.*?)"), "{e}");
+        // ehlo probe shares the code: `starttls` is the starttls.* family there.
+        let e =
+            Selection::new_in(crate::probe::script::PROBES, &["starttls".into()], &[]).unwrap_err();
+        assert!(
+            e.starts_with(
+                "--only: 'starttls' matches no id (did you mean starttls.*?); valid ids: "
+            ),
+            "{e}"
+        );
+        // A word that only begins an id (no dot after it) is no family.
+        let e = Selection::new(&["mtast".into()], &[]).unwrap_err();
+        assert!(!e.contains("mtast*"), "{e}");
     }
 
     #[test]
