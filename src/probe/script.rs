@@ -625,12 +625,17 @@ impl Log {
 /// server's policy for every command before TLS or AUTH, not an answer about the NUL byte,
 /// the user asked for or the pipelined group, so it must not pass. The probes that count
 /// replies (`limits.line`, `limits.bare-lf-command`) still read their count, and
-/// `starttls.downgrade` is about that very refusal.
+/// `starttls.downgrade` is about that very refusal. A server reads a line into commands before
+/// it applies that policy (Postfix's `smtpd_forbid_bare_newline` answers a bare LF before
+/// anything else), so a count is evidence under a `530` too: `limits.nul`'s split (more
+/// replies than commands) is read as `limits.bare-lf-command`'s is, only its accepted-or-refused
+/// verdict waits for `--tls`/`--auth-user`.
 fn policy_refusal<'a>(id: &str, log: &'a Log) -> Option<(&'static str, &'a Reply)> {
     let labels: &[&str] = match id {
         "pipelining.unadvertised" => &["rset", "noop"],
         "relay.open" => &["mail", "rcpt", "control"],
         "enum.vrfy" | "enum.expn" | "enum.rcpt" => &["mail", "known", "unknown"],
+        "limits.nul" if more_replies_than_commands(id, log) => &[],
         "limits.nul" => &["nul"],
         _ if smuggle_variant(id).is_some() => &["mail", "rcpt", "data"],
         _ => &[],
@@ -638,7 +643,34 @@ fn policy_refusal<'a>(id: &str, log: &'a Log) -> Option<(&'static str, &'a Reply
     log.replies
         .iter()
         .find(|(l, r)| labels.contains(l) && r.requires_auth())
-        .map(|(l, r)| (*l, r))
+        .map(|(l, r)| (step_command(id, l), r))
+}
+
+/// The command probe `id` sent before reading step `label`, as a summary names it: the steps
+/// are the probe's own names ("known", "control", "nul"), which name nothing a reader sent.
+fn step_command(id: &str, label: &'static str) -> &'static str {
+    match (id, label) {
+        ("enum.vrfy", "known" | "unknown") => "VRFY",
+        ("enum.expn", "known" | "unknown") => "EXPN",
+        (_, "known" | "unknown" | "control" | "rcpt") => "RCPT",
+        (_, "mail") => "MAIL",
+        (_, "data") => "DATA",
+        (_, "rset") => "RSET",
+        (_, "noop") => "NOOP",
+        (_, "nul") => "RSET<NUL>",
+        _ => label,
+    }
+}
+
+/// For a `limits.*` verdict read from the count of replies: when they are `530`s, the words
+/// that say the count, not the refusal, is the evidence ([`policy_refusal`]).
+fn counted_under_policy(replies: &[&Reply]) -> &'static str {
+    if replies.iter().any(|r| r.requires_auth()) {
+        "; the server refuses commands before STARTTLS or AUTH (RFC 3207 §4, RFC 4954 §6), \
+         but the count of replies shows how it split the line all the same"
+    } else {
+        ""
+    }
 }
 
 /// Was the reply cut off at the reader's size limit ([`Deviation::ReplyTooLarge`])? Its rest
@@ -966,11 +998,11 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             ),
         );
     }
-    if let Some((label, r)) = policy_refusal(id, log) {
+    if let Some((command, r)) = policy_refusal(id, log) {
         return Outcome::new(
             Status::Error,
             format!(
-                "{label} refused with {}: the server wants STARTTLS or AUTH first (RFC 3207 §4, RFC 4954 §6), so the probe tested nothing; run it with --tls or --auth-user",
+                "{command} refused with {}: the server wants STARTTLS or AUTH first (RFC 3207 §4, RFC 4954 §6), so the probe tested nothing; run it with --tls or --auth-user",
                 short(r)
             ),
         );
@@ -1343,9 +1375,10 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                 Some(r) if split => Outcome::new(
                     Status::Warn,
                     format!(
-                        "a bare LF ended a command: RSET<LF>RSET<CR><LF> got two replies ({}, {})",
+                        "a bare LF ended a command: RSET<LF>RSET<CR><LF> got two replies ({}, {}){}",
                         short(r),
-                        short(extra[0])
+                        short(extra[0]),
+                        counted_under_policy(&[r, extra[0]])
                     ),
                 ),
                 Some(r)
@@ -1360,8 +1393,9 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                     Outcome::new(
                         Status::Pass,
                         format!(
-                            "a bare LF did not end the command (one reply: {})",
-                            short(r)
+                            "a bare LF did not end the command (one reply: {}){}",
+                            short(r),
+                            counted_under_policy(&[r])
                         ),
                     )
                 }
@@ -1379,9 +1413,10 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                     Outcome::new(
                         Status::Fail,
                         format!(
-                            "split RSET<NUL> ehlo-probe into two commands: the rest after the NUL was answered as a command of its own ({} then {})",
+                            "split RSET<NUL> ehlo-probe into two commands: the rest after the NUL was answered as a command of its own ({} then {}){}",
                             short(r),
-                            extra.iter().map(|e| short(e)).collect::<Vec<_>>().join(", ")
+                            extra.iter().map(|e| short(e)).collect::<Vec<_>>().join(", "),
+                            counted_under_policy(&[r])
                         ),
                     )
                 })
@@ -4297,6 +4332,77 @@ mod tests {
         let mut i = greet();
         i.extend([r(501, "5.5.2 NUL"), r(221, "bye")]);
         assert_eq!(drive("limits.nul", ctx(), i).0.status, Status::Pass);
+    }
+
+    /// A `530` hides whether a line would be accepted, not how many commands the server read
+    /// in it: `limits.bare-lf-command` and `limits.nul` both read a split under `530`s and say
+    /// the refusals were the STARTTLS/AUTH policy; a lone `530` to the NUL line, whose verdict
+    /// is the refusal, tested nothing (limits.nul was inconclusive on a split, bare-lf warned).
+    #[test]
+    fn under_530_the_limits_probes_read_the_count_alike() {
+        let must = || r(530, "5.7.0 Must issue a STARTTLS command first");
+        for (id, split) in [
+            ("limits.bare-lf-command", Status::Warn),
+            ("limits.nul", Status::Fail),
+        ] {
+            let mut i = greet();
+            i.extend([must(), must(), r(221, "bye")]);
+            i.extend([r(220, "mx"), r(250, "mx"), r(250, "ok"), r(221, "bye")]);
+            let (o, _) = drive(id, ctx(), i);
+            assert_eq!(o.status, split, "{id}: {o:?}");
+            assert!(
+                o.summary.contains("before STARTTLS or AUTH"),
+                "{id}: {}",
+                o.summary
+            );
+        }
+        // One 530 to the NUL line: whether the NUL would be taken is not shown.
+        let mut i = greet();
+        i.extend([must(), r(221, "bye")]);
+        let (o, _) = drive("limits.nul", ctx(), i);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(o.summary.contains("--auth-user"), "{}", o.summary);
+    }
+
+    /// The 530 summary names the command refused, not the probe's step ("known refused with
+    /// 530" named nothing the reader sent).
+    #[test]
+    fn a_530_summary_names_the_command_refused() {
+        let must = || r(530, "5.7.0 Must issue a STARTTLS command first");
+        let ok = || r(250, "2.1.0 Ok");
+        for (id, replies, named) in [
+            ("enum.vrfy", vec![must(), must(), r(221, "bye")], "VRFY"),
+            ("enum.expn", vec![must(), must(), r(221, "bye")], "EXPN"),
+            (
+                "enum.rcpt",
+                vec![ok(), must(), must(), ok(), r(221, "bye")],
+                "RCPT",
+            ),
+            ("enum.rcpt", vec![must(), r(221, "bye")], "MAIL"),
+            ("limits.nul", vec![must(), r(221, "bye")], "RSET<NUL>"),
+            (
+                "relay.open",
+                vec![
+                    ok(),
+                    r(554, "5.7.1 Relay access denied"),
+                    must(),
+                    ok(),
+                    r(221, "bye"),
+                ],
+                "RCPT",
+            ),
+        ] {
+            let mut i = greet();
+            i.extend(replies);
+            let (o, _) = drive(id, ctx(), i);
+            assert_eq!(o.status, Status::Error, "{id}: {o:?}");
+            assert!(
+                o.summary
+                    .starts_with(&format!("{named} refused with 530 5.7.0 Must issue")),
+                "{id}: {}",
+                o.summary
+            );
+        }
     }
 
     /// A `250` to DATA is no refusal (the old summary read "data refused: 250 OK") and

@@ -356,6 +356,13 @@ fn postfix_submission_530_before_starttls_tests_nothing() {
     expect_status(&run, &s, "limits.line", "pass");
     run.assert_contains("the server wants STARTTLS or AUTH first");
     run.assert_contains("run it with --tls or --auth-user");
+    // The summary names the command refused, not the probe's step ("known refused").
+    run.assert_contains("VRFY refused with 530 5.7.0");
+    run.assert_contains("RSET<NUL> refused with 530 5.7.0");
+    // Postfix splits RSET<LF>RSET<CR><LF> before its STARTTLS policy answers each part: the
+    // count is evidence under the two 530s, and the summary says they were that policy.
+    expect_status(&run, &s, "limits.bare-lf-command", "warn");
+    run.assert_contains("but the count of replies shows how it split the line all the same");
     run.assert_exit(41);
 }
 
