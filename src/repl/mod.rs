@@ -1231,6 +1231,12 @@ impl Engine {
 
     /// Close the connection without a word (end of the program, `:reconnect`).
     async fn close_quietly(&mut self) {
+        // Quiet, but not about `:data`'s message still waiting for DATA's 354: it is dropped
+        // with the connection, and said so (a silent server, its QUIT unanswered too).
+        if let Some(s) = self.session.as_mut() {
+            s.drop_unsent_message();
+        }
+        self.pump_out().await;
         if let Some(mut c) = self.conn.take() {
             c.shutdown().await;
         }
@@ -2754,13 +2760,7 @@ impl Engine {
                     Some(c) if c.keywords.is_empty() => {
                         format!("{}: no extensions (HELO, or a bare EHLO reply)", c.greeting)
                     }
-                    Some(c) => {
-                        let mut t = format!("{}:", c.greeting);
-                        for k in &c.keywords {
-                            t.push_str(&format!("\n  {:<16} {}", k.keyword, k.params.join(" ")));
-                        }
-                        t
-                    }
+                    Some(c) => caps_text(c),
                 };
                 self.say(&text);
             }
@@ -3494,6 +3494,11 @@ impl Engine {
             s.data(&content);
         }
         self.settle().await;
+        // The server dropped the connection before DATA's 354: the message was not sent (the
+        // core said so), and the run could not finish, as when a line is lost to the close.
+        if self.session.as_ref().is_some_and(|s| s.message_dropped()) {
+            self.lost_to_close();
+        }
         self.record(&input, &body);
     }
 }
@@ -3914,9 +3919,72 @@ fn masked_by(completion: &Mutex<CompletionData>, text: &str) -> String {
         .unwrap_or_else(|| text.to_string())
 }
 
+/// The widest the keyword column of `:caps` grows: wide enough for every registered EHLO
+/// keyword (ENHANCEDSTATUSCODES, RFC 2034, is 19); a longer one (a hostile server's) spills
+/// past it rather than pad every other line to its length.
+const CAPS_COLUMN_MAX: usize = 32;
+
+/// `:caps`: the greeting, then one keyword a line, its parameters in a column after the
+/// longest keyword shown (it was a fixed 16, which ENHANCEDSTATUSCODES spilled past).
+fn caps_text(c: &crate::smtp::capabilities::Capabilities) -> String {
+    let width = c
+        .keywords
+        .iter()
+        .map(|k| k.keyword.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(CAPS_COLUMN_MAX);
+    let mut t = format!("{}:", c.greeting);
+    for k in &c.keywords {
+        let line = format!("  {:<width$} {}", k.keyword, k.params.join(" "));
+        t.push('\n');
+        t.push_str(line.trim_end());
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `:caps` lines its parameters up after the longest keyword: SIZE's and AUTH's start in
+    /// the same column as the one after ENHANCEDSTATUSCODES (19 characters, past the 16 the
+    /// column was), and a keyword without parameters leaves no trailing blanks.
+    #[test]
+    fn caps_column_fits_the_longest_keyword() {
+        use crate::smtp::capabilities::{Capabilities, Capability};
+        let kw = |k: &str, p: &[&str]| Capability {
+            keyword: k.into(),
+            params: p.iter().map(|s| s.to_string()).collect(),
+            raw: String::new(),
+        };
+        let c = Capabilities {
+            greeting: "mx.example.org".into(),
+            keywords: vec![
+                kw("SIZE", &["10240000"]),
+                kw("ENHANCEDSTATUSCODES", &[]),
+                kw("AUTH", &["PLAIN", "LOGIN"]),
+            ],
+            auth_cut_at: None,
+        };
+        assert_eq!(
+            caps_text(&c),
+            "mx.example.org:\n  SIZE                10240000\n  ENHANCEDSTATUSCODES\n  AUTH                PLAIN LOGIN"
+        );
+        // A keyword longer than the cap spills; the others are not padded to its length.
+        let long = "X".repeat(200);
+        let c = Capabilities {
+            greeting: "g".into(),
+            keywords: vec![kw(&long, &["a"]), kw("SIZE", &["1"])],
+            auth_cut_at: None,
+        };
+        let text = caps_text(&c);
+        assert!(text.contains(&format!("\n  {long} a")), "{text}");
+        assert!(
+            text.ends_with(&format!("\n  SIZE{} 1", " ".repeat(CAPS_COLUMN_MAX - 4))),
+            "{text}"
+        );
+    }
 
     #[test]
     fn typeahead_is_secret_after_an_exchange_that_did_not_authenticate() {

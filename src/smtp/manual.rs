@@ -354,6 +354,8 @@ pub(crate) struct ManualSession {
     auth_refuted: Option<(String, String)>,
     /// Content for `:data`, waiting for the 354.
     data_content: Option<Vec<u8>>,
+    /// `:data`'s message was dropped with the connection before DATA's 354 came.
+    message_dropped: bool,
     /// Name for the EHLO sent again after STARTTLS (the last typed one, or the default).
     helo_name: String,
     show_secrets: bool,
@@ -420,6 +422,7 @@ impl ManualSession {
             auth: None,
             auth_refuted: None,
             data_content: None,
+            message_dropped: false,
             helo_name: helo_name.into(),
             show_secrets,
             raw_outstanding: false,
@@ -542,6 +545,7 @@ impl ManualSession {
     }
 
     fn shut(&mut self) {
+        self.drop_unsent_message();
         self.pending.clear();
         self.closed_in_data = self.in_data;
         self.in_data = false;
@@ -633,6 +637,11 @@ impl ManualSession {
             in_data: self.in_data,
             closed: self.closed,
         }
+    }
+
+    /// Was `:data`'s message dropped with the connection, DATA unanswered ([`Self::drop_unsent_message`])?
+    pub(crate) fn message_dropped(&self) -> bool {
+        self.message_dropped
     }
 
     /// Did the session close inside a typed message (a 421 or a drop after the 354)?
@@ -1105,6 +1114,7 @@ impl ManualSession {
     /// The REPL closed the connection itself (`:reconnect`, `:quit` without QUIT).
     pub(crate) fn close(&mut self) {
         if !self.closed {
+            self.drop_unsent_message();
             self.closed = true;
             self.pending.clear();
             self.closed_in_data = self.in_data;
@@ -1501,11 +1511,26 @@ impl ManualSession {
         }
     }
 
+    /// `:data`'s message still waits for DATA's 354 as the connection closes (no reply came,
+    /// or the server dropped it): it is never sent, and that is said, with its size in lines,
+    /// rather than lost without a word.
+    pub(crate) fn drop_unsent_message(&mut self) {
+        if let Some(content) = self.data_content.take() {
+            self.message_dropped = true;
+            self.out.warn(format!(
+                "{}: the connection closed before DATA was answered with 354",
+                unsent_message(&content)
+            ));
+        }
+    }
+
     fn on_data_helper(&mut self, reply: &Reply) {
         let content = self.data_content.take().unwrap_or_default();
         if reply.code != Some(354) {
-            self.out
-                .warn("DATA was not answered with 354: the message was not sent");
+            self.out.warn(format!(
+                "DATA was not answered with 354: {}",
+                unsent_message(&content)
+            ));
             return;
         }
         let wire = data::encode(&content, Fixup::ALL);
@@ -1515,6 +1540,19 @@ impl ManualSession {
             .send(&wire, shown, SentKind::Body, Phase::Dot, redacted, self.tls);
         self.expect_end_of_content();
     }
+}
+
+/// "the message (3 lines) was not sent": `:data`'s message, held until DATA's 354 (RFC 5321
+/// §4.1.1.4), said dropped with how many lines it held.
+fn unsent_message(content: &[u8]) -> String {
+    let lines = match content {
+        [] => 0,
+        _ => content.split(|&b| b == b'\n').count() - usize::from(content.ends_with(b"\n")),
+    };
+    format!(
+        "the message ({lines} line{}) was not sent",
+        if lines == 1 { "" } else { "s" }
+    )
 }
 
 /// Does a typed AUTH line start an exchange that is sure to draw a 334 (RFC 4954 §4): no initial

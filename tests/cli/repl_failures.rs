@@ -762,6 +762,109 @@ fn end_of_input_inside_typed_data_delivers_nothing() {
     }
 }
 
+/// Piped `:data` whose DATA gets no 354: the message, held until then, is never sent, and the
+/// transcript says so with its size in lines, whether the server stays silent (its QUIT
+/// unanswered too), drops the connection, or refuses DATA. The silent and dropped cases used
+/// to show `-> DATA`, the timeout or the close, and not a word about the 3 lines typed.
+#[test]
+fn a_data_message_never_sent_for_want_of_a_354_is_said_not_sent() {
+    let after_data = |tail: Vec<Step>| {
+        let mut v = vec![
+            Step::Expect("MAIL FROM:"),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("RCPT TO:"),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("DATA"),
+        ];
+        v.extend(tail);
+        ehlo_x_then(v)
+    };
+    let script =
+        "EHLO x.test\nMAIL FROM:<a@x.test>\nRCPT TO:<b@x.test>\n:data\none\ntwo\nthree\n.\n";
+    for (case, tail, code, said) in [
+        (
+            "silent",
+            vec![Step::Expect("QUIT"), Step::Sleep(Duration::from_secs(3))],
+            25,
+            "the message (3 lines) was not sent: the connection closed before DATA was answered with 354",
+        ),
+        (
+            "dropped",
+            vec![Step::Close],
+            6,
+            "the message (3 lines) was not sent: the connection closed before DATA was answered with 354",
+        ),
+        (
+            "refused",
+            vec![
+                Step::Send(b"554 5.5.1 no valid recipients\r\n"),
+                Step::Expect("QUIT"),
+                Step::Send(b"221 bye\r\n"),
+            ],
+            0,
+            "DATA was not answered with 354: the message (3 lines) was not sent",
+        ),
+    ] {
+        let server = scripted(after_data(tail));
+        let addr = server.server();
+        let run = piped(&["repl", &addr, "--timeout", "1"], script);
+        let out = run.all();
+        assert_eq!(run.code, code, "{case}: {out}");
+        assert_eq!(
+            out.matches(said).count(),
+            1,
+            "{case}: {said:?} once in:\n{out}"
+        );
+        assert!(!out.contains("-> one"), "{case}: {out}");
+        let got = server.finish();
+        assert!(!got.contains("one\r\n"), "{case}: {got:?}");
+    }
+}
+
+/// Piped `:set NAME VALUE` prints its one confirmation and nothing else: the settings list
+/// seen after `:set echo off` in a piped run was the next bare `:set`'s (echo off hides the
+/// ` -> NOOP` between them, so the list seemed to follow the change). Each change says its
+/// own line once; the list comes once, after the NOOP's reply, at the bare `:set`.
+#[test]
+fn piped_set_name_value_prints_only_its_confirmation() {
+    let server = scripted(ehlo_x_then(vec![
+        Step::Expect("NOOP"),
+        Step::Send(b"250 2.0.0 noop ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]));
+    let addr = server.server();
+    let run = piped(
+        &["repl", &addr, "--timeout", "9"],
+        "EHLO x.test\n:set explain none\n:set timeout 7\n:set echo off\nNOOP\n:set\n",
+    );
+    let out = run.all();
+    assert_eq!(run.code, 0, "{out}");
+    server.finish();
+    let lines: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("<-  250 scripted.test"))
+        .skip(1)
+        .filter(|l| !l.starts_with("==="))
+        // A reply's time, "(0 ms)", varies.
+        .map(|l| l.split(" (").next().unwrap_or(l))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "explain  none",
+            "timeout  7s per reply",
+            "echo     off",
+            "<-  250 2.0.0 noop ok",
+            "timeout  7s per reply",
+            "explain  none",
+            "echo     off",
+            "<-  221 bye",
+        ],
+        "{out}"
+    );
+}
+
 /// `replay`: a reply the close cut off (`250 ok pa`, no line end, then the close) answers
 /// nothing: the step differs and the run exits 6 (the server closed), as the README says. It
 /// used to count as the 250 recorded: "every reply as recorded", exit 0.
