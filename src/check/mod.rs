@@ -1365,7 +1365,7 @@ fn cut_report(
                             .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()).clone())
                             .unwrap_or_default()
                     };
-                    probe::cut_short(host, &events, &shared.cfg.probe)
+                    probe::cut_short(host, *ip, &events, &shared.cfg.probe)
                 });
                 for id in &host_ids {
                     if !res.iter().any(|c| c.id == *id) {

@@ -486,9 +486,11 @@ pub(crate) async fn probe(
 /// The results a session still under way (cut by `--deadline` or a signal) has already
 /// decided, from its events so far: the connection (made, or failed: then every step is
 /// decided), and the greeting when it came; a greeting that refused or could not be read
-/// decides the rest too. Everything else was not finished; `rdns.fcrdns` never is here.
+/// decides the rest too; `rdns.fcrdns` when it needs no lookup (a loopback address). Everything
+/// else was not finished.
 pub(crate) fn cut_short(
     host: &str,
+    ip: IpAddr,
     events: &[(Duration, Event)],
     o: &ProbeOptions,
 ) -> Vec<CheckResult> {
@@ -505,7 +507,9 @@ pub(crate) fn cut_short(
     } else {
         2
     };
-    full.into_iter().take(keep).collect()
+    let mut out: Vec<CheckResult> = full.into_iter().take(keep).collect();
+    out.extend(fcrdns_decided(ip));
+    out
 }
 
 /// Judge the session. `ptr_names` feed `smtp.banner-name`.
@@ -1216,21 +1220,25 @@ fn key_check(pem: &str) -> CheckResult {
         .with("signature", sig_name)
 }
 
+/// The `rdns.fcrdns` verdict known without a lookup: a loopback address is skipped (RFC 6761
+/// §6.3: its PTR queries are answered locally, "localhost", so nothing about this address's
+/// DNS can be learnt).
+fn fcrdns_decided(ip: IpAddr) -> Option<CheckResult> {
+    ip.is_loopback().then(|| {
+        CheckResult::new(
+            "rdns.fcrdns",
+            Status::Skip,
+            "loopback address: its PTR is localhost by definition (RFC 6761 §6.3)",
+        )
+    })
+}
+
 /// `rdns.fcrdns` (RFC 1912 §2.1, iprev RFC 8601 §3): the address's PTR names, and whether one
 /// of them resolves back to the address. Returns the check and the PTR names.
 async fn fcrdns(resolver: &Resolver, ip: IpAddr) -> (CheckResult, Vec<String>) {
     let t0 = Instant::now();
-    if ip.is_loopback() {
-        // RFC 6761 §6.3: loopback PTR queries are answered locally ("localhost") by the resolver,
-        // so nothing about this address's DNS can be learnt.
-        return (
-            CheckResult::new(
-                "rdns.fcrdns",
-                Status::Skip,
-                "loopback address: its PTR is localhost by definition (RFC 6761 §6.3)",
-            ),
-            Vec::new(),
-        );
+    if let Some(c) = fcrdns_decided(ip) {
+        return (c, Vec::new());
     }
     let names = match resolver.ptr(ip).await {
         Ok(n) => n,

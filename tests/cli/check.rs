@@ -5573,13 +5573,7 @@ fn the_deadline_keeps_the_checks_that_had_finished() {
         run.stdout
     );
     // Waiting for the greeting when the deadline struck, and what comes after it.
-    for id in [
-        "smtp.banner",
-        "smtp.ehlo",
-        "tls.starttls",
-        "rdns.fcrdns",
-        "ipv6.mx",
-    ] {
+    for id in ["smtp.banner", "smtp.ehlo", "tls.starttls", "ipv6.mx"] {
         let l = lines
             .iter()
             .find(|v| v["type"] == "check" && v["domain"] == "silent.test" && v["id"] == id)
@@ -7418,4 +7412,35 @@ fn an_expectation_that_can_never_be_met_is_refused_before_the_run() {
         assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
         assert!(r.stdout.is_empty(), "{}", r.stdout);
     }
+}
+
+/// `rdns.fcrdns` on a loopback address is skipped without a lookup (RFC 6761 §6.3): a session
+/// `--deadline` cut keeps that skip. It was reported "not finished: deadline reached", one
+/// more `error` than the run had.
+#[test]
+fn the_deadline_keeps_rdns_fcrdns_skipped_on_loopback() {
+    let lab = Lab::start();
+    let (run, _, lines) = lab.json(&["silent.test", "--timeout", "30s", "--deadline", "2s"]);
+    assert_eq!(run.code, 41, "{}", run.all());
+    let check = |id: &str| {
+        lines
+            .iter()
+            .find(|v| v["type"] == "check" && v["domain"] == "silent.test" && v["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}: {}", run.stdout))
+            .clone()
+    };
+    let rdns = check("rdns.fcrdns");
+    assert_eq!(rdns["status"], "skip", "{rdns}");
+    assert!(
+        rdns["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("loopback address"),
+        "{rdns}"
+    );
+    assert!(rdns["evidence"].get("unfinished").is_none(), "{rdns}");
+    // What the deadline did cut is still said so.
+    let banner = check("smtp.banner");
+    assert_eq!(banner["status"], "error", "{banner}");
+    assert_eq!(banner["evidence"]["unfinished"], true, "{banner}");
 }
