@@ -892,6 +892,27 @@ fn txt_check(
     }
 }
 
+/// A domain the MX question found not to exist (`mx.lookup` NXDOMAIN) publishes no SPF, DMARC,
+/// MTA-STS, TLS-RPT or DKIM records (RFC 8020: nothing exists under it either): those checks
+/// are skipped "no such domain", as `mx.null` and `mx.target` are, rather than reported as
+/// missing records, so the one finding is `mx.lookup`.
+pub(crate) fn skip_records_of_no_such_domain(results: &mut [CheckResult]) {
+    let nxdomain = results.iter().any(|c| {
+        c.id == "mx.lookup" && c.evidence.get("rcode").and_then(|v| v.as_str()) == Some("NXDOMAIN")
+    });
+    if !nxdomain {
+        return;
+    }
+    for c in results.iter_mut() {
+        if matches!(
+            c.id,
+            "spf.record" | "dmarc.record" | "mtasts.txt" | "tlsrpt.record" | "dkim.hint"
+        ) {
+            *c = CheckResult::new(c.id, Status::Skip, "no such domain");
+        }
+    }
+}
+
 /// The TXT-record checks `lookups` asks for, all lookups at once; the others are not asked
 /// and give no result.
 pub(crate) async fn txt_checks(r: &Resolver, domain: &str, lookups: &Lookups) -> Vec<CheckResult> {

@@ -483,6 +483,7 @@ async fn check_domain(
     let (mx, txt) = tokio::join!(mx_wanted, domain::txt_checks(r, &name, &lookups));
     let mut results = mx.results;
     results.extend(txt);
+    domain::skip_records_of_no_such_domain(&mut results);
     {
         let mut p = progress(&partial);
         p.results.extend(results.iter().cloned());

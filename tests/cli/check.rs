@@ -7414,6 +7414,62 @@ fn an_expectation_that_can_never_be_met_is_refused_before_the_run() {
     }
 }
 
+/// A domain that does not exist (NXDOMAIN on the MX question) has no SPF, DMARC, MTA-STS,
+/// TLS-RPT or DKIM to judge: those are skipped "no such domain" as `mx.null`/`mx.target` are,
+/// in the human report, JSON and JUnit, so a typo'd domain shows one failure (`mx.lookup`).
+/// They used to be two warnings (`spf.record`, `dmarc.record`) and three info lines.
+#[test]
+fn a_domain_that_does_not_exist_skips_its_record_checks() {
+    let lab = Lab::start();
+    let junit = tempfile::NamedTempFile::new().unwrap();
+    let path = junit.path().display().to_string();
+    let name = "no-such-name-here.good.test";
+    let ids = [
+        "mx.null",
+        "mx.target",
+        "mtasts.txt",
+        "tlsrpt.record",
+        "spf.record",
+        "dmarc.record",
+        "dkim.hint",
+    ];
+    let (run, m, lines) = lab.json(&[name, "--junit", &path]);
+    assert_eq!(run.code, 40, "{}", run.all());
+    assert_eq!(st(&m, name, "mx.lookup"), ["fail"], "{}", run.stdout);
+    for id in ids {
+        let l = lines
+            .iter()
+            .find(|v| v["type"] == "check" && v["domain"] == name && v["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}: {}", run.stdout));
+        assert_eq!(l["status"], "skip", "{l}");
+        assert_eq!(l["summary"], "no such domain", "{l}");
+    }
+    let domain = lines
+        .iter()
+        .find(|v| v["type"] == "domain" && v["domain"] == name)
+        .unwrap();
+    assert_eq!(domain["counts"]["warn"], 0, "{domain}");
+    assert_eq!(domain["counts"]["info"], 0, "{domain}");
+    assert_eq!(domain["counts"]["fail"], 1, "{domain}");
+    let xml = std::fs::read_to_string(junit.path()).unwrap();
+    for id in ["spf.record", "dmarc.record", "dkim.hint"] {
+        let at = xml
+            .find(&format!(r#"<testcase name="{id}""#))
+            .unwrap_or_else(|| panic!("no {id}: {xml}"));
+        let case = &xml[at..at + xml[at..].find("</testcase>").unwrap_or(xml.len() - at)];
+        assert!(case.contains("<skipped"), "{id}: {case}");
+        assert!(case.contains("no such domain"), "{id}: {case}");
+    }
+    let r = lab.run(&[name]);
+    assert_eq!(r.code, 40, "{}", r.all());
+    assert!(
+        r.stdout.contains("skip  spf.record         no such domain"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("warn  "), "{}", r.stdout);
+}
+
 /// `rdns.fcrdns` on a loopback address is skipped without a lookup (RFC 6761 §6.3): a session
 /// `--deadline` cut keeps that skip. It was reported "not finished: deadline reached", one
 /// more `error` than the run had.
