@@ -158,6 +158,12 @@ const PROXY_STOP: &str = "v20201014 does not know the `PROXY` stop point";
 /// The README's words for `--drop-after-send CONNECT`, which swaks v20201014 ignores.
 const DAS_CONNECT: &str = "swaks v20201014 ignores it and delivers the message";
 
+/// The README's words for a `--dump`/`--dump-as-body` word that is no section.
+const DUMP_SECTION: &str = "swaks v20201014 skips the unknown word";
+
+/// The README's words for an XCLIENT modifier given without any XCLIENT attribute.
+const XCLIENT_MODIFIER: &str = "with no XCLIENT attribute to apply to";
+
 /// The recording peer offering every XCLIENT attribute swaks knows.
 const XCLIENT_ALL: Srv =
     Srv::Xclient("NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT REVERSE_NAME");
@@ -1725,6 +1731,13 @@ const CASES: &[Case] = &[
     ])
     .differs("a `--tls-cert`/`--tls-key` that cannot be read"),
     c(&["-t", T, "-s", "{srv}", "-q", "xclient"]).differs("Without any XCLIENT attribute"),
+    // swaks v20201014 prints nothing for a word that is no section and exits 0.
+    c(&["-t", T, "-s", "{srv}", "--dump", "CONNECTION"]).differs(DUMP_SECTION),
+    c(&["-t", T, "-s", "{srv}", "--dump", "TLS,BOGUS"]).differs(DUMP_SECTION),
+    c(&["-t", T, "-s", "{srv}", "-dab", "BOGUS"]).differs(DUMP_SECTION),
+    // swaks ignores an XCLIENT modifier with no attribute to modify and delivers the message.
+    c(&["-t", T, "-s", "{srv}", "--xclient-optional"]).differs(XCLIENT_MODIFIER),
+    c(&["-t", T, "-s", "{srv}", "--xclient-delim"]).differs(XCLIENT_MODIFIER),
 ];
 
 /// Everything a run left behind.
@@ -4484,4 +4497,65 @@ fn auth_hide_password_text_is_said_since_swaks_shows_it() {
     assert!(r.stderr.lines().any(|l| l == want), "{}", r.all());
     let r = run(&["-ahp"]);
     assert!(!r.all().contains("swaks"), "{}", r.all());
+}
+
+/// An XCLIENT stop point without any XCLIENT attribute is refused naming the flag and the
+/// stop point given, and saying what swaks would do instead (it ignores the stop point and
+/// delivers the message), so the refusal is not taken for a bug: README "How it differs".
+#[test]
+fn xclient_stop_point_without_attributes_names_flag_and_swaks_behaviour() {
+    for (args, head) in [
+        (
+            &["-q", "xclient"][..],
+            "--quit-after XCLIENT: no XCLIENT attributes given",
+        ),
+        (
+            &["--drop-after", "xclient-helo"][..],
+            "--drop-after XCLIENT-HELO: no XCLIENT attributes given",
+        ),
+        (
+            &["--das", "xclient"][..],
+            "--drop-after-send XCLIENT: no XCLIENT attributes given",
+        ),
+    ] {
+        let mut v = vec!["-t", T, "-s", "127.0.0.1:9"];
+        v.extend_from_slice(args);
+        let r = crate::util::ehlo(&v);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.all());
+        let line = r.all();
+        assert!(line.contains(head), "{args:?}: {line}");
+        assert!(
+            line.contains("swaks would ignore the stop point and send the whole message"),
+            "{args:?}: {line}"
+        );
+        assert!(line.contains("nothing was sent"), "{args:?}: {line}");
+        assert_eq!(line.trim_end().lines().count(), 1, "{args:?}: {line}");
+    }
+}
+
+/// An XCLIENT modifier with no attribute is refused naming the flag given (it named all five
+/// modifiers whichever was given) and saying that swaks would ignore it: README "How it
+/// differs".
+#[test]
+fn xclient_modifier_without_attributes_names_the_flag_given() {
+    for flag in [
+        "--xclient-optional",
+        "--xclient-optional-strict",
+        "--xclient-before-starttls",
+        "--xclient-no-verify",
+        "--xclient-delim",
+    ] {
+        let r = crate::util::ehlo(&["-t", T, "-s", "127.0.0.1:9", flag]);
+        assert_eq!(r.code, 1, "{flag}: {}", r.all());
+        let line = r.all();
+        assert!(
+            line.contains(&format!("*** {flag}: no XCLIENT attributes given")),
+            "{flag}: {line}"
+        );
+        assert!(
+            line.contains("swaks would ignore it and send the message"),
+            "{flag}: {line}"
+        );
+        assert_eq!(line.trim_end().lines().count(), 1, "{flag}: {line}");
+    }
 }

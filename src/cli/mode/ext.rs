@@ -136,16 +136,20 @@ pub(super) fn ext_plan(
     }
     let xclient = if attrs.is_empty() && x.xclient.is_empty() {
         let modifiers = [
-            x.xclient_before_starttls,
-            x.xclient_optional,
-            x.xclient_optional_strict,
-            x.xclient_no_verify,
-            !x.xclient_delim.is_empty(),
+            (x.xclient_optional, "--xclient-optional"),
+            (x.xclient_optional_strict, "--xclient-optional-strict"),
+            (x.xclient_before_starttls, "--xclient-before-starttls"),
+            (x.xclient_no_verify, "--xclient-no-verify"),
+            (!x.xclient_delim.is_empty(), "--xclient-delim"),
         ];
-        if modifiers.contains(&true) {
-            return Err(usage(
-                "--xclient-before-starttls/--xclient-optional[-strict]/--xclient-no-verify/--xclient-delim: no XCLIENT attributes given (--xclient-addr, --xclient RAW, ...)",
-            ));
+        // Refused rather than ignored as swaks ignores it: a modifier alone is a command line
+        // that lost its attributes, and the session would go on without the XCLIENT meant.
+        if let Some((_, flag)) = modifiers.iter().find(|(given, _)| *given) {
+            return Err(usage(format!(
+                "{flag}: no XCLIENT attributes given (--xclient-addr, --xclient RAW, ...) for it \
+                 to apply to; swaks would ignore it and send the message without XCLIENT; \
+                 nothing was sent"
+            )));
         }
         None
     } else {
@@ -163,18 +167,25 @@ pub(super) fn ext_plan(
             no_verify: x.xclient_no_verify,
         })
     };
-    if xclient.is_none()
-        && matches!(
-            stop,
-            Some(Stop {
-                at: StopAt::Xclient | StopAt::XclientHelo,
-                ..
-            })
-        )
+    if let Some(Stop {
+        at: at @ (StopAt::Xclient | StopAt::XclientHelo),
+        kind,
+    }) = stop
+        && xclient.is_none()
     {
-        return Err(usage(
-            "stop point XCLIENT/XCLIENT-HELO: no XCLIENT attributes given",
-        ));
+        // Refused rather than ignored: swaks runs the whole session and delivers the message
+        // the user meant to stop before, so the line says what it would have done.
+        let at = if at == StopAt::Xclient {
+            "XCLIENT"
+        } else {
+            "XCLIENT-HELO"
+        };
+        return Err(usage(format!(
+            "{} {at}: no XCLIENT attributes given (--xclient-addr, --xclient RAW, ...), so \
+             there is no XCLIENT step to stop at; swaks would ignore the stop point and send \
+             the whole message; nothing was sent",
+            super::stop_flag(kind)
+        )));
     }
     let xforward: Vec<Attribute> = [
         attr("NAME", "--xforward-name", &x.xforward_name)?,

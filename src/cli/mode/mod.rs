@@ -15,7 +15,7 @@ use crate::net::route::ConnectPlan;
 use crate::render::{ColorChoice, Format, HumanOptions};
 use crate::repl::{ReplConfig, ReplayConfig};
 use crate::serve::ServeOptions;
-use crate::smtp::client::Plan;
+use crate::smtp::client::{Plan, StopKind};
 use check::check_config;
 use repl::{repl_config, replay_config};
 use send::send_config;
@@ -295,6 +295,15 @@ pub(crate) fn from_cli_in(cli: Cli, env: &Environment) -> Result<Mode, Error> {
 
 fn usage(msg: impl Into<String>) -> Error {
     Error::Usage(msg.into())
+}
+
+/// The flag that asked for a stop point, for refusals naming it.
+fn stop_flag(kind: StopKind) -> &'static str {
+    match kind {
+        StopKind::Quit => "--quit-after",
+        StopKind::Drop => "--drop-after",
+        StopKind::DropAfterSend => "--drop-after-send",
+    }
 }
 
 fn simple_format(json: bool, color: ColorChoice) -> Format {

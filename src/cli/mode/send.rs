@@ -343,13 +343,9 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     }) = stop
         && plan.proxy.is_none()
     {
-        let flag = match kind {
-            StopKind::Quit => "--quit-after",
-            StopKind::Drop => "--drop-after",
-            StopKind::DropAfterSend => "--drop-after-send",
-        };
         return Err(usage(format!(
-            "{flag} PROXY: no PROXY header is configured (--proxy-version or --proxy)"
+            "{} PROXY: no PROXY header is configured (--proxy-version or --proxy)",
+            super::stop_flag(kind)
         )));
     }
     // Under BDAT no step stands between the recipients and the content: the first BDAT
