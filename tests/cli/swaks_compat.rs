@@ -1738,6 +1738,10 @@ const CASES: &[Case] = &[
     // swaks ignores an XCLIENT modifier with no attribute to modify and delivers the message.
     c(&["-t", T, "-s", "{srv}", "--xclient-optional"]).differs(XCLIENT_MODIFIER),
     c(&["-t", T, "-s", "{srv}", "--xclient-delim"]).differs(XCLIENT_MODIFIER),
+    // swaks sends no PROXY header for a version alone, and reads no CA file without TLS.
+    c(&["-t", T, "-s", "{srv}", "--proxy-version", "1"]).differs("reads a version alone"),
+    c(&["-t", T, "-s", "{srv}", "--tls-ca-path", "{dir}/none.pem"])
+        .differs("swaks ignores it without TLS and delivers the message in"),
 ];
 
 /// Everything a run left behind.
