@@ -717,6 +717,7 @@ impl ManualSession {
             self.out.error("not connected: :reconnect or :quit");
             return;
         }
+        self.drop_message_overtaken();
         self.raw_outstanding = false;
         self.raw_lines = 0;
         let mut wire = line.as_bytes().to_vec();
@@ -915,6 +916,7 @@ impl ManualSession {
             self.out.error("not connected: :reconnect or :quit");
             return;
         }
+        self.drop_message_overtaken();
         self.raw_outstanding = true;
         self.raw_lines = self
             .raw_lines
@@ -1073,6 +1075,7 @@ impl ManualSession {
             Some(s) => format!("AUTH {name} {s}"),
             None => format!("AUTH {name}"),
         };
+        self.drop_message_overtaken();
         self.out.send(
             &wire,
             shown,
@@ -1096,6 +1099,7 @@ impl ManualSession {
             self.out.error("not connected: :reconnect or :quit");
             return;
         }
+        self.drop_message_overtaken();
         self.raw_outstanding = false;
         self.raw_lines = 0;
         let wire = Command::Data.encode();
@@ -1524,8 +1528,29 @@ impl ManualSession {
         }
     }
 
+    /// Another line goes out while `:data`'s DATA still awaits its 354 (it timed out): were a
+    /// late 354 to come now, the server would read that line as the first of the content
+    /// (RFC 5321 §4.1.1.4) and the held message after it, so it is dropped here and said not
+    /// sent; a late 354 is then only a reply.
+    fn drop_message_overtaken(&mut self) {
+        if let Some(content) = self.data_content.take() {
+            self.out.warn(format!(
+                "{}: another line was sent before DATA was answered with 354",
+                unsent_message(&content)
+            ));
+        }
+    }
+
     fn on_data_helper(&mut self, reply: &Reply) {
-        let content = self.data_content.take().unwrap_or_default();
+        let Some(content) = self.data_content.take() else {
+            // The message was dropped ([`Self::drop_message_overtaken`]): a late 354 sends
+            // nothing, but the server now reads lines as content, as after a typed DATA.
+            if reply.code == Some(354) {
+                self.in_data = true;
+                self.out.info("DATA was answered with 354 after the message was dropped: every line is now content until a line holding only \".\"");
+            }
+            return;
+        };
         if reply.code != Some(354) {
             self.out.warn(format!(
                 "DATA was not answered with 354: {}",

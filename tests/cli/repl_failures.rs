@@ -786,7 +786,7 @@ fn a_data_message_never_sent_for_want_of_a_354_is_said_not_sent() {
             "silent",
             vec![Step::Expect("QUIT"), Step::Sleep(Duration::from_secs(3))],
             25,
-            "the message (3 lines) was not sent: the connection closed before DATA was answered with 354",
+            "the message (3 lines) was not sent: another line was sent before DATA was answered with 354",
         ),
         (
             "dropped",
@@ -1916,4 +1916,32 @@ fn replay_of_a_fifo_nobody_writes_is_given_up_within_the_limits() {
     );
     trip.set_nonblocking(true).unwrap();
     assert!(trip.accept().is_err(), "nothing connects");
+}
+
+/// A DATA left unanswered past the timeout, then another line sent, then a late 354: the
+/// held `:data` message must not follow, since the server takes every line after its 354
+/// (the NOOP too) as content (RFC 5321 §4.1.1.4). Once a line goes out over the unanswered
+/// DATA the message is dropped and said not sent; the late 354 is just a reply.
+#[test]
+fn a_data_message_is_not_sent_after_a_late_354_once_another_line_went_out() {
+    let server = scripted(ehlo_x_then(vec![
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Expect("NOOP"),
+        Step::Send(b"354 go ahead\r\n"),
+        Step::Sleep(Duration::from_secs(2)),
+    ]));
+    let addr = server.server();
+    let script =
+        "EHLO x.test\nMAIL FROM:<a@x.test>\nRCPT TO:<b@x.test>\n:data\none\ntwo\nthree\n.\nNOOP\n";
+    let run = piped(&["repl", &addr, "--timeout", "1"], script);
+    let out = run.all();
+    let said = "the message (3 lines) was not sent";
+    assert_eq!(out.matches(said).count(), 1, "{said:?} once in:\n{out}");
+    assert!(!out.contains("-> one"), "{out}");
+    let got = server.finish();
+    assert!(!got.contains("one\r\n"), "{got:?}");
 }
