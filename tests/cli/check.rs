@@ -1923,7 +1923,7 @@ fn hostile_policy_text_is_escaped_everywhere_and_judged_by_the_grammar() {
 fn line_of<'a>(lines: &'a [Value], domain: &str, id: &str) -> &'a Value {
     lines
         .iter()
-        .find(|v| v["domain"] == domain && v["id"] == id)
+        .find(|v| v["type"] == "check" && v["domain"] == domain && v["id"] == id)
         .unwrap_or_else(|| panic!("no {id} line for {domain}"))
 }
 
@@ -5574,10 +5574,7 @@ fn the_deadline_keeps_the_checks_that_had_finished() {
     );
     // Waiting for the greeting when the deadline struck, and what comes after it.
     for id in ["smtp.banner", "smtp.ehlo", "tls.starttls", "ipv6.mx"] {
-        let l = lines
-            .iter()
-            .find(|v| v["type"] == "check" && v["domain"] == "silent.test" && v["id"] == id)
-            .unwrap_or_else(|| panic!("no {id}: {}", run.stdout));
+        let l = line_of(&lines, "silent.test", id);
         assert_eq!(l["status"], "error", "{l}");
         assert_eq!(
             l["summary"], "not finished: deadline reached (--deadline)",
@@ -5631,13 +5628,7 @@ fn the_deadline_keeps_ipv6_mx_skipped_under_dash_4() {
     let lab = Lab::start();
     let (run, _, lines) = lab.json(&["silent.test", "-4", "--timeout", "30s", "--deadline", "2s"]);
     assert_eq!(run.code, 41, "{}", run.all());
-    let check = |id: &str| {
-        lines
-            .iter()
-            .find(|v| v["type"] == "check" && v["domain"] == "silent.test" && v["id"] == id)
-            .unwrap_or_else(|| panic!("no {id}: {}", run.stdout))
-            .clone()
-    };
+    let check = |id: &str| line_of(&lines, "silent.test", id).clone();
     let v6 = check("ipv6.mx");
     assert_eq!(v6["status"], "skip", "{v6}");
     assert_eq!(v6["summary"], "-4: IPv6 not tested", "{v6}");
@@ -6832,13 +6823,7 @@ fn implicit_tls_probes_port_465_unless_told_otherwise() {
 #[test]
 fn a_host_with_domains_is_checked_as_their_mx_against_their_policies() {
     let lab = Lab::start();
-    let line = |lines: &[Value], d: &str, id: &str| -> Value {
-        lines
-            .iter()
-            .find(|v| v["type"] == "check" && v["domain"] == d && v["id"] == id)
-            .unwrap_or_else(|| panic!("no {id} for {d}"))
-            .clone()
-    };
+    let line = |lines: &[Value], d: &str, id: &str| -> Value { line_of(lines, d, id).clone() };
     // enforce.test: enforce, `mx: *.lab.test`, its MX the wrong-name server. unlisted.test:
     // enforce, `mx: mx.elsewhere.test`. Both checked against mx-good.lab.test.
     let before = lab.taps["wrongname"].connections.load(Ordering::SeqCst);
@@ -6990,13 +6975,7 @@ fn connect_to_checks_a_host_not_in_dns_at_the_given_address_by_its_name() {
     let lab = Lab::start();
     let o = lab.https_ip.octets();
     let good = Ipv4Addr::new(o[0], o[1], o[2], 10).to_string();
-    let line = |lines: &[Value], d: &str, id: &str| -> Value {
-        lines
-            .iter()
-            .find(|v| v["type"] == "check" && v["domain"] == d && v["id"] == id)
-            .unwrap_or_else(|| panic!("no {id} for {d}"))
-            .clone()
-    };
+    let line = |lines: &[Value], d: &str, id: &str| -> Value { line_of(lines, d, id).clone() };
     // The name is in no DNS of the lab.
     let (run, m, _) = lab.json(&[
         "enforce.test",
@@ -7437,10 +7416,7 @@ fn a_domain_that_does_not_exist_skips_its_record_checks() {
     assert_eq!(run.code, 40, "{}", run.all());
     assert_eq!(st(&m, name, "mx.lookup"), ["fail"], "{}", run.stdout);
     for id in ids {
-        let l = lines
-            .iter()
-            .find(|v| v["type"] == "check" && v["domain"] == name && v["id"] == id)
-            .unwrap_or_else(|| panic!("no {id}: {}", run.stdout));
+        let l = line_of(&lines, name, id);
         assert_eq!(l["status"], "skip", "{l}");
         assert_eq!(l["summary"], "no such domain", "{l}");
     }
@@ -7478,13 +7454,7 @@ fn the_deadline_keeps_rdns_fcrdns_skipped_on_loopback() {
     let lab = Lab::start();
     let (run, _, lines) = lab.json(&["silent.test", "--timeout", "30s", "--deadline", "2s"]);
     assert_eq!(run.code, 41, "{}", run.all());
-    let check = |id: &str| {
-        lines
-            .iter()
-            .find(|v| v["type"] == "check" && v["domain"] == "silent.test" && v["id"] == id)
-            .unwrap_or_else(|| panic!("no {id}: {}", run.stdout))
-            .clone()
-    };
+    let check = |id: &str| line_of(&lines, "silent.test", id).clone();
     let rdns = check("rdns.fcrdns");
     assert_eq!(rdns["status"], "skip", "{rdns}");
     assert!(
