@@ -895,23 +895,36 @@ fn txt_check(
 /// A domain the MX question found not to exist (`mx.lookup` NXDOMAIN) publishes no SPF, DMARC,
 /// MTA-STS, TLS-RPT or DKIM records (RFC 8020: nothing exists under it either): those checks
 /// are skipped "no such domain", as `mx.null` and `mx.target` are, rather than reported as
-/// missing records, so the one finding is `mx.lookup`.
+/// missing records, so the one finding is `mx.lookup`. Without `mx.lookup` (`--only
+/// spf.record`), the SPF TXT query, asked at the domain itself, proves it as well when it says
+/// NXDOMAIN; a skip fails nothing, so the skip says that `mx.lookup`, which fails such a domain,
+/// was not selected.
 pub(crate) fn skip_records_of_no_such_domain(results: &mut [CheckResult]) {
-    let nxdomain = results.iter().any(|c| {
-        c.id == "mx.lookup" && c.evidence.get("rcode").and_then(|v| v.as_str()) == Some("NXDOMAIN")
-    });
-    if !nxdomain {
+    let nx = |c: &CheckResult, id: &str| {
+        c.id == id && c.evidence.get("rcode").and_then(|v| v.as_str()) == Some("NXDOMAIN")
+    };
+    let summary = if results.iter().any(|c| nx(c, "mx.lookup")) {
+        "no such domain"
+    } else if !results.iter().any(|c| nx(c, "spf.record")) {
         return;
-    }
+    } else if results.iter().any(|c| c.id == "mx.lookup") {
+        "no such domain"
+    } else {
+        NO_SUCH_DOMAIN_UNSELECTED
+    };
     for c in results.iter_mut() {
         if matches!(
             c.id,
             "spf.record" | "dmarc.record" | "mtasts.txt" | "tlsrpt.record" | "dkim.hint"
         ) {
-            *c = CheckResult::new(c.id, Status::Skip, "no such domain");
+            *c = CheckResult::new(c.id, Status::Skip, summary);
         }
     }
 }
+
+/// The skip of a domain only its own SPF TXT query found missing.
+const NO_SUCH_DOMAIN_UNSELECTED: &str =
+    "no such domain (NXDOMAIN): not a failure here, as mx.lookup, which fails it, is not selected";
 
 /// The TXT-record checks `lookups` asks for, all lookups at once; the others are not asked
 /// and give no result.
@@ -954,6 +967,12 @@ pub(crate) async fn txt_checks(r: &Resolver, domain: &str, lookups: &Lookups) ->
     // SPF includes and the DMARC parent walk need more lookups; both at once.
     let spf = async {
         match c? {
+            // Marked for `skip_records_of_no_such_domain`, which words the skip.
+            Ok(s) if s.nxdomain => Some(
+                CheckResult::new("spf.record", Status::Skip, NO_SUCH_DOMAIN_UNSELECTED)
+                    .with("rcode", "NXDOMAIN")
+                    .timed(ms(t0)),
+            ),
             Ok(s) => Some(super::dnsauth::spf(r, &s.txt_strings()).await.timed(ms(t0))),
             Err(e) => {
                 Some(CheckResult::new("spf.record", Status::Error, e.to_string()).timed(ms(t0)))

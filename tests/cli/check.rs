@@ -7446,6 +7446,50 @@ fn a_domain_that_does_not_exist_skips_its_record_checks() {
     assert!(!r.stdout.contains("warn  "), "{}", r.stdout);
 }
 
+/// Without `mx.lookup` selected, the SPF query's own NXDOMAIN (it is asked at the domain
+/// itself) proves the domain missing (RFC 8020): `spf.record` and the other record checks are
+/// skipped "no such domain", saying that `mx.lookup`, which fails it, was not selected; a skip
+/// fails nothing, so the run exits 0 as the exit-code table says. `--only spf.record` used to
+/// warn "no SPF record".
+#[test]
+fn the_spf_query_s_nxdomain_skips_the_records_without_mx_lookup() {
+    let lab = Lab::start();
+    let name = "no-such-name-here.good.test";
+    let (run, _, lines) = lab.json(&[name, "--only", "spf.record"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let spf = line_of(&lines, name, "spf.record");
+    assert_eq!(spf["status"], "skip", "{spf}");
+    let said = spf["summary"].as_str().unwrap();
+    assert!(said.starts_with("no such domain"), "{spf}");
+    assert!(said.contains("mx.lookup"), "{spf}");
+    let (run, _, lines) = lab.json(&[
+        name,
+        "--only",
+        "spf.record",
+        "--only",
+        "dmarc.record",
+        "--only",
+        "dkim.hint",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    for id in ["spf.record", "dmarc.record", "dkim.hint"] {
+        let l = line_of(&lines, name, id);
+        assert_eq!(l["status"], "skip", "{l}");
+        assert!(
+            l["summary"].as_str().unwrap().starts_with("no such domain"),
+            "{l}"
+        );
+    }
+    // Without the SPF query, `_dmarc.D`'s own NXDOMAIN proves nothing about D.
+    let (_, _, lines) = lab.json(&[name, "--only", "dmarc.record"]);
+    let dmarc = line_of(&lines, name, "dmarc.record");
+    assert_ne!(dmarc["status"], "skip", "{dmarc}");
+    // An existing domain keeps its SPF verdict.
+    let (_, _, lines) = lab.json(&["good.test", "--only", "spf.record"]);
+    let good = line_of(&lines, "good.test", "spf.record");
+    assert_ne!(good["status"], "skip", "{good}");
+}
+
 /// `rdns.fcrdns` on a loopback address is skipped without a lookup (RFC 6761 §6.3): a session
 /// `--deadline` cut keeps that skip. It was reported "not finished: deadline reached", one
 /// more `error` than the run had.
