@@ -354,7 +354,9 @@ impl Ui {
             raw.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
             if termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, &raw).is_ok() {
                 let history = history_path();
+                let notes: Arc<Mutex<Vec<InputNote>>> = Arc::default();
                 let mut editor = Editor::new(tx, completion.clone(), interrupt.clone());
+                editor.notes = notes.clone();
                 editor.modes = Some((saved.clone(), raw.clone()));
                 editor.dumb = crate::render::style::dumb_terminal();
                 if let Some(h) = &history {
@@ -390,7 +392,7 @@ impl Ui {
                         secret: false,
                         interrupt,
                         completion,
-                        notes: Arc::default(),
+                        notes,
                     },
                     out,
                     Box::new(err),
@@ -894,6 +896,10 @@ const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// What the piped reader says when it drops a [`BOM`]: a warning, where its other notes are
 /// errors (nothing of the line is lost).
+/// Said when a Ctrl-Z typed ahead in a wait cut an escape sequence (`ESC [ 1 ;` then
+/// Ctrl-Z): the cut part goes with it, as with a Ctrl-C ([`Ui::hold_typeahead`]).
+const CUT_BY_CTRL_Z: &str = "a key typed just before the Ctrl-Z was cut by it (an escape sequence without its end): dropped";
+
 const BOM_NOTE: &str = "input line 1 starts with a UTF-8 byte order mark (EF BB BF): dropped, the rest of the line taken";
 
 /// What the piped reader says, once, at the first line `number` that ends in a CR not followed
@@ -1438,6 +1444,11 @@ struct Editor {
     /// On a dumb terminal: the prompt and the line as written on the current row so far.
     dumb_shown: String,
     out: Box<dyn Write + Send>,
+    /// What the editor has to say that is no answer to a request (a key cut by a Ctrl-Z typed
+    /// ahead), shared with [`Ui`] and said as the piped reader's notes are ([`Ui::take_notes`]).
+    notes: Arc<Mutex<Vec<InputNote>>>,
+    /// Stops the process for [`Editor::suspend`] (SIGSTOP); tests stop nothing.
+    stop: fn(),
 }
 
 /// The history file's entries as stored, bytes, the last [`HISTORY_MAX`] (none when it cannot
@@ -1619,6 +1630,10 @@ impl Editor {
             dumb: false,
             dumb_shown: String::new(),
             out: screen_writer(),
+            notes: Arc::default(),
+            stop: || {
+                let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+            },
         }
     }
 
@@ -1680,14 +1695,14 @@ impl Editor {
             return;
         }
         let Some((saved, raw)) = self.modes.clone().filter(|_| !self.handed_over) else {
-            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+            (self.stop)();
             return;
         };
         self.leave();
         let stdin = std::io::stdin();
         let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSADRAIN, &saved);
         // Only this process: the REPL's terminal may share a process group with its caller.
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+        (self.stop)();
         // Running again: the shell may have changed the modes meanwhile.
         let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSADRAIN, &raw);
         self.enter();
@@ -1957,6 +1972,13 @@ impl Editor {
                     let before = self.typeahead_secret.min(i + 1).saturating_sub(start);
                     self.typeahead_secret -= before;
                     if byte == Some(0x1a) {
+                        // Said as the Ctrl-C's note says it ([`Ui::hold_typeahead`]); it used
+                        // to be dropped unsaid.
+                        if start < i
+                            && let Ok(mut notes) = self.notes.lock()
+                        {
+                            notes.push(InputNote::Warning(CUT_BY_CTRL_Z.to_string()));
+                        }
                         self.suspend();
                     } else {
                         // What was typed before it is held, not run ([`Ui::hold_typeahead`]).
@@ -3643,6 +3665,31 @@ mod tests {
             note.ends_with("an escape sequence without its end): dropped"),
             "{note}"
         );
+        ed.request("ehlo[plain]> ", LineKind::Command);
+        ed.feed(b"X\r");
+        assert_eq!(lines(&mut rx), vec!["X".to_string()]);
+    }
+
+    /// A Ctrl-Z typed ahead in a wait that cuts an escape sequence drops the cut part with it
+    /// and says so, as the Ctrl-C does; the line typed before it stays typed ahead and the
+    /// next key is its own. It used to be dropped unsaid.
+    #[test]
+    fn a_ctrl_z_cutting_an_escape_sequence_typed_ahead_says_what_it_dropped() {
+        let (mut ed, _sink, mut rx) = editor();
+        ed.stop = || {};
+        ed.feed(b"HELP x\r");
+        assert_eq!(lines(&mut rx), vec!["HELP x".to_string()]);
+        ed.feed(b"NOOP\r\x1b[1;");
+        ed.feed(b"\x1a");
+        assert_eq!(ed.pending, b"NOOP\r");
+        let notes = std::mem::take(&mut *ed.notes.lock().unwrap());
+        assert_eq!(notes, vec![InputNote::Warning(CUT_BY_CTRL_Z.to_string())]);
+        assert!(CUT_BY_CTRL_Z.ends_with("an escape sequence without its end): dropped"));
+        // A Ctrl-Z that cut nothing says nothing.
+        ed.feed(b"\x1a");
+        assert!(ed.notes.lock().unwrap().is_empty());
+        ed.request("ehlo[plain]> ", LineKind::Command);
+        assert_eq!(lines(&mut rx), vec!["NOOP".to_string()]);
         ed.request("ehlo[plain]> ", LineKind::Command);
         ed.feed(b"X\r");
         assert_eq!(lines(&mut rx), vec!["X".to_string()]);
