@@ -1945,3 +1945,67 @@ fn a_data_message_is_not_sent_after_a_late_354_once_another_line_went_out() {
     let got = server.finish();
     assert!(!got.contains("one\r\n"), "{got:?}");
 }
+
+/// The same under `--json`: every line is one JSON event; the dropped message is one
+/// `warning`, the late 354 one `received` reply (after an `info` naming the late reply), and
+/// what the 354 means for the lines after it one event of its own, in that order.
+#[test]
+fn a_data_message_dropped_after_a_late_354_is_said_in_json_events() {
+    let server = scripted(ehlo_x_then(vec![
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Expect("NOOP"),
+        Step::Send(b"354 go ahead\r\n"),
+        Step::Sleep(Duration::from_secs(2)),
+    ]));
+    let addr = server.server();
+    let script =
+        "EHLO x.test\nMAIL FROM:<a@x.test>\nRCPT TO:<b@x.test>\n:data\none\ntwo\nthree\n.\nNOOP\n";
+    let run = piped(&["repl", &addr, "--timeout", "1", "--json"], script);
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}\n{}", run.all())))
+        .collect();
+    let all = run.all();
+    let of = |kind: &str, has: &str| -> Vec<usize> {
+        (0..events.len())
+            .filter(|&i| {
+                events[i]["type"] == kind
+                    && events[i]["data"]["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains(has))
+            })
+            .collect()
+    };
+    let dropped = of("warning", "the message (3 lines) was not sent");
+    assert_eq!(dropped.len(), 1, "{all}");
+    let late = of("info", "late reply to `:data`");
+    assert_eq!(late.len(), 1, "{all}");
+    let replies: Vec<usize> = (0..events.len())
+        .filter(|&i| events[i]["type"] == "received" && events[i]["data"]["reply"]["code"] == 354)
+        .collect();
+    assert_eq!(replies.len(), 1, "{all}");
+    assert_eq!(events[replies[0]]["data"]["phase"], "data", "{all}");
+    let content = of(
+        "info",
+        "DATA was answered with 354 after the message was dropped",
+    );
+    assert_eq!(content.len(), 1, "{all}");
+    assert!(
+        dropped[0] < late[0] && late[0] < replies[0] && replies[0] < content[0],
+        "{all}"
+    );
+    // Nothing of the message went out, and nothing was said outside the events.
+    assert!(
+        !events
+            .iter()
+            .any(|e| e["type"] == "sent" && e["data"]["kind"] == "body"),
+        "{all}"
+    );
+    assert!(!run.stderr.contains("was not sent"), "{all}");
+    assert!(!server.finish().contains("one\r\n"));
+}
