@@ -415,6 +415,8 @@ pub(crate) enum End {
 /// Everything that happened, for the judge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Log {
+    /// The probe's id, for naming its steps' commands ([`step_command`]).
+    pub(crate) id: &'static str,
     /// Replies in order, with their labels.
     pub(crate) replies: Vec<(&'static str, Reply)>,
     /// Capabilities from the last EHLO reply of the preamble.
@@ -542,27 +544,33 @@ impl Log {
     fn reason_of(&self, end: &End) -> Option<String> {
         match end {
             End::Done => None,
-            End::Refused(label) => Some(match self.get_last(label) {
-                // Bytes that are no SMTP reply refused nothing: say what they were, as
-                // `ehlo check` does (it read "banner refused: (no code)").
-                Some(r) if r.code.is_none() || crate::check::probe::oversized(r) => format!(
-                    "the {label} reply is not SMTP: {}",
-                    crate::check::probe::garbled(r)
-                ),
-                // Only DATA waits for a 3xx: a completion there is no refusal, and no SMTP.
-                Some(r) if r.is_positive() => format!(
-                    "{label} answered {} where RFC 5321 §4.3.2 has 354 (or a refusal)",
-                    short(r)
-                ),
-                // A 4xx refuses nothing for good (greylisting, 421 shutting down): the remedy
-                // is to retry, not another sender or recipient.
-                Some(r) if r.is_transient() => format!(
-                    "{label} deferred: {} (a temporary failure: retry later)",
-                    short(r)
-                ),
-                Some(r) => format!("{label} refused: {}", short(r)),
-                None => format!("{label} refused"),
-            }),
+            End::Refused(label) => {
+                // The command sent, not the step's name ("ehlo refused" read as lower-case
+                // words), and which connection, as the transcript's `C:` lines say them.
+                let (name, on) = step_name(self.id, label);
+                Some(match self.get_last(label) {
+                    // Bytes that are no SMTP reply refused nothing: say what they were, as
+                    // `ehlo check` does (it read "banner refused: (no code)").
+                    Some(r) if r.code.is_none() || crate::check::probe::oversized(r) => format!(
+                        "{} is not SMTP: {}",
+                        reply_name(self.id, label),
+                        crate::check::probe::garbled(r)
+                    ),
+                    // Only DATA waits for a 3xx: a completion there is no refusal, and no SMTP.
+                    Some(r) if r.is_positive() => format!(
+                        "{name} answered {}{on} where RFC 5321 §4.3.2 has 354 (or a refusal)",
+                        short(r)
+                    ),
+                    // A 4xx refuses nothing for good (greylisting, 421 shutting down): the
+                    // remedy is to retry, not another sender or recipient.
+                    Some(r) if r.is_transient() => format!(
+                        "{name} deferred{on}: {} (a temporary failure: retry later)",
+                        short(r)
+                    ),
+                    Some(r) => format!("{name} refused{on}: {}", short(r)),
+                    None => format!("{name} refused{on}"),
+                })
+            }
             // A write, not a reply, was cut: say so ("waiting for the write reply" named none).
             End::Closed("write") => {
                 Some("the server closed the connection while the probe was writing".into())
@@ -646,9 +654,10 @@ fn policy_refusal<'a>(id: &str, log: &'a Log) -> Option<(&'static str, &'a Reply
         .map(|(l, r)| (step_command(id, l), r))
 }
 
-/// The command probe `id` sent before reading step `label`, as a summary names it: the steps
-/// are the probe's own names ("known", "control", "nul"), which name nothing a reader sent.
-fn step_command(id: &str, label: &'static str) -> &'static str {
+/// The command probe `id` sent before reading step `label`, as a summary names it ("the
+/// greeting" for the banner, "the message" for the reply to its end): the steps are the
+/// probe's own names ("known", "control", "nul"), which name nothing a reader sent.
+fn step_command<'a>(id: &str, label: &'a str) -> &'a str {
     match (id, label) {
         ("enum.vrfy", "known" | "unknown") => "VRFY",
         ("enum.expn", "known" | "unknown") => "EXPN",
@@ -658,7 +667,36 @@ fn step_command(id: &str, label: &'static str) -> &'static str {
         (_, "rset") => "RSET",
         (_, "noop") => "NOOP",
         (_, "nul") => "RSET<NUL>",
+        (_, "ehlo") => "EHLO",
+        (_, "starttls") => "STARTTLS",
+        (_, "auth") => "AUTH",
+        (_, "quit") => "QUIT",
+        (_, "banner") => "the greeting",
+        (_, "eod") => "the message",
+        // `limits.line`'s over-long `NOOP`, `limits.bare-lf-command`'s `RSET<LF>RSET`.
+        (_, "long") => "NOOP",
+        (_, "first") => "RSET",
         _ => label,
+    }
+}
+
+/// [`step_command`] for a label that may name its connection (`control-ehlo`, `bdat-data`): the
+/// command, and the words that say which connection (empty for the probe's own).
+fn step_name<'a>(id: &str, label: &'a str) -> (&'a str, &'static str) {
+    let (base, on) = match label.split_once('-') {
+        Some(("control", rest)) => (rest, " on the control connection"),
+        Some(("bdat", rest)) => (rest, " on the BDAT follow-up connection"),
+        _ => (label, ""),
+    };
+    (step_command(id, base), on)
+}
+
+/// The reply read at step `label`, as a summary names it: "the greeting", "the reply to DATA
+/// on the BDAT follow-up connection".
+fn reply_name(id: &str, label: &str) -> String {
+    match step_name(id, label) {
+        ("the greeting", on) => format!("the greeting{on}"),
+        (name, on) => format!("the reply to {name}{on}"),
     }
 }
 
@@ -711,6 +749,27 @@ pub(crate) fn short(r: &Reply) -> String {
         .take(120)
         .collect();
     format!("{code} {text}")
+}
+
+/// A reply's `S:` line in the transcript: its bytes escaped ([`escape`]); a reply cut at the
+/// reader's size limit ([`Deviation::ReplyTooLarge`]) keeps only the lines before the one that
+/// passed it (none for a single line without a line end), so the cut and its size follow, in
+/// the words the send's transcript and the summary use ([`crate::smtp::reply::describe_cut`]).
+fn reply_line(r: &Reply) -> String {
+    let kept = escape(&r.raw.0);
+    let kept = kept.trim_end_matches("\\r\\n");
+    let Some(cut) = r
+        .deviations
+        .iter()
+        .find(|d| matches!(d, Deviation::ReplyTooLarge { .. }))
+    else {
+        return format!("S: {kept}");
+    };
+    let sep = if kept.is_empty() { "" } else { " " };
+    format!(
+        "S: {kept}{sep}(cut off: a reply too large: {})",
+        crate::smtp::reply::describe_cut(cut)
+    )
 }
 
 /// Bytes as a transcript shows them: printable ASCII as is, CR, LF, NUL and other controls
@@ -1748,7 +1807,8 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
                     Status::Error,
                     format!(
                         "{}: the probe needs a sender and recipient (--from, --to) the server accepts",
-                        log.reason().unwrap_or_else(|| format!("{label} refused"))
+                        log.reason()
+                            .unwrap_or_else(|| format!("{} refused", step_command(id, label)))
                     ),
                 )
             }
@@ -2182,6 +2242,7 @@ impl Runner {
             sasl: None,
             challenges: 0,
             log: Log {
+                id,
                 replies: Vec::new(),
                 caps: None,
                 end: End::Done,
@@ -2311,10 +2372,7 @@ impl Runner {
             ) if preamble(self.id) == Preamble::None && split_greeting(&r).is_some() => {
                 // The early EHLO answered inside an unfinished `220-` greeting: both replies
                 // are here, so the EHLO's read is done too.
-                self.log.transcript.push(format!(
-                    "S: {}",
-                    escape(&r.raw.0).trim_end_matches("\\r\\n")
-                ));
+                self.log.transcript.push(reply_line(&r));
                 if let Some((greeting, reply)) = split_greeting(&r) {
                     self.log.replies.push(("banner", greeting));
                     self.log.replies.push(("ehlo", reply));
@@ -2420,10 +2478,7 @@ impl Runner {
     }
 
     fn record(&mut self, label: &'static str, r: Reply) {
-        self.log.transcript.push(format!(
-            "S: {}",
-            escape(&r.raw.0).trim_end_matches("\\r\\n")
-        ));
+        self.log.transcript.push(reply_line(&r));
         self.log.replies.push((label, r));
     }
 
@@ -2728,7 +2783,8 @@ impl Runner {
             Outcome::new(
                 Status::Error,
                 format!(
-                    "the {label} reply is not SMTP: {}; the replies after it cannot be paired with the commands",
+                    "{} is not SMTP: {}; the replies after it cannot be paired with the commands",
+                    reply_name(self.id, label),
                     crate::check::probe::garbled(r)
                 ),
             )
@@ -3175,7 +3231,7 @@ mod tests {
         i.extend([r(250, "ok"), r(550, "5.1.1 no such user")]);
         let (o, _) = drive("smuggle.lf-lf", ctx(), i);
         assert_eq!(o.status, Status::Error);
-        assert!(o.summary.contains("rcpt refused: 550"), "{}", o.summary);
+        assert!(o.summary.contains("RCPT refused: 550"), "{}", o.summary);
     }
 
     /// A refusal of the message passes only when the session then went on normally (a `221`
@@ -3610,7 +3666,7 @@ mod tests {
         assert_eq!(o.status, Status::Error, "{o:?}");
         assert!(
             o.summary
-                .contains("rcpt deferred: 450 4.2.0 greylisted (a temporary failure: retry later)"),
+                .contains("RCPT deferred: 450 4.2.0 greylisted (a temporary failure: retry later)"),
             "{}",
             o.summary
         );
@@ -4405,6 +4461,76 @@ mod tests {
         }
     }
 
+    /// A reply cut at the reader's size limit (a server sending 1 MiB without a line end):
+    /// the transcript's `S:` line shows what was kept of it, escaped, and the size, as the
+    /// send's transcript shows the kept lines and the cut. It showed an empty `S: ` line.
+    #[test]
+    fn a_reply_cut_at_the_size_limit_shows_its_start_and_size() {
+        use crate::smtp::reply::{Limits, ReplyParser};
+        for (head, want) in [
+            (
+                &b"220 "[..],
+                "S: (cut off: a reply too large: 1 048 580 bytes without a line end passed the \
+                 limit of 1 048 576 bytes and 1000 lines)",
+            ),
+            (
+                &b"220-hello\x01\r\n220 "[..],
+                "S: 220-hello\\x01 (cut off: a reply too large: 1 048 592 bytes in 2 lines, the \
+                 last without a line end passed the limit of 1 048 576 bytes and 1000 lines)",
+            ),
+        ] {
+            let mut buf = head.to_vec();
+            buf.extend(std::iter::repeat_n(b'x', 1 << 20));
+            let cut = ReplyParser::new(Limits::default())
+                .next_reply(&mut buf)
+                .expect("a reply cut at the limit");
+            let (o, _) = drive("relay.open", ctx(), vec![Input::Reply(cut)]);
+            assert_eq!(o.status, Status::Error, "{o:?}");
+            let shown: Vec<String> = o.evidence["transcript"]
+                .as_array()
+                .expect("a transcript")
+                .iter()
+                .map(|l| l.as_str().unwrap_or_default().to_string())
+                .collect();
+            assert!(shown.iter().any(|l| l == want), "{shown:?}");
+        }
+    }
+
+    /// Stop reasons name the command sent (`DATA`, `EHLO`, `MAIL`) and the greeting, not the
+    /// probe's own step names: they read "data answered 250 OK …", "ehlo refused: …".
+    #[test]
+    fn stop_reasons_name_the_command() {
+        let mut i = greet();
+        i.extend([r(250, "OK"), r(250, "OK"), r(250, "OK")]);
+        let (o, _) = drive("smuggle.lf-lf", ctx(), i);
+        assert!(
+            o.summary
+                .contains("DATA answered 250 OK where RFC 5321 §4.3.2 has 354"),
+            "{}",
+            o.summary
+        );
+        let (o, _) = drive("relay.open", ctx(), vec![r(220, "mx"), r(554, "go away")]);
+        assert!(
+            o.summary.contains("EHLO refused: 554 go away"),
+            "{}",
+            o.summary
+        );
+        let mut i = greet();
+        i.push(r(451, "try later"));
+        let (o, _) = drive("relay.open", ctx(), i);
+        assert!(
+            o.summary.contains("MAIL deferred: 451 try later"),
+            "{}",
+            o.summary
+        );
+        let (o, _) = drive("relay.open", ctx(), vec![r(421, "busy")]);
+        assert!(
+            o.summary.contains("the greeting deferred: 421"),
+            "{}",
+            o.summary
+        );
+    }
+
     /// A `250` to DATA is no refusal (the old summary read "data refused: 250 OK") and
     /// not the sender's or recipient's fault: the summary says what RFC 5321 expects instead.
     #[test]
@@ -4415,7 +4541,7 @@ mod tests {
         assert_eq!(o.status, Status::Error, "{o:?}");
         assert!(
             o.summary
-                .contains("data answered 250 OK where RFC 5321 §4.3.2 has 354"),
+                .contains("DATA answered 250 OK where RFC 5321 §4.3.2 has 354"),
             "{}",
             o.summary
         );
@@ -4466,7 +4592,7 @@ mod tests {
         assert_eq!(o.status, Status::Error);
         assert!(
             o.summary
-                .contains("the banner reply is not SMTP: no reply code in 'HTTP/1.1"),
+                .contains("the greeting is not SMTP: no reply code in 'HTTP/1.1"),
             "{}",
             o.summary
         );
@@ -4476,7 +4602,8 @@ mod tests {
         i.push(parse(&long));
         let (o, _) = drive("enum.vrfy", ctx(), i);
         assert!(
-            o.summary.contains("the ehlo reply is not SMTP: a line of"),
+            o.summary
+                .contains("the reply to EHLO is not SMTP: a line of"),
             "{}",
             o.summary
         );
@@ -4517,7 +4644,7 @@ mod tests {
         assert_eq!(o.status, Status::Error, "{o:?}");
         assert!(
             o.summary
-                .contains("the ehlo reply is not SMTP: a reply too large"),
+                .contains("the reply to EHLO is not SMTP: a reply too large"),
             "{}",
             o.summary
         );
@@ -4529,7 +4656,7 @@ mod tests {
         let (o, _) = drive("limits.line", ctx(), i);
         assert_eq!(o.status, Status::Error, "{o:?}");
         assert!(
-            o.summary.contains("the quit reply is not SMTP"),
+            o.summary.contains("the reply to QUIT is not SMTP"),
             "{}",
             o.summary
         );
@@ -4539,7 +4666,11 @@ mod tests {
     fn preamble_failures_and_tls_preamble() {
         let (o, _) = drive("relay.open", ctx(), vec![r(421, "busy")]);
         assert_eq!(o.status, Status::Error);
-        assert!(o.summary.contains("banner deferred: 421"), "{}", o.summary);
+        assert!(
+            o.summary.contains("the greeting deferred: 421"),
+            "{}",
+            o.summary
+        );
         let mut c = ctx();
         c.starttls = true;
         let (o, _) = drive("relay.open", c.clone(), vec![r(220, "mx"), r(250, "mx")]);
@@ -4594,7 +4725,7 @@ mod tests {
             vec![r(220, "mx"), caps(), r(535, "5.7.8 bad")],
         );
         assert_eq!(o.status, Status::Error);
-        assert!(o.summary.contains("auth refused: 535"), "{}", o.summary);
+        assert!(o.summary.contains("AUTH refused: 535"), "{}", o.summary);
         // relay.open is about unauthenticated clients: no AUTH.
         let i = vec![
             r(220, "mx"),
@@ -4807,7 +4938,7 @@ mod tests {
         ];
         let (o, _) = drive("enum.vrfy", c.clone(), i);
         assert_eq!(o.status, Status::Error);
-        assert!(o.summary.contains("auth refused: 535"), "{}", o.summary);
+        assert!(o.summary.contains("AUTH refused: 535"), "{}", o.summary);
         // A challenge that is not base64: inconclusive, named.
         let i = vec![r(220, "mx"), caps(), r(334, "!!not base64!!")];
         let (o, _) = drive("enum.vrfy", c.clone(), i);

@@ -748,7 +748,7 @@ fn auth_plain_before_the_probes_never_shows_the_password() {
         Duration::from_secs(60),
     );
     assert_eq!(run.code, 41, "{}", run.all());
-    assert!(run.stdout.contains("auth refused: 535"), "{}", run.stdout);
+    assert!(run.stdout.contains("AUTH refused: 535"), "{}", run.stdout);
 
     // No password and no terminal to ask on: usage, nothing sent.
     let run = ehlo_with_env(&a, &[], None, Duration::from_secs(60));
@@ -804,7 +804,7 @@ fn auth_password_file_before_the_environment_as_the_send() {
         Duration::from_secs(60),
     );
     assert_eq!(run.code, 41, "{}", run.all());
-    assert!(run.stdout.contains("auth refused: 535"), "{}", run.stdout);
+    assert!(run.stdout.contains("AUTH refused: 535"), "{}", run.stdout);
 }
 
 /// `--auth-user` without `--tls`/`--tls-on-connect` would send the password in the clear once
@@ -1040,7 +1040,7 @@ fn auth_login_and_cram_md5_reuse_the_send_mechanisms() {
     }
     let run = run_with("CRAM-MD5", "wrong");
     assert_eq!(run.code, 41, "{}", run.all());
-    assert!(run.stdout.contains("auth refused: 535"), "{}", run.stdout);
+    assert!(run.stdout.contains("AUTH refused: 535"), "{}", run.stdout);
 
     let run = run_with("XOAUTH2", "pw");
     assert_eq!(run.code, 1, "{}", run.all());
@@ -1623,7 +1623,7 @@ fn a_flooded_reply_ends_the_probe_inconclusive() {
     assert_eq!(status(&st, "relay.open"), "inconclusive", "{}", run.all());
     assert!(
         run.stdout
-            .contains("the ehlo reply is not SMTP: a reply too large"),
+            .contains("the reply to EHLO is not SMTP: a reply too large"),
         "{}",
         run.stdout
     );
