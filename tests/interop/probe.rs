@@ -589,7 +589,7 @@ fn postfix_probe_authenticated_on_submission() {
     assert_no_secrets(&run, TEST_USER, TEST_PASS);
     let run = run_with("not-the-password");
     run.assert_exit(41);
-    run.assert_contains("auth refused: 535");
+    run.assert_contains("AUTH refused: 535");
     // A wrong password is sent once: the other authenticated probes are not run.
     let mut cmd = Command::new(ehlo_bin());
     cmd.args([
@@ -615,7 +615,7 @@ fn postfix_probe_authenticated_on_submission() {
     run.assert_exit(41);
     assert_eq!(run.stdout.matches("S: 535").count(), 1, "{}", run.dump());
     // The five probes that would authenticate again are one line and their ids.
-    run.assert_contains("  ? inconclusive 5 probes not run (AUTH failed (auth refused: 535");
+    run.assert_contains("  ? inconclusive 5 probes not run (AUTH failed (AUTH refused: 535");
     run.assert_contains(
         "      enum.expn, enum.rcpt, limits.line, limits.bare-lf-command, limits.nul\n",
     );
