@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::util::{Run, Step, ehlo, ehlo_with, ehlo_with_env, ehlo_x_then, scripted};
+use crate::util::{Run, Scripted, Step, ehlo, ehlo_with, ehlo_with_env, ehlo_x_then, scripted};
 
 /// Run `ehlo` with `stdin` piped in, 30 s at most.
 fn piped(args: &[&str], stdin: &str) -> Run {
@@ -1918,12 +1918,10 @@ fn replay_of_a_fifo_nobody_writes_is_given_up_within_the_limits() {
     assert!(trip.accept().is_err(), "nothing connects");
 }
 
-/// A DATA left unanswered past the timeout, then another line sent, then a late 354: the
-/// held `:data` message must not follow, since the server takes every line after its 354
-/// (the NOOP too) as content (RFC 5321 §4.1.1.4). Once a line goes out over the unanswered
-/// DATA the message is dropped and said not sent; the late 354 is just a reply.
-#[test]
-fn a_data_message_is_not_sent_after_a_late_354_once_another_line_went_out() {
+/// A piped `:data` of three lines (`--timeout 1`, `extra` after it) to a server that leaves
+/// DATA unanswered until the script's NOOP has gone out, then sends a late 354: the run and
+/// the server, to read what it received.
+fn late_354_after_noop(extra: &[&str]) -> (Run, Scripted) {
     let server = scripted(ehlo_x_then(vec![
         Step::Expect("MAIL FROM:"),
         Step::Send(b"250 ok\r\n"),
@@ -1935,9 +1933,20 @@ fn a_data_message_is_not_sent_after_a_late_354_once_another_line_went_out() {
         Step::Sleep(Duration::from_secs(2)),
     ]));
     let addr = server.server();
+    let mut args = vec!["repl", addr.as_str(), "--timeout", "1"];
+    args.extend_from_slice(extra);
     let script =
         "EHLO x.test\nMAIL FROM:<a@x.test>\nRCPT TO:<b@x.test>\n:data\none\ntwo\nthree\n.\nNOOP\n";
-    let run = piped(&["repl", &addr, "--timeout", "1"], script);
+    (piped(&args, script), server)
+}
+
+/// A DATA left unanswered past the timeout, then another line sent, then a late 354: the
+/// held `:data` message must not follow, since the server takes every line after its 354
+/// (the NOOP too) as content (RFC 5321 §4.1.1.4). Once a line goes out over the unanswered
+/// DATA the message is dropped and said not sent; the late 354 is just a reply.
+#[test]
+fn a_data_message_is_not_sent_after_a_late_354_once_another_line_went_out() {
+    let (run, server) = late_354_after_noop(&[]);
     let out = run.all();
     let said = "the message (3 lines) was not sent";
     assert_eq!(out.matches(said).count(), 1, "{said:?} once in:\n{out}");
@@ -1951,20 +1960,7 @@ fn a_data_message_is_not_sent_after_a_late_354_once_another_line_went_out() {
 /// what the 354 means for the lines after it one event of its own, in that order.
 #[test]
 fn a_data_message_dropped_after_a_late_354_is_said_in_json_events() {
-    let server = scripted(ehlo_x_then(vec![
-        Step::Expect("MAIL FROM:"),
-        Step::Send(b"250 ok\r\n"),
-        Step::Expect("RCPT TO:"),
-        Step::Send(b"250 ok\r\n"),
-        Step::Expect("DATA"),
-        Step::Expect("NOOP"),
-        Step::Send(b"354 go ahead\r\n"),
-        Step::Sleep(Duration::from_secs(2)),
-    ]));
-    let addr = server.server();
-    let script =
-        "EHLO x.test\nMAIL FROM:<a@x.test>\nRCPT TO:<b@x.test>\n:data\none\ntwo\nthree\n.\nNOOP\n";
-    let run = piped(&["repl", &addr, "--timeout", "1", "--json"], script);
+    let (run, server) = late_354_after_noop(&["--json"]);
     let events: Vec<serde_json::Value> = run
         .stdout
         .lines()
